@@ -1,0 +1,33 @@
+# tradelane: two commands on a fresh machine (Python 3.11 + make): `make demo`, `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SCENARIO ?= datasets/sea-72h
+DEMO_OUT ?= out/demo
+
+.PHONY: venv demo test test-all bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/tradelane validate $(SCENARIO)
+	$(BIN)/tradelane plan $(SCENARIO) --out $(DEMO_OUT) --time-limit 60
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest --runslow
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/graph_paths.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

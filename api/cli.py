@@ -1,0 +1,76 @@
+"""The ``tradelane`` command line.
+
+Each subcommand lives in ``api/commands/<name>.py`` and exposes ``register(subparsers)``, which
+adds its parser and sets ``func``. Heavy imports happen inside the command functions, so
+``tradelane --help`` stays fast.
+
+Exit codes: 0 success, 1 internal error (a bug: reported in one line, ``--debug`` for the
+traceback), 2 bad input (every problem on its own line, naming the item), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import sys
+from collections.abc import Sequence
+
+from api.commands._common import InputError
+from network.scenario import ScenarioError
+
+COMMANDS = ("validate", "paths", "generate", "plan", "route", "bench", "serve", "nightly")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every available subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="tradelane",
+        description="Cross-border fulfilment optimiser: stock, lanes, allocation and routes "
+        "under a 72-hour promise.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        if importlib.util.find_spec(f"api.commands.{name}") is None:
+            continue
+        importlib.import_module(f"api.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (also used as the console script)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(args.verbose, 2),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        code = args.func(args)
+    except ScenarioError as e:
+        for p in e.problems:
+            print(f"error: {p}", file=sys.stderr)
+        print(f"{len(e.problems)} problem(s) found", file=sys.stderr)
+        return 2
+    except InputError as e:
+        for line in e.lines:
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the CLI's last line of defence
+        if args.debug:
+            raise
+        print(f"internal error: {type(e).__name__}: {e} (run with --debug for details)",
+              file=sys.stderr)
+        return 1
+    return int(code or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

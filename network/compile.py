@@ -1,0 +1,342 @@
+"""Compile a scenario and its lane graph into frozen numpy arrays for the optimiser.
+
+``compile_network(scenario)`` runs the Pareto searches (inbound origin→warehouse, outbound
+warehouse→zone, direct origin→zone) and returns a :class:`NetworkData` of read-only arrays.
+Entities refer to each other by index: ``origins``, ``warehouses``, ``zones`` and ``skus`` are
+tuples of ids whose order is the contract; ``lanes`` indexes every lane used by some option.
+
+Per-SKU costs are not stored as dense ``(options × SKUs)`` matrices (100,000 SKUs would not
+fit); :meth:`PathOptions.unit_cost` computes them for any SKU subset with one matrix product.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
+
+from network import attrs as A
+from network.graph import build_graph
+from network.paths import BASE_DIMS, ParetoPath, duty_countries, pareto_paths, sku_pareto_mask, vector_costs
+from network.scenario import Scenario, Service
+
+__all__ = ["NetworkData", "PathOptions", "SkuData", "compile_network"]
+
+F = npt.NDArray[np.float64]
+I = npt.NDArray[np.int64]
+
+
+def _ro(*arrays: np.ndarray) -> None:
+    for a in arrays:
+        a.flags.writeable = False
+
+
+@dataclass(frozen=True, slots=True)
+class SkuData:
+    """SKU attributes as arrays, indexed like ``NetworkData.skus``."""
+
+    weight_kg: F
+    volume_m3: F
+    value: F
+    demand_cv: F
+    holding_per_unit_day: F  # capital cost of a unit in stock or pipeline, per day
+    own_duty: F  # (K, C) SKU's own duty rate per duty country, NaN where none
+
+    def __post_init__(self) -> None:
+        k = len(self.weight_kg)
+        for name in ("volume_m3", "value", "demand_cv", "holding_per_unit_day"):
+            if getattr(self, name).shape != (k,):
+                raise ValueError(f"{name} has shape {getattr(self, name).shape}, expected ({k},)")
+        if self.own_duty.shape[0] != k:
+            raise ValueError("own_duty rows do not match the SKU count")
+        _ro(self.weight_kg, self.volume_m3, self.value, self.demand_cv,
+            self.holding_per_unit_day, self.own_duty)
+
+    def take(self, idx: I) -> SkuData:
+        """The SKUs at ``idx`` (a copy)."""
+        return SkuData(
+            self.weight_kg[idx].copy(), self.volume_m3[idx].copy(), self.value[idx].copy(),
+            self.demand_cv[idx].copy(), self.holding_per_unit_day[idx].copy(),
+            self.own_duty[idx].copy(),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PathOptions:
+    """Options of one kind (inbound, outbound or direct), one row per Pareto path.
+
+    ``src``/``dst`` index the source and destination entity tuples (origins→warehouses,
+    warehouses→zones, origins→zones). ``hours`` include the source's handling/processing hours.
+    ``vec`` holds the criteria vectors (see :mod:`network.paths`); ``lane_ptr``/``lane_idx``
+    is a CSR incidence of options on ``NetworkData.lanes``.
+    """
+
+    src: I
+    dst: I
+    hours: F
+    vec: F
+    lane_ptr: I
+    lane_idx: I
+
+    def __post_init__(self) -> None:
+        n = len(self.src)
+        if self.dst.shape != (n,) or self.hours.shape != (n,) or self.vec.shape[0] != n:
+            raise ValueError("option arrays disagree in length")
+        if self.lane_ptr.shape != (n + 1,):
+            raise ValueError("lane_ptr must have n + 1 entries")
+        _ro(self.src, self.dst, self.hours, self.vec, self.lane_ptr, self.lane_idx)
+
+    def __len__(self) -> int:
+        return len(self.src)
+
+    def lanes_of(self, i: int) -> I:
+        """Lane indices of option ``i``, in path order."""
+        return self.lane_idx[self.lane_ptr[i]:self.lane_ptr[i + 1]]
+
+    def unit_cost(self, skus: SkuData) -> F:
+        """Per-unit cost of every option for every SKU given, shape ``(n_options, n_skus)``."""
+        return vector_costs(self.vec, skus.weight_kg, skus.volume_m3, skus.value, skus.own_duty)
+
+    def pair(self) -> I:
+        """A pair id per option (same ``(src, dst)`` → same id)."""
+        if len(self.src) == 0:
+            return np.zeros(0, dtype=np.int64)
+        width = int(self.dst.max()) + 1
+        return self.src * width + self.dst
+
+    def pareto_mask(self, skus: SkuData, cost: F | None = None) -> npt.NDArray[np.bool_]:
+        """``(n_options, n_skus)``: is the option (cost, hours)-Pareto for that SKU."""
+        c = self.unit_cost(skus) if cost is None else cost
+        return sku_pareto_mask(c, self.hours, self.pair())
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkData:
+    """Everything the optimiser needs, as frozen arrays (see module docstring)."""
+
+    name: str
+    horizon_days: float
+    service: Service
+    origins: tuple[str, ...]
+    warehouses: tuple[str, ...]
+    zones: tuple[str, ...]
+    skus: tuple[str, ...]
+    zone_country: tuple[str, ...]
+    duty_countries: tuple[str, ...]
+    # warehouses
+    wh_fixed_cost: F
+    wh_status: tuple[str, ...]
+    wh_storage_m3: F  # inf where unlimited
+    wh_throughput_per_day: F  # inf where unlimited
+    wh_holding_per_m3_day: F
+    wh_handling_per_unit: F
+    wh_processing_hours: F
+    wh_bonded: npt.NDArray[np.bool_]
+    sku: SkuData
+    # demand (sparse COO over sku x zone)
+    dem_sku: I
+    dem_zone: I
+    dem_units: F
+    # lanes used by some option
+    lanes: tuple[str, ...]
+    lane_mode: tuple[str, ...]
+    lane_cap_kg: F  # per day, inf where none
+    lane_cap_m3: F
+    lane_cap_units: F
+    inbound: PathOptions
+    outbound: PathOptions
+    direct: PathOptions
+    truncated: bool = False
+    compile_seconds: float = 0.0
+    meta: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        w = len(self.warehouses)
+        for name in ("wh_fixed_cost", "wh_storage_m3", "wh_throughput_per_day",
+                     "wh_holding_per_m3_day", "wh_handling_per_unit", "wh_processing_hours",
+                     "wh_bonded"):
+            if getattr(self, name).shape != (w,):
+                raise ValueError(f"{name} must have one entry per warehouse")
+        if not (len(self.dem_sku) == len(self.dem_zone) == len(self.dem_units)):
+            raise ValueError("demand arrays disagree in length")
+        if len(self.dem_sku) and (self.dem_sku.max() >= len(self.skus)
+                                   or self.dem_zone.max() >= len(self.zones)):
+            raise IndexError("demand refers to an unknown SKU or zone index")
+        if np.any(self.dem_units < 0):
+            raise ValueError("negative demand")
+        for opts, ns, nd, what in (
+            (self.inbound, len(self.origins), w, "inbound"),
+            (self.outbound, w, len(self.zones), "outbound"),
+            (self.direct, len(self.origins), len(self.zones), "direct"),
+        ):
+            if len(opts) and (opts.src.max() >= ns or opts.dst.max() >= nd):
+                raise IndexError(f"{what} option refers to an unknown node index")
+            if len(opts.lane_idx) and opts.lane_idx.max() >= len(self.lanes):
+                raise IndexError(f"{what} option refers to an unknown lane index")
+        _ro(self.wh_fixed_cost, self.wh_storage_m3, self.wh_throughput_per_day,
+            self.wh_holding_per_m3_day, self.wh_handling_per_unit, self.wh_processing_hours,
+            self.wh_bonded, self.dem_sku, self.dem_zone, self.dem_units,
+            self.lane_cap_kg, self.lane_cap_m3, self.lane_cap_units)
+
+    @property
+    def total_demand(self) -> float:
+        """Units demanded over the horizon."""
+        return float(self.dem_units.sum())
+
+    def unreachable_zones(self) -> list[str]:
+        """Zones with demand that no direct path nor any stocked warehouse can reach."""
+        fed = np.zeros(len(self.warehouses), dtype=bool)
+        fed[self.inbound.dst] = True
+        fed &= np.array([s != "closed" for s in self.wh_status], dtype=bool)
+        ok = np.zeros(len(self.zones), dtype=bool)
+        ok[self.direct.dst] = True
+        if len(self.outbound):
+            ok[self.outbound.dst[fed[self.outbound.src]]] = True
+        has = np.zeros(len(self.zones), dtype=bool)
+        has[self.dem_zone[self.dem_units > 0]] = True
+        return [self.zones[i] for i in np.flatnonzero(has & ~ok)]
+
+
+def _sku_data(s: Scenario, countries: tuple[str, ...]) -> SkuData:
+    sk = s.skus
+    value = np.array([k.value for k in sk], float)
+    rate = s.service.capital_cost_rate_per_year / 365.0
+    hold = np.array(
+        [k.holding_cost_per_unit_day if k.holding_cost_per_unit_day is not None
+         else k.value * rate for k in sk], float)
+    own = np.full((len(sk), len(countries)), np.nan)
+    cidx = {c: i for i, c in enumerate(countries)}
+    for i, k in enumerate(sk):
+        for c, r in k.duty_rates.items():
+            if c in cidx:
+                own[i, cidx[c]] = r
+    return SkuData(
+        np.array([k.weight_kg for k in sk], float), np.array([k.volume_m3 for k in sk], float),
+        value, np.array([k.demand_cv for k in sk], float), hold, own,
+    )
+
+
+def _collect(
+    results: list[tuple[int, dict[str, list[ParetoPath]]]],
+    dst_index: dict[str, int],
+    lane_index: dict[str, int],
+    ndims: int,
+) -> PathOptions:
+    src: list[int] = []
+    dst: list[int] = []
+    vec: list[F] = []
+    ptr = [0]
+    idx: list[int] = []
+    for s_i, by_target in results:
+        for t, paths in by_target.items():
+            for p in paths:
+                src.append(s_i)
+                dst.append(dst_index[t])
+                vec.append(p.vec)
+                for ln in p.lanes:
+                    idx.append(lane_index.setdefault(ln, len(lane_index)))
+                ptr.append(len(idx))
+    v = np.asarray(vec, float).reshape(len(vec), ndims)
+    return PathOptions(
+        np.asarray(src, np.int64), np.asarray(dst, np.int64), v[:, 0].copy(), v,
+        np.asarray(ptr, np.int64), np.asarray(idx, np.int64),
+    )
+
+
+def compile_network(
+    scenario: Scenario, G: nx.MultiDiGraph | None = None, *, max_labels: int = 64
+) -> NetworkData:
+    """Build (if needed) the lane graph, search Pareto paths and freeze arrays.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario.
+    G
+        Its lane graph, if already built.
+    max_labels
+        Cap on Pareto labels per node in each search.
+    """
+    t0 = time.perf_counter()
+    if G is None:
+        G = build_graph(scenario)
+    t_graph = time.perf_counter() - t0
+    countries = duty_countries(G)
+    ndims = BASE_DIMS + 2 * len(countries)
+    origins = tuple(n.id for n in scenario.nodes_of("origin"))
+    whs = scenario.nodes_of("warehouse")
+    warehouses = tuple(w.id for w in whs)
+    zones_n = scenario.nodes_of("zone")
+    zones = tuple(z.id for z in zones_n)
+    w_index = {w: i for i, w in enumerate(warehouses)}
+    z_index = {z: i for i, z in enumerate(zones)}
+    lane_index: dict[str, int] = {}
+    truncated = False
+
+    def run(sources: tuple[str, ...], target_kind: str) -> list[tuple[int, dict[str, list[ParetoPath]]]]:
+        nonlocal truncated
+        out = []
+        for i, src in enumerate(sources):
+            r = pareto_paths(G, src, target_kind=target_kind, max_labels=max_labels,
+                             countries=countries)
+            truncated |= r.truncated
+            out.append((i, r.paths))
+        return out
+
+    t1 = time.perf_counter()
+    inbound = _collect(run(origins, "warehouse"), w_index, lane_index, ndims)
+    outbound = _collect(run(warehouses, "zone"), z_index, lane_index, ndims)
+    direct = _collect(run(origins, "zone"), z_index, lane_index, ndims)
+    t_paths = time.perf_counter() - t1
+
+    lanes = tuple(lane_index)
+    attrs = {k: d for _, _, k, d in G.edges(keys=True, data=True) if k in lane_index}
+
+    def cap(key: str) -> F:
+        return np.array([math.inf if attrs[ln][key] is None else attrs[ln][key] for ln in lanes], float)
+
+    sku_idx = {k.id: i for i, k in enumerate(scenario.skus)}
+    dem = [(sku_idx[d.sku], z_index[d.zone], d.units) for d in scenario.demand]
+    dem_a = np.asarray(dem, float).reshape(len(dem), 3)
+    inf = math.inf
+    data = NetworkData(
+        name=scenario.name,
+        horizon_days=scenario.horizon_days,
+        service=scenario.service,
+        origins=origins,
+        warehouses=warehouses,
+        zones=zones,
+        skus=tuple(k.id for k in scenario.skus),
+        zone_country=tuple(z.country for z in zones_n),
+        duty_countries=countries,
+        wh_fixed_cost=np.array([w.fixed_cost for w in whs], float),
+        wh_status=tuple(w.status for w in whs),
+        wh_storage_m3=np.array([inf if w.storage_m3 is None else w.storage_m3 for w in whs], float),
+        wh_throughput_per_day=np.array(
+            [inf if w.throughput_units_per_day is None else w.throughput_units_per_day for w in whs],
+            float),
+        wh_holding_per_m3_day=np.array([w.holding_cost_per_m3_day for w in whs], float),
+        wh_handling_per_unit=np.array([w.handling_cost_per_unit for w in whs], float),
+        wh_processing_hours=np.array([w.processing_hours for w in whs], float),
+        wh_bonded=np.array([w.bonded for w in whs], bool),
+        sku=_sku_data(scenario, countries),
+        dem_sku=dem_a[:, 0].astype(np.int64),
+        dem_zone=dem_a[:, 1].astype(np.int64),
+        dem_units=dem_a[:, 2].copy(),
+        lanes=lanes,
+        lane_mode=tuple(attrs[ln][A.MODE] for ln in lanes),
+        lane_cap_kg=cap(A.CAPACITY_KG),
+        lane_cap_m3=cap(A.CAPACITY_M3),
+        lane_cap_units=cap(A.CAPACITY_UNITS),
+        inbound=inbound,
+        outbound=outbound,
+        direct=direct,
+        truncated=truncated,
+        compile_seconds=time.perf_counter() - t0,
+        meta={"graph_seconds": t_graph, "paths_seconds": t_paths},
+    )
+    return data

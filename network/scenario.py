@@ -1,0 +1,535 @@
+"""Scenario format v1: schema, loading and validation.
+
+A scenario is one document (JSON or YAML, same structure) describing the network (nodes, lanes,
+rate cards), the SKUs and the demand forecast. Demand may also come as a CSV file
+(``sku,zone,units``) beside a network file; a directory holding ``network.(json|yaml|yml)`` or
+``scenario.(json|yaml|yml)`` plus ``demand.csv`` is read as one scenario.
+
+Every rule of the format is enforced here, and *all* problems are collected before raising, so
+a planner sees every mistake at once. Each problem names the offending item: its field path,
+its id and, for CSV rows, the line number.
+
+Units: money in the scenario's ``currency``, weights kg, volumes m³, times hours, distances km.
+
+Extensions to v1 (all optional, all backwards compatible):
+
+- ``service.min_on_time_share_by_country``: per-country on-time targets.
+- ``service.capital_cost_rate_per_year`` (default 0.12, invented): the cost of capital tied
+  up in stock, charged on pipeline and on-hand units at ``value × rate / 365`` per unit-day,
+  unless the SKU gives ``holding_cost_per_unit_day``.
+- ``lanes[].distance_km``: the km that ``cost_per_km`` multiplies on an explicit lane
+  (default: the geodesic distance between its end nodes).
+- ``rate_cards[].from_countries``: countries whose warehouses the card also serves
+  (cross-border last mile from a bonded hub); ``rate_cards[].duty_rate`` is charged only on
+  lanes that leave a bonded warehouse (goods from an ordinary warehouse are already imported).
+- capacities on rate cards apply to each lane the card generates.
+
+>>> s = Scenario.model_validate(
+...     {"name": "t", "nodes": [], "lanes": [], "skus": [], "demand": []})
+>>> s.horizon_days
+28.0
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+__all__ = [
+    "MODES",
+    "NODE_KINDS",
+    "DemandRow",
+    "Lane",
+    "Node",
+    "Problem",
+    "RateCard",
+    "Scenario",
+    "ScenarioError",
+    "Service",
+    "Sku",
+    "load_scenario",
+    "parse_scenario",
+    "read_demand_csv",
+]
+
+MODES = ("sea", "rail", "air", "truck", "express", "customs", "last_mile", "transfer")
+NODE_KINDS = ("origin", "gateway", "warehouse", "zone")
+
+Mode = Literal["sea", "rail", "air", "truck", "express", "customs", "last_mile", "transfer"]
+NodeKind = Literal["origin", "gateway", "warehouse", "zone"]
+Status = Literal["candidate", "open", "closed"]
+
+NonNeg = Field(default=0.0, ge=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a scenario: where (field path, id, line) and what."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+class ScenarioError(ValueError):
+    """A scenario breaks one or more rules of format v1; ``problems`` lists every one."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class _Base(BaseModel):
+    # Unknown keys are kept (and reported as warnings by ``unknown_fields``), not rejected:
+    # newer writers may add optional fields, and a typo should be visible, not fatal.
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
+
+
+class Service(_Base):
+    """Service targets and penalties."""
+
+    promise_hours: float = Field(default=72.0, ge=0)
+    min_on_time_share: float = Field(default=0.95, ge=0, le=1)
+    min_on_time_share_by_country: dict[str, float] = Field(default_factory=dict)
+    late_penalty_per_unit: float = Field(default=4.0, ge=0)
+    lost_sale_penalty_per_unit: float = Field(default=60.0, ge=0)
+    review_period_days: float = Field(default=7.0, ge=0)
+    safety_z: float = Field(default=1.65, ge=0)
+    capital_cost_rate_per_year: float = Field(default=0.12, ge=0)
+
+    @field_validator("min_on_time_share_by_country")
+    @classmethod
+    def _shares(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [f"{c}={s}" for c, s in v.items() if not (0 <= s <= 1)]
+        if bad:
+            raise ValueError(f"shares must lie in [0, 1], got {', '.join(bad)}")
+        return v
+
+
+class Node(_Base):
+    """An origin, gateway (port, airport, border), warehouse or demand zone."""
+
+    id: str = Field(min_length=1)
+    kind: NodeKind
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    country: str = Field(min_length=2, max_length=3)
+    name: str | None = None
+    # origins
+    handling_hours: float = NonNeg
+    # warehouses
+    fixed_cost: float = NonNeg
+    status: Status = "candidate"
+    storage_m3: float | None = Field(default=None, ge=0)
+    throughput_units_per_day: float | None = Field(default=None, ge=0)
+    holding_cost_per_m3_day: float = NonNeg
+    handling_cost_per_unit: float = NonNeg
+    processing_hours: float = NonNeg
+    bonded: bool = False
+
+
+class Lane(_Base):
+    """An explicit lane between two nodes (one carrier, one mode)."""
+
+    id: str = Field(min_length=1)
+    from_: str = Field(alias="from", min_length=1)
+    to: str = Field(min_length=1)
+    mode: Mode
+    carrier: str | None = None
+    transit_hours: float = NonNeg
+    clearance_hours: float = NonNeg
+    cost_per_unit: float = NonNeg
+    cost_per_kg: float = NonNeg
+    cost_per_m3: float = NonNeg
+    cost_per_km: float = NonNeg
+    distance_km: float | None = Field(default=None, ge=0)
+    duty_rate: float | None = Field(default=None, ge=0)
+    capacity_kg_per_day: float | None = Field(default=None, ge=0)
+    capacity_m3_per_day: float | None = Field(default=None, ge=0)
+    capacity_units_per_day: float | None = Field(default=None, ge=0)
+
+    @property
+    def hours(self) -> float:
+        """Lane time: transit plus clearance."""
+        return self.transit_hours + self.clearance_hours
+
+
+class RateCard(_Base):
+    """A rule that generates one last-mile lane per warehouse and zone of its country."""
+
+    id: str = Field(min_length=1)
+    mode: Mode = "last_mile"
+    country: str = Field(min_length=2, max_length=3)
+    from_countries: list[str] = Field(default_factory=list)
+    carrier: str | None = None
+    base_hours: float = NonNeg
+    km_per_hour: float = Field(gt=0)
+    circuity: float = Field(default=1.0, ge=1)
+    max_km: float = Field(default=math.inf, ge=0)
+    cost_per_unit: float = NonNeg
+    cost_per_kg: float = NonNeg
+    cost_per_m3: float = NonNeg
+    cost_per_km: float = NonNeg
+    duty_rate: float | None = Field(default=None, ge=0)
+    capacity_kg_per_day: float | None = Field(default=None, ge=0)
+    capacity_m3_per_day: float | None = Field(default=None, ge=0)
+    capacity_units_per_day: float | None = Field(default=None, ge=0)
+
+
+class Sku(_Base):
+    """A stock-keeping unit: physical size, value and demand variability."""
+
+    id: str = Field(min_length=1)
+    weight_kg: float = Field(ge=0)
+    volume_m3: float = Field(ge=0)
+    value: float = Field(ge=0)
+    category: str | None = None
+    demand_cv: float = NonNeg
+    duty_rates: dict[str, float] = Field(default_factory=dict)
+    holding_cost_per_unit_day: float | None = Field(default=None, ge=0)
+
+    @field_validator("duty_rates")
+    @classmethod
+    def _rates(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [f"{c}={r}" for c, r in v.items() if not (r >= 0 and math.isfinite(r))]
+        if bad:
+            raise ValueError(f"duty rates must be non-negative, got {', '.join(bad)}")
+        return v
+
+
+class DemandRow(_Base):
+    """Forecast units of one SKU in one zone over the horizon."""
+
+    sku: str = Field(min_length=1)
+    zone: str = Field(min_length=1)
+    units: float = Field(ge=0, allow_inf_nan=False)
+
+
+class Scenario(_Base):
+    """A whole scenario, format v1."""
+
+    name: str = Field(min_length=1)
+    currency: str = "USD"
+    horizon_days: float = Field(default=28.0, gt=0)
+    service: Service = Field(default_factory=Service)
+    nodes: list[Node]
+    lanes: list[Lane] = Field(default_factory=list)
+    rate_cards: list[RateCard] = Field(default_factory=list)
+    skus: list[Sku]
+    demand: list[DemandRow] = Field(default_factory=list)
+
+    # -- lookups ---------------------------------------------------------------------------
+    def node(self, node_id: str) -> Node:
+        """The node with id ``node_id`` (KeyError if there is none)."""
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    def nodes_of(self, kind: str) -> list[Node]:
+        """Nodes of one kind, in document order."""
+        return [n for n in self.nodes if n.kind == kind]
+
+    def to_document(self) -> dict[str, Any]:
+        """The scenario as a plain v1 document (``from`` spelled as in the format)."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+# -- validation ----------------------------------------------------------------------------
+
+
+def _where(loc: tuple[Any, ...], raw: Any) -> str:
+    """Render a pydantic location as ``nodes[2] (id 'WH-1').fixed_cost``."""
+    parts: list[str] = []
+    node: Any = raw
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1] = f"{parts[-1]}[{item}]" if parts else f"[{item}]"
+            if isinstance(node, list) and 0 <= item < len(node):
+                node = node[item]
+                if isinstance(node, dict) and isinstance(node.get("id"), str):
+                    parts[-1] += f" (id {node['id']!r})"
+                elif isinstance(node, dict) and "sku" in node and "zone" in node:
+                    parts[-1] += f" (sku {node.get('sku')!r}, zone {node.get('zone')!r})"
+            else:
+                node = None
+        else:
+            parts.append(str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return ".".join(parts) or "scenario"
+
+
+def _pydantic_problems(err: ValidationError, raw: Any, source: str) -> list[Problem]:
+    out = []
+    for e in err.errors(include_url=False):
+        msg = e["msg"]
+        if e["type"] not in ("missing",) and "input" in e:
+            got = e["input"]
+            if not isinstance(got, dict | list):
+                msg = f"{msg} (got {got!r})"
+        where = _where(tuple(e["loc"]), raw)
+        out.append(Problem(f"{source}{where}", msg))
+    return out
+
+
+def _semantic_problems(s: Scenario, source: str, demand_lines: list[str] | None) -> list[Problem]:
+    """Cross-references: unique ids, lanes on known nodes, demand on known SKUs and zones."""
+    probs: list[Problem] = []
+
+    def dup(items: list[Any], what: str) -> None:
+        counts = Counter(i.id for i in items)
+        for i, it in enumerate(items):
+            if counts[it.id] > 1:
+                probs.append(Problem(f"{source}{what}[{i}] (id {it.id!r})", f"duplicate {what[:-1]} id"))
+
+    dup(s.nodes, "nodes")
+    dup(s.lanes, "lanes")
+    dup(s.rate_cards, "rate_cards")
+    dup(s.skus, "skus")
+
+    kinds = {n.id: n.kind for n in s.nodes}
+    for i, lane in enumerate(s.lanes):
+        where = f"{source}lanes[{i}] (id {lane.id!r})"
+        for end, ref in (("from", lane.from_), ("to", lane.to)):
+            if ref not in kinds:
+                probs.append(Problem(f"{where}.{end}", f"unknown node {ref!r}"))
+        if lane.from_ == lane.to:
+            probs.append(Problem(where, "lane starts and ends at the same node"))
+        if kinds.get(lane.to) == "origin":
+            probs.append(Problem(f"{where}.to", f"lanes may not enter origin {lane.to!r}"))
+        if kinds.get(lane.from_) == "zone":
+            probs.append(Problem(f"{where}.from", f"lanes may not leave zone {lane.from_!r}"))
+        if lane.mode == "transfer" and not (
+            kinds.get(lane.from_) == "warehouse" and kinds.get(lane.to) == "warehouse"
+        ):
+            probs.append(Problem(f"{where}.mode", "a transfer lane joins two warehouses"))
+        if ":" in lane.id:
+            probs.append(Problem(f"{where}.id", "':' is reserved for rate-card lane ids"))
+
+    sku_ids = {k.id for k in s.skus}
+    seen: dict[tuple[str, str], int] = {}
+    for i, row in enumerate(s.demand):
+        where = (
+            demand_lines[i]
+            if demand_lines is not None and i < len(demand_lines) and demand_lines[i]
+            else f"{source}demand[{i}]"
+        )
+        if row.sku not in sku_ids:
+            probs.append(Problem(f"{where}.sku", f"unknown SKU {row.sku!r}"))
+        if row.zone not in kinds:
+            probs.append(Problem(f"{where}.zone", f"unknown zone {row.zone!r}"))
+        elif kinds[row.zone] != "zone":
+            probs.append(Problem(f"{where}.zone", f"{row.zone!r} is a {kinds[row.zone]}, not a zone"))
+        key = (row.sku, row.zone)
+        if key in seen:
+            first = seen[key]
+            first_where = (
+                demand_lines[first]
+                if demand_lines is not None and first < len(demand_lines) and demand_lines[first]
+                else f"{source}demand[{first}]"
+            )
+            probs.append(
+                Problem(where, f"duplicate demand for sku {row.sku!r} zone {row.zone!r} "
+                        f"(first at {first_where}); rows are not summed")
+            )
+        else:
+            seen[key] = i
+
+    countries = {n.country for n in s.nodes}
+    for c in s.service.min_on_time_share_by_country:
+        if c not in countries:
+            probs.append(Problem(f"{source}service.min_on_time_share_by_country.{c}",
+                                 f"no node in country {c!r}"))
+    return probs
+
+
+def unknown_fields(s: Scenario) -> list[str]:
+    """Keys the format does not define (kept, but probably typos): one warning line each."""
+    out: list[str] = []
+
+    def walk(obj: BaseModel, where: str) -> None:
+        for key in (obj.model_extra or {}):
+            out.append(f"{where}.{key}: unknown field (ignored)")
+
+    walk(s, "scenario")
+    walk(s.service, "service")
+    for name in ("nodes", "lanes", "rate_cards", "skus"):
+        for i, it in enumerate(getattr(s, name)):
+            walk(it, f"{name}[{i}] (id {it.id!r})")
+    return out
+
+
+def parse_scenario(
+    raw: Any, *, source: str = "", demand_lines: list[str] | None = None
+) -> Scenario:
+    """Validate a decoded document against format v1.
+
+    Parameters
+    ----------
+    raw
+        The decoded JSON/YAML document.
+    source
+        A prefix for problem locations (a file name followed by ``: ``), may be empty.
+    demand_lines
+        For demand read from CSV: a location per demand row (``demand.csv line 7``).
+
+    Raises
+    ------
+    ScenarioError
+        With every problem found, each naming the item.
+    """
+    if not isinstance(raw, dict):
+        raise ScenarioError([Problem(source.rstrip(": ") or "scenario",
+                                     f"a scenario is a mapping, got {type(raw).__name__}")])
+    try:
+        s = Scenario.model_validate(raw)
+    except ValidationError as err:
+        probs = _pydantic_problems(err, raw, source)
+        if demand_lines is not None:
+            probs = [_relocate_demand(p, demand_lines, source) for p in probs]
+        raise ScenarioError(probs) from None
+    probs = _semantic_problems(s, source, demand_lines)
+    if probs:
+        raise ScenarioError(probs)
+    return s
+
+
+def _relocate_demand(p: Problem, lines: list[str], source: str) -> Problem:
+    """Point a schema error on a CSV-sourced demand row at its CSV line."""
+    prefix = f"{source}demand["
+    if p.where.startswith(prefix):
+        idx_s, _, rest = p.where[len(prefix):].partition("]")
+        if idx_s.isdigit() and int(idx_s) < len(lines) and lines[int(idx_s)]:
+            field = rest.split(".", 1)[1] if "." in rest else ""
+            return Problem(lines[int(idx_s)] + (f".{field}" if field else ""), p.message)
+    return p
+
+
+# -- reading files -------------------------------------------------------------------------
+
+NETWORK_NAMES = ("network", "scenario")
+SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def _decode(text: str, name: str) -> Any:
+    if name.endswith(".json"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ScenarioError([Problem(f"{name} line {e.lineno} column {e.colno}",
+                                         f"invalid JSON: {e.msg}")]) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{name} line {mark.line + 1}" if mark is not None else name
+        raise ScenarioError([Problem(where, f"invalid YAML: {getattr(e, 'problem', e)}")]) from None
+
+
+def read_demand_csv(text: str, name: str = "demand.csv") -> tuple[list[dict[str, Any]], list[str]]:
+    """Parse ``sku,zone,units`` rows; return the rows and a location per row.
+
+    Raises
+    ------
+    ScenarioError
+        For a missing header column or malformed rows, each naming the CSV line.
+    """
+    reader = csv.reader(io.StringIO(text))
+    probs: list[Problem] = []
+    rows: list[dict[str, Any]] = []
+    where: list[str] = []
+    header: list[str] | None = None
+    for row in reader:
+        line = reader.line_num
+        if not row or all(not c.strip() for c in row) or row[0].lstrip().startswith("#"):
+            continue
+        if header is None:
+            header = [c.strip().lower() for c in row]
+            missing = [c for c in ("sku", "zone", "units") if c not in header]
+            if missing:
+                raise ScenarioError([Problem(f"{name} line {line}",
+                                             f"header must name sku,zone,units; missing {missing}")])
+            continue
+        if len(row) != len(header):
+            probs.append(Problem(f"{name} line {line}",
+                                 f"expected {len(header)} fields, got {len(row)}"))
+            continue
+        rec = dict(zip(header, (c.strip() for c in row), strict=True))
+        try:
+            units = float(rec["units"])
+        except ValueError:
+            probs.append(Problem(f"{name} line {line}.units", f"not a number: {rec['units']!r}"))
+            continue
+        rows.append({"sku": rec["sku"], "zone": rec["zone"], "units": units})
+        where.append(f"{name} line {line}")
+    if header is None:
+        probs.append(Problem(name, "empty file: expected a header sku,zone,units"))
+    if probs:
+        raise ScenarioError(probs)
+    return rows, where
+
+
+def _find_network_file(d: Path) -> Path:
+    for stem in NETWORK_NAMES:
+        for suf in SUFFIXES:
+            p = d / f"{stem}{suf}"
+            if p.is_file():
+                return p
+    raise ScenarioError([Problem(str(d), "no network.json, network.yaml or scenario.json here")])
+
+
+def load_scenario(path: str | Path, *, demand: str | Path | None = None) -> Scenario:
+    """Read a scenario from a JSON/YAML file or a directory (network file + ``demand.csv``).
+
+    Parameters
+    ----------
+    path
+        A ``.json``/``.yaml``/``.yml`` file, or a directory holding ``network.*`` or
+        ``scenario.*`` and optionally ``demand.csv``.
+    demand
+        A demand CSV to use beside the network file (replaces the directory's ``demand.csv``).
+
+    Raises
+    ------
+    ScenarioError
+        If the files cannot be read or the scenario breaks a rule (every problem listed).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ScenarioError([Problem(str(p), "no such file or directory")])
+    net = _find_network_file(p) if p.is_dir() else p
+    if net.suffix.lower() not in SUFFIXES:
+        raise ScenarioError([Problem(str(net), "expected a .json, .yaml or .yml file")])
+    try:
+        text = net.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScenarioError([Problem(str(net), f"cannot read: {e}")]) from None
+    raw = _decode(text, net.name)
+    csv_path = Path(demand) if demand is not None else (p / "demand.csv" if p.is_dir() else None)
+    lines: list[str] | None = None
+    if csv_path is not None and csv_path.exists():
+        try:
+            csv_text = csv_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise ScenarioError([Problem(str(csv_path), f"cannot read: {e}")]) from None
+        rows, where = read_demand_csv(csv_text, csv_path.name)
+        if isinstance(raw, dict):
+            inline = raw.get("demand") or []
+            if not isinstance(inline, list):
+                inline = []
+            lines = [""] * len(inline) + where
+            raw = {**raw, "demand": list(inline) + rows}
+    elif demand is not None:
+        raise ScenarioError([Problem(str(demand), "no such file")])
+    return parse_scenario(raw, source=f"{net.name}: ", demand_lines=lines)
