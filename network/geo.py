@@ -4,7 +4,7 @@ Distances are WGS84 geodesics (``pyproj.Geod.inv``, Karney's algorithm), compute
 arrays at once, never in a Python loop over pairs.
 
 >>> round(float(geodesic_km(1.3521, 103.8198, 3.1390, 101.6869)), 0)  # Singapore-Kuala Lumpur
-316.0
+309.0
 """
 
 from __future__ import annotations
