@@ -283,74 +283,97 @@ def _pydantic_problems(err: ValidationError, raw: Any, source: str) -> list[Prob
     return out
 
 
-def _semantic_problems(s: Scenario, source: str, demand_lines: list[str] | None) -> list[Problem]:
-    """Cross-references: unique ids, lanes on known nodes, demand on known SKUs and zones."""
+def _items(raw: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The mappings of a top-level list (non-mappings become empty dicts, already reported)."""
+    v = raw.get(key)
+    if not isinstance(v, list):
+        return []
+    return [x if isinstance(x, dict) else {} for x in v]
+
+
+def _semantic_problems(
+    raw: dict[str, Any], source: str, demand_lines: list[str] | None
+) -> list[Problem]:
+    """Cross-references: unique ids, lanes on known nodes, demand on known SKUs and zones.
+
+    Works on the raw document so that these problems are reported together with schema
+    errors; fields with the wrong type are skipped here (the schema check names them).
+    """
     probs: list[Problem] = []
 
-    def dup(items: list[Any], what: str) -> None:
-        counts = Counter(i.id for i in items)
+    def sid(x: Any) -> str | None:
+        return x if isinstance(x, str) else None
+
+    def dup(items: list[dict[str, Any]], what: str) -> None:
+        counts = Counter(sid(i.get("id")) for i in items)
         for i, it in enumerate(items):
-            if counts[it.id] > 1:
-                probs.append(Problem(f"{source}{what}[{i}] (id {it.id!r})", f"duplicate {what[:-1]} id"))
+            k = sid(it.get("id"))
+            if k is not None and counts[k] > 1:
+                probs.append(Problem(f"{source}{what}[{i}] (id {k!r})", f"duplicate {what[:-1]} id"))
 
-    dup(s.nodes, "nodes")
-    dup(s.lanes, "lanes")
-    dup(s.rate_cards, "rate_cards")
-    dup(s.skus, "skus")
+    nodes, lanes = _items(raw, "nodes"), _items(raw, "lanes")
+    skus, demand = _items(raw, "skus"), _items(raw, "demand")
+    dup(nodes, "nodes")
+    dup(lanes, "lanes")
+    dup(_items(raw, "rate_cards"), "rate_cards")
+    dup(skus, "skus")
 
-    kinds = {n.id: n.kind for n in s.nodes}
-    for i, lane in enumerate(s.lanes):
-        where = f"{source}lanes[{i}] (id {lane.id!r})"
-        for end, ref in (("from", lane.from_), ("to", lane.to)):
-            if ref not in kinds:
+    kinds = {sid(n.get("id")): n.get("kind") for n in nodes if sid(n.get("id")) is not None}
+    for i, lane in enumerate(lanes):
+        lid, src, dst = sid(lane.get("id")), sid(lane.get("from")), sid(lane.get("to"))
+        where = f"{source}lanes[{i}]" + (f" (id {lid!r})" if lid is not None else "")
+        for end, ref in (("from", src), ("to", dst)):
+            if ref is not None and ref not in kinds:
                 probs.append(Problem(f"{where}.{end}", f"unknown node {ref!r}"))
-        if lane.from_ == lane.to:
+        if src is not None and src == dst:
             probs.append(Problem(where, "lane starts and ends at the same node"))
-        if kinds.get(lane.to) == "origin":
-            probs.append(Problem(f"{where}.to", f"lanes may not enter origin {lane.to!r}"))
-        if kinds.get(lane.from_) == "zone":
-            probs.append(Problem(f"{where}.from", f"lanes may not leave zone {lane.from_!r}"))
-        if lane.mode == "transfer" and not (
-            kinds.get(lane.from_) == "warehouse" and kinds.get(lane.to) == "warehouse"
+        if kinds.get(dst) == "origin":
+            probs.append(Problem(f"{where}.to", f"lanes may not enter origin {dst!r}"))
+        if kinds.get(src) == "zone":
+            probs.append(Problem(f"{where}.from", f"lanes may not leave zone {src!r}"))
+        if lane.get("mode") == "transfer" and src in kinds and dst in kinds and not (
+            kinds.get(src) == "warehouse" and kinds.get(dst) == "warehouse"
         ):
             probs.append(Problem(f"{where}.mode", "a transfer lane joins two warehouses"))
-        if ":" in lane.id:
+        if lid is not None and ":" in lid:
             probs.append(Problem(f"{where}.id", "':' is reserved for rate-card lane ids"))
 
-    sku_ids = {k.id for k in s.skus}
+    sku_ids = {sid(k.get("id")) for k in skus}
+
+    def loc(i: int) -> str:
+        if demand_lines is not None and i < len(demand_lines) and demand_lines[i]:
+            return demand_lines[i]
+        return f"{source}demand[{i}]"
+
     seen: dict[tuple[str, str], int] = {}
-    for i, row in enumerate(s.demand):
-        where = (
-            demand_lines[i]
-            if demand_lines is not None and i < len(demand_lines) and demand_lines[i]
-            else f"{source}demand[{i}]"
-        )
-        if row.sku not in sku_ids:
-            probs.append(Problem(f"{where}.sku", f"unknown SKU {row.sku!r}"))
-        if row.zone not in kinds:
-            probs.append(Problem(f"{where}.zone", f"unknown zone {row.zone!r}"))
-        elif kinds[row.zone] != "zone":
-            probs.append(Problem(f"{where}.zone", f"{row.zone!r} is a {kinds[row.zone]}, not a zone"))
-        key = (row.sku, row.zone)
+    for i, row in enumerate(demand):
+        sku, zone = sid(row.get("sku")), sid(row.get("zone"))
+        where = loc(i)
+        if sku is not None and sku not in sku_ids:
+            probs.append(Problem(f"{where}.sku", f"unknown SKU {sku!r}"))
+        if zone is not None and zone not in kinds:
+            probs.append(Problem(f"{where}.zone", f"unknown zone {zone!r}"))
+        elif zone is not None and kinds[zone] != "zone":
+            probs.append(Problem(f"{where}.zone", f"{zone!r} is a {kinds[zone]}, not a zone"))
+        if sku is None or zone is None:
+            continue
+        key = (sku, zone)
         if key in seen:
-            first = seen[key]
-            first_where = (
-                demand_lines[first]
-                if demand_lines is not None and first < len(demand_lines) and demand_lines[first]
-                else f"{source}demand[{first}]"
-            )
             probs.append(
-                Problem(where, f"duplicate demand for sku {row.sku!r} zone {row.zone!r} "
-                        f"(first at {first_where}); rows are not summed")
+                Problem(where, f"duplicate demand for sku {sku!r} zone {zone!r} "
+                        f"(first at {loc(seen[key])}); rows are not summed")
             )
         else:
             seen[key] = i
 
-    countries = {n.country for n in s.nodes}
-    for c in s.service.min_on_time_share_by_country:
-        if c not in countries:
-            probs.append(Problem(f"{source}service.min_on_time_share_by_country.{c}",
-                                 f"no node in country {c!r}"))
+    countries = {n.get("country") for n in nodes}
+    service = raw.get("service")
+    by_c = service.get("min_on_time_share_by_country") if isinstance(service, dict) else None
+    if isinstance(by_c, dict):
+        for c in by_c:
+            if c not in countries:
+                probs.append(Problem(f"{source}service.min_on_time_share_by_country.{c}",
+                                     f"no node in country {c!r}"))
     return probs
 
 
@@ -392,15 +415,16 @@ def parse_scenario(
     if not isinstance(raw, dict):
         raise ScenarioError([Problem(source.rstrip(": ") or "scenario",
                                      f"a scenario is a mapping, got {type(raw).__name__}")])
+    schema: list[Problem] = []
+    s: Scenario | None = None
     try:
         s = Scenario.model_validate(raw)
     except ValidationError as err:
-        probs = _pydantic_problems(err, raw, source)
+        schema = _pydantic_problems(err, raw, source)
         if demand_lines is not None:
-            probs = [_relocate_demand(p, demand_lines, source) for p in probs]
-        raise ScenarioError(probs) from None
-    probs = _semantic_problems(s, source, demand_lines)
-    if probs:
+            schema = [_relocate_demand(p, demand_lines, source) for p in schema]
+    probs = schema + _semantic_problems(raw, source, demand_lines)
+    if probs or s is None:
         raise ScenarioError(probs)
     return s
 
