@@ -1,0 +1,89 @@
+"""The ``validate`` and ``paths`` subcommands: summaries, JSON, and exit code 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from api.cli import main
+
+
+def test_validate_contract_example(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The shared example validates (exit 0) and the summary counts nodes, lanes and demand."""
+    assert main(["validate", str(data_dir / "tiny-my.json")]) == 0
+    out = capsys.readouterr().out
+    assert "valid (format v1)" in out
+    assert "1 origin, 1 gateway, 2 warehouse, 3 zone" in out
+    assert "3,750 units in 5 rows" in out
+    assert "unreachable zones: 0" in out
+
+
+def test_validate_json(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--json gives the same facts machine-readably, lanes counted by mode incl. rate-card lanes."""
+    assert main(["validate", str(data_dir / "tiny-my.json"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["lanes"] == {"customs": 2, "express": 1, "last_mile": 6, "sea": 1}
+    assert info["skus"] == 2 and info["demand_units"] == 3750
+
+
+def test_validate_reports_unreachable_zone(tmp_path: Path, data_dir: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A zone no path reaches is reported (not an error: exit 0)."""
+    doc = json.loads((data_dir / "tiny-my.json").read_text())
+    doc["nodes"].append({"id": "Z-FAR", "kind": "zone", "lat": 60.0, "lon": 10.0, "country": "NO"})
+    doc["demand"].append({"sku": "SKU-A", "zone": "Z-FAR", "units": 5})
+    p = tmp_path / "s.json"
+    p.write_text(json.dumps(doc))
+    assert main(["validate", str(p)]) == 0
+    assert "unreachable zones: 1 (Z-FAR)" in capsys.readouterr().out
+
+
+def test_validate_bad_input_exit_2(tmp_path: Path, data_dir: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Every problem is printed on its own line naming the item, exit code 2, no traceback."""
+    doc = json.loads((data_dir / "tiny-my.json").read_text())
+    doc["lanes"][0]["to"] = "NOWHERE"
+    doc["nodes"][2]["fixed_cost"] = -1
+    p = tmp_path / "s.json"
+    p.write_text(json.dumps(doc))
+    assert main(["validate", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "error: s.json: lanes[0] (id 'SZX-PKG-sea').to: unknown node 'NOWHERE'" in err
+    assert "error: s.json: nodes[2] (id 'WH-KUL').fixed_cost" in err
+    assert "Traceback" not in err
+
+
+def test_paths_lists_legs(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """paths prints each Pareto path with per-leg hours (clearance split) and per-leg cost."""
+    assert main(["paths", str(data_dir / "tiny-my.json"), "--from", "CN-SZX", "--to", "WH-KUL",
+                 "--sku", "SKU-B", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert len(res["paths"]) == 1
+    p = res["paths"][0]
+    assert p["lanes"] == ["SZX-PKG-sea", "PKG-KUL-customs"]
+    assert [leg["clearance_hours"] for leg in p["legs"]] == [0, 8]
+    assert p["hours"] == pytest.approx(18 + 168 + 6 + 8)
+    assert sum(leg["cost"] for leg in p["legs"]) == pytest.approx(p["cost_per_unit"])
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    # an unknown source node
+    (["--from", "NOPE", "--to", "Z-KUL"], "--from: unknown node 'NOPE'"),
+    # an unknown SKU
+    (["--from", "CN-SZX", "--to", "Z-KUL", "--sku", "SKU-Q"], "--sku: unknown SKU 'SKU-Q'"),
+    # a label cap below one
+    (["--from", "CN-SZX", "--to", "Z-KUL", "--max-labels", "0"], "--max-labels"),
+])
+def test_paths_bad_arguments(data_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
+                             message: str) -> None:
+    """Bad arguments to paths exit 2 with a message naming the argument."""
+    assert main(["paths", str(data_dir / "tiny-my.json"), *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_file_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """A scenario path that does not exist exits 2 with a one-line error."""
+    assert main(["validate", "no/such/file.json"]) == 2
+    assert "no such file or directory" in capsys.readouterr().err
