@@ -1,0 +1,377 @@
+"""The job runner: solves run in separate processes, a bounded number at a time.
+
+A dispatcher thread in the server process polls the store (:class:`api.store.JobStore`): it
+claims queued jobs while a worker slot is free, starts one solver process per job, collects
+results through a pipe and writes them back. Each tick it also
+
+- kills the process of a job whose status is no longer ``running`` (cancelled by DELETE);
+- kills a solve still running ``kill_grace_s`` after its time limit and fails the job;
+- fails a job whose process died without an answer (crash, out of memory), naming the exit code.
+
+Solver processes come from a ``forkserver`` context (a clean, single-threaded parent that has
+already imported this module), so a solve can neither stall the API's event loop nor inherit
+its threads. On Linux each solver process asks the kernel to kill it when its parent dies
+(``PR_SET_PDEATHSIG``), so a server killed with SIGKILL leaves no orphan solves behind.
+
+The solve function is a setting (``TRADELANE_SOLVER=module:function``) with the signature of
+:func:`plan_job`; tests point it at small deterministic functions.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import importlib
+import json
+import logging
+import multiprocessing as mp
+import multiprocessing.connection
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from api.store import JobRecord, JobStore
+
+__all__ = ["JobRunner", "SolverUnavailableError", "plan_job", "resolve", "route_job",
+           "run_isolated"]
+
+logger = logging.getLogger(__name__)
+
+SolveFn = Callable[..., dict[str, Any]]
+
+
+class SolverUnavailableError(RuntimeError):
+    """The model a request needs is not part of this installation."""
+
+
+def resolve(path: str) -> SolveFn:
+    """Import ``module:function``.
+
+    Raises
+    ------
+    ValueError
+        If the path is malformed or names nothing callable.
+    """
+    mod_name, _, fn_name = path.partition(":")
+    try:
+        fn = getattr(importlib.import_module(mod_name), fn_name)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"cannot load solver {path!r}: {e}") from None
+    if not callable(fn):
+        raise ValueError(f"solver {path!r} is not callable")
+    return fn  # type: ignore[no-any-return]
+
+
+def plan_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> dict[str, Any]:
+    """The default solve: plan the request's scenario with the allocation model.
+
+    Parameters
+    ----------
+    request
+        The stored request: ``{"scenario": {...format v1...}, ...}``.
+    time_limit_s
+        Solver time limit in seconds.
+    seed
+        Solver seed.
+
+    Returns
+    -------
+    dict
+        The plan (DESIGN §7 ``plan.json``).
+    """
+    from network.scenario import parse_scenario
+
+    try:
+        from optimizer.params import AllocationParams
+        from optimizer.planning import plan_scenario
+    except ImportError as e:
+        raise SolverUnavailableError(f"the allocation model is not available: {e}") from None
+    scenario = parse_scenario(request["scenario"])
+    params = _allocation_params(AllocationParams, time_limit_s=time_limit_s, seed=seed)
+    outcome = plan_scenario(scenario, params)
+    return dict(outcome.plan)
+
+
+def _allocation_params(cls: Any, *, time_limit_s: float, seed: int) -> Any:
+    """Build ``AllocationParams`` whether its time limit is seconds or a ``timedelta``."""
+    import datetime as dt
+
+    names = {f.name: f for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else {}
+    kw: dict[str, Any] = {}
+    if "seed" in names:
+        kw["seed"] = seed
+    for name in ("time_limit", "time_limit_s"):
+        if name in names:
+            default = names[name].default
+            kw[name] = (dt.timedelta(seconds=time_limit_s)
+                        if isinstance(default, dt.timedelta) or "timedelta" in str(names[name].type)
+                        else float(time_limit_s))
+            break
+    return cls(**kw)
+
+
+def route_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> dict[str, Any]:
+    """The default routing solve (``POST /v1/routes``), run in a separate process."""
+    try:
+        from api.convert import route_request_to_instance, route_result_to_dict
+        from optimizer.routing import solve_routes
+    except ImportError as e:
+        raise SolverUnavailableError(f"the routing model is not available: {e}") from None
+    instance, params = route_request_to_instance(request, time_limit_s=time_limit_s, seed=seed)
+    return route_result_to_dict(solve_routes(instance, params), instance)
+
+
+# -- the solver process ------------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel SIGKILL this process when its parent dies."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:  # pragma: no cover - no libc by that name
+            pass
+
+
+def _jsonable(obj: Any) -> Any:
+    """Round-trip through JSON so the result stores in any database (numpy scalars included)."""
+
+    def default(o: Any) -> Any:
+        if hasattr(o, "tolist"):
+            return o.tolist()
+        if hasattr(o, "item"):
+            return o.item()
+        return str(o)
+
+    return json.loads(json.dumps(obj, default=default, allow_nan=False))
+
+
+def _child_main(solver: str, request: dict[str, Any], time_limit_s: float, seed: int,
+                conn: multiprocessing.connection.Connection) -> None:
+    """Entry point of a solver process: solve, send ``("ok", result)`` or ``("error", msg)``."""
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us
+    try:
+        result = _jsonable(resolve(solver)(request, time_limit_s=time_limit_s, seed=seed))
+        msg: tuple[str, Any] = ("ok", result)
+    except Exception as e:  # noqa: BLE001 - every failure becomes the job's reason
+        problems = getattr(e, "problems", None)
+        if problems:
+            text = "; ".join(str(p) for p in problems)
+        else:
+            text = str(e) or type(e).__name__
+        msg = ("error", f"{type(e).__name__}: {text}"[:4000])
+    conn.send(msg)
+    conn.close()
+
+
+def _context() -> mp.context.BaseContext:
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["api.worker"])
+        return ctx
+    return mp.get_context("spawn")  # pragma: no cover - not Linux
+
+
+@dataclasses.dataclass
+class _Running:
+    job: JobRecord
+    proc: Any
+    conn: multiprocessing.connection.Connection
+    deadline: float
+
+
+def _stop(proc: Any, grace: float = 2.0) -> None:
+    """Terminate a process, then kill it if it ignores SIGTERM."""
+    if proc.is_alive():
+        proc.terminate()
+        proc.join(grace)
+    if proc.is_alive():
+        proc.kill()
+        proc.join(grace)
+
+
+def run_isolated(solver: str, request: dict[str, Any], *, time_limit_s: float, seed: int = 0,
+                 timeout_s: float) -> dict[str, Any]:
+    """Run one solve in a fresh process and wait for it (for short synchronous requests).
+
+    Raises
+    ------
+    SolverUnavailableError
+        If the solver reports that its model is not installed.
+    TimeoutError
+        If no answer comes within ``timeout_s`` (the process is killed).
+    RuntimeError
+        If the solve fails; the message is the solver's.
+    """
+    ctx = _context()
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child_main, args=(solver, request, time_limit_s, seed, child),
+                       daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if not parent.poll(timeout_s):
+            raise TimeoutError(f"no answer within {timeout_s:g} s")
+        try:
+            kind, payload = parent.recv()
+        except EOFError:
+            raise RuntimeError(f"solver process exited with code {proc.exitcode}") from None
+    finally:
+        parent.close()
+        _stop(proc)
+    if kind == "ok":
+        return payload  # type: ignore[no-any-return]
+    if str(payload).startswith("SolverUnavailableError"):
+        raise SolverUnavailableError(str(payload).partition(": ")[2])
+    raise RuntimeError(payload)
+
+
+class JobRunner:
+    """Claims queued jobs and runs each in its own process, at most ``workers`` at a time.
+
+    Parameters
+    ----------
+    store
+        The job store.
+    solver
+        ``module:function`` of the solve (see :func:`plan_job`).
+    workers
+        Maximum number of solver processes at once.
+    kill_grace_s
+        Seconds after a job's time limit before its process is killed and the job failed.
+    poll_interval_s
+        Seconds between two looks at the store.
+    max_attempts
+        Passed to :meth:`JobStore.recover` at start-up.
+    """
+
+    def __init__(self, store: JobStore, *, solver: str, workers: int = 1,
+                 kill_grace_s: float = 30.0, poll_interval_s: float = 0.2,
+                 max_attempts: int = 3):
+        self.store = store
+        self.solver = solver
+        self.workers = workers
+        self.kill_grace_s = kill_grace_s
+        self.poll_interval_s = poll_interval_s
+        self.max_attempts = max_attempts
+        self._running: dict[str, _Running] = {}
+        self._stop_event = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.last_tick: float = 0.0
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Recover jobs a dead server left running, then start the dispatcher thread."""
+        self.store.recover(max_attempts=self.max_attempts)
+        self._stop_event.clear()
+        self._thread = threading.Thread(target=self._loop, name="tradelane-jobs", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the dispatcher and the running solves; their jobs go back to the queue."""
+        self._stop_event.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        with self._lock:
+            running = list(self._running.values())
+            self._running.clear()
+        for r in running:
+            _stop(r.proc)
+            r.conn.close()
+        if running:
+            self.store.release([r.job.id for r in running])
+
+    @property
+    def alive(self) -> bool:
+        """Whether the dispatcher thread is running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def busy(self) -> int:
+        """Number of solves in progress."""
+        return len(self._running)
+
+    # -- the loop --------------------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - a database hiccup must not kill the runner
+                logger.exception("job runner tick failed; retrying")
+            self._stop_event.wait(self.poll_interval_s)
+
+    def tick(self) -> None:
+        """One pass: collect results, enforce cancellations and deadlines, start new solves."""
+        with self._lock:
+            self._collect()
+            self._enforce()
+            free = self.workers - len(self._running)
+            if free > 0 and not self._stop_event.is_set():
+                for job in self.store.claim(free):
+                    self._launch(job)
+        self.last_tick = time.monotonic()
+
+    def _launch(self, job: JobRecord) -> None:
+        ctx = _context()
+        parent, child = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_child_main, name=f"tradelane-solve-{job.id[:8]}",
+                           args=(self.solver, job.request, job.time_limit_s, job.seed, child),
+                           daemon=True)
+        proc.start()
+        child.close()
+        self._running[job.id] = _Running(job, proc, parent,
+                                         time.monotonic() + job.time_limit_s + self.kill_grace_s)
+        logger.info("job %s started (attempt %d, pid %s)", job.id, job.attempts, proc.pid)
+
+    def _collect(self) -> None:
+        for job_id, r in list(self._running.items()):
+            msg: tuple[str, Any] | None = None
+            if r.conn.poll():
+                try:
+                    msg = r.conn.recv()
+                except (EOFError, OSError):
+                    msg = None
+            elif r.proc.is_alive():
+                continue
+            elif r.conn.poll(0.05):  # answered just before exiting
+                try:
+                    msg = r.conn.recv()
+                except (EOFError, OSError):
+                    msg = None
+            r.proc.join(5)
+            r.conn.close()
+            del self._running[job_id]
+            if msg is not None and msg[0] == "ok":
+                stored = self.store.finish(job_id, result=msg[1])
+            elif msg is not None:
+                stored = self.store.fail(job_id, error=str(msg[1]))
+            else:
+                stored = self.store.fail(
+                    job_id, error=f"the solver process exited with code {r.proc.exitcode} "
+                                  "without an answer (crashed or killed)")
+            if not stored:
+                logger.info("job %s finished after it was cancelled; result dropped", job_id)
+
+    def _enforce(self) -> None:
+        if not self._running:
+            return
+        status = self.store.statuses(self._running)
+        now = time.monotonic()
+        for job_id, r in list(self._running.items()):
+            if status.get(job_id) != "running":
+                logger.info("job %s is %s: stopping its solver", job_id, status.get(job_id))
+                _stop(r.proc)
+                r.conn.close()
+                del self._running[job_id]
+            elif now > r.deadline:
+                _stop(r.proc)
+                r.conn.close()
+                del self._running[job_id]
+                self.store.fail(job_id, error=(
+                    f"time limit exceeded: no answer {self.kill_grace_s:g} s after the "
+                    f"{r.job.time_limit_s:g} s limit; the solve was stopped"))
