@@ -297,26 +297,38 @@ def sku_pareto_mask(
     """
     n, k = cost.shape
     keep = np.ones((n, k), dtype=bool)
+    if n < 2:
+        return keep
+    # pad pairs to a (pairs, m_max) table; singletons are always kept and skipped
     order = np.argsort(group, kind="stable")
     g = group[order]
-    bounds = np.flatnonzero(np.r_[True, g[1:] != g[:-1], True])
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        if b - a < 2:
-            continue
-        idx = order[a:b]
-        c = cost[idx]  # (m, K)
-        h = hours[idx]
-        tol = 1e-9
-        le_c = c[:, None, :] <= c[None, :, :] + tol  # j <= i  as [j, i, k]
-        lt_c = c[:, None, :] < c[None, :, :] - tol
-        le_h = (h[:, None] <= h[None, :] + tol)[:, :, None]
-        lt_h = (h[:, None] < h[None, :] - tol)[:, :, None]
-        dom = le_c & le_h & (lt_c | lt_h)
-        # exact ties: the earlier path wins
-        m = len(idx)
-        earlier = np.tri(m, m, -1, dtype=bool).T[:, :, None]  # j < i
-        tie = le_c & le_h & ~lt_c & ~lt_h & earlier
-        keep[idx] = ~np.any(dom | tie, axis=0)
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    multi = sizes > 1
+    if not multi.any():
+        return keep
+    starts, sizes = starts[multi], sizes[multi]
+    m = int(sizes.max())
+    pos = np.arange(m)
+    valid = pos[None, :] < sizes[:, None]  # (P, m)
+    rows = order[np.minimum(starts[:, None] + pos[None, :], n - 1)]  # (P, m) option index
+    h = np.where(valid, hours[rows], np.inf)
+    tol = 1e-9
+    le_h = h[:, :, None] <= h[:, None, :] + tol  # [p, j, i]: j no slower than i
+    lt_h = h[:, :, None] < h[:, None, :] - tol
+    earlier = (pos[:, None] < pos[None, :])[None]  # j before i
+    pair_ok = valid[:, :, None] & valid[:, None, :]
+    # chunk over SKUs to bound memory at ~2e7 booleans per step
+    step = max(1, int(2e7 // max(1, len(starts) * m * m)))
+    for a in range(0, k, step):
+        c = np.where(valid[:, :, None], cost[rows, a:a + step], np.inf)  # (P, m, K')
+        le_c = c[:, :, None, :] <= c[:, None, :, :] + tol
+        lt_c = c[:, :, None, :] < c[:, None, :, :] - tol
+        weak = le_c & le_h[..., None] & pair_ok[..., None]
+        strict = lt_c | lt_h[..., None]
+        beaten = np.any(weak & (strict | earlier[..., None]), axis=1)  # (P, m, K')
+        sel = valid
+        keep[rows[sel], a:a + step] = ~beaten[sel]
     return keep
 
 

@@ -166,3 +166,24 @@ def test_sku_pareto_mask_ties_and_groups() -> None:
     # SKU 0: path 0 and 1 tie (first kept), path 2 faster; SKU 1: path 1 dominates path 0
     assert m[:, 0].tolist() == [True, False, True, True]
     assert m[:, 1].tolist() == [False, True, True, True]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 4), st.integers(0, 2**31 - 1))
+def test_sku_pareto_mask_matches_pairwise_definition(n: int, k: int, seed: int) -> None:
+    """The vectorised mask equals the definition checked pair by pair on random small inputs."""
+    rng = np.random.default_rng(seed)
+    cost = rng.integers(0, 4, (n, k)).astype(float)
+    hours = rng.integers(0, 4, n).astype(float)
+    group = rng.integers(0, 3, n)
+    m = sku_pareto_mask(cost, hours, group)
+    for i in range(n):
+        for s in range(k):
+            beaten = False
+            for j in range(n):
+                if j == i or group[j] != group[i]:
+                    continue
+                weak = cost[j, s] <= cost[i, s] and hours[j] <= hours[i]
+                strict = cost[j, s] < cost[i, s] or hours[j] < hours[i]
+                beaten |= weak and (strict or j < i)
+            assert m[i, s] == (not beaten)
