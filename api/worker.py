@@ -90,27 +90,9 @@ def plan_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> 
     except ImportError as e:
         raise SolverUnavailableError(f"the allocation model is not available: {e}") from None
     scenario = parse_scenario(request["scenario"])
-    params = _allocation_params(AllocationParams, time_limit_s=time_limit_s, seed=seed)
+    params = AllocationParams(time_limit=float(time_limit_s), seed=seed)
     outcome = plan_scenario(scenario, params)
     return dict(outcome.plan)
-
-
-def _allocation_params(cls: Any, *, time_limit_s: float, seed: int) -> Any:
-    """Build ``AllocationParams`` whether its time limit is seconds or a ``timedelta``."""
-    import datetime as dt
-
-    names = {f.name: f for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else {}
-    kw: dict[str, Any] = {}
-    if "seed" in names:
-        kw["seed"] = seed
-    for name in ("time_limit", "time_limit_s"):
-        if name in names:
-            default = names[name].default
-            kw[name] = (dt.timedelta(seconds=time_limit_s)
-                        if isinstance(default, dt.timedelta) or "timedelta" in str(names[name].type)
-                        else float(time_limit_s))
-            break
-    return cls(**kw)
 
 
 def route_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> dict[str, Any]:

@@ -1,0 +1,185 @@
+"""The FastAPI application factory and the error handling of the HTTP API.
+
+``create_app(settings)`` wires settings, the job store (migrated with Alembic at start-up), the
+job runner (solver processes) and the per-key rate limiter onto ``app.state``. Errors map to
+HTTP in :func:`install_error_handlers`, in one place:
+
+=========================================  ====  ==================================================
+error                                      code  body
+=========================================  ====  ==================================================
+schema error (pydantic)                    422   ``detail``: one entry per error, ``loc``/``field``
+``ScenarioError`` (format v1 rules)        422   one entry per problem, the CLI's words
+idempotency key reused, other body         409   message
+``HTTPException`` (401, 404, 413, 429…)    as is message
+anything else                              500   ``"internal error"`` (logged, never a traceback)
+=========================================  ====  ==================================================
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.auth import RateLimiter
+from api.config import Settings
+from api.store import IdempotencyConflictError, JobStore, make_engine, migrate
+from api.worker import JobRunner
+
+__all__ = ["BodySizeLimit", "create_app", "install_error_handlers"]
+
+logger = logging.getLogger(__name__)
+
+
+class BodySizeLimit:
+    """ASGI middleware: refuse request bodies over ``max_bytes`` with 413.
+
+    A declared ``Content-Length`` over the limit is refused before anything is read; a chunked
+    body is counted as it streams and refused once it passes the limit.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared < 0 or declared > self.max_bytes:
+                    code = 413 if declared > self.max_bytes else 400
+                    msg = (f"request body over {self.max_bytes} bytes" if code == 413
+                           else "invalid Content-Length")
+                    await JSONResponse({"detail": msg}, status_code=code)(scope, receive, send)
+                    return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise HTTPException(413, f"request body over {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    """``("body", "scenario", "nodes", 2, "lat")`` -> ``scenario.nodes[2].lat``."""
+    parts: list[str] = []
+    for item in loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc:
+        if isinstance(item, int) and parts:
+            parts[-1] += f"[{item}]"
+        else:
+            parts.append(str(item))
+    where = loc[0] if loc and loc[0] in ("query", "path", "header") else None
+    text = ".".join(parts) or "body"
+    return f"{where}: {text}" if where else text
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error to a JSON response without a stack trace (see the module docstring)."""
+    from network.scenario import ScenarioError
+
+    from api.convert import problem_detail
+
+    @app.exception_handler(RequestValidationError)
+    async def _schema(_: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [{"loc": list(e.get("loc", ())), "field": _field(tuple(e.get("loc", ()))),
+                   "msg": str(e.get("msg", "invalid"))} for e in exc.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(ScenarioError)
+    async def _scenario(_: Request, exc: ScenarioError) -> JSONResponse:
+        return JSONResponse({"detail": [problem_detail(p) for p in exc.problems]},
+                            status_code=422)
+
+    @app.exception_handler(IdempotencyConflictError)
+    async def _conflict(_: Request, exc: IdempotencyConflictError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        logger.error("internal error on %s %s: %s", request.method, request.url.path,
+                     type(exc).__name__, exc_info=exc)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> FastAPI:
+    """Build the planner service.
+
+    Parameters
+    ----------
+    settings
+        Defaults to ``Settings()`` (the ``TRADELANE_*`` environment).
+    run_jobs
+        Start the job runner (solver processes). Off, jobs are stored and wait in the queue.
+
+    Returns
+    -------
+    FastAPI
+        Start-up migrates the database, re-queues jobs a dead server left running and starts
+        the runner; shutdown stops the runner and puts its running jobs back in the queue.
+    """
+    from api.routes import health, plans, routes
+
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+        store = JobStore(engine)
+        runner = JobRunner(store, solver=settings.solver, workers=settings.workers,
+                           kill_grace_s=settings.kill_grace_s,
+                           poll_interval_s=settings.poll_interval_s,
+                           max_attempts=settings.max_attempts) if run_jobs else None
+        app.state.store = store
+        app.state.runner = runner
+        if runner is not None:
+            runner.start()
+        logger.info("tradelane service ready: %d tenant key(s), %d worker(s)",
+                    len(settings.keys), settings.workers)
+        try:
+            yield
+        finally:
+            if runner is not None:
+                runner.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="tradelane planner",
+        version="1",
+        summary="Plans stock, lanes and fulfilment under a 72-hour promise; routes last-mile "
+                "deliveries.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.limiter = RateLimiter(settings.rate_per_s, settings.rate_burst)
+    app.state.runner = None
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(plans.router)
+    app.include_router(routes.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

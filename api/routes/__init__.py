@@ -1,0 +1,1 @@
+"""HTTP routes: ``plans`` (jobs), ``routes`` (synchronous VRP) and ``health``."""

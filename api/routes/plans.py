@@ -1,0 +1,97 @@
+"""``/v1/plans``: submit, read, list and cancel plan jobs (one tenant's own only)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+from fastapi.exceptions import RequestValidationError
+
+from api.convert import job_to_public, job_to_summary
+from api.deps import SettingsDep, StoreDep, TenantDep
+from api.schemas import (ErrorResponse, JobStatus, PlanAccepted, PlanCreate, PlanPublic,
+                         PlansPublic)
+
+router = APIRouter(prefix="/v1/plans", tags=["plans"])
+
+_ERRORS = {401: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
+           422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}}
+_NOT_FOUND = {404: {"model": ErrorResponse, "description": "no such job for this tenant"}}
+
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
+    description="Retry-safe submission: the same key and body return the first job.")]
+
+
+def _not_found(job_id: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"plan {job_id!r} not found")
+
+
+def _job_id(job_id: str) -> str:
+    """Ids are UUIDs; anything else cannot exist (and never reaches the database)."""
+    try:
+        return str(uuid.UUID(job_id))
+    except ValueError:
+        raise _not_found(job_id[:80]) from None
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=PlanAccepted,
+             responses={**_ERRORS, 409: {"model": ErrorResponse,
+                                         "description": "idempotency key reused with another body"}})
+def create_plan(body: PlanCreate, tenant: TenantDep, store: StoreDep, settings: SettingsDep,
+                response: Response, idempotency_key: IdempotencyKey = None) -> PlanAccepted:
+    """Queue a plan of the scenario; poll ``GET /v1/plans/{id}`` for the result.
+
+    The scenario is validated first (422 lists every problem, as ``tradelane validate`` does).
+    """
+    from network.scenario import parse_scenario
+
+    scenario = parse_scenario(body.scenario)  # ScenarioError -> 422, one entry per problem
+    limit = body.time_limit_s if body.time_limit_s is not None else settings.default_time_limit_s
+    if limit > settings.max_time_limit_s:
+        raise RequestValidationError([{
+            "loc": ("body", "time_limit_s"), "type": "less_than_equal",
+            "msg": f"Input should be less than or equal to {settings.max_time_limit_s:g} "
+                   "(the server's maximum)"}])
+    request = {"scenario": body.scenario, "time_limit_s": limit, "seed": body.seed}
+    rec, created = store.submit(tenant=tenant, scenario_name=scenario.name, request=request,
+                                time_limit_s=limit, seed=body.seed,
+                                idempotency_key=idempotency_key)
+    response.headers["Location"] = f"/v1/plans/{rec.id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return PlanAccepted(id=rec.id, status=rec.status)  # type: ignore[arg-type]
+
+
+@router.get("", response_model=PlansPublic, responses=_ERRORS)
+def list_plans(tenant: TenantDep, store: StoreDep,
+               limit: Annotated[int, Query(ge=1, le=200)] = 50,
+               offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+               status_: Annotated[JobStatus | None, Query(alias="status")] = None) -> PlansPublic:
+    """The tenant's plan jobs, newest first, ``limit`` per page from ``offset``."""
+    rows, total = store.list(tenant, limit=limit, offset=offset, status=status_)
+    return PlansPublic(data=[job_to_summary(r) for r in rows], count=total, limit=limit,
+                       offset=offset)
+
+
+@router.get("/{job_id}", response_model=PlanPublic, responses={**_ERRORS, **_NOT_FOUND})
+def get_plan(job_id: str, tenant: TenantDep, store: StoreDep) -> PlanPublic:
+    """One job: its status, and its plan once it has succeeded (or the error if it failed)."""
+    rec = store.get(tenant, _job_id(job_id))
+    if rec is None:
+        raise _not_found(job_id)
+    return job_to_public(rec)
+
+
+@router.delete("/{job_id}", response_model=PlanPublic,
+               responses={**_ERRORS, **_NOT_FOUND,
+                          409: {"model": ErrorResponse, "description": "job already finished"}})
+def cancel_plan(job_id: str, tenant: TenantDep, store: StoreDep) -> PlanPublic:
+    """Cancel a queued or running job (a running solve is stopped); 409 once it has finished."""
+    rec = store.cancel(tenant, _job_id(job_id))
+    if rec is None:
+        raise _not_found(job_id)
+    if rec.status in ("succeeded", "failed"):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"plan {rec.id} already {rec.status}")
+    return job_to_public(rec)

@@ -1,0 +1,62 @@
+"""``POST /v1/routes``: solve one day's last-mile routing, synchronously, in a solver process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+
+from api.convert import route_problems
+from api.deps import SettingsDep, TenantDep
+from api.schemas import ErrorResponse, RouteCreate, RoutesPublic
+from api.worker import SolverUnavailableError, run_isolated
+
+router = APIRouter(prefix="/v1/routes", tags=["routes"])
+logger = logging.getLogger(__name__)
+
+
+def _slots(request: Request, n: int) -> threading.BoundedSemaphore:
+    sem = getattr(request.app.state, "route_slots", None)
+    if sem is None:
+        sem = request.app.state.route_slots = threading.BoundedSemaphore(n)
+    return sem  # type: ignore[no-any-return]
+
+
+@router.post("", response_model=RoutesPublic,
+             responses={s: {"model": ErrorResponse} for s in (401, 413, 422, 429, 503, 504)})
+def solve_routes(body: RouteCreate, tenant: TenantDep, settings: SettingsDep,
+                 request: Request) -> RoutesPublic:
+    """Route the orders from the depots with the fleet; orders that fit no route go to a parcel
+    carrier at ``parcel_cost`` (never silently dropped). At most ``routes_time_limit_s``."""
+    problems = route_problems(body)
+    if problems:
+        raise RequestValidationError(
+            [{"loc": tuple(p["loc"]), "msg": p["msg"], "type": "value_error"} for p in problems])
+    if body.time_limit_s > settings.routes_time_limit_s:
+        raise RequestValidationError([{
+            "loc": ("body", "time_limit_s"), "type": "less_than_equal",
+            "msg": f"Input should be less than or equal to {settings.routes_time_limit_s:g} "
+                   "(synchronous routing limit)"}])
+    sem = _slots(request, settings.workers)
+    if not sem.acquire(timeout=5):
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "all routing slots busy",
+                            headers={"Retry-After": "5"})
+    try:
+        out = run_isolated(settings.router, body.model_dump(), time_limit_s=body.time_limit_s,
+                           seed=body.seed, timeout_s=body.time_limit_s + 30)
+    except SolverUnavailableError as e:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
+    except TimeoutError:
+        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, "routing did not answer in time") \
+            from None
+    except RuntimeError as e:
+        kind, _, msg = str(e).partition(": ")
+        if kind in ("RoutingError", "ValueError"):
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, msg or kind) from None
+        logger.error("routing failed for tenant %s: %s", tenant, e)
+        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, "routing failed") from None
+    finally:
+        sem.release()
+    return RoutesPublic.model_validate(out)

@@ -1,0 +1,204 @@
+"""Request and response schemas of the HTTP API (pydantic), separate from the domain objects.
+
+Input and output are never the same class. The scenario inside a plan request is typed as a
+JSON object here and validated by :func:`network.scenario.parse_scenario`, so the API reports
+exactly the problems the CLI reports (one entry per problem, each naming the item).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Depot",
+    "ErrorDetail",
+    "ErrorResponse",
+    "Health",
+    "JobStatus",
+    "Order",
+    "PlanAccepted",
+    "PlanCreate",
+    "PlanPublic",
+    "PlanSummary",
+    "PlansPublic",
+    "RouteCreate",
+    "RoutePublic",
+    "RoutesPublic",
+    "VehicleType",
+]
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+_ID = Field(min_length=1, max_length=100)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- plans ---------------------------------------------------------------------------------
+
+
+class PlanCreate(_In):
+    """``POST /v1/plans``: a scenario to plan."""
+
+    scenario: dict[str, Any] = Field(
+        description="A scenario in format v1 (nodes, lanes, rate_cards, skus, demand); see "
+                    "DESIGN §3. Validated like `tradelane validate`.")
+    time_limit_s: float | None = Field(
+        default=None, gt=0, le=86_400,
+        description="Solver time limit in seconds (default: the server's; capped by its maximum).")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Solver seed.")
+
+
+class PlanAccepted(BaseModel):
+    """The answer to a plan submission."""
+
+    id: str
+    status: JobStatus
+
+
+class PlanSummary(BaseModel):
+    """A plan job without its plan (for listings)."""
+
+    id: str
+    status: JobStatus
+    scenario: str = Field(description="The scenario's name.")
+    error: str | None = None
+    attempts: int = Field(description="How many times a solve of this job was started.")
+    time_limit_s: float
+    seed: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+
+class PlanPublic(PlanSummary):
+    """A plan job; ``plan`` is the DESIGN §7 ``plan.json`` once the job has succeeded."""
+
+    plan: dict[str, Any] | None = None
+
+
+class PlansPublic(BaseModel):
+    """One page of a tenant's plan jobs, newest first."""
+
+    data: list[PlanSummary]
+    count: int = Field(description="Jobs matching the query, over all pages.")
+    limit: int
+    offset: int
+
+
+# -- routes --------------------------------------------------------------------------------
+
+
+class Depot(_In):
+    """A warehouse (or cross-dock) vehicles start from and return to."""
+
+    id: str = _ID
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    open_h: float = Field(default=0.0, ge=0, le=240, description="Opens, hours from day start.")
+    close_h: float = Field(default=24.0, ge=0, le=240, description="Closes, hours.")
+
+
+class Order(_In):
+    """One order to deliver; its due time comes from ``due_h`` or the 72-hour promise."""
+
+    id: str = _ID
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    demand_kg: float = Field(default=0.0, ge=0, le=1e6)
+    demand_m3: float = Field(default=0.0, ge=0, le=1e4)
+    service_min: float = Field(default=5.0, ge=0, le=600, description="Minutes at the door.")
+    ready_h: float = Field(default=0.0, ge=0, le=240, description="Earliest delivery, hours.")
+    due_h: float | None = Field(
+        default=None, ge=0, le=240,
+        description="Latest delivery, hours from day start. Default: the promise "
+                    "(`promise_hours` minus `age_h`).")
+    age_h: float = Field(default=0.0, ge=0, le=240,
+                         description="Hours since the order was placed (eats into the promise).")
+    parcel_cost: float | None = Field(
+        default=None, ge=0, le=1e6,
+        description="Cost of handing the order to a parcel carrier instead (drop penalty).")
+
+
+class VehicleType(_In):
+    """A group of identical vehicles based at one depot."""
+
+    id: str = _ID
+    depot: str = _ID
+    count: int = Field(default=1, ge=1, le=500)
+    capacity_kg: float = Field(gt=0, le=1e6)
+    capacity_m3: float | None = Field(default=None, gt=0, le=1e4)
+    fixed_cost: float = Field(default=0.0, ge=0, le=1e7)
+    cost_per_km: float = Field(default=0.0, ge=0, le=1e4)
+    cost_per_hour: float = Field(default=0.0, ge=0, le=1e4)
+    max_duration_h: float = Field(default=10.0, gt=0, le=240)
+
+
+class RouteCreate(_In):
+    """``POST /v1/routes``: one day's orders at one or more depots and the fleet."""
+
+    depots: list[Depot] = Field(min_length=1, max_length=50)
+    orders: list[Order] = Field(min_length=1, max_length=2000)
+    fleet: list[VehicleType] = Field(min_length=1, max_length=50)
+    promise_hours: float = Field(default=72.0, gt=0, le=240)
+    circuity: float = Field(default=1.3, ge=1, le=5,
+                            description="Road km per geodesic km.")
+    speed_kmh: float = Field(default=30.0, gt=0, le=200, description="Average road speed.")
+    time_limit_s: float = Field(default=5.0, gt=0, le=3600)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+
+class RoutePublic(BaseModel):
+    """One vehicle's route: the orders in visiting order."""
+
+    vehicle: str
+    depot: str
+    orders: list[str]
+    distance_km: float
+    load_kg: float
+    cost: float
+
+
+class RoutesPublic(BaseModel):
+    """The routing solution, re-checked by the independent evaluator."""
+
+    status: str
+    feasible: bool
+    cost: float | None = Field(description="Total cost; null when no solution was found.")
+    vehicles: int
+    routes: list[RoutePublic]
+    dropped: list[str] = Field(description="Orders handed to a parcel carrier.")
+    solve_seconds: float
+
+
+# -- misc ----------------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    """One problem with a request: where (``field``, ``loc``) and what (``msg``)."""
+
+    loc: list[str | int]
+    field: str
+    msg: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error response: a message, or a list of problems (422)."""
+
+    detail: str | list[ErrorDetail]
+
+
+class Health(BaseModel):
+    """``GET /healthz``."""
+
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unavailable"]
+    runner: Literal["ok", "stopped"]
+    workers: int
+    busy: int
