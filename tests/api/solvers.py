@@ -1,0 +1,45 @@
+"""Small deterministic solve functions for the job-machinery tests (``TRADELANE_SOLVER``).
+
+``fake_plan`` reads an optional ``x_test`` object from the scenario (unknown fields are kept by
+the format): ``{"sleep_s": 3}`` sleeps first, ``{"fail": "why"}`` raises ``ValueError(why)``,
+``{"crash": 3}`` exits the process with that code. The plan it returns is a DESIGN §7-shaped
+dict computed from the scenario: every warehouse that is not ``closed`` is open, each SKU is
+stocked at the first open warehouse with its total demand, and ``objective`` is the total
+demand. ``x_test.stock_factor`` scales the stock (to make the nightly diff non-trivial).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+
+def fake_plan(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> dict[str, Any]:
+    """A plan-shaped answer after the behaviour ``x_test`` asks for."""
+    sc = request["scenario"]
+    t = sc.get("x_test") or {}
+    if t.get("sleep_s"):
+        time.sleep(float(t["sleep_s"]))
+    if t.get("fail"):
+        raise ValueError(str(t["fail"]))
+    if t.get("crash") is not None:
+        os._exit(int(t["crash"]))
+    factor = float(t.get("stock_factor", 1.0))
+    closed = set(t.get("closed", []))
+    whs = [n["id"] for n in sc["nodes"] if n["kind"] == "warehouse"
+           and n.get("status") != "closed" and n["id"] not in closed]
+    demand: dict[str, float] = {}
+    for row in sc.get("demand", []):
+        demand[row["sku"]] = demand.get(row["sku"], 0.0) + float(row["units"])
+    total = sum(demand.values())
+    return {
+        "scenario": sc["name"], "status": "optimal", "objective": total * factor,
+        "bound": total * factor, "gap": 0.0, "solve_seconds": 0.01, "seed": seed,
+        "cost": {"fixed": 0.0, "inbound": total * factor},
+        "service": {"on_time_share": 0.9 if factor > 1 else 0.95, "units_on_time": total,
+                    "units_late": 0, "units_lost": 0},
+        "warehouses": [{"id": w, "open": True} for w in whs],
+        "stock": [{"sku": k, "warehouse": whs[0], "units": round(u * factor)}
+                  for k, u in demand.items()] if whs else [],
+    }
