@@ -1,0 +1,149 @@
+"""The instance families of ``tradelane bench`` and their conventions.
+
+=============  ==========================  =====================================================
+family         files in ``--instances``    best-known value, convention
+=============  ==========================  =====================================================
+``solomon``    ``*.txt`` (Solomon VRPTW)   ``bks_distance.csv`` beside the files: distance-only
+                                           optima with distances truncated to one decimal; the
+                                           instance is read with that convention (``trunc1``) so
+                                           the gap is exact.
+``homberger``  ``*.txt`` (G&H 200, VRPTW)  ``bks.csv``: hierarchical (vehicles first, then
+                                           double-precision distance). Our solvers minimise
+                                           distance only, so a *negative* gap (fewer km, more
+                                           vehicles) is possible and is not a new record.
+``cvrplib``    ``*.vrp`` (X and classic)   ``bks.csv`` beside the files or one folder up
+                                           (rounded-integer Euclidean, TSPLIB ``nint``).
+``cflp``       ``cap*.txt`` (OR-Library)   ``bks.csv``: capacitated optima (splittable demand).
+``synthetic``  scenario folders/files      none: gaps are reported against the best solution
+                                           or bound found in the same results (see ``report``).
+=============  ==========================  =====================================================
+
+Solvers per family: ``ortools`` (ours: ``optimizer.routing.solve_routes``) and the peer ``pyvrp``
+for the routing families; for the allocation families ``tradelane`` (ours:
+``optimizer.planning.plan_scenario``) and the peers ``monolithic`` (the same scenario, one MIP,
+default solver, no pruning/decomposition) and ``naive`` (the naive planner). Every solution is
+re-checked by the family's independent evaluator (``optimizer.route_eval.evaluate_routes`` for
+routing; a re-computation from the instance data for allocation), and that verdict is the
+row's ``feasible`` and ``cost``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from api.bench.spec import Evaluation, Family, SolveOutput, bks_lookup
+
+__all__ = ["FAMILIES", "FAMILY_NAMES"]
+
+
+# --------------------------------------------------------------------------------------------
+# routing
+# --------------------------------------------------------------------------------------------
+
+
+def solve_ortools_routes(instance: Any, *, time_limit: float, seed: int,
+                         params: Mapping[str, Any]) -> SolveOutput:
+    """Our routing solver (``optimizer.routing.solve_routes``) with ``params`` from the config.
+
+    ``time_limit`` and ``seed`` override the same keys of ``params``.
+    """
+    from optimizer.routing import RoutingParams, RoutingStatus, solve_routes
+
+    p = RoutingParams(**{**dict(params), "time_limit_s": float(time_limit), "seed": int(seed)})
+    res = solve_routes(instance, p)
+    info = {"status": res.status.value, "vehicles": res.num_vehicles, "solver_cost": res.cost,
+            "dropped": len(res.dropped)}
+    if res.status is RoutingStatus.NO_SOLUTION:
+        return SolveOutput(None, info={**info, "reason": "OR-Tools found no solution"})
+    routes = [(r.vehicle_type, list(r.clients)) for r in res.routes]
+    return SolveOutput((routes, list(res.dropped)), info=info)
+
+
+def evaluate_routing(instance: Any, solution: Any) -> Evaluation:
+    """Independent re-check with ``optimizer.route_eval.evaluate_routes``.
+
+    ``solution`` is ``(routes, dropped)``: ``routes`` a list of ``(vehicle_type, client
+    indices)``, ``dropped`` the client indices handed to a parcel carrier.
+    """
+    from optimizer.route_eval import evaluate_routes
+
+    routes, dropped = solution
+    ev = evaluate_routes(instance, [(int(t), [int(c) for c in cl]) for t, cl in routes],
+                         dropped=[int(c) for c in dropped])
+    return Evaluation(cost=float(ev.cost), feasible=bool(ev.feasible),
+                      detail="; ".join(ev.violations[:3]))
+
+
+def _routing_family(name: str, patterns: tuple[str, ...], read: Callable[[Path], Any],
+                    bks_files: tuple[str, ...]) -> Family:
+    from api.bench.peers import solve_pyvrp
+
+    return Family(
+        name=name, kind="routing", patterns=patterns, read=read, evaluate=evaluate_routing,
+        solvers={"ortools": solve_ortools_routes, "pyvrp": solve_pyvrp},
+        default_solver="ortools", peers=("pyvrp",),
+        best_known=lambda path: bks_lookup(path, bks_files))
+
+
+def _read_solomon_trunc1(path: Path) -> Any:
+    from optimizer.vrp_io import read_solomon
+
+    return read_solomon(path, convention="trunc1")
+
+
+def _read_solomon_exact(path: Path) -> Any:
+    from optimizer.vrp_io import read_solomon
+
+    return read_solomon(path, convention="exact")
+
+
+def _read_vrplib(path: Path) -> Any:
+    from optimizer.vrp_io import read_vrplib
+
+    return read_vrplib(path)
+
+
+def solomon() -> Family:
+    """Solomon VRPTW (100 customers), distance-only, one-decimal truncated distances."""
+    return _routing_family("solomon", ("*.txt",), _read_solomon_trunc1, ("bks_distance.csv",))
+
+
+def homberger() -> Family:
+    """Gehring & Homberger VRPTW, exact distances, hierarchical BKS (see the module notes)."""
+    return _routing_family("homberger", ("*.txt",), _read_solomon_exact, ("bks.csv",))
+
+
+def cvrplib() -> Family:
+    """CVRPLIB (X and classic sets), TSPLIB-rounded distances."""
+    return _routing_family("cvrplib", ("*.vrp",), _read_vrplib, ("bks.csv",))
+
+
+# --------------------------------------------------------------------------------------------
+# allocation
+# --------------------------------------------------------------------------------------------
+
+
+def cflp() -> Family:
+    """OR-Library capacitated warehouse location (``capNN``), see ``api.bench.alloc``."""
+    from api.bench.alloc import cflp_family
+
+    return cflp_family()
+
+
+def synthetic() -> Family:
+    """Generated scenarios (tiers S/M/L/XL), see ``api.bench.alloc``."""
+    from api.bench.alloc import synthetic_family
+
+    return synthetic_family()
+
+
+FAMILIES: dict[str, Callable[[], Family]] = {
+    "solomon": solomon,
+    "homberger": homberger,
+    "cvrplib": cvrplib,
+    "cflp": cflp,
+    "synthetic": synthetic,
+}
+FAMILY_NAMES = tuple(FAMILIES)

@@ -1,0 +1,402 @@
+"""Run benchmark tasks, each in its own process, and record one JSON line per solve.
+
+A *task* is one (instance, solver configuration, seed, time limit). ``run_suite`` runs tasks up
+to ``jobs`` at a time; each task is a child process (``python -m api.bench.worker``) with
+
+- a memory limit: ``RLIMIT_AS`` set by the child on itself, plus the parent killing it when its
+  resident memory (polled with psutil) exceeds the limit -> status ``memout``;
+- a wall-clock limit: the solver is given ``time_limit`` seconds; the parent kills the child's
+  process group at ``time_limit + grace`` -> status ``timeout``;
+- crash isolation: a child that dies without writing its result (signal, abort, ``os._exit``)
+  gives a ``crash`` row with the exit code/signal and the tail of its stderr.
+
+The suite goes on after every failure. Rows are appended to the output file (JSON Lines) as each
+solve finishes; a re-run with the same output skips tasks whose key (``Task.key``) is already
+there, which resumes an interrupted run.
+
+Row fields (``ROW_FIELDS``): ``instance, family, solver, config, params, seed, time_limit, cost,
+best_known, gap_pct, feasible, seconds, peak_mb, status, error, samples, info, path``.
+``feasible`` is the family's independent evaluator's verdict, ``cost`` its recomputed cost,
+``gap_pct = 100 (cost - best_known) / best_known`` for feasible rows with a best-known value.
+``status`` is one of ``STATUSES``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tomllib
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from api.bench.spec import Family
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "ROW_FIELDS",
+    "STATUSES",
+    "BenchError",
+    "Config",
+    "Task",
+    "build_tasks",
+    "load_config",
+    "read_rows",
+    "run_suite",
+    "run_task",
+]
+
+ROW_FIELDS = ("instance", "family", "solver", "config", "params", "seed", "time_limit", "cost",
+              "best_known", "gap_pct", "feasible", "seconds", "peak_mb", "status", "error",
+              "samples", "info", "path")
+STATUSES = ("ok", "infeasible", "no_solution", "error", "crash", "timeout", "memout")
+
+_REPO = Path(__file__).resolve().parents[2]
+
+
+class BenchError(ValueError):
+    """Bad benchmark input (configuration file, instance folder, limits)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """A solver configuration: which solver and its parameters.
+
+    Attributes
+    ----------
+    name : str
+        Label in result rows and reports (default: the TOML file's stem).
+    solver : str
+        Solver name in the family (``None`` resolves to the family's default solver).
+    params : dict
+        Parameters passed to the solver (the ``[routing]`` / ``[allocation]`` table).
+    """
+
+    name: str
+    solver: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def load_config(path: Path, family: Family) -> Config:
+    """Read a configuration TOML.
+
+    Layout: an optional ``[bench]`` table (``name``, ``solver``), and the parameters in a
+    ``[routing]`` or ``[allocation]`` table (by family kind) or at the top level. The same file
+    is accepted by ``RoutingParams.from_toml`` / ``AllocationParams.from_toml``, which read the
+    same table.
+
+    Raises
+    ------
+    BenchError
+        Unreadable or invalid TOML, a solver the family does not have.
+    """
+    try:
+        doc = tomllib.loads(Path(path).read_text())
+    except OSError as e:
+        raise BenchError(f"--config {path}: cannot read: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise BenchError(f"--config {path}: not valid TOML: {e}") from None
+    meta = doc.pop("bench", {})
+    if not isinstance(meta, dict):
+        raise BenchError(f"--config {path}: [bench] must be a table")
+    params = doc.get(family.kind, doc)
+    if not isinstance(params, dict):
+        raise BenchError(f"--config {path}: [{family.kind}] must be a table")
+    solver = meta.get("solver", family.default_solver)
+    if solver not in family.solvers:
+        raise BenchError(f"--config {path}: solver {solver!r} is not one of the "
+                         f"{family.name} solvers ({', '.join(sorted(family.solvers))})")
+    return Config(name=str(meta.get("name", Path(path).stem)), solver=solver, params=dict(params))
+
+
+@dataclass(frozen=True)
+class Task:
+    """One solve: an instance, a configuration, a seed and a time limit."""
+
+    family: str
+    path: str
+    instance: str
+    solver: str
+    config: str
+    params: dict[str, Any]
+    seed: int
+    time_limit: float
+    best_known: float | None = None
+
+    def key(self) -> tuple[str, str, str, str, int, float]:
+        """Identity used to skip solves already recorded (resume)."""
+        return (self.instance, self.family, self.solver, self.config, self.seed,
+                float(self.time_limit))
+
+
+def row_key(row: dict[str, Any]) -> tuple[str, str, str, str, int, float]:
+    """``Task.key`` of a recorded row."""
+    return (row["instance"], row["family"], row["solver"], row["config"], int(row["seed"]),
+            float(row["time_limit"]))
+
+
+def build_tasks(family: Family, family_spec: str, instances: Sequence[Path], *,
+                configs: Sequence[Config], seeds: Iterable[int],
+                time_limits: Sequence[float], peers: bool = True) -> list[Task]:
+    """The cross product instance x (configs + peers) x seed x time limit.
+
+    Peers run with their default parameters, once per instance, seed and time limit.
+    """
+    seeds = list(seeds)
+    cfgs = list(configs) or [Config("default", family.default_solver)]
+    if peers:
+        cfgs += [Config(p, p) for p in family.peers]
+    tasks = []
+    for path in instances:
+        bks = family.best_known(path)
+        for tl in time_limits:
+            for cfg in cfgs:
+                for seed in seeds:
+                    tasks.append(Task(family=family_spec, path=str(path), instance=path.stem,
+                                      solver=cfg.solver or family.default_solver,
+                                      config=cfg.name, params=dict(cfg.params), seed=seed,
+                                      time_limit=float(tl), best_known=bks))
+    return tasks
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """Rows of a results file: JSON Lines, or a JSON list (both accepted).
+
+    Lines that are not valid JSON (a write cut short by a kill) are skipped with a warning.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    text = path.read_text()
+    if text.lstrip().startswith("["):
+        return list(json.loads(text))
+    rows = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            log.warning("%s:%d: not a JSON row (an interrupted write?); ignored", path, n)
+    return rows
+
+
+def _gap(cost: float | None, bks: float | None, feasible: bool) -> float | None:
+    if not feasible or cost is None or bks is None or not math.isfinite(cost) or bks == 0:
+        return None
+    return 100.0 * (cost - bks) / abs(bks)
+
+
+def _rss_mb(proc: Any) -> float:
+    """Resident memory of a psutil process and its children, MB (0 when it is gone)."""
+    import psutil
+
+    total = 0
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total / 2**20
+
+
+def _tail(path: Path, n: int = 3) -> str:
+    try:
+        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    return " | ".join(lines[-n:])[-500:]
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+_LIVE: set[subprocess.Popen[bytes]] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_task(task: Task, *, memory_mb: float | None = 4096, grace: float | None = None,
+             poll_s: float = 0.05) -> dict[str, Any]:
+    """Run one task in a child process and return its complete row.
+
+    Parameters
+    ----------
+    task : Task
+    memory_mb : float or None
+        Memory limit of the child (address space and polled resident memory); None = none.
+    grace : float or None
+        Seconds past ``time_limit`` before the child is killed (process start, reading,
+        evaluation). Default ``max(10, 0.5 * time_limit)``.
+    poll_s : float
+        Polling interval for the child's memory and the deadline.
+    """
+    import psutil
+
+    grace = max(10.0, 0.5 * task.time_limit) if grace is None else grace
+    deadline_s = task.time_limit + grace
+    row: dict[str, Any] = {
+        "instance": task.instance, "family": task.family, "solver": task.solver,
+        "config": task.config, "params": task.params, "seed": task.seed,
+        "time_limit": task.time_limit, "cost": None, "best_known": task.best_known,
+        "gap_pct": None, "feasible": False, "seconds": None, "peak_mb": None,
+        "status": None, "error": None, "samples": [], "info": {}, "path": task.path,
+    }
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(_REPO), os.getcwd(), env.get("PYTHONPATH", "")) if p)
+    with tempfile.TemporaryDirectory(prefix="tradelane-bench-") as tmp:
+        tdir = Path(tmp)
+        (tdir / "task.json").write_text(json.dumps({
+            "family": task.family, "path": task.path, "solver": task.solver,
+            "params": task.params, "seed": task.seed, "time_limit": task.time_limit,
+            "memory_mb": memory_mb}))
+        result = tdir / "result.json"
+        err_path = tdir / "stderr.txt"
+        t0 = time.perf_counter()
+        with open(err_path, "wb") as err, open(os.devnull, "wb") as devnull:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "api.bench.worker", str(tdir / "task.json"), str(result)],
+                stdin=subprocess.DEVNULL, stdout=devnull, stderr=err, env=env,
+                start_new_session=True)
+        with _LIVE_LOCK:
+            _LIVE.add(proc)
+        peak = 0.0
+        killed: str | None = None
+        try:
+            ps = psutil.Process(proc.pid)
+            while proc.poll() is None:
+                rss = _rss_mb(ps)
+                peak = max(peak, rss)
+                if memory_mb and rss > memory_mb:
+                    killed = "memout"
+                    _kill(proc)
+                elif time.perf_counter() - t0 > deadline_s:
+                    killed = "timeout"
+                    _kill(proc)
+                if killed:
+                    proc.wait()
+                    break
+                time.sleep(poll_s)
+        except psutil.NoSuchProcess:
+            proc.wait()
+        finally:
+            with _LIVE_LOCK:
+                _LIVE.discard(proc)
+        elapsed = time.perf_counter() - t0
+        code = proc.returncode
+        if killed == "timeout":
+            row.update(status="timeout", seconds=elapsed, peak_mb=peak,
+                       error=f"killed after {elapsed:.1f} s (time limit {task.time_limit:g} s "
+                             f"+ grace {grace:g} s)")
+        elif killed == "memout":
+            row.update(status="memout", seconds=elapsed, peak_mb=peak,
+                       error=f"killed: resident memory over {memory_mb:g} MB")
+        elif result.exists():
+            child = json.loads(result.read_text())
+            row.update(child)
+            row["peak_mb"] = max(float(child.get("peak_mb") or 0.0), peak)
+        else:
+            tail = _tail(err_path)
+            row.update(status="crash", seconds=elapsed, peak_mb=peak,
+                       error=f"solver process died ({_describe_exit(code)}) without a result"
+                             + (f": {tail}" if tail else ""))
+    row["gap_pct"] = _gap(row["cost"], row["best_known"], bool(row["feasible"]))
+    return row
+
+
+def _append(out: Path, row: dict[str, Any]) -> None:
+    with open(out, "a+") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell() > 0:
+            fh.seek(fh.tell() - 1)
+            last = fh.read(1)
+            fh.seek(0, os.SEEK_END)
+            if last != "\n":
+                fh.write("\n")  # a previous write was cut short: keep rows one per line
+        fh.write(json.dumps({k: row.get(k) for k in ROW_FIELDS}) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def run_suite(tasks: Sequence[Task], out: Path | None, *, jobs: int = 1,
+              memory_mb: float | None = 4096, grace: float | None = None,
+              on_row: Callable[[dict[str, Any], int, int], None] | None = None,
+              ) -> list[dict[str, Any]]:
+    """Run the tasks not yet recorded in ``out``, up to ``jobs`` at once.
+
+    Parameters
+    ----------
+    tasks : sequence of Task
+    out : Path or None
+        JSON Lines file; rows are appended as solves finish; tasks whose key is already there
+        are skipped. ``None``: keep rows in memory only.
+    jobs : int
+        Solves running at the same time (each is its own process).
+    memory_mb, grace
+        See ``run_task``.
+    on_row : callable, optional
+        ``on_row(row, done, total)`` after each solve (progress display).
+
+    Returns
+    -------
+    list of dict
+        The rows of the solves run now (not the skipped ones), in completion order.
+    """
+    if jobs < 1:
+        raise BenchError(f"--jobs must be at least 1, got {jobs}")
+    done_keys = {row_key(r) for r in read_rows(out)} if out is not None else set()
+    todo = []
+    seen = set(done_keys)
+    for t in tasks:
+        if t.key() not in seen:
+            seen.add(t.key())
+            todo.append(t)
+    if len(todo) < len(tasks):
+        log.info("resume: %d of %d solve(s) already recorded", len(tasks) - len(todo), len(tasks))
+    rows: list[dict[str, Any]] = []
+    lock = threading.Lock()
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bench")
+    try:
+        futs = [pool.submit(run_task, t, memory_mb=memory_mb, grace=grace) for t in todo]
+        for fut in as_completed(futs):
+            row = fut.result()
+            with lock:
+                rows.append(row)
+                if out is not None:
+                    _append(out, row)
+                if on_row is not None:
+                    on_row(row, len(rows), len(todo))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        with _LIVE_LOCK:
+            for p in list(_LIVE):
+                _kill(p)
+    return rows

@@ -1,0 +1,168 @@
+"""The pieces a benchmark family is made of: ``Family``, ``SolveOutput``, ``Evaluation``.
+
+A family is a frozen bundle of plain functions, so the runner's child process can import it by
+name (``"solomon"``) or by a ``"module:attribute"`` spec (how the tests plug in toy families) and
+nothing has to be pickled.
+
+Contract of the functions
+-------------------------
+``read(path) -> instance``
+    Parse one instance file (any object; it is passed back to the solvers and the evaluator).
+``solvers[name](instance, *, time_limit, seed, params) -> SolveOutput``
+    Solve within ``time_limit`` seconds with ``params`` (a plain mapping from the configuration
+    TOML). ``SolveOutput.solution`` is family-specific and only the evaluator reads it.
+``evaluate(instance, solution) -> Evaluation``
+    The independent re-check: recomputes the cost and feasibility without the solver.
+``best_known(path) -> float | None``
+    The best-known value for the instance under the convention the evaluator uses.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Evaluation", "Family", "SolveOutput", "read_bks_csv", "resolve_family"]
+
+
+@dataclass(frozen=True)
+class SolveOutput:
+    """What a solver hands back to the worker.
+
+    Attributes
+    ----------
+    solution : Any
+        Family-specific solution; only ``Family.evaluate`` reads it. ``None`` = no solution.
+    samples : tuple of (float, float)
+        ``(seconds since the solve started, cost)`` of improving solutions, when the solver
+        exposes them (for the gap-over-time plot). Costs here are the solver's own figures.
+    info : mapping
+        Extra JSON-serialisable figures recorded in the row (status, bound, vehicles, ...).
+    """
+
+    solution: Any
+    samples: tuple[tuple[float, float], ...] = ()
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The independent evaluator's verdict on a solution.
+
+    Attributes
+    ----------
+    cost : float or None
+        Recomputed cost (``None`` when there is no solution).
+    feasible : bool
+        True when every constraint holds.
+    detail : str
+        The first violations, or why there is no cost.
+    """
+
+    cost: float | None
+    feasible: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Family:
+    """An instance family: finding, reading, solving and checking its instances.
+
+    Attributes
+    ----------
+    name : str
+        Family name as written in result rows.
+    kind : str
+        ``"routing"`` or ``"allocation"``: selects the tuning search space and the TOML table
+        (``[routing]`` / ``[allocation]``) that configurations are read from.
+    patterns : tuple of str
+        Glob patterns of instance files inside the ``--instances`` folder.
+    read : callable
+        ``read(path) -> instance``.
+    evaluate : callable
+        ``evaluate(instance, solution) -> Evaluation``.
+    solvers : mapping of str to callable
+        Solver name -> ``solve(instance, *, time_limit, seed, params) -> SolveOutput``.
+    default_solver : str
+        Our solver (what ``--config`` files tune).
+    peers : tuple of str
+        Solvers run beside ours on the same instances and limits (peer rows).
+    best_known : callable
+        ``best_known(path) -> float | None``.
+    """
+
+    name: str
+    kind: str
+    patterns: tuple[str, ...]
+    read: Callable[[Path], Any]
+    evaluate: Callable[[Any, Any], Evaluation]
+    solvers: Mapping[str, Callable[..., SolveOutput]]
+    default_solver: str
+    peers: tuple[str, ...] = ()
+    best_known: Callable[[Path], float | None] = lambda path: None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("routing", "allocation"):
+            raise ValueError(f"family {self.name!r}: kind {self.kind!r} not understood.")
+        missing = [s for s in (self.default_solver, *self.peers) if s not in self.solvers]
+        if missing:
+            raise ValueError(f"family {self.name!r}: unknown solver(s) {', '.join(missing)}.")
+
+    def instances(self, folder: Path) -> list[Path]:
+        """Instance files of this family in ``folder`` (or ``folder`` itself if it is a file).
+
+        Sorted by name; a file matching several patterns appears once.
+        """
+        if folder.is_file():
+            return [folder]
+        found = {p for pat in self.patterns for p in folder.glob(pat) if p.is_file()}
+        return sorted(found, key=lambda p: p.name)
+
+
+def resolve_family(spec: str) -> Family:
+    """The family named ``spec``: a registered name or ``"module:attribute"``.
+
+    Raises
+    ------
+    KeyError
+        Unknown family name (the message lists the known ones).
+    """
+    from api.bench.families import FAMILIES
+
+    if spec in FAMILIES:
+        return FAMILIES[spec]()
+    if ":" in spec:
+        mod, _, attr = spec.partition(":")
+        obj = getattr(importlib.import_module(mod), attr)
+        return obj() if callable(obj) and not isinstance(obj, Family) else obj
+    raise KeyError(f"unknown family {spec!r}; known: {', '.join(sorted(FAMILIES))}")
+
+
+@functools.lru_cache(maxsize=32)
+def read_bks_csv(path: Path) -> dict[str, float]:
+    """``instance -> bks_value`` from a ``bks.csv`` (columns ``instance,bks_value,...``)."""
+    with open(path, newline="") as fh:
+        return {r["instance"]: float(r["bks_value"]) for r in csv.DictReader(fh)
+                if r.get("instance") and r.get("bks_value")}
+
+
+def bks_lookup(path: Path, names: tuple[str, ...], key: str | None = None) -> float | None:
+    """Look ``key`` (default: the file stem) up in the first of ``names`` found beside ``path``.
+
+    The instance's folder is searched first, then its parent (CVRPLIB keeps ``X/*.vrp`` under a
+    ``bks.csv`` one level up). Returns ``None`` when no table lists the instance.
+    """
+    key = key or path.stem
+    for folder in (path.parent, path.parent.parent):
+        for name in names:
+            table = folder / name
+            if table.is_file():
+                value = read_bks_csv(table).get(key)
+                if value is not None:
+                    return value
+    return None

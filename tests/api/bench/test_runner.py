@@ -1,0 +1,128 @@
+"""The benchmark runner: process isolation, limits, failure rows, parallel jobs, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from api.bench.runner import (
+    BenchError,
+    Config,
+    build_tasks,
+    load_config,
+    read_rows,
+    run_suite,
+)
+from api.bench.spec import resolve_family
+from tests.api.bench.toy import TOY, make_instances, toy
+
+
+@pytest.fixture()
+def toy_dir(tmp_path: Path) -> Path:
+    return make_instances(tmp_path / "inst", {"a": 100.0, "b": 200.0})
+
+
+def _tasks(toy_dir: Path, solvers: list[str], *, seeds: int = 1, peers: bool = False,
+           tl: float = 1.0):
+    fam = toy()
+    cfgs = [Config(s, s) for s in solvers]
+    return build_tasks(fam, TOY, fam.instances(toy_dir), configs=cfgs, seeds=range(seeds),
+                       time_limits=[tl], peers=peers)
+
+
+def test_every_failure_kind_becomes_a_row_and_the_suite_goes_on(toy_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    """A crashing, hanging, raising, memory-hogging and cheating solver each give a row with
+    their status; the good solves beside them still complete, with gap and evaluator verdict."""
+    out = tmp_path / "results.json"
+    tasks = _tasks(toy_dir, ["good", "crash", "hang", "boom", "hog", "cheat"])
+    tasks = [t for t in tasks if t.instance == "a" or t.solver == "good"]
+    rows = run_suite(tasks, out, jobs=2, memory_mb=400, grace=1.5)
+    by = {(r["instance"], r["solver"]): r for r in rows}
+    assert len(rows) == 7 == len(read_rows(out))
+    good = by[("a", "good")]
+    assert good["status"] == "ok" and good["feasible"] is True
+    assert good["cost"] == pytest.approx(110.0)
+    assert good["best_known"] == 100.0 and good["gap_pct"] == pytest.approx(10.0)
+    assert good["peak_mb"] > 5 and good["seconds"] >= 0
+    assert good["samples"] == [[0.0, pytest.approx(165.0)], [0.01, pytest.approx(110.0)]]
+    assert by[("b", "good")]["gap_pct"] == pytest.approx(10.0)
+    crash = by[("a", "crash")]
+    assert crash["status"] == "crash" and "exit code 7" in crash["error"]
+    assert crash["feasible"] is False and crash["cost"] is None
+    hang = by[("a", "hang")]
+    assert hang["status"] == "timeout" and 2.4 <= hang["seconds"] < 15
+    boom = by[("a", "boom")]
+    assert boom["status"] == "error" and "solver exploded on purpose" in boom["error"]
+    assert by[("a", "hog")]["status"] == "memout"
+    cheat = by[("a", "cheat")]
+    assert cheat["status"] == "infeasible" and cheat["feasible"] is False
+    assert cheat["gap_pct"] is None and "below the optimum" in cheat["error"]
+
+
+def test_resume_skips_recorded_rows_and_reruns_missing_ones(toy_dir: Path,
+                                                            tmp_path: Path) -> None:
+    """A second run with the same output runs nothing; after deleting one row (and leaving a
+    half-written line, as a kill would) only that solve runs again."""
+    out = tmp_path / "results.json"
+    tasks = _tasks(toy_dir, ["good"], seeds=2)
+    first = run_suite(tasks, out, jobs=2)
+    assert len(first) == 4
+    assert run_suite(tasks, out, jobs=2) == []
+    lines = out.read_text().splitlines()
+    dropped = json.loads(lines[1])
+    out.write_text("\n".join([lines[0], lines[2], lines[3]]) + '\n{"instance": "a", "fam')
+    again = run_suite(tasks, out, jobs=1)
+    assert [(r["instance"], r["seed"]) for r in again] == [(dropped["instance"],
+                                                            dropped["seed"])]
+    rows = read_rows(out)
+    assert len(rows) == 4
+    assert {(r["instance"], r["seed"]) for r in rows} == {("a", 0), ("a", 1), ("b", 0), ("b", 1)}
+
+
+def test_seeds_configs_and_peers_multiply(toy_dir: Path) -> None:
+    """Tasks are instances x (configs + peers) x seeds x time limits; peers run once per
+    instance, seed and limit with their default parameters."""
+    fam = toy()
+    tasks = build_tasks(fam, TOY, fam.instances(toy_dir),
+                        configs=[Config("x", "good", {"slack": 0.2}), Config("y", "good")],
+                        seeds=range(3), time_limits=[1.0, 2.0], peers=True)
+    assert len(tasks) == 2 * 3 * 3 * 2
+    peer = [t for t in tasks if t.solver == "cheat"]
+    assert len(peer) == 12 and all(t.params == {} and t.config == "cheat" for t in peer)
+    assert {t.best_known for t in tasks} == {100.0, 200.0}
+
+
+def test_load_config_reads_bench_and_parameter_tables(tmp_path: Path) -> None:
+    """A config TOML gives name and solver from ``[bench]`` and parameters from the table of the
+    family's kind; the file stem is the default name."""
+    fam = toy()
+    p = tmp_path / "gls-fast.toml"
+    p.write_text('[bench]\nsolver = "good"\n[routing]\nmetaheuristic = "gls"\nneighbors = 20\n')
+    cfg = load_config(p, fam)
+    assert cfg == Config("gls-fast", "good", {"metaheuristic": "gls", "neighbors": 20})
+    flat = tmp_path / "flat.toml"
+    flat.write_text('slack = 0.3\n')
+    assert load_config(flat, fam).params == {"slack": 0.3}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("slack = ", "not valid TOML"),                       # syntax error
+    ('[bench]\nsolver = "nope"\n', "solver 'nope'"),      # solver the family lacks
+    ("routing = 3\n", "must be a table"),                 # parameter table of the wrong type
+])
+def test_load_config_rejects_bad_files(tmp_path: Path, text: str, message: str) -> None:
+    """Bad configuration files raise BenchError naming the file and the problem."""
+    p = tmp_path / "bad.toml"
+    p.write_text(text)
+    with pytest.raises(BenchError, match=message):
+        load_config(p, toy())
+
+
+def test_resolve_family_names_the_known_families() -> None:
+    """An unknown family name is an error that lists the registered families."""
+    with pytest.raises(KeyError, match="solomon"):
+        resolve_family("nope")
+    assert resolve_family("solomon").peers == ("pyvrp",)
