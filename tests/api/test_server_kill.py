@@ -1,0 +1,155 @@
+"""A real ``tradelane serve`` on loopback, killed with SIGKILL mid-solve and restarted.
+
+The job must then finish (or fail with a reason): never stay ``running``, never vanish. The
+whole process group is killed, solver processes included; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.store import JobStore, make_engine
+from tests.api.conftest import FAKE, KEYS, auth, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """``python -m api.cli serve`` in its own process group."""
+
+    def __init__(self, db_url: str, port: int, log: Path, **env: str):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = log
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT), "TRADELANE_DATABASE_URL": db_url,
+                    "TRADELANE_API_KEYS": ",".join(f"{t}:{k}" for t, k in KEYS.items()),
+                    "TRADELANE_SOLVER": FAKE, "TRADELANE_POLL_INTERVAL_S": "0.05", **env}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.log, "ab") as fh:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1",
+                 "--port", str(self.port), "--log-level", "warning"],
+                cwd=ROOT, env=self.env, stdout=fh, stderr=subprocess.STDOUT,
+                start_new_session=True)
+
+        def up() -> bool:
+            assert self.proc is not None and self.proc.poll() is None, self.log.read_text()
+            try:
+                return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(up, timeout=60, every=0.1)
+
+    def kill9(self) -> None:
+        """SIGKILL the server's whole process group and reap it."""
+        assert self.proc is not None
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM (graceful), then SIGKILL the group if it lingers."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=10)
+
+    def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        return httpx.request(method, f"{self.url}{path}", headers=auth(), timeout=10, **kw)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def test_sigkill_mid_solve_then_restart(tmp_path: Path, tiny_scenario: dict[str, Any]) -> None:
+    """Kill -9 during a solve: after restart the job is re-queued and succeeds (attempt 2);
+    a job past the retry limit is failed with the reason; nothing stays running or vanishes."""
+    db_url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    server = Server(db_url, free_port(), tmp_path / "server.log", TRADELANE_MAX_ATTEMPTS="2")
+    store = JobStore(make_engine(db_url))
+    try:
+        server.start()
+        slow = {**tiny_scenario, "x_test": {"sleep_s": 2}}
+        job = server.request("POST", "/v1/plans", json={"scenario": slow}).json()["id"]
+        queued = server.request("POST", "/v1/plans", json={"scenario": tiny_scenario}).json()["id"]
+        wait_for(lambda: server.request("GET", f"/v1/plans/{job}").json()["status"] == "running")
+        pgid = server.proc.pid  # type: ignore[union-attr]
+
+        server.kill9()
+        wait_for(lambda: not _group_alive(pgid), timeout=10)  # no orphan solver survives
+        assert store.get("acme", job).status == "running"   # killed mid-solve, as intended
+        assert store.get("acme", queued).status == "queued"
+
+        server.start()
+        def finished(i: str) -> dict[str, Any] | None:
+            b = server.request("GET", f"/v1/plans/{i}").json()
+            return b if b["status"] not in ("queued", "running") else None
+
+        done = wait_for(lambda: finished(job), timeout=30)
+        assert done["status"] == "succeeded" and done["attempts"] == 2
+        assert wait_for(lambda: finished(queued), timeout=30)["status"] == "succeeded"
+
+        # A job that keeps killing its server: after max_attempts it fails with the reason.
+        doomed = server.request("POST", "/v1/plans",
+                                json={"scenario": {**slow, "name": "doomed"}}).json()["id"]
+        for _ in range(2):
+            wait_for(lambda: server.request("GET", f"/v1/plans/{doomed}").json()["status"]
+                     == "running")
+            server.kill9()
+            server.start()
+        end = wait_for(lambda: finished(doomed), timeout=30)
+        assert end["status"] == "failed" and "giving up after 2 attempt" in end["error"]
+        listed = server.request("GET", "/v1/plans").json()
+        assert {j["id"] for j in listed["data"]} == {job, queued, doomed}
+    finally:
+        server.stop()
+        store.engine.dispose()
+
+
+@pytest.mark.parametrize("bad_env", [
+    {"TRADELANE_API_KEYS": "acme"},             # no key
+    {"TRADELANE_WORKERS": "0"},                 # below 1
+])
+def test_serve_refuses_bad_settings(bad_env: dict[str, str], tmp_path: Path) -> None:
+    """Bad settings stop `tradelane serve` with exit 2 and a message naming the variable."""
+    env = {**os.environ, "TRADELANE_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", **bad_env}
+    r = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--port", str(free_port())],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    name = next(iter(bad_env))
+    assert f"error: {name}" in r.stderr and "Traceback" not in r.stderr
