@@ -1,0 +1,293 @@
+"""Reports from benchmark rows: a Markdown table, a performance profile and a gap-over-time plot.
+
+Per family and time limit, one table line per configuration (our configurations and the peers):
+
+- ``solves``, ``ok`` (feasible by the evaluator), and the count of every other status;
+- ``mean gap %`` / ``max gap %`` over feasible solves. The reference is the best-known value;
+  where a row has none (synthetic scenarios) the reference is the best feasible cost found for
+  that instance in the same results, and the header says so (``gap*``);
+- ``mean s`` (solve wall-clock) and ``peak MB`` (max);
+- ``vs PEER``: geometric mean of ``cost / peer cost`` over the (instance, seed) pairs where both
+  are feasible (below 1 = cheaper than the peer).
+
+Performance profile (Dolan & Moré 2002, on cost): for each problem (instance, seed, time limit)
+the ratio of a configuration's cost to the best cost any configuration found; the curve gives
+the share of problems solved within a factor ``tau`` of the best (infeasible or failed = never).
+Higher and further left is better.
+
+Gap over time: from the improving-solution samples a solver recorded (PyVRP does; OR-Tools
+routing does not expose them through ``optimizer.routing``), the mean gap over instances at each
+time; and from runs at several time limits (``--time-limit 2,5,10``), the mean final gap at each
+limit (markers).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["markdown_report", "plot_gap_over_time", "plot_performance_profile", "summarise",
+           "write_report"]
+
+Row = dict[str, Any]
+
+
+def _label(r: Row) -> str:
+    return str(r["config"]) if r["config"] == r["solver"] else f"{r['config']} ({r['solver']})"
+
+
+def _feasible_cost(r: Row) -> float | None:
+    c = r.get("cost")
+    if r.get("feasible") and c is not None and math.isfinite(float(c)):
+        return float(c)
+    return None
+
+
+def _references(rows: Sequence[Row]) -> dict[tuple[str, str], tuple[float, bool]]:
+    """(family, instance) -> (reference cost, is best-known)."""
+    ref: dict[tuple[str, str], tuple[float, bool]] = {}
+    best: dict[tuple[str, str], float] = {}
+    for r in rows:
+        k = (r["family"], r["instance"])
+        if r.get("best_known") is not None:
+            ref[k] = (float(r["best_known"]), True)
+        c = _feasible_cost(r)
+        if c is not None:
+            best[k] = min(best.get(k, math.inf), c)
+    for k, c in best.items():
+        ref.setdefault(k, (c, False))
+    return ref
+
+
+def _gap(cost: float, ref: float) -> float:
+    return 100.0 * (cost - ref) / abs(ref) if ref else 0.0
+
+
+def summarise(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    """One summary record per (family, time limit, configuration), in a stable order."""
+    refs = _references(rows)
+    groups: dict[tuple[str, float, str], list[Row]] = defaultdict(list)
+    for r in rows:
+        groups[(r["family"], float(r.get("time_limit") or 0), _label(r))].append(r)
+    peers_of: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        if r["config"] == r["solver"] and r["solver"] in ("pyvrp", "monolithic", "naive"):
+            if r["solver"] not in peers_of[r["family"]]:
+                peers_of[r["family"]].append(r["solver"])
+    cost_of: dict[tuple[str, float, str, str, int], float] = {}
+    for r in rows:
+        c = _feasible_cost(r)
+        if c is not None:
+            cost_of[(r["family"], float(r.get("time_limit") or 0), _label(r), r["instance"],
+                     int(r["seed"]))] = c
+    out = []
+    for (fam, tl, label), rs in sorted(groups.items(),
+                                       key=lambda kv: (kv[0][0], kv[0][1],
+                                                       kv[1][0]["config"] == kv[1][0]["solver"],
+                                                       kv[0][2])):
+        gaps = []
+        for r in rs:
+            c = _feasible_cost(r)
+            if c is not None and (fam, r["instance"]) in refs:
+                gaps.append(_gap(c, refs[(fam, r["instance"])][0]))
+        statuses: dict[str, int] = defaultdict(int)
+        for r in rs:
+            statuses[r["status"]] += 1
+        secs = [float(r["seconds"]) for r in rs if r.get("seconds") is not None]
+        mem = [float(r["peak_mb"]) for r in rs if r.get("peak_mb") is not None]
+        ratios: dict[str, float | None] = {}
+        for peer in peers_of[fam]:
+            if label == peer:
+                continue
+            logs = []
+            for r in rs:
+                c = _feasible_cost(r)
+                pc = cost_of.get((fam, tl, peer, r["instance"], int(r["seed"])))
+                if c is not None and pc is not None and c > 0 and pc > 0:
+                    logs.append(math.log(c / pc))
+            ratios[peer] = math.exp(sum(logs) / len(logs)) if logs else None
+        out.append({
+            "family": fam, "time_limit": tl, "config": label, "solves": len(rs),
+            "ok": sum(1 for r in rs if _feasible_cost(r) is not None),
+            "statuses": dict(statuses),
+            "mean_gap": float(np.mean(gaps)) if gaps else None,
+            "max_gap": float(np.max(gaps)) if gaps else None,
+            "mean_s": float(np.mean(secs)) if secs else None,
+            "peak_mb": float(np.max(mem)) if mem else None,
+            "vs_peer": ratios,
+            "gap_is_bks": all(refs.get((fam, r["instance"]), (0, False))[1] for r in rs),
+        })
+    return out
+
+
+def _f(v: float | None, spec: str = ".2f") -> str:
+    return "–" if v is None else format(v, spec)
+
+
+def markdown_report(rows: Sequence[Row], *, title: str = "results",
+                    images: Sequence[str] = ()) -> str:
+    """The Markdown summary (one table per family and time limit)."""
+    summ = summarise(rows)
+    lines = [f"# Benchmark report: {title}", ""]
+    n_inst = len({(r["family"], r["instance"]) for r in rows})
+    lines.append(f"{len(rows)} solve(s) on {n_inst} instance(s). Gaps are to the best-known "
+                 "value; `gap*` marks tables where some instance has none and the best feasible "
+                 "cost in these results is used instead. `feasible` is the independent "
+                 "evaluator's verdict. `vs X` = geometric mean of cost / X's cost on the same "
+                 "instance and seed (< 1: cheaper than X).")
+    lines.append("")
+    by_table: dict[tuple[str, float], list[dict[str, Any]]] = defaultdict(list)
+    for s in summ:
+        by_table[(s["family"], s["time_limit"])].append(s)
+    for (fam, tl), ss in by_table.items():
+        peers = sorted({p for s in ss for p in s["vs_peer"]})
+        star = "" if all(s["gap_is_bks"] for s in ss) else "*"
+        lines.append(f"## {fam}, time limit {tl:g} s")
+        lines.append("")
+        head = (["configuration", "solves", "feasible", f"mean gap{star} %", f"max gap{star} %",
+                 "mean s", "peak MB"] + [f"vs {p}" for p in peers] + ["other statuses"])
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 2) + ["---"]) + "|")
+        for s in ss:
+            other = ", ".join(f"{k} {v}" for k, v in sorted(s["statuses"].items())
+                              if k != "ok") or ""
+            cells = [s["config"], str(s["solves"]),
+                     f"{100.0 * s['ok'] / s['solves']:.0f}%",
+                     _f(s["mean_gap"]), _f(s["max_gap"]), _f(s["mean_s"], ".1f"),
+                     _f(s["peak_mb"], ".0f")]
+            cells += [_f(s["vs_peer"].get(p), ".4f") if p != s["config"] else "–"
+                      for p in peers]
+            cells.append(other)
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    for img in images:
+        lines.append(f"![{Path(img).stem}]({img})")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_performance_profile(rows: Sequence[Row], path: Path) -> Path:
+    """Dolan–Moré performance profile on cost, one panel per family; saved as PNG."""
+    plt = _plt()
+    fams = sorted({r["family"] for r in rows})
+    fig, axes = plt.subplots(1, len(fams), figsize=(5.5 * len(fams), 4), squeeze=False)
+    for ax, fam in zip(axes[0], fams, strict=True):
+        rs = [r for r in rows if r["family"] == fam]
+        labels = sorted({_label(r) for r in rs})
+        problems = sorted({(r["instance"], int(r["seed"]), float(r.get("time_limit") or 0))
+                           for r in rs})
+        cost = np.full((len(problems), len(labels)), np.inf)
+        pi = {p: i for i, p in enumerate(problems)}
+        li = {lab: j for j, lab in enumerate(labels)}
+        for r in rs:
+            c = _feasible_cost(r)
+            if c is not None:
+                i = pi[(r["instance"], int(r["seed"]), float(r.get("time_limit") or 0))]
+                cost[i, li[_label(r)]] = min(cost[i, li[_label(r)]], c)
+        best = cost.min(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(np.isfinite(cost) & (best > 0), cost / best, np.inf)
+            ratio = np.where(np.isfinite(cost) & (best <= 0) & (cost <= best), 1.0, ratio)
+        finite = ratio[np.isfinite(ratio)]
+        tmax = max(1.01, float(finite.max()) * 1.02) if finite.size else 1.1
+        taus = np.linspace(1.0, tmax, 400)
+        for j, lab in enumerate(labels):
+            rho = [(ratio[:, j] <= t + 1e-12).mean() for t in taus]
+            ax.step(taus, rho, where="post", label=lab)
+        ax.set_title(f"{fam}: performance profile (cost)")
+        ax.set_xlabel("tau (cost / best cost on the problem)")
+        ax.set_ylabel("share of problems within tau")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_gap_over_time(rows: Sequence[Row], path: Path) -> Path:
+    """Mean gap (%) over time per configuration, one panel per family; saved as PNG.
+
+    Lines: improving-solution samples (mean over instances of the best gap reached by time t,
+    drawn where every instance of the configuration has a solution). Markers: mean final gap at
+    each time limit, when several limits were run.
+    """
+    plt = _plt()
+    refs = _references(rows)
+    fams = sorted({r["family"] for r in rows})
+    fig, axes = plt.subplots(1, len(fams), figsize=(5.5 * len(fams), 4), squeeze=False)
+    for ax, fam in zip(axes[0], fams, strict=True):
+        rs = [r for r in rows if r["family"] == fam]
+        drawn = False
+        for lab in sorted({_label(r) for r in rs}):
+            mine = [r for r in rs if _label(r) == lab]
+            # samples: best gap by time t, per run; mean over runs
+            runs = []
+            for r in mine:
+                ref = refs.get((fam, r["instance"]))
+                if r.get("samples") and ref and _feasible_cost(r) is not None:
+                    s = np.asarray(r["samples"], dtype=float)
+                    runs.append((s[:, 0], np.minimum.accumulate(_gap(s[:, 1], ref[0])),
+                                 float(r.get("time_limit") or s[-1, 0])))
+            line = None
+            if runs:
+                tmax = max(tl for *_, tl in runs)
+                grid = np.geomspace(max(min(t[0] for t, *_ in runs), 1e-3), tmax, 200)
+                vals = []
+                for t, g, _ in runs:
+                    idx = np.searchsorted(t, grid, side="right") - 1
+                    vals.append(np.where(idx >= 0, g[np.clip(idx, 0, None)], np.nan))
+                mean = np.mean(np.vstack(vals), axis=0)
+                (line,) = ax.plot(grid, mean, label=f"{lab} (samples)")
+                drawn = True
+            # several time limits: mean final gap at each limit
+            by_tl: dict[float, list[float]] = defaultdict(list)
+            for r in mine:
+                c, ref = _feasible_cost(r), refs.get((fam, r["instance"]))
+                if c is not None and ref:
+                    by_tl[float(r["time_limit"])].append(_gap(c, ref[0]))
+            if len(by_tl) > 1:
+                tls = sorted(by_tl)
+                kw = {"color": line.get_color()} if line is not None else {}
+                ax.plot(tls, [np.mean(by_tl[t]) for t in tls], "o--", label=f"{lab} (limits)",
+                        **kw)
+                drawn = True
+        ax.set_xscale("log")
+        ax.set_title(f"{fam}: mean gap over time")
+        ax.set_xlabel("seconds")
+        ax.set_ylabel("gap % (to best-known / best found)")
+        ax.grid(alpha=0.3)
+        if drawn:
+            ax.legend(fontsize=8)
+        else:
+            ax.text(0.5, 0.5, "no samples and a single time limit:\nrun --time-limit 2,5,10",
+                    ha="center", va="center", transform=ax.transAxes)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_report(rows: Sequence[Row], out_dir: Path, *, title: str = "results") -> dict[str, Path]:
+    """Write ``report.md``, ``profile.png`` and ``gap_time.png`` into ``out_dir``."""
+    out_dir = Path(out_dir)
+    prof = plot_performance_profile(rows, out_dir / "profile.png")
+    gap = plot_gap_over_time(rows, out_dir / "gap_time.png")
+    md = out_dir / "report.md"
+    md.write_text(markdown_report(rows, title=title, images=(prof.name, gap.name)))
+    return {"markdown": md, "profile": prof, "gap_time": gap}
