@@ -1,0 +1,109 @@
+"""The naive planner: what a planner does in a spreadsheet, no optimisation.
+
+Rules, per demand zone:
+
+1. serve it from the *nearest* warehouse that can meet the promise (the one whose fastest
+   on-time outbound path is shortest in hours; an ``open`` or ``candidate`` warehouse with an
+   inbound path), by that warehouse's cheapest on-time path;
+2. if no warehouse can meet the promise, ship direct by the cheapest on-time direct line;
+3. if nothing meets the promise, use the nearest warehouse anyway (late), else the fastest
+   direct line (late); demand no path reaches is lost;
+4. replenish each (SKU, warehouse) by the cheapest freight (lane cost + duty) inbound path;
+5. stock = allocated demand per day × (lead time + review period) cover days, rounded up
+   (no safety stock: the spreadsheet rule), and every warehouse that serves a zone is opened.
+
+Capacities are ignored, as a spreadsheet would; :func:`optimizer.evaluate.evaluate` reports
+what the naive plan breaks. :func:`naive_solution` also returns a copy whose stocking levels
+meet the model's stock rule, used to warm-start the MIP.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from network.compile import NetworkData
+from optimizer.allocation import Columns, stock_levels
+from optimizer.result import Solution
+
+__all__ = ["naive_solution"]
+
+
+def naive_solution(data: NetworkData, cols: Columns) -> tuple[Solution, Solution]:
+    """The naive plan on the model's columns.
+
+    Returns
+    -------
+    (naive, hint)
+        ``naive`` with cover-days stocking levels, ``hint`` the same flows with stocking levels
+        that meet the model's stock rule (safety stock included).
+    """
+    W = len(data.warehouses)
+    Z = len(data.zones)
+    P = len(cols.p_dem)
+    # nearest on-time warehouse per zone (by outbound hours), then nearest at all
+    best_on = np.full((Z, W), np.inf)
+    best_any = np.full((Z, W), np.inf)
+    if len(cols.x_pair):
+        zx = cols.p_zone[cols.x_pair]
+        np.minimum.at(best_any, (zx, cols.x_wh), cols.x_hours)
+        on = cols.x_ontime
+        np.minimum.at(best_on, (zx[on], cols.x_wh[on]), cols.x_hours[on])
+    wh_on = np.where(np.isfinite(best_on).any(1), best_on.argmin(1), -1)
+    wh_any = np.where(np.isfinite(best_any).any(1), best_any.argmin(1), -1)
+
+    x = np.zeros(len(cols.x_pair))
+    q = np.zeros(len(cols.q_pair))
+    u = cols.p_dem.copy()
+    x_cost = cols.x_lane + cols.x_duty + cols.x_handling
+    q_cost = cols.q_lane + cols.q_duty
+
+    def pick(mask: np.ndarray, pair: np.ndarray, cost: np.ndarray, key2: np.ndarray) -> np.ndarray:
+        """Per pair, the index of the best masked column by (key2, cost), or -1."""
+        best = np.full(P, -1, dtype=np.int64)
+        idx = np.flatnonzero(mask)
+        if len(idx):
+            order = idx[np.lexsort((cost[idx], key2[idx], pair[idx]))]
+            first = np.r_[True, pair[order][1:] != pair[order][:-1]]
+            best[pair[order[first]]] = order[first]
+        return best
+
+    zero_x = np.zeros(len(cols.x_pair))
+    zero_q = np.zeros(len(cols.q_pair))
+    # rule 1: cheapest on-time option from the zone's nearest on-time warehouse
+    tgt = wh_on[cols.p_zone[cols.x_pair]] if len(cols.x_pair) else np.zeros(0, np.int64)
+    c1 = pick(cols.x_ontime & (cols.x_wh == tgt), cols.x_pair, x_cost, zero_x)
+    # rule 2: cheapest on-time direct line
+    c2 = pick(cols.q_ontime, cols.q_pair, q_cost, zero_q)
+    # rule 3: nearest warehouse late (fastest option there), else fastest direct
+    tgt_any = wh_any[cols.p_zone[cols.x_pair]] if len(cols.x_pair) else np.zeros(0, np.int64)
+    c3 = pick(cols.x_wh == tgt_any, cols.x_pair, x_cost, cols.x_hours)
+    c4 = pick(np.ones(len(cols.q_pair), bool), cols.q_pair, q_cost, cols.q_hours)
+    m1 = c1 >= 0
+    m2 = ~m1 & (c2 >= 0)
+    m3 = ~m1 & ~m2 & (c3 >= 0)
+    m4 = ~m1 & ~m2 & ~m3 & (c4 >= 0)
+    x[c1[m1]] = cols.p_dem[m1]
+    q[c2[m2]] = cols.p_dem[m2]
+    x[c3[m3]] = cols.p_dem[m3]
+    q[c4[m4]] = cols.p_dem[m4]
+    u[m1 | m2 | m3 | m4] = 0.0
+
+    # replenishment: cheapest freight inbound column per (SKU, warehouse)
+    nkw = len(cols.kw_sku)
+    need = np.bincount(cols.x_kw, weights=x, minlength=nkw)
+    f = np.zeros(len(cols.f_sku))
+    if len(f):
+        freight = cols.f_lane + cols.f_duty
+        order = np.lexsort((freight, cols.f_kw))
+        first = np.r_[True, cols.f_kw[order][1:] != cols.f_kw[order][:-1]]
+        chosen = order[first]
+        f[chosen] = need[cols.f_kw[chosen]]
+    y = np.array([s == "open" for s in data.wh_status], dtype=float)
+    y[np.unique(cols.x_wh[x > 0])] = 1.0
+    # cover-days stock: allocated demand per day × (lead time + review period)
+    R = data.service.review_period_days
+    cover = np.bincount(cols.f_kw, weights=f / data.horizon_days * (cols.f_hours / 24.0 + R),
+                        minlength=nkw)
+    naive = Solution(y=y, x=x, q=q, u=u, f=f, stock=np.maximum(np.ceil(cover - 1e-9), 0.0))
+    hint = Solution(y=y, x=x, q=q, u=u, f=f, stock=stock_levels(data, cols, f))
+    return naive, hint

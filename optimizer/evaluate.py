@@ -1,0 +1,365 @@
+"""Independent evaluation of a plan: every cost term, the service and every constraint.
+
+:func:`evaluate` reads only a ``plan.json`` document (DESIGN §7) and the compiled network; it
+never looks at the model's columns or at a solver. Each listed flow is matched to the network
+option with exactly its lanes (from the right source to the right destination), its cost is
+recomputed lane-vector by lane-vector with DESIGN §3's formula (written out element-wise here,
+not through ``PathOptions.unit_cost``), and the sums, holding costs, stock rule, capacities,
+linking and on-time shares are recomputed from the listed units.
+
+Tolerances: flows and capacities are compared with ``1e-6`` relative slack (plus ``1e-6``
+units), costs are summed in float64.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from network.compile import NetworkData, PathOptions
+from optimizer.exceptions import InvalidNetworkError
+
+__all__ = ["Evaluation", "evaluate"]
+
+F = npt.NDArray[np.float64]
+REL = 1e-6
+ABS = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """What :func:`evaluate` found.
+
+    Attributes
+    ----------
+    cost
+        The nine cost terms of DESIGN §7.
+    total
+        Their sum.
+    on_time_share, units_on_time, units_late, units_lost
+        Service over all demand (share 1.0 when there is no demand).
+    by_country
+        Per-country ``on_time_share`` and unit counts.
+    violations
+        One line per broken rule, naming the item; empty for a feasible plan.
+    shortfalls
+        Service targets (on-time shares) the plan misses; a plan may miss them and still be
+        feasible when no plan can meet them (the plan's diagnosis says why).
+    """
+
+    cost: dict[str, float]
+    total: float
+    on_time_share: float
+    units_on_time: float
+    units_late: float
+    units_lost: float
+    by_country: dict[str, dict[str, float]] = field(default_factory=dict)
+    violations: tuple[str, ...] = ()
+    shortfalls: tuple[str, ...] = ()
+
+    @property
+    def feasible(self) -> bool:
+        """No rule is broken."""
+        return not self.violations
+
+
+def _unit_cost(vec: F, w: F, v: F, value: F, own: F) -> tuple[F, F]:
+    """Row-wise (lane cost without duty, duty) of path vectors for the matching SKUs."""
+    lane = vec[:, 1] + vec[:, 2] * w + vec[:, 3] * v
+    duty = np.zeros(len(vec))
+    n_c = own.shape[1]
+    for c in range(n_c):
+        n_lanes = vec[:, 4 + 2 * c]
+        rate_sum = vec[:, 5 + 2 * c]
+        has = ~np.isnan(own[:, c])
+        duty += np.where(has, n_lanes * np.where(has, own[:, c], 0.0), rate_sum) * value
+    return lane, duty
+
+
+def _index(opts: PathOptions, lanes: tuple[str, ...]) -> dict[tuple[int, int, tuple[str, ...]], int]:
+    out = {}
+    for i in range(len(opts)):
+        key = (int(opts.src[i]), int(opts.dst[i]), tuple(lanes[j] for j in opts.lanes_of(i)))
+        out.setdefault(key, i)
+    return out
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= ABS + REL * max(abs(a), abs(b))
+
+
+def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
+    """Recompute costs, service and feasibility of ``plan`` from its listed flows.
+
+    Parameters
+    ----------
+    data
+        The compiled network the plan was made for.
+    plan
+        A ``plan.json`` document: ``warehouses``, ``stock``, ``replenishment`` and
+        ``fulfilment`` are read; everything else is ignored.
+
+    Raises
+    ------
+    InvalidNetworkError
+        If the plan names an unknown SKU, warehouse, zone or origin, or lists a lane sequence
+        that is no option of the network (the item is named).
+    """
+    svc = data.service
+    H = float(data.horizon_days)
+    R = float(svc.review_period_days)
+    zf = float(svc.safety_z)
+    promise = float(svc.promise_hours)
+    sku_i = {s: i for i, s in enumerate(data.skus)}
+    wh_i = {w: i for i, w in enumerate(data.warehouses)}
+    z_i = {z: i for i, z in enumerate(data.zones)}
+    o_i = {o: i for i, o in enumerate(data.origins)}
+    W = len(data.warehouses)
+    viol: list[str] = []
+    sk = data.sku
+
+    def need(mapping: dict[str, int], key: Any, what: str, where: str) -> int:
+        if key not in mapping:
+            raise InvalidNetworkError(f"{where}: unknown {what} {key!r}")
+        return mapping[key]
+
+    # -- warehouses ------------------------------------------------------------------------
+    is_open = np.zeros(W, dtype=bool)
+    listed = set()
+    for j, row in enumerate(plan.get("warehouses", [])):
+        w = need(wh_i, row.get("id"), "warehouse", f"warehouses[{j}]")
+        listed.add(w)
+        is_open[w] = bool(row.get("open"))
+    for w in range(W):
+        st = data.wh_status[w]
+        if st == "open" and not is_open[w]:
+            viol.append(f"warehouse {data.warehouses[w]!r} has status open but is not used")
+        if st == "closed" and is_open[w]:
+            viol.append(f"warehouse {data.warehouses[w]!r} is closed but the plan uses it")
+
+    # -- replenishment (inbound flows) -------------------------------------------------------
+    in_by_dst: dict[tuple[int, tuple[str, ...]], list[int]] = defaultdict(list)
+    for (_o, w_, ln_), i_ in _index(data.inbound, data.lanes).items():
+        in_by_dst[(w_, ln_)].append(i_)
+    rep = plan.get("replenishment", [])
+    r_k = np.zeros(len(rep), np.int64)
+    r_w = np.zeros(len(rep), np.int64)
+    r_opt = np.zeros(len(rep), np.int64)
+    r_u = np.zeros(len(rep))
+    for j, row in enumerate(rep):
+        where = f"replenishment[{j}]"
+        r_k[j] = need(sku_i, row.get("sku"), "SKU", where)
+        r_w[j] = need(wh_i, row.get("warehouse"), "warehouse", where)
+        lanes = tuple(row.get("lanes", ()))
+        hit = in_by_dst.get((int(r_w[j]), lanes), [])
+        if "origin" in row:
+            o = need(o_i, row["origin"], "origin", where)
+            hit = [i for i in hit if int(data.inbound.src[i]) == o]
+        if not hit:
+            raise InvalidNetworkError(f"{where}: lanes {list(lanes)!r} are no inbound path into "
+                                      f"{row.get('warehouse')!r}")
+        r_opt[j] = hit[0]
+        r_u[j] = float(row.get("units", 0.0))
+        if r_u[j] < -ABS:
+            viol.append(f"{where}: negative units {r_u[j]}")
+
+    # -- fulfilment (outbound and direct flows) ----------------------------------------------
+    out_idx = _index(data.outbound, data.lanes)
+    dir_idx = _index(data.direct, data.lanes)
+    ful = plan.get("fulfilment", [])
+    n = len(ful)
+    f_k = np.zeros(n, np.int64)
+    f_z = np.zeros(n, np.int64)
+    f_w = np.full(n, -1, np.int64)
+    f_opt = np.zeros(n, np.int64)
+    f_u = np.zeros(n)
+    f_dir = np.zeros(n, dtype=bool)
+    for j, row in enumerate(ful):
+        where = f"fulfilment[{j}]"
+        f_k[j] = need(sku_i, row.get("sku"), "SKU", where)
+        f_z[j] = need(z_i, row.get("zone"), "zone", where)
+        src = row.get("source")
+        lanes = tuple(row.get("lanes", ()))
+        if src in wh_i:
+            f_w[j] = wh_i[src]
+            key = (wh_i[src], int(f_z[j]), lanes)
+            if key not in out_idx:
+                raise InvalidNetworkError(f"{where}: lanes {list(lanes)!r} are no path from "
+                                          f"{src!r} to {row.get('zone')!r}")
+            f_opt[j] = out_idx[key]
+        elif src in o_i:
+            f_dir[j] = True
+            key = (o_i[src], int(f_z[j]), lanes)
+            if key not in dir_idx:
+                raise InvalidNetworkError(f"{where}: lanes {list(lanes)!r} are no direct path "
+                                          f"from {src!r} to {row.get('zone')!r}")
+            f_opt[j] = dir_idx[key]
+        else:
+            raise InvalidNetworkError(f"{where}: unknown source {src!r}")
+        f_u[j] = float(row.get("units", 0.0))
+        if f_u[j] < -ABS:
+            viol.append(f"{where}: negative units {f_u[j]}")
+
+    # hours and on-time flags from the network, checked against what the plan says
+    hours = np.zeros(n)
+    if f_dir.any():
+        hours[f_dir] = data.direct.hours[f_opt[f_dir]]
+    if (~f_dir).any():
+        hours[~f_dir] = data.outbound.hours[f_opt[~f_dir]]
+    on = hours <= promise + 1e-9
+    for j, row in enumerate(ful):
+        if "hours" in row and not _close(float(row["hours"]), float(hours[j])):
+            viol.append(f"fulfilment[{j}]: lists {row['hours']} hours, the path takes "
+                        f"{hours[j]:.4f}")
+        if "on_time" in row and bool(row["on_time"]) != bool(on[j]):
+            viol.append(f"fulfilment[{j}]: on_time flag {row['on_time']} is wrong")
+
+    # -- costs -------------------------------------------------------------------------------
+    def priced(opts: PathOptions, opt: npt.NDArray[np.int64], k: npt.NDArray[np.int64]) -> tuple[F, F]:
+        if len(opt) == 0:
+            return np.zeros(0), np.zeros(0)
+        return _unit_cost(opts.vec[opt], sk.weight_kg[k], sk.volume_m3[k], sk.value[k],
+                          sk.own_duty[k])
+
+    in_lane, in_duty = priced(data.inbound, r_opt, r_k)
+    L = data.inbound.hours[r_opt] / 24.0 if len(rep) else np.zeros(0)
+    hk = sk.holding_per_unit_day[r_k]
+    h_on = data.wh_holding_per_m3_day[r_w] * sk.volume_m3[r_k] + hk
+    sq = np.sqrt(L + R)
+    hold = hk * L + h_on * (R / 2.0 + zf * sk.demand_cv[r_k] * sq)
+    ob = ~f_dir
+    o_lane, o_duty = priced(data.outbound, f_opt[ob], f_k[ob])
+    d_lane, d_duty = priced(data.direct, f_opt[f_dir], f_k[f_dir])
+
+    # demand and lost units
+    dem: dict[tuple[int, int], float] = defaultdict(float)
+    for k, z, u in zip(data.dem_sku.tolist(), data.dem_zone.tolist(), data.dem_units.tolist(),
+                       strict=True):
+        dem[(k, z)] += u
+    served: dict[tuple[int, int], float] = defaultdict(float)
+    for k, z, u in zip(f_k.tolist(), f_z.tolist(), f_u.tolist(), strict=True):
+        served[(k, z)] += u
+    lost = 0.0
+    lost_by_zone = np.zeros(len(data.zones))
+    for key in set(dem) | set(served):
+        d, s = dem.get(key, 0.0), served.get(key, 0.0)
+        if s > d + ABS + REL * d:
+            viol.append(f"SKU {data.skus[key[0]]!r} zone {data.zones[key[1]]!r}: {s:.6g} units "
+                        f"served, demand is {d:.6g}")
+        lost += max(0.0, d - s)
+        lost_by_zone[key[1]] += max(0.0, d - s)
+
+    late_units = float(f_u[~on].sum())
+    cost = {
+        "fixed": float(data.wh_fixed_cost[is_open].sum()),
+        "inbound": float(in_lane @ r_u),
+        "duty": float(in_duty @ r_u + o_duty @ f_u[ob] + d_duty @ f_u[f_dir]),
+        "holding": float(hold @ r_u),
+        "handling": float(data.wh_handling_per_unit[f_w[ob]] @ f_u[ob]) if ob.any() else 0.0,
+        "outbound": float(o_lane @ f_u[ob]),
+        "direct": float(d_lane @ f_u[f_dir]),
+        "late_penalty": float(svc.late_penalty_per_unit * late_units),
+        "lost_sale_penalty": float(svc.lost_sale_penalty_per_unit * lost),
+    }
+
+    # -- constraints -----------------------------------------------------------------------
+    # flow balance per (SKU, warehouse)
+    inflow: dict[tuple[int, int], float] = defaultdict(float)
+    outflow: dict[tuple[int, int], float] = defaultdict(float)
+    for k, w, u in zip(r_k.tolist(), r_w.tolist(), r_u.tolist(), strict=True):
+        inflow[(k, w)] += u
+    for k, w, u in zip(f_k[ob].tolist(), f_w[ob].tolist(), f_u[ob].tolist(), strict=True):
+        outflow[(k, w)] += u
+    for key in set(inflow) | set(outflow):
+        a, b = inflow.get(key, 0.0), outflow.get(key, 0.0)
+        if not _close(a, b):
+            viol.append(f"SKU {data.skus[key[0]]!r} at {data.warehouses[key[1]]!r}: "
+                        f"replenished {a:.6g} units but ships {b:.6g}")
+    # stocking level covers lead time + review + safety
+    need_stock: dict[tuple[int, int], float] = defaultdict(float)
+    coef = ((L + R) + zf * sk.demand_cv[r_k] * sq) / H
+    for k, w, v in zip(r_k.tolist(), r_w.tolist(), (coef * r_u).tolist(), strict=True):
+        need_stock[(k, w)] += v
+    stock: dict[tuple[int, int], float] = defaultdict(float)
+    for j, row in enumerate(plan.get("stock", [])):
+        k = need(sku_i, row.get("sku"), "SKU", f"stock[{j}]")
+        w = need(wh_i, row.get("warehouse"), "warehouse", f"stock[{j}]")
+        units = float(row.get("units", 0.0))
+        if units < 0 or units != math.floor(units):
+            viol.append(f"stock[{j}]: stocking level {units} is not a non-negative integer")
+        stock[(k, w)] += units
+    for key, req in need_stock.items():
+        if stock.get(key, 0.0) < req - ABS - REL * req:
+            viol.append(f"SKU {data.skus[key[0]]!r} at {data.warehouses[key[1]]!r}: stocking "
+                        f"level {stock.get(key, 0.0):.6g} below the required {req:.6g}")
+    # storage, throughput and use of unopened warehouses
+    used_m3 = np.zeros(W)
+    for (k, w), units in stock.items():
+        used_m3[w] += units * sk.volume_m3[k]
+    thr = np.zeros(W)
+    np.add.at(thr, f_w[ob], f_u[ob] / H)
+    for w in range(W):
+        name = data.warehouses[w]
+        if used_m3[w] > data.wh_storage_m3[w] * (1 + REL) + ABS:
+            viol.append(f"warehouse {name!r}: stock takes {used_m3[w]:.6g} m3, storage is "
+                        f"{data.wh_storage_m3[w]:.6g}")
+        if thr[w] > data.wh_throughput_per_day[w] * (1 + REL) + ABS:
+            viol.append(f"warehouse {name!r}: ships {thr[w]:.6g} units/day, throughput is "
+                        f"{data.wh_throughput_per_day[w]:.6g}")
+        if not is_open[w] and (thr[w] > ABS or used_m3[w] > ABS
+                               or any(v > ABS for (k, ww), v in inflow.items() if ww == w)):
+            viol.append(f"warehouse {name!r} is not open but the plan stocks or ships there")
+    # lane capacities (per day, averaged over the horizon)
+    load = np.zeros((len(data.lanes), 3))
+    for opts, opt, k, u in ((data.inbound, r_opt, r_k, r_u),
+                            (data.outbound, f_opt[ob], f_k[ob], f_u[ob]),
+                            (data.direct, f_opt[f_dir], f_k[f_dir], f_u[f_dir])):
+        for i, kk, uu in zip(opt.tolist(), k.tolist(), u.tolist(), strict=True):
+            ln = opts.lanes_of(i)
+            load[ln, 0] += uu * sk.weight_kg[kk] / H
+            load[ln, 1] += uu * sk.volume_m3[kk] / H
+            load[ln, 2] += uu / H
+    caps = np.stack([data.lane_cap_kg, data.lane_cap_m3, data.lane_cap_units], axis=1)
+    over = np.argwhere(load > caps * (1 + REL) + ABS)
+    for li, d in over.tolist():
+        unit = ("kg", "m3", "units")[d]
+        viol.append(f"lane {data.lanes[li]!r}: {load[li, d]:.6g} {unit}/day over capacity "
+                    f"{caps[li, d]:.6g}")
+
+    # -- service -----------------------------------------------------------------------------
+    total_dem = float(sum(dem.values()))
+    on_units = float(f_u[on].sum())
+    share = on_units / total_dem if total_dem > 0 else 1.0
+    by_country: dict[str, dict[str, float]] = {}
+    zc = np.array(data.zone_country)
+    dem_z = np.zeros(len(data.zones))
+    for (k, z), d in dem.items():
+        dem_z[z] += d
+    on_z = np.zeros(len(data.zones))
+    late_z = np.zeros(len(data.zones))
+    np.add.at(on_z, f_z[on], f_u[on])
+    np.add.at(late_z, f_z[~on], f_u[~on])
+    for c in sorted(set(zc[dem_z > 0].tolist())):
+        m = zc == c
+        dc = float(dem_z[m].sum())
+        by_country[c] = {"on_time_share": float(on_z[m].sum()) / dc if dc > 0 else 1.0,
+                         "units_on_time": float(on_z[m].sum()), "units_late": float(late_z[m].sum()),
+                         "units_lost": float(lost_by_zone[m].sum()), "demand": dc}
+    tol_share = 1e-6
+    short: list[str] = []
+    if total_dem > 0 and share < svc.min_on_time_share - tol_share:
+        short.append(f"on-time share {share:.4f} below the target {svc.min_on_time_share}")
+    for c, target in svc.min_on_time_share_by_country.items():
+        got = by_country.get(c, {}).get("on_time_share", 1.0)
+        if got < target - tol_share:
+            short.append(f"country {c!r}: on-time share {got:.4f} below the target {target}")
+
+    return Evaluation(
+        cost=cost, total=float(sum(cost.values())), on_time_share=share, units_on_time=on_units,
+        units_late=late_units, units_lost=lost, by_country=by_country, violations=tuple(viol),
+        shortfalls=tuple(short))

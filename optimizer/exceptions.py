@@ -1,0 +1,26 @@
+"""Errors and warnings of the optimiser (a shallow hierarchy, see STYLE.md).
+
+``OptimiserError`` is the root; ``InvalidNetworkError`` (also a ``ValueError``) is raised for
+data the models cannot use, ``SolverError`` (also a ``RuntimeError``) when a solver fails to
+run at all. An infeasible model is *not* an error: it is a status of the result.
+"""
+
+from __future__ import annotations
+
+__all__ = ["InvalidNetworkError", "OptimiserError", "ScalingWarning", "SolverError"]
+
+
+class OptimiserError(Exception):
+    """Root of the optimiser's exceptions."""
+
+
+class InvalidNetworkError(OptimiserError, ValueError):
+    """The compiled network or the parameters cannot be used by a model."""
+
+
+class SolverError(OptimiserError, RuntimeError):
+    """The solver could not run (unsupported solver, invalid parameters, internal failure)."""
+
+
+class ScalingWarning(UserWarning):
+    """Coefficients had to be scaled or clipped; results may be less exact."""

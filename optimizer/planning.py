@@ -1,0 +1,402 @@
+"""Plan a scenario end to end: compile, solve, write the plan document, diagnose.
+
+:func:`plan_scenario` is the entry point used by the CLI, the HTTP service and the nightly
+job. It needs no web framework, honours ``params.time_limit`` for the whole call (compile,
+build and solve) and returns plain, picklable data, so it can run in a separate process.
+
+The plan document follows DESIGN §7 exactly (every key) and adds optional extras:
+``seed``, ``currency``, ``promise_hours``, ``strategy``, ``notes``, ``stats``, ``lost``,
+``diagnosis`` (zones/SKUs that miss the promise, the fastest path's hours by leg and the binding
+capacities), ``evaluation`` (violations found by the independent evaluator) and ``baseline``
+(the naive planner's cost and service, with ``--baseline naive``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from network.compile import NetworkData, compile_network
+from network.scenario import Scenario
+from optimizer.allocation import Columns, build_columns, cost_terms, solve_allocation
+from optimizer.baseline import naive_solution
+from optimizer.evaluate import Evaluation, evaluate
+from optimizer.params import AllocationParams
+from optimizer.result import AllocationResult, Solution, Status
+
+__all__ = ["PlanOutcome", "geo_of", "plan_dict", "plan_scenario"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+#: Above this many columns ``strategy="auto"`` decomposes instead of solving monolithically.
+AUTO_DECOMPOSE_COLUMNS = 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOutcome:
+    """A plan document (DESIGN §7) and the result it was written from."""
+
+    plan: dict[str, Any]
+    result: AllocationResult
+    evaluation: Evaluation | None = None
+    geo: dict[str, Any] = field(default_factory=dict)
+
+
+def geo_of(scenario: Scenario) -> dict[str, Any]:
+    """Node coordinates and explicit lane ends of a scenario (for GeoJSON and the map)."""
+    return {
+        "nodes": {n.id: {"lat": n.lat, "lon": n.lon, "kind": n.kind, "country": n.country}
+                  for n in scenario.nodes},
+        "lanes": {ln.id: (ln.from_, ln.to, ln.mode) for ln in scenario.lanes},
+        "cards": {c.id: c.mode for c in scenario.rate_cards},
+    }
+
+
+def _lanes(data: NetworkData, opts: Any, i: int) -> list[str]:
+    return [data.lanes[j] for j in opts.lanes_of(int(i)).tolist()]
+
+
+def _num(v: float) -> float | None:
+    return float(v) if math.isfinite(v) else None
+
+
+def plan_dict(
+    data: NetworkData,
+    cols: Columns,
+    sol: Solution,
+    *,
+    status: str,
+    objective: float,
+    bound: float,
+    solve_seconds: float,
+) -> dict[str, Any]:
+    """The plan document of DESIGN §7 for a solution on the model's columns."""
+    H = float(data.horizon_days)
+    promise = float(data.service.promise_hours)
+    W = len(data.warehouses)
+    cost = cost_terms(data, cols, sol)
+    # service
+    tot = float(cols.p_dem.sum())
+    on = float(sol.x[cols.x_ontime].sum() + sol.q[cols.q_ontime].sum())
+    late = float(sol.x[~cols.x_ontime].sum() + sol.q[~cols.q_ontime].sum())
+    lost = float(sol.u.sum())
+    zc = np.array(data.zone_country)
+    by_country: dict[str, dict[str, float]] = {}
+    targets = data.service.min_on_time_share_by_country
+    if len(cols.p_dem):
+        pc = zc[cols.p_zone]
+        for c in sorted(set(pc.tolist())):
+            m = pc == c
+            d = float(cols.p_dem[m].sum())
+            o = float(sol.x[cols.x_ontime & m[cols.x_pair]].sum()
+                      + sol.q[cols.q_ontime & m[cols.q_pair]].sum())
+            row = {"on_time_share": o / d if d > 0 else 1.0, "units_on_time": o,
+                   "units_late": float(sol.x[~cols.x_ontime & m[cols.x_pair]].sum()
+                                       + sol.q[~cols.q_ontime & m[cols.q_pair]].sum()),
+                   "units_lost": float(sol.u[m].sum()), "demand": d}
+            if c in targets:
+                row["target"] = targets[c]
+            by_country[c] = row
+    # warehouses
+    m3 = np.zeros(W)
+    np.add.at(m3, cols.kw_wh, sol.stock * data.sku.volume_m3[cols.kw_sku])
+    thr = np.zeros(W)
+    np.add.at(thr, cols.x_wh, sol.x / H)
+    warehouses = [
+        {"id": data.warehouses[w], "open": bool(sol.y[w] > 0.5),
+         "storage_used_m3": float(m3[w]), "throughput_used_per_day": float(thr[w]),
+         "status": data.wh_status[w], "storage_m3": _num(data.wh_storage_m3[w]),
+         "throughput_units_per_day": _num(data.wh_throughput_per_day[w])}
+        for w in range(W)]
+    stock = [{"sku": data.skus[cols.kw_sku[i]], "warehouse": data.warehouses[cols.kw_wh[i]],
+              "units": int(sol.stock[i])} for i in np.flatnonzero(sol.stock > 0).tolist()]
+    rep = [{"sku": data.skus[cols.f_sku[i]], "warehouse": data.warehouses[cols.f_wh[i]],
+            "lanes": _lanes(data, data.inbound, cols.f_opt[i]), "units": float(sol.f[i]),
+            "origin": data.origins[cols.f_src[i]], "lead_time_hours": float(cols.f_hours[i])}
+           for i in np.flatnonzero(sol.f > 0).tolist()]
+    ful = []
+    for i in np.flatnonzero(sol.x > 0).tolist():
+        p = cols.x_pair[i]
+        ful.append({"sku": data.skus[cols.p_sku[p]], "zone": data.zones[cols.p_zone[p]],
+                    "source": data.warehouses[cols.x_wh[i]],
+                    "lanes": _lanes(data, data.outbound, cols.x_opt[i]), "units": float(sol.x[i]),
+                    "hours": float(cols.x_hours[i]), "on_time": bool(cols.x_ontime[i]),
+                    "mode": "warehouse"})
+    for i in np.flatnonzero(sol.q > 0).tolist():
+        p = cols.q_pair[i]
+        ful.append({"sku": data.skus[cols.p_sku[p]], "zone": data.zones[cols.p_zone[p]],
+                    "source": data.origins[cols.q_src[i]],
+                    "lanes": _lanes(data, data.direct, cols.q_opt[i]), "units": float(sol.q[i]),
+                    "hours": float(cols.q_hours[i]), "on_time": bool(cols.q_ontime[i]),
+                    "mode": "direct"})
+    lost_rows = [{"sku": data.skus[cols.p_sku[p]], "zone": data.zones[cols.p_zone[p]],
+                  "units": float(sol.u[p])} for p in np.flatnonzero(sol.u > 0).tolist()]
+    gap = (max(0.0, objective - bound) / max(abs(objective), 1e-9)
+           if math.isfinite(objective) and math.isfinite(bound) else None)
+    return {
+        "scenario": data.name,
+        "status": status,
+        "objective": float(objective),
+        "bound": _num(bound),
+        "gap": gap,
+        "solve_seconds": float(solve_seconds),
+        "cost": cost,
+        "service": {"on_time_share": on / tot if tot > 0 else 1.0, "units_on_time": on,
+                    "units_late": late, "units_lost": lost, "by_country": by_country,
+                    "target": data.service.min_on_time_share},
+        "warehouses": warehouses,
+        "stock": stock,
+        "replenishment": rep,
+        "fulfilment": ful,
+        "lost": lost_rows,
+        "promise_hours": promise,
+    }
+
+
+def _empty_plan(data: NetworkData, status: str, solve_seconds: float) -> dict[str, Any]:
+    return {
+        "scenario": data.name, "status": status, "objective": None, "bound": None, "gap": None,
+        "solve_seconds": solve_seconds, "cost": {}, "service": {}, "warehouses": [], "stock": [],
+        "replenishment": [], "fulfilment": [], "lost": [],
+        "promise_hours": float(data.service.promise_hours),
+    }
+
+
+def plan_scenario(
+    scenario: Scenario,
+    params: AllocationParams | None = None,
+    *,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    data: NetworkData | None = None,
+) -> PlanOutcome:
+    """Compile, solve and document a plan for one scenario.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario.
+    params
+        Solver parameters; ``params.time_limit`` bounds the whole call.
+    progress
+        Called with a short phase description as work advances (for progress displays).
+    cancel
+        Set it from another thread to stop the solver early (the best plan so far is kept).
+    data
+        The compiled network, if already compiled.
+
+    Returns
+    -------
+    PlanOutcome
+        ``plan`` is the DESIGN §7 document; its ``objective`` equals the independent
+        evaluator's total (checked here; a mismatch is logged as an error).
+    """
+    params = params or AllocationParams()
+    t0 = time.perf_counter()
+    deadline = t0 + params.time_limit_s
+    say = progress or (lambda _s: None)
+    say("compiling the lane network")
+    if data is None:
+        data = compile_network(scenario)
+    cols = build_columns(data)
+    naive, hint = naive_solution(data, cols)
+    strategy = params.strategy
+    n_cols = len(cols.x_pair) + len(cols.q_pair) + len(cols.f_sku)
+    if strategy == "auto":
+        strategy = "decompose" if n_cols > AUTO_DECOMPOSE_COLUMNS else "monolithic"
+    if strategy == "decompose":
+        from optimizer.decompose import solve_decomposed
+
+        res = solve_decomposed(data, params, columns=cols, hint=hint, deadline=deadline,
+                               cancel=cancel, on_phase=say)
+    else:
+        res = solve_allocation(data, params, columns=cols, hint=hint, deadline=deadline,
+                               cancel=cancel, on_phase=say)
+    notes = list(res.notes)
+    if res.solution is None and res.status is not Status.INFEASIBLE:
+        # no incumbent in time: fall back to the naive plan's warehouses, flows re-optimised
+        say("no solution in time: re-optimising flows on the naive plan's warehouses")
+        res2 = solve_allocation(data, params, columns=cols, y_fixed=naive.y,
+                                deadline=time.perf_counter() + max(5.0, 0.2 * params.time_limit_s
+                                                                   if math.isfinite(
+                                                                       params.time_limit_s)
+                                                                   else 60.0),
+                                cancel=cancel)
+        if res2.solution is not None:
+            notes.append("the solver found no plan in time; warehouses fixed to the naive plan's "
+                         "and flows re-optimised")
+            res = AllocationResult(
+                status=Status.FEASIBLE, objective=res2.objective, bound=res.bound,
+                runtime_s=time.perf_counter() - t0, cost=res2.cost, columns=cols,
+                solution=res2.solution, stats={**res.stats, "fallback": True},
+                notes=tuple(notes))
+    say("writing the plan")
+    solve_s = time.perf_counter() - t0
+    if res.solution is None:
+        plan = _empty_plan(data, str(res.status), solve_s)
+        plan["notes"] = notes
+        plan["seed"] = params.seed
+        return PlanOutcome(plan=plan, result=res, geo=geo_of(scenario))
+    plan = plan_dict(data, cols, res.solution, status=str(res.status), objective=res.objective,
+                     bound=res.bound, solve_seconds=solve_s)
+    ev = evaluate(data, plan)
+    if abs(ev.total - res.objective) > 1e-6 * max(1.0, abs(res.objective)):
+        log.error("plan objective %.6f differs from the evaluator's total %.6f", res.objective,
+                  ev.total)
+    plan["seed"] = params.seed
+    plan["currency"] = scenario.currency
+    plan["strategy"] = strategy
+    plan["solver"] = params.solver
+    plan["notes"] = notes
+    plan["stats"] = {k: (float(v) if isinstance(v, float | np.floating) else v)
+                     for k, v in res.stats.items()}
+    plan["stats"]["compile_s"] = float(data.compile_seconds)
+    plan["evaluation"] = {"feasible": ev.feasible, "violations": list(ev.violations),
+                          "shortfalls": list(ev.shortfalls)}
+    plan["diagnosis"] = diagnose(scenario, data, cols, res.solution, plan)
+    if params.baseline == "naive":
+        plan["baseline"] = baseline_summary(data, cols, naive, plan)
+    return PlanOutcome(plan=plan, result=res, evaluation=ev, geo=geo_of(scenario))
+
+
+def baseline_summary(data: NetworkData, cols: Columns, naive: Solution,
+                     plan: dict[str, Any]) -> dict[str, Any]:
+    """The naive planner's cost, service and rule breaks, next to ours."""
+    doc = plan_dict(data, cols, naive, status="naive", objective=math.nan, bound=math.nan,
+                    solve_seconds=0.0)
+    ev = evaluate(data, doc)
+    ours = float(plan["objective"])
+    return {
+        "name": "naive",
+        "objective": ev.total,
+        "cost": ev.cost,
+        "on_time_share": ev.on_time_share,
+        "units_lost": ev.units_lost,
+        "warehouses_open": sum(1 for w in doc["warehouses"] if w["open"]),
+        "violations": len(ev.violations),
+        "violation_examples": list(ev.violations[:5]),
+        "saving": ev.total - ours,
+        "saving_share": (ev.total - ours) / ev.total if ev.total > 0 else 0.0,
+    }
+
+
+def diagnose(scenario: Scenario, data: NetworkData, cols: Columns, sol: Solution,
+             plan: dict[str, Any], *, max_zones: int = 20) -> dict[str, Any]:
+    """Which zones/SKUs miss the promise, why, and what binds.
+
+    A zone misses when some of its units are late or lost. The reason is ``"no path meets
+    the promise"`` when no option into it is fast enough, ``"capacity"`` when one is but some
+    capacity binds, else ``"cost"`` (cheaper to be late or lose the sale). The fastest path
+    into each listed zone is broken down by leg (hours per lane).
+    """
+    promise = float(data.service.promise_hours)
+    Z = len(data.zones)
+    late_z = np.zeros(Z)
+    lost_z = np.zeros(Z)
+    np.add.at(late_z, cols.p_zone[cols.x_pair[~cols.x_ontime]], sol.x[~cols.x_ontime])
+    np.add.at(late_z, cols.p_zone[cols.q_pair[~cols.q_ontime]], sol.q[~cols.q_ontime])
+    np.add.at(lost_z, cols.p_zone, sol.u)
+    has_on = np.zeros(Z, dtype=bool)
+    has_on[cols.p_zone[cols.x_pair[cols.x_ontime]]] = True
+    has_on[cols.p_zone[cols.q_pair[cols.q_ontime]]] = True
+    binding = _binding(data, plan)
+    miss = np.flatnonzero(late_z + lost_z > 1e-6)
+    miss = miss[np.argsort(-(late_z + lost_z)[miss], kind="stable")]
+    out = []
+    G = None
+    for z in miss[:max_zones].tolist():
+        reason = ("no path meets the promise" if not has_on[z]
+                  else "capacity" if binding else "cost")
+        m = (cols.p_zone == z) & (sol.u + _per_pair(cols, sol, late=True) > 1e-6)
+        skus = [data.skus[k] for k in cols.p_sku[m][:5].tolist()]
+        entry: dict[str, Any] = {"zone": data.zones[z], "country": data.zone_country[z],
+                                 "units_late": float(late_z[z]), "units_lost": float(lost_z[z]),
+                                 "skus": skus, "reason": reason}
+        try:
+            if G is None:
+                from network.graph import build_graph
+
+                G = build_graph(scenario)
+            entry["fastest"] = _fastest(scenario, data, G, z, int(cols.p_sku[m][0]) if m.any()
+                                        else 0)
+        except Exception as e:  # noqa: BLE001 - a diagnosis must never sink a plan
+            log.warning("no fastest-path breakdown for %s: %s", data.zones[z], e)
+        out.append(entry)
+    return {
+        "promise_hours": promise,
+        "target": data.service.min_on_time_share,
+        "target_met": not plan.get("evaluation", {}).get("shortfalls"),
+        "zones_missing_promise": int(len(miss)),
+        "misses": out,
+        "binding_capacities": binding,
+        "unreachable_zones": data.unreachable_zones(),
+    }
+
+
+def _per_pair(cols: Columns, sol: Solution, *, late: bool) -> np.ndarray:
+    v = np.zeros(len(cols.p_dem))
+    mx = ~cols.x_ontime if late else cols.x_ontime
+    mq = ~cols.q_ontime if late else cols.q_ontime
+    np.add.at(v, cols.x_pair[mx], sol.x[mx])
+    np.add.at(v, cols.q_pair[mq], sol.q[mq])
+    return v
+
+
+def _binding(data: NetworkData, plan: dict[str, Any], tol: float = 1e-3) -> list[dict[str, Any]]:
+    """Capacities used to within ``tol`` of their limit."""
+    out = []
+    for w in plan["warehouses"]:
+        for used, cap, kind in ((w["throughput_used_per_day"], w["throughput_units_per_day"],
+                                 "throughput_units_per_day"),
+                                (w["storage_used_m3"], w["storage_m3"], "storage_m3")):
+            if cap is not None and w["open"] and used >= cap * (1 - tol) - 1e-9:
+                out.append({"kind": kind, "id": w["id"], "used": used, "capacity": cap})
+    # lanes: recompute loads per lane from the listed flows
+    H = float(data.horizon_days)
+    lane_i = {ln: i for i, ln in enumerate(data.lanes)}
+    sku_i = {s: i for i, s in enumerate(data.skus)}
+    load = np.zeros((len(data.lanes), 3))
+    for row in plan["replenishment"] + plan["fulfilment"]:
+        k = sku_i[row["sku"]]
+        for ln in row["lanes"]:
+            i = lane_i[ln]
+            load[i] += row["units"] / H * np.array(
+                [data.sku.weight_kg[k], data.sku.volume_m3[k], 1.0])
+    caps = np.stack([data.lane_cap_kg, data.lane_cap_m3, data.lane_cap_units], axis=1)
+    for i, d in np.argwhere(np.isfinite(caps) & (load >= caps * (1 - tol) - 1e-9)).tolist():
+        out.append({"kind": ("lane_kg_per_day", "lane_m3_per_day", "lane_units_per_day")[d],
+                    "id": data.lanes[i], "used": float(load[i, d]), "capacity": float(caps[i, d])})
+    return out
+
+
+def _fastest(scenario: Scenario, data: NetworkData, G: Any, z: int, k: int) -> dict[str, Any]:
+    """The fastest path into zone ``z`` (from any usable warehouse or origin), by leg."""
+    from network.paths import pareto_for_sku
+
+    best: tuple[float, int, int] | None = None
+    for kind, opts in (("warehouse", data.outbound), ("origin", data.direct)):
+        sel = np.flatnonzero(opts.dst == z)
+        if kind == "warehouse":
+            sel = sel[[data.wh_status[int(s)] != "closed" for s in opts.src[sel]]]
+        if len(sel):
+            i = sel[np.argmin(opts.hours[sel])]
+            if best is None or opts.hours[i] < best[0]:
+                best = (float(opts.hours[i]), 0 if kind == "warehouse" else 1, int(opts.src[i]))
+    if best is None:
+        return {"source": None, "hours": None, "legs": [], "note": "no path reaches the zone"}
+    src = data.warehouses[best[2]] if best[1] == 0 else data.origins[best[2]]
+    sku = next(s for s in scenario.skus if s.id == data.skus[k])
+    res = pareto_for_sku(scenario, src, data.zones[z], sku, G=G)
+    p = res.paths[0]
+    legs = [{"lane": "(processing/handling at " + src + ")", "hours": p.start_hours}]
+    legs += [{"lane": g.lane, "mode": g.mode, "hours": g.transit_hours + g.clearance_hours}
+             for g in p.legs]
+    return {"source": src, "hours": p.hours, "legs": legs}

@@ -1,0 +1,114 @@
+"""Results of the allocation optimiser: a status enum and a frozen result dataclass.
+
+Raw solver objects never leave :mod:`optimizer.allocation`; a result holds numpy arrays indexed
+like the model's :class:`~optimizer.allocation.Columns`.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from optimizer.allocation import Columns
+
+__all__ = ["AllocationResult", "Solution", "Status"]
+
+F = npt.NDArray[np.float64]
+
+
+@enum.unique
+class Status(enum.StrEnum):
+    """Outcome of a solve. ``INFEASIBLE`` only when no plan exists at all."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    NO_SOLUTION = "no_solution"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Solution:
+    """Values of every column block of a :class:`~optimizer.allocation.Columns`.
+
+    ``y`` per warehouse (0/1), ``x``/``q``/``u``/``f`` per column of their block, ``stock``
+    per ``(sku, warehouse)`` pair of ``Columns.kw_*`` (integer units).
+    """
+
+    y: F
+    x: F
+    q: F
+    u: F
+    f: F
+    stock: F
+
+    def __post_init__(self) -> None:
+        for name in ("y", "x", "q", "u", "f", "stock"):
+            a = getattr(self, name)
+            if a.ndim != 1:
+                raise ValueError(f"{name} must be one-dimensional")
+            if np.any(~np.isfinite(a)):
+                raise ValueError(f"{name} has non-finite values")
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationResult:
+    """What a solve returns.
+
+    Attributes
+    ----------
+    status
+        See :class:`Status`.
+    objective
+        Total cost of ``solution`` (the sum of ``cost``), ``nan`` without a solution.
+    bound
+        A proven lower bound on the optimum (``-inf`` when none is known).
+    runtime_s
+        Wall-clock seconds of the whole solve (build included).
+    cost
+        The nine cost terms of DESIGN §7.
+    columns, solution
+        The model's column blocks and their values (``solution`` is ``None`` without one).
+    stats
+        Sizes and phase timings (``build_s``, ``solve_s``, ``n_vars`` ...).
+    notes
+        Human-readable remarks (target lowered, fallback used ...).
+    """
+
+    status: Status
+    objective: float
+    bound: float
+    runtime_s: float
+    cost: dict[str, float]
+    columns: Columns
+    solution: Solution | None
+    stats: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.runtime_s < 0:
+            raise ValueError("Negative runtime not understood.")
+        if self.solution is None and self.status in (Status.OPTIMAL, Status.FEASIBLE):
+            raise ValueError(f"status {self.status} needs a solution")
+
+    @property
+    def gap(self) -> float:
+        """``(objective - bound) / max(|objective|, 1e-9)``; ``inf`` without both."""
+        if not (math.isfinite(self.objective) and math.isfinite(self.bound)):
+            return math.inf
+        return max(0.0, self.objective - self.bound) / max(abs(self.objective), 1e-9)
+
+    def summary(self) -> str:
+        """A few lines for people."""
+        lines = [f"status {self.status}, objective {self.objective:,.2f}, bound "
+                 f"{self.bound:,.2f}, gap {self.gap:.4%}, {self.runtime_s:.1f} s"]
+        if self.cost:
+            lines.append("  " + ", ".join(f"{k} {v:,.0f}" for k, v in self.cost.items()))
+        lines.extend(f"  note: {n}" for n in self.notes)
+        return "\n".join(lines)
