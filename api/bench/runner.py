@@ -163,7 +163,8 @@ def build_tasks(family: Family, family_spec: str, instances: Sequence[Path], *,
         for tl in time_limits:
             for cfg in cfgs:
                 for seed in seeds:
-                    tasks.append(Task(family=family_spec, path=str(path), instance=path.stem,
+                    tasks.append(Task(family=family_spec, path=str(path),
+                                      instance=family.instance_name(path),
                                       solver=cfg.solver or family.default_solver,
                                       config=cfg.name, params=dict(cfg.params), seed=seed,
                                       time_limit=float(tl), best_known=bks))

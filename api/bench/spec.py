@@ -94,6 +94,8 @@ class Family:
         Solvers run beside ours on the same instances and limits (peer rows).
     best_known : callable
         ``best_known(path) -> float | None``.
+    instance_name : callable
+        ``instance_name(path) -> str``, the name in result rows (default: the file stem).
     """
 
     name: str
@@ -105,6 +107,7 @@ class Family:
     default_solver: str
     peers: tuple[str, ...] = ()
     best_known: Callable[[Path], float | None] = lambda path: None
+    instance_name: Callable[[Path], str] = lambda path: path.stem
 
     def __post_init__(self) -> None:
         if self.kind not in ("routing", "allocation"):
