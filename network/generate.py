@@ -42,6 +42,7 @@ import logging
 import math
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -737,15 +738,21 @@ def network_json(doc: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-def demand_csv(gen: GeneratedScenario) -> str:
-    """``sku,zone,units`` rows, SKU-major (vectorised string building)."""
+def demand_csv_chunks(gen: GeneratedScenario, rows: int = 200_000) -> Iterator[str]:
+    """``sku,zone,units`` text (header first), SKU-major, in chunks of ``rows`` rows.
+
+    Rows are built with vectorised string concatenation, a chunk at a time, so writing
+    millions of rows (tier XL) needs little memory.
+    """
+    yield "sku,zone,units\n"
     sku_ids = np.array([k["id"] for k in gen.document["skus"]], dtype=object)
-    zone_ids = np.array(gen.zones, dtype=object)
-    if len(gen.demand_units) == 0:
-        return "sku,zone,units\n"
-    rows = sku_ids[gen.demand_sku] + "," + zone_ids[gen.demand_zone] + "," + \
-        gen.demand_units.astype(str).astype(object)
-    return "sku,zone,units\n" + "\n".join(rows.tolist()) + "\n"
+    zone_ids = np.array([z + "," for z in gen.zones], dtype=object)
+    for a in range(0, len(gen.demand_units), rows):
+        k = gen.demand_sku[a:a + rows]
+        z = gen.demand_zone[a:a + rows]
+        u = gen.demand_units[a:a + rows].astype(str).astype(object)
+        line = sku_ids[k] + "," + zone_ids[z] + u
+        yield "\n".join(line.tolist()) + "\n"
 
 
 def write_scenario(gen: GeneratedScenario, out: str | Path) -> list[Path]:
@@ -756,20 +763,22 @@ def write_scenario(gen: GeneratedScenario, out: str | Path) -> list[Path]:
     """
     d = Path(out)
     d.mkdir(parents=True, exist_ok=True)
-    files = {"network.json": network_json(gen.document), "demand.csv": demand_csv(gen)}
-    paths = []
     sha = {}
-    for fname, text in files.items():
-        data = text.encode("utf-8")
-        (d / fname).write_bytes(data)
-        sha[fname] = hashlib.sha256(data).hexdigest()
-        paths.append(d / fname)
+    net = network_json(gen.document).encode("utf-8")
+    (d / "network.json").write_bytes(net)
+    sha["network.json"] = hashlib.sha256(net).hexdigest()
+    h = hashlib.sha256()
+    with open(d / "demand.csv", "wb") as fh:
+        for text in demand_csv_chunks(gen):
+            data = text.encode("utf-8")
+            h.update(data)
+            fh.write(data)
+    sha["demand.csv"] = h.hexdigest()
     meta = {**gen.meta, "sha256": sha, "versions": _versions()}
     (d / "generator.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n",
                                       encoding="utf-8")
-    paths.append(d / "generator.json")
     log.info("wrote %s (%d demand rows)", d, len(gen.demand_units))
-    return paths
+    return [d / "network.json", d / "demand.csv", d / "generator.json"]
 
 
 def _versions() -> dict[str, str]:
