@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from api.store import JobRecord
 
 __all__ = [
+    "RequestProblemsError",
     "job_to_public",
     "job_to_summary",
     "problem_detail",
@@ -25,6 +26,18 @@ __all__ = [
     "route_request_to_instance",
     "route_result_to_dict",
 ]
+
+
+class RequestProblemsError(ValueError):
+    """A request that passed the schema but breaks a cross-reference rule (422).
+
+    ``detail`` holds one ``{"loc", "field", "msg"}`` entry per problem, ``field`` naming the
+    item by index and id.
+    """
+
+    def __init__(self, detail: list[dict[str, Any]]):
+        self.detail = detail
+        super().__init__("; ".join(f"{d['field']}: {d['msg']}" for d in detail))
 
 
 def _summary_fields(rec: JobRecord) -> dict[str, Any]:

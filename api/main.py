@@ -9,6 +9,7 @@ error                                      code  body
 =========================================  ====  ==================================================
 schema error (pydantic)                    422   ``detail``: one entry per error, ``loc``/``field``
 ``ScenarioError`` (format v1 rules)        422   one entry per problem, the CLI's words
+``RequestProblemsError`` (references)     422   one entry per problem, naming the item
 idempotency key reused, other body         409   message
 ``HTTPException`` (401, 404, 413, 429…)    as is message
 anything else                              500   ``"internal error"`` (logged, never a traceback)
@@ -96,7 +97,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Map every error to a JSON response without a stack trace (see the module docstring)."""
     from network.scenario import ScenarioError
 
-    from api.convert import problem_detail
+    from api.convert import RequestProblemsError, problem_detail
 
     @app.exception_handler(RequestValidationError)
     async def _schema(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -108,6 +109,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _scenario(_: Request, exc: ScenarioError) -> JSONResponse:
         return JSONResponse({"detail": [problem_detail(p) for p in exc.problems]},
                             status_code=422)
+
+    @app.exception_handler(RequestProblemsError)
+    async def _problems(_: Request, exc: RequestProblemsError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=422)
 
     @app.exception_handler(IdempotencyConflictError)
     async def _conflict(_: Request, exc: IdempotencyConflictError) -> JSONResponse:

@@ -117,8 +117,8 @@ def _check_common(args: argparse.Namespace) -> tuple[Any, str, list[Path]]:
     if args.select:
         from fnmatch import fnmatch
 
-        paths = [p for p in paths if any(fnmatch(p.stem, g) or fnmatch(p.name, g)
-                                         for g in args.select)]
+        paths = [p for p in paths if any(fnmatch(family.instance_name(p), g)
+                                         or fnmatch(p.name, g) for g in args.select)]
     if args.limit:
         paths = paths[:args.limit]
     if not paths:

@@ -8,7 +8,7 @@ import threading
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 
-from api.convert import route_problems
+from api.convert import RequestProblemsError, route_problems
 from api.deps import SettingsDep, TenantDep
 from api.schemas import ErrorResponse, RouteCreate, RoutesPublic
 from api.worker import SolverUnavailableError, run_isolated
@@ -32,8 +32,7 @@ def solve_routes(body: RouteCreate, tenant: TenantDep, settings: SettingsDep,
     carrier at ``parcel_cost`` (never silently dropped). At most ``routes_time_limit_s``."""
     problems = route_problems(body)
     if problems:
-        raise RequestValidationError(
-            [{"loc": tuple(p["loc"]), "msg": p["msg"], "type": "value_error"} for p in problems])
+        raise RequestProblemsError(problems)
     if body.time_limit_s > settings.routes_time_limit_s:
         raise RequestValidationError([{
             "loc": ("body", "time_limit_s"), "type": "less_than_equal",

@@ -43,3 +43,15 @@ def fake_plan(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) ->
         "stock": [{"sku": k, "warehouse": whs[0], "units": round(u * factor)}
                   for k, u in demand.items()] if whs else [],
     }
+
+
+def unavailable(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> dict[str, Any]:
+    """A router whose model is missing from the installation."""
+    from api.worker import SolverUnavailableError
+
+    raise SolverUnavailableError("the routing model is not available: test")
+
+
+def rejects(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> dict[str, Any]:
+    """A router that refuses its input (as ``RoutingError``, a ``ValueError``, does)."""
+    raise ValueError(f"client {request['orders'][0]['id']!r}: not understood")

@@ -1,0 +1,82 @@
+"""``POST /v1/routes``: the real OR-Tools routing in a solver process, and its errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import auth
+
+
+@pytest.fixture
+def day() -> dict[str, Any]:
+    """12 orders around Kuala Lumpur, 2 vans of 60 kg: not every order fits (parcel option)."""
+    return {
+        "depots": [{"id": "WH-KUL", "lat": 3.14, "lon": 101.69}],
+        "orders": [{"id": f"o{i}", "lat": 3.0 + 0.02 * i, "lon": 101.5 + 0.015 * (i % 5),
+                    "demand_kg": 5 + i, "parcel_cost": 20.0} for i in range(12)],
+        "fleet": [{"id": "van", "depot": "WH-KUL", "count": 2, "capacity_kg": 60,
+                   "fixed_cost": 30, "cost_per_km": 0.5}],
+        "time_limit_s": 1,
+    }
+
+
+def test_routes_solution_is_consistent(client, day) -> None:
+    """Every order is routed or handed to the parcel carrier exactly once; loads fit; the cost
+    is the routes' cost plus the parcel cost of the dropped orders."""
+    r = client.post("/v1/routes", json=day, headers=auth())
+    assert r.status_code == 200, r.text
+    sol = r.json()
+    assert sol["feasible"] and sol["status"] == "feasible"
+    routed = [o for rt in sol["routes"] for o in rt["orders"]]
+    assert sorted(routed + sol["dropped"]) == sorted(o["id"] for o in day["orders"])
+    assert len(set(routed)) == len(routed)
+    kg = {o["id"]: o["demand_kg"] for o in day["orders"]}
+    for rt in sol["routes"]:
+        assert rt["load_kg"] == pytest.approx(sum(kg[o] for o in rt["orders"]))
+        assert rt["load_kg"] <= 60 + 1e-9 and rt["depot"] == "WH-KUL"
+    total = sum(rt["cost"] for rt in sol["routes"]) + 20.0 * len(sol["dropped"])
+    assert sol["cost"] == pytest.approx(total, rel=1e-6)
+    assert sol["vehicles"] == len(sol["routes"]) <= 2
+    # 126 kg of demand, 120 kg of vans: at least 6 kg must go by parcel.
+    assert sum(kg.values()) == 126
+    assert sum(kg[o] for o in sol["dropped"]) >= 126 - 120
+
+
+@pytest.mark.parametrize("mutate, field, words", [
+    (lambda d: d["fleet"][0].update(depot="WH-X"), "fleet[0] (id 'van').depot", "unknown depot"),
+    (lambda d: d["orders"][1].update(id="o0"), "orders[1] (id 'o0').id", "duplicate id"),
+    (lambda d: d["orders"][0].update(ready_h=10, due_h=5), "orders[0] (id 'o0').due_h",
+     "before it is ready"),
+    (lambda d: d["orders"][0].update(age_h=80), "orders[0] (id 'o0').age_h",
+     "promise is already missed"),
+    (lambda d: d["depots"][0].update(open_h=9, close_h=8), "depots[0] (id 'WH-KUL').close_h",
+     "before it opens"),
+])
+def test_route_request_problems_are_422(client, day, mutate, field, words) -> None:
+    """Cross-reference problems are 422 entries naming the item."""
+    mutate(day)
+    r = client.post("/v1/routes", json=day, headers=auth())
+    assert r.status_code == 422
+    d = r.json()["detail"]
+    assert d[0]["field"] == field and words in d[0]["msg"]
+
+
+def test_route_schema_and_limits(client, day) -> None:
+    """Schema errors name the field; a time limit over the synchronous maximum is 422."""
+    bad = {**day, "orders": []}
+    r = client.post("/v1/routes", json=bad, headers=auth())
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "orders"
+    r = client.post("/v1/routes", json={**day, "time_limit_s": 31}, headers=auth())
+    assert r.status_code == 422 and "synchronous" in r.json()["detail"][0]["msg"]
+
+
+def test_router_errors_map_to_codes(client_factory, day) -> None:
+    """A missing routing model is 503; a router refusing its input is 422 with its message."""
+    c = client_factory(router="tests.api.solvers:unavailable")
+    r = c.post("/v1/routes", json=day, headers=auth())
+    assert r.status_code == 503 and "not available" in r.json()["detail"]
+    c = client_factory(router="tests.api.solvers:rejects")
+    r = c.post("/v1/routes", json=day, headers=auth())
+    assert r.status_code == 422 and r.json()["detail"] == "client 'o0': not understood"
