@@ -1,0 +1,64 @@
+"""``tradelane nightly --config nightly.toml``: re-plan every configured scenario and diff it
+against the previous night (see ``api/nightly.py`` for the configuration)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+from api.commands._common import InputError
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("nightly", help="re-plan every configured scenario, store the plans and "
+                                       "write a diff against the previous night")
+    p.add_argument("--config", required=True, metavar="TOML", help="the nightly configuration")
+    p.add_argument("--date", metavar="YYYY-MM-DD",
+                   help="run date the plans are stored under (default: today)")
+    p.add_argument("--out", metavar="DIR", help="report folder (default: the config's out_dir)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from api.config import Settings
+    from api.nightly import NightlyConfigError, read_config, run_nightly
+    from api.store import JobStore, make_engine, migrate
+
+    try:
+        cfg = read_config(args.config)
+    except NightlyConfigError as e:
+        raise InputError(*e.lines) from None
+    try:
+        run_date = dt.date.fromisoformat(args.date) if args.date else dt.date.today()
+    except ValueError:
+        raise InputError(f"--date: expected YYYY-MM-DD, got {args.date!r}") from None
+    try:
+        settings = Settings(**({"database_url": cfg.database_url} if cfg.database_url else {}))
+    except ValidationError as e:
+        raise InputError(*(f"TRADELANE_{'_'.join(map(str, err['loc'])).upper()}: {err['msg']}"
+                           for err in e.errors(include_url=False))) from None
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+        outcomes = run_nightly(cfg, store=JobStore(engine), solver=settings.solver,
+                               run_date=run_date, out_dir=args.out,
+                               kill_grace_s=settings.kill_grace_s)
+    finally:
+        engine.dispose()
+    failed = 0
+    for o in outcomes:
+        if o.status != "succeeded" or o.diff is None:
+            failed += 1
+            print(f"{o.name}: FAILED: {o.error}")
+            continue
+        d = o.diff
+        obj = d["objective"]["delta"]
+        since = d["previous_run_date"] or "no previous run"
+        print(f"{o.name}: planned; vs {since}: cost "
+              f"{'n/a' if obj is None else f'{obj:+,.2f}'}, "
+              f"{len(d['stock'])} stock change(s), opened {d['warehouses_opened'] or '-'}, "
+              f"closed {d['warehouses_closed'] or '-'} -> {o.out_dir}")
+    print(f"nightly {run_date.isoformat()}: {len(outcomes) - failed} planned, {failed} failed")
+    return 1 if failed else 0

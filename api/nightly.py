@@ -1,0 +1,296 @@
+"""The nightly run: re-plan every configured scenario, store the plans, diff against last night.
+
+Configuration (TOML)::
+
+    # nightly.toml
+    database_url = "sqlite:///./tradelane.db"   # optional: default TRADELANE_DATABASE_URL
+    out_dir = "nightly"                          # reports in out_dir/<run date>/<scenario>/
+    time_limit_s = 300                           # per scenario
+    seed = 0
+
+    [[scenario]]                                 # a scenario file or directory
+    name = "sea-72h"                             # the key plans are stored under
+    path = "datasets/sea-72h"                    # relative to this file
+    demand = "forecasts/sea.csv"                 # optional demand CSV
+
+    [[scenario]]                                 # a stored forecast: the tenant's latest
+    name = "acme-me"                             # POST /v1/plans of that scenario name
+    tenant = "acme"
+    scenario = "me-72h"
+
+Each scenario is solved in its own process (killed ``kill_grace_s`` after its time limit) with
+the configured solve function (``TRADELANE_SOLVER``, the allocation model by default). Its plan
+is stored with the run date (a re-run of the same date replaces it) and compared with the latest
+earlier successful plan of the same key: stock changes per SKU × warehouse, warehouses opened
+and closed, cost and on-time share deltas, written as ``diff.json`` and ``diff.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import math
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from api.store import JobStore
+
+__all__ = ["NightlyConfig", "NightlyConfigError", "ScenarioOutcome", "diff_plans",
+           "diff_markdown", "read_config", "run_nightly"]
+
+logger = logging.getLogger(__name__)
+
+
+class NightlyConfigError(ValueError):
+    """A bad nightly configuration; ``lines`` has one message per problem, naming the item."""
+
+    def __init__(self, lines: list[str]):
+        self.lines = lines
+        super().__init__("\n".join(lines))
+
+
+class ScenarioSource(BaseModel):
+    """One configured scenario: a file/directory, or a tenant's stored forecast."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.-]+$")
+    path: str | None = None
+    demand: str | None = None
+    tenant: str | None = None
+    scenario: str | None = None
+    time_limit_s: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ScenarioSource:
+        if (self.path is None) == (self.tenant is None):
+            raise ValueError("give either 'path' (a scenario file) or 'tenant' and 'scenario' "
+                             "(a stored forecast)")
+        if self.tenant is not None and not self.scenario:
+            raise ValueError("a stored forecast needs 'scenario' (the scenario name)")
+        if self.demand is not None and self.path is None:
+            raise ValueError("'demand' goes with 'path'")
+        return self
+
+
+class NightlyConfig(BaseModel):
+    """The whole nightly configuration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    database_url: str | None = None
+    out_dir: str = "nightly"
+    time_limit_s: float = Field(default=300.0, gt=0)
+    seed: int = Field(default=0, ge=0)
+    scenario: list[ScenarioSource] = Field(min_length=1)
+    base: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _unique(self) -> NightlyConfig:
+        names = [s.name for s in self.scenario]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"scenario names must be unique; repeated: {', '.join(dup)}")
+        return self
+
+
+def read_config(path: str | Path) -> NightlyConfig:
+    """Read and check a nightly TOML file.
+
+    Raises
+    ------
+    NightlyConfigError
+        If it cannot be read or parsed, or breaks a rule (every problem listed).
+    """
+    p = Path(path)
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise NightlyConfigError([f"{p}: cannot read: {e.strerror or e}"]) from None
+    except tomllib.TOMLDecodeError as e:
+        raise NightlyConfigError([f"{p}: not valid TOML: {e}"]) from None
+    try:
+        cfg = NightlyConfig.model_validate(doc)
+    except ValidationError as e:
+        lines = []
+        for err in e.errors(include_url=False):
+            loc = "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in err["loc"])
+            lines.append(f"{p.name}: {loc.lstrip('.') or 'config'}: {err['msg']}")
+        raise NightlyConfigError(lines) from None
+    return cfg.model_copy(update={"base": p.resolve().parent})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ScenarioOutcome:
+    """What the nightly run did with one scenario."""
+
+    name: str
+    status: str
+    error: str | None
+    out_dir: Path | None
+    diff: dict[str, Any] | None
+
+
+# -- the diff ------------------------------------------------------------------------------
+
+
+def _num(x: Any) -> float | None:
+    return float(x) if isinstance(x, int | float) and math.isfinite(x) else None
+
+
+def _delta(a: Any, b: Any) -> dict[str, float | None]:
+    a, b = _num(a), _num(b)
+    return {"before": a, "after": b,
+            "delta": (b - a) if a is not None and b is not None else None}
+
+
+def diff_plans(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]:
+    """Compare two plans (DESIGN §7 documents).
+
+    Returns
+    -------
+    dict
+        ``stock``: one entry per SKU × warehouse whose units changed (``before``/``after``/
+        ``delta``; a missing row counts as 0), largest change first; ``warehouses_opened`` and
+        ``warehouses_closed``; ``objective``, ``cost`` (per component) and ``on_time_share``
+        as before/after/delta. With no earlier plan, ``first_run`` is true and every stock row
+        counts as a change from 0.
+    """
+    prev = before or {}
+
+    def stock(p: dict[str, Any]) -> dict[tuple[str, str], float]:
+        out: dict[tuple[str, str], float] = {}
+        for row in p.get("stock") or []:
+            key = (str(row.get("sku")), str(row.get("warehouse")))
+            out[key] = out.get(key, 0.0) + float(row.get("units") or 0.0)
+        return out
+
+    def opened(p: dict[str, Any]) -> set[str]:
+        return {str(w["id"]) for w in p.get("warehouses") or [] if w.get("open")}
+
+    s0, s1 = stock(prev), stock(after)
+    changes = [{"sku": k[0], "warehouse": k[1], "before": s0.get(k, 0.0),
+                "after": s1.get(k, 0.0), "delta": s1.get(k, 0.0) - s0.get(k, 0.0)}
+               for k in sorted(set(s0) | set(s1)) if s0.get(k, 0.0) != s1.get(k, 0.0)]
+    changes.sort(key=lambda c: -abs(c["delta"]))
+    o0, o1 = opened(prev), opened(after)
+    c0, c1 = prev.get("cost") or {}, after.get("cost") or {}
+    return {
+        "first_run": before is None,
+        "status": {"before": prev.get("status"), "after": after.get("status")},
+        "objective": _delta(prev.get("objective"), after.get("objective")),
+        "cost": {k: _delta(c0.get(k), c1.get(k)) for k in sorted(set(c0) | set(c1))},
+        "on_time_share": _delta((prev.get("service") or {}).get("on_time_share"),
+                                (after.get("service") or {}).get("on_time_share")),
+        "warehouses_opened": sorted(o1 - o0),
+        "warehouses_closed": sorted(o0 - o1),
+        "stock": changes,
+        "stock_units": {"before": sum(s0.values()), "after": sum(s1.values())},
+    }
+
+
+def diff_markdown(name: str, run_date: dt.date, prev_date: dt.date | None,
+                  diff: dict[str, Any], *, max_rows: int = 50) -> str:
+    """A short Markdown report of :func:`diff_plans`."""
+
+    def f(x: float | None, fmt: str = ",.2f") -> str:
+        return "–" if x is None else format(x, fmt)
+
+    def sign(x: float | None, fmt: str = "+,.2f") -> str:
+        return "–" if x is None else format(x, fmt)
+
+    since = f"against {prev_date.isoformat()}" if prev_date else "first run: nothing to compare"
+    obj, ots = diff["objective"], diff["on_time_share"]
+    lines = [f"# {name}: nightly plan {run_date.isoformat()} ({since})", "",
+             "| measure | before | after | change |", "| --- | ---: | ---: | ---: |",
+             f"| total cost | {f(obj['before'])} | {f(obj['after'])} | {sign(obj['delta'])} |",
+             f"| on-time share | {f(ots['before'], '.2%')} | {f(ots['after'], '.2%')} | "
+             f"{sign(None if ots['delta'] is None else ots['delta'] * 100, '+.2f')} pp |"]
+    for k, v in diff["cost"].items():
+        lines.append(f"| cost: {k} | {f(v['before'])} | {f(v['after'])} | {sign(v['delta'])} |")
+    lines += ["", f"Warehouses opened: {', '.join(diff['warehouses_opened']) or 'none'}  ",
+              f"Warehouses closed: {', '.join(diff['warehouses_closed']) or 'none'}", ""]
+    ch = diff["stock"]
+    lines.append(f"## Stock changes ({len(ch)} SKU × warehouse)")
+    if ch:
+        lines += ["", "| SKU | warehouse | before | after | change |",
+                  "| --- | --- | ---: | ---: | ---: |"]
+        lines += [f"| {c['sku']} | {c['warehouse']} | {c['before']:,.0f} | {c['after']:,.0f} | "
+                  f"{c['delta']:+,.0f} |" for c in ch[:max_rows]]
+        if len(ch) > max_rows:
+            lines.append(f"\n… {len(ch) - max_rows} more in diff.json")
+    else:
+        lines += ["", "No stock level changed."]
+    return "\n".join(lines) + "\n"
+
+
+# -- the run -------------------------------------------------------------------------------
+
+
+def _load_document(src: ScenarioSource, cfg: NightlyConfig, store: JobStore) -> dict[str, Any]:
+    """The scenario document of one source (validated); raises with a reason."""
+    if src.path is not None:
+        from network.scenario import load_scenario
+
+        path = (cfg.base / src.path)
+        demand = (cfg.base / src.demand) if src.demand else None
+        return load_scenario(path, demand=demand).to_document()
+    from network.scenario import parse_scenario
+
+    rec = store.latest_request(src.tenant or "", src.scenario or "")
+    if rec is None:
+        raise LookupError(f"no stored forecast {src.scenario!r} for tenant {src.tenant!r}")
+    doc = rec.request["scenario"]
+    parse_scenario(doc)
+    return doc  # type: ignore[no-any-return]
+
+
+def run_nightly(cfg: NightlyConfig, *, store: JobStore, solver: str, run_date: dt.date,
+                out_dir: Path | None = None, kill_grace_s: float = 30.0) -> list[ScenarioOutcome]:
+    """Plan every scenario of ``cfg``, store the plans and write the diffs.
+
+    A scenario that cannot be loaded or solved is stored as ``failed`` with the reason and does
+    not stop the others.
+
+    Returns
+    -------
+    list of ScenarioOutcome
+        One per configured scenario, in order.
+    """
+    from api.worker import run_isolated
+
+    root = Path(out_dir) if out_dir is not None else cfg.base / cfg.out_dir
+    day_dir = root / run_date.isoformat()
+    outcomes = []
+    for src in cfg.scenario:
+        limit = src.time_limit_s or cfg.time_limit_s
+        try:
+            doc = _load_document(src, cfg, store)
+            plan = run_isolated(solver, {"scenario": doc, "time_limit_s": limit, "seed": cfg.seed},
+                                time_limit_s=limit, seed=cfg.seed, timeout_s=limit + kill_grace_s)
+        except Exception as e:  # noqa: BLE001 - one bad scenario must not stop the night
+            problems = getattr(e, "problems", None)
+            reason = "; ".join(map(str, problems)) if problems else (str(e) or type(e).__name__)
+            logger.error("nightly %s: %s", src.name, reason)
+            store.save_nightly(scenario=src.name, run_date=run_date, status="failed", plan=None,
+                               error=reason)
+            outcomes.append(ScenarioOutcome(src.name, "failed", reason, None, None))
+            continue
+        store.save_nightly(scenario=src.name, run_date=run_date, status="succeeded", plan=plan)
+        prev = store.previous_nightly(src.name, run_date)
+        diff = diff_plans(prev.plan if prev else None, plan)
+        diff["run_date"] = run_date.isoformat()
+        diff["previous_run_date"] = prev.run_date.isoformat() if prev else None
+        d = day_dir / src.name
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "plan.json").write_text(json.dumps(plan, indent=1))
+        (d / "diff.json").write_text(json.dumps(diff, indent=1))
+        (d / "diff.md").write_text(diff_markdown(src.name, run_date,
+                                                 prev.run_date if prev else None, diff))
+        outcomes.append(ScenarioOutcome(src.name, "succeeded", None, d, diff))
+    return outcomes

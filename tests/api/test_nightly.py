@@ -1,0 +1,160 @@
+"""The nightly run: plans stored per date, diffs against the previous night, bad configs."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.cli import main as cli_main
+from api.nightly import diff_plans
+from api.store import JobStore, make_engine, migrate
+from tests.api.conftest import FAKE
+
+
+def test_diff_plans_by_hand() -> None:
+    """Stock changes per SKU × warehouse (missing = 0), opened/closed warehouses, deltas."""
+    before = {"status": "optimal", "objective": 100.0, "cost": {"fixed": 60.0, "inbound": 40.0},
+              "service": {"on_time_share": 0.95},
+              "warehouses": [{"id": "A", "open": True}, {"id": "B", "open": True},
+                             {"id": "C", "open": False}],
+              "stock": [{"sku": "k1", "warehouse": "A", "units": 10},
+                        {"sku": "k2", "warehouse": "B", "units": 5},
+                        {"sku": "k3", "warehouse": "A", "units": 7}]}
+    after = {"status": "optimal", "objective": 90.0, "cost": {"fixed": 45.0, "inbound": 45.0},
+             "service": {"on_time_share": 0.97},
+             "warehouses": [{"id": "A", "open": True}, {"id": "B", "open": False},
+                            {"id": "C", "open": True}],
+             "stock": [{"sku": "k1", "warehouse": "A", "units": 12},
+                       {"sku": "k2", "warehouse": "C", "units": 5},
+                       {"sku": "k3", "warehouse": "A", "units": 7}]}
+    d = diff_plans(before, after)
+    assert d["first_run"] is False
+    assert d["warehouses_opened"] == ["C"] and d["warehouses_closed"] == ["B"]
+    assert d["objective"] == {"before": 100.0, "after": 90.0, "delta": -10.0}
+    assert d["cost"]["fixed"]["delta"] == -15.0 and d["cost"]["inbound"]["delta"] == 5.0
+    assert d["on_time_share"]["delta"] == pytest.approx(0.02)
+    got = {(c["sku"], c["warehouse"]): c["delta"] for c in d["stock"]}
+    assert got == {("k1", "A"): 2.0, ("k2", "B"): -5.0, ("k2", "C"): 5.0}
+    first = diff_plans(None, after)
+    assert first["first_run"] and first["objective"]["delta"] is None
+    assert len(first["stock"]) == 3
+
+
+def _write(tmp: Path, name: str, doc: dict[str, Any]) -> Path:
+    p = tmp / name
+    p.write_text(json.dumps(doc))
+    return p
+
+
+def _config(tmp: Path, db: str, body: str) -> Path:
+    cfg = tmp / "nightly.toml"
+    cfg.write_text(f'database_url = "{db}"\nout_dir = "reports"\ntime_limit_s = 5\n' + body)
+    return cfg
+
+
+def test_two_nights_then_diff(tmp_path: Path, tiny_scenario: dict[str, Any], monkeypatch,
+                              capsys) -> None:
+    """Night 1 plans and stores; night 2 (demand doubled, one warehouse closed) writes a diff
+    with the stock changes, the closed warehouse and the cost delta, in JSON and Markdown."""
+    monkeypatch.setenv("TRADELANE_SOLVER", FAKE)
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    sc = _write(tmp_path, "tiny.json", tiny_scenario)
+    cfg = _config(tmp_path, db, '[[scenario]]\nname = "tiny-my"\npath = "tiny.json"\n')
+    assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-01"]) == 0
+    first = json.loads((tmp_path / "reports/2026-03-01/tiny-my/diff.json").read_text())
+    assert first["first_run"] and first["previous_run_date"] is None
+
+    whs = [n["id"] for n in tiny_scenario["nodes"] if n["kind"] == "warehouse"]
+    changed = copy.deepcopy(tiny_scenario)
+    changed["x_test"] = {"stock_factor": 2.0, "closed": [whs[0]]}
+    sc.write_text(json.dumps(changed))
+    capsys.readouterr()
+    assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-02"]) == 0
+    out = capsys.readouterr().out
+    assert "tiny-my: planned; vs 2026-03-01" in out and "1 planned, 0 failed" in out
+    day = tmp_path / "reports/2026-03-02/tiny-my"
+    diff = json.loads((day / "diff.json").read_text())
+    total = sum(d["units"] for d in tiny_scenario["demand"])
+    assert diff["previous_run_date"] == "2026-03-01"
+    assert diff["warehouses_closed"] == [whs[0]] and diff["warehouses_opened"] == []
+    assert diff["objective"]["delta"] == pytest.approx(total)
+    assert diff["on_time_share"]["delta"] == pytest.approx(-0.05)
+    moved = {(c["warehouse"], c["delta"] > 0) for c in diff["stock"]}
+    assert (whs[0], False) in moved and (whs[1], True) in moved
+    md = (day / "diff.md").read_text()
+    assert f"Warehouses closed: {whs[0]}" in md and "| total cost |" in md
+    assert json.loads((day / "plan.json").read_text())["objective"] == 2 * total
+
+    engine = make_engine(db)
+    runs = JobStore(engine).nightly("tiny-my")
+    engine.dispose()
+    assert [(r.run_date, r.status) for r in runs] == [
+        (dt.date(2026, 3, 1), "succeeded"), (dt.date(2026, 3, 2), "succeeded")]
+
+
+def test_stored_forecast_and_failures(tmp_path: Path, tiny_scenario: dict[str, Any],
+                                      monkeypatch, capsys) -> None:
+    """A tenant's stored forecast is planned; a failing and a missing scenario are stored as
+    failed with the reason, the run goes on and the exit code is 1."""
+    monkeypatch.setenv("TRADELANE_SOLVER", FAKE)
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    engine = make_engine(db)
+    migrate(engine)
+    store = JobStore(engine)
+    store.submit(tenant="acme", scenario_name="tiny", request={"scenario": tiny_scenario},
+                 time_limit_s=5)
+    _write(tmp_path, "bad.json", {**tiny_scenario, "x_test": {"fail": "infeasible tonight"}})
+    cfg = _config(tmp_path, db, """
+[[scenario]]
+name = "bad"
+path = "bad.json"
+
+[[scenario]]
+name = "acme-tiny"
+tenant = "acme"
+scenario = "tiny"
+
+[[scenario]]
+name = "ghost"
+tenant = "acme"
+scenario = "nope"
+""")
+    assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-01"]) == 1
+    out = capsys.readouterr().out
+    assert "bad: FAILED: ValueError: infeasible tonight" in out
+    assert "acme-tiny: planned" in out
+    assert "ghost: FAILED: no stored forecast 'nope' for tenant 'acme'" in out
+    assert store.nightly("bad")[0].error == "ValueError: infeasible tonight"
+    assert store.nightly("acme-tiny")[0].status == "succeeded"
+    engine.dispose()
+
+
+@pytest.mark.parametrize("body, words", [
+    ('time_limit_s = 5\n', "scenario: Field required"),                    # no scenarios
+    ('[[scenario]]\nname = "x"\n', "give either 'path'"),                  # no source
+    ('[[scenario]]\nname = "a b"\npath = "x.json"\n', "scenario[0].name"),  # bad name
+    ('[[scenario]]\nname = "x"\npath = "x.json"\ncolour = 1\n', "scenario[0].colour"),
+    ('this is not toml', "not valid TOML"),
+])
+def test_bad_config_exits_2(tmp_path: Path, body: str, words: str, capsys) -> None:
+    """A bad configuration exits 2 with one line per problem naming the item."""
+    cfg = tmp_path / "nightly.toml"
+    cfg.write_text(body)
+    assert cli_main(["nightly", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+
+
+def test_bad_date_and_missing_config(tmp_path: Path, capsys) -> None:
+    """--date must be ISO; a missing config file is named."""
+    assert cli_main(["nightly", "--config", str(tmp_path / "none.toml")]) == 2
+    assert "none.toml: cannot read" in capsys.readouterr().err
+    cfg = tmp_path / "n.toml"
+    cfg.write_text('[[scenario]]\nname = "x"\npath = "x.json"\n')
+    assert cli_main(["nightly", "--config", str(cfg), "--date", "yesterday"]) == 2
+    assert "--date: expected YYYY-MM-DD" in capsys.readouterr().err
