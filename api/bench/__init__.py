@@ -11,8 +11,8 @@ Modules
     allocation.
 ``runner``
     Runs instance x configuration x seed, each solve in its own process with a wall-clock and a
-    memory limit, up to ``jobs`` at a time; appends one JSON line per solve to the output and
-    skips the solves already recorded there (resume).
+    memory limit, up to ``jobs`` at a time; records each row as the solve finishes and skips
+    the solves already recorded in the output (resume).
 ``worker``
     The child-process side of one solve (``python -m api.bench.worker TASK RESULT``).
 ``report``
@@ -21,6 +21,8 @@ Modules
     Optuna search over solver parameters, trials stored in SQLite, best configuration written as
     a TOML file that ``plan``/``route`` accept.
 
-Result rows are JSON Lines: one JSON object per line, appended as each solve finishes, so an
-interrupted run loses at most the solves that were running (see ``runner.ROW_FIELDS``).
+Results file: ``results.json`` is a JSON list of rows, rewritten atomically after each solve (valid
+JSON at every moment); a name ending in ``.jsonl`` gets JSON Lines instead (one row appended per
+line). Either way an interrupted run loses at most the solves that were running; the fields are
+``runner.ROW_FIELDS``.
 """

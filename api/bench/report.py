@@ -126,7 +126,7 @@ def summarise(rows: Sequence[Row]) -> list[dict[str, Any]]:
 
 
 def _f(v: float | None, spec: str = ".2f") -> str:
-    return "–" if v is None else format(v, spec)
+    return "–" if v is None else format(round(v, 9) + 0.0, spec)  # no "-0.00"
 
 
 def markdown_report(rows: Sequence[Row], *, title: str = "results",

@@ -10,9 +10,11 @@ to ``jobs`` at a time; each task is a child process (``python -m api.bench.worke
 - crash isolation: a child that dies without writing its result (signal, abort, ``os._exit``)
   gives a ``crash`` row with the exit code/signal and the tail of its stderr.
 
-The suite goes on after every failure. Rows are appended to the output file (JSON Lines) as each
-solve finishes; a re-run with the same output skips tasks whose key (``Task.key``) is already
-there, which resumes an interrupted run.
+The suite goes on after every failure. The output file is updated as each solve finishes: a
+``results.json`` is a JSON list of rows, rewritten atomically (temporary file + rename) so it is
+valid JSON at every moment, even after a kill; a ``results.jsonl`` gets one JSON object per line,
+appended. A re-run with the same output skips tasks whose key (``Task.key``) is already there,
+which resumes an interrupted run. ``read_rows`` reads both.
 
 Row fields (``ROW_FIELDS``): ``instance, family, solver, config, params, seed, time_limit, cost,
 best_known, gap_pct, feasible, seconds, peak_mb, status, error, samples, info, path``.
@@ -333,7 +335,12 @@ def run_task(task: Task, *, memory_mb: float | None = 4096, grace: float | None 
     return row
 
 
-def _append(out: Path, row: dict[str, Any]) -> None:
+def _record(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row.get(k) for k in ROW_FIELDS}
+
+
+def _append_line(out: Path, row: dict[str, Any]) -> None:
+    """JSON Lines: append one line (after repairing a line cut short by a kill)."""
     with open(out, "a+") as fh:
         fh.seek(0, os.SEEK_END)
         if fh.tell() > 0:
@@ -341,10 +348,20 @@ def _append(out: Path, row: dict[str, Any]) -> None:
             last = fh.read(1)
             fh.seek(0, os.SEEK_END)
             if last != "\n":
-                fh.write("\n")  # a previous write was cut short: keep rows one per line
-        fh.write(json.dumps({k: row.get(k) for k in ROW_FIELDS}) + "\n")
+                fh.write("\n")
+        fh.write(json.dumps(_record(row)) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def _write_list(out: Path, rows: list[dict[str, Any]]) -> None:
+    """JSON list: rewrite the whole file atomically (temporary file + rename)."""
+    tmp = out.with_name(out.name + ".tmp")
+    with open(tmp, "w") as fh:
+        fh.write("[\n" + ",\n".join(json.dumps(r) for r in rows) + "\n]\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, out)
 
 
 def run_suite(tasks: Sequence[Task], out: Path | None, *, jobs: int = 1,
@@ -357,8 +374,10 @@ def run_suite(tasks: Sequence[Task], out: Path | None, *, jobs: int = 1,
     ----------
     tasks : sequence of Task
     out : Path or None
-        JSON Lines file; rows are appended as solves finish; tasks whose key is already there
-        are skipped. ``None``: keep rows in memory only.
+        Results file, updated as each solve finishes; tasks whose key is already there are
+        skipped. A ``.jsonl`` name gets JSON Lines (one row appended per line); any other
+        name a JSON list, rewritten atomically after each solve (always valid JSON).
+        ``None``: keep rows in memory only.
     jobs : int
         Solves running at the same time (each is its own process).
     memory_mb, grace
@@ -373,7 +392,10 @@ def run_suite(tasks: Sequence[Task], out: Path | None, *, jobs: int = 1,
     """
     if jobs < 1:
         raise BenchError(f"--jobs must be at least 1, got {jobs}")
-    done_keys = {row_key(r) for r in read_rows(out)} if out is not None else set()
+    existing = read_rows(out) if out is not None else []
+    as_lines = out is not None and out.suffix == ".jsonl"
+    recorded = [_record(r) for r in existing]
+    done_keys = {row_key(r) for r in existing}
     todo = []
     seen = set(done_keys)
     for t in tasks:
@@ -391,8 +413,11 @@ def run_suite(tasks: Sequence[Task], out: Path | None, *, jobs: int = 1,
             row = fut.result()
             with lock:
                 rows.append(row)
-                if out is not None:
-                    _append(out, row)
+                if out is not None and as_lines:
+                    _append_line(out, row)
+                elif out is not None:
+                    recorded.append(_record(row))
+                    _write_list(out, recorded)
                 if on_row is not None:
                     on_row(row, len(rows), len(todo))
     finally:

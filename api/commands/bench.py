@@ -9,7 +9,8 @@ Three actions::
                     [--storage sqlite:///tune.db] [--study NAME]
 
 The first runs instance x configuration x seed (plus peer solvers), each solve in its own
-process, and appends JSON Lines rows to ``--out`` (re-running resumes). ``report`` writes a
+process, and records one row per solve in ``--out`` (a JSON list, or JSON Lines for a
+``.jsonl`` name; re-running resumes). ``report`` writes a
 Markdown summary and two PNG plots. ``tune`` searches solver parameters with Optuna.
 """
 
@@ -67,7 +68,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="solver configuration ([bench] name/solver + [routing] or [allocation] "
                         "parameters); repeat to compare several (default: the solver's defaults)")
     p.add_argument("--no-peers", action="store_true", help="skip the peer solvers' rows")
-    p.add_argument("--out", metavar="FILE", help="results file (JSON Lines; resumed if present)")
+    p.add_argument("--out", metavar="FILE",
+                   help="results file: a JSON list (or JSON Lines if it ends in .jsonl); "
+                        "solves already in it are skipped (resume)")
     p.set_defaults(func=run)
     acts = p.add_subparsers(dest="bench_action", metavar="{report,tune}")
 
@@ -133,7 +136,8 @@ def _fmt(v: Any, spec: str) -> str:
 
 
 def _progress(row: dict[str, Any], done: int, total: int) -> None:
-    gap = f"gap {row['gap_pct']:.2f}%" if row.get("gap_pct") is not None else "gap -"
+    gap = (f"gap {round(row['gap_pct'], 6) + 0.0:.2f}%" if row.get("gap_pct") is not None
+           else "gap -")
     msg = (f"[{done}/{total}] {row['instance']} {row['config']} seed {row['seed']} "
            f"{row['time_limit']:g}s: {row['status']} cost {_fmt(row['cost'], '.2f')} {gap} "
            f"{_fmt(row['seconds'], '.1f')} s {_fmt(row['peak_mb'], '.0f')} MB")

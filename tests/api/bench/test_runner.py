@@ -64,16 +64,34 @@ def test_every_failure_kind_becomes_a_row_and_the_suite_goes_on(toy_dir: Path,
 
 def test_resume_skips_recorded_rows_and_reruns_missing_ones(toy_dir: Path,
                                                             tmp_path: Path) -> None:
-    """A second run with the same output runs nothing; after deleting one row (and leaving a
-    half-written line, as a kill would) only that solve runs again."""
+    """``results.json`` is a valid JSON list after the run; a second run with the same output
+    runs nothing; after deleting one row only that solve runs again."""
     out = tmp_path / "results.json"
     tasks = _tasks(toy_dir, ["good"], seeds=2)
     first = run_suite(tasks, out, jobs=2)
-    assert len(first) == 4
+    assert len(first) == 4 and len(json.loads(out.read_text())) == 4
+    assert not list(tmp_path.glob("*.tmp"))
     assert run_suite(tasks, out, jobs=2) == []
+    rows = json.loads(out.read_text())
+    dropped = rows.pop(1)
+    out.write_text(json.dumps(rows))
+    again = run_suite(tasks, out, jobs=1)
+    assert [(r["instance"], r["seed"]) for r in again] == [(dropped["instance"],
+                                                            dropped["seed"])]
+    rows = json.loads(out.read_text())
+    assert {(r["instance"], r["seed"]) for r in rows} == {("a", 0), ("a", 1), ("b", 0), ("b", 1)}
+
+
+def test_jsonl_output_survives_a_half_written_line(toy_dir: Path, tmp_path: Path) -> None:
+    """With a ``.jsonl`` output rows are appended one per line; a line cut short by a kill is
+    ignored on resume and the solve it belonged to runs again on a fresh line."""
+    out = tmp_path / "results.jsonl"
+    tasks = _tasks(toy_dir, ["good"], seeds=2)
+    run_suite(tasks, out, jobs=2)
     lines = out.read_text().splitlines()
+    assert len(lines) == 4
     dropped = json.loads(lines[1])
-    out.write_text("\n".join([lines[0], lines[2], lines[3]]) + '\n{"instance": "a", "fam')
+    out.write_text("\n".join([lines[0], lines[2], lines[3]]) + "\n" + lines[1][:30])
     again = run_suite(tasks, out, jobs=1)
     assert [(r["instance"], r["seed"]) for r in again] == [(dropped["instance"],
                                                             dropped["seed"])]
