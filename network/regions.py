@@ -405,7 +405,8 @@ _ME = RegionSpec(
     warehouses=(
         WarehouseSite("AE-JAF", "Dubai (Jebel Ali Free Zone)", 25.00, 55.10, "AE", bonded=True,
                       small=True),
-        WarehouseSite("AE-DWC", "Dubai South (logistics district)", 24.90, 55.16, "AE", bonded=True),
+        WarehouseSite("AE-DWC", "Dubai South (logistics district)", 24.90, 55.16, "AE",
+                      bonded=True),
         WarehouseSite("AE-KEZ", "Abu Dhabi (KEZAD)", 24.77, 54.80, "AE"),
         WarehouseSite("SA-RUH", "Riyadh", 24.71, 46.68, "SA", small=True),
         WarehouseSite("SA-JED", "Jeddah", 21.54, 39.17, "SA", small=True),

@@ -71,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
     c = gen.meta["counts"]
     print(f"wrote scenario {gen.document['name']!r} to {args.out} in "
           f"{time.perf_counter() - t0:.1f} s")
-    print(f"  {c['warehouses']} candidate warehouses, {c['zones']} zones, {c['gateways']} gateways, "
-          f"{c['lanes']} lanes, {c['rate_cards']} rate cards")
+    print(f"  {c['warehouses']} candidate warehouses, {c['zones']} zones, "
+          f"{c['gateways']} gateways, {c['lanes']} lanes, {c['rate_cards']} rate cards")
     print(f"  {c['skus']:,} SKUs, {c['demand_rows']:,} demand rows, {c['demand_units']:,} units "
           f"over {gen.document['horizon_days']:g} days")
     ot = gen.meta["on_time"]
