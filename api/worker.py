@@ -8,8 +8,8 @@ results through a pipe and writes them back. Each tick it also
 - kills a solve still running ``kill_grace_s`` after its time limit and fails the job;
 - fails a job whose process died without an answer (crash, out of memory), naming the exit code.
 
-Solver processes come from a ``forkserver`` context (a clean, single-threaded parent that has
-already imported this module), so a solve can neither stall the API's event loop nor inherit
+Solver processes come from a ``forkserver`` context (a clean parent that has already imported
+this module and the models, see ``PRELOAD``), so a solve can neither stall the API's event loop nor inherit
 its threads. On Linux each solver process asks the kernel to kill it when its parent dies
 (``PR_SET_PDEATHSIG``), so a server killed with SIGKILL leaves no orphan solves behind.
 
@@ -41,6 +41,8 @@ __all__ = ["JobRunner", "SolverUnavailableError", "plan_job", "resolve", "route_
 logger = logging.getLogger(__name__)
 
 SolveFn = Callable[..., dict[str, Any]]
+PRELOAD = ("api.worker", "network.scenario", "optimizer.planning", "optimizer.routing",
+           "api.convert")
 
 
 class SolverUnavailableError(RuntimeError):
@@ -153,7 +155,9 @@ def _child_main(solver: str, request: dict[str, Any], time_limit_s: float, seed:
 def _context() -> mp.context.BaseContext:
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["api.worker"])
+        # Import the models once in the fork server, so each solve starts in milliseconds
+        # instead of re-importing numpy and OR-Tools (missing modules are skipped).
+        ctx.set_forkserver_preload(list(PRELOAD))
         return ctx
     return mp.get_context("spawn")  # pragma: no cover - not Linux
 

@@ -15,7 +15,8 @@ from api.schemas import (ErrorResponse, JobStatus, PlanAccepted, PlanCreate, Pla
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
 
-_ERRORS = {401: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
+_ERRORS = {400: {"model": ErrorResponse, "description": "malformed body (not UTF-8 JSON)"},
+           401: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
            422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}}
 _NOT_FOUND = {404: {"model": ErrorResponse, "description": "no such job for this tenant"}}
 

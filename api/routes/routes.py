@@ -25,7 +25,7 @@ def _slots(request: Request, n: int) -> threading.BoundedSemaphore:
 
 
 @router.post("", response_model=RoutesPublic,
-             responses={s: {"model": ErrorResponse} for s in (401, 413, 422, 429, 503, 504)})
+             responses={s: {"model": ErrorResponse} for s in (400, 401, 413, 422, 429, 503, 504)})
 def solve_routes(body: RouteCreate, tenant: TenantDep, settings: SettingsDep,
                  request: Request) -> RoutesPublic:
     """Route the orders from the depots with the fleet; orders that fit no route go to a parcel
