@@ -1,0 +1,913 @@
+"""Last-mile vehicle routing (VRP) with OR-Tools routing.
+
+This is the only module of tradelane that touches the OR-Tools routing API (``RoutingModel``,
+``RoutingIndexManager``, index/node mapping). Everything that crosses its boundary is a frozen
+dataclass of plain numbers and numpy arrays, in the instance's own units; integer scaling for
+OR-Tools happens here and nowhere else.
+
+Data (``RoutingInstance``)
+--------------------------
+Locations ``0 .. L-1``: the first ``num_depots`` are depots, the rest are clients (orders), so
+client ``c`` (0-based) sits at location ``num_depots + c``.
+
+- ``distance[L, L]``: travel distance (instance units: km, or the benchmark's unit);
+- ``duration[L, L]``: travel time (hours, or the benchmark's time unit); ``None`` = ``distance``
+  (Solomon's convention: travel time equals distance);
+- per client ``c``: ``demand[c, d]`` in each capacity dimension ``d`` (e.g. kg and m³),
+  ``service[c]`` service time, ``tw_early[c] .. tw_late[c]`` window in which service must
+  *start* (waiting before ``tw_early`` is allowed), ``drop_penalty[c]`` the cost of *not*
+  routing the order (for tradelane: the parcel carrier's rate-card cost of handing it over;
+  ``inf`` = the order is mandatory), ``client_ids[c]`` its label in the instance's numbering;
+- ``vehicle_types``: a heterogeneous fleet (``VehicleType``: count, capacity per dimension,
+  start/end depot, fixed cost per vehicle used, cost per distance unit and per hour of route
+  duration, maximum route duration, shift start/end on the routing clock).
+
+``promise_due_times`` derives a client's latest service time from the 72-hour promise:
+``order time + promise - hours already spent upstream`` (see its docstring).
+
+Model
+-----
+Binary routing decisions are OR-Tools' successor variables; the formulation it solves is:
+
+- every client is visited once by one vehicle, or dropped at its ``drop_penalty``
+  (a disjunction; mandatory clients have none);
+- capacity: for each dimension ``d`` and each route, ``Σ demand[c, d] ≤ capacity[d]``;
+- time: ``start[j] ≥ start[i] + service[i] + duration[i, j]`` along a route; ``tw_early[c] ≤
+  start[c] ≤ tw_late[c]``; the vehicle leaves its depot at or after ``shift_start`` and is back by
+  ``shift_end``; ``return - departure ≤ max_duration``;
+- objective: ``Σ_used vehicles fixed_cost + Σ_arcs cost_per_distance·distance + Σ_routes
+  cost_per_hour·(return - departure) + Σ_dropped drop_penalty``.
+
+Numerics: OR-Tools needs integers. Costs are multiplied by ``cost_scale`` and rounded; times by
+``time_scale`` and rounded *up* for travel and service (and ``tw_late``/``shift_end``/
+``max_duration`` rounded *down*) so a solution feasible for OR-Tools is feasible in the exact
+arithmetic; demands are rounded up and capacities down after multiplying by ``demand_scale``.
+Each scale is 1 when the data are already integral (e.g. CVRPLIB with TSPLIB rounding), else a
+power of ten chosen to keep magnitudes near 1e6–1e8 per value. Reported costs and distances are
+recomputed in floating point from the instance's arrays (``optimizer.route_eval.evaluate_routes``,
+an evaluator that does not use OR-Tools).
+
+Search (``RoutingParams``)
+--------------------------
+A first solution (``first_solution``, default parallel cheapest insertion), then a metaheuristic:
+``"gls"`` (guided local search, default), ``"tabu"``, ``"annealing"``, ``"greedy"``. (OR-Tools
+9.15's iterated local search with SISR ruin-and-recreate, set through
+``use_iterated_local_search``, stopped at the first local optimum in our trials through the
+pywrapcp API, so it is not offered.) Stop: ``time_limit_s`` and/or ``solution_limit`` (the number of
+improving solutions; with no time limit the run is time-independent). ``seed`` permutes the
+order in which clients are given to OR-Tools (seed 0 keeps the instance order), which changes the
+search trajectory; for a fixed seed and a solution-limit stop the result is deterministic.
+
+API for the HTTP service
+------------------------
+``solve_routes(instance, params=None) -> RoutingResult``. ``RoutingResult`` fields: ``status``
+(``RoutingStatus``: FEASIBLE, INFEASIBLE, NO_SOLUTION), ``routes`` (tuple of ``Route``: vehicle
+type index, vehicle number, client indices in visit order, distance, duration, cost),
+``dropped`` (client indices handed to the parcel carrier), ``cost`` (total, instance currency or
+unit), ``distance``, ``drop_cost``, ``num_vehicles``, ``solve_seconds``, ``seed``,
+``violations`` (from the independent evaluator; empty when feasible). ``result.client_routes``
+gives routes as lists of ``client_ids``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import logging
+import math
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from optimizer.route_eval import RouteEvaluation
+
+__all__ = [
+    "RoutingError",
+    "ScalingWarning",
+    "VehicleType",
+    "RoutingInstance",
+    "RoutingParams",
+    "RoutingStatus",
+    "Route",
+    "RoutingResult",
+    "promise_due_times",
+    "solve_routes",
+]
+
+log = logging.getLogger(__name__)
+
+F = npt.NDArray[np.float64]
+INF = math.inf
+_MAX_INT = 1 << 44  # per-value bound after scaling (sums of ~1e4 of them stay far below int64)
+
+
+class RoutingError(ValueError):
+    """Invalid routing input (names the offending item)."""
+
+
+class ScalingWarning(UserWarning):
+    """Scaled integer data lost precision or reached the integer bound."""
+
+
+# --------------------------------------------------------------------------------------------
+# data
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleType:
+    """A group of identical vehicles.
+
+    Attributes
+    ----------
+    count : int
+        Vehicles of this type available.
+    capacity : tuple of float
+        Capacity per dimension (same order as ``RoutingInstance.dimension_names``).
+    start_depot, end_depot : int
+        Depot index (``0 .. num_depots-1``) where routes start and end; ``end_depot=None`` means
+        the start depot.
+    fixed_cost : float
+        Cost of using one vehicle (paid once per non-empty route).
+    cost_per_distance : float
+        Cost per distance unit travelled (1 for the standard benchmarks).
+    cost_per_hour : float
+        Cost per time unit of route duration (departure to return, waiting included).
+    max_duration : float
+        Longest route (time units); ``inf`` = no limit.
+    shift_start, shift_end : float
+        Earliest departure and latest return on the routing clock.
+    name : str
+        Display name.
+    """
+
+    count: int
+    capacity: tuple[float, ...]
+    start_depot: int = 0
+    end_depot: int | None = None
+    fixed_cost: float = 0.0
+    cost_per_distance: float = 1.0
+    cost_per_hour: float = 0.0
+    max_duration: float = INF
+    shift_start: float = 0.0
+    shift_end: float = INF
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        who = f"vehicle type {self.name or '?'!r}"
+        if self.count < 0:
+            raise RoutingError(f"{who}: count < 0 not understood.")
+        if any(not (c >= 0) for c in self.capacity):
+            raise RoutingError(f"{who}: capacity must be >= 0, got {self.capacity!r}.")
+        for attr in ("fixed_cost", "cost_per_distance", "cost_per_hour", "max_duration"):
+            v = getattr(self, attr)
+            if not (v >= 0):
+                raise RoutingError(f"{who}: {attr} < 0 not understood.")
+        if not (self.shift_end >= self.shift_start):
+            raise RoutingError(f"{who}: shift_end < shift_start.")
+
+    @property
+    def end(self) -> int:
+        """The end depot (the start depot when ``end_depot`` is None)."""
+        return self.start_depot if self.end_depot is None else self.end_depot
+
+
+def _ro(a: npt.ArrayLike, dtype: Any = np.float64) -> Any:
+    arr = np.array(a, dtype=dtype)
+    arr.flags.writeable = False
+    return arr
+
+
+@dataclass(frozen=True)
+class RoutingInstance:
+    """A VRP instance (see the module docstring for the layout and units).
+
+    Use ``RoutingInstance.build(...)`` to construct one from plain arrays; it fills defaults,
+    converts to read-only numpy arrays and validates.
+    """
+
+    name: str
+    distance: F
+    duration: F
+    num_depots: int
+    demand: F
+    service: F
+    tw_early: F
+    tw_late: F
+    drop_penalty: F
+    vehicle_types: tuple[VehicleType, ...]
+    client_ids: tuple[Any, ...]
+    dimension_names: tuple[str, ...] = ("demand",)
+    coords: F | None = None
+    distance_convention: str = "matrix"
+    depot_ids: tuple[Any, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def build(
+        cls,
+        name: str,
+        distance: npt.ArrayLike,
+        *,
+        num_depots: int = 1,
+        vehicle_types: tuple[VehicleType, ...] | list[VehicleType],
+        demand: npt.ArrayLike | None = None,
+        duration: npt.ArrayLike | None = None,
+        service: npt.ArrayLike | None = None,
+        tw_early: npt.ArrayLike | None = None,
+        tw_late: npt.ArrayLike | None = None,
+        drop_penalty: npt.ArrayLike | None = None,
+        client_ids: tuple[Any, ...] | list[Any] | None = None,
+        depot_ids: tuple[Any, ...] | list[Any] | None = None,
+        dimension_names: tuple[str, ...] | None = None,
+        coords: npt.ArrayLike | None = None,
+        distance_convention: str = "matrix",
+        meta: dict[str, Any] | None = None,
+    ) -> RoutingInstance:
+        """Build and validate an instance; omitted client arrays get neutral defaults.
+
+        Parameters
+        ----------
+        name : str
+            Instance name.
+        distance : array (L, L)
+            Distance matrix over depots then clients.
+        num_depots : int
+            Number of depots (the first locations).
+        vehicle_types : sequence of VehicleType
+            The fleet.
+        demand : array (C,) or (C, D), optional
+            Demand per client and dimension (default 0).
+        duration : array (L, L), optional
+            Travel times (default: ``distance``).
+        service, tw_early, tw_late, drop_penalty : array (C,), optional
+            Defaults 0, 0, inf, inf (no window, mandatory).
+        client_ids, depot_ids : sequence, optional
+            Labels (default: location numbers).
+        dimension_names : tuple of str, optional
+            Names of the capacity dimensions.
+        coords : array (L, 2), optional
+            Coordinates (for plots and re-checks).
+        distance_convention : str
+            How ``distance`` was made (``exact``, ``nint``, ``trunc1``, ``geodesic``, ``matrix``).
+
+        Returns
+        -------
+        RoutingInstance
+
+        Raises
+        ------
+        RoutingError
+            Shapes disagree, negative values, windows that close before they open, depot
+            indices out of range.
+        """
+        dist = np.asarray(distance, dtype=np.float64)
+        n_loc = dist.shape[0] if dist.ndim == 2 else -1
+        n_cli = n_loc - num_depots
+        if demand is None:
+            dem = np.zeros((max(n_cli, 0), 1))
+        else:
+            dem = np.asarray(demand, dtype=np.float64)
+            if dem.ndim == 1:
+                dem = dem[:, None]
+        ndim = dem.shape[1] if dem.ndim == 2 else 1
+        vts = tuple(vehicle_types)
+        if dimension_names is None:
+            dimension_names = ("demand",) if ndim == 1 else tuple(f"dim{i}" for i in range(ndim))
+
+        def vec(x: npt.ArrayLike | None, default: float) -> F:
+            if x is None:
+                return np.full(max(n_cli, 0), default)
+            return np.asarray(x, dtype=np.float64)
+
+        inst = cls(
+            name=name,
+            distance=_ro(dist),
+            duration=_ro(dist if duration is None else duration),
+            num_depots=int(num_depots),
+            demand=_ro(dem),
+            service=_ro(vec(service, 0.0)),
+            tw_early=_ro(vec(tw_early, 0.0)),
+            tw_late=_ro(vec(tw_late, INF)),
+            drop_penalty=_ro(vec(drop_penalty, INF)),
+            vehicle_types=vts,
+            client_ids=tuple(client_ids) if client_ids is not None
+            else tuple(range(num_depots, num_depots + max(n_cli, 0))),
+            depot_ids=tuple(depot_ids) if depot_ids is not None else tuple(range(num_depots)),
+            dimension_names=tuple(dimension_names),
+            coords=None if coords is None else _ro(coords),
+            distance_convention=distance_convention,
+            meta=dict(meta or {}),
+        )
+        inst.validate()
+        return inst
+
+    # -- derived ---------------------------------------------------------------------------
+    @property
+    def num_locations(self) -> int:
+        """Depots plus clients."""
+        return int(self.distance.shape[0])
+
+    @property
+    def num_clients(self) -> int:
+        """Number of clients (orders)."""
+        return self.num_locations - self.num_depots
+
+    @property
+    def num_vehicles(self) -> int:
+        """Total vehicles over all types."""
+        return sum(vt.count for vt in self.vehicle_types)
+
+    def validate(self) -> None:
+        """Check shapes and values; raise ``RoutingError`` naming the first offending item."""
+        n = self.distance.shape[0] if self.distance.ndim == 2 else -1
+        if self.distance.ndim != 2 or self.distance.shape != (n, n):
+            raise RoutingError(f"{self.name}: distance must be square, got {self.distance.shape}.")
+        if self.duration.shape != (n, n):
+            raise RoutingError(f"{self.name}: duration shape {self.duration.shape} != {(n, n)}.")
+        if not 1 <= self.num_depots <= n:
+            raise RoutingError(f"{self.name}: num_depots={self.num_depots} not in 1..{n}.")
+        c = n - self.num_depots
+        if self.demand.ndim != 2 or self.demand.shape[0] != c:
+            raise RoutingError(f"{self.name}: demand must have one row per client ({c}), "
+                               f"got shape {self.demand.shape}.")
+        for nm in ("service", "tw_early", "tw_late", "drop_penalty"):
+            if getattr(self, nm).shape != (c,):
+                raise RoutingError(f"{self.name}: {nm} must have {c} entries, "
+                                   f"got shape {getattr(self, nm).shape}.")
+        if len(self.client_ids) != c:
+            raise RoutingError(f"{self.name}: {len(self.client_ids)} client ids for {c} clients.")
+        if len(self.dimension_names) != self.demand.shape[1]:
+            raise RoutingError(f"{self.name}: {len(self.dimension_names)} dimension names for "
+                               f"{self.demand.shape[1]} demand dimensions.")
+        for nm, arr in (("distance", self.distance), ("duration", self.duration)):
+            bad = np.argwhere(~(arr >= 0) | ~np.isfinite(arr))
+            if len(bad):
+                i, j = bad[0]
+                raise RoutingError(f"{self.name}: {nm}[{i}, {j}] = {arr[i, j]!r} must be finite "
+                                   "and >= 0.")
+        for nm in ("demand", "service", "tw_early", "drop_penalty"):
+            arr = getattr(self, nm)
+            bad = np.argwhere(~(arr >= 0))
+            if len(bad):
+                k = int(bad[0][0])
+                raise RoutingError(f"{self.name}: client {self.client_ids[k]!r}: {nm} must be "
+                                   f">= 0, got {arr[tuple(bad[0])]!r}.")
+        bad = np.flatnonzero(~(self.tw_late >= self.tw_early))
+        if len(bad):
+            k = int(bad[0])
+            raise RoutingError(f"{self.name}: client {self.client_ids[k]!r}: time window closes "
+                               f"({self.tw_late[k]:g}) before it opens ({self.tw_early[k]:g}).")
+        if not self.vehicle_types:
+            raise RoutingError(f"{self.name}: no vehicle types.")
+        for t, vt in enumerate(self.vehicle_types):
+            who = f"{self.name}: vehicle type {vt.name or t!r}"
+            if len(vt.capacity) != self.demand.shape[1]:
+                raise RoutingError(f"{who}: {len(vt.capacity)} capacities for "
+                                   f"{self.demand.shape[1]} demand dimensions.")
+            for d in (vt.start_depot, vt.end):
+                if not 0 <= d < self.num_depots:
+                    raise RoutingError(f"{who}: depot {d} not in 0..{self.num_depots - 1}.")
+
+
+def promise_due_times(
+    order_time: npt.ArrayLike,
+    *,
+    promise_hours: float = 72.0,
+    upstream_hours: npt.ArrayLike = 0.0,
+) -> F:
+    """Latest delivery time of each order under the promise, on the routing clock.
+
+    ``due = order_time + promise_hours - upstream_hours``: ``order_time`` is when the order
+    reaches the last mile (is ready at the depot) on the routing clock, and ``upstream_hours``
+    are the hours of the promise already spent before that (placing to ready: warehouse
+    processing, cut-off wait, linehaul and customs for direct parcels).
+
+    Parameters
+    ----------
+    order_time : array_like
+        Ready time at the depot on the routing clock (hours).
+    promise_hours : float
+        The promise, order to door (72 h).
+    upstream_hours : array_like
+        Hours already spent since the order was placed.
+
+    Returns
+    -------
+    numpy.ndarray
+        Due times (hours, routing clock). Negative values mean the promise is already missed.
+
+    Examples
+    --------
+    >>> promise_due_times([0.0, 2.0], upstream_hours=[60.0, 12.0]).tolist()
+    [12.0, 62.0]
+    """
+    if promise_hours < 0:
+        raise RoutingError("promise_hours < 0 not understood.")
+    up = np.asarray(upstream_hours, dtype=np.float64)
+    if np.any(up < 0):
+        raise RoutingError("upstream_hours < 0 not understood.")
+    return np.asarray(order_time, dtype=np.float64) + promise_hours - up
+
+
+# --------------------------------------------------------------------------------------------
+# parameters and results
+# --------------------------------------------------------------------------------------------
+
+_FIRST = ("parallel_cheapest_insertion", "local_cheapest_insertion", "savings",
+          "path_cheapest_arc", "christofides", "sequential_cheapest_insertion", "automatic",
+          "global_cheapest_arc", "best_insertion", "sweep")
+_META = ("gls", "tabu", "annealing", "greedy", "automatic")
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingParams:
+    """Search parameters.
+
+    Attributes
+    ----------
+    time_limit_s : float or None
+        Wall-clock limit for the whole solve; None = no time limit (then ``solution_limit`` must
+        be given).
+    solution_limit : int or None
+        Stop after this many solutions (time-independent, deterministic stop).
+    seed : int
+        Client-order permutation seed (0 = instance order).
+    first_solution : str
+        First-solution heuristic (one of ``parallel_cheapest_insertion``, ``savings``, ...).
+    metaheuristic : str
+        ``gls`` (guided local search), ``tabu``, ``annealing``, ``greedy`` or ``automatic``.
+    gls_lambda : float
+        Guided local search penalty coefficient.
+    neighbors : int
+        Nearest-neighbour count used by insertion heuristics and local-search operators
+        (0 = all).
+    log_search : bool
+        Let OR-Tools log its search (to stderr).
+    """
+
+    time_limit_s: float | None = 10.0
+    solution_limit: int | None = None
+    seed: int = 0
+    first_solution: str = "parallel_cheapest_insertion"
+    metaheuristic: str = "gls"
+    gls_lambda: float = 0.1
+    neighbors: int = 0
+    log_search: bool = False
+
+    def __post_init__(self) -> None:
+        if self.time_limit_s is not None and not self.time_limit_s > 0:
+            raise RoutingError("time_limit_s <= 0 not understood.")
+        if self.solution_limit is not None and self.solution_limit < 1:
+            raise RoutingError("solution_limit < 1 not understood.")
+        if self.time_limit_s is None and self.solution_limit is None:
+            raise RoutingError("give time_limit_s or solution_limit (or both).")
+        if self.first_solution not in _FIRST:
+            raise RoutingError(f"first_solution {self.first_solution!r} not understood; "
+                               f"one of {', '.join(_FIRST)}.")
+        if self.metaheuristic not in _META:
+            raise RoutingError(f"metaheuristic {self.metaheuristic!r} not understood; "
+                               f"one of {', '.join(_META)}.")
+        if self.seed < 0:
+            raise RoutingError("seed < 0 not understood.")
+        if self.neighbors < 0:
+            raise RoutingError("neighbors < 0 not understood.")
+        if not self.gls_lambda > 0:
+            raise RoutingError("gls_lambda <= 0 not understood.")
+
+    @classmethod
+    def from_toml(cls, path: str | Path, **overrides: Any) -> RoutingParams:
+        """Read parameters from a TOML file (top level or a ``[routing]`` table).
+
+        Unknown keys raise ``RoutingError`` naming them; ``overrides`` win over the file.
+        """
+        with open(path, "rb") as fh:
+            try:
+                doc = tomllib.load(fh)
+            except tomllib.TOMLDecodeError as e:
+                raise RoutingError(f"{path}: not valid TOML: {e}") from None
+        doc = doc.get("routing", doc)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(doc) - names)
+        if unknown:
+            raise RoutingError(f"{path}: unknown routing parameter(s) {', '.join(unknown)}; "
+                               f"known: {', '.join(sorted(names))}.")
+        doc.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls(**doc)
+        except TypeError as e:
+            raise RoutingError(f"{path}: {e}") from None
+
+
+class RoutingStatus(enum.StrEnum):
+    """Outcome of a solve."""
+
+    FEASIBLE = "feasible"
+    """A solution passing the independent evaluator (not proven optimal)."""
+    INFEASIBLE = "infeasible"
+    """A solution was found but the evaluator found a violation (a bug or a scaling issue)."""
+    NO_SOLUTION = "no_solution"
+    """No solution within the limits (e.g. mandatory clients that no vehicle can serve)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One vehicle's route.
+
+    Attributes
+    ----------
+    vehicle_type : int
+        Index into ``instance.vehicle_types``.
+    vehicle : int
+        Vehicle number over the whole fleet.
+    clients : tuple of int
+        Client indices (0-based) in visit order; depots not included.
+    distance, duration, cost : float
+        Route distance, duration (departure to return) and cost (fixed + distance + time).
+    """
+
+    vehicle_type: int
+    vehicle: int
+    clients: tuple[int, ...]
+    distance: float = 0.0
+    duration: float = 0.0
+    cost: float = 0.0
+
+
+@dataclass(frozen=True)
+class RoutingResult:
+    """A routing solution, re-checked by ``optimizer.route_eval.evaluate_routes``.
+
+    Attributes
+    ----------
+    instance : str
+        Instance name.
+    status : RoutingStatus
+    routes : tuple of Route
+        Non-empty routes.
+    dropped : tuple of int
+        Client indices not routed (handed to the parcel carrier at ``drop_penalty``).
+    cost : float
+        Total cost: vehicles (fixed + distance + time) + drop penalties.
+    distance : float
+        Total distance of the routes.
+    drop_cost : float
+        Sum of the dropped clients' penalties.
+    num_vehicles : int
+        Routes used.
+    solve_seconds : float
+        Wall-clock time of build + search.
+    seed : int
+    violations : tuple of str
+        Problems found by the evaluator (empty when feasible).
+    client_ids : tuple
+        The instance's client labels (for ``client_routes``).
+    """
+
+    instance: str
+    status: RoutingStatus
+    routes: tuple[Route, ...]
+    dropped: tuple[int, ...]
+    cost: float
+    distance: float
+    drop_cost: float
+    num_vehicles: int
+    solve_seconds: float
+    seed: int
+    violations: tuple[str, ...] = ()
+    client_ids: tuple[Any, ...] = ()
+    params: RoutingParams | None = None
+
+    @property
+    def feasible(self) -> bool:
+        """True when the evaluator accepted the solution."""
+        return self.status is RoutingStatus.FEASIBLE
+
+    @property
+    def client_routes(self) -> list[list[Any]]:
+        """Routes as lists of client labels (the instance's own numbering)."""
+        return [[self.client_ids[c] for c in r.clients] for r in self.routes]
+
+    def summary(self) -> str:
+        """A one-paragraph human summary."""
+        s = (f"{self.instance}: {self.status.value}, cost {self.cost:.2f}, distance "
+             f"{self.distance:.2f}, {self.num_vehicles} vehicle(s), {len(self.dropped)} order(s) "
+             f"to parcel carrier (cost {self.drop_cost:.2f}), {self.solve_seconds:.1f} s, "
+             f"seed {self.seed}")
+        if self.violations:
+            s += "\n" + "\n".join(f"  violation: {v}" for v in self.violations[:20])
+        return s
+
+
+# --------------------------------------------------------------------------------------------
+# scaling
+# --------------------------------------------------------------------------------------------
+
+
+def _scale_for(values: list[F], target: float = 1e7) -> int:
+    """1 when all finite values are integral, else a power of ten bringing the largest to ~target."""
+    finite = [v[np.isfinite(v)] for v in values if v.size]
+    if not finite:
+        return 1
+    allv = np.concatenate([f.ravel() for f in finite])
+    if allv.size == 0 or np.all(np.abs(allv - np.round(allv)) < 1e-9):
+        return 1
+    vmax = float(np.max(np.abs(allv))) or 1.0
+    k = int(math.floor(math.log10(target / vmax)))
+    return int(10 ** min(max(k, 0), 6))
+
+
+def _to_int(x: F, scale: int, how: str, cap: int) -> npt.NDArray[np.int64]:
+    y = np.asarray(x, dtype=np.float64) * scale
+    inf = ~np.isfinite(y)
+    y = np.where(inf, 0.0, y)
+    # tolerance: values within 1e-6 of an integer count as that integer (float noise)
+    r = np.round(y)
+    near = np.abs(y - r) < 1e-6
+    if how == "ceil":
+        y = np.where(near, r, np.ceil(y))
+    elif how == "floor":
+        y = np.where(near, r, np.floor(y))
+    else:
+        y = r
+    if np.any(y > cap):
+        import warnings
+
+        warnings.warn(f"scaled value {float(y.max()):.3g} above {cap}; clipped", ScalingWarning,
+                      stacklevel=3)
+    y = np.minimum(y, cap)
+    y = np.where(inf, cap, y)
+    return y.astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# solve
+# --------------------------------------------------------------------------------------------
+
+
+def _first_enum(name: str) -> int:
+    from ortools.constraint_solver import routing_enums_pb2 as e
+
+    return int(e.FirstSolutionStrategy.Value.Value(name.upper()))
+
+
+def _search_parameters(params: RoutingParams) -> Any:
+    from google.protobuf.duration_pb2 import Duration
+    from ortools.constraint_solver import pywrapcp
+    from ortools.constraint_solver import routing_enums_pb2 as e
+
+    sp = pywrapcp.DefaultRoutingSearchParameters()
+    sp.first_solution_strategy = _first_enum(params.first_solution)
+    meta = params.metaheuristic
+    M = e.LocalSearchMetaheuristic
+    sp.local_search_metaheuristic = {
+        "gls": M.GUIDED_LOCAL_SEARCH, "tabu": M.TABU_SEARCH, "annealing": M.SIMULATED_ANNEALING,
+        "greedy": M.GREEDY_DESCENT, "automatic": M.AUTOMATIC}[meta]
+    sp.guided_local_search_lambda_coefficient = params.gls_lambda
+    if params.time_limit_s is not None:
+        d = Duration()
+        d.FromNanoseconds(int(params.time_limit_s * 1e9))
+        sp.time_limit.CopyFrom(d)
+    if params.solution_limit is not None:
+        sp.solution_limit = params.solution_limit
+    sp.log_search = params.log_search
+    return sp
+
+
+def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None) -> RoutingResult:
+    """Solve a VRP instance and re-check the solution with the independent evaluator.
+
+    Parameters
+    ----------
+    instance : RoutingInstance
+        The instance (validated at construction).
+    params : RoutingParams, optional
+        Search parameters; default ``RoutingParams()`` (10 s, GLS, seed 0).
+
+    Returns
+    -------
+    RoutingResult
+        ``status`` FEASIBLE when a solution passed the evaluator; NO_SOLUTION when the search
+        found none (for instance, a mandatory client no vehicle can serve). Costs are in the
+        instance's units, recomputed from its arrays.
+
+    Raises
+    ------
+    RoutingError
+        A client can never be served (e.g. demand above every capacity) and is mandatory.
+    """
+    from ortools.constraint_solver import pywrapcp
+
+    from optimizer.route_eval import evaluate_routes
+
+    # Defaults are resolved here: a shared default instance would be a mutable default.
+    params = params or RoutingParams()
+    t0 = time.perf_counter()
+    inst = instance
+    D = inst.num_depots
+    C = inst.num_clients
+    vts = inst.vehicle_types
+
+    # -- quick infeasibility detection: a mandatory client that fits no vehicle type ---------
+    mandatory = ~np.isfinite(inst.drop_penalty)
+    if C:
+        caps = np.array([vt.capacity for vt in vts if vt.count > 0], dtype=float)
+        if caps.size == 0:
+            fits = np.zeros(C, bool)
+        else:
+            fits = np.any(np.all(inst.demand[:, None, :] <= caps[None, :, :] + 1e-9, axis=2),
+                          axis=1)
+        bad = np.flatnonzero(mandatory & ~fits)
+        if len(bad):
+            k = int(bad[0])
+            raise RoutingError(f"{inst.name}: client {inst.client_ids[k]!r} is mandatory but its "
+                               f"demand {inst.demand[k].tolist()} fits no vehicle.")
+
+    # -- vehicles -----------------------------------------------------------------------------
+    veh_type: list[int] = [t for t, vt in enumerate(vts) for _ in range(vt.count)]
+    V = len(veh_type)
+    if V == 0:
+        if np.any(mandatory):
+            raise RoutingError(f"{inst.name}: no vehicles but mandatory clients.")
+        routes: list[tuple[int, int, tuple[int, ...]]] = []
+        return _finish(inst, params, routes, tuple(range(C)), t0, evaluate_routes)
+
+    # -- seed: permute the client order given to OR-Tools -------------------------------------
+    perm = np.arange(C)
+    if params.seed:
+        perm = np.random.default_rng(params.seed).permutation(C)
+    # node n of the model: n < D depot n; n >= D client perm[n - D]
+    loc_of_node = np.concatenate([np.arange(D), D + perm]).astype(np.int64)
+
+    # -- scaling ------------------------------------------------------------------------------
+    dist = inst.distance[np.ix_(loc_of_node, loc_of_node)]
+    dur = inst.duration[np.ix_(loc_of_node, loc_of_node)]
+    svc = np.concatenate([np.zeros(D), inst.service[perm]])
+    early = np.concatenate([np.zeros(D), inst.tw_early[perm]])
+    late = np.concatenate([np.full(D, INF), inst.tw_late[perm]])
+    dem = np.vstack([np.zeros((D, inst.demand.shape[1])), inst.demand[perm]])
+    pen = inst.drop_penalty[perm]
+
+    shift_s = np.array([vt.shift_start for vt in vts])
+    shift_e = np.array([vt.shift_end for vt in vts])
+    maxdur = np.array([vt.max_duration for vt in vts])
+    # a finite horizon: the latest time anything can happen
+    finite_late = late[np.isfinite(late)]
+    horizon = max(
+        float(np.max(shift_e[np.isfinite(shift_e)], initial=0.0)),
+        float(np.max(finite_late, initial=0.0)) + float(dur.max(initial=0.0))
+        + float(svc.max(initial=0.0)),
+        float(np.max(shift_s, initial=0.0)) + float(np.max(maxdur[np.isfinite(maxdur)], initial=0.0)),
+    )
+    if not np.isfinite(shift_e).all() and not np.isfinite(finite_late).any():
+        # nothing bounds time: allow every client in sequence
+        horizon += float(svc.sum()) + float(dur.max(initial=0.0)) * (C + 1)
+    ts = _scale_for([dur, svc, early, late, shift_s, shift_e, maxdur,
+                     np.array([horizon])])
+    cost_pd = np.array([vt.cost_per_distance for vt in vts])
+    cost_ph = np.array([vt.cost_per_hour for vt in vts])
+    fixed = np.array([vt.fixed_cost for vt in vts])
+    arc_costs = [dist * c for c in np.unique(cost_pd)]
+    cs = _scale_for(arc_costs + [fixed, pen, cost_ph * horizon], target=1e7)
+    ds = [_scale_for([dem[:, d], np.array([vt.capacity[d] for vt in vts])], target=1e6)
+          for d in range(dem.shape[1])]
+
+    t_int = _to_int(dur, ts, "ceil", _MAX_INT)
+    svc_int = _to_int(svc, ts, "ceil", _MAX_INT)
+    transit = t_int + svc_int[:, None]  # service at the origin of the arc
+    H = int(_to_int(np.array([horizon]), ts, "ceil", _MAX_INT)[0]) + 1
+    early_i = np.minimum(_to_int(early, ts, "ceil", _MAX_INT), H)
+    late_i = np.minimum(_to_int(late, ts, "floor", _MAX_INT), H)
+
+    # -- model ----------------------------------------------------------------------------
+    starts = [vts[t].start_depot for t in veh_type]
+    ends = [vts[t].end for t in veh_type]
+    N = D + C
+    manager = pywrapcp.RoutingIndexManager(N, V, starts, ends)
+    routing = pywrapcp.RoutingModel(manager)
+    node_of_index = np.array([manager.IndexToNode(i) for i in range(routing.Size() + V)],
+                             dtype=np.int64)
+
+    # arc costs: one matrix callback per distinct (cost_per_distance) class
+    cost_cb: dict[float, int] = {}
+    for v, t in enumerate(veh_type):
+        c = vts[t].cost_per_distance
+        if c not in cost_cb:
+            m = _to_int(dist * c, cs, "round", _MAX_INT)
+            cost_cb[c] = routing.RegisterTransitMatrix(m.tolist())
+        routing.SetArcCostEvaluatorOfVehicle(cost_cb[c], v)
+        routing.SetFixedCostOfVehicle(int(round(vts[t].fixed_cost * cs)), v)
+
+    # capacity dimensions
+    for d in range(dem.shape[1]):
+        q = _to_int(dem[:, d], ds[d], "ceil", _MAX_INT)
+        caps_d = [int(_to_int(np.array([vts[t].capacity[d]]), ds[d], "floor", _MAX_INT)[0])
+                  for t in veh_type]
+        cb = routing.RegisterUnaryTransitVector(q.tolist())
+        routing.AddDimensionWithVehicleCapacity(cb, 0, caps_d, True,
+                                                f"cap_{inst.dimension_names[d]}")
+
+    # time dimension (only when time matters: windows, durations, shifts or time costs)
+    has_time = (np.isfinite(late).any() or np.any(early > 0) or np.isfinite(maxdur).any()
+                or np.isfinite(shift_e).any() or np.any(cost_ph > 0) or np.any(shift_s > 0))
+    if has_time:
+        tcb = routing.RegisterTransitMatrix(transit.tolist())
+        routing.AddDimension(tcb, H, H, False, "time")
+        tdim = routing.GetDimensionOrDie("time")
+        for n in range(D, N):
+            idx = manager.NodeToIndex(n)
+            tdim.CumulVar(idx).SetRange(int(early_i[n]), int(late_i[n]))
+        for v, t in enumerate(veh_type):
+            vt = vts[t]
+            s_lo = int(_to_int(np.array([vt.shift_start]), ts, "ceil", _MAX_INT)[0])
+            e_hi = min(int(_to_int(np.array([vt.shift_end]), ts, "floor", _MAX_INT)[0]), H)
+            tdim.CumulVar(routing.Start(v)).SetRange(min(s_lo, e_hi), e_hi)
+            tdim.CumulVar(routing.End(v)).SetRange(min(s_lo, e_hi), e_hi)
+            if np.isfinite(vt.max_duration):
+                tdim.SetSpanUpperBoundForVehicle(
+                    int(_to_int(np.array([vt.max_duration]), ts, "floor", _MAX_INT)[0]), v)
+            if vt.cost_per_hour > 0:
+                tdim.SetSpanCostCoefficientForVehicle(
+                    max(1, int(round(vt.cost_per_hour * cs / ts))), v)
+            # tight schedules: leave as late and return as early as possible
+            routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(routing.Start(v)))
+            routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(routing.End(v)))
+
+    # drop penalties: optional clients only
+    for n in range(D, N):
+        p = pen[n - D]
+        if np.isfinite(p):
+            routing.AddDisjunction([manager.NodeToIndex(n)],
+                                   int(_to_int(np.array([p]), cs, "round", _MAX_INT)[0]))
+
+    # -- search ---------------------------------------------------------------------------
+    sp = _search_parameters(params)
+    err = pywrapcp.FindErrorInRoutingSearchParameters(sp)
+    if err:  # a bug on our side, not bad input
+        raise RuntimeError(f"invalid OR-Tools search parameters: {err}")
+    if params.neighbors and C > params.neighbors:
+        ratio = params.neighbors / C
+        sp.ls_operator_neighbors_ratio = ratio
+        sp.ls_operator_min_neighbors = params.neighbors
+        sp.global_cheapest_insertion_first_solution_parameters.neighbors_ratio = ratio
+        sp.global_cheapest_insertion_first_solution_parameters.min_neighbors = params.neighbors
+        sp.savings_parameters.neighbors_ratio = ratio
+    log.debug("routing %s: %d clients, %d vehicles, scales time=%d cost=%d demand=%s", inst.name,
+              C, V, ts, cs, ds)
+    solution = routing.SolveWithParameters(sp)
+    if solution is None:
+        log.info("routing %s: no solution (status %s)", inst.name, routing.status())
+        return RoutingResult(
+            instance=inst.name, status=RoutingStatus.NO_SOLUTION, routes=(), dropped=(),
+            cost=INF, distance=INF, drop_cost=INF, num_vehicles=0,
+            solve_seconds=time.perf_counter() - t0, seed=params.seed,
+            client_ids=inst.client_ids, params=params)
+
+    # -- extract ------------------------------------------------------------------------------
+    routes = []
+    visited = np.zeros(C, bool)
+    for v in range(V):
+        idx = routing.Start(v)
+        seq: list[int] = []
+        idx = solution.Value(routing.NextVar(idx))
+        while not routing.IsEnd(idx):
+            n = int(node_of_index[idx])
+            c = int(perm[n - D])
+            seq.append(c)
+            visited[c] = True
+            idx = solution.Value(routing.NextVar(idx))
+        if seq:
+            routes.append((veh_type[v], v, tuple(seq)))
+    dropped = tuple(int(c) for c in np.flatnonzero(~visited))
+    return _finish(inst, params, routes, dropped, t0, evaluate_routes)
+
+
+def _finish(
+    inst: RoutingInstance,
+    params: RoutingParams,
+    routes: list[tuple[int, int, tuple[int, ...]]],
+    dropped: tuple[int, ...],
+    t0: float,
+    evaluate_routes: Any,
+) -> RoutingResult:
+    ev: RouteEvaluation = evaluate_routes(inst, [(t, seq) for t, _, seq in routes],
+                                          dropped=dropped)
+    out = tuple(
+        Route(vehicle_type=t, vehicle=v, clients=seq, distance=r.distance, duration=r.duration,
+              cost=r.cost)
+        for (t, v, seq), r in zip(routes, ev.routes, strict=True))
+    status = RoutingStatus.FEASIBLE if ev.feasible else RoutingStatus.INFEASIBLE
+    if not ev.feasible:
+        log.warning("routing %s: evaluator found %d violation(s): %s", inst.name,
+                    len(ev.violations), ev.violations[0])
+    return RoutingResult(
+        instance=inst.name, status=status, routes=out, dropped=dropped, cost=ev.cost,
+        distance=ev.distance, drop_cost=ev.drop_cost, num_vehicles=len(out),
+        solve_seconds=time.perf_counter() - t0, seed=params.seed,
+        violations=tuple(ev.violations), client_ids=inst.client_ids, params=params)

@@ -1,0 +1,273 @@
+"""Readers for standard VRP instances (Solomon, VRPLIB/CVRPLIB) and solution writers.
+
+Readers go through the ``vrplib`` package and return a ``RoutingInstance`` in the instance's own
+units and numbering:
+
+- **Solomon** (VRPTW text format): unrounded Euclidean distances, travel time = distance,
+  service must start within ``[ready, due]``, the vehicle must be back at the depot by the
+  depot's due date; fleet = ``NUMBER`` vehicles of ``CAPACITY``; every client mandatory.
+  Client ids are the customer numbers (1..n).
+- **VRPLIB/CVRPLIB** (``.vrp``): ``EUC_2D`` distances with TSPLIB rounding (``nint``) as in the
+  CVRPLIB best-known values; explicit ``EDGE_WEIGHT_SECTION`` matrices are used as given. The
+  number of vehicles is free (one vehicle per client is made available) unless the file has a
+  ``VEHICLES`` field. Client ids are node ids minus one (depot 0), as in CVRPLIB ``.sol`` files.
+  Time windows and service times (VRPTW in VRPLIB format) are read when present.
+
+``read_instance`` dispatches on the file's content. ``read_solution`` reads a VRPLIB ``.sol`` or a
+SINTEF solution file (``Route k : ...``) into client-id lists. ``solution_to_dict`` /
+``write_solution`` produce the DESIGN §7 JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from optimizer.route_eval import distance_matrix
+from optimizer.routing import RoutingError, RoutingInstance, VehicleType
+
+if TYPE_CHECKING:
+    from optimizer.routing import RoutingResult
+
+__all__ = ["read_solomon", "read_vrplib", "read_instance", "read_solution",
+           "routes_to_indices", "solution_to_dict", "write_solution"]
+
+
+def _read(path: Path, fmt: str) -> dict[str, Any]:
+    import vrplib
+
+    if not path.is_file():
+        raise RoutingError(f"{path}: no such file")
+    try:
+        return vrplib.read_instance(str(path), instance_format=fmt, compute_edge_weights=False)
+    except Exception as e:  # vrplib raises assorted errors on malformed files
+        raise RoutingError(f"{path}: not a readable {fmt} instance ({type(e).__name__}: {e})"
+                           ) from None
+
+
+def _need(data: dict[str, Any], key: str, path: Path) -> Any:
+    if key not in data:
+        raise RoutingError(f"{path}: missing {key!r} section")
+    return data[key]
+
+
+def read_solomon(path: str | Path, *, convention: str = "exact") -> RoutingInstance:
+    """Read a Solomon (or Gehring & Homberger) VRPTW file.
+
+    Parameters
+    ----------
+    path : str or Path
+    convention : {"exact", "trunc1", "nint"}
+        Distance convention; ``exact`` (unrounded, the default) is the classic one.
+
+    Returns
+    -------
+    RoutingInstance
+        Depot = location 0; clients 1..n keep their customer numbers as ids.
+
+    Raises
+    ------
+    RoutingError
+        Unreadable file or inconsistent data (naming the file and item).
+    """
+    path = Path(path)
+    d = _read(path, "solomon")
+    xy = np.asarray(_need(d, "node_coord", path), dtype=float)
+    tw = np.asarray(_need(d, "time_window", path), dtype=float)
+    dem = np.asarray(_need(d, "demand", path), dtype=float)
+    svc = np.asarray(_need(d, "service_time", path), dtype=float)
+    n = len(xy)
+    if not (len(tw) == len(dem) == len(svc) == n) or n < 2:
+        raise RoutingError(f"{path}: coordinate, demand, window and service columns disagree")
+    dist = distance_matrix(xy, convention)
+    fleet = VehicleType(count=int(_need(d, "vehicles", path)),
+                        capacity=(float(_need(d, "capacity", path)),),
+                        shift_start=float(tw[0, 0]), shift_end=float(tw[0, 1]), name="vehicle")
+    return RoutingInstance.build(
+        str(d.get("name") or path.stem), dist, num_depots=1, vehicle_types=(fleet,),
+        demand=dem[1:], service=svc[1:], tw_early=tw[1:, 0], tw_late=tw[1:, 1],
+        client_ids=list(range(1, n)), depot_ids=[0], coords=xy,
+        distance_convention=convention, meta={"format": "solomon", "path": str(path)})
+
+
+def read_vrplib(path: str | Path, *, convention: str | None = None) -> RoutingInstance:
+    """Read a VRPLIB (CVRPLIB) instance.
+
+    Parameters
+    ----------
+    path : str or Path
+    convention : {"nint", "exact", "trunc1"}, optional
+        For coordinate instances; default ``nint`` (TSPLIB rounding, the CVRPLIB convention).
+
+    Returns
+    -------
+    RoutingInstance
+        Depot(s) first; client ids are node ids minus one.
+
+    Raises
+    ------
+    RoutingError
+        Unreadable file, missing sections, or more than one depot given in a way not supported.
+    """
+    path = Path(path)
+    d = _read(path, "vrplib")
+    conv = convention or "nint"
+    xy = None
+    if "edge_weight" in d and d.get("edge_weight_type", "EXPLICIT") == "EXPLICIT":
+        dist = np.asarray(d["edge_weight"], dtype=float)
+        conv = "matrix"
+    else:
+        xy = np.asarray(_need(d, "node_coord", path), dtype=float)
+        ewt = str(d.get("edge_weight_type", "EUC_2D")).upper()
+        if ewt not in ("EUC_2D", "EXACT_2D", "FLOOR_2D", "CEIL_2D"):
+            raise RoutingError(f"{path}: EDGE_WEIGHT_TYPE {ewt!r} not supported")
+        if ewt == "EXACT_2D" and convention is None:
+            conv = "exact"
+        dist = distance_matrix(xy, conv)
+    n = dist.shape[0]
+    depots = np.atleast_1d(np.asarray(d.get("depot", [0]), dtype=int))
+    if len(depots) != 1 or depots[0] != 0:
+        # vrplib already makes ids 0-based; we support the usual single depot at node 0
+        raise RoutingError(f"{path}: only a single depot at the first node is supported, "
+                           f"got {depots.tolist()}")
+    dem = np.asarray(d.get("demand", np.zeros(n)), dtype=float)
+    if dem.ndim == 1:
+        dem = dem[:, None]
+    cap = d.get("capacity", np.inf)
+    caps = tuple(float(c) for c in np.atleast_1d(cap))
+    count = int(d.get("vehicles", n - 1))
+    tw = d.get("time_window")
+    svc = d.get("service_time")
+    shift_end = float(np.asarray(tw)[0, 1]) if tw is not None else np.inf
+    shift_start = float(np.asarray(tw)[0, 0]) if tw is not None else 0.0
+    fleet = VehicleType(count=count, capacity=caps, shift_start=shift_start,
+                        shift_end=shift_end, name="vehicle")
+    svc_arr = None
+    if svc is not None:
+        s = np.asarray(svc, dtype=float)
+        svc_arr = (np.full(n, float(s)) if s.ndim == 0 else s)[1:]
+    return RoutingInstance.build(
+        str(d.get("name") or path.stem), dist, num_depots=1, vehicle_types=(fleet,),
+        demand=dem[1:], service=svc_arr,
+        tw_early=None if tw is None else np.asarray(tw, float)[1:, 0],
+        tw_late=None if tw is None else np.asarray(tw, float)[1:, 1],
+        client_ids=list(range(1, n)), depot_ids=[0], coords=xy,
+        dimension_names=("demand",) if dem.shape[1] == 1 else None,
+        distance_convention=conv, meta={"format": "vrplib", "path": str(path)})
+
+
+def read_instance(path: str | Path) -> RoutingInstance:
+    """Read a Solomon or VRPLIB file, detecting the format from its content.
+
+    Raises
+    ------
+    RoutingError
+        The file does not exist or is in neither format.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RoutingError(f"{path}: no such file")
+    head = path.read_text(errors="replace")[:2000]
+    if re.search(r"^\s*VEHICLE\s*$", head, re.M) and re.search(r"^\s*CUSTOMER\s*$", head, re.M):
+        return read_solomon(path)
+    if re.search(r"^\s*(NAME|DIMENSION|TYPE)\s*:", head, re.M):
+        return read_vrplib(path)
+    raise RoutingError(f"{path}: neither a Solomon nor a VRPLIB instance")
+
+
+def read_solution(path: str | Path) -> list[list[int]]:
+    """Routes (client ids) from a VRPLIB ``.sol`` or a SINTEF solution file.
+
+    Raises
+    ------
+    RoutingError
+        No route line found.
+    """
+    path = Path(path)
+    routes = []
+    for line in path.read_text(errors="replace").splitlines():
+        m = re.match(r"\s*Route\s*#?\s*\d+\s*:\s*(.*)$", line, re.I)
+        if m:
+            routes.append([int(x) for x in m.group(1).split()])
+    if not routes:
+        raise RoutingError(f"{path}: no 'Route' lines found")
+    return routes
+
+
+def routes_to_indices(instance: RoutingInstance, routes: list[list[Any]]) -> list[list[int]]:
+    """Map routes of client ids to 0-based client indices.
+
+    Raises
+    ------
+    RoutingError
+        An id that is not a client of the instance.
+    """
+    pos = {cid: i for i, cid in enumerate(instance.client_ids)}
+    out = []
+    for k, r in enumerate(routes):
+        row = []
+        for cid in r:
+            if cid not in pos:
+                raise RoutingError(f"route {k}: {cid!r} is not a client of {instance.name}")
+            row.append(pos[cid])
+        out.append(row)
+    return out
+
+
+def _num(x: float) -> float | None:
+    return None if not np.isfinite(x) else round(float(x), 6)
+
+
+def solution_to_dict(
+    instance: RoutingInstance, result: RoutingResult, *, best_known: float | None = None,
+) -> dict[str, Any]:
+    """The DESIGN §7 route JSON, plus optional extras.
+
+    Keys: ``instance``, ``cost``, ``vehicles``, ``routes`` (client ids), ``feasible``,
+    ``solve_seconds``; extras ``status``, ``seed``, ``distance``, ``dropped`` (orders handed to
+    a parcel carrier with their cost), ``drop_cost``, ``route_details``, ``violations``, and
+    ``best_known``/``gap_percent`` when a best-known value is given.
+    """
+    ids = instance.client_ids
+    out: dict[str, Any] = {
+        "instance": instance.name,
+        "cost": _num(result.cost),
+        "vehicles": result.num_vehicles,
+        "routes": [[_jsonable(ids[c]) for c in r.clients] for r in result.routes],
+        "feasible": result.feasible,
+        "solve_seconds": round(result.solve_seconds, 3),
+        "status": result.status.value,
+        "seed": result.seed,
+        "distance": _num(result.distance),
+        "dropped": [{"client": _jsonable(ids[c]), "carrier_cost": _num(instance.drop_penalty[c])}
+                    for c in result.dropped],
+        "drop_cost": _num(result.drop_cost),
+        "route_details": [
+            {"vehicle_type": instance.vehicle_types[r.vehicle_type].name or r.vehicle_type,
+             "depot": _jsonable(instance.depot_ids[instance.vehicle_types[r.vehicle_type]
+                                                   .start_depot]),
+             "distance": _num(r.distance), "duration": _num(r.duration), "cost": _num(r.cost)}
+            for r in result.routes],
+        "violations": list(result.violations),
+    }
+    if best_known is not None and np.isfinite(result.cost):
+        out["best_known"] = best_known
+        out["gap_percent"] = round(100.0 * (result.cost - best_known) / best_known, 4)
+    return out
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating):
+        return float(x)
+    return x
+
+
+def write_solution(path: str | Path, data: dict[str, Any]) -> None:
+    """Write a solution dict (``solution_to_dict``) as JSON."""
+    Path(path).write_text(json.dumps(data, indent=2) + "\n")
