@@ -530,6 +530,10 @@ def build_allocation_model(
     lb = np.concatenate([y_lb, np.zeros(n - W)])
     ub = np.concatenate([y_ub, cols.p_dem[cols.x_pair], cols.p_dem[cols.q_pair], cols.p_dem,
                          f_ub, s_ub])
+    # warehouses that cannot be used (closed, or fixed to 0): their flows are fixed to 0
+    shut = y_ub == 0
+    ub[off["x"]:off["x"] + nx_][shut[cols.x_wh]] = 0.0
+    ub[off["f"]:off["f"] + nf][shut[cols.f_wh]] = 0.0
     integer = np.concatenate([np.flatnonzero(y_lb < y_ub), off["S"] + np.arange(ns)]).astype(
         np.int64)
 

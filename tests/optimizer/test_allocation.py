@@ -1,0 +1,325 @@
+"""Tests of the allocation MIP: golden optima, brute force, pruning, degenerate inputs."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from network.compile import NetworkData, compile_network
+from network.scenario import Scenario, parse_scenario
+from optimizer.allocation import build_allocation_model, build_columns, solve_allocation
+from optimizer.evaluate import evaluate
+from optimizer.params import AllocationParams
+from optimizer.planning import plan_dict, plan_scenario
+from optimizer.result import Status
+
+ALLOC = Path(__file__).resolve().parents[1] / "data" / "alloc"
+
+
+# -- helpers (imported by the other allocation/plan test modules) ------------------------------
+
+
+def node(i: str, kind: str, lat: float, lon: float, country: str = "MY", **kw: Any) -> dict:
+    """One node document."""
+    return {"id": i, "kind": kind, "lat": lat, "lon": lon, "country": country, **kw}
+
+
+def lane(i: str, a: str, b: str, mode: str = "truck", **kw: Any) -> dict:
+    """One explicit lane document (distance 0, so cost_per_km never matters)."""
+    return {"id": i, "from": a, "to": b, "mode": mode, "distance_km": 0.0, **kw}
+
+
+def flat_service(**kw: Any) -> dict:
+    """No holding, no safety stock, no review period: pure transport + fixed cost."""
+    base = {"promise_hours": 72, "min_on_time_share": 0.0, "late_penalty_per_unit": 0.0,
+            "lost_sale_penalty_per_unit": 1000.0, "review_period_days": 0.0, "safety_z": 0.0,
+            "capital_cost_rate_per_year": 0.0}
+    base.update(kw)
+    return base
+
+
+@lru_cache
+def read(name: str) -> tuple[Scenario, NetworkData]:
+    """A tiny golden instance from ``tests/data/alloc`` and its compiled network."""
+    s = parse_scenario(json.loads((ALLOC / f"{name}.json").read_text()))
+    return s, compile_network(s)
+
+
+def golden(name: str) -> dict:
+    """The golden ``*.sol.json`` of an instance."""
+    return json.loads((ALLOC / f"{name}.sol.json").read_text())
+
+
+def random_doc(rng: np.random.Generator, *, n_wh: int = 3, n_zone: int = 3, n_sku: int = 2,
+               caps: bool = True) -> dict:
+    """A random tiny scenario: one origin, sea + air inbound, last-mile lanes, a direct line."""
+    nodes = [node("O", "origin", 22.5, 114.0, "CN", handling_hours=float(rng.integers(0, 24)))]
+    lanes = []
+    for w in range(n_wh):
+        kw: dict[str, Any] = {"fixed_cost": float(rng.integers(0, 3000)),
+                              "holding_cost_per_m3_day": float(rng.uniform(0, 2)),
+                              "handling_cost_per_unit": float(rng.uniform(0, 1)),
+                              "processing_hours": float(rng.integers(0, 24))}
+        if caps and rng.random() < 0.5:
+            kw["throughput_units_per_day"] = float(rng.integers(5, 40))
+        if caps and rng.random() < 0.3:
+            kw["storage_m3"] = float(rng.uniform(0.5, 5))
+        nodes.append(node(f"W{w}", "warehouse", 3.0 + w, 101.0 + w, **kw))
+        lanes.append(lane(f"O-W{w}-sea", "O", f"W{w}", "sea",
+                          transit_hours=float(rng.integers(100, 400)),
+                          cost_per_m3=float(rng.uniform(20, 60)), duty_rate=0.05))
+        air: dict[str, Any] = {"transit_hours": float(rng.integers(24, 72)),
+                               "cost_per_kg": float(rng.uniform(1, 4))}
+        if caps and rng.random() < 0.4:
+            air["capacity_kg_per_day"] = float(rng.integers(1, 20))
+        lanes.append(lane(f"O-W{w}-air", "O", f"W{w}", "air", **air))
+    for z in range(n_zone):
+        nodes.append(node(f"Z{z}", "zone", 3.5 + z, 101.5 + z))
+        for w in range(n_wh):
+            if rng.random() < 0.8:
+                lanes.append(lane(f"W{w}-Z{z}", f"W{w}", f"Z{z}", "last_mile",
+                                  transit_hours=float(rng.integers(8, 80)),
+                                  cost_per_unit=float(rng.uniform(0.5, 3))))
+        if rng.random() < 0.5:
+            lanes.append(lane(f"O-Z{z}", "O", f"Z{z}", "express",
+                              transit_hours=float(rng.integers(30, 120)),
+                              cost_per_kg=float(rng.uniform(3, 9)), cost_per_unit=1.0))
+    skus = [{"id": f"K{k}", "weight_kg": float(rng.uniform(0.1, 2)),
+             "volume_m3": float(rng.uniform(0.001, 0.01)), "value": float(rng.uniform(5, 60)),
+             "demand_cv": float(rng.uniform(0, 1))} for k in range(n_sku)]
+    demand = [{"sku": f"K{k}", "zone": f"Z{z}", "units": float(rng.integers(1, 400))}
+              for k in range(n_sku) for z in range(n_zone) if rng.random() < 0.8]
+    return {"name": "rand", "horizon_days": 28,
+            "service": {"promise_hours": 72, "min_on_time_share": float(rng.uniform(0, 0.9)),
+                        "late_penalty_per_unit": float(rng.uniform(0, 5)),
+                        "lost_sale_penalty_per_unit": float(rng.uniform(20, 80)),
+                        "review_period_days": float(rng.integers(0, 10)),
+                        "safety_z": float(rng.uniform(0, 2))},
+            "nodes": nodes, "lanes": lanes, "skus": skus, "demand": demand}
+
+
+# -- golden cases ---------------------------------------------------------------------------
+
+
+def test_two_warehouses_golden_optimum() -> None:
+    """Two candidate warehouses: the hand-computed optimum (750, W1 only) is found and the
+    evaluator agrees with every term."""
+    s, data = read("two_wh")
+    g = golden("two_wh")
+    res = solve_allocation(data, AllocationParams(relative_gap=0))
+    assert res.status is Status.OPTIMAL
+    assert res.objective == pytest.approx(g["objective"], rel=1e-9)
+    assert [data.warehouses[w] for w in np.flatnonzero(res.solution.y)] == g["open"]
+    for k, v in g["cost"].items():
+        assert res.cost[k] == pytest.approx(v, rel=1e-9)
+    plan = plan_dict(data, res.columns, res.solution, status="optimal",
+                     objective=res.objective, bound=res.bound, solve_seconds=0.0)
+    ev = evaluate(data, plan)
+    assert ev.feasible, ev.violations
+    assert ev.total == pytest.approx(g["objective"], rel=1e-9)
+
+
+def test_holding_and_stock_golden() -> None:
+    """One open warehouse with holding, review period and safety stock: objective, holding
+    term and integer stocking level equal the hand computation; direct is not used."""
+    s, data = read("holding_one_wh")
+    g = golden("holding_one_wh")
+    res = solve_allocation(data, AllocationParams(relative_gap=0))
+    assert res.status is Status.OPTIMAL
+    assert res.objective == pytest.approx(g["objective"], rel=1e-9)
+    assert res.cost["holding"] == pytest.approx(g["holding"], rel=1e-9)
+    assert res.solution.q.sum() == 0
+    assert res.solution.stock.tolist() == [g["stock_units"]]
+
+
+# -- brute force ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_mip_matches_brute_force_over_warehouse_sets(seed: int) -> None:
+    """Enumerating every warehouse set (rest solved with y fixed, no binaries left) and taking
+    the cheapest evaluated plan that meets the on-time target gives the MIP optimum."""
+    rng = np.random.default_rng(seed)
+    doc = random_doc(rng, caps=True)
+    # brute force needs y-fixed subproblems without integers: drop storage limits
+    for n in doc["nodes"]:
+        n.pop("storage_m3", None)
+    data = compile_network(parse_scenario(doc))
+    cols = build_columns(data)
+    mip = solve_allocation(data, AllocationParams(relative_gap=0), columns=cols)
+    assert mip.status is Status.OPTIMAL
+    best = np.inf
+    W = len(data.warehouses)
+    for ys in itertools.product((0.0, 1.0), repeat=W):
+        r = solve_allocation(data, AllocationParams(relative_gap=0), columns=cols,
+                             y_fixed=np.array(ys))
+        if r.solution is None or set(r.notes) - set(mip.notes):
+            continue  # this warehouse set cannot meet the on-time target
+        plan = plan_dict(data, cols, r.solution, status="x", objective=r.objective,
+                         bound=r.bound, solve_seconds=0)
+        ev = evaluate(data, plan)
+        assert ev.feasible, ev.violations
+        best = min(best, ev.total)
+    assert mip.objective == pytest.approx(best, rel=1e-7, abs=1e-6)
+
+
+def test_pruning_keeps_the_optimum() -> None:
+    """Pruning dominated options never changes the optimum (checked on random instances with
+    capacities), and it does remove columns."""
+    removed = 0
+    for seed in range(4):
+        doc = random_doc(np.random.default_rng(100 + seed), n_wh=3, n_zone=4, n_sku=3)
+        data = compile_network(parse_scenario(doc))
+        full = build_columns(data, prune=False)
+        pruned = build_columns(data)
+        removed += (len(full.x_pair) + len(full.f_sku) + len(full.q_pair)
+                    - len(pruned.x_pair) - len(pruned.f_sku) - len(pruned.q_pair))
+        a = solve_allocation(data, AllocationParams(relative_gap=0), columns=full)
+        b = solve_allocation(data, AllocationParams(relative_gap=0), columns=pruned)
+        assert a.objective == pytest.approx(b.objective, rel=1e-7, abs=1e-6)
+    assert removed > 0
+
+
+# -- degenerate and infeasible inputs --------------------------------------------------------
+
+
+def _base_doc() -> dict:
+    s, _ = read("two_wh")
+    return s.to_document()
+
+
+def test_no_demand_gives_empty_optimal_plan() -> None:
+    """No demand: optimal, zero cost, no warehouse opened."""
+    doc = _base_doc()
+    doc["demand"] = []
+    out = plan_scenario(parse_scenario(doc))
+    assert out.plan["status"] == "optimal"
+    assert out.plan["objective"] == 0.0
+    assert not any(w["open"] for w in out.plan["warehouses"])
+    assert out.plan["service"]["on_time_share"] == 1.0
+
+
+def test_no_usable_warehouse_loses_or_ships_direct() -> None:
+    """All warehouses closed and no direct line: every unit is lost, the plan still comes back
+    with status optimal and the lost-sale penalty as its cost."""
+    doc = _base_doc()
+    for n in doc["nodes"]:
+        if n["kind"] == "warehouse":
+            n["status"] = "closed"
+    out = plan_scenario(parse_scenario(doc))
+    assert out.plan["status"] == "optimal"
+    assert out.plan["service"]["units_lost"] == 200
+    assert out.plan["cost"]["lost_sale_penalty"] == pytest.approx(200 * 1000.0)
+    assert out.evaluation is not None and out.evaluation.feasible
+
+
+def test_unreachable_zone_is_lost_and_diagnosed() -> None:
+    """A zone no lane reaches: its demand is lost and the diagnosis lists it as unreachable."""
+    doc = _base_doc()
+    doc["nodes"].append(node("Z9", "zone", 1.0, 104.0))
+    doc["demand"].append({"sku": "K", "zone": "Z9", "units": 7})
+    out = plan_scenario(parse_scenario(doc))
+    assert out.plan["service"]["units_lost"] == pytest.approx(7)
+    assert "Z9" in out.plan["diagnosis"]["unreachable_zones"]
+    miss = {m["zone"]: m for m in out.plan["diagnosis"]["misses"]}
+    assert miss["Z9"]["reason"] == "no path meets the promise"
+
+
+def test_zero_capacity_lane_is_not_used() -> None:
+    """A lane with zero capacity carries nothing: W1's inbound is closed, so W2 serves all."""
+    doc = _base_doc()
+    for ln in doc["lanes"]:
+        if ln["id"] == "O-W1":
+            ln["capacity_units_per_day"] = 0.0
+    out = plan_scenario(parse_scenario(doc))
+    assert all(r["warehouse"] == "W2" for r in out.plan["replenishment"])
+    assert out.plan["objective"] == pytest.approx(950.0)
+    assert out.evaluation.feasible
+
+
+def test_throughput_forces_second_warehouse() -> None:
+    """W1's throughput fits half the demand: both warehouses open; optimum 800 by hand."""
+    doc = _base_doc()
+    for n in doc["nodes"]:
+        if n["id"] == "W1":
+            n["throughput_units_per_day"] = 100 / 28
+    res = solve_allocation(compile_network(parse_scenario(doc)), AllocationParams(relative_gap=0))
+    assert res.objective == pytest.approx(800.0, rel=1e-9)
+    assert res.solution.y.tolist() == [1.0, 1.0]
+
+
+def test_unreachable_promise_lowers_target_and_reports_it() -> None:
+    """Every path is slower than the promise: the target cannot be met, the plan comes back
+    (not infeasible) with a note, the shortfall, late penalties and a leg breakdown."""
+    doc = _base_doc()
+    doc["service"]["promise_hours"] = 5
+    doc["service"]["min_on_time_share"] = 0.9
+    doc["service"]["late_penalty_per_unit"] = 2.0
+    out = plan_scenario(parse_scenario(doc))
+    assert out.plan["status"] == "optimal"
+    assert out.plan["service"]["on_time_share"] == 0.0
+    assert out.plan["cost"]["late_penalty"] == pytest.approx(400.0)
+    assert any("lowered" in n for n in out.plan["notes"])
+    assert out.evaluation.shortfalls and not out.evaluation.violations
+    m = out.plan["diagnosis"]["misses"][0]
+    assert m["reason"] == "no path meets the promise"
+    assert m["fastest"]["hours"] == pytest.approx(10.0)
+    assert [leg["hours"] for leg in m["fastest"]["legs"]] == [0.0, 10.0]
+
+
+def test_capacity_blocks_target_then_repairs() -> None:
+    """The on-time target needs a lane that capacity limits: the solver's infeasibility is
+    repaired by lowering the target to what capacity allows (LP), and the plan is feasible."""
+    doc = _base_doc()
+    doc["service"]["promise_hours"] = 72
+    doc["service"]["min_on_time_share"] = 1.0
+    for ln in doc["lanes"]:
+        if ln["id"] in ("W1-Z1", "W2-Z1"):
+            ln["capacity_units_per_day"] = 25 / 28  # together half of Z1's demand
+    out = plan_scenario(parse_scenario(doc))
+    assert out.plan["status"] in ("optimal", "feasible")
+    assert out.plan["service"]["units_lost"] == pytest.approx(50.0, rel=1e-3)
+    assert any("capacities" in n for n in out.plan["notes"])
+    assert out.evaluation.feasible
+    assert any(b["kind"] == "lane_units_per_day" for b in out.plan["diagnosis"]["binding_capacities"])
+
+
+def test_open_and_closed_status_are_respected() -> None:
+    """An ``open`` warehouse is paid for even if unused; a ``closed`` one is never used."""
+    doc = _base_doc()
+    for n in doc["nodes"]:
+        if n["id"] == "W1":
+            n["status"] = "closed"
+        if n["id"] == "W2":
+            n["status"] = "open"
+    res = solve_allocation(compile_network(parse_scenario(doc)), AllocationParams(relative_gap=0))
+    assert res.solution.y.tolist() == [0.0, 1.0]
+    assert res.objective == pytest.approx(950.0)
+
+
+def test_model_is_built_without_per_variable_rows_for_fixed_warehouses() -> None:
+    """Linking rows exist only for candidate warehouses (open ones have y fixed to 1)."""
+    doc = _base_doc()
+    data = compile_network(parse_scenario(doc))
+    m = build_allocation_model(data)
+    a, b = m.rows["link"]
+    assert b - a == 4  # 2 pairs x 2 candidate warehouses
+    for n in doc["nodes"]:
+        if n["kind"] == "warehouse":
+            n["status"] = "open"
+    m2 = build_allocation_model(compile_network(parse_scenario(doc)))
+    assert "link" not in m2.rows
+
+
+@pytest.mark.parametrize("solver", ["scip", "cpsat"])
+def test_other_solvers_agree_on_golden(solver: str) -> None:
+    """SCIP and CP-SAT reach the golden optimum of the two-warehouse case."""
+    _, data = read("two_wh")
+    res = solve_allocation(data, AllocationParams(solver=solver, relative_gap=0, time_limit=20))
+    assert res.objective == pytest.approx(golden("two_wh")["objective"], rel=1e-6)
