@@ -191,7 +191,7 @@ def test_cancel_queued_running_and_finished(client, scenario) -> None:
     wait_for(lambda: client.get(f"/v1/plans/{running}", headers=auth()).json()["status"]
              == "running")
     runner = client.app.state.runner
-    assert runner.busy == 1
+    wait_for(lambda: runner.busy == 1)  # the DB says running just before the process starts
     r = client.delete(f"/v1/plans/{queued}", headers=auth())
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     proc = next(iter(runner._running.values())).proc
@@ -232,8 +232,10 @@ def test_pool_is_bounded(client_factory, scenario) -> None:
     most = 0
     end = time.monotonic() + 30
     while time.monotonic() < end:
+        # One query counts the running jobs atomically (per-job GETs could straddle a hand-over).
+        running = client.get("/v1/plans?status=running", headers=auth()).json()["count"]
+        most = max(most, running, client.app.state.runner.busy)
         states = [client.get(f"/v1/plans/{i}", headers=auth()).json() for i in ids]
-        most = max(most, sum(s["status"] == "running" for s in states))
         if all(s["status"] == "succeeded" for s in states):
             break
         time.sleep(0.05)
