@@ -104,6 +104,8 @@ log = logging.getLogger(__name__)
 
 F = npt.NDArray[np.float64]
 INF = math.inf
+SAFETY_TIME_LIMIT_S = 120.0
+"""Time limit of a run stopped by ``solution_limit`` only (see ``_search_parameters``)."""
 _MAX_INT = 1 << 44  # per-value bound after scaling (sums of ~1e4 of them stay far below int64)
 
 
@@ -433,8 +435,9 @@ class RoutingParams:
     Attributes
     ----------
     time_limit_s : float or None
-        Wall-clock limit for the whole solve; None = no time limit (then ``solution_limit`` must
-        be given).
+        Wall-clock limit of the search; None = stop by ``solution_limit`` (then a safety limit
+        of ``SAFETY_TIME_LIMIT_S`` still applies: guided local search never stops by itself on
+        instances whose neighbourhoods are exhausted).
     solution_limit : int or None
         Stop after this many solutions (time-independent, deterministic stop).
     seed : int
@@ -670,10 +673,13 @@ def _search_parameters(params: RoutingParams) -> Any:
         "gls": M.GUIDED_LOCAL_SEARCH, "tabu": M.TABU_SEARCH, "annealing": M.SIMULATED_ANNEALING,
         "greedy": M.GREEDY_DESCENT, "automatic": M.AUTOMATIC}[meta]
     sp.guided_local_search_lambda_coefficient = params.gls_lambda
-    if params.time_limit_s is not None:
-        d = Duration()
-        d.FromNanoseconds(int(params.time_limit_s * 1e9))
-        sp.time_limit.CopyFrom(d)
+    # Guided local search does not stop by itself when the neighbourhoods run dry (tiny
+    # instances with a single feasible solution), so a solution-limit-only run keeps a safety
+    # time limit; the result is deterministic whenever the solution limit is reached first.
+    limit = params.time_limit_s if params.time_limit_s is not None else SAFETY_TIME_LIMIT_S
+    d = Duration()
+    d.FromNanoseconds(int(limit * 1e9))
+    sp.time_limit.CopyFrom(d)
     if params.solution_limit is not None:
         sp.solution_limit = params.solution_limit
     sp.log_search = params.log_search

@@ -1,0 +1,119 @@
+"""Tests of ``optimizer.vrp_io``: Solomon and VRPLIB readers, solution files and JSON."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import vrplib
+
+from optimizer.routing import RoutingError, RoutingParams, solve_routes
+from optimizer.vrp_io import (
+    read_instance,
+    read_solomon,
+    read_solution,
+    read_vrplib,
+    solution_to_dict,
+    write_solution,
+)
+
+
+def test_solomon_reader_fields(data_dir) -> None:
+    """C101: 100 clients, 25 vehicles of 200, depot due 1236, customer 1's data, exact distance."""
+    inst = read_solomon(data_dir / "vrp" / "C101.txt")
+    assert (inst.name, inst.num_clients, inst.num_depots) == ("C101", 100, 1)
+    vt = inst.vehicle_types[0]
+    assert (vt.count, vt.capacity, vt.shift_end) == (25, (200.0,), 1236.0)
+    assert inst.client_ids[0] == 1
+    assert (inst.demand[0, 0], inst.tw_early[0], inst.tw_late[0], inst.service[0]) == (
+        10.0, 912.0, 967.0, 90.0)
+    # depot (40, 50) to customer 1 (45, 68): unrounded Euclidean
+    assert inst.distance[0, 1] == pytest.approx(np.hypot(5, 18))
+    assert inst.distance_convention == "exact"
+    assert np.isinf(inst.drop_penalty).all()  # every client mandatory
+
+
+def test_cvrplib_reader_uses_tsplib_rounding(data_dir) -> None:
+    """X-n101-k25: integer (nint) distances, capacity 206, ids = node id - 1."""
+    inst = read_vrplib(data_dir / "vrp" / "X-n101-k25.vrp")
+    assert inst.num_clients == 100 and inst.vehicle_types[0].capacity == (206.0,)
+    assert np.all(inst.distance == np.round(inst.distance))
+    assert inst.distance[0, 1] == 554.0  # 554.11 rounded
+    assert inst.client_ids == tuple(range(1, 101))
+
+
+def test_vrplib_round_trip(tmp_path) -> None:
+    """An instance written with vrplib.write_instance reads back with the same data."""
+    xy = np.array([[0, 0], [3, 4], [6, 8], [0, 5]])
+    path = tmp_path / "tiny.vrp"
+    vrplib.write_instance(path, {
+        "NAME": "tiny", "TYPE": "CVRP", "DIMENSION": 4, "EDGE_WEIGHT_TYPE": "EUC_2D",
+        "CAPACITY": 10, "NODE_COORD_SECTION": xy,
+        "DEMAND_SECTION": np.array([0, 3, 4, 5]),
+        "DEPOT_SECTION": np.array([1, -1])})
+    inst = read_instance(path)
+    assert inst.name == "tiny" and inst.num_clients == 3
+    assert inst.demand[:, 0].tolist() == [3.0, 4.0, 5.0]
+    assert inst.distance[0, 1] == 5.0 and inst.distance[0, 2] == 10.0
+    np.testing.assert_array_equal(inst.coords, xy)
+
+
+def test_solomon_round_trip(tmp_path, data_dir) -> None:
+    """Writing C101's data back in Solomon layout and re-reading gives identical arrays."""
+    a = read_solomon(data_dir / "vrp" / "C101.txt")
+    lines = ["C101X", "", "VEHICLE", "NUMBER     CAPACITY", "  25         200", "",
+             "CUSTOMER",
+             "CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME", ""]
+    lines.append(f"0 {a.coords[0, 0]:g} {a.coords[0, 1]:g} 0 0 1236 0")
+    for c in range(a.num_clients):
+        x, y = a.coords[c + 1]
+        lines.append(f"{c + 1} {x:g} {y:g} {a.demand[c, 0]:g} {a.tw_early[c]:g} "
+                     f"{a.tw_late[c]:g} {a.service[c]:g}")
+    p = tmp_path / "C101X.txt"
+    p.write_text("\n".join(lines) + "\n")
+    b = read_instance(p)
+    for f in ("distance", "demand", "tw_early", "tw_late", "service"):
+        np.testing.assert_array_equal(getattr(a, f), getattr(b, f))
+
+
+def test_solution_json_round_trip(tmp_path, data_dir) -> None:
+    """The DESIGN §7 JSON has the contract keys; its routes read back to the same solution."""
+    inst = read_solomon(data_dir / "vrp" / "C101.txt")
+    res = solve_routes(inst, RoutingParams(time_limit_s=None, solution_limit=50))
+    d = solution_to_dict(inst, res, best_known=827.3)
+    for key in ("instance", "cost", "vehicles", "routes", "feasible", "solve_seconds"):
+        assert key in d
+    out = tmp_path / "sol.json"
+    write_solution(out, d)
+    back = json.loads(out.read_text())
+    assert back["routes"] == res.client_routes
+    assert back["feasible"] is True and back["vehicles"] == len(back["routes"])
+    assert sorted(c for r in back["routes"] for c in r) == list(range(1, 101))
+    assert back["gap_percent"] == pytest.approx(100 * (res.cost / 827.3 - 1), abs=1e-3)
+
+
+def test_sintef_and_vrplib_solution_files(data_dir) -> None:
+    """Both solution formats parse to client-id routes covering every client once."""
+    for name, n in (("c1_2_1.sol", 200), ("X-n101-k25.sol", 100)):
+        routes = read_solution(data_dir / "vrp" / name)
+        assert sorted(c for r in routes for c in r) == list(range(1, n + 1))
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ("hello world\n", "neither a Solomon nor a VRPLIB"),  # unknown format
+        ("NAME : x\nTYPE : CVRP\nDIMENSION : 3\nEDGE_WEIGHT_TYPE : GEO\n"
+         "NODE_COORD_SECTION\n1 0 0\n2 1 1\n3 2 2\nDEMAND_SECTION\n1 0\n2 1\n3 1\n"
+         "DEPOT_SECTION\n1\n-1\nEOF\n", "GEO"),  # unsupported edge weights
+    ],
+)
+def test_bad_instance_files_are_rejected(tmp_path, content: str, match: str) -> None:
+    """Unreadable or unsupported files raise RoutingError naming the file and the problem."""
+    p = tmp_path / "bad.txt"
+    p.write_text(content)
+    with pytest.raises(RoutingError, match=match):
+        read_instance(p)
+    with pytest.raises(RoutingError, match="no such file"):
+        read_instance(tmp_path / "missing.vrp")
