@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from network import attrs as A
 from network.graph import build_graph
@@ -299,9 +300,11 @@ def compile_network(
     def cap(key: str) -> F:
         return np.array([math.inf if attrs[ln][key] is None else attrs[ln][key] for ln in lanes], float)
 
-    sku_idx = {k.id: i for i, k in enumerate(scenario.skus)}
-    dem = [(sku_idx[d.sku], z_index[d.zone], d.units) for d in scenario.demand]
-    dem_a = np.asarray(dem, float).reshape(len(dem), 3)
+    table = scenario.demand
+    dem_sku = pd.Index([k.id for k in scenario.skus]).get_indexer(table.sku).astype(np.int64)
+    dem_zone = pd.Index(zones).get_indexer(table.zone).astype(np.int64)
+    if (dem_sku < 0).any() or (dem_zone < 0).any():
+        raise ValueError("demand refers to an unknown SKU or zone (scenario not validated?)")
     inf = math.inf
     data = NetworkData(
         name=scenario.name,
@@ -324,9 +327,9 @@ def compile_network(
         wh_processing_hours=np.array([w.processing_hours for w in whs], float),
         wh_bonded=np.array([w.bonded for w in whs], bool),
         sku=_sku_data(scenario, countries),
-        dem_sku=dem_a[:, 0].astype(np.int64),
-        dem_zone=dem_a[:, 1].astype(np.int64),
-        dem_units=dem_a[:, 2].copy(),
+        dem_sku=dem_sku,
+        dem_zone=dem_zone,
+        dem_units=np.array(table.units, dtype=np.float64),
         lanes=lanes,
         lane_mode=tuple(attrs[ln][A.MODE] for ln in lanes),
         lane_cap_kg=cap(A.CAPACITY_KG),

@@ -32,22 +32,34 @@ Extensions to v1 (all optional, all backwards compatible):
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+)
+
+from network.demand import DemandTable, RowLocations, check_records, check_references
+from network.demand import read_demand_csv as _read_demand_csv
 
 __all__ = [
     "MODES",
     "NODE_KINDS",
     "DemandRow",
+    "DemandTable",
     "Lane",
     "Node",
     "Problem",
@@ -216,8 +228,30 @@ class DemandRow(_Base):
     units: float = Field(ge=0, allow_inf_nan=False)
 
 
+def _coerce_demand(v: Any) -> DemandTable:
+    """Pydantic hook: accept a DemandTable as is, or check a list of v1 demand mappings."""
+    if isinstance(v, DemandTable):
+        return v
+    table, _, probs = check_records(v, RowLocations(""))
+    if probs:
+        raise ValueError("; ".join(f"{w}: {m}" for w, m in probs[:5])
+                         + (f"; … {len(probs) - 5} more" if len(probs) > 5 else ""))
+    return table
+
+
+DemandField = Annotated[
+    DemandTable,
+    PlainValidator(_coerce_demand),
+    PlainSerializer(lambda t: t.to_records(), return_type=list),
+    WithJsonSchema({"type": "array", "items": DemandRow.model_json_schema()}),
+]
+
+
 class Scenario(_Base):
-    """A whole scenario, format v1."""
+    """A whole scenario, format v1. ``demand`` is a columnar :class:`DemandTable`."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True,
+                              arbitrary_types_allowed=True)
 
     name: str = Field(min_length=1)
     currency: str = "USD"
@@ -227,7 +261,7 @@ class Scenario(_Base):
     lanes: list[Lane] = Field(default_factory=list)
     rate_cards: list[RateCard] = Field(default_factory=list)
     skus: list[Sku]
-    demand: list[DemandRow] = Field(default_factory=list)
+    demand: DemandField = Field(default_factory=DemandTable.empty)
 
     # -- lookups ---------------------------------------------------------------------------
     def node(self, node_id: str) -> Node:
@@ -291,10 +325,8 @@ def _items(raw: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return [x if isinstance(x, dict) else {} for x in v]
 
 
-def _semantic_problems(
-    raw: dict[str, Any], source: str, demand_lines: list[str] | None
-) -> list[Problem]:
-    """Cross-references: unique ids, lanes on known nodes, demand on known SKUs and zones.
+def _semantic_problems(raw: dict[str, Any], source: str) -> list[Problem]:
+    """Cross-references: unique ids, lanes on known nodes (demand: see network.demand).
 
     Works on the raw document so that these problems are reported together with schema
     errors; fields with the wrong type are skipped here (the schema check names them).
@@ -312,7 +344,7 @@ def _semantic_problems(
                 probs.append(Problem(f"{source}{what}[{i}] (id {k!r})", f"duplicate {what[:-1]} id"))
 
     nodes, lanes = _items(raw, "nodes"), _items(raw, "lanes")
-    skus, demand = _items(raw, "skus"), _items(raw, "demand")
+    skus = _items(raw, "skus")
     dup(nodes, "nodes")
     dup(lanes, "lanes")
     dup(_items(raw, "rate_cards"), "rate_cards")
@@ -337,34 +369,6 @@ def _semantic_problems(
             probs.append(Problem(f"{where}.mode", "a transfer lane joins two warehouses"))
         if lid is not None and ":" in lid:
             probs.append(Problem(f"{where}.id", "':' is reserved for rate-card lane ids"))
-
-    sku_ids = {sid(k.get("id")) for k in skus}
-
-    def loc(i: int) -> str:
-        if demand_lines is not None and i < len(demand_lines) and demand_lines[i]:
-            return demand_lines[i]
-        return f"{source}demand[{i}]"
-
-    seen: dict[tuple[str, str], int] = {}
-    for i, row in enumerate(demand):
-        sku, zone = sid(row.get("sku")), sid(row.get("zone"))
-        where = loc(i)
-        if sku is not None and sku not in sku_ids:
-            probs.append(Problem(f"{where}.sku", f"unknown SKU {sku!r}"))
-        if zone is not None and zone not in kinds:
-            probs.append(Problem(f"{where}.zone", f"unknown zone {zone!r}"))
-        elif zone is not None and kinds[zone] != "zone":
-            probs.append(Problem(f"{where}.zone", f"{zone!r} is a {kinds[zone]}, not a zone"))
-        if sku is None or zone is None:
-            continue
-        key = (sku, zone)
-        if key in seen:
-            probs.append(
-                Problem(where, f"duplicate demand for sku {sku!r} zone {zone!r} "
-                        f"(first at {loc(seen[key])}); rows are not summed")
-            )
-        else:
-            seen[key] = i
 
     countries = {n.get("country") for n in nodes}
     service = raw.get("service")
@@ -394,7 +398,10 @@ def unknown_fields(s: Scenario) -> list[str]:
 
 
 def parse_scenario(
-    raw: Any, *, source: str = "", demand_lines: list[str] | None = None
+    raw: Any,
+    *,
+    source: str = "",
+    csv_demand: tuple[DemandTable, Any, str] | None = None,
 ) -> Scenario:
     """Validate a decoded document against format v1.
 
@@ -404,40 +411,39 @@ def parse_scenario(
         The decoded JSON/YAML document.
     source
         A prefix for problem locations (a file name followed by ``: ``), may be empty.
-    demand_lines
-        For demand read from CSV: a location per demand row (``demand.csv line 7``).
+    csv_demand
+        Demand read from CSV, appended to the document's inline rows:
+        ``(table, line numbers per row, csv file name)``.
 
     Raises
     ------
     ScenarioError
-        With every problem found, each naming the item.
+        With every problem found, each naming the item (field path, id, CSV line).
     """
     if not isinstance(raw, dict):
         raise ScenarioError([Problem(source.rstrip(": ") or "scenario",
                                      f"a scenario is a mapping, got {type(raw).__name__}")])
+    inline = raw.get("demand")
+    n_inline = len(inline) if isinstance(inline, list) else 0
+    where = RowLocations(source, n_inline, csv_demand[2] if csv_demand else None,
+                         csv_demand[1] if csv_demand else None)
+    table, ids, dprobs = check_records(inline if inline is not None else [], where)
+    if csv_demand is not None:
+        table = table.concat(csv_demand[0])
+        ids = np.r_[ids, n_inline + np.arange(len(csv_demand[0]))]
     schema: list[Problem] = []
     s: Scenario | None = None
     try:
-        s = Scenario.model_validate(raw)
+        s = Scenario.model_validate({**raw, "demand": table})
     except ValidationError as err:
         schema = _pydantic_problems(err, raw, source)
-        if demand_lines is not None:
-            schema = [_relocate_demand(p, demand_lines, source) for p in schema]
-    probs = schema + _semantic_problems(raw, source, demand_lines)
+    kinds = {n.get("id"): n.get("kind") for n in _items(raw, "nodes") if isinstance(n.get("id"), str)}
+    skus = {k.get("id") for k in _items(raw, "skus") if isinstance(k.get("id"), str)}
+    dprobs += check_references(table, where, skus=skus, kinds=kinds, row_ids=ids)
+    probs = schema + _semantic_problems(raw, source) + [Problem(w, m) for w, m in dprobs]
     if probs or s is None:
         raise ScenarioError(probs)
     return s
-
-
-def _relocate_demand(p: Problem, lines: list[str], source: str) -> Problem:
-    """Point a schema error on a CSV-sourced demand row at its CSV line."""
-    prefix = f"{source}demand["
-    if p.where.startswith(prefix):
-        idx_s, _, rest = p.where[len(prefix):].partition("]")
-        if idx_s.isdigit() and int(idx_s) < len(lines) and lines[int(idx_s)]:
-            field = rest.split(".", 1)[1] if "." in rest else ""
-            return Problem(lines[int(idx_s)] + (f".{field}" if field else ""), p.message)
-    return p
 
 
 # -- reading files -------------------------------------------------------------------------
@@ -461,47 +467,18 @@ def _decode(text: str, name: str) -> Any:
         raise ScenarioError([Problem(where, f"invalid YAML: {getattr(e, 'problem', e)}")]) from None
 
 
-def read_demand_csv(text: str, name: str = "demand.csv") -> tuple[list[dict[str, Any]], list[str]]:
-    """Parse ``sku,zone,units`` rows; return the rows and a location per row.
+def read_demand_csv(text: str, name: str = "demand.csv") -> tuple[DemandTable, Any]:
+    """Parse ``sku,zone,units`` CSV text; return the table and each row's line number.
 
     Raises
     ------
     ScenarioError
         For a missing header column or malformed rows, each naming the CSV line.
     """
-    reader = csv.reader(io.StringIO(text))
-    probs: list[Problem] = []
-    rows: list[dict[str, Any]] = []
-    where: list[str] = []
-    header: list[str] | None = None
-    for row in reader:
-        line = reader.line_num
-        if not row or all(not c.strip() for c in row) or row[0].lstrip().startswith("#"):
-            continue
-        if header is None:
-            header = [c.strip().lower() for c in row]
-            missing = [c for c in ("sku", "zone", "units") if c not in header]
-            if missing:
-                raise ScenarioError([Problem(f"{name} line {line}",
-                                             f"header must name sku,zone,units; missing {missing}")])
-            continue
-        if len(row) != len(header):
-            probs.append(Problem(f"{name} line {line}",
-                                 f"expected {len(header)} fields, got {len(row)}"))
-            continue
-        rec = dict(zip(header, (c.strip() for c in row), strict=True))
-        try:
-            units = float(rec["units"])
-        except ValueError:
-            probs.append(Problem(f"{name} line {line}.units", f"not a number: {rec['units']!r}"))
-            continue
-        rows.append({"sku": rec["sku"], "zone": rec["zone"], "units": units})
-        where.append(f"{name} line {line}")
-    if header is None:
-        probs.append(Problem(name, "empty file: expected a header sku,zone,units"))
+    table, lines, probs = _read_demand_csv(text, name)
     if probs:
-        raise ScenarioError(probs)
-    return rows, where
+        raise ScenarioError([Problem(w, m) for w, m in probs])
+    return table, lines
 
 
 def _find_network_file(d: Path) -> Path:
@@ -541,19 +518,23 @@ def load_scenario(path: str | Path, *, demand: str | Path | None = None) -> Scen
         raise ScenarioError([Problem(str(net), f"cannot read: {e}")]) from None
     raw = _decode(text, net.name)
     csv_path = Path(demand) if demand is not None else (p / "demand.csv" if p.is_dir() else None)
-    lines: list[str] | None = None
+    csv_demand = None
     if csv_path is not None and csv_path.exists():
         try:
             csv_text = csv_path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             raise ScenarioError([Problem(str(csv_path), f"cannot read: {e}")]) from None
-        rows, where = read_demand_csv(csv_text, csv_path.name)
-        if isinstance(raw, dict):
-            inline = raw.get("demand") or []
-            if not isinstance(inline, list):
-                inline = []
-            lines = [""] * len(inline) + where
-            raw = {**raw, "demand": list(inline) + rows}
+        table, lines, csv_probs = _read_demand_csv(csv_text, csv_path.name)
+        csv_demand = (table, lines, csv_path.name)
     elif demand is not None:
         raise ScenarioError([Problem(str(demand), "no such file")])
-    return parse_scenario(raw, source=f"{net.name}: ", demand_lines=lines)
+    else:
+        csv_probs = []
+    first = [Problem(w, m) for w, m in csv_probs]
+    try:
+        s = parse_scenario(raw, source=f"{net.name}: ", csv_demand=csv_demand)
+    except ScenarioError as e:
+        raise ScenarioError(first + e.problems) from None
+    if first:
+        raise ScenarioError(first)
+    return s

@@ -210,3 +210,34 @@ def test_missing_path() -> None:
     """A path that does not exist is a clear error, not a traceback."""
     with pytest.raises(ScenarioError, match="no such file or directory"):
         load_scenario("does/not/exist.json")
+
+
+@pytest.mark.parametrize("text", [
+    # plain rows (fast path)
+    "sku,zone,units\nSKU-A,Z-KUL,5\nSKU-B,Z-PEN,2.5\n",
+    # quoted fields and CRLF line ends (csv module path)
+    'sku,zone,units\r\n"SKU-A","Z-KUL",5\r\n"SKU-B",Z-PEN,"2.5"\r\n',
+    # padded cells, comment and blank lines, columns in another order
+    "# forecast week 48\nunits , sku , zone\n\n 5 , SKU-A , Z-KUL\n2.5,SKU-B,Z-PEN\n",
+])
+def test_demand_csv_variants(tmp_path: Path, tiny: dict, text: str) -> None:
+    """Quoted, padded, commented and reordered CSVs all give the same two demand rows."""
+    net = {k: v for k, v in tiny.items() if k != "demand"}
+    (tmp_path / "network.json").write_text(json.dumps(net))
+    (tmp_path / "demand.csv").write_text(text)
+    s = load_scenario(tmp_path)
+    assert [tuple(d) for d in s.demand] == [("SKU-A", "Z-KUL", 5.0), ("SKU-B", "Z-PEN", 2.5)]
+
+
+def test_many_bad_rows_are_summarised(tmp_path: Path, tiny: dict) -> None:
+    """Thousands of bad rows give a bounded error list ending with a count of the rest."""
+    net = {k: v for k, v in tiny.items() if k != "demand"}
+    (tmp_path / "network.json").write_text(json.dumps(net))
+    rows = "".join(f"SKU-X{i},Z-KUL,1\n" for i in range(3000))
+    (tmp_path / "demand.csv").write_text("sku,zone,units\n" + rows)
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(tmp_path)
+    probs = exc.value.problems
+    assert str(probs[0]) == "demand.csv line 2.sku: unknown SKU 'SKU-X0'"
+    assert "… and 2000 more rows with unknown SKUs" in str(probs[-1])
+    assert len(probs) == 1001
