@@ -1,0 +1,181 @@
+"""Routing quality benchmark: tradelane (OR-Tools) vs PyVRP vs best-known values.
+
+For each instance, both solvers get the same data and the same wall-clock limit, one after the
+other (never in parallel, so they do not compete for the CPU); both solutions are re-checked by
+tradelane's independent evaluator (``optimizer.route_eval``) in floating point.
+
+Conventions (see each folder's README in ``../shared/benchdata``):
+
+- ``solomon``: instances with unrounded Euclidean distances (the classic convention). Gap is
+  measured against ``bks_distance.csv``, the **distance-only** proven optima, which use distances
+  truncated to one decimal. We report two gaps: ``gap`` (our double-precision distance vs that
+  value, slightly pessimistic) and ``gap_t1`` (the same routes re-evaluated with truncated
+  distances: like for like with the optimum, and still feasible since truncated travel times are
+  shorter).
+- ``homberger``: 200-customer Gehring & Homberger; best-known values are **hierarchical**
+  (vehicles first, then distance, double precision). A distance-only run may use more vehicles
+  and beat the distance; the gap is reported against that value anyway, with that caveat.
+- ``cvrplib``: TSPLIB-rounded integer distances (``nint``); gap vs ``bks.csv``.
+
+PyVRP (the peer) gets integer data: distances and times scaled by 1000 and rounded (the scaling
+PyVRP's own reader uses for "exact" instances); 1 for integral data.
+
+Usage (from the repository root)::
+
+    python benchmarks/routing_quality.py --family solomon --time-limit 30 \
+        --out routing_solomon.csv
+    python benchmarks/routing_quality.py --family homberger --select 'r1_2_*' --time-limit 30
+    python benchmarks/routing_quality.py --family cvrplib --select 'X-n1[0-4]*' --no-peer
+
+Prints one line per instance and a summary: feasible count, mean gap, mean cost ratio to PyVRP,
+median solve seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import fnmatch
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from optimizer.route_eval import evaluate_routes  # noqa: E402
+from optimizer.routing import RoutingInstance, RoutingParams, solve_routes  # noqa: E402
+from optimizer.vrp_io import read_instance  # noqa: E402
+
+FAMILIES = {
+    "solomon": ("solomon", "bks_distance.csv", "*.txt"),
+    "homberger": ("gehring_homberger", "bks.csv", "*.txt"),
+    "cvrplib": ("cvrplib", "bks.csv", "X/*.vrp"),
+}
+
+
+def load_bks(path: Path) -> dict[str, float]:
+    """instance -> best-known value from a benchdata ``bks*.csv``."""
+    if not path.is_file():
+        return {}
+    with path.open() as fh:
+        return {r["instance"]: float(r["bks_value"]) for r in csv.DictReader(fh)}
+
+
+def solve_pyvrp(inst: RoutingInstance, time_limit: float, seed: int) -> tuple[list[list[int]], float]:
+    """Solve with PyVRP on the same data (integer-scaled); routes as 0-based client indices."""
+    from pyvrp import Model
+    from pyvrp.stop import MaxRuntime
+
+    t0 = time.perf_counter()
+    integral = np.all(inst.distance == np.round(inst.distance)) and np.all(
+        inst.duration == np.round(inst.duration))
+    s = 1 if integral else 1000
+
+    def i(x: float) -> int:
+        return int(round(x * s)) if math.isfinite(x) else (1 << 40)
+
+    m = Model()
+    vt0 = inst.vehicle_types[0]
+    xy = inst.coords if inst.coords is not None else np.zeros((inst.num_locations, 2))
+    locs = [m.add_location(x=i(x), y=i(y)) for x, y in xy]
+    depot = m.add_depot(locs[0], tw_early=i(vt0.shift_start), tw_late=i(vt0.shift_end))
+    m.add_vehicle_type(num_available=vt0.count, capacity=[int(c) for c in vt0.capacity],
+                       start_depot=depot, end_depot=depot,
+                       tw_early=i(vt0.shift_start), tw_late=i(vt0.shift_end))
+    for c in range(inst.num_clients):
+        m.add_client(locs[c + 1], delivery=[int(q) for q in inst.demand[c]],
+                     service_duration=i(inst.service[c]), tw_early=i(inst.tw_early[c]),
+                     tw_late=i(inst.tw_late[c]))
+    dist = np.round(inst.distance * s).astype(np.int64)
+    dur = np.round(inst.duration * s).astype(np.int64)
+    for a in range(inst.num_locations):
+        for b in range(inst.num_locations):
+            if a != b:
+                m.add_edge(locs[a], locs[b], distance=int(dist[a, b]), duration=int(dur[a, b]))
+    res = m.solve(stop=MaxRuntime(time_limit), seed=seed, display=False)
+    routes = [[a.idx for a in r if a.is_client()] for r in res.best.routes()]
+    return routes, time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--family", choices=sorted(FAMILIES), default="solomon")
+    ap.add_argument("--instances", type=Path, help="folder (default ../shared/benchdata/<family>)")
+    ap.add_argument("--select", default="*", help="glob on instance file names")
+    ap.add_argument("--time-limit", type=float, default=30.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--first-solution", default=RoutingParams().first_solution)
+    ap.add_argument("--metaheuristic", default=RoutingParams().metaheuristic)
+    ap.add_argument("--no-peer", action="store_true", help="skip PyVRP")
+    ap.add_argument("--out", type=Path, help="CSV of per-instance rows")
+    a = ap.parse_args(argv)
+    folder, bks_file, pattern = FAMILIES[a.family]
+    d = a.instances or (ROOT.parent / "shared" / "benchdata" / folder)
+    bks = load_bks(d / bks_file)
+    files = sorted(p for p in d.glob(pattern)
+                   if fnmatch.fnmatch(p.name, a.select) and p.name != "README.md")
+    if not files:
+        print(f"no instance matches {a.select!r} in {d}", file=sys.stderr)
+        return 2
+    params = RoutingParams(time_limit_s=a.time_limit, seed=a.seed,
+                           first_solution=a.first_solution, metaheuristic=a.metaheuristic)
+    print(f"# family={a.family} time_limit={a.time_limit}s seed={a.seed} "
+          f"first={params.first_solution} meta={params.metaheuristic} peer="
+          f"{'none' if a.no_peer else 'pyvrp'}; solvers run one after the other")
+    print(f"{'instance':<12} {'bks':>10} {'ours':>10} {'veh':>4} {'gap%':>7} {'gap_t1%':>8} "
+          f"{'s':>6} {'pyvrp':>10} {'veh':>4} {'gap%':>7} {'ratio':>6} {'s':>6}")
+    rows = []
+    for f in files:
+        inst = read_instance(f)
+        name = inst.name if inst.name in bks else f.stem
+        b = bks.get(name, math.nan)
+        res = solve_routes(inst, params)
+        row: dict[str, object] = {"instance": name, "bks": b, "ours": res.cost,
+                                  "ours_vehicles": res.num_vehicles, "ours_feasible": res.feasible,
+                                  "ours_s": res.solve_seconds}
+        row["gap"] = 100 * (res.cost / b - 1)
+        row["gap_t1"] = math.nan
+        if a.family == "solomon" and inst.coords is not None and res.feasible:
+            ev = evaluate_routes(inst, [(r.vehicle_type, r.clients) for r in res.routes],
+                                 convention="trunc1")
+            row["gap_t1"] = 100 * (ev.distance / b - 1)
+        if not a.no_peer:
+            routes, secs = solve_pyvrp(inst, a.time_limit, a.seed)
+            ev = evaluate_routes(inst, routes)
+            row.update(pyvrp=ev.cost, pyvrp_vehicles=len(routes), pyvrp_feasible=ev.feasible,
+                       pyvrp_s=secs, pyvrp_gap=100 * (ev.cost / b - 1),
+                       ratio=res.cost / ev.cost)
+        rows.append(row)
+        print(f"{name:<12} {b:>10.2f} {res.cost:>10.2f} {res.num_vehicles:>4} "
+              f"{row['gap']:>7.2f} {row['gap_t1']:>8.2f} {res.solve_seconds:>6.1f} "
+              + (f"{row['pyvrp']:>10.2f} {row['pyvrp_vehicles']:>4} {row['pyvrp_gap']:>7.2f} "
+                 f"{row['ratio']:>6.3f} {row['pyvrp_s']:>6.1f}" if not a.no_peer else "")
+              + ("" if res.feasible else "  INFEASIBLE"), flush=True)
+
+    def mean(key: str) -> float:
+        vals = [float(r[key]) for r in rows if key in r and math.isfinite(float(r[key]))]
+        return statistics.fmean(vals) if vals else math.nan
+
+    n_feas = sum(bool(r["ours_feasible"]) for r in rows)
+    print(f"# summary over {len(rows)} instance(s): ours feasible {n_feas}/{len(rows)}, "
+          f"mean gap {mean('gap'):.2f}% (trunc1 re-evaluation {mean('gap_t1'):.2f}%), "
+          f"median {statistics.median(float(r['ours_s']) for r in rows):.1f} s")
+    if not a.no_peer:
+        print(f"# pyvrp feasible {sum(bool(r['pyvrp_feasible']) for r in rows)}/{len(rows)}, "
+              f"mean gap {mean('pyvrp_gap'):.2f}%, mean cost ratio ours/pyvrp "
+              f"{mean('ratio'):.4f}, median {statistics.median(float(r['pyvrp_s']) for r in rows):.1f} s")
+    if a.out:
+        with a.out.open("w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=sorted({k for r in rows for k in r}))
+            w.writeheader()
+            w.writerows(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
