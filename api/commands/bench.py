@@ -61,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "bench", help="run the benchmark suite; 'bench report', 'bench tune'",
         description="Run instance x configuration x seed in separate processes and record one "
-                    "JSON line per solve; 'tradelane bench report FILE' summarises results; "
+                    "row per solve in --out; 'tradelane bench report FILE' summarises results; "
                     "'tradelane bench tune ...' searches solver parameters.")
     _add_common(p, required=False)
     p.add_argument("--config", metavar="TOML", action="append", default=[],
