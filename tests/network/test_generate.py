@@ -275,3 +275,17 @@ def test_tier_m_size_and_case_insensitive_tier() -> None:
     assert g.meta["tier"] == "M"
     assert len(g.document["skus"]) == 300
     assert g.meta["counts"]["warehouses"] == len(REGIONS["me"].warehouses)
+
+
+@pytest.mark.slow
+def test_tier_l_generates_10000_skus(tmp_path: Path) -> None:
+    """Tier L (sea) builds 10,000 SKUs, about 200 zones and the full warehouse set, and
+    writes a demand CSV whose data rows match the generated demand (no timing asserted:
+    timings live in the report)."""
+    g = generate_scenario("sea", "L", 1)
+    assert len(g.document["skus"]) == 10_000
+    assert g.meta["counts"]["zones"] == REGIONS["sea"].zones["L"]
+    write_scenario(g, tmp_path)
+    with open(tmp_path / "demand.csv", encoding="utf-8") as fh:
+        rows = sum(1 for _ in fh) - 1
+    assert rows == len(g.demand_units) == g.meta["counts"]["demand_rows"]
