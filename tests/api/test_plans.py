@@ -197,8 +197,7 @@ def test_cancel_queued_running_and_finished(client, scenario) -> None:
     proc = next(iter(runner._running.values())).proc
     r = client.delete(f"/v1/plans/{running}", headers=auth())
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
-    wait_for(lambda: not proc.is_alive(), timeout=10)
-    assert runner.busy == 0
+    wait_for(lambda: not proc.is_alive() and runner.busy == 0, timeout=10)
     done = _post(client, scenario).json()["id"]
     assert _done(client, done)["status"] == "succeeded"
     assert client.delete(f"/v1/plans/{done}", headers=auth()).status_code == 409
