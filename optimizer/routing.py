@@ -488,7 +488,8 @@ class RoutingParams:
     def from_toml(cls, path: str | Path, **overrides: Any) -> RoutingParams:
         """Read parameters from a TOML file (top level or a ``[routing]`` table).
 
-        Unknown keys raise ``RoutingError`` naming them; ``overrides`` win over the file.
+        Unknown keys raise ``RoutingError`` naming them; ``overrides`` (given keys only) win over
+        the file.
         """
         with open(path, "rb") as fh:
             try:
@@ -501,7 +502,7 @@ class RoutingParams:
         if unknown:
             raise RoutingError(f"{path}: unknown routing parameter(s) {', '.join(unknown)}; "
                                f"known: {', '.join(sorted(names))}.")
-        doc.update({k: v for k, v in overrides.items() if v is not None})
+        doc.update(overrides)
         try:
             return cls(**doc)
         except TypeError as e:

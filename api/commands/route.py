@@ -1,0 +1,137 @@
+"""``tradelane route``: solve a VRP instance file, or a day's orders from a plan.
+
+::
+
+    tradelane route INSTANCE --time-limit S --out FILE [--seed N] [--config TOML]
+    tradelane route --plan DIR --warehouse ID --day N [--scenario PATH] [--matrix NPY] ...
+
+Writes the DESIGN §7 route JSON (``instance``, ``cost``, ``vehicles``, ``routes`` in the
+instance's client numbering, ``feasible``, ``solve_seconds``, plus ``seed``, ``dropped`` orders
+handed to the parcel carrier with their cost, and ``gap_percent`` when ``--best-known`` is given)
+and prints a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from api.commands._common import InputError
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("route", help="solve a VRP (Solomon/VRPLIB file, or a plan's day)")
+    p.add_argument("instance", nargs="?", metavar="INSTANCE",
+                   help="Solomon .txt or VRPLIB .vrp file (omit with --plan)")
+    p.add_argument("--plan", metavar="DIR", help="plan directory (plan.json) to route a day of")
+    p.add_argument("--warehouse", metavar="ID", help="with --plan: the warehouse")
+    p.add_argument("--day", type=int, metavar="N", help="with --plan: day index (0-based)")
+    p.add_argument("--scenario", metavar="PATH",
+                   help="with --plan: the scenario (default: DIR/scenario.* or DIR/scenario/)")
+    p.add_argument("--matrix", metavar="NPY", help="with --plan: distance matrix in km (.npy or "
+                   ".csv), warehouse first, instead of geodesic x circuity")
+    p.add_argument("--circuity", type=float, default=1.3, help="road km per geodesic km (1.3)")
+    p.add_argument("--time-limit", type=float, default=None, metavar="S",
+                   help="search time limit in seconds (default 10, or from --config)")
+    p.add_argument("--solution-limit", type=int, default=None, metavar="N",
+                   help="stop after N solutions (deterministic stop)")
+    p.add_argument("--seed", type=int, default=None, help="seed (default 0)")
+    p.add_argument("--config", metavar="TOML", help="routing parameters ([routing] table)")
+    p.add_argument("--best-known", type=float, metavar="VALUE",
+                   help="best-known cost, to report the gap")
+    p.add_argument("--out", metavar="FILE", help="write the solution JSON here")
+    p.set_defaults(func=run)
+
+
+def _params(args: argparse.Namespace) -> Any:
+    from optimizer.routing import RoutingParams
+
+    kw: dict[str, Any] = {}
+    if args.time_limit is not None:
+        kw["time_limit_s"] = args.time_limit
+    elif args.solution_limit is not None:
+        kw["time_limit_s"] = None  # a solution-limit stop: deterministic
+    if args.solution_limit is not None:
+        kw["solution_limit"] = args.solution_limit
+    if args.seed is not None:
+        kw["seed"] = args.seed
+    if args.config:
+        if not Path(args.config).is_file():
+            raise InputError(f"--config: no such file {args.config!r}")
+        return RoutingParams.from_toml(args.config, **kw)
+    return RoutingParams(**kw)
+
+
+def _scenario_path(args: argparse.Namespace, plan_dir: Path) -> Path:
+    if args.scenario:
+        return Path(args.scenario)
+    for cand in sorted(plan_dir.glob("scenario*")):
+        return cand
+    raise InputError(f"--plan {plan_dir}: no scenario copy in the plan directory; "
+                     "give --scenario PATH")
+
+
+def _plan_instance(args: argparse.Namespace) -> Any:
+    import numpy as np
+
+    from network.scenario import load_scenario
+    from optimizer.route_plan import build_day_instance
+
+    missing = [f"--{k}" for k in ("warehouse", "day") if getattr(args, k) is None]
+    if missing:
+        raise InputError(f"--plan needs {' and '.join(missing)}")
+    plan_dir = Path(args.plan)
+    plan_file = plan_dir / "plan.json" if plan_dir.is_dir() else plan_dir
+    if not plan_file.is_file():
+        raise InputError(f"--plan: no plan.json at {plan_file}")
+    try:
+        plan = json.loads(plan_file.read_text())
+    except json.JSONDecodeError as e:
+        raise InputError(f"{plan_file}: not valid JSON ({e})") from None
+    if not isinstance(plan, dict) or not isinstance(plan.get("fulfilment"), list):
+        raise InputError(f"{plan_file}: no 'fulfilment' list (DESIGN §7 plan.json expected)")
+    scen = load_scenario(_scenario_path(args, plan_file.parent))
+    matrix = None
+    if args.matrix:
+        mp = Path(args.matrix)
+        if not mp.is_file():
+            raise InputError(f"--matrix: no such file {mp}")
+        try:
+            matrix = np.load(mp) if mp.suffix == ".npy" else np.loadtxt(mp, delimiter=",")
+        except ValueError as e:
+            raise InputError(f"--matrix {mp}: not a numeric matrix ({e})") from None
+    return build_day_instance(plan, scen, warehouse=args.warehouse, day=args.day,
+                              seed=args.seed or 0, circuity=args.circuity, matrix_km=matrix)
+
+
+def run(args: argparse.Namespace) -> int:
+    from optimizer.routing import RoutingError, solve_routes
+    from optimizer.vrp_io import read_instance, solution_to_dict, write_solution
+
+    if (args.instance is None) == (args.plan is None):
+        raise InputError("give either INSTANCE or --plan DIR (not both)")
+    try:
+        params = _params(args)
+        inst = _plan_instance(args) if args.plan else read_instance(args.instance)
+        res = solve_routes(inst, params)
+    except RoutingError as e:
+        raise InputError(str(e)) from None
+    data = solution_to_dict(inst, res, best_known=args.best_known)
+    if args.plan:
+        data["currency"] = inst.meta.get("currency")
+        data["day"] = args.day
+        data["warehouse"] = args.warehouse
+        data["late_orders"] = inst.meta.get("late_orders", [])
+    if args.out:
+        write_solution(args.out, data)
+    print(res.summary())
+    if args.out:
+        print(f"wrote {args.out}")
+    else:
+        json.dump(data, sys.stdout, indent=2)
+        print()
+    # infeasible-as-checked would be a bug (exit 1); "no solution" is a status, not an error
+    return 1 if res.status.value == "infeasible" else 0

@@ -1,0 +1,242 @@
+"""From a plan to a day's routes: sample one day's orders at a warehouse and build the VRP.
+
+``build_day_instance(plan, scenario, warehouse=..., day=...)`` reads the plan's ``fulfilment``
+rows served from ``warehouse`` (DESIGN §7), turns each row's units over the horizon into a daily
+rate, and samples the day's orders (one parcel per unit, Poisson counts) with
+``numpy.random.default_rng((seed, day))`` so a (seed, day) pair always gives the same day.
+
+- **Addresses**: each order gets the zone's coordinates jittered by a normal offset of
+  ``jitter_km`` (standard deviation, per axis), i.e. a street address around the zone centre.
+- **Distances**: geodesic km × ``circuity`` (the road detour factor), unless a matrix is given
+  (km, shape ``(1 + orders, 1 + orders)``, warehouse first). Travel hours = km / ``speed_kmh``.
+- **Promise**: every order was placed ``age`` hours before dispatch (the routing clock's zero):
+  ``age = processing_hours + U(0, 24)`` (placed during the previous day, then picked and packed)
+  and, for a share ``backlog_share`` of orders that missed yesterday's routes, 24 h more. Its due
+  time is ``promise_due_times(0, promise_hours, age)``; an order whose promise can no longer be
+  met (due before the direct drive from the warehouse) keeps no deadline and is flagged in
+  ``instance.meta["late_orders"]``.
+- **Parcel carrier**: an order that fits no route is handed to the scenario's last-mile rate card
+  for the warehouse's country at its rate-card cost (``cost_per_unit + cost_per_kg·kg +
+  cost_per_m3·m³ + cost_per_km·km``); that is the order's drop penalty.
+- **Fleet**: ``FleetSpec`` (illustrative van figures by default, in the scenario currency).
+
+This module reads scenario data types only (no networkx).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from optimizer.routing import RoutingError, RoutingInstance, VehicleType, promise_due_times
+
+if TYPE_CHECKING:
+    from network.scenario import Scenario
+
+__all__ = ["FleetSpec", "build_day_instance"]
+
+
+@dataclass(frozen=True, slots=True)
+class FleetSpec:
+    """Last-mile fleet of a warehouse (one vehicle type), figures per vehicle.
+
+    The defaults are illustrative for a light van in a South-East Asian metro (a van day of
+    roughly 25 + 0.15/km + 3/h), not market data: DOMAIN.md has no last-mile fleet costs. Set
+    them per warehouse for real use.
+
+    Attributes
+    ----------
+    count : int or None
+        Vehicles available; None = one per 40 orders, plus one.
+    capacity_kg, capacity_m3 : float
+    fixed_cost : float
+        Per vehicle and day (driver day rate share, lease).
+    cost_per_km, cost_per_hour : float
+    shift_hours : float
+        Routes start at 0 (dispatch) and end by this time.
+    max_duration_hours : float
+    service_minutes : float
+        Handover time per stop.
+    speed_kmh : float
+        Average urban speed.
+    """
+
+    count: int | None = None
+    capacity_kg: float = 600.0
+    capacity_m3: float = 4.0
+    fixed_cost: float = 25.0
+    cost_per_km: float = 0.15
+    cost_per_hour: float = 3.0
+    shift_hours: float = 10.0
+    max_duration_hours: float = 10.0
+    service_minutes: float = 3.0
+    speed_kmh: float = 30.0
+
+    def __post_init__(self) -> None:
+        for name in ("capacity_kg", "capacity_m3", "fixed_cost", "cost_per_km", "cost_per_hour",
+                     "shift_hours", "max_duration_hours", "service_minutes"):
+            if not getattr(self, name) >= 0:
+                raise RoutingError(f"fleet: {name} < 0 not understood.")
+        if not self.speed_kmh > 0:
+            raise RoutingError("fleet: speed_kmh <= 0 not understood.")
+        if self.count is not None and self.count < 0:
+            raise RoutingError("fleet: count < 0 not understood.")
+
+
+def build_day_instance(
+    plan: dict[str, Any],
+    scenario: Scenario,
+    *,
+    warehouse: str,
+    day: int,
+    seed: int = 0,
+    fleet: FleetSpec | None = None,
+    circuity: float = 1.3,
+    jitter_km: float = 2.0,
+    backlog_share: float = 0.1,
+    matrix_km: npt.ArrayLike | None = None,
+    max_orders: int | None = None,
+) -> RoutingInstance:
+    """Sample day ``day``'s orders at ``warehouse`` from a plan and build its VRP instance.
+
+    Parameters
+    ----------
+    plan : dict
+        A plan.json document (DESIGN §7); only ``fulfilment`` is used.
+    scenario : Scenario
+        The scenario the plan was made for (nodes, SKUs, rate cards, horizon, promise).
+    warehouse : str
+        Warehouse id (the ``source`` of fulfilment rows).
+    day : int
+        Day index, ``0 .. horizon_days - 1``.
+    seed : int
+        Sampling seed (with ``day``).
+    fleet : FleetSpec, optional
+    circuity : float
+        Road km per geodesic km (>= 1).
+    jitter_km : float
+        Standard deviation of the address offset around the zone centre.
+    backlog_share : float
+        Share of orders carried over from the previous day (they are 24 h older).
+    matrix_km : array, optional
+        Distance matrix replacing geodesic × circuity.
+    max_orders : int, optional
+        Keep at most this many orders (the first sampled).
+
+    Returns
+    -------
+    RoutingInstance
+        One depot (the warehouse), clients = orders with ids ``"<zone>/<sku>/<k>"``; dimensions
+        kg and m³; times in hours; costs in the scenario currency.
+
+    Raises
+    ------
+    RoutingError
+        Unknown warehouse, a day outside the horizon, no fulfilment rows from the warehouse, a
+        zone or SKU the scenario does not know, no rate card for the warehouse's country, a
+        matrix of the wrong shape.
+    """
+    from network.geo import pairwise_km
+
+    fleet = fleet or FleetSpec()
+    nodes = {n.id: n for n in scenario.nodes}
+    if warehouse not in nodes or nodes[warehouse].kind != "warehouse":
+        known = sorted(n.id for n in scenario.nodes if n.kind == "warehouse")
+        raise RoutingError(f"unknown warehouse {warehouse!r}; warehouses: {', '.join(known)}")
+    horizon = int(scenario.horizon_days)
+    if not 0 <= day < horizon:
+        raise RoutingError(f"day {day} outside the horizon 0..{horizon - 1}")
+    if circuity < 1 or jitter_km < 0 or not 0 <= backlog_share <= 1:
+        raise RoutingError("circuity >= 1, jitter_km >= 0 and 0 <= backlog_share <= 1 needed")
+    rows = [r for r in plan.get("fulfilment", []) if r.get("source") == warehouse]
+    if not rows:
+        sources = sorted({str(r.get("source")) for r in plan.get("fulfilment", [])})
+        raise RoutingError(f"the plan has no fulfilment from {warehouse!r}; sources: "
+                           f"{', '.join(sources) or 'none'}")
+    wh = nodes[warehouse]
+    skus = {k.id: k for k in scenario.skus}
+    cards = [c for c in scenario.rate_cards if c.country == wh.country
+             and (not c.from_countries or wh.country in c.from_countries)]
+    if not cards:
+        raise RoutingError(f"no last-mile rate card for {wh.country!r} (warehouse {warehouse!r}): "
+                           "orders could not be handed to a parcel carrier")
+
+    # -- sample the day's orders ---------------------------------------------------------
+    rng = np.random.default_rng((seed, day))
+    zone_of: list[str] = []
+    sku_of: list[str] = []
+    card_of: list[Any] = []
+    for i, r in enumerate(rows):
+        zone, sku = r.get("zone"), r.get("sku")
+        if zone not in nodes:
+            raise RoutingError(f"fulfilment[{i}]: unknown zone {zone!r}")
+        if sku not in skus:
+            raise RoutingError(f"fulfilment[{i}]: unknown SKU {sku!r}")
+        units = float(r.get("units", 0.0))
+        if not units >= 0:
+            raise RoutingError(f"fulfilment[{i}]: units must be >= 0, got {units!r}")
+        n = int(rng.poisson(units / horizon))
+        lane_ids = [str(x) for x in r.get("lanes", [])]
+        card = next((c for c in cards for lid in lane_ids if lid.startswith(c.id + ":")), cards[0])
+        zone_of += [zone] * n
+        sku_of += [sku] * n
+        card_of += [card] * n
+    if max_orders is not None and len(zone_of) > max_orders:
+        zone_of, sku_of, card_of = zone_of[:max_orders], sku_of[:max_orders], card_of[:max_orders]
+    n = len(zone_of)
+
+    # -- addresses and distances -----------------------------------------------------------
+    zlat = np.array([nodes[z].lat for z in zone_of])
+    zlon = np.array([nodes[z].lon for z in zone_of])
+    off = rng.normal(0.0, jitter_km, size=(n, 2))
+    lat = np.clip(zlat + off[:, 0] / 111.32, -89.9, 89.9)
+    lon = zlon + off[:, 1] / (111.32 * np.maximum(np.cos(np.radians(zlat)), 0.05))
+    all_lat = np.concatenate([[wh.lat], lat])
+    all_lon = np.concatenate([[wh.lon], lon])
+    if matrix_km is None:
+        km = pairwise_km(all_lat, all_lon, all_lat, all_lon) * circuity
+        np.fill_diagonal(km, 0.0)
+        convention = "geodesic"
+    else:
+        km = np.asarray(matrix_km, dtype=float)
+        if km.shape != (n + 1, n + 1):
+            raise RoutingError(f"distance matrix has shape {km.shape}, expected {(n + 1, n + 1)} "
+                               f"(warehouse + {n} orders)")
+        convention = "matrix"
+    hours = km / fleet.speed_kmh
+
+    # -- promise: age of each order at dispatch, due time ----------------------------------
+    age = wh.processing_hours + rng.uniform(0.0, 24.0, size=n)
+    age = age + 24.0 * (rng.uniform(size=n) < backlog_share)
+    due = promise_due_times(np.zeros(n), promise_hours=scenario.service.promise_hours,
+                            upstream_hours=age)
+    lost = due < hours[0, 1:]
+    tw_late = np.where(lost, math.inf, due)
+
+    # -- demand and carrier cost ---------------------------------------------------------
+    kg = np.array([skus[s].weight_kg for s in sku_of])
+    m3 = np.array([skus[s].volume_m3 for s in sku_of])
+    penalty = np.array([c.cost_per_unit + c.cost_per_kg * w + c.cost_per_m3 * v
+                        + c.cost_per_km * d
+                        for c, w, v, d in zip(card_of, kg, m3, km[0, 1:] if n else [],
+                                              strict=True)])
+    count = fleet.count if fleet.count is not None else n // 40 + 1
+    vt = VehicleType(count=count, capacity=(fleet.capacity_kg, fleet.capacity_m3),
+                     fixed_cost=fleet.fixed_cost, cost_per_distance=fleet.cost_per_km,
+                     cost_per_hour=fleet.cost_per_hour, max_duration=fleet.max_duration_hours,
+                     shift_start=0.0, shift_end=fleet.shift_hours, name="van")
+    ids = [f"{z}/{s}/{k}" for k, (z, s) in enumerate(zip(zone_of, sku_of, strict=True))]
+    return RoutingInstance.build(
+        f"{scenario.name}:{warehouse}:day{day}", km, num_depots=1, vehicle_types=(vt,),
+        demand=np.column_stack([kg, m3]) if n else np.zeros((0, 2)), duration=hours,
+        service=np.full(n, fleet.service_minutes / 60.0), tw_late=tw_late,
+        drop_penalty=penalty, client_ids=ids, depot_ids=[warehouse],
+        dimension_names=("kg", "m3"), coords=np.column_stack([all_lat, all_lon]),
+        distance_convention=convention,
+        meta={"currency": scenario.currency, "seed": seed, "day": day,
+              "late_orders": [ids[i] for i in np.flatnonzero(lost)],
+              "age_hours": age.round(3).tolist()})

@@ -1,0 +1,51 @@
+"""Tests of the ``tradelane route`` command (run in-process through ``api.cli.main``)."""
+
+from __future__ import annotations
+
+import json
+
+from api.cli import main
+
+
+def test_route_instance_file_writes_contract_json(tmp_path, data_dir, capsys) -> None:
+    """``route INSTANCE --time-limit --out`` writes the DESIGN §7 keys; exit code 0."""
+    out = tmp_path / "sol.json"
+    code = main(["route", str(data_dir / "vrp" / "C101.txt"), "--solution-limit", "30",
+                 "--out", str(out), "--seed", "2", "--best-known", "827.3"])
+    assert code == 0
+    d = json.loads(out.read_text())
+    assert {"instance", "cost", "vehicles", "routes", "feasible", "solve_seconds"} <= set(d)
+    assert d["instance"] == "C101" and d["feasible"] is True and d["seed"] == 2
+    assert sorted(c for r in d["routes"] for c in r) == list(range(1, 101))
+    assert "feasible" in capsys.readouterr().out
+
+
+def test_route_plan_day(tmp_path, data_dir) -> None:
+    """``route --plan DIR --warehouse --day`` routes the day and lists carrier hand-overs."""
+    out = tmp_path / "day.json"
+    code = main(["route", "--plan", str(data_dir / "vrp" / "plan-tiny"), "--warehouse", "WH-KUL",
+                 "--day", "5", "--time-limit", "1", "--out", str(out)])
+    assert code == 0
+    d = json.loads(out.read_text())
+    assert d["feasible"] and d["warehouse"] == "WH-KUL" and d["day"] == 5
+    assert all(x["carrier_cost"] > 0 for x in d["dropped"])
+    assert d["cost"] > 0 and d["currency"] == "USD"
+
+
+def test_bad_input_exits_2_with_a_message(tmp_path, data_dir, capsys) -> None:
+    """Missing file, both/neither sources, unknown warehouse, bad config: exit 2, no traceback."""
+    plan = str(data_dir / "vrp" / "plan-tiny")
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("turbo = true\n")
+    cases = [
+        (["route", str(tmp_path / "none.vrp")], "no such file"),
+        (["route"], "either INSTANCE or --plan"),
+        (["route", "--plan", plan, "--warehouse", "WH-NOPE", "--day", "0"], "WH-NOPE"),
+        (["route", "--plan", plan, "--day", "0"], "--warehouse"),
+        (["route", str(data_dir / "vrp" / "C101.txt"), "--config", str(cfg)], "turbo"),
+        (["route", str(data_dir / "vrp" / "C101.txt"), "--time-limit", "-3"], "time_limit_s"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, (argv, err)

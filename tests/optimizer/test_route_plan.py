@@ -1,0 +1,100 @@
+"""Tests of ``optimizer.route_plan``: a day's orders sampled from a plan, and their routes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from network.scenario import load_scenario
+from optimizer.route_eval import evaluate_routes
+from optimizer.route_plan import FleetSpec, build_day_instance
+from optimizer.routing import RoutingError, RoutingParams, solve_routes
+
+
+@pytest.fixture(scope="module")
+def plan_and_scenario(data_dir):
+    """The hand-written tiny plan (WH-KUL serves Z-KUL and Z-JHB) and its scenario."""
+    d = data_dir / "vrp" / "plan-tiny"
+    return json.loads((d / "plan.json").read_text()), load_scenario(d / "scenario.json")
+
+
+def test_sampling_is_deterministic_by_seed_and_day(plan_and_scenario) -> None:
+    """Same (seed, day) gives the same orders and addresses; another day gives other orders."""
+    plan, scen = plan_and_scenario
+    a = build_day_instance(plan, scen, warehouse="WH-KUL", day=3, seed=1)
+    b = build_day_instance(plan, scen, warehouse="WH-KUL", day=3, seed=1)
+    c = build_day_instance(plan, scen, warehouse="WH-KUL", day=4, seed=1)
+    assert a.client_ids == b.client_ids
+    np.testing.assert_array_equal(a.coords, b.coords)
+    assert not (a.client_ids == c.client_ids and np.array_equal(a.coords, c.coords))
+
+
+def test_day_instance_contents(plan_and_scenario) -> None:
+    """Orders come from WH-KUL's rows only, with SKU kg/m³, rate-card carrier cost, due times."""
+    plan, scen = plan_and_scenario
+    inst = build_day_instance(plan, scen, warehouse="WH-KUL", day=0, seed=0)
+    # daily mean: (1800 + 600 + 280) / 28 ~ 96 orders; Poisson, so within a wide band
+    assert 60 < inst.num_clients < 140
+    zones = {cid.split("/")[0] for cid in inst.client_ids}
+    assert zones <= {"Z-KUL", "Z-JHB"} and "Z-KUL" in zones
+    assert inst.depot_ids == ("WH-KUL",) and inst.dimension_names == ("kg", "m3")
+    k = next(i for i, cid in enumerate(inst.client_ids) if "/SKU-B/" in cid)
+    assert inst.demand[k].tolist() == [1.2, 0.006]
+    # MY-std rate card: 1.1 + 0.35 kg + 0.0008 km (km = road km from the warehouse)
+    assert inst.drop_penalty[k] == pytest.approx(1.1 + 0.35 * 1.2 + 0.0008 * inst.distance[0, k + 1])
+    # due = 72 h - age, age >= the warehouse's 12 processing hours
+    age = np.asarray(inst.meta["age_hours"])
+    fin = np.isfinite(inst.tw_late)
+    assert np.all(age >= 12.0)
+    np.testing.assert_allclose(inst.tw_late[fin], (72.0 - age)[fin], atol=1e-3)
+
+
+def test_far_orders_go_to_parcel_carrier_and_metro_orders_are_routed(plan_and_scenario) -> None:
+    """Johor orders (~300 km away) cannot be reached in a van shift: handed to the carrier."""
+    plan, scen = plan_and_scenario
+    inst = build_day_instance(plan, scen, warehouse="WH-KUL", day=2, seed=0)
+    res = solve_routes(inst, RoutingParams(time_limit_s=2.0))
+    assert res.feasible, res.violations
+    routed = {inst.client_ids[c] for r in res.routes for c in r.clients}
+    dropped = {inst.client_ids[c] for c in res.dropped}
+    assert all(cid.startswith("Z-KUL") for cid in routed) and routed
+    assert {cid for cid in inst.client_ids if cid.startswith("Z-JHB")} <= dropped
+    ev = evaluate_routes(inst, [(r.vehicle_type, r.clients) for r in res.routes],
+                         dropped=res.dropped)
+    assert ev.feasible and ev.cost == pytest.approx(res.cost)
+
+
+def test_given_matrix_replaces_geodesic_distances(plan_and_scenario) -> None:
+    """A distance matrix of the right shape is used as is; a wrong shape is an error."""
+    plan, scen = plan_and_scenario
+    base = build_day_instance(plan, scen, warehouse="WH-KUL", day=1, seed=0)
+    n = base.num_locations
+    m = np.full((n, n), 7.0)
+    np.fill_diagonal(m, 0.0)
+    inst = build_day_instance(plan, scen, warehouse="WH-KUL", day=1, seed=0, matrix_km=m)
+    assert inst.distance[0, 1] == 7.0 and inst.duration[0, 1] == pytest.approx(7.0 / 30.0)
+    with pytest.raises(RoutingError, match="shape"):
+        build_day_instance(plan, scen, warehouse="WH-KUL", day=1, seed=0,
+                           matrix_km=np.zeros((3, 3)))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"warehouse": "WH-XXX"}, "unknown warehouse 'WH-XXX'"),  # not in the scenario
+        ({"warehouse": "Z-KUL"}, "unknown warehouse 'Z-KUL'"),  # a zone, not a warehouse
+        ({"day": 28}, "day 28 outside the horizon"),  # horizon is 28 days
+        ({"warehouse": "WH-PEN", "plan": {"fulfilment": []}}, "no fulfilment from 'WH-PEN'"),
+    ],
+)
+def test_bad_plan_requests_are_rejected(plan_and_scenario, kwargs, match) -> None:
+    """Bad warehouse, day or plan raise RoutingError naming the item."""
+    plan, scen = plan_and_scenario
+    args = {"warehouse": "WH-KUL", "day": 0, "plan": plan}
+    args.update(kwargs)
+    with pytest.raises(RoutingError, match=match):
+        build_day_instance(args.pop("plan"), scen, **args)
+    with pytest.raises(RoutingError, match="speed_kmh"):
+        FleetSpec(speed_kmh=0)
