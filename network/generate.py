@@ -150,8 +150,20 @@ def _country_population() -> dict[str, float]:
     return {k: float(v["population"]) for k, v in countries.items()}
 
 
+# letters that Unicode decomposition does not reduce to ASCII (Vietnamese Đ, Polish Ł, ...)
+_TRANSLIT = str.maketrans({"Đ": "D", "đ": "d", "Ð": "D", "ð": "d", "Ł": "L", "ł": "l",
+                           "Ø": "O", "ø": "o", "ß": "ss", "Æ": "AE", "æ": "ae", "Œ": "OE",
+                           "œ": "oe", "ı": "i", "Þ": "TH", "þ": "th"})
+
+
 def _slug(name: str) -> str:
-    ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    """An ASCII id fragment for a place name.
+
+    >>> _slug("Ðà Lạt"), _slug("Łódź"), _slug("São Paulo")
+    ('DA-LAT', 'LODZ', 'SAO-PAULO')
+    """
+    ascii_ = unicodedata.normalize("NFKD", name.translate(_TRANSLIT)).encode(
+        "ascii", "ignore").decode()
     s = re.sub(r"[^A-Za-z0-9]+", "-", ascii_).strip("-").upper()
     return s[:24].rstrip("-") or "PLACE"
 
