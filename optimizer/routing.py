@@ -84,6 +84,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from optimizer.exceptions import InvalidNetworkError, ScalingWarning, SolverError
+
 if TYPE_CHECKING:
     from optimizer.route_eval import RouteEvaluation
 
@@ -109,12 +111,8 @@ SAFETY_TIME_LIMIT_S = 120.0
 _MAX_INT = 1 << 44  # per-value bound after scaling (sums of ~1e4 of them stay far below int64)
 
 
-class RoutingError(ValueError):
-    """Invalid routing input (names the offending item)."""
-
-
-class ScalingWarning(UserWarning):
-    """Scaled integer data lost precision or reached the integer bound."""
+class RoutingError(InvalidNetworkError):
+    """Invalid routing input (names the offending item); a ``ValueError``."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -857,7 +855,7 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
     sp = _search_parameters(params)
     err = pywrapcp.FindErrorInRoutingSearchParameters(sp)
     if err:  # a bug on our side, not bad input
-        raise RuntimeError(f"invalid OR-Tools search parameters: {err}")
+        raise SolverError(f"invalid OR-Tools search parameters: {err}")
     if params.neighbors and C > params.neighbors:
         ratio = params.neighbors / C
         sp.ls_operator_neighbors_ratio = ratio
