@@ -126,12 +126,49 @@ def summarise(rows: Sequence[Row]) -> list[dict[str, Any]]:
 
 
 def _f(v: float | None, spec: str = ".2f") -> str:
-    return "–" if v is None else format(round(v, 9) + 0.0, spec)  # no "-0.00"
+    if v is None:
+        return "–"
+    s = format(v, spec)
+    return s[1:] if s.startswith("-") and float(s) == 0 else s  # no "-0.00"
+
+
+def _per_instance(rows: Sequence[Row]) -> list[str]:
+    """Per-instance tables: mean gap % over seeds per configuration (or the failure)."""
+    refs = _references(rows)
+    lines = []
+    tables: dict[tuple[str, float], list[Row]] = defaultdict(list)
+    for r in rows:
+        tables[(r["family"], float(r.get("time_limit") or 0))].append(r)
+    for (fam, tl), rs in sorted(tables.items()):
+        labels = sorted({_label(r) for r in rs}, key=lambda x: (x in ("pyvrp", "monolithic",
+                                                                       "naive"), x))
+        star = "" if all(refs.get((fam, r["instance"]), (0, False))[1] for r in rs) else "*"
+        lines += [f"### {fam}, time limit {tl:g} s: gap{star} % per instance (mean over seeds)",
+                  "", "| instance | best-known | " + " | ".join(labels) + " |",
+                  "|---|---:|" + "---:|" * len(labels)]
+        for inst in sorted({r["instance"] for r in rs}):
+            ref = refs.get((fam, inst))
+            cells = []
+            for lab in labels:
+                mine = [r for r in rs if r["instance"] == inst and _label(r) == lab]
+                gaps = [_gap(c, ref[0]) for r in mine
+                        if (c := _feasible_cost(r)) is not None and ref]
+                if gaps:
+                    cells.append(_f(float(np.mean(gaps))))
+                else:
+                    cells.append(", ".join(sorted({r["status"] for r in mine})) or "")
+            bks = next(
+                (r["best_known"] for r in rs if r["instance"] == inst
+                 and r.get("best_known") is not None), None)
+            lines.append(f"| {inst} | {_f(bks, '.6g') if bks is not None else '–'} | "
+                         + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
 
 
 def markdown_report(rows: Sequence[Row], *, title: str = "results",
-                    images: Sequence[str] = ()) -> str:
-    """The Markdown summary (one table per family and time limit)."""
+                    images: Sequence[str] = (), per_instance: bool = True) -> str:
+    """The Markdown summary (one table per family and time limit, then per-instance gaps)."""
     summ = summarise(rows)
     lines = [f"# Benchmark report: {title}", ""]
     n_inst = len({(r["family"], r["instance"]) for r in rows})
@@ -165,6 +202,8 @@ def markdown_report(rows: Sequence[Row], *, title: str = "results",
             cells.append(other)
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+    if per_instance:
+        lines += _per_instance(rows)
     for img in images:
         lines.append(f"![{Path(img).stem}]({img})")
         lines.append("")

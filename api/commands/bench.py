@@ -136,8 +136,10 @@ def _fmt(v: Any, spec: str) -> str:
 
 
 def _progress(row: dict[str, Any], done: int, total: int) -> None:
-    gap = (f"gap {round(row['gap_pct'], 6) + 0.0:.2f}%" if row.get("gap_pct") is not None
-           else "gap -")
+    gap = "gap -"
+    if row.get("gap_pct") is not None:
+        g = f"{row['gap_pct']:.2f}"
+        gap = f"gap {g[1:] if g.startswith('-') and float(g) == 0 else g}%"
     msg = (f"[{done}/{total}] {row['instance']} {row['config']} seed {row['seed']} "
            f"{row['time_limit']:g}s: {row['status']} cost {_fmt(row['cost'], '.2f')} {gap} "
            f"{_fmt(row['seconds'], '.1f')} s {_fmt(row['peak_mb'], '.0f')} MB")

@@ -84,3 +84,12 @@ def test_failed_rows_never_count_as_best() -> None:
     s = {x["config"]: x for x in summarise(rows)}
     assert s["a"]["mean_gap"] == pytest.approx(0.0)
     assert s["b"]["mean_gap"] is None and not math.isnan(s["a"]["mean_gap"])
+
+
+def test_per_instance_table_shows_gaps_and_failures() -> None:
+    """The per-instance section gives each configuration's gap per instance, and the status
+    where a configuration has no feasible solve there."""
+    md = markdown_report(ROWS)
+    assert "### solomon, time limit 5 s: gap % per instance (mean over seeds)" in md
+    assert "| A | 100 | 10.00 | 0.00 |" in md
+    assert "| B | 200 | 5.00 | timeout |" in md
