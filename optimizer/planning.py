@@ -208,6 +208,7 @@ def plan_scenario(
         data = compile_network(scenario)
     cols = build_columns(data)
     naive, hint = naive_solution(data, cols)
+    naive_cols = cols
     strategy = params.strategy
     n_cols = len(cols.x_pair) + len(cols.q_pair) + len(cols.f_sku)
     if strategy == "auto":
@@ -245,6 +246,7 @@ def plan_scenario(
         plan["notes"] = notes
         plan["seed"] = params.seed
         return PlanOutcome(plan=plan, result=res, geo=geo_of(scenario))
+    cols = res.columns
     plan = plan_dict(data, cols, res.solution, status=str(res.status), objective=res.objective,
                      bound=res.bound, solve_seconds=solve_s)
     ev = evaluate(data, plan)
@@ -263,7 +265,7 @@ def plan_scenario(
                           "shortfalls": list(ev.shortfalls)}
     plan["diagnosis"] = diagnose(scenario, data, cols, res.solution, plan)
     if params.baseline == "naive":
-        plan["baseline"] = baseline_summary(data, cols, naive, plan)
+        plan["baseline"] = baseline_summary(data, naive_cols, naive, plan)
     return PlanOutcome(plan=plan, result=res, evaluation=ev, geo=geo_of(scenario))
 
 

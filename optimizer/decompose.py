@@ -1,0 +1,458 @@
+"""Decomposition for large allocation models: decide warehouses on an aggregate, then flows.
+
+The monolithic MIP (:mod:`optimizer.allocation`) has one linking row per (demand pair,
+warehouse); with hundreds of SKUs and zones that is hundreds of thousands of rows and HiGHS
+finds no incumbent in a minute. Only the warehouse decision ``y`` is combinatorial, and it
+depends on SKUs only through their costs, so:
+
+1. **Aggregate** SKUs per zone: one aggregate column per (zone, warehouse, on-time class)
+   whose per-unit cost is the demand-weighted mean over the zone's SKUs of the cheapest
+   outbound option of that class *plus* the cheapest inbound option of that SKU at that
+   warehouse; the same for direct lines. Rows: zone demand, throughput, storage (through the
+   mean stock coefficient), strong linking ``x[z,w] ≤ D_z·y_w`` and the on-time targets. This
+   MIP has ~zones × warehouses × 2 columns and is solved to a small gap in seconds.
+2. **Fix y** to the aggregate's choice (and to the naive plan's, and keep the cheaper) and solve
+   the full model with no binaries left: an LP over all SKUs with stocking levels relaxed,
+   storage tightened by one unit of each SKU so that rounding stocking levels up stays feasible
+   (:func:`optimizer.allocation.stock_levels`).
+3. **Bound**: the LP relaxation of the full model with *aggregated* linking rows
+   (``Σ_{k} Σ_s x[k,z,w,s] ≤ D_z·y_w``, implied by the strong rows) is a valid lower bound; it is
+   solved within the remaining time and reported, so the gap is honest (and loose: these rows
+   are weaker than the monolithic model's).
+
+Inbound options that use capacitated lanes are not dominated by free ones and so survive exact
+pruning; in the decomposition only the ``max_inbound`` cheapest per (SKU, warehouse) are kept
+(a heuristic restriction, recorded in the result's notes). Lane capacities are ignored in
+step 1 and enforced in step 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from network.compile import NetworkData
+from optimizer.allocation import (
+    AllocationModel,
+    Columns,
+    build_allocation_model,
+    build_columns,
+    cost_terms,
+    solution_from_values,
+    solve_model,
+)
+from optimizer.params import AllocationParams
+from optimizer.result import AllocationResult, Solution, Status
+
+__all__ = ["aggregate_model", "restrict_inbound", "restrict_to_warehouses", "sku_families",
+           "solve_decomposed"]
+
+log = logging.getLogger(__name__)
+F = npt.NDArray[np.float64]
+
+
+def restrict_inbound(cols: Columns, max_inbound: int) -> Columns:
+    """Keep the ``max_inbound`` cheapest inbound columns per (SKU, warehouse)."""
+    if len(cols.f_sku) == 0:
+        return cols
+    cost = cols.f_cost()
+    order = np.lexsort((cost, cols.f_kw))
+    kw = cols.f_kw[order]
+    start = np.r_[0, np.flatnonzero(kw[1:] != kw[:-1]) + 1]
+    rank = np.arange(len(kw)) - np.repeat(start, np.diff(np.r_[start, len(kw)]))
+    keep = np.zeros(len(kw), dtype=bool)
+    keep[order[rank < max_inbound]] = True
+    f_fields = ("f_sku", "f_wh", "f_opt", "f_src", "f_kw", "f_lane", "f_duty", "f_hold",
+                "f_coef", "f_hours")
+    stats = dict(cols.stats)
+    stats["f_restricted"] = int(keep.sum())
+    return replace(cols, **{k: getattr(cols, k)[keep] for k in f_fields}, stats=stats)
+
+
+def sku_families(cols: Columns, n_skus: int, n_families: int) -> npt.NDArray[np.int64]:
+    """Group SKUs with similar per-unit costs: quantile bins of each SKU's mean serving cost."""
+    tot = np.zeros(n_skus)
+    cnt = np.zeros(n_skus)
+    k = cols.p_sku[cols.x_pair]
+    np.add.at(tot, k, cols.x_lane + cols.x_duty)
+    np.add.at(cnt, k, 1.0)
+    np.add.at(tot, cols.f_sku, cols.f_cost())
+    np.add.at(cnt, cols.f_sku, 1.0)
+    mean = np.where(cnt > 0, tot / np.maximum(cnt, 1), 0.0)
+    ranks = np.argsort(np.argsort(mean, kind="stable"), kind="stable")
+    return (ranks * n_families // max(n_skus, 1)).astype(np.int64)
+
+
+def restrict_to_warehouses(cols: Columns, y: F) -> Columns:
+    """Drop outbound and inbound columns at warehouses not in use (for fixed-y solves)."""
+    on = np.asarray(y) > 0.5
+    kx = on[cols.x_wh]
+    kf = on[cols.f_wh]
+    kkw = on[cols.kw_wh]
+    new_kw = np.cumsum(kkw) - 1
+    x_fields = ("x_pair", "x_opt", "x_wh", "x_kw", "x_lane", "x_duty", "x_handling", "x_hours",
+                "x_ontime")
+    f_fields = ("f_sku", "f_wh", "f_opt", "f_src", "f_kw", "f_lane", "f_duty", "f_hold",
+                "f_coef", "f_hours")
+    ch: dict[str, Any] = {k: getattr(cols, k)[kx] for k in x_fields}
+    ch.update({k: getattr(cols, k)[kf] for k in f_fields})
+    ch["x_kw"] = new_kw[ch["x_kw"]]
+    ch["f_kw"] = new_kw[ch["f_kw"]]
+    ch["kw_sku"] = cols.kw_sku[kkw]
+    ch["kw_wh"] = cols.kw_wh[kkw]
+    return replace(cols, **ch)
+
+
+def restrict_outbound(cols: Columns, max_outbound: int) -> Columns:
+    """Keep per (pair, on-time class) the ``max_outbound`` cheapest outbound columns, priced
+    with the cheapest inbound column of their (SKU, warehouse) (a heuristic restriction)."""
+    if len(cols.x_pair) == 0:
+        return cols
+    in_min = _group_min(cols.f_kw, cols.f_cost(), len(cols.kw_sku))
+    cost = cols.x_cost() + in_min[cols.x_kw]
+    key = cols.x_pair * 2 + (~cols.x_ontime).astype(np.int64)
+    order = np.lexsort((cost, key))
+    k = key[order]
+    start = np.r_[0, np.flatnonzero(k[1:] != k[:-1]) + 1]
+    rank = np.arange(len(k)) - np.repeat(start, np.diff(np.r_[start, len(k)]))
+    keep = np.zeros(len(k), dtype=bool)
+    keep[order[rank < max_outbound]] = True
+    x_fields = ("x_pair", "x_opt", "x_wh", "x_kw", "x_lane", "x_duty", "x_handling", "x_hours",
+                "x_ontime")
+    used = np.zeros(len(cols.kw_sku), dtype=bool)
+    used[cols.x_kw[keep]] = True
+    kf = used[cols.f_kw]
+    new_kw = np.cumsum(used) - 1
+    f_fields = ("f_sku", "f_wh", "f_opt", "f_src", "f_kw", "f_lane", "f_duty", "f_hold",
+                "f_coef", "f_hours")
+    ch: dict[str, Any] = {f: getattr(cols, f)[keep] for f in x_fields}
+    ch.update({f: getattr(cols, f)[kf] for f in f_fields})
+    ch["x_kw"] = new_kw[ch["x_kw"]]
+    ch["f_kw"] = new_kw[ch["f_kw"]]
+    ch["kw_sku"] = cols.kw_sku[used]
+    ch["kw_wh"] = cols.kw_wh[used]
+    return replace(cols, **ch)
+
+
+def _group_min(key: npt.NDArray[np.int64], val: F, n: int) -> F:
+    out = np.full(n, np.inf)
+    np.minimum.at(out, key, val)
+    return out
+
+
+def aggregate_model(data: NetworkData, cols: Columns, targets: dict[str, float], *,
+                    family: npt.NDArray[np.int64] | None = None, how: str = "mean") -> tuple[
+        AllocationModel, dict[str, Any]]:
+    """The aggregate MIP over (zone, SKU family) groups.
+
+    ``how="mean"`` (step 1) uses demand-weighted mean costs; ``how="min"`` uses the cheapest
+    SKU of the group for every cost and stock volume, which makes the aggregate a relaxation
+    of the full model (lane capacities dropped too), so its MIP bound is a valid lower bound.
+    ``family`` maps each SKU index to a family (default: one family).
+    """
+    W = len(data.warehouses)
+    NF = 1 if family is None else int(family.max()) + 1
+    fam = np.zeros(len(data.skus), np.int64) if family is None else family
+    Z = len(data.zones) * NF
+    p_grp = cols.p_zone * NF + fam[cols.p_sku]
+    zone_of = np.arange(Z) // NF
+    H = float(data.horizon_days)
+    P = len(cols.p_dem)
+    # cheapest inbound cost and its stock coefficient per (SKU, warehouse) pair
+    nkw = len(cols.kw_sku)
+    f_cost = cols.f_cost()
+    in_min = _group_min(cols.f_kw, f_cost, nkw)
+    best = np.lexsort((f_cost, cols.f_kw))
+    first = best[np.r_[True, cols.f_kw[best][1:] != cols.f_kw[best][:-1]]] if len(best) else best
+    in_coef = np.zeros(nkw)
+    in_coef[cols.f_kw[first]] = cols.f_coef[first]
+    if how == "min":
+        in_coef = np.where(np.isfinite(c_ := _group_min(cols.f_kw, cols.f_coef, nkw)), c_, 0.0)
+    # per (pair, warehouse, class): cheapest outbound + inbound
+    xc = cols.x_cost() - cols.late_penalty * ~cols.x_ontime + in_min[cols.x_kw]
+    cls = (~cols.x_ontime).astype(np.int64)
+    key = (cols.x_pair * W + cols.x_wh) * 2 + cls
+    uk, inv = np.unique(key, return_inverse=True)
+    pmin = _group_min(inv, xc, len(uk))
+    u_pair = uk // (2 * W)
+    u_wh = (uk // 2) % W
+    u_cls = uk % 2
+    # aggregate to (zone, warehouse, class)
+    dem = cols.p_dem[u_pair]
+    zkey = (p_grp[u_pair] * W + u_wh) * 2 + u_cls
+    zk, zinv = np.unique(zkey, return_inverse=True)
+    zd = np.bincount(zinv, weights=dem, minlength=len(zk))
+    if how == "min":
+        zcost = _group_min(zinv, pmin, len(zk))
+    else:
+        zcost = np.bincount(zinv, weights=dem * pmin, minlength=len(zk)) / np.maximum(zd, 1e-12)
+    # stock volume per unit through the pair's SKU and warehouse's best inbound
+    kw_index = cols.kw_sku * W + cols.kw_wh
+    sku_w = cols.p_sku[u_pair] * W + u_wh
+    pos = np.searchsorted(kw_index, sku_w)
+    vol = data.sku.volume_m3[cols.p_sku[u_pair]] * in_coef[np.clip(pos, 0, nkw - 1)]
+    if how == "min":
+        zvol = _group_min(zinv, vol, len(zk))
+    else:
+        zvol = np.bincount(zinv, weights=dem * vol, minlength=len(zk)) / np.maximum(zd, 1e-12)
+    a_z = zk // (2 * W)
+    a_w = (zk // 2) % W
+    a_late = (zk % 2).astype(bool)
+    # direct: per (pair, class) cheapest, aggregated per (zone, class)
+    qc = cols.q_lane + cols.q_duty
+    qkey = cols.q_pair * 2 + (~cols.q_ontime).astype(np.int64)
+    qk, qinv = np.unique(qkey, return_inverse=True)
+    qmin = _group_min(qinv, qc, len(qk))
+    q_pair = qk // 2
+    qzkey = p_grp[q_pair] * 2 + qk % 2
+    qzk, qzinv = np.unique(qzkey, return_inverse=True)
+    qd = np.bincount(qzinv, weights=cols.p_dem[q_pair], minlength=len(qzk))
+    if how == "min":
+        qcost = _group_min(qzinv, qmin, len(qzk))
+    else:
+        qcost = np.bincount(qzinv, weights=cols.p_dem[q_pair] * qmin, minlength=len(qzk)) / \
+            np.maximum(qd, 1e-12)
+    b_z = qzk // 2
+    b_late = (qzk % 2).astype(bool)
+    # zones
+    Dz = np.bincount(p_grp, weights=cols.p_dem, minlength=Z)
+    zones = np.flatnonzero(Dz > 0)
+    zrow = np.full(Z, -1, np.int64)
+    zrow[zones] = np.arange(len(zones))
+    nx_, nq, nu = len(zk), len(qzk), len(zones)
+    n = W + nx_ + nq + nu
+    status = np.array(data.wh_status)
+    y_lb = (status == "open").astype(float)
+    y_ub = (status != "closed").astype(float)
+    c = np.concatenate([data.wh_fixed_cost, zcost + cols.late_penalty * a_late,
+                        qcost + cols.late_penalty * b_late, np.full(nu, cols.lost_penalty)])
+    lb = np.concatenate([y_lb, np.zeros(n - W)])
+    ub = np.concatenate([y_ub, zd, qd, Dz[zones]])
+    xs = W + np.arange(nx_)
+    qs = W + nx_ + np.arange(nq)
+    us = W + nx_ + nq + np.arange(nu)
+    rr, cc, vv, rlb, rub = [], [], [], [], []
+    nrow = 0
+
+    def block(r: Any, col: Any, val: Any, lo: Any, hi: Any) -> None:
+        nonlocal nrow
+        rr.append(nrow + np.asarray(r))
+        cc.append(np.asarray(col))
+        vv.append(np.asarray(val, float))
+        rlb.append(np.asarray(lo, float))
+        rub.append(np.asarray(hi, float))
+        nrow += len(lo)
+
+    # demand per zone
+    block(np.concatenate([zrow[a_z], zrow[b_z], np.arange(nu)]), np.concatenate([xs, qs, us]),
+          np.ones(nx_ + nq + nu), Dz[zones], Dz[zones])
+    # throughput and storage per warehouse
+    tp = np.isfinite(data.wh_throughput_per_day)
+    block(np.concatenate([a_w, np.arange(W)]), np.concatenate([xs, np.arange(W)]),
+          np.concatenate([np.ones(nx_), -H * np.where(tp, data.wh_throughput_per_day, 0)]),
+          np.full(W, -np.inf), np.where(tp, 0.0, np.inf))
+    st = np.isfinite(data.wh_storage_m3)
+    block(np.concatenate([a_w, np.arange(W)]), np.concatenate([xs, np.arange(W)]),
+          np.concatenate([zvol, -np.where(st, data.wh_storage_m3, 0)]),
+          np.full(W, -np.inf), np.where(st, 0.0, np.inf))
+    # strong linking per (zone, warehouse)
+    g = a_z * W + a_w
+    ug, ginv = np.unique(g, return_inverse=True)
+    block(np.concatenate([ginv, np.arange(len(ug))]), np.concatenate([xs, ug % W]),
+          np.concatenate([np.ones(nx_), -Dz[ug // W]]), np.full(len(ug), -np.inf),
+          np.zeros(len(ug)))
+    # on-time targets
+    zc = np.array(data.zone_country)
+    names = list(targets)
+    r_, c_ = [], []
+    for i, name in enumerate(names):
+        mx = ~a_late if name == "all" else (~a_late & (zc[zone_of[a_z]] == name))
+        mq = ~b_late if name == "all" else (~b_late & (zc[zone_of[b_z]] == name))
+        r_.append(np.full(int(mx.sum() + mq.sum()), i))
+        c_.append(np.concatenate([xs[mx], qs[mq]]))
+    block(np.concatenate(r_), np.concatenate(c_), np.ones(sum(len(x) for x in r_)),
+          np.array([targets[k] for k in names]), np.full(len(names), np.inf))
+    A = sp.csr_matrix((np.concatenate(vv), (np.concatenate(rr), np.concatenate(cc))),
+                      shape=(nrow, n))
+    model = AllocationModel(
+        columns=cols, c=c, lb=lb, ub=ub, integer=np.flatnonzero(y_lb < y_ub).astype(np.int64),
+        A=A, row_lb=np.concatenate(rlb), row_ub=np.concatenate(rub), off={"y": 0}, s_kw=np.zeros(
+            0, np.int64), rows={}, targets=targets, build_seconds=0.0)
+    return model, {"agg_vars": n, "agg_rows": nrow}
+
+
+def _fixed_y_lp(data: NetworkData, cols: Columns, y: F, params: AllocationParams,
+                targets: dict[str, float], deadline: float,
+                cancel: threading.Event | None, max_outbound: int | None = None) -> tuple[Solution | None, float, float, Columns]:
+    """Full model with ``y`` fixed, stocking levels relaxed, storage tightened for rounding.
+
+    Only columns at warehouses in use are built; the columns used are returned with the plan.
+    """
+    t0 = time.perf_counter()
+    cols = restrict_to_warehouses(cols, y)
+    if max_outbound is not None:
+        cols = restrict_outbound(cols, max_outbound)
+    m = build_allocation_model(data, params, columns=cols, y_fixed=y, targets=targets)
+    # tighten storage by one unit of every SKU stocked there, so rounding S up stays feasible
+    if "storage" in m.rows:
+        a, b = m.rows["storage"]
+        if b > a:
+            slack = np.zeros(len(data.warehouses))
+            np.add.at(slack, cols.kw_wh, data.sku.volume_m3[cols.kw_sku])
+            st_w = np.flatnonzero(np.isfinite(data.wh_storage_m3) & (m.ub[:len(slack)] > 0))
+            row_ub = m.row_ub.copy()
+            row_ub[a:b] = -slack[st_w] * y[st_w]
+            m = replace(m, row_ub=row_ub)
+    raw = solve_model(m, params, time_limit=deadline - time.perf_counter(), relax=True,
+                      cancel=cancel)
+    if raw.values is None:
+        return None, math.nan, time.perf_counter() - t0, cols
+    sol = solution_from_values(data, m, raw.values)
+    return sol, float(sum(cost_terms(data, cols, sol).values())), time.perf_counter() - t0, cols
+
+
+def _weak_lp_bound(data: NetworkData, cols: Columns, params: AllocationParams,
+                   targets: dict[str, float], deadline: float,
+                   cancel: threading.Event | None) -> float:
+    """LP relaxation with per-(zone, warehouse) linking rows: a valid lower bound."""
+    m = build_allocation_model(data, params, columns=cols, targets=targets)
+    if "link" not in m.rows:
+        raw = solve_model(m, params, time_limit=deadline - time.perf_counter(), relax=True,
+                          cancel=cancel)
+        return raw.bound if raw.status is Status.OPTIMAL else -math.inf
+    a, b = m.rows["link"]
+    W = len(data.warehouses)
+    A = m.A.tocsr()
+    keep = np.r_[np.arange(a), np.arange(b, A.shape[0])]
+    # aggregated linking rows: Σ x over the zone's pairs at w ≤ D_z·y_w
+    Dz = np.bincount(cols.p_zone, weights=cols.p_dem, minlength=len(data.zones))
+    free = m.lb[:W] < m.ub[:W]
+    xl = np.flatnonzero(free[cols.x_wh])
+    g = cols.p_zone[cols.x_pair[xl]] * W + cols.x_wh[xl]
+    ug, ginv = np.unique(g, return_inverse=True)
+    rows = sp.csr_matrix((np.r_[np.ones(len(xl)), -Dz[ug // W]],
+                          (np.r_[ginv, np.arange(len(ug))],
+                           np.r_[m.off["x"] + xl, ug % W])), shape=(len(ug), m.n_vars))
+    A2 = sp.vstack([A[keep], rows]).tocsr()
+    m2 = replace(m, A=A2, row_lb=np.r_[m.row_lb[keep], np.full(len(ug), -np.inf)],
+                 row_ub=np.r_[m.row_ub[keep], np.zeros(len(ug))])
+    raw = solve_model(m2, params, time_limit=deadline - time.perf_counter(), relax=True,
+                      cancel=cancel)
+    return raw.objective if raw.status is Status.OPTIMAL else -math.inf
+
+
+def solve_decomposed(
+    data: NetworkData,
+    params: AllocationParams | None = None,
+    *,
+    columns: Columns | None = None,
+    hint: Solution | None = None,
+    deadline: float | None = None,
+    cancel: threading.Event | None = None,
+    on_phase: Callable[[str], None] | None = None,
+    max_inbound: int = 3,
+    n_families: int = 12,
+) -> AllocationResult:
+    """Solve by aggregation + fixed-y LP + weak LP bound (module docstring).
+
+    Parameters
+    ----------
+    data, params, columns, deadline, cancel, on_phase
+        As for :func:`optimizer.allocation.solve_allocation`.
+    hint
+        The naive plan: its warehouse set is also tried with step 2, the cheaper plan wins.
+    max_inbound
+        Inbound columns kept per (SKU, warehouse).
+    n_families
+        SKU families of the bound's aggregate (more: tighter and slower).
+    """
+    from optimizer.allocation import default_targets, required_targets
+
+    params = params or AllocationParams()
+    t0 = time.perf_counter()
+    if deadline is None:
+        deadline = t0 + params.time_limit_s
+    say = on_phase or (lambda _s: None)
+    cols0 = build_columns(data) if columns is None else columns
+    cols = restrict_inbound(cols0, max_inbound)
+    notes = [f"decomposition: inbound options restricted to the {max_inbound} cheapest per "
+             "(SKU, warehouse); warehouses chosen on a per-zone aggregate"]
+    targets = default_targets(data, cols)
+    req = required_targets(data, cols)
+    for k, v in targets.items():
+        if v < req.get(k, 0.0) * (1 - 1e-6) - 1e-6:
+            notes.append(f"on-time target {k!r} lowered from {req[k]:.1f} to {v:.1f} units: "
+                         "no path meets the promise for the rest")
+    stats: dict[str, Any] = {f"cols_{k}": v for k, v in cols.stats.items()}
+    # 1. aggregate MIP for y
+    say("deciding warehouses on the aggregate model")
+    t1 = time.perf_counter()
+    agg, info = aggregate_model(data, cols, targets)
+    stats.update(info)
+    budget = deadline - time.perf_counter()
+    raw = solve_model(agg, params.replace(relative_gap=max(params.relative_gap, 1e-4)),
+                      time_limit=max(1.0, 0.3 * budget), cancel=cancel)
+    stats["agg_s"] = time.perf_counter() - t1
+    candidates = []
+    if raw.values is not None:
+        candidates.append(("aggregate", np.round(raw.values[:len(data.warehouses)])))
+    if hint is not None:
+        candidates.append(("naive", hint.y))
+    # 2. fixed-y LP for the aggregate's warehouses
+    best: tuple[float, Solution, str, Columns] | None = None
+
+    def try_y(name: str, y: F) -> float:
+        nonlocal best
+        say(f"solving flows for the {name} warehouse set")
+        sol, obj, secs, used = _fixed_y_lp(data, cols, y, params, targets, deadline, cancel)
+        stats[f"fixed_y_{name}_s"] = secs
+        stats[f"fixed_y_{name}_objective"] = obj
+        if sol is not None and (best is None or obj < best[0]):
+            best = (obj, sol, name, used)
+        return secs
+
+    lp_s = 0.0
+    for name, y in candidates[:1]:
+        lp_s = try_y(name, y)
+    # 3. bound: min-cost family aggregate (a relaxation of the full model), MIP bound
+    bound = -math.inf
+    if time.perf_counter() < deadline - 1.0:
+        say("computing a lower bound")
+        t3 = time.perf_counter()
+        fam = sku_families(cols0, len(data.skus), n_families)
+        relax, info_b = aggregate_model(data, cols0, targets, family=fam, how="min")
+        stats["bound_vars"] = info_b["agg_vars"]
+        share = 0.5 if len(candidates) > 1 else 1.0
+        rb = solve_model(relax, params,
+                         time_limit=max(0.5, share * (deadline - time.perf_counter())),
+                         cancel=cancel)
+        bound = rb.bound if math.isfinite(rb.bound) and rb.bound > 0 else -math.inf
+        stats["bound_s"] = time.perf_counter() - t3
+        stats["bound_status"] = str(rb.status)
+    # 4. the naive plan's warehouses, if there is time for another LP
+    for name, y in candidates[1:]:
+        if deadline - time.perf_counter() > 1.2 * lp_s and not (cancel and cancel.is_set()):
+            try_y(name, y)
+    stats["solve_s"] = time.perf_counter() - t0
+    if best is None:
+        return AllocationResult(status=Status.NO_SOLUTION, objective=math.nan, bound=bound,
+                                runtime_s=time.perf_counter() - t0, cost={}, columns=cols,
+                                solution=None, stats=stats, notes=tuple(notes))
+    obj, sol, name, cols = best
+    stats["y_from"] = name
+    cost = cost_terms(data, cols, sol)
+    obj = float(sum(cost.values()))
+    gap_ok = math.isfinite(bound) and obj - bound <= params.relative_gap * abs(obj)
+    return AllocationResult(
+        status=Status.OPTIMAL if gap_ok else Status.FEASIBLE, objective=obj,
+        bound=min(bound, obj), runtime_s=time.perf_counter() - t0, cost=cost, columns=cols,
+        solution=sol, stats=stats, notes=tuple(notes))
