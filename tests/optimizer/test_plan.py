@@ -1,0 +1,150 @@
+"""Tests of plan_scenario, the plan writer, parameters and the ``tradelane plan`` CLI."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from api.cli import main
+from network.scenario import load_scenario
+from optimizer.params import AllocationParams
+from optimizer.plan_io import write_plan
+from optimizer.planning import plan_scenario
+from tests.optimizer.test_allocation import ALLOC, read
+
+CONTRACT_KEYS = {"scenario", "status", "objective", "bound", "gap", "solve_seconds", "cost",
+                 "service", "warehouses", "stock", "replenishment", "fulfilment"}
+COST_KEYS = {"fixed", "inbound", "duty", "holding", "handling", "outbound", "direct",
+             "late_penalty", "lost_sale_penalty"}
+
+
+def test_plan_document_has_every_contract_key(tmp_path: Path) -> None:
+    """plan.json carries every DESIGN §7 key with the documented sub-keys, and the objective
+    equals the sum of the cost terms."""
+    s, _ = read("holding_one_wh")
+    out = plan_scenario(s)
+    p = out.plan
+    assert CONTRACT_KEYS <= set(p)
+    assert set(p["cost"]) == COST_KEYS
+    assert {"on_time_share", "units_on_time", "units_late", "units_lost", "by_country"} <= set(
+        p["service"])
+    assert {"id", "open", "storage_used_m3", "throughput_used_per_day"} <= set(p["warehouses"][0])
+    assert {"sku", "warehouse", "lanes", "units"} <= set(p["replenishment"][0])
+    assert {"sku", "zone", "source", "lanes", "units", "hours", "on_time"} <= set(
+        p["fulfilment"][0])
+    assert p["objective"] == pytest.approx(sum(p["cost"].values()), rel=1e-12)
+    files = write_plan(out, tmp_path)
+    again = json.loads(files["plan"].read_text())
+    assert again["objective"] == p["objective"]
+    gj = json.loads(files["geojson"].read_text())
+    kinds = {f["geometry"]["type"] for f in gj["features"]}
+    assert kinds == {"Point", "LineString"}
+    assert files["map"].stat().st_size > 1000
+
+
+def _run_in_child(path: str) -> float:
+    s = load_scenario(path)
+    return plan_scenario(s, AllocationParams(time_limit=30)).plan["objective"]
+
+
+def test_plan_scenario_runs_in_a_separate_process() -> None:
+    """plan_scenario works in a worker process (the service and nightly job use one)."""
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1) as ex:
+        obj = ex.submit(_run_in_child, str(ALLOC / "two_wh.json")).result(timeout=120)
+    assert obj == pytest.approx(750.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"time_limit": -1}, "time_limit < 0"),  # negative limit
+        ({"relative_gap": 1.5}, "relative_gap"),  # gap out of [0, 1)
+        ({"threads": 0}, "threads"),  # no threads
+        ({"solver": "gurobi"}, "solver"),  # not bundled
+        ({"seed": -3}, "seed"),  # negative seed
+        ({"strategy": "magic"}, "strategy"),  # unknown strategy
+    ],
+)
+def test_params_validate_themselves(kwargs: dict, match: str) -> None:
+    """Bad parameters raise ValueError naming the parameter."""
+    with pytest.raises(ValueError, match=match):
+        AllocationParams(**kwargs)
+
+
+def test_params_from_toml_and_timedelta(tmp_path: Path) -> None:
+    """TOML configs load (top level or [allocation]); unknown keys are named; timedelta works."""
+    f = tmp_path / "a.toml"
+    f.write_text("[allocation]\ntime_limit = 12.5\nsolver = 'scip'\n")
+    p = AllocationParams.from_toml(f)
+    assert (p.time_limit_s, p.solver) == (12.5, "scip")
+    f.write_text("time_limit = 3\nbogus = 1\n")
+    with pytest.raises(ValueError, match="bogus"):
+        AllocationParams.from_toml(f)
+    assert AllocationParams(time_limit=timedelta(minutes=2)).time_limit_s == 120.0
+
+
+def test_cli_plan_writes_files_and_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``tradelane plan`` exits 0, writes the three files and prints a summary with the naive
+    comparison."""
+    out = tmp_path / "o"
+    code = main(["plan", str(ALLOC / "two_wh.json"), "--out", str(out), "--baseline", "naive",
+                 "--seed", "3", "--time-limit", "30", "--quiet"])
+    assert code == 0
+    assert {p.name for p in out.iterdir()} == {"plan.json", "plan.geojson", "map.png"}
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["seed"] == 3 and plan["objective"] == pytest.approx(750.0)
+    text = capsys.readouterr().out
+    assert "total cost 750.00" in text and "naive planner" in text
+
+
+def test_cli_plan_directory_scenario(tmp_path: Path, data_dir: Path) -> None:
+    """A directory scenario (network.json + demand.csv) plans too."""
+    d = tmp_path / "scn"
+    d.mkdir()
+    doc = json.loads((ALLOC / "two_wh.json").read_text())
+    dem = doc.pop("demand")
+    (d / "network.json").write_text(json.dumps(doc))
+    (d / "demand.csv").write_text("sku,zone,units\n" + "".join(
+        f"{r['sku']},{r['zone']},{r['units']}\n" for r in dem))
+    assert main(["plan", str(d), "--out", str(tmp_path / "o"), "--no-map", "--quiet"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--time-limit", "-5"], "--time-limit"),  # negative limit
+        (["--gap", "2"], "--gap"),  # gap out of range
+        (["--threads", "0"], "--threads"),  # zero threads
+        (["--config", "missing.toml"], "--config"),  # unreadable config
+    ],
+)
+def test_cli_bad_input_exits_2(tmp_path: Path, argv: list[str], message: str,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Bad flags exit with code 2 and an error line naming the flag, no traceback."""
+    code = main(["plan", str(ALLOC / "two_wh.json"), "--out", str(tmp_path / "o"), *argv])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and "Traceback" not in err
+
+
+def test_cli_bad_scenario_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A scenario with a broken reference exits 2 naming the item."""
+    doc = json.loads((ALLOC / "two_wh.json").read_text())
+    doc["demand"].append({"sku": "GHOST", "zone": "Z1", "units": 3})
+    f = tmp_path / "bad.json"
+    f.write_text(json.dumps(doc))
+    assert main(["plan", str(f), "--out", str(tmp_path / "o")]) == 2
+    assert "GHOST" in capsys.readouterr().err
+
+
+def test_tiny_my_fixture_plans(data_dir: Path, tmp_path: Path) -> None:
+    """The shared tiny scenario plans to a feasible, evaluated plan."""
+    shutil.copy(data_dir / "tiny-my.json", tmp_path / "t.json")
+    out = plan_scenario(load_scenario(tmp_path / "t.json"), AllocationParams(baseline="naive"))
+    assert out.evaluation is not None and out.evaluation.feasible
+    assert out.plan["baseline"]["objective"] >= out.plan["objective"] - 1e-6
