@@ -262,8 +262,8 @@ def plot_performance_profile(rows: Sequence[Row], path: Path) -> Path:
 def plot_gap_over_time(rows: Sequence[Row], path: Path) -> Path:
     """Mean gap (%) over time per configuration, one panel per family; saved as PNG.
 
-    Lines: improving-solution samples (mean over instances of the best gap reached by time t,
-    drawn where every instance of the configuration has a solution). Markers: mean final gap at
+    Lines: improving-solution samples of the runs at the longest time limit (mean over those
+    runs of the best gap reached by time t, drawn where every run has a solution). Markers: mean final gap at
     each time limit, when several limits were run.
     """
     plt = _plt()
@@ -275,9 +275,14 @@ def plot_gap_over_time(rows: Sequence[Row], path: Path) -> Path:
         drawn = False
         for lab in sorted({_label(r) for r in rs}):
             mine = [r for r in rs if _label(r) == lab]
-            # samples: best gap by time t, per run; mean over runs
+            # samples: best gap by time t, per run; mean over the runs at the longest limit
+            # (a shorter run would otherwise carry its final gap past its own limit)
+            longest = max((float(r.get("time_limit") or 0) for r in mine if r.get("samples")),
+                          default=0.0)
             runs = []
             for r in mine:
+                if float(r.get("time_limit") or 0) != longest:
+                    continue
                 ref = refs.get((fam, r["instance"]))
                 if r.get("samples") and ref and _feasible_cost(r) is not None:
                     s = np.asarray(r["samples"], dtype=float)
