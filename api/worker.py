@@ -26,6 +26,7 @@ import json
 import logging
 import multiprocessing as mp
 import multiprocessing.connection
+import os
 import signal
 import sys
 import threading
@@ -112,12 +113,44 @@ def route_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) ->
 
 
 def _die_with_parent() -> None:
-    """Linux: have the kernel SIGKILL this process when its parent dies."""
+    """Linux: have the kernel SIGKILL this process when its parent (the fork server) dies."""
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except OSError:  # pragma: no cover - no libc by that name
             pass
+
+
+def _start_time(pid: int) -> str | None:
+    """A process's start time (Linux ``/proc``), to tell it from a later process with its pid."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _watch_server(pid: int, every_s: float = 0.5) -> None:
+    """Exit this solver process as soon as the API server ``pid`` is gone.
+
+    The solver's parent is the fork server, not the API server, so the kernel's parent-death
+    signal alone does not cover a server killed with SIGKILL: this daemon thread does.
+    """
+    born = _start_time(pid)
+
+    def watch() -> None:
+        while True:
+            time.sleep(every_s)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(70)
+            except PermissionError:
+                pass
+            if born is not None and _start_time(pid) != born:
+                os._exit(70)
+
+    threading.Thread(target=watch, name="tradelane-watch-server", daemon=True).start()
 
 
 def _jsonable(obj: Any) -> Any:
@@ -134,9 +167,11 @@ def _jsonable(obj: Any) -> Any:
 
 
 def _child_main(solver: str, request: dict[str, Any], time_limit_s: float, seed: int,
-                conn: multiprocessing.connection.Connection) -> None:
+                conn: multiprocessing.connection.Connection, server_pid: int | None = None) -> None:
     """Entry point of a solver process: solve, send ``("ok", result)`` or ``("error", msg)``."""
     _die_with_parent()
+    if server_pid is not None:
+        _watch_server(server_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us
     try:
         result = _jsonable(resolve(solver)(request, time_limit_s=time_limit_s, seed=seed))
@@ -195,8 +230,8 @@ def run_isolated(solver: str, request: dict[str, Any], *, time_limit_s: float, s
     """
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child_main, args=(solver, request, time_limit_s, seed, child),
-                       daemon=True)
+    proc = ctx.Process(target=_child_main, daemon=True,
+                       args=(solver, request, time_limit_s, seed, child, os.getpid()))
     proc.start()
     child.close()
     try:
@@ -306,7 +341,8 @@ class JobRunner:
         ctx = _context()
         parent, child = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=_child_main, name=f"tradelane-solve-{job.id[:8]}",
-                           args=(self.solver, job.request, job.time_limit_s, job.seed, child),
+                           args=(self.solver, job.request, job.time_limit_s, job.seed, child,
+                                 os.getpid()),
                            daemon=True)
         proc.start()
         child.close()
