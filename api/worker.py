@@ -319,6 +319,14 @@ class JobRunner:
 
     # -- the loop --------------------------------------------------------------------------
     def _loop(self) -> None:
+        if _context().get_start_method() == "forkserver":
+            # Start the fork server (and its model imports) now, not with the first job.
+            from multiprocessing import forkserver
+
+            try:
+                forkserver.ensure_running()
+            except OSError:  # pragma: no cover - started on demand instead
+                logger.warning("could not pre-start the fork server")
         while not self._stop_event.is_set():
             try:
                 self.tick()
