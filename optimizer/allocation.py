@@ -785,13 +785,18 @@ def solve_model(
         solver.set_time_limit_in_seconds(max(0.05, float(time_limit)))
     solver.set_solver_specific_parameters(spec)
     done = threading.Event()
-    if cancel is not None:
-        def watch() -> None:
-            while not done.wait(0.1):
-                if cancel.is_set():
-                    solver.interrupt_solve()
-                    return
-        threading.Thread(target=watch, daemon=True).start()
+    # HiGHS checks its time limit rarely inside a large root LP: a watchdog interrupts the
+    # solve shortly after the limit (and at once when ``cancel`` is set)
+    hard_stop = (time.perf_counter() + float(time_limit) + 1.0
+                 if time_limit is not None and math.isfinite(time_limit) else math.inf)
+
+    def watch() -> None:
+        while not done.wait(0.1):
+            if (cancel is not None and cancel.is_set()) or time.perf_counter() > hard_stop:
+                solver.interrupt_solve()
+                return
+
+    threading.Thread(target=watch, daemon=True).start()
     try:
         solver.solve(helper)
     finally:
