@@ -24,6 +24,7 @@ limit (markers).
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,6 +47,11 @@ def _feasible_cost(r: Row) -> float | None:
     if r.get("feasible") and c is not None and math.isfinite(float(c)):
         return float(c)
     return None
+
+
+def natural_key(name: str) -> list[Any]:
+    """Sort key that orders ``cap41`` before ``cap101`` and ``X-n101`` before ``X-n1001``."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", str(name))]
 
 
 def _references(rows: Sequence[Row]) -> dict[tuple[str, str], tuple[float, bool]]:
@@ -146,7 +152,7 @@ def _per_instance(rows: Sequence[Row]) -> list[str]:
         lines += [f"### {fam}, time limit {tl:g} s: gap{star} % per instance (mean over seeds)",
                   "", "| instance | best-known | " + " | ".join(labels) + " |",
                   "|---|---:|" + "---:|" * len(labels)]
-        for inst in sorted({r["instance"] for r in rs}):
+        for inst in sorted({r["instance"] for r in rs}, key=natural_key):
             ref = refs.get((fam, inst))
             cells = []
             for lab in labels:
@@ -160,7 +166,7 @@ def _per_instance(rows: Sequence[Row]) -> list[str]:
             bks = next(
                 (r["best_known"] for r in rs if r["instance"] == inst
                  and r.get("best_known") is not None), None)
-            lines.append(f"| {inst} | {_f(bks, '.6g') if bks is not None else '–'} | "
+            lines.append(f"| {inst} | {_f(bks, '.10g') if bks is not None else '–'} | "
                          + " | ".join(cells) + " |")
         lines.append("")
     return lines

@@ -119,12 +119,15 @@ class Family:
     def instances(self, folder: Path) -> list[Path]:
         """Instance files of this family in ``folder`` (or ``folder`` itself if it is a file).
 
-        Sorted by name; a file matching several patterns appears once.
+        In natural order of their names (``cap41`` before ``cap101``, ``X-n101`` before
+        ``X-n1001``); a file matching several patterns appears once.
         """
+        from api.bench.report import natural_key
+
         if folder.is_file():
             return [folder]
         found = {p for pat in self.patterns for p in folder.glob(pat) if p.is_file()}
-        return sorted(found, key=lambda p: p.name)
+        return sorted(found, key=lambda p: natural_key(self.instance_name(p)))
 
 
 def resolve_family(spec: str) -> Family:

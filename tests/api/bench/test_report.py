@@ -93,3 +93,12 @@ def test_per_instance_table_shows_gaps_and_failures() -> None:
     assert "### solomon, time limit 5 s: gap % per instance (mean over seeds)" in md
     assert "| A | 100 | 10.00 | 0.00 |" in md
     assert "| B | 200 | 5.00 | timeout |" in md
+
+
+def test_natural_order_of_instance_names() -> None:
+    """Instances sort by embedded numbers: cap41 before cap101, X-n101 before X-n1001."""
+    from api.bench.report import natural_key
+
+    names = ["cap101", "X-n1001-k43", "cap41", "X-n101-k25", "C201", "C101"]
+    assert sorted(names, key=natural_key) == ["C101", "C201", "cap41", "cap101",
+                                              "X-n101-k25", "X-n1001-k43"]
