@@ -9,9 +9,11 @@ results through a pipe and writes them back. Each tick it also
 - fails a job whose process died without an answer (crash, out of memory), naming the exit code.
 
 Solver processes come from a ``forkserver`` context (a clean parent that has already imported
-this module and the models, see ``PRELOAD``), so a solve can neither stall the API's event loop nor inherit
-its threads. On Linux each solver process asks the kernel to kill it when its parent dies
-(``PR_SET_PDEATHSIG``), so a server killed with SIGKILL leaves no orphan solves behind.
+this module and the models, see ``PRELOAD``), so a solve can neither stall the API's event loop
+nor inherit its threads. A solver process exits as soon as the API server is gone (a watchdog
+thread on the server's pid, plus ``PR_SET_PDEATHSIG`` for its own parent, the fork server), and
+the fork server exits when the server's end of its pipe closes: a server killed with SIGKILL
+leaves no orphan solves behind.
 
 The solve function is a setting (``TRADELANE_SOLVER=module:function``) with the signature of
 :func:`plan_job`; tests point it at small deterministic functions.
@@ -24,6 +26,7 @@ import dataclasses
 import importlib
 import json
 import logging
+import math
 import multiprocessing as mp
 import multiprocessing.connection
 import os
@@ -153,8 +156,29 @@ def _watch_server(pid: int, every_s: float = 0.5) -> None:
     threading.Thread(target=watch, name="tradelane-watch-server", daemon=True).start()
 
 
+def _release_fork_server() -> None:
+    """Close this process's copy of the fork server's "alive" pipe.
+
+    multiprocessing hands every child the write end of the pipe whose EOF tells the fork server
+    that its client is gone; while a solve holds it, a dead API server leaves the fork server
+    (and so the solve's parent-death signal) waiting. Without it, the server's death closes the
+    pipe, the fork server exits and the kernel kills the solve even if it is deep in C code.
+    """
+    try:
+        from multiprocessing import forkserver
+
+        fs = forkserver._forkserver  # type: ignore[attr-defined]
+        fd = getattr(fs, "_forkserver_alive_fd", None)
+        if fd is not None:
+            os.close(fd)
+            fs._forkserver_alive_fd = None
+    except (ImportError, AttributeError, OSError):  # pragma: no cover - other Pythons
+        pass
+
+
 def _jsonable(obj: Any) -> Any:
-    """Round-trip through JSON so the result stores in any database (numpy scalars included)."""
+    """Round-trip through JSON so the result stores in any database (numpy scalars included);
+    non-finite numbers become null."""
 
     def default(o: Any) -> Any:
         if hasattr(o, "tolist"):
@@ -163,13 +187,23 @@ def _jsonable(obj: Any) -> Any:
             return o.item()
         return str(o)
 
-    return json.loads(json.dumps(obj, default=default, allow_nan=False))
+    def finite(x: Any) -> Any:
+        if isinstance(x, float):
+            return x if math.isfinite(x) else None
+        if isinstance(x, dict):
+            return {k: finite(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [finite(v) for v in x]
+        return x
+
+    return finite(json.loads(json.dumps(obj, default=default)))
 
 
 def _child_main(solver: str, request: dict[str, Any], time_limit_s: float, seed: int,
                 conn: multiprocessing.connection.Connection, server_pid: int | None = None) -> None:
     """Entry point of a solver process: solve, send ``("ok", result)`` or ``("error", msg)``."""
     _die_with_parent()
+    _release_fork_server()
     if server_pid is not None:
         _watch_server(server_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us
