@@ -298,3 +298,28 @@ def test_health_without_runner_is_503(client_factory) -> None:
     client = client_factory(run_jobs=False)
     r = client.get("/healthz")
     assert r.status_code == 503 and r.json()["runner"] == "stopped"
+
+
+def test_job_cycle_on_each_database(db_url: str, scenario) -> None:
+    """The whole job cycle through HTTP on SQLite and on PostgreSQL (when the CI provides it):
+    submit, idempotent replay, solve, cross-tenant 404, cancel of a running job."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from tests.api.conftest import make_settings
+
+    with TestClient(create_app(make_settings(db_url))) as client:
+        h = {**auth(), "Idempotency-Key": "pg-1"}
+        first = client.post("/v1/plans", json={"scenario": scenario}, headers=h).json()["id"]
+        again = client.post("/v1/plans", json={"scenario": scenario}, headers=h).json()["id"]
+        assert first == again
+        assert _done(client, first)["status"] == "succeeded"
+        assert client.get(f"/v1/plans/{first}", headers=auth("beta")).status_code == 404
+        slow = _post(client, {**scenario, "x_test": {"sleep_s": 30}}).json()["id"]
+        wait_for(lambda: client.get(f"/v1/plans/{slow}", headers=auth()).json()["status"]
+                 == "running")
+        assert client.delete(f"/v1/plans/{slow}", headers=auth()).json()["status"] == "cancelled"
+        wait_for(lambda: client.app.state.runner.busy == 0)
+        page = client.get("/v1/plans", headers=auth()).json()
+        assert page["count"] == 2 and {j["status"] for j in page["data"]} == {"succeeded",
+                                                                             "cancelled"}
