@@ -39,7 +39,7 @@ def test_every_failure_kind_becomes_a_row_and_the_suite_goes_on(toy_dir: Path,
     out = tmp_path / "results.json"
     tasks = _tasks(toy_dir, ["good", "crash", "hang", "boom", "hog", "cheat"])
     tasks = [t for t in tasks if t.instance == "a" or t.solver == "good"]
-    rows = run_suite(tasks, out, jobs=2, memory_mb=400, grace=1.5)
+    rows = run_suite(tasks, out, jobs=2, memory_mb=400, grace=3.0)
     by = {(r["instance"], r["solver"]): r for r in rows}
     assert len(rows) == 7 == len(read_rows(out))
     good = by[("a", "good")]
@@ -53,7 +53,7 @@ def test_every_failure_kind_becomes_a_row_and_the_suite_goes_on(toy_dir: Path,
     assert crash["status"] == "crash" and "exit code 7" in crash["error"]
     assert crash["feasible"] is False and crash["cost"] is None
     hang = by[("a", "hang")]
-    assert hang["status"] == "timeout" and 2.4 <= hang["seconds"] < 15
+    assert hang["status"] == "timeout" and 3.9 <= hang["seconds"] < 20
     boom = by[("a", "boom")]
     assert boom["status"] == "error" and "solver exploded on purpose" in boom["error"]
     assert by[("a", "hog")]["status"] == "memout"
