@@ -169,6 +169,7 @@ def route_result_to_dict(res: RoutingResult, instance: RoutingInstance) -> dict[
                        "load_kg": float(sum(kg[c] for c in r.clients)), "cost": float(r.cost)})
     cost = float(res.cost)
     return {"status": str(res.status.value), "feasible": bool(res.feasible),
-            "cost": cost if math.isfinite(cost) else None, "vehicles": int(res.num_vehicles), "routes": routes,
+            "cost": cost if math.isfinite(cost) else None, "vehicles": int(res.num_vehicles),
+            "routes": routes,
             "dropped": [str(instance.client_ids[c]) for c in res.dropped],
             "solve_seconds": float(res.solve_seconds)}

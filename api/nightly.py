@@ -36,7 +36,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from api.store import JobStore
 
@@ -88,7 +88,12 @@ class NightlyConfig(BaseModel):
     time_limit_s: float = Field(default=300.0, gt=0)
     seed: int = Field(default=0, ge=0)
     scenario: list[ScenarioSource] = Field(min_length=1)
-    base: Path = Field(default=Path("."), exclude=True)
+    _base: Path = PrivateAttr(default=Path("."))
+
+    @property
+    def base(self) -> Path:
+        """The folder relative paths are resolved against (the config file's)."""
+        return self._base
 
     @model_validator(mode="after")
     def _unique(self) -> NightlyConfig:
@@ -122,7 +127,8 @@ def read_config(path: str | Path) -> NightlyConfig:
             loc = "".join(f"[{x}]" if isinstance(x, int) else f".{x}" for x in err["loc"])
             lines.append(f"{p.name}: {loc.lstrip('.') or 'config'}: {err['msg']}")
         raise NightlyConfigError(lines) from None
-    return cfg.model_copy(update={"base": p.resolve().parent})
+    cfg._base = p.resolve().parent
+    return cfg
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -137,10 +137,11 @@ class JobRecord:
 
     @classmethod
     def of(cls, j: Job) -> JobRecord:
+        created, updated = _utc(j.created_at), _utc(j.updated_at)
+        assert created is not None and updated is not None
         return cls(id=j.id, tenant=j.tenant, status=j.status, scenario_name=j.scenario_name,
                    request=j.request, time_limit_s=j.time_limit_s, seed=j.seed, result=j.result,
-                   error=j.error, attempts=j.attempts, created_at=_utc(j.created_at),  # type: ignore[arg-type]
-                   updated_at=_utc(j.updated_at),  # type: ignore[arg-type]
+                   error=j.error, attempts=j.attempts, created_at=created, updated_at=updated,
                    started_at=_utc(j.started_at), finished_at=_utc(j.finished_at),
                    idempotency_key=j.idempotency_key)
 
@@ -359,7 +360,8 @@ class JobStore:
         if not ids:
             return {}
         with Session(self.engine) as s:
-            return dict(s.execute(sa.select(Job.id, Job.status).where(Job.id.in_(ids))).all())  # type: ignore[arg-type]
+            rows = s.execute(sa.select(Job.id, Job.status).where(Job.id.in_(ids))).all()
+            return {r.id: r.status for r in rows}
 
     def recover(self, *, max_attempts: int) -> tuple[list[str], list[str]]:
         """Handle jobs left ``running`` by a dead server; returns ``(requeued, failed)`` ids.
@@ -389,7 +391,7 @@ class JobStore:
         return requeued, failed
 
     def release(self, ids: Iterable[str]) -> None:
-        """Put running jobs back in the queue on an orderly shutdown (the attempt is not counted)."""
+        """Put running jobs back in the queue on an orderly shutdown (attempt not counted)."""
         ids = list(ids)
         if not ids:
             return

@@ -271,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
     out["machine"]["load_avg_1m_end"] = os.getloadavg()[0]
-    print(f"machine: {out['machine']['cpus']} CPUs, load average {out['machine']['load_avg_1m']:.1f}"
+    m = out["machine"]
+    print(f"machine: {m['cpus']} CPUs, load average {m['load_avg_1m']:.1f}"
           f" at start, {out['machine']['load_avg_1m_end']:.1f} at end (shared machine)")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

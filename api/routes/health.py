@@ -27,7 +27,8 @@ def health(store: StoreDep, runner: RunnerDep, settings: SettingsDep,
         logger.warning("health check: database unavailable")
         db = "unavailable"
     run_ok = runner is not None and runner.alive
-    h = Health(status="ok" if db == "ok" and run_ok else "degraded", database=db,  # type: ignore[arg-type]
+    h = Health(status="ok" if db == "ok" and run_ok else "degraded",
+               database=db,  # type: ignore[arg-type]
                runner="ok" if run_ok else "stopped", workers=settings.workers,
                busy=runner.busy if runner is not None else 0)
     if h.status != "ok":

@@ -38,8 +38,8 @@ def _job_id(job_id: str) -> str:
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=PlanAccepted,
-             responses={**_ERRORS, 409: {"model": ErrorResponse,
-                                         "description": "idempotency key reused with another body"}})
+             responses={**_ERRORS, 409: {
+                 "model": ErrorResponse, "description": "idempotency key reused with another body"}})
 def create_plan(body: PlanCreate, tenant: TenantDep, store: StoreDep, settings: SettingsDep,
                 response: Response, idempotency_key: IdempotencyKey = None) -> PlanAccepted:
     """Queue a plan of the scenario; poll ``GET /v1/plans/{id}`` for the result.

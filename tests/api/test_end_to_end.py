@@ -1,4 +1,4 @@
-"""One real end-to-end plan: the default solver (the allocation model) on tests/data/tiny-my.json."""
+"""One real end-to-end plan: the default solver (the allocation model) on tiny-my.json."""
 
 from __future__ import annotations
 

@@ -53,7 +53,7 @@ def test_submit_get_list_are_per_tenant(store: JobStore) -> None:
 
 
 def test_idempotency_key_replays_and_conflicts(store: JobStore) -> None:
-    """The same key and body return the first job; another body is a conflict; keys are per tenant."""
+    """Same key and body return the first job; another body is a conflict; keys are per tenant."""
     first, created = _submit(store, key="k-1")
     again, created2 = _submit(store, key="k-1")
     assert created and not created2 and again.id == first.id
