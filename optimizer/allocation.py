@@ -480,6 +480,8 @@ def build_allocation_model(
     columns: Columns | None = None,
     y_fixed: F | None = None,
     targets: dict[str, float] | None = None,
+    integer_stock: bool = True,
+    storage_margin: bool = False,
 ) -> AllocationModel:
     """Build the MIP of the module docstring as sparse arrays (vectorised, no solver yet).
 
@@ -496,6 +498,12 @@ def build_allocation_model(
     targets
         On-time unit targets to use instead of the service shares (``"all"`` and per country);
         used when the shares cannot be met.
+    integer_stock
+        Keep stocking levels integer (``False``: continuous, a relaxation; stocking levels have
+        no cost, so rounding them up afterwards changes only storage use).
+    storage_margin
+        Tighten each storage row by one unit of every SKU that may be stocked there, so that
+        rounding continuous stocking levels up cannot overflow storage (a restriction).
     """
     del params
     t0 = time.perf_counter()
@@ -534,8 +542,8 @@ def build_allocation_model(
     shut = y_ub == 0
     ub[off["x"]:off["x"] + nx_][shut[cols.x_wh]] = 0.0
     ub[off["f"]:off["f"] + nf][shut[cols.f_wh]] = 0.0
-    integer = np.concatenate([np.flatnonzero(y_lb < y_ub), off["S"] + np.arange(ns)]).astype(
-        np.int64)
+    integer = np.concatenate([np.flatnonzero(y_lb < y_ub),
+                              off["S"] + np.arange(ns if integer_stock else 0)]).astype(np.int64)
 
     rr: list[I] = []
     cc: list[I] = []
@@ -577,9 +585,16 @@ def build_allocation_model(
     st_row = np.full(W, -1, dtype=np.int64)
     st_row[st_w] = np.arange(len(st_w))
     s_w = cols.kw_wh[s_kw]
+    margin = np.zeros(len(st_w))
+    if storage_margin:
+        per_w = np.zeros(W)
+        np.add.at(per_w, s_w, data.sku.volume_m3[cols.kw_sku[s_kw]])
+        margin = per_w[st_w]
+    # the margin multiplies y so that an unused warehouse stays feasible
     block("storage", np.concatenate([st_row[s_w], np.arange(len(st_w))]),
           np.concatenate([off["S"] + np.arange(ns), st_w]),
-          np.concatenate([data.sku.volume_m3[cols.kw_sku[s_kw]], -data.wh_storage_m3[st_w]]),
+          np.concatenate([data.sku.volume_m3[cols.kw_sku[s_kw]],
+                          -(data.wh_storage_m3[st_w] - margin)]),
           np.full(len(st_w), -np.inf), np.zeros(len(st_w)))
     # 4b. throughput: Σx - H·throughput·y ≤ 0
     tp_w = np.flatnonzero(np.isfinite(data.wh_throughput_per_day) & (y_ub > 0))
@@ -958,7 +973,10 @@ def solve_allocation(
     phase = on_phase or (lambda _s: None)
     phase("building model")
     cols = build_columns(data) if columns is None else columns
-    model = build_allocation_model(data, params, columns=cols, y_fixed=y_fixed)
+    # stocking levels continuous (a relaxation: they cost nothing); rounded up afterwards and
+    # re-solved with a storage margin only if rounding overflows some warehouse
+    model = build_allocation_model(data, params, columns=cols, y_fixed=y_fixed,
+                                   integer_stock=False)
     notes: list[str] = []
     req = required_targets(data, cols)
     for k, v in model.targets.items():
@@ -980,6 +998,28 @@ def solve_allocation(
         notes.append(note)
         raw = solve_model(model, params, time_limit=deadline - time.perf_counter(), hint=h,
                           cancel=cancel)
+    if raw.values is not None and not _storage_ok(data, cols, solution_from_values(
+            data, model, raw.values)):
+        phase("re-solving with a storage margin for integer stock")
+        notes.append("rounding stocking levels up overflowed storage: flows re-solved on the "
+                     "same warehouses with a storage margin of one unit per SKU (the bound stays "
+                     "that of the continuous-stock relaxation)")
+        relax_bound = raw.bound
+        W = len(data.warehouses)
+        tight = build_allocation_model(data, params, columns=cols,
+                                       y_fixed=np.round(raw.values[:W]),
+                                       integer_stock=False, storage_margin=True,
+                                       targets=model.targets)
+        raw2 = solve_model(tight, params, time_limit=deadline - time.perf_counter(),
+                           cancel=cancel)
+        if raw2.values is not None:
+            model = tight
+            raw = RawSolve(Status.FEASIBLE if raw2.status is Status.OPTIMAL and relax_bound <
+                           raw2.objective - params.relative_gap * abs(raw2.objective)
+                           else raw2.status, raw2.values, raw2.objective,
+                           min(relax_bound, raw2.bound), raw.seconds + raw2.seconds)
+        else:
+            raw = RawSolve(Status.NO_SOLUTION, None, math.nan, relax_bound, raw.seconds)
     stats["solve_s"] = raw.seconds
     if raw.values is None:
         return AllocationResult(
@@ -993,6 +1033,13 @@ def solve_allocation(
     return AllocationResult(
         status=raw.status, objective=obj, bound=bound, runtime_s=time.perf_counter() - t0,
         cost=cost, columns=cols, solution=sol, stats=stats, notes=tuple(notes))
+
+
+def _storage_ok(data: NetworkData, cols: Columns, sol: Solution) -> bool:
+    """Whether the rounded stocking levels fit every warehouse's storage."""
+    used = np.zeros(len(data.warehouses))
+    np.add.at(used, cols.kw_wh, sol.stock * data.sku.volume_m3[cols.kw_sku])
+    return bool(np.all(used <= data.wh_storage_m3 * (1 + 1e-9) + 1e-9))
 
 
 def _lower_targets(
@@ -1033,5 +1080,6 @@ def _lower_targets(
     W = len(data.warehouses)
     all_fixed = bool(np.all(model.lb[:W] == model.ub[:W]))
     rebuilt = build_allocation_model(data, params, columns=cols, targets=tg,
-                                     y_fixed=model.lb[:W] if all_fixed else None)
+                                     y_fixed=model.lb[:W] if all_fixed else None,
+                                     integer_stock=False)
     return rebuilt, note
