@@ -1044,7 +1044,7 @@ def _storage_ok(data: NetworkData, cols: Columns, sol: Solution) -> bool:
 
 def _lower_targets(
     data: NetworkData, model: AllocationModel, params: AllocationParams, deadline: float,
-    cancel: threading.Event | None,
+    cancel: threading.Event | None, *, storage_margin: bool = False,
 ) -> tuple[AllocationModel, str]:
     """Maximise on-time units on the LP relaxation and rebuild with reachable targets."""
     cols = model.columns
@@ -1081,5 +1081,5 @@ def _lower_targets(
     all_fixed = bool(np.all(model.lb[:W] == model.ub[:W]))
     rebuilt = build_allocation_model(data, params, columns=cols, targets=tg,
                                      y_fixed=model.lb[:W] if all_fixed else None,
-                                     integer_stock=False)
+                                     integer_stock=False, storage_margin=storage_margin)
     return rebuilt, note

@@ -43,6 +43,7 @@ import scipy.sparse as sp
 from network.compile import NetworkData
 from optimizer.allocation import (
     AllocationModel,
+    _lower_targets,
     Columns,
     build_allocation_model,
     build_columns,
@@ -299,25 +300,27 @@ def _fixed_y_lp(data: NetworkData, cols: Columns, y: F, params: AllocationParams
     """
     t0 = time.perf_counter()
     cols = restrict_to_warehouses(cols, y)
+    lowered = False
     if max_outbound is not None:
         cols = restrict_outbound(cols, max_outbound)
-    m = build_allocation_model(data, params, columns=cols, y_fixed=y, targets=targets)
-    # tighten storage by one unit of every SKU stocked there, so rounding S up stays feasible
-    if "storage" in m.rows:
-        a, b = m.rows["storage"]
-        if b > a:
-            slack = np.zeros(len(data.warehouses))
-            np.add.at(slack, cols.kw_wh, data.sku.volume_m3[cols.kw_sku])
-            st_w = np.flatnonzero(np.isfinite(data.wh_storage_m3) & (m.ub[:len(slack)] > 0))
-            row_ub = m.row_ub.copy()
-            row_ub[a:b] = -slack[st_w] * y[st_w]
-            m = replace(m, row_ub=row_ub)
+    # storage tightened by one unit of every SKU stocked there: rounding S up stays feasible
+    m = build_allocation_model(data, params, columns=cols, y_fixed=y, targets=targets,
+                               integer_stock=False, storage_margin=True)
     raw = solve_model(m, params, time_limit=deadline - time.perf_counter(), relax=True,
                       cancel=cancel)
+    if raw.status is Status.INFEASIBLE and time.perf_counter() < deadline:
+        # capacities at these warehouses stop the on-time targets: lower them (LP) and retry
+        m, note = _lower_targets(data, m, params, deadline, cancel, storage_margin=True)
+        log.info("fixed-y LP: %s", note)
+        lowered = True
+        raw = solve_model(m, params, time_limit=deadline - time.perf_counter(), relax=True,
+                          cancel=cancel)
     if raw.values is None:
         return None, math.nan, time.perf_counter() - t0, cols
     sol = solution_from_values(data, m, raw.values)
-    return sol, float(sum(cost_terms(data, cols, sol).values())), time.perf_counter() - t0, cols
+    obj = float(sum(cost_terms(data, cols, sol).values()))
+    # a plan that had to lower the on-time targets ranks after every plan that meets them
+    return sol, obj + (math.inf if lowered else 0.0), time.perf_counter() - t0, cols
 
 
 def _weak_lp_bound(data: NetworkData, cols: Columns, params: AllocationParams,
@@ -416,7 +419,7 @@ def solve_decomposed(
         sol, obj, secs, used = _fixed_y_lp(data, cols, y, params, targets, deadline, cancel)
         stats[f"fixed_y_{name}_s"] = secs
         stats[f"fixed_y_{name}_objective"] = obj
-        if sol is not None and (best is None or obj < best[0]):
+        if sol is not None and (best is None or obj < best[0] or best[0] == math.inf):
             best = (obj, sol, name, used)
         return secs
 
