@@ -269,8 +269,8 @@ def plot_gap_over_time(rows: Sequence[Row], path: Path) -> Path:
     """Mean gap (%) over time per configuration, one panel per family; saved as PNG.
 
     Lines: improving-solution samples of the runs at the longest time limit (mean over those
-    runs of the best gap reached by time t, drawn where every run has a solution). Markers: mean final gap at
-    each time limit, when several limits were run.
+    runs of the best gap reached by time t, drawn where every run has a solution). Markers:
+    mean final gap at each time limit, when several limits were run.
     """
     plt = _plt()
     refs = _references(rows)
