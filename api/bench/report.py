@@ -178,6 +178,15 @@ def markdown_report(rows: Sequence[Row], *, title: str = "results",
     summ = summarise(rows)
     lines = [f"# Benchmark report: {title}", ""]
     n_inst = len({(r["family"], r["instance"]) for r in rows})
+    loads = [float(r["info"]["load_1min_at_start"]) for r in rows
+             if isinstance(r.get("info"), dict) and r["info"].get("load_1min_at_start") is not None]
+    cpus = next((r["info"].get("cpus") for r in rows if isinstance(r.get("info"), dict)
+                 and r["info"].get("cpus")), None)
+    if loads:
+        lines.append(f"Machine: {cpus or '?'} CPU(s); 1-minute load average at the start of "
+                     f"the solves: median {float(np.median(loads)):.1f}, max {max(loads):.1f} "
+                     "(time-limited results degrade when it exceeds the CPU count).")
+        lines.append("")
     lines.append(f"{len(rows)} solve(s) on {n_inst} instance(s). Gaps are to the best-known "
                  "value; `gap*` marks tables where some instance has none and the best feasible "
                  "cost in these results is used instead. `feasible` is the independent "

@@ -264,6 +264,7 @@ def run_task(task: Task, *, memory_mb: float | None = 4096, grace: float | None 
     import psutil
 
     grace = max(10.0, 0.5 * task.time_limit) if grace is None else grace
+    load0 = os.getloadavg()[0]
     deadline_s = task.time_limit + grace
     row: dict[str, Any] = {
         "instance": task.instance, "family": task.family, "solver": task.solver,
@@ -332,6 +333,9 @@ def run_task(task: Task, *, memory_mb: float | None = 4096, grace: float | None 
                        error=f"solver process died ({_describe_exit(code)}) without a result"
                              + (f": {tail}" if tail else ""))
     row["gap_pct"] = _gap(row["cost"], row["best_known"], bool(row["feasible"]))
+    # how busy the machine was: time-limited results depend on it
+    row["info"] = {**(row.get("info") or {}), "load_1min_at_start": round(load0, 2),
+                   "cpus": os.cpu_count()}
     return row
 
 

@@ -48,6 +48,7 @@ def test_every_failure_kind_becomes_a_row_and_the_suite_goes_on(toy_dir: Path,
     assert good["best_known"] == 100.0 and good["gap_pct"] == pytest.approx(10.0)
     assert good["peak_mb"] > 5 and good["seconds"] >= 0
     assert good["samples"] == [[0.0, pytest.approx(165.0)], [0.01, pytest.approx(110.0)]]
+    assert good["info"]["slack"] == 0.1 and good["info"]["load_1min_at_start"] >= 0
     assert by[("b", "good")]["gap_pct"] == pytest.approx(10.0)
     crash = by[("a", "crash")]
     assert crash["status"] == "crash" and "exit code 7" in crash["error"]
