@@ -100,11 +100,14 @@ def main(argv: list[str] | None = None) -> int:
                "evaluator_agrees": agree, "peak_mb": peak, "time_limit": args.time_limit,
                "stats": st, "notes": p.get("notes")}
         rows.append(row)
-        gap = "n/a" if p["gap"] is None else f"{p['gap']:.2%}"
-        print(f"{name:<12} {row['strategy']:<10} {t_compile:>7.1f} {row['build_s'] or 0:>6.1f} "
-              f"{row['solve_s'] or 0:>6.1f} {p['status']:>9} {p['objective']:>14,.0f} {gap:>8} "
-              f"{row['on_time_share']:>7.1%} {b.get('objective', 0):>14,.0f} "
-              f"{b.get('on_time_share', 0):>8.1%} {b.get('saving_share', 0):>7.1%} "
+        def f(v: object, spec: str) -> str:
+            return "n/a" if v is None else format(v, spec)
+
+        print(f"{name:<12} {str(row['strategy']):<10} {t_compile:>7.1f} "
+              f"{f(row['build_s'], '.1f'):>6} {f(row['solve_s'], '.1f'):>6} {p['status']:>9} "
+              f"{f(p['objective'], ',.0f'):>14} {f(p['gap'], '.2%'):>8} "
+              f"{f(row['on_time_share'], '.1%'):>7} {f(b.get('objective'), ',.0f'):>14} "
+              f"{f(b.get('on_time_share'), '.1%'):>8} {f(b.get('saving_share'), '.1%'):>7} "
               f"{str(agree):>7} {peak:>8.0f}", flush=True)
     print(f"\ntime limit {args.time_limit:g} s per plan, relative gap target {args.gap:g}; "
           "naive = nearest on-time warehouse, cover-days stock; shared 2-core machine")
