@@ -251,6 +251,7 @@ def _load_document(src: ScenarioSource, cfg: NightlyConfig, store: JobStore) -> 
     rec = store.latest_request(src.tenant or "", src.scenario or "")
     if rec is None:
         raise LookupError(f"no stored forecast {src.scenario!r} for tenant {src.tenant!r}")
+    assert rec.request is not None
     doc = rec.request["scenario"]
     parse_scenario(doc)
     return doc  # type: ignore[no-any-return]

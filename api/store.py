@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, defer, mapped_column
 
 __all__ = [
     "STATUSES",
@@ -123,7 +123,7 @@ class JobRecord:
     tenant: str
     status: str
     scenario_name: str
-    request: dict[str, Any]
+    request: dict[str, Any] | None
     time_limit_s: float
     seed: int
     result: dict[str, Any] | None
@@ -136,11 +136,12 @@ class JobRecord:
     idempotency_key: str | None
 
     @classmethod
-    def of(cls, j: Job) -> JobRecord:
+    def of(cls, j: Job, *, with_request: bool = True) -> JobRecord:
+        """Snapshot a row; without ``with_request`` the (large) request body is left out."""
         created, updated = _utc(j.created_at), _utc(j.updated_at)
         assert created is not None and updated is not None
         return cls(id=j.id, tenant=j.tenant, status=j.status, scenario_name=j.scenario_name,
-                   request=j.request, time_limit_s=j.time_limit_s, seed=j.seed, result=j.result,
+                   request=j.request if with_request else None, time_limit_s=j.time_limit_s, seed=j.seed, result=j.result,
                    error=j.error, attempts=j.attempts, created_at=created, updated_at=updated,
                    started_at=_utc(j.started_at), finished_at=_utc(j.finished_at),
                    idempotency_key=j.idempotency_key)
@@ -164,6 +165,17 @@ class IdempotencyConflictError(Exception):
         self.key = key
         self.job_id = job_id
         super().__init__(f"Idempotency-Key {key!r} was used for job {job_id} with a different body")
+
+
+def _summary(j: Job) -> JobRecord:
+    """A snapshot without the request and the result (for listings)."""
+    created, updated = _utc(j.created_at), _utc(j.updated_at)
+    assert created is not None and updated is not None
+    return JobRecord(id=j.id, tenant=j.tenant, status=j.status, scenario_name=j.scenario_name,
+                     request=None, time_limit_s=j.time_limit_s, seed=j.seed, result=None,
+                     error=j.error, attempts=j.attempts, created_at=created, updated_at=updated,
+                     started_at=_utc(j.started_at), finished_at=_utc(j.finished_at),
+                     idempotency_key=j.idempotency_key)
 
 
 def request_hash(request: dict[str, Any]) -> str:
@@ -271,11 +283,17 @@ class JobStore:
             raise IdempotencyConflictError(rec.idempotency_key or "", rec.id)
         return rec
 
-    def get(self, tenant: str, job_id: str) -> JobRecord | None:
-        """The tenant's job ``job_id``, or None (also for another tenant's job)."""
+    def get(self, tenant: str, job_id: str, *, with_request: bool = False) -> JobRecord | None:
+        """The tenant's job ``job_id``, or None (also for another tenant's job).
+
+        The request body (the whole scenario) is loaded only ``with_request``.
+        """
+        q = sa.select(Job).where(Job.id == job_id, Job.tenant == tenant)
+        if not with_request:
+            q = q.options(defer(Job.request))
         with Session(self.engine) as s:
-            j = s.scalars(sa.select(Job).where(Job.id == job_id, Job.tenant == tenant)).first()
-            return JobRecord.of(j) if j is not None else None
+            j = s.scalars(q).first()
+            return JobRecord.of(j, with_request=with_request) if j is not None else None
 
     def list(self, tenant: str, *, limit: int = 50, offset: int = 0,
              status: str | None = None) -> tuple[list[JobRecord], int]:
@@ -284,9 +302,10 @@ class JobStore:
         with Session(self.engine) as s:
             total = s.scalar(sa.select(sa.func.count()).select_from(Job).where(*cond)) or 0
             rows = s.scalars(sa.select(Job).where(*cond)
+                             .options(defer(Job.request), defer(Job.result))
                              .order_by(Job.created_at.desc(), Job.id.desc())
                              .limit(limit).offset(offset)).all()
-            return [JobRecord.of(j) for j in rows], int(total)
+            return [_summary(j) for j in rows], int(total)
 
     def cancel(self, tenant: str, job_id: str) -> JobRecord | None:
         """Cancel a queued or running job; a finished job is returned unchanged.
