@@ -10,8 +10,8 @@ Route duration is the shortest possible for the visit order: the departure is pu
 the windows allow (Savelsbergh's forward time slack), so waiting at the start of the route is not
 counted.
 
-Cost = Σ routes (``fixed_cost + cost_per_distance·distance + cost_per_hour·duration``) +
-Σ dropped ``drop_penalty``.
+Cost = Σ routes (``fixed_cost + cost_per_distance·distance + cost_per_hour·(travel + service
+time)``) + Σ dropped ``drop_penalty`` (waiting time is not charged).
 """
 
 from __future__ import annotations
@@ -203,7 +203,9 @@ def evaluate_routes(
         duration = ret - (dep0 + shift)
         if duration > vt.max_duration + TOL * max(1.0, vt.max_duration):
             v.append(f"route {k}: duration {duration:.4f} > max_duration {vt.max_duration:g}")
-        cost = vt.fixed_cost + vt.cost_per_distance * dsum + vt.cost_per_hour * duration
+        busy = float(sum(dur[a, b] for a, b in zip(locs[:-1], locs[1:], strict=True))
+                     + inst.service[np.asarray(seq)].sum())
+        cost = vt.fixed_cost + vt.cost_per_distance * dsum + vt.cost_per_hour * busy
         checks.append(RouteCheck(dsum, duration, cost, tuple(float(x) for x in load),
                                  dep0 + shift, ret))
 

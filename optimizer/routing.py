@@ -19,8 +19,8 @@ client ``c`` (0-based) sits at location ``num_depots + c``.
   routing the order (for tradelane: the parcel carrier's rate-card cost of handing it over;
   ``inf`` = the order is mandatory), ``client_ids[c]`` its label in the instance's numbering;
 - ``vehicle_types``: a heterogeneous fleet (``VehicleType``: count, capacity per dimension,
-  start/end depot, fixed cost per vehicle used, cost per distance unit and per hour of route
-  duration, maximum route duration, shift start/end on the routing clock).
+  start/end depot, fixed cost per vehicle used, cost per distance unit and per hour of travel
+  and service, maximum route duration, shift start/end on the routing clock).
 
 ``promise_due_times`` derives a client's latest service time from the 72-hour promise:
 ``order time + promise - hours already spent upstream`` (see its docstring).
@@ -36,7 +36,7 @@ Binary routing decisions are OR-Tools' successor variables; the formulation it s
   start[c] ≤ tw_late[c]``; the vehicle leaves its depot at or after ``shift_start`` and is back by
   ``shift_end``; ``return - departure ≤ max_duration``;
 - objective: ``Σ_used vehicles fixed_cost + Σ_arcs cost_per_distance·distance + Σ_routes
-  cost_per_hour·(return - departure) + Σ_dropped drop_penalty``.
+  cost_per_hour·(travel + service hours) + Σ_dropped drop_penalty`` (waiting is not charged).
 
 Numerics: OR-Tools needs integers. Costs are multiplied by ``cost_scale`` and rounded; times by
 ``time_scale`` and rounded *up* for travel and service (and ``tw_late``/``shift_end``/
@@ -106,6 +106,9 @@ log = logging.getLogger(__name__)
 
 F = npt.NDArray[np.float64]
 INF = math.inf
+SWEEP_ABOVE = 400
+"""``first_solution="auto"`` switches from parallel cheapest insertion to the sweep above this
+many clients: OR-Tools' insertion heuristics did not finish a 2,000-order day within 60 s."""
 SAFETY_TIME_LIMIT_S = 120.0
 """Time limit of a run stopped by ``solution_limit`` only (see ``_search_parameters``)."""
 _MAX_INT = 1 << 44  # per-value bound after scaling (sums of ~1e4 of them stay far below int64)
@@ -138,7 +141,9 @@ class VehicleType:
     cost_per_distance : float
         Cost per distance unit travelled (1 for the standard benchmarks).
     cost_per_hour : float
-        Cost per time unit of route duration (departure to return, waiting included).
+        Cost per time unit of travel and service on the route (waiting is not charged: a
+        span cost makes OR-Tools' move filters solve an LP per route, far too slow on large
+        days).
     max_duration : float
         Longest route (time units); ``inf`` = no limit.
     shift_start, shift_end : float
@@ -420,7 +425,7 @@ def promise_due_times(
 # parameters and results
 # --------------------------------------------------------------------------------------------
 
-_FIRST = ("parallel_cheapest_insertion", "local_cheapest_insertion", "savings",
+_FIRST = ("auto", "sweep", "parallel_cheapest_insertion", "local_cheapest_insertion", "savings",
           "path_cheapest_arc", "christofides", "sequential_cheapest_insertion", "automatic",
           "global_cheapest_arc", "best_insertion", "sweep")
 _META = ("gls", "tabu", "annealing", "greedy", "automatic")
@@ -441,14 +446,19 @@ class RoutingParams:
     seed : int
         Client-order permutation seed (0 = instance order).
     first_solution : str
-        First-solution heuristic (one of ``parallel_cheapest_insertion``, ``savings``, ...).
+        First-solution heuristic: ``auto`` (parallel cheapest insertion up to
+        ``SWEEP_ABOVE`` clients, ``sweep`` above), ``sweep`` (our own angular sweep built in
+        Python, feasible by construction and O(n log n), handed to OR-Tools as the start of the
+        local search), or an OR-Tools strategy (``parallel_cheapest_insertion``, ``savings``,
+        ...).
     metaheuristic : str
         ``gls`` (guided local search), ``tabu``, ``annealing``, ``greedy`` or ``automatic``.
     gls_lambda : float
         Guided local search penalty coefficient.
     neighbors : int
-        Nearest-neighbour count used by insertion heuristics and local-search operators
-        (0 = all).
+        Nearest-neighbour count used by the first-solution heuristics (savings, cheapest
+        insertion); 0 = all. Large instances need it: without it the first solution of a
+        2,000-order day does not finish within a minute.
     log_search : bool
         Let OR-Tools log its search (to stderr).
     """
@@ -456,7 +466,7 @@ class RoutingParams:
     time_limit_s: float | None = 10.0
     solution_limit: int | None = None
     seed: int = 0
-    first_solution: str = "parallel_cheapest_insertion"
+    first_solution: str = "auto"
     metaheuristic: str = "gls"
     gls_lambda: float = 0.1
     neighbors: int = 0
@@ -656,7 +666,73 @@ def _to_int(x: F, scale: int, how: str, cap: int) -> npt.NDArray[np.int64]:
 def _first_enum(name: str) -> int:
     from ortools.constraint_solver import routing_enums_pb2 as e
 
+    if name in ("auto", "sweep"):
+        name = "parallel_cheapest_insertion"
     return int(e.FirstSolutionStrategy.Value.Value(name.upper()))
+
+
+def _sweep_routes(
+    *,
+    D: int,
+    veh_type: list[int],
+    vts: tuple[VehicleType, ...],
+    bounds: list[tuple[Any, float, float, float]],
+    angle: F,
+    dem: F,
+    dur: F,
+    svc: F,
+    early: F,
+    late: F,
+    optional: npt.NDArray[np.bool_],
+    offset: float,
+    window: int = 25,
+) -> list[list[int]] | None:
+    """Routes (model node numbers) from an angular sweep, feasible by construction.
+
+    Clients (nodes ``D..``) are sorted by polar angle around the first depot, starting at
+    ``offset``; each route grows by the nearest client among the next ``window`` unrouted ones
+    in that order that capacity, its time window, the return by the shift end and the maximum
+    duration allow, and closes when none fits.
+    All data are the scaled integers given to OR-Tools (``bounds[t]``: capacity vector, shift
+    start, shift end and maximum duration of vehicle type ``t``), so the routes are feasible in
+    its arithmetic. Returns None when a mandatory client is left over (then OR-Tools' heuristic
+    is used).
+    """
+    order = list(D + np.argsort((angle[D:] - offset) % (2 * math.pi), kind="stable"))
+    routes: list[list[int]] = []
+    for t in veh_type:
+        if not order:
+            routes.append([])
+            continue
+        vt = vts[t]
+        dep, end = vt.start_depot, vt.end
+        cap, shift_start, shift_end, max_duration = bounds[t]
+        load = np.zeros_like(cap)
+        clock = start = shift_start
+        prev = dep
+        route: list[int] = []
+        while order:
+            # nearest feasible client among the next `window` in sweep order: compact routes
+            best, best_d = -1, math.inf
+            for k, n in enumerate(order[:window]):
+                arr = clock + dur[prev, n]
+                begin = max(arr, early[n])
+                done = begin + svc[n]
+                if (dur[prev, n] < best_d and np.all(load + dem[n] <= cap + 1e-9)
+                        and begin <= late[n] and done + dur[n, end] <= shift_end
+                        and done + dur[n, end] - start <= max_duration):
+                    best, best_d = k, dur[prev, n]
+            if best < 0:
+                break
+            n = order.pop(best)
+            route.append(int(n))
+            load = load + dem[n]
+            clock = max(clock + dur[prev, n], early[n]) + svc[n]
+            prev = n
+        routes.append(route)
+    if order and not np.all(optional[np.asarray(order) - D]):
+        return None
+    return routes
 
 
 def _search_parameters(params: RoutingParams) -> Any:
@@ -778,8 +854,14 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
     cost_pd = np.array([vt.cost_per_distance for vt in vts])
     cost_ph = np.array([vt.cost_per_hour for vt in vts])
     fixed = np.array([vt.fixed_cost for vt in vts])
-    arc_costs = [dist * c for c in np.unique(cost_pd)]
-    cs = _scale_for(arc_costs + [fixed, pen, cost_ph * horizon], target=1e7)
+    # per-hour costs are charged on travel + service time (arc-based, see VehicleType): a span
+    # cost would make OR-Tools re-optimise every route's schedule with an LP inside each move
+    # filter, which made a 2,000-order day ~100x slower in our trials
+    arc_hours = dur + svc[:, None]
+    arc_costs = [dist * c + arc_hours * h for c, h in {(float(a), float(b))
+                                                       for a, b in zip(cost_pd, cost_ph,
+                                                                       strict=True)}]
+    cs = _scale_for(arc_costs + [fixed, pen], target=1e7)
     ds = [_scale_for([dem[:, d], np.array([vt.capacity[d] for vt in vts])], target=1e6)
           for d in range(dem.shape[1])]
 
@@ -799,14 +881,14 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
     node_of_index = np.array([manager.IndexToNode(i) for i in range(routing.Size() + V)],
                              dtype=np.int64)
 
-    # arc costs: one matrix callback per distinct (cost_per_distance) class
-    cost_cb: dict[float, int] = {}
+    # arc costs: one matrix callback per distinct (cost_per_distance, cost_per_hour) class
+    cost_cb: dict[tuple[float, float], int] = {}
     for v, t in enumerate(veh_type):
-        c = vts[t].cost_per_distance
-        if c not in cost_cb:
-            m = _to_int(dist * c, cs, "round", _MAX_INT)
-            cost_cb[c] = routing.RegisterTransitMatrix(m.tolist())
-        routing.SetArcCostEvaluatorOfVehicle(cost_cb[c], v)
+        key = (vts[t].cost_per_distance, vts[t].cost_per_hour)
+        if key not in cost_cb:
+            m = _to_int(dist * key[0] + arc_hours * key[1], cs, "round", _MAX_INT)
+            cost_cb[key] = routing.RegisterTransitMatrix(m.tolist())
+        routing.SetArcCostEvaluatorOfVehicle(cost_cb[key], v)
         routing.SetFixedCostOfVehicle(int(round(vts[t].fixed_cost * cs)), v)
 
     # capacity dimensions
@@ -837,9 +919,6 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
             if np.isfinite(vt.max_duration):
                 tdim.SetSpanUpperBoundForVehicle(
                     int(_to_int(np.array([vt.max_duration]), ts, "floor", _MAX_INT)[0]), v)
-            if vt.cost_per_hour > 0:
-                tdim.SetSpanCostCoefficientForVehicle(
-                    max(1, int(round(vt.cost_per_hour * cs / ts))), v)
             # tight schedules: leave as late and return as early as possible
             routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(routing.Start(v)))
             routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(routing.End(v)))
@@ -852,20 +931,64 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
                                    int(_to_int(np.array([p]), cs, "round", _MAX_INT)[0]))
 
     # -- search ---------------------------------------------------------------------------
-    sp = _search_parameters(params)
+    if params.time_limit_s is not None:
+        # the time limit covers the whole call: model building counts
+        # and a reserve for reading the solution back and re-checking it
+        reserve = min(0.1 * params.time_limit_s, 0.002 * C)
+        left = max(0.05, params.time_limit_s - (time.perf_counter() - t0) - reserve)
+        sp = _search_parameters(dataclasses.replace(params, time_limit_s=left))
+    else:
+        sp = _search_parameters(params)
     err = pywrapcp.FindErrorInRoutingSearchParameters(sp)
     if err:  # a bug on our side, not bad input
         raise SolverError(f"invalid OR-Tools search parameters: {err}")
     if params.neighbors and C > params.neighbors:
+        # first-solution heuristics only: restricting the local-search operators with
+        # ls_operator_neighbors_ratio made every move fail its filters in our trials
         ratio = params.neighbors / C
-        sp.ls_operator_neighbors_ratio = ratio
-        sp.ls_operator_min_neighbors = params.neighbors
         sp.global_cheapest_insertion_first_solution_parameters.neighbors_ratio = ratio
         sp.global_cheapest_insertion_first_solution_parameters.min_neighbors = params.neighbors
         sp.savings_parameters.neighbors_ratio = ratio
     log.debug("routing %s: %d clients, %d vehicles, scales time=%d cost=%d demand=%s", inst.name,
               C, V, ts, cs, ds)
-    solution = routing.SolveWithParameters(sp)
+    first = params.first_solution
+    if first == "auto":
+        first = "sweep" if C > SWEEP_ABOVE else "parallel_cheapest_insertion"
+    solution = None
+    if first == "sweep":
+        routes0 = None
+        if inst.coords is not None:
+            xy = np.asarray(inst.coords, dtype=float)[loc_of_node]
+            # angle around the first depot (several depots: each route still starts at its own)
+            angle = np.arctan2(xy[:, 1] - xy[0, 1], xy[:, 0] - xy[0, 0])
+            offset = float(np.random.default_rng(params.seed).uniform(-math.pi, math.pi))
+            dem_i = np.column_stack([_to_int(dem[:, d], ds[d], "ceil", _MAX_INT)
+                                     for d in range(dem.shape[1])])
+            bounds = []
+            for vt in vts:
+                cap_i = np.array([_to_int(np.array([vt.capacity[d]]), ds[d], "floor",
+                                          _MAX_INT)[0] for d in range(dem.shape[1])])
+                lo, hi, md = _to_int(np.array([vt.shift_start]), ts, "ceil", _MAX_INT)[0], \
+                    _to_int(np.array([vt.shift_end]), ts, "floor", _MAX_INT)[0], \
+                    _to_int(np.array([vt.max_duration]), ts, "floor", _MAX_INT)[0]
+                bounds.append((cap_i, float(lo), float(min(hi, H)), float(md)))
+            routes0 = _sweep_routes(
+                D=D, veh_type=veh_type, vts=vts, bounds=bounds, angle=angle,
+                dem=dem_i.astype(float), dur=t_int.astype(float), svc=svc_int.astype(float),
+                early=early_i.astype(float), late=late_i.astype(float),
+                optional=np.isfinite(pen), offset=offset)
+        if routes0 is not None:
+            routing.CloseModelWithParameters(sp)
+            idx_routes = [[manager.NodeToIndex(n) for n in r] for r in routes0]
+            start_assignment = routing.ReadAssignmentFromRoutes(idx_routes, True)
+            if start_assignment is not None:
+                solution = routing.SolveFromAssignmentWithParameters(start_assignment, sp)
+            else:
+                log.info("routing %s: sweep routes rejected by OR-Tools", inst.name)
+        else:
+            log.info("routing %s: no sweep start (no coordinates or leftovers)", inst.name)
+    if solution is None:
+        solution = routing.SolveWithParameters(sp)
     if solution is None:
         log.info("routing %s: no solution (status %s)", inst.name, routing.status())
         return RoutingResult(

@@ -3,6 +3,7 @@ promise-derived due times, drop-to-carrier, fleet features and determinism."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Iterator
@@ -204,7 +205,7 @@ def test_heterogeneous_fleet_prefers_cheaper_vehicle() -> None:
 
 
 def test_per_hour_cost_counts_route_duration() -> None:
-    """cost_per_hour multiplies the route duration (travel + service)."""
+    """cost_per_hour multiplies the hours of travel and service on the route."""
     xy = np.array([[0, 0], [3, 0]], float)
     inst = RoutingInstance.build(
         "hourly", distance_matrix(xy, "exact"), demand=[1], service=[0.5],
@@ -298,3 +299,17 @@ def test_params_from_toml(tmp_path) -> None:
     bad.write_text("speed = 3\n")
     with pytest.raises(RoutingError, match="speed"):
         RoutingParams.from_toml(bad)
+
+
+def test_sweep_start_is_feasible_and_used(caplog) -> None:
+    """The sweep first solution (large-instance default) gives a feasible, evaluator-checked
+    result, also with optional orders and a tight shift."""
+    base = _random_instance(11, 60, windows=True)
+    inst = dataclasses.replace(base, vehicle_types=(
+        VehicleType(count=30, capacity=(40.0,), shift_end=400.0),))
+    with caplog.at_level("INFO", logger="optimizer.routing"):
+        res = solve_routes(inst, RoutingParams(time_limit_s=2.0, first_solution="sweep"))
+    assert "sweep" not in caplog.text  # no fallback to OR-Tools' own first solution
+    assert res.feasible, res.violations
+    ev = evaluate_routes(inst, [(r.vehicle_type, r.clients) for r in res.routes])
+    assert ev.cost == pytest.approx(res.cost)
