@@ -42,8 +42,23 @@ class _In(BaseModel):
 # -- plans ---------------------------------------------------------------------------------
 
 
+_MINI_SCENARIO = {
+    "name": "mini", "currency": "USD",
+    "nodes": [{"id": "CN-SZX", "kind": "origin", "lat": 22.54, "lon": 114.06, "country": "CN"},
+              {"id": "Z-MY-KUL", "kind": "zone", "lat": 3.14, "lon": 101.69, "country": "MY"}],
+    "lanes": [{"id": "SZX-KUL-direct", "from": "CN-SZX", "to": "Z-MY-KUL", "mode": "express",
+               "transit_hours": 50, "clearance_hours": 8, "cost_per_kg": 7.5,
+               "cost_per_unit": 1.2}],
+    "skus": [{"id": "SKU-1", "weight_kg": 0.45, "volume_m3": 0.0021, "value": 18.0}],
+    "demand": [{"sku": "SKU-1", "zone": "Z-MY-KUL", "units": 100}],
+}
+
+
 class PlanCreate(_In):
     """``POST /v1/plans``: a scenario to plan."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"scenario": _MINI_SCENARIO, "time_limit_s": 10, "seed": 0}]})
 
     scenario: dict[str, Any] = Field(
         description="A scenario in format v1 (nodes, lanes, rate_cards, skus, demand); see "

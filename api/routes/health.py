@@ -14,7 +14,7 @@ router = APIRouter(tags=["health"])
 logger = logging.getLogger(__name__)
 
 
-@router.get("/healthz", response_model=Health,
+@router.get("/healthz", response_model=Health, operation_id="health",
             responses={503: {"model": Health, "description": "database or runner down"}})
 def health(store: StoreDep, runner: RunnerDep, settings: SettingsDep,
            response: Response) -> Health:

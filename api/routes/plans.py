@@ -37,8 +37,14 @@ def _job_id(job_id: str) -> str:
         raise _not_found(job_id[:80]) from None
 
 
+_LINKS = {"GetPlan": {"operationId": "get_plan", "parameters": {"job_id": "$response.body#/id"}},
+          "CancelPlan": {"operationId": "cancel_plan",
+                         "parameters": {"job_id": "$response.body#/id"}}}
+
+
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=PlanAccepted,
-             responses={**_ERRORS, 409: {
+             operation_id="create_plan",
+             responses={**_ERRORS, 202: {"description": "queued", "links": _LINKS}, 409: {
                  "model": ErrorResponse, "description": "idempotency key reused with another body"}})
 def create_plan(body: PlanCreate, tenant: TenantDep, store: StoreDep, settings: SettingsDep,
                 response: Response, idempotency_key: IdempotencyKey = None) -> PlanAccepted:
@@ -65,7 +71,7 @@ def create_plan(body: PlanCreate, tenant: TenantDep, store: StoreDep, settings: 
     return PlanAccepted(id=rec.id, status=rec.status)  # type: ignore[arg-type]
 
 
-@router.get("", response_model=PlansPublic, responses=_ERRORS)
+@router.get("", response_model=PlansPublic, responses=_ERRORS, operation_id="list_plans")
 def list_plans(tenant: TenantDep, store: StoreDep,
                limit: Annotated[int, Query(ge=1, le=200)] = 50,
                offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
@@ -76,7 +82,8 @@ def list_plans(tenant: TenantDep, store: StoreDep,
                        offset=offset)
 
 
-@router.get("/{job_id}", response_model=PlanPublic, responses={**_ERRORS, **_NOT_FOUND})
+@router.get("/{job_id}", response_model=PlanPublic, responses={**_ERRORS, **_NOT_FOUND},
+            operation_id="get_plan")
 def get_plan(job_id: str, tenant: TenantDep, store: StoreDep) -> PlanPublic:
     """One job: its status, and its plan once it has succeeded (or the error if it failed)."""
     rec = store.get(tenant, _job_id(job_id))
@@ -85,7 +92,7 @@ def get_plan(job_id: str, tenant: TenantDep, store: StoreDep) -> PlanPublic:
     return job_to_public(rec)
 
 
-@router.delete("/{job_id}", response_model=PlanPublic,
+@router.delete("/{job_id}", response_model=PlanPublic, operation_id="cancel_plan",
                responses={**_ERRORS, **_NOT_FOUND,
                           409: {"model": ErrorResponse, "description": "job already finished"}})
 def cancel_plan(job_id: str, tenant: TenantDep, store: StoreDep) -> PlanPublic:

@@ -24,7 +24,7 @@ def _slots(request: Request, n: int) -> threading.BoundedSemaphore:
     return sem  # type: ignore[no-any-return]
 
 
-@router.post("", response_model=RoutesPublic,
+@router.post("", response_model=RoutesPublic, operation_id="solve_routes",
              responses={s: {"model": ErrorResponse} for s in (400, 401, 413, 422, 429, 503, 504)})
 def solve_routes(body: RouteCreate, tenant: TenantDep, settings: SettingsDep,
                  request: Request) -> RoutesPublic:
