@@ -44,7 +44,8 @@ def solve_routes(body: RouteCreate, tenant: TenantDep, settings: SettingsDep,
                             headers={"Retry-After": "5"})
     try:
         out = run_isolated(settings.router, body.model_dump(), time_limit_s=body.time_limit_s,
-                           seed=body.seed, timeout_s=body.time_limit_s + 30)
+                           seed=body.seed,
+                           timeout_s=body.time_limit_s + settings.kill_grace_s)
     except SolverUnavailableError as e:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
     except TimeoutError:

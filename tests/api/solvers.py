@@ -55,3 +55,14 @@ def unavailable(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) 
 def rejects(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> dict[str, Any]:
     """A router that refuses its input (as ``RoutingError``, a ``ValueError``, does)."""
     raise ValueError(f"client {request['orders'][0]['id']!r}: not understood")
+
+
+def slow_router(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> dict[str, Any]:
+    """A router that overruns any sensible limit."""
+    time.sleep(60)
+    return {}
+
+
+def explodes(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> dict[str, Any]:
+    """A router with a bug."""
+    raise RuntimeError("secret internals")

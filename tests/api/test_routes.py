@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -80,3 +81,15 @@ def test_router_errors_map_to_codes(client_factory, day) -> None:
     c = client_factory(router="tests.api.solvers:rejects")
     r = c.post("/v1/routes", json=day, headers=auth())
     assert r.status_code == 422 and r.json()["detail"] == "client 'o0': not understood"
+
+
+def test_router_overrun_and_bug(client_factory, day) -> None:
+    """A router silent past its limit plus the grace is 504 (and stopped); a crashing router
+    is a 500 that does not leak its message."""
+    c = client_factory(router="tests.api.solvers:slow_router", kill_grace_s=0.5)
+    t0 = time.monotonic()
+    r = c.post("/v1/routes", json={**day, "time_limit_s": 0.5}, headers=auth())
+    assert r.status_code == 504 and time.monotonic() - t0 < 20
+    c = client_factory(router="tests.api.solvers:explodes")
+    r = c.post("/v1/routes", json=day, headers=auth())
+    assert r.status_code == 500 and r.json() == {"detail": "routing failed"}
