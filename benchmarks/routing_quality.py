@@ -66,7 +66,9 @@ def load_bks(path: Path) -> dict[str, float]:
         return {r["instance"]: float(r["bks_value"]) for r in csv.DictReader(fh)}
 
 
-def solve_pyvrp(inst: RoutingInstance, time_limit: float, seed: int) -> tuple[list[list[int]], float]:
+def solve_pyvrp(
+    inst: RoutingInstance, time_limit: float, seed: int
+) -> tuple[list[list[int]], float]:
     """Solve with PyVRP on the same data (integer-scaled); routes as 0-based client indices."""
     from pyvrp import Model
     from pyvrp.stop import MaxRuntime
@@ -168,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     if not a.no_peer:
         print(f"# pyvrp feasible {sum(bool(r['pyvrp_feasible']) for r in rows)}/{len(rows)}, "
               f"mean gap {mean('pyvrp_gap'):.2f}%, mean cost ratio ours/pyvrp "
-              f"{mean('ratio'):.4f}, median {statistics.median(float(r['pyvrp_s']) for r in rows):.1f} s")
+              f"{mean('ratio'):.4f}, "
+              f"median {statistics.median(float(r['pyvrp_s']) for r in rows):.1f} s")
     if a.out:
         with a.out.open("w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=sorted({k for r in rows for k in r}))

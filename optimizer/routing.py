@@ -623,7 +623,7 @@ class RoutingResult:
 
 
 def _scale_for(values: list[F], target: float = 1e7) -> int:
-    """1 when all finite values are integral, else a power of ten bringing the largest to ~target."""
+    """1 when all finite values are integral, else a power of ten taking the largest to ~target."""
     finite = [v[np.isfinite(v)] for v in values if v.size]
     if not finite:
         return 1
@@ -844,7 +844,8 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
         float(np.max(shift_e[np.isfinite(shift_e)], initial=0.0)),
         float(np.max(finite_late, initial=0.0)) + float(dur.max(initial=0.0))
         + float(svc.max(initial=0.0)),
-        float(np.max(shift_s, initial=0.0)) + float(np.max(maxdur[np.isfinite(maxdur)], initial=0.0)),
+        float(np.max(shift_s, initial=0.0))
+        + float(np.max(maxdur[np.isfinite(maxdur)], initial=0.0)),
     )
     if not np.isfinite(shift_e).all() and not np.isfinite(finite_late).any():
         # nothing bounds time: allow every client in sequence

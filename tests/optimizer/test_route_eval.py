@@ -35,7 +35,8 @@ def test_a_feasible_solution_is_accepted_with_its_cost(square: RoutingInstance) 
     ("routes", "dropped", "message"),
     [
         ([(0, [0, 1, 2])], [3], "load 3 > capacity 2"),  # capacity
-        ([(0, [0, 1]), (0, [3, 2])], [], "'c' served at 2.4142 after its window closes at 2"),  # window
+        # time window
+        ([(0, [0, 1]), (0, [3, 2])], [], "'c' served at 2.4142 after its window closes at 2"),
         ([(0, [0, 1]), (0, [2])], [], "'d' neither routed"),  # missing client
         ([(0, [0, 1]), (0, [2, 0])], [3], "'a' visited 2 times"),  # duplicate
         ([(0, [0]), (0, [1]), (0, [2])], [3], "3 routes > 2 vehicles"),  # fleet size

@@ -43,7 +43,8 @@ def test_day_instance_contents(plan_and_scenario) -> None:
     k = next(i for i, cid in enumerate(inst.client_ids) if "/SKU-B/" in cid)
     assert inst.demand[k].tolist() == [1.2, 0.006]
     # MY-std rate card: 1.1 + 0.35 kg + 0.0008 km (km = road km from the warehouse)
-    assert inst.drop_penalty[k] == pytest.approx(1.1 + 0.35 * 1.2 + 0.0008 * inst.distance[0, k + 1])
+    km = inst.distance[0, k + 1]
+    assert inst.drop_penalty[k] == pytest.approx(1.1 + 0.35 * 1.2 + 0.0008 * km)
     # due = 72 h - age, age >= the warehouse's 12 processing hours
     age = np.asarray(inst.meta["age_hours"])
     fin = np.isfinite(inst.tw_late)
