@@ -8,7 +8,9 @@ Per family and time limit, one table line per configuration (our configurations 
   that instance in the same results, and the header says so (``gap*``);
 - ``mean s`` (solve wall-clock) and ``peak MB`` (max);
 - ``vs PEER``: geometric mean of ``cost / peer cost`` over the (instance, seed) pairs where both
-  are feasible (below 1 = cheaper than the peer).
+  are feasible (below 1 = cheaper than the peer);
+- ``gap to own bound %`` (when solvers report a bound, e.g. the MIPs): mean of
+  ``100 (cost - bound) / cost``, how far from proven optimal the solutions are.
 
 Performance profile (Dolan & Moré 2002, on cost): for each problem (instance, seed, time limit)
 the ratio of a configuration's cost to the best cost any configuration found; the curve gives
@@ -74,6 +76,17 @@ def _gap(cost: float, ref: float) -> float:
     return 100.0 * (cost - ref) / abs(ref) if ref else 0.0
 
 
+def _mean_bound_gap(rs: Sequence[Row]) -> float | None:
+    """Mean ``100 (cost - bound) / cost`` over feasible rows whose solver reported a bound."""
+    gaps = []
+    for r in rs:
+        c = _feasible_cost(r)
+        b = (r.get("info") or {}).get("bound") if isinstance(r.get("info"), dict) else None
+        if c is not None and b is not None and math.isfinite(float(b)) and c > 0:
+            gaps.append(100.0 * (c - float(b)) / c)
+    return float(np.mean(gaps)) if gaps else None
+
+
 def summarise(rows: Sequence[Row]) -> list[dict[str, Any]]:
     """One summary record per (family, time limit, configuration), in a stable order."""
     refs = _references(rows)
@@ -127,6 +140,7 @@ def summarise(rows: Sequence[Row]) -> list[dict[str, Any]]:
             "peak_mb": float(np.max(mem)) if mem else None,
             "vs_peer": ratios,
             "gap_is_bks": all(refs.get((fam, r["instance"]), (0, False))[1] for r in rs),
+            "bound_gap": _mean_bound_gap(rs),
         })
     return out
 
@@ -201,8 +215,10 @@ def markdown_report(rows: Sequence[Row], *, title: str = "results",
         star = "" if all(s["gap_is_bks"] for s in ss) else "*"
         lines.append(f"## {fam}, time limit {tl:g} s")
         lines.append("")
+        bounds = any(s["bound_gap"] is not None for s in ss)
         head = (["configuration", "solves", "feasible", f"mean gap{star} %", f"max gap{star} %",
-                 "mean s", "peak MB"] + [f"vs {p}" for p in peers] + ["other statuses"])
+                 "mean s", "peak MB"] + [f"vs {p}" for p in peers]
+                + (["gap to own bound %"] if bounds else []) + ["other statuses"])
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 2) + ["---"]) + "|")
         for s in ss:
@@ -214,6 +230,8 @@ def markdown_report(rows: Sequence[Row], *, title: str = "results",
                      _f(s["peak_mb"], ".0f")]
             cells += [_f(s["vs_peer"].get(p), ".4f") if p != s["config"] else "–"
                       for p in peers]
+            if bounds:
+                cells.append(_f(s["bound_gap"]))
             cells.append(other)
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")

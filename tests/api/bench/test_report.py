@@ -102,3 +102,16 @@ def test_natural_order_of_instance_names() -> None:
     names = ["cap101", "X-n1001-k43", "cap41", "X-n101-k25", "C201", "C101"]
     assert sorted(names, key=natural_key) == ["C101", "C201", "cap41", "cap101",
                                               "X-n101-k25", "X-n1001-k43"]
+
+
+def test_gap_to_own_bound_column_for_solvers_with_a_bound() -> None:
+    """When rows carry the solver's bound, the table adds the mean gap to it."""
+    rows = [_row("S1", "tradelane", "tradelane", 120.0, bks=None, family="synthetic"),
+            _row("S1", "monolithic", "monolithic", 100.0, bks=None, family="synthetic")]
+    rows[0]["info"] = {"bound": 90.0}
+    rows[1]["info"] = {"bound": 100.0}
+    s = {x["config"]: x for x in summarise(rows)}
+    assert s["tradelane"]["bound_gap"] == pytest.approx(25.0)
+    assert s["monolithic"]["bound_gap"] == pytest.approx(0.0)
+    assert "gap to own bound %" in markdown_report(rows)
+    assert "gap to own bound %" not in markdown_report(ROWS)
