@@ -2,7 +2,8 @@
 
 Each trial samples a configuration, runs it on every instance x seed through the same runner
 as ``tradelane bench`` (own process per solve, wall-clock and memory limits) and scores it by
-the **mean gap %** to the best-known value. An instance without a best-known value (synthetic
+the **mean gap %** to the best-known value plus ``TIME_WEIGHT`` (0.01) times the mean solve
+time as a share of the limit, so time breaks ties between configurations of equal quality. An instance without a best-known value (synthetic
 scenarios) is compared with the cost of the default configuration on it, measured once at the
 start of the study and stored in the study, so a resumed study uses the same reference. A solve
 that is not feasible (by the independent evaluator) or fails scores ``FAIL_GAP`` (100 %).
@@ -42,9 +43,13 @@ from api.bench.spec import Family
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FAIL_GAP", "TuneResult", "sample_params", "tune", "write_toml"]
+__all__ = ["FAIL_GAP", "TIME_WEIGHT", "TuneResult", "sample_params", "tune", "write_toml"]
 
 FAIL_GAP = 100.0
+#: Weight of the mean solve time (as a share of the limit) in the score, in gap-% units: time
+#: only separates configurations whose mean gaps are within about 0.01 % (e.g. MIP settings
+#: that all reach the optimum).
+TIME_WEIGHT = 0.01
 
 
 def _routing_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -116,13 +121,16 @@ class TuneResult:
     def summary(self) -> str:
         """Human summary for the CLI."""
         s = (f"study {self.study!r} ({self.storage}): {self.trials_total} complete trial(s), "
-             f"{self.trials_run_now} run now; best mean gap {self.best_value:.3f} %")
+             f"{self.trials_run_now} run now; best score {self.best_value:.4f}")
         if self.default_value is not None:
-            s += f" (defaults: {self.default_value:.3f} %)"
+            s += f" (defaults: {self.default_value:.4f})"
         return s + f"\nbest configuration written to {self.out}"
 
 
-def _score(rows: Sequence[dict[str, Any]], refs: dict[str, float]) -> float:
+def _score(rows: Sequence[dict[str, Any]], refs: dict[str, float], time_limit: float) -> float:
+    """Mean gap % (failures count ``FAIL_GAP``) + ``TIME_WEIGHT`` x mean seconds / limit."""
+    secs = [time_limit if r.get("seconds") is None else min(float(r["seconds"]), time_limit)
+            for r in rows]
     gaps = []
     for r in rows:
         ref = r.get("best_known") if r.get("best_known") is not None else refs.get(r["instance"])
@@ -131,7 +139,9 @@ def _score(rows: Sequence[dict[str, Any]], refs: dict[str, float]) -> float:
             gaps.append(100.0 * (float(c) - float(ref)) / abs(float(ref)))
         else:
             gaps.append(FAIL_GAP)
-    return float(sum(gaps) / len(gaps)) if gaps else FAIL_GAP
+    if not gaps:
+        return FAIL_GAP + TIME_WEIGHT
+    return float(sum(gaps) / len(gaps) + TIME_WEIGHT * sum(secs) / len(secs) / time_limit)
 
 
 def tune(family: Family, family_spec: str, instances: Sequence[Path], *, trials: int,
@@ -212,9 +222,9 @@ def tune(family: Family, family_spec: str, instances: Sequence[Path], *, trials:
             params = sample_params(trial, family.kind)
         trial.set_user_attr("params", params)
         rows = run_config(f"trial-{trial.number}", params)
-        score = _score(rows, refs)
+        score = _score(rows, refs, time_limit)
         bad = sum(1 for r in rows if not r.get("feasible"))
-        say(f"trial {trial.number}: mean gap {score:.3f} %"
+        say(f"trial {trial.number}: score {score:.4f}"
             + (f", {bad} solve(s) not feasible" if bad else "")
             + f"  {params or '(defaults)'}")
         return score
@@ -231,7 +241,8 @@ def tune(family: Family, family_spec: str, instances: Sequence[Path], *, trials:
                params=params, comment=[
                    f"Best of {len(complete)} trial(s) of Optuna study {study_name!r} "
                    f"(trial {best.number}).",
-                   f"Mean gap {best.value:.4f} % on {len(instances)} {family.name} instance(s) "
+                   f"Score {best.value:.4f} (mean gap % + {TIME_WEIGHT} x mean time / limit) "
+                   f"on {len(instances)} {family.name} instance(s) "
                    f"x {len(seeds)} seed(s) at {time_limit:g} s"
                    + (f"; the defaults scored {default:.4f} %." if default is not None
                       else "."),
