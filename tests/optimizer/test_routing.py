@@ -179,6 +179,18 @@ def test_impossible_window_gives_no_solution_status() -> None:
     assert res.status is RoutingStatus.NO_SOLUTION and not res.feasible
 
 
+def test_unservable_mandatory_client_with_lns_is_no_solution() -> None:
+    """With ruin-and-recreate on (mandatory clients get a prohibitive drop penalty inside the
+    search), a mandatory client no vehicle can reach in time still gives NO_SOLUTION, never a
+    silent drop."""
+    xy = np.array([[0, 0], [1, 0], [2, 0], [50, 0]], float)
+    inst = RoutingInstance.build("late3", distance_matrix(xy, "exact"), demand=[1, 1, 1],
+                                 tw_late=[100.0, 100.0, 5.0],
+                                 vehicle_types=(VehicleType(count=2, capacity=(10.0,)),))
+    res = solve_routes(inst, RoutingParams(time_limit_s=1.0, lns_rounds=2))
+    assert res.status is RoutingStatus.NO_SOLUTION and res.routes == ()
+
+
 def test_second_capacity_dimension_binds() -> None:
     """Weight fits one vehicle but volume does not: two routes are needed."""
     xy = np.array([[0, 0], [1, 0], [1, 1]], float)
