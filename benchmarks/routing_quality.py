@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--family", choices=sorted(FAMILIES), default="solomon")
     ap.add_argument("--instances", type=Path, help="folder (default ../shared/benchdata/<family>)")
-    ap.add_argument("--select", default="*", help="glob on instance file names")
+    ap.add_argument("--select", default="*",
+                    help="glob(s) on instance file names, comma-separated")
     ap.add_argument("--time-limit", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--first-solution", default=RoutingParams().first_solution)
@@ -119,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     folder, bks_file, pattern = FAMILIES[a.family]
     d = a.instances or (ROOT.parent / "shared" / "benchdata" / folder)
     bks = load_bks(d / bks_file)
+    globs = a.select.split(",")
     files = sorted(p for p in d.glob(pattern)
-                   if fnmatch.fnmatch(p.name, a.select) and p.name != "README.md")
+                   if any(fnmatch.fnmatch(p.name, g) for g in globs) and p.name != "README.md")
     if not files:
         print(f"no instance matches {a.select!r} in {d}", file=sys.stderr)
         return 2
