@@ -244,7 +244,7 @@ def tune(family: Family, family_spec: str, instances: Sequence[Path], *, trials:
                    f"Score {best.value:.4f} (mean gap % + {TIME_WEIGHT} x mean time / limit) "
                    f"on {len(instances)} {family.name} instance(s) "
                    f"x {len(seeds)} seed(s) at {time_limit:g} s"
-                   + (f"; the defaults scored {default:.4f} %." if default is not None
+                   + (f"; the defaults scored {default:.4f}." if default is not None
                       else "."),
                    "Use with: tradelane bench --config THIS_FILE, or as the parameters file of "
                    "plan/route.",
