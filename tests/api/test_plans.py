@@ -219,9 +219,10 @@ def test_overrun_is_killed_after_the_grace(client_factory, scenario) -> None:
     client = client_factory(kill_grace_s=0.5)
     job = _post(client, {**scenario, "x_test": {"sleep_s": 60}}, time_limit_s=0.5).json()["id"]
     t0 = time.monotonic()
-    done = _done(client, job, timeout=20)
+    done = _done(client, job, timeout=60)
     assert done["status"] == "failed" and "time limit exceeded" in done["error"]
-    assert time.monotonic() - t0 < 15
+    # Far below the 60 s sleep, with room for a slow fork-server start on a loaded machine.
+    assert time.monotonic() - t0 < 40
 
 
 def test_pool_is_bounded(client_factory, scenario) -> None:
