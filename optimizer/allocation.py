@@ -55,6 +55,19 @@ inbound) an option is dropped when another option that uses *no capacitated lane
 good in every one of these criteria. This keeps at most two outbound options per
 (pair, warehouse) on uncapacitated networks and never changes the optimum.
 
+Solving (:func:`solve_allocation`)
+----------------------------------
+Stocking levels carry no cost, so the MIP is solved with them continuous (a relaxation whose
+bound is valid for the integer model) and they are rounded up afterwards; only if rounding
+overflows a warehouse's storage are the flows re-solved on the same warehouses (an LP) with
+storage tightened by one unit of every SKU stocked there. This left ``y`` as the only
+binaries and took ``eu-small`` from no incumbent in 60 s to optimal in seconds. A feasible
+warm start is given to HiGHS as an objective cutoff (OR-Tools 9.15 crashes on HiGHS solution
+hints) and to SCIP / CP-SAT as a hint. When the on-time shares cannot be met the targets are
+lowered to what paths (and, if the solver reports infeasibility, capacities) allow, and the
+plan says so. HiGHS does not always stop a very large root solve at its time limit; the
+planner therefore sends large models to :mod:`optimizer.decompose`.
+
 Simplifications of v1: ``transfer`` lanes (warehouse → warehouse) are ignored; flows are
 continuous units; only stocking levels are integer.
 """
