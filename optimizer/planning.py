@@ -263,7 +263,7 @@ def plan_scenario(
     plan["stats"]["compile_s"] = float(data.compile_seconds)
     plan["evaluation"] = {"feasible": ev.feasible, "violations": list(ev.violations),
                           "shortfalls": list(ev.shortfalls)}
-    plan["diagnosis"] = diagnose(scenario, data, cols, res.solution, plan)
+    plan["diagnosis"] = diagnose(scenario, data, cols, res.solution, plan, all_cols=naive_cols)
     if params.baseline == "naive":
         plan["baseline"] = baseline_summary(data, naive_cols, naive, plan)
     return PlanOutcome(plan=plan, result=res, evaluation=ev, geo=geo_of(scenario))
@@ -291,12 +291,14 @@ def baseline_summary(data: NetworkData, cols: Columns, naive: Solution,
 
 
 def diagnose(scenario: Scenario, data: NetworkData, cols: Columns, sol: Solution,
-             plan: dict[str, Any], *, max_zones: int = 20) -> dict[str, Any]:
+             plan: dict[str, Any], *, max_zones: int = 20,
+             all_cols: Columns | None = None) -> dict[str, Any]:
     """Which zones/SKUs miss the promise, why, and what binds.
 
     A zone misses when some of its units are late or lost. The reason is ``"no path meets
-    the promise"`` when no option into it is fast enough, ``"capacity"`` when one is but some
-    capacity binds, else ``"cost"`` (cheaper to be late or lose the sale). The fastest path
+    the promise"`` when no option into it is fast enough, ``"on-time warehouse not opened
+    (cost)"`` when only a warehouse the plan does not use could meet it, ``"capacity"`` when
+    one in use could but some capacity binds, else ``"cost"`` (cheaper to be late or lose). The fastest path
     into each listed zone is broken down by leg (hours per lane).
     """
     promise = float(data.service.promise_hours)
@@ -306,9 +308,15 @@ def diagnose(scenario: Scenario, data: NetworkData, cols: Columns, sol: Solution
     np.add.at(late_z, cols.p_zone[cols.x_pair[~cols.x_ontime]], sol.x[~cols.x_ontime])
     np.add.at(late_z, cols.p_zone[cols.q_pair[~cols.q_ontime]], sol.q[~cols.q_ontime])
     np.add.at(lost_z, cols.p_zone, sol.u)
-    has_on = np.zeros(Z, dtype=bool)
-    has_on[cols.p_zone[cols.x_pair[cols.x_ontime]]] = True
-    has_on[cols.p_zone[cols.q_pair[cols.q_ontime]]] = True
+    full = cols if all_cols is None else all_cols
+    has_on = np.zeros(Z, dtype=bool)  # some on-time path exists (any usable warehouse)
+    has_on[full.p_zone[full.x_pair[full.x_ontime]]] = True
+    has_on[full.p_zone[full.q_pair[full.q_ontime]]] = True
+    used_on = np.zeros(Z, dtype=bool)  # an on-time path from a warehouse in use, or direct
+    open_w = sol.y > 0.5
+    mx = cols.x_ontime & open_w[cols.x_wh]
+    used_on[cols.p_zone[cols.x_pair[mx]]] = True
+    used_on[cols.p_zone[cols.q_pair[cols.q_ontime]]] = True
     binding = _binding(data, plan)
     miss = np.flatnonzero(late_z + lost_z > 1e-6)
     miss = miss[np.argsort(-(late_z + lost_z)[miss], kind="stable")]
@@ -316,6 +324,7 @@ def diagnose(scenario: Scenario, data: NetworkData, cols: Columns, sol: Solution
     G = None
     for z in miss[:max_zones].tolist():
         reason = ("no path meets the promise" if not has_on[z]
+                  else "on-time warehouse not opened (cost)" if not used_on[z]
                   else "capacity" if binding else "cost")
         m = (cols.p_zone == z) & (sol.u + _per_pair(cols, sol, late=True) > 1e-6)
         skus = [data.skus[k] for k in cols.p_sku[m][:5].tolist()]

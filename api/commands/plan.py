@@ -131,7 +131,9 @@ def summary(plan: dict[str, Any], out: Path) -> str:
         for m in diag["misses"][:5]:
             f = m.get("fastest") or {}
             lines.append(f"  {m['zone']}: {m['units_late']:,.0f} late, {m['units_lost']:,.0f} "
-                         f"lost ({m['reason']}); fastest path {f.get('hours')} h")
+                         f"lost ({m['reason']}); fastest path "
+                         f"{'none' if f.get('hours') is None else format(f['hours'], '.1f') + ' h'}"
+                         + (f" from {f['source']}" if f.get("source") else ""))
     for b in (diag.get("binding_capacities") or [])[:5]:
         lines.append(f"binding: {b['kind']} of {b['id']} ({b['used']:,.1f} of {b['capacity']:,.1f})")
     for n in plan.get("notes", []):
