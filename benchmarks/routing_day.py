@@ -9,6 +9,11 @@ orders handed to the carrier, cost and wall-clock seconds (build and solve separ
 Usage (from the repository root)::
 
     python benchmarks/routing_day.py --orders 2000 --time-limit 60
+
+Measured (Nov 2026, shared 2-core machine, seed 0): 1,958 orders, 49 vans available; feasible
+(evaluator), 20 routes, no order handed to the carrier, cost 1501.32 (vs 2598.88 if every order
+went by parcel carrier); build 0.9 s, solve 56.8 s, total 57.8 s. Before the sweep start the
+OR-Tools first-solution heuristics did not finish within 60 s and every order was dropped.
 """
 
 from __future__ import annotations
