@@ -1001,6 +1001,19 @@ def solve_allocation(
                              "nnz": int(model.A.nnz), **{f"cols_{k}": v for k, v in
                                                          cols.stats.items()}}
     h = values_from_solution(model, hint) if hint is not None and params.warm_start else None
+    inc: Solution | None = None
+    if ((h is None or not hint_feasible(model, h)) and y_fixed is None and len(model.integer)
+            and model.n_vars >= INCUMBENT_MIN_VARS):
+        # a large MIP may not finish its root LP in time: find a plan first (at most half the
+        # time), given to the solver as a cutoff and returned if it finds nothing better
+        phase("constructing an incumbent (greedy warehouses, local search)")
+        W = len(data.warehouses)
+        inc, info = heuristic_incumbent(data, params, cols, model.lb[:W], model.ub[:W],
+                                        t0 + 0.5 * (deadline - t0), cancel)
+        stats.update(info)
+        stats["incumbent_s"] = time.perf_counter() - t0
+        if inc is not None:
+            h = values_from_solution(model, inc)
     phase("solving")
     raw = solve_model(model, params, time_limit=deadline - time.perf_counter(), hint=h,
                       cancel=cancel)
@@ -1034,6 +1047,16 @@ def solve_allocation(
         else:
             raw = RawSolve(Status.NO_SOLUTION, None, math.nan, relax_bound, raw.seconds)
     stats["solve_s"] = raw.seconds
+    if raw.values is None and inc is not None:
+        # the cutoff was not accepted (e.g. the hint failed the feasibility check after the
+        # targets were lowered): the heuristic plan still stands
+        notes.append("the solver found no plan in time: warehouses from the greedy local search")
+        cost = cost_terms(data, cols, inc)
+        obj = float(sum(cost.values()))
+        return AllocationResult(
+            status=Status.FEASIBLE, objective=obj, bound=min(raw.bound, obj),
+            runtime_s=time.perf_counter() - t0, cost=cost, columns=cols, solution=inc,
+            stats=stats, notes=tuple(notes))
     if raw.values is None:
         return AllocationResult(
             status=raw.status, objective=math.nan, bound=raw.bound,
@@ -1046,6 +1069,102 @@ def solve_allocation(
     return AllocationResult(
         status=raw.status, objective=obj, bound=bound, runtime_s=time.perf_counter() - t0,
         cost=cost, columns=cols, solution=sol, stats=stats, notes=tuple(notes))
+
+
+#: Models with at least this many variables get a heuristic incumbent before the MIP (HiGHS
+#: may not finish their root LP: capa-8000's 101k-column LP took over 120 s).
+INCUMBENT_MIN_VARS = 60_000
+
+
+def greedy_warehouses(data: NetworkData, cols: Columns, y_lb: F, y_ub: F) -> F:
+    """A warehouse set by cost ratio: each free warehouse is priced as its fixed cost plus the
+    cheapest demand it could serve up to its throughput (outbound + cheapest inbound), per
+    unit; warehouses are opened in that order until their capacity covers the demand."""
+    W = len(data.warehouses)
+    H = float(data.horizon_days)
+    total = float(cols.p_dem.sum())
+    cap = np.where(np.isfinite(data.wh_throughput_per_day), H * data.wh_throughput_per_day,
+                   total)
+    in_min = np.full(len(cols.kw_sku), np.inf)
+    np.minimum.at(in_min, cols.f_kw, cols.f_cost())
+    cost = cols.x_cost() + in_min[cols.x_kw]
+    ok = np.isfinite(cost)
+    key = cols.x_pair[ok] * W + cols.x_wh[ok]
+    uk, inv = np.unique(key, return_inverse=True)
+    cmin = np.full(len(uk), np.inf)
+    np.minimum.at(cmin, inv, cost[ok])
+    pw, ww = uk // W, uk % W
+    ratio = np.full(W, np.inf)
+    for w in np.flatnonzero(y_ub > y_lb).tolist():
+        sel = ww == w
+        if not sel.any():
+            continue
+        c, d = cmin[sel], cols.p_dem[pw[sel]]
+        o = np.argsort(c)
+        amt = np.clip(cap[w] - (np.cumsum(d[o]) - d[o]), 0.0, d[o])
+        if amt.sum() > 0:
+            ratio[w] = (data.wh_fixed_cost[w] + float(c[o] @ amt)) / amt.sum()
+    y = np.array(y_lb, float)
+    for w in np.argsort(ratio).tolist():
+        if float(cap @ y) >= total or not np.isfinite(ratio[w]):
+            break
+        y[w] = 1.0
+    return y
+
+
+def heuristic_incumbent(data: NetworkData, params: AllocationParams, cols: Columns,
+                        y_lb: F, y_ub: F, deadline: float,
+                        cancel: threading.Event | None = None) -> tuple[Solution | None, dict[
+                            str, Any]]:
+    """Greedy warehouses (:func:`greedy_warehouses`), then a first-improvement local search
+    over close / open / swap moves, each warehouse set priced exactly by its fixed-y solve
+    (no binaries: fast). Never returns a worse plan than the greedy start."""
+    t0 = time.perf_counter()
+
+    def price(y: F) -> tuple[float, Solution | None]:
+        r = solve_allocation(data, params, columns=cols, y_fixed=y,
+                             deadline=min(deadline, time.perf_counter() + max(
+                                 5.0, 0.5 * (deadline - time.perf_counter()))), cancel=cancel)
+        if r.solution is None or r.notes and any("lowered" in n for n in r.notes):
+            return math.inf, None
+        return r.objective, r.solution
+
+    y = greedy_warehouses(data, cols, y_lb, y_ub)
+    obj, sol = price(y)
+    info: dict[str, Any] = {"incumbent_greedy": obj, "incumbent_moves": 0, "incumbent_evals": 1}
+    if sol is None:
+        return None, info
+    free = np.flatnonzero(y_ub > y_lb)
+    last = time.perf_counter() - t0
+    improved = True
+    while improved:
+        improved = False
+        opened = [w for w in free.tolist() if y[w] > 0.5]
+        closed = [w for w in free.tolist() if y[w] < 0.5]
+        # flow through each open warehouse: close the least used first
+        use = np.bincount(cols.x_wh, weights=sol.x, minlength=len(y))
+        fc = data.wh_fixed_cost
+        opened.sort(key=lambda w: -fc[w] / max(use[w], 1e-9))
+        closed.sort(key=lambda w: fc[w])
+        moves = [(w,) for w in opened] + [(w,) for w in closed] + [
+            (a, b) for a in opened[:3] for b in closed[:10]]
+        for mv in moves:
+            if time.perf_counter() + 1.5 * last > deadline or (cancel and cancel.is_set()):
+                return sol, info
+            y2 = y.copy()
+            for w in mv:
+                y2[w] = 1.0 - y2[w]
+            t1 = time.perf_counter()
+            o2, s2 = price(y2)
+            last = time.perf_counter() - t1
+            info["incumbent_evals"] += 1
+            if s2 is not None and o2 < obj - 1e-9 * abs(obj):
+                y, obj, sol = y2, o2, s2
+                info["incumbent_moves"] += 1
+                improved = True
+                break
+    info["incumbent_objective"] = obj
+    return sol, info
 
 
 def _storage_ok(data: NetworkData, cols: Columns, sol: Solution) -> bool:
