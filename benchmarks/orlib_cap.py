@@ -147,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
                "bound": res.bound, "build_s": t_build, "model_build_s": res.stats.get("build_s"),
                "solve_s": res.stats.get("solve_s"), "total_s": time.perf_counter() - t0,
                "peak_mb": peak, "lost_units": lost, "time_limit": args.time_limit,
-               "solver": args.solver, "matches": abs(res.objective - bks) <= 1e-3 + 1e-9 * bks}
+               "solver": args.solver, "matches": abs(res.objective - bks) <= 1e-3 + 1e-9 * bks,
+               **{k: v for k, v in res.stats.items() if k.startswith("incumbent")}}
         rows.append(row)
         print(f"{name:<12} {bks:>14.3f} {res.objective:>14.3f} {row['diff']:>10.3f} "
               f"{row['status']:>9} {res.gap:>9.2e} {t_build:>8.1f} {row['solve_s']:>8.1f} "
