@@ -51,9 +51,14 @@ Search (``RoutingParams``)
 --------------------------
 A first solution (``first_solution``, default parallel cheapest insertion), then a metaheuristic:
 ``"gls"`` (guided local search, default), ``"tabu"``, ``"annealing"``, ``"greedy"``; then, for
-instances up to ``SWEEP_ABOVE`` clients, ruin-and-recreate rounds (``lns_rounds``): remove a
-random client and its nearest 20 % from the best routes, let the search re-insert and improve,
-keep the result if it is better (a large neighbourhood search around OR-Tools). (OR-Tools
+instances up to ``SWEEP_ABOVE`` clients, ruin-and-recreate rounds (``lns_rounds``, default 40):
+remove about 10 % of the clients from the best routes (default ``string``: SISR-like strings of
+consecutive clients from the routes nearest to a random client; ``radial``: a random client and
+its nearest neighbours), let a short guided local search re-insert and improve, keep the result
+if it is better (a large neighbourhood search around OR-Tools). The partial routes are handed
+over with ``RoutesToAssignment``: ``ReadAssignmentFromRoutes`` restores them under the search's
+time limit and rejected most of them after a few seconds of rounds, which silently ended the
+rounds early. (OR-Tools
 9.15's iterated local search with SISR ruin-and-recreate, set through
 ``use_iterated_local_search``, stopped at the first local optimum in our trials through the
 pywrapcp API, so it is not offered.) Stop: ``time_limit_s`` and/or ``solution_limit`` (the number of
@@ -112,7 +117,7 @@ INF = math.inf
 SWEEP_ABOVE = 400
 """``first_solution="auto"`` switches from parallel cheapest insertion to the sweep above this
 many clients: OR-Tools' insertion heuristics did not finish a 2,000-order day within 60 s."""
-LNS_ROUNDS = 14
+LNS_ROUNDS = 40
 """Default ruin-and-recreate rounds (``RoutingParams.lns_rounds=None``)."""
 SAFETY_TIME_LIMIT_S = 120.0
 """Time limit of a run stopped by ``solution_limit`` only (see ``_search_parameters``)."""
@@ -467,12 +472,27 @@ class RoutingParams:
     lns_rounds : int or None
         Ruin-and-recreate rounds after the first guided local search (0 = off; None = auto:
         ``LNS_ROUNDS`` with a time limit and at most ``SWEEP_ABOVE`` clients, else off). Each
-        round removes a random client and its nearest ``lns_share`` of clients from the best
-        routes and lets the search re-insert and improve them; the time limit is split evenly
-        over the first search and the rounds. On Solomon R1 instances at 20 s this lowered the
-        cost by 3-5 % against guided local search alone (see benchmarks/routing_quality.py).
+        round removes ``lns_share`` of the clients from the best routes (see ``lns_removal``)
+        and lets the search re-insert and improve them; the time limit is split evenly over the
+        first search and the rounds (see ``lns_first_share``). Many short rounds beat few long
+        ones: on 5 Solomon instances at 10 s, 40 rounds of ~0.25 s beat 14 rounds, and 80
+        rounds (~0.12 s each) were worse again (see benchmarks/routing_quality.py).
     lns_share : float
         Share of clients removed per round.
+    lns_removal : str
+        ``string`` (default; SISR-like: walking outwards from a random client, remove a random
+        string of up to 10 consecutive clients containing the nearest client of each route not
+        yet touched, until ``lns_share`` of the clients are removed) or ``radial`` (a random
+        client and its nearest ``lns_share`` of clients).
+    lns_accept : float
+        Record-to-record acceptance: a round's result becomes the next round's start when it is
+        within ``lns_accept`` (relative) of the best, the threshold shrinking linearly to 0 by
+        the end; 0 (default) = only improvements (the best is kept in every case).
+    lns_meta : str or None
+        Metaheuristic of the rounds (None = ``metaheuristic``); with ``greedy`` a round ends at
+        its local optimum instead of its time slice.
+    lns_first_share : float or None
+        Share of the time given to the first search (None = an even split with the rounds).
     log_search : bool
         Let OR-Tools log its search (to stderr).
     """
@@ -485,7 +505,11 @@ class RoutingParams:
     gls_lambda: float = 0.1
     neighbors: int = 0
     lns_rounds: int | None = None
-    lns_share: float = 0.2
+    lns_share: float = 0.1
+    lns_removal: str = "string"
+    lns_accept: float = 0.0
+    lns_meta: str | None = None
+    lns_first_share: float | None = None
     log_search: bool = False
 
     def __post_init__(self) -> None:
@@ -509,6 +533,16 @@ class RoutingParams:
             raise RoutingError("lns_rounds >= 0 and 0 < lns_share < 1 needed.")
         if not self.gls_lambda > 0:
             raise RoutingError("gls_lambda <= 0 not understood.")
+        if self.lns_removal not in ("radial", "string"):
+            raise RoutingError(f"lns_removal {self.lns_removal!r} not understood; radial or "
+                               "string.")
+        if not self.lns_accept >= 0:
+            raise RoutingError("lns_accept < 0 not understood.")
+        if self.lns_meta is not None and self.lns_meta not in _META:
+            raise RoutingError(f"lns_meta {self.lns_meta!r} not understood; one of "
+                               f"{', '.join(_META)}.")
+        if self.lns_first_share is not None and not 0 < self.lns_first_share < 1:
+            raise RoutingError("0 < lns_first_share < 1 needed.")
 
     @classmethod
     def from_toml(cls, path: str | Path, **overrides: Any) -> RoutingParams:
@@ -968,6 +1002,8 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
         reserve = min(0.1 * params.time_limit_s, 0.002 * C)
         left = max(0.05, params.time_limit_s - (time.perf_counter() - t0) - reserve)
         slice_s = left / (rounds + 1) if lns else left
+        if lns and params.lns_first_share is not None:
+            slice_s = left * params.lns_first_share
         sp = _search_parameters(dataclasses.replace(params, time_limit_s=slice_s))
     else:
         sp = _search_parameters(params)
@@ -1025,7 +1061,9 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
         solution = _lns(routing, manager, solution, sp, rounds=rounds, params=params, dist=dist,
                         D=D,
                         mandatory=~np.isfinite(pen), node_of_index=node_of_index,
-                        deadline=t0 + params.time_limit_s - reserve)
+                        deadline=t0 + params.time_limit_s - reserve, round_s=(
+                            INF if params.lns_meta == "greedy" else (left - slice_s) / rounds
+                            if params.lns_first_share else slice_s))
     if solution is None:
         log.info("routing %s: no solution (status %s)", inst.name, routing.status())
         return RoutingResult(
@@ -1076,14 +1114,23 @@ def _lns(
     mandatory: npt.NDArray[np.bool_],
     node_of_index: npt.NDArray[np.int64],
     deadline: float,
+    round_s: float,
 ) -> Any:
     """Ruin-and-recreate rounds around OR-Tools' search (see ``RoutingParams.lns_rounds``)."""
     from google.protobuf.duration_pb2 import Duration
+    from ortools.constraint_solver import routing_enums_pb2 as e
 
     rng = np.random.default_rng(params.seed + 7919)
     C = len(mandatory)
     q = max(3, int(round(params.lns_share * C)))
     V = routing.vehicles()
+    if params.lns_meta is not None:
+        M = e.LocalSearchMetaheuristic
+        sp.local_search_metaheuristic = {
+            "gls": M.GUIDED_LOCAL_SEARCH, "tabu": M.TABU_SEARCH,
+            "annealing": M.SIMULATED_ANNEALING, "greedy": M.GREEDY_DESCENT,
+            "automatic": M.AUTOMATIC}[params.lns_meta]
+    order = np.argsort(dist[D:, D:], axis=1) + D  # clients by distance, per client
 
     def routes_of(sol: Any) -> list[list[int]]:
         out = []
@@ -1100,25 +1147,70 @@ def _lns(
         served = {n for r in routes_of(sol) for n in r}
         return any(mandatory[n - D] and n not in served for n in range(D, D + C))
 
-    best_obj = best.ObjectiveValue()
+    def ruin(routes: list[list[int]]) -> set[int]:
+        seed_node = D + int(rng.integers(C))
+        near = order[seed_node - D]
+        if params.lns_removal == "radial":
+            return set(int(n) for n in near[:q])
+        # string removal (SISR-like): a string around the nearest client of each route met
+        # while walking outwards from the seed client, until q clients are removed
+        where = {n: (k, p) for k, r in enumerate(routes) for p, n in enumerate(r)}
+        removed: set[int] = set()
+        touched: set[int] = set()
+        lmax = max(1, min(10, q))
+        for n in near:
+            if len(removed) >= q:
+                break
+            n = int(n)
+            if n not in where or where[n][0] in touched:
+                continue
+            k, p = where[n]
+            r = routes[k]
+            L = int(rng.integers(1, min(len(r), lmax, q - len(removed)) + 1))
+            lo = int(rng.integers(max(0, p - L + 1), min(p, len(r) - L) + 1))
+            removed.update(r[lo:lo + L])
+            touched.add(k)
+        return removed
+
+    best_obj = cur_obj = best.ObjectiveValue()
+    cur = best
+    t_start = time.perf_counter()
+    span = max(1e-9, deadline - t_start)
     for _ in range(rounds):
-        left = deadline - time.perf_counter()
+        now = time.perf_counter()
+        left = deadline - now
         if left < 0.2:
             break
-        routes = routes_of(best)
-        seed_node = D + int(rng.integers(C))
-        near = np.argsort(dist[seed_node, D:])[:q] + D
-        removed = set(int(n) for n in near)
+        routes = routes_of(cur)
+        removed = ruin(routes)
         partial = [[manager.NodeToIndex(n) for n in r if n not in removed] for r in routes]
-        start = routing.ReadAssignmentFromRoutes(partial, True)
+        # RoutesToAssignment, not ReadAssignmentFromRoutes: the latter restores the routes
+        # under the search's time limit and, after a few seconds of rounds, rejected most
+        # partial routes in our trials (the rounds then ended early)
+        start = routing.solver().Assignment()
+        if not routing.RoutesToAssignment(partial, True, True, start):
+            start = None
         if start is None:
+            log.debug("lns round: partial routes rejected")
             continue
         d = Duration()
-        d.FromNanoseconds(int(min(left, sp.time_limit.ToNanoseconds() / 1e9) * 1e9))
+        d.FromNanoseconds(int(min(left, round_s) * 1e9))
         sp.time_limit.CopyFrom(d)
+        t_r = time.perf_counter()
         sol = routing.SolveFromAssignmentWithParameters(start, sp)
-        if sol is not None and sol.ObjectiveValue() < best_obj and not drops_mandatory(sol):
-            best, best_obj = sol, sol.ObjectiveValue()
+        log.debug("lns round: %d removed, %.3f s, status %s, objective %s", len(removed),
+                  time.perf_counter() - t_r, routing.status(),
+                  None if sol is None else sol.ObjectiveValue())
+        if sol is None or drops_mandatory(sol):
+            continue
+        obj = sol.ObjectiveValue()
+        # acceptance: better than the incumbent, or within a threshold that shrinks linearly
+        # to 0 over the time left (record-to-record travel)
+        thr = params.lns_accept * max(0.0, 1.0 - (time.perf_counter() - t_start) / span)
+        if obj < cur_obj or (thr > 0 and obj <= best_obj * (1 + thr)):
+            cur, cur_obj = sol, obj
+        if obj < best_obj:
+            best, best_obj = sol, obj
     return best
 
 

@@ -191,6 +191,19 @@ def test_unservable_mandatory_client_with_lns_is_no_solution() -> None:
     assert res.status is RoutingStatus.NO_SOLUTION and res.routes == ()
 
 
+@pytest.mark.parametrize("removal", ["radial", "string"])
+def test_ruin_and_recreate_keeps_every_client_and_is_feasible(removal: str) -> None:
+    """Both removal kinds (with a record-to-record acceptance) return a feasible solution that
+    serves every mandatory client, re-checked by the evaluator."""
+    inst = dataclasses.replace(
+        _random_instance(11, 30, windows=True),
+        vehicle_types=(VehicleType(count=10, capacity=(40.0,), shift_end=400.0),))
+    res = solve_routes(inst, RoutingParams(time_limit_s=2.0, lns_rounds=8, lns_share=0.2,
+                                           lns_removal=removal, lns_accept=0.01))
+    assert res.feasible and res.dropped == ()
+    assert sorted(c for r in res.routes for c in r.clients) == list(range(30))
+
+
 def test_second_capacity_dimension_binds() -> None:
     """Weight fits one vehicle but volume does not: two routes are needed."""
     xy = np.array([[0, 0], [1, 0], [1, 1]], float)
@@ -274,6 +287,9 @@ def test_same_seed_gives_same_routes() -> None:
         ({"first_solution": "magic"}, "magic"),  # unknown heuristic
         ({"metaheuristic": "ants"}, "ants"),  # unknown metaheuristic
         ({"seed": -2}, "seed"),  # negative seed
+        ({"lns_removal": "blast"}, "blast"),  # unknown removal
+        ({"lns_accept": -0.1}, "lns_accept"),  # negative acceptance threshold
+        ({"lns_meta": "ants"}, "ants"),  # unknown round metaheuristic
     ],
 )
 def test_bad_params_are_rejected(kwargs: dict, match: str) -> None:
