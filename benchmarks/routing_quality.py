@@ -48,11 +48,12 @@ ours and PyVRP 0.14.1 one after the other per instance; medians ~30 s for both):
   removals of 10 % of the clients, partial routes handed over with ``RoutesToAssignment`` so
   rounds no longer end early; Nov 2026, shared 2-core machine, load ~2.5, single run): ours
   feasible 14/14, mean gap 1.96 % (1.59 % truncated), PyVRP 0.49 %, mean cost ratio
-  ours/PyVRP 1.0146 (max 1.039, RC104; C103, C204, R101, RC205 tie with PyVRP). Homberger 200
-  not re-measured after this change.
+  ours/PyVRP 1.0146 (max 1.039, RC104; C103, C204, R101, RC205 tie with PyVRP). Homberger 200,
+  30 s, spot check only: c1_2_1 ratio 1.000 (was 1.033), rc1_2_1 1.059 (was 1.044: worse),
+  c1_2_10 1.066; the six ``*_2_1`` were not re-run.
 - Targets: ratio to PyVRP <= 1.02 on that Solomon subset met (1.015); mean gap <= 1.5 % **not
   met** (1.96 %; 1.59 % like for like with the truncated-distance optima); Homberger 200 not
-  re-checked.
+  met and not fully re-checked (rc1_2_1 got worse).
 """
 
 from __future__ import annotations
