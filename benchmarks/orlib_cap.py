@@ -6,7 +6,9 @@ and ``throughput_units_per_day = s_i`` over a one-day horizon, customer ``j`` a 
 ``d_j`` units and an explicit last-mile lane ``i → j`` costing ``c_ij / d_j`` per unit. No
 holding (capital rate 0, review period 0, safety z 0), a promise nobody misses, and a lost-sale
 penalty far above any serving cost, so the plan's objective is exactly the CFLP objective
-(multi-source, strong linking: the model to which ``capopt`` refers).
+(multi-source, strong linking: the model to which ``capopt`` refers). The reader and the
+scenario builder are the benchmark suite's (``api.bench.alloc``), shared with ``tradelane bench
+--family cflp``.
 
 Usage (from the repository root)::
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import resource
 import sys
@@ -34,62 +37,6 @@ sys.path.insert(0, str(ROOT))
 DEFAULT_DIR = ROOT.parent / "shared" / "benchdata" / "orlib_cap"
 LARGE_CAPS = {"capa": (8000, 10000, 12000, 14000), "capb": (5000, 6000, 7000, 8000),
               "capc": (5000, 5750, 6500, 7250)}
-
-
-def read_cap(path: Path, capacity: float | None = None) -> tuple[list[float], list[float],
-                                                                  list[float], list[list[float]]]:
-    """Capacities, fixed costs, demands and ``c[i][j]`` (cost of all of j's demand at i)."""
-    tok = path.read_text().split()
-    m, n = int(tok[0]), int(tok[1])
-    pos = 2
-    caps, fixed = [], []
-    for _ in range(m):
-        c = tok[pos]
-        caps.append(float(capacity) if c == "capacity" else float(c))
-        fixed.append(float(tok[pos + 1]))
-        pos += 2
-    dem = []
-    cost = [[0.0] * n for _ in range(m)]
-    for j in range(n):
-        dem.append(float(tok[pos]))
-        pos += 1
-        for i in range(m):
-            cost[i][j] = float(tok[pos])
-            pos += 1
-    return caps, fixed, dem, cost
-
-
-def cap_scenario(name: str, caps: list[float], fixed: list[float], dem: list[float],
-                 cost: list[list[float]]) -> dict:
-    """The scenario document of one CFLP instance (see the module docstring)."""
-    m, n = len(caps), len(dem)
-    per_unit = [[cost[i][j] / dem[j] for j in range(n)] for i in range(m)]
-    worst = max(max(r) for r in per_unit)
-    nodes = [{"id": "O", "kind": "origin", "lat": 0.0, "lon": 0.0, "country": "XX"}]
-    lanes = []
-    for i in range(m):
-        nodes.append({"id": f"W{i + 1}", "kind": "warehouse", "lat": 0.0, "lon": 0.0,
-                      "country": "XX", "fixed_cost": fixed[i],
-                      "throughput_units_per_day": caps[i]})
-        lanes.append({"id": f"O-W{i + 1}", "from": "O", "to": f"W{i + 1}", "mode": "truck",
-                      "distance_km": 0.0})
-    for j in range(n):
-        nodes.append({"id": f"C{j + 1}", "kind": "zone", "lat": 0.0, "lon": 0.0, "country": "XX"})
-    for i in range(m):
-        for j in range(n):
-            lanes.append({"id": f"W{i + 1}-C{j + 1}", "from": f"W{i + 1}", "to": f"C{j + 1}",
-                          "mode": "last_mile", "distance_km": 0.0,
-                          "cost_per_unit": per_unit[i][j]})
-    return {
-        "name": name, "horizon_days": 1.0,
-        "service": {"promise_hours": 1e6, "min_on_time_share": 0.0, "late_penalty_per_unit": 0.0,
-                    "lost_sale_penalty_per_unit": 100.0 * worst + max(fixed) / min(dem),
-                    "review_period_days": 0.0, "safety_z": 0.0,
-                    "capital_cost_rate_per_year": 0.0},
-        "nodes": nodes, "lanes": lanes,
-        "skus": [{"id": "K", "weight_kg": 0.0, "volume_m3": 0.0, "value": 0.0}],
-        "demand": [{"sku": "K", "zone": f"C{j + 1}", "units": dem[j]} for j in range(n)],
-    }
 
 
 def instances(folder: Path, large: bool) -> list[tuple[str, Path, float | None, float]]:
@@ -110,7 +57,7 @@ def instances(folder: Path, large: bool) -> list[tuple[str, Path, float | None, 
 
 def main(argv: list[str] | None = None) -> int:
     from network.compile import compile_network
-    from network.scenario import parse_scenario
+    from api.bench.alloc import cap_scenario, read_cap_data
     from optimizer.allocation import build_columns, solve_allocation
     from optimizer.params import AllocationParams
 
@@ -135,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{'gap':>9} {'build s':>8} {'solve s':>8} {'peak MB':>8}", flush=True)
     for name, path, cap, bks in todo:
         t0 = time.perf_counter()
-        caps, fixed, dem, cost = read_cap(path, cap)
-        data = compile_network(parse_scenario(cap_scenario(name, caps, fixed, dem, cost)))
+        capd = dataclasses.replace(read_cap_data(path, cap), name=name)
+        data = compile_network(cap_scenario(capd))
         cols = build_columns(data)
         t_build = time.perf_counter() - t0
         res = solve_allocation(data, params.replace(time_limit=args.time_limit), columns=cols)

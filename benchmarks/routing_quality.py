@@ -67,8 +67,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -94,38 +92,12 @@ def load_bks(path: Path) -> dict[str, float]:
 def solve_pyvrp(
     inst: RoutingInstance, time_limit: float, seed: int
 ) -> tuple[list[list[int]], float]:
-    """Solve with PyVRP on the same data (integer-scaled); routes as 0-based client indices."""
-    from pyvrp import Model
-    from pyvrp.stop import MaxRuntime
+    """PyVRP on the same data (the suite's adapter, ``api.bench.peers``); 0-based client routes."""
+    from api.bench.peers import solve_pyvrp as peer
 
     t0 = time.perf_counter()
-    integral = np.all(inst.distance == np.round(inst.distance)) and np.all(
-        inst.duration == np.round(inst.duration))
-    s = 1 if integral else 1000
-
-    def i(x: float) -> int:
-        return int(round(x * s)) if math.isfinite(x) else (1 << 40)
-
-    m = Model()
-    vt0 = inst.vehicle_types[0]
-    xy = inst.coords if inst.coords is not None else np.zeros((inst.num_locations, 2))
-    locs = [m.add_location(x=i(x), y=i(y)) for x, y in xy]
-    depot = m.add_depot(locs[0], tw_early=i(vt0.shift_start), tw_late=i(vt0.shift_end))
-    m.add_vehicle_type(num_available=vt0.count, capacity=[int(c) for c in vt0.capacity],
-                       start_depot=depot, end_depot=depot,
-                       tw_early=i(vt0.shift_start), tw_late=i(vt0.shift_end))
-    for c in range(inst.num_clients):
-        m.add_client(locs[c + 1], delivery=[int(q) for q in inst.demand[c]],
-                     service_duration=i(inst.service[c]), tw_early=i(inst.tw_early[c]),
-                     tw_late=i(inst.tw_late[c]))
-    dist = np.round(inst.distance * s).astype(np.int64)
-    dur = np.round(inst.duration * s).astype(np.int64)
-    for a in range(inst.num_locations):
-        for b in range(inst.num_locations):
-            if a != b:
-                m.add_edge(locs[a], locs[b], distance=int(dist[a, b]), duration=int(dur[a, b]))
-    res = m.solve(stop=MaxRuntime(time_limit), seed=seed, display=False)
-    routes = [[a.idx for a in r if a.is_client()] for r in res.best.routes()]
+    out = peer(inst, time_limit=time_limit, seed=seed, params={})
+    routes = [list(clients) for _, clients in out.solution[0]]
     return routes, time.perf_counter() - t0
 
 
