@@ -109,6 +109,7 @@ __all__ = [
     "solution_from_values",
     "hint_feasible",
     "solve_allocation",
+    "solve_lp_duals",
     "solve_model",
 ]
 
@@ -459,6 +460,7 @@ class AllocationModel:
     rows: dict[str, tuple[int, int]]
     targets: dict[str, float]
     build_seconds: float
+    lane_keys: I = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def n_vars(self) -> int:
@@ -657,6 +659,8 @@ def build_allocation_model(
         cap = caps[uk // 3, uk % 3] * H
         block("lanes", inv.ravel(), np.concatenate(lcols), np.concatenate(lvals),
               np.full(len(uk), -np.inf), cap)
+    else:
+        uk = np.zeros(0, dtype=np.int64)
     # 6. service: on-time units ≥ target (overall, then per country)
     tg = dict(targets) if targets is not None else default_targets(data, cols)
     on_x = np.flatnonzero(cols.x_ontime)
@@ -686,6 +690,7 @@ def build_allocation_model(
         columns=cols, c=c, lb=lb, ub=ub, integer=integer, A=A,
         row_lb=np.concatenate(rlb), row_ub=np.concatenate(rub), off=off, s_kw=s_kw, rows=rows,
         targets={n_: tg.get(n_, 0.0) for n_ in names}, build_seconds=time.perf_counter() - t0,
+        lane_keys=uk.astype(np.int64),
     )
     return model
 
@@ -752,6 +757,7 @@ class RawSolve:
     objective: float
     bound: float
     seconds: float
+    duals: F | None = None
 
 
 def solve_model(
@@ -865,6 +871,48 @@ def solve_model(
     if status is Status.OPTIMAL and not math.isfinite(bound):
         bound = obj
     return RawSolve(status, vals, obj, bound, secs)
+
+
+def solve_lp_duals(model: AllocationModel, *, time_limit: float | None = None) -> RawSolve:
+    """Solve the LP relaxation with HiGHS through SciPy and return its row duals too.
+
+    OR-Tools 9.15's model_builder returns the row activities in place of HiGHS's duals
+    (``dual_values``), so the LPs whose duals are needed (Lagrangian multipliers, see
+    :mod:`optimizer.lagrange`) go through :func:`scipy.optimize.linprog`. ``duals`` follow
+    HiGHS's sign convention: d objective / d row bound (≤ rows ≤ 0, ≥ rows ≥ 0 in a
+    minimisation).
+    """
+    from scipy.optimize import linprog
+
+    t0 = time.perf_counter()
+    A = model.A.tocsr()
+    lo, hi = model.row_lb, model.row_ub
+    eq = np.isfinite(lo) & np.isfinite(hi) & (np.abs(hi - lo) <= 1e-12 * (1 + np.abs(lo)))
+    up = np.isfinite(hi) & ~eq
+    dn = np.isfinite(lo) & ~eq
+    iu, idn, ie = np.flatnonzero(up), np.flatnonzero(dn), np.flatnonzero(eq)
+    A_ub = sp.vstack([A[iu], -A[idn]]).tocsr()
+    b_ub = np.r_[hi[iu], -lo[idn]]
+    opts: dict[str, Any] = {"presolve": True}
+    if time_limit is not None and math.isfinite(time_limit):
+        opts["time_limit"] = max(0.1, float(time_limit))
+    res = linprog(model.c, A_ub=A_ub if A_ub.shape[0] else None,
+                  b_ub=b_ub if A_ub.shape[0] else None,
+                  A_eq=A[ie] if len(ie) else None, b_eq=lo[ie] if len(ie) else None,
+                  bounds=np.column_stack([model.lb, model.ub]), method="highs", options=opts)
+    secs = time.perf_counter() - t0
+    if res.status == 2:
+        return RawSolve(Status.INFEASIBLE, None, math.nan, math.inf, secs)
+    if res.status != 0 or res.x is None:
+        return RawSolve(Status.NO_SOLUTION, None, math.nan, -math.inf, secs)
+    duals = np.zeros(A.shape[0])
+    m_ub = res.ineqlin.marginals if len(b_ub) else np.zeros(0)
+    duals[iu] = m_ub[:len(iu)]
+    duals[idn] -= m_ub[len(iu):]
+    if len(ie):
+        duals[ie] = res.eqlin.marginals
+    obj = float(res.fun)
+    return RawSolve(Status.OPTIMAL, np.asarray(res.x, float), obj, obj, secs, duals)
 
 
 def hint_feasible(model: AllocationModel, v: F, tol: float = 1e-6) -> bool:

@@ -58,6 +58,7 @@ from optimizer.allocation import (
     build_columns,
     cost_terms,
     solution_from_values,
+    solve_lp_duals,
     solve_model,
 )
 from optimizer.params import AllocationParams
@@ -351,10 +352,13 @@ def flip_moves(agg: AllocationModel, y: F, params: AllocationParams,
 
 def _fixed_y_lp(data: NetworkData, cols: Columns, y: F, params: AllocationParams,
                 targets: dict[str, float], deadline: float,
-                cancel: threading.Event | None, max_outbound: int | None = None) -> tuple[Solution | None, float, float, Columns]:
+                cancel: threading.Event | None, max_outbound: int | None = None,
+                duals_out: list[Any] | None = None) -> tuple[Solution | None, float, float, Columns]:
     """Full model with ``y`` fixed, stocking levels relaxed, storage tightened for rounding.
 
     Only columns at warehouses in use are built; the columns used are returned with the plan.
+    With ``duals_out`` the LP is solved through :func:`solve_lp_duals` and ``(model, duals)``
+    is appended to it (when the LP is solved to optimality with the targets given).
     """
     t0 = time.perf_counter()
     cols = restrict_to_warehouses(cols, y)
@@ -364,8 +368,13 @@ def _fixed_y_lp(data: NetworkData, cols: Columns, y: F, params: AllocationParams
     # storage tightened by one unit of every SKU stocked there: rounding S up stays feasible
     m = build_allocation_model(data, params, columns=cols, y_fixed=y, targets=targets,
                                integer_stock=False, storage_margin=True)
-    raw = solve_model(m, params, time_limit=deadline - time.perf_counter(), relax=True,
-                      cancel=cancel)
+    if duals_out is not None:
+        raw = solve_lp_duals(m, time_limit=deadline - time.perf_counter())
+        if raw.duals is not None:
+            duals_out.append((m, raw.duals))
+    else:
+        raw = solve_model(m, params, time_limit=deadline - time.perf_counter(), relax=True,
+                          cancel=cancel)
     if raw.status is Status.INFEASIBLE and time.perf_counter() < deadline:
         # capacities at these warehouses stop the on-time targets: lower them (LP) and retry
         m, note = _lower_targets(data, m, params, deadline, cancel, storage_margin=True)
@@ -471,10 +480,13 @@ def solve_decomposed(
     # 2. fixed-y LP for the aggregate's warehouses
     best: tuple[float, Solution, str, Columns] | None = None
 
-    def try_y(name: str, y: F) -> float:
+    lp_duals: list[Any] = []
+
+    def try_y(name: str, y: F, duals: bool = False) -> float:
         nonlocal best
         say(f"solving flows for the {name} warehouse set")
-        sol, obj, secs, used = _fixed_y_lp(data, cols, y, params, targets, deadline, cancel)
+        sol, obj, secs, used = _fixed_y_lp(data, cols, y, params, targets, deadline, cancel,
+                                           duals_out=lp_duals if duals else None)
         stats[f"fixed_y_{name}_s"] = secs
         stats[f"fixed_y_{name}_objective"] = obj
         if sol is not None and (best is None or obj < best[0] or best[0] == math.inf):
@@ -483,7 +495,7 @@ def solve_decomposed(
 
     lp_s = 0.0
     for name, y in candidates[:1]:
-        lp_s = try_y(name, y)
+        lp_s = try_y(name, y, duals=True)
     # the aggregate with y fixed ranks warehouse sets well (its cost sits a near-constant
     # amount above the fixed-y LP's on sea-72h): the naive set is solved exactly only if the
     # aggregate does not rank it clearly worse, and when the aggregate MIP stopped early a
@@ -520,6 +532,25 @@ def solve_decomposed(
     bound = -math.inf
     stages = [(n_families, True), (1, False), (max(2, n_families // 3), False),
               (n_families, False), (2 * n_families, False)]
+    if lp_duals and best is not None and math.isfinite(best[0]):
+        # Lagrangian bound (optimizer.lagrange): multipliers from the fixed-y LP's duals,
+        # then subgradient steps; each subproblem is a facility-location problem solved exactly
+        from optimizer.lagrange import (capacitated_lane_keys, lagrangian_search,
+                                        multipliers_from_duals)
+
+        say("computing a Lagrangian lower bound")
+        m_fy, duals = lp_duals[0]
+        mult = multipliers_from_duals(data, m_fy, duals)
+        reserve = 1.2 * lp_s if len(candidates) > 1 else 0.0
+        b, info_l = lagrangian_search(
+            data, cols0, mult, targets, capacitated_lane_keys(data, cols0), best[0],
+            deadline - reserve, stop_gap=params.relative_gap,
+            on_iter=lambda i, _b, bb: say(f"Lagrangian bound, iteration {i}: {bb:,.0f}"))
+        stats.update(info_l)
+        if math.isfinite(b):
+            bound = b
+            stats["bound_from"] = "lagrangian"
+            stages = []
     for nf, as_lp in stages:
         left = deadline - time.perf_counter()
         if left < 2.0 or (cancel is not None and cancel.is_set()):

@@ -1,0 +1,481 @@
+"""A Lagrangian lower bound for the allocation MIP: a facility-location problem solved exactly.
+
+Dualise every row of :func:`optimizer.allocation.build_allocation_model` that couples demand
+pairs or SKUs (storage, throughput, lane capacities, on-time targets) with multipliers
+``λ ≥ 0``. What is left separates by demand pair once the warehouses ``y`` are chosen:
+
+- stocking levels only meet the stock rule (``S = Σ coef·f``), so an inbound unit through
+  option r costs ``c_r + λ_storage[w]·v_k·coef_r + Σ λ_lane·a``;
+- a unit of pair p served from warehouse w costs ``c̃[p,w]`` = its cheapest outbound option
+  at w (with the throughput, lane and on-time prices) plus the cheapest inbound option of the
+  SKU at w; direct lines and lost sales are always available at ``d[p]``;
+- a warehouse costs ``fixed_w − λ_storage[w]·storage_w − λ_throughput[w]·H·throughput_w``.
+
+So ``L(λ) = const(λ) + min_y Σ_w fixed'_w y_w + Σ_p D_p · min(d_p, min_{w: y_w=1} c̃[p,w])``,
+an uncapacitated facility-location problem (UFL) with the demand pairs as customers. For every
+``λ ≥ 0`` it is a lower bound on the MIP's optimum (weak duality), and it is tight when ``λ``
+are the optimal multipliers and the UFL's integrality costs nothing. The multipliers come from
+the duals of the fixed-``y`` LP of the best plan found (for that ``y`` the Lagrangian equals the
+LP's value, by LP duality), then a few projected subgradient steps.
+
+The UFL is solved exactly by Benders decomposition on ``y`` (Fischetti, Ljubić and Sinnl,
+*Redesigning Benders decomposition for large-scale facility location*, Management Science
+63(7), 2017): for a pair p and any critical cost ``κ_p``,
+``θ_p ≥ κ_p − Σ_w (κ_p − c̃[p,w])⁺ y_w`` is valid, and tight at a point ``y*`` when ``κ_p`` is
+the cost at which the pair's cheapest-first fill of ``y*`` reaches one. The cuts are summed
+over groups of pairs (one per zone), first on the LP relaxation of ``y`` (Kelley's method),
+then with ``y`` binary; the master is a small MIP (warehouses + one variable per group) solved
+with HiGHS through SciPy. The master's optimum (or its dual bound when time runs out) is the
+bound reported, so it is valid whenever the search stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from network.compile import NetworkData
+from optimizer.allocation import AllocationModel, Columns, _lane_rows
+
+__all__ = ["Multipliers", "PairCosts", "UflBound", "capacitated_lane_keys", "lagrangian_bound",
+           "lagrangian_search", "multipliers_from_duals", "pair_costs", "solve_ufl",
+           "subgradient"]
+
+log = logging.getLogger(__name__)
+F = npt.NDArray[np.float64]
+I = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class Multipliers:
+    """Non-negative prices of the dualised rows.
+
+    ``storage`` and ``throughput`` per warehouse, ``lanes`` per lane-dimension key
+    (``lane * 3 + d``, d = kg, m³, units), ``ontime`` per target name (``"all"``, countries).
+    """
+
+    storage: F
+    throughput: F
+    lanes: dict[int, float] = field(default_factory=dict)
+    ontime: dict[str, float] = field(default_factory=dict)
+
+
+def multipliers_from_duals(data: NetworkData, model: AllocationModel, duals: F) -> Multipliers:
+    """Read the dualised rows' prices from an LP's row duals (HiGHS signs: ≤ rows ≤ 0)."""
+    W = len(data.warehouses)
+    y_ub = model.ub[:W]
+    stor = np.zeros(W)
+    thr = np.zeros(W)
+    if "storage" in model.rows:
+        a, b = model.rows["storage"]
+        st_w = np.flatnonzero(np.isfinite(data.wh_storage_m3) & (y_ub > 0))
+        stor[st_w] = np.maximum(0.0, -duals[a:b])
+    if "throughput" in model.rows:
+        a, b = model.rows["throughput"]
+        tp_w = np.flatnonzero(np.isfinite(data.wh_throughput_per_day) & (y_ub > 0))
+        thr[tp_w] = np.maximum(0.0, -duals[a:b])
+    lanes: dict[int, float] = {}
+    if "lanes" in model.rows:
+        a, b = model.rows["lanes"]
+        lanes = {int(k): float(v) for k, v in zip(model.lane_keys.tolist(),
+                                                  np.maximum(0.0, -duals[a:b]).tolist(),
+                                                  strict=True) if v > 0}
+    ontime: dict[str, float] = {}
+    if "ontime" in model.rows:
+        a, b = model.rows["ontime"]
+        ontime = {k: float(max(0.0, v)) for k, v in zip(model.targets, duals[a:b].tolist(),
+                                                         strict=True)}
+    return Multipliers(stor, thr, lanes, ontime)
+
+
+@dataclass(frozen=True, slots=True)
+class PairCosts:
+    """The UFL of a Lagrangian subproblem (module docstring).
+
+    ``c[p, w]`` per-unit cost of pair p from warehouse w (``inf``: no option, or w unusable),
+    already capped at ``d[p]``; ``fixed`` per warehouse; ``const`` the multipliers' constant;
+    ``x_best[p, w]`` / ``f_best[kw]`` the columns achieving the costs (-1: none), for the
+    subgradient.
+    """
+
+    c: F
+    d: F
+    dem: F
+    fixed: F
+    const: float
+    x_best: I
+    q_best: I
+    f_best: I
+
+
+def _lane_price(data: NetworkData, opts, col_opt: I, col_sku: I, lam: dict[int, float],
+                n: int) -> F:
+    out = np.zeros(n)
+    if not lam:
+        return out
+    keys, cols_, vals = _lane_rows(data, opts, col_opt, col_sku, 0)
+    if not keys:
+        return out
+    k = np.concatenate(keys)
+    uk = np.fromiter(lam.keys(), dtype=np.int64)
+    uv = np.fromiter(lam.values(), dtype=float)
+    o = np.argsort(uk)
+    uk, uv = uk[o], uv[o]
+    pos = np.clip(np.searchsorted(uk, k), 0, len(uk) - 1)
+    price = np.where(uk[pos] == k, uv[pos], 0.0)
+    np.add.at(out, np.concatenate(cols_), price * np.concatenate(vals))
+    return out
+
+
+def _group_argmin(key: I, val: F, n: int) -> tuple[F, I]:
+    """Minimum of ``val`` per key and the index achieving it (-1 where a key has none)."""
+    best = np.full(n, np.inf)
+    arg = np.full(n, -1, dtype=np.int64)
+    if len(key) == 0:
+        return best, arg
+    order = np.lexsort((val, key))
+    first = np.r_[True, key[order][1:] != key[order][:-1]]
+    sel = order[first]
+    best[key[sel]] = val[sel]
+    arg[key[sel]] = sel
+    return best, arg
+
+
+def pair_costs(data: NetworkData, cols: Columns, mult: Multipliers,
+               targets: dict[str, float], lane_cap: dict[int, float] | None = None) -> PairCosts:
+    """The UFL data of the Lagrangian subproblem at ``mult`` (see the module docstring)."""
+    W = len(data.warehouses)
+    H = float(data.horizon_days)
+    P = len(cols.p_dem)
+    nkw = len(cols.kw_sku)
+    zc = np.array(data.zone_country + ("",))
+    mu_all = mult.ontime.get("all", 0.0)
+    mu_zone = np.array([mult.ontime.get(c, 0.0) for c in data.zone_country] + [0.0])
+    # outbound
+    xc = cols.x_cost() + mult.throughput[cols.x_wh]
+    xc = xc + _lane_price(data, data.outbound, cols.x_opt, cols.p_sku[cols.x_pair], mult.lanes,
+                          len(xc))
+    xc = xc - cols.x_ontime * (mu_all + mu_zone[cols.p_zone[cols.x_pair]])
+    # direct
+    qc = cols.q_cost() + _lane_price(data, data.direct, cols.q_opt, cols.p_sku[cols.q_pair],
+                                     mult.lanes, len(cols.q_pair))
+    qc = qc - cols.q_ontime * (mu_all + mu_zone[cols.p_zone[cols.q_pair]])
+    # inbound, with the storage price of the stock it implies (finite-storage warehouses)
+    fc = cols.f_cost() + _lane_price(data, data.inbound, cols.f_opt, cols.f_sku, mult.lanes,
+                                     len(cols.f_sku))
+    fin = np.isfinite(data.wh_storage_m3)[cols.f_wh]
+    fc = fc + np.where(fin, mult.storage[cols.f_wh] * data.sku.volume_m3[cols.f_sku]
+                       * cols.f_coef, 0.0)
+    bi, f_best = _group_argmin(cols.f_kw, fc, nkw)
+    tot = xc + bi[cols.x_kw]
+    c_flat, x_arg = _group_argmin(cols.x_pair * W + cols.x_wh, tot, P * W)
+    dq, q_arg = _group_argmin(cols.q_pair, qc, P)
+    d = np.minimum(dq, cols.lost_penalty)
+    q_arg = np.where(dq <= cols.lost_penalty, q_arg, -1)
+    c = np.minimum(c_flat.reshape(P, W), d[:, None])
+    status = np.array(data.wh_status)
+    c[:, status == "closed"] = np.inf
+    fixed = (data.wh_fixed_cost
+             - mult.storage * np.where(np.isfinite(data.wh_storage_m3), data.wh_storage_m3, 0.0)
+             - mult.throughput * H * np.where(np.isfinite(data.wh_throughput_per_day),
+                                              data.wh_throughput_per_day, 0.0))
+    const = sum(mult.ontime.get(k, 0.0) * v for k, v in targets.items())
+    if mult.lanes:
+        caps = np.stack([data.lane_cap_kg, data.lane_cap_m3, data.lane_cap_units], axis=1)
+        for k, lam in mult.lanes.items():
+            const -= lam * float(caps[k // 3, k % 3]) * H
+    del zc
+    return PairCosts(c=c, d=d, dem=cols.p_dem.astype(float), fixed=fixed, const=float(const),
+                     x_best=x_arg.reshape(P, W), q_best=q_arg, f_best=f_best)
+
+
+@dataclass(frozen=True, slots=True)
+class UflBound:
+    """Result of :func:`solve_ufl`: ``bound`` ≤ UFL optimum ≤ ``value`` (at ``y``)."""
+
+    bound: float
+    value: float
+    y: F
+    iterations: int
+    optimal: bool
+    seconds: float
+
+
+def _fill(c_sorted: F, order: I, d: F, y: F) -> tuple[F, F]:
+    """Per pair: the cheapest-first fill cost of ``y`` and its critical cost κ."""
+    ys = y[order]
+    cum = np.cumsum(ys, axis=1)
+    full = cum >= 1.0 - 1e-9
+    has = full.any(axis=1)
+    k = np.argmax(full, axis=1)
+    P = len(d)
+    kappa = np.where(has, c_sorted[np.arange(P), k], d)
+    prev = np.where(k > 0, cum[np.arange(P), np.maximum(k - 1, 0)], 0.0)
+    take = np.where(np.arange(ys.shape[1])[None, :] < k[:, None], ys, 0.0)
+    take = np.where(has[:, None], take, ys)
+    cfin = np.where(np.isfinite(c_sorted), c_sorted, 0.0)
+    cost = (take * cfin).sum(axis=1) + kappa * np.where(has, 1.0 - prev, 1.0 - cum[:, -1])
+    return cost, kappa
+
+
+def solve_ufl(pc: PairCosts, group: I, y_lb: F, y_ub: F, deadline: float,
+              y_start: F | None = None, tol: float = 1e-6) -> UflBound:
+    """Solve ``min fixed·y + Σ_p D_p min(d_p, min_{y_w=1} c[p,w])`` by Benders (module doc).
+
+    ``group`` assigns each pair to a cut group (one master variable each). Returns the best
+    integer ``y`` found and a valid lower bound (the master's) even when time runs out.
+    """
+    t0 = time.perf_counter()
+    P, W = pc.c.shape
+    G = int(group.max()) + 1 if P else 0
+    order = np.argsort(pc.c, axis=1, kind="stable")
+    c_sorted = np.take_along_axis(pc.c, order, axis=1)
+    gsum = sp.csr_matrix((np.ones(P), (group, np.arange(P))), shape=(G, P))
+    dem = pc.dem
+    cap_c = np.where(np.isfinite(pc.c), pc.c, pc.d[:, None])
+    # trivial lower bound of each group: every pair at its cheapest warehouse
+    theta_lb = gsum @ (dem * np.min(np.minimum(cap_c, pc.d[:, None]), axis=1))
+    cuts_A: list[F] = []
+    cuts_b: list[F] = []
+
+    def evaluate(y: F) -> tuple[float, F, F]:
+        cost, kappa = _fill(c_sorted, order, pc.d, y)
+        return float(pc.fixed @ y + dem @ cost), gsum @ (dem * cost), kappa
+
+    def add_cuts(y: F, theta: F | None) -> int:
+        _, gval, kappa = evaluate(y)
+        B = dem[:, None] * np.maximum(kappa[:, None] - cap_c, 0.0)
+        a = gsum @ (dem * kappa)
+        Bg = np.asarray(gsum @ B)
+        rhs_at = a - Bg @ y
+        viol = np.ones(G, bool) if theta is None else rhs_at > theta + tol * (1 + np.abs(rhs_at))
+        idx = np.flatnonzero(viol)
+        for g in idx.tolist():
+            row = np.zeros(W + G)
+            row[:W] = Bg[g]
+            row[W + g] = 1.0
+            cuts_A.append(row)
+            cuts_b.append(a[g])
+        del gval
+        return len(idx)
+
+    def master(integral: bool, limit: float) -> tuple[float, float, F | None, F | None]:
+        # HiGHS through OR-Tools' model_builder (SciPy's milp prints HiGHS debug lines)
+        from ortools.linear_solver.python import model_builder_helper as mbh
+
+        cobj = np.r_[pc.fixed, np.ones(G)]
+        lb = np.r_[y_lb, theta_lb]
+        ub = np.r_[y_ub, np.full(G, np.inf)]
+        if cuts_A:
+            A = sp.csr_matrix(np.vstack(cuts_A))
+            rl, ru = np.asarray(cuts_b, float), np.full(len(cuts_b), np.inf)
+        else:
+            A = sp.csr_matrix((1, W + G))
+            rl, ru = np.zeros(1), np.zeros(1)
+        helper = mbh.ModelBuilderHelper()
+        helper.fill_model_from_sparse_data(lb, ub, cobj, rl, ru, A)
+        if integral:
+            for j in range(W):
+                if y_lb[j] < y_ub[j]:
+                    helper.set_var_integrality(j, True)
+        solver = mbh.ModelSolverHelper("highs")
+        solver.set_time_limit_in_seconds(max(0.1, float(limit)))
+        solver.set_solver_specific_parameters("output_flag=false\nmip_rel_gap=1e-7\nthreads=1")
+        solver.solve(helper)
+        S = mbh.SolveStatus
+        st = solver.status()
+        if st not in (S.OPTIMAL, S.FEASIBLE) or not solver.has_solution():
+            return -math.inf, -math.inf, None, None
+        x = np.asarray(solver.variable_values(), float)
+        obj = float(solver.objective_value())
+        if st == S.OPTIMAL:
+            bnd = obj if not integral else min(obj, float(solver.best_objective_bound()))
+        else:
+            bnd = float(solver.best_objective_bound()) if integral else -math.inf
+        if not math.isfinite(bnd):
+            bnd = -math.inf
+        return obj, bnd, x[:W], x[W:]
+
+    best_val, best_y = math.inf, None
+    if y_start is not None:
+        v, _, _ = evaluate(np.asarray(y_start, float))
+        best_val, best_y = v, np.asarray(y_start, float)
+        add_cuts(best_y, None)
+    # phase 1: LP relaxation of y (Kelley)
+    it = 0
+    lb_val = -math.inf
+    while time.perf_counter() < deadline:
+        it += 1
+        obj, bnd, y, th = master(False, deadline - time.perf_counter())
+        if y is None:
+            break
+        lb_val = max(lb_val, bnd)
+        v, _, _ = evaluate(y)
+        if v <= obj + tol * (1 + abs(obj)):
+            break
+        if add_cuts(y, th) == 0:
+            break
+    lp_bound = lb_val
+    # phase 2: y binary
+    optimal = False
+    while time.perf_counter() < deadline:
+        it += 1
+        obj, bnd, y, th = master(True, deadline - time.perf_counter())
+        if y is None:
+            break
+        lb_val = max(lb_val, bnd)
+        y = np.round(y)
+        v, _, _ = evaluate(y)
+        if v < best_val:
+            best_val, best_y = v, y
+        if best_val <= lb_val + tol * (1 + abs(best_val)):
+            optimal = True
+            break
+        if add_cuts(y, th) == 0:
+            optimal = bnd >= obj - tol * (1 + abs(obj))
+            break
+    log.debug("ufl: LP bound %.1f, bound %.1f, best %.1f, %d iterations, %d cuts", lp_bound,
+              lb_val, best_val, it, len(cuts_A))
+    return UflBound(bound=lb_val, value=best_val,
+                    y=best_y if best_y is not None else np.zeros(W), iterations=it,
+                    optimal=optimal, seconds=time.perf_counter() - t0)
+
+
+def lagrangian_bound(data: NetworkData, cols: Columns, mult: Multipliers,
+                     targets: dict[str, float], deadline: float,
+                     y_start: F | None = None) -> tuple[float, UflBound, PairCosts]:
+    """``L(mult)``: a valid lower bound on the allocation MIP (see the module docstring)."""
+    pc = pair_costs(data, cols, mult, targets)
+    status = np.array(data.wh_status)
+    y_lb = (status == "open").astype(float)
+    y_ub = (status != "closed").astype(float)
+    ufl = solve_ufl(pc, cols.p_zone.astype(np.int64), y_lb, y_ub, deadline, y_start=y_start)
+    return pc.const + ufl.bound, ufl, pc
+
+
+def subgradient(data: NetworkData, cols: Columns, pc: PairCosts, y: F,
+                targets: dict[str, float], lane_keys: I) -> tuple[F, F, F, dict[str, float]]:
+    """Row violations of the subproblem's solution at binary ``y``: (storage, throughput,
+    lanes over ``lane_keys``, on-time shortfall per target name)."""
+    W = len(data.warehouses)
+    H = float(data.horizon_days)
+    P = len(cols.p_dem)
+    open_ = np.asarray(y) > 0.5
+    c_open = np.where(open_[None, :], pc.c, np.inf)
+    w_star = np.argmin(c_open, axis=1)
+    xb = pc.x_best[np.arange(P), w_star]
+    served = (xb >= 0) & (c_open[np.arange(P), w_star] < pc.d - 1e-12) & open_[w_star]
+    dem = pc.dem
+    xi = xb[served]
+    xd = dem[served]
+    thr_use = np.bincount(cols.x_wh[xi], weights=xd, minlength=W)
+    kw = cols.x_kw[xi]
+    fi = pc.f_best[kw]
+    stor_use = np.bincount(cols.f_wh[fi], weights=xd * cols.f_coef[fi]
+                           * data.sku.volume_m3[cols.f_sku[fi]], minlength=W)
+    stor_use = np.where(np.isfinite(data.wh_storage_m3), stor_use, 0.0)
+    g_stor = stor_use - np.where(np.isfinite(data.wh_storage_m3), data.wh_storage_m3, 0.0) * open_
+    g_thr = np.where(np.isfinite(data.wh_throughput_per_day),
+                     thr_use - H * np.where(np.isfinite(data.wh_throughput_per_day),
+                                            data.wh_throughput_per_day, 0.0) * open_, 0.0)
+    direct = ~served & (pc.q_best >= 0)
+    qi = pc.q_best[direct]
+    qd = dem[direct]
+    on_units = {"all": float(xd @ cols.x_ontime[xi] + qd @ cols.q_ontime[qi])}
+    zc = np.array(data.zone_country)
+    for name in targets:
+        if name == "all":
+            continue
+        mx = zc[cols.p_zone[np.flatnonzero(served)]] == name
+        mq = zc[cols.p_zone[np.flatnonzero(direct)]] == name
+        on_units[name] = float(xd[mx] @ cols.x_ontime[xi[mx]] + qd[mq] @ cols.q_ontime[qi[mq]])
+    g_on = {k: float(v - on_units.get(k, 0.0)) for k, v in targets.items()}
+    g_lane = np.zeros(len(lane_keys))
+    if len(lane_keys):
+        use: dict[int, float] = {}
+        for opts, col_opt, col_sku, wgt in ((data.outbound, cols.x_opt[xi], cols.p_sku[cols.x_pair[xi]], xd),
+                                            (data.direct, cols.q_opt[qi], cols.p_sku[cols.q_pair[qi]], qd),
+                                            (data.inbound, cols.f_opt[fi], cols.f_sku[fi], xd)):
+            keys, cc, vv = _lane_rows(data, opts, col_opt, col_sku, 0)
+            for k_, c_, v_ in zip(keys, cc, vv, strict=True):
+                tot = np.bincount(np.searchsorted(lane_keys, k_), weights=v_ * wgt[c_],
+                                  minlength=len(lane_keys))
+                g_lane += tot[:len(lane_keys)]
+        caps = np.stack([data.lane_cap_kg, data.lane_cap_m3, data.lane_cap_units], axis=1)
+        g_lane -= caps[lane_keys // 3, lane_keys % 3] * H
+    return g_stor, g_thr, g_lane, g_on
+
+
+def lagrangian_search(data: NetworkData, cols: Columns, mult: Multipliers,
+                      targets: dict[str, float], lane_keys: I, upper: float, deadline: float,
+                      *, step: float = 2.0, patience: int = 3, stop_gap: float = 1e-7,
+                      on_iter: Callable[[int, float, float], None] | None = None,
+                      ) -> tuple[float, dict[str, float]]:
+    """Projected subgradient ascent on the multipliers from ``mult`` (Polyak steps towards
+    ``upper``, the step halved after ``patience`` iterations without a new best bound).
+
+    Every iterate's ``L(λ)`` is a valid lower bound; the best is returned with statistics.
+    ``lane_keys`` lists every capacitated lane-dimension key of the full model (the
+    multipliers of lanes not listed stay as given).
+    """
+    W = len(data.warehouses)
+    names = list(targets)
+    nl = len(lane_keys)
+    lam = np.r_[mult.storage, mult.throughput,
+                np.array([mult.lanes.get(int(k), 0.0) for k in lane_keys.tolist()]),
+                np.array([mult.ontime.get(k, 0.0) for k in names])]
+    best = -math.inf
+    since = 0
+    it = 0
+    t0 = time.perf_counter()
+    first = math.nan
+    while True:
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            break
+        m = Multipliers(lam[:W], lam[W:2 * W],
+                        {int(k): float(v) for k, v in zip(lane_keys.tolist(),
+                                                          lam[2 * W:2 * W + nl].tolist(),
+                                                          strict=True) if v > 0},
+                        dict(zip(names, lam[2 * W + nl:].tolist(), strict=True)))
+        b, ufl, pc = lagrangian_bound(data, cols, m, targets, deadline)
+        it += 1
+        if it == 1:
+            first = b
+        if on_iter is not None:
+            on_iter(it, b, max(best, b))
+        if b > best + 1e-9 * (1 + abs(best)) or (not math.isfinite(best) and b > best):
+            best, since = b, 0
+        else:
+            since += 1
+            if since >= patience:
+                step, since = step / 2, 0
+        if not ufl.optimal or upper - best <= stop_gap * abs(upper):
+            break
+        gs, gt, gl, go = subgradient(data, cols, pc, ufl.y, targets, lane_keys)
+        g = np.r_[gs, gt, gl, np.array([go[k] for k in names])]
+        g = np.where((lam <= 0) & (g < 0), 0.0, g)
+        nrm = float(g @ g)
+        if nrm <= 0:
+            break  # the subproblem's solution is feasible: L(λ) is optimal
+        lam = np.maximum(0.0, lam + step * (upper - b) / nrm * g)
+    return best, {"lagrange_iterations": it, "lagrange_first": first,
+                  "lagrange_s": time.perf_counter() - t0}
+
+
+def capacitated_lane_keys(data: NetworkData, cols: Columns) -> I:
+    """Every lane-dimension key (``lane * 3 + d``) with a capacity row in the full model."""
+    keys: list[I] = []
+    for opts, col_opt, col_sku in ((data.outbound, cols.x_opt, cols.p_sku[cols.x_pair]),
+                                   (data.direct, cols.q_opt, cols.p_sku[cols.q_pair]),
+                                   (data.inbound, cols.f_opt, cols.f_sku)):
+        k_, _, _ = _lane_rows(data, opts, col_opt, col_sku, 0)
+        keys += k_
+    return np.unique(np.concatenate(keys)).astype(np.int64) if keys else np.zeros(0, np.int64)
