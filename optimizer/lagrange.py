@@ -159,7 +159,9 @@ def pair_costs(data: NetworkData, cols: Columns, mult: Multipliers,
     mu_all = mult.ontime.get("all", 0.0)
     mu_zone = np.array([mult.ontime.get(c, 0.0) for c in data.zone_country] + [0.0])
     # outbound
-    xc = cols.x_cost() + mult.throughput[cols.x_wh]
+    # only warehouses with a throughput row have a price (the others have no row to dualise)
+    thr_price = np.where(np.isfinite(data.wh_throughput_per_day), mult.throughput, 0.0)
+    xc = cols.x_cost() + thr_price[cols.x_wh]
     xc = xc + _lane_price(data, data.outbound, cols.x_opt, cols.p_sku[cols.x_pair], mult.lanes,
                           len(xc))
     xc = xc - cols.x_ontime * (mu_all + mu_zone[cols.p_zone[cols.x_pair]])
@@ -182,10 +184,11 @@ def pair_costs(data: NetworkData, cols: Columns, mult: Multipliers,
     c = np.minimum(c_flat.reshape(P, W), d[:, None])
     status = np.array(data.wh_status)
     c[:, status == "closed"] = np.inf
+    stor_price = np.where(np.isfinite(data.wh_storage_m3), mult.storage, 0.0)
     fixed = (data.wh_fixed_cost
-             - mult.storage * np.where(np.isfinite(data.wh_storage_m3), data.wh_storage_m3, 0.0)
-             - mult.throughput * H * np.where(np.isfinite(data.wh_throughput_per_day),
-                                              data.wh_throughput_per_day, 0.0))
+             - stor_price * np.where(np.isfinite(data.wh_storage_m3), data.wh_storage_m3, 0.0)
+             - thr_price * H * np.where(np.isfinite(data.wh_throughput_per_day),
+                                        data.wh_throughput_per_day, 0.0))
     const = sum(mult.ontime.get(k, 0.0) * v for k, v in targets.items())
     if mult.lanes:
         caps = np.stack([data.lane_cap_kg, data.lane_cap_m3, data.lane_cap_units], axis=1)
@@ -479,3 +482,173 @@ def capacitated_lane_keys(data: NetworkData, cols: Columns) -> I:
         k_, _, _ = _lane_rows(data, opts, col_opt, col_sku, 0)
         keys += k_
     return np.unique(np.concatenate(keys)).astype(np.int64) if keys else np.zeros(0, np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# demand relaxation (capacitated facility location, Beasley 1988)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DemandRelaxation:
+    """The demand-row relaxation at multipliers ``u`` (see :func:`demand_relaxation`).
+
+    ``L(y) = base + a·y`` is a lower bound on the cost of any plan using exactly the
+    warehouses ``y`` (when ``cap·y ≥ req``); ``bound`` = min over such y.
+    """
+
+    u: F
+    base: float
+    a: F
+    cap: F
+    req: float
+    bound: float
+    y: F
+    iterations: int
+    seconds: float
+
+
+def _knapsack(a: F, cap: F, req: float, y_lb: F, y_ub: F, nogood: list[F],
+              limit: float) -> tuple[float, F | None]:
+    """``min a·y  s.t.  cap·y ≥ req``, y binary within bounds, excluding the listed sets."""
+    from ortools.linear_solver.python import model_builder_helper as mbh
+
+    W = len(a)
+    rows = [cap]
+    rl = [req]
+    for s in nogood:  # Σ_{w∈S}(1 − y_w) + Σ_{w∉S} y_w ≥ 1
+        rows.append(np.where(s > 0.5, -1.0, 1.0))
+        rl.append(1.0 - float((s > 0.5).sum()))
+    helper = mbh.ModelBuilderHelper()
+    helper.fill_model_from_sparse_data(y_lb, y_ub, a, np.asarray(rl, float),
+                                       np.full(len(rl), np.inf), sp.csr_matrix(np.vstack(rows)))
+    for j in range(W):
+        if y_lb[j] < y_ub[j]:
+            helper.set_var_integrality(j, True)
+    solver = mbh.ModelSolverHelper("highs")
+    solver.set_time_limit_in_seconds(max(0.05, float(limit)))
+    solver.set_solver_specific_parameters("output_flag=false\nmip_rel_gap=0\n"
+                                          "mip_abs_gap=1e-9\nthreads=1")
+    solver.solve(helper)
+    S = mbh.SolveStatus
+    if solver.status() == S.OPTIMAL:
+        return float(solver.objective_value()), np.round(np.asarray(solver.variable_values()))
+    if solver.status() == S.INFEASIBLE:
+        return math.inf, None
+    b = float(solver.best_objective_bound())  # stopped early: only a bound
+    return (b if math.isfinite(b) else -math.inf), None
+
+
+def demand_relaxation(data: NetworkData, cols: Columns, y_lb: F, y_ub: F, upper: float,
+                      deadline: float, *, max_iter: int = 3000, step: float = 2.0,
+                      patience: int = 20,
+                      on_iter: Callable[[int, float], None] | None = None) -> DemandRelaxation:
+    """Lagrangian relaxation of the demand rows with a knapsack per warehouse.
+
+    Storage, lane and on-time rows are dropped (a relaxation). With multipliers ``u`` per
+    demand pair, a warehouse w serves the pairs whose reduced cost ``c[p,w] − u_p`` is
+    negative, most negative first, up to its throughput over the horizon (a continuous
+    knapsack, sorted per warehouse with numpy); direct lines and lost sales serve the rest at
+    ``d_p``. The warehouse set then minimises ``Σ (fixed_w + knapsack_w) y_w`` subject to the
+    cover ``Σ cap_w y_w ≥ req``: every cost term is non-negative, so a plan costing at most
+    ``upper`` sends at most ``upper / min d`` units direct or lost, and ``req`` = total demand
+    minus that is implied for every plan that can beat ``upper`` (Beasley, *An algorithm for
+    solving large capacitated warehouse location problems*, EJOR 33, 1988). Subgradient
+    steps ``step·(upper − L)/‖g‖²`` on ``u``, halved after ``patience`` iterations without a
+    new best bound.
+    """
+    t0 = time.perf_counter()
+    W = len(data.warehouses)
+    H = float(data.horizon_days)
+    zero = Multipliers(np.zeros(W), np.zeros(W), {}, {})
+    pc = pair_costs(data, cols, zero, {})
+    C = np.where(np.isfinite(pc.c), pc.c, pc.d[:, None])
+    d = pc.d
+    D = pc.dem
+    Dtot = float(D.sum())
+    cap = np.where(np.isfinite(data.wh_throughput_per_day), H * data.wh_throughput_per_day, Dtot)
+    cap = np.minimum(cap, Dtot)
+    dmin = float(d.min()) if len(d) else math.inf
+    req = max(0.0, Dtot - upper / dmin) if dmin > 0 and math.isfinite(upper) else 0.0
+    u = C.min(axis=1) if len(D) else np.zeros(0)
+    best = DemandRelaxation(u, -math.inf, np.zeros(W), cap, req, -math.inf, np.array(y_lb),
+                            0, 0.0)
+    since = 0
+    it = 0
+    while it < max_iter and time.perf_counter() < deadline:
+        it += 1
+        R = C - u[:, None]
+        o = np.argsort(R, axis=0)
+        Rs = np.minimum(np.take_along_axis(R, o, axis=0), 0.0)
+        Ds = D[o]
+        amt = np.clip(cap[None, :] - (np.cumsum(Ds, axis=0) - Ds), 0.0, Ds) * (Rs < 0)
+        a = pc.fixed + (Rs * amt).sum(axis=0)
+        base = float(u @ D + D @ np.minimum(0.0, d - u))
+        kv, y = _knapsack(a, cap, req, y_lb, y_ub, [], deadline - time.perf_counter())
+        if y is None:
+            if math.isfinite(kv) and base + kv > best.bound:  # stopped early: bound only
+                best = DemandRelaxation(u.copy(), base, a, cap, req, base + kv, best.y, it,
+                                        time.perf_counter() - t0)
+            break
+        val = base + kv
+        if on_iter is not None:
+            on_iter(it, max(val, best.bound))
+        if val > best.bound + 1e-9 * (1 + abs(val)) or not math.isfinite(best.bound):
+            best = DemandRelaxation(u.copy(), base, a, cap, req, val, y, it,
+                                    time.perf_counter() - t0)
+            since = 0
+        else:
+            since += 1
+            if since >= patience:
+                step, since = step / 2, 0
+        if upper - val <= 1e-9 * abs(upper) or step < 1e-6:
+            break
+        x = np.zeros_like(R)
+        np.put_along_axis(x, o, amt, axis=0)
+        g = D - x @ y - D * (d < u)
+        nrm = float(g @ g)
+        if nrm <= 1e-18:
+            break
+        target = upper if math.isfinite(upper) else abs(val) * 1.05 + 1.0
+        u = u + step * (target - val) / nrm * g
+    return DemandRelaxation(best.u, best.base, best.a, cap, req, best.bound, best.y, it,
+                            time.perf_counter() - t0)
+
+
+def enumerate_sets(rel: DemandRelaxation, y_lb: F, y_ub: F, price: Callable[[F], tuple[
+        float, float]], upper: float, deadline: float, *, max_sets: int = 10_000,
+                   on_set: Callable[[int, float, float], None] | None = None,
+                   ) -> tuple[float, float, F | None, int, bool]:
+    """Price warehouse sets in increasing order of their Lagrangian bound ``L(y)``.
+
+    ``price(y)`` returns ``(plan cost, lower bound of the plans using y)``. Every set not
+    priced has ``L(y)`` at least the next one in the order, so when that exceeds the best
+    plan the search is complete (``proven``). Returns ``(best cost, bound, best y, sets
+    priced, proven)``; ``bound`` is valid whenever it stops.
+    """
+    nogood: list[F] = []
+    best_y = None
+    best = upper
+    low_priced = math.inf  # smallest lower bound among the priced sets
+    n = 0
+    nxt = rel.bound
+    proven = False
+    while n < max_sets and time.perf_counter() < deadline:
+        kv, y = _knapsack(rel.a, rel.cap, rel.req, y_lb, y_ub, nogood,
+                          deadline - time.perf_counter())
+        nxt = rel.base + kv
+        if y is None or nxt >= best * (1 - 1e-9):
+            proven = y is not None or kv == math.inf or nxt >= best * (1 - 1e-9)
+            break
+        cost, low = price(y)
+        n += 1
+        nogood.append(y)
+        low_priced = min(low_priced, low)
+        if cost < best:
+            best, best_y = cost, y
+        if on_set is not None:
+            on_set(n, best, min(nxt, low_priced))
+    bound = min(nxt, low_priced, best)
+    if proven:
+        bound = min(low_priced, best)
+    return best, bound, best_y, n, proven
