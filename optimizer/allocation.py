@@ -67,14 +67,18 @@ hints) and to SCIP / CP-SAT as a hint. When the on-time shares cannot be met the
 lowered to what paths (and, if the solver reports infeasibility, capacities) allow, and the
 plan says so. HiGHS does not always stop a very large root solve at its time limit; the
 planner therefore sends large models to :mod:`optimizer.decompose`. A MIP of at least
-``INCUMBENT_MIN_VARS`` columns solved here without a feasible warm start first gets a
-heuristic incumbent (:func:`heuristic_incumbent`: warehouses opened greedily by cost per unit
-of capacity, then first-improvement close / swap / open moves, opens ranked by their estimated
-saving against the current plan's per-pair costs, each set priced by the exact fixed-y solve,
-for at most half the time), passed to HiGHS as a cutoff and returned if the MIP finds nothing
-better: on OR-Library capa-8000/capb-5000/capc-5000 (101k columns, a root LP HiGHS does not
-finish in 120 s) this turns "no solution in 180 s" into plans 0.6-1.2 % above the published
-optima (single runs on a loaded 2-core machine).
+``INCUMBENT_MIN_VARS`` columns solved here without a feasible warm start first gets an
+incumbent from :func:`lagrangian_incumbent`: the demand rows are relaxed with Lagrange
+multipliers (a continuous knapsack per warehouse on its throughput, a capacity cover on the
+warehouse set; :func:`optimizer.lagrange.demand_relaxation`, Beasley 1988), which gives a lower
+bound ``base + a·y`` for every warehouse set; sets are then priced exactly (fixed-y solve) in
+increasing order of that bound, and when the next set's bound exceeds the best plan the plan
+is optimal and returned without the MIP. Otherwise the best plan is HiGHS's cutoff and the
+bound reported is the better of HiGHS's and the enumeration's. On OR-Library
+capa-8000/capb-5000/capc-5000 (101k columns, a root LP HiGHS does not finish in 120 s) this
+took the plans from 0.6-1.2 % above the published optima (greedy + local search, still used
+when the dense ``pairs × warehouses`` Lagrangian would exceed ``LAGRANGE_MAX_CELLS``) to the
+published optima (capb-5000 proven in 14 s; see benchmarks/README.md).
 
 Simplifications of v1: ``transfer`` lanes (warehouse → warehouse) are ignored; flows are
 continuous units; only stocking levels are integer.

@@ -15,19 +15,27 @@ depends on SKUs only through their costs, so:
    the full model with no binaries left: an LP over all SKUs with stocking levels relaxed,
    storage tightened by one unit of each SKU so that rounding stocking levels up stays feasible
    (:func:`optimizer.allocation.stock_levels`).
-3. **Bound**: subtract from each demand pair's costs its cheapest way to meet its demand
+3. **Bound**: a Lagrangian relaxation (:mod:`optimizer.lagrange`): the rows that couple
+   demand pairs (storage, throughput, lane capacities, on-time targets) are priced with the
+   fixed-y LP's duals, which leaves a facility-location problem over the demand pairs that
+   is solved exactly by Benders; projected subgradient steps then improve the prices for the
+   rest of the time. Every iterate is a valid bound; the best is reported, so the gap is
+   honest. On sea-72h this took the gap from 1.58 % to 0.25 % in the same 60 s. When no
+   duals are available (the fixed-y LP failed or had to lower its targets) the earlier
+   bound is used: from each demand pair's costs subtract its cheapest way to meet its demand
    (exact), then aggregate over (zone, SKU family) groups taking, for every column, the
-   *cheapest* SKU's reduced cost and stock volume (``how="min"``), without lane capacities:
-   a relaxation of the full model. The best of its LP (12 families) and its MIP bound (1, 4,
-   12 and 24 families, while time remains) is reported, so the gap is honest.
+   *cheapest* SKU's reduced cost and stock volume (``how="min"``), without lane capacities;
+   the best of its LP (12 families) and its MIP bound (1, 4, 12 and 24 families, while time
+   remains).
 
 The step-1 aggregate with ``y`` fixed (an LP of ~2k columns, milliseconds) ranks warehouse sets
 well: on sea-72h its cost sits 29k ± 0.1k above the fixed-y LP's for the aggregate's set and
 its five best one-flip neighbours. It is used to skip the naive set's exact LP when the
 aggregate ranks it clearly worse, and, when the aggregate MIP stopped before optimality, for a
 one-flip local search whose proposals are priced by the exact fixed-y LP. (With the aggregate
-solved to 1e-4 no flip improves it there, so the primal plan is probably close to the best
-warehouse set; the gap is mostly the bound's.)
+solved to 1e-4 no flip improves it there, and the 13 sets the Lagrangian subproblems proposed
+all priced 0.06-6.7 % higher, so the primal plan is probably close to the best warehouse set;
+the remaining gap is mostly the bound's.)
 
 Inbound options that use capacitated lanes are not dominated by free ones and so survive exact
 pruning; in the decomposition only the ``max_inbound`` cheapest per (SKU, warehouse) are kept
