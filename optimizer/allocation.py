@@ -91,7 +91,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -1071,10 +1071,21 @@ def solve_allocation(
         P = len(cols.p_dem)
         if P * W <= LAGRANGE_MAX_CELLS:
             phase("Lagrangian relaxation of the demand rows, then warehouse sets by bound")
-            inc, lag_bound, proven, info = lagrangian_incumbent(
+            inc, lag_bound, proven, info, (fix_lb, fix_ub) = lagrangian_incumbent(
                 data, params, cols, model.lb[:W], model.ub[:W], deadline, cancel, phase)
             stats.update(info)
             stats["incumbent_s"] = time.perf_counter() - t0
+            if inc is not None and not proven:
+                # warehouses fixed by the penalty tests: the MIP searches the rest only
+                # (sets excluded cannot beat the incumbent, so the optimum is kept)
+                model.lb[:W], model.ub[:W] = fix_lb, fix_ub
+                shut = fix_ub == 0
+                nx_ = len(cols.x_pair)
+                model.ub[model.off["x"]:model.off["x"] + nx_][shut[cols.x_wh]] = 0.0
+                model.ub[model.off["f"]:model.off["f"] + len(cols.f_sku)][shut[cols.f_wh]] = 0.0
+                model = replace(model, integer=model.integer[
+                    (model.integer >= W) | (model.lb[np.minimum(model.integer, W - 1)]
+                                            < model.ub[np.minimum(model.integer, W - 1)])])
             if inc is not None and proven:
                 cost = cost_terms(data, cols, inc)
                 obj = float(sum(cost.values()))
@@ -1165,17 +1176,21 @@ def lagrangian_incumbent(data: NetworkData, params: AllocationParams, cols: Colu
                          y_lb: F, y_ub: F, deadline: float,
                          cancel: threading.Event | None = None,
                          phase: Callable[[str], None] | None = None,
-                         ) -> tuple[Solution | None, float, bool, dict[str, Any]]:
+                         ) -> tuple[Solution | None, float, bool, dict[str, Any],
+                                    tuple[F, F]]:
     """Lagrangian relaxation of the demand rows, then warehouse sets in order of bound.
 
     A greedy set (:func:`greedy_warehouses`) gives a first plan; subgradient ascent on the
-    demand multipliers (:func:`optimizer.lagrange.demand_relaxation`, at most 35 % of the
+    demand multipliers (:func:`optimizer.lagrange.demand_relaxation`, at most 25 % of the
     time) gives a bound ``base + a·y`` for every warehouse set; sets are then priced exactly
     (fixed-y solve) in increasing order of that bound (:func:`optimizer.lagrange.
-    enumerate_sets`, until 85 % of the time) and the search is complete — the plan optimal —
-    once the next set's bound exceeds the best plan. Returns ``(plan, bound, proven, stats)``.
+    enumerate_sets`, until 60 % of the time) and the search is complete — the plan optimal —
+    once the next set's bound exceeds the best plan. If it is not, penalty tests
+    (:func:`optimizer.lagrange.fix_by_bound`) fix the warehouses whose other value cannot beat
+    the best plan, for the MIP that follows. Returns ``(plan, bound, proven, stats,
+    (y_lb, y_ub) after fixing)``.
     """
-    from optimizer.lagrange import demand_relaxation, enumerate_sets
+    from optimizer.lagrange import demand_relaxation, enumerate_sets, fix_by_bound
 
     t0 = time.perf_counter()
     say = phase or (lambda _s: None)
@@ -1199,21 +1214,30 @@ def lagrangian_incumbent(data: NetworkData, params: AllocationParams, cols: Colu
     best_key = y0.astype(bool).tobytes()
     info: dict[str, Any] = {"incumbent_greedy": upper}
     rel = demand_relaxation(
-        data, cols, y_lb, y_ub, upper, t0 + 0.35 * budget,
+        data, cols, y_lb, y_ub, upper, t0 + 0.25 * budget,
         on_iter=lambda i, b: say(f"Lagrangian bound, iteration {i}: {b:,.0f}") if i % 100 == 0
         else None)
     info.update({"lagrange_bound": rel.bound, "lagrange_iterations": rel.iterations,
                  "lagrange_s": rel.seconds})
     if not math.isfinite(rel.bound):
-        return sols.get(best_key), -math.inf, False, info
+        return sols.get(best_key), -math.inf, False, info, (y_lb, y_ub)
     best, bound, y_best, n, proven = enumerate_sets(
-        rel, y_lb, y_ub, price, upper, t0 + 0.85 * budget,
+        rel, y_lb, y_ub, price, upper, t0 + 0.6 * budget,
         on_set=lambda i, b, lo: say(f"warehouse set {i}: best {b:,.0f}, bound {lo:,.0f}"))
     if y_best is not None:
         best_key = y_best.astype(bool).tobytes()
     info.update({"incumbent_sets_priced": n + 1, "incumbent_proven": proven,
                  "incumbent_lagrange": best, "incumbent_s": time.perf_counter() - t0})
-    return sols.get(best_key), bound if proven else max(bound, rel.bound), proven, info
+    fix = (np.array(y_lb, float), np.array(y_ub, float))
+    if not proven and best_key in sols and math.isfinite(best):
+        say("fixing warehouses by Lagrangian penalty tests")
+        y_ref = sols[best_key].y
+        lb, ub, nfix = fix_by_bound(rel, y_lb, y_ub, y_ref, best, t0 + 0.7 * budget)
+        fix = (lb, ub)
+        info["lagrange_fixed"] = nfix
+        info["lagrange_free"] = int((lb < ub).sum())
+    return (sols.get(best_key), bound if proven else max(bound, rel.bound), proven, info,
+            fix)
 
 
 def greedy_warehouses(data: NetworkData, cols: Columns, y_lb: F, y_ub: F) -> F:

@@ -652,3 +652,25 @@ def enumerate_sets(rel: DemandRelaxation, y_lb: F, y_ub: F, price: Callable[[F],
     if proven:
         bound = min(low_priced, best)
     return best, bound, best_y, n, proven
+
+
+def fix_by_bound(rel: DemandRelaxation, y_lb: F, y_ub: F, y_ref: F, upper: float,
+                 deadline: float) -> tuple[F, F, int]:
+    """Penalty tests: fix ``y_w = y_ref[w]`` when every set with the other value has a
+    Lagrangian bound of at least ``upper`` (no such set can beat a plan costing ``upper``).
+
+    Each test is a knapsack over the warehouse set with ``y_w`` forced; the fixings are
+    valid together because each excludes only sets that cannot beat ``upper``.
+    """
+    lb, ub = np.array(y_lb, float), np.array(y_ub, float)
+    n = 0
+    for w in np.flatnonzero(np.asarray(y_lb) < np.asarray(y_ub)).tolist():
+        if time.perf_counter() > deadline:
+            break
+        tl, tu = np.array(y_lb, float), np.array(y_ub, float)
+        tl[w] = tu[w] = 1.0 - round(float(y_ref[w]))
+        kv, _ = _knapsack(rel.a, rel.cap, rel.req, tl, tu, [], deadline - time.perf_counter())
+        if rel.base + kv >= upper * (1 - 1e-9) - 1e-9:
+            lb[w] = ub[w] = round(float(y_ref[w]))
+            n += 1
+    return lb, ub, n

@@ -20,7 +20,7 @@ from optimizer.allocation import (AllocationModel, build_allocation_model, build
                                   default_targets, solve_allocation, solve_lp_duals, solve_model)
 from optimizer.decompose import restrict_to_warehouses
 from optimizer.lagrange import (Multipliers, PairCosts, capacitated_lane_keys, demand_relaxation,
-                                enumerate_sets, lagrangian_bound, lagrangian_search,
+                                enumerate_sets, fix_by_bound, lagrangian_bound, lagrangian_search,
                                 multipliers_from_duals, pair_costs, solve_ufl)
 from optimizer.params import AllocationParams
 from optimizer.result import Status
@@ -191,6 +191,15 @@ def test_demand_relaxation_enumeration_proves_the_optimum(seed: int) -> None:
     assert best == pytest.approx(mip.objective, rel=1e-6, abs=1e-6)
     assert bound <= mip.objective + tol
     assert n <= 2 ** W
+    # penalty tests around the optimal set keep the optimum
+    lb, ub, nfix = fix_by_bound(rel, y_lb, y_ub, mip.solution.y, mip.objective,
+                                time.perf_counter() + 10)
+    assert nfix == int(((lb == ub) & (y_lb < y_ub)).sum())
+    assert np.all(lb <= mip.solution.y + 1e-9) and np.all(mip.solution.y <= ub + 1e-9)
+    m2 = build_allocation_model(data, params, columns=cols, integer_stock=False)
+    m2.lb[:W], m2.ub[:W] = lb, ub
+    assert solve_model(m2, params).objective == pytest.approx(
+        solve_model(m, params).objective, rel=1e-7, abs=1e-6)
 
 
 def test_cap41_through_the_lagrangian_path(monkeypatch: pytest.MonkeyPatch) -> None:
