@@ -1184,7 +1184,7 @@ def lagrangian_incumbent(data: NetworkData, params: AllocationParams, cols: Colu
     demand multipliers (:func:`optimizer.lagrange.demand_relaxation`, at most 25 % of the
     time) gives a bound ``base + a·y`` for every warehouse set; sets are then priced exactly
     (fixed-y solve) in increasing order of that bound (:func:`optimizer.lagrange.
-    enumerate_sets`, until 60 % of the time) and the search is complete — the plan optimal —
+    enumerate_sets`, until 40 % of the time) and the search is complete — the plan optimal —
     once the next set's bound exceeds the best plan. If it is not, penalty tests
     (:func:`optimizer.lagrange.fix_by_bound`) fix the warehouses whose other value cannot beat
     the best plan, for the MIP that follows. Returns ``(plan, bound, proven, stats,
@@ -1222,7 +1222,7 @@ def lagrangian_incumbent(data: NetworkData, params: AllocationParams, cols: Colu
     if not math.isfinite(rel.bound):
         return sols.get(best_key), -math.inf, False, info, (y_lb, y_ub)
     best, bound, y_best, n, proven = enumerate_sets(
-        rel, y_lb, y_ub, price, upper, t0 + 0.6 * budget,
+        rel, y_lb, y_ub, price, upper, t0 + 0.4 * budget,
         on_set=lambda i, b, lo: say(f"warehouse set {i}: best {b:,.0f}, bound {lo:,.0f}"))
     if y_best is not None:
         best_key = y_best.astype(bool).tobytes()
@@ -1232,7 +1232,7 @@ def lagrangian_incumbent(data: NetworkData, params: AllocationParams, cols: Colu
     if not proven and best_key in sols and math.isfinite(best):
         say("fixing warehouses by Lagrangian penalty tests")
         y_ref = sols[best_key].y
-        lb, ub, nfix = fix_by_bound(rel, y_lb, y_ub, y_ref, best, t0 + 0.7 * budget)
+        lb, ub, nfix = fix_by_bound(rel, y_lb, y_ub, y_ref, best, t0 + 0.5 * budget)
         fix = (lb, ub)
         info["lagrange_fixed"] = nfix
         info["lagrange_free"] = int((lb < ub).sum())
