@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--first-solution", default=RoutingParams().first_solution)
     ap.add_argument("--metaheuristic", default=RoutingParams().metaheuristic)
+    ap.add_argument("--search", default=RoutingParams().search,
+                    help="auto, ils or lns (see RoutingParams.search)")
     ap.add_argument("--no-peer", action="store_true", help="skip PyVRP")
     ap.add_argument("--out", type=Path, help="CSV of per-instance rows")
     a = ap.parse_args(argv)
@@ -124,9 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no instance matches {a.select!r} in {d}", file=sys.stderr)
         return 2
     params = RoutingParams(time_limit_s=a.time_limit, seed=a.seed,
-                           first_solution=a.first_solution, metaheuristic=a.metaheuristic)
+                           first_solution=a.first_solution, metaheuristic=a.metaheuristic,
+                           search=a.search)
     print(f"# family={a.family} time_limit={a.time_limit}s seed={a.seed} "
-          f"first={params.first_solution} meta={params.metaheuristic} peer="
+          f"search={params.search} first={params.first_solution} "
+          f"meta={params.metaheuristic} peer="
           f"{'none' if a.no_peer else 'pyvrp'}; solvers run one after the other")
     print(f"{'instance':<12} {'bks':>10} {'ours':>10} {'veh':>4} {'gap%':>7} {'gap_t1%':>8} "
           f"{'s':>6} {'pyvrp':>10} {'veh':>4} {'gap%':>7} {'ratio':>6} {'s':>6}")

@@ -187,7 +187,7 @@ def test_unservable_mandatory_client_with_lns_is_no_solution() -> None:
     inst = RoutingInstance.build("late3", distance_matrix(xy, "exact"), demand=[1, 1, 1],
                                  tw_late=[100.0, 100.0, 5.0],
                                  vehicle_types=(VehicleType(count=2, capacity=(10.0,)),))
-    res = solve_routes(inst, RoutingParams(time_limit_s=1.0, lns_rounds=2))
+    res = solve_routes(inst, RoutingParams(time_limit_s=1.0, search="lns", lns_rounds=2))
     assert res.status is RoutingStatus.NO_SOLUTION and res.routes == ()
 
 
@@ -198,8 +198,9 @@ def test_ruin_and_recreate_keeps_every_client_and_is_feasible(removal: str) -> N
     inst = dataclasses.replace(
         _random_instance(11, 30, windows=True),
         vehicle_types=(VehicleType(count=10, capacity=(40.0,), shift_end=400.0),))
-    res = solve_routes(inst, RoutingParams(time_limit_s=2.0, lns_rounds=8, lns_share=0.2,
-                                           lns_removal=removal, lns_accept=0.01))
+    res = solve_routes(inst, RoutingParams(time_limit_s=2.0, search="lns", lns_rounds=8,
+                                           lns_share=0.2, lns_removal=removal,
+                                           lns_accept=0.01))
     assert res.feasible and res.dropped == ()
     assert sorted(c for r in res.routes for c in r.clients) == list(range(30))
 
