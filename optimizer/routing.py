@@ -538,9 +538,12 @@ class RoutingParams:
         Ruin of the ILS: ``sisr`` (default; SISR string removal, Christiaens and Vanden Berghe
         2020), ``random_walk``, ``routes`` (whole routes near a random client) or
         ``sisr+random_walk`` (one of the two at random in each iteration).
-    ils_removed : int
+    ils_removed : int or None
         Clients removed per ruin on average (SISR's c-bar; random walk: exactly this many;
-        ``routes``: ``ils_removed // 5`` routes). 10 beat 15 on the screening instances.
+        ``routes``: ``ils_removed // 5`` routes); None (default) = 10 % of the clients, at
+        least 10 and at most 40. On Solomon (100 clients) 10 beat 15 (1.58 % against 1.99 %,
+        8 instances at 10 s); on Homberger 200, 20 beat 10 (r2_2_1 3574 against 3647, rc2_2_1
+        2883 against 2909 at 30 s).
     ils_max_string : int
         Longest string SISR removes from one route (L-max).
     ils_acceptance : str
@@ -584,7 +587,7 @@ class RoutingParams:
     lns_first_share: float | None = None
     search: str = "auto"
     ils_ruin: str = "sisr"
-    ils_removed: int = 10
+    ils_removed: int | None = None
     ils_max_string: int = 10
     ils_acceptance: str = "annealing"
     ils_temperature: tuple[float, float] | None = (0.1, 0.001)
@@ -630,7 +633,7 @@ class RoutingParams:
         if self.ils_ruin not in _ILS_RUIN:
             raise RoutingError(f"ils_ruin {self.ils_ruin!r} not understood; one of "
                                f"{', '.join(_ILS_RUIN)}.")
-        if self.ils_removed < 1 or self.ils_max_string < 1:
+        if (self.ils_removed is not None and self.ils_removed < 1) or self.ils_max_string < 1:
             raise RoutingError("ils_removed >= 1 and ils_max_string >= 1 needed.")
         if self.ils_acceptance not in ("annealing", "greedy"):
             raise RoutingError(f"ils_acceptance {self.ils_acceptance!r} not understood; "
@@ -919,7 +922,14 @@ def _search_parameters(params: RoutingParams) -> Any:
     return sp
 
 
-def _configure_ils(sp: Any, params: RoutingParams, mean_arc: float) -> None:
+def _ils_removed(params: RoutingParams, num_clients: int) -> int:
+    """Clients removed per ILS ruin (``RoutingParams.ils_removed``; None = 10 %, 10..40)."""
+    if params.ils_removed is not None:
+        return params.ils_removed
+    return int(min(40, max(10, round(0.1 * num_clients))))
+
+
+def _configure_ils(sp: Any, params: RoutingParams, mean_arc: float, num_clients: int) -> None:
     """Set OR-Tools' iterated local search (ruin and recreate) from ``params``.
 
     ``mean_arc`` is the mean arc cost between clients in OR-Tools' scaled integers; the
@@ -939,17 +949,18 @@ def _configure_ils(sp: Any, params: RoutingParams, mean_arc: float) -> None:
     ils.perturbation_strategy = ils_pb.PerturbationStrategy.RUIN_AND_RECREATE
     ils.improve_perturbed_solution = True
     rr = ils.ruin_recreate_parameters
+    removed = _ils_removed(params, num_clients)
     del rr.ruin_strategies[:]
     for kind in params.ils_ruin.split("+"):
         r = rr.ruin_strategies.add()
         if kind == "sisr":
             r.sisr.max_removed_sequence_size = params.ils_max_string
-            r.sisr.avg_num_removed_visits = params.ils_removed
+            r.sisr.avg_num_removed_visits = removed
             r.sisr.bypass_factor = 0.01
         elif kind == "random_walk":
-            r.random_walk.num_removed_visits = params.ils_removed
+            r.random_walk.num_removed_visits = removed
         else:
-            r.spatially_close_routes.num_ruined_routes = max(1, params.ils_removed // 5)
+            r.spatially_close_routes.num_ruined_routes = max(1, removed // 5)
     rr.ruin_composition_strategy = ils_pb.RuinCompositionStrategy.RUN_ONE_RANDOMLY
     rr.recreate_strategy.heuristic = _first_enum(params.ils_recreate)
     acc = ils.reference_solution_acceptance_strategy
@@ -1185,17 +1196,17 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
         sub = arc_costs[0][D:, D:]
         mean_arc = float(sub.sum() / (n_c * (n_c - 1))) * cs if C > 1 else float(cs)
         sp_check = _search_parameters(params)
-        _configure_ils(sp_check, params, mean_arc)
+        _configure_ils(sp_check, params, mean_arc, C)
         err = pywrapcp.FindErrorInRoutingSearchParameters(sp_check)
         if err:
             raise SolverError(f"invalid OR-Tools search parameters: {err}")
-        _configure_ils(sp, params, mean_arc)
+        _configure_ils(sp, params, mean_arc, C)
         if params.time_limit_s is not None and params.ils_time_share < 1:
             # ILS for its share of the time, then the metaheuristic (guided local search by
             # default) from the ILS's best solution for the rest
             t_ils = left * params.ils_time_share
             sp_ils = _search_parameters(dataclasses.replace(params, time_limit_s=t_ils))
-            _configure_ils(sp_ils, params, mean_arc)
+            _configure_ils(sp_ils, params, mean_arc, C)
             solution = routing.SolveWithIteratedLocalSearch(sp_ils)
             rest = t0 + params.time_limit_s - reserve - time.perf_counter()
             if solution is not None and rest > 0.05:

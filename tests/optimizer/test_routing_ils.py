@@ -130,3 +130,15 @@ def test_auto_search_keeps_the_sweep_path_for_large_days() -> None:
     res = solve_routes(inst, RoutingParams(time_limit_s=1.0, search="auto",
                                            first_solution="sweep"))
     assert res.feasible and res.dropped == ()
+
+
+@pytest.mark.parametrize(("given", "clients", "expected"),
+                         [(None, 30, 10), (None, 100, 10), (None, 200, 20), (None, 1000, 40),
+                          (7, 200, 7)])
+def test_ils_removed_scales_with_the_client_count(given: int | None, clients: int,
+                                                  expected: int) -> None:
+    """ils_removed=None removes 10 % of the clients per ruin, at least 10 and at most 40; an
+    explicit value is used as given."""
+    from optimizer.routing import _ils_removed
+
+    assert _ils_removed(RoutingParams(ils_removed=given), clients) == expected
