@@ -439,6 +439,7 @@ def lagrangian_search(data: NetworkData, cols: Columns, mult: Multipliers,
     it = 0
     t0 = time.perf_counter()
     first = math.nan
+    y_prev: F | None = None
     while True:
         left = deadline - time.perf_counter()
         if left <= 0:
@@ -448,7 +449,8 @@ def lagrangian_search(data: NetworkData, cols: Columns, mult: Multipliers,
                                                           lam[2 * W:2 * W + nl].tolist(),
                                                           strict=True) if v > 0},
                         dict(zip(names, lam[2 * W + nl:].tolist(), strict=True)))
-        b, ufl, pc = lagrangian_bound(data, cols, m, targets, deadline)
+        b, ufl, pc = lagrangian_bound(data, cols, m, targets, deadline, y_start=y_prev)
+        y_prev = ufl.y
         it += 1
         if it == 1:
             first = b
@@ -542,7 +544,9 @@ def _knapsack(a: F, cap: F, req: float, y_lb: F, y_ub: F, nogood: list[F],
 def demand_relaxation(data: NetworkData, cols: Columns, y_lb: F, y_ub: F, upper: float,
                       deadline: float, *, max_iter: int = 3000, step: float = 2.0,
                       patience: int = 20,
-                      on_iter: Callable[[int, float], None] | None = None) -> DemandRelaxation:
+                      on_iter: Callable[[int, float], None] | None = None,
+                      price: Callable[[F], float] | None = None,
+                      price_every: int = 100) -> DemandRelaxation:
     """Lagrangian relaxation of the demand rows with a knapsack per warehouse.
 
     Storage, lane and on-time rows are dropped (a relaxation). With multipliers ``u`` per
@@ -555,7 +559,9 @@ def demand_relaxation(data: NetworkData, cols: Columns, y_lb: F, y_ub: F, upper:
     minus that is implied for every plan that can beat ``upper`` (Beasley, *An algorithm for
     solving large capacitated warehouse location problems*, EJOR 33, 1988). Subgradient
     steps ``step·(upper − L)/‖g‖²`` on ``u``, halved after ``patience`` iterations without a
-    new best bound.
+    new best bound. With ``price`` (a warehouse set → its plan's cost), the subproblem's set is
+    priced every ``price_every`` iterations and a cheaper plan lowers ``upper`` (the step
+    target; the cover computed from the first ``upper`` stays valid).
     """
     t0 = time.perf_counter()
     W = len(data.warehouses)
@@ -593,6 +599,8 @@ def demand_relaxation(data: NetworkData, cols: Columns, y_lb: F, y_ub: F, upper:
         val = base + kv
         if on_iter is not None:
             on_iter(it, max(val, best.bound))
+        if price is not None and it % price_every == 0:
+            upper = min(upper, price(y))
         if val > best.bound + 1e-9 * (1 + abs(val)) or not math.isfinite(best.bound):
             best = DemandRelaxation(u.copy(), base, a, cap, req, val, y, it,
                                     time.perf_counter() - t0)
