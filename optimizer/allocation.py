@@ -86,11 +86,14 @@ continuous units; only stocking levels are integer.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import os
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -764,6 +767,43 @@ class RawSolve:
     duals: F | None = None
 
 
+_FD_LOCK = threading.Lock()
+_FD_STATE = {"depth": 0, "saved": -1}
+
+
+@contextlib.contextmanager
+def native_stdout_to_stderr() -> Iterator[None]:
+    """Send the C-level standard output to standard error while a native solver runs.
+
+    HiGHS 1.12 (inside OR-Tools 9.15) prints a debug line
+    (``HighsMipSolverData::transformNewIntegerFeasibleSolution tmpSolver.run();``) straight to
+    file descriptor 1 when a MIP finds certain incumbents, even with ``output_flag=false``;
+    it would corrupt ``--json`` output and summaries. Re-entrant and thread-safe: the first
+    caller redirects, the last restores.
+    """
+    with _FD_LOCK:
+        if _FD_STATE["depth"] == 0:
+            try:
+                sys.stdout.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
+            try:
+                _FD_STATE["saved"] = os.dup(1)
+                os.dup2(2, 1)
+            except OSError:
+                _FD_STATE["saved"] = -1
+        _FD_STATE["depth"] += 1
+    try:
+        yield
+    finally:
+        with _FD_LOCK:
+            _FD_STATE["depth"] -= 1
+            if _FD_STATE["depth"] == 0 and _FD_STATE["saved"] >= 0:
+                os.dup2(_FD_STATE["saved"], 1)
+                os.close(_FD_STATE["saved"])
+                _FD_STATE["saved"] = -1
+
+
 def solve_model(
     model: AllocationModel,
     params: AllocationParams | None = None,
@@ -844,7 +884,8 @@ def solve_model(
 
     threading.Thread(target=watch, daemon=True).start()
     try:
-        solver.solve(helper)
+        with native_stdout_to_stderr():
+            solver.solve(helper)
     finally:
         done.set()
     st = solver.status()

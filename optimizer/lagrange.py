@@ -42,7 +42,8 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from network.compile import NetworkData
-from optimizer.allocation import AllocationModel, Columns, _lane_rows
+from optimizer.allocation import (AllocationModel, Columns, _lane_rows,
+                                  native_stdout_to_stderr)
 
 __all__ = ["Multipliers", "PairCosts", "UflBound", "capacitated_lane_keys", "lagrangian_bound",
            "lagrangian_search", "multipliers_from_duals", "pair_costs", "solve_ufl",
@@ -291,7 +292,8 @@ def solve_ufl(pc: PairCosts, group: I, y_lb: F, y_ub: F, deadline: float,
         solver = mbh.ModelSolverHelper("highs")
         solver.set_time_limit_in_seconds(max(0.1, float(limit)))
         solver.set_solver_specific_parameters("output_flag=false\nmip_rel_gap=1e-7\nthreads=1")
-        solver.solve(helper)
+        with native_stdout_to_stderr():
+            solver.solve(helper)
         S = mbh.SolveStatus
         st = solver.status()
         if st not in (S.OPTIMAL, S.FEASIBLE) or not solver.has_solution():
@@ -531,7 +533,8 @@ def _knapsack(a: F, cap: F, req: float, y_lb: F, y_ub: F, nogood: list[F],
     solver.set_time_limit_in_seconds(max(0.05, float(limit)))
     solver.set_solver_specific_parameters("output_flag=false\nmip_rel_gap=0\n"
                                           "mip_abs_gap=1e-9\nthreads=1")
-    solver.solve(helper)
+    with native_stdout_to_stderr():
+        solver.solve(helper)
     S = mbh.SolveStatus
     if solver.status() == S.OPTIMAL:
         return float(solver.objective_value()), np.round(np.asarray(solver.variable_values()))

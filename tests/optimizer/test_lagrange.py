@@ -215,3 +215,21 @@ def test_cap41_through_the_lagrangian_path(monkeypatch: pytest.MonkeyPatch) -> N
     assert res.objective == pytest.approx(1040444.375, abs=1e-3)
     assert res.bound <= res.objective + 1e-6
     assert res.stats["lagrange_bound"] <= 1040444.375 + 1e-3
+
+
+def test_native_solver_output_goes_to_stderr(capfd: pytest.CaptureFixture[str]) -> None:
+    """What a native solver writes to file descriptor 1 lands on stderr (HiGHS 1.12 prints a
+    debug line there), and stdout works again afterwards, also after nested use."""
+    import os
+
+    from optimizer.allocation import native_stdout_to_stderr
+
+    with native_stdout_to_stderr():
+        os.write(1, b"native-line\n")
+        with native_stdout_to_stderr():
+            os.write(1, b"nested-line\n")
+        os.write(1, b"still-redirected\n")
+    os.write(1, b"back-on-stdout\n")
+    out, err = capfd.readouterr()
+    assert "native-line" in err and "nested-line" in err and "still-redirected" in err
+    assert "native-line" not in out and "back-on-stdout" in out
