@@ -36,7 +36,10 @@ __all__ = ["PlanOutcome", "geo_of", "plan_dict", "plan_scenario"]
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
-#: Above this many columns ``strategy="auto"`` decomposes instead of solving monolithically.
+#: Above this many columns ``strategy="auto"`` decomposes instead of solving monolithically
+#: (when there are several SKUs: the decomposition decides warehouses on a SKU aggregate; with
+#: one SKU there is nothing to aggregate, and the monolithic path's Lagrangian incumbent,
+#: :func:`optimizer.allocation.lagrangian_incumbent`, solves OR-Library capa/capb/capc).
 AUTO_DECOMPOSE_COLUMNS = 60_000
 
 
@@ -212,7 +215,8 @@ def plan_scenario(
     strategy = params.strategy
     n_cols = len(cols.x_pair) + len(cols.q_pair) + len(cols.f_sku)
     if strategy == "auto":
-        strategy = "decompose" if n_cols > AUTO_DECOMPOSE_COLUMNS else "monolithic"
+        strategy = ("decompose" if n_cols > AUTO_DECOMPOSE_COLUMNS and len(data.skus) > 1
+                    else "monolithic")
     if strategy == "decompose":
         from optimizer.decompose import solve_decomposed
 

@@ -148,3 +148,21 @@ def test_tiny_my_fixture_plans(data_dir: Path, tmp_path: Path) -> None:
     out = plan_scenario(load_scenario(tmp_path / "t.json"), AllocationParams(baseline="naive"))
     assert out.evaluation is not None and out.evaluation.feasible
     assert out.plan["baseline"]["objective"] >= out.plan["objective"] - 1e-6
+
+
+def test_auto_strategy_decomposes_only_with_several_skus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above the column threshold ``auto`` decomposes a multi-SKU scenario (the aggregate is
+    over SKUs) but solves a one-SKU scenario monolithically (Lagrangian incumbent path)."""
+    import optimizer.planning as planning
+    from network.scenario import parse_scenario
+
+    import numpy as np
+
+    from tests.optimizer.test_allocation import random_doc
+
+    monkeypatch.setattr(planning, "AUTO_DECOMPOSE_COLUMNS", 0)
+    for n_sku, want in ((1, "monolithic"), (3, "decompose")):
+        doc = random_doc(np.random.default_rng(5), n_wh=3, n_zone=3, n_sku=n_sku)
+        out = plan_scenario(parse_scenario(doc), AllocationParams(time_limit=30))
+        assert out.plan["strategy"] == want
+        assert out.plan["status"] in ("optimal", "feasible")
