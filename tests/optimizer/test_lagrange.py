@@ -233,3 +233,25 @@ def test_native_solver_output_goes_to_stderr(capfd: pytest.CaptureFixture[str]) 
     out, err = capfd.readouterr()
     assert "native-line" in err and "nested-line" in err and "still-redirected" in err
     assert "native-line" not in out and "back-on-stdout" in out
+
+
+def test_an_interrupted_knapsack_proves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the enumeration's knapsack is cut off by the deadline, the search is not proven and
+    its bound stays below the optimum (regression: a cut-off knapsack once "proved" capc-7250
+    at a plan 0.03 % above the published optimum)."""
+    import optimizer.lagrange as lag
+
+    data, cols = _data(1, storage=False, n_wh=5, n_zone=5, n_sku=2)
+    params = AllocationParams(relative_gap=0)
+    mip = solve_allocation(data, params, columns=cols)
+    W = len(data.warehouses)
+    m = build_allocation_model(data, params, columns=cols, integer_stock=False)
+    y_lb, y_ub = m.lb[:W], m.ub[:W]
+    rel = demand_relaxation(data, cols, y_lb, y_ub, mip.objective * 2 + 10,
+                            time.perf_counter() + 10, max_iter=200)
+    monkeypatch.setattr(lag, "_knapsack", lambda *a, **k: (-math.inf, None))
+    best, bound, _, n, proven = enumerate_sets(
+        rel, y_lb, y_ub, lambda y: (math.inf, -math.inf), mip.objective * 2 + 10,
+        time.perf_counter() + 10)
+    assert not proven and n == 0
+    assert bound <= mip.objective + 1e-6
