@@ -533,7 +533,9 @@ class RoutingParams:
         1.015; ``ils`` alone 1.75 %; ``ils`` then guided local search for the last 30 % of the
         time 1.62 % (C204: the ILS kept 4 routes, 5.9 %; guided local search removed one,
         1.9 %). The ILS became competitive only with ``ils_operators="fast"`` (6x more
-        ruin-and-recreate iterations per second) and a low annealing temperature.
+        ruin-and-recreate iterations per second) and a low annealing temperature. All 56
+        Solomon instances at 30 s beside PyVRP (benchmarks/README.md): 56/56 feasible, mean
+        gap 1.12 % (exact, truncated distances), cost ratio to PyVRP 1.009.
     ils_ruin : str
         Ruin of the ILS: ``sisr`` (default; SISR string removal, Christiaens and Vanden Berghe
         2020), ``random_walk``, ``routes`` (whole routes near a random client) or
