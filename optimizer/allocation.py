@@ -91,6 +91,7 @@ import logging
 import math
 import os
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -768,18 +769,22 @@ class RawSolve:
 
 
 _FD_LOCK = threading.Lock()
-_FD_STATE = {"depth": 0, "saved": -1}
+_FD_STATE: dict[str, Any] = {"depth": 0, "saved": -1, "tmp": None}
+#: Lines native solvers write to standard output that are debug noise, not results.
+_NATIVE_NOISE = (b"HighsMipSolverData::transformNewIntegerFeasibleSolution",)
 
 
 @contextlib.contextmanager
 def native_stdout_to_stderr() -> Iterator[None]:
-    """Send the C-level standard output to standard error while a native solver runs.
+    """Keep native solver chatter off standard output while a solver runs.
 
     HiGHS 1.12 (inside OR-Tools 9.15) prints a debug line
     (``HighsMipSolverData::transformNewIntegerFeasibleSolution tmpSolver.run();``) straight to
     file descriptor 1 when a MIP finds certain incumbents, even with ``output_flag=false``;
-    it would corrupt ``--json`` output and summaries. Re-entrant and thread-safe: the first
-    caller redirects, the last restores.
+    it would corrupt ``--json`` output and summaries. While solvers run, fd 1 goes to a
+    temporary file; when the last one finishes, fd 1 is restored and whatever was written
+    meanwhile, except those known noise lines, is passed on to standard error (so output of
+    other threads is displaced, never lost). Re-entrant and thread-safe.
     """
     with _FD_LOCK:
         if _FD_STATE["depth"] == 0:
@@ -788,10 +793,13 @@ def native_stdout_to_stderr() -> Iterator[None]:
             except (AttributeError, OSError, ValueError):
                 pass
             try:
+                tmp = tempfile.TemporaryFile()
                 _FD_STATE["saved"] = os.dup(1)
-                os.dup2(2, 1)
+                os.dup2(tmp.fileno(), 1)
+                _FD_STATE["tmp"] = tmp
             except OSError:
                 _FD_STATE["saved"] = -1
+                _FD_STATE["tmp"] = None
         _FD_STATE["depth"] += 1
     try:
         yield
@@ -802,6 +810,15 @@ def native_stdout_to_stderr() -> Iterator[None]:
                 os.dup2(_FD_STATE["saved"], 1)
                 os.close(_FD_STATE["saved"])
                 _FD_STATE["saved"] = -1
+                tmp = _FD_STATE["tmp"]
+                _FD_STATE["tmp"] = None
+                if tmp is not None:
+                    tmp.seek(0)
+                    kept = [ln for ln in tmp.read().splitlines(keepends=True)
+                            if not ln.startswith(_NATIVE_NOISE)]
+                    tmp.close()
+                    if kept:
+                        os.write(2, b"".join(kept))
 
 
 def solve_model(
