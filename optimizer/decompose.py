@@ -33,9 +33,10 @@ well: on sea-72h its cost sits 29k ± 0.1k above the fixed-y LP's for the aggreg
 its five best one-flip neighbours. It is used to skip the naive set's exact LP when the
 aggregate ranks it clearly worse, and, when the aggregate MIP stopped before optimality, for a
 one-flip local search whose proposals are priced by the exact fixed-y LP. (With the aggregate
-solved to 1e-4 no flip improves it there, and the 13 sets the Lagrangian subproblems proposed
-all priced 0.06-6.7 % higher, so the primal plan is probably close to the best warehouse set;
-the remaining gap is mostly the bound's.)
+solved to 1e-4 no flip improves it there, and in a one-off exploration — not a benchmark in
+this repository — the 13 distinct sets the Lagrangian subproblems proposed all priced
+0.06-6.7 % higher, so the primal plan is probably close to the best warehouse set; the
+remaining gap is mostly the bound's.)
 
 Inbound options that use capacitated lanes are not dominated by free ones and so survive exact
 pruning; in the decomposition only the ``max_inbound`` cheapest per (SKU, warehouse) are kept

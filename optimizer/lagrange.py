@@ -156,7 +156,6 @@ def pair_costs(data: NetworkData, cols: Columns, mult: Multipliers,
     H = float(data.horizon_days)
     P = len(cols.p_dem)
     nkw = len(cols.kw_sku)
-    zc = np.array(data.zone_country + ("",))
     mu_all = mult.ontime.get("all", 0.0)
     mu_zone = np.array([mult.ontime.get(c, 0.0) for c in data.zone_country] + [0.0])
     # outbound
@@ -195,7 +194,6 @@ def pair_costs(data: NetworkData, cols: Columns, mult: Multipliers,
         caps = np.stack([data.lane_cap_kg, data.lane_cap_m3, data.lane_cap_units], axis=1)
         for k, lam in mult.lanes.items():
             const -= lam * float(caps[k // 3, k % 3]) * H
-    del zc
     return PairCosts(c=c, d=d, dem=cols.p_dem.astype(float), fixed=fixed, const=float(const),
                      x_best=x_arg.reshape(P, W), q_best=q_arg, f_best=f_best)
 
@@ -249,25 +247,23 @@ def solve_ufl(pc: PairCosts, group: I, y_lb: F, y_ub: F, deadline: float,
     cuts_A: list[F] = []
     cuts_b: list[F] = []
 
-    def evaluate(y: F) -> tuple[float, F, F]:
+    def evaluate(y: F) -> tuple[float, F]:
         cost, kappa = _fill(c_sorted, order, pc.d, y)
-        return float(pc.fixed @ y + dem @ cost), gsum @ (dem * cost), kappa
+        return float(pc.fixed @ y + dem @ cost), kappa
 
     def add_cuts(y: F, theta: F | None) -> int:
-        _, gval, kappa = evaluate(y)
+        """Add the group cuts tight at ``y`` (only the violated ones when ``theta`` is given)."""
+        _, kappa = evaluate(y)
         B = dem[:, None] * np.maximum(kappa[:, None] - cap_c, 0.0)
         a = gsum @ (dem * kappa)
         Bg = np.asarray(gsum @ B)
         rhs_at = a - Bg @ y
         viol = np.ones(G, bool) if theta is None else rhs_at > theta + tol * (1 + np.abs(rhs_at))
         idx = np.flatnonzero(viol)
-        for g in idx.tolist():
-            row = np.zeros(W + G)
-            row[:W] = Bg[g]
-            row[W + g] = 1.0
-            cuts_A.append(row)
-            cuts_b.append(a[g])
-        del gval
+        if len(idx):
+            # θ_g + Σ_w B[g,w] y_w ≥ a_g, one row per violated group
+            cuts_A.append(np.hstack([Bg[idx], np.eye(G)[idx]]))
+            cuts_b.append(a[idx])
         return len(idx)
 
     def master(integral: bool, limit: float) -> tuple[float, float, F | None, F | None]:
@@ -279,7 +275,8 @@ def solve_ufl(pc: PairCosts, group: I, y_lb: F, y_ub: F, deadline: float,
         ub = np.r_[y_ub, np.full(G, np.inf)]
         if cuts_A:
             A = sp.csr_matrix(np.vstack(cuts_A))
-            rl, ru = np.asarray(cuts_b, float), np.full(len(cuts_b), np.inf)
+            rl = np.concatenate(cuts_b)
+            ru = np.full(len(rl), np.inf)
         else:
             A = sp.csr_matrix((1, W + G))
             rl, ru = np.zeros(1), np.zeros(1)
@@ -310,44 +307,39 @@ def solve_ufl(pc: PairCosts, group: I, y_lb: F, y_ub: F, deadline: float,
 
     best_val, best_y = math.inf, None
     if y_start is not None:
-        v, _, _ = evaluate(np.asarray(y_start, float))
-        best_val, best_y = v, np.asarray(y_start, float)
+        best_y = np.asarray(y_start, float)
+        best_val, _ = evaluate(best_y)
         add_cuts(best_y, None)
-    # phase 1: LP relaxation of y (Kelley)
+    # phase 1: LP relaxation of y (Kelley), for cuts; phase 2: y binary, until the master's
+    # bound meets the best set or no cut is violated
     it = 0
     lb_val = -math.inf
-    while time.perf_counter() < deadline:
-        it += 1
-        obj, bnd, y, th = master(False, deadline - time.perf_counter())
-        if y is None:
-            break
-        lb_val = max(lb_val, bnd)
-        v, _, _ = evaluate(y)
-        if v <= obj + tol * (1 + abs(obj)):
-            break
-        if add_cuts(y, th) == 0:
-            break
-    lp_bound = lb_val
-    # phase 2: y binary
+    lp_bound = -math.inf
     optimal = False
-    while time.perf_counter() < deadline:
-        it += 1
-        obj, bnd, y, th = master(True, deadline - time.perf_counter())
-        if y is None:
-            break
-        lb_val = max(lb_val, bnd)
-        y = np.round(y)
-        v, _, _ = evaluate(y)
-        if v < best_val:
-            best_val, best_y = v, y
-        if best_val <= lb_val + tol * (1 + abs(best_val)):
-            optimal = True
-            break
-        if add_cuts(y, th) == 0:
-            optimal = bnd >= obj - tol * (1 + abs(obj))
-            break
+    for integral in (False, True):
+        while time.perf_counter() < deadline:
+            it += 1
+            obj, bnd, y, th = master(integral, deadline - time.perf_counter())
+            if y is None:
+                break
+            lb_val = max(lb_val, bnd)
+            if integral:
+                y = np.round(y)
+            v, _ = evaluate(y)
+            if integral and v < best_val:
+                best_val, best_y = v, y
+            if integral and best_val <= lb_val + tol * (1 + abs(best_val)):
+                optimal = True
+                break
+            if not integral and v <= obj + tol * (1 + abs(obj)):
+                break
+            if add_cuts(y, th) == 0:
+                optimal = integral and bnd >= obj - tol * (1 + abs(obj))
+                break
+        if not integral:
+            lp_bound = lb_val
     log.debug("ufl: LP bound %.1f, bound %.1f, best %.1f, %d iterations, %d cuts", lp_bound,
-              lb_val, best_val, it, len(cuts_A))
+              lb_val, best_val, it, sum(len(b) for b in cuts_b))
     return UflBound(bound=lb_val, value=best_val,
                     y=best_y if best_y is not None else np.zeros(W), iterations=it,
                     optimal=optimal, seconds=time.perf_counter() - t0)

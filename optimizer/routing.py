@@ -468,6 +468,12 @@ _ILS_RECREATE = ("local_cheapest_insertion", "parallel_cheapest_insertion",
                  "local_cheapest_cost_insertion", "sequential_cheapest_insertion")
 
 
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    """Raise ``RoutingError`` naming the parameter when ``value`` is not one of ``choices``."""
+    if value not in choices:
+        raise RoutingError(f"{name} {value!r} not understood; one of {', '.join(choices)}.")
+
+
 @dataclass(frozen=True, slots=True)
 class RoutingParams:
     """Search parameters.
@@ -605,12 +611,8 @@ class RoutingParams:
             raise RoutingError("solution_limit < 1 not understood.")
         if self.time_limit_s is None and self.solution_limit is None:
             raise RoutingError("give time_limit_s or solution_limit (or both).")
-        if self.first_solution not in _FIRST:
-            raise RoutingError(f"first_solution {self.first_solution!r} not understood; "
-                               f"one of {', '.join(_FIRST)}.")
-        if self.metaheuristic not in _META:
-            raise RoutingError(f"metaheuristic {self.metaheuristic!r} not understood; "
-                               f"one of {', '.join(_META)}.")
+        _choice("first_solution", self.first_solution, _FIRST)
+        _choice("metaheuristic", self.metaheuristic, _META)
         if self.seed < 0:
             raise RoutingError("seed < 0 not understood.")
         if self.neighbors < 0:
@@ -619,27 +621,18 @@ class RoutingParams:
             raise RoutingError("lns_rounds >= 0 and 0 < lns_share < 1 needed.")
         if not self.gls_lambda > 0:
             raise RoutingError("gls_lambda <= 0 not understood.")
-        if self.lns_removal not in ("radial", "string"):
-            raise RoutingError(f"lns_removal {self.lns_removal!r} not understood; radial or "
-                               "string.")
+        _choice("lns_removal", self.lns_removal, ("radial", "string"))
         if not self.lns_accept >= 0:
             raise RoutingError("lns_accept < 0 not understood.")
-        if self.lns_meta is not None and self.lns_meta not in _META:
-            raise RoutingError(f"lns_meta {self.lns_meta!r} not understood; one of "
-                               f"{', '.join(_META)}.")
+        if self.lns_meta is not None:
+            _choice("lns_meta", self.lns_meta, _META)
         if self.lns_first_share is not None and not 0 < self.lns_first_share < 1:
             raise RoutingError("0 < lns_first_share < 1 needed.")
-        if self.search not in _SEARCH:
-            raise RoutingError(f"search {self.search!r} not understood; one of "
-                               f"{', '.join(_SEARCH)}.")
-        if self.ils_ruin not in _ILS_RUIN:
-            raise RoutingError(f"ils_ruin {self.ils_ruin!r} not understood; one of "
-                               f"{', '.join(_ILS_RUIN)}.")
+        _choice("search", self.search, _SEARCH)
+        _choice("ils_ruin", self.ils_ruin, _ILS_RUIN)
         if (self.ils_removed is not None and self.ils_removed < 1) or self.ils_max_string < 1:
             raise RoutingError("ils_removed >= 1 and ils_max_string >= 1 needed.")
-        if self.ils_acceptance not in ("annealing", "greedy"):
-            raise RoutingError(f"ils_acceptance {self.ils_acceptance!r} not understood; "
-                               "annealing or greedy.")
+        _choice("ils_acceptance", self.ils_acceptance, ("annealing", "greedy"))
         if self.ils_temperature is not None:
             t = tuple(float(x) for x in self.ils_temperature)
             if len(t) != 2 or not t[0] >= t[1] > 0:
@@ -648,12 +641,8 @@ class RoutingParams:
             object.__setattr__(self, "ils_temperature", t)
         if not 0 < self.ils_time_share <= 1:
             raise RoutingError("0 < ils_time_share <= 1 needed.")
-        if self.ils_operators not in ("all", "fast"):
-            raise RoutingError(f"ils_operators {self.ils_operators!r} not understood; all or "
-                               "fast.")
-        if self.ils_recreate not in _ILS_RECREATE:
-            raise RoutingError(f"ils_recreate {self.ils_recreate!r} not understood; one of "
-                               f"{', '.join(_ILS_RECREATE)}.")
+        _choice("ils_operators", self.ils_operators, ("all", "fast"))
+        _choice("ils_recreate", self.ils_recreate, _ILS_RECREATE)
 
     @classmethod
     def from_toml(cls, path: str | Path, **overrides: Any) -> RoutingParams:
