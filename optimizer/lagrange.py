@@ -510,6 +510,19 @@ def _knapsack(a: F, cap: F, req: float, y_lb: F, y_ub: F, nogood: list[F],
     from ortools.linear_solver.python import model_builder_helper as mbh
 
     W = len(a)
+    free = np.flatnonzero(np.asarray(y_lb) < np.asarray(y_ub))
+    if (not nogood and len(free) and float(cap[free].min()) > 0
+            and np.ptp(cap[free]) <= 1e-12 * float(cap[free].max())):
+        # equal capacities (OR-Library capa/b/c): the cover is a cardinality constraint, so
+        # every negative cost and then the cheapest others until the cover holds
+        y = np.round(np.asarray(y_lb, float))
+        short = req - float(cap @ y)
+        need = max(0, math.ceil(short / float(cap[free[0]]) - 1e-9)) if short > 0 else 0
+        if need > len(free):
+            return math.inf, None
+        o = free[np.argsort(a[free], kind="stable")]
+        y[o[:max(need, int((a[o] < 0).sum()))]] = 1.0
+        return float(a @ y), y
     rows = [cap]
     rl = [req]
     for s in nogood:  # Σ_{w∈S}(1 − y_w) + Σ_{w∉S} y_w ≥ 1
