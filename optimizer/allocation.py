@@ -78,7 +78,12 @@ bound reported is the better of HiGHS's and the enumeration's. On OR-Library
 capa-8000/capb-5000/capc-5000 (101k columns, a root LP HiGHS does not finish in 120 s) this
 took the plans from 0.6-1.2 % above the published optima (greedy + local search, still used
 when the dense ``pairs × warehouses`` Lagrangian would exceed ``LAGRANGE_MAX_CELLS``) to the
-published optima (capb-5000 proven in 14 s; see benchmarks/README.md).
+published optima (capb-5000 proven in 14 s; see benchmarks/README.md). When the model with
+``y`` fixed is a transportation problem (one SKU; no storage, lane or on-time rows) warehouse
+sets are priced as min-cost flows (:class:`optimizer.transport.TransportPricer`, ~20-30 ms
+instead of ~0.6 s on capb), which pays for a best-improvement close / open / swap search over
+the whole neighbourhood: capb-6000 and capb-7000, 0.05 % and 0.7-1.2 % above their optima with
+a shortlist search, reach them.
 
 Simplifications of v1: ``transfer`` lanes (warehouse → warehouse) are ignored; flows are
 continuous units; only stocking levels are integer.
@@ -1167,7 +1172,10 @@ def solve_allocation(
         if inc is not None:
             h = values_from_solution(model, inc)
     phase("solving")
-    raw = solve_model(model, params, time_limit=deadline - time.perf_counter(), hint=h,
+    # HiGHS stops up to a second or two after its limit on a large MIP (and the model is
+    # loaded before its clock starts): keep a small reserve so that the call returns in time
+    reserve = min(MIP_RESERVE_MAX_S, MIP_RESERVE_SHARE * (deadline - t0))
+    raw = solve_model(model, params, time_limit=deadline - time.perf_counter() - reserve, hint=h,
                       cancel=cancel)
     if raw.status is Status.INFEASIBLE:
         # capacities stop the on-time shares: find what can be reached (LP), then re-solve
@@ -1230,6 +1238,11 @@ def solve_allocation(
 #: Models with at least this many variables get a heuristic incumbent before the MIP (HiGHS
 #: may not finish their root LP: capa-8000's 101k-column LP took over 120 s).
 INCUMBENT_MIN_VARS = 60_000
+#: Time kept back from the final MIP of :func:`solve_allocation` for the solver's late stop:
+#: this share of the call's budget, at most ``MIP_RESERVE_MAX_S`` seconds (capb-7000 at 180 s
+#: returned after 183.5 s without it).
+MIP_RESERVE_SHARE = 0.02
+MIP_RESERVE_MAX_S = 4.0
 #: Largest (demand pairs × warehouses) for the dense Lagrangian of :func:`lagrangian_incumbent`.
 LAGRANGE_MAX_CELLS = 5_000_000
 #: :func:`lagrangian_incumbent` runs the local search only above this relative gap (capb-7000:
