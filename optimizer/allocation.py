@@ -1164,9 +1164,13 @@ def solve_allocation(
                     runtime_s=time.perf_counter() - t0, cost=cost, columns=cols,
                     solution=inc, stats=stats, notes=tuple(notes))
         else:
+            from optimizer.transport import TransportPricer
+
             phase("constructing an incumbent (greedy warehouses, local search)")
             inc, info = heuristic_incumbent(data, params, cols, model.lb[:W], model.ub[:W],
-                                            t0 + 0.5 * (deadline - t0), cancel)
+                                            t0 + 0.5 * (deadline - t0), cancel,
+                                            pricer=TransportPricer.build(data, cols,
+                                                                         model.targets))
             stats.update(info)
             stats["incumbent_s"] = time.perf_counter() - t0
         if inc is not None:
@@ -1490,7 +1494,8 @@ def heuristic_incumbent(data: NetworkData, params: AllocationParams, cols: Colum
         return sol, info
 
     obj, x, sol = price(y)
-    info: dict[str, Any] = {"incumbent_greedy": obj, "incumbent_moves": 0, "incumbent_evals": 1}
+    info: dict[str, Any] = {"incumbent_greedy": obj, "incumbent_moves": 0, "incumbent_evals": 1,
+                            "incumbent_fast_pricing": sol is None and x is not None}
     if x is None:
         return None, info
     fast = sol is None

@@ -167,11 +167,15 @@ def test_flow_priced_local_search_keeps_the_evaluators_plan(seed: int) -> None:
     assert again.objective >= mip.objective * (1 - 1e-7) - 1e-6
 
 
-def test_cap41_large_path_uses_flow_pricing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """cap41 through the large-MIP path prices its sets as flows and ends at the optimum."""
+@pytest.mark.parametrize("path", ["lagrangian", "local_search"])
+def test_cap41_large_path_uses_flow_pricing(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cap41 through either large-MIP incumbent path prices its sets as flows and ends at the
+    optimum."""
     from api.bench.alloc import cap_scenario, read_cap_data
 
     monkeypatch.setattr(alloc, "INCUMBENT_MIN_VARS", 0)
+    if path == "local_search":
+        monkeypatch.setattr(alloc, "LAGRANGE_MAX_CELLS", 0)
     data = compile_network(cap_scenario(read_cap_data(DATA / "bench" / "cflp" / "cap41.txt",
                                                       None)))
     res = solve_allocation(data, AllocationParams(relative_gap=1e-9, time_limit=120))
