@@ -414,13 +414,15 @@ def lagrangian_search(data: NetworkData, cols: Columns, mult: Multipliers,
                       targets: dict[str, float], lane_keys: I, upper: float, deadline: float,
                       *, step: float = 2.0, patience: int = 3, stop_gap: float = 1e-7,
                       on_iter: Callable[[int, float, float], None] | None = None,
+                      best_out: list[Multipliers] | None = None,
                       ) -> tuple[float, dict[str, float]]:
     """Projected subgradient ascent on the multipliers from ``mult`` (Polyak steps towards
     ``upper``, the step halved after ``patience`` iterations without a new best bound).
 
     Every iterate's ``L(λ)`` is a valid lower bound; the best is returned with statistics.
     ``lane_keys`` lists every capacitated lane-dimension key of the full model (the
-    multipliers of lanes not listed stay as given).
+    multipliers of lanes not listed stay as given). With ``best_out`` the multipliers of the
+    best bound are appended to it.
     """
     W = len(data.warehouses)
     names = list(targets)
@@ -434,6 +436,7 @@ def lagrangian_search(data: NetworkData, cols: Columns, mult: Multipliers,
     t0 = time.perf_counter()
     first = math.nan
     y_prev: F | None = None
+    best_m: Multipliers | None = None
     while True:
         left = deadline - time.perf_counter()
         if left <= 0:
@@ -452,6 +455,7 @@ def lagrangian_search(data: NetworkData, cols: Columns, mult: Multipliers,
             on_iter(it, b, max(best, b))
         if b > best + 1e-9 * (1 + abs(best)) or (not math.isfinite(best) and b > best):
             best, since = b, 0
+            best_m = m
         else:
             since += 1
             if since >= patience:
@@ -465,6 +469,8 @@ def lagrangian_search(data: NetworkData, cols: Columns, mult: Multipliers,
         if nrm <= 0:
             break  # the subproblem's solution is feasible: L(λ) is optimal
         lam = np.maximum(0.0, lam + step * (upper - b) / nrm * g)
+    if best_out is not None and best_m is not None:
+        best_out.append(best_m)
     return best, {"lagrange_iterations": it, "lagrange_first": first,
                   "lagrange_s": time.perf_counter() - t0}
 
