@@ -36,6 +36,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -177,7 +178,8 @@ class _Cflp:
 def capacity_bound(data: NetworkData, cols: Columns, mult: Multipliers,
                    targets: dict[str, float], deadline: float, *, target: float = math.inf,
                    y_start: F | None = None, max_iter: int = 10_000,
-                   abs_gap: float | None = None) -> CapacityBound:
+                   abs_gap: float | None = None,
+                   on_iter: Callable[[int, float], None] | None = None) -> CapacityBound:
     """Lower bound on the allocation MIP from the capacitated subproblem (module docstring).
 
     Parameters
@@ -200,6 +202,8 @@ def capacity_bound(data: NetworkData, cols: Columns, mult: Multipliers,
     abs_gap
         Absolute gap at which each master MIP stops (its objective less this is the bound
         claimed); default ``MASTER_GAP_SHARE × |target|``, or 1e-6 without a target.
+    on_iter
+        Called with the iteration and the bound so far after each master solve.
     """
     t0 = time.perf_counter()
     if abs_gap is None:
@@ -297,6 +301,8 @@ def capacity_bound(data: NetworkData, cols: Columns, mult: Multipliers,
                         "visited set; stopping without it", b, check)
             break
         bound = max(bound, b)
+        if on_iter is not None:
+            on_iter(it, bound)
         if bound >= target or bound >= best_val - 1e-9 * abs(best_val):
             proven = bound >= target
             break
