@@ -239,22 +239,22 @@ def capacity_bound(data: NetworkData, cols: Columns, mult: Multipliers,
         J = len(mus)
         nv = W + 1 + J * G
         cobj = np.r_[cf.fixed, 1.0, np.zeros(J * G)]
-        # η − Σ_g θ_jg + (μ_j·cap)·y ≥ 0 for every j
-        eta = sp.lil_matrix((J, nv))
-        for j, mu in enumerate(mus):
-            eta[j, :W] = mu * cf.cap
-            eta[j, W] = 1.0
-            eta[j, W + 1 + j * G:W + 1 + (j + 1) * G] = -1.0
-        blocks = [eta.tocsr()]
-        rl = [np.zeros(J)]
-        for j, gi, a, B in cuts:  # θ_jg + B_g·y ≥ a_g
-            k = len(gi)
-            th = sp.csr_matrix((np.ones(k), (np.arange(k), W + 1 + j * G + gi)), shape=(k, nv))
-            blocks.append(sp.hstack([sp.csr_matrix(B), sp.csr_matrix((k, nv - W))]).tocsr()
-                          + th)
-            rl.append(a)
-        A = sp.vstack(blocks).tocsr()
-        lo = np.concatenate(rl)
+        # η − Σ_g θ_jg + (μ_j·cap)·y ≥ 0 for every j, then θ_jg + B_g·y ≥ a_g for every cut
+        # (one COO build: the master is rebuilt at every iteration)
+        mu_cap = np.vstack(mus) * cf.cap[None, :]
+        r_eta = np.repeat(np.arange(J), W + 1 + G)
+        c_eta = np.concatenate([np.r_[np.arange(W + 1), W + 1 + j * G + np.arange(G)]
+                                for j in range(J)])
+        v_eta = np.concatenate([np.r_[mu_cap[j], 1.0, -np.ones(G)] for j in range(J)])
+        Bs = np.vstack([B for _, _, _, B in cuts])
+        k = len(Bs)
+        jrow = np.concatenate([np.full(len(gi), j) for j, gi, _, _ in cuts])
+        grow = np.concatenate([gi for _, gi, _, _ in cuts])
+        rows = np.r_[r_eta, J + np.repeat(np.arange(k), W), J + np.arange(k)]
+        colsx = np.r_[c_eta, np.tile(np.arange(W), k), W + 1 + jrow * G + grow]
+        vals = np.r_[v_eta, Bs.ravel(), np.ones(k)]
+        A = sp.csr_matrix((vals, (rows, colsx)), shape=(J + k, nv))
+        lo = np.r_[np.zeros(J), np.concatenate([a for _, _, a, _ in cuts])]
         lb = np.r_[cf.y_lb, np.full(1 + J * G, -np.inf)]
         ub = np.r_[cf.y_ub, np.full(1 + J * G, np.inf)]
         helper = mbh.ModelBuilderHelper()
@@ -314,11 +314,15 @@ def capacity_bound(data: NetworkData, cols: Columns, mult: Multipliers,
         visited.append(y)
         J = len(mus)
         add_mu(mu, [y])
+        op = np.flatnonzero(y > 0.5)
         for j in range(J):  # the older functions: their cuts violated at y
-            a, B = cf.cut(mus[j], y)
+            # a cut's value at the set it is made at is Σ_p D_p κ_p: check that first
+            kappa = np.minimum(cf.d, (cf.c[:, op] + mus[j][op]).min(axis=1, initial=np.inf))
+            at = cf.gsum @ (cf.dem * kappa)
             th = x[W + 1 + j * G:W + 1 + (j + 1) * G]
-            viol = a - B @ y > th + 1e-7 * (1 + np.abs(a))
+            viol = at > th + 1e-7 * (1 + np.abs(at))
             if viol.any():
+                a, B = cf.cut(mus[j], y)
                 gi = np.flatnonzero(viol)
                 cuts.append((j, gi, a[gi], B[gi]))
     log.debug("capacity bound %.1f after %d iterations (%d functions, %d cuts)", bound, it,
