@@ -26,7 +26,8 @@ depends on SKUs only through their costs, so:
    is still above the target: with the best multipliers of step 3 for storage, lanes and
    on-time, the throughput rows are kept instead of priced; the subproblem is then a
    capacitated facility-location problem, solved by Benders over ``y`` with min-cost-flow
-   duals. On sea-72h the gap goes from 0.249 % to 0.14 % in 60 s and 0.024 % in 300 s. When no
+   duals. On sea-72h the gap goes from 0.249 % to 0.097-0.11 % in 60 s (0.1 % is
+   reached in 60 s in one run of four), 0.094 % after 105 s with ``--gap 0.001``. When no
    duals are available (the fixed-y LP failed or had to lower its targets) the earlier
    bound is used: from each demand pair's costs subtract its cheapest way to meet its demand
    (exact), then aggregate over (zone, SKU family) groups taking, for every column, the
