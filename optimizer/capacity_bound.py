@@ -224,7 +224,7 @@ class _Cflp:
 def capacity_bound(data: NetworkData, cols: Columns, mult: Multipliers,
                    targets: dict[str, float], deadline: float, *, target: float = math.inf,
                    y_start: F | None = None, max_iter: int = 10_000,
-                   abs_gap: float | None = None,
+                   abs_gap: float | None = None, grouped: bool = True,
                    on_iter: Callable[[int, float], None] | None = None) -> CapacityBound:
     """Lower bound on the allocation MIP from the capacitated subproblem (module docstring).
 
@@ -237,13 +237,13 @@ def capacity_bound(data: NetworkData, cols: Columns, mult: Multipliers,
         master function; throughput is otherwise kept as a constraint).
     targets
         The on-time unit targets of the model being bounded.
-    deadline, target, y_start, max_iter, abs_gap, on_iter
+    deadline, target, y_start, max_iter, abs_gap, grouped, on_iter
         As for :func:`solve_cflp`.
     """
     cf = _Cflp(data, cols, mult, targets)
     mu0 = np.where(cf.has_cap, np.asarray(mult.throughput, float), 0.0)
     return solve_cflp(cf, deadline, mu0=mu0, target=target, y_start=y_start,
-                      max_iter=max_iter, abs_gap=abs_gap, on_iter=on_iter)
+                      max_iter=max_iter, abs_gap=abs_gap, grouped=grouped, on_iter=on_iter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +291,7 @@ def _run_master(solver_name: str, arrays: tuple, W: int, integer: npt.NDArray[np
 
 def solve_cflp(cf: _Cflp, deadline: float, *, mu0: F | None = None,
                target: float = math.inf, y_start: F | None = None, max_iter: int = 10_000,
-               abs_gap: float | None = None,
+               abs_gap: float | None = None, grouped: bool = True,
                solvers: tuple[str, ...] = MASTER_SOLVERS,
                on_iter: Callable[[int, float], None] | None = None) -> CapacityBound:
     """Lower bound on the capacitated subproblem ``cf`` by Benders on ``y`` (module docstring).
@@ -314,6 +314,9 @@ def solve_cflp(cf: _Cflp, deadline: float, *, mu0: F | None = None,
     abs_gap
         Absolute gap at which each master MIP stops (its objective less this is the bound
         claimed); default ``MASTER_GAP_SHARE × |target|``, or 1e-6 without a target.
+    grouped
+        Also use the per-group functions under fixed shared-warehouse prices (when the groups
+        own warehouses); ``False`` keeps only the plain maximum (for comparison).
     solvers
         MIP solvers of the master: the first solves every master, the others re-solve the last
         one and the bound claimed is the lowest answer.
@@ -328,7 +331,7 @@ def solve_cflp(cf: _Cflp, deadline: float, *, mu0: F | None = None,
     if G == 0 or not cf.has_cap[cf.y_ub > 0].any():
         return empty
     # per-group functions only pay off when groups have warehouses of their own
-    grouped = G > 1 and bool(cf.own.any())
+    grouped = grouped and G > 1 and bool(cf.own.any())
     cap_of = cf.cap
     mus: list[F] = []                 # global functions' capacity prices
     hubs: list[F] = []                # prices of the shared warehouses (per-group functions)
