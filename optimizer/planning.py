@@ -262,7 +262,9 @@ def plan_scenario(
     plan["strategy"] = strategy
     plan["solver"] = params.solver
     plan["notes"] = notes
-    plan["stats"] = {k: (float(v) if isinstance(v, float | np.floating) else v)
+    # JSON has no inf/nan: a figure that was never reached (a bound phase given no time) is null
+    plan["stats"] = {k: ((float(v) if math.isfinite(v) else None)
+                         if isinstance(v, float | np.floating) else v)
                      for k, v in res.stats.items()}
     plan["stats"]["compile_s"] = float(data.compile_seconds)
     plan["evaluation"] = {"feasible": ev.feasible, "violations": list(ev.violations),

@@ -166,3 +166,27 @@ def test_auto_strategy_decomposes_only_with_several_skus(monkeypatch: pytest.Mon
         out = plan_scenario(parse_scenario(doc), AllocationParams(time_limit=30))
         assert out.plan["strategy"] == want
         assert out.plan["status"] in ("optimal", "feasible")
+
+
+def test_stats_that_were_never_reached_are_written_as_null(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bound phase given no time leaves ``inf``/``nan`` figures in the solver's stats;
+    plan.json (strict JSON) carries them as null instead of failing to write."""
+    import dataclasses
+
+    import optimizer.planning as planning
+
+    real = planning.solve_allocation
+
+    def with_open_figures(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+        res = real(*a, **kw)
+        return dataclasses.replace(res, stats={**res.stats, "lagrange_first": float("nan"),
+                                               "capacity_bound": float("-inf")})
+
+    monkeypatch.setattr(planning, "solve_allocation", with_open_figures)
+    s, _ = read("holding_one_wh")
+    out = plan_scenario(s)
+    assert out.plan["stats"]["lagrange_first"] is None
+    assert out.plan["stats"]["capacity_bound"] is None
+    files = write_plan(out, tmp_path)
+    assert json.loads(files["plan"].read_text())["stats"]["capacity_bound"] is None
