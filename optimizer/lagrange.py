@@ -270,16 +270,25 @@ def solve_ufl(pc: PairCosts, group: I, y_lb: F, y_ub: F, deadline: float,
         # HiGHS through OR-Tools' model_builder (SciPy's milp prints HiGHS debug lines)
         from ortools.linear_solver.python import model_builder_helper as mbh
 
-        cobj = np.r_[pc.fixed, np.ones(G)]
-        lb = np.r_[y_lb, theta_lb]
-        ub = np.r_[y_ub, np.full(G, np.inf)]
+        # rows and objective scaled so that the largest warehouse coefficient or right-hand
+        # side is 1e3 (θ in units of ``scale``): HiGHS returned wrong "optimal" masters on
+        # unscaled ones in optimizer.capacity_bound
         if cuts_A:
-            A = sp.csr_matrix(np.vstack(cuts_A))
+            Ad = np.vstack(cuts_A)
             rl = np.concatenate(cuts_b)
+            scale = max(1.0, float(np.abs(Ad[:, :W]).max(initial=0.0)),
+                        float(np.abs(rl).max(initial=0.0))) / 1e3
+            Ad[:, :W] /= scale
+            rl = rl / scale
+            A = sp.csr_matrix(Ad)
             ru = np.full(len(rl), np.inf)
         else:
+            scale = 1.0
             A = sp.csr_matrix((1, W + G))
             rl, ru = np.zeros(1), np.zeros(1)
+        cobj = np.r_[pc.fixed / scale, np.ones(G)]
+        lb = np.r_[y_lb, theta_lb / scale]
+        ub = np.r_[y_ub, np.full(G, np.inf)]
         helper = mbh.ModelBuilderHelper()
         helper.fill_model_from_sparse_data(lb, ub, cobj, rl, ru, A)
         if integral:
@@ -289,8 +298,7 @@ def solve_ufl(pc: PairCosts, group: I, y_lb: F, y_ub: F, deadline: float,
         solver = mbh.ModelSolverHelper("highs")
         solver.set_time_limit_in_seconds(max(0.1, float(limit)))
         # presolve stays on here (off: 25 instead of 31-34 subgradient iterations in 11 s on
-        # sea-72h); a wrong "optimal" master (seen with presolve on in optimizer.capacity_bound)
-        # is caught below as far as the sets evaluated allow
+        # sea-72h); a wrong "optimal" master is caught below as far as the sets evaluated allow
         solver.set_solver_specific_parameters("output_flag=false\nmip_rel_gap=1e-7\nthreads=1")
         with native_stdout_to_stderr():
             solver.solve(helper)
@@ -299,14 +307,14 @@ def solve_ufl(pc: PairCosts, group: I, y_lb: F, y_ub: F, deadline: float,
         if st not in (S.OPTIMAL, S.FEASIBLE) or not solver.has_solution():
             return -math.inf, -math.inf, None, None
         x = np.asarray(solver.variable_values(), float)
-        obj = float(solver.objective_value())
+        obj = scale * float(solver.objective_value())
         if st == S.OPTIMAL:
-            bnd = obj if not integral else min(obj, float(solver.best_objective_bound()))
+            bnd = obj if not integral else min(obj, scale * float(solver.best_objective_bound()))
         else:
             bnd = -math.inf  # interrupted: no bound claimed (see _knapsack)
         if not math.isfinite(bnd):
             bnd = -math.inf
-        return obj, bnd, x[:W], x[W:]
+        return obj, bnd, x[:W], scale * x[W:]
 
     best_val, best_y = math.inf, None
     if y_start is not None:
