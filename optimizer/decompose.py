@@ -29,8 +29,8 @@ depends on SKUs only through their costs, so:
    duals and per-country functions under fixed hub prices. If it stops below the target
    (its multipliers were not good enough), the subgradient resumes from its best multipliers
    and the bound is computed again (at most ``MAX_BOUND_ROUNDS`` rounds). On sea-72h the gap
-   goes from 0.249 % to 0.006 % (below the default 0.01 %: the plan is reported optimal) in
-   about 17 s of solving. When no
+   goes from 0.249 % to 0.006-0.008 % (below the default 0.01 %: the plan is reported
+   optimal) in 17-20 s of solving. When no
    duals are available (the fixed-y LP failed or had to lower its targets) the earlier
    bound is used: from each demand pair's costs subtract its cheapest way to meet its demand
    (exact), then aggregate over (zone, SKU family) groups taking, for every column, the
