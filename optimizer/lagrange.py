@@ -36,6 +36,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -46,7 +47,7 @@ from optimizer.allocation import (AllocationModel, Columns, _lane_rows,
                                   native_stdout_to_stderr)
 
 __all__ = ["Multipliers", "PairCosts", "UflBound", "capacitated_lane_keys", "lagrangian_bound",
-           "lagrangian_search", "multipliers_from_duals", "pair_costs", "solve_ufl",
+           "lagrangian_search", "multipliers_from_duals", "pair_costs", "recheck_ufl", "solve_ufl",
            "subgradient"]
 
 log = logging.getLogger(__name__)
@@ -208,6 +209,9 @@ class UflBound:
     iterations: int
     optimal: bool
     seconds: float
+    #: the last integer master solved to optimality (scaled model data, scale, integer
+    #: columns), for :func:`recheck_ufl`; ``None`` when the bound is not from one
+    master: tuple[Any, ...] | None = None
 
 
 def _fill(c_sorted: F, order: I, d: F, y: F) -> tuple[F, F]:
@@ -308,6 +312,9 @@ def solve_ufl(pc: PairCosts, group: I, y_lb: F, y_ub: F, deadline: float,
             return -math.inf, -math.inf, None, None
         x = np.asarray(solver.variable_values(), float)
         obj = scale * float(solver.objective_value())
+        if st == S.OPTIMAL and integral:
+            last_master[0] = ((lb, ub, cobj, rl, ru, A), scale,
+                              np.flatnonzero(y_lb < y_ub))
         if st == S.OPTIMAL:
             bnd = obj if not integral else min(obj, scale * float(solver.best_objective_bound()))
         else:
@@ -317,6 +324,7 @@ def solve_ufl(pc: PairCosts, group: I, y_lb: F, y_ub: F, deadline: float,
         return obj, bnd, x[:W], scale * x[W:]
 
     best_val, best_y = math.inf, None
+    last_master: list[tuple[Any, ...] | None] = [None]
     if y_start is not None:
         best_y = np.asarray(y_start, float)
         best_val, _ = evaluate(best_y)
@@ -359,7 +367,44 @@ def solve_ufl(pc: PairCosts, group: I, y_lb: F, y_ub: F, deadline: float,
         optimal = False
     return UflBound(bound=min(lb_val, best_val), value=best_val,
                     y=best_y if best_y is not None else np.zeros(W), iterations=it,
-                    optimal=optimal, seconds=time.perf_counter() - t0)
+                    optimal=optimal, seconds=time.perf_counter() - t0,
+                    master=last_master[0] if lb_val > lp_bound else None)
+
+
+#: Time given to SCIP's re-solve of the best Lagrangian iterate's master (its bound so far is
+#: used if it does not finish).
+RECHECK_LIMIT_S = 5.0
+
+
+def recheck_ufl(ufl: UflBound, time_limit: float, solver_name: str = "scip") -> float:
+    """The last integer master of ``ufl`` solved again by another MIP solver: its bound.
+
+    That master holds every cut ``ufl.bound`` rests on, so its optimum is at least the bound
+    whenever both solvers are right; the caller claims the lower of the two. ``-inf`` when the
+    re-solve gives no bound, ``ufl.bound`` when there is no integer master to re-solve.
+    """
+    if ufl.master is None:
+        return ufl.bound
+    from ortools.linear_solver.python import model_builder_helper as mbh
+
+    (lb, ub, cobj, rl, ru, A), scale, integer = ufl.master
+    helper = mbh.ModelBuilderHelper()
+    helper.fill_model_from_sparse_data(lb, ub, cobj, rl, ru, A)
+    for j in integer:
+        helper.set_var_integrality(int(j), True)
+    solver = mbh.ModelSolverHelper(solver_name)
+    solver.set_time_limit_in_seconds(max(0.1, float(time_limit)))
+    if solver_name == "scip":
+        solver.set_solver_specific_parameters("limits/gap = 1e-7\nparallel/maxnthreads = 1\n")
+    with native_stdout_to_stderr():
+        solver.solve(helper)
+    S = mbh.SolveStatus
+    if solver.status() not in (S.OPTIMAL, S.FEASIBLE):
+        return -math.inf
+    bb = scale * float(solver.best_objective_bound())
+    if solver.status() == S.OPTIMAL and solver.has_solution():
+        bb = min(bb, scale * float(solver.objective_value()))
+    return bb if math.isfinite(bb) else -math.inf
 
 
 def lagrangian_bound(data: NetworkData, cols: Columns, mult: Multipliers,
@@ -454,6 +499,7 @@ def lagrangian_search(data: NetworkData, cols: Columns, mult: Multipliers,
     first = math.nan
     y_prev: F | None = None
     best_m: Multipliers | None = None
+    best_ufl: tuple[UflBound, float] | None = None
     while True:
         left = deadline - time.perf_counter()
         if left <= 0:
@@ -473,6 +519,7 @@ def lagrangian_search(data: NetworkData, cols: Columns, mult: Multipliers,
         if b > best + 1e-9 * (1 + abs(best)) or (not math.isfinite(best) and b > best):
             best, since = b, 0
             best_m = m
+            best_ufl = (ufl, pc.const)
         else:
             since += 1
             if since >= patience:
@@ -486,10 +533,21 @@ def lagrangian_search(data: NetworkData, cols: Columns, mult: Multipliers,
         if nrm <= 0:
             break  # the subproblem's solution is feasible: L(λ) is optimal
         lam = np.maximum(0.0, lam + step * (upper - b) / nrm * g)
+    # the best iterate's last master solved again by SCIP: the lower answer is claimed, so a
+    # wrong "optimal" from HiGHS cannot raise the bound
+    recheck_s = 0.0
+    if best_ufl is not None and best_ufl[0].master is not None and math.isfinite(best):
+        t1 = time.perf_counter()
+        cross = best_ufl[1] + min(recheck_ufl(best_ufl[0], RECHECK_LIMIT_S), best_ufl[0].value)
+        recheck_s = time.perf_counter() - t1
+        if cross < best - 1e-6 * (1 + abs(best)):
+            log.warning("Lagrangian bound: SCIP proves %.2f on the master where HiGHS "
+                        "claimed %.2f; the lower is kept", cross, best)
+        best = min(best, cross)
     if best_out is not None and best_m is not None:
         best_out.append(best_m)
     return best, {"lagrange_iterations": it, "lagrange_first": first,
-                  "lagrange_s": time.perf_counter() - t0}
+                  "lagrange_s": time.perf_counter() - t0, "lagrange_recheck_s": recheck_s}
 
 
 def capacitated_lane_keys(data: NetworkData, cols: Columns) -> I:

@@ -21,7 +21,8 @@ from optimizer.allocation import (AllocationModel, build_allocation_model, build
 from optimizer.decompose import restrict_to_warehouses
 from optimizer.lagrange import (Multipliers, PairCosts, capacitated_lane_keys, demand_relaxation,
                                 enumerate_sets, fix_by_bound, lagrangian_bound, lagrangian_search,
-                                multipliers_from_duals, pair_costs, solve_ufl)
+                                multipliers_from_duals, pair_costs, recheck_ufl,
+                                solve_ufl)
 from optimizer.params import AllocationParams
 from optimizer.result import Status
 from tests.optimizer.test_allocation import random_doc
@@ -119,6 +120,8 @@ def test_solve_ufl_matches_enumeration(seed: int, P: int, W: int) -> None:
     assert res.bound <= best + 1e-6 * (1 + abs(best))
     assert res.bound >= best - 1e-6 * (1 + abs(best))
     assert _lagrangian_at(pc, res.y) == pytest.approx(best, rel=1e-7, abs=1e-7)
+    if res.master is not None:  # SCIP on the last integer master agrees with HiGHS
+        assert recheck_ufl(res, 30) == pytest.approx(res.bound, rel=1e-6, abs=1e-6)
 
 
 # -- validity against the MIP ---------------------------------------------------------------
@@ -257,3 +260,31 @@ def test_an_interrupted_knapsack_proves_nothing(monkeypatch: pytest.MonkeyPatch)
         time.perf_counter() + 10)
     assert not proven and n == 0
     assert bound <= mip.objective + 1e-6
+
+
+def test_lagrangian_search_claims_the_lower_of_the_two_solvers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the re-solve of the best iterate's master proves less than HiGHS claimed, the
+    search returns the lower figure."""
+    import dataclasses
+
+    import optimizer.lagrange as lg
+
+    data, cols = _data(2, n_wh=4, n_zone=4, n_sku=2)
+    tg = default_targets(data, cols)
+    W = len(data.warehouses)
+    zero = Multipliers(np.zeros(W), np.zeros(W), {}, {k: 0.0 for k in tg})
+    real = lg.lagrangian_bound
+    seen: list[float] = []
+
+    def with_master(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+        b, ufl, pc = real(*a, **kw)
+        seen.append(b)
+        return b, dataclasses.replace(ufl, master=("master",)), pc
+
+    monkeypatch.setattr(lg, "lagrangian_bound", with_master)
+    monkeypatch.setattr(lg, "recheck_ufl", lambda ufl, _t: ufl.bound - 7.0)
+    best, _ = lg.lagrangian_search(data, cols, zero, tg, capacitated_lane_keys(data, cols),
+                                   1e9, time.perf_counter() + 1.0)
+    assert seen
+    assert best == pytest.approx(max(seen) - 7.0, abs=1e-6)
