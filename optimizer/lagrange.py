@@ -25,8 +25,11 @@ The UFL is solved exactly by Benders decomposition on ``y`` (Fischetti, Ljubić 
 the cost at which the pair's cheapest-first fill of ``y*`` reaches one. The cuts are summed
 over groups of pairs (one per zone), first on the LP relaxation of ``y`` (Kelley's method),
 then with ``y`` binary; the master is a small MIP (warehouses + one variable per group) solved
-with HiGHS through SciPy. The master's optimum (or its dual bound when time runs out) is the
-bound reported, so it is valid whenever the search stops.
+by HiGHS through OR-Tools' ``model_builder``, rows scaled to coefficients ≤ 1e3. The master's
+optimum is the bound reported (capped at the value of the best set evaluated), so it is valid
+whenever the search stops; the best iterate's last integer master is solved again by SCIP at
+the end of :func:`lagrangian_search` and the lower answer is kept (HiGHS returned wrong
+"optimal" masters in :mod:`optimizer.capacity_bound`).
 """
 
 from __future__ import annotations
