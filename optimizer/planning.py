@@ -247,6 +247,10 @@ def plan_scenario(
     solve_s = time.perf_counter() - t0
     if res.solution is None:
         plan = _empty_plan(data, str(res.status), solve_s)
+        if res.status is Status.NO_SOLUTION and math.isfinite(params.time_limit_s):
+            notes.append(f"no plan within the time limit of {params.time_limit_s:g} s (stopped "
+                         f"after {solve_s:.1f} s, before a first plan); give more time "
+                         "(--time-limit)")
         plan["notes"] = notes
         plan["seed"] = params.seed
         return PlanOutcome(plan=plan, result=res, geo=geo_of(scenario))

@@ -111,6 +111,7 @@ def summary(plan: dict[str, Any], out: Path) -> str:
     lines = [f"scenario {plan['scenario']}: {plan['status']}"]
     if plan.get("objective") is None:
         lines.append("no plan could be made")
+        lines += [f"note: {n}" for n in plan.get("notes", [])]
         return "\n".join(lines + [f"written to {out}/"])
     cur = plan.get("currency", "")
     gap = plan.get("gap")

@@ -190,3 +190,27 @@ def test_stats_that_were_never_reached_are_written_as_null(
     assert out.plan["stats"]["capacity_bound"] is None
     files = write_plan(out, tmp_path)
     assert json.loads(files["plan"].read_text())["stats"]["capacity_bound"] is None
+
+
+def test_no_plan_in_time_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """When the solver stops before a first plan, plan.json and the summary say that the time
+    limit was too short, instead of a bare 'no plan'."""
+    import optimizer.planning as planning
+    from optimizer.result import AllocationResult, Status
+
+    def nothing(data, params=None, *, columns=None, **_kw):  # noqa: ANN001, ANN202
+        return AllocationResult(status=Status.NO_SOLUTION, objective=float("nan"),
+                                bound=float("-inf"), runtime_s=0.0, cost={}, columns=columns,
+                                solution=None, stats={}, notes=())
+
+    monkeypatch.setattr(planning, "solve_allocation", nothing)
+    s, _ = read("holding_one_wh")
+    out = plan_scenario(s, AllocationParams(time_limit=3))
+    assert out.plan["status"] == "no_solution"
+    assert any("time limit of 3 s" in n for n in out.plan["notes"])
+    write_plan(out, tmp_path)
+    from api.commands.plan import summary
+
+    text = summary(out.plan, tmp_path)
+    assert "no plan could be made" in text and "--time-limit" in text
