@@ -92,9 +92,12 @@ F = npt.NDArray[np.float64]
 #: Share of the time left after the first plan that the Lagrangian search gets in each round;
 #: the rest goes to :func:`optimizer.capacity_bound.capacity_bound` when the gap is still above
 #: the target (all of it when no warehouse has a throughput capacity). The capacitated bound
-#: needs multipliers from a few subgradient steps, not the plateau: on sea-72h at 60 s (two
-#: runs each), 0.08 → three rounds and 0.0115 % in 31.7-32.1 s; 0.15 → 0.0063 % (optimal at
-#: the default gap) in 19.6-19.9 s; 0.22 → 0.0056 % in 25.1 s.
+#: needs multipliers from a few subgradient steps, not the plateau: on sea-72h at 60 s and the
+#: default gap (``benchmarks/allocation.py --lagrange-share``), two runs each on the final code:
+#: 0.08 → 0.008 % in 14.9 / 15.7 s, 0.15 → 0.008 % in 18.6 / 18.7 s; before the master gap
+#: went to 2e-7, 0.08 needed three rounds (0.0115 % in 32 s) and 0.22 took 25.1 s. 0.15 keeps
+#: a margin for loaded machines (after only 5 subgradient steps the bound took 22 masters and
+#: 17.3 s to reach 0.01 %, after 11 steps 8 and 4.8 s: ``benchmarks/capacity_bound.py``).
 LAGRANGE_SHARE = 0.15
 #: Rounds of (subgradient, capacitated bound): a round that ends below the target with time
 #: left continues the subgradient from its best multipliers and bounds again.

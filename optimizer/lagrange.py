@@ -50,8 +50,8 @@ from optimizer.allocation import (AllocationModel, Columns, _lane_rows,
                                   native_stdout_to_stderr)
 
 __all__ = ["Multipliers", "PairCosts", "UflBound", "capacitated_lane_keys", "lagrangian_bound",
-           "lagrangian_search", "multipliers_from_duals", "pair_costs", "recheck_ufl", "solve_ufl",
-           "subgradient"]
+           "lagrangian_search", "multipliers_from_duals", "pair_costs", "recheck_ufl",
+           "solve_small_mip", "solve_ufl", "subgradient"]
 
 log = logging.getLogger(__name__)
 F = npt.NDArray[np.float64]
@@ -203,6 +203,50 @@ def pair_costs(data: NetworkData, cols: Columns, mult: Multipliers,
 
 
 @dataclass(frozen=True, slots=True)
+class SmallMip:
+    """What :func:`solve_small_mip` returns. ``status``: ``"optimal"``, ``"feasible"`` (stopped
+    with a solution), ``"infeasible"`` or ``"none"``; ``objective`` / ``bound`` are ``nan``
+    when the solver reports none; ``x`` is ``None`` without a solution."""
+
+    status: str
+    objective: float
+    bound: float
+    x: F | None
+    seconds: float
+
+
+def solve_small_mip(lb: F, ub: F, c: F, rl: F, ru: F, A: sp.spmatrix, integer: I,
+                    solver_name: str, limit: float, params: str) -> SmallMip:
+    """``min c·x  s.t.  rl ≤ A·x ≤ ru,  lb ≤ x ≤ ub``, the ``integer`` columns integral, by
+    OR-Tools' ``model_builder`` (HiGHS or SCIP; ``params`` in the solver's own syntax). The
+    small masters of the bounds (here, :mod:`optimizer.capacity_bound`) all go through it."""
+    from ortools.linear_solver.python import model_builder_helper as mbh
+
+    helper = mbh.ModelBuilderHelper()
+    helper.fill_model_from_sparse_data(lb, ub, c, rl, ru, A)
+    for j in np.asarray(integer, np.int64).tolist():
+        helper.set_var_integrality(j, True)
+    solver = mbh.ModelSolverHelper(solver_name)
+    solver.set_time_limit_in_seconds(max(0.05, float(limit)))
+    if params:
+        solver.set_solver_specific_parameters(params)
+    t0 = time.perf_counter()
+    with native_stdout_to_stderr():
+        solver.solve(helper)
+    secs = time.perf_counter() - t0
+    S = mbh.SolveStatus
+    st = solver.status()
+    name = {S.OPTIMAL: "optimal", S.FEASIBLE: "feasible", S.INFEASIBLE: "infeasible"}.get(
+        st, "none")
+    if not solver.has_solution() or name not in ("optimal", "feasible"):
+        return SmallMip("infeasible" if name == "infeasible" else "none", math.nan, math.nan,
+                        None, secs)
+    return SmallMip(name, float(solver.objective_value()),
+                    float(solver.best_objective_bound()),
+                    np.asarray(solver.variable_values(), float), secs)
+
+
+@dataclass(frozen=True, slots=True)
 class UflBound:
     """Result of :func:`solve_ufl`: ``bound`` ≤ UFL optimum ≤ ``value`` (at ``y``)."""
 
@@ -275,8 +319,6 @@ def solve_ufl(pc: PairCosts, group: I, y_lb: F, y_ub: F, deadline: float,
 
     def master(integral: bool, limit: float) -> tuple[float, float, F | None, F | None]:
         # HiGHS through OR-Tools' model_builder (SciPy's milp prints HiGHS debug lines)
-        from ortools.linear_solver.python import model_builder_helper as mbh
-
         # rows and objective scaled so that the largest warehouse coefficient or right-hand
         # side is 1e3 (θ in units of ``scale``): HiGHS returned wrong "optimal" masters on
         # unscaled ones in optimizer.capacity_bound
@@ -296,30 +338,19 @@ def solve_ufl(pc: PairCosts, group: I, y_lb: F, y_ub: F, deadline: float,
         cobj = np.r_[pc.fixed / scale, np.ones(G)]
         lb = np.r_[y_lb, theta_lb / scale]
         ub = np.r_[y_ub, np.full(G, np.inf)]
-        helper = mbh.ModelBuilderHelper()
-        helper.fill_model_from_sparse_data(lb, ub, cobj, rl, ru, A)
-        if integral:
-            for j in range(W):
-                if y_lb[j] < y_ub[j]:
-                    helper.set_var_integrality(j, True)
-        solver = mbh.ModelSolverHelper("highs")
-        solver.set_time_limit_in_seconds(max(0.1, float(limit)))
+        integer = np.flatnonzero(y_lb < y_ub) if integral else np.zeros(0, np.int64)
         # presolve stays on here (off: 25 instead of 31-34 subgradient iterations in 11 s on
         # sea-72h); a wrong "optimal" master is caught below as far as the sets evaluated allow
-        solver.set_solver_specific_parameters("output_flag=false\nmip_rel_gap=1e-7\nthreads=1")
-        with native_stdout_to_stderr():
-            solver.solve(helper)
-        S = mbh.SolveStatus
-        st = solver.status()
-        if st not in (S.OPTIMAL, S.FEASIBLE) or not solver.has_solution():
+        r = solve_small_mip(lb, ub, cobj, rl, ru, A, integer, "highs", max(0.1, float(limit)),
+                            "output_flag=false\nmip_rel_gap=1e-7\nthreads=1")
+        if r.x is None:
             return -math.inf, -math.inf, None, None
-        x = np.asarray(solver.variable_values(), float)
-        obj = scale * float(solver.objective_value())
-        if st == S.OPTIMAL and integral:
-            last_master[0] = ((lb, ub, cobj, rl, ru, A), scale,
-                              np.flatnonzero(y_lb < y_ub))
-        if st == S.OPTIMAL:
-            bnd = obj if not integral else min(obj, scale * float(solver.best_objective_bound()))
+        x = r.x
+        obj = scale * r.objective
+        if r.status == "optimal" and integral:
+            last_master[0] = ((lb, ub, cobj, rl, ru, A), scale, integer)
+        if r.status == "optimal":
+            bnd = obj if not integral else min(obj, scale * r.bound)
         else:
             bnd = -math.inf  # interrupted: no bound claimed (see _knapsack)
         if not math.isfinite(bnd):
@@ -388,25 +419,16 @@ def recheck_ufl(ufl: UflBound, time_limit: float, solver_name: str = "scip") -> 
     """
     if ufl.master is None:
         return ufl.bound
-    from ortools.linear_solver.python import model_builder_helper as mbh
-
     (lb, ub, cobj, rl, ru, A), scale, integer = ufl.master
-    helper = mbh.ModelBuilderHelper()
-    helper.fill_model_from_sparse_data(lb, ub, cobj, rl, ru, A)
-    for j in integer:
-        helper.set_var_integrality(int(j), True)
-    solver = mbh.ModelSolverHelper(solver_name)
-    solver.set_time_limit_in_seconds(max(0.1, float(time_limit)))
-    if solver_name == "scip":
-        solver.set_solver_specific_parameters("limits/gap = 1e-7\nparallel/maxnthreads = 1\n")
-    with native_stdout_to_stderr():
-        solver.solve(helper)
-    S = mbh.SolveStatus
-    if solver.status() not in (S.OPTIMAL, S.FEASIBLE):
+    r = solve_small_mip(lb, ub, cobj, rl, ru, A, integer, solver_name,
+                        max(0.1, float(time_limit)),
+                        "limits/gap = 1e-7\nparallel/maxnthreads = 1\n"
+                        if solver_name == "scip" else "output_flag=false\nthreads=1")
+    if r.x is None:
         return -math.inf
-    bb = scale * float(solver.best_objective_bound())
-    if solver.status() == S.OPTIMAL and solver.has_solution():
-        bb = min(bb, scale * float(solver.objective_value()))
+    bb = scale * r.bound
+    if r.status == "optimal":
+        bb = min(bb, scale * r.objective)
     return bb if math.isfinite(bb) else -math.inf
 
 
@@ -591,9 +613,6 @@ class DemandRelaxation:
 def _knapsack(a: F, cap: F, req: float, y_lb: F, y_ub: F, nogood: list[F],
               limit: float) -> tuple[float, F | None]:
     """``min a·y  s.t.  cap·y ≥ req``, y binary within bounds, excluding the listed sets."""
-    from ortools.linear_solver.python import model_builder_helper as mbh
-
-    W = len(a)
     free = np.flatnonzero(np.asarray(y_lb) < np.asarray(y_ub))
     if (not nogood and len(free) and float(cap[free].min()) > 0
             and np.ptp(cap[free]) <= 1e-12 * float(cap[free].max())):
@@ -612,22 +631,13 @@ def _knapsack(a: F, cap: F, req: float, y_lb: F, y_ub: F, nogood: list[F],
     for s in nogood:  # Σ_{w∈S}(1 − y_w) + Σ_{w∉S} y_w ≥ 1
         rows.append(np.where(s > 0.5, -1.0, 1.0))
         rl.append(1.0 - float((s > 0.5).sum()))
-    helper = mbh.ModelBuilderHelper()
-    helper.fill_model_from_sparse_data(y_lb, y_ub, a, np.asarray(rl, float),
-                                       np.full(len(rl), np.inf), sp.csr_matrix(np.vstack(rows)))
-    for j in range(W):
-        if y_lb[j] < y_ub[j]:
-            helper.set_var_integrality(j, True)
-    solver = mbh.ModelSolverHelper("highs")
-    solver.set_time_limit_in_seconds(max(0.05, float(limit)))
-    solver.set_solver_specific_parameters("output_flag=false\nmip_rel_gap=0\n"
-                                          "mip_abs_gap=1e-9\nthreads=1")
-    with native_stdout_to_stderr():
-        solver.solve(helper)
-    S = mbh.SolveStatus
-    if solver.status() == S.OPTIMAL:
-        return float(solver.objective_value()), np.round(np.asarray(solver.variable_values()))
-    if solver.status() == S.INFEASIBLE:
+    r = solve_small_mip(np.asarray(y_lb, float), np.asarray(y_ub, float), a,
+                        np.asarray(rl, float), np.full(len(rl), np.inf),
+                        sp.csr_matrix(np.vstack(rows)), free, "highs", limit,
+                        "output_flag=false\nmip_rel_gap=0\nmip_abs_gap=1e-9\nthreads=1")
+    if r.status == "optimal" and r.x is not None:
+        return r.objective, np.round(r.x)
+    if r.status == "infeasible":
         return math.inf, None
     # stopped early (time limit): no bound is claimed. The bound HiGHS reports after an
     # interrupted solve is not reliable (capc-7250 was once "proven" optimal 0.03 % above the

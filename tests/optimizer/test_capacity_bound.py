@@ -210,25 +210,50 @@ def test_grouped_functions_keep_the_bound_exact(seed: int) -> None:
 
 
 def test_a_wrong_master_answer_does_not_raise_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
-    """If the first master solver claims too much (HiGHS did on unscaled masters), the
-    re-solve by the second keeps the bound valid."""
+    """If the first master solver claims too much (HiGHS did on unscaled masters), the checks
+    and the re-solve by the second keep the bound valid; without them it would not be."""
     import optimizer.capacity_bound as cb
 
     cf = _grouped_cflp(3)
     exact = _brute_force(cf)
     real = cb._run_master
+    claimed: list[float] = []
 
-    def inflated(name, arrays, W, integer, limit, gap, scale, out):  # noqa: ANN001, ANN202
-        real(name, arrays, W, integer, limit, gap, scale, out)
-        if name == "highs":
-            r = out[name]
-            out[name] = cb._MasterRun(name, r.claim + 0.01 * abs(r.claim), r.objective, r.y,
-                                      r.seconds)
+    def inflated(name, arrays, W, integer, limit, gap, scale):  # noqa: ANN001, ANN202
+        r = real(name, arrays, W, integer, limit, gap, scale)
+        if name == "highs" and math.isfinite(r.claim):
+            r = cb._MasterRun(name, r.claim + 0.01 * abs(r.claim), r.objective, r.y, r.seconds)
+            claimed.append(cf.const + r.claim)
+        return r
 
     monkeypatch.setattr(cb, "_run_master", inflated)
     res = cb.solve_cflp(cf, time.perf_counter() + 60)
+    assert max(claimed) > exact + 1e-6 * (1 + abs(exact))  # the fault would void the bound
     assert res.bound <= exact + 1e-6 * (1 + abs(exact))
-    assert res.cross_check == res.bound
+    assert res.cross_check <= exact + 1e-6 * (1 + abs(exact))
+
+
+def test_the_last_master_is_claimed_at_the_lower_solver_answer(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A HiGHS answer too high by less than the visited-set check can see is still caught:
+    the bound is the lower of HiGHS's and SCIP's answers on the last master."""
+    import optimizer.capacity_bound as cb
+
+    cf = _grouped_cflp(5)
+    real = cb._run_master
+    scip: list[float] = []
+
+    def lower_scip(name, arrays, W, integer, limit, gap, scale):  # noqa: ANN001, ANN202
+        r = real(name, arrays, W, integer, limit, gap, scale)
+        if name == "scip":
+            r = cb._MasterRun(name, r.claim - 5.0, r.objective, r.y, r.seconds)
+            scip.append(cf.const + r.claim)
+        return r
+
+    monkeypatch.setattr(cb, "_run_master", lower_scip)
+    res = cb.solve_cflp(cf, time.perf_counter() + 60)
+    assert scip and res.cross_check == pytest.approx(scip[-1])
+    assert res.bound == pytest.approx(scip[-1])
 
 
 @settings(max_examples=12, deadline=None)
