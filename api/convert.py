@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING, Any
 from api.schemas import PlanPublic, PlanSummary, RouteCreate
 
 if TYPE_CHECKING:
+    from api.store import JobRecord
     from network.scenario import Problem
     from optimizer.routing import RoutingInstance, RoutingParams, RoutingResult
-
-    from api.store import JobRecord
 
 __all__ = [
     "RequestProblemsError",

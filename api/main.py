@@ -95,9 +95,8 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Map every error to a JSON response without a stack trace (see the module docstring)."""
-    from network.scenario import ScenarioError
-
     from api.convert import RequestProblemsError, problem_detail
+    from network.scenario import ScenarioError
 
     @app.exception_handler(RequestValidationError)
     async def _schema(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -91,8 +91,8 @@ def plan_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> 
     from network.scenario import parse_scenario
 
     try:
-        from optimizer.params import AllocationParams
-        from optimizer.planning import plan_scenario
+        from optimizer.allocation.params import AllocationParams
+        from optimizer.plan.planning import plan_scenario
     except ImportError as e:
         raise SolverUnavailableError(f"the allocation model is not available: {e}") from None
     scenario = parse_scenario(request["scenario"])

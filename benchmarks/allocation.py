@@ -56,8 +56,8 @@ def _scenarios(tiers: list[str], datasets: bool, only: list[str] | None) -> list
 def main(argv: list[str] | None = None) -> int:
     from network.compile import compile_network
     from network.scenario import load_scenario
-    from optimizer.params import AllocationParams
-    from optimizer.planning import plan_scenario
+    from optimizer.allocation.params import AllocationParams
+    from optimizer.plan.planning import plan_scenario
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tiers", nargs="*", default=["S", "M"])
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                          "of the time left per bound round), to measure the trade-off")
     args = ap.parse_args(argv)
     if args.lagrange_share is not None:
-        import optimizer.decompose as dec
+        import optimizer.allocation.decompose as dec
 
         dec.LAGRANGE_SHARE = args.lagrange_share
     rows = []
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{f(row['on_time_share'], '.1%'):>7} {f(b.get('objective'), ',.0f'):>14} "
               f"{f(b.get('on_time_share'), '.1%'):>8} {f(b.get('saving_share'), '.1%'):>7} "
               f"{str(agree):>7} {peak:>8.0f}", flush=True)
-    from optimizer.decompose import LAGRANGE_SHARE
+    from optimizer.allocation.decompose import LAGRANGE_SHARE
 
     print(f"\ntime limit {args.time_limit:g} s per plan, relative gap target {args.gap:g}; "
           f"subgradient share {LAGRANGE_SHARE:g}; naive = nearest on-time warehouse, "

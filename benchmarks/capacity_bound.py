@@ -61,12 +61,17 @@ def main(argv: list[str] | None = None) -> int:
 
     from network.compile import compile_network
     from network.scenario import load_scenario
-    from optimizer.allocation import build_columns, default_targets, solve_model
-    from optimizer.capacity_bound import capacity_bound
-    from optimizer.decompose import _fixed_y_lp, aggregate_model, restrict_inbound
-    from optimizer.lagrange import (capacitated_lane_keys, lagrangian_search,
-                                    multipliers_from_duals)
-    from optimizer.params import AllocationParams
+    from optimizer.allocation.capacity_bound import capacity_bound
+    from optimizer.allocation.columns import build_columns
+    from optimizer.allocation.decompose import _fixed_y_lp, aggregate_model, restrict_inbound
+    from optimizer.allocation.lagrange import (
+        capacitated_lane_keys,
+        lagrangian_search,
+        multipliers_from_duals,
+    )
+    from optimizer.allocation.model import default_targets
+    from optimizer.allocation.params import AllocationParams
+    from optimizer.solver import solve_model
 
     params = AllocationParams(time_limit=600, threads=1)
     t = time.perf_counter()
@@ -105,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def check(arrays: tuple, scale: float, claim: float) -> None:
         """The same master by HiGHS unscaled (presolve off) and by SCIP: their claims."""
-        from optimizer.capacity_bound import MASTER_GAP_SHARE
-        from optimizer.lagrange import solve_small_mip
+        from optimizer.allocation.capacity_bound import MASTER_GAP_SHARE
+        from optimizer.solver import solve_small_mip
 
         W = len(data.warehouses)
         lb_, ub_, c_, lo_, A_ = arrays

@@ -56,10 +56,11 @@ def instances(folder: Path, large: bool) -> list[tuple[str, Path, float | None, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from network.compile import compile_network
     from api.bench.alloc import cap_scenario, read_cap_data
-    from optimizer.allocation import build_columns, solve_allocation
-    from optimizer.params import AllocationParams
+    from network.compile import compile_network
+    from optimizer.allocation.columns import build_columns
+    from optimizer.allocation.params import AllocationParams
+    from optimizer.allocation.solve import solve_allocation
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--instances", type=Path, default=DEFAULT_DIR, help="folder of cap*.txt")

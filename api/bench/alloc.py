@@ -211,8 +211,8 @@ def _has_plan(plan: Mapping[str, Any]) -> bool:
 def solve_tradelane(inst: AllocInstance, *, time_limit: float, seed: int,
                     params: Mapping[str, Any]) -> SolveOutput:
     """Ours: ``plan_scenario`` with ``params`` (AllocationParams fields) from the config."""
-    from optimizer.params import AllocationParams
-    from optimizer.planning import plan_scenario
+    from optimizer.allocation.params import AllocationParams
+    from optimizer.plan.planning import plan_scenario
 
     p = AllocationParams(**{**dict(params), "time_limit": float(time_limit), "seed": int(seed)})
     plan = plan_scenario(inst.scenario, p).plan
@@ -225,9 +225,10 @@ def solve_monolithic(inst: AllocInstance, *, time_limit: float, seed: int,
                      params: Mapping[str, Any]) -> SolveOutput:
     """Peer: one MIP over every (unpruned) column, default solver, no warm start."""
     from network.compile import compile_network
-    from optimizer.allocation import build_columns, solve_allocation
-    from optimizer.params import AllocationParams
-    from optimizer.planning import plan_dict
+    from optimizer.allocation.columns import build_columns
+    from optimizer.allocation.params import AllocationParams
+    from optimizer.allocation.solve import solve_allocation
+    from optimizer.plan.planning import plan_dict
 
     t0 = time.perf_counter()
     data = compile_network(inst.scenario)
@@ -249,9 +250,9 @@ def solve_naive(inst: AllocInstance, *, time_limit: float, seed: int,
                 params: Mapping[str, Any]) -> SolveOutput:
     """Peer: the naive planner's flows with rule-compliant stock (see the module notes)."""
     from network.compile import compile_network
-    from optimizer.allocation import build_columns, cost_terms
-    from optimizer.baseline import naive_solution
-    from optimizer.planning import plan_dict
+    from optimizer.allocation.baseline import naive_solution
+    from optimizer.allocation.columns import build_columns, cost_terms
+    from optimizer.plan.planning import plan_dict
 
     t0 = time.perf_counter()
     data = compile_network(inst.scenario)
@@ -296,7 +297,7 @@ def read_synthetic(path: Path) -> AllocInstance:
 def evaluate_synthetic(inst: AllocInstance, plan: Mapping[str, Any]) -> Evaluation:
     """``optimizer.evaluate.evaluate`` on the compiled scenario: recomputed total and rules."""
     from network.compile import compile_network
-    from optimizer.evaluate import evaluate
+    from optimizer.allocation.evaluate import evaluate
 
     ev = evaluate(compile_network(inst.scenario), dict(plan))
     return Evaluation(cost=float(ev.total), feasible=bool(ev.feasible),

@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _params(args: argparse.Namespace) -> Any:
-    from optimizer.params import AllocationParams
+    from optimizer.allocation.params import AllocationParams
 
     try:
         base = AllocationParams.from_toml(args.config) if args.config else AllocationParams()
@@ -61,9 +61,9 @@ def _params(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from optimizer.params import AllocationParams
-    from optimizer.plan_io import write_plan
-    from optimizer.planning import plan_scenario
+    from optimizer.allocation.params import AllocationParams
+    from optimizer.plan.io import write_plan
+    from optimizer.plan.planning import plan_scenario
 
     params: AllocationParams = _params(args)
     scenario = load(args)

@@ -10,8 +10,7 @@ from fastapi.exceptions import RequestValidationError
 
 from api.convert import job_to_public, job_to_summary
 from api.deps import SettingsDep, StoreDep, TenantDep
-from api.schemas import (ErrorResponse, JobStatus, PlanAccepted, PlanCreate, PlanPublic,
-                         PlansPublic)
+from api.schemas import ErrorResponse, JobStatus, PlanAccepted, PlanCreate, PlanPublic, PlansPublic
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
 

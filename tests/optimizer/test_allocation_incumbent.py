@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
-import optimizer.allocation as alloc
+import optimizer.allocation.solve as alloc
 from network.compile import compile_network
 from network.scenario import parse_scenario
-from optimizer.allocation import (build_allocation_model, build_columns, greedy_warehouses,
-                                  heuristic_incumbent, solve_allocation)
-from optimizer.baseline import naive_solution
-from optimizer.decompose import aggregate_model, flip_moves, solve_decomposed
-from optimizer.evaluate import evaluate
-from optimizer.params import AllocationParams
-from optimizer.planning import plan_dict
+from optimizer.allocation.baseline import naive_solution
+from optimizer.allocation.columns import build_columns
+from optimizer.allocation.decompose import aggregate_model, flip_moves, solve_decomposed
+from optimizer.allocation.evaluate import evaluate
+from optimizer.allocation.incumbent import greedy_warehouses, heuristic_incumbent
+from optimizer.allocation.model import build_allocation_model
+from optimizer.allocation.params import AllocationParams
+from optimizer.allocation.solve import solve_allocation
+from optimizer.plan.planning import plan_dict
 from tests.optimizer.test_allocation import random_doc
-
-import time
 
 
 def _data(seed: int):  # noqa: ANN202
@@ -73,7 +75,7 @@ def test_incumbent_as_cutoff_keeps_the_optimum(seed: int, path: str,
 
 def test_flip_moves_skip_tried_sets_and_are_ranked() -> None:
     data, cols = _data(0)
-    from optimizer.allocation import default_targets
+    from optimizer.allocation.model import default_targets
     agg, _ = aggregate_model(data, cols, default_targets(data, cols))
     W = len(data.warehouses)
     y = np.ones(W)

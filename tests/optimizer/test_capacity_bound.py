@@ -13,13 +13,15 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from network.compile import NetworkData
-from optimizer.allocation import (Columns, build_allocation_model, default_targets,
-                                  solve_allocation, solve_lp_duals)
-from optimizer.capacity_bound import _Cflp, capacity_bound
-from optimizer.decompose import restrict_to_warehouses
-from optimizer.lagrange import Multipliers, capacitated_lane_keys, multipliers_from_duals
-from optimizer.params import AllocationParams
-from optimizer.result import Status
+from optimizer.allocation.capacity_bound import _Cflp, capacity_bound
+from optimizer.allocation.columns import Columns
+from optimizer.allocation.decompose import restrict_to_warehouses
+from optimizer.allocation.lagrange import Multipliers, capacitated_lane_keys, multipliers_from_duals
+from optimizer.allocation.model import build_allocation_model, default_targets
+from optimizer.allocation.params import AllocationParams
+from optimizer.allocation.result import Status
+from optimizer.allocation.solve import solve_allocation
+from optimizer.solver import solve_lp_duals
 from tests.optimizer.test_lagrange import _data
 
 
@@ -146,7 +148,7 @@ def test_binding_capacities_are_solved_exactly() -> None:
     """With zero multipliers the subproblem is the plain capacitated facility-location problem
     of each network: over random networks where throughput binds (its optimum is above the
     uncapacitated one), the Benders bound is that optimum."""
-    from optimizer.lagrange import lagrangian_bound
+    from optimizer.allocation.lagrange import lagrangian_bound
 
     binding = 0
     for seed in range(12):
@@ -194,7 +196,7 @@ def test_grouped_functions_keep_the_bound_exact(seed: int) -> None:
     """With groups that own warehouses and shared hubs (the per-group functions are used),
     the bound run to the end equals the optimum found by enumerating every warehouse set, and
     it does so from a start set or without one."""
-    from optimizer.capacity_bound import solve_cflp
+    from optimizer.allocation.capacity_bound import solve_cflp
 
     cf = _grouped_cflp(seed, hubs=1 + seed % 2)
     assert cf.own.any() and cf.shared.any()
@@ -212,7 +214,7 @@ def test_grouped_functions_keep_the_bound_exact(seed: int) -> None:
 def test_a_wrong_master_answer_does_not_raise_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     """If the first master solver claims too much (HiGHS did on unscaled masters), the checks
     and the re-solve by the second keep the bound valid; without them it would not be."""
-    import optimizer.capacity_bound as cb
+    import optimizer.allocation.capacity_bound as cb
 
     cf = _grouped_cflp(3)
     exact = _brute_force(cf)
@@ -237,7 +239,7 @@ def test_the_last_master_is_claimed_at_the_lower_solver_answer(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A HiGHS answer too high by less than the visited-set check can see is still caught:
     the bound is the lower of HiGHS's and SCIP's answers on the last master."""
-    import optimizer.capacity_bound as cb
+    import optimizer.allocation.capacity_bound as cb
 
     cf = _grouped_cflp(5)
     real = cb._run_master
@@ -264,7 +266,7 @@ def test_grouped_bound_never_exceeds_the_optimum(seed: int, n_groups: int, own: 
     """Property: on random regional networks (any number of own and shared warehouses) the
     bound is at most the enumerated optimum and, run to the end, within the flow's rounding
     of it; stopped after two master solves it is still below the optimum."""
-    from optimizer.capacity_bound import solve_cflp
+    from optimizer.allocation.capacity_bound import solve_cflp
 
     cf = _grouped_cflp(seed, n_groups=n_groups, own=own, hubs=hubs, pairs=pairs)
     exact = _brute_force(cf)

@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 
 from network.compile import compile_network
 from network.scenario import parse_scenario
-from optimizer.allocation import build_columns
-from optimizer.baseline import naive_solution
-from optimizer.evaluate import evaluate
+from optimizer.allocation.baseline import naive_solution
+from optimizer.allocation.columns import build_columns
+from optimizer.allocation.evaluate import evaluate
+from optimizer.allocation.params import AllocationParams
 from optimizer.exceptions import InvalidNetworkError
-from optimizer.params import AllocationParams
-from optimizer.planning import plan_dict, plan_scenario
+from optimizer.plan.planning import plan_dict, plan_scenario
 from tests.optimizer.test_allocation import random_doc, read
 
 

@@ -13,18 +13,30 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import optimizer.allocation as alloc
+import optimizer.allocation.solve as alloc
 from network.compile import compile_network
 from network.scenario import parse_scenario
-from optimizer.allocation import (AllocationModel, build_allocation_model, build_columns,
-                                  default_targets, solve_allocation, solve_lp_duals, solve_model)
-from optimizer.decompose import restrict_to_warehouses
-from optimizer.lagrange import (Multipliers, PairCosts, capacitated_lane_keys, demand_relaxation,
-                                enumerate_sets, fix_by_bound, lagrangian_bound, lagrangian_search,
-                                multipliers_from_duals, pair_costs, recheck_ufl,
-                                solve_ufl)
-from optimizer.params import AllocationParams
-from optimizer.result import Status
+from optimizer.allocation.columns import build_columns
+from optimizer.allocation.decompose import restrict_to_warehouses
+from optimizer.allocation.lagrange import (
+    Multipliers,
+    PairCosts,
+    capacitated_lane_keys,
+    demand_relaxation,
+    enumerate_sets,
+    fix_by_bound,
+    lagrangian_bound,
+    lagrangian_search,
+    multipliers_from_duals,
+    pair_costs,
+    recheck_ufl,
+    solve_ufl,
+)
+from optimizer.allocation.model import AllocationModel, build_allocation_model, default_targets
+from optimizer.allocation.params import AllocationParams
+from optimizer.allocation.result import Status
+from optimizer.allocation.solve import solve_allocation
+from optimizer.solver import solve_lp_duals, solve_model
 from tests.optimizer.test_allocation import random_doc
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -225,7 +237,7 @@ def test_native_solver_output_goes_to_stderr(capfd: pytest.CaptureFixture[str]) 
     known debug line, which is dropped; stdout works again afterwards, also after nested use."""
     import os
 
-    from optimizer.allocation import native_stdout_to_stderr
+    from optimizer.solver import native_stdout_to_stderr
 
     with native_stdout_to_stderr():
         os.write(1, b"native-line\n")
@@ -244,7 +256,7 @@ def test_an_interrupted_knapsack_proves_nothing(monkeypatch: pytest.MonkeyPatch)
     """If the enumeration's knapsack is cut off by the deadline, the search is not proven and
     its bound stays below the optimum (regression: a cut-off knapsack once "proved" capc-7250
     at a plan 0.03 % above the published optimum)."""
-    import optimizer.lagrange as lag
+    import optimizer.allocation.lagrange as lag
 
     data, cols = _data(1, storage=False, n_wh=5, n_zone=5, n_sku=2)
     params = AllocationParams(relative_gap=0)
@@ -268,7 +280,7 @@ def test_lagrangian_search_claims_the_lower_of_the_two_solvers(
     search returns the lower figure."""
     import dataclasses
 
-    import optimizer.lagrange as lg
+    import optimizer.allocation.lagrange as lg
 
     data, cols = _data(2, n_wh=4, n_zone=4, n_sku=2)
     tg = default_targets(data, cols)

@@ -12,9 +12,9 @@ import pytest
 
 from api.cli import main
 from network.scenario import load_scenario
-from optimizer.params import AllocationParams
-from optimizer.plan_io import write_plan
-from optimizer.planning import plan_scenario
+from optimizer.allocation.params import AllocationParams
+from optimizer.plan.io import write_plan
+from optimizer.plan.planning import plan_scenario
 from tests.optimizer.test_allocation import ALLOC, read
 
 CONTRACT_KEYS = {"scenario", "status", "objective", "bound", "gap", "solve_seconds", "cost",
@@ -153,11 +153,10 @@ def test_tiny_my_fixture_plans(data_dir: Path, tmp_path: Path) -> None:
 def test_auto_strategy_decomposes_only_with_several_skus(monkeypatch: pytest.MonkeyPatch) -> None:
     """Above the column threshold ``auto`` decomposes a multi-SKU scenario (the aggregate is
     over SKUs) but solves a one-SKU scenario monolithically (Lagrangian incumbent path)."""
-    import optimizer.planning as planning
-    from network.scenario import parse_scenario
-
     import numpy as np
 
+    import optimizer.plan.planning as planning
+    from network.scenario import parse_scenario
     from tests.optimizer.test_allocation import random_doc
 
     monkeypatch.setattr(planning, "AUTO_DECOMPOSE_COLUMNS", 0)
@@ -174,7 +173,7 @@ def test_stats_that_were_never_reached_are_written_as_null(
     plan.json (strict JSON) carries them as null instead of failing to write."""
     import dataclasses
 
-    import optimizer.planning as planning
+    import optimizer.plan.planning as planning
 
     real = planning.solve_allocation
 
@@ -196,8 +195,8 @@ def test_no_plan_in_time_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                  capsys: pytest.CaptureFixture[str]) -> None:
     """When the solver stops before a first plan, plan.json and the summary say that the time
     limit was too short, instead of a bare 'no plan'."""
-    import optimizer.planning as planning
-    from optimizer.result import AllocationResult, Status
+    import optimizer.plan.planning as planning
+    from optimizer.allocation.result import AllocationResult, Status
 
     def nothing(data, params=None, *, columns=None, **_kw):  # noqa: ANN001, ANN202
         return AllocationResult(status=Status.NO_SOLUTION, objective=float("nan"),

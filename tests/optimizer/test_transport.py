@@ -12,15 +12,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import optimizer.allocation as alloc
+import optimizer.allocation.solve as alloc
 from network.compile import compile_network
 from network.scenario import parse_scenario
-from optimizer.allocation import (build_allocation_model, build_columns, default_targets,
-                                  heuristic_incumbent, solve_allocation)
-from optimizer.lagrange import _knapsack
-from optimizer.params import AllocationParams
-from optimizer.result import Status
-from optimizer.transport import TransportPricer
+from optimizer.allocation.columns import build_columns
+from optimizer.allocation.incumbent import heuristic_incumbent
+from optimizer.allocation.lagrange import _knapsack
+from optimizer.allocation.model import build_allocation_model, default_targets
+from optimizer.allocation.params import AllocationParams
+from optimizer.allocation.result import Status
+from optimizer.allocation.solve import solve_allocation
+from optimizer.allocation.transport import TransportPricer
 from tests.optimizer.test_allocation import random_doc
 
 DATA = Path(__file__).resolve().parents[1] / "data"

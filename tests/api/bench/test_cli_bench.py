@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from api.cli import main
 from api.bench.runner import read_rows
+from api.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_cflp_run_and_tune_resume_and_write_a_usable_toml(
     """On cap01 our planner and the monolithic peer reach the optimum (gap 0); tuning stores
     trials in SQLite, a second call with more trials runs only the missing one, and the best
     configuration is accepted by ``AllocationParams.from_toml`` and by ``bench --config``."""
-    from optimizer.params import AllocationParams
+    from optimizer.allocation.params import AllocationParams
 
     inst = tmp_path / "inst"
     inst.mkdir()

@@ -46,8 +46,9 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from network.compile import NetworkData
-from optimizer.allocation import (AllocationModel, Columns, _lane_rows,
-                                  native_stdout_to_stderr)
+from optimizer.allocation.columns import Columns
+from optimizer.allocation.model import AllocationModel, lane_rows
+from optimizer.solver import solve_small_mip
 
 __all__ = ["Multipliers", "PairCosts", "UflBound", "capacitated_lane_keys", "lagrangian_bound",
            "lagrangian_search", "multipliers_from_duals", "pair_costs", "recheck_ufl",
@@ -125,7 +126,7 @@ def _lane_price(data: NetworkData, opts, col_opt: I, col_sku: I, lam: dict[int, 
     out = np.zeros(n)
     if not lam:
         return out
-    keys, cols_, vals = _lane_rows(data, opts, col_opt, col_sku, 0)
+    keys, cols_, vals = lane_rows(data, opts, col_opt, col_sku, 0)
     if not keys:
         return out
     k = np.concatenate(keys)
@@ -202,48 +203,6 @@ def pair_costs(data: NetworkData, cols: Columns, mult: Multipliers,
                      x_best=x_arg.reshape(P, W), q_best=q_arg, f_best=f_best)
 
 
-@dataclass(frozen=True, slots=True)
-class SmallMip:
-    """What :func:`solve_small_mip` returns. ``status``: ``"optimal"``, ``"feasible"`` (stopped
-    with a solution), ``"infeasible"`` or ``"none"``; ``objective`` / ``bound`` are ``nan``
-    when the solver reports none; ``x`` is ``None`` without a solution."""
-
-    status: str
-    objective: float
-    bound: float
-    x: F | None
-    seconds: float
-
-
-def solve_small_mip(lb: F, ub: F, c: F, rl: F, ru: F, A: sp.spmatrix, integer: I,
-                    solver_name: str, limit: float, params: str) -> SmallMip:
-    """``min c·x  s.t.  rl ≤ A·x ≤ ru,  lb ≤ x ≤ ub``, the ``integer`` columns integral, by
-    OR-Tools' ``model_builder`` (HiGHS or SCIP; ``params`` in the solver's own syntax). The
-    small masters of the bounds (here, :mod:`optimizer.capacity_bound`) all go through it."""
-    from ortools.linear_solver.python import model_builder_helper as mbh
-
-    helper = mbh.ModelBuilderHelper()
-    helper.fill_model_from_sparse_data(lb, ub, c, rl, ru, A)
-    for j in np.asarray(integer, np.int64).tolist():
-        helper.set_var_integrality(j, True)
-    solver = mbh.ModelSolverHelper(solver_name)
-    solver.set_time_limit_in_seconds(max(0.05, float(limit)))
-    if params:
-        solver.set_solver_specific_parameters(params)
-    t0 = time.perf_counter()
-    with native_stdout_to_stderr():
-        solver.solve(helper)
-    secs = time.perf_counter() - t0
-    S = mbh.SolveStatus
-    st = solver.status()
-    name = {S.OPTIMAL: "optimal", S.FEASIBLE: "feasible", S.INFEASIBLE: "infeasible"}.get(
-        st, "none")
-    if not solver.has_solution() or name not in ("optimal", "feasible"):
-        return SmallMip("infeasible" if name == "infeasible" else "none", math.nan, math.nan,
-                        None, secs)
-    return SmallMip(name, float(solver.objective_value()),
-                    float(solver.best_objective_bound()),
-                    np.asarray(solver.variable_values(), float), secs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,7 +446,7 @@ def subgradient(data: NetworkData, cols: Columns, pc: PairCosts, y: F,
         for opts, col_opt, col_sku, wgt in ((data.outbound, cols.x_opt[xi], cols.p_sku[cols.x_pair[xi]], xd),
                                             (data.direct, cols.q_opt[qi], cols.p_sku[cols.q_pair[qi]], qd),
                                             (data.inbound, cols.f_opt[fi], cols.f_sku[fi], xd)):
-            keys, cc, vv = _lane_rows(data, opts, col_opt, col_sku, 0)
+            keys, cc, vv = lane_rows(data, opts, col_opt, col_sku, 0)
             for k_, c_, v_ in zip(keys, cc, vv, strict=True):
                 tot = np.bincount(np.searchsorted(lane_keys, k_), weights=v_ * wgt[c_],
                                   minlength=len(lane_keys))
@@ -581,7 +540,7 @@ def capacitated_lane_keys(data: NetworkData, cols: Columns) -> I:
     for opts, col_opt, col_sku in ((data.outbound, cols.x_opt, cols.p_sku[cols.x_pair]),
                                    (data.direct, cols.q_opt, cols.p_sku[cols.q_pair]),
                                    (data.inbound, cols.f_opt, cols.f_sku)):
-        k_, _, _ = _lane_rows(data, opts, col_opt, col_sku, 0)
+        k_, _, _ = lane_rows(data, opts, col_opt, col_sku, 0)
         keys += k_
     return np.unique(np.concatenate(keys)).astype(np.int64) if keys else np.zeros(0, np.int64)
 

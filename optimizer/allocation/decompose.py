@@ -69,19 +69,12 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from network.compile import NetworkData
-from optimizer.allocation import (
-    AllocationModel,
-    _lower_targets,
-    Columns,
-    build_allocation_model,
-    build_columns,
-    cost_terms,
-    solution_from_values,
-    solve_lp_duals,
-    solve_model,
-)
-from optimizer.params import AllocationParams
-from optimizer.result import AllocationResult, Solution, Status
+from optimizer.allocation.columns import Columns, build_columns, cost_terms
+from optimizer.allocation.mip import lower_targets
+from optimizer.allocation.model import AllocationModel, build_allocation_model, solution_from_values
+from optimizer.allocation.params import AllocationParams
+from optimizer.allocation.result import AllocationResult, Solution, Status
+from optimizer.solver import solve_lp_duals, solve_model
 
 __all__ = ["aggregate_model", "restrict_inbound", "restrict_to_warehouses", "sku_families",
            "solve_decomposed"]
@@ -410,7 +403,7 @@ def _fixed_y_lp(data: NetworkData, cols: Columns, y: F, params: AllocationParams
                           cancel=cancel)
     if raw.status is Status.INFEASIBLE and time.perf_counter() < deadline:
         # capacities at these warehouses stop the on-time targets: lower them (LP) and retry
-        m, note = _lower_targets(data, m, params, deadline, cancel, storage_margin=True)
+        m, note = lower_targets(data, m, params, deadline, cancel, storage_margin=True)
         log.info("fixed-y LP: %s", note)
         lowered = True
         raw = solve_model(m, params, time_limit=deadline - time.perf_counter(), relax=True,
@@ -478,7 +471,7 @@ def solve_decomposed(
     n_families
         SKU families of the bound's aggregate (more: tighter and slower).
     """
-    from optimizer.allocation import default_targets, required_targets
+    from optimizer.allocation.model import default_targets, required_targets
 
     params = params or AllocationParams()
     t0 = time.perf_counter()
@@ -568,9 +561,13 @@ def solve_decomposed(
     if lp_duals and best is not None and math.isfinite(best[0]):
         # Lagrangian bound (optimizer.lagrange): multipliers from the fixed-y LP's duals,
         # then subgradient steps; each subproblem is a facility-location problem solved exactly
-        from optimizer.capacity_bound import capacity_bound
-        from optimizer.lagrange import (Multipliers, capacitated_lane_keys, lagrangian_search,
-                                        multipliers_from_duals)
+        from optimizer.allocation.capacity_bound import capacity_bound
+        from optimizer.allocation.lagrange import (
+            Multipliers,
+            capacitated_lane_keys,
+            lagrangian_search,
+            multipliers_from_duals,
+        )
 
         say("computing a Lagrangian lower bound")
         m_fy, duals = lp_duals[0]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from optimizer.planning import PlanOutcome
+    from optimizer.plan.planning import PlanOutcome
 
 __all__ = ["MODE_COLOURS", "flows_geojson", "write_plan"]
 

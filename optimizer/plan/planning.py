@@ -25,11 +25,12 @@ import numpy as np
 
 from network.compile import NetworkData, compile_network
 from network.scenario import Scenario
-from optimizer.allocation import Columns, build_columns, cost_terms, solve_allocation
-from optimizer.baseline import naive_solution
-from optimizer.evaluate import Evaluation, evaluate
-from optimizer.params import AllocationParams
-from optimizer.result import AllocationResult, Solution, Status
+from optimizer.allocation.baseline import naive_solution
+from optimizer.allocation.columns import Columns, build_columns, cost_terms
+from optimizer.allocation.evaluate import Evaluation, evaluate
+from optimizer.allocation.params import AllocationParams
+from optimizer.allocation.result import AllocationResult, Solution, Status
+from optimizer.allocation.solve import solve_allocation
 
 __all__ = ["PlanOutcome", "geo_of", "plan_dict", "plan_scenario"]
 
@@ -218,7 +219,7 @@ def plan_scenario(
         strategy = ("decompose" if n_cols > AUTO_DECOMPOSE_COLUMNS and len(data.skus) > 1
                     else "monolithic")
     if strategy == "decompose":
-        from optimizer.decompose import solve_decomposed
+        from optimizer.allocation.decompose import solve_decomposed
 
         res = solve_decomposed(data, params, columns=cols, hint=hint, deadline=deadline,
                                cancel=cancel, on_phase=say)

@@ -61,8 +61,9 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from network.compile import NetworkData
-from optimizer.allocation import Columns
-from optimizer.lagrange import Multipliers, pair_costs, solve_small_mip
+from optimizer.allocation.columns import Columns
+from optimizer.allocation.lagrange import Multipliers, pair_costs
+from optimizer.solver import solve_small_mip
 
 __all__ = ["CapacityBound", "capacity_bound", "solve_cflp"]
 

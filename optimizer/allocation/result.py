@@ -6,7 +6,6 @@ like the model's :class:`~optimizer.allocation.Columns`.
 
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,23 +13,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from optimizer.solver import Status
+
 if TYPE_CHECKING:
-    from optimizer.allocation import Columns
+    from optimizer.allocation.columns import Columns
 
 __all__ = ["AllocationResult", "Solution", "Status"]
 
 F = npt.NDArray[np.float64]
 
 
-@enum.unique
-class Status(enum.StrEnum):
-    """Outcome of a solve. ``INFEASIBLE`` only when no plan exists at all."""
-
-    OPTIMAL = "optimal"
-    FEASIBLE = "feasible"
-    INFEASIBLE = "infeasible"
-    NO_SOLUTION = "no_solution"
-    ERROR = "error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +71,9 @@ class AllocationResult:
         Sizes and phase timings (``build_s``, ``solve_s``, ``n_vars`` ...).
     notes
         Human-readable remarks (target lowered, fallback used ...).
+    targets_lowered
+        The on-time targets were lowered below the model's (no path or no capacity for the
+        rest): the solution is a plan, but not one meeting the stated shares.
     """
 
     status: Status
@@ -90,6 +85,7 @@ class AllocationResult:
     solution: Solution | None
     stats: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    targets_lowered: bool = False
 
     def __post_init__(self) -> None:
         if self.runtime_s < 0:

@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from network.compile import NetworkData
-from optimizer.allocation import Columns, stock_levels
-from optimizer.result import Solution
+from optimizer.allocation.columns import Columns, stock_levels
+from optimizer.allocation.result import Solution
 
 __all__ = ["naive_solution"]
 

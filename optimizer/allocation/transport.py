@@ -27,8 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from network.compile import NetworkData
-from optimizer.allocation import Columns
-from optimizer.lagrange import capacitated_lane_keys
+from optimizer.allocation.columns import Columns
+from optimizer.allocation.lagrange import capacitated_lane_keys
 
 __all__ = ["TransportPricer"]
 

@@ -1,0 +1,112 @@
+"""The allocation MIP: stocking levels, sources and lanes under the delivery promise.
+
+Problem data (from :class:`network.compile.NetworkData`)
+--------------------------------------------------------
+SKUs k, zones z, warehouses w, origins o; demand ``D[k,z]`` units over a horizon of ``H``
+days; inbound options r (Pareto paths origin → warehouse w, lead time ``L_r`` days = hours/24
+including origin handling), outbound options s (warehouse → zone, hours include warehouse
+processing), direct options d (origin → zone, hours include origin handling). Per-unit lane
+costs come from ``PathOptions.unit_cost`` (DESIGN §3) and are split into lane cost and duty.
+
+Decision variables (column blocks, in this order)
+-------------------------------------------------
+- ``y[w] ∈ {0,1}``: use warehouse w (fixed 1 for ``open``, 0 for ``closed``);
+- ``x[k,z,w,s] ≥ 0``: units of k for z served from w via outbound option s;
+- ``q[k,z,d] ≥ 0``: units of k for z sent direct via option d;
+- ``u[k,z] ≥ 0``: lost units;
+- ``f[k,w,r] ≥ 0``: units of k replenished into w via inbound option r over the horizon;
+- ``S[k,w] ∈ ℤ≥0``: stocking level (order-up-to level), modelled only at warehouses with a
+  finite ``storage_m3`` (elsewhere nothing but the stock rule constrains it, so it is set to
+  the smallest integer meeting that rule after the solve).
+
+Objective (minimise)
+--------------------
+``Σ fixed_w y_w + Σ f·(lane + duty + holding_r) + Σ x·(lane + duty + handling_w)
++ Σ q·(lane + duty) + late_penalty·(late x + late q) + lost_penalty·Σ u``, where the holding
+cost of one replenished unit through option r is
+
+``h_k·L_r  +  h_on[k,w]·(R/2 + z·cv_k·√(L_r + R))``
+
+(pipeline stock ``(f/H)·L_r`` at the SKU's capital rate ``h_k`` for ``H`` days, plus average
+on-hand stock ``(f/H)·R/2 + safety`` at ``h_on = holding_cost_per_m3_day_w·v_k + h_k``;
+safety stock ``z·cv_k·(f/H)·√(L_r + R)``). Pipeline stock is charged at the capital rate only
+(it is not in the warehouse); on-hand stock pays both the space and the capital.
+
+Constraints (one comment per block in :func:`build_allocation_model`)
+---------------------------------------------------------------------
+1. demand: ``Σ x + Σ q + u = D[k,z]``;
+2. flow balance: ``Σ_r f[k,w,r] = Σ_{z,s} x[k,z,w,s]``;
+3. stocking level: ``S[k,w] ≥ Σ_r f[k,w,r]·((L_r + R) + z·cv_k·√(L_r + R)) / H``
+   (conservative: no risk pooling across inbound options);
+4. storage ``Σ_k v_k S[k,w] ≤ storage_w·y_w``; throughput ``Σ x[·,·,w,·] ≤ H·throughput_w·y_w``;
+   strong linking ``Σ_s x[k,z,w,s] ≤ D[k,z]·y_w`` (per warehouse and demand pair);
+5. lane capacities: for each lane and each of kg, m³, units per day that it limits,
+   ``Σ (units·weight | units·volume | units) over every option using it ≤ H·capacity``;
+6. service: ``Σ on-time x + Σ on-time q ≥ min_on_time_share·Σ D`` and per country
+   (``service.min_on_time_share_by_country``); an option is on time when its hours are
+   ``≤ promise_hours``. Late units pay ``late_penalty_per_unit``.
+
+Option pruning (exact)
+----------------------
+Only an option's cost, its on-time flag (outbound/direct) or its stock coefficient (inbound, at
+finite-storage warehouses) and its capacitated lanes matter to the model. Within a group
+(same demand pair and warehouse for outbound; same pair for direct; same SKU and warehouse for
+inbound) an option is dropped when another option that uses *no capacitated lane* is at least as
+good in every one of these criteria. This keeps at most two outbound options per
+(pair, warehouse) on uncapacitated networks and never changes the optimum.
+
+Solving (:func:`~optimizer.allocation.solve.solve_allocation`)
+----------------------------------
+Stocking levels carry no cost, so the MIP is solved with them continuous (a relaxation whose
+bound is valid for the integer model) and they are rounded up afterwards; only if rounding
+overflows a warehouse's storage are the flows re-solved on the same warehouses (an LP) with
+storage tightened by one unit of every SKU stocked there. This left ``y`` as the only
+binaries and took ``eu-small`` from no incumbent in 60 s to optimal in seconds. A feasible
+warm start is given to HiGHS as an objective cutoff (OR-Tools 9.15 crashes on HiGHS solution
+hints) and to SCIP / CP-SAT as a hint. When the on-time shares cannot be met the targets are
+lowered to what paths (and, if the solver reports infeasibility, capacities) allow, and the
+plan says so. HiGHS does not always stop a very large root solve at its time limit; the
+planner therefore sends large models to :mod:`optimizer.decompose`. A MIP of at least
+``INCUMBENT_MIN_VARS`` columns solved here without a feasible warm start first gets an
+incumbent from :func:`lagrangian_incumbent`: the demand rows are relaxed with Lagrange
+multipliers (a continuous knapsack per warehouse on its throughput, a capacity cover on the
+warehouse set; :func:`optimizer.lagrange.demand_relaxation`, Beasley 1988), which gives a lower
+bound ``base + a·y`` for every warehouse set; sets are then priced exactly (fixed-y solve) in
+increasing order of that bound, and when the next set's bound exceeds the best plan the plan
+is optimal and returned without the MIP. Otherwise the best plan is HiGHS's cutoff and the
+bound reported is the better of HiGHS's and the enumeration's. On OR-Library
+capa-8000/capb-5000/capc-5000 (101k columns, a root LP HiGHS does not finish in 120 s) this
+took the plans from 0.6-1.2 % above the published optima (greedy + local search, still used
+when the dense ``pairs × warehouses`` Lagrangian would exceed ``LAGRANGE_MAX_CELLS``) to the
+published optima (capb-5000 proven in 14 s; see benchmarks/README.md). When the model with
+``y`` fixed is a transportation problem (one SKU; no storage, lane or on-time rows) warehouse
+sets are priced as min-cost flows (:class:`optimizer.transport.TransportPricer`, ~20-30 ms
+instead of ~0.6 s on capb), which pays for a best-improvement close / open / swap search over
+the whole neighbourhood: capb-6000 and capb-7000, 0.05 % and 0.7-1.2 % above their optima with
+a shortlist search, reach them.
+
+Simplifications of v1: ``transfer`` lanes (warehouse → warehouse) are ignored; flows are
+continuous units; only stocking levels are integer.
+
+Modules
+-------
+``params`` (settings), ``columns`` (column blocks and exact pruning), ``model`` (the matrix
+model and its rows), ``mip`` (one solve of the model, optionally with warehouses fixed),
+``incumbent`` (plans for large models: Lagrangian enumeration, greedy, local search),
+``transport`` (a warehouse set priced as a min-cost flow), ``lagrange`` and
+``capacity_bound`` (lower bounds), ``decompose`` (warehouses on an aggregate, then flows),
+``solve`` (the strategy for one model), ``baseline`` (the naive plan), ``evaluate`` (the
+independent evaluator), ``result`` (what a solve returns).
+"""
+
+from optimizer.allocation.columns import COST_TERMS as COST_TERMS
+from optimizer.allocation.columns import Columns as Columns
+from optimizer.allocation.columns import build_columns as build_columns
+from optimizer.allocation.columns import cost_terms as cost_terms
+from optimizer.allocation.model import AllocationModel as AllocationModel
+from optimizer.allocation.model import build_allocation_model as build_allocation_model
+from optimizer.allocation.params import AllocationParams as AllocationParams
+from optimizer.allocation.result import AllocationResult as AllocationResult
+from optimizer.allocation.result import Solution as Solution
+from optimizer.allocation.solve import solve_allocation as solve_allocation
+from optimizer.solver import Status as Status

@@ -1,0 +1,360 @@
+"""The allocation MIP in matrix form (see :mod:`optimizer.allocation` for the formulation)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from network.compile import NetworkData, PathOptions
+from optimizer.allocation.params import AllocationParams
+from optimizer.allocation.result import Solution
+from optimizer.exceptions import InvalidNetworkError
+
+log = logging.getLogger(__name__)
+
+F = npt.NDArray[np.float64]
+I = npt.NDArray[np.int64]
+B = npt.NDArray[np.bool_]
+from optimizer.allocation.columns import (
+    Columns,
+    build_columns,
+    dense_group,
+    expand_counts,
+    stock_levels,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationModel:
+    """The MIP in matrix form: ``min c·v  s.t.  row_lb ≤ A v ≤ row_ub,  lb ≤ v ≤ ub``.
+
+    ``off`` maps block name (``y x q u f S``) to its first column; ``s_kw`` lists the
+    (SKU, warehouse) pair of each modelled stocking level; ``rows`` maps row-block name to its
+    ``(start, stop)``; ``targets`` the on-time unit targets used (``"all"`` and countries).
+    """
+
+    columns: Columns
+    c: F
+    lb: F
+    ub: F
+    integer: I
+    A: sp.csr_matrix
+    row_lb: F
+    row_ub: F
+    off: dict[str, int]
+    s_kw: I
+    rows: dict[str, tuple[int, int]]
+    targets: dict[str, float]
+    build_seconds: float
+    lane_keys: I = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @property
+    def n_vars(self) -> int:
+        """Number of columns."""
+        return len(self.c)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows."""
+        return self.A.shape[0]
+
+
+def lane_rows(
+    data: NetworkData, opts: PathOptions, col_opt: I, col_sku: I, col0: int
+) -> tuple[list[I], list[I], list[F]]:
+    """Entries ``(lane-dimension key, column, coefficient)`` for capacitated lanes."""
+    if len(col_opt) == 0 or len(opts.lane_idx) == 0:
+        return [], [], []
+    counts = np.diff(opts.lane_ptr)[col_opt]
+    parent, rank = expand_counts(counts)
+    lane = opts.lane_idx[opts.lane_ptr[col_opt][parent] + rank]
+    keys, cols, vals = [], [], []
+    for d, cap, attr in ((0, data.lane_cap_kg, data.sku.weight_kg),
+                         (1, data.lane_cap_m3, data.sku.volume_m3),
+                         (2, data.lane_cap_units, None)):
+        hit = np.isfinite(cap[lane])
+        if not hit.any():
+            continue
+        par = parent[hit]
+        keys.append(lane[hit] * 3 + d)
+        cols.append(col0 + par)
+        vals.append(np.ones(len(par)) if attr is None else attr[col_sku[par]].astype(float))
+    return keys, cols, vals
+
+
+def build_allocation_model(
+    data: NetworkData,
+    params: AllocationParams | None = None,
+    *,
+    columns: Columns | None = None,
+    y_fixed: F | None = None,
+    targets: dict[str, float] | None = None,
+    integer_stock: bool = True,
+    storage_margin: bool = False,
+) -> AllocationModel:
+    """Build the MIP of the module docstring as sparse arrays (vectorised, no solver yet).
+
+    Parameters
+    ----------
+    data
+        The compiled network.
+    params
+        Solver parameters (unused by the build itself; kept for the signature).
+    columns
+        Pre-built columns (default: :func:`build_columns` with pruning).
+    y_fixed
+        Fix warehouse use to these 0/1 values (the rest of the model then has no binaries).
+    targets
+        On-time unit targets to use instead of the service shares (``"all"`` and per country);
+        used when the shares cannot be met.
+    integer_stock
+        Keep stocking levels integer (``False``: continuous, a relaxation; stocking levels have
+        no cost, so rounding them up afterwards changes only storage use).
+    storage_margin
+        Tighten each storage row by one unit of every SKU that may be stocked there, so that
+        rounding continuous stocking levels up cannot overflow storage (a restriction).
+    """
+    del params
+    t0 = time.perf_counter()
+    cols = build_columns(data) if columns is None else columns
+    W = len(data.warehouses)
+    H = float(data.horizon_days)
+    P = len(cols.p_dem)
+    nx_, nq, nf, nkw = len(cols.x_pair), len(cols.q_pair), len(cols.f_sku), len(cols.kw_sku)
+    s_mask = np.isfinite(data.wh_storage_m3)[cols.kw_wh]
+    s_kw = np.flatnonzero(s_mask).astype(np.int64)
+    ns = len(s_kw)
+    off = {"y": 0, "x": W, "q": W + nx_, "u": W + nx_ + nq, "f": W + nx_ + nq + P,
+           "S": W + nx_ + nq + P + nf}
+    n = off["S"] + ns
+
+    # bounds and costs
+    status = np.array(data.wh_status)
+    y_lb = (status == "open").astype(float)
+    y_ub = (status != "closed").astype(float)
+    if y_fixed is not None:
+        yf = np.asarray(y_fixed, dtype=float)
+        if yf.shape != (W,):
+            raise InvalidNetworkError(f"y_fixed has shape {yf.shape}, expected ({W},)")
+        y_lb = y_ub = np.clip(np.round(yf), y_lb, y_ub)
+    kw_dem = np.zeros(nkw)
+    np.add.at(kw_dem, cols.x_kw, cols.p_dem[cols.x_pair])
+    s_ub = np.ceil(kw_dem[s_kw] * (np.bincount(cols.f_kw, weights=cols.f_coef, minlength=nkw)
+                                   [s_kw] + 1.0)) + 1.0
+    f_ub = kw_dem[cols.f_kw]
+    c = np.concatenate([data.wh_fixed_cost, cols.x_cost(), cols.q_cost(),
+                        np.full(P, cols.lost_penalty), cols.f_cost(), np.zeros(ns)])
+    lb = np.concatenate([y_lb, np.zeros(n - W)])
+    ub = np.concatenate([y_ub, cols.p_dem[cols.x_pair], cols.p_dem[cols.q_pair], cols.p_dem,
+                         f_ub, s_ub])
+    # warehouses that cannot be used (closed, or fixed to 0): their flows are fixed to 0
+    shut = y_ub == 0
+    ub[off["x"]:off["x"] + nx_][shut[cols.x_wh]] = 0.0
+    ub[off["f"]:off["f"] + nf][shut[cols.f_wh]] = 0.0
+    integer = np.concatenate([np.flatnonzero(y_lb < y_ub),
+                              off["S"] + np.arange(ns if integer_stock else 0)]).astype(np.int64)
+
+    rr: list[I] = []
+    cc: list[I] = []
+    vv: list[F] = []
+    rlb: list[F] = []
+    rub: list[F] = []
+    rows: dict[str, tuple[int, int]] = {}
+    nrow = 0
+
+    def block(name: str, r: I, col: I, val: F, lo: F, hi: F) -> None:
+        nonlocal nrow
+        rr.append(nrow + r)
+        cc.append(col)
+        vv.append(val)
+        rlb.append(lo)
+        rub.append(hi)
+        rows[name] = (nrow, nrow + len(lo))
+        nrow += len(lo)
+
+    xs = off["x"] + np.arange(nx_)
+    qs = off["q"] + np.arange(nq)
+    fs = off["f"] + np.arange(nf)
+    # 1. demand: Σx + Σq + u = D
+    block("demand", np.concatenate([cols.x_pair, cols.q_pair, np.arange(P)]),
+          np.concatenate([xs, qs, off["u"] + np.arange(P)]), np.ones(nx_ + nq + P),
+          cols.p_dem, cols.p_dem)
+    # 2. flow balance: Σf - Σx = 0 per (SKU, warehouse)
+    block("balance", np.concatenate([cols.f_kw, cols.x_kw]), np.concatenate([fs, xs]),
+          np.concatenate([np.ones(nf), -np.ones(nx_)]), np.zeros(nkw), np.zeros(nkw))
+    # 3. stocking level: Σ coef·f - S ≤ 0 (finite-storage warehouses only)
+    s_row = np.full(nkw, -1, dtype=np.int64)
+    s_row[s_kw] = np.arange(ns)
+    fsel = s_row[cols.f_kw] >= 0
+    block("stock", np.concatenate([s_row[cols.f_kw][fsel], np.arange(ns)]),
+          np.concatenate([fs[fsel], off["S"] + np.arange(ns)]),
+          np.concatenate([cols.f_coef[fsel], -np.ones(ns)]), np.full(ns, -np.inf), np.zeros(ns))
+    # 4a. storage: Σ v·S - storage·y ≤ 0
+    st_w = np.flatnonzero(np.isfinite(data.wh_storage_m3) & (y_ub > 0))
+    st_row = np.full(W, -1, dtype=np.int64)
+    st_row[st_w] = np.arange(len(st_w))
+    s_w = cols.kw_wh[s_kw]
+    margin = np.zeros(len(st_w))
+    if storage_margin:
+        per_w = np.zeros(W)
+        np.add.at(per_w, s_w, data.sku.volume_m3[cols.kw_sku[s_kw]])
+        margin = per_w[st_w]
+    # the margin multiplies y so that an unused warehouse stays feasible
+    block("storage", np.concatenate([st_row[s_w], np.arange(len(st_w))]),
+          np.concatenate([off["S"] + np.arange(ns), st_w]),
+          np.concatenate([data.sku.volume_m3[cols.kw_sku[s_kw]],
+                          -(data.wh_storage_m3[st_w] - margin)]),
+          np.full(len(st_w), -np.inf), np.zeros(len(st_w)))
+    # 4b. throughput: Σx - H·throughput·y ≤ 0
+    tp_w = np.flatnonzero(np.isfinite(data.wh_throughput_per_day) & (y_ub > 0))
+    tp_row = np.full(W, -1, dtype=np.int64)
+    tp_row[tp_w] = np.arange(len(tp_w))
+    xsel = tp_row[cols.x_wh] >= 0
+    block("throughput", np.concatenate([tp_row[cols.x_wh][xsel], np.arange(len(tp_w))]),
+          np.concatenate([xs[xsel], tp_w]),
+          np.concatenate([np.ones(int(xsel.sum())), -H * data.wh_throughput_per_day[tp_w]]),
+          np.full(len(tp_w), -np.inf), np.zeros(len(tp_w)))
+    # 4c. strong linking: Σ_s x[p,w,s] - D_p·y_w ≤ 0 where y is not fixed
+    free_y = y_lb < y_ub
+    xl = free_y[cols.x_wh]
+    if xl.any():
+        g = dense_group(cols.x_pair[xl], cols.x_wh[xl])
+        ng = int(g.max()) + 1
+        gp = np.zeros(ng, dtype=np.int64)
+        gw = np.zeros(ng, dtype=np.int64)
+        gp[g] = cols.x_pair[xl]
+        gw[g] = cols.x_wh[xl]
+        block("link", np.concatenate([g, np.arange(ng)]), np.concatenate([xs[xl], gw]),
+              np.concatenate([np.ones(len(g)), -cols.p_dem[gp]]), np.full(ng, -np.inf),
+              np.zeros(ng))
+    # 5. lane capacities (kg, m³, units per day × H)
+    keys, lcols, lvals = [], [], []
+    for opts, col_opt, col_sku, col0 in (
+        (data.outbound, cols.x_opt, cols.p_sku[cols.x_pair], off["x"]),
+        (data.direct, cols.q_opt, cols.p_sku[cols.q_pair], off["q"]),
+        (data.inbound, cols.f_opt, cols.f_sku, off["f"]),
+    ):
+        k_, c_, v_ = lane_rows(data, opts, col_opt, col_sku, col0)
+        keys += k_
+        lcols += c_
+        lvals += v_
+    if keys:
+        kk = np.concatenate(keys)
+        uk, inv = np.unique(kk, return_inverse=True)
+        caps = np.stack([data.lane_cap_kg, data.lane_cap_m3, data.lane_cap_units], axis=1)
+        cap = caps[uk // 3, uk % 3] * H
+        block("lanes", inv.ravel(), np.concatenate(lcols), np.concatenate(lvals),
+              np.full(len(uk), -np.inf), cap)
+    else:
+        uk = np.zeros(0, dtype=np.int64)
+    # 6. service: on-time units ≥ target (overall, then per country)
+    tg = dict(targets) if targets is not None else default_targets(data, cols)
+    on_x = np.flatnonzero(cols.x_ontime)
+    on_q = np.flatnonzero(cols.q_ontime)
+    zc = np.array(data.zone_country + ("",))
+    names = ["all"] + [k for k in tg if k != "all"]
+    r_list, c_list = [], []
+    lo = []
+    for i, name in enumerate(names):
+        if name == "all":
+            mx = np.ones(len(on_x), bool)
+            mq = np.ones(len(on_q), bool)
+        else:
+            mx = zc[cols.p_zone[cols.x_pair[on_x]]] == name
+            mq = zc[cols.p_zone[cols.q_pair[on_q]]] == name
+        r_list.append(np.full(int(mx.sum() + mq.sum()), i))
+        c_list.append(np.concatenate([xs[on_x[mx]], qs[on_q[mq]]]))
+        lo.append(tg.get(name, 0.0))
+    block("ontime", np.concatenate(r_list), np.concatenate(c_list),
+          np.ones(sum(len(r) for r in r_list)), np.array(lo, float),
+          np.full(len(names), np.inf))
+
+    A = sp.csr_matrix((np.concatenate(vv), (np.concatenate(rr), np.concatenate(cc))),
+                      shape=(nrow, n))
+    A.sum_duplicates()
+    model = AllocationModel(
+        columns=cols, c=c, lb=lb, ub=ub, integer=integer, A=A,
+        row_lb=np.concatenate(rlb), row_ub=np.concatenate(rub), off=off, s_kw=s_kw, rows=rows,
+        targets={n_: tg.get(n_, 0.0) for n_ in names}, build_seconds=time.perf_counter() - t0,
+        lane_keys=uk.astype(np.int64),
+    )
+    return model
+
+
+def default_targets(data: NetworkData, cols: Columns) -> dict[str, float]:
+    """On-time unit targets from the service shares, capped at what any path can reach.
+
+    Without capacities a pair with an on-time option can be served fully on time; demand of
+    pairs with none can never be. Capping here keeps the model feasible when the promise
+    cannot be met (the plan then reports the shortfall).
+    """
+    svc = data.service
+    ok = np.zeros(len(cols.p_dem), dtype=bool)
+    ok[cols.x_pair[cols.x_ontime]] = True
+    ok[cols.q_pair[cols.q_ontime]] = True
+    reach = cols.p_dem * ok
+    tg = {"all": min(svc.min_on_time_share * cols.p_dem.sum(), reach.sum())}
+    zc = np.array(data.zone_country)
+    for c_, share in svc.min_on_time_share_by_country.items():
+        m = zc[cols.p_zone] == c_ if len(cols.p_zone) else np.zeros(0, bool)
+        tg[c_] = min(share * cols.p_dem[m].sum(), reach[m].sum())
+    # a hair of slack so that the floating-point sum of columns can meet it exactly
+    return {k: max(0.0, v * (1 - 1e-9) - 1e-7) for k, v in tg.items()}
+
+
+def required_targets(data: NetworkData, cols: Columns) -> dict[str, float]:
+    """The unit targets the service shares ask for (not capped)."""
+    svc = data.service
+    tg = {"all": svc.min_on_time_share * float(cols.p_dem.sum())}
+    zc = np.array(data.zone_country)
+    for c_, share in svc.min_on_time_share_by_country.items():
+        m = zc[cols.p_zone] == c_ if len(cols.p_zone) else np.zeros(0, bool)
+        tg[c_] = share * float(cols.p_dem[m].sum())
+    return tg
+
+
+
+def solution_from_values(data: NetworkData, model: AllocationModel, v: F) -> Solution:
+    """Read a column vector back into a clean :class:`Solution`.
+
+    Tiny solver noise is removed (values below 1e-7 become 0, y is rounded) and stocking
+    levels are set to the smallest integer meeting the stock rule (the model's ``S`` only
+    needs to be at least that, and lowering it keeps storage feasible).
+    """
+    off = model.off
+    cols = model.columns
+    W = len(data.warehouses)
+    P = len(cols.p_dem)
+
+    def seg(name: str, n: int) -> F:
+        a = np.asarray(v[off[name]:off[name] + n], dtype=float).copy()
+        a[a < 1e-7] = 0.0
+        return a
+
+    y = np.round(np.clip(v[:W], 0, 1))
+    x = seg("x", len(cols.x_pair))
+    q = seg("q", len(cols.q_pair))
+    u = seg("u", P)
+    f = seg("f", len(cols.f_sku))
+    return Solution(y=y, x=x, q=q, u=u, f=f, stock=stock_levels(data, cols, f))
+
+
+
+def values_from_solution(model: AllocationModel, sol: Solution) -> F:
+    """The column vector of a solution (for warm starts)."""
+    off = model.off
+    v = np.zeros(model.n_vars)
+    v[:len(sol.y)] = sol.y
+    v[off["x"]:off["x"] + len(sol.x)] = sol.x
+    v[off["q"]:off["q"] + len(sol.q)] = sol.q
+    v[off["u"]:off["u"] + len(sol.u)] = sol.u
+    v[off["f"]:off["f"] + len(sol.f)] = sol.f
+    v[off["S"]:] = sol.stock[model.s_kw]
+    return v
+
+

@@ -1,0 +1,1 @@
+"""The plan: planning a scenario end to end, the plan document, its files (JSON, GeoJSON, map)."""
