@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SCENARIO ?= datasets/sea-72h
 DEMO_OUT ?= out/demo
 
-.PHONY: venv demo test test-all bench clean
+.PHONY: venv demo test test-all lint bench clean
 
 venv: $(STAMP)
 
@@ -20,10 +20,14 @@ demo: $(STAMP)
 	$(BIN)/tradelane validate $(SCENARIO)
 	$(BIN)/tradelane plan $(SCENARIO) --out $(DEMO_OUT) --time-limit 60
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
 	$(BIN)/python -m pytest
 
-test-all: $(STAMP)
+test-all: lint
 	$(BIN)/python -m pytest --runslow
 
 bench: $(STAMP)

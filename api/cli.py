@@ -63,11 +63,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001 - the CLI's last line of defence
+    except Exception as e:
         if args.debug:
             raise
-        print(f"internal error: {type(e).__name__}: {e} (run with --debug for details)",
-              file=sys.stderr)
+        print(
+            f"internal error: {type(e).__name__}: {e} (run with --debug for details)",
+            file=sys.stderr,
+        )
         return 1
     return int(code or 0)
 

@@ -49,7 +49,7 @@ def normalise_database_url(url: str) -> str:
     """Use the psycopg 3 driver for plain ``postgresql://`` URLs (psycopg2 is not a dependency)."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -87,8 +87,9 @@ class Settings(BaseSettings):
         How often the job runner looks for queued jobs and cancellations.
     """
 
-    model_config = SettingsConfigDict(env_prefix="TRADELANE_", env_ignore_empty=True,
-                                      extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="TRADELANE_", env_ignore_empty=True, extra="ignore"
+    )
 
     database_url: str = "sqlite:///./tradelane.db"
     api_keys: SecretStr = SecretStr("")

@@ -40,10 +40,19 @@ class RequestProblemsError(ValueError):
 
 
 def _summary_fields(rec: JobRecord) -> dict[str, Any]:
-    return {"id": rec.id, "status": rec.status, "scenario": rec.scenario_name,
-            "error": rec.error, "attempts": rec.attempts, "time_limit_s": rec.time_limit_s,
-            "seed": rec.seed, "created_at": rec.created_at, "updated_at": rec.updated_at,
-            "started_at": rec.started_at, "finished_at": rec.finished_at}
+    return {
+        "id": rec.id,
+        "status": rec.status,
+        "scenario": rec.scenario_name,
+        "error": rec.error,
+        "attempts": rec.attempts,
+        "time_limit_s": rec.time_limit_s,
+        "seed": rec.seed,
+        "created_at": rec.created_at,
+        "updated_at": rec.updated_at,
+        "started_at": rec.started_at,
+        "finished_at": rec.finished_at,
+    }
 
 
 def job_to_summary(rec: JobRecord) -> PlanSummary:
@@ -53,14 +62,18 @@ def job_to_summary(rec: JobRecord) -> PlanSummary:
 
 def job_to_public(rec: JobRecord) -> PlanPublic:
     """A job as returned by ``GET /v1/plans/{id}`` (with its plan once succeeded)."""
-    return PlanPublic(**_summary_fields(rec),
-                      plan=rec.result if rec.status == "succeeded" else None)
+    return PlanPublic(
+        **_summary_fields(rec), plan=rec.result if rec.status == "succeeded" else None
+    )
 
 
 def problem_detail(p: Problem, *, prefix: tuple[str, ...] = ("body", "scenario")) -> dict[str, Any]:
     """One scenario problem as a 422 entry; ``field`` and ``msg`` are the CLI's words."""
-    return {"loc": [*prefix, p.where], "field": f"scenario.{p.where}" if p.where != "scenario"
-            else "scenario", "msg": p.message}
+    return {
+        "loc": [*prefix, p.where],
+        "field": f"scenario.{p.where}" if p.where != "scenario" else "scenario",
+        "msg": p.message,
+    }
 
 
 # -- routing -------------------------------------------------------------------------------
@@ -81,31 +94,44 @@ def route_problems(req: RouteCreate) -> list[dict[str, Any]]:
         seen: dict[str, int] = {}
         for i, it in enumerate(items):
             if it.id in seen:
-                add([name, i, "id"], f"{name}[{i}] (id {it.id!r}).id",
-                    f"duplicate id (first at {name}[{seen[it.id]}])")
+                add(
+                    [name, i, "id"],
+                    f"{name}[{i}] (id {it.id!r}).id",
+                    f"duplicate id (first at {name}[{seen[it.id]}])",
+                )
             else:
                 seen.setdefault(it.id, i)
     depots = {d.id for d in req.depots}
     for i, v in enumerate(req.fleet):
         if v.depot not in depots:
-            add(["fleet", i, "depot"], f"fleet[{i}] (id {v.id!r}).depot",
-                f"unknown depot {v.depot!r}")
+            add(
+                ["fleet", i, "depot"],
+                f"fleet[{i}] (id {v.id!r}).depot",
+                f"unknown depot {v.depot!r}",
+            )
     for i, d in enumerate(req.depots):
         if d.close_h < d.open_h:
-            add(["depots", i, "close_h"], f"depots[{i}] (id {d.id!r}).close_h",
-                f"closes ({d.close_h:g} h) before it opens ({d.open_h:g} h)")
+            add(
+                ["depots", i, "close_h"],
+                f"depots[{i}] (id {d.id!r}).close_h",
+                f"closes ({d.close_h:g} h) before it opens ({d.open_h:g} h)",
+            )
     for i, o in enumerate(req.orders):
         due = o.due_h if o.due_h is not None else req.promise_hours - o.age_h
         if due < o.ready_h:
             what = "due_h" if o.due_h is not None else "age_h"
-            add(["orders", i, what], f"orders[{i}] (id {o.id!r}).{what}",
+            add(
+                ["orders", i, what],
+                f"orders[{i}] (id {o.id!r}).{what}",
                 f"due at {due:g} h, before it is ready ({o.ready_h:g} h): the promise is "
-                "already missed; give parcel_cost and a later due_h, or leave it out")
+                "already missed; give parcel_cost and a later due_h, or leave it out",
+            )
     return out
 
 
-def route_request_to_instance(request: dict[str, Any], *, time_limit_s: float,
-                              seed: int) -> tuple[RoutingInstance, RoutingParams]:
+def route_request_to_instance(
+    request: dict[str, Any], *, time_limit_s: float, seed: int
+) -> tuple[RoutingInstance, RoutingParams]:
     """Build the routing instance of a (checked) ``RouteCreate`` body.
 
     Notes
@@ -134,24 +160,45 @@ def route_request_to_instance(request: dict[str, Any], *, time_limit_s: float,
     for v in req.fleet:
         d = req.depots[depot_index[v.depot]]
         cap = (v.capacity_kg, v.capacity_m3 if v.capacity_m3 is not None else room_m3)
-        vts.append(VehicleType(count=v.count, capacity=cap if use_m3 else cap[:1],
-                               start_depot=depot_index[v.depot], fixed_cost=v.fixed_cost,
-                               cost_per_distance=v.cost_per_km, cost_per_hour=v.cost_per_hour,
-                               max_duration=v.max_duration_h, shift_start=d.open_h,
-                               shift_end=d.close_h, name=v.id))
-    promise = promise_due_times(np.zeros(len(req.orders)), promise_hours=req.promise_hours,
-                                upstream_hours=[o.age_h for o in req.orders])
-    due = np.array([o.due_h if o.due_h is not None else promise[i]
-                    for i, o in enumerate(req.orders)])
+        vts.append(
+            VehicleType(
+                count=v.count,
+                capacity=cap if use_m3 else cap[:1],
+                start_depot=depot_index[v.depot],
+                fixed_cost=v.fixed_cost,
+                cost_per_distance=v.cost_per_km,
+                cost_per_hour=v.cost_per_hour,
+                max_duration=v.max_duration_h,
+                shift_start=d.open_h,
+                shift_end=d.close_h,
+                name=v.id,
+            )
+        )
+    promise = promise_due_times(
+        np.zeros(len(req.orders)),
+        promise_hours=req.promise_hours,
+        upstream_hours=[o.age_h for o in req.orders],
+    )
+    due = np.array(
+        [o.due_h if o.due_h is not None else promise[i] for i, o in enumerate(req.orders)]
+    )
     inst = RoutingInstance.build(
-        "api-request", km, num_depots=len(req.depots), vehicle_types=vts, demand=demand,
-        duration=km / req.speed_kmh, service=[o.service_min / 60.0 for o in req.orders],
-        tw_early=[o.ready_h for o in req.orders], tw_late=due,
-        drop_penalty=[o.parcel_cost if o.parcel_cost is not None else np.inf
-                      for o in req.orders],
-        client_ids=[o.id for o in req.orders], depot_ids=[d.id for d in req.depots],
+        "api-request",
+        km,
+        num_depots=len(req.depots),
+        vehicle_types=vts,
+        demand=demand,
+        duration=km / req.speed_kmh,
+        service=[o.service_min / 60.0 for o in req.orders],
+        tw_early=[o.ready_h for o in req.orders],
+        tw_late=due,
+        drop_penalty=[o.parcel_cost if o.parcel_cost is not None else np.inf for o in req.orders],
+        client_ids=[o.id for o in req.orders],
+        depot_ids=[d.id for d in req.depots],
         dimension_names=("kg", "m3") if use_m3 else ("kg",),
-        coords=np.column_stack([lat, lon]), distance_convention="geodesic")
+        coords=np.column_stack([lat, lon]),
+        distance_convention="geodesic",
+    )
     return inst, RoutingParams(time_limit_s=time_limit_s, seed=seed)
 
 
@@ -161,14 +208,23 @@ def route_result_to_dict(res: RoutingResult, instance: RoutingInstance) -> dict[
     routes = []
     for r in res.routes:
         vt = instance.vehicle_types[r.vehicle_type]
-        routes.append({"vehicle": f"{vt.name}#{r.vehicle}",
-                       "depot": str(instance.depot_ids[vt.start_depot]),
-                       "orders": [str(instance.client_ids[c]) for c in r.clients],
-                       "distance_km": float(r.distance),
-                       "load_kg": float(sum(kg[c] for c in r.clients)), "cost": float(r.cost)})
+        routes.append(
+            {
+                "vehicle": f"{vt.name}#{r.vehicle}",
+                "depot": str(instance.depot_ids[vt.start_depot]),
+                "orders": [str(instance.client_ids[c]) for c in r.clients],
+                "distance_km": float(r.distance),
+                "load_kg": float(sum(kg[c] for c in r.clients)),
+                "cost": float(r.cost),
+            }
+        )
     cost = float(res.cost)
-    return {"status": str(res.status.value), "feasible": bool(res.feasible),
-            "cost": cost if math.isfinite(cost) else None, "vehicles": int(res.num_vehicles),
-            "routes": routes,
-            "dropped": [str(instance.client_ids[c]) for c in res.dropped],
-            "solve_seconds": float(res.solve_seconds)}
+    return {
+        "status": str(res.status.value),
+        "feasible": bool(res.feasible),
+        "cost": cost if math.isfinite(cost) else None,
+        "vehicles": int(res.num_vehicles),
+        "routes": routes,
+        "dropped": [str(instance.client_ids[c]) for c in res.dropped],
+        "solve_seconds": float(res.solve_seconds),
+    }

@@ -22,8 +22,11 @@ __all__ = ["PrincipalDep", "RunnerDep", "SettingsDep", "StoreDep", "TenantDep"]
 
 logger = logging.getLogger(__name__)
 
-bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>`; keys are "
-                                                  "configured per tenant in TRADELANE_API_KEYS.")
+bearer = HTTPBearer(
+    auto_error=False,
+    description="`Authorization: Bearer <key>`; keys are "
+    "configured per tenant in TRADELANE_API_KEYS.",
+)
 
 
 def get_settings(request: Request) -> Settings:
@@ -56,14 +59,20 @@ def get_principal(
     header = f"Bearer {creds.credentials}" if creds is not None else None
     who = authenticate(header, settings.keys)
     if who is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or invalid API key",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing or invalid API key",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     limiter: RateLimiter = request.app.state.limiter
     wait = limiter.acquire(who.key_id)
     if wait > 0:
         logger.info("rate limit hit by tenant %s (key %s)", who.tenant, who.key_id)
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "rate limit exceeded",
-                            headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "rate limit exceeded",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
     return who
 
 

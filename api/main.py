@@ -62,8 +62,11 @@ class BodySizeLimit:
                     declared = -1
                 if declared < 0 or declared > self.max_bytes:
                     code = 413 if declared > self.max_bytes else 400
-                    msg = (f"request body over {self.max_bytes} bytes" if code == 413
-                           else "invalid Content-Length")
+                    msg = (
+                        f"request body over {self.max_bytes} bytes"
+                        if code == 413
+                        else "invalid Content-Length"
+                    )
                     await JSONResponse({"detail": msg}, status_code=code)(scope, receive, send)
                     return
         seen = 0
@@ -100,14 +103,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _schema(_: Request, exc: RequestValidationError) -> JSONResponse:
-        detail = [{"loc": list(e.get("loc", ())), "field": _field(tuple(e.get("loc", ()))),
-                   "msg": str(e.get("msg", "invalid"))} for e in exc.errors()]
+        detail = [
+            {
+                "loc": list(e.get("loc", ())),
+                "field": _field(tuple(e.get("loc", ()))),
+                "msg": str(e.get("msg", "invalid")),
+            }
+            for e in exc.errors()
+        ]
         return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(ScenarioError)
     async def _scenario(_: Request, exc: ScenarioError) -> JSONResponse:
-        return JSONResponse({"detail": [problem_detail(p) for p in exc.problems]},
-                            status_code=422)
+        return JSONResponse({"detail": [problem_detail(p) for p in exc.problems]}, status_code=422)
 
     @app.exception_handler(RequestProblemsError)
     async def _problems(_: Request, exc: RequestProblemsError) -> JSONResponse:
@@ -119,13 +127,21 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            {"detail": exc.detail},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
-        logger.error("internal error on %s %s: %s", request.method, request.url.path,
-                     type(exc).__name__, exc_info=exc)
+        logger.error(
+            "internal error on %s %s: %s",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+            exc_info=exc,
+        )
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
 
@@ -154,16 +170,27 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
         engine = make_engine(settings.database_url)
         migrate(engine)
         store = JobStore(engine)
-        runner = JobRunner(store, solver=settings.solver, workers=settings.workers,
-                           kill_grace_s=settings.kill_grace_s,
-                           poll_interval_s=settings.poll_interval_s,
-                           max_attempts=settings.max_attempts) if run_jobs else None
+        runner = (
+            JobRunner(
+                store,
+                solver=settings.solver,
+                workers=settings.workers,
+                kill_grace_s=settings.kill_grace_s,
+                poll_interval_s=settings.poll_interval_s,
+                max_attempts=settings.max_attempts,
+            )
+            if run_jobs
+            else None
+        )
         app.state.store = store
         app.state.runner = runner
         if runner is not None:
             runner.start()
-        logger.info("tradelane service ready: %d tenant key(s), %d worker(s)",
-                    len(settings.keys), settings.workers)
+        logger.info(
+            "tradelane service ready: %d tenant key(s), %d worker(s)",
+            len(settings.keys),
+            settings.workers,
+        )
         try:
             yield
         finally:
@@ -175,7 +202,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
         title="tradelane planner",
         version="1",
         summary="Plans stock, lanes and fulfilment under a 72-hour promise; routes last-mile "
-                "deliveries.",
+        "deliveries.",
         lifespan=lifespan,
     )
     app.state.settings = settings

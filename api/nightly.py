@@ -40,8 +40,15 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from api.store import JobStore
 
-__all__ = ["NightlyConfig", "NightlyConfigError", "ScenarioOutcome", "diff_plans",
-           "diff_markdown", "read_config", "run_nightly"]
+__all__ = [
+    "NightlyConfig",
+    "NightlyConfigError",
+    "ScenarioOutcome",
+    "diff_markdown",
+    "diff_plans",
+    "read_config",
+    "run_nightly",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +76,10 @@ class ScenarioSource(BaseModel):
     @model_validator(mode="after")
     def _one_source(self) -> ScenarioSource:
         if (self.path is None) == (self.tenant is None):
-            raise ValueError("give either 'path' (a scenario file) or 'tenant' and 'scenario' "
-                             "(a stored forecast)")
+            raise ValueError(
+                "give either 'path' (a scenario file) or 'tenant' and 'scenario' "
+                "(a stored forecast)"
+            )
         if self.tenant is not None and not self.scenario:
             raise ValueError("a stored forecast needs 'scenario' (the scenario name)")
         if self.demand is not None and self.path is None:
@@ -151,8 +160,7 @@ def _num(x: Any) -> float | None:
 
 def _delta(a: Any, b: Any) -> dict[str, float | None]:
     a, b = _num(a), _num(b)
-    return {"before": a, "after": b,
-            "delta": (b - a) if a is not None and b is not None else None}
+    return {"before": a, "after": b, "delta": (b - a) if a is not None and b is not None else None}
 
 
 def diff_plans(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]:
@@ -180,9 +188,17 @@ def diff_plans(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str
         return {str(w["id"]) for w in p.get("warehouses") or [] if w.get("open")}
 
     s0, s1 = stock(prev), stock(after)
-    changes = [{"sku": k[0], "warehouse": k[1], "before": s0.get(k, 0.0),
-                "after": s1.get(k, 0.0), "delta": s1.get(k, 0.0) - s0.get(k, 0.0)}
-               for k in sorted(set(s0) | set(s1)) if s0.get(k, 0.0) != s1.get(k, 0.0)]
+    changes = [
+        {
+            "sku": k[0],
+            "warehouse": k[1],
+            "before": s0.get(k, 0.0),
+            "after": s1.get(k, 0.0),
+            "delta": s1.get(k, 0.0) - s0.get(k, 0.0),
+        }
+        for k in sorted(set(s0) | set(s1))
+        if s0.get(k, 0.0) != s1.get(k, 0.0)
+    ]
     changes.sort(key=lambda c: -abs(c["delta"]))
     o0, o1 = opened(prev), opened(after)
     c0, c1 = prev.get("cost") or {}, after.get("cost") or {}
@@ -191,8 +207,10 @@ def diff_plans(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str
         "status": {"before": prev.get("status"), "after": after.get("status")},
         "objective": _delta(prev.get("objective"), after.get("objective")),
         "cost": {k: _delta(c0.get(k), c1.get(k)) for k in sorted(set(c0) | set(c1))},
-        "on_time_share": _delta((prev.get("service") or {}).get("on_time_share"),
-                                (after.get("service") or {}).get("on_time_share")),
+        "on_time_share": _delta(
+            (prev.get("service") or {}).get("on_time_share"),
+            (after.get("service") or {}).get("on_time_share"),
+        ),
         "warehouses_opened": sorted(o1 - o0),
         "warehouses_closed": sorted(o0 - o1),
         "stock": changes,
@@ -200,8 +218,14 @@ def diff_plans(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str
     }
 
 
-def diff_markdown(name: str, run_date: dt.date, prev_date: dt.date | None,
-                  diff: dict[str, Any], *, max_rows: int = 50) -> str:
+def diff_markdown(
+    name: str,
+    run_date: dt.date,
+    prev_date: dt.date | None,
+    diff: dict[str, Any],
+    *,
+    max_rows: int = 50,
+) -> str:
     """A short Markdown report of :func:`diff_plans`."""
 
     def f(x: float | None, fmt: str = ",.2f") -> str:
@@ -212,22 +236,38 @@ def diff_markdown(name: str, run_date: dt.date, prev_date: dt.date | None,
 
     since = f"against {prev_date.isoformat()}" if prev_date else "first run: nothing to compare"
     obj, ots = diff["objective"], diff["on_time_share"]
-    lines = [f"# {name}: nightly plan {run_date.isoformat()} ({since})", "",
-             "| measure | before | after | change |", "| --- | ---: | ---: | ---: |",
-             f"| total cost | {f(obj['before'])} | {f(obj['after'])} | {sign(obj['delta'])} |",
-             f"| on-time share | {f(ots['before'], '.2%')} | {f(ots['after'], '.2%')} | "
-             f"{sign(None if ots['delta'] is None else ots['delta'] * 100, '+.2f')} pp |"]
+    lines = [
+        f"# {name}: nightly plan {run_date.isoformat()} ({since})",
+        "",
+        "| measure | before | after | change |",
+        "| --- | ---: | ---: | ---: |",
+        f"| total cost | {f(obj['before'])} | {f(obj['after'])} | {sign(obj['delta'])} |",
+        (
+            f"| on-time share | {f(ots['before'], '.2%')} | {f(ots['after'], '.2%')} | "
+            f"{sign(None if ots['delta'] is None else ots['delta'] * 100, '+.2f')} pp |"
+        ),
+    ]
     for k, v in diff["cost"].items():
         lines.append(f"| cost: {k} | {f(v['before'])} | {f(v['after'])} | {sign(v['delta'])} |")
-    lines += ["", f"Warehouses opened: {', '.join(diff['warehouses_opened']) or 'none'}  ",
-              f"Warehouses closed: {', '.join(diff['warehouses_closed']) or 'none'}", ""]
+    lines += [
+        "",
+        f"Warehouses opened: {', '.join(diff['warehouses_opened']) or 'none'}  ",
+        f"Warehouses closed: {', '.join(diff['warehouses_closed']) or 'none'}",
+        "",
+    ]
     ch = diff["stock"]
     lines.append(f"## Stock changes ({len(ch)} SKU × warehouse)")
     if ch:
-        lines += ["", "| SKU | warehouse | before | after | change |",
-                  "| --- | --- | ---: | ---: | ---: |"]
-        lines += [f"| {c['sku']} | {c['warehouse']} | {c['before']:,.0f} | {c['after']:,.0f} | "
-                  f"{c['delta']:+,.0f} |" for c in ch[:max_rows]]
+        lines += [
+            "",
+            "| SKU | warehouse | before | after | change |",
+            "| --- | --- | ---: | ---: | ---: |",
+        ]
+        lines += [
+            f"| {c['sku']} | {c['warehouse']} | {c['before']:,.0f} | {c['after']:,.0f} | "
+            f"{c['delta']:+,.0f} |"
+            for c in ch[:max_rows]
+        ]
         if len(ch) > max_rows:
             lines.append(f"\n… {len(ch) - max_rows} more in diff.json")
     else:
@@ -243,7 +283,7 @@ def _load_document(src: ScenarioSource, cfg: NightlyConfig, store: JobStore) -> 
     if src.path is not None:
         from network.scenario import load_scenario
 
-        path = (cfg.base / src.path)
+        path = cfg.base / src.path
         demand = (cfg.base / src.demand) if src.demand else None
         return load_scenario(path, demand=demand).to_document()
     from network.scenario import parse_scenario
@@ -257,8 +297,15 @@ def _load_document(src: ScenarioSource, cfg: NightlyConfig, store: JobStore) -> 
     return doc  # type: ignore[no-any-return]
 
 
-def run_nightly(cfg: NightlyConfig, *, store: JobStore, solver: str, run_date: dt.date,
-                out_dir: Path | None = None, kill_grace_s: float = 30.0) -> list[ScenarioOutcome]:
+def run_nightly(
+    cfg: NightlyConfig,
+    *,
+    store: JobStore,
+    solver: str,
+    run_date: dt.date,
+    out_dir: Path | None = None,
+    kill_grace_s: float = 30.0,
+) -> list[ScenarioOutcome]:
     """Plan every scenario of ``cfg``, store the plans and write the diffs.
 
     A scenario that cannot be loaded or solved is stored as ``failed`` with the reason and does
@@ -278,14 +325,20 @@ def run_nightly(cfg: NightlyConfig, *, store: JobStore, solver: str, run_date: d
         limit = src.time_limit_s or cfg.time_limit_s
         try:
             doc = _load_document(src, cfg, store)
-            plan = run_isolated(solver, {"scenario": doc, "time_limit_s": limit, "seed": cfg.seed},
-                                time_limit_s=limit, seed=cfg.seed, timeout_s=limit + kill_grace_s)
-        except Exception as e:  # noqa: BLE001 - one bad scenario must not stop the night
+            plan = run_isolated(
+                solver,
+                {"scenario": doc, "time_limit_s": limit, "seed": cfg.seed},
+                time_limit_s=limit,
+                seed=cfg.seed,
+                timeout_s=limit + kill_grace_s,
+            )
+        except Exception as e:
             problems = getattr(e, "problems", None)
             reason = "; ".join(map(str, problems)) if problems else (str(e) or type(e).__name__)
             logger.error("nightly %s: %s", src.name, reason)
-            store.save_nightly(scenario=src.name, run_date=run_date, status="failed", plan=None,
-                               error=reason)
+            store.save_nightly(
+                scenario=src.name, run_date=run_date, status="failed", plan=None, error=reason
+            )
             outcomes.append(ScenarioOutcome(src.name, "failed", reason, None, None))
             continue
         store.save_nightly(scenario=src.name, run_date=run_date, status="succeeded", plan=plan)
@@ -297,7 +350,8 @@ def run_nightly(cfg: NightlyConfig, *, store: JobStore, solver: str, run_date: d
         d.mkdir(parents=True, exist_ok=True)
         (d / "plan.json").write_text(json.dumps(plan, indent=1))
         (d / "diff.json").write_text(json.dumps(diff, indent=1))
-        (d / "diff.md").write_text(diff_markdown(src.name, run_date,
-                                                 prev.run_date if prev else None, diff))
+        (d / "diff.md").write_text(
+            diff_markdown(src.name, run_date, prev.run_date if prev else None, diff)
+        )
         outcomes.append(ScenarioOutcome(src.name, "succeeded", None, d, diff))
     return outcomes

@@ -43,12 +43,24 @@ class _In(BaseModel):
 
 
 _MINI_SCENARIO = {
-    "name": "mini", "currency": "USD",
-    "nodes": [{"id": "CN-SZX", "kind": "origin", "lat": 22.54, "lon": 114.06, "country": "CN"},
-              {"id": "Z-MY-KUL", "kind": "zone", "lat": 3.14, "lon": 101.69, "country": "MY"}],
-    "lanes": [{"id": "SZX-KUL-direct", "from": "CN-SZX", "to": "Z-MY-KUL", "mode": "express",
-               "transit_hours": 50, "clearance_hours": 8, "cost_per_kg": 7.5,
-               "cost_per_unit": 1.2}],
+    "name": "mini",
+    "currency": "USD",
+    "nodes": [
+        {"id": "CN-SZX", "kind": "origin", "lat": 22.54, "lon": 114.06, "country": "CN"},
+        {"id": "Z-MY-KUL", "kind": "zone", "lat": 3.14, "lon": 101.69, "country": "MY"},
+    ],
+    "lanes": [
+        {
+            "id": "SZX-KUL-direct",
+            "from": "CN-SZX",
+            "to": "Z-MY-KUL",
+            "mode": "express",
+            "transit_hours": 50,
+            "clearance_hours": 8,
+            "cost_per_kg": 7.5,
+            "cost_per_unit": 1.2,
+        }
+    ],
     "skus": [{"id": "SKU-1", "weight_kg": 0.45, "volume_m3": 0.0021, "value": 18.0}],
     "demand": [{"sku": "SKU-1", "zone": "Z-MY-KUL", "units": 100}],
 }
@@ -57,15 +69,23 @@ _MINI_SCENARIO = {
 class PlanCreate(_In):
     """``POST /v1/plans``: a scenario to plan."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"scenario": _MINI_SCENARIO, "time_limit_s": 10, "seed": 0}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"scenario": _MINI_SCENARIO, "time_limit_s": 10, "seed": 0}]
+        },
+    )
 
     scenario: dict[str, Any] = Field(
         description="A scenario in format v1 (nodes, lanes, rate_cards, skus, demand); see "
-                    "DESIGN §3. Validated like `tradelane validate`.")
+        "DESIGN §3. Validated like `tradelane validate`."
+    )
     time_limit_s: float | None = Field(
-        default=None, gt=0, le=86_400,
-        description="Solver time limit in seconds (default: the server's; capped by its maximum).")
+        default=None,
+        gt=0,
+        le=86_400,
+        description="Solver time limit in seconds (default: the server's; capped by its maximum).",
+    )
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Solver seed.")
 
 
@@ -131,14 +151,24 @@ class Order(_In):
     service_min: float = Field(default=5.0, ge=0, le=600, description="Minutes at the door.")
     ready_h: float = Field(default=0.0, ge=0, le=240, description="Earliest delivery, hours.")
     due_h: float | None = Field(
-        default=None, ge=0, le=240,
+        default=None,
+        ge=0,
+        le=240,
         description="Latest delivery, hours from day start. Default: the promise "
-                    "(`promise_hours` minus `age_h`).")
-    age_h: float = Field(default=0.0, ge=0, le=240,
-                         description="Hours since the order was placed (eats into the promise).")
+        "(`promise_hours` minus `age_h`).",
+    )
+    age_h: float = Field(
+        default=0.0,
+        ge=0,
+        le=240,
+        description="Hours since the order was placed (eats into the promise).",
+    )
     parcel_cost: float | None = Field(
-        default=None, ge=0, le=1e6,
-        description="Cost of handing the order to a parcel carrier instead (drop penalty).")
+        default=None,
+        ge=0,
+        le=1e6,
+        description="Cost of handing the order to a parcel carrier instead (drop penalty).",
+    )
 
 
 class VehicleType(_In):
@@ -162,8 +192,7 @@ class RouteCreate(_In):
     orders: list[Order] = Field(min_length=1, max_length=2000)
     fleet: list[VehicleType] = Field(min_length=1, max_length=50)
     promise_hours: float = Field(default=72.0, gt=0, le=240)
-    circuity: float = Field(default=1.3, ge=1, le=5,
-                            description="Road km per geodesic km.")
+    circuity: float = Field(default=1.3, ge=1, le=5, description="Road km per geodesic km.")
     speed_kmh: float = Field(default=30.0, gt=0, le=200, description="Average road speed.")
     time_limit_s: float = Field(default=5.0, gt=0, le=3600)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)

@@ -94,10 +94,12 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
-    started_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True),
-                                                           nullable=True)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True),
-                                                            nullable=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(
+        sa.DateTime(timezone=True), nullable=True
+    )
+    finished_at: Mapped[dt.datetime | None] = mapped_column(
+        sa.DateTime(timezone=True), nullable=True
+    )
 
 
 class NightlyPlan(Base):
@@ -140,11 +142,23 @@ class JobRecord:
         """Snapshot a row; without ``with_request`` the (large) request body is left out."""
         created, updated = _utc(j.created_at), _utc(j.updated_at)
         assert created is not None and updated is not None
-        return cls(id=j.id, tenant=j.tenant, status=j.status, scenario_name=j.scenario_name,
-                   request=j.request if with_request else None, time_limit_s=j.time_limit_s, seed=j.seed, result=j.result,
-                   error=j.error, attempts=j.attempts, created_at=created, updated_at=updated,
-                   started_at=_utc(j.started_at), finished_at=_utc(j.finished_at),
-                   idempotency_key=j.idempotency_key)
+        return cls(
+            id=j.id,
+            tenant=j.tenant,
+            status=j.status,
+            scenario_name=j.scenario_name,
+            request=j.request if with_request else None,
+            time_limit_s=j.time_limit_s,
+            seed=j.seed,
+            result=j.result,
+            error=j.error,
+            attempts=j.attempts,
+            created_at=created,
+            updated_at=updated,
+            started_at=_utc(j.started_at),
+            finished_at=_utc(j.finished_at),
+            idempotency_key=j.idempotency_key,
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -171,11 +185,23 @@ def _summary(j: Job) -> JobRecord:
     """A snapshot without the request and the result (for listings)."""
     created, updated = _utc(j.created_at), _utc(j.updated_at)
     assert created is not None and updated is not None
-    return JobRecord(id=j.id, tenant=j.tenant, status=j.status, scenario_name=j.scenario_name,
-                     request=None, time_limit_s=j.time_limit_s, seed=j.seed, result=None,
-                     error=j.error, attempts=j.attempts, created_at=created, updated_at=updated,
-                     started_at=_utc(j.started_at), finished_at=_utc(j.finished_at),
-                     idempotency_key=j.idempotency_key)
+    return JobRecord(
+        id=j.id,
+        tenant=j.tenant,
+        status=j.status,
+        scenario_name=j.scenario_name,
+        request=None,
+        time_limit_s=j.time_limit_s,
+        seed=j.seed,
+        result=None,
+        error=j.error,
+        attempts=j.attempts,
+        created_at=created,
+        updated_at=updated,
+        started_at=_utc(j.started_at),
+        finished_at=_utc(j.finished_at),
+        idempotency_key=j.idempotency_key,
+    )
 
 
 def request_hash(request: dict[str, Any]) -> str:
@@ -233,9 +259,16 @@ class JobStore:
         self.engine = engine
 
     # -- submission and queries ------------------------------------------------------------
-    def submit(self, *, tenant: str, scenario_name: str, request: dict[str, Any],
-               time_limit_s: float, seed: int = 0,
-               idempotency_key: str | None = None) -> tuple[JobRecord, bool]:
+    def submit(
+        self,
+        *,
+        tenant: str,
+        scenario_name: str,
+        request: dict[str, Any],
+        time_limit_s: float,
+        seed: int = 0,
+        idempotency_key: str | None = None,
+    ) -> tuple[JobRecord, bool]:
         """Store a new queued job; returns ``(job, created)``.
 
         With an ``idempotency_key`` already used by this tenant, the existing job is returned
@@ -252,10 +285,21 @@ class JobStore:
             if found is not None:
                 return self._replay(found, digest), False
         now = _now()
-        job = Job(id=str(uuid.uuid4()), tenant=tenant, kind="plan", status="queued",
-                  scenario_name=scenario_name[:200], request=request, request_hash=digest,
-                  idempotency_key=idempotency_key, time_limit_s=float(time_limit_s), seed=seed,
-                  attempts=0, created_at=now, updated_at=now)
+        job = Job(
+            id=str(uuid.uuid4()),
+            tenant=tenant,
+            kind="plan",
+            status="queued",
+            scenario_name=scenario_name[:200],
+            request=request,
+            request_hash=digest,
+            idempotency_key=idempotency_key,
+            time_limit_s=float(time_limit_s),
+            seed=seed,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
         try:
             with Session(self.engine) as s, s.begin():
                 s.add(job)
@@ -272,8 +316,9 @@ class JobStore:
 
     def _by_key(self, tenant: str, key: str) -> tuple[JobRecord, str] | None:
         with Session(self.engine) as s:
-            j = s.scalars(sa.select(Job).where(Job.tenant == tenant,
-                                               Job.idempotency_key == key)).first()
+            j = s.scalars(
+                sa.select(Job).where(Job.tenant == tenant, Job.idempotency_key == key)
+            ).first()
             return (JobRecord.of(j), j.request_hash) if j is not None else None
 
     @staticmethod
@@ -295,16 +340,21 @@ class JobStore:
             j = s.scalars(q).first()
             return JobRecord.of(j, with_request=with_request) if j is not None else None
 
-    def list(self, tenant: str, *, limit: int = 50, offset: int = 0,
-             status: str | None = None) -> tuple[list[JobRecord], int]:
+    def list(
+        self, tenant: str, *, limit: int = 50, offset: int = 0, status: str | None = None
+    ) -> tuple[list[JobRecord], int]:
         """The tenant's jobs, newest first, and the total count (for pagination)."""
         cond = [Job.tenant == tenant] + ([Job.status == status] if status else [])
         with Session(self.engine) as s:
             total = s.scalar(sa.select(sa.func.count()).select_from(Job).where(*cond)) or 0
-            rows = s.scalars(sa.select(Job).where(*cond)
-                             .options(defer(Job.request), defer(Job.result))
-                             .order_by(Job.created_at.desc(), Job.id.desc())
-                             .limit(limit).offset(offset)).all()
+            rows = s.scalars(
+                sa.select(Job)
+                .where(*cond)
+                .options(defer(Job.request), defer(Job.result))
+                .order_by(Job.created_at.desc(), Job.id.desc())
+                .limit(limit)
+                .offset(offset)
+            ).all()
             return [_summary(j) for j in rows], int(total)
 
     def cancel(self, tenant: str, job_id: str) -> JobRecord | None:
@@ -315,19 +365,28 @@ class JobStore:
         """
         now = _now()
         with Session(self.engine) as s, s.begin():
-            s.execute(sa.update(Job)
-                      .where(Job.id == job_id, Job.tenant == tenant,
-                             Job.status.in_(("queued", "running")))
-                      .values(status="cancelled", error="cancelled by the client",
-                              updated_at=now, finished_at=now))
+            s.execute(
+                sa.update(Job)
+                .where(
+                    Job.id == job_id, Job.tenant == tenant, Job.status.in_(("queued", "running"))
+                )
+                .values(
+                    status="cancelled",
+                    error="cancelled by the client",
+                    updated_at=now,
+                    finished_at=now,
+                )
+            )
         return self.get(tenant, job_id)
 
     def latest_request(self, tenant: str, scenario_name: str) -> JobRecord | None:
         """The tenant's most recent job for a scenario name (a stored forecast)."""
         with Session(self.engine) as s:
-            j = s.scalars(sa.select(Job).where(Job.tenant == tenant,
-                                               Job.scenario_name == scenario_name)
-                          .order_by(Job.created_at.desc(), Job.id.desc())).first()
+            j = s.scalars(
+                sa.select(Job)
+                .where(Job.tenant == tenant, Job.scenario_name == scenario_name)
+                .order_by(Job.created_at.desc(), Job.id.desc())
+            ).first()
             return JobRecord.of(j) if j is not None else None
 
     # -- the runner's side -----------------------------------------------------------------
@@ -337,15 +396,22 @@ class JobStore:
         if n <= 0:
             return out
         with Session(self.engine) as s:
-            ids = s.scalars(sa.select(Job.id).where(Job.status == "queued")
-                            .order_by(Job.created_at, Job.id).limit(n)).all()
+            ids = s.scalars(
+                sa.select(Job.id)
+                .where(Job.status == "queued")
+                .order_by(Job.created_at, Job.id)
+                .limit(n)
+            ).all()
         for job_id in ids:
             now = _now()
             with Session(self.engine) as s, s.begin():
-                res = s.execute(sa.update(Job)
-                                .where(Job.id == job_id, Job.status == "queued")
-                                .values(status="running", attempts=Job.attempts + 1,
-                                        started_at=now, updated_at=now))
+                res = s.execute(
+                    sa.update(Job)
+                    .where(Job.id == job_id, Job.status == "queued")
+                    .values(
+                        status="running", attempts=Job.attempts + 1, started_at=now, updated_at=now
+                    )
+                )
                 if res.rowcount != 1:  # type: ignore[attr-defined]
                     continue  # cancelled or claimed by someone else meanwhile
                 j = s.get(Job, job_id)
@@ -361,13 +427,16 @@ class JobStore:
         """Mark a running job failed with a reason; False if it is no longer running."""
         return self._end(job_id, status="failed", result=None, error=error)
 
-    def _end(self, job_id: str, *, status: str, result: dict[str, Any] | None,
-             error: str | None) -> bool:
+    def _end(
+        self, job_id: str, *, status: str, result: dict[str, Any] | None, error: str | None
+    ) -> bool:
         now = _now()
         with Session(self.engine) as s, s.begin():
-            res = s.execute(sa.update(Job).where(Job.id == job_id, Job.status == "running")
-                            .values(status=status, result=result, error=error,
-                                    updated_at=now, finished_at=now))
+            res = s.execute(
+                sa.update(Job)
+                .where(Job.id == job_id, Job.status == "running")
+                .values(status=status, result=result, error=error, updated_at=now, finished_at=now)
+            )
             ok = res.rowcount == 1  # type: ignore[attr-defined]
         if ok:
             logger.info("job %s %s", job_id, status)
@@ -390,23 +459,35 @@ class JobStore:
         """
         now = _now()
         with Session(self.engine) as s, s.begin():
-            rows = s.execute(sa.select(Job.id, Job.attempts)
-                             .where(Job.status == "running")).all()
+            rows = s.execute(sa.select(Job.id, Job.attempts).where(Job.status == "running")).all()
             failed = [r.id for r in rows if r.attempts >= max_attempts]
             requeued = [r.id for r in rows if r.attempts < max_attempts]
             if failed:
-                s.execute(sa.update(Job).where(Job.id.in_(failed), Job.status == "running")
-                          .values(status="failed", updated_at=now, finished_at=now,
-                                  error=f"the server stopped during the solve {max_attempts} "
-                                        f"time(s); giving up after {max_attempts} attempt(s)"))
+                s.execute(
+                    sa.update(Job)
+                    .where(Job.id.in_(failed), Job.status == "running")
+                    .values(
+                        status="failed",
+                        updated_at=now,
+                        finished_at=now,
+                        error=f"the server stopped during the solve {max_attempts} "
+                        f"time(s); giving up after {max_attempts} attempt(s)",
+                    )
+                )
             if requeued:
-                s.execute(sa.update(Job).where(Job.id.in_(requeued), Job.status == "running")
-                          .values(status="queued", updated_at=now, started_at=None))
+                s.execute(
+                    sa.update(Job)
+                    .where(Job.id.in_(requeued), Job.status == "running")
+                    .values(status="queued", updated_at=now, started_at=None)
+                )
         for i in requeued:
             logger.warning("job %s was running when the server stopped: re-queued", i)
         for i in failed:
-            logger.warning("job %s was running when the server stopped: failed after %d attempts",
-                           i, max_attempts)
+            logger.warning(
+                "job %s was running when the server stopped: failed after %d attempts",
+                i,
+                max_attempts,
+            )
         return requeued, failed
 
     def release(self, ids: Iterable[str]) -> None:
@@ -415,35 +496,69 @@ class JobStore:
         if not ids:
             return
         with Session(self.engine) as s, s.begin():
-            s.execute(sa.update(Job).where(Job.id.in_(ids), Job.status == "running")
-                      .values(status="queued", started_at=None, updated_at=_now(),
-                              attempts=sa.case((Job.attempts > 0, Job.attempts - 1),
-                                               else_=0)))
+            s.execute(
+                sa.update(Job)
+                .where(Job.id.in_(ids), Job.status == "running")
+                .values(
+                    status="queued",
+                    started_at=None,
+                    updated_at=_now(),
+                    attempts=sa.case((Job.attempts > 0, Job.attempts - 1), else_=0),
+                )
+            )
 
     # -- nightly plans ---------------------------------------------------------------------
-    def save_nightly(self, *, scenario: str, run_date: dt.date, status: str,
-                     plan: dict[str, Any] | None, error: str | None = None) -> None:
+    def save_nightly(
+        self,
+        *,
+        scenario: str,
+        run_date: dt.date,
+        status: str,
+        plan: dict[str, Any] | None,
+        error: str | None = None,
+    ) -> None:
         """Store (or replace) the plan of ``scenario`` for ``run_date``."""
         with Session(self.engine) as s, s.begin():
-            s.execute(sa.delete(NightlyPlan).where(NightlyPlan.scenario == scenario,
-                                                   NightlyPlan.run_date == run_date))
-            s.add(NightlyPlan(scenario=scenario, run_date=run_date, status=status, plan=plan,
-                              error=error, created_at=_now()))
+            s.execute(
+                sa.delete(NightlyPlan).where(
+                    NightlyPlan.scenario == scenario, NightlyPlan.run_date == run_date
+                )
+            )
+            s.add(
+                NightlyPlan(
+                    scenario=scenario,
+                    run_date=run_date,
+                    status=status,
+                    plan=plan,
+                    error=error,
+                    created_at=_now(),
+                )
+            )
 
     def previous_nightly(self, scenario: str, before: dt.date) -> NightlyRecord | None:
         """The latest successful plan of ``scenario`` stored for a date before ``before``."""
         with Session(self.engine) as s:
-            r = s.scalars(sa.select(NightlyPlan)
-                          .where(NightlyPlan.scenario == scenario, NightlyPlan.run_date < before,
-                                 NightlyPlan.status == "succeeded")
-                          .order_by(NightlyPlan.run_date.desc())).first()
-            return (NightlyRecord(r.scenario, r.run_date, r.status, r.plan, r.error)
-                    if r is not None else None)
+            r = s.scalars(
+                sa.select(NightlyPlan)
+                .where(
+                    NightlyPlan.scenario == scenario,
+                    NightlyPlan.run_date < before,
+                    NightlyPlan.status == "succeeded",
+                )
+                .order_by(NightlyPlan.run_date.desc())
+            ).first()
+            return (
+                NightlyRecord(r.scenario, r.run_date, r.status, r.plan, r.error)
+                if r is not None
+                else None
+            )
 
     def nightly(self, scenario: str) -> Sequence[NightlyRecord]:
         """Every stored run of ``scenario``, oldest first."""
         with Session(self.engine) as s:
-            rows = s.scalars(sa.select(NightlyPlan).where(NightlyPlan.scenario == scenario)
-                             .order_by(NightlyPlan.run_date)).all()
-            return [NightlyRecord(r.scenario, r.run_date, r.status, r.plan, r.error)
-                    for r in rows]
+            rows = s.scalars(
+                sa.select(NightlyPlan)
+                .where(NightlyPlan.scenario == scenario)
+                .order_by(NightlyPlan.run_date)
+            ).all()
+            return [NightlyRecord(r.scenario, r.run_date, r.status, r.plan, r.error) for r in rows]

@@ -21,6 +21,7 @@ The solve function is a setting (``TRADELANE_SOLVER=module:function``) with the 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import dataclasses
 import importlib
@@ -39,14 +40,25 @@ from typing import Any
 
 from api.store import JobRecord, JobStore
 
-__all__ = ["JobRunner", "SolverUnavailableError", "plan_job", "resolve", "route_job",
-           "run_isolated"]
+__all__ = [
+    "JobRunner",
+    "SolverUnavailableError",
+    "plan_job",
+    "resolve",
+    "route_job",
+    "run_isolated",
+]
 
 logger = logging.getLogger(__name__)
 
 SolveFn = Callable[..., dict[str, Any]]
-PRELOAD = ("api.worker", "network.scenario", "optimizer.planning", "optimizer.routing",
-           "api.convert")
+PRELOAD = (
+    "api.worker",
+    "network.scenario",
+    "optimizer.planning",
+    "optimizer.routing",
+    "api.convert",
+)
 
 
 class SolverUnavailableError(RuntimeError):
@@ -118,10 +130,8 @@ def route_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) ->
 def _die_with_parent() -> None:
     """Linux: have the kernel SIGKILL this process when its parent (the fork server) dies."""
     if sys.platform.startswith("linux"):
-        try:
+        with contextlib.suppress(OSError):  # no libc by that name
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except OSError:  # pragma: no cover - no libc by that name
-            pass
 
 
 def _start_time(pid: int) -> str | None:
@@ -199,8 +209,14 @@ def _jsonable(obj: Any) -> Any:
     return finite(json.loads(json.dumps(obj, default=default)))
 
 
-def _child_main(solver: str, request: dict[str, Any], time_limit_s: float, seed: int,
-                conn: multiprocessing.connection.Connection, server_pid: int | None = None) -> None:
+def _child_main(
+    solver: str,
+    request: dict[str, Any],
+    time_limit_s: float,
+    seed: int,
+    conn: multiprocessing.connection.Connection,
+    server_pid: int | None = None,
+) -> None:
     """Entry point of a solver process: solve, send ``("ok", result)`` or ``("error", msg)``."""
     _die_with_parent()
     _release_fork_server()
@@ -210,7 +226,7 @@ def _child_main(solver: str, request: dict[str, Any], time_limit_s: float, seed:
     try:
         result = _jsonable(resolve(solver)(request, time_limit_s=time_limit_s, seed=seed))
         msg: tuple[str, Any] = ("ok", result)
-    except Exception as e:  # noqa: BLE001 - every failure becomes the job's reason
+    except Exception as e:
         problems = getattr(e, "problems", None)
         if problems:
             text = "; ".join(str(p) for p in problems)
@@ -249,8 +265,9 @@ def _stop(proc: Any, grace: float = 2.0) -> None:
         proc.join(grace)
 
 
-def run_isolated(solver: str, request: dict[str, Any], *, time_limit_s: float, seed: int = 0,
-                 timeout_s: float) -> dict[str, Any]:
+def run_isolated(
+    solver: str, request: dict[str, Any], *, time_limit_s: float, seed: int = 0, timeout_s: float
+) -> dict[str, Any]:
     """Run one solve in a fresh process and wait for it (for short synchronous requests).
 
     Raises
@@ -264,8 +281,11 @@ def run_isolated(solver: str, request: dict[str, Any], *, time_limit_s: float, s
     """
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child_main, daemon=True,
-                       args=(solver, request, time_limit_s, seed, child, os.getpid()))
+    proc = ctx.Process(
+        target=_child_main,
+        daemon=True,
+        args=(solver, request, time_limit_s, seed, child, os.getpid()),
+    )
     proc.start()
     child.close()
     try:
@@ -304,9 +324,16 @@ class JobRunner:
         Passed to :meth:`JobStore.recover` at start-up.
     """
 
-    def __init__(self, store: JobStore, *, solver: str, workers: int = 1,
-                 kill_grace_s: float = 30.0, poll_interval_s: float = 0.2,
-                 max_attempts: int = 3):
+    def __init__(
+        self,
+        store: JobStore,
+        *,
+        solver: str,
+        workers: int = 1,
+        kill_grace_s: float = 30.0,
+        poll_interval_s: float = 0.2,
+        max_attempts: int = 3,
+    ):
         self.store = store
         self.solver = solver
         self.workers = workers
@@ -364,7 +391,7 @@ class JobRunner:
         while not self._stop_event.is_set():
             try:
                 self.tick()
-            except Exception:  # noqa: BLE001 - a database hiccup must not kill the runner
+            except Exception:
                 logger.exception("job runner tick failed; retrying")
             self._stop_event.wait(self.poll_interval_s)
 
@@ -382,14 +409,17 @@ class JobRunner:
     def _launch(self, job: JobRecord) -> None:
         ctx = _context()
         parent, child = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child_main, name=f"tradelane-solve-{job.id[:8]}",
-                           args=(self.solver, job.request, job.time_limit_s, job.seed, child,
-                                 os.getpid()),
-                           daemon=True)
+        proc = ctx.Process(
+            target=_child_main,
+            name=f"tradelane-solve-{job.id[:8]}",
+            args=(self.solver, job.request, job.time_limit_s, job.seed, child, os.getpid()),
+            daemon=True,
+        )
         proc.start()
         child.close()
-        self._running[job.id] = _Running(job, proc, parent,
-                                         time.monotonic() + job.time_limit_s + self.kill_grace_s)
+        self._running[job.id] = _Running(
+            job, proc, parent, time.monotonic() + job.time_limit_s + self.kill_grace_s
+        )
         logger.info("job %s started (attempt %d, pid %s)", job.id, job.attempts, proc.pid)
 
     def _collect(self) -> None:
@@ -416,8 +446,10 @@ class JobRunner:
                 stored = self.store.fail(job_id, error=str(msg[1]))
             else:
                 stored = self.store.fail(
-                    job_id, error=f"the solver process exited with code {r.proc.exitcode} "
-                                  "without an answer (crashed or killed)")
+                    job_id,
+                    error=f"the solver process exited with code {r.proc.exitcode} "
+                    "without an answer (crashed or killed)",
+                )
             if not stored:
                 logger.info("job %s finished after it was cancelled; result dropped", job_id)
 
@@ -436,6 +468,10 @@ class JobRunner:
                 _stop(r.proc)
                 r.conn.close()
                 del self._running[job_id]
-                self.store.fail(job_id, error=(
-                    f"time limit exceeded: no answer {self.kill_grace_s:g} s after the "
-                    f"{r.job.time_limit_s:g} s limit; the solve was stopped"))
+                self.store.fail(
+                    job_id,
+                    error=(
+                        f"time limit exceeded: no answer {self.kill_grace_s:g} s after the "
+                        f"{r.job.time_limit_s:g} s limit; the solve was stopped"
+                    ),
+                )

@@ -41,20 +41,42 @@ sys.path.insert(0, str(ROOT))
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default=str(ROOT / "datasets" / "sea-72h"))
-    ap.add_argument("--lagrange-s", type=float, default=15.0,
-                    help="seconds of subgradient before the capacitated bound (default 15)")
-    ap.add_argument("--time-limit", type=float, default=60.0,
-                    help="seconds for the capacitated bound (default 60)")
-    ap.add_argument("--gap", type=float, default=1e-3,
-                    help="stop when the bound is this far below the plan (default 0.001)")
-    ap.add_argument("--no-plain", action="store_true",
-                    help="skip the comparison run without per-country functions")
-    ap.add_argument("--master-gap", type=float, default=None,
-                    help="absolute gap of each master MIP relative to the target (default "
-                         "optimizer.capacity_bound.MASTER_GAP_SHARE)")
-    ap.add_argument("--audit-masters", action="store_true",
-                    help="solve every master three ways (HiGHS scaled as used, HiGHS on the "
-                         "unscaled master, SCIP) and count the disagreements")
+    ap.add_argument(
+        "--lagrange-s",
+        type=float,
+        default=15.0,
+        help="seconds of subgradient before the capacitated bound (default 15)",
+    )
+    ap.add_argument(
+        "--time-limit",
+        type=float,
+        default=60.0,
+        help="seconds for the capacitated bound (default 60)",
+    )
+    ap.add_argument(
+        "--gap",
+        type=float,
+        default=1e-3,
+        help="stop when the bound is this far below the plan (default 0.001)",
+    )
+    ap.add_argument(
+        "--no-plain",
+        action="store_true",
+        help="skip the comparison run without per-country functions",
+    )
+    ap.add_argument(
+        "--master-gap",
+        type=float,
+        default=None,
+        help="absolute gap of each master MIP relative to the target (default "
+        "optimizer.capacity_bound.MASTER_GAP_SHARE)",
+    )
+    ap.add_argument(
+        "--audit-masters",
+        action="store_true",
+        help="solve every master three ways (HiGHS scaled as used, HiGHS on the "
+        "unscaled master, SCIP) and count the disagreements",
+    )
     args = ap.parse_args(argv)
 
     import numpy as np
@@ -84,26 +106,39 @@ def main(argv: list[str] | None = None) -> int:
     if raw.values is None:
         print("the aggregate MIP found no warehouse set", file=sys.stderr)
         return 1
-    y = np.round(raw.values[:len(data.warehouses)])
+    y = np.round(raw.values[: len(data.warehouses)])
     duals: list = []
-    sol, plan, _, _ = _fixed_y_lp(data, cols, y, params, targets, time.perf_counter() + 300,
-                                  None, duals_out=duals)
+    sol, plan, _, _ = _fixed_y_lp(
+        data, cols, y, params, targets, time.perf_counter() + 300, None, duals_out=duals
+    )
     if sol is None or not duals:
         print("the fixed-warehouse LP gave no plan or no duals", file=sys.stderr)
         return 1
-    print(f"scenario {Path(args.scenario).name}: {int(y.sum())} warehouses, plan "
-          f"{plan:,.2f} (setup {time.perf_counter() - t:.1f} s)")
+    print(
+        f"scenario {Path(args.scenario).name}: {int(y.sum())} warehouses, plan "
+        f"{plan:,.2f} (setup {time.perf_counter() - t:.1f} s)"
+    )
 
     t = time.perf_counter()
     best: list = []
     start = multipliers_from_duals(data, *duals[0])
-    lb, info = lagrangian_search(data, cols0, start, targets,
-                                 capacitated_lane_keys(data, cols0), plan,
-                                 t + args.lagrange_s, stop_gap=args.gap, best_out=best)
+    lb, info = lagrangian_search(
+        data,
+        cols0,
+        start,
+        targets,
+        capacitated_lane_keys(data, cols0),
+        plan,
+        t + args.lagrange_s,
+        stop_gap=args.gap,
+        best_out=best,
+    )
     mult = best[0] if best else start  # --lagrange-s 0: the LP's duals themselves
     print(f"{'phase':<12} {'bound':>16} {'gap %':>8} {'iterations':>10} {'s':>7} proven")
-    print(f"{'lagrangian':<12} {lb:16,.2f} {100 * (plan - lb) / plan:8.4f} "
-          f"{info['lagrange_iterations']:10d} {time.perf_counter() - t:7.1f}")
+    print(
+        f"{'lagrangian':<12} {lb:16,.2f} {100 * (plan - lb) / plan:8.4f} "
+        f"{info['lagrange_iterations']:10d} {time.perf_counter() - t:7.1f}"
+    )
     target = plan - args.gap * abs(plan)
     abs_gap = None if args.master_gap is None else args.master_gap * abs(target)
     audit: list[tuple[float, float, float, float]] = []
@@ -122,25 +157,54 @@ def main(argv: list[str] | None = None) -> int:
         c_un = c_.copy()
         c_un[:W] *= scale
         ru = np.full(len(lo_), np.inf)
-        h = solve_small_mip(lb_, ub_, c_un, lo_ * scale, ru, A_un.tocsr(), integer, "highs",
-                            60.0, f"output_flag=false\npresolve=off\nthreads=1\n"
-                                  f"mip_rel_gap=0\nmip_abs_gap={g!r}")
-        sc = solve_small_mip(lb_, ub_, c_, lo_, ru, A_, integer, "scip", 60.0,
-                             f"limits/absgap = {g / scale!r}\nlimits/gap = 0\n")
+        h = solve_small_mip(
+            lb_,
+            ub_,
+            c_un,
+            lo_ * scale,
+            ru,
+            A_un.tocsr(),
+            integer,
+            "highs",
+            60.0,
+            f"output_flag=false\npresolve=off\nthreads=1\nmip_rel_gap=0\nmip_abs_gap={g!r}",
+        )
+        sc = solve_small_mip(
+            lb_,
+            ub_,
+            c_,
+            lo_,
+            ru,
+            A_,
+            integer,
+            "scip",
+            60.0,
+            f"limits/absgap = {g / scale!r}\nlimits/gap = 0\n",
+        )
         h_claim = min(h.objective, h.bound) - g if h.status == "optimal" else -np.inf
         s_claim = scale * min(sc.objective, sc.bound) - g if sc.status == "optimal" else -np.inf
         audit.append((claim, h_claim, s_claim, g))
 
     for grouped in (True,) if args.no_plain else (True, False):
         audit.clear()
-        cb = capacity_bound(data, cols0, mult, targets,
-                            time.perf_counter() + args.time_limit, target=target, y_start=y,
-                            grouped=grouped, abs_gap=abs_gap,
-                            on_master=check if args.audit_masters else None)
+        cb = capacity_bound(
+            data,
+            cols0,
+            mult,
+            targets,
+            time.perf_counter() + args.time_limit,
+            target=target,
+            y_start=y,
+            grouped=grouped,
+            abs_gap=abs_gap,
+            on_master=check if args.audit_masters else None,
+        )
         name = "cap-grouped" if grouped else "cap-plain"
-        print(f"{name:<12} {cb.bound:16,.2f} {100 * (plan - cb.bound) / plan:8.4f} "
-              f"{cb.iterations:10d} {cb.seconds:7.1f} {cb.proven}  (SCIP re-solve "
-              f"{cb.cross_check:,.2f})")
+        print(
+            f"{name:<12} {cb.bound:16,.2f} {100 * (plan - cb.bound) / plan:8.4f} "
+            f"{cb.iterations:10d} {cb.seconds:7.1f} {cb.proven}  (SCIP re-solve "
+            f"{cb.cross_check:,.2f})"
+        )
         if args.audit_masters and audit:
             a = np.array(audit)
             ref = a[:, 2]  # SCIP; a claim more than both MIP gaps above it is wrong
@@ -148,8 +212,10 @@ def main(argv: list[str] | None = None) -> int:
             for col, label in ((0, "HiGHS scaled (used)"), (1, "HiGHS unscaled")):
                 bad = a[:, col] > ref + tol
                 worst = float((a[:, col] - ref)[bad].max()) if bad.any() else 0.0
-                print(f"  audit {label:<20}: {int(bad.sum())} of {len(a)} masters above SCIP "
-                      f"by more than the gaps (worst {worst:,.2f})")
+                print(
+                    f"  audit {label:<20}: {int(bad.sum())} of {len(a)} masters above SCIP "
+                    f"by more than the gaps (worst {worst:,.2f})"
+                )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory {peak:,.0f} MB; gap target {100 * args.gap:g} %")
     return 0

@@ -45,7 +45,9 @@ def _fmt(xs: list[float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--region", default="sea")
     ap.add_argument("--tiers", nargs="+", default=["S", "M", "L"])
     ap.add_argument("--runs", type=int, default=5)
@@ -57,19 +59,34 @@ def main(argv: list[str] | None = None) -> int:
         for tier in args.tiers:
             out = Path(tmp) / tier
             t = time.perf_counter()
-            subprocess.run([str(exe), "generate", "--region", args.region, "--tier", tier,
-                            "--seed", str(args.seed), "--out", str(out)], check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [
+                    str(exe),
+                    "generate",
+                    "--region",
+                    args.region,
+                    "--tier",
+                    tier,
+                    "--seed",
+                    str(args.seed),
+                    "--out",
+                    str(out),
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             gen = time.perf_counter() - t
             t_load, s = _time(lambda out=out: load_scenario(out), args.runs)
             t_graph, G = _time(lambda s=s: build_graph(s), args.runs)
             t_paths, data = _time(lambda s=s, G=G: compile_network(s, G), args.runs)
             t_mask, _ = _time(lambda d=data: d.outbound.pareto_mask(d.sku), max(1, args.runs // 2))
-            print(f"\ntier {tier}: {len(s.skus)} SKUs, {len(s.nodes)} nodes "
-                  f"({len(data.warehouses)} warehouses, {len(data.zones)} zones), "
-                  f"{G.number_of_edges()} lanes, {len(s.demand)} demand rows; "
-                  f"options {len(data.inbound)} in / {len(data.outbound)} out / "
-                  f"{len(data.direct)} direct; generate {gen:.1f} s (one run, incl. start-up)")
+            print(
+                f"\ntier {tier}: {len(s.skus)} SKUs, {len(s.nodes)} nodes "
+                f"({len(data.warehouses)} warehouses, {len(data.zones)} zones), "
+                f"{G.number_of_edges()} lanes, {len(s.demand)} demand rows; "
+                f"options {len(data.inbound)} in / {len(data.outbound)} out / "
+                f"{len(data.direct)} direct; generate {gen:.1f} s (one run, incl. start-up)"
+            )
             print(f"  load      {_fmt(t_load)}")
             print(f"  graph     {_fmt(t_graph)}")
             print(f"  paths     {_fmt(t_paths)}")

@@ -35,8 +35,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 DEFAULT_DIR = ROOT.parent / "shared" / "benchdata" / "orlib_cap"
-LARGE_CAPS = {"capa": (8000, 10000, 12000, 14000), "capb": (5000, 6000, 7000, 8000),
-              "capc": (5000, 5750, 6500, 7250)}
+LARGE_CAPS = {
+    "capa": (8000, 10000, 12000, 14000),
+    "capb": (5000, 6000, 7000, 8000),
+    "capc": (5000, 5750, 6500, 7250),
+}
 
 
 def instances(folder: Path, large: bool) -> list[tuple[str, Path, float | None, float]]:
@@ -74,15 +77,22 @@ def main(argv: list[str] | None = None) -> int:
     todo = instances(args.instances, args.large)
     if args.only:
         want = set(args.only)
-        todo = [t for t in instances(args.instances, False) + instances(args.instances, True)
-                if t[0] in want]
-    params = AllocationParams(relative_gap=1e-9, threads=args.threads, solver=args.solver,
-                              warm_start=False)
+        todo = [
+            t
+            for t in instances(args.instances, False) + instances(args.instances, True)
+            if t[0] in want
+        ]
+    params = AllocationParams(
+        relative_gap=1e-9, threads=args.threads, solver=args.solver, warm_start=False
+    )
     rows = []
     # solve s = the whole solve_allocation call (what the time limit bounds); total s adds
     # reading, compiling and building the columns
-    print(f"{'instance':<12} {'published':>14} {'ours':>14} {'diff':>10} {'status':>9} "
-          f"{'gap':>9} {'build s':>8} {'solve s':>8} {'total s':>8} {'peak MB':>8}", flush=True)
+    print(
+        f"{'instance':<12} {'published':>14} {'ours':>14} {'diff':>10} {'status':>9} "
+        f"{'gap':>9} {'build s':>8} {'solve s':>8} {'total s':>8} {'peak MB':>8}",
+        flush=True,
+    )
     for name, path, cap, bks in todo:
         t0 = time.perf_counter()
         capd = dataclasses.replace(read_cap_data(path, cap), name=name)
@@ -92,23 +102,40 @@ def main(argv: list[str] | None = None) -> int:
         res = solve_allocation(data, params.replace(time_limit=args.time_limit), columns=cols)
         lost = float(res.solution.u.sum()) if res.solution is not None else float("nan")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        row = {"instance": name, "published": bks, "objective": res.objective,
-               "diff": res.objective - bks, "status": str(res.status), "gap": res.gap,
-               "bound": res.bound, "build_s": t_build, "model_build_s": res.stats.get("build_s"),
-               "solve_s": res.runtime_s, "mip_s": res.stats.get("solve_s"),
-               "total_s": time.perf_counter() - t0,
-               "peak_mb": peak, "lost_units": lost, "time_limit": args.time_limit,
-               "solver": args.solver, "matches": abs(res.objective - bks) <= 1e-3 + 1e-9 * bks,
-               **{k: v for k, v in res.stats.items() if k.startswith(("incumbent", "lagrange"))}}
+        row = {
+            "instance": name,
+            "published": bks,
+            "objective": res.objective,
+            "diff": res.objective - bks,
+            "status": str(res.status),
+            "gap": res.gap,
+            "bound": res.bound,
+            "build_s": t_build,
+            "model_build_s": res.stats.get("build_s"),
+            "solve_s": res.runtime_s,
+            "mip_s": res.stats.get("solve_s"),
+            "total_s": time.perf_counter() - t0,
+            "peak_mb": peak,
+            "lost_units": lost,
+            "time_limit": args.time_limit,
+            "solver": args.solver,
+            "matches": abs(res.objective - bks) <= 1e-3 + 1e-9 * bks,
+            **{k: v for k, v in res.stats.items() if k.startswith(("incumbent", "lagrange"))},
+        }
         rows.append(row)
-        print(f"{name:<12} {bks:>14.3f} {res.objective:>14.3f} {row['diff']:>10.3f} "
-              f"{row['status']:>9} {res.gap:>9.2e} {t_build:>8.1f} {row['solve_s']:>8.1f} "
-              f"{row['total_s']:>8.1f} {peak:>8.0f}", flush=True)
+        print(
+            f"{name:<12} {bks:>14.3f} {res.objective:>14.3f} {row['diff']:>10.3f} "
+            f"{row['status']:>9} {res.gap:>9.2e} {t_build:>8.1f} {row['solve_s']:>8.1f} "
+            f"{row['total_s']:>8.1f} {peak:>8.0f}",
+            flush=True,
+        )
     ok = sum(r["matches"] for r in rows)
     solve = sorted(r["solve_s"] for r in rows)
-    print(f"\n{ok}/{len(rows)} equal the published optimum (|diff| <= 0.001); median solve "
-          f"{solve[len(solve) // 2]:.2f} s, max {solve[-1]:.2f} s; time limit "
-          f"{args.time_limit:g} s per instance; shared 2-core machine")
+    print(
+        f"\n{ok}/{len(rows)} equal the published optimum (|diff| <= 0.001); median solve "
+        f"{solve[len(solve) // 2]:.2f} s, max {solve[-1]:.2f} s; time limit "
+        f"{args.time_limit:g} s per instance; shared 2-core machine"
+    )
     if args.out:
         args.out.write_text(json.dumps(rows, indent=1))
     return 0

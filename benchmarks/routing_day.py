@@ -51,20 +51,29 @@ def main(argv: list[str] | None = None) -> int:
     factor = a.orders / per_day
     plan = {**plan, "fulfilment": [{**r, "units": r["units"] * factor} for r in rows]}
     t0 = time.perf_counter()
-    inst = build_day_instance(plan, scen, warehouse="WH-KUL", day=0, seed=a.seed,
-                              fleet=FleetSpec(), jitter_km=8.0)
+    inst = build_day_instance(
+        plan, scen, warehouse="WH-KUL", day=0, seed=a.seed, fleet=FleetSpec(), jitter_km=8.0
+    )
     t_build = time.perf_counter() - t0
-    params = RoutingParams(time_limit_s=a.time_limit, seed=a.seed,
-                           first_solution=a.first_solution, neighbors=a.neighbors)
+    params = RoutingParams(
+        time_limit_s=a.time_limit,
+        seed=a.seed,
+        first_solution=a.first_solution,
+        neighbors=a.neighbors,
+    )
     res = solve_routes(inst, params)
     t_all = time.perf_counter() - t0
-    print(f"# {inst.num_clients} orders, {inst.num_vehicles} vans available, "
-          f"time limit {a.time_limit:g} s, first={params.first_solution}, "
-          f"neighbors={params.neighbors}, seed {a.seed}")
+    print(
+        f"# {inst.num_clients} orders, {inst.num_vehicles} vans available, "
+        f"time limit {a.time_limit:g} s, first={params.first_solution}, "
+        f"neighbors={params.neighbors}, seed {a.seed}"
+    )
     print(res.summary())
-    print(f"build {t_build:.1f} s, solve {res.solve_seconds:.1f} s, total {t_all:.1f} s, "
-          f"feasible={res.feasible}, routes={res.num_vehicles}, "
-          f"carrier={len(res.dropped)}, late_orders_at_dispatch={len(inst.meta['late_orders'])}")
+    print(
+        f"build {t_build:.1f} s, solve {res.solve_seconds:.1f} s, total {t_all:.1f} s, "
+        f"feasible={res.feasible}, routes={res.num_vehicles}, "
+        f"carrier={len(res.dropped)}, late_orders_at_dispatch={len(inst.meta['late_orders'])}"
+    )
     return 0 if res.feasible else 1
 
 

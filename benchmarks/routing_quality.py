@@ -113,14 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--family", choices=sorted(FAMILIES), default="solomon")
     ap.add_argument("--instances", type=Path, help="folder (default ../shared/benchdata/<family>)")
-    ap.add_argument("--select", default="*",
-                    help="glob(s) on instance file names, comma-separated")
+    ap.add_argument("--select", default="*", help="glob(s) on instance file names, comma-separated")
     ap.add_argument("--time-limit", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--first-solution", default=RoutingParams().first_solution)
     ap.add_argument("--metaheuristic", default=RoutingParams().metaheuristic)
-    ap.add_argument("--search", default=RoutingParams().search,
-                    help="auto, ils or lns (see RoutingParams.search)")
+    ap.add_argument(
+        "--search",
+        default=RoutingParams().search,
+        help="auto, ils or lns (see RoutingParams.search)",
+    )
     ap.add_argument("--no-peer", action="store_true", help="skip PyVRP")
     ap.add_argument("--out", type=Path, help="CSV of per-instance rows")
     a = ap.parse_args(argv)
@@ -128,61 +130,94 @@ def main(argv: list[str] | None = None) -> int:
     d = a.instances or (ROOT.parent / "shared" / "benchdata" / folder)
     bks = load_bks(d / bks_file)
     globs = a.select.split(",")
-    files = sorted(p for p in d.glob(pattern)
-                   if any(fnmatch.fnmatch(p.name, g) for g in globs) and p.name != "README.md")
+    files = sorted(
+        p
+        for p in d.glob(pattern)
+        if any(fnmatch.fnmatch(p.name, g) for g in globs) and p.name != "README.md"
+    )
     if not files:
         print(f"no instance matches {a.select!r} in {d}", file=sys.stderr)
         return 2
-    params = RoutingParams(time_limit_s=a.time_limit, seed=a.seed,
-                           first_solution=a.first_solution, metaheuristic=a.metaheuristic,
-                           search=a.search)
-    print(f"# family={a.family} time_limit={a.time_limit}s seed={a.seed} "
-          f"search={params.search} first={params.first_solution} "
-          f"meta={params.metaheuristic} peer="
-          f"{'none' if a.no_peer else 'pyvrp'}; solvers run one after the other")
-    print(f"{'instance':<12} {'bks':>10} {'ours':>10} {'veh':>4} {'gap%':>7} {'gap_t1%':>8} "
-          f"{'s':>6} {'pyvrp':>10} {'veh':>4} {'gap%':>7} {'ratio':>6} {'s':>6}")
+    params = RoutingParams(
+        time_limit_s=a.time_limit,
+        seed=a.seed,
+        first_solution=a.first_solution,
+        metaheuristic=a.metaheuristic,
+        search=a.search,
+    )
+    print(
+        f"# family={a.family} time_limit={a.time_limit}s seed={a.seed} "
+        f"search={params.search} first={params.first_solution} "
+        f"meta={params.metaheuristic} peer="
+        f"{'none' if a.no_peer else 'pyvrp'}; solvers run one after the other"
+    )
+    print(
+        f"{'instance':<12} {'bks':>10} {'ours':>10} {'veh':>4} {'gap%':>7} {'gap_t1%':>8} "
+        f"{'s':>6} {'pyvrp':>10} {'veh':>4} {'gap%':>7} {'ratio':>6} {'s':>6}"
+    )
     rows = []
     for f in files:
         inst = read_instance(f)
         name = inst.name if inst.name in bks else f.stem
         b = bks.get(name, math.nan)
         res = solve_routes(inst, params)
-        row: dict[str, object] = {"instance": name, "bks": b, "ours": res.cost,
-                                  "ours_vehicles": res.num_vehicles, "ours_feasible": res.feasible,
-                                  "ours_s": res.solve_seconds}
+        row: dict[str, object] = {
+            "instance": name,
+            "bks": b,
+            "ours": res.cost,
+            "ours_vehicles": res.num_vehicles,
+            "ours_feasible": res.feasible,
+            "ours_s": res.solve_seconds,
+        }
         row["gap"] = 100 * (res.cost / b - 1)
         row["gap_t1"] = math.nan
         if a.family == "solomon" and inst.coords is not None and res.feasible:
-            ev = evaluate_routes(inst, [(r.vehicle_type, r.clients) for r in res.routes],
-                                 convention="trunc1")
+            ev = evaluate_routes(
+                inst, [(r.vehicle_type, r.clients) for r in res.routes], convention="trunc1"
+            )
             row["gap_t1"] = 100 * (ev.distance / b - 1)
         if not a.no_peer:
             routes, secs = solve_pyvrp(inst, a.time_limit, a.seed)
             ev = evaluate_routes(inst, routes)
-            row.update(pyvrp=ev.cost, pyvrp_vehicles=len(routes), pyvrp_feasible=ev.feasible,
-                       pyvrp_s=secs, pyvrp_gap=100 * (ev.cost / b - 1),
-                       ratio=res.cost / ev.cost)
+            row.update(
+                pyvrp=ev.cost,
+                pyvrp_vehicles=len(routes),
+                pyvrp_feasible=ev.feasible,
+                pyvrp_s=secs,
+                pyvrp_gap=100 * (ev.cost / b - 1),
+                ratio=res.cost / ev.cost,
+            )
         rows.append(row)
-        print(f"{name:<12} {b:>10.2f} {res.cost:>10.2f} {res.num_vehicles:>4} "
-              f"{row['gap']:>7.2f} {row['gap_t1']:>8.2f} {res.solve_seconds:>6.1f} "
-              + (f"{row['pyvrp']:>10.2f} {row['pyvrp_vehicles']:>4} {row['pyvrp_gap']:>7.2f} "
-                 f"{row['ratio']:>6.3f} {row['pyvrp_s']:>6.1f}" if not a.no_peer else "")
-              + ("" if res.feasible else "  INFEASIBLE"), flush=True)
+        print(
+            f"{name:<12} {b:>10.2f} {res.cost:>10.2f} {res.num_vehicles:>4} "
+            f"{row['gap']:>7.2f} {row['gap_t1']:>8.2f} {res.solve_seconds:>6.1f} "
+            + (
+                f"{row['pyvrp']:>10.2f} {row['pyvrp_vehicles']:>4} {row['pyvrp_gap']:>7.2f} "
+                f"{row['ratio']:>6.3f} {row['pyvrp_s']:>6.1f}"
+                if not a.no_peer
+                else ""
+            )
+            + ("" if res.feasible else "  INFEASIBLE"),
+            flush=True,
+        )
 
     def mean(key: str) -> float:
         vals = [float(r[key]) for r in rows if key in r and math.isfinite(float(r[key]))]
         return statistics.fmean(vals) if vals else math.nan
 
     n_feas = sum(bool(r["ours_feasible"]) for r in rows)
-    print(f"# summary over {len(rows)} instance(s): ours feasible {n_feas}/{len(rows)}, "
-          f"mean gap {mean('gap'):.2f}% (trunc1 re-evaluation {mean('gap_t1'):.2f}%), "
-          f"median {statistics.median(float(r['ours_s']) for r in rows):.1f} s")
+    print(
+        f"# summary over {len(rows)} instance(s): ours feasible {n_feas}/{len(rows)}, "
+        f"mean gap {mean('gap'):.2f}% (trunc1 re-evaluation {mean('gap_t1'):.2f}%), "
+        f"median {statistics.median(float(r['ours_s']) for r in rows):.1f} s"
+    )
     if not a.no_peer:
-        print(f"# pyvrp feasible {sum(bool(r['pyvrp_feasible']) for r in rows)}/{len(rows)}, "
-              f"mean gap {mean('pyvrp_gap'):.2f}%, mean cost ratio ours/pyvrp "
-              f"{mean('ratio'):.4f}, "
-              f"median {statistics.median(float(r['pyvrp_s']) for r in rows):.1f} s")
+        print(
+            f"# pyvrp feasible {sum(bool(r['pyvrp_feasible']) for r in rows)}/{len(rows)}, "
+            f"mean gap {mean('pyvrp_gap'):.2f}%, mean cost ratio ours/pyvrp "
+            f"{mean('ratio'):.4f}, "
+            f"median {statistics.median(float(r['pyvrp_s']) for r in rows):.1f} s"
+        )
     if a.out:
         with a.out.open("w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=sorted({k for r in rows for k in r}))

@@ -22,16 +22,19 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import HEADERS, Server  # noqa: E402
+from load import HEADERS, Server
 
-CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
-          "response_schema_conformance")
+CHECKS = (
+    "not_a_server_error,status_code_conformance,content_type_conformance,"
+    "response_schema_conformance"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--max-examples", type=int, default=200,
-                    help="examples per operation (default 200)")
+    ap.add_argument(
+        "--max-examples", type=int, default=200, help="examples per operation (default 200)"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=1800, help="overall bound, seconds")
     args = ap.parse_args(argv)
@@ -39,28 +42,55 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --max-examples must be in 1..10000", file=sys.stderr)
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="tradelane-st-"))
-    server = Server(f"sqlite:///{tmp / 'st.db'}", tmp / "server.log",
-                    "tests.api.solvers:fake_plan", max_attempts=3)
+    server = Server(
+        f"sqlite:///{tmp / 'st.db'}",
+        tmp / "server.log",
+        "tests.api.solvers:fake_plan",
+        max_attempts=3,
+    )
     server.env["TRADELANE_ROUTES_TIME_LIMIT_S"] = "0.5"
     st = Path(sys.executable).parent / "schemathesis"
     t0 = time.monotonic()
     try:
         server.start()
-        cmd = [str(st), "run", f"{server.url}/openapi.json", "--checks", CHECKS,
-               "--max-examples", str(args.max_examples), "--seed", str(args.seed),
-               "--workers", "1", "--suppress-health-check", "all",
-               "-H", f"Authorization: {HEADERS['Authorization']}", "--no-color"]
-        r = subprocess.run(cmd, cwd=tmp, timeout=args.timeout, text=True, capture_output=True,
-                           env={**os.environ, "SCHEMATHESIS_HOOKS": ""})
+        cmd = [
+            str(st),
+            "run",
+            f"{server.url}/openapi.json",
+            "--checks",
+            CHECKS,
+            "--max-examples",
+            str(args.max_examples),
+            "--seed",
+            str(args.seed),
+            "--workers",
+            "1",
+            "--suppress-health-check",
+            "all",
+            "-H",
+            f"Authorization: {HEADERS['Authorization']}",
+            "--no-color",
+        ]
+        r = subprocess.run(
+            cmd,
+            check=False,
+            cwd=tmp,
+            timeout=args.timeout,
+            text=True,
+            capture_output=True,
+            env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+        )
     finally:
         server.stop()
     out = r.stdout.replace(HEADERS["Authorization"].split()[1], "[key]")
     print(out[-6000:])
     log = (tmp / "server.log").read_text(errors="replace")
     five = sum(1 for line in log.splitlines() if "internal error on" in line)
-    print(f"schemathesis exit code {r.returncode}; {five} internal-error (500) log line(s); "
-          f"{args.max_examples} max examples per operation; {time.monotonic() - t0:.0f} s "
-          "wall (shared machine)")
+    print(
+        f"schemathesis exit code {r.returncode}; {five} internal-error (500) log line(s); "
+        f"{args.max_examples} max examples per operation; {time.monotonic() - t0:.0f} s "
+        "wall (shared machine)"
+    )
     return 0 if r.returncode == 0 and five == 0 else 1
 
 

@@ -22,7 +22,14 @@ import pandas as pd
 
 from network import attrs as A
 from network.graph import build_graph
-from network.paths import BASE_DIMS, ParetoPath, duty_countries, pareto_paths, sku_pareto_mask, vector_costs
+from network.paths import (
+    BASE_DIMS,
+    ParetoPath,
+    duty_countries,
+    pareto_paths,
+    sku_pareto_mask,
+    vector_costs,
+)
 from network.scenario import Scenario, Service
 
 __all__ = ["NetworkData", "PathOptions", "SkuData", "compile_network"]
@@ -54,14 +61,23 @@ class SkuData:
                 raise ValueError(f"{name} has shape {getattr(self, name).shape}, expected ({k},)")
         if self.own_duty.shape[0] != k:
             raise ValueError("own_duty rows do not match the SKU count")
-        _ro(self.weight_kg, self.volume_m3, self.value, self.demand_cv,
-            self.holding_per_unit_day, self.own_duty)
+        _ro(
+            self.weight_kg,
+            self.volume_m3,
+            self.value,
+            self.demand_cv,
+            self.holding_per_unit_day,
+            self.own_duty,
+        )
 
     def take(self, idx: I) -> SkuData:
         """The SKUs at ``idx`` (a copy)."""
         return SkuData(
-            self.weight_kg[idx].copy(), self.volume_m3[idx].copy(), self.value[idx].copy(),
-            self.demand_cv[idx].copy(), self.holding_per_unit_day[idx].copy(),
+            self.weight_kg[idx].copy(),
+            self.volume_m3[idx].copy(),
+            self.value[idx].copy(),
+            self.demand_cv[idx].copy(),
+            self.holding_per_unit_day[idx].copy(),
             self.own_duty[idx].copy(),
         )
 
@@ -96,7 +112,7 @@ class PathOptions:
 
     def lanes_of(self, i: int) -> I:
         """Lane indices of option ``i``, in path order."""
-        return self.lane_idx[self.lane_ptr[i]:self.lane_ptr[i + 1]]
+        return self.lane_idx[self.lane_ptr[i] : self.lane_ptr[i + 1]]
 
     def unit_cost(self, skus: SkuData) -> F:
         """Per-unit cost of every option for every SKU given, shape ``(n_options, n_skus)``."""
@@ -157,15 +173,22 @@ class NetworkData:
 
     def __post_init__(self) -> None:
         w = len(self.warehouses)
-        for name in ("wh_fixed_cost", "wh_storage_m3", "wh_throughput_per_day",
-                     "wh_holding_per_m3_day", "wh_handling_per_unit", "wh_processing_hours",
-                     "wh_bonded"):
+        for name in (
+            "wh_fixed_cost",
+            "wh_storage_m3",
+            "wh_throughput_per_day",
+            "wh_holding_per_m3_day",
+            "wh_handling_per_unit",
+            "wh_processing_hours",
+            "wh_bonded",
+        ):
             if getattr(self, name).shape != (w,):
                 raise ValueError(f"{name} must have one entry per warehouse")
         if not (len(self.dem_sku) == len(self.dem_zone) == len(self.dem_units)):
             raise ValueError("demand arrays disagree in length")
-        if len(self.dem_sku) and (self.dem_sku.max() >= len(self.skus)
-                                   or self.dem_zone.max() >= len(self.zones)):
+        if len(self.dem_sku) and (
+            self.dem_sku.max() >= len(self.skus) or self.dem_zone.max() >= len(self.zones)
+        ):
             raise IndexError("demand refers to an unknown SKU or zone index")
         if np.any(self.dem_units < 0):
             raise ValueError("negative demand")
@@ -178,10 +201,21 @@ class NetworkData:
                 raise IndexError(f"{what} option refers to an unknown node index")
             if len(opts.lane_idx) and opts.lane_idx.max() >= len(self.lanes):
                 raise IndexError(f"{what} option refers to an unknown lane index")
-        _ro(self.wh_fixed_cost, self.wh_storage_m3, self.wh_throughput_per_day,
-            self.wh_holding_per_m3_day, self.wh_handling_per_unit, self.wh_processing_hours,
-            self.wh_bonded, self.dem_sku, self.dem_zone, self.dem_units,
-            self.lane_cap_kg, self.lane_cap_m3, self.lane_cap_units)
+        _ro(
+            self.wh_fixed_cost,
+            self.wh_storage_m3,
+            self.wh_throughput_per_day,
+            self.wh_holding_per_m3_day,
+            self.wh_handling_per_unit,
+            self.wh_processing_hours,
+            self.wh_bonded,
+            self.dem_sku,
+            self.dem_zone,
+            self.dem_units,
+            self.lane_cap_kg,
+            self.lane_cap_m3,
+            self.lane_cap_units,
+        )
 
     @property
     def total_demand(self) -> float:
@@ -207,8 +241,14 @@ def _sku_data(s: Scenario, countries: tuple[str, ...]) -> SkuData:
     value = np.array([k.value for k in sk], float)
     rate = s.service.capital_cost_rate_per_year / 365.0
     hold = np.array(
-        [k.holding_cost_per_unit_day if k.holding_cost_per_unit_day is not None
-         else k.value * rate for k in sk], float)
+        [
+            k.holding_cost_per_unit_day
+            if k.holding_cost_per_unit_day is not None
+            else k.value * rate
+            for k in sk
+        ],
+        float,
+    )
     own = np.full((len(sk), len(countries)), np.nan)
     cidx = {c: i for i, c in enumerate(countries)}
     for i, k in enumerate(sk):
@@ -216,8 +256,12 @@ def _sku_data(s: Scenario, countries: tuple[str, ...]) -> SkuData:
             if c in cidx:
                 own[i, cidx[c]] = r
     return SkuData(
-        np.array([k.weight_kg for k in sk], float), np.array([k.volume_m3 for k in sk], float),
-        value, np.array([k.demand_cv for k in sk], float), hold, own,
+        np.array([k.weight_kg for k in sk], float),
+        np.array([k.volume_m3 for k in sk], float),
+        value,
+        np.array([k.demand_cv for k in sk], float),
+        hold,
+        own,
     )
 
 
@@ -243,8 +287,12 @@ def _collect(
                 ptr.append(len(idx))
     v = np.asarray(vec, float).reshape(len(vec), ndims)
     return PathOptions(
-        np.asarray(src, np.int64), np.asarray(dst, np.int64), v[:, 0].copy(), v,
-        np.asarray(ptr, np.int64), np.asarray(idx, np.int64),
+        np.asarray(src, np.int64),
+        np.asarray(dst, np.int64),
+        v[:, 0].copy(),
+        v,
+        np.asarray(ptr, np.int64),
+        np.asarray(idx, np.int64),
     )
 
 
@@ -278,12 +326,15 @@ def compile_network(
     lane_index: dict[str, int] = {}
     truncated = False
 
-    def run(sources: tuple[str, ...], target_kind: str) -> list[tuple[int, dict[str, list[ParetoPath]]]]:
+    def run(
+        sources: tuple[str, ...], target_kind: str
+    ) -> list[tuple[int, dict[str, list[ParetoPath]]]]:
         nonlocal truncated
         out = []
         for i, src in enumerate(sources):
-            r = pareto_paths(G, src, target_kind=target_kind, max_labels=max_labels,
-                             countries=countries)
+            r = pareto_paths(
+                G, src, target_kind=target_kind, max_labels=max_labels, countries=countries
+            )
             truncated |= r.truncated
             out.append((i, r.paths))
         return out
@@ -298,7 +349,9 @@ def compile_network(
     attrs = {k: d for _, _, k, d in G.edges(keys=True, data=True) if k in lane_index}
 
     def cap(key: str) -> F:
-        return np.array([math.inf if attrs[ln][key] is None else attrs[ln][key] for ln in lanes], float)
+        return np.array(
+            [math.inf if attrs[ln][key] is None else attrs[ln][key] for ln in lanes], float
+        )
 
     table = scenario.demand
     dem_sku = pd.Index([k.id for k in scenario.skus]).get_indexer(table.sku).astype(np.int64)
@@ -320,8 +373,12 @@ def compile_network(
         wh_status=tuple(w.status for w in whs),
         wh_storage_m3=np.array([inf if w.storage_m3 is None else w.storage_m3 for w in whs], float),
         wh_throughput_per_day=np.array(
-            [inf if w.throughput_units_per_day is None else w.throughput_units_per_day for w in whs],
-            float),
+            [
+                inf if w.throughput_units_per_day is None else w.throughput_units_per_day
+                for w in whs
+            ],
+            float,
+        ),
         wh_holding_per_m3_day=np.array([w.holding_cost_per_m3_day for w in whs], float),
         wh_handling_per_unit=np.array([w.handling_cost_per_unit for w in whs], float),
         wh_processing_hours=np.array([w.processing_hours for w in whs], float),

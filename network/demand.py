@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["DemandRecord", "DemandTable", "RowLocations", "read_demand_csv", "MAX_PROBLEMS"]
+__all__ = ["MAX_PROBLEMS", "DemandRecord", "DemandTable", "RowLocations", "read_demand_csv"]
 
 MAX_PROBLEMS = 1000  # rows reported per check before summarising the rest
 
@@ -41,7 +41,7 @@ class DemandRecord(NamedTuple):
 class DemandTable(Sequence[DemandRecord]):
     """Read-only columnar demand (see module docstring)."""
 
-    __slots__ = ("sku", "zone", "units")
+    __slots__ = ("sku", "units", "zone")
 
     def __init__(self, sku: npt.ArrayLike, zone: npt.ArrayLike, units: npt.ArrayLike):
         s = np.asarray(sku, dtype=object).reshape(-1)
@@ -64,8 +64,11 @@ class DemandTable(Sequence[DemandRecord]):
         if not rows:
             return cls.empty()
         if isinstance(rows[0], dict):
-            return cls([r["sku"] for r in rows], [r["zone"] for r in rows],
-                       [float(r["units"]) for r in rows])
+            return cls(
+                [r["sku"] for r in rows],
+                [r["zone"] for r in rows],
+                [float(r["units"]) for r in rows],
+            )
         return cls([r.sku for r in rows], [r.zone for r in rows], [float(r.units) for r in rows])
 
     def __len__(self) -> int:
@@ -87,8 +90,12 @@ class DemandTable(Sequence[DemandRecord]):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, DemandTable):
             return NotImplemented
-        return (len(self) == len(other) and bool(np.array_equal(self.units, other.units))
-                and bool((self.sku == other.sku).all()) and bool((self.zone == other.zone).all()))
+        return (
+            len(self) == len(other)
+            and bool(np.array_equal(self.units, other.units))
+            and bool((self.sku == other.sku).all())
+            and bool((self.zone == other.zone).all())
+        )
 
     def __hash__(self) -> int:  # pragma: no cover - tables are compared, not hashed
         return hash((len(self), float(self.units.sum())))
@@ -98,14 +105,18 @@ class DemandTable(Sequence[DemandRecord]):
 
     def concat(self, other: DemandTable) -> DemandTable:
         """Rows of ``self`` then ``other``."""
-        return DemandTable(np.r_[self.sku, other.sku], np.r_[self.zone, other.zone],
-                           np.r_[self.units, other.units])
+        return DemandTable(
+            np.r_[self.sku, other.sku], np.r_[self.zone, other.zone], np.r_[self.units, other.units]
+        )
 
     def to_records(self) -> list[dict[str, Any]]:
         """The rows as v1 ``{"sku", "zone", "units"}`` mappings."""
-        return [{"sku": s, "zone": z, "units": u}
-                for s, z, u in zip(self.sku.tolist(), self.zone.tolist(), self.units.tolist(),
-                                   strict=True)]
+        return [
+            {"sku": s, "zone": z, "units": u}
+            for s, z, u in zip(
+                self.sku.tolist(), self.zone.tolist(), self.units.tolist(), strict=True
+            )
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +152,11 @@ def check_records(
     if rows is None:
         return DemandTable.empty(), none, []
     if not isinstance(rows, list):
-        return DemandTable.empty(), none, [(f"{where.source}demand", "Input should be a valid list")]
+        return (
+            DemandTable.empty(),
+            none,
+            [(f"{where.source}demand", "Input should be a valid list")],
+        )
     kept: list[int] = []
     probs: list[tuple[str, str]] = []
     sku: list[str] = []
@@ -180,8 +195,9 @@ def check_records(
                     probs.append((f"{here}.units", f"Input should be a finite number (got {u!r})"))
                     bad = True
                 elif uf < 0:
-                    probs.append((f"{here}.units",
-                                  f"Input should be greater than or equal to 0 (got {u!r})"))
+                    probs.append(
+                        (f"{here}.units", f"Input should be greater than or equal to 0 (got {u!r})")
+                    )
                     bad = True
         if not bad:
             kept.append(i)
@@ -211,16 +227,23 @@ def check_references(
     df = pd.DataFrame({"sku": table.sku, "zone": table.zone})
     probs: list[tuple[str, str]] = []
     bad_sku = np.flatnonzero(~df["sku"].isin(skus).to_numpy())
-    probs += _capped(bad_sku, lambda i: (f"{where(ids[i])}.sku", f"unknown SKU {table.sku[i]!r}"),
-                     "unknown SKUs")
+    probs += _capped(
+        bad_sku, lambda i: (f"{where(ids[i])}.sku", f"unknown SKU {table.sku[i]!r}"), "unknown SKUs"
+    )
     kind = df["zone"].map(kinds)
     unknown = np.flatnonzero(kind.isna().to_numpy())
-    probs += _capped(unknown, lambda i: (f"{where(ids[i])}.zone", f"unknown zone {table.zone[i]!r}"),
-                     "unknown zones")
+    probs += _capped(
+        unknown,
+        lambda i: (f"{where(ids[i])}.zone", f"unknown zone {table.zone[i]!r}"),
+        "unknown zones",
+    )
     k = kind.to_numpy()
     wrong = np.flatnonzero(kind.notna().to_numpy() & (k != "zone"))
-    probs += _capped(wrong, lambda i: (f"{where(ids[i])}.zone",
-                                       f"{table.zone[i]!r} is a {k[i]}, not a zone"), "non-zones")
+    probs += _capped(
+        wrong,
+        lambda i: (f"{where(ids[i])}.zone", f"{table.zone[i]!r} is a {k[i]}, not a zone"),
+        "non-zones",
+    )
     dup = df.duplicated(["sku", "zone"], keep="first").to_numpy()
     if dup.any():
         first = df.groupby(["sku", "zone"], sort=False).ngroup().to_numpy()
@@ -228,15 +251,23 @@ def check_references(
         order = np.arange(n)[::-1]
         first_row[first[order]] = order  # the smallest row index wins
         rows = np.flatnonzero(dup)
-        probs += _capped(rows, lambda i: (
-            where(ids[i]),
-            f"duplicate demand for sku {table.sku[i]!r} zone {table.zone[i]!r} "
-            f"(first at {where(ids[first_row[first[i]]])}); rows are not summed"),
-            "duplicates")
+        probs += _capped(
+            rows,
+            lambda i: (
+                where(ids[i]),
+                (
+                    f"duplicate demand for sku {table.sku[i]!r} zone {table.zone[i]!r} "
+                    f"(first at {where(ids[first_row[first[i]]])}); rows are not summed"
+                ),
+            ),
+            "duplicates",
+        )
     return probs
 
 
-def read_demand_csv(text: str, name: str = "demand.csv") -> tuple[DemandTable, npt.NDArray[np.int64], list[tuple[str, str]]]:
+def read_demand_csv(
+    text: str, name: str = "demand.csv"
+) -> tuple[DemandTable, npt.NDArray[np.int64], list[tuple[str, str]]]:
     """Parse ``sku,zone,units`` CSV text into a table, its rows' line numbers, and problems.
 
     Blank lines and lines starting with ``#`` are skipped. Problems name the CSV line.
@@ -250,19 +281,29 @@ def read_demand_csv(text: str, name: str = "demand.csv") -> tuple[DemandTable, n
     else:
         reader = csv.reader(io.StringIO(text))
         parsed = [(reader.line_num, r) for r in reader]
-        parsed = [(ln, r) for ln, r in parsed
-                  if any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
+        parsed = [
+            (ln, r)
+            for ln, r in parsed
+            if any(c.strip() for c in r) and not r[0].lstrip().startswith("#")
+        ]
         rows_l = [(ln, r) for ln, r in parsed]
         text_rows = None
     if not rows_l:
-        return DemandTable.empty(), np.zeros(0, np.int64), [(name, "empty file: expected a header sku,zone,units")]
+        return (
+            DemandTable.empty(),
+            np.zeros(0, np.int64),
+            [(name, "empty file: expected a header sku,zone,units")],
+        )
     hline = rows_l[0][0]
     header_cells = text_rows[0].split(",") if text_rows is not None else rows_l[0][1]
     header = [c.strip().lower() for c in header_cells]
     missing = [c for c in ("sku", "zone", "units") if c not in header]
     if missing:
-        return DemandTable.empty(), np.zeros(0, np.int64), [
-            (f"{name} line {hline}", f"header must name sku,zone,units; missing {missing}")]
+        return (
+            DemandTable.empty(),
+            np.zeros(0, np.int64),
+            [(f"{name} line {hline}", f"header must name sku,zone,units; missing {missing}")],
+        )
     n = len(rows_l) - 1
     lines = np.fromiter((ln for ln, _ in rows_l[1:]), dtype=np.int64, count=n)
     if text_rows is not None:
@@ -273,16 +314,24 @@ def read_demand_csv(text: str, name: str = "demand.csv") -> tuple[DemandTable, n
         width = np.fromiter((len(r) for r in body), dtype=np.int64, count=n)
     probs: list[tuple[str, str]] = []
     wrong = np.flatnonzero(width != len(header))
-    probs += _capped(wrong, lambda i: (f"{name} line {lines[i]}",
-                                       f"expected {len(header)} fields, got {width[i]}"),
-                     "a wrong field count")
+    probs += _capped(
+        wrong,
+        lambda i: (f"{name} line {lines[i]}", f"expected {len(header)} fields, got {width[i]}"),
+        "a wrong field count",
+    )
     ok = np.flatnonzero(width == len(header))
     cols = {c: header.index(c) for c in ("sku", "zone", "units")}
     if not len(ok):
         df = pd.DataFrame({i: pd.Series([], dtype=object) for i in range(len(header))})
     elif text_rows is not None:
-        df = pd.read_csv(io.StringIO("\n".join([body_text[i] for i in ok])), header=None,
-                         dtype=str, keep_default_na=False, engine="c", skip_blank_lines=False)
+        df = pd.read_csv(
+            io.StringIO("\n".join([body_text[i] for i in ok])),
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            engine="c",
+            skip_blank_lines=False,
+        )
     else:
         df = pd.DataFrame([body[i] for i in ok])
     spaced = " " in text or "\t" in text
@@ -296,16 +345,26 @@ def read_demand_csv(text: str, name: str = "demand.csv") -> tuple[DemandTable, n
     lines_ok = lines[ok]
     nan = np.flatnonzero(np.isnan(units) | np.isinf(units))
     ru = raw_units.to_numpy()
-    probs += _capped(nan, lambda i: (f"{name} line {lines_ok[i]}.units", f"not a number: {ru[i]!r}"),
-                     "non-numeric units")
+    probs += _capped(
+        nan,
+        lambda i: (f"{name} line {lines_ok[i]}.units", f"not a number: {ru[i]!r}"),
+        "non-numeric units",
+    )
     neg = np.flatnonzero(units < 0)
-    probs += _capped(neg, lambda i: (f"{name} line {lines_ok[i]}.units",
-                                     f"Input should be greater than or equal to 0 (got {units[i]:g})"),
-                     "negative units")
+    probs += _capped(
+        neg,
+        lambda i: (
+            f"{name} line {lines_ok[i]}.units",
+            f"Input should be greater than or equal to 0 (got {units[i]:g})",
+        ),
+        "negative units",
+    )
     empty = np.flatnonzero((sku.to_numpy() == "") | (zone.to_numpy() == ""))
-    probs += _capped(empty, lambda i: (f"{name} line {lines_ok[i]}", "empty sku or zone"),
-                     "empty ids")
+    probs += _capped(
+        empty, lambda i: (f"{name} line {lines_ok[i]}", "empty sku or zone"), "empty ids"
+    )
     good = np.isfinite(units) & (units >= 0) & (sku.to_numpy() != "") & (zone.to_numpy() != "")
-    table = DemandTable(sku.to_numpy(dtype=object)[good], zone.to_numpy(dtype=object)[good],
-                        units[good])
+    table = DemandTable(
+        sku.to_numpy(dtype=object)[good], zone.to_numpy(dtype=object)[good], units[good]
+    )
     return table, lines_ok[good], probs

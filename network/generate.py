@@ -107,8 +107,12 @@ class GeneratedScenario:
         skus = [k["id"] for k in self.document["skus"]]
         demand = [
             {"sku": skus[k], "zone": self.zones[z], "units": int(u)}
-            for k, z, u in zip(self.demand_sku.tolist(), self.demand_zone.tolist(),
-                               self.demand_units.tolist(), strict=True)
+            for k, z, u in zip(
+                self.demand_sku.tolist(),
+                self.demand_zone.tolist(),
+                self.demand_units.tolist(),
+                strict=True,
+            )
         ]
         return {**self.document, "demand": demand}
 
@@ -129,14 +133,22 @@ def _cities() -> dict[str, tuple[F, F, F, tuple[str, ...], I]]:
     by: dict[str, list[tuple[int, int, float, float, str]]] = {}
     for c in gc.get_cities().values():
         by.setdefault(c["countrycode"], []).append(
-            (-int(c["population"]), int(c["geonameid"]), float(c["latitude"]),
-             float(c["longitude"]), str(c["name"])))
+            (
+                -int(c["population"]),
+                int(c["geonameid"]),
+                float(c["latitude"]),
+                float(c["longitude"]),
+                str(c["name"]),
+            )
+        )
     out = {}
     for iso, rows in by.items():
         rows.sort()
         out[iso] = (
-            np.array([r[2] for r in rows]), np.array([r[3] for r in rows]),
-            np.array([-r[0] for r in rows], float), tuple(r[4] for r in rows),
+            np.array([r[2] for r in rows]),
+            np.array([r[3] for r in rows]),
+            np.array([-r[0] for r in rows], float),
+            tuple(r[4] for r in rows),
             np.array([r[1] for r in rows], np.int64),
         )
     return out
@@ -151,9 +163,26 @@ def _country_population() -> dict[str, float]:
 
 
 # letters that Unicode decomposition does not reduce to ASCII (Vietnamese Đ, Polish Ł, ...)
-_TRANSLIT = str.maketrans({"Đ": "D", "đ": "d", "Ð": "D", "ð": "d", "Ł": "L", "ł": "l",
-                           "Ø": "O", "ø": "o", "ß": "ss", "Æ": "AE", "æ": "ae", "Œ": "OE",
-                           "œ": "oe", "ı": "i", "Þ": "TH", "þ": "th"})
+_TRANSLIT = str.maketrans(
+    {
+        "Đ": "D",
+        "đ": "d",
+        "Ð": "D",
+        "ð": "d",
+        "Ł": "L",
+        "ł": "l",
+        "Ø": "O",
+        "ø": "o",
+        "ß": "ss",
+        "Æ": "AE",
+        "æ": "ae",
+        "Œ": "OE",
+        "œ": "oe",
+        "ı": "i",
+        "Þ": "TH",
+        "þ": "th",
+    }
+)
 
 
 def _slug(name: str) -> str:
@@ -162,8 +191,9 @@ def _slug(name: str) -> str:
     >>> _slug("Ðà Lạt"), _slug("Łódź"), _slug("São Paulo")
     ('DA-LAT', 'LODZ', 'SAO-PAULO')
     """
-    ascii_ = unicodedata.normalize("NFKD", name.translate(_TRANSLIT)).encode(
-        "ascii", "ignore").decode()
+    ascii_ = (
+        unicodedata.normalize("NFKD", name.translate(_TRANSLIT)).encode("ascii", "ignore").decode()
+    )
     s = re.sub(r"[^A-Za-z0-9]+", "-", ascii_).strip("-").upper()
     return s[:24].rstrip("-") or "PLACE"
 
@@ -251,8 +281,9 @@ def _build_zones(spec: RegionSpec, n_total: int) -> _Zones:
             lon.append(round(float(lo[i]), 4))
             ctry.append(c.iso)
             pops.append(float(agg[j]))
-    return _Zones(tuple(ids), tuple(names), np.array(lat), np.array(lon), tuple(ctry),
-                  np.array(pops))
+    return _Zones(
+        tuple(ids), tuple(names), np.array(lat), np.array(lon), tuple(ctry), np.array(pops)
+    )
 
 
 # -- SKUs and demand ------------------------------------------------------------------------
@@ -294,13 +325,21 @@ def _build_skus(rng: np.random.Generator, k: int, spec: RegionSpec) -> _Skus:
     duty = base[:, cat].T * hs[:, None] * jitter
     # popularity: Zipf-like over a random rank; popular SKUs are listed in more countries
     rank = rng.permutation(k) + 1.0
-    popularity = rank ** -0.9
+    popularity = rank**-0.9
     p_list = 0.5 + 0.45 * (1.0 - (rank - 1.0) / k)
     listed = rng.random((k, len(spec.countries))) < p_list[:, None]
     none = ~listed.any(axis=1)
     listed[none, 0] = True
-    return _Skus(cat, np.round(weight, 3), np.round(volume, 6), np.round(value, 2),
-                 np.round(cv, 3), np.round(duty, 4), popularity, listed)
+    return _Skus(
+        cat,
+        np.round(weight, 3),
+        np.round(volume, 6),
+        np.round(value, 2),
+        np.round(cv, 3),
+        np.round(duty, 4),
+        popularity,
+        listed,
+    )
 
 
 def _build_demand(
@@ -321,7 +360,7 @@ def _build_demand(
     out_u: list[I] = []
     chunk = 2048  # fixed, so the random stream does not depend on memory or machine
     for a in range(0, len(w), chunk):
-        mean = w[a:a + chunk][:, cidx] * zone_mean[None, :]
+        mean = w[a : a + chunk][:, cidx] * zone_mean[None, :]
         units = rng.poisson(mean)
         kk, zz = np.nonzero(units)
         out_k.append(kk.astype(np.int64) + a)
@@ -385,10 +424,18 @@ def _build_lanes(
             if km > 1600:
                 continue
             road = 1.25 * km
-            lanes.append(_lane(f"{o.code}-{g.code}-truck", o.code, g.code, "truck",
-                               "domestic truck", transit_hours=_r(6 + road / 55),
-                               cost_per_unit=0.02,
-                               cost_per_m3=_r(4 + 0.035 * road)))
+            lanes.append(
+                _lane(
+                    f"{o.code}-{g.code}-truck",
+                    o.code,
+                    g.code,
+                    "truck",
+                    "domestic truck",
+                    transit_hours=_r(6 + road / 55),
+                    cost_per_unit=0.02,
+                    cost_per_m3=_r(4 + 0.035 * road),
+                )
+            )
 
     def cap(country: str, key: str, mult: float) -> float:
         return float(math.ceil(load[country][key] * mult)) + 1.0
@@ -404,30 +451,68 @@ def _build_lanes(
         for b in sea_dest:
             km = sea_km[(a, b.code)]
             rate = spec.sea_cost_per_m3 * (0.85 + 0.15 * km / ref_sea)
-            lanes.append(_lane(f"{a}-{b.code}-sea", a, b.code, "sea", "ocean standard",
-                               transit_hours=_r(48 + km / 28), cost_per_unit=0.03,
-                               cost_per_m3=_r(rate), distance_km=_r(km, 1),
-                               capacity_m3_per_day=cap(b.country, "m3", 1.5)))
-            lanes.append(_lane(f"{a}-{b.code}-fastsea", a, b.code, "sea",
-                               "ocean express (fast ship)", transit_hours=_r(24 + km / 36),
-                               cost_per_unit=0.03,
-                               cost_per_m3=_r(1.6 * rate), distance_km=_r(km, 1),
-                               capacity_m3_per_day=cap(b.country, "m3", 0.5)))
+            lanes.append(
+                _lane(
+                    f"{a}-{b.code}-sea",
+                    a,
+                    b.code,
+                    "sea",
+                    "ocean standard",
+                    transit_hours=_r(48 + km / 28),
+                    cost_per_unit=0.03,
+                    cost_per_m3=_r(rate),
+                    distance_km=_r(km, 1),
+                    capacity_m3_per_day=cap(b.country, "m3", 1.5),
+                )
+            )
+            lanes.append(
+                _lane(
+                    f"{a}-{b.code}-fastsea",
+                    a,
+                    b.code,
+                    "sea",
+                    "ocean express (fast ship)",
+                    transit_hours=_r(24 + km / 36),
+                    cost_per_unit=0.03,
+                    cost_per_m3=_r(1.6 * rate),
+                    distance_km=_r(km, 1),
+                    capacity_m3_per_day=cap(b.country, "m3", 0.5),
+                )
+            )
     for a in spec.cn_air:
         for b in air_dest:
             km = air_km[(a, b.code)]
             kg = spec.air_cost_per_kg * (0.8 + 0.2 * km / ref_air)
-            lanes.append(_lane(f"{a}-{b.code}-air", a, b.code, "air", "air freight",
-                               transit_hours=_r(30 + km / 700), cost_per_unit=0.05,
-                               cost_per_kg=_r(kg), cost_per_m3=_r(40 * kg),
-                               capacity_kg_per_day=cap(b.country, "kg", 0.4)))
+            lanes.append(
+                _lane(
+                    f"{a}-{b.code}-air",
+                    a,
+                    b.code,
+                    "air",
+                    "air freight",
+                    transit_hours=_r(30 + km / 700),
+                    cost_per_unit=0.05,
+                    cost_per_kg=_r(kg),
+                    cost_per_m3=_r(40 * kg),
+                    capacity_kg_per_day=cap(b.country, "kg", 0.4),
+                )
+            )
     gw_by = {g.code: g for g in gws}
     for lk in spec.links:
         country = gw_by[lk.dest].country
-        lanes.append(_lane(f"{lk.cn}-{lk.dest}-{lk.mode}", lk.cn, lk.dest, lk.mode, lk.carrier,
-                           transit_hours=lk.transit_hours, cost_per_unit=lk.cost_per_unit,
-                           cost_per_m3=lk.cost_per_m3,
-                           capacity_m3_per_day=cap(country, "m3", 0.5)))
+        lanes.append(
+            _lane(
+                f"{lk.cn}-{lk.dest}-{lk.mode}",
+                lk.cn,
+                lk.dest,
+                lk.mode,
+                lk.carrier,
+                transit_hours=lk.transit_hours,
+                cost_per_unit=lk.cost_per_unit,
+                cost_per_m3=lk.cost_per_m3,
+                capacity_m3_per_day=cap(country, "m3", 0.5),
+            )
+        )
 
     # customs: destination gateway -> warehouse (road leg + clearance + duty)
     for w in whs:
@@ -440,21 +525,53 @@ def _build_lanes(
             km = kms[g.code]
             if km > spec.drayage_max_km and g.code != nearest:
                 continue
-            common = {"transit_hours": _r(4 + km / 50), "cost_per_m3": _r(3 + 0.02 * km),
-                      "distance_km": _r(km, 1),
-                      "capacity_units_per_day": cap(w.country, "units", 1.0)}
+            common = {
+                "transit_hours": _r(4 + km / 50),
+                "cost_per_m3": _r(3 + 0.02 * km),
+                "distance_km": _r(km, 1),
+                "capacity_units_per_day": cap(w.country, "units", 1.0),
+            }
             if w.bonded:
-                lanes.append(_lane(f"{g.code}-{w.code}-bond", g.code, w.code, "customs",
-                                   "bonded receipt", clearance_hours=2.0, cost_per_unit=0.03,
-                                   **common))
+                lanes.append(
+                    _lane(
+                        f"{g.code}-{w.code}-bond",
+                        g.code,
+                        w.code,
+                        "customs",
+                        "bonded receipt",
+                        clearance_hours=2.0,
+                        cost_per_unit=0.03,
+                        **common,
+                    )
+                )
                 continue
             duty = _country_duty(wc)
-            lanes.append(_lane(f"{g.code}-{w.code}-pre", g.code, w.code, "customs",
-                               "pre-reviewed clearance", clearance_hours=8.0, cost_per_unit=0.15,
-                               duty_rate=duty, **common))
-            lanes.append(_lane(f"{g.code}-{w.code}-std", g.code, w.code, "customs",
-                               "ordinary clearance", clearance_hours=wc.std_clearance_hours,
-                               cost_per_unit=0.06, duty_rate=duty, **common))
+            lanes.append(
+                _lane(
+                    f"{g.code}-{w.code}-pre",
+                    g.code,
+                    w.code,
+                    "customs",
+                    "pre-reviewed clearance",
+                    clearance_hours=8.0,
+                    cost_per_unit=0.15,
+                    duty_rate=duty,
+                    **common,
+                )
+            )
+            lanes.append(
+                _lane(
+                    f"{g.code}-{w.code}-std",
+                    g.code,
+                    w.code,
+                    "customs",
+                    "ordinary clearance",
+                    clearance_hours=wc.std_clearance_hours,
+                    cost_per_unit=0.06,
+                    duty_rate=duty,
+                    **common,
+                )
+            )
 
     # direct: origin -> zone, premium 72h line and economy postal mail
     hubs = {c.iso: _air_hub(spec, c.iso) for c in spec.countries}
@@ -474,15 +591,36 @@ def _build_lanes(
             post = np.clip(24 * (12 + flight / 4000 + 3 * local_km / 1000), 24 * 12, 24 * 28)
             for j, zi in enumerate(sel.tolist()):
                 z = zones.ids[zi]
-                lanes.append(_lane(f"{o.code}-{z}-x72", o.code, z, "express", "72h line",
-                                   transit_hours=_r(x72[j]), clearance_hours=8.0,
-                                   cost_per_unit=_r(2.5 * f), cost_per_kg=_r(8.0 * f),
-                                   cost_per_m3=_r(300 * f), duty_rate=duty))
-                lanes.append(_lane(f"{o.code}-{z}-post", o.code, z, "express",
-                                   "postal economy", transit_hours=_r(post[j]),
-                                   clearance_hours=48.0, cost_per_unit=_r(0.9 * f),
-                                   cost_per_kg=_r(3.2 * f), cost_per_m3=_r(100 * f),
-                                   duty_rate=duty))
+                lanes.append(
+                    _lane(
+                        f"{o.code}-{z}-x72",
+                        o.code,
+                        z,
+                        "express",
+                        "72h line",
+                        transit_hours=_r(x72[j]),
+                        clearance_hours=8.0,
+                        cost_per_unit=_r(2.5 * f),
+                        cost_per_kg=_r(8.0 * f),
+                        cost_per_m3=_r(300 * f),
+                        duty_rate=duty,
+                    )
+                )
+                lanes.append(
+                    _lane(
+                        f"{o.code}-{z}-post",
+                        o.code,
+                        z,
+                        "express",
+                        "postal economy",
+                        transit_hours=_r(post[j]),
+                        clearance_hours=48.0,
+                        cost_per_unit=_r(0.9 * f),
+                        cost_per_kg=_r(3.2 * f),
+                        cost_per_m3=_r(100 * f),
+                        duty_rate=duty,
+                    )
+                )
     return lanes
 
 
@@ -500,10 +638,17 @@ def _rate_cards(spec: RegionSpec) -> list[dict[str, Any]]:
     for c in spec.countries:
         for d in c.cards:
             card: dict[str, Any] = {
-                "id": f"{c.iso}-{d.suffix}", "mode": "last_mile", "country": c.iso,
-                "carrier": d.carrier, "base_hours": d.base_hours, "km_per_hour": d.km_per_hour,
-                "circuity": d.circuity, "max_km": d.max_km, "cost_per_unit": d.cost_per_unit,
-                "cost_per_kg": d.cost_per_kg, "cost_per_km": d.cost_per_km,
+                "id": f"{c.iso}-{d.suffix}",
+                "mode": "last_mile",
+                "country": c.iso,
+                "carrier": d.carrier,
+                "base_hours": d.base_hours,
+                "km_per_hour": d.km_per_hour,
+                "circuity": d.circuity,
+                "max_km": d.max_km,
+                "cost_per_unit": d.cost_per_unit,
+                "cost_per_kg": d.cost_per_kg,
+                "cost_per_km": d.cost_per_km,
             }
             if d.from_countries:
                 card["from_countries"] = list(d.from_countries)
@@ -514,7 +659,10 @@ def _rate_cards(spec: RegionSpec) -> list[dict[str, Any]]:
 
 
 def _fastest_hours(
-    spec: RegionSpec, whs: list[WarehouseSite], proc: F, zones: _Zones,
+    spec: RegionSpec,
+    whs: list[WarehouseSite],
+    proc: F,
+    zones: _Zones,
     lanes: list[dict[str, Any]],
 ) -> F:
     """Fastest door-to-door hours per zone (capacities ignored): warehouse or direct line."""
@@ -607,8 +755,11 @@ def generate_scenario(
         share = 0.3 if iso in hub_countries else 0.0
         if spec.customs_union:  # any member's gateway may clear goods for the whole union
             share = 0.5
-        load[iso] = {"units": cu[i] + share * cu.sum(), "kg": ckg[i] + share * ckg.sum(),
-                     "m3": cm3[i] + share * cm3.sum()}
+        load[iso] = {
+            "units": cu[i] + share * cu.sum(),
+            "kg": ckg[i] + share * ckg.sum(),
+            "m3": cm3[i] + share * cm3.sum(),
+        }
 
     # warehouses: sized from the demand they could serve, with slack
     mult = rng.uniform(1.3, 2.4, size=len(whs))
@@ -618,16 +769,41 @@ def generate_scenario(
     n_bonded = max(1, sum(1 for w in whs if w.bonded))
     nodes: list[dict[str, Any]] = []
     for o in ORIGINS:
-        nodes.append({"id": o.code, "kind": "origin", "lat": o.lat, "lon": o.lon, "country": "CN",
-                      "name": o.city, "handling_hours": o.handling_hours})
+        nodes.append(
+            {
+                "id": o.code,
+                "kind": "origin",
+                "lat": o.lat,
+                "lon": o.lon,
+                "country": "CN",
+                "name": o.city,
+                "handling_hours": o.handling_hours,
+            }
+        )
     cn = {g.code: g for g in CN_GATEWAYS}
     for code in dict.fromkeys((*spec.cn_sea, *spec.cn_air, *(lk.cn for lk in spec.links))):
         g = cn[code]
-        nodes.append({"id": g.code, "kind": "gateway", "lat": g.lat, "lon": g.lon,
-                      "country": g.country, "name": g.name})
+        nodes.append(
+            {
+                "id": g.code,
+                "kind": "gateway",
+                "lat": g.lat,
+                "lon": g.lon,
+                "country": g.country,
+                "name": g.name,
+            }
+        )
     for g in spec.gateways:
-        nodes.append({"id": g.code, "kind": "gateway", "lat": g.lat, "lon": g.lon,
-                      "country": g.country, "name": g.name})
+        nodes.append(
+            {
+                "id": g.code,
+                "kind": "gateway",
+                "lat": g.lat,
+                "lon": g.lon,
+                "country": g.country,
+                "name": g.name,
+            }
+        )
     for i, w in enumerate(whs):
         c = spec.country(w.country)
         ci = isos.index(w.country)
@@ -638,10 +814,16 @@ def generate_scenario(
         vol = cm3[ci] / cu[ci] if cu[ci] > 0 else float(np.mean(skus.volume))
         storage = max(50.0, math.ceil(thr * vol * spec.cover_days * cover[i] / 10) * 10)
         node = {
-            "id": f"WH-{w.code}", "kind": "warehouse", "lat": w.lat, "lon": w.lon,
-            "country": w.country, "name": w.city,
+            "id": f"WH-{w.code}",
+            "kind": "warehouse",
+            "lat": w.lat,
+            "lon": w.lon,
+            "country": w.country,
+            "name": w.city,
             "fixed_cost": _r(c.cost_index * (5000 + 25 * storage) * HORIZON_DAYS / 28, 0),
-            "status": "candidate", "storage_m3": storage, "throughput_units_per_day": thr,
+            "status": "candidate",
+            "storage_m3": storage,
+            "throughput_units_per_day": thr,
             "holding_cost_per_m3_day": _r(0.8 * c.cost_index, 3),
             "handling_cost_per_unit": _r(0.45 * c.labour_index, 3),
             "processing_hours": float(proc[i]),
@@ -650,12 +832,21 @@ def generate_scenario(
             node["bonded"] = True
         nodes.append(node)
     for i, zid in enumerate(zones.ids):
-        nodes.append({"id": zid, "kind": "zone", "lat": float(zones.lat[i]),
-                      "lon": float(zones.lon[i]), "country": zones.country[i],
-                      "name": zones.names[i]})
+        nodes.append(
+            {
+                "id": zid,
+                "kind": "zone",
+                "lat": float(zones.lat[i]),
+                "lon": float(zones.lon[i]),
+                "country": zones.country[i],
+                "name": zones.names[i],
+            }
+        )
 
-    wsites = [WarehouseSite(f"WH-{w.code}", w.city, w.lat, w.lon, w.country, w.bonded, w.small)
-              for w in whs]
+    wsites = [
+        WarehouseSite(f"WH-{w.code}", w.city, w.lat, w.lon, w.country, w.bonded, w.small)
+        for w in whs
+    ]
     lanes = _build_lanes(spec, wsites, zones, load)
     cards = _rate_cards(spec)
 
@@ -665,15 +856,19 @@ def generate_scenario(
     on = fastest <= PROMISE_HOURS
     c_all = np.bincount(zci, weights=zunits, minlength=len(isos))
     c_on = np.bincount(zci, weights=zunits * on, minlength=len(isos))
-    achievable = {iso: (float(c_on[i] / c_all[i]) if c_all[i] > 0 else 1.0)
-                  for i, iso in enumerate(isos)}
+    achievable = {
+        iso: (float(c_on[i] / c_all[i]) if c_all[i] > 0 else 1.0) for i, iso in enumerate(isos)
+    }
     total_ach = float(c_on.sum() / c_all.sum())
 
     def capped(policy: float, ach: float) -> float:
         return float(min(policy, math.floor((ach - 0.02) * 100) / 100))
 
-    by_country = {c.iso: capped(c.target_on_time, achievable[c.iso])
-                  for c in spec.countries if c.target_on_time is not None}
+    by_country = {
+        c.iso: capped(c.target_on_time, achievable[c.iso])
+        for c in spec.countries
+        if c.target_on_time is not None
+    }
     service = {
         "promise_hours": PROMISE_HOURS,
         "min_on_time_share": capped(spec.target_on_time, total_ach),
@@ -687,15 +882,35 @@ def generate_scenario(
     sku_ids = [f"SKU-{i + 1:06d}" for i in range(ts.skus)]
     cat_names = [c.name for c in CATEGORIES]
     sku_docs = [
-        {"id": sid, "weight_kg": wt, "volume_m3": vol, "value": val, "category": cat_names[cat],
-         "demand_cv": cv, "duty_rates": dict(zip(isos, dr, strict=True))}
+        {
+            "id": sid,
+            "weight_kg": wt,
+            "volume_m3": vol,
+            "value": val,
+            "category": cat_names[cat],
+            "demand_cv": cv,
+            "duty_rates": dict(zip(isos, dr, strict=True)),
+        }
         for sid, wt, vol, val, cat, cv, dr in zip(
-            sku_ids, skus.weight.tolist(), skus.volume.tolist(), skus.value.tolist(),
-            skus.cat.tolist(), skus.cv.tolist(), skus.duty.tolist(), strict=True)
+            sku_ids,
+            skus.weight.tolist(),
+            skus.volume.tolist(),
+            skus.value.tolist(),
+            skus.cat.tolist(),
+            skus.cv.tolist(),
+            skus.duty.tolist(),
+            strict=True,
+        )
     ]
     document = {
-        "name": name, "currency": "USD", "horizon_days": HORIZON_DAYS, "service": service,
-        "nodes": nodes, "lanes": lanes, "rate_cards": cards, "skus": sku_docs,
+        "name": name,
+        "currency": "USD",
+        "horizon_days": HORIZON_DAYS,
+        "service": service,
+        "nodes": nodes,
+        "lanes": lanes,
+        "rate_cards": cards,
+        "skus": sku_docs,
     }
     core = {}
     for c in spec.countries:
@@ -705,19 +920,34 @@ def generate_scenario(
             core[c.iso] = zones.ids[top]
     remote = [zones.ids[i] for i in np.flatnonzero(fastest > 240.0)]
     meta = {
-        "generator": "network.generate", "generator_version": GENERATOR_VERSION,
-        "region": spec.code, "tier": t, "seed": seed, "name": name,
+        "generator": "network.generate",
+        "generator_version": GENERATOR_VERSION,
+        "region": spec.code,
+        "tier": t,
+        "seed": seed,
+        "name": name,
         "command": regenerate_command(spec.code, t, seed, name),
-        "counts": {"origins": len(ORIGINS), "warehouses": len(whs), "zones": len(zones.ids),
-                   "gateways": sum(1 for n in nodes if n["kind"] == "gateway"),
-                   "lanes": len(lanes), "rate_cards": len(cards), "skus": ts.skus,
-                   "demand_rows": int(len(du)), "demand_units": int(du.sum())},
+        "counts": {
+            "origins": len(ORIGINS),
+            "warehouses": len(whs),
+            "zones": len(zones.ids),
+            "gateways": sum(1 for n in nodes if n["kind"] == "gateway"),
+            "lanes": len(lanes),
+            "rate_cards": len(cards),
+            "skus": ts.skus,
+            "demand_rows": len(du),
+            "demand_units": int(du.sum()),
+        },
         "core_zones": core,
         "remote_zones_over_10_days": remote,
-        "on_time": {"policy": spec.target_on_time, "achievable": round(total_ach, 4),
-                    "policy_by_country": {c.iso: c.target_on_time for c in spec.countries
-                                          if c.target_on_time is not None},
-                    "achievable_by_country": {k: round(v, 4) for k, v in achievable.items()}},
+        "on_time": {
+            "policy": spec.target_on_time,
+            "achievable": round(total_ach, 4),
+            "policy_by_country": {
+                c.iso: c.target_on_time for c in spec.countries if c.target_on_time is not None
+            },
+            "achievable_by_country": {k: round(v, 4) for k, v in achievable.items()},
+        },
     }
     return GeneratedScenario(document, zones.ids, dk, dz, du, meta)
 
@@ -768,9 +998,9 @@ def demand_csv_chunks(gen: GeneratedScenario, rows: int = 200_000) -> Iterator[s
     sku_ids = np.array([k["id"] for k in gen.document["skus"]], dtype=object)
     zone_ids = np.array([z + "," for z in gen.zones], dtype=object)
     for a in range(0, len(gen.demand_units), rows):
-        k = gen.demand_sku[a:a + rows]
-        z = gen.demand_zone[a:a + rows]
-        u = gen.demand_units[a:a + rows].astype(str).astype(object)
+        k = gen.demand_sku[a : a + rows]
+        z = gen.demand_zone[a : a + rows]
+        u = gen.demand_units[a : a + rows].astype(str).astype(object)
         line = sku_ids[k] + "," + zone_ids[z] + u
         yield "\n".join(line.tolist()) + "\n"
 
@@ -795,8 +1025,9 @@ def write_scenario(gen: GeneratedScenario, out: str | Path) -> list[Path]:
             fh.write(data)
     sha["demand.csv"] = h.hexdigest()
     meta = {**gen.meta, "sha256": sha, "versions": _versions()}
-    (d / "generator.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n",
-                                      encoding="utf-8")
+    (d / "generator.json").write_text(
+        json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     log.info("wrote %s (%d demand rows)", d, len(gen.demand_units))
     return [d / "network.json", d / "demand.csv", d / "generator.json"]
 

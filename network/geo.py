@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from network.scenario import Scenario
 
-__all__ = ["geodesic_km", "pairwise_km", "nodes_frame"]
+__all__ = ["geodesic_km", "nodes_frame", "pairwise_km"]
 
 _GEOD = Geod(ellps="WGS84")
 
@@ -30,8 +30,10 @@ def geodesic_km(
 ) -> npt.NDArray[np.float64]:
     """Geodesic distance in km between points (arrays broadcast against each other)."""
     a, b, c, d = np.broadcast_arrays(
-        np.asarray(lat1, float), np.asarray(lon1, float),
-        np.asarray(lat2, float), np.asarray(lon2, float),
+        np.asarray(lat1, float),
+        np.asarray(lon1, float),
+        np.asarray(lat2, float),
+        np.asarray(lon2, float),
     )
     _, _, dist_m = _GEOD.inv(b.ravel(), a.ravel(), d.ravel(), c.ravel())
     return (np.asarray(dist_m, float) / 1000.0).reshape(a.shape)

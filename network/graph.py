@@ -36,7 +36,7 @@ from network import attrs as A
 from network.geo import geodesic_km, pairwise_km
 from network.scenario import Lane, Scenario, Sku
 
-__all__ = ["build_graph", "lane_unit_cost", "iter_lanes"]
+__all__ = ["build_graph", "iter_lanes", "lane_unit_cost"]
 
 
 def _lane_attrs(lane: Lane, km: float, *, duty: float | None) -> dict[str, Any]:
@@ -76,8 +76,11 @@ def build_graph(scenario: Scenario) -> nx.MultiDiGraph:
     G = nx.MultiDiGraph(name=scenario.name, currency=scenario.currency)
     for n in scenario.nodes:
         data = n.model_dump(exclude={"id"}, exclude_none=True)
-        start = n.handling_hours if n.kind == "origin" else (
-            n.processing_hours if n.kind == "warehouse" else 0.0)
+        start = (
+            n.handling_hours
+            if n.kind == "origin"
+            else (n.processing_hours if n.kind == "warehouse" else 0.0)
+        )
         G.add_node(n.id, **data, **{A.START_HOURS: start})
 
     # explicit lanes: km for cost_per_km is given, or the geodesic between the end nodes
@@ -89,7 +92,9 @@ def build_graph(scenario: Scenario) -> nx.MultiDiGraph:
         lon2 = np.array([G.nodes[ln.to]["lon"] for ln in lanes])
         geo = geodesic_km(lat1, lon1, lat2, lon2)
         for ln, km in zip(lanes, geo, strict=True):
-            into_bonded = G.nodes[ln.to].get("bonded", False) and G.nodes[ln.to]["kind"] == "warehouse"
+            into_bonded = (
+                G.nodes[ln.to].get("bonded", False) and G.nodes[ln.to]["kind"] == "warehouse"
+            )
             duty = None if into_bonded else ln.duty_rate
             dist = ln.distance_km if ln.distance_km is not None else float(km)
             G.add_edge(ln.from_, ln.to, key=ln.id, **_lane_attrs(ln, dist, duty=duty))
@@ -104,8 +109,10 @@ def build_graph(scenario: Scenario) -> nx.MultiDiGraph:
         if not w_sel or not z_sel:
             continue
         km = card.circuity * pairwise_km(
-            [w.lat for w in w_sel], [w.lon for w in w_sel],
-            [z.lat for z in z_sel], [z.lon for z in z_sel],
+            [w.lat for w in w_sel],
+            [w.lon for w in w_sel],
+            [z.lat for z in z_sel],
+            [z.lon for z in z_sel],
         )
         wi, zi = np.nonzero(km <= card.max_km)
         hours = card.base_hours + km[wi, zi] / card.km_per_hour

@@ -39,12 +39,12 @@ __all__ = [
     "Leg",
     "ParetoPath",
     "SearchResult",
-    "duty_countries",
-    "lane_vector",
-    "pareto_paths",
     "SkuPath",
     "SkuPaths",
+    "duty_countries",
+    "lane_vector",
     "pareto_for_sku",
+    "pareto_paths",
     "sku_pareto_mask",
     "vector_costs",
 ]
@@ -94,7 +94,9 @@ class SearchResult:
 
 def duty_countries(G: nx.MultiDiGraph) -> tuple[str, ...]:
     """Countries that some duty lane of ``G`` enters, sorted (the duty dimensions)."""
-    out = {G.nodes[v][A.COUNTRY] for _, v, d in G.edges(data=True) if d.get(A.DUTY_RATE) is not None}
+    out = {
+        G.nodes[v][A.COUNTRY] for _, v, d in G.edges(data=True) if d.get(A.DUTY_RATE) is not None
+    }
     return tuple(sorted(out))
 
 
@@ -263,7 +265,7 @@ def vector_costs(
     cost = vec[:, 1:2] + np.outer(vec[:, 2], weight) + np.outer(vec[:, 3], volume)
     if own_rate.shape[1]:
         n = vec[:, BASE_DIMS::2]  # duty lanes per country
-        r = vec[:, BASE_DIMS + 1::2]  # summed lane rates per country
+        r = vec[:, BASE_DIMS + 1 :: 2]  # summed lane rates per country
         has = ~np.isnan(own_rate)
         own = np.where(has, own_rate, 0.0) * value[:, None]  # (K, C)
         lane = np.where(has, 0.0, 1.0) * value[:, None]
@@ -321,14 +323,14 @@ def sku_pareto_mask(
     # chunk over SKUs to bound memory at ~2e7 booleans per step
     step = max(1, int(2e7 // max(1, len(starts) * m * m)))
     for a in range(0, k, step):
-        c = np.where(valid[:, :, None], cost[rows, a:a + step], np.inf)  # (P, m, K')
+        c = np.where(valid[:, :, None], cost[rows, a : a + step], np.inf)  # (P, m, K')
         le_c = c[:, :, None, :] <= c[:, None, :, :] + tol
         lt_c = c[:, :, None, :] < c[:, None, :, :] - tol
         weak = le_c & le_h[..., None] & pair_ok[..., None]
         strict = lt_c | lt_h[..., None]
         beaten = np.any(weak & (strict | earlier[..., None]), axis=1)  # (P, m, K')
         sel = valid
-        keep[rows[sel], a:a + step] = ~beaten[sel]
+        keep[rows[sel], a : a + step] = ~beaten[sel]
     return keep
 
 
@@ -350,9 +352,17 @@ class SkuPath:
             "start_hours": self.start_hours,
             "lanes": list(self.lanes),
             "legs": [
-                {"lane": g.lane, "from": g.from_, "to": g.to, "mode": g.mode, "carrier": g.carrier,
-                 "transit_hours": g.transit_hours, "clearance_hours": g.clearance_hours,
-                 "hours": g.transit_hours + g.clearance_hours, "cost": g.cost}
+                {
+                    "lane": g.lane,
+                    "from": g.from_,
+                    "to": g.to,
+                    "mode": g.mode,
+                    "carrier": g.carrier,
+                    "transit_hours": g.transit_hours,
+                    "clearance_hours": g.clearance_hours,
+                    "hours": g.transit_hours + g.clearance_hours,
+                    "cost": g.cost,
+                }
                 for g in self.legs
             ],
         }
@@ -366,8 +376,15 @@ class SkuPaths:
     truncated: bool
 
 
-def pareto_for_sku(scenario, source: str, target: str, sku, *, max_labels: int = 64,
-                   G: nx.MultiDiGraph | None = None) -> SkuPaths:  # type: ignore[no-untyped-def]
+def pareto_for_sku(
+    scenario,
+    source: str,
+    target: str,
+    sku,
+    *,
+    max_labels: int = 64,
+    G: nx.MultiDiGraph | None = None,
+) -> SkuPaths:  # type: ignore[no-untyped-def]
     """Pareto paths from ``source`` to ``target`` priced for one SKU, with leg breakdown.
 
     Parameters
@@ -383,15 +400,22 @@ def pareto_for_sku(scenario, source: str, target: str, sku, *, max_labels: int =
 
     G = build_graph(scenario) if G is None else G
     countries = duty_countries(G)
-    res = pareto_paths(G, source, target_kind=G.nodes[target][A.KIND], targets=[target],
-                       max_labels=max_labels, countries=countries)
+    res = pareto_paths(
+        G,
+        source,
+        target_kind=G.nodes[target][A.KIND],
+        targets=[target],
+        max_labels=max_labels,
+        countries=countries,
+    )
     cands = res.paths.get(target, [])
     if not cands:
         return SkuPaths((), res.truncated)
     own = np.array([[sku.duty_rates.get(c, np.nan) for c in countries]], float).reshape(1, -1)
     vec = np.stack([p.vec for p in cands])
-    cost = vector_costs(vec, np.array([sku.weight_kg]), np.array([sku.volume_m3]),
-                        np.array([sku.value]), own)
+    cost = vector_costs(
+        vec, np.array([sku.weight_kg]), np.array([sku.volume_m3]), np.array([sku.value]), own
+    )
     keep = sku_pareto_mask(cost, vec[:, 0], np.zeros(len(cands), np.int64))[:, 0]
     edges = {k: (u, v, d) for u, v, k, d in G.edges(keys=True, data=True)}
     out = []
@@ -400,10 +424,26 @@ def pareto_for_sku(scenario, source: str, target: str, sku, *, max_labels: int =
         legs = []
         for ln in p.lanes:
             u, v, d = edges[ln]
-            legs.append(Leg(ln, u, v, d[A.MODE], d.get(A.CARRIER), d[A.TRANSIT_HOURS],
-                            d[A.CLEARANCE_HOURS],
-                            lane_unit_cost(G, d, sku, G.nodes[v][A.COUNTRY])))
-        out.append(SkuPath(float(cost[i, 0]), p.hours,
-                           float(G.nodes[source].get(A.START_HOURS, 0.0)), p.lanes, tuple(legs)))
+            legs.append(
+                Leg(
+                    ln,
+                    u,
+                    v,
+                    d[A.MODE],
+                    d.get(A.CARRIER),
+                    d[A.TRANSIT_HOURS],
+                    d[A.CLEARANCE_HOURS],
+                    lane_unit_cost(G, d, sku, G.nodes[v][A.COUNTRY]),
+                )
+            )
+        out.append(
+            SkuPath(
+                float(cost[i, 0]),
+                p.hours,
+                float(G.nodes[source].get(A.START_HOURS, 0.0)),
+                p.lanes,
+                tuple(legs),
+            )
+        )
     out.sort(key=lambda q: (q.hours, q.cost))
     return SkuPaths(tuple(out), res.truncated)

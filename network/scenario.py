@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 import numpy as np
+import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -234,8 +234,10 @@ def _coerce_demand(v: Any) -> DemandTable:
         return v
     table, _, probs = check_records(v, RowLocations(""))
     if probs:
-        raise ValueError("; ".join(f"{w}: {m}" for w, m in probs[:5])
-                         + (f"; … {len(probs) - 5} more" if len(probs) > 5 else ""))
+        raise ValueError(
+            "; ".join(f"{w}: {m}" for w, m in probs[:5])
+            + (f"; … {len(probs) - 5} more" if len(probs) > 5 else "")
+        )
     return table
 
 
@@ -250,8 +252,9 @@ DemandField = Annotated[
 class Scenario(_Base):
     """A whole scenario, format v1. ``demand`` is a columnar :class:`DemandTable`."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True,
-                              arbitrary_types_allowed=True)
+    model_config = ConfigDict(
+        extra="allow", populate_by_name=True, frozen=True, arbitrary_types_allowed=True
+    )
 
     name: str = Field(min_length=1)
     currency: str = "USD"
@@ -341,7 +344,9 @@ def _semantic_problems(raw: dict[str, Any], source: str) -> list[Problem]:
         for i, it in enumerate(items):
             k = sid(it.get("id"))
             if k is not None and counts[k] > 1:
-                probs.append(Problem(f"{source}{what}[{i}] (id {k!r})", f"duplicate {what[:-1]} id"))
+                probs.append(
+                    Problem(f"{source}{what}[{i}] (id {k!r})", f"duplicate {what[:-1]} id")
+                )
 
     nodes, lanes = _items(raw, "nodes"), _items(raw, "lanes")
     skus = _items(raw, "skus")
@@ -363,8 +368,11 @@ def _semantic_problems(raw: dict[str, Any], source: str) -> list[Problem]:
             probs.append(Problem(f"{where}.to", f"lanes may not enter origin {dst!r}"))
         if kinds.get(src) == "zone":
             probs.append(Problem(f"{where}.from", f"lanes may not leave zone {src!r}"))
-        if lane.get("mode") == "transfer" and src in kinds and dst in kinds and not (
-            kinds.get(src) == "warehouse" and kinds.get(dst) == "warehouse"
+        if (
+            lane.get("mode") == "transfer"
+            and src in kinds
+            and dst in kinds
+            and not (kinds.get(src) == "warehouse" and kinds.get(dst) == "warehouse")
         ):
             probs.append(Problem(f"{where}.mode", "a transfer lane joins two warehouses"))
         if lid is not None and ":" in lid:
@@ -376,8 +384,12 @@ def _semantic_problems(raw: dict[str, Any], source: str) -> list[Problem]:
     if isinstance(by_c, dict):
         for c in by_c:
             if c not in countries:
-                probs.append(Problem(f"{source}service.min_on_time_share_by_country.{c}",
-                                     f"no node in country {c!r}"))
+                probs.append(
+                    Problem(
+                        f"{source}service.min_on_time_share_by_country.{c}",
+                        f"no node in country {c!r}",
+                    )
+                )
     return probs
 
 
@@ -386,7 +398,7 @@ def unknown_fields(s: Scenario) -> list[str]:
     out: list[str] = []
 
     def walk(obj: BaseModel, where: str) -> None:
-        for key in (obj.model_extra or {}):
+        for key in obj.model_extra or {}:
             out.append(f"{where}.{key}: unknown field (ignored)")
 
     walk(s, "scenario")
@@ -421,12 +433,22 @@ def parse_scenario(
         With every problem found, each naming the item (field path, id, CSV line).
     """
     if not isinstance(raw, dict):
-        raise ScenarioError([Problem(source.rstrip(": ") or "scenario",
-                                     f"a scenario is a mapping, got {type(raw).__name__}")])
+        raise ScenarioError(
+            [
+                Problem(
+                    source.rstrip(": ") or "scenario",
+                    f"a scenario is a mapping, got {type(raw).__name__}",
+                )
+            ]
+        )
     inline = raw.get("demand")
     n_inline = len(inline) if isinstance(inline, list) else 0
-    where = RowLocations(source, n_inline, csv_demand[2] if csv_demand else None,
-                         csv_demand[1] if csv_demand else None)
+    where = RowLocations(
+        source,
+        n_inline,
+        csv_demand[2] if csv_demand else None,
+        csv_demand[1] if csv_demand else None,
+    )
     table, ids, dprobs = check_records(inline if inline is not None else [], where)
     if csv_demand is not None:
         table = table.concat(csv_demand[0])
@@ -437,7 +459,9 @@ def parse_scenario(
         s = Scenario.model_validate({**raw, "demand": table})
     except ValidationError as err:
         schema = _pydantic_problems(err, raw, source)
-    kinds = {n.get("id"): n.get("kind") for n in _items(raw, "nodes") if isinstance(n.get("id"), str)}
+    kinds = {
+        n.get("id"): n.get("kind") for n in _items(raw, "nodes") if isinstance(n.get("id"), str)
+    }
     skus = {k.get("id") for k in _items(raw, "skus") if isinstance(k.get("id"), str)}
     dprobs += check_references(table, where, skus=skus, kinds=kinds, row_ids=ids)
     probs = schema + _semantic_problems(raw, source) + [Problem(w, m) for w, m in dprobs]
@@ -457,8 +481,9 @@ def _decode(text: str, name: str) -> Any:
         try:
             return json.loads(text)
         except json.JSONDecodeError as e:
-            raise ScenarioError([Problem(f"{name} line {e.lineno} column {e.colno}",
-                                         f"invalid JSON: {e.msg}")]) from None
+            raise ScenarioError(
+                [Problem(f"{name} line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}")]
+            ) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as e:

@@ -16,6 +16,7 @@ time)``) + Σ dropped ``drop_penalty`` (waiting time is not charged).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     from optimizer.routing import RoutingInstance
 
-__all__ = ["RouteCheck", "RouteEvaluation", "evaluate_routes", "distance_matrix"]
+__all__ = ["RouteCheck", "RouteEvaluation", "distance_matrix", "evaluate_routes"]
 
 TOL = 1e-6
 
@@ -172,13 +173,12 @@ def evaluate_routes(
             seen[c] += 1
         locs = [vt.start_depot] + [D + c for c in seq] + [vt.end]
         # distance
-        dsum = float(sum(dist[a, b] for a, b in zip(locs[:-1], locs[1:], strict=True)))
+        dsum = float(sum(dist[a, b] for a, b in itertools.pairwise(locs)))
         # capacity per dimension
         load = inst.demand[np.asarray(seq)].sum(axis=0)
         for d, (q, cap) in enumerate(zip(load, vt.capacity, strict=True)):
             if q > cap + TOL * max(1.0, cap):
-                v.append(f"route {k}: load {q:g} > capacity {cap:g} in "
-                         f"{inst.dimension_names[d]!r}")
+                v.append(f"route {k}: load {q:g} > capacity {cap:g} in {inst.dimension_names[d]!r}")
         # schedule: forward pass from the earliest departure
         dep0 = vt.shift_start
         sched = _forward(inst, dur, locs, seq, dep0)
@@ -193,21 +193,26 @@ def evaluate_routes(
         shift = max(0.0, min(slack, waited)) if math.isfinite(slack) else waited
         if shift > 0:
             sched = _forward(inst, dur, locs, seq, dep0 + shift)
-        ret, arrs, starts = sched
+        ret, _arrs, starts = sched
         for i, c in enumerate(seq):
             if starts[i] > inst.tw_late[c] + TOL * max(1.0, abs(inst.tw_late[c])):
-                v.append(f"route {k}: client {name(c)!r} served at {starts[i]:.4f} after its "
-                         f"window closes at {inst.tw_late[c]:g}")
+                v.append(
+                    f"route {k}: client {name(c)!r} served at {starts[i]:.4f} after its "
+                    f"window closes at {inst.tw_late[c]:g}"
+                )
         if ret > vt.shift_end + TOL * max(1.0, abs(vt.shift_end)):
             v.append(f"route {k}: returns at {ret:.4f} after the shift end {vt.shift_end:g}")
         duration = ret - (dep0 + shift)
         if duration > vt.max_duration + TOL * max(1.0, vt.max_duration):
             v.append(f"route {k}: duration {duration:.4f} > max_duration {vt.max_duration:g}")
-        busy = float(sum(dur[a, b] for a, b in zip(locs[:-1], locs[1:], strict=True))
-                     + inst.service[np.asarray(seq)].sum())
+        busy = float(
+            sum(dur[a, b] for a, b in itertools.pairwise(locs))
+            + inst.service[np.asarray(seq)].sum()
+        )
         cost = vt.fixed_cost + vt.cost_per_distance * dsum + vt.cost_per_hour * busy
-        checks.append(RouteCheck(dsum, duration, cost, tuple(float(x) for x in load),
-                                 dep0 + shift, ret))
+        checks.append(
+            RouteCheck(dsum, duration, cost, tuple(float(x) for x in load), dep0 + shift, ret)
+        )
 
     for t, vt in enumerate(inst.vehicle_types):
         if used[t] > vt.count:
@@ -230,12 +235,21 @@ def evaluate_routes(
     drop_cost = float(inst.drop_penalty[dmask].sum()) if dmask.any() else 0.0
     total_d = float(sum(ch.distance for ch in checks))
     cost = float(sum(ch.cost for ch in checks)) + drop_cost
-    return RouteEvaluation(feasible=not v, violations=v, cost=cost, distance=total_d,
-                           drop_cost=drop_cost, routes=tuple(checks))
+    return RouteEvaluation(
+        feasible=not v,
+        violations=v,
+        cost=cost,
+        distance=total_d,
+        drop_cost=drop_cost,
+        routes=tuple(checks),
+    )
 
 
 def _forward(
-    inst: RoutingInstance, dur: npt.NDArray[np.float64], locs: list[int], seq: list[int],
+    inst: RoutingInstance,
+    dur: npt.NDArray[np.float64],
+    locs: list[int],
+    seq: list[int],
     depart: float,
 ) -> tuple[float, list[float], list[float]]:
     """Arrival and service start at each client, and the return time, for one departure."""

@@ -93,8 +93,16 @@ class FleetSpec:
     speed_kmh: float = 30.0
 
     def __post_init__(self) -> None:
-        for name in ("capacity_kg", "capacity_m3", "fixed_cost", "cost_per_km", "cost_per_hour",
-                     "shift_hours", "max_duration_hours", "service_minutes"):
+        for name in (
+            "capacity_kg",
+            "capacity_m3",
+            "fixed_cost",
+            "cost_per_km",
+            "cost_per_hour",
+            "shift_hours",
+            "max_duration_hours",
+            "service_minutes",
+        ):
             if not getattr(self, name) >= 0:
                 raise RoutingError(f"fleet: {name} < 0 not understood.")
         if not self.speed_kmh > 0:
@@ -171,15 +179,22 @@ def build_day_instance(
     rows = [r for r in plan.get("fulfilment", []) if r.get("source") == warehouse]
     if not rows:
         sources = sorted({str(r.get("source")) for r in plan.get("fulfilment", [])})
-        raise RoutingError(f"the plan has no fulfilment from {warehouse!r}; sources: "
-                           f"{', '.join(sources) or 'none'}")
+        raise RoutingError(
+            f"the plan has no fulfilment from {warehouse!r}; sources: "
+            f"{', '.join(sources) or 'none'}"
+        )
     wh = nodes[warehouse]
     skus = {k.id: k for k in scenario.skus}
-    cards = [c for c in scenario.rate_cards if c.country == wh.country
-             and (not c.from_countries or wh.country in c.from_countries)]
+    cards = [
+        c
+        for c in scenario.rate_cards
+        if c.country == wh.country and (not c.from_countries or wh.country in c.from_countries)
+    ]
     if not cards:
-        raise RoutingError(f"no last-mile rate card for {wh.country!r} (warehouse {warehouse!r}): "
-                           "orders could not be handed to a parcel carrier")
+        raise RoutingError(
+            f"no last-mile rate card for {wh.country!r} (warehouse {warehouse!r}): "
+            "orders could not be handed to a parcel carrier"
+        )
 
     # -- sample the day's orders ---------------------------------------------------------
     rng = np.random.default_rng((seed, day))
@@ -223,39 +238,64 @@ def build_day_instance(
     else:
         km = np.asarray(matrix_km, dtype=float)
         if km.shape != (n + 1, n + 1):
-            raise RoutingError(f"distance matrix has shape {km.shape}, expected {(n + 1, n + 1)} "
-                               f"(warehouse + {n} orders)")
+            raise RoutingError(
+                f"distance matrix has shape {km.shape}, expected {(n + 1, n + 1)} "
+                f"(warehouse + {n} orders)"
+            )
         convention = "matrix"
     hours = km / fleet.speed_kmh
 
     # -- promise: age of each order at dispatch, due time ----------------------------------
     age = wh.processing_hours + rng.uniform(0.0, 24.0, size=n)
     age = age + 24.0 * (rng.uniform(size=n) < backlog_share)
-    due = promise_due_times(np.zeros(n), promise_hours=scenario.service.promise_hours,
-                            upstream_hours=age)
+    due = promise_due_times(
+        np.zeros(n), promise_hours=scenario.service.promise_hours, upstream_hours=age
+    )
     lost = due < hours[0, 1:]
     tw_late = np.where(lost, math.inf, due)
 
     # -- demand and carrier cost ---------------------------------------------------------
     kg = np.array([skus[s].weight_kg for s in sku_of])
     m3 = np.array([skus[s].volume_m3 for s in sku_of])
-    penalty = np.array([c.cost_per_unit + c.cost_per_kg * w + c.cost_per_m3 * v
-                        + c.cost_per_km * d
-                        for c, w, v, d in zip(card_of, kg, m3, km[0, 1:] if n else [],
-                                              strict=True)])
+    penalty = np.array(
+        [
+            c.cost_per_unit + c.cost_per_kg * w + c.cost_per_m3 * v + c.cost_per_km * d
+            for c, w, v, d in zip(card_of, kg, m3, km[0, 1:] if n else [], strict=True)
+        ]
+    )
     count = fleet.count if fleet.count is not None else n // 40 + 1
-    vt = VehicleType(count=count, capacity=(fleet.capacity_kg, fleet.capacity_m3),
-                     fixed_cost=fleet.fixed_cost, cost_per_distance=fleet.cost_per_km,
-                     cost_per_hour=fleet.cost_per_hour, max_duration=fleet.max_duration_hours,
-                     shift_start=0.0, shift_end=fleet.shift_hours, name="van")
+    vt = VehicleType(
+        count=count,
+        capacity=(fleet.capacity_kg, fleet.capacity_m3),
+        fixed_cost=fleet.fixed_cost,
+        cost_per_distance=fleet.cost_per_km,
+        cost_per_hour=fleet.cost_per_hour,
+        max_duration=fleet.max_duration_hours,
+        shift_start=0.0,
+        shift_end=fleet.shift_hours,
+        name="van",
+    )
     ids = [f"{z}/{s}/{k}" for k, (z, s) in enumerate(zip(zone_of, sku_of, strict=True))]
     return RoutingInstance.build(
-        f"{scenario.name}:{warehouse}:day{day}", km, num_depots=1, vehicle_types=(vt,),
-        demand=np.column_stack([kg, m3]) if n else np.zeros((0, 2)), duration=hours,
-        service=np.full(n, fleet.service_minutes / 60.0), tw_late=tw_late,
-        drop_penalty=penalty, client_ids=ids, depot_ids=[warehouse],
-        dimension_names=("kg", "m3"), coords=np.column_stack([all_lat, all_lon]),
+        f"{scenario.name}:{warehouse}:day{day}",
+        km,
+        num_depots=1,
+        vehicle_types=(vt,),
+        demand=np.column_stack([kg, m3]) if n else np.zeros((0, 2)),
+        duration=hours,
+        service=np.full(n, fleet.service_minutes / 60.0),
+        tw_late=tw_late,
+        drop_penalty=penalty,
+        client_ids=ids,
+        depot_ids=[warehouse],
+        dimension_names=("kg", "m3"),
+        coords=np.column_stack([all_lat, all_lon]),
         distance_convention=convention,
-        meta={"currency": scenario.currency, "seed": seed, "day": day,
-              "late_orders": [ids[i] for i in np.flatnonzero(lost)],
-              "age_hours": age.round(3).tolist()})
+        meta={
+            "currency": scenario.currency,
+            "seed": seed,
+            "day": day,
+            "late_orders": [ids[i] for i in np.flatnonzero(lost)],
+            "age_hours": age.round(3).tolist(),
+        },
+    )

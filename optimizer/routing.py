@@ -110,14 +110,14 @@ if TYPE_CHECKING:
     from optimizer.route_eval import RouteEvaluation
 
 __all__ = [
+    "Route",
     "RoutingError",
-    "ScalingWarning",
-    "VehicleType",
     "RoutingInstance",
     "RoutingParams",
-    "RoutingStatus",
-    "Route",
     "RoutingResult",
+    "RoutingStatus",
+    "ScalingWarning",
+    "VehicleType",
     "promise_due_times",
     "solve_routes",
 ]
@@ -324,7 +324,8 @@ class RoutingInstance:
             tw_late=_ro(vec(tw_late, INF)),
             drop_penalty=_ro(vec(drop_penalty, INF)),
             vehicle_types=vts,
-            client_ids=tuple(client_ids) if client_ids is not None
+            client_ids=tuple(client_ids)
+            if client_ids is not None
             else tuple(range(num_depots, num_depots + max(n_cli, 0))),
             depot_ids=tuple(depot_ids) if depot_ids is not None else tuple(range(num_depots)),
             dimension_names=tuple(dimension_names),
@@ -362,42 +363,54 @@ class RoutingInstance:
             raise RoutingError(f"{self.name}: num_depots={self.num_depots} not in 1..{n}.")
         c = n - self.num_depots
         if self.demand.ndim != 2 or self.demand.shape[0] != c:
-            raise RoutingError(f"{self.name}: demand must have one row per client ({c}), "
-                               f"got shape {self.demand.shape}.")
+            raise RoutingError(
+                f"{self.name}: demand must have one row per client ({c}), "
+                f"got shape {self.demand.shape}."
+            )
         for nm in ("service", "tw_early", "tw_late", "drop_penalty"):
             if getattr(self, nm).shape != (c,):
-                raise RoutingError(f"{self.name}: {nm} must have {c} entries, "
-                                   f"got shape {getattr(self, nm).shape}.")
+                raise RoutingError(
+                    f"{self.name}: {nm} must have {c} entries, got shape {getattr(self, nm).shape}."
+                )
         if len(self.client_ids) != c:
             raise RoutingError(f"{self.name}: {len(self.client_ids)} client ids for {c} clients.")
         if len(self.dimension_names) != self.demand.shape[1]:
-            raise RoutingError(f"{self.name}: {len(self.dimension_names)} dimension names for "
-                               f"{self.demand.shape[1]} demand dimensions.")
+            raise RoutingError(
+                f"{self.name}: {len(self.dimension_names)} dimension names for "
+                f"{self.demand.shape[1]} demand dimensions."
+            )
         for nm, arr in (("distance", self.distance), ("duration", self.duration)):
             bad = np.argwhere(~(arr >= 0) | ~np.isfinite(arr))
             if len(bad):
                 i, j = bad[0]
-                raise RoutingError(f"{self.name}: {nm}[{i}, {j}] = {arr[i, j]!r} must be finite "
-                                   "and >= 0.")
+                raise RoutingError(
+                    f"{self.name}: {nm}[{i}, {j}] = {arr[i, j]!r} must be finite and >= 0."
+                )
         for nm in ("demand", "service", "tw_early", "drop_penalty"):
             arr = getattr(self, nm)
             bad = np.argwhere(~(arr >= 0))
             if len(bad):
                 k = int(bad[0][0])
-                raise RoutingError(f"{self.name}: client {self.client_ids[k]!r}: {nm} must be "
-                                   f">= 0, got {arr[tuple(bad[0])]!r}.")
+                raise RoutingError(
+                    f"{self.name}: client {self.client_ids[k]!r}: {nm} must be "
+                    f">= 0, got {arr[tuple(bad[0])]!r}."
+                )
         bad = np.flatnonzero(~(self.tw_late >= self.tw_early))
         if len(bad):
             k = int(bad[0])
-            raise RoutingError(f"{self.name}: client {self.client_ids[k]!r}: time window closes "
-                               f"({self.tw_late[k]:g}) before it opens ({self.tw_early[k]:g}).")
+            raise RoutingError(
+                f"{self.name}: client {self.client_ids[k]!r}: time window closes "
+                f"({self.tw_late[k]:g}) before it opens ({self.tw_early[k]:g})."
+            )
         if not self.vehicle_types:
             raise RoutingError(f"{self.name}: no vehicle types.")
         for t, vt in enumerate(self.vehicle_types):
             who = f"{self.name}: vehicle type {vt.name or t!r}"
             if len(vt.capacity) != self.demand.shape[1]:
-                raise RoutingError(f"{who}: {len(vt.capacity)} capacities for "
-                                   f"{self.demand.shape[1]} demand dimensions.")
+                raise RoutingError(
+                    f"{who}: {len(vt.capacity)} capacities for "
+                    f"{self.demand.shape[1]} demand dimensions."
+                )
             for d in (vt.start_depot, vt.end):
                 if not 0 <= d < self.num_depots:
                     raise RoutingError(f"{who}: depot {d} not in 0..{self.num_depots - 1}.")
@@ -447,25 +460,47 @@ def promise_due_times(
 # parameters and results
 # --------------------------------------------------------------------------------------------
 
-_FIRST = ("auto", "sweep", "parallel_cheapest_insertion", "local_cheapest_insertion", "savings",
-          "path_cheapest_arc", "christofides", "sequential_cheapest_insertion", "automatic",
-          "global_cheapest_arc", "best_insertion", "sweep")
+_FIRST = (
+    "auto",
+    "sweep",
+    "parallel_cheapest_insertion",
+    "local_cheapest_insertion",
+    "savings",
+    "path_cheapest_arc",
+    "christofides",
+    "sequential_cheapest_insertion",
+    "automatic",
+    "global_cheapest_arc",
+    "best_insertion",
+    "sweep",
+)
 _META = ("gls", "tabu", "annealing", "greedy", "automatic")
 _SEARCH = ("auto", "ils", "lns")
 # local-search operators switched off by ils_operators="fast": insertion-heuristic LNS operators
 # (each move re-runs a cheapest-insertion heuristic) and operators for pickup-and-delivery,
 # visit types and optional visits, none of which the VRPTW instances need
 _SLOW_OPERATORS = (
-    "use_global_cheapest_insertion_path_lns", "use_local_cheapest_insertion_path_lns",
+    "use_global_cheapest_insertion_path_lns",
+    "use_local_cheapest_insertion_path_lns",
     "use_relocate_path_global_cheapest_insertion_insert_unperformed",
     "use_global_cheapest_insertion_visit_types_lns",
-    "use_local_cheapest_insertion_visit_types_lns", "use_shortest_path_swap_active",
-    "use_shortest_path_two_opt", "use_swap_active_chain", "use_relocate_subtrip",
-    "use_exchange_subtrip", "use_relocate_pair", "use_light_relocate_pair",
-    "use_exchange_pair")
+    "use_local_cheapest_insertion_visit_types_lns",
+    "use_shortest_path_swap_active",
+    "use_shortest_path_two_opt",
+    "use_swap_active_chain",
+    "use_relocate_subtrip",
+    "use_exchange_subtrip",
+    "use_relocate_pair",
+    "use_light_relocate_pair",
+    "use_exchange_pair",
+)
 _ILS_RUIN = ("sisr", "random_walk", "routes", "sisr+random_walk")
-_ILS_RECREATE = ("local_cheapest_insertion", "parallel_cheapest_insertion",
-                 "local_cheapest_cost_insertion", "sequential_cheapest_insertion")
+_ILS_RECREATE = (
+    "local_cheapest_insertion",
+    "parallel_cheapest_insertion",
+    "local_cheapest_cost_insertion",
+    "sequential_cheapest_insertion",
+)
 
 
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
@@ -636,8 +671,10 @@ class RoutingParams:
         if self.ils_temperature is not None:
             t = tuple(float(x) for x in self.ils_temperature)
             if len(t) != 2 or not t[0] >= t[1] > 0:
-                raise RoutingError("ils_temperature must be (initial, final) with initial >= "
-                                   f"final > 0, got {self.ils_temperature!r}.")
+                raise RoutingError(
+                    "ils_temperature must be (initial, final) with initial >= "
+                    f"final > 0, got {self.ils_temperature!r}."
+                )
             object.__setattr__(self, "ils_temperature", t)
         if not 0 < self.ils_time_share <= 1:
             raise RoutingError("0 < ils_time_share <= 1 needed.")
@@ -660,8 +697,10 @@ class RoutingParams:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(doc) - names)
         if unknown:
-            raise RoutingError(f"{path}: unknown routing parameter(s) {', '.join(unknown)}; "
-                               f"known: {', '.join(sorted(names))}.")
+            raise RoutingError(
+                f"{path}: unknown routing parameter(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(names))}."
+            )
         doc.update(overrides)
         try:
             return cls(**doc)
@@ -760,10 +799,12 @@ class RoutingResult:
 
     def summary(self) -> str:
         """A one-paragraph human summary."""
-        s = (f"{self.instance}: {self.status.value}, cost {self.cost:.2f}, distance "
-             f"{self.distance:.2f}, {self.num_vehicles} vehicle(s), {len(self.dropped)} order(s) "
-             f"to parcel carrier (cost {self.drop_cost:.2f}), {self.solve_seconds:.1f} s, "
-             f"seed {self.seed}")
+        s = (
+            f"{self.instance}: {self.status.value}, cost {self.cost:.2f}, distance "
+            f"{self.distance:.2f}, {self.num_vehicles} vehicle(s), {len(self.dropped)} order(s) "
+            f"to parcel carrier (cost {self.drop_cost:.2f}), {self.solve_seconds:.1f} s, "
+            f"seed {self.seed}"
+        )
         if self.violations:
             s += "\n" + "\n".join(f"  violation: {v}" for v in self.violations[:20])
         return s
@@ -783,7 +824,7 @@ def _scale_for(values: list[F], target: float = 1e7) -> int:
     if allv.size == 0 or np.all(np.abs(allv - np.round(allv)) < 1e-9):
         return 1
     vmax = float(np.max(np.abs(allv))) or 1.0
-    k = int(math.floor(math.log10(target / vmax)))
+    k = math.floor(math.log10(target / vmax))
     return int(10 ** min(max(k, 0), 6))
 
 
@@ -803,8 +844,9 @@ def _to_int(x: F, scale: int, how: str, cap: int) -> npt.NDArray[np.int64]:
     if np.any(y > cap):
         import warnings
 
-        warnings.warn(f"scaled value {float(y.max()):.3g} above {cap}; clipped", ScalingWarning,
-                      stacklevel=3)
+        warnings.warn(
+            f"scaled value {float(y.max()):.3g} above {cap}; clipped", ScalingWarning, stacklevel=3
+        )
     y = np.minimum(y, cap)
     y = np.where(inf, cap, y)
     return y.astype(np.int64)
@@ -870,9 +912,13 @@ def _sweep_routes(
                 arr = clock + dur[prev, n]
                 begin = max(arr, early[n])
                 done = begin + svc[n]
-                if (dur[prev, n] < best_d and np.all(load + dem[n] <= cap + 1e-9)
-                        and begin <= late[n] and done + dur[n, end] <= shift_end
-                        and done + dur[n, end] - start <= max_duration):
+                if (
+                    dur[prev, n] < best_d
+                    and np.all(load + dem[n] <= cap + 1e-9)
+                    and begin <= late[n]
+                    and done + dur[n, end] <= shift_end
+                    and done + dur[n, end] - start <= max_duration
+                ):
                     best, best_d = k, dur[prev, n]
             if best < 0:
                 break
@@ -897,8 +943,12 @@ def _search_parameters(params: RoutingParams) -> Any:
     meta = params.metaheuristic
     M = e.LocalSearchMetaheuristic
     sp.local_search_metaheuristic = {
-        "gls": M.GUIDED_LOCAL_SEARCH, "tabu": M.TABU_SEARCH, "annealing": M.SIMULATED_ANNEALING,
-        "greedy": M.GREEDY_DESCENT, "automatic": M.AUTOMATIC}[meta]
+        "gls": M.GUIDED_LOCAL_SEARCH,
+        "tabu": M.TABU_SEARCH,
+        "annealing": M.SIMULATED_ANNEALING,
+        "greedy": M.GREEDY_DESCENT,
+        "automatic": M.AUTOMATIC,
+    }[meta]
     sp.guided_local_search_lambda_coefficient = params.gls_lambda
     # Guided local search does not stop by itself when the neighbourhoods run dry (tiny
     # instances with a single feasible solution), so a solution-limit-only run keeps a safety
@@ -1010,13 +1060,16 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
         if caps.size == 0:
             fits = np.zeros(C, bool)
         else:
-            fits = np.any(np.all(inst.demand[:, None, :] <= caps[None, :, :] + 1e-9, axis=2),
-                          axis=1)
+            fits = np.any(
+                np.all(inst.demand[:, None, :] <= caps[None, :, :] + 1e-9, axis=2), axis=1
+            )
         bad = np.flatnonzero(mandatory & ~fits)
         if len(bad):
             k = int(bad[0])
-            raise RoutingError(f"{inst.name}: client {inst.client_ids[k]!r} is mandatory but its "
-                               f"demand {inst.demand[k].tolist()} fits no vehicle.")
+            raise RoutingError(
+                f"{inst.name}: client {inst.client_ids[k]!r} is mandatory but its "
+                f"demand {inst.demand[k].tolist()} fits no vehicle."
+            )
 
     # -- vehicles -----------------------------------------------------------------------------
     veh_type: list[int] = [t for t, vt in enumerate(vts) for _ in range(vt.count)]
@@ -1050,7 +1103,8 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
     finite_late = late[np.isfinite(late)]
     horizon = max(
         float(np.max(shift_e[np.isfinite(shift_e)], initial=0.0)),
-        float(np.max(finite_late, initial=0.0)) + float(dur.max(initial=0.0))
+        float(np.max(finite_late, initial=0.0))
+        + float(dur.max(initial=0.0))
         + float(svc.max(initial=0.0)),
         float(np.max(shift_s, initial=0.0))
         + float(np.max(maxdur[np.isfinite(maxdur)], initial=0.0)),
@@ -1058,8 +1112,7 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
     if not np.isfinite(shift_e).all() and not np.isfinite(finite_late).any():
         # nothing bounds time: allow every client in sequence
         horizon += float(svc.sum()) + float(dur.max(initial=0.0)) * (C + 1)
-    ts = _scale_for([dur, svc, early, late, shift_s, shift_e, maxdur,
-                     np.array([horizon])])
+    ts = _scale_for([dur, svc, early, late, shift_s, shift_e, maxdur, np.array([horizon])])
     cost_pd = np.array([vt.cost_per_distance for vt in vts])
     cost_ph = np.array([vt.cost_per_hour for vt in vts])
     fixed = np.array([vt.fixed_cost for vt in vts])
@@ -1067,12 +1120,15 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
     # cost would make OR-Tools re-optimise every route's schedule with an LP inside each move
     # filter, which made a 2,000-order day ~100x slower in our trials
     arc_hours = dur + svc[:, None]
-    arc_costs = [dist * c + arc_hours * h for c, h in {(float(a), float(b))
-                                                       for a, b in zip(cost_pd, cost_ph,
-                                                                       strict=True)}]
-    cs = _scale_for(arc_costs + [fixed, pen], target=1e7)
-    ds = [_scale_for([dem[:, d], np.array([vt.capacity[d] for vt in vts])], target=1e6)
-          for d in range(dem.shape[1])]
+    arc_costs = [
+        dist * c + arc_hours * h
+        for c, h in {(float(a), float(b)) for a, b in zip(cost_pd, cost_ph, strict=True)}
+    ]
+    cs = _scale_for([*arc_costs, fixed, pen], target=1e7)
+    ds = [
+        _scale_for([dem[:, d], np.array([vt.capacity[d] for vt in vts])], target=1e6)
+        for d in range(dem.shape[1])
+    ]
 
     t_int = _to_int(dur, ts, "ceil", _MAX_INT)
     svc_int = _to_int(svc, ts, "ceil", _MAX_INT)
@@ -1087,8 +1143,9 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
     N = D + C
     manager = pywrapcp.RoutingIndexManager(N, V, starts, ends)
     routing = pywrapcp.RoutingModel(manager)
-    node_of_index = np.array([manager.IndexToNode(i) for i in range(routing.Size() + V)],
-                             dtype=np.int64)
+    node_of_index = np.array(
+        [manager.IndexToNode(i) for i in range(routing.Size() + V)], dtype=np.int64
+    )
 
     # arc costs: one matrix callback per distinct (cost_per_distance, cost_per_hour) class
     cost_cb: dict[tuple[float, float], int] = {}
@@ -1098,20 +1155,29 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
             m = _to_int(dist * key[0] + arc_hours * key[1], cs, "round", _MAX_INT)
             cost_cb[key] = routing.RegisterTransitMatrix(m.tolist())
         routing.SetArcCostEvaluatorOfVehicle(cost_cb[key], v)
-        routing.SetFixedCostOfVehicle(int(round(vts[t].fixed_cost * cs)), v)
+        routing.SetFixedCostOfVehicle(round(vts[t].fixed_cost * cs), v)
 
     # capacity dimensions
     for d in range(dem.shape[1]):
         q = _to_int(dem[:, d], ds[d], "ceil", _MAX_INT)
-        caps_d = [int(_to_int(np.array([vts[t].capacity[d]]), ds[d], "floor", _MAX_INT)[0])
-                  for t in veh_type]
+        caps_d = [
+            int(_to_int(np.array([vts[t].capacity[d]]), ds[d], "floor", _MAX_INT)[0])
+            for t in veh_type
+        ]
         cb = routing.RegisterUnaryTransitVector(q.tolist())
-        routing.AddDimensionWithVehicleCapacity(cb, 0, caps_d, True,
-                                                f"cap_{inst.dimension_names[d]}")
+        routing.AddDimensionWithVehicleCapacity(
+            cb, 0, caps_d, True, f"cap_{inst.dimension_names[d]}"
+        )
 
     # time dimension (only when time matters: windows, durations, shifts or time costs)
-    has_time = (np.isfinite(late).any() or np.any(early > 0) or np.isfinite(maxdur).any()
-                or np.isfinite(shift_e).any() or np.any(cost_ph > 0) or np.any(shift_s > 0))
+    has_time = (
+        np.isfinite(late).any()
+        or np.any(early > 0)
+        or np.isfinite(maxdur).any()
+        or np.isfinite(shift_e).any()
+        or np.any(cost_ph > 0)
+        or np.any(shift_s > 0)
+    )
     if has_time:
         tcb = routing.RegisterTransitMatrix(transit.tolist())
         routing.AddDimension(tcb, H, H, False, "time")
@@ -1127,7 +1193,8 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
             tdim.CumulVar(routing.End(v)).SetRange(min(s_lo, e_hi), e_hi)
             if np.isfinite(vt.max_duration):
                 tdim.SetSpanUpperBoundForVehicle(
-                    int(_to_int(np.array([vt.max_duration]), ts, "floor", _MAX_INT)[0]), v)
+                    int(_to_int(np.array([vt.max_duration]), ts, "floor", _MAX_INT)[0]), v
+                )
             # tight schedules: leave as late and return as early as possible
             routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(routing.Start(v)))
             routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(routing.End(v)))
@@ -1143,17 +1210,18 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
     rounds = params.lns_rounds
     if rounds is None:
         rounds = LNS_ROUNDS if C <= SWEEP_ABOVE else 0
-    lns = (rounds > 0 and params.time_limit_s is not None and C > 2 and not use_ils)
+    lns = rounds > 0 and params.time_limit_s is not None and C > 2 and not use_ils
     big = 0
     if lns:
         arc_max = max(int(_to_int(a, cs, "round", _MAX_INT).max()) for a in arc_costs)
-        big = min(_MAX_INT, 4 * arc_max + 2 * int(round(float(fixed.max()) * cs)) + 1) * (C + 1)
+        big = min(_MAX_INT, 4 * arc_max + 2 * round(float(fixed.max()) * cs) + 1) * (C + 1)
         big = min(big, _MAX_INT)
     for n in range(D, N):
         p = pen[n - D]
         if np.isfinite(p):
-            routing.AddDisjunction([manager.NodeToIndex(n)],
-                                   int(_to_int(np.array([p]), cs, "round", _MAX_INT)[0]))
+            routing.AddDisjunction(
+                [manager.NodeToIndex(n)], int(_to_int(np.array([p]), cs, "round", _MAX_INT)[0])
+            )
         elif lns:
             routing.AddDisjunction([manager.NodeToIndex(n)], big)
 
@@ -1172,15 +1240,22 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
     err = pywrapcp.FindErrorInRoutingSearchParameters(sp)
     if err:  # a bug on our side, not bad input
         raise SolverError(f"invalid OR-Tools search parameters: {err}")
-    if params.neighbors and C > params.neighbors:
+    if params.neighbors and params.neighbors < C:
         # first-solution heuristics only: restricting the local-search operators with
         # ls_operator_neighbors_ratio made every move fail its filters in our trials
         ratio = params.neighbors / C
         sp.global_cheapest_insertion_first_solution_parameters.neighbors_ratio = ratio
         sp.global_cheapest_insertion_first_solution_parameters.min_neighbors = params.neighbors
         sp.savings_parameters.neighbors_ratio = ratio
-    log.debug("routing %s: %d clients, %d vehicles, scales time=%d cost=%d demand=%s", inst.name,
-              C, V, ts, cs, ds)
+    log.debug(
+        "routing %s: %d clients, %d vehicles, scales time=%d cost=%d demand=%s",
+        inst.name,
+        C,
+        V,
+        ts,
+        cs,
+        ds,
+    )
     solution = None
     if use_ils:
         n_c = max(C, 2)
@@ -1203,9 +1278,13 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
             if solution is not None and rest > 0.05:
                 sp_meta = _search_parameters(dataclasses.replace(params, time_limit_s=rest))
                 better = routing.SolveFromAssignmentWithParameters(solution, sp_meta)
-                log.debug("routing %s: ILS %s, then %s: %s", inst.name,
-                          solution.ObjectiveValue(), params.metaheuristic,
-                          None if better is None else better.ObjectiveValue())
+                log.debug(
+                    "routing %s: ILS %s, then %s: %s",
+                    inst.name,
+                    solution.ObjectiveValue(),
+                    params.metaheuristic,
+                    None if better is None else better.ObjectiveValue(),
+                )
                 if better is not None and better.ObjectiveValue() <= solution.ObjectiveValue():
                     solution = better
         else:
@@ -1217,21 +1296,37 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
             # angle around the first depot (several depots: each route still starts at its own)
             angle = np.arctan2(xy[:, 1] - xy[0, 1], xy[:, 0] - xy[0, 0])
             offset = float(np.random.default_rng(params.seed).uniform(-math.pi, math.pi))
-            dem_i = np.column_stack([_to_int(dem[:, d], ds[d], "ceil", _MAX_INT)
-                                     for d in range(dem.shape[1])])
+            dem_i = np.column_stack(
+                [_to_int(dem[:, d], ds[d], "ceil", _MAX_INT) for d in range(dem.shape[1])]
+            )
             bounds = []
             for vt in vts:
-                cap_i = np.array([_to_int(np.array([vt.capacity[d]]), ds[d], "floor",
-                                          _MAX_INT)[0] for d in range(dem.shape[1])])
-                lo, hi, md = _to_int(np.array([vt.shift_start]), ts, "ceil", _MAX_INT)[0], \
-                    _to_int(np.array([vt.shift_end]), ts, "floor", _MAX_INT)[0], \
-                    _to_int(np.array([vt.max_duration]), ts, "floor", _MAX_INT)[0]
+                cap_i = np.array(
+                    [
+                        _to_int(np.array([vt.capacity[d]]), ds[d], "floor", _MAX_INT)[0]
+                        for d in range(dem.shape[1])
+                    ]
+                )
+                lo, hi, md = (
+                    _to_int(np.array([vt.shift_start]), ts, "ceil", _MAX_INT)[0],
+                    _to_int(np.array([vt.shift_end]), ts, "floor", _MAX_INT)[0],
+                    _to_int(np.array([vt.max_duration]), ts, "floor", _MAX_INT)[0],
+                )
                 bounds.append((cap_i, float(lo), float(min(hi, H)), float(md)))
             routes0 = _sweep_routes(
-                D=D, veh_type=veh_type, vts=vts, bounds=bounds, angle=angle,
-                dem=dem_i.astype(float), dur=t_int.astype(float), svc=svc_int.astype(float),
-                early=early_i.astype(float), late=late_i.astype(float),
-                optional=np.isfinite(pen), offset=offset)
+                D=D,
+                veh_type=veh_type,
+                vts=vts,
+                bounds=bounds,
+                angle=angle,
+                dem=dem_i.astype(float),
+                dur=t_int.astype(float),
+                svc=svc_int.astype(float),
+                early=early_i.astype(float),
+                late=late_i.astype(float),
+                optional=np.isfinite(pen),
+                offset=offset,
+            )
         if routes0 is not None:
             routing.CloseModelWithParameters(sp)
             idx_routes = [[manager.NodeToIndex(n) for n in r] for r in routes0]
@@ -1252,26 +1347,50 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
         if params.time_limit_s is not None:
             rest = t0 + params.time_limit_s - time.perf_counter()
         if rest is None or rest > 0.1:
-            log.info("routing %s: no ILS solution (status %s); continuing with the LNS search",
-                     inst.name, routing.status())
-            res = solve_routes(inst, dataclasses.replace(params, search="lns",
-                                                         time_limit_s=rest))
-            return dataclasses.replace(res, solve_seconds=time.perf_counter() - t0,
-                                       params=params)
+            log.info(
+                "routing %s: no ILS solution (status %s); continuing with the LNS search",
+                inst.name,
+                routing.status(),
+            )
+            res = solve_routes(inst, dataclasses.replace(params, search="lns", time_limit_s=rest))
+            return dataclasses.replace(res, solve_seconds=time.perf_counter() - t0, params=params)
     if lns and solution is not None:
-        solution = _lns(routing, manager, solution, sp, rounds=rounds, params=params, dist=dist,
-                        D=D,
-                        mandatory=~np.isfinite(pen), node_of_index=node_of_index,
-                        deadline=t0 + params.time_limit_s - reserve, round_s=(
-                            INF if params.lns_meta == "greedy" else (left - slice_s) / rounds
-                            if params.lns_first_share else slice_s))
+        solution = _lns(
+            routing,
+            manager,
+            solution,
+            sp,
+            rounds=rounds,
+            params=params,
+            dist=dist,
+            D=D,
+            mandatory=~np.isfinite(pen),
+            node_of_index=node_of_index,
+            deadline=t0 + params.time_limit_s - reserve,
+            round_s=(
+                INF
+                if params.lns_meta == "greedy"
+                else (left - slice_s) / rounds
+                if params.lns_first_share
+                else slice_s
+            ),
+        )
     if solution is None:
         log.info("routing %s: no solution (status %s)", inst.name, routing.status())
         return RoutingResult(
-            instance=inst.name, status=RoutingStatus.NO_SOLUTION, routes=(), dropped=(),
-            cost=INF, distance=INF, drop_cost=INF, num_vehicles=0,
-            solve_seconds=time.perf_counter() - t0, seed=params.seed,
-            client_ids=inst.client_ids, params=params)
+            instance=inst.name,
+            status=RoutingStatus.NO_SOLUTION,
+            routes=(),
+            dropped=(),
+            cost=INF,
+            distance=INF,
+            drop_cost=INF,
+            num_vehicles=0,
+            solve_seconds=time.perf_counter() - t0,
+            seed=params.seed,
+            client_ids=inst.client_ids,
+            params=params,
+        )
 
     # -- extract ------------------------------------------------------------------------------
     routes = []
@@ -1292,13 +1411,21 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
     if np.any(mandatory & ~visited):
         # only possible with the LNS's prohibitive penalties: no vehicle can serve that client
         k = int(np.flatnonzero(mandatory & ~visited)[0])
-        log.info("routing %s: mandatory client %r cannot be served", inst.name,
-                 inst.client_ids[k])
+        log.info("routing %s: mandatory client %r cannot be served", inst.name, inst.client_ids[k])
         return RoutingResult(
-            instance=inst.name, status=RoutingStatus.NO_SOLUTION, routes=(), dropped=(),
-            cost=INF, distance=INF, drop_cost=INF, num_vehicles=0,
-            solve_seconds=time.perf_counter() - t0, seed=params.seed,
-            client_ids=inst.client_ids, params=params)
+            instance=inst.name,
+            status=RoutingStatus.NO_SOLUTION,
+            routes=(),
+            dropped=(),
+            cost=INF,
+            distance=INF,
+            drop_cost=INF,
+            num_vehicles=0,
+            solve_seconds=time.perf_counter() - t0,
+            seed=params.seed,
+            client_ids=inst.client_ids,
+            params=params,
+        )
     return _finish(inst, params, routes, dropped, t0, evaluate_routes)
 
 
@@ -1323,14 +1450,17 @@ def _lns(
 
     rng = np.random.default_rng(params.seed + 7919)
     C = len(mandatory)
-    q = max(3, int(round(params.lns_share * C)))
+    q = max(3, round(params.lns_share * C))
     V = routing.vehicles()
     if params.lns_meta is not None:
         M = e.LocalSearchMetaheuristic
         sp.local_search_metaheuristic = {
-            "gls": M.GUIDED_LOCAL_SEARCH, "tabu": M.TABU_SEARCH,
-            "annealing": M.SIMULATED_ANNEALING, "greedy": M.GREEDY_DESCENT,
-            "automatic": M.AUTOMATIC}[params.lns_meta]
+            "gls": M.GUIDED_LOCAL_SEARCH,
+            "tabu": M.TABU_SEARCH,
+            "annealing": M.SIMULATED_ANNEALING,
+            "greedy": M.GREEDY_DESCENT,
+            "automatic": M.AUTOMATIC,
+        }[params.lns_meta]
     order = np.argsort(dist[D:, D:], axis=1) + D  # clients by distance, per client
 
     def routes_of(sol: Any) -> list[list[int]]:
@@ -1352,7 +1482,7 @@ def _lns(
         seed_node = D + int(rng.integers(C))
         near = order[seed_node - D]
         if params.lns_removal == "radial":
-            return set(int(n) for n in near[:q])
+            return {int(n) for n in near[:q]}
         # string removal (SISR-like): a string around the nearest client of each route met
         # while walking outwards from the seed client, until q clients are removed
         where = {n: (k, p) for k, r in enumerate(routes) for p, n in enumerate(r)}
@@ -1369,7 +1499,7 @@ def _lns(
             r = routes[k]
             L = int(rng.integers(1, min(len(r), lmax, q - len(removed)) + 1))
             lo = int(rng.integers(max(0, p - L + 1), min(p, len(r) - L) + 1))
-            removed.update(r[lo:lo + L])
+            removed.update(r[lo : lo + L])
             touched.add(k)
         return removed
 
@@ -1399,9 +1529,13 @@ def _lns(
         sp.time_limit.CopyFrom(d)
         t_r = time.perf_counter()
         sol = routing.SolveFromAssignmentWithParameters(start, sp)
-        log.debug("lns round: %d removed, %.3f s, status %s, objective %s", len(removed),
-                  time.perf_counter() - t_r, routing.status(),
-                  None if sol is None else sol.ObjectiveValue())
+        log.debug(
+            "lns round: %d removed, %.3f s, status %s, objective %s",
+            len(removed),
+            time.perf_counter() - t_r,
+            routing.status(),
+            None if sol is None else sol.ObjectiveValue(),
+        )
         if sol is None or drops_mandatory(sol):
             continue
         obj = sol.ObjectiveValue()
@@ -1423,18 +1557,38 @@ def _finish(
     t0: float,
     evaluate_routes: Any,
 ) -> RoutingResult:
-    ev: RouteEvaluation = evaluate_routes(inst, [(t, seq) for t, _, seq in routes],
-                                          dropped=dropped)
+    ev: RouteEvaluation = evaluate_routes(inst, [(t, seq) for t, _, seq in routes], dropped=dropped)
     out = tuple(
-        Route(vehicle_type=t, vehicle=v, clients=seq, distance=r.distance, duration=r.duration,
-              cost=r.cost)
-        for (t, v, seq), r in zip(routes, ev.routes, strict=True))
+        Route(
+            vehicle_type=t,
+            vehicle=v,
+            clients=seq,
+            distance=r.distance,
+            duration=r.duration,
+            cost=r.cost,
+        )
+        for (t, v, seq), r in zip(routes, ev.routes, strict=True)
+    )
     status = RoutingStatus.FEASIBLE if ev.feasible else RoutingStatus.INFEASIBLE
     if not ev.feasible:
-        log.warning("routing %s: evaluator found %d violation(s): %s", inst.name,
-                    len(ev.violations), ev.violations[0])
+        log.warning(
+            "routing %s: evaluator found %d violation(s): %s",
+            inst.name,
+            len(ev.violations),
+            ev.violations[0],
+        )
     return RoutingResult(
-        instance=inst.name, status=status, routes=out, dropped=dropped, cost=ev.cost,
-        distance=ev.distance, drop_cost=ev.drop_cost, num_vehicles=len(out),
-        solve_seconds=time.perf_counter() - t0, seed=params.seed,
-        violations=tuple(ev.violations), client_ids=inst.client_ids, params=params)
+        instance=inst.name,
+        status=status,
+        routes=out,
+        dropped=dropped,
+        cost=ev.cost,
+        distance=ev.distance,
+        drop_cost=ev.drop_cost,
+        num_vehicles=len(out),
+        solve_seconds=time.perf_counter() - t0,
+        seed=params.seed,
+        violations=tuple(ev.violations),
+        client_ids=inst.client_ids,
+        params=params,
+    )

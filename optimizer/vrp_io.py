@@ -33,8 +33,15 @@ from optimizer.routing import RoutingError, RoutingInstance, VehicleType
 if TYPE_CHECKING:
     from optimizer.routing import RoutingResult
 
-__all__ = ["read_solomon", "read_vrplib", "read_instance", "read_solution",
-           "routes_to_indices", "solution_to_dict", "write_solution"]
+__all__ = [
+    "read_instance",
+    "read_solomon",
+    "read_solution",
+    "read_vrplib",
+    "routes_to_indices",
+    "solution_to_dict",
+    "write_solution",
+]
 
 
 def _read(path: Path, fmt: str) -> dict[str, Any]:
@@ -45,8 +52,9 @@ def _read(path: Path, fmt: str) -> dict[str, Any]:
     try:
         return vrplib.read_instance(str(path), instance_format=fmt, compute_edge_weights=False)
     except Exception as e:  # vrplib raises assorted errors on malformed files
-        raise RoutingError(f"{path}: not a readable {fmt} instance ({type(e).__name__}: {e})"
-                           ) from None
+        raise RoutingError(
+            f"{path}: not a readable {fmt} instance ({type(e).__name__}: {e})"
+        ) from None
 
 
 def _need(data: dict[str, Any], key: str, path: Path) -> Any:
@@ -84,14 +92,28 @@ def read_solomon(path: str | Path, *, convention: str = "exact") -> RoutingInsta
     if not (len(tw) == len(dem) == len(svc) == n) or n < 2:
         raise RoutingError(f"{path}: coordinate, demand, window and service columns disagree")
     dist = distance_matrix(xy, convention)
-    fleet = VehicleType(count=int(_need(d, "vehicles", path)),
-                        capacity=(float(_need(d, "capacity", path)),),
-                        shift_start=float(tw[0, 0]), shift_end=float(tw[0, 1]), name="vehicle")
+    fleet = VehicleType(
+        count=int(_need(d, "vehicles", path)),
+        capacity=(float(_need(d, "capacity", path)),),
+        shift_start=float(tw[0, 0]),
+        shift_end=float(tw[0, 1]),
+        name="vehicle",
+    )
     return RoutingInstance.build(
-        str(d.get("name") or path.stem), dist, num_depots=1, vehicle_types=(fleet,),
-        demand=dem[1:], service=svc[1:], tw_early=tw[1:, 0], tw_late=tw[1:, 1],
-        client_ids=list(range(1, n)), depot_ids=[0], coords=xy,
-        distance_convention=convention, meta={"format": "solomon", "path": str(path)})
+        str(d.get("name") or path.stem),
+        dist,
+        num_depots=1,
+        vehicle_types=(fleet,),
+        demand=dem[1:],
+        service=svc[1:],
+        tw_early=tw[1:, 0],
+        tw_late=tw[1:, 1],
+        client_ids=list(range(1, n)),
+        depot_ids=[0],
+        coords=xy,
+        distance_convention=convention,
+        meta={"format": "solomon", "path": str(path)},
+    )
 
 
 def read_vrplib(path: str | Path, *, convention: str | None = None) -> RoutingInstance:
@@ -132,8 +154,9 @@ def read_vrplib(path: str | Path, *, convention: str | None = None) -> RoutingIn
     depots = np.atleast_1d(np.asarray(d.get("depot", [0]), dtype=int))
     if len(depots) != 1 or depots[0] != 0:
         # vrplib already makes ids 0-based; we support the usual single depot at node 0
-        raise RoutingError(f"{path}: only a single depot at the first node is supported, "
-                           f"got {depots.tolist()}")
+        raise RoutingError(
+            f"{path}: only a single depot at the first node is supported, got {depots.tolist()}"
+        )
     dem = np.asarray(d.get("demand", np.zeros(n)), dtype=float)
     if dem.ndim == 1:
         dem = dem[:, None]
@@ -144,20 +167,29 @@ def read_vrplib(path: str | Path, *, convention: str | None = None) -> RoutingIn
     svc = d.get("service_time")
     shift_end = float(np.asarray(tw)[0, 1]) if tw is not None else np.inf
     shift_start = float(np.asarray(tw)[0, 0]) if tw is not None else 0.0
-    fleet = VehicleType(count=count, capacity=caps, shift_start=shift_start,
-                        shift_end=shift_end, name="vehicle")
+    fleet = VehicleType(
+        count=count, capacity=caps, shift_start=shift_start, shift_end=shift_end, name="vehicle"
+    )
     svc_arr = None
     if svc is not None:
         s = np.asarray(svc, dtype=float)
         svc_arr = (np.full(n, float(s)) if s.ndim == 0 else s)[1:]
     return RoutingInstance.build(
-        str(d.get("name") or path.stem), dist, num_depots=1, vehicle_types=(fleet,),
-        demand=dem[1:], service=svc_arr,
+        str(d.get("name") or path.stem),
+        dist,
+        num_depots=1,
+        vehicle_types=(fleet,),
+        demand=dem[1:],
+        service=svc_arr,
         tw_early=None if tw is None else np.asarray(tw, float)[1:, 0],
         tw_late=None if tw is None else np.asarray(tw, float)[1:, 1],
-        client_ids=list(range(1, n)), depot_ids=[0], coords=xy,
+        client_ids=list(range(1, n)),
+        depot_ids=[0],
+        coords=xy,
         dimension_names=("demand",) if dem.shape[1] == 1 else None,
-        distance_convention=conv, meta={"format": "vrplib", "path": str(path)})
+        distance_convention=conv,
+        meta={"format": "vrplib", "path": str(path)},
+    )
 
 
 def read_instance(path: str | Path) -> RoutingInstance:
@@ -223,7 +255,10 @@ def _num(x: float) -> float | None:
 
 
 def solution_to_dict(
-    instance: RoutingInstance, result: RoutingResult, *, best_known: float | None = None,
+    instance: RoutingInstance,
+    result: RoutingResult,
+    *,
+    best_known: float | None = None,
 ) -> dict[str, Any]:
     """The DESIGN §7 route JSON, plus optional extras.
 
@@ -243,15 +278,23 @@ def solution_to_dict(
         "status": result.status.value,
         "seed": result.seed,
         "distance": _num(result.distance),
-        "dropped": [{"client": _jsonable(ids[c]), "carrier_cost": _num(instance.drop_penalty[c])}
-                    for c in result.dropped],
+        "dropped": [
+            {"client": _jsonable(ids[c]), "carrier_cost": _num(instance.drop_penalty[c])}
+            for c in result.dropped
+        ],
         "drop_cost": _num(result.drop_cost),
         "route_details": [
-            {"vehicle_type": instance.vehicle_types[r.vehicle_type].name or r.vehicle_type,
-             "depot": _jsonable(instance.depot_ids[instance.vehicle_types[r.vehicle_type]
-                                                   .start_depot]),
-             "distance": _num(r.distance), "duration": _num(r.duration), "cost": _num(r.cost)}
-            for r in result.routes],
+            {
+                "vehicle_type": instance.vehicle_types[r.vehicle_type].name or r.vehicle_type,
+                "depot": _jsonable(
+                    instance.depot_ids[instance.vehicle_types[r.vehicle_type].start_depot]
+                ),
+                "distance": _num(r.distance),
+                "duration": _num(r.duration),
+                "cost": _num(r.cost),
+            }
+            for r in result.routes
+        ],
         "violations": list(result.violations),
     }
     if best_known is not None and np.isfinite(result.cost):

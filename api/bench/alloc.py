@@ -47,8 +47,16 @@ import numpy as np
 
 from api.bench.spec import Evaluation, Family, SolveOutput, bks_lookup
 
-__all__ = ["AllocInstance", "CapData", "cap_scenario", "cflp_family", "evaluate_cap",
-           "read_cap", "read_cap_data", "synthetic_family"]
+__all__ = [
+    "AllocInstance",
+    "CapData",
+    "cap_scenario",
+    "cflp_family",
+    "evaluate_cap",
+    "read_cap",
+    "read_cap_data",
+    "synthetic_family",
+]
 
 
 @dataclass(frozen=True)
@@ -108,16 +116,20 @@ def read_cap_data(path: Path, capacity: float | None = None) -> CapData:
     m, n = int(vals[0]), int(vals[1])
     need = 2 + 2 * m + n * (1 + m)
     if m < 1 or n < 1 or len(vals) < need:
-        raise ValueError(f"{path}: truncated: {len(vals)} numbers, {need} needed for "
-                         f"m={m}, n={n}")
-    head = np.asarray(vals[2:2 + 2 * m]).reshape(m, 2)
-    body = np.asarray(vals[2 + 2 * m:need]).reshape(n, 1 + m)
+        raise ValueError(f"{path}: truncated: {len(vals)} numbers, {need} needed for m={m}, n={n}")
+    head = np.asarray(vals[2 : 2 + 2 * m]).reshape(m, 2)
+    body = np.asarray(vals[2 + 2 * m : need]).reshape(n, 1 + m)
     demand = body[:, 0]
     if np.any(demand <= 0):
         j = int(np.argmax(demand <= 0))
         raise ValueError(f"{path}: customer {j + 1} has demand {demand[j]:g} (must be > 0)")
-    return CapData(name=path.stem, capacity=head[:, 0], fixed_cost=head[:, 1], demand=demand,
-                   cost=body[:, 1:].T.copy())
+    return CapData(
+        name=path.stem,
+        capacity=head[:, 0],
+        fixed_cost=head[:, 1],
+        demand=demand,
+        cost=body[:, 1:].T.copy(),
+    )
 
 
 def cap_scenario(cap: CapData) -> Any:
@@ -128,31 +140,56 @@ def cap_scenario(cap: CapData) -> Any:
     unit = cap.cost / cap.demand[None, :]
     lost = 10.0 * (float(unit.max()) + float(cap.fixed_cost.max()) / float(cap.demand.min()) + 1)
     nodes: list[dict[str, Any]] = [
-        {"id": "O", "kind": "origin", "lat": 0.0, "lon": 0.0, "country": "CN"}]
+        {"id": "O", "kind": "origin", "lat": 0.0, "lon": 0.0, "country": "CN"}
+    ]
     lanes: list[dict[str, Any]] = []
     for i in range(m):
-        nodes.append({"id": f"W{i + 1}", "kind": "warehouse", "lat": 0.0, "lon": 0.0,
-                      "country": "CN", "fixed_cost": float(cap.fixed_cost[i]),
-                      "status": "candidate",
-                      "throughput_units_per_day": float(cap.capacity[i])})
+        nodes.append(
+            {
+                "id": f"W{i + 1}",
+                "kind": "warehouse",
+                "lat": 0.0,
+                "lon": 0.0,
+                "country": "CN",
+                "fixed_cost": float(cap.fixed_cost[i]),
+                "status": "candidate",
+                "throughput_units_per_day": float(cap.capacity[i]),
+            }
+        )
         lanes.append({"id": f"O-W{i + 1}", "from": "O", "to": f"W{i + 1}", "mode": "truck"})
     for j in range(n):
-        nodes.append({"id": f"C{j + 1}", "kind": "zone", "lat": 0.0, "lon": 0.0,
-                      "country": "CN"})
+        nodes.append({"id": f"C{j + 1}", "kind": "zone", "lat": 0.0, "lon": 0.0, "country": "CN"})
         for i in range(m):
-            lanes.append({"id": f"W{i + 1}-C{j + 1}", "from": f"W{i + 1}", "to": f"C{j + 1}",
-                          "mode": "truck", "cost_per_unit": float(unit[i, j])})
+            lanes.append(
+                {
+                    "id": f"W{i + 1}-C{j + 1}",
+                    "from": f"W{i + 1}",
+                    "to": f"C{j + 1}",
+                    "mode": "truck",
+                    "cost_per_unit": float(unit[i, j]),
+                }
+            )
     doc = {
-        "name": cap.name, "currency": "USD", "horizon_days": 1.0,
-        "service": {"promise_hours": 1e6, "min_on_time_share": 0.0,
-                    "late_penalty_per_unit": 0.0, "lost_sale_penalty_per_unit": lost,
-                    "review_period_days": 0.0, "safety_z": 0.0,
-                    "capital_cost_rate_per_year": 0.0},
-        "nodes": nodes, "lanes": lanes,
-        "skus": [{"id": "ITEM", "weight_kg": 0.0, "volume_m3": 0.0, "value": 0.0,
-                  "demand_cv": 0.0}],
-        "demand": [{"sku": "ITEM", "zone": f"C{j + 1}", "units": float(cap.demand[j])}
-                   for j in range(n)],
+        "name": cap.name,
+        "currency": "USD",
+        "horizon_days": 1.0,
+        "service": {
+            "promise_hours": 1e6,
+            "min_on_time_share": 0.0,
+            "late_penalty_per_unit": 0.0,
+            "lost_sale_penalty_per_unit": lost,
+            "review_period_days": 0.0,
+            "safety_z": 0.0,
+            "capital_cost_rate_per_year": 0.0,
+        },
+        "nodes": nodes,
+        "lanes": lanes,
+        "skus": [
+            {"id": "ITEM", "weight_kg": 0.0, "volume_m3": 0.0, "value": 0.0, "demand_cv": 0.0}
+        ],
+        "demand": [
+            {"sku": "ITEM", "zone": f"C{j + 1}", "units": float(cap.demand[j])} for j in range(n)
+        ],
     }
     return parse_scenario(doc, source=f"{cap.name}: ")
 
@@ -163,8 +200,7 @@ def read_cap(path: Path) -> AllocInstance:
     return AllocInstance(name=cap.name, scenario=cap_scenario(cap), cap=cap)
 
 
-def evaluate_cap(inst: AllocInstance, plan: Mapping[str, Any], *, tol: float = 1e-6
-                 ) -> Evaluation:
+def evaluate_cap(inst: AllocInstance, plan: Mapping[str, Any], *, tol: float = 1e-6) -> Evaluation:
     """Recompute the CAP objective of a plan from the original data (no model involved)."""
     cap = inst.cap
     assert cap is not None
@@ -191,8 +227,7 @@ def evaluate_cap(inst: AllocInstance, plan: Mapping[str, Any], *, tol: float = 1
     load = units.sum(axis=1)
     over = load > cap.capacity * (1 + tol) + tol
     for i in np.flatnonzero(over)[:5]:
-        problems.append(f"warehouse W{i + 1}: load {load[i]:.6g} over capacity "
-                        f"{cap.capacity[i]:g}")
+        problems.append(f"warehouse W{i + 1}: load {load[i]:.6g} over capacity {cap.capacity[i]:g}")
     used = load > tol
     cost = float(cap.fixed_cost @ used + (cap.cost / cap.demand[None, :] * units).sum())
     return Evaluation(cost=cost, feasible=not problems, detail="; ".join(problems[:3]))
@@ -204,12 +239,12 @@ def _plan_info(plan: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _has_plan(plan: Mapping[str, Any]) -> bool:
-    return plan.get("objective") is not None and str(plan.get("status")) in (
-        "optimal", "feasible")
+    return plan.get("objective") is not None and str(plan.get("status")) in ("optimal", "feasible")
 
 
-def solve_tradelane(inst: AllocInstance, *, time_limit: float, seed: int,
-                    params: Mapping[str, Any]) -> SolveOutput:
+def solve_tradelane(
+    inst: AllocInstance, *, time_limit: float, seed: int, params: Mapping[str, Any]
+) -> SolveOutput:
     """Ours: ``plan_scenario`` with ``params`` (AllocationParams fields) from the config."""
     from optimizer.allocation.params import AllocationParams
     from optimizer.plan.planning import plan_scenario
@@ -217,12 +252,14 @@ def solve_tradelane(inst: AllocInstance, *, time_limit: float, seed: int,
     p = AllocationParams(**{**dict(params), "time_limit": float(time_limit), "seed": int(seed)})
     plan = plan_scenario(inst.scenario, p).plan
     info = _plan_info(plan)
-    return SolveOutput(plan if _has_plan(plan) else None,
-                       info={**info, "reason": f"status {plan.get('status')}"})
+    return SolveOutput(
+        plan if _has_plan(plan) else None, info={**info, "reason": f"status {plan.get('status')}"}
+    )
 
 
-def solve_monolithic(inst: AllocInstance, *, time_limit: float, seed: int,
-                     params: Mapping[str, Any]) -> SolveOutput:
+def solve_monolithic(
+    inst: AllocInstance, *, time_limit: float, seed: int, params: Mapping[str, Any]
+) -> SolveOutput:
     """Peer: one MIP over every (unpruned) column, default solver, no warm start."""
     from network.compile import compile_network
     from optimizer.allocation.columns import build_columns
@@ -233,21 +270,33 @@ def solve_monolithic(inst: AllocInstance, *, time_limit: float, seed: int,
     t0 = time.perf_counter()
     data = compile_network(inst.scenario)
     cols = build_columns(data, prune=False)
-    p = AllocationParams(time_limit=float(time_limit), seed=int(seed), strategy="monolithic",
-                         warm_start=False)
+    p = AllocationParams(
+        time_limit=float(time_limit), seed=int(seed), strategy="monolithic", warm_start=False
+    )
     res = solve_allocation(data, p, columns=cols, deadline=t0 + float(time_limit))
-    info = {"status": str(res.status), "objective": _finite(res.objective),
-            "bound": _finite(res.bound), "columns": int(len(cols.x_pair) + len(cols.q_pair)
-                                                        + len(cols.f_sku))}
+    info = {
+        "status": str(res.status),
+        "objective": _finite(res.objective),
+        "bound": _finite(res.bound),
+        "columns": int(len(cols.x_pair) + len(cols.q_pair) + len(cols.f_sku)),
+    }
     if res.solution is None:
         return SolveOutput(None, info={**info, "reason": f"status {res.status}"})
-    plan = plan_dict(data, cols, res.solution, status=str(res.status), objective=res.objective,
-                     bound=res.bound, solve_seconds=time.perf_counter() - t0)
+    plan = plan_dict(
+        data,
+        cols,
+        res.solution,
+        status=str(res.status),
+        objective=res.objective,
+        bound=res.bound,
+        solve_seconds=time.perf_counter() - t0,
+    )
     return SolveOutput(plan, info=info)
 
 
-def solve_naive(inst: AllocInstance, *, time_limit: float, seed: int,
-                params: Mapping[str, Any]) -> SolveOutput:
+def solve_naive(
+    inst: AllocInstance, *, time_limit: float, seed: int, params: Mapping[str, Any]
+) -> SolveOutput:
     """Peer: the naive planner's flows with rule-compliant stock (see the module notes)."""
     from network.compile import compile_network
     from optimizer.allocation.baseline import naive_solution
@@ -259,8 +308,15 @@ def solve_naive(inst: AllocInstance, *, time_limit: float, seed: int,
     cols = build_columns(data)
     _, naive = naive_solution(data, cols)
     obj = float(sum(cost_terms(data, cols, naive).values()))
-    plan = plan_dict(data, cols, naive, status="feasible", objective=obj, bound=math.nan,
-                     solve_seconds=time.perf_counter() - t0)
+    plan = plan_dict(
+        data,
+        cols,
+        naive,
+        status="feasible",
+        objective=obj,
+        bound=math.nan,
+        solve_seconds=time.perf_counter() - t0,
+    )
     return SolveOutput(plan, info={"objective": obj})
 
 
@@ -273,10 +329,17 @@ _SOLVERS = {"tradelane": solve_tradelane, "monolithic": solve_monolithic, "naive
 
 def cflp_family() -> Family:
     """``cflp``: ``cap*.txt`` files (the capa/b/c templates need a capacity and are skipped)."""
-    return Family(name="cflp", kind="allocation", patterns=("cap[0-9]*.txt",), read=read_cap,
-                  evaluate=evaluate_cap, solvers=_SOLVERS, default_solver="tradelane",
-                  peers=("monolithic", "naive"),
-                  best_known=lambda p: bks_lookup(p, ("bks.csv",)))
+    return Family(
+        name="cflp",
+        kind="allocation",
+        patterns=("cap[0-9]*.txt",),
+        read=read_cap,
+        evaluate=evaluate_cap,
+        solvers=_SOLVERS,
+        default_solver="tradelane",
+        peers=("monolithic", "naive"),
+        best_known=lambda p: bks_lookup(p, ("bks.csv",)),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,8 +363,9 @@ def evaluate_synthetic(inst: AllocInstance, plan: Mapping[str, Any]) -> Evaluati
     from optimizer.allocation.evaluate import evaluate
 
     ev = evaluate(compile_network(inst.scenario), dict(plan))
-    return Evaluation(cost=float(ev.total), feasible=bool(ev.feasible),
-                      detail="; ".join(list(ev.violations)[:3]))
+    return Evaluation(
+        cost=float(ev.total), feasible=bool(ev.feasible), detail="; ".join(list(ev.violations)[:3])
+    )
 
 
 def synthetic_name(path: Path) -> str:
@@ -311,8 +375,14 @@ def synthetic_name(path: Path) -> str:
 
 def synthetic_family() -> Family:
     """``synthetic``: scenario folders made by ``tradelane generate`` (or scenario files)."""
-    return Family(name="synthetic", kind="allocation",
-                  patterns=("*/network.json", "*/network.yaml", "*.json", "*.yaml"),
-                  read=read_synthetic, evaluate=evaluate_synthetic, solvers=_SOLVERS,
-                  default_solver="tradelane", peers=("monolithic", "naive"),
-                  instance_name=synthetic_name)
+    return Family(
+        name="synthetic",
+        kind="allocation",
+        patterns=("*/network.json", "*/network.yaml", "*.json", "*.yaml"),
+        read=read_synthetic,
+        evaluate=evaluate_synthetic,
+        solvers=_SOLVERS,
+        default_solver="tradelane",
+        peers=("monolithic", "naive"),
+        instance_name=synthetic_name,
+    )

@@ -43,8 +43,9 @@ __all__ = ["FAMILIES", "FAMILY_NAMES"]
 # --------------------------------------------------------------------------------------------
 
 
-def solve_ortools_routes(instance: Any, *, time_limit: float, seed: int,
-                         params: Mapping[str, Any]) -> SolveOutput:
+def solve_ortools_routes(
+    instance: Any, *, time_limit: float, seed: int, params: Mapping[str, Any]
+) -> SolveOutput:
     """Our routing solver (``optimizer.routing.solve_routes``) with ``params`` from the config.
 
     ``time_limit`` and ``seed`` override the same keys of ``params``.
@@ -53,8 +54,12 @@ def solve_ortools_routes(instance: Any, *, time_limit: float, seed: int,
 
     p = RoutingParams(**{**dict(params), "time_limit_s": float(time_limit), "seed": int(seed)})
     res = solve_routes(instance, p)
-    info = {"status": res.status.value, "vehicles": res.num_vehicles, "solver_cost": res.cost,
-            "dropped": len(res.dropped)}
+    info = {
+        "status": res.status.value,
+        "vehicles": res.num_vehicles,
+        "solver_cost": res.cost,
+        "dropped": len(res.dropped),
+    }
     if res.status is RoutingStatus.NO_SOLUTION:
         return SolveOutput(None, info={**info, "reason": "OR-Tools found no solution"})
     routes = [(r.vehicle_type, list(r.clients)) for r in res.routes]
@@ -70,21 +75,32 @@ def evaluate_routing(instance: Any, solution: Any) -> Evaluation:
     from optimizer.route_eval import evaluate_routes
 
     routes, dropped = solution
-    ev = evaluate_routes(instance, [(int(t), [int(c) for c in cl]) for t, cl in routes],
-                         dropped=[int(c) for c in dropped])
-    return Evaluation(cost=float(ev.cost), feasible=bool(ev.feasible),
-                      detail="; ".join(ev.violations[:3]))
+    ev = evaluate_routes(
+        instance,
+        [(int(t), [int(c) for c in cl]) for t, cl in routes],
+        dropped=[int(c) for c in dropped],
+    )
+    return Evaluation(
+        cost=float(ev.cost), feasible=bool(ev.feasible), detail="; ".join(ev.violations[:3])
+    )
 
 
-def _routing_family(name: str, patterns: tuple[str, ...], read: Callable[[Path], Any],
-                    bks_files: tuple[str, ...]) -> Family:
+def _routing_family(
+    name: str, patterns: tuple[str, ...], read: Callable[[Path], Any], bks_files: tuple[str, ...]
+) -> Family:
     from api.bench.peers import solve_pyvrp
 
     return Family(
-        name=name, kind="routing", patterns=patterns, read=read, evaluate=evaluate_routing,
+        name=name,
+        kind="routing",
+        patterns=patterns,
+        read=read,
+        evaluate=evaluate_routing,
         solvers={"ortools": solve_ortools_routes, "pyvrp": solve_pyvrp},
-        default_solver="ortools", peers=("pyvrp",),
-        best_known=lambda path: bks_lookup(path, bks_files))
+        default_solver="ortools",
+        peers=("pyvrp",),
+        best_known=lambda path: bks_lookup(path, bks_files),
+    )
 
 
 def _read_solomon_trunc1(path: Path) -> Any:

@@ -40,8 +40,11 @@ def _int(x: float, scale: int, how: str) -> int:
     if not math.isfinite(x):
         return int(_BIG)
     v = x * scale
-    f = {"round": round, "up": lambda y: math.ceil(y - 1e-9),
-         "down": lambda y: math.floor(y + 1e-9)}[how]
+    f = {
+        "round": round,
+        "up": lambda y: math.ceil(y - 1e-9),
+        "down": lambda y: math.floor(y + 1e-9),
+    }[how]
     return int(min(f(v), _BIG))
 
 
@@ -65,8 +68,7 @@ def to_pyvrp(instance: Any) -> tuple[Any, int]:
     np.fill_diagonal(dist, 0)
     np.fill_diagonal(dur, 0)
     coords = inst.coords if inst.coords is not None else np.zeros((D + C, 2))
-    locs = [pyvrp.Location(x=int(round(float(x))), y=int(round(float(y))))
-            for x, y in np.asarray(coords)]
+    locs = [pyvrp.Location(x=round(float(x)), y=round(float(y))) for x, y in np.asarray(coords)]
     dem = np.asarray(inst.demand)
     dscale = 1 if np.all(np.abs(dem - np.round(dem)) < 1e-9) else 1000
     depots = [pyvrp.Depot(location=i) for i in range(D)]
@@ -74,37 +76,54 @@ def to_pyvrp(instance: Any) -> tuple[Any, int]:
     for c in range(C):
         pen = float(inst.drop_penalty[c])
         required = not math.isfinite(pen)
-        clients.append(pyvrp.Client(
-            location=D + c,
-            delivery=[int(math.ceil(v * dscale - 1e-9)) for v in dem[c]],
-            service_duration=_int(float(inst.service[c]), scale, "up"),
-            tw_early=_int(float(inst.tw_early[c]), scale, "up"),
-            tw_late=_int(float(inst.tw_late[c]), scale, "down"),
-            required=required,
-            prize=0 if required else _int(pen, scale, "round")))
+        clients.append(
+            pyvrp.Client(
+                location=D + c,
+                delivery=[math.ceil(v * dscale - 1e-9) for v in dem[c]],
+                service_duration=_int(float(inst.service[c]), scale, "up"),
+                tw_early=_int(float(inst.tw_early[c]), scale, "up"),
+                tw_late=_int(float(inst.tw_late[c]), scale, "down"),
+                required=required,
+                prize=0 if required else _int(pen, scale, "round"),
+            )
+        )
     vtypes = []
     for vt in inst.vehicle_types:
         if vt.cost_per_hour:
-            raise ValueError(f"{inst.name}: PyVRP peer does not support cost_per_hour on "
-                             f"vehicle type {vt.name!r}")
-        vtypes.append(pyvrp.VehicleType(
-            num_available=max(int(vt.count), 1),
-            capacity=[int(math.floor(c * dscale + 1e-9)) if math.isfinite(c) else int(_BIG)
-                      for c in vt.capacity],
-            start_depot=int(vt.start_depot), end_depot=int(vt.end),
-            fixed_cost=_int(float(vt.fixed_cost), scale, "round"),
-            tw_early=_int(float(vt.shift_start), scale, "up"),
-            tw_late=_int(float(vt.shift_end), scale, "down"),
-            shift_duration=_int(float(vt.max_duration), scale, "down"),
-            unit_distance_cost=max(int(round(vt.cost_per_distance)), 0)))
-    data = pyvrp.ProblemData(locations=locs, clients=clients, depots=depots,
-                             vehicle_types=vtypes, distance_matrices=[dist],
-                             duration_matrices=[dur])
+            raise ValueError(
+                f"{inst.name}: PyVRP peer does not support cost_per_hour on "
+                f"vehicle type {vt.name!r}"
+            )
+        vtypes.append(
+            pyvrp.VehicleType(
+                num_available=max(int(vt.count), 1),
+                capacity=[
+                    math.floor(c * dscale + 1e-9) if math.isfinite(c) else int(_BIG)
+                    for c in vt.capacity
+                ],
+                start_depot=int(vt.start_depot),
+                end_depot=int(vt.end),
+                fixed_cost=_int(float(vt.fixed_cost), scale, "round"),
+                tw_early=_int(float(vt.shift_start), scale, "up"),
+                tw_late=_int(float(vt.shift_end), scale, "down"),
+                shift_duration=_int(float(vt.max_duration), scale, "down"),
+                unit_distance_cost=max(round(vt.cost_per_distance), 0),
+            )
+        )
+    data = pyvrp.ProblemData(
+        locations=locs,
+        clients=clients,
+        depots=depots,
+        vehicle_types=vtypes,
+        distance_matrices=[dist],
+        duration_matrices=[dur],
+    )
     return data, scale
 
 
-def solve_pyvrp(instance: Any, *, time_limit: float, seed: int,
-                params: Mapping[str, Any]) -> SolveOutput:
+def solve_pyvrp(
+    instance: Any, *, time_limit: float, seed: int, params: Mapping[str, Any]
+) -> SolveOutput:
     """PyVRP's default iterated local search for ``time_limit`` seconds.
 
     Returns routes as ``(vehicle_type, client indices)`` plus the unvisited optional clients,
@@ -115,8 +134,9 @@ def solve_pyvrp(instance: Any, *, time_limit: float, seed: int,
     from pyvrp.stop import MaxRuntime
 
     data, scale = to_pyvrp(instance)
-    res = pyvrp.solve(data, stop=MaxRuntime(float(time_limit)), seed=int(seed),
-                      collect_stats=True, display=False)
+    res = pyvrp.solve(
+        data, stop=MaxRuntime(float(time_limit)), seed=int(seed), collect_stats=True, display=False
+    )
     samples: list[tuple[float, float]] = []
     t = 0.0
     best = math.inf
@@ -125,11 +145,12 @@ def solve_pyvrp(instance: Any, *, time_limit: float, seed: int,
         if datum.best_feas and datum.best_cost < best - 1e-9:
             best = datum.best_cost
             samples.append((t, best / scale))
-    info = {"iterations": res.num_iterations, "solver_feasible": res.is_feasible(),
-            "scale": scale}
+    info = {"iterations": res.num_iterations, "solver_feasible": res.is_feasible(), "scale": scale}
     sol = res.best
-    routes = [(int(r.vehicle_type()), [int(a.idx) for a in r.schedule() if a.is_client()])
-              for r in sol.routes()]
+    routes = [
+        (int(r.vehicle_type()), [int(a.idx) for a in r.schedule() if a.is_client()])
+        for r in sol.routes()
+    ]
     visited = {c for _, cl in routes for c in cl}
     dropped = [c for c in range(instance.num_clients) if c not in visited]
     info["vehicles"] = len(routes)

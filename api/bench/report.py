@@ -34,8 +34,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["markdown_report", "plot_gap_over_time", "plot_performance_profile", "summarise",
-           "write_report"]
+__all__ = [
+    "markdown_report",
+    "plot_gap_over_time",
+    "plot_performance_profile",
+    "summarise",
+    "write_report",
+]
 
 Row = dict[str, Any]
 
@@ -95,20 +100,30 @@ def summarise(rows: Sequence[Row]) -> list[dict[str, Any]]:
         groups[(r["family"], float(r.get("time_limit") or 0), _label(r))].append(r)
     peers_of: dict[str, list[str]] = defaultdict(list)
     for r in rows:
-        if r["config"] == r["solver"] and r["solver"] in ("pyvrp", "monolithic", "naive"):
-            if r["solver"] not in peers_of[r["family"]]:
-                peers_of[r["family"]].append(r["solver"])
+        if (
+            r["config"] == r["solver"]
+            and r["solver"] in ("pyvrp", "monolithic", "naive")
+            and r["solver"] not in peers_of[r["family"]]
+        ):
+            peers_of[r["family"]].append(r["solver"])
     cost_of: dict[tuple[str, float, str, str, int], float] = {}
     for r in rows:
         c = _feasible_cost(r)
         if c is not None:
-            cost_of[(r["family"], float(r.get("time_limit") or 0), _label(r), r["instance"],
-                     int(r["seed"]))] = c
+            cost_of[
+                (
+                    r["family"],
+                    float(r.get("time_limit") or 0),
+                    _label(r),
+                    r["instance"],
+                    int(r["seed"]),
+                )
+            ] = c
     out = []
-    for (fam, tl, label), rs in sorted(groups.items(),
-                                       key=lambda kv: (kv[0][0], kv[0][1],
-                                                       kv[1][0]["config"] == kv[1][0]["solver"],
-                                                       kv[0][2])):
+    for (fam, tl, label), rs in sorted(
+        groups.items(),
+        key=lambda kv: (kv[0][0], kv[0][1], kv[1][0]["config"] == kv[1][0]["solver"], kv[0][2]),
+    ):
         gaps = []
         for r in rs:
             c = _feasible_cost(r)
@@ -130,18 +145,23 @@ def summarise(rows: Sequence[Row]) -> list[dict[str, Any]]:
                 if c is not None and pc is not None and c > 0 and pc > 0:
                     logs.append(math.log(c / pc))
             ratios[peer] = math.exp(sum(logs) / len(logs)) if logs else None
-        out.append({
-            "family": fam, "time_limit": tl, "config": label, "solves": len(rs),
-            "ok": sum(1 for r in rs if _feasible_cost(r) is not None),
-            "statuses": dict(statuses),
-            "mean_gap": float(np.mean(gaps)) if gaps else None,
-            "max_gap": float(np.max(gaps)) if gaps else None,
-            "mean_s": float(np.mean(secs)) if secs else None,
-            "peak_mb": float(np.max(mem)) if mem else None,
-            "vs_peer": ratios,
-            "gap_is_bks": all(refs.get((fam, r["instance"]), (0, False))[1] for r in rs),
-            "bound_gap": _mean_bound_gap(rs),
-        })
+        out.append(
+            {
+                "family": fam,
+                "time_limit": tl,
+                "config": label,
+                "solves": len(rs),
+                "ok": sum(1 for r in rs if _feasible_cost(r) is not None),
+                "statuses": dict(statuses),
+                "mean_gap": float(np.mean(gaps)) if gaps else None,
+                "max_gap": float(np.max(gaps)) if gaps else None,
+                "mean_s": float(np.mean(secs)) if secs else None,
+                "peak_mb": float(np.max(mem)) if mem else None,
+                "vs_peer": ratios,
+                "gap_is_bks": all(refs.get((fam, r["instance"]), (0, False))[1] for r in rs),
+                "bound_gap": _mean_bound_gap(rs),
+            }
+        )
     return out
 
 
@@ -160,52 +180,83 @@ def _per_instance(rows: Sequence[Row]) -> list[str]:
     for r in rows:
         tables[(r["family"], float(r.get("time_limit") or 0))].append(r)
     for (fam, tl), rs in sorted(tables.items()):
-        labels = sorted({_label(r) for r in rs}, key=lambda x: (x in ("pyvrp", "monolithic",
-                                                                       "naive"), x))
+        labels = sorted(
+            {_label(r) for r in rs}, key=lambda x: (x in ("pyvrp", "monolithic", "naive"), x)
+        )
         star = "" if all(refs.get((fam, r["instance"]), (0, False))[1] for r in rs) else "*"
-        lines += [f"### {fam}, time limit {tl:g} s: gap{star} % per instance (mean over seeds)",
-                  "", "| instance | best-known | " + " | ".join(labels) + " |",
-                  "|---|---:|" + "---:|" * len(labels)]
+        lines += [
+            f"### {fam}, time limit {tl:g} s: gap{star} % per instance (mean over seeds)",
+            "",
+            "| instance | best-known | " + " | ".join(labels) + " |",
+            "|---|---:|" + "---:|" * len(labels),
+        ]
         for inst in sorted({r["instance"] for r in rs}, key=natural_key):
             ref = refs.get((fam, inst))
             cells = []
             for lab in labels:
                 mine = [r for r in rs if r["instance"] == inst and _label(r) == lab]
-                gaps = [_gap(c, ref[0]) for r in mine
-                        if (c := _feasible_cost(r)) is not None and ref]
+                gaps = [
+                    _gap(c, ref[0]) for r in mine if (c := _feasible_cost(r)) is not None and ref
+                ]
                 if gaps:
                     cells.append(_f(float(np.mean(gaps))))
                 else:
                     cells.append(", ".join(sorted({r["status"] for r in mine})) or "")
             bks = next(
-                (r["best_known"] for r in rs if r["instance"] == inst
-                 and r.get("best_known") is not None), None)
-            lines.append(f"| {inst} | {_f(bks, '.10g') if bks is not None else '–'} | "
-                         + " | ".join(cells) + " |")
+                (
+                    r["best_known"]
+                    for r in rs
+                    if r["instance"] == inst and r.get("best_known") is not None
+                ),
+                None,
+            )
+            lines.append(
+                f"| {inst} | {_f(bks, '.10g') if bks is not None else '–'} | "
+                + " | ".join(cells)
+                + " |"
+            )
         lines.append("")
     return lines
 
 
-def markdown_report(rows: Sequence[Row], *, title: str = "results",
-                    images: Sequence[str] = (), per_instance: bool = True) -> str:
+def markdown_report(
+    rows: Sequence[Row],
+    *,
+    title: str = "results",
+    images: Sequence[str] = (),
+    per_instance: bool = True,
+) -> str:
     """The Markdown summary (one table per family and time limit, then per-instance gaps)."""
     summ = summarise(rows)
     lines = [f"# Benchmark report: {title}", ""]
     n_inst = len({(r["family"], r["instance"]) for r in rows})
-    loads = [float(r["info"]["load_1min_at_start"]) for r in rows
-             if isinstance(r.get("info"), dict) and r["info"].get("load_1min_at_start") is not None]
-    cpus = next((r["info"].get("cpus") for r in rows if isinstance(r.get("info"), dict)
-                 and r["info"].get("cpus")), None)
+    loads = [
+        float(r["info"]["load_1min_at_start"])
+        for r in rows
+        if isinstance(r.get("info"), dict) and r["info"].get("load_1min_at_start") is not None
+    ]
+    cpus = next(
+        (
+            r["info"].get("cpus")
+            for r in rows
+            if isinstance(r.get("info"), dict) and r["info"].get("cpus")
+        ),
+        None,
+    )
     if loads:
-        lines.append(f"Machine: {cpus or '?'} CPU(s); 1-minute load average at the start of "
-                     f"the solves: median {float(np.median(loads)):.1f}, max {max(loads):.1f} "
-                     "(time-limited results degrade when it exceeds the CPU count).")
+        lines.append(
+            f"Machine: {cpus or '?'} CPU(s); 1-minute load average at the start of "
+            f"the solves: median {float(np.median(loads)):.1f}, max {max(loads):.1f} "
+            "(time-limited results degrade when it exceeds the CPU count)."
+        )
         lines.append("")
-    lines.append(f"{len(rows)} solve(s) on {n_inst} instance(s). Gaps are to the best-known "
-                 "value; `gap*` marks tables where some instance has none and the best feasible "
-                 "cost in these results is used instead. `feasible` is the independent "
-                 "evaluator's verdict. `vs X` = geometric mean of cost / X's cost on the same "
-                 "instance and seed (< 1: cheaper than X).")
+    lines.append(
+        f"{len(rows)} solve(s) on {n_inst} instance(s). Gaps are to the best-known "
+        "value; `gap*` marks tables where some instance has none and the best feasible "
+        "cost in these results is used instead. `feasible` is the independent "
+        "evaluator's verdict. `vs X` = geometric mean of cost / X's cost on the same "
+        "instance and seed (< 1: cheaper than X)."
+    )
     lines.append("")
     by_table: dict[tuple[str, float], list[dict[str, Any]]] = defaultdict(list)
     for s in summ:
@@ -216,20 +267,36 @@ def markdown_report(rows: Sequence[Row], *, title: str = "results",
         lines.append(f"## {fam}, time limit {tl:g} s")
         lines.append("")
         bounds = any(s["bound_gap"] is not None for s in ss)
-        head = (["configuration", "solves", "feasible", f"mean gap{star} %", f"max gap{star} %",
-                 "mean s", "peak MB"] + [f"vs {p}" for p in peers]
-                + (["gap to own bound %"] if bounds else []) + ["other statuses"])
+        head = (
+            [
+                "configuration",
+                "solves",
+                "feasible",
+                f"mean gap{star} %",
+                f"max gap{star} %",
+                "mean s",
+                "peak MB",
+            ]
+            + [f"vs {p}" for p in peers]
+            + (["gap to own bound %"] if bounds else [])
+            + ["other statuses"]
+        )
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 2) + ["---"]) + "|")
         for s in ss:
-            other = ", ".join(f"{k} {v}" for k, v in sorted(s["statuses"].items())
-                              if k != "ok") or ""
-            cells = [s["config"], str(s["solves"]),
-                     f"{100.0 * s['ok'] / s['solves']:.0f}%",
-                     _f(s["mean_gap"]), _f(s["max_gap"]), _f(s["mean_s"], ".1f"),
-                     _f(s["peak_mb"], ".0f")]
-            cells += [_f(s["vs_peer"].get(p), ".4f") if p != s["config"] else "–"
-                      for p in peers]
+            other = (
+                ", ".join(f"{k} {v}" for k, v in sorted(s["statuses"].items()) if k != "ok") or ""
+            )
+            cells = [
+                s["config"],
+                str(s["solves"]),
+                f"{100.0 * s['ok'] / s['solves']:.0f}%",
+                _f(s["mean_gap"]),
+                _f(s["max_gap"]),
+                _f(s["mean_s"], ".1f"),
+                _f(s["peak_mb"], ".0f"),
+            ]
+            cells += [_f(s["vs_peer"].get(p), ".4f") if p != s["config"] else "–" for p in peers]
             if bounds:
                 cells.append(_f(s["bound_gap"]))
             cells.append(other)
@@ -260,8 +327,9 @@ def plot_performance_profile(rows: Sequence[Row], path: Path) -> Path:
     for ax, fam in zip(axes[0], fams, strict=True):
         rs = [r for r in rows if r["family"] == fam]
         labels = sorted({_label(r) for r in rs})
-        problems = sorted({(r["instance"], int(r["seed"]), float(r.get("time_limit") or 0))
-                           for r in rs})
+        problems = sorted(
+            {(r["instance"], int(r["seed"]), float(r.get("time_limit") or 0)) for r in rs}
+        )
         cost = np.full((len(problems), len(labels)), np.inf)
         pi = {p: i for i, p in enumerate(problems)}
         li = {lab: j for j, lab in enumerate(labels)}
@@ -310,8 +378,9 @@ def plot_gap_over_time(rows: Sequence[Row], path: Path) -> Path:
             mine = [r for r in rs if _label(r) == lab]
             # samples: best gap by time t, per run; mean over the runs at the longest limit
             # (a shorter run would otherwise carry its final gap past its own limit)
-            longest = max((float(r.get("time_limit") or 0) for r in mine if r.get("samples")),
-                          default=0.0)
+            longest = max(
+                (float(r.get("time_limit") or 0) for r in mine if r.get("samples")), default=0.0
+            )
             runs = []
             for r in mine:
                 if float(r.get("time_limit") or 0) != longest:
@@ -319,8 +388,13 @@ def plot_gap_over_time(rows: Sequence[Row], path: Path) -> Path:
                 ref = refs.get((fam, r["instance"]))
                 if r.get("samples") and ref and _feasible_cost(r) is not None:
                     s = np.asarray(r["samples"], dtype=float)
-                    runs.append((s[:, 0], np.minimum.accumulate(_gap(s[:, 1], ref[0])),
-                                 float(r.get("time_limit") or s[-1, 0])))
+                    runs.append(
+                        (
+                            s[:, 0],
+                            np.minimum.accumulate(_gap(s[:, 1], ref[0])),
+                            float(r.get("time_limit") or s[-1, 0]),
+                        )
+                    )
             line = None
             if runs:
                 tmax = max(tl for *_, tl in runs)
@@ -341,8 +415,7 @@ def plot_gap_over_time(rows: Sequence[Row], path: Path) -> Path:
             if len(by_tl) > 1:
                 tls = sorted(by_tl)
                 kw = {"color": line.get_color()} if line is not None else {}
-                ax.plot(tls, [np.mean(by_tl[t]) for t in tls], "o--", label=f"{lab} (limits)",
-                        **kw)
+                ax.plot(tls, [np.mean(by_tl[t]) for t in tls], "o--", label=f"{lab} (limits)", **kw)
                 drawn = True
         ax.set_xscale("log")
         ax.set_title(f"{fam}: mean gap over time")
@@ -352,8 +425,14 @@ def plot_gap_over_time(rows: Sequence[Row], path: Path) -> Path:
         if drawn:
             ax.legend(fontsize=8)
         else:
-            ax.text(0.5, 0.5, "no samples and a single time limit:\nrun --time-limit 2,5,10",
-                    ha="center", va="center", transform=ax.transAxes)
+            ax.text(
+                0.5,
+                0.5,
+                "no samples and a single time limit:\nrun --time-limit 2,5,10",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+            )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

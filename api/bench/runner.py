@@ -25,6 +25,7 @@ best_known, gap_pct, feasible, seconds, peak_mb, status, error, samples, info, p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -59,9 +60,26 @@ __all__ = [
     "run_task",
 ]
 
-ROW_FIELDS = ("instance", "family", "solver", "config", "params", "seed", "time_limit", "cost",
-              "best_known", "gap_pct", "feasible", "seconds", "peak_mb", "status", "error",
-              "samples", "info", "path")
+ROW_FIELDS = (
+    "instance",
+    "family",
+    "solver",
+    "config",
+    "params",
+    "seed",
+    "time_limit",
+    "cost",
+    "best_known",
+    "gap_pct",
+    "feasible",
+    "seconds",
+    "peak_mb",
+    "status",
+    "error",
+    "samples",
+    "info",
+    "path",
+)
 STATUSES = ("ok", "infeasible", "no_solution", "error", "crash", "timeout", "memout")
 
 _REPO = Path(__file__).resolve().parents[2]
@@ -117,8 +135,10 @@ def load_config(path: Path, family: Family) -> Config:
         raise BenchError(f"--config {path}: [{family.kind}] must be a table")
     solver = meta.get("solver", family.default_solver)
     if solver not in family.solvers:
-        raise BenchError(f"--config {path}: solver {solver!r} is not one of the "
-                         f"{family.name} solvers ({', '.join(sorted(family.solvers))})")
+        raise BenchError(
+            f"--config {path}: solver {solver!r} is not one of the "
+            f"{family.name} solvers ({', '.join(sorted(family.solvers))})"
+        )
     return Config(name=str(meta.get("name", Path(path).stem)), solver=solver, params=dict(params))
 
 
@@ -138,19 +158,38 @@ class Task:
 
     def key(self) -> tuple[str, str, str, str, int, float]:
         """Identity used to skip solves already recorded (resume)."""
-        return (self.instance, self.family, self.solver, self.config, self.seed,
-                float(self.time_limit))
+        return (
+            self.instance,
+            self.family,
+            self.solver,
+            self.config,
+            self.seed,
+            float(self.time_limit),
+        )
 
 
 def row_key(row: dict[str, Any]) -> tuple[str, str, str, str, int, float]:
     """``Task.key`` of a recorded row."""
-    return (row["instance"], row["family"], row["solver"], row["config"], int(row["seed"]),
-            float(row["time_limit"]))
+    return (
+        row["instance"],
+        row["family"],
+        row["solver"],
+        row["config"],
+        int(row["seed"]),
+        float(row["time_limit"]),
+    )
 
 
-def build_tasks(family: Family, family_spec: str, instances: Sequence[Path], *,
-                configs: Sequence[Config], seeds: Iterable[int],
-                time_limits: Sequence[float], peers: bool = True) -> list[Task]:
+def build_tasks(
+    family: Family,
+    family_spec: str,
+    instances: Sequence[Path],
+    *,
+    configs: Sequence[Config],
+    seeds: Iterable[int],
+    time_limits: Sequence[float],
+    peers: bool = True,
+) -> list[Task]:
     """The cross product instance x (configs + peers) x seed x time limit.
 
     Peers run with their default parameters, once per instance, seed and time limit.
@@ -165,11 +204,19 @@ def build_tasks(family: Family, family_spec: str, instances: Sequence[Path], *,
         for tl in time_limits:
             for cfg in cfgs:
                 for seed in seeds:
-                    tasks.append(Task(family=family_spec, path=str(path),
-                                      instance=family.instance_name(path),
-                                      solver=cfg.solver or family.default_solver,
-                                      config=cfg.name, params=dict(cfg.params), seed=seed,
-                                      time_limit=float(tl), best_known=bks))
+                    tasks.append(
+                        Task(
+                            family=family_spec,
+                            path=str(path),
+                            instance=family.instance_name(path),
+                            solver=cfg.solver or family.default_solver,
+                            config=cfg.name,
+                            params=dict(cfg.params),
+                            seed=seed,
+                            time_limit=float(tl),
+                            best_known=bks,
+                        )
+                    )
     return tasks
 
 
@@ -211,10 +258,8 @@ def _rss_mb(proc: Any) -> float:
     except psutil.Error:
         return 0.0
     for p in procs:
-        try:
+        with contextlib.suppress(psutil.Error):
             total += p.memory_info().rss
-        except psutil.Error:
-            pass
     return total / 2**20
 
 
@@ -240,14 +285,13 @@ _LIVE_LOCK = threading.Lock()
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
-def run_task(task: Task, *, memory_mb: float | None = 4096, grace: float | None = None,
-             poll_s: float = 0.05) -> dict[str, Any]:
+def run_task(
+    task: Task, *, memory_mb: float | None = 4096, grace: float | None = None, poll_s: float = 0.05
+) -> dict[str, Any]:
     """Run one task in a child process and return its complete row.
 
     Parameters
@@ -267,29 +311,56 @@ def run_task(task: Task, *, memory_mb: float | None = 4096, grace: float | None 
     load0 = os.getloadavg()[0]
     deadline_s = task.time_limit + grace
     row: dict[str, Any] = {
-        "instance": task.instance, "family": task.family, "solver": task.solver,
-        "config": task.config, "params": task.params, "seed": task.seed,
-        "time_limit": task.time_limit, "cost": None, "best_known": task.best_known,
-        "gap_pct": None, "feasible": False, "seconds": None, "peak_mb": None,
-        "status": None, "error": None, "samples": [], "info": {}, "path": task.path,
+        "instance": task.instance,
+        "family": task.family,
+        "solver": task.solver,
+        "config": task.config,
+        "params": task.params,
+        "seed": task.seed,
+        "time_limit": task.time_limit,
+        "cost": None,
+        "best_known": task.best_known,
+        "gap_pct": None,
+        "feasible": False,
+        "seconds": None,
+        "peak_mb": None,
+        "status": None,
+        "error": None,
+        "samples": [],
+        "info": {},
+        "path": task.path,
     }
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(_REPO), os.getcwd(), env.get("PYTHONPATH", "")) if p)
+        p for p in (str(_REPO), os.getcwd(), env.get("PYTHONPATH", "")) if p
+    )
     with tempfile.TemporaryDirectory(prefix="tradelane-bench-") as tmp:
         tdir = Path(tmp)
-        (tdir / "task.json").write_text(json.dumps({
-            "family": task.family, "path": task.path, "solver": task.solver,
-            "params": task.params, "seed": task.seed, "time_limit": task.time_limit,
-            "memory_mb": memory_mb}))
+        (tdir / "task.json").write_text(
+            json.dumps(
+                {
+                    "family": task.family,
+                    "path": task.path,
+                    "solver": task.solver,
+                    "params": task.params,
+                    "seed": task.seed,
+                    "time_limit": task.time_limit,
+                    "memory_mb": memory_mb,
+                }
+            )
+        )
         result = tdir / "result.json"
         err_path = tdir / "stderr.txt"
         t0 = time.perf_counter()
         with open(err_path, "wb") as err, open(os.devnull, "wb") as devnull:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "api.bench.worker", str(tdir / "task.json"), str(result)],
-                stdin=subprocess.DEVNULL, stdout=devnull, stderr=err, env=env,
-                start_new_session=True)
+                stdin=subprocess.DEVNULL,
+                stdout=devnull,
+                stderr=err,
+                env=env,
+                start_new_session=True,
+            )
         with _LIVE_LOCK:
             _LIVE.add(proc)
         peak = 0.0
@@ -317,25 +388,40 @@ def run_task(task: Task, *, memory_mb: float | None = 4096, grace: float | None 
         elapsed = time.perf_counter() - t0
         code = proc.returncode
         if killed == "timeout":
-            row.update(status="timeout", seconds=elapsed, peak_mb=peak,
-                       error=f"killed after {elapsed:.1f} s (time limit {task.time_limit:g} s "
-                             f"+ grace {grace:g} s)")
+            row.update(
+                status="timeout",
+                seconds=elapsed,
+                peak_mb=peak,
+                error=f"killed after {elapsed:.1f} s (time limit {task.time_limit:g} s "
+                f"+ grace {grace:g} s)",
+            )
         elif killed == "memout":
-            row.update(status="memout", seconds=elapsed, peak_mb=peak,
-                       error=f"killed: resident memory over {memory_mb:g} MB")
+            row.update(
+                status="memout",
+                seconds=elapsed,
+                peak_mb=peak,
+                error=f"killed: resident memory over {memory_mb:g} MB",
+            )
         elif result.exists():
             child = json.loads(result.read_text())
             row.update(child)
             row["peak_mb"] = max(float(child.get("peak_mb") or 0.0), peak)
         else:
             tail = _tail(err_path)
-            row.update(status="crash", seconds=elapsed, peak_mb=peak,
-                       error=f"solver process died ({_describe_exit(code)}) without a result"
-                             + (f": {tail}" if tail else ""))
+            row.update(
+                status="crash",
+                seconds=elapsed,
+                peak_mb=peak,
+                error=f"solver process died ({_describe_exit(code)}) without a result"
+                + (f": {tail}" if tail else ""),
+            )
     row["gap_pct"] = _gap(row["cost"], row["best_known"], bool(row["feasible"]))
     # how busy the machine was: time-limited results depend on it
-    row["info"] = {**(row.get("info") or {}), "load_1min_at_start": round(load0, 2),
-                   "cpus": os.cpu_count()}
+    row["info"] = {
+        **(row.get("info") or {}),
+        "load_1min_at_start": round(load0, 2),
+        "cpus": os.cpu_count(),
+    }
     return row
 
 
@@ -368,10 +454,15 @@ def _write_list(out: Path, rows: list[dict[str, Any]]) -> None:
     os.replace(tmp, out)
 
 
-def run_suite(tasks: Sequence[Task], out: Path | None, *, jobs: int = 1,
-              memory_mb: float | None = 4096, grace: float | None = None,
-              on_row: Callable[[dict[str, Any], int, int], None] | None = None,
-              ) -> list[dict[str, Any]]:
+def run_suite(
+    tasks: Sequence[Task],
+    out: Path | None,
+    *,
+    jobs: int = 1,
+    memory_mb: float | None = 4096,
+    grace: float | None = None,
+    on_row: Callable[[dict[str, Any], int, int], None] | None = None,
+) -> list[dict[str, Any]]:
     """Run the tasks not yet recorded in ``out``, up to ``jobs`` at once.
 
     Parameters

@@ -153,8 +153,11 @@ def resolve_family(spec: str) -> Family:
 def read_bks_csv(path: Path) -> dict[str, float]:
     """``instance -> bks_value`` from a ``bks.csv`` (columns ``instance,bks_value,...``)."""
     with open(path, newline="") as fh:
-        return {r["instance"]: float(r["bks_value"]) for r in csv.DictReader(fh)
-                if r.get("instance") and r.get("bks_value")}
+        return {
+            r["instance"]: float(r["bks_value"])
+            for r in csv.DictReader(fh)
+            if r.get("instance") and r.get("bks_value")
+        }
 
 
 def bks_lookup(path: Path, names: tuple[str, ...], key: str | None = None) -> float | None:

@@ -1,12 +1,13 @@
 """Parameter tuning for ``tradelane bench tune``: Optuna over solver parameters.
 
-Each trial samples a configuration, runs it on every instance x seed through the same runner
-as ``tradelane bench`` (own process per solve, wall-clock and memory limits) and scores it by
-the **mean gap %** to the best-known value plus ``TIME_WEIGHT`` (0.01) times the mean solve
-time as a share of the limit, so time breaks ties between configurations of equal quality. An instance without a best-known value (synthetic
-scenarios) is compared with the cost of the default configuration on it, measured once at the
-start of the study and stored in the study, so a resumed study uses the same reference. A solve
-that is not feasible (by the independent evaluator) or fails scores ``FAIL_GAP`` (100 %).
+Each trial samples a configuration, runs it on every instance x seed through the same runner as
+``tradelane bench`` (own process per solve, wall-clock and memory limits) and scores it by the
+**mean gap %** to the best-known value plus ``TIME_WEIGHT`` (0.01) times the mean solve time as
+a share of the limit, so time breaks ties between configurations of equal quality. An instance
+without a best-known value (synthetic scenarios) is compared with the cost of the default
+configuration on it, measured once at the start of the study and stored in the study, so a
+resumed study uses the same reference. A solve that is not feasible (by the independent
+evaluator) or fails scores ``FAIL_GAP`` (100 %).
 
 Search spaces
 -------------
@@ -55,8 +56,9 @@ TIME_WEIGHT = 0.01
 def _routing_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
     import optimizer.routing as r
 
-    first = tuple(getattr(r, "_FIRST", ("parallel_cheapest_insertion", "savings",
-                                          "path_cheapest_arc")))
+    first = tuple(
+        getattr(r, "_FIRST", ("parallel_cheapest_insertion", "savings", "path_cheapest_arc"))
+    )
     meta = tuple(getattr(r, "_META", ("gls", "tabu", "annealing", "greedy")))
     return first, meta
 
@@ -94,12 +96,24 @@ def _toml_value(v: Any) -> str:
     return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def write_toml(path: Path, *, name: str, solver: str, table: str, params: dict[str, Any],
-               comment: Sequence[str] = ()) -> Path:
+def write_toml(
+    path: Path,
+    *,
+    name: str,
+    solver: str,
+    table: str,
+    params: dict[str, Any],
+    comment: Sequence[str] = (),
+) -> Path:
     """Write a configuration TOML (``[bench]`` and the parameter table)."""
     lines = [f"# {c}" for c in comment]
-    lines += ["[bench]", f"name = {_toml_value(name)}", f"solver = {_toml_value(solver)}", "",
-              f"[{table}]"]
+    lines += [
+        "[bench]",
+        f"name = {_toml_value(name)}",
+        f"solver = {_toml_value(solver)}",
+        "",
+        f"[{table}]",
+    ]
     lines += [f"{k} = {_toml_value(v)}" for k, v in sorted(params.items())]
     Path(path).write_text("\n".join(lines) + "\n")
     return Path(path)
@@ -120,8 +134,10 @@ class TuneResult:
 
     def summary(self) -> str:
         """Human summary for the CLI."""
-        s = (f"study {self.study!r} ({self.storage}): {self.trials_total} complete trial(s), "
-             f"{self.trials_run_now} run now; best score {self.best_value:.4f}")
+        s = (
+            f"study {self.study!r} ({self.storage}): {self.trials_total} complete trial(s), "
+            f"{self.trials_run_now} run now; best score {self.best_value:.4f}"
+        )
         if self.default_value is not None:
             s += f" (defaults: {self.default_value:.4f})"
         return s + f"\nbest configuration written to {self.out}"
@@ -129,8 +145,10 @@ class TuneResult:
 
 def _score(rows: Sequence[dict[str, Any]], refs: dict[str, float], time_limit: float) -> float:
     """Mean gap % (failures count ``FAIL_GAP``) + ``TIME_WEIGHT`` x mean seconds / limit."""
-    secs = [time_limit if r.get("seconds") is None else min(float(r["seconds"]), time_limit)
-            for r in rows]
+    secs = [
+        time_limit if r.get("seconds") is None else min(float(r["seconds"]), time_limit)
+        for r in rows
+    ]
     gaps = []
     for r in rows:
         ref = r.get("best_known") if r.get("best_known") is not None else refs.get(r["instance"])
@@ -144,11 +162,23 @@ def _score(rows: Sequence[dict[str, Any]], refs: dict[str, float], time_limit: f
     return float(sum(gaps) / len(gaps) + TIME_WEIGHT * sum(secs) / len(secs) / time_limit)
 
 
-def tune(family: Family, family_spec: str, instances: Sequence[Path], *, trials: int,
-         time_limit: float, seeds: Iterable[int] = (0,), jobs: int = 1,
-         memory_mb: float | None = 4096, grace: float | None = None,
-         storage: str, study_name: str, out: Path, sampler_seed: int = 0,
-         on_trial: Callable[[str], None] | None = None) -> TuneResult:
+def tune(
+    family: Family,
+    family_spec: str,
+    instances: Sequence[Path],
+    *,
+    trials: int,
+    time_limit: float,
+    seeds: Iterable[int] = (0,),
+    jobs: int = 1,
+    memory_mb: float | None = 4096,
+    grace: float | None = None,
+    storage: str,
+    study_name: str,
+    out: Path,
+    sampler_seed: int = 0,
+    on_trial: Callable[[str], None] | None = None,
+) -> TuneResult:
     """Run (or resume) an Optuna study and write the best configuration to ``out``.
 
     Parameters
@@ -174,35 +204,58 @@ def tune(family: Family, family_spec: str, instances: Sequence[Path], *, trials:
     seeds = list(seeds)
     out = Path(out)
     trial_rows = out.with_suffix(".trials.jsonl")
-    study = optuna.create_study(study_name=study_name, storage=storage, direction="minimize",
-                                load_if_exists=True)
+    study = optuna.create_study(
+        study_name=study_name, storage=storage, direction="minimize", load_if_exists=True
+    )
     # a resumed study gets a sampler seeded past the trials already drawn, so it does not
     # replay the same random start-up configurations
     study.sampler = optuna.samplers.TPESampler(seed=sampler_seed + len(study.trials))
     meta = study.user_attrs
-    for key, want in (("family", family.name), ("time_limit", float(time_limit)),
-                      ("instances", sorted(p.name for p in instances)), ("seeds", seeds)):
+    for key, want in (
+        ("family", family.name),
+        ("time_limit", float(time_limit)),
+        ("instances", sorted(p.name for p in instances)),
+        ("seeds", seeds),
+    ):
         if key in meta and meta[key] != want:
-            raise ValueError(f"study {study_name!r} in {storage} was run with {key}="
-                             f"{meta[key]!r}, not {want!r}: use another --study or --storage")
+            raise ValueError(
+                f"study {study_name!r} in {storage} was run with {key}="
+                f"{meta[key]!r}, not {want!r}: use another --study or --storage"
+            )
         study.set_user_attr(key, want)
     solver = family.default_solver
 
     def run_config(name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        tasks = build_tasks(family, family_spec, instances, configs=[Config(name, solver,
-                                                                            params)],
-                            seeds=seeds, time_limits=[time_limit], peers=False)
+        tasks = build_tasks(
+            family,
+            family_spec,
+            instances,
+            configs=[Config(name, solver, params)],
+            seeds=seeds,
+            time_limits=[time_limit],
+            peers=False,
+        )
         return run_suite(tasks, trial_rows, jobs=jobs, memory_mb=memory_mb, grace=grace)
 
     # references for instances without a best-known value: the defaults' cost, measured once
     refs: dict[str, float] = dict(meta.get("refs", {}))
-    no_bks = [p for p in instances if family.best_known(p) is None
-              and family.instance_name(p) not in refs]
+    no_bks = [
+        p for p in instances if family.best_known(p) is None and family.instance_name(p) not in refs
+    ]
     if no_bks:
-        say(f"measuring the default configuration on {len(no_bks)} instance(s) without a "
-            "best-known value (the reference for their gap)")
-        tasks = build_tasks(family, family_spec, no_bks, configs=[Config("reference", solver)],
-                            seeds=[0], time_limits=[time_limit], peers=False)
+        say(
+            f"measuring the default configuration on {len(no_bks)} instance(s) without a "
+            "best-known value (the reference for their gap)"
+        )
+        tasks = build_tasks(
+            family,
+            family_spec,
+            no_bks,
+            configs=[Config("reference", solver)],
+            seeds=[0],
+            time_limits=[time_limit],
+            peers=False,
+        )
         for r in run_suite(tasks, trial_rows, jobs=jobs, memory_mb=memory_mb, grace=grace):
             if r.get("feasible") and r.get("cost"):
                 refs[r["instance"]] = float(r["cost"])
@@ -212,7 +265,7 @@ def tune(family: Family, family_spec: str, instances: Sequence[Path], *, trials:
     if not study.trials:
         study.enqueue_trial({}, user_attrs={"default": True})
     todo = max(0, trials - len(done))
-    if len(done):
+    if done:
         say(f"resuming study {study_name!r}: {len(done)} complete trial(s), {todo} to run")
 
     def objective(trial: Any) -> float:
@@ -224,9 +277,11 @@ def tune(family: Family, family_spec: str, instances: Sequence[Path], *, trials:
         rows = run_config(f"trial-{trial.number}", params)
         score = _score(rows, refs, time_limit)
         bad = sum(1 for r in rows if not r.get("feasible"))
-        say(f"trial {trial.number}: score {score:.4f}"
+        say(
+            f"trial {trial.number}: score {score:.4f}"
             + (f", {bad} solve(s) not feasible" if bad else "")
-            + f"  {params or '(defaults)'}")
+            + f"  {params or '(defaults)'}"
+        )
         return score
 
     if todo:
@@ -237,19 +292,34 @@ def tune(family: Family, family_spec: str, instances: Sequence[Path], *, trials:
     best = min(complete, key=lambda t: t.value)
     default = next((t.value for t in complete if t.user_attrs.get("default")), None)
     params = dict(best.user_attrs.get("params", {}))
-    write_toml(out, name=f"tuned-{family.name}", solver=solver, table=family.kind,
-               params=params, comment=[
-                   f"Best of {len(complete)} trial(s) of Optuna study {study_name!r} "
-                   f"(trial {best.number}).",
-                   f"Score {best.value:.4f} (mean gap % + {TIME_WEIGHT} x mean time / limit) "
-                   f"on {len(instances)} {family.name} instance(s) "
-                   f"x {len(seeds)} seed(s) at {time_limit:g} s"
-                   + (f"; the defaults scored {default:.4f}." if default is not None
-                      else "."),
-                   "Use with: tradelane bench --config THIS_FILE, or as the parameters file of "
-                   "plan/route.",
-               ])
-    return TuneResult(study=study_name, storage=storage, trials_total=len(complete),
-                      trials_run_now=todo, best_value=float(best.value), best_params=params,
-                      default_value=None if default is None or math.isnan(default)
-                      else float(default), out=out)
+    write_toml(
+        out,
+        name=f"tuned-{family.name}",
+        solver=solver,
+        table=family.kind,
+        params=params,
+        comment=[
+            (
+                f"Best of {len(complete)} trial(s) of Optuna study {study_name!r} "
+                f"(trial {best.number})."
+            ),
+            f"Score {best.value:.4f} (mean gap % + {TIME_WEIGHT} x mean time / limit) "
+            f"on {len(instances)} {family.name} instance(s) "
+            f"x {len(seeds)} seed(s) at {time_limit:g} s"
+            + (f"; the defaults scored {default:.4f}." if default is not None else "."),
+            (
+                "Use with: tradelane bench --config THIS_FILE, or as the parameters file of "
+                "plan/route."
+            ),
+        ],
+    )
+    return TuneResult(
+        study=study_name,
+        storage=storage,
+        trials_total=len(complete),
+        trials_run_now=todo,
+        best_value=float(best.value),
+        best_params=params,
+        default_value=None if default is None or math.isnan(default) else float(default),
+        out=out,
+    )

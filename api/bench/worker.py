@@ -57,8 +57,12 @@ def run(task: dict[str, Any]) -> dict[str, Any]:
         instance = family.read(Path(task["path"]))
         solve = family.solvers[task["solver"]]
         t0 = time.perf_counter()
-        out = solve(instance, time_limit=float(task["time_limit"]), seed=int(task["seed"]),
-                    params=dict(task.get("params") or {}))
+        out = solve(
+            instance,
+            time_limit=float(task["time_limit"]),
+            seed=int(task["seed"]),
+            params=dict(task.get("params") or {}),
+        )
         row["seconds"] = time.perf_counter() - t0
         row["samples"] = [[float(t), float(c)] for t, c in out.samples]
         row["info"] = dict(out.info)
@@ -72,13 +76,19 @@ def run(task: dict[str, Any]) -> dict[str, Any]:
             row["status"] = "ok" if ev.feasible else "infeasible"
             row["error"] = ev.detail or None
     except MemoryError:
-        row.update(status="memout", seconds=time.perf_counter() - t0,
-                   error=f"MemoryError: over the memory limit of {memory_mb} MB")
-    except Exception as e:  # noqa: BLE001 - every failure becomes a row, the suite goes on
+        row.update(
+            status="memout",
+            seconds=time.perf_counter() - t0,
+            error=f"MemoryError: over the memory limit of {memory_mb} MB",
+        )
+    except Exception as e:
         tb = traceback.extract_tb(e.__traceback__)
         where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
-        row.update(status="error", seconds=time.perf_counter() - t0,
-                   error=f"{type(e).__name__}: {e}{where}")
+        row.update(
+            status="error",
+            seconds=time.perf_counter() - t0,
+            error=f"{type(e).__name__}: {e}{where}",
+        )
     row["peak_mb"] = _peak_mb()
     return _clean(row)
 

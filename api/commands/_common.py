@@ -20,8 +20,11 @@ class InputError(Exception):
 
 def add_scenario_args(p: argparse.ArgumentParser) -> None:
     """``SCENARIO`` (file or directory) and ``--demand CSV``."""
-    p.add_argument("scenario", metavar="SCENARIO",
-                   help="scenario .json/.yaml, or a directory with network.* + demand.csv")
+    p.add_argument(
+        "scenario",
+        metavar="SCENARIO",
+        help="scenario .json/.yaml, or a directory with network.* + demand.csv",
+    )
     p.add_argument("--demand", metavar="CSV", help="demand CSV (sku,zone,units) to use")
 
 

@@ -30,63 +30,117 @@ def _limits(text: str) -> list[float]:
     try:
         vals = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number or comma-separated numbers: {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"not a number or comma-separated numbers: {text!r}"
+        ) from None
     if not vals or any(not v > 0 for v in vals):
         raise argparse.ArgumentTypeError(f"time limits must be > 0 seconds, got {text!r}")
     return vals
 
 
 def _add_common(p: argparse.ArgumentParser, *, required: bool) -> None:
-    p.add_argument("--family", choices=FAMILIES, required=required,
-                   help="instance family (how files are read, checked and compared)")
-    p.add_argument("--instances", metavar="DIR", required=required,
-                   help="folder of instance files (or one file)")
-    p.add_argument("--select", metavar="GLOB", action="append", default=[],
-                   help="only instances whose name matches (repeatable), e.g. 'C1*'")
+    p.add_argument(
+        "--family",
+        choices=FAMILIES,
+        required=required,
+        help="instance family (how files are read, checked and compared)",
+    )
+    p.add_argument(
+        "--instances",
+        metavar="DIR",
+        required=required,
+        help="folder of instance files (or one file)",
+    )
+    p.add_argument(
+        "--select",
+        metavar="GLOB",
+        action="append",
+        default=[],
+        help="only instances whose name matches (repeatable), e.g. 'C1*'",
+    )
     p.add_argument("--limit", type=int, metavar="N", help="only the first N instances (by name)")
-    p.add_argument("--time-limit", type=_limits, metavar="S[,S...]", required=required,
-                   help="solver time limit in seconds; several comma-separated limits run each "
-                        "(a gap-over-time curve)")
+    p.add_argument(
+        "--time-limit",
+        type=_limits,
+        metavar="S[,S...]",
+        required=required,
+        help="solver time limit in seconds; several comma-separated limits run each "
+        "(a gap-over-time curve)",
+    )
     p.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds 0..N-1 (default 1)")
-    p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="solves running at once, each in its own process (default 1)")
-    p.add_argument("--memory-mb", type=float, default=4096, metavar="MB",
-                   help="memory limit per solve (default 4096; 0 = none)")
-    p.add_argument("--grace", type=float, metavar="S",
-                   help="seconds past the time limit before a solve is killed "
-                        "(default max(10, time limit / 2))")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="solves running at once, each in its own process (default 1)",
+    )
+    p.add_argument(
+        "--memory-mb",
+        type=float,
+        default=4096,
+        metavar="MB",
+        help="memory limit per solve (default 4096; 0 = none)",
+    )
+    p.add_argument(
+        "--grace",
+        type=float,
+        metavar="S",
+        help="seconds past the time limit before a solve is killed "
+        "(default max(10, time limit / 2))",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
-        "bench", help="run the benchmark suite; 'bench report', 'bench tune'",
+        "bench",
+        help="run the benchmark suite; 'bench report', 'bench tune'",
         description="Run instance x configuration x seed in separate processes and record one "
-                    "row per solve in --out; 'tradelane bench report FILE' summarises results; "
-                    "'tradelane bench tune ...' searches solver parameters.")
+        "row per solve in --out; 'tradelane bench report FILE' summarises results; "
+        "'tradelane bench tune ...' searches solver parameters.",
+    )
     _add_common(p, required=False)
-    p.add_argument("--config", metavar="TOML", action="append", default=[],
-                   help="solver configuration ([bench] name/solver + [routing] or [allocation] "
-                        "parameters); repeat to compare several (default: the solver's defaults)")
+    p.add_argument(
+        "--config",
+        metavar="TOML",
+        action="append",
+        default=[],
+        help="solver configuration ([bench] name/solver + [routing] or [allocation] "
+        "parameters); repeat to compare several (default: the solver's defaults)",
+    )
     p.add_argument("--no-peers", action="store_true", help="skip the peer solvers' rows")
-    p.add_argument("--out", metavar="FILE",
-                   help="results file: a JSON list (or JSON Lines if it ends in .jsonl); "
-                        "solves already in it are skipped (resume)")
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="results file: a JSON list (or JSON Lines if it ends in .jsonl); "
+        "solves already in it are skipped (resume)",
+    )
     p.set_defaults(func=run)
     acts = p.add_subparsers(dest="bench_action", metavar="{report,tune}")
 
     r = acts.add_parser("report", help="Markdown table and plots from a results file")
     r.add_argument("results", metavar="RESULTS", help="results file written by 'tradelane bench'")
-    r.add_argument("--out-dir", metavar="DIR",
-                   help="where report.md, profile.png and gap_time.png go "
-                        "(default: beside RESULTS)")
+    r.add_argument(
+        "--out-dir",
+        metavar="DIR",
+        help="where report.md, profile.png and gap_time.png go (default: beside RESULTS)",
+    )
     r.set_defaults(func=run_report)
 
     t = acts.add_parser("tune", help="search solver parameters with Optuna (SQLite, resumable)")
     _add_common(t, required=True)
-    t.add_argument("--trials", type=int, required=True, metavar="N",
-                   help="total trials of the study (a resumed study runs only the missing ones)")
-    t.add_argument("--storage", metavar="URL",
-                   help="Optuna storage (default sqlite:///<out stem>.db beside --out)")
+    t.add_argument(
+        "--trials",
+        type=int,
+        required=True,
+        metavar="N",
+        help="total trials of the study (a resumed study runs only the missing ones)",
+    )
+    t.add_argument(
+        "--storage",
+        metavar="URL",
+        help="Optuna storage (default sqlite:///<out stem>.db beside --out)",
+    )
     t.add_argument("--study", metavar="NAME", help="study name (default tune-<family>)")
     t.add_argument("--out", metavar="TOML", required=True, help="best configuration to write")
     t.set_defaults(func=run_tune)
@@ -120,14 +174,19 @@ def _check_common(args: argparse.Namespace) -> tuple[Any, str, list[Path]]:
     if args.select:
         from fnmatch import fnmatch
 
-        paths = [p for p in paths if any(fnmatch(family.instance_name(p), g)
-                                         or fnmatch(p.name, g) for g in args.select)]
+        paths = [
+            p
+            for p in paths
+            if any(fnmatch(family.instance_name(p), g) or fnmatch(p.name, g) for g in args.select)
+        ]
     if args.limit:
-        paths = paths[:args.limit]
+        paths = paths[: args.limit]
     if not paths:
-        raise InputError(f"--instances: no {args.family} instance "
-                         f"({', '.join(family.patterns)}) in {args.instances}"
-                         + (f" matching {', '.join(args.select)}" if args.select else ""))
+        raise InputError(
+            f"--instances: no {args.family} instance "
+            f"({', '.join(family.patterns)}) in {args.instances}"
+            + (f" matching {', '.join(args.select)}" if args.select else "")
+        )
     return family, args.family, paths
 
 
@@ -140,9 +199,11 @@ def _progress(row: dict[str, Any], done: int, total: int) -> None:
     if row.get("gap_pct") is not None:
         g = f"{row['gap_pct']:.2f}"
         gap = f"gap {g[1:] if g.startswith('-') and float(g) == 0 else g}%"
-    msg = (f"[{done}/{total}] {row['instance']} {row['config']} seed {row['seed']} "
-           f"{row['time_limit']:g}s: {row['status']} cost {_fmt(row['cost'], '.2f')} {gap} "
-           f"{_fmt(row['seconds'], '.1f')} s {_fmt(row['peak_mb'], '.0f')} MB")
+    msg = (
+        f"[{done}/{total}] {row['instance']} {row['config']} seed {row['seed']} "
+        f"{row['time_limit']:g}s: {row['status']} cost {_fmt(row['cost'], '.2f')} {gap} "
+        f"{_fmt(row['seconds'], '.1f')} s {_fmt(row['peak_mb'], '.0f')} MB"
+    )
     if row["status"] not in ("ok",) and row.get("error"):
         msg += f" ({row['error'][:160]})"
     print(msg, flush=True)
@@ -152,9 +213,11 @@ def run(args: argparse.Namespace) -> int:
     """``tradelane bench --family ...``: run the suite."""
     from api.bench.runner import BenchError, build_tasks, load_config, read_rows, run_suite
 
-    missing = [f"--{n.replace('_', '-')}: required (or use 'bench report' / 'bench tune')"
-               for n in ("family", "instances", "time_limit", "out")
-               if getattr(args, n) is None]
+    missing = [
+        f"--{n.replace('_', '-')}: required (or use 'bench report' / 'bench tune')"
+        for n in ("family", "instances", "time_limit", "out")
+        if getattr(args, n) is None
+    ]
     if missing:
         raise InputError(*missing)
     family, name, paths = _check_common(args)
@@ -165,29 +228,48 @@ def run(args: argparse.Namespace) -> int:
     names = [c.name for c in configs]
     dup = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(family.peers)))
     if dup:
-        raise InputError(f"--config: configuration name(s) used twice or clash with a peer: "
-                         f"{', '.join(dup)} (set [bench] name = ...)")
+        raise InputError(
+            f"--config: configuration name(s) used twice or clash with a peer: "
+            f"{', '.join(dup)} (set [bench] name = ...)"
+        )
     out = Path(args.out)
     if out.exists():
         try:
             read_rows(out)
         except (ValueError, TypeError) as e:
             raise InputError(f"--out {out}: exists but is not a results file: {e}") from None
-    tasks = build_tasks(family, name, paths, configs=configs, seeds=range(args.seeds),
-                        time_limits=args.time_limit, peers=not args.no_peers)
-    print(f"{name}: {len(paths)} instance(s) x {len({t.config for t in tasks})} "
-          f"configuration(s) x {args.seeds} seed(s) x {len(args.time_limit)} time limit(s) = "
-          f"{len(tasks)} solve(s), {args.jobs} at a time -> {out}", flush=True)
-    rows = run_suite(tasks, out, jobs=args.jobs, memory_mb=args.memory_mb or None,
-                     grace=args.grace, on_row=_progress)
+    tasks = build_tasks(
+        family,
+        name,
+        paths,
+        configs=configs,
+        seeds=range(args.seeds),
+        time_limits=args.time_limit,
+        peers=not args.no_peers,
+    )
+    print(
+        f"{name}: {len(paths)} instance(s) x {len({t.config for t in tasks})} "
+        f"configuration(s) x {args.seeds} seed(s) x {len(args.time_limit)} time limit(s) = "
+        f"{len(tasks)} solve(s), {args.jobs} at a time -> {out}",
+        flush=True,
+    )
+    rows = run_suite(
+        tasks,
+        out,
+        jobs=args.jobs,
+        memory_mb=args.memory_mb or None,
+        grace=args.grace,
+        on_row=_progress,
+    )
     skipped = len(tasks) - len(rows)
     if skipped:
         print(f"{skipped} solve(s) already in {out} were skipped (resume)")
     bad = [r for r in rows if r["status"] != "ok"]
-    print(f"done: {len(rows)} solve(s) run, {len(rows) - len(bad)} ok"
-          + (f", {len(bad)} not ok ({', '.join(sorted({r['status'] for r in bad}))})"
-             if bad else "")
-          + f"; summary: tradelane bench report {out}")
+    print(
+        f"done: {len(rows)} solve(s) run, {len(rows) - len(bad)} ok"
+        + (f", {len(bad)} not ok ({', '.join(sorted({r['status'] for r in bad}))})" if bad else "")
+        + f"; summary: tradelane bench report {out}"
+    )
     return 0
 
 
@@ -203,11 +285,16 @@ def run_report(args: argparse.Namespace) -> int:
         rows = read_rows(path)
     except (ValueError, TypeError) as e:
         raise InputError(f"{args.results}: not a results file: {e}") from None
-    bad = [i for i, r in enumerate(rows, 1)
-           if not isinstance(r, dict) or not {"instance", "family", "config", "status"} <= set(r)]
+    bad = [
+        i
+        for i, r in enumerate(rows, 1)
+        if not isinstance(r, dict) or not {"instance", "family", "config", "status"} <= set(r)
+    ]
     if bad:
-        raise InputError(f"{args.results}: row(s) {', '.join(map(str, bad[:10]))} lack "
-                         "instance/family/config/status")
+        raise InputError(
+            f"{args.results}: row(s) {', '.join(map(str, bad[:10]))} lack "
+            "instance/family/config/status"
+        )
     if not rows:
         raise InputError(f"{args.results}: no rows")
     out_dir = Path(args.out_dir) if args.out_dir else path.parent
@@ -228,9 +315,20 @@ def run_tune(args: argparse.Namespace) -> int:
     out = Path(args.out)
     storage = args.storage or f"sqlite:///{out.with_suffix('.db')}"
     study = args.study or f"tune-{name}"
-    res = tune(family, name, paths, trials=args.trials, time_limit=args.time_limit[0],
-               seeds=range(args.seeds), jobs=args.jobs, memory_mb=args.memory_mb or None,
-               grace=args.grace, storage=storage, study_name=study, out=out,
-               on_trial=lambda msg: print(msg, flush=True))
+    res = tune(
+        family,
+        name,
+        paths,
+        trials=args.trials,
+        time_limit=args.time_limit[0],
+        seeds=range(args.seeds),
+        jobs=args.jobs,
+        memory_mb=args.memory_mb or None,
+        grace=args.grace,
+        storage=storage,
+        study_name=study,
+        out=out,
+        on_trial=lambda msg: print(msg, flush=True),
+    )
     print(res.summary())
     return 0

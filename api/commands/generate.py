@@ -22,8 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "rate cards, SKUs and population-weighted demand.",
     )
     p.add_argument("--region", help="destination region (see --list-regions)")
-    p.add_argument("--tier", default="S",
-                   help="size tier: S (~20 SKUs), M (~300), L (~10,000), XL (~100,000)")
+    p.add_argument(
+        "--tier", default="S", help="size tier: S (~20 SKUs), M (~300), L (~10,000), XL (~100,000)"
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (non-negative integer)")
     p.add_argument("--name", help="scenario name (default REGION-TIER-SEED)")
     p.add_argument("--out", metavar="DIR", help="output folder (created if missing)")
@@ -41,8 +42,10 @@ def _list() -> int:
         print(f"  {code:6s} {r.title}; {whs} candidate warehouses; zones S/M/L/XL {zones}")
     print("tiers:")
     for t in TIERS.values():
-        print(f"  {t.name:3s} {t.skus:>7,} SKUs" + ("" if t.all_warehouses
-                                                     else " (core warehouse sites only)"))
+        print(
+            f"  {t.name:3s} {t.skus:>7,} SKUs"
+            + ("" if t.all_warehouses else " (core warehouse sites only)")
+        )
     return 0
 
 
@@ -69,13 +72,20 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(str(e)) from None
     write_scenario(gen, args.out)
     c = gen.meta["counts"]
-    print(f"wrote scenario {gen.document['name']!r} to {args.out} in "
-          f"{time.perf_counter() - t0:.1f} s")
-    print(f"  {c['warehouses']} candidate warehouses, {c['zones']} zones, "
-          f"{c['gateways']} gateways, {c['lanes']} lanes, {c['rate_cards']} rate cards")
-    print(f"  {c['skus']:,} SKUs, {c['demand_rows']:,} demand rows, {c['demand_units']:,} units "
-          f"over {gen.document['horizon_days']:g} days")
+    print(
+        f"wrote scenario {gen.document['name']!r} to {args.out} in {time.perf_counter() - t0:.1f} s"
+    )
+    print(
+        f"  {c['warehouses']} candidate warehouses, {c['zones']} zones, "
+        f"{c['gateways']} gateways, {c['lanes']} lanes, {c['rate_cards']} rate cards"
+    )
+    print(
+        f"  {c['skus']:,} SKUs, {c['demand_rows']:,} demand rows, {c['demand_units']:,} units "
+        f"over {gen.document['horizon_days']:g} days"
+    )
     ot = gen.meta["on_time"]
-    print(f"  fastest-path on-time share (no capacities): {ot['achievable']:.1%}; "
-          f"target {gen.document['service']['min_on_time_share']:.0%}")
+    print(
+        f"  fastest-path on-time share (no capacities): {ot['achievable']:.1%}; "
+        f"target {gen.document['service']['min_on_time_share']:.0%}"
+    )
     return 0

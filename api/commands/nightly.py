@@ -10,11 +10,15 @@ from api.commands._common import InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("nightly", help="re-plan every configured scenario, store the plans and "
-                                       "write a diff against the previous night")
+    p = sub.add_parser(
+        "nightly",
+        help="re-plan every configured scenario, store the plans and "
+        "write a diff against the previous night",
+    )
     p.add_argument("--config", required=True, metavar="TOML", help="the nightly configuration")
-    p.add_argument("--date", metavar="YYYY-MM-DD",
-                   help="run date the plans are stored under (default: today)")
+    p.add_argument(
+        "--date", metavar="YYYY-MM-DD", help="run date the plans are stored under (default: today)"
+    )
     p.add_argument("--out", metavar="DIR", help="report folder (default: the config's out_dir)")
     p.set_defaults(func=run)
 
@@ -37,14 +41,23 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = Settings(**({"database_url": cfg.database_url} if cfg.database_url else {}))
     except ValidationError as e:
-        raise InputError(*(f"TRADELANE_{'_'.join(map(str, err['loc'])).upper()}: {err['msg']}"
-                           for err in e.errors(include_url=False))) from None
+        raise InputError(
+            *(
+                f"TRADELANE_{'_'.join(map(str, err['loc'])).upper()}: {err['msg']}"
+                for err in e.errors(include_url=False)
+            )
+        ) from None
     engine = make_engine(settings.database_url)
     try:
         migrate(engine)
-        outcomes = run_nightly(cfg, store=JobStore(engine), solver=settings.solver,
-                               run_date=run_date, out_dir=args.out,
-                               kill_grace_s=settings.kill_grace_s)
+        outcomes = run_nightly(
+            cfg,
+            store=JobStore(engine),
+            solver=settings.solver,
+            run_date=run_date,
+            out_dir=args.out,
+            kill_grace_s=settings.kill_grace_s,
+        )
     finally:
         engine.dispose()
     failed = 0
@@ -56,9 +69,11 @@ def run(args: argparse.Namespace) -> int:
         d = o.diff
         obj = d["objective"]["delta"]
         since = d["previous_run_date"] or "no previous run"
-        print(f"{o.name}: planned; vs {since}: cost "
-              f"{'n/a' if obj is None else f'{obj:+,.2f}'}, "
-              f"{len(d['stock'])} stock change(s), opened {d['warehouses_opened'] or '-'}, "
-              f"closed {d['warehouses_closed'] or '-'} -> {o.out_dir}")
+        print(
+            f"{o.name}: planned; vs {since}: cost "
+            f"{'n/a' if obj is None else f'{obj:+,.2f}'}, "
+            f"{len(d['stock'])} stock change(s), opened {d['warehouses_opened'] or '-'}, "
+            f"closed {d['warehouses_closed'] or '-'} -> {o.out_dir}"
+        )
     print(f"nightly {run_date.isoformat()}: {len(outcomes) - failed} planned, {failed} failed")
     return 1 if failed else 0

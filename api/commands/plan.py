@@ -17,21 +17,31 @@ from api.commands._common import InputError, add_scenario_args, load
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("plan", help="optimise stock, sources and lanes; write plan.json, "
-                                    "plan.geojson and map.png")
+    p = sub.add_parser(
+        "plan", help="optimise stock, sources and lanes; write plan.json, plan.geojson and map.png"
+    )
     add_scenario_args(p)
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    p.add_argument("--time-limit", type=float, metavar="S", help="wall-clock seconds (default: "
-                   "none, or the config's)")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="S",
+        help="wall-clock seconds (default: none, or the config's)",
+    )
     p.add_argument("--gap", type=float, metavar="G", help="relative MIP gap (default 1e-4)")
     p.add_argument("--threads", type=int, metavar="N", help="solver threads")
-    p.add_argument("--solver", choices=("highs", "scip", "cpsat"), help="MIP solver (default "
-                   "highs)")
-    p.add_argument("--strategy", choices=("auto", "monolithic", "decompose"),
-                   help="monolithic MIP or decomposition (default auto: by size)")
+    p.add_argument(
+        "--solver", choices=("highs", "scip", "cpsat"), help="MIP solver (default highs)"
+    )
+    p.add_argument(
+        "--strategy",
+        choices=("auto", "monolithic", "decompose"),
+        help="monolithic MIP or decomposition (default auto: by size)",
+    )
     p.add_argument("--baseline", choices=("naive",), help="also report the naive planner")
-    p.add_argument("--config", metavar="TOML", help="parameters from a TOML file "
-                   "(command-line flags win)")
+    p.add_argument(
+        "--config", metavar="TOML", help="parameters from a TOML file (command-line flags win)"
+    )
     p.add_argument("--seed", type=int, metavar="N", help="random seed (default 0)")
     p.add_argument("--no-map", action="store_true", help="skip map.png")
     p.add_argument("--quiet", action="store_true", help="no progress display")
@@ -46,17 +56,25 @@ def _params(args: argparse.Namespace) -> Any:
     except ValueError as e:
         raise InputError(f"--config: {e}") from None
     changes: dict[str, Any] = {}
-    for flag, key in (("time_limit", "time_limit"), ("gap", "relative_gap"),
-                      ("threads", "threads"), ("solver", "solver"), ("seed", "seed"),
-                      ("strategy", "strategy"), ("baseline", "baseline")):
+    for flag, key in (
+        ("time_limit", "time_limit"),
+        ("gap", "relative_gap"),
+        ("threads", "threads"),
+        ("solver", "solver"),
+        ("seed", "seed"),
+        ("strategy", "strategy"),
+        ("baseline", "baseline"),
+    ):
         v = getattr(args, flag)
         if v is not None:
             changes[key] = v
     try:
         return base.replace(**changes)
     except ValueError as e:
-        flag = next((f"--{k.replace('_', '-')}" for k in ("time_limit", "threads", "seed")
-                     if k in str(e)), "--gap" if "gap" in str(e) else "parameters")
+        flag = next(
+            (f"--{k.replace('_', '-')}" for k in ("time_limit", "threads", "seed") if k in str(e)),
+            "--gap" if "gap" in str(e) else "parameters",
+        )
         raise InputError(f"{flag}: {e}") from None
 
 
@@ -70,8 +88,11 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out: {str(out)!r} exists and is not a directory")
-    outcome = _with_progress(lambda say: plan_scenario(scenario, params, progress=say),
-                             params.time_limit_s, quiet=args.quiet)
+    outcome = _with_progress(
+        lambda say: plan_scenario(scenario, params, progress=say),
+        params.time_limit_s,
+        quiet=args.quiet,
+    )
     write_plan(outcome, out, draw_map=not args.no_map)
     print(summary(outcome.plan, out))
     return 0
@@ -88,8 +109,14 @@ def _with_progress(work: Any, limit: float, *, quiet: bool) -> Any:
     t0 = time.perf_counter()
     phase = ["starting"]
     total = limit if limit != float("inf") else None
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  TimeElapsedColumn(), console=console, transient=True) as prog:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as prog:
         task = prog.add_task("starting", total=total)
         done = threading.Event()
 
@@ -112,31 +139,41 @@ def summary(plan: dict[str, Any], out: Path) -> str:
     if plan.get("objective") is None:
         lines.append("no plan could be made")
         lines += [f"note: {n}" for n in plan.get("notes", [])]
-        return "\n".join(lines + [f"written to {out}/"])
+        return "\n".join([*lines, f"written to {out}/"])
     cur = plan.get("currency", "")
     gap = plan.get("gap")
-    lines.append(f"total cost {plan['objective']:,.2f} {cur}  (bound "
-                 f"{plan['bound'] if plan['bound'] is None else format(plan['bound'], ',.2f')}, "
-                 f"gap {'n/a' if gap is None else format(gap, '.3%')}, "
-                 f"{plan['solve_seconds']:.1f} s)")
+    lines.append(
+        f"total cost {plan['objective']:,.2f} {cur}  (bound "
+        f"{plan['bound'] if plan['bound'] is None else format(plan['bound'], ',.2f')}, "
+        f"gap {'n/a' if gap is None else format(gap, '.3%')}, "
+        f"{plan['solve_seconds']:.1f} s)"
+    )
     lines.append("  " + ", ".join(f"{k} {v:,.0f}" for k, v in plan["cost"].items() if v))
     svc = plan["service"]
-    lines.append(f"on time {svc['on_time_share']:.2%} of demand (target {svc['target']:.0%}); "
-                 f"late {svc['units_late']:,.0f} units, lost {svc['units_lost']:,.0f}")
+    lines.append(
+        f"on time {svc['on_time_share']:.2%} of demand (target {svc['target']:.0%}); "
+        f"late {svc['units_late']:,.0f} units, lost {svc['units_lost']:,.0f}"
+    )
     opened = [w["id"] for w in plan["warehouses"] if w["open"]]
-    lines.append(f"warehouses used ({len(opened)}): {', '.join(opened[:12])}"
-                 + (" ..." if len(opened) > 12 else ""))
+    lines.append(
+        f"warehouses used ({len(opened)}): {', '.join(opened[:12])}"
+        + (" ..." if len(opened) > 12 else "")
+    )
     diag = plan.get("diagnosis") or {}
     if diag.get("zones_missing_promise"):
         lines.append(f"{diag['zones_missing_promise']} zone(s) miss the promise, e.g.:")
         for m in diag["misses"][:5]:
             f = m.get("fastest") or {}
-            lines.append(f"  {m['zone']}: {m['units_late']:,.0f} late, {m['units_lost']:,.0f} "
-                         f"lost ({m['reason']}); fastest path "
-                         f"{'none' if f.get('hours') is None else format(f['hours'], '.1f') + ' h'}"
-                         + (f" from {f['source']}" if f.get("source") else ""))
+            lines.append(
+                f"  {m['zone']}: {m['units_late']:,.0f} late, {m['units_lost']:,.0f} "
+                f"lost ({m['reason']}); fastest path "
+                f"{'none' if f.get('hours') is None else format(f['hours'], '.1f') + ' h'}"
+                + (f" from {f['source']}" if f.get("source") else "")
+            )
     for b in (diag.get("binding_capacities") or [])[:5]:
-        lines.append(f"binding: {b['kind']} of {b['id']} ({b['used']:,.1f} of {b['capacity']:,.1f})")
+        lines.append(
+            f"binding: {b['kind']} of {b['id']} ({b['used']:,.1f} of {b['capacity']:,.1f})"
+        )
     for n in plan.get("notes", []):
         lines.append(f"note: {n}")
     ev = plan.get("evaluation") or {}
@@ -144,8 +181,10 @@ def summary(plan: dict[str, Any], out: Path) -> str:
         lines.append(f"evaluator: {len(ev['violations'])} violation(s), e.g. {ev['violations'][0]}")
     b = plan.get("baseline")
     if b:
-        lines.append(f"naive planner: cost {b['objective']:,.2f}, on time {b['on_time_share']:.2%}"
-                     f", {b['violations']} rule break(s); ours saves {b['saving']:,.2f} "
-                     f"({b['saving_share']:.1%})")
+        lines.append(
+            f"naive planner: cost {b['objective']:,.2f}, on time {b['on_time_share']:.2%}"
+            f", {b['violations']} rule break(s); ours saves {b['saving']:,.2f} "
+            f"({b['saving_share']:.1%})"
+        )
     lines.append(f"written to {out}/ (plan.json, plan.geojson, map.png)")
     return "\n".join(lines)

@@ -24,24 +24,46 @@ from api.commands._common import InputError
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("route", help="solve a VRP (Solomon/VRPLIB file, or a plan's day)")
-    p.add_argument("instance", nargs="?", metavar="INSTANCE",
-                   help="Solomon .txt or VRPLIB .vrp file (omit with --plan)")
+    p.add_argument(
+        "instance",
+        nargs="?",
+        metavar="INSTANCE",
+        help="Solomon .txt or VRPLIB .vrp file (omit with --plan)",
+    )
     p.add_argument("--plan", metavar="DIR", help="plan directory (plan.json) to route a day of")
     p.add_argument("--warehouse", metavar="ID", help="with --plan: the warehouse")
     p.add_argument("--day", type=int, metavar="N", help="with --plan: day index (0-based)")
-    p.add_argument("--scenario", metavar="PATH",
-                   help="with --plan: the scenario (default: DIR/scenario.* or DIR/scenario/)")
-    p.add_argument("--matrix", metavar="NPY", help="with --plan: distance matrix in km (.npy or "
-                   ".csv), warehouse first, instead of geodesic x circuity")
+    p.add_argument(
+        "--scenario",
+        metavar="PATH",
+        help="with --plan: the scenario (default: DIR/scenario.* or DIR/scenario/)",
+    )
+    p.add_argument(
+        "--matrix",
+        metavar="NPY",
+        help="with --plan: distance matrix in km (.npy or "
+        ".csv), warehouse first, instead of geodesic x circuity",
+    )
     p.add_argument("--circuity", type=float, default=1.3, help="road km per geodesic km (1.3)")
-    p.add_argument("--time-limit", type=float, default=None, metavar="S",
-                   help="search time limit in seconds (default 10, or from --config)")
-    p.add_argument("--solution-limit", type=int, default=None, metavar="N",
-                   help="stop after N solutions (deterministic stop)")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        metavar="S",
+        help="search time limit in seconds (default 10, or from --config)",
+    )
+    p.add_argument(
+        "--solution-limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stop after N solutions (deterministic stop)",
+    )
     p.add_argument("--seed", type=int, default=None, help="seed (default 0)")
     p.add_argument("--config", metavar="TOML", help="routing parameters ([routing] table)")
-    p.add_argument("--best-known", type=float, metavar="VALUE",
-                   help="best-known cost, to report the gap")
+    p.add_argument(
+        "--best-known", type=float, metavar="VALUE", help="best-known cost, to report the gap"
+    )
     p.add_argument("--out", metavar="FILE", help="write the solution JSON here")
     p.set_defaults(func=run)
 
@@ -70,8 +92,9 @@ def _scenario_path(args: argparse.Namespace, plan_dir: Path) -> Path:
         return Path(args.scenario)
     for cand in sorted(plan_dir.glob("scenario*")):
         return cand
-    raise InputError(f"--plan {plan_dir}: no scenario copy in the plan directory; "
-                     "give --scenario PATH")
+    raise InputError(
+        f"--plan {plan_dir}: no scenario copy in the plan directory; give --scenario PATH"
+    )
 
 
 def _plan_instance(args: argparse.Namespace) -> Any:
@@ -103,8 +126,15 @@ def _plan_instance(args: argparse.Namespace) -> Any:
             matrix = np.load(mp) if mp.suffix == ".npy" else np.loadtxt(mp, delimiter=",")
         except ValueError as e:
             raise InputError(f"--matrix {mp}: not a numeric matrix ({e})") from None
-    return build_day_instance(plan, scen, warehouse=args.warehouse, day=args.day,
-                              seed=args.seed or 0, circuity=args.circuity, matrix_km=matrix)
+    return build_day_instance(
+        plan,
+        scen,
+        warehouse=args.warehouse,
+        day=args.day,
+        seed=args.seed or 0,
+        circuity=args.circuity,
+        matrix_km=matrix,
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -36,8 +36,11 @@ def summarise(scenario) -> dict:  # type: ignore[no-untyped-def]
         "skus": len(scenario.skus),
         "demand_rows": len(scenario.demand),
         "demand_units": data.total_demand,
-        "options": {"inbound": len(data.inbound), "outbound": len(data.outbound),
-                    "direct": len(data.direct)},
+        "options": {
+            "inbound": len(data.inbound),
+            "outbound": len(data.outbound),
+            "direct": len(data.direct),
+        },
         "unreachable_zones": data.unreachable_zones(),
         "pareto_truncated": data.truncated,
         "warnings": unknown_fields(scenario),
@@ -50,19 +53,28 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
-    print(f"scenario {info['name']!r}: valid (format v1), horizon {info['horizon_days']:g} days, "
-          f"currency {info['currency']}")
+    print(
+        f"scenario {info['name']!r}: valid (format v1), horizon {info['horizon_days']:g} days, "
+        f"currency {info['currency']}"
+    )
     print("  nodes:  " + ", ".join(f"{v} {k}" for k, v in info["nodes"].items()))
-    print(f"  lanes:  {info['lanes_total']} (" + ", ".join(f"{v} {k}" for k, v in info["lanes"].items())
-          + f"; {info['rate_cards']} rate card(s) expanded)")
+    print(
+        f"  lanes:  {info['lanes_total']} ("
+        + ", ".join(f"{v} {k}" for k, v in info["lanes"].items())
+        + f"; {info['rate_cards']} rate card(s) expanded)"
+    )
     print(f"  skus:   {info['skus']}")
     print(f"  demand: {info['demand_units']:,.0f} units in {info['demand_rows']} rows")
     o = info["options"]
-    print(f"  Pareto options: {o['inbound']} inbound, {o['outbound']} outbound, {o['direct']} direct"
-          + (" (label cap reached: some paths pruned)" if info["pareto_truncated"] else ""))
+    print(
+        f"  Pareto options: {o['inbound']} inbound, {o['outbound']} outbound, {o['direct']} direct"
+        + (" (label cap reached: some paths pruned)" if info["pareto_truncated"] else "")
+    )
     un = info["unreachable_zones"]
-    print(f"  unreachable zones: {len(un)}" + (f" ({', '.join(un[:10])}{' …' if len(un) > 10 else ''})"
-                                               if un else ""))
+    print(
+        f"  unreachable zones: {len(un)}"
+        + (f" ({', '.join(un[:10])}{' …' if len(un) > 10 else ''})" if un else "")
+    )
     for w in info["warnings"]:
         print(f"  warning: {w}")
     return 0

@@ -34,7 +34,8 @@ def run_migrations_online() -> None:
         _run(conn)
         return
     url = context.config.get_main_option("sqlalchemy.url") or os.environ.get(
-        "TRADELANE_DATABASE_URL", "sqlite:///./tradelane.db")
+        "TRADELANE_DATABASE_URL", "sqlite:///./tradelane.db"
+    )
     engine = sa.create_engine(normalise_database_url(url))
     with engine.begin() as c:
         _run(c)

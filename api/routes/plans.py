@@ -14,14 +14,25 @@ from api.schemas import ErrorResponse, JobStatus, PlanAccepted, PlanCreate, Plan
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
 
-_ERRORS = {400: {"model": ErrorResponse, "description": "malformed body (not UTF-8 JSON)"},
-           401: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
-           422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}}
+_ERRORS = {
+    400: {"model": ErrorResponse, "description": "malformed body (not UTF-8 JSON)"},
+    401: {"model": ErrorResponse},
+    413: {"model": ErrorResponse},
+    422: {"model": ErrorResponse},
+    429: {"model": ErrorResponse},
+}
 _NOT_FOUND = {404: {"model": ErrorResponse, "description": "no such job for this tenant"}}
 
-IdempotencyKey = Annotated[str | None, Header(
-    alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$",
-    description="Retry-safe submission: the same key and body return the first job.")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Retry-safe submission: the same key and body return the first job.",
+    ),
+]
 
 
 def _not_found(job_id: str) -> HTTPException:
@@ -36,17 +47,31 @@ def _job_id(job_id: str) -> str:
         raise _not_found(job_id[:80]) from None
 
 
-_LINKS = {"GetPlan": {"operationId": "get_plan", "parameters": {"job_id": "$response.body#/id"}},
-          "CancelPlan": {"operationId": "cancel_plan",
-                         "parameters": {"job_id": "$response.body#/id"}}}
+_LINKS = {
+    "GetPlan": {"operationId": "get_plan", "parameters": {"job_id": "$response.body#/id"}},
+    "CancelPlan": {"operationId": "cancel_plan", "parameters": {"job_id": "$response.body#/id"}},
+}
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=PlanAccepted,
-             operation_id="create_plan",
-             responses={**_ERRORS, 202: {"description": "queued", "links": _LINKS}, 409: {
-                 "model": ErrorResponse, "description": "idempotency key reused with another body"}})
-def create_plan(body: PlanCreate, tenant: TenantDep, store: StoreDep, settings: SettingsDep,
-                response: Response, idempotency_key: IdempotencyKey = None) -> PlanAccepted:
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=PlanAccepted,
+    operation_id="create_plan",
+    responses={
+        **_ERRORS,
+        202: {"description": "queued", "links": _LINKS},
+        409: {"model": ErrorResponse, "description": "idempotency key reused with another body"},
+    },
+)
+def create_plan(
+    body: PlanCreate,
+    tenant: TenantDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> PlanAccepted:
     """Queue a plan of the scenario; poll ``GET /v1/plans/{id}`` for the result.
 
     The scenario is validated first (422 lists every problem, as ``tradelane validate`` does).
@@ -56,14 +81,25 @@ def create_plan(body: PlanCreate, tenant: TenantDep, store: StoreDep, settings: 
     scenario = parse_scenario(body.scenario)  # ScenarioError -> 422, one entry per problem
     limit = body.time_limit_s if body.time_limit_s is not None else settings.default_time_limit_s
     if limit > settings.max_time_limit_s:
-        raise RequestValidationError([{
-            "loc": ("body", "time_limit_s"), "type": "less_than_equal",
-            "msg": f"Input should be less than or equal to {settings.max_time_limit_s:g} "
-                   "(the server's maximum)"}])
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "time_limit_s"),
+                    "type": "less_than_equal",
+                    "msg": f"Input should be less than or equal to {settings.max_time_limit_s:g} "
+                    "(the server's maximum)",
+                }
+            ]
+        )
     request = {"scenario": body.scenario, "time_limit_s": limit, "seed": body.seed}
-    rec, created = store.submit(tenant=tenant, scenario_name=scenario.name, request=request,
-                                time_limit_s=limit, seed=body.seed,
-                                idempotency_key=idempotency_key)
+    rec, created = store.submit(
+        tenant=tenant,
+        scenario_name=scenario.name,
+        request=request,
+        time_limit_s=limit,
+        seed=body.seed,
+        idempotency_key=idempotency_key,
+    )
     response.headers["Location"] = f"/v1/plans/{rec.id}"
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
@@ -71,18 +107,26 @@ def create_plan(body: PlanCreate, tenant: TenantDep, store: StoreDep, settings: 
 
 
 @router.get("", response_model=PlansPublic, responses=_ERRORS, operation_id="list_plans")
-def list_plans(tenant: TenantDep, store: StoreDep,
-               limit: Annotated[int, Query(ge=1, le=200)] = 50,
-               offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
-               status_: Annotated[JobStatus | None, Query(alias="status")] = None) -> PlansPublic:
+def list_plans(
+    tenant: TenantDep,
+    store: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    status_: Annotated[JobStatus | None, Query(alias="status")] = None,
+) -> PlansPublic:
     """The tenant's plan jobs, newest first, ``limit`` per page from ``offset``."""
     rows, total = store.list(tenant, limit=limit, offset=offset, status=status_)
-    return PlansPublic(data=[job_to_summary(r) for r in rows], count=total, limit=limit,
-                       offset=offset)
+    return PlansPublic(
+        data=[job_to_summary(r) for r in rows], count=total, limit=limit, offset=offset
+    )
 
 
-@router.get("/{job_id}", response_model=PlanPublic, responses={**_ERRORS, **_NOT_FOUND},
-            operation_id="get_plan")
+@router.get(
+    "/{job_id}",
+    response_model=PlanPublic,
+    responses={**_ERRORS, **_NOT_FOUND},
+    operation_id="get_plan",
+)
 def get_plan(job_id: str, tenant: TenantDep, store: StoreDep) -> PlanPublic:
     """One job: its status, and its plan once it has succeeded (or the error if it failed)."""
     rec = store.get(tenant, _job_id(job_id))
@@ -91,9 +135,16 @@ def get_plan(job_id: str, tenant: TenantDep, store: StoreDep) -> PlanPublic:
     return job_to_public(rec)
 
 
-@router.delete("/{job_id}", response_model=PlanPublic, operation_id="cancel_plan",
-               responses={**_ERRORS, **_NOT_FOUND,
-                          409: {"model": ErrorResponse, "description": "job already finished"}})
+@router.delete(
+    "/{job_id}",
+    response_model=PlanPublic,
+    operation_id="cancel_plan",
+    responses={
+        **_ERRORS,
+        **_NOT_FOUND,
+        409: {"model": ErrorResponse, "description": "job already finished"},
+    },
+)
 def cancel_plan(job_id: str, tenant: TenantDep, store: StoreDep) -> PlanPublic:
     """Cancel a queued or running job (a running solve is stopped); 409 once it has finished."""
     rec = store.cancel(tenant, _job_id(job_id))

@@ -24,33 +24,53 @@ def _slots(request: Request, n: int) -> threading.BoundedSemaphore:
     return sem  # type: ignore[no-any-return]
 
 
-@router.post("", response_model=RoutesPublic, operation_id="solve_routes",
-             responses={s: {"model": ErrorResponse} for s in (400, 401, 413, 422, 429, 503, 504)})
-def solve_routes(body: RouteCreate, tenant: TenantDep, settings: SettingsDep,
-                 request: Request) -> RoutesPublic:
+@router.post(
+    "",
+    response_model=RoutesPublic,
+    operation_id="solve_routes",
+    responses={s: {"model": ErrorResponse} for s in (400, 401, 413, 422, 429, 503, 504)},
+)
+def solve_routes(
+    body: RouteCreate, tenant: TenantDep, settings: SettingsDep, request: Request
+) -> RoutesPublic:
     """Route the orders from the depots with the fleet; orders that fit no route go to a parcel
     carrier at ``parcel_cost`` (never silently dropped). At most ``routes_time_limit_s``."""
     problems = route_problems(body)
     if problems:
         raise RequestProblemsError(problems)
     if body.time_limit_s > settings.routes_time_limit_s:
-        raise RequestValidationError([{
-            "loc": ("body", "time_limit_s"), "type": "less_than_equal",
-            "msg": f"Input should be less than or equal to {settings.routes_time_limit_s:g} "
-                   "(synchronous routing limit)"}])
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "time_limit_s"),
+                    "type": "less_than_equal",
+                    "msg": "Input should be less than or equal to "
+                    f"{settings.routes_time_limit_s:g} "
+                    "(synchronous routing limit)",
+                }
+            ]
+        )
     sem = _slots(request, settings.workers)
     if not sem.acquire(timeout=5):
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "all routing slots busy",
-                            headers={"Retry-After": "5"})
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "all routing slots busy",
+            headers={"Retry-After": "5"},
+        )
     try:
-        out = run_isolated(settings.router, body.model_dump(), time_limit_s=body.time_limit_s,
-                           seed=body.seed,
-                           timeout_s=body.time_limit_s + settings.kill_grace_s)
+        out = run_isolated(
+            settings.router,
+            body.model_dump(),
+            time_limit_s=body.time_limit_s,
+            seed=body.seed,
+            timeout_s=body.time_limit_s + settings.kill_grace_s,
+        )
     except SolverUnavailableError as e:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
     except TimeoutError:
-        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, "routing did not answer in time") \
-            from None
+        raise HTTPException(
+            status.HTTP_504_GATEWAY_TIMEOUT, "routing did not answer in time"
+        ) from None
     except RuntimeError as e:
         kind, _, msg = str(e).partition(": ")
         if kind in ("RoutingError", "ValueError"):

@@ -102,8 +102,9 @@ def naive_solution(data: NetworkData, cols: Columns) -> tuple[Solution, Solution
     y[np.unique(cols.x_wh[x > 0])] = 1.0
     # cover-days stock: allocated demand per day × (lead time + review period)
     R = data.service.review_period_days
-    cover = np.bincount(cols.f_kw, weights=f / data.horizon_days * (cols.f_hours / 24.0 + R),
-                        minlength=nkw)
+    cover = np.bincount(
+        cols.f_kw, weights=f / data.horizon_days * (cols.f_hours / 24.0 + R), minlength=nkw
+    )
     naive = Solution(y=y, x=x, q=q, u=u, f=f, stock=np.maximum(np.ceil(cover - 1e-9), 0.0))
     hint = Solution(y=y, x=x, q=q, u=u, f=f, stock=stock_levels(data, cols, f))
     return naive, hint

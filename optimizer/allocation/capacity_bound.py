@@ -102,8 +102,9 @@ class CapacityBound:
 class _Cflp:
     """The capacitated subproblem's data and its pieces (see the module docstring)."""
 
-    def __init__(self, data: NetworkData, cols: Columns, mult: Multipliers,
-                 targets: dict[str, float]) -> None:
+    def __init__(
+        self, data: NetworkData, cols: Columns, mult: Multipliers, targets: dict[str, float]
+    ) -> None:
         W = len(data.warehouses)
         no_thr = Multipliers(mult.storage, np.zeros(W), mult.lanes, mult.ontime)
         pc = pair_costs(data, cols, no_thr, targets)
@@ -112,28 +113,53 @@ class _Cflp:
         status = np.array(data.wh_status)
         zc = np.array(data.zone_country)
         _, grp = np.unique(zc[cols.p_zone], return_inverse=True)
-        self._setup(pc.c, pc.d, pc.dem, pc.fixed, pc.const, cap,
-                    (status == "open").astype(float), (status != "closed").astype(float),
-                    np.asarray(grp, np.int64).ravel())
+        self._setup(
+            pc.c,
+            pc.d,
+            pc.dem,
+            pc.fixed,
+            pc.const,
+            cap,
+            (status == "open").astype(float),
+            (status != "closed").astype(float),
+            np.asarray(grp, np.int64).ravel(),
+        )
 
     @classmethod
-    def from_arrays(cls, c: F, d: F, dem: F, fixed: F, cap: F, group: I, *,
-                    const: float = 0.0, y_lb: F | None = None,
-                    y_ub: F | None = None) -> _Cflp:
+    def from_arrays(
+        cls,
+        c: F,
+        d: F,
+        dem: F,
+        fixed: F,
+        cap: F,
+        group: I,
+        *,
+        const: float = 0.0,
+        y_lb: F | None = None,
+        y_ub: F | None = None,
+    ) -> _Cflp:
         """A subproblem given directly: pair costs ``c`` (P×W, ``inf`` = no option), lost-unit
         cost ``d``, demand ``dem``, warehouse fixed costs and capacities (``inf`` = none) and
         each pair's group (country)."""
         self = cls.__new__(cls)
         W = len(fixed)
-        self._setup(np.asarray(c, float), np.asarray(d, float), np.asarray(dem, float),
-                    np.asarray(fixed, float), float(const), np.asarray(cap, float),
-                    np.zeros(W) if y_lb is None else np.asarray(y_lb, float),
-                    np.ones(W) if y_ub is None else np.asarray(y_ub, float),
-                    np.asarray(group, np.int64))
+        self._setup(
+            np.asarray(c, float),
+            np.asarray(d, float),
+            np.asarray(dem, float),
+            np.asarray(fixed, float),
+            float(const),
+            np.asarray(cap, float),
+            np.zeros(W) if y_lb is None else np.asarray(y_lb, float),
+            np.ones(W) if y_ub is None else np.asarray(y_ub, float),
+            np.asarray(group, np.int64),
+        )
         return self
 
-    def _setup(self, c: F, d: F, dem: F, fixed: F, const: float, cap: F, y_lb: F, y_ub: F,
-               grp: I) -> None:
+    def _setup(
+        self, c: F, d: F, dem: F, fixed: F, const: float, cap: F, y_lb: F, y_ub: F, grp: I
+    ) -> None:
         self.W, self.P = len(fixed), len(d)
         self.d, self.dem, self.fixed, self.const = d, dem, fixed, const
         self.c = np.where(c < d[:, None] - 1e-12, c, np.inf)
@@ -141,8 +167,9 @@ class _Cflp:
         self.cap = np.where(self.has_cap, cap, 0.0)
         self.y_lb, self.y_ub = y_lb, y_ub
         self.G = int(grp.max()) + 1 if self.P else 0
-        self.gsum = sp.csr_matrix((np.ones(self.P), (grp, np.arange(self.P))),
-                                  shape=(self.G, self.P))
+        self.gsum = sp.csr_matrix(
+            (np.ones(self.P), (grp, np.arange(self.P))), shape=(self.G, self.P)
+        )
         self.pp, self.ww = np.nonzero(np.isfinite(self.c))
         self.cz = self.c[self.pp, self.ww]
         # a warehouse is a group's own when only that group's pairs can use it; the others
@@ -163,13 +190,13 @@ class _Cflp:
         sink = P + W
         total = float(self.dem.sum())
         supply = np.ceil(self.dem - 1e-9).astype(np.int64)
-        capw = np.where(self.has_cap[openw], np.floor(self.cap[openw] + 1e-9),
-                        float(supply.sum()))
+        capw = np.where(self.has_cap[openw], np.floor(self.cap[openw] + 1e-9), float(supply.sum()))
         tails = np.r_[a_p, np.arange(P), P + openw].astype(np.int64)
         heads = np.r_[P + a_w, np.full(P, sink), np.full(len(openw), sink)].astype(np.int64)
         caps = np.r_[supply[a_p], supply, capw].astype(np.int64)
-        costs = np.r_[np.round(a_c * COST_SCALE), np.round(self.d * COST_SCALE),
-                      np.zeros(len(openw))].astype(np.int64)
+        costs = np.r_[
+            np.round(a_c * COST_SCALE), np.round(self.d * COST_SCALE), np.zeros(len(openw))
+        ].astype(np.int64)
         mcf = min_cost_flow.SimpleMinCostFlow()
         mcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
         sup = np.zeros(P + W + 1, np.int64)
@@ -179,8 +206,8 @@ class _Cflp:
         if mcf.solve() != mcf.OPTIMAL:
             return math.inf, np.zeros(W)
         fl = mcf.flows(np.arange(len(tails))).astype(float)
-        z = fl[:len(a_p)]
-        out = fl[len(a_p):len(a_p) + P]
+        z = fl[: len(a_p)]
+        out = fl[len(a_p) : len(a_p) + P]
         # the flow's value (demand rounded up to whole units: only a guide for the search)
         value = float(self.fixed @ y) + float(a_c @ z) + float(self.d @ out) + self.const
         if total <= 0:
@@ -202,7 +229,7 @@ class _Cflp:
         if len(po):
             diff = self.c[np.ix_(po, openw)] - self.d[po][:, None]
             edge[openw, W] = np.minimum(edge[openw, W], diff.min(axis=0))
-        edge[openw, W] = np.minimum(edge[openw, W], 0.0)           # μ ≥ 0
+        edge[openw, W] = np.minimum(edge[openw, W], 0.0)  # μ ≥ 0
         slack = ~self.has_cap[openw] | (use[openw] < self.cap[openw] - 0.5)
         edge[W, openw[slack]] = np.minimum(edge[W, openw[slack]], 0.0)  # μ = 0 if not full
         np.fill_diagonal(edge, np.inf)
@@ -227,13 +254,21 @@ class _Cflp:
         return self.gsum @ (self.dem * kappa), np.asarray(self.gsum @ B)
 
 
-def capacity_bound(data: NetworkData, cols: Columns, mult: Multipliers,
-                   targets: dict[str, float], deadline: float, *, target: float = math.inf,
-                   y_start: F | None = None, max_iter: int = 10_000,
-                   abs_gap: float | None = None, grouped: bool = True,
-                   on_iter: Callable[[int, float], None] | None = None,
-                   on_master: Callable[[tuple, float, float], None] | None = None,
-                   ) -> CapacityBound:
+def capacity_bound(
+    data: NetworkData,
+    cols: Columns,
+    mult: Multipliers,
+    targets: dict[str, float],
+    deadline: float,
+    *,
+    target: float = math.inf,
+    y_start: F | None = None,
+    max_iter: int = 10_000,
+    abs_gap: float | None = None,
+    grouped: bool = True,
+    on_iter: Callable[[int, float], None] | None = None,
+    on_master: Callable[[tuple, float, float], None] | None = None,
+) -> CapacityBound:
     """Lower bound on the allocation MIP from the capacitated subproblem (module docstring).
 
     Parameters
@@ -250,29 +285,57 @@ def capacity_bound(data: NetworkData, cols: Columns, mult: Multipliers,
     """
     cf = _Cflp(data, cols, mult, targets)
     mu0 = np.where(cf.has_cap, np.asarray(mult.throughput, float), 0.0)
-    return solve_cflp(cf, deadline, mu0=mu0, target=target, y_start=y_start,
-                      max_iter=max_iter, abs_gap=abs_gap, grouped=grouped, on_iter=on_iter,
-                      on_master=on_master)
+    return solve_cflp(
+        cf,
+        deadline,
+        mu0=mu0,
+        target=target,
+        y_start=y_start,
+        max_iter=max_iter,
+        abs_gap=abs_gap,
+        grouped=grouped,
+        on_iter=on_iter,
+        on_master=on_master,
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class _MasterRun:
     solver: str
-    claim: float        # lower bound on the master claimed by this solver (−inf: none)
-    objective: float    # value of its solution (inf: none)
+    claim: float  # lower bound on the master claimed by this solver (−inf: none)
+    objective: float  # value of its solution (inf: none)
     y: F | None
     seconds: float = 0.0
 
 
-def _run_master(solver_name: str, arrays: tuple, W: int, integer: npt.NDArray[np.bool_],
-                limit: float, gap: float, scale: float) -> _MasterRun:
+def _run_master(
+    solver_name: str,
+    arrays: tuple,
+    W: int,
+    integer: npt.NDArray[np.bool_],
+    limit: float,
+    gap: float,
+    scale: float,
+) -> _MasterRun:
     """Solve one master (scaled data ``arrays``) with ``solver_name``."""
     lb, ub, cobj, lo, A = arrays
-    params = (f"output_flag=false\npresolve=off\nthreads=1\nmip_rel_gap=0\nmip_abs_gap={gap!r}"
-              if solver_name == "highs" else
-              f"limits/absgap = {gap!r}\nlimits/gap = 0\nparallel/maxnthreads = 1\n")
-    r = solve_small_mip(lb, ub, cobj, lo, np.full(len(lo), np.inf), A, np.flatnonzero(integer),
-                        solver_name, max(0.1, float(limit)), params)
+    params = (
+        f"output_flag=false\npresolve=off\nthreads=1\nmip_rel_gap=0\nmip_abs_gap={gap!r}"
+        if solver_name == "highs"
+        else f"limits/absgap = {gap!r}\nlimits/gap = 0\nparallel/maxnthreads = 1\n"
+    )
+    r = solve_small_mip(
+        lb,
+        ub,
+        cobj,
+        lo,
+        np.full(len(lo), np.inf),
+        A,
+        np.flatnonzero(integer),
+        solver_name,
+        max(0.1, float(limit)),
+        params,
+    )
     if r.x is None:
         return _MasterRun(solver_name, -math.inf, math.inf, None, r.seconds)
     claim = (min(r.objective, r.bound) if r.status == "optimal" else r.bound) - gap
@@ -280,13 +343,20 @@ def _run_master(solver_name: str, arrays: tuple, W: int, integer: npt.NDArray[np
     return _MasterRun(solver_name, claim, scale * r.objective, np.round(r.x[:W]), r.seconds)
 
 
-def solve_cflp(cf: _Cflp, deadline: float, *, mu0: F | None = None,
-               target: float = math.inf, y_start: F | None = None, max_iter: int = 10_000,
-               abs_gap: float | None = None, grouped: bool = True,
-               solvers: tuple[str, ...] = MASTER_SOLVERS,
-               on_iter: Callable[[int, float], None] | None = None,
-               on_master: Callable[[tuple, float, float], None] | None = None,
-               ) -> CapacityBound:
+def solve_cflp(
+    cf: _Cflp,
+    deadline: float,
+    *,
+    mu0: F | None = None,
+    target: float = math.inf,
+    y_start: F | None = None,
+    max_iter: int = 10_000,
+    abs_gap: float | None = None,
+    grouped: bool = True,
+    solvers: tuple[str, ...] = MASTER_SOLVERS,
+    on_iter: Callable[[int, float], None] | None = None,
+    on_master: Callable[[tuple, float, float], None] | None = None,
+) -> CapacityBound:
     """Lower bound on the capacitated subproblem ``cf`` by Benders on ``y`` (module docstring).
 
     Parameters
@@ -330,9 +400,9 @@ def solve_cflp(cf: _Cflp, deadline: float, *, mu0: F | None = None,
     # per-group functions only pay off when groups have warehouses of their own
     grouped = grouped and G > 1 and bool(cf.own.any())
     cap_of = cf.cap
-    mus: list[F] = []                 # global functions' capacity prices
-    hubs: list[F] = []                # prices of the shared warehouses (per-group functions)
-    funcs: list[tuple[F, int]] = []   # (μ, h): h = −1 global, else per-group under hubs[h]
+    mus: list[F] = []  # global functions' capacity prices
+    hubs: list[F] = []  # prices of the shared warehouses (per-group functions)
+    funcs: list[tuple[F, int]] = []  # (μ, h): h = −1 global, else per-group under hubs[h]
     cuts: list[tuple[int, I, F, F]] = []  # (function, groups, a, B)
     visited: list[F] = []
     best_val, best_y = math.inf, np.zeros(W)
@@ -391,15 +461,15 @@ def solve_cflp(cf: _Cflp, deadline: float, *, mu0: F | None = None,
         lo = np.zeros(nr)
         r = 0
         # global functions
-        M[r:r + len(glob), :W] = mc[glob]
-        M[r:r + len(glob), W] = 1.0
+        M[r : r + len(glob), :W] = mc[glob]
+        M[r : r + len(glob), W] = 1.0
         for g in range(G):
             M[np.arange(r, r + len(glob)), th0 + glob * G + g] = -1.0
         r += len(glob)
         # hub rows
         if Hn:
-            M[r:r + Hn, :W] = np.array(hubs) * cap_of[None, :]
-            M[r:r + Hn, W] = 1.0
+            M[r : r + Hn, :W] = np.array(hubs) * cap_of[None, :]
+            M[r : r + Hn, W] = 1.0
             for g in range(G):
                 M[np.arange(r, r + Hn), eg0 + np.arange(Hn) * G + g] = -1.0
             r += Hn
@@ -423,8 +493,10 @@ def solve_cflp(cf: _Cflp, deadline: float, *, mu0: F | None = None,
         # scale rows (y coefficients, right-hand sides) and the objective together, so that
         # the continuous variables are in units of ``scale``: HiGHS returned wrong "optimal"
         # masters on the unscaled data (coefficients up to 1e6)
-        scale = max(1.0, float(np.abs(M[:, :W]).max(initial=0.0)),
-                    float(np.abs(lo).max(initial=0.0))) / 1e3
+        scale = (
+            max(1.0, float(np.abs(M[:, :W]).max(initial=0.0)), float(np.abs(lo).max(initial=0.0)))
+            / 1e3
+        )
         M[:, :W] /= scale
         lo /= scale
         cobj = np.r_[cf.fixed / scale, 1.0, np.zeros(nv - W - 1)]
@@ -487,17 +559,23 @@ def solve_cflp(cf: _Cflp, deadline: float, *, mu0: F | None = None,
         last_s = run.seconds
         if on_master is not None:
             on_master(arrays[0], arrays[1], run.claim - cf.const)
-        log.debug("capacity bound master %d: %s %.2f in %.2f s", it, first, run.claim,
-                  run.seconds)
+        log.debug("capacity bound master %d: %s %.2f in %.2f s", it, first, run.claim, run.seconds)
         # a master optimum above its own value at a set already met is a solver error: the
         # other solvers answer this master instead
         check = min([master_value(v) for v in visited] + [math.inf])
         if run.claim > check + 1e-7 * (1 + abs(check)):
-            log.warning("capacity bound: %s claims a master bound %.2f above the master's "
-                        "value %.2f at a visited set; re-solving it with %s", first, run.claim,
-                        check, "/".join(others) or "nothing")
-            alt = [master(name, arrays, max(VERIFY_MIN_S, deadline - time.perf_counter()))
-                   for name in others]
+            log.warning(
+                "capacity bound: %s claims a master bound %.2f above the master's "
+                "value %.2f at a visited set; re-solving it with %s",
+                first,
+                run.claim,
+                check,
+                "/".join(others) or "nothing",
+            )
+            alt = [
+                master(name, arrays, max(VERIFY_MIN_S, deadline - time.perf_counter()))
+                for name in others
+            ]
             alt = [r for r in alt if r.claim <= check + 1e-7 * (1 + abs(check))]
             if not alt:
                 break
@@ -520,12 +598,30 @@ def solve_cflp(cf: _Cflp, deadline: float, *, mu0: F | None = None,
         limit = max(VERIFY_MIN_S, deadline - time.perf_counter())
         cross = min(master(name, solved, limit).claim for name in others)
         if cross < bound - 2 * abs_gap - 1e-7 * (1 + abs(bound)):  # more than the MIP gaps
-            log.warning("capacity bound: %s %.2f below %s %.2f on the same master; the lower "
-                        "is claimed", "/".join(others), cross, first, bound)
+            log.warning(
+                "capacity bound: %s %.2f below %s %.2f on the same master; the lower is claimed",
+                "/".join(others),
+                cross,
+                first,
+                bound,
+            )
         bound = min(bound, cross)
     proven = bound >= target
-    log.debug("capacity bound %.1f after %d iterations (%d functions, %d cuts, %d masters "
-              "re-solved after a wrong answer)", bound, it, len(funcs),
-              sum(len(c[1]) for c in cuts), fallbacks)
-    return CapacityBound(bound=bound, iterations=it, best_value=best_val, best_y=best_y,
-                         proven=proven, seconds=time.perf_counter() - t0, cross_check=cross)
+    log.debug(
+        "capacity bound %.1f after %d iterations (%d functions, %d cuts, %d masters "
+        "re-solved after a wrong answer)",
+        bound,
+        it,
+        len(funcs),
+        sum(len(c[1]) for c in cuts),
+        fallbacks,
+    )
+    return CapacityBound(
+        bound=bound,
+        iterations=it,
+        best_value=best_val,
+        best_y=best_y,
+        proven=proven,
+        seconds=time.perf_counter() - t0,
+        cross_check=cross,
+    )

@@ -21,12 +21,18 @@ I = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
 
 
-COST_TERMS = ("fixed", "inbound", "duty", "holding", "handling", "outbound", "direct",
-              "late_penalty", "lost_sale_penalty")
+COST_TERMS = (
+    "fixed",
+    "inbound",
+    "duty",
+    "holding",
+    "handling",
+    "outbound",
+    "direct",
+    "late_penalty",
+    "lost_sale_penalty",
+)
 TOL = 1e-9
-
-
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +86,13 @@ class Columns:
     @property
     def sizes(self) -> dict[str, int]:
         """Column counts per block."""
-        return {"pairs": len(self.p_dem), "x": len(self.x_pair), "q": len(self.q_pair),
-                "f": len(self.f_sku), "kw": len(self.kw_sku)}
+        return {
+            "pairs": len(self.p_dem),
+            "x": len(self.x_pair),
+            "q": len(self.q_pair),
+            "f": len(self.f_sku),
+            "kw": len(self.kw_sku),
+        }
 
     def x_cost(self) -> F:
         """Objective coefficient of each outbound column."""
@@ -116,7 +127,9 @@ def _capped_options(opts: PathOptions, capped_lane: B) -> B:
     """Options that use at least one lane with a finite capacity."""
     if len(opts) == 0:
         return np.zeros(0, dtype=bool)
-    hit = capped_lane[opts.lane_idx].astype(np.int64) if len(opts.lane_idx) else np.zeros(0, np.int64)
+    hit = (
+        capped_lane[opts.lane_idx].astype(np.int64) if len(opts.lane_idx) else np.zeros(0, np.int64)
+    )
     counts = np.diff(opts.lane_ptr)
     per = np.zeros(len(opts), dtype=np.int64)
     if len(hit):
@@ -145,7 +158,9 @@ def _keep_cost_late(group: I, cost: F, late: B, capped: B) -> B:
     for sel in (free & ~late, free):  # best free on-time option, best free option
         idx = np.flatnonzero(sel)
         order = idx[np.lexsort((idx, cost[idx], group[idx]))]
-        first = np.r_[True, group[order][1:] != group[order][:-1]] if len(order) else np.zeros(0, bool)
+        first = (
+            np.r_[True, group[order][1:] != group[order][:-1]] if len(order) else np.zeros(0, bool)
+        )
         keep[order[first]] = True
         m = np.full(ng, np.inf)
         np.minimum.at(m, group[idx], cost[idx])
@@ -179,8 +194,14 @@ def _keep_cost_coef(group: I, cost: F, coef: F, capped: B) -> B:
 def _split_cost(opts: PathOptions, sk: SkuData) -> tuple[F, F]:
     """Per-unit (lane cost without duty, duty) of every option for every SKU given."""
     full = opts.unit_cost(sk)
-    no_duty = SkuData(sk.weight_kg, sk.volume_m3, np.zeros_like(sk.value), sk.demand_cv,
-                      sk.holding_per_unit_day, sk.own_duty)
+    no_duty = SkuData(
+        sk.weight_kg,
+        sk.volume_m3,
+        np.zeros_like(sk.value),
+        sk.demand_cv,
+        sk.holding_per_unit_day,
+        sk.own_duty,
+    )
     lane = opts.unit_cost(no_duty)
     return lane, np.maximum(full - lane, 0.0)
 
@@ -213,8 +234,9 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
     K = len(ks)
     sk = data.sku.take(ks)
     usable = np.array([s != "closed" for s in data.wh_status], dtype=bool)
-    capped_lane = ~(np.isinf(data.lane_cap_kg) & np.isinf(data.lane_cap_m3)
-                    & np.isinf(data.lane_cap_units))
+    capped_lane = ~(
+        np.isinf(data.lane_cap_kg) & np.isinf(data.lane_cap_m3) & np.isinf(data.lane_cap_units)
+    )
     finite_storage = np.isfinite(data.wh_storage_m3)
 
     # -- inbound columns: every usable inbound option × every SKU with demand ---------------
@@ -242,10 +264,10 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
     if prune and len(f_opt):
         capped_in = _capped_options(inb, capped_lane)[f_opt]
         coef_for_prune = np.where(finite_storage[f_wh], f_coef, 0.0)
-        keep = _keep_cost_coef(f_k * W + f_wh, f_lane + f_duty + f_hold, coef_for_prune,
-                               capped_in)
+        keep = _keep_cost_coef(f_k * W + f_wh, f_lane + f_duty + f_hold, coef_for_prune, capped_in)
         f_opt, f_k, f_wh, f_lane, f_duty, f_hold, f_coef, f_hours = (
-            a[keep] for a in (f_opt, f_k, f_wh, f_lane, f_duty, f_hold, f_coef, f_hours))
+            a[keep] for a in (f_opt, f_k, f_wh, f_lane, f_duty, f_hold, f_coef, f_hours)
+        )
     has_f = np.zeros((K, W), dtype=bool)
     has_f[f_k, f_wh] = True
 
@@ -274,11 +296,12 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
     stats["x_all"] = len(x_pair)
     if prune and len(x_pair):
         capped_out = _capped_options(outb, capped_lane)[x_opt]
-        keep = _keep_cost_late(dense_group(x_pair, x_wh), x_lane + x_duty + x_handling,
-                               ~x_ontime, capped_out)
+        keep = _keep_cost_late(
+            dense_group(x_pair, x_wh), x_lane + x_duty + x_handling, ~x_ontime, capped_out
+        )
         x_pair, x_opt, x_wh, x_lane, x_duty, x_handling, x_hours, x_ontime = (
-            a[keep] for a in (x_pair, x_opt, x_wh, x_lane, x_duty, x_handling, x_hours,
-                              x_ontime))
+            a[keep] for a in (x_pair, x_opt, x_wh, x_lane, x_duty, x_handling, x_hours, x_ontime)
+        )
 
     # -- direct columns ----------------------------------------------------------------------
     dr = data.direct
@@ -300,7 +323,8 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
         capped_d = _capped_options(dr, capped_lane)[q_opt]
         keep = _keep_cost_late(q_pair, q_lane + q_duty, ~q_ontime, capped_d)
         q_pair, q_opt, q_lane, q_duty, q_hours, q_ontime = (
-            a[keep] for a in (q_pair, q_opt, q_lane, q_duty, q_hours, q_ontime))
+            a[keep] for a in (q_pair, q_opt, q_lane, q_duty, q_hours, q_ontime)
+        )
     q_src = dr.src[q_opt].astype(np.int64) if len(q_opt) else np.zeros(0, np.int64)
 
     # -- (SKU, warehouse) pairs that actually serve something; drop idle inbound columns -----
@@ -308,30 +332,60 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
     used[p_k[x_pair], x_wh] = True
     keep_f = used[f_k, f_wh]
     f_opt, f_k, f_wh, f_lane, f_duty, f_hold, f_coef, f_hours = (
-        a[keep_f] for a in (f_opt, f_k, f_wh, f_lane, f_duty, f_hold, f_coef, f_hours))
+        a[keep_f] for a in (f_opt, f_k, f_wh, f_lane, f_duty, f_hold, f_coef, f_hours)
+    )
     kw_flat = np.unique(f_k * W + f_wh)
     kw_k = kw_flat // W
     kw_wh = kw_flat % W
     f_kw = np.searchsorted(kw_flat, f_k * W + f_wh).astype(np.int64)
     x_kw = np.searchsorted(kw_flat, p_k[x_pair] * W + x_wh).astype(np.int64)
 
-    stats.update({"f": len(f_opt), "x": len(x_pair), "q": len(q_pair), "pairs": len(p_dem),
-                  "kw": len(kw_flat), "skus": K})
+    stats.update(
+        {
+            "f": len(f_opt),
+            "x": len(x_pair),
+            "q": len(q_pair),
+            "pairs": len(p_dem),
+            "kw": len(kw_flat),
+            "skus": K,
+        }
+    )
     return Columns(
-        p_sku=p_sku, p_zone=p_zone, p_dem=p_dem,
-        x_pair=x_pair.astype(np.int64), x_opt=x_opt.astype(np.int64), x_wh=x_wh, x_kw=x_kw,
-        x_lane=x_lane, x_duty=x_duty, x_handling=x_handling, x_hours=x_hours, x_ontime=x_ontime,
-        q_pair=q_pair.astype(np.int64), q_opt=q_opt.astype(np.int64), q_src=q_src,
-        q_lane=q_lane, q_duty=q_duty, q_hours=q_hours, q_ontime=q_ontime,
-        f_sku=ks[f_k].astype(np.int64), f_wh=f_wh, f_opt=f_opt.astype(np.int64),
+        p_sku=p_sku,
+        p_zone=p_zone,
+        p_dem=p_dem,
+        x_pair=x_pair.astype(np.int64),
+        x_opt=x_opt.astype(np.int64),
+        x_wh=x_wh,
+        x_kw=x_kw,
+        x_lane=x_lane,
+        x_duty=x_duty,
+        x_handling=x_handling,
+        x_hours=x_hours,
+        x_ontime=x_ontime,
+        q_pair=q_pair.astype(np.int64),
+        q_opt=q_opt.astype(np.int64),
+        q_src=q_src,
+        q_lane=q_lane,
+        q_duty=q_duty,
+        q_hours=q_hours,
+        q_ontime=q_ontime,
+        f_sku=ks[f_k].astype(np.int64),
+        f_wh=f_wh,
+        f_opt=f_opt.astype(np.int64),
         f_src=inb.src[f_opt].astype(np.int64) if len(f_opt) else np.zeros(0, np.int64),
-        f_kw=f_kw, f_lane=f_lane, f_duty=f_duty, f_hold=f_hold, f_coef=f_coef, f_hours=f_hours,
-        kw_sku=ks[kw_k].astype(np.int64), kw_wh=kw_wh.astype(np.int64),
+        f_kw=f_kw,
+        f_lane=f_lane,
+        f_duty=f_duty,
+        f_hold=f_hold,
+        f_coef=f_coef,
+        f_hours=f_hours,
+        kw_sku=ks[kw_k].astype(np.int64),
+        kw_wh=kw_wh.astype(np.int64),
         late_penalty=float(svc.late_penalty_per_unit),
         lost_penalty=float(svc.lost_sale_penalty_per_unit),
         stats=stats,
     )
-
 
 
 def stock_levels(data: NetworkData, cols: Columns, f: F) -> F:
@@ -355,5 +409,3 @@ def cost_terms(data: NetworkData, cols: Columns, sol: Solution) -> dict[str, flo
         "late_penalty": float(cols.late_penalty * (sol.x[late_x].sum() + sol.q[late_q].sum())),
         "lost_sale_penalty": float(cols.lost_penalty * sol.u.sum()),
     }
-
-

@@ -76,8 +76,13 @@ from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, Status
 from optimizer.solver import solve_lp_duals, solve_model
 
-__all__ = ["aggregate_model", "restrict_inbound", "restrict_to_warehouses", "sku_families",
-           "solve_decomposed"]
+__all__ = [
+    "aggregate_model",
+    "restrict_inbound",
+    "restrict_to_warehouses",
+    "sku_families",
+    "solve_decomposed",
+]
 
 log = logging.getLogger(__name__)
 F = npt.NDArray[np.float64]
@@ -108,8 +113,18 @@ def restrict_inbound(cols: Columns, max_inbound: int) -> Columns:
     rank = np.arange(len(kw)) - np.repeat(start, np.diff(np.r_[start, len(kw)]))
     keep = np.zeros(len(kw), dtype=bool)
     keep[order[rank < max_inbound]] = True
-    f_fields = ("f_sku", "f_wh", "f_opt", "f_src", "f_kw", "f_lane", "f_duty", "f_hold",
-                "f_coef", "f_hours")
+    f_fields = (
+        "f_sku",
+        "f_wh",
+        "f_opt",
+        "f_src",
+        "f_kw",
+        "f_lane",
+        "f_duty",
+        "f_hold",
+        "f_coef",
+        "f_hours",
+    )
     stats = dict(cols.stats)
     stats["f_restricted"] = int(keep.sum())
     return replace(cols, **{k: getattr(cols, k)[keep] for k in f_fields}, stats=stats)
@@ -136,10 +151,29 @@ def restrict_to_warehouses(cols: Columns, y: F) -> Columns:
     kf = on[cols.f_wh]
     kkw = on[cols.kw_wh]
     new_kw = np.cumsum(kkw) - 1
-    x_fields = ("x_pair", "x_opt", "x_wh", "x_kw", "x_lane", "x_duty", "x_handling", "x_hours",
-                "x_ontime")
-    f_fields = ("f_sku", "f_wh", "f_opt", "f_src", "f_kw", "f_lane", "f_duty", "f_hold",
-                "f_coef", "f_hours")
+    x_fields = (
+        "x_pair",
+        "x_opt",
+        "x_wh",
+        "x_kw",
+        "x_lane",
+        "x_duty",
+        "x_handling",
+        "x_hours",
+        "x_ontime",
+    )
+    f_fields = (
+        "f_sku",
+        "f_wh",
+        "f_opt",
+        "f_src",
+        "f_kw",
+        "f_lane",
+        "f_duty",
+        "f_hold",
+        "f_coef",
+        "f_hours",
+    )
     ch: dict[str, Any] = {k: getattr(cols, k)[kx] for k in x_fields}
     ch.update({k: getattr(cols, k)[kf] for k in f_fields})
     ch["x_kw"] = new_kw[ch["x_kw"]]
@@ -163,14 +197,33 @@ def restrict_outbound(cols: Columns, max_outbound: int) -> Columns:
     rank = np.arange(len(k)) - np.repeat(start, np.diff(np.r_[start, len(k)]))
     keep = np.zeros(len(k), dtype=bool)
     keep[order[rank < max_outbound]] = True
-    x_fields = ("x_pair", "x_opt", "x_wh", "x_kw", "x_lane", "x_duty", "x_handling", "x_hours",
-                "x_ontime")
+    x_fields = (
+        "x_pair",
+        "x_opt",
+        "x_wh",
+        "x_kw",
+        "x_lane",
+        "x_duty",
+        "x_handling",
+        "x_hours",
+        "x_ontime",
+    )
     used = np.zeros(len(cols.kw_sku), dtype=bool)
     used[cols.x_kw[keep]] = True
     kf = used[cols.f_kw]
     new_kw = np.cumsum(used) - 1
-    f_fields = ("f_sku", "f_wh", "f_opt", "f_src", "f_kw", "f_lane", "f_duty", "f_hold",
-                "f_coef", "f_hours")
+    f_fields = (
+        "f_sku",
+        "f_wh",
+        "f_opt",
+        "f_src",
+        "f_kw",
+        "f_lane",
+        "f_duty",
+        "f_hold",
+        "f_coef",
+        "f_hours",
+    )
     ch: dict[str, Any] = {f: getattr(cols, f)[keep] for f in x_fields}
     ch.update({f: getattr(cols, f)[kf] for f in f_fields})
     ch["x_kw"] = new_kw[ch["x_kw"]]
@@ -186,9 +239,14 @@ def _group_min(key: npt.NDArray[np.int64], val: F, n: int) -> F:
     return out
 
 
-def aggregate_model(data: NetworkData, cols: Columns, targets: dict[str, float], *,
-                    family: npt.NDArray[np.int64] | None = None, how: str = "mean") -> tuple[
-        AllocationModel, dict[str, Any]]:
+def aggregate_model(
+    data: NetworkData,
+    cols: Columns,
+    targets: dict[str, float],
+    *,
+    family: npt.NDArray[np.int64] | None = None,
+    how: str = "mean",
+) -> tuple[AllocationModel, dict[str, Any]]:
     """The aggregate MIP over (zone, SKU family) groups.
 
     ``how="mean"`` (step 1) uses demand-weighted mean costs; ``how="min"`` first subtracts from
@@ -272,8 +330,9 @@ def aggregate_model(data: NetworkData, cols: Columns, targets: dict[str, float],
     if how == "min":
         qcost = _group_min(qzinv, qmin, len(qzk))
     else:
-        qcost = np.bincount(qzinv, weights=cols.p_dem[q_pair] * qmin, minlength=len(qzk)) / \
-            np.maximum(qd, 1e-12)
+        qcost = np.bincount(
+            qzinv, weights=cols.p_dem[q_pair] * qmin, minlength=len(qzk)
+        ) / np.maximum(qd, 1e-12)
     b_z = qzk // 2
     b_late = (qzk % 2).astype(bool)
     # zones
@@ -290,8 +349,14 @@ def aggregate_model(data: NetworkData, cols: Columns, targets: dict[str, float],
         u_cost = _group_min(p_grp, lost_red, Z)[zones]
     else:
         u_cost = np.full(nu, cols.lost_penalty)
-    c = np.concatenate([data.wh_fixed_cost, zcost + cols.late_penalty * a_late,
-                        qcost + cols.late_penalty * b_late, u_cost])
+    c = np.concatenate(
+        [
+            data.wh_fixed_cost,
+            zcost + cols.late_penalty * a_late,
+            qcost + cols.late_penalty * b_late,
+            u_cost,
+        ]
+    )
     lb = np.concatenate([y_lb, np.zeros(n - W)])
     ub = np.concatenate([y_ub, zd, qd, Dz[zones]])
     xs = W + np.arange(nx_)
@@ -310,23 +375,40 @@ def aggregate_model(data: NetworkData, cols: Columns, targets: dict[str, float],
         nrow += len(lo)
 
     # demand per zone
-    block(np.concatenate([zrow[a_z], zrow[b_z], np.arange(nu)]), np.concatenate([xs, qs, us]),
-          np.ones(nx_ + nq + nu), Dz[zones], Dz[zones])
+    block(
+        np.concatenate([zrow[a_z], zrow[b_z], np.arange(nu)]),
+        np.concatenate([xs, qs, us]),
+        np.ones(nx_ + nq + nu),
+        Dz[zones],
+        Dz[zones],
+    )
     # throughput and storage per warehouse
     tp = np.isfinite(data.wh_throughput_per_day)
-    block(np.concatenate([a_w, np.arange(W)]), np.concatenate([xs, np.arange(W)]),
-          np.concatenate([np.ones(nx_), -H * np.where(tp, data.wh_throughput_per_day, 0)]),
-          np.full(W, -np.inf), np.where(tp, 0.0, np.inf))
+    block(
+        np.concatenate([a_w, np.arange(W)]),
+        np.concatenate([xs, np.arange(W)]),
+        np.concatenate([np.ones(nx_), -H * np.where(tp, data.wh_throughput_per_day, 0)]),
+        np.full(W, -np.inf),
+        np.where(tp, 0.0, np.inf),
+    )
     st = np.isfinite(data.wh_storage_m3)
-    block(np.concatenate([a_w, np.arange(W)]), np.concatenate([xs, np.arange(W)]),
-          np.concatenate([zvol, -np.where(st, data.wh_storage_m3, 0)]),
-          np.full(W, -np.inf), np.where(st, 0.0, np.inf))
+    block(
+        np.concatenate([a_w, np.arange(W)]),
+        np.concatenate([xs, np.arange(W)]),
+        np.concatenate([zvol, -np.where(st, data.wh_storage_m3, 0)]),
+        np.full(W, -np.inf),
+        np.where(st, 0.0, np.inf),
+    )
     # strong linking per (zone, warehouse)
     g = a_z * W + a_w
     ug, ginv = np.unique(g, return_inverse=True)
-    block(np.concatenate([ginv, np.arange(len(ug))]), np.concatenate([xs, ug % W]),
-          np.concatenate([np.ones(nx_), -Dz[ug // W]]), np.full(len(ug), -np.inf),
-          np.zeros(len(ug)))
+    block(
+        np.concatenate([ginv, np.arange(len(ug))]),
+        np.concatenate([xs, ug % W]),
+        np.concatenate([np.ones(nx_), -Dz[ug // W]]),
+        np.full(len(ug), -np.inf),
+        np.zeros(len(ug)),
+    )
     # on-time targets
     zc = np.array(data.zone_country)
     names = list(targets)
@@ -336,14 +418,31 @@ def aggregate_model(data: NetworkData, cols: Columns, targets: dict[str, float],
         mq = ~b_late if name == "all" else (~b_late & (zc[zone_of[b_z]] == name))
         r_.append(np.full(int(mx.sum() + mq.sum()), i))
         c_.append(np.concatenate([xs[mx], qs[mq]]))
-    block(np.concatenate(r_), np.concatenate(c_), np.ones(sum(len(x) for x in r_)),
-          np.array([targets[k] for k in names]), np.full(len(names), np.inf))
-    A = sp.csr_matrix((np.concatenate(vv), (np.concatenate(rr), np.concatenate(cc))),
-                      shape=(nrow, n))
+    block(
+        np.concatenate(r_),
+        np.concatenate(c_),
+        np.ones(sum(len(x) for x in r_)),
+        np.array([targets[k] for k in names]),
+        np.full(len(names), np.inf),
+    )
+    A = sp.csr_matrix(
+        (np.concatenate(vv), (np.concatenate(rr), np.concatenate(cc))), shape=(nrow, n)
+    )
     model = AllocationModel(
-        columns=cols, c=c, lb=lb, ub=ub, integer=np.flatnonzero(y_lb < y_ub).astype(np.int64),
-        A=A, row_lb=np.concatenate(rlb), row_ub=np.concatenate(rub), off={"y": 0}, s_kw=np.zeros(
-            0, np.int64), rows={}, targets=targets, build_seconds=0.0)
+        columns=cols,
+        c=c,
+        lb=lb,
+        ub=ub,
+        integer=np.flatnonzero(y_lb < y_ub).astype(np.int64),
+        A=A,
+        row_lb=np.concatenate(rlb),
+        row_ub=np.concatenate(rub),
+        off={"y": 0},
+        s_kw=np.zeros(0, np.int64),
+        rows={},
+        targets=targets,
+        build_seconds=0.0,
+    )
     return model, {"agg_vars": n, "agg_rows": nrow, "offset": offset}
 
 
@@ -352,13 +451,18 @@ def _proxy_cost(agg: AllocationModel, y: F, params: AllocationParams) -> float:
     W = len(y)
     lb, ub = agg.lb.copy(), agg.ub.copy()
     lb[:W] = ub[:W] = y
-    raw = solve_model(replace(agg, lb=lb, ub=ub, integer=np.zeros(0, np.int64)), params,
-                      time_limit=5.0, relax=True)
+    raw = solve_model(
+        replace(agg, lb=lb, ub=ub, integer=np.zeros(0, np.int64)),
+        params,
+        time_limit=5.0,
+        relax=True,
+    )
     return raw.objective if raw.status is Status.OPTIMAL else math.inf
 
 
-def flip_moves(agg: AllocationModel, y: F, params: AllocationParams,
-               tried: set[bytes], deadline: float) -> list[tuple[float, F]]:
+def flip_moves(
+    agg: AllocationModel, y: F, params: AllocationParams, tried: set[bytes], deadline: float
+) -> list[tuple[float, F]]:
     """Warehouse sets one open/close away from ``y`` (free warehouses only), not yet tried,
     ranked by :func:`_proxy_cost` (cheapest first)."""
     W = len(y)
@@ -376,10 +480,17 @@ def flip_moves(agg: AllocationModel, y: F, params: AllocationParams,
     return [t for t in out if math.isfinite(t[0])]
 
 
-def _fixed_y_lp(data: NetworkData, cols: Columns, y: F, params: AllocationParams,
-                targets: dict[str, float], deadline: float,
-                cancel: threading.Event | None, max_outbound: int | None = None,
-                duals_out: list[Any] | None = None) -> tuple[Solution | None, float, float, Columns]:
+def _fixed_y_lp(
+    data: NetworkData,
+    cols: Columns,
+    y: F,
+    params: AllocationParams,
+    targets: dict[str, float],
+    deadline: float,
+    cancel: threading.Event | None,
+    max_outbound: int | None = None,
+    duals_out: list[Any] | None = None,
+) -> tuple[Solution | None, float, float, Columns]:
     """Full model with ``y`` fixed, stocking levels relaxed, storage tightened for rounding.
 
     Only columns at warehouses in use are built; the columns used are returned with the plan.
@@ -392,22 +503,31 @@ def _fixed_y_lp(data: NetworkData, cols: Columns, y: F, params: AllocationParams
     if max_outbound is not None:
         cols = restrict_outbound(cols, max_outbound)
     # storage tightened by one unit of every SKU stocked there: rounding S up stays feasible
-    m = build_allocation_model(data, params, columns=cols, y_fixed=y, targets=targets,
-                               integer_stock=False, storage_margin=True)
+    m = build_allocation_model(
+        data,
+        params,
+        columns=cols,
+        y_fixed=y,
+        targets=targets,
+        integer_stock=False,
+        storage_margin=True,
+    )
     if duals_out is not None:
         raw = solve_lp_duals(m, time_limit=deadline - time.perf_counter())
         if raw.duals is not None:
             duals_out.append((m, raw.duals))
     else:
-        raw = solve_model(m, params, time_limit=deadline - time.perf_counter(), relax=True,
-                          cancel=cancel)
+        raw = solve_model(
+            m, params, time_limit=deadline - time.perf_counter(), relax=True, cancel=cancel
+        )
     if raw.status is Status.INFEASIBLE and time.perf_counter() < deadline:
         # capacities at these warehouses stop the on-time targets: lower them (LP) and retry
         m, note = lower_targets(data, m, params, deadline, cancel, storage_margin=True)
         log.info("fixed-y LP: %s", note)
         lowered = True
-        raw = solve_model(m, params, time_limit=deadline - time.perf_counter(), relax=True,
-                          cancel=cancel)
+        raw = solve_model(
+            m, params, time_limit=deadline - time.perf_counter(), relax=True, cancel=cancel
+        )
     if raw.values is None:
         return None, math.nan, time.perf_counter() - t0, cols
     sol = solution_from_values(data, m, raw.values)
@@ -416,14 +536,20 @@ def _fixed_y_lp(data: NetworkData, cols: Columns, y: F, params: AllocationParams
     return sol, obj + (math.inf if lowered else 0.0), time.perf_counter() - t0, cols
 
 
-def _weak_lp_bound(data: NetworkData, cols: Columns, params: AllocationParams,
-                   targets: dict[str, float], deadline: float,
-                   cancel: threading.Event | None) -> float:
+def _weak_lp_bound(
+    data: NetworkData,
+    cols: Columns,
+    params: AllocationParams,
+    targets: dict[str, float],
+    deadline: float,
+    cancel: threading.Event | None,
+) -> float:
     """LP relaxation with per-(zone, warehouse) linking rows: a valid lower bound."""
     m = build_allocation_model(data, params, columns=cols, targets=targets)
     if "link" not in m.rows:
-        raw = solve_model(m, params, time_limit=deadline - time.perf_counter(), relax=True,
-                          cancel=cancel)
+        raw = solve_model(
+            m, params, time_limit=deadline - time.perf_counter(), relax=True, cancel=cancel
+        )
         return raw.bound if raw.status is Status.OPTIMAL else -math.inf
     a, b = m.rows["link"]
     W = len(data.warehouses)
@@ -435,14 +561,23 @@ def _weak_lp_bound(data: NetworkData, cols: Columns, params: AllocationParams,
     xl = np.flatnonzero(free[cols.x_wh])
     g = cols.p_zone[cols.x_pair[xl]] * W + cols.x_wh[xl]
     ug, ginv = np.unique(g, return_inverse=True)
-    rows = sp.csr_matrix((np.r_[np.ones(len(xl)), -Dz[ug // W]],
-                          (np.r_[ginv, np.arange(len(ug))],
-                           np.r_[m.off["x"] + xl, ug % W])), shape=(len(ug), m.n_vars))
+    rows = sp.csr_matrix(
+        (
+            np.r_[np.ones(len(xl)), -Dz[ug // W]],
+            (np.r_[ginv, np.arange(len(ug))], np.r_[m.off["x"] + xl, ug % W]),
+        ),
+        shape=(len(ug), m.n_vars),
+    )
     A2 = sp.vstack([A[keep], rows]).tocsr()
-    m2 = replace(m, A=A2, row_lb=np.r_[m.row_lb[keep], np.full(len(ug), -np.inf)],
-                 row_ub=np.r_[m.row_ub[keep], np.zeros(len(ug))])
-    raw = solve_model(m2, params, time_limit=deadline - time.perf_counter(), relax=True,
-                      cancel=cancel)
+    m2 = replace(
+        m,
+        A=A2,
+        row_lb=np.r_[m.row_lb[keep], np.full(len(ug), -np.inf)],
+        row_ub=np.r_[m.row_ub[keep], np.zeros(len(ug))],
+    )
+    raw = solve_model(
+        m2, params, time_limit=deadline - time.perf_counter(), relax=True, cancel=cancel
+    )
     return raw.objective if raw.status is Status.OPTIMAL else -math.inf
 
 
@@ -480,14 +615,20 @@ def solve_decomposed(
     say = on_phase or (lambda _s: None)
     cols0 = build_columns(data) if columns is None else columns
     cols = restrict_inbound(cols0, max_inbound)
-    notes = [f"decomposition: inbound options restricted to the {max_inbound} cheapest per "
-             "(SKU, warehouse); warehouses chosen on a per-zone aggregate"]
+    notes = [
+        (
+            f"decomposition: inbound options restricted to the {max_inbound} cheapest per "
+            "(SKU, warehouse); warehouses chosen on a per-zone aggregate"
+        )
+    ]
     targets = default_targets(data, cols)
     req = required_targets(data, cols)
     for k, v in targets.items():
         if v < req.get(k, 0.0) * (1 - 1e-6) - 1e-6:
-            notes.append(f"on-time target {k!r} lowered from {req[k]:.1f} to {v:.1f} units: "
-                         "no path meets the promise for the rest")
+            notes.append(
+                f"on-time target {k!r} lowered from {req[k]:.1f} to {v:.1f} units: "
+                "no path meets the promise for the rest"
+            )
     stats: dict[str, Any] = {f"cols_{k}": v for k, v in cols.stats.items()}
     # 1. aggregate MIP for y
     say("deciding warehouses on the aggregate model")
@@ -495,12 +636,16 @@ def solve_decomposed(
     agg, info = aggregate_model(data, cols, targets)
     stats.update(info)
     budget = deadline - time.perf_counter()
-    raw = solve_model(agg, params.replace(relative_gap=max(params.relative_gap, 1e-4)),
-                      time_limit=max(1.0, 0.3 * budget), cancel=cancel)
+    raw = solve_model(
+        agg,
+        params.replace(relative_gap=max(params.relative_gap, 1e-4)),
+        time_limit=max(1.0, 0.3 * budget),
+        cancel=cancel,
+    )
     stats["agg_s"] = time.perf_counter() - t1
     candidates = []
     if raw.values is not None:
-        candidates.append(("aggregate", np.round(raw.values[:len(data.warehouses)])))
+        candidates.append(("aggregate", np.round(raw.values[: len(data.warehouses)])))
     if hint is not None:
         candidates.append(("naive", hint.y))
     # 2. fixed-y LP for the aggregate's warehouses
@@ -511,8 +656,9 @@ def solve_decomposed(
     def try_y(name: str, y: F, duals: bool = False) -> float:
         nonlocal best
         say(f"solving flows for the {name} warehouse set")
-        sol, obj, secs, used = _fixed_y_lp(data, cols, y, params, targets, deadline, cancel,
-                                           duals_out=lp_duals if duals else None)
+        sol, obj, secs, used = _fixed_y_lp(
+            data, cols, y, params, targets, deadline, cancel, duals_out=lp_duals if duals else None
+        )
         stats[f"fixed_y_{name}_s"] = secs
         stats[f"fixed_y_{name}_objective"] = obj
         if sol is not None and (best is None or obj < best[0] or best[0] == math.inf):
@@ -556,8 +702,13 @@ def solve_decomposed(
     # Its LP with many families, then its MIP with one and with a few families (small models
     # that HiGHS stops on time), whichever is highest; each is a valid lower bound.
     bound = -math.inf
-    stages = [(n_families, True), (1, False), (max(2, n_families // 3), False),
-              (n_families, False), (2 * n_families, False)]
+    stages = [
+        (n_families, True),
+        (1, False),
+        (max(2, n_families // 3), False),
+        (n_families, False),
+        (2 * n_families, False),
+    ]
     if lp_duals and best is not None and math.isfinite(best[0]):
         # Lagrangian bound (optimizer.lagrange): multipliers from the fixed-y LP's duals,
         # then subgradient steps; each subproblem is a facility-location problem solved exactly
@@ -586,13 +737,22 @@ def solve_decomposed(
             now = time.perf_counter()
             share = LAGRANGE_SHARE if capacitated else 1.0
             # without a time limit the subgradient gets twice the time spent so far
-            sub_end = now + (share * (end - now) if math.isfinite(end)
-                             else max(5.0, 2.0 * (now - t0)))
+            sub_end = now + (
+                share * (end - now) if math.isfinite(end) else max(5.0, 2.0 * (now - t0))
+            )
             best_mult: list[Multipliers] = []
             b, info_l = lagrangian_search(
-                data, cols0, mult, targets, lane_keys, best[0], sub_end,
-                stop_gap=params.relative_gap, best_out=best_mult,
-                on_iter=lambda i, _b, bb: say(f"Lagrangian bound, iteration {i}: {bb:,.0f}"))
+                data,
+                cols0,
+                mult,
+                targets,
+                lane_keys,
+                best[0],
+                sub_end,
+                stop_gap=params.relative_gap,
+                best_out=best_mult,
+                on_iter=lambda i, _b, bb: say(f"Lagrangian bound, iteration {i}: {bb:,.0f}"),
+            )
             for k, v in info_l.items():
                 if k.endswith(("_iterations", "_s")):
                     stats[k] = stats.get(k, 0) + v
@@ -609,10 +769,16 @@ def solve_decomposed(
                 break
             # the gap left is the throughput rows' integrality: keep them, Benders on y
             say("tightening the bound with the throughput capacities kept")
-            cb = capacity_bound(data, cols0, mult, targets, end, target=target,
-                                y_start=best[1].y,
-                                on_iter=lambda i, bb: say(f"capacity bound, iteration {i}: "
-                                                          f"{bb:,.0f}"))
+            cb = capacity_bound(
+                data,
+                cols0,
+                mult,
+                targets,
+                end,
+                target=target,
+                y_start=best[1].y,
+                on_iter=lambda i, bb: say(f"capacity bound, iteration {i}: {bb:,.0f}"),
+            )
             stats["capacity_rounds"] = rounds
             stats["capacity_iterations"] = stats.get("capacity_iterations", 0) + cb.iterations
             stats["capacity_s"] = stats.get("capacity_s", 0.0) + cb.seconds
@@ -632,8 +798,13 @@ def solve_decomposed(
         fam = sku_families(cols0, len(data.skus), nf)
         relax, info_b = aggregate_model(data, cols0, targets, family=fam, how="min")
         share = 1.0 if as_lp else (0.5 if len(candidates) > 1 else 0.9)
-        rb = solve_model(relax, params.replace(relative_gap=min(params.relative_gap, 1e-4)),
-                         time_limit=max(0.5, share * left), relax=as_lp, cancel=cancel)
+        rb = solve_model(
+            relax,
+            params.replace(relative_gap=min(params.relative_gap, 1e-4)),
+            time_limit=max(0.5, share * left),
+            relax=as_lp,
+            cancel=cancel,
+        )
         stats[f"bound_{nf}{'lp' if as_lp else 'mip'}_s"] = time.perf_counter() - t3
         b = rb.objective if (as_lp and rb.status is Status.OPTIMAL) else rb.bound
         if math.isfinite(b) and b + info_b["offset"] > bound:
@@ -645,15 +816,30 @@ def solve_decomposed(
             try_y(name, y)
     stats["solve_s"] = time.perf_counter() - t0
     if best is None:
-        return AllocationResult(status=Status.NO_SOLUTION, objective=math.nan, bound=bound,
-                                runtime_s=time.perf_counter() - t0, cost={}, columns=cols,
-                                solution=None, stats=stats, notes=tuple(notes))
+        return AllocationResult(
+            status=Status.NO_SOLUTION,
+            objective=math.nan,
+            bound=bound,
+            runtime_s=time.perf_counter() - t0,
+            cost={},
+            columns=cols,
+            solution=None,
+            stats=stats,
+            notes=tuple(notes),
+        )
     obj, sol, name, cols = best
     stats["y_from"] = name
     cost = cost_terms(data, cols, sol)
     obj = float(sum(cost.values()))
     gap_ok = math.isfinite(bound) and obj - bound <= params.relative_gap * abs(obj)
     return AllocationResult(
-        status=Status.OPTIMAL if gap_ok else Status.FEASIBLE, objective=obj,
-        bound=min(bound, obj), runtime_s=time.perf_counter() - t0, cost=cost, columns=cols,
-        solution=sol, stats=stats, notes=tuple(notes))
+        status=Status.OPTIMAL if gap_ok else Status.FEASIBLE,
+        objective=obj,
+        bound=min(bound, obj),
+        runtime_s=time.perf_counter() - t0,
+        cost=cost,
+        columns=cols,
+        solution=sol,
+        stats=stats,
+        notes=tuple(notes),
+    )

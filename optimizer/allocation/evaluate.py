@@ -81,7 +81,9 @@ def _unit_cost(vec: F, w: F, v: F, value: F, own: F) -> tuple[F, F]:
     return lane, duty
 
 
-def _index(opts: PathOptions, lanes: tuple[str, ...]) -> dict[tuple[int, int, tuple[str, ...]], int]:
+def _index(
+    opts: PathOptions, lanes: tuple[str, ...]
+) -> dict[tuple[int, int, tuple[str, ...]], int]:
     out = {}
     for i in range(len(opts)):
         key = (int(opts.src[i]), int(opts.dst[i]), tuple(lanes[j] for j in opts.lanes_of(i)))
@@ -161,8 +163,9 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
             o = need(o_i, row["origin"], "origin", where)
             hit = [i for i in hit if int(data.inbound.src[i]) == o]
         if not hit:
-            raise InvalidNetworkError(f"{where}: lanes {list(lanes)!r} are no inbound path into "
-                                      f"{row.get('warehouse')!r}")
+            raise InvalidNetworkError(
+                f"{where}: lanes {list(lanes)!r} are no inbound path into {row.get('warehouse')!r}"
+            )
         r_opt[j] = hit[0]
         r_u[j] = float(row.get("units", 0.0))
         if r_u[j] < -ABS:
@@ -189,15 +192,19 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
             f_w[j] = wh_i[src]
             key = (wh_i[src], int(f_z[j]), lanes)
             if key not in out_idx:
-                raise InvalidNetworkError(f"{where}: lanes {list(lanes)!r} are no path from "
-                                          f"{src!r} to {row.get('zone')!r}")
+                raise InvalidNetworkError(
+                    f"{where}: lanes {list(lanes)!r} are no path from "
+                    f"{src!r} to {row.get('zone')!r}"
+                )
             f_opt[j] = out_idx[key]
         elif src in o_i:
             f_dir[j] = True
             key = (o_i[src], int(f_z[j]), lanes)
             if key not in dir_idx:
-                raise InvalidNetworkError(f"{where}: lanes {list(lanes)!r} are no direct path "
-                                          f"from {src!r} to {row.get('zone')!r}")
+                raise InvalidNetworkError(
+                    f"{where}: lanes {list(lanes)!r} are no direct path "
+                    f"from {src!r} to {row.get('zone')!r}"
+                )
             f_opt[j] = dir_idx[key]
         else:
             raise InvalidNetworkError(f"{where}: unknown source {src!r}")
@@ -214,17 +221,21 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
     on = hours <= promise + 1e-9
     for j, row in enumerate(ful):
         if "hours" in row and not _close(float(row["hours"]), float(hours[j])):
-            viol.append(f"fulfilment[{j}]: lists {row['hours']} hours, the path takes "
-                        f"{hours[j]:.4f}")
+            viol.append(
+                f"fulfilment[{j}]: lists {row['hours']} hours, the path takes {hours[j]:.4f}"
+            )
         if "on_time" in row and bool(row["on_time"]) != bool(on[j]):
             viol.append(f"fulfilment[{j}]: on_time flag {row['on_time']} is wrong")
 
     # -- costs -------------------------------------------------------------------------------
-    def priced(opts: PathOptions, opt: npt.NDArray[np.int64], k: npt.NDArray[np.int64]) -> tuple[F, F]:
+    def priced(
+        opts: PathOptions, opt: npt.NDArray[np.int64], k: npt.NDArray[np.int64]
+    ) -> tuple[F, F]:
         if len(opt) == 0:
             return np.zeros(0), np.zeros(0)
-        return _unit_cost(opts.vec[opt], sk.weight_kg[k], sk.volume_m3[k], sk.value[k],
-                          sk.own_duty[k])
+        return _unit_cost(
+            opts.vec[opt], sk.weight_kg[k], sk.volume_m3[k], sk.value[k], sk.own_duty[k]
+        )
 
     in_lane, in_duty = priced(data.inbound, r_opt, r_k)
     L = data.inbound.hours[r_opt] / 24.0 if len(rep) else np.zeros(0)
@@ -238,8 +249,9 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
 
     # demand and lost units
     dem: dict[tuple[int, int], float] = defaultdict(float)
-    for k, z, u in zip(data.dem_sku.tolist(), data.dem_zone.tolist(), data.dem_units.tolist(),
-                       strict=True):
+    for k, z, u in zip(
+        data.dem_sku.tolist(), data.dem_zone.tolist(), data.dem_units.tolist(), strict=True
+    ):
         dem[(k, z)] += u
     served: dict[tuple[int, int], float] = defaultdict(float)
     for k, z, u in zip(f_k.tolist(), f_z.tolist(), f_u.tolist(), strict=True):
@@ -249,8 +261,10 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
     for key in set(dem) | set(served):
         d, s = dem.get(key, 0.0), served.get(key, 0.0)
         if s > d + ABS + REL * d:
-            viol.append(f"SKU {data.skus[key[0]]!r} zone {data.zones[key[1]]!r}: {s:.6g} units "
-                        f"served, demand is {d:.6g}")
+            viol.append(
+                f"SKU {data.skus[key[0]]!r} zone {data.zones[key[1]]!r}: {s:.6g} units "
+                f"served, demand is {d:.6g}"
+            )
         lost += max(0.0, d - s)
         lost_by_zone[key[1]] += max(0.0, d - s)
 
@@ -278,8 +292,10 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
     for key in set(inflow) | set(outflow):
         a, b = inflow.get(key, 0.0), outflow.get(key, 0.0)
         if not _close(a, b):
-            viol.append(f"SKU {data.skus[key[0]]!r} at {data.warehouses[key[1]]!r}: "
-                        f"replenished {a:.6g} units but ships {b:.6g}")
+            viol.append(
+                f"SKU {data.skus[key[0]]!r} at {data.warehouses[key[1]]!r}: "
+                f"replenished {a:.6g} units but ships {b:.6g}"
+            )
     # stocking level covers lead time + review + safety
     need_stock: dict[tuple[int, int], float] = defaultdict(float)
     coef = ((L + R) + zf * sk.demand_cv[r_k] * sq) / H
@@ -295,8 +311,10 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
         stock[(k, w)] += units
     for key, req in need_stock.items():
         if stock.get(key, 0.0) < req - ABS - REL * req:
-            viol.append(f"SKU {data.skus[key[0]]!r} at {data.warehouses[key[1]]!r}: stocking "
-                        f"level {stock.get(key, 0.0):.6g} below the required {req:.6g}")
+            viol.append(
+                f"SKU {data.skus[key[0]]!r} at {data.warehouses[key[1]]!r}: stocking "
+                f"level {stock.get(key, 0.0):.6g} below the required {req:.6g}"
+            )
     # storage, throughput and use of unopened warehouses
     used_m3 = np.zeros(W)
     for (k, w), units in stock.items():
@@ -306,19 +324,28 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
     for w in range(W):
         name = data.warehouses[w]
         if used_m3[w] > data.wh_storage_m3[w] * (1 + REL) + ABS:
-            viol.append(f"warehouse {name!r}: stock takes {used_m3[w]:.6g} m3, storage is "
-                        f"{data.wh_storage_m3[w]:.6g}")
+            viol.append(
+                f"warehouse {name!r}: stock takes {used_m3[w]:.6g} m3, storage is "
+                f"{data.wh_storage_m3[w]:.6g}"
+            )
         if thr[w] > data.wh_throughput_per_day[w] * (1 + REL) + ABS:
-            viol.append(f"warehouse {name!r}: ships {thr[w]:.6g} units/day, throughput is "
-                        f"{data.wh_throughput_per_day[w]:.6g}")
-        if not is_open[w] and (thr[w] > ABS or used_m3[w] > ABS
-                               or any(v > ABS for (k, ww), v in inflow.items() if ww == w)):
+            viol.append(
+                f"warehouse {name!r}: ships {thr[w]:.6g} units/day, throughput is "
+                f"{data.wh_throughput_per_day[w]:.6g}"
+            )
+        if not is_open[w] and (
+            thr[w] > ABS
+            or used_m3[w] > ABS
+            or any(v > ABS for (k, ww), v in inflow.items() if ww == w)
+        ):
             viol.append(f"warehouse {name!r} is not open but the plan stocks or ships there")
     # lane capacities (per day, averaged over the horizon)
     load = np.zeros((len(data.lanes), 3))
-    for opts, opt, k, u in ((data.inbound, r_opt, r_k, r_u),
-                            (data.outbound, f_opt[ob], f_k[ob], f_u[ob]),
-                            (data.direct, f_opt[f_dir], f_k[f_dir], f_u[f_dir])):
+    for opts, opt, k, u in (
+        (data.inbound, r_opt, r_k, r_u),
+        (data.outbound, f_opt[ob], f_k[ob], f_u[ob]),
+        (data.direct, f_opt[f_dir], f_k[f_dir], f_u[f_dir]),
+    ):
         for i, kk, uu in zip(opt.tolist(), k.tolist(), u.tolist(), strict=True):
             ln = opts.lanes_of(i)
             load[ln, 0] += uu * sk.weight_kg[kk] / H
@@ -328,8 +355,9 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
     over = np.argwhere(load > caps * (1 + REL) + ABS)
     for li, d in over.tolist():
         unit = ("kg", "m3", "units")[d]
-        viol.append(f"lane {data.lanes[li]!r}: {load[li, d]:.6g} {unit}/day over capacity "
-                    f"{caps[li, d]:.6g}")
+        viol.append(
+            f"lane {data.lanes[li]!r}: {load[li, d]:.6g} {unit}/day over capacity {caps[li, d]:.6g}"
+        )
 
     # -- service -----------------------------------------------------------------------------
     total_dem = float(sum(dem.values()))
@@ -338,7 +366,7 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
     by_country: dict[str, dict[str, float]] = {}
     zc = np.array(data.zone_country)
     dem_z = np.zeros(len(data.zones))
-    for (k, z), d in dem.items():
+    for (_k, z), d in dem.items():
         dem_z[z] += d
     on_z = np.zeros(len(data.zones))
     late_z = np.zeros(len(data.zones))
@@ -347,9 +375,13 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
     for c in sorted(set(zc[dem_z > 0].tolist())):
         m = zc == c
         dc = float(dem_z[m].sum())
-        by_country[c] = {"on_time_share": float(on_z[m].sum()) / dc if dc > 0 else 1.0,
-                         "units_on_time": float(on_z[m].sum()), "units_late": float(late_z[m].sum()),
-                         "units_lost": float(lost_by_zone[m].sum()), "demand": dc}
+        by_country[c] = {
+            "on_time_share": float(on_z[m].sum()) / dc if dc > 0 else 1.0,
+            "units_on_time": float(on_z[m].sum()),
+            "units_late": float(late_z[m].sum()),
+            "units_lost": float(lost_by_zone[m].sum()),
+            "demand": dc,
+        }
     tol_share = 1e-6
     short: list[str] = []
     if total_dem > 0 and share < svc.min_on_time_share - tol_share:
@@ -360,6 +392,13 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
             short.append(f"country {c!r}: on-time share {got:.4f} below the target {target}")
 
     return Evaluation(
-        cost=cost, total=float(sum(cost.values())), on_time_share=share, units_on_time=on_units,
-        units_late=late_units, units_lost=lost, by_country=by_country, violations=tuple(viol),
-        shortfalls=tuple(short))
+        cost=cost,
+        total=float(sum(cost.values())),
+        on_time_share=share,
+        units_on_time=on_units,
+        units_late=late_units,
+        units_lost=lost,
+        by_country=by_country,
+        violations=tuple(viol),
+        shortfalls=tuple(short),
+    )

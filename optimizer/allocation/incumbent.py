@@ -14,21 +14,20 @@ import numpy as np
 import numpy.typing as npt
 
 from network.compile import NetworkData
+from optimizer.allocation.columns import Columns
+from optimizer.allocation.lagrange import demand_relaxation, enumerate_sets, fix_by_bound
+from optimizer.allocation.mip import solve_mip
+from optimizer.allocation.model import default_targets
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import Solution
+from optimizer.allocation.transport import TransportPricer
 
 log = logging.getLogger(__name__)
 
 F = npt.NDArray[np.float64]
 I = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
-from optimizer.allocation.columns import Columns
-from optimizer.allocation.lagrange import demand_relaxation, enumerate_sets, fix_by_bound
-from optimizer.allocation.mip import solve_mip
-from optimizer.allocation.model import default_targets
-from optimizer.allocation.transport import TransportPricer
 
-INCUMBENT_MIN_VARS = 60_000
 #: :func:`lagrangian_incumbent` runs the local search only above this relative gap (capb-7000:
 #: gap 1.8 % after the enumeration, +0.3 % from the local search; capa-8000: 0.07 %, where the
 #: MIP needs the time for its proof).
@@ -38,13 +37,17 @@ LOCAL_SEARCH_GAP = 0.005
 FAST_PRICE_EVERY = 5
 
 
-def lagrangian_incumbent(data: NetworkData, params: AllocationParams, cols: Columns,
-                         y_lb: F, y_ub: F, deadline: float,
-                         cancel: threading.Event | None = None,
-                         phase: Callable[[str], None] | None = None,
-                         targets: dict[str, float] | None = None,
-                         ) -> tuple[Solution | None, float, bool, dict[str, Any],
-                                    tuple[F, F]]:
+def lagrangian_incumbent(
+    data: NetworkData,
+    params: AllocationParams,
+    cols: Columns,
+    y_lb: F,
+    y_ub: F,
+    deadline: float,
+    cancel: threading.Event | None = None,
+    phase: Callable[[str], None] | None = None,
+    targets: dict[str, float] | None = None,
+) -> tuple[Solution | None, float, bool, dict[str, Any], tuple[F, F]]:
     """Lagrangian relaxation of the demand rows, then warehouse sets in order of bound.
 
     A greedy set (:func:`greedy_warehouses`) gives a first plan; subgradient ascent on the
@@ -70,8 +73,9 @@ def lagrangian_incumbent(data: NetworkData, params: AllocationParams, cols: Colu
     budget = max(0.0, deadline - t0)
     sols: dict[bytes, Solution] = {}
     sets: dict[bytes, F] = {}
-    pricer = TransportPricer.build(data, cols, targets if targets is not None
-                                   else default_targets(data, cols))
+    pricer = TransportPricer.build(
+        data, cols, targets if targets is not None else default_targets(data, cols)
+    )
     info: dict[str, Any] = {"incumbent_fast_pricing": pricer is not None, "incumbent_evals": 0}
 
     def price(y: F) -> tuple[float, float]:
@@ -82,9 +86,16 @@ def lagrangian_incumbent(data: NetworkData, params: AllocationParams, cols: Colu
             if out is not None:
                 sets[key] = np.round(y)
                 return out
-        r = solve_mip(data, params, columns=cols, y_fixed=y,
-                             deadline=min(deadline, time.perf_counter() + max(
-                                 5.0, 0.5 * (deadline - time.perf_counter()))), cancel=cancel)
+        r = solve_mip(
+            data,
+            params,
+            columns=cols,
+            y_fixed=y,
+            deadline=min(
+                deadline, time.perf_counter() + max(5.0, 0.5 * (deadline - time.perf_counter()))
+            ),
+            cancel=cancel,
+        )
         if r.solution is None:
             return math.inf, r.bound if math.isfinite(r.bound) else -math.inf
         if r.targets_lowered:
@@ -97,9 +108,14 @@ def lagrangian_incumbent(data: NetworkData, params: AllocationParams, cols: Colu
     def plan(key: bytes) -> Solution | None:
         """The plan of a priced set (a set priced by flow is solved the generic way once)."""
         if key not in sols and key in sets:
-            r = solve_mip(data, params, columns=cols, y_fixed=sets[key],
-                                 deadline=max(deadline, time.perf_counter() + 5.0),
-                                 cancel=cancel)
+            r = solve_mip(
+                data,
+                params,
+                columns=cols,
+                y_fixed=sets[key],
+                deadline=max(deadline, time.perf_counter() + 5.0),
+                cancel=cancel,
+            )
             if r.solution is not None:
                 sols[key] = r.solution
         return sols.get(key)
@@ -117,33 +133,65 @@ def lagrangian_incumbent(data: NetworkData, params: AllocationParams, cols: Colu
         return cost
 
     rel = demand_relaxation(
-        data, cols, y_lb, y_ub, upper, t0 + 0.25 * budget,
-        on_iter=lambda i, b: say(f"Lagrangian bound, iteration {i}: {b:,.0f}") if i % 100 == 0
-        else None, price=price_upper,
-        price_every=FAST_PRICE_EVERY if pricer is not None else 100)
+        data,
+        cols,
+        y_lb,
+        y_ub,
+        upper,
+        t0 + 0.25 * budget,
+        on_iter=lambda i, b: (
+            say(f"Lagrangian bound, iteration {i}: {b:,.0f}") if i % 100 == 0 else None
+        ),
+        price=price_upper,
+        price_every=FAST_PRICE_EVERY if pricer is not None else 100,
+    )
     upper, best_key = best_plan
-    info.update({"lagrange_bound": rel.bound, "lagrange_iterations": rel.iterations,
-                 "lagrange_s": rel.seconds, "incumbent_subgradient": upper})
+    info.update(
+        {
+            "lagrange_bound": rel.bound,
+            "lagrange_iterations": rel.iterations,
+            "lagrange_s": rel.seconds,
+            "incumbent_subgradient": upper,
+        }
+    )
     if not math.isfinite(rel.bound):
         return plan(best_key), -math.inf, False, info, (y_lb, y_ub)
     best, bound, y_best, n, proven = enumerate_sets(
-        rel, y_lb, y_ub, price, upper, t0 + 0.4 * budget,
-        on_set=lambda i, b, lo: say(f"warehouse set {i}: best {b:,.0f}, bound {lo:,.0f}"))
+        rel,
+        y_lb,
+        y_ub,
+        price,
+        upper,
+        t0 + 0.4 * budget,
+        on_set=lambda i, b, lo: say(f"warehouse set {i}: best {b:,.0f}, bound {lo:,.0f}"),
+    )
     if y_best is not None:
         best_key = y_best.astype(bool).tobytes()
-    info.update({"incumbent_sets_priced": n + 1, "incumbent_proven": proven,
-                 "incumbent_enumeration": best})
-    if (not proven and best_key in sets and math.isfinite(best)
-            and (pricer is not None
-                 or best - max(bound, rel.bound) > LOCAL_SEARCH_GAP * abs(best))):
+    info.update(
+        {"incumbent_sets_priced": n + 1, "incumbent_proven": proven, "incumbent_enumeration": best}
+    )
+    if (
+        not proven
+        and best_key in sets
+        and math.isfinite(best)
+        and (pricer is not None or best - max(bound, rel.bound) > LOCAL_SEARCH_GAP * abs(best))
+    ):
         # the order of the bound is a poor guide when the bound is weak: improve the best set
         # by the local search of heuristic_incumbent (close / open / swap); with a tight bound
         # and slow pricing the time is better spent on the MIP over the warehouses the penalty
         # tests leave
         say("improving the best warehouse set by local search")
-        sol_ls, info_ls = heuristic_incumbent(data, params, cols, y_lb, y_ub,
-                                              t0 + 0.65 * budget, cancel,
-                                              y_start=sets[best_key], pricer=pricer)
+        sol_ls, info_ls = heuristic_incumbent(
+            data,
+            params,
+            cols,
+            y_lb,
+            y_ub,
+            t0 + 0.65 * budget,
+            cancel,
+            y_start=sets[best_key],
+            pricer=pricer,
+        )
         info["incumbent_ls_moves"] = info_ls.get("incumbent_moves", 0)
         info["incumbent_evals"] += info_ls.get("incumbent_evals", 0)
         obj_ls = info_ls.get("incumbent_objective", math.inf)
@@ -177,14 +225,14 @@ def greedy_warehouses(data: NetworkData, cols: Columns, y_lb: F, y_ub: F) -> F:
     return y
 
 
-def _warehouse_ratio(data: NetworkData, cols: Columns, y_lb: F, y_ub: F) -> tuple[
-        F, F, float, tuple[Any, Any, F]]:
+def _warehouse_ratio(
+    data: NetworkData, cols: Columns, y_lb: F, y_ub: F
+) -> tuple[F, F, float, tuple[Any, Any, F]]:
     """Per free warehouse: (fixed + cheapest demand up to capacity) per unit served."""
     W = len(data.warehouses)
     H = float(data.horizon_days)
     total = float(cols.p_dem.sum())
-    cap = np.where(np.isfinite(data.wh_throughput_per_day), H * data.wh_throughput_per_day,
-                   total)
+    cap = np.where(np.isfinite(data.wh_throughput_per_day), H * data.wh_throughput_per_day, total)
     in_min = np.full(len(cols.kw_sku), np.inf)
     np.minimum.at(in_min, cols.f_kw, cols.f_cost())
     cost = cols.x_cost() + in_min[cols.x_kw]
@@ -207,12 +255,17 @@ def _warehouse_ratio(data: NetworkData, cols: Columns, y_lb: F, y_ub: F) -> tupl
     return ratio, cap, total, (pw, ww, cmin)
 
 
-def heuristic_incumbent(data: NetworkData, params: AllocationParams, cols: Columns,
-                        y_lb: F, y_ub: F, deadline: float,
-                        cancel: threading.Event | None = None,
-                        y_start: F | None = None,
-                        pricer: TransportPricer | None = None) -> tuple[Solution | None, dict[
-                            str, Any]]:
+def heuristic_incumbent(
+    data: NetworkData,
+    params: AllocationParams,
+    cols: Columns,
+    y_lb: F,
+    y_ub: F,
+    deadline: float,
+    cancel: threading.Event | None = None,
+    y_start: F | None = None,
+    pricer: TransportPricer | None = None,
+) -> tuple[Solution | None, dict[str, Any]]:
     """Greedy warehouses (:func:`greedy_warehouses`, or ``y_start``), then a first-improvement
     local search over close / open / swap moves, each warehouse set priced exactly by its
     fixed-y solve (no binaries: fast), or as a min-cost flow by ``pricer`` (then every close
@@ -229,15 +282,25 @@ def heuristic_incumbent(data: NetworkData, params: AllocationParams, cols: Colum
                 x = np.zeros(nx_)
                 x[pricer.x_col] = out[2]
                 return out[0], x, None
-        r = solve_mip(data, params, columns=cols, y_fixed=y,
-                             deadline=min(deadline, time.perf_counter() + max(
-                                 5.0, 0.5 * (deadline - time.perf_counter()))), cancel=cancel)
+        r = solve_mip(
+            data,
+            params,
+            columns=cols,
+            y_fixed=y,
+            deadline=min(
+                deadline, time.perf_counter() + max(5.0, 0.5 * (deadline - time.perf_counter()))
+            ),
+            cancel=cancel,
+        )
         if r.solution is None or r.targets_lowered:
             return math.inf, None, None
         return r.objective, r.solution.x, r.solution
 
-    y = (greedy_warehouses(data, cols, y_lb, y_ub) if y_start is None
-         else np.round(np.asarray(y_start, float)))
+    y = (
+        greedy_warehouses(data, cols, y_lb, y_ub)
+        if y_start is None
+        else np.round(np.asarray(y_start, float))
+    )
     _, cap, _, (pw, ww, cmin) = _warehouse_ratio(data, cols, y_lb, y_ub)
     in_min = np.full(len(cols.kw_sku), np.inf)
     np.minimum.at(in_min, cols.f_kw, cols.f_cost())
@@ -262,17 +325,26 @@ def heuristic_incumbent(data: NetworkData, params: AllocationParams, cols: Colum
 
     def finish(y: F, obj: float, sol: Solution | None) -> tuple[Solution | None, dict[str, Any]]:
         if sol is None:  # priced by flow: the plan itself comes from the generic solve
-            r = solve_mip(data, params, columns=cols, y_fixed=y,
-                                 deadline=max(deadline, time.perf_counter() + 5.0),
-                                 cancel=cancel)
+            r = solve_mip(
+                data,
+                params,
+                columns=cols,
+                y_fixed=y,
+                deadline=max(deadline, time.perf_counter() + 5.0),
+                cancel=cancel,
+            )
             sol = r.solution
             obj = r.objective if sol is not None else math.inf
         info["incumbent_objective"] = obj
         return sol, info
 
     obj, x, sol = price(y)
-    info: dict[str, Any] = {"incumbent_greedy": obj, "incumbent_moves": 0, "incumbent_evals": 1,
-                            "incumbent_fast_pricing": sol is None and x is not None}
+    info: dict[str, Any] = {
+        "incumbent_greedy": obj,
+        "incumbent_moves": 0,
+        "incumbent_evals": 1,
+        "incumbent_fast_pricing": sol is None and x is not None,
+    }
     if x is None:
         return None, info
     fast = sol is None
@@ -294,8 +366,11 @@ def heuristic_incumbent(data: NetworkData, params: AllocationParams, cols: Colum
             # flow pricing is cheap: best improvement over every close, open and swap (first
             # improvement over a shortlist stalled at +0.7 % on capb-7000; this finds its
             # optimum from the subgradient's best set in 3,344 pricings)
-            moves = [(w,) for w in opened] + [(w,) for w in closed] + [
-                (a, b) for a in opened for b in closed]
+            moves = (
+                [(w,) for w in opened]
+                + [(w,) for w in closed]
+                + [(a, b) for a in opened for b in closed]
+            )
             best_mv: tuple[float, F | None, F | None] = (obj, None, None)
             for mv in moves:
                 if time.perf_counter() > deadline or (cancel and cancel.is_set()):
@@ -311,9 +386,12 @@ def heuristic_incumbent(data: NetworkData, params: AllocationParams, cols: Colum
                 info["incumbent_moves"] += 1
                 improved = time.perf_counter() <= deadline
             continue
-        else:
-            moves = [(w,) for w in opened] + [(a, b) for a in opened[:3] for b in closed[:5]] + [
-                (w,) for w in closed] + [(a, b) for a in opened[:5] for b in closed[:15]]
+        moves = (
+            [(w,) for w in opened]
+            + [(a, b) for a in opened[:3] for b in closed[:5]]
+            + [(w,) for w in closed]
+            + [(a, b) for a in opened[:5] for b in closed[:15]]
+        )
         moves = list(dict.fromkeys(moves))
         for mv in moves:
             if time.perf_counter() + 1.5 * last > deadline or (cancel and cancel.is_set()):
@@ -335,5 +413,3 @@ def heuristic_incumbent(data: NetworkData, params: AllocationParams, cols: Colum
                 improved = True
                 break
     return finish(y, obj, sol)
-
-

@@ -50,9 +50,20 @@ from optimizer.allocation.columns import Columns
 from optimizer.allocation.model import AllocationModel, lane_rows
 from optimizer.solver import solve_small_mip
 
-__all__ = ["Multipliers", "PairCosts", "UflBound", "capacitated_lane_keys", "lagrangian_bound",
-           "lagrangian_search", "multipliers_from_duals", "pair_costs", "recheck_ufl",
-           "solve_small_mip", "solve_ufl", "subgradient"]
+__all__ = [
+    "Multipliers",
+    "PairCosts",
+    "UflBound",
+    "capacitated_lane_keys",
+    "lagrangian_bound",
+    "lagrangian_search",
+    "multipliers_from_duals",
+    "pair_costs",
+    "recheck_ufl",
+    "solve_small_mip",
+    "solve_ufl",
+    "subgradient",
+]
 
 log = logging.getLogger(__name__)
 F = npt.NDArray[np.float64]
@@ -90,14 +101,19 @@ def multipliers_from_duals(data: NetworkData, model: AllocationModel, duals: F) 
     lanes: dict[int, float] = {}
     if "lanes" in model.rows:
         a, b = model.rows["lanes"]
-        lanes = {int(k): float(v) for k, v in zip(model.lane_keys.tolist(),
-                                                  np.maximum(0.0, -duals[a:b]).tolist(),
-                                                  strict=True) if v > 0}
+        lanes = {
+            int(k): float(v)
+            for k, v in zip(
+                model.lane_keys.tolist(), np.maximum(0.0, -duals[a:b]).tolist(), strict=True
+            )
+            if v > 0
+        }
     ontime: dict[str, float] = {}
     if "ontime" in model.rows:
         a, b = model.rows["ontime"]
-        ontime = {k: float(max(0.0, v)) for k, v in zip(model.targets, duals[a:b].tolist(),
-                                                         strict=True)}
+        ontime = {
+            k: float(max(0.0, v)) for k, v in zip(model.targets, duals[a:b].tolist(), strict=True)
+        }
     return Multipliers(stor, thr, lanes, ontime)
 
 
@@ -121,8 +137,9 @@ class PairCosts:
     f_best: I
 
 
-def _lane_price(data: NetworkData, opts, col_opt: I, col_sku: I, lam: dict[int, float],
-                n: int) -> F:
+def _lane_price(
+    data: NetworkData, opts, col_opt: I, col_sku: I, lam: dict[int, float], n: int
+) -> F:
     out = np.zeros(n)
     if not lam:
         return out
@@ -154,8 +171,13 @@ def _group_argmin(key: I, val: F, n: int) -> tuple[F, I]:
     return best, arg
 
 
-def pair_costs(data: NetworkData, cols: Columns, mult: Multipliers,
-               targets: dict[str, float], lane_cap: dict[int, float] | None = None) -> PairCosts:
+def pair_costs(
+    data: NetworkData,
+    cols: Columns,
+    mult: Multipliers,
+    targets: dict[str, float],
+    lane_cap: dict[int, float] | None = None,
+) -> PairCosts:
     """The UFL data of the Lagrangian subproblem at ``mult`` (see the module docstring)."""
     W = len(data.warehouses)
     H = float(data.horizon_days)
@@ -167,19 +189,23 @@ def pair_costs(data: NetworkData, cols: Columns, mult: Multipliers,
     # only warehouses with a throughput row have a price (the others have no row to dualise)
     thr_price = np.where(np.isfinite(data.wh_throughput_per_day), mult.throughput, 0.0)
     xc = cols.x_cost() + thr_price[cols.x_wh]
-    xc = xc + _lane_price(data, data.outbound, cols.x_opt, cols.p_sku[cols.x_pair], mult.lanes,
-                          len(xc))
+    xc = xc + _lane_price(
+        data, data.outbound, cols.x_opt, cols.p_sku[cols.x_pair], mult.lanes, len(xc)
+    )
     xc = xc - cols.x_ontime * (mu_all + mu_zone[cols.p_zone[cols.x_pair]])
     # direct
-    qc = cols.q_cost() + _lane_price(data, data.direct, cols.q_opt, cols.p_sku[cols.q_pair],
-                                     mult.lanes, len(cols.q_pair))
+    qc = cols.q_cost() + _lane_price(
+        data, data.direct, cols.q_opt, cols.p_sku[cols.q_pair], mult.lanes, len(cols.q_pair)
+    )
     qc = qc - cols.q_ontime * (mu_all + mu_zone[cols.p_zone[cols.q_pair]])
     # inbound, with the storage price of the stock it implies (finite-storage warehouses)
-    fc = cols.f_cost() + _lane_price(data, data.inbound, cols.f_opt, cols.f_sku, mult.lanes,
-                                     len(cols.f_sku))
+    fc = cols.f_cost() + _lane_price(
+        data, data.inbound, cols.f_opt, cols.f_sku, mult.lanes, len(cols.f_sku)
+    )
     fin = np.isfinite(data.wh_storage_m3)[cols.f_wh]
-    fc = fc + np.where(fin, mult.storage[cols.f_wh] * data.sku.volume_m3[cols.f_sku]
-                       * cols.f_coef, 0.0)
+    fc = fc + np.where(
+        fin, mult.storage[cols.f_wh] * data.sku.volume_m3[cols.f_sku] * cols.f_coef, 0.0
+    )
     bi, f_best = _group_argmin(cols.f_kw, fc, nkw)
     tot = xc + bi[cols.x_kw]
     c_flat, x_arg = _group_argmin(cols.x_pair * W + cols.x_wh, tot, P * W)
@@ -190,19 +216,28 @@ def pair_costs(data: NetworkData, cols: Columns, mult: Multipliers,
     status = np.array(data.wh_status)
     c[:, status == "closed"] = np.inf
     stor_price = np.where(np.isfinite(data.wh_storage_m3), mult.storage, 0.0)
-    fixed = (data.wh_fixed_cost
-             - stor_price * np.where(np.isfinite(data.wh_storage_m3), data.wh_storage_m3, 0.0)
-             - thr_price * H * np.where(np.isfinite(data.wh_throughput_per_day),
-                                        data.wh_throughput_per_day, 0.0))
+    fixed = (
+        data.wh_fixed_cost
+        - stor_price * np.where(np.isfinite(data.wh_storage_m3), data.wh_storage_m3, 0.0)
+        - thr_price
+        * H
+        * np.where(np.isfinite(data.wh_throughput_per_day), data.wh_throughput_per_day, 0.0)
+    )
     const = sum(mult.ontime.get(k, 0.0) * v for k, v in targets.items())
     if mult.lanes:
         caps = np.stack([data.lane_cap_kg, data.lane_cap_m3, data.lane_cap_units], axis=1)
         for k, lam in mult.lanes.items():
             const -= lam * float(caps[k // 3, k % 3]) * H
-    return PairCosts(c=c, d=d, dem=cols.p_dem.astype(float), fixed=fixed, const=float(const),
-                     x_best=x_arg.reshape(P, W), q_best=q_arg, f_best=f_best)
-
-
+    return PairCosts(
+        c=c,
+        d=d,
+        dem=cols.p_dem.astype(float),
+        fixed=fixed,
+        const=float(const),
+        x_best=x_arg.reshape(P, W),
+        q_best=q_arg,
+        f_best=f_best,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,8 +272,15 @@ def _fill(c_sorted: F, order: I, d: F, y: F) -> tuple[F, F]:
     return cost, kappa
 
 
-def solve_ufl(pc: PairCosts, group: I, y_lb: F, y_ub: F, deadline: float,
-              y_start: F | None = None, tol: float = 1e-6) -> UflBound:
+def solve_ufl(
+    pc: PairCosts,
+    group: I,
+    y_lb: F,
+    y_ub: F,
+    deadline: float,
+    y_start: F | None = None,
+    tol: float = 1e-6,
+) -> UflBound:
     """Solve ``min fixed·y + Σ_p D_p min(d_p, min_{y_w=1} c[p,w])`` by Benders (module doc).
 
     ``group`` assigns each pair to a cut group (one master variable each). Returns the best
@@ -284,8 +326,14 @@ def solve_ufl(pc: PairCosts, group: I, y_lb: F, y_ub: F, deadline: float,
         if cuts_A:
             Ad = np.vstack(cuts_A)
             rl = np.concatenate(cuts_b)
-            scale = max(1.0, float(np.abs(Ad[:, :W]).max(initial=0.0)),
-                        float(np.abs(rl).max(initial=0.0))) / 1e3
+            scale = (
+                max(
+                    1.0,
+                    float(np.abs(Ad[:, :W]).max(initial=0.0)),
+                    float(np.abs(rl).max(initial=0.0)),
+                )
+                / 1e3
+            )
             Ad[:, :W] /= scale
             rl = rl / scale
             A = sp.csr_matrix(Ad)
@@ -300,8 +348,18 @@ def solve_ufl(pc: PairCosts, group: I, y_lb: F, y_ub: F, deadline: float,
         integer = np.flatnonzero(y_lb < y_ub) if integral else np.zeros(0, np.int64)
         # presolve stays on here (off: 25 instead of 31-34 subgradient iterations in 11 s on
         # sea-72h); a wrong "optimal" master is caught below as far as the sets evaluated allow
-        r = solve_small_mip(lb, ub, cobj, rl, ru, A, integer, "highs", max(0.1, float(limit)),
-                            "output_flag=false\nmip_rel_gap=1e-7\nthreads=1")
+        r = solve_small_mip(
+            lb,
+            ub,
+            cobj,
+            rl,
+            ru,
+            A,
+            integer,
+            "highs",
+            max(0.1, float(limit)),
+            "output_flag=false\nmip_rel_gap=1e-7\nthreads=1",
+        )
         if r.x is None:
             return -math.inf, -math.inf, None, None
         x = r.x
@@ -350,18 +408,30 @@ def solve_ufl(pc: PairCosts, group: I, y_lb: F, y_ub: F, deadline: float,
                 break
         if not integral:
             lp_bound = lb_val
-    log.debug("ufl: LP bound %.1f, bound %.1f, best %.1f, %d iterations, %d cuts", lp_bound,
-              lb_val, best_val, it, sum(len(b) for b in cuts_b))
+    log.debug(
+        "ufl: LP bound %.1f, bound %.1f, best %.1f, %d iterations, %d cuts",
+        lp_bound,
+        lb_val,
+        best_val,
+        it,
+        sum(len(b) for b in cuts_b),
+    )
     # the UFL's optimum is at most the value of any set evaluated: a master bound above it
     # can only be a solver error, never a better bound
     if lb_val > best_val + tol * (1 + abs(best_val)):
-        log.warning("ufl: master bound %.2f above the value %.2f of a set; capped", lb_val,
-                    best_val)
+        log.warning(
+            "ufl: master bound %.2f above the value %.2f of a set; capped", lb_val, best_val
+        )
         optimal = False
-    return UflBound(bound=min(lb_val, best_val), value=best_val,
-                    y=best_y if best_y is not None else np.zeros(W), iterations=it,
-                    optimal=optimal, seconds=time.perf_counter() - t0,
-                    master=last_master[0] if lb_val > lp_bound else None)
+    return UflBound(
+        bound=min(lb_val, best_val),
+        value=best_val,
+        y=best_y if best_y is not None else np.zeros(W),
+        iterations=it,
+        optimal=optimal,
+        seconds=time.perf_counter() - t0,
+        master=last_master[0] if lb_val > lp_bound else None,
+    )
 
 
 #: Time given to SCIP's re-solve of the best Lagrangian iterate's master (its bound so far is
@@ -379,10 +449,20 @@ def recheck_ufl(ufl: UflBound, time_limit: float, solver_name: str = "scip") -> 
     if ufl.master is None:
         return ufl.bound
     (lb, ub, cobj, rl, ru, A), scale, integer = ufl.master
-    r = solve_small_mip(lb, ub, cobj, rl, ru, A, integer, solver_name,
-                        max(0.1, float(time_limit)),
-                        "limits/gap = 1e-7\nparallel/maxnthreads = 1\n"
-                        if solver_name == "scip" else "output_flag=false\nthreads=1")
+    r = solve_small_mip(
+        lb,
+        ub,
+        cobj,
+        rl,
+        ru,
+        A,
+        integer,
+        solver_name,
+        max(0.1, float(time_limit)),
+        "limits/gap = 1e-7\nparallel/maxnthreads = 1\n"
+        if solver_name == "scip"
+        else "output_flag=false\nthreads=1",
+    )
     if r.x is None:
         return -math.inf
     bb = scale * r.bound
@@ -391,9 +471,14 @@ def recheck_ufl(ufl: UflBound, time_limit: float, solver_name: str = "scip") -> 
     return bb if math.isfinite(bb) else -math.inf
 
 
-def lagrangian_bound(data: NetworkData, cols: Columns, mult: Multipliers,
-                     targets: dict[str, float], deadline: float,
-                     y_start: F | None = None) -> tuple[float, UflBound, PairCosts]:
+def lagrangian_bound(
+    data: NetworkData,
+    cols: Columns,
+    mult: Multipliers,
+    targets: dict[str, float],
+    deadline: float,
+    y_start: F | None = None,
+) -> tuple[float, UflBound, PairCosts]:
     """``L(mult)``: a valid lower bound on the allocation MIP (see the module docstring)."""
     pc = pair_costs(data, cols, mult, targets)
     status = np.array(data.wh_status)
@@ -403,8 +488,9 @@ def lagrangian_bound(data: NetworkData, cols: Columns, mult: Multipliers,
     return pc.const + ufl.bound, ufl, pc
 
 
-def subgradient(data: NetworkData, cols: Columns, pc: PairCosts, y: F,
-                targets: dict[str, float], lane_keys: I) -> tuple[F, F, F, dict[str, float]]:
+def subgradient(
+    data: NetworkData, cols: Columns, pc: PairCosts, y: F, targets: dict[str, float], lane_keys: I
+) -> tuple[F, F, F, dict[str, float]]:
     """Row violations of the subproblem's solution at binary ``y``: (storage, throughput,
     lanes over ``lane_keys``, on-time shortfall per target name)."""
     W = len(data.warehouses)
@@ -421,13 +507,21 @@ def subgradient(data: NetworkData, cols: Columns, pc: PairCosts, y: F,
     thr_use = np.bincount(cols.x_wh[xi], weights=xd, minlength=W)
     kw = cols.x_kw[xi]
     fi = pc.f_best[kw]
-    stor_use = np.bincount(cols.f_wh[fi], weights=xd * cols.f_coef[fi]
-                           * data.sku.volume_m3[cols.f_sku[fi]], minlength=W)
+    stor_use = np.bincount(
+        cols.f_wh[fi],
+        weights=xd * cols.f_coef[fi] * data.sku.volume_m3[cols.f_sku[fi]],
+        minlength=W,
+    )
     stor_use = np.where(np.isfinite(data.wh_storage_m3), stor_use, 0.0)
     g_stor = stor_use - np.where(np.isfinite(data.wh_storage_m3), data.wh_storage_m3, 0.0) * open_
-    g_thr = np.where(np.isfinite(data.wh_throughput_per_day),
-                     thr_use - H * np.where(np.isfinite(data.wh_throughput_per_day),
-                                            data.wh_throughput_per_day, 0.0) * open_, 0.0)
+    g_thr = np.where(
+        np.isfinite(data.wh_throughput_per_day),
+        thr_use
+        - H
+        * np.where(np.isfinite(data.wh_throughput_per_day), data.wh_throughput_per_day, 0.0)
+        * open_,
+        0.0,
+    )
     direct = ~served & (pc.q_best >= 0)
     qi = pc.q_best[direct]
     qd = dem[direct]
@@ -442,26 +536,37 @@ def subgradient(data: NetworkData, cols: Columns, pc: PairCosts, y: F,
     g_on = {k: float(v - on_units.get(k, 0.0)) for k, v in targets.items()}
     g_lane = np.zeros(len(lane_keys))
     if len(lane_keys):
-        use: dict[int, float] = {}
-        for opts, col_opt, col_sku, wgt in ((data.outbound, cols.x_opt[xi], cols.p_sku[cols.x_pair[xi]], xd),
-                                            (data.direct, cols.q_opt[qi], cols.p_sku[cols.q_pair[qi]], qd),
-                                            (data.inbound, cols.f_opt[fi], cols.f_sku[fi], xd)):
+        for opts, col_opt, col_sku, wgt in (
+            (data.outbound, cols.x_opt[xi], cols.p_sku[cols.x_pair[xi]], xd),
+            (data.direct, cols.q_opt[qi], cols.p_sku[cols.q_pair[qi]], qd),
+            (data.inbound, cols.f_opt[fi], cols.f_sku[fi], xd),
+        ):
             keys, cc, vv = lane_rows(data, opts, col_opt, col_sku, 0)
             for k_, c_, v_ in zip(keys, cc, vv, strict=True):
-                tot = np.bincount(np.searchsorted(lane_keys, k_), weights=v_ * wgt[c_],
-                                  minlength=len(lane_keys))
-                g_lane += tot[:len(lane_keys)]
+                tot = np.bincount(
+                    np.searchsorted(lane_keys, k_), weights=v_ * wgt[c_], minlength=len(lane_keys)
+                )
+                g_lane += tot[: len(lane_keys)]
         caps = np.stack([data.lane_cap_kg, data.lane_cap_m3, data.lane_cap_units], axis=1)
         g_lane -= caps[lane_keys // 3, lane_keys % 3] * H
     return g_stor, g_thr, g_lane, g_on
 
 
-def lagrangian_search(data: NetworkData, cols: Columns, mult: Multipliers,
-                      targets: dict[str, float], lane_keys: I, upper: float, deadline: float,
-                      *, step: float = 2.0, patience: int = 3, stop_gap: float = 1e-7,
-                      on_iter: Callable[[int, float, float], None] | None = None,
-                      best_out: list[Multipliers] | None = None,
-                      ) -> tuple[float, dict[str, float]]:
+def lagrangian_search(
+    data: NetworkData,
+    cols: Columns,
+    mult: Multipliers,
+    targets: dict[str, float],
+    lane_keys: I,
+    upper: float,
+    deadline: float,
+    *,
+    step: float = 2.0,
+    patience: int = 3,
+    stop_gap: float = 1e-7,
+    on_iter: Callable[[int, float, float], None] | None = None,
+    best_out: list[Multipliers] | None = None,
+) -> tuple[float, dict[str, float]]:
     """Projected subgradient ascent on the multipliers from ``mult`` (Polyak steps towards
     ``upper``, the step halved after ``patience`` iterations without a new best bound).
 
@@ -473,9 +578,12 @@ def lagrangian_search(data: NetworkData, cols: Columns, mult: Multipliers,
     W = len(data.warehouses)
     names = list(targets)
     nl = len(lane_keys)
-    lam = np.r_[mult.storage, mult.throughput,
-                np.array([mult.lanes.get(int(k), 0.0) for k in lane_keys.tolist()]),
-                np.array([mult.ontime.get(k, 0.0) for k in names])]
+    lam = np.r_[
+        mult.storage,
+        mult.throughput,
+        np.array([mult.lanes.get(int(k), 0.0) for k in lane_keys.tolist()]),
+        np.array([mult.ontime.get(k, 0.0) for k in names]),
+    ]
     best = -math.inf
     since = 0
     it = 0
@@ -488,11 +596,16 @@ def lagrangian_search(data: NetworkData, cols: Columns, mult: Multipliers,
         left = deadline - time.perf_counter()
         if left <= 0:
             break
-        m = Multipliers(lam[:W], lam[W:2 * W],
-                        {int(k): float(v) for k, v in zip(lane_keys.tolist(),
-                                                          lam[2 * W:2 * W + nl].tolist(),
-                                                          strict=True) if v > 0},
-                        dict(zip(names, lam[2 * W + nl:].tolist(), strict=True)))
+        m = Multipliers(
+            lam[:W],
+            lam[W : 2 * W],
+            {
+                int(k): float(v)
+                for k, v in zip(lane_keys.tolist(), lam[2 * W : 2 * W + nl].tolist(), strict=True)
+                if v > 0
+            },
+            dict(zip(names, lam[2 * W + nl :].tolist(), strict=True)),
+        )
         b, ufl, pc = lagrangian_bound(data, cols, m, targets, deadline, y_start=y_prev)
         y_prev = ufl.y
         it += 1
@@ -525,21 +638,31 @@ def lagrangian_search(data: NetworkData, cols: Columns, mult: Multipliers,
         cross = best_ufl[1] + min(recheck_ufl(best_ufl[0], RECHECK_LIMIT_S), best_ufl[0].value)
         recheck_s = time.perf_counter() - t1
         if cross < best - 1e-6 * (1 + abs(best)):
-            log.warning("Lagrangian bound: SCIP proves %.2f on the master where HiGHS "
-                        "claimed %.2f; the lower is kept", cross, best)
+            log.warning(
+                "Lagrangian bound: SCIP proves %.2f on the master where HiGHS "
+                "claimed %.2f; the lower is kept",
+                cross,
+                best,
+            )
         best = min(best, cross)
     if best_out is not None and best_m is not None:
         best_out.append(best_m)
-    return best, {"lagrange_iterations": it, "lagrange_first": first,
-                  "lagrange_s": time.perf_counter() - t0, "lagrange_recheck_s": recheck_s}
+    return best, {
+        "lagrange_iterations": it,
+        "lagrange_first": first,
+        "lagrange_s": time.perf_counter() - t0,
+        "lagrange_recheck_s": recheck_s,
+    }
 
 
 def capacitated_lane_keys(data: NetworkData, cols: Columns) -> I:
     """Every lane-dimension key (``lane * 3 + d``) with a capacity row in the full model."""
     keys: list[I] = []
-    for opts, col_opt, col_sku in ((data.outbound, cols.x_opt, cols.p_sku[cols.x_pair]),
-                                   (data.direct, cols.q_opt, cols.p_sku[cols.q_pair]),
-                                   (data.inbound, cols.f_opt, cols.f_sku)):
+    for opts, col_opt, col_sku in (
+        (data.outbound, cols.x_opt, cols.p_sku[cols.x_pair]),
+        (data.direct, cols.q_opt, cols.p_sku[cols.q_pair]),
+        (data.inbound, cols.f_opt, cols.f_sku),
+    ):
         k_, _, _ = lane_rows(data, opts, col_opt, col_sku, 0)
         keys += k_
     return np.unique(np.concatenate(keys)).astype(np.int64) if keys else np.zeros(0, np.int64)
@@ -569,12 +692,17 @@ class DemandRelaxation:
     seconds: float
 
 
-def _knapsack(a: F, cap: F, req: float, y_lb: F, y_ub: F, nogood: list[F],
-              limit: float) -> tuple[float, F | None]:
+def _knapsack(
+    a: F, cap: F, req: float, y_lb: F, y_ub: F, nogood: list[F], limit: float
+) -> tuple[float, F | None]:
     """``min a·y  s.t.  cap·y ≥ req``, y binary within bounds, excluding the listed sets."""
     free = np.flatnonzero(np.asarray(y_lb) < np.asarray(y_ub))
-    if (not nogood and len(free) and float(cap[free].min()) > 0
-            and np.ptp(cap[free]) <= 1e-12 * float(cap[free].max())):
+    if (
+        not nogood
+        and len(free)
+        and float(cap[free].min()) > 0
+        and np.ptp(cap[free]) <= 1e-12 * float(cap[free].max())
+    ):
         # equal capacities (OR-Library capa/b/c): the cover is a cardinality constraint, so
         # every negative cost and then the cheapest others until the cover holds
         y = np.round(np.asarray(y_lb, float))
@@ -583,17 +711,25 @@ def _knapsack(a: F, cap: F, req: float, y_lb: F, y_ub: F, nogood: list[F],
         if need > len(free):
             return math.inf, None
         o = free[np.argsort(a[free], kind="stable")]
-        y[o[:max(need, int((a[o] < 0).sum()))]] = 1.0
+        y[o[: max(need, int((a[o] < 0).sum()))]] = 1.0
         return float(a @ y), y
     rows = [cap]
     rl = [req]
     for s in nogood:  # Σ_{w∈S}(1 − y_w) + Σ_{w∉S} y_w ≥ 1
         rows.append(np.where(s > 0.5, -1.0, 1.0))
         rl.append(1.0 - float((s > 0.5).sum()))
-    r = solve_small_mip(np.asarray(y_lb, float), np.asarray(y_ub, float), a,
-                        np.asarray(rl, float), np.full(len(rl), np.inf),
-                        sp.csr_matrix(np.vstack(rows)), free, "highs", limit,
-                        "output_flag=false\nmip_rel_gap=0\nmip_abs_gap=1e-9\nthreads=1")
+    r = solve_small_mip(
+        np.asarray(y_lb, float),
+        np.asarray(y_ub, float),
+        a,
+        np.asarray(rl, float),
+        np.full(len(rl), np.inf),
+        sp.csr_matrix(np.vstack(rows)),
+        free,
+        "highs",
+        limit,
+        "output_flag=false\nmip_rel_gap=0\nmip_abs_gap=1e-9\nthreads=1",
+    )
     if r.status == "optimal" and r.x is not None:
         return r.objective, np.round(r.x)
     if r.status == "infeasible":
@@ -604,12 +740,21 @@ def _knapsack(a: F, cap: F, req: float, y_lb: F, y_ub: F, nogood: list[F],
     return -math.inf, None
 
 
-def demand_relaxation(data: NetworkData, cols: Columns, y_lb: F, y_ub: F, upper: float,
-                      deadline: float, *, max_iter: int = 3000, step: float = 2.0,
-                      patience: int = 20,
-                      on_iter: Callable[[int, float], None] | None = None,
-                      price: Callable[[F], float] | None = None,
-                      price_every: int = 100) -> DemandRelaxation:
+def demand_relaxation(
+    data: NetworkData,
+    cols: Columns,
+    y_lb: F,
+    y_ub: F,
+    upper: float,
+    deadline: float,
+    *,
+    max_iter: int = 3000,
+    step: float = 2.0,
+    patience: int = 20,
+    on_iter: Callable[[int, float], None] | None = None,
+    price: Callable[[F], float] | None = None,
+    price_every: int = 100,
+) -> DemandRelaxation:
     """Lagrangian relaxation of the demand rows with a knapsack per warehouse.
 
     Storage, lane and on-time rows are dropped (a relaxation). With multipliers ``u`` per
@@ -640,8 +785,7 @@ def demand_relaxation(data: NetworkData, cols: Columns, y_lb: F, y_ub: F, upper:
     dmin = float(d.min()) if len(d) else math.inf
     req = max(0.0, Dtot - upper / dmin) if dmin > 0 and math.isfinite(upper) else 0.0
     u = C.min(axis=1) if len(D) else np.zeros(0)
-    best = DemandRelaxation(u, -math.inf, np.zeros(W), cap, req, -math.inf, np.array(y_lb),
-                            0, 0.0)
+    best = DemandRelaxation(u, -math.inf, np.zeros(W), cap, req, -math.inf, np.array(y_lb), 0, 0.0)
     since = 0
     it = 0
     while it < max_iter and time.perf_counter() < deadline:
@@ -656,8 +800,9 @@ def demand_relaxation(data: NetworkData, cols: Columns, y_lb: F, y_ub: F, upper:
         kv, y = _knapsack(a, cap, req, y_lb, y_ub, [], deadline - time.perf_counter())
         if y is None:
             if math.isfinite(kv) and base + kv > best.bound:  # stopped early: bound only
-                best = DemandRelaxation(u.copy(), base, a, cap, req, base + kv, best.y, it,
-                                        time.perf_counter() - t0)
+                best = DemandRelaxation(
+                    u.copy(), base, a, cap, req, base + kv, best.y, it, time.perf_counter() - t0
+                )
             break
         val = base + kv
         if on_iter is not None:
@@ -665,8 +810,9 @@ def demand_relaxation(data: NetworkData, cols: Columns, y_lb: F, y_ub: F, upper:
         if price is not None and it % price_every == 0:
             upper = min(upper, price(y))
         if val > best.bound + 1e-9 * (1 + abs(val)) or not math.isfinite(best.bound):
-            best = DemandRelaxation(u.copy(), base, a, cap, req, val, y, it,
-                                    time.perf_counter() - t0)
+            best = DemandRelaxation(
+                u.copy(), base, a, cap, req, val, y, it, time.perf_counter() - t0
+            )
             since = 0
         else:
             since += 1
@@ -682,14 +828,22 @@ def demand_relaxation(data: NetworkData, cols: Columns, y_lb: F, y_ub: F, upper:
             break
         target = upper if math.isfinite(upper) else abs(val) * 1.05 + 1.0
         u = u + step * (target - val) / nrm * g
-    return DemandRelaxation(best.u, best.base, best.a, cap, req, best.bound, best.y, it,
-                            time.perf_counter() - t0)
+    return DemandRelaxation(
+        best.u, best.base, best.a, cap, req, best.bound, best.y, it, time.perf_counter() - t0
+    )
 
 
-def enumerate_sets(rel: DemandRelaxation, y_lb: F, y_ub: F, price: Callable[[F], tuple[
-        float, float]], upper: float, deadline: float, *, max_sets: int = 10_000,
-                   on_set: Callable[[int, float, float], None] | None = None,
-                   ) -> tuple[float, float, F | None, int, bool]:
+def enumerate_sets(
+    rel: DemandRelaxation,
+    y_lb: F,
+    y_ub: F,
+    price: Callable[[F], tuple[float, float]],
+    upper: float,
+    deadline: float,
+    *,
+    max_sets: int = 10_000,
+    on_set: Callable[[int, float, float], None] | None = None,
+) -> tuple[float, float, F | None, int, bool]:
     """Price warehouse sets in increasing order of their Lagrangian bound ``L(y)``.
 
     ``price(y)`` returns ``(plan cost, lower bound of the plans using y)``. Every set not
@@ -705,8 +859,9 @@ def enumerate_sets(rel: DemandRelaxation, y_lb: F, y_ub: F, price: Callable[[F],
     nxt = rel.bound
     proven = False
     while n < max_sets and time.perf_counter() < deadline:
-        kv, y = _knapsack(rel.a, rel.cap, rel.req, y_lb, y_ub, nogood,
-                          deadline - time.perf_counter())
+        kv, y = _knapsack(
+            rel.a, rel.cap, rel.req, y_lb, y_ub, nogood, deadline - time.perf_counter()
+        )
         nxt = rel.base + kv
         if y is None or nxt >= best * (1 - 1e-9):
             proven = y is not None or kv == math.inf or nxt >= best * (1 - 1e-9)
@@ -725,8 +880,9 @@ def enumerate_sets(rel: DemandRelaxation, y_lb: F, y_ub: F, price: Callable[[F],
     return best, bound, best_y, n, proven
 
 
-def fix_by_bound(rel: DemandRelaxation, y_lb: F, y_ub: F, y_ref: F, upper: float,
-                 deadline: float) -> tuple[F, F, int]:
+def fix_by_bound(
+    rel: DemandRelaxation, y_lb: F, y_ub: F, y_ref: F, upper: float, deadline: float
+) -> tuple[F, F, int]:
     """Penalty tests: fix ``y_w = y_ref[w]`` when every set with the other value has a
     Lagrangian bound of at least ``upper`` (no such set can beat a plan costing ``upper``).
 

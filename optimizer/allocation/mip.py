@@ -14,6 +14,14 @@ import numpy as np
 import numpy.typing as npt
 
 from network.compile import NetworkData
+from optimizer.allocation.columns import Columns, build_columns, cost_terms
+from optimizer.allocation.model import (
+    AllocationModel,
+    build_allocation_model,
+    required_targets,
+    solution_from_values,
+    values_from_solution,
+)
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution
 from optimizer.solver import RawSolve, Status, solve_model
@@ -23,14 +31,6 @@ log = logging.getLogger(__name__)
 F = npt.NDArray[np.float64]
 I = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
-from optimizer.allocation.columns import Columns, build_columns, cost_terms
-from optimizer.allocation.model import (
-    AllocationModel,
-    build_allocation_model,
-    required_targets,
-    solution_from_values,
-    values_from_solution,
-)
 
 #: Time kept back from the final MIP of :func:`solve_allocation` for the solver's late stop:
 #: this share of the call's budget, at most ``MIP_RESERVE_MAX_S`` seconds (capb-7000 at 180 s
@@ -80,8 +80,15 @@ def solve_mip(
         targets are lowered to what can be reached (see ``notes``).
     """
     params = params or AllocationParams()
-    prep = prepare(data, params, columns=columns, hint=hint, y_fixed=y_fixed, deadline=deadline,
-                   on_phase=on_phase)
+    prep = prepare(
+        data,
+        params,
+        columns=columns,
+        hint=hint,
+        y_fixed=y_fixed,
+        deadline=deadline,
+        on_phase=on_phase,
+    )
     return run_prepared(data, params, prep, cancel=cancel)
 
 
@@ -121,21 +128,35 @@ def prepare(
     cols = build_columns(data) if columns is None else columns
     # stocking levels continuous (a relaxation: they cost nothing); rounded up afterwards and
     # re-solved with a storage margin only if rounding overflows some warehouse
-    model = build_allocation_model(data, params, columns=cols, y_fixed=y_fixed,
-                                   integer_stock=False)
+    model = build_allocation_model(data, params, columns=cols, y_fixed=y_fixed, integer_stock=False)
     notes: list[str] = []
     req = required_targets(data, cols)
     for k, v in model.targets.items():
         if v < req.get(k, 0.0) * (1 - 1e-6) - 1e-6:
-            notes.append(f"on-time target {k!r} lowered from {req[k]:.1f} to {v:.1f} units: "
-                         "no path meets the promise for the rest")
-    stats: dict[str, Any] = {"build_s": model.build_seconds, "n_vars": model.n_vars,
-                             "n_rows": model.n_rows, "n_int": len(model.integer),
-                             "nnz": int(model.A.nnz), **{f"cols_{k}": v for k, v in
-                                                         cols.stats.items()}}
+            notes.append(
+                f"on-time target {k!r} lowered from {req[k]:.1f} to {v:.1f} units: "
+                "no path meets the promise for the rest"
+            )
+    stats: dict[str, Any] = {
+        "build_s": model.build_seconds,
+        "n_vars": model.n_vars,
+        "n_rows": model.n_rows,
+        "n_int": len(model.integer),
+        "nnz": int(model.A.nnz),
+        **{f"cols_{k}": v for k, v in cols.stats.items()},
+    }
     h = values_from_solution(model, hint) if hint is not None and params.warm_start else None
-    return Prepared(model=model, cols=cols, notes=notes, stats=stats, hint=h, t0=t0,
-                    deadline=deadline, phase=phase, targets_lowered=bool(notes))
+    return Prepared(
+        model=model,
+        cols=cols,
+        notes=notes,
+        stats=stats,
+        hint=h,
+        t0=t0,
+        deadline=deadline,
+        phase=phase,
+        targets_lowered=bool(notes),
+    )
 
 
 def run_prepared(
@@ -159,36 +180,51 @@ def run_prepared(
     # HiGHS stops up to a second or two after its limit on a large MIP (and the model is
     # loaded before its clock starts): keep a small reserve so that the call returns in time
     reserve = min(MIP_RESERVE_MAX_S, MIP_RESERVE_SHARE * (deadline - t0))
-    raw = solve_model(model, params, time_limit=deadline - time.perf_counter() - reserve, hint=h,
-                      cancel=cancel)
+    raw = solve_model(
+        model, params, time_limit=deadline - time.perf_counter() - reserve, hint=h, cancel=cancel
+    )
     if raw.status is Status.INFEASIBLE:
         # capacities stop the on-time shares: find what can be reached (LP), then re-solve
         phase("repairing on-time targets")
         model, note = lower_targets(data, model, params, deadline, cancel)
         notes.append(note)
         lowered = True
-        raw = solve_model(model, params, time_limit=deadline - time.perf_counter(), hint=h,
-                          cancel=cancel)
-    if raw.values is not None and not storage_ok(data, cols, solution_from_values(
-            data, model, raw.values)):
+        raw = solve_model(
+            model, params, time_limit=deadline - time.perf_counter(), hint=h, cancel=cancel
+        )
+    if raw.values is not None and not storage_ok(
+        data, cols, solution_from_values(data, model, raw.values)
+    ):
         phase("re-solving with a storage margin for integer stock")
-        notes.append("rounding stocking levels up overflowed storage: flows re-solved on the "
-                     "same warehouses with a storage margin of one unit per SKU (the bound stays "
-                     "that of the continuous-stock relaxation)")
+        notes.append(
+            "rounding stocking levels up overflowed storage: flows re-solved on the "
+            "same warehouses with a storage margin of one unit per SKU (the bound stays "
+            "that of the continuous-stock relaxation)"
+        )
         relax_bound = raw.bound
         W = len(data.warehouses)
-        tight = build_allocation_model(data, params, columns=cols,
-                                       y_fixed=np.round(raw.values[:W]),
-                                       integer_stock=False, storage_margin=True,
-                                       targets=model.targets)
-        raw2 = solve_model(tight, params, time_limit=deadline - time.perf_counter(),
-                           cancel=cancel)
+        tight = build_allocation_model(
+            data,
+            params,
+            columns=cols,
+            y_fixed=np.round(raw.values[:W]),
+            integer_stock=False,
+            storage_margin=True,
+            targets=model.targets,
+        )
+        raw2 = solve_model(tight, params, time_limit=deadline - time.perf_counter(), cancel=cancel)
         if raw2.values is not None:
             model = tight
-            raw = RawSolve(Status.FEASIBLE if raw2.status is Status.OPTIMAL and relax_bound <
-                           raw2.objective - params.relative_gap * abs(raw2.objective)
-                           else raw2.status, raw2.values, raw2.objective,
-                           min(relax_bound, raw2.bound), raw.seconds + raw2.seconds)
+            raw = RawSolve(
+                Status.FEASIBLE
+                if raw2.status is Status.OPTIMAL
+                and relax_bound < raw2.objective - params.relative_gap * abs(raw2.objective)
+                else raw2.status,
+                raw2.values,
+                raw2.objective,
+                min(relax_bound, raw2.bound),
+                raw.seconds + raw2.seconds,
+            )
         else:
             raw = RawSolve(Status.NO_SOLUTION, None, math.nan, relax_bound, raw.seconds)
     stats["solve_s"] = raw.seconds
@@ -199,14 +235,30 @@ def run_prepared(
         cost = cost_terms(data, cols, inc)
         obj = float(sum(cost.values()))
         return AllocationResult(
-            status=Status.FEASIBLE, objective=obj, bound=min(max(raw.bound, lag_bound), obj),
-            runtime_s=time.perf_counter() - t0, cost=cost, columns=cols, solution=inc,
-            stats=stats, notes=tuple(notes), targets_lowered=lowered)
+            status=Status.FEASIBLE,
+            objective=obj,
+            bound=min(max(raw.bound, lag_bound), obj),
+            runtime_s=time.perf_counter() - t0,
+            cost=cost,
+            columns=cols,
+            solution=inc,
+            stats=stats,
+            notes=tuple(notes),
+            targets_lowered=lowered,
+        )
     if raw.values is None:
         return AllocationResult(
-            status=raw.status, objective=math.nan, bound=raw.bound,
-            runtime_s=time.perf_counter() - t0, cost={}, columns=cols, solution=None,
-            stats=stats, notes=tuple(notes), targets_lowered=lowered)
+            status=raw.status,
+            objective=math.nan,
+            bound=raw.bound,
+            runtime_s=time.perf_counter() - t0,
+            cost={},
+            columns=cols,
+            solution=None,
+            stats=stats,
+            notes=tuple(notes),
+            targets_lowered=lowered,
+        )
     sol = solution_from_values(data, model, raw.values)
     cost = cost_terms(data, cols, sol)
     obj = float(sum(cost.values()))
@@ -216,8 +268,17 @@ def run_prepared(
     if status is Status.FEASIBLE and obj - bound <= params.relative_gap * abs(obj):
         status = Status.OPTIMAL
     return AllocationResult(
-        status=status, objective=obj, bound=bound, runtime_s=time.perf_counter() - t0,
-        cost=cost, columns=cols, solution=sol, stats=stats, notes=tuple(notes), targets_lowered=lowered)
+        status=status,
+        objective=obj,
+        bound=bound,
+        runtime_s=time.perf_counter() - t0,
+        cost=cost,
+        columns=cols,
+        solution=sol,
+        stats=stats,
+        notes=tuple(notes),
+        targets_lowered=lowered,
+    )
 
 
 #: Models with at least this many variables get a heuristic incumbent before the MIP (HiGHS
@@ -231,43 +292,68 @@ def storage_ok(data: NetworkData, cols: Columns, sol: Solution) -> bool:
 
 
 def lower_targets(
-    data: NetworkData, model: AllocationModel, params: AllocationParams, deadline: float,
-    cancel: threading.Event | None, *, storage_margin: bool = False,
+    data: NetworkData,
+    model: AllocationModel,
+    params: AllocationParams,
+    deadline: float,
+    cancel: threading.Event | None,
+    *,
+    storage_margin: bool = False,
 ) -> tuple[AllocationModel, str]:
     """Maximise on-time units on the LP relaxation and rebuild with reachable targets."""
     cols = model.columns
     on = np.zeros(model.n_vars)
     on[model.off["x"] + np.flatnonzero(cols.x_ontime)] = -1.0
     on[model.off["q"] + np.flatnonzero(cols.q_ontime)] = -1.0
-    a, b = model.rows["ontime"]
+    a, _b = model.rows["ontime"]
     lp = AllocationModel(
-        columns=cols, c=on, lb=model.lb, ub=model.ub, integer=model.integer,
-        A=model.A[:a], row_lb=model.row_lb[:a], row_ub=model.row_ub[:a], off=model.off,
-        s_kw=model.s_kw, rows={k: v for k, v in model.rows.items() if k != "ontime"},
-        targets={}, build_seconds=0.0)
-    raw = solve_model(lp, params, time_limit=deadline - time.perf_counter(), relax=True,
-                      cancel=cancel)
+        columns=cols,
+        c=on,
+        lb=model.lb,
+        ub=model.ub,
+        integer=model.integer,
+        A=model.A[:a],
+        row_lb=model.row_lb[:a],
+        row_ub=model.row_ub[:a],
+        off=model.off,
+        s_kw=model.s_kw,
+        rows={k: v for k, v in model.rows.items() if k != "ontime"},
+        targets={},
+        build_seconds=0.0,
+    )
+    raw = solve_model(
+        lp, params, time_limit=deadline - time.perf_counter(), relax=True, cancel=cancel
+    )
     if raw.values is None:
-        tg = {k: 0.0 for k in model.targets}
+        tg = dict.fromkeys(model.targets, 0.0)
         note = "on-time targets dropped: the capacity-limited maximum could not be computed"
     else:
         v = raw.values
-        x_on = v[model.off["x"]:model.off["x"] + len(cols.x_pair)] * cols.x_ontime
-        q_on = v[model.off["q"]:model.off["q"] + len(cols.q_pair)] * cols.q_ontime
+        x_on = v[model.off["x"] : model.off["x"] + len(cols.x_pair)] * cols.x_ontime
+        q_on = v[model.off["q"] : model.off["q"] + len(cols.q_pair)] * cols.q_ontime
         zc = np.array(data.zone_country)
         tg = {}
         for k, t in model.targets.items():
             if k == "all":
                 got = x_on.sum() + q_on.sum()
             else:
-                got = (x_on[zc[cols.p_zone[cols.x_pair]] == k].sum()
-                       + q_on[zc[cols.p_zone[cols.q_pair]] == k].sum())
+                got = (
+                    x_on[zc[cols.p_zone[cols.x_pair]] == k].sum()
+                    + q_on[zc[cols.p_zone[cols.q_pair]] == k].sum()
+                )
             tg[k] = max(0.0, min(t, 0.999 * got))
-        note = ("on-time targets lowered to what capacities allow: "
-                + ", ".join(f"{k} {v:.1f} units" for k, v in tg.items()))
+        note = "on-time targets lowered to what capacities allow: " + ", ".join(
+            f"{k} {v:.1f} units" for k, v in tg.items()
+        )
     W = len(data.warehouses)
     all_fixed = bool(np.all(model.lb[:W] == model.ub[:W]))
-    rebuilt = build_allocation_model(data, params, columns=cols, targets=tg,
-                                     y_fixed=model.lb[:W] if all_fixed else None,
-                                     integer_stock=False, storage_margin=storage_margin)
+    rebuilt = build_allocation_model(
+        data,
+        params,
+        columns=cols,
+        targets=tg,
+        y_fixed=model.lb[:W] if all_fixed else None,
+        integer_stock=False,
+        storage_margin=storage_margin,
+    )
     return rebuilt, note

@@ -11,6 +11,13 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from network.compile import NetworkData, PathOptions
+from optimizer.allocation.columns import (
+    Columns,
+    build_columns,
+    dense_group,
+    expand_counts,
+    stock_levels,
+)
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import Solution
 from optimizer.exceptions import InvalidNetworkError
@@ -20,13 +27,6 @@ log = logging.getLogger(__name__)
 F = npt.NDArray[np.float64]
 I = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
-from optimizer.allocation.columns import (
-    Columns,
-    build_columns,
-    dense_group,
-    expand_counts,
-    stock_levels,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +74,11 @@ def lane_rows(
     parent, rank = expand_counts(counts)
     lane = opts.lane_idx[opts.lane_ptr[col_opt][parent] + rank]
     keys, cols, vals = [], [], []
-    for d, cap, attr in ((0, data.lane_cap_kg, data.sku.weight_kg),
-                         (1, data.lane_cap_m3, data.sku.volume_m3),
-                         (2, data.lane_cap_units, None)):
+    for d, cap, attr in (
+        (0, data.lane_cap_kg, data.sku.weight_kg),
+        (1, data.lane_cap_m3, data.sku.volume_m3),
+        (2, data.lane_cap_units, None),
+    ):
         hit = np.isfinite(cap[lane])
         if not hit.any():
             continue
@@ -129,8 +131,14 @@ def build_allocation_model(
     s_mask = np.isfinite(data.wh_storage_m3)[cols.kw_wh]
     s_kw = np.flatnonzero(s_mask).astype(np.int64)
     ns = len(s_kw)
-    off = {"y": 0, "x": W, "q": W + nx_, "u": W + nx_ + nq, "f": W + nx_ + nq + P,
-           "S": W + nx_ + nq + P + nf}
+    off = {
+        "y": 0,
+        "x": W,
+        "q": W + nx_,
+        "u": W + nx_ + nq,
+        "f": W + nx_ + nq + P,
+        "S": W + nx_ + nq + P + nf,
+    }
     n = off["S"] + ns
 
     # bounds and costs
@@ -144,20 +152,34 @@ def build_allocation_model(
         y_lb = y_ub = np.clip(np.round(yf), y_lb, y_ub)
     kw_dem = np.zeros(nkw)
     np.add.at(kw_dem, cols.x_kw, cols.p_dem[cols.x_pair])
-    s_ub = np.ceil(kw_dem[s_kw] * (np.bincount(cols.f_kw, weights=cols.f_coef, minlength=nkw)
-                                   [s_kw] + 1.0)) + 1.0
+    s_ub = (
+        np.ceil(
+            kw_dem[s_kw] * (np.bincount(cols.f_kw, weights=cols.f_coef, minlength=nkw)[s_kw] + 1.0)
+        )
+        + 1.0
+    )
     f_ub = kw_dem[cols.f_kw]
-    c = np.concatenate([data.wh_fixed_cost, cols.x_cost(), cols.q_cost(),
-                        np.full(P, cols.lost_penalty), cols.f_cost(), np.zeros(ns)])
+    c = np.concatenate(
+        [
+            data.wh_fixed_cost,
+            cols.x_cost(),
+            cols.q_cost(),
+            np.full(P, cols.lost_penalty),
+            cols.f_cost(),
+            np.zeros(ns),
+        ]
+    )
     lb = np.concatenate([y_lb, np.zeros(n - W)])
-    ub = np.concatenate([y_ub, cols.p_dem[cols.x_pair], cols.p_dem[cols.q_pair], cols.p_dem,
-                         f_ub, s_ub])
+    ub = np.concatenate(
+        [y_ub, cols.p_dem[cols.x_pair], cols.p_dem[cols.q_pair], cols.p_dem, f_ub, s_ub]
+    )
     # warehouses that cannot be used (closed, or fixed to 0): their flows are fixed to 0
     shut = y_ub == 0
-    ub[off["x"]:off["x"] + nx_][shut[cols.x_wh]] = 0.0
-    ub[off["f"]:off["f"] + nf][shut[cols.f_wh]] = 0.0
-    integer = np.concatenate([np.flatnonzero(y_lb < y_ub),
-                              off["S"] + np.arange(ns if integer_stock else 0)]).astype(np.int64)
+    ub[off["x"] : off["x"] + nx_][shut[cols.x_wh]] = 0.0
+    ub[off["f"] : off["f"] + nf][shut[cols.f_wh]] = 0.0
+    integer = np.concatenate(
+        [np.flatnonzero(y_lb < y_ub), off["S"] + np.arange(ns if integer_stock else 0)]
+    ).astype(np.int64)
 
     rr: list[I] = []
     cc: list[I] = []
@@ -181,19 +203,35 @@ def build_allocation_model(
     qs = off["q"] + np.arange(nq)
     fs = off["f"] + np.arange(nf)
     # 1. demand: Σx + Σq + u = D
-    block("demand", np.concatenate([cols.x_pair, cols.q_pair, np.arange(P)]),
-          np.concatenate([xs, qs, off["u"] + np.arange(P)]), np.ones(nx_ + nq + P),
-          cols.p_dem, cols.p_dem)
+    block(
+        "demand",
+        np.concatenate([cols.x_pair, cols.q_pair, np.arange(P)]),
+        np.concatenate([xs, qs, off["u"] + np.arange(P)]),
+        np.ones(nx_ + nq + P),
+        cols.p_dem,
+        cols.p_dem,
+    )
     # 2. flow balance: Σf - Σx = 0 per (SKU, warehouse)
-    block("balance", np.concatenate([cols.f_kw, cols.x_kw]), np.concatenate([fs, xs]),
-          np.concatenate([np.ones(nf), -np.ones(nx_)]), np.zeros(nkw), np.zeros(nkw))
+    block(
+        "balance",
+        np.concatenate([cols.f_kw, cols.x_kw]),
+        np.concatenate([fs, xs]),
+        np.concatenate([np.ones(nf), -np.ones(nx_)]),
+        np.zeros(nkw),
+        np.zeros(nkw),
+    )
     # 3. stocking level: Σ coef·f - S ≤ 0 (finite-storage warehouses only)
     s_row = np.full(nkw, -1, dtype=np.int64)
     s_row[s_kw] = np.arange(ns)
     fsel = s_row[cols.f_kw] >= 0
-    block("stock", np.concatenate([s_row[cols.f_kw][fsel], np.arange(ns)]),
-          np.concatenate([fs[fsel], off["S"] + np.arange(ns)]),
-          np.concatenate([cols.f_coef[fsel], -np.ones(ns)]), np.full(ns, -np.inf), np.zeros(ns))
+    block(
+        "stock",
+        np.concatenate([s_row[cols.f_kw][fsel], np.arange(ns)]),
+        np.concatenate([fs[fsel], off["S"] + np.arange(ns)]),
+        np.concatenate([cols.f_coef[fsel], -np.ones(ns)]),
+        np.full(ns, -np.inf),
+        np.zeros(ns),
+    )
     # 4a. storage: Σ v·S - storage·y ≤ 0
     st_w = np.flatnonzero(np.isfinite(data.wh_storage_m3) & (y_ub > 0))
     st_row = np.full(W, -1, dtype=np.int64)
@@ -205,20 +243,29 @@ def build_allocation_model(
         np.add.at(per_w, s_w, data.sku.volume_m3[cols.kw_sku[s_kw]])
         margin = per_w[st_w]
     # the margin multiplies y so that an unused warehouse stays feasible
-    block("storage", np.concatenate([st_row[s_w], np.arange(len(st_w))]),
-          np.concatenate([off["S"] + np.arange(ns), st_w]),
-          np.concatenate([data.sku.volume_m3[cols.kw_sku[s_kw]],
-                          -(data.wh_storage_m3[st_w] - margin)]),
-          np.full(len(st_w), -np.inf), np.zeros(len(st_w)))
+    block(
+        "storage",
+        np.concatenate([st_row[s_w], np.arange(len(st_w))]),
+        np.concatenate([off["S"] + np.arange(ns), st_w]),
+        np.concatenate(
+            [data.sku.volume_m3[cols.kw_sku[s_kw]], -(data.wh_storage_m3[st_w] - margin)]
+        ),
+        np.full(len(st_w), -np.inf),
+        np.zeros(len(st_w)),
+    )
     # 4b. throughput: Σx - H·throughput·y ≤ 0
     tp_w = np.flatnonzero(np.isfinite(data.wh_throughput_per_day) & (y_ub > 0))
     tp_row = np.full(W, -1, dtype=np.int64)
     tp_row[tp_w] = np.arange(len(tp_w))
     xsel = tp_row[cols.x_wh] >= 0
-    block("throughput", np.concatenate([tp_row[cols.x_wh][xsel], np.arange(len(tp_w))]),
-          np.concatenate([xs[xsel], tp_w]),
-          np.concatenate([np.ones(int(xsel.sum())), -H * data.wh_throughput_per_day[tp_w]]),
-          np.full(len(tp_w), -np.inf), np.zeros(len(tp_w)))
+    block(
+        "throughput",
+        np.concatenate([tp_row[cols.x_wh][xsel], np.arange(len(tp_w))]),
+        np.concatenate([xs[xsel], tp_w]),
+        np.concatenate([np.ones(int(xsel.sum())), -H * data.wh_throughput_per_day[tp_w]]),
+        np.full(len(tp_w), -np.inf),
+        np.zeros(len(tp_w)),
+    )
     # 4c. strong linking: Σ_s x[p,w,s] - D_p·y_w ≤ 0 where y is not fixed
     free_y = y_lb < y_ub
     xl = free_y[cols.x_wh]
@@ -229,9 +276,14 @@ def build_allocation_model(
         gw = np.zeros(ng, dtype=np.int64)
         gp[g] = cols.x_pair[xl]
         gw[g] = cols.x_wh[xl]
-        block("link", np.concatenate([g, np.arange(ng)]), np.concatenate([xs[xl], gw]),
-              np.concatenate([np.ones(len(g)), -cols.p_dem[gp]]), np.full(ng, -np.inf),
-              np.zeros(ng))
+        block(
+            "link",
+            np.concatenate([g, np.arange(ng)]),
+            np.concatenate([xs[xl], gw]),
+            np.concatenate([np.ones(len(g)), -cols.p_dem[gp]]),
+            np.full(ng, -np.inf),
+            np.zeros(ng),
+        )
     # 5. lane capacities (kg, m³, units per day × H)
     keys, lcols, lvals = [], [], []
     for opts, col_opt, col_sku, col0 in (
@@ -248,15 +300,21 @@ def build_allocation_model(
         uk, inv = np.unique(kk, return_inverse=True)
         caps = np.stack([data.lane_cap_kg, data.lane_cap_m3, data.lane_cap_units], axis=1)
         cap = caps[uk // 3, uk % 3] * H
-        block("lanes", inv.ravel(), np.concatenate(lcols), np.concatenate(lvals),
-              np.full(len(uk), -np.inf), cap)
+        block(
+            "lanes",
+            inv.ravel(),
+            np.concatenate(lcols),
+            np.concatenate(lvals),
+            np.full(len(uk), -np.inf),
+            cap,
+        )
     else:
         uk = np.zeros(0, dtype=np.int64)
     # 6. service: on-time units ≥ target (overall, then per country)
     tg = dict(targets) if targets is not None else default_targets(data, cols)
     on_x = np.flatnonzero(cols.x_ontime)
     on_q = np.flatnonzero(cols.q_ontime)
-    zc = np.array(data.zone_country + ("",))
+    zc = np.array((*data.zone_country, ""))
     names = ["all"] + [k for k in tg if k != "all"]
     r_list, c_list = [], []
     lo = []
@@ -270,17 +328,33 @@ def build_allocation_model(
         r_list.append(np.full(int(mx.sum() + mq.sum()), i))
         c_list.append(np.concatenate([xs[on_x[mx]], qs[on_q[mq]]]))
         lo.append(tg.get(name, 0.0))
-    block("ontime", np.concatenate(r_list), np.concatenate(c_list),
-          np.ones(sum(len(r) for r in r_list)), np.array(lo, float),
-          np.full(len(names), np.inf))
+    block(
+        "ontime",
+        np.concatenate(r_list),
+        np.concatenate(c_list),
+        np.ones(sum(len(r) for r in r_list)),
+        np.array(lo, float),
+        np.full(len(names), np.inf),
+    )
 
-    A = sp.csr_matrix((np.concatenate(vv), (np.concatenate(rr), np.concatenate(cc))),
-                      shape=(nrow, n))
+    A = sp.csr_matrix(
+        (np.concatenate(vv), (np.concatenate(rr), np.concatenate(cc))), shape=(nrow, n)
+    )
     A.sum_duplicates()
     model = AllocationModel(
-        columns=cols, c=c, lb=lb, ub=ub, integer=integer, A=A,
-        row_lb=np.concatenate(rlb), row_ub=np.concatenate(rub), off=off, s_kw=s_kw, rows=rows,
-        targets={n_: tg.get(n_, 0.0) for n_ in names}, build_seconds=time.perf_counter() - t0,
+        columns=cols,
+        c=c,
+        lb=lb,
+        ub=ub,
+        integer=integer,
+        A=A,
+        row_lb=np.concatenate(rlb),
+        row_ub=np.concatenate(rub),
+        off=off,
+        s_kw=s_kw,
+        rows=rows,
+        targets={n_: tg.get(n_, 0.0) for n_ in names},
+        build_seconds=time.perf_counter() - t0,
         lane_keys=uk.astype(np.int64),
     )
     return model
@@ -318,7 +392,6 @@ def required_targets(data: NetworkData, cols: Columns) -> dict[str, float]:
     return tg
 
 
-
 def solution_from_values(data: NetworkData, model: AllocationModel, v: F) -> Solution:
     """Read a column vector back into a clean :class:`Solution`.
 
@@ -332,7 +405,7 @@ def solution_from_values(data: NetworkData, model: AllocationModel, v: F) -> Sol
     P = len(cols.p_dem)
 
     def seg(name: str, n: int) -> F:
-        a = np.asarray(v[off[name]:off[name] + n], dtype=float).copy()
+        a = np.asarray(v[off[name] : off[name] + n], dtype=float).copy()
         a[a < 1e-7] = 0.0
         return a
 
@@ -344,17 +417,14 @@ def solution_from_values(data: NetworkData, model: AllocationModel, v: F) -> Sol
     return Solution(y=y, x=x, q=q, u=u, f=f, stock=stock_levels(data, cols, f))
 
 
-
 def values_from_solution(model: AllocationModel, sol: Solution) -> F:
     """The column vector of a solution (for warm starts)."""
     off = model.off
     v = np.zeros(model.n_vars)
-    v[:len(sol.y)] = sol.y
-    v[off["x"]:off["x"] + len(sol.x)] = sol.x
-    v[off["q"]:off["q"] + len(sol.q)] = sol.q
-    v[off["u"]:off["u"] + len(sol.u)] = sol.u
-    v[off["f"]:off["f"] + len(sol.f)] = sol.f
-    v[off["S"]:] = sol.stock[model.s_kw]
+    v[: len(sol.y)] = sol.y
+    v[off["x"] : off["x"] + len(sol.x)] = sol.x
+    v[off["q"] : off["q"] + len(sol.q)] = sol.q
+    v[off["u"] : off["u"] + len(sol.u)] = sol.u
+    v[off["f"] : off["f"] + len(sol.f)] = sol.f
+    v[off["S"] :] = sol.stock[model.s_kw]
     return v
-
-

@@ -77,12 +77,15 @@ class AllocationParams:
             raise ValueError(f"threads={self.threads!r} not understood; expected an integer >= 1.")
         if self.solver not in SOLVERS:
             raise ValueError(
-                f"solver={self.solver!r} not understood; expected one of {', '.join(SOLVERS)}.")
+                f"solver={self.solver!r} not understood; expected one of {', '.join(SOLVERS)}."
+            )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed={self.seed!r} not understood; expected an integer >= 0.")
         if self.strategy not in STRATEGIES:
-            raise ValueError(f"strategy={self.strategy!r} not understood; expected one of "
-                             f"{', '.join(STRATEGIES)}.")
+            raise ValueError(
+                f"strategy={self.strategy!r} not understood; expected one of "
+                f"{', '.join(STRATEGIES)}."
+            )
         if self.baseline not in (None, "naive"):
             raise ValueError(f"baseline={self.baseline!r} not understood; expected 'naive'.")
 
@@ -124,8 +127,10 @@ class AllocationParams:
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(table) - names)
         if unknown:
-            raise ValueError(f"{p}: unknown key(s) {', '.join(map(repr, unknown))}; "
-                             f"expected some of {', '.join(sorted(names))}")
+            raise ValueError(
+                f"{p}: unknown key(s) {', '.join(map(repr, unknown))}; "
+                f"expected some of {', '.join(sorted(names))}"
+            )
         try:
             return cls(**table)
         except (TypeError, ValueError) as e:

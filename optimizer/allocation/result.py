@@ -23,8 +23,6 @@ __all__ = ["AllocationResult", "Solution", "Status"]
 F = npt.NDArray[np.float64]
 
 
-
-
 @dataclass(frozen=True, slots=True)
 class Solution:
     """Values of every column block of a :class:`~optimizer.allocation.Columns`.
@@ -102,8 +100,12 @@ class AllocationResult:
 
     def summary(self) -> str:
         """A few lines for people."""
-        lines = [f"status {self.status}, objective {self.objective:,.2f}, bound "
-                 f"{self.bound:,.2f}, gap {self.gap:.4%}, {self.runtime_s:.1f} s"]
+        lines = [
+            (
+                f"status {self.status}, objective {self.objective:,.2f}, bound "
+                f"{self.bound:,.2f}, gap {self.gap:.4%}, {self.runtime_s:.1f} s"
+            )
+        ]
         if self.cost:
             lines.append("  " + ", ".join(f"{k} {v:,.0f}" for k, v in self.cost.items()))
         lines.extend(f"  note: {n}" for n in self.notes)

@@ -57,14 +57,25 @@ def solve_allocation(
     given to the solver as a cutoff and returned if it finds nothing better.
     """
     params = params or AllocationParams()
-    prep = prepare(data, params, columns=columns, hint=hint, y_fixed=y_fixed, deadline=deadline,
-                   on_phase=on_phase)
+    prep = prepare(
+        data,
+        params,
+        columns=columns,
+        hint=hint,
+        y_fixed=y_fixed,
+        deadline=deadline,
+        on_phase=on_phase,
+    )
     model, cols, notes, stats = prep.model, prep.cols, prep.notes, prep.stats
     t0, deadline, phase = prep.t0, prep.deadline, prep.phase
     inc: Solution | None = None
     lag_bound = -math.inf
-    if ((prep.hint is None or not hint_feasible(model, prep.hint)) and y_fixed is None and len(model.integer)
-            and model.n_vars >= INCUMBENT_MIN_VARS):
+    if (
+        (prep.hint is None or not hint_feasible(model, prep.hint))
+        and y_fixed is None
+        and len(model.integer)
+        and model.n_vars >= INCUMBENT_MIN_VARS
+    ):
         # a large MIP may not finish its root LP in time: find a plan first (at most half the
         # time), given to the solver as a cutoff and returned if it finds nothing better
         W = len(data.warehouses)
@@ -72,8 +83,16 @@ def solve_allocation(
         if P * W <= LAGRANGE_MAX_CELLS:
             phase("Lagrangian relaxation of the demand rows, then warehouse sets by bound")
             inc, lag_bound, proven, info, (fix_lb, fix_ub) = lagrangian_incumbent(
-                data, params, cols, model.lb[:W], model.ub[:W], deadline, cancel, phase,
-                targets=model.targets)
+                data,
+                params,
+                cols,
+                model.lb[:W],
+                model.ub[:W],
+                deadline,
+                cancel,
+                phase,
+                targets=model.targets,
+            )
             stats.update(info)
             stats["incumbent_s"] = time.perf_counter() - t0
             if inc is not None and not proven:
@@ -82,31 +101,53 @@ def solve_allocation(
                 model.lb[:W], model.ub[:W] = fix_lb, fix_ub
                 shut = fix_ub == 0
                 nx_ = len(cols.x_pair)
-                model.ub[model.off["x"]:model.off["x"] + nx_][shut[cols.x_wh]] = 0.0
-                model.ub[model.off["f"]:model.off["f"] + len(cols.f_sku)][shut[cols.f_wh]] = 0.0
-                model = replace(model, integer=model.integer[
-                    (model.integer >= W) | (model.lb[np.minimum(model.integer, W - 1)]
-                                            < model.ub[np.minimum(model.integer, W - 1)])])
+                model.ub[model.off["x"] : model.off["x"] + nx_][shut[cols.x_wh]] = 0.0
+                model.ub[model.off["f"] : model.off["f"] + len(cols.f_sku)][shut[cols.f_wh]] = 0.0
+                model = replace(
+                    model,
+                    integer=model.integer[
+                        (model.integer >= W)
+                        | (
+                            model.lb[np.minimum(model.integer, W - 1)]
+                            < model.ub[np.minimum(model.integer, W - 1)]
+                        )
+                    ],
+                )
             if inc is not None and proven:
                 cost = cost_terms(data, cols, inc)
                 obj = float(sum(cost.values()))
-                notes.append("optimal by Lagrangian enumeration: every other warehouse set's "
-                             "Lagrangian bound is above this plan's cost")
+                notes.append(
+                    "optimal by Lagrangian enumeration: every other warehouse set's "
+                    "Lagrangian bound is above this plan's cost"
+                )
                 stats["solve_s"] = time.perf_counter() - t0
                 return AllocationResult(
-                    status=Status.OPTIMAL, objective=obj, bound=min(lag_bound, obj),
-                    runtime_s=time.perf_counter() - t0, cost=cost, columns=cols,
-                    solution=inc, stats=stats, notes=tuple(notes), targets_lowered=prep.targets_lowered)
+                    status=Status.OPTIMAL,
+                    objective=obj,
+                    bound=min(lag_bound, obj),
+                    runtime_s=time.perf_counter() - t0,
+                    cost=cost,
+                    columns=cols,
+                    solution=inc,
+                    stats=stats,
+                    notes=tuple(notes),
+                    targets_lowered=prep.targets_lowered,
+                )
         else:
             phase("constructing an incumbent (greedy warehouses, local search)")
-            inc, info = heuristic_incumbent(data, params, cols, model.lb[:W], model.ub[:W],
-                                            t0 + 0.5 * (deadline - t0), cancel,
-                                            pricer=TransportPricer.build(data, cols,
-                                                                         model.targets))
+            inc, info = heuristic_incumbent(
+                data,
+                params,
+                cols,
+                model.lb[:W],
+                model.ub[:W],
+                t0 + 0.5 * (deadline - t0),
+                cancel,
+                pricer=TransportPricer.build(data, cols, model.targets),
+            )
             stats.update(info)
             stats["incumbent_s"] = time.perf_counter() - t0
         if inc is not None:
             prep.hint = values_from_solution(model, inc)
             prep.model = model
-    return run_prepared(data, params, prep, cancel=cancel, incumbent=inc,
-                        incumbent_bound=lag_bound)
+    return run_prepared(data, params, prep, cancel=cancel, incumbent=inc, incumbent_bound=lag_bound)

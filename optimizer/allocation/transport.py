@@ -63,8 +63,9 @@ class TransportPricer:
     scale: float
 
     @classmethod
-    def build(cls, data: NetworkData, cols: Columns,
-              targets: dict[str, float]) -> TransportPricer | None:
+    def build(
+        cls, data: NetworkData, cols: Columns, targets: dict[str, float]
+    ) -> TransportPricer | None:
         """The pricer for this model, or ``None`` if its fixed-``y`` LP is not a transportation
         problem (several SKUs, finite storage, lane capacities, an on-time target above zero,
         non-integer demand or throughput)."""
@@ -76,10 +77,12 @@ class TransportPricer:
         if any(v > 0 for v in targets.values()) or len(capacitated_lane_keys(data, cols)):
             return None
         total = float(cols.p_dem.sum())
-        cap = np.where(np.isfinite(data.wh_throughput_per_day),
-                       H * data.wh_throughput_per_day, total)
-        if (np.any(np.abs(cols.p_dem - np.round(cols.p_dem)) > 1e-9)
-                or np.any(np.abs(cap - np.round(cap)) > 1e-9)):
+        cap = np.where(
+            np.isfinite(data.wh_throughput_per_day), H * data.wh_throughput_per_day, total
+        )
+        if np.any(np.abs(cols.p_dem - np.round(cols.p_dem)) > 1e-9) or np.any(
+            np.abs(cap - np.round(cap)) > 1e-9
+        ):
             return None
         in_cost = np.full(W, np.inf)
         np.minimum.at(in_cost, cols.f_wh, cols.f_cost())
@@ -88,20 +91,35 @@ class TransportPricer:
         # direct options and the lost sale: always available from the origin
         o_pair = np.concatenate([cols.q_pair, np.arange(P)]).astype(np.int64)
         o_cost = np.concatenate([cols.q_cost(), np.full(P, cols.lost_penalty)])
-        worst = max(float(np.max(np.abs(x_cost[ok]), initial=0.0)),
-                    float(np.max(np.abs(o_cost), initial=0.0)), 1.0)
+        worst = max(
+            float(np.max(np.abs(x_cost[ok]), initial=0.0)),
+            float(np.max(np.abs(o_cost), initial=0.0)),
+            1.0,
+        )
         # the flow solver multiplies costs by the node count, and the total cost (at most
         # 2 × demand × the dearest arc) must fit too
-        scale = min(1e6, _MAX_INT_COST / (worst * (W + P + 2)),
-                    _MAX_INT_COST / (worst * 2.0 * max(total, 1.0)))
+        scale = min(
+            1e6,
+            _MAX_INT_COST / (worst * (W + P + 2)),
+            _MAX_INT_COST / (worst * 2.0 * max(total, 1.0)),
+        )
         if scale < 1.0:
             return None
-        return cls(W, P, np.asarray(data.wh_fixed_cost, float),
-                   np.round(cols.p_dem).astype(np.int64),
-                   np.round(np.minimum(cap, total)).astype(np.int64), in_cost,
-                   np.flatnonzero(ok).astype(np.int64), cols.x_wh[ok].astype(np.int64),
-                   cols.x_pair[ok].astype(np.int64),
-                   x_cost[ok], o_pair, o_cost, scale)
+        return cls(
+            W,
+            P,
+            np.asarray(data.wh_fixed_cost, float),
+            np.round(cols.p_dem).astype(np.int64),
+            np.round(np.minimum(cap, total)).astype(np.int64),
+            in_cost,
+            np.flatnonzero(ok).astype(np.int64),
+            cols.x_wh[ok].astype(np.int64),
+            cols.x_pair[ok].astype(np.int64),
+            x_cost[ok],
+            o_pair,
+            o_cost,
+            scale,
+        )
 
     def price(self, y: F) -> tuple[float, float] | None:
         """``(cost of the optimal plan on warehouses y, lower bound on that optimum)``, or
@@ -122,16 +140,25 @@ class TransportPricer:
         origin = W + P
         s = self.scale
         g.add_arcs_with_capacity_and_unit_cost(
-            np.full(len(wo), origin, np.int64), wo, self.cap[wo],
-            np.round(self.in_cost[wo] * s).astype(np.int64))
+            np.full(len(wo), origin, np.int64),
+            wo,
+            self.cap[wo],
+            np.round(self.in_cost[wo] * s).astype(np.int64),
+        )
         g.add_arcs_with_capacity_and_unit_cost(
-            self.x_wh[xs], W + self.x_pair[xs], self.dem[self.x_pair[xs]],
-            np.round((self.x_cost[xs] - self.in_cost[self.x_wh[xs]]) * s).astype(np.int64))
+            self.x_wh[xs],
+            W + self.x_pair[xs],
+            self.dem[self.x_pair[xs]],
+            np.round((self.x_cost[xs] - self.in_cost[self.x_wh[xs]]) * s).astype(np.int64),
+        )
         g.add_arcs_with_capacity_and_unit_cost(
-            np.full(len(self.o_pair), origin, np.int64), W + self.o_pair,
-            self.dem[self.o_pair], np.round(self.o_cost * s).astype(np.int64))
+            np.full(len(self.o_pair), origin, np.int64),
+            W + self.o_pair,
+            self.dem[self.o_pair],
+            np.round(self.o_cost * s).astype(np.int64),
+        )
         supply = np.zeros(W + P + 1, np.int64)
-        supply[W:W + P] = -self.dem
+        supply[W : W + P] = -self.dem
         supply[origin] = int(self.dem.sum())
         g.set_nodes_supplies(np.arange(W + P + 1), supply)
         status = g.solve()
@@ -140,9 +167,12 @@ class TransportPricer:
         n_in, n_x = len(wo), len(xs)
         flow = g.flows(np.arange(n_in + n_x + len(self.o_pair))).astype(float)
         x = np.zeros(len(self.x_wh))
-        x[xs] = flow[n_in:n_in + n_x]
-        cost = (float(self.fixed @ yo) + float(x @ self.x_cost)
-                + float(flow[n_in + n_x:] @ self.o_cost))
+        x[xs] = flow[n_in : n_in + n_x]
+        cost = (
+            float(self.fixed @ yo)
+            + float(x @ self.x_cost)
+            + float(flow[n_in + n_x :] @ self.o_cost)
+        )
         # rounding moved each arc's cost by at most 0.5/scale; a unit crosses ≤ 2 arcs
         low = cost - 2.0 * float(self.dem.sum()) / s
         return cost, low, x

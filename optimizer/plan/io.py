@@ -20,12 +20,20 @@ if TYPE_CHECKING:
 __all__ = ["MODE_COLOURS", "flows_geojson", "write_plan"]
 
 MODE_COLOURS = {
-    "sea": "#1f77b4", "rail": "#8c564b", "air": "#d62728", "truck": "#7f7f7f",
-    "express": "#9467bd", "customs": "#17becf", "last_mile": "#2ca02c", "transfer": "#bcbd22",
+    "sea": "#1f77b4",
+    "rail": "#8c564b",
+    "air": "#d62728",
+    "truck": "#7f7f7f",
+    "express": "#9467bd",
+    "customs": "#17becf",
+    "last_mile": "#2ca02c",
+    "transfer": "#bcbd22",
 }
 
 
-def _lane_path(lane_ids: list[str], geo: dict[str, Any], src: str, dst: str) -> tuple[list[str], list[str]]:
+def _lane_path(
+    lane_ids: list[str], geo: dict[str, Any], src: str, dst: str
+) -> tuple[list[str], list[str]]:
     """Node ids along a lane sequence and the lanes' modes."""
     lanes = geo.get("lanes", {})
     nodes = [src]
@@ -63,15 +71,26 @@ def flows_geojson(plan: dict[str, Any], geo: dict[str, Any]) -> dict[str, Any]:
         props: dict[str, Any] = {"id": nid, "kind": n["kind"], "country": n["country"]}
         if n["kind"] == "warehouse" and nid in open_wh:
             w = open_wh[nid]
-            props.update({"open": w["open"], "stock_units": stock_by_wh.get(nid, 0.0),
-                          "storage_used_m3": w["storage_used_m3"],
-                          "throughput_used_per_day": w["throughput_used_per_day"]})
-        feats.append({"type": "Feature", "geometry": {"type": "Point",
-                                                      "coordinates": [n["lon"], n["lat"]]},
-                      "properties": props})
+            props.update(
+                {
+                    "open": w["open"],
+                    "stock_units": stock_by_wh.get(nid, 0.0),
+                    "storage_used_m3": w["storage_used_m3"],
+                    "throughput_used_per_day": w["throughput_used_per_day"],
+                }
+            )
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [n["lon"], n["lat"]]},
+                "properties": props,
+            }
+        )
     agg: dict[tuple[str, str, str, tuple[str, ...]], dict[str, Any]] = {}
-    rows = [("replenishment", r["origin"] if "origin" in r else None, r["warehouse"], r)
-            for r in plan.get("replenishment", [])]
+    rows = [
+        ("replenishment", r.get("origin", None), r["warehouse"], r)
+        for r in plan.get("replenishment", [])
+    ]
     rows += [("fulfilment", r["source"], r["zone"], r) for r in plan.get("fulfilment", [])]
     for kind, src, dst, r in rows:
         if src is None:
@@ -80,19 +99,31 @@ def flows_geojson(plan: dict[str, Any], geo: dict[str, Any]) -> dict[str, Any]:
         a = agg.get(key)
         if a is None:
             path, modes = _lane_path(list(r["lanes"]), geo, src, dst)
-            a = agg[key] = {"kind": kind, "source": src, "destination": dst,
-                            "lanes": list(r["lanes"]), "mode": _main_mode(modes), "units": 0.0,
-                            "skus": 0, "path": path,
-                            "hours": r.get("hours", r.get("lead_time_hours")),
-                            "on_time": r.get("on_time")}
+            a = agg[key] = {
+                "kind": kind,
+                "source": src,
+                "destination": dst,
+                "lanes": list(r["lanes"]),
+                "mode": _main_mode(modes),
+                "units": 0.0,
+                "skus": 0,
+                "path": path,
+                "hours": r.get("hours", r.get("lead_time_hours")),
+                "on_time": r.get("on_time"),
+            }
         a["units"] += float(r["units"])
         a["skus"] += 1
     for a in agg.values():
         coords = [[nodes[p]["lon"], nodes[p]["lat"]] for p in a.pop("path") if p in nodes]
         if len(coords) < 2:
             continue
-        feats.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords},
-                      "properties": a})
+        feats.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": coords},
+                "properties": a,
+            }
+        )
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -112,9 +143,15 @@ def _draw_map(plan: dict[str, Any], gj: dict[str, Any], path: Path) -> None:
         xs, ys = zip(*f["geometry"]["coordinates"], strict=True)
         mode = p["mode"]
         used_modes.add(mode)
-        ax.plot(xs, ys, color=MODE_COLOURS.get(mode, "#333333"),
-                lw=0.4 + 2.5 * math.sqrt(p["units"] / umax), alpha=0.55, zorder=1,
-                ls="-" if p.get("on_time", True) is not False else "--")
+        ax.plot(
+            xs,
+            ys,
+            color=MODE_COLOURS.get(mode, "#333333"),
+            lw=0.4 + 2.5 * math.sqrt(p["units"] / umax),
+            alpha=0.55,
+            zorder=1,
+            ls="-" if p.get("on_time", True) is not False else "--",
+        )
     pts = [f for f in gj["features"] if f["geometry"]["type"] == "Point"]
     smax = max((f["properties"].get("stock_units", 0.0) for f in pts), default=1.0) or 1.0
     for f in pts:
@@ -122,11 +159,19 @@ def _draw_map(plan: dict[str, Any], gj: dict[str, Any], path: Path) -> None:
         p = f["properties"]
         if p["kind"] == "warehouse":
             size = 30 + 600 * math.sqrt(p.get("stock_units", 0.0) / smax)
-            ax.scatter([lon], [lat], s=size, c="#ff7f0e" if p.get("open") else "white",
-                       edgecolors="black", zorder=3, linewidths=0.8)
+            ax.scatter(
+                [lon],
+                [lat],
+                s=size,
+                c="#ff7f0e" if p.get("open") else "white",
+                edgecolors="black",
+                zorder=3,
+                linewidths=0.8,
+            )
             if p.get("open"):
-                ax.annotate(p["id"], (lon, lat), fontsize=6, xytext=(4, 4),
-                            textcoords="offset points")
+                ax.annotate(
+                    p["id"], (lon, lat), fontsize=6, xytext=(4, 4), textcoords="offset points"
+                )
         elif p["kind"] == "zone":
             ax.scatter([lon], [lat], s=6, c="#444444", zorder=2)
         elif p["kind"] == "origin":
@@ -134,21 +179,40 @@ def _draw_map(plan: dict[str, Any], gj: dict[str, Any], path: Path) -> None:
             ax.annotate(p["id"], (lon, lat), fontsize=7, xytext=(4, 4), textcoords="offset points")
         else:
             ax.scatter([lon], [lat], s=12, marker="^", c="#17becf", zorder=2)
-    handles = [Line2D([0], [0], color=MODE_COLOURS.get(m, "#333"), lw=2, label=m)
-               for m in sorted(used_modes)]
-    handles += [Line2D([0], [0], marker="o", ls="", mfc="#ff7f0e", mec="black", label="warehouse "
-                       "(size = stock)"),
-                Line2D([0], [0], marker="s", ls="", color="#d62728", label="origin"),
-                Line2D([0], [0], marker="o", ls="", color="#444444", ms=3, label="zone")]
+    handles = [
+        Line2D([0], [0], color=MODE_COLOURS.get(m, "#333"), lw=2, label=m)
+        for m in sorted(used_modes)
+    ]
+    handles += [
+        Line2D(
+            [0],
+            [0],
+            marker="o",
+            ls="",
+            mfc="#ff7f0e",
+            mec="black",
+            label="warehouse (size = stock)",
+        ),
+        Line2D([0], [0], marker="s", ls="", color="#d62728", label="origin"),
+        Line2D([0], [0], marker="o", ls="", color="#444444", ms=3, label="zone"),
+    ]
     ax.legend(handles=handles, loc="best", fontsize=7)
     svc = plan.get("service", {})
     obj = plan.get("objective")
-    ax.set_title(f"{plan.get('scenario')}: {plan.get('status')}, cost "
-                 f"{obj:,.0f}" if obj is not None else f"{plan.get('scenario')}: no plan",
-                 fontsize=10)
+    ax.set_title(
+        f"{plan.get('scenario')}: {plan.get('status')}, cost {obj:,.0f}"
+        if obj is not None
+        else f"{plan.get('scenario')}: no plan",
+        fontsize=10,
+    )
     if svc:
-        ax.text(0.01, 0.01, f"on time {svc.get('on_time_share', 0):.1%}", transform=ax.transAxes,
-                fontsize=8)
+        ax.text(
+            0.01,
+            0.01,
+            f"on time {svc.get('on_time_share', 0):.1%}",
+            transform=ax.transAxes,
+            fontsize=8,
+        )
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
     ax.set_aspect("equal", adjustable="datalim")
@@ -157,7 +221,9 @@ def _draw_map(plan: dict[str, Any], gj: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def write_plan(outcome: PlanOutcome, out_dir: str | Path, *, draw_map: bool = True) -> dict[str, Path]:
+def write_plan(
+    outcome: PlanOutcome, out_dir: str | Path, *, draw_map: bool = True
+) -> dict[str, Path]:
     """Write ``plan.json``, ``plan.geojson`` and ``map.png`` into ``out_dir`` (created).
 
     Returns
@@ -168,8 +234,9 @@ def write_plan(outcome: PlanOutcome, out_dir: str | Path, *, draw_map: bool = Tr
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"plan": out / "plan.json", "geojson": out / "plan.geojson"}
-    paths["plan"].write_text(json.dumps(outcome.plan, indent=1, allow_nan=False) + "\n",
-                             encoding="utf-8")
+    paths["plan"].write_text(
+        json.dumps(outcome.plan, indent=1, allow_nan=False) + "\n", encoding="utf-8"
+    )
     gj = flows_geojson(outcome.plan, outcome.geo)
     paths["geojson"].write_text(json.dumps(gj, allow_nan=False) + "\n", encoding="utf-8")
     if draw_map:

@@ -57,8 +57,10 @@ class PlanOutcome:
 def geo_of(scenario: Scenario) -> dict[str, Any]:
     """Node coordinates and explicit lane ends of a scenario (for GeoJSON and the map)."""
     return {
-        "nodes": {n.id: {"lat": n.lat, "lon": n.lon, "kind": n.kind, "country": n.country}
-                  for n in scenario.nodes},
+        "nodes": {
+            n.id: {"lat": n.lat, "lon": n.lon, "kind": n.kind, "country": n.country}
+            for n in scenario.nodes
+        },
         "lanes": {ln.id: (ln.from_, ln.to, ln.mode) for ln in scenario.lanes},
         "cards": {c.id: c.mode for c in scenario.rate_cards},
     }
@@ -100,12 +102,20 @@ def plan_dict(
         for c in sorted(set(pc.tolist())):
             m = pc == c
             d = float(cols.p_dem[m].sum())
-            o = float(sol.x[cols.x_ontime & m[cols.x_pair]].sum()
-                      + sol.q[cols.q_ontime & m[cols.q_pair]].sum())
-            row = {"on_time_share": o / d if d > 0 else 1.0, "units_on_time": o,
-                   "units_late": float(sol.x[~cols.x_ontime & m[cols.x_pair]].sum()
-                                       + sol.q[~cols.q_ontime & m[cols.q_pair]].sum()),
-                   "units_lost": float(sol.u[m].sum()), "demand": d}
+            o = float(
+                sol.x[cols.x_ontime & m[cols.x_pair]].sum()
+                + sol.q[cols.q_ontime & m[cols.q_pair]].sum()
+            )
+            row = {
+                "on_time_share": o / d if d > 0 else 1.0,
+                "units_on_time": o,
+                "units_late": float(
+                    sol.x[~cols.x_ontime & m[cols.x_pair]].sum()
+                    + sol.q[~cols.q_ontime & m[cols.q_pair]].sum()
+                ),
+                "units_lost": float(sol.u[m].sum()),
+                "demand": d,
+            }
             if c in targets:
                 row["target"] = targets[c]
             by_country[c] = row
@@ -115,36 +125,78 @@ def plan_dict(
     thr = np.zeros(W)
     np.add.at(thr, cols.x_wh, sol.x / H)
     warehouses = [
-        {"id": data.warehouses[w], "open": bool(sol.y[w] > 0.5),
-         "storage_used_m3": float(m3[w]), "throughput_used_per_day": float(thr[w]),
-         "status": data.wh_status[w], "storage_m3": _num(data.wh_storage_m3[w]),
-         "throughput_units_per_day": _num(data.wh_throughput_per_day[w])}
-        for w in range(W)]
-    stock = [{"sku": data.skus[cols.kw_sku[i]], "warehouse": data.warehouses[cols.kw_wh[i]],
-              "units": int(sol.stock[i])} for i in np.flatnonzero(sol.stock > 0).tolist()]
-    rep = [{"sku": data.skus[cols.f_sku[i]], "warehouse": data.warehouses[cols.f_wh[i]],
-            "lanes": _lanes(data, data.inbound, cols.f_opt[i]), "units": float(sol.f[i]),
-            "origin": data.origins[cols.f_src[i]], "lead_time_hours": float(cols.f_hours[i])}
-           for i in np.flatnonzero(sol.f > 0).tolist()]
+        {
+            "id": data.warehouses[w],
+            "open": bool(sol.y[w] > 0.5),
+            "storage_used_m3": float(m3[w]),
+            "throughput_used_per_day": float(thr[w]),
+            "status": data.wh_status[w],
+            "storage_m3": _num(data.wh_storage_m3[w]),
+            "throughput_units_per_day": _num(data.wh_throughput_per_day[w]),
+        }
+        for w in range(W)
+    ]
+    stock = [
+        {
+            "sku": data.skus[cols.kw_sku[i]],
+            "warehouse": data.warehouses[cols.kw_wh[i]],
+            "units": int(sol.stock[i]),
+        }
+        for i in np.flatnonzero(sol.stock > 0).tolist()
+    ]
+    rep = [
+        {
+            "sku": data.skus[cols.f_sku[i]],
+            "warehouse": data.warehouses[cols.f_wh[i]],
+            "lanes": _lanes(data, data.inbound, cols.f_opt[i]),
+            "units": float(sol.f[i]),
+            "origin": data.origins[cols.f_src[i]],
+            "lead_time_hours": float(cols.f_hours[i]),
+        }
+        for i in np.flatnonzero(sol.f > 0).tolist()
+    ]
     ful = []
     for i in np.flatnonzero(sol.x > 0).tolist():
         p = cols.x_pair[i]
-        ful.append({"sku": data.skus[cols.p_sku[p]], "zone": data.zones[cols.p_zone[p]],
-                    "source": data.warehouses[cols.x_wh[i]],
-                    "lanes": _lanes(data, data.outbound, cols.x_opt[i]), "units": float(sol.x[i]),
-                    "hours": float(cols.x_hours[i]), "on_time": bool(cols.x_ontime[i]),
-                    "mode": "warehouse"})
+        ful.append(
+            {
+                "sku": data.skus[cols.p_sku[p]],
+                "zone": data.zones[cols.p_zone[p]],
+                "source": data.warehouses[cols.x_wh[i]],
+                "lanes": _lanes(data, data.outbound, cols.x_opt[i]),
+                "units": float(sol.x[i]),
+                "hours": float(cols.x_hours[i]),
+                "on_time": bool(cols.x_ontime[i]),
+                "mode": "warehouse",
+            }
+        )
     for i in np.flatnonzero(sol.q > 0).tolist():
         p = cols.q_pair[i]
-        ful.append({"sku": data.skus[cols.p_sku[p]], "zone": data.zones[cols.p_zone[p]],
-                    "source": data.origins[cols.q_src[i]],
-                    "lanes": _lanes(data, data.direct, cols.q_opt[i]), "units": float(sol.q[i]),
-                    "hours": float(cols.q_hours[i]), "on_time": bool(cols.q_ontime[i]),
-                    "mode": "direct"})
-    lost_rows = [{"sku": data.skus[cols.p_sku[p]], "zone": data.zones[cols.p_zone[p]],
-                  "units": float(sol.u[p])} for p in np.flatnonzero(sol.u > 0).tolist()]
-    gap = (max(0.0, objective - bound) / max(abs(objective), 1e-9)
-           if math.isfinite(objective) and math.isfinite(bound) else None)
+        ful.append(
+            {
+                "sku": data.skus[cols.p_sku[p]],
+                "zone": data.zones[cols.p_zone[p]],
+                "source": data.origins[cols.q_src[i]],
+                "lanes": _lanes(data, data.direct, cols.q_opt[i]),
+                "units": float(sol.q[i]),
+                "hours": float(cols.q_hours[i]),
+                "on_time": bool(cols.q_ontime[i]),
+                "mode": "direct",
+            }
+        )
+    lost_rows = [
+        {
+            "sku": data.skus[cols.p_sku[p]],
+            "zone": data.zones[cols.p_zone[p]],
+            "units": float(sol.u[p]),
+        }
+        for p in np.flatnonzero(sol.u > 0).tolist()
+    ]
+    gap = (
+        max(0.0, objective - bound) / max(abs(objective), 1e-9)
+        if math.isfinite(objective) and math.isfinite(bound)
+        else None
+    )
     return {
         "scenario": data.name,
         "status": status,
@@ -153,9 +205,14 @@ def plan_dict(
         "gap": gap,
         "solve_seconds": float(solve_seconds),
         "cost": cost,
-        "service": {"on_time_share": on / tot if tot > 0 else 1.0, "units_on_time": on,
-                    "units_late": late, "units_lost": lost, "by_country": by_country,
-                    "target": data.service.min_on_time_share},
+        "service": {
+            "on_time_share": on / tot if tot > 0 else 1.0,
+            "units_on_time": on,
+            "units_late": late,
+            "units_lost": lost,
+            "by_country": by_country,
+            "target": data.service.min_on_time_share,
+        },
         "warehouses": warehouses,
         "stock": stock,
         "replenishment": rep,
@@ -167,9 +224,19 @@ def plan_dict(
 
 def _empty_plan(data: NetworkData, status: str, solve_seconds: float) -> dict[str, Any]:
     return {
-        "scenario": data.name, "status": status, "objective": None, "bound": None, "gap": None,
-        "solve_seconds": solve_seconds, "cost": {}, "service": {}, "warehouses": [], "stock": [],
-        "replenishment": [], "fulfilment": [], "lost": [],
+        "scenario": data.name,
+        "status": status,
+        "objective": None,
+        "bound": None,
+        "gap": None,
+        "solve_seconds": solve_seconds,
+        "cost": {},
+        "service": {},
+        "warehouses": [],
+        "stock": [],
+        "replenishment": [],
+        "fulfilment": [],
+        "lost": [],
         "promise_hours": float(data.service.promise_hours),
     }
 
@@ -216,75 +283,105 @@ def plan_scenario(
     strategy = params.strategy
     n_cols = len(cols.x_pair) + len(cols.q_pair) + len(cols.f_sku)
     if strategy == "auto":
-        strategy = ("decompose" if n_cols > AUTO_DECOMPOSE_COLUMNS and len(data.skus) > 1
-                    else "monolithic")
+        strategy = (
+            "decompose" if n_cols > AUTO_DECOMPOSE_COLUMNS and len(data.skus) > 1 else "monolithic"
+        )
     if strategy == "decompose":
         from optimizer.allocation.decompose import solve_decomposed
 
-        res = solve_decomposed(data, params, columns=cols, hint=hint, deadline=deadline,
-                               cancel=cancel, on_phase=say)
+        res = solve_decomposed(
+            data, params, columns=cols, hint=hint, deadline=deadline, cancel=cancel, on_phase=say
+        )
     else:
-        res = solve_allocation(data, params, columns=cols, hint=hint, deadline=deadline,
-                               cancel=cancel, on_phase=say)
+        res = solve_allocation(
+            data, params, columns=cols, hint=hint, deadline=deadline, cancel=cancel, on_phase=say
+        )
     notes = list(res.notes)
     if res.solution is None and res.status is not Status.INFEASIBLE:
         # no incumbent in time: fall back to the naive plan's warehouses, flows re-optimised
         say("no solution in time: re-optimising flows on the naive plan's warehouses")
-        res2 = solve_allocation(data, params, columns=cols, y_fixed=naive.y,
-                                deadline=time.perf_counter() + max(5.0, 0.2 * params.time_limit_s
-                                                                   if math.isfinite(
-                                                                       params.time_limit_s)
-                                                                   else 60.0),
-                                cancel=cancel)
+        res2 = solve_allocation(
+            data,
+            params,
+            columns=cols,
+            y_fixed=naive.y,
+            deadline=time.perf_counter()
+            + max(5.0, 0.2 * params.time_limit_s if math.isfinite(params.time_limit_s) else 60.0),
+            cancel=cancel,
+        )
         if res2.solution is not None:
-            notes.append("the solver found no plan in time; warehouses fixed to the naive plan's "
-                         "and flows re-optimised")
+            notes.append(
+                "the solver found no plan in time; warehouses fixed to the naive plan's "
+                "and flows re-optimised"
+            )
             res = AllocationResult(
-                status=Status.FEASIBLE, objective=res2.objective, bound=res.bound,
-                runtime_s=time.perf_counter() - t0, cost=res2.cost, columns=cols,
-                solution=res2.solution, stats={**res.stats, "fallback": True},
-                notes=tuple(notes))
+                status=Status.FEASIBLE,
+                objective=res2.objective,
+                bound=res.bound,
+                runtime_s=time.perf_counter() - t0,
+                cost=res2.cost,
+                columns=cols,
+                solution=res2.solution,
+                stats={**res.stats, "fallback": True},
+                notes=tuple(notes),
+            )
     say("writing the plan")
     solve_s = time.perf_counter() - t0
     if res.solution is None:
         plan = _empty_plan(data, str(res.status), solve_s)
         if res.status is Status.NO_SOLUTION and math.isfinite(params.time_limit_s):
-            notes.append(f"no plan within the time limit of {params.time_limit_s:g} s (stopped "
-                         f"after {solve_s:.1f} s, before a first plan); give more time "
-                         "(--time-limit)")
+            notes.append(
+                f"no plan within the time limit of {params.time_limit_s:g} s (stopped "
+                f"after {solve_s:.1f} s, before a first plan); give more time "
+                "(--time-limit)"
+            )
         plan["notes"] = notes
         plan["seed"] = params.seed
         return PlanOutcome(plan=plan, result=res, geo=geo_of(scenario))
     cols = res.columns
-    plan = plan_dict(data, cols, res.solution, status=str(res.status), objective=res.objective,
-                     bound=res.bound, solve_seconds=solve_s)
+    plan = plan_dict(
+        data,
+        cols,
+        res.solution,
+        status=str(res.status),
+        objective=res.objective,
+        bound=res.bound,
+        solve_seconds=solve_s,
+    )
     ev = evaluate(data, plan)
     if abs(ev.total - res.objective) > 1e-6 * max(1.0, abs(res.objective)):
-        log.error("plan objective %.6f differs from the evaluator's total %.6f", res.objective,
-                  ev.total)
+        log.error(
+            "plan objective %.6f differs from the evaluator's total %.6f", res.objective, ev.total
+        )
     plan["seed"] = params.seed
     plan["currency"] = scenario.currency
     plan["strategy"] = strategy
     plan["solver"] = params.solver
     plan["notes"] = notes
     # JSON has no inf/nan: a figure that was never reached (a bound phase given no time) is null
-    plan["stats"] = {k: ((float(v) if math.isfinite(v) else None)
-                         if isinstance(v, float | np.floating) else v)
-                     for k, v in res.stats.items()}
+    plan["stats"] = {
+        k: ((float(v) if math.isfinite(v) else None) if isinstance(v, float | np.floating) else v)
+        for k, v in res.stats.items()
+    }
     plan["stats"]["compile_s"] = float(data.compile_seconds)
-    plan["evaluation"] = {"feasible": ev.feasible, "violations": list(ev.violations),
-                          "shortfalls": list(ev.shortfalls)}
+    plan["evaluation"] = {
+        "feasible": ev.feasible,
+        "violations": list(ev.violations),
+        "shortfalls": list(ev.shortfalls),
+    }
     plan["diagnosis"] = diagnose(scenario, data, cols, res.solution, plan, all_cols=naive_cols)
     if params.baseline == "naive":
         plan["baseline"] = baseline_summary(data, naive_cols, naive, plan)
     return PlanOutcome(plan=plan, result=res, evaluation=ev, geo=geo_of(scenario))
 
 
-def baseline_summary(data: NetworkData, cols: Columns, naive: Solution,
-                     plan: dict[str, Any]) -> dict[str, Any]:
+def baseline_summary(
+    data: NetworkData, cols: Columns, naive: Solution, plan: dict[str, Any]
+) -> dict[str, Any]:
     """The naive planner's cost, service and rule breaks, next to ours."""
-    doc = plan_dict(data, cols, naive, status="naive", objective=math.nan, bound=math.nan,
-                    solve_seconds=0.0)
+    doc = plan_dict(
+        data, cols, naive, status="naive", objective=math.nan, bound=math.nan, solve_seconds=0.0
+    )
     ev = evaluate(data, doc)
     ours = float(plan["objective"])
     return {
@@ -301,16 +398,23 @@ def baseline_summary(data: NetworkData, cols: Columns, naive: Solution,
     }
 
 
-def diagnose(scenario: Scenario, data: NetworkData, cols: Columns, sol: Solution,
-             plan: dict[str, Any], *, max_zones: int = 20,
-             all_cols: Columns | None = None) -> dict[str, Any]:
+def diagnose(
+    scenario: Scenario,
+    data: NetworkData,
+    cols: Columns,
+    sol: Solution,
+    plan: dict[str, Any],
+    *,
+    max_zones: int = 20,
+    all_cols: Columns | None = None,
+) -> dict[str, Any]:
     """Which zones/SKUs miss the promise, why, and what binds.
 
     A zone misses when some of its units are late or lost. The reason is ``"no path meets
     the promise"`` when no option into it is fast enough, ``"on-time warehouse not opened
     (cost)"`` when only a warehouse the plan does not use could meet it, ``"capacity"`` when
-    one in use could but some capacity binds, else ``"cost"`` (cheaper to be late or lose). The fastest path
-    into each listed zone is broken down by leg (hours per lane).
+    one in use could but some capacity binds, else ``"cost"`` (cheaper to be late or lose).
+    The fastest path into each listed zone is broken down by leg (hours per lane).
     """
     promise = float(data.service.promise_hours)
     Z = len(data.zones)
@@ -334,29 +438,41 @@ def diagnose(scenario: Scenario, data: NetworkData, cols: Columns, sol: Solution
     out = []
     G = None
     for z in miss[:max_zones].tolist():
-        reason = ("no path meets the promise" if not has_on[z]
-                  else "on-time warehouse not opened (cost)" if not used_on[z]
-                  else "capacity" if binding else "cost")
+        reason = (
+            "no path meets the promise"
+            if not has_on[z]
+            else "on-time warehouse not opened (cost)"
+            if not used_on[z]
+            else "capacity"
+            if binding
+            else "cost"
+        )
         m = (cols.p_zone == z) & (sol.u + _per_pair(cols, sol, late=True) > 1e-6)
         skus = [data.skus[k] for k in cols.p_sku[m][:5].tolist()]
-        entry: dict[str, Any] = {"zone": data.zones[z], "country": data.zone_country[z],
-                                 "units_late": float(late_z[z]), "units_lost": float(lost_z[z]),
-                                 "skus": skus, "reason": reason}
+        entry: dict[str, Any] = {
+            "zone": data.zones[z],
+            "country": data.zone_country[z],
+            "units_late": float(late_z[z]),
+            "units_lost": float(lost_z[z]),
+            "skus": skus,
+            "reason": reason,
+        }
         try:
             if G is None:
                 from network.graph import build_graph
 
                 G = build_graph(scenario)
-            entry["fastest"] = _fastest(scenario, data, G, z, int(cols.p_sku[m][0]) if m.any()
-                                        else 0)
-        except Exception as e:  # noqa: BLE001 - a diagnosis must never sink a plan
+            entry["fastest"] = _fastest(
+                scenario, data, G, z, int(cols.p_sku[m][0]) if m.any() else 0
+            )
+        except Exception as e:
             log.warning("no fastest-path breakdown for %s: %s", data.zones[z], e)
         out.append(entry)
     return {
         "promise_hours": promise,
         "target": data.service.min_on_time_share,
         "target_met": not plan.get("evaluation", {}).get("shortfalls"),
-        "zones_missing_promise": int(len(miss)),
+        "zones_missing_promise": len(miss),
         "misses": out,
         "binding_capacities": binding,
         "unreachable_zones": data.unreachable_zones(),
@@ -376,9 +492,14 @@ def _binding(data: NetworkData, plan: dict[str, Any], tol: float = 1e-3) -> list
     """Capacities used to within ``tol`` of their limit."""
     out = []
     for w in plan["warehouses"]:
-        for used, cap, kind in ((w["throughput_used_per_day"], w["throughput_units_per_day"],
-                                 "throughput_units_per_day"),
-                                (w["storage_used_m3"], w["storage_m3"], "storage_m3")):
+        for used, cap, kind in (
+            (
+                w["throughput_used_per_day"],
+                w["throughput_units_per_day"],
+                "throughput_units_per_day",
+            ),
+            (w["storage_used_m3"], w["storage_m3"], "storage_m3"),
+        ):
             if cap is not None and w["open"] and used >= cap * (1 - tol) - 1e-9:
                 out.append({"kind": kind, "id": w["id"], "used": used, "capacity": cap})
     # lanes: recompute loads per lane from the listed flows
@@ -390,12 +511,19 @@ def _binding(data: NetworkData, plan: dict[str, Any], tol: float = 1e-3) -> list
         k = sku_i[row["sku"]]
         for ln in row["lanes"]:
             i = lane_i[ln]
-            load[i] += row["units"] / H * np.array(
-                [data.sku.weight_kg[k], data.sku.volume_m3[k], 1.0])
+            load[i] += (
+                row["units"] / H * np.array([data.sku.weight_kg[k], data.sku.volume_m3[k], 1.0])
+            )
     caps = np.stack([data.lane_cap_kg, data.lane_cap_m3, data.lane_cap_units], axis=1)
     for i, d in np.argwhere(np.isfinite(caps) & (load >= caps * (1 - tol) - 1e-9)).tolist():
-        out.append({"kind": ("lane_kg_per_day", "lane_m3_per_day", "lane_units_per_day")[d],
-                    "id": data.lanes[i], "used": float(load[i, d]), "capacity": float(caps[i, d])})
+        out.append(
+            {
+                "kind": ("lane_kg_per_day", "lane_m3_per_day", "lane_units_per_day")[d],
+                "id": data.lanes[i],
+                "used": float(load[i, d]),
+                "capacity": float(caps[i, d]),
+            }
+        )
     return out
 
 
@@ -419,6 +547,8 @@ def _fastest(scenario: Scenario, data: NetworkData, G: Any, z: int, k: int) -> d
     res = pareto_for_sku(scenario, src, data.zones[z], sku, G=G)
     p = res.paths[0]
     legs = [{"lane": "(processing/handling at " + src + ")", "hours": p.start_hours}]
-    legs += [{"lane": g.lane, "mode": g.mode, "hours": g.transit_hours + g.clearance_hours}
-             for g in p.legs]
+    legs += [
+        {"lane": g.lane, "mode": g.mode, "hours": g.transit_hours + g.clearance_hours}
+        for g in p.legs
+    ]
     return {"source": src, "hours": p.hours, "legs": legs}

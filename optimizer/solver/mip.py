@@ -29,8 +29,18 @@ from scipy.optimize import linprog
 from optimizer.exceptions import SolverError
 from optimizer.solver.status import Status
 
-__all__ = ["MatrixModel", "RawSolve", "SmallMip", "SolverOptions", "SolverSettings", "hint_feasible",
-           "native_stdout_to_stderr", "solve_lp_duals", "solve_model", "solve_small_mip"]
+__all__ = [
+    "MatrixModel",
+    "RawSolve",
+    "SmallMip",
+    "SolverOptions",
+    "SolverSettings",
+    "hint_feasible",
+    "native_stdout_to_stderr",
+    "solve_lp_duals",
+    "solve_model",
+    "solve_small_mip",
+]
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +94,18 @@ class SolverSettings:
 
 def _solver_params(params: SolverOptions, *, lp: bool) -> tuple[str, str]:
     if params.solver == "highs" or lp:
-        lines = ["output_flag=false", f"mip_rel_gap={params.relative_gap}",
-                 f"random_seed={params.seed}"]
+        lines = [
+            "output_flag=false",
+            f"mip_rel_gap={params.relative_gap}",
+            f"random_seed={params.seed}",
+        ]
         if params.threads is not None:
             lines.append(f"threads={params.threads}")
         return "highs", "\n".join(lines)
     if params.solver == "scip":
-        return "scip", (f"limits/gap = {params.relative_gap}\n"
-                        f"randomization/randomseedshift = {params.seed}\n")
+        return "scip", (
+            f"limits/gap = {params.relative_gap}\nrandomization/randomseedshift = {params.seed}\n"
+        )
     parts = [f"relative_gap_limit:{params.relative_gap}", f"random_seed:{params.seed}"]
     if params.threads is not None:
         parts.append(f"num_workers:{params.threads}")
@@ -130,12 +144,10 @@ def native_stdout_to_stderr() -> Iterator[None]:
     """
     with _FD_LOCK:
         if _FD_STATE["depth"] == 0:
-            try:
+            with contextlib.suppress(AttributeError, OSError, ValueError):
                 sys.stdout.flush()
-            except (AttributeError, OSError, ValueError):
-                pass
             try:
-                tmp = tempfile.TemporaryFile()
+                tmp = tempfile.TemporaryFile()  # noqa: SIM115 - closed when the guard ends
                 _FD_STATE["saved"] = os.dup(1)
                 os.dup2(tmp.fileno(), 1)
                 _FD_STATE["tmp"] = tmp
@@ -156,8 +168,11 @@ def native_stdout_to_stderr() -> Iterator[None]:
                 _FD_STATE["tmp"] = None
                 if tmp is not None:
                     tmp.seek(0)
-                    kept = [ln for ln in tmp.read().splitlines(keepends=True)
-                            if not ln.startswith(_NATIVE_NOISE)]
+                    kept = [
+                        ln
+                        for ln in tmp.read().splitlines(keepends=True)
+                        if not ln.startswith(_NATIVE_NOISE)
+                    ]
                     tmp.close()
                     if kept:
                         os.write(2, b"".join(kept))
@@ -202,8 +217,9 @@ def solve_model(
         obj = float(model.c @ v)
         return RawSolve(Status.OPTIMAL, v, obj, obj, time.perf_counter() - t0)
     helper = mbh.ModelBuilderHelper()
-    helper.fill_model_from_sparse_data(model.lb, model.ub, model.c, model.row_lb, model.row_ub,
-                                       model.A)
+    helper.fill_model_from_sparse_data(
+        model.lb, model.ub, model.c, model.row_lb, model.row_ub, model.A
+    )
     if not relax:
         for j in model.integer.tolist():
             helper.set_var_integrality(j, True)
@@ -227,14 +243,16 @@ def solve_model(
     if time_limit is not None and math.isfinite(time_limit):
         # the limit counts from this call, not from the solver's start: loading a large model
         # takes a second or two
-        solver.set_time_limit_in_seconds(max(0.05, float(time_limit)
-                                             - (time.perf_counter() - t0)))
+        solver.set_time_limit_in_seconds(max(0.05, float(time_limit) - (time.perf_counter() - t0)))
     solver.set_solver_specific_parameters(spec)
     done = threading.Event()
     # HiGHS checks its time limit rarely inside a large root LP: a watchdog interrupts the
     # solve shortly after the limit (and at once when ``cancel`` is set)
-    hard_stop = (t0 + max(0.05, float(time_limit)) + 1.0
-                 if time_limit is not None and math.isfinite(time_limit) else math.inf)
+    hard_stop = (
+        t0 + max(0.05, float(time_limit)) + 1.0
+        if time_limit is not None and math.isfinite(time_limit)
+        else math.inf
+    )
 
     def watch() -> None:
         while not done.wait(0.1):
@@ -251,8 +269,12 @@ def solve_model(
     st = solver.status()
     S = mbh.SolveStatus
     secs = time.perf_counter() - t0
-    if st in (S.INVALID_SOLVER_PARAMETERS, S.MODEL_INVALID, S.SOLVER_TYPE_UNAVAILABLE,
-              S.INCOMPATIBLE_OPTIONS):
+    if st in (
+        S.INVALID_SOLVER_PARAMETERS,
+        S.MODEL_INVALID,
+        S.SOLVER_TYPE_UNAVAILABLE,
+        S.INCOMPATIBLE_OPTIONS,
+    ):
         raise SolverError(f"{name}: {st.name}: {solver.status_string()}")
     use_hint = hint is not None and math.isfinite(hint_obj)
     if st == S.INFEASIBLE:
@@ -263,8 +285,7 @@ def solve_model(
     has = solver.has_solution() if st not in (S.OPTIMAL, S.FEASIBLE) else True
     if not has and use_hint:
         b = _bound(solver)
-        return RawSolve(Status.FEASIBLE, np.asarray(hint, float), hint_obj, min(b, hint_obj),
-                        secs)
+        return RawSolve(Status.FEASIBLE, np.asarray(hint, float), hint_obj, min(b, hint_obj), secs)
     if not has:
         if st == S.ABNORMAL:
             log.warning("%s stopped abnormally: %s", name, solver.status_string())
@@ -299,10 +320,16 @@ def solve_lp_duals(model: MatrixModel, *, time_limit: float | None = None) -> Ra
     opts: dict[str, Any] = {"presolve": True}
     if time_limit is not None and math.isfinite(time_limit):
         opts["time_limit"] = max(0.1, float(time_limit))
-    res = linprog(model.c, A_ub=A_ub if A_ub.shape[0] else None,
-                  b_ub=b_ub if A_ub.shape[0] else None,
-                  A_eq=A[ie] if len(ie) else None, b_eq=lo[ie] if len(ie) else None,
-                  bounds=np.column_stack([model.lb, model.ub]), method="highs", options=opts)
+    res = linprog(
+        model.c,
+        A_ub=A_ub if A_ub.shape[0] else None,
+        b_ub=b_ub if A_ub.shape[0] else None,
+        A_eq=A[ie] if len(ie) else None,
+        b_eq=lo[ie] if len(ie) else None,
+        bounds=np.column_stack([model.lb, model.ub]),
+        method="highs",
+        options=opts,
+    )
     secs = time.perf_counter() - t0
     if res.status == 2:
         return RawSolve(Status.INFEASIBLE, None, math.nan, math.inf, secs)
@@ -310,8 +337,8 @@ def solve_lp_duals(model: MatrixModel, *, time_limit: float | None = None) -> Ra
         return RawSolve(Status.NO_SOLUTION, None, math.nan, -math.inf, secs)
     duals = np.zeros(A.shape[0])
     m_ub = res.ineqlin.marginals if len(b_ub) else np.zeros(0)
-    duals[iu] = m_ub[:len(iu)]
-    duals[idn] -= m_ub[len(iu):]
+    duals[iu] = m_ub[: len(iu)]
+    duals[idn] -= m_ub[len(iu) :]
     if len(ie):
         duals[ie] = res.eqlin.marginals
     obj = float(res.fun)
@@ -328,16 +355,17 @@ def hint_feasible(model: MatrixModel, v: F, tol: float = 1e-6) -> bool:
         return False
     act = model.A @ v
     scale = 1.0 + np.abs(act)
-    return bool(np.all(act >= model.row_lb - tol * scale) and np.all(act <= model.row_ub + tol * scale))
+    return bool(
+        np.all(act >= model.row_lb - tol * scale) and np.all(act <= model.row_ub + tol * scale)
+    )
 
 
 def _bound(solver: Any) -> float:
     try:
         b = float(solver.best_objective_bound())
-    except Exception:  # noqa: BLE001 - some backends have none
+    except Exception:
         return -math.inf
     return b if math.isfinite(b) else -math.inf
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,8 +381,18 @@ class SmallMip:
     seconds: float
 
 
-def solve_small_mip(lb: F, ub: F, c: F, rl: F, ru: F, A: sp.spmatrix, integer: I,
-                    solver_name: str, limit: float, params: str) -> SmallMip:
+def solve_small_mip(
+    lb: F,
+    ub: F,
+    c: F,
+    rl: F,
+    ru: F,
+    A: sp.spmatrix,
+    integer: I,
+    solver_name: str,
+    limit: float,
+    params: str,
+) -> SmallMip:
     """``min c·x  s.t.  rl ≤ A·x ≤ ru,  lb ≤ x ≤ ub``, the ``integer`` columns integral, by
     OR-Tools' ``model_builder`` (HiGHS or SCIP; ``params`` in the solver's own syntax). The
     small masters of the bounds (here, :mod:`optimizer.capacity_bound`) all go through it."""
@@ -373,10 +411,16 @@ def solve_small_mip(lb: F, ub: F, c: F, rl: F, ru: F, A: sp.spmatrix, integer: I
     S = mbh.SolveStatus
     st = solver.status()
     name = {S.OPTIMAL: "optimal", S.FEASIBLE: "feasible", S.INFEASIBLE: "infeasible"}.get(
-        st, "none")
+        st, "none"
+    )
     if not solver.has_solution() or name not in ("optimal", "feasible"):
-        return SmallMip("infeasible" if name == "infeasible" else "none", math.nan, math.nan,
-                        None, secs)
-    return SmallMip(name, float(solver.objective_value()),
-                    float(solver.best_objective_bound()),
-                    np.asarray(solver.variable_values(), float), secs)
+        return SmallMip(
+            "infeasible" if name == "infeasible" else "none", math.nan, math.nan, None, secs
+        )
+    return SmallMip(
+        name,
+        float(solver.objective_value()),
+        float(solver.best_objective_bound()),
+        np.asarray(solver.variable_values(), float),
+        secs,
+    )

@@ -33,10 +33,17 @@ def auth(tenant: str = "acme") -> dict[str, str]:
 
 def make_settings(db_url: str, **overrides: Any) -> Settings:
     """Settings for tests: the fake solver, fast polling, generous rate limits."""
-    base: dict[str, Any] = dict(
-        database_url=db_url, api_keys=",".join(f"{t}:{k}" for t, k in KEYS.items()),
-        solver=FAKE, poll_interval_s=0.05, rate_per_s=1000.0, rate_burst=1000, kill_grace_s=5,
-        default_time_limit_s=10, max_time_limit_s=600)
+    base: dict[str, Any] = {
+        "database_url": db_url,
+        "api_keys": ",".join(f"{t}:{k}" for t, k in KEYS.items()),
+        "solver": FAKE,
+        "poll_interval_s": 0.05,
+        "rate_per_s": 1000.0,
+        "rate_burst": 1000,
+        "kill_grace_s": 5,
+        "default_time_limit_s": 10,
+        "max_time_limit_s": 600,
+    }
     base.update(overrides)
     return Settings(**base)
 
@@ -96,8 +103,9 @@ def client_factory(sqlite_url: str) -> Iterator[Callable[..., TestClient]]:
     """Build started TestClients over one SQLite file; all are closed at the end."""
     opened: list[TestClient] = []
 
-    def make(*, run_jobs: bool = True, raise_server_exceptions: bool = True,
-             **overrides: Any) -> TestClient:
+    def make(
+        *, run_jobs: bool = True, raise_server_exceptions: bool = True, **overrides: Any
+    ) -> TestClient:
         app = create_app(make_settings(sqlite_url, **overrides), run_jobs=run_jobs)
         c = TestClient(app, raise_server_exceptions=raise_server_exceptions)
         c.__enter__()

@@ -27,21 +27,36 @@ def fake_plan(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) ->
         os._exit(int(t["crash"]))
     factor = float(t.get("stock_factor", 1.0))
     closed = set(t.get("closed", []))
-    whs = [n["id"] for n in sc["nodes"] if n["kind"] == "warehouse"
-           and n.get("status") != "closed" and n["id"] not in closed]
+    whs = [
+        n["id"]
+        for n in sc["nodes"]
+        if n["kind"] == "warehouse" and n.get("status") != "closed" and n["id"] not in closed
+    ]
     demand: dict[str, float] = {}
     for row in sc.get("demand", []):
         demand[row["sku"]] = demand.get(row["sku"], 0.0) + float(row["units"])
     total = sum(demand.values())
     return {
-        "scenario": sc["name"], "status": "optimal", "objective": total * factor,
-        "bound": total * factor, "gap": 0.0, "solve_seconds": 0.01, "seed": seed,
+        "scenario": sc["name"],
+        "status": "optimal",
+        "objective": total * factor,
+        "bound": total * factor,
+        "gap": 0.0,
+        "solve_seconds": 0.01,
+        "seed": seed,
         "cost": {"fixed": 0.0, "inbound": total * factor},
-        "service": {"on_time_share": 0.9 if factor > 1 else 0.95, "units_on_time": total,
-                    "units_late": 0, "units_lost": 0},
+        "service": {
+            "on_time_share": 0.9 if factor > 1 else 0.95,
+            "units_on_time": total,
+            "units_late": 0,
+            "units_lost": 0,
+        },
         "warehouses": [{"id": w, "open": True} for w in whs],
-        "stock": [{"sku": k, "warehouse": whs[0], "units": round(u * factor)}
-                  for k, u in demand.items()] if whs else [],
+        "stock": [
+            {"sku": k, "warehouse": whs[0], "units": round(u * factor)} for k, u in demand.items()
+        ]
+        if whs
+        else [],
     }
 
 

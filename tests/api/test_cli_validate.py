@@ -28,8 +28,9 @@ def test_validate_json(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert info["skus"] == 2 and info["demand_units"] == 3750
 
 
-def test_validate_reports_unreachable_zone(tmp_path: Path, data_dir: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_reports_unreachable_zone(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A zone no path reaches is reported (not an error: exit 0)."""
     doc = json.loads((data_dir / "tiny-my.json").read_text())
     doc["nodes"].append({"id": "Z-FAR", "kind": "zone", "lat": 60.0, "lon": 10.0, "country": "NO"})
@@ -40,8 +41,9 @@ def test_validate_reports_unreachable_zone(tmp_path: Path, data_dir: Path,
     assert "unreachable zones: 1 (Z-FAR)" in capsys.readouterr().out
 
 
-def test_validate_bad_input_exit_2(tmp_path: Path, data_dir: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_bad_input_exit_2(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Every problem is printed on its own line naming the item, exit code 2, no traceback."""
     doc = json.loads((data_dir / "tiny-my.json").read_text())
     doc["lanes"][0]["to"] = "NOWHERE"
@@ -57,8 +59,22 @@ def test_validate_bad_input_exit_2(tmp_path: Path, data_dir: Path,
 
 def test_paths_lists_legs(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """paths prints each Pareto path with per-leg hours (clearance split) and per-leg cost."""
-    assert main(["paths", str(data_dir / "tiny-my.json"), "--from", "CN-SZX", "--to", "WH-KUL",
-                 "--sku", "SKU-B", "--json"]) == 0
+    assert (
+        main(
+            [
+                "paths",
+                str(data_dir / "tiny-my.json"),
+                "--from",
+                "CN-SZX",
+                "--to",
+                "WH-KUL",
+                "--sku",
+                "SKU-B",
+                "--json",
+            ]
+        )
+        == 0
+    )
     res = json.loads(capsys.readouterr().out)
     assert len(res["paths"]) == 1
     p = res["paths"][0]
@@ -68,16 +84,20 @@ def test_paths_lists_legs(data_dir: Path, capsys: pytest.CaptureFixture[str]) ->
     assert sum(leg["cost"] for leg in p["legs"]) == pytest.approx(p["cost_per_unit"])
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    # an unknown source node
-    (["--from", "NOPE", "--to", "Z-KUL"], "--from: unknown node 'NOPE'"),
-    # an unknown SKU
-    (["--from", "CN-SZX", "--to", "Z-KUL", "--sku", "SKU-Q"], "--sku: unknown SKU 'SKU-Q'"),
-    # a label cap below one
-    (["--from", "CN-SZX", "--to", "Z-KUL", "--max-labels", "0"], "--max-labels"),
-])
-def test_paths_bad_arguments(data_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str],
-                             message: str) -> None:
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        # an unknown source node
+        (["--from", "NOPE", "--to", "Z-KUL"], "--from: unknown node 'NOPE'"),
+        # an unknown SKU
+        (["--from", "CN-SZX", "--to", "Z-KUL", "--sku", "SKU-Q"], "--sku: unknown SKU 'SKU-Q'"),
+        # a label cap below one
+        (["--from", "CN-SZX", "--to", "Z-KUL", "--max-labels", "0"], "--max-labels"),
+    ],
+)
+def test_paths_bad_arguments(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
     """Bad arguments to paths exit 2 with a message naming the argument."""
     assert main(["paths", str(data_dir / "tiny-my.json"), *argv]) == 2
     assert message in capsys.readouterr().err

@@ -15,8 +15,9 @@ def test_real_plan_of_tiny_scenario(client_factory, scenario: dict[str, Any]) ->
     and the plan follows DESIGN §7 (objective = sum of the cost parts, every demand unit on
     time, late or lost)."""
     client = client_factory(solver="api.worker:plan_job")
-    job = client.post("/v1/plans", json={"scenario": scenario, "time_limit_s": 30},
-                      headers=auth()).json()["id"]
+    job = client.post(
+        "/v1/plans", json={"scenario": scenario, "time_limit_s": 30}, headers=auth()
+    ).json()["id"]
 
     def done() -> dict[str, Any] | None:
         b = client.get(f"/v1/plans/{job}", headers=auth()).json()

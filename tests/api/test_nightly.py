@@ -18,20 +18,38 @@ from tests.api.conftest import FAKE
 
 def test_diff_plans_by_hand() -> None:
     """Stock changes per SKU × warehouse (missing = 0), opened/closed warehouses, deltas."""
-    before = {"status": "optimal", "objective": 100.0, "cost": {"fixed": 60.0, "inbound": 40.0},
-              "service": {"on_time_share": 0.95},
-              "warehouses": [{"id": "A", "open": True}, {"id": "B", "open": True},
-                             {"id": "C", "open": False}],
-              "stock": [{"sku": "k1", "warehouse": "A", "units": 10},
-                        {"sku": "k2", "warehouse": "B", "units": 5},
-                        {"sku": "k3", "warehouse": "A", "units": 7}]}
-    after = {"status": "optimal", "objective": 90.0, "cost": {"fixed": 45.0, "inbound": 45.0},
-             "service": {"on_time_share": 0.97},
-             "warehouses": [{"id": "A", "open": True}, {"id": "B", "open": False},
-                            {"id": "C", "open": True}],
-             "stock": [{"sku": "k1", "warehouse": "A", "units": 12},
-                       {"sku": "k2", "warehouse": "C", "units": 5},
-                       {"sku": "k3", "warehouse": "A", "units": 7}]}
+    before = {
+        "status": "optimal",
+        "objective": 100.0,
+        "cost": {"fixed": 60.0, "inbound": 40.0},
+        "service": {"on_time_share": 0.95},
+        "warehouses": [
+            {"id": "A", "open": True},
+            {"id": "B", "open": True},
+            {"id": "C", "open": False},
+        ],
+        "stock": [
+            {"sku": "k1", "warehouse": "A", "units": 10},
+            {"sku": "k2", "warehouse": "B", "units": 5},
+            {"sku": "k3", "warehouse": "A", "units": 7},
+        ],
+    }
+    after = {
+        "status": "optimal",
+        "objective": 90.0,
+        "cost": {"fixed": 45.0, "inbound": 45.0},
+        "service": {"on_time_share": 0.97},
+        "warehouses": [
+            {"id": "A", "open": True},
+            {"id": "B", "open": False},
+            {"id": "C", "open": True},
+        ],
+        "stock": [
+            {"sku": "k1", "warehouse": "A", "units": 12},
+            {"sku": "k2", "warehouse": "C", "units": 5},
+            {"sku": "k3", "warehouse": "A", "units": 7},
+        ],
+    }
     d = diff_plans(before, after)
     assert d["first_run"] is False
     assert d["warehouses_opened"] == ["C"] and d["warehouses_closed"] == ["B"]
@@ -57,8 +75,9 @@ def _config(tmp: Path, db: str, body: str) -> Path:
     return cfg
 
 
-def test_two_nights_then_diff(tmp_path: Path, tiny_scenario: dict[str, Any], monkeypatch,
-                              capsys) -> None:
+def test_two_nights_then_diff(
+    tmp_path: Path, tiny_scenario: dict[str, Any], monkeypatch, capsys
+) -> None:
     """Night 1 plans and stores; night 2 (demand doubled, one warehouse closed) writes a diff
     with the stock changes, the closed warehouse and the cost delta, in JSON and Markdown."""
     monkeypatch.setenv("TRADELANE_SOLVER", FAKE)
@@ -94,11 +113,14 @@ def test_two_nights_then_diff(tmp_path: Path, tiny_scenario: dict[str, Any], mon
     runs = JobStore(engine).nightly("tiny-my")
     engine.dispose()
     assert [(r.run_date, r.status) for r in runs] == [
-        (dt.date(2026, 3, 1), "succeeded"), (dt.date(2026, 3, 2), "succeeded")]
+        (dt.date(2026, 3, 1), "succeeded"),
+        (dt.date(2026, 3, 2), "succeeded"),
+    ]
 
 
-def test_stored_forecast_and_failures(tmp_path: Path, tiny_scenario: dict[str, Any],
-                                      monkeypatch, capsys) -> None:
+def test_stored_forecast_and_failures(
+    tmp_path: Path, tiny_scenario: dict[str, Any], monkeypatch, capsys
+) -> None:
     """A tenant's stored forecast is planned; a failing and a missing scenario are stored as
     failed with the reason, the run goes on and the exit code is 1."""
     monkeypatch.setenv("TRADELANE_SOLVER", FAKE)
@@ -106,10 +128,14 @@ def test_stored_forecast_and_failures(tmp_path: Path, tiny_scenario: dict[str, A
     engine = make_engine(db)
     migrate(engine)
     store = JobStore(engine)
-    store.submit(tenant="acme", scenario_name="tiny", request={"scenario": tiny_scenario},
-                 time_limit_s=5)
+    store.submit(
+        tenant="acme", scenario_name="tiny", request={"scenario": tiny_scenario}, time_limit_s=5
+    )
     _write(tmp_path, "bad.json", {**tiny_scenario, "x_test": {"fail": "infeasible tonight"}})
-    cfg = _config(tmp_path, db, """
+    cfg = _config(
+        tmp_path,
+        db,
+        """
 [[scenario]]
 name = "bad"
 path = "bad.json"
@@ -123,7 +149,8 @@ scenario = "tiny"
 name = "ghost"
 tenant = "acme"
 scenario = "nope"
-""")
+""",
+    )
     assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-01"]) == 1
     out = capsys.readouterr().out
     assert "bad: FAILED: ValueError: infeasible tonight" in out
@@ -134,13 +161,16 @@ scenario = "nope"
     engine.dispose()
 
 
-@pytest.mark.parametrize("body, words", [
-    ('time_limit_s = 5\n', "scenario: Field required"),                    # no scenarios
-    ('[[scenario]]\nname = "x"\n', "give either 'path'"),                  # no source
-    ('[[scenario]]\nname = "a b"\npath = "x.json"\n', "scenario[0].name"),  # bad name
-    ('[[scenario]]\nname = "x"\npath = "x.json"\ncolour = 1\n', "scenario[0].colour"),
-    ('this is not toml', "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ("time_limit_s = 5\n", "scenario: Field required"),  # no scenarios
+        ('[[scenario]]\nname = "x"\n', "give either 'path'"),  # no source
+        ('[[scenario]]\nname = "a b"\npath = "x.json"\n', "scenario[0].name"),  # bad name
+        ('[[scenario]]\nname = "x"\npath = "x.json"\ncolour = 1\n', "scenario[0].colour"),
+        ("this is not toml", "not valid TOML"),
+    ],
+)
 def test_bad_config_exits_2(tmp_path: Path, body: str, words: str, capsys) -> None:
     """A bad configuration exits 2 with one line per problem naming the item."""
     cfg = tmp_path / "nightly.toml"

@@ -48,19 +48,27 @@ def test_default_time_limit_applies(client, scenario) -> None:
     assert client.get(f"/v1/plans/{job['id']}", headers=auth()).json()["time_limit_s"] == 10
 
 
-@pytest.mark.parametrize("headers", [
-    {},                                                     # no header
-    {"Authorization": "Bearer wrong-key-0123456789"},       # unknown key
-    {"Authorization": f"Basic {KEYS['acme']}"},             # wrong scheme
-    {"Authorization": "Bearer "},                           # empty token
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # no header
+        {"Authorization": "Bearer wrong-key-0123456789"},  # unknown key
+        {"Authorization": f"Basic {KEYS['acme']}"},  # wrong scheme
+        {"Authorization": "Bearer "},  # empty token
+    ],
+)
 def test_unauthenticated_is_401(client, scenario, headers) -> None:
     """Every /v1 endpoint refuses requests without a valid bearer key, with WWW-Authenticate."""
-    for method, url in (("GET", "/v1/plans"), ("POST", "/v1/plans"),
-                        ("GET", "/v1/plans/x"), ("DELETE", "/v1/plans/x"),
-                        ("POST", "/v1/routes")):
-        r = client.request(method, url, headers=headers,
-                           json={"scenario": scenario} if method == "POST" else None)
+    for method, url in (
+        ("GET", "/v1/plans"),
+        ("POST", "/v1/plans"),
+        ("GET", "/v1/plans/x"),
+        ("DELETE", "/v1/plans/x"),
+        ("POST", "/v1/routes"),
+    ):
+        r = client.request(
+            method, url, headers=headers, json={"scenario": scenario} if method == "POST" else None
+        )
         assert r.status_code == 401, (method, url)
         assert r.headers["WWW-Authenticate"] == "Bearer"
         assert r.json() == {"detail": "missing or invalid API key"}
@@ -76,11 +84,14 @@ def test_tenants_cannot_see_or_cancel_each_other(client, scenario) -> None:
     assert client.get(f"/v1/plans/{mine}", headers=auth()).json()["status"] != "cancelled"
 
 
-@pytest.mark.parametrize("job_id", [
-    "00000000-0000-0000-0000-000000000000",   # well-formed, unknown
-    "not-a-uuid",                             # never reaches the database
-    "x" * 300,                                # long
-])
+@pytest.mark.parametrize(
+    "job_id",
+    [
+        "00000000-0000-0000-0000-000000000000",  # well-formed, unknown
+        "not-a-uuid",  # never reaches the database
+        "x" * 300,  # long
+    ],
+)
 def test_unknown_ids_are_404(client, job_id) -> None:
     """Unknown or malformed ids are 404 on GET and DELETE."""
     assert client.get(f"/v1/plans/{job_id}", headers=auth()).status_code == 404
@@ -113,8 +124,9 @@ def test_schema_errors_are_422_with_field_path(client, scenario) -> None:
     assert [d["field"] for d in r.json()["detail"]] == ["scenario"]
     r = _post(client, scenario, colour="red")
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "colour"
-    r = client.post("/v1/plans", content=b"{not json", headers={**auth(),
-                                                               "Content-Type": "application/json"})
+    r = client.post(
+        "/v1/plans", content=b"{not json", headers={**auth(), "Content-Type": "application/json"}
+    )
     assert r.status_code == 422
     r = _post(client, scenario, time_limit_s=601)  # over the server's maximum
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "time_limit_s"
@@ -125,8 +137,8 @@ def test_scenario_problems_match_the_cli(client, scenario, tmp_path: Path) -> No
     """A semantically bad scenario gets 422 with one entry per problem, in the CLI's words."""
     bad = copy.deepcopy(scenario)
     bad["lanes"][0]["to"] = "NOWHERE"
-    bad["demand"].append(dict(bad["demand"][0]))        # duplicate demand row
-    bad["nodes"][2]["lat"] = 123                          # out of range
+    bad["demand"].append(dict(bad["demand"][0]))  # duplicate demand row
+    bad["nodes"][2]["lat"] = 123  # out of range
     r = _post(client, bad)
     assert r.status_code == 422
     api = [f"{d['field'].removeprefix('scenario.')}: {d['msg']}" for d in r.json()["detail"]]
@@ -136,8 +148,11 @@ def test_scenario_problems_match_the_cli(client, scenario, tmp_path: Path) -> No
     with redirect_stderr(err):
         assert cli_main(["validate", str(path)]) == 2
     # The CLI names the file ("bad.json: ") where the API has none; the rest is identical.
-    cli = [ln.removeprefix("error: ").replace("bad.json: ", "")
-           for ln in err.getvalue().splitlines() if ln.startswith("error: ")]
+    cli = [
+        ln.removeprefix("error: ").replace("bad.json: ", "")
+        for ln in err.getvalue().splitlines()
+        if ln.startswith("error: ")
+    ]
     assert len(api) == 3
     assert api == cli
 
@@ -152,10 +167,11 @@ def test_body_over_limit_is_413(client_factory, scenario) -> None:
     def chunks():
         data = json.dumps(big).encode()
         for i in range(0, len(data), 1000):
-            yield data[i:i + 1000]
+            yield data[i : i + 1000]
 
-    r = client.post("/v1/plans", content=chunks(),
-                    headers={**auth(), "Content-Type": "application/json"})
+    r = client.post(
+        "/v1/plans", content=chunks(), headers={**auth(), "Content-Type": "application/json"}
+    )
     assert r.status_code == 413
     assert client.get("/v1/plans", headers=auth()).json()["count"] == 0
 
@@ -188,8 +204,9 @@ def test_cancel_queued_running_and_finished(client, scenario) -> None:
     slow = {**scenario, "x_test": {"sleep_s": 30}}
     running = _post(client, slow).json()["id"]
     queued = _post(client, slow).json()["id"]
-    wait_for(lambda: client.get(f"/v1/plans/{running}", headers=auth()).json()["status"]
-             == "running")
+    wait_for(
+        lambda: client.get(f"/v1/plans/{running}", headers=auth()).json()["status"] == "running"
+    )
     runner = client.app.state.runner
     wait_for(lambda: runner.busy == 1)  # the DB says running just before the process starts
     r = client.delete(f"/v1/plans/{queued}", headers=auth())
@@ -317,10 +334,13 @@ def test_job_cycle_on_each_database(db_url: str, scenario) -> None:
         assert _done(client, first)["status"] == "succeeded"
         assert client.get(f"/v1/plans/{first}", headers=auth("beta")).status_code == 404
         slow = _post(client, {**scenario, "x_test": {"sleep_s": 30}}).json()["id"]
-        wait_for(lambda: client.get(f"/v1/plans/{slow}", headers=auth()).json()["status"]
-                 == "running")
+        wait_for(
+            lambda: client.get(f"/v1/plans/{slow}", headers=auth()).json()["status"] == "running"
+        )
         assert client.delete(f"/v1/plans/{slow}", headers=auth()).json()["status"] == "cancelled"
         wait_for(lambda: client.app.state.runner.busy == 0)
         page = client.get("/v1/plans", headers=auth()).json()
-        assert page["count"] == 2 and {j["status"] for j in page["data"]} == {"succeeded",
-                                                                             "cancelled"}
+        assert page["count"] == 2 and {j["status"] for j in page["data"]} == {
+            "succeeded",
+            "cancelled",
+        }

@@ -15,10 +15,26 @@ def day() -> dict[str, Any]:
     """12 orders around Kuala Lumpur, 2 vans of 60 kg: not every order fits (parcel option)."""
     return {
         "depots": [{"id": "WH-KUL", "lat": 3.14, "lon": 101.69}],
-        "orders": [{"id": f"o{i}", "lat": 3.0 + 0.02 * i, "lon": 101.5 + 0.015 * (i % 5),
-                    "demand_kg": 5 + i, "parcel_cost": 20.0} for i in range(12)],
-        "fleet": [{"id": "van", "depot": "WH-KUL", "count": 2, "capacity_kg": 60,
-                   "fixed_cost": 30, "cost_per_km": 0.5}],
+        "orders": [
+            {
+                "id": f"o{i}",
+                "lat": 3.0 + 0.02 * i,
+                "lon": 101.5 + 0.015 * (i % 5),
+                "demand_kg": 5 + i,
+                "parcel_cost": 20.0,
+            }
+            for i in range(12)
+        ],
+        "fleet": [
+            {
+                "id": "van",
+                "depot": "WH-KUL",
+                "count": 2,
+                "capacity_kg": 60,
+                "fixed_cost": 30,
+                "cost_per_km": 0.5,
+            }
+        ],
         "time_limit_s": 1,
     }
 
@@ -45,16 +61,32 @@ def test_routes_solution_is_consistent(client, day) -> None:
     assert sum(kg[o] for o in sol["dropped"]) >= 126 - 120
 
 
-@pytest.mark.parametrize("mutate, field, words", [
-    (lambda d: d["fleet"][0].update(depot="WH-X"), "fleet[0] (id 'van').depot", "unknown depot"),
-    (lambda d: d["orders"][1].update(id="o0"), "orders[1] (id 'o0').id", "duplicate id"),
-    (lambda d: d["orders"][0].update(ready_h=10, due_h=5), "orders[0] (id 'o0').due_h",
-     "before it is ready"),
-    (lambda d: d["orders"][0].update(age_h=80), "orders[0] (id 'o0').age_h",
-     "promise is already missed"),
-    (lambda d: d["depots"][0].update(open_h=9, close_h=8), "depots[0] (id 'WH-KUL').close_h",
-     "before it opens"),
-])
+@pytest.mark.parametrize(
+    "mutate, field, words",
+    [
+        (
+            lambda d: d["fleet"][0].update(depot="WH-X"),
+            "fleet[0] (id 'van').depot",
+            "unknown depot",
+        ),
+        (lambda d: d["orders"][1].update(id="o0"), "orders[1] (id 'o0').id", "duplicate id"),
+        (
+            lambda d: d["orders"][0].update(ready_h=10, due_h=5),
+            "orders[0] (id 'o0').due_h",
+            "before it is ready",
+        ),
+        (
+            lambda d: d["orders"][0].update(age_h=80),
+            "orders[0] (id 'o0').age_h",
+            "promise is already missed",
+        ),
+        (
+            lambda d: d["depots"][0].update(open_h=9, close_h=8),
+            "depots[0] (id 'WH-KUL').close_h",
+            "before it opens",
+        ),
+    ],
+)
 def test_route_request_problems_are_422(client, day, mutate, field, words) -> None:
     """Cross-reference problems are 422 entries naming the item."""
     mutate(day)

@@ -30,8 +30,12 @@ EXAMPLES = int(os.environ.get("TRADELANE_SCHEMATHESIS_EXAMPLES", "25"))
 _DB_DIR = tempfile.mkdtemp(prefix="tradelane-st-")
 APP = create_app(make_settings(f"sqlite:///{Path(_DB_DIR) / 'st.db'}", routes_time_limit_s=0.5))
 schema = schemathesis.openapi.from_dict(APP.openapi())
-CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance,
-          content_type_conformance]
+CHECKS = [
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+]
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +46,17 @@ def st_client() -> Iterator[TestClient]:
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
 def test_no_server_errors(case, st_client: TestClient) -> None:
     """Generated requests (valid and invalid) never get a 5xx and match the documented schema."""
     kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=auth())
     kwargs.pop("cookies", None)
     # Generated header values may be non-ASCII: send their UTF-8 bytes, as a raw client would.
-    kwargs["headers"] = {k: v.encode() if isinstance(v, str) and not v.isascii() else v
-                         for k, v in (kwargs.get("headers") or {}).items()}
+    kwargs["headers"] = {
+        k: v.encode() if isinstance(v, str) and not v.isascii() else v
+        for k, v in (kwargs.get("headers") or {}).items()
+    }
     response = st_client.request(**kwargs)
     case.validate_response(response, checks=CHECKS)

@@ -6,6 +6,7 @@ whole process group is killed, solver processes included; every wait is bounded.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -37,18 +38,38 @@ class Server:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.log = log
-        self.env = {**os.environ, "PYTHONPATH": str(ROOT), "TRADELANE_DATABASE_URL": db_url,
-                    "TRADELANE_API_KEYS": ",".join(f"{t}:{k}" for t, k in KEYS.items()),
-                    "TRADELANE_SOLVER": FAKE, "TRADELANE_POLL_INTERVAL_S": "0.05", **env}
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "TRADELANE_DATABASE_URL": db_url,
+            "TRADELANE_API_KEYS": ",".join(f"{t}:{k}" for t, k in KEYS.items()),
+            "TRADELANE_SOLVER": FAKE,
+            "TRADELANE_POLL_INTERVAL_S": "0.05",
+            **env,
+        }
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         with open(self.log, "ab") as fh:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--log-level", "warning"],
-                cwd=ROOT, env=self.env, stdout=fh, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "api.cli",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
         def up() -> bool:
             assert self.proc is not None and self.proc.poll() is None, self.log.read_text()
@@ -76,14 +97,10 @@ class Server:
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.terminate()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.proc.wait(timeout=10)
 
     def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
@@ -128,7 +145,7 @@ def test_sigkill_mid_solve_then_restart(tmp_path: Path, tiny_scenario: dict[str,
         finally:
             if _group_alive(pgid):
                 os.killpg(pgid, signal.SIGKILL)
-        assert store.get("acme", job).status == "running"   # killed mid-solve, as intended
+        assert store.get("acme", job).status == "running"  # killed mid-solve, as intended
         assert store.get("acme", queued).status == "queued"
 
         server.start()
@@ -161,12 +178,16 @@ def test_retry_limit_over_real_kills(tmp_path: Path, tiny_scenario: dict[str, An
         server.stop()
 
 
-@pytest.mark.parametrize("bad_env", [
-    {"TRADELANE_API_KEYS": "acme"},             # no key
-    {"TRADELANE_WORKERS": "0"},                 # below 1
-])
-def test_serve_refuses_bad_settings(bad_env: dict[str, str], tmp_path: Path, monkeypatch,
-                                    capsys) -> None:
+@pytest.mark.parametrize(
+    "bad_env",
+    [
+        {"TRADELANE_API_KEYS": "acme"},  # no key
+        {"TRADELANE_WORKERS": "0"},  # below 1
+    ],
+)
+def test_serve_refuses_bad_settings(
+    bad_env: dict[str, str], tmp_path: Path, monkeypatch, capsys
+) -> None:
     """Bad settings stop `tradelane serve` with exit 2 and a message naming the variable."""
     from api.cli import main as cli_main
 

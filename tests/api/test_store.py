@@ -21,8 +21,9 @@ def store(db_url: str) -> Iterator[JobStore]:
 
 
 def _submit(store: JobStore, tenant: str = "acme", key: str | None = None, body: int = 1):
-    return store.submit(tenant=tenant, scenario_name="s", request={"b": body},
-                        time_limit_s=5, idempotency_key=key)
+    return store.submit(
+        tenant=tenant, scenario_name="s", request={"b": body}, time_limit_s=5, idempotency_key=key
+    )
 
 
 def test_migrations_match_models_and_rerun(store: JobStore) -> None:

@@ -10,18 +10,22 @@ from network.graph import build_graph, lane_unit_cost
 from network.scenario import Scenario
 
 
-@pytest.mark.parametrize(("a", "b", "km", "tol"), [
-    # GeographicLib's documented example JFK -> LHR (40.6,-73.8 -> 51.6,-0.5): 5551.7594 km
-    ((40.6, -73.8), (51.6, -0.5), 5551.7594, 1e-3),
-    # Karney (2013) example, Wellington -> Salamanca: 19959.679267 km
-    ((-41.32, 174.81), (40.96, -5.50), 19959.679267, 1e-5),
-    # a quarter meridian on WGS84 is 10001.965729 km
-    ((0.0, 0.0), (90.0, 0.0), 10001.965729, 1e-5),
-    # one degree of longitude on the equator: a·π/180 = 111.319491 km
-    ((0.0, 0.0), (0.0, 1.0), 111.319491, 1e-5),
-])
-def test_geodesic_known_pairs(a: tuple[float, float], b: tuple[float, float], km: float,
-                              tol: float) -> None:
+@pytest.mark.parametrize(
+    ("a", "b", "km", "tol"),
+    [
+        # GeographicLib's documented example JFK -> LHR (40.6,-73.8 -> 51.6,-0.5): 5551.7594 km
+        ((40.6, -73.8), (51.6, -0.5), 5551.7594, 1e-3),
+        # Karney (2013) example, Wellington -> Salamanca: 19959.679267 km
+        ((-41.32, 174.81), (40.96, -5.50), 19959.679267, 1e-5),
+        # a quarter meridian on WGS84 is 10001.965729 km
+        ((0.0, 0.0), (90.0, 0.0), 10001.965729, 1e-5),
+        # one degree of longitude on the equator: a·π/180 = 111.319491 km
+        ((0.0, 0.0), (0.0, 1.0), 111.319491, 1e-5),
+    ],
+)
+def test_geodesic_known_pairs(
+    a: tuple[float, float], b: tuple[float, float], km: float, tol: float
+) -> None:
     """Geodesic distances match published WGS84 values."""
     assert float(geodesic_km(*a, *b)) == pytest.approx(km, abs=tol)
 
@@ -41,21 +45,55 @@ def test_pairwise_matches_elementwise() -> None:
 def _scenario(**over: object) -> Scenario:
     doc = {
         "name": "g",
-        "skus": [{"id": "K", "weight_kg": 2.0, "volume_m3": 0.01, "value": 100.0,
-                  "duty_rates": {"MY": 0.2}}],
+        "skus": [
+            {
+                "id": "K",
+                "weight_kg": 2.0,
+                "volume_m3": 0.01,
+                "value": 100.0,
+                "duty_rates": {"MY": 0.2},
+            }
+        ],
         "nodes": [
-            {"id": "SG-HUB", "kind": "warehouse", "lat": 1.35, "lon": 103.82, "country": "SG",
-             "bonded": True},
+            {
+                "id": "SG-HUB",
+                "kind": "warehouse",
+                "lat": 1.35,
+                "lon": 103.82,
+                "country": "SG",
+                "bonded": True,
+            },
             {"id": "WH-KUL", "kind": "warehouse", "lat": 3.14, "lon": 101.69, "country": "MY"},
             {"id": "Z-KUL", "kind": "zone", "lat": 3.14, "lon": 101.69, "country": "MY"},
             {"id": "Z-KCH", "kind": "zone", "lat": 1.55, "lon": 110.34, "country": "MY"},
             {"id": "O", "kind": "origin", "lat": 22.54, "lon": 114.06, "country": "CN"},
         ],
-        "lanes": [{"id": "O-SG", "from": "O", "to": "SG-HUB", "mode": "sea", "duty_rate": 0.3,
-                   "transit_hours": 100, "cost_per_unit": 1.0}],
-        "rate_cards": [{"id": "MY", "country": "MY", "from_countries": ["SG"], "base_hours": 10,
-                        "km_per_hour": 50, "circuity": 1.25, "max_km": 900, "cost_per_unit": 1.0,
-                        "cost_per_kg": 0.5, "cost_per_km": 0.01, "duty_rate": 0.05}],
+        "lanes": [
+            {
+                "id": "O-SG",
+                "from": "O",
+                "to": "SG-HUB",
+                "mode": "sea",
+                "duty_rate": 0.3,
+                "transit_hours": 100,
+                "cost_per_unit": 1.0,
+            }
+        ],
+        "rate_cards": [
+            {
+                "id": "MY",
+                "country": "MY",
+                "from_countries": ["SG"],
+                "base_hours": 10,
+                "km_per_hour": 50,
+                "circuity": 1.25,
+                "max_km": 900,
+                "cost_per_unit": 1.0,
+                "cost_per_kg": 0.5,
+                "cost_per_km": 0.01,
+                "duty_rate": 0.05,
+            }
+        ],
     }
     doc.update(over)
     return Scenario.model_validate(doc)

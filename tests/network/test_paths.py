@@ -26,7 +26,9 @@ def _front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return sorted(out, key=lambda p: (p[1], p[0]))
 
 
-def _brute_force(G: nx.MultiDiGraph, s: Scenario, src: str, dst: str, sku) -> list[tuple[float, float]]:  # type: ignore[no-untyped-def]
+def _brute_force(
+    G: nx.MultiDiGraph, s: Scenario, src: str, dst: str, sku
+) -> list[tuple[float, float]]:  # type: ignore[no-untyped-def]
     """Enumerate every simple path through gateways only and price it for one SKU."""
     allowed = {n for n, k in G.nodes(data="kind") if k == "gateway"} | {src, dst}
     H = G.subgraph(allowed)
@@ -47,13 +49,36 @@ def _brute_force(G: nx.MultiDiGraph, s: Scenario, src: str, dst: str, sku) -> li
 def small_networks(draw: st.DrawFn) -> Scenario:
     """An origin, 1-4 gateways, a warehouse and a zone, with random lanes, costs and duties."""
     n_gw = draw(st.integers(1, 4))
-    nodes = [{"id": "O", "kind": "origin", "lat": 22.5, "lon": 114.0, "country": "CN",
-              "handling_hours": draw(st.sampled_from([0, 6, 18]))}]
+    nodes = [
+        {
+            "id": "O",
+            "kind": "origin",
+            "lat": 22.5,
+            "lon": 114.0,
+            "country": "CN",
+            "handling_hours": draw(st.sampled_from([0, 6, 18])),
+        }
+    ]
     for i in range(n_gw):
-        nodes.append({"id": f"G{i}", "kind": "gateway", "lat": 1.0 + i, "lon": 100.0 + i,
-                      "country": draw(st.sampled_from(COUNTRIES))})
-    nodes.append({"id": "W", "kind": "warehouse", "lat": 3.0, "lon": 101.0, "country": "AA",
-                  "processing_hours": 12})
+        nodes.append(
+            {
+                "id": f"G{i}",
+                "kind": "gateway",
+                "lat": 1.0 + i,
+                "lon": 100.0 + i,
+                "country": draw(st.sampled_from(COUNTRIES)),
+            }
+        )
+    nodes.append(
+        {
+            "id": "W",
+            "kind": "warehouse",
+            "lat": 3.0,
+            "lon": 101.0,
+            "country": "AA",
+            "processing_hours": 12,
+        }
+    )
     nodes.append({"id": "Z", "kind": "zone", "lat": 3.1, "lon": 101.2, "country": "BB"})
     ids = [n["id"] for n in nodes]
     money = st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.5])
@@ -62,20 +87,32 @@ def small_networks(draw: st.DrawFn) -> Scenario:
     for i in range(n_lanes):
         a = draw(st.sampled_from(ids[:-1]))  # never from the zone
         b = draw(st.sampled_from([x for x in ids[1:] if x != a]))  # never into the origin
-        lane = {"id": f"L{i}", "from": a, "to": b, "mode": "truck",
-                "transit_hours": draw(st.sampled_from([1, 5, 10, 24, 48])),
-                "clearance_hours": draw(st.sampled_from([0, 0, 8])),
-                "cost_per_unit": draw(money), "cost_per_kg": draw(money),
-                "cost_per_m3": draw(money), "cost_per_km": draw(st.sampled_from([0.0, 0.001])),
-                "distance_km": draw(st.sampled_from([10.0, 100.0, 500.0]))}
+        lane = {
+            "id": f"L{i}",
+            "from": a,
+            "to": b,
+            "mode": "truck",
+            "transit_hours": draw(st.sampled_from([1, 5, 10, 24, 48])),
+            "clearance_hours": draw(st.sampled_from([0, 0, 8])),
+            "cost_per_unit": draw(money),
+            "cost_per_kg": draw(money),
+            "cost_per_m3": draw(money),
+            "cost_per_km": draw(st.sampled_from([0.0, 0.001])),
+            "distance_km": draw(st.sampled_from([10.0, 100.0, 500.0])),
+        }
         if draw(st.booleans()):
             lane["duty_rate"] = draw(st.sampled_from([0.0, 0.05, 0.2]))
         lanes.append(lane)
-    own = draw(st.dictionaries(st.sampled_from(COUNTRIES), st.sampled_from([0.0, 0.1, 0.3]),
-                               max_size=2))
-    sku = {"id": "K", "weight_kg": draw(st.sampled_from([0.1, 1.0, 5.0])),
-           "volume_m3": draw(st.sampled_from([0.001, 0.05])),
-           "value": draw(st.sampled_from([0.0, 10.0, 80.0])), "duty_rates": own}
+    own = draw(
+        st.dictionaries(st.sampled_from(COUNTRIES), st.sampled_from([0.0, 0.1, 0.3]), max_size=2)
+    )
+    sku = {
+        "id": "K",
+        "weight_kg": draw(st.sampled_from([0.1, 1.0, 5.0])),
+        "volume_m3": draw(st.sampled_from([0.001, 0.05])),
+        "value": draw(st.sampled_from([0.0, 10.0, 80.0])),
+        "duty_rates": own,
+    }
     return Scenario.model_validate({"name": "rand", "nodes": nodes, "lanes": lanes, "skus": [sku]})
 
 
@@ -104,22 +141,43 @@ def test_compiled_costs_equal_scalar_lane_sums(s: Scenario) -> None:
         cost = opts.unit_cost(data.sku)
         for i in range(len(opts)):
             lanes = [data.lanes[j] for j in opts.lanes_of(i)]
-            want = sum(lane_unit_cost(G, edges[ln][2], s.skus[0], G.nodes[edges[ln][1]]["country"])
-                       for ln in lanes)
+            want = sum(
+                lane_unit_cost(G, edges[ln][2], s.skus[0], G.nodes[edges[ln][1]]["country"])
+                for ln in lanes
+            )
             assert cost[i, 0] == pytest.approx(want, rel=1e-12, abs=1e-12)
 
 
 def test_label_cap_truncates_and_says_so() -> None:
     """With a cap of one label per node the search keeps the fastest path and reports truncation."""
-    s = Scenario.model_validate({
-        "name": "cap", "skus": [{"id": "K", "weight_kg": 1, "volume_m3": 0.01, "value": 1}],
-        "nodes": [
-            {"id": "O", "kind": "origin", "lat": 0, "lon": 0, "country": "CN"},
-            {"id": "W", "kind": "warehouse", "lat": 1, "lon": 1, "country": "AA"}],
-        "lanes": [
-            {"id": "fast", "from": "O", "to": "W", "mode": "air", "transit_hours": 10, "cost_per_unit": 9},
-            {"id": "slow", "from": "O", "to": "W", "mode": "sea", "transit_hours": 100, "cost_per_unit": 1}],
-    })
+    s = Scenario.model_validate(
+        {
+            "name": "cap",
+            "skus": [{"id": "K", "weight_kg": 1, "volume_m3": 0.01, "value": 1}],
+            "nodes": [
+                {"id": "O", "kind": "origin", "lat": 0, "lon": 0, "country": "CN"},
+                {"id": "W", "kind": "warehouse", "lat": 1, "lon": 1, "country": "AA"},
+            ],
+            "lanes": [
+                {
+                    "id": "fast",
+                    "from": "O",
+                    "to": "W",
+                    "mode": "air",
+                    "transit_hours": 10,
+                    "cost_per_unit": 9,
+                },
+                {
+                    "id": "slow",
+                    "from": "O",
+                    "to": "W",
+                    "mode": "sea",
+                    "transit_hours": 100,
+                    "cost_per_unit": 1,
+                },
+            ],
+        }
+    )
     G = build_graph(s)
     full = pareto_paths(G, "O", target_kind="warehouse")
     assert sorted(p.lanes for p in full.paths["W"]) == [("fast",), ("slow",)]

@@ -77,9 +77,19 @@ BAD_CASES = [
     # negative fixed cost
     ("nodes.2.fixed_cost", -1, "nodes[2] (id 'WH-KUL').fixed_cost", "greater than or equal to 0"),
     # negative lane cost
-    ("lanes.0.cost_per_m3", -38.0, "lanes[0] (id 'SZX-PKG-sea').cost_per_m3", "greater than or equal"),
+    (
+        "lanes.0.cost_per_m3",
+        -38.0,
+        "lanes[0] (id 'SZX-PKG-sea').cost_per_m3",
+        "greater than or equal",
+    ),
     # negative transit time
-    ("lanes.0.transit_hours", -1, "lanes[0] (id 'SZX-PKG-sea').transit_hours", "greater than or equal"),
+    (
+        "lanes.0.transit_hours",
+        -1,
+        "lanes[0] (id 'SZX-PKG-sea').transit_hours",
+        "greater than or equal",
+    ),
     # negative capacity
     ("nodes.2.storage_m3", -5, "nodes[2] (id 'WH-KUL').storage_m3", "greater than or equal"),
     # share above 1
@@ -117,19 +127,30 @@ BAD_CASES = [
     # a lane leaving a demand zone
     ("lanes.3.from", "Z-PEN", "lanes[3] (id 'SZX-KUL-express').from", "may not leave zone"),
     # per-country target in a country with no node
-    ("service.min_on_time_share_by_country", {"XX": 0.9},
-     "service.min_on_time_share_by_country.XX", "no node in country"),
+    (
+        "service.min_on_time_share_by_country",
+        {"XX": 0.9},
+        "service.min_on_time_share_by_country.XX",
+        "no node in country",
+    ),
     # per-country target above 1
-    ("service.min_on_time_share_by_country", {"MY": 1.5},
-     "service.min_on_time_share_by_country", "[0, 1]"),
+    (
+        "service.min_on_time_share_by_country",
+        {"MY": 1.5},
+        "service.min_on_time_share_by_country",
+        "[0, 1]",
+    ),
     # rate card with zero speed
     ("rate_cards.0.km_per_hour", 0, "rate_cards[0] (id 'MY-std').km_per_hour", "greater than 0"),
 ]
 
 
-@pytest.mark.parametrize(("path", "value", "where", "message"), BAD_CASES,
-                         ids=[f"{c[0]}={c[1]!r}" for c in BAD_CASES])
-def test_bad_input_names_the_item(tiny: dict, path: str, value: object, where: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "value", "where", "message"), BAD_CASES, ids=[f"{c[0]}={c[1]!r}" for c in BAD_CASES]
+)
+def test_bad_input_names_the_item(
+    tiny: dict, path: str, value: object, where: str, message: str
+) -> None:
     """Each malformed document raises ScenarioError with a line naming the offending item."""
     doc = _mutate(tiny, path, value)
     with pytest.raises(ScenarioError) as exc:
@@ -160,24 +181,38 @@ CSV_CASES = [
     # a row with too few fields
     ("sku,zone,units\nSKU-A,Z-KUL\n", "demand.csv line 2", "expected 3 fields, got 2"),
     # a non-numeric unit count
-    ("sku,zone,units\nSKU-A,Z-KUL,12\nSKU-A,Z-JHB,many\n", "demand.csv line 3.units", "not a number"),
+    (
+        "sku,zone,units\nSKU-A,Z-KUL,12\nSKU-A,Z-JHB,many\n",
+        "demand.csv line 3.units",
+        "not a number",
+    ),
     # a header without the units column
     ("sku,zone,qty\nSKU-A,Z-KUL,1\n", "demand.csv line 1", "missing ['units']"),
     # an empty file
     ("", "demand.csv", "empty file"),
     # unknown SKU: named by its CSV line
-    ("sku,zone,units\nSKU-A,Z-KUL,1\nSKU-Q,Z-KUL,1\n", "demand.csv line 3.sku", "unknown SKU 'SKU-Q'"),
+    (
+        "sku,zone,units\nSKU-A,Z-KUL,1\nSKU-Q,Z-KUL,1\n",
+        "demand.csv line 3.sku",
+        "unknown SKU 'SKU-Q'",
+    ),
     # negative units: named by its CSV line
     ("sku,zone,units\n\nSKU-A,Z-KUL,-4\n", "demand.csv line 3.units", "greater than or equal to 0"),
     # duplicate rows: the second is named, with the first's line
-    ("sku,zone,units\nSKU-A,Z-KUL,1\nSKU-A,Z-KUL,2\n", "demand.csv line 3",
-     "(first at demand.csv line 2)"),
+    (
+        "sku,zone,units\nSKU-A,Z-KUL,1\nSKU-A,Z-KUL,2\n",
+        "demand.csv line 3",
+        "(first at demand.csv line 2)",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("text", "where", "message"), CSV_CASES, ids=[c[1] + c[2] for c in CSV_CASES])
-def test_bad_demand_csv_names_the_line(tmp_path: Path, tiny: dict, text: str, where: str,
-                                       message: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "where", "message"), CSV_CASES, ids=[c[1] + c[2] for c in CSV_CASES]
+)
+def test_bad_demand_csv_names_the_line(
+    tmp_path: Path, tiny: dict, text: str, where: str, message: str
+) -> None:
     """Bad CSV demand rows raise errors naming the CSV line (and the field)."""
     net = {k: v for k, v in tiny.items() if k != "demand"}
     (tmp_path / "network.json").write_text(json.dumps(net))
@@ -188,16 +223,19 @@ def test_bad_demand_csv_names_the_line(tmp_path: Path, tiny: dict, text: str, wh
     assert any(ln.startswith(where) and message in ln for ln in lines), lines
 
 
-@pytest.mark.parametrize(("name", "text", "message"), [
-    # JSON syntax error: line and column given
-    ("s.json", '{"name": "x",\n "nodes": [}', "s.json line 2 column 12: invalid JSON"),
-    # YAML syntax error: line given
-    ("s.yaml", "name: x\nnodes: [a\n b: c\n", "s.yaml line"),
-    # a document that is not a mapping
-    ("s.json", "[1, 2]", "a scenario is a mapping"),
-    # unsupported extension
-    ("s.txt", "{}", "expected a .json, .yaml or .yml file"),
-])
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        # JSON syntax error: line and column given
+        ("s.json", '{"name": "x",\n "nodes": [}', "s.json line 2 column 12: invalid JSON"),
+        # YAML syntax error: line given
+        ("s.yaml", "name: x\nnodes: [a\n b: c\n", "s.yaml line"),
+        # a document that is not a mapping
+        ("s.json", "[1, 2]", "a scenario is a mapping"),
+        # unsupported extension
+        ("s.txt", "{}", "expected a .json, .yaml or .yml file"),
+    ],
+)
 def test_unreadable_documents(tmp_path: Path, name: str, text: str, message: str) -> None:
     """Syntax errors and wrong file kinds are reported with their location."""
     p = tmp_path / name
@@ -212,14 +250,17 @@ def test_missing_path() -> None:
         load_scenario("does/not/exist.json")
 
 
-@pytest.mark.parametrize("text", [
-    # plain rows (fast path)
-    "sku,zone,units\nSKU-A,Z-KUL,5\nSKU-B,Z-PEN,2.5\n",
-    # quoted fields and CRLF line ends (csv module path)
-    'sku,zone,units\r\n"SKU-A","Z-KUL",5\r\n"SKU-B",Z-PEN,"2.5"\r\n',
-    # padded cells, comment and blank lines, columns in another order
-    "# forecast week 48\nunits , sku , zone\n\n 5 , SKU-A , Z-KUL\n2.5,SKU-B,Z-PEN\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        # plain rows (fast path)
+        "sku,zone,units\nSKU-A,Z-KUL,5\nSKU-B,Z-PEN,2.5\n",
+        # quoted fields and CRLF line ends (csv module path)
+        'sku,zone,units\r\n"SKU-A","Z-KUL",5\r\n"SKU-B",Z-PEN,"2.5"\r\n',
+        # padded cells, comment and blank lines, columns in another order
+        "# forecast week 48\nunits , sku , zone\n\n 5 , SKU-A , Z-KUL\n2.5,SKU-B,Z-PEN\n",
+    ],
+)
 def test_demand_csv_variants(tmp_path: Path, tiny: dict, text: str) -> None:
     """Quoted, padded, commented and reordered CSVs all give the same two demand rows."""
     net = {k: v for k, v in tiny.items() if k != "demand"}

@@ -39,9 +39,15 @@ def lane(i: str, a: str, b: str, mode: str = "truck", **kw: Any) -> dict:
 
 def flat_service(**kw: Any) -> dict:
     """No holding, no safety stock, no review period: pure transport + fixed cost."""
-    base = {"promise_hours": 72, "min_on_time_share": 0.0, "late_penalty_per_unit": 0.0,
-            "lost_sale_penalty_per_unit": 1000.0, "review_period_days": 0.0, "safety_z": 0.0,
-            "capital_cost_rate_per_year": 0.0}
+    base = {
+        "promise_hours": 72,
+        "min_on_time_share": 0.0,
+        "late_penalty_per_unit": 0.0,
+        "lost_sale_penalty_per_unit": 1000.0,
+        "review_period_days": 0.0,
+        "safety_z": 0.0,
+        "capital_cost_rate_per_year": 0.0,
+    }
     base.update(kw)
     return base
 
@@ -58,26 +64,39 @@ def golden(name: str) -> dict:
     return json.loads((ALLOC / f"{name}.sol.json").read_text())
 
 
-def random_doc(rng: np.random.Generator, *, n_wh: int = 3, n_zone: int = 3, n_sku: int = 2,
-               caps: bool = True) -> dict:
+def random_doc(
+    rng: np.random.Generator, *, n_wh: int = 3, n_zone: int = 3, n_sku: int = 2, caps: bool = True
+) -> dict:
     """A random tiny scenario: one origin, sea + air inbound, last-mile lanes, a direct line."""
     nodes = [node("O", "origin", 22.5, 114.0, "CN", handling_hours=float(rng.integers(0, 24)))]
     lanes = []
     for w in range(n_wh):
-        kw: dict[str, Any] = {"fixed_cost": float(rng.integers(0, 3000)),
-                              "holding_cost_per_m3_day": float(rng.uniform(0, 2)),
-                              "handling_cost_per_unit": float(rng.uniform(0, 1)),
-                              "processing_hours": float(rng.integers(0, 24))}
+        kw: dict[str, Any] = {
+            "fixed_cost": float(rng.integers(0, 3000)),
+            "holding_cost_per_m3_day": float(rng.uniform(0, 2)),
+            "handling_cost_per_unit": float(rng.uniform(0, 1)),
+            "processing_hours": float(rng.integers(0, 24)),
+        }
         if caps and rng.random() < 0.5:
             kw["throughput_units_per_day"] = float(rng.integers(5, 40))
         if caps and rng.random() < 0.3:
             kw["storage_m3"] = float(rng.uniform(0.5, 5))
         nodes.append(node(f"W{w}", "warehouse", 3.0 + w, 101.0 + w, **kw))
-        lanes.append(lane(f"O-W{w}-sea", "O", f"W{w}", "sea",
-                          transit_hours=float(rng.integers(100, 400)),
-                          cost_per_m3=float(rng.uniform(20, 60)), duty_rate=0.05))
-        air: dict[str, Any] = {"transit_hours": float(rng.integers(24, 72)),
-                               "cost_per_kg": float(rng.uniform(1, 4))}
+        lanes.append(
+            lane(
+                f"O-W{w}-sea",
+                "O",
+                f"W{w}",
+                "sea",
+                transit_hours=float(rng.integers(100, 400)),
+                cost_per_m3=float(rng.uniform(20, 60)),
+                duty_rate=0.05,
+            )
+        )
+        air: dict[str, Any] = {
+            "transit_hours": float(rng.integers(24, 72)),
+            "cost_per_kg": float(rng.uniform(1, 4)),
+        }
         if caps and rng.random() < 0.4:
             air["capacity_kg_per_day"] = float(rng.integers(1, 20))
         lanes.append(lane(f"O-W{w}-air", "O", f"W{w}", "air", **air))
@@ -85,25 +104,60 @@ def random_doc(rng: np.random.Generator, *, n_wh: int = 3, n_zone: int = 3, n_sk
         nodes.append(node(f"Z{z}", "zone", 3.5 + z, 101.5 + z))
         for w in range(n_wh):
             if rng.random() < 0.8:
-                lanes.append(lane(f"W{w}-Z{z}", f"W{w}", f"Z{z}", "last_mile",
-                                  transit_hours=float(rng.integers(8, 80)),
-                                  cost_per_unit=float(rng.uniform(0.5, 3))))
+                lanes.append(
+                    lane(
+                        f"W{w}-Z{z}",
+                        f"W{w}",
+                        f"Z{z}",
+                        "last_mile",
+                        transit_hours=float(rng.integers(8, 80)),
+                        cost_per_unit=float(rng.uniform(0.5, 3)),
+                    )
+                )
         if rng.random() < 0.5:
-            lanes.append(lane(f"O-Z{z}", "O", f"Z{z}", "express",
-                              transit_hours=float(rng.integers(30, 120)),
-                              cost_per_kg=float(rng.uniform(3, 9)), cost_per_unit=1.0))
-    skus = [{"id": f"K{k}", "weight_kg": float(rng.uniform(0.1, 2)),
-             "volume_m3": float(rng.uniform(0.001, 0.01)), "value": float(rng.uniform(5, 60)),
-             "demand_cv": float(rng.uniform(0, 1))} for k in range(n_sku)]
-    demand = [{"sku": f"K{k}", "zone": f"Z{z}", "units": float(rng.integers(1, 400))}
-              for k in range(n_sku) for z in range(n_zone) if rng.random() < 0.8]
-    return {"name": "rand", "horizon_days": 28,
-            "service": {"promise_hours": 72, "min_on_time_share": float(rng.uniform(0, 0.9)),
-                        "late_penalty_per_unit": float(rng.uniform(0, 5)),
-                        "lost_sale_penalty_per_unit": float(rng.uniform(20, 80)),
-                        "review_period_days": float(rng.integers(0, 10)),
-                        "safety_z": float(rng.uniform(0, 2))},
-            "nodes": nodes, "lanes": lanes, "skus": skus, "demand": demand}
+            lanes.append(
+                lane(
+                    f"O-Z{z}",
+                    "O",
+                    f"Z{z}",
+                    "express",
+                    transit_hours=float(rng.integers(30, 120)),
+                    cost_per_kg=float(rng.uniform(3, 9)),
+                    cost_per_unit=1.0,
+                )
+            )
+    skus = [
+        {
+            "id": f"K{k}",
+            "weight_kg": float(rng.uniform(0.1, 2)),
+            "volume_m3": float(rng.uniform(0.001, 0.01)),
+            "value": float(rng.uniform(5, 60)),
+            "demand_cv": float(rng.uniform(0, 1)),
+        }
+        for k in range(n_sku)
+    ]
+    demand = [
+        {"sku": f"K{k}", "zone": f"Z{z}", "units": float(rng.integers(1, 400))}
+        for k in range(n_sku)
+        for z in range(n_zone)
+        if rng.random() < 0.8
+    ]
+    return {
+        "name": "rand",
+        "horizon_days": 28,
+        "service": {
+            "promise_hours": 72,
+            "min_on_time_share": float(rng.uniform(0, 0.9)),
+            "late_penalty_per_unit": float(rng.uniform(0, 5)),
+            "lost_sale_penalty_per_unit": float(rng.uniform(20, 80)),
+            "review_period_days": float(rng.integers(0, 10)),
+            "safety_z": float(rng.uniform(0, 2)),
+        },
+        "nodes": nodes,
+        "lanes": lanes,
+        "skus": skus,
+        "demand": demand,
+    }
 
 
 # -- golden cases ---------------------------------------------------------------------------
@@ -112,7 +166,7 @@ def random_doc(rng: np.random.Generator, *, n_wh: int = 3, n_zone: int = 3, n_sk
 def test_two_warehouses_golden_optimum() -> None:
     """Two candidate warehouses: the hand-computed optimum (750, W1 only) is found and the
     evaluator agrees with every term."""
-    s, data = read("two_wh")
+    _s, data = read("two_wh")
     g = golden("two_wh")
     res = solve_allocation(data, AllocationParams(relative_gap=0))
     assert res.status is Status.OPTIMAL
@@ -120,8 +174,15 @@ def test_two_warehouses_golden_optimum() -> None:
     assert [data.warehouses[w] for w in np.flatnonzero(res.solution.y)] == g["open"]
     for k, v in g["cost"].items():
         assert res.cost[k] == pytest.approx(v, rel=1e-9)
-    plan = plan_dict(data, res.columns, res.solution, status="optimal",
-                     objective=res.objective, bound=res.bound, solve_seconds=0.0)
+    plan = plan_dict(
+        data,
+        res.columns,
+        res.solution,
+        status="optimal",
+        objective=res.objective,
+        bound=res.bound,
+        solve_seconds=0.0,
+    )
     ev = evaluate(data, plan)
     assert ev.feasible, ev.violations
     assert ev.total == pytest.approx(g["objective"], rel=1e-9)
@@ -130,7 +191,7 @@ def test_two_warehouses_golden_optimum() -> None:
 def test_holding_and_stock_golden() -> None:
     """One open warehouse with holding, review period and safety stock: objective, holding
     term and integer stocking level equal the hand computation; direct is not used."""
-    s, data = read("holding_one_wh")
+    _s, data = read("holding_one_wh")
     g = golden("holding_one_wh")
     res = solve_allocation(data, AllocationParams(relative_gap=0))
     assert res.status is Status.OPTIMAL
@@ -159,12 +220,20 @@ def test_mip_matches_brute_force_over_warehouse_sets(seed: int) -> None:
     best = np.inf
     W = len(data.warehouses)
     for ys in itertools.product((0.0, 1.0), repeat=W):
-        r = solve_allocation(data, AllocationParams(relative_gap=0), columns=cols,
-                             y_fixed=np.array(ys))
+        r = solve_allocation(
+            data, AllocationParams(relative_gap=0), columns=cols, y_fixed=np.array(ys)
+        )
         if r.solution is None or set(r.notes) - set(mip.notes):
             continue  # this warehouse set cannot meet the on-time target
-        plan = plan_dict(data, cols, r.solution, status="x", objective=r.objective,
-                         bound=r.bound, solve_seconds=0)
+        plan = plan_dict(
+            data,
+            cols,
+            r.solution,
+            status="x",
+            objective=r.objective,
+            bound=r.bound,
+            solve_seconds=0,
+        )
         ev = evaluate(data, plan)
         assert ev.feasible, ev.violations
         best = min(best, ev.total)
@@ -180,8 +249,14 @@ def test_pruning_keeps_the_optimum() -> None:
         data = compile_network(parse_scenario(doc))
         full = build_columns(data, prune=False)
         pruned = build_columns(data)
-        removed += (len(full.x_pair) + len(full.f_sku) + len(full.q_pair)
-                    - len(pruned.x_pair) - len(pruned.f_sku) - len(pruned.q_pair))
+        removed += (
+            len(full.x_pair)
+            + len(full.f_sku)
+            + len(full.q_pair)
+            - len(pruned.x_pair)
+            - len(pruned.f_sku)
+            - len(pruned.q_pair)
+        )
         a = solve_allocation(data, AllocationParams(relative_gap=0), columns=full)
         b = solve_allocation(data, AllocationParams(relative_gap=0), columns=pruned)
         assert a.objective == pytest.approx(b.objective, rel=1e-7, abs=1e-6)
@@ -289,7 +364,9 @@ def test_capacity_blocks_target_then_repairs() -> None:
     assert out.plan["service"]["units_lost"] == pytest.approx(50.0, rel=1e-3)
     assert any("capacities" in n for n in out.plan["notes"])
     assert out.evaluation.feasible
-    assert any(b["kind"] == "lane_units_per_day" for b in out.plan["diagnosis"]["binding_capacities"])
+    assert any(
+        b["kind"] == "lane_units_per_day" for b in out.plan["diagnosis"]["binding_capacities"]
+    )
 
 
 def test_open_and_closed_status_are_respected() -> None:

@@ -28,8 +28,15 @@ def test_decomposition_is_feasible_and_its_bound_is_valid(seed: int) -> None:
     _, hint = naive_solution(data, cols)
     dec = solve_decomposed(data, AllocationParams(time_limit=30), columns=cols, hint=hint)
     assert dec.solution is not None
-    plan = plan_dict(data, dec.columns, dec.solution, status=str(dec.status),
-                     objective=dec.objective, bound=dec.bound, solve_seconds=0)
+    plan = plan_dict(
+        data,
+        dec.columns,
+        dec.solution,
+        status=str(dec.status),
+        objective=dec.objective,
+        bound=dec.bound,
+        solve_seconds=0,
+    )
     ev = evaluate(data, plan)
     assert not ev.violations, ev.violations
     assert ev.total == pytest.approx(dec.objective, rel=1e-6)
@@ -39,7 +46,7 @@ def test_decomposition_is_feasible_and_its_bound_is_valid(seed: int) -> None:
 
 def test_decomposition_on_golden_finds_optimum() -> None:
     """On the two-warehouse golden case the aggregate picks W1 and the plan is optimal (750)."""
-    s, data = read("two_wh")
+    s, _data = read("two_wh")
     out = plan_scenario(s, AllocationParams(strategy="decompose", time_limit=30))
     assert out.plan["strategy"] == "decompose"
     assert out.plan["objective"] == pytest.approx(750.0)
@@ -56,8 +63,13 @@ def test_restrict_to_warehouses_reindexes_pairs() -> None:
     assert np.all(sub.kw_wh[sub.f_kw] == sub.f_wh)
 
 
-def regional_doc(rng: np.random.Generator, countries: tuple[str, ...] = ("MY", "TH", "ID"),
-                 own: int = 2, n_zone: int = 2, n_sku: int = 3) -> dict:
+def regional_doc(
+    rng: np.random.Generator,
+    countries: tuple[str, ...] = ("MY", "TH", "ID"),
+    own: int = 2,
+    n_zone: int = 2,
+    n_sku: int = 3,
+) -> dict:
     """A random regional scenario: each country's zones are served by that country's own
     warehouses and by one shared hub, all with throughput limits that bind (the shape the
     capacitated bound's per-country functions exploit)."""
@@ -66,35 +78,79 @@ def regional_doc(rng: np.random.Generator, countries: tuple[str, ...] = ("MY", "
     nodes = [node("O", "origin", 22.5, 114.0, "CN")]
     lanes = []
     whs: dict[str, list[str]] = {}
-    for ci, c in enumerate(countries + ("SG",)):
+    for ci, c in enumerate((*countries, "SG")):
         n = own if c != "SG" else 1
         for w in range(n):
             wid = f"W-{c}-{w}"
             whs.setdefault(c, []).append(wid)
-            nodes.append(node(wid, "warehouse", 1.0 + ci, 100.0 + w, c,
-                              fixed_cost=float(rng.integers(500, 3000)),
-                              handling_cost_per_unit=float(rng.uniform(0, 1)),
-                              throughput_units_per_day=float(rng.integers(3, 12))))
-            lanes.append(lane(f"O-{wid}", "O", wid, "sea", transit_hours=200.0,
-                              cost_per_m3=float(rng.uniform(20, 60))))
+            nodes.append(
+                node(
+                    wid,
+                    "warehouse",
+                    1.0 + ci,
+                    100.0 + w,
+                    c,
+                    fixed_cost=float(rng.integers(500, 3000)),
+                    handling_cost_per_unit=float(rng.uniform(0, 1)),
+                    throughput_units_per_day=float(rng.integers(3, 12)),
+                )
+            )
+            lanes.append(
+                lane(
+                    f"O-{wid}",
+                    "O",
+                    wid,
+                    "sea",
+                    transit_hours=200.0,
+                    cost_per_m3=float(rng.uniform(20, 60)),
+                )
+            )
     demand = []
     for ci, c in enumerate(countries):
         for z in range(n_zone):
             zid = f"Z-{c}-{z}"
             nodes.append(node(zid, "zone", 1.5 + ci, 100.5 + z, c))
             for wid in whs[c] + whs["SG"]:
-                lanes.append(lane(f"{wid}-{zid}", wid, zid, "last_mile",
-                                  transit_hours=float(rng.integers(8, 60)),
-                                  cost_per_unit=float(rng.uniform(0.5, 4))))
-            demand += [{"sku": f"K{k}", "zone": zid, "units": float(rng.integers(20, 120))}
-                       for k in range(n_sku)]
-    skus = [{"id": f"K{k}", "weight_kg": 1.0, "volume_m3": 0.005,
-             "value": float(rng.uniform(5, 60)), "demand_cv": 0.3} for k in range(n_sku)]
-    return {"name": "regional", "horizon_days": 28,
-            "service": {"promise_hours": 72, "min_on_time_share": 0.0,
-                        "late_penalty_per_unit": 1.0, "lost_sale_penalty_per_unit": 60.0,
-                        "review_period_days": 2.0, "safety_z": 1.0},
-            "nodes": nodes, "lanes": lanes, "skus": skus, "demand": demand}
+                lanes.append(
+                    lane(
+                        f"{wid}-{zid}",
+                        wid,
+                        zid,
+                        "last_mile",
+                        transit_hours=float(rng.integers(8, 60)),
+                        cost_per_unit=float(rng.uniform(0.5, 4)),
+                    )
+                )
+            demand += [
+                {"sku": f"K{k}", "zone": zid, "units": float(rng.integers(20, 120))}
+                for k in range(n_sku)
+            ]
+    skus = [
+        {
+            "id": f"K{k}",
+            "weight_kg": 1.0,
+            "volume_m3": 0.005,
+            "value": float(rng.uniform(5, 60)),
+            "demand_cv": 0.3,
+        }
+        for k in range(n_sku)
+    ]
+    return {
+        "name": "regional",
+        "horizon_days": 28,
+        "service": {
+            "promise_hours": 72,
+            "min_on_time_share": 0.0,
+            "late_penalty_per_unit": 1.0,
+            "lost_sale_penalty_per_unit": 60.0,
+            "review_period_days": 2.0,
+            "safety_z": 1.0,
+        },
+        "nodes": nodes,
+        "lanes": lanes,
+        "skus": skus,
+        "demand": demand,
+    }
 
 
 def test_capacitated_bound_in_the_decomposition_stays_below_the_optimum() -> None:
@@ -107,8 +163,9 @@ def test_capacitated_bound_in_the_decomposition_stays_below_the_optimum() -> Non
         cols = build_columns(data)
         mono = solve_allocation(data, AllocationParams(relative_gap=0), columns=cols)
         assert mono.status.value == "optimal"
-        dec = solve_decomposed(data, AllocationParams(time_limit=20, relative_gap=1e-4),
-                               columns=cols)
+        dec = solve_decomposed(
+            data, AllocationParams(time_limit=20, relative_gap=1e-4), columns=cols
+        )
         assert dec.solution is not None
         assert dec.bound <= mono.objective * (1 + 1e-7) + 1e-6
         assert dec.objective >= mono.objective * (1 - 1e-7) - 1e-6

@@ -22,7 +22,7 @@ from optimizer.plan.planning import plan_dict
 from tests.optimizer.test_allocation import random_doc
 
 
-def _data(seed: int):  # noqa: ANN202
+def _data(seed: int):
     doc = random_doc(np.random.default_rng(700 + seed), n_wh=5, n_zone=5, n_sku=3)
     for n in doc["nodes"]:
         n.pop("storage_m3", None)
@@ -41,12 +41,12 @@ def test_local_search_never_worse_than_greedy_and_feasible(seed: int) -> None:
     W = len(data.warehouses)
     y0 = greedy_warehouses(data, cols, m.lb[:W], m.ub[:W])
     start = solve_allocation(data, params, columns=cols, y_fixed=y0)
-    sol, info = heuristic_incumbent(data, params, cols, m.lb[:W], m.ub[:W],
-                                    time.perf_counter() + 30)
+    sol, info = heuristic_incumbent(
+        data, params, cols, m.lb[:W], m.ub[:W], time.perf_counter() + 30
+    )
     if sol is None:
         return  # the greedy set cannot meet the on-time targets
-    plan = plan_dict(data, cols, sol, status="feasible", objective=0.0, bound=0.0,
-                     solve_seconds=0)
+    plan = plan_dict(data, cols, sol, status="feasible", objective=0.0, bound=0.0, solve_seconds=0)
     ev = evaluate(data, plan)
     assert not ev.violations, ev.violations
     assert ev.total <= start.objective * (1 + 1e-9) + 1e-6
@@ -56,8 +56,9 @@ def test_local_search_never_worse_than_greedy_and_feasible(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("path", ["lagrangian", "local_search"])
-def test_incumbent_as_cutoff_keeps_the_optimum(seed: int, path: str,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_incumbent_as_cutoff_keeps_the_optimum(
+    seed: int, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With the incumbent forced on (threshold 0), the result is still the optimum, by either
     incumbent path (Lagrangian enumeration, or greedy + local search when the dense
     Lagrangian would be too large)."""
@@ -76,6 +77,7 @@ def test_incumbent_as_cutoff_keeps_the_optimum(seed: int, path: str,
 def test_flip_moves_skip_tried_sets_and_are_ranked() -> None:
     data, cols = _data(0)
     from optimizer.allocation.model import default_targets
+
     agg, _ = aggregate_model(data, cols, default_targets(data, cols))
     W = len(data.warehouses)
     y = np.ones(W)

@@ -45,8 +45,7 @@ def _cflp_lp(cf: _Cflp, y: np.ndarray) -> float:
         if cf.has_cap[w]:
             rows.append(np.where(ww == w, cf.dem[pp], 0.0))
             rhs.append(cf.cap[w])
-    res = linprog(cost, A_ub=np.array(rows), b_ub=np.array(rhs), bounds=(0, 1),
-                  method="highs")
+    res = linprog(cost, A_ub=np.array(rows), b_ub=np.array(rhs), bounds=(0, 1), method="highs")
     assert res.status == 0
     return base + float(res.fun)
 
@@ -65,10 +64,12 @@ def _multipliers(data: NetworkData, cols: Columns, rng: np.random.Generator) -> 
     W = len(data.warehouses)
     tg = default_targets(data, cols)
     lk = capacitated_lane_keys(data, cols)
-    return Multipliers(rng.exponential(0.5, W) * (rng.random(W) < 0.5),
-                       rng.exponential(0.5, W) * (rng.random(W) < 0.5),
-                       {int(k): float(rng.exponential(0.1)) for k in lk},
-                       {k: float(rng.exponential(1.0)) for k in tg})
+    return Multipliers(
+        rng.exponential(0.5, W) * (rng.random(W) < 0.5),
+        rng.exponential(0.5, W) * (rng.random(W) < 0.5),
+        {int(k): float(rng.exponential(0.1)) for k in lk},
+        {k: float(rng.exponential(1.0)) for k in tg},
+    )
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -108,14 +109,14 @@ def test_bound_matches_brute_force_and_stays_below_the_mip(seed: int, storage: b
     tol = 1e-6 * (1 + abs(mip.objective))
     mults = [_multipliers(data, cols, rng) for _ in range(2)]
     rc = restrict_to_warehouses(cols, mip.solution.y)
-    m = build_allocation_model(data, params, columns=rc, y_fixed=mip.solution.y, targets=tg,
-                               integer_stock=False)
+    m = build_allocation_model(
+        data, params, columns=rc, y_fixed=mip.solution.y, targets=tg, integer_stock=False
+    )
     raw = solve_lp_duals(m)
     if raw.status is Status.OPTIMAL:
         mults.append(multipliers_from_duals(data, m, raw.duals))
     for mult in mults:
-        res = capacity_bound(data, cols, mult, tg, time.perf_counter() + 60,
-                             y_start=mip.solution.y)
+        res = capacity_bound(data, cols, mult, tg, time.perf_counter() + 60, y_start=mip.solution.y)
         cf = _Cflp(data, cols, mult, tg)
         if not cf.has_cap[cf.y_ub > 0].any():
             assert res.bound == -math.inf
@@ -135,8 +136,9 @@ def test_target_stops_early_and_is_reported() -> None:
     assume_cap = math.isfinite(full.bound)
     if not assume_cap:
         pytest.skip("no throughput capacity in this network")
-    low = capacity_bound(data, cols, mult, tg, time.perf_counter() + 60,
-                         target=full.bound - 1.0, abs_gap=1e-6)
+    low = capacity_bound(
+        data, cols, mult, tg, time.perf_counter() + 60, target=full.bound - 1.0, abs_gap=1e-6
+    )
     assert low.proven and low.bound >= full.bound - 1.0
     assert low.iterations <= full.iterations
     # a past deadline claims nothing
@@ -155,7 +157,7 @@ def test_binding_capacities_are_solved_exactly() -> None:
         data, cols = _data(seed, storage=False, n_wh=5, n_zone=4, n_sku=2)
         tg = default_targets(data, cols)
         W = len(data.warehouses)
-        zero = Multipliers(np.zeros(W), np.zeros(W), {}, {k: 0.0 for k in tg})
+        zero = Multipliers(np.zeros(W), np.zeros(W), {}, dict.fromkeys(tg, 0.0))
         cf = _Cflp(data, cols, zero, tg)
         if not cf.has_cap[cf.y_ub > 0].any():
             continue
@@ -170,8 +172,9 @@ def test_binding_capacities_are_solved_exactly() -> None:
     assert binding >= 3
 
 
-def _grouped_cflp(seed: int, n_groups: int = 3, own: int = 2, hubs: int = 1,
-                  pairs: int = 4) -> _Cflp:
+def _grouped_cflp(
+    seed: int, n_groups: int = 3, own: int = 2, hubs: int = 1, pairs: int = 4
+) -> _Cflp:
     """A random capacitated facility-location problem shaped like a regional network: each
     group (country) has warehouses of its own, ``hubs`` shared ones serve every group, and the
     capacities are tight (total capacity about 1.3 × demand)."""
@@ -187,8 +190,9 @@ def _grouped_cflp(seed: int, n_groups: int = 3, own: int = 2, hubs: int = 1,
     dem = rng.integers(5, 40, P).astype(float)
     cap = rng.uniform(0.5, 1.0, W)
     cap *= 1.3 * dem.sum() / cap.sum()
-    return _Cflp.from_arrays(c, np.full(P, 25.0), dem, rng.uniform(20.0, 200.0, W),
-                             np.floor(cap), group)
+    return _Cflp.from_arrays(
+        c, np.full(P, 25.0), dem, rng.uniform(20.0, 200.0, W), np.floor(cap), group
+    )
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -221,7 +225,7 @@ def test_a_wrong_master_answer_does_not_raise_the_bound(monkeypatch: pytest.Monk
     real = cb._run_master
     claimed: list[float] = []
 
-    def inflated(name, arrays, W, integer, limit, gap, scale):  # noqa: ANN001, ANN202
+    def inflated(name, arrays, W, integer, limit, gap, scale):
         r = real(name, arrays, W, integer, limit, gap, scale)
         if name == "highs" and math.isfinite(r.claim):
             r = cb._MasterRun(name, r.claim + 0.01 * abs(r.claim), r.objective, r.y, r.seconds)
@@ -236,7 +240,8 @@ def test_a_wrong_master_answer_does_not_raise_the_bound(monkeypatch: pytest.Monk
 
 
 def test_the_last_master_is_claimed_at_the_lower_solver_answer(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A HiGHS answer too high by less than the visited-set check can see is still caught:
     the bound is the lower of HiGHS's and SCIP's answers on the last master."""
     import optimizer.allocation.capacity_bound as cb
@@ -245,7 +250,7 @@ def test_the_last_master_is_claimed_at_the_lower_solver_answer(
     real = cb._run_master
     scip: list[float] = []
 
-    def lower_scip(name, arrays, W, integer, limit, gap, scale):  # noqa: ANN001, ANN202
+    def lower_scip(name, arrays, W, integer, limit, gap, scale):
         r = real(name, arrays, W, integer, limit, gap, scale)
         if name == "scip":
             r = cb._MasterRun(name, r.claim - 5.0, r.objective, r.y, r.seconds)
@@ -259,10 +264,16 @@ def test_the_last_master_is_claimed_at_the_lower_solver_answer(
 
 
 @settings(max_examples=12, deadline=None)
-@given(seed=st.integers(0, 10_000), n_groups=st.integers(2, 3), own=st.integers(1, 2),
-       hubs=st.integers(0, 2), pairs=st.integers(1, 4))
-def test_grouped_bound_never_exceeds_the_optimum(seed: int, n_groups: int, own: int,
-                                                 hubs: int, pairs: int) -> None:
+@given(
+    seed=st.integers(0, 10_000),
+    n_groups=st.integers(2, 3),
+    own=st.integers(1, 2),
+    hubs=st.integers(0, 2),
+    pairs=st.integers(1, 4),
+)
+def test_grouped_bound_never_exceeds_the_optimum(
+    seed: int, n_groups: int, own: int, hubs: int, pairs: int
+) -> None:
     """Property: on random regional networks (any number of own and shared warehouses) the
     bound is at most the enumerated optimum and, run to the end, within the flow's rounding
     of it; stopped after two master solves it is still below the optimum."""

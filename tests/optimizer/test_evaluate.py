@@ -47,9 +47,14 @@ def test_evaluator_agrees_with_model_costs_for_any_column_values(seed: int) -> N
     data = compile_network(parse_scenario(random_doc(rng)))
     cols = build_columns(data, prune=False)
     naive, _ = naive_solution(data, cols)
-    sol = type(naive)(y=np.ones(len(data.warehouses)), x=rng.uniform(0, 50, len(cols.x_pair)),
-                      q=rng.uniform(0, 50, len(cols.q_pair)), u=np.zeros(len(cols.p_dem)),
-                      f=rng.uniform(0, 50, len(cols.f_sku)), stock=np.zeros(len(cols.kw_sku)))
+    sol = type(naive)(
+        y=np.ones(len(data.warehouses)),
+        x=rng.uniform(0, 50, len(cols.x_pair)),
+        q=rng.uniform(0, 50, len(cols.q_pair)),
+        u=np.zeros(len(cols.p_dem)),
+        f=rng.uniform(0, 50, len(cols.f_sku)),
+        stock=np.zeros(len(cols.kw_sku)),
+    )
     plan = plan_dict(data, cols, sol, status="x", objective=0.0, bound=0.0, solve_seconds=0)
     ev = evaluate(data, plan)
     for k, v in plan["cost"].items():
@@ -61,11 +66,10 @@ def test_evaluator_agrees_with_model_costs_for_any_column_values(seed: int) -> N
 def test_naive_plan_costs_match_and_understock_is_reported() -> None:
     """The naive plan's cover-days stock misses safety stock: the evaluator says so, naming
     the SKU and warehouse; its total equals the model-side cost terms."""
-    s, data = read("holding_one_wh")
+    _s, data = read("holding_one_wh")
     cols = build_columns(data)
     naive, _ = naive_solution(data, cols)
-    plan = plan_dict(data, cols, naive, status="naive", objective=0.0, bound=0.0,
-                     solve_seconds=0)
+    plan = plan_dict(data, cols, naive, status="naive", objective=0.0, bound=0.0, solve_seconds=0)
     ev = evaluate(data, plan)
     assert ev.total == pytest.approx(sum(plan["cost"].values()), rel=1e-9)
     assert any("'K' at 'W'" in v and "below the required" in v for v in ev.violations)
@@ -74,12 +78,18 @@ def test_naive_plan_costs_match_and_understock_is_reported() -> None:
 @pytest.mark.parametrize(
     ("edit", "expect"),
     [
-        (lambda p: p["fulfilment"][0].__setitem__("units", p["fulfilment"][0]["units"] + 5),
-         "replenished"),  # flow balance broken (and over-served)
-        (lambda p: p["stock"].__setitem__(0, {**p["stock"][0], "units": 0}),
-         "below the required"),  # stock rule
-        (lambda p: [w.__setitem__("open", False) for w in p["warehouses"]],
-         "not open"),  # flows at an unopened warehouse
+        (
+            lambda p: p["fulfilment"][0].__setitem__("units", p["fulfilment"][0]["units"] + 5),
+            "replenished",
+        ),  # flow balance broken (and over-served)
+        (
+            lambda p: p["stock"].__setitem__(0, {**p["stock"][0], "units": 0}),
+            "below the required",
+        ),  # stock rule
+        (
+            lambda p: [w.__setitem__("open", False) for w in p["warehouses"]],
+            "not open",
+        ),  # flows at an unopened warehouse
         (lambda p: p["fulfilment"][0].__setitem__("on_time", False), "on_time flag"),
         (lambda p: p["fulfilment"][0].__setitem__("hours", 99.0), "hours"),
     ],

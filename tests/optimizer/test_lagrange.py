@@ -42,7 +42,7 @@ from tests.optimizer.test_allocation import random_doc
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 
-def _data(seed: int, storage: bool = True, **kw):  # noqa: ANN202
+def _data(seed: int, storage: bool = True, **kw):
     doc = random_doc(np.random.default_rng(900 + seed), **kw)
     if not storage:  # integer stock then never overflows storage: the MIP is exact
         for n in doc["nodes"]:
@@ -65,11 +65,21 @@ def test_lp_duals_follow_highs_signs() -> None:
     """min x1 + 2 x2, x1 + x2 ≥ 3 (dual 2), x1 ≤ 1 (dual −1), x1 − x2 = −1 (dual 0 here
     after the others; checked by the objective identity)."""
     A = sp.csr_matrix(np.array([[1.0, 1.0], [1.0, 0.0]]))
-    m = AllocationModel(columns=None, c=np.array([1.0, 2.0]), lb=np.zeros(2),
-                        ub=np.full(2, np.inf), integer=np.zeros(0, np.int64), A=A,
-                        row_lb=np.array([3.0, -np.inf]), row_ub=np.array([np.inf, 1.0]),
-                        off={}, s_kw=np.zeros(0, np.int64), rows={}, targets={},
-                        build_seconds=0.0)
+    m = AllocationModel(
+        columns=None,
+        c=np.array([1.0, 2.0]),
+        lb=np.zeros(2),
+        ub=np.full(2, np.inf),
+        integer=np.zeros(0, np.int64),
+        A=A,
+        row_lb=np.array([3.0, -np.inf]),
+        row_ub=np.array([np.inf, 1.0]),
+        off={},
+        s_kw=np.zeros(0, np.int64),
+        rows={},
+        targets={},
+        build_seconds=0.0,
+    )
     raw = solve_lp_duals(m)
     assert raw.status is Status.OPTIMAL
     assert raw.objective == pytest.approx(5.0)
@@ -89,8 +99,7 @@ def test_lagrangian_at_lp_duals_equals_the_lp(seed: int) -> None:
     y = np.ones(W)
     rc = restrict_to_warehouses(cols, y)
     tg = default_targets(data, cols)
-    m = build_allocation_model(data, params, columns=rc, y_fixed=y, targets=tg,
-                               integer_stock=False)
+    m = build_allocation_model(data, params, columns=rc, y_fixed=y, targets=tg, integer_stock=False)
     raw = solve_lp_duals(m)
     if raw.status is not Status.OPTIMAL:
         pytest.skip("targets unreachable with every warehouse open")
@@ -113,9 +122,16 @@ def test_solve_ufl_matches_enumeration(seed: int, P: int, W: int) -> None:
     c[:, status == "closed"] = np.inf
     fixed = rng.uniform(-5, 40, W)
     dem = rng.uniform(0.5, 3, P)
-    pc = PairCosts(c=c, d=d, dem=dem, fixed=fixed, const=0.0,
-                   x_best=np.zeros((P, W), np.int64), q_best=np.zeros(P, np.int64),
-                   f_best=np.zeros(0, np.int64))
+    pc = PairCosts(
+        c=c,
+        d=d,
+        dem=dem,
+        fixed=fixed,
+        const=0.0,
+        x_best=np.zeros((P, W), np.int64),
+        q_best=np.zeros(P, np.int64),
+        f_best=np.zeros(0, np.int64),
+    )
     y_lb = (status == "open").astype(float)
     y_ub = (status != "closed").astype(float)
     best = math.inf
@@ -153,22 +169,22 @@ def test_lagrangian_bounds_never_exceed_the_optimum(seed: int) -> None:
     rng = np.random.default_rng(seed)
     tol = 1e-6 * (1 + abs(mip.objective))
     for _ in range(5):
-        mult = Multipliers(rng.exponential(0.5, W) * (rng.random(W) < 0.5),
-                           rng.exponential(0.5, W) * (rng.random(W) < 0.5),
-                           {int(k): float(rng.exponential(0.1)) for k in lk},
-                           {k: float(rng.exponential(1.0)) for k in tg})
+        mult = Multipliers(
+            rng.exponential(0.5, W) * (rng.random(W) < 0.5),
+            rng.exponential(0.5, W) * (rng.random(W) < 0.5),
+            {int(k): float(rng.exponential(0.1)) for k in lk},
+            {k: float(rng.exponential(1.0)) for k in tg},
+        )
         b, ufl, _ = lagrangian_bound(data, cols, mult, tg, time.perf_counter() + 30)
         assert ufl.optimal
         assert b <= mip.objective + tol
     y = mip.solution.y
     rc = restrict_to_warehouses(cols, y)
-    m = build_allocation_model(data, params, columns=rc, y_fixed=y, targets=tg,
-                               integer_stock=False)
+    m = build_allocation_model(data, params, columns=rc, y_fixed=y, targets=tg, integer_stock=False)
     raw = solve_lp_duals(m)
     assert raw.status is Status.OPTIMAL
     mult = multipliers_from_duals(data, m, raw.duals)
-    best, info = lagrangian_search(data, cols, mult, tg, lk, mip.objective,
-                                   time.perf_counter() + 3)
+    best, info = lagrangian_search(data, cols, mult, tg, lk, mip.objective, time.perf_counter() + 3)
     assert best <= mip.objective + tol
     assert best >= info["lagrange_first"] - tol
     assert info["lagrange_iterations"] >= 1
@@ -197,24 +213,26 @@ def test_demand_relaxation_enumeration_proves_the_optimum(seed: int) -> None:
         return r.objective, r.bound
 
     upper = mip.objective * 1.5 + 10.0
-    rel = demand_relaxation(data, cols, y_lb, y_ub, upper, time.perf_counter() + 10,
-                            max_iter=300)
+    rel = demand_relaxation(data, cols, y_lb, y_ub, upper, time.perf_counter() + 10, max_iter=300)
     assert rel.bound <= mip.objective + tol
-    best, bound, y, n, proven = enumerate_sets(rel, y_lb, y_ub, price, upper,
-                                               time.perf_counter() + 60)
+    best, bound, _y, n, proven = enumerate_sets(
+        rel, y_lb, y_ub, price, upper, time.perf_counter() + 60
+    )
     assert proven
     assert best == pytest.approx(mip.objective, rel=1e-6, abs=1e-6)
     assert bound <= mip.objective + tol
-    assert n <= 2 ** W
+    assert n <= 2**W
     # penalty tests around the optimal set keep the optimum
-    lb, ub, nfix = fix_by_bound(rel, y_lb, y_ub, mip.solution.y, mip.objective,
-                                time.perf_counter() + 10)
+    lb, ub, nfix = fix_by_bound(
+        rel, y_lb, y_ub, mip.solution.y, mip.objective, time.perf_counter() + 10
+    )
     assert nfix == int(((lb == ub) & (y_lb < y_ub)).sum())
     assert np.all(lb <= mip.solution.y + 1e-9) and np.all(mip.solution.y <= ub + 1e-9)
     m2 = build_allocation_model(data, params, columns=cols, integer_stock=False)
     m2.lb[:W], m2.ub[:W] = lb, ub
     assert solve_model(m2, params).objective == pytest.approx(
-        solve_model(m, params).objective, rel=1e-7, abs=1e-6)
+        solve_model(m, params).objective, rel=1e-7, abs=1e-6
+    )
 
 
 def test_cap41_through_the_lagrangian_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -264,18 +282,25 @@ def test_an_interrupted_knapsack_proves_nothing(monkeypatch: pytest.MonkeyPatch)
     W = len(data.warehouses)
     m = build_allocation_model(data, params, columns=cols, integer_stock=False)
     y_lb, y_ub = m.lb[:W], m.ub[:W]
-    rel = demand_relaxation(data, cols, y_lb, y_ub, mip.objective * 2 + 10,
-                            time.perf_counter() + 10, max_iter=200)
+    rel = demand_relaxation(
+        data, cols, y_lb, y_ub, mip.objective * 2 + 10, time.perf_counter() + 10, max_iter=200
+    )
     monkeypatch.setattr(lag, "_knapsack", lambda *a, **k: (-math.inf, None))
-    best, bound, _, n, proven = enumerate_sets(
-        rel, y_lb, y_ub, lambda y: (math.inf, -math.inf), mip.objective * 2 + 10,
-        time.perf_counter() + 10)
+    _best, bound, _, n, proven = enumerate_sets(
+        rel,
+        y_lb,
+        y_ub,
+        lambda y: (math.inf, -math.inf),
+        mip.objective * 2 + 10,
+        time.perf_counter() + 10,
+    )
     assert not proven and n == 0
     assert bound <= mip.objective + 1e-6
 
 
 def test_lagrangian_search_claims_the_lower_of_the_two_solvers(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """When the re-solve of the best iterate's master proves less than HiGHS claimed, the
     search returns the lower figure."""
     import dataclasses
@@ -285,18 +310,19 @@ def test_lagrangian_search_claims_the_lower_of_the_two_solvers(
     data, cols = _data(2, n_wh=4, n_zone=4, n_sku=2)
     tg = default_targets(data, cols)
     W = len(data.warehouses)
-    zero = Multipliers(np.zeros(W), np.zeros(W), {}, {k: 0.0 for k in tg})
+    zero = Multipliers(np.zeros(W), np.zeros(W), {}, dict.fromkeys(tg, 0.0))
     real = lg.lagrangian_bound
     seen: list[float] = []
 
-    def with_master(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+    def with_master(*a, **kw):
         b, ufl, pc = real(*a, **kw)
         seen.append(b)
         return b, dataclasses.replace(ufl, master=("master",)), pc
 
     monkeypatch.setattr(lg, "lagrangian_bound", with_master)
     monkeypatch.setattr(lg, "recheck_ufl", lambda ufl, _t: ufl.bound - 7.0)
-    best, _ = lg.lagrangian_search(data, cols, zero, tg, capacitated_lane_keys(data, cols),
-                                   1e9, time.perf_counter() + 1.0)
+    best, _ = lg.lagrangian_search(
+        data, cols, zero, tg, capacitated_lane_keys(data, cols), 1e9, time.perf_counter() + 1.0
+    )
     assert seen
     assert best == pytest.approx(max(seen) - 7.0, abs=1e-6)

@@ -10,8 +10,20 @@ from api.cli import main
 def test_route_instance_file_writes_contract_json(tmp_path, data_dir, capsys) -> None:
     """``route INSTANCE --time-limit --out`` writes the DESIGN §7 keys; exit code 0."""
     out = tmp_path / "sol.json"
-    code = main(["route", str(data_dir / "vrp" / "C101.txt"), "--solution-limit", "30",
-                 "--out", str(out), "--seed", "2", "--best-known", "827.3"])
+    code = main(
+        [
+            "route",
+            str(data_dir / "vrp" / "C101.txt"),
+            "--solution-limit",
+            "30",
+            "--out",
+            str(out),
+            "--seed",
+            "2",
+            "--best-known",
+            "827.3",
+        ]
+    )
     assert code == 0
     d = json.loads(out.read_text())
     assert {"instance", "cost", "vehicles", "routes", "feasible", "solve_seconds"} <= set(d)
@@ -23,8 +35,21 @@ def test_route_instance_file_writes_contract_json(tmp_path, data_dir, capsys) ->
 def test_route_plan_day(tmp_path, data_dir) -> None:
     """``route --plan DIR --warehouse --day`` routes the day and lists carrier hand-overs."""
     out = tmp_path / "day.json"
-    code = main(["route", "--plan", str(data_dir / "vrp" / "plan-tiny"), "--warehouse", "WH-KUL",
-                 "--day", "5", "--time-limit", "1", "--out", str(out)])
+    code = main(
+        [
+            "route",
+            "--plan",
+            str(data_dir / "vrp" / "plan-tiny"),
+            "--warehouse",
+            "WH-KUL",
+            "--day",
+            "5",
+            "--time-limit",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     d = json.loads(out.read_text())
     assert d["feasible"] and d["warehouse"] == "WH-KUL" and d["day"] == 5

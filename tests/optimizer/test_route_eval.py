@@ -15,12 +15,17 @@ def square() -> RoutingInstance:
     """Four clients on a unit square around a depot at the origin; capacity 2, two vehicles."""
     xy = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [-1, 0]], float)
     return RoutingInstance.build(
-        "square", distance_matrix(xy, "exact"), demand=[1, 1, 1, 1],
-        tw_early=[0, 0, 0, 0], tw_late=[10, 10, 2.0, 10], service=[0.5, 0, 0, 0],
-        drop_penalty=[np.inf, np.inf, np.inf, 3.0], client_ids=["a", "b", "c", "d"],
-        vehicle_types=(VehicleType(count=2, capacity=(2.0,), shift_end=20.0,
-                                   max_duration=8.0),),
-        coords=xy)
+        "square",
+        distance_matrix(xy, "exact"),
+        demand=[1, 1, 1, 1],
+        tw_early=[0, 0, 0, 0],
+        tw_late=[10, 10, 2.0, 10],
+        service=[0.5, 0, 0, 0],
+        drop_penalty=[np.inf, np.inf, np.inf, 3.0],
+        client_ids=["a", "b", "c", "d"],
+        vehicle_types=(VehicleType(count=2, capacity=(2.0,), shift_end=20.0, max_duration=8.0),),
+        coords=xy,
+    )
 
 
 def test_a_feasible_solution_is_accepted_with_its_cost(square: RoutingInstance) -> None:
@@ -59,12 +64,17 @@ def test_route_duration_and_shift_end_are_checked() -> None:
     """A route longer than max_duration, and one returning after the shift, are rejected."""
     xy = np.array([[0, 0], [5, 0]], float)
     dist = distance_matrix(xy, "exact")
-    short = RoutingInstance.build("d", dist, demand=[1], vehicle_types=(
-        VehicleType(count=1, capacity=(1.0,), max_duration=9.0),))
+    short = RoutingInstance.build(
+        "d",
+        dist,
+        demand=[1],
+        vehicle_types=(VehicleType(count=1, capacity=(1.0,), max_duration=9.0),),
+    )
     ev = evaluate_routes(short, [(0, [0])])
     assert any("duration 10.0000 > max_duration 9" in v for v in ev.violations)
-    shift = RoutingInstance.build("s", dist, demand=[1], vehicle_types=(
-        VehicleType(count=1, capacity=(1.0,), shift_end=9.0),))
+    shift = RoutingInstance.build(
+        "s", dist, demand=[1], vehicle_types=(VehicleType(count=1, capacity=(1.0,), shift_end=9.0),)
+    )
     ev = evaluate_routes(shift, [(0, [0])])
     assert any("after the shift end 9" in v for v in ev.violations)
 
@@ -72,10 +82,14 @@ def test_route_duration_and_shift_end_are_checked() -> None:
 def test_waiting_at_the_start_is_not_route_duration() -> None:
     """The departure is delayed to the latest useful time: duration excludes the early wait."""
     xy = np.array([[0, 0], [2, 0]], float)
-    inst = RoutingInstance.build("wait", distance_matrix(xy, "exact"), demand=[1],
-                                 tw_early=[10.0], tw_late=[12.0],
-                                 vehicle_types=(VehicleType(count=1, capacity=(1.0,),
-                                                            max_duration=4.0),))
+    inst = RoutingInstance.build(
+        "wait",
+        distance_matrix(xy, "exact"),
+        demand=[1],
+        tw_early=[10.0],
+        tw_late=[12.0],
+        vehicle_types=(VehicleType(count=1, capacity=(1.0,), max_duration=4.0),),
+    )
     ev = evaluate_routes(inst, [(0, [0])])
     assert ev.feasible and ev.routes[0].duration == pytest.approx(4.0)
     assert ev.routes[0].departure == pytest.approx(8.0)

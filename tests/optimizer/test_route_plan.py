@@ -62,8 +62,9 @@ def test_far_orders_go_to_parcel_carrier_and_metro_orders_are_routed(plan_and_sc
     dropped = {inst.client_ids[c] for c in res.dropped}
     assert all(cid.startswith("Z-KUL") for cid in routed) and routed
     assert {cid for cid in inst.client_ids if cid.startswith("Z-JHB")} <= dropped
-    ev = evaluate_routes(inst, [(r.vehicle_type, r.clients) for r in res.routes],
-                         dropped=res.dropped)
+    ev = evaluate_routes(
+        inst, [(r.vehicle_type, r.clients) for r in res.routes], dropped=res.dropped
+    )
     assert ev.feasible and ev.cost == pytest.approx(res.cost)
 
 
@@ -77,8 +78,9 @@ def test_given_matrix_replaces_geodesic_distances(plan_and_scenario) -> None:
     inst = build_day_instance(plan, scen, warehouse="WH-KUL", day=1, seed=0, matrix_km=m)
     assert inst.distance[0, 1] == 7.0 and inst.duration[0, 1] == pytest.approx(7.0 / 30.0)
     with pytest.raises(RoutingError, match="shape"):
-        build_day_instance(plan, scen, warehouse="WH-KUL", day=1, seed=0,
-                           matrix_km=np.zeros((3, 3)))
+        build_day_instance(
+            plan, scen, warehouse="WH-KUL", day=1, seed=0, matrix_km=np.zeros((3, 3))
+        )
 
 
 @pytest.mark.parametrize(

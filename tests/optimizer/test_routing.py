@@ -35,8 +35,8 @@ def _partitions(items: list[int]) -> Iterator[list[list[int]]]:
     first, rest = items[0], items[1:]
     for p in _partitions(rest):
         for i in range(len(p)):
-            yield p[:i] + [[first] + p[i]] + p[i + 1:]
-        yield [[first]] + p
+            yield [*p[:i], [first] + p[i], *p[i + 1 :]]
+        yield [[first], *p]
 
 
 def _brute_force(inst: RoutingInstance) -> float:
@@ -54,8 +54,9 @@ def _brute_force(inst: RoutingInstance) -> float:
             if key not in best_block:
                 cb = math.inf
                 for perm in itertools.permutations(block):
-                    ev = evaluate_routes(inst, [(0, list(perm))], dropped=[
-                        c for c in range(n) if c not in block])
+                    ev = evaluate_routes(
+                        inst, [(0, list(perm))], dropped=[c for c in range(n) if c not in block]
+                    )
                     # only this route's own violations matter here
                     if not [v for v in ev.violations if v.startswith("route")]:
                         cb = min(cb, ev.routes[0].cost)
@@ -78,8 +79,15 @@ def _random_instance(seed: int, n: int, *, windows: bool) -> RoutingInstance:
         early = rng.uniform(0, 150, size=n).round()
         kw = {"tw_early": early, "tw_late": early + 60.0, "service": np.full(n, 5.0)}
     fleet = VehicleType(count=3, capacity=(15.0,), shift_end=400.0 if windows else math.inf)
-    return RoutingInstance.build(f"rand{seed}", dist, vehicle_types=(fleet,), demand=demand,
-                                 coords=xy, distance_convention="exact", **kw)
+    return RoutingInstance.build(
+        f"rand{seed}",
+        dist,
+        vehicle_types=(fleet,),
+        demand=demand,
+        coords=xy,
+        distance_convention="exact",
+        **kw,
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -100,8 +108,12 @@ def test_a_hand_checked_line_instance() -> None:
     """Clients on a line with capacity 2: the optimum is two out-and-back routes of cost 4 + 8."""
     xy = np.array([[0, 0], [1, 0], [2, 0], [3, 0], [4, 0]], float)
     inst = RoutingInstance.build(
-        "line", distance_matrix(xy, "exact"), demand=[1, 1, 1, 1],
-        vehicle_types=(VehicleType(count=4, capacity=(2.0,)),), coords=xy)
+        "line",
+        distance_matrix(xy, "exact"),
+        demand=[1, 1, 1, 1],
+        vehicle_types=(VehicleType(count=4, capacity=(2.0,)),),
+        coords=xy,
+    )
     res = solve_routes(inst, FAST)
     assert res.cost == pytest.approx(12.0)
     assert sorted(sorted(r) for r in res.client_routes) == [[1, 2], [3, 4]]
@@ -121,8 +133,13 @@ def test_promise_due_time_forces_the_visit_order() -> None:
     dist = distance_matrix(xy, "exact")
     # client 2 (at x=-2) has spent 69.5 h upstream: due at 2.5 h; client 1 is fresh
     due = promise_due_times([0.0, 0.0], upstream_hours=[10.0, 69.5])
-    inst = RoutingInstance.build("promise", dist, demand=[1, 1], tw_late=due,
-                                 vehicle_types=(VehicleType(count=1, capacity=(5.0,)),))
+    inst = RoutingInstance.build(
+        "promise",
+        dist,
+        demand=[1, 1],
+        tw_late=due,
+        vehicle_types=(VehicleType(count=1, capacity=(5.0,)),),
+    )
     res = solve_routes(inst, FAST)
     assert res.feasible
     assert res.client_routes == [[2, 1]]
@@ -136,8 +153,13 @@ def test_order_that_fits_no_route_goes_to_parcel_carrier() -> None:
     """A too-heavy order with a carrier cost is dropped, listed, and its cost is added."""
     xy = np.array([[0, 0], [1, 0], [2, 0]], float)
     inst = RoutingInstance.build(
-        "drop", distance_matrix(xy, "exact"), demand=[1, 50], drop_penalty=[100.0, 7.5],
-        vehicle_types=(VehicleType(count=1, capacity=(10.0,)),), client_ids=["O-1", "O-2"])
+        "drop",
+        distance_matrix(xy, "exact"),
+        demand=[1, 50],
+        drop_penalty=[100.0, 7.5],
+        vehicle_types=(VehicleType(count=1, capacity=(10.0,)),),
+        client_ids=["O-1", "O-2"],
+    )
     res = solve_routes(inst, FAST)
     assert res.feasible
     assert res.dropped == (1,)
@@ -151,10 +173,12 @@ def test_drop_only_when_the_carrier_is_cheaper() -> None:
     xy = np.array([[0, 0], [1, 0], [50, 0]], float)
     dist = distance_matrix(xy, "exact")
     fleet = (VehicleType(count=1, capacity=(10.0,)),)
-    cheap = RoutingInstance.build("cheap", dist, demand=[1, 1], drop_penalty=[1e3, 20.0],
-                                  vehicle_types=fleet)
-    dear = RoutingInstance.build("dear", dist, demand=[1, 1], drop_penalty=[1e3, 200.0],
-                                 vehicle_types=fleet)
+    cheap = RoutingInstance.build(
+        "cheap", dist, demand=[1, 1], drop_penalty=[1e3, 20.0], vehicle_types=fleet
+    )
+    dear = RoutingInstance.build(
+        "dear", dist, demand=[1, 1], drop_penalty=[1e3, 200.0], vehicle_types=fleet
+    )
     assert solve_routes(cheap, FAST).dropped == (1,)
     r = solve_routes(dear, FAST)
     assert r.dropped == () and r.cost == pytest.approx(100.0)
@@ -163,9 +187,13 @@ def test_drop_only_when_the_carrier_is_cheaper() -> None:
 def test_mandatory_order_that_fits_no_vehicle_is_an_error() -> None:
     """A mandatory order heavier than every vehicle raises an error naming it."""
     xy = np.array([[0, 0], [1, 0]], float)
-    inst = RoutingInstance.build("heavy", distance_matrix(xy, "exact"), demand=[50],
-                                 vehicle_types=(VehicleType(count=2, capacity=(10.0,)),),
-                                 client_ids=["ORD-9"])
+    inst = RoutingInstance.build(
+        "heavy",
+        distance_matrix(xy, "exact"),
+        demand=[50],
+        vehicle_types=(VehicleType(count=2, capacity=(10.0,)),),
+        client_ids=["ORD-9"],
+    )
     with pytest.raises(RoutingError, match="ORD-9"):
         solve_routes(inst, FAST)
 
@@ -173,8 +201,13 @@ def test_mandatory_order_that_fits_no_vehicle_is_an_error() -> None:
 def test_impossible_window_gives_no_solution_status() -> None:
     """A mandatory order whose window closes before any vehicle can arrive: NO_SOLUTION."""
     xy = np.array([[0, 0], [10, 0]], float)
-    inst = RoutingInstance.build("late", distance_matrix(xy, "exact"), demand=[1], tw_late=[5.0],
-                                 vehicle_types=(VehicleType(count=1, capacity=(10.0,)),))
+    inst = RoutingInstance.build(
+        "late",
+        distance_matrix(xy, "exact"),
+        demand=[1],
+        tw_late=[5.0],
+        vehicle_types=(VehicleType(count=1, capacity=(10.0,)),),
+    )
     res = solve_routes(inst, RoutingParams(time_limit_s=2))
     assert res.status is RoutingStatus.NO_SOLUTION and not res.feasible
 
@@ -184,9 +217,13 @@ def test_unservable_mandatory_client_with_lns_is_no_solution() -> None:
     search), a mandatory client no vehicle can reach in time still gives NO_SOLUTION, never a
     silent drop."""
     xy = np.array([[0, 0], [1, 0], [2, 0], [50, 0]], float)
-    inst = RoutingInstance.build("late3", distance_matrix(xy, "exact"), demand=[1, 1, 1],
-                                 tw_late=[100.0, 100.0, 5.0],
-                                 vehicle_types=(VehicleType(count=2, capacity=(10.0,)),))
+    inst = RoutingInstance.build(
+        "late3",
+        distance_matrix(xy, "exact"),
+        demand=[1, 1, 1],
+        tw_late=[100.0, 100.0, 5.0],
+        vehicle_types=(VehicleType(count=2, capacity=(10.0,)),),
+    )
     res = solve_routes(inst, RoutingParams(time_limit_s=1.0, search="lns", lns_rounds=2))
     assert res.status is RoutingStatus.NO_SOLUTION and res.routes == ()
 
@@ -197,10 +234,19 @@ def test_ruin_and_recreate_keeps_every_client_and_is_feasible(removal: str) -> N
     serves every mandatory client, re-checked by the evaluator."""
     inst = dataclasses.replace(
         _random_instance(11, 30, windows=True),
-        vehicle_types=(VehicleType(count=10, capacity=(40.0,), shift_end=400.0),))
-    res = solve_routes(inst, RoutingParams(time_limit_s=2.0, search="lns", lns_rounds=8,
-                                           lns_share=0.2, lns_removal=removal,
-                                           lns_accept=0.01))
+        vehicle_types=(VehicleType(count=10, capacity=(40.0,), shift_end=400.0),),
+    )
+    res = solve_routes(
+        inst,
+        RoutingParams(
+            time_limit_s=2.0,
+            search="lns",
+            lns_rounds=8,
+            lns_share=0.2,
+            lns_removal=removal,
+            lns_accept=0.01,
+        ),
+    )
     assert res.feasible and res.dropped == ()
     assert sorted(c for r in res.routes for c in r.clients) == list(range(30))
 
@@ -209,9 +255,12 @@ def test_second_capacity_dimension_binds() -> None:
     """Weight fits one vehicle but volume does not: two routes are needed."""
     xy = np.array([[0, 0], [1, 0], [1, 1]], float)
     inst = RoutingInstance.build(
-        "kgm3", distance_matrix(xy, "exact"), demand=[[1.0, 0.6], [1.0, 0.6]],
+        "kgm3",
+        distance_matrix(xy, "exact"),
+        demand=[[1.0, 0.6], [1.0, 0.6]],
         dimension_names=("kg", "m3"),
-        vehicle_types=(VehicleType(count=2, capacity=(100.0, 1.0)),))
+        vehicle_types=(VehicleType(count=2, capacity=(100.0, 1.0)),),
+    )
     res = solve_routes(inst, FAST)
     assert res.feasible and res.num_vehicles == 2
 
@@ -219,12 +268,13 @@ def test_second_capacity_dimension_binds() -> None:
 def test_heterogeneous_fleet_prefers_cheaper_vehicle() -> None:
     """Of two vehicle types the one with the lower fixed + per-km cost is used."""
     xy = np.array([[0, 0], [1, 0], [2, 0]], float)
-    fleet = (VehicleType(count=1, capacity=(10.0,), fixed_cost=50.0, cost_per_distance=2.0,
-                         name="van"),
-             VehicleType(count=1, capacity=(10.0,), fixed_cost=10.0, cost_per_distance=1.0,
-                         name="bike"))
-    inst = RoutingInstance.build("fleet", distance_matrix(xy, "exact"), demand=[1, 1],
-                                 vehicle_types=fleet)
+    fleet = (
+        VehicleType(count=1, capacity=(10.0,), fixed_cost=50.0, cost_per_distance=2.0, name="van"),
+        VehicleType(count=1, capacity=(10.0,), fixed_cost=10.0, cost_per_distance=1.0, name="bike"),
+    )
+    inst = RoutingInstance.build(
+        "fleet", distance_matrix(xy, "exact"), demand=[1, 1], vehicle_types=fleet
+    )
     res = solve_routes(inst, FAST)
     assert [r.vehicle_type for r in res.routes] == [1]
     assert res.cost == pytest.approx(10.0 + 4.0)
@@ -234,10 +284,15 @@ def test_per_hour_cost_counts_route_duration() -> None:
     """cost_per_hour multiplies the hours of travel and service on the route."""
     xy = np.array([[0, 0], [3, 0]], float)
     inst = RoutingInstance.build(
-        "hourly", distance_matrix(xy, "exact"), demand=[1], service=[0.5],
+        "hourly",
+        distance_matrix(xy, "exact"),
+        demand=[1],
+        service=[0.5],
         duration=distance_matrix(xy, "exact") / 3.0,  # 3 units per hour
-        vehicle_types=(VehicleType(count=1, capacity=(5.0,), cost_per_distance=0.0,
-                                   cost_per_hour=10.0),))
+        vehicle_types=(
+            VehicleType(count=1, capacity=(5.0,), cost_per_distance=0.0, cost_per_hour=10.0),
+        ),
+    )
     res = solve_routes(inst, FAST)
     assert res.routes[0].duration == pytest.approx(2.5)
     assert res.cost == pytest.approx(25.0)
@@ -246,13 +301,23 @@ def test_per_hour_cost_counts_route_duration() -> None:
 def test_each_depot_serves_its_own_neighbourhood() -> None:
     """With two depots far apart, each client is served from the nearer depot."""
     xy = np.array([[0, 0], [100, 0], [1, 0], [101, 0]], float)
-    fleet = (VehicleType(count=1, capacity=(10.0,), start_depot=0, name="west"),
-             VehicleType(count=1, capacity=(10.0,), start_depot=1, name="east"))
-    inst = RoutingInstance.build("2dep", distance_matrix(xy, "exact"), num_depots=2,
-                                 demand=[1, 1], vehicle_types=fleet, client_ids=["w", "e"])
+    fleet = (
+        VehicleType(count=1, capacity=(10.0,), start_depot=0, name="west"),
+        VehicleType(count=1, capacity=(10.0,), start_depot=1, name="east"),
+    )
+    inst = RoutingInstance.build(
+        "2dep",
+        distance_matrix(xy, "exact"),
+        num_depots=2,
+        demand=[1, 1],
+        vehicle_types=fleet,
+        client_ids=["w", "e"],
+    )
     res = solve_routes(inst, FAST)
-    got = {inst.vehicle_types[r.vehicle_type].name: [inst.client_ids[c] for c in r.clients]
-           for r in res.routes}
+    got = {
+        inst.vehicle_types[r.vehicle_type].name: [inst.client_ids[c] for c in r.clients]
+        for r in res.routes
+    }
     assert got == {"west": ["w"], "east": ["e"]}
     assert res.cost == pytest.approx(4.0)
 
@@ -261,10 +326,15 @@ def test_max_route_duration_splits_routes() -> None:
     """A maximum route duration shorter than one tour forces two routes."""
     xy = np.array([[0, 0], [5, 0], [0, 5]], float)
     dist = distance_matrix(xy, "exact")
-    long_ok = RoutingInstance.build("dur", dist, demand=[1, 1],
-                                    vehicle_types=(VehicleType(count=2, capacity=(10.0,)),))
-    short = RoutingInstance.build("dur", dist, demand=[1, 1], vehicle_types=(
-        VehicleType(count=2, capacity=(10.0,), max_duration=12.0),))
+    long_ok = RoutingInstance.build(
+        "dur", dist, demand=[1, 1], vehicle_types=(VehicleType(count=2, capacity=(10.0,)),)
+    )
+    short = RoutingInstance.build(
+        "dur",
+        dist,
+        demand=[1, 1],
+        vehicle_types=(VehicleType(count=2, capacity=(10.0,), max_duration=12.0),),
+    )
     assert solve_routes(long_ok, FAST).num_vehicles == 1
     res = solve_routes(short, FAST)
     assert res.feasible and res.num_vehicles == 2
@@ -311,8 +381,11 @@ def test_bad_params_are_rejected(kwargs: dict, match: str) -> None:
 def test_bad_instances_are_rejected(kwargs: dict, match: str) -> None:
     """Invalid instance data raise RoutingError naming the offending item."""
     xy = np.array([[0, 0], [1, 0], [2, 0]], float)
-    base = {"demand": [1, 1], "vehicle_types": (VehicleType(count=1, capacity=(5.0,)),),
-            "client_ids": ["a", "b"]}
+    base = {
+        "demand": [1, 1],
+        "vehicle_types": (VehicleType(count=1, capacity=(5.0,)),),
+        "client_ids": ["a", "b"],
+    }
     base.update(kwargs)
     with pytest.raises(RoutingError, match=match):
         RoutingInstance.build("bad", distance_matrix(xy, "exact"), **base)
@@ -334,8 +407,9 @@ def test_sweep_start_is_feasible_and_used(caplog) -> None:
     """The sweep first solution (large-instance default) gives a feasible, evaluator-checked
     result, also with optional orders and a tight shift."""
     base = _random_instance(11, 60, windows=True)
-    inst = dataclasses.replace(base, vehicle_types=(
-        VehicleType(count=30, capacity=(40.0,), shift_end=400.0),))
+    inst = dataclasses.replace(
+        base, vehicle_types=(VehicleType(count=30, capacity=(40.0,), shift_end=400.0),)
+    )
     with caplog.at_level("INFO", logger="optimizer.routing"):
         res = solve_routes(inst, RoutingParams(time_limit_s=2.0, first_solution="sweep"))
     assert "sweep" not in caplog.text  # no fallback to OR-Tools' own first solution

@@ -29,10 +29,16 @@ def _random_instance(seed: int, n: int) -> RoutingInstance:
     xy[0] = 50.0
     early = rng.uniform(0, 150, size=n).round()
     return RoutingInstance.build(
-        f"rand{seed}", distance_matrix(xy, "exact"), demand=rng.integers(1, 10, size=n),
-        tw_early=early, tw_late=early + 60.0, service=np.full(n, 5.0),
+        f"rand{seed}",
+        distance_matrix(xy, "exact"),
+        demand=rng.integers(1, 10, size=n),
+        tw_early=early,
+        tw_late=early + 60.0,
+        service=np.full(n, 5.0),
         vehicle_types=(VehicleType(count=10, capacity=(40.0,), shift_end=400.0),),
-        coords=xy, distance_convention="exact")
+        coords=xy,
+        distance_convention="exact",
+    )
 
 
 @pytest.mark.parametrize(
@@ -70,8 +76,10 @@ def test_ils_temperature_from_toml_list(tmp_path) -> None:
 def test_ils_returns_feasible_routes_serving_every_client(ruin: str) -> None:
     """Every ruin kind returns an evaluator-feasible solution that serves each client once."""
     inst = _random_instance(11, 30)
-    res = solve_routes(inst, RoutingParams(time_limit_s=1.0, search="ils", ils_ruin=ruin,
-                                           ils_temperature=(0.3, 0.003)))
+    res = solve_routes(
+        inst,
+        RoutingParams(time_limit_s=1.0, search="ils", ils_ruin=ruin, ils_temperature=(0.3, 0.003)),
+    )
     assert res.status is RoutingStatus.FEASIBLE and res.dropped == ()
     assert sorted(c for r in res.routes for c in r.clients) == list(range(30))
     ev = evaluate_routes(inst, [(r.vehicle_type, r.clients) for r in res.routes])
@@ -84,8 +92,7 @@ def test_ils_on_solomon_c101_is_feasible_and_near_optimal(share: float) -> None:
     reaches the optimum's neighbourhood in 3 s: evaluator-feasible, every client served, within
     1 % of 827.3 (the distance-only optimum with truncated distances; our distances are exact)."""
     inst = read_instance(DATA / "vrp" / "C101.txt")
-    res = solve_routes(inst, RoutingParams(time_limit_s=3.0, search="ils",
-                                           ils_time_share=share))
+    res = solve_routes(inst, RoutingParams(time_limit_s=3.0, search="ils", ils_time_share=share))
     assert res.feasible and res.dropped == ()
     assert sorted(c for r in res.routes for c in r.clients) == list(range(100))
     assert res.cost <= 827.3 * 1.01
@@ -96,9 +103,13 @@ def test_ils_respects_optional_clients_and_drop_penalties() -> None:
     the others are routed."""
     xy = np.array([[0, 0], [1, 0], [2, 0], [50, 0]], float)
     inst = RoutingInstance.build(
-        "late3", distance_matrix(xy, "exact"), demand=[1, 1, 1], tw_late=[100.0, 100.0, 5.0],
+        "late3",
+        distance_matrix(xy, "exact"),
+        demand=[1, 1, 1],
+        tw_late=[100.0, 100.0, 5.0],
         drop_penalty=[np.inf, np.inf, 7.0],
-        vehicle_types=(VehicleType(count=2, capacity=(10.0,)),))
+        vehicle_types=(VehicleType(count=2, capacity=(10.0,)),),
+    )
     res = solve_routes(inst, RoutingParams(time_limit_s=1.0, search="ils"))
     assert res.feasible and res.dropped == (2,)
     assert res.cost == pytest.approx(4.0 + 7.0)
@@ -107,9 +118,13 @@ def test_ils_respects_optional_clients_and_drop_penalties() -> None:
 def test_ils_unservable_mandatory_client_is_no_solution() -> None:
     """A mandatory client no vehicle can reach in time gives NO_SOLUTION in the ILS mode."""
     xy = np.array([[0, 0], [1, 0], [2, 0], [50, 0]], float)
-    inst = RoutingInstance.build("late3", distance_matrix(xy, "exact"), demand=[1, 1, 1],
-                                 tw_late=[100.0, 100.0, 5.0],
-                                 vehicle_types=(VehicleType(count=2, capacity=(10.0,)),))
+    inst = RoutingInstance.build(
+        "late3",
+        distance_matrix(xy, "exact"),
+        demand=[1, 1, 1],
+        tw_late=[100.0, 100.0, 5.0],
+        vehicle_types=(VehicleType(count=2, capacity=(10.0,)),),
+    )
     res = solve_routes(inst, RoutingParams(time_limit_s=1.0, search="ils"))
     assert res.status is RoutingStatus.NO_SOLUTION and res.routes == ()
 
@@ -125,18 +140,21 @@ def test_ils_same_seed_and_solution_limit_is_deterministic() -> None:
 def test_auto_search_keeps_the_sweep_path_for_large_days() -> None:
     """search='auto' with the sweep start (above SWEEP_ABOVE clients, or asked for) does not use
     the ILS (which cannot start from the sweep): the result is still feasible."""
-    inst = dataclasses.replace(_random_instance(5, 60), vehicle_types=(
-        VehicleType(count=30, capacity=(40.0,), shift_end=400.0),))
-    res = solve_routes(inst, RoutingParams(time_limit_s=1.0, search="auto",
-                                           first_solution="sweep"))
+    inst = dataclasses.replace(
+        _random_instance(5, 60),
+        vehicle_types=(VehicleType(count=30, capacity=(40.0,), shift_end=400.0),),
+    )
+    res = solve_routes(inst, RoutingParams(time_limit_s=1.0, search="auto", first_solution="sweep"))
     assert res.feasible and res.dropped == ()
 
 
-@pytest.mark.parametrize(("given", "clients", "expected"),
-                         [(None, 30, 10), (None, 100, 10), (None, 200, 20), (None, 1000, 40),
-                          (7, 200, 7)])
-def test_ils_removed_scales_with_the_client_count(given: int | None, clients: int,
-                                                  expected: int) -> None:
+@pytest.mark.parametrize(
+    ("given", "clients", "expected"),
+    [(None, 30, 10), (None, 100, 10), (None, 200, 20), (None, 1000, 40), (7, 200, 7)],
+)
+def test_ils_removed_scales_with_the_client_count(
+    given: int | None, clients: int, expected: int
+) -> None:
     """ils_removed=None removes 10 % of the clients per ruin, at least 10 and at most 40; an
     explicit value is used as given."""
     from optimizer.routing import _ils_removed

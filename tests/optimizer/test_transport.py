@@ -39,7 +39,7 @@ def _cflp_doc(seed: int, n_wh: int = 4, n_zone: int = 5) -> dict:
     return doc
 
 
-def _pricer(doc: dict):  # noqa: ANN202
+def _pricer(doc: dict):
     data = compile_network(parse_scenario(doc))
     cols = build_columns(data)
     return data, cols, TransportPricer.build(data, cols, default_targets(data, cols))
@@ -108,13 +108,11 @@ def test_cap41_flow_price_of_the_optimal_set() -> None:
     """cap41's optimal warehouse set, priced as a flow, costs the published optimum."""
     from api.bench.alloc import cap_scenario, read_cap_data
 
-    data = compile_network(cap_scenario(read_cap_data(DATA / "bench" / "cflp" / "cap41.txt",
-                                                      None)))
+    data = compile_network(cap_scenario(read_cap_data(DATA / "bench" / "cflp" / "cap41.txt", None)))
     cols = build_columns(data)
     pricer = TransportPricer.build(data, cols, default_targets(data, cols))
     assert pricer is not None
-    res = solve_allocation(data, AllocationParams(relative_gap=1e-9, time_limit=60),
-                           columns=cols)
+    res = solve_allocation(data, AllocationParams(relative_gap=1e-9, time_limit=60), columns=cols)
     assert res.objective == pytest.approx(1040444.375, abs=1e-3)
     cost, low = pricer.price(res.solution.y)
     assert cost == pytest.approx(1040444.375, abs=1e-3)
@@ -160,8 +158,9 @@ def test_flow_priced_local_search_keeps_the_evaluators_plan(seed: int) -> None:
     y0 = np.zeros(W)
     y0[0] = 1.0
     start, _ = pricer.price(y0)
-    sol, info = heuristic_incumbent(data, params, cols, m.lb[:W], m.ub[:W],
-                                    time.perf_counter() + 30, y_start=y0, pricer=pricer)
+    sol, info = heuristic_incumbent(
+        data, params, cols, m.lb[:W], m.ub[:W], time.perf_counter() + 30, y_start=y0, pricer=pricer
+    )
     assert sol is not None
     again = solve_allocation(data, params, columns=cols, y_fixed=sol.y)
     assert info["incumbent_objective"] == pytest.approx(again.objective, rel=1e-9)
@@ -178,8 +177,7 @@ def test_cap41_large_path_uses_flow_pricing(path: str, monkeypatch: pytest.Monke
     monkeypatch.setattr(alloc, "INCUMBENT_MIN_VARS", 0)
     if path == "local_search":
         monkeypatch.setattr(alloc, "LAGRANGE_MAX_CELLS", 0)
-    data = compile_network(cap_scenario(read_cap_data(DATA / "bench" / "cflp" / "cap41.txt",
-                                                      None)))
+    data = compile_network(cap_scenario(read_cap_data(DATA / "bench" / "cflp" / "cap41.txt", None)))
     res = solve_allocation(data, AllocationParams(relative_gap=1e-9, time_limit=120))
     assert res.stats["incumbent_fast_pricing"] is True
     assert res.stats["incumbent_evals"] > 1

@@ -27,7 +27,11 @@ def test_solomon_reader_fields(data_dir) -> None:
     assert (vt.count, vt.capacity, vt.shift_end) == (25, (200.0,), 1236.0)
     assert inst.client_ids[0] == 1
     assert (inst.demand[0, 0], inst.tw_early[0], inst.tw_late[0], inst.service[0]) == (
-        10.0, 912.0, 967.0, 90.0)
+        10.0,
+        912.0,
+        967.0,
+        90.0,
+    )
     # depot (40, 50) to customer 1 (45, 68): unrounded Euclidean
     assert inst.distance[0, 1] == pytest.approx(np.hypot(5, 18))
     assert inst.distance_convention == "exact"
@@ -47,11 +51,19 @@ def test_vrplib_round_trip(tmp_path) -> None:
     """An instance written with vrplib.write_instance reads back with the same data."""
     xy = np.array([[0, 0], [3, 4], [6, 8], [0, 5]])
     path = tmp_path / "tiny.vrp"
-    vrplib.write_instance(path, {
-        "NAME": "tiny", "TYPE": "CVRP", "DIMENSION": 4, "EDGE_WEIGHT_TYPE": "EUC_2D",
-        "CAPACITY": 10, "NODE_COORD_SECTION": xy,
-        "DEMAND_SECTION": np.array([0, 3, 4, 5]),
-        "DEPOT_SECTION": np.array([1, -1])})
+    vrplib.write_instance(
+        path,
+        {
+            "NAME": "tiny",
+            "TYPE": "CVRP",
+            "DIMENSION": 4,
+            "EDGE_WEIGHT_TYPE": "EUC_2D",
+            "CAPACITY": 10,
+            "NODE_COORD_SECTION": xy,
+            "DEMAND_SECTION": np.array([0, 3, 4, 5]),
+            "DEPOT_SECTION": np.array([1, -1]),
+        },
+    )
     inst = read_instance(path)
     assert inst.name == "tiny" and inst.num_clients == 3
     assert inst.demand[:, 0].tolist() == [3.0, 4.0, 5.0]
@@ -62,14 +74,24 @@ def test_vrplib_round_trip(tmp_path) -> None:
 def test_solomon_round_trip(tmp_path, data_dir) -> None:
     """Writing C101's data back in Solomon layout and re-reading gives identical arrays."""
     a = read_solomon(data_dir / "vrp" / "C101.txt")
-    lines = ["C101X", "", "VEHICLE", "NUMBER     CAPACITY", "  25         200", "",
-             "CUSTOMER",
-             "CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME", ""]
+    lines = [
+        "C101X",
+        "",
+        "VEHICLE",
+        "NUMBER     CAPACITY",
+        "  25         200",
+        "",
+        "CUSTOMER",
+        "CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME",
+        "",
+    ]
     lines.append(f"0 {a.coords[0, 0]:g} {a.coords[0, 1]:g} 0 0 1236 0")
     for c in range(a.num_clients):
         x, y = a.coords[c + 1]
-        lines.append(f"{c + 1} {x:g} {y:g} {a.demand[c, 0]:g} {a.tw_early[c]:g} "
-                     f"{a.tw_late[c]:g} {a.service[c]:g}")
+        lines.append(
+            f"{c + 1} {x:g} {y:g} {a.demand[c, 0]:g} {a.tw_early[c]:g} "
+            f"{a.tw_late[c]:g} {a.service[c]:g}"
+        )
     p = tmp_path / "C101X.txt"
     p.write_text("\n".join(lines) + "\n")
     b = read_instance(p)
@@ -104,9 +126,14 @@ def test_sintef_and_vrplib_solution_files(data_dir) -> None:
     ("content", "match"),
     [
         ("hello world\n", "neither a Solomon nor a VRPLIB"),  # unknown format
-        ("NAME : x\nTYPE : CVRP\nDIMENSION : 3\nEDGE_WEIGHT_TYPE : GEO\n"
-         "NODE_COORD_SECTION\n1 0 0\n2 1 1\n3 2 2\nDEMAND_SECTION\n1 0\n2 1\n3 1\n"
-         "DEPOT_SECTION\n1\n-1\nEOF\n", "GEO"),  # unsupported edge weights
+        (
+            (
+                "NAME : x\nTYPE : CVRP\nDIMENSION : 3\nEDGE_WEIGHT_TYPE : GEO\n"
+                "NODE_COORD_SECTION\n1 0 0\n2 1 1\n3 2 2\nDEMAND_SECTION\n1 0\n2 1\n3 1\n"
+                "DEPOT_SECTION\n1\n-1\nEOF\n"
+            ),
+            "GEO",
+        ),  # unsupported edge weights
     ],
 )
 def test_bad_instance_files_are_rejected(tmp_path, content: str, match: str) -> None:

@@ -18,12 +18,24 @@ def bench_data(data_dir: Path) -> Path:
 
 
 def test_routing_run_records_ours_and_the_pyvrp_peer_then_resumes(
-        bench_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A Solomon run writes one row for OR-Tools and one for the PyVRP peer, both feasible by
     the evaluator, with gap to the best-known value; the same command again runs nothing."""
     out = tmp_path / "r.json"
-    args = ["bench", "--family", "solomon", "--instances", str(bench_data / "solomon"),
-            "--time-limit", "1", "--jobs", "2", "--out", str(out)]
+    args = [
+        "bench",
+        "--family",
+        "solomon",
+        "--instances",
+        str(bench_data / "solomon"),
+        "--time-limit",
+        "1",
+        "--jobs",
+        "2",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     rows = read_rows(out)
     assert sorted(r["solver"] for r in rows) == ["ortools", "pyvrp"]
@@ -38,14 +50,33 @@ def test_routing_run_records_ours_and_the_pyvrp_peer_then_resumes(
     assert len(read_rows(out)) == 2
 
 
-def test_report_prints_markdown_and_writes_plots(tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_prints_markdown_and_writes_plots(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """``bench report FILE`` prints the Markdown table and writes the two PNGs."""
-    rows = [{"instance": "A", "family": "cflp", "solver": s, "config": s, "params": {},
-             "seed": 0, "time_limit": 5.0, "cost": c, "best_known": 100.0, "gap_pct": None,
-             "feasible": True, "seconds": 1.0, "peak_mb": 80.0, "status": "ok", "error": None,
-             "samples": [], "info": {}, "path": ""}
-            for s, c in (("tradelane", 100.0), ("monolithic", 101.0))]
+    rows = [
+        {
+            "instance": "A",
+            "family": "cflp",
+            "solver": s,
+            "config": s,
+            "params": {},
+            "seed": 0,
+            "time_limit": 5.0,
+            "cost": c,
+            "best_known": 100.0,
+            "gap_pct": None,
+            "feasible": True,
+            "seconds": 1.0,
+            "peak_mb": 80.0,
+            "status": "ok",
+            "error": None,
+            "samples": [],
+            "info": {},
+            "path": "",
+        }
+        for s, c in (("tradelane", 100.0), ("monolithic", 101.0))
+    ]
     res = tmp_path / "res.json"
     res.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     assert main(["bench", "report", str(res), "--out-dir", str(tmp_path / "rep")]) == 0
@@ -56,7 +87,8 @@ def test_report_prints_markdown_and_writes_plots(tmp_path: Path,
 
 
 def test_cflp_run_and_tune_resume_and_write_a_usable_toml(
-        bench_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """On cap01 our planner and the monolithic peer reach the optimum (gap 0); tuning stores
     trials in SQLite, a second call with more trials runs only the missing one, and the best
     configuration is accepted by ``AllocationParams.from_toml`` and by ``bench --config``."""
@@ -67,8 +99,24 @@ def test_cflp_run_and_tune_resume_and_write_a_usable_toml(
     for f in ("cap01.txt", "bks.csv"):
         shutil.copy(bench_data / "cflp" / f, inst / f)
     out = tmp_path / "c.json"
-    assert main(["bench", "--family", "cflp", "--instances", str(inst), "--time-limit", "10",
-                 "--jobs", "2", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--family",
+                "cflp",
+                "--instances",
+                str(inst),
+                "--time-limit",
+                "10",
+                "--jobs",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = {r["solver"]: r for r in read_rows(out)}
     assert set(rows) == {"tradelane", "monolithic", "naive"}
     for s in ("tradelane", "monolithic"):
@@ -76,8 +124,20 @@ def test_cflp_run_and_tune_resume_and_write_a_usable_toml(
     assert rows["naive"]["status"] == "infeasible"
 
     best = tmp_path / "best.toml"
-    tune = ["bench", "tune", "--family", "cflp", "--instances", str(inst), "--time-limit", "10",
-            "--trials", "2", "--out", str(best)]
+    tune = [
+        "bench",
+        "tune",
+        "--family",
+        "cflp",
+        "--instances",
+        str(inst),
+        "--time-limit",
+        "10",
+        "--trials",
+        "2",
+        "--out",
+        str(best),
+    ]
     assert main(tune) == 0
     assert "2 complete trial(s), 2 run now" in capsys.readouterr().out
     assert (tmp_path / "best.db").is_file()
@@ -87,41 +147,78 @@ def test_cflp_run_and_tune_resume_and_write_a_usable_toml(
     params = AllocationParams.from_toml(best)
     assert params.solver in ("highs", "scip", "cpsat")
     out2 = tmp_path / "c2.json"
-    assert main(["bench", "--family", "cflp", "--instances", str(inst), "--time-limit", "10",
-                 "--config", str(best), "--no-peers", "--out", str(out2)]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--family",
+                "cflp",
+                "--instances",
+                str(inst),
+                "--time-limit",
+                "10",
+                "--config",
+                str(best),
+                "--no-peers",
+                "--out",
+                str(out2),
+            ]
+        )
+        == 0
+    )
     (row,) = read_rows(out2)
     assert row["config"] == "tuned-cflp" and row["feasible"]
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--instances", "nope-dir"], "no such file or folder"),          # missing folder
-    (["--select", "Z*"], "no solomon instance"),                       # nothing matches
-    (["--seeds", "0"], "--seeds: must be at least 1"),                # bad count
-    (["--jobs", "0"], "--jobs: must be at least 1"),                  # bad parallelism
-    (["--config", "missing.toml"], "cannot read"),                    # config file missing
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--instances", "nope-dir"], "no such file or folder"),  # missing folder
+        (["--select", "Z*"], "no solomon instance"),  # nothing matches
+        (["--seeds", "0"], "--seeds: must be at least 1"),  # bad count
+        (["--jobs", "0"], "--jobs: must be at least 1"),  # bad parallelism
+        (["--config", "missing.toml"], "cannot read"),  # config file missing
+    ],
+)
 def test_bad_run_input_exits_2_naming_the_option(
-        bench_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        extra: list[str], message: str) -> None:
+    bench_data: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+    message: str,
+) -> None:
     """Bad options give exit code 2 and a message naming the option; nothing is solved."""
-    args = ["bench", "--family", "solomon", "--instances", str(bench_data / "solomon"),
-            "--time-limit", "1", "--out", str(tmp_path / "x.json")]
+    args = [
+        "bench",
+        "--family",
+        "solomon",
+        "--instances",
+        str(bench_data / "solomon"),
+        "--time-limit",
+        "1",
+        "--out",
+        str(tmp_path / "x.json"),
+    ]
     for i in range(0, len(extra), 2):
         if extra[i] in args:
             args[args.index(extra[i]) + 1] = extra[i + 1]
         else:
-            args += extra[i:i + 2]
+            args += extra[i : i + 2]
     assert main(args) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["bench", "--instances", "x", "--time-limit", "1", "--out", "o"], "--family: required"),
-    (["bench", "report", "no-such-results.json"], "no such results file"),
-])
-def test_missing_pieces_exit_2(args: list[str], message: str,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["bench", "--instances", "x", "--time-limit", "1", "--out", "o"], "--family: required"),
+        (["bench", "report", "no-such-results.json"], "no such results file"),
+    ],
+)
+def test_missing_pieces_exit_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A run without --family, or a report of a missing file, exits 2 with a clear message."""
     assert main(args) == 2
     assert message in capsys.readouterr().err
@@ -130,7 +227,8 @@ def test_missing_pieces_exit_2(args: list[str], message: str,
 def test_bad_time_limit_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
     """A non-positive time limit is rejected by the parser (exit 2)."""
     with pytest.raises(SystemExit) as e:
-        main(["bench", "--family", "solomon", "--instances", ".", "--time-limit", "0",
-              "--out", "o"])
+        main(
+            ["bench", "--family", "solomon", "--instances", ".", "--time-limit", "0", "--out", "o"]
+        )
     assert e.value.code == 2
     assert "time limits must be > 0" in capsys.readouterr().err

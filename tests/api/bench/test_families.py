@@ -34,9 +34,15 @@ def _brute_force_cap(path: Path) -> float:
         a_ub = np.zeros((k, k * n))
         for a in range(k):
             a_eq[np.arange(n), a * n + np.arange(n)] = 1
-            a_ub[a, a * n:(a + 1) * n] = c.demand
-        r = linprog(c.cost[op].ravel(), A_ub=a_ub, b_ub=c.capacity[op], A_eq=a_eq,
-                    b_eq=np.ones(n), bounds=(0, 1))
+            a_ub[a, a * n : (a + 1) * n] = c.demand
+        r = linprog(
+            c.cost[op].ravel(),
+            A_ub=a_ub,
+            b_ub=c.capacity[op],
+            A_eq=a_eq,
+            b_eq=np.ones(n),
+            bounds=(0, 1),
+        )
         best = min(best, r.fun + c.fixed_cost[op].sum())
     return float(best)
 
@@ -60,8 +66,12 @@ def test_cap_evaluator_flags_unmet_demand_and_overload(bench_data: Path) -> None
     """The CAP evaluator names a customer served short and a warehouse over capacity, and
     charges the fixed cost of every used warehouse."""
     inst = read_cap(bench_data / "cflp" / "cap01.txt")
-    plan = {"fulfilment": [{"source": "W1", "zone": f"C{j}", "units": d}
-                           for j, d in zip(range(1, 5), (10, 15, 20, 12), strict=True)]}
+    plan = {
+        "fulfilment": [
+            {"source": "W1", "zone": f"C{j}", "units": d}
+            for j, d in zip(range(1, 5), (10, 15, 20, 12), strict=True)
+        ]
+    }
     ev = evaluate_cap(inst, plan)
     assert not ev.feasible and "W1: load 57 over capacity 30" in ev.detail
     assert ev.cost == pytest.approx(100 + 20 + 45 + 80 + 36)  # fixed + c_1j for all j
@@ -79,12 +89,15 @@ def test_naive_peer_is_checked_by_the_same_evaluator(bench_data: Path) -> None:
     assert not ev.feasible and "over capacity" in ev.detail
 
 
-@pytest.mark.parametrize("text, message", [
-    ("3 4\n1 2\n", "truncated"),                        # header promises more numbers
-    ("2 1\ncapacity 5\ncapacity 5\n3 1 1\n", "template"),  # capa/b/c needs a capacity
-    ("1 1\n5 x\n3 1\n", "not a capNN file"),            # non-numeric token
-    ("1 1\n5 1\n0 1\n", "customer 1 has demand 0"),     # zero demand
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("3 4\n1 2\n", "truncated"),  # header promises more numbers
+        ("2 1\ncapacity 5\ncapacity 5\n3 1 1\n", "template"),  # capa/b/c needs a capacity
+        ("1 1\n5 x\n3 1\n", "not a capNN file"),  # non-numeric token
+        ("1 1\n5 1\n0 1\n", "customer 1 has demand 0"),  # zero demand
+    ],
+)
 def test_read_cap_data_rejects_bad_files(tmp_path: Path, text: str, message: str) -> None:
     """Malformed capNN files raise ValueError naming the file and the problem."""
     p = tmp_path / "capx.txt"
@@ -100,12 +113,16 @@ def test_pyvrp_scale_matches_distance_conventions() -> None:
     assert pyvrp_scale(np.array([[0, np.sqrt(2)], [np.sqrt(2), 0]])) == 1000
 
 
-@pytest.mark.parametrize("family, folder, name, bks", [
-    (solomon, "solomon", "C101-12.txt", 128.0),
-    (cvrplib, "cvrplib", "E-n22-k4.vrp", 375.0),
-])
-def test_pyvrp_peer_solution_passes_our_evaluator(bench_data: Path, family, folder: str,
-                                                  name: str, bks: float) -> None:
+@pytest.mark.parametrize(
+    "family, folder, name, bks",
+    [
+        (solomon, "solomon", "C101-12.txt", 128.0),
+        (cvrplib, "cvrplib", "E-n22-k4.vrp", 375.0),
+    ],
+)
+def test_pyvrp_peer_solution_passes_our_evaluator(
+    bench_data: Path, family, folder: str, name: str, bks: float
+) -> None:
     """PyVRP's routes, mapped back to client indices, are feasible for the independent
     evaluator and cost no less than the best-known value (TSPLIB rounding / truncation)."""
     fam = family()

@@ -10,13 +10,39 @@ import pytest
 from api.bench.report import markdown_report, summarise, write_report
 
 
-def _row(instance: str, config: str, solver: str, cost: float | None, *, bks: float | None,
-         seed: int = 0, tl: float = 5.0, status: str = "ok", samples: list | None = None,
-         family: str = "solomon") -> dict:
-    return {"instance": instance, "family": family, "solver": solver, "config": config,
-            "params": {}, "seed": seed, "time_limit": tl, "cost": cost, "best_known": bks,
-            "gap_pct": None, "feasible": status == "ok", "seconds": 2.0, "peak_mb": 50.0,
-            "status": status, "error": None, "samples": samples or [], "info": {}, "path": ""}
+def _row(
+    instance: str,
+    config: str,
+    solver: str,
+    cost: float | None,
+    *,
+    bks: float | None,
+    seed: int = 0,
+    tl: float = 5.0,
+    status: str = "ok",
+    samples: list | None = None,
+    family: str = "solomon",
+) -> dict:
+    return {
+        "instance": instance,
+        "family": family,
+        "solver": solver,
+        "config": config,
+        "params": {},
+        "seed": seed,
+        "time_limit": tl,
+        "cost": cost,
+        "best_known": bks,
+        "gap_pct": None,
+        "feasible": status == "ok",
+        "seconds": 2.0,
+        "peak_mb": 50.0,
+        "status": status,
+        "error": None,
+        "samples": samples or [],
+        "info": {},
+        "path": "",
+    }
 
 
 ROWS = [
@@ -43,9 +69,11 @@ def test_summary_gaps_feasibility_and_ratio_to_peer() -> None:
 def test_without_best_known_the_reference_is_the_best_found() -> None:
     """Rows without a best-known value are compared with the best feasible cost in the results
     and the table marks the gap with a star."""
-    rows = [_row("S1", "tradelane", "tradelane", 120.0, bks=None, family="synthetic"),
-            _row("S1", "monolithic", "monolithic", 100.0, bks=None, family="synthetic"),
-            _row("S1", "naive", "naive", 150.0, bks=None, family="synthetic")]
+    rows = [
+        _row("S1", "tradelane", "tradelane", 120.0, bks=None, family="synthetic"),
+        _row("S1", "monolithic", "monolithic", 100.0, bks=None, family="synthetic"),
+        _row("S1", "naive", "naive", 150.0, bks=None, family="synthetic"),
+    ]
     s = {x["config"]: x for x in summarise(rows)}
     assert s["tradelane"]["mean_gap"] == pytest.approx(20.0)
     assert s["tradelane"]["vs_peer"]["monolithic"] == pytest.approx(1.2)
@@ -57,7 +85,7 @@ def test_without_best_known_the_reference_is_the_best_found() -> None:
 
 def test_markdown_has_one_table_per_family_and_limit() -> None:
     """Each (family, time limit) gets a section; statuses other than ok are listed."""
-    rows = ROWS + [_row("A", "fast", "ortools", 105.0, bks=100.0, tl=10.0)]
+    rows = [*ROWS, _row("A", "fast", "ortools", 105.0, bks=100.0, tl=10.0)]
     md = markdown_report(rows, title="t")
     assert "## solomon, time limit 5 s" in md and "## solomon, time limit 10 s" in md
     assert "timeout 1" in md
@@ -67,8 +95,11 @@ def test_markdown_has_one_table_per_family_and_limit() -> None:
 def test_write_report_makes_markdown_and_two_pngs(tmp_path: Path) -> None:
     """``write_report`` writes report.md linking profile.png and gap_time.png, both real PNG
     images; several time limits without samples still give a gap-over-time curve."""
-    rows = ROWS + [_row("A", "fast", "ortools", 105.0, bks=100.0, tl=10.0),
-                   _row("B", "fast", "ortools", 200.0, bks=200.0, tl=10.0)]
+    rows = [
+        *ROWS,
+        _row("A", "fast", "ortools", 105.0, bks=100.0, tl=10.0),
+        _row("B", "fast", "ortools", 200.0, bks=200.0, tl=10.0),
+    ]
     files = write_report(rows, tmp_path, title="x")
     for key in ("profile", "gap_time"):
         data = files[key].read_bytes()
@@ -79,8 +110,10 @@ def test_write_report_makes_markdown_and_two_pngs(tmp_path: Path) -> None:
 
 def test_failed_rows_never_count_as_best() -> None:
     """A timed-out or infeasible row with a (bogus) low cost is not used as a reference."""
-    rows = [_row("S", "a", "a", 100.0, bks=None, family="synthetic"),
-            {**_row("S", "b", "b", 1.0, bks=None, family="synthetic", status="infeasible")}]
+    rows = [
+        _row("S", "a", "a", 100.0, bks=None, family="synthetic"),
+        {**_row("S", "b", "b", 1.0, bks=None, family="synthetic", status="infeasible")},
+    ]
     s = {x["config"]: x for x in summarise(rows)}
     assert s["a"]["mean_gap"] == pytest.approx(0.0)
     assert s["b"]["mean_gap"] is None and not math.isnan(s["a"]["mean_gap"])
@@ -100,14 +133,22 @@ def test_natural_order_of_instance_names() -> None:
     from api.bench.report import natural_key
 
     names = ["cap101", "X-n1001-k43", "cap41", "X-n101-k25", "C201", "C101"]
-    assert sorted(names, key=natural_key) == ["C101", "C201", "cap41", "cap101",
-                                              "X-n101-k25", "X-n1001-k43"]
+    assert sorted(names, key=natural_key) == [
+        "C101",
+        "C201",
+        "cap41",
+        "cap101",
+        "X-n101-k25",
+        "X-n1001-k43",
+    ]
 
 
 def test_gap_to_own_bound_column_for_solvers_with_a_bound() -> None:
     """When rows carry the solver's bound, the table adds the mean gap to it."""
-    rows = [_row("S1", "tradelane", "tradelane", 120.0, bks=None, family="synthetic"),
-            _row("S1", "monolithic", "monolithic", 100.0, bks=None, family="synthetic")]
+    rows = [
+        _row("S1", "tradelane", "tradelane", 120.0, bks=None, family="synthetic"),
+        _row("S1", "monolithic", "monolithic", 100.0, bks=None, family="synthetic"),
+    ]
     rows[0]["info"] = {"bound": 90.0}
     rows[1]["info"] = {"bound": 100.0}
     s = {x["config"]: x for x in summarise(rows)}

@@ -24,16 +24,25 @@ def toy_dir(tmp_path: Path) -> Path:
     return make_instances(tmp_path / "inst", {"a": 100.0, "b": 200.0})
 
 
-def _tasks(toy_dir: Path, solvers: list[str], *, seeds: int = 1, peers: bool = False,
-           tl: float = 1.0):
+def _tasks(
+    toy_dir: Path, solvers: list[str], *, seeds: int = 1, peers: bool = False, tl: float = 1.0
+):
     fam = toy()
     cfgs = [Config(s, s) for s in solvers]
-    return build_tasks(fam, TOY, fam.instances(toy_dir), configs=cfgs, seeds=range(seeds),
-                       time_limits=[tl], peers=peers)
+    return build_tasks(
+        fam,
+        TOY,
+        fam.instances(toy_dir),
+        configs=cfgs,
+        seeds=range(seeds),
+        time_limits=[tl],
+        peers=peers,
+    )
 
 
-def test_every_failure_kind_becomes_a_row_and_the_suite_goes_on(toy_dir: Path,
-                                                                 tmp_path: Path) -> None:
+def test_every_failure_kind_becomes_a_row_and_the_suite_goes_on(
+    toy_dir: Path, tmp_path: Path
+) -> None:
     """A crashing, hanging, raising, memory-hogging and cheating solver each give a row with
     their status; the good solves beside them still complete, with gap and evaluator verdict."""
     out = tmp_path / "results.json"
@@ -63,8 +72,7 @@ def test_every_failure_kind_becomes_a_row_and_the_suite_goes_on(toy_dir: Path,
     assert cheat["gap_pct"] is None and "below the optimum" in cheat["error"]
 
 
-def test_resume_skips_recorded_rows_and_reruns_missing_ones(toy_dir: Path,
-                                                            tmp_path: Path) -> None:
+def test_resume_skips_recorded_rows_and_reruns_missing_ones(toy_dir: Path, tmp_path: Path) -> None:
     """``results.json`` is a valid JSON list after the run; a second run with the same output
     runs nothing; after deleting one row only that solve runs again."""
     out = tmp_path / "results.json"
@@ -77,8 +85,7 @@ def test_resume_skips_recorded_rows_and_reruns_missing_ones(toy_dir: Path,
     dropped = rows.pop(1)
     out.write_text(json.dumps(rows))
     again = run_suite(tasks, out, jobs=1)
-    assert [(r["instance"], r["seed"]) for r in again] == [(dropped["instance"],
-                                                            dropped["seed"])]
+    assert [(r["instance"], r["seed"]) for r in again] == [(dropped["instance"], dropped["seed"])]
     rows = json.loads(out.read_text())
     assert {(r["instance"], r["seed"]) for r in rows} == {("a", 0), ("a", 1), ("b", 0), ("b", 1)}
 
@@ -94,8 +101,7 @@ def test_jsonl_output_survives_a_half_written_line(toy_dir: Path, tmp_path: Path
     dropped = json.loads(lines[1])
     out.write_text("\n".join([lines[0], lines[2], lines[3]]) + "\n" + lines[1][:30])
     again = run_suite(tasks, out, jobs=1)
-    assert [(r["instance"], r["seed"]) for r in again] == [(dropped["instance"],
-                                                            dropped["seed"])]
+    assert [(r["instance"], r["seed"]) for r in again] == [(dropped["instance"], dropped["seed"])]
     rows = read_rows(out)
     assert len(rows) == 4
     assert {(r["instance"], r["seed"]) for r in rows} == {("a", 0), ("a", 1), ("b", 0), ("b", 1)}
@@ -105,9 +111,15 @@ def test_seeds_configs_and_peers_multiply(toy_dir: Path) -> None:
     """Tasks are instances x (configs + peers) x seeds x time limits; peers run once per
     instance, seed and limit with their default parameters."""
     fam = toy()
-    tasks = build_tasks(fam, TOY, fam.instances(toy_dir),
-                        configs=[Config("x", "good", {"slack": 0.2}), Config("y", "good")],
-                        seeds=range(3), time_limits=[1.0, 2.0], peers=True)
+    tasks = build_tasks(
+        fam,
+        TOY,
+        fam.instances(toy_dir),
+        configs=[Config("x", "good", {"slack": 0.2}), Config("y", "good")],
+        seeds=range(3),
+        time_limits=[1.0, 2.0],
+        peers=True,
+    )
     assert len(tasks) == 2 * 3 * 3 * 2
     peer = [t for t in tasks if t.solver == "cheat"]
     assert len(peer) == 12 and all(t.params == {} and t.config == "cheat" for t in peer)
@@ -123,15 +135,18 @@ def test_load_config_reads_bench_and_parameter_tables(tmp_path: Path) -> None:
     cfg = load_config(p, fam)
     assert cfg == Config("gls-fast", "good", {"metaheuristic": "gls", "neighbors": 20})
     flat = tmp_path / "flat.toml"
-    flat.write_text('slack = 0.3\n')
+    flat.write_text("slack = 0.3\n")
     assert load_config(flat, fam).params == {"slack": 0.3}
 
 
-@pytest.mark.parametrize("text, message", [
-    ("slack = ", "not valid TOML"),                       # syntax error
-    ('[bench]\nsolver = "nope"\n', "solver 'nope'"),      # solver the family lacks
-    ("routing = 3\n", "must be a table"),                 # parameter table of the wrong type
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("slack = ", "not valid TOML"),  # syntax error
+        ('[bench]\nsolver = "nope"\n', "solver 'nope'"),  # solver the family lacks
+        ("routing = 3\n", "must be a table"),  # parameter table of the wrong type
+    ],
+)
 def test_load_config_rejects_bad_files(tmp_path: Path, text: str, message: str) -> None:
     """Bad configuration files raise BenchError naming the file and the problem."""
     p = tmp_path / "bad.toml"

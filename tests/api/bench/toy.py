@@ -20,8 +20,14 @@ from typing import Any
 
 from api.bench.spec import Evaluation, Family, SolveOutput, bks_lookup
 
-_META_SLACK = {"gls": 0.01, "ils": 0.05, "tabu": 0.2, "annealing": 0.3, "greedy": 0.5,
-               "automatic": 0.4}
+_META_SLACK = {
+    "gls": 0.01,
+    "ils": 0.05,
+    "tabu": 0.2,
+    "annealing": 0.3,
+    "greedy": 0.5,
+    "automatic": 0.4,
+}
 
 
 def _read(path: Path) -> float:
@@ -58,17 +64,33 @@ def _hog(inst: float, **_: Any) -> SolveOutput:
 
 def _evaluate(inst: float, solution: float) -> Evaluation:
     ok = solution >= inst
-    return Evaluation(cost=float(solution), feasible=ok,
-                      detail="" if ok else f"cost {solution} below the optimum {inst}")
+    return Evaluation(
+        cost=float(solution),
+        feasible=ok,
+        detail="" if ok else f"cost {solution} below the optimum {inst}",
+    )
 
 
 def toy(kind: str = "routing") -> Family:
     """The toy family (kind ``routing`` so tuning uses the routing search space)."""
-    return Family(name="toy", kind=kind, patterns=("*.toy",), read=_read, evaluate=_evaluate,
-                  solvers={"good": _good, "cheat": _cheat, "crash": _crash, "hang": _hang,
-                           "boom": _boom, "hog": _hog},
-                  default_solver="good", peers=("cheat",),
-                  best_known=lambda p: bks_lookup(p, ("bks.csv",)))
+    return Family(
+        name="toy",
+        kind=kind,
+        patterns=("*.toy",),
+        read=_read,
+        evaluate=_evaluate,
+        solvers={
+            "good": _good,
+            "cheat": _cheat,
+            "crash": _crash,
+            "hang": _hang,
+            "boom": _boom,
+            "hog": _hog,
+        },
+        default_solver="good",
+        peers=("cheat",),
+        best_known=lambda p: bks_lookup(p, ("bks.csv",)),
+    )
 
 
 TOY = "tests.api.bench.toy:toy"
