@@ -5,8 +5,15 @@ configured key by :func:`hmac.compare_digest` (constant time per comparison, and
 always compared), so response timing does not reveal how much of a key was right. Logs name a
 key only by a short SHA-256 fingerprint, never the key.
 
-Rate limits are token buckets per key, kept in the server process: with several server
-processes each one counts on its own (the effective limit is multiplied by their number).
+Rate limits are token buckets per key, kept in each server process on purpose, not in the
+database: with ``N`` server processes on one database each one counts on its own, so a key may
+make up to ``N`` times ``TRADELANE_RATE_PER_S`` (and ``N`` bursts) in all; set the rate to each
+server's share. Why not a bucket shared through the database: the limiter is there to turn a
+flood away before it costs anything, and a shared bucket would cost a write on the shared
+database for every request, every request of one key serialised on its bucket's row lock: the
+flood would land on the very resource the servers share. Behind a load balancer a key's
+requests spread over the servers, so per-process buckets come to about ``N`` times the per-server
+limit. (``tests/api/test_multi_server.py`` checks that each server gives a key its full burst.)
 """
 
 from __future__ import annotations

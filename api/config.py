@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "normalise_database_url", "parse_api_keys"]
@@ -71,8 +71,16 @@ class Settings(BaseSettings):
     router
         ``module:function`` that solves one routing request (``TRADELANE_ROUTER``).
     max_attempts
-        A job found ``running`` at start-up (its server died) is re-queued until it has been
+        A running job whose lease expired (its server died) is re-queued until it has been
         started this many times, then marked ``failed`` with the reason.
+    lease_s, heartbeat_s
+        A server claims a job for ``lease_s`` seconds (``TRADELANE_LEASE_S``, default 30) and
+        renews the lease every ``heartbeat_s`` (``TRADELANE_HEARTBEAT_S``, default 10, at most
+        half the lease) while the solve runs; every ``heartbeat_s`` it also re-queues the jobs
+        whose lease has expired (their server is gone). A job of a killed server is thus picked
+        up by another server about ``lease_s`` after its last renewal. A server that cannot
+        renew a lease (database unreachable) stops that solve once three quarters of the lease
+        have passed, before anyone else may take the job.
     default_time_limit_s, max_time_limit_s
         Solver time limit when the request gives none, and the largest one accepted.
     kill_grace_s
@@ -80,7 +88,8 @@ class Settings(BaseSettings):
     max_body_bytes
         Larger request bodies are refused with 413.
     rate_per_s, rate_burst
-        Token bucket per API key (in-process: each server process counts on its own).
+        Token bucket per API key, kept in each server process (see :mod:`api.auth`): with ``N``
+        servers behind one address a key may make up to ``N`` times as many requests.
     routes_time_limit_s
         Largest time limit of a synchronous ``POST /v1/routes`` solve.
     poll_interval_s
@@ -97,6 +106,8 @@ class Settings(BaseSettings):
     solver: str = "api.worker:plan_job"
     router: str = "api.worker:route_job"
     max_attempts: int = Field(default=3, ge=1, le=100)
+    lease_s: float = Field(default=30.0, gt=0, le=3600)
+    heartbeat_s: float = Field(default=10.0, gt=0, le=1800)
     default_time_limit_s: float = Field(default=60.0, gt=0)
     max_time_limit_s: float = Field(default=3600.0, gt=0)
     kill_grace_s: float = Field(default=30.0, ge=0)
@@ -110,6 +121,16 @@ class Settings(BaseSettings):
     @classmethod
     def _url(cls, v: str) -> str:
         return normalise_database_url(v.strip())
+
+    @field_validator("heartbeat_s")
+    @classmethod
+    def _heartbeat(cls, v: float, info: ValidationInfo) -> float:
+        lease = info.data.get("lease_s")
+        if lease is not None and v > lease / 2:
+            raise ValueError(
+                f"must be at most half of TRADELANE_LEASE_S ({lease:g} s), got {v:g} s"
+            )
+        return v
 
     @field_validator("api_keys")
     @classmethod

@@ -1,8 +1,10 @@
 """The FastAPI application factory and the error handling of the HTTP API.
 
 ``create_app(settings)`` wires settings, the job store (migrated with Alembic at start-up), the
-job runner (solver processes) and the per-key rate limiter onto ``app.state``. Errors map to
-HTTP in :func:`install_error_handlers`, in one place:
+job runner (solver processes, jobs claimed under leases) and the per-key rate limiter
+(per process, see :mod:`api.auth`) onto ``app.state``. Several servers may share one
+PostgreSQL database; an SQLite file belongs to one server process (a warning at start-up says
+so). Errors map to HTTP in :func:`install_error_handlers`, in one place:
 
 =========================================  ====  ==================================================
 error                                      code  body
@@ -158,8 +160,9 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
     Returns
     -------
     FastAPI
-        Start-up migrates the database, re-queues jobs a dead server left running and starts
-        the runner; shutdown stops the runner and puts its running jobs back in the queue.
+        Start-up migrates the database and starts the runner (which re-queues the jobs whose
+        lease has expired, on start-up and periodically); shutdown stops the runner and puts
+        its running jobs back in the queue.
     """
     from api.routes import health, plans, routes
 
@@ -170,6 +173,12 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
         engine = make_engine(settings.database_url)
         migrate(engine)
         store = JobStore(engine)
+        if store.is_sqlite:
+            logger.warning(
+                "the job store is an SQLite file: run only one tradelane serve "
+                "process on it; several servers need PostgreSQL "
+                "(TRADELANE_DATABASE_URL=postgresql+psycopg://...)"
+            )
         runner = (
             JobRunner(
                 store,
@@ -178,6 +187,8 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
                 kill_grace_s=settings.kill_grace_s,
                 poll_interval_s=settings.poll_interval_s,
                 max_attempts=settings.max_attempts,
+                lease_s=settings.lease_s,
+                heartbeat_s=settings.heartbeat_s,
             )
             if run_jobs
             else None

@@ -5,11 +5,30 @@ conditional ``UPDATE ... WHERE status = <expected>`` in its own transaction, so 
 job runner and a cancelling request, or two runners) can never both win: a cancelled job is
 never overwritten by a late result, and a queued job is claimed once.
 
-Durability: a job is committed before ``POST /v1/plans`` answers 202. If the server dies, the
-jobs it left ``running`` are found by :meth:`JobStore.recover` at the next start-up and re-queued,
-or marked ``failed`` with the reason once they have been started ``max_attempts`` times (a job
-that kills its server every time must not loop forever). Recovery assumes one server process per
-database (the runner of a second live server would see its running jobs re-queued).
+Leases (several servers on one PostgreSQL database)
+---------------------------------------------------
+A runner claims queued jobs with ``SELECT ... FOR UPDATE SKIP LOCKED`` and a conditional
+``UPDATE ... RETURNING`` in one transaction: concurrent claimers skip each other's rows instead
+of waiting, and each job goes to one of them. A claim records the runner's ``lease_owner`` id and
+``lease_expires_at``; the runner renews the lease (:meth:`JobStore.renew`) on a heartbeat while
+the solve runs. Every live runner sweeps periodically (:meth:`JobStore.sweep`): a ``running``
+job whose lease has expired (its server died or lost the database) is re-queued, or marked
+``failed`` with the reason once it has been started ``max_attempts`` times (a job that kills
+its server every time must not loop forever). Nothing happens to running jobs at start-up: a
+new server does not take over the jobs of live ones.
+
+The end of a solve (:meth:`JobStore.finish`, :meth:`JobStore.fail`) and an orderly
+:meth:`JobStore.release` are conditional on the lease (same owner, same attempt), so a runner
+that lost its lease (swept, maybe re-claimed by another server) can never overwrite the job.
+Lease times are read from the database's clock on PostgreSQL (``statement_timestamp()``), so
+servers on several machines need not agree on the time; on SQLite (one process, see below) the
+process's UTC clock is used.
+
+SQLite keeps the one-process rule: it serialises every writer across processes and must not be
+shared between machines, so run a single ``tradelane serve`` per SQLite file (the service says
+so at start-up); leases and sweeps work there too, for that one process.
+
+Durability: a job is committed before ``POST /v1/plans`` answers 202.
 
 The schema is created and upgraded by Alembic (``api/migrations``), never by ``create_all``.
 """
@@ -22,7 +41,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +71,7 @@ logger = logging.getLogger(__name__)
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 MIGRATIONS = Path(__file__).parent / "migrations"
+_DATETIME = sa.DateTime(timezone=True)
 
 
 def _now() -> dt.datetime:
@@ -77,6 +97,7 @@ class Job(Base):
         sa.UniqueConstraint("tenant", "idempotency_key", name="uq_jobs_tenant_idempotency_key"),
         sa.Index("ix_jobs_status_created", "status", "created_at"),
         sa.Index("ix_jobs_tenant_created", "tenant", "created_at"),
+        sa.Index("ix_jobs_status_lease", "status", "lease_expires_at"),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
@@ -98,6 +119,10 @@ class Job(Base):
         sa.DateTime(timezone=True), nullable=True
     )
     finished_at: Mapped[dt.datetime | None] = mapped_column(
+        sa.DateTime(timezone=True), nullable=True
+    )
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(100), nullable=True)
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(
         sa.DateTime(timezone=True), nullable=True
     )
 
@@ -136,6 +161,8 @@ class JobRecord:
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     idempotency_key: str | None
+    lease_owner: str | None = None
+    lease_expires_at: dt.datetime | None = None
 
     @classmethod
     def of(cls, j: Job, *, with_request: bool = True) -> JobRecord:
@@ -158,6 +185,8 @@ class JobRecord:
             started_at=_utc(j.started_at),
             finished_at=_utc(j.finished_at),
             idempotency_key=j.idempotency_key,
+            lease_owner=j.lease_owner,
+            lease_expires_at=_utc(j.lease_expires_at),
         )
 
 
@@ -201,6 +230,8 @@ def _summary(j: Job) -> JobRecord:
         started_at=_utc(j.started_at),
         finished_at=_utc(j.finished_at),
         idempotency_key=j.idempotency_key,
+        lease_owner=j.lease_owner,
+        lease_expires_at=_utc(j.lease_expires_at),
     )
 
 
@@ -244,6 +275,11 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+# (``list`` is also a method of JobStore: inside the class, annotations use these aliases.)
+_Records = list[JobRecord]
+_Ids = list[str]
 
 
 class JobStore:
@@ -389,53 +425,151 @@ class JobStore:
             ).first()
             return JobRecord.of(j) if j is not None else None
 
-    # -- the runner's side -----------------------------------------------------------------
-    def claim(self, n: int) -> list[JobRecord]:
-        """Move up to ``n`` queued jobs (oldest first) to ``running``; returns those won."""
-        out: list[JobRecord] = []
+    # -- the runner's side: claims and leases ----------------------------------------------
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the store is an SQLite file (one server process only)."""
+        return self.engine.dialect.name == "sqlite"
+
+    def _at(self, offset_s: float = 0.0) -> sa.ColumnElement[dt.datetime]:
+        """ "Now" (+ ``offset_s``) as SQL: the database's clock on PostgreSQL, ours on SQLite."""
+        if self.is_sqlite:
+            return sa.literal(_now() + dt.timedelta(seconds=offset_s), _DATETIME)
+        now = sa.func.statement_timestamp(type_=_DATETIME)
+        return now + sa.literal(dt.timedelta(seconds=offset_s), sa.Interval()) if offset_s else now
+
+    def claim(self, n: int, *, owner: str, lease_s: float) -> _Records:
+        """Move up to ``n`` queued jobs (oldest first) to ``running`` under a lease of ``owner``.
+
+        One transaction: ``SELECT ... FOR UPDATE SKIP LOCKED LIMIT n`` locks up to ``n`` queued
+        rows no other claimer holds (PostgreSQL; SQLite has no row locks and ignores the
+        clause), then ``UPDATE ... WHERE status = 'queued' RETURNING`` takes them. Concurrent
+        claimers never wait for each other and never get the same job. (Not one ``UPDATE ...
+        WHERE id IN (SELECT ... SKIP LOCKED LIMIT n)``: PostgreSQL may run that subquery again
+        for each row and take more than ``n``.) Each claim counts one attempt and sets
+        ``lease_expires_at`` to now + ``lease_s``.
+
+        Returns
+        -------
+        list of JobRecord
+            The jobs won, oldest first (with their request).
+        """
         if n <= 0:
-            return out
-        with Session(self.engine) as s:
+            return []
+        now = _now()
+        with Session(self.engine) as s, s.begin():
             ids = s.scalars(
                 sa.select(Job.id)
                 .where(Job.status == "queued")
                 .order_by(Job.created_at, Job.id)
                 .limit(n)
+                .with_for_update(skip_locked=True)
             ).all()
-        for job_id in ids:
-            now = _now()
-            with Session(self.engine) as s, s.begin():
-                res = s.execute(
-                    sa.update(Job)
-                    .where(Job.id == job_id, Job.status == "queued")
-                    .values(
-                        status="running", attempts=Job.attempts + 1, started_at=now, updated_at=now
-                    )
+            if not ids:
+                return []
+            rows = s.scalars(
+                sa.update(Job)
+                .where(Job.id.in_(ids), Job.status == "queued")
+                .values(
+                    status="running",
+                    attempts=Job.attempts + 1,
+                    started_at=now,
+                    updated_at=now,
+                    lease_owner=owner,
+                    lease_expires_at=self._at(lease_s),
                 )
-                if res.rowcount != 1:  # type: ignore[attr-defined]
-                    continue  # cancelled or claimed by someone else meanwhile
-                j = s.get(Job, job_id)
-                assert j is not None
-                out.append(JobRecord.of(j))
+                .returning(Job)
+                .execution_options(synchronize_session=False)
+            ).all()
+            out = [JobRecord.of(j) for j in rows]
+        out.sort(key=lambda r: (r.created_at, r.id))
+        for r in out:
+            logger.info("job %s claimed by %s (attempt %d)", r.id, owner, r.attempts)
         return out
 
-    def finish(self, job_id: str, *, result: dict[str, Any]) -> bool:
-        """Store the plan of a running job; False if it is no longer running (cancelled)."""
-        return self._end(job_id, status="succeeded", result=result, error=None)
+    def renew(self, ids: Iterable[str], *, owner: str, lease_s: float) -> set[str]:
+        """Extend ``owner``'s leases on ``ids`` to now + ``lease_s``; returns the ids renewed.
 
-    def fail(self, job_id: str, *, error: str) -> bool:
-        """Mark a running job failed with a reason; False if it is no longer running."""
-        return self._end(job_id, status="failed", result=None, error=error)
+        A job left out of the answer is no longer ``owner``'s to run: cancelled, or its lease
+        expired and a sweep re-queued it (maybe another server runs it now). The runner stops
+        those solves.
+        """
+        ids = list(ids)
+        if not ids:
+            return set()
+        with Session(self.engine) as s, s.begin():
+            got = s.scalars(
+                sa.update(Job)
+                .where(Job.id.in_(ids), Job.status == "running", Job.lease_owner == owner)
+                .values(lease_expires_at=self._at(lease_s))
+                .returning(Job.id)
+                .execution_options(synchronize_session=False)
+            ).all()
+        return set(got)
+
+    def held(self, leases: Mapping[str, int], *, owner: str) -> set[str]:
+        """Which of ``{job id: attempt}`` are still running under ``owner``'s lease (a read)."""
+        if not leases:
+            return set()
+        with Session(self.engine) as s:
+            rows = s.execute(
+                sa.select(Job.id, Job.attempts).where(
+                    Job.id.in_(list(leases)), Job.status == "running", Job.lease_owner == owner
+                )
+            ).all()
+        return {r.id for r in rows if leases[r.id] == r.attempts}
+
+    def finish(
+        self,
+        job_id: str,
+        *,
+        result: dict[str, Any],
+        owner: str | None = None,
+        attempt: int | None = None,
+    ) -> bool:
+        """Store the plan of a running job; False if it is no longer running or no longer
+        ``owner``'s (attempt ``attempt``): cancelled, or its lease was lost."""
+        return self._end(
+            job_id, status="succeeded", result=result, error=None, owner=owner, attempt=attempt
+        )
+
+    def fail(
+        self, job_id: str, *, error: str, owner: str | None = None, attempt: int | None = None
+    ) -> bool:
+        """Mark a running job failed with a reason; False if it is no longer running or no
+        longer ``owner``'s (attempt ``attempt``)."""
+        return self._end(
+            job_id, status="failed", result=None, error=error, owner=owner, attempt=attempt
+        )
 
     def _end(
-        self, job_id: str, *, status: str, result: dict[str, Any] | None, error: str | None
+        self,
+        job_id: str,
+        *,
+        status: str,
+        result: dict[str, Any] | None,
+        error: str | None,
+        owner: str | None,
+        attempt: int | None,
     ) -> bool:
         now = _now()
+        cond = [Job.id == job_id, Job.status == "running"]
+        if owner is not None:
+            cond.append(Job.lease_owner == owner)
+        if attempt is not None:
+            cond.append(Job.attempts == attempt)
         with Session(self.engine) as s, s.begin():
             res = s.execute(
                 sa.update(Job)
-                .where(Job.id == job_id, Job.status == "running")
-                .values(status=status, result=result, error=error, updated_at=now, finished_at=now)
+                .where(*cond)
+                .values(
+                    status=status,
+                    result=result,
+                    error=error,
+                    updated_at=now,
+                    finished_at=now,
+                    lease_expires_at=None,
+                )
             )
             ok = res.rowcount == 1  # type: ignore[attr-defined]
         if ok:
@@ -451,60 +585,87 @@ class JobStore:
             rows = s.execute(sa.select(Job.id, Job.status).where(Job.id.in_(ids))).all()
             return {r.id: r.status for r in rows}
 
-    def recover(self, *, max_attempts: int) -> tuple[list[str], list[str]]:
-        """Handle jobs left ``running`` by a dead server; returns ``(requeued, failed)`` ids.
+    def sweep(self, *, max_attempts: int) -> tuple[_Ids, _Ids]:
+        """Handle running jobs whose lease has expired; returns ``(requeued, failed)`` ids.
 
-        A job started fewer than ``max_attempts`` times goes back to ``queued``; the others
-        are marked ``failed`` with the reason.
+        A job started fewer than ``max_attempts`` times goes back to ``queued`` (its lease
+        cleared); the others are marked ``failed`` with the reason. A running job without a
+        lease (left by a server of a version before leases) counts as expired. Each is one
+        conditional ``UPDATE ... RETURNING``: a lease renewed meanwhile, or a job another
+        sweeper got first, is left alone (PostgreSQL re-checks the condition on a row it
+        waited for).
         """
+        expired = sa.and_(
+            Job.status == "running",
+            sa.or_(Job.lease_expires_at.is_(None), Job.lease_expires_at < self._at()),
+        )
         now = _now()
+        reason = (
+            f"the server running it stopped (its lease expired) during the solve "
+            f"{max_attempts} time(s); giving up after {max_attempts} attempt(s)"
+        )
         with Session(self.engine) as s, s.begin():
-            rows = s.execute(sa.select(Job.id, Job.attempts).where(Job.status == "running")).all()
-            failed = [r.id for r in rows if r.attempts >= max_attempts]
-            requeued = [r.id for r in rows if r.attempts < max_attempts]
-            if failed:
-                s.execute(
+            failed = list(
+                s.scalars(
                     sa.update(Job)
-                    .where(Job.id.in_(failed), Job.status == "running")
+                    .where(expired, Job.attempts >= max_attempts)
                     .values(
                         status="failed",
                         updated_at=now,
                         finished_at=now,
-                        error=f"the server stopped during the solve {max_attempts} "
-                        f"time(s); giving up after {max_attempts} attempt(s)",
+                        lease_expires_at=None,
+                        error=reason,
                     )
-                )
-            if requeued:
-                s.execute(
+                    .returning(Job.id)
+                    .execution_options(synchronize_session=False)
+                ).all()
+            )
+        with Session(self.engine) as s, s.begin():
+            requeued = list(
+                s.scalars(
                     sa.update(Job)
-                    .where(Job.id.in_(requeued), Job.status == "running")
-                    .values(status="queued", updated_at=now, started_at=None)
-                )
+                    .where(expired, Job.attempts < max_attempts)
+                    .values(
+                        status="queued",
+                        updated_at=now,
+                        started_at=None,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                    )
+                    .returning(Job.id)
+                    .execution_options(synchronize_session=False)
+                ).all()
+            )
         for i in requeued:
-            logger.warning("job %s was running when the server stopped: re-queued", i)
+            logger.warning("job %s: its lease expired (server gone): re-queued", i)
         for i in failed:
             logger.warning(
-                "job %s was running when the server stopped: failed after %d attempts",
-                i,
-                max_attempts,
+                "job %s: its lease expired (server gone): failed after %d attempts", i, max_attempts
             )
         return requeued, failed
 
-    def release(self, ids: Iterable[str]) -> None:
-        """Put running jobs back in the queue on an orderly shutdown (attempt not counted)."""
+    def release(self, ids: Iterable[str], *, owner: str) -> _Ids:
+        """Put ``owner``'s running jobs back in the queue on an orderly shutdown (the attempt
+        is not counted); returns the ids released (jobs no longer ``owner``'s are left)."""
         ids = list(ids)
         if not ids:
-            return
+            return []
         with Session(self.engine) as s, s.begin():
-            s.execute(
-                sa.update(Job)
-                .where(Job.id.in_(ids), Job.status == "running")
-                .values(
-                    status="queued",
-                    started_at=None,
-                    updated_at=_now(),
-                    attempts=sa.case((Job.attempts > 0, Job.attempts - 1), else_=0),
-                )
+            return list(
+                s.scalars(
+                    sa.update(Job)
+                    .where(Job.id.in_(ids), Job.status == "running", Job.lease_owner == owner)
+                    .values(
+                        status="queued",
+                        started_at=None,
+                        updated_at=_now(),
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        attempts=sa.case((Job.attempts > 0, Job.attempts - 1), else_=0),
+                    )
+                    .returning(Job.id)
+                    .execution_options(synchronize_session=False)
+                ).all()
             )
 
     # -- nightly plans ---------------------------------------------------------------------

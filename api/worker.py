@@ -1,12 +1,24 @@
 """The job runner: solves run in separate processes, a bounded number at a time.
 
 A dispatcher thread in the server process polls the store (:class:`api.store.JobStore`): it
-claims queued jobs while a worker slot is free, starts one solver process per job, collects
-results through a pipe and writes them back. Each tick it also
+claims queued jobs under a lease while a worker slot is free, starts one solver process per job,
+collects results through a pipe and writes them back (only while it still holds the lease).
+Each tick (``poll_interval_s``) it also
 
-- kills the process of a job whose status is no longer ``running`` (cancelled by DELETE);
+- kills the process of a job that is no longer ``running`` under its lease (cancelled by a
+  DELETE on any server, or re-queued by another server's sweep after the lease expired);
 - kills a solve still running ``kill_grace_s`` after its time limit and fails the job;
-- fails a job whose process died without an answer (crash, out of memory), naming the exit code.
+- fails a job whose process died without an answer (crash, out of memory), naming the exit code;
+
+and every ``heartbeat_s`` it renews the leases of its running jobs and sweeps the database for
+jobs whose lease has expired (their server died), re-queueing them or failing them after
+``max_attempts``. Several servers may run on one PostgreSQL database this way; a job runs on
+one server at a time. If a lease is not renewed in time (database unreachable, or this server
+so loaded that its runner thread is not scheduled), the solve is stopped once three quarters
+of the lease have passed since the last renewal, before any other server may take the job
+over: by the runner's next tick, and independently by a watchdog thread in the solver process
+itself (the deadline is shared memory the runner moves on at each renewal; exit code
+``LEASE_EXIT``), after which the job is handed back to the queue.
 
 Solver processes come from a ``forkserver`` context (a clean parent that has already imported
 this module and the models, see ``PRELOAD``), so a solve can neither stall the API's event loop
@@ -32,9 +44,11 @@ import multiprocessing as mp
 import multiprocessing.connection
 import os
 import signal
+import socket
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -47,11 +61,13 @@ __all__ = [
     "resolve",
     "route_job",
     "run_isolated",
+    "runner_id",
 ]
 
 logger = logging.getLogger(__name__)
 
 SolveFn = Callable[..., dict[str, Any]]
+LEASE_EXIT = 75  # exit code of a solver process that stopped because its lease ran out
 PRELOAD = (
     "api.worker",
     "network.scenario",
@@ -209,6 +225,20 @@ def _jsonable(obj: Any) -> Any:
     return finite(json.loads(json.dumps(obj, default=default)))
 
 
+def _watch_lease(lease_until: Any, every_s: float = 0.1) -> None:
+    """Exit this solver process (code :data:`LEASE_EXIT`) once ``lease_until.value`` (a
+    ``time.monotonic()`` instant in shared memory, moved on by the runner at each renewal) is
+    past: a solve never outlives its lease, even if the server's runner thread is starved."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(every_s)
+            if time.monotonic() > lease_until.value:
+                os._exit(LEASE_EXIT)
+
+    threading.Thread(target=watch, name="tradelane-watch-lease", daemon=True).start()
+
+
 def _child_main(
     solver: str,
     request: dict[str, Any],
@@ -216,12 +246,15 @@ def _child_main(
     seed: int,
     conn: multiprocessing.connection.Connection,
     server_pid: int | None = None,
+    lease_until: Any = None,
 ) -> None:
     """Entry point of a solver process: solve, send ``("ok", result)`` or ``("error", msg)``."""
     _die_with_parent()
     _release_fork_server()
     if server_pid is not None:
         _watch_server(server_pid)
+    if lease_until is not None:
+        _watch_lease(lease_until)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us
     try:
         result = _jsonable(resolve(solver)(request, time_limit_s=time_limit_s, seed=seed))
@@ -235,6 +268,10 @@ def _child_main(
         msg = ("error", f"{type(e).__name__}: {text}"[:4000])
     conn.send(msg)
     conn.close()
+
+
+def _noop() -> None:
+    """A process that does nothing (to wait for the fork server to be ready)."""
 
 
 def _context() -> mp.context.BaseContext:
@@ -253,6 +290,12 @@ class _Running:
     proc: Any
     conn: multiprocessing.connection.Connection
     deadline: float
+    lease_until: Any  # shared double: monotonic time after which the lease may be gone
+
+
+def runner_id() -> str:
+    """A unique id of this runner for its leases: ``host:pid:random``."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def _stop(proc: Any, grace: float = 2.0) -> None:
@@ -319,9 +362,14 @@ class JobRunner:
     kill_grace_s
         Seconds after a job's time limit before its process is killed and the job failed.
     poll_interval_s
-        Seconds between two looks at the store.
+        Seconds between two looks at the store (new jobs, cancellations, lost leases).
     max_attempts
-        Passed to :meth:`JobStore.recover` at start-up.
+        A job whose lease expired is re-queued until it has been started this many times, then
+        failed (see :meth:`JobStore.sweep`).
+    lease_s, heartbeat_s
+        Length of a lease, and how often the leases are renewed and expired ones swept.
+    owner
+        This runner's id in the leases (default :func:`runner_id`).
     """
 
     def __init__(
@@ -333,26 +381,44 @@ class JobRunner:
         kill_grace_s: float = 30.0,
         poll_interval_s: float = 0.2,
         max_attempts: int = 3,
+        lease_s: float = 30.0,
+        heartbeat_s: float = 10.0,
+        owner: str | None = None,
     ):
+        if not 0 < heartbeat_s <= lease_s / 2:
+            raise ValueError(
+                f"heartbeat_s={heartbeat_s!r} must be in (0, lease_s / 2], lease_s={lease_s!r}"
+            )
         self.store = store
         self.solver = solver
         self.workers = workers
         self.kill_grace_s = kill_grace_s
         self.poll_interval_s = poll_interval_s
         self.max_attempts = max_attempts
+        self.lease_s = lease_s
+        self.heartbeat_s = heartbeat_s
+        self.owner = owner or runner_id()
         self._running: dict[str, _Running] = {}
         self._stop_event = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._next_beat = 0.0
         self.last_tick: float = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
-        """Recover jobs a dead server left running, then start the dispatcher thread."""
-        self.store.recover(max_attempts=self.max_attempts)
+        """Start the dispatcher thread (its first tick sweeps expired leases).
+
+        Jobs other servers are running are left alone: a dead server's jobs are re-queued by
+        the sweep once their lease expires, by whichever server is alive.
+        """
         self._stop_event.clear()
+        self._next_beat = 0.0
         self._thread = threading.Thread(target=self._loop, name="tradelane-jobs", daemon=True)
         self._thread.start()
+        logger.info(
+            "job runner %s: lease %g s, heartbeat %g s", self.owner, self.lease_s, self.heartbeat_s
+        )
 
     def stop(self) -> None:
         """Stop the dispatcher and the running solves; their jobs go back to the queue."""
@@ -366,7 +432,7 @@ class JobRunner:
             _stop(r.proc)
             r.conn.close()
         if running:
-            self.store.release([r.job.id for r in running])
+            self.store.release([r.job.id for r in running], owner=self.owner)
 
     @property
     def alive(self) -> bool:
@@ -381,11 +447,13 @@ class JobRunner:
     # -- the loop --------------------------------------------------------------------------
     def _loop(self) -> None:
         if _context().get_start_method() == "forkserver":
-            # Start the fork server (and its model imports) now, not with the first job.
-            from multiprocessing import forkserver
-
+            # Start the fork server (and its model imports) now, not with the first job, and
+            # wait until it forks: a first launch would otherwise block for the imports while
+            # the job's lease runs.
             try:
-                forkserver.ensure_running()
+                warm = _context().Process(target=_noop, daemon=True)
+                warm.start()
+                warm.join(120)
             except OSError:  # pragma: no cover - started on demand instead
                 logger.warning("could not pre-start the fork server")
         while not self._stop_event.is_set():
@@ -396,29 +464,83 @@ class JobRunner:
             self._stop_event.wait(self.poll_interval_s)
 
     def tick(self) -> None:
-        """One pass: collect results, enforce cancellations and deadlines, start new solves."""
+        """One pass: stop solves whose lease may be gone, collect results, renew leases and
+        sweep (every ``heartbeat_s``), enforce cancellations and deadlines, start new solves."""
         with self._lock:
+            self._fence()  # first, and without the database: it may be what is failing
             self._collect()
+            now = time.monotonic()
+            if now >= self._next_beat:
+                self._heartbeat()
+                self.store.sweep(max_attempts=self.max_attempts)
+                self._next_beat = now + self.heartbeat_s
             self._enforce()
             free = self.workers - len(self._running)
             if free > 0 and not self._stop_event.is_set():
-                for job in self.store.claim(free):
-                    self._launch(job)
+                t0 = time.monotonic()
+                for job in self.store.claim(free, owner=self.owner, lease_s=self.lease_s):
+                    self._launch(job, lease_from=t0)
+                if time.monotonic() - t0 > self.heartbeat_s:  # slow launches: renew now
+                    self._heartbeat()
         self.last_tick = time.monotonic()
 
-    def _launch(self, job: JobRecord) -> None:
+    def _lease_until(self, t0: float) -> float:
+        """When to give up a solve whose lease was last granted at ``t0`` (before the request
+        was sent, so the database's expiry is later): three quarters into the lease."""
+        return t0 + 0.75 * self.lease_s
+
+    def _drop(self, job_id: str) -> None:
+        r = self._running.pop(job_id)
+        _stop(r.proc)
+        r.conn.close()
+
+    def _fence(self) -> None:
+        now = time.monotonic()
+        fenced = [job_id for job_id, r in self._running.items() if now > r.lease_until.value]
+        for job_id in fenced:
+            logger.warning(
+                "job %s: lease not renewed for %.1f s (database unreachable or "
+                "server overloaded?): stopping its solve",
+                job_id,
+                now - self._running[job_id].lease_until.value + 0.75 * self.lease_s,
+            )
+            self._drop(job_id)
+        if fenced:  # back to the queue at once if still ours (else the sweep does it)
+            self.store.release(fenced, owner=self.owner)
+
+    def _heartbeat(self) -> None:
+        if not self._running:
+            return
+        t0 = time.monotonic()
+        kept = self.store.renew(self._running, owner=self.owner, lease_s=self.lease_s)
+        for job_id in kept:
+            if job_id in self._running:
+                self._running[job_id].lease_until.value = self._lease_until(t0)
+
+    def _launch(self, job: JobRecord, *, lease_from: float) -> None:
+        if job.id in self._running:  # re-claimed after we lost its lease: the old solve goes
+            self._drop(job.id)
         ctx = _context()
         parent, child = ctx.Pipe(duplex=False)
+        lease_until = ctx.Value("d", self._lease_until(lease_from), lock=False)
         proc = ctx.Process(
             target=_child_main,
             name=f"tradelane-solve-{job.id[:8]}",
-            args=(self.solver, job.request, job.time_limit_s, job.seed, child, os.getpid()),
+            args=(
+                self.solver,
+                job.request,
+                job.time_limit_s,
+                job.seed,
+                child,
+                os.getpid(),
+                lease_until,
+            ),
             daemon=True,
         )
         proc.start()
         child.close()
         self._running[job.id] = _Running(
-            job, proc, parent, time.monotonic() + job.time_limit_s + self.kill_grace_s
+            job, proc, parent, time.monotonic() + job.time_limit_s + self.kill_grace_s, lease_until
         )
         logger.info("job %s started (attempt %d, pid %s)", job.id, job.attempts, proc.pid)
 
@@ -440,36 +562,56 @@ class JobRunner:
             r.proc.join(5)
             r.conn.close()
             del self._running[job_id]
+            owner, attempt = self.owner, r.job.attempts
+            if msg is None and r.proc.exitcode == LEASE_EXIT:
+                # Not the job's fault: this server's runner could not renew in time. Hand the
+                # job back at once if it is still ours (else the sweep has it already).
+                logger.warning(
+                    "job %s: its solve stopped itself at the end of its lease "
+                    "(renewal late: server or database overloaded?)",
+                    job_id,
+                )
+                self.store.release([job_id], owner=self.owner)
+                continue
             if msg is not None and msg[0] == "ok":
-                stored = self.store.finish(job_id, result=msg[1])
+                stored = self.store.finish(job_id, result=msg[1], owner=owner, attempt=attempt)
             elif msg is not None:
-                stored = self.store.fail(job_id, error=str(msg[1]))
+                stored = self.store.fail(job_id, error=str(msg[1]), owner=owner, attempt=attempt)
             else:
                 stored = self.store.fail(
                     job_id,
                     error=f"the solver process exited with code {r.proc.exitcode} "
                     "without an answer (crashed or killed)",
+                    owner=owner,
+                    attempt=attempt,
                 )
             if not stored:
-                logger.info("job %s finished after it was cancelled; result dropped", job_id)
+                logger.info(
+                    "job %s finished after it was cancelled or its lease was lost; result dropped",
+                    job_id,
+                )
 
     def _enforce(self) -> None:
         if not self._running:
             return
-        status = self.store.statuses(self._running)
+        held = self.store.held(
+            {i: r.job.attempts for i, r in self._running.items()}, owner=self.owner
+        )
         now = time.monotonic()
         for job_id, r in list(self._running.items()):
-            if status.get(job_id) != "running":
-                logger.info("job %s is %s: stopping its solver", job_id, status.get(job_id))
-                _stop(r.proc)
-                r.conn.close()
-                del self._running[job_id]
+            if job_id not in held:
+                logger.info(
+                    "job %s is no longer running under this server's lease "
+                    "(cancelled or taken over): stopping its solver",
+                    job_id,
+                )
+                self._drop(job_id)
             elif now > r.deadline:
-                _stop(r.proc)
-                r.conn.close()
-                del self._running[job_id]
+                self._drop(job_id)
                 self.store.fail(
                     job_id,
+                    owner=self.owner,
+                    attempt=r.job.attempts,
                     error=(
                         f"time limit exceeded: no answer {self.kill_grace_s:g} s after the "
                         f"{r.job.time_limit_s:g} s limit; the solve was stopped"

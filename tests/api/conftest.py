@@ -78,10 +78,11 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 def _reset_postgres(url: str) -> None:
+    """Drop every table (whatever the migrations have made so far)."""
     engine = sa.create_engine(url)
-    with engine.begin() as c:
-        for t in ("jobs", "nightly_plans", "alembic_version"):
-            c.execute(sa.text(f"DROP TABLE IF EXISTS {t} CASCADE"))
+    meta = sa.MetaData()
+    meta.reflect(engine)
+    meta.drop_all(engine)
     engine.dispose()
 
 
@@ -95,6 +96,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         pytest.skip(f"{PG_ENV} not set (.ci/run sets it)")
     url = normalise_database_url(url)
     _reset_postgres(url)  # a real server: fails loudly if it is not reachable
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """An emptied PostgreSQL database from the CI (the test is skipped without one)."""
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} not set (.ci/run sets it)")
+    url = normalise_database_url(url)
+    _reset_postgres(url)
     return url
 
 

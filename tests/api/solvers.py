@@ -2,7 +2,10 @@
 
 ``fake_plan`` reads an optional ``x_test`` object from the scenario (unknown fields are kept by
 the format): ``{"sleep_s": 3}`` sleeps first, ``{"fail": "why"}`` raises ``ValueError(why)``,
-``{"crash": 3}`` exits the process with that code. The plan it returns is a DESIGN §7-shaped
+``{"crash": 3}`` exits the process with that code, ``{"record": {"dir": D, "token": T}}``
+appends a ``start <pid> <time>`` line to the file ``D/T`` when the solve starts and an
+``end <pid> <time>`` line when it returns (the multi-server tests count runs with it). The plan
+it returns is a DESIGN §7-shaped
 dict computed from the scenario: every warehouse that is not ``closed`` is open, each SKU is
 stocked at the first open warehouse with its total demand, and ``objective`` is the total
 demand. ``x_test.stock_factor`` scales the stock (to make the nightly diff non-trivial).
@@ -19,6 +22,9 @@ def fake_plan(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) ->
     """A plan-shaped answer after the behaviour ``x_test`` asks for."""
     sc = request["scenario"]
     t = sc.get("x_test") or {}
+    record = t.get("record")
+    if record:
+        _record(record, "start")
     if t.get("sleep_s"):
         time.sleep(float(t["sleep_s"]))
     if t.get("fail"):
@@ -26,6 +32,8 @@ def fake_plan(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) ->
     if t.get("crash") is not None:
         os._exit(int(t["crash"]))
     factor = float(t.get("stock_factor", 1.0))
+    if record:
+        _record(record, "end")
     closed = set(t.get("closed", []))
     whs = [
         n["id"]
@@ -58,6 +66,27 @@ def fake_plan(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) ->
         if whs
         else [],
     }
+
+
+def _record(record: dict[str, str], what: str) -> None:
+    """Append one line to the run record (``O_APPEND``: lines of concurrent runs never mix)."""
+    line = f"{what} {os.getpid()} {time.time():.6f}\n".encode()
+    fd = os.open(
+        os.path.join(record["dir"], record["token"]), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+    )
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def read_runs(path: str | os.PathLike[str]) -> list[tuple[str, int, float]]:
+    """The ``(what, pid, time)`` lines of one run record (empty if the job never started)."""
+    try:
+        with open(path) as fh:
+            return [(w, int(pid), float(t)) for w, pid, t in (ln.split() for ln in fh)]
+    except FileNotFoundError:
+        return []
 
 
 def unavailable(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> dict[str, Any]:

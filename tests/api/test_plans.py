@@ -262,15 +262,23 @@ def test_pool_is_bounded(client_factory, scenario) -> None:
     assert starts == sorted(starts)
 
 
-def test_restart_requeues_a_running_job(client_factory, scenario) -> None:
-    """A job left 'running' in the database by a dead server is re-queued at start-up and solved."""
+def test_restart_requeues_a_running_job_once_its_lease_expires(client_factory, scenario) -> None:
+    """A job left 'running' by a dead server is not taken at start-up: it is re-queued once its
+    lease has expired (by the live server's sweep) and solved, attempt 2."""
     idle = client_factory(run_jobs=False)
     job = _post(idle, scenario).json()["id"]
     store = idle.app.state.store
-    assert [j.id for j in store.claim(1)] == [job]  # as if a server had started it, then died
-    live = client_factory()
+    # As if a server had started it with a 2-s lease, then died.
+    assert [j.id for j in store.claim(1, owner="dead", lease_s=2.0)] == [job]
+    t0 = time.monotonic()
+    live = client_factory(lease_s=1.0, heartbeat_s=0.2)
+    time.sleep(1.0)
+    rec = store.get("acme", job)
+    assert rec.status == "running" and rec.lease_owner == "dead"  # its lease still holds
     done = _done(live, job)
     assert done["status"] == "succeeded" and done["attempts"] == 2
+    assert time.monotonic() - t0 >= 2.0
+    assert store.get("acme", job).lease_owner == live.app.state.runner.owner
 
 
 def test_internal_errors_hide_details(client_factory, caplog) -> None:

@@ -1,7 +1,8 @@
 """A real ``tradelane serve`` on loopback, killed with SIGKILL mid-solve and restarted.
 
-The job must then finish (or fail with a reason): never stay ``running``, never vanish. The
-whole process group is killed, solver processes included; every wait is bounded.
+The job must then finish (or fail with a reason) once its lease has expired: never stay
+``running``, never vanish. The whole process group is killed, solver processes included; every
+wait is bounded. Leases are short here (``LEASE``) so the tests do not wait the 30-s default.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from api.store import JobStore, make_engine
 from tests.api.conftest import FAKE, KEYS, auth, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
+LEASE = {"TRADELANE_LEASE_S": "2", "TRADELANE_HEARTBEAT_S": "0.5"}
 
 
 def free_port() -> int:
@@ -45,6 +47,7 @@ class Server:
             "TRADELANE_API_KEYS": ",".join(f"{t}:{k}" for t, k in KEYS.items()),
             "TRADELANE_SOLVER": FAKE,
             "TRADELANE_POLL_INTERVAL_S": "0.05",
+            **LEASE,
             **env,
         }
         self.proc: subprocess.Popen[bytes] | None = None
@@ -126,8 +129,8 @@ def _running(server: Server, job_id: str) -> bool:
 
 def test_sigkill_mid_solve_then_restart(tmp_path: Path, tiny_scenario: dict[str, Any]) -> None:
     """Kill -9 of the server process alone during a solve: its solver and fork server exit by
-    themselves (no orphans); after restart the job is re-queued and succeeds (attempt 2), the
-    queued one too; nothing stays running or vanishes."""
+    themselves (no orphans); after restart the job is re-queued when its lease expires and
+    succeeds (attempt 2), the queued one too; nothing stays running or vanishes."""
     db_url = f"sqlite:///{tmp_path / 'jobs.db'}"
     server = Server(db_url, free_port(), tmp_path / "server.log", TRADELANE_MAX_ATTEMPTS="2")
     store = JobStore(make_engine(db_url))
@@ -183,6 +186,7 @@ def test_retry_limit_over_real_kills(tmp_path: Path, tiny_scenario: dict[str, An
     [
         {"TRADELANE_API_KEYS": "acme"},  # no key
         {"TRADELANE_WORKERS": "0"},  # below 1
+        {"TRADELANE_HEARTBEAT_S": "20"},  # more than half the 30-s default lease
     ],
 )
 def test_serve_refuses_bad_settings(

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
-from api.store import Base, IdempotencyConflictError, JobStore, make_engine, migrate
+from api.store import MIGRATIONS, Base, IdempotencyConflictError, JobStore, make_engine, migrate
+
+OWNER = "test-runner"
 
 
 @pytest.fixture
@@ -26,17 +30,27 @@ def _submit(store: JobStore, tenant: str = "acme", key: str | None = None, body:
     )
 
 
+def _claim(store: JobStore, n: int = 1, owner: str = OWNER, lease_s: float = 60):
+    return store.claim(n, owner=owner, lease_s=lease_s)
+
+
 def test_migrations_match_models_and_rerun(store: JobStore) -> None:
-    """Upgrading twice is a no-op and the migrated schema equals the ORM models (no drift)."""
+    """Upgrading twice is a no-op, the chain has one head and the migrated schema equals the
+    ORM models (no drift)."""
     from alembic.autogenerate import compare_metadata
+    from alembic.config import Config
     from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 
     migrate(store.engine)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    heads = ScriptDirectory.from_config(cfg).get_heads()
     with store.engine.connect() as c:
         diff = compare_metadata(MigrationContext.configure(c), Base.metadata)
         version = c.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
     assert diff == []
-    assert version == "0001"
+    assert len(heads) == 1 and version == heads[0]
 
 
 def test_submit_get_list_are_per_tenant(store: JobStore) -> None:
@@ -69,18 +83,23 @@ def test_claim_is_exclusive_and_fifo(store: JobStore) -> None:
     """Queued jobs are claimed oldest first, each once; a cancelled job is never claimed."""
     a, b, c = (_submit(store, body=i)[0] for i in range(3))
     store.cancel("acme", b.id)
-    got = store.claim(5)
+    assert [j.id for j in _claim(store, 1, owner="first")] == [a.id]  # never more than n
+    store.release([a.id], owner="first")
+    got = _claim(store, 5)
     assert [j.id for j in got] == [a.id, c.id]
     assert all(j.status == "running" and j.attempts == 1 for j in got)
-    assert store.claim(5) == []
+    assert all(j.lease_owner == OWNER and j.lease_expires_at is not None for j in got)
+    assert all(j.request == {"b": i} for j, i in zip(got, (0, 2), strict=True))
+    assert _claim(store, 5, owner="other") == []
 
 
 def test_cancel_wins_over_a_late_result(store: JobStore) -> None:
     """A result arriving after a cancel is dropped; the job stays cancelled."""
     job = _submit(store)[0]
-    store.claim(1)
+    _claim(store)
     assert store.cancel("acme", job.id).status == "cancelled"
-    assert store.finish(job.id, result={"x": 1}) is False
+    assert store.finish(job.id, result={"x": 1}, owner=OWNER, attempt=1) is False
+    assert store.renew([job.id], owner=OWNER, lease_s=60) == set()
     rec = store.get("acme", job.id)
     assert rec.status == "cancelled" and rec.result is None
 
@@ -89,33 +108,109 @@ def test_finish_and_fail_only_from_running(store: JobStore) -> None:
     """finish/fail move running jobs only; a queued job cannot jump to succeeded."""
     job = _submit(store)[0]
     assert store.finish(job.id, result={"x": 1}) is False
-    store.claim(1)
-    assert store.finish(job.id, result={"objective": 1.5, "stock": [{"sku": "A"}]})
+    _claim(store)
+    assert store.finish(
+        job.id, result={"objective": 1.5, "stock": [{"sku": "A"}]}, owner=OWNER, attempt=1
+    )
     rec = store.get("acme", job.id)
     assert rec.status == "succeeded" and rec.result["stock"] == [{"sku": "A"}]
     assert rec.finished_at is not None and rec.finished_at.tzinfo is not None
     assert store.fail(job.id, error="late") is False
 
 
-def test_recover_requeues_then_fails_with_reason(store: JobStore) -> None:
-    """Running jobs of a dead server are re-queued until max_attempts, then failed with a reason."""
+def test_sweep_requeues_expired_leases_then_fails_with_reason(store: JobStore) -> None:
+    """A running job whose lease expired (dead server) is re-queued until max_attempts, then
+    failed with a reason; a job with a live lease is never touched by a sweep."""
     job = _submit(store)[0]
-    store.claim(1)
-    assert store.recover(max_attempts=2) == ([job.id], [])
-    assert store.get("acme", job.id).status == "queued"
-    store.claim(1)
-    assert store.recover(max_attempts=2) == ([], [job.id])
+    live = _submit(store, body=2)[0]
+    _claim(store, lease_s=0.2)
+    _claim(store, owner="alive", lease_s=60)
+    assert store.sweep(max_attempts=2) == ([], [])  # nothing has expired yet
+    time.sleep(0.3)
+    assert store.sweep(max_attempts=2) == ([job.id], [])
     rec = store.get("acme", job.id)
-    assert rec.status == "failed" and "2 attempt" in rec.error
+    assert rec.status == "queued" and rec.lease_owner is None and rec.attempts == 1
+    assert [j.id for j in _claim(store, 5, owner="next", lease_s=0.2)] == [job.id]
+    time.sleep(0.3)
+    assert store.sweep(max_attempts=2) == ([], [job.id])
+    rec = store.get("acme", job.id)
+    assert rec.status == "failed" and "giving up after 2 attempt" in rec.error
+    assert "lease expired" in rec.error
+    other = store.get("acme", live.id)
+    assert other.status == "running" and other.lease_owner == "alive"
+
+
+def test_renewal_keeps_a_lease_alive(store: JobStore) -> None:
+    """Renewing before expiry keeps the job; only its owner can renew it."""
+    job = _submit(store)[0]
+    first = _claim(store, lease_s=0.5)[0]
+    for _ in range(3):
+        time.sleep(0.25)
+        assert store.renew([job.id], owner=OWNER, lease_s=0.5) == {job.id}
+        assert store.renew([job.id], owner="intruder", lease_s=0.5) == set()
+        assert store.sweep(max_attempts=3) == ([], [])
+    rec = store.get("acme", job.id)
+    assert rec.status == "running" and rec.lease_expires_at > first.lease_expires_at
+
+
+def test_a_lost_lease_cannot_write_the_result(store: JobStore) -> None:
+    """After its lease expired and another runner re-claimed the job, the first runner can
+    neither renew, nor finish, nor fail, nor release it; the second one finishes it."""
+    job = _submit(store)[0]
+    _claim(store, owner="A", lease_s=0.2)
+    time.sleep(0.3)
+    assert store.sweep(max_attempts=3) == ([job.id], [])
+    assert store.held({job.id: 1}, owner="A") == set()
+    again = _claim(store, owner="B", lease_s=60)[0]
+    assert again.attempts == 2 and again.lease_owner == "B"
+    assert store.renew([job.id], owner="A", lease_s=60) == set()
+    assert store.finish(job.id, result={"from": "A"}, owner="A", attempt=1) is False
+    assert store.fail(job.id, error="A", owner="A", attempt=1) is False
+    assert store.release([job.id], owner="A") == []
+    assert store.finish(job.id, result={"from": "B"}, owner="B", attempt=1) is False  # stale
+    assert store.held({job.id: 2}, owner="B") == {job.id}
+    assert store.finish(job.id, result={"from": "B"}, owner="B", attempt=2) is True
+    rec = store.get("acme", job.id)
+    assert rec.status == "succeeded" and rec.result == {"from": "B"} and rec.lease_owner == "B"
+
+
+def test_concurrent_claimers_never_share_a_job(store: JobStore) -> None:
+    """Eight threads claiming at once (SKIP LOCKED on PostgreSQL): every job is claimed by
+    exactly one of them, once."""
+    ids = {_submit(store, body=i)[0].id for i in range(60)}
+    won: dict[str, list[str]] = {}
+    sizes: list[int] = []
+    lock = threading.Lock()
+
+    def claimer(k: int) -> None:
+        while True:
+            got = _claim(store, 3, owner=f"r{k}")
+            if not got:
+                return
+            with lock:
+                sizes.append(len(got))
+                for j in got:
+                    won.setdefault(j.id, []).append(f"r{k}")
+
+    threads = [threading.Thread(target=claimer, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert set(won) == ids and max(sizes) <= 3  # never more than asked for
+    assert all(len(who) == 1 for who in won.values())
+    for job_id, who in won.items():
+        rec = store.get("acme", job_id)
+        assert rec.attempts == 1 and rec.lease_owner == who[0]
 
 
 def test_release_does_not_count_the_attempt(store: JobStore) -> None:
-    """An orderly shutdown puts running jobs back without using up an attempt."""
+    """An orderly shutdown puts its running jobs back without using up an attempt."""
     job = _submit(store)[0]
-    store.claim(1)
-    store.release([job.id])
+    _claim(store)
+    assert store.release([job.id], owner=OWNER) == [job.id]
     rec = store.get("acme", job.id)
-    assert rec.status == "queued" and rec.attempts == 0
+    assert rec.status == "queued" and rec.attempts == 0 and rec.lease_owner is None
 
 
 def test_nightly_history(store: JobStore) -> None:
