@@ -23,6 +23,8 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/python -m pytest
@@ -31,7 +33,7 @@ test-all: lint
 	$(BIN)/python -m pytest --runslow
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/graph_paths.py
+	$(BIN)/python -m benchmarks.graph_paths
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -26,8 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from network.generate import generate_scenario, write_scenario
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def _scenarios(tiers: list[str], datasets: bool, only: list[str] | None) -> list[tuple[str, Path]]:
@@ -37,11 +38,8 @@ def _scenarios(tiers: list[str], datasets: bool, only: list[str] | None) -> list
         name = f"sea-{t}"
         if only and name not in only:
             continue
-        from api.cli import main as cli
-
         d = tmp / name
-        if cli(["generate", "--region", "sea", "--tier", t, "--seed", "0", "--out", str(d)]) != 0:
-            raise SystemExit(f"could not generate tier {t}")
+        write_scenario(generate_scenario("sea", t, 0), d)
         out.append((name, d))
     if datasets:
         for d in sorted((ROOT / "datasets").glob("*")):

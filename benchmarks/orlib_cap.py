@@ -7,8 +7,8 @@ and ``throughput_units_per_day = s_i`` over a one-day horizon, customer ``j`` a 
 holding (capital rate 0, review period 0, safety z 0), a promise nobody misses, and a lost-sale
 penalty far above any serving cost, so the plan's objective is exactly the CFLP objective
 (multi-source, strong linking: the model to which ``capopt`` refers). The reader and the
-scenario builder are the benchmark suite's (``api.bench.alloc``), shared with ``tradelane bench
---family cflp``.
+scenario builder are the benchmark suite's (``benchmarks.suite.alloc``), shared with
+``tradelane bench --family cflp``.
 
 Usage (from the repository root)::
 
@@ -32,7 +32,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 DEFAULT_DIR = ROOT.parent / "shared" / "benchdata" / "orlib_cap"
 LARGE_CAPS = {
@@ -59,7 +58,7 @@ def instances(folder: Path, large: bool) -> list[tuple[str, Path, float | None, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from api.bench.alloc import cap_scenario, read_cap_data
+    from benchmarks.suite.alloc import cap_scenario, read_cap_data
     from network.compile import compile_network
     from optimizer.allocation.columns import build_columns
     from optimizer.allocation.params import AllocationParams

@@ -27,12 +27,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from network.scenario import load_scenario
+from optimizer.route_plan import FleetSpec, build_day_instance
+from optimizer.routing import RoutingParams, solve_routes
 
-from network.scenario import load_scenario  # noqa: E402
-from optimizer.route_plan import FleetSpec, build_day_instance  # noqa: E402
-from optimizer.routing import RoutingParams, solve_routes  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: list[str] | None = None) -> int:

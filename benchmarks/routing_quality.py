@@ -75,12 +75,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from optimizer.route_eval import evaluate_routes
+from optimizer.routing import RoutingInstance, RoutingParams, solve_routes
+from optimizer.vrp_io import read_instance
 
-from optimizer.route_eval import evaluate_routes  # noqa: E402
-from optimizer.routing import RoutingInstance, RoutingParams, solve_routes  # noqa: E402
-from optimizer.vrp_io import read_instance  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 FAMILIES = {
     "solomon": ("solomon", "bks_distance.csv", "*.txt"),
@@ -100,8 +99,9 @@ def load_bks(path: Path) -> dict[str, float]:
 def solve_pyvrp(
     inst: RoutingInstance, time_limit: float, seed: int
 ) -> tuple[list[list[int]], float]:
-    """PyVRP on the same data (the suite's adapter, ``api.bench.peers``); 0-based client routes."""
-    from api.bench.peers import solve_pyvrp as peer
+    """PyVRP on the same data (the suite's adapter, ``benchmarks.suite.peers``); 0-based client
+    routes."""
+    from benchmarks.suite.peers import solve_pyvrp as peer
 
     t0 = time.perf_counter()
     out = peer(inst, time_limit=time_limit, seed=seed, params={})

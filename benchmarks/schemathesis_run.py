@@ -21,8 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import HEADERS, Server
+from benchmarks.load import HEADERS, Server
 
 CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"

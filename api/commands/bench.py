@@ -151,7 +151,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _check_common(args: argparse.Namespace) -> tuple[Any, str, list[Path]]:
     """Validate the shared options; returns (family, family name, instance paths)."""
-    from api.bench.spec import resolve_family
+    from benchmarks.suite.families import resolve_family
 
     problems = []
     if args.seeds < 1:
@@ -211,7 +211,7 @@ def _progress(row: dict[str, Any], done: int, total: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """``tradelane bench --family ...``: run the suite."""
-    from api.bench.runner import BenchError, build_tasks, load_config, read_rows, run_suite
+    from benchmarks.suite.runner import BenchError, build_tasks, load_config, read_rows, run_suite
 
     missing = [
         f"--{n.replace('_', '-')}: required (or use 'bench report' / 'bench tune')"
@@ -275,8 +275,8 @@ def run(args: argparse.Namespace) -> int:
 
 def run_report(args: argparse.Namespace) -> int:
     """``tradelane bench report RESULTS``."""
-    from api.bench.report import write_report
-    from api.bench.runner import read_rows
+    from benchmarks.suite.report import write_report
+    from benchmarks.suite.runner import read_rows
 
     path = Path(args.results)
     if not path.is_file():
@@ -307,7 +307,7 @@ def run_report(args: argparse.Namespace) -> int:
 
 def run_tune(args: argparse.Namespace) -> int:
     """``tradelane bench tune ...``."""
-    from api.bench.tune import tune
+    from benchmarks.suite.tune import tune
 
     if args.trials < 1:
         raise InputError(f"--trials: must be at least 1, got {args.trials}")

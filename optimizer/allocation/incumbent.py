@@ -124,12 +124,13 @@ def lagrangian_incumbent(
     upper, _ = price(y0)
     best_key = y0.astype(bool).tobytes()
     info["incumbent_greedy"] = upper
-    best_plan = [upper, best_key]
+    best_cost = [upper]
+    best_keys = [best_key]
 
     def price_upper(y: F) -> float:
         cost, _ = price(y)
-        if cost < best_plan[0]:
-            best_plan[:] = [cost, y.astype(bool).tobytes()]
+        if cost < best_cost[0]:
+            best_cost[0], best_keys[0] = cost, y.astype(bool).tobytes()
         return cost
 
     rel = demand_relaxation(
@@ -145,7 +146,7 @@ def lagrangian_incumbent(
         price=price_upper,
         price_every=FAST_PRICE_EVERY if pricer is not None else 100,
     )
-    upper, best_key = best_plan
+    upper, best_key = best_cost[0], best_keys[0]
     info.update(
         {
             "lagrange_bound": rel.bound,
@@ -359,7 +360,8 @@ def heuristic_incumbent(
         # flow through each open warehouse: close the least used first
         use = np.bincount(cols.x_wh, weights=x, minlength=len(y))
         fc = data.wh_fixed_cost
-        opened.sort(key=lambda w: -fc[w] / max(use[w], 1e-9))
+        opened.sort(key=lambda w: -float(fc[w]) / max(float(use[w]), 1e-9))
+        assert x is not None  # returned above when the start set has no plan
         gain = add_gain(x)
         closed.sort(key=lambda w: -gain[w])
         if fast:

@@ -216,7 +216,7 @@ def solve_model(
         v = np.where(model.c < 0, model.ub, model.lb)
         obj = float(model.c @ v)
         return RawSolve(Status.OPTIMAL, v, obj, obj, time.perf_counter() - t0)
-    helper = mbh.ModelBuilderHelper()
+    helper: Any = mbh.ModelBuilderHelper()  # OR-Tools' stubs mistype numpy arrays
     helper.fill_model_from_sparse_data(
         model.lb, model.ub, model.c, model.row_lb, model.row_ub, model.A
     )
@@ -396,7 +396,7 @@ def solve_small_mip(
     """``min c·x  s.t.  rl ≤ A·x ≤ ru,  lb ≤ x ≤ ub``, the ``integer`` columns integral, by
     OR-Tools' ``model_builder`` (HiGHS or SCIP; ``params`` in the solver's own syntax). The
     small masters of the bounds (here, :mod:`optimizer.capacity_bound`) all go through it."""
-    helper = mbh.ModelBuilderHelper()
+    helper: Any = mbh.ModelBuilderHelper()  # OR-Tools' stubs mistype numpy arrays
     helper.fill_model_from_sparse_data(lb, ub, c, rl, ru, A)
     for j in np.asarray(integer, np.int64).tolist():
         helper.set_var_integrality(j, True)

@@ -238,7 +238,7 @@ def test_demand_relaxation_enumeration_proves_the_optimum(seed: int) -> None:
 def test_cap41_through_the_lagrangian_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """OR-Library cap41 (16 warehouses, 50 customers) with the large-MIP path forced on:
     the published optimum 1040444.375 (tests/data/bench/cflp/bks.csv)."""
-    from api.bench.alloc import cap_scenario, read_cap_data
+    from benchmarks.suite.alloc import cap_scenario, read_cap_data
 
     monkeypatch.setattr(alloc, "INCUMBENT_MIN_VARS", 0)
     capd = read_cap_data(DATA / "bench" / "cflp" / "cap41.txt", None)

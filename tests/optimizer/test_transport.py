@@ -106,7 +106,7 @@ def test_no_flow_pricing_when_the_model_is_not_a_transportation_problem(change: 
 
 def test_cap41_flow_price_of_the_optimal_set() -> None:
     """cap41's optimal warehouse set, priced as a flow, costs the published optimum."""
-    from api.bench.alloc import cap_scenario, read_cap_data
+    from benchmarks.suite.alloc import cap_scenario, read_cap_data
 
     data = compile_network(cap_scenario(read_cap_data(DATA / "bench" / "cflp" / "cap41.txt", None)))
     cols = build_columns(data)
@@ -172,7 +172,7 @@ def test_flow_priced_local_search_keeps_the_evaluators_plan(seed: int) -> None:
 def test_cap41_large_path_uses_flow_pricing(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """cap41 through either large-MIP incumbent path prices its sets as flows and ends at the
     optimum."""
-    from api.bench.alloc import cap_scenario, read_cap_data
+    from benchmarks.suite.alloc import cap_scenario, read_cap_data
 
     monkeypatch.setattr(alloc, "INCUMBENT_MIN_VARS", 0)
     if path == "local_search":

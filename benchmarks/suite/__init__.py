@@ -14,7 +14,7 @@ Modules
     memory limit, up to ``jobs`` at a time; records each row as the solve finishes and skips
     the solves already recorded in the output (resume).
 ``worker``
-    The child-process side of one solve (``python -m api.bench.worker TASK RESULT``).
+    The child-process side of one solve (``python -m benchmarks.suite.worker TASK RESULT``).
 ``report``
     Markdown summary, performance profile and gap-over-time plots from a results file.
 ``tune``

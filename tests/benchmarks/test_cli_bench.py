@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from api.bench.runner import read_rows
 from api.cli import main
+from benchmarks.suite.runner import read_rows
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from api.bench.alloc import evaluate_cap, read_cap, read_cap_data, solve_naive
-from api.bench.families import cvrplib, solomon
-from api.bench.peers import pyvrp_scale
-from api.bench.spec import resolve_family
+from benchmarks.suite.alloc import evaluate_cap, read_cap, read_cap_data, solve_naive
+from benchmarks.suite.families import cvrplib, resolve_family, solomon
+from benchmarks.suite.peers import pyvrp_scale
 
 
 @pytest.fixture(scope="module")

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from api.bench.spec import Evaluation, Family, SolveOutput, bks_lookup
+from benchmarks.suite.spec import Evaluation, Family, SolveOutput, bks_lookup
 
 __all__ = [
     "AllocInstance",

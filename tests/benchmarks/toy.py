@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from api.bench.spec import Evaluation, Family, SolveOutput, bks_lookup
+from benchmarks.suite.spec import Evaluation, Family, SolveOutput, bks_lookup
 
 _META_SLACK = {
     "gls": 0.01,
@@ -93,7 +93,7 @@ def toy(kind: str = "routing") -> Family:
     )
 
 
-TOY = "tests.api.bench.toy:toy"
+TOY = "tests.benchmarks.toy:toy"
 
 
 def make_instances(folder: Path, values: dict[str, float]) -> Path:

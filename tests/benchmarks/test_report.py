@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from api.bench.report import markdown_report, summarise, write_report
+from benchmarks.suite.report import markdown_report, summarise, write_report
 
 
 def _row(
@@ -130,7 +130,7 @@ def test_per_instance_table_shows_gaps_and_failures() -> None:
 
 def test_natural_order_of_instance_names() -> None:
     """Instances sort by embedded numbers: cap41 before cap101, X-n101 before X-n1001."""
-    from api.bench.report import natural_key
+    from benchmarks.suite.report import natural_key
 
     names = ["cap101", "X-n1001-k43", "cap41", "X-n101-k25", "C201", "C101"]
     assert sorted(names, key=natural_key) == [

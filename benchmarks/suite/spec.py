@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import csv
 import functools
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Evaluation", "Family", "SolveOutput", "read_bks_csv", "resolve_family"]
+from benchmarks.suite.report import natural_key
+
+__all__ = ["Evaluation", "Family", "SolveOutput", "read_bks_csv"]
 
 
 @dataclass(frozen=True)
@@ -122,31 +123,10 @@ class Family:
         In natural order of their names (``cap41`` before ``cap101``, ``X-n101`` before
         ``X-n1001``); a file matching several patterns appears once.
         """
-        from api.bench.report import natural_key
-
         if folder.is_file():
             return [folder]
         found = {p for pat in self.patterns for p in folder.glob(pat) if p.is_file()}
         return sorted(found, key=lambda p: natural_key(self.instance_name(p)))
-
-
-def resolve_family(spec: str) -> Family:
-    """The family named ``spec``: a registered name or ``"module:attribute"``.
-
-    Raises
-    ------
-    KeyError
-        Unknown family name (the message lists the known ones).
-    """
-    from api.bench.families import FAMILIES
-
-    if spec in FAMILIES:
-        return FAMILIES[spec]()
-    if ":" in spec:
-        mod, _, attr = spec.partition(":")
-        obj = getattr(importlib.import_module(mod), attr)
-        return obj() if callable(obj) and not isinstance(obj, Family) else obj
-    raise KeyError(f"unknown family {spec!r}; known: {', '.join(sorted(FAMILIES))}")
 
 
 @functools.lru_cache(maxsize=32)

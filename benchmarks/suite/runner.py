@@ -1,7 +1,7 @@
 """Run benchmark tasks, each in its own process, and record one JSON line per solve.
 
 A *task* is one (instance, solver configuration, seed, time limit). ``run_suite`` runs tasks up
-to ``jobs`` at a time; each task is a child process (``python -m api.bench.worker``) with
+to ``jobs`` at a time; each task is a child process (``python -m benchmarks.suite.worker``) with
 
 - a memory limit: ``RLIMIT_AS`` set by the child on itself, plus the parent killing it when its
   resident memory (polled with psutil) exceeds the limit -> status ``memout``;
@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from api.bench.spec import Family
+from benchmarks.suite.spec import Family
 
 log = logging.getLogger(__name__)
 
@@ -354,7 +354,13 @@ def run_task(
         t0 = time.perf_counter()
         with open(err_path, "wb") as err, open(os.devnull, "wb") as devnull:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "api.bench.worker", str(tdir / "task.json"), str(result)],
+                [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.suite.worker",
+                    str(tdir / "task.json"),
+                    str(result),
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=devnull,
                 stderr=err,

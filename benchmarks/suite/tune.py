@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from api.bench.runner import Config, build_tasks, run_suite
-from api.bench.spec import Family
+from benchmarks.suite.runner import Config, build_tasks, run_suite
+from benchmarks.suite.spec import Family
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from api.bench.tune import tune
+from benchmarks.suite.tune import tune
 from optimizer.routing import RoutingParams
-from tests.api.bench.toy import TOY, make_instances, toy
+from tests.benchmarks.toy import TOY, make_instances, toy
 
 
 def test_tune_resumes_and_writes_routing_params(tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ def test_tune_refuses_a_study_run_with_other_settings(tmp_path: Path) -> None:
 def test_score_is_gap_first_then_time() -> None:
     """The score is the mean gap; failures count 100 %; at equal gaps the faster configuration
     scores lower, but never by more than ``TIME_WEIGHT``."""
-    from api.bench.tune import FAIL_GAP, TIME_WEIGHT, _score
+    from benchmarks.suite.tune import FAIL_GAP, TIME_WEIGHT, _score
 
     def row(cost: float | None, secs: float, feasible: bool = True) -> dict:
         return {

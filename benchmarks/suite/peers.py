@@ -8,7 +8,7 @@ ends *down*, so a PyVRP-feasible solution stays feasible in the instance's own a
 solution goes through the same independent evaluator as ours; the cost in the row is the
 evaluator's, not PyVRP's.
 
-Allocation peers live in ``api.bench.alloc`` (they need the scenario layer).
+Allocation peers live in ``benchmarks.suite.alloc`` (they need the scenario layer).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from api.bench.spec import SolveOutput
+from benchmarks.suite.spec import SolveOutput
 
 __all__ = ["pyvrp_scale", "solve_pyvrp", "to_pyvrp"]
 

@@ -1,4 +1,4 @@
-"""Child-process side of one benchmark solve: ``python -m api.bench.worker TASK RESULT``.
+"""Child-process side of one benchmark solve: ``python -m benchmarks.suite.worker TASK RESULT``.
 
 Reads the task (JSON) from the file ``TASK``, applies the memory limit to itself
 (``RLIMIT_AS``), reads the instance, runs the solver, has the family's independent evaluator
@@ -44,7 +44,7 @@ def _clean(x: Any) -> Any:
 
 def run(task: dict[str, Any]) -> dict[str, Any]:
     """Solve one task in this process and return the partial row (see ``runner.ROW_FIELDS``)."""
-    from api.bench.spec import resolve_family
+    from benchmarks.suite.families import resolve_family
 
     memory_mb = task.get("memory_mb")
     if memory_mb:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from api.bench.runner import (
+from benchmarks.suite.families import resolve_family
+from benchmarks.suite.runner import (
     BenchError,
     Config,
     build_tasks,
@@ -15,8 +16,7 @@ from api.bench.runner import (
     read_rows,
     run_suite,
 )
-from api.bench.spec import resolve_family
-from tests.api.bench.toy import TOY, make_instances, toy
+from tests.benchmarks.toy import TOY, make_instances, toy
 
 
 @pytest.fixture()

@@ -29,13 +29,14 @@ row's ``feasible`` and ``cost``.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from api.bench.spec import Evaluation, Family, SolveOutput, bks_lookup
+from benchmarks.suite.spec import Evaluation, Family, SolveOutput, bks_lookup
 
-__all__ = ["FAMILIES", "FAMILY_NAMES"]
+__all__ = ["FAMILIES", "FAMILY_NAMES", "resolve_family"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,7 +89,7 @@ def evaluate_routing(instance: Any, solution: Any) -> Evaluation:
 def _routing_family(
     name: str, patterns: tuple[str, ...], read: Callable[[Path], Any], bks_files: tuple[str, ...]
 ) -> Family:
-    from api.bench.peers import solve_pyvrp
+    from benchmarks.suite.peers import solve_pyvrp
 
     return Family(
         name=name,
@@ -142,15 +143,15 @@ def cvrplib() -> Family:
 
 
 def cflp() -> Family:
-    """OR-Library capacitated warehouse location (``capNN``), see ``api.bench.alloc``."""
-    from api.bench.alloc import cflp_family
+    """OR-Library capacitated warehouse location (``capNN``), see ``benchmarks.suite.alloc``."""
+    from benchmarks.suite.alloc import cflp_family
 
     return cflp_family()
 
 
 def synthetic() -> Family:
-    """Generated scenarios (tiers S/M/L/XL), see ``api.bench.alloc``."""
-    from api.bench.alloc import synthetic_family
+    """Generated scenarios (tiers S/M/L/XL), see ``benchmarks.suite.alloc``."""
+    from benchmarks.suite.alloc import synthetic_family
 
     return synthetic_family()
 
@@ -163,3 +164,20 @@ FAMILIES: dict[str, Callable[[], Family]] = {
     "synthetic": synthetic,
 }
 FAMILY_NAMES = tuple(FAMILIES)
+
+
+def resolve_family(spec: str) -> Family:
+    """The family named ``spec``: a registered name or ``"module:attribute"``.
+
+    Raises
+    ------
+    KeyError
+        Unknown family name (the message lists the known ones).
+    """
+    if spec in FAMILIES:
+        return FAMILIES[spec]()
+    if ":" in spec:
+        mod, _, attr = spec.partition(":")
+        obj = getattr(importlib.import_module(mod), attr)
+        return obj() if callable(obj) and not isinstance(obj, Family) else obj
+    raise KeyError(f"unknown family {spec!r}; known: {', '.join(sorted(FAMILIES))}")
