@@ -13,7 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="run the HTTP planner service (OpenAPI at /docs)",
         description="Settings come from TRADELANE_* variables: "
         "TRADELANE_DATABASE_URL, TRADELANE_API_KEYS (tenant:key,...), "
-        "TRADELANE_WORKERS, ... (see api/config.py).",
+        "TRADELANE_WORKERS, ... (see api/config.py). Several servers may share one PostgreSQL "
+        "database (jobs are leased: TRADELANE_LEASE_S, TRADELANE_HEARTBEAT_S); an SQLite file "
+        "takes one server process.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
