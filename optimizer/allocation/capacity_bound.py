@@ -343,6 +343,165 @@ def _run_master(
     return _MasterRun(solver_name, claim, scale * r.objective, np.round(r.x[:W]), r.seconds)
 
 
+class _Master:
+    """The Benders master of :func:`solve_cflp`: its functions, their cuts and the sets met.
+
+    ``funcs`` holds ``(μ, h)``: capacity prices and ``h`` = −1 for a global function, else the
+    index of the hub prices (``hubs``) it is a per-group function under; ``cuts`` holds
+    ``(function, groups, a, B)`` (``θ_ig ≥ a_g − B_g·y``); ``visited`` the sets priced exactly,
+    ``best_val`` / ``best_y`` the cheapest of them.
+    """
+
+    def __init__(self, cf: _Cflp, *, grouped: bool, abs_gap: float) -> None:
+        self.cf = cf
+        self.W, self.G = cf.W, cf.G
+        self.grouped = grouped
+        self.abs_gap = abs_gap
+        self.cap_of = cf.cap
+        self.mus: list[F] = []
+        self.hubs: list[F] = []
+        self.funcs: list[tuple[F, int]] = []
+        self.cuts: list[tuple[int, I, F, F]] = []
+        self.visited: list[F] = []
+        self.best_val = math.inf
+        self.best_y: F = np.zeros(cf.W)
+
+    def add_func(self, mu: F, h: int, at: list[F]) -> None:
+        """A function with capacity prices ``mu`` (``h`` = −1 global, else per group under
+        ``hubs[h]``), cut at each set of ``at``."""
+        self.funcs.append((mu, h))
+        for yv in at:
+            a, B = self.cf.cut(mu, yv)
+            self.cuts.append((len(self.funcs) - 1, np.arange(self.G), a, B))
+
+    def add_mu(self, mu: F, at: list[F]) -> None:
+        """A global function with prices ``mu`` and its per-group copies under every hub price."""
+        self.mus.append(mu)
+        self.add_func(mu, -1, at)
+        for h, hub in enumerate(self.hubs):
+            self.add_func(np.where(self.cf.shared, hub, mu), h, at)
+
+    def add_hub(self, mu: F) -> None:
+        """Prices of the shared warehouses; every global function gains a per-group copy."""
+        self.hubs.append(np.where(self.cf.shared, mu, 0.0))
+        for m in self.mus:  # every function so far, under the new shared prices
+            prices = np.where(self.cf.shared, self.hubs[-1], m)
+            self.add_func(prices, len(self.hubs) - 1, self.visited)
+
+    def theta_at(self, y: F) -> F:
+        """The cuts' value per (function, group) at ``y``."""
+        th = np.full((len(self.funcs), self.G), -np.inf)
+        for i, gi, a, B in self.cuts:
+            th[i, gi] = np.maximum(th[i, gi], a - B @ y)
+        return th
+
+    def value_at(self, y: F) -> float:
+        """The master's objective at binary ``y``, from the cuts (no solver)."""
+        th = self.theta_at(y)
+        mc = np.array([m for m, _ in self.funcs]) * self.cap_of[None, :]
+        hh = np.array([h for _, h in self.funcs])
+        vals = [float(th[i].sum() - mc[i] @ y) for i in np.flatnonzero(hh < 0)]
+        for h, hub in enumerate(self.hubs):
+            sel = np.flatnonzero(hh == h)
+            if len(sel):
+                per = th[sel] - (mc[sel] * y[None, :]) @ self.cf.own.T.astype(float)
+                vals.append(float(per.max(axis=0).sum() - (hub * self.cap_of) @ y))
+        return self.cf.const + float(self.cf.fixed @ y) + max(vals)
+
+    def arrays(self) -> tuple[tuple, float]:
+        """The master as scaled sparse data (one dense build; it is small).
+
+        Variables: y (W), η, θ (function × group), η_hg (hub × group). Rows: η ≥ Σ_g θ_ig −
+        μ_i·cap·y for global functions; η ≥ Σ_g η_hg − hub_h·cap·y; η_hg ≥ θ_ig − (μ_i·cap·y
+        over g's own warehouses) for per-group functions; self.cuts θ_ig ≥ a − B·y."""
+        W, G, cf = self.W, self.G, self.cf
+        Fn, Hn = len(self.funcs), len(self.hubs)
+        th0, eg0 = W + 1, W + 1 + Fn * G
+        nv = eg0 + Hn * G
+        mc = np.array([m for m, _ in self.funcs]) * self.cap_of[None, :]
+        hh = np.array([h for _, h in self.funcs])
+        glob, dec = np.flatnonzero(hh < 0), np.flatnonzero(hh >= 0)
+        nc = sum(len(gi) for _, gi, _, _ in self.cuts)
+        nr = len(glob) + Hn + len(dec) * G + nc
+        M = np.zeros((nr, nv))
+        lo = np.zeros(nr)
+        r = 0
+        # global functions
+        M[r : r + len(glob), :W] = mc[glob]
+        M[r : r + len(glob), W] = 1.0
+        for g in range(G):
+            M[np.arange(r, r + len(glob)), th0 + glob * G + g] = -1.0
+        r += len(glob)
+        # hub rows
+        if Hn:
+            M[r : r + Hn, :W] = np.array(self.hubs) * self.cap_of[None, :]
+            M[r : r + Hn, W] = 1.0
+            for g in range(G):
+                M[np.arange(r, r + Hn), eg0 + np.arange(Hn) * G + g] = -1.0
+            r += Hn
+        # per-group functions: row (i, g)
+        if len(dec):
+            blk = (mc[dec][:, None, :] * cf.own[None, :, :]).reshape(len(dec) * G, W)
+            rows = r + np.arange(len(dec) * G)
+            M[rows, :W] = blk
+            ii, gg = np.repeat(dec, G), np.tile(np.arange(G), len(dec))
+            M[rows, eg0 + hh[ii] * G + gg] = 1.0
+            M[rows, th0 + ii * G + gg] = -1.0
+            r += len(dec) * G
+        # self.cuts
+        if nc:
+            fi = np.concatenate([np.full(len(gi), i) for i, gi, _, _ in self.cuts])
+            gi_ = np.concatenate([gi for _, gi, _, _ in self.cuts])
+            rows = r + np.arange(nc)
+            M[rows, :W] = np.vstack([B for _, _, _, B in self.cuts])
+            M[rows, th0 + fi * G + gi_] = 1.0
+            lo[rows] = np.concatenate([a for _, _, a, _ in self.cuts])
+        # scale rows (y coefficients, right-hand sides) and the objective together, so that
+        # the continuous variables are in units of ``scale``: HiGHS returned wrong "optimal"
+        # masters on the unscaled data (coefficients up to 1e6)
+        scale = (
+            max(1.0, float(np.abs(M[:, :W]).max(initial=0.0)), float(np.abs(lo).max(initial=0.0)))
+            / 1e3
+        )
+        M[:, :W] /= scale
+        lo /= scale
+        cobj = np.r_[cf.fixed / scale, 1.0, np.zeros(nv - W - 1)]
+        lb = np.r_[cf.y_lb, np.full(nv - W, -np.inf)]
+        ub = np.r_[cf.y_ub, np.full(nv - W, np.inf)]
+        return (lb, ub, cobj, lo, sp.csr_matrix(M)), scale
+
+    def solve(self, name: str, arrays: tuple[tuple, float], limit: float) -> _MasterRun:
+        """Solve the master ``arrays`` with ``name`` (bound and value in the model's units)."""
+        data_, scale = arrays
+        free = self.cf.y_lb < self.cf.y_ub
+        r = _run_master(name, data_, self.W, free, limit, self.abs_gap / scale, scale)
+        return replace(r, claim=self.cf.const + r.claim, objective=self.cf.const + r.objective)
+
+    def new_set(self, y: F) -> None:
+        """Price the set ``y`` exactly, keep it if best, and add its cuts and functions."""
+        v, mu = self.cf.value_and_duals(y)
+        if v < self.best_val:
+            self.best_val, self.best_y = v, y
+        n_old = len(self.funcs)
+        self.visited.append(y)
+        if self.grouped and not self.hubs:
+            self.add_hub(mu)
+        self.add_mu(mu, [y])
+        # the older functions: add their self.cuts at y where the master underestimates them
+        op = np.flatnonzero(y > 0.5)
+        th = self.theta_at(y)
+        for i in range(n_old):
+            m = self.funcs[i][0]
+            # a cut's value at the set it is made at is Σ_p D_p κ_p: check that first
+            kappa = np.minimum(self.cf.d, (self.cf.c[:, op] + m[op]).min(axis=1, initial=np.inf))
+            at = self.cf.gsum @ (self.cf.dem * kappa)
+            viol = at > th[i] + 1e-7 * (1 + np.abs(at))
+            if viol.any():
+                a, B = self.cf.cut(m, y)
+                gi = np.flatnonzero(viol)
+                self.cuts.append((i, gi, a[gi], B[gi]))
+
+
 def solve_cflp(
     cf: _Cflp,
     deadline: float,
@@ -398,151 +557,17 @@ def solve_cflp(
     if G == 0 or not cf.has_cap[cf.y_ub > 0].any():
         return empty
     # per-group functions only pay off when groups have warehouses of their own
-    grouped = grouped and G > 1 and bool(cf.own.any())
-    cap_of = cf.cap
-    mus: list[F] = []  # global functions' capacity prices
-    hubs: list[F] = []  # prices of the shared warehouses (per-group functions)
-    funcs: list[tuple[F, int]] = []  # (μ, h): h = −1 global, else per-group under hubs[h]
-    cuts: list[tuple[int, I, F, F]] = []  # (function, groups, a, B)
-    visited: list[F] = []
-    best_val, best_y = math.inf, np.zeros(W)
-
-    def add_func(mu: F, h: int, at: list[F]) -> None:
-        funcs.append((mu, h))
-        for yv in at:
-            a, B = cf.cut(mu, yv)
-            cuts.append((len(funcs) - 1, np.arange(G), a, B))
-
-    def add_mu(mu: F, at: list[F]) -> None:
-        mus.append(mu)
-        add_func(mu, -1, at)
-        for h, hub in enumerate(hubs):
-            add_func(np.where(cf.shared, hub, mu), h, at)
-
-    def add_hub(mu: F) -> None:
-        hubs.append(np.where(cf.shared, mu, 0.0))
-        for m in mus:  # every function so far, under the new shared prices
-            add_func(np.where(cf.shared, hubs[-1], m), len(hubs) - 1, visited)
-
-    def theta_at(y: F) -> F:
-        th = np.full((len(funcs), G), -np.inf)
-        for i, gi, a, B in cuts:
-            th[i, gi] = np.maximum(th[i, gi], a - B @ y)
-        return th
-
-    def master_value(y: F) -> float:
-        """The master's objective at binary ``y``, from the cuts (no solver)."""
-        th = theta_at(y)
-        mc = np.array([m for m, _ in funcs]) * cap_of[None, :]
-        hh = np.array([h for _, h in funcs])
-        vals = [float(th[i].sum() - mc[i] @ y) for i in np.flatnonzero(hh < 0)]
-        for h, hub in enumerate(hubs):
-            sel = np.flatnonzero(hh == h)
-            if len(sel):
-                per = th[sel] - (mc[sel] * y[None, :]) @ cf.own.T.astype(float)
-                vals.append(float(per.max(axis=0).sum() - (hub * cap_of) @ y))
-        return cf.const + float(cf.fixed @ y) + max(vals)
-
-    def master_arrays() -> tuple[tuple, float]:
-        """The master as scaled sparse data (one dense build; it is small).
-
-        Variables: y (W), η, θ (function × group), η_hg (hub × group). Rows: η ≥ Σ_g θ_ig −
-        μ_i·cap·y for global functions; η ≥ Σ_g η_hg − hub_h·cap·y; η_hg ≥ θ_ig − (μ_i·cap·y
-        over g's own warehouses) for per-group functions; cuts θ_ig ≥ a − B·y."""
-        Fn, Hn = len(funcs), len(hubs)
-        th0, eg0 = W + 1, W + 1 + Fn * G
-        nv = eg0 + Hn * G
-        mc = np.array([m for m, _ in funcs]) * cap_of[None, :]
-        hh = np.array([h for _, h in funcs])
-        glob, dec = np.flatnonzero(hh < 0), np.flatnonzero(hh >= 0)
-        nc = sum(len(gi) for _, gi, _, _ in cuts)
-        nr = len(glob) + Hn + len(dec) * G + nc
-        M = np.zeros((nr, nv))
-        lo = np.zeros(nr)
-        r = 0
-        # global functions
-        M[r : r + len(glob), :W] = mc[glob]
-        M[r : r + len(glob), W] = 1.0
-        for g in range(G):
-            M[np.arange(r, r + len(glob)), th0 + glob * G + g] = -1.0
-        r += len(glob)
-        # hub rows
-        if Hn:
-            M[r : r + Hn, :W] = np.array(hubs) * cap_of[None, :]
-            M[r : r + Hn, W] = 1.0
-            for g in range(G):
-                M[np.arange(r, r + Hn), eg0 + np.arange(Hn) * G + g] = -1.0
-            r += Hn
-        # per-group functions: row (i, g)
-        if len(dec):
-            blk = (mc[dec][:, None, :] * cf.own[None, :, :]).reshape(len(dec) * G, W)
-            rows = r + np.arange(len(dec) * G)
-            M[rows, :W] = blk
-            ii, gg = np.repeat(dec, G), np.tile(np.arange(G), len(dec))
-            M[rows, eg0 + hh[ii] * G + gg] = 1.0
-            M[rows, th0 + ii * G + gg] = -1.0
-            r += len(dec) * G
-        # cuts
-        if nc:
-            fi = np.concatenate([np.full(len(gi), i) for i, gi, _, _ in cuts])
-            gi_ = np.concatenate([gi for _, gi, _, _ in cuts])
-            rows = r + np.arange(nc)
-            M[rows, :W] = np.vstack([B for _, _, _, B in cuts])
-            M[rows, th0 + fi * G + gi_] = 1.0
-            lo[rows] = np.concatenate([a for _, _, a, _ in cuts])
-        # scale rows (y coefficients, right-hand sides) and the objective together, so that
-        # the continuous variables are in units of ``scale``: HiGHS returned wrong "optimal"
-        # masters on the unscaled data (coefficients up to 1e6)
-        scale = (
-            max(1.0, float(np.abs(M[:, :W]).max(initial=0.0)), float(np.abs(lo).max(initial=0.0)))
-            / 1e3
-        )
-        M[:, :W] /= scale
-        lo /= scale
-        cobj = np.r_[cf.fixed / scale, 1.0, np.zeros(nv - W - 1)]
-        lb = np.r_[cf.y_lb, np.full(nv - W, -np.inf)]
-        ub = np.r_[cf.y_ub, np.full(nv - W, np.inf)]
-        return (lb, ub, cobj, lo, sp.csr_matrix(M)), scale
-
-    def master(name: str, arrays: tuple[tuple, float], limit: float) -> _MasterRun:
-        data_, scale = arrays
-        r = _run_master(name, data_, W, cf.y_lb < cf.y_ub, limit, abs_gap / scale, scale)
-        return replace(r, claim=cf.const + r.claim, objective=cf.const + r.objective)
-
-    def new_set(y: F) -> None:
-        nonlocal best_val, best_y
-        v, mu = cf.value_and_duals(y)
-        if v < best_val:
-            best_val, best_y = v, y
-        n_old = len(funcs)
-        visited.append(y)
-        if grouped and not hubs:
-            add_hub(mu)
-        add_mu(mu, [y])
-        # the older functions: add their cuts at y where the master underestimates them
-        op = np.flatnonzero(y > 0.5)
-        th = theta_at(y)
-        for i in range(n_old):
-            m = funcs[i][0]
-            # a cut's value at the set it is made at is Σ_p D_p κ_p: check that first
-            kappa = np.minimum(cf.d, (cf.c[:, op] + m[op]).min(axis=1, initial=np.inf))
-            at = cf.gsum @ (cf.dem * kappa)
-            viol = at > th[i] + 1e-7 * (1 + np.abs(at))
-            if viol.any():
-                a, B = cf.cut(m, y)
-                gi = np.flatnonzero(viol)
-                cuts.append((i, gi, a[gi], B[gi]))
-
+    m = _Master(cf, grouped=grouped and G > 1 and bool(cf.own.any()), abs_gap=abs_gap)
     if mu0 is not None:
-        add_mu(np.asarray(mu0, float), [np.round(cf.y_ub)] if y_start is None else [])
+        m.add_mu(np.asarray(mu0, float), [np.round(cf.y_ub)] if y_start is None else [])
     if y_start is not None:
         y0 = np.round(np.asarray(y_start, float))
         if mu0 is not None:
-            a, B = cf.cut(mus[0], y0)
-            cuts.append((0, np.arange(G), a, B))
-        new_set(y0)
+            a, B = cf.cut(m.mus[0], y0)
+            m.cuts.append((0, np.arange(G), a, B))
+        m.new_set(y0)
     elif mu0 is None:
-        add_mu(np.zeros(W), [np.round(cf.y_ub)])
+        m.add_mu(np.zeros(W), [np.round(cf.y_ub)])
     bound = -math.inf
     it = 0
     first, others = solvers[0], solvers[1:]
@@ -554,26 +579,26 @@ def solve_cflp(
         if left <= 0 or (solved is not None and others and left < VERIFY_FACTOR * last_s):
             break  # keep time for the cross-check of the last master
         it += 1
-        arrays = master_arrays()
-        run = master(first, arrays, left)
+        arrays = m.arrays()
+        run = m.solve(first, arrays, left)
         last_s = run.seconds
         if on_master is not None:
             on_master(arrays[0], arrays[1], run.claim - cf.const)
         log.debug("capacity bound master %d: %s %.2f in %.2f s", it, first, run.claim, run.seconds)
         # a master optimum above its own value at a set already met is a solver error: the
         # other solvers answer this master instead
-        check = min([master_value(v) for v in visited] + [math.inf])
+        check = min([m.value_at(v) for v in m.visited] + [math.inf])
         if run.claim > check + 1e-7 * (1 + abs(check)):
             log.warning(
                 "capacity bound: %s claims a master bound %.2f above the master's "
-                "value %.2f at a visited set; re-solving it with %s",
+                "value %.2f at a m.visited set; re-solving it with %s",
                 first,
                 run.claim,
                 check,
                 "/".join(others) or "nothing",
             )
             alt = [
-                master(name, arrays, max(VERIFY_MIN_S, deadline - time.perf_counter()))
+                m.solve(name, arrays, max(VERIFY_MIN_S, deadline - time.perf_counter()))
                 for name in others
             ]
             alt = [r for r in alt if r.claim <= check + 1e-7 * (1 + abs(check))]
@@ -585,18 +610,18 @@ def solve_cflp(
         bound = max(bound, run.claim)
         if on_iter is not None:
             on_iter(it, bound)
-        if bound >= target or bound >= best_val - 1e-9 * abs(best_val) or run.y is None:
+        if bound >= target or bound >= m.best_val - 1e-9 * abs(m.best_val) or run.y is None:
             break
-        if any(np.array_equal(run.y, v_) for v_ in visited):
+        if any(np.array_equal(run.y, v_) for v_ in m.visited):
             break  # the master's function is tight at this set already: converged
-        new_set(run.y)
+        m.new_set(run.y)
     # the last master (it holds every cut the bound rests on) solved again by the other
     # solvers: the bound claimed is the lowest answer, so one solver's wrong "optimal" (HiGHS
     # gave some on unscaled masters) cannot raise it
     cross = math.nan
     if solved is not None and others and math.isfinite(bound):
         limit = max(VERIFY_MIN_S, deadline - time.perf_counter())
-        cross = min(master(name, solved, limit).claim for name in others)
+        cross = min(m.solve(name, solved, limit).claim for name in others)
         if cross < bound - 2 * abs_gap - 1e-7 * (1 + abs(bound)):  # more than the MIP gaps
             log.warning(
                 "capacity bound: %s %.2f below %s %.2f on the same master; the lower is claimed",
@@ -612,15 +637,15 @@ def solve_cflp(
         "re-solved after a wrong answer)",
         bound,
         it,
-        len(funcs),
-        sum(len(c[1]) for c in cuts),
+        len(m.funcs),
+        sum(len(c[1]) for c in m.cuts),
         fallbacks,
     )
     return CapacityBound(
         bound=bound,
         iterations=it,
-        best_value=best_val,
-        best_y=best_y,
+        best_value=m.best_val,
+        best_y=m.best_y,
         proven=proven,
         seconds=time.perf_counter() - t0,
         cross_check=cross,
