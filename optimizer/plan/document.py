@@ -1,0 +1,550 @@
+"""The plan document of DESIGN §7 as frozen, typed records.
+
+:class:`Plan` and its rows are stdlib ``@dataclass(frozen=True, slots=True)`` records, so the
+service can publish their JSON schema (pydantic reads stdlib dataclasses) while the optimiser
+stays free of pydantic. :meth:`Plan.to_json` and :meth:`Plan.from_json` are the only places a
+``dict`` appears; every other module reads fields.
+
+The JSON is exactly DESIGN §7's (extend, never break), with these rules:
+
+- A field **without a default** is always written (``objective``, ``bound`` and ``gap`` may be
+  ``null``). A field whose default is ``None`` is **left out** of the JSON when it is ``None``:
+  the document did not give it (a partial plan written by hand for ``tradelane route`` lists
+  only ``fulfilment``; a plan without a solution has ``cost: {}``). So a document read by
+  :meth:`Plan.from_json` is written back by :meth:`Plan.to_json` with the same keys.
+- Numbers are kept as read (an ``int`` stays an ``int``), so a round trip is byte-for-byte.
+- ``stats``, ``diagnosis`` and ``baseline`` are open objects (JSON values kept as they are);
+  ``notes`` is a list of strings. Unknown keys anywhere else are refused, naming the field,
+  as are values of the wrong type: :class:`PlanFormatError` (a ``ValueError``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+
+from optimizer.exceptions import OptimiserError
+from optimizer.solver.status import Status
+
+__all__ = [
+    "CostBreakdown",
+    "CountryService",
+    "FulfilmentRow",
+    "LostRow",
+    "Plan",
+    "PlanEvaluation",
+    "PlanFormatError",
+    "ReplenishmentRow",
+    "ServiceSummary",
+    "StockRow",
+    "WarehouseRow",
+]
+
+
+class PlanFormatError(OptimiserError, ValueError):
+    """A plan document that is not DESIGN §7's (the message names the field)."""
+
+
+# -- reading helpers ---------------------------------------------------------------------------
+
+_Rec = TypeVar("_Rec")
+
+
+class _Obj:
+    """A JSON object being read: typed getters that name the field path on error.
+
+    Each getter takes ``required``; an optional field that is absent reads as ``None``.
+    """
+
+    __slots__ = ("d", "seen", "where")
+
+    def __init__(self, d: Any, where: str) -> None:
+        if not isinstance(d, Mapping):
+            raise PlanFormatError(f"{where or 'plan'}: expected an object, got {d!r:.60}")
+        self.d = d
+        self.where = where
+        self.seen: set[str] = set()
+
+    def path(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def _bad(self, key: str, what: str, v: Any) -> PlanFormatError:
+        return PlanFormatError(f"{self.path(key)}: expected {what}, got {v!r:.60}")
+
+    def _get(self, key: str, required: bool) -> tuple[bool, Any]:
+        self.seen.add(key)
+        if key not in self.d:
+            if required:
+                raise PlanFormatError(f"{self.path(key)}: missing")
+            return False, None
+        return True, self.d[key]
+
+    def num(self, key: str, *, required: bool = True, null: bool = False) -> Any:
+        """A number (kept as read: int or float); ``null`` allows JSON null (read as None)."""
+        present, v = self._get(key, required)
+        if not present or (v is None and null):
+            return None
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise self._bad(key, "a number", v)
+        return v
+
+    def cap(self, key: str) -> Any:
+        """An optional capacity: absent is None, null is unlimited (``math.inf``)."""
+        present, v = self._get(key, False)
+        if not present:
+            return None
+        return math.inf if v is None else self.num(key)
+
+    def string(self, key: str, *, required: bool = True) -> Any:
+        present, v = self._get(key, required)
+        if not present:
+            return None
+        if not isinstance(v, str):
+            raise self._bad(key, "a string", v)
+        return v
+
+    def boolean(self, key: str, *, required: bool = True) -> Any:
+        present, v = self._get(key, required)
+        if not present:
+            return None
+        if not isinstance(v, bool):
+            raise self._bad(key, "true or false", v)
+        return v
+
+    def integer(self, key: str, *, required: bool = True) -> Any:
+        present, v = self._get(key, required)
+        if not present:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise self._bad(key, "an integer", v)
+        return v
+
+    def strings(self, key: str, *, required: bool = True) -> Any:
+        present, v = self._get(key, required)
+        if not present:
+            return None
+        if not isinstance(v, list):
+            raise self._bad(key, "a list", v)
+        for i, s in enumerate(v):
+            if not isinstance(s, str):
+                raise self._bad(f"{key}[{i}]", "a string", s)
+        return tuple(v)
+
+    def obj(self, key: str, *, required: bool = True) -> _Obj | None:
+        present, v = self._get(key, required)
+        if not present:
+            return None
+        return _Obj(v, self.path(key))
+
+    def open_obj(self, key: str) -> dict[str, Any] | None:
+        """An open object, kept as it is (absent: None)."""
+        present, v = self._get(key, False)
+        if not present:
+            return None
+        if not isinstance(v, Mapping):
+            raise self._bad(key, "an object", v)
+        return dict(v)
+
+    def rows(self, key: str, read: Callable[[_Obj], _Rec], *, required: bool = False) -> Any:
+        """A list of records, each read by ``read`` (absent: None)."""
+        present, v = self._get(key, required)
+        if not present:
+            return None
+        if not isinstance(v, list):
+            raise self._bad(key, "a list", v)
+        return tuple(read(_Obj(r, f"{self.path(key)}[{i}]")) for i, r in enumerate(v))
+
+    def done(self) -> None:
+        """Refuse keys no field reads."""
+        for k in self.d:
+            if k not in self.seen:
+                raise PlanFormatError(f"{self.path(str(k))}: unknown field")
+
+
+def _dump(rec: Any) -> dict[str, Any]:
+    """A record as JSON: fields with a ``None`` default are left out when ``None``."""
+    out: dict[str, Any] = {}
+    for f in fields(rec):
+        v = getattr(rec, f.name)
+        if v is None and f.default is None:
+            continue
+        out[f.name] = _value(v)
+    return out
+
+
+def _value(v: Any) -> Any:
+    if hasattr(v, "__dataclass_fields__"):
+        return _dump(v)
+    if isinstance(v, tuple):
+        return [_value(x) for x in v]
+    if isinstance(v, Mapping):
+        return {k: _value(x) for k, x in v.items()}
+    if isinstance(v, Status):
+        return str(v)
+    if isinstance(v, float) and not math.isfinite(v):
+        return None  # JSON has no inf/nan: an unlimited capacity or unreached figure is null
+    return v
+
+
+# -- records -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CostBreakdown:
+    """The cost terms of DESIGN §7 (scenario currency over the horizon).
+
+    A term is ``None`` when the document does not give it (a plan without a solution has
+    ``cost: {}``); a plan made by :func:`optimizer.plan.planning.plan_scenario` gives all nine.
+    """
+
+    fixed: float | None = None
+    inbound: float | None = None
+    duty: float | None = None
+    holding: float | None = None
+    handling: float | None = None
+    outbound: float | None = None
+    direct: float | None = None
+    late_penalty: float | None = None
+    lost_sale_penalty: float | None = None
+
+    def terms(self) -> dict[str, float]:
+        """The terms given, by name, in DESIGN §7's order."""
+        return {
+            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
+        }
+
+    @property
+    def total(self) -> float:
+        """The sum of the terms given."""
+        return float(sum(self.terms().values()))
+
+    @classmethod
+    def _read(cls, o: _Obj) -> CostBreakdown:
+        out = cls(**{f.name: o.num(f.name, required=False) for f in fields(cls)})
+        o.done()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class CountryService:
+    """Service in one country (``service.by_country``)."""
+
+    on_time_share: float
+    units_on_time: float | None = None
+    units_late: float | None = None
+    units_lost: float | None = None
+    demand: float | None = None
+    target: float | None = None
+
+    @classmethod
+    def _read(cls, o: _Obj) -> CountryService:
+        out = cls(
+            on_time_share=o.num("on_time_share"),
+            units_on_time=o.num("units_on_time", required=False),
+            units_late=o.num("units_late", required=False),
+            units_lost=o.num("units_lost", required=False),
+            demand=o.num("demand", required=False),
+            target=o.num("target", required=False),
+        )
+        o.done()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSummary:
+    """Service over all demand; ``target`` is the scenario's on-time target.
+
+    Every field is ``None`` in a plan without a solution (``service: {}``).
+    """
+
+    on_time_share: float | None = None
+    units_on_time: float | None = None
+    units_late: float | None = None
+    units_lost: float | None = None
+    by_country: Mapping[str, CountryService] | None = None
+    target: float | None = None
+
+    @classmethod
+    def _read(cls, o: _Obj) -> ServiceSummary:
+        bc = o.obj("by_country", required=False)
+        by_country = None
+        if bc is not None:
+            by_country = {}
+            for c in bc.d:
+                sub = bc.obj(str(c))
+                assert sub is not None
+                by_country[str(c)] = CountryService._read(sub)
+        out = cls(
+            on_time_share=o.num("on_time_share", required=False),
+            units_on_time=o.num("units_on_time", required=False),
+            units_late=o.num("units_late", required=False),
+            units_lost=o.num("units_lost", required=False),
+            by_country=by_country,
+            target=o.num("target", required=False),
+        )
+        o.done()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class WarehouseRow:
+    """One warehouse: used (``open``) or not, and how much of it the plan uses.
+
+    ``status`` (the scenario's), ``storage_m3`` and ``throughput_units_per_day`` are extras to
+    §7; an unlimited capacity is ``math.inf``, written as ``null``.
+    """
+
+    id: str
+    open: bool
+    storage_used_m3: float
+    throughput_used_per_day: float
+    status: str | None = None
+    storage_m3: float | None = None
+    throughput_units_per_day: float | None = None
+
+    @classmethod
+    def _read(cls, o: _Obj) -> WarehouseRow:
+        out = cls(
+            id=o.string("id"),
+            open=o.boolean("open"),
+            storage_used_m3=o.num("storage_used_m3"),
+            throughput_used_per_day=o.num("throughput_used_per_day"),
+            status=o.string("status", required=False),
+            storage_m3=o.cap("storage_m3"),
+            throughput_units_per_day=o.cap("throughput_units_per_day"),
+        )
+        o.done()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class StockRow:
+    """The stocking level of one SKU at one warehouse (whole units)."""
+
+    sku: str
+    warehouse: str
+    units: float
+
+    @classmethod
+    def _read(cls, o: _Obj) -> StockRow:
+        out = cls(sku=o.string("sku"), warehouse=o.string("warehouse"), units=o.num("units"))
+        o.done()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ReplenishmentRow:
+    """Units of one SKU shipped into a warehouse over the horizon, along ``lanes``.
+
+    ``origin`` and ``lead_time_hours`` are extras to §7.
+    """
+
+    sku: str
+    warehouse: str
+    lanes: tuple[str, ...]
+    units: float
+    origin: str | None = None
+    lead_time_hours: float | None = None
+
+    @classmethod
+    def _read(cls, o: _Obj) -> ReplenishmentRow:
+        out = cls(
+            sku=o.string("sku"),
+            warehouse=o.string("warehouse"),
+            lanes=o.strings("lanes"),
+            units=o.num("units"),
+            origin=o.string("origin", required=False),
+            lead_time_hours=o.num("lead_time_hours", required=False),
+        )
+        o.done()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class FulfilmentRow:
+    """Units of one SKU delivered to a zone from ``source`` (a warehouse or, direct, an origin).
+
+    ``mode`` (``"warehouse"`` or ``"direct"``) is an extra to §7.
+    """
+
+    sku: str
+    zone: str
+    source: str
+    lanes: tuple[str, ...]
+    units: float
+    hours: float
+    on_time: bool
+    mode: str | None = None
+
+    @classmethod
+    def _read(cls, o: _Obj) -> FulfilmentRow:
+        out = cls(
+            sku=o.string("sku"),
+            zone=o.string("zone"),
+            source=o.string("source"),
+            lanes=o.strings("lanes"),
+            units=o.num("units"),
+            hours=o.num("hours"),
+            on_time=o.boolean("on_time"),
+            mode=o.string("mode", required=False),
+        )
+        o.done()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class LostRow:
+    """Demand of one SKU in one zone the plan does not serve (a lost sale)."""
+
+    sku: str
+    zone: str
+    units: float
+
+    @classmethod
+    def _read(cls, o: _Obj) -> LostRow:
+        out = cls(sku=o.string("sku"), zone=o.string("zone"), units=o.num("units"))
+        o.done()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class PlanEvaluation:
+    """What the independent evaluator found: broken rules and missed service targets."""
+
+    feasible: bool
+    violations: tuple[str, ...] = ()
+    shortfalls: tuple[str, ...] = ()
+
+    @classmethod
+    def _read(cls, o: _Obj) -> PlanEvaluation:
+        out = cls(
+            feasible=o.boolean("feasible"),
+            violations=o.strings("violations"),
+            shortfalls=o.strings("shortfalls"),
+        )
+        o.done()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A plan (DESIGN §7 ``plan.json``).
+
+    The first six fields are always written; ``objective``, ``bound`` and ``gap`` are ``None``
+    (``null``) when unknown. Every later field is left out of the JSON when ``None`` (see the
+    module docstring); a plan made by :func:`optimizer.plan.planning.plan_scenario` gives
+    ``cost`` to ``stats`` (``evaluation``, ``diagnosis`` only with a solution; ``baseline`` only
+    when asked for).
+
+    Attributes
+    ----------
+    scenario, status, objective, bound, gap, solve_seconds
+        The scenario's name, the solve's :class:`~optimizer.solver.Status`, the total cost (the
+        sum of ``cost``), a proven lower bound, their relative gap and the wall-clock seconds.
+    cost, service
+        :class:`CostBreakdown` and :class:`ServiceSummary`.
+    warehouses, stock, replenishment, fulfilment, lost
+        The rows (tuples of :class:`WarehouseRow` ...).
+    promise_hours, seed, currency, strategy, solver
+        The delivery promise, the solver seed, the scenario currency, the strategy
+        (``monolithic`` or ``decompose``) and the MIP solver used.
+    notes
+        Remarks for people (target lowered, fallback used ...).
+    stats
+        Solver statistics (sizes, phase timings); an open object.
+    evaluation
+        :class:`PlanEvaluation`, the independent evaluator's verdict.
+    diagnosis, baseline
+        Open objects: zones that miss the promise and why; the naive planner's figures.
+    """
+
+    scenario: str
+    status: Status
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    solve_seconds: float
+    cost: CostBreakdown | None = None
+    service: ServiceSummary | None = None
+    warehouses: tuple[WarehouseRow, ...] | None = None
+    stock: tuple[StockRow, ...] | None = None
+    replenishment: tuple[ReplenishmentRow, ...] | None = None
+    fulfilment: tuple[FulfilmentRow, ...] | None = None
+    lost: tuple[LostRow, ...] | None = None
+    promise_hours: float | None = None
+    seed: int | None = None
+    currency: str | None = None
+    strategy: str | None = None
+    solver: str | None = None
+    notes: tuple[str, ...] | None = None
+    stats: Mapping[str, Any] | None = None
+    evaluation: PlanEvaluation | None = None
+    diagnosis: Mapping[str, Any] | None = None
+    baseline: Mapping[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON document (a new ``dict``; ``json.dumps(..., allow_nan=False)`` accepts it)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if v is None and f.default is None:
+                continue
+            out[f.name] = _value(v)
+        return out
+
+    @classmethod
+    def from_json(cls, doc: Any) -> Plan:
+        """Read a plan document; :class:`PlanFormatError` names the first bad field.
+
+        Raises
+        ------
+        PlanFormatError
+            A required key is missing, a value has the wrong type, the status is unknown or a
+            key is not a field of the document (``stats``, ``diagnosis`` and ``baseline`` are
+            open objects and take any key).
+        """
+        o = _Obj(doc, "")
+        status = o.string("status")
+        try:
+            st = Status(status)
+        except ValueError:
+            raise PlanFormatError(
+                f"status: {status!r} is not one of {', '.join(s.value for s in Status)}"
+            ) from None
+        cost = o.obj("cost", required=False)
+        service = o.obj("service", required=False)
+        ev = o.obj("evaluation", required=False)
+        out = cls(
+            scenario=o.string("scenario"),
+            status=st,
+            objective=o.num("objective", null=True),
+            bound=o.num("bound", null=True),
+            gap=o.num("gap", null=True),
+            solve_seconds=o.num("solve_seconds"),
+            cost=None if cost is None else CostBreakdown._read(cost),
+            service=None if service is None else ServiceSummary._read(service),
+            warehouses=o.rows("warehouses", WarehouseRow._read),
+            stock=o.rows("stock", StockRow._read),
+            replenishment=o.rows("replenishment", ReplenishmentRow._read),
+            fulfilment=o.rows("fulfilment", FulfilmentRow._read),
+            lost=o.rows("lost", LostRow._read),
+            promise_hours=o.num("promise_hours", required=False),
+            seed=o.integer("seed", required=False),
+            currency=o.string("currency", required=False),
+            strategy=o.string("strategy", required=False),
+            solver=o.string("solver", required=False),
+            notes=o.strings("notes", required=False),
+            stats=o.open_obj("stats"),
+            evaluation=None if ev is None else PlanEvaluation._read(ev),
+            diagnosis=o.open_obj("diagnosis"),
+            baseline=o.open_obj("baseline"),
+        )
+        o.done()
+        return out
+
+    @property
+    def open_warehouses(self) -> list[str]:
+        """Ids of the warehouses the plan uses."""
+        return [w.id for w in self.warehouses or () if w.open]

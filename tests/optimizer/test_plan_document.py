@@ -1,0 +1,225 @@
+"""Tests of the typed plan document (optimizer/plan/document.py): JSON round trips byte for
+byte, extra keys in open objects survive, bad input is refused naming the field."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from network.scenario import load_scenario
+from optimizer.allocation.params import AllocationParams
+from optimizer.plan.document import (
+    CostBreakdown,
+    FulfilmentRow,
+    Plan,
+    PlanFormatError,
+    WarehouseRow,
+)
+from optimizer.plan.planning import plan_scenario
+from optimizer.solver import Status
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _doc(plan: Any) -> dict[str, Any]:
+    """A plan as a JSON document, whatever form ``plan_scenario`` returns it in."""
+    return plan.to_json() if isinstance(plan, Plan) else plan
+
+
+def _canon(doc: Any) -> str:
+    return json.dumps(doc, sort_keys=True, allow_nan=False)
+
+
+@pytest.fixture(scope="module")
+def fresh_plan() -> dict[str, Any]:
+    """A freshly planned tiny scenario (with the naive baseline and a diagnosis)."""
+    out = plan_scenario(
+        load_scenario(DATA / "tiny-my.json"), AllocationParams(time_limit=30, baseline="naive")
+    )
+    return _doc(out.plan)
+
+
+def test_hand_written_partial_plan_round_trips_byte_for_byte() -> None:
+    """tests/data/vrp/plan-tiny/plan.json (only the header and ``fulfilment``, integer units)
+    is written back with the same keys and the same numbers (1800 stays 1800, not 1800.0)."""
+    text = (DATA / "vrp" / "plan-tiny" / "plan.json").read_text()
+    doc = json.loads(text)
+    plan = Plan.from_json(doc)
+    assert plan.cost is None and plan.warehouses is None
+    assert plan.fulfilment is not None and plan.fulfilment[0].lanes
+    assert _canon(plan.to_json()) == _canon(doc)
+
+
+def test_fresh_plan_round_trips_byte_for_byte(fresh_plan: dict[str, Any]) -> None:
+    """A plan of a tiny scenario, with every extra (stats, diagnosis, baseline, evaluation),
+    survives from_json/to_json unchanged."""
+    assert {"stats", "diagnosis", "baseline", "evaluation", "notes"} <= set(fresh_plan)
+    plan = Plan.from_json(fresh_plan)
+    assert plan.status is Status.OPTIMAL
+    assert plan.cost is not None
+    assert plan.objective == pytest.approx(plan.cost.total, rel=1e-12)
+    assert _canon(plan.to_json()) == _canon(fresh_plan)
+    # and the second trip is a fixed point
+    assert Plan.from_json(plan.to_json()) == plan
+
+
+def test_extra_keys_in_stats_and_notes_survive(fresh_plan: dict[str, Any]) -> None:
+    """Open objects keep keys this version does not know; notes are kept in order."""
+    doc = copy.deepcopy(fresh_plan)
+    doc["stats"]["from_a_newer_solver"] = {"rounds": [1, 2, 3], "ok": True}
+    doc["stats"]["never_reached"] = None
+    doc["notes"] = [*doc["notes"], "a note from elsewhere", "and another"]
+    doc["diagnosis"]["x_extra"] = "kept"
+    back = Plan.from_json(doc).to_json()
+    assert back["stats"]["from_a_newer_solver"] == {"rounds": [1, 2, 3], "ok": True}
+    assert back["notes"][-2:] == ["a note from elsewhere", "and another"]
+    assert _canon(back) == _canon(doc)
+
+
+def test_plan_without_a_solution_round_trips() -> None:
+    """The no-solution document (null objective, ``cost: {}``, ``service: {}``, empty rows)
+    keeps its empty objects and lists."""
+    doc = {
+        "scenario": "s",
+        "status": "no_solution",
+        "objective": None,
+        "bound": None,
+        "gap": None,
+        "solve_seconds": 1.5,
+        "cost": {},
+        "service": {},
+        "warehouses": [],
+        "stock": [],
+        "replenishment": [],
+        "fulfilment": [],
+        "lost": [],
+        "promise_hours": 72.0,
+        "notes": ["no plan within the time limit of 3 s"],
+        "seed": 0,
+    }
+    plan = Plan.from_json(doc)
+    assert plan.cost == CostBreakdown() and plan.cost.terms() == {}
+    assert plan.warehouses == ()
+    assert _canon(plan.to_json()) == _canon(doc)
+
+
+def test_unlimited_capacity_is_inf_and_written_as_null() -> None:
+    """A warehouse capacity given as null reads as math.inf and is written back as null; a
+    non-finite stat is written as null (strict JSON)."""
+    row = {
+        "id": "W",
+        "open": True,
+        "storage_used_m3": 1,
+        "throughput_used_per_day": 2.5,
+        "status": "candidate",
+        "storage_m3": None,
+        "throughput_units_per_day": 100.0,
+    }
+    doc = {
+        "scenario": "s",
+        "status": "feasible",
+        "objective": 1.0,
+        "bound": None,
+        "gap": None,
+        "solve_seconds": 0.1,
+        "warehouses": [row],
+    }
+    plan = Plan.from_json(doc)
+    assert plan.warehouses is not None
+    assert math.isinf(plan.warehouses[0].storage_m3 or 0.0)
+    assert plan.to_json()["warehouses"][0] == row
+    made = Plan(
+        scenario="s",
+        status=Status.FEASIBLE,
+        objective=1.0,
+        bound=-math.inf,
+        gap=None,
+        solve_seconds=0.1,
+        stats={"lagrange_first": math.nan, "n_vars": 3},
+    )
+    assert made.to_json()["bound"] is None
+    assert made.to_json()["stats"] == {"lagrange_first": None, "n_vars": 3}
+    json.dumps(made.to_json(), allow_nan=False)
+
+
+def test_typed_rows_are_frozen() -> None:
+    """Records cannot be changed in place (change means dataclasses.replace)."""
+    r = FulfilmentRow("K", "Z", "W", ("a",), 1.0, 2.0, True)
+    with pytest.raises(AttributeError):
+        r.units = 3.0  # type: ignore[misc]
+    w = WarehouseRow("W", True, 0.0, 0.0)
+    assert (
+        "status"
+        not in Plan(
+            scenario="s",
+            status=Status.OPTIMAL,
+            objective=0.0,
+            bound=0.0,
+            gap=0.0,
+            solve_seconds=0.0,
+            warehouses=(w,),
+        ).to_json()["warehouses"][0]
+    )
+
+
+def _base() -> dict[str, Any]:
+    return json.loads((DATA / "vrp" / "plan-tiny" / "plan.json").read_text())
+
+
+def _set(doc: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    d = doc
+    for k in path[:-1]:
+        d = d[k]
+    if value is _DELETE:
+        del d[path[-1]]
+    else:
+        d[path[-1]] = value
+    return doc
+
+
+_DELETE = object()
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "match"),
+    [
+        (("status",), "great", r"status: 'great' is not one of optimal"),  # unknown status
+        (("scenario",), _DELETE, r"^scenario: missing"),  # a required key
+        (("objective",), "12", r"^objective: expected a number, got '12'"),  # string number
+        (("solve_seconds",), None, r"^solve_seconds: expected a number"),  # not nullable
+        (("fulfilment", 0, "units"), True, r"fulfilment\[0\]\.units: expected a number"),
+        (("fulfilment", 0, "lanes"), "L1", r"fulfilment\[0\]\.lanes: expected a list"),
+        (("fulfilment", 0, "lanes", 0), 3, r"fulfilment\[0\]\.lanes\[0\]: expected a string"),
+        (("fulfilment", 0, "on_time"), "yes", r"fulfilment\[0\]\.on_time: expected true or"),
+        (("fulfilment", 0, "p_late"), 0.1, r"fulfilment\[0\]\.p_late: unknown field"),
+        (("fulfilment", 0, "zone"), _DELETE, r"fulfilment\[0\]\.zone: missing"),
+        (("fulfilment",), {}, r"^fulfilment: expected a list"),
+        (("cost",), {"fixed": "a lot"}, r"^cost\.fixed: expected a number"),
+        (("cost",), {"fixd": 1.0}, r"^cost\.fixd: unknown field"),
+        (("service",), {"by_country": {"MY": {}}}, r"service\.by_country\.MY\.on_time_share"),
+        (("stats",), [1], r"^stats: expected an object"),
+        (("notes",), ["ok", 2], r"^notes\[1\]: expected a string"),
+        (("seed",), 1.5, r"^seed: expected an integer"),
+        (("warehouses",), [{"id": "W", "open": 1}], r"warehouses\[0\]\.open: expected true"),
+        (("surprise",), 1, r"^surprise: unknown field"),  # top-level typo
+    ],
+)
+def test_from_json_refuses_bad_input_naming_the_field(
+    path: tuple[Any, ...], value: Any, match: str
+) -> None:
+    """Each bad document is refused with PlanFormatError (a ValueError) naming the field."""
+    doc = _set(_base(), path, value)
+    with pytest.raises(PlanFormatError, match=match):
+        Plan.from_json(doc)
+
+
+def test_from_json_refuses_a_non_object() -> None:
+    """A list or a string is no plan."""
+    with pytest.raises(PlanFormatError, match="expected an object"):
+        Plan.from_json([])
+    assert issubclass(PlanFormatError, ValueError)
