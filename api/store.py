@@ -571,7 +571,7 @@ class JobStore:
                     lease_expires_at=None,
                 )
             )
-            ok = res.rowcount == 1  # type: ignore[attr-defined]
+            ok = bool(res.rowcount == 1)  # type: ignore[attr-defined]
         if ok:
             logger.info("job %s %s", job_id, status)
         return ok

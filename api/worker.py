@@ -197,7 +197,7 @@ def _release_fork_server() -> None:
         fd = getattr(fs, "_forkserver_alive_fd", None)
         if fd is not None:
             os.close(fd)
-            fs._forkserver_alive_fd = None
+            fs._forkserver_alive_fd = None  # type: ignore[attr-defined]
     except (ImportError, AttributeError, OSError):  # pragma: no cover - other Pythons
         pass
 
@@ -274,7 +274,7 @@ def _noop() -> None:
     """A process that does nothing (to wait for the fork server to be ready)."""
 
 
-def _context() -> mp.context.BaseContext:
+def _context() -> mp.context.ForkServerContext | mp.context.SpawnContext:
     if "forkserver" in mp.get_all_start_methods():
         ctx = mp.get_context("forkserver")
         # Import the models once in the fork server, so each solve starts in milliseconds
