@@ -15,6 +15,7 @@ import importlib
 import importlib.util
 import logging
 import sys
+import time
 from collections.abc import Sequence
 
 from api.commands._common import InputError
@@ -42,8 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (also used as the console script)."""
+    started = time.perf_counter()  # a --time-limit covers the whole command from here
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started = started
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -43,6 +43,10 @@ def _ro(*arrays: np.ndarray) -> None:
         a.flags.writeable = False
 
 
+#: A capacity at least this large is unlimited (solvers treat such coefficients as infinite).
+HUGE_CAPACITY = 1e15
+
+
 @dataclass(frozen=True, slots=True)
 class SkuData:
     """SKU attributes as arrays, indexed like ``NetworkData.skus``."""
@@ -359,6 +363,20 @@ def compile_network(
     if (dem_sku < 0).any() or (dem_zone < 0).any():
         raise ValueError("demand refers to an unknown SKU or zone (scenario not validated?)")
     inf = math.inf
+    # capacities that cannot bind are unlimited: a warehouse ships at most the whole demand and
+    # a unit crosses a lane at most twice (inbound and outbound path) over the horizon; solvers
+    # reject the huge coefficients (HiGHS: |a| >= 1e15) such capacities would put in a row
+    dem_units = np.array(table.units, dtype=np.float64)
+    H = float(scenario.horizon_days)
+    d_tot = float(dem_units.sum())
+    sku_w = np.array([k.weight_kg for k in scenario.skus], float)
+    sku_v = np.array([k.volume_m3 for k in scenario.skus], float)
+    d_kg = float(dem_units @ sku_w[dem_sku]) if len(dem_sku) else 0.0
+    d_m3 = float(dem_units @ sku_v[dem_sku]) if len(dem_sku) else 0.0
+
+    def loose(c: F, most: float) -> F:
+        return np.where((c * H > most * (1 + 1e-9)) | (c >= HUGE_CAPACITY), inf, c)
+
     data = NetworkData(
         name=scenario.name,
         horizon_days=scenario.horizon_days,
@@ -371,13 +389,18 @@ def compile_network(
         duty_countries=countries,
         wh_fixed_cost=np.array([w.fixed_cost for w in whs], float),
         wh_status=tuple(w.status for w in whs),
-        wh_storage_m3=np.array([inf if w.storage_m3 is None else w.storage_m3 for w in whs], float),
-        wh_throughput_per_day=np.array(
-            [
-                inf if w.throughput_units_per_day is None else w.throughput_units_per_day
-                for w in whs
-            ],
-            float,
+        wh_storage_m3=loose(
+            np.array([inf if w.storage_m3 is None else w.storage_m3 for w in whs], float), inf
+        ),
+        wh_throughput_per_day=loose(
+            np.array(
+                [
+                    inf if w.throughput_units_per_day is None else w.throughput_units_per_day
+                    for w in whs
+                ],
+                float,
+            ),
+            d_tot,
         ),
         wh_holding_per_m3_day=np.array([w.holding_cost_per_m3_day for w in whs], float),
         wh_handling_per_unit=np.array([w.handling_cost_per_unit for w in whs], float),
@@ -386,12 +409,12 @@ def compile_network(
         sku=_sku_data(scenario, countries),
         dem_sku=dem_sku,
         dem_zone=dem_zone,
-        dem_units=np.array(table.units, dtype=np.float64),
+        dem_units=dem_units,
         lanes=lanes,
         lane_mode=tuple(attrs[ln][A.MODE] for ln in lanes),
-        lane_cap_kg=cap(A.CAPACITY_KG),
-        lane_cap_m3=cap(A.CAPACITY_M3),
-        lane_cap_units=cap(A.CAPACITY_UNITS),
+        lane_cap_kg=loose(cap(A.CAPACITY_KG), 2 * d_kg),
+        lane_cap_m3=loose(cap(A.CAPACITY_M3), 2 * d_m3),
+        lane_cap_units=loose(cap(A.CAPACITY_UNITS), 2 * d_tot),
         inbound=inbound,
         outbound=outbound,
         direct=direct,

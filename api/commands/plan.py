@@ -89,7 +89,9 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise InputError(f"--out: {str(out)!r} exists and is not a directory")
     outcome = _with_progress(
-        lambda say: plan_scenario(scenario, params, progress=say),
+        lambda say: plan_scenario(
+            scenario, params, progress=say, started=getattr(args, "started", None)
+        ),
         params.time_limit_s,
         quiet=args.quiet,
     )

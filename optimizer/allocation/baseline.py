@@ -48,8 +48,9 @@ def naive_solution(data: NetworkData, cols: Columns) -> tuple[Solution, Solution
         np.minimum.at(best_any, (zx, cols.x_wh), cols.x_hours)
         on = cols.x_ontime
         np.minimum.at(best_on, (zx[on], cols.x_wh[on]), cols.x_hours[on])
-    wh_on = np.where(np.isfinite(best_on).any(1), best_on.argmin(1), -1)
-    wh_any = np.where(np.isfinite(best_any).any(1), best_any.argmin(1), -1)
+    # (no warehouse at all: every zone is served direct or lost; argmin needs a column)
+    wh_on = np.where(np.isfinite(best_on).any(1), best_on.argmin(1), -1) if W else np.full(Z, -1)
+    wh_any = np.where(np.isfinite(best_any).any(1), best_any.argmin(1), -1) if W else np.full(Z, -1)
 
     x = np.zeros(len(cols.x_pair))
     q = np.zeros(len(cols.q_pair))

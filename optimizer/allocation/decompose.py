@@ -614,6 +614,16 @@ def solve_decomposed(
         deadline = t0 + params.time_limit_s
     say = on_phase or (lambda _s: None)
     cols0 = build_columns(data) if columns is None else columns
+    if len(data.warehouses) == 0 or len(cols0.p_dem) == 0 or len(cols0.x_pair) == 0:
+        # no warehouse decision or no demand: nothing to decompose (and the bound machinery
+        # needs warehouse columns); the monolithic model is an LP here
+        from optimizer.allocation.solve import solve_allocation
+
+        res = solve_allocation(
+            data, params, columns=cols0, hint=hint, deadline=deadline, cancel=cancel
+        )
+        note = "decomposition skipped: no warehouse flow to decide; solved as one model"
+        return replace(res, notes=(*res.notes, note))
     cols = restrict_inbound(cols0, max_inbound)
     notes = [
         (

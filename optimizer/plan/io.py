@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 __all__ = ["MODE_COLOURS", "flows_geojson", "write_plan"]
 
+#: Plans with more rows (fulfilment, replenishment, stock) are written as compact JSON.
+PRETTY_MAX_ROWS = 20_000
+
 MODE_COLOURS = {
     "sea": "#1f77b4",
     "rail": "#8c564b",
@@ -132,28 +135,39 @@ def _draw_map(plan: dict[str, Any], gj: dict[str, Any], path: Path) -> None:
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
 
     fig, ax = plt.subplots(figsize=(10, 8), dpi=110)
     used_modes = set()
     lines = [f for f in gj["features"] if f["geometry"]["type"] == "LineString"]
     umax = max((f["properties"]["units"] for f in lines), default=1.0) or 1.0
+    # one collection per (mode, on time): a large plan has tens of thousands of flows
+    groups: dict[tuple[str, bool], tuple[list[Any], list[float]]] = defaultdict(lambda: ([], []))
     for f in lines:
         p = f["properties"]
-        xs, ys = zip(*f["geometry"]["coordinates"], strict=True)
         mode = p["mode"]
         used_modes.add(mode)
-        ax.plot(
-            xs,
-            ys,
-            color=MODE_COLOURS.get(mode, "#333333"),
-            lw=0.4 + 2.5 * math.sqrt(p["units"] / umax),
-            alpha=0.55,
-            zorder=1,
-            ls="-" if p.get("on_time", True) is not False else "--",
+        segs, widths = groups[mode, p.get("on_time", True) is not False]
+        segs.append(f["geometry"]["coordinates"])
+        widths.append(0.4 + 2.5 * math.sqrt(p["units"] / umax))
+    for (mode, on_time), (segs, widths) in groups.items():
+        ax.add_collection(
+            LineCollection(
+                segs,
+                colors=MODE_COLOURS.get(mode, "#333333"),
+                linewidths=widths,
+                alpha=0.55,
+                zorder=1,
+                linestyles="-" if on_time else "--",
+            )
         )
+    if lines:
+        ax.autoscale_view()
     pts = [f for f in gj["features"] if f["geometry"]["type"] == "Point"]
     smax = max((f["properties"].get("stock_units", 0.0) for f in pts), default=1.0) or 1.0
+    zones: list[tuple[float, float]] = []
+    others: list[tuple[float, float]] = []
     for f in pts:
         lon, lat = f["geometry"]["coordinates"]
         p = f["properties"]
@@ -173,12 +187,17 @@ def _draw_map(plan: dict[str, Any], gj: dict[str, Any], path: Path) -> None:
                     p["id"], (lon, lat), fontsize=6, xytext=(4, 4), textcoords="offset points"
                 )
         elif p["kind"] == "zone":
-            ax.scatter([lon], [lat], s=6, c="#444444", zorder=2)
+            zones.append((lon, lat))
         elif p["kind"] == "origin":
             ax.scatter([lon], [lat], s=70, marker="s", c="#d62728", zorder=3)
             ax.annotate(p["id"], (lon, lat), fontsize=7, xytext=(4, 4), textcoords="offset points")
         else:
-            ax.scatter([lon], [lat], s=12, marker="^", c="#17becf", zorder=2)
+            others.append((lon, lat))
+    # zones and gateways in one call each (a scatter call per point is slow on large maps)
+    if zones:
+        ax.scatter(*zip(*zones, strict=True), s=6, c="#444444", zorder=2)
+    if others:
+        ax.scatter(*zip(*others, strict=True), s=12, marker="^", c="#17becf", zorder=2)
     handles = [
         Line2D([0], [0], color=MODE_COLOURS.get(m, "#333"), lw=2, label=m)
         for m in sorted(used_modes)
@@ -234,8 +253,11 @@ def write_plan(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"plan": out / "plan.json", "geojson": out / "plan.geojson"}
+    rows = sum(len(outcome.plan.get(k) or ()) for k in ("fulfilment", "replenishment", "stock"))
+    # indented JSON goes through the pure-Python encoder: large plans are written compact
+    indent = 1 if rows <= PRETTY_MAX_ROWS else None
     paths["plan"].write_text(
-        json.dumps(outcome.plan, indent=1, allow_nan=False) + "\n", encoding="utf-8"
+        json.dumps(outcome.plan, indent=indent, allow_nan=False) + "\n", encoding="utf-8"
     )
     gj = flows_geojson(outcome.plan, outcome.geo)
     paths["geojson"].write_text(json.dumps(gj, allow_nan=False) + "\n", encoding="utf-8")

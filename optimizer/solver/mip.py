@@ -309,6 +309,16 @@ def solve_lp_duals(model: MatrixModel, *, time_limit: float | None = None) -> Ra
     minimisation).
     """
     t0 = time.perf_counter()
+    if model.n_vars == 0 or model.A.shape[0] == 0:
+        # nothing couples the columns (linprog rejects an empty model): each at its cheaper
+        # bound, every row's dual zero
+        v = np.where(model.c < 0, model.ub, model.lb)
+        obj = float(model.c @ v)
+        if not np.all(np.isfinite(v)):
+            return RawSolve(Status.NO_SOLUTION, None, math.nan, -math.inf, 0.0)
+        return RawSolve(
+            Status.OPTIMAL, v, obj, obj, time.perf_counter() - t0, np.zeros(model.A.shape[0])
+        )
     A = model.A.tocsr()
     lo, hi = model.row_lb, model.row_ub
     eq = np.isfinite(lo) & np.isfinite(hi) & (np.abs(hi - lo) <= 1e-12 * (1 + np.abs(lo)))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
+from network.compile import compile_network
 from network.scenario import load_scenario
 from optimizer.allocation.params import AllocationParams
 from optimizer.plan.io import write_plan
@@ -234,12 +235,14 @@ def test_stats_that_were_never_reached_are_written_as_null(
     assert json.loads(files["plan"].read_text())["stats"]["capacity_bound"] is None
 
 
-def test_no_plan_in_time_says_so(
+def test_no_plan_in_time_writes_the_naive_floor_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """When the solver stops before a first plan, plan.json and the summary say that the time
-    limit was too short, instead of a bare 'no plan'."""
+    """When the solver stops before a first plan (cut off by its deadline), plan.json still
+    holds a plan, the naive planner's, and it and the summary say that the time limit was
+    too short; the status is honest (``time_limit`` when the evaluator finds a broken rule)."""
     import optimizer.plan.planning as planning
+    from optimizer.allocation.evaluate import evaluate
     from optimizer.allocation.result import AllocationResult, Status
 
     def nothing(data, params=None, *, columns=None, **_kw):
@@ -258,10 +261,51 @@ def test_no_plan_in_time_says_so(
     monkeypatch.setattr(planning, "solve_allocation", nothing)
     s, _ = read("holding_one_wh")
     out = plan_scenario(s, AllocationParams(time_limit=3))
-    assert out.plan["status"] == "no_solution"
-    assert any("time limit of 3 s" in n for n in out.plan["notes"])
+    plan = out.plan
+    assert plan["objective"] is not None and plan["fulfilment"]
+    assert plan["strategy"] == "naive" and plan["stats"]["fallback"] == "naive"
+    ev = evaluate(compile_network(s), plan)
+    assert ev.total == pytest.approx(plan["objective"], rel=1e-9)
+    assert plan["status"] == ("feasible" if ev.feasible else "time_limit")
+    assert plan["bound"] is None and plan["gap"] is None
+    assert any("time limit of 3 s" in n and "naive" in n for n in plan["notes"])
     write_plan(out, tmp_path)
+    assert json.loads((tmp_path / "plan.json").read_text())["objective"] == plan["objective"]
     from api.commands.plan import summary
 
     text = summary(out.plan, tmp_path)
-    assert "no plan could be made" in text and "--time-limit" in text
+    assert "total cost" in text and "--time-limit" in text
+
+
+def test_a_deadline_already_spent_writes_the_floor_within_the_limit() -> None:
+    """A limit spent before the solve starts (``started`` in the past) skips the solver: the
+    naive plan is returned at once, and says so."""
+    import time
+
+    s, _ = read("holding_one_wh")
+    t0 = time.perf_counter()
+    out = plan_scenario(s, AllocationParams(time_limit=1.0), started=t0 - 5.0)
+    assert time.perf_counter() - t0 < 5.0
+    assert out.plan["objective"] is not None and out.plan["strategy"] == "naive"
+    assert any("time limit of 1 s" in n for n in out.plan["notes"])
+
+
+def test_cli_short_limit_writes_a_plan(tmp_path: Path) -> None:
+    """``tradelane plan --time-limit`` with a limit too short to solve still writes a plan."""
+    code = main(
+        [
+            "plan",
+            str(ALLOC.parent / "tiny-my.json"),
+            "--out",
+            str(tmp_path),
+            "--time-limit",
+            "0.01",
+            "--no-map",
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert plan["objective"] is not None and plan["fulfilment"]
+    assert plan["stats"]["peak_rss_mb"] > 0
+    assert any("time limit of 0.01 s" in n for n in plan["notes"])
