@@ -195,9 +195,16 @@ def _draw_map(plan: dict[str, Any], gj: dict[str, Any], path: Path) -> None:
             others.append((lon, lat))
     # zones and gateways in one call each (a scatter call per point is slow on large maps)
     if zones:
-        ax.scatter(*zip(*zones, strict=True), s=6, c="#444444", zorder=2)
+        ax.scatter([p[0] for p in zones], [p[1] for p in zones], s=6, c="#444444", zorder=2)
     if others:
-        ax.scatter(*zip(*others, strict=True), s=12, marker="^", c="#17becf", zorder=2)
+        ax.scatter(
+            [p[0] for p in others],
+            [p[1] for p in others],
+            s=12,
+            marker="^",
+            c="#17becf",
+            zorder=2,
+        )
     handles = [
         Line2D([0], [0], color=MODE_COLOURS.get(m, "#333"), lw=2, label=m)
         for m in sorted(used_modes)

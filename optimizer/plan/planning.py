@@ -421,10 +421,12 @@ def plan_scenario(
         return PlanOutcome(plan=plan, result=res, geo=geo_of(scenario))
     cols = res.columns
     res = _exact_lost(data, res)
+    sol = res.solution
+    assert sol is not None
     plan = plan_dict(
         data,
         cols,
-        res.solution,
+        sol,
         status=str(res.status),
         objective=res.objective,
         bound=res.bound,
@@ -459,7 +461,7 @@ def plan_scenario(
         "violations": list(ev.violations),
         "shortfalls": list(ev.shortfalls),
     }
-    plan["diagnosis"] = diagnose(scenario, data, cols, res.solution, plan, all_cols=naive_cols)
+    plan["diagnosis"] = diagnose(scenario, data, cols, sol, plan, all_cols=naive_cols)
     if params.baseline == "naive":
         plan["baseline"] = baseline_summary(data, naive_cols, naive, plan)
     return PlanOutcome(plan=plan, result=res, evaluation=ev, geo=geo_of(scenario))
