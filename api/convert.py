@@ -6,12 +6,14 @@ return a schema built here.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING, Any
 
 from api.schemas import PlanPublic, PlanSummary, RouteCreate
 
 if TYPE_CHECKING:
+    from api.network_store import ProgressRecord
     from api.store import JobRecord
     from network.scenario import Problem
     from optimizer.routing import RoutingInstance, RoutingParams, RoutingResult
@@ -55,15 +57,25 @@ def _summary_fields(rec: JobRecord) -> dict[str, Any]:
     }
 
 
-def job_to_summary(rec: JobRecord) -> PlanSummary:
-    """A job as listed by ``GET /v1/plans``."""
-    return PlanSummary(**_summary_fields(rec))
+def _network(source: tuple[str, int] | None) -> dict[str, Any] | None:
+    return {"name": source[0], "version": source[1]} if source is not None else None
 
 
-def job_to_public(rec: JobRecord) -> PlanPublic:
-    """A job as returned by ``GET /v1/plans/{id}`` (with its plan once succeeded)."""
+def job_to_summary(rec: JobRecord, source: tuple[str, int] | None = None) -> PlanSummary:
+    """A job as listed by ``GET /v1/plans`` (``source``: the network and version it used)."""
+    return PlanSummary(**_summary_fields(rec), network=_network(source))
+
+
+def job_to_public(
+    rec: JobRecord, source: tuple[str, int] | None = None, progress: ProgressRecord | None = None
+) -> PlanPublic:
+    """A job as returned by ``GET /v1/plans/{id}`` (with its plan once succeeded, and the
+    solve's latest progress report)."""
     return PlanPublic(
-        **_summary_fields(rec), plan=rec.result if rec.status == "succeeded" else None
+        **_summary_fields(rec),
+        network=_network(source),
+        plan=rec.result if rec.status == "succeeded" else None,
+        progress=dataclasses.asdict(progress) if progress is not None else None,
     )
 
 

@@ -15,10 +15,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth import Principal, RateLimiter, authenticate
 from api.config import Settings
+from api.network_store import NetworkStore
 from api.store import JobStore
 from api.worker import JobRunner
 
-__all__ = ["PrincipalDep", "RunnerDep", "SettingsDep", "StoreDep", "TenantDep"]
+__all__ = ["NetworksDep", "PrincipalDep", "no_unknown_query", "RunnerDep", "SettingsDep", "StoreDep", "TenantDep"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,11 @@ def get_settings(request: Request) -> Settings:
 def get_store(request: Request) -> JobStore:
     """The app's job store."""
     return request.app.state.store  # type: ignore[no-any-return]
+
+
+def get_networks(request: Request) -> NetworkStore:
+    """The app's store of networks, plan artifacts and progress."""
+    return request.app.state.networks  # type: ignore[no-any-return]
 
 
 def get_runner(request: Request) -> JobRunner | None:
@@ -76,6 +82,28 @@ def get_principal(
     return who
 
 
+def no_unknown_query(request: Request) -> None:
+    """Refuse query parameters the route does not declare (422), as its OpenAPI document says.
+
+    A misspelt ``?limt=5`` silently ignored would answer a question nobody asked.
+    """
+    if not request.query_params:
+        return
+    from fastapi.exceptions import RequestValidationError
+
+    route = request.scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    op = request.app.openapi().get("paths", {}).get(template, {}).get(request.method.lower())
+    if op is None:  # not part of the documented API (the console's pages declare their own)
+        return
+    known = {p["name"] for p in op.get("parameters", []) if p.get("in") == "query"}
+    unknown = [k for k in request.query_params if k not in known]
+    if unknown:
+        raise RequestValidationError([
+            {"loc": ("query", k[:50]), "type": "extra_forbidden",
+             "msg": "unknown query parameter"} for k in dict.fromkeys(unknown)])
+
+
 def get_tenant(who: Annotated[Principal, Depends(get_principal)]) -> str:
     """The authenticated tenant's name."""
     return who.tenant
@@ -83,6 +111,7 @@ def get_tenant(who: Annotated[Principal, Depends(get_principal)]) -> str:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[JobStore, Depends(get_store)]
+NetworksDep = Annotated[NetworkStore, Depends(get_networks)]
 RunnerDep = Annotated[JobRunner | None, Depends(get_runner)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 TenantDep = Annotated[str, Depends(get_tenant)]

@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import RateLimiter
 from api.config import Settings
+from api.network_store import NetworkStore
 from api.store import IdempotencyConflictError, JobStore, make_engine, migrate
 from api.worker import JobRunner
 
@@ -128,11 +129,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(exc)}, status_code=409)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route that matched the path only; a path
+            # served by several routes (GET and DELETE /v1/plans/{id}) allows them all.
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
         return JSONResponse(
-            {"detail": exc.detail},
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            {"detail": exc.detail}, status_code=exc.status_code, headers=headers or None
         )
 
     @app.exception_handler(Exception)
@@ -164,7 +168,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
         lease has expired, on start-up and periodically); shutdown stops the runner and puts
         its running jobs back in the queue.
     """
-    from api.routes import health, plans, routes
+    from api.routes import artifacts, health, networks, plans, routes
 
     settings = settings or Settings()
 
@@ -179,6 +183,17 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
                 "process on it; several servers need PostgreSQL "
                 "(TRADELANE_DATABASE_URL=postgresql+psycopg://...)"
             )
+        networks = NetworkStore(engine)
+
+        def on_progress(job_id: str, report: dict[str, Any]) -> None:
+            networks.save_progress(
+                job_id,
+                phase=str(report.get("phase", "")),
+                elapsed_s=float(report.get("elapsed_s", 0.0)),
+                best_objective=report.get("best_objective"),
+                bound=report.get("bound"),
+            )
+
         runner = (
             JobRunner(
                 store,
@@ -189,11 +204,13 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
                 max_attempts=settings.max_attempts,
                 lease_s=settings.lease_s,
                 heartbeat_s=settings.heartbeat_s,
+                on_progress=on_progress,
             )
             if run_jobs
             else None
         )
         app.state.store = store
+        app.state.networks = networks
         app.state.runner = runner
         if runner is not None:
             runner.start()
@@ -209,7 +226,12 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
                 runner.stop()
             engine.dispose()
 
+    from fastapi import Depends
+
+    from api.deps import no_unknown_query
+
     app = FastAPI(
+        dependencies=[Depends(no_unknown_query)],
         title="tradelane planner",
         version="1",
         summary="Plans stock, lanes and fulfilment under a 72-hour promise; routes last-mile "
@@ -222,6 +244,43 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(plans.router)
+    app.include_router(artifacts.router)
+    app.include_router(networks.router)
     app.include_router(routes.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_openapi(app)
     return app
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Publish the document schemas (``Scenario``, ``Network``, ``DemandRow``) the request bodies
+    refer to, in the generated OpenAPI document."""
+    from fastapi.openapi.utils import get_openapi
+
+    from api.documents import components
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            doc.setdefault("components", {}).setdefault("schemas", {}).update(components())
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def allowed_methods(app: Any, path: str) -> list[str]:
+    """The methods the OpenAPI document lists for ``path`` (for the ``Allow`` header of a 405)."""
+    import re
+
+    methods: set[str] = set()
+    for template, ops in app.openapi().get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path):
+            methods |= {m.upper() for m in ops if m.upper() in _METHODS}
+    return sorted(methods)
+
+
+_METHODS = {"GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "HEAD"}

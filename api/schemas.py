@@ -8,9 +8,9 @@ exactly the problems the CLI reports (one entry per problem, each naming the ite
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 __all__ = [
     "Depot",
@@ -18,12 +18,14 @@ __all__ = [
     "ErrorResponse",
     "Health",
     "JobStatus",
+    "NetworkRef",
     "Order",
     "PlanAccepted",
     "PlanCreate",
     "PlanPublic",
     "PlanSummary",
     "PlansPublic",
+    "Progress",
     "RouteCreate",
     "RoutePublic",
     "RoutesPublic",
@@ -36,7 +38,8 @@ _ID = Field(min_length=1, max_length=100)
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: a JSON boolean is not a number and "1" is not an integer (the OpenAPI types hold).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # -- plans ---------------------------------------------------------------------------------
@@ -71,14 +74,18 @@ class PlanCreate(_In):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [{"scenario": _MINI_SCENARIO, "time_limit_s": 10, "seed": 0}]
         },
     )
 
-    scenario: dict[str, Any] = Field(
+    scenario: Annotated[
+        dict[str, Any], WithJsonSchema({"allOf": [{"$ref": "#/components/schemas/Scenario"}]})
+    ] = Field(
         description="A scenario in format v1 (nodes, lanes, rate_cards, skus, demand); see "
-        "DESIGN §3. Validated like `tradelane validate`."
+        "DESIGN §3. Checked against the published `Scenario` schema, then like "
+        "`tradelane validate` (references, duplicates: 422 naming the item)."
     )
     time_limit_s: float | None = Field(
         default=None,
@@ -110,12 +117,37 @@ class PlanSummary(BaseModel):
     updated_at: dt.datetime
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    network: NetworkRef | None = Field(
+        default=None,
+        description="The stored network (and version) a forecast was planned on; "
+        "null for a plan of a whole scenario.",
+    )
+
+
+class NetworkRef(BaseModel):
+    """A stored network at one version."""
+
+    name: str
+    version: int
+
+
+class Progress(BaseModel):
+    """How far a solve has got."""
+
+    phase: str = Field(description="What the planner is doing (its own words).")
+    elapsed_s: float = Field(description="Seconds since the solve started.")
+    best_objective: float | None = Field(description="Cost of the best plan found so far.")
+    bound: float | None = Field(description="Best lower bound on the cost proven so far.")
+    updated_at: dt.datetime
 
 
 class PlanPublic(PlanSummary):
     """A plan job; ``plan`` is the DESIGN §7 ``plan.json`` once the job has succeeded."""
 
     plan: dict[str, Any] | None = None
+    progress: Progress | None = Field(
+        default=None, description="The solve's latest progress report (null before the first)."
+    )
 
 
 class PlansPublic(BaseModel):

@@ -37,6 +37,7 @@ import contextlib
 import ctypes
 import dataclasses
 import importlib
+import inspect
 import json
 import logging
 import math
@@ -99,7 +100,13 @@ def resolve(path: str) -> SolveFn:
     return fn  # type: ignore[no-any-return]
 
 
-def plan_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> dict[str, Any]:
+def plan_job(
+    request: dict[str, Any],
+    *,
+    time_limit_s: float,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """The default solve: plan the request's scenario with the allocation model.
 
     Parameters
@@ -110,6 +117,9 @@ def plan_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> 
         Solver time limit in seconds.
     seed
         Solver seed.
+    progress
+        Called with a short phase description as the solve advances (see
+        :func:`api.progress.parse_phase`).
 
     Returns
     -------
@@ -125,7 +135,7 @@ def plan_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> 
         raise SolverUnavailableError(f"the allocation model is not available: {e}") from None
     scenario = parse_scenario(request["scenario"])
     params = AllocationParams(time_limit=float(time_limit_s), seed=seed)
-    outcome = plan_scenario(scenario, params)
+    outcome = plan_scenario(scenario, params, progress=progress)
     return dict(outcome.plan)
 
 
@@ -237,6 +247,40 @@ def _watch_lease(lease_until: Any, every_s: float = 0.1) -> None:
                 os._exit(LEASE_EXIT)
 
     threading.Thread(target=watch, name="tradelane-watch-lease", daemon=True).start()
+def _accepts_progress(fn: SolveFn) -> bool:
+    """Whether a solve function takes the ``progress`` keyword."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return False
+    return "progress" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _progress_sender(
+    conn: multiprocessing.connection.Connection, every_s: float = 0.25
+) -> Callable[[str], None]:
+    """A ``progress(phase)`` callback that sends ``("progress", report)`` to the runner.
+
+    Reports are at most one per ``every_s`` seconds, except that a new phase name is always sent
+    (a numbered iteration of the same phase is not a new phase).
+    """
+    from api.progress import parse_phase
+
+    t0 = time.monotonic()
+    last = [-math.inf, ""]
+
+    def say(phase: str) -> None:
+        now = time.monotonic()
+        report = parse_phase(phase)
+        if now - float(last[0]) < every_s and report["kind"] == last[1]:
+            return
+        last[0], last[1] = now, report["kind"]
+        report["elapsed_s"] = now - t0
+        # the runner may be gone: the watchdog then ends this process
+        with contextlib.suppress(OSError, ValueError):
+            conn.send(("progress", report))
+
+    return say
 
 
 def _child_main(
@@ -257,7 +301,11 @@ def _child_main(
         _watch_lease(lease_until)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the server, which stops us
     try:
-        result = _jsonable(resolve(solver)(request, time_limit_s=time_limit_s, seed=seed))
+        fn = resolve(solver)
+        extra: dict[str, Any] = {}
+        if _accepts_progress(fn):
+            extra["progress"] = _progress_sender(conn)
+        result = _jsonable(fn(request, time_limit_s=time_limit_s, seed=seed, **extra))
         msg: tuple[str, Any] = ("ok", result)
     except Exception as e:
         problems = getattr(e, "problems", None)
@@ -370,6 +418,9 @@ class JobRunner:
         Length of a lease, and how often the leases are renewed and expired ones swept.
     owner
         This runner's id in the leases (default :func:`runner_id`).
+    on_progress
+        Called with ``(job id, report)`` for the latest progress report a solve sent during a
+        tick (a solve function that takes ``progress`` sends them, see :func:`plan_job`).
     """
 
     def __init__(
@@ -384,6 +435,7 @@ class JobRunner:
         lease_s: float = 30.0,
         heartbeat_s: float = 10.0,
         owner: str | None = None,
+        on_progress: Callable[[str, dict[str, Any]], None] | None = None,
     ):
         if not 0 < heartbeat_s <= lease_s / 2:
             raise ValueError(
@@ -398,6 +450,7 @@ class JobRunner:
         self.lease_s = lease_s
         self.heartbeat_s = heartbeat_s
         self.owner = owner or runner_id()
+        self.on_progress = on_progress
         self._running: dict[str, _Running] = {}
         self._stop_event = threading.Event()
         self._thread: threading.Thread | None = None
@@ -544,21 +597,37 @@ class JobRunner:
         )
         logger.info("job %s started (attempt %d, pid %s)", job.id, job.attempts, proc.pid)
 
+    def _receive(self, job_id: str, r: _Running, timeout: float = 0.0) -> tuple[str, Any] | None:
+        """The solve's final message if one is waiting; progress reports on the way are passed
+        to ``on_progress`` (the latest one only). Raises EOFError if the pipe closed."""
+        latest: dict[str, Any] | None = None
+        msg: tuple[str, Any] | None = None
+        while r.conn.poll(timeout):
+            got = r.conn.recv()
+            if got[0] == "progress":
+                latest = got[1]
+                timeout = 0.0
+                continue
+            msg = got
+            break
+        if latest is not None and self.on_progress is not None:
+            try:
+                self.on_progress(job_id, latest)
+            except Exception:  # noqa: BLE001 - progress is advisory; the solve goes on
+                logger.exception("could not store the progress of job %s", job_id)
+        return msg
+
     def _collect(self) -> None:
         for job_id, r in list(self._running.items()):
             msg: tuple[str, Any] | None = None
-            if r.conn.poll():
-                try:
-                    msg = r.conn.recv()
-                except (EOFError, OSError):
-                    msg = None
-            elif r.proc.is_alive():
-                continue
-            elif r.conn.poll(0.05):  # answered just before exiting
-                try:
-                    msg = r.conn.recv()
-                except (EOFError, OSError):
-                    msg = None
+            try:
+                msg = self._receive(job_id, r)
+                if msg is None:
+                    if r.proc.is_alive():
+                        continue
+                    msg = self._receive(job_id, r, 0.05)  # answered just before exiting
+            except (EOFError, OSError):
+                msg = None
             r.proc.join(5)
             r.conn.close()
             del self._running[job_id]

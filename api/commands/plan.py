@@ -1,6 +1,7 @@
 """``tradelane plan SCENARIO --out DIR``: solve the allocation model and write the plan.
 
-Writes ``DIR/plan.json`` (DESIGN §7), ``DIR/plan.geojson`` and ``DIR/map.png``; shows progress
+Writes ``DIR/plan.json`` (DESIGN §7), ``DIR/plan.geojson``, ``DIR/map.png`` and
+``DIR/report.html`` (self-contained); shows progress
 on stderr while solving and prints a short summary on stdout.
 """
 
@@ -18,7 +19,9 @@ from api.commands._common import InputError, add_scenario_args, load
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
-        "plan", help="optimise stock, sources and lanes; write plan.json, plan.geojson and map.png"
+        "plan",
+        help="optimise stock, sources and lanes; write plan.json, "
+        "plan.geojson, map.png and report.html",
     )
     add_scenario_args(p)
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
@@ -188,5 +191,5 @@ def summary(plan: dict[str, Any], out: Path) -> str:
             f", {b['violations']} rule break(s); ours saves {b['saving']:,.2f} "
             f"({b['saving_share']:.1%})"
         )
-    lines.append(f"written to {out}/ (plan.json, plan.geojson, map.png)")
+    lines.append(f"written to {out}/ (plan.json, plan.geojson, map.png, report.html)")
     return "\n".join(lines)

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from api.convert import job_to_public, job_to_summary
-from api.deps import SettingsDep, StoreDep, TenantDep
+from api.deps import NetworksDep, SettingsDep, StoreDep, TenantDep
+from api.documents import parse_checked
 from api.schemas import ErrorResponse, JobStatus, PlanAccepted, PlanCreate, PlanPublic, PlansPublic
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
@@ -76,9 +77,8 @@ def create_plan(
 
     The scenario is validated first (422 lists every problem, as ``tradelane validate`` does).
     """
-    from network.scenario import parse_scenario
-
-    scenario = parse_scenario(body.scenario)  # ScenarioError -> 422, one entry per problem
+    # ScenarioError -> 422, one entry per problem, then the schema's strict types
+    scenario = parse_checked(body.scenario, "scenario", loc=("body", "scenario"))
     limit = body.time_limit_s if body.time_limit_s is not None else settings.default_time_limit_s
     if limit > settings.max_time_limit_s:
         raise RequestValidationError(
@@ -110,14 +110,19 @@ def create_plan(
 def list_plans(
     tenant: TenantDep,
     store: StoreDep,
+    networks: NetworksDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     status_: Annotated[JobStatus | None, Query(alias="status")] = None,
 ) -> PlansPublic:
     """The tenant's plan jobs, newest first, ``limit`` per page from ``offset``."""
     rows, total = store.list(tenant, limit=limit, offset=offset, status=status_)
+    src = networks.sources(tenant, [r.id for r in rows])
     return PlansPublic(
-        data=[job_to_summary(r) for r in rows], count=total, limit=limit, offset=offset
+        data=[job_to_summary(r, src.get(r.id)) for r in rows],
+        count=total,
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -127,12 +132,14 @@ def list_plans(
     responses={**_ERRORS, **_NOT_FOUND},
     operation_id="get_plan",
 )
-def get_plan(job_id: str, tenant: TenantDep, store: StoreDep) -> PlanPublic:
+def get_plan(job_id: str, tenant: TenantDep, store: StoreDep, networks: NetworksDep) -> PlanPublic:
     """One job: its status, and its plan once it has succeeded (or the error if it failed)."""
     rec = store.get(tenant, _job_id(job_id))
     if rec is None:
         raise _not_found(job_id)
-    return job_to_public(rec)
+    return job_to_public(
+        rec, networks.sources(tenant, [rec.id]).get(rec.id), networks.progress([rec.id]).get(rec.id)
+    )
 
 
 @router.delete(

@@ -1,6 +1,8 @@
-"""Write a plan: ``plan.json`` (DESIGN §7), ``plan.geojson`` (nodes and flows), ``map.png``.
+"""Write a plan: ``plan.json`` (DESIGN §7), ``plan.geojson`` (nodes and flows), ``map.png``,
+``report.html``.
 
-The map is drawn offline with matplotlib's Agg backend (no tiles, no network): warehouses
+The map is drawn offline with matplotlib's Agg backend (no tiles, no network) over the country
+outlines packaged with ``network.outlines``: warehouses
 sized by stock, demand zones, origins, and flows coloured by mode. Flows are aggregated over
 SKUs per (source, destination, lane sequence) so the files stay small; each GeoJSON flow keeps
 its units, hours and on-time flag, and its geometry follows the lanes' nodes.
@@ -12,12 +14,12 @@ import json
 import math
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
     from optimizer.plan.planning import PlanOutcome
 
-__all__ = ["MODE_COLOURS", "flows_geojson", "write_plan"]
+__all__ = ["MODE_COLOURS", "draw_map", "flows_geojson", "write_plan"]
 
 #: Plans with more rows (fulfilment, replenishment, stock) are written as compact JSON.
 PRETTY_MAX_ROWS = 20_000
@@ -78,8 +80,8 @@ def flows_geojson(plan: dict[str, Any], geo: dict[str, Any]) -> dict[str, Any]:
                 {
                     "open": w["open"],
                     "stock_units": stock_by_wh.get(nid, 0.0),
-                    "storage_used_m3": w["storage_used_m3"],
-                    "throughput_used_per_day": w["throughput_used_per_day"],
+                    "storage_used_m3": w.get("storage_used_m3"),
+                    "throughput_used_per_day": w.get("throughput_used_per_day"),
                 }
             )
         feats.append(
@@ -130,15 +132,47 @@ def flows_geojson(plan: dict[str, Any], geo: dict[str, Any]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": feats}
 
 
-def _draw_map(plan: dict[str, Any], gj: dict[str, Any], path: Path) -> None:
-    import matplotlib
+def draw_map(plan: dict[str, Any], gj: dict[str, Any], path: Path | BinaryIO) -> None:
+    """Draw the plan's map as a PNG (to a file path or a binary stream).
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-    from matplotlib.collections import LineCollection
+    Country outlines (``network.outlines``) under the plan's nodes and flows; the frame is the
+    plan's extent with a margin. Drawn with the object API of matplotlib (no pyplot state), so it
+    may run in any thread.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import LineCollection, PolyCollection
+    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    fig, ax = plt.subplots(figsize=(10, 8), dpi=110)
+    from network.outlines import outline_rings
+
+    fig = Figure(figsize=(10, 8), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    coords = [
+        c
+        for f in gj["features"]
+        for c in (
+            [f["geometry"]["coordinates"]]
+            if f["geometry"]["type"] == "Point"
+            else f["geometry"]["coordinates"]
+        )
+    ]
+    if coords:
+        lons, lats = [c[0] for c in coords], [c[1] for c in coords]
+        pad = max(2.0, 0.08 * max(max(lons) - min(lons), max(lats) - min(lats)))
+        box = (min(lons) - pad, min(lats) - pad, max(lons) + pad, max(lats) + pad)
+        ax.add_collection(
+            PolyCollection(
+                outline_rings(box),
+                facecolors="#eef0f2",
+                edgecolors="#9aa3ad",
+                linewidths=0.5,
+                zorder=0,
+            )
+        )
+        ax.set_xlim(box[0], box[2])
+        ax.set_ylim(box[1], box[3])
     used_modes = set()
     lines = [f for f in gj["features"] if f["geometry"]["type"] == "LineString"]
     umax = max((f["properties"]["units"] for f in lines), default=1.0) or 1.0
@@ -162,7 +196,7 @@ def _draw_map(plan: dict[str, Any], gj: dict[str, Any], path: Path) -> None:
                 linestyles="-" if on_time else "--",
             )
         )
-    if lines:
+    if lines and not coords:
         ax.autoscale_view()
     pts = [f for f in gj["features"] if f["geometry"]["type"] == "Point"]
     smax = max((f["properties"].get("stock_units", 0.0) for f in pts), default=1.0) or 1.0
@@ -241,16 +275,20 @@ def _draw_map(plan: dict[str, Any], gj: dict[str, Any], path: Path) -> None:
         )
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
-    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_aspect("equal", adjustable="box" if coords else "datalim")
+    ax.set_facecolor("#f7fbff")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    fig.savefig(path, format="png")
+
+
+_draw = draw_map  # write_plan's keyword ``draw_map`` shadows the function
 
 
 def write_plan(
     outcome: PlanOutcome, out_dir: str | Path, *, draw_map: bool = True
 ) -> dict[str, Path]:
-    """Write ``plan.json``, ``plan.geojson`` and ``map.png`` into ``out_dir`` (created).
+    """Write ``plan.json``, ``plan.geojson``, ``map.png`` and ``report.html`` (a self-contained
+    page, :mod:`optimizer.plan.report`) into ``out_dir`` (created).
 
     Returns
     -------
@@ -270,5 +308,10 @@ def write_plan(
     paths["geojson"].write_text(json.dumps(gj, allow_nan=False) + "\n", encoding="utf-8")
     if draw_map:
         paths["map"] = out / "map.png"
-        _draw_map(outcome.plan, gj, paths["map"])
+        _draw(outcome.plan, gj, paths["map"])
+    from optimizer.plan.report import report_html
+
+    paths["report"] = out / "report.html"
+    png = paths["map"].read_bytes() if draw_map else None
+    paths["report"].write_text(report_html(outcome.plan, map_png=png), encoding="utf-8")
     return paths

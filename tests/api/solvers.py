@@ -4,8 +4,9 @@
 the format): ``{"sleep_s": 3}`` sleeps first, ``{"fail": "why"}`` raises ``ValueError(why)``,
 ``{"crash": 3}`` exits the process with that code, ``{"record": {"dir": D, "token": T}}``
 appends a ``start <pid> <time>`` line to the file ``D/T`` when the solve starts and an
-``end <pid> <time>`` line when it returns (the multi-server tests count runs with it). The plan
-it returns is a DESIGN §7-shaped
+``end <pid> <time>`` line when it returns (the multi-server tests count runs with it),
+``{"phases": ["a", "b"], "phase_s": 0.3}`` reports those progress phases, one every
+``phase_s`` seconds, before answering. The plan it returns is a DESIGN §7-shaped
 dict computed from the scenario: every warehouse that is not ``closed`` is open, each SKU is
 stocked at the first open warehouse with its total demand, and ``objective`` is the total
 demand. ``x_test.stock_factor`` scales the stock (to make the nightly diff non-trivial).
@@ -15,16 +16,27 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 
-def fake_plan(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> dict[str, Any]:
+def fake_plan(
+    request: dict[str, Any],
+    *,
+    time_limit_s: float,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """A plan-shaped answer after the behaviour ``x_test`` asks for."""
     sc = request["scenario"]
     t = sc.get("x_test") or {}
     record = t.get("record")
     if record:
         _record(record, "start")
+    for phase in t.get("phases", []):  # report progress, then wait a little
+        if progress is not None:
+            progress(str(phase))
+        time.sleep(float(t.get("phase_s", 0.3)))
     if t.get("sleep_s"):
         time.sleep(float(t["sleep_s"]))
     if t.get("fail"):
@@ -62,6 +74,20 @@ def fake_plan(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) ->
         "warehouses": [{"id": w, "open": True} for w in whs],
         "stock": [
             {"sku": k, "warehouse": whs[0], "units": round(u * factor)} for k, u in demand.items()
+        ]
+        if whs
+        else [],
+        "fulfilment": [
+            {
+                "sku": r["sku"],
+                "zone": r["zone"],
+                "source": whs[0],
+                "lanes": [],
+                "units": float(r["units"]),
+                "hours": 24.0,
+                "on_time": True,
+            }
+            for r in sc.get("demand", [])
         ]
         if whs
         else [],

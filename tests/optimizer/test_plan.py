@@ -115,8 +115,8 @@ def test_params_from_toml_and_timedelta(tmp_path: Path) -> None:
 def test_cli_plan_writes_files_and_summary(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``tradelane plan`` exits 0, writes the three files and prints a summary with the naive
-    comparison."""
+    """``tradelane plan`` exits 0, writes the four files and prints a summary with the naive
+    comparison; report.html is self-contained and shows the baseline."""
     out = tmp_path / "o"
     code = main(
         [
@@ -134,7 +134,15 @@ def test_cli_plan_writes_files_and_summary(
         ]
     )
     assert code == 0
-    assert {p.name for p in out.iterdir()} == {"plan.json", "plan.geojson", "map.png"}
+    assert {p.name for p in out.iterdir()} == {
+        "plan.json",
+        "plan.geojson",
+        "map.png",
+        "report.html",
+    }
+    report = (out / "report.html").read_text()
+    assert "data:image/png;base64," in report and "Against the naive planner" in report
+    assert "<script" not in report and 'src="http' not in report and "href=" not in report
     plan = json.loads((out / "plan.json").read_text())
     assert plan["seed"] == 3 and plan["objective"] == pytest.approx(750.0)
     text = capsys.readouterr().out

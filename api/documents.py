@@ -1,0 +1,144 @@
+"""The published JSON schemas of the scenario and network documents, and their enforcement.
+
+The OpenAPI document describes a scenario (``Scenario``), a stored network (``Network``: a
+scenario without ``demand``) and a demand row (``DemandRow``) with the schema generated from the
+format's own models (:mod:`network.scenario`), so the API publishes exactly what the loader reads.
+Requests are checked against the published schema first (:func:`check_document`, strict JSON
+types: ``true`` is not a number), then by :func:`network.scenario.parse_scenario` for the rules a
+schema cannot state (references, duplicates), each problem a 422 entry naming the item.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+from typing import Any
+
+from fastapi.exceptions import RequestValidationError
+
+__all__ = ["check_document", "components", "document_schema"]
+
+_REF = "#/components/schemas/{model}"
+
+
+@lru_cache(maxsize=1)
+def _scenario_schema() -> dict[str, Any]:
+    from network.scenario import DemandRow, Scenario
+
+    s = Scenario.model_json_schema(by_alias=True, mode="validation")
+    s["description"] = ("A scenario in format v1 (DESIGN §3): the network (nodes, lanes, rate "
+                        "cards, SKUs, service) and the demand forecast. Unknown keys are kept.")
+    row = DemandRow.model_json_schema(by_alias=True)
+    s["$defs"]["DemandRow"] = row
+    s["properties"]["demand"] = {"type": "array", "items": {"$ref": "#/$defs/DemandRow"},
+                                 "description": "Units of one SKU in one zone over the horizon."}
+    for d in s["$defs"].values():  # JSON has no Infinity: no default is better than a wrong one
+        for p in d.get("properties", {}).values():
+            if p.get("default") in (float("inf"), float("-inf")):
+                del p["default"]
+    return s
+
+
+@lru_cache(maxsize=4)
+def document_schema(kind: str) -> dict[str, Any]:
+    """A self-contained JSON schema (``$defs`` inside) of ``scenario``, ``network`` or
+    ``demand`` (a list of demand rows)."""
+    s = copy.deepcopy(_scenario_schema())
+    if kind == "scenario":
+        return s
+    if kind == "network":
+        s["title"] = "Network"
+        s["description"] = ("A network in format v1: a scenario without `demand` (the demand "
+                            "comes with each forecast). Unknown keys are kept.")
+        del s["properties"]["demand"]
+        s["not"] = {"required": ["demand"]}
+        return s
+    if kind == "demand":
+        return {"type": "array", "items": {"$ref": "#/$defs/DemandRow"}, "minItems": 1,
+                "$defs": {"DemandRow": s["$defs"]["DemandRow"]}}
+    raise ValueError(f"kind={kind!r} not understood.")
+
+
+def _as_component(s: dict[str, Any]) -> dict[str, Any]:
+    """``#/$defs/X`` references rewritten to OpenAPI components."""
+    def fix(o: Any) -> Any:
+        if isinstance(o, dict):
+            return {k: (v.replace("#/$defs/", "#/components/schemas/") if k == "$ref"
+                        and isinstance(v, str) else fix(v)) for k, v in o.items() if k != "$defs"}
+        if isinstance(o, list):
+            return [fix(v) for v in o]
+        return o
+
+    return fix(s)  # type: ignore[no-any-return]
+
+
+def components() -> dict[str, Any]:
+    """The OpenAPI components ``Scenario``, ``Network``, ``DemandRow`` and their parts."""
+    sc = document_schema("scenario")
+    out = {name: _as_component(d) for name, d in sc["$defs"].items()}
+    out["Scenario"] = _as_component(sc)
+    out["Network"] = _as_component(document_schema("network"))
+    return out
+
+
+@lru_cache(maxsize=4)
+def _validator(kind: str) -> Any:
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for(document_schema(kind))
+
+
+def check_document(doc: Any, kind: str, *, loc: tuple[str, ...], limit: int = 50) -> None:
+    """Raise a 422 (``RequestValidationError``) listing where ``doc`` breaks the ``kind`` schema.
+
+    Parameters
+    ----------
+    doc
+        The decoded document.
+    kind
+        ``scenario``, ``network`` or ``demand``.
+    loc
+        Where the document sits in the request (``("body", "scenario")``).
+    limit
+        At most this many problems are listed.
+    """
+    errors = []
+    for e in _validator(kind).iter_errors(doc):
+        path = tuple(e.instance_path)
+        if kind == "network" and not path and type(e.kind).__name__ == "Not":
+            msg = "a network has no `demand`: send the forecast to /v1/networks/{name}/forecasts"
+        else:  # messages quote the offending value: keep them short
+            msg = e.message if len(e.message) <= 300 else e.message[:297] + "..."
+        errors.append({"loc": (*loc, *path), "type": "schema", "msg": msg})
+        if len(errors) >= limit:
+            break
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def parse_checked(doc: Any, kind: str, *, loc: tuple[str, ...], **parse_kw: Any) -> Any:
+    """:func:`network.scenario.parse_scenario` of ``doc``, then :func:`check_document`.
+
+    The loader's problems come first and in its own words (what ``tradelane validate`` says);
+    the schema check then refuses what the loader would coerce (``true`` for a number). A
+    document of such wrong types that the loader cannot even read (``"country": {}``) is
+    answered by the schema check's 422.
+
+    Raises
+    ------
+    ScenarioError
+        The loader's problems.
+    RequestValidationError
+        The schema's problems.
+    """
+    from network.scenario import ScenarioError, parse_scenario
+
+    try:
+        parsed = parse_scenario(doc, **parse_kw)
+    except ScenarioError:
+        raise
+    except Exception:  # noqa: BLE001 - wrong JSON types the loader trips over
+        check_document(doc, kind, loc=loc)
+        raise
+    check_document(doc, kind, loc=loc)
+    return parsed

@@ -1,0 +1,79 @@
+"""``GET /v1/plans/{id}/<file>``: the files of a succeeded plan (GeoJSON, map, report, CSVs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+
+from api.artifacts import KINDS, get_or_build
+from api.deps import TenantDep
+from api.routes.plans import _job_id
+from api.schemas import ErrorResponse
+
+router = APIRouter(prefix="/v1/plans", tags=["plans"])
+
+_SCHEMAS: dict[str, dict[str, Any]] = {
+    "plan.geojson": {"type": "object", "required": ["type", "features"],
+                     "properties": {"type": {"const": "FeatureCollection"},
+                                    "features": {"type": "array", "items": {"type": "object"}}}},
+    "map.png": {"type": "string", "format": "binary"},
+    "report.html": {"type": "string"},
+    "stock.csv": {"type": "string"},
+    "fulfilment.csv": {"type": "string"},
+}
+_WHAT = {
+    "plan.geojson": "The plan's nodes and flows (flows summed over SKUs per path), GeoJSON.",
+    "map.png": "The plan's map: country outlines, warehouses sized by stock, flows by mode.",
+    "report.html": "A self-contained report page (no network needed): KPIs, map, warehouses, "
+                   "top stock lines, diagnosis.",
+    "stock.csv": "Stock per SKU and warehouse (header first).",
+    "fulfilment.csv": "Fulfilment rows: SKU, zone, source, lanes (joined by `>`), units, hours, "
+                      "on time (header first).",
+}
+# The CSP of served files: no scripts, no network; images and styles inline only.
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"
+
+
+def serve_artifact(request: Request, tenant: str, job_id: str, kind: str) -> Response:
+    """The artifact as a response (404 for another tenant's job or one not yet succeeded)."""
+    store = request.app.state.store
+    jid = _job_id(job_id)
+    rec = store.get(tenant, jid)
+    if rec is None or rec.status != "succeeded" or rec.result is None:
+        what = "not found" if rec is None else f"has no {kind} (status {rec.status})"
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"plan {job_id[:80]!r} {what}")
+
+    def scenario() -> dict[str, Any]:
+        full = store.get(tenant, jid, with_request=True)
+        return (full.request or {}).get("scenario", {}) if full is not None else {}
+
+    art = get_or_build(request.app.state.networks, jid, kind, rec.result, scenario)
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in rec.scenario_name)[:60]
+    headers = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
+    if kind != "report.html" and kind != "map.png":
+        headers["Content-Disposition"] = f'attachment; filename="{stem}-{jid[:8]}-{kind}"'
+    return Response(art.content, media_type=art.media_type, headers=headers)
+
+
+def _route(kind: str) -> None:
+    media = KINDS[kind].split(";")[0]
+    op = "get_plan_" + kind.replace(".", "_")
+
+    def handler(job_id: str, tenant: TenantDep, request: Request) -> Response:
+        return serve_artifact(request, tenant, job_id, kind)
+
+    handler.__doc__ = _WHAT[kind] + " 404 until the plan has succeeded."
+    handler.__name__ = op
+    router.add_api_route(
+        f"/{{job_id}}/{kind}", handler, methods=["GET"], operation_id=op,
+        response_class=Response, summary=f"The plan's {kind}",
+        responses={200: {"description": _WHAT[kind],
+                         "content": {media: {"schema": _SCHEMAS[kind]}}},
+                   401: {"model": ErrorResponse}, 429: {"model": ErrorResponse},
+                   404: {"model": ErrorResponse,
+                         "description": "no such plan for this tenant, or not succeeded (yet)"}})
+
+
+for _k in KINDS:
+    _route(_k)
