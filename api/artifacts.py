@@ -65,7 +65,7 @@ def rows_csv(rows: list[dict[str, Any]], first: list[str]) -> bytes:
 
 def build(kind: str, plan: dict[str, Any], scenario: dict[str, Any] | None) -> bytes:
     """The bytes of one artifact of ``plan`` (``scenario``: the job's scenario document)."""
-    from optimizer.plan_io import draw_map, flows_geojson
+    from optimizer.plan.io import draw_map, flows_geojson
 
     if kind in ("stock.csv", "fulfilment.csv"):
         key = kind.split(".")[0]
@@ -78,7 +78,7 @@ def build(kind: str, plan: dict[str, Any], scenario: dict[str, Any] | None) -> b
     if kind == "map.png":
         return buf.getvalue()
     if kind == "report.html":
-        from optimizer.plan_report import report_html
+        from optimizer.plan.report import report_html
 
         return report_html(plan, map_png=buf.getvalue()).encode("utf-8")
     raise ValueError(f"kind={kind!r} not understood.")

@@ -1,1 +1,2 @@
-"""The plan: planning a scenario end to end, the plan document, its files (JSON, GeoJSON, map)."""
+"""The plan: planning a scenario end to end, the plan document, its files (JSON, GeoJSON, map,
+report page)."""

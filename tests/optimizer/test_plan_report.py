@@ -1,11 +1,11 @@
-"""``report.html`` (:mod:`optimizer.plan_report`): self-contained, escaped, with the plan's
+"""``report.html`` (:mod:`optimizer.plan.report`): self-contained, escaped, with the plan's
 figures."""
 
 from __future__ import annotations
 
 import re
 
-from optimizer.plan_report import report_html
+from optimizer.plan.report import report_html
 
 
 def _plan(wh: str = "WH-1") -> dict:
