@@ -24,9 +24,20 @@ KINDS: dict[str, str] = {
     "stock.csv": "text/csv; charset=utf-8",
     "fulfilment.csv": "text/csv; charset=utf-8",
 }
-_FIRST = {"stock.csv": ["sku", "warehouse", "units", "on_hand", "in_transit"],
-          "fulfilment.csv": ["sku", "zone", "source", "mode", "lanes", "units", "hours",
-                             "on_time", "p_on_time"]}
+_FIRST = {
+    "stock.csv": ["sku", "warehouse", "units", "on_hand", "in_transit"],
+    "fulfilment.csv": [
+        "sku",
+        "zone",
+        "source",
+        "mode",
+        "lanes",
+        "units",
+        "hours",
+        "on_time",
+        "p_on_time",
+    ],
+}
 _locks: dict[tuple[str, str], threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -34,8 +45,15 @@ _locks_guard = threading.Lock()
 def geo_of_document(doc: dict[str, Any]) -> dict[str, Any]:
     """Node coordinates and explicit lane ends of a (validated) scenario document."""
     return {
-        "nodes": {n["id"]: {"lat": float(n["lat"]), "lon": float(n["lon"]), "kind": n["kind"],
-                            "country": n["country"]} for n in doc.get("nodes", [])},
+        "nodes": {
+            n["id"]: {
+                "lat": float(n["lat"]),
+                "lon": float(n["lon"]),
+                "kind": n["kind"],
+                "country": n["country"],
+            }
+            for n in doc.get("nodes", [])
+        },
         "lanes": {ln["id"]: (ln["from"], ln["to"], ln["mode"]) for ln in doc.get("lanes", [])},
         "cards": {c["id"]: c.get("mode", "last_mile") for c in doc.get("rate_cards", [])},
     }
@@ -57,9 +75,20 @@ def rows_csv(rows: list[dict[str, Any]], first: list[str]) -> bytes:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(keys)
     for r in rows:
-        w.writerow([(">".join(map(str, v)) if isinstance(v, list)
-                     else ("true" if v else "false") if isinstance(v, bool)
-                     else "" if v is None else v) for v in (r.get(k) for k in keys)])
+        w.writerow(
+            [
+                (
+                    ">".join(map(str, v))
+                    if isinstance(v, list)
+                    else ("true" if v else "false")
+                    if isinstance(v, bool)
+                    else ""
+                    if v is None
+                    else v
+                )
+                for v in (r.get(k) for k in keys)
+            ]
+        )
     return buf.getvalue().encode("utf-8")
 
 
@@ -68,7 +97,7 @@ def build(kind: str, plan: dict[str, Any], scenario: dict[str, Any] | None) -> b
     from optimizer.plan.io import draw_map, flows_geojson
 
     if kind in ("stock.csv", "fulfilment.csv"):
-        key = kind.split(".")[0]
+        key = kind.split(".", maxsplit=1)[0]
         return rows_csv(list(plan.get(key, [])), _FIRST[kind])
     gj = flows_geojson(plan, geo_of_document(scenario or {}))
     if kind == "plan.geojson":
@@ -84,8 +113,9 @@ def build(kind: str, plan: dict[str, Any], scenario: dict[str, Any] | None) -> b
     raise ValueError(f"kind={kind!r} not understood.")
 
 
-def get_or_build(networks: NetworkStore, job_id: str, kind: str, plan: dict[str, Any],
-                 scenario: Any) -> Artifact:
+def get_or_build(
+    networks: NetworkStore, job_id: str, kind: str, plan: dict[str, Any], scenario: Any
+) -> Artifact:
     """The stored artifact, made and stored first if needed (once, even with parallel requests).
 
     ``scenario`` is a callable returning the job's scenario document (loaded only if needed).

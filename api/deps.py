@@ -19,7 +19,15 @@ from api.network_store import NetworkStore
 from api.store import JobStore
 from api.worker import JobRunner
 
-__all__ = ["NetworksDep", "PrincipalDep", "no_unknown_query", "RunnerDep", "SettingsDep", "StoreDep", "TenantDep"]
+__all__ = [
+    "NetworksDep",
+    "PrincipalDep",
+    "RunnerDep",
+    "SettingsDep",
+    "StoreDep",
+    "TenantDep",
+    "no_unknown_query",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -99,9 +107,16 @@ def no_unknown_query(request: Request) -> None:
     known = {p["name"] for p in op.get("parameters", []) if p.get("in") == "query"}
     unknown = [k for k in request.query_params if k not in known]
     if unknown:
-        raise RequestValidationError([
-            {"loc": ("query", k[:50]), "type": "extra_forbidden",
-             "msg": "unknown query parameter"} for k in dict.fromkeys(unknown)])
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", k[:50]),
+                    "type": "extra_forbidden",
+                    "msg": "unknown query parameter",
+                }
+                for k in dict.fromkeys(unknown)
+            ]
+        )
 
 
 def get_tenant(who: Annotated[Principal, Depends(get_principal)]) -> str:

@@ -26,12 +26,17 @@ def _scenario_schema() -> dict[str, Any]:
     from network.scenario import DemandRow, Scenario
 
     s = Scenario.model_json_schema(by_alias=True, mode="validation")
-    s["description"] = ("A scenario in format v1 (DESIGN §3): the network (nodes, lanes, rate "
-                        "cards, SKUs, service) and the demand forecast. Unknown keys are kept.")
+    s["description"] = (
+        "A scenario in format v1 (DESIGN §3): the network (nodes, lanes, rate "
+        "cards, SKUs, service) and the demand forecast. Unknown keys are kept."
+    )
     row = DemandRow.model_json_schema(by_alias=True)
     s["$defs"]["DemandRow"] = row
-    s["properties"]["demand"] = {"type": "array", "items": {"$ref": "#/$defs/DemandRow"},
-                                 "description": "Units of one SKU in one zone over the horizon."}
+    s["properties"]["demand"] = {
+        "type": "array",
+        "items": {"$ref": "#/$defs/DemandRow"},
+        "description": "Units of one SKU in one zone over the horizon.",
+    }
     for d in s["$defs"].values():  # JSON has no Infinity: no default is better than a wrong one
         for p in d.get("properties", {}).values():
             if p.get("default") in (float("inf"), float("-inf")):
@@ -48,23 +53,37 @@ def document_schema(kind: str) -> dict[str, Any]:
         return s
     if kind == "network":
         s["title"] = "Network"
-        s["description"] = ("A network in format v1: a scenario without `demand` (the demand "
-                            "comes with each forecast). Unknown keys are kept.")
+        s["description"] = (
+            "A network in format v1: a scenario without `demand` (the demand "
+            "comes with each forecast). Unknown keys are kept."
+        )
         del s["properties"]["demand"]
         s["not"] = {"required": ["demand"]}
         return s
     if kind == "demand":
-        return {"type": "array", "items": {"$ref": "#/$defs/DemandRow"}, "minItems": 1,
-                "$defs": {"DemandRow": s["$defs"]["DemandRow"]}}
+        return {
+            "type": "array",
+            "items": {"$ref": "#/$defs/DemandRow"},
+            "minItems": 1,
+            "$defs": {"DemandRow": s["$defs"]["DemandRow"]},
+        }
     raise ValueError(f"kind={kind!r} not understood.")
 
 
 def _as_component(s: dict[str, Any]) -> dict[str, Any]:
     """``#/$defs/X`` references rewritten to OpenAPI components."""
+
     def fix(o: Any) -> Any:
         if isinstance(o, dict):
-            return {k: (v.replace("#/$defs/", "#/components/schemas/") if k == "$ref"
-                        and isinstance(v, str) else fix(v)) for k, v in o.items() if k != "$defs"}
+            return {
+                k: (
+                    v.replace("#/$defs/", "#/components/schemas/")
+                    if k == "$ref" and isinstance(v, str)
+                    else fix(v)
+                )
+                for k, v in o.items()
+                if k != "$defs"
+            }
         if isinstance(o, list):
             return [fix(v) for v in o]
         return o
@@ -137,7 +156,7 @@ def parse_checked(doc: Any, kind: str, *, loc: tuple[str, ...], **parse_kw: Any)
         parsed = parse_scenario(doc, **parse_kw)
     except ScenarioError:
         raise
-    except Exception:  # noqa: BLE001 - wrong JSON types the loader trips over
+    except Exception:
         check_document(doc, kind, loc=loc)
         raise
     check_document(doc, kind, loc=loc)

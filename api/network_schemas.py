@@ -9,7 +9,9 @@ from pydantic import BaseModel, Field, WithJsonSchema
 
 __all__ = ["NetworkPublic", "NetworkSummary", "NetworkVersionPublic", "NetworksPublic"]
 
-NetworkDocument = Annotated[dict[str, Any], WithJsonSchema({"allOf": [{"$ref": "#/components/schemas/Network"}]})]
+NetworkDocument = Annotated[
+    dict[str, Any], WithJsonSchema({"allOf": [{"$ref": "#/components/schemas/Network"}]})
+]
 
 
 class NetworkVersionPublic(BaseModel):
@@ -37,7 +39,8 @@ class NetworkPublic(BaseModel):
     counts: dict[str, int] = Field(description="Nodes by kind, lanes, rate cards and SKUs.")
     versions: list[NetworkVersionPublic]
     document: NetworkDocument | None = Field(
-        default=None, description="The document (on `GET /v1/networks/{name}` only).")
+        default=None, description="The document (on `GET /v1/networks/{name}` only)."
+    )
 
 
 class NetworksPublic(BaseModel):

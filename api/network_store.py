@@ -58,8 +58,9 @@ class StoredNetwork(Base):
     """One version of one tenant's network document (format v1 without ``demand``)."""
 
     __tablename__ = "networks"
-    __table_args__ = (sa.UniqueConstraint("tenant", "name", "version",
-                                          name="uq_networks_tenant_name_version"),)
+    __table_args__ = (
+        sa.UniqueConstraint("tenant", "name", "version", name="uq_networks_tenant_name_version"),
+    )
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
     tenant: Mapped[str] = mapped_column(sa.String(64))
@@ -162,10 +163,11 @@ class NetworkStore:
         digest = document_hash(document)
         for _ in range(3):  # two PUTs racing for the same version: the loser retries
             with Session(self.engine) as s:
-                latest = s.scalars(sa.select(StoredNetwork)
-                                   .where(StoredNetwork.tenant == tenant,
-                                          StoredNetwork.name == name)
-                                   .order_by(StoredNetwork.version.desc())).first()
+                latest = s.scalars(
+                    sa.select(StoredNetwork)
+                    .where(StoredNetwork.tenant == tenant, StoredNetwork.name == name)
+                    .order_by(StoredNetwork.version.desc())
+                ).first()
                 if latest is not None and latest.document_hash == digest:
                     rec = self.get(tenant, name, latest.version)
                     assert rec is not None
@@ -173,9 +175,16 @@ class NetworkStore:
                 version = 1 if latest is None else latest.version + 1
             try:
                 with Session(self.engine) as s, s.begin():
-                    s.add(StoredNetwork(tenant=tenant, name=name, version=version,
-                                        document=document, document_hash=digest,
-                                        created_at=_now()))
+                    s.add(
+                        StoredNetwork(
+                            tenant=tenant,
+                            name=name,
+                            version=version,
+                            document=document,
+                            document_hash=digest,
+                            created_at=_now(),
+                        )
+                    )
             except IntegrityError:
                 continue
             rec = self.get(tenant, name, version)
@@ -186,32 +195,51 @@ class NetworkStore:
     def versions(self, tenant: str, name: str) -> tuple[NetworkVersion, ...]:
         """Every version of the tenant's network ``name``, oldest first (empty if none)."""
         with Session(self.engine) as s:
-            rows = s.execute(sa.select(StoredNetwork.version, StoredNetwork.created_at,
-                                       StoredNetwork.document_hash)
-                             .where(StoredNetwork.tenant == tenant, StoredNetwork.name == name)
-                             .order_by(StoredNetwork.version)).all()
+            rows = s.execute(
+                sa.select(
+                    StoredNetwork.version, StoredNetwork.created_at, StoredNetwork.document_hash
+                )
+                .where(StoredNetwork.tenant == tenant, StoredNetwork.name == name)
+                .order_by(StoredNetwork.version)
+            ).all()
         return tuple(NetworkVersion(r.version, _utc(r.created_at), r.document_hash) for r in rows)
 
     def get(self, tenant: str, name: str, version: int | None = None) -> NetworkRecord | None:
         """The tenant's network ``name`` at ``version`` (default: the latest), or None."""
-        q = sa.select(StoredNetwork).where(StoredNetwork.tenant == tenant,
-                                           StoredNetwork.name == name)
-        q = (q.where(StoredNetwork.version == version) if version is not None
-             else q.order_by(StoredNetwork.version.desc()))
+        q = sa.select(StoredNetwork).where(
+            StoredNetwork.tenant == tenant, StoredNetwork.name == name
+        )
+        q = (
+            q.where(StoredNetwork.version == version)
+            if version is not None
+            else q.order_by(StoredNetwork.version.desc())
+        )
         with Session(self.engine) as s:
             row = s.scalars(q).first()
             if row is None:
                 return None
             doc, ver, created = row.document, row.version, _utc(row.created_at)
-        return NetworkRecord(name=name, version=ver, created_at=created, document=doc,
-                             versions=self.versions(tenant, name))
+        return NetworkRecord(
+            name=name,
+            version=ver,
+            created_at=created,
+            document=doc,
+            versions=self.versions(tenant, name),
+        )
 
-    def list(self, tenant: str, *, limit: int = 50,
-             offset: int = 0) -> tuple[list[tuple[str, int, dt.datetime]], int]:
+    def list(
+        self, tenant: str, *, limit: int = 50, offset: int = 0
+    ) -> tuple[list[tuple[str, int, dt.datetime]], int]:
         """The tenant's networks by name: ``(name, latest version, updated)`` and the count."""
-        agg = (sa.select(StoredNetwork.name, sa.func.max(StoredNetwork.version).label("latest"),
-                         sa.func.max(StoredNetwork.created_at).label("updated"))
-               .where(StoredNetwork.tenant == tenant).group_by(StoredNetwork.name))
+        agg = (
+            sa.select(
+                StoredNetwork.name,
+                sa.func.max(StoredNetwork.version).label("latest"),
+                sa.func.max(StoredNetwork.created_at).label("updated"),
+            )
+            .where(StoredNetwork.tenant == tenant)
+            .group_by(StoredNetwork.name)
+        )
         with Session(self.engine) as s:
             total = s.scalar(sa.select(sa.func.count()).select_from(agg.subquery())) or 0
             rows = s.execute(agg.order_by(StoredNetwork.name).limit(limit).offset(offset)).all()
@@ -222,16 +250,18 @@ class NetworkStore:
         """Remember that job ``job_id`` plans network ``network`` at ``version``."""
         with Session(self.engine) as s, s.begin():
             if s.get(PlanNetwork, job_id) is None:
-                s.add(PlanNetwork(job_id=job_id, tenant=tenant, network=network,
-                                  version=version))
+                s.add(PlanNetwork(job_id=job_id, tenant=tenant, network=network, version=version))
 
     def sources(self, tenant: str, job_ids: list[str]) -> dict[str, tuple[str, int]]:
         """``{job id: (network, version)}`` for those of ``job_ids`` made from a network."""
         if not job_ids:
             return {}
         with Session(self.engine) as s:
-            rows = s.execute(sa.select(PlanNetwork).where(PlanNetwork.tenant == tenant,
-                                                          PlanNetwork.job_id.in_(job_ids))).all()
+            rows = s.execute(
+                sa.select(PlanNetwork).where(
+                    PlanNetwork.tenant == tenant, PlanNetwork.job_id.in_(job_ids)
+                )
+            ).all()
             return {r[0].job_id: (r[0].network, r[0].version) for r in rows}
 
     # -- artifacts --------------------------------------------------------------------------
@@ -245,21 +275,43 @@ class NetworkStore:
         """Store an artifact (a concurrent writer of the same one wins; both are equal)."""
         try:
             with Session(self.engine) as s, s.begin():
-                s.add(PlanArtifact(job_id=job_id, kind=kind, media_type=media_type,
-                                   content=content, created_at=_now()))
+                s.add(
+                    PlanArtifact(
+                        job_id=job_id,
+                        kind=kind,
+                        media_type=media_type,
+                        content=content,
+                        created_at=_now(),
+                    )
+                )
         except IntegrityError:
             pass
 
     # -- progress ---------------------------------------------------------------------------
-    def save_progress(self, job_id: str, *, phase: str, elapsed_s: float,
-                      best_objective: float | None, bound: float | None) -> None:
+    def save_progress(
+        self,
+        job_id: str,
+        *,
+        phase: str,
+        elapsed_s: float,
+        best_objective: float | None,
+        bound: float | None,
+    ) -> None:
         """Replace the job's progress report."""
         now = _now()
         with Session(self.engine) as s, s.begin():
             p = s.get(JobProgress, job_id)
             if p is None:
-                s.add(JobProgress(job_id=job_id, phase=phase[:200], elapsed_s=elapsed_s,
-                                  best_objective=best_objective, bound=bound, updated_at=now))
+                s.add(
+                    JobProgress(
+                        job_id=job_id,
+                        phase=phase[:200],
+                        elapsed_s=elapsed_s,
+                        best_objective=best_objective,
+                        bound=bound,
+                        updated_at=now,
+                    )
+                )
             else:
                 p.phase, p.elapsed_s, p.updated_at = phase[:200], elapsed_s, now
                 if best_objective is not None:
@@ -273,5 +325,9 @@ class NetworkStore:
             return {}
         with Session(self.engine) as s:
             rows = s.scalars(sa.select(JobProgress).where(JobProgress.job_id.in_(job_ids))).all()
-            return {p.job_id: ProgressRecord(p.phase, p.elapsed_s, p.best_objective, p.bound,
-                                             _utc(p.updated_at)) for p in rows}
+            return {
+                p.job_id: ProgressRecord(
+                    p.phase, p.elapsed_s, p.best_objective, p.bound, _utc(p.updated_at)
+                )
+                for p in rows
+            }

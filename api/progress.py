@@ -53,6 +53,9 @@ def parse_phase(phase: str) -> dict[str, Any]:
     best = _BEST.search(phase)
     bound = _BOUND.search(phase) or _ITER_BOUND.search(phase)
     kind = _KIND.sub("", phase).strip(" ,:") or phase
-    return {"phase": phase, "kind": kind,
-            "best_objective": _num(best.group(1)) if best else None,
-            "bound": _num(bound.group(1)) if bound else None}
+    return {
+        "phase": phase,
+        "kind": kind,
+        "best_objective": _num(best.group(1)) if best else None,
+        "bound": _num(bound.group(1)) if bound else None,
+    }

@@ -613,7 +613,7 @@ class JobRunner:
         if latest is not None and self.on_progress is not None:
             try:
                 self.on_progress(job_id, latest)
-            except Exception:  # noqa: BLE001 - progress is advisory; the solve goes on
+            except Exception:
                 logger.exception("could not store the progress of job %s", job_id)
         return msg
 

@@ -38,8 +38,9 @@ def country_outlines() -> dict[str, Any]:
     return json.loads(outlines_bytes())  # type: ignore[no-any-return]
 
 
-def outline_rings(bbox: tuple[float, float, float, float] | None = None
-                  ) -> list[npt.NDArray[np.float64]]:
+def outline_rings(
+    bbox: tuple[float, float, float, float] | None = None,
+) -> list[npt.NDArray[np.float64]]:
     """The outer rings of every country polygon as ``(n, 2)`` lon/lat arrays.
 
     Parameters

@@ -14,9 +14,14 @@ from api.schemas import ErrorResponse
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
 
 _SCHEMAS: dict[str, dict[str, Any]] = {
-    "plan.geojson": {"type": "object", "required": ["type", "features"],
-                     "properties": {"type": {"const": "FeatureCollection"},
-                                    "features": {"type": "array", "items": {"type": "object"}}}},
+    "plan.geojson": {
+        "type": "object",
+        "required": ["type", "features"],
+        "properties": {
+            "type": {"const": "FeatureCollection"},
+            "features": {"type": "array", "items": {"type": "object"}},
+        },
+    },
     "map.png": {"type": "string", "format": "binary"},
     "report.html": {"type": "string"},
     "stock.csv": {"type": "string"},
@@ -26,10 +31,10 @@ _WHAT = {
     "plan.geojson": "The plan's nodes and flows (flows summed over SKUs per path), GeoJSON.",
     "map.png": "The plan's map: country outlines, warehouses sized by stock, flows by mode.",
     "report.html": "A self-contained report page (no network needed): KPIs, map, warehouses, "
-                   "top stock lines, diagnosis.",
+    "top stock lines, diagnosis.",
     "stock.csv": "Stock per SKU and warehouse (header first).",
     "fulfilment.csv": "Fulfilment rows: SKU, zone, source, lanes (joined by `>`), units, hours, "
-                      "on time (header first).",
+    "on time (header first).",
 }
 # The CSP of served files: no scripts, no network; images and styles inline only.
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"
@@ -51,7 +56,7 @@ def serve_artifact(request: Request, tenant: str, job_id: str, kind: str) -> Res
     art = get_or_build(request.app.state.networks, jid, kind, rec.result, scenario)
     stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in rec.scenario_name)[:60]
     headers = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
-    if kind != "report.html" and kind != "map.png":
+    if kind not in {"report.html", "map.png"}:
         headers["Content-Disposition"] = f'attachment; filename="{stem}-{jid[:8]}-{kind}"'
     return Response(art.content, media_type=art.media_type, headers=headers)
 
@@ -66,13 +71,22 @@ def _route(kind: str) -> None:
     handler.__doc__ = _WHAT[kind] + " 404 until the plan has succeeded."
     handler.__name__ = op
     router.add_api_route(
-        f"/{{job_id}}/{kind}", handler, methods=["GET"], operation_id=op,
-        response_class=Response, summary=f"The plan's {kind}",
-        responses={200: {"description": _WHAT[kind],
-                         "content": {media: {"schema": _SCHEMAS[kind]}}},
-                   401: {"model": ErrorResponse}, 429: {"model": ErrorResponse},
-                   404: {"model": ErrorResponse,
-                         "description": "no such plan for this tenant, or not succeeded (yet)"}})
+        f"/{{job_id}}/{kind}",
+        handler,
+        methods=["GET"],
+        operation_id=op,
+        response_class=Response,
+        summary=f"The plan's {kind}",
+        responses={
+            200: {"description": _WHAT[kind], "content": {media: {"schema": _SCHEMAS[kind]}}},
+            401: {"model": ErrorResponse},
+            429: {"model": ErrorResponse},
+            404: {
+                "model": ErrorResponse,
+                "description": "no such plan for this tenant, or not succeeded (yet)",
+            },
+        },
+    )
 
 
 for _k in KINDS:

@@ -10,16 +10,21 @@ from fastapi.exceptions import RequestValidationError
 
 from api.deps import TenantDep
 from api.documents import check_document, parse_checked
-from api.network_schemas import (NetworkPublic, NetworksPublic, NetworkSummary,
-                                 NetworkVersionPublic)
+from api.network_schemas import NetworkPublic, NetworksPublic, NetworkSummary, NetworkVersionPublic
 from api.network_store import NetworkRecord
 from api.schemas import ErrorResponse, PlanAccepted
 
 router = APIRouter(prefix="/v1/networks", tags=["networks"])
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
-NetworkName = Annotated[str, Path(pattern=NAME_PATTERN, max_length=100,
-                                  description="The network's name (letters, digits, `_.-`).")]
+NetworkName = Annotated[
+    str,
+    Path(
+        pattern=NAME_PATTERN,
+        max_length=100,
+        description="The network's name (letters, digits, `_.-`).",
+    ),
+]
 CSV_NAME = "forecast.csv"
 _JSON = ("application/json",)
 _YAML = ("application/yaml", "application/x-yaml", "text/yaml")
@@ -27,23 +32,46 @@ _CSV = ("text/csv",)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "malformed body (not UTF-8, JSON or YAML)"},
-    401: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
+    401: {"model": ErrorResponse},
+    413: {"model": ErrorResponse},
     415: {"model": ErrorResponse, "description": "unsupported Content-Type"},
-    422: {"model": ErrorResponse, "description": "the document or rows break the format; one "
-                                                 "entry per problem, naming the item or line"},
-    429: {"model": ErrorResponse}}
+    422: {
+        "model": ErrorResponse,
+        "description": "the document or rows break the format; one "
+        "entry per problem, naming the item or line",
+    },
+    429: {"model": ErrorResponse},
+}
 _NOT_FOUND = {404: {"model": ErrorResponse, "description": "no such network for this tenant"}}
 
-_NETWORK_BODY = {"required": True, "content": {
-    "application/json": {"schema": {"$ref": "#/components/schemas/Network"}},
-    "application/yaml": {"schema": {"type": "string", "description": "The same document in "
-                                                                     "YAML."}}}}
-_FORECAST_BODY = {"required": True, "content": {
-    "text/csv": {"schema": {"type": "string", "description": "`sku,zone,units` with a header "
-                                                             "line; `#` lines are comments."},
-                 "example": "sku,zone,units\nSKU-1,Z-MY-KUL,100\n"},
-    "application/json": {"schema": {"type": "array", "minItems": 1,
-                                    "items": {"$ref": "#/components/schemas/DemandRow"}}}}}
+_NETWORK_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Network"}},
+        "application/yaml": {
+            "schema": {"type": "string", "description": "The same document in YAML."}
+        },
+    },
+}
+_FORECAST_BODY = {
+    "required": True,
+    "content": {
+        "text/csv": {
+            "schema": {
+                "type": "string",
+                "description": "`sku,zone,units` with a header line; `#` lines are comments.",
+            },
+            "example": "sku,zone,units\nSKU-1,Z-MY-KUL,100\n",
+        },
+        "application/json": {
+            "schema": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"$ref": "#/components/schemas/DemandRow"},
+            }
+        },
+    },
+}
 
 
 def _media(request: Request) -> str:
@@ -61,8 +89,10 @@ def _decode_json(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST,
-                            f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}",
+        ) from None
 
 
 def _problems(exc: Any, *, csv: bool = False) -> RequestValidationError:
@@ -71,15 +101,21 @@ def _problems(exc: Any, *, csv: bool = False) -> RequestValidationError:
     for p in exc.problems:
         where = str(p.where)
         if csv and where.startswith(CSV_NAME):
-            where = where[len(CSV_NAME):].strip()  # "line 3.units"
-        out.append({"loc": ("body", *where.split(".")) if where else ("body",), "type": "value",
-                    "msg": p.message, "field": where})
+            where = where[len(CSV_NAME) :].strip()  # "line 3.units"
+        out.append(
+            {
+                "loc": ("body", *where.split(".")) if where else ("body",),
+                "type": "value",
+                "msg": p.message,
+                "field": where,
+            }
+        )
     return RequestValidationError(out)
 
 
 def counts(doc: dict[str, Any]) -> dict[str, int]:
     """Sizes of a network document: nodes by kind, lanes, rate cards, SKUs."""
-    out = {k: 0 for k in ("origin", "gateway", "warehouse", "zone")}
+    out = dict.fromkeys(("origin", "gateway", "warehouse", "zone"), 0)
     for n in doc.get("nodes", []):
         if isinstance(n, dict) and n.get("kind") in out:
             out[str(n["kind"])] += 1
@@ -91,10 +127,16 @@ def counts(doc: dict[str, Any]) -> dict[str, int]:
 
 def _public(rec: NetworkRecord, *, with_document: bool) -> NetworkPublic:
     return NetworkPublic(
-        name=rec.name, version=rec.version, created_at=rec.created_at, counts=counts(rec.document),
-        versions=[NetworkVersionPublic(version=v.version, created_at=v.created_at,
-                                       sha256=v.document_hash) for v in rec.versions],
-        document=rec.document if with_document else None)
+        name=rec.name,
+        version=rec.version,
+        created_at=rec.created_at,
+        counts=counts(rec.document),
+        versions=[
+            NetworkVersionPublic(version=v.version, created_at=v.created_at, sha256=v.document_hash)
+            for v in rec.versions
+        ],
+        document=rec.document if with_document else None,
+    )
 
 
 def parse_network(doc: Any) -> dict[str, Any]:
@@ -116,13 +158,20 @@ def store_network(request: Request, tenant: str, name: str, doc: Any) -> tuple[N
     return request.app.state.networks.put(tenant, name, parse_network(doc))  # type: ignore[no-any-return]
 
 
-@router.put("/{name}", response_model=NetworkPublic, operation_id="put_network",
-            openapi_extra={"requestBody": _NETWORK_BODY},
-            responses={**_ERRORS, 201: {"model": NetworkPublic, "description": "a new version"},
-                       200: {"description": "the same document as the latest version: nothing "
-                                            "stored"}})
-async def put_network(name: NetworkName, request: Request, response: Response,
-                      tenant: TenantDep) -> NetworkPublic:
+@router.put(
+    "/{name}",
+    response_model=NetworkPublic,
+    operation_id="put_network",
+    openapi_extra={"requestBody": _NETWORK_BODY},
+    responses={
+        **_ERRORS,
+        201: {"model": NetworkPublic, "description": "a new version"},
+        200: {"description": "the same document as the latest version: nothing stored"},
+    },
+)
+async def put_network(
+    name: NetworkName, request: Request, response: Response, tenant: TenantDep
+) -> NetworkPublic:
     """Store a network (format v1 without `demand`, JSON or YAML) as its next version.
 
     Old versions are kept; a document equal to the latest version is not stored again (200).
@@ -139,8 +188,10 @@ async def put_network(name: NetworkName, request: Request, response: Response,
         except yaml.YAMLError as e:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, f"invalid YAML: {e}"[:300]) from None
     else:
-        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                            "send the network as application/json or application/yaml")
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            "send the network as application/json or application/yaml",
+        )
     from starlette.concurrency import run_in_threadpool
 
     rec, created = await run_in_threadpool(store_network, request, tenant, name, doc)
@@ -149,28 +200,47 @@ async def put_network(name: NetworkName, request: Request, response: Response,
     return _public(rec, with_document=False)
 
 
-@router.get("", response_model=NetworksPublic, operation_id="list_networks",
-            responses={k: v for k, v in _ERRORS.items() if k in (401, 422, 429)})
-def list_networks(tenant: TenantDep, request: Request,
-                  limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                  offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0) -> NetworksPublic:
+@router.get(
+    "",
+    response_model=NetworksPublic,
+    operation_id="list_networks",
+    responses={k: v for k, v in _ERRORS.items() if k in (401, 422, 429)},
+)
+def list_networks(
+    tenant: TenantDep,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> NetworksPublic:
     """The tenant's networks by name, each with its latest version."""
     rows, total = request.app.state.networks.list(tenant, limit=limit, offset=offset)
-    return NetworksPublic(data=[NetworkSummary(name=n, version=v, updated_at=t)
-                                for n, v, t in rows], count=total, limit=limit, offset=offset)
+    return NetworksPublic(
+        data=[NetworkSummary(name=n, version=v, updated_at=t) for n, v, t in rows],
+        count=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
-@router.get("/{name}", response_model=NetworkPublic, operation_id="get_network",
-            responses={**{k: v for k, v in _ERRORS.items() if k in (401, 422, 429)},
-                       **_NOT_FOUND})
-def get_network(name: NetworkName, tenant: TenantDep, request: Request,
-                version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None
-                ) -> NetworkPublic:
+@router.get(
+    "/{name}",
+    response_model=NetworkPublic,
+    operation_id="get_network",
+    responses={**{k: v for k, v in _ERRORS.items() if k in (401, 422, 429)}, **_NOT_FOUND},
+)
+def get_network(
+    name: NetworkName,
+    tenant: TenantDep,
+    request: Request,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> NetworkPublic:
     """One network at `version` (default: the latest), with its document and every version."""
     rec = request.app.state.networks.get(tenant, name, version)
     if rec is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"network {name!r}"
-                            + (f" version {version}" if version else "") + " not found")
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"network {name!r}" + (f" version {version}" if version else "") + " not found",
+        )
     return _public(rec, with_document=True)
 
 
@@ -195,34 +265,51 @@ def forecast_scenario(network: dict[str, Any], body: bytes | str, media: str) ->
     if media in _CSV:
         try:
             table, lines = read_demand_csv(body, CSV_NAME)
-            s = parse_scenario({**network, "demand": []},
-                               csv_demand=(table, lines, CSV_NAME))
+            s = parse_scenario({**network, "demand": []}, csv_demand=(table, lines, CSV_NAME))
         except ScenarioError as e:
             raise _problems(e, csv=True) from None
         if not len(s.demand):
-            raise RequestValidationError([{"loc": ("body",), "type": "value", "field": "body",
-                                           "msg": "no demand rows after the header"}])
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ("body",),
+                        "type": "value",
+                        "field": "body",
+                        "msg": "no demand rows after the header",
+                    }
+                ]
+            )
     elif media in _JSON:
         rows = _decode_json(body)
         check_document(rows, "demand", loc=("body",))  # rows of the wrong types never reach
-        try:                                            # the loader
+        try:  # the loader
             s = parse_scenario({**network, "demand": rows})
         except ScenarioError as e:
             raise _problems(e) from None
     else:
-        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                            "send the forecast as text/csv or application/json")
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            "send the forecast as text/csv or application/json",
+        )
     return {**network, "demand": s.demand.to_records()}
 
 
-@router.post("/{name}/forecasts", status_code=status.HTTP_202_ACCEPTED,
-             response_model=PlanAccepted, operation_id="plan_forecast",
-             openapi_extra={"requestBody": _FORECAST_BODY},
-             responses={**_ERRORS, **_NOT_FOUND, 202: {"description": "queued"}})
+@router.post(
+    "/{name}/forecasts",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=PlanAccepted,
+    operation_id="plan_forecast",
+    openapi_extra={"requestBody": _FORECAST_BODY},
+    responses={**_ERRORS, **_NOT_FOUND, 202: {"description": "queued"}},
+)
 async def plan_forecast(
-    name: NetworkName, request: Request, response: Response, tenant: TenantDep,
-    version: Annotated[int | None, Query(ge=1, le=2**31 - 1,
-                                         description="Network version (default: latest).")] = None,
+    name: NetworkName,
+    request: Request,
+    response: Response,
+    tenant: TenantDep,
+    version: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="Network version (default: latest).")
+    ] = None,
     time_limit_s: Annotated[float | None, Query(gt=0, le=86_400)] = None,
     seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> PlanAccepted:
@@ -234,33 +321,67 @@ async def plan_forecast(
     from starlette.concurrency import run_in_threadpool
 
     body = await request.body()
-    rec = await run_in_threadpool(submit_forecast, request, tenant, name, body, _media(request),
-                                  version=version, time_limit_s=time_limit_s, seed=seed)
+    rec = await run_in_threadpool(
+        submit_forecast,
+        request,
+        tenant,
+        name,
+        body,
+        _media(request),
+        version=version,
+        time_limit_s=time_limit_s,
+        seed=seed,
+    )
     response.headers["Location"] = f"/v1/plans/{rec.id}"
     return PlanAccepted(id=rec.id, status=rec.status)  # type: ignore[arg-type]
 
 
-def submit_forecast(request: Request, tenant: str, name: str, body: bytes | str, media: str, *,
-                    version: int | None, time_limit_s: float | None, seed: int) -> Any:
+def submit_forecast(
+    request: Request,
+    tenant: str,
+    name: str,
+    body: bytes | str,
+    media: str,
+    *,
+    version: int | None,
+    time_limit_s: float | None,
+    seed: int,
+) -> Any:
     """Queue the plan of a forecast on the tenant's network (shared by the API and console)."""
     settings = request.app.state.settings
     net = request.app.state.networks.get(tenant, name, version)
     if net is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"network {name!r}"
-                            + (f" version {version}" if version else "") + " not found")
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"network {name!r}" + (f" version {version}" if version else "") + " not found",
+        )
     scenario = forecast_scenario(net.document, body, media)
     limit = time_limit_s if time_limit_s is not None else settings.default_time_limit_s
     if limit > settings.max_time_limit_s:
-        raise RequestValidationError([{
-            "loc": ("query", "time_limit_s"), "type": "less_than_equal",
-            "msg": f"Input should be less than or equal to {settings.max_time_limit_s:g} "
-                   "(the server's maximum)"}])
-    req = {"scenario": scenario, "time_limit_s": limit, "seed": seed,
-           "network": {"name": name, "version": net.version}}
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", "time_limit_s"),
+                    "type": "less_than_equal",
+                    "msg": f"Input should be less than or equal to {settings.max_time_limit_s:g} "
+                    "(the server's maximum)",
+                }
+            ]
+        )
+    req = {
+        "scenario": scenario,
+        "time_limit_s": limit,
+        "seed": seed,
+        "network": {"name": name, "version": net.version},
+    }
     rec, _ = request.app.state.store.submit(
-        tenant=tenant, scenario_name=str(scenario.get("name", name)), request=req,
-        time_limit_s=limit, seed=seed)
-    request.app.state.networks.record_source(job_id=rec.id, tenant=tenant, network=name,
-                                             version=net.version)
+        tenant=tenant,
+        scenario_name=str(scenario.get("name", name)),
+        request=req,
+        time_limit_s=limit,
+        seed=seed,
+    )
+    request.app.state.networks.record_source(
+        job_id=rec.id, tenant=tenant, network=name, version=net.version
+    )
     return rec
-

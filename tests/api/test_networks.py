@@ -27,10 +27,15 @@ def _put(client, name: str, doc: Any, tenant: str = "acme", **kw: Any):
     return client.put(f"/v1/networks/{name}", json=doc, headers=auth(tenant), **kw)
 
 
-def _forecast(client, name: str, body: str, tenant: str = "acme", media: str = "text/csv",
-              **params: Any):
-    return client.post(f"/v1/networks/{name}/forecasts", content=body.encode(),
-                       headers={**auth(tenant), "Content-Type": media}, params=params)
+def _forecast(
+    client, name: str, body: str, tenant: str = "acme", media: str = "text/csv", **params: Any
+):
+    return client.post(
+        f"/v1/networks/{name}/forecasts",
+        content=body.encode(),
+        headers={**auth(tenant), "Content-Type": media},
+        params=params,
+    )
 
 
 def _done(client, job_id: str, tenant: str = "acme") -> dict[str, Any]:
@@ -68,41 +73,56 @@ def test_put_keeps_versions_and_get_returns_them(client, scenario) -> None:
     assert old["document"] == doc
     listed = client.get("/v1/networks", headers=auth()).json()
     assert listed["count"] == 1 and listed["data"][0] == {
-        "name": "tiny", "version": 2, "updated_at": listed["data"][0]["updated_at"]}
+        "name": "tiny",
+        "version": 2,
+        "updated_at": listed["data"][0]["updated_at"],
+    }
 
 
 def test_put_accepts_yaml(client, scenario) -> None:
     """A network sent as YAML is stored like its JSON twin."""
-    r = client.put("/v1/networks/tiny-yaml", content=yaml.safe_dump(_network(scenario)).encode(),
-                   headers={**auth(), "Content-Type": "application/yaml"})
+    r = client.put(
+        "/v1/networks/tiny-yaml",
+        content=yaml.safe_dump(_network(scenario)).encode(),
+        headers={**auth(), "Content-Type": "application/yaml"},
+    )
     assert r.status_code == 201, r.text
     got = client.get("/v1/networks/tiny-yaml", headers=auth()).json()
     assert got["document"] == _network(scenario)
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    (lambda d: d["lanes"][0].__setitem__("to", "NOWHERE"), "lanes[0]"),   # dangling lane
-    (lambda d: d["nodes"][2].__setitem__("lat", True), "nodes.2.lat"),   # bool for a number
-    (lambda d: d.__setitem__("demand", []), "body"),                      # a network has no demand
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d["lanes"][0].__setitem__("to", "NOWHERE"), "lanes[0]"),  # dangling lane
+        (lambda d: d["nodes"][2].__setitem__("lat", True), "nodes.2.lat"),  # bool for a number
+        (lambda d: d.__setitem__("demand", []), "body"),  # a network has no demand
+    ],
+)
 def test_put_rejects_bad_networks_naming_the_item(client, scenario, change, field) -> None:
     """A network that breaks the format or the schema's strict types is 422 naming the item."""
     doc = _network(scenario)
     change(doc)
     r = _put(client, "bad", doc)
     assert r.status_code == 422, r.text
-    assert any(field in d["field"].replace("[", ".").replace("]", "") or field in d["field"]
-               for d in r.json()["detail"]), r.json()
+    assert any(
+        field in d["field"].replace("[", ".").replace("]", "") or field in d["field"]
+        for d in r.json()["detail"]
+    ), r.json()
     assert client.get("/v1/networks/bad", headers=auth()).status_code == 404
 
 
 def test_put_bad_media_and_bodies(client, scenario) -> None:
     """Another media type is 415; a body that is not JSON is 400; a bad name is 422."""
-    r = client.put("/v1/networks/tiny", content=b"a,b", headers={**auth(),
-                                                                "Content-Type": "text/csv"})
+    r = client.put(
+        "/v1/networks/tiny", content=b"a,b", headers={**auth(), "Content-Type": "text/csv"}
+    )
     assert r.status_code == 415
-    r = client.put("/v1/networks/tiny", content=b"{nope",
-                   headers={**auth(), "Content-Type": "application/json"})
+    r = client.put(
+        "/v1/networks/tiny",
+        content=b"{nope",
+        headers={**auth(), "Content-Type": "application/json"},
+    )
     assert r.status_code == 400 and "line 1" in r.json()["detail"]
     assert _put(client, "-bad name", _network(scenario)).status_code == 422
 
@@ -135,23 +155,29 @@ def test_forecast_json_rows_and_version_choice(client, stored) -> None:
     doc2["nodes"][2]["fixed_cost"] = 5.0
     assert _put(client, "tiny", doc2).json()["version"] == 2
     rows = [{"sku": "SKU-A", "zone": "Z-KUL", "units": 10}]
-    r = client.post("/v1/networks/tiny/forecasts", json=rows, params={"version": 1},
-                    headers=auth())
+    r = client.post("/v1/networks/tiny/forecasts", json=rows, params={"version": 1}, headers=auth())
     assert r.status_code == 202, r.text
     done = _done(client, r.json()["id"])
     assert done["network"] == {"name": "tiny", "version": 1} and done["plan"]["objective"] == 10
-    assert client.post("/v1/networks/tiny/forecasts", json=rows, params={"version": 9},
-                       headers=auth()).status_code == 404
+    assert (
+        client.post(
+            "/v1/networks/tiny/forecasts", json=rows, params={"version": 9}, headers=auth()
+        ).status_code
+        == 404
+    )
 
 
-@pytest.mark.parametrize(("body", "needle"), [
-    ("sku,zone,units\nSKU-A,Z-KUL,12\nSKU-A,Z-JHB,abc\n", ("line 3", "units", "'abc'")),
-    ("sku,zone,units\nSKU-A,Z-KUL,12\n\nSKU-X,Z-JHB,3\n", ("line 4", "sku", "SKU-X")),
-    ("sku,zone,units\nSKU-A,Z-NOPE,1\n", ("line 2", "zone", "Z-NOPE")),
-    ("sku,zone,units\nSKU-A,Z-KUL,-4\n", ("line 2", "units", "")),
-    ("sku,zone,units\nSKU-A,Z-KUL\n", ("line 2", "", "")),                  # short row
-    ("sku,zone\nSKU-A,Z-KUL\n", ("line 1", "", "units")),                   # missing column
-])
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ("sku,zone,units\nSKU-A,Z-KUL,12\nSKU-A,Z-JHB,abc\n", ("line 3", "units", "'abc'")),
+        ("sku,zone,units\nSKU-A,Z-KUL,12\n\nSKU-X,Z-JHB,3\n", ("line 4", "sku", "SKU-X")),
+        ("sku,zone,units\nSKU-A,Z-NOPE,1\n", ("line 2", "zone", "Z-NOPE")),
+        ("sku,zone,units\nSKU-A,Z-KUL,-4\n", ("line 2", "units", "")),
+        ("sku,zone,units\nSKU-A,Z-KUL\n", ("line 2", "", "")),  # short row
+        ("sku,zone\nSKU-A,Z-KUL\n", ("line 1", "", "units")),  # missing column
+    ],
+)
 def test_bad_csv_rows_are_422_naming_line_column_value(client, stored, body, needle) -> None:
     """Each bad CSV row is reported with its line number, the column and the offending value."""
     r = _forecast(client, "tiny", body)
@@ -164,8 +190,11 @@ def test_bad_csv_rows_are_422_naming_line_column_value(client, stored, body, nee
 
 def test_forecast_bad_json_rows_and_media(client, stored) -> None:
     """A JSON row with ``units: true`` is 422 (strict types); another media type is 415."""
-    r = client.post("/v1/networks/tiny/forecasts",
-                    json=[{"sku": "SKU-A", "zone": "Z-KUL", "units": True}], headers=auth())
+    r = client.post(
+        "/v1/networks/tiny/forecasts",
+        json=[{"sku": "SKU-A", "zone": "Z-KUL", "units": True}],
+        headers=auth(),
+    )
     assert r.status_code == 422
     r = _forecast(client, "tiny", CSV, media="text/plain")
     assert r.status_code == 415
@@ -197,14 +226,16 @@ def test_plan_files_media_types_and_contents(client, stored) -> None:
     r = client.get(f"{base}/report.html", headers=auth())
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert "data:image/png;base64," in r.text and "http://" not in r.text.replace(
-        "http://www.w3.org/2000/svg", "")
+        "http://www.w3.org/2000/svg", ""
+    )
     assert "default-src 'none'" in r.headers["content-security-policy"]
     r = client.get(f"{base}/stock.csv", headers=auth())
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert r.text.startswith("sku,warehouse,units")
     assert [(x["sku"], float(x["units"])) for x in rows] == [
-        (s["sku"], float(s["units"])) for s in plan["stock"]]
+        (s["sku"], float(s["units"])) for s in plan["stock"]
+    ]
     r = client.get(f"{base}/fulfilment.csv", headers=auth())
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert len(rows) == len(plan["fulfilment"]) and rows[0]["zone"] == "Z-KUL"
@@ -231,9 +262,14 @@ def test_progress_is_reported_while_running(client, scenario) -> None:
     """A running solve's phases reach ``progress`` in GET /v1/plans/{id}, with the best objective
     and bound read from the phase text; the last report stays after success."""
     sc = copy.deepcopy(scenario)
-    sc["x_test"] = {"phases": ["compiling the lane network",
-                               "warehouse set 1: best 1,234.5, bound 1,000",
-                               "warehouse set 2: best 1,200, bound 1,100"], "phase_s": 0.6}
+    sc["x_test"] = {
+        "phases": [
+            "compiling the lane network",
+            "warehouse set 1: best 1,234.5, bound 1,000",
+            "warehouse set 2: best 1,200, bound 1,100",
+        ],
+        "phase_s": 0.6,
+    }
     job = client.post("/v1/plans", json={"scenario": sc}, headers=auth()).json()["id"]
 
     def seen() -> dict[str, Any] | None:
@@ -248,16 +284,22 @@ def test_progress_is_reported_while_running(client, scenario) -> None:
     assert done["progress"]["best_objective"] == 1200.0 and done["progress"]["bound"] == 1100.0
 
 
-@pytest.mark.parametrize("body", [
-    {"seed": False},            # a boolean is not an integer
-    {"seed": "1"},              # nor is a string
-    {"time_limit_s": True},     # a boolean is not a number
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"seed": False},  # a boolean is not an integer
+        {"seed": "1"},  # nor is a string
+        {"time_limit_s": True},  # a boolean is not a number
+    ],
+)
 def test_strict_types_on_routes(client, body) -> None:
     """``POST /v1/routes`` refuses JSON values of the wrong type instead of coercing them."""
-    req = {"depots": [{"id": "D", "lat": 3.1, "lon": 101.7}],
-           "orders": [{"id": "o1", "lat": 3.2, "lon": 101.6, "demand_kg": 1}],
-           "fleet": [{"id": "v", "depot": "D", "capacity_kg": 100}], **body}
+    req = {
+        "depots": [{"id": "D", "lat": 3.1, "lon": 101.7}],
+        "orders": [{"id": "o1", "lat": 3.2, "lon": 101.6, "demand_kg": 1}],
+        "fleet": [{"id": "v", "depot": "D", "capacity_kg": 100}],
+        **body,
+    }
     r = client.post("/v1/routes", json=req, headers=auth())
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["field"] == next(iter(body))
@@ -277,8 +319,9 @@ def test_405_allow_lists_every_method_of_the_path(client) -> None:
     allowed = {m.strip() for m in r.headers["Allow"].split(",")}
     assert {"GET", "DELETE"} <= allowed
     r = client.delete("/v1/networks/tiny", headers=auth())
-    assert r.status_code == 405 and {"GET", "PUT"} <= {m.strip() for m in
-                                                       r.headers["Allow"].split(",")}
+    assert r.status_code == 405 and {"GET", "PUT"} <= {
+        m.strip() for m in r.headers["Allow"].split(",")
+    }
 
 
 def test_openapi_describes_the_documents(client) -> None:

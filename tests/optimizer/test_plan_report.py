@@ -10,18 +10,46 @@ from optimizer.plan.report import report_html
 
 def _plan(wh: str = "WH-1") -> dict:
     return {
-        "scenario": "s<1>", "status": "optimal", "objective": 1500.0, "bound": 1490.0,
-        "gap": 0.0067, "solve_seconds": 2.0, "currency": "USD",
+        "scenario": "s<1>",
+        "status": "optimal",
+        "objective": 1500.0,
+        "bound": 1490.0,
+        "gap": 0.0067,
+        "solve_seconds": 2.0,
+        "currency": "USD",
         "cost": {"fixed": 1000.0, "outbound": 500.0, "duty": 0.0},
-        "service": {"on_time_share": 0.96, "units_late": 4, "units_lost": 0, "target": 0.95,
-                    "by_country": {"MY": {"on_time_share": 0.96, "units_late": 4,
-                                          "units_lost": 0}}},
-        "warehouses": [{"id": wh, "open": True, "storage_used_m3": 50.0, "storage_m3": 200.0,
-                        "throughput_used_per_day": 10.0, "throughput_units_per_day": 40.0}],
+        "service": {
+            "on_time_share": 0.96,
+            "units_late": 4,
+            "units_lost": 0,
+            "target": 0.95,
+            "by_country": {"MY": {"on_time_share": 0.96, "units_late": 4, "units_lost": 0}},
+        },
+        "warehouses": [
+            {
+                "id": wh,
+                "open": True,
+                "storage_used_m3": 50.0,
+                "storage_m3": 200.0,
+                "throughput_used_per_day": 10.0,
+                "throughput_units_per_day": 40.0,
+            }
+        ],
         "stock": [{"sku": f"SKU-{i}", "warehouse": wh, "units": i} for i in range(50)],
-        "diagnosis": {"target": 0.95, "target_met": True, "zones_missing_promise": 1,
-                      "misses": [{"zone": "Z-<b>", "units_late": 4, "units_lost": 0,
-                                  "reason": "cost", "fastest": {"hours": 80.0, "source": wh}}]},
+        "diagnosis": {
+            "target": 0.95,
+            "target_met": True,
+            "zones_missing_promise": 1,
+            "misses": [
+                {
+                    "zone": "Z-<b>",
+                    "units_late": 4,
+                    "units_lost": 0,
+                    "reason": "cost",
+                    "fastest": {"hours": 80.0, "source": wh},
+                }
+            ],
+        },
         "notes": ["a note & more"],
     }
 
