@@ -247,6 +247,8 @@ def _watch_lease(lease_until: Any, every_s: float = 0.1) -> None:
                 os._exit(LEASE_EXIT)
 
     threading.Thread(target=watch, name="tradelane-watch-lease", daemon=True).start()
+
+
 def _accepts_progress(fn: SolveFn) -> bool:
     """Whether a solve function takes the ``progress`` keyword."""
     try:

@@ -9,7 +9,8 @@ appends a ``start <pid> <time>`` line to the file ``D/T`` when the solve starts 
 ``phase_s`` seconds, before answering. The plan it returns is a DESIGN §7-shaped
 dict computed from the scenario: every warehouse that is not ``closed`` is open, each SKU is
 stocked at the first open warehouse with its total demand (and each demand row served from
-it), and ``objective`` is the total demand. ``x_test.stock_factor`` scales the stock (to make the nightly diff non-trivial).
+it), and ``objective`` is the total demand. ``x_test.stock_factor`` scales the stock (to make
+the nightly diff non-trivial).
 """
 
 from __future__ import annotations
