@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -252,7 +253,7 @@ class NetworkStore:
             if s.get(PlanNetwork, job_id) is None:
                 s.add(PlanNetwork(job_id=job_id, tenant=tenant, network=network, version=version))
 
-    def sources(self, tenant: str, job_ids: list[str]) -> dict[str, tuple[str, int]]:
+    def sources(self, tenant: str, job_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         """``{job id: (network, version)}`` for those of ``job_ids`` made from a network."""
         if not job_ids:
             return {}
@@ -319,7 +320,7 @@ class NetworkStore:
                 if bound is not None:
                     p.bound = bound
 
-    def progress(self, job_ids: list[str]) -> dict[str, ProgressRecord]:
+    def progress(self, job_ids: Sequence[str]) -> dict[str, ProgressRecord]:
         """The latest progress of each of ``job_ids`` that reported any."""
         if not job_ids:
             return {}

@@ -723,7 +723,3 @@ class JobStore:
                 .order_by(NightlyPlan.run_date)
             ).all()
             return [NightlyRecord(r.scenario, r.run_date, r.status, r.plan, r.error) for r in rows]
-
-
-# The console's tables (networks, artifacts, progress) share this metadata (Alembic's target).
-import api.network_store  # noqa: E402,F401

@@ -269,14 +269,15 @@ def _progress_sender(
     from api.progress import parse_phase
 
     t0 = time.monotonic()
-    last = [-math.inf, ""]
+    last_t, last_kind = -math.inf, ""
 
     def say(phase: str) -> None:
+        nonlocal last_t, last_kind
         now = time.monotonic()
         report = parse_phase(phase)
-        if now - float(last[0]) < every_s and report["kind"] == last[1]:
+        if now - last_t < every_s and report["kind"] == last_kind:
             return
-        last[0], last[1] = now, report["kind"]
+        last_t, last_kind = now, str(report["kind"])
         report["elapsed_s"] = now - t0
         # the runner may be gone: the watchdog then ends this process
         with contextlib.suppress(OSError, ValueError):

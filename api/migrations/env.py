@@ -11,6 +11,7 @@ import os
 import sqlalchemy as sa
 from alembic import context
 
+import api.network_store  # noqa: F401  (its tables join Base.metadata)
 from api.config import normalise_database_url
 from api.store import Base
 

@@ -42,7 +42,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     },
     429: {"model": ErrorResponse},
 }
-_NOT_FOUND = {404: {"model": ErrorResponse, "description": "no such network for this tenant"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "no such network for this tenant"}
+}
 
 _NETWORK_BODY = {
     "required": True,

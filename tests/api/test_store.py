@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+import api.network_store  # noqa: F401  (the console's tables are part of the schema)
 from api.store import MIGRATIONS, Base, IdempotencyConflictError, JobStore, make_engine, migrate
 
 OWNER = "test-runner"
