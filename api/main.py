@@ -27,7 +27,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -101,11 +101,15 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Map every error to a JSON response without a stack trace (see the module docstring)."""
+    from api.console import error_page
     from api.convert import RequestProblemsError, problem_detail
     from network.scenario import ScenarioError
 
     @app.exception_handler(RequestValidationError)
-    async def _schema(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _schema(request: Request, exc: RequestValidationError) -> Response:
+        page = error_page(request, 422, "the request was not understood")
+        if page is not None:  # a console page
+            return page
         detail = [
             {
                 "loc": list(e.get("loc", ())),
@@ -129,7 +133,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(exc)}, status_code=409)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        page = error_page(request, exc.status_code, exc.detail)
+        if page is not None:  # a console page
+            return page
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             # Starlette names the methods of the first route that matched the path only; a path
@@ -247,6 +254,9 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
     app.include_router(artifacts.router)
     app.include_router(networks.router)
     app.include_router(routes.router)
+    from api import console
+
+    console.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_openapi(app)
     return app

@@ -1,0 +1,706 @@
+"""The planner's console: server-rendered pages (Jinja2) at ``/`` with a little JavaScript.
+
+Sign-in takes the tenant's API key and keeps it in an ``HttpOnly``, ``SameSite=Strict`` cookie
+(``Secure`` over HTTPS); it is never put in a URL, a page or a log. Every form carries a CSRF
+token that must equal the one in a second ``HttpOnly`` cookie (double submit), and a cross-site
+``Origin`` is refused, so a form on another site cannot post here. Pages show only the signed-in
+tenant's objects (404 otherwise); every value from a scenario or a CSV is escaped by the
+templates (autoescape) or set as text by the scripts. The browser loads nothing from the
+internet: Leaflet and the country outlines are served by the app (see ``api/static/vendor``).
+
+Pages: networks (upload, versions, forecast upload with inline line-numbered errors), plans
+(list with live status and progress, cancel), one plan (KPIs, map, stock and fulfilment tables
+with sort and filter, diagnosis, downloads) and the comparison of two plans.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import secrets
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from api.artifacts import KINDS
+from api.auth import authenticate
+
+__all__ = ["CSP", "KEY_COOKIE", "compare_plans", "router"]
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def _num(v: Any, digits: int = 0) -> str:
+    if v is None:
+        return "–"
+    try:
+        return f"{float(v):,.{digits}f}"
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def _pct(v: Any, digits: int = 1) -> str:
+    return "–" if v is None else f"{100.0 * float(v):.{digits}f} %"
+
+
+def _signed(v: Any, digits: int = 0) -> str:
+    return "–" if v is None else f"{float(v):+,.{digits}f}"
+
+
+templates.env.filters.update(num=_num, pct=_pct, signed=_signed)
+router = APIRouter(include_in_schema=False)
+
+KEY_COOKIE = "tradelane_key"
+CSRF_COOKIE = "tradelane_csrf"
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+    "base-uri 'none'; object-src 'none'"
+)
+_SEC = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+_TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+class SignInRequired(Exception):
+    """The page needs a signed-in tenant (answered by a redirect to the sign-in page)."""
+
+
+# -- sign-in, CSRF -------------------------------------------------------------------------
+
+
+def _tenant(request: Request) -> str | None:
+    key = request.cookies.get(KEY_COOKIE)
+    if not key:
+        return None
+    who = authenticate(f"Bearer {key}", request.app.state.settings.keys)
+    return who.tenant if who is not None else None
+
+
+def _require(request: Request) -> str:
+    tenant = _tenant(request)
+    if tenant is None:
+        raise SignInRequired
+    return tenant
+
+
+def _csrf(request: Request) -> str:
+    """The CSRF token of this browser (made on first use, set by :func:`_page`)."""
+    tok = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "csrf", None)
+    if not tok:
+        tok = request.state.csrf = secrets.token_urlsafe(32)
+    return tok
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+async def _form(request: Request) -> Any:
+    """The posted form, after the CSRF and origin checks (403 when they fail)."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        expected = f"{request.url.scheme}://{request.headers.get('host', '')}"
+        if origin.rstrip("/") != expected:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "cross-site form refused")
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "cross-site form refused")
+    max_part = int(request.app.state.settings.max_body_bytes)
+    form = await request.form(max_part_size=max_part)
+    sent = str(form.get("csrf", ""))
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not cookie or not sent or not hmac.compare_digest(sent.encode(), cookie.encode()):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "invalid or missing CSRF token; reload the page and try again",
+        )
+    return form
+
+
+def _page(request: Request, template: str, ctx: dict[str, Any], *, code: int = 200) -> HTMLResponse:
+    tenant = _tenant(request)
+    resp = templates.TemplateResponse(
+        request,
+        template,
+        {"tenant": tenant, "csrf": _csrf(request), "title": ctx.get("title", "tradelane"), **ctx},
+        status_code=code,
+        headers=_SEC,
+    )
+    if request.cookies.get(CSRF_COOKIE) != _csrf(request):
+        resp.set_cookie(
+            CSRF_COOKIE,
+            _csrf(request),
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request),
+            path="/",
+        )
+    return resp
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER, headers=_SEC)
+
+
+def _not_found(what: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
+
+
+def install(app: FastAPI) -> None:
+    """Mount the console: its pages, static files and its error pages."""
+    from fastapi.staticfiles import StaticFiles
+
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.exception_handler(SignInRequired)
+    async def _signin(request: Request, _: SignInRequired) -> Response:
+        return _redirect("/login")
+
+
+def _is_console(request: Request) -> bool:
+    return not request.url.path.startswith(("/v1/", "/healthz", "/openapi", "/docs", "/redoc"))
+
+
+def error_page(request: Request, code: int, detail: Any) -> HTMLResponse | None:
+    """An HTML error page for console paths (None for the JSON API's paths)."""
+    if not _is_console(request):
+        return None
+    msg = detail if isinstance(detail, str) else "the request could not be processed"
+    return _page(
+        request, "error.html", {"title": f"{code}", "code": code, "message": msg}, code=code
+    )
+
+
+# -- sign in / out -------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    """The plans page once signed in, else the sign-in page."""
+    return _redirect("/plans" if _tenant(request) else "/login")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> HTMLResponse:
+    """The sign-in form."""
+    return _page(request, "login.html", {"title": "Sign in"})
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    """Check the key; on success keep it in an HttpOnly cookie and go to the plans."""
+    form = await _form(request)
+    key = str(form.get("key", "")).strip()
+    who = authenticate(f"Bearer {key}", request.app.state.settings.keys) if key else None
+    if who is None:
+        logger.info("console sign-in refused")
+        return _page(
+            request,
+            "login.html",
+            {"title": "Sign in", "error": "That API key is not valid."},
+            code=401,
+        )
+    logger.info("console sign-in: tenant %s (key %s)", who.tenant, who.key_id)
+    resp = _redirect("/plans")
+    resp.set_cookie(
+        KEY_COOKIE,
+        key,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/",
+        max_age=12 * 3600,
+    )
+    resp.set_cookie(
+        CSRF_COOKIE,
+        secrets.token_urlsafe(32),
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/",
+    )
+    return resp
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """Forget the key (and the CSRF token)."""
+    await _form(request)
+    resp = _redirect("/login")
+    resp.delete_cookie(KEY_COOKIE, path="/")
+    resp.delete_cookie(CSRF_COOKIE, path="/")
+    return resp
+
+
+# -- networks and forecasts ----------------------------------------------------------------
+
+
+def _errors(exc: Exception) -> list[str]:
+    """One line per problem of a 4xx (the API's 422 detail), for showing inline."""
+    if isinstance(exc, RequestValidationError):
+        out = []
+        for e in exc.errors():
+            loc = [str(x) for x in e.get("loc", ()) if x != "body"]
+            field = ".".join(loc)
+            out.append(f"{field}: {e.get('msg')}" if field else str(e.get("msg")))
+        return out
+    if isinstance(exc, HTTPException):
+        return [str(exc.detail)]
+    from network.scenario import ScenarioError
+
+    if isinstance(exc, ScenarioError):
+        return [str(p) for p in exc.problems]
+    return [str(exc)]
+
+
+@router.get("/networks", response_class=HTMLResponse)
+def networks_page(request: Request) -> HTMLResponse:
+    """The tenant's networks and the upload form."""
+    tenant = _require(request)
+    rows, _ = request.app.state.networks.list(tenant, limit=200)
+    return _page(request, "networks.html", {"title": "Networks", "networks": rows})
+
+
+@router.post("/networks", response_class=HTMLResponse)
+async def upload_network(request: Request) -> Response:
+    """Store an uploaded network file (JSON or YAML) under a name."""
+    tenant = _require(request)
+    form = await _form(request)
+    name = str(form.get("name", "")).strip()
+    upload = form.get("file")
+    errors: list[str] = []
+    import re
+
+    from api.routes.networks import NAME_PATTERN, store_network
+
+    if not re.match(NAME_PATTERN, name):
+        errors.append(
+            "name: letters, digits and _.- only (at most 100), starting with a letter or digit"
+        )
+    raw = await upload.read() if upload is not None and hasattr(upload, "read") else b""
+    if not raw:
+        errors.append("file: choose a network file (JSON or YAML)")
+    doc: Any = None
+    if not errors:
+        try:
+            text = raw.decode("utf-8-sig")
+            fname = str(getattr(upload, "filename", "") or "")
+            if fname.endswith((".yaml", ".yml")):
+                import yaml
+
+                doc = yaml.safe_load(text)
+            else:
+                doc = json.loads(text)
+        except (UnicodeDecodeError, ValueError) as e:
+            errors.append(f"file: cannot read it: {e}"[:300])
+        except Exception as e:
+            errors.append(f"file: invalid YAML: {e}"[:300])
+    if not errors:
+        try:
+            rec, _ = await run_in_threadpool(store_network, request, tenant, name, doc)
+            return _redirect(f"/networks/{rec.name}")
+        except (RequestValidationError, HTTPException) as e:
+            errors = _errors(e)
+    rows, _ = request.app.state.networks.list(tenant, limit=200)
+    return _page(
+        request,
+        "networks.html",
+        {"title": "Networks", "networks": rows, "errors": errors, "name": name},
+        code=422,
+    )
+
+
+def _network_ctx(
+    request: Request, tenant: str, name: str, version: int | None = None
+) -> dict[str, Any]:
+    from api.routes.networks import counts
+
+    rec = request.app.state.networks.get(tenant, name, version)
+    if rec is None:
+        raise _not_found(f"network {name!r}")
+    return {
+        "title": f"Network {name}",
+        "network": rec,
+        "counts": counts(rec.document),
+        "default_limit": request.app.state.settings.default_time_limit_s,
+    }
+
+
+@router.get("/networks/{name}", response_class=HTMLResponse)
+def network_page(
+    request: Request, name: str, version: Annotated[int | None, Query(ge=1)] = None
+) -> HTMLResponse:
+    """One network: its versions, its size and the forecast upload form."""
+    tenant = _require(request)
+    return _page(request, "network.html", _network_ctx(request, tenant, name, version))
+
+
+@router.post("/networks/{name}/forecasts", response_class=HTMLResponse)
+async def upload_forecast(request: Request, name: str) -> Response:
+    """Queue the plan of an uploaded forecast CSV; bad rows are listed on the page."""
+    tenant = _require(request)
+    form = await _form(request)
+    from api.routes.networks import submit_forecast
+
+    upload = form.get("file")
+    body = await upload.read() if upload is not None and hasattr(upload, "read") else b""
+    if not body:
+        body = str(form.get("csv", "")).encode()
+    errors: list[str] = []
+    limit: float | None = None
+    version: int | None = None
+    try:
+        limit = float(form["time_limit_s"]) if form.get("time_limit_s") else None
+        if limit is not None and not 0 < limit <= 86_400:
+            raise ValueError
+    except ValueError:
+        errors.append("time limit: a number of seconds above 0")
+    try:
+        version = int(form["version"]) if form.get("version") else None
+    except ValueError:
+        errors.append("version: a whole number")
+    if not body.strip():
+        errors.append("forecast: choose a CSV file (sku,zone,units) or paste the rows")
+    if not errors:
+        try:
+            rec = await run_in_threadpool(
+                submit_forecast,
+                request,
+                tenant,
+                name,
+                body,
+                "text/csv",
+                version=version,
+                time_limit_s=limit,
+                seed=0,
+            )
+            return _redirect(f"/plans/{rec.id}")
+        except (RequestValidationError, HTTPException) as e:
+            if isinstance(e, HTTPException) and e.status_code == 404:
+                raise
+            errors = _errors(e)
+    ctx = _network_ctx(request, tenant, name, None)
+    return _page(request, "network.html", {**ctx, "errors": errors}, code=422)
+
+
+# -- plans ---------------------------------------------------------------------------------
+
+
+def _job(request: Request, tenant: str, job_id: str) -> Any:
+    try:
+        jid = str(uuid.UUID(job_id))
+    except ValueError:
+        raise _not_found("plan") from None
+    rec = request.app.state.store.get(tenant, jid)
+    if rec is None:
+        raise _not_found("plan")
+    return rec
+
+
+def _summary(request: Request, tenant: str, recs: list[Any]) -> list[dict[str, Any]]:
+    ids = [r.id for r in recs]
+    src = request.app.state.networks.sources(tenant, ids)
+    prog = request.app.state.networks.progress(ids)
+    out = []
+    for r in recs:
+        p = prog.get(r.id)
+        out.append(
+            {
+                "id": r.id,
+                "status": r.status,
+                "scenario": r.scenario_name,
+                "error": r.error,
+                "created_at": r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                "network": src.get(r.id),
+                "progress": None
+                if p is None
+                else {
+                    "phase": p.phase,
+                    "elapsed_s": round(p.elapsed_s, 1),
+                    "best_objective": p.best_objective,
+                    "bound": p.bound,
+                },
+            }
+        )
+    return out
+
+
+@router.get("/plans", response_class=HTMLResponse)
+def plans_page(request: Request) -> HTMLResponse:
+    """The tenant's plan jobs with live status and progress."""
+    tenant = _require(request)
+    recs, total = request.app.state.store.list(tenant, limit=100)
+    return _page(
+        request,
+        "plans.html",
+        {"title": "Plans", "plans": _summary(request, tenant, recs), "total": total},
+    )
+
+
+@router.get("/plans.json")
+def plans_json(request: Request) -> JSONResponse:
+    """The plans list as data, for the page's live refresh."""
+    tenant = _require(request)
+    recs, _ = request.app.state.store.list(tenant, limit=100)
+    return JSONResponse(_summary(request, tenant, recs), headers=_SEC)
+
+
+@router.post("/plans/{job_id}/cancel")
+async def cancel(request: Request, job_id: str) -> Response:
+    """Cancel a queued or running plan."""
+    tenant = _require(request)
+    form = await _form(request)
+    rec = _job(request, tenant, job_id)
+    request.app.state.store.cancel(tenant, rec.id)
+    nxt = str(form.get("next", ""))
+    return _redirect(
+        nxt if nxt.startswith("/") and not nxt.startswith("//") else f"/plans/{rec.id}"
+    )
+
+
+def _kpis(plan: dict[str, Any]) -> dict[str, Any]:
+    svc = plan.get("service") or {}
+    return {
+        "objective": plan.get("objective"),
+        "bound": plan.get("bound"),
+        "gap": plan.get("gap"),
+        "status": plan.get("status"),
+        "on_time": svc.get("on_time_share"),
+        "target": svc.get("target"),
+        "late": svc.get("units_late"),
+        "lost": svc.get("units_lost"),
+        "open": sum(1 for w in plan.get("warehouses", []) if w.get("open")),
+        "solve_s": plan.get("solve_seconds"),
+        "currency": plan.get("currency", ""),
+    }
+
+
+@router.get("/plans/{job_id}", response_class=HTMLResponse)
+def plan_page(request: Request, job_id: str) -> HTMLResponse:
+    """One plan: KPIs, map, tables, diagnosis and downloads (or its progress while running)."""
+    tenant = _require(request)
+    rec = _job(request, tenant, job_id)
+    plan = rec.result if rec.status == "succeeded" else None
+    summary = _summary(request, tenant, [rec])[0]
+    others, _ = request.app.state.store.list(tenant, limit=100, status="succeeded")
+    ctx: dict[str, Any] = {
+        "title": f"Plan {rec.scenario_name}",
+        "job": summary,
+        "plan": plan,
+        "others": [o for o in _summary(request, tenant, others) if o["id"] != rec.id],
+    }
+    if plan is not None:
+        from optimizer.plan.io import MODE_COLOURS
+
+        ctx.update(
+            kpis=_kpis(plan),
+            cost=sorted(
+                (
+                    (k, v)
+                    for k, v in (plan.get("cost") or {}).items()
+                    if isinstance(v, int | float) and v
+                ),
+                key=lambda kv: -kv[1],
+            ),
+            by_country=sorted(((plan.get("service") or {}).get("by_country") or {}).items()),
+            warehouses=_warehouse_rows(plan),
+            diagnosis=plan.get("diagnosis") or {},
+            notes=plan.get("notes") or [],
+            files=list(KINDS),
+            modes=MODE_COLOURS,
+        )
+    return _page(request, "plan.html", ctx)
+
+
+def _warehouse_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    stock: dict[str, float] = {}
+    for s in plan.get("stock", []):
+        stock[s["warehouse"]] = stock.get(s["warehouse"], 0.0) + float(s["units"])
+    out = []
+    for w in sorted(plan.get("warehouses", []), key=lambda w: (not w.get("open"), w["id"])):
+        cs, ct = w.get("storage_m3"), w.get("throughput_units_per_day")
+        out.append(
+            {
+                "id": w["id"],
+                "open": bool(w.get("open")),
+                "stock": stock.get(w["id"], 0.0),
+                "storage": (w.get("storage_used_m3") or 0.0) / cs if cs else None,
+                "throughput": (w.get("throughput_used_per_day") or 0.0) / ct if ct else None,
+            }
+        )
+    return out
+
+
+@router.get("/plans/{job_id}/status.json")
+def plan_status(request: Request, job_id: str) -> JSONResponse:
+    """One plan's status and progress, for the page's live refresh."""
+    tenant = _require(request)
+    rec = _job(request, tenant, job_id)
+    return JSONResponse(_summary(request, tenant, [rec])[0], headers=_SEC)
+
+
+_ROWS = {
+    "stock": ("sku", "warehouse", "units"),
+    "fulfilment": ("sku", "zone", "source", "mode", "lanes", "units", "hours", "on_time"),
+}
+
+
+@router.get("/plans/{job_id}/rows/{kind}.json")
+def plan_rows(request: Request, job_id: str, kind: str) -> JSONResponse:
+    """A plan's stock or fulfilment rows as ``{"columns", "rows"}`` (for the sortable tables)."""
+    tenant = _require(request)
+    rec = _job(request, tenant, job_id)
+    if kind not in _ROWS or rec.status != "succeeded" or rec.result is None:
+        raise _not_found(f"{kind} of this plan")
+    cols = _ROWS[kind]
+    rows = [
+        [(" > ".join(map(str, r.get(c) or [])) if c == "lanes" else r.get(c)) for c in cols]
+        for r in rec.result.get(kind, [])
+    ]
+    return JSONResponse({"columns": cols, "rows": rows}, headers=_SEC)
+
+
+@router.get("/plans/{job_id}/files/{kind}")
+def plan_file(request: Request, job_id: str, kind: str) -> Response:
+    """A plan's file (the same bytes as ``GET /v1/plans/{id}/<file>``)."""
+    from api.routes.artifacts import serve_artifact
+
+    tenant = _require(request)
+    if kind not in KINDS:
+        raise _not_found("file")
+    return serve_artifact(request, tenant, job_id, kind)
+
+
+@router.get("/outlines.geojson")
+def outlines() -> Response:
+    """The packaged country outlines (Natural Earth 1:110m) for the map."""
+    from network.outlines import outlines_bytes
+
+    return Response(
+        outlines_bytes(),
+        media_type="application/geo+json",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
+# -- compare -------------------------------------------------------------------------------
+
+
+def compare_plans(a: dict[str, Any], b: dict[str, Any], *, top: int = 50) -> dict[str, Any]:
+    """Differences from plan ``a`` to plan ``b``: cost by term, on-time share (overall and by
+    country), stock moved and warehouses opened or closed.
+
+    ``stock_moved`` is half the sum of the absolute changes of stock per (SKU, warehouse)
+    (units that sit somewhere else in ``b``), ``lines`` the largest changes.
+    """
+    ca, cb = a.get("cost") or {}, b.get("cost") or {}
+    terms = sorted(
+        set(ca) | set(cb), key=lambda k: -abs(float(cb.get(k, 0) or 0) - float(ca.get(k, 0) or 0))
+    )
+    cost = [
+        {
+            "term": k,
+            "a": float(ca.get(k, 0) or 0),
+            "b": float(cb.get(k, 0) or 0),
+            "delta": float(cb.get(k, 0) or 0) - float(ca.get(k, 0) or 0),
+        }
+        for k in terms
+        if ca.get(k) or cb.get(k)
+    ]
+    sa_, sb = a.get("service") or {}, b.get("service") or {}
+    ba, bb = sa_.get("by_country") or {}, sb.get("by_country") or {}
+    countries = [
+        {
+            "country": c,
+            "a": (ba.get(c) or {}).get("on_time_share"),
+            "b": (bb.get(c) or {}).get("on_time_share"),
+        }
+        for c in sorted(set(ba) | set(bb))
+    ]
+    for r in countries:
+        r["delta"] = (r["b"] - r["a"]) if r["a"] is not None and r["b"] is not None else None
+    sa: dict[tuple[str, str], float] = {}
+    for s in a.get("stock", []):
+        sa[(s["sku"], s["warehouse"])] = sa.get((s["sku"], s["warehouse"]), 0.0) + float(s["units"])
+    sbd: dict[tuple[str, str], float] = {}
+    for s in b.get("stock", []):
+        key = (s["sku"], s["warehouse"])
+        sbd[key] = sbd.get(key, 0.0) + float(s["units"])
+    changes: list[dict[str, Any]] = [
+        {
+            "sku": k[0],
+            "warehouse": k[1],
+            "a": sa.get(k, 0.0),
+            "b": sbd.get(k, 0.0),
+            "delta": sbd.get(k, 0.0) - sa.get(k, 0.0),
+        }
+        for k in set(sa) | set(sbd)
+    ]
+    changes = [c for c in changes if abs(c["delta"]) > 1e-9]
+    changes.sort(key=lambda c: (-abs(c["delta"]), c["sku"], c["warehouse"]))
+    oa = {w["id"] for w in a.get("warehouses", []) if w.get("open")}
+    ob = {w["id"] for w in b.get("warehouses", []) if w.get("open")}
+    oa_, ob_ = a.get("objective"), b.get("objective")
+    return {
+        "objective": {
+            "a": oa_,
+            "b": ob_,
+            "delta": (ob_ - oa_) if oa_ is not None and ob_ is not None else None,
+        },
+        "on_time": {
+            "a": sa_.get("on_time_share"),
+            "b": sb.get("on_time_share"),
+            "delta": (sb["on_time_share"] - sa_["on_time_share"])
+            if sa_.get("on_time_share") is not None and sb.get("on_time_share") is not None
+            else None,
+        },
+        "cost": cost,
+        "countries": countries,
+        "stock_moved": sum(abs(c["delta"]) for c in changes) / 2.0,
+        "stock_lines_changed": len(changes),
+        "stock_changes": changes[:top],
+        "opened": sorted(ob - oa),
+        "closed": sorted(oa - ob),
+        "kept": sorted(oa & ob),
+    }
+
+
+@router.get("/compare", response_class=HTMLResponse)
+def compare_page(request: Request, a: str = "", b: str = "") -> HTMLResponse:
+    """Compare two succeeded plans (choose them on the page)."""
+    tenant = _require(request)
+    done, _ = request.app.state.store.list(tenant, limit=100, status="succeeded")
+    ctx: dict[str, Any] = {
+        "title": "Compare plans",
+        "choices": _summary(request, tenant, done),
+        "a": a,
+        "b": b,
+    }
+    if a and b:
+        ra, rb = _job(request, tenant, a), _job(request, tenant, b)
+        if ra.status != "succeeded" or rb.status != "succeeded":
+            raise _not_found("succeeded plan")
+        ra = request.app.state.store.get(tenant, ra.id)
+        rb = request.app.state.store.get(tenant, rb.id)
+        ctx.update(
+            diff=compare_plans(ra.result, rb.result),
+            ja=_summary(request, tenant, [ra])[0],
+            jb=_summary(request, tenant, [rb])[0],
+        )
+    return _page(request, "compare.html", ctx)

@@ -1,0 +1,219 @@
+"""The console's pages through a TestClient: sign-in cookie, CSRF, tenants, escaping, uploads,
+plan pages and the comparison (the browser tests in ``test_console_browser.py`` drive a real
+Chromium through the same pages)."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import pytest
+
+from api.console import CSRF_COOKIE, KEY_COOKIE, compare_plans
+from tests.api.conftest import KEYS, wait_for
+
+CSV = "sku,zone,units\nSKU-A,Z-KUL,1800\nSKU-A,Z-JHB,700\nSKU-B,Z-PEN,400\n"
+
+
+def _csrf(client) -> str:
+    client.get("/login")
+    return client.cookies[CSRF_COOKIE]
+
+
+def _sign_in(client, tenant: str = "acme") -> str:
+    tok = _csrf(client)
+    r = client.post("/login", data={"key": KEYS[tenant], "csrf": tok}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/plans"
+    return client.cookies[CSRF_COOKIE]
+
+
+def _network_doc(scenario: dict[str, Any]) -> bytes:
+    import json
+
+    doc = copy.deepcopy(scenario)
+    doc.pop("demand")
+    return json.dumps(doc).encode()
+
+
+def _upload_network(client, scenario, name: str = "tiny") -> None:
+    tok = client.cookies[CSRF_COOKIE]
+    r = client.post(
+        "/networks",
+        data={"name": name, "csrf": tok},
+        files={"file": ("net.json", _network_doc(scenario), "application/json")},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == f"/networks/{name}"
+
+
+def _forecast(client, name: str = "tiny", csv: str = CSV, **extra: Any):
+    tok = client.cookies[CSRF_COOKIE]
+    return client.post(
+        f"/networks/{name}/forecasts",
+        data={"csrf": tok, **extra},
+        files={"file": ("f.csv", csv.encode(), "text/csv")},
+        follow_redirects=False,
+    )
+
+
+def _succeeded(client, job_id: str) -> None:
+    wait_for(
+        lambda: client.get(f"/plans/{job_id}/status.json").json()["status"] == "succeeded",
+        timeout=30,
+    )
+
+
+def test_sign_in_keeps_the_key_in_an_httponly_strict_cookie(client) -> None:
+    """A good key sets an HttpOnly, SameSite=Strict cookie and never appears in a page or URL;
+    a bad key is refused with the form again; pages without the cookie redirect to sign-in."""
+    assert client.get("/plans", follow_redirects=False).headers["location"] == "/login"
+    tok = _csrf(client)
+    bad = client.post("/login", data={"key": "wrong-key-000000", "csrf": tok})
+    assert bad.status_code == 401 and "not valid" in bad.text
+    r = client.post("/login", data={"key": KEYS["acme"], "csrf": tok}, follow_redirects=False)
+    cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith(KEY_COOKIE))
+    assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
+    page = client.get("/plans")
+    assert page.status_code == 200 and KEYS["acme"] not in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    tok = client.cookies[CSRF_COOKIE]
+    out = client.post("/logout", data={"csrf": tok}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    client.cookies.clear()
+    assert client.get("/plans", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("data", "headers"),
+    [
+        ({}, {}),  # no token
+        ({"csrf": "forged"}, {}),  # wrong token
+        ("ok", {"Origin": "https://evil.example"}),  # right token, other site
+        ("ok", {"Sec-Fetch-Site": "cross-site"}),  # a browser says: cross-site
+    ],
+)
+def test_forms_refuse_cross_site_posts(client, scenario, data, headers) -> None:
+    """A form post without the CSRF token, with a wrong one or from another site is 403 and
+    changes nothing."""
+    tok = _sign_in(client)
+    body = {"name": "x", "csrf": tok} if data == "ok" else {"name": "x", **data}
+    r = client.post(
+        "/networks",
+        data=body,
+        headers=headers,
+        files={"file": ("n.json", _network_doc(scenario), "application/json")},
+    )
+    assert r.status_code == 403
+    assert client.app.state.networks.get("acme", "x") is None
+
+
+def test_upload_network_then_forecast_then_plan_page(client, scenario) -> None:
+    """Upload a network, plan a CSV forecast, and the plan page shows KPIs, map hooks, table
+    sources and downloads; the rows and files answer for the owner."""
+    _sign_in(client)
+    _upload_network(client, scenario)
+    page = client.get("/networks/tiny")
+    assert "version 1" in page.text and "2 warehouses" in page.text
+    r = _forecast(client, time_limit_s="5")
+    assert r.status_code == 303 and r.headers["location"].startswith("/plans/")
+    job = r.headers["location"].rsplit("/", 1)[1]
+    _succeeded(client, job)
+    page = client.get(f"/plans/{job}").text
+    assert 'id="map"' in page and f"/plans/{job}/files/plan.geojson" in page
+    assert "2,900" in page  # the fake plan's cost: total demand
+    rows = client.get(f"/plans/{job}/rows/fulfilment.json").json()
+    assert len(rows["rows"]) == 3 and rows["columns"][0] == "sku"
+    gj = client.get(f"/plans/{job}/files/plan.geojson")
+    assert gj.status_code == 200 and gj.headers["content-type"] == "application/geo+json"
+    assert client.get("/outlines.geojson").json()["type"] == "FeatureCollection"
+    assert "tiny" in client.get("/plans").text
+
+
+def test_bad_forecast_csv_shows_the_line_inline(client, scenario) -> None:
+    """A CSV with a bad row is not planned; the page lists the problem with its line number."""
+    _sign_in(client)
+    _upload_network(client, scenario)
+    r = _forecast(client, csv="sku,zone,units\nSKU-A,Z-KUL,5\nSKU-A,Z-KUL,abc\n")
+    assert r.status_code == 422
+    assert re.search(r"line 3\W+units: not a number: &#39;abc&#39;", r.text), r.text
+    assert client.app.state.store.list("acme")[1] == 0
+
+
+def test_other_tenants_get_404(client, scenario) -> None:
+    """Beta's session cannot see acme's network, plan, rows or files (404)."""
+    _sign_in(client)
+    _upload_network(client, scenario)
+    job = _forecast(client).headers["location"].rsplit("/", 1)[1]
+    _succeeded(client, job)
+    client.cookies.clear()
+    _sign_in(client, "beta")
+    for url in (
+        f"/plans/{job}",
+        f"/plans/{job}/rows/stock.json",
+        f"/plans/{job}/files/plan.geojson",
+        f"/plans/{job}/status.json",
+        "/networks/tiny",
+        f"/compare?a={job}&b={job}",
+    ):
+        assert client.get(url).status_code == 404, url
+    assert job not in client.get("/plans").text
+
+
+def test_ids_with_markup_render_as_text(client, scenario) -> None:
+    """A warehouse id like ``<script>…`` is escaped on the plan and compare pages."""
+    bad = "<script>alert(1)</script>"
+    sc = copy.deepcopy(scenario)
+    for n in sc["nodes"]:
+        if n["id"] == "WH-KUL":
+            n["id"] = bad
+    for lane in sc["lanes"]:
+        for k in ("from", "to"):
+            if lane[k] == "WH-KUL":
+                lane[k] = bad
+    _sign_in(client)
+    _upload_network(client, sc, name="xss")
+    job = _forecast(client, name="xss").headers["location"].rsplit("/", 1)[1]
+    job2 = _forecast(client, name="xss", csv="sku,zone,units\nSKU-A,Z-KUL,5\n")
+    job2 = job2.headers["location"].rsplit("/", 1)[1]
+    _succeeded(client, job)
+    _succeeded(client, job2)
+    for url in (f"/plans/{job}", f"/compare?a={job}&b={job2}"):
+        page = client.get(url).text
+        assert bad not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, url
+
+
+def test_upload_over_the_size_limit_is_413(client_factory, scenario) -> None:
+    """The body size limit holds for console uploads too."""
+    c = client_factory(max_body_bytes=4096)
+    _sign_in(c)
+    r = _forecast(c, csv="sku,zone,units\n" + "SKU-A,Z-KUL,1\n" * 1000)
+    assert r.status_code == 413
+
+
+def test_compare_plans_differences() -> None:
+    """Deltas of cost and on-time share, stock moved (half the absolute change) and the
+    warehouses opened and closed, on two hand-made plans."""
+    a = {
+        "objective": 100.0,
+        "cost": {"fixed": 60.0, "outbound": 40.0},
+        "service": {"on_time_share": 0.9, "by_country": {"MY": {"on_time_share": 0.9}}},
+        "warehouses": [{"id": "W1", "open": True}, {"id": "W2", "open": False}],
+        "stock": [{"sku": "A", "warehouse": "W1", "units": 10}],
+    }
+    b = {
+        "objective": 90.0,
+        "cost": {"fixed": 45.0, "outbound": 45.0},
+        "service": {"on_time_share": 0.95, "by_country": {"MY": {"on_time_share": 0.95}}},
+        "warehouses": [{"id": "W1", "open": False}, {"id": "W2", "open": True}],
+        "stock": [{"sku": "A", "warehouse": "W2", "units": 10}],
+    }
+    d = compare_plans(a, b)
+    assert d["objective"]["delta"] == -10.0
+    assert d["on_time"]["delta"] == pytest.approx(0.05)
+    assert d["stock_moved"] == 10.0 and d["stock_lines_changed"] == 2
+    assert d["opened"] == ["W2"] and d["closed"] == ["W1"]
+    assert [(c["term"], c["delta"]) for c in d["cost"]] == [("fixed", -15.0), ("outbound", 5.0)]
+    assert d["countries"][0]["delta"] == pytest.approx(0.05)
