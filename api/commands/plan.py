@@ -38,8 +38,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument(
         "--strategy",
-        choices=("auto", "monolithic", "decompose"),
-        help="monolithic MIP or decomposition (default auto: by size)",
+        choices=("auto", "monolithic", "decompose", "blocks"),
+        help="monolithic MIP, warehouse decomposition or SKU blocks (default auto: by size)",
+    )
+    p.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run SKU blocks on this Dask scheduler ('local': a LocalCluster; default: "
+        "$TRADELANE_DASK_ADDRESS, else local processes)",
+    )
+    p.add_argument(
+        "--workers", type=int, metavar="N", help="local processes or LocalCluster workers"
     )
     p.add_argument("--baseline", choices=("naive",), help="also report the naive planner")
     p.add_argument(
@@ -91,13 +100,25 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out: {str(out)!r} exists and is not a directory")
-    outcome = _with_progress(
-        lambda say: plan_scenario(
-            scenario, params, progress=say, started=getattr(args, "started", None)
-        ),
-        params.time_limit_s,
-        quiet=args.quiet,
-    )
+    from optimizer.executor import make_executor
+
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers: {args.workers} not understood; expected an integer >= 1")
+    executor = make_executor(args.dask, workers=args.workers)
+    try:
+        outcome = _with_progress(
+            lambda say: plan_scenario(
+                scenario,
+                params,
+                progress=say,
+                started=getattr(args, "started", None),
+                executor=executor,
+            ),
+            params.time_limit_s,
+            quiet=args.quiet,
+        )
+    finally:
+        executor.close()
     write_plan(outcome, out, draw_map=not args.no_map)
     print(summary(outcome.plan, out))
     return 0

@@ -20,7 +20,7 @@ from typing import Any
 __all__ = ["SOLVERS", "STRATEGIES", "AllocationParams"]
 
 SOLVERS = ("highs", "scip", "cpsat")
-STRATEGIES = ("auto", "monolithic", "decompose")
+STRATEGIES = ("auto", "monolithic", "decompose", "blocks")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,9 @@ class AllocationParams:
     strategy
         ``"monolithic"`` solves the whole MIP; ``"decompose"`` decides warehouses on an
         aggregated model and then solves the SKU-separable rest (see
-        :mod:`optimizer.decompose`); ``"auto"`` picks by size.
+        :mod:`optimizer.decompose`); ``"blocks"`` decides warehouses on SKU families and solves
+        SKU blocks apart (:mod:`optimizer.allocation.blocks`, for large catalogues); ``"auto"``
+        picks by size.
     baseline
         ``"naive"`` also computes the naive planner's plan for comparison; ``None`` skips it.
     warm_start

@@ -20,18 +20,22 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from network.compile import NetworkData, compile_network
 from network.scenario import Scenario
 from optimizer.allocation.baseline import naive_solution
+from optimizer.allocation.blocks import BLOCK_MIN_SKUS, solve_blocks
 from optimizer.allocation.columns import Columns, build_columns, cost_terms
 from optimizer.allocation.evaluate import Evaluation, evaluate
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, Status
 from optimizer.allocation.solve import solve_allocation
+
+if TYPE_CHECKING:
+    from optimizer.executor import TaskRunner
 
 __all__ = [
     "PlanOutcome",
@@ -263,6 +267,8 @@ def output_seconds(prepare_s: float, *, baseline: bool = False) -> float:
     return OUTPUT_FIXED_S + (OUTPUT_RATIO + (0.7 if baseline else 0.0)) * prepare_s
 
 
+#: Output seconds reserved per demand pair on the SKU-block path (no column build to time).
+BLOCK_OUTPUT_PER_PAIR_S = 8e-5
 #: Fixed part of :func:`output_seconds` (matplotlib's import and the map's figure).
 OUTPUT_FIXED_S = 1.5
 #: Output seconds per second of column build and naive plan (see :func:`output_seconds`).
@@ -280,6 +286,7 @@ def plan_scenario(
     cancel: threading.Event | None = None,
     data: NetworkData | None = None,
     started: float | None = None,
+    executor: TaskRunner | None = None,
 ) -> PlanOutcome:
     """Compile, solve and document a plan for one scenario.
 
@@ -298,6 +305,9 @@ def plan_scenario(
     started
         ``time.perf_counter()`` when the time limit started (default: now), so that a caller
         can count its own work (reading the scenario, writing files) against the limit.
+    executor
+        Where the SKU blocks of a large catalogue run (:func:`optimizer.executor.make_executor`;
+        default: Dask when ``TRADELANE_DASK_ADDRESS`` is set, else local processes).
 
     Returns
     -------
@@ -316,23 +326,39 @@ def plan_scenario(
     say("compiling the lane network")
     if data is None:
         data = compile_network(scenario)
-    t_prep = time.perf_counter()
-    cols = build_columns(data)
-    naive, hint = naive_solution(data, cols)
-    naive_cols = cols
-    # the solvers stop early enough to leave time for the plan's document and files
-    solve_deadline = deadline - output_seconds(
-        time.perf_counter() - t_prep, baseline=params.baseline == "naive"
-    )
     strategy = params.strategy
-    n_cols = len(cols.x_pair) + len(cols.q_pair) + len(cols.f_sku)
-    if strategy == "auto":
-        strategy = (
-            "decompose" if n_cols > AUTO_DECOMPOSE_COLUMNS and len(data.skus) > 1 else "monolithic"
+    n_skus = len(np.unique(data.dem_sku[data.dem_units > 0]))
+    if strategy == "blocks" or (strategy == "auto" and n_skus >= BLOCK_MIN_SKUS):
+        # tiers L/XL: SKU blocks (optimizer.allocation.blocks); full columns are never built
+        strategy = "blocks"
+        n_pairs = int((data.dem_units > 0).sum())
+        solve_deadline = deadline - (OUTPUT_FIXED_S + BLOCK_OUTPUT_PER_PAIR_S * n_pairs)
+        res_b, (cols, naive, hint) = solve_blocks(
+            data, params, deadline=solve_deadline, runner=executor, on_phase=say
         )
-    notes: list[str] = []
-    res: AllocationResult | None = None
-    if solve_deadline - time.perf_counter() >= MIN_SOLVE_S:
+        naive_cols = cols
+        notes = list(res_b.notes)
+        res: AllocationResult | None = res_b
+        solve_deadline = time.perf_counter()  # no fallback solve on this path
+    else:
+        t_prep = time.perf_counter()
+        cols = build_columns(data)
+        naive, hint = naive_solution(data, cols)
+        naive_cols = cols
+        # the solvers stop early enough to leave time for the plan's document and files
+        solve_deadline = deadline - output_seconds(
+            time.perf_counter() - t_prep, baseline=params.baseline == "naive"
+        )
+        n_cols = len(cols.x_pair) + len(cols.q_pair) + len(cols.f_sku)
+        if strategy == "auto":
+            strategy = (
+                "decompose"
+                if n_cols > AUTO_DECOMPOSE_COLUMNS and len(data.skus) > 1
+                else "monolithic"
+            )
+        notes = []
+        res = None
+    if strategy != "blocks" and solve_deadline - time.perf_counter() >= MIN_SOLVE_S:
         if strategy == "decompose":
             from optimizer.allocation.decompose import solve_decomposed
 
@@ -456,6 +482,7 @@ def plan_scenario(
     }
     plan["stats"]["compile_s"] = float(data.compile_seconds)
     plan["stats"]["peak_rss_mb"] = peak_rss_mb()
+    plan["stats"]["peak_rss_children_mb"] = peak_rss_mb(children=True)
     plan["evaluation"] = {
         "feasible": ev.feasible,
         "violations": list(ev.violations),
@@ -489,13 +516,15 @@ def _exact_lost(data: NetworkData, res: AllocationResult) -> AllocationResult:
     return replace(res, solution=sol, cost=cost, objective=obj, bound=min(res.bound, obj))
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, MB (``ru_maxrss``; 0 where unknown)."""
+def peak_rss_mb(*, children: bool = False) -> float:
+    """Peak resident memory of this process so far, MB (``ru_maxrss``; 0 where unknown);
+    ``children``: of the largest finished child process (local block workers)."""
     try:
         import resource
     except ImportError:  # pragma: no cover - not on Windows
         return 0.0
-    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    kb = resource.getrusage(who).ru_maxrss
     return float(kb) / (1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0)
 
 

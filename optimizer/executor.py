@@ -1,0 +1,205 @@
+"""Where independent sub-solves run: this process, local worker processes, or a Dask cluster.
+
+:func:`make_executor` returns a :class:`TaskRunner` with one method, :meth:`TaskRunner.map`:
+``fn(shared, item)`` for every item, ``shared`` sent to each worker **once** (not with every
+task): local processes get it through the pool's initializer, Dask workers through
+``Client.scatter(..., broadcast=True)``. Results come back in the items' order; an item whose
+task has not finished by the deadline (or failed) comes back as ``None``, so a caller can use
+its own fallback for it.
+
+Choice (:func:`make_executor`): ``dask`` an address (``tcp://host:8786``) uses that scheduler
+through ``distributed.Client(address)``; ``"local"`` starts a ``distributed.LocalCluster``
+(``workers`` processes, or threads with ``processes=False``); ``None`` reads
+``TRADELANE_DASK_ADDRESS`` and otherwise uses a ``concurrent.futures.ProcessPoolExecutor`` of
+``workers`` processes (``workers=1``: this process, no pool).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+__all__ = ["DASK_ENV", "TaskRunner", "make_executor"]
+
+log = logging.getLogger(__name__)
+
+#: Environment variable naming a Dask scheduler address (or ``local``).
+DASK_ENV = "TRADELANE_DASK_ADDRESS"
+
+_SHARED: dict[str, Any] = {}
+
+
+class TaskRunner(Protocol):
+    """Runs ``fn(shared, item)`` over items (see the module docstring)."""
+
+    #: ``"inline"``, ``"processes"`` or ``"dask"``, for plan notes.
+    kind: str
+    #: how many tasks run at once
+    workers: int
+
+    def map(
+        self,
+        fn: Callable[[Any, Any], Any],
+        shared: Any,
+        items: Sequence[Any],
+        *,
+        deadline: float = math.inf,
+    ) -> list[Any]: ...
+
+    def close(self) -> None: ...
+
+
+class InlineRunner:
+    """Runs the tasks one after the other in this process (no pickling)."""
+
+    kind = "inline"
+    workers = 1
+
+    def map(
+        self,
+        fn: Callable[[Any, Any], Any],
+        shared: Any,
+        items: Sequence[Any],
+        *,
+        deadline: float = math.inf,
+    ) -> list[Any]:
+        out: list[Any] = []
+        for it in items:
+            out.append(fn(shared, it) if time.perf_counter() < deadline else None)
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+def _init_shared(shared: Any) -> None:
+    _SHARED["data"] = shared
+
+
+def _call_shared(fn: Callable[[Any, Any], Any], item: Any) -> Any:
+    return fn(_SHARED["data"], item)
+
+
+def _wait_all(futures: list[Any], deadline: float) -> list[Any]:
+    """Each future's result (``concurrent.futures`` and Dask futures alike), ``None`` for one
+    that failed or was not done by ``deadline``."""
+    out: list[Any] = [None] * len(futures)
+    for i, fut in enumerate(futures):
+        left = deadline - time.perf_counter()
+        try:
+            out[i] = (
+                fut.result() if not math.isfinite(left) else fut.result(timeout=max(0.01, left))
+            )
+        except Exception as e:  # a failed or late task: the caller's fallback takes over
+            log.warning("sub-solve %d gave no result: %s: %s", i, type(e).__name__, e)
+    return out
+
+
+class ProcessRunner:
+    """A ``concurrent.futures.ProcessPoolExecutor``; ``shared`` goes to each process once."""
+
+    kind = "processes"
+
+    def __init__(self, workers: int):
+        self.workers = workers
+
+    def map(
+        self,
+        fn: Callable[[Any, Any], Any],
+        shared: Any,
+        items: Sequence[Any],
+        *,
+        deadline: float = math.inf,
+    ) -> list[Any]:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        pool = cf.ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=ctx,
+            initializer=_init_shared,
+            initargs=(shared,),
+        )
+        futs = [pool.submit(_call_shared, fn, it) for it in items]
+        try:
+            out = _wait_all(futs, deadline)
+        finally:
+            for f in futs:
+                f.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+class DaskRunner:
+    """A Dask ``distributed.Client``: ``shared`` is scattered to every worker once."""
+
+    kind = "dask"
+
+    def __init__(self, client: Any, cluster: Any = None):
+        self.client = client
+        self.cluster = cluster
+        self.workers = max(1, len(client.scheduler_info().get("workers", {})))
+
+    def map(
+        self,
+        fn: Callable[[Any, Any], Any],
+        shared: Any,
+        items: Sequence[Any],
+        *,
+        deadline: float = math.inf,
+    ) -> list[Any]:
+        handle = self.client.scatter(shared, broadcast=True)
+        futs = [self.client.submit(fn, handle, it, pure=False) for it in items]
+        try:
+            return _wait_all(futs, deadline)
+        finally:
+            self.client.cancel(futs)
+            with contextlib.suppress(Exception):
+                self.client.cancel([handle])
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def make_executor(
+    dask: str | None = None, *, workers: int | None = None, processes: bool = True
+) -> TaskRunner:
+    """The runner for sub-solves (module docstring).
+
+    Parameters
+    ----------
+    dask
+        A scheduler address, ``"local"`` for a ``LocalCluster``, or ``None`` (then
+        ``TRADELANE_DASK_ADDRESS`` if set, else local processes).
+    workers
+        Local processes or ``LocalCluster`` workers (default: the CPU count, at most 4);
+        ``1`` without Dask runs in this process.
+    processes
+        ``LocalCluster`` workers as processes (``False``: threads in this process).
+    """
+    dask = dask or os.environ.get(DASK_ENV) or None
+    n = workers or min(4, os.cpu_count() or 1)
+    if dask is None:
+        return InlineRunner() if n <= 1 else ProcessRunner(n)
+    from distributed import Client, LocalCluster
+
+    if dask == "local":
+        cluster = LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=n,
+            threads_per_worker=1,
+            processes=processes,
+            dashboard_address=None,
+        )
+        return DaskRunner(Client(cluster), cluster)  # type: ignore[no-untyped-call]
+    return DaskRunner(Client(dask))  # type: ignore[no-untyped-call]
