@@ -18,3 +18,4 @@ CAPACITY_M3 = "capacity_m3_per_day"
 CAPACITY_UNITS = "capacity_units_per_day"
 RATE_CARD = "rate_card"  # id of the card that generated a last-mile lane, else None
 START_HOURS = "start_hours"  # node: hours spent before the first lane (handling/processing)
+TIME_CV = "time_cv"  # lane: coefficient of variation of its hours (lognormal), 0 = fixed

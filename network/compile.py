@@ -174,6 +174,10 @@ class NetworkData:
     truncated: bool = False
     compile_seconds: float = 0.0
     meta: dict[str, float] = field(default_factory=dict)
+    # lane time randomness (DESIGN §10): mean hours and coefficient of variation per lane of
+    # ``lanes``; empty arrays (the default) mean every lane's hours are fixed
+    lane_hours: F = field(default_factory=lambda: np.zeros(0))
+    lane_time_cv: F = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self) -> None:
         w = len(self.warehouses)
@@ -205,7 +209,15 @@ class NetworkData:
                 raise IndexError(f"{what} option refers to an unknown node index")
             if len(opts.lane_idx) and opts.lane_idx.max() >= len(self.lanes):
                 raise IndexError(f"{what} option refers to an unknown lane index")
+        for name in ("lane_hours", "lane_time_cv"):
+            arr = getattr(self, name)
+            if len(arr) and arr.shape != (len(self.lanes),):
+                raise ValueError(f"{name} must be empty or have one entry per lane")
+            if np.any(~np.isfinite(arr)) or np.any(arr < 0):
+                raise ValueError(f"{name} must be finite and non-negative")
         _ro(
+            self.lane_hours,
+            self.lane_time_cv,
             self.wh_fixed_cost,
             self.wh_storage_m3,
             self.wh_throughput_per_day,
@@ -220,6 +232,11 @@ class NetworkData:
             self.lane_cap_m3,
             self.lane_cap_units,
         )
+
+    @property
+    def has_time_risk(self) -> bool:
+        """Some lane's hours are random (``time_cv > 0``)."""
+        return bool(len(self.lane_time_cv) and np.any(self.lane_time_cv > 0))
 
     @property
     def total_demand(self) -> float:
@@ -421,5 +438,7 @@ def compile_network(
         truncated=truncated,
         compile_seconds=time.perf_counter() - t0,
         meta={"graph_seconds": t_graph, "paths_seconds": t_paths},
+        lane_hours=np.array([attrs[ln][A.HOURS] for ln in lanes], float),
+        lane_time_cv=np.array([attrs[ln].get(A.TIME_CV, 0.0) for ln in lanes], float),
     )
     return data

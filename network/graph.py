@@ -57,6 +57,7 @@ def _lane_attrs(lane: Lane, km: float, *, duty: float | None) -> dict[str, Any]:
         A.CAPACITY_M3: lane.capacity_m3_per_day,
         A.CAPACITY_UNITS: lane.capacity_units_per_day,
         A.RATE_CARD: None,
+        A.TIME_CV: lane.time_cv,
     }
 
 
@@ -128,6 +129,7 @@ def build_graph(scenario: Scenario) -> nx.MultiDiGraph:
             A.CAPACITY_M3: card.capacity_m3_per_day,
             A.CAPACITY_UNITS: card.capacity_units_per_day,
             A.RATE_CARD: card.id,
+            A.TIME_CV: card.time_cv,
         }
         G.add_edges_from(
             (

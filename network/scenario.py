@@ -23,6 +23,11 @@ Extensions to v1 (all optional, all backwards compatible):
   (cross-border last mile from a bonded hub); ``rate_cards[].duty_rate`` is charged only on
   lanes that leave a bonded warehouse (goods from an ordinary warehouse are already imported).
 - capacities on rate cards apply to each lane the card generates.
+- ``lanes[].time_cv`` and ``rate_cards[].time_cv`` (≥ 0, default 0, DESIGN §10): the lane's
+  hours are lognormal with mean ``transit_hours + clearance_hours`` (a card's lanes: their
+  hours) and this coefficient of variation; lanes are independent, node hours fixed.
+- ``service.promise_probability`` (0 < p ≤ 1, default absent, DESIGN §10): an option is on
+  time only if P(order-to-door hours ≤ promise) ≥ p; absent, the rule is mean hours ≤ promise.
 
 >>> s = Scenario.model_validate(
 ...     {"name": "t", "nodes": [], "lanes": [], "skus": [], "demand": []})
@@ -119,6 +124,7 @@ class Service(_Base):
     review_period_days: float = Field(default=7.0, ge=0)
     safety_z: float = Field(default=1.65, ge=0)
     capital_cost_rate_per_year: float = Field(default=0.12, ge=0)
+    promise_probability: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False)
 
     @field_validator("min_on_time_share_by_country")
     @classmethod
@@ -170,6 +176,7 @@ class Lane(_Base):
     capacity_kg_per_day: float | None = Field(default=None, ge=0)
     capacity_m3_per_day: float | None = Field(default=None, ge=0)
     capacity_units_per_day: float | None = Field(default=None, ge=0)
+    time_cv: float = Field(default=0.0, ge=0, allow_inf_nan=False)
 
     @property
     def hours(self) -> float:
@@ -197,6 +204,7 @@ class RateCard(_Base):
     capacity_kg_per_day: float | None = Field(default=None, ge=0)
     capacity_m3_per_day: float | None = Field(default=None, ge=0)
     capacity_units_per_day: float | None = Field(default=None, ge=0)
+    time_cv: float = Field(default=0.0, ge=0, allow_inf_nan=False)
 
 
 class Sku(_Base):

@@ -44,7 +44,9 @@ Constraints (one comment per block in :func:`build_allocation_model`)
    ``Σ (units·weight | units·volume | units) over every option using it ≤ H·capacity``;
 6. service: ``Σ on-time x + Σ on-time q ≥ min_on_time_share·Σ D`` and per country
    (``service.min_on_time_share_by_country``); an option is on time when its hours are
-   ``≤ promise_hours``. Late units pay ``late_penalty_per_unit``.
+   ``≤ promise_hours``, or, with ``service.promise_probability`` p, when
+   ``P(hours ≤ promise_hours) ≥ p`` under random lane hours
+   (:mod:`optimizer.risk.distribution`). Late units pay ``late_penalty_per_unit``.
 
 Option pruning (exact)
 ----------------------

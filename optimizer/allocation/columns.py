@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from network.compile import NetworkData, PathOptions, SkuData
 from optimizer.allocation.result import Solution
+from optimizer.risk.distribution import on_time_mask
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +222,6 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
     H = float(data.horizon_days)
     R = float(svc.review_period_days)
     zf = float(svc.safety_z)
-    promise = float(svc.promise_hours)
     W = len(data.warehouses)
     stats: dict[str, int] = {}
 
@@ -292,7 +292,8 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
         x_lane = x_duty = np.zeros(0)
     x_handling = data.wh_handling_per_unit[x_wh]
     x_hours = outb.hours[x_opt] if len(x_opt) else np.zeros(0)
-    x_ontime = x_hours <= promise + TOL
+    # on time: mean hours ≤ promise, or P(hours ≤ promise) ≥ promise_probability (DESIGN §10)
+    x_ontime = on_time_mask(outb, data)[x_opt] if len(x_opt) else np.zeros(0, dtype=bool)
     stats["x_all"] = len(x_pair)
     if prune and len(x_pair):
         capped_out = _capped_options(outb, capped_lane)[x_opt]
@@ -317,7 +318,7 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
         q_pair = q_opt = np.zeros(0, np.int64)
         q_lane = q_duty = np.zeros(0)
     q_hours = dr.hours[q_opt] if len(q_opt) else np.zeros(0)
-    q_ontime = q_hours <= promise + TOL
+    q_ontime = on_time_mask(dr, data)[q_opt] if len(q_opt) else np.zeros(0, dtype=bool)
     stats["q_all"] = len(q_pair)
     if prune and len(q_pair):
         capped_d = _capped_options(dr, capped_lane)[q_opt]

@@ -5,7 +5,10 @@ never looks at the model's columns or at a solver. Each listed flow is matched t
 option with exactly its lanes (from the right source to the right destination), its cost is
 recomputed lane-vector by lane-vector with DESIGN §3's formula (written out element-wise here,
 not through ``PathOptions.unit_cost``), and the sums, holding costs, stock rule, capacities,
-linking and on-time shares are recomputed from the listed units.
+linking and on-time shares are recomputed from the listed units. With random lane hours
+(``time_cv``) each row's ``p_on_time`` is recomputed with
+:func:`optimizer.risk.distribution.option_on_time` (itself tested against a large seeded
+sample) and, with ``service.promise_probability``, decides the row's on-time flag.
 
 Tolerances: flows and capacities are compared with ``1e-6`` relative slack (plus ``1e-6``
 units), costs are summed in float64.
@@ -23,6 +26,7 @@ import numpy.typing as npt
 
 from network.compile import NetworkData, PathOptions
 from optimizer.exceptions import InvalidNetworkError
+from optimizer.risk.distribution import option_on_time
 
 __all__ = ["Evaluation", "evaluate"]
 
@@ -218,7 +222,16 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
         hours[f_dir] = data.direct.hours[f_opt[f_dir]]
     if (~f_dir).any():
         hours[~f_dir] = data.outbound.hours[f_opt[~f_dir]]
-    on = hours <= promise + 1e-9
+    # on time: mean hours ≤ promise, or with promise_probability P(hours ≤ promise) ≥ it
+    p_on = np.zeros(n)
+    if f_dir.any():
+        p_on[f_dir] = option_on_time(data.direct, data, f_opt[f_dir]).p
+    if (~f_dir).any():
+        p_on[~f_dir] = option_on_time(data.outbound, data, f_opt[~f_dir]).p
+    if svc.promise_probability is None:
+        on = hours <= promise + 1e-9
+    else:
+        on = p_on >= svc.promise_probability - 1e-12
     for j, row in enumerate(ful):
         if "hours" in row and not _close(float(row["hours"]), float(hours[j])):
             viol.append(
@@ -226,6 +239,11 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
             )
         if "on_time" in row and bool(row["on_time"]) != bool(on[j]):
             viol.append(f"fulfilment[{j}]: on_time flag {row['on_time']} is wrong")
+        if "p_on_time" in row and abs(float(row["p_on_time"]) - p_on[j]) > 1e-6:
+            viol.append(
+                f"fulfilment[{j}]: lists p_on_time {row['p_on_time']}, the path's "
+                f"probability is {p_on[j]:.6f}"
+            )
 
     # -- costs -------------------------------------------------------------------------------
     def priced(

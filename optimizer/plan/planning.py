@@ -33,6 +33,7 @@ from optimizer.allocation.evaluate import Evaluation, evaluate
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, Status
 from optimizer.allocation.solve import solve_allocation
+from optimizer.risk.distribution import option_on_time
 
 if TYPE_CHECKING:
     from optimizer.executor import TaskRunner
@@ -168,7 +169,11 @@ def plan_dict(
         for i in np.flatnonzero(sol.f > 0).tolist()
     ]
     ful = []
-    for i in np.flatnonzero(sol.x > 0).tolist():
+    xs = np.flatnonzero(sol.x > 0)
+    qs = np.flatnonzero(sol.q > 0)
+    p_x = option_on_time(data.outbound, data, cols.x_opt[xs]).p.tolist()
+    p_q = option_on_time(data.direct, data, cols.q_opt[qs]).p.tolist()
+    for n_i, i in enumerate(xs.tolist()):
         p = cols.x_pair[i]
         ful.append(
             {
@@ -179,10 +184,11 @@ def plan_dict(
                 "units": float(sol.x[i]),
                 "hours": float(cols.x_hours[i]),
                 "on_time": bool(cols.x_ontime[i]),
+                "p_on_time": p_x[n_i],
                 "mode": "warehouse",
             }
         )
-    for i in np.flatnonzero(sol.q > 0).tolist():
+    for n_i, i in enumerate(qs.tolist()):
         p = cols.q_pair[i]
         ful.append(
             {
@@ -193,6 +199,7 @@ def plan_dict(
                 "units": float(sol.q[i]),
                 "hours": float(cols.q_hours[i]),
                 "on_time": bool(cols.q_ontime[i]),
+                "p_on_time": p_q[n_i],
                 "mode": "direct",
             }
         )
