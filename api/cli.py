@@ -21,7 +21,18 @@ from collections.abc import Sequence
 from api.commands._common import InputError
 from network.scenario import ScenarioError
 
-COMMANDS = ("validate", "paths", "generate", "plan", "route", "bench", "serve", "nightly")
+COMMANDS = (
+    "validate",
+    "paths",
+    "generate",
+    "plan",
+    "simulate",
+    "whatif",
+    "route",
+    "bench",
+    "serve",
+    "nightly",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,8 +1,9 @@
 """``tradelane plan SCENARIO --out DIR``: solve the allocation model and write the plan.
 
-Writes ``DIR/plan.json`` (DESIGN §7), ``DIR/plan.geojson``, ``DIR/map.png`` and
-``DIR/report.html`` (self-contained); shows progress
-on stderr while solving and prints a short summary on stdout.
+Writes ``DIR/plan.json`` (DESIGN §7), ``DIR/plan.geojson``, ``DIR/map.png``,
+``DIR/report.html`` (self-contained) and ``DIR/scenario.json`` (the scenario planned, so that
+``tradelane simulate DIR`` and ``tradelane whatif`` need nothing else); shows progress on
+stderr while solving and prints a short summary on stdout.
 """
 
 from __future__ import annotations
@@ -120,8 +121,35 @@ def run(args: argparse.Namespace) -> int:
     finally:
         executor.close()
     write_plan(outcome, out, draw_map=not args.no_map)
+    write_scenario(scenario, out)
     print(summary(outcome.plan, out))
     return 0
+
+
+def write_scenario(scenario: Any, out: Path) -> Path:
+    """Write the planned scenario as ``out/scenario.json`` (a v1 document).
+
+    Non-finite numbers (``max_km: inf``, the default of "no limit") are left out: JSON has no
+    infinity, and the reader restores the default.
+    """
+    import json
+    import math
+
+    def finite(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {
+                k: finite(x)
+                for k, x in v.items()
+                if not (isinstance(x, float) and not math.isfinite(x))
+            }
+        if isinstance(v, list):
+            return [finite(x) for x in v]
+        return v
+
+    path = out / "scenario.json"
+    doc = finite(scenario.to_document())
+    path.write_text(json.dumps(doc, allow_nan=False) + "\n", encoding="utf-8")
+    return path
 
 
 def _with_progress(work: Any, limit: float, *, quiet: bool) -> Any:
@@ -212,5 +240,7 @@ def summary(plan: dict[str, Any], out: Path) -> str:
             f", {b['violations']} rule break(s); ours saves {b['saving']:,.2f} "
             f"({b['saving_share']:.1%})"
         )
-    lines.append(f"written to {out}/ (plan.json, plan.geojson, map.png, report.html)")
+    lines.append(
+        f"written to {out}/ (plan.json, plan.geojson, map.png, report.html, scenario.json)"
+    )
     return "\n".join(lines)

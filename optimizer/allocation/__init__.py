@@ -46,7 +46,7 @@ Constraints (one comment per block in :func:`build_allocation_model`)
    (``service.min_on_time_share_by_country``); an option is on time when its hours are
    ``≤ promise_hours``, or, with ``service.promise_probability`` p, when
    ``P(hours ≤ promise_hours) ≥ p`` under random lane hours
-   (:mod:`optimizer.risk.distribution`). Late units pay ``late_penalty_per_unit``.
+   (:mod:`network.distribution`). Late units pay ``late_penalty_per_unit``.
 
 Option pruning (exact)
 ----------------------

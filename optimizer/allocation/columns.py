@@ -12,8 +12,8 @@ import numpy as np
 import numpy.typing as npt
 
 from network.compile import NetworkData, PathOptions, SkuData
+from network.distribution import on_time_mask
 from optimizer.allocation.result import Solution
-from optimizer.risk.distribution import on_time_mask
 
 log = logging.getLogger(__name__)
 

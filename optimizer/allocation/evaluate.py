@@ -7,7 +7,7 @@ recomputed lane-vector by lane-vector with DESIGN §3's formula (written out ele
 not through ``PathOptions.unit_cost``), and the sums, holding costs, stock rule, capacities,
 linking and on-time shares are recomputed from the listed units. With random lane hours
 (``time_cv``) each row's ``p_on_time`` is recomputed with
-:func:`optimizer.risk.distribution.option_on_time` (itself tested against a large seeded
+:func:`network.distribution.option_on_time` (itself tested against a large seeded
 sample) and, with ``service.promise_probability``, decides the row's on-time flag.
 
 Tolerances: flows and capacities are compared with ``1e-6`` relative slack (plus ``1e-6``
@@ -25,8 +25,8 @@ import numpy as np
 import numpy.typing as npt
 
 from network.compile import NetworkData, PathOptions
+from network.distribution import option_on_time
 from optimizer.exceptions import InvalidNetworkError
-from optimizer.risk.distribution import option_on_time
 
 __all__ = ["Evaluation", "evaluate"]
 

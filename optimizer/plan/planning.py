@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from network.compile import NetworkData, compile_network
+from network.distribution import option_on_time
 from network.scenario import Scenario
 from optimizer.allocation.baseline import naive_solution
 from optimizer.allocation.blocks import BLOCK_MIN_SKUS, solve_blocks
@@ -33,7 +34,6 @@ from optimizer.allocation.evaluate import Evaluation, evaluate
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, Status
 from optimizer.allocation.solve import solve_allocation
-from optimizer.risk.distribution import option_on_time
 
 if TYPE_CHECKING:
     from optimizer.executor import TaskRunner

@@ -139,6 +139,7 @@ def test_cli_plan_writes_files_and_summary(
         "plan.geojson",
         "map.png",
         "report.html",
+        "scenario.json",
     }
     report = (out / "report.html").read_text()
     assert "data:image/png;base64," in report and "Against the naive planner" in report

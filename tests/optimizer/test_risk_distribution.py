@@ -13,17 +13,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from network.compile import compile_network
-from network.scenario import ScenarioError, parse_scenario
-from optimizer.allocation.evaluate import evaluate
-from optimizer.allocation.params import AllocationParams
-from optimizer.plan.planning import plan_scenario
-from optimizer.risk.distribution import (
+from network.distribution import (
     lognormal_params,
     on_time_mask,
     option_on_time,
     sample_lognormal,
     sum_cdf,
 )
+from network.scenario import ScenarioError, parse_scenario
+from optimizer.allocation.evaluate import evaluate
+from optimizer.allocation.params import AllocationParams
+from optimizer.plan.planning import plan_scenario
 
 DATA = Path(__file__).parent.parent / "data"
 REF_SAMPLES = 1_000_000

@@ -27,6 +27,9 @@ arrays of ``NetworkData``) and :func:`on_time_mask` turns it into the model's on
 ``P(hours ≤ promise) ≥ promise_probability``, or the mean-hours rule when the scenario gives no
 ``promise_probability``.
 
+It lives in ``network`` because it is a property of the compiled lane network that the
+allocation model, the evaluator and the risk tools (:mod:`optimizer.risk`) all read.
+
 Limitation: the Pareto path search (:mod:`network.paths`) keeps paths that are efficient in
 (cost, *mean* hours); a slower but steadier path that it pruned is not offered to the model.
 """
@@ -114,7 +117,8 @@ def sample_lognormal(rng: np.random.Generator, mean: F, cv: F, size: tuple[int, 
 def _lognorm_cdf(x: F, mu: F, s: F) -> F:
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (np.log(np.maximum(x, 0.0)) - mu) / s
-    return np.where(x > 0, ndtr(z), 0.0)
+    out: F = np.where(x > 0, ndtr(z), 0.0)
+    return out
 
 
 def _grid_bounds(t: F, mu: F, s: F, act: B, grid: int) -> tuple[F, F]:
@@ -149,7 +153,8 @@ def _grid_bounds(t: F, mu: F, s: F, act: B, grid: int) -> tuple[F, F]:
         for j in range(1, m):
             prod = np.fft.rfft(acc, nfft, axis=1) * np.fft.rfft(pmf[:, j, :], nfft, axis=1)
             acc = np.fft.irfft(prod, nfft, axis=1)[:, : grid + 1]
-        return np.clip(acc, 0.0, None).sum(axis=1)
+        out: F = np.clip(acc, 0.0, None).sum(axis=1)
+        return out
 
     lo = np.where(pos, np.minimum(total(up), 1.0), 0.0)
     cut = np.where(act, EPS, 0.0).sum(axis=1)

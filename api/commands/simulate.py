@@ -1,0 +1,97 @@
+"""``tradelane simulate PLAN_DIR --runs N --seed S --out DIR``: Monte-Carlo of a plan.
+
+Reads ``PLAN_DIR/plan.json`` and the scenario it was planned for (``PLAN_DIR/scenario.json``,
+written by ``tradelane plan``; ``--scenario`` names another), simulates lane hours and demand
+(:mod:`optimizer.risk.simulate`) and writes ``DIR/sim.json`` and ``DIR/sim.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from api.commands._common import InputError
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "simulate",
+        help="Monte-Carlo of a plan under random lane hours and demand; write sim.json",
+    )
+    p.add_argument("plan_dir", metavar="PLAN_DIR", help="a folder written by tradelane plan")
+    p.add_argument("--runs", type=int, default=10_000, metavar="N", help="runs (default 10000)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument(
+        "--scenario",
+        metavar="SCENARIO",
+        help="the scenario planned (default PLAN_DIR/scenario.json)",
+    )
+    p.add_argument("--no-plot", action="store_true", help="skip sim.png")
+    p.set_defaults(func=run)
+
+
+def read_plan_dir(plan_dir: str | Path, scenario: str | Path | None = None) -> tuple[Any, Any]:
+    """``(scenario, plan document)`` of a plan folder; InputError / ScenarioError if bad."""
+    from network.scenario import load_scenario
+
+    d = Path(plan_dir)
+    if not d.is_dir():
+        raise InputError(f"PLAN_DIR: {str(d)!r} is not a directory")
+    plan_path = d / "plan.json"
+    if not plan_path.is_file():
+        raise InputError(f"PLAN_DIR: no plan.json in {str(d)!r}")
+    try:
+        plan = json.loads(plan_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"{plan_path}: cannot read the plan: {e}") from None
+    if not isinstance(plan, dict) or plan.get("objective") is None:
+        raise InputError(f"{plan_path}: the plan holds no solution (status {plan.get('status')!r})")
+    sc = Path(scenario) if scenario is not None else d / "scenario.json"
+    if not sc.exists():
+        raise InputError(
+            f"{str(sc)!r}: no scenario (plan with a current tradelane, or pass --scenario)"
+        )
+    return load_scenario(sc), plan
+
+
+def run(args: argparse.Namespace) -> int:
+    from network.compile import compile_network
+    from optimizer.exceptions import InvalidNetworkError
+    from optimizer.risk.simulate import SimParams, simulate_plan, write_simulation
+
+    try:
+        params = SimParams(runs=args.runs, seed=args.seed)
+    except ValueError as e:
+        flag = "--runs" if "runs" in str(e) else "--seed"
+        raise InputError(f"{flag}: {e}") from None
+    scenario, plan = read_plan_dir(args.plan_dir, args.scenario)
+    data = compile_network(scenario)
+    try:
+        res = simulate_plan(data, plan, params)
+    except InvalidNetworkError as e:
+        raise InputError(f"plan.json: {e}") from None
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out: {str(out)!r} exists and is not a directory")
+    write_simulation(res, out, draw=not args.no_plot)
+    doc = res.to_json()
+    ot, fr = doc["on_time_share"], doc["fill_rate"]
+    print(
+        f"scenario {doc['scenario']}: {params.runs} runs, seed {params.seed}, {res.seconds:.1f} s"
+    )
+    print(
+        f"on time {ot['mean']:.2%} of shipped units (95 % CI {ot['ci95'][0]:.2%} to "
+        f"{ot['ci95'][1]:.2%}); the plan says {doc['plan_on_time_share']:.2%}"
+    )
+    print(f"fill rate {fr['mean']:.2%} (95 % CI {fr['ci95'][0]:.2%} to {fr['ci95'][1]:.2%})")
+    so, c = doc["stockout_units"], doc["cost"]
+    print(f"stockout units p5/p50/p95: {so['p5']:,.0f} / {so['p50']:,.0f} / {so['p95']:,.0f}")
+    print(
+        f"cost p5/p50/p95: {c['p5']:,.2f} / {c['p50']:,.2f} / {c['p95']:,.2f} "
+        f"(plan {c['plan']:,.2f})"
+    )
+    print(f"written to {out}/ (sim.json" + ("" if args.no_plot else ", sim.png") + ")")
+    return 0

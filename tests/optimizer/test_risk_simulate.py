@@ -1,0 +1,152 @@
+"""Monte-Carlo simulation of a plan (``optimizer.risk.simulate`` and ``tradelane simulate``)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from api.cli import main
+from network.compile import compile_network
+from network.distribution import option_on_time
+from network.scenario import parse_scenario
+from optimizer.allocation.params import AllocationParams
+from optimizer.plan.planning import plan_scenario
+from optimizer.risk.flows import plan_flows
+from optimizer.risk.simulate import SimParams, simulate_plan
+
+DATA = Path(__file__).parent.parent / "data"
+
+
+def v11() -> dict[str, Any]:
+    """The tiny Malaysian v1.1 document."""
+    return json.loads((DATA / "tiny-my-v11.json").read_text())
+
+
+def deterministic(promise: float) -> dict[str, Any]:
+    """tiny-my-v11 without lane randomness or demand variability, with a tight promise so
+    that some flows are late, and no on-time target (the plan may be late)."""
+    d = v11()
+    for ln in d["lanes"] + d["rate_cards"]:
+        ln["time_cv"] = 0.0
+    for k in d["skus"]:
+        k["demand_cv"] = 0.0
+    d["service"]["promise_hours"] = promise
+    d["service"]["min_on_time_share"] = 0.0
+    del d["service"]["promise_probability"]
+    return d
+
+
+def risky() -> dict[str, Any]:
+    """tiny-my-v11 with a volatile last mile (cv 1.0) and a 40-hour promise: on-time
+    probabilities well inside (0, 1)."""
+    d = v11()
+    d["rate_cards"][0]["time_cv"] = 1.0
+    d["service"]["promise_hours"] = 40.0
+    d["service"]["min_on_time_share"] = 0.0
+    del d["service"]["promise_probability"]
+    return d
+
+
+def _plan(doc: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    s = parse_scenario(doc)
+    data = compile_network(s)
+    return data, plan_scenario(s, AllocationParams(time_limit=60), data=data).plan
+
+
+def test_deterministic_plan_simulates_to_its_own_on_time_share() -> None:
+    """All options deterministic: every run's on-time share equals the plan's own share of
+    shipped units (some of them late), the CI collapses on it; no demand randomness means no
+    stockouts and fill rate = 1 − planned lost / demand."""
+    data, plan = _plan(deterministic(promise=40.0))
+    on = sum(r["units"] for r in plan["fulfilment"] if r["on_time"])
+    shipped = sum(r["units"] for r in plan["fulfilment"])
+    assert 0 < on < shipped  # the tight promise makes some flows late
+    res = simulate_plan(data, plan, SimParams(runs=50, seed=1))
+    assert res.on_time_share.mean == pytest.approx(on / shipped, abs=1e-12)
+    assert res.on_time_share.lo == pytest.approx(res.on_time_share.hi, abs=1e-12)
+    assert res.plan_on_time_share == pytest.approx(on / shipped, abs=1e-12)
+    assert res.stockout_units.p95 == pytest.approx(0.0, abs=1e-9)
+    lost = plan["service"]["units_lost"]
+    assert res.fill_rate.mean == pytest.approx(1.0 - lost / data.total_demand, abs=1e-9)
+    late_cost = plan["service"]["units_late"] * data.service.late_penalty_per_unit
+    assert plan["cost"]["late_penalty"] == pytest.approx(late_cost)
+    assert res.cost.p50 == pytest.approx(plan["objective"], rel=1e-9)
+
+
+def _reference_share(data: Any, plan: dict[str, Any]) -> float:
+    """Σ units × P(on time) / Σ units from the options' exact distributions."""
+    fl = plan_flows(data, plan)
+    p = np.zeros(len(fl.f_opt))
+    p[~fl.f_direct] = option_on_time(data.outbound, data, fl.f_opt[~fl.f_direct]).p
+    p[fl.f_direct] = option_on_time(data.direct, data, fl.f_opt[fl.f_direct]).p
+    return float(p @ fl.f_units / fl.f_units.sum())
+
+
+def test_on_time_ci_covers_the_exact_value_in_93_of_100_seeds() -> None:
+    """With random last-mile hours, the 95 % CI of on_time_share covers the exact expected
+    share (from the options' distributions) in at least 93 of 100 seeded repeats."""
+    data, plan = _plan(risky())
+    ref = _reference_share(data, plan)
+    assert 0.05 < ref < 0.95
+    hits = 0
+    for seed in range(100):
+        r = simulate_plan(data, plan, SimParams(runs=400, seed=seed, batch=400))
+        hits += r.on_time_share.lo <= ref <= r.on_time_share.hi
+    assert hits >= 93
+
+
+def test_simulation_is_seeded_and_reproducible() -> None:
+    """The same seed gives the same numbers; another seed gives others."""
+    data, plan = _plan(risky())
+    a = simulate_plan(data, plan, SimParams(runs=300, seed=5, batch=100)).to_json()
+    b = simulate_plan(data, plan, SimParams(runs=300, seed=5, batch=100)).to_json()
+    c = simulate_plan(data, plan, SimParams(runs=300, seed=6, batch=100)).to_json()
+    for d in (a, b, c):
+        d.pop("seconds")
+    assert a == b
+    assert a["on_time_share"] != c["on_time_share"]
+
+
+def test_demand_variability_causes_stockouts_that_the_cost_pays() -> None:
+    """With demand_cv > 0 some runs stock out; every run's cost is the plan's cost plus the
+    lost-sale penalty on its stockouts (late penalties unchanged: lanes are fixed)."""
+    doc = deterministic(promise=72.0)
+    for k in doc["skus"]:
+        k["demand_cv"] = 0.8
+    data, plan = _plan(doc)
+    res = simulate_plan(data, plan, SimParams(runs=2000, seed=0))
+    so = res.per_run["stockout_units"]
+    assert so.max() > 0
+    assert 0.5 < res.fill_rate.mean < 1.0
+    pen = data.service.lost_sale_penalty_per_unit
+    assert np.allclose(res.per_run["cost"], plan["objective"] + pen * so, rtol=1e-12)
+
+
+def test_cli_simulate_writes_sim_json_and_png(tmp_path: Path) -> None:
+    """`tradelane plan` then `tradelane simulate`: sim.json has the contract keys, sim.png is
+    drawn; a folder without a plan exits with 2 naming it; bad --runs exits with 2."""
+    src = tmp_path / "s.json"
+    src.write_text(json.dumps(v11()))
+    assert main(["plan", str(src), "--out", str(tmp_path / "p"), "--quiet", "--no-map"]) == 0
+    assert (tmp_path / "p" / "scenario.json").is_file()
+    out = tmp_path / "sim"
+    assert main(["simulate", str(tmp_path / "p"), "--runs", "300", "--out", str(out)]) == 0
+    doc = json.loads((out / "sim.json").read_text())
+    for key in ("on_time_share", "fill_rate"):
+        assert set(doc[key]) >= {"mean", "ci95"}
+        assert doc[key]["ci95"][0] <= doc[key]["mean"] <= doc[key]["ci95"][1]
+        assert set(doc["by_country"]["MY"][key]) == {"mean", "ci95"}
+    assert set(doc["stockout_units"]) >= {"p5", "p50", "p95"}
+    assert set(doc["cost"]) >= {"p5", "p50", "p95"}
+    assert (out / "sim.png").stat().st_size > 1000
+    assert main(["simulate", str(tmp_path), "--out", str(out)]) == 2
+    assert main(["simulate", str(tmp_path / "p"), "--runs", "1", "--out", str(out)]) == 2
+    bad = copy.deepcopy(json.loads((tmp_path / "p" / "plan.json").read_text()))
+    bad["fulfilment"][0]["lanes"] = ["NO-SUCH-LANE"]
+    (tmp_path / "p" / "plan.json").write_text(json.dumps(bad))
+    assert main(["simulate", str(tmp_path / "p"), "--out", str(out)]) == 2
