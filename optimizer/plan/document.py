@@ -366,7 +366,9 @@ class ReplenishmentRow:
 class FulfilmentRow:
     """Units of one SKU delivered to a zone from ``source`` (a warehouse or, direct, an origin).
 
-    ``mode`` (``"warehouse"`` or ``"direct"``) is an extra to §7.
+    ``mode`` (``"warehouse"`` or ``"direct"``) is an extra to §7. ``p_on_time`` (DESIGN §10)
+    is the probability that the path's order-to-door hours keep the promise under random lane
+    hours (1 or 0 when every lane's hours are fixed).
     """
 
     sku: str
@@ -376,6 +378,7 @@ class FulfilmentRow:
     units: float
     hours: float
     on_time: bool
+    p_on_time: float | None = None
     mode: str | None = None
 
     @classmethod
@@ -388,6 +391,7 @@ class FulfilmentRow:
             units=o.num("units"),
             hours=o.num("hours"),
             on_time=o.boolean("on_time"),
+            p_on_time=o.num("p_on_time", required=False),
             mode=o.string("mode", required=False),
         )
         o.done()

@@ -13,8 +13,8 @@ Model (one *run* is one realisation of the plan's horizon; runs are independent)
   plan's order-up-to policy over ``n = max(1, round(H / R))`` review cycles: at each review the
   stock is raised to the plan's stocking level ``S``; the order arrives after a lead time ``L``
   (the hours of an inbound flow of the plan, picked with probability proportional to its units,
-  with its lanes' hours drawn); demand over ``T`` days is gamma-distributed with mean ``d·T``
-  and standard deviation ``cv·d·√T`` (``d`` the plan's daily units out of that warehouse for
+  with its lanes' hours drawn); demand over ``T`` days is lognormal with mean ``d·T`` and
+  standard deviation ``cv·d·√T`` (``d`` the plan's daily units out of that warehouse for
   that SKU, ``cv`` the SKU's ``demand_cv`` — the same law the stocking rule of the allocation
   model sizes safety stock for). A cycle's stockout is ``(D(L+R) − S)⁺ − (D(L) − S)⁺``
   (standard periodic-review shortage). Units shipped direct from an origin are always filled;
@@ -214,12 +214,14 @@ def _random_lanes(data: NetworkData, groups: list[tuple[PathOptions, I]]) -> I:
     return lanes[keep]
 
 
-def _gamma(rng: np.random.Generator, mean: F, cv: F) -> F:
-    """Gamma draws with the given means and CVs (``cv = 0``: the mean itself)."""
+def _demand(rng: np.random.Generator, mean: F, cv: F) -> F:
+    """Lognormal draws with the given means and CVs (``cv = 0`` or ``mean = 0``: the mean)."""
     pos = (cv > 0) & (mean > 0)
-    shape = 1.0 / np.where(pos, cv, 1.0) ** 2
-    scale = np.where(pos, mean / shape, 0.0)
-    return np.where(pos, rng.gamma(shape, scale), mean)
+    s2 = np.log1p(np.where(pos, cv, 0.0) ** 2)
+    with np.errstate(divide="ignore"):
+        mu = np.log(np.where(pos, mean, 1.0)) - s2 / 2.0
+    z = rng.standard_normal(mean.shape)
+    return np.where(pos, np.exp(mu + np.sqrt(s2) * z), mean)
 
 
 def simulate_plan(
@@ -383,10 +385,10 @@ def simulate_plan(
                 L = np.where(has_in[None, :], lt, 0.0) / 24.0
             else:
                 L = np.zeros((b, KW))
-            d_l = _gamma(
+            d_l = _demand(
                 rng, d_rate * L, np.broadcast_to(cv_d / np.sqrt(np.maximum(L, 1e-300)), L.shape)
             )
-            d_r = _gamma(
+            d_r = _demand(
                 rng,
                 np.broadcast_to(d_rate * R, (b, KW)),
                 np.broadcast_to(cv_d / math.sqrt(max(R, 1e-300)), (b, KW)),
