@@ -1,0 +1,87 @@
+"""``tradelane whatif SCENARIO --plan PLAN_DIR --shock FILE --out DIR``: hold or re-plan.
+
+Evaluates the plan in ``PLAN_DIR/plan.json`` (made for ``SCENARIO``) held under the shock and
+re-plans under it (:mod:`optimizer.risk.whatif`). Writes ``DIR/whatif.json``, ``DIR/whatif.md``
+and the full held and re-made plans as ``DIR/hold/plan.json`` and ``DIR/replan/plan.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from api.commands._common import InputError, add_scenario_args, load
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "whatif", help="a plan under a shock: hold it or re-plan; write whatif.json and whatif.md"
+    )
+    add_scenario_args(p)
+    p.add_argument("--plan", required=True, metavar="PLAN_DIR", help="folder holding plan.json")
+    p.add_argument("--shock", required=True, metavar="FILE", help="shock file (YAML or JSON)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    p.add_argument(
+        "--time-limit", type=float, metavar="S", help="seconds for the re-plan (as in plan)"
+    )
+    p.add_argument("--gap", type=float, metavar="G", help="relative MIP gap of the re-plan")
+    p.add_argument("--threads", type=int, metavar="N", help="solver threads")
+    p.add_argument("--solver", choices=("highs", "scip", "cpsat"), help="MIP solver")
+    p.add_argument(
+        "--strategy", choices=("auto", "monolithic", "decompose"), help="as in tradelane plan"
+    )
+    p.add_argument("--config", metavar="TOML", help="parameters from a TOML file")
+    p.add_argument("--seed", type=int, metavar="N", help="random seed (default 0)")
+    p.set_defaults(func=run, baseline=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    from api.commands.plan import _params
+    from optimizer.exceptions import InvalidNetworkError
+    from optimizer.risk.shock import load_shock
+    from optimizer.risk.whatif import whatif, whatif_markdown
+
+    params = _params(args)
+    scenario = load(args)
+    shock = load_shock(args.shock)
+    plan_path = Path(args.plan) / "plan.json"
+    if not plan_path.is_file():
+        raise InputError(f"--plan: no plan.json in {args.plan!r}")
+    try:
+        plan = json.loads(plan_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"{plan_path}: cannot read the plan: {e}") from None
+    if not isinstance(plan, dict) or plan.get("objective") is None:
+        raise InputError(f"{plan_path}: the plan holds no solution")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out: {str(out)!r} exists and is not a directory")
+    try:
+        res = whatif(scenario, plan, shock, params)
+    except InvalidNetworkError as e:
+        raise InputError(f"{plan_path}: not a plan of this scenario: {e}") from None
+    doc = res.to_json()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "whatif.json").write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
+    (out / "whatif.md").write_text(whatif_markdown(doc))
+    for name, p in (("hold", res.hold.plan), ("replan", res.replan)):
+        (out / name).mkdir(exist_ok=True)
+        (out / name / "plan.json").write_text(json.dumps(p, indent=1, allow_nan=False) + "\n")
+    b, h, r = doc["base"], doc["hold"], doc["replan"]
+    print(f"what if {shock.name} on {doc['scenario']}:")
+    for label, d in (("base", b), ("hold", h), ("re-plan", r)):
+        if d.get("objective") is None:
+            print(f"  {label:8s} no plan ({d.get('status')})")
+            continue
+        s = d["service"]
+        print(
+            f"  {label:8s} cost {d['objective']:>16,.2f}  on time {s['on_time_share']:7.2%}  "
+            f"fill {s['fill_rate']:7.2%}  lost {s['units_lost']:>10,.0f}"
+        )
+    print(
+        f"  hold: {h['rerouted_units']:,.0f} units rerouted, {h['lost_to_shock_units']:,.0f} "
+        f"lost to closures, {len(h['violations'])} rule(s) broken"
+    )
+    print(f"written to {out}/ (whatif.json, whatif.md, hold/plan.json, replan/plan.json)")
+    return 0

@@ -1,0 +1,505 @@
+"""What-if: tonight's plan under a shock, held or re-planned (DESIGN §10).
+
+:func:`whatif` takes the base scenario, the base plan (made for it) and a
+:class:`~optimizer.risk.shock.Shock`, and returns three evaluated plans:
+
+- **base**: the plan as made, evaluated on the base scenario;
+- **hold**: the same plan kept under the shock, evaluated on the shocked network by the
+  independent evaluator (:func:`optimizer.allocation.evaluate.evaluate`). Costs and hours are
+  recomputed at the shocked rates. Flows the shock makes impossible are handled by one fixed
+  policy (:func:`hold_plan`):
+
+  * a fulfilment flow from a closed warehouse, or from a warehouse that no longer receives its
+    SKU (every inbound path closed), or on a closed last-mile path with no other path from the
+    same warehouse, **falls back** to the cheapest remaining direct path from an origin into
+    its zone (cost + late penalty; no stock needed), else it is **lost**;
+  * a fulfilment flow on a closed path whose warehouse still has another path into the zone
+    moves to the cheapest such path (same stock);
+  * a replenishment flow on a closed inbound path moves to the cheapest remaining inbound path
+    into the same warehouse (stock levels are kept; if the new lead time needs more stock, the
+    evaluator reports the shortfall as a violation);
+  * stock at a closed warehouse is lost with it (its fixed cost is no longer counted);
+  * more demand than planned is lost (the plan ships what it planned); less demand scales the
+    flows of the affected (SKU, zone) pairs down, and their replenishment with them.
+
+  ``hold`` lists every moved flow (``rerouted``, with from/to lanes and units) and the units
+  lost to the shock; any rule the held plan breaks is in its ``violations``;
+- **replan**: the optimum under the shock (:func:`optimizer.plan.planning.plan_scenario` with
+  the same parameters, so the same time-limit rules as ``tradelane plan``).
+
+The differences of hold and replan to base are reported per cost term, in on-time share (of
+demand, overall and by country) and in lost units. An empty shock gives hold = base exactly,
+and replan = base up to ties between equally cheap optima.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from network.compile import NetworkData, compile_network
+from network.distribution import on_time_mask, option_on_time
+from network.scenario import Scenario
+from optimizer.allocation.evaluate import Evaluation, evaluate
+from optimizer.allocation.params import AllocationParams
+from optimizer.exceptions import InvalidNetworkError
+from optimizer.plan.planning import plan_scenario
+from optimizer.risk.flows import option_keys
+from optimizer.risk.shock import AppliedShock, Shock, apply_shock
+
+__all__ = ["HoldPlan", "WhatIf", "hold_plan", "whatif", "whatif_markdown"]
+
+
+@dataclass(frozen=True, slots=True)
+class HoldPlan:
+    """The base plan rewritten for the shocked network, and what had to move."""
+
+    plan: dict[str, Any]
+    rerouted: tuple[dict[str, Any], ...]
+    lost_to_shock: float
+    stock_lost: float
+    demand_lost: float
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIf:
+    """Base, hold and replan, each with its evaluation."""
+
+    applied: AppliedShock
+    base: dict[str, Any]
+    base_eval: Evaluation
+    hold: HoldPlan
+    hold_eval: Evaluation
+    replan: dict[str, Any]
+    replan_eval: Evaluation | None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``whatif.json`` document (DESIGN §10); full plans are written beside it."""
+        base = _summary(self.base, self.base_eval)
+        hold = {
+            **_summary(self.hold.plan, self.hold_eval),
+            "policy": "flows on a closed lane or warehouse fall back to the next option "
+            "(another path from the same warehouse, else the cheapest direct path), else "
+            "they are lost",
+            "rerouted_units": float(
+                sum(r["units"] for r in self.hold.rerouted if not r.get("lost"))
+            ),
+            "rerouted": list(self.hold.rerouted),
+            "lost_to_shock_units": self.hold.lost_to_shock,
+            "demand_not_covered_units": self.hold.demand_lost,
+            "stock_lost_units": self.hold.stock_lost,
+            "violations": list(self.hold_eval.violations),
+        }
+        replan = (
+            _summary(self.replan, self.replan_eval)
+            if self.replan_eval is not None
+            else {"status": self.replan.get("status"), "objective": None}
+        )
+        replan["status"] = self.replan.get("status")
+        replan["gap"] = self.replan.get("gap")
+        replan["solve_seconds"] = self.replan.get("solve_seconds")
+        a = self.applied
+        return {
+            "scenario": self.base.get("scenario"),
+            "shock": {
+                **a.shock.to_json(),
+                "matched": list(a.matched),
+                "closed_lanes": list(a.closed_lanes),
+                "closed_rate_cards": list(a.closed_cards),
+                "closed_warehouses": list(a.closed_warehouses),
+            },
+            "base": base,
+            "hold": hold,
+            "replan": replan,
+            "diff": {
+                "hold": _diff(base, hold),
+                "replan": _diff(base, replan) if self.replan_eval is not None else None,
+            },
+            "notes": list(self.notes),
+        }
+
+
+def _service(ev: Evaluation, demand: float) -> dict[str, Any]:
+    return {
+        "on_time_share": ev.on_time_share,
+        "units_on_time": ev.units_on_time,
+        "units_late": ev.units_late,
+        "units_lost": ev.units_lost,
+        "fill_rate": 1.0 - ev.units_lost / demand if demand > 0 else 1.0,
+        "by_country": {
+            c: {
+                "on_time_share": v["on_time_share"],
+                "units_lost": v["units_lost"],
+                "fill_rate": 1.0 - v["units_lost"] / v["demand"] if v["demand"] > 0 else 1.0,
+            }
+            for c, v in ev.by_country.items()
+        },
+    }
+
+
+def _summary(plan: dict[str, Any], ev: Evaluation) -> dict[str, Any]:
+    demand = ev.units_on_time + ev.units_late + ev.units_lost
+    return {
+        "status": plan.get("status"),
+        "objective": ev.total,
+        "cost": dict(ev.cost),
+        "service": _service(ev, demand),
+        "warehouses": [
+            {"id": w["id"], "open": w["open"]} for w in plan.get("warehouses", []) if w.get("open")
+        ],
+        "feasible": ev.feasible,
+    }
+
+
+def _diff(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    countries = sorted(set(base["service"]["by_country"]) | set(other["service"]["by_country"]))
+
+    def share(doc: dict[str, Any], c: str) -> float | None:
+        v = doc["service"]["by_country"].get(c)
+        return None if v is None else float(v["on_time_share"])
+
+    return {
+        "objective": other["objective"] - base["objective"],
+        "cost": {k: other["cost"].get(k, 0.0) - v for k, v in base["cost"].items()},
+        "on_time_share": other["service"]["on_time_share"] - base["service"]["on_time_share"],
+        "on_time_share_by_country": {
+            c: (
+                None
+                if share(other, c) is None or share(base, c) is None
+                else share(other, c) - share(base, c)  # type: ignore[operator]
+            )
+            for c in countries
+        },
+        "units_lost": other["service"]["units_lost"] - base["service"]["units_lost"],
+        "fill_rate": other["service"]["fill_rate"] - base["service"]["fill_rate"],
+    }
+
+
+# -- hold ------------------------------------------------------------------------------------
+
+
+def _usable(data: NetworkData) -> np.ndarray:
+    return np.array([s != "closed" for s in data.wh_status], dtype=bool)
+
+
+def hold_plan(base_plan: dict[str, Any], shocked: NetworkData) -> HoldPlan:
+    """Rewrite ``base_plan`` for the shocked network with the policy of the module docstring.
+
+    Raises
+    ------
+    InvalidNetworkError
+        If the base plan names a SKU, zone or warehouse the shocked network does not have.
+    """
+    plan = copy.deepcopy(base_plan)
+    data = shocked
+    sku_i = {s: i for i, s in enumerate(data.skus)}
+    wh_i = {w: i for i, w in enumerate(data.warehouses)}
+    z_i = {z: i for i, z in enumerate(data.zones)}
+    o_i = {o: i for i, o in enumerate(data.origins)}
+    usable = _usable(data)
+    out_k = option_keys(data.outbound, data.lanes)
+    dir_k = option_keys(data.direct, data.lanes)
+    in_k = option_keys(data.inbound, data.lanes)
+    late_pen = float(data.service.late_penalty_per_unit)
+    cost_out = data.outbound.unit_cost(data.sku) if len(data.outbound) else np.zeros((0, 0))
+    cost_dir = data.direct.unit_cost(data.sku) if len(data.direct) else np.zeros((0, 0))
+    cost_in = data.inbound.unit_cost(data.sku) if len(data.inbound) else np.zeros((0, 0))
+    on_out = on_time_mask(data.outbound, data) if len(data.outbound) else np.zeros(0, bool)
+    on_dir = on_time_mask(data.direct, data) if len(data.direct) else np.zeros(0, bool)
+    rerouted: list[dict[str, Any]] = []
+
+    def need(mapping: dict[str, int], key: Any, what: str, where: str) -> int:
+        if key not in mapping:
+            raise InvalidNetworkError(f"{where}: unknown {what} {key!r} in the shocked network")
+        return mapping[key]
+
+    # -- replenishment: keep, move to another inbound path, or drop (warehouse unreachable) ---
+    new_rep = []
+    fed: set[tuple[int, int]] = set()
+    for j, row in enumerate(plan.get("replenishment", [])):
+        k = need(sku_i, row["sku"], "SKU", f"replenishment[{j}]")
+        w = need(wh_i, row["warehouse"], "warehouse", f"replenishment[{j}]")
+        if not usable[w]:
+            continue
+        lanes = tuple(row["lanes"])
+        o = o_i.get(row.get("origin", ""), -1)
+        hit = in_k.get((o, w, lanes)) if o >= 0 else None
+        if hit is None:
+            cand = np.flatnonzero(data.inbound.dst == w)
+            if not len(cand):
+                continue
+            best = int(cand[np.argmin(cost_in[cand, k])])
+            new = {
+                **row,
+                "lanes": [data.lanes[x] for x in data.inbound.lanes_of(best).tolist()],
+                "origin": data.origins[int(data.inbound.src[best])],
+            }
+            rerouted.append(
+                {
+                    "kind": "replenishment",
+                    "sku": row["sku"],
+                    "warehouse": row["warehouse"],
+                    "from_lanes": list(lanes),
+                    "to_lanes": new["lanes"],
+                    "units": float(row["units"]),
+                }
+            )
+            row = new
+            hit = best
+        row["lead_time_hours"] = float(data.inbound.hours[hit])
+        new_rep.append(row)
+        fed.add((k, w))
+
+    # -- demand now: planned flows are capped at the shocked demand (pro rata per pair) -------
+    dem: dict[tuple[int, int], float] = {}
+    for k, z, u in zip(
+        data.dem_sku.tolist(), data.dem_zone.tolist(), data.dem_units.tolist(), strict=True
+    ):
+        dem[(k, z)] = dem.get((k, z), 0.0) + u
+    served: dict[tuple[int, int], float] = {}
+    for row in plan.get("fulfilment", []):
+        key = (sku_i.get(row["sku"], -1), z_i.get(row["zone"], -1))
+        served[key] = served.get(key, 0.0) + float(row["units"])
+    scale = {key: min(1.0, dem.get(key, 0.0) / s) for key, s in served.items() if s > 0}
+
+    # -- fulfilment ---------------------------------------------------------------------------
+    new_ful = []
+    lost_to_shock = 0.0
+    out_by_wz: dict[tuple[int, int], list[int]] = {}
+    for i in range(len(data.outbound)):
+        out_by_wz.setdefault((int(data.outbound.src[i]), int(data.outbound.dst[i])), []).append(i)
+    shipped_kw: dict[tuple[int, int], float] = {}
+    shipped_kw_before: dict[tuple[int, int], float] = {}
+    for j, row in enumerate(plan.get("fulfilment", [])):
+        where = f"fulfilment[{j}]"
+        k = need(sku_i, row["sku"], "SKU", where)
+        z = need(z_i, row["zone"], "zone", where)
+        units = float(row["units"]) * scale.get((k, z), 1.0)
+        lanes = tuple(row["lanes"])
+        src = row["source"]
+        if src in wh_i:
+            w = wh_i[src]
+            shipped_kw_before[(k, w)] = shipped_kw_before.get((k, w), 0.0) + float(row["units"])
+        if units <= 0:
+            continue
+        kind: str | None = None
+        opt: int | None = None
+        if src in wh_i and usable[wh_i[src]] and (k, wh_i[src]) in fed:
+            w = wh_i[src]
+            opt = out_k.get((w, z, lanes))
+            kind = "warehouse"
+            if opt is None:  # its path closed: another path from the same warehouse?
+                alt = out_by_wz.get((w, z), [])
+                if alt:
+                    c = np.array(alt)
+                    opt = int(c[np.argmin(cost_out[c, k] + late_pen * ~on_out[c])])
+        elif src in o_i:
+            opt = dir_k.get((o_i[src], z, lanes))
+            kind = "direct"
+        if opt is None:  # fall back to the cheapest direct path into the zone, else lost
+            cand = np.flatnonzero(data.direct.dst == z) if len(data.direct) else np.zeros(0, int)
+            if len(cand):
+                opt = int(cand[np.argmin(cost_dir[cand, k] + late_pen * ~on_dir[cand])])
+                kind = "direct"
+            else:
+                lost_to_shock += units
+                rerouted.append(
+                    {
+                        "kind": "fulfilment",
+                        "sku": row["sku"],
+                        "zone": row["zone"],
+                        "from_source": src,
+                        "from_lanes": list(lanes),
+                        "to_source": None,
+                        "to_lanes": None,
+                        "units": units,
+                        "lost": True,
+                    }
+                )
+                continue
+        opts = data.outbound if kind == "warehouse" else data.direct
+        new_src = src if kind == "warehouse" else data.origins[int(opts.src[opt])]
+        new_lanes = [data.lanes[x] for x in opts.lanes_of(opt).tolist()]
+        if new_src != src or tuple(new_lanes) != lanes:
+            rerouted.append(
+                {
+                    "kind": "fulfilment",
+                    "sku": row["sku"],
+                    "zone": row["zone"],
+                    "from_source": src,
+                    "from_lanes": list(lanes),
+                    "to_source": new_src,
+                    "to_lanes": new_lanes,
+                    "units": units,
+                    "lost": False,
+                }
+            )
+        p = float(option_on_time(opts, data, np.array([opt])).p[0])
+        on = bool((on_out if kind == "warehouse" else on_dir)[opt])
+        new_row = {
+            **row,
+            "source": new_src,
+            "lanes": new_lanes,
+            "units": units,
+            "hours": float(opts.hours[opt]),
+            "on_time": on,
+            "p_on_time": p,
+            "mode": kind,
+        }
+        new_ful.append(new_row)
+        if kind == "warehouse":
+            key = (k, wh_i[new_src])
+            shipped_kw[key] = shipped_kw.get(key, 0.0) + units
+
+    # replenishment follows the warehouse's outflow (less demand, moved flows)
+    rep_out = []
+    for row in new_rep:
+        key = (sku_i[row["sku"]], wh_i[row["warehouse"]])
+        before = shipped_kw_before.get(key, 0.0)
+        f = shipped_kw.get(key, 0.0) / before if before > 0 else 0.0
+        if f > 0:
+            rep_out.append({**row, "units": float(row["units"]) * f})
+    stock_lost = 0.0
+    stock = []
+    for row in plan.get("stock", []):
+        ws = wh_i.get(row["warehouse"])
+        if ws is None or not usable[ws]:
+            stock_lost += float(row["units"])
+            continue
+        stock.append(row)
+    for wrow in plan.get("warehouses", []):
+        wo = wh_i.get(wrow["id"])
+        if wo is not None and not usable[wo]:
+            wrow["open"] = False
+    plan["replenishment"] = rep_out
+    plan["fulfilment"] = new_ful
+    plan["stock"] = stock
+    plan["status"] = "hold"
+    demand_lost = float(sum(max(0.0, d - served.get(key, 0.0)) for key, d in dem.items()))
+    return HoldPlan(plan, tuple(rerouted), lost_to_shock, stock_lost, demand_lost)
+
+
+def whatif(
+    scenario: Scenario,
+    base_plan: dict[str, Any],
+    shock: Shock,
+    params: AllocationParams | None = None,
+    *,
+    base_data: NetworkData | None = None,
+) -> WhatIf:
+    """Evaluate the base plan, hold it under the shock and re-plan (module docstring).
+
+    Raises
+    ------
+    ScenarioError
+        If the shock does not fit the scenario (a selector matches nothing, ...).
+    InvalidNetworkError
+        If the base plan was not made for this scenario (a flow is no option of it).
+    """
+    params = params or AllocationParams()
+    applied = apply_shock(scenario, shock)
+    base_data = base_data if base_data is not None else compile_network(scenario)
+    base_eval = evaluate(base_data, base_plan)
+    shocked = compile_network(applied.scenario)
+    hold = hold_plan(base_plan, shocked)
+    hold_eval = evaluate(shocked, hold.plan)
+    replan = plan_scenario(applied.scenario, params, data=shocked).plan
+    replan_eval = evaluate(shocked, replan) if replan.get("objective") is not None else None
+    notes = []
+    if base_eval.violations:
+        notes.append(f"the base plan breaks {len(base_eval.violations)} rule(s) on its scenario")
+    if replan_eval is None:
+        notes.append(f"no re-plan within the limits (status {replan.get('status')})")
+    return WhatIf(applied, base_plan, base_eval, hold, hold_eval, replan, replan_eval, tuple(notes))
+
+
+def _f(v: float | None, spec: str = ",.2f") -> str:
+    return (
+        "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
+    )
+
+
+def whatif_markdown(doc: dict[str, Any]) -> str:
+    """``whatif.md``: the what-if for people (from the ``whatif.json`` document)."""
+    sh = doc["shock"]
+    lines = [f"# What if: {sh['name']} on {doc['scenario']}", ""]
+    if sh.get("description"):
+        lines += [sh["description"], ""]
+    if sh.get("source"):
+        lines += [f"Source: {sh['source']}", ""]
+    lines += ["## The shock", ""]
+    for c in sh["changes"]:
+        lines.append(f"- `{c}`")
+    if sh["closed_warehouses"]:
+        lines.append(f"- warehouses closed: {', '.join(sh['closed_warehouses'])}")
+    if sh["closed_lanes"] or sh["closed_rate_cards"]:
+        lines.append(
+            f"- lanes closed: {len(sh['closed_lanes'])}, rate cards closed: "
+            f"{len(sh['closed_rate_cards'])}"
+        )
+    lines += ["", "## Hold tonight's plan or re-plan?", ""]
+    cols = [("base", doc["base"]), ("hold", doc["hold"]), ("re-plan", doc["replan"])]
+    lines.append("| | " + " | ".join(n for n, _ in cols) + " |")
+    lines.append("| --- | " + " | ".join("---:" for _ in cols) + " |")
+
+    def row(label: str, get: Any) -> None:
+        vals = []
+        for _, d in cols:
+            try:
+                vals.append(get(d))
+            except (KeyError, TypeError):
+                vals.append("n/a")
+        lines.append(f"| {label} | " + " | ".join(vals) + " |")
+
+    row("total cost", lambda d: _f(d["objective"]))
+    for term in doc["base"]["cost"]:
+        row(f"  {term}", lambda d, t=term: _f(d["cost"][t]))
+    row("on time (share of demand)", lambda d: _f(d["service"]["on_time_share"], ".2%"))
+    row("fill rate", lambda d: _f(d["service"]["fill_rate"], ".2%"))
+    row("units lost", lambda d: _f(d["service"]["units_lost"], ",.0f"))
+    row("warehouses used", lambda d: str(len(d["warehouses"])))
+    row("rules broken", lambda d: str(len(d.get("violations", [])) if "violations" in d else 0))
+    countries = sorted(doc["base"]["service"]["by_country"])
+    if countries:
+        lines += ["", "On-time share by country:", ""]
+        lines.append("| country | " + " | ".join(n for n, _ in cols) + " |")
+        lines.append("| --- | " + " | ".join("---:" for _ in cols) + " |")
+        for c in countries:
+            vals = []
+            for _, d in cols:
+                v = (d.get("service") or {}).get("by_country", {}).get(c)
+                vals.append(_f(v["on_time_share"], ".2%") if v else "n/a")
+            lines.append(f"| {c} | " + " | ".join(vals) + " |")
+    h = doc["hold"]
+    lines += [
+        "",
+        (
+            f"Holding the plan: {_f(h['rerouted_units'], ',.0f')} units move to another path "
+            f"({h['policy']}); {_f(h['lost_to_shock_units'], ',.0f')} units find none and "
+            "are lost; "
+            f"{_f(h['stock_lost_units'], ',.0f')} units of stock are lost with closed warehouses; "
+            f"{_f(h['demand_not_covered_units'], ',.0f')} units of demand are not covered by "
+            "the plan."
+        ),
+    ]
+    if h["violations"]:
+        lines += ["", f"The held plan breaks {len(h['violations'])} rule(s), e.g.:", ""]
+        lines += [f"- {v}" for v in h["violations"][:10]]
+    d = doc["diff"]
+    lines += ["", "## Differences to the base plan", ""]
+    for name in ("hold", "replan"):
+        dd = d.get(name)
+        if dd is None:
+            lines.append(f"- {name}: no plan")
+            continue
+        lines.append(
+            f"- {name}: cost {dd['objective']:+,.2f}, on-time share "
+            f"{dd['on_time_share'] * 100:+.2f} pp, lost units {dd['units_lost']:+,.0f}"
+        )
+    lines += [f"- note: {n}" for n in doc.get("notes", [])]
+    return "\n".join(lines) + "\n"

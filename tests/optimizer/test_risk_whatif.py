@@ -1,0 +1,199 @@
+"""What-if shocks: the shock format, hold vs re-plan, and ``tradelane whatif``."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.cli import main
+from network.compile import compile_network
+from network.scenario import Scenario, ScenarioError, parse_scenario
+from optimizer.allocation.evaluate import evaluate
+from optimizer.allocation.params import AllocationParams
+from optimizer.plan.planning import plan_scenario
+from optimizer.risk.shock import apply_shock, load_shock, parse_shock
+from optimizer.risk.whatif import whatif
+
+DATA = Path(__file__).parent.parent / "data"
+ROOT = Path(__file__).parents[2]
+PARAMS = AllocationParams(time_limit=60)
+
+
+@functools.lru_cache(maxsize=1)
+def base() -> tuple[Scenario, str]:
+    """The tiny v1.1 scenario and its plan (as JSON text, so each test gets a fresh copy)."""
+    s = parse_scenario(json.loads((DATA / "tiny-my-v11.json").read_text()))
+    return s, json.dumps(plan_scenario(s, PARAMS).plan)
+
+
+def run(changes: list[dict[str, Any]]) -> tuple[dict[str, Any], Any]:
+    s, text = base()
+    res = whatif(s, json.loads(text), parse_shock({"name": "t", "changes": changes}), PARAMS)
+    return res.to_json(), res
+
+
+# -- the format ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "where", "message"),
+    [
+        ([{"lanes": {"colour": "red"}, "closed": True}], "changes[0].lanes.colour", "unknown"),
+        ([{"lanes": {"carrier": "XYZ"}, "closed": True}], "changes[0].lanes.carrier", "matches no"),
+        (  # each key matches something, together nothing
+            [{"lanes": {"mode": "sea", "to": "SG"}, "closed": True}],
+            "changes[0].lanes.to",
+            "matches no",
+        ),
+        ([{"demand": {"category": "toys"}, "multiplier": 2}], "changes[0].demand.category", "no"),
+        ([{"demand": {"zone": "Z-KUL"}, "multiplier": -1}], "changes[0].multiplier", "≥ 0"),
+        ([{"demand": {"zone": "Z-KUL"}}], "changes[0].multiplier", "needs"),
+        ([{"warehouse": "WH-XXX", "closed": True}], "changes[0].warehouse", "unknown"),
+        ([{"warehouse": "WH-PEN"}], "changes[0].closed", "closed: true"),
+        ([{"lanes": {"mode": "sea"}, "cost_multiplier": 1.1, "speed": 2}], "changes[0].speed", ""),
+        ([{"port": "x"}], "changes[0]", "lanes"),
+    ],
+)
+def test_bad_shocks_name_the_item(changes: list[dict[str, Any]], where: str, message: str) -> None:
+    """An unknown selector or key, a bad value, or a selector matching nothing is a
+    ScenarioError naming the change and key."""
+    s, _ = base()
+    with pytest.raises(ScenarioError) as e:
+        apply_shock(s, parse_shock({"name": "bad", "changes": changes}))
+    assert any(p.where == where and message in p.message for p in e.value.problems), [
+        str(p) for p in e.value.problems
+    ]
+
+
+def test_bundled_shocks_parse_and_apply_to_sea_72h() -> None:
+    """Every file in datasets/shocks/ is a valid shock citing its source, and applies to the
+    sea-72h network (every selector matches something)."""
+    from network.scenario import load_scenario
+
+    files = sorted((ROOT / "datasets" / "shocks").glob("*.yaml"))
+    assert len(files) >= 4
+    sea = load_scenario(ROOT / "datasets" / "sea-72h")
+    for f in files:
+        shock = load_shock(f)
+        assert "DOMAIN.md" in shock.source, f.name
+        applied = apply_shock(sea, shock)
+        assert len(applied.matched) == len(shock.changes)
+
+
+# -- hold vs re-plan -------------------------------------------------------------------------
+
+
+def test_empty_shock_hold_and_replan_equal_the_base() -> None:
+    """No change: hold is the base plan exactly, re-plan finds the same cost and service."""
+    doc, _ = run([])
+    b, h, r = doc["base"], doc["hold"], doc["replan"]
+    assert h["objective"] == b["objective"]
+    assert h["cost"] == b["cost"]
+    assert h["service"] == b["service"]
+    assert h["rerouted"] == [] and h["lost_to_shock_units"] == 0 and not h["violations"]
+    assert r["objective"] == pytest.approx(b["objective"], rel=1e-9)
+    for k, v in b["cost"].items():
+        assert r["cost"][k] == pytest.approx(v, rel=1e-9, abs=1e-6)
+    assert r["service"]["on_time_share"] == pytest.approx(b["service"]["on_time_share"])
+    assert all(abs(v) < 1e-6 for v in doc["diff"]["hold"]["cost"].values())
+
+
+def test_closed_warehouse_moves_or_loses_its_flows_and_replan_avoids_it() -> None:
+    """Closing the warehouse the base plan uses: every unit it shipped is rerouted or lost in
+    hold, its stock is lost, hold uses it no more; the re-plan keeps it closed."""
+    _s, text = base()
+    plan = json.loads(text)
+    used = {r["source"] for r in plan["fulfilment"] if r["mode"] == "warehouse"}
+    assert len(used) == 1
+    wh = used.pop()
+    shipped = sum(r["units"] for r in plan["fulfilment"] if r["source"] == wh)
+    stocked = sum(r["units"] for r in plan["stock"] if r["warehouse"] == wh)
+    doc, res = run([{"warehouse": wh, "closed": True}])
+    h = doc["hold"]
+    moved = sum(r["units"] for r in h["rerouted"] if r["kind"] == "fulfilment")
+    assert moved == pytest.approx(shipped)
+    assert h["rerouted_units"] + h["lost_to_shock_units"] == pytest.approx(shipped)
+    assert h["stock_lost_units"] == pytest.approx(stocked)
+    assert all(r["source"] != wh for r in res.hold.plan["fulfilment"])
+    assert wh not in {w["id"] for w in h["warehouses"]}
+    assert not h["violations"]
+    assert wh not in {w["id"] for w in doc["replan"]["warehouses"]}
+    assert doc["replan"]["feasible"]
+    assert doc["shock"]["closed_warehouses"] == [wh]
+
+
+def test_cost_multiplier_moves_exactly_the_matched_terms() -> None:
+    """Sea freight × 1.35 changes only the inbound term of the held plan, by 0.35 × the sea
+    lane's cost of the replenished units (recomputed here from the lane's rate); last-mile
+    × 2 changes only the outbound term, doubling it."""
+    s, text = base()
+    plan = json.loads(text)
+    vol = {k.id: k.volume_m3 for k in s.skus}
+    sea = next(ln for ln in s.lanes if ln.mode == "sea")
+    sea_cost = sum(
+        sea.cost_per_m3 * vol[r["sku"]] * r["units"]
+        for r in plan["replenishment"]
+        if sea.id in r["lanes"]
+    )
+    assert sea_cost > 0
+    doc, _ = run([{"lanes": {"mode": "sea"}, "cost_multiplier": 1.35}])
+    d = doc["diff"]["hold"]["cost"]
+    assert d["inbound"] == pytest.approx(0.35 * sea_cost, rel=1e-9)
+    assert all(abs(v) < 1e-9 for k, v in d.items() if k != "inbound")
+    doc2, _ = run([{"lanes": {"mode": "last_mile"}, "cost_multiplier": 2.0}])
+    d2 = doc2["diff"]["hold"]["cost"]
+    assert d2["outbound"] == pytest.approx(doc2["base"]["cost"]["outbound"], rel=1e-9)
+    assert all(abs(v) < 1e-9 for k, v in d2.items() if k != "outbound")
+
+
+def test_demand_surge_is_lost_when_held_and_served_when_replanned() -> None:
+    """3c demand × 3: the held plan ships what it planned, so twice the 3c forecast is lost;
+    the re-plan serves it (lost units back to the base's)."""
+    s, _ = base()
+    cats = {k.id: k.category for k in s.skus}
+    d3c = sum(u for k, u in zip(s.demand.sku, s.demand.units, strict=True) if cats[str(k)] == "3c")
+    doc, _ = run([{"demand": {"category": "3c"}, "multiplier": 3.0}])
+    assert doc["hold"]["service"]["units_lost"] == pytest.approx(
+        doc["base"]["service"]["units_lost"] + 2 * d3c
+    )
+    assert doc["hold"]["demand_not_covered_units"] == pytest.approx(2 * d3c)
+    assert doc["replan"]["service"]["units_lost"] < doc["hold"]["service"]["units_lost"]
+
+
+def test_closed_lane_reroutes_replenishment_and_hold_is_evaluated() -> None:
+    """Closing the customs lane into the used warehouse: its replenishment has no other
+    inbound path, so the warehouse's flows fall back to the direct line (or are lost); the
+    held plan's cost is the evaluator's, recomputed on the shocked network."""
+    _s, text = base()
+    plan = json.loads(text)
+    lane = plan["replenishment"][0]["lanes"][-1]
+    doc, res = run([{"lanes": {"id": lane}, "closed": True}])
+    assert lane in doc["shock"]["closed_lanes"]
+    shocked = compile_network(res.applied.scenario)
+    ev = evaluate(shocked, res.hold.plan)
+    assert ev.total == pytest.approx(doc["hold"]["objective"])
+    assert all(lane not in r["lanes"] for r in res.hold.plan["replenishment"])
+    assert doc["hold"]["rerouted_units"] + doc["hold"]["lost_to_shock_units"] > 0
+
+
+def test_cli_whatif_writes_json_and_markdown(tmp_path: Path) -> None:
+    """`tradelane whatif` writes whatif.json, whatif.md and both plans; a shock whose
+    selector matches nothing exits with 2 and names it."""
+    src = tmp_path / "s.json"
+    src.write_text((DATA / "tiny-my-v11.json").read_text())
+    assert main(["plan", str(src), "--out", str(tmp_path / "p"), "--quiet", "--no-map"]) == 0
+    shock = tmp_path / "shock.yaml"
+    shock.write_text("name: x\nchanges:\n  - {lanes: {mode: sea}, cost_multiplier: 1.35}\n")
+    out = tmp_path / "w"
+    args = ["whatif", str(src), "--plan", str(tmp_path / "p"), "--shock", str(shock)]
+    assert main([*args, "--out", str(out), "--time-limit", "30"]) == 0
+    doc = json.loads((out / "whatif.json").read_text())
+    assert {"hold", "replan", "base", "diff", "shock"} <= set(doc)
+    assert "Hold tonight's plan or re-plan?" in (out / "whatif.md").read_text()
+    assert (out / "hold" / "plan.json").is_file() and (out / "replan" / "plan.json").is_file()
+    shock.write_text("name: x\nchanges:\n  - {lanes: {carrier: NOBODY}, closed: true}\n")
+    assert main([*args, "--out", str(out)]) == 2
