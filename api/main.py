@@ -175,7 +175,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
         lease has expired, on start-up and periodically); shutdown stops the runner and puts
         its running jobs back in the queue.
     """
-    from api.routes import artifacts, health, networks, plans, routes
+    from api.routes import artifacts, health, networks, plans, risk, routes
 
     settings = settings or Settings()
 
@@ -253,6 +253,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
     app.include_router(plans.router)
     app.include_router(artifacts.router)
     app.include_router(networks.router)
+    app.include_router(risk.router)
     app.include_router(routes.router)
     from api import console
 

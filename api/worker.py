@@ -128,6 +128,10 @@ def plan_job(
     """
     from network.scenario import parse_scenario
 
+    if request.get("task") in ("simulate", "whatif"):  # POST /v1/plans/{id}/simulate|whatif
+        from api.risk_jobs import risk_job
+
+        return risk_job(request, time_limit_s=time_limit_s, seed=seed)
     try:
         from optimizer.allocation.params import AllocationParams
         from optimizer.plan.planning import plan_scenario

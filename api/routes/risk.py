@@ -1,0 +1,176 @@
+"""``POST /v1/plans/{id}/simulate`` and ``POST /v1/plans/{id}/whatif``: risk jobs on a plan.
+
+Both queue a job like ``POST /v1/plans`` (202 ``{"id", "status"}``, poll ``GET /v1/plans/{id}``)
+on a plan job of the same tenant that has succeeded. The new job's result, in the ``plan`` field
+of ``GET /v1/plans/{id}``, is the ``sim.json`` document of ``tradelane simulate`` or the
+``whatif.json`` document of ``tradelane whatif`` (plus the held and re-made plans under
+``plans``). The work runs in the job runner's solver processes (:func:`api.risk_jobs.risk_job`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.convert import RequestProblemsError
+from api.deps import SettingsDep, StoreDep, TenantDep
+from api.routes.plans import _job_id, _not_found
+from api.schemas import ErrorResponse, PlanAccepted
+
+router = APIRouter(prefix="/v1/plans", tags=["risk"])
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse},
+    404: {"model": ErrorResponse, "description": "no such plan job for this tenant"},
+    409: {"model": ErrorResponse, "description": "the plan job has not succeeded"},
+    413: {"model": ErrorResponse},
+    422: {"model": ErrorResponse},
+    429: {"model": ErrorResponse},
+}
+
+
+class SimulateCreate(BaseModel):
+    """``POST /v1/plans/{id}/simulate``: Monte-Carlo runs of a plan."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    runs: int = Field(default=10_000, ge=2, le=1_000_000, description="Monte-Carlo runs.")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Random seed.")
+    time_limit_s: float | None = Field(
+        default=None, gt=0, le=86_400, description="Job time limit (default: the server's)."
+    )
+
+
+class WhatIfCreate(BaseModel):
+    """``POST /v1/plans/{id}/whatif``: a shock (DESIGN §10) to hold the plan under and
+    re-plan for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shock: dict[str, Any] = Field(
+        description="A shock document: {name, changes: [...]} (see DESIGN §10)."
+    )
+    time_limit_s: float | None = Field(
+        default=None, gt=0, le=86_400, description="Re-plan time limit (as for POST /v1/plans)."
+    )
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Solver seed.")
+
+
+def _source(store: Any, tenant: str, job_id: str) -> Any:
+    rec = store.get(tenant, _job_id(job_id), with_request=True)
+    if rec is None:
+        raise _not_found(job_id)
+    if rec.status != "succeeded" or rec.result is None or rec.request is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"plan {rec.id} is {rec.status}")
+    if "scenario" not in rec.request or rec.request.get("task") not in (None, "plan"):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"job {rec.id} is not a plan")
+    if rec.result.get("objective") is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"plan {rec.id} holds no solution")
+    return rec
+
+
+def _limit(settings: Any, asked: float | None) -> float:
+    limit = asked if asked is not None else settings.default_time_limit_s
+    if limit > settings.max_time_limit_s:
+        raise RequestProblemsError(
+            [
+                {
+                    "loc": ["body", "time_limit_s"],
+                    "field": "time_limit_s",
+                    "msg": f"must be at most {settings.max_time_limit_s:g} (the server's maximum)",
+                }
+            ]
+        )
+    return float(limit)
+
+
+@router.post(
+    "/{job_id}/simulate",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=PlanAccepted,
+    operation_id="simulate_plan",
+    responses=_RESPONSES,
+)
+def simulate_plan(
+    job_id: str,
+    body: SimulateCreate,
+    tenant: TenantDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    response: Response,
+) -> PlanAccepted:
+    """Queue a Monte-Carlo simulation of a succeeded plan (result: ``sim.json``)."""
+    rec = _source(store, tenant, job_id)
+    limit = _limit(settings, body.time_limit_s)
+    request = {
+        "task": "simulate",
+        "source": rec.id,
+        "scenario": rec.request["scenario"],
+        "plan": rec.result,
+        "runs": body.runs,
+        "seed": body.seed,
+    }
+    new, _ = store.submit(
+        tenant=tenant,
+        scenario_name=f"{rec.scenario_name} (simulate)",
+        request=request,
+        time_limit_s=limit,
+        seed=body.seed,
+    )
+    response.headers["Location"] = f"/v1/plans/{new.id}"
+    return PlanAccepted(id=new.id, status=new.status)  # type: ignore[arg-type]
+
+
+@router.post(
+    "/{job_id}/whatif",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=PlanAccepted,
+    operation_id="whatif_plan",
+    responses=_RESPONSES,
+)
+def whatif_plan(
+    job_id: str,
+    body: WhatIfCreate,
+    tenant: TenantDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    response: Response,
+) -> PlanAccepted:
+    """Queue a what-if of a succeeded plan under a shock (result: ``whatif.json``).
+
+    The shock is checked against the plan's scenario first: an unknown selector or one that
+    matches nothing is a 422 naming it.
+    """
+    from network.scenario import Problem, ScenarioError, parse_scenario
+    from optimizer.risk.shock import apply_shock, parse_shock
+
+    rec = _source(store, tenant, job_id)
+    limit = _limit(settings, body.time_limit_s)
+    try:
+        apply_shock(parse_scenario(rec.request["scenario"]), parse_shock(body.shock))
+    except ScenarioError as e:
+        raise RequestProblemsError(
+            [
+                {"loc": ["body", "shock", p.where], "field": f"shock.{p.where}", "msg": p.message}
+                for p in e.problems
+                if isinstance(p, Problem)
+            ]
+        ) from None
+    request = {
+        "task": "whatif",
+        "source": rec.id,
+        "scenario": rec.request["scenario"],
+        "plan": rec.result,
+        "shock": body.shock,
+    }
+    new, _ = store.submit(
+        tenant=tenant,
+        scenario_name=f"{rec.scenario_name} (whatif)",
+        request=request,
+        time_limit_s=limit,
+        seed=body.seed,
+    )
+    response.headers["Location"] = f"/v1/plans/{new.id}"
+    return PlanAccepted(id=new.id, status=new.status)  # type: ignore[arg-type]

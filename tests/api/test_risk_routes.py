@@ -1,0 +1,67 @@
+"""``POST /v1/plans/{id}/simulate`` and ``/whatif``: risk jobs on a plan, end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.api.conftest import auth, wait_for
+
+DATA = Path(__file__).parent.parent / "data"
+
+
+def _done(client: Any, job: str) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
+        b = client.get(f"/v1/plans/{job}", headers=auth()).json()
+        return b if b["status"] not in ("queued", "running") else None
+
+    return wait_for(check, timeout=180, every=0.2)  # type: ignore[no-any-return]
+
+
+def test_simulate_and_whatif_jobs_on_a_real_plan(client_factory) -> None:
+    """A real plan of the tiny v1.1 scenario, then a simulation job and a what-if job on it:
+    both succeed with the documents of the CLI; a shock selector matching nothing is a 422
+    naming it; another tenant gets 404; a plan that has not succeeded gets 409."""
+    client = client_factory(solver="api.worker:plan_job")
+    scenario = json.loads((DATA / "tiny-my-v11.json").read_text())
+    r = client.post("/v1/plans", json={"scenario": scenario, "time_limit_s": 30}, headers=auth())
+    plan_id = r.json()["id"]
+    body = _done(client, plan_id)
+    assert body["status"] == "succeeded", body["error"]
+
+    r = client.post(f"/v1/plans/{plan_id}/simulate", json={"runs": 200, "seed": 3}, headers=auth())
+    assert r.status_code == 202, r.text
+    sim = _done(client, r.json()["id"])
+    assert sim["status"] == "succeeded", sim["error"]
+    doc = sim["plan"]
+    assert doc["runs"] == 200 and doc["seed"] == 3 and doc["source_plan"] == plan_id
+    assert doc["on_time_share"]["ci95"][0] <= doc["on_time_share"]["mean"]
+    assert set(doc["cost"]) >= {"p5", "p50", "p95"}
+
+    bad = {"name": "x", "changes": [{"lanes": {"carrier": "NOBODY"}, "closed": True}]}
+    r = client.post(f"/v1/plans/{plan_id}/whatif", json={"shock": bad}, headers=auth())
+    assert r.status_code == 422
+    assert "changes[0].lanes.carrier" in r.text
+
+    shock = {"name": "wh", "changes": [{"warehouse": "WH-PEN", "closed": True}]}
+    r = client.post(
+        f"/v1/plans/{plan_id}/whatif", json={"shock": shock, "time_limit_s": 30}, headers=auth()
+    )
+    assert r.status_code == 202, r.text
+    wi = _done(client, r.json()["id"])
+    assert wi["status"] == "succeeded", wi["error"]
+    w = wi["plan"]
+    assert {"base", "hold", "replan", "diff"} <= set(w)
+    assert "WH-PEN" not in {x["id"] for x in w["replan"]["warehouses"]}
+    assert w["plans"]["replan"]["objective"] == w["replan"]["objective"]
+
+    assert (
+        client.post(
+            f"/v1/plans/{plan_id}/simulate", json={"runs": 10}, headers=auth("beta")
+        ).status_code
+        == 404
+    )
+    pending = client_factory(solver="api.worker:plan_job", run_jobs=False)
+    q = pending.post("/v1/plans", json={"scenario": scenario}, headers=auth()).json()["id"]
+    assert pending.post(f"/v1/plans/{q}/simulate", json={}, headers=auth()).status_code == 409
