@@ -22,6 +22,7 @@ from api.schemas import ErrorResponse, PlanAccepted
 router = APIRouter(prefix="/v1/plans", tags=["risk"])
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "malformed body (not UTF-8 JSON)"},
     401: {"model": ErrorResponse},
     404: {"model": ErrorResponse, "description": "no such plan job for this tenant"},
     409: {"model": ErrorResponse, "description": "the plan job has not succeeded"},

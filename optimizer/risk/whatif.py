@@ -35,6 +35,7 @@ and replan = base up to ties between equally cheap optima.
 from __future__ import annotations
 
 import copy
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -434,7 +435,7 @@ def whatif_markdown(doc: dict[str, Any]) -> str:
         lines += [f"Source: {sh['source']}", ""]
     lines += ["## The shock", ""]
     for c in sh["changes"]:
-        lines.append(f"- `{c}`")
+        lines.append(f"- `{json.dumps(c)}`")
     if sh["closed_warehouses"]:
         lines.append(f"- warehouses closed: {', '.join(sh['closed_warehouses'])}")
     if sh["closed_lanes"] or sh["closed_rate_cards"]:
