@@ -7,6 +7,8 @@ Configuration (TOML)::
     out_dir = "nightly"                          # reports in out_dir/<run date>/<scenario>/
     time_limit_s = 300                           # per scenario
     seed = 0
+    workers = 2                                  # optional: scenarios solved at once (1)
+    dask = "tcp://scheduler:8786"                # optional: a Dask cluster, or "local"
 
     [[scenario]]                                 # a scenario file or directory
     name = "sea-72h"                             # the key plans are stored under
@@ -18,11 +20,15 @@ Configuration (TOML)::
     tenant = "acme"
     scenario = "me-72h"
 
-Each scenario is solved in its own process (killed ``kill_grace_s`` after its time limit) with
-the configured solve function (``TRADELANE_SOLVER``, the allocation model by default). Its plan
-is stored with the run date (a re-run of the same date replaces it) and compared with the latest
-earlier successful plan of the same key: stock changes per SKU × warehouse, warehouses opened
-and closed, cost and on-time share deltas, written as ``diff.json`` and ``diff.md``.
+Scenarios are fanned out to the executor of :mod:`optimizer.executor` (``workers = N`` at
+once on local processes, or ``dask = "ADDRESS"`` / ``"local"`` on a Dask cluster; default one
+at a time here), each with its own time limit. Locally each scenario is solved in its own
+process (killed ``kill_grace_s`` after its time limit; on Dask the worker runs the solve and
+the limit is the solver's own) with the configured solve function (``TRADELANE_SOLVER``, the
+allocation model by default). Its plan is stored with the run date (a re-run of the same date
+replaces it) and compared with the latest earlier successful plan of the same key: stock changes
+per SKU × warehouse, warehouses opened and closed, cost and on-time share deltas, written as
+``diff.json`` and ``diff.md``.
 """
 
 from __future__ import annotations
@@ -96,6 +102,8 @@ class NightlyConfig(BaseModel):
     out_dir: str = "nightly"
     time_limit_s: float = Field(default=300.0, gt=0)
     seed: int = Field(default=0, ge=0)
+    workers: int = Field(default=1, ge=1)
+    dask: str | None = None
     scenario: list[ScenarioSource] = Field(min_length=1)
     _base: Path = PrivateAttr(default=Path("."))
 
@@ -297,6 +305,28 @@ def _load_document(src: ScenarioSource, cfg: NightlyConfig, store: JobStore) -> 
     return doc  # type: ignore[no-any-return]
 
 
+def _solve_one(shared: tuple[str, int, float, bool], item: tuple[float, dict[str, Any]]) -> Any:
+    """One scenario's solve on the executor: ``("ok", plan)`` or ``("error", reason)``."""
+    solver, seed, grace, in_process = shared
+    limit, doc = item
+    request = {"scenario": doc, "time_limit_s": limit, "seed": seed}
+    try:
+        if in_process:  # a Dask worker: its processes may not start children
+            from api.worker import resolve
+
+            return ("ok", resolve(solver)(request, time_limit_s=limit, seed=seed))
+        from api.worker import run_isolated
+
+        plan = run_isolated(solver, request, time_limit_s=limit, seed=seed, timeout_s=limit + grace)
+        return ("ok", plan)
+    except Exception as e:
+        problems = getattr(e, "problems", None)
+        return (
+            "error",
+            "; ".join(map(str, problems)) if problems else (str(e) or type(e).__name__),
+        )
+
+
 def run_nightly(
     cfg: NightlyConfig,
     *,
@@ -316,31 +346,43 @@ def run_nightly(
     list of ScenarioOutcome
         One per configured scenario, in order.
     """
-    from api.worker import run_isolated
+    from optimizer.executor import make_executor
 
     root = Path(out_dir) if out_dir is not None else cfg.base / cfg.out_dir
     day_dir = root / run_date.isoformat()
     outcomes = []
+    # documents are read here (the store is this process's); the solves fan out
+    loaded: list[tuple[Any, Any]] = []
     for src in cfg.scenario:
         limit = src.time_limit_s or cfg.time_limit_s
         try:
-            doc = _load_document(src, cfg, store)
-            plan = run_isolated(
-                solver,
-                {"scenario": doc, "time_limit_s": limit, "seed": cfg.seed},
-                time_limit_s=limit,
-                seed=cfg.seed,
-                timeout_s=limit + kill_grace_s,
-            )
+            loaded.append(((limit, _load_document(src, cfg, store)), None))
         except Exception as e:
             problems = getattr(e, "problems", None)
-            reason = "; ".join(map(str, problems)) if problems else (str(e) or type(e).__name__)
+            loaded.append(
+                (None, "; ".join(map(str, problems)) if problems else (str(e) or type(e).__name__))
+            )
+    runner = make_executor(cfg.dask, workers=cfg.workers)
+    try:
+        todo = [item for item, _ in loaded if item is not None]
+        shared = (solver, cfg.seed, kill_grace_s, runner.kind == "dask")
+        solved = iter(runner.map(_solve_one, shared, todo))
+    finally:
+        runner.close()
+    for src, (item, load_error) in zip(cfg.scenario, loaded, strict=True):
+        got = next(solved) if item is not None else ("error", load_error)
+        if got is None:
+            got = ("error", "the executor returned no result for this scenario")
+        kind, payload = got
+        if kind != "ok":
+            reason = str(payload)
             logger.error("nightly %s: %s", src.name, reason)
             store.save_nightly(
                 scenario=src.name, run_date=run_date, status="failed", plan=None, error=reason
             )
             outcomes.append(ScenarioOutcome(src.name, "failed", reason, None, None))
             continue
+        plan = payload
         store.save_nightly(scenario=src.name, run_date=run_date, status="succeeded", plan=plan)
         prev = store.previous_nightly(src.name, run_date)
         diff = diff_plans(prev.plan if prev else None, plan)

@@ -72,6 +72,8 @@ N_FAMILIES = 40
 FAMILY_DECOMPOSE_COLUMNS = 60_000
 #: The family LP that prices the shared rows ends by this share of the solve time.
 PRICES_END_SHARE = 0.4
+#: Share of the time left at the blocks' start kept for naive plans of blocks with no answer.
+FALLBACK_SHARE = 0.1
 #: Share of the solve time the warehouse aggregate gets.
 AGGREGATE_SHARE = 0.3
 
@@ -409,13 +411,15 @@ def solve_blocks(
     own = runner is None
     if own:
         runner = make_executor()
-    wall_deadline = time.time() + (deadline - time.perf_counter())
+    # time kept back for computing here the naive plan of a block that gives no answer
+    map_deadline = deadline - FALLBACK_SHARE * max(0.0, deadline - time.perf_counter())
+    wall_deadline = time.time() + (map_deadline - time.perf_counter())
     alphas = fixed_cost_shares(data, blocks, fdata, fres.columns, fres.solution, fam)
     items = [(b, rows, alphas[b], wall_deadline, 0.3) for b, rows in enumerate(blocks)]
     say(f"solving {len(blocks)} SKU blocks on {runner.workers} {runner.kind} worker(s)")
     t1 = time.perf_counter()
     try:
-        out = runner.map(_solve_block, (data, params, y, mult), items, deadline=deadline)
+        out = runner.map(_solve_block, (data, params, y, mult), items, deadline=map_deadline)
     finally:
         if own:
             runner.close()

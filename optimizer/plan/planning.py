@@ -470,7 +470,8 @@ def plan_scenario(
         log.error(
             "plan objective %.6f differs from the evaluator's total %.6f", res.objective, ev.total
         )
-    if floor and not ev.feasible:
+    fell_back = floor or bool(res.stats.get("blocks_without_plan"))
+    if fell_back and not ev.feasible:
         # honest status: the fallback breaks rules the evaluator lists
         plan["status"] = str(Status.TIME_LIMIT)
         res = replace(res, status=Status.TIME_LIMIT)

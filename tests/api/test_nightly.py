@@ -188,3 +188,27 @@ def test_bad_date_and_missing_config(tmp_path: Path, capsys) -> None:
     cfg.write_text('[[scenario]]\nname = "x"\npath = "x.json"\n')
     assert cli_main(["nightly", "--config", str(cfg), "--date", "yesterday"]) == 2
     assert "--date: expected YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_scenarios_fan_out_to_worker_processes(
+    tmp_path: Path, tiny_scenario: dict[str, Any], monkeypatch, capsys
+) -> None:
+    """``workers = 2``: the scenarios are solved on the executor's processes, each with its
+    own time limit; plans, failures and reports are the same as one at a time."""
+    monkeypatch.setenv("TRADELANE_SOLVER", FAKE)
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    _write(tmp_path, "a.json", tiny_scenario)
+    _write(tmp_path, "bad.json", {**tiny_scenario, "x_test": {"fail": "infeasible tonight"}})
+    cfg = _config(
+        tmp_path,
+        db,
+        'workers = 2\n[[scenario]]\nname = "a"\npath = "a.json"\ntime_limit_s = 3\n'
+        '[[scenario]]\nname = "bad"\npath = "bad.json"\n'
+        '[[scenario]]\nname = "b"\npath = "a.json"\n',
+    )
+    assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-01"]) == 1
+    out = capsys.readouterr().out
+    assert "a: planned" in out and "b: planned" in out
+    assert "bad: FAILED: ValueError: infeasible tonight" in out
+    for name in ("a", "b"):
+        assert (tmp_path / f"reports/2026-03-01/{name}/plan.json").exists()
