@@ -54,7 +54,10 @@ def _pct(v: Any, digits: int = 1) -> str:
 
 
 def _signed(v: Any, digits: int = 0) -> str:
-    return "–" if v is None else f"{float(v):+,.{digits}f}"
+    if v is None:
+        return "–"
+    x = round(float(v), digits)
+    return f"{x + 0.0:+,.{digits}f}" if x != 0 else f"{0.0:+.{digits}f}"  # never "-0.00"
 
 
 templates.env.filters.update(num=_num, pct=_pct, signed=_signed)

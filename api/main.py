@@ -29,6 +29,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import RateLimiter
@@ -259,6 +260,9 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
 
     console.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Responses over 1 kB are gzipped for clients that accept it (the plan page's rows and
+    # GeoJSON shrink about tenfold).
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     install_openapi(app)
     return app
 
