@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import optimizer.allocation.solve as alloc
@@ -51,6 +51,8 @@ def test_flow_price_equals_the_fixed_warehouse_solve(seed: int) -> None:
     """For every warehouse set of a random one-SKU network, the min-cost flow's cost equals the
     generic fixed-y solve's objective, and its lower bound is below both."""
     data, cols, pricer = _pricer(_cflp_doc(seed))
+    # a few seeds (1319, 1577) draw no demand at all: nothing to price, no pricer is built
+    assume(float(cols.p_dem.sum()) > 0)
     assert pricer is not None
     params = AllocationParams(relative_gap=0)
     W = len(data.warehouses)
