@@ -14,6 +14,7 @@ Configuration (TOML)::
     name = "sea-72h"                             # the key plans are stored under
     path = "datasets/sea-72h"                    # relative to this file
     demand = "forecasts/sea.csv"                 # optional demand CSV
+    inventory = "stock/sea.csv"                  # optional: tonight's stock (format v1.1)
 
     [[scenario]]                                 # a stored forecast: the tenant's latest
     name = "acme-me"                             # POST /v1/plans of that scenario name
@@ -25,9 +26,13 @@ once on local processes, or ``dask = "ADDRESS"`` / ``"local"`` on a Dask cluster
 at a time here), each with its own time limit. Locally each scenario is solved in its own
 process (killed ``kill_grace_s`` after its time limit; on Dask the worker runs the solve and
 the limit is the solver's own) with the configured solve function (``TRADELANE_SOLVER``, the
-allocation model by default). Its plan is stored with the run date (a re-run of the same date
+allocation model by default), with tonight's state (format v1.1): the stored inventory (the
+source's ``inventory`` CSV, else an ``inventory.csv`` in a scenario directory, else the
+document's own ``inventory``) and the previous night's plan of the same key as the previous
+plan (stability). Its plan is stored with the run date (a re-run of the same date
 replaces it) and compared with the latest earlier successful plan of the same key: stock changes
-per SKU × warehouse, warehouses opened and closed, cost and on-time share deltas, written as
+per SKU × warehouse, warehouses opened and closed, cost and on-time share deltas, and tonight's
+orders and transfers, written as
 ``diff.json`` and ``diff.md``.
 """
 
@@ -75,6 +80,7 @@ class ScenarioSource(BaseModel):
     name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.-]+$")
     path: str | None = None
     demand: str | None = None
+    inventory: str | None = None
     tenant: str | None = None
     scenario: str | None = None
     time_limit_s: float | None = Field(default=None, gt=0)
@@ -90,6 +96,8 @@ class ScenarioSource(BaseModel):
             raise ValueError("a stored forecast needs 'scenario' (the scenario name)")
         if self.demand is not None and self.path is None:
             raise ValueError("'demand' goes with 'path'")
+        if self.inventory is not None and self.path is None:
+            raise ValueError("'inventory' goes with 'path'")
         return self
 
 
@@ -178,7 +186,8 @@ def diff_plans(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str
     -------
     dict
         ``stock``: one entry per SKU × warehouse whose units changed (``before``/``after``/
-        ``delta``; a missing row counts as 0), largest change first; ``warehouses_opened`` and
+        ``delta``; a missing row counts as 0), largest change first; ``orders`` and
+        ``transfers``: tonight's bookings of the new plan (format v1.1); ``warehouses_opened`` and
         ``warehouses_closed``; ``objective``, ``cost`` (per component) and ``on_time_share``
         as before/after/delta. With no earlier plan, ``first_run`` is true and every stock row
         counts as a change from 0.
@@ -208,6 +217,14 @@ def diff_plans(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str
         if s0.get(k, 0.0) != s1.get(k, 0.0)
     ]
     changes.sort(key=lambda c: -abs(c["delta"]))
+    orders = [
+        {k: r.get(k) for k in ("sku", "warehouse", "units", "lanes")}
+        for r in after.get("orders") or []
+    ]
+    transfers = [
+        {k: r.get(k) for k in ("sku", "from", "to", "lane", "units", "hours")}
+        for r in after.get("transfers") or []
+    ]
     o0, o1 = opened(prev), opened(after)
     c0, c1 = prev.get("cost") or {}, after.get("cost") or {}
     return {
@@ -223,6 +240,8 @@ def diff_plans(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str
         "warehouses_closed": sorted(o0 - o1),
         "stock": changes,
         "stock_units": {"before": sum(s0.values()), "after": sum(s1.values())},
+        "orders": orders,
+        "transfers": transfers,
     }
 
 
@@ -280,6 +299,36 @@ def diff_markdown(
             lines.append(f"\n… {len(ch) - max_rows} more in diff.json")
     else:
         lines += ["", "No stock level changed."]
+    orders = diff.get("orders") or []
+    lines += ["", f"## Orders to book tonight ({len(orders)})"]
+    if orders:
+        lines += ["", "| SKU | warehouse | units | lanes |", "| --- | --- | ---: | --- |"]
+        lines += [
+            f"| {o['sku']} | {o['warehouse']} | {o['units']:,.0f} | "
+            f"{' > '.join(o['lanes'] or [])} |"
+            for o in orders[:max_rows]
+        ]
+        if len(orders) > max_rows:
+            lines.append(f"\n… {len(orders) - max_rows} more in diff.json")
+    else:
+        lines += ["", "No order."]
+    transfers = diff.get("transfers") or []
+    lines += ["", f"## Transfers ({len(transfers)})"]
+    if transfers:
+        lines += [
+            "",
+            "| SKU | from | to | lane | units | hours |",
+            "| --- | --- | --- | --- | ---: | ---: |",
+        ]
+        lines += [
+            f"| {t['sku']} | {t['from']} | {t['to']} | {t['lane']} | {t['units']:,.0f} | "
+            f"{t['hours']:,.1f} |"
+            for t in transfers[:max_rows]
+        ]
+        if len(transfers) > max_rows:
+            lines.append(f"\n… {len(transfers) - max_rows} more in diff.json")
+    else:
+        lines += ["", "No transfer."]
     return "\n".join(lines) + "\n"
 
 
@@ -293,7 +342,19 @@ def _load_document(src: ScenarioSource, cfg: NightlyConfig, store: JobStore) -> 
 
         path = cfg.base / src.path
         demand = (cfg.base / src.demand) if src.demand else None
-        return load_scenario(path, demand=demand).to_document()
+        s = load_scenario(path, demand=demand)
+        inv = cfg.base / src.inventory if src.inventory else None
+        if inv is None and path.is_dir() and (path / "inventory.csv").is_file():
+            inv = path / "inventory.csv"
+        if inv is not None:
+            from network.scenario import parse_scenario
+            from network.state import read_inventory_csv
+
+            doc = s.to_document()
+            doc["inventory"] = read_inventory_csv(inv.read_text(encoding="utf-8"), inv.name)
+            parse_scenario(doc, source=f"{inv.name} (inventory): ")
+            return doc
+        return s.to_document()
     from network.scenario import parse_scenario
 
     rec = store.latest_request(src.tenant or "", src.scenario or "")
@@ -305,11 +366,16 @@ def _load_document(src: ScenarioSource, cfg: NightlyConfig, store: JobStore) -> 
     return doc  # type: ignore[no-any-return]
 
 
-def _solve_one(shared: tuple[str, int, float, bool], item: tuple[float, dict[str, Any]]) -> Any:
+def _solve_one(
+    shared: tuple[str, int, float, bool],
+    item: tuple[float, dict[str, Any], dict[str, Any] | None],
+) -> Any:
     """One scenario's solve on the executor: ``("ok", plan)`` or ``("error", reason)``."""
     solver, seed, grace, in_process = shared
-    limit, doc = item
-    request = {"scenario": doc, "time_limit_s": limit, "seed": seed}
+    limit, doc, prev_plan = item
+    request: dict[str, Any] = {"scenario": doc, "time_limit_s": limit, "seed": seed}
+    if prev_plan is not None:  # last night's plan: stability against it (format v1.1)
+        request["previous_plan"] = prev_plan
     try:
         if in_process:  # a Dask worker: its processes may not start children
             from api.worker import resolve
@@ -355,8 +421,12 @@ def run_nightly(
     loaded: list[tuple[Any, Any]] = []
     for src in cfg.scenario:
         limit = src.time_limit_s or cfg.time_limit_s
+        # last night's plan: stability against it (format v1.1)
+        last = store.previous_nightly(src.name, run_date)
         try:
-            loaded.append(((limit, _load_document(src, cfg, store)), None))
+            doc = _load_document(src, cfg, store)
+            prev_plan = last.plan if last is not None and last.plan else None
+            loaded.append(((limit, doc, prev_plan), None))
         except Exception as e:
             problems = getattr(e, "problems", None)
             loaded.append(

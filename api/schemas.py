@@ -83,9 +83,10 @@ class PlanCreate(_In):
     scenario: Annotated[
         dict[str, Any], WithJsonSchema({"allOf": [{"$ref": "#/components/schemas/Scenario"}]})
     ] = Field(
-        description="A scenario in format v1 (nodes, lanes, rate_cards, skus, demand); see "
-        "DESIGN §3. Checked against the published `Scenario` schema, then like "
-        "`tradelane validate` (references, duplicates: 422 naming the item)."
+        description="A scenario in format v1 (nodes, lanes, rate_cards, skus, demand; DESIGN "
+        "§3) or v1.1 (plus inventory, returns, transfer lanes; DESIGN §10). Checked against "
+        "the published `Scenario` schema, then like `tradelane validate` (references, "
+        "duplicates: 422 naming the item)."
     )
     time_limit_s: float | None = Field(
         default=None,
@@ -94,6 +95,12 @@ class PlanCreate(_In):
         description="Solver time limit in seconds (default: the server's; capped by its maximum).",
     )
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Solver seed.")
+    previous_plan_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="A succeeded plan of this tenant to stay close to (format v1.1 stability: "
+        "service.stability_penalty_per_unit per unit of stocking level moved).",
+    )
 
 
 class PlanAccepted(BaseModel):

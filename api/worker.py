@@ -112,7 +112,8 @@ def plan_job(
     Parameters
     ----------
     request
-        The stored request: ``{"scenario": {...format v1...}, ...}``.
+        The stored request: ``{"scenario": {...format v1 or v1.1...}, ...}``, optionally
+        ``"previous_plan"`` (a plan document: stability against it).
     time_limit_s
         Solver time limit in seconds.
     seed
@@ -139,7 +140,9 @@ def plan_job(
         raise SolverUnavailableError(f"the allocation model is not available: {e}") from None
     scenario = parse_scenario(request["scenario"])
     params = AllocationParams(time_limit=float(time_limit_s), seed=seed)
-    outcome = plan_scenario(scenario, params, progress=progress)
+    outcome = plan_scenario(
+        scenario, params, progress=progress, previous=request.get("previous_plan")
+    )
     return dict(outcome.plan)
 
 

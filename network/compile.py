@@ -5,6 +5,13 @@ warehouse→zone, direct origin→zone) and returns a :class:`NetworkData` of re
 Entities refer to each other by index: ``origins``, ``warehouses``, ``zones`` and ``skus`` are
 tuples of ids whose order is the contract; ``lanes`` indexes every lane used by some option.
 
+Format v1.1 state (:mod:`network.state`) is compiled too: tonight's inventory as *lots*
+(``inv_*``: one per on-hand or in-transit quantity, with the day it is available at its
+warehouse), ``transfer`` options (one per transfer lane between two warehouses), the returns
+rates per SKU and zone country (``ret_*``) and each warehouse's returns handling cost. A previous
+plan's stocking levels and warehouse use (``prev_*``) are attached by the optimiser (this layer
+does not read plans). All are empty for a v1 document.
+
 Per-SKU costs are not stored as dense ``(options × SKUs)`` matrices (100,000 SKUs would not
 fit); :meth:`PathOptions.unit_cost` computes them for any SKU subset with one matrix product.
 """
@@ -14,6 +21,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -26,6 +34,7 @@ from network.paths import (
     BASE_DIMS,
     ParetoPath,
     duty_countries,
+    lane_vector,
     pareto_paths,
     sku_pareto_mask,
     vector_costs,
@@ -178,6 +187,80 @@ class NetworkData:
     # ``lanes``; empty arrays (the default) mean every lane's hours are fixed
     lane_hours: F = field(default_factory=lambda: np.zeros(0))
     lane_time_cv: F = field(default_factory=lambda: np.zeros(0))
+    # -- format v1.1 state (empty for a v1 document) ------------------------------------------
+    # inventory lots: SKU, warehouse, units, day available at the warehouse (0 on hand),
+    # in transit or on hand
+    inv_sku: I = field(default_factory=lambda: np.zeros(0, np.int64))
+    inv_wh: I = field(default_factory=lambda: np.zeros(0, np.int64))
+    inv_units: F = field(default_factory=lambda: np.zeros(0))
+    inv_day: F = field(default_factory=lambda: np.zeros(0))
+    inv_transit: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))
+    #: transfer options warehouse → warehouse (src/dst index ``warehouses``), one lane each
+    transfer: PathOptions | None = None
+    #: returns handling cost per unit per warehouse, NaN where it takes no returns
+    wh_returns_cost: F | None = None
+    #: country of each warehouse
+    wh_country: tuple[str, ...] = ()
+    #: returns rate and resellable share per (SKU, zone country of ``ret_countries``)
+    ret_countries: tuple[str, ...] = ()
+    ret_rate: F | None = None
+    ret_resell: F | None = None
+    #: a previous plan: stocking levels per (SKU, warehouse) and warehouse use (0/1)
+    prev_sku: I | None = None
+    prev_wh: I | None = None
+    prev_units: F | None = None
+    prev_open: F | None = None
+
+    @property
+    def has_previous(self) -> bool:
+        """A previous plan is attached (stability terms apply)."""
+        return self.prev_open is not None
+
+    @property
+    def has_state(self) -> bool:
+        """Any v1.1 state: inventory, transfer lanes, returns or a previous plan."""
+        return bool(
+            len(self.inv_sku)
+            or (self.transfer is not None and len(self.transfer))
+            or (self.ret_rate is not None and np.any(self.ret_rate > 0))
+            or self.has_previous
+        )
+
+    def without_state(self) -> NetworkData:
+        """The same network without any v1.1 state (inventory, transfers, returns, previous)."""
+        import dataclasses
+
+        return dataclasses.replace(
+            self,
+            inv_sku=np.zeros(0, np.int64),
+            inv_wh=np.zeros(0, np.int64),
+            inv_units=np.zeros(0),
+            inv_day=np.zeros(0),
+            inv_transit=np.zeros(0, bool),
+            transfer=None,
+            ret_rate=None,
+            ret_resell=None,
+            prev_sku=None,
+            prev_wh=None,
+            prev_units=None,
+            prev_open=None,
+        )
+
+    def returns_of(self, sku: I, zone: I) -> tuple[F, F]:
+        """Returns rate and resellable share for SKU and zone index arrays (0 where none)."""
+        if self.ret_rate is None or not len(self.ret_countries):
+            return np.zeros(len(sku)), np.zeros(len(sku))
+        ci = {c: i for i, c in enumerate(self.ret_countries)}
+        zc = np.array([ci.get(c, -1) for c in self.zone_country], np.int64)
+        c = zc[zone] if len(zone) else np.zeros(0, np.int64)
+        ok = c >= 0
+        rate = np.where(ok, self.ret_rate[sku, np.maximum(c, 0)], 0.0)
+        resell = (
+            np.where(ok, self.ret_resell[sku, np.maximum(c, 0)], 0.0)
+            if self.ret_resell is not None
+            else np.zeros(len(sku))
+        )
+        return rate, resell
 
     def __post_init__(self) -> None:
         w = len(self.warehouses)
@@ -365,6 +448,7 @@ def compile_network(
     outbound = _collect(run(warehouses, "zone"), z_index, lane_index, ndims)
     direct = _collect(run(origins, "zone"), z_index, lane_index, ndims)
     t_paths = time.perf_counter() - t1
+    transfer = _transfer_options(G, warehouses, w_index, lane_index, countries, ndims)
 
     lanes = tuple(lane_index)
     attrs = {k: d for _, _, k, d in G.edges(keys=True, data=True) if k in lane_index}
@@ -440,5 +524,100 @@ def compile_network(
         meta={"graph_seconds": t_graph, "paths_seconds": t_paths},
         lane_hours=np.array([attrs[ln][A.HOURS] for ln in lanes], float),
         lane_time_cv=np.array([attrs[ln].get(A.TIME_CV, 0.0) for ln in lanes], float),
+        transfer=transfer,
+        **_state_arrays(scenario, warehouses, zones_n),
     )
     return data
+
+
+def _transfer_options(
+    G: nx.MultiDiGraph,
+    warehouses: tuple[str, ...],
+    w_index: dict[str, int],
+    lane_index: dict[str, int],
+    countries: tuple[str, ...],
+    ndims: int,
+) -> PathOptions:
+    """One option per ``transfer`` lane between two warehouses (hours: the lane's)."""
+    dim = {c: i for i, c in enumerate(countries)}
+    src: list[int] = []
+    dst: list[int] = []
+    vec: list[F] = []
+    idx: list[int] = []
+    for u, v, k, d in G.edges(keys=True, data=True):
+        if d.get(A.MODE) != "transfer" or u not in w_index or v not in w_index:
+            continue
+        src.append(w_index[u])
+        dst.append(w_index[v])
+        vec.append(lane_vector(G, v, d, dim, ndims))
+        idx.append(lane_index.setdefault(k, len(lane_index)))
+    del warehouses
+    vv = np.asarray(vec, float).reshape(len(vec), ndims)
+    return PathOptions(
+        np.asarray(src, np.int64),
+        np.asarray(dst, np.int64),
+        vv[:, 0].copy(),
+        vv,
+        np.arange(len(src) + 1, dtype=np.int64),
+        np.asarray(idx, np.int64),
+    )
+
+
+def _state_arrays(
+    scenario: Scenario, warehouses: tuple[str, ...], zones_n: list[Any]
+) -> dict[str, Any]:
+    """Inventory lots, returns rates and returns handling costs as arrays (format v1.1)."""
+    sku_ix = {k.id: i for i, k in enumerate(scenario.skus)}
+    w_ix = {w: i for i, w in enumerate(warehouses)}
+    inv = scenario.inventory
+    lot_sku: list[int] = []
+    lot_wh: list[int] = []
+    lot_units: list[float] = []
+    lot_day: list[float] = []
+    lot_tr: list[bool] = []
+    for r in inv:
+        if r.on_hand > 0:
+            lot_sku.append(sku_ix[r.sku])
+            lot_wh.append(w_ix[r.warehouse])
+            lot_units.append(r.on_hand)
+            lot_day.append(0.0)
+            lot_tr.append(False)
+        if r.in_transit > 0:
+            lot_sku.append(sku_ix[r.sku])
+            lot_wh.append(w_ix[r.warehouse])
+            lot_units.append(r.in_transit)
+            lot_day.append(float(r.arrives_in_hours or 0.0) / 24.0)
+            lot_tr.append(True)
+    whs = scenario.nodes_of("warehouse")
+    ret_cost = np.array(
+        [
+            np.nan if w.returns_handling_cost_per_unit is None else w.returns_handling_cost_per_unit
+            for w in whs
+        ],
+        float,
+    )
+    countries = tuple(sorted({z.country for z in zones_n}))
+    K, C = len(scenario.skus), len(countries)
+    rate = np.zeros((K, C))
+    resell = np.zeros((K, C))
+    ci = {c: i for i, c in enumerate(countries)}
+    cats = np.array([k.category or "" for k in scenario.skus], dtype=object)
+    # rules without a category first, so that a category's own rule overwrites them
+    for rule in sorted(scenario.returns, key=lambda r: r.category is not None):
+        if rule.country not in ci:
+            continue
+        m = np.ones(K, bool) if rule.category is None else cats == rule.category
+        rate[m, ci[rule.country]] = rule.rate
+        resell[m, ci[rule.country]] = rule.resellable_share
+    return {
+        "inv_sku": np.asarray(lot_sku, np.int64),
+        "inv_wh": np.asarray(lot_wh, np.int64),
+        "inv_units": np.asarray(lot_units, float),
+        "inv_day": np.asarray(lot_day, float),
+        "inv_transit": np.asarray(lot_tr, bool),
+        "wh_returns_cost": ret_cost,
+        "wh_country": tuple(w.country for w in whs),
+        "ret_countries": countries,
+        "ret_rate": rate,
+        "ret_resell": resell,
+    }

@@ -29,6 +29,12 @@ Extensions to v1 (all optional, all backwards compatible):
 - ``service.promise_probability`` (0 < p ≤ 1, default absent, DESIGN §10): an option is on
   time only if P(order-to-door hours ≤ promise) ≥ p; absent, the rule is mean hours ≤ promise.
 
+Format v1.1, tonight's state (all optional; see :mod:`network.state` for every rule):
+``inventory`` (on hand and in transit per SKU and warehouse), ``returns`` (return rate and
+resellable share per country and category), ``nodes[].returns_handling_cost_per_unit`` (the
+warehouse takes returns), ``service.stability_penalty_per_unit`` (with a previous plan),
+and ``transfer`` lanes (warehouse → warehouse) that the model now uses.
+
 >>> s = Scenario.model_validate(
 ...     {"name": "t", "nodes": [], "lanes": [], "skus": [], "demand": []})
 >>> s.horizon_days
@@ -59,6 +65,7 @@ from pydantic import (
 
 from network.demand import DemandTable, RowLocations, check_records, check_references
 from network.demand import read_demand_csv as _read_demand_csv
+from network.state import InventoryRow, ReturnsRule, state_problems
 
 __all__ = [
     "MODES",
@@ -125,6 +132,8 @@ class Service(_Base):
     safety_z: float = Field(default=1.65, ge=0)
     capital_cost_rate_per_year: float = Field(default=0.12, ge=0)
     promise_probability: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False)
+    # format v1.1 (network.state): stability against a previous plan
+    stability_penalty_per_unit: float = Field(default=0.0, ge=0)
 
     @field_validator("min_on_time_share_by_country")
     @classmethod
@@ -155,6 +164,8 @@ class Node(_Base):
     handling_cost_per_unit: float = NonNeg
     processing_hours: float = NonNeg
     bonded: bool = False
+    # format v1.1 (network.state): the warehouse takes returns at this cost per unit
+    returns_handling_cost_per_unit: float | None = Field(default=None, ge=0)
 
 
 class Lane(_Base):
@@ -273,6 +284,9 @@ class Scenario(_Base):
     rate_cards: list[RateCard] = Field(default_factory=list)
     skus: list[Sku]
     demand: DemandField = Field(default_factory=DemandTable.empty)
+    # format v1.1 (network.state): tonight's inventory and the returns rules
+    inventory: list[InventoryRow] = Field(default_factory=list)
+    returns: list[ReturnsRule] = Field(default_factory=list)
 
     # -- lookups ---------------------------------------------------------------------------
     def node(self, node_id: str) -> Node:
@@ -307,6 +321,10 @@ def _where(loc: tuple[Any, ...], raw: Any) -> str:
                     parts[-1] += f" (id {node['id']!r})"
                 elif isinstance(node, dict) and "sku" in node and "zone" in node:
                     parts[-1] += f" (sku {node.get('sku')!r}, zone {node.get('zone')!r})"
+                elif isinstance(node, dict) and "sku" in node and "warehouse" in node:
+                    parts[-1] += f" (sku {node.get('sku')!r}, warehouse {node.get('warehouse')!r})"
+                elif isinstance(node, dict) and "country" in node and "rate" in node:
+                    parts[-1] += f" (country {node.get('country')!r})"
             else:
                 node = None
         else:
@@ -398,6 +416,7 @@ def _semantic_problems(raw: dict[str, Any], source: str) -> list[Problem]:
                         f"no node in country {c!r}",
                     )
                 )
+    probs += [Problem(w, m) for w, m in state_problems(raw, source)]
     return probs
 
 
@@ -414,6 +433,10 @@ def unknown_fields(s: Scenario) -> list[str]:
     for name in ("nodes", "lanes", "rate_cards", "skus"):
         for i, it in enumerate(getattr(s, name)):
             walk(it, f"{name}[{i}] (id {it.id!r})")
+    for i, row in enumerate(s.inventory):
+        walk(row, f"inventory[{i}]")
+    for i, rule in enumerate(s.returns):
+        walk(rule, f"returns[{i}]")
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from network.scenario import Scenario
@@ -29,7 +29,54 @@ def add_scenario_args(p: argparse.ArgumentParser) -> None:
 
 
 def load(args: argparse.Namespace) -> Scenario:
-    """Load the scenario named on the command line (raises ScenarioError on bad input)."""
+    """Load the scenario named on the command line (raises ScenarioError on bad input).
+
+    With ``--inventory CSV`` (format v1.1) the CSV's rows replace the document's
+    ``inventory`` and the whole scenario is validated again, each bad row named.
+    """
     from network.scenario import load_scenario
 
-    return load_scenario(Path(args.scenario), demand=args.demand)
+    s = load_scenario(Path(args.scenario), demand=args.demand)
+    inv = getattr(args, "inventory", None)
+    if inv is None:
+        return s
+    return with_inventory(s, Path(inv))
+
+
+def with_inventory(s: Scenario, path: Path) -> Scenario:
+    """The scenario with its inventory replaced by the rows of an inventory CSV."""
+    from network.scenario import parse_scenario
+    from network.state import read_inventory_csv
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"--inventory: cannot read {str(path)!r}: {e}") from None
+    try:
+        rows = read_inventory_csv(text, path.name)
+    except ValueError as e:
+        raise InputError(*(f"--inventory: {line}" for line in str(e).splitlines())) from None
+    doc = s.to_document()
+    doc["inventory"] = rows
+    return parse_scenario(doc, source=f"{path.name} (inventory): ")
+
+
+def read_previous(path: str) -> dict[str, Any]:
+    """A previous ``plan.json`` for ``--previous`` (InputError naming the problem)."""
+    import json
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / "plan.json"
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"--previous: cannot read {str(p)!r}: {e}") from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"--previous: {p.name} line {e.lineno}: invalid JSON: {e.msg}") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"--previous: {p.name} is not a plan (a JSON object)")
+    for key in ("stock", "warehouses"):
+        if not isinstance(doc.get(key), list):
+            raise InputError(f"--previous: {p.name} is not a plan: no {key!r} list")
+    return doc

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from api.commands._common import InputError, add_scenario_args, load
+from api.commands._common import InputError, add_scenario_args, load, read_previous
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -56,6 +56,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--config", metavar="TOML", help="parameters from a TOML file (command-line flags win)"
     )
     p.add_argument("--seed", type=int, metavar="N", help="random seed (default 0)")
+    p.add_argument(
+        "--inventory",
+        metavar="CSV",
+        help="tonight's stock (sku,warehouse,on_hand,in_transit,arrives_in_hours); "
+        "replaces the scenario's inventory",
+    )
+    p.add_argument(
+        "--previous",
+        metavar="PLAN.json",
+        help="last plan (plan.json or its directory): stability against it",
+    )
     p.add_argument("--no-map", action="store_true", help="skip map.png")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run)
@@ -98,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
 
     params: AllocationParams = _params(args)
     scenario = load(args)
+    previous = read_previous(args.previous) if args.previous else None
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out: {str(out)!r} exists and is not a directory")
@@ -114,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=say,
                 started=getattr(args, "started", None),
                 executor=executor,
+                previous=previous,
             ),
             params.time_limit_s,
             quiet=args.quiet,

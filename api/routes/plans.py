@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from fastapi.exceptions import RequestValidationError
@@ -91,7 +91,20 @@ def create_plan(
                 }
             ]
         )
-    request = {"scenario": body.scenario, "time_limit_s": limit, "seed": body.seed}
+    request: dict[str, Any] = {"scenario": body.scenario, "time_limit_s": limit, "seed": body.seed}
+    if body.previous_plan_id is not None:
+        prev = store.get(tenant, body.previous_plan_id)
+        if prev is None or prev.status != "succeeded" or prev.result is None:
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ("body", "previous_plan_id"),
+                        "type": "value_error",
+                        "msg": f"no succeeded plan {body.previous_plan_id!r} of this tenant",
+                    }
+                ]
+            )
+        request["previous_plan"] = prev.result
     rec, created = store.submit(
         tenant=tenant,
         scenario_name=scenario.name,

@@ -87,8 +87,61 @@ instead of ~0.6 s on capb), which pays for a best-improvement close / open / swa
 the whole neighbourhood: capb-6000 and capb-7000, 0.05 % and 0.7-1.2 % above their optima with
 a shortlist search, reach them.
 
-Simplifications of v1: ``transfer`` lanes (warehouse → warehouse) are ignored; flows are
-continuous units; only stocking levels are integer.
+Tonight's state (format v1.1, DESIGN §10)
+------------------------------------------
+With ``inventory``, ``transfer`` lanes, ``returns`` or a previous plan the model gains these
+blocks (all empty for a v1 document, which therefore plans exactly as before):
+
+- lots j (one per on-hand or in-transit quantity ``I_j`` of SKU k at warehouse w, available
+  from day ``a_j``: 0 on hand, ``arrives_in_hours/24`` in transit); ``e[j,t] ≥ 0`` units of
+  lot j used at warehouse ``w_t`` — where it is (t = local, available from ``a_j``) or after
+  transfer option t (a ``transfer`` lane from w, available from ``a_j + hours_t/24``, cost
+  ``lane_t + duty_t`` per unit from DESIGN §3's formula); ``lo[j] ≥ 0`` units that stay, at
+  on-hand holding ``h_on[k,w]·(H − a_j)⁺``. Uses arriving at or after the horizon's end are
+  not generated. Lot units carry no inbound, duty or purchase cost (already paid);
+- ``r[k,z,w] ≥ 0`` returned units of a demand pair taken by a returns warehouse w (one with
+  ``returns_handling_cost_per_unit``, not closed, in the zone's country) over the cheapest
+  outbound option between them reversed, at ``lane + returns_handling_w`` per unit;
+  ``o[k,z] ≥ 0`` returned units written off, at the SKU's ``value`` per unit;
+- ``sp[k,w] ≥ 0`` resold units a returns warehouse does not need, kept on its shelf at
+  ``h_on[k,w]·H`` per unit;
+- with a previous plan (levels ``S⁰``, warehouse use ``y⁰``): ``d[k,w] ≥ |S − S⁰|`` at
+  ``stability_penalty_per_unit`` each, ``c_w ≥ |y_w − y⁰_w|`` at ``fixed_w`` each; every
+  stocking level is modelled and stock above the stock rule pays on-hand holding
+  ``h_on[k,w]·H`` per unit (the rule's own level is already paid through ``f_hold``, so
+  ``c_S = h_on·H`` and each inbound column's cost is lowered by ``h_on·H·coef_r``).
+
+and these rows:
+
+2'. balance: ``Σ_r f + Σ_{lot uses at w} e + Σ_z σ_kz·r[k,z,w] − sp = Σ_{z,s} x`` per (k,w)
+    (σ the resellable share): new inbound covers only what is missing;
+7. lots: ``Σ_t e[j,t] + lo[j] = I_j``;
+8. arrival: for each use u available at (k,w) from day ``d_u > 0``:
+   ``Σ_{uses v at (k,w), d_v ≥ d_u} e_v ≤ (1 − d_u/H)·Σ_{z,s} x[k,z,w,s]`` — units available
+   from day d serve at most the demand shipped from day d on (demand is spread evenly over
+   the horizon; with these rows a fluid schedule of the lots exists). So a transferred or
+   in-transit unit counts only after it arrives, and the stock rule (3) stays that of the
+   new inbound flows ``f``;
+9. returns: ``Σ_w r[k,z,w] + o[k,z] = ρ_kz·(Σ x[k,z,·] + Σ q[k,z,·])`` (ρ the return rate
+   of the zone's country and the SKU's category); ``r[k,z,w] ≤ ρ_kz·D_kz·y_w``;
+   ``sp[k,w] ≤ Σ_z σ_kz·r[k,z,w]``;
+10. stability: ``d ≥ S − S⁰``, ``d ≥ S⁰ − S``, ``c_w ≥ y_w − y⁰_w`` (or ``≥ y⁰_w − y_w``),
+    and ``S[k,w] ≤ S_max·y_w``;
+5'. transfer lanes' capacities count the units moved on them.
+
+Choices and simplifications: a written-off return costs the goods' value; sending it back
+to the origin was not modelled, because the reverse cross-border trip costs about what a new
+unit's inbound and duty do and takes over 30 days (DOMAIN.md §6: overseas returns take more
+than 30 days), so a seller writes off where no local returns warehouse is in use. Returns use
+no lane capacity (reverse flows); returned units are resold within the horizon; on-hand
+units that stay are assumed to fit (storage bounds the stocking levels as in v1); a lot used
+at its warehouse needs no extra handling beyond the outbound ``handling_w``. Tonight's orders
+(``orders`` in the plan) are ``max(0, S − position)`` with position = on hand + in transit +
+transfers in − transfers out.
+
+Simplifications of v1: flows are continuous units; only stocking levels are integer. The
+decomposition (:mod:`optimizer.allocation.decompose`) and the large-model incumbent searches
+do not know the v1.1 blocks: a plan with tonight's state is solved monolithically.
 
 Modules
 -------
@@ -97,8 +150,9 @@ model and its rows), ``mip`` (one solve of the model, optionally with warehouses
 ``incumbent`` (plans for large models: Lagrangian enumeration, greedy, local search),
 ``transport`` (a warehouse set priced as a min-cost flow), ``lagrange`` and
 ``capacity_bound`` (lower bounds), ``decompose`` (warehouses on an aggregate, then flows),
-``solve`` (the strategy for one model), ``baseline`` (the naive plan), ``evaluate`` (the
-independent evaluator), ``result`` (what a solve returns).
+``state`` (the v1.1 column blocks), ``solve`` (the strategy for one model), ``baseline``
+(the naive plan), ``evaluate`` (the independent evaluator), ``result`` (what a solve
+returns).
 """
 
 from optimizer.allocation.columns import COST_TERMS as COST_TERMS

@@ -14,6 +14,7 @@ import numpy.typing as npt
 from network.compile import NetworkData, PathOptions, SkuData
 from network.distribution import on_time_mask
 from optimizer.allocation.result import Solution
+from optimizer.allocation.state import lot_uses, on_hand_rate, return_columns, split_cost
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,9 @@ COST_TERMS = (
     "direct",
     "late_penalty",
     "lost_sale_penalty",
+    "transfer",
+    "returns",
+    "stability",
 )
 TOL = 1e-9
 
@@ -83,6 +87,38 @@ class Columns:
     late_penalty: float
     lost_penalty: float
     stats: dict[str, int] = field(default_factory=dict)
+    # -- format v1.1 state (empty blocks without it; see optimizer.allocation.state) --------
+    lot_hold: F = field(default_factory=lambda: np.zeros(0))
+    e_lot: I = field(default_factory=lambda: np.zeros(0, np.int64))
+    e_topt: I = field(default_factory=lambda: np.zeros(0, np.int64))
+    e_wh: I = field(default_factory=lambda: np.zeros(0, np.int64))
+    e_kw: I = field(default_factory=lambda: np.zeros(0, np.int64))
+    e_day: F = field(default_factory=lambda: np.zeros(0))
+    e_lane: F = field(default_factory=lambda: np.zeros(0))
+    e_duty: F = field(default_factory=lambda: np.zeros(0))
+    e_hours: F = field(default_factory=lambda: np.zeros(0))
+    p_rate: F = field(default_factory=lambda: np.zeros(0))
+    p_resell: F = field(default_factory=lambda: np.zeros(0))
+    r_pair: I = field(default_factory=lambda: np.zeros(0, np.int64))
+    r_wh: I = field(default_factory=lambda: np.zeros(0, np.int64))
+    r_opt: I = field(default_factory=lambda: np.zeros(0, np.int64))
+    r_kw: I = field(default_factory=lambda: np.zeros(0, np.int64))
+    r_lane: F = field(default_factory=lambda: np.zeros(0))
+    r_handling: F = field(default_factory=lambda: np.zeros(0))
+    o_pair: I = field(default_factory=lambda: np.zeros(0, np.int64))
+    o_cost: F = field(default_factory=lambda: np.zeros(0))
+    sp_kw: I = field(default_factory=lambda: np.zeros(0, np.int64))
+    sp_cost: F = field(default_factory=lambda: np.zeros(0))
+    kw_prev: F = field(default_factory=lambda: np.zeros(0))
+    kw_hold: F = field(default_factory=lambda: np.zeros(0))
+    stability_penalty: float = 0.0
+    has_previous: bool = False
+    prev_open: F = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def has_state(self) -> bool:
+        """Any v1.1 block is present (inventory, returns or a previous plan)."""
+        return bool(len(self.lot_hold) or len(self.o_pair) or self.has_previous)
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -93,6 +129,11 @@ class Columns:
             "q": len(self.q_pair),
             "f": len(self.f_sku),
             "kw": len(self.kw_sku),
+            "e": len(self.e_lot),
+            "lots": len(self.lot_hold),
+            "r": len(self.r_pair),
+            "o": len(self.o_pair),
+            "sp": len(self.sp_kw),
         }
 
     def x_cost(self) -> F:
@@ -104,8 +145,15 @@ class Columns:
         return self.q_lane + self.q_duty + self.late_penalty * ~self.q_ontime
 
     def f_cost(self) -> F:
-        """Objective coefficient of each inbound column."""
-        return self.f_lane + self.f_duty + self.f_hold
+        """Objective coefficient of each inbound column.
+
+        With a previous plan, stock above the stock rule pays on-hand holding (``kw_hold``
+        per unit of stocking level, on ``S``); the rule's own share is then taken off here so
+        that a plan at the rule costs what it did (see :mod:`optimizer.allocation`)."""
+        c = self.f_lane + self.f_duty + self.f_hold
+        if self.has_previous and len(self.f_kw):
+            c = c - self.kw_hold[self.f_kw] * self.f_coef
+        return c
 
 
 def expand_counts(counts: I) -> tuple[I, I]:
@@ -194,17 +242,7 @@ def _keep_cost_coef(group: I, cost: F, coef: F, capped: B) -> B:
 
 def _split_cost(opts: PathOptions, sk: SkuData) -> tuple[F, F]:
     """Per-unit (lane cost without duty, duty) of every option for every SKU given."""
-    full = opts.unit_cost(sk)
-    no_duty = SkuData(
-        sk.weight_kg,
-        sk.volume_m3,
-        np.zeros_like(sk.value),
-        sk.demand_cv,
-        sk.holding_per_unit_day,
-        sk.own_duty,
-    )
-    lane = opts.unit_cost(no_duty)
-    return lane, np.maximum(full - lane, 0.0)
+    return split_cost(opts, sk)
 
 
 def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
@@ -270,6 +308,22 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
         )
     has_f = np.zeros((K, W), dtype=bool)
     has_f[f_k, f_wh] = True
+    # v1.1: tonight's inventory (used where it is or after a transfer) and resold returns
+    # also supply a warehouse
+    loc_k = np.full(len(data.skus), -1, np.int64)
+    loc_k[ks] = np.arange(K)
+    lots = lot_uses(data, usable)
+    e_k = loc_k[data.inv_sku[lots.e_lot]] if len(lots.e_lot) else np.zeros(0, np.int64)
+    has_f[e_k, lots.e_wh] = True
+    rc = data.wh_returns_cost
+    takes = usable & ~np.isnan(rc) if rc is not None else np.zeros(W, bool)
+    if takes.any() and len(p_k):
+        p_rate0, _ = data.returns_of(p_sku, p_zone)
+        wc = np.array(data.wh_country)
+        zc_ = np.array(data.zone_country)
+        rp0 = np.flatnonzero(p_rate0 > 0)
+        for w in np.flatnonzero(takes).tolist():  # one pass per returns warehouse
+            has_f[p_k[rp0[zc_[p_zone[rp0]] == wc[w]]], w] = True
 
     # -- outbound columns: per demand pair, options into its zone from stockable warehouses -
     outb = data.outbound
@@ -328,18 +382,48 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
         )
     q_src = dr.src[q_opt].astype(np.int64) if len(q_opt) else np.zeros(0, np.int64)
 
+    # -- returns (v1.1) ------------------------------------------------------------------------
+    ret = return_columns(
+        data,
+        p_sku,
+        p_zone,
+        usable,
+        _split_cost(outb, sk)[0] if len(outb) and len(p_k) and takes.any() else None,
+        p_k,
+    )
+
     # -- (SKU, warehouse) pairs that actually serve something; drop idle inbound columns -----
+    # keys use the global SKU index (a previous plan may stock SKUs without demand tonight)
     used = np.zeros((K, W), dtype=bool)
     used[p_k[x_pair], x_wh] = True
     keep_f = used[f_k, f_wh]
     f_opt, f_k, f_wh, f_lane, f_duty, f_hold, f_coef, f_hours = (
         a[keep_f] for a in (f_opt, f_k, f_wh, f_lane, f_duty, f_hold, f_coef, f_hours)
     )
-    kw_flat = np.unique(f_k * W + f_wh)
+    keep_e = used[e_k, lots.e_wh] if len(e_k) else np.zeros(0, bool)
+    e_sel = np.flatnonzero(keep_e)
+    e_gk = data.inv_sku[lots.e_lot[e_sel]]
+    r_gk = p_sku[ret.r_pair]
+    keys = [ks[f_k] * W + f_wh, e_gk * W + lots.e_wh[e_sel], r_gk * W + ret.r_wh]
+    prev_kw = np.zeros(0, np.int64)
+    if data.has_previous and data.prev_sku is not None and data.prev_wh is not None:
+        prev_kw = data.prev_sku * W + data.prev_wh
+        keys.append(prev_kw)
+    kw_flat = np.unique(np.concatenate(keys))
     kw_k = kw_flat // W
     kw_wh = kw_flat % W
-    f_kw = np.searchsorted(kw_flat, f_k * W + f_wh).astype(np.int64)
-    x_kw = np.searchsorted(kw_flat, p_k[x_pair] * W + x_wh).astype(np.int64)
+    f_kw = np.searchsorted(kw_flat, ks[f_k] * W + f_wh).astype(np.int64)
+    x_kw = np.searchsorted(kw_flat, ks[p_k[x_pair]] * W + x_wh).astype(np.int64)
+    e_kw = np.searchsorted(kw_flat, e_gk * W + lots.e_wh[e_sel]).astype(np.int64)
+    r_kw = np.searchsorted(kw_flat, r_gk * W + ret.r_wh).astype(np.int64)
+    sp_kw = np.unique(r_kw)
+    kw_hold = on_hand_rate(data, kw_k, kw_wh) * H
+    kw_prev = np.zeros(len(kw_flat))
+    prev_open = np.zeros(0)
+    if len(prev_kw) and data.prev_units is not None:
+        np.add.at(kw_prev, np.searchsorted(kw_flat, prev_kw), data.prev_units)
+    if data.prev_open is not None:
+        prev_open = np.asarray(data.prev_open, float)
 
     stats.update(
         {
@@ -349,6 +433,8 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
             "pairs": len(p_dem),
             "kw": len(kw_flat),
             "skus": K,
+            "e": len(e_sel),
+            "r": len(ret.r_pair),
         }
     )
     return Columns(
@@ -381,32 +467,93 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
         f_hold=f_hold,
         f_coef=f_coef,
         f_hours=f_hours,
-        kw_sku=ks[kw_k].astype(np.int64),
+        kw_sku=kw_k.astype(np.int64),
         kw_wh=kw_wh.astype(np.int64),
         late_penalty=float(svc.late_penalty_per_unit),
         lost_penalty=float(svc.lost_sale_penalty_per_unit),
         stats=stats,
+        lot_hold=lots.lot_hold,
+        e_lot=lots.e_lot[e_sel],
+        e_topt=lots.e_topt[e_sel],
+        e_wh=lots.e_wh[e_sel],
+        e_kw=e_kw,
+        e_day=lots.e_day[e_sel],
+        e_lane=lots.e_lane[e_sel],
+        e_duty=lots.e_duty[e_sel],
+        e_hours=lots.e_hours[e_sel],
+        p_rate=ret.p_rate,
+        p_resell=ret.p_resell,
+        r_pair=ret.r_pair,
+        r_wh=ret.r_wh,
+        r_opt=ret.r_opt,
+        r_kw=r_kw,
+        r_lane=ret.r_lane,
+        r_handling=ret.r_handling,
+        o_pair=ret.o_pair,
+        o_cost=ret.o_cost,
+        sp_kw=sp_kw.astype(np.int64),
+        sp_cost=kw_hold[sp_kw],
+        kw_prev=kw_prev,
+        kw_hold=kw_hold,
+        stability_penalty=float(getattr(svc, "stability_penalty_per_unit", 0.0)),
+        has_previous=data.has_previous,
+        prev_open=prev_open,
     )
 
 
-def stock_levels(data: NetworkData, cols: Columns, f: F) -> F:
-    """Smallest integer stocking level per ``kw`` pair meeting the stock rule for flows ``f``."""
-    req = np.bincount(cols.f_kw, weights=cols.f_coef * f, minlength=len(cols.kw_sku))
-    return np.maximum(np.ceil(req - 1e-6), 0.0)
+def stock_required(cols: Columns, f: F) -> F:
+    """The stock rule's level per ``kw`` pair for inbound flows ``f`` (continuous)."""
+    return np.asarray(
+        np.bincount(cols.f_kw, weights=cols.f_coef * f, minlength=len(cols.kw_sku)), float
+    )
+
+
+def stock_levels(data: NetworkData, cols: Columns, f: F, model_s: F | None = None) -> F:
+    """Smallest integer stocking level per ``kw`` pair meeting the stock rule for flows ``f``.
+
+    With a previous plan, ``model_s`` (the model's own levels, which may stay above the rule
+    to avoid churn) is rounded to the nearest integer and kept where it is above the rule.
+    """
+    req = np.maximum(np.ceil(stock_required(cols, f) - 1e-6), 0.0)
+    if model_s is not None and cols.has_previous:
+        return np.maximum(req, np.round(model_s))
+    return req
 
 
 def cost_terms(data: NetworkData, cols: Columns, sol: Solution) -> dict[str, float]:
-    """The nine cost terms of DESIGN §7 for a solution (from the model's own columns)."""
+    """The cost terms of DESIGN §7 and §10 for a solution (from the model's own columns)."""
     late_x = ~cols.x_ontime
     late_q = ~cols.q_ontime
+    holding = float(cols.f_hold @ sol.f)
+    stability = 0.0
+    if cols.has_state:
+        lo = sol.lo if len(sol.lo) == len(cols.lot_hold) else np.zeros(len(cols.lot_hold))
+        holding += float(cols.lot_hold @ lo)
+        if len(sol.sp):
+            holding += float(cols.sp_cost @ sol.sp)
+        if cols.has_previous:
+            excess = sol.stock - stock_required(cols, sol.f)
+            holding += float(cols.kw_hold @ excess)
+            stability = float(
+                cols.stability_penalty * np.abs(sol.stock - cols.kw_prev).sum()
+                + data.wh_fixed_cost @ np.abs(sol.y - cols.prev_open)
+            )
+    e = sol.e if len(sol.e) == len(cols.e_lot) else np.zeros(len(cols.e_lot))
+    r = sol.r if len(sol.r) == len(cols.r_pair) else np.zeros(len(cols.r_pair))
+    o = sol.o if len(sol.o) == len(cols.o_pair) else np.zeros(len(cols.o_pair))
     return {
         "fixed": float(data.wh_fixed_cost @ sol.y),
         "inbound": float(cols.f_lane @ sol.f),
-        "duty": float(cols.f_duty @ sol.f + cols.x_duty @ sol.x + cols.q_duty @ sol.q),
-        "holding": float(cols.f_hold @ sol.f),
+        "duty": float(
+            cols.f_duty @ sol.f + cols.x_duty @ sol.x + cols.q_duty @ sol.q + cols.e_duty @ e
+        ),
+        "holding": holding,
         "handling": float(cols.x_handling @ sol.x),
         "outbound": float(cols.x_lane @ sol.x),
         "direct": float(cols.q_lane @ sol.q),
         "late_penalty": float(cols.late_penalty * (sol.x[late_x].sum() + sol.q[late_q].sum())),
         "lost_sale_penalty": float(cols.lost_penalty * sol.u.sum()),
+        "transfer": float(cols.e_lane @ e),
+        "returns": float((cols.r_lane + cols.r_handling) @ r + cols.o_cost @ o),
+        "stability": stability,
     }

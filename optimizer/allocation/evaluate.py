@@ -99,6 +99,234 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= ABS + REL * max(abs(a), abs(b))
 
 
+@dataclass(slots=True)
+class _State:
+    """What the v1.1 sections of a plan add (see :func:`_state_terms`)."""
+
+    transfer: float = 0.0
+    returns: float = 0.0
+    duty: float = 0.0
+    holding: float = 0.0
+    inflow: dict[tuple[int, int], float] = field(default_factory=dict)
+    lane_load: list[tuple[int, int, float]] = field(default_factory=list)
+    returns_in: F = field(default_factory=lambda: np.zeros(0))
+
+
+def _state_terms(
+    data: NetworkData,
+    plan: dict[str, Any],
+    f_k: npt.NDArray[np.int64],
+    f_z: npt.NDArray[np.int64],
+    f_u: F,
+    f_w: npt.NDArray[np.int64],
+    ob: npt.NDArray[np.bool_],
+    r_k: npt.NDArray[np.int64],
+    r_w: npt.NDArray[np.int64],
+    r_u: F,
+    viol: list[str],
+    need: Any,
+) -> _State:
+    """Recompute the format v1.1 terms from the plan's ``inventory``, ``transfers``,
+    ``returns`` and ``surplus`` rows: lot balances, transfer costs and hours, arrival times,
+    returned units per delivered unit, reverse last-mile and handling costs, resold units."""
+    H = float(data.horizon_days)
+    W = len(data.warehouses)
+    sk = data.sku
+    sku_i = {s: i for i, s in enumerate(data.skus)}
+    wh_i = {w: i for i, w in enumerate(data.warehouses)}
+    z_i = {z: i for i, z in enumerate(data.zones)}
+    out = _State(returns_in=np.zeros(W))
+    inflow: dict[tuple[int, int], float] = defaultdict(float)
+
+    def rate(k: int, w: int) -> float:
+        return float(data.wh_holding_per_m3_day[w] * sk.volume_m3[k] + sk.holding_per_unit_day[k])
+
+    # -- lots: the plan's inventory rows must be the network's lots, each fully accounted ----
+    lots: dict[tuple[int, int, bool, float], float] = defaultdict(float)
+    for k, w, u, d, t in zip(
+        data.inv_sku.tolist(),
+        data.inv_wh.tolist(),
+        data.inv_units.tolist(),
+        data.inv_day.tolist(),
+        data.inv_transit.tolist(),
+        strict=True,
+    ):
+        lots[(k, w, bool(t), round(d * 24.0, 6))] += u
+    seen: dict[tuple[int, int, bool, float], float] = defaultdict(float)
+    # (SKU, warehouse) -> [(day available, units)] of inventory used there
+    uses: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
+    moved_from: dict[tuple[int, int, bool, float], float] = defaultdict(float)
+    for j, row in enumerate(plan.get("inventory", []) or []):
+        where = f"inventory[{j}]"
+        k = need(sku_i, row.get("sku"), "SKU", where)
+        w = need(wh_i, row.get("warehouse"), "warehouse", where)
+        transit = row.get("kind") == "in_transit"
+        hours = float(row.get("arrives_in_hours") or 0.0) if transit else 0.0
+        key = (k, w, transit, round(hours, 6))
+        units = float(row.get("units", 0.0))
+        seen[key] += units
+        here, moved, left = (float(row.get(c, 0.0)) for c in ("used_here", "transferred", "left"))
+        if min(here, moved, left) < -ABS:
+            viol.append(f"{where}: negative units")
+        if not _close(here + moved + left, units):
+            viol.append(
+                f"{where}: used {here:.6g} + transferred {moved:.6g} + left {left:.6g} "
+                f"is not the lot's {units:.6g} units"
+            )
+        moved_from[key] += moved
+        out.holding += left * rate(k, w) * max(0.0, H - hours / 24.0)
+        if here > 0:
+            uses[(k, w)].append((hours / 24.0, here))
+            inflow[(k, w)] += here
+    for key in set(lots) | set(seen):
+        if not _close(lots.get(key, 0.0), seen.get(key, 0.0)):
+            viol.append(
+                f"SKU {data.skus[key[0]]!r} at {data.warehouses[key[1]]!r}: the plan lists "
+                f"{seen.get(key, 0.0):.6g} units of inventory, tonight's state has "
+                f"{lots.get(key, 0.0):.6g}"
+            )
+    # -- transfers: a transfer lane between the two warehouses, cost and hours from it ---------
+    tr = data.transfer
+    lane_i = {ln: i for i, ln in enumerate(data.lanes)}
+    sent: dict[tuple[int, int, bool, float], float] = defaultdict(float)
+    for j, row in enumerate(plan.get("transfers", []) or []):
+        where = f"transfers[{j}]"
+        k = need(sku_i, row.get("sku"), "SKU", where)
+        a = need(wh_i, row.get("from"), "warehouse", where)
+        b = need(wh_i, row.get("to"), "warehouse", where)
+        ln = row.get("lane")
+        hit = []
+        if tr is not None and ln in lane_i:
+            hit = [
+                t
+                for t in range(len(tr))
+                if int(tr.src[t]) == a
+                and int(tr.dst[t]) == b
+                and int(tr.lane_idx[tr.lane_ptr[t]]) == lane_i[ln]
+            ]
+        if not hit or tr is None:
+            raise InvalidNetworkError(
+                f"{where}: {ln!r} is no transfer lane from {row.get('from')!r} to {row.get('to')!r}"
+            )
+        t = hit[0]
+        units = float(row.get("units", 0.0))
+        if units < -ABS:
+            viol.append(f"{where}: negative units {units}")
+        lane, duty = _unit_cost(
+            tr.vec[[t]], sk.weight_kg[[k]], sk.volume_m3[[k]], sk.value[[k]], sk.own_duty[[k]]
+        )
+        out.transfer += float(lane[0]) * units
+        out.duty += float(duty[0]) * units
+        hours = float(tr.hours[t])
+        if "hours" in row and not _close(float(row["hours"]), hours):
+            viol.append(f"{where}: lists {row['hours']} hours, the lane takes {hours:.4f}")
+        transit = row.get("lot") == "in_transit"
+        lot_h = 0.0
+        if transit:
+            lot_h = float(row.get("available_in_hours", 0.0)) - hours
+        key = (k, a, transit, round(lot_h, 6))
+        if key not in lots:
+            viol.append(
+                f"{where}: no {row.get('lot', 'on_hand')} lot of {row.get('sku')!r} at "
+                f"{row.get('from')!r}"
+            )
+        sent[key] += units
+        day = (lot_h + hours) / 24.0
+        if day >= H - 1e-9 and units > ABS:
+            viol.append(f"{where}: arrives after the horizon")
+        uses[(k, b)].append((day, units))
+        inflow[(k, b)] += units
+        out.lane_load.append((int(tr.lane_idx[tr.lane_ptr[t]]), k, units))
+    for key in set(sent) | set(moved_from):
+        if not _close(sent.get(key, 0.0), moved_from.get(key, 0.0)):
+            viol.append(
+                f"SKU {data.skus[key[0]]!r} at {data.warehouses[key[1]]!r}: transfers list "
+                f"{sent.get(key, 0.0):.6g} units, the inventory rows {moved_from.get(key, 0.0):.6g}"
+            )
+    # -- arrival: inventory available from day d serves at most the demand from day d on -------
+    shipped: dict[tuple[int, int], float] = defaultdict(float)
+    for k, w, u in zip(f_k[ob].tolist(), f_w[ob].tolist(), f_u[ob].tolist(), strict=True):
+        shipped[(k, w)] += u
+    for key, lst in uses.items():
+        for d, _u in lst:
+            if d <= 0:
+                continue
+            late = sum(u for dd, u in lst if dd >= d - 1e-12)
+            cap = (1.0 - d / H) * shipped.get(key, 0.0)
+            if late > cap + ABS + REL * cap:
+                viol.append(
+                    f"SKU {data.skus[key[0]]!r} at {data.warehouses[key[1]]!r}: {late:.6g} "
+                    f"units available from day {d:.3g} but only {cap:.6g} shipped after it"
+                )
+    # -- returns: rate × delivered units per (SKU, zone), taken or written off ------------------
+    delivered: dict[tuple[int, int], float] = defaultdict(float)
+    for k, z, u in zip(f_k.tolist(), f_z.tolist(), f_u.tolist(), strict=True):
+        delivered[(k, z)] += u
+    back: dict[tuple[int, int], float] = defaultdict(float)
+    out_idx = _index(data.outbound, data.lanes)
+    rc = data.wh_returns_cost
+    for j, row in enumerate(plan.get("returns", []) or []):
+        where = f"returns[{j}]"
+        k = need(sku_i, row.get("sku"), "SKU", where)
+        z = need(z_i, row.get("zone"), "zone", where)
+        units = float(row.get("units", 0.0))
+        if units < -ABS:
+            viol.append(f"{where}: negative units {units}")
+        back[(k, z)] += units
+        _, resell = data.returns_of(np.array([k]), np.array([z]))
+        if row.get("warehouse") is None:
+            out.returns += float(sk.value[k]) * units
+            if float(row.get("resold_units", 0.0)) > ABS:
+                viol.append(f"{where}: written-off units cannot be resold")
+            continue
+        w = need(wh_i, row.get("warehouse"), "warehouse", where)
+        if rc is None or np.isnan(rc[w]):
+            viol.append(f"{where}: warehouse {row['warehouse']!r} takes no returns")
+            continue
+        if data.wh_country[w] != data.zone_country[z]:
+            viol.append(f"{where}: warehouse {row['warehouse']!r} is not in the zone's country")
+        lanes = tuple(row.get("lanes", ()))
+        key2 = (w, z, lanes)
+        if key2 not in out_idx:
+            raise InvalidNetworkError(
+                f"{where}: lanes {list(lanes)!r} are no path between {row['warehouse']!r} "
+                f"and {row.get('zone')!r}"
+            )
+        lane, _duty = _unit_cost(
+            data.outbound.vec[[out_idx[key2]]],
+            sk.weight_kg[[k]],
+            sk.volume_m3[[k]],
+            sk.value[[k]],
+            sk.own_duty[[k]],
+        )
+        out.returns += (float(lane[0]) + float(rc[w])) * units
+        resold = float(resell[0]) * units
+        if not _close(float(row.get("resold_units", resold)), resold):
+            viol.append(f"{where}: resold_units {row.get('resold_units')} should be {resold:.6g}")
+        inflow[(k, w)] += resold
+        out.returns_in[w] += units
+    for kz in set(delivered) | set(back):
+        k, z = kz
+        rate_kz, _ = data.returns_of(np.array([k]), np.array([z]))
+        want = float(rate_kz[0]) * delivered.get(kz, 0.0)
+        if not _close(back.get(kz, 0.0), want):
+            viol.append(
+                f"SKU {data.skus[k]!r} zone {data.zones[z]!r}: {back.get(kz, 0.0):.6g} units "
+                f"returned, {want:.6g} expected from the deliveries"
+            )
+    # -- surplus: resold units a warehouse does not need stay on its shelf -----------------------
+    for j, row in enumerate(plan.get("surplus", []) or []):
+        where = f"surplus[{j}]"
+        k = need(sku_i, row.get("sku"), "SKU", where)
+        w = need(wh_i, row.get("warehouse"), "warehouse", where)
+        units = float(row.get("units", 0.0))
+        inflow[(k, w)] -= units
+        out.holding += units * rate(k, w) * H
+    del r_k, r_w, r_u
+    out.inflow = dict(inflow)
+    return out
+
+
 def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
     """Recompute costs, service and feasibility of ``plan`` from its listed flows.
 
@@ -287,6 +515,7 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
         lost_by_zone[key[1]] += max(0.0, d - s)
 
     late_units = float(f_u[~on].sum())
+    state = _state_terms(data, plan, f_k, f_z, f_u, f_w, ob, r_k, r_w, r_u, viol, need)
     cost = {
         "fixed": float(data.wh_fixed_cost[is_open].sum()),
         "inbound": float(in_lane @ r_u),
@@ -297,7 +526,12 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
         "direct": float(d_lane @ f_u[f_dir]),
         "late_penalty": float(svc.late_penalty_per_unit * late_units),
         "lost_sale_penalty": float(svc.lost_sale_penalty_per_unit * lost),
+        "transfer": state.transfer,
+        "returns": state.returns,
+        "stability": 0.0,
     }
+    cost["duty"] += state.duty
+    cost["holding"] += state.holding
 
     # -- constraints -----------------------------------------------------------------------
     # flow balance per (SKU, warehouse)
@@ -307,6 +541,8 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
         inflow[(k, w)] += u
     for k, w, u in zip(f_k[ob].tolist(), f_w[ob].tolist(), f_u[ob].tolist(), strict=True):
         outflow[(k, w)] += u
+    for key_, u in state.inflow.items():  # inventory used, transfers in, resold returns - surplus
+        inflow[key_] += u
     for key in set(inflow) | set(outflow):
         a, b = inflow.get(key, 0.0), outflow.get(key, 0.0)
         if not _close(a, b):
@@ -333,6 +569,30 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
                 f"SKU {data.skus[key[0]]!r} at {data.warehouses[key[1]]!r}: stocking "
                 f"level {stock.get(key, 0.0):.6g} below the required {req:.6g}"
             )
+    if data.has_previous:
+        # with a previous plan: stock above the rule pays on-hand holding, and every unit of
+        # stocking level moved (and every warehouse opened or closed) against it pays
+        keys = set(stock) | set(need_stock)
+        prev: dict[tuple[int, int], float] = defaultdict(float)
+        none_i = np.zeros(0, np.int64)
+        for k, w, u in zip(
+            (data.prev_sku if data.prev_sku is not None else none_i).tolist(),
+            (data.prev_wh if data.prev_wh is not None else none_i).tolist(),
+            (data.prev_units if data.prev_units is not None else np.zeros(0)).tolist(),
+            strict=True,
+        ):
+            prev[(k, w)] += u
+        excess = 0.0
+        for k, w in keys:
+            rate = data.wh_holding_per_m3_day[w] * sk.volume_m3[k] + sk.holding_per_unit_day[k]
+            excess += rate * H * (stock.get((k, w), 0.0) - need_stock.get((k, w), 0.0))
+        cost["holding"] += excess
+        moved = sum(abs(stock.get(key, 0.0) - prev.get(key, 0.0)) for key in keys | set(prev))
+        prev_open = data.prev_open if data.prev_open is not None else np.zeros(W)
+        cost["stability"] = float(
+            getattr(svc, "stability_penalty_per_unit", 0.0) * moved
+            + data.wh_fixed_cost @ np.abs(is_open.astype(float) - prev_open)
+        )
     # storage, throughput and use of unopened warehouses
     used_m3 = np.zeros(W)
     for (k, w), units in stock.items():
@@ -351,6 +611,8 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
                 f"warehouse {name!r}: ships {thr[w]:.6g} units/day, throughput is "
                 f"{data.wh_throughput_per_day[w]:.6g}"
             )
+        if not is_open[w] and state.returns_in[w] > ABS:
+            viol.append(f"warehouse {name!r} is not open but takes returns")
         if not is_open[w] and (
             thr[w] > ABS
             or used_m3[w] > ABS
@@ -369,6 +631,10 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
             load[ln, 0] += uu * sk.weight_kg[kk] / H
             load[ln, 1] += uu * sk.volume_m3[kk] / H
             load[ln, 2] += uu / H
+    for li, kk, uu in state.lane_load:
+        load[li, 0] += uu * sk.weight_kg[kk] / H
+        load[li, 1] += uu * sk.volume_m3[kk] / H
+        load[li, 2] += uu / H
     caps = np.stack([data.lane_cap_kg, data.lane_cap_m3, data.lane_cap_units], axis=1)
     over = np.argwhere(load > caps * (1 + REL) + ABS)
     for li, d in over.tolist():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -129,8 +130,19 @@ def build_allocation_model(
     P = len(cols.p_dem)
     nx_, nq, nf, nkw = len(cols.x_pair), len(cols.q_pair), len(cols.f_sku), len(cols.kw_sku)
     s_mask = np.isfinite(data.wh_storage_m3)[cols.kw_wh]
+    if cols.has_previous:
+        s_mask[:] = True  # stability needs every stocking level
     s_kw = np.flatnonzero(s_mask).astype(np.int64)
     ns = len(s_kw)
+    ne, nlot, nr, no, nsp = (
+        len(cols.e_lot),
+        len(cols.lot_hold),
+        len(cols.r_pair),
+        len(cols.o_pair),
+        len(cols.sp_kw),
+    )
+    nd = nkw if cols.has_previous else 0
+    nch = W if cols.has_previous else 0
     off = {
         "y": 0,
         "x": W,
@@ -139,7 +151,19 @@ def build_allocation_model(
         "f": W + nx_ + nq + P,
         "S": W + nx_ + nq + P + nf,
     }
-    n = off["S"] + ns
+    # format v1.1 blocks follow (empty without state)
+    for name, size in (
+        ("e", ns),
+        ("lo", ne),
+        ("r", nlot),
+        ("o", nr),
+        ("sp", no),
+        ("d", nsp),
+        ("ch", nd),
+        ("end", nch),
+    ):
+        off[name] = off[list(off)[-1]] + size
+    n = off.pop("end")
 
     # bounds and costs
     status = np.array(data.wh_status)
@@ -159,6 +183,10 @@ def build_allocation_model(
         + 1.0
     )
     f_ub = kw_dem[cols.f_kw]
+    if cols.has_previous:
+        s_ub = np.maximum(s_ub, np.ceil(cols.kw_prev[s_kw]) + 1.0)
+    lot_units = data.inv_units
+    ret_ub = cols.p_rate * cols.p_dem
     c = np.concatenate(
         [
             data.wh_fixed_cost,
@@ -166,17 +194,41 @@ def build_allocation_model(
             cols.q_cost(),
             np.full(P, cols.lost_penalty),
             cols.f_cost(),
-            np.zeros(ns),
+            cols.kw_hold[s_kw] if cols.has_previous else np.zeros(ns),
+            cols.e_lane + cols.e_duty,
+            cols.lot_hold,
+            cols.r_lane + cols.r_handling,
+            cols.o_cost,
+            cols.sp_cost,
+            np.full(nd, cols.stability_penalty),
+            data.wh_fixed_cost if nch else np.zeros(0),
         ]
     )
     lb = np.concatenate([y_lb, np.zeros(n - W)])
     ub = np.concatenate(
-        [y_ub, cols.p_dem[cols.x_pair], cols.p_dem[cols.q_pair], cols.p_dem, f_ub, s_ub]
+        [
+            y_ub,
+            cols.p_dem[cols.x_pair],
+            cols.p_dem[cols.q_pair],
+            cols.p_dem,
+            f_ub,
+            s_ub,
+            lot_units[cols.e_lot],
+            lot_units,
+            ret_ub[cols.r_pair],
+            ret_ub[cols.o_pair],
+            np.full(nsp, np.inf),
+            np.full(nd, np.inf),
+            np.ones(nch),
+        ]
     )
     # warehouses that cannot be used (closed, or fixed to 0): their flows are fixed to 0
     shut = y_ub == 0
     ub[off["x"] : off["x"] + nx_][shut[cols.x_wh]] = 0.0
     ub[off["f"] : off["f"] + nf][shut[cols.f_wh]] = 0.0
+    ub[off["e"] : off["e"] + ne][shut[cols.e_wh]] = 0.0
+    ub[off["r"] : off["r"] + nr][shut[cols.r_wh]] = 0.0
+    ub[off["S"] : off["S"] + ns][shut[cols.kw_wh[s_kw]]] = 0.0
     integer = np.concatenate(
         [np.flatnonzero(y_lb < y_ub), off["S"] + np.arange(ns if integer_stock else 0)]
     ).astype(np.int64)
@@ -211,15 +263,21 @@ def build_allocation_model(
         cols.p_dem,
         cols.p_dem,
     )
-    # 2. flow balance: Σf - Σx = 0 per (SKU, warehouse)
+    es = off["e"] + np.arange(ne)
+    rs = off["r"] + np.arange(nr)
+    # 2. flow balance: Σf + Σe + σ·Σr - sp - Σx = 0 per (SKU, warehouse) (v1: Σf - Σx = 0)
     block(
         "balance",
-        np.concatenate([cols.f_kw, cols.x_kw]),
-        np.concatenate([fs, xs]),
-        np.concatenate([np.ones(nf), -np.ones(nx_)]),
+        np.concatenate([cols.f_kw, cols.e_kw, cols.r_kw, cols.sp_kw, cols.x_kw]),
+        np.concatenate([fs, es, rs, off["sp"] + np.arange(nsp), xs]),
+        np.concatenate(
+            [np.ones(nf), np.ones(ne), cols.p_resell[cols.r_pair], -np.ones(nsp), -np.ones(nx_)]
+        ),
         np.zeros(nkw),
         np.zeros(nkw),
     )
+    if cols.has_state:
+        state_rows(data, cols, block, off, nkw, s_ub if cols.has_previous else np.zeros(0))
     # 3. stocking level: Σ coef·f - S ≤ 0 (finite-storage warehouses only)
     s_row = np.full(nkw, -1, dtype=np.int64)
     s_row[s_kw] = np.arange(ns)
@@ -295,6 +353,15 @@ def build_allocation_model(
         keys += k_
         lcols += c_
         lvals += v_
+    # transfers use their lane's capacity too (v1.1)
+    tsel = np.flatnonzero(cols.e_topt >= 0)
+    if len(tsel) and data.transfer is not None:
+        k_, c_, v_ = lane_rows(
+            data, data.transfer, cols.e_topt[tsel], data.inv_sku[cols.e_lot[tsel]], 0
+        )
+        keys += k_
+        lcols += [off["e"] + tsel[c] for c in c_]
+        lvals += v_
     if keys:
         kk = np.concatenate(keys)
         uk, inv = np.unique(kk, return_inverse=True)
@@ -360,6 +427,153 @@ def build_allocation_model(
     return model
 
 
+def state_rows(
+    data: NetworkData,
+    cols: Columns,
+    block: Callable[[str, I, I, F, F, F], None],
+    off: dict[str, int],
+    nkw: int,
+    s_max: F,
+) -> None:
+    """The format v1.1 rows (see :mod:`optimizer.allocation`), appended through ``block``."""
+    H = float(data.horizon_days)
+    W = len(data.warehouses)
+    ne, nlot = len(cols.e_lot), len(cols.lot_hold)
+    es = off["e"] + np.arange(ne)
+    xs = off["x"] + np.arange(len(cols.x_pair))
+    # 7. lots: Σ_uses e + lo = units of the lot
+    block(
+        "lots",
+        np.concatenate([cols.e_lot, np.arange(nlot)]),
+        np.concatenate([es, off["lo"] + np.arange(nlot)]),
+        np.ones(ne + nlot),
+        data.inv_units.astype(float),
+        data.inv_units.astype(float),
+    )
+    # 8. arrival: units available at a warehouse from day d on serve at most the demand it
+    #    ships from day d on: Σ_{e at kw, day ≥ d} e - (1 - d/H)·Σ_{x at kw} x ≤ 0, one row per
+    #    use column with d > 0 (a fluid schedule exists iff every such row holds)
+    late = np.flatnonzero(cols.e_day > 0)
+    if len(late):
+        order = np.argsort(cols.e_kw, kind="stable")
+        ptr = np.zeros(nkw + 1, np.int64)
+        np.add.at(ptr, cols.e_kw + 1, 1)
+        ptr = np.cumsum(ptr)
+        cnt = ptr[cols.e_kw[late] + 1] - ptr[cols.e_kw[late]]
+        row = np.repeat(np.arange(len(late)), cnt)
+        starts = np.cumsum(cnt) - cnt
+        rank = np.arange(int(cnt.sum())) - np.repeat(starts, cnt)
+        mate = order[ptr[cols.e_kw[late]][row] + rank]
+        keep = cols.e_day[mate] >= cols.e_day[late][row] - 1e-12
+        row, mate = row[keep], mate[keep]
+        xo = np.argsort(cols.x_kw, kind="stable")
+        xp = np.zeros(nkw + 1, np.int64)
+        np.add.at(xp, cols.x_kw + 1, 1)
+        xp = np.cumsum(xp)
+        xc = xp[cols.e_kw[late] + 1] - xp[cols.e_kw[late]]
+        xrow = np.repeat(np.arange(len(late)), xc)
+        xst = np.cumsum(xc) - xc
+        xrank = np.arange(int(xc.sum())) - np.repeat(xst, xc)
+        xmate = xo[xp[cols.e_kw[late]][xrow] + xrank]
+        share = 1.0 - cols.e_day[late] / H
+        block(
+            "arrival",
+            np.concatenate([row, xrow]),
+            np.concatenate([es[mate], xs[xmate]]),
+            np.concatenate([np.ones(len(row)), -share[xrow]]),
+            np.full(len(late), -np.inf),
+            np.zeros(len(late)),
+        )
+    # 9. returns: Σ_w r + o - ρ·(Σx + Σq) = 0 per demand pair with returns
+    rp = np.unique(cols.o_pair)
+    if len(rp):
+        ri = np.full(len(cols.p_dem), -1, np.int64)
+        ri[rp] = np.arange(len(rp))
+        qs = off["q"] + np.arange(len(cols.q_pair))
+        xm = ri[cols.x_pair] >= 0
+        qm = ri[cols.q_pair] >= 0
+        block(
+            "returns",
+            np.concatenate(
+                [ri[cols.r_pair], ri[cols.o_pair], ri[cols.x_pair[xm]], ri[cols.q_pair[qm]]]
+            ),
+            np.concatenate(
+                [
+                    off["r"] + np.arange(len(cols.r_pair)),
+                    off["o"] + np.arange(len(cols.o_pair)),
+                    xs[xm],
+                    qs[qm],
+                ]
+            ),
+            np.concatenate(
+                [
+                    np.ones(len(cols.r_pair) + len(cols.o_pair)),
+                    -cols.p_rate[cols.x_pair[xm]],
+                    -cols.p_rate[cols.q_pair[qm]],
+                ]
+            ),
+            np.zeros(len(rp)),
+            np.zeros(len(rp)),
+        )
+        # returns go only to a warehouse in use: r - ρ·D·y_w ≤ 0
+        nr = len(cols.r_pair)
+        block(
+            "returns_link",
+            np.concatenate([np.arange(nr), np.arange(nr)]),
+            np.concatenate([off["r"] + np.arange(nr), cols.r_wh]),
+            np.concatenate([np.ones(nr), -(cols.p_rate * cols.p_dem)[cols.r_pair]]),
+            np.full(nr, -np.inf),
+            np.zeros(nr),
+        )
+    nsp = len(cols.sp_kw)
+    if nsp:
+        # surplus only of resold units: sp - Σ σ·r ≤ 0 per (SKU, warehouse) taking returns
+        spi = np.full(nkw, -1, np.int64)
+        spi[cols.sp_kw] = np.arange(nsp)
+        nr = len(cols.r_pair)
+        block(
+            "surplus",
+            np.concatenate([np.arange(nsp), spi[cols.r_kw]]),
+            np.concatenate([off["sp"] + np.arange(nsp), off["r"] + np.arange(nr)]),
+            np.concatenate([np.ones(nsp), -cols.p_resell[cols.r_pair]]),
+            np.full(nsp, -np.inf),
+            np.zeros(nsp),
+        )
+    if cols.has_previous:
+        # 10. stability: d ≥ |S - S_prev| per (SKU, warehouse); ch ≥ |y - y_prev|
+        S = off["S"] + np.arange(nkw)  # every level is modelled with a previous plan
+        # a level kept against churn needs its warehouse: S - S_max·y_w ≤ 0
+        block(
+            "stock_link",
+            np.concatenate([np.arange(nkw), np.arange(nkw)]),
+            np.concatenate([S, cols.kw_wh]),
+            np.concatenate([np.ones(nkw), -s_max]),
+            np.full(nkw, -np.inf),
+            np.zeros(nkw),
+        )
+        D = off["d"] + np.arange(nkw)
+        block(
+            "stability",
+            np.concatenate(
+                [np.arange(nkw), np.arange(nkw), nkw + np.arange(nkw), nkw + np.arange(nkw)]
+            ),
+            np.concatenate([D, S, D, S]),
+            np.concatenate([np.ones(nkw), -np.ones(nkw), np.ones(nkw), np.ones(nkw)]),
+            np.concatenate([-cols.kw_prev, cols.kw_prev]),
+            np.full(2 * nkw, np.inf),
+        )
+        yp = cols.prev_open
+        sign = np.where(yp > 0.5, 1.0, -1.0)
+        block(
+            "stability_open",
+            np.concatenate([np.arange(W), np.arange(W)]),
+            np.concatenate([off["ch"] + np.arange(W), np.arange(W)]),
+            np.concatenate([np.ones(W), sign]),
+            np.where(yp > 0.5, 1.0, 0.0),
+            np.full(W, np.inf),
+        )
+
+
 def default_targets(data: NetworkData, cols: Columns) -> dict[str, float]:
     """On-time unit targets from the service shares, capped at what any path can reach.
 
@@ -414,7 +628,20 @@ def solution_from_values(data: NetworkData, model: AllocationModel, v: F) -> Sol
     q = seg("q", len(cols.q_pair))
     u = seg("u", P)
     f = seg("f", len(cols.f_sku))
-    return Solution(y=y, x=x, q=q, u=u, f=f, stock=stock_levels(data, cols, f))
+    model_s = None
+    if cols.has_previous:
+        model_s = np.zeros(len(cols.kw_sku))
+        model_s[model.s_kw] = v[off["S"] : off["S"] + len(model.s_kw)]
+    extra = {}
+    if cols.has_state:
+        extra = {
+            "e": seg("e", len(cols.e_lot)),
+            "lo": seg("lo", len(cols.lot_hold)),
+            "r": seg("r", len(cols.r_pair)),
+            "o": seg("o", len(cols.o_pair)),
+            "sp": seg("sp", len(cols.sp_kw)),
+        }
+    return Solution(y=y, x=x, q=q, u=u, f=f, stock=stock_levels(data, cols, f, model_s), **extra)
 
 
 def values_from_solution(model: AllocationModel, sol: Solution) -> F:
@@ -426,5 +653,15 @@ def values_from_solution(model: AllocationModel, sol: Solution) -> F:
     v[off["q"] : off["q"] + len(sol.q)] = sol.q
     v[off["u"] : off["u"] + len(sol.u)] = sol.u
     v[off["f"] : off["f"] + len(sol.f)] = sol.f
-    v[off["S"] :] = sol.stock[model.s_kw]
+    v[off["S"] : off["S"] + len(model.s_kw)] = sol.stock[model.s_kw]
+    cols = model.columns
+    if cols.has_state:
+        for name in ("e", "lo", "r", "o", "sp"):
+            a = getattr(sol, name)
+            v[off[name] : off[name] + len(a)] = a
+        if cols.has_previous:
+            nkw = len(cols.kw_sku)
+            v[off["d"] : off["d"] + nkw] = np.abs(sol.stock - cols.kw_prev)
+            W = len(sol.y)
+            v[off["ch"] : off["ch"] + W] = np.abs(sol.y - cols.prev_open)
     return v

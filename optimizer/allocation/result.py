@@ -28,7 +28,10 @@ class Solution:
     """Values of every column block of a :class:`~optimizer.allocation.Columns`.
 
     ``y`` per warehouse (0/1), ``x``/``q``/``u``/``f`` per column of their block, ``stock``
-    per ``(sku, warehouse)`` pair of ``Columns.kw_*`` (integer units).
+    per ``(sku, warehouse)`` pair of ``Columns.kw_*`` (integer units). Format v1.1 blocks
+    (empty without state): ``e`` inventory uses (where it is or transferred), ``lo`` units
+    of each lot that stay, ``r`` returns taken by a warehouse, ``o`` returns written off,
+    ``sp`` resold units a warehouse does not need (kept as stock).
     """
 
     y: F
@@ -37,9 +40,14 @@ class Solution:
     u: F
     f: F
     stock: F
+    e: F = field(default_factory=lambda: np.zeros(0))
+    lo: F = field(default_factory=lambda: np.zeros(0))
+    r: F = field(default_factory=lambda: np.zeros(0))
+    o: F = field(default_factory=lambda: np.zeros(0))
+    sp: F = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self) -> None:
-        for name in ("y", "x", "q", "u", "f", "stock"):
+        for name in ("y", "x", "q", "u", "f", "stock", "e", "lo", "r", "o", "sp"):
             a = getattr(self, name)
             if a.ndim != 1:
                 raise ValueError(f"{name} must be one-dimensional")

@@ -75,6 +75,7 @@ def solve_allocation(
         and y_fixed is None
         and len(model.integer)
         and model.n_vars >= INCUMBENT_MIN_VARS
+        and not cols.has_state  # the incumbent searches know no v1.1 block
     ):
         # a large MIP may not finish its root LP in time: find a plan first (at most half the
         # time), given to the solver as a cutoff and returned if it finds nothing better

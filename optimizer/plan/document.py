@@ -32,13 +32,18 @@ __all__ = [
     "CostBreakdown",
     "CountryService",
     "FulfilmentRow",
+    "InventoryLotRow",
     "LostRow",
+    "OrderRow",
     "Plan",
     "PlanEvaluation",
     "PlanFormatError",
     "ReplenishmentRow",
+    "ReturnRow",
     "ServiceSummary",
     "StockRow",
+    "SurplusRow",
+    "TransferRow",
     "WarehouseRow",
 ]
 
@@ -97,9 +102,9 @@ class _Obj:
             return None
         return math.inf if v is None else self.num(key)
 
-    def string(self, key: str, *, required: bool = True) -> Any:
+    def string(self, key: str, *, required: bool = True, null: bool = False) -> Any:
         present, v = self._get(key, required)
-        if not present:
+        if not present or (v is None and null):
             return None
         if not isinstance(v, str):
             raise self._bad(key, "a string", v)
@@ -170,8 +175,13 @@ def _dump(rec: Any) -> dict[str, Any]:
         v = getattr(rec, f.name)
         if v is None and f.default is None:
             continue
-        out[f.name] = _value(v)
+        out[_key(f.name)] = _value(v)
     return out
+
+
+def _key(name: str) -> str:
+    """The JSON key of a field: ``from_`` (a Python keyword) is written ``from``."""
+    return name[:-1] if name.endswith("_") else name
 
 
 def _value(v: Any) -> Any:
@@ -196,7 +206,9 @@ class CostBreakdown:
     """The cost terms of DESIGN §7 (scenario currency over the horizon).
 
     A term is ``None`` when the document does not give it (a plan without a solution has
-    ``cost: {}``); a plan made by :func:`optimizer.plan.planning.plan_scenario` gives all nine.
+    ``cost: {}``); a plan made by :func:`optimizer.plan.planning.plan_scenario` gives all nine
+    and the three of format v1.1 (DESIGN §10: ``transfer``, ``returns``, ``stability``; zero
+    without tonight's state).
     """
 
     fixed: float | None = None
@@ -208,6 +220,10 @@ class CostBreakdown:
     direct: float | None = None
     late_penalty: float | None = None
     lost_sale_penalty: float | None = None
+    # format v1.1 (DESIGN §10)
+    transfer: float | None = None
+    returns: float | None = None
+    stability: float | None = None
 
     def terms(self) -> dict[str, float]:
         """The terms given, by name, in DESIGN §7's order."""
@@ -321,15 +337,26 @@ class WarehouseRow:
 
 @dataclass(frozen=True, slots=True)
 class StockRow:
-    """The stocking level of one SKU at one warehouse (whole units)."""
+    """The stocking level of one SKU at one warehouse (whole units).
+
+    ``on_hand`` and ``in_transit`` (format v1.1) are tonight's units there.
+    """
 
     sku: str
     warehouse: str
     units: float
+    on_hand: float | None = None
+    in_transit: float | None = None
 
     @classmethod
     def _read(cls, o: _Obj) -> StockRow:
-        out = cls(sku=o.string("sku"), warehouse=o.string("warehouse"), units=o.num("units"))
+        out = cls(
+            sku=o.string("sku"),
+            warehouse=o.string("warehouse"),
+            units=o.num("units"),
+            on_hand=o.num("on_hand", required=False),
+            in_transit=o.num("in_transit", required=False),
+        )
         o.done()
         return out
 
@@ -414,6 +441,135 @@ class LostRow:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferRow:
+    """Units of tonight's stock moved between two warehouses on a transfer lane (v1.1).
+
+    ``lot`` (``on_hand`` or ``in_transit``) and ``available_in_hours`` (when the units are at
+    ``to``) are extras.
+    """
+
+    sku: str
+    from_: str
+    to: str
+    lane: str
+    units: float
+    hours: float
+    lot: str | None = None
+    available_in_hours: float | None = None
+
+    @classmethod
+    def _read(cls, o: _Obj) -> TransferRow:
+        out = cls(
+            sku=o.string("sku"),
+            from_=o.string("from"),
+            to=o.string("to"),
+            lane=o.string("lane"),
+            units=o.num("units"),
+            hours=o.num("hours"),
+            lot=o.string("lot", required=False),
+            available_in_hours=o.num("available_in_hours", required=False),
+        )
+        o.done()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    """Tonight's replenishment booking (v1.1): order-up-to level minus inventory position."""
+
+    sku: str
+    warehouse: str
+    lanes: tuple[str, ...]
+    units: float
+
+    @classmethod
+    def _read(cls, o: _Obj) -> OrderRow:
+        out = cls(
+            sku=o.string("sku"),
+            warehouse=o.string("warehouse"),
+            lanes=o.strings("lanes"),
+            units=o.num("units"),
+        )
+        o.done()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnRow:
+    """Returned units of one SKU from one zone (v1.1), taken by ``warehouse`` (``None``,
+    written ``null``: written off). ``sku``, ``zone``, ``lanes`` (the reverse last mile) and
+    ``written_off`` are extras the evaluator reads."""
+
+    country: str
+    warehouse: str | None
+    units: float
+    resold_units: float
+    sku: str | None = None
+    zone: str | None = None
+    lanes: tuple[str, ...] | None = None
+    written_off: bool | None = None
+
+    @classmethod
+    def _read(cls, o: _Obj) -> ReturnRow:
+        out = cls(
+            country=o.string("country"),
+            warehouse=o.string("warehouse", null=True),
+            units=o.num("units"),
+            resold_units=o.num("resold_units"),
+            sku=o.string("sku", required=False),
+            zone=o.string("zone", required=False),
+            lanes=o.strings("lanes", required=False),
+            written_off=o.boolean("written_off", required=False),
+        )
+        o.done()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryLotRow:
+    """One lot of tonight's stock (v1.1) and what the plan does with it."""
+
+    sku: str
+    warehouse: str
+    kind: str
+    units: float
+    arrives_in_hours: float | None  # null for units on hand
+    used_here: float
+    transferred: float
+    left: float
+
+    @classmethod
+    def _read(cls, o: _Obj) -> InventoryLotRow:
+        out = cls(
+            sku=o.string("sku"),
+            warehouse=o.string("warehouse"),
+            kind=o.string("kind"),
+            units=o.num("units"),
+            arrives_in_hours=o.num("arrives_in_hours", null=True),
+            used_here=o.num("used_here"),
+            transferred=o.num("transferred"),
+            left=o.num("left"),
+        )
+        o.done()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SurplusRow:
+    """Resold returned units a warehouse does not need (kept on its shelf; v1.1)."""
+
+    sku: str
+    warehouse: str
+    units: float
+
+    @classmethod
+    def _read(cls, o: _Obj) -> SurplusRow:
+        out = cls(sku=o.string("sku"), warehouse=o.string("warehouse"), units=o.num("units"))
+        o.done()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class PlanEvaluation:
     """What the independent evaluator found: broken rules and missed service targets."""
 
@@ -462,6 +618,9 @@ class Plan:
         :class:`PlanEvaluation`, the independent evaluator's verdict.
     diagnosis, baseline
         Open objects: zones that miss the promise and why; the naive planner's figures.
+    transfers, orders, returns, inventory, surplus
+        Format v1.1 (DESIGN §10): :class:`TransferRow`, :class:`OrderRow`,
+        :class:`ReturnRow`, :class:`InventoryLotRow`, :class:`SurplusRow`.
     """
 
     scenario: str
@@ -478,6 +637,12 @@ class Plan:
     fulfilment: tuple[FulfilmentRow, ...] | None = None
     lost: tuple[LostRow, ...] | None = None
     promise_hours: float | None = None
+    # format v1.1 (DESIGN §10)
+    transfers: tuple[TransferRow, ...] | None = None
+    orders: tuple[OrderRow, ...] | None = None
+    returns: tuple[ReturnRow, ...] | None = None
+    inventory: tuple[InventoryLotRow, ...] | None = None
+    surplus: tuple[SurplusRow, ...] | None = None
     seed: int | None = None
     currency: str | None = None
     strategy: str | None = None
@@ -535,6 +700,11 @@ class Plan:
             fulfilment=o.rows("fulfilment", FulfilmentRow._read),
             lost=o.rows("lost", LostRow._read),
             promise_hours=o.num("promise_hours", required=False),
+            transfers=o.rows("transfers", TransferRow._read),
+            orders=o.rows("orders", OrderRow._read),
+            returns=o.rows("returns", ReturnRow._read),
+            inventory=o.rows("inventory", InventoryLotRow._read),
+            surplus=o.rows("surplus", SurplusRow._read),
             seed=o.integer("seed", required=False),
             currency=o.string("currency", required=False),
             strategy=o.string("strategy", required=False),

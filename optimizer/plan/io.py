@@ -306,6 +306,7 @@ def write_plan(
     )
     gj = flows_geojson(outcome.plan, outcome.geo)
     paths["geojson"].write_text(json.dumps(gj, allow_nan=False) + "\n", encoding="utf-8")
+    paths.update(write_state_csv(outcome.plan, out))
     if draw_map:
         paths["map"] = out / "map.png"
         _draw(outcome.plan, gj, paths["map"])
@@ -314,4 +315,30 @@ def write_plan(
     paths["report"] = out / "report.html"
     png = paths["map"].read_bytes() if draw_map else None
     paths["report"].write_text(report_html(outcome.plan, map_png=png), encoding="utf-8")
+    return paths
+
+
+def write_state_csv(plan: dict[str, Any], out: Path) -> dict[str, Path]:
+    """``orders.csv`` (for a WMS) and ``transfers.csv`` (for a TMS), header first.
+
+    ``orders.csv``: ``sku,warehouse,units,lanes`` (lanes joined by ``>``), tonight's
+    replenishment bookings, units rounded up; ``transfers.csv``:
+    ``sku,from,to,lane,units,hours``, units rounded to the nearest whole unit (the plan's
+    flows are continuous). Both files exist, possibly with the header only.
+    """
+    import csv
+
+    paths = {"orders": out / "orders.csv", "transfers": out / "transfers.csv"}
+    with paths["orders"].open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["sku", "warehouse", "units", "lanes"])
+        for r in plan.get("orders") or []:
+            w.writerow(
+                [r["sku"], r["warehouse"], math.ceil(r["units"] - 1e-9), ">".join(r["lanes"])]
+            )
+    with paths["transfers"].open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["sku", "from", "to", "lane", "units", "hours"])
+        for r in plan.get("transfers") or []:
+            w.writerow([r["sku"], r["from"], r["to"], r["lane"], round(r["units"]), r["hours"]])
     return paths

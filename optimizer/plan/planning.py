@@ -34,6 +34,7 @@ from optimizer.allocation.evaluate import Evaluation, evaluate
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, Status
 from optimizer.allocation.solve import solve_allocation
+from optimizer.plan.state import attach_previous, state_sections
 
 if TYPE_CHECKING:
     from optimizer.executor import TaskRunner
@@ -149,13 +150,31 @@ def plan_dict(
         }
         for w in range(W)
     ]
+    st = state_sections(data, cols, sol)
+    kw_key = (cols.kw_sku * W + cols.kw_wh).tolist()
+    held = {**dict.fromkeys(st["on_hand"], 0.0), **dict.fromkeys(st["in_transit"], 0.0)}
     stock = [
         {
             "sku": data.skus[cols.kw_sku[i]],
             "warehouse": data.warehouses[cols.kw_wh[i]],
             "units": int(sol.stock[i]),
+            "on_hand": float(st["on_hand"].get(kw_key[i], 0.0)),
+            "in_transit": float(st["in_transit"].get(kw_key[i], 0.0)),
         }
-        for i in np.flatnonzero(sol.stock > 0).tolist()
+        for i in range(len(kw_key))
+        if sol.stock[i] > 0 or kw_key[i] in held
+    ]
+    listed = {kw_key[i] for i in range(len(kw_key)) if sol.stock[i] > 0 or kw_key[i] in held}
+    # inventory at (SKU, warehouse) pairs outside the model (no demand tonight, say)
+    stock += [
+        {
+            "sku": data.skus[k // W],
+            "warehouse": data.warehouses[k % W],
+            "units": 0,
+            "on_hand": float(st["on_hand"].get(k, 0.0)),
+            "in_transit": float(st["in_transit"].get(k, 0.0)),
+        }
+        for k in sorted(set(held) - listed)
     ]
     rep = [
         {
@@ -238,6 +257,11 @@ def plan_dict(
         "fulfilment": ful,
         "lost": lost_rows,
         "promise_hours": promise,
+        "transfers": st["transfers"],
+        "orders": st["orders"],
+        "returns": st["returns"],
+        "inventory": st["inventory"],
+        "surplus": st["surplus"],
     }
 
 
@@ -257,6 +281,9 @@ def _empty_plan(data: NetworkData, status: str, solve_seconds: float) -> dict[st
         "fulfilment": [],
         "lost": [],
         "promise_hours": float(data.service.promise_hours),
+        "transfers": [],
+        "orders": [],
+        "returns": [],
     }
 
 
@@ -294,6 +321,7 @@ def plan_scenario(
     data: NetworkData | None = None,
     started: float | None = None,
     executor: TaskRunner | None = None,
+    previous: dict[str, Any] | None = None,
 ) -> PlanOutcome:
     """Compile, solve and document a plan for one scenario.
 
@@ -315,6 +343,9 @@ def plan_scenario(
     executor
         Where the SKU blocks of a large catalogue run (:func:`optimizer.executor.make_executor`;
         default: Dask when ``TRADELANE_DASK_ADDRESS`` is set, else local processes).
+    previous
+        A previous ``plan.json`` document: its stocking levels and warehouses are what the
+        stability terms (format v1.1) compare against.
 
     Returns
     -------
@@ -333,8 +364,15 @@ def plan_scenario(
     say("compiling the lane network")
     if data is None:
         data = compile_network(scenario)
+    if previous is not None:
+        data = attach_previous(data, previous)
     strategy = params.strategy
     n_skus = len(np.unique(data.dem_sku[data.dem_units > 0]))
+    if data.has_state and (
+        strategy == "blocks" or (strategy == "auto" and n_skus >= BLOCK_MIN_SKUS)
+    ):
+        # the SKU blocks know no v1.1 term either: the state path of the decomposition
+        strategy = "decompose"
     if strategy == "blocks" or (strategy == "auto" and n_skus >= BLOCK_MIN_SKUS):
         # tiers L/XL: SKU blocks (optimizer.allocation.blocks); full columns are never built
         strategy = "blocks"
@@ -366,7 +404,15 @@ def plan_scenario(
         notes = []
         res = None
     if strategy != "blocks" and solve_deadline - time.perf_counter() >= MIN_SOLVE_S:
-        if strategy == "decompose":
+        if strategy == "decompose" and data.has_state:
+            # the decomposition knows no v1.1 term (inventory, transfers, returns,
+            # stability): warehouses from it on the network without state, then the model
+            # with state on them
+            strategy = "decompose+state"
+            res = _solve_state_on_decomposed(
+                data, params, cols, naive, deadline=solve_deadline, cancel=cancel, say=say
+            )
+        elif strategy == "decompose":
             from optimizer.allocation.decompose import solve_decomposed
 
             res = solve_decomposed(
@@ -534,6 +580,89 @@ def peak_rss_mb(*, children: bool = False) -> float:
     who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
     kb = resource.getrusage(who).ru_maxrss
     return float(kb) / (1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0)
+
+
+def _solve_state_on_decomposed(
+    data: NetworkData,
+    params: AllocationParams,
+    cols: Columns,
+    naive: Solution,
+    *,
+    deadline: float,
+    cancel: threading.Event | None,
+    say: Progress,
+) -> AllocationResult:
+    """A large model with tonight's state: warehouses from the decomposition of the network
+    without state (half the time), then the model with state on those warehouses, and on the
+    previous plan's if there is one (LPs: no binaries left); the cheaper plan is returned.
+
+    No lower bound of the model with state is proven this way (the decomposition's bound is
+    for the network without state, whose optimum can be higher): the bound is ``-inf`` and the
+    status at best ``feasible``; the notes say so.
+    """
+    from optimizer.allocation.decompose import solve_decomposed
+
+    t0 = time.perf_counter()
+    bare = data.without_state()
+    bare_cols = build_columns(bare)
+    _, bare_hint = naive_solution(bare, bare_cols)
+    say("warehouses from the decomposition (network without tonight's state)")
+    first = solve_decomposed(
+        bare,
+        params,
+        columns=bare_cols,
+        hint=bare_hint,
+        deadline=t0 + 0.5 * (deadline - t0),
+        cancel=cancel,
+        on_phase=say,
+    )
+    sets = [first.solution.y if first.solution is not None else naive.y]
+    if data.prev_open is not None and not np.array_equal(data.prev_open, sets[0]):
+        sets.append(np.asarray(data.prev_open, float))
+    best: AllocationResult | None = None
+    for i, y in enumerate(sets):
+        say("tonight's state on the chosen warehouses" if i == 0 else "... on last night's")
+        left = deadline - time.perf_counter()
+        r = solve_allocation(
+            data,
+            params,
+            columns=cols,
+            y_fixed=y,
+            deadline=time.perf_counter() + (left if i == len(sets) - 1 else 0.6 * left),
+            cancel=cancel,
+        )
+        if r.solution is not None and (best is None or r.objective < best.objective):
+            best = r
+    notes = [
+        "tonight's state (inventory, transfers, returns or a previous plan) on a large model: "
+        "warehouses from the decomposition of the network without it"
+        + (" or last night's" if len(sets) > 1 else "")
+        + ", then flows, stock, transfers and returns optimised on them; no lower bound of "
+        "the model with state is proven"
+    ]
+    if best is None:
+        return AllocationResult(
+            status=Status.NO_SOLUTION,
+            objective=math.nan,
+            bound=-math.inf,
+            runtime_s=time.perf_counter() - t0,
+            cost={},
+            columns=cols,
+            solution=None,
+            notes=tuple(notes),
+        )
+    return AllocationResult(
+        status=Status.FEASIBLE,
+        objective=best.objective,
+        bound=-math.inf,
+        runtime_s=time.perf_counter() - t0,
+        cost=best.cost,
+        columns=best.columns,
+        solution=best.solution,
+        stats={**first.stats, **{f"state_{k}": v for k, v in best.stats.items()}},
+        notes=tuple(notes + list(best.notes)),
+        targets_lowered=best.targets_lowered,
+    )
 
 
 def baseline_summary(

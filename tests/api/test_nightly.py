@@ -212,3 +212,49 @@ def test_scenarios_fan_out_to_worker_processes(
     assert "bad: FAILED: ValueError: infeasible tonight" in out
     for name in ("a", "b"):
         assert (tmp_path / f"reports/2026-03-01/{name}/plan.json").exists()
+
+
+def test_nightly_uses_stored_inventory_and_last_nights_plan(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Format v1.1: a scenario directory's inventory.csv is tonight's stock and last night's
+    plan is the previous plan; diff.md lists tonight's orders and transfers.
+
+    Night 1: 20 units at WH-B, inbound at 10 -> order 454 (level 474). Night 2: 1000 units
+    at WH-A, a transfer at 9.5 beats inbound: 740 move, nothing is ordered, and the high
+    stability penalty keeps last night's level of 474 (without the previous plan it would
+    drop to 0, as no inbound flow needs it)."""
+    from tests.optimizer.test_state import stranded_doc
+
+    monkeypatch.setenv("TRADELANE_SOLVER", "api.worker:plan_job")
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    d = tmp_path / "sc"
+    d.mkdir()
+    doc = stranded_doc(9.5)
+    doc["inventory"] = []
+    doc["service"]["stability_penalty_per_unit"] = 50.0
+    (d / "network.json").write_text(json.dumps(doc))
+    (d / "inventory.csv").write_text("sku,warehouse,on_hand\nK,WH-B,20\n")
+    cfg = _config(tmp_path, db, '[[scenario]]\nname = "st"\npath = "sc"\n')
+    assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-01"]) == 0
+    day1 = tmp_path / "reports/2026-03-01/st"
+    p1 = json.loads((day1 / "plan.json").read_text())
+    assert p1["orders"] == [{"sku": "K", "warehouse": "WH-B", "lanes": ["O-B"], "units": 454.0}]
+    md = (day1 / "diff.md").read_text()
+    assert "## Orders to book tonight (1)" in md and "| K | WH-B | 454 | O-B |" in md
+    assert "## Transfers (0)" in md
+
+    (d / "inventory.csv").write_text("sku,warehouse,on_hand\nK,WH-A,1000\nK,WH-B,20\n")
+    doc["demand"][0]["units"] = 760
+    (d / "network.json").write_text(json.dumps(doc))
+    capsys.readouterr()
+    assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-02"]) == 0
+    day2 = tmp_path / "reports/2026-03-02/st"
+    p2 = json.loads((day2 / "plan.json").read_text())
+    assert p2["transfers"][0]["units"] == pytest.approx(740.0)
+    assert p2["orders"] == []
+    assert [(r["warehouse"], r["units"]) for r in p2["stock"] if r["units"]] == [("WH-B", 474)]
+    assert p2["cost"]["stability"] == 0.0
+    md2 = (day2 / "diff.md").read_text()
+    assert "## Transfers (1)" in md2 and "| K | WH-A | WH-B | A-B | 740 | 10.0 |" in md2
+    assert "## Orders to book tonight (0)" in md2

@@ -352,3 +352,32 @@ def test_job_cycle_on_each_database(db_url: str, scenario) -> None:
             "succeeded",
             "cancelled",
         }
+
+
+def test_v11_keys_and_previous_plan_id(client, scenario) -> None:
+    """Format v1.1: inventory and returns are accepted (bad rows are 422 naming the item);
+    ``previous_plan_id`` must name a succeeded plan of the same tenant (else 422 naming the
+    field), and then the stored request carries that plan."""
+    wh = next(n["id"] for n in scenario["nodes"] if n["kind"] == "warehouse")
+    sku = scenario["skus"][0]["id"]
+    v11 = copy.deepcopy(scenario)
+    v11["inventory"] = [{"sku": sku, "warehouse": wh, "on_hand": 10}]
+    v11["returns"] = [{"country": "MY", "rate": 0.1, "resellable_share": 0.5}]
+    r = _post(client, v11, time_limit_s=5)
+    assert r.status_code == 202
+    first = _done(client, r.json()["id"])
+    assert first["status"] == "succeeded"
+    bad = copy.deepcopy(v11)
+    bad["inventory"][0]["warehouse"] = "NOPE"
+    r = _post(client, bad, time_limit_s=5)
+    assert r.status_code == 422
+    assert any("unknown warehouse 'NOPE'" in d["msg"] for d in r.json()["detail"])
+    r = _post(client, v11, time_limit_s=5, previous_plan_id="no-such-id")
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "previous_plan_id"
+    r = _post(client, v11, time_limit_s=5, previous_plan_id=first["id"], tenant="beta")
+    assert r.status_code == 422  # another tenant's plan is not found
+    r = _post(client, v11, time_limit_s=5, previous_plan_id=first["id"])
+    assert r.status_code == 202
+    assert _done(client, r.json()["id"])["status"] == "succeeded"
+    rec = client.app.state.store.get("acme", r.json()["id"], with_request=True)
+    assert rec.request["previous_plan"] == first["plan"]

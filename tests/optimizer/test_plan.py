@@ -31,6 +31,10 @@ CONTRACT_KEYS = {
     "stock",
     "replenishment",
     "fulfilment",
+    # DESIGN §10 (format v1.1), empty lists without tonight's state
+    "transfers",
+    "orders",
+    "returns",
 }
 COST_KEYS = {
     "fixed",
@@ -42,6 +46,10 @@ COST_KEYS = {
     "direct",
     "late_penalty",
     "lost_sale_penalty",
+    # DESIGN §10: zero when unused
+    "transfer",
+    "returns",
+    "stability",
 }
 
 

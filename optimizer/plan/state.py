@@ -1,0 +1,206 @@
+"""The plan sections of format v1.1 (DESIGN §10): tonight's inventory, transfers, orders,
+returns, and the previous plan to compare against.
+
+:func:`state_sections` turns a solution's v1.1 blocks into plain rows; :func:`attach_previous`
+reads a previous ``plan.json`` into the network data (stocking levels and warehouse use).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from network.compile import NetworkData
+from optimizer.allocation.columns import Columns
+from optimizer.allocation.result import Solution
+from optimizer.exceptions import InvalidNetworkError
+
+__all__ = ["attach_previous", "state_sections"]
+
+
+def attach_previous(data: NetworkData, previous: dict[str, Any]) -> NetworkData:
+    """The network data with a previous plan's stocking levels and warehouse use attached.
+
+    Rows naming SKUs or warehouses this network does not have are ignored (a catalogue
+    changes); a document without ``stock`` or ``warehouses`` lists is refused.
+
+    Raises
+    ------
+    InvalidNetworkError
+        If ``previous`` is not a plan document (the missing key is named).
+    """
+    if not isinstance(previous, dict):
+        raise InvalidNetworkError("previous plan: not a JSON object")
+    for key in ("stock", "warehouses"):
+        if not isinstance(previous.get(key), list):
+            raise InvalidNetworkError(f"previous plan: no {key!r} list")
+    sku_i = {s: i for i, s in enumerate(data.skus)}
+    wh_i = {w: i for i, w in enumerate(data.warehouses)}
+    rows = [
+        r
+        for r in previous["stock"]
+        if isinstance(r, dict) and r.get("sku") in sku_i and r.get("warehouse") in wh_i
+    ]
+    units = []
+    for j, r in enumerate(rows):
+        u = r.get("units")
+        if not isinstance(u, int | float) or isinstance(u, bool) or u < 0:
+            raise InvalidNetworkError(f"previous plan: stock[{j}].units {u!r} is not a count")
+        units.append(float(u))
+    y = np.zeros(len(data.warehouses))
+    for w in previous["warehouses"]:
+        if isinstance(w, dict) and w.get("id") in wh_i and w.get("open"):
+            y[wh_i[w["id"]]] = 1.0
+    return dataclasses.replace(
+        data,
+        prev_sku=np.array([sku_i[r["sku"]] for r in rows], np.int64),
+        prev_wh=np.array([wh_i[r["warehouse"]] for r in rows], np.int64),
+        prev_units=np.array(units, float),
+        prev_open=y,
+    )
+
+
+def _lanes(data: NetworkData, opts: Any, i: int) -> list[str]:
+    return [data.lanes[j] for j in opts.lanes_of(int(i)).tolist()]
+
+
+def state_sections(data: NetworkData, cols: Columns, sol: Solution) -> dict[str, Any]:
+    """The v1.1 plan sections for a solution (empty lists without state).
+
+    ``inventory`` (one row per lot: used where it is, transferred, left), ``transfers``,
+    ``orders`` (order-up-to level minus inventory position, never negative), ``returns``
+    (a row per SKU, zone and taking warehouse; ``warehouse`` null for written-off units),
+    ``surplus`` (resold units a warehouse does not need), and per (SKU, warehouse) the
+    ``on_hand`` and ``in_transit`` units for the ``stock`` rows.
+    """
+    W = len(data.warehouses)
+    e = sol.e if len(sol.e) == len(cols.e_lot) else np.zeros(len(cols.e_lot))
+    nlot = len(data.inv_units)
+    lo = sol.lo if len(sol.lo) == nlot else data.inv_units.astype(float).copy()
+    here = np.zeros(nlot)
+    moved = np.zeros(nlot)
+    loc = cols.e_topt < 0
+    np.add.at(here, cols.e_lot[loc], e[loc])
+    np.add.at(moved, cols.e_lot[~loc], e[~loc])
+    inventory = [
+        {
+            "sku": data.skus[data.inv_sku[j]],
+            "warehouse": data.warehouses[data.inv_wh[j]],
+            "kind": "in_transit" if data.inv_transit[j] else "on_hand",
+            "units": float(data.inv_units[j]),
+            "arrives_in_hours": float(data.inv_day[j] * 24.0) if data.inv_transit[j] else None,
+            "used_here": float(here[j]),
+            "transferred": float(moved[j]),
+            "left": float(lo[j]),
+        }
+        for j in range(nlot)
+    ]
+    transfers = []
+    tr = data.transfer
+    for i in np.flatnonzero(~loc & (e > 0)).tolist():
+        j = int(cols.e_lot[i])
+        t = int(cols.e_topt[i])
+        assert tr is not None
+        transfers.append(
+            {
+                "sku": data.skus[data.inv_sku[j]],
+                "from": data.warehouses[int(tr.src[t])],
+                "to": data.warehouses[int(tr.dst[t])],
+                "lane": _lanes(data, tr, t)[0],
+                "units": float(e[i]),
+                "hours": float(cols.e_hours[i]),
+                "lot": "in_transit" if data.inv_transit[j] else "on_hand",
+                "available_in_hours": float(cols.e_day[i] * 24.0),
+            }
+        )
+    # inventory position per (SKU, warehouse): on hand + in transit + transfers in - out
+    key = data.inv_sku * W + data.inv_wh
+    on_hand: dict[int, float] = {}
+    in_transit: dict[int, float] = {}
+    for k_, u, t_ in zip(
+        key.tolist(), data.inv_units.tolist(), data.inv_transit.tolist(), strict=True
+    ):
+        d = in_transit if t_ else on_hand
+        d[k_] = d.get(k_, 0.0) + u
+    pos = np.zeros(len(cols.kw_sku))
+    kw_key = cols.kw_sku * W + cols.kw_wh
+    kw_ix = {int(k): i for i, k in enumerate(kw_key.tolist())}
+    for k_, u in (*on_hand.items(), *in_transit.items()):
+        if k_ in kw_ix:
+            pos[kw_ix[k_]] += u
+    if len(e) and tr is not None:
+        t_in = np.flatnonzero(~loc)
+        dst_key = data.inv_sku[cols.e_lot[t_in]] * W + tr.dst[cols.e_topt[t_in]]
+        src_key = data.inv_sku[cols.e_lot[t_in]] * W + tr.src[cols.e_topt[t_in]]
+        for a, b, u in zip(dst_key.tolist(), src_key.tolist(), e[t_in].tolist(), strict=True):
+            if a in kw_ix:
+                pos[kw_ix[a]] += u
+            if b in kw_ix:
+                pos[kw_ix[b]] -= u
+    need = sol.stock - pos
+    # the inbound path used most for each (SKU, warehouse)
+    best = np.full(len(cols.kw_sku), -1, np.int64)
+    if len(sol.f):
+        order = np.lexsort((-sol.f, cols.f_kw))
+        first = np.r_[True, cols.f_kw[order][1:] != cols.f_kw[order][:-1]]
+        pick = order[first]
+        pick = pick[sol.f[pick] > 0]
+        best[cols.f_kw[pick]] = pick
+    orders = [
+        {
+            "sku": data.skus[cols.kw_sku[i]],
+            "warehouse": data.warehouses[cols.kw_wh[i]],
+            "lanes": _lanes(data, data.inbound, cols.f_opt[best[i]]) if best[i] >= 0 else [],
+            "units": float(np.ceil(need[i] - 1e-9)),
+        }
+        for i in np.flatnonzero(need > 1e-9).tolist()
+    ]
+    returns = []
+    r = sol.r if len(sol.r) == len(cols.r_pair) else np.zeros(len(cols.r_pair))
+    for i in np.flatnonzero(r > 0).tolist():
+        p = int(cols.r_pair[i])
+        returns.append(
+            {
+                "country": data.zone_country[cols.p_zone[p]],
+                "warehouse": data.warehouses[cols.r_wh[i]],
+                "units": float(r[i]),
+                "resold_units": float(r[i] * cols.p_resell[p]),
+                "sku": data.skus[cols.p_sku[p]],
+                "zone": data.zones[cols.p_zone[p]],
+                "lanes": _lanes(data, data.outbound, cols.r_opt[i]),
+            }
+        )
+    o = sol.o if len(sol.o) == len(cols.o_pair) else np.zeros(len(cols.o_pair))
+    for i in np.flatnonzero(o > 0).tolist():
+        p = int(cols.o_pair[i])
+        returns.append(
+            {
+                "country": data.zone_country[cols.p_zone[p]],
+                "warehouse": None,
+                "units": float(o[i]),
+                "resold_units": 0.0,
+                "sku": data.skus[cols.p_sku[p]],
+                "zone": data.zones[cols.p_zone[p]],
+                "written_off": True,
+            }
+        )
+    sp = sol.sp if len(sol.sp) == len(cols.sp_kw) else np.zeros(len(cols.sp_kw))
+    surplus = [
+        {
+            "sku": data.skus[cols.kw_sku[cols.sp_kw[i]]],
+            "warehouse": data.warehouses[cols.kw_wh[cols.sp_kw[i]]],
+            "units": float(sp[i]),
+        }
+        for i in np.flatnonzero(sp > 0).tolist()
+    ]
+    return {
+        "inventory": inventory,
+        "transfers": transfers,
+        "orders": orders,
+        "returns": returns,
+        "surplus": surplus,
+        "on_hand": on_hand,
+        "in_transit": in_transit,
+    }

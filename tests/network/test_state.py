@@ -1,0 +1,145 @@
+"""Format v1.1 keys of the scenario: inventory, returns, returns handling, stability."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from network.scenario import ScenarioError, load_scenario, parse_scenario
+from network.state import read_inventory_csv
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def v11() -> dict[str, Any]:
+    """The shared v1.1 example document."""
+    doc: dict[str, Any] = json.loads((DATA / "tiny-my-v11.json").read_text())
+    return doc
+
+
+def problems(doc: dict[str, Any]) -> list[str]:
+    with pytest.raises(ScenarioError) as e:
+        parse_scenario(doc)
+    return [str(p) for p in e.value.problems]
+
+
+def test_example_loads_with_every_key() -> None:
+    s = load_scenario(DATA / "tiny-my-v11.json")
+    assert s.service.stability_penalty_per_unit == 0.5
+    assert s.node("WH-KUL").returns_handling_cost_per_unit == 0.6
+    assert s.node("WH-PEN").returns_handling_cost_per_unit is None
+    assert [(r.sku, r.warehouse, r.on_hand, r.in_transit) for r in s.inventory] == [
+        ("SKU-A", "WH-PEN", 2400.0, 0.0),
+        ("SKU-B", "WH-KUL", 0.0, 300.0),
+    ]
+    assert s.inventory[1].arrives_in_hours == 96.0
+    assert [(r.country, r.category, r.rate) for r in s.returns] == [
+        ("MY", "apparel", 0.18),
+        ("MY", None, 0.05),
+    ]
+
+
+def test_v1_document_has_no_state() -> None:
+    s = load_scenario(DATA / "tiny-my.json")
+    assert s.inventory == [] and s.returns == []
+    assert s.service.stability_penalty_per_unit == 0.0
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        # unknown SKU
+        (
+            lambda d: d["inventory"][0].update(sku="NOPE"),
+            "inventory[0] (sku 'NOPE', warehouse 'WH-PEN').sku: unknown SKU 'NOPE'",
+        ),
+        # unknown warehouse
+        (
+            lambda d: d["inventory"][0].update(warehouse="WH-X"),
+            "inventory[0] (sku 'SKU-A', warehouse 'WH-X').warehouse: unknown warehouse 'WH-X'",
+        ),
+        # a zone is no warehouse
+        (lambda d: d["inventory"][0].update(warehouse="Z-KUL"), "is a zone, not a warehouse"),
+        # negative units
+        (
+            lambda d: d["inventory"][0].update(on_hand=-5),
+            "'WH-PEN').on_hand: Input should be greater than or equal to 0",
+        ),
+        # arrives_in_hours without in_transit
+        (
+            lambda d: d["inventory"][0].update(arrives_in_hours=12),
+            "inventory[0] (sku 'SKU-A', warehouse 'WH-PEN').arrives_in_hours: given without in_",
+        ),
+        # in_transit without arrives_in_hours
+        (
+            lambda d: d["inventory"][1].pop("arrives_in_hours"),
+            "'WH-KUL').arrives_in_hours: in_transit units need arrives_in_hours",
+        ),
+        # a transfer lane that does not join two warehouses
+        (
+            lambda d: d["lanes"][4].update(to="Z-KUL"),
+            "lanes[4] (id 'PEN-KUL-transfer').mode: a transfer lane joins two warehouses",
+        ),
+        # a rate outside [0, 1]
+        (
+            lambda d: d["returns"][0].update(rate=1.5),
+            "returns[0] (country 'MY').rate: Input should be less than or equal to 1",
+        ),
+        (
+            lambda d: d["returns"][1].update(resellable_share=-0.1),
+            "returns[1] (country 'MY').resellable_share",
+        ),
+        # unknown country, duplicate rule
+        (
+            lambda d: d["returns"][1].update(country="TH"),
+            "returns[1] (country 'TH').country: no node in country 'TH'",
+        ),
+        (
+            lambda d: d["returns"][1].update(category="apparel"),
+            "duplicate returns rule for 'MY', category 'apparel'",
+        ),
+        # returns handling on a zone, negative penalty
+        (
+            lambda d: d["nodes"][4].update(returns_handling_cost_per_unit=1.0),
+            "only a warehouse takes returns",
+        ),
+        (
+            lambda d: d["service"].update(stability_penalty_per_unit=-1),
+            "service.stability_penalty_per_unit",
+        ),
+    ],
+)
+def test_bad_state_items_are_named(change: Any, expected: str) -> None:
+    doc = copy.deepcopy(v11())
+    change(doc)
+    got = problems(doc)
+    assert any(expected in p for p in got), got
+
+
+def test_every_bad_item_is_reported_at_once() -> None:
+    doc = copy.deepcopy(v11())
+    doc["inventory"].append({"sku": "X", "warehouse": "Y", "on_hand": 1})
+    doc["inventory"].append({"sku": "SKU-A", "warehouse": "WH-KUL", "on_hand": -1})
+    doc["returns"][0]["rate"] = 2
+    got = problems(doc)
+    assert sum("inventory[2]" in p for p in got) == 2
+    assert any("inventory[3]" in p for p in got)
+    assert any("returns[0]" in p for p in got)
+
+
+def test_inventory_csv() -> None:
+    rows = read_inventory_csv(
+        "sku,warehouse,on_hand,in_transit,arrives_in_hours\nSKU-A,WH-PEN,10,,\nSKU-B,WH-KUL,,5,48\n"
+    )
+    assert rows == [
+        {"sku": "SKU-A", "warehouse": "WH-PEN", "on_hand": 10.0},
+        {"sku": "SKU-B", "warehouse": "WH-KUL", "in_transit": 5.0, "arrives_in_hours": 48.0},
+    ]
+    with pytest.raises(ValueError, match=r"inv\.csv line 3: on_hand 'x' is not a number"):
+        read_inventory_csv("sku,warehouse,on_hand\nA,W,1\nA,W,x\n", "inv.csv")
+    with pytest.raises(ValueError, match="missing column"):
+        read_inventory_csv("sku,on_hand\nA,1\n")

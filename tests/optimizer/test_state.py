@@ -1,0 +1,472 @@
+"""Format v1.1 state in the allocation model: golden cases, brute force, property tests.
+
+Golden tiny cases are computed by hand (no holding, no safety stock, fixed warehouses) so that
+every term is a product of a lane cost and a unit count.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from network.compile import compile_network
+from network.scenario import load_scenario, parse_scenario
+from optimizer.allocation.columns import build_columns
+from optimizer.allocation.evaluate import evaluate
+from optimizer.allocation.params import AllocationParams
+from optimizer.allocation.result import Status
+from optimizer.allocation.solve import solve_allocation
+from optimizer.plan.planning import plan_dict, plan_scenario
+from optimizer.plan.state import attach_previous
+from tests.optimizer.test_allocation import flat_service, lane, node, random_doc
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def stranded_doc(transfer_cost: float) -> dict[str, Any]:
+    """Stock stranded at WH-A (no lane to the zone), WH-B serves zone Z; inbound into WH-B
+    costs 10 per unit (240 h: 10 days lead time), a transfer lane A -> B costs
+    ``transfer_cost`` per unit and takes 10 h. WH-B holds 20 units, enough for the demand
+    before a transfer arrives (10 h of 28 days is 0.0149 of the horizon)."""
+    return {
+        "name": "stranded",
+        "horizon_days": 28,
+        "service": flat_service(review_period_days=7.0),
+        "nodes": [
+            node("O", "origin", 22.5, 114.0, "CN"),
+            node("WH-A", "warehouse", 5.4, 100.3, status="open"),
+            node("WH-B", "warehouse", 3.1, 101.7, status="open"),
+            node("Z", "zone", 3.1, 101.7),
+        ],
+        "lanes": [
+            lane("O-B", "O", "WH-B", "sea", transit_hours=240.0, cost_per_unit=10.0),
+            lane("B-Z", "WH-B", "Z", "last_mile", transit_hours=10.0, cost_per_unit=1.0),
+            lane(
+                "A-B", "WH-A", "WH-B", "transfer", transit_hours=10.0, cost_per_unit=transfer_cost
+            ),
+        ],
+        "skus": [{"id": "K", "weight_kg": 1.0, "volume_m3": 0.001, "value": 5.0}],
+        "demand": [{"sku": "K", "zone": "Z", "units": 800}],
+        "inventory": [
+            {"sku": "K", "warehouse": "WH-A", "on_hand": 1000},
+            {"sku": "K", "warehouse": "WH-B", "on_hand": 20},
+        ],
+    }
+
+
+def plan_of(doc: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Plan a document with a proven optimum and check it against the evaluator."""
+    s = parse_scenario(doc)
+    out = plan_scenario(s, AllocationParams(relative_gap=0), previous=previous)
+    assert out.plan["status"] == "optimal"
+    assert out.evaluation is not None
+    assert out.evaluation.feasible, out.evaluation.violations
+    assert out.evaluation.total == pytest.approx(out.plan["objective"], rel=1e-9, abs=1e-6)
+    for k, v in out.evaluation.cost.items():
+        assert out.plan["cost"][k] == pytest.approx(v, rel=1e-9, abs=1e-6), k
+    return out.plan
+
+
+def test_golden_a_stranded_stock_is_transferred_and_nothing_ordered() -> None:
+    """Cheap transfer (0.5) against inbound at 10: 780 units move A -> B, 20 are used at B,
+    no inbound, no order. Objective = 780 × 0.5 + 800 × 1 = 1190."""
+    p = plan_of(stranded_doc(0.5))
+    assert p["objective"] == pytest.approx(1190.0, rel=1e-9)
+    assert p["cost"]["transfer"] == pytest.approx(390.0)
+    assert p["cost"]["inbound"] == 0.0
+    assert p["replenishment"] == []
+    assert p["orders"] == []
+    [t] = p["transfers"]
+    assert (t["from"], t["to"], t["lane"], t["hours"]) == ("WH-A", "WH-B", "A-B", 10.0)
+    assert t["units"] == pytest.approx(780.0)
+    inv = {(r["warehouse"], r["kind"]): r for r in p["inventory"]}
+    assert inv[("WH-B", "on_hand")]["used_here"] == pytest.approx(20.0)
+    assert inv[("WH-A", "on_hand")]["left"] == pytest.approx(220.0)
+    rows = {(r["sku"], r["warehouse"]): r for r in p["stock"]}
+    assert rows[("K", "WH-A")]["on_hand"] == 1000.0
+    assert rows[("K", "WH-B")]["on_hand"] == 20.0
+
+
+def test_golden_b_dear_transfer_orders_instead() -> None:
+    """Transfer at 12 against inbound at 10: no transfer, 780 units inbound. Objective
+    780 × 10 + 800 × 1 = 8600; the order-up-to level is ceil(780 × (10 + 7) / 28) = 474 and
+    tonight's order is 474 - 20 on hand = 454 units on the inbound lane."""
+    p = plan_of(stranded_doc(12.0))
+    assert p["objective"] == pytest.approx(8600.0, rel=1e-9)
+    assert p["transfers"] == []
+    assert sum(r["units"] for r in p["replenishment"]) == pytest.approx(780.0)
+    assert p["orders"] == [{"sku": "K", "warehouse": "WH-B", "lanes": ["O-B"], "units": 454.0}]
+
+
+def returns_doc(rate: float, resell: float) -> dict[str, Any]:
+    """One warehouse serving 1000 units; returns to it cost 1 (the last-mile lane) + 0.1."""
+    doc = stranded_doc(0.5)
+    doc["inventory"] = []
+    doc["nodes"][2]["returns_handling_cost_per_unit"] = 0.1
+    doc["demand"] = [{"sku": "K", "zone": "Z", "units": 1000}]
+    if rate > 0:
+        doc["returns"] = [{"country": "MY", "rate": rate, "resellable_share": resell}]
+    return doc
+
+
+def test_golden_c_returns_lower_inbound_by_the_resold_units() -> None:
+    """Returns at 20 %, half resellable: 200 units come back (1.1 each), 100 are resold, and
+    inbound falls from 1000 to 900. Objective 900 × 10 + 1000 × 1 + 200 × 1.1 = 10220."""
+    base = plan_of(returns_doc(0.0, 0.0))
+    p = plan_of(returns_doc(0.2, 0.5))
+    inb = sum(r["units"] for r in base["replenishment"])
+    inb_r = sum(r["units"] for r in p["replenishment"])
+    assert inb == pytest.approx(1000.0)
+    assert inb - inb_r == pytest.approx(100.0)
+    assert p["objective"] == pytest.approx(10220.0, rel=1e-9)
+    assert p["cost"]["returns"] == pytest.approx(220.0)
+    [r] = p["returns"]
+    assert (r["country"], r["warehouse"]) == ("MY", "WH-B")
+    assert (r["units"], r["resold_units"]) == (pytest.approx(200.0), pytest.approx(100.0))
+
+
+def test_returns_without_a_returns_warehouse_are_written_off_at_value() -> None:
+    """No warehouse takes returns: 200 returned units are written off at their value (5)."""
+    doc = returns_doc(0.2, 0.5)
+    del doc["nodes"][2]["returns_handling_cost_per_unit"]
+    p = plan_of(doc)
+    assert p["cost"]["returns"] == pytest.approx(1000.0)
+    [r] = p["returns"]
+    assert r["warehouse"] is None and r["units"] == pytest.approx(200.0)
+    assert sum(x["units"] for x in p["replenishment"]) == pytest.approx(1000.0)
+
+
+def test_in_transit_units_serve_only_after_they_arrive() -> None:
+    """800 units in transit to WH-B arriving after 7 days (a quarter of the horizon) can
+    serve at most the 600 units shipped after that; the first 200 come by inbound."""
+    doc = stranded_doc(0.5)
+    doc["lanes"].pop()  # no transfer lane
+    doc["inventory"] = [
+        {"sku": "K", "warehouse": "WH-B", "in_transit": 800, "arrives_in_hours": 168}
+    ]
+    p = plan_of(doc)
+    [lot] = p["inventory"]
+    assert lot["used_here"] == pytest.approx(600.0)
+    assert lot["left"] == pytest.approx(200.0)
+    assert sum(r["units"] for r in p["replenishment"]) == pytest.approx(200.0)
+
+
+def test_v1_documents_plan_exactly_as_before() -> None:
+    """No v1.1 key: the objective of the tiny scenario is the v1 figure (measured on the
+    code before format v1.1), the new cost keys are zero, no transfer nor return is listed,
+    and with nothing in stock tonight's orders are the whole stocking levels."""
+    p = plan_of(json.loads((DATA / "tiny-my.json").read_text()))
+    assert p["objective"] == pytest.approx(31543.83530489364, rel=1e-12)
+    assert p["cost"]["transfer"] == p["cost"]["returns"] == p["cost"]["stability"] == 0.0
+    assert p["transfers"] == p["returns"] == []
+    levels = {(r["sku"], r["warehouse"]): r["units"] for r in p["stock"]}
+    assert {(r["sku"], r["warehouse"]): r["units"] for r in p["orders"]} == levels
+
+
+def test_shared_v11_example_loads_and_plans() -> None:
+    """The v1.1 example document loads and plans; every plan row is evaluator-checked."""
+    s = load_scenario(DATA / "tiny-my-v11.json")
+    assert len(s.inventory) == 2 and len(s.returns) == 2
+    out = plan_scenario(s, AllocationParams(relative_gap=0))
+    assert out.evaluation is not None and out.evaluation.feasible
+    assert out.evaluation.total == pytest.approx(out.plan["objective"], rel=1e-9)
+    assert out.plan["returns"]
+
+
+def test_stability_keeps_the_previous_levels_when_moving_costs_more() -> None:
+    """Re-planned with itself as the previous plan and demand 5 % lower, a high stability
+    penalty keeps every stocking level; without a previous plan the levels follow demand."""
+    doc = stranded_doc(12.0)
+    doc["service"]["stability_penalty_per_unit"] = 50.0
+    first = plan_of(doc)
+    lower = copy.deepcopy(doc)
+    lower["demand"][0]["units"] = 760
+    free = plan_of(lower)
+    kept = plan_of(lower, previous=first)
+    lv = {(r["sku"], r["warehouse"]): r["units"] for r in first["stock"]}
+    assert {(r["sku"], r["warehouse"]): r["units"] for r in kept["stock"]} == lv
+    assert {(r["sku"], r["warehouse"]): r["units"] for r in free["stock"]} != lv
+    assert kept["cost"]["stability"] == 0.0
+
+
+def test_stability_charges_moved_units_and_warehouse_changes() -> None:
+    """A previous plan with WH-B closed and a stock level of 100 at WH-A: the stability term
+    is penalty × Σ|ΔS| plus WH-B's fixed cost once (opened against the previous plan)."""
+    doc = stranded_doc(12.0)
+    doc["service"]["stability_penalty_per_unit"] = 0.01
+    doc["nodes"][2]["status"] = "candidate"
+    doc["nodes"][2]["fixed_cost"] = 3.0
+    prev = {
+        "stock": [{"sku": "K", "warehouse": "WH-A", "units": 100}],
+        "warehouses": [{"id": "WH-A", "open": True}, {"id": "WH-B", "open": False}],
+    }
+    p = plan_of(doc, previous=prev)
+    s = {(r["sku"], r["warehouse"]): r["units"] for r in p["stock"]}
+    moved = abs(s.get(("K", "WH-A"), 0) - 100) + s.get(("K", "WH-B"), 0)
+    assert p["cost"]["stability"] == pytest.approx(0.01 * moved + 3.0)
+
+
+def test_evaluator_catches_tampered_state_rows() -> None:
+    """Changing a transfer, a lot's use or a returns row makes the evaluator object."""
+    p = plan_of(stranded_doc(0.5))
+    data = compile_network(parse_scenario(stranded_doc(0.5)))
+    bad = copy.deepcopy(p)
+    bad["transfers"][0]["units"] += 5
+    assert evaluate(data, bad).violations
+    bad = copy.deepcopy(p)
+    bad["inventory"][0]["left"] += 5
+    assert evaluate(data, bad).violations
+    bad = copy.deepcopy(p)
+    bad["inventory"][1]["units"] = 50  # tonight's state has 20 at WH-B
+    assert evaluate(data, bad).violations
+    pc = plan_of(returns_doc(0.2, 0.5))
+    datac = compile_network(parse_scenario(returns_doc(0.2, 0.5)))
+    bad = copy.deepcopy(pc)
+    bad["returns"][0]["units"] = 100.0  # 200 are due
+    assert evaluate(datac, bad).violations
+    bad = copy.deepcopy(pc)
+    bad["returns"][0]["resold_units"] = 200.0
+    assert evaluate(datac, bad).violations
+
+
+# -- random v1.1 instances ----------------------------------------------------------------------
+
+
+def random_state_doc(rng: np.random.Generator, *, caps: bool = True) -> dict[str, Any]:
+    """A random tiny scenario (:func:`random_doc`) with inventory, transfer lanes, returns."""
+    doc = random_doc(rng, caps=caps)
+    whs = [n["id"] for n in doc["nodes"] if n["kind"] == "warehouse"]
+    skus = [k["id"] for k in doc["skus"]]
+    for n in doc["nodes"]:
+        if n["kind"] == "warehouse" and rng.random() < 0.6:
+            n["returns_handling_cost_per_unit"] = float(rng.uniform(0, 2))
+    for a, b in itertools.permutations(whs, 2):
+        if rng.random() < 0.5:
+            doc["lanes"].append(
+                lane(
+                    f"{a}-{b}-tr",
+                    a,
+                    b,
+                    "transfer",
+                    transit_hours=float(rng.integers(2, 200)),
+                    cost_per_unit=float(rng.uniform(0, 3)),
+                    cost_per_kg=float(rng.uniform(0, 0.5)),
+                )
+            )
+    inv = []
+    for k in skus:
+        for w in whs:
+            if rng.random() < 0.5:
+                row: dict[str, Any] = {"sku": k, "warehouse": w}
+                if rng.random() < 0.7:
+                    row["on_hand"] = float(rng.integers(0, 300))
+                if rng.random() < 0.5 or "on_hand" not in row:
+                    row["in_transit"] = float(rng.integers(1, 300))
+                    row["arrives_in_hours"] = float(rng.integers(0, 800))
+                inv.append(row)
+    doc["inventory"] = inv
+    doc["returns"] = [
+        {
+            "country": "MY",
+            "rate": float(rng.uniform(0, 0.3)),
+            "resellable_share": float(rng.uniform(0, 1)),
+        }
+    ]
+    doc["service"]["stability_penalty_per_unit"] = float(rng.uniform(0, 2))
+    return doc
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_mip_matches_brute_force_with_inventory_and_transfers(seed: int) -> None:
+    """Enumerating every warehouse set (the rest solved with y fixed, no binaries left, every
+    option kept) and taking the cheapest evaluator-checked plan gives the MIP optimum, on
+    random instances with inventory, transfer lanes and returns."""
+    rng = np.random.default_rng(100 + seed)
+    doc = random_state_doc(rng, caps=True)
+    for n in doc["nodes"]:
+        n.pop("storage_m3", None)
+    data = compile_network(parse_scenario(doc))
+    cols = build_columns(data, prune=False)
+    mip = solve_allocation(data, AllocationParams(relative_gap=0), columns=build_columns(data))
+    assert mip.status is Status.OPTIMAL
+    best = np.inf
+    for ys in itertools.product((0.0, 1.0), repeat=len(data.warehouses)):
+        r = solve_allocation(
+            data, AllocationParams(relative_gap=0), columns=cols, y_fixed=np.array(ys)
+        )
+        if r.solution is None or set(r.notes) - set(mip.notes):
+            continue
+        plan = plan_dict(
+            data,
+            cols,
+            r.solution,
+            status="x",
+            objective=r.objective,
+            bound=r.bound,
+            solve_seconds=0,
+        )
+        ev = evaluate(data, plan)
+        assert ev.feasible, ev.violations
+        assert ev.total == pytest.approx(r.objective, rel=1e-9, abs=1e-6)
+        best = min(best, ev.total)
+    assert mip.objective == pytest.approx(best, rel=1e-7, abs=1e-6)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31 - 1), with_previous=st.booleans())
+def test_any_optimised_state_plan_passes_the_evaluator(seed: int, with_previous: bool) -> None:
+    """Random small networks with random inventory, transfer lanes and returns (and, half
+    the time, a previous plan of perturbed demand): the plan is feasible for the independent
+    evaluator and its objective is the evaluator's total, term by term."""
+    rng = np.random.default_rng(seed)
+    doc = random_state_doc(rng)
+    prev = None
+    if with_previous:
+        other = copy.deepcopy(doc)
+        for d in other["demand"]:
+            d["units"] = float(max(0.0, d["units"] * rng.uniform(0.8, 1.2)))
+        prev = plan_scenario(parse_scenario(other), AllocationParams(time_limit=20)).plan
+    out = plan_scenario(parse_scenario(doc), AllocationParams(time_limit=20), previous=prev)
+    if out.plan["objective"] is None:
+        return
+    ev = out.evaluation
+    assert ev is not None
+    assert ev.feasible, ev.violations
+    assert ev.total == pytest.approx(out.plan["objective"], rel=1e-7, abs=1e-5)
+    for k, v in ev.cost.items():
+        assert out.plan["cost"][k] == pytest.approx(v, rel=1e-7, abs=1e-5), k
+    for row in out.plan["orders"]:
+        assert row["units"] > 0
+
+
+def test_naive_baseline_uses_the_stock_where_it_is() -> None:
+    """The naive plan serves from WH-B's stock and orders the rest; it never transfers."""
+    s = parse_scenario(stranded_doc(0.5))
+    out = plan_scenario(s, AllocationParams(relative_gap=0, baseline="naive"))
+    b = out.plan["baseline"]
+    # 20 units at WH-B are used, 780 come in at 10: 7800 + 800 last mile
+    assert b["cost"]["inbound"] == pytest.approx(7800.0)
+    assert b["cost"]["transfer"] == 0.0
+    assert b["saving"] == pytest.approx(b["objective"] - out.plan["objective"])
+
+
+def test_previous_plan_must_be_a_plan() -> None:
+    """A previous document without stock or warehouses is refused, naming the key."""
+    from optimizer.exceptions import InvalidNetworkError
+
+    data = compile_network(parse_scenario(stranded_doc(0.5)))
+    with pytest.raises(InvalidNetworkError, match="'stock'"):
+        attach_previous(data, {"warehouses": []})
+
+
+def test_cli_plan_with_inventory_csv_and_previous(tmp_path: Path) -> None:
+    """``tradelane plan --inventory CSV --previous PLAN.json`` writes orders.csv and
+    transfers.csv beside plan.json; the CSV's stock replaces the document's."""
+    from api.cli import main
+
+    doc = stranded_doc(0.5)
+    doc["inventory"] = []
+    scen = tmp_path / "s.json"
+    scen.write_text(json.dumps(doc))
+    inv = tmp_path / "inv.csv"
+    inv.write_text("sku,warehouse,on_hand\nK,WH-A,1000\nK,WH-B,20\n")
+    first = tmp_path / "first"
+    assert main(["plan", str(scen), "--out", str(first), "--no-map", "--quiet"]) == 0
+    p0 = json.loads((first / "plan.json").read_text())
+    assert p0["transfers"] == []
+    out = tmp_path / "out"
+    code = main(
+        [
+            "plan",
+            str(scen),
+            "--out",
+            str(out),
+            "--no-map",
+            "--quiet",
+            "--inventory",
+            str(inv),
+            "--previous",
+            str(first / "plan.json"),
+        ]
+    )
+    assert code == 0
+    p = json.loads((out / "plan.json").read_text())
+    assert p["transfers"][0]["units"] == pytest.approx(780.0)
+    lines = (out / "transfers.csv").read_text().splitlines()
+    assert lines == ["sku,from,to,lane,units,hours", "K,WH-A,WH-B,A-B,780,10.0"]
+    assert (out / "orders.csv").read_text().splitlines()[0] == "sku,warehouse,units,lanes"
+    orders0 = (first / "orders.csv").read_text().splitlines()
+    assert orders0[1].startswith("K,WH-B,")
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "flag", "expected"),
+    [
+        ("sku,warehouse,on_hand\nK,WH-X,5\n", "--inventory", "unknown warehouse 'WH-X'"),
+        ("sku,warehouse,on_hand\nK,WH-A,x\n", "--inventory", "inv.csv line 2: on_hand 'x'"),
+        ("{not json", "--previous", "--previous: inv.csv line 1: invalid JSON"),
+        ('{"stock": []}', "--previous", "no 'warehouses' list"),
+    ],
+)
+def test_cli_bad_state_input_exits_2_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], csv_text: str, flag: str, expected: str
+) -> None:
+    from api.cli import main
+
+    scen = tmp_path / "s.json"
+    scen.write_text(json.dumps(stranded_doc(0.5)))
+    bad = tmp_path / "inv.csv"
+    bad.write_text(csv_text)
+    code = main(["plan", str(scen), "--out", str(tmp_path / "o"), "--quiet", flag, str(bad)])
+    assert code == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_large_model_path_with_state_gives_an_evaluated_plan() -> None:
+    """With the decomposition asked for, tonight's state is solved on the decomposition's
+    warehouses (and last night's): the plan passes the evaluator, claims no bound and says
+    why; here the warehouses are fixed open, so it is the optimum (1190)."""
+    s = parse_scenario(stranded_doc(0.5))
+    prev = plan_scenario(s, AllocationParams(relative_gap=0)).plan
+    out = plan_scenario(
+        s, AllocationParams(relative_gap=0, strategy="decompose", time_limit=30), previous=prev
+    )
+    p = out.plan
+    assert p["status"] == "feasible" and p["bound"] is None and p["gap"] is None
+    assert p["strategy"] == "decompose+state"
+    assert any("no lower bound of the model with state" in n for n in p["notes"])
+    assert out.evaluation is not None and out.evaluation.feasible
+    assert out.evaluation.total == pytest.approx(p["objective"], rel=1e-9)
+    assert p["objective"] == pytest.approx(1190.0, rel=1e-9)
+
+
+def test_v11_plan_round_trips_through_the_typed_plan() -> None:
+    """A plan with every v1.1 section (transfers, orders, returns taken and written off,
+    lots, stock on hand / in transit, the three new cost terms) survives
+    Plan.from_json/to_json unchanged, key order included."""
+    from optimizer.plan.document import Plan
+
+    doc = stranded_doc(12.0)
+    doc["nodes"][2]["returns_handling_cost_per_unit"] = 0.1
+    doc["returns"] = [{"country": "MY", "rate": 0.2, "resellable_share": 0.5}]
+    doc["inventory"].append(
+        {"sku": "K", "warehouse": "WH-B", "in_transit": 5, "arrives_in_hours": 48}
+    )
+    p = plan_of(doc)
+    wo = copy.deepcopy(returns_doc(0.2, 0.5))
+    del wo["nodes"][2]["returns_handling_cost_per_unit"]
+    p_wo = plan_of(wo)
+    for plan in (p, p_wo, plan_of(stranded_doc(0.5))):
+        typed = Plan.from_json(json.loads(json.dumps(plan)))
+        assert json.dumps(typed.to_json()) == json.dumps(plan)
+    typed = Plan.from_json(p_wo)
+    assert typed.returns is not None and typed.returns[0].warehouse is None
+    assert typed.cost is not None and typed.cost.returns == pytest.approx(1000.0)
