@@ -253,7 +253,13 @@ def summary(plan: dict[str, Any], out: Path) -> str:
             f", {b['violations']} rule break(s); ours saves {b['saving']:,.2f} "
             f"({b['saving_share']:.1%})"
         )
+    if plan.get("transfers") or any(r.get("on_hand") or r.get("in_transit") for r in plan["stock"]):
+        lines.append(
+            f"tonight: {len(plan.get('orders') or [])} order(s) to book, "
+            f"{len(plan.get('transfers') or [])} transfer(s)"
+        )
     lines.append(
-        f"written to {out}/ (plan.json, plan.geojson, map.png, report.html, scenario.json)"
+        f"written to {out}/ (plan.json, plan.geojson, map.png, report.html, scenario.json, "
+        "orders.csv, transfers.csv)"
     )
     return "\n".join(lines)

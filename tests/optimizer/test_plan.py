@@ -148,6 +148,8 @@ def test_cli_plan_writes_files_and_summary(
         "map.png",
         "report.html",
         "scenario.json",
+        "orders.csv",
+        "transfers.csv",
     }
     report = (out / "report.html").read_text()
     assert "data:image/png;base64," in report and "Against the naive planner" in report
