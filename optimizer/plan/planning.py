@@ -592,55 +592,55 @@ def _solve_state_on_decomposed(
     cancel: threading.Event | None,
     say: Progress,
 ) -> AllocationResult:
-    """A large model with tonight's state: warehouses from the decomposition of the network
-    without state (half the time), then the model with state on those warehouses, and on the
-    previous plan's if there is one (LPs: no binaries left); the cheaper plan is returned.
+    """A large model with tonight's state: the previous plan's warehouses if there is one,
+    else those of the decomposition of the network without state (at most 40 % of the time);
+    then the model with state on them, an LP (no binaries left) over the 3 cheapest inbound
+    options per (SKU, warehouse), as the decomposition's own fixed-warehouse step does.
 
     No lower bound of the model with state is proven this way (the decomposition's bound is
     for the network without state, whose optimum can be higher): the bound is ``-inf`` and the
     status at best ``feasible``; the notes say so.
     """
-    from optimizer.allocation.decompose import solve_decomposed
+    from optimizer.allocation.decompose import restrict_inbound, solve_decomposed
 
     t0 = time.perf_counter()
-    bare = data.without_state()
-    bare_cols = build_columns(bare)
-    _, bare_hint = naive_solution(bare, bare_cols)
-    say("warehouses from the decomposition (network without tonight's state)")
-    first = solve_decomposed(
-        bare,
-        params,
-        columns=bare_cols,
-        hint=bare_hint,
-        deadline=t0 + 0.5 * (deadline - t0),
-        cancel=cancel,
-        on_phase=say,
-    )
-    sets = [first.solution.y if first.solution is not None else naive.y]
-    if data.prev_open is not None and not np.array_equal(data.prev_open, sets[0]):
-        sets.append(np.asarray(data.prev_open, float))
-    best: AllocationResult | None = None
-    for i, y in enumerate(sets):
-        say("tonight's state on the chosen warehouses" if i == 0 else "... on last night's")
-        left = deadline - time.perf_counter()
-        r = solve_allocation(
-            data,
+    first: AllocationResult | None = None
+    if data.prev_open is not None:
+        y = np.asarray(data.prev_open, float)
+        how = "last night's warehouses"
+    else:
+        bare = data.without_state()
+        bare_cols = build_columns(bare)
+        _, bare_hint = naive_solution(bare, bare_cols)
+        say("warehouses from the decomposition (network without tonight's state)")
+        first = solve_decomposed(
+            bare,
             params,
-            columns=cols,
-            y_fixed=y,
-            deadline=time.perf_counter() + (left if i == len(sets) - 1 else 0.6 * left),
+            columns=bare_cols,
+            hint=bare_hint,
+            deadline=t0 + 0.4 * (deadline - t0),
             cancel=cancel,
+            on_phase=say,
         )
-        if r.solution is not None and (best is None or r.objective < best.objective):
-            best = r
-    notes = [
+        y = first.solution.y if first.solution is not None else naive.y
+        how = "warehouses from the decomposition of the network without it"
+    say("tonight's state on the chosen warehouses")
+    best = solve_allocation(
+        data,
+        params,
+        columns=restrict_inbound(cols, 3),
+        y_fixed=y,
+        deadline=deadline,
+        cancel=cancel,
+    )
+    note = (
         "tonight's state (inventory, transfers, returns or a previous plan) on a large model: "
-        "warehouses from the decomposition of the network without it"
-        + (" or last night's" if len(sets) > 1 else "")
-        + ", then flows, stock, transfers and returns optimised on them; no lower bound of "
-        "the model with state is proven"
-    ]
-    if best is None:
+        f"{how}, then flows, stock, transfers and returns optimised on them (3 cheapest "
+        "inbound options per SKU and warehouse); no lower bound of the model with state is "
+        "proven"
+    )
+    notes = [note]
+    if best.solution is None:
         return AllocationResult(
             status=Status.NO_SOLUTION,
             objective=math.nan,
@@ -649,8 +649,9 @@ def _solve_state_on_decomposed(
             cost={},
             columns=cols,
             solution=None,
-            notes=tuple(notes),
+            notes=tuple(notes + list(best.notes)),
         )
+    stats = dict(first.stats) if first is not None else {}
     return AllocationResult(
         status=Status.FEASIBLE,
         objective=best.objective,
@@ -659,7 +660,7 @@ def _solve_state_on_decomposed(
         cost=best.cost,
         columns=best.columns,
         solution=best.solution,
-        stats={**first.stats, **{f"state_{k}": v for k, v in best.stats.items()}},
+        stats={**stats, **{f"state_{k}": v for k, v in best.stats.items()}},
         notes=tuple(notes + list(best.notes)),
         targets_lowered=best.targets_lowered,
     )

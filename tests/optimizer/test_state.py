@@ -431,9 +431,9 @@ def test_cli_bad_state_input_exits_2_naming_it(
 
 
 def test_large_model_path_with_state_gives_an_evaluated_plan() -> None:
-    """With the decomposition asked for, tonight's state is solved on the decomposition's
-    warehouses (and last night's): the plan passes the evaluator, claims no bound and says
-    why; here the warehouses are fixed open, so it is the optimum (1190)."""
+    """With the decomposition asked for, tonight's state is solved on last night's warehouses
+    (or, without a previous plan, the decomposition's): the plan passes the evaluator, claims
+    no bound and says why; here the warehouses are fixed open, so it is the optimum (1190)."""
     s = parse_scenario(stranded_doc(0.5))
     prev = plan_scenario(s, AllocationParams(relative_gap=0)).plan
     out = plan_scenario(
@@ -446,6 +446,11 @@ def test_large_model_path_with_state_gives_an_evaluated_plan() -> None:
     assert out.evaluation is not None and out.evaluation.feasible
     assert out.evaluation.total == pytest.approx(p["objective"], rel=1e-9)
     assert p["objective"] == pytest.approx(1190.0, rel=1e-9)
+    # without a previous plan: the decomposition's warehouses
+    out = plan_scenario(s, AllocationParams(relative_gap=0, strategy="decompose", time_limit=30))
+    assert out.plan["strategy"] == "decompose+state"
+    assert out.evaluation is not None and out.evaluation.feasible
+    assert out.plan["objective"] == pytest.approx(1190.0, rel=1e-9)
 
 
 def test_v11_plan_round_trips_through_the_typed_plan() -> None:
