@@ -557,3 +557,58 @@ def cost_terms(data: NetworkData, cols: Columns, sol: Solution) -> dict[str, flo
         "returns": float((cols.r_lane + cols.r_handling) @ r + cols.o_cost @ o),
         "stability": stability,
     }
+
+
+def drop_closed(cols: Columns, y: F) -> Columns:
+    """The columns without those at warehouses not in use (for fixed-warehouse solves).
+
+    Unlike :func:`optimizer.allocation.decompose.restrict_to_warehouses` the (SKU, warehouse)
+    pairs are kept as they are (the v1.1 blocks index them: lots' uses, returns, stability).
+    """
+    from dataclasses import replace
+
+    on = np.asarray(y) > 0.5
+    kx, kf = on[cols.x_wh], on[cols.f_wh]
+    ke, kr = on[cols.e_wh], on[cols.r_wh]
+    ch: dict[str, object] = {}
+    for names, keep in (
+        (
+            (
+                "x_pair",
+                "x_opt",
+                "x_wh",
+                "x_kw",
+                "x_lane",
+                "x_duty",
+                "x_handling",
+                "x_hours",
+                "x_ontime",
+            ),
+            kx,
+        ),
+        (
+            (
+                "f_sku",
+                "f_wh",
+                "f_opt",
+                "f_src",
+                "f_kw",
+                "f_lane",
+                "f_duty",
+                "f_hold",
+                "f_coef",
+                "f_hours",
+            ),
+            kf,
+        ),
+        (
+            ("e_lot", "e_topt", "e_wh", "e_kw", "e_day", "e_lane", "e_duty", "e_hours"),
+            ke,
+        ),
+        (("r_pair", "r_wh", "r_opt", "r_kw", "r_lane", "r_handling"), kr),
+    ):
+        ch.update({n: getattr(cols, n)[keep] for n in names})
+    sp_keep = np.isin(cols.sp_kw, ch["r_kw"])  # type: ignore[arg-type]
+    ch["sp_kw"] = cols.sp_kw[sp_keep]
+    ch["sp_cost"] = cols.sp_cost[sp_keep]
+    return replace(cols, **ch)  # type: ignore[arg-type]

@@ -29,7 +29,7 @@ from network.distribution import option_on_time
 from network.scenario import Scenario
 from optimizer.allocation.baseline import naive_solution
 from optimizer.allocation.blocks import BLOCK_MIN_SKUS, solve_blocks
-from optimizer.allocation.columns import Columns, build_columns, cost_terms
+from optimizer.allocation.columns import Columns, build_columns, cost_terms, drop_closed
 from optimizer.allocation.evaluate import Evaluation, evaluate
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, Status
@@ -628,7 +628,7 @@ def _solve_state_on_decomposed(
     best = solve_allocation(
         data,
         params,
-        columns=restrict_inbound(cols, 3),
+        columns=restrict_inbound(drop_closed(cols, y), 3),
         y_fixed=y,
         deadline=deadline,
         cancel=cancel,

@@ -475,3 +475,35 @@ def test_v11_plan_round_trips_through_the_typed_plan() -> None:
     typed = Plan.from_json(p_wo)
     assert typed.returns is not None and typed.returns[0].warehouse is None
     assert typed.cost is not None and typed.cost.returns == pytest.approx(1000.0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_dropping_closed_warehouse_columns_keeps_the_fixed_y_optimum(seed: int) -> None:
+    """With warehouses fixed, the columns at unused ones can go (drop_closed): same optimum,
+    evaluator-checked, on random instances with state."""
+    from optimizer.allocation.columns import drop_closed
+
+    rng = np.random.default_rng(300 + seed)
+    doc = random_state_doc(rng, caps=False)
+    data = compile_network(parse_scenario(doc))
+    cols = build_columns(data)
+    y = np.zeros(len(data.warehouses))
+    y[: max(1, len(y) - 1)] = 1.0
+    full = solve_allocation(data, AllocationParams(relative_gap=0), columns=cols, y_fixed=y)
+    small_cols = drop_closed(cols, y)
+    assert len(small_cols.x_pair) < len(cols.x_pair)
+    small = solve_allocation(data, AllocationParams(relative_gap=0), columns=small_cols, y_fixed=y)
+    assert small.objective == pytest.approx(full.objective, rel=1e-7, abs=1e-6)
+    assert small.solution is not None
+    plan = plan_dict(
+        data,
+        small_cols,
+        small.solution,
+        status="x",
+        objective=small.objective,
+        bound=0.0,
+        solve_seconds=0,
+    )
+    ev = evaluate(data, plan)
+    assert ev.feasible, ev.violations
+    assert ev.total == pytest.approx(small.objective, rel=1e-9, abs=1e-6)
