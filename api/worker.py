@@ -389,13 +389,16 @@ def run_isolated(
     )
     proc.start()
     child.close()
+    end = time.monotonic() + timeout_s
     try:
-        if not parent.poll(timeout_s):
-            raise TimeoutError(f"no answer within {timeout_s:g} s")
-        try:
-            kind, payload = parent.recv()
-        except EOFError:
-            raise RuntimeError(f"solver process exited with code {proc.exitcode}") from None
+        kind = "progress"
+        while kind == "progress":  # progress reports come before the answer: skip them
+            if not parent.poll(max(0.0, end - time.monotonic())):
+                raise TimeoutError(f"no answer within {timeout_s:g} s")
+            try:
+                kind, payload = parent.recv()
+            except EOFError:
+                raise RuntimeError(f"solver process exited with code {proc.exitcode}") from None
     finally:
         parent.close()
         _stop(proc)
