@@ -42,7 +42,9 @@ def _f(v: Any, fmt: str = ",.0f", none: str = "–") -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return none
     try:
-        return format(float(v), fmt)
+        text = format(float(v), fmt)
+        # a value that rounds to zero prints without a sign ("0", not "-0")
+        return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
     except (TypeError, ValueError):
         return escape(str(v))
 

@@ -78,3 +78,17 @@ def test_report_is_self_contained() -> None:
     assert 'src="data:image/png;base64,' in html
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
     assert "<link" not in html and "<script" not in html
+
+
+def test_report_never_prints_negative_zero() -> None:
+    """A difference that rounds to zero prints as 0, not -0 (naive − ours of a tiny term)."""
+    plan = _plan()
+    plan["baseline"] = {
+        "objective": 1500.0,
+        "saving": 0.0,
+        "saving_share": 0.0,
+        "cost": {"fixed": 1000.0, "outbound": 499.9999999},
+    }
+    html = report_html(plan)
+    assert "Against the naive planner" in html
+    assert ">-0<" not in html and ">0<" in html
