@@ -165,9 +165,15 @@ def scale(args: argparse.Namespace, base: Scenario, params: AllocationParams) ->
         if units <= 0:
             continue
         inv.append({"sku": sku, "warehouse": wh, "on_hand": round(units * args.on_hand_share)})
-        inv.append(
-            {"sku": sku, "warehouse": wh, "in_transit": round(units * 0.25), "arrives_in_hours": 72}
-        )
+        if round(units * 0.25) > 0:
+            inv.append(
+                {
+                    "sku": sku,
+                    "warehouse": wh,
+                    "in_transit": round(units * 0.25),
+                    "arrives_in_hours": 72,
+                }
+            )
     doc = copy.deepcopy(base.to_document())
     doc["inventory"] = inv
     s = parse_scenario(doc)
