@@ -1,6 +1,6 @@
 """Large-day routing benchmark: a day of ~N orders at one warehouse, solved within a time limit.
 
-Builds the day through the real plan-to-routes path (``optimizer.route_plan``) from the tiny
+Builds the day through the real plan-to-routes path (``optimizer.plan.day``) from the tiny
 Kuala Lumpur plan in ``tests/data/vrp/plan-tiny``, with its metro rows scaled so the day has about
 ``--orders`` orders (Johor orders are dropped from the plan: they go to the parcel carrier
 anyway and would only add trivial drops). Reports feasibility (independent evaluator), routes,
@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from network.scenario import load_scenario
-from optimizer.route_plan import FleetSpec, build_day_instance
+from optimizer.plan.day import FleetSpec, build_day_instance
 from optimizer.routing import RoutingParams, solve_routes
 
 ROOT = Path(__file__).resolve().parent.parent

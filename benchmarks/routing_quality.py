@@ -2,7 +2,7 @@
 
 For each instance, both solvers get the same data and the same wall-clock limit, one after the
 other (never in parallel, so they do not compete for the CPU); both solutions are re-checked by
-tradelane's independent evaluator (``optimizer.route_eval``) in floating point.
+tradelane's independent evaluator (``optimizer.routing.evaluate``) in floating point.
 
 Conventions (see each folder's README in ``../shared/benchdata``):
 
@@ -75,9 +75,9 @@ import sys
 import time
 from pathlib import Path
 
-from optimizer.route_eval import evaluate_routes
 from optimizer.routing import RoutingInstance, RoutingParams, solve_routes
-from optimizer.vrp_io import read_instance
+from optimizer.routing.evaluate import evaluate_routes
+from optimizer.routing.io import read_instance
 
 ROOT = Path(__file__).resolve().parent.parent
 

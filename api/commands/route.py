@@ -101,7 +101,7 @@ def _plan_instance(args: argparse.Namespace) -> Any:
     import numpy as np
 
     from network.scenario import load_scenario
-    from optimizer.route_plan import build_day_instance
+    from optimizer.plan.day import build_day_instance
 
     missing = [f"--{k}" for k in ("warehouse", "day") if getattr(args, k) is None]
     if missing:
@@ -139,7 +139,7 @@ def _plan_instance(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from optimizer.routing import RoutingError, solve_routes
-    from optimizer.vrp_io import read_instance, solution_to_dict, write_solution
+    from optimizer.routing.io import read_instance, solution_to_dict, write_solution
 
     if (args.instance is None) == (args.plan is None):
         raise InputError("give either INSTANCE or --plan DIR (not both)")

@@ -22,7 +22,7 @@ Solvers per family: ``ortools`` (ours: ``optimizer.routing.solve_routes``) and t
 for the routing families; for the allocation families ``tradelane`` (ours:
 ``optimizer.planning.plan_scenario``) and the peers ``monolithic`` (the same scenario, one MIP,
 default solver, no pruning/decomposition) and ``naive`` (the naive planner). Every solution is
-re-checked by the family's independent evaluator (``optimizer.route_eval.evaluate_routes`` for
+re-checked by the family's independent evaluator (``optimizer.routing.evaluate.evaluate_routes`` for
 routing; a re-computation from the instance data for allocation), and that verdict is the
 row's ``feasible`` and ``cost``.
 """
@@ -68,12 +68,12 @@ def solve_ortools_routes(
 
 
 def evaluate_routing(instance: Any, solution: Any) -> Evaluation:
-    """Independent re-check with ``optimizer.route_eval.evaluate_routes``.
+    """Independent re-check with ``optimizer.routing.evaluate.evaluate_routes``.
 
     ``solution`` is ``(routes, dropped)``: ``routes`` a list of ``(vehicle_type, client
     indices)``, ``dropped`` the client indices handed to a parcel carrier.
     """
-    from optimizer.route_eval import evaluate_routes
+    from optimizer.routing.evaluate import evaluate_routes
 
     routes, dropped = solution
     ev = evaluate_routes(
@@ -105,19 +105,19 @@ def _routing_family(
 
 
 def _read_solomon_trunc1(path: Path) -> Any:
-    from optimizer.vrp_io import read_solomon
+    from optimizer.routing.io import read_solomon
 
     return read_solomon(path, convention="trunc1")
 
 
 def _read_solomon_exact(path: Path) -> Any:
-    from optimizer.vrp_io import read_solomon
+    from optimizer.routing.io import read_solomon
 
     return read_solomon(path, convention="exact")
 
 
 def _read_vrplib(path: Path) -> Any:
-    from optimizer.vrp_io import read_vrplib
+    from optimizer.routing.io import read_vrplib
 
     return read_vrplib(path)
 

@@ -54,13 +54,9 @@ TIME_WEIGHT = 0.01
 
 
 def _routing_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    import optimizer.routing as r
+    from optimizer.routing.params import FIRST_SOLUTIONS, METAHEURISTICS
 
-    first = tuple(
-        getattr(r, "_FIRST", ("parallel_cheapest_insertion", "savings", "path_cheapest_arc"))
-    )
-    meta = tuple(getattr(r, "_META", ("gls", "tabu", "annealing", "greedy")))
-    return first, meta
+    return FIRST_SOLUTIONS, METAHEURISTICS
 
 
 def sample_params(trial: Any, kind: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Tests of ``optimizer.vrp_io``: Solomon and VRPLIB readers, solution files and JSON."""
+"""Tests of ``optimizer.routing.io``: Solomon and VRPLIB readers, solution files and JSON."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import vrplib
 
 from optimizer.routing import RoutingError, RoutingParams, solve_routes
-from optimizer.vrp_io import (
+from optimizer.routing.io import (
     read_instance,
     read_solomon,
     read_solution,

@@ -1,13 +1,13 @@
-"""Tests of the independent route evaluator ``optimizer.route_eval``."""
+"""Tests of the independent route evaluator ``optimizer.routing.evaluate``."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from optimizer.route_eval import distance_matrix, evaluate_routes
 from optimizer.routing import RoutingInstance, VehicleType
-from optimizer.vrp_io import read_instance, read_solomon, read_solution, routes_to_indices
+from optimizer.routing.evaluate import distance_matrix, evaluate_routes
+from optimizer.routing.io import read_instance, read_solomon, read_solution, routes_to_indices
 
 
 @pytest.fixture(scope="module")

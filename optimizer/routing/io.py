@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from optimizer.route_eval import distance_matrix
-from optimizer.routing import RoutingError, RoutingInstance, VehicleType
+from optimizer.routing.evaluate import distance_matrix
+from optimizer.routing.instance import RoutingError, RoutingInstance, VehicleType
 
 if TYPE_CHECKING:
-    from optimizer.routing import RoutingResult
+    from optimizer.routing.result import RoutingResult
 
 __all__ = [
     "read_instance",
@@ -50,11 +50,14 @@ def _read(path: Path, fmt: str) -> dict[str, Any]:
     if not path.is_file():
         raise RoutingError(f"{path}: no such file")
     try:
-        return vrplib.read_instance(str(path), instance_format=fmt, compute_edge_weights=False)
+        data: dict[str, Any] = vrplib.read_instance(
+            str(path), instance_format=fmt, compute_edge_weights=False
+        )
     except Exception as e:  # vrplib raises assorted errors on malformed files
         raise RoutingError(
             f"{path}: not a readable {fmt} instance ({type(e).__name__}: {e})"
         ) from None
+    return data
 
 
 def _need(data: dict[str, Any], key: str, path: Path) -> Any:

@@ -33,7 +33,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from optimizer.routing import RoutingError, RoutingInstance, VehicleType, promise_due_times
+from optimizer.routing.instance import (
+    RoutingError,
+    RoutingInstance,
+    VehicleType,
+    promise_due_times,
+)
 
 if TYPE_CHECKING:
     from network.scenario import Scenario

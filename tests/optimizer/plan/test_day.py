@@ -1,4 +1,4 @@
-"""Tests of ``optimizer.route_plan``: a day's orders sampled from a plan, and their routes."""
+"""Tests of ``optimizer.plan.day``: a day's orders sampled from a plan, and their routes."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from network.scenario import load_scenario
-from optimizer.route_eval import evaluate_routes
-from optimizer.route_plan import FleetSpec, build_day_instance
+from optimizer.plan.day import FleetSpec, build_day_instance
 from optimizer.routing import RoutingError, RoutingParams, solve_routes
+from optimizer.routing.evaluate import evaluate_routes
 
 
 @pytest.fixture(scope="module")

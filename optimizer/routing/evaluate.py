@@ -20,13 +20,12 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    from optimizer.routing import RoutingInstance
+from optimizer.routing.instance import RoutingInstance
 
 __all__ = ["RouteCheck", "RouteEvaluation", "distance_matrix", "evaluate_routes"]
 
@@ -93,13 +92,15 @@ def distance_matrix(coords: npt.ArrayLike, convention: str) -> npt.NDArray[np.fl
     np.float64(1.4)
     """
     xy = np.asarray(coords, dtype=np.float64)
-    d = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2))
+    d: npt.NDArray[np.float64] = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2))
     if convention == "exact":
         return d
     if convention == "nint":
-        return np.floor(d + 0.5)
+        out: npt.NDArray[np.float64] = np.floor(d + 0.5)
+        return out
     if convention == "trunc1":
-        return np.floor(10.0 * d + 1e-9) / 10.0
+        out = np.floor(10.0 * d + 1e-9) / 10.0
+        return out
     raise ValueError(f"distance convention {convention!r} not understood.")
 
 
@@ -223,14 +224,14 @@ def evaluate_routes(
             v.append(f"dropped: unknown client index {c}")
             continue
         drop[int(c)] += 1
-    for c in np.flatnonzero(seen > 1):
+    for c in np.flatnonzero(seen > 1).tolist():
         v.append(f"client {name(int(c))!r} visited {seen[c]} times")
-    for c in np.flatnonzero((seen > 0) & (drop > 0)):
+    for c in np.flatnonzero((seen > 0) & (drop > 0)).tolist():
         v.append(f"client {name(int(c))!r} both routed and dropped")
-    for c in np.flatnonzero((seen == 0) & (drop == 0)):
+    for c in np.flatnonzero((seen == 0) & (drop == 0)).tolist():
         v.append(f"client {name(int(c))!r} neither routed nor handed to a carrier")
     dmask = (drop > 0) & (seen == 0)
-    for c in np.flatnonzero(dmask & ~np.isfinite(inst.drop_penalty)):
+    for c in np.flatnonzero(dmask & ~np.isfinite(inst.drop_penalty)).tolist():
         v.append(f"client {name(int(c))!r} is mandatory but dropped")
     drop_cost = float(inst.drop_penalty[dmask].sum()) if dmask.any() else 0.0
     total_d = float(sum(ch.distance for ch in checks))

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from optimizer.route_eval import distance_matrix, evaluate_routes
 from optimizer.routing import (
     RoutingError,
     RoutingInstance,
@@ -18,9 +17,10 @@ from optimizer.routing import (
     VehicleType,
     solve_routes,
 )
-from optimizer.vrp_io import read_instance
+from optimizer.routing.evaluate import distance_matrix, evaluate_routes
+from optimizer.routing.io import read_instance
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def _random_instance(seed: int, n: int) -> RoutingInstance:
@@ -157,6 +157,6 @@ def test_ils_removed_scales_with_the_client_count(
 ) -> None:
     """ils_removed=None removes 10 % of the clients per ruin, at least 10 and at most 40; an
     explicit value is used as given."""
-    from optimizer.routing import _ils_removed
+    from optimizer.routing.model import ils_removed
 
-    assert _ils_removed(RoutingParams(ils_removed=given), clients) == expected
+    assert ils_removed(RoutingParams(ils_removed=given), clients) == expected

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from optimizer.route_eval import distance_matrix, evaluate_routes
 from optimizer.routing import (
     RoutingError,
     RoutingInstance,
@@ -21,6 +20,7 @@ from optimizer.routing import (
     promise_due_times,
     solve_routes,
 )
+from optimizer.routing.evaluate import distance_matrix, evaluate_routes
 
 # tiny instances: a solution limit ends most runs at once; the time limit ends the few whose
 # neighbourhoods are exhausted (guided local search would otherwise wait for more solutions)

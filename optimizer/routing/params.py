@@ -1,0 +1,254 @@
+"""Search parameters of the routing solver (``RoutingParams``) and their choices.
+
+The searches themselves are described in ``optimizer.routing.solve`` (which path runs when) and
+``optimizer.routing.search`` (sweep start, ruin-and-recreate rounds).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from optimizer.routing.instance import RoutingError
+
+__all__ = [
+    "FIRST_SOLUTIONS",
+    "ILS_RECREATES",
+    "ILS_RUINS",
+    "LNS_ROUNDS",
+    "METAHEURISTICS",
+    "SAFETY_TIME_LIMIT_S",
+    "SEARCHES",
+    "SWEEP_ABOVE",
+    "RoutingParams",
+]
+
+SWEEP_ABOVE = 400
+"""``first_solution="auto"`` switches from parallel cheapest insertion to the sweep above this
+many clients: OR-Tools' insertion heuristics did not finish a 2,000-order day within 60 s."""
+LNS_ROUNDS = 40
+"""Default ruin-and-recreate rounds (``RoutingParams.lns_rounds=None``)."""
+SAFETY_TIME_LIMIT_S = 120.0
+"""Time limit of a run stopped by ``solution_limit`` only (see ``model.search_parameters``)."""
+
+FIRST_SOLUTIONS = (
+    "auto",
+    "sweep",
+    "parallel_cheapest_insertion",
+    "local_cheapest_insertion",
+    "savings",
+    "path_cheapest_arc",
+    "christofides",
+    "sequential_cheapest_insertion",
+    "automatic",
+    "global_cheapest_arc",
+    "best_insertion",
+    "sweep",
+)
+METAHEURISTICS = ("gls", "tabu", "annealing", "greedy", "automatic")
+SEARCHES = ("auto", "ils", "lns")
+ILS_RUINS = ("sisr", "random_walk", "routes", "sisr+random_walk")
+ILS_RECREATES = (
+    "local_cheapest_insertion",
+    "parallel_cheapest_insertion",
+    "local_cheapest_cost_insertion",
+    "sequential_cheapest_insertion",
+)
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    """Raise ``RoutingError`` naming the parameter when ``value`` is not one of ``choices``."""
+    if value not in choices:
+        raise RoutingError(f"{name} {value!r} not understood; one of {', '.join(choices)}.")
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingParams:
+    """Search parameters.
+
+    How the defaults were chosen (the measurements behind each choice) is in
+    benchmarks/README.md, "Routing parameters: tuning history".
+
+    Attributes
+    ----------
+    time_limit_s : float or None
+        Wall-clock limit of the whole call; None = stop by ``solution_limit`` (then a safety
+        limit of ``SAFETY_TIME_LIMIT_S`` still applies: guided local search never stops by
+        itself on instances whose neighbourhoods are exhausted).
+    solution_limit : int or None
+        Stop after this many solutions (time-independent, deterministic stop).
+    seed : int
+        Client-order permutation seed (0 = instance order).
+    first_solution : str
+        First-solution heuristic: ``auto`` (parallel cheapest insertion up to
+        ``SWEEP_ABOVE`` clients, ``sweep`` above), ``sweep`` (our own angular sweep built in
+        Python, feasible by construction and O(n log n), handed to OR-Tools as the start of the
+        local search), or an OR-Tools strategy (``parallel_cheapest_insertion``, ``savings``,
+        ...).
+    metaheuristic : str
+        ``gls`` (guided local search), ``tabu``, ``annealing``, ``greedy`` or ``automatic``.
+    gls_lambda : float
+        Guided local search penalty coefficient.
+    neighbors : int
+        Nearest-neighbour count used by the first-solution heuristics (savings, cheapest
+        insertion); 0 = all. Without it the first solution of a 2,000-order day does not
+        finish within a minute.
+    lns_rounds : int or None
+        Ruin-and-recreate rounds after the first search of the ``lns`` path (0 = off; None =
+        auto: ``LNS_ROUNDS`` with a time limit and at most ``SWEEP_ABOVE`` clients, else off).
+        Each round removes ``lns_share`` of the clients from the best routes (see
+        ``lns_removal``) and lets the search re-insert and improve them; the time limit is split
+        evenly over the first search and the rounds (see ``lns_first_share``).
+    lns_share : float
+        Share of clients removed per round.
+    lns_removal : str
+        ``string`` (default; SISR-like: walking outwards from a random client, remove a random
+        string of up to 10 consecutive clients containing the nearest client of each route not
+        yet touched, until ``lns_share`` of the clients are removed) or ``radial`` (a random
+        client and its nearest ``lns_share`` of clients).
+    lns_accept : float
+        Record-to-record acceptance: a round's result becomes the next round's start when it is
+        within ``lns_accept`` (relative) of the best, the threshold shrinking linearly to 0 by
+        the end; 0 (default) = only improvements (the best is kept in every case).
+    lns_meta : str or None
+        Metaheuristic of the rounds (None = ``metaheuristic``); with ``greedy`` a round ends at
+        its local optimum instead of its time slice.
+    lns_first_share : float or None
+        Share of the time given to the first search (None = an even split with the rounds).
+    search : str
+        ``auto`` (default): ``ils`` whenever the first solution is an OR-Tools strategy (up to
+        ``SWEEP_ABOVE`` clients with ``first_solution="auto"``), else ``lns`` (the sweep start
+        of large days, which OR-Tools' ILS cannot take). ``ils``: OR-Tools' own iterated local
+        search (``SolveWithIteratedLocalSearch``: ruin and recreate inside C++, each perturbed
+        solution taken to its local optimum by a greedy descent, simulated-annealing
+        acceptance), for ``ils_time_share`` of the time, then ``metaheuristic`` from its best
+        solution for the rest (guided local search removes routes the ILS keeps, e.g. on C2
+        instances). ``lns``: the first search plus our Python-driven ruin-and-recreate rounds
+        (``lns_*``).
+    ils_ruin : str
+        Ruin of the ILS: ``sisr`` (default; SISR string removal, Christiaens and Vanden Berghe
+        2020), ``random_walk``, ``routes`` (whole routes near a random client) or
+        ``sisr+random_walk`` (one of the two at random in each iteration).
+    ils_removed : int or None
+        Clients removed per ruin on average (SISR's c-bar; random walk: exactly this many;
+        ``routes``: ``ils_removed // 5`` routes); None (default) = 10 % of the clients, at
+        least 10 and at most 40.
+    ils_max_string : int
+        Longest string SISR removes from one route (L-max).
+    ils_acceptance : str
+        When a perturbed and re-optimised solution replaces the reference solution:
+        ``annealing`` (default; simulated annealing) or ``greedy`` (improvements only).
+    ils_temperature : (float, float) or None
+        Initial and final annealing temperature as fractions of the mean arc cost between
+        clients (cooling is exponential over the time limit); None = OR-Tools' automatic
+        temperatures. Relative temperatures make one setting fit every distance unit.
+    ils_recreate : str
+        Insertion heuristic that re-inserts the removed clients (an OR-Tools first-solution
+        strategy; default ``local_cheapest_insertion``).
+    ils_time_share : float
+        Share of the time limit for the ILS (1 = all of it); the rest goes to
+        ``metaheuristic`` starting from the ILS's best solution.
+    ils_operators : str
+        Local-search operators of the ILS's descent: ``fast`` (default) switches off OR-Tools'
+        insertion-heuristic LNS operators and the pickup-and-delivery, visit-type and
+        inactive-chain operators (``optimizer.routing.model.SLOW_OPERATORS``: each of their
+        moves re-runs an insertion heuristic, so the ILS makes far fewer iterations); ``all``
+        keeps OR-Tools' defaults.
+    log_search : bool
+        Let OR-Tools log its search (to stderr).
+    """
+
+    time_limit_s: float | None = 10.0
+    solution_limit: int | None = None
+    seed: int = 0
+    first_solution: str = "auto"
+    metaheuristic: str = "gls"
+    gls_lambda: float = 0.1
+    neighbors: int = 0
+    lns_rounds: int | None = None
+    lns_share: float = 0.1
+    lns_removal: str = "string"
+    lns_accept: float = 0.0
+    lns_meta: str | None = None
+    lns_first_share: float | None = None
+    search: str = "auto"
+    ils_ruin: str = "sisr"
+    ils_removed: int | None = None
+    ils_max_string: int = 10
+    ils_acceptance: str = "annealing"
+    ils_temperature: tuple[float, float] | None = (0.1, 0.001)
+    ils_recreate: str = "local_cheapest_insertion"
+    ils_time_share: float = 0.7
+    ils_operators: str = "fast"
+    log_search: bool = False
+
+    def __post_init__(self) -> None:
+        if self.time_limit_s is not None and not self.time_limit_s > 0:
+            raise RoutingError("time_limit_s <= 0 not understood.")
+        if self.solution_limit is not None and self.solution_limit < 1:
+            raise RoutingError("solution_limit < 1 not understood.")
+        if self.time_limit_s is None and self.solution_limit is None:
+            raise RoutingError("give time_limit_s or solution_limit (or both).")
+        _choice("first_solution", self.first_solution, FIRST_SOLUTIONS)
+        _choice("metaheuristic", self.metaheuristic, METAHEURISTICS)
+        if self.seed < 0:
+            raise RoutingError("seed < 0 not understood.")
+        if self.neighbors < 0:
+            raise RoutingError("neighbors < 0 not understood.")
+        if (self.lns_rounds is not None and self.lns_rounds < 0) or not 0 < self.lns_share < 1:
+            raise RoutingError("lns_rounds >= 0 and 0 < lns_share < 1 needed.")
+        if not self.gls_lambda > 0:
+            raise RoutingError("gls_lambda <= 0 not understood.")
+        _choice("lns_removal", self.lns_removal, ("radial", "string"))
+        if not self.lns_accept >= 0:
+            raise RoutingError("lns_accept < 0 not understood.")
+        if self.lns_meta is not None:
+            _choice("lns_meta", self.lns_meta, METAHEURISTICS)
+        if self.lns_first_share is not None and not 0 < self.lns_first_share < 1:
+            raise RoutingError("0 < lns_first_share < 1 needed.")
+        _choice("search", self.search, SEARCHES)
+        _choice("ils_ruin", self.ils_ruin, ILS_RUINS)
+        if (self.ils_removed is not None and self.ils_removed < 1) or self.ils_max_string < 1:
+            raise RoutingError("ils_removed >= 1 and ils_max_string >= 1 needed.")
+        _choice("ils_acceptance", self.ils_acceptance, ("annealing", "greedy"))
+        if self.ils_temperature is not None:
+            t = tuple(float(x) for x in self.ils_temperature)
+            if len(t) != 2 or not t[0] >= t[1] > 0:
+                raise RoutingError(
+                    "ils_temperature must be (initial, final) with initial >= "
+                    f"final > 0, got {self.ils_temperature!r}."
+                )
+            object.__setattr__(self, "ils_temperature", t)
+        if not 0 < self.ils_time_share <= 1:
+            raise RoutingError("0 < ils_time_share <= 1 needed.")
+        _choice("ils_operators", self.ils_operators, ("all", "fast"))
+        _choice("ils_recreate", self.ils_recreate, ILS_RECREATES)
+
+    @classmethod
+    def from_toml(cls, path: str | Path, **overrides: Any) -> RoutingParams:
+        """Read parameters from a TOML file (top level or a ``[routing]`` table).
+
+        Unknown keys raise ``RoutingError`` naming them; ``overrides`` (given keys only) win over
+        the file.
+        """
+        with open(path, "rb") as fh:
+            try:
+                doc = tomllib.load(fh)
+            except tomllib.TOMLDecodeError as e:
+                raise RoutingError(f"{path}: not valid TOML: {e}") from None
+        doc = doc.get("routing", doc)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(doc) - names)
+        if unknown:
+            raise RoutingError(
+                f"{path}: unknown routing parameter(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(names))}."
+            )
+        doc.update(overrides)
+        try:
+            return cls(**doc)
+        except TypeError as e:
+            raise RoutingError(f"{path}: {e}") from None
