@@ -211,7 +211,9 @@ def route_request_to_instance(
         coords=np.column_stack([lat, lon]),
         distance_convention="geodesic",
     )
-    return inst, RoutingParams(time_limit_s=time_limit_s, seed=seed)
+    # workers=1: each request already runs in its own (daemonic) job process, which may not
+    # start a process pool; a large day is still decomposed, its subproblems one at a time
+    return inst, RoutingParams(time_limit_s=time_limit_s, seed=seed, workers=1)
 
 
 def route_result_to_dict(res: RoutingResult, instance: RoutingInstance) -> dict[str, Any]:
@@ -228,6 +230,15 @@ def route_result_to_dict(res: RoutingResult, instance: RoutingInstance) -> dict[
                 "distance_km": float(r.distance),
                 "load_kg": float(sum(kg[c] for c in r.clients)),
                 "cost": float(r.cost),
+                "stops": [
+                    {
+                        "order": str(instance.client_ids[c]),
+                        "eta_h": float(a),
+                        "start_h": float(b),
+                        "promise_slack_h": float(sl) if math.isfinite(sl) else None,
+                    }
+                    for c, a, b, sl in zip(r.clients, r.arrivals, r.starts, r.slack, strict=True)
+                ],
             }
         )
     cost = float(res.cost)
@@ -239,4 +250,5 @@ def route_result_to_dict(res: RoutingResult, instance: RoutingInstance) -> dict[
         "routes": routes,
         "dropped": [str(instance.client_ids[c]) for c in res.dropped],
         "solve_seconds": float(res.solve_seconds),
+        "path": res.path,
     }

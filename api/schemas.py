@@ -29,6 +29,7 @@ __all__ = [
     "RouteCreate",
     "RoutePublic",
     "RoutesPublic",
+    "StopPublic",
     "VehicleType",
 ]
 
@@ -237,6 +238,18 @@ class RouteCreate(_In):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
 
+class StopPublic(BaseModel):
+    """One stop of a route: when the vehicle arrives and how much promise is left."""
+
+    order: str
+    eta_h: float = Field(description="Arrival at the door, hours from day start.")
+    start_h: float = Field(description="Delivery (service start, after any wait), hours.")
+    promise_slack_h: float | None = Field(
+        description="Hours between delivery and the order's latest time (its promise); "
+        "null when the order has no deadline."
+    )
+
+
 class RoutePublic(BaseModel):
     """One vehicle's route: the orders in visiting order."""
 
@@ -246,6 +259,9 @@ class RoutePublic(BaseModel):
     distance_km: float
     load_kg: float
     cost: float
+    stops: list[StopPublic] = Field(
+        default_factory=list, description="Per stop, in visiting order: ETA and promise slack."
+    )
 
 
 class RoutesPublic(BaseModel):
@@ -258,6 +274,11 @@ class RoutesPublic(BaseModel):
     routes: list[RoutePublic]
     dropped: list[str] = Field(description="Orders handed to a parcel carrier.")
     solve_seconds: float
+    path: str = Field(
+        default="",
+        description="How the routes were found: `ils` or `lns` (one model of the whole day), "
+        "`decomposition` (a large day, in subproblems).",
+    )
 
 
 # -- misc ----------------------------------------------------------------------------------

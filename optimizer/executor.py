@@ -102,12 +102,35 @@ def _wait_all(futures: list[Any], deadline: float) -> list[Any]:
 
 
 class ProcessRunner:
-    """A ``concurrent.futures.ProcessPoolExecutor``; ``shared`` goes to each process once."""
+    """A ``concurrent.futures.ProcessPoolExecutor``; ``shared`` goes to each process once.
+
+    ``persistent``: keep the pool from one ``map`` to the next while ``shared`` is the same
+    object (until ``close``), for callers that map many small batches (the routing
+    decomposition's rounds): a new spawned pool costs a second or two of imports.
+    """
 
     kind = "processes"
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, *, persistent: bool = False):
         self.workers = workers
+        self.persistent = persistent
+        self._pool: cf.ProcessPoolExecutor | None = None
+        self._shared: Any = None
+
+    def _get_pool(self, shared: Any) -> cf.ProcessPoolExecutor:
+        import multiprocessing as mp
+
+        if self._pool is not None and shared is self._shared:
+            return self._pool
+        self.close()
+        self._pool = cf.ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=mp.get_context("spawn"),
+            initializer=_init_shared,
+            initargs=(shared,),
+        )
+        self._shared = shared
+        return self._pool
 
     def map(
         self,
@@ -117,26 +140,22 @@ class ProcessRunner:
         *,
         deadline: float = math.inf,
     ) -> list[Any]:
-        import multiprocessing as mp
-
-        ctx = mp.get_context("spawn")
-        pool = cf.ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=ctx,
-            initializer=_init_shared,
-            initargs=(shared,),
-        )
+        pool = self._get_pool(shared)
         futs = [pool.submit(_call_shared, fn, it) for it in items]
         try:
             out = _wait_all(futs, deadline)
         finally:
             for f in futs:
                 f.cancel()
-            pool.shutdown(wait=False, cancel_futures=True)
+            if not self.persistent:
+                self.close()
         return out
 
     def close(self) -> None:
-        pass
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
+        self._shared = None
 
 
 class DaskRunner:
@@ -173,7 +192,11 @@ class DaskRunner:
 
 
 def make_executor(
-    dask: str | None = None, *, workers: int | None = None, processes: bool = True
+    dask: str | None = None,
+    *,
+    workers: int | None = None,
+    processes: bool = True,
+    persistent: bool = False,
 ) -> TaskRunner:
     """The runner for sub-solves (module docstring).
 
@@ -187,11 +210,14 @@ def make_executor(
         ``1`` without Dask runs in this process.
     processes
         ``LocalCluster`` workers as processes (``False``: threads in this process).
+    persistent
+        Local processes: keep the pool across ``map`` calls with the same ``shared`` object
+        until ``close`` (see ``ProcessRunner``).
     """
     dask = dask or os.environ.get(DASK_ENV) or None
     n = workers or min(4, os.cpu_count() or 1)
     if dask is None:
-        return InlineRunner() if n <= 1 else ProcessRunner(n)
+        return InlineRunner() if n <= 1 else ProcessRunner(n, persistent=persistent)
     from distributed import Client, LocalCluster
 
     if dask == "local":

@@ -10,7 +10,9 @@ One module per concern, imports pointing down this list only:
 - ``scaling``: the instance in OR-Tools' integers (rounded so feasible stays feasible);
 - ``model``: the only module touching the OR-Tools routing API;
 - ``search``: sweep start, ILS then guided local search, ruin-and-recreate rounds;
-- ``solve``: ``solve_routes`` (which search runs when);
+- ``monolithic``: one model of the whole instance (which search runs when);
+- ``decompose``: large days in subproblems solved in parallel (POPMUSIC over OR-Tools);
+- ``solve``: ``solve_routes`` (the path by size);
 - ``io``: Solomon and VRPLIB readers, solution files and JSON.
 
 A facade: ``from optimizer.routing import solve_routes, RoutingParams``.

@@ -42,6 +42,10 @@ class RouteCheck:
     load: tuple[float, ...]
     departure: float
     arrival: float
+    arrivals: tuple[float, ...] = ()
+    """Arrival time at each stop (before any wait), in visit order."""
+    starts: tuple[float, ...] = ()
+    """Service start at each stop (``max(arrival, tw_early)``), in visit order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +198,7 @@ def evaluate_routes(
         shift = max(0.0, min(slack, waited)) if math.isfinite(slack) else waited
         if shift > 0:
             sched = _forward(inst, dur, locs, seq, dep0 + shift)
-        ret, _arrs, starts = sched
+        ret, arrs, starts = sched
         for i, c in enumerate(seq):
             if starts[i] > inst.tw_late[c] + TOL * max(1.0, abs(inst.tw_late[c])):
                 v.append(
@@ -212,7 +216,16 @@ def evaluate_routes(
         )
         cost = vt.fixed_cost + vt.cost_per_distance * dsum + vt.cost_per_hour * busy
         checks.append(
-            RouteCheck(dsum, duration, cost, tuple(float(x) for x in load), dep0 + shift, ret)
+            RouteCheck(
+                dsum,
+                duration,
+                cost,
+                tuple(float(x) for x in load),
+                dep0 + shift,
+                ret,
+                tuple(arrs),
+                tuple(starts),
+            )
         )
 
     for t, vt in enumerate(inst.vehicle_types):

@@ -267,8 +267,11 @@ def solution_to_dict(
 
     Keys: ``instance``, ``cost``, ``vehicles``, ``routes`` (client ids), ``feasible``,
     ``solve_seconds``; extras ``status``, ``seed``, ``distance``, ``dropped`` (orders handed to
-    a parcel carrier with their cost), ``drop_cost``, ``route_details``, ``violations``, and
-    ``best_known``/``gap_percent`` when a best-known value is given.
+    a parcel carrier with their cost), ``drop_cost``, ``route_details`` (per route: vehicle
+    type, depot, distance, duration, cost, and ``stops``: each client's ``eta`` (arrival),
+    ``start`` (service start) and ``slack`` to its latest time, null without one), ``violations``,
+    ``path`` (``ils``, ``lns`` or ``decomposition``), and ``best_known``/``gap_percent`` when a
+    best-known value is given.
     """
     ids = instance.client_ids
     out: dict[str, Any] = {
@@ -295,10 +298,20 @@ def solution_to_dict(
                 "distance": _num(r.distance),
                 "duration": _num(r.duration),
                 "cost": _num(r.cost),
+                "stops": [
+                    {
+                        "client": _jsonable(ids[c]),
+                        "eta": _num(a),
+                        "start": _num(b),
+                        "slack": _num(sl),
+                    }
+                    for c, a, b, sl in zip(r.clients, r.arrivals, r.starts, r.slack, strict=True)
+                ],
             }
             for r in result.routes
         ],
         "violations": list(result.violations),
+        "path": result.path,
     }
     if best_known is not None and np.isfinite(result.cost):
         out["best_known"] = best_known

@@ -15,6 +15,7 @@ from typing import Any
 from optimizer.routing.instance import RoutingError
 
 __all__ = [
+    "DECOMPOSE_ABOVE",
     "FIRST_SOLUTIONS",
     "ILS_RECREATES",
     "ILS_RUINS",
@@ -31,6 +32,9 @@ SWEEP_ABOVE = 400
 many clients: OR-Tools' insertion heuristics did not finish a 2,000-order day within 60 s."""
 LNS_ROUNDS = 40
 """Default ruin-and-recreate rounds (``RoutingParams.lns_rounds=None``)."""
+DECOMPOSE_ABOVE = 400
+"""``decompose="auto"`` solves instances above this many clients by decomposition (the single
+model's search does not scale: 18 % gap on X-n1001 at 30 s, see benchmarks/README.md)."""
 SAFETY_TIME_LIMIT_S = 120.0
 """Time limit of a run stopped by ``solution_limit`` only (see ``model.search_parameters``)."""
 
@@ -159,6 +163,26 @@ class RoutingParams:
         keeps OR-Tools' defaults.
     log_search : bool
         Let OR-Tools log its search (to stderr).
+    decompose : str
+        ``auto`` (default): one model up to ``decompose_above`` clients, the decomposition
+        (``optimizer.routing.decompose``) above; ``never``; ``always``.
+    decompose_above : int
+        Client count above which ``auto`` decomposes.
+    sub_clients : int
+        Target clients per subproblem of the decomposition (the size OR-Tools' ILS handles
+        well: 100-200).
+    sub_time_s : float
+        Time limit of one subproblem's solve (timed runs).
+    sub_warm_start : bool
+        Re-optimise a subproblem from its current routes (guided local search and ruin and
+        recreate) instead of by the ILS from scratch (default; see benchmarks/README.md).
+    decompose_rounds : int or None
+        Batches of improving subproblems in a run without a time limit (the deterministic
+        mode); None = as many as the initial sectors. Timed runs go on until the time is up.
+    workers : int
+        Subproblems solved at the same time (local processes; 1 = in this process).
+    executor_address : str or None
+        A Dask scheduler address: subproblems go to that cluster instead of local processes.
     """
 
     time_limit_s: float | None = 10.0
@@ -184,6 +208,14 @@ class RoutingParams:
     ils_time_share: float = 0.7
     ils_operators: str = "fast"
     log_search: bool = False
+    decompose: str = "auto"
+    decompose_above: int = DECOMPOSE_ABOVE
+    sub_clients: int = 150
+    sub_time_s: float = 3.0
+    sub_warm_start: bool = False
+    decompose_rounds: int | None = None
+    workers: int = 2
+    executor_address: str | None = None
 
     def __post_init__(self) -> None:
         if self.time_limit_s is not None and not self.time_limit_s > 0:
@@ -226,6 +258,13 @@ class RoutingParams:
             raise RoutingError("0 < ils_time_share <= 1 needed.")
         _choice("ils_operators", self.ils_operators, ("all", "fast"))
         _choice("ils_recreate", self.ils_recreate, ILS_RECREATES)
+        _choice("decompose", self.decompose, ("auto", "never", "always"))
+        if self.decompose_above < 0 or self.sub_clients < 2 or not self.sub_time_s > 0:
+            raise RoutingError("decompose_above >= 0, sub_clients >= 2, sub_time_s > 0 needed.")
+        if self.decompose_rounds is not None and self.decompose_rounds < 0:
+            raise RoutingError("decompose_rounds < 0 not understood.")
+        if self.workers < 1:
+            raise RoutingError("workers >= 1 needed.")
 
     @classmethod
     def from_toml(cls, path: str | Path, **overrides: Any) -> RoutingParams:

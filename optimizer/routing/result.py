@@ -44,6 +44,13 @@ class Route:
         Client indices (0-based) in visit order; depots not included.
     distance, duration, cost : float
         Route distance, duration (departure to return) and cost (fixed + distance + time).
+    arrivals, starts : tuple of float
+        Per stop, in visit order: arrival time (the ETA) and service start (after any wait
+        for the window to open), on the routing clock, as the independent evaluator computes
+        them (departure as late as the windows allow).
+    slack : tuple of float
+        Per stop: ``tw_late - start``, how long before the order's latest time (its promise)
+        service starts; ``inf`` for an order without a deadline.
     """
 
     vehicle_type: int
@@ -52,6 +59,9 @@ class Route:
     distance: float = 0.0
     duration: float = 0.0
     cost: float = 0.0
+    arrivals: tuple[float, ...] = ()
+    starts: tuple[float, ...] = ()
+    slack: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,14 @@ class RoutingResult:
         Problems found by the evaluator (empty when feasible).
     client_ids : tuple
         The instance's client labels (for ``client_routes``).
+    params : RoutingParams or None
+        The parameters of the solve.
+    path : str
+        The path that made the solution: ``ils`` or ``lns`` (one model of the whole
+        instance), ``decomposition`` (subproblems, ``optimizer.routing.decompose``), ``none``
+        (no vehicles) or empty (no solution).
+    subproblems, improved : int
+        Decomposition only: subproblems solved, and how many of them improved the solution.
     """
 
     instance: str
@@ -97,6 +115,9 @@ class RoutingResult:
     violations: tuple[str, ...] = ()
     client_ids: tuple[Any, ...] = ()
     params: RoutingParams | None = None
+    path: str = ""
+    subproblems: int = 0
+    improved: int = 0
 
     @property
     def feasible(self) -> bool:
@@ -116,6 +137,10 @@ class RoutingResult:
             f"to parcel carrier (cost {self.drop_cost:.2f}), {self.solve_seconds:.1f} s, "
             f"seed {self.seed}"
         )
+        if self.path:
+            s += f", path {self.path}"
+        if self.subproblems:
+            s += f" ({self.subproblems} subproblems, {self.improved} improved)"
         if self.violations:
             s += "\n" + "\n".join(f"  violation: {v}" for v in self.violations[:20])
         return s

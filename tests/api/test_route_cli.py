@@ -30,6 +30,12 @@ def test_route_instance_file_writes_contract_json(tmp_path, data_dir, capsys) ->
     assert d["instance"] == "C101" and d["feasible"] is True and d["seed"] == 2
     assert sorted(c for r in d["routes"] for c in r) == list(range(1, 101))
     assert "feasible" in capsys.readouterr().out
+    # per-stop arrival times and slack to the window's close (Solomon: the due date)
+    assert d["path"] == "ils"
+    for ids, det in zip(d["routes"], d["route_details"], strict=True):
+        assert [st["client"] for st in det["stops"]] == ids
+        for st in det["stops"]:
+            assert st["start"] >= st["eta"] - 1e-6 and st["slack"] >= -1e-6
 
 
 def test_route_plan_day(tmp_path, data_dir) -> None:

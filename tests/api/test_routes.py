@@ -59,6 +59,15 @@ def test_routes_solution_is_consistent(client, day) -> None:
     # 126 kg of demand, 120 kg of vans: at least 6 kg must go by parcel.
     assert sum(kg.values()) == 126
     assert sum(kg[o] for o in sol["dropped"]) >= 126 - 120
+    # per stop: the ETA, the delivery after any wait, and the slack to the order's promise
+    assert sol["path"] == "ils"
+    for rt in sol["routes"]:
+        assert [st["order"] for st in rt["stops"]] == rt["orders"]
+        etas = [st["eta_h"] for st in rt["stops"]]
+        assert etas == sorted(etas) and etas[0] > 0
+        for st in rt["stops"]:
+            assert st["start_h"] >= st["eta_h"] - 1e-9
+            assert st["promise_slack_h"] is None or st["promise_slack_h"] >= -1e-9
 
 
 @pytest.mark.parametrize(

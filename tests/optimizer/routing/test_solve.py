@@ -4,9 +4,6 @@ promise-derived due times, drop-to-carrier, fleet features and determinism."""
 from __future__ import annotations
 
 import dataclasses
-import itertools
-import math
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -21,81 +18,19 @@ from optimizer.routing import (
     solve_routes,
 )
 from optimizer.routing.evaluate import distance_matrix, evaluate_routes
+from tests.helpers import brute_force, random_instance
 
 # tiny instances: a solution limit ends most runs at once; the time limit ends the few whose
 # neighbourhoods are exhausted (guided local search would otherwise wait for more solutions)
 FAST = RoutingParams(time_limit_s=1.0, solution_limit=300)
 
 
-def _partitions(items: list[int]) -> Iterator[list[list[int]]]:
-    """All set partitions of ``items``."""
-    if not items:
-        yield []
-        return
-    first, rest = items[0], items[1:]
-    for p in _partitions(rest):
-        for i in range(len(p)):
-            yield [*p[:i], [first] + p[i], *p[i + 1 :]]
-        yield [[first], *p]
-
-
-def _brute_force(inst: RoutingInstance) -> float:
-    """Optimal cost by enumerating partitions and visit orders (single vehicle type)."""
-    best = math.inf
-    n = inst.num_clients
-    vt = inst.vehicle_types[0]
-    best_block: dict[tuple[int, ...], float] = {}
-    for part in _partitions(list(range(n))):
-        if len(part) > vt.count:
-            continue
-        total = 0.0
-        for block in part:
-            key = tuple(sorted(block))
-            if key not in best_block:
-                cb = math.inf
-                for perm in itertools.permutations(block):
-                    ev = evaluate_routes(
-                        inst, [(0, list(perm))], dropped=[c for c in range(n) if c not in block]
-                    )
-                    # only this route's own violations matter here
-                    if not [v for v in ev.violations if v.startswith("route")]:
-                        cb = min(cb, ev.routes[0].cost)
-                best_block[key] = cb
-            total += best_block[key]
-            if total >= best:
-                break
-        best = min(best, total)
-    return best
-
-
-def _random_instance(seed: int, n: int, *, windows: bool) -> RoutingInstance:
-    rng = np.random.default_rng(seed)
-    xy = rng.uniform(0, 100, size=(n + 1, 2))
-    xy[0] = 50.0
-    dist = distance_matrix(xy, "exact")
-    demand = rng.integers(1, 10, size=n)
-    kw = {}
-    if windows:
-        early = rng.uniform(0, 150, size=n).round()
-        kw = {"tw_early": early, "tw_late": early + 60.0, "service": np.full(n, 5.0)}
-    fleet = VehicleType(count=3, capacity=(15.0,), shift_end=400.0 if windows else math.inf)
-    return RoutingInstance.build(
-        f"rand{seed}",
-        dist,
-        vehicle_types=(fleet,),
-        demand=demand,
-        coords=xy,
-        distance_convention="exact",
-        **kw,
-    )
-
-
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("windows", [False, True])
 def test_tiny_instances_reach_the_brute_force_optimum(seed: int, windows: bool) -> None:
     """On 6-client CVRP and VRPTW instances the solver's cost equals the brute-force optimum."""
-    inst = _random_instance(seed, 6, windows=windows)
-    opt = _brute_force(inst)
+    inst = random_instance(seed, 6, windows=windows)
+    opt = brute_force(inst)
     res = solve_routes(inst, FAST)
     assert res.status is RoutingStatus.FEASIBLE
     assert res.cost == pytest.approx(opt, rel=1e-6)
@@ -233,7 +168,7 @@ def test_ruin_and_recreate_keeps_every_client_and_is_feasible(removal: str) -> N
     """Both removal kinds (with a record-to-record acceptance) return a feasible solution that
     serves every mandatory client, re-checked by the evaluator."""
     inst = dataclasses.replace(
-        _random_instance(11, 30, windows=True),
+        random_instance(11, 30, windows=True),
         vehicle_types=(VehicleType(count=10, capacity=(40.0,), shift_end=400.0),),
     )
     res = solve_routes(
@@ -343,7 +278,7 @@ def test_max_route_duration_splits_routes() -> None:
 
 def test_same_seed_gives_same_routes() -> None:
     """With a solution-limit stop, the same seed reproduces the same routes."""
-    inst = _random_instance(7, 25, windows=True)
+    inst = random_instance(7, 25, windows=True)
     p = RoutingParams(time_limit_s=None, solution_limit=200, seed=3)
     a, b = solve_routes(inst, p), solve_routes(inst, p)
     assert a.client_routes == b.client_routes and a.cost == b.cost
@@ -406,7 +341,7 @@ def test_params_from_toml(tmp_path) -> None:
 def test_sweep_start_is_feasible_and_used(caplog) -> None:
     """The sweep first solution (large-instance default) gives a feasible, evaluator-checked
     result, also with optional orders and a tight shift."""
-    base = _random_instance(11, 60, windows=True)
+    base = random_instance(11, 60, windows=True)
     inst = dataclasses.replace(
         base, vehicle_types=(VehicleType(count=30, capacity=(40.0,), shift_end=400.0),)
     )

@@ -1,0 +1,499 @@
+"""Routing at day size by decomposition: POPMUSIC over OR-Tools, subproblems in parallel.
+
+OR-Tools' iterated local search is good up to about 200 clients and falls apart above (its
+neighbourhoods cover the whole day). ``solve_decomposed`` keeps every solve at that size:
+
+1. **Sectors** (the first solution). Clients are grouped by their nearest depot, sorted by
+   angle around it (by a nearest-neighbour chain from the depot when there are no coordinates)
+   and cut into sectors of about ``sub_clients`` clients. Each sector is solved as its own VRP
+   (``solve_monolithic``: ILS, then guided local search) with a share of each vehicle type
+   proportional to its demand (largest remainders, so the shares add up to the fleet). A
+   sector that finds no solution with its share is solved again afterwards with every vehicle
+   the other sectors left unused.
+2. **POPMUSIC rounds** (improvement). A seed route is drawn at random; it and its nearest routes
+   (distance between route medoids) until they hold ``sub_clients`` clients and at least
+   ``MIN_ROUTES`` routes, plus the dropped
+   orders whose nearest route is among them, form a subproblem, re-optimised by the same ILS
+   from scratch (or, with ``sub_warm_start``, from its current routes by guided local search
+   and rounds of ruin and recreate: OR-Tools' ILS cannot start from given routes). Its routes
+   replace the old ones when the subproblem's cost (routes plus carrier cost of its dropped
+   orders, by the independent evaluator) is lower. Each batch holds ``workers`` subproblems
+   with disjoint routes, solved at the same time on a ``concurrent.futures`` executor
+   (``optimizer.executor``: local processes, or Dask). Rounds go on until the time is up (or
+   ``decompose_rounds`` batches in the deterministic mode).
+
+Every subproblem is exact for the part of the day it covers, so a cheaper subproblem is a
+cheaper day:
+
+- **time windows, service times, shifts, maximum durations**: the subproblem copies the
+  clients' windows and service times and the vehicle types' shift and duration limits; its
+  routes start from the same depots at the same clock, and no route crosses a subproblem
+  boundary, so no other route's schedule changes;
+- **capacities in every dimension**: the demand rows (all dimensions) and the vehicle types'
+  capacity vectors are copied;
+- **drop-to-carrier**: each order keeps its carrier cost as its drop penalty (mandatory orders
+  stay mandatory); a dropped order enters at most one subproblem of a batch, and the compared
+  costs include the carrier cost of the subproblem's dropped orders;
+- **heterogeneous fleet**: the subproblem has the same vehicle types (same index, costs and
+  limits) with, as counts, the vehicles of its routes plus a share of the vehicles no route
+  uses (shares of one batch never exceed what is free), so the fleet size per type holds for
+  the assembled day;
+- **several depots**: the subproblem keeps every depot (locations ``0 .. D-1``) and each vehicle
+  type keeps its start and end depot.
+
+The assembled day is re-checked by the independent evaluator after every batch that changed it
+(a violation, which would be a bug, rolls the batch back) and at the end.
+
+Deterministic mode: with ``time_limit_s=None`` every subproblem stops by ``solution_limit``, the
+number of batches is ``decompose_rounds``, seeds come from ``seed`` and results are taken in
+submission order, so the same seed and solution limit give the same routes with any executor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from collections.abc import Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from optimizer.executor import make_executor
+from optimizer.routing.evaluate import evaluate_routes
+from optimizer.routing.instance import RoutingError, RoutingInstance
+from optimizer.routing.monolithic import RawRoute, finish, solve_monolithic
+from optimizer.routing.params import LNS_ROUNDS, RoutingParams
+from optimizer.routing.result import RoutingResult, RoutingStatus
+
+__all__ = ["Subproblem", "solve_decomposed", "sub_instance"]
+
+log = logging.getLogger(__name__)
+
+I64 = npt.NDArray[np.int64]
+MIN_ROUTES = 3
+"""Routes in a POPMUSIC subproblem at least (when there are that many): the seed and two
+neighbours, so clients can move between routes on both sides of the seed."""
+
+
+@dataclass(frozen=True)
+class Subproblem:
+    """A part of the day as its own instance.
+
+    ``clients[k]`` is the day's client index of the subproblem's client ``k``; ``counts[t]``
+    the vehicles of type ``t`` it may use.
+    """
+
+    instance: RoutingInstance
+    clients: I64
+    counts: tuple[int, ...]
+
+
+def sub_instance(
+    inst: RoutingInstance, clients: Sequence[int] | I64, counts: Sequence[int], name: str
+) -> Subproblem:
+    """The subproblem of ``clients`` with ``counts[t]`` vehicles of each type (see the module
+    docstring for how each constraint is kept)."""
+    D = inst.num_depots
+    cl = np.asarray(clients, dtype=np.int64)
+    locs = np.concatenate([np.arange(D), D + cl])
+    vts = tuple(
+        dataclasses.replace(vt, count=int(n))
+        for vt, n in zip(inst.vehicle_types, counts, strict=True)
+    )
+    sub = RoutingInstance(
+        name=name,
+        distance=inst.distance[np.ix_(locs, locs)],
+        duration=inst.duration[np.ix_(locs, locs)],
+        num_depots=D,
+        demand=inst.demand[cl],
+        service=inst.service[cl],
+        tw_early=inst.tw_early[cl],
+        tw_late=inst.tw_late[cl],
+        drop_penalty=inst.drop_penalty[cl],
+        vehicle_types=vts,
+        client_ids=tuple(inst.client_ids[c] for c in cl),
+        dimension_names=inst.dimension_names,
+        coords=None if inst.coords is None else inst.coords[locs],
+        distance_convention=inst.distance_convention,
+        depot_ids=inst.depot_ids,
+    )
+    return Subproblem(instance=sub, clients=cl, counts=tuple(int(n) for n in counts))
+
+
+def _solve_sub(
+    sub: RoutingInstance,
+    params: RoutingParams,
+    initial: list[tuple[int, list[int]]] | None = None,
+) -> RoutingResult | None:
+    """One subproblem (runs in a worker); None when it cannot be served by its fleet."""
+    try:
+        return solve_monolithic(sub, params, initial)
+    except RoutingError:
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# geometry: sectors and route neighbourhoods
+# --------------------------------------------------------------------------------------------
+
+
+def _sectors(
+    inst: RoutingInstance, size: int, rng: np.random.Generator
+) -> tuple[list[I64], list[int]]:
+    """Clients cut into compact groups of about ``size``, per nearest depot (and that depot)."""
+    D, C = inst.num_depots, inst.num_clients
+    near_depot = np.argmin(inst.distance[D:, :D], axis=1)
+    groups: list[I64] = []
+    depots: list[int] = []
+    for d in range(D):
+        cl = np.flatnonzero(near_depot == d)
+        if not len(cl):
+            continue
+        if inst.coords is not None:
+            xy = np.asarray(inst.coords, dtype=float)
+            ang = np.arctan2(xy[D + cl, 1] - xy[d, 1], xy[D + cl, 0] - xy[d, 0])
+            offset = float(rng.uniform(-math.pi, math.pi))
+            order = cl[np.argsort((ang - offset) % (2 * math.pi), kind="stable")]
+        else:
+            order = _nn_chain(inst, cl, d)
+        k = max(1, round(len(cl) / size))
+        for part in np.array_split(order, k):
+            if len(part):
+                groups.append(part)
+                depots.append(d)
+    assert sum(len(g) for g in groups) == C
+    return groups, depots
+
+
+def _nn_chain(inst: RoutingInstance, cl: I64, depot: int) -> I64:
+    """Clients in nearest-neighbour order from ``depot`` (compact runs without coordinates)."""
+    D = inst.num_depots
+    dist = inst.distance[np.ix_(D + cl, D + cl)]
+    left = np.ones(len(cl), bool)
+    cur = int(np.argmin(inst.distance[depot, D + cl]))
+    out = [cur]
+    left[cur] = False
+    for _ in range(len(cl) - 1):
+        row = np.where(left, dist[cur], np.inf)
+        cur = int(np.argmin(row))
+        out.append(cur)
+        left[cur] = False
+    return cl[np.asarray(out, dtype=np.int64)]
+
+
+def _medoids(inst: RoutingInstance, routes: list[RawRoute]) -> I64:
+    """Location of each route's medoid client (least total distance to its route mates)."""
+    D = inst.num_depots
+    out = np.empty(len(routes), dtype=np.int64)
+    for k, (_, _, seq) in enumerate(routes):
+        loc = D + np.asarray(seq, dtype=np.int64)
+        out[k] = loc[int(np.argmin(inst.distance[np.ix_(loc, loc)].sum(axis=1)))]
+    return out
+
+
+def _largest_remainder(total: int, weights: npt.NDArray[np.float64]) -> list[int]:
+    """``total`` split in proportion to ``weights`` (integers adding up to ``total``)."""
+    if total <= 0 or not len(weights):
+        return [0] * len(weights)
+    w = weights / weights.sum() if weights.sum() > 0 else np.full(len(weights), 1 / len(weights))
+    raw = total * w
+    base = np.floor(raw).astype(np.int64)
+    extra = total - int(base.sum())
+    for i in np.argsort(-(raw - base), kind="stable")[:extra]:
+        base[i] += 1
+    return [int(x) for x in base]
+
+
+# --------------------------------------------------------------------------------------------
+# the search
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _State:
+    routes: list[RawRoute]
+    dropped: set[int]
+    cost: float
+    subproblems: int = 0
+    improved: int = 0
+
+
+class _Decomposition:
+    """One run of ``solve_decomposed`` (holds the instance, parameters, executor and clock)."""
+
+    def __init__(
+        self, inst: RoutingInstance, params: RoutingParams, ex: Executor, t0: float
+    ) -> None:
+        self.inst = inst
+        self.params = params
+        self.ex = ex
+        self.t0 = t0
+        self.timed = params.time_limit_s is not None
+        reserve = 0.0
+        if params.time_limit_s is not None:
+            reserve = min(0.1 * params.time_limit_s, 0.5 + 2e-4 * inst.num_clients)
+        self.deadline = t0 + (params.time_limit_s or math.inf) - reserve
+        self.rng = np.random.default_rng(params.seed)
+        self.counter = 0
+
+    def left(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def sub_params(self, time_limit: float | None) -> RoutingParams:
+        self.counter += 1
+        rounds = self.params.lns_rounds
+        if rounds is None and time_limit is not None:
+            # ruin-and-recreate rounds of the warm-started subproblems: about 0.15 s each
+            rounds = max(2, min(LNS_ROUNDS, int(time_limit / 0.15)))
+        return dataclasses.replace(
+            self.params,
+            time_limit_s=time_limit,
+            lns_rounds=rounds,
+            seed=(self.params.seed * 1_000_003 + self.counter) % (2**31 - 1),
+            decompose="never",
+            first_solution="auto",
+            search="auto",
+        )
+
+    def run_batch(
+        self,
+        subs: list[Subproblem],
+        time_limit: float | None,
+        initial: list[list[tuple[int, list[int]]]] | None = None,
+    ) -> list[RoutingResult | None]:
+        futs = [
+            self.ex.submit(
+                _solve_sub,
+                s.instance,
+                self.sub_params(time_limit),
+                None if initial is None else initial[k],
+            )
+            for k, s in enumerate(subs)
+        ]
+        return [f.result() for f in futs]
+
+    # -- first solution --------------------------------------------------------------------
+    def initial(self) -> _State | None:
+        inst, p = self.inst, self.params
+        groups, depots = _sectors(inst, p.sub_clients, self.rng)
+        self.num_sectors = len(groups)
+        weight = np.array([max(len(g) / inst.num_clients, *self._demand_share(g)) for g in groups])
+        # each vehicle type's vehicles go to the sectors of its own depot (all sectors when
+        # its depot has none), in proportion to their demand
+        dep = np.asarray(depots)
+        shares = []  # [type][sector]
+        for vt in inst.vehicle_types:
+            mine = dep == vt.start_depot
+            w = np.where(mine, weight, 0.0) if mine.any() else weight
+            shares.append(_largest_remainder(vt.count, w))
+        subs = [
+            sub_instance(inst, g, [shares[t][s] for t in range(len(shares))], f"{inst.name}/s{s}")
+            for s, g in enumerate(groups)
+        ]
+        waves = math.ceil(len(subs) / p.workers)
+        t_sub: float | None = None
+        if self.timed:
+            t_sub = max(0.5, min(p.sub_time_s, 0.4 * self.left() / waves))
+        results = self.run_batch(subs, t_sub)
+        routes: list[RawRoute] = []
+        dropped: set[int] = set()
+        failed = []
+        for s, res in zip(subs, results, strict=True):
+            if res is None or res.status is not RoutingStatus.FEASIBLE:
+                failed.append(s)
+                continue
+            routes.extend(self._routes_back(s, res))
+            dropped.update(int(s.clients[c]) for c in res.dropped)
+        for s in failed:  # again, one at a time, with every vehicle left over
+            free = self._free(routes)
+            again = sub_instance(inst, s.clients, free, s.instance.name + "+")
+            t = None if not self.timed else max(0.5, min(p.sub_time_s, self.left()))
+            res = _solve_sub(again.instance, self.sub_params(t))
+            if res is None or res.status is not RoutingStatus.FEASIBLE:
+                log.info("routing %s: sector %s has no solution", inst.name, s.instance.name)
+                return None
+            routes.extend(self._routes_back(again, res))
+            dropped.update(int(again.clients[c]) for c in res.dropped)
+        ev = evaluate_routes(inst, [(t, seq) for t, _, seq in routes], dropped=sorted(dropped))
+        if not ev.feasible:
+            log.warning("routing %s: sectors assembled infeasibly: %s", inst.name, ev.violations[0])
+            return None
+        return _State(routes=routes, dropped=dropped, cost=ev.cost, subproblems=len(subs))
+
+    def _demand_share(self, g: I64) -> list[float]:
+        tot = self.inst.demand.sum(axis=0)
+        part = self.inst.demand[g].sum(axis=0)
+        return [float(a / b) for a, b in zip(part, tot, strict=True) if b > 0]
+
+    def _free(self, routes: list[RawRoute]) -> list[int]:
+        used = np.zeros(len(self.inst.vehicle_types), dtype=np.int64)
+        for t, _, _ in routes:
+            used[t] += 1
+        return [int(vt.count - u) for vt, u in zip(self.inst.vehicle_types, used, strict=True)]
+
+    @staticmethod
+    def _routes_back(s: Subproblem, res: RoutingResult) -> list[RawRoute]:
+        return [
+            (r.vehicle_type, -1, tuple(int(s.clients[c]) for c in r.clients)) for r in res.routes
+        ]
+
+    # -- POPMUSIC ------------------------------------------------------------------------------
+    def neighbourhoods(self, st: _State) -> list[tuple[list[int], list[int]]]:
+        """Up to ``workers`` disjoint (route indices, dropped clients) groups."""
+        inst, p = self.inst, self.params
+        R = len(st.routes)
+        if R == 0:
+            return []
+        med = _medoids(inst, st.routes)
+        rd = inst.distance[np.ix_(med, med)]
+        rd = 0.5 * (rd + rd.T)
+        taken = np.zeros(R, bool)
+        out: list[tuple[list[int], list[int]]] = []
+        dropped = sorted(st.dropped)
+        near_route = (
+            np.argmin(inst.distance[np.ix_(inst.num_depots + np.asarray(dropped), med)], axis=1)
+            if dropped
+            else np.zeros(0, dtype=np.int64)
+        )
+        for seed in self.rng.permutation(R):
+            if len(out) >= p.workers:
+                break
+            if taken[seed]:
+                continue
+            group: list[int] = []
+            n = 0
+            for r in np.argsort(rd[seed], kind="stable"):
+                if taken[r]:
+                    continue
+                group.append(int(r))
+                n += len(st.routes[r][2])
+                if n >= p.sub_clients and len(group) >= MIN_ROUTES:
+                    break
+            taken[group] = True
+            gset = set(group)
+            drops = [c for c, r in zip(dropped, near_route, strict=True) if int(r) in gset]
+            out.append((group, drops))
+        return out
+
+    def improve(self, st: _State) -> None:
+        inst, p = self.inst, self.params
+        rounds = p.decompose_rounds if p.decompose_rounds is not None else self.num_sectors
+        batch = 0
+        while True:
+            if self.timed:
+                if self.left() < 0.5:
+                    break
+            elif batch >= rounds:
+                break
+            batch += 1
+            groups = self.neighbourhoods(st)
+            if not groups:
+                break
+            free = self._free(st.routes)
+            free_share = [_largest_remainder(f, np.ones(len(groups))) for f in free]
+            subs, old_costs, starts = [], [], []
+            for g, (rix, drops) in enumerate(groups):
+                clients = [c for r in rix for c in st.routes[r][2]] + drops
+                counts = [free_share[t][g] for t in range(len(free))]
+                for r in rix:
+                    counts[st.routes[r][0]] += 1
+                s = sub_instance(inst, clients, counts, f"{inst.name}/p{self.counter + g + 1}")
+                pos = {int(c): k for k, c in enumerate(s.clients)}
+                cur = [(st.routes[r][0], [pos[c] for c in st.routes[r][2]]) for r in rix]
+                ev = evaluate_routes(s.instance, cur, dropped=[pos[c] for c in drops])
+                subs.append(s)
+                old_costs.append(ev.cost)
+                starts.append(cur)
+            t_sub = None if not self.timed else max(0.3, min(p.sub_time_s, self.left()))
+            results = self.run_batch(subs, t_sub, starts if p.sub_warm_start else None)
+            st.subproblems += len(subs)
+            new_routes = list(st.routes)
+            new_dropped = set(st.dropped)
+            remove: set[int] = set()
+            changed = 0
+            for (rix, drops), s, res, old in zip(groups, subs, results, old_costs, strict=True):
+                log.debug(
+                    "routing %s: subproblem %s: %s -> %s",
+                    inst.name,
+                    s.instance.name,
+                    old,
+                    None if res is None else (res.status.value, res.cost, res.path),
+                )
+                if res is None or res.status is not RoutingStatus.FEASIBLE:
+                    continue
+                if not res.cost < old - 1e-9 * max(1.0, abs(old)):
+                    continue
+                changed += 1
+                remove.update(rix)
+                new_dropped.difference_update(drops)
+                new_dropped.update(int(s.clients[c]) for c in res.dropped)
+                new_routes.extend(self._routes_back(s, res))
+            if not changed:
+                continue
+            new_routes = [r for k, r in enumerate(new_routes) if k not in remove]
+            ev = evaluate_routes(
+                inst, [(t, seq) for t, _, seq in new_routes], dropped=sorted(new_dropped)
+            )
+            if not ev.feasible or not ev.cost < st.cost:
+                log.warning(
+                    "routing %s: batch rolled back (%s)",
+                    inst.name,
+                    ev.violations[0] if ev.violations else f"cost {ev.cost} >= {st.cost}",
+                )
+                continue
+            st.routes, st.dropped, st.cost = new_routes, new_dropped, ev.cost
+            st.improved += changed
+            log.debug("routing %s: batch %d, cost %.6g", inst.name, batch, st.cost)
+
+
+def solve_decomposed(
+    instance: RoutingInstance, params: RoutingParams, executor: Executor | None = None
+) -> RoutingResult:
+    """Solve a large instance by decomposition (see the module docstring).
+
+    Parameters
+    ----------
+    instance : RoutingInstance
+    params : RoutingParams
+        ``sub_clients``, ``sub_time_s``, ``workers``, ``executor_address`` and
+        ``decompose_rounds`` steer the decomposition; the ILS settings apply to every
+        subproblem.
+    executor : concurrent.futures.Executor, optional
+        Where subproblems run; default ``make_executor(params.workers,
+        params.executor_address)`` (closed at the end).
+
+    Returns
+    -------
+    RoutingResult
+        ``path="decomposition"``; ``subproblems`` and ``improved`` count the sub-solves.
+    """
+    t0 = time.perf_counter()
+    inst = instance
+    if executor is None:
+        with make_executor(params.workers, params.executor_address) as ex:
+            return _run(inst, params, ex, t0)
+    return _run(inst, params, executor, t0)
+
+
+def _run(inst: RoutingInstance, params: RoutingParams, ex: Executor, t0: float) -> RoutingResult:
+    run = _Decomposition(inst, params, ex, t0)
+    st = run.initial()
+    if st is None:
+        left = None if params.time_limit_s is None else max(0.5, run.deadline - time.perf_counter())
+        log.info("routing %s: no first solution by sectors; one model instead", inst.name)
+        res = solve_monolithic(inst, dataclasses.replace(params, time_limit_s=left))
+        return dataclasses.replace(res, solve_seconds=time.perf_counter() - t0)
+    run.improve(st)
+    # vehicle numbers over the whole fleet: type offsets plus a running count per type
+    offset = np.concatenate([[0], np.cumsum([vt.count for vt in inst.vehicle_types])])
+    seen = [0] * len(inst.vehicle_types)
+    routes: list[RawRoute] = []
+    for t, _, seq in sorted(st.routes, key=lambda r: (r[0], r[2])):
+        routes.append((t, int(offset[t]) + seen[t], seq))
+        seen[t] += 1
+    res = finish(inst, params, routes, tuple(sorted(st.dropped)), t0, path="decomposition")
+    return dataclasses.replace(res, subproblems=st.subproblems, improved=st.improved)

@@ -1,0 +1,258 @@
+"""Tests of ``optimizer.routing.decompose``: the decomposition reaches the optimum on tiny days,
+keeps every constraint kind exact in its subproblems, repeats itself in the deterministic mode,
+and its stops' times agree with the independent evaluator."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from optimizer.executor import InlineExecutor
+from optimizer.routing import (
+    RoutingInstance,
+    RoutingParams,
+    RoutingResult,
+    RoutingStatus,
+    VehicleType,
+    solve_routes,
+)
+from optimizer.routing.decompose import solve_decomposed, sub_instance
+from optimizer.routing.evaluate import distance_matrix, evaluate_routes
+from tests.helpers import brute_force, random_instance
+
+# decomposition on every instance, subproblems in this process, short sub-solves
+DEC = RoutingParams(
+    time_limit_s=2.0, solution_limit=300, decompose="always", sub_clients=8, sub_time_s=0.5,
+    workers=1,
+)  # fmt: skip
+
+
+def _check(inst: RoutingInstance, res: RoutingResult) -> None:
+    """The result is feasible for the evaluator and its figures are the evaluator's."""
+    assert res.status is RoutingStatus.FEASIBLE, res.violations
+    assert res.path == "decomposition"
+    ev = evaluate_routes(
+        inst, [(r.vehicle_type, r.clients) for r in res.routes], dropped=res.dropped
+    )
+    assert ev.feasible, ev.violations
+    assert res.cost == pytest.approx(ev.cost)
+
+
+def _day(
+    n: int,
+    seed: int,
+    *,
+    dims: int = 1,
+    windows: bool = False,
+    fleet: tuple[VehicleType, ...] | None = None,
+    num_depots: int = 1,
+    penalty: np.ndarray | None = None,
+) -> RoutingInstance:
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 100, size=(num_depots + n, 2))
+    xy[0] = 50.0
+    kw: dict[str, object] = {}
+    dist = distance_matrix(xy, "exact")
+    if windows:
+        # reachable windows: they open no earlier than the direct drive from depot 0
+        early = np.maximum(rng.uniform(0, 200, size=n), dist[0, num_depots:]).round() + 1.0
+        kw = {"tw_early": early, "tw_late": early + 30.0, "service": np.full(n, 5.0)}
+    if penalty is not None:
+        kw["drop_penalty"] = penalty
+    return RoutingInstance.build(
+        f"day{seed}",
+        dist,
+        num_depots=num_depots,
+        vehicle_types=fleet or (VehicleType(count=n, capacity=(30.0,) * dims, shift_end=600.0),),
+        demand=rng.integers(1, 10, size=(n, dims)).astype(float),
+        coords=xy,
+        distance_convention="exact",
+        **kw,
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("windows", [False, True])
+def test_tiny_days_reach_the_brute_force_optimum(seed: int, windows: bool) -> None:
+    """6 clients in sectors of about 4: the assembled, improved day is the brute-force optimum."""
+    inst = random_instance(seed, 6, windows=windows)
+    # vehicles enough for both sectors' first solutions (the optimum uses at most 3)
+    inst = dataclasses.replace(
+        inst, vehicle_types=(dataclasses.replace(inst.vehicle_types[0], count=6),)
+    )
+    res = solve_routes(inst, RoutingParams(**{**_kw(DEC), "sub_clients": 4}))
+    _check(inst, res)
+    assert res.subproblems > 2
+    assert res.cost == pytest.approx(brute_force(inst), rel=1e-9)
+
+
+def _kw(p: RoutingParams) -> dict[str, object]:
+    return {f: getattr(p, f) for f in p.__dataclass_fields__}
+
+
+def test_sub_instance_copies_every_constraint_exactly() -> None:
+    """A subproblem has the clients' windows, demands (all dimensions), service, penalties, the
+    depots and the vehicle types (limits, costs) of the day, with the counts it was given."""
+    fleet = (
+        VehicleType(count=3, capacity=(20.0, 5.0), start_depot=0, fixed_cost=10.0, name="van"),
+        VehicleType(count=2, capacity=(40.0, 9.0), start_depot=1, end_depot=0, shift_end=300.0),
+    )
+    pen = np.where(np.arange(12) % 3 == 0, 50.0, math.inf)
+    inst = _day(12, 5, dims=2, windows=True, fleet=fleet, num_depots=2, penalty=pen)
+    cl = [7, 2, 9]
+    s = sub_instance(inst, cl, [1, 2], "sub")
+    sub = s.instance
+    assert sub.num_depots == 2 and sub.num_clients == 3
+    locs = [0, 1, 2 + 7, 2 + 2, 2 + 9]
+    np.testing.assert_array_equal(sub.distance, inst.distance[np.ix_(locs, locs)])
+    np.testing.assert_array_equal(sub.duration, inst.duration[np.ix_(locs, locs)])
+    for name in ("tw_early", "tw_late", "service", "drop_penalty"):
+        np.testing.assert_array_equal(getattr(sub, name), getattr(inst, name)[cl])
+    np.testing.assert_array_equal(sub.demand, inst.demand[cl])
+    assert [vt.count for vt in sub.vehicle_types] == [1, 2]
+    for a, b in zip(sub.vehicle_types, inst.vehicle_types, strict=True):
+        assert (a.capacity, a.start_depot, a.end, a.fixed_cost, a.shift_end) == (
+            b.capacity,
+            b.start_depot,
+            b.end,
+            b.fixed_cost,
+            b.shift_end,
+        )
+
+
+def test_time_windows_survive_the_subproblems() -> None:
+    """Tight windows: feasible, every service starts within its window, some vehicles wait."""
+    inst = _day(40, 6, windows=True)
+    res = solve_routes(inst, DEC)
+    _check(inst, res)
+    starts = {c: s for r in res.routes for c, s in zip(r.clients, r.starts, strict=True)}
+    for c, s in starts.items():
+        assert inst.tw_early[c] - 1e-9 <= s <= inst.tw_late[c] + 1e-9
+    waits = [s - a for r in res.routes for a, s in zip(r.arrivals, r.starts, strict=True)]
+    assert max(waits) > 0  # the windows bind
+
+
+def test_two_capacity_dimensions_survive_the_subproblems() -> None:
+    """The second dimension binds: routes planned on the first alone overload it."""
+    fleet = (VehicleType(count=40, capacity=(60.0, 12.0)),)
+    inst = _day(40, 7, dims=2, fleet=fleet)
+    one_dim = RoutingInstance.build(
+        "one",
+        inst.distance,
+        vehicle_types=(VehicleType(count=40, capacity=(60.0,)),),
+        demand=inst.demand[:, :1],
+        coords=inst.coords,
+    )
+    loose = solve_routes(one_dim, DEC)
+    ev = evaluate_routes(inst, [(0, r.clients) for r in loose.routes])
+    assert any("capacity" in v for v in ev.violations)  # the second dimension matters
+    res = solve_routes(inst, DEC)
+    _check(inst, res)
+    for r in res.routes:
+        assert np.all(inst.demand[list(r.clients)].sum(axis=0) <= np.array([60.0, 12.0]) + 1e-9)
+
+
+def test_drops_keep_their_carrier_cost() -> None:
+    """Far orders with a cheap carrier are dropped; the cost counts their carrier cost."""
+    n = 40
+    pen = np.full(n, math.inf)
+    inst0 = _day(n, 8)
+    far = np.argsort(-inst0.distance[0, 1:])[:4]  # the four farthest orders
+    pen[far] = 1.0
+    inst = _day(n, 8, penalty=pen)
+    res = solve_routes(inst, DEC)
+    _check(inst, res)
+    assert set(res.dropped) == {int(c) for c in far}
+    assert res.drop_cost == pytest.approx(4.0)
+    assert res.cost == pytest.approx(sum(r.cost for r in res.routes) + 4.0)
+
+
+def test_two_depots_survive_the_subproblems() -> None:
+    """Two depots far apart with their own vans: every route stays at its depot's side."""
+    rng = np.random.default_rng(9)
+    left = rng.normal((10.0, 50.0), 5.0, size=(20, 2))
+    right = rng.normal((90.0, 50.0), 5.0, size=(20, 2))
+    xy = np.vstack([[10.0, 50.0], [90.0, 50.0], left, right])
+    fleet = (
+        VehicleType(count=6, capacity=(25.0,), start_depot=0, name="west"),
+        VehicleType(count=6, capacity=(25.0,), start_depot=1, name="east"),
+    )
+    inst = RoutingInstance.build(
+        "two-depots",
+        distance_matrix(xy, "exact"),
+        num_depots=2,
+        vehicle_types=fleet,
+        demand=rng.integers(1, 10, size=40).astype(float),
+        coords=xy,
+    )
+    res = solve_routes(inst, DEC)
+    _check(inst, res)
+    for r in res.routes:
+        side = {c < 20 for c in r.clients}
+        assert side == {r.vehicle_type == 0}
+
+
+def test_two_vehicle_types_survive_the_subproblems() -> None:
+    """A few big trucks and small vans: the counts per type hold and both types are used."""
+    fleet = (
+        VehicleType(count=3, capacity=(80.0,), fixed_cost=30.0, name="truck"),
+        VehicleType(count=10, capacity=(25.0,), fixed_cost=5.0, name="van"),
+    )
+    inst = _day(48, 10, fleet=fleet)
+    res = solve_routes(inst, DEC)
+    _check(inst, res)
+    used = np.bincount([r.vehicle_type for r in res.routes], minlength=2)
+    assert used[0] <= 3 and used[1] <= 10
+    assert used[0] >= 1 and used[1] >= 1
+    assert len({r.vehicle for r in res.routes}) == len(res.routes)
+
+
+def test_deterministic_mode_repeats_exactly_with_any_executor() -> None:
+    """No time limit: the same seed and solution limit give the same routes, on two worker
+    processes and in this process."""
+    inst = _day(48, 11, windows=True)
+    p = RoutingParams(
+        time_limit_s=None, solution_limit=60, seed=5, decompose="always", sub_clients=12,
+        decompose_rounds=3, workers=2,
+    )  # fmt: skip
+    a = solve_routes(inst, p)  # two worker processes
+    b = solve_routes(inst, p)
+    c = solve_decomposed(inst, p, executor=InlineExecutor())  # in this process
+    _check(inst, a)
+    assert a.subproblems == b.subproblems == c.subproblems > 4
+    assert a.client_routes == b.client_routes == c.client_routes
+    assert a.cost == b.cost == c.cost
+
+
+def test_etas_agree_with_the_evaluator_and_a_forward_pass() -> None:
+    """Each stop's ETA, start and slack are the evaluator's times; recomputed by hand too."""
+    inst = _day(40, 12, windows=True)
+    res = solve_routes(inst, DEC)
+    _check(inst, res)
+    ev = evaluate_routes(inst, [(r.vehicle_type, r.clients) for r in res.routes])
+    for r, chk in zip(res.routes, ev.routes, strict=True):
+        assert r.arrivals == chk.arrivals and r.starts == chk.starts
+        t, prev = chk.departure, 0
+        for c, a, s, sl in zip(r.clients, r.arrivals, r.starts, r.slack, strict=True):
+            t += inst.duration[prev, 1 + c]
+            assert a == pytest.approx(t)
+            t = max(t, inst.tw_early[c])
+            assert s == pytest.approx(t)
+            assert sl == pytest.approx(inst.tw_late[c] - s)
+            assert sl >= -1e-9
+            t += inst.service[c]
+            prev = 1 + c
+
+
+def test_path_is_chosen_by_size() -> None:
+    """Up to ``decompose_above`` clients one model; above it the decomposition."""
+    inst = _day(30, 13)
+    small = solve_routes(inst, RoutingParams(time_limit_s=1.0, solution_limit=100))
+    big = solve_routes(
+        inst, RoutingParams(time_limit_s=2.0, decompose_above=20, sub_clients=10, workers=1)
+    )
+    assert small.path == "ils"
+    _check(inst, big)
