@@ -13,6 +13,8 @@ family         files in ``--instances``    best-known value, convention
                                            vehicles) is possible and is not a new record.
 ``cvrplib``    ``*.vrp`` (X and classic)   ``bks.csv`` beside the files or one folder up
                                            (rounded-integer Euclidean, TSPLIB ``nint``).
+``day``        ``*.json`` day specs        none: generated days (``benchmarks.suite.day``); the
+                                           figure is the cost ratio to PyVRP.
 ``cflp``       ``cap*.txt`` (OR-Library)   ``bks.csv``: capacitated optima (splittable demand).
 ``synthetic``  scenario folders/files      none: gaps are reported against the best solution
                                            or bound found in the same results (see ``report``).
@@ -137,6 +139,14 @@ def cvrplib() -> Family:
     return _routing_family("cvrplib", ("*.vrp",), _read_vrplib, ("bks.csv",))
 
 
+def day() -> Family:
+    """Generated delivery days of 500-5,000 stops (see ``benchmarks.suite.day``); no
+    best-known values, the ratio to PyVRP is the figure."""
+    from benchmarks.suite.day import read_day
+
+    return _routing_family("day", ("*.json",), read_day, ())
+
+
 # --------------------------------------------------------------------------------------------
 # allocation
 # --------------------------------------------------------------------------------------------
@@ -160,6 +170,7 @@ FAMILIES: dict[str, Callable[[], Family]] = {
     "solomon": solomon,
     "homberger": homberger,
     "cvrplib": cvrplib,
+    "day": day,
     "cflp": cflp,
     "synthetic": synthetic,
 }
