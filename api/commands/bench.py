@@ -23,7 +23,7 @@ from typing import Any
 
 from api.commands._common import InputError
 
-FAMILIES = ("solomon", "homberger", "cvrplib", "cflp", "synthetic")
+FAMILIES = ("solomon", "homberger", "cvrplib", "day", "cflp", "synthetic")
 
 
 def _limits(text: str) -> list[float]:
