@@ -143,3 +143,31 @@ def test_synthetic_family_names_instances_by_folder(tmp_path: Path) -> None:
         (tmp_path / n / "network.json").write_text("{}")
     paths = fam.instances(tmp_path)
     assert [fam.instance_name(p) for p in paths] == ["me-s-1", "sea-s-0"]
+
+
+def test_day_family_builds_a_day_both_solvers_can_take(tmp_path: Path) -> None:
+    """A generated day: about the asked size, two capacity dimensions, slots on a share of the
+    orders inside the shift, km costs only; PyVRP takes it, and our solver's routes on it pass
+    the evaluator."""
+    import json
+
+    from benchmarks.suite.day import read_day
+    from benchmarks.suite.families import evaluate_routing, solve_ortools_routes
+    from benchmarks.suite.peers import to_pyvrp
+
+    spec = tmp_path / "day-n60-s1.json"
+    spec.write_text(json.dumps({"orders": 60, "seed": 1, "window_share": 0.5}))
+    inst = read_day(spec)
+    assert inst.name == "day-n60-s1" and 30 <= inst.num_clients <= 100
+    assert inst.dimension_names == ("kg", "m3")
+    slot = (inst.tw_late - inst.tw_early) <= 2.0 + 1e-9
+    assert 0.2 < slot.mean() < 0.8
+    assert np.all(inst.tw_late[slot] <= inst.vehicle_types[0].shift_end)
+    vt = inst.vehicle_types[0]
+    assert (vt.cost_per_distance, vt.cost_per_hour, vt.fixed_cost) == (1.0, 0.0, 0.0)
+    data, _ = to_pyvrp(inst)
+    assert data.num_clients == inst.num_clients
+    out = solve_ortools_routes(inst, time_limit=2.0, seed=0, params={})
+    ev = evaluate_routing(inst, out.solution)
+    assert ev.feasible, ev.detail
+    assert resolve_family("day").name == "day"
