@@ -19,8 +19,8 @@ neighbourhoods cover the whole day). ``solve_decomposed`` keeps every solve at t
    replace the old ones when the subproblem's cost (routes plus carrier cost of its dropped
    orders, by the independent evaluator) is lower. Each batch holds ``workers`` subproblems
    with disjoint routes, solved at the same time on a ``concurrent.futures`` executor
-   (``optimizer.executor``: local processes, or Dask). Rounds go on until the time is up (or
-   ``decompose_rounds`` batches in the deterministic mode).
+   (``optimizer.executor``: local processes, or Dask). Rounds go on until the time is up or
+   ``decompose_rounds`` batches are done.
 
 Every subproblem is exact for the part of the day it covers, so a cheaper subproblem is a
 cheaper day:
@@ -381,13 +381,12 @@ class _Decomposition:
 
     def improve(self, st: _State) -> None:
         inst, p = self.inst, self.params
-        rounds = p.decompose_rounds if p.decompose_rounds is not None else self.num_sectors
+        rounds = p.decompose_rounds
+        if rounds is None:
+            rounds = math.inf if self.timed else self.num_sectors
         batch = 0
-        while True:
-            if self.timed:
-                if self.left() < 0.5:
-                    break
-            elif batch >= rounds:
+        while batch < rounds:
+            if self.timed and self.left() < 0.5:
                 break
             batch += 1
             groups = self.neighbourhoods(st)

@@ -177,8 +177,8 @@ class RoutingParams:
         Re-optimise a subproblem from its current routes (guided local search and ruin and
         recreate) instead of by the ILS from scratch (default; see benchmarks/README.md).
     decompose_rounds : int or None
-        Batches of improving subproblems in a run without a time limit (the deterministic
-        mode); None = as many as the initial sectors. Timed runs go on until the time is up.
+        Batches of improving subproblems at most; None = until the time is up, or, without a
+        time limit (the deterministic mode), as many as the initial sectors.
     workers : int
         Subproblems solved at the same time (local processes; 1 = in this process).
     executor_address : str or None
