@@ -381,9 +381,9 @@ class _Decomposition:
 
     def improve(self, st: _State) -> None:
         inst, p = self.inst, self.params
-        rounds = p.decompose_rounds
-        if rounds is None:
-            rounds = math.inf if self.timed else self.num_sectors
+        rounds: float = self.num_sectors if not self.timed else math.inf
+        if p.decompose_rounds is not None:
+            rounds = p.decompose_rounds
         batch = 0
         while batch < rounds:
             if self.timed and self.left() < 0.5:
