@@ -18,8 +18,8 @@ neighbourhoods cover the whole day). ``solve_decomposed`` keeps every solve at t
    and rounds of ruin and recreate: OR-Tools' ILS cannot start from given routes). Its routes
    replace the old ones when the subproblem's cost (routes plus carrier cost of its dropped
    orders, by the independent evaluator) is lower. Each batch holds ``workers`` subproblems
-   with disjoint routes, solved at the same time on a ``concurrent.futures`` executor
-   (``optimizer.executor``: local processes, or Dask). Rounds go on until the time is up or
+   with disjoint routes, solved at the same time by ``optimizer.executor``'s runner (local
+   processes kept for the whole run, this process, or Dask). Rounds go on until the time is up or
    ``decompose_rounds`` batches are done.
 
 Every subproblem is exact for the part of the day it covers, so a cheaper subproblem is a
@@ -56,13 +56,12 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from optimizer.executor import make_executor
+from optimizer.executor import TaskRunner, make_executor
 from optimizer.routing.evaluate import evaluate_routes
 from optimizer.routing.instance import RoutingError, RoutingInstance
 from optimizer.routing.monolithic import RawRoute, finish, solve_monolithic
@@ -125,11 +124,11 @@ def sub_instance(
 
 
 def _solve_sub(
-    sub: RoutingInstance,
-    params: RoutingParams,
-    initial: list[tuple[int, list[int]]] | None = None,
+    _shared: object,
+    task: tuple[RoutingInstance, RoutingParams, list[tuple[int, list[int]]] | None],
 ) -> RoutingResult | None:
     """One subproblem (runs in a worker); None when it cannot be served by its fleet."""
+    sub, params, initial = task
     try:
         return solve_monolithic(sub, params, initial)
     except RoutingError:
@@ -226,7 +225,7 @@ class _Decomposition:
     """One run of ``solve_decomposed`` (holds the instance, parameters, executor and clock)."""
 
     def __init__(
-        self, inst: RoutingInstance, params: RoutingParams, ex: Executor, t0: float
+        self, inst: RoutingInstance, params: RoutingParams, ex: TaskRunner, t0: float
     ) -> None:
         self.inst = inst
         self.params = params
@@ -265,16 +264,13 @@ class _Decomposition:
         time_limit: float | None,
         initial: list[list[tuple[int, list[int]]]] | None = None,
     ) -> list[RoutingResult | None]:
-        futs = [
-            self.ex.submit(
-                _solve_sub,
-                s.instance,
-                self.sub_params(time_limit),
-                None if initial is None else initial[k],
-            )
+        tasks = [
+            (s.instance, self.sub_params(time_limit), None if initial is None else initial[k])
             for k, s in enumerate(subs)
         ]
-        return [f.result() for f in futs]
+        # a sub-solve that overruns its own limit by far (or fails) comes back as None
+        grace = math.inf if time_limit is None else time_limit * len(tasks) + 30.0
+        return self.ex.map(_solve_sub, None, tasks, deadline=time.perf_counter() + grace)
 
     # -- first solution --------------------------------------------------------------------
     def initial(self) -> _State | None:
@@ -312,7 +308,7 @@ class _Decomposition:
             free = self._free(routes)
             again = sub_instance(inst, s.clients, free, s.instance.name + "+")
             t = None if not self.timed else max(0.5, min(p.sub_time_s, self.left()))
-            res = _solve_sub(again.instance, self.sub_params(t))
+            res = _solve_sub(None, (again.instance, self.sub_params(t), None))
             if res is None or res.status is not RoutingStatus.FEASIBLE:
                 log.info("routing %s: sector %s has no solution", inst.name, s.instance.name)
                 return None
@@ -450,7 +446,7 @@ class _Decomposition:
 
 
 def solve_decomposed(
-    instance: RoutingInstance, params: RoutingParams, executor: Executor | None = None
+    instance: RoutingInstance, params: RoutingParams, executor: TaskRunner | None = None
 ) -> RoutingResult:
     """Solve a large instance by decomposition (see the module docstring).
 
@@ -461,9 +457,9 @@ def solve_decomposed(
         ``sub_clients``, ``sub_time_s``, ``workers``, ``executor_address`` and
         ``decompose_rounds`` steer the decomposition; the ILS settings apply to every
         subproblem.
-    executor : concurrent.futures.Executor, optional
-        Where subproblems run; default ``make_executor(params.workers,
-        params.executor_address)`` (closed at the end).
+    executor : optimizer.executor.TaskRunner, optional
+        Where subproblems run; default ``make_executor(params.executor_address,
+        workers=params.workers, persistent=True)`` (closed at the end).
 
     Returns
     -------
@@ -471,14 +467,16 @@ def solve_decomposed(
         ``path="decomposition"``; ``subproblems`` and ``improved`` count the sub-solves.
     """
     t0 = time.perf_counter()
-    inst = instance
-    if executor is None:
-        with make_executor(params.workers, params.executor_address) as ex:
-            return _run(inst, params, ex, t0)
-    return _run(inst, params, executor, t0)
+    if executor is not None:
+        return _run(instance, params, executor, t0)
+    ex = make_executor(params.executor_address, workers=params.workers, persistent=True)
+    try:
+        return _run(instance, params, ex, t0)
+    finally:
+        ex.close()
 
 
-def _run(inst: RoutingInstance, params: RoutingParams, ex: Executor, t0: float) -> RoutingResult:
+def _run(inst: RoutingInstance, params: RoutingParams, ex: TaskRunner, t0: float) -> RoutingResult:
     run = _Decomposition(inst, params, ex, t0)
     st = run.initial()
     if st is None:

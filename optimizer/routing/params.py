@@ -182,7 +182,9 @@ class RoutingParams:
     workers : int
         Subproblems solved at the same time (local processes; 1 = in this process).
     executor_address : str or None
-        A Dask scheduler address: subproblems go to that cluster instead of local processes.
+        A Dask scheduler address (or ``local``): subproblems go to that cluster instead of
+        local processes (``optimizer.executor.make_executor``; None also honours
+        ``TRADELANE_DASK_ADDRESS``).
     """
 
     time_limit_s: float | None = 10.0

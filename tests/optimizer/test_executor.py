@@ -1,38 +1,52 @@
-"""Tests of ``optimizer.executor``: inline, local processes and a Dask cluster run the same
-tasks to the same results."""
+"""Tests of ``optimizer.executor``: this process, local processes (fresh or persistent pools)
+and a Dask cluster run the same tasks to the same results."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from optimizer.executor import InlineExecutor, make_executor
+from optimizer.executor import InlineRunner, ProcessRunner, make_executor
 
 
-def _square(x: int) -> int:
+def _scaled(shared: int, x: int) -> int:
     if x < 0:
         raise ValueError(f"negative {x}")
-    return x * x
+    return shared * x * x
 
 
-def test_inline_executor_returns_results_and_errors() -> None:
-    ex = make_executor(1)
-    assert isinstance(ex, InlineExecutor)
-    assert [f.result() for f in [ex.submit(_square, k) for k in range(4)]] == [0, 1, 4, 9]
-    with pytest.raises(ValueError, match="negative -1"):
-        ex.submit(_square, -1).result()
+def test_inline_runner_returns_results_in_order() -> None:
+    ex = make_executor(workers=1)
+    assert isinstance(ex, InlineRunner)
+    assert ex.map(_scaled, 3, [0, 1, 2, 3]) == [0, 3, 12, 27]
 
 
-def test_process_pool_gives_the_inline_results() -> None:
-    with make_executor(2) as ex:
-        assert list(ex.map(_square, range(6))) == [k * k for k in range(6)]
+def test_persistent_pool_is_kept_while_shared_is_the_same_object() -> None:
+    ex = make_executor(workers=2, persistent=True)
+    assert isinstance(ex, ProcessRunner)
+    try:
+        shared: Any = 2
+        assert ex.map(_scaled, shared, range(5)) == [2 * k * k for k in range(5)]
+        pool = ex._pool
+        assert pool is not None
+        assert ex.map(_scaled, shared, [5, -1]) == [50, None]  # a failed task comes back None
+        assert ex._pool is pool
+    finally:
+        ex.close()
+    assert ex._pool is None
+
+
+def test_fresh_pool_per_map_by_default() -> None:
+    ex = make_executor(workers=2)
+    assert ex.map(_scaled, 1, range(4)) == [0, 1, 4, 9]
+    assert isinstance(ex, ProcessRunner) and ex._pool is None
 
 
 def test_dask_cluster_gives_the_inline_results() -> None:
-    distributed = pytest.importorskip("dask.distributed")
-    with (
-        distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
-        make_executor(address=cluster.scheduler_address) as ex,
-    ):
-        assert [ex.submit(_square, k).result() for k in range(4)] == [0, 1, 4, 9]
+    pytest.importorskip("distributed")
+    ex = make_executor("local", workers=1, processes=False)
+    try:
+        assert ex.map(_scaled, 3, [0, 1, 2, 3]) == [0, 3, 12, 27]
+    finally:
+        ex.close()

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from optimizer.executor import InlineExecutor
+from optimizer.executor import InlineRunner
 from optimizer.routing import (
     RoutingInstance,
     RoutingParams,
@@ -222,7 +222,7 @@ def test_deterministic_mode_repeats_exactly_with_any_executor() -> None:
     )  # fmt: skip
     a = solve_routes(inst, p)  # two worker processes
     b = solve_routes(inst, p)
-    c = solve_decomposed(inst, p, executor=InlineExecutor())  # in this process
+    c = solve_decomposed(inst, p, executor=InlineRunner())  # in this process
     _check(inst, a)
     assert a.subproblems == b.subproblems == c.subproblems > 4
     assert a.client_routes == b.client_routes == c.client_routes
