@@ -120,7 +120,8 @@ class ProcessRunner:
     def _get_pool(self, shared: Any) -> cf.ProcessPoolExecutor:
         import multiprocessing as mp
 
-        if self._pool is not None and shared is self._shared:
+        broken = self._pool is not None and bool(getattr(self._pool, "_broken", False))
+        if self._pool is not None and shared is self._shared and not broken:
             return self._pool
         self.close()
         self._pool = cf.ProcessPoolExecutor(
