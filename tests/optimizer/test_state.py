@@ -507,3 +507,21 @@ def test_dropping_closed_warehouse_columns_keeps_the_fixed_y_optimum(seed: int) 
     ev = evaluate(data, plan)
     assert ev.feasible, ev.violations
     assert ev.total == pytest.approx(small.objective, rel=1e-9, abs=1e-6)
+
+
+def test_large_model_path_returns_to_last_nights_levels() -> None:
+    """me-small, demand moved by ±5 % (seed 0), penalty 2: the large-model path with last
+    night's plan keeps every stocking level, as the monolithic model does (it once restricted
+    inbound options and kept all the churn)."""
+    from benchmarks.stability import churn, noisy
+
+    base = load_scenario(Path(__file__).resolve().parents[2] / "datasets" / "me-small")
+    params = AllocationParams(time_limit=60, relative_gap=1e-3)
+    night0 = plan_scenario(base, params).plan
+    moved = noisy(base, 0.05, 0, 2.0)
+    mono = plan_scenario(moved, params, previous=night0).plan
+    large = plan_scenario(moved, params.replace(strategy="decompose"), previous=night0).plan
+    assert large["strategy"] == "decompose+state"
+    assert churn(night0, mono)[0] == 0.0
+    assert churn(night0, large)[0] == 0.0
+    assert large["objective"] == pytest.approx(mono["objective"], rel=1e-3)
