@@ -141,7 +141,8 @@ transfers in − transfers out.
 
 Simplifications of v1: flows are continuous units; only stocking levels are integer. The
 decomposition (:mod:`optimizer.allocation.decompose`) and the large-model incumbent searches
-do not know the v1.1 blocks: a plan with tonight's state is solved monolithically.
+do not know the v1.1 blocks: a large plan with tonight's state is solved on fixed warehouses
+(last night's, or the decomposition's without state; :mod:`optimizer.plan.planning`).
 
 Modules
 -------
