@@ -62,7 +62,7 @@ I = npt.NDArray[np.int64]
 
 #: ``strategy="auto"`` takes the block path from this many SKUs with demand (tier M, 300 SKUs,
 #: stays on the monolithic / aggregate path).
-BLOCK_MIN_SKUS = 3000
+BLOCK_MIN_SKUS = 2000
 #: SKUs per block (a block of 1,000 SKUs has about the size of sea-72h's model times two).
 BLOCK_SKUS = 1000
 #: SKU families of the warehouse aggregate.
