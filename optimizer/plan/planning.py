@@ -373,7 +373,7 @@ def plan_scenario(
     ):
         # the SKU blocks know no v1.1 term either: the state path of the decomposition
         strategy = "decompose"
-    if strategy == "blocks" or (strategy == "auto" and n_skus >= BLOCK_MIN_SKUS):
+    if n_skus and (strategy == "blocks" or (strategy == "auto" and n_skus >= BLOCK_MIN_SKUS)):
         # tiers L/XL: SKU blocks (optimizer.allocation.blocks); full columns are never built
         strategy = "blocks"
         n_pairs = int((data.dem_units > 0).sum())
@@ -395,6 +395,8 @@ def plan_scenario(
             time.perf_counter() - t_prep, baseline=params.baseline == "naive"
         )
         n_cols = len(cols.x_pair) + len(cols.q_pair) + len(cols.f_sku)
+        if strategy == "blocks":  # no demand: nothing to cut into blocks
+            strategy = "monolithic"
         if strategy == "auto":
             strategy = (
                 "decompose"

@@ -20,6 +20,7 @@ from network.compile import compile_network
 from network.scenario import ScenarioError, parse_scenario
 from optimizer.allocation.evaluate import evaluate
 from optimizer.allocation.params import AllocationParams
+from optimizer.executor import InlineRunner
 from optimizer.plan.planning import plan_scenario
 
 #: Magnitudes from "nothing" to "absurd": tiny and huge numbers are valid input.
@@ -151,7 +152,11 @@ def _plan_or_named_error(doc: dict[str, Any], strategy: str) -> None:
         assert e.problems, "a ScenarioError names its problems"
         return
     try:
-        out = plan_scenario(scenario, AllocationParams(time_limit=20, strategy=strategy))
+        out = plan_scenario(
+            scenario,
+            AllocationParams(time_limit=20, strategy=strategy),
+            executor=InlineRunner(),
+        )
     except ScenarioError as e:
         assert e.problems
         return
@@ -183,6 +188,16 @@ def test_valid_documents_give_a_plan_or_a_named_error(doc: dict[str, Any]) -> No
 @given(doc=v1_documents())
 def test_valid_documents_decomposed(doc: dict[str, Any]) -> None:
     _plan_or_named_error(doc, "decompose")
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(doc=v1_documents())
+def test_valid_documents_in_sku_blocks(doc: dict[str, Any]) -> None:
+    _plan_or_named_error(doc, "blocks")
 
 
 def test_no_warehouse_direct_parcels_only() -> None:
