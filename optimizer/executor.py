@@ -146,9 +146,17 @@ class ProcessRunner:
         try:
             out = _wait_all(futs, deadline)
         finally:
+            late = [f for f in futs if not f.done()]
             for f in futs:
                 f.cancel()
-            if not self.persistent:
+            if late:
+                # tasks still running past the deadline would keep the CPU and hold the
+                # interpreter's exit (it joins pool processes): stop them, drop the pool
+                for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                    with contextlib.suppress(Exception):
+                        proc.terminate()
+                self.close()
+            elif not self.persistent:
                 self.close()
         return out
 
