@@ -34,6 +34,7 @@ from optimizer.allocation.evaluate import Evaluation, evaluate
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, Status
 from optimizer.allocation.solve import solve_allocation
+from optimizer.exceptions import SolverError
 from optimizer.plan.state import attach_previous, state_sections
 
 if TYPE_CHECKING:
@@ -312,6 +313,51 @@ OUTPUT_RATIO = 1.5
 MIN_SOLVE_S = 0.5
 
 
+def _solve(
+    data: NetworkData,
+    params: AllocationParams,
+    strategy: str,
+    cols: Columns,
+    naive: Solution,
+    hint: Solution,
+    solve_deadline: float,
+    cancel: threading.Event | None,
+    say: Progress,
+) -> AllocationResult:
+    """The solve of the monolithic and decomposition paths (strategy already chosen)."""
+    if strategy == "decompose" and data.has_state:
+        # the decomposition knows no v1.1 term (inventory, transfers, returns,
+        # stability): warehouses from it on the network without state, then the model
+        # with state on them
+        strategy = "decompose+state"
+        res = _solve_state_on_decomposed(
+            data, params, cols, naive, deadline=solve_deadline, cancel=cancel, say=say
+        )
+    elif strategy == "decompose":
+        from optimizer.allocation.decompose import solve_decomposed
+
+        res = solve_decomposed(
+            data,
+            params,
+            columns=cols,
+            hint=hint,
+            deadline=solve_deadline,
+            cancel=cancel,
+            on_phase=say,
+        )
+    else:
+        res = solve_allocation(
+            data,
+            params,
+            columns=cols,
+            hint=hint,
+            deadline=solve_deadline,
+            cancel=cancel,
+            on_phase=say,
+        )
+    return res
+
+
 def plan_scenario(
     scenario: Scenario,
     params: AllocationParams | None = None,
@@ -406,37 +452,18 @@ def plan_scenario(
         notes = []
         res = None
     if strategy != "blocks" and solve_deadline - time.perf_counter() >= MIN_SOLVE_S:
+        try:
+            res = _solve(data, params, strategy, cols, naive, hint, solve_deadline, cancel, say)
+        except SolverError as e:
+            # a valid scenario whose numbers the solver cannot take (coefficients beyond its
+            # range): the naive floor below, and the reason in the notes
+            log.warning("solver rejected the model: %s", e)
+            notes.append(f"the solver rejected the model ({e}): numbers out of its range")
+            res = None
+        if res is not None:
+            notes = [*notes, *res.notes]
         if strategy == "decompose" and data.has_state:
-            # the decomposition knows no v1.1 term (inventory, transfers, returns,
-            # stability): warehouses from it on the network without state, then the model
-            # with state on them
             strategy = "decompose+state"
-            res = _solve_state_on_decomposed(
-                data, params, cols, naive, deadline=solve_deadline, cancel=cancel, say=say
-            )
-        elif strategy == "decompose":
-            from optimizer.allocation.decompose import solve_decomposed
-
-            res = solve_decomposed(
-                data,
-                params,
-                columns=cols,
-                hint=hint,
-                deadline=solve_deadline,
-                cancel=cancel,
-                on_phase=say,
-            )
-        else:
-            res = solve_allocation(
-                data,
-                params,
-                columns=cols,
-                hint=hint,
-                deadline=solve_deadline,
-                cancel=cancel,
-                on_phase=say,
-            )
-        notes = list(res.notes)
     if (
         res is not None
         and res.solution is None
