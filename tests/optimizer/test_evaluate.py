@@ -6,7 +6,7 @@ import copy
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from network.compile import compile_network
@@ -27,6 +27,7 @@ def _plan(name: str = "two_wh") -> tuple[object, dict]:
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), caps=st.booleans())
+@example(seed=5015, caps=False)  # HiGHS left y a hair above 0: 2e-6 units via a closed warehouse
 def test_any_optimised_plan_passes_the_evaluator(seed: int, caps: bool) -> None:
     """On random tiny scenarios the optimised plan breaks no rule and its objective equals the
     evaluator's total to 1e-6 relative."""
