@@ -23,6 +23,8 @@ KINDS: dict[str, str] = {
     "report.html": "text/html; charset=utf-8",
     "stock.csv": "text/csv; charset=utf-8",
     "fulfilment.csv": "text/csv; charset=utf-8",
+    "orders.csv": "text/csv; charset=utf-8",
+    "transfers.csv": "text/csv; charset=utf-8",
 }
 _FIRST = {
     "stock.csv": ["sku", "warehouse", "units", "on_hand", "in_transit"],
@@ -94,8 +96,10 @@ def rows_csv(rows: list[dict[str, Any]], first: list[str]) -> bytes:
 
 def build(kind: str, plan: dict[str, Any], scenario: dict[str, Any] | None) -> bytes:
     """The bytes of one artifact of ``plan`` (``scenario``: the job's scenario document)."""
-    from optimizer.plan.io import draw_map, flows_geojson
+    from optimizer.plan.io import draw_map, flows_geojson, state_csv
 
+    if kind in ("orders.csv", "transfers.csv"):
+        return state_csv(plan)[kind]
     if kind in ("stock.csv", "fulfilment.csv"):
         key = kind.split(".", maxsplit=1)[0]
         return rows_csv(list(plan.get(key, [])), _FIRST[kind])

@@ -26,6 +26,8 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
     "report.html": {"type": "string"},
     "stock.csv": {"type": "string"},
     "fulfilment.csv": {"type": "string"},
+    "orders.csv": {"type": "string"},
+    "transfers.csv": {"type": "string"},
 }
 _WHAT = {
     "plan.geojson": "The plan's nodes and flows (flows summed over SKUs per path), GeoJSON.",
@@ -35,6 +37,10 @@ _WHAT = {
     "stock.csv": "Stock per SKU and warehouse (header first).",
     "fulfilment.csv": "Fulfilment rows: SKU, zone, source, lanes (joined by `>`), units, hours, "
     "on time (header first).",
+    "orders.csv": "Tonight's replenishment bookings for a WMS: sku, warehouse, units (rounded "
+    "up), lanes joined by `>` (header first; header only when nothing is ordered).",
+    "transfers.csv": "Tonight's transfers between warehouses for a TMS: sku, from, to, lane, "
+    "units, hours (header first; header only when nothing moves).",
 }
 # The CSP of served files: no scripts, no network; images and styles inline only.
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"

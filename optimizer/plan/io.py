@@ -318,27 +318,36 @@ def write_plan(
     return paths
 
 
-def write_state_csv(plan: dict[str, Any], out: Path) -> dict[str, Path]:
-    """``orders.csv`` (for a WMS) and ``transfers.csv`` (for a TMS), header first.
+def state_csv(plan: dict[str, Any]) -> dict[str, bytes]:
+    """``orders.csv`` (for a WMS) and ``transfers.csv`` (for a TMS) as bytes, header first.
 
     ``orders.csv``: ``sku,warehouse,units,lanes`` (lanes joined by ``>``), tonight's
     replenishment bookings, units rounded up; ``transfers.csv``:
     ``sku,from,to,lane,units,hours``, units rounded to the nearest whole unit (the plan's
-    flows are continuous). Both files exist, possibly with the header only.
+    flows are continuous). Both exist, possibly with the header only.
     """
     import csv
+    import io
 
+    orders, transfers = io.StringIO(), io.StringIO()
+    w = csv.writer(orders, lineterminator="\r\n")
+    w.writerow(["sku", "warehouse", "units", "lanes"])
+    for r in plan.get("orders") or []:
+        w.writerow([r["sku"], r["warehouse"], math.ceil(r["units"] - 1e-9), ">".join(r["lanes"])])
+    w = csv.writer(transfers, lineterminator="\r\n")
+    w.writerow(["sku", "from", "to", "lane", "units", "hours"])
+    for r in plan.get("transfers") or []:
+        w.writerow([r["sku"], r["from"], r["to"], r["lane"], round(r["units"]), r["hours"]])
+    return {
+        "orders.csv": orders.getvalue().encode("utf-8"),
+        "transfers.csv": transfers.getvalue().encode("utf-8"),
+    }
+
+
+def write_state_csv(plan: dict[str, Any], out: Path) -> dict[str, Path]:
+    """Write :func:`state_csv`'s two files into ``out``."""
+    files = state_csv(plan)
     paths = {"orders": out / "orders.csv", "transfers": out / "transfers.csv"}
-    with paths["orders"].open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["sku", "warehouse", "units", "lanes"])
-        for r in plan.get("orders") or []:
-            w.writerow(
-                [r["sku"], r["warehouse"], math.ceil(r["units"] - 1e-9), ">".join(r["lanes"])]
-            )
-    with paths["transfers"].open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["sku", "from", "to", "lane", "units", "hours"])
-        for r in plan.get("transfers") or []:
-            w.writerow([r["sku"], r["from"], r["to"], r["lane"], round(r["units"]), r["hours"]])
+    for key, path in paths.items():
+        path.write_bytes(files[f"{key}.csv"])
     return paths

@@ -241,6 +241,14 @@ def test_plan_files_media_types_and_contents(client, stored) -> None:
     assert len(rows) == len(plan["fulfilment"]) and rows[0]["zone"] == "Z-KUL"
     # served again from the database, byte for byte
     assert client.get(f"{base}/fulfilment.csv", headers=auth()).content == r.content
+    for kind, header in (
+        ("orders.csv", "sku,warehouse,units,lanes"),
+        ("transfers.csv", "sku,from,to,lane,units,hours"),
+    ):
+        r = client.get(f"{base}/{kind}", headers=auth())
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        assert r.text.splitlines()[0] == header
+        assert len(r.text.splitlines()) == 1 + len(plan.get(kind.split(".")[0]) or [])
     assert client.app.state.networks.artifact(job, "map.png") is not None
 
 
@@ -252,7 +260,8 @@ def test_plan_files_404_401_and_other_tenants(client, scenario, stored) -> None:
     assert client.get(f"/v1/plans/{job}/plan.geojson", headers=auth()).status_code == 404
     done = _forecast(client, "tiny", CSV).json()["id"]
     _done(client, done)
-    for kind in ("plan.geojson", "map.png", "report.html", "stock.csv", "fulfilment.csv"):
+    kinds = ("plan.geojson", "map.png", "report.html", "stock.csv", "fulfilment.csv")
+    for kind in (*kinds, "orders.csv", "transfers.csv"):
         assert client.get(f"/v1/plans/{done}/{kind}", headers=auth("beta")).status_code == 404
         assert client.get(f"/v1/plans/{done}/{kind}").status_code == 401
     assert client.get("/v1/plans/not-a-uuid/map.png", headers=auth()).status_code == 404
@@ -341,3 +350,20 @@ def test_unknown_query_parameters_are_422(client) -> None:
     r = client.get("/v1/plans", params={"limt": 5}, headers=auth())
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "query: limt"
     assert client.get("/v1/plans", params={"limit": 5}, headers=auth()).status_code == 200
+
+
+def test_orders_and_transfers_csv_hold_tonights_bookings() -> None:
+    """orders.csv rounds units up and joins lanes; transfers.csv rounds units; both as the CLI
+    writes them beside plan.json."""
+    from api.artifacts import build
+
+    plan = {
+        "orders": [{"sku": "A", "warehouse": "W1", "lanes": ["L1", "L2"], "units": 12.2}],
+        "transfers": [
+            {"sku": "A", "from": "W1", "to": "W2", "lane": "T", "units": 7.6, "hours": 10.0}
+        ],
+    }
+    orders = build("orders.csv", plan, None).decode().splitlines()
+    transfers = build("transfers.csv", plan, None).decode().splitlines()
+    assert orders == ["sku,warehouse,units,lanes", "A,W1,13,L1>L2"]
+    assert transfers == ["sku,from,to,lane,units,hours", "A,W1,W2,T,8,10.0"]
