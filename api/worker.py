@@ -72,7 +72,7 @@ LEASE_EXIT = 75  # exit code of a solver process that stopped because its lease 
 PRELOAD = (
     "api.worker",
     "network.scenario",
-    "optimizer.planning",
+    "optimizer.plan.planning",
     "optimizer.routing",
     "api.convert",
 )

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         "--lagrange-share",
         type=float,
         default=None,
-        help="override optimizer.decompose.LAGRANGE_SHARE (the subgradient's share "
+        help="override optimizer.allocation.decompose.LAGRANGE_SHARE (the subgradient's share "
         "of the time left per bound round), to measure the trade-off",
     )
     args = ap.parse_args(argv)

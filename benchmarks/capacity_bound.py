@@ -1,6 +1,7 @@
 """Lower-bound benchmark: the Lagrangian bound, then the capacitated bound, on one scenario.
 
-Reproduces the bound phases of the decomposition (``optimizer.decompose``) one at a time with
+Reproduces the bound phases of the decomposition (``optimizer.allocation.decompose``) one at a time
+with
 their own time limits, so the two can be measured apart:
 
 1. the decomposition's warehouse set (aggregate MIP) and its fixed-warehouse LP (the plan's
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=None,
         help="absolute gap of each master MIP relative to the target (default "
-        "optimizer.capacity_bound.MASTER_GAP_SHARE)",
+        "optimizer.allocation.capacity_bound.MASTER_GAP_SHARE)",
     )
     ap.add_argument(
         "--audit-masters",

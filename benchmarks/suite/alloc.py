@@ -3,14 +3,14 @@
 Solvers (same names in both families)
 -------------------------------------
 ``tradelane`` (ours)
-    ``optimizer.planning.plan_scenario(scenario, AllocationParams(**params))`` with the time
+    ``optimizer.plan.planning.plan_scenario(scenario, AllocationParams(**params))`` with the time
     limit and seed of the run: Pareto-pruned columns, the strategy chosen by size
     (monolithic or decomposed), the naive plan as warm start.
 ``monolithic`` (peer)
     The same scenario as one MIP with every column (``build_columns(data, prune=False)``),
     the default solver (HiGHS) and default parameters, no warm start, no decomposition.
 ``naive`` (peer)
-    The naive planner's flows (``optimizer.baseline.naive_solution``: nearest on-time
+    The naive planner's flows (``optimizer.allocation.baseline.naive_solution``: nearest on-time
     warehouse) with the stocking levels the model's stock rule requires for them (its ``hint``
     plan). The naive planner's own cover-days stock is below the safety-stock rule, so the
     evaluator would reject every such plan and no cost comparison would be possible.
@@ -31,7 +31,8 @@ reader.)
 The cflp evaluator does not use the model: from the plan's ``fulfilment`` rows it recomputes
 ``sum_i f_i [i used] + sum_ij c_ij * units_ij / d_j`` on the original data and checks that every
 customer's demand is met exactly and no capacity is exceeded. Synthetic scenarios are checked
-by ``optimizer.evaluate.evaluate`` (which recomputes every cost term from the plan's flows).
+by ``optimizer.allocation.evaluate.evaluate`` (which recomputes every cost term from the plan's
+flows).
 """
 
 from __future__ import annotations
@@ -358,7 +359,8 @@ def read_synthetic(path: Path) -> AllocInstance:
 
 
 def evaluate_synthetic(inst: AllocInstance, plan: Mapping[str, Any]) -> Evaluation:
-    """``optimizer.evaluate.evaluate`` on the compiled scenario: recomputed total and rules."""
+    """``optimizer.allocation.evaluate.evaluate`` on the compiled scenario: recomputed total and
+    rules."""
     from network.compile import compile_network
     from optimizer.allocation.evaluate import evaluate
 

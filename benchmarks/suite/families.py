@@ -22,7 +22,7 @@ family         files in ``--instances``    best-known value, convention
 
 Solvers per family: ``ortools`` (ours: ``optimizer.routing.solve_routes``) and the peer ``pyvrp``
 for the routing families; for the allocation families ``tradelane`` (ours:
-``optimizer.planning.plan_scenario``) and the peers ``monolithic`` (the same scenario, one MIP,
+``optimizer.plan.planning.plan_scenario``) and the peers ``monolithic`` (the same scenario, one MIP,
 default solver, no pruning/decomposition) and ``naive`` (the naive planner). Every solution is
 re-checked by the family's independent evaluator (``optimizer.routing.evaluate.evaluate_routes`` for
 routing; a re-computation from the instance data for allocation), and that verdict is the

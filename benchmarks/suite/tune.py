@@ -15,7 +15,7 @@ routing (``optimizer.routing.RoutingParams``)
     ``first_solution`` (every strategy the module accepts), ``metaheuristic`` (idem),
     ``gls_lambda`` (log 0.01..1, with guided local search), ``neighbors`` (0 = all, or
     10..100): the large-neighbourhood knobs ``RoutingParams`` exposes.
-allocation (``optimizer.params.AllocationParams``)
+allocation (``optimizer.allocation.params.AllocationParams``)
     ``solver`` (highs, scip, cpsat), ``relative_gap`` (log 1e-5..1e-2), ``threads`` (1..cores),
     ``strategy`` (auto, monolithic, decompose), ``warm_start``. ``AllocationParams`` has no
     presolve switch, so presolve is not tuned.

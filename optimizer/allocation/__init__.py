@@ -63,29 +63,28 @@ Stocking levels carry no cost, so the MIP is solved with them continuous (a rela
 bound is valid for the integer model) and they are rounded up afterwards; only if rounding
 overflows a warehouse's storage are the flows re-solved on the same warehouses (an LP) with
 storage tightened by one unit of every SKU stocked there. This left ``y`` as the only
-binaries and took ``eu-small`` from no incumbent in 60 s to optimal in seconds. A feasible
-warm start is given to HiGHS as an objective cutoff (OR-Tools 9.15 crashes on HiGHS solution
-hints) and to SCIP / CP-SAT as a hint. When the on-time shares cannot be met the targets are
-lowered to what paths (and, if the solver reports infeasibility, capacities) allow, and the
-plan says so. HiGHS does not always stop a very large root solve at its time limit; the
-planner therefore sends large models to :mod:`optimizer.decompose`. A MIP of at least
-``INCUMBENT_MIN_VARS`` columns solved here without a feasible warm start first gets an
-incumbent from :func:`lagrangian_incumbent`: the demand rows are relaxed with Lagrange
-multipliers (a continuous knapsack per warehouse on its throughput, a capacity cover on the
-warehouse set; :func:`optimizer.lagrange.demand_relaxation`, Beasley 1988), which gives a lower
-bound ``base + a·y`` for every warehouse set; sets are then priced exactly (fixed-y solve) in
-increasing order of that bound, and when the next set's bound exceeds the best plan the plan
-is optimal and returned without the MIP. Otherwise the best plan is HiGHS's cutoff and the
-bound reported is the better of HiGHS's and the enumeration's. On OR-Library
-capa-8000/capb-5000/capc-5000 (101k columns, a root LP HiGHS does not finish in 120 s) this
-took the plans from 0.6-1.2 % above the published optima (greedy + local search, still used
-when the dense ``pairs × warehouses`` Lagrangian would exceed ``LAGRANGE_MAX_CELLS``) to the
-published optima (capb-5000 proven in 14 s; see benchmarks/README.md). When the model with
-``y`` fixed is a transportation problem (one SKU; no storage, lane or on-time rows) warehouse
-sets are priced as min-cost flows (:class:`optimizer.transport.TransportPricer`, ~20-30 ms
-instead of ~0.6 s on capb), which pays for a best-improvement close / open / swap search over
-the whole neighbourhood: capb-6000 and capb-7000, 0.05 % and 0.7-1.2 % above their optima with
-a shortlist search, reach them.
+binaries (``eu-small`` went from no incumbent to optimal). A feasible warm start is given to
+HiGHS as an objective cutoff (OR-Tools 9.15 crashes on HiGHS solution hints) and to SCIP /
+CP-SAT as a hint. When the on-time shares cannot be met the targets are lowered to what paths
+(and, if the solver reports infeasibility, capacities) allow, and the plan says so. HiGHS does
+not always stop a very large root solve at its time limit; the planner therefore sends large
+models to :mod:`optimizer.allocation.decompose`. A MIP of at least ``INCUMBENT_MIN_VARS``
+columns solved here without a feasible warm start first gets an incumbent from
+:func:`~optimizer.allocation.incumbent.lagrangian_incumbent`: the demand rows are relaxed with
+Lagrange multipliers (a continuous knapsack per warehouse on its throughput, a capacity cover
+on the warehouse set; :func:`optimizer.allocation.lagrange.demand_relaxation`, Beasley 1988),
+which gives a lower bound ``base + a·y`` for every warehouse set; sets are then priced exactly
+(fixed-y solve) in increasing order of that bound, and when the next set's bound exceeds the
+best plan the plan is optimal and returned without the MIP. Otherwise the best plan is HiGHS's
+cutoff and the bound reported is the better of HiGHS's and the enumeration's. This is what
+brings OR-Library's capa/capb/capc, whose root LP HiGHS does not finish in the limit, to their
+published optima (greedy + local search remains for models whose dense ``pairs × warehouses``
+Lagrangian would exceed ``LAGRANGE_MAX_CELLS``). When the model with ``y`` fixed is a
+transportation problem (one SKU; no storage, lane or on-time rows) warehouse sets are priced as
+min-cost flows (:class:`optimizer.allocation.transport.TransportPricer`, an order of magnitude
+faster than the generic fixed-y solve), which pays for a best-improvement close / open / swap
+search over the whole neighbourhood. The figures (times, gaps, before and after each step) are
+in benchmarks/README.md, "OR-Library capa/capb/capc" and the allocation sections.
 
 Tonight's state (format v1.1, DESIGN §10)
 ------------------------------------------

@@ -1,6 +1,7 @@
 """A stronger lower bound: the Lagrangian subproblem with the throughput capacities kept.
 
-:mod:`optimizer.lagrange` prices every row that couples demand pairs, throughput included, and
+:mod:`optimizer.allocation.lagrange` prices every row that couples demand pairs, throughput
+included, and
 is left with an uncapacitated facility-location problem. Its best bound is about the LP
 relaxation's (sea-72h: 0.249 % below the plan against 0.243 % for the full LP, whose warehouse
 variables sit at 0.5–0.96 where throughput binds). The integrality gap is in the throughput
@@ -22,7 +23,7 @@ capacity duals ``μ(ŷ)`` give, for every ``y``,
     CFLP(y) ≥ Σ_w (fixed_w − μ_w·cap_w) y_w + Σ_p D_p min(d_p, min_{w: y_w=1} c[p,w] + μ_w),
 
 a facility-location function tight at ``ŷ``, which the master bounds from below by the
-Fischetti–Ljubić–Sinnl cuts of :func:`optimizer.lagrange.solve_ufl` (summed per country).
+Fischetti–Ljubić–Sinnl cuts of :func:`optimizer.allocation.lagrange.solve_ufl` (summed per country).
 Any ``μ ≥ 0`` gives a valid inequality, so the bound never depends on the flow solver's
 precision (costs are rounded to integers for it): only the convergence does.
 

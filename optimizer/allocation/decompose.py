@@ -15,14 +15,15 @@ depends on SKUs only through their costs, so:
    the full model with no binaries left: an LP over all SKUs with stocking levels relaxed,
    storage tightened by one unit of each SKU so that rounding stocking levels up stays feasible
    (:func:`optimizer.allocation.stock_levels`).
-3. **Bound**: a Lagrangian relaxation (:mod:`optimizer.lagrange`): the rows that couple
+3. **Bound**: a Lagrangian relaxation (:mod:`optimizer.allocation.lagrange`): the rows that couple
    demand pairs (storage, throughput, lane capacities, on-time targets) are priced with the
    fixed-y LP's duals, which leaves a facility-location problem over the demand pairs that
    is solved exactly by Benders; projected subgradient steps then improve the prices for the
    first ``LAGRANGE_SHARE`` of the time left. Every iterate is a valid bound; the best is
    reported, so the gap is honest. On sea-72h this took the gap from 1.58 % to 0.25 %, where
    it plateaus near the LP relaxation (0.243 %).
-4. **Tighter bound** (:mod:`optimizer.capacity_bound`), for the rest of the time when the gap
+4. **Tighter bound** (:mod:`optimizer.allocation.capacity_bound`), for the rest of the time when
+the gap
    is still above the target: with the best multipliers of step 3 for storage, lanes and
    on-time, the throughput rows are kept instead of priced; the subproblem is then a
    capacitated facility-location problem, solved by Benders over ``y`` with min-cost-flow
@@ -88,7 +89,8 @@ log = logging.getLogger(__name__)
 F = npt.NDArray[np.float64]
 
 #: Share of the time left after the first plan that the Lagrangian search gets in each round;
-#: the rest goes to :func:`optimizer.capacity_bound.capacity_bound` when the gap is still above
+#: the rest goes to :func:`optimizer.allocation.capacity_bound.capacity_bound` when the gap is
+#: still above
 #: the target (all of it when no warehouse has a throughput capacity). The capacitated bound
 #: needs multipliers from a few subgradient steps, not the plateau: on sea-72h at 60 s and the
 #: default gap (``benchmarks/allocation.py --lagrange-share``), two runs each on the final code:
@@ -720,7 +722,7 @@ def solve_decomposed(
         (2 * n_families, False),
     ]
     if lp_duals and best is not None and math.isfinite(best[0]):
-        # Lagrangian bound (optimizer.lagrange): multipliers from the fixed-y LP's duals,
+        # Lagrangian bound (optimizer.allocation.lagrange): multipliers from the fixed-y LP's duals,
         # then subgradient steps; each subproblem is a facility-location problem solved exactly
         from optimizer.allocation.capacity_bound import capacity_bound
         from optimizer.allocation.lagrange import (

@@ -32,7 +32,8 @@ B = npt.NDArray[np.bool_]
 #: gap 1.8 % after the enumeration, +0.3 % from the local search; capa-8000: 0.07 %, where the
 #: MIP needs the time for its proof).
 LOCAL_SEARCH_GAP = 0.005
-#: With flow pricing (:class:`optimizer.transport.TransportPricer`, ~30 ms a set on capb) the
+#: With flow pricing (:class:`optimizer.allocation.transport.TransportPricer`, ~30 ms a set on
+#: capb) the
 #: subgradient prices its subproblem's warehouse set every this many iterations.
 FAST_PRICE_EVERY = 5
 
@@ -51,19 +52,21 @@ def lagrangian_incumbent(
     """Lagrangian relaxation of the demand rows, then warehouse sets in order of bound.
 
     A greedy set (:func:`greedy_warehouses`) gives a first plan; subgradient ascent on the
-    demand multipliers (:func:`optimizer.lagrange.demand_relaxation`, at most 25 % of the
+    demand multipliers (:func:`optimizer.allocation.lagrange.demand_relaxation`, at most 25 % of the
     time) gives a bound ``base + a·y`` for every warehouse set; sets are then priced exactly
-    (fixed-y solve) in increasing order of that bound (:func:`optimizer.lagrange.
+    (fixed-y solve) in increasing order of that bound (:func:`optimizer.allocation.lagrange.
     enumerate_sets`, until 40 % of the time) and the search is complete — the plan optimal —
     once the next set's bound exceeds the best plan. If it is not and the gap is above
     ``LOCAL_SEARCH_GAP``, the best set is improved by the close / open / swap local search of
     :func:`heuristic_incumbent` (until 65 %); then penalty tests
-    (:func:`optimizer.lagrange.fix_by_bound`) fix the warehouses whose other value cannot beat
+    (:func:`optimizer.allocation.lagrange.fix_by_bound`) fix the warehouses whose other value
+    cannot beat
     the best plan, for the MIP that follows. Returns ``(plan, bound, proven, stats,
     (y_lb, y_ub) after fixing)``.
 
     When the fixed-warehouse model is a transportation problem (one SKU, no storage, lane or
-    on-time rows: :class:`optimizer.transport.TransportPricer`, with ``targets`` the model's
+    on-time rows: :class:`optimizer.allocation.transport.TransportPricer`, with ``targets`` the
+    model's
     on-time targets) sets are priced as min-cost flows, about 20 times faster; the subgradient
     then prices its subproblem's set every ``FAST_PRICE_EVERY`` iterations and the local
     search always runs, with a wider neighbourhood.

@@ -29,7 +29,7 @@ by HiGHS through OR-Tools' ``model_builder``, rows scaled to coefficients ≤ 1e
 optimum is the bound reported (capped at the value of the best set evaluated), so it is valid
 whenever the search stops; the best iterate's last integer master is solved again by SCIP at
 the end of :func:`lagrangian_search` and the lower answer is kept (HiGHS returned wrong
-"optimal" masters in :mod:`optimizer.capacity_bound`).
+"optimal" masters in :mod:`optimizer.allocation.capacity_bound`).
 """
 
 from __future__ import annotations
@@ -322,7 +322,7 @@ def solve_ufl(
         # HiGHS through OR-Tools' model_builder (SciPy's milp prints HiGHS debug lines)
         # rows and objective scaled so that the largest warehouse coefficient or right-hand
         # side is 1e3 (θ in units of ``scale``): HiGHS returned wrong "optimal" masters on
-        # unscaled ones in optimizer.capacity_bound
+        # unscaled ones in optimizer.allocation.capacity_bound
         if cuts_A:
             Ad = np.vstack(cuts_A)
             rl = np.concatenate(cuts_b)

@@ -44,7 +44,8 @@ class AllocationParams:
     strategy
         ``"monolithic"`` solves the whole MIP; ``"decompose"`` decides warehouses on an
         aggregated model and then solves the SKU-separable rest (see
-        :mod:`optimizer.decompose`); ``"blocks"`` decides warehouses on SKU families and solves
+        :mod:`optimizer.allocation.decompose`); ``"blocks"`` decides warehouses on SKU families and
+        solves
         SKU blocks apart (:mod:`optimizer.allocation.blocks`, for large catalogues); ``"auto"``
         picks by size.
     baseline

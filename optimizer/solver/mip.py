@@ -304,7 +304,8 @@ def solve_lp_duals(model: MatrixModel, *, time_limit: float | None = None) -> Ra
 
     OR-Tools 9.15's model_builder returns the row activities in place of HiGHS's duals
     (``dual_values``), so the LPs whose duals are needed (Lagrangian multipliers, see
-    :mod:`optimizer.lagrange`) go through :func:`scipy.optimize.linprog`. ``duals`` follow
+    :mod:`optimizer.allocation.lagrange`) go through :func:`scipy.optimize.linprog`. ``duals``
+    follow
     HiGHS's sign convention: d objective / d row bound (≤ rows ≤ 0, ≥ rows ≥ 0 in a
     minimisation).
     """
@@ -405,7 +406,8 @@ def solve_small_mip(
 ) -> SmallMip:
     """``min c·x  s.t.  rl ≤ A·x ≤ ru,  lb ≤ x ≤ ub``, the ``integer`` columns integral, by
     OR-Tools' ``model_builder`` (HiGHS or SCIP; ``params`` in the solver's own syntax). The
-    small masters of the bounds (here, :mod:`optimizer.capacity_bound`) all go through it."""
+    small masters of the bounds (here, :mod:`optimizer.allocation.capacity_bound`) all go through
+    it."""
     helper: Any = mbh.ModelBuilderHelper()  # OR-Tools' stubs mistype numpy arrays
     helper.fill_model_from_sparse_data(lb, ub, c, rl, ru, A)
     for j in np.asarray(integer, np.int64).tolist():
