@@ -19,10 +19,7 @@ import csv
 import io
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from benchmarks import load
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "bench-key-0123456789"
@@ -49,61 +48,25 @@ def auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {KEY}"}
 
 
-class Server:
-    """``tradelane serve`` on a free loopback port, the real planner, a temporary database."""
+class Server(load.Server):
+    """``tradelane serve`` (:class:`benchmarks.load.Server`) with the real planner, this
+    benchmark's key and limits large enough for a sea-72h forecast."""
 
     def __init__(self, db_url: str, log: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.env = {
-            **os.environ,
-            "TRADELANE_DATABASE_URL": db_url,
-            "TRADELANE_API_KEYS": f"bench:{KEY}",
-            "TRADELANE_MAX_BODY_BYTES": "50000000",
-            "TRADELANE_MAX_TIME_LIMIT_S": "3600",
-        }
-        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__(db_url, log, solver="api.worker:plan_job", max_attempts=3)
+        self.env.update(
+            {
+                "TRADELANE_API_KEYS": f"bench:{KEY}",
+                "TRADELANE_MAX_BODY_BYTES": "50000000",
+                "TRADELANE_MAX_TIME_LIMIT_S": "3600",
+            }
+        )
 
-    def start(self) -> None:
-        with open(self.log, "ab") as fh:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "api.cli",
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=ROOT,
-                env=self.env,
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        end = time.monotonic() + 60
-        while time.monotonic() < end:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise SystemExit(f"server did not start: {self.log.read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+    def start(self, timeout: float = 60) -> float:
+        try:
+            return super().start(timeout)
+        except RuntimeError as e:
+            raise SystemExit(f"server did not start ({e}): {self.log.read_text()[-2000:]}") from e
 
 
 def _plan(srv: Server, name: str, body: bytes, limit: float) -> str:

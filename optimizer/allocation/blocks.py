@@ -45,7 +45,16 @@ import numpy.typing as npt
 
 from network.compile import NetworkData, SkuData
 from optimizer.allocation.baseline import naive_solution
-from optimizer.allocation.columns import Columns, build_columns, cost_terms, stock_levels
+from optimizer.allocation.columns import (
+    F_FIELDS,
+    Q_FIELDS,
+    X_FIELDS,
+    Columns,
+    build_columns,
+    cost_terms,
+    select_columns,
+    stock_levels,
+)
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, Status
 
@@ -76,10 +85,6 @@ PRICES_END_SHARE = 0.4
 FALLBACK_SHARE = 0.1
 #: Share of the solve time the warehouse aggregate gets.
 AGGREGATE_SHARE = 0.3
-
-_X = ("x_pair", "x_opt", "x_wh", "x_kw", "x_lane", "x_duty", "x_handling", "x_hours", "x_ontime")
-_Q = ("q_pair", "q_opt", "q_src", "q_lane", "q_duty", "q_hours", "q_ontime")
-_F = ("f_sku", "f_wh", "f_opt", "f_src", "f_kw", "f_lane", "f_duty", "f_hold", "f_coef", "f_hours")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,15 +189,7 @@ def compact(cols: Columns, sol: Solution) -> tuple[Columns, Solution]:
     used_kw[cols.x_kw[kx]] = True
     used_kw[cols.f_kw[kf]] = True
     used_kw |= sol.stock > 0
-    new_kw = np.cumsum(used_kw) - 1
-    ch: dict[str, Any] = {k: getattr(cols, k)[kx] for k in _X}
-    ch.update({k: getattr(cols, k)[kq] for k in _Q})
-    ch.update({k: getattr(cols, k)[kf] for k in _F})
-    ch["x_kw"] = new_kw[ch["x_kw"]]
-    ch["f_kw"] = new_kw[ch["f_kw"]]
-    ch["kw_sku"] = cols.kw_sku[used_kw]
-    ch["kw_wh"] = cols.kw_wh[used_kw]
-    c2 = replace(cols, **ch)
+    c2 = select_columns(cols, x=kx, q=kq, f=kf, kw=used_kw)
     s2 = Solution(y=sol.y, x=sol.x[kx], q=sol.q[kq], u=sol.u, f=sol.f[kf], stock=sol.stock[used_kw])
     return c2, s2
 
@@ -204,7 +201,7 @@ def concat(parts: list[tuple[Columns, Solution]], y: F) -> tuple[Columns, Soluti
     ch: dict[str, Any] = {}
     p_off = np.cumsum([0] + [len(c.p_dem) for c, _ in parts])
     kw_off = np.cumsum([0] + [len(c.kw_sku) for c, _ in parts])
-    for name in ("p_sku", "p_zone", "p_dem", "kw_sku", "kw_wh", *_X, *_Q, *_F):
+    for name in ("p_sku", "p_zone", "p_dem", "kw_sku", "kw_wh", *X_FIELDS, *Q_FIELDS, *F_FIELDS):
         arrs = [getattr(c, name) for c, _ in parts]
         if name in ("x_pair", "q_pair"):
             arrs = [a + p_off[i] for i, a in enumerate(arrs)]

@@ -6,7 +6,8 @@ See :mod:`optimizer.allocation` for the formulation; pruning rules are in :func:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -559,52 +560,71 @@ def cost_terms(data: NetworkData, cols: Columns, sol: Solution) -> dict[str, flo
     }
 
 
+#: Column arrays of each block (what a subset of the block's columns must index).
+X_FIELDS = (
+    "x_pair",
+    "x_opt",
+    "x_wh",
+    "x_kw",
+    "x_lane",
+    "x_duty",
+    "x_handling",
+    "x_hours",
+    "x_ontime",
+)
+Q_FIELDS = ("q_pair", "q_opt", "q_src", "q_lane", "q_duty", "q_hours", "q_ontime")
+F_FIELDS = (
+    "f_sku",
+    "f_wh",
+    "f_opt",
+    "f_src",
+    "f_kw",
+    "f_lane",
+    "f_duty",
+    "f_hold",
+    "f_coef",
+    "f_hours",
+)
+
+
+def select_columns(
+    cols: Columns,
+    *,
+    x: B | None = None,
+    q: B | None = None,
+    f: B | None = None,
+    kw: B | None = None,
+) -> Columns:
+    """The columns kept by the masks ``x``, ``q``, ``f`` (``None``: the whole block); with a
+    ``kw`` mask the (SKU, warehouse) pairs are cut to it too and ``x_kw`` / ``f_kw`` renumbered
+    (every kept x and f column must then use a kept pair)."""
+    ch: dict[str, Any] = {}
+    for names, keep in ((X_FIELDS, x), (Q_FIELDS, q), (F_FIELDS, f)):
+        if keep is not None:
+            ch.update({n: getattr(cols, n)[keep] for n in names})
+    if kw is not None:
+        new_kw = np.cumsum(kw) - 1
+        ch["x_kw"] = new_kw[ch.get("x_kw", cols.x_kw)]
+        ch["f_kw"] = new_kw[ch.get("f_kw", cols.f_kw)]
+        ch["kw_sku"] = cols.kw_sku[kw]
+        ch["kw_wh"] = cols.kw_wh[kw]
+    return replace(cols, **ch)
+
+
 def drop_closed(cols: Columns, y: F) -> Columns:
     """The columns without those at warehouses not in use (for fixed-warehouse solves).
 
     Unlike :func:`optimizer.allocation.decompose.restrict_to_warehouses` the (SKU, warehouse)
     pairs are kept as they are (the v1.1 blocks index them: lots' uses, returns, stability).
     """
-    from dataclasses import replace
-
     on = np.asarray(y) > 0.5
     kx, kf = on[cols.x_wh], on[cols.f_wh]
     ke, kr = on[cols.e_wh], on[cols.r_wh]
     ch: dict[str, object] = {}
     for names, keep in (
-        (
-            (
-                "x_pair",
-                "x_opt",
-                "x_wh",
-                "x_kw",
-                "x_lane",
-                "x_duty",
-                "x_handling",
-                "x_hours",
-                "x_ontime",
-            ),
-            kx,
-        ),
-        (
-            (
-                "f_sku",
-                "f_wh",
-                "f_opt",
-                "f_src",
-                "f_kw",
-                "f_lane",
-                "f_duty",
-                "f_hold",
-                "f_coef",
-                "f_hours",
-            ),
-            kf,
-        ),
-        (
-            ("e_lot", "e_topt", "e_wh", "e_kw", "e_day", "e_lane", "e_duty", "e_hours"),
-            ke,
-        ),
+        (X_FIELDS, kx),
+        (F_FIELDS, kf),
+        (("e_lot", "e_topt", "e_wh", "e_kw", "e_day", "e_lane", "e_duty", "e_hours"), ke),
         (("r_pair", "r_wh", "r_opt", "r_kw", "r_lane", "r_handling"), kr),
     ):
         ch.update({n: getattr(cols, n)[keep] for n in names})

@@ -70,7 +70,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from network.compile import NetworkData
-from optimizer.allocation.columns import Columns, build_columns, cost_terms
+from optimizer.allocation.columns import Columns, build_columns, cost_terms, select_columns
 from optimizer.allocation.mip import lower_targets
 from optimizer.allocation.model import AllocationModel, build_allocation_model, solution_from_values
 from optimizer.allocation.params import AllocationParams
@@ -104,32 +104,25 @@ LAGRANGE_SHARE = 0.15
 MAX_BOUND_ROUNDS = 3
 
 
+def _cheapest_per_group(key: npt.NDArray[np.int64], cost: F, n: int) -> npt.NDArray[np.bool_]:
+    """Mask of the ``n`` cheapest entries of each ``key`` group (ties by position)."""
+    order = np.lexsort((cost, key))
+    k = key[order]
+    start = np.r_[0, np.flatnonzero(k[1:] != k[:-1]) + 1]
+    rank = np.arange(len(k)) - np.repeat(start, np.diff(np.r_[start, len(k)]))
+    keep = np.zeros(len(k), dtype=bool)
+    keep[order[rank < n]] = True
+    return keep
+
+
 def restrict_inbound(cols: Columns, max_inbound: int) -> Columns:
     """Keep the ``max_inbound`` cheapest inbound columns per (SKU, warehouse)."""
     if len(cols.f_sku) == 0:
         return cols
-    cost = cols.f_cost()
-    order = np.lexsort((cost, cols.f_kw))
-    kw = cols.f_kw[order]
-    start = np.r_[0, np.flatnonzero(kw[1:] != kw[:-1]) + 1]
-    rank = np.arange(len(kw)) - np.repeat(start, np.diff(np.r_[start, len(kw)]))
-    keep = np.zeros(len(kw), dtype=bool)
-    keep[order[rank < max_inbound]] = True
-    f_fields = (
-        "f_sku",
-        "f_wh",
-        "f_opt",
-        "f_src",
-        "f_kw",
-        "f_lane",
-        "f_duty",
-        "f_hold",
-        "f_coef",
-        "f_hours",
-    )
+    keep = _cheapest_per_group(cols.f_kw, cols.f_cost(), max_inbound)
     stats = dict(cols.stats)
     stats["f_restricted"] = int(keep.sum())
-    return replace(cols, **{k: getattr(cols, k)[keep] for k in f_fields}, stats=stats)
+    return replace(select_columns(cols, f=keep), stats=stats)
 
 
 def sku_families(cols: Columns, n_skus: int, n_families: int) -> npt.NDArray[np.int64]:
@@ -149,40 +142,7 @@ def sku_families(cols: Columns, n_skus: int, n_families: int) -> npt.NDArray[np.
 def restrict_to_warehouses(cols: Columns, y: F) -> Columns:
     """Drop outbound and inbound columns at warehouses not in use (for fixed-y solves)."""
     on = np.asarray(y) > 0.5
-    kx = on[cols.x_wh]
-    kf = on[cols.f_wh]
-    kkw = on[cols.kw_wh]
-    new_kw = np.cumsum(kkw) - 1
-    x_fields = (
-        "x_pair",
-        "x_opt",
-        "x_wh",
-        "x_kw",
-        "x_lane",
-        "x_duty",
-        "x_handling",
-        "x_hours",
-        "x_ontime",
-    )
-    f_fields = (
-        "f_sku",
-        "f_wh",
-        "f_opt",
-        "f_src",
-        "f_kw",
-        "f_lane",
-        "f_duty",
-        "f_hold",
-        "f_coef",
-        "f_hours",
-    )
-    ch: dict[str, Any] = {k: getattr(cols, k)[kx] for k in x_fields}
-    ch.update({k: getattr(cols, k)[kf] for k in f_fields})
-    ch["x_kw"] = new_kw[ch["x_kw"]]
-    ch["f_kw"] = new_kw[ch["f_kw"]]
-    ch["kw_sku"] = cols.kw_sku[kkw]
-    ch["kw_wh"] = cols.kw_wh[kkw]
-    return replace(cols, **ch)
+    return select_columns(cols, x=on[cols.x_wh], f=on[cols.f_wh], kw=on[cols.kw_wh])
 
 
 def restrict_outbound(cols: Columns, max_outbound: int) -> Columns:
@@ -193,46 +153,10 @@ def restrict_outbound(cols: Columns, max_outbound: int) -> Columns:
     in_min = _group_min(cols.f_kw, cols.f_cost(), len(cols.kw_sku))
     cost = cols.x_cost() + in_min[cols.x_kw]
     key = cols.x_pair * 2 + (~cols.x_ontime).astype(np.int64)
-    order = np.lexsort((cost, key))
-    k = key[order]
-    start = np.r_[0, np.flatnonzero(k[1:] != k[:-1]) + 1]
-    rank = np.arange(len(k)) - np.repeat(start, np.diff(np.r_[start, len(k)]))
-    keep = np.zeros(len(k), dtype=bool)
-    keep[order[rank < max_outbound]] = True
-    x_fields = (
-        "x_pair",
-        "x_opt",
-        "x_wh",
-        "x_kw",
-        "x_lane",
-        "x_duty",
-        "x_handling",
-        "x_hours",
-        "x_ontime",
-    )
+    keep = _cheapest_per_group(key, cost, max_outbound)
     used = np.zeros(len(cols.kw_sku), dtype=bool)
     used[cols.x_kw[keep]] = True
-    kf = used[cols.f_kw]
-    new_kw = np.cumsum(used) - 1
-    f_fields = (
-        "f_sku",
-        "f_wh",
-        "f_opt",
-        "f_src",
-        "f_kw",
-        "f_lane",
-        "f_duty",
-        "f_hold",
-        "f_coef",
-        "f_hours",
-    )
-    ch: dict[str, Any] = {f: getattr(cols, f)[keep] for f in x_fields}
-    ch.update({f: getattr(cols, f)[kf] for f in f_fields})
-    ch["x_kw"] = new_kw[ch["x_kw"]]
-    ch["f_kw"] = new_kw[ch["f_kw"]]
-    ch["kw_sku"] = cols.kw_sku[used]
-    ch["kw_wh"] = cols.kw_wh[used]
-    return replace(cols, **ch)
+    return select_columns(cols, x=keep, f=used[cols.f_kw], kw=used)
 
 
 def _group_min(key: npt.NDArray[np.int64], val: F, n: int) -> F:
