@@ -143,7 +143,7 @@ def plan_job(
     outcome = plan_scenario(
         scenario, params, progress=progress, previous=request.get("previous_plan")
     )
-    return dict(outcome.plan)
+    return outcome.plan.to_json()
 
 
 def route_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> dict[str, Any]:

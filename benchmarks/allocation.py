@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         t1 = time.perf_counter()
         out = plan_scenario(s, params, data=data)
         t_plan = time.perf_counter() - t1
-        p = out.plan
+        p = out.plan.to_json()
         st = p.get("stats", {})
         b = p.get("baseline", {})
         ev = out.evaluation

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from network.scenario import load_scenario
 from optimizer.plan.day import FleetSpec, build_day_instance
+from optimizer.plan.document import Plan
 from optimizer.routing import RoutingParams, solve_routes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     plan = {**plan, "fulfilment": [{**r, "units": r["units"] * factor} for r in rows]}
     t0 = time.perf_counter()
     inst = build_day_instance(
-        plan, scen, warehouse="WH-KUL", day=0, seed=a.seed, fleet=FleetSpec(), jitter_km=8.0
+        Plan.from_json(plan),
+        scen,
+        warehouse="WH-KUL",
+        day=0,
+        seed=a.seed,
+        fleet=FleetSpec(),
+        jitter_km=8.0,
     )
     t_build = time.perf_counter() - t0
     params = RoutingParams(

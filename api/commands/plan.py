@@ -13,9 +13,12 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.commands._common import InputError, add_scenario_args, load, read_previous
+
+if TYPE_CHECKING:
+    from optimizer.plan.document import Plan
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -200,33 +203,35 @@ def _with_progress(work: Any, limit: float, *, quiet: bool) -> Any:
             th.join()
 
 
-def summary(plan: dict[str, Any], out: Path) -> str:
+def summary(plan: Plan, out: Path) -> str:
     """A few readable lines about a plan."""
-    lines = [f"scenario {plan['scenario']}: {plan['status']}"]
-    if plan.get("objective") is None:
+    lines = [f"scenario {plan.scenario}: {plan.status}"]
+    if plan.objective is None:
         lines.append("no plan could be made")
-        lines += [f"note: {n}" for n in plan.get("notes", [])]
+        lines += [f"note: {n}" for n in plan.notes or ()]
         return "\n".join([*lines, f"written to {out}/"])
-    cur = plan.get("currency", "")
-    gap = plan.get("gap")
+    cur = plan.currency or ""
+    gap = plan.gap
     lines.append(
-        f"total cost {plan['objective']:,.2f} {cur}  (bound "
-        f"{plan['bound'] if plan['bound'] is None else format(plan['bound'], ',.2f')}, "
+        f"total cost {plan.objective:,.2f} {cur}  (bound "
+        f"{plan.bound if plan.bound is None else format(plan.bound, ',.2f')}, "
         f"gap {'n/a' if gap is None else format(gap, '.3%')}, "
-        f"{plan['solve_seconds']:.1f} s)"
+        f"{plan.solve_seconds:.1f} s)"
     )
-    lines.append("  " + ", ".join(f"{k} {v:,.0f}" for k, v in plan["cost"].items() if v))
-    svc = plan["service"]
-    lines.append(
-        f"on time {svc['on_time_share']:.2%} of demand (target {svc['target']:.0%}); "
-        f"late {svc['units_late']:,.0f} units, lost {svc['units_lost']:,.0f}"
-    )
-    opened = [w["id"] for w in plan["warehouses"] if w["open"]]
+    terms = plan.cost.terms() if plan.cost is not None else {}
+    lines.append("  " + ", ".join(f"{k} {v:,.0f}" for k, v in terms.items() if v))
+    svc = plan.service
+    if svc is not None and svc.on_time_share is not None:
+        lines.append(
+            f"on time {svc.on_time_share:.2%} of demand (target {svc.target or 0:.0%}); "
+            f"late {svc.units_late or 0:,.0f} units, lost {svc.units_lost or 0:,.0f}"
+        )
+    opened = plan.open_warehouses
     lines.append(
         f"warehouses used ({len(opened)}): {', '.join(opened[:12])}"
         + (" ..." if len(opened) > 12 else "")
     )
-    diag = plan.get("diagnosis") or {}
+    diag = plan.diagnosis or {}
     if diag.get("zones_missing_promise"):
         lines.append(f"{diag['zones_missing_promise']} zone(s) miss the promise, e.g.:")
         for m in diag["misses"][:5]:
@@ -241,17 +246,16 @@ def summary(plan: dict[str, Any], out: Path) -> str:
         lines.append(
             f"binding: {b['kind']} of {b['id']} ({b['used']:,.1f} of {b['capacity']:,.1f})"
         )
-    for n in plan.get("notes", []):
-        lines.append(f"note: {n}")
-    ev = plan.get("evaluation") or {}
-    if ev.get("violations"):
-        lines.append(f"evaluator: {len(ev['violations'])} violation(s), e.g. {ev['violations'][0]}")
-    b = plan.get("baseline")
-    if b:
+    lines.extend(f"note: {n}" for n in plan.notes or ())
+    ev = plan.evaluation
+    if ev is not None and ev.violations:
+        lines.append(f"evaluator: {len(ev.violations)} violation(s), e.g. {ev.violations[0]}")
+    base = plan.baseline
+    if base:
         lines.append(
-            f"naive planner: cost {b['objective']:,.2f}, on time {b['on_time_share']:.2%}"
-            f", {b['violations']} rule break(s); ours saves {b['saving']:,.2f} "
-            f"({b['saving_share']:.1%})"
+            f"naive planner: cost {base['objective']:,.2f}, on time {base['on_time_share']:.2%}"
+            f", {base['violations']} rule break(s); ours saves {base['saving']:,.2f} "
+            f"({base['saving_share']:.1%})"
         )
     if plan.get("transfers") or any(r.get("on_hand") or r.get("in_transit") for r in plan["stock"]):
         lines.append(

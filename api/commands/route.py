@@ -102,6 +102,7 @@ def _plan_instance(args: argparse.Namespace) -> Any:
 
     from network.scenario import load_scenario
     from optimizer.plan.day import build_day_instance
+    from optimizer.plan.document import Plan, PlanFormatError
 
     missing = [f"--{k}" for k in ("warehouse", "day") if getattr(args, k) is None]
     if missing:
@@ -116,6 +117,10 @@ def _plan_instance(args: argparse.Namespace) -> Any:
         raise InputError(f"{plan_file}: not valid JSON ({e})") from None
     if not isinstance(plan, dict) or not isinstance(plan.get("fulfilment"), list):
         raise InputError(f"{plan_file}: no 'fulfilment' list (DESIGN §7 plan.json expected)")
+    try:
+        typed = Plan.from_json(plan)
+    except PlanFormatError as e:
+        raise InputError(f"{plan_file}: {e}") from None
     scen = load_scenario(_scenario_path(args, plan_file.parent))
     matrix = None
     if args.matrix:
@@ -127,7 +132,7 @@ def _plan_instance(args: argparse.Namespace) -> Any:
         except ValueError as e:
             raise InputError(f"--matrix {mp}: not a numeric matrix ({e})") from None
     return build_day_instance(
-        plan,
+        typed,
         scen,
         warehouse=args.warehouse,
         day=args.day,

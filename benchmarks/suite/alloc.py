@@ -251,7 +251,7 @@ def solve_tradelane(
     from optimizer.plan.planning import plan_scenario
 
     p = AllocationParams(**{**dict(params), "time_limit": float(time_limit), "seed": int(seed)})
-    plan = plan_scenario(inst.scenario, p).plan
+    plan = plan_scenario(inst.scenario, p).plan.to_json()
     info = _plan_info(plan)
     return SolveOutput(
         plan if _has_plan(plan) else None, info={**info, "reason": f"status {plan.get('status')}"}
@@ -287,11 +287,11 @@ def solve_monolithic(
         data,
         cols,
         res.solution,
-        status=str(res.status),
+        status=res.status,
         objective=res.objective,
         bound=res.bound,
         solve_seconds=time.perf_counter() - t0,
-    )
+    ).to_json()
     return SolveOutput(plan, info=info)
 
 
@@ -303,6 +303,7 @@ def solve_naive(
     from optimizer.allocation.baseline import naive_solution
     from optimizer.allocation.columns import build_columns, cost_terms
     from optimizer.plan.planning import plan_dict
+    from optimizer.solver import Status
 
     t0 = time.perf_counter()
     data = compile_network(inst.scenario)
@@ -313,11 +314,11 @@ def solve_naive(
         data,
         cols,
         naive,
-        status="feasible",
+        status=Status.FEASIBLE,
         objective=obj,
         bound=math.nan,
         solve_seconds=time.perf_counter() - t0,
-    )
+    ).to_json()
     return SolveOutput(plan, info={"objective": obj})
 
 
@@ -363,8 +364,9 @@ def evaluate_synthetic(inst: AllocInstance, plan: Mapping[str, Any]) -> Evaluati
     rules."""
     from network.compile import compile_network
     from optimizer.allocation.evaluate import evaluate
+    from optimizer.plan.document import Plan
 
-    ev = evaluate(compile_network(inst.scenario), dict(plan))
+    ev = evaluate(compile_network(inst.scenario), Plan.from_json(plan))
     return Evaluation(
         cost=float(ev.total), feasible=bool(ev.feasible), detail="; ".join(list(ev.violations)[:3])
     )

@@ -1,7 +1,8 @@
 """Independent evaluation of a plan: every cost term, the service and every constraint.
 
-:func:`evaluate` reads only a ``plan.json`` document (DESIGN §7) and the compiled network; it
-never looks at the model's columns or at a solver. Each listed flow is matched to the network
+:func:`evaluate` reads only a plan (:class:`optimizer.plan.document.Plan`, DESIGN §7's
+``plan.json``; ``Plan.from_json`` reads a document) and the compiled network; it never looks at
+the model's columns or at a solver. Each listed flow is matched to the network
 option with exactly its lanes (from the right source to the right destination), its cost is
 recomputed lane-vector by lane-vector with DESIGN §3's formula (written out element-wise here,
 not through ``PathOptions.unit_cost``), and the sums, holding costs, stock rule, capacities,
@@ -19,7 +20,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +28,9 @@ import numpy.typing as npt
 from network.compile import NetworkData, PathOptions
 from network.distribution import option_on_time
 from optimizer.exceptions import InvalidNetworkError
+
+if TYPE_CHECKING:  # read by attribute only: the plan room sits above allocation
+    from optimizer.plan.document import Plan
 
 __all__ = ["Evaluation", "evaluate"]
 
@@ -114,7 +118,7 @@ class _State:
 
 def _state_terms(
     data: NetworkData,
-    plan: dict[str, Any],
+    plan: Plan,
     f_k: npt.NDArray[np.int64],
     f_z: npt.NDArray[np.int64],
     f_u: F,
@@ -156,16 +160,16 @@ def _state_terms(
     # (SKU, warehouse) -> [(day available, units)] of inventory used there
     uses: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
     moved_from: dict[tuple[int, int, bool, float], float] = defaultdict(float)
-    for j, row in enumerate(plan.get("inventory", []) or []):
+    for j, row in enumerate(plan.inventory or ()):
         where = f"inventory[{j}]"
-        k = need(sku_i, row.get("sku"), "SKU", where)
-        w = need(wh_i, row.get("warehouse"), "warehouse", where)
-        transit = row.get("kind") == "in_transit"
-        hours = float(row.get("arrives_in_hours") or 0.0) if transit else 0.0
+        k = need(sku_i, row.sku, "SKU", where)
+        w = need(wh_i, row.warehouse, "warehouse", where)
+        transit = row.kind == "in_transit"
+        hours = float(row.arrives_in_hours or 0.0) if transit else 0.0
         key = (k, w, transit, round(hours, 6))
-        units = float(row.get("units", 0.0))
+        units = float(row.units)
         seen[key] += units
-        here, moved, left = (float(row.get(c, 0.0)) for c in ("used_here", "transferred", "left"))
+        here, moved, left = float(row.used_here), float(row.transferred), float(row.left)
         if min(here, moved, left) < -ABS:
             viol.append(f"{where}: negative units")
         if not _close(here + moved + left, units):
@@ -189,12 +193,12 @@ def _state_terms(
     tr = data.transfer
     lane_i = {ln: i for i, ln in enumerate(data.lanes)}
     sent: dict[tuple[int, int, bool, float], float] = defaultdict(float)
-    for j, row in enumerate(plan.get("transfers", []) or []):
+    for j, trow in enumerate(plan.transfers or ()):
         where = f"transfers[{j}]"
-        k = need(sku_i, row.get("sku"), "SKU", where)
-        a = need(wh_i, row.get("from"), "warehouse", where)
-        b = need(wh_i, row.get("to"), "warehouse", where)
-        ln = row.get("lane")
+        k = need(sku_i, trow.sku, "SKU", where)
+        a = need(wh_i, trow.from_, "warehouse", where)
+        b = need(wh_i, trow.to, "warehouse", where)
+        ln = trow.lane
         hit = []
         if tr is not None and ln in lane_i:
             hit = [
@@ -206,10 +210,10 @@ def _state_terms(
             ]
         if not hit or tr is None:
             raise InvalidNetworkError(
-                f"{where}: {ln!r} is no transfer lane from {row.get('from')!r} to {row.get('to')!r}"
+                f"{where}: {ln!r} is no transfer lane from {trow.from_!r} to {trow.to!r}"
             )
         t = hit[0]
-        units = float(row.get("units", 0.0))
+        units = float(trow.units)
         if units < -ABS:
             viol.append(f"{where}: negative units {units}")
         lane, duty = _unit_cost(
@@ -218,17 +222,16 @@ def _state_terms(
         out.transfer += float(lane[0]) * units
         out.duty += float(duty[0]) * units
         hours = float(tr.hours[t])
-        if "hours" in row and not _close(float(row["hours"]), hours):
-            viol.append(f"{where}: lists {row['hours']} hours, the lane takes {hours:.4f}")
-        transit = row.get("lot") == "in_transit"
+        if not _close(float(trow.hours), hours):
+            viol.append(f"{where}: lists {trow.hours} hours, the lane takes {hours:.4f}")
+        transit = trow.lot == "in_transit"
         lot_h = 0.0
         if transit:
-            lot_h = float(row.get("available_in_hours", 0.0)) - hours
+            lot_h = float(trow.available_in_hours or 0.0) - hours
         key = (k, a, transit, round(lot_h, 6))
         if key not in lots:
             viol.append(
-                f"{where}: no {row.get('lot', 'on_hand')} lot of {row.get('sku')!r} at "
-                f"{row.get('from')!r}"
+                f"{where}: no {trow.lot or 'on_hand'} lot of {trow.sku!r} at {trow.from_!r}"
             )
         sent[key] += units
         day = (lot_h + hours) / 24.0
@@ -265,32 +268,32 @@ def _state_terms(
     back: dict[tuple[int, int], float] = defaultdict(float)
     out_idx = _index(data.outbound, data.lanes)
     rc = data.wh_returns_cost
-    for j, row in enumerate(plan.get("returns", []) or []):
+    for j, rrow in enumerate(plan.returns or ()):
         where = f"returns[{j}]"
-        k = need(sku_i, row.get("sku"), "SKU", where)
-        z = need(z_i, row.get("zone"), "zone", where)
-        units = float(row.get("units", 0.0))
+        k = need(sku_i, rrow.sku, "SKU", where)
+        z = need(z_i, rrow.zone, "zone", where)
+        units = float(rrow.units)
         if units < -ABS:
             viol.append(f"{where}: negative units {units}")
         back[(k, z)] += units
         _, resell = data.returns_of(np.array([k]), np.array([z]))
-        if row.get("warehouse") is None:
+        if rrow.warehouse is None:
             out.returns += float(sk.value[k]) * units
-            if float(row.get("resold_units", 0.0)) > ABS:
+            if float(rrow.resold_units) > ABS:
                 viol.append(f"{where}: written-off units cannot be resold")
             continue
-        w = need(wh_i, row.get("warehouse"), "warehouse", where)
+        w = need(wh_i, rrow.warehouse, "warehouse", where)
         if rc is None or np.isnan(rc[w]):
-            viol.append(f"{where}: warehouse {row['warehouse']!r} takes no returns")
+            viol.append(f"{where}: warehouse {rrow.warehouse!r} takes no returns")
             continue
         if data.wh_country[w] != data.zone_country[z]:
-            viol.append(f"{where}: warehouse {row['warehouse']!r} is not in the zone's country")
-        lanes = tuple(row.get("lanes", ()))
+            viol.append(f"{where}: warehouse {rrow.warehouse!r} is not in the zone's country")
+        lanes = tuple(rrow.lanes or ())
         key2 = (w, z, lanes)
         if key2 not in out_idx:
             raise InvalidNetworkError(
-                f"{where}: lanes {list(lanes)!r} are no path between {row['warehouse']!r} "
-                f"and {row.get('zone')!r}"
+                f"{where}: lanes {list(lanes)!r} are no path between {rrow.warehouse!r} "
+                f"and {rrow.zone!r}"
             )
         lane, _duty = _unit_cost(
             data.outbound.vec[[out_idx[key2]]],
@@ -301,8 +304,8 @@ def _state_terms(
         )
         out.returns += (float(lane[0]) + float(rc[w])) * units
         resold = float(resell[0]) * units
-        if not _close(float(row.get("resold_units", resold)), resold):
-            viol.append(f"{where}: resold_units {row.get('resold_units')} should be {resold:.6g}")
+        if not _close(float(rrow.resold_units), resold):
+            viol.append(f"{where}: resold_units {rrow.resold_units} should be {resold:.6g}")
         inflow[(k, w)] += resold
         out.returns_in[w] += units
     for kz in set(delivered) | set(back):
@@ -315,11 +318,11 @@ def _state_terms(
                 f"returned, {want:.6g} expected from the deliveries"
             )
     # -- surplus: resold units a warehouse does not need stay on its shelf -----------------------
-    for j, row in enumerate(plan.get("surplus", []) or []):
+    for j, srow in enumerate(plan.surplus or ()):
         where = f"surplus[{j}]"
-        k = need(sku_i, row.get("sku"), "SKU", where)
-        w = need(wh_i, row.get("warehouse"), "warehouse", where)
-        units = float(row.get("units", 0.0))
+        k = need(sku_i, srow.sku, "SKU", where)
+        w = need(wh_i, srow.warehouse, "warehouse", where)
+        units = float(srow.units)
         inflow[(k, w)] -= units
         out.holding += units * rate(k, w) * H
     del r_k, r_w, r_u
@@ -327,7 +330,7 @@ def _state_terms(
     return out
 
 
-def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
+def evaluate(data: NetworkData, plan: Plan) -> Evaluation:
     """Recompute costs, service and feasibility of ``plan`` from its listed flows.
 
     Parameters
@@ -335,8 +338,8 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
     data
         The compiled network the plan was made for.
     plan
-        A ``plan.json`` document: ``warehouses``, ``stock``, ``replenishment`` and
-        ``fulfilment`` are read; everything else is ignored.
+        The plan: ``warehouses``, ``stock``, ``replenishment`` and ``fulfilment`` are read
+        (absent lists read as empty); everything else is ignored.
 
     Raises
     ------
@@ -365,10 +368,10 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
     # -- warehouses ------------------------------------------------------------------------
     is_open = np.zeros(W, dtype=bool)
     listed = set()
-    for j, row in enumerate(plan.get("warehouses", [])):
-        w = need(wh_i, row.get("id"), "warehouse", f"warehouses[{j}]")
+    for j, wrow in enumerate(plan.warehouses or ()):
+        w = need(wh_i, wrow.id, "warehouse", f"warehouses[{j}]")
         listed.add(w)
-        is_open[w] = bool(row.get("open"))
+        is_open[w] = bool(wrow.open)
     for w in range(W):
         st = data.wh_status[w]
         if st == "open" and not is_open[w]:
@@ -380,33 +383,33 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
     in_by_dst: dict[tuple[int, tuple[str, ...]], list[int]] = defaultdict(list)
     for (_o, w_, ln_), i_ in _index(data.inbound, data.lanes).items():
         in_by_dst[(w_, ln_)].append(i_)
-    rep = plan.get("replenishment", [])
+    rep = plan.replenishment or ()
     r_k = np.zeros(len(rep), np.int64)
     r_w = np.zeros(len(rep), np.int64)
     r_opt = np.zeros(len(rep), np.int64)
     r_u = np.zeros(len(rep))
-    for j, row in enumerate(rep):
+    for j, rrow in enumerate(rep):
         where = f"replenishment[{j}]"
-        r_k[j] = need(sku_i, row.get("sku"), "SKU", where)
-        r_w[j] = need(wh_i, row.get("warehouse"), "warehouse", where)
-        lanes = tuple(row.get("lanes", ()))
+        r_k[j] = need(sku_i, rrow.sku, "SKU", where)
+        r_w[j] = need(wh_i, rrow.warehouse, "warehouse", where)
+        lanes = tuple(rrow.lanes)
         hit = in_by_dst.get((int(r_w[j]), lanes), [])
-        if "origin" in row:
-            o = need(o_i, row["origin"], "origin", where)
+        if rrow.origin is not None:
+            o = need(o_i, rrow.origin, "origin", where)
             hit = [i for i in hit if int(data.inbound.src[i]) == o]
         if not hit:
             raise InvalidNetworkError(
-                f"{where}: lanes {list(lanes)!r} are no inbound path into {row.get('warehouse')!r}"
+                f"{where}: lanes {list(lanes)!r} are no inbound path into {rrow.warehouse!r}"
             )
         r_opt[j] = hit[0]
-        r_u[j] = float(row.get("units", 0.0))
+        r_u[j] = float(rrow.units)
         if r_u[j] < -ABS:
             viol.append(f"{where}: negative units {r_u[j]}")
 
     # -- fulfilment (outbound and direct flows) ----------------------------------------------
     out_idx = _index(data.outbound, data.lanes)
     dir_idx = _index(data.direct, data.lanes)
-    ful = plan.get("fulfilment", [])
+    ful = plan.fulfilment or ()
     n = len(ful)
     f_k = np.zeros(n, np.int64)
     f_z = np.zeros(n, np.int64)
@@ -414,19 +417,18 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
     f_opt = np.zeros(n, np.int64)
     f_u = np.zeros(n)
     f_dir = np.zeros(n, dtype=bool)
-    for j, row in enumerate(ful):
+    for j, frow in enumerate(ful):
         where = f"fulfilment[{j}]"
-        f_k[j] = need(sku_i, row.get("sku"), "SKU", where)
-        f_z[j] = need(z_i, row.get("zone"), "zone", where)
-        src = row.get("source")
-        lanes = tuple(row.get("lanes", ()))
+        f_k[j] = need(sku_i, frow.sku, "SKU", where)
+        f_z[j] = need(z_i, frow.zone, "zone", where)
+        src = frow.source
+        lanes = tuple(frow.lanes)
         if src in wh_i:
             f_w[j] = wh_i[src]
             key = (wh_i[src], int(f_z[j]), lanes)
             if key not in out_idx:
                 raise InvalidNetworkError(
-                    f"{where}: lanes {list(lanes)!r} are no path from "
-                    f"{src!r} to {row.get('zone')!r}"
+                    f"{where}: lanes {list(lanes)!r} are no path from {src!r} to {frow.zone!r}"
                 )
             f_opt[j] = out_idx[key]
         elif src in o_i:
@@ -435,12 +437,12 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
             if key not in dir_idx:
                 raise InvalidNetworkError(
                     f"{where}: lanes {list(lanes)!r} are no direct path "
-                    f"from {src!r} to {row.get('zone')!r}"
+                    f"from {src!r} to {frow.zone!r}"
                 )
             f_opt[j] = dir_idx[key]
         else:
             raise InvalidNetworkError(f"{where}: unknown source {src!r}")
-        f_u[j] = float(row.get("units", 0.0))
+        f_u[j] = float(frow.units)
         if f_u[j] < -ABS:
             viol.append(f"{where}: negative units {f_u[j]}")
 
@@ -460,16 +462,14 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
         on = hours <= promise + 1e-9
     else:
         on = p_on >= svc.promise_probability - 1e-12
-    for j, row in enumerate(ful):
-        if "hours" in row and not _close(float(row["hours"]), float(hours[j])):
+    for j, frow in enumerate(ful):
+        if not _close(float(frow.hours), float(hours[j])):
+            viol.append(f"fulfilment[{j}]: lists {frow.hours} hours, the path takes {hours[j]:.4f}")
+        if bool(frow.on_time) != bool(on[j]):
+            viol.append(f"fulfilment[{j}]: on_time flag {frow.on_time} is wrong")
+        if frow.p_on_time is not None and abs(float(frow.p_on_time) - p_on[j]) > 1e-6:
             viol.append(
-                f"fulfilment[{j}]: lists {row['hours']} hours, the path takes {hours[j]:.4f}"
-            )
-        if "on_time" in row and bool(row["on_time"]) != bool(on[j]):
-            viol.append(f"fulfilment[{j}]: on_time flag {row['on_time']} is wrong")
-        if "p_on_time" in row and abs(float(row["p_on_time"]) - p_on[j]) > 1e-6:
-            viol.append(
-                f"fulfilment[{j}]: lists p_on_time {row['p_on_time']}, the path's "
+                f"fulfilment[{j}]: lists p_on_time {frow.p_on_time}, the path's "
                 f"probability is {p_on[j]:.6f}"
             )
 
@@ -556,10 +556,10 @@ def evaluate(data: NetworkData, plan: dict[str, Any]) -> Evaluation:
     for k, w, v in zip(r_k.tolist(), r_w.tolist(), (coef * r_u).tolist(), strict=True):
         need_stock[(k, w)] += v
     stock: dict[tuple[int, int], float] = defaultdict(float)
-    for j, row in enumerate(plan.get("stock", [])):
-        k = need(sku_i, row.get("sku"), "SKU", f"stock[{j}]")
-        w = need(wh_i, row.get("warehouse"), "warehouse", f"stock[{j}]")
-        units = float(row.get("units", 0.0))
+    for j, srow in enumerate(plan.stock or ()):
+        k = need(sku_i, srow.sku, "SKU", f"stock[{j}]")
+        w = need(wh_i, srow.warehouse, "warehouse", f"stock[{j}]")
+        units = float(srow.units)
         if units < 0 or units != math.floor(units):
             viol.append(f"stock[{j}]: stocking level {units} is not a non-negative integer")
         stock[(k, w)] += units

@@ -42,6 +42,7 @@ from optimizer.routing.instance import (
 
 if TYPE_CHECKING:
     from network.scenario import Scenario
+    from optimizer.plan.document import Plan
 
 __all__ = ["FleetSpec", "build_day_instance"]
 
@@ -117,7 +118,7 @@ class FleetSpec:
 
 
 def build_day_instance(
-    plan: dict[str, Any],
+    plan: Plan,
     scenario: Scenario,
     *,
     warehouse: str,
@@ -134,8 +135,8 @@ def build_day_instance(
 
     Parameters
     ----------
-    plan : dict
-        A plan.json document (DESIGN §7); only ``fulfilment`` is used.
+    plan : Plan
+        A plan (DESIGN §7; ``Plan.from_json`` reads plan.json); only ``fulfilment`` is used.
     scenario : Scenario
         The scenario the plan was made for (nodes, SKUs, rate cards, horizon, promise).
     warehouse : str
@@ -181,9 +182,9 @@ def build_day_instance(
         raise RoutingError(f"day {day} outside the horizon 0..{horizon - 1}")
     if circuity < 1 or jitter_km < 0 or not 0 <= backlog_share <= 1:
         raise RoutingError("circuity >= 1, jitter_km >= 0 and 0 <= backlog_share <= 1 needed")
-    rows = [r for r in plan.get("fulfilment", []) if r.get("source") == warehouse]
+    rows = [r for r in plan.fulfilment or () if r.source == warehouse]
     if not rows:
-        sources = sorted({str(r.get("source")) for r in plan.get("fulfilment", [])})
+        sources = sorted({r.source for r in plan.fulfilment or ()})
         raise RoutingError(
             f"the plan has no fulfilment from {warehouse!r}; sources: "
             f"{', '.join(sources) or 'none'}"
@@ -207,16 +208,16 @@ def build_day_instance(
     sku_of: list[str] = []
     card_of: list[Any] = []
     for i, r in enumerate(rows):
-        zone, sku = r.get("zone"), r.get("sku")
+        zone, sku = r.zone, r.sku
         if zone not in nodes:
             raise RoutingError(f"fulfilment[{i}]: unknown zone {zone!r}")
         if sku not in skus:
             raise RoutingError(f"fulfilment[{i}]: unknown SKU {sku!r}")
-        units = float(r.get("units", 0.0))
+        units = float(r.units)
         if not units >= 0:
             raise RoutingError(f"fulfilment[{i}]: units must be >= 0, got {units!r}")
         n = int(rng.poisson(units / horizon))
-        lane_ids = [str(x) for x in r.get("lanes", [])]
+        lane_ids = list(r.lanes)
         card = next((c for c in cards for lid in lane_ids if lid.startswith(c.id + ":")), cards[0])
         zone_of += [zone] * n
         sku_of += [sku] * n

@@ -298,23 +298,24 @@ def write_plan(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"plan": out / "plan.json", "geojson": out / "plan.geojson"}
-    rows = sum(len(outcome.plan.get(k) or ()) for k in ("fulfilment", "replenishment", "stock"))
+    doc = outcome.plan.to_json()  # the files below are written from the JSON document
+    rows = sum(len(doc.get(k) or ()) for k in ("fulfilment", "replenishment", "stock"))
     # indented JSON goes through the pure-Python encoder: large plans are written compact
     indent = 1 if rows <= PRETTY_MAX_ROWS else None
     paths["plan"].write_text(
-        json.dumps(outcome.plan, indent=indent, allow_nan=False) + "\n", encoding="utf-8"
+        json.dumps(doc, indent=indent, allow_nan=False) + "\n", encoding="utf-8"
     )
-    gj = flows_geojson(outcome.plan, outcome.geo)
+    gj = flows_geojson(doc, outcome.geo)
     paths["geojson"].write_text(json.dumps(gj, allow_nan=False) + "\n", encoding="utf-8")
-    paths.update(write_state_csv(outcome.plan, out))
+    paths.update(write_state_csv(doc, out))
     if draw_map:
         paths["map"] = out / "map.png"
-        _draw(outcome.plan, gj, paths["map"])
+        _draw(doc, gj, paths["map"])
     from optimizer.plan.report import report_html
 
     paths["report"] = out / "report.html"
     png = paths["map"].read_bytes() if draw_map else None
-    paths["report"].write_text(report_html(outcome.plan, map_png=png), encoding="utf-8")
+    paths["report"].write_text(report_html(doc, map_png=png), encoding="utf-8")
     return paths
 
 

@@ -13,6 +13,7 @@ capacities), ``evaluation`` (violations found by the independent evaluator) and 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import sys
@@ -35,6 +36,18 @@ from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, Status
 from optimizer.allocation.solve import solve_allocation
 from optimizer.exceptions import SolverError
+from optimizer.plan.document import (
+    CostBreakdown,
+    CountryService,
+    FulfilmentRow,
+    LostRow,
+    Plan,
+    PlanEvaluation,
+    ReplenishmentRow,
+    ServiceSummary,
+    StockRow,
+    WarehouseRow,
+)
 from optimizer.plan.state import attach_previous, state_sections
 
 if TYPE_CHECKING:
@@ -61,9 +74,9 @@ AUTO_DECOMPOSE_COLUMNS = 60_000
 
 @dataclass(frozen=True, slots=True)
 class PlanOutcome:
-    """A plan document (DESIGN §7) and the result it was written from."""
+    """A plan (DESIGN §7) and the result it was written from."""
 
-    plan: dict[str, Any]
+    plan: Plan
     result: AllocationResult
     evaluation: Evaluation | None = None
     geo: dict[str, Any] = field(default_factory=dict)
@@ -81,8 +94,8 @@ def geo_of(scenario: Scenario) -> dict[str, Any]:
     }
 
 
-def _lanes(data: NetworkData, opts: Any, i: int) -> list[str]:
-    return [data.lanes[j] for j in opts.lanes_of(int(i)).tolist()]
+def _lanes(data: NetworkData, opts: Any, i: int) -> tuple[str, ...]:
+    return tuple(data.lanes[j] for j in opts.lanes_of(int(i)).tolist())
 
 
 def _num(v: float) -> float | None:
@@ -94,12 +107,16 @@ def plan_dict(
     cols: Columns,
     sol: Solution,
     *,
-    status: str,
+    status: Status,
     objective: float,
     bound: float,
     solve_seconds: float,
-) -> dict[str, Any]:
-    """The plan document of DESIGN §7 for a solution on the model's columns."""
+) -> Plan:
+    """The plan of DESIGN §7 for a solution on the model's columns (header, cost, service, rows).
+
+    The name is historical: the plan is a :class:`~optimizer.plan.document.Plan`;
+    ``plan_dict(...).to_json()`` is the document.
+    """
     H = float(data.horizon_days)
     promise = float(data.service.promise_hours)
     W = len(data.warehouses)
@@ -110,7 +127,7 @@ def plan_dict(
     late = float(sol.x[~cols.x_ontime].sum() + sol.q[~cols.q_ontime].sum())
     lost = float(sol.u.sum())
     zc = np.array(data.zone_country)
-    by_country: dict[str, dict[str, float]] = {}
+    by_country: dict[str, CountryService] = {}
     targets = data.service.min_on_time_share_by_country
     if len(cols.p_dem):
         pc = zc[cols.p_zone]
@@ -121,171 +138,163 @@ def plan_dict(
                 sol.x[cols.x_ontime & m[cols.x_pair]].sum()
                 + sol.q[cols.q_ontime & m[cols.q_pair]].sum()
             )
-            row = {
-                "on_time_share": o / d if d > 0 else 1.0,
-                "units_on_time": o,
-                "units_late": float(
+            by_country[c] = CountryService(
+                on_time_share=o / d if d > 0 else 1.0,
+                units_on_time=o,
+                units_late=float(
                     sol.x[~cols.x_ontime & m[cols.x_pair]].sum()
                     + sol.q[~cols.q_ontime & m[cols.q_pair]].sum()
                 ),
-                "units_lost": float(sol.u[m].sum()),
-                "demand": d,
-            }
-            if c in targets:
-                row["target"] = targets[c]
-            by_country[c] = row
+                units_lost=float(sol.u[m].sum()),
+                demand=d,
+                target=targets.get(c),
+            )
     # warehouses
     m3 = np.zeros(W)
     np.add.at(m3, cols.kw_wh, sol.stock * data.sku.volume_m3[cols.kw_sku])
     thr = np.zeros(W)
     np.add.at(thr, cols.x_wh, sol.x / H)
-    warehouses = [
-        {
-            "id": data.warehouses[w],
-            "open": bool(sol.y[w] > 0.5),
-            "storage_used_m3": float(m3[w]),
-            "throughput_used_per_day": float(thr[w]),
-            "status": data.wh_status[w],
-            "storage_m3": _num(data.wh_storage_m3[w]),
-            "throughput_units_per_day": _num(data.wh_throughput_per_day[w]),
-        }
+    warehouses = tuple(
+        WarehouseRow(
+            id=data.warehouses[w],
+            open=bool(sol.y[w] > 0.5),
+            storage_used_m3=float(m3[w]),
+            throughput_used_per_day=float(thr[w]),
+            status=data.wh_status[w],
+            storage_m3=float(data.wh_storage_m3[w]),
+            throughput_units_per_day=float(data.wh_throughput_per_day[w]),
+        )
         for w in range(W)
-    ]
+    )
     st = state_sections(data, cols, sol)
     kw_key = (cols.kw_sku * W + cols.kw_wh).tolist()
-    held = {**dict.fromkeys(st["on_hand"], 0.0), **dict.fromkeys(st["in_transit"], 0.0)}
+    held = {**dict.fromkeys(st.on_hand, 0.0), **dict.fromkeys(st.in_transit, 0.0)}
+    listed = [i for i in range(len(kw_key)) if sol.stock[i] > 0 or kw_key[i] in held]
     stock = [
-        {
-            "sku": data.skus[cols.kw_sku[i]],
-            "warehouse": data.warehouses[cols.kw_wh[i]],
-            "units": int(sol.stock[i]),
-            "on_hand": float(st["on_hand"].get(kw_key[i], 0.0)),
-            "in_transit": float(st["in_transit"].get(kw_key[i], 0.0)),
-        }
-        for i in range(len(kw_key))
-        if sol.stock[i] > 0 or kw_key[i] in held
+        StockRow(
+            sku=data.skus[cols.kw_sku[i]],
+            warehouse=data.warehouses[cols.kw_wh[i]],
+            units=int(sol.stock[i]),
+            on_hand=float(st.on_hand.get(kw_key[i], 0.0)),
+            in_transit=float(st.in_transit.get(kw_key[i], 0.0)),
+        )
+        for i in listed
     ]
-    listed = {kw_key[i] for i in range(len(kw_key)) if sol.stock[i] > 0 or kw_key[i] in held}
     # inventory at (SKU, warehouse) pairs outside the model (no demand tonight, say)
     stock += [
-        {
-            "sku": data.skus[k // W],
-            "warehouse": data.warehouses[k % W],
-            "units": 0,
-            "on_hand": float(st["on_hand"].get(k, 0.0)),
-            "in_transit": float(st["in_transit"].get(k, 0.0)),
-        }
-        for k in sorted(set(held) - listed)
+        StockRow(
+            sku=data.skus[k // W],
+            warehouse=data.warehouses[k % W],
+            units=0,
+            on_hand=float(st.on_hand.get(k, 0.0)),
+            in_transit=float(st.in_transit.get(k, 0.0)),
+        )
+        for k in sorted(set(held) - {kw_key[i] for i in listed})
     ]
-    rep = [
-        {
-            "sku": data.skus[cols.f_sku[i]],
-            "warehouse": data.warehouses[cols.f_wh[i]],
-            "lanes": _lanes(data, data.inbound, cols.f_opt[i]),
-            "units": float(sol.f[i]),
-            "origin": data.origins[cols.f_src[i]],
-            "lead_time_hours": float(cols.f_hours[i]),
-        }
+    rep = tuple(
+        ReplenishmentRow(
+            sku=data.skus[cols.f_sku[i]],
+            warehouse=data.warehouses[cols.f_wh[i]],
+            lanes=_lanes(data, data.inbound, cols.f_opt[i]),
+            units=float(sol.f[i]),
+            origin=data.origins[cols.f_src[i]],
+            lead_time_hours=float(cols.f_hours[i]),
+        )
         for i in np.flatnonzero(sol.f > 0).tolist()
-    ]
-    ful = []
+    )
     xs = np.flatnonzero(sol.x > 0)
     qs = np.flatnonzero(sol.q > 0)
     p_x = option_on_time(data.outbound, data, cols.x_opt[xs]).p.tolist()
     p_q = option_on_time(data.direct, data, cols.q_opt[qs]).p.tolist()
-    for n_i, i in enumerate(xs.tolist()):
-        p = cols.x_pair[i]
-        ful.append(
-            {
-                "sku": data.skus[cols.p_sku[p]],
-                "zone": data.zones[cols.p_zone[p]],
-                "source": data.warehouses[cols.x_wh[i]],
-                "lanes": _lanes(data, data.outbound, cols.x_opt[i]),
-                "units": float(sol.x[i]),
-                "hours": float(cols.x_hours[i]),
-                "on_time": bool(cols.x_ontime[i]),
-                "p_on_time": p_x[n_i],
-                "mode": "warehouse",
-            }
+    ful = [
+        FulfilmentRow(
+            sku=data.skus[cols.p_sku[cols.x_pair[i]]],
+            zone=data.zones[cols.p_zone[cols.x_pair[i]]],
+            source=data.warehouses[cols.x_wh[i]],
+            lanes=_lanes(data, data.outbound, cols.x_opt[i]),
+            units=float(sol.x[i]),
+            hours=float(cols.x_hours[i]),
+            on_time=bool(cols.x_ontime[i]),
+            p_on_time=p_x[n_i],
+            mode="warehouse",
         )
-    for n_i, i in enumerate(qs.tolist()):
-        p = cols.q_pair[i]
-        ful.append(
-            {
-                "sku": data.skus[cols.p_sku[p]],
-                "zone": data.zones[cols.p_zone[p]],
-                "source": data.origins[cols.q_src[i]],
-                "lanes": _lanes(data, data.direct, cols.q_opt[i]),
-                "units": float(sol.q[i]),
-                "hours": float(cols.q_hours[i]),
-                "on_time": bool(cols.q_ontime[i]),
-                "p_on_time": p_q[n_i],
-                "mode": "direct",
-            }
-        )
-    lost_rows = [
-        {
-            "sku": data.skus[cols.p_sku[p]],
-            "zone": data.zones[cols.p_zone[p]],
-            "units": float(sol.u[p]),
-        }
-        for p in np.flatnonzero(sol.u > 0).tolist()
+        for n_i, i in enumerate(xs.tolist())
     ]
+    ful += [
+        FulfilmentRow(
+            sku=data.skus[cols.p_sku[cols.q_pair[i]]],
+            zone=data.zones[cols.p_zone[cols.q_pair[i]]],
+            source=data.origins[cols.q_src[i]],
+            lanes=_lanes(data, data.direct, cols.q_opt[i]),
+            units=float(sol.q[i]),
+            hours=float(cols.q_hours[i]),
+            on_time=bool(cols.q_ontime[i]),
+            p_on_time=p_q[n_i],
+            mode="direct",
+        )
+        for n_i, i in enumerate(qs.tolist())
+    ]
+    lost_rows = tuple(
+        LostRow(
+            sku=data.skus[cols.p_sku[p]], zone=data.zones[cols.p_zone[p]], units=float(sol.u[p])
+        )
+        for p in np.flatnonzero(sol.u > 0).tolist()
+    )
     gap = (
         max(0.0, objective - bound) / max(abs(objective), 1e-9)
         if math.isfinite(objective) and math.isfinite(bound)
         else None
     )
-    return {
-        "scenario": data.name,
-        "status": status,
-        "objective": float(objective),
-        "bound": _num(bound),
-        "gap": gap,
-        "solve_seconds": float(solve_seconds),
-        "cost": cost,
-        "service": {
-            "on_time_share": on / tot if tot > 0 else 1.0,
-            "units_on_time": on,
-            "units_late": late,
-            "units_lost": lost,
-            "by_country": by_country,
-            "target": data.service.min_on_time_share,
-        },
-        "warehouses": warehouses,
-        "stock": stock,
-        "replenishment": rep,
-        "fulfilment": ful,
-        "lost": lost_rows,
-        "promise_hours": promise,
-        "transfers": st["transfers"],
-        "orders": st["orders"],
-        "returns": st["returns"],
-        "inventory": st["inventory"],
-        "surplus": st["surplus"],
-    }
+    return Plan(
+        scenario=data.name,
+        status=status,
+        objective=float(objective),
+        bound=_num(bound),
+        gap=gap,
+        solve_seconds=float(solve_seconds),
+        cost=CostBreakdown(**cost),
+        service=ServiceSummary(
+            on_time_share=on / tot if tot > 0 else 1.0,
+            units_on_time=on,
+            units_late=late,
+            units_lost=lost,
+            by_country=by_country,
+            target=data.service.min_on_time_share,
+        ),
+        warehouses=warehouses,
+        stock=tuple(stock),
+        replenishment=rep,
+        fulfilment=tuple(ful),
+        lost=lost_rows,
+        promise_hours=promise,
+        transfers=st.transfers,
+        orders=st.orders,
+        returns=st.returns,
+        inventory=st.inventory,
+        surplus=st.surplus,
+    )
 
 
-def _empty_plan(data: NetworkData, status: str, solve_seconds: float) -> dict[str, Any]:
-    return {
-        "scenario": data.name,
-        "status": status,
-        "objective": None,
-        "bound": None,
-        "gap": None,
-        "solve_seconds": solve_seconds,
-        "cost": {},
-        "service": {},
-        "warehouses": [],
-        "stock": [],
-        "replenishment": [],
-        "fulfilment": [],
-        "lost": [],
-        "promise_hours": float(data.service.promise_hours),
-        "transfers": [],
-        "orders": [],
-        "returns": [],
-    }
+def _empty_plan(data: NetworkData, status: Status, solve_seconds: float) -> Plan:
+    return Plan(
+        scenario=data.name,
+        status=status,
+        objective=None,
+        bound=None,
+        gap=None,
+        solve_seconds=solve_seconds,
+        cost=CostBreakdown(),
+        service=ServiceSummary(),
+        warehouses=(),
+        stock=(),
+        replenishment=(),
+        fulfilment=(),
+        lost=(),
+        promise_hours=float(data.service.promise_hours),
+        transfers=(),
+        orders=(),
+        returns=(),
+    )
 
 
 def output_seconds(prepare_s: float, *, baseline: bool = False) -> float:
@@ -523,9 +532,8 @@ def plan_scenario(
     say("writing the plan")
     solve_s = time.perf_counter() - t0
     if res.solution is None:
-        plan = _empty_plan(data, str(res.status), solve_s)
-        plan["notes"] = notes
-        plan["seed"] = params.seed
+        plan = _empty_plan(data, res.status, solve_s)
+        plan = dataclasses.replace(plan, notes=tuple(notes), seed=params.seed)
         return PlanOutcome(plan=plan, result=res, geo=geo_of(scenario))
     cols = res.columns
     res = _exact_lost(data, res)
@@ -535,7 +543,7 @@ def plan_scenario(
         data,
         cols,
         sol,
-        status=str(res.status),
+        status=res.status,
         objective=res.objective,
         bound=res.bound,
         solve_seconds=solve_s,
@@ -545,35 +553,41 @@ def plan_scenario(
         log.error(
             "plan objective %.6f differs from the evaluator's total %.6f", res.objective, ev.total
         )
+    status = res.status
     fell_back = floor or bool(res.stats.get("blocks_without_plan"))
     if fell_back and not ev.feasible:
         # honest status: the fallback breaks rules the evaluator lists
-        plan["status"] = str(Status.TIME_LIMIT)
+        status = Status.TIME_LIMIT
         res = replace(res, status=Status.TIME_LIMIT)
         notes.append(
             f"the naive plan breaks {len(ev.violations)} rule(s) of the model (see evaluation)"
         )
-    plan["seed"] = params.seed
-    plan["currency"] = scenario.currency
-    plan["strategy"] = "naive" if floor else strategy
-    plan["solver"] = params.solver
-    plan["notes"] = notes
-    # JSON has no inf/nan: a figure that was never reached (a bound phase given no time) is null
-    plan["stats"] = {
-        k: ((float(v) if math.isfinite(v) else None) if isinstance(v, float | np.floating) else v)
-        for k, v in res.stats.items()
+    # JSON has no inf/nan: a figure that was never reached (a bound phase given no time) is
+    # written as null (Plan.to_json)
+    stats = {
+        **res.stats,
+        "compile_s": float(data.compile_seconds),
+        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_children_mb": peak_rss_mb(children=True),
     }
-    plan["stats"]["compile_s"] = float(data.compile_seconds)
-    plan["stats"]["peak_rss_mb"] = peak_rss_mb()
-    plan["stats"]["peak_rss_children_mb"] = peak_rss_mb(children=True)
-    plan["evaluation"] = {
-        "feasible": ev.feasible,
-        "violations": list(ev.violations),
-        "shortfalls": list(ev.shortfalls),
-    }
-    plan["diagnosis"] = diagnose(scenario, data, cols, sol, plan, all_cols=naive_cols)
+    plan = dataclasses.replace(
+        plan,
+        status=status,
+        seed=params.seed,
+        currency=scenario.currency,
+        strategy="naive" if floor else strategy,
+        solver=params.solver,
+        notes=tuple(notes),
+        stats=stats,
+        evaluation=PlanEvaluation(
+            feasible=ev.feasible, violations=ev.violations, shortfalls=ev.shortfalls
+        ),
+    )
+    plan = dataclasses.replace(
+        plan, diagnosis=diagnose(scenario, data, cols, sol, plan, all_cols=naive_cols)
+    )
     if params.baseline == "naive":
-        plan["baseline"] = baseline_summary(data, naive_cols, naive, plan)
+        plan = dataclasses.replace(plan, baseline=baseline_summary(data, naive_cols, naive, plan))
     return PlanOutcome(plan=plan, result=res, evaluation=ev, geo=geo_of(scenario))
 
 
@@ -697,21 +711,27 @@ def _solve_state_on_decomposed(
 
 
 def baseline_summary(
-    data: NetworkData, cols: Columns, naive: Solution, plan: dict[str, Any]
+    data: NetworkData, cols: Columns, naive: Solution, plan: Plan
 ) -> dict[str, Any]:
     """The naive planner's cost, service and rule breaks, next to ours."""
     doc = plan_dict(
-        data, cols, naive, status="naive", objective=math.nan, bound=math.nan, solve_seconds=0.0
+        data,
+        cols,
+        naive,
+        status=Status.FEASIBLE,
+        objective=math.nan,
+        bound=math.nan,
+        solve_seconds=0.0,
     )
     ev = evaluate(data, doc)
-    ours = float(plan["objective"])
+    ours = float(plan.objective if plan.objective is not None else math.nan)
     return {
         "name": "naive",
         "objective": ev.total,
         "cost": ev.cost,
         "on_time_share": ev.on_time_share,
         "units_lost": ev.units_lost,
-        "warehouses_open": sum(1 for w in doc["warehouses"] if w["open"]),
+        "warehouses_open": len(doc.open_warehouses),
         "violations": len(ev.violations),
         "violation_examples": list(ev.violations[:5]),
         "saving": ev.total - ours,
@@ -724,7 +744,7 @@ def diagnose(
     data: NetworkData,
     cols: Columns,
     sol: Solution,
-    plan: dict[str, Any],
+    plan: Plan,
     *,
     max_zones: int = 20,
     all_cols: Columns | None = None,
@@ -792,7 +812,7 @@ def diagnose(
     return {
         "promise_hours": promise,
         "target": data.service.min_on_time_share,
-        "target_met": not plan.get("evaluation", {}).get("shortfalls"),
+        "target_met": plan.evaluation is None or not plan.evaluation.shortfalls,
         "zones_missing_promise": len(miss),
         "misses": out,
         "binding_capacities": binding,
@@ -809,32 +829,30 @@ def _per_pair(cols: Columns, sol: Solution, *, late: bool) -> np.ndarray:
     return v
 
 
-def _binding(data: NetworkData, plan: dict[str, Any], tol: float = 1e-3) -> list[dict[str, Any]]:
+def _binding(data: NetworkData, plan: Plan, tol: float = 1e-3) -> list[dict[str, Any]]:
     """Capacities used to within ``tol`` of their limit."""
     out = []
-    for w in plan["warehouses"]:
+    for w in plan.warehouses or ():
         for used, cap, kind in (
-            (
-                w["throughput_used_per_day"],
-                w["throughput_units_per_day"],
-                "throughput_units_per_day",
-            ),
-            (w["storage_used_m3"], w["storage_m3"], "storage_m3"),
+            (w.throughput_used_per_day, w.throughput_units_per_day, "throughput_units_per_day"),
+            (w.storage_used_m3, w.storage_m3, "storage_m3"),
         ):
-            if cap is not None and w["open"] and used >= cap * (1 - tol) - 1e-9:
-                out.append({"kind": kind, "id": w["id"], "used": used, "capacity": cap})
+            if cap is not None and math.isfinite(cap) and w.open and used >= cap * (1 - tol) - 1e-9:
+                out.append({"kind": kind, "id": w.id, "used": used, "capacity": cap})
     # lanes: recompute loads per lane from the listed flows
     H = float(data.horizon_days)
     lane_i = {ln: i for i, ln in enumerate(data.lanes)}
     sku_i = {s: i for i, s in enumerate(data.skus)}
     load = np.zeros((len(data.lanes), 3))
-    for row in plan["replenishment"] + plan["fulfilment"]:
-        k = sku_i[row["sku"]]
-        for ln in row["lanes"]:
+    rows: list[ReplenishmentRow | FulfilmentRow] = [
+        *(plan.replenishment or ()),
+        *(plan.fulfilment or ()),
+    ]
+    for row in rows:
+        k = sku_i[row.sku]
+        for ln in row.lanes:
             i = lane_i[ln]
-            load[i] += (
-                row["units"] / H * np.array([data.sku.weight_kg[k], data.sku.volume_m3[k], 1.0])
-            )
+            load[i] += row.units / H * np.array([data.sku.weight_kg[k], data.sku.volume_m3[k], 1.0])
     caps = np.stack([data.lane_cap_kg, data.lane_cap_m3, data.lane_cap_units], axis=1)
     for i, d in np.argwhere(np.isfinite(caps) & (load >= caps * (1 - tol) - 1e-9)).tolist():
         out.append(

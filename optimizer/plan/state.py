@@ -8,6 +8,7 @@ reads a previous ``plan.json`` into the network data (stocking levels and wareho
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,8 +17,28 @@ from network.compile import NetworkData
 from optimizer.allocation.columns import Columns
 from optimizer.allocation.result import Solution
 from optimizer.exceptions import InvalidNetworkError
+from optimizer.plan.document import (
+    InventoryLotRow,
+    OrderRow,
+    ReturnRow,
+    SurplusRow,
+    TransferRow,
+)
 
-__all__ = ["attach_previous", "state_sections"]
+__all__ = ["StateSections", "attach_previous", "state_sections"]
+
+
+@dataclass(frozen=True, slots=True)
+class StateSections:
+    """The v1.1 rows of a plan, and tonight's units per (SKU, warehouse) key ``sku * W + wh``."""
+
+    inventory: tuple[InventoryLotRow, ...]
+    transfers: tuple[TransferRow, ...]
+    orders: tuple[OrderRow, ...]
+    returns: tuple[ReturnRow, ...]
+    surplus: tuple[SurplusRow, ...]
+    on_hand: dict[int, float]
+    in_transit: dict[int, float]
 
 
 def attach_previous(data: NetworkData, previous: dict[str, Any]) -> NetworkData:
@@ -62,11 +83,11 @@ def attach_previous(data: NetworkData, previous: dict[str, Any]) -> NetworkData:
     )
 
 
-def _lanes(data: NetworkData, opts: Any, i: int) -> list[str]:
-    return [data.lanes[j] for j in opts.lanes_of(int(i)).tolist()]
+def _lanes(data: NetworkData, opts: Any, i: int) -> tuple[str, ...]:
+    return tuple(data.lanes[j] for j in opts.lanes_of(int(i)).tolist())
 
 
-def state_sections(data: NetworkData, cols: Columns, sol: Solution) -> dict[str, Any]:
+def state_sections(data: NetworkData, cols: Columns, sol: Solution) -> StateSections:
     """The v1.1 plan sections for a solution (empty lists without state).
 
     ``inventory`` (one row per lot: used where it is, transferred, left), ``transfers``,
@@ -84,36 +105,36 @@ def state_sections(data: NetworkData, cols: Columns, sol: Solution) -> dict[str,
     loc = cols.e_topt < 0
     np.add.at(here, cols.e_lot[loc], e[loc])
     np.add.at(moved, cols.e_lot[~loc], e[~loc])
-    inventory = [
-        {
-            "sku": data.skus[data.inv_sku[j]],
-            "warehouse": data.warehouses[data.inv_wh[j]],
-            "kind": "in_transit" if data.inv_transit[j] else "on_hand",
-            "units": float(data.inv_units[j]),
-            "arrives_in_hours": float(data.inv_day[j] * 24.0) if data.inv_transit[j] else None,
-            "used_here": float(here[j]),
-            "transferred": float(moved[j]),
-            "left": float(lo[j]),
-        }
+    inventory = tuple(
+        InventoryLotRow(
+            sku=data.skus[data.inv_sku[j]],
+            warehouse=data.warehouses[data.inv_wh[j]],
+            kind="in_transit" if data.inv_transit[j] else "on_hand",
+            units=float(data.inv_units[j]),
+            arrives_in_hours=float(data.inv_day[j] * 24.0) if data.inv_transit[j] else None,
+            used_here=float(here[j]),
+            transferred=float(moved[j]),
+            left=float(lo[j]),
+        )
         for j in range(nlot)
-    ]
-    transfers = []
+    )
+    transfers: list[TransferRow] = []
     tr = data.transfer
     for i in np.flatnonzero(~loc & (e > 0)).tolist():
         j = int(cols.e_lot[i])
         t = int(cols.e_topt[i])
         assert tr is not None
         transfers.append(
-            {
-                "sku": data.skus[data.inv_sku[j]],
-                "from": data.warehouses[int(tr.src[t])],
-                "to": data.warehouses[int(tr.dst[t])],
-                "lane": _lanes(data, tr, t)[0],
-                "units": float(e[i]),
-                "hours": float(cols.e_hours[i]),
-                "lot": "in_transit" if data.inv_transit[j] else "on_hand",
-                "available_in_hours": float(cols.e_day[i] * 24.0),
-            }
+            TransferRow(
+                sku=data.skus[data.inv_sku[j]],
+                from_=data.warehouses[int(tr.src[t])],
+                to=data.warehouses[int(tr.dst[t])],
+                lane=_lanes(data, tr, t)[0],
+                units=float(e[i]),
+                hours=float(cols.e_hours[i]),
+                lot="in_transit" if data.inv_transit[j] else "on_hand",
+                available_in_hours=float(cols.e_day[i] * 24.0),
+            )
         )
     # inventory position per (SKU, warehouse): on hand + in transit + transfers in - out
     key = data.inv_sku * W + data.inv_wh
@@ -148,59 +169,59 @@ def state_sections(data: NetworkData, cols: Columns, sol: Solution) -> dict[str,
         pick = order[first]
         pick = pick[sol.f[pick] > 0]
         best[cols.f_kw[pick]] = pick
-    orders = [
-        {
-            "sku": data.skus[cols.kw_sku[i]],
-            "warehouse": data.warehouses[cols.kw_wh[i]],
-            "lanes": _lanes(data, data.inbound, cols.f_opt[best[i]]) if best[i] >= 0 else [],
-            "units": float(np.ceil(need[i] - 1e-9)),
-        }
+    orders = tuple(
+        OrderRow(
+            sku=data.skus[cols.kw_sku[i]],
+            warehouse=data.warehouses[cols.kw_wh[i]],
+            lanes=_lanes(data, data.inbound, cols.f_opt[best[i]]) if best[i] >= 0 else (),
+            units=float(np.ceil(need[i] - 1e-9)),
+        )
         for i in np.flatnonzero(need > 1e-9).tolist()
-    ]
-    returns = []
+    )
+    returns: list[ReturnRow] = []
     r = sol.r if len(sol.r) == len(cols.r_pair) else np.zeros(len(cols.r_pair))
     for i in np.flatnonzero(r > 0).tolist():
         p = int(cols.r_pair[i])
         returns.append(
-            {
-                "country": data.zone_country[cols.p_zone[p]],
-                "warehouse": data.warehouses[cols.r_wh[i]],
-                "units": float(r[i]),
-                "resold_units": float(r[i] * cols.p_resell[p]),
-                "sku": data.skus[cols.p_sku[p]],
-                "zone": data.zones[cols.p_zone[p]],
-                "lanes": _lanes(data, data.outbound, cols.r_opt[i]),
-            }
+            ReturnRow(
+                country=data.zone_country[cols.p_zone[p]],
+                warehouse=data.warehouses[cols.r_wh[i]],
+                units=float(r[i]),
+                resold_units=float(r[i] * cols.p_resell[p]),
+                sku=data.skus[cols.p_sku[p]],
+                zone=data.zones[cols.p_zone[p]],
+                lanes=_lanes(data, data.outbound, cols.r_opt[i]),
+            )
         )
     o = sol.o if len(sol.o) == len(cols.o_pair) else np.zeros(len(cols.o_pair))
     for i in np.flatnonzero(o > 0).tolist():
         p = int(cols.o_pair[i])
         returns.append(
-            {
-                "country": data.zone_country[cols.p_zone[p]],
-                "warehouse": None,
-                "units": float(o[i]),
-                "resold_units": 0.0,
-                "sku": data.skus[cols.p_sku[p]],
-                "zone": data.zones[cols.p_zone[p]],
-                "written_off": True,
-            }
+            ReturnRow(
+                country=data.zone_country[cols.p_zone[p]],
+                warehouse=None,
+                units=float(o[i]),
+                resold_units=0.0,
+                sku=data.skus[cols.p_sku[p]],
+                zone=data.zones[cols.p_zone[p]],
+                written_off=True,
+            )
         )
     sp = sol.sp if len(sol.sp) == len(cols.sp_kw) else np.zeros(len(cols.sp_kw))
-    surplus = [
-        {
-            "sku": data.skus[cols.kw_sku[cols.sp_kw[i]]],
-            "warehouse": data.warehouses[cols.kw_wh[cols.sp_kw[i]]],
-            "units": float(sp[i]),
-        }
+    surplus = tuple(
+        SurplusRow(
+            sku=data.skus[cols.kw_sku[cols.sp_kw[i]]],
+            warehouse=data.warehouses[cols.kw_wh[cols.sp_kw[i]]],
+            units=float(sp[i]),
+        )
         for i in np.flatnonzero(sp > 0).tolist()
-    ]
-    return {
-        "inventory": inventory,
-        "transfers": transfers,
-        "orders": orders,
-        "returns": returns,
-        "surplus": surplus,
-        "on_hand": on_hand,
-        "in_transit": in_transit,
-    }
+    )
+    return StateSections(
+        inventory=inventory,
+        transfers=tuple(transfers),
+        orders=orders,
+        returns=tuple(returns),
+        surplus=surplus,
+        on_hand=on_hand,
+        in_transit=in_transit,
+    )

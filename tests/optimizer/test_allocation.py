@@ -178,7 +178,7 @@ def test_two_warehouses_golden_optimum() -> None:
         data,
         res.columns,
         res.solution,
-        status="optimal",
+        status=Status.OPTIMAL,
         objective=res.objective,
         bound=res.bound,
         solve_seconds=0.0,
@@ -229,7 +229,7 @@ def test_mip_matches_brute_force_over_warehouse_sets(seed: int) -> None:
             data,
             cols,
             r.solution,
-            status="x",
+            status=Status.FEASIBLE,
             objective=r.objective,
             bound=r.bound,
             solve_seconds=0,
@@ -276,10 +276,10 @@ def test_no_demand_gives_empty_optimal_plan() -> None:
     doc = _base_doc()
     doc["demand"] = []
     out = plan_scenario(parse_scenario(doc))
-    assert out.plan["status"] == "optimal"
-    assert out.plan["objective"] == 0.0
-    assert not any(w["open"] for w in out.plan["warehouses"])
-    assert out.plan["service"]["on_time_share"] == 1.0
+    assert out.plan.to_json()["status"] == "optimal"
+    assert out.plan.to_json()["objective"] == 0.0
+    assert not any(w["open"] for w in out.plan.to_json()["warehouses"])
+    assert out.plan.to_json()["service"]["on_time_share"] == 1.0
 
 
 def test_no_usable_warehouse_loses_or_ships_direct() -> None:
@@ -290,9 +290,9 @@ def test_no_usable_warehouse_loses_or_ships_direct() -> None:
         if n["kind"] == "warehouse":
             n["status"] = "closed"
     out = plan_scenario(parse_scenario(doc))
-    assert out.plan["status"] == "optimal"
-    assert out.plan["service"]["units_lost"] == 200
-    assert out.plan["cost"]["lost_sale_penalty"] == pytest.approx(200 * 1000.0)
+    assert out.plan.to_json()["status"] == "optimal"
+    assert out.plan.to_json()["service"]["units_lost"] == 200
+    assert out.plan.to_json()["cost"]["lost_sale_penalty"] == pytest.approx(200 * 1000.0)
     assert out.evaluation is not None and out.evaluation.feasible
 
 
@@ -302,9 +302,9 @@ def test_unreachable_zone_is_lost_and_diagnosed() -> None:
     doc["nodes"].append(node("Z9", "zone", 1.0, 104.0))
     doc["demand"].append({"sku": "K", "zone": "Z9", "units": 7})
     out = plan_scenario(parse_scenario(doc))
-    assert out.plan["service"]["units_lost"] == pytest.approx(7)
-    assert "Z9" in out.plan["diagnosis"]["unreachable_zones"]
-    miss = {m["zone"]: m for m in out.plan["diagnosis"]["misses"]}
+    assert out.plan.to_json()["service"]["units_lost"] == pytest.approx(7)
+    assert "Z9" in out.plan.to_json()["diagnosis"]["unreachable_zones"]
+    miss = {m["zone"]: m for m in out.plan.to_json()["diagnosis"]["misses"]}
     assert miss["Z9"]["reason"] == "no path meets the promise"
 
 
@@ -315,8 +315,8 @@ def test_zero_capacity_lane_is_not_used() -> None:
         if ln["id"] == "O-W1":
             ln["capacity_units_per_day"] = 0.0
     out = plan_scenario(parse_scenario(doc))
-    assert all(r["warehouse"] == "W2" for r in out.plan["replenishment"])
-    assert out.plan["objective"] == pytest.approx(950.0)
+    assert all(r["warehouse"] == "W2" for r in out.plan.to_json()["replenishment"])
+    assert out.plan.to_json()["objective"] == pytest.approx(950.0)
     assert out.evaluation.feasible
 
 
@@ -339,12 +339,12 @@ def test_unreachable_promise_lowers_target_and_reports_it() -> None:
     doc["service"]["min_on_time_share"] = 0.9
     doc["service"]["late_penalty_per_unit"] = 2.0
     out = plan_scenario(parse_scenario(doc))
-    assert out.plan["status"] == "optimal"
-    assert out.plan["service"]["on_time_share"] == 0.0
-    assert out.plan["cost"]["late_penalty"] == pytest.approx(400.0)
-    assert any("lowered" in n for n in out.plan["notes"])
+    assert out.plan.to_json()["status"] == "optimal"
+    assert out.plan.to_json()["service"]["on_time_share"] == 0.0
+    assert out.plan.to_json()["cost"]["late_penalty"] == pytest.approx(400.0)
+    assert any("lowered" in n for n in out.plan.to_json()["notes"])
     assert out.evaluation.shortfalls and not out.evaluation.violations
-    m = out.plan["diagnosis"]["misses"][0]
+    m = out.plan.to_json()["diagnosis"]["misses"][0]
     assert m["reason"] == "no path meets the promise"
     assert m["fastest"]["hours"] == pytest.approx(10.0)
     assert [leg["hours"] for leg in m["fastest"]["legs"]] == [0.0, 10.0]
@@ -360,12 +360,13 @@ def test_capacity_blocks_target_then_repairs() -> None:
         if ln["id"] in ("W1-Z1", "W2-Z1"):
             ln["capacity_units_per_day"] = 25 / 28  # together half of Z1's demand
     out = plan_scenario(parse_scenario(doc))
-    assert out.plan["status"] in ("optimal", "feasible")
-    assert out.plan["service"]["units_lost"] == pytest.approx(50.0, rel=1e-3)
-    assert any("capacities" in n for n in out.plan["notes"])
+    assert out.plan.to_json()["status"] in ("optimal", "feasible")
+    assert out.plan.to_json()["service"]["units_lost"] == pytest.approx(50.0, rel=1e-3)
+    assert any("capacities" in n for n in out.plan.to_json()["notes"])
     assert out.evaluation.feasible
     assert any(
-        b["kind"] == "lane_units_per_day" for b in out.plan["diagnosis"]["binding_capacities"]
+        b["kind"] == "lane_units_per_day"
+        for b in out.plan.to_json()["diagnosis"]["binding_capacities"]
     )
 
 
@@ -414,9 +415,9 @@ def test_storage_overflow_from_rounding_is_repaired() -> None:
         if n["id"] == "W":
             n["storage_m3"] = 1.5465  # continuous need 1.54641 m3, rounded 1.55 m3
     out = plan_scenario(parse_scenario(doc), AllocationParams(relative_gap=0))
-    assert any("storage" in n for n in out.plan["notes"])
+    assert any("storage" in n for n in out.plan.to_json()["notes"])
     assert out.evaluation is not None and out.evaluation.feasible, out.evaluation.violations
-    used = out.plan["warehouses"][0]["storage_used_m3"]
+    used = out.plan.to_json()["warehouses"][0]["storage_used_m3"]
     assert used <= 1.5465 + 1e-9
-    assert out.plan["bound"] <= out.plan["objective"] + 1e-9
-    assert out.plan["objective"] > golden("holding_one_wh")["objective"]
+    assert out.plan.to_json()["bound"] <= out.plan.to_json()["objective"] + 1e-9
+    assert out.plan.to_json()["objective"] > golden("holding_one_wh")["objective"]

@@ -48,8 +48,8 @@ def test_decomposition_on_golden_finds_optimum() -> None:
     """On the two-warehouse golden case the aggregate picks W1 and the plan is optimal (750)."""
     s, _data = read("two_wh")
     out = plan_scenario(s, AllocationParams(strategy="decompose", time_limit=30))
-    assert out.plan["strategy"] == "decompose"
-    assert out.plan["objective"] == pytest.approx(750.0)
+    assert out.plan.to_json()["strategy"] == "decompose"
+    assert out.plan.to_json()["objective"] == pytest.approx(750.0)
     assert out.evaluation.feasible
 
 

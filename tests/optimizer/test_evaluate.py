@@ -16,13 +16,20 @@ from optimizer.allocation.columns import build_columns
 from optimizer.allocation.evaluate import evaluate
 from optimizer.allocation.params import AllocationParams
 from optimizer.exceptions import InvalidNetworkError
+from optimizer.plan.document import Plan
 from optimizer.plan.planning import plan_dict, plan_scenario
+from optimizer.solver import Status
 from tests.optimizer.test_allocation import random_doc, read
 
 
 def _plan(name: str = "two_wh") -> tuple[object, dict]:
     s, data = read(name)
-    return data, plan_scenario(s, AllocationParams(relative_gap=0)).plan
+    return data, plan_scenario(s, AllocationParams(relative_gap=0)).plan.to_json()
+
+
+def _ev(data, doc: dict):  # type: ignore[no-untyped-def]
+    """The evaluator on a plan.json document (read by Plan.from_json, as at the edge)."""
+    return evaluate(data, Plan.from_json(doc))
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -36,7 +43,7 @@ def test_any_optimised_plan_passes_the_evaluator(seed: int, caps: bool) -> None:
     ev = out.evaluation
     assert ev is not None
     assert not ev.violations, ev.violations
-    assert ev.total == pytest.approx(out.plan["objective"], rel=1e-6, abs=1e-6)
+    assert ev.total == pytest.approx(out.plan.objective, rel=1e-6, abs=1e-6)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -56,9 +63,12 @@ def test_evaluator_agrees_with_model_costs_for_any_column_values(seed: int) -> N
         f=rng.uniform(0, 50, len(cols.f_sku)),
         stock=np.zeros(len(cols.kw_sku)),
     )
-    plan = plan_dict(data, cols, sol, status="x", objective=0.0, bound=0.0, solve_seconds=0)
+    plan = plan_dict(
+        data, cols, sol, status=Status.FEASIBLE, objective=0.0, bound=0.0, solve_seconds=0
+    )
     ev = evaluate(data, plan)
-    for k, v in plan["cost"].items():
+    assert plan.cost is not None
+    for k, v in plan.cost.terms().items():
         if k == "lost_sale_penalty":
             continue  # the evaluator derives lost units from demand, not from u
         assert ev.cost[k] == pytest.approx(v, rel=1e-9, abs=1e-9), k
@@ -70,9 +80,12 @@ def test_naive_plan_costs_match_and_understock_is_reported() -> None:
     _s, data = read("holding_one_wh")
     cols = build_columns(data)
     naive, _ = naive_solution(data, cols)
-    plan = plan_dict(data, cols, naive, status="naive", objective=0.0, bound=0.0, solve_seconds=0)
+    plan = plan_dict(
+        data, cols, naive, status=Status.FEASIBLE, objective=0.0, bound=0.0, solve_seconds=0
+    )
     ev = evaluate(data, plan)
-    assert ev.total == pytest.approx(sum(plan["cost"].values()), rel=1e-9)
+    assert plan.cost is not None
+    assert ev.total == pytest.approx(plan.cost.total, rel=1e-9)
     assert any("'K' at 'W'" in v and "below the required" in v for v in ev.violations)
 
 
@@ -98,10 +111,10 @@ def test_naive_plan_costs_match_and_understock_is_reported() -> None:
 def test_evaluator_catches_broken_rules(edit, expect: str) -> None:  # type: ignore[no-untyped-def]
     """Each hand-broken rule is reported with a message naming the item."""
     s, data = read("holding_one_wh")
-    plan = copy.deepcopy(plan_scenario(s, AllocationParams(relative_gap=0)).plan)
-    assert not evaluate(data, plan).violations
+    plan = plan_scenario(s, AllocationParams(relative_gap=0)).plan.to_json()
+    assert not _ev(data, plan).violations
     edit(plan)
-    ev = evaluate(data, plan)
+    ev = _ev(data, plan)
     assert any(expect in v for v in ev.violations), ev.violations
 
 
@@ -117,7 +130,7 @@ def test_evaluator_checks_capacities() -> None:
             ln["capacity_units_per_day"] = 1.0
     data = compile_network(parse_scenario(doc))
     _, plan = _plan("two_wh")  # the unconstrained optimum ships 200 units through W1
-    ev = evaluate(data, plan)
+    ev = _ev(data, plan)
     assert any("throughput" in v and "'W1'" in v for v in ev.violations)
     assert any("lane 'O-W1'" in v for v in ev.violations)
 
@@ -128,8 +141,8 @@ def test_unknown_items_are_named() -> None:
     bad = copy.deepcopy(plan)
     bad["fulfilment"][0]["sku"] = "NOPE"
     with pytest.raises(InvalidNetworkError, match="NOPE"):
-        evaluate(data, bad)
+        _ev(data, bad)
     bad = copy.deepcopy(plan)
     bad["fulfilment"][0]["lanes"] = ["W2-Z2"]
     with pytest.raises(InvalidNetworkError, match="no path"):
-        evaluate(data, bad)
+        _ev(data, bad)

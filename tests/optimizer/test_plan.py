@@ -58,7 +58,7 @@ def test_plan_document_has_every_contract_key(tmp_path: Path) -> None:
     equals the sum of the cost terms."""
     s, _ = read("holding_one_wh")
     out = plan_scenario(s)
-    p = out.plan
+    p = out.plan.to_json()
     assert set(p) >= CONTRACT_KEYS
     assert set(p["cost"]) == COST_KEYS
     assert {"on_time_share", "units_on_time", "units_late", "units_lost", "by_country"} <= set(
@@ -81,7 +81,7 @@ def test_plan_document_has_every_contract_key(tmp_path: Path) -> None:
 
 def _run_in_child(path: str) -> float:
     s = load_scenario(path)
-    return plan_scenario(s, AllocationParams(time_limit=30)).plan["objective"]
+    return plan_scenario(s, AllocationParams(time_limit=30)).plan.to_json()["objective"]
 
 
 def test_plan_scenario_runs_in_a_separate_process() -> None:
@@ -207,7 +207,7 @@ def test_tiny_my_fixture_plans(data_dir: Path, tmp_path: Path) -> None:
     shutil.copy(data_dir / "tiny-my.json", tmp_path / "t.json")
     out = plan_scenario(load_scenario(tmp_path / "t.json"), AllocationParams(baseline="naive"))
     assert out.evaluation is not None and out.evaluation.feasible
-    assert out.plan["baseline"]["objective"] >= out.plan["objective"] - 1e-6
+    assert out.plan.to_json()["baseline"]["objective"] >= out.plan.to_json()["objective"] - 1e-6
 
 
 def test_auto_strategy_decomposes_only_with_several_skus(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -223,8 +223,8 @@ def test_auto_strategy_decomposes_only_with_several_skus(monkeypatch: pytest.Mon
     for n_sku, want in ((1, "monolithic"), (3, "decompose")):
         doc = random_doc(np.random.default_rng(5), n_wh=3, n_zone=3, n_sku=n_sku)
         out = plan_scenario(parse_scenario(doc), AllocationParams(time_limit=30))
-        assert out.plan["strategy"] == want
-        assert out.plan["status"] in ("optimal", "feasible")
+        assert out.plan.to_json()["strategy"] == want
+        assert out.plan.to_json()["status"] in ("optimal", "feasible")
 
 
 def test_stats_that_were_never_reached_are_written_as_null(
@@ -248,8 +248,8 @@ def test_stats_that_were_never_reached_are_written_as_null(
     monkeypatch.setattr(planning, "solve_allocation", with_open_figures)
     s, _ = read("holding_one_wh")
     out = plan_scenario(s)
-    assert out.plan["stats"]["lagrange_first"] is None
-    assert out.plan["stats"]["capacity_bound"] is None
+    assert out.plan.to_json()["stats"]["lagrange_first"] is None
+    assert out.plan.to_json()["stats"]["capacity_bound"] is None
     files = write_plan(out, tmp_path)
     assert json.loads(files["plan"].read_text())["stats"]["capacity_bound"] is None
 
@@ -280,10 +280,10 @@ def test_no_plan_in_time_writes_the_naive_floor_and_says_so(
     monkeypatch.setattr(planning, "solve_allocation", nothing)
     s, _ = read("holding_one_wh")
     out = plan_scenario(s, AllocationParams(time_limit=3))
-    plan = out.plan
+    plan = out.plan.to_json()
     assert plan["objective"] is not None and plan["fulfilment"]
     assert plan["strategy"] == "naive" and plan["stats"]["fallback"] == "naive"
-    ev = evaluate(compile_network(s), plan)
+    ev = evaluate(compile_network(s), out.plan)
     assert ev.total == pytest.approx(plan["objective"], rel=1e-9)
     assert plan["status"] == ("feasible" if ev.feasible else "time_limit")
     assert plan["bound"] is None and plan["gap"] is None
@@ -305,8 +305,8 @@ def test_a_deadline_already_spent_writes_the_floor_within_the_limit() -> None:
     t0 = time.perf_counter()
     out = plan_scenario(s, AllocationParams(time_limit=1.0), started=t0 - 5.0)
     assert time.perf_counter() - t0 < 5.0
-    assert out.plan["objective"] is not None and out.plan["strategy"] == "naive"
-    assert any("time limit of 1 s" in n for n in out.plan["notes"])
+    assert out.plan.to_json()["objective"] is not None and out.plan.to_json()["strategy"] == "naive"
+    assert any("time limit of 1 s" in n for n in out.plan.to_json()["notes"])
 
 
 def test_cli_short_limit_writes_a_plan(tmp_path: Path) -> None:

@@ -9,15 +9,19 @@ import pytest
 
 from network.scenario import load_scenario
 from optimizer.plan.day import FleetSpec, build_day_instance
+from optimizer.plan.document import Plan
 from optimizer.routing import RoutingError, RoutingParams, solve_routes
 from optimizer.routing.evaluate import evaluate_routes
+from optimizer.solver import Status
 
 
 @pytest.fixture(scope="module")
 def plan_and_scenario(data_dir):
     """The hand-written tiny plan (WH-KUL serves Z-KUL and Z-JHB) and its scenario."""
     d = data_dir / "vrp" / "plan-tiny"
-    return json.loads((d / "plan.json").read_text()), load_scenario(d / "scenario.json")
+    return Plan.from_json(json.loads((d / "plan.json").read_text())), load_scenario(
+        d / "scenario.json"
+    )
 
 
 def test_sampling_is_deterministic_by_seed_and_day(plan_and_scenario) -> None:
@@ -89,7 +93,10 @@ def test_given_matrix_replaces_geodesic_distances(plan_and_scenario) -> None:
         ({"warehouse": "WH-XXX"}, "unknown warehouse 'WH-XXX'"),  # not in the scenario
         ({"warehouse": "Z-KUL"}, "unknown warehouse 'Z-KUL'"),  # a zone, not a warehouse
         ({"day": 28}, "day 28 outside the horizon"),  # horizon is 28 days
-        ({"warehouse": "WH-PEN", "plan": {"fulfilment": []}}, "no fulfilment from 'WH-PEN'"),
+        (
+            {"warehouse": "WH-PEN", "plan": Plan("s", Status.OPTIMAL, 0, 0, 0, 0, fulfilment=())},
+            "no fulfilment from 'WH-PEN'",
+        ),
     ],
 )
 def test_bad_plan_requests_are_rejected(plan_and_scenario, kwargs, match) -> None:
