@@ -10,7 +10,10 @@ import dataclasses
 import math
 from typing import TYPE_CHECKING, Any
 
+from fastapi import HTTPException
+
 from api.schemas import PlanPublic, PlanSummary, RouteCreate
+from optimizer.plan.document import Plan, PlanFormatError
 
 if TYPE_CHECKING:
     from api.network_store import ProgressRecord
@@ -70,11 +73,26 @@ def job_to_public(
     rec: JobRecord, source: tuple[str, int] | None = None, progress: ProgressRecord | None = None
 ) -> PlanPublic:
     """A job as returned by ``GET /v1/plans/{id}`` (with its plan once succeeded, and the
-    solve's latest progress report)."""
+    solve's latest progress report).
+
+    Raises
+    ------
+    HTTPException
+        500 when the stored result is not a DESIGN §7 plan (a custom solver's bad answer);
+        the message names the field.
+    """
+    plan = None
+    if rec.status == "succeeded" and rec.result is not None:
+        try:
+            plan = Plan.from_json(rec.result)
+        except PlanFormatError as e:
+            raise HTTPException(
+                500, f"plan {rec.id}: the stored result is not a plan ({e})"
+            ) from None
     return PlanPublic(
         **_summary_fields(rec),
         network=_network(source),
-        plan=rec.result if rec.status == "succeeded" else None,
+        plan=plan,
         progress=dataclasses.asdict(progress) if progress is not None else None,
     )
 

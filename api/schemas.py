@@ -10,7 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    WithJsonSchema,
+    model_serializer,
+)
+
+from optimizer.plan.document import Plan
 
 __all__ = [
     "Depot",
@@ -150,12 +159,25 @@ class Progress(BaseModel):
 
 
 class PlanPublic(PlanSummary):
-    """A plan job; ``plan`` is the DESIGN §7 ``plan.json`` once the job has succeeded."""
+    """A plan job; ``plan`` is the DESIGN §7 ``plan.json`` once the job has succeeded.
 
-    plan: dict[str, Any] | None = None
+    The schema of ``plan`` is generated from :class:`optimizer.plan.document.Plan`; the JSON
+    sent is ``Plan.to_json()``, exactly what ``tradelane plan`` writes (a key absent from the
+    plan is absent here too, not ``null``).
+    """
+
+    plan: Plan | None = None
     progress: Progress | None = Field(
         default=None, description="The solve's latest progress report (null before the first)."
     )
+
+    # No return annotation on purpose: pydantic then documents the fields' own schema (the
+    # Plan's), while the body is the plan's own JSON.
+    @model_serializer(mode="wrap")
+    def _plan_as_json(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        out = handler(self)
+        out["plan"] = None if self.plan is None else self.plan.to_json()
+        return out
 
 
 class PlansPublic(BaseModel):

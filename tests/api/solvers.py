@@ -72,7 +72,10 @@ def fake_plan(
             "units_late": 0,
             "units_lost": 0,
         },
-        "warehouses": [{"id": w, "open": True} for w in whs],
+        "warehouses": [
+            {"id": w, "open": True, "storage_used_m3": 0.0, "throughput_used_per_day": 0.0}
+            for w in whs
+        ],
         "stock": [
             {"sku": k, "warehouse": whs[0], "units": round(u * factor)} for k, u in demand.items()
         ]
