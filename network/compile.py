@@ -18,6 +18,7 @@ fit); :meth:`PathOptions.unit_cost` computes them for any SKU subset with one ma
 
 from __future__ import annotations
 
+import enum
 import math
 import time
 from dataclasses import dataclass, field
@@ -39,9 +40,9 @@ from network.paths import (
     sku_pareto_mask,
     vector_costs,
 )
-from network.scenario import Scenario, Service
+from network.scenario import Scenario, Service, WarehouseStatus
 
-__all__ = ["NetworkData", "PathOptions", "SkuData", "compile_network"]
+__all__ = ["LaneDim", "NetworkData", "PathOptions", "SkuData", "compile_network"]
 
 F = npt.NDArray[np.float64]
 I = npt.NDArray[np.int64]
@@ -144,6 +145,20 @@ class PathOptions:
         return sku_pareto_mask(c, self.hours, self.pair())
 
 
+@enum.unique
+class LaneDim(enum.IntEnum):
+    """A lane capacity's dimension: the column of :attr:`NetworkData.lane_caps`."""
+
+    KG = 0
+    M3 = 1
+    UNITS = 2
+
+    @property
+    def unit(self) -> str:
+        """The unit of a load in this dimension (``kg``, ``m3``, ``units``)."""
+        return ("kg", "m3", "units")[self]
+
+
 @dataclass(frozen=True, slots=True)
 class NetworkData:
     """Everything the optimiser needs, as frozen arrays (see module docstring)."""
@@ -159,7 +174,7 @@ class NetworkData:
     duty_countries: tuple[str, ...]
     # warehouses
     wh_fixed_cost: F
-    wh_status: tuple[str, ...]
+    wh_status: tuple[WarehouseStatus, ...]
     wh_storage_m3: F  # inf where unlimited
     wh_throughput_per_day: F  # inf where unlimited
     wh_holding_per_m3_day: F
@@ -322,6 +337,22 @@ class NetworkData:
         return bool(len(self.lane_time_cv) and np.any(self.lane_time_cv > 0))
 
     @property
+    def lane_caps(self) -> F:
+        """Lane capacities per day, shape ``(lanes, 3)``, columns in :class:`LaneDim` order
+        (``inf`` where none)."""
+        return np.stack([self.lane_cap_kg, self.lane_cap_m3, self.lane_cap_units], axis=1)
+
+    @property
+    def wh_usable(self) -> npt.NDArray[np.bool_]:
+        """Per warehouse: the plan may use it (its status is not ``closed``)."""
+        return np.array([s is not WarehouseStatus.CLOSED for s in self.wh_status], dtype=bool)
+
+    @property
+    def wh_kept_open(self) -> npt.NDArray[np.bool_]:
+        """Per warehouse: the plan must keep it open (its status is ``open``)."""
+        return np.array([s is WarehouseStatus.OPEN for s in self.wh_status], dtype=bool)
+
+    @property
     def total_demand(self) -> float:
         """Units demanded over the horizon."""
         return float(self.dem_units.sum())
@@ -330,7 +361,7 @@ class NetworkData:
         """Zones with demand that no direct path nor any stocked warehouse can reach."""
         fed = np.zeros(len(self.warehouses), dtype=bool)
         fed[self.inbound.dst] = True
-        fed &= np.array([s != "closed" for s in self.wh_status], dtype=bool)
+        fed &= self.wh_usable
         ok = np.zeros(len(self.zones), dtype=bool)
         ok[self.direct.dst] = True
         if len(self.outbound):
@@ -489,7 +520,7 @@ def compile_network(
         zone_country=tuple(z.country for z in zones_n),
         duty_countries=countries,
         wh_fixed_cost=np.array([w.fixed_cost for w in whs], float),
-        wh_status=tuple(w.status for w in whs),
+        wh_status=tuple(WarehouseStatus(w.status) for w in whs),
         wh_storage_m3=loose(
             np.array([inf if w.storage_m3 is None else w.storage_m3 for w in whs], float), inf
         ),

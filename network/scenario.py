@@ -43,6 +43,7 @@ and ``transfer`` lanes (warehouse → warehouse) that the model now uses.
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 from collections import Counter
@@ -90,7 +91,20 @@ NODE_KINDS = ("origin", "gateway", "warehouse", "zone")
 
 Mode = Literal["sea", "rail", "air", "truck", "express", "customs", "last_mile", "transfer"]
 NodeKind = Literal["origin", "gateway", "warehouse", "zone"]
-Status = Literal["candidate", "open", "closed"]
+
+
+@enum.unique
+class WarehouseStatus(enum.StrEnum):
+    """A warehouse's state in a scenario (the JSON keeps the lower-case strings).
+
+    ``candidate``: the plan may use it or not; ``open``: already running, the plan must keep
+    it; ``closed``: unusable (no stock, no flows).
+    """
+
+    CANDIDATE = "candidate"
+    OPEN = "open"
+    CLOSED = "closed"
+
 
 NonNeg = Field(default=0.0, ge=0)
 
@@ -157,7 +171,7 @@ class Node(_Base):
     handling_hours: float = NonNeg
     # warehouses
     fixed_cost: float = NonNeg
-    status: Status = "candidate"
+    status: WarehouseStatus = WarehouseStatus.CANDIDATE
     storage_m3: float | None = Field(default=None, ge=0)
     throughput_units_per_day: float | None = Field(default=None, ge=0)
     holding_cost_per_m3_day: float = NonNeg

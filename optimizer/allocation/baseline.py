@@ -105,7 +105,7 @@ def naive_solution(data: NetworkData, cols: Columns) -> tuple[Solution, Solution
     q[c4[m4]] = cols.p_dem[m4]
     u[m1 | m2 | m3 | m4] = 0.0
 
-    y = np.array([s == "open" for s in data.wh_status], dtype=float)
+    y = data.wh_kept_open.astype(float)
     y[np.unique(cols.x_wh[x > 0])] = 1.0
     # replenishment: cheapest freight inbound column per (SKU, warehouse)
     need = np.bincount(cols.x_kw, weights=x, minlength=nkw)

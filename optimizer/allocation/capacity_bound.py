@@ -111,7 +111,6 @@ class _Cflp:
         pc = pair_costs(data, cols, no_thr, targets)
         thr = np.asarray(data.wh_throughput_per_day, float)
         cap = float(data.horizon_days) * np.where(np.isfinite(thr), thr, np.inf)
-        status = np.array(data.wh_status)
         zc = np.array(data.zone_country)
         _, grp = np.unique(zc[cols.p_zone], return_inverse=True)
         self._setup(
@@ -121,8 +120,8 @@ class _Cflp:
             pc.fixed,
             pc.const,
             cap,
-            (status == "open").astype(float),
-            (status != "closed").astype(float),
+            data.wh_kept_open.astype(float),
+            data.wh_usable.astype(float),
             np.asarray(grp, np.int64).ravel(),
         )
 

@@ -272,7 +272,7 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
     p_k = p_k.astype(np.int64)
     K = len(ks)
     sk = data.sku.take(ks)
-    usable = np.array([s != "closed" for s in data.wh_status], dtype=bool)
+    usable = data.wh_usable
     capped_lane = ~(
         np.isinf(data.lane_cap_kg) & np.isinf(data.lane_cap_m3) & np.isinf(data.lane_cap_units)
     )

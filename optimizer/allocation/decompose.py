@@ -268,9 +268,8 @@ def aggregate_model(
     zrow[zones] = np.arange(len(zones))
     nx_, nq, nu = len(zk), len(qzk), len(zones)
     n = W + nx_ + nq + nu
-    status = np.array(data.wh_status)
-    y_lb = (status == "open").astype(float)
-    y_ub = (status != "closed").astype(float)
+    y_lb = data.wh_kept_open.astype(float)
+    y_ub = data.wh_usable.astype(float)
     if how == "min":
         u_cost = _group_min(p_grp, lost_red, Z)[zones]
     else:
@@ -666,7 +665,7 @@ def solve_decomposed(
         # the capacitated bound needs throughput capacities; without them the subgradient
         # gets all the time
         thr = np.isfinite(np.asarray(data.wh_throughput_per_day, float))
-        capacitated = bool((thr & (np.array(data.wh_status) != "closed")).any())
+        capacitated = bool((thr & data.wh_usable).any())
         rounds = 0
         while rounds < MAX_BOUND_ROUNDS and bound < target and end - time.perf_counter() > 1.0:
             rounds += 1

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from network.compile import NetworkData, PathOptions
+from network.compile import LaneDim, NetworkData, PathOptions
 from network.distribution import option_on_time
 from optimizer.exceptions import InvalidNetworkError
 
@@ -372,11 +372,11 @@ def evaluate(data: NetworkData, plan: Plan) -> Evaluation:
         w = need(wh_i, wrow.id, "warehouse", f"warehouses[{j}]")
         listed.add(w)
         is_open[w] = bool(wrow.open)
+    kept, usable = data.wh_kept_open, data.wh_usable
     for w in range(W):
-        st = data.wh_status[w]
-        if st == "open" and not is_open[w]:
+        if kept[w] and not is_open[w]:
             viol.append(f"warehouse {data.warehouses[w]!r} has status open but is not used")
-        if st == "closed" and is_open[w]:
+        if not usable[w] and is_open[w]:
             viol.append(f"warehouse {data.warehouses[w]!r} is closed but the plan uses it")
 
     # -- replenishment (inbound flows) -------------------------------------------------------
@@ -620,7 +620,7 @@ def evaluate(data: NetworkData, plan: Plan) -> Evaluation:
         ):
             viol.append(f"warehouse {name!r} is not open but the plan stocks or ships there")
     # lane capacities (per day, averaged over the horizon)
-    load = np.zeros((len(data.lanes), 3))
+    load = np.zeros((len(data.lanes), len(LaneDim)))
     for opts, opt, k, u in (
         (data.inbound, r_opt, r_k, r_u),
         (data.outbound, f_opt[ob], f_k[ob], f_u[ob]),
@@ -628,17 +628,17 @@ def evaluate(data: NetworkData, plan: Plan) -> Evaluation:
     ):
         for i, kk, uu in zip(opt.tolist(), k.tolist(), u.tolist(), strict=True):
             ln = opts.lanes_of(i)
-            load[ln, 0] += uu * sk.weight_kg[kk] / H
-            load[ln, 1] += uu * sk.volume_m3[kk] / H
-            load[ln, 2] += uu / H
+            load[ln, LaneDim.KG] += uu * sk.weight_kg[kk] / H
+            load[ln, LaneDim.M3] += uu * sk.volume_m3[kk] / H
+            load[ln, LaneDim.UNITS] += uu / H
     for li, kk, uu in state.lane_load:
-        load[li, 0] += uu * sk.weight_kg[kk] / H
-        load[li, 1] += uu * sk.volume_m3[kk] / H
-        load[li, 2] += uu / H
-    caps = np.stack([data.lane_cap_kg, data.lane_cap_m3, data.lane_cap_units], axis=1)
+        load[li, LaneDim.KG] += uu * sk.weight_kg[kk] / H
+        load[li, LaneDim.M3] += uu * sk.volume_m3[kk] / H
+        load[li, LaneDim.UNITS] += uu / H
+    caps = data.lane_caps
     over = np.argwhere(load > caps * (1 + REL) + ABS)
     for li, d in over.tolist():
-        unit = ("kg", "m3", "units")[d]
+        unit = LaneDim(d).unit
         viol.append(
             f"lane {data.lanes[li]!r}: {load[li, d]:.6g} {unit}/day over capacity {caps[li, d]:.6g}"
         )

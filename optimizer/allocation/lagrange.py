@@ -47,7 +47,7 @@ import scipy.sparse as sp
 
 from network.compile import NetworkData
 from optimizer.allocation.columns import Columns
-from optimizer.allocation.model import AllocationModel, lane_rows
+from optimizer.allocation.model import AllocationModel, lane_key_caps, lane_rows
 from optimizer.solver import solve_small_mip
 
 __all__ = [
@@ -74,8 +74,9 @@ I = npt.NDArray[np.int64]
 class Multipliers:
     """Non-negative prices of the dualised rows.
 
-    ``storage`` and ``throughput`` per warehouse, ``lanes`` per lane-dimension key
-    (``lane * 3 + d``, d = kg, m³, units), ``ontime`` per target name (``"all"``, countries).
+    ``storage`` and ``throughput`` per warehouse, ``lanes`` per lane key
+    (:func:`~optimizer.allocation.model.lane_key`: lane and ``LaneDim``), ``ontime`` per
+    target name (``"all"``, countries).
     """
 
     storage: F
@@ -213,8 +214,7 @@ def pair_costs(
     d = np.minimum(dq, cols.lost_penalty)
     q_arg = np.where(dq <= cols.lost_penalty, q_arg, -1)
     c = np.minimum(c_flat.reshape(P, W), d[:, None])
-    status = np.array(data.wh_status)
-    c[:, status == "closed"] = np.inf
+    c[:, ~data.wh_usable] = np.inf
     stor_price = np.where(np.isfinite(data.wh_storage_m3), mult.storage, 0.0)
     fixed = (
         data.wh_fixed_cost
@@ -225,9 +225,9 @@ def pair_costs(
     )
     const = sum(mult.ontime.get(k, 0.0) * v for k, v in targets.items())
     if mult.lanes:
-        caps = np.stack([data.lane_cap_kg, data.lane_cap_m3, data.lane_cap_units], axis=1)
-        for k, lam in mult.lanes.items():
-            const -= lam * float(caps[k // 3, k % 3]) * H
+        keys = np.fromiter(mult.lanes.keys(), dtype=np.int64, count=len(mult.lanes))
+        lams = np.fromiter(mult.lanes.values(), dtype=float, count=len(mult.lanes))
+        const -= float(lams @ lane_key_caps(data, keys)) * H
     return PairCosts(
         c=c,
         d=d,
@@ -481,9 +481,8 @@ def lagrangian_bound(
 ) -> tuple[float, UflBound, PairCosts]:
     """``L(mult)``: a valid lower bound on the allocation MIP (see the module docstring)."""
     pc = pair_costs(data, cols, mult, targets)
-    status = np.array(data.wh_status)
-    y_lb = (status == "open").astype(float)
-    y_ub = (status != "closed").astype(float)
+    y_lb = data.wh_kept_open.astype(float)
+    y_ub = data.wh_usable.astype(float)
     ufl = solve_ufl(pc, cols.p_zone.astype(np.int64), y_lb, y_ub, deadline, y_start=y_start)
     return pc.const + ufl.bound, ufl, pc
 
@@ -547,8 +546,7 @@ def subgradient(
                     np.searchsorted(lane_keys, k_), weights=v_ * wgt[c_], minlength=len(lane_keys)
                 )
                 g_lane += tot[: len(lane_keys)]
-        caps = np.stack([data.lane_cap_kg, data.lane_cap_m3, data.lane_cap_units], axis=1)
-        g_lane -= caps[lane_keys // 3, lane_keys % 3] * H
+        g_lane -= lane_key_caps(data, lane_keys) * H
     return g_stor, g_thr, g_lane, g_on
 
 
@@ -656,7 +654,8 @@ def lagrangian_search(
 
 
 def capacitated_lane_keys(data: NetworkData, cols: Columns) -> I:
-    """Every lane-dimension key (``lane * 3 + d``) with a capacity row in the full model."""
+    """Every lane key (:func:`~optimizer.allocation.model.lane_key`) with a capacity row in
+    the full model."""
     keys: list[I] = []
     for opts, col_opt, col_sku in (
         (data.outbound, cols.x_opt, cols.p_sku[cols.x_pair]),

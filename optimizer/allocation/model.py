@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from network.compile import NetworkData, PathOptions
+from network.compile import LaneDim, NetworkData, PathOptions
 from optimizer.allocation.columns import (
     Columns,
     build_columns,
@@ -65,26 +65,47 @@ class AllocationModel:
         return self.A.shape[0]
 
 
+def lane_key(lane: I, dim: LaneDim | I) -> I:
+    """The sortable key of a lane capacity row: ``lane × len(LaneDim) + dim``.
+
+    Keys order rows by lane, then dimension; :func:`split_lane_key` inverts it. They are used
+    as row ids (``np.unique``/``np.searchsorted``) and as Lagrange multiplier ids.
+    """
+    return np.asarray(lane, dtype=np.int64) * len(LaneDim) + np.asarray(dim, dtype=np.int64)
+
+
+def split_lane_key(key: I) -> tuple[I, I]:
+    """``(lane, dim)`` of lane keys (see :func:`lane_key`); ``dim`` indexes ``LaneDim``."""
+    lane, dim = np.divmod(np.asarray(key, dtype=np.int64), len(LaneDim))
+    return lane, dim
+
+
+def lane_key_caps(data: NetworkData, key: I) -> F:
+    """The per-day capacity of each lane key's row."""
+    lane, dim = split_lane_key(key)
+    return data.lane_caps[lane, dim]
+
+
 def lane_rows(
     data: NetworkData, opts: PathOptions, col_opt: I, col_sku: I, col0: int
 ) -> tuple[list[I], list[I], list[F]]:
-    """Entries ``(lane-dimension key, column, coefficient)`` for capacitated lanes."""
+    """Entries ``(lane key, column, coefficient)`` for capacitated lanes (:func:`lane_key`)."""
     if len(col_opt) == 0 or len(opts.lane_idx) == 0:
         return [], [], []
     counts = np.diff(opts.lane_ptr)[col_opt]
     parent, rank = expand_counts(counts)
     lane = opts.lane_idx[opts.lane_ptr[col_opt][parent] + rank]
     keys, cols, vals = [], [], []
-    for d, cap, attr in (
-        (0, data.lane_cap_kg, data.sku.weight_kg),
-        (1, data.lane_cap_m3, data.sku.volume_m3),
-        (2, data.lane_cap_units, None),
+    for d, attr in (
+        (LaneDim.KG, data.sku.weight_kg),
+        (LaneDim.M3, data.sku.volume_m3),
+        (LaneDim.UNITS, None),
     ):
-        hit = np.isfinite(cap[lane])
+        hit = np.isfinite(data.lane_caps[lane, d])
         if not hit.any():
             continue
         par = parent[hit]
-        keys.append(lane[hit] * 3 + d)
+        keys.append(lane_key(lane[hit], d))
         cols.append(col0 + par)
         vals.append(np.ones(len(par)) if attr is None else attr[col_sku[par]].astype(float))
     return keys, cols, vals
@@ -166,9 +187,8 @@ def build_allocation_model(
     n = off.pop("end")
 
     # bounds and costs
-    status = np.array(data.wh_status)
-    y_lb = (status == "open").astype(float)
-    y_ub = (status != "closed").astype(float)
+    y_lb = data.wh_kept_open.astype(float)
+    y_ub = data.wh_usable.astype(float)
     if y_fixed is not None:
         yf = np.asarray(y_fixed, dtype=float)
         if yf.shape != (W,):
@@ -365,8 +385,7 @@ def build_allocation_model(
     if keys:
         kk = np.concatenate(keys)
         uk, inv = np.unique(kk, return_inverse=True)
-        caps = np.stack([data.lane_cap_kg, data.lane_cap_m3, data.lane_cap_units], axis=1)
-        cap = caps[uk // 3, uk % 3] * H
+        cap = lane_key_caps(data, uk) * H
         block(
             "lanes",
             inv.ravel(),

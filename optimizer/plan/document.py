@@ -20,11 +20,13 @@ The JSON is exactly DESIGN §7's (extend, never break), with these rules:
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
+from network.scenario import WarehouseStatus
 from optimizer.exceptions import OptimiserError
 from optimizer.solver.status import Status
 
@@ -110,6 +112,17 @@ class _Obj:
             raise self._bad(key, "a string", v)
         return v
 
+    def choice(self, key: str, kind: type[enum.StrEnum], *, required: bool = False) -> Any:
+        """One of an enum's values (absent: None unless required)."""
+        v = self.string(key, required=required)
+        if v is None:
+            return None
+        try:
+            return kind(v)
+        except ValueError:
+            allowed = ", ".join(m.value for m in kind)
+            raise PlanFormatError(f"{self.path(key)}: {v!r} is not one of {allowed}") from None
+
     def boolean(self, key: str, *, required: bool = True) -> Any:
         present, v = self._get(key, required)
         if not present:
@@ -191,8 +204,8 @@ def _value(v: Any) -> Any:
         return [_value(x) for x in v]
     if isinstance(v, Mapping):
         return {k: _value(x) for k, x in v.items()}
-    if isinstance(v, Status):
-        return str(v)
+    if isinstance(v, enum.Enum):
+        return v.value
     if isinstance(v, float) and not math.isfinite(v):
         return None  # JSON has no inf/nan: an unlimited capacity or unreached figure is null
     return v
@@ -316,7 +329,7 @@ class WarehouseRow:
     open: bool
     storage_used_m3: float
     throughput_used_per_day: float
-    status: str | None = None
+    status: WarehouseStatus | None = None
     storage_m3: float | None = None
     throughput_units_per_day: float | None = None
 
@@ -327,7 +340,7 @@ class WarehouseRow:
             open=o.boolean("open"),
             storage_used_m3=o.num("storage_used_m3"),
             throughput_used_per_day=o.num("throughput_used_per_day"),
-            status=o.string("status", required=False),
+            status=o.choice("status", WarehouseStatus),
             storage_m3=o.cap("storage_m3"),
             throughput_units_per_day=o.cap("throughput_units_per_day"),
         )
@@ -675,13 +688,7 @@ class Plan:
             open objects and take any key).
         """
         o = _Obj(doc, "")
-        status = o.string("status")
-        try:
-            st = Status(status)
-        except ValueError:
-            raise PlanFormatError(
-                f"status: {status!r} is not one of {', '.join(s.value for s in Status)}"
-            ) from None
+        st = o.choice("status", Status, required=True)
         cost = o.obj("cost", required=False)
         service = o.obj("service", required=False)
         ev = o.obj("evaluation", required=False)

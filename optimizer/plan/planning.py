@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from network.compile import NetworkData, compile_network
+from network.compile import LaneDim, NetworkData, compile_network
 from network.distribution import option_on_time
 from network.scenario import Scenario
 from optimizer.allocation.baseline import naive_solution
@@ -843,7 +843,7 @@ def _binding(data: NetworkData, plan: Plan, tol: float = 1e-3) -> list[dict[str,
     H = float(data.horizon_days)
     lane_i = {ln: i for i, ln in enumerate(data.lanes)}
     sku_i = {s: i for i, s in enumerate(data.skus)}
-    load = np.zeros((len(data.lanes), 3))
+    load = np.zeros((len(data.lanes), len(LaneDim)))
     rows: list[ReplenishmentRow | FulfilmentRow] = [
         *(plan.replenishment or ()),
         *(plan.fulfilment or ()),
@@ -853,11 +853,11 @@ def _binding(data: NetworkData, plan: Plan, tol: float = 1e-3) -> list[dict[str,
         for ln in row.lanes:
             i = lane_i[ln]
             load[i] += row.units / H * np.array([data.sku.weight_kg[k], data.sku.volume_m3[k], 1.0])
-    caps = np.stack([data.lane_cap_kg, data.lane_cap_m3, data.lane_cap_units], axis=1)
+    caps = data.lane_caps
     for i, d in np.argwhere(np.isfinite(caps) & (load >= caps * (1 - tol) - 1e-9)).tolist():
         out.append(
             {
-                "kind": ("lane_kg_per_day", "lane_m3_per_day", "lane_units_per_day")[d],
+                "kind": f"lane_{LaneDim(d).unit}_per_day",
                 "id": data.lanes[i],
                 "used": float(load[i, d]),
                 "capacity": float(caps[i, d]),
@@ -874,7 +874,7 @@ def _fastest(scenario: Scenario, data: NetworkData, G: Any, z: int, k: int) -> d
     for kind, opts in (("warehouse", data.outbound), ("origin", data.direct)):
         sel = np.flatnonzero(opts.dst == z)
         if kind == "warehouse":
-            sel = sel[[data.wh_status[int(s)] != "closed" for s in opts.src[sel]]]
+            sel = sel[data.wh_usable[opts.src[sel]]]
         if len(sel):
             i = sel[np.argmin(opts.hours[sel])]
             if best is None or opts.hours[i] < best[0]:

@@ -223,3 +223,40 @@ def test_from_json_refuses_a_non_object() -> None:
     with pytest.raises(PlanFormatError, match="expected an object"):
         Plan.from_json([])
     assert issubclass(PlanFormatError, ValueError)
+
+
+def test_warehouse_status_is_an_enum_with_the_format_strings(fresh_plan: dict[str, Any]) -> None:
+    """WarehouseStatus members are the format's strings (JSON unchanged); a plan row reads its
+    status as the enum, and an unknown status is refused naming the field."""
+    from network.scenario import WarehouseStatus
+
+    assert [s.value for s in WarehouseStatus] == ["candidate", "open", "closed"]
+    assert json.dumps(WarehouseStatus.OPEN) == '"open"'
+    plan = Plan.from_json(fresh_plan)
+    assert plan.warehouses is not None
+    assert all(isinstance(w.status, WarehouseStatus) for w in plan.warehouses)
+    doc = copy.deepcopy(fresh_plan)
+    doc["warehouses"][0]["status"] = "mothballed"
+    with pytest.raises(PlanFormatError, match=r"warehouses\[0\]\.status: 'mothballed' is not one"):
+        Plan.from_json(doc)
+
+
+def test_compiled_warehouse_masks_follow_the_status() -> None:
+    """``wh_usable``/``wh_kept_open`` are the statuses as boolean masks (closed: unusable;
+    open: kept open)."""
+    from network.compile import compile_network
+    from network.scenario import WarehouseStatus, load_scenario
+
+    s = load_scenario(DATA / "tiny-my.json")
+    doc = s.to_document()
+    whs = [n for n in doc["nodes"] if n["kind"] == "warehouse"]
+    assert len(whs) >= 2
+    whs[0]["status"], whs[1]["status"] = "closed", "open"
+    from network.scenario import parse_scenario
+
+    data = compile_network(parse_scenario(doc))
+    i0, i1 = data.warehouses.index(whs[0]["id"]), data.warehouses.index(whs[1]["id"])
+    assert data.wh_status[i0] is WarehouseStatus.CLOSED
+    assert not data.wh_usable[i0] and data.wh_usable[i1]
+    assert data.wh_kept_open[i1] and not data.wh_kept_open[i0]
+    assert data.wh_usable.sum() == len(data.warehouses) - 1
