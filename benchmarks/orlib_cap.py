@@ -110,16 +110,20 @@ def main(argv: list[str] | None = None) -> int:
             "gap": res.gap,
             "bound": res.bound,
             "build_s": t_build,
-            "model_build_s": res.stats.get("build_s"),
+            "model_build_s": res.stats.build_s,
             "solve_s": res.runtime_s,
-            "mip_s": res.stats.get("solve_s"),
+            "mip_s": res.stats.solve_s,
             "total_s": time.perf_counter() - t0,
             "peak_mb": peak,
             "lost_units": lost,
             "time_limit": args.time_limit,
             "solver": args.solver,
             "matches": abs(res.objective - bks) <= 1e-3 + 1e-9 * bks,
-            **{k: v for k, v in res.stats.items() if k.startswith(("incumbent", "lagrange"))},
+            **{
+                k: v
+                for k, v in res.stats.to_json().items()
+                if k.startswith(("incumbent", "lagrange"))
+            },
         }
         rows.append(row)
         print(

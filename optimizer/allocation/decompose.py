@@ -74,7 +74,7 @@ from optimizer.allocation.columns import Columns, build_columns, cost_terms, sel
 from optimizer.allocation.mip import lower_targets
 from optimizer.allocation.model import AllocationModel, build_allocation_model, solution_from_values
 from optimizer.allocation.params import AllocationParams
-from optimizer.allocation.result import AllocationResult, Solution, Status
+from optimizer.allocation.result import AllocationResult, Solution, SolveStats, Status
 from optimizer.solver import solve_lp_duals, solve_model
 
 __all__ = [
@@ -759,7 +759,7 @@ def solve_decomposed(
             cost={},
             columns=cols,
             solution=None,
-            stats=stats,
+            stats=SolveStats.from_mapping(stats),
             notes=tuple(notes),
         )
     obj, sol, name, cols = best
@@ -775,6 +775,6 @@ def solve_decomposed(
         cost=cost,
         columns=cols,
         solution=sol,
-        stats=stats,
+        stats=SolveStats.from_mapping(stats),
         notes=tuple(notes),
     )

@@ -23,7 +23,7 @@ from optimizer.allocation.model import (
     values_from_solution,
 )
 from optimizer.allocation.params import AllocationParams
-from optimizer.allocation.result import AllocationResult, Solution
+from optimizer.allocation.result import AllocationResult, Solution, SolveStats
 from optimizer.solver import RawSolve, Status, solve_model
 
 log = logging.getLogger(__name__)
@@ -242,7 +242,7 @@ def run_prepared(
             cost=cost,
             columns=cols,
             solution=inc,
-            stats=stats,
+            stats=SolveStats.from_mapping(stats),
             notes=tuple(notes),
             targets_lowered=lowered,
         )
@@ -255,7 +255,7 @@ def run_prepared(
             cost={},
             columns=cols,
             solution=None,
-            stats=stats,
+            stats=SolveStats.from_mapping(stats),
             notes=tuple(notes),
             targets_lowered=lowered,
         )
@@ -275,7 +275,7 @@ def run_prepared(
         cost=cost,
         columns=cols,
         solution=sol,
-        stats=stats,
+        stats=SolveStats.from_mapping(stats),
         notes=tuple(notes),
         targets_lowered=lowered,
     )

@@ -7,7 +7,8 @@ like the model's :class:`~optimizer.allocation.Columns`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from optimizer.solver import Status
 if TYPE_CHECKING:
     from optimizer.allocation.columns import Columns
 
-__all__ = ["AllocationResult", "Solution", "Status"]
+__all__ = ["AllocationResult", "Solution", "SolveStats", "Status"]
 
 F = npt.NDArray[np.float64]
 
@@ -56,6 +57,51 @@ class Solution:
 
 
 @dataclass(frozen=True, slots=True)
+class SolveStats:
+    """Sizes and phase figures of a solve (``plan.json``'s ``stats``).
+
+    The figures every strategy may report are fields (``None``: not measured by this solve);
+    strategy-specific ones (``cols_*`` column counts, ``fixed_y_<heuristic>_s``, incumbent and
+    bound-phase counters ...) are in ``extra`` under their JSON names. :meth:`to_json` gives
+    the same keys and values as the phases reported.
+    """
+
+    build_s: float | None = None
+    solve_s: float | None = None
+    n_vars: int | None = None
+    n_rows: int | None = None
+    n_int: int | None = None
+    nnz: int | None = None
+    incumbent_s: float | None = None
+    lagrange_bound: float | None = None
+    capacity_bound: float | None = None
+    bound_from: str | None = None
+    y_from: str | None = None
+    #: ``True``: flows re-optimised on the naive plan's warehouses; ``"naive"``: the naive plan
+    fallback: bool | str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, d: Mapping[str, Any]) -> SolveStats:
+        """Split a phase's figures into the known fields and ``extra``."""
+        known = {f.name for f in fields(cls)} - {"extra"}
+        return cls(
+            **{k: v for k, v in d.items() if k in known},
+            extra={k: v for k, v in d.items() if k not in known},
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The figures as a JSON object (fields given, then ``extra``)."""
+        out = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name != "extra" and getattr(self, f.name) is not None
+        }
+        out.update(self.extra)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class AllocationResult:
     """What a solve returns.
 
@@ -74,7 +120,7 @@ class AllocationResult:
     columns, solution
         The model's column blocks and their values (``solution`` is ``None`` without one).
     stats
-        Sizes and phase timings (``build_s``, ``solve_s``, ``n_vars`` ...).
+        Sizes and phase timings (:class:`SolveStats`).
     notes
         Human-readable remarks (target lowered, fallback used ...).
     targets_lowered
@@ -89,7 +135,7 @@ class AllocationResult:
     cost: dict[str, float]
     columns: Columns
     solution: Solution | None
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: SolveStats = field(default_factory=SolveStats)
     notes: tuple[str, ...] = ()
     targets_lowered: bool = False
 

@@ -22,7 +22,7 @@ from optimizer.allocation.incumbent import (
 from optimizer.allocation.mip import prepare, run_prepared
 from optimizer.allocation.model import values_from_solution
 from optimizer.allocation.params import AllocationParams
-from optimizer.allocation.result import AllocationResult, Solution
+from optimizer.allocation.result import AllocationResult, Solution, SolveStats
 from optimizer.allocation.transport import TransportPricer
 from optimizer.solver import Status, hint_feasible
 
@@ -130,7 +130,7 @@ def solve_allocation(
                     cost=cost,
                     columns=cols,
                     solution=inc,
-                    stats=stats,
+                    stats=SolveStats.from_mapping(stats),
                     notes=tuple(notes),
                     targets_lowered=prep.targets_lowered,
                 )

@@ -33,7 +33,7 @@ from optimizer.allocation.blocks import BLOCK_MIN_SKUS, solve_blocks
 from optimizer.allocation.columns import Columns, build_columns, cost_terms, drop_closed
 from optimizer.allocation.evaluate import Evaluation, evaluate
 from optimizer.allocation.params import AllocationParams
-from optimizer.allocation.result import AllocationResult, Solution, Status
+from optimizer.allocation.result import AllocationResult, Solution, SolveStats, Status
 from optimizer.allocation.solve import solve_allocation
 from optimizer.exceptions import SolverError
 from optimizer.plan.document import (
@@ -497,7 +497,7 @@ def plan_scenario(
                 cost=res2.cost,
                 columns=cols,
                 solution=res2.solution,
-                stats={**res.stats, "fallback": True},
+                stats=dataclasses.replace(res.stats, fallback=True),
                 notes=tuple(notes),
             )
     floor = False
@@ -526,7 +526,9 @@ def plan_scenario(
             cost=cost,
             columns=cols,
             solution=hint,
-            stats={**(res.stats if res is not None else {}), "fallback": "naive"},
+            stats=dataclasses.replace(
+                res.stats if res is not None else SolveStats(), fallback="naive"
+            ),
             notes=tuple(notes),
         )
     say("writing the plan")
@@ -565,7 +567,7 @@ def plan_scenario(
     # JSON has no inf/nan: a figure that was never reached (a bound phase given no time) is
     # written as null (Plan.to_json)
     stats = {
-        **res.stats,
+        **res.stats.to_json(),
         "compile_s": float(data.compile_seconds),
         "peak_rss_mb": peak_rss_mb(),
         "peak_rss_children_mb": peak_rss_mb(children=True),

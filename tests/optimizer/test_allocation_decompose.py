@@ -169,5 +169,5 @@ def test_capacitated_bound_in_the_decomposition_stays_below_the_optimum() -> Non
         assert dec.solution is not None
         assert dec.bound <= mono.objective * (1 + 1e-7) + 1e-6
         assert dec.objective >= mono.objective * (1 - 1e-7) - 1e-6
-        used += dec.stats.get("capacity_iterations", 0) > 0
+        used += dec.stats.extra.get("capacity_iterations", 0) > 0
     assert used >= 1

@@ -69,7 +69,8 @@ def test_incumbent_as_cutoff_keeps_the_optimum(
     if path == "local_search":
         monkeypatch.setattr(alloc, "LAGRANGE_MAX_CELLS", 0)
     got = solve_allocation(data, params, columns=cols)
-    assert ("incumbent_evals" if path == "local_search" else "lagrange_bound") in got.stats
+    reported = got.stats.to_json()
+    assert ("incumbent_evals" if path == "local_search" else "lagrange_bound") in reported
     assert got.objective == pytest.approx(ref.objective, rel=1e-7, abs=1e-6)
     assert got.bound <= ref.objective * (1 + 1e-7) + 1e-6
 
@@ -95,4 +96,4 @@ def test_decomposition_never_worse_than_the_aggregate_set(seed: int) -> None:
     data, cols = _data(seed)
     _, hint = naive_solution(data, cols)
     dec = solve_decomposed(data, AllocationParams(time_limit=30), columns=cols, hint=hint)
-    assert dec.objective <= dec.stats["fixed_y_aggregate_objective"] * (1 + 1e-9) + 1e-6
+    assert dec.objective <= dec.stats.extra["fixed_y_aggregate_objective"] * (1 + 1e-9) + 1e-6

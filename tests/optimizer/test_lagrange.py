@@ -244,10 +244,10 @@ def test_cap41_through_the_lagrangian_path(monkeypatch: pytest.MonkeyPatch) -> N
     capd = read_cap_data(DATA / "bench" / "cflp" / "cap41.txt", None)
     data = compile_network(cap_scenario(capd))
     res = solve_allocation(data, AllocationParams(relative_gap=1e-9, time_limit=120))
-    assert "lagrange_bound" in res.stats
+    assert res.stats.lagrange_bound is not None
     assert res.objective == pytest.approx(1040444.375, abs=1e-3)
     assert res.bound <= res.objective + 1e-6
-    assert res.stats["lagrange_bound"] <= 1040444.375 + 1e-3
+    assert res.stats.lagrange_bound <= 1040444.375 + 1e-3
 
 
 def test_native_solver_output_goes_to_stderr(capfd: pytest.CaptureFixture[str]) -> None:

@@ -14,6 +14,7 @@ from api.cli import main
 from network.compile import compile_network
 from network.scenario import load_scenario
 from optimizer.allocation.params import AllocationParams
+from optimizer.allocation.result import SolveStats
 from optimizer.plan.io import write_plan
 from optimizer.plan.planning import plan_scenario
 from tests.optimizer.test_allocation import ALLOC, read
@@ -242,7 +243,13 @@ def test_stats_that_were_never_reached_are_written_as_null(
         res = real(*a, **kw)
         return dataclasses.replace(
             res,
-            stats={**res.stats, "lagrange_first": float("nan"), "capacity_bound": float("-inf")},
+            stats=SolveStats.from_mapping(
+                {
+                    **res.stats.to_json(),
+                    "lagrange_first": float("nan"),
+                    "capacity_bound": float("-inf"),
+                }
+            ),
         )
 
     monkeypatch.setattr(planning, "solve_allocation", with_open_figures)
@@ -273,7 +280,7 @@ def test_no_plan_in_time_writes_the_naive_floor_and_says_so(
             cost={},
             columns=columns,
             solution=None,
-            stats={},
+            stats=SolveStats(),
             notes=(),
         )
 

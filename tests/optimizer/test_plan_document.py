@@ -260,3 +260,31 @@ def test_compiled_warehouse_masks_follow_the_status() -> None:
     assert not data.wh_usable[i0] and data.wh_usable[i1]
     assert data.wh_kept_open[i1] and not data.wh_kept_open[i0]
     assert data.wh_usable.sum() == len(data.warehouses) - 1
+
+
+def test_solve_stats_keep_every_key_and_value() -> None:
+    """SolveStats splits a phase's figures into named fields and ``extra``; to_json gives the
+    same keys and values back (plan.json's ``stats`` is unchanged)."""
+    from optimizer.allocation.result import SolveStats
+
+    figures = {
+        "build_s": 0.5,
+        "n_vars": 10,
+        "cols_x_all": 7,
+        "fixed_y_aggregate_s": 0.1,
+        "bound_from": "capacity",
+        "incumbent_evals": 3,
+        "fallback": True,
+    }
+    st = SolveStats.from_mapping(figures)
+    assert st.build_s == 0.5 and st.n_vars == 10 and st.bound_from == "capacity" and st.fallback
+    assert dict(st.extra) == {"cols_x_all": 7, "fixed_y_aggregate_s": 0.1, "incumbent_evals": 3}
+    assert st.to_json() == figures
+    assert SolveStats().to_json() == {}
+
+
+def test_fresh_plan_stats_are_the_solvers(fresh_plan: dict[str, Any]) -> None:
+    """plan.json's stats carry the solve's named figures (sizes, timings) and compile_s."""
+    st = fresh_plan["stats"]
+    assert {"build_s", "solve_s", "n_vars", "n_rows", "compile_s"} <= set(st)
+    assert all(isinstance(st[k], int) for k in ("n_vars", "n_rows"))

@@ -181,6 +181,6 @@ def test_cap41_large_path_uses_flow_pricing(path: str, monkeypatch: pytest.Monke
         monkeypatch.setattr(alloc, "LAGRANGE_MAX_CELLS", 0)
     data = compile_network(cap_scenario(read_cap_data(DATA / "bench" / "cflp" / "cap41.txt", None)))
     res = solve_allocation(data, AllocationParams(relative_gap=1e-9, time_limit=120))
-    assert res.stats["incumbent_fast_pricing"] is True
-    assert res.stats["incumbent_evals"] > 1
+    assert res.stats.extra["incumbent_fast_pricing"] is True
+    assert res.stats.extra["incumbent_evals"] > 1
     assert res.objective == pytest.approx(1040444.375, abs=1e-3)
