@@ -41,7 +41,7 @@ def test_model_lane_rows_carry_their_lanes_capacity() -> None:
     for ln in doc["lanes"]:
         if ln["id"] == "O-W1":
             ln["capacity_units_per_day"] = 3.0
-            ln["capacity_kg_per_day"] = 50.0
+            ln["capacity_kg_per_day"] = 0.5  # below the lane's possible load: it can bind
     from network.compile import compile_network
     from network.scenario import parse_scenario
 
@@ -56,6 +56,6 @@ def test_model_lane_rows_carry_their_lanes_capacity() -> None:
     a, b = model.rows["lanes"]
     H = float(data.horizon_days)
     assert model.row_ub[a:b].tolist() == (lane_key_caps(data, model.lane_keys) * H).tolist()
-    assert sorted(model.row_ub[a:b].tolist()) == sorted([3.0 * H, 50.0 * H])
+    assert sorted(model.row_ub[a:b].tolist()) == sorted([0.5 * H, 3.0 * H])
     cols = build_columns(data)
     assert capacitated_lane_keys(data, cols).tolist() == model.lane_keys.tolist()
