@@ -56,7 +56,7 @@ from optimizer.allocation.columns import (
     stock_levels,
 )
 from optimizer.allocation.params import AllocationParams
-from optimizer.allocation.result import AllocationResult, Solution, Status
+from optimizer.allocation.result import AllocationResult, Solution, SolveStats, Status
 
 __all__ = [
     "BLOCK_MIN_SKUS",
@@ -296,7 +296,7 @@ def _solve_block(
             bounds.append(bnd)
         bound = tuple(bounds)
     elif not len(cols.p_dem):
-        bound = (float(db.wh_fixed_cost @ (np.array(db.wh_status) == "open")),) * 2
+        bound = (float(db.wh_fixed_cost @ db.wh_kept_open),) * 2
     return BlockPlan(
         block=b,
         cols=None if sol_c is None else sol_c[0],
@@ -481,7 +481,7 @@ def solve_blocks(
         cost=cost,
         columns=cols,
         solution=sol,
-        stats=stats,
+        stats=SolveStats.from_mapping(stats),
         notes=tuple(notes),
     )
     return res, (ncols, nsol, hsol)

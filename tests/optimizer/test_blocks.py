@@ -39,10 +39,10 @@ def _blocks(scenario, executor, monkeypatch: pytest.MonkeyPatch, size: int = 1):
 def test_block_plan_passes_the_evaluator(monkeypatch: pytest.MonkeyPatch) -> None:
     s = _scenario(3, n_sku=4, n_zone=3, n_wh=3)
     out = _blocks(s, InlineRunner(), monkeypatch)
-    plan = out.plan
+    plan = out.plan.to_json()
     assert plan["strategy"] == "blocks" and plan["stats"]["blocks"] == 4
     assert any("SKU-block path" in n for n in plan["notes"])
-    ev = evaluate(compile_network(s), plan)
+    ev = evaluate(compile_network(s), out.plan)
     assert ev.feasible, ev.violations
     assert ev.total == pytest.approx(plan["objective"], rel=1e-9)
     assert plan["bound"] is not None and plan["bound"] <= plan["objective"] + 1e-6
@@ -50,7 +50,7 @@ def test_block_plan_passes_the_evaluator(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_auto_keeps_small_catalogues_off_the_block_path() -> None:
     out = plan_scenario(_scenario(4), AllocationParams(time_limit=30))
-    assert out.plan["strategy"] in ("monolithic", "decompose")
+    assert out.plan.to_json()["strategy"] in ("monolithic", "decompose")
 
 
 def test_family_aggregate_keeps_demand_and_stock_rule() -> None:
@@ -70,11 +70,11 @@ def test_family_aggregate_keeps_demand_and_stock_rule() -> None:
 def test_dask_local_cluster_gives_the_same_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("distributed")
     s = _scenario(7, n_sku=4, n_zone=3, n_wh=3)
-    local = _blocks(s, InlineRunner(), monkeypatch).plan
+    local = _blocks(s, InlineRunner(), monkeypatch).plan.to_json()
     ex = make_executor("local", workers=2, processes=False)
     try:
         assert ex.kind == "dask"
-        dask = _blocks(s, ex, monkeypatch).plan
+        dask = _blocks(s, ex, monkeypatch).plan.to_json()
     finally:
         ex.close()
     assert dask["objective"] == pytest.approx(local["objective"], rel=1e-6)
@@ -87,13 +87,13 @@ def test_dask_local_cluster_gives_the_same_plan(monkeypatch: pytest.MonkeyPatch)
 def test_block_gap_contains_the_monolithic_optimum(seed: int, n_sku: int, size: int) -> None:
     """bound(blocks) <= optimum <= objective(blocks): the reported gap is honest."""
     s = _scenario(seed, n_sku=n_sku)
-    mono = plan_scenario(s, AllocationParams(time_limit=60, strategy="monolithic")).plan
+    mono = plan_scenario(s, AllocationParams(time_limit=60, strategy="monolithic")).plan.to_json()
     old = blocks.BLOCK_SKUS
     blocks.BLOCK_SKUS = size
     try:
         blk = plan_scenario(
             s, AllocationParams(time_limit=60, strategy="blocks"), executor=InlineRunner()
-        ).plan
+        ).plan.to_json()
     finally:
         blocks.BLOCK_SKUS = old
     # the optimum lies in [mono bound, mono objective] (both proven; equal when optimal)
