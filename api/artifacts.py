@@ -96,24 +96,26 @@ def rows_csv(rows: list[dict[str, Any]], first: list[str]) -> bytes:
 
 def build(kind: str, plan: dict[str, Any], scenario: dict[str, Any] | None) -> bytes:
     """The bytes of one artifact of ``plan`` (``scenario``: the job's scenario document)."""
+    from optimizer.plan.document import Plan
     from optimizer.plan.io import draw_map, flows_geojson, state_csv
 
-    if kind in ("orders.csv", "transfers.csv"):
-        return state_csv(plan)[kind]
-    if kind in ("stock.csv", "fulfilment.csv"):
+    if kind in ("stock.csv", "fulfilment.csv"):  # the JSON rows as they are stored
         key = kind.split(".", maxsplit=1)[0]
         return rows_csv(list(plan.get(key, [])), _FIRST[kind])
-    gj = flows_geojson(plan, geo_of_document(scenario or {}))
+    typed = Plan.from_json(plan)
+    if kind in ("orders.csv", "transfers.csv"):
+        return state_csv(typed)[kind]
+    gj = flows_geojson(typed, geo_of_document(scenario or {}))
     if kind == "plan.geojson":
         return json.dumps(gj, allow_nan=False).encode("utf-8")
     buf = io.BytesIO()
-    draw_map(plan, gj, buf)
+    draw_map(typed, gj, buf)
     if kind == "map.png":
         return buf.getvalue()
     if kind == "report.html":
         from optimizer.plan.report import report_html
 
-        return report_html(plan, map_png=buf.getvalue()).encode("utf-8")
+        return report_html(typed, map_png=buf.getvalue()).encode("utf-8")
     raise ValueError(f"kind={kind!r} not understood.")
 
 

@@ -21,6 +21,7 @@ def risk_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> 
     """
     from network.compile import compile_network
     from network.scenario import parse_scenario
+    from optimizer.plan.document import Plan
 
     scenario = parse_scenario(request["scenario"])
     task = request.get("task")
@@ -28,7 +29,8 @@ def risk_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> 
         from optimizer.risk.simulate import SimParams, simulate_plan
 
         params = SimParams(runs=int(request["runs"]), seed=int(request["seed"]))
-        doc = simulate_plan(compile_network(scenario), request["plan"], params).to_json()
+        plan = Plan.from_json(request["plan"])
+        doc = simulate_plan(compile_network(scenario), plan, params).to_json()
         doc["source_plan"] = request.get("source")
         return doc
     if task == "whatif":
@@ -37,10 +39,11 @@ def risk_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> 
         from optimizer.risk.whatif import whatif, whatif_markdown
 
         params_a = AllocationParams(time_limit=float(time_limit_s), seed=seed)
-        res = whatif(scenario, request["plan"], parse_shock(request["shock"]), params_a)
+        base = Plan.from_json(request["plan"])
+        res = whatif(scenario, base, parse_shock(request["shock"]), params_a)
         doc = res.to_json()
         doc["source_plan"] = request.get("source")
         doc["markdown"] = whatif_markdown(doc)
-        doc["plans"] = {"hold": res.hold.plan, "replan": res.replan}
+        doc["plans"] = {"hold": res.hold.plan.to_json(), "replan": res.replan.to_json()}
         return doc
     raise ValueError(f"unknown task {task!r}")

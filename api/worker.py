@@ -135,14 +135,15 @@ def plan_job(
         return risk_job(request, time_limit_s=time_limit_s, seed=seed)
     try:
         from optimizer.allocation.params import AllocationParams
+        from optimizer.plan.document import Plan
         from optimizer.plan.planning import plan_scenario
     except ImportError as e:
         raise SolverUnavailableError(f"the allocation model is not available: {e}") from None
     scenario = parse_scenario(request["scenario"])
     params = AllocationParams(time_limit=float(time_limit_s), seed=seed)
-    outcome = plan_scenario(
-        scenario, params, progress=progress, previous=request.get("previous_plan")
-    )
+    prev = request.get("previous_plan")
+    previous = Plan.from_json(prev) if prev is not None else None
+    outcome = plan_scenario(scenario, params, progress=progress, previous=previous)
     return outcome.plan.to_json()
 
 

@@ -87,19 +87,21 @@ def part_chance(args: argparse.Namespace) -> list[dict[str, Any]]:
         sim = simulate_plan(data, plan, SimParams(runs=args.runs, seed=0)).to_json()
         t_sim = time.perf_counter() - t2
         c_sim = time.process_time() - c2
+        svc = plan.service
+        assert svc is not None
         row = {
             "plan": label,
-            "status": plan["status"],
-            "gap": plan["gap"],
-            "cost": plan["objective"],
-            "planned_on_time_share_of_demand": plan["service"]["on_time_share"],
+            "status": str(plan.status),
+            "gap": plan.gap,
+            "cost": plan.objective,
+            "planned_on_time_share_of_demand": svc.on_time_share,
             "planned_on_time_share_of_shipped": sim["plan_on_time_share"],
             "sim_on_time_share": sim["on_time_share"]["mean"],
             "sim_on_time_ci95": sim["on_time_share"]["ci95"],
             "planned_on_time_by_country": {
-                c: v["on_time_share"] for c, v in plan["service"]["by_country"].items()
+                c: v.on_time_share for c, v in (svc.by_country or {}).items()
             },
-            "shortfalls": plan.get("evaluation", {}).get("shortfalls"),
+            "shortfalls": list(plan.evaluation.shortfalls) if plan.evaluation else None,
             "sim_on_time_by_country": {
                 c: v["mean"] for c, v in sim["on_time_share"]["by_country"].items()
             },
@@ -133,8 +135,8 @@ def part_shocks(args: argparse.Namespace) -> list[dict[str, Any]]:
     print(
         json.dumps(
             {
-                "base": base["objective"],
-                "status": base["status"],
+                "base": base.objective,
+                "status": str(base.status),
                 "seconds": time.perf_counter() - t0,
             }
         ),

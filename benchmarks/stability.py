@@ -39,14 +39,15 @@ import numpy as np
 
 from network.scenario import Scenario, load_scenario, parse_scenario
 from optimizer.allocation.params import AllocationParams
+from optimizer.plan.document import Plan
 from optimizer.plan.planning import plan_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _doc(plan: Any) -> dict[str, Any]:
-    """A plan as a JSON document (typed plans have ``to_json``)."""
-    return plan.to_json() if hasattr(plan, "to_json") else dict(plan)
+def _typed(doc: dict[str, Any]) -> Plan:
+    """The typed plan of a document :func:`run` returned (its timing key dropped)."""
+    return Plan.from_json({k: v for k, v in doc.items() if k != "_wall_s"})
 
 
 def _levels(plan: dict[str, Any]) -> dict[tuple[str, str], float]:
@@ -85,8 +86,8 @@ def run(
     s: Scenario, params: AllocationParams, previous: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
-    out = plan_scenario(s, params, previous=previous)
-    doc = _doc(out.plan)
+    out = plan_scenario(s, params, previous=None if previous is None else _typed(previous))
+    doc = out.plan.to_json()
     doc["_wall_s"] = time.perf_counter() - t0
     return doc
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from network.scenario import Scenario
+    from optimizer.plan.document import Plan
 
 
 class InputError(Exception):
@@ -61,9 +62,13 @@ def with_inventory(s: Scenario, path: Path) -> Scenario:
     return parse_scenario(doc, source=f"{path.name} (inventory): ")
 
 
-def read_previous(path: str) -> dict[str, Any]:
-    """A previous ``plan.json`` for ``--previous`` (InputError naming the problem)."""
+def read_plan_file(path: str | Path, what: str) -> Plan:
+    """A ``plan.json`` (or a folder holding one) as a typed plan; InputError names the file
+    and, for a document that is no plan, the first bad field. ``what`` prefixes the messages
+    (the option or argument the path came from)."""
     import json
+
+    from optimizer.plan.document import Plan, PlanFormatError
 
     p = Path(path)
     if p.is_dir():
@@ -71,12 +76,19 @@ def read_previous(path: str) -> dict[str, Any]:
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"--previous: cannot read {str(p)!r}: {e}") from None
+        raise InputError(f"{what}: cannot read {str(p)!r}: {e}") from None
     except json.JSONDecodeError as e:
-        raise InputError(f"--previous: {p.name} line {e.lineno}: invalid JSON: {e.msg}") from None
-    if not isinstance(doc, dict):
-        raise InputError(f"--previous: {p.name} is not a plan (a JSON object)")
+        raise InputError(f"{what}: {p.name} line {e.lineno}: invalid JSON: {e.msg}") from None
+    try:
+        return Plan.from_json(doc)
+    except PlanFormatError as e:
+        raise InputError(f"{what}: {p} is not a plan: {e}") from None
+
+
+def read_previous(path: str) -> Plan:
+    """A previous ``plan.json`` for ``--previous`` (InputError naming the problem)."""
+    plan = read_plan_file(path, "--previous")
     for key in ("stock", "warehouses"):
-        if not isinstance(doc.get(key), list):
-            raise InputError(f"--previous: {p.name} is not a plan: no {key!r} list")
-    return doc
+        if getattr(plan, key) is None:
+            raise InputError(f"--previous: {path} is not a plan: no {key!r} list")
+    return plan

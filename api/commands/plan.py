@@ -257,10 +257,10 @@ def summary(plan: Plan, out: Path) -> str:
             f", {base['violations']} rule break(s); ours saves {base['saving']:,.2f} "
             f"({base['saving_share']:.1%})"
         )
-    if plan.get("transfers") or any(r.get("on_hand") or r.get("in_transit") for r in plan["stock"]):
+    if plan.transfers or any(r.on_hand or r.in_transit for r in plan.stock or ()):
         lines.append(
-            f"tonight: {len(plan.get('orders') or [])} order(s) to book, "
-            f"{len(plan.get('transfers') or [])} transfer(s)"
+            f"tonight: {len(plan.orders or ())} order(s) to book, "
+            f"{len(plan.transfers or ())} transfer(s)"
         )
     lines.append(
         f"written to {out}/ (plan.json, plan.geojson, map.png, report.html, scenario.json, "

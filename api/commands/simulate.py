@@ -8,11 +8,14 @@ written by ``tradelane plan``; ``--scenario`` names another), simulates lane hou
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from api.commands._common import InputError
+from api.commands._common import InputError, read_plan_file
+
+if TYPE_CHECKING:
+    from network.scenario import Scenario
+    from optimizer.plan.document import Plan
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,8 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
-def read_plan_dir(plan_dir: str | Path, scenario: str | Path | None = None) -> tuple[Any, Any]:
-    """``(scenario, plan document)`` of a plan folder; InputError / ScenarioError if bad."""
+def read_plan_dir(
+    plan_dir: str | Path, scenario: str | Path | None = None
+) -> tuple[Scenario, Plan]:
+    """``(scenario, plan)`` of a plan folder; InputError / ScenarioError if bad."""
     from network.scenario import load_scenario
 
     d = Path(plan_dir)
@@ -43,12 +48,9 @@ def read_plan_dir(plan_dir: str | Path, scenario: str | Path | None = None) -> t
     plan_path = d / "plan.json"
     if not plan_path.is_file():
         raise InputError(f"PLAN_DIR: no plan.json in {str(d)!r}")
-    try:
-        plan = json.loads(plan_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InputError(f"{plan_path}: cannot read the plan: {e}") from None
-    if not isinstance(plan, dict) or plan.get("objective") is None:
-        raise InputError(f"{plan_path}: the plan holds no solution (status {plan.get('status')!r})")
+    plan = read_plan_file(plan_path, "PLAN_DIR")
+    if plan.objective is None:
+        raise InputError(f"{plan_path}: the plan holds no solution (status {str(plan.status)!r})")
     sc = Path(scenario) if scenario is not None else d / "scenario.json"
     if not sc.exists():
         raise InputError(

@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from api.commands._common import InputError, add_scenario_args, load
+from api.commands._common import InputError, add_scenario_args, load, read_plan_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -48,11 +48,8 @@ def run(args: argparse.Namespace) -> int:
     plan_path = Path(args.plan) / "plan.json"
     if not plan_path.is_file():
         raise InputError(f"--plan: no plan.json in {args.plan!r}")
-    try:
-        plan = json.loads(plan_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InputError(f"{plan_path}: cannot read the plan: {e}") from None
-    if not isinstance(plan, dict) or plan.get("objective") is None:
+    plan = read_plan_file(plan_path, "--plan")
+    if plan.objective is None:
         raise InputError(f"{plan_path}: the plan holds no solution")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -67,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
     (out / "whatif.md").write_text(whatif_markdown(doc))
     for name, p in (("hold", res.hold.plan), ("replan", res.replan)):
         (out / name).mkdir(exist_ok=True)
-        (out / name / "plan.json").write_text(json.dumps(p, indent=1, allow_nan=False) + "\n")
+        (out / name / "plan.json").write_text(
+            json.dumps(p.to_json(), indent=1, allow_nan=False) + "\n"
+        )
     b, h, r = doc["base"], doc["hold"], doc["replan"]
     print(f"what if {shock.name} on {doc['scenario']}:")
     for label, d in (("base", b), ("hold", h), ("re-plan", r)):

@@ -36,14 +36,18 @@ def read_day(path: Path) -> Any:
     """The day instance described by the JSON spec at ``path``."""
     from network.scenario import load_scenario
     from optimizer.plan.day import FleetSpec, build_day_instance
+    from optimizer.plan.document import Plan
 
     spec = json.loads(Path(path).read_text())
     orders, seed = int(spec["orders"]), int(spec.get("seed", 0))
-    plan = json.loads((PLAN_DIR / "plan.json").read_text())
+    plan = Plan.from_json(json.loads((PLAN_DIR / "plan.json").read_text()))
     scen = load_scenario(PLAN_DIR / "scenario.json")
-    rows = [r for r in plan["fulfilment"] if r["source"] == "WH-KUL" and r["zone"] == "Z-KUL"]
-    per_day = sum(r["units"] for r in rows) / scen.horizon_days
-    plan = {**plan, "fulfilment": [{**r, "units": r["units"] * orders / per_day} for r in rows]}
+    rows = [r for r in plan.fulfilment or () if r.source == "WH-KUL" and r.zone == "Z-KUL"]
+    per_day = sum(r.units for r in rows) / scen.horizon_days
+    plan = dataclasses.replace(
+        plan,
+        fulfilment=tuple(dataclasses.replace(r, units=r.units * orders / per_day) for r in rows),
+    )
     fleet = FleetSpec(count=orders // 20 + 1, fixed_cost=0.0, cost_per_km=1.0, cost_per_hour=0.0)
     inst = build_day_instance(
         plan, scen, warehouse="WH-KUL", day=0, seed=seed, fleet=fleet, jitter_km=8.0

@@ -79,6 +79,8 @@ class SolveStats:
     y_from: str | None = None
     #: ``True``: flows re-optimised on the naive plan's warehouses; ``"naive"``: the naive plan
     fallback: bool | str | None = None
+    #: SKU blocks that found no plan of their own in time (the block path; their naive plan is used)
+    blocks_without_plan: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod

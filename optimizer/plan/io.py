@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
+    from optimizer.plan.document import Plan
     from optimizer.plan.planning import PlanOutcome
 
 __all__ = ["MODE_COLOURS", "draw_map", "flows_geojson", "write_plan"]
@@ -64,13 +65,13 @@ def _main_mode(modes: list[str]) -> str:
     return modes[0] if modes else "last_mile"
 
 
-def flows_geojson(plan: dict[str, Any], geo: dict[str, Any]) -> dict[str, Any]:
+def flows_geojson(plan: Plan, geo: dict[str, Any]) -> dict[str, Any]:
     """A GeoJSON FeatureCollection of the plan's nodes and (SKU-aggregated) flows."""
     nodes = geo.get("nodes", {})
     stock_by_wh: dict[str, float] = defaultdict(float)
-    for s in plan.get("stock", []):
-        stock_by_wh[s["warehouse"]] += s["units"]
-    open_wh = {w["id"]: w for w in plan.get("warehouses", [])}
+    for s in plan.stock or ():
+        stock_by_wh[s.warehouse] += s.units
+    open_wh = {w.id: w for w in plan.warehouses or ()}
     feats: list[dict[str, Any]] = []
     for nid, n in nodes.items():
         props: dict[str, Any] = {"id": nid, "kind": n["kind"], "country": n["country"]}
@@ -78,10 +79,10 @@ def flows_geojson(plan: dict[str, Any], geo: dict[str, Any]) -> dict[str, Any]:
             w = open_wh[nid]
             props.update(
                 {
-                    "open": w["open"],
+                    "open": w.open,
                     "stock_units": stock_by_wh.get(nid, 0.0),
-                    "storage_used_m3": w.get("storage_used_m3"),
-                    "throughput_used_per_day": w.get("throughput_used_per_day"),
+                    "storage_used_m3": w.storage_used_m3,
+                    "throughput_used_per_day": w.throughput_used_per_day,
                 }
             )
         feats.append(
@@ -92,31 +93,36 @@ def flows_geojson(plan: dict[str, Any], geo: dict[str, Any]) -> dict[str, Any]:
             }
         )
     agg: dict[tuple[str, str, str, tuple[str, ...]], dict[str, Any]] = {}
+    # (kind, source, destination, lanes, units, hours, on time) of every flow row
+    rows: list[tuple[str, str | None, str, tuple[str, ...], float, float | None, bool | None]]
     rows = [
-        ("replenishment", r.get("origin", None), r["warehouse"], r)
-        for r in plan.get("replenishment", [])
+        ("replenishment", r.origin, r.warehouse, r.lanes, r.units, r.lead_time_hours, None)
+        for r in plan.replenishment or ()
     ]
-    rows += [("fulfilment", r["source"], r["zone"], r) for r in plan.get("fulfilment", [])]
-    for kind, src, dst, r in rows:
+    rows += [
+        ("fulfilment", r.source, r.zone, r.lanes, r.units, r.hours, r.on_time)
+        for r in plan.fulfilment or ()
+    ]
+    for kind, src, dst, lanes, units, hours, on_time in rows:
         if src is None:
             continue
-        key = (kind, src, dst, tuple(r["lanes"]))
+        key = (kind, src, dst, lanes)
         a = agg.get(key)
         if a is None:
-            path, modes = _lane_path(list(r["lanes"]), geo, src, dst)
+            path, modes = _lane_path(list(lanes), geo, src, dst)
             a = agg[key] = {
                 "kind": kind,
                 "source": src,
                 "destination": dst,
-                "lanes": list(r["lanes"]),
+                "lanes": list(lanes),
                 "mode": _main_mode(modes),
                 "units": 0.0,
                 "skus": 0,
                 "path": path,
-                "hours": r.get("hours", r.get("lead_time_hours")),
-                "on_time": r.get("on_time"),
+                "hours": hours,
+                "on_time": on_time,
             }
-        a["units"] += float(r["units"])
+        a["units"] += float(units)
         a["skus"] += 1
     for a in agg.values():
         coords = [[nodes[p]["lon"], nodes[p]["lat"]] for p in a.pop("path") if p in nodes]
@@ -132,7 +138,7 @@ def flows_geojson(plan: dict[str, Any], geo: dict[str, Any]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": feats}
 
 
-def draw_map(plan: dict[str, Any], gj: dict[str, Any], path: Path | BinaryIO) -> None:
+def draw_map(plan: Plan, gj: dict[str, Any], path: Path | BinaryIO) -> None:
     """Draw the plan's map as a PNG (to a file path or a binary stream).
 
     Country outlines (``network.outlines``) under the plan's nodes and flows; the frame is the
@@ -257,19 +263,19 @@ def draw_map(plan: dict[str, Any], gj: dict[str, Any], path: Path | BinaryIO) ->
         Line2D([0], [0], marker="o", ls="", color="#444444", ms=3, label="zone"),
     ]
     ax.legend(handles=handles, loc="best", fontsize=7)
-    svc = plan.get("service", {})
-    obj = plan.get("objective")
+    svc = plan.service
+    obj = plan.objective
     ax.set_title(
-        f"{plan.get('scenario')}: {plan.get('status')}, cost {obj:,.0f}"
+        f"{plan.scenario}: {plan.status}, cost {obj:,.0f}"
         if obj is not None
-        else f"{plan.get('scenario')}: no plan",
+        else f"{plan.scenario}: no plan",
         fontsize=10,
     )
-    if svc:
+    if svc is not None and svc.on_time_share is not None:
         ax.text(
             0.01,
             0.01,
-            f"on time {svc.get('on_time_share', 0):.1%}",
+            f"on time {svc.on_time_share:.1%}",
             transform=ax.transAxes,
             fontsize=8,
         )
@@ -298,28 +304,28 @@ def write_plan(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"plan": out / "plan.json", "geojson": out / "plan.geojson"}
-    doc = outcome.plan.to_json()  # the files below are written from the JSON document
-    rows = sum(len(doc.get(k) or ()) for k in ("fulfilment", "replenishment", "stock"))
+    plan = outcome.plan
+    rows = sum(len(r or ()) for r in (plan.fulfilment, plan.replenishment, plan.stock))
     # indented JSON goes through the pure-Python encoder: large plans are written compact
     indent = 1 if rows <= PRETTY_MAX_ROWS else None
     paths["plan"].write_text(
-        json.dumps(doc, indent=indent, allow_nan=False) + "\n", encoding="utf-8"
+        json.dumps(plan.to_json(), indent=indent, allow_nan=False) + "\n", encoding="utf-8"
     )
-    gj = flows_geojson(doc, outcome.geo)
+    gj = flows_geojson(plan, outcome.geo)
     paths["geojson"].write_text(json.dumps(gj, allow_nan=False) + "\n", encoding="utf-8")
-    paths.update(write_state_csv(doc, out))
+    paths.update(write_state_csv(plan, out))
     if draw_map:
         paths["map"] = out / "map.png"
-        _draw(doc, gj, paths["map"])
+        _draw(plan, gj, paths["map"])
     from optimizer.plan.report import report_html
 
     paths["report"] = out / "report.html"
     png = paths["map"].read_bytes() if draw_map else None
-    paths["report"].write_text(report_html(doc, map_png=png), encoding="utf-8")
+    paths["report"].write_text(report_html(plan, map_png=png), encoding="utf-8")
     return paths
 
 
-def state_csv(plan: dict[str, Any]) -> dict[str, bytes]:
+def state_csv(plan: Plan) -> dict[str, bytes]:
     """``orders.csv`` (for a WMS) and ``transfers.csv`` (for a TMS) as bytes, header first.
 
     ``orders.csv``: ``sku,warehouse,units,lanes`` (lanes joined by ``>``), tonight's
@@ -333,19 +339,19 @@ def state_csv(plan: dict[str, Any]) -> dict[str, bytes]:
     orders, transfers = io.StringIO(), io.StringIO()
     w = csv.writer(orders, lineterminator="\r\n")
     w.writerow(["sku", "warehouse", "units", "lanes"])
-    for r in plan.get("orders") or []:
-        w.writerow([r["sku"], r["warehouse"], math.ceil(r["units"] - 1e-9), ">".join(r["lanes"])])
+    for r in plan.orders or ():
+        w.writerow([r.sku, r.warehouse, math.ceil(r.units - 1e-9), ">".join(r.lanes)])
     w = csv.writer(transfers, lineterminator="\r\n")
     w.writerow(["sku", "from", "to", "lane", "units", "hours"])
-    for r in plan.get("transfers") or []:
-        w.writerow([r["sku"], r["from"], r["to"], r["lane"], round(r["units"]), r["hours"]])
+    for t in plan.transfers or ():
+        w.writerow([t.sku, t.from_, t.to, t.lane, round(t.units), t.hours])
     return {
         "orders.csv": orders.getvalue().encode("utf-8"),
         "transfers.csv": transfers.getvalue().encode("utf-8"),
     }
 
 
-def write_state_csv(plan: dict[str, Any], out: Path) -> dict[str, Path]:
+def write_state_csv(plan: Plan, out: Path) -> dict[str, Path]:
     """Write :func:`state_csv`'s two files into ``out``."""
     files = state_csv(plan)
     paths = {"orders": out / "orders.csv", "transfers": out / "transfers.csv"}

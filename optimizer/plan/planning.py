@@ -376,7 +376,7 @@ def plan_scenario(
     data: NetworkData | None = None,
     started: float | None = None,
     executor: TaskRunner | None = None,
-    previous: dict[str, Any] | None = None,
+    previous: Plan | None = None,
 ) -> PlanOutcome:
     """Compile, solve and document a plan for one scenario.
 
@@ -399,7 +399,7 @@ def plan_scenario(
         Where the SKU blocks of a large catalogue run (:func:`optimizer.executor.make_executor`;
         default: Dask when ``TRADELANE_DASK_ADDRESS`` is set, else local processes).
     previous
-        A previous ``plan.json`` document: its stocking levels and warehouses are what the
+        A previous plan: its stocking levels and warehouses are what the
         stability terms (format v1.1) compare against.
 
     Returns
@@ -556,7 +556,7 @@ def plan_scenario(
             "plan objective %.6f differs from the evaluator's total %.6f", res.objective, ev.total
         )
     status = res.status
-    fell_back = floor or bool(res.stats.get("blocks_without_plan"))
+    fell_back = floor or bool(res.stats.blocks_without_plan)
     if fell_back and not ev.feasible:
         # honest status: the fallback breaks rules the evaluator lists
         status = Status.TIME_LIMIT
@@ -697,7 +697,7 @@ def _solve_state_on_decomposed(
             solution=None,
             notes=tuple(notes + list(best.notes)),
         )
-    stats = dict(first.stats) if first is not None else {}
+    stats = first.stats.to_json() if first is not None else {}
     return AllocationResult(
         status=Status.FEASIBLE,
         objective=best.objective,
@@ -706,7 +706,9 @@ def _solve_state_on_decomposed(
         cost=best.cost,
         columns=best.columns,
         solution=best.solution,
-        stats={**stats, **{f"state_{k}": v for k, v in best.stats.items()}},
+        stats=SolveStats.from_mapping(
+            {**stats, **{f"state_{k}": v for k, v in best.stats.to_json().items()}}
+        ),
         notes=tuple(notes + list(best.notes)),
         targets_lowered=best.targets_lowered,
     )

@@ -16,6 +16,8 @@ import math
 from html import escape
 from typing import Any
 
+from optimizer.plan.document import Plan, ServiceSummary
+
 __all__ = ["report_html"]
 
 _CSS = """
@@ -101,23 +103,24 @@ def _table(head: list[tuple[str, bool]], rows: list[list[str]], caption: str) ->
     )
 
 
-def _warehouses(plan: dict[str, Any]) -> str:
+def _warehouses(plan: Plan) -> str:
     stock: dict[str, float] = {}
-    for s in plan.get("stock", []):
-        stock[s["warehouse"]] = stock.get(s["warehouse"], 0.0) + float(s["units"])
+    for s in plan.stock or ():
+        stock[s.warehouse] = stock.get(s.warehouse, 0.0) + float(s.units)
     rows = []
-    for w in sorted(plan.get("warehouses", []), key=lambda w: (not w.get("open"), w["id"])):
-        cap_s, cap_t = w.get("storage_m3"), w.get("throughput_units_per_day")
-        us = (w.get("storage_used_m3") or 0.0) / cap_s if cap_s else None
-        ut = (w.get("throughput_used_per_day") or 0.0) / cap_t if cap_t else None
+    for w in sorted(plan.warehouses or (), key=lambda w: (not w.open, w.id)):
+        cap_s, cap_t = w.storage_m3, w.throughput_units_per_day
+        # an unlimited capacity (inf) has no utilisation
+        us = w.storage_used_m3 / cap_s if cap_s and math.isfinite(cap_s) else None
+        ut = w.throughput_used_per_day / cap_t if cap_t and math.isfinite(cap_t) else None
         rows.append(
             [
-                escape(str(w["id"])),
-                "open" if w.get("open") else "closed",
-                _f(stock.get(w["id"], 0.0)),
-                _f(w.get("storage_used_m3"), ",.1f"),
+                escape(str(w.id)),
+                "open" if w.open else "closed",
+                _f(stock.get(w.id, 0.0)),
+                _f(w.storage_used_m3, ",.1f"),
                 _pct(us) + (_bar(us) if us is not None else ""),
-                _f(w.get("throughput_used_per_day"), ",.0f"),
+                _f(w.throughput_used_per_day, ",.0f"),
                 _pct(ut) + (_bar(ut) if ut is not None else ""),
             ]
         )
@@ -136,8 +139,8 @@ def _warehouses(plan: dict[str, Any]) -> str:
     )
 
 
-def _diagnosis(plan: dict[str, Any]) -> str:
-    d = plan.get("diagnosis") or {}
+def _diagnosis(plan: Plan) -> str:
+    d = plan.diagnosis or {}
     out = []
     target = d.get("target")
     if target is not None:
@@ -193,12 +196,12 @@ def _diagnosis(plan: dict[str, Any]) -> str:
             + ", ".join(escape(str(z)) for z in unreachable[:50])
             + "</p>"
         )
-    notes = plan.get("notes") or []
+    notes = plan.notes or ()
     if notes:
         out.append(
             "<h3>Notes</h3><ul>" + "".join(f"<li>{escape(str(n))}</li>" for n in notes) + "</ul>"
         )
-    viol = (plan.get("evaluation") or {}).get("violations") or []
+    viol = plan.evaluation.violations if plan.evaluation is not None else ()
     if viol:
         out.append(
             f'<p class="bad">The independent evaluator found {len(viol)} rule break(s), '
@@ -208,7 +211,7 @@ def _diagnosis(plan: dict[str, Any]) -> str:
 
 
 def report_html(
-    plan: dict[str, Any],
+    plan: Plan,
     *,
     map_png: bytes | None = None,
     top_stock: int = 30,
@@ -219,7 +222,7 @@ def report_html(
     Parameters
     ----------
     plan
-        The plan document.
+        The plan.
     map_png
         The plan's map (``map.png`` bytes), embedded as a data URI; omitted when None.
     top_stock
@@ -227,24 +230,24 @@ def report_html(
     generated
         The time printed in the footer (default: now, UTC).
     """
-    cur = escape(str(plan.get("currency", "")))
-    name = escape(str(plan.get("scenario", "plan")))
-    svc = plan.get("service") or {}
-    cost = {k: float(v) for k, v in (plan.get("cost") or {}).items() if isinstance(v, int | float)}
-    opened = [w for w in plan.get("warehouses", []) if w.get("open")]
+    cur = escape(plan.currency or "")
+    name = escape(plan.scenario or "plan")
+    svc = plan.service or ServiceSummary()
+    cost = plan.cost.terms() if plan.cost is not None else {}
+    opened = plan.open_warehouses
     kpi = [
-        ("total cost" + (f" ({cur})" if cur else ""), _f(plan.get("objective"))),
-        ("status", escape(str(plan.get("status", "")))),
-        ("gap to bound", _pct(plan.get("gap"), 3)),
-        ("lower bound", _f(plan.get("bound"))),
-        ("on time", _pct(svc.get("on_time_share"))),
-        ("target", _pct(svc.get("target"), 0)),
-        ("units late", _f(svc.get("units_late"))),
-        ("units lost", _f(svc.get("units_lost"))),
+        ("total cost" + (f" ({cur})" if cur else ""), _f(plan.objective)),
+        ("status", escape(str(plan.status))),
+        ("gap to bound", _pct(plan.gap, 3)),
+        ("lower bound", _f(plan.bound)),
+        ("on time", _pct(svc.on_time_share)),
+        ("target", _pct(svc.target, 0)),
+        ("units late", _f(svc.units_late)),
+        ("units lost", _f(svc.units_lost)),
         ("warehouses open", str(len(opened))),
-        ("solve time", _f(plan.get("solve_seconds"), ",.1f") + " s"),
+        ("solve time", _f(plan.solve_seconds, ",.1f") + " s"),
     ]
-    base = plan.get("baseline")
+    base = plan.baseline
     if base:
         kpi.append(
             (
@@ -277,7 +280,7 @@ def report_html(
         )
         + "</section>"
     )
-    by_c = svc.get("by_country") or {}
+    by_c = svc.by_country or {}
     parts.append(
         "<section><h2>On time by country</h2>"
         + _table(
@@ -291,10 +294,10 @@ def report_html(
             [
                 [
                     escape(str(c)),
-                    _pct(v.get("on_time_share")),
-                    _bar(float(v.get("on_time_share") or 0)),
-                    _f(v.get("units_late")),
-                    _f(v.get("units_lost")),
+                    _pct(v.on_time_share),
+                    _bar(float(v.on_time_share or 0)),
+                    _f(v.units_late),
+                    _f(v.units_lost),
                 ]
                 for c, v in sorted(by_c.items())
             ],
@@ -327,13 +330,13 @@ def report_html(
             f'{name}" src="data:image/png;base64,{b64}"></section>'
         )
     parts.append("<section><h2>Warehouses</h2>" + _warehouses(plan) + "</section>")
-    stock = sorted(plan.get("stock", []), key=lambda s: -float(s["units"]))[:top_stock]
+    stock = sorted(plan.stock or (), key=lambda s: -float(s.units))[:top_stock]
     parts.append(
         f"<section><h2>Largest stock lines (top {len(stock)} of "
-        f"{len(plan.get('stock', []))})</h2>"
+        f"{len(plan.stock or ())})</h2>"
         + _table(
             [("SKU", False), ("warehouse", False), ("units", True)],
-            [[escape(str(s["sku"])), escape(str(s["warehouse"])), _f(s["units"])] for s in stock],
+            [[escape(s.sku), escape(s.warehouse), _f(s.units)] for s in stock],
             "Largest stock lines",
         )
         + "</section>"
@@ -342,7 +345,7 @@ def report_html(
     when = (generated or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
     parts.append(
         f"<footer>tradelane plan report, {escape(when)}; seed "
-        f"{escape(str(plan.get('seed', '')))}, solver "
-        f"{escape(str(plan.get('solver', '')))}.</footer></main></body></html>"
+        f"{escape('' if plan.seed is None else str(plan.seed))}, solver "
+        f"{escape(plan.solver or '')}.</footer></main></body></html>"
     )
     return "\n".join(parts)

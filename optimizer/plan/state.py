@@ -20,6 +20,7 @@ from optimizer.exceptions import InvalidNetworkError
 from optimizer.plan.document import (
     InventoryLotRow,
     OrderRow,
+    Plan,
     ReturnRow,
     SurplusRow,
     TransferRow,
@@ -41,44 +42,35 @@ class StateSections:
     in_transit: dict[int, float]
 
 
-def attach_previous(data: NetworkData, previous: dict[str, Any]) -> NetworkData:
+def attach_previous(data: NetworkData, previous: Plan) -> NetworkData:
     """The network data with a previous plan's stocking levels and warehouse use attached.
 
     Rows naming SKUs or warehouses this network does not have are ignored (a catalogue
-    changes); a document without ``stock`` or ``warehouses`` lists is refused.
+    changes); a plan without ``stock`` or ``warehouses`` lists is refused.
 
     Raises
     ------
     InvalidNetworkError
-        If ``previous`` is not a plan document (the missing key is named).
+        If ``previous`` lists no stock or no warehouses, or a stocking level is negative.
     """
-    if not isinstance(previous, dict):
-        raise InvalidNetworkError("previous plan: not a JSON object")
-    for key in ("stock", "warehouses"):
-        if not isinstance(previous.get(key), list):
-            raise InvalidNetworkError(f"previous plan: no {key!r} list")
+    if previous.stock is None or previous.warehouses is None:
+        missing = "stock" if previous.stock is None else "warehouses"
+        raise InvalidNetworkError(f"previous plan: no {missing!r} list")
     sku_i = {s: i for i, s in enumerate(data.skus)}
     wh_i = {w: i for i, w in enumerate(data.warehouses)}
-    rows = [
-        r
-        for r in previous["stock"]
-        if isinstance(r, dict) and r.get("sku") in sku_i and r.get("warehouse") in wh_i
-    ]
-    units = []
+    rows = [r for r in previous.stock if r.sku in sku_i and r.warehouse in wh_i]
     for j, r in enumerate(rows):
-        u = r.get("units")
-        if not isinstance(u, int | float) or isinstance(u, bool) or u < 0:
-            raise InvalidNetworkError(f"previous plan: stock[{j}].units {u!r} is not a count")
-        units.append(float(u))
+        if r.units < 0:
+            raise InvalidNetworkError(f"previous plan: stock[{j}].units {r.units!r} is negative")
     y = np.zeros(len(data.warehouses))
-    for w in previous["warehouses"]:
-        if isinstance(w, dict) and w.get("id") in wh_i and w.get("open"):
-            y[wh_i[w["id"]]] = 1.0
+    for w in previous.warehouses:
+        if w.id in wh_i and w.open:
+            y[wh_i[w.id]] = 1.0
     return dataclasses.replace(
         data,
-        prev_sku=np.array([sku_i[r["sku"]] for r in rows], np.int64),
-        prev_wh=np.array([wh_i[r["warehouse"]] for r in rows], np.int64),
-        prev_units=np.array(units, float),
+        prev_sku=np.array([sku_i[r.sku] for r in rows], np.int64),
+        prev_wh=np.array([wh_i[r.warehouse] for r in rows], np.int64),
+        prev_units=np.array([float(r.units) for r in rows], float),
         prev_open=y,
     )
 

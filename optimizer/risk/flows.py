@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from network.compile import NetworkData, PathOptions
 from optimizer.exceptions import InvalidNetworkError
+from optimizer.plan.document import Plan
 
 __all__ = ["PlanFlows", "option_keys", "plan_flows"]
 
@@ -58,7 +59,7 @@ def option_keys(
     return out
 
 
-def plan_flows(data: NetworkData, plan: dict[str, Any]) -> PlanFlows:
+def plan_flows(data: NetworkData, plan: Plan) -> PlanFlows:
     """Match the plan's listed flows to the network's options.
 
     Raises
@@ -80,7 +81,7 @@ def plan_flows(data: NetworkData, plan: dict[str, Any]) -> PlanFlows:
     out_k = option_keys(data.outbound, data.lanes)
     dir_k = option_keys(data.direct, data.lanes)
     in_k = option_keys(data.inbound, data.lanes)
-    ful = plan.get("fulfilment", [])
+    ful = plan.fulfilment or ()
     n = len(ful)
     f_sku = np.zeros(n, np.int64)
     f_zone = np.zeros(n, np.int64)
@@ -90,10 +91,10 @@ def plan_flows(data: NetworkData, plan: dict[str, Any]) -> PlanFlows:
     f_units = np.zeros(n)
     for j, row in enumerate(ful):
         where = f"fulfilment[{j}]"
-        f_sku[j] = need(sku_i, row.get("sku"), "SKU", where)
-        f_zone[j] = need(z_i, row.get("zone"), "zone", where)
-        src = row.get("source")
-        lanes = tuple(row.get("lanes", ()))
+        f_sku[j] = need(sku_i, row.sku, "SKU", where)
+        f_zone[j] = need(z_i, row.zone, "zone", where)
+        src = row.source
+        lanes = tuple(row.lanes)
         if src in wh_i:
             f_wh[j] = wh_i[src]
             hit = out_k.get((wh_i[src], int(f_zone[j]), lanes))
@@ -104,23 +105,23 @@ def plan_flows(data: NetworkData, plan: dict[str, Any]) -> PlanFlows:
             raise InvalidNetworkError(f"{where}: unknown source {src!r}")
         if hit is None:
             raise InvalidNetworkError(
-                f"{where}: lanes {list(lanes)!r} are no path from {src!r} to {row.get('zone')!r}"
+                f"{where}: lanes {list(lanes)!r} are no path from {src!r} to {row.zone!r}"
             )
         f_opt[j] = hit
-        f_units[j] = float(row.get("units", 0.0))
-    rep = plan.get("replenishment", [])
+        f_units[j] = float(row.units)
+    rep = plan.replenishment or ()
     m = len(rep)
     r_sku = np.zeros(m, np.int64)
     r_wh = np.zeros(m, np.int64)
     r_opt = np.zeros(m, np.int64)
     r_units = np.zeros(m)
-    for j, row in enumerate(rep):
+    for j, rrow in enumerate(rep):
         where = f"replenishment[{j}]"
-        r_sku[j] = need(sku_i, row.get("sku"), "SKU", where)
-        r_wh[j] = need(wh_i, row.get("warehouse"), "warehouse", where)
-        lanes = tuple(row.get("lanes", ()))
-        if "origin" in row:
-            hit = in_k.get((need(o_i, row["origin"], "origin", where), int(r_wh[j]), lanes))
+        r_sku[j] = need(sku_i, rrow.sku, "SKU", where)
+        r_wh[j] = need(wh_i, rrow.warehouse, "warehouse", where)
+        lanes = tuple(rrow.lanes)
+        if rrow.origin is not None:
+            hit = in_k.get((need(o_i, rrow.origin, "origin", where), int(r_wh[j]), lanes))
         else:
             hit = next(
                 (i for (o, w, ln), i in in_k.items() if w == r_wh[j] and ln == lanes and o >= 0),
@@ -128,19 +129,17 @@ def plan_flows(data: NetworkData, plan: dict[str, Any]) -> PlanFlows:
             )
         if hit is None:
             raise InvalidNetworkError(
-                f"{where}: lanes {list(lanes)!r} are no inbound path into {row.get('warehouse')!r}"
+                f"{where}: lanes {list(lanes)!r} are no inbound path into {rrow.warehouse!r}"
             )
         r_opt[j] = hit
-        r_units[j] = float(row.get("units", 0.0))
-    st = plan.get("stock", [])
-    s_sku = np.array(
-        [need(sku_i, r.get("sku"), "SKU", f"stock[{j}]") for j, r in enumerate(st)], np.int64
-    )
+        r_units[j] = float(rrow.units)
+    st = plan.stock or ()
+    s_sku = np.array([need(sku_i, r.sku, "SKU", f"stock[{j}]") for j, r in enumerate(st)], np.int64)
     s_wh = np.array(
-        [need(wh_i, r.get("warehouse"), "warehouse", f"stock[{j}]") for j, r in enumerate(st)],
+        [need(wh_i, r.warehouse, "warehouse", f"stock[{j}]") for j, r in enumerate(st)],
         np.int64,
     )
-    s_units = np.array([float(r.get("units", 0.0)) for r in st])
+    s_units = np.array([float(r.units) for r in st])
     return PlanFlows(
         f_sku,
         f_zone,

@@ -45,6 +45,7 @@ import scipy.sparse as sp
 
 from network.compile import NetworkData, PathOptions
 from network.distribution import TOL_HOURS, lognormal_params
+from optimizer.plan.document import Plan
 from optimizer.risk.flows import PlanFlows, plan_flows
 
 __all__ = [
@@ -224,10 +225,8 @@ def _demand(rng: np.random.Generator, mean: F, cv: F) -> F:
     return np.where(pos, np.exp(mu + np.sqrt(s2) * z), mean)
 
 
-def simulate_plan(
-    data: NetworkData, plan: dict[str, Any], params: SimParams | None = None
-) -> SimResult:
-    """Simulate ``plan`` (a ``plan.json`` document made for ``data``); see the module doc.
+def simulate_plan(data: NetworkData, plan: Plan, params: SimParams | None = None) -> SimResult:
+    """Simulate ``plan`` (made for ``data``); see the module doc.
 
     Raises
     ------
@@ -335,7 +334,7 @@ def simulate_plan(
     scale = H / (n_cyc * R) if R > 0 else 1.0
 
     # plan cost without the terms the simulation redraws
-    cost = plan.get("cost") or {}
+    cost = plan.cost.terms() if plan.cost is not None else {}
     base_cost = float(sum(cost.values())) - float(cost.get("late_penalty", 0.0))
     late_pen = float(svc.late_penalty_per_unit)
     lost_pen = float(svc.lost_sale_penalty_per_unit)
@@ -407,11 +406,9 @@ def simulate_plan(
         stockout[sl] = so
         run_cost[sl] = base_cost + late_pen * late_units + lost_pen * so
 
-    plan_on = float(
-        sum(float(r.get("units", 0.0)) for r in plan.get("fulfilment", []) if r.get("on_time"))
-    )
+    plan_on = float(sum(float(r.units) for r in plan.fulfilment or () if r.on_time))
     return SimResult(
-        scenario=str(plan.get("scenario", data.name)),
+        scenario=plan.scenario or data.name,
         params=params,
         on_time_share=Interval.of(on_share),
         fill_rate=Interval.of(fill),

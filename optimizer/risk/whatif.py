@@ -34,10 +34,9 @@ and replan = base up to ties between equally cheap optima.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -48,6 +47,13 @@ from network.scenario import Scenario
 from optimizer.allocation.evaluate import Evaluation, evaluate
 from optimizer.allocation.params import AllocationParams
 from optimizer.exceptions import InvalidNetworkError
+from optimizer.plan.document import (
+    CostBreakdown,
+    FulfilmentRow,
+    Plan,
+    PlanEvaluation,
+    ReplenishmentRow,
+)
 from optimizer.plan.planning import plan_scenario
 from optimizer.risk.flows import option_keys
 from optimizer.risk.shock import AppliedShock, Shock, apply_shock
@@ -59,7 +65,7 @@ __all__ = ["HoldPlan", "WhatIf", "hold_plan", "whatif", "whatif_markdown"]
 class HoldPlan:
     """The base plan rewritten for the shocked network, and what had to move."""
 
-    plan: dict[str, Any]
+    plan: Plan
     rerouted: tuple[dict[str, Any], ...]
     lost_to_shock: float
     stock_lost: float
@@ -71,11 +77,11 @@ class WhatIf:
     """Base, hold and replan, each with its evaluation."""
 
     applied: AppliedShock
-    base: dict[str, Any]
+    base: Plan
     base_eval: Evaluation
     hold: HoldPlan
     hold_eval: Evaluation
-    replan: dict[str, Any]
+    replan: Plan
     replan_eval: Evaluation | None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -84,6 +90,7 @@ class WhatIf:
         base = _summary(self.base, self.base_eval)
         hold = {
             **_summary(self.hold.plan, self.hold_eval),
+            "status": "hold",
             "policy": "flows on a closed lane or warehouse fall back to the next option "
             "(another path from the same warehouse, else the cheapest direct path), else "
             "they are lost",
@@ -96,17 +103,17 @@ class WhatIf:
             "stock_lost_units": self.hold.stock_lost,
             "violations": list(self.hold_eval.violations),
         }
-        replan = (
+        replan: dict[str, Any] = (
             _summary(self.replan, self.replan_eval)
             if self.replan_eval is not None
-            else {"status": self.replan.get("status"), "objective": None}
+            else {"status": str(self.replan.status), "objective": None}
         )
-        replan["status"] = self.replan.get("status")
-        replan["gap"] = self.replan.get("gap")
-        replan["solve_seconds"] = self.replan.get("solve_seconds")
+        replan["status"] = str(self.replan.status)
+        replan["gap"] = self.replan.gap
+        replan["solve_seconds"] = self.replan.solve_seconds
         a = self.applied
         return {
-            "scenario": self.base.get("scenario"),
+            "scenario": self.base.scenario,
             "shock": {
                 **a.shock.to_json(),
                 "matched": list(a.matched),
@@ -143,16 +150,14 @@ def _service(ev: Evaluation, demand: float) -> dict[str, Any]:
     }
 
 
-def _summary(plan: dict[str, Any], ev: Evaluation) -> dict[str, Any]:
+def _summary(plan: Plan, ev: Evaluation) -> dict[str, Any]:
     demand = ev.units_on_time + ev.units_late + ev.units_lost
     return {
-        "status": plan.get("status"),
+        "status": str(plan.status),
         "objective": ev.total,
         "cost": dict(ev.cost),
         "service": _service(ev, demand),
-        "warehouses": [
-            {"id": w["id"], "open": w["open"]} for w in plan.get("warehouses", []) if w.get("open")
-        ],
+        "warehouses": [{"id": w.id, "open": w.open} for w in plan.warehouses or () if w.open],
         "feasible": ev.feasible,
     }
 
@@ -184,11 +189,7 @@ def _diff(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
 # -- hold ------------------------------------------------------------------------------------
 
 
-def _usable(data: NetworkData) -> np.ndarray:
-    return np.array([s != "closed" for s in data.wh_status], dtype=bool)
-
-
-def hold_plan(base_plan: dict[str, Any], shocked: NetworkData) -> HoldPlan:
+def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
     """Rewrite ``base_plan`` for the shocked network with the policy of the module docstring.
 
     Raises
@@ -196,13 +197,13 @@ def hold_plan(base_plan: dict[str, Any], shocked: NetworkData) -> HoldPlan:
     InvalidNetworkError
         If the base plan names a SKU, zone or warehouse the shocked network does not have.
     """
-    plan = copy.deepcopy(base_plan)
+    plan = base_plan
     data = shocked
     sku_i = {s: i for i, s in enumerate(data.skus)}
     wh_i = {w: i for i, w in enumerate(data.warehouses)}
     z_i = {z: i for i, z in enumerate(data.zones)}
     o_i = {o: i for i, o in enumerate(data.origins)}
-    usable = _usable(data)
+    usable = data.wh_usable
     out_k = option_keys(data.outbound, data.lanes)
     dir_k = option_keys(data.direct, data.lanes)
     in_k = option_keys(data.inbound, data.lanes)
@@ -220,40 +221,39 @@ def hold_plan(base_plan: dict[str, Any], shocked: NetworkData) -> HoldPlan:
         return mapping[key]
 
     # -- replenishment: keep, move to another inbound path, or drop (warehouse unreachable) ---
-    new_rep = []
+    new_rep: list[ReplenishmentRow] = []
     fed: set[tuple[int, int]] = set()
-    for j, row in enumerate(plan.get("replenishment", [])):
-        k = need(sku_i, row["sku"], "SKU", f"replenishment[{j}]")
-        w = need(wh_i, row["warehouse"], "warehouse", f"replenishment[{j}]")
+    for j, row in enumerate(plan.replenishment or ()):
+        k = need(sku_i, row.sku, "SKU", f"replenishment[{j}]")
+        w = need(wh_i, row.warehouse, "warehouse", f"replenishment[{j}]")
         if not usable[w]:
             continue
-        lanes = tuple(row["lanes"])
-        o = o_i.get(row.get("origin", ""), -1)
+        lanes = tuple(row.lanes)
+        o = o_i.get(row.origin or "", -1)
         hit = in_k.get((o, w, lanes)) if o >= 0 else None
         if hit is None:
             cand = np.flatnonzero(data.inbound.dst == w)
             if not len(cand):
                 continue
             best = int(cand[np.argmin(cost_in[cand, k])])
-            new = {
-                **row,
-                "lanes": [data.lanes[x] for x in data.inbound.lanes_of(best).tolist()],
-                "origin": data.origins[int(data.inbound.src[best])],
-            }
+            new = replace(
+                row,
+                lanes=tuple(data.lanes[x] for x in data.inbound.lanes_of(best).tolist()),
+                origin=data.origins[int(data.inbound.src[best])],
+            )
             rerouted.append(
                 {
                     "kind": "replenishment",
-                    "sku": row["sku"],
-                    "warehouse": row["warehouse"],
+                    "sku": row.sku,
+                    "warehouse": row.warehouse,
                     "from_lanes": list(lanes),
-                    "to_lanes": new["lanes"],
-                    "units": float(row["units"]),
+                    "to_lanes": list(new.lanes),
+                    "units": float(row.units),
                 }
             )
             row = new
             hit = best
-        row["lead_time_hours"] = float(data.inbound.hours[hit])
-        new_rep.append(row)
+        new_rep.append(replace(row, lead_time_hours=float(data.inbound.hours[hit])))
         fed.add((k, w))
 
     # -- demand now: planned flows are capped at the shocked demand (pro rata per pair) -------
@@ -263,29 +263,29 @@ def hold_plan(base_plan: dict[str, Any], shocked: NetworkData) -> HoldPlan:
     ):
         dem[(k, z)] = dem.get((k, z), 0.0) + u
     served: dict[tuple[int, int], float] = {}
-    for row in plan.get("fulfilment", []):
-        key = (sku_i.get(row["sku"], -1), z_i.get(row["zone"], -1))
-        served[key] = served.get(key, 0.0) + float(row["units"])
+    for frow in plan.fulfilment or ():
+        key = (sku_i.get(frow.sku, -1), z_i.get(frow.zone, -1))
+        served[key] = served.get(key, 0.0) + float(frow.units)
     scale = {key: min(1.0, dem.get(key, 0.0) / s) for key, s in served.items() if s > 0}
 
     # -- fulfilment ---------------------------------------------------------------------------
-    new_ful = []
+    new_ful: list[FulfilmentRow] = []
     lost_to_shock = 0.0
     out_by_wz: dict[tuple[int, int], list[int]] = {}
     for i in range(len(data.outbound)):
         out_by_wz.setdefault((int(data.outbound.src[i]), int(data.outbound.dst[i])), []).append(i)
     shipped_kw: dict[tuple[int, int], float] = {}
     shipped_kw_before: dict[tuple[int, int], float] = {}
-    for j, row in enumerate(plan.get("fulfilment", [])):
+    for j, frow in enumerate(plan.fulfilment or ()):
         where = f"fulfilment[{j}]"
-        k = need(sku_i, row["sku"], "SKU", where)
-        z = need(z_i, row["zone"], "zone", where)
-        units = float(row["units"]) * scale.get((k, z), 1.0)
-        lanes = tuple(row["lanes"])
-        src = row["source"]
+        k = need(sku_i, frow.sku, "SKU", where)
+        z = need(z_i, frow.zone, "zone", where)
+        units = float(frow.units) * scale.get((k, z), 1.0)
+        lanes = tuple(frow.lanes)
+        src = frow.source
         if src in wh_i:
             w = wh_i[src]
-            shipped_kw_before[(k, w)] = shipped_kw_before.get((k, w), 0.0) + float(row["units"])
+            shipped_kw_before[(k, w)] = shipped_kw_before.get((k, w), 0.0) + float(frow.units)
         if units <= 0:
             continue
         kind: str | None = None
@@ -312,8 +312,8 @@ def hold_plan(base_plan: dict[str, Any], shocked: NetworkData) -> HoldPlan:
                 rerouted.append(
                     {
                         "kind": "fulfilment",
-                        "sku": row["sku"],
-                        "zone": row["zone"],
+                        "sku": frow.sku,
+                        "zone": frow.zone,
                         "from_source": src,
                         "from_lanes": list(lanes),
                         "to_source": None,
@@ -330,8 +330,8 @@ def hold_plan(base_plan: dict[str, Any], shocked: NetworkData) -> HoldPlan:
             rerouted.append(
                 {
                     "kind": "fulfilment",
-                    "sku": row["sku"],
-                    "zone": row["zone"],
+                    "sku": frow.sku,
+                    "zone": frow.zone,
                     "from_source": src,
                     "from_lanes": list(lanes),
                     "to_source": new_src,
@@ -342,16 +342,16 @@ def hold_plan(base_plan: dict[str, Any], shocked: NetworkData) -> HoldPlan:
             )
         p = float(option_on_time(opts, data, np.array([opt])).p[0])
         on = bool((on_out if kind == "warehouse" else on_dir)[opt])
-        new_row = {
-            **row,
-            "source": new_src,
-            "lanes": new_lanes,
-            "units": units,
-            "hours": float(opts.hours[opt]),
-            "on_time": on,
-            "p_on_time": p,
-            "mode": kind,
-        }
+        new_row = replace(
+            frow,
+            source=new_src,
+            lanes=tuple(new_lanes),
+            units=units,
+            hours=float(opts.hours[opt]),
+            on_time=on,
+            p_on_time=p,
+            mode=kind,
+        )
         new_ful.append(new_row)
         if kind == "warehouse":
             key = (k, wh_i[new_src])
@@ -359,35 +359,41 @@ def hold_plan(base_plan: dict[str, Any], shocked: NetworkData) -> HoldPlan:
 
     # replenishment follows the warehouse's outflow (less demand, moved flows)
     rep_out = []
-    for row in new_rep:
-        key = (sku_i[row["sku"]], wh_i[row["warehouse"]])
+    for rrow in new_rep:
+        key = (sku_i[rrow.sku], wh_i[rrow.warehouse])
         before = shipped_kw_before.get(key, 0.0)
         f = shipped_kw.get(key, 0.0) / before if before > 0 else 0.0
         if f > 0:
-            rep_out.append({**row, "units": float(row["units"]) * f})
+            rep_out.append(replace(rrow, units=float(rrow.units) * f))
     stock_lost = 0.0
     stock = []
-    for row in plan.get("stock", []):
-        ws = wh_i.get(row["warehouse"])
+    for srow in plan.stock or ():
+        ws = wh_i.get(srow.warehouse)
         if ws is None or not usable[ws]:
-            stock_lost += float(row["units"])
+            stock_lost += float(srow.units)
             continue
-        stock.append(row)
-    for wrow in plan.get("warehouses", []):
-        wo = wh_i.get(wrow["id"])
-        if wo is not None and not usable[wo]:
-            wrow["open"] = False
-    plan["replenishment"] = rep_out
-    plan["fulfilment"] = new_ful
-    plan["stock"] = stock
-    plan["status"] = "hold"
+        stock.append(srow)
+    warehouses = tuple(
+        replace(wrow, open=False)
+        if wh_i.get(wrow.id) is not None and not usable[wh_i[wrow.id]]
+        else wrow
+        for wrow in plan.warehouses or ()
+    )
+    held = replace(
+        plan,
+        replenishment=tuple(rep_out),
+        fulfilment=tuple(new_ful),
+        stock=tuple(stock),
+        warehouses=warehouses,
+        strategy="hold",
+    )
     demand_lost = float(sum(max(0.0, d - served.get(key, 0.0)) for key, d in dem.items()))
-    return HoldPlan(plan, tuple(rerouted), lost_to_shock, stock_lost, demand_lost)
+    return HoldPlan(held, tuple(rerouted), lost_to_shock, stock_lost, demand_lost)
 
 
 def whatif(
     scenario: Scenario,
-    base_plan: dict[str, Any],
+    base_plan: Plan,
     shock: Shock,
     params: AllocationParams | None = None,
     *,
@@ -409,13 +415,31 @@ def whatif(
     shocked = compile_network(applied.scenario)
     hold = hold_plan(base_plan, shocked)
     hold_eval = evaluate(shocked, hold.plan)
+    # the held plan's figures are the evaluator's on the shocked network (no bound: not solved)
+    hold = replace(
+        hold,
+        plan=replace(
+            hold.plan,
+            objective=hold_eval.total,
+            bound=None,
+            gap=None,
+            cost=CostBreakdown(**hold_eval.cost),
+            evaluation=PlanEvaluation(
+                feasible=hold_eval.feasible,
+                violations=hold_eval.violations,
+                shortfalls=hold_eval.shortfalls,
+            ),
+            diagnosis=None,
+            baseline=None,
+        ),
+    )
     replan = plan_scenario(applied.scenario, params, data=shocked).plan
-    replan_eval = evaluate(shocked, replan) if replan.get("objective") is not None else None
+    replan_eval = evaluate(shocked, replan) if replan.objective is not None else None
     notes = []
     if base_eval.violations:
         notes.append(f"the base plan breaks {len(base_eval.violations)} rule(s) on its scenario")
     if replan_eval is None:
-        notes.append(f"no re-plan within the limits (status {replan.get('status')})")
+        notes.append(f"no re-plan within the limits (status {replan.status})")
     return WhatIf(applied, base_plan, base_eval, hold, hold_eval, replan, replan_eval, tuple(notes))
 
 

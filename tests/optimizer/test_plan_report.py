@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from optimizer.plan.document import Plan
 from optimizer.plan.report import report_html
 
 
@@ -57,7 +58,7 @@ def _plan(wh: str = "WH-1") -> dict:
 def test_report_shows_kpis_utilisation_and_top_stock() -> None:
     """Total cost, gap, on-time share, utilisation (25 % storage) and the 30 largest stock lines
     (largest first) are on the page."""
-    html = report_html(_plan())
+    html = report_html(Plan.from_json(_plan()))
     assert "1,500" in html and "0.670 %" in html and "96.0 %" in html
     assert "25.0 %" in html  # 50 of 200 m3
     rows = re.findall(r"<td>SKU-(\d+)</td>", html)
@@ -66,7 +67,7 @@ def test_report_shows_kpis_utilisation_and_top_stock() -> None:
 
 def test_report_escapes_every_plan_value() -> None:
     """Ids with markup render as text: no tag from the plan reaches the page."""
-    html = report_html(_plan(wh="<script>alert(1)</script>"))
+    html = report_html(Plan.from_json(_plan(wh="<script>alert(1)</script>")))
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Z-&lt;b&gt;" in html and "s&lt;1&gt;" in html and "a note &amp; more" in html
@@ -74,7 +75,7 @@ def test_report_escapes_every_plan_value() -> None:
 
 def test_report_is_self_contained() -> None:
     """No external resource: no script, link or remote URL; the map is a data URI."""
-    html = report_html(_plan(), map_png=b"\x89PNG\r\n\x1a\nxx")
+    html = report_html(Plan.from_json(_plan()), map_png=b"\x89PNG\r\n\x1a\nxx")
     assert 'src="data:image/png;base64,' in html
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
     assert "<link" not in html and "<script" not in html
@@ -89,6 +90,6 @@ def test_report_never_prints_negative_zero() -> None:
         "saving_share": 0.0,
         "cost": {"fixed": 1000.0, "outbound": 499.9999999},
     }
-    html = report_html(plan)
+    html = report_html(Plan.from_json(plan))
     assert "Against the naive planner" in html
     assert ">-0<" not in html and ">0<" in html

@@ -23,6 +23,7 @@ from network.distribution import (
 from network.scenario import ScenarioError, parse_scenario
 from optimizer.allocation.evaluate import evaluate
 from optimizer.allocation.params import AllocationParams
+from optimizer.plan.document import Plan
 from optimizer.plan.planning import plan_scenario
 
 DATA = Path(__file__).parent.parent / "data"
@@ -155,6 +156,7 @@ def test_zero_cv_plan_equals_todays_plan_exactly() -> None:
     p = AllocationParams(time_limit=60)
     a = plan_scenario(parse_scenario(_without_risk(v11(), keep_probability=True)), p).plan
     b = plan_scenario(parse_scenario(_without_risk(v11(), keep_probability=False)), p).plan
+    a, b = a.to_json(), b.to_json()
     for k in VOLATILE:
         a.pop(k, None)
         b.pop(k, None)
@@ -179,14 +181,14 @@ def test_chance_constraint_marks_unlikely_options_late() -> None:
     chance = on_time_mask(data.direct, data).tolist() + on_time_mask(data.outbound, data).tolist()
     assert sum(chance) < sum(mean_rule)  # the express line's 66 h mean is not 90 % safe
     out = plan_scenario(s, AllocationParams(time_limit=60))
-    plan = out.plan
+    plan = out.plan.to_json()
     assert plan["status"] == "optimal"
     for r in plan["fulfilment"]:
         assert 0.0 <= r["p_on_time"] <= 1.0
         assert r["on_time"] == (r["p_on_time"] >= 0.9)
-    ev = evaluate(data, plan)
+    ev = evaluate(data, out.plan)
     assert ev.feasible, ev.violations
     assert ev.total == pytest.approx(plan["objective"], rel=1e-9)
     bad = copy.deepcopy(plan)
     bad["fulfilment"][0]["p_on_time"] = 0.5 if bad["fulfilment"][0]["p_on_time"] != 0.5 else 0.4
-    assert any("p_on_time" in v for v in evaluate(data, bad).violations)
+    assert any("p_on_time" in v for v in evaluate(data, Plan.from_json(bad)).violations)

@@ -15,6 +15,7 @@ from network.compile import compile_network
 from network.distribution import option_on_time
 from network.scenario import parse_scenario
 from optimizer.allocation.params import AllocationParams
+from optimizer.plan.document import Plan
 from optimizer.plan.planning import plan_scenario
 from optimizer.risk.flows import plan_flows
 from optimizer.risk.simulate import SimParams, simulate_plan
@@ -56,7 +57,7 @@ def risky() -> dict[str, Any]:
     return d
 
 
-def _plan(doc: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+def _plan(doc: dict[str, Any]) -> tuple[Any, Plan]:
     s = parse_scenario(doc)
     data = compile_network(s)
     return data, plan_scenario(s, AllocationParams(time_limit=60), data=data).plan
@@ -67,22 +68,23 @@ def test_deterministic_plan_simulates_to_its_own_on_time_share() -> None:
     shipped units (some of them late), the CI collapses on it; no demand randomness means no
     stockouts and fill rate = 1 − planned lost / demand."""
     data, plan = _plan(deterministic(promise=40.0))
-    on = sum(r["units"] for r in plan["fulfilment"] if r["on_time"])
-    shipped = sum(r["units"] for r in plan["fulfilment"])
+    on = sum(r.units for r in plan.fulfilment or () if r.on_time)
+    shipped = sum(r.units for r in plan.fulfilment or ())
     assert 0 < on < shipped  # the tight promise makes some flows late
     res = simulate_plan(data, plan, SimParams(runs=50, seed=1))
     assert res.on_time_share.mean == pytest.approx(on / shipped, abs=1e-12)
     assert res.on_time_share.lo == pytest.approx(res.on_time_share.hi, abs=1e-12)
     assert res.plan_on_time_share == pytest.approx(on / shipped, abs=1e-12)
     assert res.stockout_units.p95 == pytest.approx(0.0, abs=1e-9)
-    lost = plan["service"]["units_lost"]
+    doc = plan.to_json()
+    lost = doc["service"]["units_lost"]
     assert res.fill_rate.mean == pytest.approx(1.0 - lost / data.total_demand, abs=1e-9)
-    late_cost = plan["service"]["units_late"] * data.service.late_penalty_per_unit
-    assert plan["cost"]["late_penalty"] == pytest.approx(late_cost)
-    assert res.cost.p50 == pytest.approx(plan["objective"], rel=1e-9)
+    late_cost = doc["service"]["units_late"] * data.service.late_penalty_per_unit
+    assert doc["cost"]["late_penalty"] == pytest.approx(late_cost)
+    assert res.cost.p50 == pytest.approx(doc["objective"], rel=1e-9)
 
 
-def _reference_share(data: Any, plan: dict[str, Any]) -> float:
+def _reference_share(data: Any, plan: Plan) -> float:
     """Σ units × P(on time) / Σ units from the options' exact distributions."""
     fl = plan_flows(data, plan)
     p = np.zeros(len(fl.f_opt))
@@ -128,7 +130,8 @@ def test_demand_variability_causes_stockouts_that_the_cost_pays() -> None:
     assert so.max() > 0
     assert 0.5 < res.fill_rate.mean < 1.0
     pen = data.service.lost_sale_penalty_per_unit
-    assert np.allclose(res.per_run["cost"], plan["objective"] + pen * so, rtol=1e-12)
+    assert plan.objective is not None
+    assert np.allclose(res.per_run["cost"], plan.objective + pen * so, rtol=1e-12)
 
 
 def test_cli_simulate_writes_sim_json_and_png(tmp_path: Path) -> None:

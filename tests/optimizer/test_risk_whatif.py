@@ -14,6 +14,7 @@ from network.compile import compile_network
 from network.scenario import Scenario, ScenarioError, parse_scenario
 from optimizer.allocation.evaluate import evaluate
 from optimizer.allocation.params import AllocationParams
+from optimizer.plan.document import Plan
 from optimizer.plan.planning import plan_scenario
 from optimizer.risk.shock import apply_shock, load_shock, parse_shock
 from optimizer.risk.whatif import whatif
@@ -36,12 +37,14 @@ def v11_without_state() -> dict[str, Any]:
 def base() -> tuple[Scenario, str]:
     """The tiny v1.1 scenario and its plan (as JSON text, so each test gets a fresh copy)."""
     s = parse_scenario(v11_without_state())
-    return s, json.dumps(plan_scenario(s, PARAMS).plan)
+    return s, json.dumps(plan_scenario(s, PARAMS).plan.to_json())
 
 
 def run(changes: list[dict[str, Any]]) -> tuple[dict[str, Any], Any]:
     s, text = base()
-    res = whatif(s, json.loads(text), parse_shock({"name": "t", "changes": changes}), PARAMS)
+    res = whatif(
+        s, Plan.from_json(json.loads(text)), parse_shock({"name": "t", "changes": changes}), PARAMS
+    )
     return res.to_json(), res
 
 
@@ -127,7 +130,7 @@ def test_closed_warehouse_moves_or_loses_its_flows_and_replan_avoids_it() -> Non
     assert moved == pytest.approx(shipped)
     assert h["rerouted_units"] + h["lost_to_shock_units"] == pytest.approx(shipped)
     assert h["stock_lost_units"] == pytest.approx(stocked)
-    assert all(r["source"] != wh for r in res.hold.plan["fulfilment"])
+    assert all(r.source != wh for r in res.hold.plan.fulfilment or ())
     assert wh not in {w["id"] for w in h["warehouses"]}
     assert not h["violations"]
     assert wh not in {w["id"] for w in doc["replan"]["warehouses"]}
@@ -185,7 +188,7 @@ def test_closed_lane_reroutes_replenishment_and_hold_is_evaluated() -> None:
     shocked = compile_network(res.applied.scenario)
     ev = evaluate(shocked, res.hold.plan)
     assert ev.total == pytest.approx(doc["hold"]["objective"])
-    assert all(lane not in r["lanes"] for r in res.hold.plan["replenishment"])
+    assert all(lane not in r.lanes for r in res.hold.plan.replenishment or ())
     assert doc["hold"]["rerouted_units"] + doc["hold"]["lost_to_shock_units"] > 0
 
 

@@ -24,6 +24,7 @@ from optimizer.allocation.evaluate import evaluate
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import Status
 from optimizer.allocation.solve import solve_allocation
+from optimizer.plan.document import Plan
 from optimizer.plan.planning import plan_dict, plan_scenario
 from optimizer.plan.state import attach_previous
 from tests.optimizer.test_allocation import flat_service, lane, node, random_doc
@@ -63,16 +64,19 @@ def stranded_doc(transfer_cost: float) -> dict[str, Any]:
 
 
 def plan_of(doc: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Plan a document with a proven optimum and check it against the evaluator."""
+    """Plan a document with a proven optimum, check it against the evaluator and return the
+    plan's JSON document (``previous``: a plan document)."""
     s = parse_scenario(doc)
-    out = plan_scenario(s, AllocationParams(relative_gap=0), previous=previous)
-    assert out.plan["status"] == "optimal"
+    prev = None if previous is None else Plan.from_json(previous)
+    out = plan_scenario(s, AllocationParams(relative_gap=0), previous=prev)
+    plan = out.plan.to_json()
+    assert plan["status"] == "optimal"
     assert out.evaluation is not None
     assert out.evaluation.feasible, out.evaluation.violations
-    assert out.evaluation.total == pytest.approx(out.plan["objective"], rel=1e-9, abs=1e-6)
+    assert out.evaluation.total == pytest.approx(plan["objective"], rel=1e-9, abs=1e-6)
     for k, v in out.evaluation.cost.items():
-        assert out.plan["cost"][k] == pytest.approx(v, rel=1e-9, abs=1e-6), k
-    return out.plan
+        assert plan["cost"][k] == pytest.approx(v, rel=1e-9, abs=1e-6), k
+    return plan
 
 
 def test_golden_a_stranded_stock_is_transferred_and_nothing_ordered() -> None:
@@ -177,8 +181,8 @@ def test_shared_v11_example_loads_and_plans() -> None:
     assert len(s.inventory) == 2 and len(s.returns) == 2
     out = plan_scenario(s, AllocationParams(relative_gap=0))
     assert out.evaluation is not None and out.evaluation.feasible
-    assert out.evaluation.total == pytest.approx(out.plan["objective"], rel=1e-9)
-    assert out.plan["returns"]
+    assert out.evaluation.total == pytest.approx(out.plan.to_json()["objective"], rel=1e-9)
+    assert out.plan.to_json()["returns"]
 
 
 def test_stability_keeps_the_previous_levels_when_moving_costs_more() -> None:
@@ -205,8 +209,17 @@ def test_stability_charges_moved_units_and_warehouse_changes() -> None:
     doc["nodes"][2]["status"] = "candidate"
     doc["nodes"][2]["fixed_cost"] = 3.0
     prev = {
+        "scenario": "previous",
+        "status": "optimal",
+        "objective": 0.0,
+        "bound": None,
+        "gap": None,
+        "solve_seconds": 0.0,
         "stock": [{"sku": "K", "warehouse": "WH-A", "units": 100}],
-        "warehouses": [{"id": "WH-A", "open": True}, {"id": "WH-B", "open": False}],
+        "warehouses": [
+            {"id": "WH-A", "open": True, "storage_used_m3": 0.1, "throughput_used_per_day": 0},
+            {"id": "WH-B", "open": False, "storage_used_m3": 0, "throughput_used_per_day": 0},
+        ],
     }
     p = plan_of(doc, previous=prev)
     s = {(r["sku"], r["warehouse"]): r["units"] for r in p["stock"]}
@@ -220,21 +233,21 @@ def test_evaluator_catches_tampered_state_rows() -> None:
     data = compile_network(parse_scenario(stranded_doc(0.5)))
     bad = copy.deepcopy(p)
     bad["transfers"][0]["units"] += 5
-    assert evaluate(data, bad).violations
+    assert evaluate(data, Plan.from_json(bad)).violations
     bad = copy.deepcopy(p)
     bad["inventory"][0]["left"] += 5
-    assert evaluate(data, bad).violations
+    assert evaluate(data, Plan.from_json(bad)).violations
     bad = copy.deepcopy(p)
     bad["inventory"][1]["units"] = 50  # tonight's state has 20 at WH-B
-    assert evaluate(data, bad).violations
+    assert evaluate(data, Plan.from_json(bad)).violations
     pc = plan_of(returns_doc(0.2, 0.5))
     datac = compile_network(parse_scenario(returns_doc(0.2, 0.5)))
     bad = copy.deepcopy(pc)
     bad["returns"][0]["units"] = 100.0  # 200 are due
-    assert evaluate(datac, bad).violations
+    assert evaluate(datac, Plan.from_json(bad)).violations
     bad = copy.deepcopy(pc)
     bad["returns"][0]["resold_units"] = 200.0
-    assert evaluate(datac, bad).violations
+    assert evaluate(datac, Plan.from_json(bad)).violations
 
 
 # -- random v1.1 instances ----------------------------------------------------------------------
@@ -335,15 +348,15 @@ def test_any_optimised_state_plan_passes_the_evaluator(seed: int, with_previous:
             d["units"] = float(max(0.0, d["units"] * rng.uniform(0.8, 1.2)))
         prev = plan_scenario(parse_scenario(other), AllocationParams(time_limit=20)).plan
     out = plan_scenario(parse_scenario(doc), AllocationParams(time_limit=20), previous=prev)
-    if out.plan["objective"] is None:
+    if out.plan.to_json()["objective"] is None:
         return
     ev = out.evaluation
     assert ev is not None
     assert ev.feasible, ev.violations
-    assert ev.total == pytest.approx(out.plan["objective"], rel=1e-7, abs=1e-5)
+    assert ev.total == pytest.approx(out.plan.to_json()["objective"], rel=1e-7, abs=1e-5)
     for k, v in ev.cost.items():
-        assert out.plan["cost"][k] == pytest.approx(v, rel=1e-7, abs=1e-5), k
-    for row in out.plan["orders"]:
+        assert out.plan.to_json()["cost"][k] == pytest.approx(v, rel=1e-7, abs=1e-5), k
+    for row in out.plan.to_json()["orders"]:
         assert row["units"] > 0
 
 
@@ -351,11 +364,11 @@ def test_naive_baseline_uses_the_stock_where_it_is() -> None:
     """The naive plan serves from WH-B's stock and orders the rest; it never transfers."""
     s = parse_scenario(stranded_doc(0.5))
     out = plan_scenario(s, AllocationParams(relative_gap=0, baseline="naive"))
-    b = out.plan["baseline"]
+    b = out.plan.to_json()["baseline"]
     # 20 units at WH-B are used, 780 come in at 10: 7800 + 800 last mile
     assert b["cost"]["inbound"] == pytest.approx(7800.0)
     assert b["cost"]["transfer"] == 0.0
-    assert b["saving"] == pytest.approx(b["objective"] - out.plan["objective"])
+    assert b["saving"] == pytest.approx(b["objective"] - out.plan.to_json()["objective"])
 
 
 def test_previous_plan_must_be_a_plan() -> None:
@@ -363,8 +376,17 @@ def test_previous_plan_must_be_a_plan() -> None:
     from optimizer.exceptions import InvalidNetworkError
 
     data = compile_network(parse_scenario(stranded_doc(0.5)))
+    no_stock = Plan(
+        scenario="x",
+        status=Status.OPTIMAL,
+        objective=0.0,
+        bound=None,
+        gap=None,
+        solve_seconds=0.0,
+        warehouses=(),
+    )
     with pytest.raises(InvalidNetworkError, match="'stock'"):
-        attach_previous(data, {"warehouses": []})
+        attach_previous(data, no_stock)
 
 
 def test_cli_plan_with_inventory_csv_and_previous(tmp_path: Path) -> None:
@@ -413,7 +435,13 @@ def test_cli_plan_with_inventory_csv_and_previous(tmp_path: Path) -> None:
         ("sku,warehouse,on_hand\nK,WH-X,5\n", "--inventory", "unknown warehouse 'WH-X'"),
         ("sku,warehouse,on_hand\nK,WH-A,x\n", "--inventory", "inv.csv line 2: on_hand 'x'"),
         ("{not json", "--previous", "--previous: inv.csv line 1: invalid JSON"),
-        ('{"stock": []}', "--previous", "no 'warehouses' list"),
+        ('{"stock": []}', "--previous", "inv.csv is not a plan: status: missing"),
+        (
+            '{"scenario": "s", "status": "optimal", "objective": 1, "bound": null, "gap": null,'
+            ' "solve_seconds": 0, "stock": []}',
+            "--previous",
+            "no 'warehouses' list",
+        ),
     ],
 )
 def test_cli_bad_state_input_exits_2_naming_it(
@@ -439,7 +467,7 @@ def test_large_model_path_with_state_gives_an_evaluated_plan() -> None:
     out = plan_scenario(
         s, AllocationParams(relative_gap=0, strategy="decompose", time_limit=30), previous=prev
     )
-    p = out.plan
+    p = out.plan.to_json()
     assert p["status"] == "feasible" and p["bound"] is None and p["gap"] is None
     assert p["strategy"] == "decompose+state"
     assert any("no lower bound of the model with state" in n for n in p["notes"])
@@ -448,9 +476,9 @@ def test_large_model_path_with_state_gives_an_evaluated_plan() -> None:
     assert p["objective"] == pytest.approx(1190.0, rel=1e-9)
     # without a previous plan: the decomposition's warehouses
     out = plan_scenario(s, AllocationParams(relative_gap=0, strategy="decompose", time_limit=30))
-    assert out.plan["strategy"] == "decompose+state"
+    assert out.plan.to_json()["strategy"] == "decompose+state"
     assert out.evaluation is not None and out.evaluation.feasible
-    assert out.plan["objective"] == pytest.approx(1190.0, rel=1e-9)
+    assert out.plan.to_json()["objective"] == pytest.approx(1190.0, rel=1e-9)
 
 
 def test_v11_plan_round_trips_through_the_typed_plan() -> None:
@@ -519,9 +547,10 @@ def test_large_model_path_returns_to_last_nights_levels() -> None:
     params = AllocationParams(time_limit=60, relative_gap=1e-3)
     night0 = plan_scenario(base, params).plan
     moved = noisy(base, 0.05, 0, 2.0)
-    mono = plan_scenario(moved, params, previous=night0).plan
+    mono = plan_scenario(moved, params, previous=night0).plan.to_json()
     large = plan_scenario(moved, params.replace(strategy="decompose"), previous=night0).plan
+    large = large.to_json()
     assert large["strategy"] == "decompose+state"
-    assert churn(night0, mono)[0] == 0.0
-    assert churn(night0, large)[0] == 0.0
+    assert churn(night0.to_json(), mono)[0] == 0.0
+    assert churn(night0.to_json(), large)[0] == 0.0
     assert large["objective"] == pytest.approx(mono["objective"], rel=1e-3)
