@@ -82,6 +82,15 @@ def job_to_public(
         the message names the field.
     """
     plan = None
+    # a risk job (simulate / whatif): its document names the plan it was made from and is
+    # answered as ``result``, not as a plan (the request, which names the task, is not loaded)
+    if isinstance(rec.result, dict) and "source_plan" in rec.result:
+        return PlanPublic(
+            **_summary_fields(rec),
+            network=_network(source),
+            result=rec.result if rec.status == "succeeded" else None,
+            progress=dataclasses.asdict(progress) if progress is not None else None,
+        )
     if rec.status == "succeeded" and rec.result is not None:
         try:
             plan = Plan.from_json(rec.result)

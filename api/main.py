@@ -71,7 +71,7 @@ class BodySizeLimit:
                         if code == 413
                         else "invalid Content-Length"
                     )
-                    await JSONResponse({"detail": msg}, status_code=code)(scope, receive, send)
+                    await self._refuse(scope, receive, send, code, msg)
                     return
         seen = 0
 
@@ -85,6 +85,15 @@ class BodySizeLimit:
             return message
 
         await self.app(scope, counted, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, code: int, msg: str) -> None:
+        """Answer ``code``: an HTML page on the console's paths, JSON on the API's."""
+        from api.console import error_page
+
+        page = error_page(Request(scope, receive), code, msg) if "app" in scope else None
+        resp = page if page is not None else JSONResponse({"detail": msg}, status_code=code)
+        await resp(scope, receive, send)
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:

@@ -167,6 +167,12 @@ class PlanPublic(PlanSummary):
     """
 
     plan: Plan | None = None
+    result: dict[str, Any] | None = Field(
+        default=None,
+        description="The document of a simulate or what-if job once it has succeeded "
+        "(sim.json or whatif.json, as the CLI writes them); null for plan jobs, whose "
+        "answer is plan.",
+    )
     progress: Progress | None = Field(
         default=None, description="The solve's latest progress report (null before the first)."
     )

@@ -51,7 +51,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from optimizer.progress import PhaseReport
 
 from api.store import JobRecord, JobStore
 
@@ -105,7 +108,7 @@ def plan_job(
     *,
     time_limit_s: float,
     seed: int = 0,
-    progress: Callable[[str], None] | None = None,
+    progress: PhaseReport | None = None,
 ) -> dict[str, Any]:
     """The default solve: plan the request's scenario with the allocation model.
 
@@ -120,7 +123,7 @@ def plan_job(
         Solver seed.
     progress
         Called with a short phase description as the solve advances (see
-        :func:`api.progress.parse_phase`).
+        :func:`api.progress.phase_report`).
 
     Returns
     -------
@@ -268,21 +271,22 @@ def _accepts_progress(fn: SolveFn) -> bool:
 
 def _progress_sender(
     conn: multiprocessing.connection.Connection, every_s: float = 0.25
-) -> Callable[[str], None]:
-    """A ``progress(phase)`` callback that sends ``("progress", report)`` to the runner.
+) -> PhaseReport:
+    """A progress callback (:class:`optimizer.progress.PhaseReport`) that sends
+    ``("progress", report)`` to the runner.
 
     Reports are at most one per ``every_s`` seconds, except that a new phase name is always sent
     (a numbered iteration of the same phase is not a new phase).
     """
-    from api.progress import parse_phase
+    from api.progress import phase_report
 
     t0 = time.monotonic()
     last_t, last_kind = -math.inf, ""
 
-    def say(phase: str) -> None:
+    def say(phase: str, /, *, best: float | None = None, bound: float | None = None) -> None:
         nonlocal last_t, last_kind
         now = time.monotonic()
-        report = parse_phase(phase)
+        report = phase_report(phase, best=best, bound=bound)
         if now - last_t < every_s and report["kind"] == last_kind:
             return
         last_t, last_kind = now, str(report["kind"])

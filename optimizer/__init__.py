@@ -3,7 +3,6 @@
 A facade: ``from optimizer import plan_scenario, AllocationParams``.
 """
 
-from optimizer.allocation.evaluate import evaluate as evaluate
 from optimizer.allocation.params import AllocationParams as AllocationParams
 from optimizer.allocation.result import AllocationResult as AllocationResult
 from optimizer.allocation.result import Status as Status
@@ -12,6 +11,7 @@ from optimizer.exceptions import InvalidNetworkError as InvalidNetworkError
 from optimizer.exceptions import OptimiserError as OptimiserError
 from optimizer.exceptions import ScalingWarning as ScalingWarning
 from optimizer.exceptions import SolverError as SolverError
+from optimizer.plan.evaluate import evaluate as evaluate
 from optimizer.plan.io import write_plan as write_plan
 from optimizer.plan.planning import PlanOutcome as PlanOutcome
 from optimizer.plan.planning import plan_scenario as plan_scenario

@@ -170,8 +170,10 @@ def write_scenario(scenario: Any, out: Path) -> Path:
 
 def _with_progress(work: Any, limit: float, *, quiet: bool) -> Any:
     """Run ``work(say)`` while a rich status line on stderr shows the phase and elapsed time."""
+    from optimizer.progress import quiet as quiet_report
+
     if quiet or not sys.stderr.isatty():
-        return work(lambda s: None)
+        return work(quiet_report)
     from rich.console import Console
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -197,7 +199,11 @@ def _with_progress(work: Any, limit: float, *, quiet: bool) -> Any:
         th = threading.Thread(target=tick, daemon=True)
         th.start()
         try:
-            return work(lambda s: phase.__setitem__(0, s))
+
+            def say(text: str, /, *, best: float | None = None, bound: float | None = None) -> None:
+                phase[0] = text if best is None else f"{text} (best {best:,.0f})"
+
+            return work(say)
         finally:
             done.set()
             th.join()

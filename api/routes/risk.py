@@ -1,10 +1,11 @@
 """``POST /v1/plans/{id}/simulate`` and ``POST /v1/plans/{id}/whatif``: risk jobs on a plan.
 
 Both queue a job like ``POST /v1/plans`` (202 ``{"id", "status"}``, poll ``GET /v1/plans/{id}``)
-on a plan job of the same tenant that has succeeded. The new job's result, in the ``plan`` field
-of ``GET /v1/plans/{id}``, is the ``sim.json`` document of ``tradelane simulate`` or the
-``whatif.json`` document of ``tradelane whatif`` (plus the held and re-made plans under
-``plans``). The work runs in the job runner's solver processes (:func:`api.risk_jobs.risk_job`).
+on a plan job of the same tenant that has succeeded. The new job's answer, in the ``result``
+field of ``GET /v1/plans/{id}`` (its ``plan`` is null: the document is no plan), is the
+``sim.json`` document of ``tradelane simulate`` or the ``whatif.json`` document of ``tradelane
+whatif`` (plus the held and re-made plans under ``plans``). The work runs in the job runner's
+solver processes (:func:`api.risk_jobs.risk_job`).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ reader.)
 The cflp evaluator does not use the model: from the plan's ``fulfilment`` rows it recomputes
 ``sum_i f_i [i used] + sum_ij c_ij * units_ij / d_j`` on the original data and checks that every
 customer's demand is met exactly and no capacity is exceeded. Synthetic scenarios are checked
-by ``optimizer.allocation.evaluate.evaluate`` (which recomputes every cost term from the plan's
+by ``optimizer.plan.evaluate.evaluate`` (which recomputes every cost term from the plan's
 flows).
 """
 
@@ -360,11 +360,11 @@ def read_synthetic(path: Path) -> AllocInstance:
 
 
 def evaluate_synthetic(inst: AllocInstance, plan: Mapping[str, Any]) -> Evaluation:
-    """``optimizer.allocation.evaluate.evaluate`` on the compiled scenario: recomputed total and
+    """``optimizer.plan.evaluate.evaluate`` on the compiled scenario: recomputed total and
     rules."""
     from network.compile import compile_network
-    from optimizer.allocation.evaluate import evaluate
     from optimizer.plan.document import Plan
+    from optimizer.plan.evaluate import evaluate
 
     ev = evaluate(compile_network(inst.scenario), Plan.from_json(plan))
     return Evaluation(

@@ -18,7 +18,7 @@ where it is (in-transit units only for the demand after they arrive), the rest i
 rule 4; there are no transfers; returns go to the cheapest returns warehouse in use of the
 zone's country (else they are written off), and resold units lower that warehouse's order.
 
-Capacities are ignored, as a spreadsheet would; :func:`optimizer.allocation.evaluate.evaluate`
+Capacities are ignored, as a spreadsheet would; :func:`optimizer.plan.evaluate.evaluate`
 reports
 what the naive plan breaks. :func:`naive_solution` also returns a copy whose stocking levels
 meet the model's stock rule, used to warm-start the MIP.

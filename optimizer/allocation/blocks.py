@@ -57,6 +57,7 @@ from optimizer.allocation.columns import (
 )
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, SolveStats, Status
+from optimizer.progress import PhaseReport, quiet
 
 __all__ = [
     "BLOCK_MIN_SKUS",
@@ -368,7 +369,7 @@ def solve_blocks(
     runner: Any = None,
     block_skus: int | None = None,
     n_families: int | None = None,
-    on_phase: Any = None,
+    on_phase: PhaseReport | None = None,
 ) -> tuple[AllocationResult, tuple[Columns, Solution, Solution]]:
     """The block path (module docstring).
 
@@ -379,7 +380,7 @@ def solve_blocks(
     from optimizer.allocation.solve import solve_allocation
     from optimizer.executor import make_executor
 
-    say = on_phase or (lambda _s: None)
+    say = on_phase or quiet
     block_skus = block_skus or BLOCK_SKUS
     n_families = n_families or N_FAMILIES
     t0 = time.perf_counter()

@@ -1,52 +1,49 @@
 """A stronger lower bound: the Lagrangian subproblem with the throughput capacities kept.
 
 :mod:`optimizer.allocation.lagrange` prices every row that couples demand pairs, throughput
-included, and
-is left with an uncapacitated facility-location problem. Its best bound is about the LP
-relaxation's (sea-72h: 0.249 % below the plan against 0.243 % for the full LP, whose warehouse
-variables sit at 0.5–0.96 where throughput binds). The integrality gap is in the throughput
-rows: with the storage, lane and on-time prices of the Lagrangian kept fixed and the
-throughput rows *not* priced, the subproblem is a capacitated facility-location problem (CFLP)
-over the demand pairs,
+included, and is left with an uncapacitated facility-location problem. Its best bound is about
+the LP relaxation's: where throughput binds, the LP's warehouse variables sit strictly between
+0 and 1, so the integrality gap is in the throughput rows. With the storage, lane and on-time
+prices of the Lagrangian kept fixed and the throughput rows *not* priced, the subproblem is a
+capacitated facility-location problem (CFLP) over the demand pairs,
 
     min  Σ_w fixed_w y_w + Σ_p D_p (Σ_w c[p,w] z_pw + d_p (1 − Σ_w z_pw))
     s.t. Σ_w z_pw ≤ 1,  0 ≤ z_pw ≤ y_w,  Σ_p D_p z_pw ≤ H·throughput_w·y_w,  y binary,
 
 which is still a relaxation of the allocation MIP (weak duality for the priced rows) and whose
-optimum is much closer to the plan's cost (sea-72h, multipliers after 90 s of subgradient:
-5,209,428 against a plan of 5,209,525, found by HiGHS on the 159k-column model in 420 s).
+optimum is much closer to the plan's cost.
 
 It is solved here by Benders decomposition on ``y``. For fixed ``y`` the CFLP is a
-transportation problem (a min-cost flow, OR-Tools' network simplex, ~0.1 s on sea-72h); its
-capacity duals ``μ(ŷ)`` give, for every ``y``,
+transportation problem (a min-cost flow, OR-Tools' network simplex); its capacity duals
+``μ(ŷ)`` give, for every ``y``,
 
     CFLP(y) ≥ Σ_w (fixed_w − μ_w·cap_w) y_w + Σ_p D_p min(d_p, min_{w: y_w=1} c[p,w] + μ_w),
 
 a facility-location function tight at ``ŷ``, which the master bounds from below by the
-Fischetti–Ljubić–Sinnl cuts of :func:`optimizer.allocation.lagrange.solve_ufl` (summed per country).
-Any ``μ ≥ 0`` gives a valid inequality, so the bound never depends on the flow solver's
-precision (costs are rounded to integers for it): only the convergence does.
+Fischetti–Ljubić–Sinnl cuts of :func:`optimizer.allocation.lagrange.solve_ufl` (summed per
+country). Any ``μ ≥ 0`` gives a valid inequality, so the bound never depends on the flow
+solver's precision (costs are rounded to integers for it): only the convergence does.
 
 **Per-group functions.** The master keeps one such function per ``μ`` met and takes their
-maximum, which alone converges slowly (sea-72h: 0.097 % below the plan after 44 master solves,
-44 s). But each country's pairs can use only its own warehouses and a few shared hubs (sea-72h:
-the two Singapore hubs), so with the hubs' prices fixed the function splits into one term per
-country, and the term of each country may take its own warehouses' prices from *any* ``μ``
-met: ``CFLP(y) ≥ −Σ_{hubs} μ^H_w cap_w y_w + Σ_g max_k [country g's term under μ^k]``. The
-master holds both families (the plain maximum keeps the search exact when the fixed hub prices
-are wrong); the hub prices are the duals at the start set. On sea-72h this gives 0.003 % in 12
-master solves and 6.3 s (the CFLP's best flow is 0.0019 % below the plan: its own limit).
+maximum, which alone converges slowly. But each country's pairs can use only its own
+warehouses and a few shared hubs, so with the hubs' prices fixed the function splits into one
+term per country, and the term of each country may take its own warehouses' prices from *any*
+``μ`` met: ``CFLP(y) ≥ −Σ_{hubs} μ^H_w cap_w y_w + Σ_g max_k [country g's term under μ^k]``.
+The master holds both families (the plain maximum keeps the search exact when the fixed hub
+prices are wrong); the hub prices are the duals at the start set.
 
 **Master numerics.** The master is a small MIP (warehouses, one variable per country and
-function) solved by HiGHS with its rows and objective scaled to coefficients ≤ 1e3: on the
-unscaled master (coefficients up to 1.4e6) HiGHS 1.12 returned "optimal" solutions up to 0.3 %
-above the true optimum, with presolve on and with it off (``benchmarks/capacity_bound.py
---audit-masters`` solves every master unscaled and with SCIP too: on sea-72h from 15-s
-multipliers, unscaled HiGHS was 11,354 too high on 1 of 39 masters, scaled HiGHS on none).
-Every answer is checked against the
-master's value at the sets already visited (a master that fails it is answered by SCIP
-instead), and the last master (it holds every cut the bound rests on) is solved again by SCIP;
-the bound claimed is the lower of the two answers.
+function) solved by HiGHS with its rows and objective scaled to coefficients ≤ 1e3, because
+HiGHS returned "optimal" masters above the true optimum on the unscaled one (coefficients up
+to 1.4e6; ``python -m benchmarks.capacity_bound --audit-masters`` re-solves every master
+unscaled and with SCIP). Every answer is checked against the master's value at the sets
+already visited (a master that fails it is answered by SCIP instead), and the last master (it
+holds every cut the bound rests on) is solved again by SCIP; the bound claimed is the lower of
+the two answers.
+
+The measurements behind these choices (bound gaps, master counts and times on sea-72h, the
+HiGHS/SCIP audit) are in ``benchmarks/README.md``, "Allocation, fourth session" and "fifth
+session".
 """
 
 from __future__ import annotations
@@ -74,14 +71,13 @@ I = npt.NDArray[np.int64]
 
 #: Flow costs are rounded to multiples of 1/COST_SCALE (only the duals' accuracy depends on it).
 COST_SCALE = 1e4
-#: Default absolute gap of the master MIP, relative to ``target`` (sea-72h: about 1): the
-#: bound claimed is the master's objective minus the gap. 2e-5 (about 100) cost as many
-#: master solves and ended 0.002 % lower (sea-72h run to the end: 0.0049 against 0.0029 %).
+#: Default absolute gap of the master MIP, relative to ``target``: the bound claimed is the
+#: master's objective minus the gap (a looser gap costs as many master solves and ends lower).
 MASTER_GAP_SHARE = 2e-7
 #: MIP solvers of the master, run on the same model; the lowest bound is claimed.
 MASTER_SOLVERS = ("highs", "scip")
 #: The search stops while the time left is at least this many times the last master's
-#: solve, so that the other solvers can re-solve it (SCIP took 3-6 × HiGHS on sea-72h).
+#: solve, so that the other solvers can re-solve it (SCIP is several times slower than HiGHS).
 VERIFY_FACTOR = 6.0
 #: Time given to that re-solve even when the deadline has passed.
 VERIFY_MIN_S = 0.5

@@ -61,7 +61,6 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -75,6 +74,7 @@ from optimizer.allocation.mip import lower_targets
 from optimizer.allocation.model import AllocationModel, build_allocation_model, solution_from_values
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, SolveStats, Status
+from optimizer.progress import PhaseReport, quiet
 from optimizer.solver import solve_lp_duals, solve_model
 
 __all__ = [
@@ -514,7 +514,7 @@ def solve_decomposed(
     hint: Solution | None = None,
     deadline: float | None = None,
     cancel: threading.Event | None = None,
-    on_phase: Callable[[str], None] | None = None,
+    on_phase: PhaseReport | None = None,
     max_inbound: int = 3,
     n_families: int = 12,
 ) -> AllocationResult:
@@ -537,7 +537,7 @@ def solve_decomposed(
     t0 = time.perf_counter()
     if deadline is None:
         deadline = t0 + params.time_limit_s
-    say = on_phase or (lambda _s: None)
+    say = on_phase or quiet
     cols0 = build_columns(data) if columns is None else columns
     if len(data.warehouses) == 0 or len(cols0.p_dem) == 0 or len(cols0.x_pair) == 0:
         # no warehouse decision or no demand: nothing to decompose (and the bound machinery
@@ -686,7 +686,9 @@ def solve_decomposed(
                 sub_end,
                 stop_gap=params.relative_gap,
                 best_out=best_mult,
-                on_iter=lambda i, _b, bb: say(f"Lagrangian bound, iteration {i}: {bb:,.0f}"),
+                on_iter=lambda i, _b, bb: say(
+                    f"Lagrangian bound, iteration {i}: {bb:,.0f}", best=best[0], bound=bb
+                ),
             )
             for k, v in info_l.items():
                 if k.endswith(("_iterations", "_s")):
@@ -712,7 +714,9 @@ def solve_decomposed(
                 end,
                 target=target,
                 y_start=best[1].y,
-                on_iter=lambda i, bb: say(f"capacity bound, iteration {i}: {bb:,.0f}"),
+                on_iter=lambda i, bb: say(
+                    f"capacity bound, iteration {i}: {bb:,.0f}", best=best[0], bound=bb
+                ),
             )
             stats["capacity_rounds"] = rounds
             stats["capacity_iterations"] = stats.get("capacity_iterations", 0) + cb.iterations

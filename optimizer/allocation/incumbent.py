@@ -7,7 +7,6 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,6 +20,7 @@ from optimizer.allocation.model import default_targets
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import Solution
 from optimizer.allocation.transport import TransportPricer
+from optimizer.progress import PhaseReport, quiet
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def lagrangian_incumbent(
     y_ub: F,
     deadline: float,
     cancel: threading.Event | None = None,
-    phase: Callable[[str], None] | None = None,
+    phase: PhaseReport | None = None,
     targets: dict[str, float] | None = None,
 ) -> tuple[Solution | None, float, bool, dict[str, Any], tuple[F, F]]:
     """Lagrangian relaxation of the demand rows, then warehouse sets in order of bound.
@@ -72,7 +72,7 @@ def lagrangian_incumbent(
     search always runs, with a wider neighbourhood.
     """
     t0 = time.perf_counter()
-    say = phase or (lambda _s: None)
+    say = phase or quiet
     budget = max(0.0, deadline - t0)
     sols: dict[bytes, Solution] = {}
     sets: dict[bytes, F] = {}
@@ -144,7 +144,7 @@ def lagrangian_incumbent(
         upper,
         t0 + 0.25 * budget,
         on_iter=lambda i, b: (
-            say(f"Lagrangian bound, iteration {i}: {b:,.0f}") if i % 100 == 0 else None
+            say(f"Lagrangian bound, iteration {i}: {b:,.0f}", bound=b) if i % 100 == 0 else None
         ),
         price=price_upper,
         price_every=FAST_PRICE_EVERY if pricer is not None else 100,
@@ -167,7 +167,9 @@ def lagrangian_incumbent(
         price,
         upper,
         t0 + 0.4 * budget,
-        on_set=lambda i, b, lo: say(f"warehouse set {i}: best {b:,.0f}, bound {lo:,.0f}"),
+        on_set=lambda i, b, lo: say(
+            f"warehouse set {i}: best {b:,.0f}, bound {lo:,.0f}", best=b, bound=lo
+        ),
     )
     if y_best is not None:
         best_key = y_best.astype(bool).tobytes()

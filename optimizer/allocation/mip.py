@@ -6,7 +6,6 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +23,7 @@ from optimizer.allocation.model import (
 )
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, SolveStats
+from optimizer.progress import PhaseReport, quiet
 from optimizer.solver import RawSolve, Status, solve_model
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def solve_mip(
     y_fixed: F | None = None,
     deadline: float | None = None,
     cancel: threading.Event | None = None,
-    on_phase: Callable[[str], None] | None = None,
+    on_phase: PhaseReport | None = None,
 ) -> AllocationResult:
     """Build and solve the monolithic allocation MIP (no incumbent search: see
     :func:`optimizer.allocation.solve.solve_allocation` for the whole strategy).
@@ -103,7 +103,7 @@ class Prepared:
     hint: F | None
     t0: float
     deadline: float
-    phase: Callable[[str], None]
+    phase: PhaseReport
     #: on-time targets below the model's own (no path meets the promise for the rest, or
     #: capacities stop them): the result is then not a plan of the model as stated
     targets_lowered: bool = False
@@ -117,13 +117,13 @@ def prepare(
     hint: Solution | None = None,
     y_fixed: F | None = None,
     deadline: float | None = None,
-    on_phase: Callable[[str], None] | None = None,
+    on_phase: PhaseReport | None = None,
 ) -> Prepared:
     """Build the model (continuous stocking levels) and the warm start of one MIP solve."""
     t0 = time.perf_counter()
     if deadline is None:
         deadline = t0 + params.time_limit_s
-    phase = on_phase or (lambda _s: None)
+    phase = on_phase or quiet
     phase("building model")
     cols = build_columns(data) if columns is None else columns
     # stocking levels continuous (a relaxation: they cost nothing); rounded up afterwards and

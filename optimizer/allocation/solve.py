@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -24,6 +23,7 @@ from optimizer.allocation.model import values_from_solution
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, SolveStats
 from optimizer.allocation.transport import TransportPricer
+from optimizer.progress import PhaseReport
 from optimizer.solver import Status, hint_feasible
 
 __all__ = ["INCUMBENT_MIN_VARS", "solve_allocation"]
@@ -46,7 +46,7 @@ def solve_allocation(
     y_fixed: F | None = None,
     deadline: float | None = None,
     cancel: threading.Event | None = None,
-    on_phase: Callable[[str], None] | None = None,
+    on_phase: PhaseReport | None = None,
 ) -> AllocationResult:
     """Solve the monolithic allocation model, with an incumbent search first when it is large.
 

@@ -19,7 +19,6 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +30,6 @@ from network.scenario import Scenario
 from optimizer.allocation.baseline import naive_solution
 from optimizer.allocation.blocks import BLOCK_MIN_SKUS, solve_blocks
 from optimizer.allocation.columns import Columns, build_columns, cost_terms, drop_closed
-from optimizer.allocation.evaluate import Evaluation, evaluate
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, SolveStats, Status
 from optimizer.allocation.solve import solve_allocation
@@ -48,7 +46,9 @@ from optimizer.plan.document import (
     StockRow,
     WarehouseRow,
 )
+from optimizer.plan.evaluate import Evaluation, evaluate
 from optimizer.plan.state import attach_previous, state_sections
+from optimizer.progress import PhaseReport, quiet
 
 if TYPE_CHECKING:
     from optimizer.executor import TaskRunner
@@ -64,7 +64,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str], None]
+Progress = PhaseReport
 #: Above this many columns ``strategy="auto"`` decomposes instead of solving monolithically
 #: (when there are several SKUs: the decomposition decides warehouses on a SKU aggregate; with
 #: one SKU there is nothing to aggregate, and the monolithic path's Lagrangian incumbent,
@@ -415,7 +415,7 @@ def plan_scenario(
     params = params or AllocationParams()
     t0 = time.perf_counter() if started is None else started
     deadline = t0 + params.time_limit_s
-    say = progress or (lambda _s: None)
+    say = progress or quiet
     say("compiling the lane network")
     if data is None:
         data = compile_network(scenario)

@@ -5,7 +5,7 @@
 
 - **base**: the plan as made, evaluated on the base scenario;
 - **hold**: the same plan kept under the shock, evaluated on the shocked network by the
-  independent evaluator (:func:`optimizer.allocation.evaluate.evaluate`). Costs and hours are
+  independent evaluator (:func:`optimizer.plan.evaluate.evaluate`). Costs and hours are
   recomputed at the shocked rates. Flows the shock makes impossible are handled by one fixed
   policy (:func:`hold_plan`):
 
@@ -44,7 +44,6 @@ import numpy as np
 from network.compile import NetworkData, compile_network
 from network.distribution import on_time_mask, option_on_time
 from network.scenario import Scenario
-from optimizer.allocation.evaluate import Evaluation, evaluate
 from optimizer.allocation.params import AllocationParams
 from optimizer.exceptions import InvalidNetworkError
 from optimizer.plan.document import (
@@ -54,6 +53,7 @@ from optimizer.plan.document import (
     PlanEvaluation,
     ReplenishmentRow,
 )
+from optimizer.plan.evaluate import Evaluation, evaluate
 from optimizer.plan.planning import plan_scenario
 from optimizer.risk.flows import option_keys
 from optimizer.risk.shock import AppliedShock, Shock, apply_shock

@@ -5,8 +5,9 @@ the format): ``{"sleep_s": 3}`` sleeps first, ``{"fail": "why"}`` raises ``Value
 ``{"crash": 3}`` exits the process with that code, ``{"record": {"dir": D, "token": T}}``
 appends a ``start <pid> <time>`` line to the file ``D/T`` when the solve starts and an
 ``end <pid> <time>`` line when it returns (the multi-server tests count runs with it),
-``{"phases": ["a", "b"], "phase_s": 0.3}`` reports those progress phases, one every
-``phase_s`` seconds, before answering. The plan it returns is a DESIGN §7-shaped
+``{"phases": ["a", {"phase": "b", "best": 2.0, "bound": 1.0}], "phase_s": 0.3}`` reports those
+progress phases (a text, or a text with its figures), one every ``phase_s`` seconds, before
+answering. The plan it returns is a DESIGN §7-shaped
 dict computed from the scenario: every warehouse that is not ``closed`` is open, each SKU is
 stocked at the first open warehouse with its total demand (and each demand row served from
 it), and ``objective`` is the total demand. ``x_test.stock_factor`` scales the stock (to make
@@ -26,7 +27,7 @@ def fake_plan(
     *,
     time_limit_s: float,
     seed: int = 0,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> dict[str, Any]:
     """A plan-shaped answer after the behaviour ``x_test`` asks for."""
     sc = request["scenario"]
@@ -35,7 +36,9 @@ def fake_plan(
     if record:
         _record(record, "start")
     for phase in t.get("phases", []):  # report progress, then wait a little
-        if progress is not None:
+        if progress is not None and isinstance(phase, dict):
+            progress(str(phase["phase"]), best=phase.get("best"), bound=phase.get("bound"))
+        elif progress is not None:
             progress(str(phase))
         time.sleep(float(t.get("phase_s", 0.3)))
     if t.get("sleep_s"):

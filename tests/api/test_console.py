@@ -186,11 +186,17 @@ def test_ids_with_markup_render_as_text(client, scenario) -> None:
 
 
 def test_upload_over_the_size_limit_is_413(client_factory, scenario) -> None:
-    """The body size limit holds for console uploads too."""
+    """The body size limit holds for console uploads too, answered with a console page (the
+    JSON API's paths keep their JSON answer)."""
     c = client_factory(max_body_bytes=4096)
     _sign_in(c)
     r = _forecast(c, csv="sku,zone,units\n" + "SKU-A,Z-KUL,1\n" * 1000)
     assert r.status_code == 413
+    assert r.headers["content-type"].startswith("text/html")
+    assert "request body over 4096 bytes" in r.text and "<html" in r.text.lower()
+    api = c.post("/v1/plans", content=b"x" * 5000, headers={"content-type": "application/json"})
+    assert api.status_code == 413
+    assert api.json() == {"detail": "request body over 4096 bytes"}
 
 
 def test_compare_plans_differences() -> None:

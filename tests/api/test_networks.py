@@ -269,13 +269,14 @@ def test_plan_files_404_401_and_other_tenants(client, scenario, stored) -> None:
 
 def test_progress_is_reported_while_running(client, scenario) -> None:
     """A running solve's phases reach ``progress`` in GET /v1/plans/{id}, with the best objective
-    and bound read from the phase text; the last report stays after success."""
+    and bound the phase passed as numbers (not read from its text: the second phase's text
+    says other figures); the last report stays after success."""
     sc = copy.deepcopy(scenario)
     sc["x_test"] = {
         "phases": [
             "compiling the lane network",
-            "warehouse set 1: best 1,234.5, bound 1,000",
-            "warehouse set 2: best 1,200, bound 1,100",
+            {"phase": "warehouse set 1: best 1,234.5, bound 1,000", "best": 1234.5, "bound": 1000},
+            {"phase": "warehouse set 2: best 9, bound 9", "best": 1200, "bound": 1100},
         ],
         "phase_s": 0.6,
     }
@@ -358,6 +359,12 @@ def test_orders_and_transfers_csv_hold_tonights_bookings() -> None:
     from api.artifacts import build
 
     plan = {
+        "scenario": "s",
+        "status": "optimal",
+        "objective": 1.0,
+        "bound": 1.0,
+        "gap": 0.0,
+        "solve_seconds": 1.0,
         "orders": [{"sku": "A", "warehouse": "W1", "lanes": ["L1", "L2"], "units": 12.2}],
         "transfers": [
             {"sku": "A", "from": "W1", "to": "W2", "lane": "T", "units": 7.6, "hours": 10.0}

@@ -14,11 +14,11 @@ import pytest
 from network.compile import NetworkData, compile_network
 from network.scenario import Scenario, parse_scenario
 from optimizer.allocation.columns import build_columns
-from optimizer.allocation.evaluate import evaluate
 from optimizer.allocation.model import build_allocation_model
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import Status
 from optimizer.allocation.solve import solve_allocation
+from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_dict, plan_scenario
 
 ALLOC = Path(__file__).resolve().parents[1] / "data" / "alloc"

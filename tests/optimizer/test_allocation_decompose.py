@@ -10,9 +10,9 @@ from network.scenario import parse_scenario
 from optimizer.allocation.baseline import naive_solution
 from optimizer.allocation.columns import build_columns
 from optimizer.allocation.decompose import restrict_to_warehouses, solve_decomposed
-from optimizer.allocation.evaluate import evaluate
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.solve import solve_allocation
+from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_dict, plan_scenario
 from tests.optimizer.test_allocation import random_doc, read
 

@@ -13,11 +13,11 @@ from network.scenario import parse_scenario
 from optimizer.allocation.baseline import naive_solution
 from optimizer.allocation.columns import build_columns
 from optimizer.allocation.decompose import aggregate_model, flip_moves, solve_decomposed
-from optimizer.allocation.evaluate import evaluate
 from optimizer.allocation.incumbent import greedy_warehouses, heuristic_incumbent
 from optimizer.allocation.model import build_allocation_model
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.solve import solve_allocation
+from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_dict
 from tests.optimizer.test_allocation import random_doc
 

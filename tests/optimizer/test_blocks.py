@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from network.compile import compile_network
 from network.scenario import parse_scenario
 from optimizer.allocation import blocks
-from optimizer.allocation.evaluate import evaluate
 from optimizer.allocation.params import AllocationParams
 from optimizer.executor import InlineRunner, make_executor
+from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_scenario
 from tests.optimizer.test_allocation import random_doc
 

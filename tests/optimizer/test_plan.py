@@ -268,8 +268,8 @@ def test_no_plan_in_time_writes_the_naive_floor_and_says_so(
     holds a plan, the naive planner's, and it and the summary say that the time limit was
     too short; the status is honest (``time_limit`` when the evaluator finds a broken rule)."""
     import optimizer.plan.planning as planning
-    from optimizer.allocation.evaluate import evaluate
     from optimizer.allocation.result import AllocationResult, Status
+    from optimizer.plan.evaluate import evaluate
 
     def nothing(data, params=None, *, columns=None, **_kw):
         return AllocationResult(

@@ -21,9 +21,9 @@ from network.distribution import (
     sum_cdf,
 )
 from network.scenario import ScenarioError, parse_scenario
-from optimizer.allocation.evaluate import evaluate
 from optimizer.allocation.params import AllocationParams
 from optimizer.plan.document import Plan
+from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_scenario
 
 DATA = Path(__file__).parent.parent / "data"

@@ -12,9 +12,9 @@ import pytest
 from api.cli import main
 from network.compile import compile_network
 from network.scenario import Scenario, ScenarioError, parse_scenario
-from optimizer.allocation.evaluate import evaluate
 from optimizer.allocation.params import AllocationParams
 from optimizer.plan.document import Plan
+from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_scenario
 from optimizer.risk.shock import apply_shock, load_shock, parse_shock
 from optimizer.risk.whatif import whatif

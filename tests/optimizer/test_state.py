@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 from network.compile import compile_network
 from network.scenario import load_scenario, parse_scenario
 from optimizer.allocation.columns import build_columns
-from optimizer.allocation.evaluate import evaluate
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import Status
 from optimizer.allocation.solve import solve_allocation
 from optimizer.plan.document import Plan
+from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_dict, plan_scenario
 from optimizer.plan.state import attach_previous
 from tests.optimizer.test_allocation import flat_service, lane, node, random_doc
@@ -437,8 +437,10 @@ def test_cli_plan_with_inventory_csv_and_previous(tmp_path: Path) -> None:
         ("{not json", "--previous", "--previous: inv.csv line 1: invalid JSON"),
         ('{"stock": []}', "--previous", "inv.csv is not a plan: status: missing"),
         (
-            '{"scenario": "s", "status": "optimal", "objective": 1, "bound": null, "gap": null,'
-            ' "solve_seconds": 0, "stock": []}',
+            (
+                '{"scenario": "s", "status": "optimal", "objective": 1, "bound": null, '
+                '"gap": null, "solve_seconds": 0, "stock": []}'
+            ),
             "--previous",
             "no 'warehouses' list",
         ),

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from network.compile import compile_network
 from network.scenario import ScenarioError, parse_scenario
-from optimizer.allocation.evaluate import evaluate
 from optimizer.allocation.params import AllocationParams
 from optimizer.executor import InlineRunner
+from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_scenario
 
 #: Magnitudes from "nothing" to "absurd": tiny and huge numbers are valid input.

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,9 +28,7 @@ import numpy.typing as npt
 from network.compile import LaneDim, NetworkData, PathOptions
 from network.distribution import option_on_time
 from optimizer.exceptions import InvalidNetworkError
-
-if TYPE_CHECKING:  # read by attribute only: the plan room sits above allocation
-    from optimizer.plan.document import Plan
+from optimizer.plan.document import Plan
 
 __all__ = ["Evaluation", "evaluate"]
 
@@ -92,7 +90,7 @@ def _unit_cost(vec: F, w: F, v: F, value: F, own: F) -> tuple[F, F]:
 def _index(
     opts: PathOptions, lanes: tuple[str, ...]
 ) -> dict[tuple[int, int, tuple[str, ...]], int]:
-    out = {}
+    out: dict[tuple[int, int, tuple[str, ...]], int] = {}
     for i in range(len(opts)):
         key = (int(opts.src[i]), int(opts.dst[i]), tuple(lanes[j] for j in opts.lanes_of(i)))
         out.setdefault(key, i)
@@ -250,15 +248,15 @@ def _state_terms(
     shipped: dict[tuple[int, int], float] = defaultdict(float)
     for k, w, u in zip(f_k[ob].tolist(), f_w[ob].tolist(), f_u[ob].tolist(), strict=True):
         shipped[(k, w)] += u
-    for key, lst in uses.items():
+    for kw, lst in uses.items():
         for d, _u in lst:
             if d <= 0:
                 continue
             late = sum(u for dd, u in lst if dd >= d - 1e-12)
-            cap = (1.0 - d / H) * shipped.get(key, 0.0)
+            cap = (1.0 - d / H) * shipped.get(kw, 0.0)
             if late > cap + ABS + REL * cap:
                 viol.append(
-                    f"SKU {data.skus[key[0]]!r} at {data.warehouses[key[1]]!r}: {late:.6g} "
+                    f"SKU {data.skus[kw[0]]!r} at {data.warehouses[kw[1]]!r}: {late:.6g} "
                     f"units available from day {d:.3g} but only {cap:.6g} shipped after it"
                 )
     # -- returns: rate × delivered units per (SKU, zone), taken or written off ------------------
@@ -330,56 +328,81 @@ def _state_terms(
     return out
 
 
-def evaluate(data: NetworkData, plan: Plan) -> Evaluation:
-    """Recompute costs, service and feasibility of ``plan`` from its listed flows.
+@dataclass(slots=True)
+class _Ctx:
+    """The network's id → index maps and the violations found so far."""
 
-    Parameters
-    ----------
-    data
-        The compiled network the plan was made for.
-    plan
-        The plan: ``warehouses``, ``stock``, ``replenishment`` and ``fulfilment`` are read
-        (absent lists read as empty); everything else is ignored.
+    data: NetworkData
+    viol: list[str]
+    sku_i: dict[str, int]
+    wh_i: dict[str, int]
+    z_i: dict[str, int]
+    o_i: dict[str, int]
 
-    Raises
-    ------
-    InvalidNetworkError
-        If the plan names an unknown SKU, warehouse, zone or origin, or lists a lane sequence
-        that is no option of the network (the item is named).
-    """
-    svc = data.service
-    H = float(data.horizon_days)
-    R = float(svc.review_period_days)
-    zf = float(svc.safety_z)
-    promise = float(svc.promise_hours)
-    sku_i = {s: i for i, s in enumerate(data.skus)}
-    wh_i = {w: i for i, w in enumerate(data.warehouses)}
-    z_i = {z: i for i, z in enumerate(data.zones)}
-    o_i = {o: i for i, o in enumerate(data.origins)}
-    W = len(data.warehouses)
-    viol: list[str] = []
-    sk = data.sku
+    @classmethod
+    def of(cls, data: NetworkData) -> _Ctx:
+        return cls(
+            data=data,
+            viol=[],
+            sku_i={s: i for i, s in enumerate(data.skus)},
+            wh_i={w: i for i, w in enumerate(data.warehouses)},
+            z_i={z: i for i, z in enumerate(data.zones)},
+            o_i={o: i for i, o in enumerate(data.origins)},
+        )
 
-    def need(mapping: dict[str, int], key: Any, what: str, where: str) -> int:
+    def need(self, mapping: dict[str, int], key: Any, what: str, where: str) -> int:
+        """The index of ``key``; an unknown id is an error naming the row."""
         if key not in mapping:
             raise InvalidNetworkError(f"{where}: unknown {what} {key!r}")
         return mapping[key]
 
-    # -- warehouses ------------------------------------------------------------------------
-    is_open = np.zeros(W, dtype=bool)
-    listed = set()
-    for j, wrow in enumerate(plan.warehouses or ()):
-        w = need(wh_i, wrow.id, "warehouse", f"warehouses[{j}]")
-        listed.add(w)
-        is_open[w] = bool(wrow.open)
-    kept, usable = data.wh_kept_open, data.wh_usable
-    for w in range(W):
-        if kept[w] and not is_open[w]:
-            viol.append(f"warehouse {data.warehouses[w]!r} has status open but is not used")
-        if not usable[w] and is_open[w]:
-            viol.append(f"warehouse {data.warehouses[w]!r} is closed but the plan uses it")
 
-    # -- replenishment (inbound flows) -------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Rep:
+    """The plan's replenishment rows as arrays: SKU, warehouse, inbound option, units."""
+
+    k: npt.NDArray[np.int64]
+    w: npt.NDArray[np.int64]
+    opt: npt.NDArray[np.int64]
+    u: F
+
+
+@dataclass(frozen=True, slots=True)
+class _Ful:
+    """The plan's fulfilment rows as arrays; ``w`` is -1 and ``direct`` True for direct rows,
+    ``on`` the on-time flag the network gives each row."""
+
+    k: npt.NDArray[np.int64]
+    z: npt.NDArray[np.int64]
+    w: npt.NDArray[np.int64]
+    opt: npt.NDArray[np.int64]
+    u: F
+    direct: npt.NDArray[np.bool_]
+    on: npt.NDArray[np.bool_]
+
+    @property
+    def ob(self) -> npt.NDArray[np.bool_]:
+        """Rows shipped from a warehouse."""
+        return ~self.direct
+
+
+def _read_warehouses(ctx: _Ctx, plan: Plan) -> npt.NDArray[np.bool_]:
+    """Which warehouses the plan uses; a used closed one or an unused ``open`` one breaks a
+    rule."""
+    data = ctx.data
+    is_open = np.zeros(len(data.warehouses), dtype=bool)
+    for j, wrow in enumerate(plan.warehouses or ()):
+        is_open[ctx.need(ctx.wh_i, wrow.id, "warehouse", f"warehouses[{j}]")] = bool(wrow.open)
+    for w in np.flatnonzero(data.wh_kept_open & ~is_open).tolist():
+        ctx.viol.append(f"warehouse {data.warehouses[w]!r} has status open but is not used")
+    for w in np.flatnonzero(~data.wh_usable & is_open).tolist():
+        ctx.viol.append(f"warehouse {data.warehouses[w]!r} is closed but the plan uses it")
+    return is_open
+
+
+def _read_replenishment(ctx: _Ctx, plan: Plan) -> _Rep:
+    """Match each replenishment row to the inbound option with exactly its lanes."""
+    data = ctx.data
     in_by_dst: dict[tuple[int, tuple[str, ...]], list[int]] = defaultdict(list)
     for (_o, w_, ln_), i_ in _index(data.inbound, data.lanes).items():
         in_by_dst[(w_, ln_)].append(i_)
@@ -390,12 +413,12 @@ def evaluate(data: NetworkData, plan: Plan) -> Evaluation:
     r_u = np.zeros(len(rep))
     for j, rrow in enumerate(rep):
         where = f"replenishment[{j}]"
-        r_k[j] = need(sku_i, rrow.sku, "SKU", where)
-        r_w[j] = need(wh_i, rrow.warehouse, "warehouse", where)
+        r_k[j] = ctx.need(ctx.sku_i, rrow.sku, "SKU", where)
+        r_w[j] = ctx.need(ctx.wh_i, rrow.warehouse, "warehouse", where)
         lanes = tuple(rrow.lanes)
         hit = in_by_dst.get((int(r_w[j]), lanes), [])
         if rrow.origin is not None:
-            o = need(o_i, rrow.origin, "origin", where)
+            o = ctx.need(ctx.o_i, rrow.origin, "origin", where)
             hit = [i for i in hit if int(data.inbound.src[i]) == o]
         if not hit:
             raise InvalidNetworkError(
@@ -404,9 +427,14 @@ def evaluate(data: NetworkData, plan: Plan) -> Evaluation:
         r_opt[j] = hit[0]
         r_u[j] = float(rrow.units)
         if r_u[j] < -ABS:
-            viol.append(f"{where}: negative units {r_u[j]}")
+            ctx.viol.append(f"{where}: negative units {r_u[j]}")
+    return _Rep(r_k, r_w, r_opt, r_u)
 
-    # -- fulfilment (outbound and direct flows) ----------------------------------------------
+
+def _read_fulfilment(ctx: _Ctx, plan: Plan) -> _Ful:
+    """Match each fulfilment row to the outbound or direct option with exactly its lanes, and
+    check its hours, on-time flag and ``p_on_time`` against the network's."""
+    data = ctx.data
     out_idx = _index(data.outbound, data.lanes)
     dir_idx = _index(data.direct, data.lanes)
     ful = plan.fulfilment or ()
@@ -419,21 +447,21 @@ def evaluate(data: NetworkData, plan: Plan) -> Evaluation:
     f_dir = np.zeros(n, dtype=bool)
     for j, frow in enumerate(ful):
         where = f"fulfilment[{j}]"
-        f_k[j] = need(sku_i, frow.sku, "SKU", where)
-        f_z[j] = need(z_i, frow.zone, "zone", where)
+        f_k[j] = ctx.need(ctx.sku_i, frow.sku, "SKU", where)
+        f_z[j] = ctx.need(ctx.z_i, frow.zone, "zone", where)
         src = frow.source
         lanes = tuple(frow.lanes)
-        if src in wh_i:
-            f_w[j] = wh_i[src]
-            key = (wh_i[src], int(f_z[j]), lanes)
+        if src in ctx.wh_i:
+            f_w[j] = ctx.wh_i[src]
+            key = (ctx.wh_i[src], int(f_z[j]), lanes)
             if key not in out_idx:
                 raise InvalidNetworkError(
                     f"{where}: lanes {list(lanes)!r} are no path from {src!r} to {frow.zone!r}"
                 )
             f_opt[j] = out_idx[key]
-        elif src in o_i:
+        elif src in ctx.o_i:
             f_dir[j] = True
-            key = (o_i[src], int(f_z[j]), lanes)
+            key = (ctx.o_i[src], int(f_z[j]), lanes)
             if key not in dir_idx:
                 raise InvalidNetworkError(
                     f"{where}: lanes {list(lanes)!r} are no direct path "
@@ -444,187 +472,206 @@ def evaluate(data: NetworkData, plan: Plan) -> Evaluation:
             raise InvalidNetworkError(f"{where}: unknown source {src!r}")
         f_u[j] = float(frow.units)
         if f_u[j] < -ABS:
-            viol.append(f"{where}: negative units {f_u[j]}")
-
-    # hours and on-time flags from the network, checked against what the plan says
+            ctx.viol.append(f"{where}: negative units {f_u[j]}")
+    # hours and on-time flags from the network, checked against what the plan says; on time:
+    # mean hours ≤ promise, or with promise_probability P(hours ≤ promise) ≥ it
+    svc = data.service
     hours = np.zeros(n)
-    if f_dir.any():
-        hours[f_dir] = data.direct.hours[f_opt[f_dir]]
-    if (~f_dir).any():
-        hours[~f_dir] = data.outbound.hours[f_opt[~f_dir]]
-    # on time: mean hours ≤ promise, or with promise_probability P(hours ≤ promise) ≥ it
     p_on = np.zeros(n)
-    if f_dir.any():
-        p_on[f_dir] = option_on_time(data.direct, data, f_opt[f_dir]).p
-    if (~f_dir).any():
-        p_on[~f_dir] = option_on_time(data.outbound, data, f_opt[~f_dir]).p
+    for opts, m in ((data.direct, f_dir), (data.outbound, ~f_dir)):
+        if m.any():
+            hours[m] = opts.hours[f_opt[m]]
+            p_on[m] = option_on_time(opts, data, f_opt[m]).p
     if svc.promise_probability is None:
-        on = hours <= promise + 1e-9
+        on = hours <= float(svc.promise_hours) + 1e-9
     else:
         on = p_on >= svc.promise_probability - 1e-12
     for j, frow in enumerate(ful):
         if not _close(float(frow.hours), float(hours[j])):
-            viol.append(f"fulfilment[{j}]: lists {frow.hours} hours, the path takes {hours[j]:.4f}")
+            ctx.viol.append(
+                f"fulfilment[{j}]: lists {frow.hours} hours, the path takes {hours[j]:.4f}"
+            )
         if bool(frow.on_time) != bool(on[j]):
-            viol.append(f"fulfilment[{j}]: on_time flag {frow.on_time} is wrong")
+            ctx.viol.append(f"fulfilment[{j}]: on_time flag {frow.on_time} is wrong")
         if frow.p_on_time is not None and abs(float(frow.p_on_time) - p_on[j]) > 1e-6:
-            viol.append(
+            ctx.viol.append(
                 f"fulfilment[{j}]: lists p_on_time {frow.p_on_time}, the path's "
                 f"probability is {p_on[j]:.6f}"
             )
+    return _Ful(f_k, f_z, f_w, f_opt, f_u, f_dir, on)
 
-    # -- costs -------------------------------------------------------------------------------
-    def priced(
-        opts: PathOptions, opt: npt.NDArray[np.int64], k: npt.NDArray[np.int64]
-    ) -> tuple[F, F]:
-        if len(opt) == 0:
-            return np.zeros(0), np.zeros(0)
-        return _unit_cost(
-            opts.vec[opt], sk.weight_kg[k], sk.volume_m3[k], sk.value[k], sk.own_duty[k]
-        )
 
-    in_lane, in_duty = priced(data.inbound, r_opt, r_k)
-    L = data.inbound.hours[r_opt] / 24.0 if len(rep) else np.zeros(0)
-    hk = sk.holding_per_unit_day[r_k]
-    h_on = data.wh_holding_per_m3_day[r_w] * sk.volume_m3[r_k] + hk
-    sq = np.sqrt(L + R)
-    hold = hk * L + h_on * (R / 2.0 + zf * sk.demand_cv[r_k] * sq)
-    ob = ~f_dir
-    o_lane, o_duty = priced(data.outbound, f_opt[ob], f_k[ob])
-    d_lane, d_duty = priced(data.direct, f_opt[f_dir], f_k[f_dir])
+def _priced(
+    data: NetworkData, opts: PathOptions, opt: npt.NDArray[np.int64], k: npt.NDArray[np.int64]
+) -> tuple[F, F]:
+    """(lane cost, duty) per unit of the given options for the given SKUs."""
+    if len(opt) == 0:
+        return np.zeros(0), np.zeros(0)
+    sk = data.sku
+    return _unit_cost(opts.vec[opt], sk.weight_kg[k], sk.volume_m3[k], sk.value[k], sk.own_duty[k])
 
-    # demand and lost units
+
+def _demand_served(ctx: _Ctx, ful: _Ful) -> tuple[dict[tuple[int, int], float], float, F]:
+    """Demand per (SKU, zone), lost units in all and per zone; serving more than the demand
+    breaks a rule."""
+    data = ctx.data
     dem: dict[tuple[int, int], float] = defaultdict(float)
     for k, z, u in zip(
         data.dem_sku.tolist(), data.dem_zone.tolist(), data.dem_units.tolist(), strict=True
     ):
         dem[(k, z)] += u
     served: dict[tuple[int, int], float] = defaultdict(float)
-    for k, z, u in zip(f_k.tolist(), f_z.tolist(), f_u.tolist(), strict=True):
+    for k, z, u in zip(ful.k.tolist(), ful.z.tolist(), ful.u.tolist(), strict=True):
         served[(k, z)] += u
     lost = 0.0
     lost_by_zone = np.zeros(len(data.zones))
     for key in set(dem) | set(served):
         d, s = dem.get(key, 0.0), served.get(key, 0.0)
         if s > d + ABS + REL * d:
-            viol.append(
+            ctx.viol.append(
                 f"SKU {data.skus[key[0]]!r} zone {data.zones[key[1]]!r}: {s:.6g} units "
                 f"served, demand is {d:.6g}"
             )
         lost += max(0.0, d - s)
         lost_by_zone[key[1]] += max(0.0, d - s)
+    return dem, lost, lost_by_zone
 
-    late_units = float(f_u[~on].sum())
-    state = _state_terms(data, plan, f_k, f_z, f_u, f_w, ob, r_k, r_w, r_u, viol, need)
-    cost = {
-        "fixed": float(data.wh_fixed_cost[is_open].sum()),
-        "inbound": float(in_lane @ r_u),
-        "duty": float(in_duty @ r_u + o_duty @ f_u[ob] + d_duty @ f_u[f_dir]),
-        "holding": float(hold @ r_u),
-        "handling": float(data.wh_handling_per_unit[f_w[ob]] @ f_u[ob]) if ob.any() else 0.0,
-        "outbound": float(o_lane @ f_u[ob]),
-        "direct": float(d_lane @ f_u[f_dir]),
-        "late_penalty": float(svc.late_penalty_per_unit * late_units),
-        "lost_sale_penalty": float(svc.lost_sale_penalty_per_unit * lost),
-        "transfer": state.transfer,
-        "returns": state.returns,
-        "stability": 0.0,
-    }
-    cost["duty"] += state.duty
-    cost["holding"] += state.holding
 
-    # -- constraints -----------------------------------------------------------------------
-    # flow balance per (SKU, warehouse)
+def _balance(ctx: _Ctx, rep: _Rep, ful: _Ful, state: _State) -> dict[tuple[int, int], float]:
+    """Inflow per (SKU, warehouse) (replenishment, inventory used, transfers in, resold
+    returns less surplus), which must equal what the warehouse ships."""
+    data = ctx.data
+    ob = ful.ob
     inflow: dict[tuple[int, int], float] = defaultdict(float)
     outflow: dict[tuple[int, int], float] = defaultdict(float)
-    for k, w, u in zip(r_k.tolist(), r_w.tolist(), r_u.tolist(), strict=True):
+    for k, w, u in zip(rep.k.tolist(), rep.w.tolist(), rep.u.tolist(), strict=True):
         inflow[(k, w)] += u
-    for k, w, u in zip(f_k[ob].tolist(), f_w[ob].tolist(), f_u[ob].tolist(), strict=True):
+    for k, w, u in zip(ful.k[ob].tolist(), ful.w[ob].tolist(), ful.u[ob].tolist(), strict=True):
         outflow[(k, w)] += u
-    for key_, u in state.inflow.items():  # inventory used, transfers in, resold returns - surplus
+    for key_, u in state.inflow.items():
         inflow[key_] += u
     for key in set(inflow) | set(outflow):
         a, b = inflow.get(key, 0.0), outflow.get(key, 0.0)
         if not _close(a, b):
-            viol.append(
+            ctx.viol.append(
                 f"SKU {data.skus[key[0]]!r} at {data.warehouses[key[1]]!r}: "
                 f"replenished {a:.6g} units but ships {b:.6g}"
             )
-    # stocking level covers lead time + review + safety
+    return inflow
+
+
+def _stock_rule(
+    ctx: _Ctx, plan: Plan, rep: _Rep, coef: F
+) -> tuple[dict[tuple[int, int], float], dict[tuple[int, int], float]]:
+    """The listed stocking levels and the levels the rule asks for (lead time + review +
+    safety, ``coef`` per unit replenished); a level below the rule, negative or fractional
+    breaks a rule."""
+    data = ctx.data
     need_stock: dict[tuple[int, int], float] = defaultdict(float)
-    coef = ((L + R) + zf * sk.demand_cv[r_k] * sq) / H
-    for k, w, v in zip(r_k.tolist(), r_w.tolist(), (coef * r_u).tolist(), strict=True):
+    for k, w, v in zip(rep.k.tolist(), rep.w.tolist(), (coef * rep.u).tolist(), strict=True):
         need_stock[(k, w)] += v
     stock: dict[tuple[int, int], float] = defaultdict(float)
     for j, srow in enumerate(plan.stock or ()):
-        k = need(sku_i, srow.sku, "SKU", f"stock[{j}]")
-        w = need(wh_i, srow.warehouse, "warehouse", f"stock[{j}]")
+        k = ctx.need(ctx.sku_i, srow.sku, "SKU", f"stock[{j}]")
+        w = ctx.need(ctx.wh_i, srow.warehouse, "warehouse", f"stock[{j}]")
         units = float(srow.units)
         if units < 0 or units != math.floor(units):
-            viol.append(f"stock[{j}]: stocking level {units} is not a non-negative integer")
+            ctx.viol.append(f"stock[{j}]: stocking level {units} is not a non-negative integer")
         stock[(k, w)] += units
     for key, req in need_stock.items():
         if stock.get(key, 0.0) < req - ABS - REL * req:
-            viol.append(
+            ctx.viol.append(
                 f"SKU {data.skus[key[0]]!r} at {data.warehouses[key[1]]!r}: stocking "
                 f"level {stock.get(key, 0.0):.6g} below the required {req:.6g}"
             )
-    if data.has_previous:
-        # with a previous plan: stock above the rule pays on-hand holding, and every unit of
-        # stocking level moved (and every warehouse opened or closed) against it pays
-        keys = set(stock) | set(need_stock)
-        prev: dict[tuple[int, int], float] = defaultdict(float)
-        none_i = np.zeros(0, np.int64)
-        for k, w, u in zip(
-            (data.prev_sku if data.prev_sku is not None else none_i).tolist(),
-            (data.prev_wh if data.prev_wh is not None else none_i).tolist(),
-            (data.prev_units if data.prev_units is not None else np.zeros(0)).tolist(),
-            strict=True,
-        ):
-            prev[(k, w)] += u
-        excess = 0.0
-        for k, w in keys:
-            rate = data.wh_holding_per_m3_day[w] * sk.volume_m3[k] + sk.holding_per_unit_day[k]
-            excess += rate * H * (stock.get((k, w), 0.0) - need_stock.get((k, w), 0.0))
-        cost["holding"] += excess
-        moved = sum(abs(stock.get(key, 0.0) - prev.get(key, 0.0)) for key in keys | set(prev))
-        prev_open = data.prev_open if data.prev_open is not None else np.zeros(W)
-        cost["stability"] = float(
-            getattr(svc, "stability_penalty_per_unit", 0.0) * moved
-            + data.wh_fixed_cost @ np.abs(is_open.astype(float) - prev_open)
-        )
-    # storage, throughput and use of unopened warehouses
+    return stock, need_stock
+
+
+def _against_previous(
+    data: NetworkData,
+    stock: dict[tuple[int, int], float],
+    need_stock: dict[tuple[int, int], float],
+    is_open: npt.NDArray[np.bool_],
+) -> tuple[float, float]:
+    """With a previous plan: (on-hand holding of the stock above the rule, stability cost:
+    the penalty per unit of stocking level moved plus the fixed cost of every warehouse
+    opened or closed against it)."""
+    H = float(data.horizon_days)
+    sk = data.sku
+    keys = set(stock) | set(need_stock)
+    prev: dict[tuple[int, int], float] = defaultdict(float)
+    none_i = np.zeros(0, np.int64)
+    for k, w, u in zip(
+        (data.prev_sku if data.prev_sku is not None else none_i).tolist(),
+        (data.prev_wh if data.prev_wh is not None else none_i).tolist(),
+        (data.prev_units if data.prev_units is not None else np.zeros(0)).tolist(),
+        strict=True,
+    ):
+        prev[(k, w)] += u
+    excess = 0.0
+    for k, w in keys:
+        rate = data.wh_holding_per_m3_day[w] * sk.volume_m3[k] + sk.holding_per_unit_day[k]
+        excess += rate * H * (stock.get((k, w), 0.0) - need_stock.get((k, w), 0.0))
+    moved = sum(abs(stock.get(key, 0.0) - prev.get(key, 0.0)) for key in keys | set(prev))
+    prev_open = data.prev_open if data.prev_open is not None else np.zeros(len(is_open))
+    stability = float(
+        getattr(data.service, "stability_penalty_per_unit", 0.0) * moved
+        + data.wh_fixed_cost @ np.abs(is_open.astype(float) - prev_open)
+    )
+    return float(excess), stability
+
+
+def _warehouse_rules(
+    ctx: _Ctx,
+    stock: dict[tuple[int, int], float],
+    ful: _Ful,
+    is_open: npt.NDArray[np.bool_],
+    inflow: dict[tuple[int, int], float],
+    state: _State,
+) -> None:
+    """Storage and throughput per warehouse; an unopened warehouse stocks, ships or takes
+    returns nothing."""
+    data = ctx.data
+    W = len(data.warehouses)
+    sk = data.sku
+    ob = ful.ob
     used_m3 = np.zeros(W)
     for (k, w), units in stock.items():
         used_m3[w] += units * sk.volume_m3[k]
     thr = np.zeros(W)
-    np.add.at(thr, f_w[ob], f_u[ob] / H)
+    np.add.at(thr, ful.w[ob], ful.u[ob] / float(data.horizon_days))
+    fed = np.zeros(W, dtype=bool)
+    for (_k, w), v in inflow.items():
+        fed[w] |= v > ABS
     for w in range(W):
         name = data.warehouses[w]
         if used_m3[w] > data.wh_storage_m3[w] * (1 + REL) + ABS:
-            viol.append(
+            ctx.viol.append(
                 f"warehouse {name!r}: stock takes {used_m3[w]:.6g} m3, storage is "
                 f"{data.wh_storage_m3[w]:.6g}"
             )
         if thr[w] > data.wh_throughput_per_day[w] * (1 + REL) + ABS:
-            viol.append(
+            ctx.viol.append(
                 f"warehouse {name!r}: ships {thr[w]:.6g} units/day, throughput is "
                 f"{data.wh_throughput_per_day[w]:.6g}"
             )
         if not is_open[w] and state.returns_in[w] > ABS:
-            viol.append(f"warehouse {name!r} is not open but takes returns")
-        if not is_open[w] and (
-            thr[w] > ABS
-            or used_m3[w] > ABS
-            or any(v > ABS for (k, ww), v in inflow.items() if ww == w)
-        ):
-            viol.append(f"warehouse {name!r} is not open but the plan stocks or ships there")
-    # lane capacities (per day, averaged over the horizon)
+            ctx.viol.append(f"warehouse {name!r} is not open but takes returns")
+        if not is_open[w] and (thr[w] > ABS or used_m3[w] > ABS or fed[w]):
+            ctx.viol.append(f"warehouse {name!r} is not open but the plan stocks or ships there")
+
+
+def _lane_rules(ctx: _Ctx, rep: _Rep, ful: _Ful, state: _State) -> None:
+    """Lane capacities per day (kg, m³, units), averaged over the horizon."""
+    data = ctx.data
+    sk = data.sku
+    H = float(data.horizon_days)
+    ob, dr = ful.ob, ful.direct
     load = np.zeros((len(data.lanes), len(LaneDim)))
     for opts, opt, k, u in (
-        (data.inbound, r_opt, r_k, r_u),
-        (data.outbound, f_opt[ob], f_k[ob], f_u[ob]),
-        (data.direct, f_opt[f_dir], f_k[f_dir], f_u[f_dir]),
+        (data.inbound, rep.opt, rep.k, rep.u),
+        (data.outbound, ful.opt[ob], ful.k[ob], ful.u[ob]),
+        (data.direct, ful.opt[dr], ful.k[dr], ful.u[dr]),
     ):
         for i, kk, uu in zip(opt.tolist(), k.tolist(), u.tolist(), strict=True):
             ln = opts.lanes_of(i)
@@ -636,17 +683,21 @@ def evaluate(data: NetworkData, plan: Plan) -> Evaluation:
         load[li, LaneDim.M3] += uu * sk.volume_m3[kk] / H
         load[li, LaneDim.UNITS] += uu / H
     caps = data.lane_caps
-    over = np.argwhere(load > caps * (1 + REL) + ABS)
-    for li, d in over.tolist():
-        unit = LaneDim(d).unit
-        viol.append(
-            f"lane {data.lanes[li]!r}: {load[li, d]:.6g} {unit}/day over capacity {caps[li, d]:.6g}"
+    for li, d in np.argwhere(load > caps * (1 + REL) + ABS).tolist():
+        ctx.viol.append(
+            f"lane {data.lanes[li]!r}: {load[li, d]:.6g} {LaneDim(d).unit}/day over capacity "
+            f"{caps[li, d]:.6g}"
         )
 
-    # -- service -----------------------------------------------------------------------------
+
+def _service(
+    data: NetworkData, dem: dict[tuple[int, int], float], ful: _Ful, lost_by_zone: F
+) -> tuple[float, dict[str, dict[str, float]], tuple[str, ...]]:
+    """On-time share over all demand, per country, and the targets missed."""
+    svc = data.service
+    on = ful.on
     total_dem = float(sum(dem.values()))
-    on_units = float(f_u[on].sum())
-    share = on_units / total_dem if total_dem > 0 else 1.0
+    share = float(ful.u[on].sum()) / total_dem if total_dem > 0 else 1.0
     by_country: dict[str, dict[str, float]] = {}
     zc = np.array(data.zone_country)
     dem_z = np.zeros(len(data.zones))
@@ -654,8 +705,8 @@ def evaluate(data: NetworkData, plan: Plan) -> Evaluation:
         dem_z[z] += d
     on_z = np.zeros(len(data.zones))
     late_z = np.zeros(len(data.zones))
-    np.add.at(on_z, f_z[on], f_u[on])
-    np.add.at(late_z, f_z[~on], f_u[~on])
+    np.add.at(on_z, ful.z[on], ful.u[on])
+    np.add.at(late_z, ful.z[~on], ful.u[~on])
     for c in sorted(set(zc[dem_z > 0].tolist())):
         m = zc == c
         dc = float(dem_z[m].sum())
@@ -674,15 +725,85 @@ def evaluate(data: NetworkData, plan: Plan) -> Evaluation:
         got = by_country.get(c, {}).get("on_time_share", 1.0)
         if got < target - tol_share:
             short.append(f"country {c!r}: on-time share {got:.4f} below the target {target}")
+    return share, by_country, tuple(short)
 
+
+def evaluate(data: NetworkData, plan: Plan) -> Evaluation:
+    """Recompute costs, service and feasibility of ``plan`` from its listed flows.
+
+    Parameters
+    ----------
+    data
+        The compiled network the plan was made for.
+    plan
+        The plan: ``warehouses``, ``stock``, ``replenishment``, ``fulfilment`` and the v1.1
+        rows (``inventory``, ``transfers``, ``returns``, ``surplus``) are read (absent lists
+        read as empty); everything else is ignored.
+
+    Raises
+    ------
+    InvalidNetworkError
+        If the plan names an unknown SKU, warehouse, zone or origin, or lists a lane sequence
+        that is no option of the network (the item is named).
+    """
+    svc = data.service
+    H = float(data.horizon_days)
+    R = float(svc.review_period_days)
+    zf = float(svc.safety_z)
+    sk = data.sku
+    ctx = _Ctx.of(data)
+    is_open = _read_warehouses(ctx, plan)
+    rep = _read_replenishment(ctx, plan)
+    ful = _read_fulfilment(ctx, plan)
+    ob, dr = ful.ob, ful.direct
+
+    # -- costs (DESIGN §3 and §7) -------------------------------------------------------------
+    in_lane, in_duty = _priced(data, data.inbound, rep.opt, rep.k)
+    L = data.inbound.hours[rep.opt] / 24.0 if len(rep.u) else np.zeros(0)
+    hk = sk.holding_per_unit_day[rep.k]
+    h_on = data.wh_holding_per_m3_day[rep.w] * sk.volume_m3[rep.k] + hk
+    sq = np.sqrt(L + R)
+    hold = hk * L + h_on * (R / 2.0 + zf * sk.demand_cv[rep.k] * sq)
+    o_lane, o_duty = _priced(data, data.outbound, ful.opt[ob], ful.k[ob])
+    d_lane, d_duty = _priced(data, data.direct, ful.opt[dr], ful.k[dr])
+    dem, lost, lost_by_zone = _demand_served(ctx, ful)
+    late_units = float(ful.u[~ful.on].sum())
+    state = _state_terms(
+        data, plan, ful.k, ful.z, ful.u, ful.w, ob, rep.k, rep.w, rep.u, ctx.viol, ctx.need
+    )
+    cost = {
+        "fixed": float(data.wh_fixed_cost[is_open].sum()),
+        "inbound": float(in_lane @ rep.u),
+        "duty": float(in_duty @ rep.u + o_duty @ ful.u[ob] + d_duty @ ful.u[dr]) + state.duty,
+        "holding": float(hold @ rep.u) + state.holding,
+        "handling": float(data.wh_handling_per_unit[ful.w[ob]] @ ful.u[ob]) if ob.any() else 0.0,
+        "outbound": float(o_lane @ ful.u[ob]),
+        "direct": float(d_lane @ ful.u[dr]),
+        "late_penalty": float(svc.late_penalty_per_unit * late_units),
+        "lost_sale_penalty": float(svc.lost_sale_penalty_per_unit * lost),
+        "transfer": state.transfer,
+        "returns": state.returns,
+        "stability": 0.0,
+    }
+
+    # -- rules -----------------------------------------------------------------------------
+    inflow = _balance(ctx, rep, ful, state)
+    stock, need_stock = _stock_rule(ctx, plan, rep, ((L + R) + zf * sk.demand_cv[rep.k] * sq) / H)
+    if data.has_previous:
+        excess, cost["stability"] = _against_previous(data, stock, need_stock, is_open)
+        cost["holding"] += excess
+    _warehouse_rules(ctx, stock, ful, is_open, inflow, state)
+    _lane_rules(ctx, rep, ful, state)
+
+    share, by_country, short = _service(data, dem, ful, lost_by_zone)
     return Evaluation(
         cost=cost,
         total=float(sum(cost.values())),
         on_time_share=share,
-        units_on_time=on_units,
+        units_on_time=float(ful.u[ful.on].sum()),
         units_late=late_units,
         units_lost=lost,
         by_country=by_country,
-        violations=tuple(viol),
-        shortfalls=tuple(short),
+        violations=tuple(ctx.viol),
+        shortfalls=short,
     )

@@ -13,10 +13,10 @@ from network.compile import compile_network
 from network.scenario import parse_scenario
 from optimizer.allocation.baseline import naive_solution
 from optimizer.allocation.columns import build_columns
-from optimizer.allocation.evaluate import evaluate
 from optimizer.allocation.params import AllocationParams
 from optimizer.exceptions import InvalidNetworkError
 from optimizer.plan.document import Plan
+from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_dict, plan_scenario
 from optimizer.solver import Status
 from tests.optimizer.test_allocation import random_doc, read
