@@ -494,18 +494,25 @@ def _kpis(plan: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _is_risk_result(result: Any) -> bool:
+    """A simulate or what-if job's document (it names its source plan), not a plan."""
+    return isinstance(result, dict) and "source_plan" in result
+
+
 @router.get("/plans/{job_id}", response_class=HTMLResponse)
 def plan_page(request: Request, job_id: str) -> HTMLResponse:
     """One plan: KPIs, map, tables, diagnosis and downloads (or its progress while running)."""
     tenant = _require(request)
     rec = _job(request, tenant, job_id)
-    plan = rec.result if rec.status == "succeeded" else None
+    risk = rec.status == "succeeded" and _is_risk_result(rec.result)
+    plan = rec.result if rec.status == "succeeded" and not risk else None
     summary = _summary(request, tenant, [rec])[0]
     others, _ = request.app.state.store.list(tenant, limit=100, status="succeeded")
     ctx: dict[str, Any] = {
         "title": f"Plan {rec.scenario_name}",
         "job": summary,
         "plan": plan,
+        "risk_of": rec.result.get("source_plan") if risk and rec.result else None,
         "others": [o for o in _summary(request, tenant, others) if o["id"] != rec.id],
     }
     if plan is not None:
@@ -701,6 +708,8 @@ def compare_page(request: Request, a: str = "", b: str = "") -> HTMLResponse:
             raise _not_found("succeeded plan")
         ra = request.app.state.store.get(tenant, ra.id)
         rb = request.app.state.store.get(tenant, rb.id)
+        if _is_risk_result(ra.result) or _is_risk_result(rb.result):  # no plans to compare
+            raise _not_found("succeeded plan")
         ctx.update(
             diff=compare_plans(ra.result, rb.result),
             ja=_summary(request, tenant, [ra])[0],

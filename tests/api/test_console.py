@@ -199,6 +199,25 @@ def test_upload_over_the_size_limit_is_413(client_factory, scenario) -> None:
     assert api.json() == {"detail": "request body over 4096 bytes"}
 
 
+def test_a_risk_jobs_page_links_its_plan_and_compare_refuses_it(client, scenario) -> None:
+    """A succeeded job whose document is a simulation's (it names its source plan) is shown as
+    such, linking the plan, and is no plan to compare (404), not a server error."""
+    from tests.api.conftest import auth
+
+    _sign_in(client)
+    plain = client.post("/v1/plans", json={"scenario": scenario}, headers=auth()).json()["id"]
+    sc = copy.deepcopy(scenario)
+    sc["x_test"] = {"result": {"source_plan": plain, "runs": 3, "on_time_share": {"mean": 1}}}
+    risk = client.post("/v1/plans", json={"scenario": sc}, headers=auth()).json()["id"]
+    _succeeded(client, plain)
+    _succeeded(client, risk)
+    page = client.get(f"/plans/{risk}")
+    assert page.status_code == 200
+    assert "simulation or what-if" in page.text and f'href="/plans/{plain}"' in page.text
+    assert client.get(f"/compare?a={plain}&b={risk}").status_code == 404
+    assert client.get(f"/compare?a={plain}&b={plain}").status_code == 200
+
+
 def test_compare_plans_differences() -> None:
     """Deltas of cost and on-time share, stock moved (half the absolute change) and the
     warehouses opened and closed, on two hand-made plans."""
