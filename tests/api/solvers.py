@@ -9,8 +9,8 @@ appends a ``start <pid> <time>`` line to the file ``D/T`` when the solve starts 
 progress phases (a text, or a text with its figures), one every ``phase_s`` seconds, before
 answering; ``{"result": {...}}`` answers that document instead of a plan. The plan it returns
 is a DESIGN §7-shaped dict computed from the scenario: every warehouse that is not ``closed``
-is open, each SKU is stocked at the first open warehouse with its total demand (and each demand row served from
-it), and ``objective`` is the total demand. ``x_test.stock_factor`` scales the stock (to make
+is open, each SKU is stocked at the first open warehouse with its total demand (and each
+demand row served from it), and ``objective`` is the total demand. ``x_test.stock_factor`` scales the stock (to make
 the nightly diff non-trivial).
 """
 
