@@ -10,8 +10,8 @@ progress phases (a text, or a text with its figures), one every ``phase_s`` seco
 answering; ``{"result": {...}}`` answers that document instead of a plan. The plan it returns
 is a DESIGN §7-shaped dict computed from the scenario: every warehouse that is not ``closed``
 is open, each SKU is stocked at the first open warehouse with its total demand (and each
-demand row served from it), and ``objective`` is the total demand. ``x_test.stock_factor`` scales the stock (to make
-the nightly diff non-trivial).
+demand row served from it), and ``objective`` is the total demand. ``x_test.stock_factor``
+scales the stock (to make the nightly diff non-trivial).
 """
 
 from __future__ import annotations
