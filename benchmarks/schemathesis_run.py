@@ -3,8 +3,8 @@
 Starts the server (temporary SQLite database; the job solver is the test suite's fast fake so
 the run exercises the HTTP layer, not the optimiser), runs the ``schemathesis`` CLI with
 ``--checks all`` (no 5xx, responses as documented, schema-invalid requests refused, valid ones
-accepted or answered with a documented 4xx, see ``schemathesis.toml``), and prints its summary
-plus the number of 5xx responses found in the server log.
+accepted or answered with a documented 4xx, see ``tests/api/schemathesis.toml``), and prints
+its summary plus the number of 5xx responses found in the server log.
 
 Usage::
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from benchmarks.load import HEADERS, Server
 
-CONFIG = Path(__file__).resolve().parents[1] / "schemathesis.toml"
+CONFIG = Path(__file__).resolve().parents[1] / "tests" / "api" / "schemathesis.toml"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             "run",
             f"{server.url}/openapi.json",
             # all checks but use_after_free: DELETE cancels a job, which stays readable
-            # (DESIGN §8; see schemathesis.toml)
+            # (DESIGN §8; see tests/api/schemathesis.toml)
             "--checks",
             "all",
             "--exclude-checks",

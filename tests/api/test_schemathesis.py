@@ -1,7 +1,7 @@
 """Property-based tests from the OpenAPI schema (schemathesis), every check (``--checks all``):
 no request gives a 5xx, every response matches its documented schema, status code, media type
 and headers, schema-invalid requests are refused and schema-valid ones accepted (or answered
-with a documented 4xx, see ``schemathesis.toml``).
+with a documented 4xx, see ``tests/api/schemathesis.toml``).
 
 The example count is bounded for CI (``TRADELANE_SCHEMATHESIS_EXAMPLES``, default 25 per
 operation); ``benchmarks/schemathesis_run.py`` runs many more against a real server.
@@ -29,7 +29,7 @@ from tests.api.conftest import auth, make_settings
 EXAMPLES = int(os.environ.get("TRADELANE_SCHEMATHESIS_EXAMPLES", "25"))
 _DB_DIR = tempfile.mkdtemp(prefix="tradelane-st-")
 APP = create_app(make_settings(f"sqlite:///{Path(_DB_DIR) / 'st.db'}", routes_time_limit_s=0.5))
-CONFIG = Path(__file__).resolve().parents[2] / "schemathesis.toml"
+CONFIG = Path(__file__).resolve().parent / "schemathesis.toml"
 # Loaded from the ASGI app, so the checks' own probe requests (e.g. the same request without
 # the key, for `ignored_auth`) reach it too.
 schema = schemathesis.openapi.from_asgi(

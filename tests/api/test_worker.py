@@ -64,3 +64,37 @@ def test_run_isolated_maps_outcomes() -> None:
             time_limit_s=1,
             timeout_s=1,
         )
+
+
+def test_service_solves_send_their_sku_blocks_to_the_dask_cluster(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With ``TRADELANE_DASK_ADDRESS`` set (as ``tradelane serve`` passes its environment to
+    its solver processes), a plan job's SKU blocks run on that cluster: same objective as in
+    process, and the plan's notes name the Dask workers."""
+    pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
+    import optimizer.allocation.blocks as blocks
+    import optimizer.plan.planning as planning
+    from api.worker import plan_job
+    from optimizer.executor import DASK_ENV
+    from tests.optimizer.test_allocation import random_doc
+
+    doc = random_doc(np.random.default_rng(7), n_sku=4, n_zone=3, n_wh=3)
+    monkeypatch.setattr(planning, "BLOCK_MIN_SKUS", 2)  # auto takes the block path here
+    monkeypatch.setattr(blocks, "BLOCK_SKUS", 1)
+    monkeypatch.delenv(DASK_ENV, raising=False)
+    local = plan_job({"scenario": doc}, time_limit_s=60)
+    assert local["strategy"] == "blocks" and not any("dask" in n for n in local["notes"])
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    try:
+        monkeypatch.setenv(DASK_ENV, cluster.scheduler_address)
+        remote = plan_job({"scenario": doc}, time_limit_s=60)
+    finally:
+        cluster.close()
+    assert remote["strategy"] == "blocks"
+    assert any("dask" in n for n in remote["notes"]), remote["notes"]
+    assert remote["objective"] == pytest.approx(local["objective"], rel=1e-6)
