@@ -108,7 +108,7 @@ def _params(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> int:
     from optimizer.allocation.params import AllocationParams
     from optimizer.plan.io import write_plan
-    from optimizer.plan.planning import plan_scenario
+    from optimizer.plan.planning import MAP_SECONDS, map_fits, plan_scenario
 
     params: AllocationParams = _params(args)
     scenario = load(args)
@@ -121,22 +121,34 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers: {args.workers} not understood; expected an integer >= 1")
     executor = make_executor(args.dask, workers=args.workers)
+    limit = params.time_limit_s
+    # a tight limit goes to the solve rather than to the map (the notes say so)
+    draw_map = not args.no_map and map_fits(limit)
+    map_note = (
+        None
+        if draw_map or args.no_map
+        else f"map.png not drawn: it takes about {MAP_SECONDS:g} s, more than "
+        f"{MAP_SECONDS / limit:.0%} of the {limit:g}-s time limit"
+    )
+    started = getattr(args, "started", None)
     try:
         outcome = _with_progress(
             lambda say: plan_scenario(
                 scenario,
                 params,
                 progress=say,
-                started=getattr(args, "started", None),
+                started=started,
                 executor=executor,
                 previous=previous,
+                draw_map=draw_map,
             ),
             params.time_limit_s,
             quiet=args.quiet,
         )
     finally:
         executor.close()
-    write_plan(outcome, out, draw_map=not args.no_map)
+    deadline = started + limit if started is not None and limit != float("inf") else None
+    write_plan(outcome, out, draw_map=draw_map, deadline=deadline, map_note=map_note)
     write_scenario(scenario, out)
     print(summary(outcome.plan, out))
     return 0
@@ -268,8 +280,7 @@ def summary(plan: Plan, out: Path) -> str:
             f"tonight: {len(plan.orders or ())} order(s) to book, "
             f"{len(plan.transfers or ())} transfer(s)"
         )
-    lines.append(
-        f"written to {out}/ (plan.json, plan.geojson, map.png, report.html, scenario.json, "
-        "orders.csv, transfers.csv)"
-    )
+    files = ("plan.json", "plan.geojson", "map.png", "report.html", "scenario.json")
+    written = [f for f in files if (out / f).exists()]
+    lines.append(f"written to {out}/ ({', '.join([*written, 'orders.csv', 'transfers.csv'])})")
     return "\n".join(lines)

@@ -306,10 +306,13 @@ def _state_terms(
             viol.append(f"{where}: resold_units {rrow.resold_units} should be {resold:.6g}")
         inflow[(k, w)] += resold
         out.returns_in[w] += units
-    for kz in set(delivered) | set(back):
+    pairs = sorted(set(delivered) | set(back))
+    rates, _ = data.returns_of(
+        np.array([k for k, _ in pairs], np.int64), np.array([z for _, z in pairs], np.int64)
+    )
+    for kz, rate_kz in zip(pairs, rates.tolist(), strict=True):
         k, z = kz
-        rate_kz, _ = data.returns_of(np.array([k]), np.array([z]))
-        want = float(rate_kz[0]) * delivered.get(kz, 0.0)
+        want = rate_kz * delivered.get(kz, 0.0)
         if not _close(back.get(kz, 0.0), want):
             viol.append(
                 f"SKU {data.skus[k]!r} zone {data.zones[z]!r}: {back.get(kz, 0.0):.6g} units "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -291,20 +292,44 @@ _draw = draw_map  # write_plan's keyword ``draw_map`` shadows the function
 
 
 def write_plan(
-    outcome: PlanOutcome, out_dir: str | Path, *, draw_map: bool = True
+    outcome: PlanOutcome,
+    out_dir: str | Path,
+    *,
+    draw_map: bool = True,
+    deadline: float | None = None,
+    map_note: str | None = None,
 ) -> dict[str, Path]:
     """Write ``plan.json``, ``plan.geojson``, ``map.png`` and ``report.html`` (a self-contained
     page, :mod:`optimizer.plan.report`) into ``out_dir`` (created).
+
+    ``deadline`` (a ``time.perf_counter()`` value, the end of the caller's time limit): the map
+    is left out when less than :data:`~optimizer.plan.planning.MAP_SECONDS` remain. A map left
+    out (``draw_map`` false with a ``map_note``, or for the deadline) is said in the plan's
+    notes.
 
     Returns
     -------
     dict
         File kind → path written.
     """
+    import time
+
+    from optimizer.plan.planning import MAP_SECONDS
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"plan": out / "plan.json", "geojson": out / "plan.geojson"}
     plan = outcome.plan
+    if draw_map and deadline is not None and deadline - time.perf_counter() < MAP_SECONDS:
+        draw_map = False
+        map_note = (
+            f"map.png not drawn: {max(0.0, deadline - time.perf_counter()):.1f} s of the time "
+            f"limit were left, drawing it takes about {MAP_SECONDS:g} s"
+        )
+    if not draw_map:
+        (out / "map.png").unlink(missing_ok=True)  # not last run's map beside this plan
+        if map_note:
+            plan = replace(plan, notes=(*(plan.notes or ()), map_note))
     rows = sum(len(r or ()) for r in (plan.fulfilment, plan.replenishment, plan.stock))
     # indented JSON goes through the pure-Python encoder: large plans are written compact
     indent = 1 if rows <= PRETTY_MAX_ROWS else None

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PlanOutcome",
     "geo_of",
+    "map_fits",
     "output_seconds",
     "peak_rss_mb",
     "plan_dict",
@@ -297,26 +298,41 @@ def _empty_plan(data: NetworkData, status: Status, solve_seconds: float) -> Plan
     )
 
 
-def output_seconds(prepare_s: float, *, baseline: bool = False) -> float:
+def output_seconds(prepare_s: float, *, baseline: bool = False, draw_map: bool = False) -> float:
     """Seconds to reserve for documenting and writing a plan, from the time its columns and the
     naive plan took (``prepare_s``).
 
-    The plan document, the evaluator, the diagnosis and the files (JSON, GeoJSON, map) grow
+    The plan document, the evaluator, the diagnosis and the files (JSON, GeoJSON, report) grow
     with the rows written, as the column build does, and slow down with the machine's load as
     it does: on sea-72h (34,016 demand pairs, a loaded 2-core machine) the columns and the
-    naive plan took 2.7 s and the output 0.5 + 1.2 + 0.4 + 3.2 s (document, evaluator,
-    diagnosis, files with the map, whose ~1.5 s is mostly fixed). The naive baseline's summary
-    adds a document and an evaluation.
+    naive plan took 1.0 s and the output 0.4 + 0.9 + 0.2 + 0.5 s (document, evaluator,
+    diagnosis, files without the map). The naive baseline's summary adds a document and an
+    evaluation; ``draw_map`` adds :data:`MAP_SECONDS` (matplotlib's import and the figure).
     """
-    return OUTPUT_FIXED_S + (OUTPUT_RATIO + (0.7 if baseline else 0.0)) * prepare_s
+    return (
+        OUTPUT_FIXED_S
+        + (OUTPUT_RATIO + (0.7 if baseline else 0.0)) * prepare_s
+        + (MAP_SECONDS if draw_map else 0.0)
+    )
+
+
+def map_fits(time_limit_s: float) -> bool:
+    """Whether ``map.png`` is drawn under this time limit: when its :data:`MAP_SECONDS` take at
+    most :data:`MAP_LIMIT_SHARE` of the limit (the rest goes to the solve)."""
+    return MAP_LIMIT_SHARE * time_limit_s >= MAP_SECONDS
 
 
 #: Output seconds reserved per demand pair on the SKU-block path (no column build to time).
 BLOCK_OUTPUT_PER_PAIR_S = 8e-5
-#: Fixed part of :func:`output_seconds` (matplotlib's import and the map's figure).
-OUTPUT_FIXED_S = 1.5
+#: Fixed part of :func:`output_seconds` (the files' fixed costs, the map aside).
+OUTPUT_FIXED_S = 0.4
 #: Output seconds per second of column build and naive plan (see :func:`output_seconds`).
-OUTPUT_RATIO = 1.5
+OUTPUT_RATIO = 1.7
+#: Seconds to import matplotlib and draw ``map.png`` (0.6-1.0 s on a loaded 2-core machine).
+MAP_SECONDS = 1.2
+#: The map is drawn when :data:`MAP_SECONDS` are at most this share of the time limit
+#: (limits of 8 s and more, see :func:`map_fits`).
+MAP_LIMIT_SHARE = 0.15
 #: A solve is not started with less than this many seconds left before the output reserve:
 #: the naive plan (the floor) is written instead.
 MIN_SOLVE_S = 0.5
@@ -377,6 +393,7 @@ def plan_scenario(
     started: float | None = None,
     executor: TaskRunner | None = None,
     previous: Plan | None = None,
+    draw_map: bool = False,
 ) -> PlanOutcome:
     """Compile, solve and document a plan for one scenario.
 
@@ -401,6 +418,9 @@ def plan_scenario(
     previous
         A previous plan: its stocking levels and warehouses are what the
         stability terms (format v1.1) compare against.
+    draw_map
+        The caller draws ``map.png`` within the time limit (:func:`map_fits`): its seconds are
+        reserved after the solve.
 
     Returns
     -------
@@ -432,7 +452,9 @@ def plan_scenario(
         # tiers L/XL: SKU blocks (optimizer.allocation.blocks); full columns are never built
         strategy = "blocks"
         n_pairs = int((data.dem_units > 0).sum())
-        solve_deadline = deadline - (OUTPUT_FIXED_S + BLOCK_OUTPUT_PER_PAIR_S * n_pairs)
+        solve_deadline = deadline - (
+            OUTPUT_FIXED_S + BLOCK_OUTPUT_PER_PAIR_S * n_pairs + (MAP_SECONDS if draw_map else 0.0)
+        )
         res_b, (cols, naive, hint) = solve_blocks(
             data, params, deadline=solve_deadline, runner=executor, on_phase=say
         )
@@ -447,7 +469,9 @@ def plan_scenario(
         naive_cols = cols
         # the solvers stop early enough to leave time for the plan's document and files
         solve_deadline = deadline - output_seconds(
-            time.perf_counter() - t_prep, baseline=params.baseline == "naive"
+            time.perf_counter() - t_prep,
+            baseline=params.baseline == "naive",
+            draw_map=draw_map,
         )
         n_cols = len(cols.x_pair) + len(cols.q_pair) + len(cols.f_sku)
         if strategy == "blocks":  # no demand: nothing to cut into blocks

@@ -335,3 +335,55 @@ def test_cli_short_limit_writes_a_plan(tmp_path: Path) -> None:
     assert plan["objective"] is not None and plan["fulfilment"]
     assert plan["stats"]["peak_rss_mb"] > 0
     assert any("time limit of 0.01 s" in n for n in plan["notes"])
+
+
+def test_tight_limit_leaves_the_map_out_and_says_so(tmp_path: Path) -> None:
+    """Under a limit whose share the map would take is too big (:func:`map_fits`), the CLI
+    writes no map.png (last run's is removed, not left beside the new plan), report.html and
+    plan.json are written, and the notes say why; with a roomy limit the map is drawn."""
+    from optimizer.plan.planning import MAP_LIMIT_SHARE, MAP_SECONDS, map_fits
+
+    tight = 0.9 * MAP_SECONDS / MAP_LIMIT_SHARE
+    assert not map_fits(tight) and map_fits(MAP_SECONDS / MAP_LIMIT_SHARE)
+    (tmp_path / "map.png").write_bytes(b"stale")
+    args = ["plan", str(ALLOC / "holding_one_wh.json"), "--out", str(tmp_path), "--quiet"]
+    assert main([*args, "--time-limit", f"{tight:g}"]) == 0
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert plan["objective"] is not None
+    assert not (tmp_path / "map.png").exists() and (tmp_path / "report.html").exists()
+    assert any(n.startswith("map.png not drawn") for n in plan["notes"])
+    assert main([*args, "--time-limit", "60"]) == 0
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert (tmp_path / "map.png").stat().st_size > 1000
+    assert not any("map.png" in n for n in plan["notes"])
+
+
+def test_writer_leaves_the_map_out_past_its_deadline(tmp_path: Path) -> None:
+    """write_plan with a deadline closer than the map's seconds draws no map and notes it in
+    plan.json; without a deadline it draws one."""
+    import time
+
+    out = plan_scenario(read("holding_one_wh")[0])
+    files = write_plan(out, tmp_path, deadline=time.perf_counter() + 0.1)
+    assert "map" not in files and not (tmp_path / "map.png").exists()
+    notes = json.loads(files["plan"].read_text())["notes"]
+    assert any(n.startswith("map.png not drawn") and "time limit" in n for n in notes)
+
+
+def test_cli_limit_counts_from_the_process_start() -> None:
+    """Run as the command, the time limit starts with the process (interpreter start and
+    imports count), not when ``main`` is reached."""
+    import subprocess
+    import sys
+
+    code = (
+        "import time; time.sleep(0.6)\n"
+        "from api.cli import process_started\n"
+        "print(time.perf_counter() - process_started())\n"
+    )
+    age = float(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    assert 0.6 <= age < 30.0
