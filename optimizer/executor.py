@@ -168,7 +168,9 @@ class ProcessRunner:
 
 
 class DaskRunner:
-    """A Dask ``distributed.Client``: ``shared`` is scattered to every worker once."""
+    """A Dask ``distributed.Client``: ``shared`` is scattered to every worker once, and kept
+    there for the next ``map`` with the same ``shared`` object (rounds over the same data)
+    until another one comes or ``close``."""
 
     kind = "dask"
 
@@ -176,6 +178,16 @@ class DaskRunner:
         self.client = client
         self.cluster = cluster
         self.workers = max(1, len(client.scheduler_info().get("workers", {})))
+        self._shared: Any = None
+        self._handle: Any = None
+        #: how many times data went to the workers (``Client.scatter`` calls)
+        self.scatters = 0
+
+    def _drop(self) -> None:
+        if self._handle is not None:
+            with contextlib.suppress(Exception):
+                self.client.cancel([self._handle])
+        self._shared = self._handle = None
 
     def map(
         self,
@@ -185,16 +197,19 @@ class DaskRunner:
         *,
         deadline: float = math.inf,
     ) -> list[Any]:
-        handle = self.client.scatter(shared, broadcast=True)
-        futs = [self.client.submit(fn, handle, it, pure=False) for it in items]
+        if self._handle is None or shared is not self._shared:
+            self._drop()
+            self._handle = self.client.scatter(shared, broadcast=True)
+            self._shared = shared
+            self.scatters += 1
+        futs = [self.client.submit(fn, self._handle, it, pure=False) for it in items]
         try:
             return _wait_all(futs, deadline)
         finally:
             self.client.cancel(futs)
-            with contextlib.suppress(Exception):
-                self.client.cancel([handle])
 
     def close(self) -> None:
+        self._drop()
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()

@@ -86,6 +86,11 @@ PRICES_END_SHARE = 0.4
 FALLBACK_SHARE = 0.1
 #: Share of the solve time the warehouse aggregate gets.
 AGGREGATE_SHARE = 0.3
+#: Share of the time left at the blocks' start that the first pass (plans and first bounds)
+#: may take; the rest goes to the price rounds of the bound (:func:`price_rounds`).
+FIRST_PASS_SHARE = 0.6
+#: At most this many price rounds.
+MAX_PRICE_ROUNDS = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +316,149 @@ def _solve_block(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class BoundRound:
+    """One block's Lagrangian subproblem at given prices and fixed-cost shares: its bound,
+    the warehouses it opened and the violations of the dualised rows (the subgradient)."""
+
+    block: int
+    bound: float
+    y: F
+    g_storage: F
+    g_throughput: F
+    g_lanes: F
+    g_ontime: dict[str, float]
+    seconds: float
+
+
+def _block_bound(
+    shared: tuple[NetworkData, AllocationParams, F, Any], item: tuple[Any, ...]
+) -> Any:
+    """A block's Lagrangian bound at ``(mult, alpha)`` and its subgradient; runs in a worker."""
+    from optimizer.allocation.lagrange import lagrangian_bound, subgradient
+    from optimizer.allocation.model import default_targets
+
+    data = shared[0]
+    b, rows, alpha, mult, wall_deadline, y_start, lane_keys = item
+    t0 = time.perf_counter()
+    deadline = t0 + (wall_deadline - time.time())
+    db = block_data(data, rows, alpha=alpha)
+    cols = build_columns(db)
+    targets = default_targets(db, cols)
+    bnd, ufl, pc = lagrangian_bound(db, cols, mult, targets, deadline, y_start=y_start)
+    gs, gt, gl, go = subgradient(db, cols, pc, ufl.y, targets, lane_keys)
+    return BoundRound(b, float(bnd), ufl.y, gs, gt, gl, go, time.perf_counter() - t0)
+
+
+def lane_keys_of(data: NetworkData) -> I:
+    """Every lane-dimension key (``lane * 3 + d``, d = kg, m³, units) with a finite capacity."""
+    caps = np.stack([data.lane_cap_kg, data.lane_cap_m3, data.lane_cap_units], axis=1)
+    lane, d = np.nonzero(np.isfinite(caps))
+    return np.sort(lane * 3 + d).astype(np.int64)
+
+
+def price_rounds(
+    data: NetworkData,
+    blocks: list[I],
+    alphas: list[F],
+    mult: Any,
+    upper: float,
+    runner: Any,
+    shared: Any,
+    deadline: float,
+    *,
+    first: float = -math.inf,
+    y_start: list[F | None] | None = None,
+    max_rounds: int = MAX_PRICE_ROUNDS,
+) -> tuple[float, dict[str, Any]]:
+    """Projected subgradient rounds on the prices of the shared rows and the fixed-cost shares.
+
+    The bound of the block path is ``Σ_b L_b(λ, α_b)``: block b's Lagrangian subproblem with
+    the common prices ``λ ≥ 0`` of the shared rows (storage, throughput, lane capacities,
+    on-time targets, each block holding its share of the capacities) and the share ``α_b`` of
+    every warehouse's fixed cost, the blocks choosing their warehouses each for itself. For
+    any ``λ ≥ 0`` and any ``α`` with ``Σ_b α_bw = 1`` for every warehouse w this is a lower
+    bound of the whole model (it relaxes ``y_b = y`` for all blocks; ``α`` are that
+    constraint's multipliers). Each round sends ``(λ, α_b)`` to every block (on the
+    executor), sums the bounds and moves both along the subgradient with a Polyak step towards
+    ``upper`` (the assembled plan's cost): ``λ`` by the summed row violations, ``α_bw`` by
+    ``fixed_w · y_bw`` minus its mean over the blocks (blocks that open a warehouse pay more of
+    it, so ``Σ_b α_bw`` stays one). A round with a block missing gives no bound and ends the
+    rounds. Returns the best sum (``first`` if no round beats it) and statistics.
+    """
+    from optimizer.allocation.lagrange import Multipliers
+
+    W = len(data.warehouses)
+    nb = len(blocks)
+    keys = lane_keys_of(data)
+    nl = len(keys)
+    names = ["all", *sorted(data.service.min_on_time_share_by_country)]
+    if mult is None:
+        mult = Multipliers(storage=np.zeros(W), throughput=np.zeros(W))
+    lam = np.r_[
+        mult.storage,
+        mult.throughput,
+        np.array([mult.lanes.get(int(k), 0.0) for k in keys.tolist()]),
+        np.array([mult.ontime.get(k, 0.0) for k in names]),
+    ]
+    alpha = np.array(alphas, float).reshape(nb, W)
+    fixed = np.asarray(data.wh_fixed_cost, float)
+    best = first
+    ys: list[F | None] = list(y_start) if y_start is not None else [None] * nb
+    step, since, rounds, last_s = 2.0, 0, 0, 0.0
+    history: list[float] = []
+    while rounds < max_rounds:
+        t_round = time.perf_counter()
+        if deadline - t_round < 1.2 * last_s or deadline <= t_round:
+            break
+        m = Multipliers(
+            lam[:W],
+            lam[W : 2 * W],
+            {
+                int(k): float(v)
+                for k, v in zip(keys.tolist(), lam[2 * W : 2 * W + nl].tolist(), strict=True)
+                if v > 0
+            },
+            dict(zip(names, lam[2 * W + nl :].tolist(), strict=True)),
+        )
+        wall = time.time() + (deadline - time.perf_counter())
+        items = [(b, rows, alpha[b], m, wall, ys[b], keys) for b, rows in enumerate(blocks)]
+        out = runner.map(_block_bound, shared, items, deadline=deadline)
+        last_s = time.perf_counter() - t_round
+        if any(r is None for r in out):
+            break
+        rounds += 1
+        bound = float(sum(r.bound for r in out))
+        history.append(bound)
+        if not math.isfinite(bound):
+            break
+        if bound > best + 1e-9 * (1 + abs(best)) or not math.isfinite(best):
+            best, since = bound, 0
+        else:
+            since += 1
+            if since >= 3:
+                step, since = step / 2, 0
+        if upper - best <= 1e-7 * abs(upper):
+            break
+        ys = [r.y for r in out]
+        g_lam = np.r_[
+            np.sum([r.g_storage for r in out], axis=0),
+            np.sum([r.g_throughput for r in out], axis=0),
+            np.sum([r.g_lanes for r in out], axis=0),
+            np.array([sum(r.g_ontime.get(k, 0.0) for r in out) for k in names]),
+        ]
+        g_lam = np.where((lam <= 0) & (g_lam < 0), 0.0, g_lam)
+        fy = fixed[None, :] * np.array([r.y for r in out], float)
+        g_alpha = fy - fy.mean(axis=0, keepdims=True)
+        nrm = float(g_lam @ g_lam) + float((g_alpha * g_alpha).sum())
+        if nrm <= 0:
+            break  # every block's subproblem meets the shared rows and agrees on y
+        t = step * max(upper - bound, 1e-9 * abs(upper)) / nrm
+        lam = np.maximum(0.0, lam + t * g_lam)
+        alpha = alpha + t * g_alpha
+    return best, {"price_rounds": rounds, "price_round_bounds": history}
+
+
 def fixed_cost_shares(
     data: NetworkData,
     blocks: list[I],
@@ -409,6 +557,12 @@ def solve_blocks(
     own = runner is None
     if own:
         runner = make_executor()
+    # one pool for the first pass and the price rounds (local processes: no new spawn and no
+    # new copy of the network per round)
+    keep = getattr(runner, "persistent", None)
+    if keep is False:
+        runner.persistent = True
+    shared = (data, params, y, mult)
     # time kept back for computing here the naive plan of a block that gives no answer
     map_deadline = deadline - FALLBACK_SHARE * max(0.0, deadline - time.perf_counter())
     wall_deadline = time.time() + (map_deadline - time.perf_counter())
@@ -417,11 +571,56 @@ def solve_blocks(
     say(f"solving {len(blocks)} SKU blocks on {runner.workers} {runner.kind} worker(s)")
     t1 = time.perf_counter()
     try:
-        out = runner.map(_solve_block, (data, params, y, mult), items, deadline=map_deadline)
+        out = runner.map(_solve_block, shared, items, deadline=map_deadline)
+        stats["blocks_s"] = time.perf_counter() - t1
+        head = (
+            f"SKU-block path ({len(data.skus)} SKUs): warehouses decided on {n_families} SKU "
+            f"families, flows and stocking levels in {len(blocks)} blocks of about "
+            f"{block_skus} SKUs on {runner.workers} {runner.kind} worker(s), each with its "
+            "share of the shared capacities and on-time targets; bound: sum of per-block "
+            "Lagrangian bounds, the shared rows' prices and the fixed-cost shares re-priced "
+            "between the blocks by subgradient rounds"
+        )
+        res, naive_plan = _assemble(
+            data,
+            params,
+            out,
+            items,
+            y,
+            mult,
+            runner,
+            shared,
+            deadline,
+            stats,
+            [head, *notes],
+            t0,
+            say,
+        )
     finally:
+        if keep is False:
+            runner.persistent = False
         if own:
             runner.close()
-    stats["blocks_s"] = time.perf_counter() - t1
+    return res, naive_plan
+
+
+def _assemble(
+    data: NetworkData,
+    params: AllocationParams,
+    out: list[Any],
+    items: list[tuple[Any, ...]],
+    y: F,
+    mult: Any,
+    runner: Any,
+    shared: Any,
+    deadline: float,
+    stats: dict[str, Any],
+    notes: list[str],
+    t0: float,
+    say: Any,
+) -> tuple[AllocationResult, tuple[Columns, Solution, Solution]]:
+    """The block plans assembled into one (naive plans for blocks without one), the bound
+    improved by price rounds while time is left."""
     parts: list[tuple[Columns, Solution]] = []
     naive_parts: list[tuple[Columns, Solution]] = []
     hint_parts: list[Solution] = []
@@ -461,16 +660,26 @@ def solve_blocks(
     bound = float(np.max(sums))
     stats["block_bound_zero_prices"] = float(sums[0])
     stats["block_bound_family_prices"] = float(sums[1])
+    if math.isfinite(obj) and deadline - time.perf_counter() > 0:
+        # 4. price rounds: the shared rows' prices and the fixed-cost shares re-priced
+        say("pricing the shared capacities between the blocks")
+        start = mult if mult is not None and sums[1] >= sums[0] else None
+        t2 = time.perf_counter()
+        bound, info = price_rounds(
+            data,
+            [it[1] for it in items],
+            [it[2] for it in items],
+            start,
+            obj,
+            runner,
+            shared,
+            deadline,
+            first=bound,
+        )
+        stats.update(info)
+        stats["price_rounds_s"] = time.perf_counter() - t2
     stats["block_bound"] = bound
     stats["blocks_without_plan"] = missing
-    notes.insert(
-        0,
-        f"SKU-block path ({len(data.skus)} SKUs): warehouses decided on {n_families} SKU "
-        f"families, flows and stocking levels in {len(blocks)} blocks of about {block_skus} "
-        f"SKUs on {runner.workers} {runner.kind} worker(s), each with its share of the shared "
-        "capacities and on-time targets; bound: sum of per-block Lagrangian bounds with fixed "
-        "costs split (weaker than the monolithic path's)",
-    )
     if missing:
         notes.append(f"{missing} block(s) gave no optimised plan in time: their naive plan is used")
     gap_ok = math.isfinite(bound) and obj - bound <= params.relative_gap * abs(obj)

@@ -75,6 +75,8 @@ def test_dask_local_cluster_gives_the_same_plan(monkeypatch: pytest.MonkeyPatch)
     try:
         assert ex.kind == "dask"
         dask = _blocks(s, ex, monkeypatch).plan.to_json()
+        # the network went to the workers once for the first pass and every price round
+        assert dask["stats"]["price_rounds"] >= 1 and ex.scatters == 1  # type: ignore[attr-defined]
     finally:
         ex.close()
     assert dask["objective"] == pytest.approx(local["objective"], rel=1e-6)
@@ -104,3 +106,20 @@ def test_block_gap_contains_the_monolithic_optimum(seed: int, n_sku: int, size: 
     if blk["evaluation"]["feasible"] and not blk["evaluation"]["shortfalls"]:
         assert blk["objective"] >= opt_lo - tol
     assert math.isfinite(blk["objective"])
+
+
+@pytest.mark.parametrize("seed", [0, 6])
+def test_price_rounds_raise_the_bound_and_keep_it_valid(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Subgradient rounds on the shared rows' prices and the fixed-cost shares
+    (``blocks.price_rounds``) lift the block bound above both first-pass bounds (zero prices,
+    family LP prices) on these networks, and it stays below the monolithic optimum."""
+    s = _scenario(seed, n_sku=4, n_zone=4, n_wh=4)
+    mono = plan_scenario(s, AllocationParams(time_limit=60, strategy="monolithic")).plan.to_json()
+    assert mono["status"] == "optimal"
+    st = _blocks(s, InlineRunner(), monkeypatch).plan.to_json()["stats"]
+    first = max(st["block_bound_zero_prices"], st["block_bound_family_prices"])
+    assert st["price_rounds"] >= 2
+    assert st["block_bound"] > first + 1e-3 * abs(first)
+    assert st["block_bound"] <= mono["objective"] + 1e-6 * (1 + abs(mono["objective"]))
