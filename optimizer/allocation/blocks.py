@@ -335,7 +335,7 @@ def _block_bound(
     shared: tuple[NetworkData, AllocationParams, F, Any], item: tuple[Any, ...]
 ) -> Any:
     """A block's Lagrangian bound at ``(mult, alpha)`` and its subgradient; runs in a worker."""
-    from optimizer.allocation.lagrange import lagrangian_bound, subgradient
+    from optimizer.allocation.lagrange import lagrangian_bound, pair_costs, subgradient
     from optimizer.allocation.model import default_targets
 
     data = shared[0]
@@ -345,6 +345,17 @@ def _block_bound(
     db = block_data(data, rows, alpha=alpha)
     cols = build_columns(db)
     targets = default_targets(db, cols)
+    W = len(db.warehouses)
+    if W == 0 or not len(cols.p_dem):
+        # no warehouse or no demand: the subproblem in closed form (each free warehouse
+        # opened when its priced fixed cost is negative); no step from this block
+        pc = pair_costs(db, cols, mult, targets)
+        status = np.array(db.wh_status)
+        y = ((status == "open") | ((status != "closed") & (pc.fixed < 0))).astype(float)
+        serve = float(pc.dem @ pc.d) if W == 0 else 0.0
+        bnd = pc.const + float(pc.fixed @ y) + serve
+        z = np.zeros(W)
+        return BoundRound(b, bnd, y, z, z, np.zeros(len(lane_keys)), {}, time.perf_counter() - t0)
     bnd, ufl, pc = lagrangian_bound(db, cols, mult, targets, deadline, y_start=y_start)
     gs, gt, gl, go = subgradient(db, cols, pc, ufl.y, targets, lane_keys)
     return BoundRound(b, float(bnd), ufl.y, gs, gt, gl, go, time.perf_counter() - t0)
