@@ -350,8 +350,7 @@ def _block_bound(
         # no warehouse or no demand: the subproblem in closed form (each free warehouse
         # opened when its priced fixed cost is negative); no step from this block
         pc = pair_costs(db, cols, mult, targets)
-        status = np.array(db.wh_status)
-        y = ((status == "open") | ((status != "closed") & (pc.fixed < 0))).astype(float)
+        y = (db.wh_kept_open | (db.wh_usable & (pc.fixed < 0))).astype(float)
         serve = float(pc.dem @ pc.d) if W == 0 else 0.0
         bnd = pc.const + float(pc.fixed @ y) + serve
         z = np.zeros(W)
