@@ -6,7 +6,10 @@ neighbourhoods cover the whole day). ``solve_decomposed`` keeps every solve at t
 1. **Sectors** (the first solution). Clients are grouped by their nearest depot, sorted by
    angle around it (by a nearest-neighbour chain from the depot when there are no coordinates)
    and cut into sectors of about ``sub_clients`` clients. Each sector is solved as its own VRP
-   (``solve_monolithic``: ILS, then guided local search) with a share of each vehicle type
+   (``solve_monolithic``: ILS from ``sub_first_solution``, Clarke-Wright savings by default,
+   then guided local search; the
+   ``sector_time_share`` of the time limit is split over the waves of sectors the workers
+   solve at the same time) with a share of each vehicle type
    proportional to its demand (largest remainders, so the shares add up to the fleet). A
    sector that finds no solution with its share is solved again afterwards with every vehicle
    the other sectors left unused.
@@ -254,7 +257,7 @@ class _Decomposition:
             lns_rounds=rounds,
             seed=(self.params.seed * 1_000_003 + self.counter) % (2**31 - 1),
             decompose="never",
-            first_solution="auto",
+            first_solution=self.params.sub_first_solution,
             search="auto",
         )
 
@@ -293,7 +296,7 @@ class _Decomposition:
         waves = math.ceil(len(subs) / p.workers)
         t_sub: float | None = None
         if self.timed:
-            t_sub = max(0.5, min(p.sub_time_s, 0.4 * self.left() / waves))
+            t_sub = max(0.5, p.sector_time_share * self.left() / waves)
         results = self.run_batch(subs, t_sub)
         routes: list[RawRoute] = []
         dropped: set[int] = set()

@@ -172,7 +172,16 @@ class RoutingParams:
         Target clients per subproblem of the decomposition (the size OR-Tools' ILS handles
         well: 100-200).
     sub_time_s : float
-        Time limit of one subproblem's solve (timed runs).
+        Time limit of one improving subproblem's solve (timed runs).
+    sub_first_solution : str
+        First-solution heuristic of every subproblem (a ``first_solution`` value; default
+        ``savings``: on 150-client subproblems of a generated day the ILS from Clarke-Wright
+        savings ended 5 % below the one from parallel cheapest insertion at 3 s, see
+        benchmarks/README.md).
+    sector_time_share : float
+        Share of the time limit for the first solution by sectors (each sector's solve gets
+        its wave's part of it, not capped by ``sub_time_s``); the improving subproblems get the
+        rest.
     sub_warm_start : bool
         Re-optimise a subproblem from its current routes (guided local search and ruin and
         recreate) instead of by the ILS from scratch (default; see benchmarks/README.md).
@@ -214,6 +223,8 @@ class RoutingParams:
     decompose_above: int = DECOMPOSE_ABOVE
     sub_clients: int = 150
     sub_time_s: float = 3.0
+    sub_first_solution: str = "savings"
+    sector_time_share: float = 0.6
     sub_warm_start: bool = False
     decompose_rounds: int | None = None
     workers: int = 2
@@ -263,6 +274,9 @@ class RoutingParams:
         _choice("decompose", self.decompose, ("auto", "never", "always"))
         if self.decompose_above < 0 or self.sub_clients < 2 or not self.sub_time_s > 0:
             raise RoutingError("decompose_above >= 0, sub_clients >= 2, sub_time_s > 0 needed.")
+        _choice("sub_first_solution", self.sub_first_solution, FIRST_SOLUTIONS)
+        if not 0 < self.sector_time_share < 1:
+            raise RoutingError("0 < sector_time_share < 1 needed.")
         if self.decompose_rounds is not None and self.decompose_rounds < 0:
             raise RoutingError("decompose_rounds < 0 not understood.")
         if self.workers < 1:

@@ -258,3 +258,27 @@ def test_path_is_chosen_by_size() -> None:
     )
     assert small.path == "ils"
     _check(inst, big)
+
+
+class _Recorder(InlineRunner):
+    """Runs sub-solves in this process and keeps each one's parameters."""
+
+    def __init__(self) -> None:
+        self.params: list[RoutingParams] = []
+
+    def map(self, fn, shared, items, *, deadline=math.inf):  # type: ignore[no-untyped-def]
+        self.params.extend(task[1] for task in items)
+        return super().map(fn, shared, items, deadline=deadline)
+
+
+@pytest.mark.parametrize("start", ["savings", "parallel_cheapest_insertion"])
+def test_every_sub_solve_starts_from_sub_first_solution(start: str) -> None:
+    """Sectors and improving subproblems alike use ``sub_first_solution`` and never the
+    decomposition again."""
+    inst = _day(40, 13, windows=True)
+    rec = _Recorder()
+    res = solve_decomposed(inst, dataclasses.replace(DEC, sub_first_solution=start), executor=rec)
+    _check(inst, res)
+    assert len(rec.params) == res.subproblems > 3
+    assert {p.first_solution for p in rec.params} == {start}
+    assert {p.decompose for p in rec.params} == {"never"}

@@ -296,6 +296,9 @@ def test_same_seed_gives_same_routes() -> None:
         ({"lns_removal": "blast"}, "blast"),  # unknown removal
         ({"lns_accept": -0.1}, "lns_accept"),  # negative acceptance threshold
         ({"lns_meta": "ants"}, "ants"),  # unknown round metaheuristic
+        ({"sub_first_solution": "magic"}, "sub_first_solution"),  # unknown subproblem start
+        ({"sector_time_share": 0.0}, "sector_time_share"),  # no time for the sectors
+        ({"sector_time_share": 1.0}, "sector_time_share"),  # none left to improve them
     ],
 )
 def test_bad_params_are_rejected(kwargs: dict, match: str) -> None:
