@@ -221,9 +221,9 @@ def _allocate(total: int, weights: F, minimum: I, cap: I) -> I:
         add = np.minimum(np.floor(share).astype(np.int64), room)
         if add.sum() == 0:
             order = np.lexsort((np.arange(len(w)), -(share - np.floor(share))))
-            order = [i for i in order if room[i] > 0][:left]
+            bump = [i for i in order if room[i] > 0][:left]
             add = np.zeros_like(n)
-            add[order] = 1
+            add[bump] = 1
         n += add
     return n
 
@@ -324,8 +324,9 @@ def _build_skus(rng: np.random.Generator, k: int, spec: RegionSpec) -> _Skus:
         jitter[:] = 1.0
     duty = base[:, cat].T * hs[:, None] * jitter
     # popularity: Zipf-like over a random rank; popular SKUs are listed in more countries
-    rank = rng.permutation(k) + 1.0
-    popularity = rank**-0.9
+    # float64 scalars: numpy's stubs widen ``array ** python_float`` to floating[Any]
+    rank = rng.permutation(k) + np.float64(1.0)
+    popularity = rank ** np.float64(-0.9)
     p_list = 0.5 + 0.45 * (1.0 - (rank - 1.0) / k)
     listed = rng.random((k, len(spec.countries))) < p_list[:, None]
     none = ~listed.any(axis=1)

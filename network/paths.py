@@ -28,6 +28,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import networkx as nx
 import numpy as np
@@ -35,11 +36,16 @@ import numpy.typing as npt
 
 from network import attrs as A
 
+if TYPE_CHECKING:
+    from network.scenario import Scenario, Sku
+
 __all__ = [
     "Leg",
+    "LegJson",
     "ParetoPath",
     "SearchResult",
     "SkuPath",
+    "SkuPathJson",
     "SkuPaths",
     "duty_countries",
     "lane_vector",
@@ -101,7 +107,7 @@ def duty_countries(G: nx.MultiDiGraph) -> tuple[str, ...]:
 
 
 def lane_vector(
-    G: nx.MultiDiGraph, v: str, data: dict, dim: dict[str, int], ndims: int
+    G: nx.MultiDiGraph, v: str, data: dict[str, Any], dim: dict[str, int], ndims: int
 ) -> npt.NDArray[np.float64]:
     """The criteria vector of one lane into node ``v``."""
     vec = np.zeros(ndims)
@@ -232,8 +238,9 @@ def pareto_paths(
             cur = lid
             while cur >= 0:
                 nodes.append(lnode[cur])
-                if lkey[cur] is not None:
-                    lanes.append(lkey[cur])  # type: ignore[arg-type]
+                lane = lkey[cur]
+                if lane is not None:
+                    lanes.append(lane)
                 cur = pred[cur]
             out.append(
                 ParetoPath(source, node, tuple(reversed(lanes)), tuple(reversed(nodes)), vecs[lid])
@@ -334,6 +341,33 @@ def sku_pareto_mask(
     return keep
 
 
+# The JSON form of one leg; "from" is a keyword, hence the functional syntax.
+LegJson = TypedDict(
+    "LegJson",
+    {
+        "lane": str,
+        "from": str,
+        "to": str,
+        "mode": str,
+        "carrier": str | None,
+        "transit_hours": float,
+        "clearance_hours": float,
+        "hours": float,
+        "cost": float,
+    },
+)
+
+
+class SkuPathJson(TypedDict):
+    """The JSON form of a :class:`SkuPath` (``tradelane paths --json``)."""
+
+    cost_per_unit: float
+    hours: float
+    start_hours: float
+    lanes: list[str]
+    legs: list[LegJson]
+
+
 @dataclass(frozen=True, slots=True)
 class SkuPath:
     """A Pareto path priced for one SKU, with its legs."""
@@ -344,7 +378,7 @@ class SkuPath:
     lanes: tuple[str, ...]
     legs: tuple[Leg, ...]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> SkuPathJson:
         """JSON-ready form."""
         return {
             "cost_per_unit": self.cost,
@@ -377,14 +411,14 @@ class SkuPaths:
 
 
 def pareto_for_sku(
-    scenario,
+    scenario: Scenario,
     source: str,
     target: str,
-    sku,
+    sku: Sku,
     *,
     max_labels: int = 64,
     G: nx.MultiDiGraph | None = None,
-) -> SkuPaths:  # type: ignore[no-untyped-def]
+) -> SkuPaths:
     """Pareto paths from ``source`` to ``target`` priced for one SKU, with leg breakdown.
 
     Parameters
@@ -418,10 +452,10 @@ def pareto_for_sku(
     )
     keep = sku_pareto_mask(cost, vec[:, 0], np.zeros(len(cands), np.int64))[:, 0]
     edges = {k: (u, v, d) for u, v, k, d in G.edges(keys=True, data=True)}
-    out = []
+    out: list[SkuPath] = []
     for i in np.flatnonzero(keep):
         p = cands[i]
-        legs = []
+        legs: list[Leg] = []
         for ln in p.lanes:
             u, v, d = edges[ln]
             legs.append(

@@ -504,10 +504,10 @@ def parse_scenario(
         s = Scenario.model_validate({**raw, "demand": table})
     except ValidationError as err:
         schema = _pydantic_problems(err, raw, source)
-    kinds = {
-        n.get("id"): n.get("kind") for n in _items(raw, "nodes") if isinstance(n.get("id"), str)
+    kinds: dict[str, Any] = {
+        nid: n.get("kind") for n in _items(raw, "nodes") if isinstance(nid := n.get("id"), str)
     }
-    skus = {k.get("id") for k in _items(raw, "skus") if isinstance(k.get("id"), str)}
+    skus: set[str] = {kid for k in _items(raw, "skus") if isinstance(kid := k.get("id"), str)}
     dprobs += check_references(table, where, skus=skus, kinds=kinds, row_ids=ids)
     probs = schema + _semantic_problems(raw, source) + [Problem(w, m) for w, m in dprobs]
     if probs or s is None:
