@@ -34,6 +34,16 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from optimizer.allocation.lagrange import Multipliers
+    from optimizer.allocation.model import AllocationModel
+
+    _F = npt.NDArray[np.float64]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -107,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         print("the aggregate MIP found no warehouse set", file=sys.stderr)
         return 1
     y = np.round(raw.values[: len(data.warehouses)])
-    duals: list = []
+    duals: list[tuple[AllocationModel, _F]] = []  # (LP, its row duals)
     sol, plan, _, _ = _fixed_y_lp(
         data, cols, y, params, targets, time.perf_counter() + 300, None, duals_out=duals
     )
@@ -120,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     t = time.perf_counter()
-    best: list = []
+    best: list[Multipliers] = []
     start = multipliers_from_duals(data, *duals[0])
     lb, info = lagrangian_search(
         data,
@@ -143,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     abs_gap = None if args.master_gap is None else args.master_gap * abs(target)
     audit: list[tuple[float, float, float, float]] = []
 
-    def check(arrays: tuple, scale: float, claim: float) -> None:
+    # arrays: (lb, ub, c, row lower bounds, A as a SciPy sparse matrix: untyped, hence Any)
+    def check(arrays: tuple[_F, _F, _F, _F, Any], scale: float, claim: float) -> None:
         """The same master by HiGHS unscaled (presolve off) and by SCIP: their claims."""
         from optimizer.allocation.capacity_bound import MASTER_GAP_SHARE
         from optimizer.solver import solve_small_mip

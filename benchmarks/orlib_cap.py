@@ -44,7 +44,7 @@ LARGE_CAPS = {
 def instances(folder: Path, large: bool) -> list[tuple[str, Path, float | None, float]]:
     """``(name, file, substituted capacity, published optimum)`` from ``bks.csv``."""
     rows = list(csv.DictReader((folder / "bks.csv").open()))
-    out = []
+    out: list[tuple[str, Path, float | None, float]] = []
     for r in rows:
         name = r["instance"]
         if "-" in name:

@@ -189,6 +189,9 @@ def resolve_family(spec: str) -> Family:
         return FAMILIES[spec]()
     if ":" in spec:
         mod, _, attr = spec.partition(":")
-        obj = getattr(importlib.import_module(mod), attr)
-        return obj() if callable(obj) and not isinstance(obj, Family) else obj
+        obj: object = getattr(importlib.import_module(mod), attr)
+        made = obj() if callable(obj) and not isinstance(obj, Family) else obj
+        if not isinstance(made, Family):
+            raise KeyError(f"{spec!r} is no benchmark family (got a {type(made).__name__})")
+        return made
     raise KeyError(f"unknown family {spec!r}; known: {', '.join(sorted(FAMILIES))}")

@@ -14,7 +14,7 @@ Allocation peers live in ``benchmarks.suite.alloc`` (they need the scenario laye
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -40,11 +40,12 @@ def _int(x: float, scale: int, how: str) -> int:
     if not math.isfinite(x):
         return int(_BIG)
     v = x * scale
-    f = {
+    rounding: dict[str, Callable[[float], int]] = {
         "round": round,
         "up": lambda y: math.ceil(y - 1e-9),
         "down": lambda y: math.floor(y + 1e-9),
-    }[how]
+    }
+    f = rounding[how]
     return int(min(f(v), _BIG))
 
 

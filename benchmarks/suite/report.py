@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "markdown_report",
@@ -79,6 +80,11 @@ def _references(rows: Sequence[Row]) -> dict[tuple[str, str], tuple[float, bool]
 
 def _gap(cost: float, ref: float) -> float:
     return 100.0 * (cost - ref) / abs(ref) if ref else 0.0
+
+
+def _gaps(costs: npt.NDArray[np.float64], ref: float) -> npt.NDArray[np.float64]:
+    """:func:`_gap` of each cost."""
+    return 100.0 * (costs - ref) / abs(ref) if ref else np.zeros_like(costs)
 
 
 def _mean_bound_gap(rs: Sequence[Row]) -> float | None:
@@ -391,7 +397,7 @@ def plot_gap_over_time(rows: Sequence[Row], path: Path) -> Path:
                     runs.append(
                         (
                             s[:, 0],
-                            np.minimum.accumulate(_gap(s[:, 1], ref[0])),
+                            np.minimum.accumulate(_gaps(s[:, 1], ref[0])),
                             float(r.get("time_limit") or s[-1, 0]),
                         )
                     )

@@ -37,10 +37,13 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.suite.runner import Config, build_tasks, run_suite
 from benchmarks.suite.spec import Family
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +159,13 @@ def _score(rows: Sequence[dict[str, Any]], refs: dict[str, float], time_limit: f
     if not gaps:
         return FAIL_GAP + TIME_WEIGHT
     return float(sum(gaps) / len(gaps) + TIME_WEIGHT * sum(secs) / len(secs) / time_limit)
+
+
+def _trial_value(t: FrozenTrial) -> float:
+    """A complete trial's score (optuna types ``value`` optional: unfinished trials have none)."""
+    if t.value is None:
+        raise RuntimeError(f"trial {t.number} is complete but has no value")
+    return float(t.value)
 
 
 def tune(
@@ -285,7 +295,7 @@ def tune(
     complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
     if not complete:
         raise RuntimeError(f"study {study_name!r} has no complete trial")
-    best = min(complete, key=lambda t: t.value)
+    best = min(complete, key=_trial_value)
     default = next((t.value for t in complete if t.user_attrs.get("default")), None)
     params = dict(best.user_attrs.get("params", {}))
     write_toml(
@@ -314,7 +324,7 @@ def tune(
         storage=storage,
         trials_total=len(complete),
         trials_run_now=todo,
-        best_value=float(best.value),
+        best_value=_trial_value(best),
         best_params=params,
         default_value=None if default is None or math.isnan(default) else float(default),
         out=out,

@@ -90,7 +90,7 @@ def run(task: dict[str, Any]) -> dict[str, Any]:
             error=f"{type(e).__name__}: {e}{where}",
         )
     row["peak_mb"] = _peak_mb()
-    return _clean(row)
+    return {str(k): _clean(v) for k, v in row.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

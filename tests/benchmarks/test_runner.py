@@ -160,3 +160,11 @@ def test_resolve_family_names_the_known_families() -> None:
     with pytest.raises(KeyError, match="solomon"):
         resolve_family("nope")
     assert resolve_family("solomon").peers == ("pyvrp",)
+
+
+def test_resolve_family_by_module_attribute() -> None:
+    """``module:attribute`` names a family factory; anything that makes no family is refused."""
+    fam = resolve_family("tests.benchmarks.toy:toy")
+    assert fam.name == toy().name
+    with pytest.raises(KeyError, match=r"'tests\.benchmarks\.toy:TOY' is no benchmark family"):
+        resolve_family("tests.benchmarks.toy:TOY")
