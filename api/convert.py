@@ -129,17 +129,22 @@ def route_problems(req: RouteCreate) -> list[dict[str, Any]]:
     def add(loc: list[str | int], field: str, msg: str) -> None:
         out.append({"loc": ["body", *loc], "field": field, "msg": msg})
 
-    for name, items in (("depots", req.depots), ("orders", req.orders), ("fleet", req.fleet)):
+    groups = (
+        ("depots", [d.id for d in req.depots]),
+        ("orders", [o.id for o in req.orders]),
+        ("fleet", [v.id for v in req.fleet]),
+    )
+    for name, ids in groups:
         seen: dict[str, int] = {}
-        for i, it in enumerate(items):
-            if it.id in seen:
+        for i, item_id in enumerate(ids):
+            if item_id in seen:
                 add(
                     [name, i, "id"],
-                    f"{name}[{i}] (id {it.id!r}).id",
-                    f"duplicate id (first at {name}[{seen[it.id]}])",
+                    f"{name}[{i}] (id {item_id!r}).id",
+                    f"duplicate id (first at {name}[{seen[item_id]}])",
                 )
             else:
-                seen.setdefault(it.id, i)
+                seen.setdefault(item_id, i)
     depots = {d.id for d in req.depots}
     for i, v in enumerate(req.fleet):
         if v.depot not in depots:

@@ -44,8 +44,9 @@ import json
 import logging
 import math
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
@@ -170,6 +171,16 @@ class ScenarioOutcome:
 # -- the diff ------------------------------------------------------------------------------
 
 
+class StockChange(TypedDict):
+    """One SKU × warehouse whose stock units changed between two plans."""
+
+    sku: str
+    warehouse: str
+    before: float
+    after: float
+    delta: float
+
+
 def _num(x: Any) -> float | None:
     return float(x) if isinstance(x, int | float) and math.isfinite(x) else None
 
@@ -205,7 +216,7 @@ def diff_plans(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str
         return {str(w["id"]) for w in p.get("warehouses") or [] if w.get("open")}
 
     s0, s1 = stock(prev), stock(after)
-    changes = [
+    changes: list[StockChange] = [
         {
             "sku": k[0],
             "warehouse": k[1],
@@ -361,15 +372,17 @@ def _load_document(src: ScenarioSource, cfg: NightlyConfig, store: JobStore) -> 
     if rec is None:
         raise LookupError(f"no stored forecast {src.scenario!r} for tenant {src.tenant!r}")
     assert rec.request is not None
-    doc = rec.request["scenario"]
-    parse_scenario(doc)
-    return doc  # type: ignore[no-any-return]
+    stored: dict[str, Any] = rec.request["scenario"]  # a stored request's scenario, checked here
+    parse_scenario(stored)
+    return stored
 
 
-def _solve_one(
-    shared: tuple[str, int, float, bool],
-    item: tuple[float, dict[str, Any], dict[str, Any] | None],
-) -> Any:
+_Item = tuple[float, dict[str, Any], dict[str, Any] | None]  # time limit, scenario, last plan
+# A solve's outcome as it comes back from the executor: the plan, or the reason it failed.
+_Solved = tuple[Literal["ok"], dict[str, Any]] | tuple[Literal["error"], str]
+
+
+def _solve_one(shared: tuple[str, int, float, bool], item: _Item) -> _Solved:
     """One scenario's solve on the executor: ``("ok", plan)`` or ``("error", reason)``."""
     solver, seed, grace, in_process = shared
     limit, doc, prev_plan = item
@@ -418,7 +431,7 @@ def run_nightly(
     day_dir = root / run_date.isoformat()
     outcomes = []
     # documents are read here (the store is this process's); the solves fan out
-    loaded: list[tuple[Any, Any]] = []
+    loaded: list[_Item | str] = []  # a solve to run, or why the scenario could not be loaded
     for src in cfg.scenario:
         limit = src.time_limit_s or cfg.time_limit_s
         # last night's plan: stability against it (format v1.1)
@@ -426,33 +439,35 @@ def run_nightly(
         try:
             doc = _load_document(src, cfg, store)
             prev_plan = last.plan if last is not None and last.plan else None
-            loaded.append(((limit, doc, prev_plan), None))
+            loaded.append((limit, doc, prev_plan))
         except Exception as e:
             problems = getattr(e, "problems", None)
             loaded.append(
-                (None, "; ".join(map(str, problems)) if problems else (str(e) or type(e).__name__))
+                "; ".join(map(str, problems)) if problems else (str(e) or type(e).__name__)
             )
     runner = make_executor(cfg.dask, workers=cfg.workers)
     try:
-        todo = [item for item, _ in loaded if item is not None]
+        todo = [item for item in loaded if not isinstance(item, str)]
         shared = (solver, cfg.seed, kill_grace_s, runner.kind == "dask")
-        solved = iter(runner.map(_solve_one, shared, todo))
+        # None: the task failed or was not done in time (the executor logged why)
+        solved: Iterator[_Solved | None] = iter(runner.map(_solve_one, shared, todo))
     finally:
         runner.close()
-    for src, (item, load_error) in zip(cfg.scenario, loaded, strict=True):
-        got = next(solved) if item is not None else ("error", load_error)
-        if got is None:
-            got = ("error", "the executor returned no result for this scenario")
-        kind, payload = got
-        if kind != "ok":
-            reason = str(payload)
+    for src, item in zip(cfg.scenario, loaded, strict=True):
+        got: _Solved
+        if isinstance(item, str):
+            got = ("error", item)
+        else:
+            got = next(solved) or ("error", "the executor returned no result for this scenario")
+        if got[0] != "ok":
+            reason = got[1]
             logger.error("nightly %s: %s", src.name, reason)
             store.save_nightly(
                 scenario=src.name, run_date=run_date, status="failed", plan=None, error=reason
             )
             outcomes.append(ScenarioOutcome(src.name, "failed", reason, None, None))
             continue
-        plan = payload
+        plan = got[1]
         store.save_nightly(scenario=src.name, run_date=run_date, status="succeeded", plan=plan)
         prev = store.previous_nightly(src.name, run_date)
         diff = diff_plans(prev.plan if prev else None, plan)

@@ -55,7 +55,7 @@ class _In(BaseModel):
 # -- plans ---------------------------------------------------------------------------------
 
 
-_MINI_SCENARIO = {
+_MINI_SCENARIO: dict[str, Any] = {
     "name": "mini",
     "currency": "USD",
     "nodes": [

@@ -9,7 +9,7 @@ import datetime as dt
 from api.commands._common import InputError
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "nightly",
         help="re-plan every configured scenario, store the plans and "
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         raise InputError(f"--date: expected YYYY-MM-DD, got {args.date!r}") from None
     try:
-        settings = Settings(**({"database_url": cfg.database_url} if cfg.database_url else {}))
+        settings = Settings(database_url=cfg.database_url) if cfg.database_url else Settings()
     except ValidationError as e:
         raise InputError(
             *(

@@ -5,18 +5,49 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
+from typing import TYPE_CHECKING, TypedDict
 
 from api.commands._common import add_scenario_args, load
 
+if TYPE_CHECKING:
+    from network.scenario import Scenario
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+
+class OptionCounts(TypedDict):
+    """Pareto options of the compiled network, by leg kind."""
+
+    inbound: int
+    outbound: int
+    direct: int
+
+
+class ScenarioSummary(TypedDict):
+    """What ``tradelane validate --json`` prints."""
+
+    name: str
+    currency: str
+    horizon_days: float
+    nodes: dict[str, int]
+    lanes: dict[str, int]
+    lanes_total: int
+    rate_cards: int
+    skus: int
+    demand_rows: int
+    demand_units: float
+    options: OptionCounts
+    unreachable_zones: list[str]
+    pareto_truncated: bool
+    warnings: list[str]
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("validate", help="check a scenario against format v1 and summarise it")
     add_scenario_args(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
 
 
-def summarise(scenario) -> dict:  # type: ignore[no-untyped-def]
+def summarise(scenario: Scenario) -> ScenarioSummary:
     """Counts, demand and reachability of a validated scenario."""
     from network.compile import compile_network
     from network.graph import build_graph

@@ -15,14 +15,19 @@ from api.schemas import ErrorResponse, JobStatus, PlanAccepted, PlanCreate, Plan
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
 
-_ERRORS = {
+# FastAPI's ``responses`` argument: status code -> OpenAPI response object
+_Responses = dict[int | str, dict[str, Any]]
+
+_ERRORS: _Responses = {
     400: {"model": ErrorResponse, "description": "malformed body (not UTF-8 JSON)"},
     401: {"model": ErrorResponse},
     413: {"model": ErrorResponse},
     422: {"model": ErrorResponse},
     429: {"model": ErrorResponse},
 }
-_NOT_FOUND = {404: {"model": ErrorResponse, "description": "no such job for this tenant"}}
+_NOT_FOUND: _Responses = {
+    404: {"model": ErrorResponse, "description": "no such job for this tenant"}
+}
 
 IdempotencyKey = Annotated[
     str | None,
