@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from network.compile import NetworkData, compile_network
+from network.scenario import Scenario, parse_scenario
+from optimizer.allocation.columns import Columns, build_columns
 from optimizer.routing import RoutingInstance, VehicleType
 from optimizer.routing.evaluate import distance_matrix, evaluate_routes
 
@@ -73,3 +80,187 @@ def random_instance(seed: int, n: int, *, windows: bool) -> RoutingInstance:
         distance_convention="exact",
         **kw,
     )
+
+
+# -- allocation scenarios ---------------------------------------------------------------------
+
+#: The repository's test data (tests/data).
+DATA = Path(__file__).resolve().parent / "data"
+#: The repository's root (datasets/ and the bundled scenarios are under it).
+ROOT = DATA.parents[1]
+#: Tiny allocation instances with golden optima (tests/data/alloc).
+ALLOC = DATA / "alloc"
+
+
+def node(i: str, kind: str, lat: float, lon: float, country: str = "MY", **kw: Any) -> dict:
+    """One node document."""
+    return {"id": i, "kind": kind, "lat": lat, "lon": lon, "country": country, **kw}
+
+
+def lane(i: str, a: str, b: str, mode: str = "truck", **kw: Any) -> dict:
+    """One explicit lane document (distance 0, so cost_per_km never matters)."""
+    return {"id": i, "from": a, "to": b, "mode": mode, "distance_km": 0.0, **kw}
+
+
+def flat_service(**kw: Any) -> dict:
+    """No holding, no safety stock, no review period: pure transport + fixed cost."""
+    base = {
+        "promise_hours": 72,
+        "min_on_time_share": 0.0,
+        "late_penalty_per_unit": 0.0,
+        "lost_sale_penalty_per_unit": 1000.0,
+        "review_period_days": 0.0,
+        "safety_z": 0.0,
+        "capital_cost_rate_per_year": 0.0,
+    }
+    base.update(kw)
+    return base
+
+
+@lru_cache
+def read(name: str) -> tuple[Scenario, NetworkData]:
+    """A tiny golden instance from ``tests/data/alloc`` and its compiled network."""
+    s = parse_scenario(json.loads((ALLOC / f"{name}.json").read_text()))
+    return s, compile_network(s)
+
+
+def golden(name: str) -> dict:
+    """The golden ``*.sol.json`` of an instance."""
+    return json.loads((ALLOC / f"{name}.sol.json").read_text())
+
+
+def random_doc(
+    rng: np.random.Generator, *, n_wh: int = 3, n_zone: int = 3, n_sku: int = 2, caps: bool = True
+) -> dict:
+    """A random tiny scenario: one origin, sea + air inbound, last-mile lanes, a direct line."""
+    nodes = [node("O", "origin", 22.5, 114.0, "CN", handling_hours=float(rng.integers(0, 24)))]
+    lanes = []
+    for w in range(n_wh):
+        kw: dict[str, Any] = {
+            "fixed_cost": float(rng.integers(0, 3000)),
+            "holding_cost_per_m3_day": float(rng.uniform(0, 2)),
+            "handling_cost_per_unit": float(rng.uniform(0, 1)),
+            "processing_hours": float(rng.integers(0, 24)),
+        }
+        if caps and rng.random() < 0.5:
+            kw["throughput_units_per_day"] = float(rng.integers(5, 40))
+        if caps and rng.random() < 0.3:
+            kw["storage_m3"] = float(rng.uniform(0.5, 5))
+        nodes.append(node(f"W{w}", "warehouse", 3.0 + w, 101.0 + w, **kw))
+        lanes.append(
+            lane(
+                f"O-W{w}-sea",
+                "O",
+                f"W{w}",
+                "sea",
+                transit_hours=float(rng.integers(100, 400)),
+                cost_per_m3=float(rng.uniform(20, 60)),
+                duty_rate=0.05,
+            )
+        )
+        air: dict[str, Any] = {
+            "transit_hours": float(rng.integers(24, 72)),
+            "cost_per_kg": float(rng.uniform(1, 4)),
+        }
+        if caps and rng.random() < 0.4:
+            air["capacity_kg_per_day"] = float(rng.integers(1, 20))
+        lanes.append(lane(f"O-W{w}-air", "O", f"W{w}", "air", **air))
+    for z in range(n_zone):
+        nodes.append(node(f"Z{z}", "zone", 3.5 + z, 101.5 + z))
+        for w in range(n_wh):
+            if rng.random() < 0.8:
+                lanes.append(
+                    lane(
+                        f"W{w}-Z{z}",
+                        f"W{w}",
+                        f"Z{z}",
+                        "last_mile",
+                        transit_hours=float(rng.integers(8, 80)),
+                        cost_per_unit=float(rng.uniform(0.5, 3)),
+                    )
+                )
+        if rng.random() < 0.5:
+            lanes.append(
+                lane(
+                    f"O-Z{z}",
+                    "O",
+                    f"Z{z}",
+                    "express",
+                    transit_hours=float(rng.integers(30, 120)),
+                    cost_per_kg=float(rng.uniform(3, 9)),
+                    cost_per_unit=1.0,
+                )
+            )
+    skus = [
+        {
+            "id": f"K{k}",
+            "weight_kg": float(rng.uniform(0.1, 2)),
+            "volume_m3": float(rng.uniform(0.001, 0.01)),
+            "value": float(rng.uniform(5, 60)),
+            "demand_cv": float(rng.uniform(0, 1)),
+        }
+        for k in range(n_sku)
+    ]
+    demand = [
+        {"sku": f"K{k}", "zone": f"Z{z}", "units": float(rng.integers(1, 400))}
+        for k in range(n_sku)
+        for z in range(n_zone)
+        if rng.random() < 0.8
+    ]
+    return {
+        "name": "rand",
+        "horizon_days": 28,
+        "service": {
+            "promise_hours": 72,
+            "min_on_time_share": float(rng.uniform(0, 0.9)),
+            "late_penalty_per_unit": float(rng.uniform(0, 5)),
+            "lost_sale_penalty_per_unit": float(rng.uniform(20, 80)),
+            "review_period_days": float(rng.integers(0, 10)),
+            "safety_z": float(rng.uniform(0, 2)),
+        },
+        "nodes": nodes,
+        "lanes": lanes,
+        "skus": skus,
+        "demand": demand,
+    }
+
+
+def random_columns(seed: int, storage: bool = True, **kw: Any) -> tuple[NetworkData, Columns]:
+    """A random tiny network (seed ``900 + seed``) compiled, and its columns."""
+    doc = random_doc(np.random.default_rng(900 + seed), **kw)
+    if not storage:  # integer stock then never overflows storage: the MIP is exact
+        for n in doc["nodes"]:
+            n.pop("storage_m3", None)
+    data = compile_network(parse_scenario(doc))
+    return data, build_columns(data)
+
+
+def stranded_doc(transfer_cost: float) -> dict[str, Any]:
+    """Stock stranded at WH-A (no lane to the zone), WH-B serves zone Z; inbound into WH-B
+    costs 10 per unit (240 h: 10 days lead time), a transfer lane A -> B costs
+    ``transfer_cost`` per unit and takes 10 h. WH-B holds 20 units, enough for the demand
+    before a transfer arrives (10 h of 28 days is 0.0149 of the horizon)."""
+    return {
+        "name": "stranded",
+        "horizon_days": 28,
+        "service": flat_service(review_period_days=7.0),
+        "nodes": [
+            node("O", "origin", 22.5, 114.0, "CN"),
+            node("WH-A", "warehouse", 5.4, 100.3, status="open"),
+            node("WH-B", "warehouse", 3.1, 101.7, status="open"),
+            node("Z", "zone", 3.1, 101.7),
+        ],
+        "lanes": [
+            lane("O-B", "O", "WH-B", "sea", transit_hours=240.0, cost_per_unit=10.0),
+            lane("B-Z", "WH-B", "Z", "last_mile", transit_hours=10.0, cost_per_unit=1.0),
+            lane(
+                "A-B", "WH-A", "WH-B", "transfer", transit_hours=10.0, cost_per_unit=transfer_cost
+            ),
+        ],
+        "skus": [{"id": "K", "weight_kg": 1.0, "volume_m3": 0.001, "value": 5.0}],
+        "demand": [{"sku": "K", "zone": "Z", "units": 800}],
+        "inventory": [
+            {"sku": "K", "warehouse": "WH-A", "on_hand": 1000},
+            {"sku": "K", "warehouse": "WH-B", "on_hand": 20},
+        ],
+    }

@@ -28,7 +28,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.api.conftest import KEYS, auth, wait_for
-from tests.api.test_server_kill import ROOT, Server, free_port
+from tests.api.server import ROOT, Server, free_port
 
 CHROMIUM = os.environ.get("TRADELANE_CHROMIUM", "/usr/bin/chromium")
 ARGS = [

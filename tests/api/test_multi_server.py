@@ -25,8 +25,8 @@ import sqlalchemy as sa
 
 from api.store import Job, JobStore, make_engine
 from tests.api.conftest import auth, wait_for
+from tests.api.server import Server, free_port
 from tests.api.solvers import read_runs
-from tests.api.test_server_kill import Server, free_port
 
 FAST = {
     "TRADELANE_RATE_PER_S": "100000",

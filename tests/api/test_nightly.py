@@ -224,7 +224,7 @@ def test_nightly_uses_stored_inventory_and_last_nights_plan(
     at WH-A, a transfer at 9.5 beats inbound: 740 move, nothing is ordered, and the high
     stability penalty keeps last night's level of 474 (without the previous plan it would
     drop to 0, as no inbound flow needs it)."""
-    from tests.optimizer.test_state import stranded_doc
+    from tests.helpers import stranded_doc
 
     monkeypatch.setenv("TRADELANE_SOLVER", "api.worker:plan_job")
     db = f"sqlite:///{tmp_path / 'n.db'}"

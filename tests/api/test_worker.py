@@ -79,7 +79,7 @@ def test_service_solves_send_their_sku_blocks_to_the_dask_cluster(
     import optimizer.plan.planning as planning
     from api.worker import plan_job
     from optimizer.executor import DASK_ENV
-    from tests.optimizer.test_allocation import random_doc
+    from tests.helpers import random_doc
 
     doc = random_doc(np.random.default_rng(7), n_sku=4, n_zone=3, n_wh=3)
     monkeypatch.setattr(planning, "BLOCK_MIN_SKUS", 2)  # auto takes the block path here

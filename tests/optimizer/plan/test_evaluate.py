@@ -19,7 +19,7 @@ from optimizer.plan.document import Plan
 from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_dict, plan_scenario
 from optimizer.solver import Status
-from tests.optimizer.test_allocation import random_doc, read
+from tests.helpers import random_doc, read
 
 
 def _plan(name: str = "two_wh") -> tuple[object, dict]:

@@ -23,9 +23,9 @@ from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import Status
 from optimizer.allocation.solve import solve_allocation
 from optimizer.allocation.transport import TransportPricer
-from tests.optimizer.test_allocation import random_doc
+from tests.helpers import random_doc
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def _cflp_doc(seed: int, n_wh: int = 4, n_zone: int = 5) -> dict:

@@ -19,8 +19,8 @@ from optimizer.plan.planning import plan_scenario
 from optimizer.risk.shock import apply_shock, load_shock, parse_shock
 from optimizer.risk.whatif import whatif
 
-DATA = Path(__file__).parent.parent / "data"
-ROOT = Path(__file__).parents[2]
+DATA = Path(__file__).resolve().parents[2] / "data"
+ROOT = Path(__file__).resolve().parents[3]
 PARAMS = AllocationParams(time_limit=60)
 
 

@@ -14,7 +14,7 @@ from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.solve import solve_allocation
 from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_dict, plan_scenario
-from tests.optimizer.test_allocation import random_doc, read
+from tests.helpers import random_doc, read
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -73,7 +73,7 @@ def regional_doc(
     """A random regional scenario: each country's zones are served by that country's own
     warehouses and by one shared hub, all with throughput limits that bind (the shape the
     capacitated bound's per-country functions exploit)."""
-    from tests.optimizer.test_allocation import lane, node
+    from tests.helpers import lane, node
 
     nodes = [node("O", "origin", 22.5, 114.0, "CN")]
     lanes = []

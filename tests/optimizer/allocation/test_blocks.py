@@ -22,7 +22,7 @@ from optimizer.allocation.params import AllocationParams
 from optimizer.executor import InlineRunner, make_executor
 from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_scenario
-from tests.optimizer.test_allocation import random_doc
+from tests.helpers import random_doc
 
 
 def _scenario(seed: int, **kw: int):  # type: ignore[no-untyped-def]

@@ -15,8 +15,6 @@ from hypothesis import strategies as st
 
 import optimizer.allocation.solve as alloc
 from network.compile import compile_network
-from network.scenario import parse_scenario
-from optimizer.allocation.columns import build_columns
 from optimizer.allocation.decompose import restrict_to_warehouses
 from optimizer.allocation.lagrange import (
     Multipliers,
@@ -37,18 +35,9 @@ from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import Status
 from optimizer.allocation.solve import solve_allocation
 from optimizer.solver import solve_lp_duals, solve_model
-from tests.optimizer.test_allocation import random_doc
+from tests.helpers import random_columns
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-
-
-def _data(seed: int, storage: bool = True, **kw):
-    doc = random_doc(np.random.default_rng(900 + seed), **kw)
-    if not storage:  # integer stock then never overflows storage: the MIP is exact
-        for n in doc["nodes"]:
-            n.pop("storage_m3", None)
-    data = compile_network(parse_scenario(doc))
-    return data, build_columns(data)
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def _lagrangian_at(pc: PairCosts, y: np.ndarray) -> float:
@@ -93,7 +82,7 @@ def test_lagrangian_at_lp_duals_equals_the_lp(seed: int) -> None:
     """With the fixed-y LP's duals as multipliers, the Lagrangian at that y equals the LP's
     value (LP duality): checks every dual's sign and every row's pricing (storage through the
     stock rule, throughput, lanes, on-time overall and per country)."""
-    data, cols = _data(seed, n_wh=4, n_zone=4, n_sku=3)
+    data, cols = random_columns(seed, n_wh=4, n_zone=4, n_sku=3)
     params = AllocationParams(relative_gap=0)
     W = len(data.warehouses)
     y = np.ones(W)
@@ -159,7 +148,7 @@ def test_solve_ufl_matches_enumeration(seed: int, P: int, W: int) -> None:
 def test_lagrangian_bounds_never_exceed_the_optimum(seed: int) -> None:
     """For multipliers from the LP's duals, random multipliers and after subgradient steps,
     L(λ) ≤ the MIP optimum; the subgradient search never returns less than its start."""
-    data, cols = _data(seed, n_wh=4, n_zone=4, n_sku=2)
+    data, cols = random_columns(seed, n_wh=4, n_zone=4, n_sku=2)
     params = AllocationParams(relative_gap=0)
     mip = solve_allocation(data, params, columns=cols)
     assert mip.status is Status.OPTIMAL
@@ -197,7 +186,7 @@ def test_lagrangian_bounds_never_exceed_the_optimum(seed: int) -> None:
 def test_demand_relaxation_enumeration_proves_the_optimum(seed: int) -> None:
     """On small random networks the enumeration by Lagrangian bound ends with the MIP's
     optimum, proven; the relaxation's bound is below it."""
-    data, cols = _data(seed, storage=False, n_wh=5, n_zone=5, n_sku=2)
+    data, cols = random_columns(seed, storage=False, n_wh=5, n_zone=5, n_sku=2)
     params = AllocationParams(relative_gap=0)
     mip = solve_allocation(data, params, columns=cols)
     assert mip.status is Status.OPTIMAL
@@ -276,7 +265,7 @@ def test_an_interrupted_knapsack_proves_nothing(monkeypatch: pytest.MonkeyPatch)
     at a plan 0.03 % above the published optimum)."""
     import optimizer.allocation.lagrange as lag
 
-    data, cols = _data(1, storage=False, n_wh=5, n_zone=5, n_sku=2)
+    data, cols = random_columns(1, storage=False, n_wh=5, n_zone=5, n_sku=2)
     params = AllocationParams(relative_gap=0)
     mip = solve_allocation(data, params, columns=cols)
     W = len(data.warehouses)
@@ -307,7 +296,7 @@ def test_lagrangian_search_claims_the_lower_of_the_two_solvers(
 
     import optimizer.allocation.lagrange as lg
 
-    data, cols = _data(2, n_wh=4, n_zone=4, n_sku=2)
+    data, cols = random_columns(2, n_wh=4, n_zone=4, n_sku=2)
     tg = default_targets(data, cols)
     W = len(data.warehouses)
     zero = Multipliers(np.zeros(W), np.zeros(W), {}, dict.fromkeys(tg, 0.0))

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import json
-from functools import lru_cache
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
-from network.compile import NetworkData, compile_network
-from network.scenario import Scenario, parse_scenario
+from network.compile import compile_network
+from network.scenario import parse_scenario
 from optimizer.allocation.columns import build_columns
 from optimizer.allocation.model import build_allocation_model
 from optimizer.allocation.params import AllocationParams
@@ -20,145 +16,7 @@ from optimizer.allocation.result import Status
 from optimizer.allocation.solve import solve_allocation
 from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_dict, plan_scenario
-
-ALLOC = Path(__file__).resolve().parents[1] / "data" / "alloc"
-
-
-# -- helpers (imported by the other allocation/plan test modules) ------------------------------
-
-
-def node(i: str, kind: str, lat: float, lon: float, country: str = "MY", **kw: Any) -> dict:
-    """One node document."""
-    return {"id": i, "kind": kind, "lat": lat, "lon": lon, "country": country, **kw}
-
-
-def lane(i: str, a: str, b: str, mode: str = "truck", **kw: Any) -> dict:
-    """One explicit lane document (distance 0, so cost_per_km never matters)."""
-    return {"id": i, "from": a, "to": b, "mode": mode, "distance_km": 0.0, **kw}
-
-
-def flat_service(**kw: Any) -> dict:
-    """No holding, no safety stock, no review period: pure transport + fixed cost."""
-    base = {
-        "promise_hours": 72,
-        "min_on_time_share": 0.0,
-        "late_penalty_per_unit": 0.0,
-        "lost_sale_penalty_per_unit": 1000.0,
-        "review_period_days": 0.0,
-        "safety_z": 0.0,
-        "capital_cost_rate_per_year": 0.0,
-    }
-    base.update(kw)
-    return base
-
-
-@lru_cache
-def read(name: str) -> tuple[Scenario, NetworkData]:
-    """A tiny golden instance from ``tests/data/alloc`` and its compiled network."""
-    s = parse_scenario(json.loads((ALLOC / f"{name}.json").read_text()))
-    return s, compile_network(s)
-
-
-def golden(name: str) -> dict:
-    """The golden ``*.sol.json`` of an instance."""
-    return json.loads((ALLOC / f"{name}.sol.json").read_text())
-
-
-def random_doc(
-    rng: np.random.Generator, *, n_wh: int = 3, n_zone: int = 3, n_sku: int = 2, caps: bool = True
-) -> dict:
-    """A random tiny scenario: one origin, sea + air inbound, last-mile lanes, a direct line."""
-    nodes = [node("O", "origin", 22.5, 114.0, "CN", handling_hours=float(rng.integers(0, 24)))]
-    lanes = []
-    for w in range(n_wh):
-        kw: dict[str, Any] = {
-            "fixed_cost": float(rng.integers(0, 3000)),
-            "holding_cost_per_m3_day": float(rng.uniform(0, 2)),
-            "handling_cost_per_unit": float(rng.uniform(0, 1)),
-            "processing_hours": float(rng.integers(0, 24)),
-        }
-        if caps and rng.random() < 0.5:
-            kw["throughput_units_per_day"] = float(rng.integers(5, 40))
-        if caps and rng.random() < 0.3:
-            kw["storage_m3"] = float(rng.uniform(0.5, 5))
-        nodes.append(node(f"W{w}", "warehouse", 3.0 + w, 101.0 + w, **kw))
-        lanes.append(
-            lane(
-                f"O-W{w}-sea",
-                "O",
-                f"W{w}",
-                "sea",
-                transit_hours=float(rng.integers(100, 400)),
-                cost_per_m3=float(rng.uniform(20, 60)),
-                duty_rate=0.05,
-            )
-        )
-        air: dict[str, Any] = {
-            "transit_hours": float(rng.integers(24, 72)),
-            "cost_per_kg": float(rng.uniform(1, 4)),
-        }
-        if caps and rng.random() < 0.4:
-            air["capacity_kg_per_day"] = float(rng.integers(1, 20))
-        lanes.append(lane(f"O-W{w}-air", "O", f"W{w}", "air", **air))
-    for z in range(n_zone):
-        nodes.append(node(f"Z{z}", "zone", 3.5 + z, 101.5 + z))
-        for w in range(n_wh):
-            if rng.random() < 0.8:
-                lanes.append(
-                    lane(
-                        f"W{w}-Z{z}",
-                        f"W{w}",
-                        f"Z{z}",
-                        "last_mile",
-                        transit_hours=float(rng.integers(8, 80)),
-                        cost_per_unit=float(rng.uniform(0.5, 3)),
-                    )
-                )
-        if rng.random() < 0.5:
-            lanes.append(
-                lane(
-                    f"O-Z{z}",
-                    "O",
-                    f"Z{z}",
-                    "express",
-                    transit_hours=float(rng.integers(30, 120)),
-                    cost_per_kg=float(rng.uniform(3, 9)),
-                    cost_per_unit=1.0,
-                )
-            )
-    skus = [
-        {
-            "id": f"K{k}",
-            "weight_kg": float(rng.uniform(0.1, 2)),
-            "volume_m3": float(rng.uniform(0.001, 0.01)),
-            "value": float(rng.uniform(5, 60)),
-            "demand_cv": float(rng.uniform(0, 1)),
-        }
-        for k in range(n_sku)
-    ]
-    demand = [
-        {"sku": f"K{k}", "zone": f"Z{z}", "units": float(rng.integers(1, 400))}
-        for k in range(n_sku)
-        for z in range(n_zone)
-        if rng.random() < 0.8
-    ]
-    return {
-        "name": "rand",
-        "horizon_days": 28,
-        "service": {
-            "promise_hours": 72,
-            "min_on_time_share": float(rng.uniform(0, 0.9)),
-            "late_penalty_per_unit": float(rng.uniform(0, 5)),
-            "lost_sale_penalty_per_unit": float(rng.uniform(20, 80)),
-            "review_period_days": float(rng.integers(0, 10)),
-            "safety_z": float(rng.uniform(0, 2)),
-        },
-        "nodes": nodes,
-        "lanes": lanes,
-        "skus": skus,
-        "demand": demand,
-    }
-
+from tests.helpers import golden, node, random_doc, read
 
 # -- golden cases ---------------------------------------------------------------------------
 

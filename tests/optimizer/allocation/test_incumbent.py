@@ -19,7 +19,7 @@ from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.solve import solve_allocation
 from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_dict
-from tests.optimizer.test_allocation import random_doc
+from tests.helpers import random_doc
 
 
 def _data(seed: int):

@@ -20,7 +20,7 @@ from optimizer.plan.planning import plan_scenario
 from optimizer.risk.flows import plan_flows
 from optimizer.risk.simulate import SimParams, simulate_plan
 
-DATA = Path(__file__).parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def v11() -> dict[str, Any]:

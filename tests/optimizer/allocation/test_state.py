@@ -27,40 +27,9 @@ from optimizer.plan.document import Plan
 from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_dict, plan_scenario
 from optimizer.plan.state import attach_previous
-from tests.optimizer.test_allocation import flat_service, lane, node, random_doc
+from tests.helpers import lane, random_doc, stranded_doc
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-
-
-def stranded_doc(transfer_cost: float) -> dict[str, Any]:
-    """Stock stranded at WH-A (no lane to the zone), WH-B serves zone Z; inbound into WH-B
-    costs 10 per unit (240 h: 10 days lead time), a transfer lane A -> B costs
-    ``transfer_cost`` per unit and takes 10 h. WH-B holds 20 units, enough for the demand
-    before a transfer arrives (10 h of 28 days is 0.0149 of the horizon)."""
-    return {
-        "name": "stranded",
-        "horizon_days": 28,
-        "service": flat_service(review_period_days=7.0),
-        "nodes": [
-            node("O", "origin", 22.5, 114.0, "CN"),
-            node("WH-A", "warehouse", 5.4, 100.3, status="open"),
-            node("WH-B", "warehouse", 3.1, 101.7, status="open"),
-            node("Z", "zone", 3.1, 101.7),
-        ],
-        "lanes": [
-            lane("O-B", "O", "WH-B", "sea", transit_hours=240.0, cost_per_unit=10.0),
-            lane("B-Z", "WH-B", "Z", "last_mile", transit_hours=10.0, cost_per_unit=1.0),
-            lane(
-                "A-B", "WH-A", "WH-B", "transfer", transit_hours=10.0, cost_per_unit=transfer_cost
-            ),
-        ],
-        "skus": [{"id": "K", "weight_kg": 1.0, "volume_m3": 0.001, "value": 5.0}],
-        "demand": [{"sku": "K", "zone": "Z", "units": 800}],
-        "inventory": [
-            {"sku": "K", "warehouse": "WH-A", "on_hand": 1000},
-            {"sku": "K", "warehouse": "WH-B", "on_hand": 20},
-        ],
-    }
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def plan_of(doc: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -545,7 +514,7 @@ def test_large_model_path_returns_to_last_nights_levels() -> None:
     inbound options and kept all the churn)."""
     from benchmarks.stability import churn, noisy
 
-    base = load_scenario(Path(__file__).resolve().parents[2] / "datasets" / "me-small")
+    base = load_scenario(Path(__file__).resolve().parents[3] / "datasets" / "me-small")
     params = AllocationParams(time_limit=60, relative_gap=1e-3)
     night0 = plan_scenario(base, params).plan
     moved = noisy(base, 0.05, 0, 2.0)

@@ -13,7 +13,7 @@ from optimizer.allocation.model import (
     lane_key_caps,
     split_lane_key,
 )
-from tests.optimizer.test_allocation import read
+from tests.helpers import read
 
 
 def test_lane_dim_values_and_units() -> None:

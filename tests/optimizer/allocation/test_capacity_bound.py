@@ -22,7 +22,7 @@ from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import Status
 from optimizer.allocation.solve import solve_allocation
 from optimizer.solver import solve_lp_duals
-from tests.optimizer.test_lagrange import _data
+from tests.helpers import random_columns
 
 
 def _cflp_lp(cf: _Cflp, y: np.ndarray) -> float:
@@ -76,7 +76,7 @@ def _multipliers(data: NetworkData, cols: Columns, rng: np.random.Generator) -> 
 def test_flow_value_and_duals(seed: int) -> None:
     """The min-cost flow prices a warehouse set as the LP does, and its capacity duals make
     the priced facility-location function tight there (LP duality)."""
-    data, cols = _data(seed, n_wh=4, n_zone=4, n_sku=2)
+    data, cols = random_columns(seed, n_wh=4, n_zone=4, n_sku=2)
     rng = np.random.default_rng(seed)
     cf = _Cflp(data, cols, _multipliers(data, cols, rng), default_targets(data, cols))
     for _ in range(4):
@@ -100,7 +100,7 @@ def test_bound_matches_brute_force_and_stays_below_the_mip(seed: int, storage: b
     enumerating every warehouse set (an LP each), and never exceeds the allocation MIP's
     optimum (its plan's cost when integer stock made HiGHS re-solve with a storage margin),
     for random multipliers and for those of the best plan's LP."""
-    data, cols = _data(seed, storage=storage, n_wh=4, n_zone=4, n_sku=2)
+    data, cols = random_columns(seed, storage=storage, n_wh=4, n_zone=4, n_sku=2)
     params = AllocationParams(relative_gap=0)
     mip = solve_allocation(data, params, columns=cols)
     assert mip.status is Status.OPTIMAL or (storage and mip.status is Status.FEASIBLE)
@@ -129,7 +129,7 @@ def test_bound_matches_brute_force_and_stays_below_the_mip(seed: int, storage: b
 
 
 def test_target_stops_early_and_is_reported() -> None:
-    data, cols = _data(1, n_wh=5, n_zone=5, n_sku=2)
+    data, cols = random_columns(1, n_wh=5, n_zone=5, n_sku=2)
     tg = default_targets(data, cols)
     mult = _multipliers(data, cols, np.random.default_rng(7))
     full = capacity_bound(data, cols, mult, tg, time.perf_counter() + 60)
@@ -154,7 +154,7 @@ def test_binding_capacities_are_solved_exactly() -> None:
 
     binding = 0
     for seed in range(12):
-        data, cols = _data(seed, storage=False, n_wh=5, n_zone=4, n_sku=2)
+        data, cols = random_columns(seed, storage=False, n_wh=5, n_zone=4, n_sku=2)
         tg = default_targets(data, cols)
         W = len(data.warehouses)
         zero = Multipliers(np.zeros(W), np.zeros(W), {}, dict.fromkeys(tg, 0.0))

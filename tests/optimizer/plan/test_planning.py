@@ -17,7 +17,7 @@ from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import SolveStats
 from optimizer.plan.io import write_plan
 from optimizer.plan.planning import plan_scenario
-from tests.optimizer.test_allocation import ALLOC, read
+from tests.helpers import ALLOC, read
 
 CONTRACT_KEYS = {
     "scenario",
@@ -218,7 +218,7 @@ def test_auto_strategy_decomposes_only_with_several_skus(monkeypatch: pytest.Mon
 
     import optimizer.plan.planning as planning
     from network.scenario import parse_scenario
-    from tests.optimizer.test_allocation import random_doc
+    from tests.helpers import random_doc
 
     monkeypatch.setattr(planning, "AUTO_DECOMPOSE_COLUMNS", 0)
     for n_sku, want in ((1, "monolithic"), (3, "decompose")):

@@ -23,7 +23,7 @@ from optimizer.plan.document import (
 from optimizer.plan.planning import plan_scenario
 from optimizer.solver import Status
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def _doc(plan: Any) -> dict[str, Any]:
