@@ -109,42 +109,35 @@ class _State:
     returns: float = 0.0
     duty: float = 0.0
     holding: float = 0.0
-    inflow: dict[tuple[int, int], float] = field(default_factory=dict)
+    #: units into each (SKU, warehouse) besides replenishment: inventory used there, transfers
+    #: in, resold returns, less the surplus left on the shelf
+    inflow: dict[tuple[int, int], float] = field(default_factory=lambda: defaultdict(float))
+    #: (lane, SKU, units) of every transfer, for the lane capacities
     lane_load: list[tuple[int, int, float]] = field(default_factory=list)
+    #: returned units taken per warehouse
     returns_in: F = field(default_factory=lambda: np.zeros(0))
+    #: (SKU, warehouse) -> [(day available, units)] of tonight's stock used there
+    uses: dict[tuple[int, int], list[tuple[float, float]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
 
-def _state_terms(
-    data: NetworkData,
-    plan: Plan,
-    f_k: npt.NDArray[np.int64],
-    f_z: npt.NDArray[np.int64],
-    f_u: F,
-    f_w: npt.NDArray[np.int64],
-    ob: npt.NDArray[np.bool_],
-    r_k: npt.NDArray[np.int64],
-    r_w: npt.NDArray[np.int64],
-    r_u: F,
-    viol: list[str],
-    need: Any,
-) -> _State:
-    """Recompute the format v1.1 terms from the plan's ``inventory``, ``transfers``,
-    ``returns`` and ``surplus`` rows: lot balances, transfer costs and hours, arrival times,
-    returned units per delivered unit, reverse last-mile and handling costs, resold units."""
-    H = float(data.horizon_days)
-    W = len(data.warehouses)
+#: A lot of tonight's stock: (SKU, warehouse, in transit, hours until it arrives)
+_Lot = tuple[int, int, bool, float]
+
+
+def _holding_rate(data: NetworkData, k: int, w: int) -> float:
+    """On-hand holding cost per unit and day of SKU ``k`` at warehouse ``w``."""
     sk = data.sku
-    sku_i = {s: i for i, s in enumerate(data.skus)}
-    wh_i = {w: i for i, w in enumerate(data.warehouses)}
-    z_i = {z: i for i, z in enumerate(data.zones)}
-    out = _State(returns_in=np.zeros(W))
-    inflow: dict[tuple[int, int], float] = defaultdict(float)
+    return float(data.wh_holding_per_m3_day[w] * sk.volume_m3[k] + sk.holding_per_unit_day[k])
 
-    def rate(k: int, w: int) -> float:
-        return float(data.wh_holding_per_m3_day[w] * sk.volume_m3[k] + sk.holding_per_unit_day[k])
 
-    # -- lots: the plan's inventory rows must be the network's lots, each fully accounted ----
-    lots: dict[tuple[int, int, bool, float], float] = defaultdict(float)
+def _lots(ctx: _Ctx, plan: Plan, out: _State) -> tuple[dict[_Lot, float], dict[_Lot, float]]:
+    """The network's lots, and the units the plan's inventory rows move away from each; every
+    row must be a lot of the network, fully accounted (used + transferred + left)."""
+    data = ctx.data
+    H = float(data.horizon_days)
+    lots: dict[_Lot, float] = defaultdict(float)
     for k, w, u, d, t in zip(
         data.inv_sku.tolist(),
         data.inv_wh.tolist(),
@@ -154,14 +147,12 @@ def _state_terms(
         strict=True,
     ):
         lots[(k, w, bool(t), round(d * 24.0, 6))] += u
-    seen: dict[tuple[int, int, bool, float], float] = defaultdict(float)
-    # (SKU, warehouse) -> [(day available, units)] of inventory used there
-    uses: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
-    moved_from: dict[tuple[int, int, bool, float], float] = defaultdict(float)
+    seen: dict[_Lot, float] = defaultdict(float)
+    moved_from: dict[_Lot, float] = defaultdict(float)
     for j, row in enumerate(plan.inventory or ()):
         where = f"inventory[{j}]"
-        k = need(sku_i, row.sku, "SKU", where)
-        w = need(wh_i, row.warehouse, "warehouse", where)
+        k = ctx.need(ctx.sku_i, row.sku, "SKU", where)
+        w = ctx.need(ctx.wh_i, row.warehouse, "warehouse", where)
         transit = row.kind == "in_transit"
         hours = float(row.arrives_in_hours or 0.0) if transit else 0.0
         key = (k, w, transit, round(hours, 6))
@@ -169,33 +160,44 @@ def _state_terms(
         seen[key] += units
         here, moved, left = float(row.used_here), float(row.transferred), float(row.left)
         if min(here, moved, left) < -ABS:
-            viol.append(f"{where}: negative units")
+            ctx.viol.append(f"{where}: negative units")
         if not _close(here + moved + left, units):
-            viol.append(
+            ctx.viol.append(
                 f"{where}: used {here:.6g} + transferred {moved:.6g} + left {left:.6g} "
                 f"is not the lot's {units:.6g} units"
             )
         moved_from[key] += moved
-        out.holding += left * rate(k, w) * max(0.0, H - hours / 24.0)
+        out.holding += left * _holding_rate(data, k, w) * max(0.0, H - hours / 24.0)
         if here > 0:
-            uses[(k, w)].append((hours / 24.0, here))
-            inflow[(k, w)] += here
+            out.uses[(k, w)].append((hours / 24.0, here))
+            out.inflow[(k, w)] += here
     for key in set(lots) | set(seen):
         if not _close(lots.get(key, 0.0), seen.get(key, 0.0)):
-            viol.append(
+            ctx.viol.append(
                 f"SKU {data.skus[key[0]]!r} at {data.warehouses[key[1]]!r}: the plan lists "
                 f"{seen.get(key, 0.0):.6g} units of inventory, tonight's state has "
                 f"{lots.get(key, 0.0):.6g}"
             )
-    # -- transfers: a transfer lane between the two warehouses, cost and hours from it ---------
+    return lots, moved_from
+
+
+def _transfers(
+    ctx: _Ctx, plan: Plan, lots: dict[_Lot, float], moved_from: dict[_Lot, float], out: _State
+) -> None:
+    """Each transfer on a transfer lane between its two warehouses, its cost, duty and hours
+    from the lane, from a lot of the network, arriving within the horizon; the units sent from
+    each lot equal what the inventory rows say moved."""
+    data = ctx.data
+    sk = data.sku
+    H = float(data.horizon_days)
     tr = data.transfer
     lane_i = {ln: i for i, ln in enumerate(data.lanes)}
-    sent: dict[tuple[int, int, bool, float], float] = defaultdict(float)
+    sent: dict[_Lot, float] = defaultdict(float)
     for j, trow in enumerate(plan.transfers or ()):
         where = f"transfers[{j}]"
-        k = need(sku_i, trow.sku, "SKU", where)
-        a = need(wh_i, trow.from_, "warehouse", where)
-        b = need(wh_i, trow.to, "warehouse", where)
+        k = ctx.need(ctx.sku_i, trow.sku, "SKU", where)
+        a = ctx.need(ctx.wh_i, trow.from_, "warehouse", where)
+        b = ctx.need(ctx.wh_i, trow.to, "warehouse", where)
         ln = trow.lane
         hit = []
         if tr is not None and ln in lane_i:
@@ -213,7 +215,7 @@ def _state_terms(
         t = hit[0]
         units = float(trow.units)
         if units < -ABS:
-            viol.append(f"{where}: negative units {units}")
+            ctx.viol.append(f"{where}: negative units {units}")
         lane, duty = _unit_cost(
             tr.vec[[t]], sk.weight_kg[[k]], sk.volume_m3[[k]], sk.value[[k]], sk.own_duty[[k]]
         )
@@ -221,71 +223,83 @@ def _state_terms(
         out.duty += float(duty[0]) * units
         hours = float(tr.hours[t])
         if not _close(float(trow.hours), hours):
-            viol.append(f"{where}: lists {trow.hours} hours, the lane takes {hours:.4f}")
+            ctx.viol.append(f"{where}: lists {trow.hours} hours, the lane takes {hours:.4f}")
         transit = trow.lot == "in_transit"
-        lot_h = 0.0
-        if transit:
-            lot_h = float(trow.available_in_hours or 0.0) - hours
+        lot_h = float(trow.available_in_hours or 0.0) - hours if transit else 0.0
         key = (k, a, transit, round(lot_h, 6))
         if key not in lots:
-            viol.append(
+            ctx.viol.append(
                 f"{where}: no {trow.lot or 'on_hand'} lot of {trow.sku!r} at {trow.from_!r}"
             )
         sent[key] += units
         day = (lot_h + hours) / 24.0
         if day >= H - 1e-9 and units > ABS:
-            viol.append(f"{where}: arrives after the horizon")
-        uses[(k, b)].append((day, units))
-        inflow[(k, b)] += units
+            ctx.viol.append(f"{where}: arrives after the horizon")
+        out.uses[(k, b)].append((day, units))
+        out.inflow[(k, b)] += units
         out.lane_load.append((int(tr.lane_idx[tr.lane_ptr[t]]), k, units))
     for key in set(sent) | set(moved_from):
         if not _close(sent.get(key, 0.0), moved_from.get(key, 0.0)):
-            viol.append(
+            ctx.viol.append(
                 f"SKU {data.skus[key[0]]!r} at {data.warehouses[key[1]]!r}: transfers list "
                 f"{sent.get(key, 0.0):.6g} units, the inventory rows {moved_from.get(key, 0.0):.6g}"
             )
-    # -- arrival: inventory available from day d serves at most the demand from day d on -------
+
+
+def _arrivals(ctx: _Ctx, ful: _Ful, out: _State) -> None:
+    """Stock available from day ``d`` serves at most the demand shipped from day ``d`` on (the
+    warehouse's outflow is spread evenly over the horizon)."""
+    data = ctx.data
+    H = float(data.horizon_days)
+    ob = ful.ob
     shipped: dict[tuple[int, int], float] = defaultdict(float)
-    for k, w, u in zip(f_k[ob].tolist(), f_w[ob].tolist(), f_u[ob].tolist(), strict=True):
+    for k, w, u in zip(ful.k[ob].tolist(), ful.w[ob].tolist(), ful.u[ob].tolist(), strict=True):
         shipped[(k, w)] += u
-    for kw, lst in uses.items():
+    for kw, lst in out.uses.items():
         for d, _u in lst:
             if d <= 0:
                 continue
             late = sum(u for dd, u in lst if dd >= d - 1e-12)
             cap = (1.0 - d / H) * shipped.get(kw, 0.0)
             if late > cap + ABS + REL * cap:
-                viol.append(
+                ctx.viol.append(
                     f"SKU {data.skus[kw[0]]!r} at {data.warehouses[kw[1]]!r}: {late:.6g} "
                     f"units available from day {d:.3g} but only {cap:.6g} shipped after it"
                 )
-    # -- returns: rate × delivered units per (SKU, zone), taken or written off ------------------
+
+
+def _returns(ctx: _Ctx, plan: Plan, ful: _Ful, out: _State) -> None:
+    """Returned units are the rate × the units delivered per (SKU, zone); each is taken by a
+    returns-taking warehouse of the zone's country (reverse last mile + handling; the resellable
+    share re-enters its stock) or written off at the goods' value."""
+    data = ctx.data
+    sk = data.sku
     delivered: dict[tuple[int, int], float] = defaultdict(float)
-    for k, z, u in zip(f_k.tolist(), f_z.tolist(), f_u.tolist(), strict=True):
+    for k, z, u in zip(ful.k.tolist(), ful.z.tolist(), ful.u.tolist(), strict=True):
         delivered[(k, z)] += u
     back: dict[tuple[int, int], float] = defaultdict(float)
     out_idx = _index(data.outbound, data.lanes)
     rc = data.wh_returns_cost
     for j, rrow in enumerate(plan.returns or ()):
         where = f"returns[{j}]"
-        k = need(sku_i, rrow.sku, "SKU", where)
-        z = need(z_i, rrow.zone, "zone", where)
+        k = ctx.need(ctx.sku_i, rrow.sku, "SKU", where)
+        z = ctx.need(ctx.z_i, rrow.zone, "zone", where)
         units = float(rrow.units)
         if units < -ABS:
-            viol.append(f"{where}: negative units {units}")
+            ctx.viol.append(f"{where}: negative units {units}")
         back[(k, z)] += units
         _, resell = data.returns_of(np.array([k]), np.array([z]))
         if rrow.warehouse is None:
             out.returns += float(sk.value[k]) * units
             if float(rrow.resold_units) > ABS:
-                viol.append(f"{where}: written-off units cannot be resold")
+                ctx.viol.append(f"{where}: written-off units cannot be resold")
             continue
-        w = need(wh_i, rrow.warehouse, "warehouse", where)
+        w = ctx.need(ctx.wh_i, rrow.warehouse, "warehouse", where)
         if rc is None or np.isnan(rc[w]):
-            viol.append(f"{where}: warehouse {rrow.warehouse!r} takes no returns")
+            ctx.viol.append(f"{where}: warehouse {rrow.warehouse!r} takes no returns")
             continue
         if data.wh_country[w] != data.zone_country[z]:
-            viol.append(f"{where}: warehouse {rrow.warehouse!r} is not in the zone's country")
+            ctx.viol.append(f"{where}: warehouse {rrow.warehouse!r} is not in the zone's country")
         lanes = tuple(rrow.lanes or ())
         key2 = (w, z, lanes)
         if key2 not in out_idx:
@@ -303,8 +317,8 @@ def _state_terms(
         out.returns += (float(lane[0]) + float(rc[w])) * units
         resold = float(resell[0]) * units
         if not _close(float(rrow.resold_units), resold):
-            viol.append(f"{where}: resold_units {rrow.resold_units} should be {resold:.6g}")
-        inflow[(k, w)] += resold
+            ctx.viol.append(f"{where}: resold_units {rrow.resold_units} should be {resold:.6g}")
+        out.inflow[(k, w)] += resold
         out.returns_in[w] += units
     pairs = sorted(set(delivered) | set(back))
     rates, _ = data.returns_of(
@@ -314,20 +328,31 @@ def _state_terms(
         k, z = kz
         want = rate_kz * delivered.get(kz, 0.0)
         if not _close(back.get(kz, 0.0), want):
-            viol.append(
+            ctx.viol.append(
                 f"SKU {data.skus[k]!r} zone {data.zones[z]!r}: {back.get(kz, 0.0):.6g} units "
                 f"returned, {want:.6g} expected from the deliveries"
             )
-    # -- surplus: resold units a warehouse does not need stay on its shelf -----------------------
+
+
+def _state_terms(ctx: _Ctx, plan: Plan, ful: _Ful) -> _State:
+    """Recompute the format v1.1 terms from the plan's ``inventory``, ``transfers``,
+    ``returns`` and ``surplus`` rows: lot balances, transfer costs and hours, arrival times,
+    returned units per delivered unit, reverse last-mile and handling costs, resold units, and
+    the surplus (resold units a warehouse does not need) held on its shelf."""
+    data = ctx.data
+    out = _State(returns_in=np.zeros(len(data.warehouses)))
+    lots, moved_from = _lots(ctx, plan, out)
+    _transfers(ctx, plan, lots, moved_from, out)
+    _arrivals(ctx, ful, out)
+    _returns(ctx, plan, ful, out)
+    H = float(data.horizon_days)
     for j, srow in enumerate(plan.surplus or ()):
         where = f"surplus[{j}]"
-        k = need(sku_i, srow.sku, "SKU", where)
-        w = need(wh_i, srow.warehouse, "warehouse", where)
+        k = ctx.need(ctx.sku_i, srow.sku, "SKU", where)
+        w = ctx.need(ctx.wh_i, srow.warehouse, "warehouse", where)
         units = float(srow.units)
-        inflow[(k, w)] -= units
-        out.holding += units * rate(k, w) * H
-    del r_k, r_w, r_u
-    out.inflow = dict(inflow)
+        out.inflow[(k, w)] -= units
+        out.holding += units * _holding_rate(data, k, w) * H
     return out
 
 
@@ -771,9 +796,7 @@ def evaluate(data: NetworkData, plan: Plan) -> Evaluation:
     d_lane, d_duty = _priced(data, data.direct, ful.opt[dr], ful.k[dr])
     dem, lost, lost_by_zone = _demand_served(ctx, ful)
     late_units = float(ful.u[~ful.on].sum())
-    state = _state_terms(
-        data, plan, ful.k, ful.z, ful.u, ful.w, ob, rep.k, rep.w, rep.u, ctx.viol, ctx.need
-    )
+    state = _state_terms(ctx, plan, ful)
     cost = {
         "fixed": float(data.wh_fixed_cost[is_open].sum()),
         "inbound": float(in_lane @ rep.u),
