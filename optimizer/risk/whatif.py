@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from network.compile import NetworkData, compile_network
 from network.distribution import on_time_mask, option_on_time
@@ -189,37 +190,50 @@ def _diff(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
 # -- hold ------------------------------------------------------------------------------------
 
 
-def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
-    """Rewrite ``base_plan`` for the shocked network with the policy of the module docstring.
+@dataclass(slots=True)
+class _Hold:
+    """The shocked network as :func:`hold_plan` reads it: id maps, usable warehouses, option
+    keys, unit costs and on-time masks, and the moves made so far."""
 
-    Raises
-    ------
-    InvalidNetworkError
-        If the base plan names a SKU, zone or warehouse the shocked network does not have.
-    """
-    plan = base_plan
-    data = shocked
-    sku_i = {s: i for i, s in enumerate(data.skus)}
-    wh_i = {w: i for i, w in enumerate(data.warehouses)}
-    z_i = {z: i for i, z in enumerate(data.zones)}
-    o_i = {o: i for i, o in enumerate(data.origins)}
-    usable = data.wh_usable
-    out_k = option_keys(data.outbound, data.lanes)
-    dir_k = option_keys(data.direct, data.lanes)
-    in_k = option_keys(data.inbound, data.lanes)
-    late_pen = float(data.service.late_penalty_per_unit)
-    cost_out = data.outbound.unit_cost(data.sku) if len(data.outbound) else np.zeros((0, 0))
-    cost_dir = data.direct.unit_cost(data.sku) if len(data.direct) else np.zeros((0, 0))
-    cost_in = data.inbound.unit_cost(data.sku) if len(data.inbound) else np.zeros((0, 0))
-    on_out = on_time_mask(data.outbound, data) if len(data.outbound) else np.zeros(0, bool)
-    on_dir = on_time_mask(data.direct, data) if len(data.direct) else np.zeros(0, bool)
-    rerouted: list[dict[str, Any]] = []
+    data: NetworkData
+    sku_i: dict[str, int]
+    wh_i: dict[str, int]
+    z_i: dict[str, int]
+    o_i: dict[str, int]
+    rerouted: list[dict[str, Any]]
 
-    def need(mapping: dict[str, int], key: Any, what: str, where: str) -> int:
+    @classmethod
+    def of(cls, data: NetworkData) -> _Hold:
+        return cls(
+            data=data,
+            sku_i={s: i for i, s in enumerate(data.skus)},
+            wh_i={w: i for i, w in enumerate(data.warehouses)},
+            z_i={z: i for i, z in enumerate(data.zones)},
+            o_i={o: i for i, o in enumerate(data.origins)},
+            rerouted=[],
+        )
+
+    def need(self, mapping: dict[str, int], key: Any, what: str, where: str) -> int:
+        """The index of ``key``; an id the shocked network does not have is an error."""
         if key not in mapping:
             raise InvalidNetworkError(f"{where}: unknown {what} {key!r} in the shocked network")
         return mapping[key]
 
+
+def _unit_costs(opts: Any, data: NetworkData) -> npt.NDArray[np.float64]:
+    return opts.unit_cost(data.sku) if len(opts) else np.zeros((0, 0))
+
+
+def _hold_replenishment(
+    ctx: _Hold, plan: Plan
+) -> tuple[list[ReplenishmentRow], set[tuple[int, int]]]:
+    """Replenishment kept, moved to the cheapest other inbound path into its warehouse, or
+    dropped (warehouse closed or unreachable); the (SKU, warehouse) pairs still fed."""
+    data, sku_i, wh_i, o_i = ctx.data, ctx.sku_i, ctx.wh_i, ctx.o_i
+    need, rerouted = ctx.need, ctx.rerouted
+    usable = data.wh_usable
+    in_k = option_keys(data.inbound, data.lanes)
+    cost_in = _unit_costs(data.inbound, data)
     # -- replenishment: keep, move to another inbound path, or drop (warehouse unreachable) ---
     new_rep: list[ReplenishmentRow] = []
     fed: set[tuple[int, int]] = set()
@@ -256,6 +270,17 @@ def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
         new_rep.append(replace(row, lead_time_hours=float(data.inbound.hours[hit])))
         fed.add((k, w))
 
+    return new_rep, fed
+
+
+def _demand_scale(
+    ctx: _Hold, plan: Plan
+) -> tuple[
+    dict[tuple[int, int], float], dict[tuple[int, int], float], dict[tuple[int, int], float]
+]:
+    """Demand now and the units the plan serves per (SKU, zone), and the factor (≤ 1) that caps
+    the planned flows at the shocked demand, pro rata per pair."""
+    sku_i, z_i, data = ctx.sku_i, ctx.z_i, ctx.data
     # -- demand now: planned flows are capped at the shocked demand (pro rata per pair) -------
     dem: dict[tuple[int, int], float] = {}
     for k, z, u in zip(
@@ -268,6 +293,24 @@ def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
         served[key] = served.get(key, 0.0) + float(frow.units)
     scale = {key: min(1.0, dem.get(key, 0.0) / s) for key, s in served.items() if s > 0}
 
+    return dem, served, scale
+
+
+def _hold_fulfilment(
+    ctx: _Hold, plan: Plan, fed: set[tuple[int, int]], scale: dict[tuple[int, int], float]
+) -> tuple[list[FulfilmentRow], float, dict[tuple[int, int], float], dict[tuple[int, int], float]]:
+    """Fulfilment under the shock (module docstring): the new rows, the units lost to it, and
+    the units each (SKU, warehouse) ships after and before."""
+    data, sku_i, wh_i, z_i, o_i = ctx.data, ctx.sku_i, ctx.wh_i, ctx.z_i, ctx.o_i
+    need, rerouted = ctx.need, ctx.rerouted
+    usable = data.wh_usable
+    out_k = option_keys(data.outbound, data.lanes)
+    dir_k = option_keys(data.direct, data.lanes)
+    late_pen = float(data.service.late_penalty_per_unit)
+    cost_out = _unit_costs(data.outbound, data)
+    cost_dir = _unit_costs(data.direct, data)
+    on_out = on_time_mask(data.outbound, data) if len(data.outbound) else np.zeros(0, bool)
+    on_dir = on_time_mask(data.direct, data) if len(data.direct) else np.zeros(0, bool)
     # -- fulfilment ---------------------------------------------------------------------------
     new_ful: list[FulfilmentRow] = []
     lost_to_shock = 0.0
@@ -357,6 +400,24 @@ def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
             key = (k, wh_i[new_src])
             shipped_kw[key] = shipped_kw.get(key, 0.0) + units
 
+    return new_ful, lost_to_shock, shipped_kw, shipped_kw_before
+
+
+def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
+    """Rewrite ``base_plan`` for the shocked network with the policy of the module docstring.
+
+    Raises
+    ------
+    InvalidNetworkError
+        If the base plan names a SKU, zone or warehouse the shocked network does not have.
+    """
+    plan = base_plan
+    ctx = _Hold.of(shocked)
+    sku_i, wh_i, rerouted = ctx.sku_i, ctx.wh_i, ctx.rerouted
+    usable = shocked.wh_usable
+    new_rep, fed = _hold_replenishment(ctx, plan)
+    dem, served, scale = _demand_scale(ctx, plan)
+    new_ful, lost_to_shock, shipped_kw, shipped_kw_before = _hold_fulfilment(ctx, plan, fed, scale)
     # replenishment follows the warehouse's outflow (less demand, moved flows)
     rep_out = []
     for rrow in new_rep:
