@@ -68,6 +68,9 @@ __all__ = ["CapacityBound", "capacity_bound", "solve_cflp"]
 log = logging.getLogger(__name__)
 F = npt.NDArray[np.float64]
 I = npt.NDArray[np.int64]
+#: A master's scaled data: bounds ``lb``, ``ub`` of (y, the per-group variables), objective,
+#: cut right-hand sides and the cut matrix, as :func:`_run_master` and the solver take them.
+MasterArrays = tuple[F, F, F, F, sp.csr_matrix]
 
 #: Flow costs are rounded to multiples of 1/COST_SCALE (only the duals' accuracy depends on it).
 COST_SCALE = 1e4
@@ -263,7 +266,7 @@ def capacity_bound(
     abs_gap: float | None = None,
     grouped: bool = True,
     on_iter: Callable[[int, float], None] | None = None,
-    on_master: Callable[[tuple, float, float], None] | None = None,
+    on_master: Callable[[MasterArrays, float, float], None] | None = None,
 ) -> CapacityBound:
     """Lower bound on the allocation MIP from the capacitated subproblem (module docstring).
 
@@ -306,7 +309,7 @@ class _MasterRun:
 
 def _run_master(
     solver_name: str,
-    arrays: tuple,
+    arrays: MasterArrays,
     W: int,
     integer: npt.NDArray[np.bool_],
     limit: float,
@@ -404,7 +407,7 @@ class _Master:
                 vals.append(float(per.max(axis=0).sum() - (hub * self.cap_of) @ y))
         return self.cf.const + float(self.cf.fixed @ y) + max(vals)
 
-    def arrays(self) -> tuple[tuple, float]:
+    def arrays(self) -> tuple[MasterArrays, float]:
         """The master as scaled sparse data (one dense build; it is small).
 
         Variables: y (W), η, θ (function × group), η_hg (hub × group). Rows: η ≥ Σ_g θ_ig −
@@ -466,7 +469,7 @@ class _Master:
         ub = np.r_[cf.y_ub, np.full(nv - W, np.inf)]
         return (lb, ub, cobj, lo, sp.csr_matrix(M)), scale
 
-    def solve(self, name: str, arrays: tuple[tuple, float], limit: float) -> _MasterRun:
+    def solve(self, name: str, arrays: tuple[MasterArrays, float], limit: float) -> _MasterRun:
         """Solve the master ``arrays`` with ``name`` (bound and value in the model's units)."""
         data_, scale = arrays
         free = self.cf.y_lb < self.cf.y_ub
@@ -510,7 +513,7 @@ def solve_cflp(
     grouped: bool = True,
     solvers: tuple[str, ...] = MASTER_SOLVERS,
     on_iter: Callable[[int, float], None] | None = None,
-    on_master: Callable[[tuple, float, float], None] | None = None,
+    on_master: Callable[[MasterArrays, float, float], None] | None = None,
 ) -> CapacityBound:
     """Lower bound on the capacitated subproblem ``cf`` by Benders on ``y`` (module docstring).
 
@@ -567,7 +570,7 @@ def solve_cflp(
     bound = -math.inf
     it = 0
     first, others = solvers[0], solvers[1:]
-    solved: tuple[tuple, float] | None = None  # the last master answered
+    solved: tuple[MasterArrays, float] | None = None  # the last master answered
     last_s = 0.0
     fallbacks = 0
     while it < max_iter:
