@@ -12,15 +12,17 @@ plan (``service.stability_penalty_per_unit`` = ``--penalty``). Reported for both
 Target (issue "tonight's state"): churn with the previous plan at most a third of churn
 without, at a cost (penalty excluded) at most 0.5 % higher.
 
-Scale (``--scale``): sea-72h with a full inventory — every stocked (SKU, warehouse) of night 0
-holds ``--on-hand-share`` (default 0.5) of its level on hand and a quarter of its level in
-transit arriving after 72 h — planned with the time limit; prints status, gap and seconds
-(target: gap ≤ 0.1 % in ≤ 60 s on 2 cores).
+Scale (``--scale``): sea-72h with a full inventory (:func:`full_inventory`, seeded by
+``--seed``): every stocked (SKU, warehouse) of night 0 holds on hand a share of its level
+uniform in ``--on-hand-share`` ± 0.25 (default 0.5) and has a shipment in transit of a share
+uniform in [0, 0.5] arriving after 24-240 h; planned with the time limit; prints status, gap
+and seconds (target: gap ≤ 0.1 % in ≤ 60 s on 2 cores). ``--inventory-out CSV`` writes that
+inventory for ``tradelane plan SCENARIO --inventory CSV``.
 
 Usage (from the repository root)::
 
     python -m benchmarks.stability --time-limit 60 --seed 0
-    python -m benchmarks.stability --scale --time-limit 60
+    python -m benchmarks.stability --scale --time-limit 60 --seed 0 --inventory-out inv.csv
 
 Quote medians over repeated runs; the machine may be shared.
 """
@@ -158,23 +160,50 @@ def stability(args: argparse.Namespace, base: Scenario, params: AllocationParams
         )
 
 
+def full_inventory(
+    levels: dict[tuple[str, str], float], seed: int, on_hand_share: float
+) -> list[dict[str, Any]]:
+    """Tonight's inventory for every stocked (SKU, warehouse) of a plan, seeded: on hand a
+    share of the level uniform in ``on_hand_share ± 0.25``, and a shipment in transit of a
+    share uniform in [0, 0.5] arriving after a whole number of hours uniform in [24, 240]
+    (rows in sorted (SKU, warehouse) order, so the seed alone fixes them)."""
+    rng = np.random.default_rng(seed)
+    keys = sorted(k for k, v in levels.items() if v > 0)
+    n = len(keys)
+    units = np.array([levels[k] for k in keys], float)
+    on_hand = np.round(units * rng.uniform(on_hand_share - 0.25, on_hand_share + 0.25, n))
+    transit = np.round(units * rng.uniform(0.0, 0.5, n))
+    hours = rng.integers(24, 241, n)
+    inv: list[dict[str, Any]] = []
+    for (sku, wh), oh, tr, h in zip(
+        keys, on_hand.tolist(), transit.tolist(), hours.tolist(), strict=True
+    ):
+        inv.append({"sku": sku, "warehouse": wh, "on_hand": max(0.0, oh)})
+        if tr > 0:
+            inv.append(
+                {"sku": sku, "warehouse": wh, "in_transit": tr, "arrives_in_hours": float(h)}
+            )
+    return inv
+
+
+def write_inventory_csv(inv: list[dict[str, Any]], path: Path) -> None:
+    """``inv`` as the CSV that ``tradelane plan --inventory`` reads."""
+    lines = ["sku,warehouse,on_hand,in_transit,arrives_in_hours"]
+    for r in inv:
+        cells = [r.get(c) for c in ("on_hand", "in_transit", "arrives_in_hours")]
+        lines.append(
+            ",".join([r["sku"], r["warehouse"]] + ["" if c is None else f"{c:g}" for c in cells])
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def scale(args: argparse.Namespace, base: Scenario, params: AllocationParams) -> None:
     night0 = run(base, params)
     print(line(f"night 0 ({base.name})", night0), flush=True)
-    inv = []
-    for (sku, wh), units in _levels(night0).items():
-        if units <= 0:
-            continue
-        inv.append({"sku": sku, "warehouse": wh, "on_hand": round(units * args.on_hand_share)})
-        if round(units * 0.25) > 0:
-            inv.append(
-                {
-                    "sku": sku,
-                    "warehouse": wh,
-                    "in_transit": round(units * 0.25),
-                    "arrives_in_hours": 72,
-                }
-            )
+    inv = full_inventory(_levels(night0), args.seed, args.on_hand_share)
+    if args.inventory_out:
+        write_inventory_csv(inv, Path(args.inventory_out))
+        print(f"inventory written to {args.inventory_out} ({len(inv)} rows, seed {args.seed})")
     doc = copy.deepcopy(base.to_document())
     doc["inventory"] = inv
     s = parse_scenario(doc)
@@ -184,7 +213,7 @@ def scale(args: argparse.Namespace, base: Scenario, params: AllocationParams) ->
         f"inventory rows {len(inv)}; status {p['status']}, gap "
         f"{'-' if p.get('gap') is None else format(p['gap'], '.4%')}, "
         f"{p['_wall_s']:.1f} s wall (limit {args.time_limit:g} s); "
-        f"stats n_vars {p.get('stats', {}).get('n_vars')}, peak RSS "
+        f"bound from {p.get('stats', {}).get('bound_from')}, peak RSS "
         f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
     )
     for n in p.get("notes") or []:
@@ -197,13 +226,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--gap", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--seed", type=int, default=0, help="seed of the demand noise")
+    ap.add_argument(
+        "--seed", type=int, default=0, help="seed of the demand noise (--scale: of the inventory)"
+    )
     ap.add_argument("--noise", type=float, default=0.05)
     ap.add_argument(
         "--penalty", type=float, nargs="+", default=[0.5, 2.0], help="stability penalties"
     )
     ap.add_argument("--scale", action="store_true", help="the full-inventory scale run instead")
     ap.add_argument("--on-hand-share", type=float, default=0.5)
+    ap.add_argument(
+        "--inventory-out", help="--scale: write the generated inventory here (CSV for --inventory)"
+    )
     ap.add_argument("--json", help="write the stability figures here")
     args = ap.parse_args(argv)
     base = load_scenario(args.scenario)

@@ -140,8 +140,11 @@ transfers in − transfers out.
 
 Simplifications of v1: flows are continuous units; only stocking levels are integer. The
 decomposition (:mod:`optimizer.allocation.decompose`) and the large-model incumbent searches
-do not know the v1.1 blocks: a large plan with tonight's state is solved on fixed warehouses
-(last night's, or the decomposition's without state; :mod:`optimizer.plan.planning`).
+do not know the v1.1 blocks. A large plan with inventory, transfers and returns takes
+:mod:`optimizer.allocation.state_bound` (the aggregate's warehouses, the model with state on
+them, and the decomposition's bound with the balance and returns rows priced, so the gap is
+proven); one with a previous plan is solved on last night's warehouses with no bound claimed
+(:mod:`optimizer.plan.planning`).
 
 Modules
 -------
@@ -150,7 +153,8 @@ model and its rows), ``mip`` (one solve of the model, optionally with warehouses
 ``incumbent`` (plans for large models: Lagrangian enumeration, greedy, local search),
 ``transport`` (a warehouse set priced as a min-cost flow), ``lagrange`` and
 ``capacity_bound`` (lower bounds), ``decompose`` (warehouses on an aggregate, then flows),
-``state`` (the v1.1 column blocks), ``solve`` (the strategy for one model), ``baseline``
+``state`` (the v1.1 column blocks), ``state_bound`` (large models with state: plan and
+bound), ``solve`` (the strategy for one model), ``baseline``
 (the naive plan), ``evaluate`` (the independent evaluator), ``result`` (what a solve
 returns).
 """

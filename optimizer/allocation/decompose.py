@@ -62,7 +62,7 @@ import math
 import threading
 import time
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -76,6 +76,9 @@ from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, SolveStats, Status
 from optimizer.progress import PhaseReport, quiet
 from optimizer.solver import solve_lp_duals, solve_model
+
+if TYPE_CHECKING:
+    from optimizer.allocation.lagrange import Multipliers
 
 __all__ = [
     "aggregate_model",
@@ -645,89 +648,26 @@ def solve_decomposed(
         (2 * n_families, False),
     ]
     if lp_duals and best is not None and math.isfinite(best[0]):
-        # Lagrangian bound (optimizer.allocation.lagrange): multipliers from the fixed-y LP's duals,
-        # then subgradient steps; each subproblem is a facility-location problem solved exactly
-        from optimizer.allocation.capacity_bound import capacity_bound
-        from optimizer.allocation.lagrange import (
-            Multipliers,
-            capacitated_lane_keys,
-            lagrangian_search,
-            multipliers_from_duals,
-        )
+        from optimizer.allocation.lagrange import multipliers_from_duals
 
         say("computing a Lagrangian lower bound")
         m_fy, duals = lp_duals[0]
-        mult = multipliers_from_duals(data, m_fy, duals)
         reserve = 1.2 * lp_s if len(candidates) > 1 else 0.0
-        end = deadline - reserve
-        target = best[0] - params.relative_gap * abs(best[0])
-        lane_keys = capacitated_lane_keys(data, cols0)
-        # the capacitated bound needs throughput capacities; without them the subgradient
-        # gets all the time
-        thr = np.isfinite(np.asarray(data.wh_throughput_per_day, float))
-        capacitated = bool((thr & data.wh_usable).any())
-        rounds = 0
-        while rounds < MAX_BOUND_ROUNDS and bound < target and end - time.perf_counter() > 1.0:
-            rounds += 1
-            now = time.perf_counter()
-            share = LAGRANGE_SHARE if capacitated else 1.0
-            # without a time limit the subgradient gets twice the time spent so far
-            sub_end = now + (
-                share * (end - now) if math.isfinite(end) else max(5.0, 2.0 * (now - t0))
-            )
-            best_mult: list[Multipliers] = []
-            b, info_l = lagrangian_search(
-                data,
-                cols0,
-                mult,
-                targets,
-                lane_keys,
-                best[0],
-                sub_end,
-                stop_gap=params.relative_gap,
-                best_out=best_mult,
-                on_iter=lambda i, _b, bb: say(
-                    f"Lagrangian bound, iteration {i}: {bb:,.0f}", best=best[0], bound=bb
-                ),
-            )
-            for k, v in info_l.items():
-                if k.endswith(("_iterations", "_s")):
-                    stats[k] = stats.get(k, 0) + v
-                else:
-                    stats.setdefault(k, v)
-            if math.isfinite(b) and b > bound:
-                bound = b
-                stats["bound_from"] = "lagrangian"
-                stages = []
-            if not best_mult:
-                break
-            mult = best_mult[0]
-            if not capacitated or bound >= target or end - time.perf_counter() <= 1.0:
-                break
-            # the gap left is the throughput rows' integrality: keep them, Benders on y
-            say("tightening the bound with the throughput capacities kept")
-            cb = capacity_bound(
-                data,
-                cols0,
-                mult,
-                targets,
-                end,
-                target=target,
-                y_start=best[1].y,
-                on_iter=lambda i, bb: say(
-                    f"capacity bound, iteration {i}: {bb:,.0f}", best=best[0], bound=bb
-                ),
-            )
-            stats["capacity_rounds"] = rounds
-            stats["capacity_iterations"] = stats.get("capacity_iterations", 0) + cb.iterations
-            stats["capacity_s"] = stats.get("capacity_s", 0.0) + cb.seconds
-            if cb.bound > stats.get("capacity_bound", -math.inf):
-                stats["capacity_bound"] = cb.bound
-                stats["capacity_cross_check"] = cb.cross_check
-            if cb.bound > bound:
-                bound = cb.bound
-                stats["bound_from"] = "capacity"
-                stages = []
+        bound = bound_rounds(
+            data,
+            cols0,
+            multipliers_from_duals(data, m_fy, duals),
+            targets,
+            best[0],
+            deadline - reserve,
+            params,
+            y_start=best[1].y,
+            say=say,
+            stats=stats,
+            t0=t0,
+        )
+        if math.isfinite(bound):
+            stages = []
     for nf, as_lp in stages:
         left = deadline - time.perf_counter()
         if left < 2.0 or (cancel is not None and cancel.is_set()):
@@ -782,3 +722,96 @@ def solve_decomposed(
         stats=SolveStats.from_mapping(stats),
         notes=tuple(notes),
     )
+
+
+def bound_rounds(
+    data: NetworkData,
+    cols: Columns,
+    mult: Multipliers,
+    targets: dict[str, float],
+    upper: float,
+    end: float,
+    params: AllocationParams,
+    *,
+    y_start: F,
+    say: PhaseReport,
+    stats: dict[str, Any],
+    t0: float,
+) -> float:
+    """Steps 3 and 4 of the module docstring: a lower bound on the model of ``cols`` (all its
+    columns: pruning would void it) from multipliers ``mult`` (the fixed-y LP's duals), by
+    rounds of subgradient search and the capacitated bound until ``end`` or until the bound
+    is within ``params.relative_gap`` of ``upper`` (the best plan's cost). ``-inf`` when no
+    bound was found; ``stats`` gets the figures of each step."""
+    # Lagrangian bound (optimizer.allocation.lagrange): multipliers from the fixed-y LP's
+    # duals, then subgradient steps; each subproblem is a facility-location problem solved
+    # exactly
+    from optimizer.allocation.capacity_bound import capacity_bound
+    from optimizer.allocation.lagrange import capacitated_lane_keys, lagrangian_search
+
+    bound = -math.inf
+    target = upper - params.relative_gap * abs(upper)
+    lane_keys = capacitated_lane_keys(data, cols)
+    # the capacitated bound needs throughput capacities; without them the subgradient
+    # gets all the time
+    thr = np.isfinite(np.asarray(data.wh_throughput_per_day, float))
+    capacitated = bool((thr & data.wh_usable).any())
+    rounds = 0
+    while rounds < MAX_BOUND_ROUNDS and bound < target and end - time.perf_counter() > 1.0:
+        rounds += 1
+        now = time.perf_counter()
+        share = LAGRANGE_SHARE if capacitated else 1.0
+        # without a time limit the subgradient gets twice the time spent so far
+        sub_end = now + (share * (end - now) if math.isfinite(end) else max(5.0, 2.0 * (now - t0)))
+        best_mult: list[Multipliers] = []
+        b, info_l = lagrangian_search(
+            data,
+            cols,
+            mult,
+            targets,
+            lane_keys,
+            upper,
+            sub_end,
+            stop_gap=params.relative_gap,
+            best_out=best_mult,
+            on_iter=lambda i, _b, bb: say(
+                f"Lagrangian bound, iteration {i}: {bb:,.0f}", best=upper, bound=bb
+            ),
+        )
+        for k, v in info_l.items():
+            if k.endswith(("_iterations", "_s")):
+                stats[k] = stats.get(k, 0) + v
+            else:
+                stats.setdefault(k, v)
+        if math.isfinite(b) and b > bound:
+            bound = b
+            stats["bound_from"] = "lagrangian"
+        if not best_mult:
+            break
+        mult = best_mult[0]
+        if not capacitated or bound >= target or end - time.perf_counter() <= 1.0:
+            break
+        # the gap left is the throughput rows' integrality: keep them, Benders on y
+        say("tightening the bound with the throughput capacities kept")
+        cb = capacity_bound(
+            data,
+            cols,
+            mult,
+            targets,
+            end,
+            target=target,
+            y_start=y_start,
+            on_iter=lambda i, bb: say(
+                f"capacity bound, iteration {i}: {bb:,.0f}", best=upper, bound=bb
+            ),
+        )
+        stats["capacity_rounds"] = rounds
+        stats["capacity_iterations"] = stats.get("capacity_iterations", 0) + cb.iterations
+        stats["capacity_s"] = stats.get("capacity_s", 0.0) + cb.seconds
+        if cb.bound > stats.get("capacity_bound", -math.inf):
+            stats["capacity_bound"] = cb.bound
+            stats["capacity_cross_check"] = cb.cross_check
+        if cb.bound > bound:
+            bound = cb.bound
+            stats["bound_from"] = "capacity"
+    return bound

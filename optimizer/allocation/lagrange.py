@@ -172,6 +172,32 @@ def _group_argmin(key: I, val: F, n: int) -> tuple[F, I]:
     return best, arg
 
 
+def _state_fixed(data: NetworkData, cols: Columns, bi: F) -> F:
+    """Per warehouse, what tonight's lots and returns can save when it is used, at supply
+    prices ``bi`` per (SKU, warehouse) pair (:mod:`optimizer.allocation.state_bound`).
+
+    A lot pays its holding ``lot_hold`` unless used (the constant ``Σ lot_hold·I``); a use at
+    warehouse w saves ``I·(bi − lane − duty − lot_hold)`` when positive, counted for every
+    use (a lot with several uses can only take one: counting each is a relaxation). A
+    return taken by w (at most ``ρ·D`` units, only when w is used; ``r_handling`` already
+    less its multiplier) saves ``σ·max(bi, −disposal)`` against its cost when that is
+    cheaper."""
+    W = len(data.warehouses)
+    adj = np.zeros(W)
+    if len(cols.e_lot):
+        b = bi[cols.e_kw]
+        gain = cols.e_lane + cols.e_duty - b - cols.lot_hold[cols.e_lot]
+        gain = np.where(np.isfinite(b), np.minimum(0.0, gain), 0.0)
+        np.add.at(adj, cols.e_wh, data.inv_units[cols.e_lot] * gain)
+    if len(cols.r_pair):
+        b = bi[cols.r_kw]
+        disp = -cols.kw_hold[cols.r_kw]
+        val = np.where(np.isfinite(b), np.maximum(b, disp), disp)
+        g = np.minimum(0.0, cols.r_lane + cols.r_handling - cols.p_resell[cols.r_pair] * val)
+        np.add.at(adj, cols.r_wh, (cols.p_rate * cols.p_dem)[cols.r_pair] * g)
+    return adj
+
+
 def pair_costs(
     data: NetworkData,
     cols: Columns,
@@ -224,6 +250,11 @@ def pair_costs(
         * np.where(np.isfinite(data.wh_throughput_per_day), data.wh_throughput_per_day, 0.0)
     )
     const = sum(mult.ontime.get(k, 0.0) * v for k, v in targets.items())
+    if len(cols.lot_hold) or len(cols.r_pair):
+        # tonight's state in the columns of optimizer.allocation.state_bound: lots and
+        # returns priced at each pair's supply cost ``bi``
+        fixed = fixed + _state_fixed(data, cols, bi)
+        const += float(cols.lot_hold @ data.inv_units)
     if mult.lanes:
         keys = np.fromiter(mult.lanes.keys(), dtype=np.int64, count=len(mult.lanes))
         lams = np.fromiter(mult.lanes.values(), dtype=float, count=len(mult.lanes))

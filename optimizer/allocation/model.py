@@ -89,10 +89,13 @@ def lane_key_caps(data: NetworkData, key: I) -> F:
 def lane_rows(
     data: NetworkData, opts: PathOptions, col_opt: I, col_sku: I, col0: int
 ) -> tuple[list[I], list[I], list[F]]:
-    """Entries ``(lane key, column, coefficient)`` for capacitated lanes (:func:`lane_key`)."""
+    """Entries ``(lane key, column, coefficient)`` for capacitated lanes (:func:`lane_key`).
+
+    A negative option index (a column on no lane: the lower bound's stand-ins for tonight's
+    inventory, :mod:`optimizer.allocation.state_bound`) has no entry."""
     if len(col_opt) == 0 or len(opts.lane_idx) == 0:
         return [], [], []
-    counts = np.diff(opts.lane_ptr)[col_opt]
+    counts = np.where(col_opt >= 0, np.diff(opts.lane_ptr)[np.maximum(col_opt, 0)], 0)
     parent, rank = expand_counts(counts)
     lane = opts.lane_idx[opts.lane_ptr[col_opt][parent] + rank]
     keys, cols, vals = [], [], []

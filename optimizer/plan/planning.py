@@ -350,11 +350,23 @@ def _solve(
     say: Progress,
 ) -> AllocationResult:
     """The solve of the monolithic and decomposition paths (strategy already chosen)."""
-    if strategy == "decompose" and data.has_state:
-        # the decomposition knows no v1.1 term (inventory, transfers, returns,
-        # stability): warehouses from it on the network without state, then the model
-        # with state on them
-        strategy = "decompose+state"
+    if strategy == "decompose" and data.has_state and not data.has_previous:
+        # inventory, transfers and returns: the decomposition's aggregate for the
+        # warehouses, the model with state on them, and a bound with those rows priced
+        from optimizer.allocation.state_bound import solve_state_decomposed
+
+        res = solve_state_decomposed(
+            data,
+            params,
+            columns=cols,
+            naive=naive,
+            deadline=solve_deadline,
+            cancel=cancel,
+            on_phase=say,
+        )
+    elif strategy == "decompose" and data.has_state:
+        # the bound knows no stability term: last night's warehouses, then the model with
+        # state on them
         res = _solve_state_on_decomposed(
             data, params, cols, naive, deadline=solve_deadline, cancel=cancel, say=say
         )
@@ -661,12 +673,14 @@ def _solve_state_on_decomposed(
     cancel: threading.Event | None,
     say: Progress,
 ) -> AllocationResult:
-    """A large model with tonight's state: the previous plan's warehouses if there is one,
-    else those of the decomposition of the network without state (at most 40 % of the time);
-    then the model with state on them, an LP (no binaries left) over every option at those
-    warehouses. (Restricting it to the 3 cheapest inbound options per SKU and warehouse, as the
-    decomposition's own fixed-warehouse step does, kept it from returning to last night's
-    stocking levels: on me-small with penalty 2 it kept all the churn, at +0.9 % cost.)
+    """A large model with tonight's state and a previous plan (without one,
+    :func:`optimizer.allocation.state_bound.solve_state_decomposed` is used): the previous
+    plan's warehouses if there is one, else those of the decomposition of the network without
+    state (at most 40 % of the time); then the model with state on them, an LP (no binaries
+    left) over every option at those warehouses. (Restricting it to the 3 cheapest inbound
+    options per SKU and warehouse, as the decomposition's own fixed-warehouse step does, kept
+    it from returning to last night's stocking levels: on me-small with penalty 2 it kept all
+    the churn, at +0.9 % cost.)
 
     No lower bound of the model with state is proven this way (the decomposition's bound is
     for the network without state, whose optimum can be higher): the bound is ``-inf`` and the
