@@ -102,7 +102,7 @@
           style: function (f) {
             return {color: MODE[f.properties.mode] || "#333", opacity: 0.7,
               weight: 1 + 5 * Math.sqrt((f.properties.units || 0) / umax),
-              dashArray: f.properties.on_time === false ? "4 4" : null};
+              dashArray: f.properties.kind === "transfer" ? "10 4 2 4" : (f.properties.on_time === false ? "4 4" : null)};
           },
           onEachFeature: function (f, l) { l.bindTooltip(tip(f.properties), {sticky: true}); }
         }).addTo(map);

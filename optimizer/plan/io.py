@@ -5,7 +5,9 @@ The map is drawn offline with matplotlib's Agg backend (no tiles, no network) ov
 outlines packaged with ``network.outlines``: warehouses
 sized by stock, demand zones, origins, and flows coloured by mode. Flows are aggregated over
 SKUs per (source, destination, lane sequence) so the files stay small; each GeoJSON flow keeps
-its units, hours and on-time flag, and its geometry follows the lanes' nodes.
+its units, hours and on-time flag, and its geometry follows the lanes' nodes. Tonight's
+transfers between warehouses (format v1.1) are flows of kind ``transfer`` and mode
+``transfer``, drawn dash-dotted over the other flows (``TRANSFER_STYLE``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ if TYPE_CHECKING:
     from optimizer.plan.document import Plan
     from optimizer.plan.planning import PlanOutcome
 
-__all__ = ["MODE_COLOURS", "draw_map", "flows_geojson", "write_plan"]
+__all__ = [
+    "MODE_COLOURS",
+    "TRANSFER_STYLE",
+    "draw_map",
+    "flows_geojson",
+    "map_figure",
+    "write_plan",
+]
 
 #: Plans with more rows (fulfilment, replenishment, stock) are written as compact JSON.
 PRETTY_MAX_ROWS = 20_000
@@ -36,6 +45,8 @@ MODE_COLOURS = {
     "last_mile": "#2ca02c",
     "transfer": "#bcbd22",
 }
+#: matplotlib line style of transfers between warehouses (other flows: solid, late dashed).
+TRANSFER_STYLE = "-."
 
 
 def _lane_path(
@@ -104,6 +115,11 @@ def flows_geojson(plan: Plan, geo: dict[str, Any]) -> dict[str, Any]:
         ("fulfilment", r.source, r.zone, r.lanes, r.units, r.hours, r.on_time)
         for r in plan.fulfilment or ()
     ]
+    # tonight's transfers between warehouses (one lane each)
+    rows += [
+        ("transfer", r.from_, r.to, (r.lane,), r.units, r.hours, None)
+        for r in plan.transfers or ()
+    ]
     for kind, src, dst, lanes, units, hours, on_time in rows:
         if src is None:
             continue
@@ -116,7 +132,7 @@ def flows_geojson(plan: Plan, geo: dict[str, Any]) -> dict[str, Any]:
                 "source": src,
                 "destination": dst,
                 "lanes": list(lanes),
-                "mode": _main_mode(modes),
+                "mode": "transfer" if kind == "transfer" else _main_mode(modes),
                 "units": 0.0,
                 "skus": 0,
                 "path": path,
@@ -146,6 +162,12 @@ def draw_map(plan: Plan, gj: dict[str, Any], path: Path | BinaryIO) -> None:
     plan's extent with a margin. Drawn with the object API of matplotlib (no pyplot state), so it
     may run in any thread.
     """
+    map_figure(plan, gj).savefig(path, format="png")
+
+
+def map_figure(plan: Plan, gj: dict[str, Any]) -> Any:
+    """The matplotlib ``Figure`` of :func:`draw_map` (one axes; flows as line collections
+    labelled ``"MODE STYLE"``)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.collections import LineCollection, PolyCollection
     from matplotlib.figure import Figure
@@ -183,24 +205,31 @@ def draw_map(plan: Plan, gj: dict[str, Any], path: Path | BinaryIO) -> None:
     used_modes = set()
     lines = [f for f in gj["features"] if f["geometry"]["type"] == "LineString"]
     umax = max((f["properties"]["units"] for f in lines), default=1.0) or 1.0
-    # one collection per (mode, on time): a large plan has tens of thousands of flows
-    groups: dict[tuple[str, bool], tuple[list[Any], list[float]]] = defaultdict(lambda: ([], []))
+    # one collection per (mode, line style): a large plan has tens of thousands of flows;
+    # transfers between warehouses dash-dotted and above the other flows
+    groups: dict[tuple[str, str], tuple[list[Any], list[float]]] = defaultdict(lambda: ([], []))
     for f in lines:
         p = f["properties"]
         mode = p["mode"]
         used_modes.add(mode)
-        segs, widths = groups[mode, p.get("on_time", True) is not False]
+        if p.get("kind") == "transfer":
+            style = TRANSFER_STYLE
+        else:
+            style = "-" if p.get("on_time", True) is not False else "--"
+        segs, widths = groups[mode, style]
         segs.append(f["geometry"]["coordinates"])
         widths.append(0.4 + 2.5 * math.sqrt(p["units"] / umax))
-    for (mode, on_time), (segs, widths) in groups.items():
+    for (mode, style), (segs, widths) in groups.items():
+        transfer = style == TRANSFER_STYLE
         ax.add_collection(
             LineCollection(
                 segs,
                 colors=MODE_COLOURS.get(mode, "#333333"),
-                linewidths=widths,
-                alpha=0.55,
-                zorder=1,
-                linestyles="-" if on_time else "--",
+                linewidths=[w + 1.0 for w in widths] if transfer else widths,
+                alpha=0.9 if transfer else 0.55,
+                zorder=2 if transfer else 1,
+                linestyles=style,
+                label=f"{mode} {style}",
             )
         )
     if lines and not coords:
@@ -247,7 +276,14 @@ def draw_map(plan: Plan, gj: dict[str, Any], path: Path | BinaryIO) -> None:
             zorder=2,
         )
     handles = [
-        Line2D([0], [0], color=MODE_COLOURS.get(m, "#333"), lw=2, label=m)
+        Line2D(
+            [0],
+            [0],
+            color=MODE_COLOURS.get(m, "#333"),
+            lw=2,
+            ls=TRANSFER_STYLE if m == "transfer" else "-",
+            label="transfer between warehouses" if m == "transfer" else m,
+        )
         for m in sorted(used_modes)
     ]
     handles += [
@@ -285,7 +321,7 @@ def draw_map(plan: Plan, gj: dict[str, Any], path: Path | BinaryIO) -> None:
     ax.set_aspect("equal", adjustable="box" if coords else "datalim")
     ax.set_facecolor("#f7fbff")
     fig.tight_layout()
-    fig.savefig(path, format="png")
+    return fig
 
 
 _draw = draw_map  # write_plan's keyword ``draw_map`` shadows the function
