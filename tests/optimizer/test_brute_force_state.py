@@ -1,0 +1,51 @@
+"""The allocation model with tonight's inventory and transfer lanes against an independent brute
+force (tests/optimizer/brute_state.py: every warehouse set, each an LP written from the
+scenario document with a time-expanded stock balance; no code shared with the optimiser)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from network.compile import compile_network
+from network.scenario import parse_scenario
+from optimizer.allocation.columns import build_columns
+from optimizer.allocation.params import AllocationParams
+from optimizer.allocation.state_bound import solve_state_decomposed
+from optimizer.plan.planning import plan_scenario
+from tests.optimizer.brute_state import brute_force, tiny_state_doc
+
+
+def _check(seed: int) -> None:
+    doc = tiny_state_doc(np.random.default_rng(seed))
+    best, _ = brute_force(doc)
+    assert math.isfinite(best)
+    s = parse_scenario(doc)
+    out = plan_scenario(s, AllocationParams(relative_gap=0, strategy="monolithic", time_limit=60))
+    p = out.plan if isinstance(out.plan, dict) else out.plan.to_json()
+    assert p["status"] == "optimal"
+    assert out.evaluation is not None and out.evaluation.feasible
+    assert p["objective"] == pytest.approx(best, rel=1e-7, abs=1e-5)
+    # the large-model path's bound (optimizer.allocation.state_bound) is never above it
+    data = compile_network(s)
+    res = solve_state_decomposed(
+        data, AllocationParams(relative_gap=0, time_limit=30), columns=build_columns(data)
+    )
+    assert res.bound <= best + 1e-6 * max(1.0, abs(best))
+    assert res.objective >= best - 1e-6 * max(1.0, abs(best))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_mip_matches_independent_brute_force(seed: int) -> None:
+    """Seeded tiny instances: the planner's proven optimum is the brute force's."""
+    _check(seed)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(1000, 2**31 - 1))
+def test_mip_matches_independent_brute_force_on_random_networks(seed: int) -> None:
+    _check(seed)
