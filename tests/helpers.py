@@ -264,3 +264,47 @@ def stranded_doc(transfer_cost: float) -> dict[str, Any]:
             {"sku": "K", "warehouse": "WH-B", "on_hand": 20},
         ],
     }
+
+
+def random_state_doc(rng: np.random.Generator, *, caps: bool = True) -> dict[str, Any]:
+    """A random tiny scenario (:func:`random_doc`) with inventory, transfer lanes, returns."""
+    doc = random_doc(rng, caps=caps)
+    whs = [n["id"] for n in doc["nodes"] if n["kind"] == "warehouse"]
+    skus = [k["id"] for k in doc["skus"]]
+    for n in doc["nodes"]:
+        if n["kind"] == "warehouse" and rng.random() < 0.6:
+            n["returns_handling_cost_per_unit"] = float(rng.uniform(0, 2))
+    for a, b in itertools.permutations(whs, 2):
+        if rng.random() < 0.5:
+            doc["lanes"].append(
+                lane(
+                    f"{a}-{b}-tr",
+                    a,
+                    b,
+                    "transfer",
+                    transit_hours=float(rng.integers(2, 200)),
+                    cost_per_unit=float(rng.uniform(0, 3)),
+                    cost_per_kg=float(rng.uniform(0, 0.5)),
+                )
+            )
+    inv = []
+    for k in skus:
+        for w in whs:
+            if rng.random() < 0.5:
+                row: dict[str, Any] = {"sku": k, "warehouse": w}
+                if rng.random() < 0.7:
+                    row["on_hand"] = float(rng.integers(0, 300))
+                if rng.random() < 0.5 or "on_hand" not in row:
+                    row["in_transit"] = float(rng.integers(1, 300))
+                    row["arrives_in_hours"] = float(rng.integers(0, 800))
+                inv.append(row)
+    doc["inventory"] = inv
+    doc["returns"] = [
+        {
+            "country": "MY",
+            "rate": float(rng.uniform(0, 0.3)),
+            "resellable_share": float(rng.uniform(0, 1)),
+        }
+    ]
+    doc["service"]["stability_penalty_per_unit"] = float(rng.uniform(0, 2))
+    return doc

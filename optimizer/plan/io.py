@@ -117,8 +117,7 @@ def flows_geojson(plan: Plan, geo: dict[str, Any]) -> dict[str, Any]:
     ]
     # tonight's transfers between warehouses (one lane each)
     rows += [
-        ("transfer", r.from_, r.to, (r.lane,), r.units, r.hours, None)
-        for r in plan.transfers or ()
+        ("transfer", r.from_, r.to, (r.lane,), r.units, r.hours, None) for r in plan.transfers or ()
     ]
     for kind, src, dst, lanes, units, hours, on_time in rows:
         if src is None:

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-import copy
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from matplotlib.image import imread
 
 from network.scenario import parse_scenario
 from optimizer.allocation.params import AllocationParams
+from optimizer.plan.document import Plan
 from optimizer.plan.io import (
     MODE_COLOURS,
     TRANSFER_STYLE,
@@ -26,7 +27,7 @@ from optimizer.plan.io import (
     write_plan,
 )
 from optimizer.plan.planning import PlanOutcome, plan_scenario
-from tests.optimizer.test_state import stranded_doc
+from tests.helpers import stranded_doc
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -37,9 +38,8 @@ def stranded() -> PlanOutcome:
     return plan_scenario(parse_scenario(stranded_doc(0.5)), AllocationParams(relative_gap=0))
 
 
-def _plan(out: PlanOutcome) -> dict[str, Any]:
-    p = out.plan
-    return p if isinstance(p, dict) else p.to_json()
+def _plan(out: PlanOutcome) -> Plan:
+    return out.plan
 
 
 def _transfer_lines(gj: dict[str, Any]) -> list[dict[str, Any]]:
@@ -52,7 +52,8 @@ def _transfer_lines(gj: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_transfers_are_geojson_lines_between_the_warehouses(stranded: PlanOutcome) -> None:
     plan = _plan(stranded)
-    assert sum(t["units"] for t in plan["transfers"]) == pytest.approx(780.0)
+    assert plan.transfers is not None
+    assert sum(t.units for t in plan.transfers) == pytest.approx(780.0)
     gj = flows_geojson(plan, stranded.geo)
     lines = _transfer_lines(gj)
     assert len(lines) == 1
@@ -71,7 +72,7 @@ def test_transfers_are_geojson_lines_between_the_warehouses(stranded: PlanOutcom
         [nodes["WH-B"]["lon"], nodes["WH-B"]["lat"]],
     ]
     # a plan without transfers has no such line
-    bare = {k: v for k, v in plan.items() if k != "transfers"}
+    bare = replace(plan, transfers=None)
     assert _transfer_lines(flows_geojson(bare, stranded.geo)) == []
 
 
@@ -99,7 +100,7 @@ def gj_coords(gj: dict[str, Any]) -> list[list[float]]:
     return list(_transfer_lines(gj)[0]["geometry"]["coordinates"])
 
 
-def _olive_pixels(plan: dict[str, Any], geo: dict[str, Any]) -> int:
+def _olive_pixels(plan: Plan, geo: dict[str, Any]) -> int:
     buf = io.BytesIO()
     draw_map(plan, flows_geojson(plan, geo), buf)
     buf.seek(0)
@@ -111,8 +112,7 @@ def _olive_pixels(plan: dict[str, Any], geo: dict[str, Any]) -> int:
 
 def test_map_png_shows_the_transfer(stranded: PlanOutcome) -> None:
     plan = _plan(stranded)
-    without = copy.deepcopy(plan)
-    without["transfers"] = []
+    without = replace(plan, transfers=())
     assert _olive_pixels(plan, stranded.geo) > 50
     assert _olive_pixels(without, stranded.geo) == 0
 

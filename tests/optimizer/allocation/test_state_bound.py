@@ -12,15 +12,14 @@ import pytest
 from network.compile import compile_network
 from network.scenario import parse_scenario
 from optimizer.allocation.columns import build_columns
-from optimizer.allocation.evaluate import evaluate
 from optimizer.allocation.lagrange import Multipliers, pair_costs
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import Status
 from optimizer.allocation.solve import solve_allocation
 from optimizer.allocation.state_bound import bound_columns, solve_state_decomposed
+from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_dict, plan_scenario
-from tests.optimizer.test_allocation import lane
-from tests.optimizer.test_state import random_state_doc, stranded_doc
+from tests.helpers import lane, random_state_doc, stranded_doc
 
 
 def _state_doc(seed: int, *, on_hand_only: bool = False, caps: bool = True) -> dict[str, Any]:
@@ -59,7 +58,7 @@ def test_state_bound_never_exceeds_the_mip_optimum(seed: int) -> None:
         data,
         res.columns,
         res.solution,
-        status=str(res.status),
+        status=res.status,
         objective=res.objective,
         bound=res.bound,
         solve_seconds=0.0,
@@ -119,7 +118,7 @@ def test_planner_proves_state_plans_on_the_large_model_path() -> None:
     is golden case (a)'s optimum 1190, proven (bound = objective), and passes the evaluator."""
     s = parse_scenario(stranded_doc(0.5))
     out = plan_scenario(s, AllocationParams(relative_gap=1e-6, strategy="decompose", time_limit=30))
-    p = out.plan if isinstance(out.plan, dict) else out.plan.to_json()
+    p = out.plan.to_json()
     assert p["strategy"] == "decompose+state"
     assert p["status"] == "optimal"
     assert p["objective"] == pytest.approx(1190.0, rel=1e-9)

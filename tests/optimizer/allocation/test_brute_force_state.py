@@ -1,5 +1,5 @@
 """The allocation model with tonight's inventory and transfer lanes against an independent brute
-force (tests/optimizer/brute_state.py: every warehouse set, each an LP written from the
+force (tests/brute_state.py: every warehouse set, each an LP written from the
 scenario document with a time-expanded stock balance; no code shared with the optimiser)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from optimizer.allocation.columns import build_columns
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.state_bound import solve_state_decomposed
 from optimizer.plan.planning import plan_scenario
-from tests.optimizer.brute_state import brute_force, tiny_state_doc
+from tests.brute_state import brute_force, tiny_state_doc
 
 
 def _check(seed: int) -> None:
@@ -26,7 +26,7 @@ def _check(seed: int) -> None:
     assert math.isfinite(best)
     s = parse_scenario(doc)
     out = plan_scenario(s, AllocationParams(relative_gap=0, strategy="monolithic", time_limit=60))
-    p = out.plan if isinstance(out.plan, dict) else out.plan.to_json()
+    p = out.plan.to_json()
     assert p["status"] == "optimal"
     assert out.evaluation is not None and out.evaluation.feasible
     assert p["objective"] == pytest.approx(best, rel=1e-7, abs=1e-5)
