@@ -225,23 +225,19 @@ def _demand(rng: np.random.Generator, mean: F, cv: F) -> F:
     return np.where(pos, np.exp(mu + np.sqrt(s2) * z), mean)
 
 
-def simulate_plan(data: NetworkData, plan: Plan, params: SimParams | None = None) -> SimResult:
-    """Simulate ``plan`` (made for ``data``); see the module doc.
+@dataclass(frozen=True, slots=True)
+class _Countries:
+    """The countries with demand or deliveries, each zone's country index, and per country the
+    units the plan loses and the units it ships direct."""
 
-    Raises
-    ------
-    InvalidNetworkError
-        If the plan lists a flow that is no option of the network (the row is named).
-    """
-    params = params or SimParams()
-    t0 = time.perf_counter()
-    rng = np.random.default_rng(params.seed)
-    svc = data.service
-    H = float(data.horizon_days)
-    R = float(svc.review_period_days)
-    promise = float(svc.promise_hours)
-    fl: PlanFlows = plan_flows(data, plan)
+    names: list[str]
+    index: dict[str, int]
+    zone_country: npt.NDArray[np.int64]
+    lost: F
+    direct: F
 
+
+def _countries(data: NetworkData, fl: PlanFlows) -> _Countries:
     # countries and planned demand / lost units per country
     zc = np.array(data.zone_country)
     countries = sorted(
@@ -251,7 +247,6 @@ def simulate_plan(data: NetworkData, plan: Plan, params: SimParams | None = None
     C = len(countries)
     zone_c = np.array([c_of.get(c, -1) for c in data.zone_country], np.int64)
     Zn = len(data.zones)
-    dem_z = np.bincount(data.dem_zone, weights=data.dem_units, minlength=Zn)
     # served per (sku, zone) to find the plan's lost units, as the evaluator does
     nz = max(1, Zn)
     key_d = data.dem_sku * nz + data.dem_zone
@@ -264,38 +259,37 @@ def simulate_plan(data: NetworkData, plan: Plan, params: SimParams | None = None
     direct_c = np.bincount(
         zone_c[fl.f_zone[fl.f_direct]], weights=fl.f_units[fl.f_direct], minlength=C
     )
-    del dem_z
 
-    # fulfilment options used, units per (option, country)
-    ob = ~fl.f_direct
-    uo, inv_o = np.unique(fl.f_opt[ob], return_inverse=True)
-    ud, inv_d = np.unique(fl.f_opt[fl.f_direct], return_inverse=True)
-    # inbound options used
-    ui, inv_i = np.unique(fl.r_opt, return_inverse=True)
-    rl = _random_lanes(data, [(data.outbound, uo), (data.direct, ud), (data.inbound, ui)])
-    lane_pos = {int(ln): j for j, ln in enumerate(rl.tolist())}
-    n_rl = len(rl)
-    o_opts = _options(data.outbound, uo, data, lane_pos, n_rl)
-    d_opts = _options(data.direct, ud, data, lane_pos, n_rl)
-    i_opts = _options(data.inbound, ui, data, lane_pos, n_rl)
-    f_fixed = np.r_[o_opts.fixed, d_opts.fixed]
-    f_inc = sp.vstack([o_opts.inc, d_opts.inc]).tocsr()
-    f_row_opt = np.zeros(len(fl.f_opt), np.int64)
-    f_row_opt[ob] = inv_o
-    f_row_opt[fl.f_direct] = len(uo) + inv_d
-    units_oc = np.zeros((len(f_fixed), C))
-    np.add.at(units_oc, (f_row_opt, zone_c[fl.f_zone]), fl.f_units)
-    shipped_c = units_oc.sum(axis=0)
-    shipped = float(shipped_c.sum())
-    mu, sig = (
-        lognormal_params(data.lane_hours[rl], data.lane_time_cv[rl])
-        if n_rl
-        else (
-            np.zeros(0),
-            np.zeros(0),
-        )
+    return _Countries(
+        countries, c_of, zone_c, np.asarray(lost_c, dtype=float), np.asarray(direct_c, dtype=float)
     )
 
+
+@dataclass(frozen=True, slots=True)
+class _StockPairs:
+    """The (SKU, warehouse) pairs the plan ships from stock: demand rate per day, demand cv,
+    stocking level, each pair's share of units per country, and its inbound options as
+    cumulative choice probabilities (``choice`` -1 where a pair has fewer options)."""
+
+    n: int
+    rate: F
+    cv: F
+    level: F
+    share: F
+    choice: npt.NDArray[np.int64]
+    cum: F
+    has_in: npt.NDArray[np.bool_]
+
+
+def _stock_pairs(
+    data: NetworkData,
+    fl: PlanFlows,
+    zone_c: npt.NDArray[np.int64],
+    C: int,
+    inv_i: npt.NDArray[np.int64],
+) -> _StockPairs:
+    H = float(data.horizon_days)
+    ob = ~fl.f_direct
     # (SKU, warehouse) pairs shipping from stock: demand rate, stocking level, inbound choice
     W = len(data.warehouses)
     kw_f = fl.f_sku[ob] * W + fl.f_wh[ob]
@@ -330,6 +324,63 @@ def simulate_plan(data: NetworkData, plan: Plan, params: SimParams | None = None
     weight[r_kw[order], rank] = fl.r_units[order]
     cum = np.cumsum(weight, axis=1) / np.maximum(weight.sum(axis=1, keepdims=True), 1e-300)
     has_in = choice[:, 0] >= 0
+
+    return _StockPairs(KW, d_rate, cv_d, S, share_kc, choice, cum, has_in)
+
+
+def simulate_plan(data: NetworkData, plan: Plan, params: SimParams | None = None) -> SimResult:
+    """Simulate ``plan`` (made for ``data``); see the module doc.
+
+    Raises
+    ------
+    InvalidNetworkError
+        If the plan lists a flow that is no option of the network (the row is named).
+    """
+    params = params or SimParams()
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(params.seed)
+    svc = data.service
+    H = float(data.horizon_days)
+    R = float(svc.review_period_days)
+    promise = float(svc.promise_hours)
+    fl: PlanFlows = plan_flows(data, plan)
+
+    cs = _countries(data, fl)
+    c_of, C, zone_c = cs.index, len(cs.names), cs.zone_country
+    lost_c, direct_c = cs.lost, cs.direct
+    # fulfilment options used, units per (option, country)
+    ob = ~fl.f_direct
+    uo, inv_o = np.unique(fl.f_opt[ob], return_inverse=True)
+    ud, inv_d = np.unique(fl.f_opt[fl.f_direct], return_inverse=True)
+    # inbound options used
+    ui, inv_i = np.unique(fl.r_opt, return_inverse=True)
+    rl = _random_lanes(data, [(data.outbound, uo), (data.direct, ud), (data.inbound, ui)])
+    lane_pos = {int(ln): j for j, ln in enumerate(rl.tolist())}
+    n_rl = len(rl)
+    o_opts = _options(data.outbound, uo, data, lane_pos, n_rl)
+    d_opts = _options(data.direct, ud, data, lane_pos, n_rl)
+    i_opts = _options(data.inbound, ui, data, lane_pos, n_rl)
+    f_fixed = np.r_[o_opts.fixed, d_opts.fixed]
+    f_inc = sp.vstack([o_opts.inc, d_opts.inc]).tocsr()
+    f_row_opt = np.zeros(len(fl.f_opt), np.int64)
+    f_row_opt[ob] = inv_o
+    f_row_opt[fl.f_direct] = len(uo) + inv_d
+    units_oc = np.zeros((len(f_fixed), C))
+    np.add.at(units_oc, (f_row_opt, zone_c[fl.f_zone]), fl.f_units)
+    shipped_c = units_oc.sum(axis=0)
+    shipped = float(shipped_c.sum())
+    mu, sig = (
+        lognormal_params(data.lane_hours[rl], data.lane_time_cv[rl])
+        if n_rl
+        else (
+            np.zeros(0),
+            np.zeros(0),
+        )
+    )
+
+    sp_ = _stock_pairs(data, fl, zone_c, C, inv_i)
+    KW, d_rate, cv_d, S, share_kc = sp_.n, sp_.rate, sp_.cv, sp_.level, sp_.share
+    choice, cum, has_in = sp_.choice, sp_.cum, sp_.has_in
     n_cyc = max(1, round(H / R)) if R > 0 else 1
     scale = H / (n_cyc * R) if R > 0 else 1.0
 
