@@ -114,43 +114,43 @@ def lane_rows(
     return keys, cols, vals
 
 
-def build_allocation_model(
-    data: NetworkData,
-    params: AllocationParams | None = None,
-    *,
-    columns: Columns | None = None,
-    y_fixed: F | None = None,
-    targets: dict[str, float] | None = None,
-    integer_stock: bool = True,
-    storage_margin: bool = False,
-) -> AllocationModel:
-    """Build the MIP of the module docstring as sparse arrays (vectorised, no solver yet).
+@dataclass(slots=True)
+class _Rows:
+    """The constraint rows of a model being built: blocks of (row, column, value) triplets with
+    their row bounds, each block named (``rows`` maps a name to its row range)."""
 
-    Parameters
-    ----------
-    data
-        The compiled network.
-    params
-        Solver parameters (unused by the build itself; kept for the signature).
-    columns
-        Pre-built columns (default: :func:`build_columns` with pruning).
-    y_fixed
-        Fix warehouse use to these 0/1 values (the rest of the model then has no binaries).
-    targets
-        On-time unit targets to use instead of the service shares (``"all"`` and per country);
-        used when the shares cannot be met.
-    integer_stock
-        Keep stocking levels integer (``False``: continuous, a relaxation; stocking levels have
-        no cost, so rounding them up afterwards changes only storage use).
-    storage_margin
-        Tighten each storage row by one unit of every SKU that may be stocked there, so that
-        rounding continuous stocking levels up cannot overflow storage (a restriction).
-    """
-    del params
-    t0 = time.perf_counter()
-    cols = build_columns(data) if columns is None else columns
+    rr: list[I] = field(default_factory=list)
+    cc: list[I] = field(default_factory=list)
+    vv: list[F] = field(default_factory=list)
+    rlb: list[F] = field(default_factory=list)
+    rub: list[F] = field(default_factory=list)
+    rows: dict[str, tuple[int, int]] = field(default_factory=dict)
+    n: int = 0
+
+    def block(self, name: str, r: I, col: I, val: F, lo: F, hi: F) -> None:
+        """Append rows ``lo ≤ Σ val·x[col] ≤ hi`` (``r`` numbers them from 0 in the block)."""
+        self.rr.append(self.n + r)
+        self.cc.append(col)
+        self.vv.append(val)
+        self.rlb.append(lo)
+        self.rub.append(hi)
+        self.rows[name] = (self.n, self.n + len(lo))
+        self.n += len(lo)
+
+    def matrix(self, n_cols: int) -> sp.csr_matrix:
+        """The rows as one CSR matrix (duplicate entries summed)."""
+        A = sp.csr_matrix(
+            (np.concatenate(self.vv), (np.concatenate(self.rr), np.concatenate(self.cc))),
+            shape=(self.n, n_cols),
+        )
+        A.sum_duplicates()
+        return A
+
+
+def _layout(data: NetworkData, cols: Columns) -> tuple[dict[str, int], int, I]:
+    """Column offsets of every variable block (``off``), the number of columns, and the
+    (SKU, warehouse) pairs with a stocking-level variable ``S``."""
     W = len(data.warehouses)
-    H = float(data.horizon_days)
     P = len(cols.p_dem)
     nx_, nq, nf, nkw = len(cols.x_pair), len(cols.q_pair), len(cols.f_sku), len(cols.kw_sku)
     s_mask = np.isfinite(data.wh_storage_m3)[cols.kw_wh]
@@ -189,7 +189,40 @@ def build_allocation_model(
         off[name] = off[list(off)[-1]] + size
     n = off.pop("end")
 
-    # bounds and costs
+    return off, n, s_kw
+
+
+@dataclass(frozen=True, slots=True)
+class _Bounds:
+    """Costs, column bounds and integer columns of a model; ``y_lb``/``y_ub`` the warehouse
+    bounds and ``s_ub`` the stocking levels' upper bounds."""
+
+    c: F
+    lb: F
+    ub: F
+    integer: I
+    y_lb: F
+    y_ub: F
+    s_ub: F
+
+
+def _bounds(
+    data: NetworkData,
+    cols: Columns,
+    off: dict[str, int],
+    n: int,
+    s_kw: I,
+    y_fixed: F | None,
+    integer_stock: bool,
+) -> _Bounds:
+    """Objective coefficients and bounds of every column; flows at unusable warehouses are
+    fixed to 0."""
+    W = len(data.warehouses)
+    P = len(cols.p_dem)
+    nx_, nf, nkw = len(cols.x_pair), len(cols.f_sku), len(cols.kw_sku)
+    ns, ne, nr, nsp = len(s_kw), len(cols.e_lot), len(cols.r_pair), len(cols.sp_kw)
+    nd = nkw if cols.has_previous else 0
+    nch = W if cols.has_previous else 0
     y_lb = data.wh_kept_open.astype(float)
     y_ub = data.wh_usable.astype(float)
     if y_fixed is not None:
@@ -256,51 +289,26 @@ def build_allocation_model(
         [np.flatnonzero(y_lb < y_ub), off["S"] + np.arange(ns if integer_stock else 0)]
     ).astype(np.int64)
 
-    rr: list[I] = []
-    cc: list[I] = []
-    vv: list[F] = []
-    rlb: list[F] = []
-    rub: list[F] = []
-    rows: dict[str, tuple[int, int]] = {}
-    nrow = 0
+    return _Bounds(c, lb, ub, integer, y_lb, y_ub, s_ub)
 
-    def block(name: str, r: I, col: I, val: F, lo: F, hi: F) -> None:
-        nonlocal nrow
-        rr.append(nrow + r)
-        cc.append(col)
-        vv.append(val)
-        rlb.append(lo)
-        rub.append(hi)
-        rows[name] = (nrow, nrow + len(lo))
-        nrow += len(lo)
 
-    xs = off["x"] + np.arange(nx_)
-    qs = off["q"] + np.arange(nq)
-    fs = off["f"] + np.arange(nf)
-    # 1. demand: Σx + Σq + u = D
-    block(
-        "demand",
-        np.concatenate([cols.x_pair, cols.q_pair, np.arange(P)]),
-        np.concatenate([xs, qs, off["u"] + np.arange(P)]),
-        np.ones(nx_ + nq + P),
-        cols.p_dem,
-        cols.p_dem,
-    )
-    es = off["e"] + np.arange(ne)
-    rs = off["r"] + np.arange(nr)
-    # 2. flow balance: Σf + Σe + σ·Σr - sp - Σx = 0 per (SKU, warehouse) (v1: Σf - Σx = 0)
-    block(
-        "balance",
-        np.concatenate([cols.f_kw, cols.e_kw, cols.r_kw, cols.sp_kw, cols.x_kw]),
-        np.concatenate([fs, es, rs, off["sp"] + np.arange(nsp), xs]),
-        np.concatenate(
-            [np.ones(nf), np.ones(ne), cols.p_resell[cols.r_pair], -np.ones(nsp), -np.ones(nx_)]
-        ),
-        np.zeros(nkw),
-        np.zeros(nkw),
-    )
-    if cols.has_state:
-        state_rows(data, cols, block, off, nkw, s_ub if cols.has_previous else np.zeros(0))
+def _capacity_rows(
+    rows: _Rows,
+    data: NetworkData,
+    cols: Columns,
+    off: dict[str, int],
+    s_kw: I,
+    bd: _Bounds,
+    storage_margin: bool,
+) -> None:
+    """Rows 3-4: stocking levels, storage, throughput and the strong linking rows."""
+    W = len(data.warehouses)
+    H = float(data.horizon_days)
+    nkw, ns = len(cols.kw_sku), len(s_kw)
+    y_lb, y_ub = bd.y_lb, bd.y_ub
+    xs = off["x"] + np.arange(len(cols.x_pair))
+    fs = off["f"] + np.arange(len(cols.f_sku))
+    block = rows.block
     # 3. stocking level: Σ coef·f - S ≤ 0 (finite-storage warehouses only)
     s_row = np.full(nkw, -1, dtype=np.int64)
     s_row[s_kw] = np.arange(ns)
@@ -365,6 +373,12 @@ def build_allocation_model(
             np.full(ng, -np.inf),
             np.zeros(ng),
         )
+
+
+def _lane_capacity_rows(rows: _Rows, data: NetworkData, cols: Columns, off: dict[str, int]) -> I:
+    """Row 5: lane capacities (kg, m³, units per day × H); the lane keys of the rows."""
+    H = float(data.horizon_days)
+    block = rows.block
     # 5. lane capacities (kg, m³, units per day × H)
     keys, lcols, lvals = [], [], []
     for opts, col_opt, col_sku, col0 in (
@@ -399,6 +413,20 @@ def build_allocation_model(
         )
     else:
         uk = np.zeros(0, dtype=np.int64)
+    return uk
+
+
+def _service_rows(
+    rows: _Rows,
+    data: NetworkData,
+    cols: Columns,
+    off: dict[str, int],
+    targets: dict[str, float] | None,
+) -> dict[str, float]:
+    """Row 6: on-time units ≥ target, overall then per country; the targets used by name."""
+    xs = off["x"] + np.arange(len(cols.x_pair))
+    qs = off["q"] + np.arange(len(cols.q_pair))
+    block = rows.block
     # 6. service: on-time units ≥ target (overall, then per country)
     tg = dict(targets) if targets is not None else default_targets(data, cols)
     on_x = np.flatnonzero(cols.x_ontime)
@@ -426,27 +454,97 @@ def build_allocation_model(
         np.full(len(names), np.inf),
     )
 
-    A = sp.csr_matrix(
-        (np.concatenate(vv), (np.concatenate(rr), np.concatenate(cc))), shape=(nrow, n)
+    return {n_: tg.get(n_, 0.0) for n_ in names}
+
+
+def build_allocation_model(
+    data: NetworkData,
+    params: AllocationParams | None = None,
+    *,
+    columns: Columns | None = None,
+    y_fixed: F | None = None,
+    targets: dict[str, float] | None = None,
+    integer_stock: bool = True,
+    storage_margin: bool = False,
+) -> AllocationModel:
+    """Build the MIP of the module docstring as sparse arrays (vectorised, no solver yet).
+
+    Parameters
+    ----------
+    data
+        The compiled network.
+    params
+        Solver parameters (unused by the build itself; kept for the signature).
+    columns
+        Pre-built columns (default: :func:`build_columns` with pruning).
+    y_fixed
+        Fix warehouse use to these 0/1 values (the rest of the model then has no binaries).
+    targets
+        On-time unit targets to use instead of the service shares (``"all"`` and per country);
+        used when the shares cannot be met.
+    integer_stock
+        Keep stocking levels integer (``False``: continuous, a relaxation; stocking levels have
+        no cost, so rounding them up afterwards changes only storage use).
+    storage_margin
+        Tighten each storage row by one unit of every SKU that may be stocked there, so that
+        rounding continuous stocking levels up cannot overflow storage (a restriction).
+    """
+    del params
+    t0 = time.perf_counter()
+    cols = build_columns(data) if columns is None else columns
+    off, n, s_kw = _layout(data, cols)
+    bd = _bounds(data, cols, off, n, s_kw, y_fixed, integer_stock)
+    P = len(cols.p_dem)
+    nx_, nq, nf, nkw = len(cols.x_pair), len(cols.q_pair), len(cols.f_sku), len(cols.kw_sku)
+    ne, nr, nsp = len(cols.e_lot), len(cols.r_pair), len(cols.sp_kw)
+    rows = _Rows()
+    block = rows.block
+    xs = off["x"] + np.arange(nx_)
+    qs = off["q"] + np.arange(nq)
+    fs = off["f"] + np.arange(nf)
+    # 1. demand: Σx + Σq + u = D
+    block(
+        "demand",
+        np.concatenate([cols.x_pair, cols.q_pair, np.arange(P)]),
+        np.concatenate([xs, qs, off["u"] + np.arange(P)]),
+        np.ones(nx_ + nq + P),
+        cols.p_dem,
+        cols.p_dem,
     )
-    A.sum_duplicates()
-    model = AllocationModel(
+    es = off["e"] + np.arange(ne)
+    rs = off["r"] + np.arange(nr)
+    # 2. flow balance: Σf + Σe + σ·Σr - sp - Σx = 0 per (SKU, warehouse) (v1: Σf - Σx = 0)
+    block(
+        "balance",
+        np.concatenate([cols.f_kw, cols.e_kw, cols.r_kw, cols.sp_kw, cols.x_kw]),
+        np.concatenate([fs, es, rs, off["sp"] + np.arange(nsp), xs]),
+        np.concatenate(
+            [np.ones(nf), np.ones(ne), cols.p_resell[cols.r_pair], -np.ones(nsp), -np.ones(nx_)]
+        ),
+        np.zeros(nkw),
+        np.zeros(nkw),
+    )
+    if cols.has_state:
+        state_rows(data, cols, block, off, nkw, bd.s_ub if cols.has_previous else np.zeros(0))
+    _capacity_rows(rows, data, cols, off, s_kw, bd, storage_margin)
+    lane_keys = _lane_capacity_rows(rows, data, cols, off)
+    tg = _service_rows(rows, data, cols, off, targets)
+    return AllocationModel(
         columns=cols,
-        c=c,
-        lb=lb,
-        ub=ub,
-        integer=integer,
-        A=A,
-        row_lb=np.concatenate(rlb),
-        row_ub=np.concatenate(rub),
+        c=bd.c,
+        lb=bd.lb,
+        ub=bd.ub,
+        integer=bd.integer,
+        A=rows.matrix(n),
+        row_lb=np.concatenate(rows.rlb),
+        row_ub=np.concatenate(rows.rub),
         off=off,
         s_kw=s_kw,
-        rows=rows,
-        targets={n_: tg.get(n_, 0.0) for n_ in names},
+        rows=rows.rows,
+        targets=tg,
         build_seconds=time.perf_counter() - t0,
-        lane_keys=uk.astype(np.int64),
+        lane_keys=lane_keys.astype(np.int64),
     )
-    return model
 
 
 def state_rows(
