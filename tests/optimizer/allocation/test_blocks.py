@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from network.compile import compile_network
@@ -86,6 +86,9 @@ def test_dask_local_cluster_gives_the_same_plan(monkeypatch: pytest.MonkeyPatch)
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), n_sku=st.integers(2, 4), size=st.integers(1, 2))
+# capacities below the on-time target: the monolithic plan lowers the target, and the block
+# bound once priced the original target (21,855 above the lowered optimum 21,338)
+@example(seed=1980, n_sku=4, size=1)
 def test_block_gap_contains_the_monolithic_optimum(seed: int, n_sku: int, size: int) -> None:
     """bound(blocks) <= optimum <= objective(blocks): the reported gap is honest."""
     s = _scenario(seed, n_sku=n_sku)
