@@ -20,19 +20,16 @@ depends on SKUs only through their costs, so:
    fixed-y LP's duals, which leaves a facility-location problem over the demand pairs that
    is solved exactly by Benders; projected subgradient steps then improve the prices for the
    first ``LAGRANGE_SHARE`` of the time left. Every iterate is a valid bound; the best is
-   reported, so the gap is honest. On sea-72h this took the gap from 1.58 % to 0.25 %, where
-   it plateaus near the LP relaxation (0.243 %).
-4. **Tighter bound** (:mod:`optimizer.allocation.capacity_bound`), for the rest of the time when
-the gap
-   is still above the target: with the best multipliers of step 3 for storage, lanes and
+   reported, so the gap is honest. Its best is about the LP relaxation's, which the
+   throughput rows' integrality keeps above the target gap on capacitated networks.
+4. **Tighter bound** (:mod:`optimizer.allocation.capacity_bound`), for the rest of the time
+   when the gap is still above the target: with the best multipliers of step 3 for storage, lanes and
    on-time, the throughput rows are kept instead of priced; the subproblem is then a
    capacitated facility-location problem, solved by Benders over ``y`` with min-cost-flow
    duals and per-country functions under fixed hub prices. If it stops below the target
    (its multipliers were not good enough), the subgradient resumes from its best multipliers
-   and the bound is computed again (at most ``MAX_BOUND_ROUNDS`` rounds). On sea-72h the gap
-   goes from 0.249 % to 0.006-0.008 % (below the default 0.01 %: the plan is reported
-   optimal) in 17-20 s of solving. When no
-   duals are available (the fixed-y LP failed or had to lower its targets) the earlier
+   and the bound is computed again (at most ``MAX_BOUND_ROUNDS`` rounds). When no duals are
+   available (the fixed-y LP failed or had to lower its targets) the earlier
    bound is used: from each demand pair's costs subtract its cheapest way to meet its demand
    (exact), then aggregate over (zone, SKU family) groups taking, for every column, the
    *cheapest* SKU's reduced cost and stock volume (``how="min"``), without lane capacities;
@@ -40,14 +37,13 @@ the gap
    remains).
 
 The step-1 aggregate with ``y`` fixed (an LP of ~2k columns, milliseconds) ranks warehouse sets
-well: on sea-72h its cost sits 29k ± 0.1k above the fixed-y LP's for the aggregate's set and
-its five best one-flip neighbours. It is used to skip the naive set's exact LP when the
-aggregate ranks it clearly worse, and, when the aggregate MIP stopped before optimality, for a
-one-flip local search whose proposals are priced by the exact fixed-y LP. (With the aggregate
-solved to 1e-4 no flip improves it there, and in a one-off exploration — not a benchmark in
-this repository — the 13 distinct sets the Lagrangian subproblems proposed all priced
-0.06-6.7 % higher, so the primal plan is probably close to the best warehouse set; the
-remaining gap is mostly the bound's.)
+well: its cost sits a nearly constant amount above the exact fixed-y LP's for neighbouring
+sets. It is used to skip the naive set's exact LP when the aggregate ranks it clearly worse,
+and, when the aggregate MIP stopped before optimality, for a one-flip local search whose
+proposals are priced by the exact fixed-y LP.
+
+The measurements behind these steps (the gap after each on sea-72h, the ranking check of the
+aggregate) are in ``benchmarks/README.md``, "Allocation" sections.
 
 Inbound options that use capacitated lanes are not dominated by free ones and so survive exact
 pruning; in the decomposition only the ``max_inbound`` cheapest per (SKU, warehouse) are kept
