@@ -23,8 +23,8 @@ depends on SKUs only through their costs, so:
    reported, so the gap is honest. Its best is about the LP relaxation's, which the
    throughput rows' integrality keeps above the target gap on capacitated networks.
 4. **Tighter bound** (:mod:`optimizer.allocation.capacity_bound`), for the rest of the time
-   when the gap is still above the target: with the best multipliers of step 3 for storage, lanes and
-   on-time, the throughput rows are kept instead of priced; the subproblem is then a
+   when the gap is still above the target: with the best multipliers of step 3 for storage,
+   lanes and on-time, the throughput rows are kept instead of priced; the subproblem is then a
    capacitated facility-location problem, solved by Benders over ``y`` with min-cost-flow
    duals and per-country functions under fixed hub prices. If it stops below the target
    (its multipliers were not good enough), the subgradient resumes from its best multipliers
@@ -57,7 +57,7 @@ import logging
 import math
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -505,6 +505,136 @@ def _weak_lp_bound(
     return raw.objective if raw.status is Status.OPTIMAL else -math.inf
 
 
+@dataclass(slots=True)
+class _Primal:
+    """The fixed-y LPs of the decomposition: the best plan so far ``(objective, solution,
+    name of its warehouse set, columns)``, the first LP's duals, and the phase figures."""
+
+    data: NetworkData
+    cols: Columns
+    params: AllocationParams
+    targets: dict[str, float]
+    deadline: float
+    cancel: threading.Event | None
+    say: PhaseReport
+    stats: dict[str, Any]
+    best: tuple[float, Solution, str, Columns] | None = None
+    lp_duals: list[Any] = field(default_factory=list)
+
+    def try_y(self, name: str, y: F, duals: bool = False) -> float:
+        """Solve the flows for warehouse set ``y``; keep the plan if it is the cheapest.
+        Returns the LP's seconds."""
+        self.say(f"solving flows for the {name} warehouse set")
+        sol, obj, secs, used = _fixed_y_lp(
+            self.data,
+            self.cols,
+            y,
+            self.params,
+            self.targets,
+            self.deadline,
+            self.cancel,
+            duals_out=self.lp_duals if duals else None,
+        )
+        self.stats[f"fixed_y_{name}_s"] = secs
+        self.stats[f"fixed_y_{name}_objective"] = obj
+        if sol is not None and (
+            self.best is None or obj < self.best[0] or self.best[0] == math.inf
+        ):
+            self.best = (obj, sol, name, used)
+        return secs
+
+
+def _lowered_notes(data: NetworkData, cols: Columns, targets: dict[str, float]) -> list[str]:
+    """A note per on-time target lowered because no path meets the promise for the rest."""
+    from optimizer.allocation.model import required_targets
+
+    req = required_targets(data, cols)
+    return [
+        f"on-time target {k!r} lowered from {req[k]:.1f} to {v:.1f} units: "
+        "no path meets the promise for the rest"
+        for k, v in targets.items()
+        if v < req.get(k, 0.0) * (1 - 1e-6) - 1e-6
+    ]
+
+
+def _flip_search(
+    agg: Any,
+    y0: F,
+    primal: _Primal,
+    params: AllocationParams,
+    deadline: float,
+    t0: float,
+) -> int:
+    """One-flip local search on the aggregate (proposals priced by the exact fixed-y LP) while
+    half the time is left; returns the moves made."""
+    y_cur = np.asarray(y0, float)
+    p_cur = _proxy_cost(agg, y_cur, params)
+    tried = {y_cur.astype(bool).tobytes()}
+    moves = 0
+    while deadline - time.perf_counter() > 0.5 * (deadline - t0) and moves < 10:
+        ranked = flip_moves(agg, y_cur, params, tried, deadline)
+        if not ranked or ranked[0][0] >= p_cur - 1e-9 * abs(p_cur):
+            break
+        p_new, y_new = ranked[0]
+        tried.add(y_new.astype(bool).tobytes())
+        moves += 1
+        assert primal.best is not None
+        before = primal.best[0]
+        primal.try_y(f"flip{moves}", y_new)
+        if primal.best[0] < before:
+            y_cur, p_cur = y_new, p_new
+        else:
+            break
+    return moves
+
+
+def _family_bound(
+    data: NetworkData,
+    cols0: Columns,
+    targets: dict[str, float],
+    params: AllocationParams,
+    deadline: float,
+    n_families: int,
+    lp_share: float,
+    cancel: threading.Event | None,
+    say: PhaseReport,
+    stats: dict[str, Any],
+) -> float:
+    """The bound without duals: the min-reduced-cost family aggregate is a relaxation of the
+    full model; its LP with many families, then its MIP with one and with a few families
+    (small models that HiGHS stops on time), whichever is highest (each is valid)."""
+    bound = -math.inf
+    stages = [
+        (n_families, True),
+        (1, False),
+        (max(2, n_families // 3), False),
+        (n_families, False),
+        (2 * n_families, False),
+    ]
+    for nf, as_lp in stages:
+        left = deadline - time.perf_counter()
+        if left < 2.0 or (cancel is not None and cancel.is_set()):
+            break
+        say(f"computing a lower bound ({nf} SKU families, {'LP' if as_lp else 'MIP'})")
+        t3 = time.perf_counter()
+        fam = sku_families(cols0, len(data.skus), nf)
+        relax, info_b = aggregate_model(data, cols0, targets, family=fam, how="min")
+        share = 1.0 if as_lp else lp_share
+        rb = solve_model(
+            relax,
+            params.replace(relative_gap=min(params.relative_gap, 1e-4)),
+            time_limit=max(0.5, share * left),
+            relax=as_lp,
+            cancel=cancel,
+        )
+        stats[f"bound_{nf}{'lp' if as_lp else 'mip'}_s"] = time.perf_counter() - t3
+        b = rb.objective if (as_lp and rb.status is Status.OPTIMAL) else rb.bound
+        if math.isfinite(b) and b + info_b["offset"] > bound:
+            bound = b + info_b["offset"]
+            stats["bound_from"] = f"{nf} families {'LP' if as_lp else 'MIP'}"
+    return bound
+
+
 def solve_decomposed(
     data: NetworkData,
     params: AllocationParams | None = None,
@@ -530,7 +660,7 @@ def solve_decomposed(
     n_families
         SKU families of the bound's aggregate (more: tighter and slower).
     """
-    from optimizer.allocation.model import default_targets, required_targets
+    from optimizer.allocation.model import default_targets
 
     params = params or AllocationParams()
     t0 = time.perf_counter()
@@ -549,20 +679,14 @@ def solve_decomposed(
         note = "decomposition skipped: no warehouse flow to decide; solved as one model"
         return replace(res, notes=(*res.notes, note))
     cols = restrict_inbound(cols0, max_inbound)
+    targets = default_targets(data, cols)
     notes = [
         (
             f"decomposition: inbound options restricted to the {max_inbound} cheapest per "
             "(SKU, warehouse); warehouses chosen on a per-zone aggregate"
-        )
+        ),
+        *_lowered_notes(data, cols, targets),
     ]
-    targets = default_targets(data, cols)
-    req = required_targets(data, cols)
-    for k, v in targets.items():
-        if v < req.get(k, 0.0) * (1 - 1e-6) - 1e-6:
-            notes.append(
-                f"on-time target {k!r} lowered from {req[k]:.1f} to {v:.1f} units: "
-                "no path meets the promise for the rest"
-            )
     stats: dict[str, Any] = {f"cols_{k}": v for k, v in cols.stats.items()}
     # 1. aggregate MIP for y
     say("deciding warehouses on the aggregate model")
@@ -583,29 +707,14 @@ def solve_decomposed(
     if hint is not None:
         candidates.append(("naive", hint.y))
     # 2. fixed-y LP for the aggregate's warehouses
-    best: tuple[float, Solution, str, Columns] | None = None
-
-    lp_duals: list[Any] = []
-
-    def try_y(name: str, y: F, duals: bool = False) -> float:
-        nonlocal best
-        say(f"solving flows for the {name} warehouse set")
-        sol, obj, secs, used = _fixed_y_lp(
-            data, cols, y, params, targets, deadline, cancel, duals_out=lp_duals if duals else None
-        )
-        stats[f"fixed_y_{name}_s"] = secs
-        stats[f"fixed_y_{name}_objective"] = obj
-        if sol is not None and (best is None or obj < best[0] or best[0] == math.inf):
-            best = (obj, sol, name, used)
-        return secs
-
+    primal = _Primal(data, cols, params, targets, deadline, cancel, say, stats)
     lp_s = 0.0
     for name, y in candidates[:1]:
-        lp_s = try_y(name, y, duals=True)
+        lp_s = primal.try_y(name, y, duals=True)
     # the aggregate with y fixed ranks warehouse sets well (its cost sits a near-constant
-    # amount above the fixed-y LP's on sea-72h): the naive set is solved exactly only if the
-    # aggregate does not rank it clearly worse, and when the aggregate MIP stopped early a
-    # one-flip local search on the aggregate proposes sets for the exact LP
+    # amount above the fixed-y LP's): the naive set is solved exactly only if the aggregate
+    # does not rank it clearly worse, and when the aggregate MIP stopped early a one-flip
+    # local search on the aggregate proposes sets for the exact LP
     if len(candidates) > 1 and raw.values is not None:
         p_agg = _proxy_cost(agg, candidates[0][1], params)
         p_naive = _proxy_cost(agg, np.asarray(candidates[1][1], float), params)
@@ -613,41 +722,17 @@ def solve_decomposed(
         if p_naive > p_agg + 0.002 * abs(p_agg):
             candidates = candidates[:1]
             stats["naive_skipped"] = True
-    if raw.values is not None and raw.status is not Status.OPTIMAL and best is not None:
-        y_cur = np.asarray(candidates[0][1], float)
-        p_cur = _proxy_cost(agg, y_cur, params)
-        tried = {y_cur.astype(bool).tobytes()}
-        moves = 0
-        while deadline - time.perf_counter() > 0.5 * (deadline - t0) and moves < 10:
-            ranked = flip_moves(agg, y_cur, params, tried, deadline)
-            if not ranked or ranked[0][0] >= p_cur - 1e-9 * abs(p_cur):
-                break
-            p_new, y_new = ranked[0]
-            tried.add(y_new.astype(bool).tobytes())
-            moves += 1
-            before = best[0]
-            try_y(f"flip{moves}", y_new)
-            if best[0] < before:
-                y_cur, p_cur = y_new, p_new
-            else:
-                break
-        stats["flip_moves"] = moves
-    # 3. bound: the min-reduced-cost family aggregate is a relaxation of the full model.
-    # Its LP with many families, then its MIP with one and with a few families (small models
-    # that HiGHS stops on time), whichever is highest; each is a valid lower bound.
+    if raw.values is not None and raw.status is not Status.OPTIMAL and primal.best is not None:
+        stats["flip_moves"] = _flip_search(agg, candidates[0][1], primal, params, deadline, t0)
+    # 3. bound: the Lagrangian / capacitated rounds from the first LP's duals, else the
+    # family aggregate's relaxations
+    best = primal.best
     bound = -math.inf
-    stages = [
-        (n_families, True),
-        (1, False),
-        (max(2, n_families // 3), False),
-        (n_families, False),
-        (2 * n_families, False),
-    ]
-    if lp_duals and best is not None and math.isfinite(best[0]):
+    if primal.lp_duals and best is not None and math.isfinite(best[0]):
         from optimizer.allocation.lagrange import multipliers_from_duals
 
         say("computing a Lagrangian lower bound")
-        m_fy, duals = lp_duals[0]
+        m_fy, duals = primal.lp_duals[0]
         reserve = 1.2 * lp_s if len(candidates) > 1 else 0.0
         bound = bound_rounds(
             data,
@@ -662,34 +747,17 @@ def solve_decomposed(
             stats=stats,
             t0=t0,
         )
-        if math.isfinite(bound):
-            stages = []
-    for nf, as_lp in stages:
-        left = deadline - time.perf_counter()
-        if left < 2.0 or (cancel is not None and cancel.is_set()):
-            break
-        say(f"computing a lower bound ({nf} SKU families, {'LP' if as_lp else 'MIP'})")
-        t3 = time.perf_counter()
-        fam = sku_families(cols0, len(data.skus), nf)
-        relax, info_b = aggregate_model(data, cols0, targets, family=fam, how="min")
-        share = 1.0 if as_lp else (0.5 if len(candidates) > 1 else 0.9)
-        rb = solve_model(
-            relax,
-            params.replace(relative_gap=min(params.relative_gap, 1e-4)),
-            time_limit=max(0.5, share * left),
-            relax=as_lp,
-            cancel=cancel,
+    if not math.isfinite(bound):
+        lp_share = 0.5 if len(candidates) > 1 else 0.9
+        bound = _family_bound(
+            data, cols0, targets, params, deadline, n_families, lp_share, cancel, say, stats
         )
-        stats[f"bound_{nf}{'lp' if as_lp else 'mip'}_s"] = time.perf_counter() - t3
-        b = rb.objective if (as_lp and rb.status is Status.OPTIMAL) else rb.bound
-        if math.isfinite(b) and b + info_b["offset"] > bound:
-            bound = b + info_b["offset"]
-            stats["bound_from"] = f"{nf} families {'LP' if as_lp else 'MIP'}"
     # 4. the naive plan's warehouses, if there is time for another LP
     for name, y in candidates[1:]:
         if deadline - time.perf_counter() > 1.2 * lp_s and not (cancel and cancel.is_set()):
-            try_y(name, y)
+            primal.try_y(name, y)
     stats["solve_s"] = time.perf_counter() - t0
+    best = primal.best
     if best is None:
         return AllocationResult(
             status=Status.NO_SOLUTION,
