@@ -336,15 +336,16 @@ def aggregate_model(
     # on-time targets
     zc = np.array(data.zone_country)
     names = list(targets)
-    r_, c_ = [], []
+    r_: list[npt.NDArray[np.int64]] = []
+    c_on: list[npt.NDArray[np.int64]] = []
     for i, name in enumerate(names):
         mx = ~a_late if name == "all" else (~a_late & (zc[zone_of[a_z]] == name))
         mq = ~b_late if name == "all" else (~b_late & (zc[zone_of[b_z]] == name))
         r_.append(np.full(int(mx.sum() + mq.sum()), i))
-        c_.append(np.concatenate([xs[mx], qs[mq]]))
+        c_on.append(np.concatenate([xs[mx], qs[mq]]))
     block(
         np.concatenate(r_),
-        np.concatenate(c_),
+        np.concatenate(c_on),
         np.ones(sum(len(x) for x in r_)),
         np.array([targets[k] for k in names]),
         np.full(len(names), np.inf),

@@ -45,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from network.compile import NetworkData
+from network.compile import NetworkData, PathOptions
 from optimizer.allocation.columns import Columns
 from optimizer.allocation.model import AllocationModel, lane_key_caps, lane_rows
 from optimizer.solver import solve_small_mip
@@ -139,7 +139,7 @@ class PairCosts:
 
 
 def _lane_price(
-    data: NetworkData, opts, col_opt: I, col_sku: I, lam: dict[int, float], n: int
+    data: NetworkData, opts: PathOptions, col_opt: I, col_sku: I, lam: dict[int, float], n: int
 ) -> F:
     out = np.zeros(n)
     if not lam:
@@ -290,8 +290,8 @@ def _fill(c_sorted: F, order: I, d: F, y: F) -> tuple[F, F]:
     """Per pair: the cheapest-first fill cost of ``y`` and its critical cost κ."""
     ys = y[order]
     cum = np.cumsum(ys, axis=1)
-    full = cum >= 1.0 - 1e-9
-    has = full.any(axis=1)
+    full: npt.NDArray[np.bool_] = cum >= 1.0 - 1e-9
+    has = np.asarray(full.any(axis=1), dtype=bool)
     k = np.argmax(full, axis=1)
     P = len(d)
     kappa = np.where(has, c_sorted[np.arange(P), k], d)

@@ -62,7 +62,7 @@ class AllocationModel:
     @property
     def n_rows(self) -> int:
         """Number of rows."""
-        return self.A.shape[0]
+        return int(self.A.shape[0])
 
 
 def lane_key(lane: I, dim: LaneDim | I) -> I:
@@ -743,7 +743,7 @@ def solution_from_values(data: NetworkData, model: AllocationModel, v: F) -> Sol
         a[a < 1e-7] = 0.0
         return a
 
-    y = np.round(np.clip(v[:W], 0, 1))
+    y = np.round(np.clip(v[:W], 0.0, 1.0)).astype(np.float64)
     x = seg("x", len(cols.x_pair))
     q = seg("q", len(cols.q_pair))
     u = seg("u", P)
