@@ -184,7 +184,7 @@ def check_records(
             bad = True
         else:
             try:
-                if isinstance(u, bool):
+                if isinstance(u, bool) or not isinstance(u, int | float | str):
                     raise TypeError
                 uf = float(u)
             except (TypeError, ValueError):
@@ -203,7 +203,7 @@ def check_records(
             kept.append(i)
             sku.append(r["sku"])
             zone.append(r["zone"])
-            units.append(float(u))
+            units.append(uf)
     return DemandTable(sku, zone, units), np.asarray(kept, np.int64), probs
 
 
@@ -228,20 +228,22 @@ def check_references(
     probs: list[tuple[str, str]] = []
     bad_sku = np.flatnonzero(~df["sku"].isin(skus).to_numpy())
     probs += _capped(
-        bad_sku, lambda i: (f"{where(ids[i])}.sku", f"unknown SKU {table.sku[i]!r}"), "unknown SKUs"
+        bad_sku,
+        lambda i: (f"{where(int(ids[i]))}.sku", f"unknown SKU {table.sku[i]!r}"),
+        "unknown SKUs",
     )
     kind = df["zone"].map(kinds)
     unknown = np.flatnonzero(kind.isna().to_numpy())
     probs += _capped(
         unknown,
-        lambda i: (f"{where(ids[i])}.zone", f"unknown zone {table.zone[i]!r}"),
+        lambda i: (f"{where(int(ids[i]))}.zone", f"unknown zone {table.zone[i]!r}"),
         "unknown zones",
     )
     k = kind.to_numpy()
     wrong = np.flatnonzero(kind.notna().to_numpy() & (k != "zone"))
     probs += _capped(
         wrong,
-        lambda i: (f"{where(ids[i])}.zone", f"{table.zone[i]!r} is a {k[i]}, not a zone"),
+        lambda i: (f"{where(int(ids[i]))}.zone", f"{table.zone[i]!r} is a {k[i]}, not a zone"),
         "non-zones",
     )
     dup = df.duplicated(["sku", "zone"], keep="first").to_numpy()
@@ -254,10 +256,10 @@ def check_references(
         probs += _capped(
             rows,
             lambda i: (
-                where(ids[i]),
+                where(int(ids[i])),
                 (
                     f"duplicate demand for sku {table.sku[i]!r} zone {table.zone[i]!r} "
-                    f"(first at {where(ids[first_row[first[i]]])}); rows are not summed"
+                    f"(first at {where(int(ids[first_row[first[i]]]))}); rows are not summed"
                 ),
             ),
             "duplicates",
@@ -276,7 +278,7 @@ def read_demand_csv(
         # fast path: no quoting, so one physical line is one row
         phys = text.splitlines()
         keep = [i for i, ln in enumerate(phys) if ln.strip() and not ln.lstrip().startswith("#")]
-        rows_l = [(i + 1, None) for i in keep]
+        rows_l: list[tuple[int, list[str] | None]] = [(i + 1, None) for i in keep]
         text_rows = [phys[i] for i in keep]
     else:
         reader = csv.reader(io.StringIO(text))
@@ -295,7 +297,7 @@ def read_demand_csv(
             [(name, "empty file: expected a header sku,zone,units")],
         )
     hline = rows_l[0][0]
-    header_cells = text_rows[0].split(",") if text_rows is not None else rows_l[0][1]
+    header_cells = text_rows[0].split(",") if text_rows is not None else rows_l[0][1] or []
     header = [c.strip().lower() for c in header_cells]
     missing = [c for c in ("sku", "zone", "units") if c not in header]
     if missing:
@@ -310,7 +312,7 @@ def read_demand_csv(
         body_text = text_rows[1:]
         width = np.fromiter((t.count(",") + 1 for t in body_text), dtype=np.int64, count=n)
     else:
-        body = [r for _, r in rows_l[1:]]
+        body = [r or [] for _, r in rows_l[1:]]
         width = np.fromiter((len(r) for r in body), dtype=np.int64, count=n)
     probs: list[tuple[str, str]] = []
     wrong = np.flatnonzero(width != len(header))
