@@ -304,9 +304,14 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
         capped_in = _capped_options(inb, capped_lane)[f_opt]
         coef_for_prune = np.where(finite_storage[f_wh], f_coef, 0.0)
         keep = _keep_cost_coef(f_k * W + f_wh, f_lane + f_duty + f_hold, coef_for_prune, capped_in)
-        f_opt, f_k, f_wh, f_lane, f_duty, f_hold, f_coef, f_hours = (
-            a[keep] for a in (f_opt, f_k, f_wh, f_lane, f_duty, f_hold, f_coef, f_hours)
-        )
+        f_opt = f_opt[keep]
+        f_k = f_k[keep]
+        f_wh = f_wh[keep]
+        f_lane = f_lane[keep]
+        f_duty = f_duty[keep]
+        f_hold = f_hold[keep]
+        f_coef = f_coef[keep]
+        f_hours = f_hours[keep]
     has_f = np.zeros((K, W), dtype=bool)
     has_f[f_k, f_wh] = True
     # v1.1: tonight's inventory (used where it is or after a transfer) and resold returns
@@ -355,9 +360,14 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
         keep = _keep_cost_late(
             dense_group(x_pair, x_wh), x_lane + x_duty + x_handling, ~x_ontime, capped_out
         )
-        x_pair, x_opt, x_wh, x_lane, x_duty, x_handling, x_hours, x_ontime = (
-            a[keep] for a in (x_pair, x_opt, x_wh, x_lane, x_duty, x_handling, x_hours, x_ontime)
-        )
+        x_pair = x_pair[keep]
+        x_opt = x_opt[keep]
+        x_wh = x_wh[keep]
+        x_lane = x_lane[keep]
+        x_duty = x_duty[keep]
+        x_handling = x_handling[keep]
+        x_hours = x_hours[keep]
+        x_ontime = x_ontime[keep]
 
     # -- direct columns ----------------------------------------------------------------------
     dr = data.direct
@@ -378,9 +388,12 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
     if prune and len(q_pair):
         capped_d = _capped_options(dr, capped_lane)[q_opt]
         keep = _keep_cost_late(q_pair, q_lane + q_duty, ~q_ontime, capped_d)
-        q_pair, q_opt, q_lane, q_duty, q_hours, q_ontime = (
-            a[keep] for a in (q_pair, q_opt, q_lane, q_duty, q_hours, q_ontime)
-        )
+        q_pair = q_pair[keep]
+        q_opt = q_opt[keep]
+        q_lane = q_lane[keep]
+        q_duty = q_duty[keep]
+        q_hours = q_hours[keep]
+        q_ontime = q_ontime[keep]
     q_src = dr.src[q_opt].astype(np.int64) if len(q_opt) else np.zeros(0, np.int64)
 
     # -- returns (v1.1) ------------------------------------------------------------------------
@@ -398,9 +411,14 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
     used = np.zeros((K, W), dtype=bool)
     used[p_k[x_pair], x_wh] = True
     keep_f = used[f_k, f_wh]
-    f_opt, f_k, f_wh, f_lane, f_duty, f_hold, f_coef, f_hours = (
-        a[keep_f] for a in (f_opt, f_k, f_wh, f_lane, f_duty, f_hold, f_coef, f_hours)
-    )
+    f_opt = f_opt[keep_f]
+    f_k = f_k[keep_f]
+    f_wh = f_wh[keep_f]
+    f_lane = f_lane[keep_f]
+    f_duty = f_duty[keep_f]
+    f_hold = f_hold[keep_f]
+    f_coef = f_coef[keep_f]
+    f_hours = f_hours[keep_f]
     keep_e = used[e_k, lots.e_wh] if len(e_k) else np.zeros(0, bool)
     e_sel = np.flatnonzero(keep_e)
     e_gk = data.inv_sku[lots.e_lot[e_sel]]
