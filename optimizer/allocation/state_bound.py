@@ -297,6 +297,14 @@ def solve_state_decomposed(
 
     if candidates:
         try_y(*candidates[0])
+    # the bound is only as good as the duals of the plan it starts from (the aggregate knows
+    # no inventory: on eu-small with a full inventory its set cost 9 % more than the naive
+    # plan's, and the bound from its duals stayed 3 % below the optimum): the other sets
+    # first when there is time for their LPs and the bound
+    tried = 1
+    while tried < len(candidates) and deadline - time.perf_counter() > 3.0 * lp_s:
+        try_y(*candidates[tried])
+        tried += 1
     bound = -math.inf
     if best is not None and duals is not None:
         say("computing a Lagrangian lower bound (inventory and returns priced)")
@@ -308,7 +316,7 @@ def solve_state_decomposed(
             multipliers_from_duals(data, m_fy, dv),
             targets,
             best[1],
-            deadline - (1.2 * lp_s if len(candidates) > 1 else 0.0),
+            deadline - (1.2 * lp_s if len(candidates) > tried else 0.0),
             params,
             y_start=best[2].y,
             say=say,
@@ -316,7 +324,7 @@ def solve_state_decomposed(
             t0=t0,
         )
         bound = b
-    for name, y in candidates[1:]:
+    for name, y in candidates[tried:]:
         gap_ok = best is not None and best[0] - bound <= params.relative_gap * abs(best[1])
         if not gap_ok and deadline - time.perf_counter() > 1.2 * lp_s:
             try_y(name, y)
