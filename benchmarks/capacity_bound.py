@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     from network.scenario import load_scenario
     from optimizer.allocation.capacity_bound import capacity_bound
     from optimizer.allocation.columns import build_columns
-    from optimizer.allocation.decompose import _fixed_y_lp, aggregate_model, restrict_inbound
+    from optimizer.allocation.decompose import aggregate_model, fixed_y_lp, restrict_inbound
     from optimizer.allocation.lagrange import (
         capacitated_lane_keys,
         lagrangian_search,
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     y = np.round(raw.values[: len(data.warehouses)])
     duals: list[tuple[AllocationModel, _F]] = []  # (LP, its row duals)
-    sol, plan, _, _ = _fixed_y_lp(
+    sol, plan, _, _ = fixed_y_lp(
         data, cols, y, params, targets, time.perf_counter() + 300, None, duals_out=duals
     )
     if sol is None or not duals:

@@ -15,7 +15,7 @@ millions of columns, gigabytes, and one LP HiGHS does not finish in the nightly 
    capacity shared with the other blocks (storage by demand volume, throughput and lane units
    by units, lane kg by weight, lane m³ by volume) and of the on-time targets (the service
    shares apply to each block's demand). With ``y`` fixed the block's flows and stocking levels
-   are its fixed-``y`` LP (:func:`optimizer.allocation.decompose._fixed_y_lp`, stocking levels
+   are its fixed-``y`` LP (:func:`optimizer.allocation.decompose.fixed_y_lp`, stocking levels
    rounded up inside a storage margin). The shares add up to the capacities, so the assembled
    plan respects every shared capacity: that is the repair (resource-directive coordination;
    capacities are not re-priced between blocks). A block with no answer by its deadline keeps
@@ -55,8 +55,19 @@ from optimizer.allocation.columns import (
     select_columns,
     stock_levels,
 )
+from optimizer.allocation.decompose import fixed_y_lp, restrict_inbound, solve_decomposed
+from optimizer.allocation.lagrange import (
+    Multipliers,
+    lagrangian_bound,
+    multipliers_from_duals,
+    pair_costs,
+    subgradient,
+)
+from optimizer.allocation.model import default_targets
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, SolveStats, Status
+from optimizer.allocation.solve import solve_allocation
+from optimizer.executor import make_executor
 from optimizer.progress import PhaseReport, quiet
 
 __all__ = [
@@ -234,13 +245,10 @@ def _family_prices(
     fdata: NetworkData, fcols: Columns, y: F, params: AllocationParams, deadline: float
 ) -> Any:
     """Multipliers from the family aggregate's fixed-``y`` LP duals, or ``None``."""
-    from optimizer.allocation.decompose import _fixed_y_lp
-    from optimizer.allocation.lagrange import multipliers_from_duals
-    from optimizer.allocation.model import default_targets
 
     duals: list[Any] = []
     try:
-        _fixed_y_lp(
+        fixed_y_lp(
             fdata, fcols, y, params, default_targets(fdata, fcols), deadline, None, duals_out=duals
         )
     except Exception:  # no prices: the blocks' bounds use zero multipliers
@@ -255,9 +263,6 @@ def _solve_block(
     shared: tuple[NetworkData, AllocationParams, F, Any], item: tuple[Any, ...]
 ) -> Any:
     """One block (module docstring, steps 2 and 3); runs in a worker."""
-    from optimizer.allocation.decompose import _fixed_y_lp, restrict_inbound
-    from optimizer.allocation.lagrange import Multipliers, lagrangian_bound
-    from optimizer.allocation.model import default_targets
 
     data, params, y, mult = shared
     b, rows, alpha, wall_deadline, bound_share = item
@@ -274,7 +279,7 @@ def _solve_block(
     targets = default_targets(db, cols)
     lp_deadline = deadline - bound_share * max(0.0, deadline - time.perf_counter())
     try:
-        sol, _obj, _s, used = _fixed_y_lp(
+        sol, _obj, _s, used = fixed_y_lp(
             db, restrict_inbound(cols, 3), y, params, targets, lp_deadline, None
         )
         if sol is not None:
@@ -335,8 +340,6 @@ def _block_bound(
     shared: tuple[NetworkData, AllocationParams, F, Any], item: tuple[Any, ...]
 ) -> Any:
     """A block's Lagrangian bound at ``(mult, alpha)`` and its subgradient; runs in a worker."""
-    from optimizer.allocation.lagrange import lagrangian_bound, pair_costs, subgradient
-    from optimizer.allocation.model import default_targets
 
     data = shared[0]
     b, rows, alpha, mult, wall_deadline, y_start, lane_keys = item
@@ -400,7 +403,6 @@ def price_rounds(
     plan that misses them is judged against lowered targets, which a priced target would
     overstate).
     """
-    from optimizer.allocation.lagrange import Multipliers
 
     W = len(data.warehouses)
     nb = len(blocks)
@@ -543,9 +545,6 @@ def solve_blocks(
     Returns the result (on the assembled, used columns) and the assembled naive plan
     ``(columns, naive, hint)`` for the floor and the baseline.
     """
-    from optimizer.allocation.decompose import solve_decomposed
-    from optimizer.allocation.solve import solve_allocation
-    from optimizer.executor import make_executor
 
     say = on_phase or quiet
     block_skus = block_skus or BLOCK_SKUS
@@ -626,7 +625,6 @@ def solve_blocks(
 def _meets_targets(data: NetworkData, cols: Columns, sol: Solution) -> bool:
     """Whether the plan ships at least the default on-time target units, overall and in every
     country with a target."""
-    from optimizer.allocation.model import default_targets
 
     zc = np.array((*data.zone_country, ""))
     on_x = sol.x[cols.x_ontime]

@@ -58,23 +58,34 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
 from network.compile import NetworkData
+from optimizer.allocation.capacity_bound import capacity_bound
 from optimizer.allocation.columns import Columns, build_columns, cost_terms, select_columns
+from optimizer.allocation.lagrange import (
+    Multipliers,
+    capacitated_lane_keys,
+    lagrangian_search,
+    multipliers_from_duals,
+)
 from optimizer.allocation.mip import lower_targets
-from optimizer.allocation.model import AllocationModel, build_allocation_model, solution_from_values
+from optimizer.allocation.model import (
+    AllocationModel,
+    build_allocation_model,
+    default_targets,
+    required_targets,
+    solution_from_values,
+)
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, SolveStats, Status
+from optimizer.allocation.solve import solve_allocation
 from optimizer.progress import PhaseReport, quiet
 from optimizer.solver import solve_lp_duals, solve_model
-
-if TYPE_CHECKING:
-    from optimizer.allocation.lagrange import Multipliers
 
 __all__ = [
     "aggregate_model",
@@ -405,7 +416,7 @@ def flip_moves(
     return [t for t in out if math.isfinite(t[0])]
 
 
-def _fixed_y_lp(
+def fixed_y_lp(
     data: NetworkData,
     cols: Columns,
     y: F,
@@ -526,7 +537,7 @@ class _Primal:
         """Solve the flows for warehouse set ``y``; keep the plan if it is the cheapest.
         Returns the LP's seconds."""
         self.say(f"solving flows for the {name} warehouse set")
-        sol, obj, secs, used = _fixed_y_lp(
+        sol, obj, secs, used = fixed_y_lp(
             self.data,
             self.cols,
             y,
@@ -547,7 +558,6 @@ class _Primal:
 
 def _lowered_notes(data: NetworkData, cols: Columns, targets: dict[str, float]) -> list[str]:
     """A note per on-time target lowered because no path meets the promise for the rest."""
-    from optimizer.allocation.model import required_targets
 
     req = required_targets(data, cols)
     return [
@@ -661,7 +671,6 @@ def solve_decomposed(
     n_families
         SKU families of the bound's aggregate (more: tighter and slower).
     """
-    from optimizer.allocation.model import default_targets
 
     params = params or AllocationParams()
     t0 = time.perf_counter()
@@ -672,7 +681,6 @@ def solve_decomposed(
     if len(data.warehouses) == 0 or len(cols0.p_dem) == 0 or len(cols0.x_pair) == 0:
         # no warehouse decision or no demand: nothing to decompose (and the bound machinery
         # needs warehouse columns); the monolithic model is an LP here
-        from optimizer.allocation.solve import solve_allocation
 
         res = solve_allocation(
             data, params, columns=cols0, hint=hint, deadline=deadline, cancel=cancel
@@ -730,8 +738,6 @@ def solve_decomposed(
     best = primal.best
     bound = -math.inf
     if primal.lp_duals and best is not None and math.isfinite(best[0]):
-        from optimizer.allocation.lagrange import multipliers_from_duals
-
         say("computing a Lagrangian lower bound")
         m_fy, duals = primal.lp_duals[0]
         reserve = 1.2 * lp_s if len(candidates) > 1 else 0.0
@@ -811,8 +817,6 @@ def bound_rounds(
     # Lagrangian bound (optimizer.allocation.lagrange): multipliers from the fixed-y LP's
     # duals, then subgradient steps; each subproblem is a facility-location problem solved
     # exactly
-    from optimizer.allocation.capacity_bound import capacity_bound
-    from optimizer.allocation.lagrange import capacitated_lane_keys, lagrangian_search
 
     bound = -math.inf
     target = upper - params.relative_gap * abs(upper)

@@ -213,6 +213,25 @@ def run_prepared(
             targets=model.targets,
         )
         raw2 = solve_model(tight, params, time_limit=deadline - time.perf_counter(), cancel=cancel)
+        if raw2.values is None and deadline - time.perf_counter() > 0:
+            # the margin (one unit of every SKU per warehouse) can be more than a small
+            # warehouse holds: the exact model with integer stocking levels on the same
+            # warehouses instead (a small MIP: y is fixed)
+            notes.append(
+                "the storage margin left no feasible flows: integer stocking levels solved "
+                "exactly on the same warehouses instead"
+            )
+            tight = build_allocation_model(
+                data,
+                params,
+                columns=cols,
+                y_fixed=np.round(raw.values[:W]),
+                integer_stock=True,
+                targets=model.targets,
+            )
+            raw2 = solve_model(
+                tight, params, time_limit=deadline - time.perf_counter(), cancel=cancel
+            )
         if raw2.values is not None:
             model = tight
             raw = RawSolve(

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from network.compile import compile_network
@@ -260,6 +260,9 @@ def test_mip_matches_brute_force_with_inventory_and_transfers(seed: int) -> None
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**31 - 1), with_previous=st.booleans())
+# rounding stock overflowed a 0.9 m³ warehouse and the one-unit-per-SKU margin left no flows:
+# the plan fell back to the naive one, which breaks storage and a lane capacity
+@example(seed=860, with_previous=False)
 def test_any_optimised_state_plan_passes_the_evaluator(seed: int, with_previous: bool) -> None:
     """Random small networks with random inventory, transfer lanes and returns (and, half
     the time, a previous plan of perturbed demand): the plan is feasible for the independent
