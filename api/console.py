@@ -160,7 +160,7 @@ def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER, headers=_SEC)
 
 
-def _not_found(what: str) -> HTTPException:
+def not_found(what: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
 
 
@@ -336,7 +336,7 @@ def _network_ctx(
 
     rec = request.app.state.networks.get(tenant, name, version)
     if rec is None:
-        raise _not_found(f"network {name!r}")
+        raise not_found(f"network {name!r}")
     return {
         "title": f"Network {name}",
         "network": rec,
@@ -409,10 +409,10 @@ def _job(request: Request, tenant: str, job_id: str) -> Any:
     try:
         jid = str(uuid.UUID(job_id))
     except ValueError:
-        raise _not_found("plan") from None
+        raise not_found("plan") from None
     rec = request.app.state.store.get(tenant, jid)
     if rec is None:
-        raise _not_found("plan")
+        raise not_found("plan")
     return rec
 
 
@@ -577,7 +577,7 @@ def plan_rows(request: Request, job_id: str, kind: str) -> JSONResponse:
     tenant = _require(request)
     rec = _job(request, tenant, job_id)
     if kind not in _ROWS or rec.status != "succeeded" or rec.result is None:
-        raise _not_found(f"{kind} of this plan")
+        raise not_found(f"{kind} of this plan")
     cols = _ROWS[kind]
     rows = [
         [(" > ".join(map(str, r.get(c) or [])) if c == "lanes" else r.get(c)) for c in cols]
@@ -593,7 +593,7 @@ def plan_file(request: Request, job_id: str, kind: str) -> Response:
 
     tenant = _require(request)
     if kind not in KINDS:
-        raise _not_found("file")
+        raise not_found("file")
     return serve_artifact(request, tenant, job_id, kind)
 
 
@@ -705,11 +705,11 @@ def compare_page(request: Request, a: str = "", b: str = "") -> HTMLResponse:
     if a and b:
         ra, rb = _job(request, tenant, a), _job(request, tenant, b)
         if ra.status != "succeeded" or rb.status != "succeeded":
-            raise _not_found("succeeded plan")
+            raise not_found("succeeded plan")
         ra = request.app.state.store.get(tenant, ra.id)
         rb = request.app.state.store.get(tenant, rb.id)
         if _is_risk_result(ra.result) or _is_risk_result(rb.result):  # no plans to compare
-            raise _not_found("succeeded plan")
+            raise not_found("succeeded plan")
         ctx.update(
             diff=compare_plans(ra.result, rb.result),
             ja=_summary(request, tenant, [ra])[0],

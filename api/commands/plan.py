@@ -75,7 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
-def _params(args: argparse.Namespace) -> Any:
+def allocation_params(args: argparse.Namespace) -> Any:
     from optimizer.allocation.params import AllocationParams
 
     try:
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     from optimizer.plan.io import write_plan
     from optimizer.plan.planning import MAP_SECONDS, map_fits, plan_scenario
 
-    params: AllocationParams = _params(args)
+    params: AllocationParams = allocation_params(args)
     scenario = load(args)
     previous = read_previous(args.previous) if args.previous else None
     out = Path(args.out)

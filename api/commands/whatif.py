@@ -37,12 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    from api.commands.plan import _params
+    from api.commands.plan import allocation_params
     from optimizer.exceptions import InvalidNetworkError
     from optimizer.risk.shock import load_shock
     from optimizer.risk.whatif import whatif, whatif_markdown
 
-    params = _params(args)
+    params = allocation_params(args)
     scenario = load(args)
     shock = load_shock(args.shock)
     plan_path = Path(args.plan) / "plan.json"

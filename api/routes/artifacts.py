@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from api.artifacts import KINDS, get_or_build
 from api.deps import TenantDep
-from api.routes.plans import _job_id
+from api.routes.plans import parse_job_id
 from api.schemas import ErrorResponse
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
@@ -49,7 +49,7 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"
 def serve_artifact(request: Request, tenant: str, job_id: str, kind: str) -> Response:
     """The artifact as a response (404 for another tenant's job or one not yet succeeded)."""
     store = request.app.state.store
-    jid = _job_id(job_id)
+    jid = parse_job_id(job_id)
     rec = store.get(tenant, jid)
     if rec is None or rec.status != "succeeded" or rec.result is None:
         what = "not found" if rec is None else f"has no {kind} (status {rec.status})"

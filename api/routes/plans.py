@@ -41,16 +41,16 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _not_found(job_id: str) -> HTTPException:
+def not_found(job_id: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"plan {job_id!r} not found")
 
 
-def _job_id(job_id: str) -> str:
+def parse_job_id(job_id: str) -> str:
     """Ids are UUIDs; anything else cannot exist (and never reaches the database)."""
     try:
         return str(uuid.UUID(job_id))
     except ValueError:
-        raise _not_found(job_id[:80]) from None
+        raise not_found(job_id[:80]) from None
 
 
 _LINKS = {
@@ -152,9 +152,9 @@ def list_plans(
 )
 def get_plan(job_id: str, tenant: TenantDep, store: StoreDep, networks: NetworksDep) -> PlanPublic:
     """One job: its status, and its plan once it has succeeded (or the error if it failed)."""
-    rec = store.get(tenant, _job_id(job_id))
+    rec = store.get(tenant, parse_job_id(job_id))
     if rec is None:
-        raise _not_found(job_id)
+        raise not_found(job_id)
     return job_to_public(
         rec, networks.sources(tenant, [rec.id]).get(rec.id), networks.progress([rec.id]).get(rec.id)
     )
@@ -172,9 +172,9 @@ def get_plan(job_id: str, tenant: TenantDep, store: StoreDep, networks: Networks
 )
 def cancel_plan(job_id: str, tenant: TenantDep, store: StoreDep) -> PlanPublic:
     """Cancel a queued or running job (a running solve is stopped); 409 once it has finished."""
-    rec = store.cancel(tenant, _job_id(job_id))
+    rec = store.cancel(tenant, parse_job_id(job_id))
     if rec is None:
-        raise _not_found(job_id)
+        raise not_found(job_id)
     if rec.status in ("succeeded", "failed"):
         raise HTTPException(status.HTTP_409_CONFLICT, f"plan {rec.id} already {rec.status}")
     return job_to_public(rec)

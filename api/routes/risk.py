@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.convert import RequestProblemsError
 from api.deps import SettingsDep, StoreDep, TenantDep
-from api.routes.plans import _job_id, _not_found
+from api.routes.plans import not_found, parse_job_id
 from api.schemas import ErrorResponse, PlanAccepted
 
 router = APIRouter(prefix="/v1/plans", tags=["risk"])
@@ -61,9 +61,9 @@ class WhatIfCreate(BaseModel):
 
 
 def _source(store: Any, tenant: str, job_id: str) -> Any:
-    rec = store.get(tenant, _job_id(job_id), with_request=True)
+    rec = store.get(tenant, parse_job_id(job_id), with_request=True)
     if rec is None:
-        raise _not_found(job_id)
+        raise not_found(job_id)
     if rec.status != "succeeded" or rec.result is None or rec.request is None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"plan {rec.id} is {rec.status}")
     if "scenario" not in rec.request or rec.request.get("task") not in (None, "plan"):
