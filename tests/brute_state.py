@@ -1,4 +1,5 @@
-"""An independent brute force for tiny scenarios with tonight's inventory and transfer lanes.
+"""An independent brute force for tiny scenarios with tonight's inventory, transfer lanes and
+returns.
 
 It shares no code with ``optimizer`` (nor with ``network.compile``): it reads the scenario
 *document* (a dict of format v1.1), enumerates every warehouse set the statuses allow and, for
@@ -14,11 +15,16 @@ with no handling hours, lanes of one hop (origin → warehouse inbound, warehous
 mile, origin → zone direct, warehouse → warehouse transfer) priced ``cost_per_unit +
 cost_per_kg·weight`` (DESIGN §3, no duty, no distance), a service with no review period, no
 safety stock, no capital cost, no on-time share and no late penalty (so only costs, fixed
-costs, lost sales and throughput matter), warehouse throughput capacities, no storage, lane
-capacities or returns. Lots of a SKU without demand, or arriving at or after the horizon's
-end, cannot be used; a unit that stays pays ``holding_cost_per_m3_day·volume`` per day from its
-arrival to the end of the horizon. Stock may be transferred out of any warehouse (used or
-not) into a used one.
+costs, lost sales and throughput matter), warehouse throughput capacities, no storage or lane
+capacities, one returns rule per country (no category). Lots of a SKU without demand, or
+arriving at or after the horizon's end, cannot be used; a unit that stays pays
+``holding_cost_per_m3_day·volume`` per day from its arrival to the end of the horizon. Stock
+may be transferred out of any warehouse (used or not) into a used one. Returns: a share
+``rate`` of the units delivered to a zone (from a warehouse or direct) comes back; each
+returned unit is written off at the SKU's value or taken by a used warehouse with
+``returns_handling_cost_per_unit`` in the zone's country (at most ``rate × demand`` units
+each), at its cheapest lane to the zone (reversed) plus that handling; the resellable share
+supplies that warehouse at any time or stays on its shelf for the horizon.
 """
 
 from __future__ import annotations
@@ -69,8 +75,11 @@ def _fixed_y_lp(doc: dict[str, Any], open_: set[str]) -> float:
             vals.append(v)
         eq_rhs.append(rhs)
 
+    rule = {r["country"]: r for r in doc.get("returns", [])}  # one rule per country here
     # outbound units per (SKU, warehouse): x variables, by (sku, wh)
     shipped: dict[tuple[str, str], list[int]] = {}
+    # resold returns per (SKU, warehouse): (r variable, resellable share)
+    resold: dict[tuple[str, str], list[tuple[int, float]]] = {}
     for k, z, units in demand:
         served: list[tuple[int, float]] = []
         for ln in lanes:
@@ -83,8 +92,27 @@ def _fixed_y_lp(doc: dict[str, Any], open_: set[str]) -> float:
                 served.append((j, 1.0))
             elif src["kind"] == "origin":
                 served.append((var(lane_cost(ln, skus[k])), 1.0))
+        delivered = list(served)
         served.append((var(lost), 1.0))  # lost units
         eq(served, units)
+        rr = rule.get(nodes[z]["country"])
+        if rr is None or not rr["rate"]:
+            continue
+        # returns: a share ``rate`` of the delivered units comes back, written off at the
+        # SKU's value or taken by a used returns warehouse of the zone's country over its
+        # cheapest lane to the zone, reversed (at most rate × demand units each)
+        rho, sigma = float(rr["rate"]), float(rr.get("resellable_share", 0.0))
+        back = [(var(float(skus[k]["value"])), 1.0)]
+        for w in sorted(open_):
+            hc = nodes[w].get("returns_handling_cost_per_unit")
+            rev = [lane_cost(ln, skus[k]) for ln in lanes if ln["from"] == w and ln["to"] == z]
+            if hc is None or not rev or nodes[w]["country"] != nodes[z]["country"]:
+                continue
+            j = var(min(rev) + float(hc))
+            back.append((j, 1.0))
+            ub_rows.append(([j], [1.0], rho * units))
+            resold.setdefault((k, w), []).append((j, sigma))
+        eq(back + [(j, -rho) for j, _v in delivered], 0.0)
     # throughput: Σ x at w ≤ H·throughput
     for w in open_:
         thr = nodes[w].get("throughput_units_per_day")
@@ -119,8 +147,17 @@ def _fixed_y_lp(doc: dict[str, Any], open_: set[str]) -> float:
                 if arr < H:
                     c = lane_cost(ln, skus[k]) - stay
                     uses.setdefault((k, ln["to"]), []).append((i, arr, c))
-    # time-expanded balance per (SKU, warehouse) that ships something
+    # time-expanded balance per (SKU, warehouse) that ships something; resold returns
+    # supply any interval or stay on the shelf for the horizon
     lot_vars: dict[int, list[int]] = {}
+    resold_use: dict[tuple[str, str], int] = {}
+    for (k, w), rs in resold.items():
+        h_on = float(nodes[w].get("holding_cost_per_m3_day", 0.0)) * float(skus[k]["volume_m3"])
+        parts = [var(h_on * H)]  # kept on the shelf
+        if (k, w) in shipped:
+            parts.append(var(0.0))  # used to serve demand (balance below)
+        eq([(j, 1.0) for j in parts] + [(j, -sig) for j, sig in rs], 0.0)
+        resold_use[(k, w)] = parts[1] if len(parts) > 1 else -1
     for (k, w), xs in shipped.items():
         inb = [
             lane_cost(ln, skus[k])
@@ -129,17 +166,23 @@ def _fixed_y_lp(doc: dict[str, Any], open_: set[str]) -> float:
         ]
         my_uses = uses.get((k, w), [])
         cuts = sorted({0.0, H, *(d for _i, d, _c in my_uses)})
+        pieces = []  # the resold units used, split over the intervals
         for a, b in itertools.pairwise(cuts):
             share = (b - a) / H
             entries = [(j, -share) for j in xs]
             if inb:
                 entries.append((var(min(inb)), 1.0))
+            if resold_use.get((k, w), -1) >= 0:
+                pieces.append(var(0.0))
+                entries.append((pieces[-1], 1.0))
             for i, d, c in my_uses:
                 if d <= a + 1e-12:
                     g = var(c)
                     lot_vars.setdefault(i, []).append(g)
                     entries.append((g, 1.0))
             eq(entries, 0.0)
+        if pieces:
+            eq([(resold_use[k, w], 1.0)] + [(j, -1.0) for j in pieces], 0.0)
     for i, gs in lot_vars.items():
         ub_rows.append((gs, [1.0] * len(gs), lots[i][2]))
     n = len(cost)
@@ -206,6 +249,8 @@ def tiny_state_doc(rng: np.random.Generator, n_wh: int = 3, n_zone: int = 3) -> 
         }
         if rng.random() < 0.5:
             n["throughput_units_per_day"] = float(rng.integers(5, 40))
+        if rng.random() < 0.6:
+            n["returns_handling_cost_per_unit"] = float(rng.uniform(0, 2))
         nodes.append(n)
         if rng.random() < 0.85:  # some warehouses only have tonight's stock
             lanes.append(
@@ -301,4 +346,11 @@ def tiny_state_doc(rng: np.random.Generator, n_wh: int = 3, n_zone: int = 3) -> 
         "skus": skus,
         "demand": demand,
         "inventory": inventory,
+        "returns": [
+            {
+                "country": "MY",
+                "rate": float(rng.uniform(0, 0.3)),
+                "resellable_share": float(rng.uniform(0, 1)),
+            }
+        ],
     }

@@ -1,5 +1,5 @@
-"""The allocation model with tonight's inventory and transfer lanes against an independent brute
-force (tests/brute_state.py: every warehouse set, each an LP written from the
+"""The allocation model with tonight's inventory, transfer lanes and returns against an
+independent brute force (tests/brute_state.py: every warehouse set, each an LP written from the
 scenario document with a time-expanded stock balance; no code shared with the optimiser)."""
 
 from __future__ import annotations
