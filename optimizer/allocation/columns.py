@@ -6,8 +6,8 @@ See :mod:`optimizer.allocation` for the formulation; pruning rules are in :func:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -246,39 +246,101 @@ def _split_cost(opts: PathOptions, sk: SkuData) -> tuple[F, F]:
     return split_cost(opts, sk)
 
 
-def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
-    """Generate (and prune) the model's columns from compiled network data.
+@dataclass(frozen=True, slots=True)
+class _Cols:
+    """A block of candidate columns as parallel arrays; :meth:`take` keeps some of them."""
 
-    Parameters
-    ----------
-    data
-        The compiled network.
-    prune
-        Drop dominated options (exact; see the module docstring). ``False`` keeps every
-        option, for tests and measurements.
-    """
+    def take(self, keep: npt.NDArray[np.bool_] | I) -> Self:
+        """The columns where ``keep`` (a mask or indices) selects them, every array alike."""
+        return replace(self, **{f.name: getattr(self, f.name)[keep] for f in fields(self)})
+
+
+@dataclass(frozen=True, slots=True)
+class _In(_Cols):
+    """Inbound columns: option, SKU (local index), warehouse, lane cost, duty, holding per
+    unit, stock-rule coefficient, lead hours."""
+
+    opt: I
+    k: I
+    wh: I
+    lane: F
+    duty: F
+    hold: F
+    coef: F
+    hours: F
+
+
+@dataclass(frozen=True, slots=True)
+class _Out(_Cols):
+    """Outbound columns: demand pair, option, warehouse, lane cost, duty, handling, hours and
+    the on-time flag."""
+
+    pair: I
+    opt: I
+    wh: I
+    lane: F
+    duty: F
+    handling: F
+    hours: F
+    ontime: npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class _Dir(_Cols):
+    """Direct columns: demand pair, option, lane cost, duty, hours and the on-time flag."""
+
+    pair: I
+    opt: I
+    lane: F
+    duty: F
+    hours: F
+    ontime: npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pairs:
+    """The demand pairs (SKU, zone, units), the SKUs with demand (``ks``, global indices) and
+    each pair's local SKU index ``p_k``; ``sk`` the SKU table of ``ks``."""
+
+    sku: I
+    zone: I
+    dem: F
+    ks: I
+    p_k: I
+    sk: Any
+
+
+def _pairs(data: NetworkData) -> _Pairs:
+    pos = data.dem_units > 0
+    p_sku = data.dem_sku[pos].astype(np.int64)
+    ks, p_k = np.unique(p_sku, return_inverse=True)
+    return _Pairs(
+        sku=p_sku,
+        zone=data.dem_zone[pos].astype(np.int64),
+        dem=data.dem_units[pos].astype(np.float64),
+        ks=ks.astype(np.int64),
+        p_k=p_k.astype(np.int64),
+        sk=data.sku.take(ks),
+    )
+
+
+def _capped_lanes(data: NetworkData) -> npt.NDArray[np.bool_]:
+    return ~(
+        np.isinf(data.lane_cap_kg) & np.isinf(data.lane_cap_m3) & np.isinf(data.lane_cap_units)
+    )
+
+
+def _inbound(data: NetworkData, pp: _Pairs, prune: bool, stats: dict[str, int]) -> _In:
+    """Every usable inbound option × every SKU with demand, with its holding cost and stock
+    coefficient; dominated ones pruned."""
     svc = data.service
     H = float(data.horizon_days)
     R = float(svc.review_period_days)
     zf = float(svc.safety_z)
     W = len(data.warehouses)
-    stats: dict[str, int] = {}
-
-    pos = data.dem_units > 0
-    p_sku = data.dem_sku[pos].astype(np.int64)
-    p_zone = data.dem_zone[pos].astype(np.int64)
-    p_dem = data.dem_units[pos].astype(np.float64)
-    ks, p_k = np.unique(p_sku, return_inverse=True)
-    p_k = p_k.astype(np.int64)
-    K = len(ks)
-    sk = data.sku.take(ks)
+    K = len(pp.ks)
+    sk = pp.sk
     usable = data.wh_usable
-    capped_lane = ~(
-        np.isinf(data.lane_cap_kg) & np.isinf(data.lane_cap_m3) & np.isinf(data.lane_cap_units)
-    )
-    finite_storage = np.isfinite(data.wh_storage_m3)
-
-    # -- inbound columns: every usable inbound option × every SKU with demand ---------------
     inb = data.inbound
     in_idx = np.flatnonzero(usable[inb.dst]) if len(inb) else np.zeros(0, np.int64)
     if K and len(in_idx):
@@ -299,44 +361,48 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
     sq = np.sqrt(L + R)
     f_hold = hk * L + h_on * (R / 2.0 + zf * cv * sq)
     f_coef = ((L + R) + zf * cv * sq) / H
+    cols = _In(f_opt, f_k, f_wh, f_lane, f_duty, f_hold, f_coef, f_hours)
     stats["f_all"] = len(f_opt)
     if prune and len(f_opt):
-        capped_in = _capped_options(inb, capped_lane)[f_opt]
-        coef_for_prune = np.where(finite_storage[f_wh], f_coef, 0.0)
+        capped_in = _capped_options(inb, _capped_lanes(data))[f_opt]
+        coef_for_prune = np.where(np.isfinite(data.wh_storage_m3)[f_wh], f_coef, 0.0)
         keep = _keep_cost_coef(f_k * W + f_wh, f_lane + f_duty + f_hold, coef_for_prune, capped_in)
-        f_opt = f_opt[keep]
-        f_k = f_k[keep]
-        f_wh = f_wh[keep]
-        f_lane = f_lane[keep]
-        f_duty = f_duty[keep]
-        f_hold = f_hold[keep]
-        f_coef = f_coef[keep]
-        f_hours = f_hours[keep]
+        cols = cols.take(keep)
+    return cols
+
+
+def _supplied(
+    data: NetworkData, pp: _Pairs, fin: _In, lots: Any, takes: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.bool_], I]:
+    """Which (SKU, warehouse) pairs can hold stock: an inbound column, tonight's inventory
+    used there or after a transfer, or resold returns (v1.1); and the lots' local SKUs."""
+    K, W = len(pp.ks), len(data.warehouses)
     has_f = np.zeros((K, W), dtype=bool)
-    has_f[f_k, f_wh] = True
-    # v1.1: tonight's inventory (used where it is or after a transfer) and resold returns
-    # also supply a warehouse
+    has_f[fin.k, fin.wh] = True
     loc_k = np.full(len(data.skus), -1, np.int64)
-    loc_k[ks] = np.arange(K)
-    lots = lot_uses(data, usable)
+    loc_k[pp.ks] = np.arange(K)
     e_k = loc_k[data.inv_sku[lots.e_lot]] if len(lots.e_lot) else np.zeros(0, np.int64)
     has_f[e_k, lots.e_wh] = True
-    rc = data.wh_returns_cost
-    takes = usable & ~np.isnan(rc) if rc is not None else np.zeros(W, bool)
-    if takes.any() and len(p_k):
-        p_rate0, _ = data.returns_of(p_sku, p_zone)
+    if takes.any() and len(pp.p_k):
+        p_rate0, _ = data.returns_of(pp.sku, pp.zone)
         wc = np.array(data.wh_country)
         zc_ = np.array(data.zone_country)
         rp0 = np.flatnonzero(p_rate0 > 0)
         for w in np.flatnonzero(takes).tolist():  # one pass per returns warehouse
-            has_f[p_k[rp0[zc_[p_zone[rp0]] == wc[w]]], w] = True
+            has_f[pp.p_k[rp0[zc_[pp.zone[rp0]] == wc[w]]], w] = True
+    return has_f, e_k
 
-    # -- outbound columns: per demand pair, options into its zone from stockable warehouses -
+
+def _outbound(
+    data: NetworkData, pp: _Pairs, has_f: npt.NDArray[np.bool_], prune: bool, stats: dict[str, int]
+) -> _Out:
+    """Per demand pair, the options into its zone from warehouses that can hold its SKU;
+    dominated ones pruned."""
     outb = data.outbound
     n_z = len(data.zones)
+    p_k, p_zone = pp.p_k, pp.zone
     if len(outb) and len(p_k):
-        o_ok = usable[outb.src]
-        o_sel = np.flatnonzero(o_ok)
+        o_sel = np.flatnonzero(data.wh_usable[outb.src])
         order, ptr = _by_key(outb.dst[o_sel].astype(np.int64), n_z)
         counts = ptr[p_zone + 1] - ptr[p_zone]
         x_pair, rank = expand_counts(counts)
@@ -344,39 +410,41 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
         x_wh = outb.src[x_opt].astype(np.int64)
         ok = has_f[p_k[x_pair], x_wh]
         x_pair, x_opt, x_wh = x_pair[ok], x_opt[ok], x_wh[ok]
-        lane_out, duty_out = _split_cost(outb, sk)
+        lane_out, duty_out = _split_cost(outb, pp.sk)
         x_lane = lane_out[x_opt, p_k[x_pair]]
         x_duty = duty_out[x_opt, p_k[x_pair]]
     else:
         x_pair = x_opt = x_wh = np.zeros(0, np.int64)
         x_lane = x_duty = np.zeros(0)
-    x_handling = data.wh_handling_per_unit[x_wh]
     x_hours = outb.hours[x_opt] if len(x_opt) else np.zeros(0)
     # on time: mean hours ≤ promise, or P(hours ≤ promise) ≥ promise_probability (DESIGN §10)
     x_ontime = on_time_mask(outb, data)[x_opt] if len(x_opt) else np.zeros(0, dtype=bool)
+    cols = _Out(
+        x_pair, x_opt, x_wh, x_lane, x_duty, data.wh_handling_per_unit[x_wh], x_hours, x_ontime
+    )
     stats["x_all"] = len(x_pair)
     if prune and len(x_pair):
-        capped_out = _capped_options(outb, capped_lane)[x_opt]
+        capped_out = _capped_options(outb, _capped_lanes(data))[x_opt]
         keep = _keep_cost_late(
-            dense_group(x_pair, x_wh), x_lane + x_duty + x_handling, ~x_ontime, capped_out
+            dense_group(cols.pair, cols.wh),
+            cols.lane + cols.duty + cols.handling,
+            ~cols.ontime,
+            capped_out,
         )
-        x_pair = x_pair[keep]
-        x_opt = x_opt[keep]
-        x_wh = x_wh[keep]
-        x_lane = x_lane[keep]
-        x_duty = x_duty[keep]
-        x_handling = x_handling[keep]
-        x_hours = x_hours[keep]
-        x_ontime = x_ontime[keep]
+        cols = cols.take(keep)
+    return cols
 
-    # -- direct columns ----------------------------------------------------------------------
+
+def _direct(data: NetworkData, pp: _Pairs, prune: bool, stats: dict[str, int]) -> _Dir:
+    """Per demand pair, the direct options (origin to zone); dominated ones pruned."""
     dr = data.direct
+    p_k, p_zone = pp.p_k, pp.zone
     if len(dr) and len(p_k):
-        order, ptr = _by_key(dr.dst.astype(np.int64), n_z)
+        order, ptr = _by_key(dr.dst.astype(np.int64), len(data.zones))
         counts = ptr[p_zone + 1] - ptr[p_zone]
         q_pair, rank = expand_counts(counts)
         q_opt = order[ptr[p_zone][q_pair] + rank]
-        lane_d, duty_d = _split_cost(dr, sk)
+        lane_d, duty_d = _split_cost(dr, pp.sk)
         q_lane = lane_d[q_opt, p_k[q_pair]]
         q_duty = duty_d[q_opt, p_k[q_pair]]
     else:
@@ -384,17 +452,45 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
         q_lane = q_duty = np.zeros(0)
     q_hours = dr.hours[q_opt] if len(q_opt) else np.zeros(0)
     q_ontime = on_time_mask(dr, data)[q_opt] if len(q_opt) else np.zeros(0, dtype=bool)
+    cols = _Dir(q_pair, q_opt, q_lane, q_duty, q_hours, q_ontime)
     stats["q_all"] = len(q_pair)
     if prune and len(q_pair):
-        capped_d = _capped_options(dr, capped_lane)[q_opt]
-        keep = _keep_cost_late(q_pair, q_lane + q_duty, ~q_ontime, capped_d)
-        q_pair = q_pair[keep]
-        q_opt = q_opt[keep]
-        q_lane = q_lane[keep]
-        q_duty = q_duty[keep]
-        q_hours = q_hours[keep]
-        q_ontime = q_ontime[keep]
-    q_src = dr.src[q_opt].astype(np.int64) if len(q_opt) else np.zeros(0, np.int64)
+        capped_d = _capped_options(dr, _capped_lanes(data))[q_opt]
+        cols = cols.take(_keep_cost_late(q_pair, q_lane + q_duty, ~q_ontime, capped_d))
+    return cols
+
+
+def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
+    """Generate (and prune) the model's columns from compiled network data.
+
+    Parameters
+    ----------
+    data
+        The compiled network.
+    prune
+        Drop dominated options (exact; see the module docstring). ``False`` keeps every
+        option, for tests and measurements.
+    """
+    svc = data.service
+    H = float(data.horizon_days)
+    W = len(data.warehouses)
+    stats: dict[str, int] = {}
+    pp = _pairs(data)
+    p_sku, p_zone, p_dem, ks, p_k = pp.sku, pp.zone, pp.dem, pp.ks, pp.p_k
+    K = len(ks)
+    usable = data.wh_usable
+    inb, outb, dr = data.inbound, data.outbound, data.direct
+    fin = _inbound(data, pp, prune, stats)
+    # v1.1: tonight's inventory (used where it is or after a transfer) and resold returns
+    # also supply a warehouse
+    lots = lot_uses(data, usable)
+    rc = data.wh_returns_cost
+    takes = usable & ~np.isnan(rc) if rc is not None else np.zeros(W, bool)
+    has_f, e_k = _supplied(data, pp, fin, lots, takes)
+    xo = _outbound(data, pp, has_f, prune, stats)
+    qd = _direct(data, pp, prune, stats)
+    x_pair, x_wh = xo.pair, xo.wh
+    q_src = dr.src[qd.opt].astype(np.int64) if len(qd.opt) else np.zeros(0, np.int64)
 
     # -- returns (v1.1) ------------------------------------------------------------------------
     ret = return_columns(
@@ -402,7 +498,7 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
         p_sku,
         p_zone,
         usable,
-        _split_cost(outb, sk)[0] if len(outb) and len(p_k) and takes.any() else None,
+        _split_cost(outb, pp.sk)[0] if len(outb) and len(p_k) and takes.any() else None,
         p_k,
     )
 
@@ -410,15 +506,8 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
     # keys use the global SKU index (a previous plan may stock SKUs without demand tonight)
     used = np.zeros((K, W), dtype=bool)
     used[p_k[x_pair], x_wh] = True
-    keep_f = used[f_k, f_wh]
-    f_opt = f_opt[keep_f]
-    f_k = f_k[keep_f]
-    f_wh = f_wh[keep_f]
-    f_lane = f_lane[keep_f]
-    f_duty = f_duty[keep_f]
-    f_hold = f_hold[keep_f]
-    f_coef = f_coef[keep_f]
-    f_hours = f_hours[keep_f]
+    fin = fin.take(used[fin.k, fin.wh])
+    f_opt, f_k, f_wh = fin.opt, fin.k, fin.wh
     keep_e = used[e_k, lots.e_wh] if len(e_k) else np.zeros(0, bool)
     e_sel = np.flatnonzero(keep_e)
     e_gk = data.inv_sku[lots.e_lot[e_sel]]
@@ -448,7 +537,7 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
         {
             "f": len(f_opt),
             "x": len(x_pair),
-            "q": len(q_pair),
+            "q": len(qd.pair),
             "pairs": len(p_dem),
             "kw": len(kw_flat),
             "skus": K,
@@ -461,31 +550,31 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
         p_zone=p_zone,
         p_dem=p_dem,
         x_pair=x_pair.astype(np.int64),
-        x_opt=x_opt.astype(np.int64),
+        x_opt=xo.opt.astype(np.int64),
         x_wh=x_wh,
         x_kw=x_kw,
-        x_lane=x_lane,
-        x_duty=x_duty,
-        x_handling=x_handling,
-        x_hours=x_hours,
-        x_ontime=x_ontime,
-        q_pair=q_pair.astype(np.int64),
-        q_opt=q_opt.astype(np.int64),
+        x_lane=xo.lane,
+        x_duty=xo.duty,
+        x_handling=xo.handling,
+        x_hours=xo.hours,
+        x_ontime=xo.ontime,
+        q_pair=qd.pair.astype(np.int64),
+        q_opt=qd.opt.astype(np.int64),
         q_src=q_src,
-        q_lane=q_lane,
-        q_duty=q_duty,
-        q_hours=q_hours,
-        q_ontime=q_ontime,
+        q_lane=qd.lane,
+        q_duty=qd.duty,
+        q_hours=qd.hours,
+        q_ontime=qd.ontime,
         f_sku=ks[f_k].astype(np.int64),
         f_wh=f_wh,
         f_opt=f_opt.astype(np.int64),
         f_src=inb.src[f_opt].astype(np.int64) if len(f_opt) else np.zeros(0, np.int64),
         f_kw=f_kw,
-        f_lane=f_lane,
-        f_duty=f_duty,
-        f_hold=f_hold,
-        f_coef=f_coef,
-        f_hours=f_hours,
+        f_lane=fin.lane,
+        f_duty=fin.duty,
+        f_hold=fin.hold,
+        f_coef=fin.coef,
+        f_hours=fin.hours,
         kw_sku=kw_k.astype(np.int64),
         kw_wh=kw_wh.astype(np.int64),
         late_penalty=float(svc.late_penalty_per_unit),
