@@ -76,6 +76,7 @@ from optimizer.allocation.lagrange import (
 from optimizer.allocation.mip import lower_targets
 from optimizer.allocation.model import (
     AllocationModel,
+    RowBlocks,
     build_allocation_model,
     default_targets,
     required_targets,
@@ -97,6 +98,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 F = npt.NDArray[np.float64]
+I = npt.NDArray[np.int64]
 
 #: Share of the time left after the first plan that the Lagrangian search gets in each round;
 #: the rest goes to :func:`optimizer.allocation.capacity_bound.capacity_bound` when the gap is
@@ -175,31 +177,40 @@ def _group_min(key: npt.NDArray[np.int64], val: F, n: int) -> F:
     return out
 
 
-def aggregate_model(
-    data: NetworkData,
-    cols: Columns,
-    targets: dict[str, float],
-    *,
-    family: npt.NDArray[np.int64] | None = None,
-    how: str = "mean",
-) -> tuple[AllocationModel, dict[str, Any]]:
-    """The aggregate MIP over (zone, SKU family) groups.
+@dataclass(frozen=True, slots=True)
+class _AggColumns:
+    """The aggregate's columns: per (group, warehouse, class) ``zk`` with cost, demand bound
+    and stock volume, group ``a_z``, warehouse ``a_w`` and late flag ``a_late``; per (group,
+    class) direct columns ``qzk`` likewise; each demand pair's group ``p_grp`` and each group's
+    zone ``zone_of``; the lost-sale cost per pair ``lost_red`` and the reduction ``offset``."""
 
-    ``how="mean"`` (step 1) uses demand-weighted mean costs; ``how="min"`` first subtracts from
-    every cost of a demand pair the pair's cheapest way to meet its demand ``m_p`` (an exact
-    reformulation, since each pair's units sum to its demand; ``Σ m_p·D_p`` is returned as
-    ``offset``), then uses the cheapest SKU of the group for every reduced cost and stock
-    volume: a relaxation of the full model (lane capacities dropped too), so its optimum plus
-    the offset is a valid lower bound.
-    ``family`` maps each SKU index to a family (default: one family).
-    """
+    p_grp: I
+    zone_of: I
+    Z: int
+    zcost: F
+    zd: F
+    zvol: F
+    a_z: I
+    a_w: I
+    a_late: npt.NDArray[np.bool_]
+    qcost: F
+    qd: F
+    b_z: I
+    b_late: npt.NDArray[np.bool_]
+    lost_red: F
+    offset: float
+
+
+def _aggregate_columns(
+    data: NetworkData, cols: Columns, family: npt.NDArray[np.int64] | None, how: str
+) -> _AggColumns:
+    """The aggregate's columns and costs (see :func:`aggregate_model`)."""
     W = len(data.warehouses)
     NF = 1 if family is None else int(family.max()) + 1
     fam = np.zeros(len(data.skus), np.int64) if family is None else family
     Z = len(data.zones) * NF
     p_grp = cols.p_zone * NF + fam[cols.p_sku]
     zone_of = np.arange(Z) // NF
-    H = float(data.horizon_days)
     P = len(cols.p_dem)
     # cheapest inbound cost and its stock coefficient per (SKU, warehouse) pair
     nkw = len(cols.kw_sku)
@@ -271,24 +282,67 @@ def aggregate_model(
         ) / np.maximum(qd, 1e-12)
     b_z = qzk // 2
     b_late = (qzk % 2).astype(bool)
+    return _AggColumns(
+        p_grp=p_grp,
+        zone_of=zone_of,
+        Z=Z,
+        zcost=zcost,
+        zd=np.asarray(zd, dtype=float),
+        zvol=zvol,
+        a_z=a_z,
+        a_w=a_w,
+        a_late=a_late,
+        qcost=qcost,
+        qd=np.asarray(qd, dtype=float),
+        b_z=b_z,
+        b_late=b_late,
+        lost_red=lost_red,
+        offset=offset,
+    )
+
+
+def aggregate_model(
+    data: NetworkData,
+    cols: Columns,
+    targets: dict[str, float],
+    *,
+    family: npt.NDArray[np.int64] | None = None,
+    how: str = "mean",
+) -> tuple[AllocationModel, dict[str, Any]]:
+    """The aggregate MIP over (zone, SKU family) groups.
+
+    ``how="mean"`` (step 1) uses demand-weighted mean costs; ``how="min"`` first subtracts from
+    every cost of a demand pair the pair's cheapest way to meet its demand ``m_p`` (an exact
+    reformulation, since each pair's units sum to its demand; ``Σ m_p·D_p`` is returned as
+    ``offset``), then uses the cheapest SKU of the group for every reduced cost and stock
+    volume: a relaxation of the full model (lane capacities dropped too), so its optimum plus
+    the offset is a valid lower bound.
+    ``family`` maps each SKU index to a family (default: one family).
+    """
+    ac = _aggregate_columns(data, cols, family, how)
+    H = float(data.horizon_days)
+    p_grp, zone_of, Z = ac.p_grp, ac.zone_of, ac.Z
+    a_z, a_w, a_late, b_z, b_late = ac.a_z, ac.a_w, ac.a_late, ac.b_z, ac.b_late
+    zd, qd = ac.zd, ac.qd
+    W = len(data.warehouses)
     # zones
-    Dz = np.bincount(p_grp, weights=cols.p_dem, minlength=Z)
+    Dz = np.asarray(np.bincount(p_grp, weights=cols.p_dem, minlength=Z), dtype=float)
     zones = np.flatnonzero(Dz > 0)
     zrow = np.full(Z, -1, np.int64)
     zrow[zones] = np.arange(len(zones))
-    nx_, nq, nu = len(zk), len(qzk), len(zones)
+    nx_, nq, nu = len(zd), len(qd), len(zones)
     n = W + nx_ + nq + nu
     y_lb = data.wh_kept_open.astype(float)
     y_ub = data.wh_usable.astype(float)
     if how == "min":
-        u_cost = _group_min(p_grp, lost_red, Z)[zones]
+        u_cost = _group_min(p_grp, ac.lost_red, Z)[zones]
     else:
         u_cost = np.full(nu, cols.lost_penalty)
     c = np.concatenate(
         [
             data.wh_fixed_cost,
-            zcost + cols.late_penalty * a_late,
-            qcost + cols.late_penalty * b_late,
+            ac.zcost + cols.late_penalty * a_late,
+            ac.qcost + cols.late_penalty * b_late,
             u_cost,
         ]
     )
@@ -297,20 +351,11 @@ def aggregate_model(
     xs = W + np.arange(nx_)
     qs = W + nx_ + np.arange(nq)
     us = W + nx_ + nq + np.arange(nu)
-    rr, cc, vv, rlb, rub = [], [], [], [], []
-    nrow = 0
-
-    def block(r: Any, col: Any, val: Any, lo: Any, hi: Any) -> None:
-        nonlocal nrow
-        rr.append(nrow + np.asarray(r))
-        cc.append(np.asarray(col))
-        vv.append(np.asarray(val, float))
-        rlb.append(np.asarray(lo, float))
-        rub.append(np.asarray(hi, float))
-        nrow += len(lo)
-
+    rows = RowBlocks()
+    block = rows.block
     # demand per zone
     block(
+        "demand",
         np.concatenate([zrow[a_z], zrow[b_z], np.arange(nu)]),
         np.concatenate([xs, qs, us]),
         np.ones(nx_ + nq + nu),
@@ -320,6 +365,7 @@ def aggregate_model(
     # throughput and storage per warehouse
     tp = np.isfinite(data.wh_throughput_per_day)
     block(
+        "throughput",
         np.concatenate([a_w, np.arange(W)]),
         np.concatenate([xs, np.arange(W)]),
         np.concatenate([np.ones(nx_), -H * np.where(tp, data.wh_throughput_per_day, 0)]),
@@ -328,9 +374,10 @@ def aggregate_model(
     )
     st = np.isfinite(data.wh_storage_m3)
     block(
+        "storage",
         np.concatenate([a_w, np.arange(W)]),
         np.concatenate([xs, np.arange(W)]),
-        np.concatenate([zvol, -np.where(st, data.wh_storage_m3, 0)]),
+        np.concatenate([ac.zvol, -np.where(st, data.wh_storage_m3, 0)]),
         np.full(W, -np.inf),
         np.where(st, 0.0, np.inf),
     )
@@ -338,6 +385,7 @@ def aggregate_model(
     g = a_z * W + a_w
     ug, ginv = np.unique(g, return_inverse=True)
     block(
+        "link",
         np.concatenate([ginv, np.arange(len(ug))]),
         np.concatenate([xs, ug % W]),
         np.concatenate([np.ones(nx_), -Dz[ug // W]]),
@@ -355,14 +403,12 @@ def aggregate_model(
         r_.append(np.full(int(mx.sum() + mq.sum()), i))
         c_on.append(np.concatenate([xs[mx], qs[mq]]))
     block(
+        "ontime",
         np.concatenate(r_),
         np.concatenate(c_on),
         np.ones(sum(len(x) for x in r_)),
         np.array([targets[k] for k in names]),
         np.full(len(names), np.inf),
-    )
-    A = sp.csr_matrix(
-        (np.concatenate(vv), (np.concatenate(rr), np.concatenate(cc))), shape=(nrow, n)
     )
     model = AllocationModel(
         columns=cols,
@@ -370,16 +416,16 @@ def aggregate_model(
         lb=lb,
         ub=ub,
         integer=np.flatnonzero(y_lb < y_ub).astype(np.int64),
-        A=A,
-        row_lb=np.concatenate(rlb),
-        row_ub=np.concatenate(rub),
+        A=rows.matrix(n),
+        row_lb=np.concatenate(rows.rlb),
+        row_ub=np.concatenate(rows.rub),
         off={"y": 0},
         s_kw=np.zeros(0, np.int64),
         rows={},
         targets=targets,
         build_seconds=0.0,
     )
-    return model, {"agg_vars": n, "agg_rows": nrow, "offset": offset}
+    return model, {"agg_vars": n, "agg_rows": rows.n, "offset": ac.offset}
 
 
 def _proxy_cost(agg: AllocationModel, y: F, params: AllocationParams) -> float:

@@ -115,7 +115,7 @@ def lane_rows(
 
 
 @dataclass(slots=True)
-class _Rows:
+class RowBlocks:
     """The constraint rows of a model being built: blocks of (row, column, value) triplets with
     their row bounds, each block named (``rows`` maps a name to its row range)."""
 
@@ -293,7 +293,7 @@ def _bounds(
 
 
 def _capacity_rows(
-    rows: _Rows,
+    rows: RowBlocks,
     data: NetworkData,
     cols: Columns,
     off: dict[str, int],
@@ -375,7 +375,9 @@ def _capacity_rows(
         )
 
 
-def _lane_capacity_rows(rows: _Rows, data: NetworkData, cols: Columns, off: dict[str, int]) -> I:
+def _lane_capacity_rows(
+    rows: RowBlocks, data: NetworkData, cols: Columns, off: dict[str, int]
+) -> I:
     """Row 5: lane capacities (kg, m³, units per day × H); the lane keys of the rows."""
     H = float(data.horizon_days)
     block = rows.block
@@ -417,7 +419,7 @@ def _lane_capacity_rows(rows: _Rows, data: NetworkData, cols: Columns, off: dict
 
 
 def _service_rows(
-    rows: _Rows,
+    rows: RowBlocks,
     data: NetworkData,
     cols: Columns,
     off: dict[str, int],
@@ -497,7 +499,7 @@ def build_allocation_model(
     P = len(cols.p_dem)
     nx_, nq, nf, nkw = len(cols.x_pair), len(cols.q_pair), len(cols.f_sku), len(cols.kw_sku)
     ne, nr, nsp = len(cols.e_lot), len(cols.r_pair), len(cols.sp_kw)
-    rows = _Rows()
+    rows = RowBlocks()
     block = rows.block
     xs = off["x"] + np.arange(nx_)
     qs = off["q"] + np.arange(nq)
