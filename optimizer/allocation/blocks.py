@@ -15,19 +15,25 @@ millions of columns, gigabytes, and one LP HiGHS does not finish in the nightly 
    capacity shared with the other blocks (storage by demand volume, throughput and lane units
    by units, lane kg by weight, lane m³ by volume) and of the on-time targets (the service
    shares apply to each block's demand). With ``y`` fixed the block's flows and stocking levels
-   are its fixed-``y`` LP (:func:`optimizer.allocation.decompose.fixed_y_lp`, stocking levels
-   rounded up inside a storage margin). The shares add up to the capacities, so the assembled
+   are its fixed-``y`` LP (:func:`optimizer.allocation.decompose.fixed_y_lp` on the 3
+   cheapest inbound options per SKU and warehouse and the :data:`BLOCK_MAX_OUTBOUND` cheapest
+   outbound columns per demand pair and on-time class, stocking levels rounded up inside a
+   storage margin). The shares add up to the capacities, so the assembled
    plan respects every shared capacity: that is the repair (resource-directive coordination;
    capacities are not re-priced between blocks). A block with no answer by its deadline keeps
    its naive plan (then the evaluator lists what that breaks).
 3. **Bound.** Splitting the fixed costs between blocks (block ``b`` pays ``α_b`` of them,
-   ``Σ α_b = 1``) and letting each block choose its own warehouses relaxes the model; with
-   common multipliers on the shared rows (the duals of the family aggregate's LP with ``y``
-   fixed: the same physical capacities and on-time targets) each block's Lagrangian bound
+   ``Σ_b α_b = 1`` per warehouse) and letting each block choose its own warehouses relaxes
+   the model; with common multipliers on the shared rows each block's Lagrangian bound
    (:func:`optimizer.allocation.lagrange.lagrangian_bound`, the facility-location subproblem
    solved by Benders, as on sea-72h) is a bound on its part, and their sum is a valid lower
-   bound of the whole model. It is weaker than the monolithic path's (fixed costs split, no
-   capacities), so the gap is honest but not tight.
+   bound of the whole model. The first pass computes it at zero prices and at the duals of
+   the family aggregate's LP with ``y`` fixed (the same physical capacities and targets).
+4. **Price rounds** (:func:`price_rounds`): while time is left, projected subgradient rounds
+   re-price the shared rows (storage, throughput, lane capacities, on-time targets) and move
+   the fixed-cost shares ``α`` (the multipliers of ``y_b = y``) towards the blocks that open a
+   warehouse, every block's subproblem solved on the executor each round; the best sum is the
+   bound. On sea-72h forced into 3 blocks it took the gap from 1.9 % to 0.3 %.
 
 Blocks run on an executor (:mod:`optimizer.executor`): the network data goes to each worker
 once; each task carries only its block's demand rows.
@@ -86,6 +92,11 @@ I = npt.NDArray[np.int64]
 BLOCK_MIN_SKUS = 2000
 #: SKUs per block (a block of 1,000 SKUs has about the size of sea-72h's model times two).
 BLOCK_SKUS = 1000
+#: The block LP keeps per (demand pair, on-time class) this many cheapest outbound columns
+#: (:func:`optimizer.allocation.decompose.restrict_outbound`; a restriction of the plan only,
+#: the bound sees every column): on a 500-SKU block of sea-L with every warehouse open the LP
+#: took 31.5 s instead of 42.6 s, same optimum (1,690,514.86).
+BLOCK_MAX_OUTBOUND = 3
 #: SKU families of the warehouse aggregate.
 N_FAMILIES = 40
 #: The family aggregate is solved by :func:`~optimizer.allocation.decompose.solve_decomposed`
@@ -280,7 +291,14 @@ def _solve_block(
     lp_deadline = deadline - bound_share * max(0.0, deadline - time.perf_counter())
     try:
         sol, _obj, _s, used = fixed_y_lp(
-            db, restrict_inbound(cols, 3), y, params, targets, lp_deadline, None
+            db,
+            restrict_inbound(cols, 3),
+            y,
+            params,
+            targets,
+            lp_deadline,
+            None,
+            max_outbound=BLOCK_MAX_OUTBOUND,
         )
         if sol is not None:
             sol_c = compact(used, sol)
