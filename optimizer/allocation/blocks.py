@@ -113,6 +113,9 @@ AGGREGATE_SHARE = 0.3
 FIRST_PASS_SHARE = 0.6
 #: At most this many price rounds.
 MAX_PRICE_ROUNDS = 40
+#: A price round's expected seconds per block, as a share of the slowest block's first pass
+#: (the LP dominates that; a round rebuilds the columns and solves the Lagrangian subproblem).
+ROUND_SHARE = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,6 +405,7 @@ def price_rounds(
     y_start: list[F | None] | None = None,
     max_rounds: int = MAX_PRICE_ROUNDS,
     ontime: bool = True,
+    round_s: float = 0.0,
 ) -> tuple[float, dict[str, Any]]:
     """Projected subgradient rounds on the prices of the shared rows and the fixed-cost shares.
 
@@ -419,7 +423,8 @@ def price_rounds(
     rounds. Returns the best sum (``first`` if no round beats it) and statistics. Without
     ``ontime`` the on-time rows keep price zero: the bound then holds whatever the targets (a
     plan that misses them is judged against lowered targets, which a priced target would
-    overstate).
+    overstate). A round is started only when the time left is 1.2 times the last round's
+    seconds (the first: ``round_s``, an estimate).
     """
 
     W = len(data.warehouses)
@@ -442,7 +447,7 @@ def price_rounds(
     fixed = np.asarray(data.wh_fixed_cost, float)
     best = first
     ys: list[F | None] = list(y_start) if y_start is not None else [None] * nb
-    step, since, rounds, last_s = 2.0, 0, 0, 0.0
+    step, since, rounds, last_s = 2.0, 0, 0, round_s
     history: list[float] = []
     while rounds < max_rounds:
         t_round = time.perf_counter()
@@ -682,6 +687,8 @@ def _assemble(
     hint_parts: list[Solution] = []
     sums = np.zeros(2)
     missing = 0
+    # a block's first pass (LP and two bounds) against one bound round
+    block_s = max((r.seconds for r in out if r is not None), default=math.inf)
     for b, (res_b, (_b, rows, *_)) in enumerate(zip(out, items, strict=True)):
         if res_b is None:
             # no answer in time: this block's naive plan, computed here
@@ -740,6 +747,7 @@ def _assemble(
             deadline,
             first=bound,
             ontime=ontime,
+            round_s=ROUND_SHARE * block_s * math.ceil(len(items) / max(1, runner.workers)),
         )
         stats.update(info)
         stats["price_rounds_s"] = time.perf_counter() - t2

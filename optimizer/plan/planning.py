@@ -316,13 +316,28 @@ def output_seconds(prepare_s: float, *, baseline: bool = False, draw_map: bool =
     )
 
 
+def machine_slowdown() -> float:
+    """How much slower than on a free core this process runs now: the 1-minute load average
+    per CPU, at least 1 (1 where the load average is unknown)."""
+    import os
+
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover - not on Windows
+        return 1.0
+    return max(1.0, load / max(1, os.cpu_count() or 1))
+
+
 def map_fits(time_limit_s: float) -> bool:
     """Whether ``map.png`` is drawn under this time limit: when its :data:`MAP_SECONDS` take at
     most :data:`MAP_LIMIT_SHARE` of the limit (the rest goes to the solve)."""
     return MAP_LIMIT_SHARE * time_limit_s >= MAP_SECONDS
 
 
-#: Output seconds reserved per demand pair on the SKU-block path (no column build to time).
+#: Output seconds reserved per demand pair on the SKU-block path (no column build to time),
+#: on a machine with a core free; multiplied by :func:`machine_slowdown`. Two sea-L runs
+#: (697,934 pairs, ``--baseline naive``) wrote their output in 119 s and 161 s at load
+#: averages of about 5 and 6.5 on 2 cores: 6-7e-5 s per pair once divided by the slowdown.
 BLOCK_OUTPUT_PER_PAIR_S = 8e-5
 #: Fixed part of :func:`output_seconds` (the files' fixed costs, the map aside).
 OUTPUT_FIXED_S = 0.4
@@ -465,7 +480,9 @@ def plan_scenario(
         strategy = "blocks"
         n_pairs = int((data.dem_units > 0).sum())
         solve_deadline = deadline - (
-            OUTPUT_FIXED_S + BLOCK_OUTPUT_PER_PAIR_S * n_pairs + (MAP_SECONDS if draw_map else 0.0)
+            OUTPUT_FIXED_S
+            + BLOCK_OUTPUT_PER_PAIR_S * n_pairs * machine_slowdown()
+            + (MAP_SECONDS if draw_map else 0.0)
         )
         res_b, (cols, naive, hint) = solve_blocks(
             data, params, deadline=solve_deadline, runner=executor, on_phase=say

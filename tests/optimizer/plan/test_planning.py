@@ -387,3 +387,16 @@ def test_cli_limit_counts_from_the_process_start() -> None:
         ).stdout
     )
     assert 0.6 <= age < 30.0
+
+
+def test_machine_slowdown_follows_the_load_average(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The block path's output reserve is scaled by the load average per CPU (at least 1)."""
+    import os
+
+    from optimizer.plan.planning import machine_slowdown
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (8.0, 1.0, 1.0))
+    assert machine_slowdown() == pytest.approx(4.0)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 1.0, 1.0))
+    assert machine_slowdown() == 1.0
