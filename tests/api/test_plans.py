@@ -268,16 +268,19 @@ def test_restart_requeues_a_running_job_once_its_lease_expires(client_factory, s
     idle = client_factory(run_jobs=False)
     job = _post(idle, scenario).json()["id"]
     store = idle.app.state.store
-    # As if a server had started it with a 2-s lease, then died.
-    assert [j.id for j in store.claim(1, owner="dead", lease_s=2.0)] == [job]
+    # As if a server had started it with a 6-s lease, then died (long enough that starting the
+    # live server below, slow on a loaded machine, cannot use it up before the check)
+    dead_lease = 6.0
+    assert [j.id for j in store.claim(1, owner="dead", lease_s=dead_lease)] == [job]
     t0 = time.monotonic()
     live = client_factory(lease_s=1.0, heartbeat_s=0.2)
     time.sleep(1.0)
     rec = store.get("acme", job)
+    assert time.monotonic() - t0 < dead_lease, "the live server took the whole lease to start"
     assert rec.status == "running" and rec.lease_owner == "dead"  # its lease still holds
     done = _done(live, job)
     assert done["status"] == "succeeded" and done["attempts"] == 2
-    assert time.monotonic() - t0 >= 2.0
+    assert time.monotonic() - t0 >= dead_lease
     assert store.get("acme", job).lease_owner == live.app.state.runner.owner
 
 
