@@ -707,44 +707,13 @@ def _check(region: str, tier: str, seed: int) -> tuple[RegionSpec, str]:
     return REGIONS[region], t
 
 
-def generate_scenario(
-    region: str, tier: str = "S", seed: int = 0, *, name: str | None = None
-) -> GeneratedScenario:
-    """Generate a scenario for ``region`` (sea, eu, me, latam) and ``tier`` (S, M, L, XL).
-
-    Parameters
-    ----------
-    region
-        Destination region code (see :data:`network.regions.REGIONS`).
-    tier
-        Size tier: S ≈ 20 SKUs, M ≈ 300, L ≈ 10,000, XL ≈ 100,000 (case-insensitive).
-    seed
-        Seed of the one random generator used; same inputs → identical output.
-    name
-        Scenario name (default ``{region}-{tier}-{seed}``, lower case).
-
-    Returns
-    -------
-    GeneratedScenario
-
-    Raises
-    ------
-    GeneratorError
-        For an unknown region or tier, or a negative seed.
-    """
-    spec, t = _check(region, tier, seed)
-    ts = TIERS[t]
-    name = name or f"{spec.code}-{t.lower()}-{seed}"
-    rng = np.random.default_rng(seed)
-
-    zones = _build_zones(spec, spec.zones[t])
-    whs = [w for w in spec.warehouses if ts.all_warehouses or w.small]
-    skus = _build_skus(rng, ts.skus, spec)
-    dk, dz, du = _build_demand(rng, skus, zones, spec, spec.units_per_day[t])
-
-    # per-country daily load (units, kg, m3) for lane capacities; a bonded hub's country also
-    # carries a share of the region's flows (it serves its neighbours), and in a customs union
-    # every member's gateways may carry half of the union's flows
+def _country_load(
+    spec: Any, whs: list[Any], zones: Any, skus: Any, dk: Any, dz: Any, du: Any
+) -> tuple[list[str], npt.NDArray[np.int64], Any, Any, dict[str, dict[str, float]]]:
+    """Per country (ISO codes ``isos``; ``zci`` each zone's country index) the daily units and
+    m³ of its demand, and the daily load (units, kg, m³) its lanes are sized for: a bonded
+    hub's country also carries a share of the region's flows (it serves its neighbours), and in
+    a customs union every member's gateways may carry half of the union's flows."""
     isos = [c.iso for c in spec.countries]
     zci = np.array([isos.index(c) for c in zones.country], np.int64)
     cu = np.bincount(zci[dz], weights=du, minlength=len(isos)) / HORIZON_DAYS
@@ -762,10 +731,23 @@ def generate_scenario(
             "m3": cm3[i] + share * cm3.sum(),
         }
 
-    # warehouses: sized from the demand they could serve, with slack
-    mult = rng.uniform(1.3, 2.4, size=len(whs))
-    proc = rng.choice(np.array([8.0, 12.0, 16.0]), size=len(whs), p=[0.3, 0.5, 0.2])
-    cover = rng.uniform(0.9, 1.2, size=len(whs))
+    return isos, zci, cu, cm3, load
+
+
+def _nodes(
+    spec: Any,
+    whs: list[Any],
+    zones: Any,
+    skus: Any,
+    isos: list[str],
+    cu: Any,
+    cm3: Any,
+    draws: tuple[Any, Any, Any],
+) -> list[dict[str, Any]]:
+    """Origins, gateways, warehouses (sized from the demand they could serve, with slack:
+    ``draws`` are the random throughput multipliers, processing hours and storage cover) and
+    zones, as node documents."""
+    mult, proc, cover = draws
     n_in = {iso: sum(1 for w in whs if w.country == iso) for iso in isos}
     n_bonded = max(1, sum(1 for w in whs if w.bonded))
     nodes: list[dict[str, Any]] = []
@@ -844,15 +826,14 @@ def generate_scenario(
             }
         )
 
-    wsites = [
-        WarehouseSite(f"WH-{w.code}", w.city, w.lat, w.lon, w.country, w.bonded, w.small)
-        for w in whs
-    ]
-    lanes = _build_lanes(spec, wsites, zones, load)
-    cards = _rate_cards(spec)
+    return nodes
 
-    # service targets: the policy figure, capped by what the network can reach in time
-    fastest = _fastest_hours(spec, wsites, proc, zones, lanes)
+
+def _service(
+    spec: Any, fastest: Any, zones: Any, dz: Any, du: Any, zci: Any, isos: list[str]
+) -> tuple[dict[str, Any], dict[str, float], float]:
+    """The service section: the policy's on-time targets capped by what the network can reach
+    in time; and the achievable shares (by country, overall)."""
     zunits = np.bincount(dz, weights=du, minlength=len(zones.ids))
     on = fastest <= PROMISE_HOURS
     c_all = np.bincount(zci, weights=zunits, minlength=len(isos))
@@ -880,7 +861,12 @@ def generate_scenario(
         "safety_z": 1.65,
         "capital_cost_rate_per_year": 0.12,
     }
-    sku_ids = [f"SKU-{i + 1:06d}" for i in range(ts.skus)]
+    return service, achievable, total_ach
+
+
+def _sku_docs(n: int, skus: Any, isos: list[str]) -> list[dict[str, Any]]:
+    """The SKU documents (id, weight, volume, value, category, demand cv, duty by country)."""
+    sku_ids = [f"SKU-{i + 1:06d}" for i in range(n)]
     cat_names = [c.name for c in CATEGORIES]
     sku_docs = [
         {
@@ -903,6 +889,58 @@ def generate_scenario(
             strict=True,
         )
     ]
+    return sku_docs
+
+
+def generate_scenario(
+    region: str, tier: str = "S", seed: int = 0, *, name: str | None = None
+) -> GeneratedScenario:
+    """Generate a scenario for ``region`` (sea, eu, me, latam) and ``tier`` (S, M, L, XL).
+
+    Parameters
+    ----------
+    region
+        Destination region code (see :data:`network.regions.REGIONS`).
+    tier
+        Size tier: S ≈ 20 SKUs, M ≈ 300, L ≈ 10,000, XL ≈ 100,000 (case-insensitive).
+    seed
+        Seed of the one random generator used; same inputs → identical output.
+    name
+        Scenario name (default ``{region}-{tier}-{seed}``, lower case).
+
+    Returns
+    -------
+    GeneratedScenario
+
+    Raises
+    ------
+    GeneratorError
+        For an unknown region or tier, or a negative seed.
+    """
+    spec, t = _check(region, tier, seed)
+    ts = TIERS[t]
+    name = name or f"{spec.code}-{t.lower()}-{seed}"
+    rng = np.random.default_rng(seed)
+
+    zones = _build_zones(spec, spec.zones[t])
+    whs = [w for w in spec.warehouses if ts.all_warehouses or w.small]
+    skus = _build_skus(rng, ts.skus, spec)
+    dk, dz, du = _build_demand(rng, skus, zones, spec, spec.units_per_day[t])
+    isos, zci, cu, cm3, load = _country_load(spec, whs, zones, skus, dk, dz, du)
+    # warehouses: sized from the demand they could serve, with slack (drawn in this order)
+    mult = rng.uniform(1.3, 2.4, size=len(whs))
+    proc = rng.choice(np.array([8.0, 12.0, 16.0]), size=len(whs), p=[0.3, 0.5, 0.2])
+    cover = rng.uniform(0.9, 1.2, size=len(whs))
+    nodes = _nodes(spec, whs, zones, skus, isos, cu, cm3, (mult, proc, cover))
+    wsites = [
+        WarehouseSite(f"WH-{w.code}", w.city, w.lat, w.lon, w.country, w.bonded, w.small)
+        for w in whs
+    ]
+    lanes = _build_lanes(spec, wsites, zones, load)
+    cards = _rate_cards(spec)
+    # service targets: the policy figure, capped by what the network can reach in time
+    fastest = _fastest_hours(spec, wsites, proc, zones, lanes)
+    service, achievable, total_ach = _service(spec, fastest, zones, dz, du, zci, isos)
     document = {
         "name": name,
         "currency": "USD",
@@ -911,7 +949,7 @@ def generate_scenario(
         "nodes": nodes,
         "lanes": lanes,
         "rate_cards": cards,
-        "skus": sku_docs,
+        "skus": _sku_docs(ts.skus, skus, isos),
     }
     core = {}
     for c in spec.countries:
