@@ -410,6 +410,150 @@ def _solve(
     return res
 
 
+@dataclass(slots=True)
+class _Run:
+    """One planning run as it goes: the strategy taken, the columns and naive plans, the
+    result so far and the notes; ``solve_deadline`` leaves time for the document and files."""
+
+    strategy: str
+    cols: Columns
+    naive: Solution
+    hint: Solution
+    naive_cols: Columns
+    notes: list[str]
+    res: AllocationResult | None
+    solve_deadline: float
+
+
+def _prepare(
+    data: NetworkData,
+    params: AllocationParams,
+    deadline: float,
+    executor: TaskRunner | None,
+    draw_map: bool,
+    say: PhaseReport,
+) -> _Run:
+    """Choose the path by size (SKU blocks for L/XL catalogues: solved here; else the columns
+    and the naive plan, the strategy and the solve deadline)."""
+    strategy = params.strategy
+    n_skus = len(np.unique(data.dem_sku[data.dem_units > 0]))
+    if data.has_state and (
+        strategy == "blocks" or (strategy == "auto" and n_skus >= BLOCK_MIN_SKUS)
+    ):
+        # the SKU blocks know no v1.1 term either: the state path of the decomposition
+        strategy = "decompose"
+    if n_skus and (strategy == "blocks" or (strategy == "auto" and n_skus >= BLOCK_MIN_SKUS)):
+        # tiers L/XL: SKU blocks (optimizer.allocation.blocks); full columns are never built
+        strategy = "blocks"
+        n_pairs = int((data.dem_units > 0).sum())
+        solve_deadline = deadline - (
+            OUTPUT_FIXED_S
+            + BLOCK_OUTPUT_PER_PAIR_S * n_pairs * machine_slowdown()
+            + (MAP_SECONDS if draw_map else 0.0)
+        )
+        res_b, (cols, naive, hint) = solve_blocks(
+            data, params, deadline=solve_deadline, runner=executor, on_phase=say
+        )
+        naive_cols = cols
+        notes = list(res_b.notes)
+        res: AllocationResult | None = res_b
+        solve_deadline = time.perf_counter()  # no fallback solve on this path
+    else:
+        t_prep = time.perf_counter()
+        cols = build_columns(data)
+        naive, hint = naive_solution(data, cols)
+        naive_cols = cols
+        # the solvers stop early enough to leave time for the plan's document and files
+        solve_deadline = deadline - output_seconds(
+            time.perf_counter() - t_prep,
+            baseline=params.baseline == "naive",
+            draw_map=draw_map,
+        )
+        n_cols = len(cols.x_pair) + len(cols.q_pair) + len(cols.f_sku)
+        if strategy == "blocks":  # no demand: nothing to cut into blocks
+            strategy = "monolithic"
+        if strategy == "auto":
+            strategy = (
+                "decompose"
+                if n_cols > AUTO_DECOMPOSE_COLUMNS and len(data.skus) > 1
+                else "monolithic"
+            )
+        notes = []
+        res = None
+    return _Run(strategy, cols, naive, hint, naive_cols, notes, res, solve_deadline)
+
+
+def _naive_warehouses(
+    data: NetworkData,
+    params: AllocationParams,
+    run: _Run,
+    res: AllocationResult,
+    cancel: threading.Event | None,
+    say: PhaseReport,
+    t0: float,
+) -> AllocationResult:
+    """No incumbent in time: flows re-optimised on the naive plan's warehouses, if that finds
+    a plan (else ``res`` unchanged)."""
+    cols, naive, notes, solve_deadline = run.cols, run.naive, run.notes, run.solve_deadline
+    say("no solution in time: re-optimising flows on the naive plan's warehouses")
+    res2 = solve_allocation(
+        data, params, columns=cols, y_fixed=naive.y, deadline=solve_deadline, cancel=cancel
+    )
+    if res2.solution is not None:
+        notes.append(
+            "the solver found no plan in time; warehouses fixed to the naive plan's "
+            "and flows re-optimised"
+        )
+        res = AllocationResult(
+            status=Status.FEASIBLE,
+            objective=res2.objective,
+            bound=res.bound,
+            runtime_s=time.perf_counter() - t0,
+            cost=res2.cost,
+            columns=cols,
+            solution=res2.solution,
+            stats=dataclasses.replace(res.stats, fallback=True),
+            notes=tuple(notes),
+        )
+    return res
+
+
+def _naive_floor(
+    data: NetworkData,
+    params: AllocationParams,
+    run: _Run,
+    res: AllocationResult | None,
+    t0: float,
+) -> AllocationResult:
+    """The floor: the naive planner's plan (always exists), never nothing; the notes say why."""
+    cols, hint, notes = run.cols, run.hint, run.notes
+    cost = cost_terms(data, cols, hint)
+    obj = float(sum(cost.values()))
+    bound = -math.inf if res is None else min(res.bound, obj)
+    limit = params.time_limit_s
+    notes.append(
+        (
+            f"no optimised plan within the time limit of {limit:g} s "
+            if math.isfinite(limit)
+            else "the solver found no plan "
+        )
+        + f"(solving stopped after {time.perf_counter() - t0:.1f} s): this is the naive "
+        "planner's plan (nearest on-time warehouse, cheapest lanes, stocking levels by the "
+        "model's rule); give more time (--time-limit) for an optimised one"
+    )
+    return AllocationResult(
+        status=Status.FEASIBLE,
+        objective=obj,
+        bound=bound,
+        runtime_s=time.perf_counter() - t0,
+        cost=cost,
+        columns=cols,
+        solution=hint,
+        stats=dataclasses.replace(res.stats if res is not None else SolveStats(), fallback="naive"),
+        notes=tuple(notes),
+    )
+
+
 def plan_scenario(
     scenario: Scenario,
     params: AllocationParams | None = None,
@@ -468,54 +612,21 @@ def plan_scenario(
         data = compile_network(scenario)
     if previous is not None:
         data = attach_previous(data, previous)
-    strategy = params.strategy
-    n_skus = len(np.unique(data.dem_sku[data.dem_units > 0]))
-    if data.has_state and (
-        strategy == "blocks" or (strategy == "auto" and n_skus >= BLOCK_MIN_SKUS)
-    ):
-        # the SKU blocks know no v1.1 term either: the state path of the decomposition
-        strategy = "decompose"
-    if n_skus and (strategy == "blocks" or (strategy == "auto" and n_skus >= BLOCK_MIN_SKUS)):
-        # tiers L/XL: SKU blocks (optimizer.allocation.blocks); full columns are never built
-        strategy = "blocks"
-        n_pairs = int((data.dem_units > 0).sum())
-        solve_deadline = deadline - (
-            OUTPUT_FIXED_S
-            + BLOCK_OUTPUT_PER_PAIR_S * n_pairs * machine_slowdown()
-            + (MAP_SECONDS if draw_map else 0.0)
-        )
-        res_b, (cols, naive, hint) = solve_blocks(
-            data, params, deadline=solve_deadline, runner=executor, on_phase=say
-        )
-        naive_cols = cols
-        notes = list(res_b.notes)
-        res: AllocationResult | None = res_b
-        solve_deadline = time.perf_counter()  # no fallback solve on this path
-    else:
-        t_prep = time.perf_counter()
-        cols = build_columns(data)
-        naive, hint = naive_solution(data, cols)
-        naive_cols = cols
-        # the solvers stop early enough to leave time for the plan's document and files
-        solve_deadline = deadline - output_seconds(
-            time.perf_counter() - t_prep,
-            baseline=params.baseline == "naive",
-            draw_map=draw_map,
-        )
-        n_cols = len(cols.x_pair) + len(cols.q_pair) + len(cols.f_sku)
-        if strategy == "blocks":  # no demand: nothing to cut into blocks
-            strategy = "monolithic"
-        if strategy == "auto":
-            strategy = (
-                "decompose"
-                if n_cols > AUTO_DECOMPOSE_COLUMNS and len(data.skus) > 1
-                else "monolithic"
-            )
-        notes = []
-        res = None
-    if strategy != "blocks" and solve_deadline - time.perf_counter() >= MIN_SOLVE_S:
+    run = _prepare(data, params, deadline, executor, draw_map, say)
+    strategy, notes, res = run.strategy, run.notes, run.res
+    if strategy != "blocks" and run.solve_deadline - time.perf_counter() >= MIN_SOLVE_S:
         try:
-            res = _solve(data, params, strategy, cols, naive, hint, solve_deadline, cancel, say)
+            res = _solve(
+                data,
+                params,
+                strategy,
+                run.cols,
+                run.naive,
+                run.hint,
+                run.solve_deadline,
+                cancel,
+                say,
+            )
         except SolverError as e:
             # a valid scenario whose numbers the solver cannot take (coefficients beyond its
             # range): the naive floor below, and the reason in the notes
@@ -523,67 +634,21 @@ def plan_scenario(
             notes.append(f"the solver rejected the model ({e}): numbers out of its range")
             res = None
         if res is not None:
-            notes = [*notes, *res.notes]
+            notes.extend(res.notes)
         if strategy == "decompose" and data.has_state:
             strategy = "decompose+state"
     if (
         res is not None
         and res.solution is None
         and res.status is not Status.INFEASIBLE
-        and solve_deadline - time.perf_counter() >= MIN_SOLVE_S
+        and run.solve_deadline - time.perf_counter() >= MIN_SOLVE_S
     ):
-        # no incumbent in time: fall back to the naive plan's warehouses, flows re-optimised
-        say("no solution in time: re-optimising flows on the naive plan's warehouses")
-        res2 = solve_allocation(
-            data, params, columns=cols, y_fixed=naive.y, deadline=solve_deadline, cancel=cancel
-        )
-        if res2.solution is not None:
-            notes.append(
-                "the solver found no plan in time; warehouses fixed to the naive plan's "
-                "and flows re-optimised"
-            )
-            res = AllocationResult(
-                status=Status.FEASIBLE,
-                objective=res2.objective,
-                bound=res.bound,
-                runtime_s=time.perf_counter() - t0,
-                cost=res2.cost,
-                columns=cols,
-                solution=res2.solution,
-                stats=dataclasses.replace(res.stats, fallback=True),
-                notes=tuple(notes),
-            )
-    floor = False
-    if res is None or (res.solution is None and res.status is not Status.INFEASIBLE):
-        # the floor: the naive planner's plan (always exists), never nothing
-        floor = True
-        cost = cost_terms(data, cols, hint)
-        obj = float(sum(cost.values()))
-        bound = -math.inf if res is None else min(res.bound, obj)
-        limit = params.time_limit_s
-        notes.append(
-            (
-                f"no optimised plan within the time limit of {limit:g} s "
-                if math.isfinite(limit)
-                else "the solver found no plan "
-            )
-            + f"(solving stopped after {time.perf_counter() - t0:.1f} s): this is the naive "
-            "planner's plan (nearest on-time warehouse, cheapest lanes, stocking levels by the "
-            "model's rule); give more time (--time-limit) for an optimised one"
-        )
-        res = AllocationResult(
-            status=Status.FEASIBLE,
-            objective=obj,
-            bound=bound,
-            runtime_s=time.perf_counter() - t0,
-            cost=cost,
-            columns=cols,
-            solution=hint,
-            stats=dataclasses.replace(
-                res.stats if res is not None else SolveStats(), fallback="naive"
-            ),
-            notes=tuple(notes),
-        )
+        res = _naive_warehouses(data, params, run, res, cancel, say, t0)
+    floor = res is None or (res.solution is None and res.status is not Status.INFEASIBLE)
+    if floor:
+        res = _naive_floor(data, params, run, res, t0)
+    assert res is not None
+    naive_cols, naive = run.naive_cols, run.naive
     say("writing the plan")
     solve_s = time.perf_counter() - t0
     if res.solution is None:
