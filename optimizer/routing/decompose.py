@@ -5,7 +5,8 @@ neighbourhoods cover the whole day). ``solve_decomposed`` keeps every solve at t
 
 1. **Sectors** (the first solution). Clients are grouped by their nearest depot, sorted by
    angle around it (by a nearest-neighbour chain from the depot when there are no coordinates)
-   and cut into sectors of about ``sub_clients`` clients. Each sector is solved as its own VRP
+   and cut into sectors of about ``sub_clients`` clients (where capacity binds, cut where the
+   demand fills a whole number of vehicles: ``_cut``). Each sector is solved as its own VRP
    (``solve_monolithic``: ILS from ``sub_first_solution``, Clarke-Wright savings by default,
    then guided local search; the
    ``sector_time_share`` of the time limit is split over the waves of sectors the workers
@@ -76,6 +77,10 @@ __all__ = ["Subproblem", "solve_decomposed", "sub_instance"]
 log = logging.getLogger(__name__)
 
 I64 = npt.NDArray[np.int64]
+CUT_ROUTES = 2.0
+"""Vehicles' worth of demand per sector from which sectors are cut at whole vehicles."""
+CUT_FILL = 0.98
+"""Load of each vehicle when sectors are cut at whole vehicles (slack for the packing)."""
 MIN_ROUTES = 3
 """Routes in a POPMUSIC subproblem at least (when there are that many): the seed and two
 neighbours, so clients can move between routes on both sides of the seed."""
@@ -162,13 +167,45 @@ def _sectors(
             order = cl[np.argsort((ang - offset) % (2 * math.pi), kind="stable")]
         else:
             order = _nn_chain(inst, cl, d)
-        k = max(1, round(len(cl) / size))
-        for part in np.array_split(order, k):
+        for part in _cut(inst, order, max(1, round(len(cl) / size))):
             if len(part):
                 groups.append(part)
                 depots.append(d)
     assert sum(len(g) for g in groups) == C
     return groups, depots
+
+
+def _cut(inst: RoutingInstance, order: I64, k: int) -> list[I64]:
+    """``order`` cut into ``k`` runs: of equal client counts, or, when capacity binds (a run's
+    demand fills ``CUT_ROUTES`` vehicles or more), of demand filling whole vehicles.
+
+    Whole vehicles: ``R = ceil(U / CUT_FILL)`` vehicles for the total demand ``U`` (in vehicle
+    capacities, the largest dimension of each client), split over the runs as evenly as
+    integers allow, each run ending where the demand so far reaches those vehicles times
+    ``U / R`` or, sooner, where its own demand would exceed its vehicles' capacity (the last
+    run takes what is left). Equal
+    counts leave most sectors with a part-filled last route (X-n573-k30 at 60 s: 32 routes
+    where 30 suffice, 7.5 % above PyVRP).
+    """
+    caps = np.array(
+        [vt.capacity for vt in inst.vehicle_types if vt.count > 0], dtype=float
+    ).reshape(-1, inst.demand.shape[1])
+    top = caps.max(axis=0) if len(caps) else np.zeros(inst.demand.shape[1])
+    safe = np.where(top > 0, top, 1.0)
+    load = np.where(top > 0, inst.demand[order] / safe, 0.0).max(axis=1, initial=0.0)
+    total = float(load.sum())
+    if k <= 1 or total / k < CUT_ROUTES:
+        return list(np.array_split(order, k))
+    vehicles = math.ceil(total / CUT_FILL)
+    cum = np.cumsum(load)
+    cuts: list[int] = []
+    start = ideal = 0.0  # demand before the run; where it would start with divisible demand
+    for n in _largest_remainder(vehicles, np.ones(k))[:-1]:
+        ideal += n * total / vehicles
+        cut = int(np.searchsorted(cum, min(ideal, start + n), side="right"))
+        cuts.append(cut)
+        start = float(cum[cut - 1]) if cut else 0.0
+    return list(np.split(order, cuts))
 
 
 def _nn_chain(inst: RoutingInstance, cl: I64, depot: int) -> I64:

@@ -19,6 +19,7 @@ from optimizer.routing import (
     VehicleType,
     solve_routes,
 )
+from optimizer.routing import decompose as dec
 from optimizer.routing.decompose import solve_decomposed, sub_instance
 from optimizer.routing.evaluate import distance_matrix, evaluate_routes
 from tests.helpers import brute_force, random_instance
@@ -282,3 +283,28 @@ def test_every_sub_solve_starts_from_sub_first_solution(start: str) -> None:
     assert len(rec.params) == res.subproblems > 3
     assert {p.first_solution for p in rec.params} == {start}
     assert {p.decompose for p in rec.params} == {"never"}
+
+
+def _vehicles(inst: RoutingInstance, runs: list[np.ndarray]) -> list[int]:
+    """Vehicles each run needs at least (its demand over the capacity, rounded up)."""
+    cap = inst.vehicle_types[0].capacity[0]
+    return [math.ceil(inst.demand[r, 0].sum() / cap - 1e-9) for r in runs]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sectors_are_cut_at_whole_vehicles_when_capacity_binds(seed: int) -> None:
+    """With binding capacity the runs keep the sweep order, fill whole vehicles (no more than
+    the total demand needs plus one for the last run) and never need more vehicles than runs
+    of equal client counts; without it the runs are of equal counts."""
+    inst = _day(200, seed)  # demand 1..9, capacity 30: about 33 vehicles' worth
+    order = np.random.default_rng(seed).permutation(200)
+    runs = dec._cut(inst, order, 4)
+    assert len(runs) == 4
+    assert np.array_equal(np.concatenate(runs), order)
+    need = math.ceil(inst.demand.sum() / 30.0 / dec.CUT_FILL)
+    assert sum(_vehicles(inst, runs)) <= need + 1
+    assert sum(_vehicles(inst, runs)) <= sum(_vehicles(inst, np.array_split(order, 4)))
+    loose = dataclasses.replace(
+        inst, vehicle_types=(dataclasses.replace(inst.vehicle_types[0], capacity=(1000.0,)),)
+    )
+    assert [len(r) for r in dec._cut(loose, order, 4)] == [50, 50, 50, 50]
