@@ -48,6 +48,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def serve_argv(port: int) -> list[str]:
+    """The command of a ``tradelane serve`` on loopback at ``port`` (this interpreter)."""
+    return [
+        sys.executable,
+        "-m",
+        "api.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+
+
 class Server:
     """``python -m api.cli serve`` in its own process group on loopback."""
 
@@ -72,18 +88,7 @@ class Server:
         t0 = time.monotonic()
         with open(self.log, "ab") as fh:
             self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "api.cli",
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--log-level",
-                    "warning",
-                ],
+                serve_argv(self.port),
                 cwd=ROOT,
                 env=self.env,
                 stdout=fh,

@@ -812,14 +812,10 @@ def solve_decomposed(
     stats["solve_s"] = time.perf_counter() - t0
     best = primal.best
     if best is None:
-        return AllocationResult(
-            status=Status.NO_SOLUTION,
-            objective=math.nan,
+        return AllocationResult.no_solution(
+            cols,
             bound=bound,
             runtime_s=time.perf_counter() - t0,
-            cost={},
-            columns=cols,
-            solution=None,
             stats=SolveStats.from_mapping(stats),
             notes=tuple(notes),
         )

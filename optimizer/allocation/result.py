@@ -147,6 +147,29 @@ class AllocationResult:
         if self.solution is None and self.status in (Status.OPTIMAL, Status.FEASIBLE):
             raise ValueError(f"status {self.status} needs a solution")
 
+    @classmethod
+    def no_solution(
+        cls,
+        columns: Columns,
+        *,
+        bound: float,
+        runtime_s: float,
+        stats: SolveStats | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> AllocationResult:
+        """A solve that found no plan (``bound``: what it proved, ``-inf`` if nothing)."""
+        return cls(
+            status=Status.NO_SOLUTION,
+            objective=math.nan,
+            bound=bound,
+            runtime_s=runtime_s,
+            cost={},
+            columns=columns,
+            solution=None,
+            stats=stats if stats is not None else SolveStats(),
+            notes=notes,
+        )
+
     @property
     def gap(self) -> float:
         """``(objective - bound) / max(|objective|, 1e-9)``; ``inf`` without both."""

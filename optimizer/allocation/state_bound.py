@@ -330,14 +330,10 @@ def solve_state_decomposed(
             try_y(name, y)
     stats["solve_s"] = time.perf_counter() - t0
     if best is None:
-        return AllocationResult(
-            status=Status.NO_SOLUTION,
-            objective=math.nan,
+        return AllocationResult.no_solution(
+            cols,
             bound=bound,
             runtime_s=time.perf_counter() - t0,
-            cost={},
-            columns=cols,
-            solution=None,
             stats=SolveStats.from_mapping(stats),
             notes=tuple(notes),
         )

@@ -19,10 +19,12 @@ import math
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from network.compile import LaneDim, NetworkData, compile_network
 from network.distribution import option_on_time
@@ -101,6 +103,38 @@ def _lanes(data: NetworkData, opts: Any, i: int) -> tuple[str, ...]:
 
 def _num(v: float) -> float | None:
     return float(v) if math.isfinite(v) else None
+
+
+def _fulfilment_rows(
+    data: NetworkData,
+    opts: Any,
+    units: npt.NDArray[np.float64],
+    pair: npt.NDArray[np.int64],
+    opt: npt.NDArray[np.int64],
+    hours: npt.NDArray[np.float64],
+    ontime: npt.NDArray[np.bool_],
+    cols: Columns,
+    source_names: Sequence[str],
+    source: npt.NDArray[np.int64],
+    mode: str,
+) -> list[FulfilmentRow]:
+    """The plan rows of one fulfilment block (outbound or direct) with positive units."""
+    sel = np.flatnonzero(units > 0)
+    p_on = option_on_time(opts, data, opt[sel]).p.tolist()
+    return [
+        FulfilmentRow(
+            sku=data.skus[cols.p_sku[pair[i]]],
+            zone=data.zones[cols.p_zone[pair[i]]],
+            source=source_names[source[i]],
+            lanes=_lanes(data, opts, opt[i]),
+            units=float(units[i]),
+            hours=float(hours[i]),
+            on_time=bool(ontime[i]),
+            p_on_time=p_on[n],
+            mode=mode,
+        )
+        for n, i in enumerate(sel.tolist())
+    ]
 
 
 def plan_dict(
@@ -203,38 +237,32 @@ def plan_dict(
         )
         for i in np.flatnonzero(sol.f > 0).tolist()
     )
-    xs = np.flatnonzero(sol.x > 0)
-    qs = np.flatnonzero(sol.q > 0)
-    p_x = option_on_time(data.outbound, data, cols.x_opt[xs]).p.tolist()
-    p_q = option_on_time(data.direct, data, cols.q_opt[qs]).p.tolist()
-    ful = [
-        FulfilmentRow(
-            sku=data.skus[cols.p_sku[cols.x_pair[i]]],
-            zone=data.zones[cols.p_zone[cols.x_pair[i]]],
-            source=data.warehouses[cols.x_wh[i]],
-            lanes=_lanes(data, data.outbound, cols.x_opt[i]),
-            units=float(sol.x[i]),
-            hours=float(cols.x_hours[i]),
-            on_time=bool(cols.x_ontime[i]),
-            p_on_time=p_x[n_i],
-            mode="warehouse",
-        )
-        for n_i, i in enumerate(xs.tolist())
-    ]
-    ful += [
-        FulfilmentRow(
-            sku=data.skus[cols.p_sku[cols.q_pair[i]]],
-            zone=data.zones[cols.p_zone[cols.q_pair[i]]],
-            source=data.origins[cols.q_src[i]],
-            lanes=_lanes(data, data.direct, cols.q_opt[i]),
-            units=float(sol.q[i]),
-            hours=float(cols.q_hours[i]),
-            on_time=bool(cols.q_ontime[i]),
-            p_on_time=p_q[n_i],
-            mode="direct",
-        )
-        for n_i, i in enumerate(qs.tolist())
-    ]
+    ful = _fulfilment_rows(
+        data,
+        data.outbound,
+        sol.x,
+        cols.x_pair,
+        cols.x_opt,
+        cols.x_hours,
+        cols.x_ontime,
+        cols,
+        data.warehouses,
+        cols.x_wh,
+        "warehouse",
+    )
+    ful += _fulfilment_rows(
+        data,
+        data.direct,
+        sol.q,
+        cols.q_pair,
+        cols.q_opt,
+        cols.q_hours,
+        cols.q_ontime,
+        cols,
+        data.origins,
+        cols.q_src,
+        "direct",
+    )
     lost_rows = tuple(
         LostRow(
             sku=data.skus[cols.p_sku[p]], zone=data.zones[cols.p_zone[p]], units=float(sol.u[p])
@@ -807,14 +835,10 @@ def _solve_state_on_decomposed(
     )
     notes = [note]
     if best.solution is None:
-        return AllocationResult(
-            status=Status.NO_SOLUTION,
-            objective=math.nan,
+        return AllocationResult.no_solution(
+            cols,
             bound=-math.inf,
             runtime_s=time.perf_counter() - t0,
-            cost={},
-            columns=cols,
-            solution=None,
             notes=tuple(notes + list(best.notes)),
         )
     stats = first.stats.to_json() if first is not None else {}

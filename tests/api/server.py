@@ -8,12 +8,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from benchmarks.load import serve_argv
 from tests.api.conftest import FAKE, KEYS, auth, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,18 +50,7 @@ class Server:
     def start(self) -> None:
         with open(self.log, "ab") as fh:
             self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "api.cli",
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--log-level",
-                    "warning",
-                ],
+                serve_argv(self.port),
                 cwd=ROOT,
                 env=self.env,
                 stdout=fh,
