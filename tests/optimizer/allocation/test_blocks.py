@@ -126,3 +126,26 @@ def test_price_rounds_raise_the_bound_and_keep_it_valid(
     assert st["price_rounds"] >= 2
     assert st["block_bound"] > first + 1e-3 * abs(first)
     assert st["block_bound"] <= mono["objective"] + 1e-6 * (1 + abs(mono["objective"]))
+
+
+def test_block_columns_are_built_once_per_block_and_scenario(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = compile_network(_scenario(6, n_sku=4, n_zone=3, n_wh=3))
+    rows = blocks.sku_blocks(data, 2)
+    blocks.clear_block_cache()
+    db = blocks.block_data(data, rows[0])
+    cols, targets = blocks.block_columns(data, 0, rows[0], db)
+    # other fixed-cost shares: the same columns and targets, not rebuilt
+    again = blocks.block_columns(data, 0, rows[0], blocks.block_data(data, rows[0], alpha=0.1))
+    assert again[0] is cols and again[1] == targets
+    fresh = blocks.build_columns(db)
+    assert np.array_equal(fresh.x_pair, cols.x_pair) and np.array_equal(fresh.f_coef, cols.f_coef)
+    # another block is another entry; a full budget caches nothing more but still answers
+    other = blocks.block_columns(data, 1, rows[1], blocks.block_data(data, rows[1]))
+    assert other[0] is not cols
+    monkeypatch.setattr(blocks, "BLOCK_CACHE_MB", 0)
+    blocks.clear_block_cache()
+    a = blocks.block_columns(data, 0, rows[0], db)
+    assert blocks.block_columns(data, 0, rows[0], db)[0] is not a[0]
+    blocks.clear_block_cache()
