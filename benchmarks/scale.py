@@ -9,9 +9,11 @@ Usage::
 ``--source`` is a generated scenario folder (``tradelane generate --tier L``); a point with
 fewer SKUs keeps the source's first SKUs and their demand rows (the network is unchanged).
 Each point runs the CLI in its own process; peak memory is sampled from the process tree every
-0.2 s (``tree`` = sum over the processes at the sample with the highest sum, ``max`` = the
-largest single process). Printed per point: SKUs, demand rows, wall seconds, status, gap,
-peak memory, the plan's strategy, objective, on-time share and the naive plan's.
+0.2 s (``tree`` = sum over the processes at the sample with the highest sum, ``process`` = the
+largest single process, ``parent`` = the CLI process itself, so that with ``--dask local`` the
+largest worker is at most ``process``). Printed per point: SKUs, demand rows, wall seconds,
+status, gap, peak memory, the plan's strategy, objective, on-time share and the naive plan's,
+the plan's scalar statistics and notes.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def run_point(scenario: Path, limit: float, extra: list[str]) -> dict[str, Any]:
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ps = psutil.Process(proc.pid)
-    tree = peak_one = 0
+    tree = peak_one = peak_parent = 0
     while proc.poll() is None:
         try:
             rss = [p.memory_info().rss for p in [ps, *ps.children(recursive=True)]]
@@ -73,6 +75,7 @@ def run_point(scenario: Path, limit: float, extra: list[str]) -> dict[str, Any]:
             rss = []
         tree = max(tree, sum(rss))
         peak_one = max([peak_one, *rss])
+        peak_parent = max([peak_parent, *rss[:1]])
         time.sleep(0.2)
     wall = time.perf_counter() - t0
     stdout, stderr = proc.communicate()
@@ -82,6 +85,7 @@ def run_point(scenario: Path, limit: float, extra: list[str]) -> dict[str, Any]:
         "exit": proc.returncode,
         "peak_tree_mb": tree / 2**20,
         "peak_process_mb": peak_one / 2**20,
+        "peak_parent_mb": peak_parent / 2**20,
     }
     if proc.returncode != 0 or not (out / "plan.json").exists():
         row["error"] = (stderr or stdout)[-500:]
@@ -99,6 +103,10 @@ def run_point(scenario: Path, limit: float, extra: list[str]) -> dict[str, Any]:
         naive_on_time=base.get("on_time_share"),
         feasible=(plan.get("evaluation") or {}).get("feasible"),
         stats_peak_rss_mb=(plan.get("stats") or {}).get("peak_rss_mb"),
+        stats={
+            k: v for k, v in (plan.get("stats") or {}).items() if not isinstance(v, list | dict)
+        },
+        notes=plan.get("notes"),
     )
     shutil.rmtree(out, ignore_errors=True)
     return row
