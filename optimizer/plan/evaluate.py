@@ -17,7 +17,6 @@ units), costs are summed in float64.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +32,7 @@ from optimizer.plan.document import Plan
 __all__ = ["Evaluation", "evaluate"]
 
 F = npt.NDArray[np.float64]
+I = npt.NDArray[np.int64]
 REL = 1e-6
 ABS = 1e-6
 
@@ -90,15 +90,53 @@ def _unit_cost(vec: F, w: F, v: F, value: F, own: F) -> tuple[F, F]:
 def _index(
     opts: PathOptions, lanes: tuple[str, ...]
 ) -> dict[tuple[int, int, tuple[str, ...]], int]:
+    """(source, destination, lane ids) → the first option with exactly them."""
+    names = [lanes[j] for j in opts.lane_idx.tolist()]
+    ptr = opts.lane_ptr.tolist()
     out: dict[tuple[int, int, tuple[str, ...]], int] = {}
-    for i in range(len(opts)):
-        key = (int(opts.src[i]), int(opts.dst[i]), tuple(lanes[j] for j in opts.lanes_of(i)))
-        out.setdefault(key, i)
+    for i, (s, d) in enumerate(zip(opts.src.tolist(), opts.dst.tolist(), strict=True)):
+        out.setdefault((s, d, tuple(names[ptr[i] : ptr[i + 1]])), i)
     return out
 
 
 def _close(a: float, b: float) -> bool:
     return abs(a - b) <= ABS + REL * max(abs(a), abs(b))
+
+
+def _close_v(a: F, b: F) -> npt.NDArray[np.bool_]:
+    """:func:`_close` element-wise."""
+    return np.abs(a - b) <= ABS + REL * np.maximum(np.abs(a), np.abs(b))
+
+
+def _codes(ids: list[Any], mapping: dict[str, int]) -> I:
+    """The index of each id (-1 for an unknown one)."""
+    return np.fromiter((mapping.get(x, -1) for x in ids), np.int64, len(ids))
+
+
+def _floats(values: list[Any]) -> F:
+    return np.array([float(v) for v in values], dtype=np.float64).reshape(len(values))
+
+
+@dataclass(frozen=True, slots=True)
+class _Sums:
+    """Sums per key (``k * width + other``), keys sorted and unique; ``vals`` one array per
+    quantity, aligned with ``keys``."""
+
+    keys: I
+    vals: tuple[F, ...]
+
+
+def _sum_by(*parts: tuple[I, F]) -> _Sums:
+    """The sum of each ``(keys, values)`` part per key, over the union of all parts' keys (a
+    key a part does not have sums to 0; each key's rows are added in row order)."""
+    keys = np.unique(np.concatenate([np.asarray(k, np.int64) for k, _ in parts]))
+    vals = tuple(
+        np.bincount(np.searchsorted(keys, k), weights=v, minlength=len(keys)).astype(np.float64)
+        if len(k)
+        else np.zeros(len(keys))
+        for k, v in parts
+    )
+    return _Sums(keys, vals)
 
 
 @dataclass(slots=True)
@@ -249,18 +287,20 @@ def _transfers(
 def _arrivals(ctx: _Ctx, ful: _Ful, out: _State) -> None:
     """Stock available from day ``d`` serves at most the demand shipped from day ``d`` on (the
     warehouse's outflow is spread evenly over the horizon)."""
+    if not out.uses:
+        return
     data = ctx.data
     H = float(data.horizon_days)
     ob = ful.ob
-    shipped: dict[tuple[int, int], float] = defaultdict(float)
-    for k, w, u in zip(ful.k[ob].tolist(), ful.w[ob].tolist(), ful.u[ob].tolist(), strict=True):
-        shipped[(k, w)] += u
+    W = len(data.warehouses)
+    shipped_by = _sum_by((ful.k[ob] * W + ful.w[ob], ful.u[ob]))
+    shipped = dict(zip(shipped_by.keys.tolist(), shipped_by.vals[0].tolist(), strict=True))
     for kw, lst in out.uses.items():
         for d, _u in lst:
             if d <= 0:
                 continue
             late = sum(u for dd, u in lst if dd >= d - 1e-12)
-            cap = (1.0 - d / H) * shipped.get(kw, 0.0)
+            cap = (1.0 - d / H) * shipped.get(kw[0] * W + kw[1], 0.0)
             if late > cap + ABS + REL * cap:
                 ctx.viol.append(
                     f"SKU {data.skus[kw[0]]!r} at {data.warehouses[kw[1]]!r}: {late:.6g} "
@@ -274,11 +314,8 @@ def _returns(ctx: _Ctx, plan: Plan, ful: _Ful, out: _State) -> None:
     share re-enters its stock) or written off at the goods' value."""
     data = ctx.data
     sk = data.sku
-    delivered: dict[tuple[int, int], float] = defaultdict(float)
-    for k, z, u in zip(ful.k.tolist(), ful.z.tolist(), ful.u.tolist(), strict=True):
-        delivered[(k, z)] += u
     back: dict[tuple[int, int], float] = defaultdict(float)
-    out_idx = _index(data.outbound, data.lanes)
+    out_idx = _index(data.outbound, data.lanes) if plan.returns else {}
     rc = data.wh_returns_cost
     for j, rrow in enumerate(plan.returns or ()):
         where = f"returns[{j}]"
@@ -320,18 +357,18 @@ def _returns(ctx: _Ctx, plan: Plan, ful: _Ful, out: _State) -> None:
             ctx.viol.append(f"{where}: resold_units {rrow.resold_units} should be {resold:.6g}")
         out.inflow[(k, w)] += resold
         out.returns_in[w] += units
-    pairs = sorted(set(delivered) | set(back))
-    rates, _ = data.returns_of(
-        np.array([k for k, _ in pairs], np.int64), np.array([z for _, z in pairs], np.int64)
-    )
-    for kz, rate_kz in zip(pairs, rates.tolist(), strict=True):
-        k, z = kz
-        want = rate_kz * delivered.get(kz, 0.0)
-        if not _close(back.get(kz, 0.0), want):
-            ctx.viol.append(
-                f"SKU {data.skus[k]!r} zone {data.zones[z]!r}: {back.get(kz, 0.0):.6g} units "
-                f"returned, {want:.6g} expected from the deliveries"
-            )
+    Z = len(data.zones)
+    back_keys = np.array([k * Z + z for k, z in back], np.int64)
+    by = _sum_by((ful.k * Z + ful.z, ful.u), (back_keys, np.array(list(back.values()), np.float64)))
+    delivered, returned = by.vals
+    rates, _ = data.returns_of(by.keys // Z, by.keys % Z)
+    want = rates * delivered
+    for i in np.flatnonzero(~_close_v(returned, want)).tolist():
+        k, z = divmod(int(by.keys[i]), Z)
+        ctx.viol.append(
+            f"SKU {data.skus[k]!r} zone {data.zones[z]!r}: {float(returned[i]):.6g} units "
+            f"returned, {float(want[i]):.6g} expected from the deliveries"
+        )
 
 
 def _state_terms(ctx: _Ctx, plan: Plan, ful: _Ful) -> _State:
@@ -429,33 +466,44 @@ def _read_warehouses(ctx: _Ctx, plan: Plan) -> npt.NDArray[np.bool_]:
 
 
 def _read_replenishment(ctx: _Ctx, plan: Plan) -> _Rep:
-    """Match each replenishment row to the inbound option with exactly its lanes."""
+    """Match each replenishment row to the inbound option with exactly its lanes (the first
+    one, from the row's origin when it names one)."""
     data = ctx.data
-    in_by_dst: dict[tuple[int, tuple[str, ...]], list[int]] = defaultdict(list)
-    for (_o, w_, ln_), i_ in _index(data.inbound, data.lanes).items():
-        in_by_dst[(w_, ln_)].append(i_)
+    by_origin = _index(data.inbound, data.lanes)
+    by_dst: dict[tuple[int, tuple[str, ...]], int] = {}
+    for (_o, w_, ln_), i_ in by_origin.items():
+        by_dst.setdefault((w_, ln_), i_)
     rep = plan.replenishment or ()
-    r_k = np.zeros(len(rep), np.int64)
-    r_w = np.zeros(len(rep), np.int64)
-    r_opt = np.zeros(len(rep), np.int64)
-    r_u = np.zeros(len(rep))
-    for j, rrow in enumerate(rep):
-        where = f"replenishment[{j}]"
-        r_k[j] = ctx.need(ctx.sku_i, rrow.sku, "SKU", where)
-        r_w[j] = ctx.need(ctx.wh_i, rrow.warehouse, "warehouse", where)
-        lanes = tuple(rrow.lanes)
-        hit = in_by_dst.get((int(r_w[j]), lanes), [])
+    r_k = _codes([r.sku for r in rep], ctx.sku_i)
+    r_w = _codes([r.warehouse for r in rep], ctx.wh_i)
+    r_o = np.fromiter(
+        (-2 if r.origin is None else ctx.o_i.get(r.origin, -1) for r in rep), np.int64, len(rep)
+    )
+    r_opt = np.fromiter(
+        (
+            by_dst.get((w, tuple(r.lanes)), -1)
+            if o == -2
+            else by_origin.get((o, w, tuple(r.lanes)), -1)
+            for r, w, o in zip(rep, r_w.tolist(), r_o.tolist(), strict=True)
+        ),
+        np.int64,
+        len(rep),
+    )
+    bad = np.flatnonzero((r_k < 0) | (r_w < 0) | (r_o == -1) | (r_opt < 0))
+    if len(bad):
+        # the first bad row, named as the row-by-row reading names it
+        j = int(bad[0])
+        rrow, where = rep[j], f"replenishment[{j}]"
+        ctx.need(ctx.sku_i, rrow.sku, "SKU", where)
+        ctx.need(ctx.wh_i, rrow.warehouse, "warehouse", where)
         if rrow.origin is not None:
-            o = ctx.need(ctx.o_i, rrow.origin, "origin", where)
-            hit = [i for i in hit if int(data.inbound.src[i]) == o]
-        if not hit:
-            raise InvalidNetworkError(
-                f"{where}: lanes {list(lanes)!r} are no inbound path into {rrow.warehouse!r}"
-            )
-        r_opt[j] = hit[0]
-        r_u[j] = float(rrow.units)
-        if r_u[j] < -ABS:
-            ctx.viol.append(f"{where}: negative units {r_u[j]}")
+            ctx.need(ctx.o_i, rrow.origin, "origin", where)
+        raise InvalidNetworkError(
+            f"{where}: lanes {list(rrow.lanes)!r} are no inbound path into {rrow.warehouse!r}"
+        )
+    r_u = _floats([r.units for r in rep])
+    for j in np.flatnonzero(r_u < -ABS).tolist():
+        ctx.viol.append(f"replenishment[{j}]: negative units {r_u[j]}")
     return _Rep(r_k, r_w, r_opt, r_u)
 
 
@@ -467,40 +515,42 @@ def _read_fulfilment(ctx: _Ctx, plan: Plan) -> _Ful:
     dir_idx = _index(data.direct, data.lanes)
     ful = plan.fulfilment or ()
     n = len(ful)
-    f_k = np.zeros(n, np.int64)
-    f_z = np.zeros(n, np.int64)
-    f_w = np.full(n, -1, np.int64)
-    f_opt = np.zeros(n, np.int64)
-    f_u = np.zeros(n)
-    f_dir = np.zeros(n, dtype=bool)
-    for j, frow in enumerate(ful):
-        where = f"fulfilment[{j}]"
-        f_k[j] = ctx.need(ctx.sku_i, frow.sku, "SKU", where)
-        f_z[j] = ctx.need(ctx.z_i, frow.zone, "zone", where)
-        src = frow.source
-        lanes = tuple(frow.lanes)
-        if src in ctx.wh_i:
-            f_w[j] = ctx.wh_i[src]
-            key = (ctx.wh_i[src], int(f_z[j]), lanes)
-            if key not in out_idx:
-                raise InvalidNetworkError(
-                    f"{where}: lanes {list(lanes)!r} are no path from {src!r} to {frow.zone!r}"
-                )
-            f_opt[j] = out_idx[key]
-        elif src in ctx.o_i:
-            f_dir[j] = True
-            key = (ctx.o_i[src], int(f_z[j]), lanes)
-            if key not in dir_idx:
-                raise InvalidNetworkError(
-                    f"{where}: lanes {list(lanes)!r} are no direct path "
-                    f"from {src!r} to {frow.zone!r}"
-                )
-            f_opt[j] = dir_idx[key]
-        else:
-            raise InvalidNetworkError(f"{where}: unknown source {src!r}")
-        f_u[j] = float(frow.units)
-        if f_u[j] < -ABS:
-            ctx.viol.append(f"{where}: negative units {f_u[j]}")
+    f_k = _codes([r.sku for r in ful], ctx.sku_i)
+    f_z = _codes([r.zone for r in ful], ctx.z_i)
+    srcs = [r.source for r in ful]
+    f_w = _codes(srcs, ctx.wh_i)
+    f_o = np.where(f_w >= 0, -1, _codes(srcs, ctx.o_i))
+    f_dir = f_o >= 0
+    f_opt = np.fromiter(
+        (
+            out_idx.get((w, z, tuple(r.lanes)), -1)
+            if w >= 0
+            else dir_idx.get((o, z, tuple(r.lanes)), -1)
+            for r, w, o, z in zip(ful, f_w.tolist(), f_o.tolist(), f_z.tolist(), strict=True)
+        ),
+        np.int64,
+        n,
+    )
+    bad = np.flatnonzero((f_k < 0) | (f_z < 0) | (f_opt < 0))
+    if len(bad):
+        # the first bad row, named as the row-by-row reading names it
+        j = int(bad[0])
+        frow, where = ful[j], f"fulfilment[{j}]"
+        ctx.need(ctx.sku_i, frow.sku, "SKU", where)
+        ctx.need(ctx.z_i, frow.zone, "zone", where)
+        lanes = list(frow.lanes)
+        if f_w[j] >= 0:
+            raise InvalidNetworkError(
+                f"{where}: lanes {lanes!r} are no path from {frow.source!r} to {frow.zone!r}"
+            )
+        if f_o[j] >= 0:
+            raise InvalidNetworkError(
+                f"{where}: lanes {lanes!r} are no direct path from {frow.source!r} to {frow.zone!r}"
+            )
+        raise InvalidNetworkError(f"{where}: unknown source {frow.source!r}")
+    f_u = _floats([r.units for r in ful])
+    for j in np.flatnonzero(f_u < -ABS).tolist():
+        ctx.viol.append(f"fulfilment[{j}]: negative units {f_u[j]}")
     # hours and on-time flags from the network, checked against what the plan says; on time:
     # mean hours ≤ promise, or with promise_probability P(hours ≤ promise) ≥ it
     svc = data.service
@@ -514,14 +564,21 @@ def _read_fulfilment(ctx: _Ctx, plan: Plan) -> _Ful:
         on = hours <= float(svc.promise_hours) + 1e-9
     else:
         on = p_on >= svc.promise_probability - 1e-12
-    for j, frow in enumerate(ful):
-        if not _close(float(frow.hours), float(hours[j])):
+    listed_p = np.array(
+        [np.nan if r.p_on_time is None else float(r.p_on_time) for r in ful], np.float64
+    ).reshape(n)
+    bad_hours = ~_close_v(_floats([r.hours for r in ful]), hours)
+    bad_on = np.fromiter((bool(r.on_time) for r in ful), bool, n) != on
+    bad_p = ~np.isnan(listed_p) & (np.abs(listed_p - p_on) > 1e-6)
+    for j in np.flatnonzero(bad_hours | bad_on | bad_p).tolist():
+        frow = ful[j]
+        if bad_hours[j]:
             ctx.viol.append(
                 f"fulfilment[{j}]: lists {frow.hours} hours, the path takes {hours[j]:.4f}"
             )
-        if bool(frow.on_time) != bool(on[j]):
+        if bad_on[j]:
             ctx.viol.append(f"fulfilment[{j}]: on_time flag {frow.on_time} is wrong")
-        if frow.p_on_time is not None and abs(float(frow.p_on_time) - p_on[j]) > 1e-6:
+        if bad_p[j]:
             ctx.viol.append(
                 f"fulfilment[{j}]: lists p_on_time {frow.p_on_time}, the path's "
                 f"probability is {p_on[j]:.6f}"
@@ -539,122 +596,122 @@ def _priced(
     return _unit_cost(opts.vec[opt], sk.weight_kg[k], sk.volume_m3[k], sk.value[k], sk.own_duty[k])
 
 
-def _demand_served(ctx: _Ctx, ful: _Ful) -> tuple[dict[tuple[int, int], float], float, F]:
-    """Demand per (SKU, zone), lost units in all and per zone; serving more than the demand
-    breaks a rule."""
+def _demand_served(ctx: _Ctx, ful: _Ful) -> tuple[_Sums, float, F]:
+    """Demand and units served per (SKU, zone) (key ``sku * n_zones + zone``), lost units in
+    all and per zone; serving more than the demand breaks a rule."""
     data = ctx.data
-    dem: dict[tuple[int, int], float] = defaultdict(float)
-    for k, z, u in zip(
-        data.dem_sku.tolist(), data.dem_zone.tolist(), data.dem_units.tolist(), strict=True
-    ):
-        dem[(k, z)] += u
-    served: dict[tuple[int, int], float] = defaultdict(float)
-    for k, z, u in zip(ful.k.tolist(), ful.z.tolist(), ful.u.tolist(), strict=True):
-        served[(k, z)] += u
-    lost = 0.0
-    lost_by_zone = np.zeros(len(data.zones))
-    for key in set(dem) | set(served):
-        d, s = dem.get(key, 0.0), served.get(key, 0.0)
-        if s > d + ABS + REL * d:
-            ctx.viol.append(
-                f"SKU {data.skus[key[0]]!r} zone {data.zones[key[1]]!r}: {s:.6g} units "
-                f"served, demand is {d:.6g}"
-            )
-        lost += max(0.0, d - s)
-        lost_by_zone[key[1]] += max(0.0, d - s)
-    return dem, lost, lost_by_zone
+    Z = len(data.zones)
+    by = _sum_by(
+        (data.dem_sku.astype(np.int64) * Z + data.dem_zone, data.dem_units.astype(np.float64)),
+        (ful.k * Z + ful.z, ful.u),
+    )
+    d, s = by.vals
+    for i in np.flatnonzero(s > d + ABS + REL * d).tolist():
+        k, z = divmod(int(by.keys[i]), Z)
+        ctx.viol.append(
+            f"SKU {data.skus[k]!r} zone {data.zones[z]!r}: {float(s[i]):.6g} units "
+            f"served, demand is {float(d[i]):.6g}"
+        )
+    short = np.maximum(0.0, d - s)
+    lost_by_zone = np.bincount(by.keys % Z, weights=short, minlength=Z).astype(np.float64)
+    return by, float(short.sum()), lost_by_zone
 
 
-def _balance(ctx: _Ctx, rep: _Rep, ful: _Ful, state: _State) -> dict[tuple[int, int], float]:
+def _state_inflow(state: _State, W: int) -> tuple[I, F]:
+    """``state.inflow`` as (key ``sku * n_warehouses + warehouse``, units) arrays."""
+    keys = np.array([k * W + w for k, w in state.inflow], np.int64)
+    return keys, np.array(list(state.inflow.values()), np.float64)
+
+
+def _balance(ctx: _Ctx, rep: _Rep, ful: _Ful, state: _State) -> _Sums:
     """Inflow per (SKU, warehouse) (replenishment, inventory used, transfers in, resold
-    returns less surplus), which must equal what the warehouse ships."""
+    returns less surplus; key ``sku * n_warehouses + warehouse``), which must equal what the
+    warehouse ships."""
     data = ctx.data
+    W = len(data.warehouses)
     ob = ful.ob
-    inflow: dict[tuple[int, int], float] = defaultdict(float)
-    outflow: dict[tuple[int, int], float] = defaultdict(float)
-    for k, w, u in zip(rep.k.tolist(), rep.w.tolist(), rep.u.tolist(), strict=True):
-        inflow[(k, w)] += u
-    for k, w, u in zip(ful.k[ob].tolist(), ful.w[ob].tolist(), ful.u[ob].tolist(), strict=True):
-        outflow[(k, w)] += u
-    for key_, u in state.inflow.items():
-        inflow[key_] += u
-    for key in set(inflow) | set(outflow):
-        a, b = inflow.get(key, 0.0), outflow.get(key, 0.0)
-        if not _close(a, b):
-            ctx.viol.append(
-                f"SKU {data.skus[key[0]]!r} at {data.warehouses[key[1]]!r}: "
-                f"replenished {a:.6g} units but ships {b:.6g}"
-            )
-    return inflow
+    s_keys, s_units = _state_inflow(state, W)
+    by = _sum_by(
+        (rep.k * W + rep.w, rep.u), (s_keys, s_units), (ful.k[ob] * W + ful.w[ob], ful.u[ob])
+    )
+    rep_in, state_in, outflow = by.vals
+    inflow = rep_in + state_in
+    for i in np.flatnonzero(~_close_v(inflow, outflow)).tolist():
+        k, w = divmod(int(by.keys[i]), W)
+        ctx.viol.append(
+            f"SKU {data.skus[k]!r} at {data.warehouses[w]!r}: "
+            f"replenished {float(inflow[i]):.6g} units but ships {float(outflow[i]):.6g}"
+        )
+    return _Sums(by.keys, (inflow,))
 
 
-def _stock_rule(
-    ctx: _Ctx, plan: Plan, rep: _Rep, coef: F
-) -> tuple[dict[tuple[int, int], float], dict[tuple[int, int], float]]:
+def _stock_rule(ctx: _Ctx, plan: Plan, rep: _Rep, coef: F) -> _Sums:
     """The listed stocking levels and the levels the rule asks for (lead time + review +
-    safety, ``coef`` per unit replenished); a level below the rule, negative or fractional
-    breaks a rule."""
+    safety, ``coef`` per unit replenished) per (SKU, warehouse) (``vals``: listed, required);
+    a level below the rule, negative or fractional breaks a rule."""
     data = ctx.data
-    need_stock: dict[tuple[int, int], float] = defaultdict(float)
-    for k, w, v in zip(rep.k.tolist(), rep.w.tolist(), (coef * rep.u).tolist(), strict=True):
-        need_stock[(k, w)] += v
-    stock: dict[tuple[int, int], float] = defaultdict(float)
-    for j, srow in enumerate(plan.stock or ()):
-        k = ctx.need(ctx.sku_i, srow.sku, "SKU", f"stock[{j}]")
-        w = ctx.need(ctx.wh_i, srow.warehouse, "warehouse", f"stock[{j}]")
-        units = float(srow.units)
-        if units < 0 or units != math.floor(units):
-            ctx.viol.append(f"stock[{j}]: stocking level {units} is not a non-negative integer")
-        stock[(k, w)] += units
-    for key, req in need_stock.items():
-        if stock.get(key, 0.0) < req - ABS - REL * req:
-            ctx.viol.append(
-                f"SKU {data.skus[key[0]]!r} at {data.warehouses[key[1]]!r}: stocking "
-                f"level {stock.get(key, 0.0):.6g} below the required {req:.6g}"
-            )
-    return stock, need_stock
+    W = len(data.warehouses)
+    rows = plan.stock or ()
+    s_k = _codes([r.sku for r in rows], ctx.sku_i)
+    s_w = _codes([r.warehouse for r in rows], ctx.wh_i)
+    bad = np.flatnonzero((s_k < 0) | (s_w < 0))
+    if len(bad):
+        j = int(bad[0])
+        ctx.need(ctx.sku_i, rows[j].sku, "SKU", f"stock[{j}]")
+        ctx.need(ctx.wh_i, rows[j].warehouse, "warehouse", f"stock[{j}]")
+    units = _floats([r.units for r in rows])
+    for j in np.flatnonzero((units < 0) | (units != np.floor(units))).tolist():
+        ctx.viol.append(
+            f"stock[{j}]: stocking level {float(units[j])} is not a non-negative integer"
+        )
+    by = _sum_by((s_k * W + s_w, units), (rep.k * W + rep.w, coef * rep.u))
+    stock, need = by.vals
+    required = np.isin(by.keys, rep.k * W + rep.w)
+    for i in np.flatnonzero(required & (stock < need - ABS - REL * need)).tolist():
+        k, w = divmod(int(by.keys[i]), W)
+        ctx.viol.append(
+            f"SKU {data.skus[k]!r} at {data.warehouses[w]!r}: stocking "
+            f"level {float(stock[i]):.6g} below the required {float(need[i]):.6g}"
+        )
+    return by
 
 
 def _against_previous(
-    data: NetworkData,
-    stock: dict[tuple[int, int], float],
-    need_stock: dict[tuple[int, int], float],
-    is_open: npt.NDArray[np.bool_],
+    data: NetworkData, levels: _Sums, is_open: npt.NDArray[np.bool_]
 ) -> tuple[float, float]:
     """With a previous plan: (on-hand holding of the stock above the rule, stability cost:
     the penalty per unit of stocking level moved plus the fixed cost of every warehouse
     opened or closed against it)."""
     H = float(data.horizon_days)
     sk = data.sku
-    keys = set(stock) | set(need_stock)
-    prev: dict[tuple[int, int], float] = defaultdict(float)
+    W = len(data.warehouses)
+    stock, need = levels.vals
+    k, w = np.divmod(levels.keys, W)
+    rate = data.wh_holding_per_m3_day[w] * sk.volume_m3[k] + sk.holding_per_unit_day[k]
+    excess = float((rate * H * (stock - need)).sum())
     none_i = np.zeros(0, np.int64)
-    for k, w, u in zip(
-        (data.prev_sku if data.prev_sku is not None else none_i).tolist(),
-        (data.prev_wh if data.prev_wh is not None else none_i).tolist(),
-        (data.prev_units if data.prev_units is not None else np.zeros(0)).tolist(),
-        strict=True,
-    ):
-        prev[(k, w)] += u
-    excess = 0.0
-    for k, w in keys:
-        rate = data.wh_holding_per_m3_day[w] * sk.volume_m3[k] + sk.holding_per_unit_day[k]
-        excess += rate * H * (stock.get((k, w), 0.0) - need_stock.get((k, w), 0.0))
-    moved = sum(abs(stock.get(key, 0.0) - prev.get(key, 0.0)) for key in keys | set(prev))
+    p_k = data.prev_sku if data.prev_sku is not None else none_i
+    p_w = data.prev_wh if data.prev_wh is not None else none_i
+    p_u = data.prev_units if data.prev_units is not None else np.zeros(0)
+    by = _sum_by(
+        (levels.keys, stock),
+        (np.asarray(p_k, np.int64) * W + p_w, np.asarray(p_u, np.float64)),
+    )
+    moved = float(np.abs(by.vals[0] - by.vals[1]).sum())
     prev_open = data.prev_open if data.prev_open is not None else np.zeros(len(is_open))
     stability = float(
         getattr(data.service, "stability_penalty_per_unit", 0.0) * moved
         + data.wh_fixed_cost @ np.abs(is_open.astype(float) - prev_open)
     )
-    return float(excess), stability
+    return excess, stability
 
 
 def _warehouse_rules(
     ctx: _Ctx,
-    stock: dict[tuple[int, int], float],
+    levels: _Sums,
     ful: _Ful,
     is_open: npt.NDArray[np.bool_],
-    inflow: dict[tuple[int, int], float],
+    inflow: _Sums,
     state: _State,
 ) -> None:
     """Storage and throughput per warehouse; an unopened warehouse stocks, ships or takes
@@ -663,14 +720,11 @@ def _warehouse_rules(
     W = len(data.warehouses)
     sk = data.sku
     ob = ful.ob
-    used_m3 = np.zeros(W)
-    for (k, w), units in stock.items():
-        used_m3[w] += units * sk.volume_m3[k]
-    thr = np.zeros(W)
-    np.add.at(thr, ful.w[ob], ful.u[ob] / float(data.horizon_days))
+    lk, lw = np.divmod(levels.keys, W)
+    used_m3 = np.bincount(lw, weights=levels.vals[0] * sk.volume_m3[lk], minlength=W)
+    thr = np.bincount(ful.w[ob], weights=ful.u[ob] / float(data.horizon_days), minlength=W)
     fed = np.zeros(W, dtype=bool)
-    for (_k, w), v in inflow.items():
-        fed[w] |= v > ABS
+    fed[inflow.keys[inflow.vals[0] > ABS] % W] = True
     for w in range(W):
         name = data.warehouses[w]
         if used_m3[w] > data.wh_storage_m3[w] * (1 + REL) + ABS:
@@ -695,21 +749,28 @@ def _lane_rules(ctx: _Ctx, rep: _Rep, ful: _Ful, state: _State) -> None:
     sk = data.sku
     H = float(data.horizon_days)
     ob, dr = ful.ob, ful.direct
-    load = np.zeros((len(data.lanes), len(LaneDim)))
-    for opts, opt, k, u in (
+    lanes, k, u = [], [], []
+    for opts, opt, kk, uu in (
         (data.inbound, rep.opt, rep.k, rep.u),
         (data.outbound, ful.opt[ob], ful.k[ob], ful.u[ob]),
         (data.direct, ful.opt[dr], ful.k[dr], ful.u[dr]),
     ):
-        for i, kk, uu in zip(opt.tolist(), k.tolist(), u.tolist(), strict=True):
-            ln = opts.lanes_of(i)
-            load[ln, LaneDim.KG] += uu * sk.weight_kg[kk] / H
-            load[ln, LaneDim.M3] += uu * sk.volume_m3[kk] / H
-            load[ln, LaneDim.UNITS] += uu / H
-    for li, kk, uu in state.lane_load:
-        load[li, LaneDim.KG] += uu * sk.weight_kg[kk] / H
-        load[li, LaneDim.M3] += uu * sk.volume_m3[kk] / H
-        load[li, LaneDim.UNITS] += uu / H
+        # each row's units on every lane of its option (the CSR incidence, expanded)
+        start, stop = opts.lane_ptr[opt], opts.lane_ptr[opt + 1]
+        n = stop - start
+        first = np.repeat(np.cumsum(n) - n, n)
+        lanes.append(opts.lane_idx[np.repeat(start, n) + np.arange(int(n.sum())) - first])
+        k.append(np.repeat(kk, n))
+        u.append(np.repeat(uu, n))
+    lanes.append(np.array([li for li, _, _ in state.lane_load], np.int64))
+    k.append(np.array([kk for _, kk, _ in state.lane_load], np.int64))
+    u.append(np.array([uu for _, _, uu in state.lane_load], np.float64))
+    li_all, k_all, u_all = np.concatenate(lanes), np.concatenate(k), np.concatenate(u)
+    n_lanes = len(data.lanes)
+    load = np.zeros((n_lanes, len(LaneDim)))
+    load[:, LaneDim.KG] = np.bincount(li_all, u_all * sk.weight_kg[k_all] / H, n_lanes)
+    load[:, LaneDim.M3] = np.bincount(li_all, u_all * sk.volume_m3[k_all] / H, n_lanes)
+    load[:, LaneDim.UNITS] = np.bincount(li_all, u_all / H, n_lanes)
     caps = data.lane_caps
     for li, d in np.argwhere(load > caps * (1 + REL) + ABS).tolist():
         ctx.viol.append(
@@ -719,18 +780,18 @@ def _lane_rules(ctx: _Ctx, rep: _Rep, ful: _Ful, state: _State) -> None:
 
 
 def _service(
-    data: NetworkData, dem: dict[tuple[int, int], float], ful: _Ful, lost_by_zone: F
+    data: NetworkData, dem: _Sums, ful: _Ful, lost_by_zone: F
 ) -> tuple[float, dict[str, dict[str, float]], tuple[str, ...]]:
-    """On-time share over all demand, per country, and the targets missed."""
+    """On-time share over all demand, per country, and the targets missed (``dem``: demand
+    per (SKU, zone), as :func:`_demand_served` sums it)."""
     svc = data.service
     on = ful.on
-    total_dem = float(sum(dem.values()))
+    Z = len(data.zones)
+    total_dem = float(dem.vals[0].sum())
     share = float(ful.u[on].sum()) / total_dem if total_dem > 0 else 1.0
     by_country: dict[str, dict[str, float]] = {}
     zc = np.array(data.zone_country)
-    dem_z = np.zeros(len(data.zones))
-    for (_k, z), d in dem.items():
-        dem_z[z] += d
+    dem_z = np.bincount(dem.keys % Z, weights=dem.vals[0], minlength=Z).astype(np.float64)
     on_z = np.zeros(len(data.zones))
     late_z = np.zeros(len(data.zones))
     np.add.at(on_z, ful.z[on], ful.u[on])
@@ -814,11 +875,11 @@ def evaluate(data: NetworkData, plan: Plan) -> Evaluation:
 
     # -- rules -----------------------------------------------------------------------------
     inflow = _balance(ctx, rep, ful, state)
-    stock, need_stock = _stock_rule(ctx, plan, rep, ((L + R) + zf * sk.demand_cv[rep.k] * sq) / H)
+    levels = _stock_rule(ctx, plan, rep, ((L + R) + zf * sk.demand_cv[rep.k] * sq) / H)
     if data.has_previous:
-        excess, cost["stability"] = _against_previous(data, stock, need_stock, is_open)
+        excess, cost["stability"] = _against_previous(data, levels, is_open)
         cost["holding"] += excess
-    _warehouse_rules(ctx, stock, ful, is_open, inflow, state)
+    _warehouse_rules(ctx, levels, ful, is_open, inflow, state)
     _lane_rules(ctx, rep, ful, state)
 
     share, by_country, short = _service(data, dem, ful, lost_by_zone)
