@@ -163,15 +163,18 @@ def write_scenario(scenario: Any, out: Path) -> Path:
     import json
     import math
 
+    nested = (dict, list)
+
     def finite(v: Any) -> Any:
+        # only containers are walked into (tens of thousands of demand rows hold plain values)
         if isinstance(v, dict):
             return {
-                k: finite(x)
+                k: finite(x) if isinstance(x, nested) else x
                 for k, x in v.items()
                 if not (isinstance(x, float) and not math.isfinite(x))
             }
         if isinstance(v, list):
-            return [finite(x) for x in v]
+            return [finite(x) if isinstance(x, nested) else x for x in v]
         return v
 
     path = out / "scenario.json"

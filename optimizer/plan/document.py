@@ -181,14 +181,35 @@ class _Obj:
                 raise PlanFormatError(f"{self.path(str(k))}: unknown field")
 
 
+#: Per record class: (field name, JSON key, left out when None) of each field, in order.
+_FIELDS: dict[type, tuple[tuple[str, str, bool], ...]] = {}
+
+
+def _fields_of(cls: type) -> tuple[tuple[str, str, bool], ...]:
+    spec = _FIELDS.get(cls)
+    if spec is None:
+        spec = tuple((f.name, _key(f.name), f.default is None) for f in fields(cls))
+        _FIELDS[cls] = spec
+    return spec
+
+
 def _dump(rec: Any) -> dict[str, Any]:
     """A record as JSON: fields with a ``None`` default are left out when ``None``."""
     out: dict[str, Any] = {}
-    for f in fields(rec):
-        v = getattr(rec, f.name)
-        if v is None and f.default is None:
-            continue
-        out[_key(f.name)] = _value(v)
+    finite = math.isfinite
+    for name, key, optional in _fields_of(type(rec)):
+        v = getattr(rec, name)
+        t = type(v)
+        # the plain types inline (a plan has tens of thousands of rows of them)
+        if v is None:
+            if not optional:
+                out[key] = None
+        elif t is str or t is int or t is bool:
+            out[key] = v
+        elif t is float:
+            out[key] = v if finite(v) else None
+        else:
+            out[key] = _value(v)
     return out
 
 
@@ -198,6 +219,15 @@ def _key(name: str) -> str:
 
 
 def _value(v: Any) -> Any:
+    t = type(v)
+    # the plain types first (a plan has tens of thousands of rows of them)
+    if t is str or t is int or t is bool or v is None:
+        return v
+    if t is float:
+        # JSON has no inf/nan: an unlimited capacity or unreached figure is null
+        return v if math.isfinite(v) else None
+    if t is tuple:
+        return [x if type(x) is str else _value(x) for x in v]
     if hasattr(v, "__dataclass_fields__"):
         return _dump(v)
     if isinstance(v, tuple):
@@ -207,7 +237,7 @@ def _value(v: Any) -> Any:
     if isinstance(v, enum.Enum):
         return v.value
     if isinstance(v, float) and not math.isfinite(v):
-        return None  # JSON has no inf/nan: an unlimited capacity or unreached figure is null
+        return None
     return v
 
 
@@ -668,13 +698,7 @@ class Plan:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document (a new ``dict``; ``json.dumps(..., allow_nan=False)`` accepts it)."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if v is None and f.default is None:
-                continue
-            out[f.name] = _value(v)
-        return out
+        return _dump(self)
 
     @classmethod
     def from_json(cls, doc: Any) -> Plan:

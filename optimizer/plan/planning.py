@@ -101,6 +101,20 @@ def _lanes(data: NetworkData, opts: Any, i: int) -> tuple[str, ...]:
     return tuple(data.lanes[j] for j in opts.lanes_of(int(i)).tolist())
 
 
+def _lane_tuples(data: NetworkData, opts: Any, opt: npt.NDArray[np.int64]) -> list[tuple[str, ...]]:
+    """The lane ids of each option in ``opt`` (each distinct option's tuple made once)."""
+    if len(opt) == 0:
+        return []
+    uniq, inv = np.unique(opt, return_inverse=True)
+    tuples = [_lanes(data, opts, i) for i in uniq.tolist()]
+    return [tuples[i] for i in inv.reshape(-1).tolist()]
+
+
+def _names(names: Sequence[str], idx: npt.NDArray[np.int64]) -> list[str]:
+    """``names[i]`` for each index."""
+    return [names[i] for i in idx.tolist()]
+
+
 def _num(v: float) -> float | None:
     return float(v) if math.isfinite(v) else None
 
@@ -121,19 +135,30 @@ def _fulfilment_rows(
     """The plan rows of one fulfilment block (outbound or direct) with positive units."""
     sel = np.flatnonzero(units > 0)
     p_on = option_on_time(opts, data, opt[sel]).p.tolist()
+    p = pair[sel]
     return [
         FulfilmentRow(
-            sku=data.skus[cols.p_sku[pair[i]]],
-            zone=data.zones[cols.p_zone[pair[i]]],
-            source=source_names[source[i]],
-            lanes=_lanes(data, opts, opt[i]),
-            units=float(units[i]),
-            hours=float(hours[i]),
-            on_time=bool(ontime[i]),
-            p_on_time=p_on[n],
+            sku=sku,
+            zone=zone,
+            source=src,
+            lanes=lanes,
+            units=u,
+            hours=h,
+            on_time=on,
+            p_on_time=pr,
             mode=mode,
         )
-        for n, i in enumerate(sel.tolist())
+        for sku, zone, src, lanes, u, h, on, pr in zip(
+            _names(data.skus, cols.p_sku[p]),
+            _names(data.zones, cols.p_zone[p]),
+            _names(source_names, source[sel]),
+            _lane_tuples(data, opts, opt[sel]),
+            units[sel].astype(np.float64).tolist(),
+            hours[sel].astype(np.float64).tolist(),
+            ontime[sel].astype(bool).tolist(),
+            p_on,
+            strict=True,
+        )
     ]
 
 
@@ -204,16 +229,24 @@ def plan_dict(
     st = state_sections(data, cols, sol)
     kw_key = (cols.kw_sku * W + cols.kw_wh).tolist()
     held = {**dict.fromkeys(st.on_hand, 0.0), **dict.fromkeys(st.in_transit, 0.0)}
-    listed = [i for i in range(len(kw_key)) if sol.stock[i] > 0 or kw_key[i] in held]
+    stock_pos = (sol.stock > 0).tolist()
+    listed = [i for i in range(len(kw_key)) if stock_pos[i] or kw_key[i] in held]
+    lsel = np.array(listed, np.int64)
     stock = [
         StockRow(
-            sku=data.skus[cols.kw_sku[i]],
-            warehouse=data.warehouses[cols.kw_wh[i]],
-            units=int(sol.stock[i]),
-            on_hand=float(st.on_hand.get(kw_key[i], 0.0)),
-            in_transit=float(st.in_transit.get(kw_key[i], 0.0)),
+            sku=sku,
+            warehouse=wh,
+            units=int(units),
+            on_hand=float(st.on_hand.get(key, 0.0)),
+            in_transit=float(st.in_transit.get(key, 0.0)),
         )
-        for i in listed
+        for sku, wh, units, key in zip(
+            _names(data.skus, cols.kw_sku[lsel]),
+            _names(data.warehouses, cols.kw_wh[lsel]),
+            sol.stock[lsel].tolist(),
+            [kw_key[i] for i in listed],
+            strict=True,
+        )
     ]
     # inventory at (SKU, warehouse) pairs outside the model (no demand tonight, say)
     stock += [
@@ -226,16 +259,18 @@ def plan_dict(
         )
         for k in sorted(set(held) - {kw_key[i] for i in listed})
     ]
+    fsel = np.flatnonzero(sol.f > 0)
     rep = tuple(
-        ReplenishmentRow(
-            sku=data.skus[cols.f_sku[i]],
-            warehouse=data.warehouses[cols.f_wh[i]],
-            lanes=_lanes(data, data.inbound, cols.f_opt[i]),
-            units=float(sol.f[i]),
-            origin=data.origins[cols.f_src[i]],
-            lead_time_hours=float(cols.f_hours[i]),
+        ReplenishmentRow(sku=sku, warehouse=wh, lanes=lanes, units=u, origin=o, lead_time_hours=h)
+        for sku, wh, lanes, u, o, h in zip(
+            _names(data.skus, cols.f_sku[fsel]),
+            _names(data.warehouses, cols.f_wh[fsel]),
+            _lane_tuples(data, data.inbound, cols.f_opt[fsel]),
+            sol.f[fsel].astype(np.float64).tolist(),
+            _names(data.origins, cols.f_src[fsel]),
+            cols.f_hours[fsel].astype(np.float64).tolist(),
+            strict=True,
         )
-        for i in np.flatnonzero(sol.f > 0).tolist()
     )
     ful = _fulfilment_rows(
         data,
@@ -926,6 +961,7 @@ def diagnose(
     miss = miss[np.argsort(-(late_z + lost_z)[miss], kind="stable")]
     out = []
     G = None
+    short_pair = sol.u + _per_pair(cols, sol, late=True) > 1e-6 if len(miss) else None
     for z in miss[:max_zones].tolist():
         reason = (
             "no path meets the promise"
@@ -936,7 +972,7 @@ def diagnose(
             if binding
             else "cost"
         )
-        m = (cols.p_zone == z) & (sol.u + _per_pair(cols, sol, late=True) > 1e-6)
+        m = (cols.p_zone == z) & short_pair
         skus = [data.skus[k] for k in cols.p_sku[m][:5].tolist()]
         entry: dict[str, Any] = {
             "zone": data.zones[z],
@@ -991,16 +1027,20 @@ def _binding(data: NetworkData, plan: Plan, tol: float = 1e-3) -> list[dict[str,
     H = float(data.horizon_days)
     lane_i = {ln: i for i, ln in enumerate(data.lanes)}
     sku_i = {s: i for i, s in enumerate(data.skus)}
-    load = np.zeros((len(data.lanes), len(LaneDim)))
     rows: list[ReplenishmentRow | FulfilmentRow] = [
         *(plan.replenishment or ()),
         *(plan.fulfilment or ()),
     ]
-    for row in rows:
-        k = sku_i[row.sku]
-        for ln in row.lanes:
-            i = lane_i[ln]
-            load[i] += row.units / H * np.array([data.sku.weight_kg[k], data.sku.volume_m3[k], 1.0])
+    # one entry per (row, lane of the row)
+    li = np.array([lane_i[ln] for r in rows for ln in r.lanes], np.int64)
+    n_l = np.array([len(r.lanes) for r in rows], np.int64)
+    k = np.repeat(np.array([sku_i[r.sku] for r in rows], np.int64), n_l)
+    u = np.repeat(np.array([float(r.units) for r in rows], np.float64), n_l) / H
+    n = len(data.lanes)
+    load = np.zeros((n, len(LaneDim)))
+    load[:, LaneDim.KG] = np.bincount(li, u * data.sku.weight_kg[k], n)
+    load[:, LaneDim.M3] = np.bincount(li, u * data.sku.volume_m3[k], n)
+    load[:, LaneDim.UNITS] = np.bincount(li, u, n)
     caps = data.lane_caps
     for i, d in np.argwhere(np.isfinite(caps) & (load >= caps * (1 - tol) - 1e-9)).tolist():
         out.append(
