@@ -178,8 +178,12 @@ def write_scenario(scenario: Any, out: Path) -> Path:
         return v
 
     path = out / "scenario.json"
-    doc = finite(scenario.to_document())
-    path.write_text(json.dumps(doc, allow_nan=False) + "\n", encoding="utf-8")
+    doc = scenario.to_document()
+    text = json.dumps(doc)
+    if "Infinity" in text or "NaN" in text:
+        # a non-finite number somewhere (or those letters in a name): leave them out
+        text = json.dumps(finite(doc), allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
     return path
 
 

@@ -161,14 +161,22 @@ def state_sections(data: NetworkData, cols: Columns, sol: Solution) -> StateSect
         pick = order[first]
         pick = pick[sol.f[pick] > 0]
         best[cols.f_kw[pick]] = pick
+    osel = np.flatnonzero(need > 1e-9)
+    b = best[osel]
+    o_opt = np.full(len(osel), -1, np.int64)  # the inbound option of each order (-1: none)
+    o_opt[b >= 0] = cols.f_opt[b[b >= 0]]
+    lanes_of: dict[int, tuple[str, ...]] = {-1: ()}  # made once per option
+    for opt in np.unique(o_opt[o_opt >= 0]).tolist():
+        lanes_of[opt] = _lanes(data, data.inbound, opt)
     orders = tuple(
-        OrderRow(
-            sku=data.skus[cols.kw_sku[i]],
-            warehouse=data.warehouses[cols.kw_wh[i]],
-            lanes=_lanes(data, data.inbound, cols.f_opt[best[i]]) if best[i] >= 0 else (),
-            units=float(np.ceil(need[i] - 1e-9)),
+        OrderRow(sku=data.skus[k], warehouse=data.warehouses[w], lanes=lanes_of[opt], units=u)
+        for k, w, opt, u in zip(
+            cols.kw_sku[osel].tolist(),
+            cols.kw_wh[osel].tolist(),
+            o_opt.tolist(),
+            np.ceil(need[osel] - 1e-9).astype(np.float64).tolist(),
+            strict=True,
         )
-        for i in np.flatnonzero(need > 1e-9).tolist()
     )
     returns: list[ReturnRow] = []
     r = sol.r if len(sol.r) == len(cols.r_pair) else np.zeros(len(cols.r_pair))
