@@ -63,6 +63,7 @@ __all__ = [
     "solve_small_mip",
     "solve_ufl",
     "subgradient",
+    "truncate_pairs",
 ]
 
 log = logging.getLogger(__name__)
@@ -271,6 +272,31 @@ def pair_costs(
     )
 
 
+def truncate_pairs(c: F, d: F, k: int) -> tuple[F, npt.NDArray[np.int16], F]:
+    """A pair-cost matrix (P × W, each row capped at ``d``) cut to each pair's ``k`` cheapest
+    warehouses, as a lower bound: ``(costs P × k ascending, their warehouses, fallback)``.
+
+    A pair with none of its ``k`` warehouses open pays at least the cheaper of ``d_p`` and its
+    (k+1)-th cheapest cost, so that is its fallback; with that fallback the truncated UFL's
+    value is at most the full one's for every ``y``, and equal when one of the ``k`` is open.
+    Its bound is therefore a bound of the full UFL (and of the allocation model).
+    """
+    W = c.shape[1]
+    if k >= W:
+        order = np.argsort(c, axis=1, kind="stable")
+        return np.take_along_axis(c, order, axis=1), order.astype(np.int16), d.copy()
+    part = np.argpartition(c, k, axis=1)
+    idx = part[:, :k]
+    vals = np.take_along_axis(c, idx, axis=1)
+    nxt = np.take_along_axis(c, part[:, k : k + 1], axis=1)[:, 0]
+    srt = np.argsort(vals, axis=1, kind="stable")
+    return (
+        np.take_along_axis(vals, srt, axis=1),
+        np.take_along_axis(idx, srt, axis=1).astype(np.int16),
+        np.minimum(d, nxt),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class UflBound:
     """Result of :func:`solve_ufl`: ``bound`` ≤ UFL optimum ≤ ``value`` (at ``y``)."""
@@ -286,7 +312,7 @@ class UflBound:
     master: tuple[Any, ...] | None = None
 
 
-def _fill(c_sorted: F, order: I, d: F, y: F) -> tuple[F, F]:
+def _fill(c_sorted: F, order: npt.NDArray[np.integer[Any]], d: F, y: F) -> tuple[F, F]:
     """Per pair: the cheapest-first fill cost of ``y`` and its critical cost κ."""
     ys = y[order]
     cum = np.cumsum(ys, axis=1)
@@ -311,22 +337,37 @@ def solve_ufl(
     deadline: float,
     y_start: F | None = None,
     tol: float = 1e-6,
+    *,
+    order: npt.NDArray[np.integer[Any]] | None = None,
 ) -> UflBound:
     """Solve ``min fixed·y + Σ_p D_p min(d_p, min_{y_w=1} c[p,w])`` by Benders (module doc).
 
     ``group`` assigns each pair to a cut group (one master variable each). Returns the best
     integer ``y`` found and a valid lower bound (the master's) even when time runs out.
+
+    ``order``: ``pc.c`` is then a short list per pair (P × K, ascending): the costs at the
+    warehouses ``order[p]``, the others unavailable (pair p falls back to ``d_p``). This is the
+    sparse form of :func:`truncate_pairs`, for UFLs too large to hold P × W.
     """
     t0 = time.perf_counter()
-    P, W = pc.c.shape
+    P = pc.c.shape[0]
+    W = len(pc.fixed)
     G = int(group.max()) + 1 if P else 0
-    order = np.argsort(pc.c, axis=1, kind="stable")
-    c_sorted = np.take_along_axis(pc.c, order, axis=1)
     gsum = sp.csr_matrix((np.ones(P), (group, np.arange(P))), shape=(G, P))
     dem = pc.dem
-    cap_c = np.where(np.isfinite(pc.c), pc.c, pc.d[:, None])
+    if order is None:
+        order = np.argsort(pc.c, axis=1, kind="stable")
+        c_sorted = np.take_along_axis(pc.c, order, axis=1)
+        cap_c = np.where(np.isfinite(pc.c), pc.c, pc.d[:, None])
+        cap_s = None
+        flat = np.zeros(0, np.int64)
+    else:
+        c_sorted = cap_c = pc.c
+        cap_s = np.where(np.isfinite(c_sorted), c_sorted, pc.d[:, None])
+        flat = (group[:, None] * W + order).ravel()
     # trivial lower bound of each group: every pair at its cheapest warehouse
-    theta_lb = gsum @ (dem * np.min(np.minimum(cap_c, pc.d[:, None]), axis=1))
+    low = np.min(cap_c if cap_s is None else cap_s, axis=1, initial=np.inf)
+    theta_lb = gsum @ (dem * np.minimum(low, pc.d))
     cuts_A: list[F] = []
     cuts_b: list[F] = []
 
@@ -337,9 +378,13 @@ def solve_ufl(
     def add_cuts(y: F, theta: F | None) -> int:
         """Add the group cuts tight at ``y`` (only the violated ones when ``theta`` is given)."""
         _, kappa = evaluate(y)
-        B = dem[:, None] * np.maximum(kappa[:, None] - cap_c, 0.0)
         a = gsum @ (dem * kappa)
-        Bg = np.asarray(gsum @ B)
+        if cap_s is None:
+            B = dem[:, None] * np.maximum(kappa[:, None] - cap_c, 0.0)
+            Bg = np.asarray(gsum @ B)
+        else:
+            Bs = dem[:, None] * np.maximum(kappa[:, None] - cap_s, 0.0)
+            Bg = np.bincount(flat, weights=Bs.ravel(), minlength=G * W).reshape(G, W)
         rhs_at = a - Bg @ y
         viol = np.ones(G, bool) if theta is None else rhs_at > theta + tol * (1 + np.abs(rhs_at))
         idx = np.flatnonzero(viol)

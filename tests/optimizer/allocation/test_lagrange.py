@@ -29,6 +29,7 @@ from optimizer.allocation.lagrange import (
     pair_costs,
     recheck_ufl,
     solve_ufl,
+    truncate_pairs,
 )
 from optimizer.allocation.model import AllocationModel, build_allocation_model, default_targets
 from optimizer.allocation.params import AllocationParams
@@ -139,6 +140,18 @@ def test_solve_ufl_matches_enumeration(seed: int, P: int, W: int) -> None:
     assert _lagrangian_at(pc, res.y) == pytest.approx(best, rel=1e-7, abs=1e-7)
     if res.master is not None:  # SCIP on the last integer master agrees with HiGHS
         assert recheck_ufl(res, 30) == pytest.approx(res.bound, rel=1e-6, abs=1e-6)
+    # the sparse form: each pair's k cheapest warehouses, the (k+1)-th as its fallback; with
+    # k = W the same optimum, with fewer a bound that never exceeds it
+    for k in sorted({W, max(1, W - 2), 1}):
+        cs, order, d2 = truncate_pairs(c, d, k)
+        tp = PairCosts(cs, d2, dem, fixed, 0.0, pc.x_best, pc.q_best, pc.f_best)
+        rk = solve_ufl(tp, group, y_lb, y_ub, time.perf_counter() + 30, order=order)
+        assert rk.optimal
+        assert rk.bound <= best + 1e-6 * (1 + abs(best))
+        if k == W:
+            assert rk.bound == pytest.approx(best, rel=1e-7, abs=1e-7)
+        # the truncated value at any set is at most the full one (valid relaxation)
+        assert rk.value <= _lagrangian_at(pc, rk.y) + 1e-9 * (1 + abs(best))
 
 
 # -- validity against the MIP ---------------------------------------------------------------
