@@ -670,7 +670,8 @@ def plan_scenario(
         finds it breaks no rule, else ``time_limit``, and a note saying so.
     """
     params = params or AllocationParams()
-    t0 = time.perf_counter() if started is None else started
+    t_in = time.perf_counter()
+    t0 = t_in if started is None else started
     deadline = t0 + params.time_limit_s
     say = progress or quiet
     say("compiling the lane network")
@@ -678,7 +679,10 @@ def plan_scenario(
         data = compile_network(scenario)
     if previous is not None:
         data = attach_previous(data, previous)
+    t_prep = time.perf_counter()
     run = _prepare(data, params, deadline, executor, draw_map, say)
+    # seconds of each phase, for plan.json's stats (the solve's own are in SolveStats)
+    phases = {"start_s": t_in - t0, "prepare_s": time.perf_counter() - t_prep}
     strategy, notes, res = run.strategy, run.notes, run.res
     if strategy != "blocks" and run.solve_deadline - time.perf_counter() >= MIN_SOLVE_S:
         try:
@@ -722,6 +726,7 @@ def plan_scenario(
         plan = dataclasses.replace(plan, notes=tuple(notes), seed=params.seed)
         return PlanOutcome(plan=plan, result=res, geo=geo_of(scenario))
     cols = res.columns
+    t_doc = time.perf_counter()
     res = _exact_lost(data, res)
     sol = res.solution
     assert sol is not None
@@ -734,7 +739,10 @@ def plan_scenario(
         bound=res.bound,
         solve_seconds=solve_s,
     )
+    t_ev = time.perf_counter()
+    phases["document_s"] = t_ev - t_doc
     ev = evaluate(data, plan)
+    phases["evaluate_s"] = time.perf_counter() - t_ev
     if abs(ev.total - res.objective) > 1e-6 * max(1.0, abs(res.objective)):
         log.error(
             "plan objective %.6f differs from the evaluator's total %.6f", res.objective, ev.total
@@ -769,11 +777,16 @@ def plan_scenario(
             feasible=ev.feasible, violations=ev.violations, shortfalls=ev.shortfalls
         ),
     )
+    t_diag = time.perf_counter()
     plan = dataclasses.replace(
         plan, diagnosis=diagnose(scenario, data, cols, sol, plan, all_cols=naive_cols)
     )
+    phases["diagnose_s"] = time.perf_counter() - t_diag
     if params.baseline == "naive":
+        t_base = time.perf_counter()
         plan = dataclasses.replace(plan, baseline=baseline_summary(data, naive_cols, naive, plan))
+        phases["baseline_s"] = time.perf_counter() - t_base
+    plan = dataclasses.replace(plan, stats={**stats, **phases})
     return PlanOutcome(plan=plan, result=res, evaluation=ev, geo=geo_of(scenario))
 
 
