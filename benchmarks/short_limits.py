@@ -11,9 +11,10 @@ Each run is its own process (``python -m api.cli plan SCENARIO --out TMP --time-
 --quiet``), one at a time. Printed per run: the limit, wall seconds, CPU seconds (user + system
 of the process and its children), wall / limit, the 1-minute load average before and after,
 the plan's status, objective and gap, and the phase seconds of plan.json's ``stats``
-(``start_s``: interpreter start, imports and loading the scenario; ``compile_s``; ``prepare_s``:
-columns and naive plan; ``solve_s``; ``document_s``; ``evaluate_s``; ``diagnose_s``); then per
-limit the median wall and CPU seconds and how many runs kept the promise.
+(``start_s``: interpreter start, imports and loading the scenario; ``compile_s``;
+``prepare_s``: columns and naive plan; ``solve_s``; ``document_s``; ``evaluate_s``;
+``diagnose_s``; ``baseline_s`` with ``--baseline``); then per limit the median wall and CPU
+seconds and how many runs kept the promise.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ PHASES = (
     "document_s",
     "evaluate_s",
     "diagnose_s",
+    "baseline_s",
 )
 
 
