@@ -149,3 +149,51 @@ def test_block_columns_are_built_once_per_block_and_scenario(
     a = blocks.block_columns(data, 0, rows[0], db)
     assert blocks.block_columns(data, 0, rows[0], db)[0] is not a[0]
     blocks.clear_block_cache()
+
+
+@pytest.mark.parametrize("seed", [0, 6])
+def test_joint_bound_beats_the_split_and_stays_below_the_optimum(seed: int) -> None:
+    """At the same prices, one facility-location problem over every block's pairs (common
+    warehouses) bounds at least as high as the sum of the blocks' own bounds (each block free
+    to pick its warehouses), and never above the monolithic optimum; cutting each pair to
+    fewer warehouses only lowers it."""
+    s = _scenario(seed, n_sku=4, n_zone=4, n_wh=4)
+    mono = plan_scenario(s, AllocationParams(time_limit=60, strategy="monolithic")).plan.to_json()
+    data = compile_network(s)
+    rows = blocks.sku_blocks(data, 1)
+    W = len(data.warehouses)
+    alphas = [np.full(W, 1.0 / len(rows))] * len(rows)
+    zero = blocks.Multipliers(storage=np.zeros(W), throughput=np.zeros(W))
+    keys = blocks.lane_keys_of(data)
+    shared = (data, AllocationParams(), data.wh_usable.astype(float), None)
+    runner = InlineRunner()
+    split = sum(
+        r.bound
+        for r in runner.map(
+            blocks._block_bound,
+            shared,
+            [(b, r, alphas[b], zero, math.inf, None, keys) for b, r in enumerate(rows)],
+        )
+    )
+    parts = runner.map(
+        blocks._block_costs,
+        shared,
+        [(b, r, alphas[b], zero, None, keys) for b, r in enumerate(rows)],
+    )
+    joint, y = blocks.joint_bound(data, parts, math.inf)
+    tol = 1e-6 * (1 + abs(mono["objective"]))
+    assert joint >= split - tol
+    assert joint <= mono["objective"] + tol
+    assert y.shape == (W,)
+    old = blocks.JOINT_K
+    try:
+        blocks.JOINT_K = 1
+        cut = runner.map(
+            blocks._block_costs,
+            shared,
+            [(b, r, alphas[b], zero, None, keys) for b, r in enumerate(rows)],
+        )
+        assert blocks.joint_bound(data, cut, math.inf)[0] <= joint + tol
+    finally:
+        blocks.JOINT_K = old
+        blocks.clear_block_cache()
