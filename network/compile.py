@@ -31,6 +31,7 @@ import pandas as pd
 
 from network import attrs as A
 from network.graph import build_graph
+from network.indices import Index, as_index
 from network.paths import (
     BASE_DIMS,
     ParetoPath,
@@ -182,9 +183,10 @@ class NetworkData:
     wh_processing_hours: F
     wh_bonded: npt.NDArray[np.bool_]
     sku: SkuData
-    # demand (sparse COO over sku x zone)
-    dem_sku: I
-    dem_zone: I
+    # demand (sparse COO over sku x zone); indices in the narrowest exact dtype (stored so by
+    # __post_init__ whatever dtype is given): form keys with network.indices.flat_key, in int64
+    dem_sku: Index
+    dem_zone: Index
     dem_units: F
     # lanes used by some option
     lanes: tuple[str, ...]
@@ -292,6 +294,9 @@ class NetworkData:
                 raise ValueError(f"{name} must have one entry per warehouse")
         if not (len(self.dem_sku) == len(self.dem_zone) == len(self.dem_units)):
             raise ValueError("demand arrays disagree in length")
+        # frozen: set the narrowed arrays through object.__setattr__ (no copy if already narrow)
+        object.__setattr__(self, "dem_sku", as_index(self.dem_sku, len(self.skus)))
+        object.__setattr__(self, "dem_zone", as_index(self.dem_zone, len(self.zones)))
         if len(self.dem_sku) and (
             self.dem_sku.max() >= len(self.skus) or self.dem_zone.max() >= len(self.zones)
         ):
@@ -490,8 +495,10 @@ def compile_network(
         )
 
     table = scenario.demand
-    dem_sku = pd.Index([k.id for k in scenario.skus]).get_indexer(table.sku).astype(np.int64)
-    dem_zone = pd.Index(zones).get_indexer(table.zone).astype(np.int64)
+    dem_sku = as_index(
+        pd.Index([k.id for k in scenario.skus]).get_indexer(table.sku), len(scenario.skus)
+    )
+    dem_zone = as_index(pd.Index(zones).get_indexer(table.zone), len(zones))
     if (dem_sku < 0).any() or (dem_zone < 0).any():
         raise ValueError("demand refers to an unknown SKU or zone (scenario not validated?)")
     inf = math.inf

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from network.compile import NetworkData, PathOptions, SkuData
 from network.distribution import on_time_mask
+from network.indices import Index, as_index, flat_key, index_dtype
 from optimizer.allocation.result import Solution
 from optimizer.allocation.state import lot_uses, on_hand_rate, return_columns, split_cost
 
@@ -49,66 +50,69 @@ class Columns:
     direct columns, ``f_*`` inbound columns, ``kw_*`` the (SKU, warehouse) pairs that can
     hold stock (one balance row and one stocking level each). ``*_sku`` are indices into
     ``NetworkData.skus``; ``*_opt`` into the option arrays of the matching ``PathOptions``.
+    Index arrays are int32 (int64 only past 2**31; :data:`FLOOR`, :mod:`network.indices`),
+    pair indices sized for ``pair * W + warehouse`` keys: form keys with
+    :func:`network.indices.flat_key`, which computes in int64.
     Costs are per unit: ``*_lane`` lane cost without duty, ``*_duty`` duty, ``x_handling``,
     ``f_hold`` holding (pipeline + on-hand), ``f_coef`` stocking-level units per replenished
     unit. ``stats`` records option counts before and after pruning.
     """
 
-    p_sku: I
-    p_zone: I
+    p_sku: Index
+    p_zone: Index
     p_dem: F
-    x_pair: I
-    x_opt: I
-    x_wh: I
-    x_kw: I
+    x_pair: Index
+    x_opt: Index
+    x_wh: Index
+    x_kw: Index
     x_lane: F
     x_duty: F
     x_handling: F
     x_hours: F
     x_ontime: B
-    q_pair: I
-    q_opt: I
-    q_src: I
+    q_pair: Index
+    q_opt: Index
+    q_src: Index
     q_lane: F
     q_duty: F
     q_hours: F
     q_ontime: B
-    f_sku: I
-    f_wh: I
-    f_opt: I
-    f_src: I
-    f_kw: I
+    f_sku: Index
+    f_wh: Index
+    f_opt: Index
+    f_src: Index
+    f_kw: Index
     f_lane: F
     f_duty: F
     f_hold: F
     f_coef: F
     f_hours: F
-    kw_sku: I
-    kw_wh: I
+    kw_sku: Index
+    kw_wh: Index
     late_penalty: float
     lost_penalty: float
     stats: dict[str, int] = field(default_factory=dict)
     # -- format v1.1 state (empty blocks without it; see optimizer.allocation.state) --------
     lot_hold: F = field(default_factory=lambda: np.zeros(0))
-    e_lot: I = field(default_factory=lambda: np.zeros(0, np.int64))
-    e_topt: I = field(default_factory=lambda: np.zeros(0, np.int64))
-    e_wh: I = field(default_factory=lambda: np.zeros(0, np.int64))
-    e_kw: I = field(default_factory=lambda: np.zeros(0, np.int64))
+    e_lot: Index = field(default_factory=lambda: np.zeros(0, np.int64))
+    e_topt: Index = field(default_factory=lambda: np.zeros(0, np.int64))
+    e_wh: Index = field(default_factory=lambda: np.zeros(0, np.int64))
+    e_kw: Index = field(default_factory=lambda: np.zeros(0, np.int64))
     e_day: F = field(default_factory=lambda: np.zeros(0))
     e_lane: F = field(default_factory=lambda: np.zeros(0))
     e_duty: F = field(default_factory=lambda: np.zeros(0))
     e_hours: F = field(default_factory=lambda: np.zeros(0))
     p_rate: F = field(default_factory=lambda: np.zeros(0))
     p_resell: F = field(default_factory=lambda: np.zeros(0))
-    r_pair: I = field(default_factory=lambda: np.zeros(0, np.int64))
-    r_wh: I = field(default_factory=lambda: np.zeros(0, np.int64))
-    r_opt: I = field(default_factory=lambda: np.zeros(0, np.int64))
-    r_kw: I = field(default_factory=lambda: np.zeros(0, np.int64))
+    r_pair: Index = field(default_factory=lambda: np.zeros(0, np.int64))
+    r_wh: Index = field(default_factory=lambda: np.zeros(0, np.int64))
+    r_opt: Index = field(default_factory=lambda: np.zeros(0, np.int64))
+    r_kw: Index = field(default_factory=lambda: np.zeros(0, np.int64))
     r_lane: F = field(default_factory=lambda: np.zeros(0))
     r_handling: F = field(default_factory=lambda: np.zeros(0))
-    o_pair: I = field(default_factory=lambda: np.zeros(0, np.int64))
+    o_pair: Index = field(default_factory=lambda: np.zeros(0, np.int64))
     o_cost: F = field(default_factory=lambda: np.zeros(0))
-    sp_kw: I = field(default_factory=lambda: np.zeros(0, np.int64))
+    sp_kw: Index = field(default_factory=lambda: np.zeros(0, np.int64))
     sp_cost: F = field(default_factory=lambda: np.zeros(0))
     kw_prev: F = field(default_factory=lambda: np.zeros(0))
     kw_hold: F = field(default_factory=lambda: np.zeros(0))
@@ -187,7 +191,7 @@ def _capped_options(opts: PathOptions, capped_lane: B) -> B:
     return per > 0
 
 
-def dense_group(*keys: I) -> I:
+def dense_group(*keys: Index) -> I:
     """A dense group id for each row of the given key columns."""
     if len(keys[0]) == 0:
         return np.zeros(0, dtype=np.int64)
@@ -196,7 +200,7 @@ def dense_group(*keys: I) -> I:
     return inv.ravel().astype(np.int64)
 
 
-def _keep_cost_late(group: I, cost: F, late: B, capped: B) -> B:
+def _keep_cost_late(group: Index, cost: F, late: B, capped: B) -> B:
     """Prune in (cost, late) within groups: see the module docstring."""
     n = len(group)
     if n == 0:
@@ -260,9 +264,9 @@ class _In(_Cols):
     """Inbound columns: option, SKU (local index), warehouse, lane cost, duty, holding per
     unit, stock-rule coefficient, lead hours."""
 
-    opt: I
-    k: I
-    wh: I
+    opt: Index
+    k: Index
+    wh: Index
     lane: F
     duty: F
     hold: F
@@ -275,9 +279,9 @@ class _Out(_Cols):
     """Outbound columns: demand pair, option, warehouse, lane cost, duty, handling, hours and
     the on-time flag."""
 
-    pair: I
-    opt: I
-    wh: I
+    pair: Index
+    opt: Index
+    wh: Index
     lane: F
     duty: F
     handling: F
@@ -289,8 +293,8 @@ class _Out(_Cols):
 class _Dir(_Cols):
     """Direct columns: demand pair, option, lane cost, duty, hours and the on-time flag."""
 
-    pair: I
-    opt: I
+    pair: Index
+    opt: Index
     lane: F
     duty: F
     hours: F
@@ -324,6 +328,24 @@ def _pairs(data: NetworkData) -> _Pairs:
     )
 
 
+#: The narrowest dtype column index arrays take. int16 would save another 2 bytes a column but
+#: wraps silently as soon as a consumer adds a row offset or forms a key in the array's own
+#: dtype (``rows_so_far + x_wh`` past 32,767); int32 can only wrap beyond 2**31 rows.
+FLOOR = np.int32
+
+
+def _index(a: npt.ArrayLike, n: int) -> Index:
+    """``a`` (values in ``-n..n``) as a column index array (:func:`network.indices.as_index`,
+    at least :data:`FLOOR`)."""
+    return as_index(a, n, floor=FLOOR)
+
+
+def _pair_range(data: NetworkData, pp: _Pairs) -> int:
+    """The range pair indices are sized for: ``pair * W + warehouse`` keys stay exact even where
+    a consumer forms them in the pair array's own dtype."""
+    return max(len(pp.dem), 1) * max(len(data.warehouses), 1)
+
+
 def _capped_lanes(data: NetworkData) -> npt.NDArray[np.bool_]:
     return ~(
         np.isinf(data.lane_cap_kg) & np.isinf(data.lane_cap_m3) & np.isinf(data.lane_cap_units)
@@ -345,14 +367,14 @@ def _inbound(data: NetworkData, pp: _Pairs, prune: bool, stats: dict[str, int]) 
     in_idx = np.flatnonzero(usable[inb.dst]) if len(inb) else np.zeros(0, np.int64)
     if K and len(in_idx):
         lane_in, duty_in = _split_cost(inb, sk)
-        f_opt = np.repeat(in_idx, K)
-        f_k = np.tile(np.arange(K), len(in_idx))
+        f_opt: Index = np.repeat(_index(in_idx, len(inb)), K)
+        f_k: Index = np.tile(np.arange(K, dtype=index_dtype(K, floor=FLOOR)), len(in_idx))
         f_lane = lane_in[f_opt, f_k]
         f_duty = duty_in[f_opt, f_k]
     else:
-        f_opt = f_k = np.zeros(0, np.int64)
+        f_opt, f_k = _index(np.zeros(0, np.int64), len(inb)), _index(np.zeros(0, np.int64), K)
         f_lane = f_duty = np.zeros(0)
-    f_wh = inb.dst[f_opt].astype(np.int64) if len(f_opt) else np.zeros(0, np.int64)
+    f_wh = _index(inb.dst[f_opt] if len(f_opt) else np.zeros(0, np.int64), W)
     f_hours = inb.hours[f_opt] if len(f_opt) else np.zeros(0)
     L = f_hours / 24.0
     hk = sk.holding_per_unit_day[f_k]
@@ -366,7 +388,9 @@ def _inbound(data: NetworkData, pp: _Pairs, prune: bool, stats: dict[str, int]) 
     if prune and len(f_opt):
         capped_in = _capped_options(inb, _capped_lanes(data))[f_opt]
         coef_for_prune = np.where(np.isfinite(data.wh_storage_m3)[f_wh], f_coef, 0.0)
-        keep = _keep_cost_coef(f_k * W + f_wh, f_lane + f_duty + f_hold, coef_for_prune, capped_in)
+        keep = _keep_cost_coef(
+            flat_key(f_k, W, f_wh), f_lane + f_duty + f_hold, coef_for_prune, capped_in
+        )
         cols = cols.take(keep)
     return cols
 
@@ -407,14 +431,17 @@ def _outbound(
         counts = ptr[p_zone + 1] - ptr[p_zone]
         x_pair, rank = expand_counts(counts)
         x_opt = o_sel[order[ptr[p_zone][x_pair] + rank]]
-        x_wh = outb.src[x_opt].astype(np.int64)
+        x_wh = _index(outb.src[x_opt], len(data.warehouses))
         ok = has_f[p_k[x_pair], x_wh]
-        x_pair, x_opt, x_wh = x_pair[ok], x_opt[ok], x_wh[ok]
+        x_pair = _index(x_pair[ok], _pair_range(data, pp))
+        x_opt, x_wh = _index(x_opt[ok], len(outb)), x_wh[ok]
         lane_out, duty_out = _split_cost(outb, pp.sk)
         x_lane = lane_out[x_opt, p_k[x_pair]]
         x_duty = duty_out[x_opt, p_k[x_pair]]
     else:
-        x_pair = x_opt = x_wh = np.zeros(0, np.int64)
+        z0 = np.zeros(0, np.int64)
+        x_pair, x_opt = _index(z0, _pair_range(data, pp)), _index(z0, len(outb))
+        x_wh = _index(z0, len(data.warehouses))
         x_lane = x_duty = np.zeros(0)
     x_hours = outb.hours[x_opt] if len(x_opt) else np.zeros(0)
     # on time: mean hours ≤ promise, or P(hours ≤ promise) ≥ promise_probability (DESIGN §10)
@@ -443,12 +470,14 @@ def _direct(data: NetworkData, pp: _Pairs, prune: bool, stats: dict[str, int]) -
         order, ptr = _by_key(dr.dst.astype(np.int64), len(data.zones))
         counts = ptr[p_zone + 1] - ptr[p_zone]
         q_pair, rank = expand_counts(counts)
-        q_opt = order[ptr[p_zone][q_pair] + rank]
+        q_opt = _index(order[ptr[p_zone][q_pair] + rank], len(dr))
+        q_pair = _index(q_pair, _pair_range(data, pp))
         lane_d, duty_d = _split_cost(dr, pp.sk)
         q_lane = lane_d[q_opt, p_k[q_pair]]
         q_duty = duty_d[q_opt, p_k[q_pair]]
     else:
-        q_pair = q_opt = np.zeros(0, np.int64)
+        q_pair = _index(np.zeros(0, np.int64), _pair_range(data, pp))
+        q_opt = _index(np.zeros(0, np.int64), len(dr))
         q_lane = q_duty = np.zeros(0)
     q_hours = dr.hours[q_opt] if len(q_opt) else np.zeros(0)
     q_ontime = on_time_mask(dr, data)[q_opt] if len(q_opt) else np.zeros(0, dtype=bool)
@@ -490,7 +519,7 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
     xo = _outbound(data, pp, has_f, prune, stats)
     qd = _direct(data, pp, prune, stats)
     x_pair, x_wh = xo.pair, xo.wh
-    q_src = dr.src[qd.opt].astype(np.int64) if len(qd.opt) else np.zeros(0, np.int64)
+    q_src = _index(dr.src[qd.opt] if len(qd.opt) else np.zeros(0, np.int64), len(data.origins))
 
     # -- returns (v1.1) ------------------------------------------------------------------------
     ret = return_columns(
@@ -512,18 +541,22 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
     e_sel = np.flatnonzero(keep_e)
     e_gk = data.inv_sku[lots.e_lot[e_sel]]
     r_gk = p_sku[ret.r_pair]
-    keys = [ks[f_k] * W + f_wh, e_gk * W + lots.e_wh[e_sel], r_gk * W + ret.r_wh]
+    f_key = flat_key(ks[f_k], W, f_wh)
+    e_key = flat_key(e_gk, W, lots.e_wh[e_sel])
+    r_key = flat_key(r_gk, W, ret.r_wh)
+    keys = [f_key, e_key, r_key]
     prev_kw = np.zeros(0, np.int64)
     if data.has_previous and data.prev_sku is not None and data.prev_wh is not None:
-        prev_kw = data.prev_sku * W + data.prev_wh
+        prev_kw = flat_key(data.prev_sku, W, data.prev_wh)
         keys.append(prev_kw)
     kw_flat = np.unique(np.concatenate(keys))
+    nkw = len(kw_flat)
     kw_k = kw_flat // W
     kw_wh = kw_flat % W
-    f_kw = np.searchsorted(kw_flat, ks[f_k] * W + f_wh).astype(np.int64)
-    x_kw = np.searchsorted(kw_flat, ks[p_k[x_pair]] * W + x_wh).astype(np.int64)
-    e_kw = np.searchsorted(kw_flat, e_gk * W + lots.e_wh[e_sel]).astype(np.int64)
-    r_kw = np.searchsorted(kw_flat, r_gk * W + ret.r_wh).astype(np.int64)
+    f_kw = _index(np.searchsorted(kw_flat, f_key), nkw)
+    x_kw = _index(np.searchsorted(kw_flat, flat_key(ks[p_k[x_pair]], W, x_wh)), nkw)
+    e_kw = _index(np.searchsorted(kw_flat, e_key), nkw)
+    r_kw = _index(np.searchsorted(kw_flat, r_key), nkw)
     sp_kw = np.unique(r_kw)
     kw_hold = on_hand_rate(data, kw_k, kw_wh) * H
     kw_prev = np.zeros(len(kw_flat))
@@ -533,6 +566,8 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
     if data.prev_open is not None:
         prev_open = np.asarray(data.prev_open, float)
 
+    n_sku, n_zone, n_pair = len(data.skus), len(data.zones), _pair_range(data, pp)
+    n_lot = len(lots.lot_hold)
     stats.update(
         {
             "f": len(f_opt),
@@ -546,11 +581,11 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
         }
     )
     return Columns(
-        p_sku=p_sku,
-        p_zone=p_zone,
+        p_sku=_index(p_sku, n_sku),
+        p_zone=_index(p_zone, n_zone),
         p_dem=p_dem,
-        x_pair=x_pair.astype(np.int64),
-        x_opt=xo.opt.astype(np.int64),
+        x_pair=x_pair,
+        x_opt=xo.opt,
         x_wh=x_wh,
         x_kw=x_kw,
         x_lane=xo.lane,
@@ -558,32 +593,32 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
         x_handling=xo.handling,
         x_hours=xo.hours,
         x_ontime=xo.ontime,
-        q_pair=qd.pair.astype(np.int64),
-        q_opt=qd.opt.astype(np.int64),
+        q_pair=qd.pair,
+        q_opt=qd.opt,
         q_src=q_src,
         q_lane=qd.lane,
         q_duty=qd.duty,
         q_hours=qd.hours,
         q_ontime=qd.ontime,
-        f_sku=ks[f_k].astype(np.int64),
+        f_sku=_index(ks[f_k], n_sku),
         f_wh=f_wh,
-        f_opt=f_opt.astype(np.int64),
-        f_src=inb.src[f_opt].astype(np.int64) if len(f_opt) else np.zeros(0, np.int64),
+        f_opt=f_opt,
+        f_src=_index(inb.src[f_opt] if len(f_opt) else np.zeros(0, np.int64), len(data.origins)),
         f_kw=f_kw,
         f_lane=fin.lane,
         f_duty=fin.duty,
         f_hold=fin.hold,
         f_coef=fin.coef,
         f_hours=fin.hours,
-        kw_sku=kw_k.astype(np.int64),
-        kw_wh=kw_wh.astype(np.int64),
+        kw_sku=_index(kw_k, n_sku),
+        kw_wh=_index(kw_wh, W),
         late_penalty=float(svc.late_penalty_per_unit),
         lost_penalty=float(svc.lost_sale_penalty_per_unit),
         stats=stats,
         lot_hold=lots.lot_hold,
-        e_lot=lots.e_lot[e_sel],
-        e_topt=lots.e_topt[e_sel],
-        e_wh=lots.e_wh[e_sel],
+        e_lot=_index(lots.e_lot[e_sel], n_lot),
+        e_topt=_index(lots.e_topt[e_sel], len(data.transfer) if data.transfer is not None else 0),
+        e_wh=_index(lots.e_wh[e_sel], W),
         e_kw=e_kw,
         e_day=lots.e_day[e_sel],
         e_lane=lots.e_lane[e_sel],
@@ -591,15 +626,15 @@ def build_columns(data: NetworkData, *, prune: bool = True) -> Columns:
         e_hours=lots.e_hours[e_sel],
         p_rate=ret.p_rate,
         p_resell=ret.p_resell,
-        r_pair=ret.r_pair,
-        r_wh=ret.r_wh,
-        r_opt=ret.r_opt,
+        r_pair=_index(ret.r_pair, n_pair),
+        r_wh=_index(ret.r_wh, W),
+        r_opt=_index(ret.r_opt, len(outb)),
         r_kw=r_kw,
         r_lane=ret.r_lane,
         r_handling=ret.r_handling,
-        o_pair=ret.o_pair,
+        o_pair=_index(ret.o_pair, n_pair),
         o_cost=ret.o_cost,
-        sp_kw=sp_kw.astype(np.int64),
+        sp_kw=sp_kw,
         sp_cost=kw_hold[sp_kw],
         kw_prev=kw_prev,
         kw_hold=kw_hold,
@@ -710,7 +745,7 @@ def select_columns(
         if keep is not None:
             ch.update({n: getattr(cols, n)[keep] for n in names})
     if kw is not None:
-        new_kw = np.cumsum(kw) - 1
+        new_kw = _index(np.cumsum(kw) - 1, int(kw.sum()))
         ch["x_kw"] = new_kw[ch.get("x_kw", cols.x_kw)]
         ch["f_kw"] = new_kw[ch.get("f_kw", cols.f_kw)]
         ch["kw_sku"] = cols.kw_sku[kw]

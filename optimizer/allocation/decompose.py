@@ -65,6 +65,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from network.compile import NetworkData
+from network.indices import flat_key
 from optimizer.allocation.capacity_bound import capacity_bound
 from optimizer.allocation.columns import Columns, build_columns, cost_terms, select_columns
 from optimizer.allocation.lagrange import (
@@ -164,7 +165,7 @@ def restrict_outbound(cols: Columns, max_outbound: int) -> Columns:
         return cols
     in_min = _group_min(cols.f_kw, cols.f_cost(), len(cols.kw_sku))
     cost = cols.x_cost() + in_min[cols.x_kw]
-    key = cols.x_pair * 2 + (~cols.x_ontime).astype(np.int64)
+    key = flat_key(cols.x_pair, 2, ~cols.x_ontime)
     keep = _cheapest_per_group(key, cost, max_outbound)
     used = np.zeros(len(cols.kw_sku), dtype=bool)
     used[cols.x_kw[keep]] = True
@@ -209,7 +210,7 @@ def _aggregate_columns(
     NF = 1 if family is None else int(family.max()) + 1
     fam = np.zeros(len(data.skus), np.int64) if family is None else family
     Z = len(data.zones) * NF
-    p_grp = cols.p_zone * NF + fam[cols.p_sku]
+    p_grp = flat_key(cols.p_zone, NF, fam[cols.p_sku])
     zone_of = np.arange(Z) // NF
     P = len(cols.p_dem)
     # cheapest inbound cost and its stock coefficient per (SKU, warehouse) pair
@@ -225,7 +226,7 @@ def _aggregate_columns(
     # per (pair, warehouse, class): cheapest outbound + inbound
     xc = cols.x_cost() - cols.late_penalty * ~cols.x_ontime + in_min[cols.x_kw]
     cls = (~cols.x_ontime).astype(np.int64)
-    key = (cols.x_pair * W + cols.x_wh) * 2 + cls
+    key = flat_key(flat_key(cols.x_pair, W, cols.x_wh), 2, cls)
     uk, inv = np.unique(key, return_inverse=True)
     pmin = _group_min(inv, xc, len(uk))
     u_pair = uk // (2 * W)
@@ -233,7 +234,7 @@ def _aggregate_columns(
     u_cls = uk % 2
     # direct: per (pair, class) cheapest
     qc = cols.q_lane + cols.q_duty
-    qkey = cols.q_pair * 2 + (~cols.q_ontime).astype(np.int64)
+    qkey = flat_key(cols.q_pair, 2, ~cols.q_ontime)
     qk, qinv = np.unique(qkey, return_inverse=True)
     qmin = _group_min(qinv, qc, len(qk))
     q_pair = qk // 2
@@ -259,8 +260,8 @@ def _aggregate_columns(
     else:
         zcost = np.bincount(zinv, weights=dem * pmin, minlength=len(zk)) / np.maximum(zd, 1e-12)
     # stock volume per unit through the pair's SKU and warehouse's best inbound
-    kw_index = cols.kw_sku * W + cols.kw_wh
-    sku_w = cols.p_sku[u_pair] * W + u_wh
+    kw_index = flat_key(cols.kw_sku, W, cols.kw_wh)
+    sku_w = flat_key(cols.p_sku[u_pair], W, u_wh)
     pos = np.searchsorted(kw_index, sku_w)
     vol = data.sku.volume_m3[cols.p_sku[u_pair]] * in_coef[np.clip(pos, 0, nkw - 1)]
     if how == "min":
@@ -541,7 +542,7 @@ def _weak_lp_bound(
     Dz = np.bincount(cols.p_zone, weights=cols.p_dem, minlength=len(data.zones))
     free = m.lb[:W] < m.ub[:W]
     xl = np.flatnonzero(free[cols.x_wh])
-    g = cols.p_zone[cols.x_pair[xl]] * W + cols.x_wh[xl]
+    g = flat_key(cols.p_zone[cols.x_pair[xl]], W, cols.x_wh[xl])
     ug, ginv = np.unique(g, return_inverse=True)
     rows = sp.csr_matrix(
         (

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from network.compile import NetworkData
+from network.indices import flat_key
 from optimizer.allocation.columns import Columns
 from optimizer.allocation.lagrange import demand_relaxation, enumerate_sets, fix_by_bound
 from optimizer.allocation.mip import solve_mip
@@ -243,7 +244,7 @@ def _warehouse_ratio(
     np.minimum.at(in_min, cols.f_kw, cols.f_cost())
     cost = cols.x_cost() + in_min[cols.x_kw]
     ok = np.isfinite(cost)
-    key = cols.x_pair[ok] * W + cols.x_wh[ok]
+    key = flat_key(cols.x_pair[ok], W, cols.x_wh[ok])
     uk, inv = np.unique(key, return_inverse=True)
     cmin = np.full(len(uk), np.inf)
     np.minimum.at(cmin, inv, cost[ok])

@@ -129,7 +129,7 @@ class RowBlocks:
 
     def block(self, name: str, r: I, col: I, val: F, lo: F, hi: F) -> None:
         """Append rows ``lo ≤ Σ val·x[col] ≤ hi`` (``r`` numbers them from 0 in the block)."""
-        self.rr.append(self.n + r)
+        self.rr.append(self.n + np.asarray(r, dtype=np.int64))  # r may be a narrow index array
         self.cc.append(col)
         self.vv.append(val)
         self.rlb.append(lo)

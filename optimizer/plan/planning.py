@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from network.compile import LaneDim, NetworkData, compile_network
 from network.distribution import option_on_time
+from network.indices import flat_key
 from network.scenario import Scenario
 from optimizer.allocation.baseline import naive_solution
 from optimizer.allocation.blocks import BLOCK_MIN_SKUS, solve_blocks
@@ -227,7 +228,7 @@ def plan_dict(
         for w in range(W)
     )
     st = state_sections(data, cols, sol)
-    kw_key = (cols.kw_sku * W + cols.kw_wh).tolist()
+    kw_key = flat_key(cols.kw_sku, W, cols.kw_wh).tolist()
     held = {**dict.fromkeys(st.on_hand, 0.0), **dict.fromkeys(st.in_transit, 0.0)}
     stock_pos = (sol.stock > 0).tolist()
     listed = [i for i in range(len(kw_key)) if stock_pos[i] or kw_key[i] in held]

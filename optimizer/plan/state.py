@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from network.compile import NetworkData
+from network.indices import flat_key
 from optimizer.allocation.columns import Columns
 from optimizer.allocation.result import Solution
 from optimizer.exceptions import InvalidNetworkError
@@ -138,7 +139,7 @@ def state_sections(data: NetworkData, cols: Columns, sol: Solution) -> StateSect
         d = in_transit if t_ else on_hand
         d[k_] = d.get(k_, 0.0) + u
     pos = np.zeros(len(cols.kw_sku))
-    kw_key = cols.kw_sku * W + cols.kw_wh
+    kw_key = flat_key(cols.kw_sku, W, cols.kw_wh)
     kw_ix = {int(k): i for i, k in enumerate(kw_key.tolist())}
     for k_, u in (*on_hand.items(), *in_transit.items()):
         if k_ in kw_ix:

@@ -45,6 +45,7 @@ import scipy.sparse as sp
 
 from network.compile import NetworkData, PathOptions
 from network.distribution import TOL_HOURS, lognormal_params
+from network.indices import flat_key
 from optimizer.plan.document import Plan
 from optimizer.risk.flows import PlanFlows, plan_flows
 
@@ -249,8 +250,8 @@ def _countries(data: NetworkData, fl: PlanFlows) -> _Countries:
     Zn = len(data.zones)
     # served per (sku, zone) to find the plan's lost units, as the evaluator does
     nz = max(1, Zn)
-    key_d = data.dem_sku * nz + data.dem_zone
-    key_f = fl.f_sku * nz + fl.f_zone
+    key_d = flat_key(data.dem_sku, nz, data.dem_zone)  # int64: the demand indices are narrow
+    key_f = flat_key(fl.f_sku, nz, fl.f_zone)
     keys, inv = np.unique(np.r_[key_d, key_f], return_inverse=True)
     d_k = np.bincount(inv[: len(key_d)], weights=data.dem_units, minlength=len(keys))
     s_k = np.bincount(inv[len(key_d) :], weights=fl.f_units, minlength=len(keys))
