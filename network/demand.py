@@ -29,6 +29,9 @@ __all__ = ["MAX_PROBLEMS", "DemandRecord", "DemandTable", "RowLocations", "read_
 
 MAX_PROBLEMS = 1000  # rows reported per check before summarising the rest
 
+F = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
+
 
 class DemandRecord(NamedTuple):
     """One demand row: units of ``sku`` in ``zone`` over the horizon."""
@@ -267,38 +270,159 @@ def check_references(
     return probs
 
 
+_NL, _CR, _QUOTE, _COMMA, _HASH, _SPACE = 10, 13, 34, 44, 35, 32
+
+
+@dataclass(frozen=True, slots=True)
+class _Records:
+    """The CSV's records as byte ranges ``start:stop`` of ``buf`` (``stop`` at the record's
+    newline or the end), each record's CSV line number (the line it ends on, as the csv module
+    counts), field count and kind."""
+
+    raw: bytes
+    buf: npt.NDArray[np.uint8]
+    start: npt.NDArray[np.int64]
+    stop: npt.NDArray[np.int64]
+    line: npt.NDArray[np.int64]
+    width: npt.NDArray[np.int64]
+    skip: npt.NDArray[np.bool_]  # blank, or a comment (first non-space character ``#``)
+    #: every quote opens or closes a quoted field (or escapes one), so quote parity splits
+    #: records and fields as the csv module does
+    quotes_ok: bool = True
+
+
+def _outside_quotes(pos: npt.NDArray[np.int64], quotes: npt.NDArray[np.int64] | None) -> B:
+    """Which byte positions lie outside quoted fields (an even number of quotes before them;
+    an escaped ``""`` counts twice, so it keeps the parity)."""
+    if quotes is None or not len(quotes):
+        return np.ones(len(pos), dtype=bool)
+    return np.asarray(np.searchsorted(quotes, pos) % 2 == 0)
+
+
+def _records(raw: bytes) -> _Records:
+    """Split CSV bytes into records, vectorised: newlines and commas are found with numpy, those
+    inside quoted fields are left out by quote parity; line numbers come from the newlines'
+    ranks. No Python object per row."""
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    n = len(buf)
+    if n == 0:
+        z, one = np.zeros(1, np.int64), np.ones(1, np.int64)
+        return _Records(raw, buf, z, z, one, one, np.ones(1, dtype=bool))
+    quotes = np.flatnonzero(buf == _QUOTE) if b'"' in raw else None
+    quotes_ok = quotes is None or _quotes_ok(buf, quotes)
+    nl = np.flatnonzero(buf == _NL)
+    out = _outside_quotes(nl, quotes)
+    ends = nl[out]
+    line = np.flatnonzero(out).astype(np.int64) + 1
+    start = np.r_[0, ends + 1].astype(np.int64)
+    stop = np.r_[ends, n].astype(np.int64)
+    line = np.r_[line, len(nl) + 1]
+    commas = np.flatnonzero(buf == _COMMA)
+    commas = commas[_outside_quotes(commas, quotes)]
+    width = np.searchsorted(commas, stop) - np.searchsorted(commas, start) + 1
+    # first character that is not a space (bytes <= 32: blanks, tabs, control characters):
+    # advance only the records still on a space, so the work is the leading spaces' length
+    first = start.copy()
+    on = np.flatnonzero((first < stop) & (buf[np.minimum(first, n - 1)] <= _SPACE))
+    while len(on):
+        first[on] += 1
+        f = first[on]
+        on = on[(f < stop[on]) & (buf[np.minimum(f, n - 1)] <= _SPACE)]
+    blank = first >= stop
+    comment = ~blank & (buf[np.minimum(first, n - 1)] == _HASH)
+    return _Records(raw, buf, start, stop, line, width.astype(np.int64), blank | comment, quotes_ok)
+
+
+def _quotes_ok(buf: npt.NDArray[np.uint8], quotes: npt.NDArray[np.int64]) -> bool:
+    """Quotes come in pairs, each opening one at a field's start and each closing one at its
+    end (``""`` inside a field is a closing and an opening quote side by side)."""
+    if len(quotes) % 2:
+        return False
+    n = len(buf)
+    bounds = np.array([_COMMA, _NL, _QUOTE], np.uint8)
+    opening, closing = quotes[0::2], quotes[1::2]
+    before = np.isin(buf[np.maximum(opening - 1, 0)], bounds) | (opening == 0)
+    after = np.isin(buf[np.minimum(closing + 1, n - 1)], bounds) | (closing == n - 1)
+    return bool(before.all() and after.all())
+
+
+def _header(raw: bytes, start: int, stop: int) -> list[str]:
+    """The header record's cells, stripped and lower-cased (the csv module for its quoting)."""
+    row = next(csv.reader([raw[start:stop].decode("utf-8")]), [])
+    return [c.strip().lower() for c in row]
+
+
+def _parse(
+    rec: _Records, rows: npt.NDArray[np.int64], after: int, use: list[int], units_col: int
+) -> pd.DataFrame | None:
+    """The fields ``use`` of records ``rows`` with the pandas C parser; units as float64 where
+    every value parses (else as text, for the caller to report). ``after``: the byte after the
+    header, when ``rows`` are every record from there (parsed in place, no copy).
+
+    ``None`` if the parser disagrees with the record split (quotes it cannot follow)."""
+    buf = rec.buf
+    if after >= 0:
+        data = io.BytesIO(rec.raw)  # shares the bytes, no copy
+    else:
+        mark = np.zeros(len(buf) + 1, dtype=np.int8)
+        mark[rec.start[rows]] += 1
+        mark[np.minimum(rec.stop[rows] + 1, len(buf))] -= 1
+        data = io.BytesIO(buf[np.cumsum(mark[:-1], dtype=np.int8) > 0].tobytes())
+    names = list(range(max(use) + 1))
+
+    def read(units: type) -> pd.DataFrame:
+        data.seek(0 if after < 0 else after)
+        return pd.read_csv(
+            data,
+            header=None,
+            names=names,
+            usecols=use,
+            dtype={c: (units if c == units_col else object) for c in use},
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
+            encoding="utf-8",
+        )
+
+    try:
+        try:
+            df = read(np.float64)
+            if not np.isfinite(df[units_col].to_numpy()).all():
+                df = read(object)  # the raw text of the values to report
+        except ValueError:
+            df = read(object)
+    except (pd.errors.ParserError, ValueError):
+        return None
+    return df if len(df) == len(rows) else None
+
+
 def read_demand_csv(
     text: str, name: str = "demand.csv"
 ) -> tuple[DemandTable, npt.NDArray[np.int64], list[tuple[str, str]]]:
     """Parse ``sku,zone,units`` CSV text into a table, its rows' line numbers, and problems.
 
     Blank lines and lines starting with ``#`` are skipped. Problems name the CSV line.
+    Columnar: records and their line numbers are found with numpy over the bytes, the fields
+    parsed by the pandas C parser; only a file whose quoting the record split cannot follow
+    (a quote inside an unquoted field, an unclosed quote) goes through the csv module row by
+    row.
     """
-    if '"' not in text:
-        # fast path: no quoting, so one physical line is one row
-        phys = text.splitlines()
-        keep = [i for i, ln in enumerate(phys) if ln.strip() and not ln.lstrip().startswith("#")]
-        rows_l: list[tuple[int, list[str] | None]] = [(i + 1, None) for i in keep]
-        text_rows = [phys[i] for i in keep]
-    else:
-        reader = csv.reader(io.StringIO(text))
-        parsed = [(reader.line_num, r) for r in reader]
-        parsed = [
-            (ln, r)
-            for ln, r in parsed
-            if any(c.strip() for c in r) and not r[0].lstrip().startswith("#")
-        ]
-        rows_l = [(ln, r) for ln, r in parsed]
-        text_rows = None
-    if not rows_l:
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    raw = text.encode("utf-8")
+    rec = _records(raw)
+    if not rec.quotes_ok:
+        return _read_rows(text, name)
+    kept = np.flatnonzero(~rec.skip)
+    if not len(kept):
         return (
             DemandTable.empty(),
             np.zeros(0, np.int64),
             [(name, "empty file: expected a header sku,zone,units")],
         )
-    hline = rows_l[0][0]
-    header_cells = text_rows[0].split(",") if text_rows is not None else rows_l[0][1] or []
-    header = [c.strip().lower() for c in header_cells]
+    h = int(kept[0])
+    header = _header(raw, int(rec.start[h]), int(rec.stop[h]))
+    hline = int(rec.line[h])
     missing = [c for c in ("sku", "zone", "units") if c not in header]
     if missing:
         return (
@@ -306,14 +430,9 @@ def read_demand_csv(
             np.zeros(0, np.int64),
             [(f"{name} line {hline}", f"header must name sku,zone,units; missing {missing}")],
         )
-    n = len(rows_l) - 1
-    lines = np.fromiter((ln for ln, _ in rows_l[1:]), dtype=np.int64, count=n)
-    if text_rows is not None:
-        body_text = text_rows[1:]
-        width = np.fromiter((t.count(",") + 1 for t in body_text), dtype=np.int64, count=n)
-    else:
-        body = [r or [] for _, r in rows_l[1:]]
-        width = np.fromiter((len(r) for r in body), dtype=np.int64, count=n)
+    body = kept[1:]
+    lines = rec.line[body]
+    width = rec.width[body]
     probs: list[tuple[str, str]] = []
     wrong = np.flatnonzero(width != len(header))
     probs += _capped(
@@ -324,29 +443,46 @@ def read_demand_csv(
     ok = np.flatnonzero(width == len(header))
     cols = {c: header.index(c) for c in ("sku", "zone", "units")}
     if not len(ok):
-        df = pd.DataFrame({i: pd.Series([], dtype=object) for i in range(len(header))})
-    elif text_rows is not None:
-        df = pd.read_csv(
-            io.StringIO("\n".join([body_text[i] for i in ok])),
-            header=None,
-            dtype=str,
-            keep_default_na=False,
-            engine="c",
-            skip_blank_lines=False,
-        )
+        df = pd.DataFrame({i: pd.Series([], dtype=object) for i in cols.values()})
     else:
-        df = pd.DataFrame([body[i] for i in ok])
+        rows = body[ok]
+        # every record after the header is kept (bar the empty one after a last newline):
+        # parse the bytes in place
+        tail = int(rec.start[-1] == len(rec.buf))
+        whole = len(rows) == len(rec.start) - h - 1 - tail
+        parsed = _parse(
+            rec, rows, int(rec.stop[h]) + 1 if whole else -1, sorted(cols.values()), cols["units"]
+        )
+        if parsed is None:
+            return _read_rows(text, name)
+        df = parsed
     spaced = " " in text or "\t" in text
 
     def col(c: str) -> pd.Series:
         v = df[cols[c]].astype(object)
         return v.str.strip() if spaced else v
 
-    sku, zone, raw_units = col("sku"), col("zone"), col("units")
-    units = pd.to_numeric(raw_units, errors="coerce").to_numpy(dtype=np.float64)
-    lines_ok = lines[ok]
+    sku, zone, raw_units = col("sku"), col("zone"), None
+    if df[cols["units"]].dtype == np.float64:
+        units = df[cols["units"]].to_numpy(dtype=np.float64)
+    else:
+        raw_units = col("units")
+        units = pd.to_numeric(raw_units, errors="coerce").to_numpy(dtype=np.float64)
+    return _checked(name, sku, zone, units, raw_units, lines[ok], probs)
+
+
+def _checked(
+    name: str,
+    sku: pd.Series,
+    zone: pd.Series,
+    units: F,
+    raw_units: pd.Series | None,
+    lines_ok: npt.NDArray[np.int64],
+    probs: list[tuple[str, str]],
+) -> tuple[DemandTable, npt.NDArray[np.int64], list[tuple[str, str]]]:
+    """Row checks on parsed columns (units a number ≥ 0, ids not empty); the good rows' table."""
     nan = np.flatnonzero(np.isnan(units) | np.isinf(units))
-    ru = raw_units.to_numpy()
+    ru = raw_units.to_numpy() if raw_units is not None else units
     probs += _capped(
         nan,
         lambda i: (f"{name} line {lines_ok[i]}.units", f"not a number: {ru[i]!r}"),
@@ -361,12 +497,43 @@ def read_demand_csv(
         ),
         "negative units",
     )
-    empty = np.flatnonzero((sku.to_numpy() == "") | (zone.to_numpy() == ""))
+    sk, zn = sku.to_numpy(dtype=object), zone.to_numpy(dtype=object)
+    empty = np.flatnonzero((sk == "") | (zn == ""))
     probs += _capped(
         empty, lambda i: (f"{name} line {lines_ok[i]}", "empty sku or zone"), "empty ids"
     )
-    good = np.isfinite(units) & (units >= 0) & (sku.to_numpy() != "") & (zone.to_numpy() != "")
-    table = DemandTable(
-        sku.to_numpy(dtype=object)[good], zone.to_numpy(dtype=object)[good], units[good]
+    good = np.isfinite(units) & (units >= 0) & (sk != "") & (zn != "")
+    return DemandTable(sk[good], zn[good], units[good]), lines_ok[good], probs
+
+
+def _read_rows(
+    text: str, name: str
+) -> tuple[DemandTable, npt.NDArray[np.int64], list[tuple[str, str]]]:
+    """Row-by-row reading with the csv module, for quoting the columnar split cannot follow."""
+    reader = csv.reader(io.StringIO(text))
+    parsed = [
+        (reader.line_num, r)
+        for r in reader
+        if any(c.strip() for c in r) and not r[0].lstrip().startswith("#")
+    ]
+    header = [c.strip().lower() for c in parsed[0][1]] if parsed else []
+    missing = [c for c in ("sku", "zone", "units") if c not in header]
+    if missing:  # the columnar split saw a header; the csv module may not
+        where = f"{name} line {parsed[0][0]}" if parsed else name
+        return DemandTable.empty(), np.zeros(0, np.int64), [(where, f"no header: {missing}")]
+    lines = np.fromiter((ln for ln, _ in parsed[1:]), dtype=np.int64, count=len(parsed) - 1)
+    width = np.fromiter((len(r) for _, r in parsed[1:]), dtype=np.int64, count=len(parsed) - 1)
+    probs: list[tuple[str, str]] = []
+    probs += _capped(
+        np.flatnonzero(width != len(header)),
+        lambda i: (f"{name} line {lines[i]}", f"expected {len(header)} fields, got {width[i]}"),
+        "a wrong field count",
     )
-    return table, lines_ok[good], probs
+    ok = np.flatnonzero(width == len(header))
+    cols = {c: header.index(c) for c in ("sku", "zone", "units")}
+    good = [parsed[1 + i][1] for i in ok]
+    sku = pd.Series([r[cols["sku"]].strip() for r in good], dtype=object)
+    zone = pd.Series([r[cols["zone"]].strip() for r in good], dtype=object)
+    raw_units = pd.Series([r[cols["units"]].strip() for r in good], dtype=object)
+    units = pd.to_numeric(raw_units, errors="coerce").to_numpy(dtype=np.float64)
+    return _checked(name, sku, zone, units, raw_units, lines[ok], probs)
