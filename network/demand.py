@@ -270,7 +270,7 @@ def check_references(
     return probs
 
 
-_NL, _CR, _QUOTE, _COMMA, _HASH, _SPACE = 10, 13, 34, 44, 35, 32
+_NL, _QUOTE, _COMMA, _HASH, _SPACE = 10, 34, 44, 35, 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,7 +353,12 @@ def _header(raw: bytes, start: int, stop: int) -> list[str]:
 
 
 def _parse(
-    rec: _Records, rows: npt.NDArray[np.int64], after: int, use: list[int], units_col: int
+    rec: _Records,
+    rows: npt.NDArray[np.int64],
+    after: int,
+    n_fields: int,
+    use: list[int],
+    units_col: int,
 ) -> pd.DataFrame | None:
     """The fields ``use`` of records ``rows`` with the pandas C parser; units as float64 where
     every value parses (else as text, for the caller to report). ``after``: the byte after the
@@ -368,7 +373,7 @@ def _parse(
         mark[rec.start[rows]] += 1
         mark[np.minimum(rec.stop[rows] + 1, len(buf))] -= 1
         data = io.BytesIO(buf[np.cumsum(mark[:-1], dtype=np.int8) > 0].tobytes())
-    names = list(range(max(use) + 1))
+    names = list(range(n_fields))  # every field named: no column taken for an index
 
     def read(units: type) -> pd.DataFrame:
         data.seek(0 if after < 0 else after)
@@ -451,7 +456,12 @@ def read_demand_csv(
         tail = int(rec.start[-1] == len(rec.buf))
         whole = len(rows) == len(rec.start) - h - 1 - tail
         parsed = _parse(
-            rec, rows, int(rec.stop[h]) + 1 if whole else -1, sorted(cols.values()), cols["units"]
+            rec,
+            rows,
+            int(rec.stop[h]) + 1 if whole else -1,
+            len(header),
+            sorted(cols.values()),
+            cols["units"],
         )
         if parsed is None:
             return _read_rows(text, name)

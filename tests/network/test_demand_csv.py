@@ -121,3 +121,14 @@ def test_header_after_comments_and_extra_columns() -> None:
     assert probs == []
     assert [tuple(r) for r in table] == [('SKU"1', "Z-KUL", 4.0)]
     assert lines.tolist() == [4]
+
+
+def test_extra_columns_in_any_order() -> None:
+    """Columns beyond sku, zone, units are ignored wherever they stand, on both the in-place
+    and the filtered parse (a comment line among the rows)."""
+    text = "extra,units,sku,zone,more\nq,1,A,Z,x\nq,2,B,Y,y\n"
+    for t in (text, text.replace("q,2,", "# skip me\nq,2,")):
+        table, lines, probs = read_demand_csv(t)
+        assert probs == []
+        assert [tuple(r) for r in table] == [("A", "Z", 1.0), ("B", "Y", 2.0)]
+        assert lines.tolist() == ([2, 3] if t == text else [2, 4])
