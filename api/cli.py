@@ -98,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.verbose < 2:
+        # Dask's own INFO lines (every cancelled key, every slow event loop) drown the CLI's;
+        # its warnings still show
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     try:
         code = args.func(args)
     except ScenarioError as e:

@@ -46,6 +46,23 @@ def subset(src: Path, n_skus: int, out: Path) -> Path:
     return out
 
 
+def _sample(proc: subprocess.Popen[str]) -> tuple[int, int, int]:
+    """Peak RSS of the process tree (sum), of its largest process and of the process itself,
+    sampled every 0.2 s until it ends."""
+    ps = psutil.Process(proc.pid)
+    tree = peak_one = peak_parent = 0
+    while proc.poll() is None:
+        try:
+            rss = [p.memory_info().rss for p in [ps, *ps.children(recursive=True)]]
+        except psutil.Error:
+            rss = []
+        tree = max(tree, sum(rss))
+        peak_one = max([peak_one, *rss])
+        peak_parent = max([peak_parent, *rss[:1]])
+        time.sleep(0.2)
+    return tree, peak_one, peak_parent
+
+
 def run_point(scenario: Path, limit: float, extra: list[str]) -> dict[str, Any]:
     """One ``tradelane plan`` run, timed, with peak memory sampled from its process tree."""
     out = Path(tempfile.mkdtemp(prefix="scale-plan-"))
@@ -65,20 +82,16 @@ def run_point(scenario: Path, limit: float, extra: list[str]) -> dict[str, Any]:
         *extra,
     ]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ps = psutil.Process(proc.pid)
-    tree = peak_one = peak_parent = 0
-    while proc.poll() is None:
-        try:
-            rss = [p.memory_info().rss for p in [ps, *ps.children(recursive=True)]]
-        except psutil.Error:
-            rss = []
-        tree = max(tree, sum(rss))
-        peak_one = max([peak_one, *rss])
-        peak_parent = max([peak_parent, *rss[:1]])
-        time.sleep(0.2)
-    wall = time.perf_counter() - t0
-    stdout, stderr = proc.communicate()
+    # the CLI's output goes to files, not pipes: a long run fills a pipe nobody reads until
+    # the end, and the CLI (and the Dask scheduler in it) then blocks on its next log line
+    with tempfile.TemporaryFile("w+") as out_f, tempfile.TemporaryFile("w+") as err_f:
+        proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, text=True)
+        tree, peak_one, peak_parent = _sample(proc)
+        wall = time.perf_counter() - t0
+        proc.wait()
+        out_f.seek(0)
+        err_f.seek(0)
+        stdout, stderr = out_f.read(), err_f.read()
     row: dict[str, Any] = {
         "scenario": str(scenario),
         "wall_s": wall,
