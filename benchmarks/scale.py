@@ -10,8 +10,8 @@ Usage::
 fewer SKUs keeps the source's first SKUs and their demand rows (the network is unchanged).
 Each point runs the CLI in its own process; peak memory is sampled from the process tree every
 0.2 s (``tree`` = sum over the processes at the sample with the highest sum, ``process`` = the
-largest single process, ``parent`` = the CLI process itself, so that with ``--dask local`` the
-largest worker is at most ``process``). Printed per point: SKUs, demand rows, wall seconds,
+largest single process, ``parent`` = the CLI process itself, ``worker`` = its largest descendant: a
+local or ``--dask local`` worker). Printed per point: SKUs, demand rows, wall seconds,
 status, gap, peak memory, the plan's strategy, objective, on-time share and the naive plan's,
 the plan's scalar statistics and notes.
 """
@@ -46,11 +46,11 @@ def subset(src: Path, n_skus: int, out: Path) -> Path:
     return out
 
 
-def _sample(proc: subprocess.Popen[str]) -> tuple[int, int, int]:
-    """Peak RSS of the process tree (sum), of its largest process and of the process itself,
-    sampled every 0.2 s until it ends."""
+def _sample(proc: subprocess.Popen[str]) -> tuple[int, int, int, int]:
+    """Peak RSS of the process tree (sum), of its largest process, of the process itself and
+    of its largest descendant (a local or Dask worker), sampled every 0.2 s until it ends."""
     ps = psutil.Process(proc.pid)
-    tree = peak_one = peak_parent = 0
+    tree = peak_one = peak_parent = peak_child = 0
     while proc.poll() is None:
         try:
             rss = [p.memory_info().rss for p in [ps, *ps.children(recursive=True)]]
@@ -59,8 +59,9 @@ def _sample(proc: subprocess.Popen[str]) -> tuple[int, int, int]:
         tree = max(tree, sum(rss))
         peak_one = max([peak_one, *rss])
         peak_parent = max([peak_parent, *rss[:1]])
+        peak_child = max([peak_child, *rss[1:]])
         time.sleep(0.2)
-    return tree, peak_one, peak_parent
+    return tree, peak_one, peak_parent, peak_child
 
 
 def run_point(scenario: Path, limit: float, extra: list[str]) -> dict[str, Any]:
@@ -86,7 +87,7 @@ def run_point(scenario: Path, limit: float, extra: list[str]) -> dict[str, Any]:
     # the end, and the CLI (and the Dask scheduler in it) then blocks on its next log line
     with tempfile.TemporaryFile("w+") as out_f, tempfile.TemporaryFile("w+") as err_f:
         proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, text=True)
-        tree, peak_one, peak_parent = _sample(proc)
+        tree, peak_one, peak_parent, peak_child = _sample(proc)
         wall = time.perf_counter() - t0
         proc.wait()
         out_f.seek(0)
@@ -99,6 +100,7 @@ def run_point(scenario: Path, limit: float, extra: list[str]) -> dict[str, Any]:
         "peak_tree_mb": tree / 2**20,
         "peak_process_mb": peak_one / 2**20,
         "peak_parent_mb": peak_parent / 2**20,
+        "peak_worker_mb": peak_child / 2**20,
     }
     if proc.returncode != 0 or not (out / "plan.json").exists():
         row["error"] = (stderr or stdout)[-500:]
