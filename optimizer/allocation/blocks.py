@@ -607,7 +607,9 @@ def price_rounds(
     history: list[float] = []
     while rounds < max_rounds:
         t_round = time.perf_counter()
-        if deadline - t_round < 1.2 * last_s or deadline <= t_round:
+        # once there are prices worth it, a round's time is kept for the joint bound
+        keep = 1.2 * last_s if best_m is not None else 0.0
+        if deadline - t_round < 1.2 * last_s + keep or deadline <= t_round:
             break
         m = Multipliers(
             lam[:W],

@@ -126,6 +126,8 @@ def test_price_rounds_raise_the_bound_and_keep_it_valid(
     assert st["price_rounds"] >= 2
     assert st["block_bound"] > first + 1e-3 * abs(first)
     assert st["block_bound"] <= mono["objective"] + 1e-6 * (1 + abs(mono["objective"]))
+    # the rounds keep time for the joint bound at their best prices, which the bound includes
+    assert st["joint_bound"] <= st["block_bound"] + 1e-9 * abs(st["block_bound"])
 
 
 def test_block_columns_are_built_once_per_block_and_scenario(
