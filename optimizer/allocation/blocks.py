@@ -121,9 +121,6 @@ PRICES_END_SHARE = 0.4
 FALLBACK_SHARE = 0.1
 #: Share of the solve time the warehouse aggregate gets.
 AGGREGATE_SHARE = 0.3
-#: Share of the time left at the blocks' start that the first pass (plans and first bounds)
-#: may take; the rest goes to the price rounds of the bound (:func:`price_rounds`).
-FIRST_PASS_SHARE = 0.6
 #: At most this many price rounds.
 MAX_PRICE_ROUNDS = 60
 #: The joint bound keeps each demand pair's this many cheapest warehouses; the others enter
