@@ -53,6 +53,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -63,7 +64,7 @@ from optimizer.allocation.columns import Columns
 from optimizer.allocation.lagrange import Multipliers, pair_costs
 from optimizer.solver import solve_small_mip
 
-__all__ = ["CapacityBound", "capacity_bound", "solve_cflp"]
+__all__ = ["CapacityBound", "Cflp", "capacity_bound", "solve_cflp"]
 
 log = logging.getLogger(__name__)
 F = npt.NDArray[np.float64]
@@ -99,8 +100,15 @@ class CapacityBound:
     cross_check: float = math.nan
 
 
-class _Cflp:
-    """The capacitated subproblem's data and its pieces (see the module docstring)."""
+class Cflp:
+    """The capacitated subproblem's data and its pieces (see the module docstring).
+
+    Pair costs are held as a short list per pair: ``cs[p, k]`` is the cost of pair p at
+    warehouse ``ow[p, k]`` (``inf``: none), only the options cheaper than losing the unit
+    kept. A dense P × W matrix becomes lists of its finite entries; the SKU-block path gives
+    each pair's cheapest warehouses only (:func:`optimizer.allocation.lagrange.truncate_pairs`,
+    whose fallback cost enters as ``d``).
+    """
 
     def __init__(
         self, data: NetworkData, cols: Columns, mult: Multipliers, targets: dict[str, float]
@@ -114,6 +122,7 @@ class _Cflp:
         _, grp = np.unique(zc[cols.p_zone], return_inverse=True)
         self._setup(
             pc.c,
+            None,
             pc.d,
             pc.dem,
             pc.fixed,
@@ -137,14 +146,17 @@ class _Cflp:
         const: float = 0.0,
         y_lb: F | None = None,
         y_ub: F | None = None,
-    ) -> _Cflp:
-        """A subproblem given directly: pair costs ``c`` (P×W, ``inf`` = no option), lost-unit
-        cost ``d``, demand ``dem``, warehouse fixed costs and capacities (``inf`` = none) and
-        each pair's group (country)."""
+        order: npt.NDArray[np.integer[Any]] | None = None,
+    ) -> Cflp:
+        """A subproblem given directly: pair costs ``c`` (P×W, ``inf`` = no option; with
+        ``order``, P×K costs at the warehouses ``order[p]``), lost-unit cost ``d``, demand
+        ``dem``, warehouse fixed costs and capacities (``inf`` = none) and each pair's group
+        (country)."""
         self = cls.__new__(cls)
         W = len(fixed)
         self._setup(
             np.asarray(c, float),
+            None if order is None else np.asarray(order),
             np.asarray(d, float),
             np.asarray(dem, float),
             np.asarray(fixed, float),
@@ -157,25 +169,61 @@ class _Cflp:
         return self
 
     def _setup(
-        self, c: F, d: F, dem: F, fixed: F, const: float, cap: F, y_lb: F, y_ub: F, grp: I
+        self,
+        c: F,
+        order: npt.NDArray[np.integer[Any]] | None,
+        d: F,
+        dem: F,
+        fixed: F,
+        const: float,
+        cap: F,
+        y_lb: F,
+        y_ub: F,
+        grp: I,
     ) -> None:
         self.W, self.P = len(fixed), len(d)
+        W = self.W
         self.d, self.dem, self.fixed, self.const = d, dem, fixed, const
-        self.c = np.where(c < d[:, None] - 1e-12, c, np.inf)
+        if order is None:
+            order = np.broadcast_to(np.arange(W, dtype=np.int64), c.shape)
+        c = np.where(c < d[:, None] - 1e-12, c, np.inf)
+        fin = np.isfinite(c)
+        # the finite options first, then as many columns as the pair with the most
+        k = int(fin.sum(axis=1).max(initial=0))
+        first = np.argsort(~fin, axis=1, kind="stable")[:, :k]
+        self.cs: F = np.take_along_axis(c, first, axis=1)
+        self.ow: I = np.take_along_axis(np.asarray(order, np.int64), first, axis=1)
         self.has_cap = np.isfinite(cap)
         self.cap = np.where(self.has_cap, cap, 0.0)
         self.y_lb, self.y_ub = y_lb, y_ub
+        self.grp = grp
         self.G = int(grp.max()) + 1 if self.P else 0
         self.gsum = sp.csr_matrix(
             (np.ones(self.P), (grp, np.arange(self.P))), shape=(self.G, self.P)
         )
-        self.pp, self.ww = np.nonzero(np.isfinite(self.c))
-        self.cz = self.c[self.pp, self.ww]
+        self.pp, kk = np.nonzero(np.isfinite(self.cs))
+        self.ww = self.ow[self.pp, kk]
+        self.cz = self.cs[self.pp, kk]
         # a warehouse is a group's own when only that group's pairs can use it; the others
         # (hubs serving several groups, or none) are shared
-        usable = np.asarray(self.gsum @ np.isfinite(self.c).astype(float)) > 0
+        usable = np.zeros((self.G, W), bool)
+        usable[grp[self.pp], self.ww] = True
         self.shared = usable.sum(axis=0) != 1
         self.own = usable & ~self.shared[None, :]
+
+    @property
+    def c(self) -> F:
+        """The pair costs as a dense P × W matrix (``inf``: no option), for checks."""
+        out = np.full((self.P, self.W), np.inf)
+        fin = np.isfinite(self.cs)
+        out[np.nonzero(fin)[0], self.ow[fin]] = self.cs[fin]
+        return out
+
+    def kappa(self, mu: F, y: F) -> F:
+        """Per pair: its cheapest cost at an open warehouse of ``y`` with the capacity prices
+        ``mu`` added, or its lost-unit cost when that is lower."""
+        cm = np.where(y[self.ow] > 0.5, self.cs + mu[self.ow], np.inf)
+        return np.asarray(np.minimum(self.d, cm.min(axis=1, initial=np.inf)), float)
 
     def value_and_duals(self, y: F) -> tuple[float, F]:
         """CFLP(y) by min-cost flow (integer-rounded costs) and capacity duals μ ≥ 0."""
@@ -213,21 +261,22 @@ class _Cflp:
             return value, np.zeros(W)
         use = np.bincount(a_w, weights=z, minlength=W)
         # duals by complementary slackness: difference constraints on the open warehouses
-        # and a ground node O (μ_O = 0), solved by Bellman-Ford over W + 1 nodes
+        # and a ground node O (μ_O = 0), solved by Bellman-Ford over W + 1 nodes;
+        # edge[a, b] bounds μ_b − μ_a: a pair sending flow to b could go to a (c_pa − c_pb),
+        # or be lost (O → b: d_p − c_pb); a lost pair could go to a (a → O: c_pa − d_p)
         n = W + 1
-        edge = np.full((n, n), np.inf)  # μ_b − μ_a ≤ edge[a, b]
+        flat = np.full(n * n, np.inf)
         pos = z > 0.5
-        fp, fw = a_p[pos], a_w[pos]
-        for w in openw:
-            ps = fp[fw == w]
-            if len(ps):
-                diff = self.c[np.ix_(ps, openw)] - self.c[ps, w][:, None]
-                edge[openw, w] = np.minimum(edge[openw, w], diff.min(axis=0))
-                edge[W, w] = min(edge[W, w], float((self.d[ps] - self.c[ps, w]).min()))
+        fp, fw, fc = a_p[pos], a_w[pos], a_c[pos]
+        o2, c2 = self.ow[fp], self.cs[fp]
+        m2 = np.isfinite(c2) & op[o2]
+        np.minimum.at(flat, (o2 * n + fw[:, None])[m2], (c2 - fc[:, None])[m2])
+        np.minimum.at(flat, W * n + fw, self.d[fp] - fc)
         po = np.flatnonzero(out > 0.5)
-        if len(po):
-            diff = self.c[np.ix_(po, openw)] - self.d[po][:, None]
-            edge[openw, W] = np.minimum(edge[openw, W], diff.min(axis=0))
+        o3, c3 = self.ow[po], self.cs[po]
+        m3 = np.isfinite(c3) & op[o3]
+        np.minimum.at(flat, (o3 * n + W)[m3], (c3 - self.d[po][:, None])[m3])
+        edge = flat.reshape(n, n)
         edge[openw, W] = np.minimum(edge[openw, W], 0.0)  # μ ≥ 0
         slack = ~self.has_cap[openw] | (use[openw] < self.cap[openw] - 0.5)
         edge[W, openw[slack]] = np.minimum(edge[W, openw[slack]], 0.0)  # μ = 0 if not full
@@ -246,11 +295,16 @@ class _Cflp:
 
     def cut(self, mu: F, y: F) -> tuple[F, F]:
         """Per-country cut ``θ_g ≥ a_g − B_g·y`` for costs ``c + μ``, tight at binary ``y``."""
-        cm = self.c + mu[None, :]
-        kappa = np.minimum(self.d, np.where(y[None, :] > 0.5, cm, np.inf).min(axis=1))
+        W = self.W
+        cm = self.cs + mu[self.ow]
+        kappa = np.minimum(
+            self.d, np.where(y[self.ow] > 0.5, cm, np.inf).min(axis=1, initial=np.inf)
+        )
         B = np.maximum(kappa[:, None] - cm, 0.0)
         B = np.where(np.isfinite(B), B, 0.0) * self.dem[:, None]
-        return self.gsum @ (self.dem * kappa), np.asarray(self.gsum @ B)
+        key = (self.grp[:, None] * W + self.ow).ravel()
+        Bg = np.bincount(key, weights=B.ravel(), minlength=self.G * W).reshape(self.G, W)
+        return self.gsum @ (self.dem * kappa), np.asarray(Bg, float)
 
 
 def capacity_bound(
@@ -282,7 +336,7 @@ def capacity_bound(
     deadline, target, y_start, max_iter, abs_gap, grouped, on_iter, on_master
         As for :func:`solve_cflp`.
     """
-    cf = _Cflp(data, cols, mult, targets)
+    cf = Cflp(data, cols, mult, targets)
     mu0 = np.where(cf.has_cap, np.asarray(mult.throughput, float), 0.0)
     return solve_cflp(
         cf,
@@ -351,7 +405,7 @@ class _Master:
     ``best_val`` / ``best_y`` the cheapest of them.
     """
 
-    def __init__(self, cf: _Cflp, *, grouped: bool, abs_gap: float) -> None:
+    def __init__(self, cf: Cflp, *, grouped: bool, abs_gap: float) -> None:
         self.cf = cf
         self.W, self.G = cf.W, cf.G
         self.grouped = grouped
@@ -487,12 +541,11 @@ class _Master:
             self.add_hub(mu)
         self.add_mu(mu, [y])
         # the older functions: add their self.cuts at y where the master underestimates them
-        op = np.flatnonzero(y > 0.5)
         th = self.theta_at(y)
         for i in range(n_old):
             m = self.funcs[i][0]
             # a cut's value at the set it is made at is Σ_p D_p κ_p: check that first
-            kappa = np.minimum(self.cf.d, (self.cf.c[:, op] + m[op]).min(axis=1, initial=np.inf))
+            kappa = self.cf.kappa(m, y)
             at = self.cf.gsum @ (self.cf.dem * kappa)
             viol = at > th[i] + 1e-7 * (1 + np.abs(at))
             if viol.any():
@@ -502,7 +555,7 @@ class _Master:
 
 
 def solve_cflp(
-    cf: _Cflp,
+    cf: Cflp,
     deadline: float,
     *,
     mu0: F | None = None,

@@ -199,3 +199,62 @@ def test_joint_bound_beats_the_split_and_stays_below_the_optimum(seed: int) -> N
     finally:
         blocks.JOINT_K = old
         blocks.clear_block_cache()
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), k=st.sampled_from([1, 2, 8]))
+def test_capacity_joint_bound_is_valid_and_beats_the_uncapacitated(seed: int, k: int) -> None:
+    """The capacitated joint bound (throughput kept, pairs cut to their ``k`` cheapest
+    warehouses, the rest through the uncapacitated fallback) never exceeds the monolithic
+    optimum, and run to its end it is at least the joint Lagrangian at the same prices with a
+    zero throughput price (the same problem without the throughput rows)."""
+    s = _scenario(seed, n_sku=3, n_zone=4, n_wh=4)
+    data = compile_network(s)
+    mono = plan_scenario(s, AllocationParams(time_limit=60, strategy="monolithic")).plan.to_json()
+    rows = blocks.sku_blocks(data, 1)
+    W = len(data.warehouses)
+    alphas = [np.full(W, 1.0 / len(rows))] * len(rows)
+    zero = blocks.Multipliers(storage=np.zeros(W), throughput=np.zeros(W))
+    keys = blocks.lane_keys_of(data)
+    shared = (data, AllocationParams(), data.wh_usable.astype(float), None)
+    old = blocks.JOINT_K
+    try:
+        blocks.JOINT_K = k
+        parts = InlineRunner().map(
+            blocks._block_costs,
+            shared,
+            [(b, r, alphas[b], zero, None, keys) for b, r in enumerate(rows)],
+        )
+    finally:
+        blocks.JOINT_K = old
+    ufl, y = blocks.joint_bound(data, parts, math.inf)
+    tol = 1e-6 * (1 + abs(mono["objective"]))
+    if not blocks.capacitated(data):
+        return
+    cap = blocks.joint_capacity_bound(
+        data, parts, math.inf, mu0=np.zeros(W), y_start=y, target=math.inf
+    )
+    # the optimum is at least the monolithic bound (equal to its objective when optimal)
+    assert cap.bound <= mono["objective"] + tol
+    if mono["status"] == "optimal":
+        assert cap.bound <= mono["bound"] + tol
+    # the flow's demand is rounded up to whole units (COST_SCALE rounding of costs): slack
+    assert cap.bound >= ufl - 1e-3 * (1 + abs(ufl))
+
+
+def test_block_path_tightens_the_bound_with_the_capacities(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a network whose warehouses have throughput capacities, the block path runs the
+    capacitated joint bound after the price rounds and reports it; the bound stays below the
+    monolithic optimum."""
+    for seed in range(40):
+        s = _scenario(seed, n_sku=4, n_zone=4, n_wh=4)
+        if blocks.capacitated(compile_network(s)):
+            break
+    mono = plan_scenario(s, AllocationParams(time_limit=60, strategy="monolithic")).plan.to_json()
+    plan = _blocks(s, InlineRunner(), monkeypatch).plan.to_json()
+    st_ = plan["stats"]
+    assert plan["bound"] <= mono["objective"] + 1e-6 * (1 + abs(mono["objective"]))
+    if plan["objective"] - st_["block_bound"] > 1e-4 * abs(plan["objective"]):
+        assert "capacity_bound" in st_ and st_["capacity_bound"] <= st_["block_bound"] + 1e-6

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from network.compile import NetworkData
-from optimizer.allocation.capacity_bound import _Cflp, capacity_bound
+from optimizer.allocation.capacity_bound import Cflp, capacity_bound
 from optimizer.allocation.columns import Columns
 from optimizer.allocation.decompose import restrict_to_warehouses
 from optimizer.allocation.lagrange import Multipliers, capacitated_lane_keys, multipliers_from_duals
@@ -25,7 +25,7 @@ from optimizer.solver import solve_lp_duals
 from tests.helpers import random_columns
 
 
-def _cflp_lp(cf: _Cflp, y: np.ndarray) -> float:
+def _cflp_lp(cf: Cflp, y: np.ndarray) -> float:
     """CFLP(y) as an LP over z (SciPy HiGHS), independent of the flow solver."""
     open_ = np.flatnonzero(y > 0.5)
     pp, ww = np.nonzero(np.isfinite(cf.c[:, open_]))
@@ -50,7 +50,7 @@ def _cflp_lp(cf: _Cflp, y: np.ndarray) -> float:
     return base + float(res.fun)
 
 
-def _brute_force(cf: _Cflp) -> float:
+def _brute_force(cf: Cflp) -> float:
     free = np.flatnonzero(cf.y_lb < cf.y_ub)
     best = math.inf
     for bits in itertools.product((0.0, 1.0), repeat=len(free)):
@@ -78,7 +78,7 @@ def test_flow_value_and_duals(seed: int) -> None:
     the priced facility-location function tight there (LP duality)."""
     data, cols = random_columns(seed, n_wh=4, n_zone=4, n_sku=2)
     rng = np.random.default_rng(seed)
-    cf = _Cflp(data, cols, _multipliers(data, cols, rng), default_targets(data, cols))
+    cf = Cflp(data, cols, _multipliers(data, cols, rng), default_targets(data, cols))
     for _ in range(4):
         y = np.where(cf.y_ub > 0, (rng.random(cf.W) < 0.7).astype(float), 0.0)
         y = np.maximum(y, cf.y_lb)
@@ -117,7 +117,7 @@ def test_bound_matches_brute_force_and_stays_below_the_mip(seed: int, storage: b
         mults.append(multipliers_from_duals(data, m, raw.duals))
     for mult in mults:
         res = capacity_bound(data, cols, mult, tg, time.perf_counter() + 60, y_start=mip.solution.y)
-        cf = _Cflp(data, cols, mult, tg)
+        cf = Cflp(data, cols, mult, tg)
         if not cf.has_cap[cf.y_ub > 0].any():
             assert res.bound == -math.inf
             continue
@@ -158,7 +158,7 @@ def test_binding_capacities_are_solved_exactly() -> None:
         tg = default_targets(data, cols)
         W = len(data.warehouses)
         zero = Multipliers(np.zeros(W), np.zeros(W), {}, dict.fromkeys(tg, 0.0))
-        cf = _Cflp(data, cols, zero, tg)
+        cf = Cflp(data, cols, zero, tg)
         if not cf.has_cap[cf.y_ub > 0].any():
             continue
         exact = _brute_force(cf)
@@ -174,7 +174,7 @@ def test_binding_capacities_are_solved_exactly() -> None:
 
 def _grouped_cflp(
     seed: int, n_groups: int = 3, own: int = 2, hubs: int = 1, pairs: int = 4
-) -> _Cflp:
+) -> Cflp:
     """A random capacitated facility-location problem shaped like a regional network: each
     group (country) has warehouses of its own, ``hubs`` shared ones serve every group, and the
     capacities are tight (total capacity about 1.3 × demand)."""
@@ -190,7 +190,7 @@ def _grouped_cflp(
     dem = rng.integers(5, 40, P).astype(float)
     cap = rng.uniform(0.5, 1.0, W)
     cap *= 1.3 * dem.sum() / cap.sum()
-    return _Cflp.from_arrays(
+    return Cflp.from_arrays(
         c, np.full(P, 25.0), dem, rng.uniform(20.0, 200.0, W), np.floor(cap), group
     )
 
