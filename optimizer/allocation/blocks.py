@@ -147,8 +147,9 @@ BLOCK_CACHE_MB = 1500
 #: Share of the time left after the blocks' first pass kept for the capacitated joint bound
 #: (step 6 of the module docstring) when the model has throughput capacities: the price
 #: rounds stall within about ten rounds (sea-L seed 2: 19.68 M after 13, 19.75 M after 34),
-#: and the capacitated bound, from zero prices, passed them after 10 of its iterations.
-CAPACITY_SHARE = 0.5
+#: and the capacitated bound, from zero prices, passed them after 10 of its iterations
+#: (8 s each on sea-L, 5.3 s of them the min-cost flow).
+CAPACITY_SHARE = 0.65
 #: The capacitated joint bound is computed only when its problem has at most this many
 #: (demand pair, warehouse) options (pairs × :data:`JOINT_K`): each of its iterations is a
 #: min-cost flow over them in this process (sea-L, 684,271 pairs: about 5 s a flow).
