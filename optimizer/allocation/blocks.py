@@ -860,7 +860,8 @@ def solve_blocks(
             f"{block_skus} SKUs on {runner.workers} {runner.kind} worker(s), each with its "
             "share of the shared capacities and on-time targets; bound: sum of per-block "
             "Lagrangian bounds, the shared rows' prices and the fixed-cost shares re-priced "
-            "between the blocks by subgradient rounds"
+            "between the blocks by subgradient rounds, then the whole model's Lagrangian and "
+            "its capacitated form (throughput kept) at the best prices"
         )
         res, naive_plan = _assemble(
             data,
