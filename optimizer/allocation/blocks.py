@@ -153,7 +153,7 @@ CAPACITY_SHARE = 0.65
 #: The capacitated joint bound is computed only when its problem has at most this many
 #: (demand pair, warehouse) options (pairs × :data:`JOINT_K`): each of its iterations is a
 #: min-cost flow over them in this process (sea-L, 684,271 pairs: about 5 s a flow).
-CAPACITY_MAX_OPTIONS = 8_000_000
+CAPACITY_MAX_OPTIONS = 12_000_000
 
 #: block columns by (network, block): the network object itself is kept with them, so that its
 #: ``id`` cannot be taken by another network while the entry lives
