@@ -259,6 +259,20 @@ class _State:
     cost: float
     subproblems: int = 0
     improved: int = 0
+    eliminated: int = 0
+
+
+@dataclass
+class _Group:
+    """Routes of the day re-solved as one subproblem: ``counts[t]`` vehicles of type ``t``,
+    warm-started from the routes ``warm`` (None: from scratch); ``eliminate``: a route
+    elimination (one vehicle fewer than ``routes`` use)."""
+
+    routes: list[int]
+    drops: list[int]
+    counts: list[int]
+    warm: list[int] | None
+    eliminate: bool = False
 
 
 class _Decomposition:
@@ -278,6 +292,8 @@ class _Decomposition:
         self.deadline = t0 + (params.time_limit_s or math.inf) - reserve
         self.rng = np.random.default_rng(params.seed)
         self.counter = 0
+        self.tried: set[tuple[int, ...]] = set()
+        self.pop_count = 0
 
     def left(self) -> float:
         return self.deadline - time.perf_counter()
@@ -302,7 +318,7 @@ class _Decomposition:
         self,
         subs: list[Subproblem],
         time_limit: float | None,
-        initial: list[list[tuple[int, list[int]]]] | None = None,
+        initial: Sequence[list[tuple[int, list[int]]] | None] | None = None,
     ) -> list[RoutingResult | None]:
         tasks = [
             (s.instance, self.sub_params(time_limit), None if initial is None else initial[k])
@@ -358,6 +374,14 @@ class _Decomposition:
         if not ev.feasible:
             log.warning("routing %s: sectors assembled infeasibly: %s", inst.name, ev.violations[0])
             return None
+        log.info(
+            "routing %s: sectors %.6g (%d routes, %d dropped), %.1f s",
+            inst.name,
+            ev.cost,
+            len(routes),
+            len(dropped),
+            time.perf_counter() - self.t0,
+        )
         return _State(routes=routes, dropped=dropped, cost=ev.cost, subproblems=len(subs))
 
     def _demand_share(self, g: I64) -> list[float]:
@@ -378,28 +402,42 @@ class _Decomposition:
         ]
 
     # -- POPMUSIC ------------------------------------------------------------------------------
-    def neighbourhoods(self, st: _State) -> list[tuple[list[int], list[int]]]:
-        """Up to ``workers`` disjoint (route indices, dropped clients) groups."""
+    def _drops_near(self, st: _State, med: I64) -> tuple[list[int], I64]:
+        """The dropped clients and the route whose medoid is nearest to each."""
+        dropped = sorted(st.dropped)
+        if not dropped:
+            return dropped, np.zeros(0, dtype=np.int64)
+        D = self.inst.num_depots
+        near = np.argmin(self.inst.distance[np.ix_(D + np.asarray(dropped), med)], axis=1)
+        return dropped, near
+
+    def neighbourhoods(
+        self, st: _State, taken: npt.NDArray[np.bool_] | None = None, most: int | None = None
+    ) -> list[_Group]:
+        """Up to ``most`` (default ``workers``) groups of routes not ``taken``: a random seed
+        route and its nearest routes, re-solved from scratch (or warm with
+        ``sub_warm_start``) with a share of the free vehicles."""
         inst, p = self.inst, self.params
         R = len(st.routes)
         if R == 0:
             return []
+        most = p.workers if most is None else most
         med = _medoids(inst, st.routes)
         rd = inst.distance[np.ix_(med, med)]
         rd = 0.5 * (rd + rd.T)
-        taken = np.zeros(R, bool)
-        out: list[tuple[list[int], list[int]]] = []
-        dropped = sorted(st.dropped)
-        near_route = (
-            np.argmin(inst.distance[np.ix_(inst.num_depots + np.asarray(dropped), med)], axis=1)
-            if dropped
-            else np.zeros(0, dtype=np.int64)
-        )
+        taken = np.zeros(R, bool) if taken is None else taken.copy()
+        picked: list[list[int]] = []
+        warm: list[bool] = []
         for seed in self.rng.permutation(R):
-            if len(out) >= p.workers:
+            if len(picked) >= most:
                 break
             if taken[seed]:
                 continue
+            # the k-th improving subproblem is warm-started when floor(k * share) steps up
+            k = self.pop_count
+            self.pop_count += 1
+            is_warm = math.floor((k + 1) * p.sub_warm_start) > math.floor(k * p.sub_warm_start)
+            size = p.warm_clients if is_warm else p.sub_clients
             group: list[int] = []
             n = 0
             for r in np.argsort(rd[seed], kind="stable"):
@@ -407,16 +445,89 @@ class _Decomposition:
                     continue
                 group.append(int(r))
                 n += len(st.routes[r][2])
-                if n >= p.sub_clients and len(group) >= MIN_ROUTES:
+                if n >= size and len(group) >= MIN_ROUTES:
                     break
             taken[group] = True
+            picked.append(group)
+            warm.append(is_warm)
+        dropped, near = self._drops_near(st, med)
+        free = self._free(st.routes)
+        share = [_largest_remainder(f, np.ones(len(picked))) for f in free]
+        out = []
+        for g, group in enumerate(picked):
             gset = set(group)
-            drops = [c for c, r in zip(dropped, near_route, strict=True) if int(r) in gset]
-            out.append((group, drops))
+            counts = [share[t][g] for t in range(len(free))]
+            for r in group:
+                counts[st.routes[r][0]] += 1
+            out.append(
+                _Group(
+                    routes=group,
+                    drops=[c for c, r in zip(dropped, near, strict=True) if int(r) in gset],
+                    counts=counts,
+                    warm=group if warm[g] else None,
+                )
+            )
+        return out
+
+    def eliminations(self, st: _State) -> list[_Group]:
+        """Up to ``workers`` route eliminations: a short route not tried yet (fewer clients
+        than ``elim_below`` times the mean) and its ``elim_neighbours`` nearest routes, with
+        one vehicle fewer than they use, warm-started from the neighbours' routes (the short
+        route's clients to be inserted)."""
+        inst, p = self.inst, self.params
+        R = len(st.routes)
+        if R < 2 or p.elim_neighbours < 1:
+            return []
+        sizes = np.array([len(seq) for _, _, seq in st.routes])
+        limit = p.elim_below * sizes.mean()
+        cands = [
+            int(r)
+            for r in np.argsort(sizes, kind="stable")
+            if sizes[r] <= limit and st.routes[r][2] not in self.tried
+        ]
+        if not cands:
+            return []
+        med = _medoids(inst, st.routes)
+        rd = inst.distance[np.ix_(med, med)]
+        rd = 0.5 * (rd + rd.T)
+        taken = np.zeros(R, bool)
+        picked: list[list[int]] = []
+        for seed in cands:
+            if len(picked) >= p.workers:
+                break
+            if taken[seed]:
+                continue
+            group = [seed]
+            for r in np.argsort(rd[seed], kind="stable"):
+                if len(group) > p.elim_neighbours:
+                    break
+                if not taken[r] and int(r) != seed:
+                    group.append(int(r))
+            if len(group) < 2:
+                continue
+            self.tried.add(st.routes[seed][2])
+            taken[group] = True
+            picked.append(group)
+        dropped, near = self._drops_near(st, med)
+        out = []
+        for group in picked:
+            gset = set(group)
+            counts = [0] * len(inst.vehicle_types)
+            for r in group[1:]:
+                counts[st.routes[r][0]] += 1
+            out.append(
+                _Group(
+                    routes=group,
+                    drops=[c for c, r in zip(dropped, near, strict=True) if int(r) in gset],
+                    counts=counts,
+                    warm=group[1:],
+                    eliminate=True,
+                )
+            )
         return out
 
     def improve(self, st: _State) -> None:
-        inst, p = self.inst, self.params
+        p = self.params
         rounds: float = self.num_sectors if not self.timed else math.inf
         if p.decompose_rounds is not None:
             rounds = p.decompose_rounds
@@ -425,64 +536,80 @@ class _Decomposition:
             if self.timed and self.left() < 0.5:
                 break
             batch += 1
-            groups = self.neighbourhoods(st)
+            groups = self.eliminations(st)
+            if len(groups) < p.workers:
+                taken = np.zeros(len(st.routes), bool)
+                for g in groups:
+                    taken[g.routes] = True
+                groups += self.neighbourhoods(st, taken, p.workers - len(groups))
             if not groups:
                 break
-            free = self._free(st.routes)
-            free_share = [_largest_remainder(f, np.ones(len(groups))) for f in free]
-            subs, old_costs, starts = [], [], []
-            for g, (rix, drops) in enumerate(groups):
-                clients = [c for r in rix for c in st.routes[r][2]] + drops
-                counts = [free_share[t][g] for t in range(len(free))]
-                for r in rix:
-                    counts[st.routes[r][0]] += 1
-                s = sub_instance(inst, clients, counts, f"{inst.name}/p{self.counter + g + 1}")
-                pos = {int(c): k for k, c in enumerate(s.clients)}
-                cur = [(st.routes[r][0], [pos[c] for c in st.routes[r][2]]) for r in rix]
-                ev = evaluate_routes(s.instance, cur, dropped=[pos[c] for c in drops])
-                subs.append(s)
-                old_costs.append(ev.cost)
-                starts.append(cur)
-            t_sub = None if not self.timed else max(0.3, min(p.sub_time_s, self.left()))
-            results = self.run_batch(subs, t_sub, starts if p.sub_warm_start else None)
-            st.subproblems += len(subs)
-            new_routes = list(st.routes)
-            new_dropped = set(st.dropped)
-            remove: set[int] = set()
-            changed = 0
-            for (rix, drops), s, res, old in zip(groups, subs, results, old_costs, strict=True):
-                log.debug(
-                    "routing %s: subproblem %s: %s -> %s",
-                    inst.name,
-                    s.instance.name,
-                    old,
-                    None if res is None else (res.status.value, res.cost, res.path),
-                )
-                if res is None or res.status is not RoutingStatus.FEASIBLE:
-                    continue
-                if not res.cost < old - 1e-9 * max(1.0, abs(old)):
-                    continue
-                changed += 1
-                remove.update(rix)
-                new_dropped.difference_update(drops)
-                new_dropped.update(int(s.clients[c]) for c in res.dropped)
-                new_routes.extend(self._routes_back(s, res))
-            if not changed:
-                continue
-            new_routes = [r for k, r in enumerate(new_routes) if k not in remove]
-            ev = evaluate_routes(
-                inst, [(t, seq) for t, _, seq in new_routes], dropped=sorted(new_dropped)
+            self.run_groups(st, groups, batch)
+
+    def run_groups(self, st: _State, groups: list[_Group], batch: int) -> None:
+        """Solve the groups' subproblems at the same time; put back the cheaper ones."""
+        inst, p = self.inst, self.params
+        subs: list[Subproblem] = []
+        old_costs: list[float] = []
+        starts: list[list[tuple[int, list[int]]] | None] = []
+        for g in groups:
+            clients = [c for r in g.routes for c in st.routes[r][2]] + g.drops
+            name = f"{inst.name}/p{self.counter + len(subs) + 1}"
+            s = sub_instance(inst, clients, g.counts, name)
+            pos = {int(c): k for k, c in enumerate(s.clients)}
+            cur = [(st.routes[r][0], [pos[c] for c in st.routes[r][2]]) for r in g.routes]
+            ev = evaluate_routes(s.instance, cur, dropped=[pos[c] for c in g.drops])
+            subs.append(s)
+            old_costs.append(ev.cost)
+            starts.append(
+                None
+                if g.warm is None
+                else [(st.routes[r][0], [pos[c] for c in st.routes[r][2]]) for r in g.warm]
             )
-            if not ev.feasible or not ev.cost < st.cost:
-                log.warning(
-                    "routing %s: batch rolled back (%s)",
-                    inst.name,
-                    ev.violations[0] if ev.violations else f"cost {ev.cost} >= {st.cost}",
-                )
+        t_sub = None if not self.timed else max(0.3, min(p.sub_time_s, self.left()))
+        results = self.run_batch(subs, t_sub, starts)
+        st.subproblems += len(subs)
+        new_routes = list(st.routes)
+        new_dropped = set(st.dropped)
+        remove: set[int] = set()
+        changed = 0
+        for g, s, res, old in zip(groups, subs, results, old_costs, strict=True):
+            log.debug(
+                "routing %s: %s %s: %s -> %s",
+                inst.name,
+                "elimination" if g.eliminate else "subproblem",
+                s.instance.name,
+                old,
+                None if res is None else (res.status.value, res.cost, len(res.routes)),
+            )
+            if res is None or res.status is not RoutingStatus.FEASIBLE:
                 continue
-            st.routes, st.dropped, st.cost = new_routes, new_dropped, ev.cost
-            st.improved += changed
-            log.debug("routing %s: batch %d, cost %.6g", inst.name, batch, st.cost)
+            if not res.cost < old - 1e-9 * max(1.0, abs(old)):
+                continue
+            changed += 1
+            st.eliminated += int(g.eliminate)
+            remove.update(g.routes)
+            new_dropped.difference_update(g.drops)
+            new_dropped.update(int(s.clients[c]) for c in res.dropped)
+            new_routes.extend(self._routes_back(s, res))
+        if not changed:
+            return
+        new_routes = [r for k, r in enumerate(new_routes) if k not in remove]
+        ev = evaluate_routes(
+            inst, [(t, seq) for t, _, seq in new_routes], dropped=sorted(new_dropped)
+        )
+        if not ev.feasible or not ev.cost < st.cost:
+            log.warning(
+                "routing %s: batch rolled back (%s)",
+                inst.name,
+                ev.violations[0] if ev.violations else f"cost {ev.cost} >= {st.cost}",
+            )
+            return
+        st.routes, st.dropped, st.cost = new_routes, new_dropped, ev.cost
+        st.improved += changed
+        log.debug(
+            "routing %s: batch %d, cost %.6g, %d routes", inst.name, batch, st.cost, len(new_routes)
+        )
 
 
 def solve_decomposed(
@@ -525,6 +652,17 @@ def _run(inst: RoutingInstance, params: RoutingParams, ex: TaskRunner, t0: float
         res = solve_monolithic(inst, dataclasses.replace(params, time_limit_s=left))
         return dataclasses.replace(res, solve_seconds=time.perf_counter() - t0)
     run.improve(st)
+    log.info(
+        "routing %s: %.6g, %d routes, %d dropped; %d subproblems, %d improved, %d route "
+        "eliminations",
+        inst.name,
+        st.cost,
+        len(st.routes),
+        len(st.dropped),
+        st.subproblems,
+        st.improved,
+        st.eliminated,
+    )
     # vehicle numbers over the whole fleet: type offsets plus a running count per type
     offset = np.concatenate([[0], np.cumsum([vt.count for vt in inst.vehicle_types])])
     seen = [0] * len(inst.vehicle_types)

@@ -225,7 +225,10 @@ class RoutingParams:
     sub_time_s: float = 3.0
     sub_first_solution: str = "savings"
     sector_time_share: float = 0.6
-    sub_warm_start: bool = False
+    sub_warm_start: float = 0.5
+    warm_clients: int = 100
+    elim_neighbours: int = 2
+    elim_below: float = 0.75
     decompose_rounds: int | None = None
     workers: int = 2
     executor_address: str | None = None
@@ -275,6 +278,10 @@ class RoutingParams:
         if self.decompose_above < 0 or self.sub_clients < 2 or not self.sub_time_s > 0:
             raise RoutingError("decompose_above >= 0, sub_clients >= 2, sub_time_s > 0 needed.")
         _choice("sub_first_solution", self.sub_first_solution, FIRST_SOLUTIONS)
+        if not 0 <= self.sub_warm_start <= 1 or self.warm_clients < 2:
+            raise RoutingError("0 <= sub_warm_start <= 1 and warm_clients >= 2 needed.")
+        if self.elim_neighbours < 0 or not self.elim_below >= 0:
+            raise RoutingError("elim_neighbours >= 0 and elim_below >= 0 needed.")
         if not 0 < self.sector_time_share < 1:
             raise RoutingError("0 < sector_time_share < 1 needed.")
         if self.decompose_rounds is not None and self.decompose_rounds < 0:
