@@ -299,6 +299,11 @@ def test_same_seed_gives_same_routes() -> None:
         ({"sub_first_solution": "magic"}, "sub_first_solution"),  # unknown subproblem start
         ({"sector_time_share": 0.0}, "sector_time_share"),  # no time for the sectors
         ({"sector_time_share": 1.0}, "sector_time_share"),  # none left to improve them
+        ({"sub_warm_start": 1.5}, "sub_warm_start"),  # a share above 1
+        ({"sub_warm_start": -0.5}, "sub_warm_start"),  # a negative share
+        ({"warm_clients": 1}, "warm_clients"),  # a warm subproblem of one client
+        ({"elim_neighbours": -1}, "elim_neighbours"),  # negative neighbour count
+        ({"elim_below": -0.1}, "elim_below"),  # negative size threshold
     ],
 )
 def test_bad_params_are_rejected(kwargs: dict, match: str) -> None:
