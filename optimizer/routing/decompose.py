@@ -14,17 +14,26 @@ neighbourhoods cover the whole day). ``solve_decomposed`` keeps every solve at t
    proportional to its demand (largest remainders, so the shares add up to the fleet). A
    sector that finds no solution with its share is solved again afterwards with every vehicle
    the other sectors left unused.
-2. **POPMUSIC rounds** (improvement). A seed route is drawn at random; it and its nearest routes
-   (distance between route medoids) until they hold ``sub_clients`` clients and at least
-   ``MIN_ROUTES`` routes, plus the dropped
-   orders whose nearest route is among them, form a subproblem, re-optimised by the same ILS
-   from scratch (or, with ``sub_warm_start``, from its current routes by guided local search
-   and rounds of ruin and recreate: OR-Tools' ILS cannot start from given routes). Its routes
-   replace the old ones when the subproblem's cost (routes plus carrier cost of its dropped
-   orders, by the independent evaluator) is lower. Each batch holds ``workers`` subproblems
-   with disjoint routes, solved at the same time by ``optimizer.executor``'s runner (local
-   processes kept for the whole run, this process, or Dask). Rounds go on until the time is up or
-   ``decompose_rounds`` batches are done.
+2. **Improvement rounds**, each a batch of ``workers`` subproblems on disjoint routes, solved
+   at the same time by ``optimizer.executor``'s runner (local processes kept for the whole
+   run, this process, or Dask), until the time is up or ``decompose_rounds`` batches are
+   done. A batch takes first
+   - **route eliminations**: a route with fewer than ``elim_below`` times the mean clients
+     per route, not tried before, and its ``elim_neighbours`` nearest routes, with one
+     vehicle fewer than they use, warm-started from the neighbours' routes (the short
+     route's clients left to be inserted). Sectors close with part-filled routes (a
+     155-client sector of day-n800-s0 holds 2.8 routes' worth of work and gets 3 or 4), and
+     local search seldom empties a route of 15 stops one move at a time;
+   - then **POPMUSIC** subproblems for the workers left: a seed route drawn at random and
+     its nearest routes (distance between route medoids) until they hold ``sub_clients``
+     clients (``warm_clients`` for a warm-started one) and at least ``MIN_ROUTES`` routes,
+     with their vehicles plus a share of the unused ones. A share ``sub_warm_start`` of
+     them is re-optimised from its current routes (guided local search and rounds of ruin
+     and recreate: OR-Tools' ILS cannot start from given routes), the others by the ILS from
+     scratch.
+   Both kinds include the dropped orders whose nearest route is among theirs. The new
+   routes replace the old ones when the subproblem's cost (routes plus carrier cost of its
+   dropped orders, by the independent evaluator) is lower, so no round makes the day worse.
 
 Every subproblem is exact for the part of the day it covers, so a cheaper subproblem is a
 cheaper day:
@@ -40,8 +49,9 @@ cheaper day:
   costs include the carrier cost of the subproblem's dropped orders;
 - **heterogeneous fleet**: the subproblem has the same vehicle types (same index, costs and
   limits) with, as counts, the vehicles of its routes plus a share of the vehicles no route
-  uses (shares of one batch never exceed what is free), so the fleet size per type holds for
-  the assembled day;
+  uses (shares of one batch never exceed what is free; a route elimination gets no free
+  vehicle and one fewer of the short route's type), so the fleet size per type holds for the
+  assembled day;
 - **several depots**: the subproblem keeps every depot (locations ``0 .. D-1``) and each vehicle
   type keeps its start and end depot.
 
@@ -49,8 +59,12 @@ The assembled day is re-checked by the independent evaluator after every batch t
 (a violation, which would be a bug, rolls the batch back) and at the end.
 
 Deterministic mode: with ``time_limit_s=None`` every subproblem stops by ``solution_limit``, the
-number of batches is ``decompose_rounds``, seeds come from ``seed`` and results are taken in
+number of batches is ``decompose_rounds``, seeds come from ``seed``, route eliminations are
+picked by route size (ties by position) and warm starts by a counter, and results are taken in
 submission order, so the same seed and solution limit give the same routes with any executor.
+(Without a time limit a route elimination whose warm start leaves mandatory orders out, which
+OR-Tools cannot read without the timed search's prohibitive drop penalties, starts from
+``sub_first_solution`` instead.)
 """
 
 from __future__ import annotations

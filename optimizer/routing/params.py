@@ -182,9 +182,20 @@ class RoutingParams:
         Share of the time limit for the first solution by sectors (each sector's solve gets
         its wave's part of it, not capped by ``sub_time_s``); the improving subproblems get the
         rest.
-    sub_warm_start : bool
-        Re-optimise a subproblem from its current routes (guided local search and ruin and
-        recreate) instead of by the ILS from scratch (default; see benchmarks/README.md).
+    sub_warm_start : float
+        Share of the POPMUSIC subproblems re-optimised from their current routes (guided
+        local search and ruin and recreate, never worse than those routes) instead of by the
+        ILS from scratch: 0 = all from scratch (the second pass), 1 = all warm, default 0.5
+        (alternating; ``True``/``False`` read as 1/0). See benchmarks/README.md.
+    warm_clients : int
+        Target clients of a warm-started POPMUSIC subproblem (at least ``MIN_ROUTES`` routes):
+        smaller than ``sub_clients``, as the rounds of ruin and recreate do better on three
+        routes than on a sector's worth.
+    elim_neighbours : int
+        Routes added to a short route in a route elimination (0 = no eliminations).
+    elim_below : float
+        A route is short, and tried once for elimination, when it has fewer clients than this
+        times the mean clients per route.
     decompose_rounds : int or None
         Batches of improving subproblems at most; None = until the time is up, or, without a
         time limit (the deterministic mode), as many as the initial sectors.
