@@ -991,6 +991,7 @@ def _assemble(
             )
         cap_keep = CAPACITY_SHARE * max(0.0, deadline - t2) if use_cap else 0.0
         best_mult: list[Multipliers] = []
+        round_est = ROUND_SHARE * block_s * math.ceil(len(items) / max(1, runner.workers))
         bound, info = price_rounds(
             data,
             [it[1] for it in items],
@@ -1003,7 +1004,7 @@ def _assemble(
             first=bound,
             y_plan=np.asarray(y, float),
             ontime=ontime,
-            round_s=ROUND_SHARE * block_s * math.ceil(len(items) / max(1, runner.workers)),
+            round_s=round_est,
             best_out=best_mult,
         )
         stats.update(info)
@@ -1036,6 +1037,30 @@ def _assemble(
                     bound = cap_b.bound
                     stats["bound_from"] = "capacity"
             stats["capacity_s"] = time.perf_counter() - t3
+            # the capacitated bound converged early (its relaxation is no tighter at these
+            # prices): the time it leaves goes to more price rounds from the best prices
+            n_r = stats.get("price_rounds", 0)
+            last_round = stats["price_rounds_s"] / n_r if n_r else round_est
+            if bound < target and deadline - time.perf_counter() > 2.0 * last_round:
+                t4 = time.perf_counter()
+                bound, info2 = price_rounds(
+                    data,
+                    [it[1] for it in items],
+                    [it[2] for it in items],
+                    m0,
+                    obj,
+                    runner,
+                    shared,
+                    deadline,
+                    first=bound,
+                    y_plan=np.asarray(y, float),
+                    ontime=ontime,
+                    round_s=last_round,
+                )
+                stats["price_rounds_after_capacity"] = info2["price_rounds"]
+                stats["price_rounds_after_capacity_s"] = time.perf_counter() - t4
+                if "joint_bound" in info2:
+                    stats["joint_bound_after_capacity"] = info2["joint_bound"]
     stats["block_bound"] = bound
     stats["blocks_without_plan"] = missing
     if missing:

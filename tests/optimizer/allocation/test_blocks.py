@@ -258,3 +258,5 @@ def test_block_path_tightens_the_bound_with_the_capacities(
     assert plan["bound"] <= mono["objective"] + 1e-6 * (1 + abs(mono["objective"]))
     if plan["objective"] - st_["block_bound"] > 1e-4 * abs(plan["objective"]):
         assert "capacity_bound" in st_ and st_["capacity_bound"] <= st_["block_bound"] + 1e-6
+        # the capacitated bound converged long before the limit: its time went to more rounds
+        assert st_["capacity_s"] < 30 and st_["price_rounds_after_capacity"] >= 1
