@@ -30,7 +30,10 @@ neighbourhoods cover the whole day). ``solve_decomposed`` keeps every solve at t
      with their vehicles plus a share of the unused ones. A share ``sub_warm_start`` of
      them is re-optimised from its current routes (guided local search and rounds of ruin
      and recreate: OR-Tools' ILS cannot start from given routes), the others by the ILS from
-     scratch.
+     scratch. By default that share is ``WARM_SHARE`` where capacity does not bind (the
+     generated days: from-scratch subproblems there come back with more routes and are
+     rarely taken) and 0 where it does (``_capacity_binds``; the CVRPLIB X instances, where
+     the ILS from scratch re-packs the vehicles better, see benchmarks/README.md).
    Both kinds include the dropped orders whose nearest route is among theirs. The new
    routes replace the old ones when the subproblem's cost (routes plus carrier cost of its
    dropped orders, by the independent evaluator) is lower, so no round makes the day worse.
@@ -95,6 +98,9 @@ CUT_ROUTES = 2.0
 """Vehicles' worth of demand per sector from which sectors are cut at whole vehicles."""
 CUT_FILL = 0.98
 """Load of each vehicle when sectors are cut at whole vehicles (slack for the packing)."""
+WARM_SHARE = 0.5
+"""Share of warm-started POPMUSIC subproblems where capacity does not bind (``sub_warm_start``
+None)."""
 MIN_ROUTES = 3
 """Routes in a POPMUSIC subproblem at least (when there are that many): the seed and two
 neighbours, so clients can move between routes on both sides of the seed."""
@@ -222,6 +228,19 @@ def _cut(inst: RoutingInstance, order: I64, k: int) -> list[I64]:
     return list(np.split(order, cuts))
 
 
+def _capacity_binds(inst: RoutingInstance, size: int) -> bool:
+    """Whether a subproblem of ``size`` clients holds ``CUT_ROUTES`` vehicles' worth of demand
+    or more (mean demand per client in vehicle capacities, the largest dimension)."""
+    caps = np.array(
+        [vt.capacity for vt in inst.vehicle_types if vt.count > 0], dtype=float
+    ).reshape(-1, inst.demand.shape[1])
+    if not len(caps) or not inst.num_clients:
+        return False
+    top = caps.max(axis=0)
+    load = np.where(top > 0, inst.demand / np.where(top > 0, top, 1.0), 0.0).max(axis=1)
+    return float(load.mean()) * min(size, inst.num_clients) >= CUT_ROUTES
+
+
 def _nn_chain(inst: RoutingInstance, cl: I64, depot: int) -> I64:
     """Clients in nearest-neighbour order from ``depot`` (compact runs without coordinates)."""
     D = inst.num_depots
@@ -308,6 +327,11 @@ class _Decomposition:
         self.counter = 0
         self.tried: set[tuple[int, ...]] = set()
         self.pop_count = 0
+        self.warm_share: float = (
+            (0.0 if _capacity_binds(inst, params.sub_clients) else WARM_SHARE)
+            if params.sub_warm_start is None
+            else float(params.sub_warm_start)
+        )
 
     def left(self) -> float:
         return self.deadline - time.perf_counter()
@@ -450,7 +474,7 @@ class _Decomposition:
             # the k-th improving subproblem is warm-started when floor(k * share) steps up
             k = self.pop_count
             self.pop_count += 1
-            is_warm = math.floor((k + 1) * p.sub_warm_start) > math.floor(k * p.sub_warm_start)
+            is_warm = math.floor((k + 1) * self.warm_share) > math.floor(k * self.warm_share)
             size = p.warm_clients if is_warm else p.sub_clients
             group: list[int] = []
             n = 0

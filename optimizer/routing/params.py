@@ -182,11 +182,13 @@ class RoutingParams:
         Share of the time limit for the first solution by sectors (each sector's solve gets
         its wave's part of it, not capped by ``sub_time_s``); the improving subproblems get the
         rest.
-    sub_warm_start : float
+    sub_warm_start : float or None
         Share of the POPMUSIC subproblems re-optimised from their current routes (guided
         local search and ruin and recreate, never worse than those routes) instead of by the
-        ILS from scratch: 0 = all from scratch (the second pass), 1 = all warm, default 0.5
-        (alternating; ``True``/``False`` read as 1/0). See benchmarks/README.md.
+        ILS from scratch: 0 = all from scratch (the second pass), 1 = all warm (``True`` /
+        ``False`` read as 1 / 0); None (default) = 0.5 (alternating) where capacity does not
+        bind and 0 where a subproblem holds two vehicles' worth of demand or more
+        (``optimizer.routing.decompose``). See benchmarks/README.md.
     warm_clients : int
         Target clients of a warm-started POPMUSIC subproblem (at least ``MIN_ROUTES`` routes):
         smaller than ``sub_clients``, as the rounds of ruin and recreate do better on three
@@ -236,7 +238,7 @@ class RoutingParams:
     sub_time_s: float = 3.0
     sub_first_solution: str = "savings"
     sector_time_share: float = 0.6
-    sub_warm_start: float = 0.5
+    sub_warm_start: float | None = None
     warm_clients: int = 100
     elim_neighbours: int = 2
     elim_below: float = 0.75
@@ -289,7 +291,9 @@ class RoutingParams:
         if self.decompose_above < 0 or self.sub_clients < 2 or not self.sub_time_s > 0:
             raise RoutingError("decompose_above >= 0, sub_clients >= 2, sub_time_s > 0 needed.")
         _choice("sub_first_solution", self.sub_first_solution, FIRST_SOLUTIONS)
-        if not 0 <= self.sub_warm_start <= 1 or self.warm_clients < 2:
+        if (
+            self.sub_warm_start is not None and not 0 <= self.sub_warm_start <= 1
+        ) or self.warm_clients < 2:
             raise RoutingError("0 <= sub_warm_start <= 1 and warm_clients >= 2 needed.")
         if self.elim_neighbours < 0 or not self.elim_below >= 0:
             raise RoutingError("elim_neighbours >= 0 and elim_below >= 0 needed.")

@@ -439,3 +439,19 @@ def test_sub_warm_start_is_the_share_of_warm_subproblems(share: float, expect: f
     improving = rec.warm[sectors:]
     assert len(improving) == 6
     assert sum(improving) == pytest.approx(expect * len(improving))
+
+
+def test_warm_start_share_by_default_only_where_capacity_does_not_bind() -> None:
+    """``sub_warm_start=None``: half the POPMUSIC subproblems warm where a subproblem holds
+    less than two vehicles' worth of demand, none where it holds more; a given share wins."""
+    tight = _day(60, 25)  # demand 1..9 (mean 5), capacity 30: 20 clients fill 3.3 vehicles
+    loose = dataclasses.replace(
+        tight, vehicle_types=(dataclasses.replace(tight.vehicle_types[0], capacity=(1000.0,)),)
+    )
+    p = dataclasses.replace(DEC, sub_clients=20, sub_warm_start=None)
+    assert dec._capacity_binds(tight, 20) and not dec._capacity_binds(loose, 20)
+    assert not dec._capacity_binds(tight, 8)  # 8 clients: 1.3 vehicles' worth
+    assert dec._Decomposition(tight, p, InlineRunner(), 0.0).warm_share == 0.0
+    assert dec._Decomposition(loose, p, InlineRunner(), 0.0).warm_share == dec.WARM_SHARE
+    given = dataclasses.replace(p, sub_warm_start=1.0)
+    assert dec._Decomposition(tight, given, InlineRunner(), 0.0).warm_share == 1.0
