@@ -19,8 +19,9 @@ neighbourhoods cover the whole day). ``solve_decomposed`` keeps every solve at t
    run, this process, or Dask), until the time is up or ``decompose_rounds`` batches are
    done. A batch takes first
    - **route eliminations**: a route with fewer than ``elim_below`` times the mean clients
-     per route, not tried before, and its ``elim_neighbours`` nearest routes, with one
-     vehicle fewer than they use, warm-started from the neighbours' routes (the short
+     per route, not tried before, whose demand fits in the spare capacity of its
+     ``elim_neighbours`` nearest routes, and those routes, with one vehicle fewer than they
+     use, warm-started from the neighbours' routes (the short
      route's clients left to be inserted). Sectors close with part-filled routes (a
      155-client sector of day-n800-s0 holds 2.8 routes' worth of work and gets 3 or 4), and
      local search seldom empties a route of 15 stops one move at a time;
@@ -511,7 +512,8 @@ class _Decomposition:
         """Up to ``workers`` route eliminations: a short route not tried yet (fewer clients
         than ``elim_below`` times the mean) and its ``elim_neighbours`` nearest routes, with
         one vehicle fewer than they use, warm-started from the neighbours' routes (the short
-        route's clients to be inserted)."""
+        route's clients to be inserted); skipped when its demand cannot fit in the
+        neighbours' spare capacity."""
         inst, p = self.inst, self.params
         R = len(st.routes)
         if R < 2 or p.elim_neighbours < 1:
@@ -544,6 +546,8 @@ class _Decomposition:
             if len(group) < 2:
                 continue
             self.tried.add(st.routes[seed][2])
+            if not self._fits(st, seed, group[1:]):
+                continue
             taken[group] = True
             picked.append(group)
         dropped, near = self._drops_near(st, med)
@@ -563,6 +567,19 @@ class _Decomposition:
                 )
             )
         return out
+
+    def _fits(self, st: _State, seed: int, others: list[int]) -> bool:
+        """Whether the seed route's demand fits in the spare capacity of the other routes'
+        vehicles, in every dimension (else no elimination can serve its orders: on
+        capacity-bound days such as the X instances most short routes are full ones)."""
+        inst = self.inst
+        spare = np.zeros(inst.demand.shape[1])
+        for r in others:
+            t, _, seq = st.routes[r]
+            cap = np.asarray(inst.vehicle_types[t].capacity, dtype=float)
+            spare += cap - inst.demand[list(seq)].sum(axis=0)
+        need = inst.demand[list(st.routes[seed][2])].sum(axis=0)
+        return bool(np.all(need <= spare + 1e-9))
 
     def improve(self, st: _State) -> None:
         p = self.params
