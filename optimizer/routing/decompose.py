@@ -34,7 +34,7 @@ neighbourhoods cover the whole day). ``solve_decomposed`` keeps every solve at t
      scratch. By default that share is ``WARM_SHARE`` where capacity does not bind (the
      generated days: from-scratch subproblems there come back with more routes and are
      rarely taken) and 0 where it does (``_capacity_binds``; the CVRPLIB X instances, where
-     the ILS from scratch re-packs the vehicles better, see benchmarks/README.md).
+     warm-started ones did worse in the runs of benchmarks/README.md).
    Both kinds include the dropped orders whose nearest route is among theirs. The new
    routes replace the old ones when the subproblem's cost (routes plus carrier cost of its
    dropped orders, by the independent evaluator) is lower, so no round makes the day worse.
