@@ -148,7 +148,8 @@ BLOCK_CACHE_MB = 1500
 #: (step 6 of the module docstring) when the model has throughput capacities: the price
 #: rounds stall within about ten rounds (sea-L seed 2: 19.68 M after 13, 19.75 M after 34),
 #: and the capacitated bound, from zero prices, passed them after 10 of its iterations
-#: (8 s each on sea-L, 5.3 s of them the min-cost flow).
+#: (8 s each on sea-L, 5.3 s of them the min-cost flow: a one-off profile, benchmarks/README.md
+#: "Scale, fourth pass"; the plan-level figures there come from ``tradelane plan``).
 CAPACITY_SHARE = 0.65
 #: The capacitated joint bound is computed only when its problem has at most this many
 #: (demand pair, warehouse) options (pairs × :data:`JOINT_K`): each of its iterations is a
@@ -992,21 +993,27 @@ def _assemble(
         cap_keep = CAPACITY_SHARE * max(0.0, deadline - t2) if use_cap else 0.0
         best_mult: list[Multipliers] = []
         round_est = ROUND_SHARE * block_s * math.ceil(len(items) / max(1, runner.workers))
-        bound, info = price_rounds(
-            data,
-            [it[1] for it in items],
-            [it[2] for it in items],
-            start,
-            obj,
-            runner,
-            shared,
-            deadline - cap_keep,
-            first=bound,
-            y_plan=np.asarray(y, float),
-            ontime=ontime,
-            round_s=round_est,
-            best_out=best_mult,
-        )
+
+        def rounds(
+            m: Multipliers | None, end: float, first: float, round_s: float
+        ) -> tuple[float, dict[str, Any]]:
+            return price_rounds(
+                data,
+                [it[1] for it in items],
+                [it[2] for it in items],
+                m,
+                obj,
+                runner,
+                shared,
+                end,
+                first=first,
+                y_plan=np.asarray(y, float),
+                ontime=ontime,
+                round_s=round_s,
+                best_out=best_mult,
+            )
+
+        bound, info = rounds(start, deadline - cap_keep, bound, round_est)
         stats.update(info)
         stats["price_rounds_s"] = time.perf_counter() - t2
         target = obj - params.relative_gap * abs(obj)
@@ -1043,20 +1050,7 @@ def _assemble(
             last_round = stats["price_rounds_s"] / n_r if n_r else round_est
             if bound < target and deadline - time.perf_counter() > 2.0 * last_round:
                 t4 = time.perf_counter()
-                bound, info2 = price_rounds(
-                    data,
-                    [it[1] for it in items],
-                    [it[2] for it in items],
-                    m0,
-                    obj,
-                    runner,
-                    shared,
-                    deadline,
-                    first=bound,
-                    y_plan=np.asarray(y, float),
-                    ontime=ontime,
-                    round_s=last_round,
-                )
+                bound, info2 = rounds(m0, deadline, bound, last_round)
                 stats["price_rounds_after_capacity"] = info2["price_rounds"]
                 stats["price_rounds_after_capacity_s"] = time.perf_counter() - t4
                 if "joint_bound" in info2:

@@ -83,7 +83,7 @@ MASTER_SOLVERS = ("highs", "scip")
 #: The search stops while the time left is at least this many times the last master's
 #: solve (plus one more master and the pricing of its set), so that the other solvers can
 #: re-solve it (SCIP is several times slower than HiGHS: 3.0 against 0.35-0.6 s on a master
-#: of the SKU-block path's sea-L bound).
+#: of the SKU-block path's sea-L bound, timed once by hand).
 VERIFY_FACTOR = 6.0
 #: Time given to that re-solve even when the deadline has passed.
 VERIFY_MIN_S = 0.5
