@@ -90,7 +90,7 @@ from optimizer.routing.monolithic import RawRoute, finish, solve_monolithic
 from optimizer.routing.params import LNS_ROUNDS, RoutingParams
 from optimizer.routing.result import RoutingResult, RoutingStatus
 
-__all__ = ["Subproblem", "solve_decomposed", "sub_instance"]
+__all__ = ["Subproblem", "sectors", "solve_decomposed", "sub_instance"]
 
 log = logging.getLogger(__name__)
 
@@ -169,10 +169,11 @@ def _solve_sub(
 # --------------------------------------------------------------------------------------------
 
 
-def _sectors(
+def sectors(
     inst: RoutingInstance, size: int, rng: np.random.Generator
 ) -> tuple[list[I64], list[int]]:
-    """Clients cut into compact groups of about ``size``, per nearest depot (and that depot)."""
+    """Clients cut into compact groups of about ``size``, per nearest depot (and that depot):
+the first solution's sectors (step 1 of the module docstring)."""
     D, C = inst.num_depots, inst.num_clients
     near_depot = np.argmin(inst.distance[D:, :D], axis=1)
     groups: list[I64] = []
@@ -370,7 +371,7 @@ class _Decomposition:
     # -- first solution --------------------------------------------------------------------
     def initial(self) -> _State | None:
         inst, p = self.inst, self.params
-        groups, depots = _sectors(inst, p.sub_clients, self.rng)
+        groups, depots = sectors(inst, p.sub_clients, self.rng)
         self.num_sectors = len(groups)
         weight = np.array([max(len(g) / inst.num_clients, *self._demand_share(g)) for g in groups])
         # each vehicle type's vehicles go to the sectors of its own depot (all sectors when
