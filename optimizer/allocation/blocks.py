@@ -1040,6 +1040,12 @@ def _assemble(
                 stats["capacity_bound"] = cap_b.bound
                 stats["capacity_iterations"] = cap_b.iterations
                 stats["capacity_cross_check"] = cap_b.cross_check
+                # for diagnosis: the relaxation's best warehouse set at these prices, its value
+                # and how many warehouses it opens or closes against the plan's
+                stats["capacity_best_value"] = cap_b.best_value
+                stats["capacity_y_changes"] = int(
+                    np.sum(np.round(cap_b.best_y) != np.round(np.asarray(y, float)))
+                )
                 if cap_b.bound > bound:
                     bound = cap_b.bound
                     stats["bound_from"] = "capacity"

@@ -264,5 +264,8 @@ def test_block_path_tightens_the_bound_with_the_capacities(
     # the rounds leave a gap on this network, so the capacitated bound runs, and beats them
     assert plan["objective"] - st_["block_bound"] > 1e-4 * abs(plan["objective"])
     assert st_["bound_from"] == "capacity" and st_["capacity_bound"] == st_["block_bound"]
+    # its best warehouse set is reported: valued at or above the bound, a count of changes
+    assert st_["capacity_best_value"] >= st_["capacity_bound"] - 1e-6 * abs(plan["objective"])
+    assert 0 <= st_["capacity_y_changes"] <= 4
     # it converged long before the limit: its time went to more rounds
     assert st_["capacity_s"] < 30 and st_["price_rounds_after_capacity"] >= 1
