@@ -86,16 +86,30 @@ def test_ils_returns_feasible_routes_serving_every_client(ruin: str) -> None:
     assert ev.feasible and ev.cost == pytest.approx(res.cost)
 
 
-@pytest.mark.parametrize("share", [1.0, 0.6])
-def test_ils_on_solomon_c101_is_feasible_and_near_optimal(share: float) -> None:
-    """On Solomon C101 (tests/data) the ILS mode, alone or followed by guided local search,
-    reaches the optimum's neighbourhood in 3 s: evaluator-feasible, every client served, within
-    1 % of 827.3 (the distance-only optimum with truncated distances; our distances are exact)."""
+def test_ils_on_solomon_c101_is_feasible_and_near_optimal() -> None:
+    """On Solomon C101 (tests/data) the ILS mode reaches the optimum's neighbourhood:
+    evaluator-feasible, every client served, within 1 % of 827.3 (the distance-only optimum
+    with truncated distances; our distances are exact). Stopped by a solution limit, so the
+    result is the same on a loaded machine (a 3-s limit failed in a starved CI run)."""
     inst = read_instance(DATA / "vrp" / "C101.txt")
-    res = solve_routes(inst, RoutingParams(time_limit_s=3.0, search="ils", ils_time_share=share))
+    res = solve_routes(inst, RoutingParams(time_limit_s=None, solution_limit=200, search="ils"))
     assert res.feasible and res.dropped == ()
     assert sorted(c for r in res.routes for c in r.clients) == list(range(100))
     assert res.cost <= 827.3 * 1.01
+
+
+@pytest.mark.parametrize("share", [1.0, 0.6])
+def test_ils_then_guided_local_search_within_a_time_limit(share: float) -> None:
+    """With a time limit, the ILS alone or followed by guided local search (``ils_time_share``)
+    returns evaluator-feasible routes serving every client, no worse than the ILS's first
+    solution (how close to the optimum it gets in the time depends on the machine's load: that
+    is measured by the benchmarks, not here)."""
+    inst = read_instance(DATA / "vrp" / "C101.txt")
+    first = solve_routes(inst, RoutingParams(time_limit_s=None, solution_limit=1, search="ils"))
+    res = solve_routes(inst, RoutingParams(time_limit_s=3.0, search="ils", ils_time_share=share))
+    assert res.feasible and res.dropped == ()
+    assert sorted(c for r in res.routes for c in r.clients) == list(range(100))
+    assert res.cost <= first.cost + 1e-9
 
 
 def test_ils_respects_optional_clients_and_drop_penalties() -> None:
