@@ -173,7 +173,7 @@ def sectors(
     inst: RoutingInstance, size: int, rng: np.random.Generator
 ) -> tuple[list[I64], list[int]]:
     """Clients cut into compact groups of about ``size``, per nearest depot (and that depot):
-the first solution's sectors (step 1 of the module docstring)."""
+    the first solution's sectors (step 1 of the module docstring)."""
     D, C = inst.num_depots, inst.num_clients
     near_depot = np.argmin(inst.distance[D:, :D], axis=1)
     groups: list[I64] = []
@@ -373,6 +373,10 @@ class _Decomposition:
         inst, p = self.inst, self.params
         groups, depots = sectors(inst, p.sub_clients, self.rng)
         self.num_sectors = len(groups)
+        self.sector_of = np.zeros(inst.num_clients, dtype=np.int64)
+        for k, g in enumerate(groups):
+            self.sector_of[g] = k
+        self.sector_depot = list(depots)
         weight = np.array([max(len(g) / inst.num_clients, *self._demand_share(g)) for g in groups])
         # each vehicle type's vehicles go to the sectors of its own depot (all sectors when
         # its depot has none), in proportion to their demand
@@ -509,6 +513,63 @@ class _Decomposition:
             )
         return out
 
+    def shifted(self, st: _State, phase: int = 0) -> list[_Group]:
+        """Whole routes regrouped across the sectors' cuts: each sector's routes ordered by
+        the angle of their medoid around its depot, and the later half of each sector's routes
+        put with the earlier half of the next sector's (cyclically, per depot), so every
+        group straddles one cut of the first solution. Re-solved warm (``shift_warm``) or from
+        scratch, with their vehicles plus a share of the unused ones."""
+        inst, p = self.inst, self.params
+        R = len(st.routes)
+        if inst.coords is None or R < 2 or self.num_sectors < 2:
+            return []
+        xy = np.asarray(inst.coords, dtype=float)
+        med = _medoids(inst, st.routes)
+        # a route's sector: where most of its clients were first placed
+        sec = np.array([np.bincount(self.sector_of[list(seq)]).argmax() for _, _, seq in st.routes])
+        halves: dict[int, tuple[list[int], list[int]]] = {}
+        for k in range(self.num_sectors):
+            mine = np.flatnonzero(sec == k)
+            if not len(mine):
+                continue
+            d = self.sector_depot[k]
+            ang = np.arctan2(xy[med[mine], 1] - xy[d, 1], xy[med[mine], 0] - xy[d, 0])
+            mid = math.atan2(float(np.sin(ang).mean()), float(np.cos(ang).mean()))
+            rel = (ang - mid + math.pi) % (2 * math.pi) - math.pi
+            order = [int(r) for r in mine[np.argsort(rel, kind="stable")]]
+            cut = len(order) // 2
+            halves[k] = (order[:cut], order[cut:])
+        picked: list[list[int]] = []
+        for d in sorted(set(self.sector_depot)):
+            ks = [k for k in range(self.num_sectors) if self.sector_depot[k] == d and k in halves]
+            if len(ks) < 2:
+                continue
+            for i, k in enumerate(ks):
+                if phase % 2:  # the sectors themselves, with the routes they now hold
+                    group = halves[k][0] + halves[k][1]
+                else:
+                    group = halves[k][1] + halves[ks[(i + 1) % len(ks)]][0]
+                if len(group) >= 2:
+                    picked.append(group)
+        dropped, near = self._drops_near(st, med)
+        free = self._free(st.routes)
+        share = [_largest_remainder(f, np.ones(len(picked))) for f in free]
+        out = []
+        for g, group in enumerate(picked):
+            gset = set(group)
+            counts = [share[t][g] for t in range(len(free))]
+            for r in group:
+                counts[st.routes[r][0]] += 1
+            out.append(
+                _Group(
+                    routes=group,
+                    drops=[c for c, r in zip(dropped, near, strict=True) if int(r) in gset],
+                    counts=counts,
+                    warm=group if p.shift_warm else None,
+                )
+            )
+        return out
+
     def eliminations(self, st: _State) -> list[_Group]:
         """Up to ``workers`` route eliminations: a short route not tried yet (fewer clients
         than ``elim_below`` times the mean) and its ``elim_neighbours`` nearest routes, with
@@ -588,6 +649,18 @@ class _Decomposition:
         if p.decompose_rounds is not None:
             rounds = p.decompose_rounds
         batch = 0
+        budget = p.shift_time_share * self.left() if self.timed else 0.0
+        for phase in range(p.shift_passes if p.shift_time_share > 0 else 0):
+            if self.timed and self.left() < 1.0:
+                break
+            groups = self.shifted(st, phase)
+            if not groups:
+                break
+            t_sub = None
+            if self.timed:
+                waves = math.ceil(len(groups) / p.workers)
+                t_sub = max(0.5, budget / p.shift_passes / waves)
+            self.run_groups(st, groups, batch, t_sub=t_sub)
         while batch < rounds:
             if self.timed and self.left() < 0.5:
                 break
@@ -602,8 +675,11 @@ class _Decomposition:
                 break
             self.run_groups(st, groups, batch)
 
-    def run_groups(self, st: _State, groups: list[_Group], batch: int) -> None:
-        """Solve the groups' subproblems at the same time; put back the cheaper ones."""
+    def run_groups(
+        self, st: _State, groups: list[_Group], batch: int, t_sub: float | None = None
+    ) -> None:
+        """Solve the groups' subproblems at the same time (``t_sub`` seconds each; default
+        ``sub_time_s``); put back the cheaper ones."""
         inst, p = self.inst, self.params
         subs: list[Subproblem] = []
         old_costs: list[float] = []
@@ -622,7 +698,8 @@ class _Decomposition:
                 if g.warm is None
                 else [(st.routes[r][0], [pos[c] for c in st.routes[r][2]]) for r in g.warm]
             )
-        t_sub = None if not self.timed else max(0.3, min(p.sub_time_s, self.left()))
+        if t_sub is None and self.timed:
+            t_sub = max(0.3, min(p.sub_time_s, self.left()))
         results = self.run_batch(subs, t_sub, starts)
         st.subproblems += len(subs)
         new_routes = list(st.routes)

@@ -198,6 +198,21 @@ class RoutingParams:
     elim_below : float
         A route is short, and tried once for elimination, when it has fewer clients than this
         times the mean clients per route.
+    shift_time_share : float
+        Share of the time left after the sectors given to ``shift_passes`` passes of
+        **rotated sectors** before the improvement rounds (0 = none). The first pass regroups
+        the routes across each cut between two sectors (the later half of one sector's routes,
+        by angle, with the earlier half of the next's), the second the sectors themselves with
+        the routes they now hold, and so on alternately; every group of a pass is re-solved
+        at the same time and kept where cheaper. POPMUSIC's groups of nearest routes mostly
+        fall inside one sector, so they seldom move a cut (benchmarks/README.md, "Routing at
+        day size, fourth pass").
+    shift_warm : bool
+        Whether the rotated sectors are re-optimised from their current routes (default;
+        never worse: guided local search and ruin-and-recreate rounds) or by the ILS from
+        scratch.
+    shift_passes : int
+        Passes of rotated sectors (their time split evenly).
     decompose_rounds : int or None
         Batches of improving subproblems at most; None = until the time is up, or, without a
         time limit (the deterministic mode), as many as the initial sectors.
@@ -238,6 +253,9 @@ class RoutingParams:
     sub_time_s: float = 3.0
     sub_first_solution: str = "savings"
     sector_time_share: float = 0.6
+    shift_time_share: float = 0.8
+    shift_warm: bool = True
+    shift_passes: int = 2
     sub_warm_start: float | None = None
     warm_clients: int = 100
     elim_neighbours: int = 2
@@ -299,6 +317,8 @@ class RoutingParams:
             raise RoutingError("elim_neighbours >= 0 and elim_below >= 0 needed.")
         if not 0 < self.sector_time_share < 1:
             raise RoutingError("0 < sector_time_share < 1 needed.")
+        if not 0 <= self.shift_time_share < 1 or self.shift_passes < 0:
+            raise RoutingError("0 <= shift_time_share < 1 and shift_passes >= 0 needed.")
         if self.decompose_rounds is not None and self.decompose_rounds < 0:
             raise RoutingError("decompose_rounds < 0 not understood.")
         if self.workers < 1:

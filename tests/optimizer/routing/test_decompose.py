@@ -453,6 +453,7 @@ def test_sub_warm_start_is_the_share_of_warm_subproblems(share: float, expect: f
         solution_limit=60,
         sub_warm_start=share,
         elim_neighbours=0,
+        shift_time_share=0.0,  # no rotated sectors: only POPMUSIC's subproblems
         decompose_rounds=6,
         warm_clients=8,
     )
