@@ -480,3 +480,64 @@ def test_warm_start_share_by_default_only_where_capacity_does_not_bind() -> None
     assert dec._Decomposition(loose, p, InlineRunner(), 0.0).warm_share == dec.WARM_SHARE
     given = dataclasses.replace(p, sub_warm_start=1.0)
     assert dec._Decomposition(tight, given, InlineRunner(), 0.0).warm_share == 1.0
+
+
+def _majority_sector(run: dec._Decomposition, seq: tuple[int, ...]) -> int:
+    return int(np.bincount(run.sector_of[list(seq)]).argmax())
+
+
+def test_rotated_sectors_straddle_the_cuts_then_rebuild_the_sectors() -> None:
+    """The first pass of rotated sectors puts the later half of each sector's routes (by angle
+    around the depot) with the earlier half of the next sector's, so every group straddles one
+    cut; the second pass takes each sector's routes as they now are. Every route is in at most
+    one group of a pass, and each group keeps its routes' vehicles."""
+    inst = _day(60, 31, windows=True)
+    p = dataclasses.replace(DEC, time_limit_s=None, solution_limit=60, sub_clients=20)
+    run = dec._Decomposition(inst, p, InlineRunner(), 0.0)
+    st = run.initial()
+    assert st is not None and run.num_sectors == 3
+    sec = [_majority_sector(run, seq) for _, _, seq in st.routes]
+    per_sector = np.bincount(sec, minlength=3)
+    assert per_sector.min() >= 2  # the premise: a half to move on each side of every cut
+    across = run.shifted(st, 0)
+    assert len(across) == 3
+    for g in across:
+        assert len({sec[r] for r in g.routes}) == 2  # two sectors
+        assert g.warm == g.routes and not g.eliminate
+        assert sum(g.counts) >= len(g.routes)
+    assert {frozenset(sec[r] for r in g.routes) for g in across} == {
+        frozenset({0, 1}),
+        frozenset({1, 2}),
+        frozenset({2, 0}),
+    }
+    flat = [r for g in across for r in g.routes]
+    assert len(flat) == len(set(flat))
+    # each sector gives its later half to one group and its earlier half to another
+    for k in range(3):
+        assert sum(sec[r] == k for r in flat) == per_sector[k]
+    whole = run.shifted(st, 1)
+    assert len(whole) == 3
+    assert all(len({sec[r] for r in g.routes}) == 1 for g in whole)
+    assert sorted(r for g in whole for r in g.routes) == list(range(len(st.routes)))
+
+
+@pytest.mark.parametrize("seed", [31, 32])
+def test_rotated_sectors_keep_the_day_feasible_and_never_raise_its_cost(seed: int) -> None:
+    """With the same seed the sectors are the same; the rotated passes only put back cheaper
+    groups, so the day costs no more with them, and it passes the evaluator."""
+    inst = _day(60, seed, windows=True)
+    p = dataclasses.replace(
+        DEC, time_limit_s=None, solution_limit=60, sub_clients=20, decompose_rounds=0
+    )
+    off = solve_decomposed(inst, dataclasses.replace(p, shift_time_share=0.0), InlineRunner())
+    on = solve_decomposed(inst, dataclasses.replace(p, shift_passes=2), InlineRunner())
+    _check(inst, off)
+    _check(inst, on)
+    assert off.subproblems == 3 and on.subproblems == 3 + 3 + 3
+    assert on.cost <= off.cost + 1e-9
+
+
+@pytest.mark.parametrize("bad", [{"shift_time_share": 1.0}, {"shift_passes": -1}])
+def test_rotated_sector_parameters_are_checked(bad: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="shift"):
+        RoutingParams(**bad)  # type: ignore[arg-type]
