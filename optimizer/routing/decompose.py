@@ -14,7 +14,17 @@ neighbourhoods cover the whole day). ``solve_decomposed`` keeps every solve at t
    proportional to its demand (largest remainders, so the shares add up to the fleet). A
    sector that finds no solution with its share is solved again afterwards with every vehicle
    the other sectors left unused.
-2. **Improvement rounds**, each a batch of ``workers`` subproblems on disjoint routes, solved
+2. **Rotated sectors** (``shift_passes`` passes in ``shift_time_share`` of the time left).
+   The first pass regroups whole routes across each cut between two sectors of a depot: each
+   sector's routes are ordered by the angle of their medoid around the depot, and the later
+   half of one sector's routes goes with the earlier half of the next sector's (cyclically).
+   The second pass takes each sector's routes as they now are, and so on alternately. Every
+   group of a pass is re-optimised at the same time from its current routes (``shift_warm``;
+   from scratch otherwise) with its vehicles plus a share of the unused ones, and put back
+   when cheaper. The routes of the first solution never cross a cut, and the nearest-route
+   groups below mostly fall inside one sector (on day-n800-s0 24 s of them improved the
+   sectors' day by 0.01 %, one pass of rotated sectors by 2.3 %).
+3. **Improvement rounds**, each a batch of ``workers`` subproblems on disjoint routes, solved
    at the same time by ``optimizer.executor``'s runner (local processes kept for the whole
    run, this process, or Dask), until the time is up or ``decompose_rounds`` batches are
    done. A batch takes first
@@ -63,7 +73,8 @@ The assembled day is re-checked by the independent evaluator after every batch t
 (a violation, which would be a bug, rolls the batch back) and at the end.
 
 Deterministic mode: with ``time_limit_s=None`` every subproblem stops by ``solution_limit``, the
-number of batches is ``decompose_rounds``, seeds come from ``seed``, route eliminations are
+number of batches is ``decompose_rounds`` (after the ``shift_passes`` passes of rotated
+sectors, whose groups follow from the angles), seeds come from ``seed``, route eliminations are
 picked by route size (ties by position) and warm starts by a counter, and results are taken in
 submission order, so the same seed and solution limit give the same routes with any executor.
 (Without a time limit a route elimination whose warm start leaves mandatory orders out, which
