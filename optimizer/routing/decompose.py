@@ -505,6 +505,13 @@ class _Decomposition:
             taken[group] = True
             picked.append(group)
             warm.append(is_warm)
+        return self._with_vehicles(st, med, picked, warm)
+
+    def _with_vehicles(
+        self, st: _State, med: I64, picked: list[list[int]], warm: list[bool]
+    ) -> list[_Group]:
+        """The groups of routes ``picked``, each with its routes' vehicles plus a share of the
+        unused ones and the dropped orders nearest to its routes; warm-started where ``warm``."""
         dropped, near = self._drops_near(st, med)
         free = self._free(st.routes)
         share = [_largest_remainder(f, np.ones(len(picked))) for f in free]
@@ -562,24 +569,7 @@ class _Decomposition:
                     group = halves[k][1] + halves[ks[(i + 1) % len(ks)]][0]
                 if len(group) >= 2:
                     picked.append(group)
-        dropped, near = self._drops_near(st, med)
-        free = self._free(st.routes)
-        share = [_largest_remainder(f, np.ones(len(picked))) for f in free]
-        out = []
-        for g, group in enumerate(picked):
-            gset = set(group)
-            counts = [share[t][g] for t in range(len(free))]
-            for r in group:
-                counts[st.routes[r][0]] += 1
-            out.append(
-                _Group(
-                    routes=group,
-                    drops=[c for c, r in zip(dropped, near, strict=True) if int(r) in gset],
-                    counts=counts,
-                    warm=group if p.shift_warm else None,
-                )
-            )
-        return out
+        return self._with_vehicles(st, med, picked, [p.shift_warm] * len(picked))
 
     def eliminations(self, st: _State) -> list[_Group]:
         """Up to ``workers`` route eliminations: a short route not tried yet (fewer clients
