@@ -18,14 +18,15 @@ Usage (from the repository root)::
     python -m benchmarks.routing_sectors benchmarks/data/day/day-n800-s0.json \
         --sector-time 12 --whole-time 60
 
-``.json`` files are ``day`` specs (``benchmarks/suite/day.py``), ``.vrp`` files CVRPLIB
-instances. Every solution is re-checked by the independent evaluator.
+``.json`` files are ``day`` specs (``benchmarks/suite/day.py``), other files Solomon or
+VRPLIB instances. Every solution is re-checked by the independent evaluator.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -34,30 +35,31 @@ import numpy as np
 
 from optimizer.routing import RoutingParams
 from optimizer.routing.decompose import sectors, sub_instance
-from optimizer.routing.evaluate import evaluate_routes
 from optimizer.routing.monolithic import solve_monolithic
 from optimizer.routing.result import RoutingStatus
 
 
 def read_instance(path: Path) -> Any:
-    """A ``day`` spec (``.json``) or a CVRPLIB file (``.vrp``) as a ``RoutingInstance``."""
+    """A ``day`` spec (``.json``), else any file ``optimizer.routing.io.read_instance`` reads
+    (Solomon, VRPLIB)."""
     if path.suffix == ".json":
         from benchmarks.suite.day import read_day
 
         return read_day(path)
-    from optimizer.routing.io import read_vrplib
+    from optimizer.routing.io import read_instance as read_file
 
-    return read_vrplib(path)
+    return read_file(path)
 
 
 def peer(inst: Any, limit: float, seed: int) -> tuple[float, int, bool]:
-    """PyVRP's cost, routes and feasibility (by our evaluator) within ``limit`` seconds."""
+    """PyVRP's cost, routes and feasibility (by the bench's evaluator) within ``limit`` s."""
+    from benchmarks.suite.families import evaluate_routing
     from benchmarks.suite.peers import solve_pyvrp
 
     out = solve_pyvrp(inst, time_limit=limit, seed=seed, params={})
-    routes, dropped = out.solution
-    ev = evaluate_routes(inst, routes, dropped=dropped)
-    return float(ev.cost), len(routes), bool(ev.feasible)
+    ev = evaluate_routing(inst, out.solution)
+    cost = math.inf if ev.cost is None else float(ev.cost)
+    return cost, len(out.solution[0]), ev.feasible
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,9 @@ neighbourhoods cover the whole day). ``solve_decomposed`` keeps every solve at t
    from scratch otherwise) with its vehicles plus a share of the unused ones, and put back
    when cheaper. The routes of the first solution never cross a cut, and the nearest-route
    groups below mostly fall inside one sector (on day-n800-s0 24 s of them improved the
-   sectors' day by 0.01 %, one pass of rotated sectors by 2.3 %).
+   sectors' day by 0.01 %, one pass of rotated sectors by 2.3 %: single one-off runs,
+   benchmarks/README.md "Routing at day size, fourth pass"; the bench's day and X runs there
+   are the reproducible figures).
 3. **Improvement rounds**, each a batch of ``workers`` subproblems on disjoint routes, solved
    at the same time by ``optimizer.executor``'s runner (local processes kept for the whole
    run, this process, or Dask), until the time is up or ``decompose_rounds`` batches are
@@ -660,7 +662,8 @@ class _Decomposition:
             t_sub = None
             if self.timed:
                 waves = math.ceil(len(groups) / p.workers)
-                t_sub = max(0.5, budget / p.shift_passes / waves)
+                # each pass its part of the budget, and never more than the time left
+                t_sub = max(0.5, min(budget / p.shift_passes, self.left()) / waves)
             self.run_groups(st, groups, batch, t_sub=t_sub)
         while batch < rounds:
             if self.timed and self.left() < 0.5:
