@@ -21,8 +21,9 @@ The JSON is exactly DESIGN §7's (extend, never break), with these rules:
 from __future__ import annotations
 
 import enum
+import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
@@ -699,6 +700,32 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         """The JSON document (a new ``dict``; ``json.dumps(..., allow_nan=False)`` accepts it)."""
         return _dump(self)
+
+    def iter_json(self, chunk: int = 20_000) -> Iterator[str]:
+        """The compact JSON text of :meth:`to_json` in pieces, ``chunk`` rows at a time.
+
+        ``"".join(plan.iter_json())`` equals ``json.dumps(plan.to_json(), allow_nan=False)``
+        character for character, but never holds more than ``chunk`` rows as ``dict`` objects
+        or the whole text at once: a 100,000-SKU plan has millions of rows, and building their
+        dictionaries and the text together took gigabytes on top of the plan itself.
+        """
+        enc = json.JSONEncoder(allow_nan=False)
+        sep = "{"
+        for name, key, optional in _fields_of(type(self)):
+            v = getattr(self, name)
+            if v is None and optional:
+                continue
+            yield f"{sep}{enc.encode(key)}: "
+            sep = ", "
+            if type(v) is not tuple or len(v) <= chunk:
+                yield enc.encode(_value(v))
+                continue
+            yield "["
+            for i in range(0, len(v), chunk):
+                part = enc.encode(_value(v[i : i + chunk]))
+                yield part[1:-1] if i == 0 else ", " + part[1:-1]
+            yield "]"
+        yield "{}" if sep == "{" else "}"
 
     @classmethod
     def from_json(cls, doc: Any) -> Plan:

@@ -366,11 +366,19 @@ def write_plan(
         if map_note:
             plan = replace(plan, notes=(*(plan.notes or ()), map_note))
     rows = sum(len(r or ()) for r in (plan.fulfilment, plan.replenishment, plan.stock))
-    # indented JSON goes through the pure-Python encoder: large plans are written compact
-    indent = 1 if rows <= PRETTY_MAX_ROWS else None
-    paths["plan"].write_text(
-        json.dumps(plan.to_json(), indent=indent, allow_nan=False) + "\n", encoding="utf-8"
-    )
+    if rows <= PRETTY_MAX_ROWS:
+        paths["plan"].write_text(
+            json.dumps(plan.to_json(), indent=1, allow_nan=False) + "\n", encoding="utf-8"
+        )
+    else:
+        # indented JSON goes through the pure-Python encoder: large plans are written compact,
+        # streamed a chunk of rows at a time (Plan.iter_json), into a temporary file renamed
+        # over plan.json when whole
+        tmp = paths["plan"].with_name(".plan.json.part")
+        with tmp.open("w", encoding="utf-8") as f:
+            f.writelines(plan.iter_json())
+            f.write("\n")
+        tmp.replace(paths["plan"])
     gj = flows_geojson(plan, outcome.geo)
     paths["geojson"].write_text(json.dumps(gj, allow_nan=False) + "\n", encoding="utf-8")
     paths.update(write_state_csv(plan, out))

@@ -81,6 +81,28 @@ def test_plan_document_has_every_contract_key(tmp_path: Path) -> None:
     assert files["map"].stat().st_size > 1000
 
 
+def test_a_large_plan_is_streamed_compact_and_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above ``PRETTY_MAX_ROWS`` rows plan.json is written compact, a chunk of rows at a time,
+    through a temporary file: the same document as a small plan's indented one, no part file
+    left beside it, and a plan.json already there is replaced."""
+    import optimizer.plan.io as plan_io
+
+    s, _ = read("holding_one_wh")
+    out = plan_scenario(s, AllocationParams(time_limit=30, baseline="naive"))
+    small = write_plan(out, tmp_path / "small", draw_map=False)["plan"].read_text()
+    assert small.startswith("{\n")  # indented
+    monkeypatch.setattr(plan_io, "PRETTY_MAX_ROWS", 0)
+    big_dir = tmp_path / "big"
+    big_dir.mkdir()
+    (big_dir / "plan.json").write_text("last night's")
+    big = write_plan(out, big_dir, draw_map=False)["plan"].read_text()
+    assert big == json.dumps(out.plan.to_json(), allow_nan=False) + "\n"
+    assert json.loads(big) == json.loads(small)
+    assert sorted(p.name for p in big_dir.iterdir() if p.name.startswith(".")) == []
+
+
 def _run_in_child(path: str) -> float:
     s = load_scenario(path)
     return plan_scenario(s, AllocationParams(time_limit=30)).plan.to_json()["objective"]
