@@ -9,6 +9,7 @@ the same plan as this process, and the family aggregate keeps the stock rule exa
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -144,6 +145,46 @@ def test_price_rounds_raise_the_bound_and_keep_it_valid(
     assert st["block_bound"] <= mono["objective"] + 1e-6 * (1 + abs(mono["objective"]))
     # the rounds keep time for the joint bound at their best prices, which the bound includes
     assert st["joint_bound"] <= st["block_bound"] + 1e-9 * abs(st["block_bound"])
+
+
+@pytest.mark.parametrize(("seed", "force_all"), [(6, False), (0, True)])
+def test_blocks_are_replanned_on_the_capacitated_bounds_warehouses(
+    seed: int, force_all: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the capacitated bound's best warehouse set differs from the plan's, the blocks'
+    LPs run again on it (step 7) and the cheaper plan is kept: the objective is the smaller
+    of the two, the kept plan passes the evaluator at that cost, opens the set it was planned
+    on, and stays above the bound. Seed 6: the relaxation's own set (one warehouse changed),
+    which re-plans 17,864.68 down to 16,427.58; seed 0: every warehouse forced open, dearer
+    than the plan, which is kept."""
+    s = _scenario(seed, n_sku=4, n_zone=4, n_wh=4)
+    data = compile_network(s)
+    real = blocks.joint_capacity_bound
+    seen: list[Any] = []
+
+    def spy(*args: Any, **kw: Any) -> Any:
+        got = real(*args, **kw)
+        if force_all:
+            got = replace(got, best_y=data.wh_usable.astype(float))
+        seen.append(got.best_y)
+        return got
+
+    monkeypatch.setattr(blocks, "joint_capacity_bound", spy)
+    out = _blocks(s, InlineRunner(), monkeypatch)
+    plan, st_ = out.plan, out.plan.stats or {}
+    assert st_["capacity_y_changes"] >= 1
+    first, again = st_["capacity_replan_first"], st_["capacity_replan_objective"]
+    assert plan.objective is not None and plan.bound is not None
+    assert plan.objective == pytest.approx(min(first, again), rel=1e-9)
+    assert (again < first) is (not force_all)
+    assert plan.evaluation is not None and plan.evaluation.feasible
+    assert evaluate(data, plan).total == pytest.approx(plan.objective, rel=1e-9)
+    assert plan.bound <= plan.objective + 1e-9 * abs(plan.objective)
+    opened = np.array([w.open for w in plan.warehouses or ()])
+    replanned = any("re-planned the blocks" in n for n in plan.notes or ())
+    assert replanned is (again < first)
+    # the kept plan opens the relaxation's set when re-planned, else the first plan's own
+    assert np.array_equal(opened, seen[-1] > 0.5) is replanned
 
 
 def test_block_columns_are_built_once_per_block_and_scenario(
