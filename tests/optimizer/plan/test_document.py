@@ -108,6 +108,19 @@ def test_plan_without_a_solution_round_trips() -> None:
     assert _canon(plan.to_json()) == _canon(doc)
 
 
+def _non_finite_plan() -> Plan:
+    """A plan with an infinite bound and a NaN stat (both written as null)."""
+    return Plan(
+        scenario="s",
+        status=Status.FEASIBLE,
+        objective=1.0,
+        bound=-math.inf,
+        gap=None,
+        solve_seconds=0.1,
+        stats={"lagrange_first": math.nan, "n_vars": 3},
+    )
+
+
 @pytest.mark.parametrize("chunk", [1, 2, 3, 1000])
 def test_streamed_json_is_the_documents_compact_text(
     fresh_plan: dict[str, Any], chunk: int
@@ -117,15 +130,7 @@ def test_streamed_json_is_the_documents_compact_text(
     numbers as null and optional fields left out; the written file reads back as the plan."""
     plan = Plan.from_json(fresh_plan)
     assert plan.fulfilment is not None and len(plan.fulfilment) > 3
-    made = Plan(
-        scenario="s",
-        status=Status.FEASIBLE,
-        objective=1.0,
-        bound=-math.inf,
-        gap=None,
-        solve_seconds=0.1,
-        stats={"lagrange_first": math.nan},
-    )
+    made = _non_finite_plan()
     for p in (plan, made):
         text = "".join(p.iter_json(chunk=chunk))
         assert text == json.dumps(p.to_json(), allow_nan=False)
@@ -157,15 +162,7 @@ def test_unlimited_capacity_is_inf_and_written_as_null() -> None:
     assert plan.warehouses is not None
     assert math.isinf(plan.warehouses[0].storage_m3 or 0.0)
     assert plan.to_json()["warehouses"][0] == row
-    made = Plan(
-        scenario="s",
-        status=Status.FEASIBLE,
-        objective=1.0,
-        bound=-math.inf,
-        gap=None,
-        solve_seconds=0.1,
-        stats={"lagrange_first": math.nan, "n_vars": 3},
-    )
+    made = _non_finite_plan()
     assert made.to_json()["bound"] is None
     assert made.to_json()["stats"] == {"lagrange_first": None, "n_vars": 3}
     json.dumps(made.to_json(), allow_nan=False)
