@@ -383,9 +383,7 @@ def _solve_block(
     hint_c = replace(naive_c, stock=stock_levels(db, naive_cols, naive_c.f))
     note = ""
     sol_c: tuple[Columns, Solution] | None = None
-    lp_deadline = deadline - (bound_share if with_bound else 0.0) * max(
-        0.0, deadline - time.perf_counter()
-    )
+    lp_deadline = deadline - bound_share * max(0.0, deadline - time.perf_counter())
     try:
         sol, _obj, _s, used = fixed_y_lp(
             db,
@@ -930,6 +928,23 @@ def _ontime_units(cols: Columns, sol: Solution) -> float:
     return float(sol.x[cols.x_ontime].sum() + sol.q[cols.q_ontime].sum())
 
 
+def keep_replan(
+    data: NetworkData,
+    first: tuple[Columns, Solution, float],
+    again: tuple[Columns, Solution, float],
+    ontime: bool,
+) -> bool:
+    """Whether the re-planned ``again`` (columns, solution, cost) replaces ``first`` (step 7):
+    it is cheaper, and meets the on-time targets when ``first`` met them (``ontime``); when
+    ``first`` missed them, ``again`` meets them or ships at least as many units on time."""
+    (c1, s1, obj1), (c2, s2, obj2) = first, again
+    if not obj2 < obj1 - 1e-9 * abs(obj1):
+        return False
+    if _meets_targets(data, c2, s2):
+        return True
+    return not ontime and _ontime_units(c2, s2) >= _ontime_units(c1, s1)
+
+
 def _meets_targets(data: NetworkData, cols: Columns, sol: Solution) -> bool:
     """Whether the plan ships at least the default on-time target units, overall and in every
     country with a target."""
@@ -1106,13 +1121,9 @@ def _assemble(
                         obj2 = float(sum(cost2.values()))
                         stats["capacity_replan_first"] = obj
                         stats["capacity_replan_objective"] = obj2
-                        # a plan that met the on-time targets must still meet them; one that
-                        # missed them must not ship fewer units on time
-                        ok = _meets_targets(data, c2, s2) or (
-                            not ontime and _ontime_units(c2, s2) >= _ontime_units(cols, sol)
-                        )
-                        stats["capacity_replan_kept"] = bool(ok and obj2 < obj - 1e-9 * abs(obj))
-                        if ok and obj2 < obj - 1e-9 * abs(obj):
+                        keep = keep_replan(data, (cols, sol, obj), (c2, s2, obj2), ontime)
+                        stats["capacity_replan_kept"] = keep
+                        if keep:
                             notes.append(
                                 f"the capacitated bound's warehouse set ({int(y_cap.sum())} "
                                 f"open) re-planned the blocks: {obj:,.2f} -> {obj2:,.2f}"

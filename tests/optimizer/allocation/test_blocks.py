@@ -187,6 +187,34 @@ def test_blocks_are_replanned_on_the_capacitated_bounds_warehouses(
     assert np.array_equal(opened, seen[-1] > 0.5) is replanned
 
 
+def test_a_replan_is_kept_only_cheaper_and_as_punctual() -> None:
+    """Step 7's rule (``blocks.keep_replan``) on the monolithic optimum of a network with an
+    on-time target (it meets it) and that plan with every on-time unit dropped (it misses it):
+    a re-plan is kept only when cheaper, and never when it misses targets the first plan met
+    or, both missing them, ships fewer units on time."""
+    s = _scenario(6, n_sku=4, n_zone=4, n_wh=4)
+    data = compile_network(s)
+    res = plan_scenario(s, AllocationParams(time_limit=60, strategy="monolithic")).result
+    cols, good = res.columns, res.solution
+    assert good is not None and blocks._meets_targets(data, cols, good)
+    late = replace(
+        good,
+        x=np.where(cols.x_ontime, 0.0, good.x),
+        q=np.where(cols.q_ontime, 0.0, good.q),
+    )
+    assert not blocks._meets_targets(data, cols, late)
+    keep = blocks.keep_replan
+    assert keep(data, (cols, good, 10.0), (cols, good, 9.0), ontime=True)
+    assert not keep(data, (cols, good, 10.0), (cols, good, 10.0), ontime=True)  # not cheaper
+    assert not keep(data, (cols, good, 10.0), (cols, late, 9.0), ontime=True)  # misses targets
+    assert keep(data, (cols, late, 10.0), (cols, good, 9.0), ontime=False)
+    assert keep(data, (cols, late, 10.0), (cols, late, 9.0), ontime=False)  # as punctual
+    half = replace(late, x=np.where(cols.x_ontime, 0.5 * good.x, good.x))
+    assert not blocks._meets_targets(data, cols, half)  # half the on-time units: still short
+    assert keep(data, (cols, late, 10.0), (cols, half, 9.0), ontime=False)
+    assert not keep(data, (cols, half, 10.0), (cols, late, 9.0), ontime=False)  # fewer
+
+
 def test_block_columns_are_built_once_per_block_and_scenario(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -127,7 +127,8 @@ def test_streamed_json_is_the_documents_compact_text(
 ) -> None:
     """``Plan.iter_json`` (how large plans are written) gives exactly the text of
     ``json.dumps(to_json())``: whatever the chunk, with rows split across chunks, non-finite
-    numbers as null and optional fields left out; the written file reads back as the plan."""
+    numbers as null and optional fields left out; the text reads back as the plan (the file
+    written from it: ``test_a_large_plan_is_streamed_compact_and_whole``)."""
     plan = Plan.from_json(fresh_plan)
     assert plan.fulfilment is not None and len(plan.fulfilment) > 3
     made = _non_finite_plan()
