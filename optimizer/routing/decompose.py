@@ -74,6 +74,13 @@ cheaper day:
 The assembled day is re-checked by the independent evaluator after every batch that changed it
 (a violation, which would be a bug, rolls the batch back) and at the end.
 
+Known limit: on time-bound days with delivery slots (the bench's generated days) every
+subproblem of about 150 orders needs about three routes, whatever its shape (wedges, compact
+cells, rings), while the whole day's best routes are wide and hold 57-75 orders; the extra
+routes' depot trips are most of the 6-12 % these days end above PyVRP at 60 s
+(benchmarks/README.md, "Routing at day size, fifth pass"). Larger subproblems cut the routes
+but OR-Tools' search on them leaves as much distance on the routes.
+
 Deterministic mode: with ``time_limit_s=None`` every subproblem stops by ``solution_limit``, the
 number of batches is ``decompose_rounds`` (after the ``shift_passes`` passes of rotated
 sectors, whose groups follow from the angles), seeds come from ``seed``, route eliminations are
