@@ -366,7 +366,8 @@ def _solve_block(
     """One block (module docstring, steps 2 and 3); runs in a worker."""
 
     data, params, y, mult = shared
-    # an item may carry another warehouse set (step 7: then no bounds), leaving ``shared``,
+    # an item may carry another warehouse set (step 7: then no bounds, and ``replan_blocks``
+    # gives it a zero bound share, so its LP may use the whole time), leaving ``shared``,
     # which went to the workers once, as it is
     b, rows, alpha, wall_deadline, bound_share, *other = item
     y_other = other[0] if other else None
