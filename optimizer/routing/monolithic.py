@@ -50,7 +50,7 @@ from optimizer.routing.result import Route, RoutingResult, RoutingStatus
 from optimizer.routing.scaling import Scaled, scale_instance
 from optimizer.routing.search import ils_then_meta, lns, mean_arc_cost, sweep_start
 
-__all__ = ["RawRoute", "finish", "solve_monolithic"]
+__all__ = ["RawRoute", "check_servable", "finish", "solve_monolithic"]
 
 log = logging.getLogger(__name__)
 
@@ -83,15 +83,23 @@ def _plan(params: RoutingParams, num_clients: int) -> _Plan:
     return _Plan(first=first, use_ils=use_ils, rounds=rounds, lns=lns_on)
 
 
-def _check_servable(inst: RoutingInstance) -> None:
-    """Raise ``RoutingError`` for a mandatory client whose demand fits no vehicle type."""
-    mandatory = ~np.isfinite(inst.drop_penalty)
-    if not inst.num_clients:
+def check_servable(inst: RoutingInstance) -> None:
+    """Raise ``RoutingError`` for a mandatory client that no vehicle can serve even alone: its
+    demand fits no vehicle type, or no type's out-and-back trip (leaving at its shift start,
+    waiting for the window to open) starts service by the window's close, returns by the shift
+    end and stays within the maximum route duration. Such an instance has no solution; saying
+    which order and why is more use than a search that runs out its time limit."""
+    C, D = inst.num_clients, inst.num_depots
+    if not C:
         return
-    caps = np.array([vt.capacity for vt in inst.vehicle_types if vt.count > 0], dtype=float)
-    if caps.size == 0:
-        fits = np.zeros(inst.num_clients, bool)
+    mandatory = ~np.isfinite(inst.drop_penalty)
+    if not mandatory.any():
+        return
+    vts = [vt for vt in inst.vehicle_types if vt.count > 0]
+    if not vts:
+        fits = np.zeros(C, bool)
     else:
+        caps = np.array([vt.capacity for vt in vts], dtype=float)
         fits = np.any(np.all(inst.demand[:, None, :] <= caps[None, :, :] + 1e-9, axis=2), axis=1)
     bad = np.flatnonzero(mandatory & ~fits)
     if len(bad):
@@ -99,6 +107,39 @@ def _check_servable(inst: RoutingInstance) -> None:
         raise RoutingError(
             f"{inst.name}: client {inst.client_ids[k]!r} is mandatory but its "
             f"demand {inst.demand[k].tolist()} fits no vehicle."
+        )
+    # one out-and-back trip per (client, vehicle type), vectorised over the clients
+    tol = 1e-6
+    served = np.zeros(C, bool)
+    first_start = np.full(C, np.inf)  # earliest service start over the types, for the message
+    for vt in vts:
+        cap = np.asarray(vt.capacity, dtype=float)
+        load_ok = np.all(inst.demand <= cap[None, :] + 1e-9, axis=1)
+        out = inst.duration[vt.start_depot, D:]
+        back = inst.duration[D:, vt.end]
+        start = np.maximum(vt.shift_start + out, inst.tw_early)
+        ret = start + inst.service + back
+        ok = (
+            load_ok
+            & (start <= inst.tw_late + tol * np.maximum(1.0, np.abs(inst.tw_late)))
+            & (ret <= vt.shift_end + tol * max(1.0, abs(vt.shift_end)))
+            & (out + inst.service + back <= vt.max_duration + tol * max(1.0, vt.max_duration))
+        )
+        served |= ok
+        first_start = np.minimum(first_start, np.where(load_ok, start, np.inf))
+    bad = np.flatnonzero(mandatory & ~served)
+    if len(bad):
+        k = int(bad[0])
+        why = (
+            f"service cannot start before {first_start[k]:g}, after its window closes at "
+            f"{inst.tw_late[k]:g}"
+            if first_start[k] > inst.tw_late[k] + tol * max(1.0, abs(inst.tw_late[k]))
+            else "no vehicle can go there and back within its shift and maximum route duration"
+        )
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise RoutingError(
+            f"{inst.name}: client {inst.client_ids[k]!r} is mandatory but no vehicle can serve "
+            f"it even on its own: {why}{more}."
         )
 
 
@@ -193,11 +234,18 @@ def _extract(
     D = inst.num_depots
     routes: list[RawRoute] = []
     visited = np.zeros(inst.num_clients, bool)
+    # vehicle numbers over the whole fleet (type offsets plus a running count per type): the
+    # model may hold fewer vehicles of a type than the fleet has
+    offset = np.concatenate([[0], np.cumsum([vt.count for vt in inst.vehicle_types])])
+    seen = [0] * len(inst.vehicle_types)
     for v, nodes in enumerate(model.routes(solution)):
+        t = model.veh_type[v]
+        number = int(offset[t]) + seen[t]
+        seen[t] += 1
         seq = tuple(int(sc.perm[n - D]) for n in nodes)
         visited[list(seq)] = True
         if seq:
-            routes.append((model.veh_type[v], v, seq))
+            routes.append((t, number, seq))
     dropped = tuple(int(c) for c in np.flatnonzero(~visited))
     return routes, dropped, visited
 
@@ -252,9 +300,11 @@ def solve_monolithic(
     t0 = time.perf_counter()
     inst = instance
     C = inst.num_clients
-    _check_servable(inst)
+    check_servable(inst)
     mandatory = ~np.isfinite(inst.drop_penalty)
-    veh_type = [t for t, vt in enumerate(inst.vehicle_types) for _ in range(vt.count)]
+    # no solution uses more routes than there are clients: a larger fleet (a request may send
+    # thousands of vans for ten orders) would only make the model slow to build and search
+    veh_type = [t for t, vt in enumerate(inst.vehicle_types) for _ in range(min(vt.count, C))]
     if not veh_type:
         if np.any(mandatory):
             raise RoutingError(f"{inst.name}: no vehicles but mandatory clients.")

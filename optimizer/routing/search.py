@@ -147,11 +147,17 @@ def sweep_start(
 
 
 def mean_arc_cost(sc: Scaled, num_depots: int, num_clients: int) -> float:
-    """Mean arc cost between clients in OR-Tools' integers (the ILS temperatures' unit)."""
+    """Mean arc cost between clients in OR-Tools' integers (the ILS temperatures' unit).
+
+    At least 1, the smallest cost step OR-Tools' integers can tell apart: where travel costs
+    nothing (only fixed costs, or every order at one address) a mean of 0 would give the
+    annealing a zero temperature, which OR-Tools refuses.
+    """
     D, C = num_depots, num_clients
     n_c = max(C, 2)
     sub = sc.arc_costs[0][D:, D:]
-    return float(sub.sum() / (n_c * (n_c - 1))) * sc.cs if C > 1 else float(sc.cs)
+    mean = float(sub.sum() / (n_c * (n_c - 1))) * sc.cs if C > 1 else float(sc.cs)
+    return max(mean, 1.0)
 
 
 def ils_then_meta(

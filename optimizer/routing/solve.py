@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from optimizer.routing.decompose import solve_decomposed
 from optimizer.routing.instance import RoutingInstance
-from optimizer.routing.monolithic import solve_monolithic
+from optimizer.routing.monolithic import check_servable, solve_monolithic
 from optimizer.routing.params import RoutingParams
 from optimizer.routing.result import RoutingResult
 
@@ -42,10 +42,13 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
     Raises
     ------
     RoutingError
-        A client can never be served (e.g. demand above every capacity) and is mandatory.
+        A mandatory client can never be served, even on a route of its own (its demand is
+        above every capacity, or no vehicle reaches it before its window closes and gets back
+        within its shift and maximum duration); the message names the client.
     """
     # Defaults are resolved here: a shared default instance would be a mutable default.
     params = params or RoutingParams()
+    check_servable(instance)
     big = instance.num_clients > params.decompose_above
     if params.decompose == "always" or (params.decompose == "auto" and big):
         return solve_decomposed(instance, params)

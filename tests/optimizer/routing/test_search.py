@@ -130,14 +130,15 @@ def test_ils_respects_optional_clients_and_drop_penalties() -> None:
 
 
 def test_ils_unservable_mandatory_client_is_no_solution() -> None:
-    """A mandatory client no vehicle can reach in time gives NO_SOLUTION in the ILS mode."""
-    xy = np.array([[0, 0], [1, 0], [2, 0], [50, 0]], float)
+    """Mandatory clients one vehicle cannot all reach in time (each could be served alone, so
+    the up-front check lets them through) give NO_SOLUTION in the ILS mode."""
+    xy = np.array([[0, 0], [1, 0], [2, 0], [10, 0], [-10, 0]], float)
     inst = RoutingInstance.build(
         "late3",
         distance_matrix(xy, "exact"),
-        demand=[1, 1, 1],
-        tw_late=[100.0, 100.0, 5.0],
-        vehicle_types=(VehicleType(count=2, capacity=(10.0,)),),
+        demand=[1, 1, 1, 1],
+        tw_late=[100.0, 100.0, 10.0, 10.0],
+        vehicle_types=(VehicleType(count=1, capacity=(10.0,)),),
     )
     res = solve_routes(inst, RoutingParams(time_limit_s=1.0, search="ils"))
     assert res.status is RoutingStatus.NO_SOLUTION and res.routes == ()

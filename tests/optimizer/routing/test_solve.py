@@ -133,14 +133,69 @@ def test_mandatory_order_that_fits_no_vehicle_is_an_error() -> None:
         solve_routes(inst, FAST)
 
 
-def test_impossible_window_gives_no_solution_status() -> None:
-    """A mandatory order whose window closes before any vehicle can arrive: NO_SOLUTION."""
-    xy = np.array([[0, 0], [10, 0]], float)
+def test_order_no_vehicle_reaches_in_time_is_named_at_once() -> None:
+    """A mandatory order whose window closes before any vehicle can arrive has no solution
+    whatever the search does: the error names the order and the times, before any search."""
+    xy = np.array([[0, 0], [10, 0], [1, 0]], float)
     inst = RoutingInstance.build(
         "late",
         distance_matrix(xy, "exact"),
+        demand=[1, 1],
+        tw_late=[5.0, 100.0],
+        vehicle_types=(VehicleType(count=1, capacity=(10.0,)),),
+        client_ids=["ORD-FAR", "ORD-NEAR"],
+    )
+    with pytest.raises(RoutingError, match=r"'ORD-FAR'.*cannot start before 10, after its window"):
+        solve_routes(inst, RoutingParams(time_limit_s=2))
+
+
+@pytest.mark.parametrize(
+    ("fleet", "service"),
+    [
+        (VehicleType(count=2, capacity=(10.0,), shift_end=15.0), 0.0),  # back after the shift
+        (VehicleType(count=2, capacity=(10.0,), max_duration=19.0), 0.0),  # trip too long
+        (VehicleType(count=2, capacity=(10.0,), max_duration=25.0), 6.0),  # with the service
+    ],
+)
+def test_order_beyond_every_shift_or_duration_is_named(fleet: VehicleType, service: float) -> None:
+    """An order 10 away (20 there and back) that no shift or duration limit lets a vehicle
+    serve and return from: the error names it."""
+    xy = np.array([[0, 0], [10, 0]], float)
+    inst = RoutingInstance.build(
+        "far",
+        distance_matrix(xy, "exact"),
         demand=[1],
-        tw_late=[5.0],
+        service=[service],
+        vehicle_types=(fleet,),
+        client_ids=["ORD-1"],
+    )
+    with pytest.raises(RoutingError, match=r"'ORD-1'.*shift and maximum route duration"):
+        solve_routes(inst, FAST)
+
+
+def test_unservable_order_that_may_go_to_the_carrier_is_dropped_not_an_error() -> None:
+    """The same far order with a carrier price is handed to the carrier."""
+    xy = np.array([[0, 0], [10, 0]], float)
+    inst = RoutingInstance.build(
+        "far",
+        distance_matrix(xy, "exact"),
+        demand=[1],
+        drop_penalty=[3.0],
+        vehicle_types=(VehicleType(count=1, capacity=(10.0,), shift_end=15.0),),
+    )
+    res = solve_routes(inst, FAST)
+    assert res.feasible and res.dropped == (0,) and res.cost == pytest.approx(3.0)
+
+
+def test_orders_each_servable_but_not_together_give_no_solution_status() -> None:
+    """Two mandatory orders on opposite sides, both due at 10, and one vehicle: each can be
+    served alone, not both, so the up-front check passes and the search reports NO_SOLUTION."""
+    xy = np.array([[0, 0], [10, 0], [-10, 0]], float)
+    inst = RoutingInstance.build(
+        "apart",
+        distance_matrix(xy, "exact"),
+        demand=[1, 1],
+        tw_late=[10.0, 10.0],
         vehicle_types=(VehicleType(count=1, capacity=(10.0,)),),
     )
     res = solve_routes(inst, RoutingParams(time_limit_s=2))
@@ -149,18 +204,55 @@ def test_impossible_window_gives_no_solution_status() -> None:
 
 def test_unservable_mandatory_client_with_lns_is_no_solution() -> None:
     """With ruin-and-recreate on (mandatory clients get a prohibitive drop penalty inside the
-    search), a mandatory client no vehicle can reach in time still gives NO_SOLUTION, never a
-    silent drop."""
-    xy = np.array([[0, 0], [1, 0], [2, 0], [50, 0]], float)
+    search), mandatory clients one vehicle cannot all reach in time still give NO_SOLUTION,
+    never a silent drop."""
+    xy = np.array([[0, 0], [1, 0], [2, 0], [10, 0], [-10, 0]], float)
     inst = RoutingInstance.build(
         "late3",
         distance_matrix(xy, "exact"),
-        demand=[1, 1, 1],
-        tw_late=[100.0, 100.0, 5.0],
-        vehicle_types=(VehicleType(count=2, capacity=(10.0,)),),
+        demand=[1, 1, 1, 1],
+        tw_late=[100.0, 100.0, 10.0, 10.0],
+        vehicle_types=(VehicleType(count=1, capacity=(10.0,)),),
     )
     res = solve_routes(inst, RoutingParams(time_limit_s=1.0, search="lns", lns_rounds=2))
     assert res.status is RoutingStatus.NO_SOLUTION and res.routes == ()
+
+
+def test_travel_that_costs_nothing_still_solves() -> None:
+    """Vans paid per van only (no cost per km or hour): the annealing's temperature, relative
+    to the mean arc cost, used to be 0, which OR-Tools refuses."""
+    xy = np.array([[0, 0], [1, 0], [2, 0], [0, 3]], float)
+    inst = RoutingInstance.build(
+        "free-km",
+        distance_matrix(xy, "exact"),
+        demand=[1, 1, 1],
+        vehicle_types=(
+            VehicleType(count=3, capacity=(10.0,), fixed_cost=7.0, cost_per_distance=0.0),
+        ),
+    )
+    res = solve_routes(inst, FAST)
+    assert res.feasible and res.num_vehicles == 1 and res.cost == pytest.approx(7.0)
+
+
+def test_a_fleet_far_larger_than_the_orders_keeps_the_fleet_numbering() -> None:
+    """100,000 vans of one type and 3 of another for three orders: the model holds at most a
+    route per order and type, and vehicle numbers still count over the whole fleet (the second
+    type's vans are numbered from 100,000)."""
+    xy = np.array([[0, 0], [1, 0], [2, 0], [0, 3]], float)
+    inst = RoutingInstance.build(
+        "big-fleet",
+        distance_matrix(xy, "exact"),
+        demand=[1, 1, 5],
+        vehicle_types=(
+            VehicleType(count=100_000, capacity=(2.0,), cost_per_distance=10.0),
+            VehicleType(count=3, capacity=(10.0,), cost_per_distance=1.0),
+        ),
+    )
+    res = solve_routes(inst, FAST)
+    assert res.feasible
+    # the cheap big van serves everything in one route: 0-1-2-3-0 = 1 + 1 + sqrt(13) + 3
+    assert res.cost == pytest.approx(5.0 + float(np.sqrt(13.0)))
+    assert [(r.vehicle_type, r.vehicle) for r in res.routes] == [(1, 100_000)]
 
 
 @pytest.mark.parametrize("removal", ["radial", "string"])
