@@ -21,6 +21,7 @@ SINTEF solution file (``Route k : ...``) into client-id lists. ``solution_to_dic
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,11 +45,132 @@ __all__ = [
 ]
 
 
+_SOLOMON_COLUMNS = ("customer", "x", "y", "demand", "ready time", "due date", "service time")
+_VRPLIB_ROWS = {
+    "NODE_COORD_SECTION": 3,
+    "DEMAND_SECTION": None,  # id and one demand per dimension
+    "TIME_WINDOW_SECTION": 3,
+    "SERVICE_TIME_SECTION": 2,
+}
+_SECTION = re.compile(r"^[A-Z_]+_SECTION\b|^EOF\b")
+
+
+def _number(tok: str) -> float | None:
+    try:
+        return float(tok)
+    except ValueError:
+        return None
+
+
+def _check_solomon_text(path: Path, text: str) -> None:
+    """Every customer row holds seven whole numbers, and the fleet line two.
+
+    The parser (``numpy.genfromtxt`` with integers) reads ``42.5`` or ``x`` as -1 without a
+    word, so a typo would silently give another instance: this check names the line first.
+    """
+    lines = text.splitlines()
+    # the column header ("CUST NO. XCOORD. ..."): the last line starting with CUST (the
+    # section title CUSTOMER comes before it; data rows start with a number)
+    heads = [i for i, ln in enumerate(lines) if ln.strip().upper().startswith("CUST")]
+    head = heads[-1] if heads else None
+    if head is None:
+        return  # the parser's own check names the missing section
+    fleet = next(
+        (i for i, ln in enumerate(lines[:head]) if ln.strip().upper().startswith("NUMBER")), None
+    )
+    rows: list[tuple[int, tuple[str, ...], list[str]]] = []
+    if fleet is not None:
+        nxt = next((i for i in range(fleet + 1, head) if lines[i].split()), None)
+        if nxt is not None:
+            rows.append((nxt, ("vehicle number", "capacity"), lines[nxt].split()))
+    data = [i for i in range(head + 1, len(lines)) if lines[i].split()]
+    if not data:
+        raise RoutingError(f"{path}:{head + 1}: no customer rows after the column header")
+    rows += [(i, _SOLOMON_COLUMNS, lines[i].split()) for i in data]
+    for i, names, toks in rows:
+        if len(toks) != len(names):
+            raise RoutingError(
+                f"{path}:{i + 1}: expected {len(names)} numbers ({', '.join(names)}), "
+                f"got {len(toks)}: {lines[i].strip()!r}"
+            )
+        for name, tok in zip(names, toks, strict=True):
+            v = _number(tok)
+            if v is None or not math.isfinite(v):
+                raise RoutingError(f"{path}:{i + 1}: {name} {tok!r} is not a number")
+            if not v.is_integer():
+                raise RoutingError(
+                    f"{path}:{i + 1}: {name} {tok!r} is not a whole number (the Solomon "
+                    "format holds integers)"
+                )
+
+
+def _check_vrplib_text(path: Path, text: str) -> None:
+    """Rows of the coordinate, demand, window and service sections are whole rows of numbers,
+    one per node when ``DIMENSION`` is given, and numeric header fields are numbers: the parser
+    would otherwise solve the rows a cut-off file still has, or stop on a numpy error."""
+    lines = text.splitlines()
+    dim: int | None = None
+    numeric = ("DIMENSION", "CAPACITY", "VEHICLES", "SERVICE_TIME", "DISTANCE")
+    section: str | None = None
+    counts: dict[str, tuple[int, int]] = {}  # section -> (rows, line of its header)
+    for i, raw in enumerate(lines):
+        ln = raw.strip()
+        if not ln:
+            continue
+        if _SECTION.match(ln):
+            section = ln.split()[0]
+            counts.setdefault(section, (0, i + 1))
+            continue
+        if section is None:
+            key, sep, value = ln.partition(":")
+            key = key.strip().upper()
+            if sep and key in numeric:
+                v = _number(value.strip())
+                if v is None or not math.isfinite(v):
+                    raise RoutingError(f"{path}:{i + 1}: {key} {value.strip()!r} is not a number")
+                if key == "DIMENSION":
+                    if not v.is_integer() or v < 2:
+                        raise RoutingError(
+                            f"{path}:{i + 1}: DIMENSION {value.strip()!r} is not a node count"
+                        )
+                    dim = int(v)
+            continue
+        if section not in _VRPLIB_ROWS:
+            continue
+        toks = ln.split()
+        want = _VRPLIB_ROWS[section]
+        if (want is not None and len(toks) != want) or len(toks) < 2:
+            raise RoutingError(
+                f"{path}:{i + 1}: a {section} row needs "
+                f"{want if want is not None else 'at least 2'} fields (node id and values), "
+                f"got {ln!r}"
+            )
+        bad = next((t for t in toks if _number(t) is None or not math.isfinite(float(t))), None)
+        if bad is not None:
+            raise RoutingError(f"{path}:{i + 1}: {bad!r} in {section} is not a number")
+        rows, at = counts[section]
+        counts[section] = (rows + 1, at)
+    if dim is not None:
+        for name, (rows, at) in counts.items():
+            if name in _VRPLIB_ROWS and rows != dim:
+                raise RoutingError(
+                    f"{path}:{at}: {name} has {rows} rows but DIMENSION is {dim} (a cut-off file?)"
+                )
+
+
 def _read(path: Path, fmt: str) -> dict[str, Any]:
     import vrplib
 
     if not path.is_file():
         raise RoutingError(f"{path}: no such file")
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise RoutingError(f"{path}: cannot read the file ({e})") from None
+    if fmt == "solomon":
+        _check_solomon_text(path, text)
+    else:
+        _check_vrplib_text(path, text)
     try:
         data: dict[str, Any] = vrplib.read_instance(
             str(path), instance_format=fmt, compute_edge_weights=False
@@ -160,6 +282,13 @@ def read_vrplib(path: str | Path, *, convention: str | None = None) -> RoutingIn
         raise RoutingError(
             f"{path}: only a single depot at the first node is supported, got {depots.tolist()}"
         )
+    kind = str(d.get("type", "CVRP")).upper()
+    if "CVRP" in kind or "VRPTW" in kind:
+        # a capacitated instance without its capacity or demands would be solved as another
+        # (uncapacitated) problem
+        _need(d, "demand", path)
+        if "capacity" not in d:
+            raise RoutingError(f"{path}: TYPE {kind} but no CAPACITY field")
     dem = np.asarray(d.get("demand", np.zeros(n)), dtype=float)
     if dem.ndim == 1:
         dem = dem[:, None]

@@ -144,3 +144,65 @@ def test_bad_instance_files_are_rejected(tmp_path, content: str, match: str) -> 
         read_instance(p)
     with pytest.raises(RoutingError, match="no such file"):
         read_instance(tmp_path / "missing.vrp")
+
+
+_VRP = (
+    "NAME : x\nTYPE : CVRP\nDIMENSION : 3\nEDGE_WEIGHT_TYPE : EUC_2D\nCAPACITY : 10\n"
+    "NODE_COORD_SECTION\n1 0 0\n2 1 1\n3 2 2\nDEMAND_SECTION\n1 0\n2 1\n3 1\n"
+    "DEPOT_SECTION\n1\n-1\nEOF\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "match"),
+    [
+        ("3 2 2\n", "", r":6: NODE_COORD_SECTION has 2 rows but DIMENSION is 3"),  # cut off
+        ("DIMENSION : 3", "DIMENSION : 30", "NODE_COORD_SECTION has 3 rows but DIMENSION is 30"),
+        ("2 1 1\n", "2 1\n", r":8: a NODE_COORD_SECTION row needs 3 fields"),
+        ("3 1\nDEPOT", "3 x\nDEPOT", r":13: 'x' in DEMAND_SECTION is not a number"),
+        ("CAPACITY : 10", "CAPACITY : abc", r":5: CAPACITY 'abc' is not a number"),
+        ("CAPACITY : 10\n", "", "TYPE CVRP but no CAPACITY field"),
+        ("DEMAND_SECTION\n1 0\n2 1\n3 1\n", "", "missing 'demand' section"),
+    ],
+)
+def test_broken_vrplib_files_are_refused_not_solved_as_another_instance(
+    tmp_path, old: str, new: str, match: str
+) -> None:
+    """A cut-off, miscounted or misspelt VRPLIB file names its line, where the parser would
+    solve the rows left (or an uncapacitated problem) or stop on a numpy error."""
+    assert read_instance(_write(tmp_path, "ok.vrp", _VRP)).num_clients == 2
+    assert old in _VRP
+    with pytest.raises(RoutingError, match=match):
+        read_instance(_write(tmp_path, "bad.vrp", _VRP.replace(old, new, 1)))
+
+
+def _write(tmp_path, name: str, text: str):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "match"),
+    [
+        (" 40 ", " 42.5 ", r":10: x '42.5' is not a whole number"),  # the parser read -1
+        (" 40 ", " x ", r":10: x 'x' is not a number"),
+        ("     90   \n", "\n", r":11: expected 7 numbers"),
+    ],
+)
+def test_broken_solomon_rows_are_refused(tmp_path, data_dir, old: str, new: str, match: str):
+    """A decimal or a word in a Solomon row used to be read as -1 (the parser's integer
+    columns) and another instance solved: now the line is named."""
+    text = (data_dir / "vrp" / "C101.txt").read_text()
+    lines = text.splitlines(keepends=True)
+    head = next(i for i, ln in enumerate(lines) if ln.strip().startswith("CUST NO"))
+    first = head + 1 + next(k for k, ln in enumerate(lines[head + 1 :]) if ln.split())
+    # line numbers in the matches are 1-based: C101's depot row is line 10, client 1 line 11
+    assert first + 1 == 10
+    row = first if "x '" in match else first + 1
+    assert old in lines[row]
+    lines[row] = lines[row].replace(old, new, 1)
+    with pytest.raises(RoutingError, match=match):
+        read_instance(_write(tmp_path, "C101.txt", "".join(lines)))
+    with pytest.raises(RoutingError, match="no customer rows"):
+        read_instance(_write(tmp_path, "head.txt", "".join(lines[: head + 1])))
