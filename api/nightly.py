@@ -358,12 +358,17 @@ def _load_document(src: ScenarioSource, cfg: NightlyConfig, store: JobStore) -> 
         if inv is None and path.is_dir() and (path / "inventory.csv").is_file():
             inv = path / "inventory.csv"
         if inv is not None:
-            from network.scenario import parse_scenario
-            from network.state import read_inventory_csv
+            from network.scenario import ScenarioError, parse_scenario
+            from optimizer.plan.io import inventory_line_problems, read_inventory_rows
 
             doc = s.to_document()
-            doc["inventory"] = read_inventory_csv(inv.read_text(encoding="utf-8"), inv.name)
-            parse_scenario(doc, source=f"{inv.name} (inventory): ")
+            doc["inventory"], lines = read_inventory_rows(
+                inv.read_text(encoding="utf-8-sig"), inv.name
+            )
+            try:
+                parse_scenario(doc, source=f"{inv.name} (inventory): ")
+            except ScenarioError as e:
+                raise ScenarioError(inventory_line_problems(e.problems, lines)) from None
             return doc
         return s.to_document()
     from network.scenario import parse_scenario

@@ -46,20 +46,25 @@ def load(args: argparse.Namespace) -> Scenario:
 
 def with_inventory(s: Scenario, path: Path) -> Scenario:
     """The scenario with its inventory replaced by the rows of an inventory CSV."""
-    from network.scenario import parse_scenario
-    from network.state import read_inventory_csv
+    from network.scenario import ScenarioError, parse_scenario
+    from optimizer.plan.io import inventory_line_problems, read_inventory_rows
 
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a spreadsheet's byte-order mark is not part of the first column's name
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"--inventory: cannot read {str(path)!r}: {e}") from None
     try:
-        rows = read_inventory_csv(text, path.name)
+        rows, lines = read_inventory_rows(text, path.name)
     except ValueError as e:
         raise InputError(*(f"--inventory: {line}" for line in str(e).splitlines())) from None
     doc = s.to_document()
     doc["inventory"] = rows
-    return parse_scenario(doc, source=f"{path.name} (inventory): ")
+    try:
+        return parse_scenario(doc, source=f"{path.name} (inventory): ")
+    except ScenarioError as e:
+        # the rows' problems name the CSV line, not the row's index
+        raise ScenarioError(inventory_line_problems(e.problems, lines)) from None
 
 
 def read_plan_file(path: str | Path, what: str) -> Plan:
@@ -85,13 +90,23 @@ def read_plan_file(path: str | Path, what: str) -> Plan:
         raise InputError(f"{what}: {p} is not a plan: {e}") from None
 
 
+def require_lists(plan: Plan, path: str | Path, what: str, keys: tuple[str, ...]) -> Plan:
+    """``plan`` if it has each of the ``keys`` lists, else InputError naming the first missing
+    one (a plan that lacks them would read as empty: no stock, a 0 % fill rate)."""
+    for key in keys:
+        if getattr(plan, key) is None:
+            raise InputError(f"{what}: {path} is not a plan: no {key!r} list")
+    return plan
+
+
 def read_previous(path: str) -> Plan:
     """A previous ``plan.json`` for ``--previous`` (InputError naming the problem)."""
     plan = read_plan_file(path, "--previous")
-    for key in ("stock", "warehouses"):
-        if getattr(plan, key) is None:
-            raise InputError(f"--previous: {path} is not a plan: no {key!r} list")
-    return plan
+    return require_lists(plan, path, "--previous", ("stock", "warehouses"))
+
+
+#: the lists a plan with a solution has (a plan is read for its stock, flows and sites)
+PLAN_LISTS = ("stock", "warehouses", "fulfilment")
 
 
 class OutputError(Exception):

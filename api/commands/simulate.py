@@ -11,7 +11,13 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from api.commands._common import InputError, StagedOutput, read_plan_file
+from api.commands._common import (
+    PLAN_LISTS,
+    InputError,
+    StagedOutput,
+    read_plan_file,
+    require_lists,
+)
 
 if TYPE_CHECKING:
     from network.scenario import Scenario
@@ -51,6 +57,7 @@ def read_plan_dir(
     plan = read_plan_file(plan_path, "PLAN_DIR")
     if plan.objective is None:
         raise InputError(f"{plan_path}: the plan holds no solution (status {str(plan.status)!r})")
+    require_lists(plan, plan_path, "PLAN_DIR", PLAN_LISTS)
     sc = Path(scenario) if scenario is not None else d / "scenario.json"
     if not sc.exists():
         raise InputError(

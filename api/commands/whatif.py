@@ -12,11 +12,13 @@ import json
 from pathlib import Path
 
 from api.commands._common import (
+    PLAN_LISTS,
     InputError,
     StagedOutput,
     add_scenario_args,
     load,
     read_plan_file,
+    require_lists,
 )
 
 
@@ -62,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     plan = read_plan_file(plan_path, "--plan")
     if plan.objective is None:
         raise InputError(f"{plan_path}: the plan holds no solution")
+    require_lists(plan, plan_path, "--plan", PLAN_LISTS)
     for sub in ("hold", "replan"):
         q = Path(args.out) / sub
         if q.exists() and not q.is_dir():

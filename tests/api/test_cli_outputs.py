@@ -187,3 +187,98 @@ def test_plan_flags_are_checked_before_solving(
     assert main([*(a.format(**fill) for a in command), "--out", str(out)]) == 2
     assert f"error: {message}" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "csv_bytes, message",
+    [
+        # an extra field on a row (was AttributeError: 'list' object has no attribute 'strip')
+        (b"sku,warehouse,on_hand\nSKU-A,WH-PEN,100,999\n", "inv.csv line 2: 4 fields, the header"),
+        # a bad row named by its CSV line (was inventory[2], a 0-based row index)
+        (
+            b"sku,warehouse,on_hand\nSKU-A,WH-PEN,1\n\nSKU-B,WH-PEN,2\nSKU-A,WH-KUL,-5\n",
+            "inv.csv (inventory): line 5 (sku 'SKU-A', warehouse 'WH-KUL').on_hand",
+        ),
+        # a spreadsheet's byte-order mark (was "missing column(s) sku"); line 2 is still named
+        (b"\xef\xbb\xbfsku,warehouse,on_hand\nSKU-A,WH-PEN,-1\n", "inv.csv (inventory): line 2"),
+    ],
+)
+def test_inventory_csv_problems_name_the_csv_line(
+    data_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    csv_bytes: bytes,
+    message: str,
+) -> None:
+    """Inventory CSV errors exit 2 naming the file and the CSV line; nothing is written."""
+    inv = tmp_path / "inv.csv"
+    inv.write_bytes(csv_bytes)
+    out = tmp_path / "p"
+    args = ["plan", str(data_dir / "tiny-my.json"), "--inventory", str(inv), "--out", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and "internal error" not in err
+    assert not out.exists()
+
+
+def _bad_plan(plan_dir: Path, tmp: Path, change: str) -> Path:
+    doc = json.loads((plan_dir / "plan.json").read_text())
+    if change == "negative fulfilment":
+        doc["fulfilment"][0]["units"] = -3
+    elif change == "negative stock":
+        doc["stock"][0]["units"] = -10
+    elif change == "unknown sku first":
+        doc["stock"] = [{"sku": "NOPE", "warehouse": "WH-PEN", "units": 5}, *doc["stock"]]
+        doc["stock"][1]["units"] = -10
+    else:
+        del doc[change]
+    d = tmp / "bad"
+    d.mkdir()
+    (d / "plan.json").write_text(json.dumps(doc))
+    (d / "scenario.json").write_text((plan_dir / "scenario.json").read_text())
+    return d
+
+
+@pytest.mark.parametrize(
+    "command, change, message",
+    [
+        (["simulate", "{bad}"], "negative fulfilment", "fulfilment[0].units: expected units >= 0"),
+        (["simulate", "{bad}"], "negative stock", "stock[0].units: expected units >= 0"),
+        (["simulate", "{bad}"], "fulfilment", "no 'fulfilment' list"),  # was fill rate -0.00 %
+        (["simulate", "{bad}"], "stock", "no 'stock' list"),
+        (["whatif", "{scenario}", "--plan", "{bad}", "--shock", "{shock}"], "stock", "no 'stock'"),
+        (
+            ["whatif", "{scenario}", "--plan", "{bad}", "--shock", "{shock}"],
+            "negative fulfilment",
+            "fulfilment[0].units",
+        ),
+        # the index is the row's in the file (it was counted after unknown ids were dropped),
+        # and the exit code 2 (it was an internal error)
+        (
+            ["plan", "{scenario}", "--previous", "{bad}"],
+            "unknown sku first",
+            "stock[1].units: expected units >= 0, got -10",
+        ),
+    ],
+)
+def test_malformed_plans_are_refused_naming_the_field(
+    data_dir: Path,
+    plan_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+    change: str,
+    message: str,
+) -> None:
+    """A plan with negative units or without its stock / fulfilment list exits 2 with one line
+    naming the field; nothing is written."""
+    fill = {
+        "bad": str(_bad_plan(plan_dir, tmp_path, change)),
+        "scenario": str(data_dir / "tiny-my.json"),
+        "shock": str(_shock(tmp_path)),
+    }
+    out = tmp_path / "o"
+    assert main([*(a.format(**fill) for a in command), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
