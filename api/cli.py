@@ -5,7 +5,8 @@ adds its parser and sets ``func``. Heavy imports happen inside the command funct
 ``tradelane --help`` stays fast.
 
 Exit codes: 0 success, 1 internal error (a bug: reported in one line, ``--debug`` for the
-traceback), 2 bad input (every problem on its own line, naming the item), 130 interrupted.
+traceback) or an output that could not be written (one line naming it), 2 bad input (every
+problem on its own line, naming the item), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import importlib
 import importlib.util
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
 
-from api.commands._common import InputError
+from api.commands._common import InputError, OutputError
 from network.scenario import ScenarioError
 
 COMMANDS = (
@@ -85,13 +87,33 @@ def process_age() -> float | None:
         return None
 
 
+_NEGATIVE = re.compile(r"^-[0-9.]")
+
+
+def join_negative_values(argv: Sequence[str]) -> list[str]:
+    """``--flag -1,2`` as ``--flag=-1,2``.
+
+    argparse takes a value that starts with a dash for an option unless it is one plain
+    negative number, so ``--time-limit -1,2`` or ``--best-known -1e3`` failed with "expected
+    one argument" instead of reaching the flag's own check. No option name starts with a dash
+    and a digit, so such a word after a long option is always that option's value.
+    """
+    out: list[str] = []
+    for a in argv:
+        if out and _NEGATIVE.match(a) and out[-1].startswith("--") and "=" not in out[-1]:
+            out[-1] = f"{out[-1]}={a}"
+        else:
+            out.append(a)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (also used as the console script)."""
     # a --time-limit covers the whole command: from the process's start when run as the
     # command, from this call when called from code with arguments
     started = process_started() if argv is None else time.perf_counter()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else argv))
     args.started = started
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
@@ -113,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in e.lines:
             print(f"error: {line}", file=sys.stderr)
         return 2
+    except OutputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

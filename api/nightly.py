@@ -166,6 +166,8 @@ class ScenarioOutcome:
     error: str | None
     out_dir: Path | None
     diff: dict[str, Any] | None
+    #: the scenario's own input was bad (it could not be loaded), not the run
+    bad_input: bool = False
 
 
 # -- the diff ------------------------------------------------------------------------------
@@ -358,12 +360,17 @@ def _load_document(src: ScenarioSource, cfg: NightlyConfig, store: JobStore) -> 
         if inv is None and path.is_dir() and (path / "inventory.csv").is_file():
             inv = path / "inventory.csv"
         if inv is not None:
-            from network.scenario import parse_scenario
-            from network.state import read_inventory_csv
+            from network.scenario import ScenarioError, parse_scenario
+            from optimizer.plan.io import inventory_line_problems, read_inventory_rows
 
             doc = s.to_document()
-            doc["inventory"] = read_inventory_csv(inv.read_text(encoding="utf-8"), inv.name)
-            parse_scenario(doc, source=f"{inv.name} (inventory): ")
+            doc["inventory"], lines = read_inventory_rows(
+                inv.read_text(encoding="utf-8-sig"), inv.name
+            )
+            try:
+                parse_scenario(doc, source=f"{inv.name} (inventory): ")
+            except ScenarioError as e:
+                raise ScenarioError(inventory_line_problems(e.problems, lines)) from None
             return doc
         return s.to_document()
     from network.scenario import parse_scenario
@@ -404,6 +411,21 @@ def _solve_one(shared: tuple[str, int, float, bool], item: _Item) -> _Solved:
             "error",
             "; ".join(map(str, problems)) if problems else (str(e) or type(e).__name__),
         )
+
+
+def _write_files(folder: Path, files: dict[str, str]) -> None:
+    """Write ``name -> text`` into ``folder`` (created), each under a temporary name first and
+    renamed when every one is whole; on failure the temporaries are removed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmps = {name: folder / f".{name}.part" for name in files}
+    try:
+        for name, text in files.items():
+            tmps[name].write_text(text, encoding="utf-8")
+        for name, tmp in tmps.items():
+            tmp.replace(folder / name)
+    finally:
+        for tmp in tmps.values():
+            tmp.unlink(missing_ok=True)
 
 
 def run_nightly(
@@ -457,28 +479,44 @@ def run_nightly(
         got: _Solved
         if isinstance(item, str):
             got = ("error", item)
+            bad_input = True
         else:
+            bad_input = False
             got = next(solved) or ("error", "the executor returned no result for this scenario")
         if got[0] != "ok":
             reason = got[1]
-            logger.error("nightly %s: %s", src.name, reason)
+            # the caller reports it (once); the log has it for runs without one
+            logger.info("nightly %s: %s", src.name, reason)
             store.save_nightly(
                 scenario=src.name, run_date=run_date, status="failed", plan=None, error=reason
             )
-            outcomes.append(ScenarioOutcome(src.name, "failed", reason, None, None))
+            outcomes.append(
+                ScenarioOutcome(src.name, "failed", reason, None, None, bad_input=bad_input)
+            )
             continue
         plan = got[1]
-        store.save_nightly(scenario=src.name, run_date=run_date, status="succeeded", plan=plan)
+        # the latest earlier plan (this date's own is never one)
         prev = store.previous_nightly(src.name, run_date)
         diff = diff_plans(prev.plan if prev else None, plan)
         diff["run_date"] = run_date.isoformat()
         diff["previous_run_date"] = prev.run_date.isoformat() if prev else None
         d = day_dir / src.name
-        d.mkdir(parents=True, exist_ok=True)
-        (d / "plan.json").write_text(json.dumps(plan, indent=1))
-        (d / "diff.json").write_text(json.dumps(diff, indent=1))
-        (d / "diff.md").write_text(
-            diff_markdown(src.name, run_date, prev.run_date if prev else None, diff)
-        )
+        files = {
+            "plan.json": json.dumps(plan, indent=1),
+            "diff.json": json.dumps(diff, indent=1),
+            "diff.md": diff_markdown(src.name, run_date, prev.run_date if prev else None, diff),
+        }
+        try:
+            _write_files(d, files)
+        except OSError as e:
+            # the report is written before the plan is stored: no plan stored as succeeded
+            # without its report
+            reason = f"cannot write the report in {str(d)!r}: {e.strerror or e}"
+            store.save_nightly(
+                scenario=src.name, run_date=run_date, status="failed", plan=None, error=reason
+            )
+            outcomes.append(ScenarioOutcome(src.name, "failed", reason, None, None))
+            continue
+        store.save_nightly(scenario=src.name, run_date=run_date, status="succeeded", plan=plan)
         outcomes.append(ScenarioOutcome(src.name, "succeeded", None, d, diff))
     return outcomes

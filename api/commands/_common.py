@@ -46,20 +46,25 @@ def load(args: argparse.Namespace) -> Scenario:
 
 def with_inventory(s: Scenario, path: Path) -> Scenario:
     """The scenario with its inventory replaced by the rows of an inventory CSV."""
-    from network.scenario import parse_scenario
-    from network.state import read_inventory_csv
+    from network.scenario import ScenarioError, parse_scenario
+    from optimizer.plan.io import inventory_line_problems, read_inventory_rows
 
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a spreadsheet's byte-order mark is not part of the first column's name
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"--inventory: cannot read {str(path)!r}: {e}") from None
     try:
-        rows = read_inventory_csv(text, path.name)
+        rows, lines = read_inventory_rows(text, path.name)
     except ValueError as e:
         raise InputError(*(f"--inventory: {line}" for line in str(e).splitlines())) from None
     doc = s.to_document()
     doc["inventory"] = rows
-    return parse_scenario(doc, source=f"{path.name} (inventory): ")
+    try:
+        return parse_scenario(doc, source=f"{path.name} (inventory): ")
+    except ScenarioError as e:
+        # the rows' problems name the CSV line, not the row's index
+        raise ScenarioError(inventory_line_problems(e.problems, lines)) from None
 
 
 def read_plan_file(path: str | Path, what: str) -> Plan:
@@ -85,10 +90,212 @@ def read_plan_file(path: str | Path, what: str) -> Plan:
         raise InputError(f"{what}: {p} is not a plan: {e}") from None
 
 
+def require_lists(plan: Plan, path: str | Path, what: str, keys: tuple[str, ...]) -> Plan:
+    """``plan`` if it has each of the ``keys`` lists, else InputError naming the first missing
+    one (a plan that lacks them would read as empty: no stock, a 0 % fill rate)."""
+    for key in keys:
+        if getattr(plan, key) is None:
+            raise InputError(f"{what}: {path} is not a plan: no {key!r} list")
+    return plan
+
+
 def read_previous(path: str) -> Plan:
     """A previous ``plan.json`` for ``--previous`` (InputError naming the problem)."""
     plan = read_plan_file(path, "--previous")
-    for key in ("stock", "warehouses"):
-        if getattr(plan, key) is None:
-            raise InputError(f"--previous: {path} is not a plan: no {key!r} list")
-    return plan
+    return require_lists(plan, path, "--previous", ("stock", "warehouses"))
+
+
+#: the lists a plan with a solution has (a plan is read for its stock, flows and sites)
+PLAN_LISTS = ("stock", "warehouses", "fulfilment")
+
+
+class OutputError(Exception):
+    """An output that could not be written (disk full, permissions changed while solving): one
+    line naming the path; the CLI exits with 1 (the input was fine)."""
+
+
+def _nearest_existing(path: Path) -> Path:
+    p = path.absolute()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+def _os_reason(e: OSError) -> str:
+    return e.strerror or str(e)
+
+
+def _check_writable_under(p: Path, flag: str, what: str) -> None:
+    """InputError unless ``p`` can be created: its nearest existing ancestor is a folder in
+    which a file can be made (tried, not inferred from permission bits)."""
+    import tempfile
+
+    anc = _nearest_existing(p)
+    if not anc.is_dir():
+        raise InputError(f"{flag}: cannot write {what!r}: {str(anc)!r} is not a directory")
+    try:
+        with tempfile.TemporaryFile(dir=anc):
+            pass
+    except OSError as e:
+        raise InputError(f"{flag}: cannot write in {str(anc)!r}: {_os_reason(e)}") from None
+
+
+def check_out_dir(path: str | Path, flag: str) -> Path:
+    """``path`` as an output folder, or InputError naming ``flag`` when it cannot be one (a
+    file, under a file, or where no file can be created)."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError(f"{flag}: {str(p)!r} exists and is not a directory")
+    _check_writable_under(p, flag, str(p))
+    return p
+
+
+def check_out_file(path: str | Path, flag: str) -> Path:
+    """``path`` as an output file, or InputError naming ``flag`` when it cannot be one (a
+    folder, under a file, or where no file can be created)."""
+    import os
+
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{flag}: {str(p)!r} is a directory, not a file")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise InputError(f"{flag}: cannot write {str(p)!r}: permission denied")
+    _check_writable_under(p.parent, flag, str(p))
+    return p
+
+
+class StagedOutput:
+    """Output files written under temporary names beside their final place, moved there only
+    once every one of them is whole.
+
+    Opening one (before any long work) creates the output folder and a hidden staging folder in
+    it, so an output that cannot be written is an InputError before a solve, not after it.
+    Writers write into :attr:`stage`; :meth:`commit` moves the files to their final names
+    (``os.replace``, atomic per file) and :meth:`discard` (also on leaving a ``with`` block
+    without a commit) removes the staging folder and any folder opening created. A write that
+    fails inside :meth:`writing` is one OutputError line naming the output.
+
+    ``folder``: the output folder. ``file``: a single output file instead (``stage / name``
+    is then where it is written).
+    """
+
+    def __init__(self, path: str | Path, flag: str, *, file: bool = False):
+        import tempfile
+
+        self.flag = flag
+        self.target = check_out_file(path, flag) if file else check_out_dir(path, flag)
+        self.folder = self.target.parent if file else self.target
+        self._created: list[Path] = []
+        missing = []
+        p = self.folder.absolute()
+        while not p.exists():
+            missing.append(p)
+            p = p.parent
+        try:
+            for d in reversed(missing):
+                d.mkdir()
+                self._created.append(d)
+            self.stage = Path(tempfile.mkdtemp(prefix=".tradelane-", dir=self.folder))
+        except OSError as e:
+            self._remove_created()
+            raise InputError(
+                f"{flag}: cannot write in {str(self.folder)!r}: {_os_reason(e)}"
+            ) from None
+        self._done = False
+
+    @property
+    def path(self) -> Path:
+        """Where a single output file is written before :meth:`commit`."""
+        return self.stage / self.target.name
+
+    def __enter__(self) -> StagedOutput:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+    def writing(self) -> _Writing:
+        """A ``with`` block whose OSError becomes one OutputError line."""
+        return _Writing(self)
+
+    def commit(self) -> list[Path]:
+        """Move every staged file to its final name; returns the final paths."""
+        import os
+
+        pairs = []
+        for src in sorted(self.stage.rglob("*")):
+            if not src.is_dir():
+                dst = self.target if src == self.path else self.folder / src.relative_to(self.stage)
+                pairs.append((src, dst))
+        # every final name is checked before the first move: all files or none
+        for _src, dst in pairs:
+            for q in (dst, *dst.parents):
+                if q == self.folder:
+                    break
+                if q.is_dir() if q == dst else (q.exists() and not q.is_dir()):
+                    kind = "a directory" if q == dst else "not a directory"
+                    raise OutputError(
+                        f"{self.flag}: cannot write {str(dst)!r}: {str(q)!r} is {kind}"
+                    )
+        moved = []
+        with self.writing():
+            for src, dst in pairs:
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, dst)
+                moved.append(dst)
+        self._done = True
+        self.discard()
+        return moved
+
+    def discard(self) -> None:
+        """Remove the staging folder (and, before a commit, the folders opening created)."""
+        import shutil
+
+        shutil.rmtree(self.stage, ignore_errors=True)
+        if not self._done:
+            self._remove_created()
+
+    def _remove_created(self) -> None:
+        for d in reversed(self._created):
+            try:
+                d.rmdir()
+            except OSError:
+                break
+        self._created = []
+
+
+class _Writing:
+    def __init__(self, out: StagedOutput):
+        self.out = out
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, typ: type[BaseException] | None, e: BaseException | None, tb: object
+    ) -> None:
+        if isinstance(e, OSError):
+            what = str(self.out.target)
+            raise OutputError(f"{self.out.flag}: cannot write {what!r}: {_os_reason(e)}") from None
+
+
+def check_database_url(url: str, what: str) -> None:
+    """InputError naming ``what`` (an option or a configuration key) when ``url`` is not a
+    database this process can open: an unknown scheme or driver, a malformed URL, a SQLite file
+    that cannot be created. Opening a SQLite URL creates its (empty) file, as its first use
+    would."""
+    import sqlalchemy
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+    try:
+        engine = sqlalchemy.create_engine(url)
+    except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as e:
+        raise InputError(f"{what}: {url!r} is not a database URL this can open: {e}") from None
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as e:
+        reason = str(getattr(e, "orig", None) or e).splitlines()[0]
+        raise InputError(f"{what}: cannot open {url!r}: {reason}") from None
+    finally:
+        engine.dispose()

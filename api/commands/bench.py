@@ -21,7 +21,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from api.commands._common import InputError
+from api.commands._common import (
+    InputError,
+    OutputError,
+    StagedOutput,
+    check_database_url,
+    check_out_file,
+)
 
 FAMILIES = ("solomon", "homberger", "cvrplib", "day", "cflp", "synthetic")
 
@@ -232,12 +238,17 @@ def run(args: argparse.Namespace) -> int:
             f"--config: configuration name(s) used twice or clash with a peer: "
             f"{', '.join(dup)} (set [bench] name = ...)"
         )
-    out = Path(args.out)
+    out = check_out_file(args.out, "--out")
     if out.exists():
         try:
             read_rows(out)
-        except (ValueError, TypeError) as e:
-            raise InputError(f"--out {out}: exists but is not a results file: {e}") from None
+        except BenchError as e:
+            # never write results over a file that holds something else
+            raise InputError(f"--out: {e}") from None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"--out: cannot create {str(out.parent)!r}: {e.strerror}") from None
     tasks = build_tasks(
         family,
         name,
@@ -276,59 +287,68 @@ def run(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     """``tradelane bench report RESULTS``."""
     from benchmarks.suite.report import write_report
-    from benchmarks.suite.runner import read_rows
+    from benchmarks.suite.runner import BenchError, read_rows
 
     path = Path(args.results)
     if not path.is_file():
         raise InputError(f"{args.results}: no such results file")
     try:
         rows = read_rows(path)
-    except (ValueError, TypeError) as e:
-        raise InputError(f"{args.results}: not a results file: {e}") from None
-    bad = [
-        i
-        for i, r in enumerate(rows, 1)
-        if not isinstance(r, dict) or not {"instance", "family", "config", "status"} <= set(r)
-    ]
-    if bad:
-        raise InputError(
-            f"{args.results}: row(s) {', '.join(map(str, bad[:10]))} lack "
-            "instance/family/config/status"
-        )
+    except BenchError as e:
+        raise InputError(str(e)) from None
     if not rows:
         raise InputError(f"{args.results}: no rows")
-    out_dir = Path(args.out_dir) if args.out_dir else path.parent
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = write_report(rows, out_dir, title=path.name)
-    sys.stdout.write(files["markdown"].read_text())
-    print("\nwritten: " + ", ".join(str(p) for p in files.values()))
+    with StagedOutput(args.out_dir or path.parent, "--out-dir") as out:
+        with out.writing():
+            files = write_report(rows, out.stage, title=path.name)
+            text = files["markdown"].read_text()
+        written = out.commit()
+    sys.stdout.write(text)
+    print("\nwritten: " + ", ".join(str(p) for p in written))
     return 0
 
 
 def run_tune(args: argparse.Namespace) -> int:
     """``tradelane bench tune ...``."""
-    from benchmarks.suite.tune import tune
+    from benchmarks.suite.runner import BenchError
+    from benchmarks.suite.tune import tune as _tune
 
     if args.trials < 1:
         raise InputError(f"--trials: must be at least 1, got {args.trials}")
+    if len(args.time_limit) > 1:
+        raise InputError(
+            f"--time-limit: tune takes one time limit, got {len(args.time_limit)} "
+            f"({', '.join(f'{t:g}' for t in args.time_limit)})"
+        )
     family, name, paths = _check_common(args)
-    out = Path(args.out)
+    out = check_out_file(args.out, "--out")
+    check_out_file(out.with_suffix(".trials.jsonl"), "--out")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"--out: cannot create {str(out.parent)!r}: {e.strerror}") from None
     storage = args.storage or f"sqlite:///{out.with_suffix('.db')}"
+    check_database_url(storage, "--storage" if args.storage else "--out")
     study = args.study or f"tune-{name}"
-    res = tune(
-        family,
-        name,
-        paths,
-        trials=args.trials,
-        time_limit=args.time_limit[0],
-        seeds=range(args.seeds),
-        jobs=args.jobs,
-        memory_mb=args.memory_mb or None,
-        grace=args.grace,
-        storage=storage,
-        study_name=study,
-        out=out,
-        on_trial=lambda msg: print(msg, flush=True),
-    )
+    try:
+        res = _tune(
+            family,
+            name,
+            paths,
+            trials=args.trials,
+            time_limit=args.time_limit[0],
+            seeds=range(args.seeds),
+            jobs=args.jobs,
+            memory_mb=args.memory_mb or None,
+            grace=args.grace,
+            storage=storage,
+            study_name=study,
+            out=out,
+            on_trial=lambda msg: print(msg, flush=True),
+        )
+    except BenchError as e:
+        raise InputError(str(e)) from None
+    except OSError as e:
+        raise OutputError(f"--out: cannot write {str(out)!r}: {e.strerror or e}") from None
     print(res.summary())
     return 0

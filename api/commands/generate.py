@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
-from api.commands._common import InputError
+from api.commands._common import InputError, StagedOutput, check_out_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -59,18 +58,25 @@ def run(args: argparse.Namespace) -> int:
         problems.append("--region is required (see --list-regions)")
     if not args.out:
         problems.append("--out DIR is required")
-    elif Path(args.out).exists() and not Path(args.out).is_dir():
-        problems.append(f"--out {args.out!r} exists and is not a folder")
+    else:
+        try:
+            check_out_dir(args.out, "--out")
+        except InputError as e:
+            problems += e.lines
     if args.name is not None and not args.name.strip():
         problems.append("--name must not be empty")
     if problems:
         raise InputError(*problems)
     t0 = time.perf_counter()
-    try:
-        gen = generate_scenario(args.region, args.tier, args.seed, name=args.name)
-    except GeneratorError as e:
-        raise InputError(str(e)) from None
-    write_scenario(gen, args.out)
+    # written under temporary names in the folder, renamed when every file is whole
+    with StagedOutput(args.out, "--out") as staged:
+        try:
+            gen = generate_scenario(args.region, args.tier, args.seed, name=args.name)
+        except GeneratorError as e:
+            raise InputError(str(e)) from None
+        with staged.writing():
+            write_scenario(gen, staged.stage)
+        staged.commit()
     c = gen.meta["counts"]
     print(
         f"wrote scenario {gen.document['name']!r} to {args.out} in {time.perf_counter() - t0:.1f} s"

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from pathlib import Path
 
-from api.commands._common import InputError
+from api.commands._common import InputError, check_database_url, check_out_dir
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,6 +48,12 @@ def run(args: argparse.Namespace) -> int:
                 for err in e.errors(include_url=False)
             )
         ) from None
+    check_database_url(
+        settings.database_url,
+        f"{args.config}: database_url" if cfg.database_url else "TRADELANE_DATABASE_URL",
+    )
+    root = Path(args.out) if args.out else cfg.base / cfg.out_dir
+    check_out_dir(root / run_date.isoformat(), "--out" if args.out else f"{args.config}: out_dir")
     engine = make_engine(settings.database_url)
     try:
         migrate(engine)
@@ -60,10 +67,11 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         engine.dispose()
-    failed = 0
+    failed = bad_input = 0
     for o in outcomes:
         if o.status != "succeeded" or o.diff is None:
             failed += 1
+            bad_input += o.bad_input
             print(f"{o.name}: FAILED: {o.error}")
             continue
         d = o.diff
@@ -76,4 +84,5 @@ def run(args: argparse.Namespace) -> int:
             f"closed {d['warehouses_closed'] or '-'} -> {o.out_dir}"
         )
     print(f"nightly {run_date.isoformat()}: {len(outcomes) - failed} planned, {failed} failed")
-    return 1 if failed else 0
+    # 2 when every failure was a scenario's bad input, as for the other commands
+    return 0 if not failed else 2 if bad_input == failed else 1

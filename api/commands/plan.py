@@ -15,7 +15,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from api.commands._common import InputError, add_scenario_args, load, read_previous
+from api.commands._common import (
+    InputError,
+    StagedOutput,
+    add_scenario_args,
+    load,
+    read_previous,
+)
 
 if TYPE_CHECKING:
     from optimizer.plan.document import Plan
@@ -82,6 +88,10 @@ def allocation_params(args: argparse.Namespace) -> Any:
         base = AllocationParams.from_toml(args.config) if args.config else AllocationParams()
     except ValueError as e:
         raise InputError(f"--config: {e}") from None
+    t = args.time_limit
+    if t is not None and not t > 0:
+        # 0 used to give the naive plan with exit 0; route and bench refuse it as well
+        raise InputError(f"--time-limit: {t!r} not understood; expected seconds > 0")
     changes: dict[str, Any] = {}
     for flag, key in (
         ("time_limit", "time_limit"),
@@ -107,20 +117,16 @@ def allocation_params(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from optimizer.allocation.params import AllocationParams
+    from optimizer.executor import make_executor
     from optimizer.plan.io import write_plan
     from optimizer.plan.planning import MAP_SECONDS, map_fits, plan_scenario
 
     params: AllocationParams = allocation_params(args)
     scenario = load(args)
     previous = read_previous(args.previous) if args.previous else None
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out: {str(out)!r} exists and is not a directory")
-    from optimizer.executor import make_executor
-
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers: {args.workers} not understood; expected an integer >= 1")
-    executor = make_executor(args.dask, workers=args.workers)
+    check_dask_address(args.dask)
     limit = params.time_limit_s
     # a tight limit goes to the solve rather than to the map (the notes say so)
     draw_map = not args.no_map and map_fits(limit)
@@ -131,27 +137,54 @@ def run(args: argparse.Namespace) -> int:
         f"{MAP_SECONDS / limit:.0%} of the {limit:g}-s time limit"
     )
     started = getattr(args, "started", None)
-    try:
-        outcome = _with_progress(
-            lambda say: plan_scenario(
-                scenario,
-                params,
-                progress=say,
-                started=started,
-                executor=executor,
-                previous=previous,
-                draw_map=draw_map,
-            ),
-            params.time_limit_s,
-            quiet=args.quiet,
-        )
-    finally:
-        executor.close()
-    deadline = started + limit if started is not None and limit != float("inf") else None
-    write_plan(outcome, out, draw_map=draw_map, deadline=deadline, map_note=map_note)
-    write_scenario(scenario, out)
+    # the output folder is made (or found unwritable) before the solve; the files are written
+    # under temporary names and renamed when all are whole
+    with StagedOutput(args.out, "--out") as staged:
+        out = staged.target
+        executor = make_executor(args.dask, workers=args.workers)
+        try:
+            outcome = _with_progress(
+                lambda say: plan_scenario(
+                    scenario,
+                    params,
+                    progress=say,
+                    started=started,
+                    executor=executor,
+                    previous=previous,
+                    draw_map=draw_map,
+                ),
+                params.time_limit_s,
+                quiet=args.quiet,
+            )
+        finally:
+            executor.close()
+        deadline = started + limit if started is not None and limit != float("inf") else None
+        with staged.writing():
+            paths = write_plan(
+                outcome, staged.stage, draw_map=draw_map, deadline=deadline, map_note=map_note
+            )
+            write_scenario(scenario, staged.stage)
+        staged.commit()
+        if "map" not in paths:
+            (out / "map.png").unlink(missing_ok=True)  # not last run's map beside this plan
     print(summary(outcome.plan, out))
     return 0
+
+
+def check_dask_address(address: str | None) -> None:
+    """InputError naming ``--dask`` unless ``address`` is ``local`` or a scheduler address,
+    ``[scheme://]host:port``, checked before the solve (a malformed one failed only when the
+    first SKU block was sent)."""
+    import re
+
+    if address is None or address == "local":
+        return
+    host = r"(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+)"
+    if not re.fullmatch(rf"([a-z][a-z0-9+.-]*://)?{host}:[0-9]{{1,5}}", address):
+        raise InputError(
+            f"--dask: {address!r} not understood; expected 'local' or a scheduler address "
+            "such as tcp://host:8786"
+        )
 
 
 def write_scenario(scenario: Any, out: Path) -> Path:

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from api.commands._common import InputError
+from api.commands._common import InputError, StagedOutput
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -66,6 +66,32 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--out", metavar="FILE", help="write the solution JSON here")
     p.set_defaults(func=run)
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """Check the numeric flags before anything is read or solved, naming the flag (the
+    parameter classes' own messages name their fields, not the flags)."""
+    import math
+
+    def bad(v: float | None, ok: bool) -> bool:
+        return v is not None and not (math.isfinite(v) and ok)
+
+    problems = []
+    t, b, c = args.time_limit, args.best_known, args.circuity
+    if bad(t, t is not None and t > 0):
+        problems.append(f"--time-limit: {t!r} not understood; expected seconds > 0")
+    if args.solution_limit is not None and args.solution_limit < 1:
+        problems.append(f"--solution-limit: {args.solution_limit} not understood; expected >= 1")
+    if args.seed is not None and args.seed < 0:
+        problems.append(f"--seed: {args.seed} not understood; expected an integer >= 0")
+    if bad(c, c is not None and c >= 1):
+        problems.append(f"--circuity: {c!r} not understood; expected road km per geodesic km >= 1")
+    if args.day is not None and args.day < 0:
+        problems.append(f"--day: {args.day} not understood; expected a day index >= 0")
+    if bad(b, b is not None and b > 0):
+        problems.append(f"--best-known: {b!r} not understood; expected a cost > 0")
+    if problems:
+        raise InputError(*problems)
 
 
 def _params(args: argparse.Namespace) -> Any:
@@ -148,20 +174,32 @@ def run(args: argparse.Namespace) -> int:
 
     if (args.instance is None) == (args.plan is None):
         raise InputError("give either INSTANCE or --plan DIR (not both)")
+    check_flags(args)
     try:
         params = _params(args)
         inst = _plan_instance(args) if args.plan else read_instance(args.instance)
-        res = solve_routes(inst, params)
     except RoutingError as e:
         raise InputError(str(e)) from None
-    data = solution_to_dict(inst, res, best_known=args.best_known)
-    if args.plan:
-        data["currency"] = inst.meta.get("currency")
-        data["day"] = args.day
-        data["warehouse"] = args.warehouse
-        data["late_orders"] = inst.meta.get("late_orders", [])
-    if args.out:
-        write_solution(args.out, data)
+    # --out is created (or found unwritable) before the solve and renamed into place when whole
+    staged = StagedOutput(args.out, "--out", file=True) if args.out else None
+    try:
+        try:
+            res = solve_routes(inst, params)
+        except RoutingError as e:
+            raise InputError(str(e)) from None
+        data = solution_to_dict(inst, res, best_known=args.best_known)
+        if args.plan:
+            data["currency"] = inst.meta.get("currency")
+            data["day"] = args.day
+            data["warehouse"] = args.warehouse
+            data["late_orders"] = inst.meta.get("late_orders", [])
+        if staged is not None:
+            with staged.writing():
+                write_solution(staged.path, data)
+            staged.commit()
+    finally:
+        if staged is not None:
+            staged.discard()
     print(res.summary())
     if args.out:
         print(f"wrote {args.out}")

@@ -11,7 +11,13 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from api.commands._common import InputError, read_plan_file
+from api.commands._common import (
+    PLAN_LISTS,
+    InputError,
+    StagedOutput,
+    read_plan_file,
+    require_lists,
+)
 
 if TYPE_CHECKING:
     from network.scenario import Scenario
@@ -51,6 +57,7 @@ def read_plan_dir(
     plan = read_plan_file(plan_path, "PLAN_DIR")
     if plan.objective is None:
         raise InputError(f"{plan_path}: the plan holds no solution (status {str(plan.status)!r})")
+    require_lists(plan, plan_path, "PLAN_DIR", PLAN_LISTS)
     sc = Path(scenario) if scenario is not None else d / "scenario.json"
     if not sc.exists():
         raise InputError(
@@ -71,14 +78,16 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{flag}: {e}") from None
     scenario, plan = read_plan_dir(args.plan_dir, args.scenario)
     data = compile_network(scenario)
-    try:
-        res = simulate_plan(data, plan, params)
-    except InvalidNetworkError as e:
-        raise InputError(f"plan.json: {e}") from None
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out: {str(out)!r} exists and is not a directory")
-    write_simulation(res, out, draw=not args.no_plot)
+    # written under temporary names in the folder, renamed when every file is whole
+    with StagedOutput(args.out, "--out") as staged:
+        out = staged.target
+        try:
+            res = simulate_plan(data, plan, params)
+        except InvalidNetworkError as e:
+            raise InputError(f"plan.json: {e}") from None
+        with staged.writing():
+            write_simulation(res, staged.stage, draw=not args.no_plot)
+        staged.commit()
     doc = res.to_json()
     ot, fr = doc["on_time_share"], doc["fill_rate"]
     print(

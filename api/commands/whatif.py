@@ -11,7 +11,15 @@ import argparse
 import json
 from pathlib import Path
 
-from api.commands._common import InputError, add_scenario_args, load, read_plan_file
+from api.commands._common import (
+    PLAN_LISTS,
+    InputError,
+    StagedOutput,
+    add_scenario_args,
+    load,
+    read_plan_file,
+    require_lists,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -19,7 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "whatif", help="a plan under a shock: hold it or re-plan; write whatif.json and whatif.md"
     )
     add_scenario_args(p)
-    p.add_argument("--plan", required=True, metavar="PLAN_DIR", help="folder holding plan.json")
+    p.add_argument(
+        "--plan", required=True, metavar="PLAN", help="plan.json, or the folder holding it"
+    )
     p.add_argument("--shock", required=True, metavar="FILE", help="shock file (YAML or JSON)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument(
@@ -45,28 +55,38 @@ def run(args: argparse.Namespace) -> int:
     params = allocation_params(args)
     scenario = load(args)
     shock = load_shock(args.shock)
-    plan_path = Path(args.plan) / "plan.json"
+    # a plan.json or its folder, as for plan --previous
+    plan_path = Path(args.plan)
+    if plan_path.is_dir():
+        plan_path = plan_path / "plan.json"
     if not plan_path.is_file():
-        raise InputError(f"--plan: no plan.json in {args.plan!r}")
+        raise InputError(f"--plan: no plan.json at {str(plan_path)!r}")
     plan = read_plan_file(plan_path, "--plan")
     if plan.objective is None:
         raise InputError(f"{plan_path}: the plan holds no solution")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out: {str(out)!r} exists and is not a directory")
-    try:
-        res = whatif(scenario, plan, shock, params)
-    except InvalidNetworkError as e:
-        raise InputError(f"{plan_path}: not a plan of this scenario: {e}") from None
-    doc = res.to_json()
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "whatif.json").write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
-    (out / "whatif.md").write_text(whatif_markdown(doc))
-    for name, p in (("hold", res.hold.plan), ("replan", res.replan)):
-        (out / name).mkdir(exist_ok=True)
-        (out / name / "plan.json").write_text(
-            json.dumps(p.to_json(), indent=1, allow_nan=False) + "\n"
-        )
+    require_lists(plan, plan_path, "--plan", PLAN_LISTS)
+    for sub in ("hold", "replan"):
+        q = Path(args.out) / sub
+        if q.exists() and not q.is_dir():
+            raise InputError(f"--out: {str(q)!r} exists and is not a directory")
+    # written under temporary names in the folder, renamed when every file is whole
+    with StagedOutput(args.out, "--out") as staged:
+        out = staged.target
+        try:
+            res = whatif(scenario, plan, shock, params)
+        except InvalidNetworkError as e:
+            raise InputError(f"{plan_path}: not a plan of this scenario: {e}") from None
+        doc = res.to_json()
+        d = staged.stage
+        with staged.writing():
+            (d / "whatif.json").write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
+            (d / "whatif.md").write_text(whatif_markdown(doc))
+            for name, p in (("hold", res.hold.plan), ("replan", res.replan)):
+                (d / name).mkdir()
+                (d / name / "plan.json").write_text(
+                    json.dumps(p.to_json(), indent=1, allow_nan=False) + "\n"
+                )
+        staged.commit()
     b, h, r = doc["base"], doc["hold"], doc["replan"]
     print(f"what if {shock.name} on {doc['scenario']}:")
     for label, d in (("base", b), ("hold", h), ("re-plan", r)):

@@ -243,6 +243,24 @@ def _has_plan(plan: Mapping[str, Any]) -> bool:
     return plan.get("objective") is not None and str(plan.get("status")) in ("optimal", "feasible")
 
 
+def check_allocation_params(params: Mapping[str, Any]) -> None:
+    """Raise ValueError naming an ``[allocation]`` key ``AllocationParams`` does not have, or a
+    bad value (``Family.check_params`` of the allocation families)."""
+    import dataclasses
+
+    from optimizer.allocation.params import AllocationParams
+
+    known = {f.name for f in dataclasses.fields(AllocationParams)}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ValueError(
+            f"unknown allocation parameter(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(known))}"
+        )
+    # the run sets the time limit and the seed itself
+    AllocationParams(**{**dict(params), "time_limit": 1.0, "seed": 0})
+
+
 def solve_tradelane(
     inst: AllocInstance, *, time_limit: float, seed: int, params: Mapping[str, Any]
 ) -> SolveOutput:
@@ -339,6 +357,7 @@ def cflp_family() -> Family:
         evaluate=evaluate_cap,
         solvers=_SOLVERS,
         default_solver="tradelane",
+        check_params=check_allocation_params,
         peers=("monolithic", "naive"),
         best_known=lambda p: bks_lookup(p, ("bks.csv",)),
     )
@@ -387,6 +406,7 @@ def synthetic_family() -> Family:
         evaluate=evaluate_synthetic,
         solvers=_SOLVERS,
         default_solver="tradelane",
+        check_params=check_allocation_params,
         peers=("monolithic", "naive"),
         instance_name=synthetic_name,
     )

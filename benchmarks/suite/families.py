@@ -69,6 +69,23 @@ def solve_ortools_routes(
     return SolveOutput((routes, list(res.dropped)), info=info)
 
 
+def check_routing_params(params: Mapping[str, Any]) -> None:
+    """Raise ValueError naming a ``[routing]`` key ``RoutingParams`` does not have, or a bad
+    value (``Family.check_params`` of the routing families)."""
+    import dataclasses
+
+    from optimizer.routing import RoutingParams
+
+    known = {f.name for f in dataclasses.fields(RoutingParams)}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ValueError(
+            f"unknown routing parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    # the run sets the time limit and the seed itself
+    RoutingParams(**{**dict(params), "time_limit_s": 1.0, "seed": 0})
+
+
 def evaluate_routing(instance: Any, solution: Any) -> Evaluation:
     """Independent re-check with ``optimizer.routing.evaluate.evaluate_routes``.
 
@@ -103,6 +120,7 @@ def _routing_family(
         default_solver="ortools",
         peers=("pyvrp",),
         best_known=lambda path: bks_lookup(path, bks_files),
+        check_params=check_routing_params,
     )
 
 

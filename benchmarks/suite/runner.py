@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from benchmarks.suite.spec import Family
 
@@ -119,12 +119,17 @@ def load_config(path: Path, family: Family) -> Config:
     Raises
     ------
     BenchError
-        Unreadable or invalid TOML, a solver the family does not have.
+        Unreadable or invalid TOML, a solver the family does not have, a parameter our solver
+        does not take or a bad value (``Family.check_params``).
     """
     try:
-        doc = tomllib.loads(Path(path).read_text())
+        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as e:
         raise BenchError(f"--config {path}: cannot read: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise BenchError(
+            f"--config {path}: not UTF-8 text ({e.reason} at byte {e.start})"
+        ) from None
     except tomllib.TOMLDecodeError as e:
         raise BenchError(f"--config {path}: not valid TOML: {e}") from None
     meta = doc.pop("bench", {})
@@ -139,6 +144,11 @@ def load_config(path: Path, family: Family) -> Config:
             f"--config {path}: solver {solver!r} is not one of the "
             f"{family.name} solvers ({', '.join(sorted(family.solvers))})"
         )
+    if solver == family.default_solver and family.check_params is not None:
+        try:
+            family.check_params(params)
+        except (ValueError, TypeError) as e:
+            raise BenchError(f"--config {path}: [{family.kind}] {e}") from None
     return Config(name=str(meta.get("name", Path(path).stem)), solver=solver, params=dict(params))
 
 
@@ -220,26 +230,87 @@ def build_tasks(
     return tasks
 
 
+# the fields every recorded row has: ``Task.key`` (resume) and the status (reports)
+KEY_FIELDS = ("instance", "family", "solver", "config", "seed", "time_limit", "status")
+# how every row line written by this module starts (``_record`` puts ``instance`` first)
+_ROW_START = '{"instance": '
+
+
+def _check_row(row: Any, where: str) -> dict[str, Any]:
+    """``row`` if it is a results row, else BenchError naming ``where`` (file:line)."""
+    if not isinstance(row, dict):
+        raise BenchError(f"{where}: not a results row (a JSON {type(row).__name__}, not an object)")
+    missing = [k for k in KEY_FIELDS if k not in row]
+    if missing:
+        raise BenchError(f"{where}: not a results row (no {', '.join(missing)})")
+    if isinstance(row["seed"], bool) or not isinstance(row["seed"], int):
+        raise BenchError(f"{where}: seed {row['seed']!r} is not an integer")
+    tl = row["time_limit"]
+    if isinstance(tl, bool) or not isinstance(tl, int | float):
+        raise BenchError(f"{where}: time_limit {tl!r} is not a number")
+    return row
+
+
 def read_rows(path: Path) -> list[dict[str, Any]]:
     """Rows of a results file: JSON Lines, or a JSON list (both accepted).
 
-    Lines that are not valid JSON (a write cut short by a kill) are skipped with a warning.
+    A missing or empty file has no rows. Anything else that is not a results file is refused,
+    so that a run never writes its results over some other file.
+
+    Raises
+    ------
+    BenchError
+        The file cannot be read, is not JSON / JSON Lines, or a row is not a results row
+        (message: ``file:line``). The one exception is a JSON Lines row cut short by a kill
+        while it was written (a line that starts as rows do but is not whole JSON): it is
+        skipped with a warning.
     """
     path = Path(path)
     if not path.exists():
         return []
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise BenchError(f"{path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
     if text.lstrip().startswith("["):
-        return list(json.loads(text))
+        # a JSON list is rewritten atomically (``_write_list``): it is whole or it is not ours
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise BenchError(f"{path}:{e.lineno}: not valid JSON: {e.msg}") from None
+        if not isinstance(doc, list):
+            raise BenchError(f"{path}: not a results file (not a JSON list)")
+        where = _list_item_places(path, text, len(doc))
+        return [_check_row(r, w) for r, w in zip(doc, where, strict=True)]
     rows = []
-    for n, line in enumerate(text.splitlines(), 1):
+    lines = text.splitlines()
+    last = max((n for n, ln in enumerate(lines, 1) if ln.strip()), default=0)
+    for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except json.JSONDecodeError:
-            log.warning("%s:%d: not a JSON row (an interrupted write?); ignored", path, n)
+            stripped = line.strip()
+            cut = stripped.startswith(_ROW_START) or (n == last and _ROW_START.startswith(stripped))
+            if not cut:
+                raise BenchError(
+                    f"{path}:{n}: not a results file (not a JSON row; "
+                    "results are a JSON list or one JSON object per line)"
+                ) from None
+            log.warning("%s:%d: a row cut short (an interrupted write); ignored", path, n)
+            continue
+        rows.append(_check_row(row, f"{path}:{n}"))
     return rows
+
+
+def _list_item_places(path: Path, text: str, count: int) -> list[str]:
+    """Where each item of a JSON list is, for messages: ``file:line`` when the items are one per
+    line (as ``_write_list`` writes them), else ``file: row N``."""
+    starts = [n for n, ln in enumerate(text.splitlines(), 1) if ln.lstrip().startswith("{")]
+    if len(starts) == count:
+        return [f"{path}:{n}" for n in starts]
+    return [f"{path}: row {i}" for i in range(1, count + 1)]
 
 
 def _gap(cost: float | None, bks: float | None, feasible: bool) -> float | None:
@@ -436,18 +507,30 @@ def _record(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _append_line(out: Path, row: dict[str, Any]) -> None:
-    """JSON Lines: append one line (after repairing a line cut short by a kill)."""
-    with open(out, "a+") as fh:
-        fh.seek(0, os.SEEK_END)
-        if fh.tell() > 0:
-            fh.seek(fh.tell() - 1)
-            last = fh.read(1)
-            fh.seek(0, os.SEEK_END)
-            if last != "\n":
-                fh.write("\n")
-        fh.write(json.dumps(_record(row)) + "\n")
+    """JSON Lines: append one line (after dropping a line cut short by a kill, so that only
+    the last line of a results file can ever be partial)."""
+    with open(out, "ab+") as fh:
+        end = fh.seek(0, os.SEEK_END)
+        if end > 0:
+            fh.seek(end - 1)
+            if fh.read(1) != b"\n":
+                fh.truncate(_last_line_start(fh, end))
+        fh.write((json.dumps(_record(row)) + "\n").encode("utf-8"))
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def _last_line_start(fh: BinaryIO, end: int, chunk: int = 1 << 16) -> int:
+    """Offset just after the last newline before ``end`` in a binary file (0: none)."""
+    pos = end
+    while pos > 0:
+        start = max(0, pos - chunk)
+        fh.seek(start)
+        i = fh.read(pos - start).rfind(b"\n")
+        if i >= 0:
+            return start + i + 1
+        pos = start
+    return 0
 
 
 def _write_list(out: Path, rows: list[dict[str, Any]]) -> None:

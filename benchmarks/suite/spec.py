@@ -97,6 +97,10 @@ class Family:
         ``best_known(path) -> float | None``.
     instance_name : callable
         ``instance_name(path) -> str``, the name in result rows (default: the file stem).
+    check_params : callable or None
+        ``check_params(params)`` raises ValueError or TypeError naming a parameter the default
+        solver does not take, or a bad value, so that a configuration is refused before any
+        solve (None: no check).
     """
 
     name: str
@@ -109,6 +113,7 @@ class Family:
     peers: tuple[str, ...] = ()
     best_known: Callable[[Path], float | None] = lambda path: None
     instance_name: Callable[[Path], str] = lambda path: path.stem
+    check_params: Callable[[Mapping[str, Any]], None] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("routing", "allocation"):

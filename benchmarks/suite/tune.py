@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.suite.runner import Config, build_tasks, run_suite
+from benchmarks.suite.runner import BenchError, Config, build_tasks, run_suite
 from benchmarks.suite.spec import Family
 
 if TYPE_CHECKING:
@@ -114,8 +114,15 @@ def write_toml(
         f"[{table}]",
     ]
     lines += [f"{k} = {_toml_value(v)}" for k, v in sorted(params.items())]
-    Path(path).write_text("\n".join(lines) + "\n")
-    return Path(path)
+    # a temporary file beside it, renamed when whole: never a truncated TOML under the name
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        tmp.write_text("\n".join(lines) + "\n")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 @dataclass(frozen=True)
@@ -224,7 +231,7 @@ def tune(
         ("seeds", seeds),
     ):
         if key in meta and meta[key] != want:
-            raise ValueError(
+            raise BenchError(
                 f"study {study_name!r} in {storage} was run with {key}="
                 f"{meta[key]!r}, not {want!r}: use another --study or --storage"
             )

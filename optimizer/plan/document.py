@@ -60,6 +60,10 @@ class PlanFormatError(OptimiserError, ValueError):
 _Rec = TypeVar("_Rec")
 
 
+#: how far below zero a plan's units may be and still be read: LP round-off, not a shortage
+UNITS_ROUNDOFF = 1e-6
+
+
 class _Obj:
     """A JSON object being read: typed getters that name the field path on error.
 
@@ -96,6 +100,13 @@ class _Obj:
             return None
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise self._bad(key, "a number", v)
+        return v
+
+    def units(self, key: str, *, required: bool = True) -> Any:
+        """A number of units: finite and not negative (beyond solver round-off)."""
+        v = self.num(key, required=required)
+        if v is not None and not (math.isfinite(v) and v >= -UNITS_ROUNDOFF):
+            raise self._bad(key, "units >= 0", v)
         return v
 
     def cap(self, key: str) -> Any:
@@ -397,9 +408,9 @@ class StockRow:
         out = cls(
             sku=o.string("sku"),
             warehouse=o.string("warehouse"),
-            units=o.num("units"),
-            on_hand=o.num("on_hand", required=False),
-            in_transit=o.num("in_transit", required=False),
+            units=o.units("units"),
+            on_hand=o.units("on_hand", required=False),
+            in_transit=o.units("in_transit", required=False),
         )
         o.done()
         return out
@@ -425,7 +436,7 @@ class ReplenishmentRow:
             sku=o.string("sku"),
             warehouse=o.string("warehouse"),
             lanes=o.strings("lanes"),
-            units=o.num("units"),
+            units=o.units("units"),
             origin=o.string("origin", required=False),
             lead_time_hours=o.num("lead_time_hours", required=False),
         )
@@ -459,7 +470,7 @@ class FulfilmentRow:
             zone=o.string("zone"),
             source=o.string("source"),
             lanes=o.strings("lanes"),
-            units=o.num("units"),
+            units=o.units("units"),
             hours=o.num("hours"),
             on_time=o.boolean("on_time"),
             p_on_time=o.num("p_on_time", required=False),

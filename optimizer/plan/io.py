@@ -28,7 +28,9 @@ __all__ = [
     "TRANSFER_STYLE",
     "draw_map",
     "flows_geojson",
+    "inventory_line_problems",
     "map_figure",
+    "read_inventory_rows",
     "write_plan",
 ]
 
@@ -426,3 +428,63 @@ def write_state_csv(plan: Plan, out: Path) -> dict[str, Path]:
     for key, path in paths.items():
         path.write_bytes(files[f"{key}.csv"])
     return paths
+
+
+def read_inventory_rows(text: str, name: str) -> tuple[list[dict[str, Any]], list[int]]:
+    """The ``inventory`` rows of an inventory CSV and the CSV line each came from.
+
+    :func:`network.state.read_inventory_csv` parses the rows; before it, a UTF-8 byte-order
+    mark is dropped (spreadsheet exports start with one) and every record is checked to have
+    no more fields than the header (empty trailing cells are dropped), naming the line.
+
+    Raises
+    ------
+    ValueError
+        One line per problem, each naming the CSV line.
+    """
+    import csv
+    import io
+
+    from network.state import read_inventory_csv
+
+    text = text.removeprefix("\ufeff")
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None:
+        return read_inventory_csv(text, name), []
+    records, lines, probs = [header], [], []
+    for rec in reader:
+        if not rec:
+            continue  # a blank line, as csv.DictReader skips it
+        while len(rec) > len(header) and not rec[-1].strip():
+            rec = rec[:-1]
+        if len(rec) > len(header):
+            probs.append(
+                f"{name} line {reader.line_num}: {len(rec)} fields, the header has {len(header)}"
+            )
+        records.append(rec)
+        lines.append(reader.line_num)
+    if probs:
+        raise ValueError("\n".join(probs))
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(records)
+    return read_inventory_csv(buf.getvalue(), name), lines
+
+
+def inventory_line_problems(problems: list[Any], lines: list[int]) -> list[Any]:
+    """Scenario problems with ``inventory[i]`` (an index into the CSV's rows) replaced by the
+    CSV line ``i`` came from, as :func:`read_inventory_rows` gives it."""
+    import re
+
+    from network.scenario import Problem
+
+    def line(m: re.Match[str]) -> str:
+        i = int(m.group(1))
+        return f"line {lines[i]}" if i < len(lines) else m.group(0)
+
+    return [
+        Problem(re.sub(r"inventory\[(\d+)\]", line, p.where), p.message)
+        if isinstance(p, Problem)
+        else p
+        for p in problems
+    ]

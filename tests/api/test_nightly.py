@@ -258,3 +258,53 @@ def test_nightly_uses_stored_inventory_and_last_nights_plan(
     md2 = (day2 / "diff.md").read_text()
     assert "## Transfers (1)" in md2 and "| K | WH-A | WH-B | A-B | 740 | 10.0 |" in md2
     assert "## Orders to book tonight (0)" in md2
+
+
+def test_bad_scenario_input_exits_2_and_is_said_once(
+    tmp_path: Path, tiny_scenario: dict[str, Any], monkeypatch, capsys
+) -> None:
+    """A scenario whose inventory CSV is bad fails with the CSV line named, printed once (it
+    was also logged), and the run exits 2 when bad input is its only failure (it exited 1)."""
+    monkeypatch.setenv("TRADELANE_SOLVER", FAKE)
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    _write(tmp_path, "a.json", tiny_scenario)
+    (tmp_path / "inv.csv").write_text("sku,warehouse,on_hand\nSKU-A,WH-PEN,100,999\n")
+    cfg = _config(
+        tmp_path, db, '[[scenario]]\nname = "a"\npath = "a.json"\ninventory = "inv.csv"\n'
+    )
+    assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-01"]) == 2
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert text.count("inv.csv line 2: 4 fields, the header has 3") == 1
+
+
+@pytest.mark.parametrize(
+    "database_url, out, message",
+    [
+        ("bogus://x", None, "database_url: 'bogus://x' is not a database URL"),
+        ("sqlite:///{tmp}/afile/n.db", None, "database_url: cannot open"),
+        (None, "{tmp}/afile", "--out: cannot write"),
+    ],
+)
+def test_unusable_database_or_out_exits_2_before_planning(
+    tmp_path: Path,
+    tiny_scenario: dict[str, Any],
+    monkeypatch,
+    capsys,
+    database_url: str | None,
+    out: str | None,
+    message: str,
+) -> None:
+    """A database URL that cannot be opened, or a report folder under a file, exits 2 with one
+    line naming the key or option before any scenario is planned or stored."""
+    monkeypatch.setenv("TRADELANE_SOLVER", FAKE)
+    (tmp_path / "afile").write_text("")
+    db = (database_url or f"sqlite:///{tmp_path / 'n.db'}").format(tmp=tmp_path)
+    _write(tmp_path, "a.json", tiny_scenario)
+    cfg = _config(tmp_path, db, '[[scenario]]\nname = "a"\npath = "a.json"\n')
+    args = ["nightly", "--config", str(cfg), "--date", "2026-03-01"]
+    if out:
+        args += ["--out", out.format(tmp=tmp_path)]
+    assert cli_main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from api.cli import main
 
 
@@ -74,9 +76,34 @@ def test_bad_input_exits_2_with_a_message(tmp_path, data_dir, capsys) -> None:
         (["route", "--plan", plan, "--warehouse", "WH-NOPE", "--day", "0"], "WH-NOPE"),
         (["route", "--plan", plan, "--day", "0"], "--warehouse"),
         (["route", str(data_dir / "vrp" / "C101.txt"), "--config", str(cfg)], "turbo"),
-        (["route", str(data_dir / "vrp" / "C101.txt"), "--time-limit", "-3"], "time_limit_s"),
+        (["route", str(data_dir / "vrp" / "C101.txt"), "--time-limit", "-3"], "--time-limit"),
     ]
     for argv, message in cases:
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, (argv, err)
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--best-known", "0"], "--best-known: 0.0 not understood"),  # was a ZeroDivisionError
+        (["--best-known", "-5"], "--best-known: -5.0 not understood"),  # was a -7600 % gap
+        (["--time-limit", "-1"], "--time-limit: -1.0 not understood"),  # not time_limit_s
+        (["--time-limit", "nan"], "--time-limit: nan not understood"),
+        (["--seed", "-1"], "--seed: -1 not understood"),
+        (["--solution-limit", "0"], "--solution-limit: 0 not understood"),
+        (["--circuity", "0"], "--circuity: 0.0 not understood"),
+    ],
+)
+def test_route_flags_are_checked_before_solving_naming_the_flag(
+    tmp_path, data_dir, capsys, flags, message
+) -> None:
+    """Bad numeric flags exit 2 with a line naming the flag (not the parameter field), before
+    the solve, and no --out file is written."""
+    inst = data_dir / "bench" / "solomon" / "C101-12.txt"
+    out = tmp_path / "r.json"
+    assert main(["route", str(inst), *flags, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {message}" in err and "Traceback" not in err
+    assert not out.exists()

@@ -232,3 +232,189 @@ def test_bad_time_limit_is_an_argparse_error(capsys: pytest.CaptureFixture[str])
         )
     assert e.value.code == 2
     assert "time limits must be > 0" in capsys.readouterr().err
+
+
+def _run_args(bench_data: Path, out: Path | str, *extra: str) -> list[str]:
+    return [
+        "bench",
+        "--family",
+        "solomon",
+        "--instances",
+        str(bench_data / "solomon"),
+        "--time-limit",
+        "1",
+        "--no-peers",
+        "--out",
+        str(out),
+        *extra,
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (None, ":1: not a results file"),  # a scenario document (pretty-printed JSON)
+        ('{"a": 1}\n', ":1: not a results row (no instance"),  # one JSON object, not a row
+        ("[1, 2]\n", "row 1: not a results row (a JSON int"),  # a JSON list of non-objects
+        ('"abc"\n', ":1: not a results row (a JSON str"),  # a JSON string
+        ('{"instance": "x"}\n', "no family, solver"),  # a row lacking the key fields
+    ],
+)
+def test_run_refuses_to_write_over_a_file_that_is_not_results(
+    bench_data: Path,
+    data_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    text: str | None,
+    message: str,
+) -> None:
+    """``--out`` naming a file that is not a results file exits 2 naming the file and line,
+    solves nothing and leaves the file as it was (it used to be overwritten)."""
+    out = tmp_path / "victim.json"
+    if text is None:
+        shutil.copy(data_dir / "tiny-my.json", out)
+    else:
+        out.write_text(text)
+    before = out.read_bytes()
+    assert main(_run_args(bench_data, out)) == 2
+    err = capsys.readouterr().err
+    assert f"error: --out: {out}" in err and message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert out.read_bytes() == before
+
+
+def test_report_of_a_file_that_is_not_results_is_one_error(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``bench report`` of a scenario document is one error line naming file and line (not a
+    warning per line), exit 2, and no report folder is left behind."""
+    out_dir = tmp_path / "rep"
+    assert main(["bench", "report", str(data_dir / "tiny-my.json"), "--out-dir", str(out_dir)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == (
+        f"error: {data_dir / 'tiny-my.json'}:1: not a results file (not a JSON row; "
+        "results are a JSON list or one JSON object per line)"
+    )
+    assert not out_dir.exists()
+
+
+def test_report_rows_without_solver_exit_2_and_leave_no_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rows with instance/family/config/status but no ``solver`` are refused naming the line
+    (it was a KeyError), and the --out-dir is not created."""
+    res = tmp_path / "res.jsonl"
+    res.write_text(
+        json.dumps({"instance": "A", "family": "cflp", "config": "c", "status": "ok"}) + "\n"
+    )
+    out_dir = tmp_path / "rep"
+    assert main(["bench", "report", str(res), "--out-dir", str(out_dir)]) == 2
+    assert f"error: {res}:1: not a results row (no solver, seed, time_limit)" in (
+        capsys.readouterr().err
+    )
+    assert not out_dir.exists()
+
+
+def test_report_out_dir_that_is_a_file_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--out-dir`` naming a file is refused with exit 2 naming the option; the file stays."""
+    res = tmp_path / "res.jsonl"
+    row = dict.fromkeys(("instance", "family", "solver", "config", "status"), "x")
+    res.write_text(json.dumps({**row, "seed": 0, "time_limit": 1.0}) + "\n")
+    afile = tmp_path / "afile"
+    afile.write_text("keep")
+    assert main(["bench", "report", str(res), "--out-dir", str(afile)]) == 2
+    assert f"error: --out-dir: '{afile}' exists and is not a directory" in capsys.readouterr().err
+    assert afile.read_text() == "keep"
+
+
+@pytest.mark.parametrize(
+    "config, extra, message",
+    [
+        ("[routing]\ntim_limit = 3\n", [], "unknown routing parameter(s) tim_limit"),  # typo
+        ("[routing]\nneighbors = -4\n", [], "[routing]"),  # a bad value
+        (b"\xff\xfe", [], "not UTF-8 text"),  # not text
+        (None, ["--out", "{tmp}/adir"], "'{tmp}/adir' is a directory, not a file"),  # a folder
+        (None, ["--out", "{tmp}/afile/r.json"], "'{tmp}/afile' is not a directory"),  # under a file
+        (None, ["--time-limit", "-1,2"], "time limits must be > 0"),  # a leading dash
+    ],
+)
+def test_bad_config_and_out_are_refused_before_any_solve(
+    bench_data: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    config: str | bytes | None,
+    extra: list[str],
+    message: str,
+) -> None:
+    """A configuration our solver cannot take, or an --out that cannot be written, exits 2
+    naming the key or path before any solve (an unknown key used to become an error row per
+    solve with exit 0)."""
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "afile").write_text("")
+    args = _run_args(bench_data, tmp_path / "r.json")
+    if config is not None:
+        cfg = tmp_path / "c.toml"
+        if isinstance(config, bytes):
+            cfg.write_bytes(config)
+        else:
+            cfg.write_text(config)
+        args += ["--config", str(cfg)]
+    for i in range(0, len(extra), 2):
+        args[args.index(extra[i]) + 1] = extra[i + 1].format(tmp=tmp_path)
+    try:
+        code = main(args)
+    except SystemExit as e:  # argparse's own checks
+        code = int(e.code or 0)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message.format(tmp=tmp_path) in err and "Traceback" not in err
+    assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--storage", "bogus://x"], "error: --storage: 'bogus://x' is not a database URL"),
+        (["--time-limit", "1,2"], "error: --time-limit: tune takes one time limit, got 2"),
+        (["--out", "{tmp}/adir"], "error: --out: '{tmp}/adir' is a directory, not a file"),
+        (["--storage", "sqlite:///{tmp}/afile/t.db"], "error: --storage: cannot open"),
+    ],
+)
+def test_bad_tune_input_exits_2_before_any_trial(
+    bench_data: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+    message: str,
+) -> None:
+    """An unusable --storage, several time limits or an --out folder exit 2 with one line
+    naming the option, before any trial (they used to fail after the trials, or silently use
+    the first limit)."""
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "afile").write_text("")
+    args = [
+        "bench",
+        "tune",
+        "--family",
+        "solomon",
+        "--instances",
+        str(bench_data / "solomon"),
+        "--time-limit",
+        "1",
+        "--trials",
+        "1",
+        "--out",
+        str(tmp_path / "best.toml"),
+    ]
+    for i in range(0, len(extra), 2):
+        if extra[i] in args:
+            args[args.index(extra[i]) + 1] = extra[i + 1].format(tmp=tmp_path)
+        else:
+            args += [extra[i], extra[i + 1].format(tmp=tmp_path)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message.format(tmp=tmp_path)) and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "best.toml").exists()
+    assert not (tmp_path / "best.trials.jsonl").exists()

@@ -168,3 +168,47 @@ def test_resolve_family_by_module_attribute() -> None:
     assert fam.name == toy().name
     with pytest.raises(KeyError, match=r"'tests\.benchmarks\.toy:TOY' is no benchmark family"):
         resolve_family("tests.benchmarks.toy:TOY")
+
+
+def test_a_row_cut_short_is_dropped_before_the_next_append(toy_dir: Path, tmp_path: Path) -> None:
+    """Resuming after a kill mid-write drops the partial line instead of keeping it between
+    whole rows, so only the last line of a results file can ever be partial."""
+    out = tmp_path / "results.jsonl"
+    tasks = _tasks(toy_dir, ["good"])
+    run_suite(tasks[:1], out)
+    whole = out.read_text()
+    out.write_text(whole + whole[:40])
+    run_suite(tasks, out)
+    lines = out.read_text().splitlines()
+    assert len(lines) == 2 and all(json.loads(ln) for ln in lines)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('{\n  "nodes": []\n}\n', r"r\.jsonl:1: not a results file"),  # pretty-printed JSON
+        ('{"a": 1}\n', r"r\.jsonl:1: not a results row \(no instance"),  # object, not a row
+        ("plain text\n", r"r\.jsonl:1: not a results file"),  # not JSON at all
+        ('{"instance": "a"\n{"instance": "b"}\n', r"r\.jsonl:2: not a results row"),  # key fields
+        ("[1]\n", r"r\.jsonl: row 1: not a results row"),  # a list of non-objects
+        ('{"a": 1}', r"r\.jsonl:1: not a results row"),  # a whole last line is checked
+    ],
+)
+def test_read_rows_refuses_files_that_are_not_results(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    """Anything but rows (and one row cut short at the end) raises BenchError naming file and
+    line, so a run never writes its results over another file."""
+    p = tmp_path / "r.jsonl"
+    p.write_text(text)
+    with pytest.raises(BenchError, match=message):
+        read_rows(p)
+
+
+def test_load_config_refuses_parameters_our_solver_lacks(tmp_path: Path) -> None:
+    """A key the default solver does not take is refused when the configuration is read, not
+    recorded as an error row per solve."""
+    p = tmp_path / "typo.toml"
+    p.write_text("[routing]\ntim_limit = 3\n")
+    with pytest.raises(BenchError, match=r"typo\.toml: \[routing\] unknown routing parameter"):
+        load_config(p, resolve_family("solomon"))
