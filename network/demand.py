@@ -144,6 +144,11 @@ def _capped(locs: npt.NDArray[np.int64], make: Any, what: str) -> list[tuple[str
     return out
 
 
+MAX_UNITS = 1e12
+"""Largest demand units one row may hold: a trillion units of one SKU in one zone over a
+horizon is a typo or a unit mix-up (the solvers' numerics break down far below 1e300)."""
+
+
 def check_records(
     rows: Any, where: RowLocations
 ) -> tuple[DemandTable, npt.NDArray[np.int64], list[tuple[str, str]]]:
@@ -200,6 +205,11 @@ def check_records(
                 elif uf < 0:
                     probs.append(
                         (f"{here}.units", f"Input should be greater than or equal to 0 (got {u!r})")
+                    )
+                    bad = True
+                elif uf > MAX_UNITS:
+                    probs.append(
+                        (f"{here}.units", f"Input should be at most {MAX_UNITS:g} (got {u!r})")
                     )
                     bad = True
         if not bad:
@@ -412,6 +422,7 @@ def read_demand_csv(
     (a quote inside an unquoted field, an unclosed quote) goes through the csv module row by
     row.
     """
+    text = text.removeprefix("\ufeff")  # a byte-order mark (spreadsheet exports) is not a column
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     raw = text.encode("utf-8")
@@ -507,12 +518,21 @@ def _checked(
         ),
         "negative units",
     )
+    huge = np.flatnonzero(np.isfinite(units) & (units > MAX_UNITS))
+    probs += _capped(
+        huge,
+        lambda i: (
+            f"{name} line {lines_ok[i]}.units",
+            f"Input should be at most {MAX_UNITS:g} (got {units[i]:g})",
+        ),
+        "implausibly large units",
+    )
     sk, zn = sku.to_numpy(dtype=object), zone.to_numpy(dtype=object)
     empty = np.flatnonzero((sk == "") | (zn == ""))
     probs += _capped(
         empty, lambda i: (f"{name} line {lines_ok[i]}", "empty sku or zone"), "empty ids"
     )
-    good = np.isfinite(units) & (units >= 0) & (sk != "") & (zn != "")
+    good = np.isfinite(units) & (units >= 0) & (units <= MAX_UNITS) & (sk != "") & (zn != "")
     return DemandTable(sk[good], zn[good], units[good]), lines_ok[good], probs
 
 

@@ -131,7 +131,11 @@ class ScenarioError(ValueError):
 class _Base(BaseModel):
     # Unknown keys are kept (and reported as warnings by ``unknown_fields``), not rejected:
     # newer writers may add optional fields, and a typo should be visible, not fatal.
-    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
+    # Numbers must be finite: ``Infinity`` in a cost or weight would reach the solver as an
+    # infinite coefficient (fields where infinity means "no limit" say so themselves).
+    model_config = ConfigDict(
+        extra="allow", populate_by_name=True, frozen=True, allow_inf_nan=False
+    )
 
 
 class Service(_Base):
@@ -220,7 +224,7 @@ class RateCard(_Base):
     base_hours: float = NonNeg
     km_per_hour: float = Field(gt=0)
     circuity: float = Field(default=1.0, ge=1)
-    max_km: float = Field(default=math.inf, ge=0)
+    max_km: float = Field(default=math.inf, ge=0, allow_inf_nan=True)
     cost_per_unit: float = NonNeg
     cost_per_kg: float = NonNeg
     cost_per_m3: float = NonNeg
@@ -286,7 +290,11 @@ class Scenario(_Base):
     """A whole scenario, format v1. ``demand`` is a columnar :class:`DemandTable`."""
 
     model_config = ConfigDict(
-        extra="allow", populate_by_name=True, frozen=True, arbitrary_types_allowed=True
+        extra="allow",
+        populate_by_name=True,
+        frozen=True,
+        arbitrary_types_allowed=True,
+        allow_inf_nan=False,
     )
 
     name: str = Field(min_length=1)

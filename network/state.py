@@ -51,7 +51,9 @@ INVENTORY_COLUMNS = ("sku", "warehouse", "on_hand", "in_transit", "arrives_in_ho
 
 
 class _Base(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(
+        extra="allow", populate_by_name=True, frozen=True, allow_inf_nan=False
+    )
 
 
 class InventoryRow(_Base):
@@ -147,7 +149,7 @@ def read_inventory_csv(text: str, name: str = "inventory.csv") -> list[dict[str,
     ValueError
         For a missing column or a cell that is no number, naming the CSV line.
     """
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
     cols = [c.strip() for c in (reader.fieldnames or [])]
     probs: list[str] = []
     missing = [c for c in ("sku", "warehouse") if c not in cols]
@@ -158,8 +160,15 @@ def read_inventory_csv(text: str, name: str = "inventory.csv") -> list[dict[str,
     if unknown:
         raise ValueError(f"{name} line 1: unknown column(s) {', '.join(unknown)}")
     rows: list[dict[str, Any]] = []
-    for line, rec in enumerate(reader, start=2):
-        rec = {(k or "").strip(): (v or "").strip() for k, v in rec.items()}
+    for raw in reader:
+        line = reader.line_num  # the CSV line (blank lines are skipped, not counted out)
+        if None in raw:  # more fields than the header names
+            probs.append(
+                f"{name} line {line}: {len(cols) + len(raw[None])} fields, the header names "
+                f"{len(cols)}"
+            )
+            continue
+        rec = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
         row: dict[str, Any] = {"sku": rec.get("sku", ""), "warehouse": rec.get("warehouse", "")}
         for c in ("on_hand", "in_transit", "arrives_in_hours"):
             cell = rec.get(c, "")

@@ -132,3 +132,11 @@ def test_extra_columns_in_any_order() -> None:
         assert probs == []
         assert [tuple(r) for r in table] == [("A", "Z", 1.0), ("B", "Y", 2.0)]
         assert lines.tolist() == ([2, 3] if t == text else [2, 4])
+
+
+def test_a_byte_order_mark_and_implausible_units_are_handled() -> None:
+    """A spreadsheet's byte-order mark is not part of the first column's name; units above
+    1e12 (a typo, or 1e300 that broke the solver's numerics) are named by line."""
+    table, lines, probs = read_demand_csv("\ufeffsku,zone,units\nA,Z,1\nB,Z,1e300\n")
+    assert [tuple(r) for r in table] == [("A", "Z", 1.0)] and lines.tolist() == [2]
+    assert probs == [("demand.csv line 3.units", "Input should be at most 1e+12 (got 1e+300)")]

@@ -242,7 +242,7 @@ def test_cli_out_is_a_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture
     f = tmp_path / "file"
     f.write_text("x")
     assert main(["generate", "--region", "sea", "--out", str(f)]) == 2
-    assert "not a folder" in capsys.readouterr().err
+    assert "is not a directory" in capsys.readouterr().err
 
 
 def test_cli_seed_not_a_number_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

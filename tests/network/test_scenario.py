@@ -142,6 +142,17 @@ BAD_CASES = [
     ),
     # rate card with zero speed
     ("rate_cards.0.km_per_hour", 0, "rate_cards[0] (id 'MY-std').km_per_hour", "greater than 0"),
+    # infinite numbers (JSON's Infinity): they reached the solver as infinite coefficients
+    ("nodes.2.fixed_cost", float("inf"), "nodes[2] (id 'WH-KUL').fixed_cost", "finite number"),
+    ("skus.0.weight_kg", float("inf"), "skus[0] (id 'SKU-A').weight_kg", "finite number"),
+    (
+        "lanes.0.transit_hours",
+        float("inf"),
+        "lanes[0] (id 'SZX-PKG-sea').transit_hours",
+        "finite number",
+    ),
+    # implausibly large demand (the plan came back infeasible, naming nothing)
+    ("demand.0.units", 1e300, "demand[0] (sku 'SKU-A', zone 'Z-KUL').units", "at most 1e+12"),
 ]
 
 

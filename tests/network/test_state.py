@@ -143,3 +143,15 @@ def test_inventory_csv() -> None:
         read_inventory_csv("sku,warehouse,on_hand\nA,W,1\nA,W,x\n", "inv.csv")
     with pytest.raises(ValueError, match="missing column"):
         read_inventory_csv("sku,on_hand\nA,1\n")
+
+
+def test_inventory_csv_names_the_file_line_of_a_bad_row() -> None:
+    """An extra field (was an AttributeError), a byte-order mark (was "missing column sku")
+    and blank lines before a bad row (the line was counted without them)."""
+    with pytest.raises(ValueError, match=r"inv\.csv line 2: 4 fields, the header names 3"):
+        read_inventory_csv("sku,warehouse,on_hand\nSKU-A,WH-PEN,100,999\n", "inv.csv")
+    with pytest.raises(ValueError, match=r"inv\.csv line 4: on_hand 'x' is not a number"):
+        read_inventory_csv("\ufeffsku,warehouse,on_hand\n\n\nA,W,x\n", "inv.csv")
+    assert read_inventory_csv("\ufeffsku,warehouse,on_hand\nA,W,5\n") == [
+        {"sku": "A", "warehouse": "W", "on_hand": 5.0}
+    ]
