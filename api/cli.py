@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 from api.commands._common import InputError, OutputError
 from network.scenario import ScenarioError
+from optimizer.exceptions import ExecutorError
 
 COMMANDS = (
     "validate",
@@ -135,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in e.lines:
             print(f"error: {line}", file=sys.stderr)
         return 2
-    except OutputError as e:
+    except (OutputError, ExecutorError) as e:  # the input was fine: the disk or the cluster
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -7,7 +7,13 @@ run at all. An infeasible model is *not* an error: it is a status of the result.
 
 from __future__ import annotations
 
-__all__ = ["InvalidNetworkError", "OptimiserError", "ScalingWarning", "SolverError"]
+__all__ = [
+    "ExecutorError",
+    "InvalidNetworkError",
+    "OptimiserError",
+    "ScalingWarning",
+    "SolverError",
+]
 
 
 class OptimiserError(Exception):
@@ -20,6 +26,10 @@ class InvalidNetworkError(OptimiserError, ValueError):
 
 class SolverError(OptimiserError, RuntimeError):
     """The solver could not run (unsupported solver, invalid parameters, internal failure)."""
+
+
+class ExecutorError(OptimiserError, RuntimeError):
+    """The executor for sub-solves cannot start (a Dask scheduler out of reach)."""
 
 
 class ScalingWarning(UserWarning):

@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from optimizer.exceptions import ExecutorError
+
 __all__ = ["DASK_ENV", "TaskRunner", "make_executor"]
 
 log = logging.getLogger(__name__)
@@ -221,6 +223,7 @@ def make_executor(
     workers: int | None = None,
     processes: bool = True,
     persistent: bool = False,
+    connect_timeout: float = 10.0,
 ) -> TaskRunner:
     """The runner for sub-solves (module docstring).
 
@@ -237,6 +240,14 @@ def make_executor(
     persistent
         Local processes: keep the pool across ``map`` calls with the same ``shared`` object
         until ``close`` (see ``ProcessRunner``).
+    connect_timeout
+        Seconds to reach a scheduler at an address (Dask's own default is 30 s, which would
+        eat a short time limit): past it, ``ExecutorError`` names the address.
+
+    Raises
+    ------
+    ExecutorError
+        The scheduler at ``dask`` cannot be reached within ``connect_timeout``.
     """
     dask = dask or os.environ.get(DASK_ENV) or None
     n = workers or min(4, os.cpu_count() or 1)
@@ -252,4 +263,10 @@ def make_executor(
             dashboard_address=None,
         )
         return DaskRunner(Client(cluster), cluster)  # type: ignore[no-untyped-call]
-    return DaskRunner(Client(dask))  # type: ignore[no-untyped-call]
+    try:
+        client = Client(dask, timeout=max(0.1, connect_timeout))  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError) as e:
+        raise ExecutorError(
+            f"cannot reach the Dask scheduler at {dask!r} within {connect_timeout:g} s ({e})"
+        ) from None
+    return DaskRunner(client)

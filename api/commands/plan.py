@@ -141,7 +141,10 @@ def run(args: argparse.Namespace) -> int:
     # under temporary names and renamed when all are whole
     with StagedOutput(args.out, "--out") as staged:
         out = staged.target
-        executor = make_executor(args.dask, workers=args.workers)
+        # a scheduler out of reach must not eat a short time limit (Dask waits 30 s)
+        executor = make_executor(
+            args.dask, workers=args.workers, connect_timeout=max(1.0, min(10.0, 0.25 * limit))
+        )
         try:
             outcome = _with_progress(
                 lambda say: plan_scenario(

@@ -50,3 +50,17 @@ def test_dask_cluster_gives_the_inline_results() -> None:
         assert ex.map(_scaled, 3, [0, 1, 2, 3]) == [0, 3, 12, 27]
     finally:
         ex.close()
+
+
+def test_unreachable_scheduler_is_named_within_the_connect_timeout() -> None:
+    """A scheduler out of reach is an ``ExecutorError`` naming the address after
+    ``connect_timeout``, not Dask's 30-s wait inside a short time limit."""
+    import time
+
+    from optimizer.exceptions import ExecutorError
+
+    pytest.importorskip("distributed")
+    t0 = time.perf_counter()
+    with pytest.raises(ExecutorError, match=r"tcp://127\.0\.0\.1:1"):
+        make_executor("tcp://127.0.0.1:1", connect_timeout=1.0)
+    assert time.perf_counter() - t0 < 20.0  # Dask's own default alone is 30 s
