@@ -46,6 +46,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +83,7 @@ __all__ = [
     "Service",
     "Sku",
     "load_scenario",
+    "load_yaml",
     "parse_scenario",
     "read_demand_csv",
 ]
@@ -529,6 +531,30 @@ NETWORK_NAMES = ("network", "scenario")
 SUFFIXES = (".json", ".yaml", ".yml")
 
 
+class _YamlLoader(yaml.SafeLoader):  # type: ignore[misc]
+    """YAML 1.1's safe loader that also reads ``1e300`` and ``2E-3`` as numbers (YAML 1.2
+    and JSON do; 1.1 needs a dot, so ``multiplier: 1e3`` was the string '1e3')."""
+
+
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Decode YAML text as the loaders of scenarios and shocks do (``yaml.SafeLoader``, with
+    exponent numbers without a dot read as floats).
+
+    Raises
+    ------
+    yaml.YAMLError
+        Malformed text.
+    """
+    return yaml.load(text, Loader=_YamlLoader)
+
+
 def _decode(text: str, name: str) -> Any:
     if name.endswith(".json"):
         try:
@@ -538,7 +564,7 @@ def _decode(text: str, name: str) -> Any:
                 [Problem(f"{name} line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}")]
             ) from None
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{name} line {mark.line + 1}" if mark is not None else name

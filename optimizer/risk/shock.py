@@ -33,6 +33,7 @@ own, so the one that matches nothing is named), an unknown warehouse.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from typing import Any
 
 import yaml
 
-from network.scenario import Problem, Scenario, ScenarioError, parse_scenario
+from network.scenario import Problem, Scenario, ScenarioError, load_yaml, parse_scenario
 
 __all__ = [
     "DEMAND_KEYS",
@@ -100,6 +101,9 @@ class Shock:
     changes: tuple[Change, ...] = ()
     description: str = ""
     source: str = ""
+    origin: str = field(default="", compare=False)
+    """Where the shock was read from (``"red-sea.yaml: "``), put before the items its
+    problems name; not part of the shock itself."""
 
     def to_json(self) -> dict[str, Any]:
         """The shock as a document (the file's structure)."""
@@ -206,7 +210,14 @@ def parse_shock(raw: Any, *, source: str = "") -> Shock:
             closed = c.get("closed", False)
             if not isinstance(closed, bool):
                 probs.append(Problem(f"{where}.closed", f"expected true or false, got {closed!r}"))
-            if (
+            if not ({"cost_multiplier", "add_hours", "closed"} & set(c)):
+                probs.append(
+                    Problem(
+                        where,
+                        "a lane change needs an effect: cost_multiplier, add_hours or closed: true",
+                    )
+                )
+            elif (
                 sel is not None
                 and mult is not None
                 and add is not None
@@ -261,10 +272,11 @@ def load_shock(path: str | Path) -> Shock:
     except (OSError, UnicodeDecodeError) as e:
         raise ScenarioError([Problem(str(p), f"cannot read: {e}")]) from None
     try:
-        raw = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
+        raw = json.loads(text) if p.suffix.lower() == ".json" else load_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as e:
         raise ScenarioError([Problem(p.name, f"cannot decode: {e}")]) from None
-    return parse_shock(raw, source=f"{p.name}: ")
+    shock = parse_shock(raw, source=f"{p.name}: ")
+    return dataclasses.replace(shock, origin=f"{p.name}: ")
 
 
 # -- applying --------------------------------------------------------------------------------
@@ -314,15 +326,19 @@ def _card_matches(sel: Selector, card: dict[str, Any]) -> list[bool]:
     return out
 
 
-def apply_shock(scenario: Scenario, shock: Shock, *, source: str = "") -> AppliedShock:
+def apply_shock(scenario: Scenario, shock: Shock, *, source: str | None = None) -> AppliedShock:
     """The scenario under the shock (validated again), and what each change matched.
+
+    ``source`` (default: the file the shock was read from) goes before the items problems name.
 
     Raises
     ------
     ScenarioError
-        If a selector (or one of its keys) matches nothing, a warehouse is unknown, or the
-        shocked scenario breaks a rule (a lane's hours below zero, ...).
+        If a selector (or one of its keys) matches nothing, a warehouse is unknown, a change's
+        ``add_hours`` takes a lane's or rate card's hours below zero (named by the change), or
+        the shocked scenario breaks another rule.
     """
+    source = shock.origin if source is None else source
     doc = scenario.to_document()
     probs: list[Problem] = []
     country = {n["id"]: n["country"] for n in doc["nodes"]}
@@ -355,6 +371,25 @@ def apply_shock(scenario: Scenario, shock: Shock, *, source: str = "") -> Applie
                     )
                 if not alone:
                     probs.append(Problem(f"{where}.lanes", "matches no lane or rate card"))
+                continue
+            below = [
+                (kind, x["id"], x.get(key, 0.0) + ch.add_hours)
+                for kind, key, xs in (
+                    ("lane", "transit_hours", hit_l),
+                    ("rate card", "base_hours", hit_c),
+                )
+                for x in xs
+                if x.get(key, 0.0) + ch.add_hours < 0
+            ]
+            if below:
+                kind, xid, h = below[0]
+                more = f" (and {len(below) - 1} more)" if len(below) > 1 else ""
+                probs.append(
+                    Problem(
+                        f"{where}.add_hours",
+                        f"{ch.add_hours:g} takes {kind} {xid!r} to {h:g} hours, below 0{more}",
+                    )
+                )
                 continue
             for ln in hit_l:
                 for f in COST_FIELDS:

@@ -68,6 +68,10 @@ def run(changes: list[dict[str, Any]]) -> tuple[dict[str, Any], Any]:
         ([{"warehouse": "WH-PEN"}], "changes[0].closed", "closed: true"),
         ([{"lanes": {"mode": "sea"}, "cost_multiplier": 1.1, "speed": 2}], "changes[0].speed", ""),
         ([{"port": "x"}], "changes[0]", "lanes"),
+        # a lane change that changes nothing (was accepted)
+        ([{"lanes": {"mode": "sea"}}], "changes[0]", "needs an effect"),
+        # hours below zero: named by the change's add_hours, not by the shocked scenario's lane
+        ([{"lanes": {"mode": "sea"}, "add_hours": -1000}], "changes[0].add_hours", "below 0"),
     ],
 )
 def test_bad_shocks_name_the_item(changes: list[dict[str, Any]], where: str, message: str) -> None:
@@ -78,6 +82,20 @@ def test_bad_shocks_name_the_item(changes: list[dict[str, Any]], where: str, mes
         apply_shock(s, parse_shock({"name": "bad", "changes": changes}))
     assert any(p.where == where and message in p.message for p in e.value.problems), [
         str(p) for p in e.value.problems
+    ]
+
+
+def test_a_shock_file_is_named_in_what_applying_it_finds(tmp_path: Path) -> None:
+    """A selector matching nothing names the shock file, as the format's own problems do;
+    ``1e3`` in YAML is a number (YAML 1.1 alone would read the string '1e3')."""
+    f = tmp_path / "surge.yaml"
+    f.write_text("name: surge\nchanges:\n  - {demand: {category: toys}, multiplier: 1e3}\n")
+    shock = load_shock(f)
+    assert shock.changes[0].multiplier == 1000.0  # type: ignore[union-attr]
+    with pytest.raises(ScenarioError) as e:
+        apply_shock(base()[0], shock)
+    assert [str(p) for p in e.value.problems] == [
+        "surge.yaml: changes[0].demand.category: 'toys' matches no demand row"
     ]
 
 
