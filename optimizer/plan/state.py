@@ -59,10 +59,10 @@ def attach_previous(data: NetworkData, previous: Plan) -> NetworkData:
         raise InvalidNetworkError(f"previous plan: no {missing!r} list")
     sku_i = {s: i for i, s in enumerate(data.skus)}
     wh_i = {w: i for i, w in enumerate(data.warehouses)}
-    rows = [r for r in previous.stock if r.sku in sku_i and r.warehouse in wh_i]
-    for j, r in enumerate(rows):
+    for j, r in enumerate(previous.stock):  # j: the row's index in the plan's own list
         if r.units < 0:
             raise InvalidNetworkError(f"previous plan: stock[{j}].units {r.units!r} is negative")
+    rows = [r for r in previous.stock if r.sku in sku_i and r.warehouse in wh_i]
     y = np.zeros(len(data.warehouses))
     for w in previous.warehouses:
         if w.id in wh_i and w.open:

@@ -7,6 +7,7 @@ every term is a product of a lane cost and a unit count.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import json
 from pathlib import Path
@@ -315,6 +316,16 @@ def test_previous_plan_must_be_a_plan() -> None:
     )
     with pytest.raises(InvalidNetworkError, match="'stock'"):
         attach_previous(data, no_stock)
+    # a negative level is named by its index in the plan's own list, rows of SKUs this network
+    # no longer has included (it was counted after dropping them)
+    from optimizer.plan.document import StockRow
+
+    bad = dataclasses.replace(
+        no_stock,
+        stock=(StockRow("SKU-GONE", "WH-GONE", 5.0), StockRow(data.skus[0], "WH-X", -10.0)),
+    )
+    with pytest.raises(InvalidNetworkError, match=r"stock\[1\]\.units -10\.0 is negative"):
+        attach_previous(data, bad)
 
 
 def test_cli_plan_with_inventory_csv_and_previous(tmp_path: Path) -> None:
