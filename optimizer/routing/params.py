@@ -266,24 +266,24 @@ class RoutingParams:
 
     def __post_init__(self) -> None:
         if self.time_limit_s is not None and not self.time_limit_s > 0:
-            raise RoutingError("time_limit_s <= 0 not understood.")
+            raise RoutingError(f"time_limit_s must be > 0 seconds, got {self.time_limit_s!r}.")
         if self.solution_limit is not None and self.solution_limit < 1:
-            raise RoutingError("solution_limit < 1 not understood.")
+            raise RoutingError(f"solution_limit must be >= 1, got {self.solution_limit!r}.")
         if self.time_limit_s is None and self.solution_limit is None:
             raise RoutingError("give time_limit_s or solution_limit (or both).")
         _choice("first_solution", self.first_solution, FIRST_SOLUTIONS)
         _choice("metaheuristic", self.metaheuristic, METAHEURISTICS)
         if self.seed < 0:
-            raise RoutingError("seed < 0 not understood.")
+            raise RoutingError(f"seed must be >= 0, got {self.seed!r}.")
         if self.neighbors < 0:
-            raise RoutingError("neighbors < 0 not understood.")
+            raise RoutingError(f"neighbors must be >= 0, got {self.neighbors!r}.")
         if (self.lns_rounds is not None and self.lns_rounds < 0) or not 0 < self.lns_share < 1:
             raise RoutingError("lns_rounds >= 0 and 0 < lns_share < 1 needed.")
         if not self.gls_lambda > 0:
-            raise RoutingError("gls_lambda <= 0 not understood.")
+            raise RoutingError(f"gls_lambda must be > 0, got {self.gls_lambda!r}.")
         _choice("lns_removal", self.lns_removal, ("radial", "string"))
         if not self.lns_accept >= 0:
-            raise RoutingError("lns_accept < 0 not understood.")
+            raise RoutingError(f"lns_accept must be >= 0, got {self.lns_accept!r}.")
         if self.lns_meta is not None:
             _choice("lns_meta", self.lns_meta, METAHEURISTICS)
         if self.lns_first_share is not None and not 0 < self.lns_first_share < 1:
@@ -320,9 +320,9 @@ class RoutingParams:
         if not 0 <= self.shift_time_share < 1 or self.shift_passes < 0:
             raise RoutingError("0 <= shift_time_share < 1 and shift_passes >= 0 needed.")
         if self.decompose_rounds is not None and self.decompose_rounds < 0:
-            raise RoutingError("decompose_rounds < 0 not understood.")
+            raise RoutingError(f"decompose_rounds must be >= 0, got {self.decompose_rounds!r}.")
         if self.workers < 1:
-            raise RoutingError("workers >= 1 needed.")
+            raise RoutingError(f"workers must be >= 1, got {self.workers!r}.")
 
     @classmethod
     def from_toml(cls, path: str | Path, **overrides: Any) -> RoutingParams:

@@ -380,11 +380,12 @@ def test_same_seed_gives_same_routes() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"time_limit_s": -1.0}, "time_limit_s"),  # negative time
+        ({"time_limit_s": -1.0}, r"time_limit_s must be > 0 seconds, got -1\.0"),  # negative
+        ({"workers": 0}, "workers must be >= 1, got 0"),  # no worker
         ({"time_limit_s": None}, "solution_limit"),  # no stop at all
         ({"first_solution": "magic"}, "magic"),  # unknown heuristic
         ({"metaheuristic": "ants"}, "ants"),  # unknown metaheuristic
-        ({"seed": -2}, "seed"),  # negative seed
+        ({"seed": -2}, "seed must be >= 0, got -2"),  # negative seed
         ({"lns_removal": "blast"}, "blast"),  # unknown removal
         ({"lns_accept": -0.1}, "lns_accept"),  # negative acceptance threshold
         ({"lns_meta": "ants"}, "ants"),  # unknown round metaheuristic
