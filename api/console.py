@@ -589,11 +589,11 @@ def plan_rows(request: Request, job_id: str, kind: str) -> JSONResponse:
 @router.get("/plans/{job_id}/files/{kind}")
 def plan_file(request: Request, job_id: str, kind: str) -> Response:
     """A plan's file (the same bytes as ``GET /v1/plans/{id}/<file>``)."""
-    from api.routes.artifacts import serve_artifact
+    from api.routes.artifacts import serve_artifact, unknown_kind
 
     tenant = _require(request)
     if kind not in KINDS:
-        raise not_found("file")
+        raise unknown_kind(kind)
     return serve_artifact(request, tenant, job_id, kind)
 
 
