@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from api.deps import TenantDep
+from api.deps import TenantDep, invalid_json
 from api.documents import check_document, parse_checked
 from api.network_schemas import NetworkPublic, NetworksPublic, NetworkSummary, NetworkVersionPublic
 from api.network_store import NetworkRecord
@@ -91,10 +91,7 @@ def _decode_json(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
-            f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}",
-        ) from None
+        raise invalid_json(e) from None
 
 
 def _problems(exc: Any, *, csv: bool = False) -> RequestValidationError:
@@ -312,7 +309,7 @@ async def plan_forecast(
     version: Annotated[
         int | None, Query(ge=1, le=2**31 - 1, description="Network version (default: latest).")
     ] = None,
-    time_limit_s: Annotated[float | None, Query(gt=0, le=86_400)] = None,
+    time_limit_s: Annotated[float | None, Query(gt=0, le=86_400, allow_inf_nan=False)] = None,
     seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> PlanAccepted:
     """Plan a demand forecast on a stored network: `sku,zone,units` CSV or JSON demand rows.

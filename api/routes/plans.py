@@ -9,11 +9,11 @@ from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from api.convert import job_to_public, job_to_summary
-from api.deps import NetworksDep, SettingsDep, StoreDep, TenantDep
+from api.deps import JSONBodyRoute, NetworksDep, SettingsDep, StoreDep, TenantDep
 from api.documents import parse_checked
 from api.schemas import ErrorResponse, JobStatus, PlanAccepted, PlanCreate, PlanPublic, PlansPublic
 
-router = APIRouter(prefix="/v1/plans", tags=["plans"])
+router = APIRouter(prefix="/v1/plans", tags=["plans"], route_class=JSONBodyRoute)
 
 # FastAPI's ``responses`` argument: status code -> OpenAPI response object
 _Responses = dict[int | str, dict[str, Any]]
@@ -82,6 +82,7 @@ _LINKS = {
         **_ERRORS,
         202: {"description": "queued", "links": _LINKS},
         409: {"model": ErrorResponse, "description": "idempotency key reused with another body"},
+        415: {"model": ErrorResponse, "description": "a body that is not application/json"},
     },
 )
 def create_plan(

@@ -120,3 +120,121 @@ def test_get_of_a_post_only_subpath_stays_405(client) -> None:
     """``GET /v1/plans/{id}/simulate`` is still a 405 naming POST (the path exists)."""
     r = client.get("/v1/plans/00000000-0000-0000-0000-000000000000/simulate", headers=auth())
     assert r.status_code == 405 and "POST" in r.headers["Allow"]
+
+
+_ZERO = "00000000-0000-0000-0000-000000000000"
+_JSON_ROUTES = [
+    "/v1/plans",
+    "/v1/routes",
+    f"/v1/plans/{_ZERO}/simulate",
+    f"/v1/plans/{_ZERO}/whatif",
+]
+
+
+@pytest.mark.parametrize("url", _JSON_ROUTES)
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (b'{"scenario": x}', "line 1 column 14"),  # not a value
+        (b'{\n  "runs": 10,\n}', "line 3 column 1"),  # a trailing comma
+    ],
+)
+def test_malformed_json_is_400_with_line_and_column(client, url, body, where) -> None:
+    """A body that is not JSON is a 400 naming the line and column (as on /v1/networks), not a
+    422 with a character offset; without a key it is a 401 first."""
+    headers = {"Content-Type": "application/json"}
+    r = client.post(url, content=body, headers={**auth(), **headers})
+    assert r.status_code == 400, r.text
+    assert r.json()["detail"].startswith(f"invalid JSON at line {where.split()[1]} column ")
+    assert where in r.json()["detail"]
+    r = client.post(url, content=body, headers=headers)
+    assert r.status_code == 401 and r.json() == {"detail": "missing or invalid API key"}
+
+
+@pytest.mark.parametrize("url", _JSON_ROUTES)
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",  # a JSON text sent as plain text
+        "application/x-www-form-urlencoded",  # form data
+        None,  # no Content-Type header at all
+    ],
+)
+def test_other_media_types_are_415(client, url, content_type) -> None:
+    """A body of another media type is a 415 naming application/json (as on /v1/networks),
+    after the key is checked (401 without one)."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    r = client.post(url, content=b'{"runs": 10}', headers={**auth(), **headers})
+    assert r.status_code == 415, r.text
+    assert "application/json" in r.json()["detail"]
+    r = client.post(url, content=b'{"runs": 10}', headers=headers)
+    assert r.status_code == 401
+
+
+def test_json_media_types_with_parameters_are_accepted(client, scenario) -> None:
+    """``application/json; charset=utf-8`` is JSON (the 415 is for other media types)."""
+    import json
+
+    r = client.post(
+        "/v1/plans",
+        content=json.dumps({"scenario": scenario}).encode(),
+        headers={**auth(), "Content-Type": "application/json; charset=utf-8"},
+    )
+    assert r.status_code == 202, r.text
+
+
+@pytest.mark.parametrize("task", ["simulate", "whatif"])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("runs", "10"),  # a string is no integer
+        ("seed", "3"),
+        ("time_limit_s", "3"),  # a string is no number
+        ("seed", True),  # a boolean is no integer
+        ("seed", 2.5),  # a fraction is no integer
+    ],
+)
+def test_risk_bodies_are_strict(client, scenario, task, field, value) -> None:
+    """Simulate and what-if bodies have strict types, like POST /v1/plans: 422 naming the
+    field, nothing queued."""
+    plan = _plan(client, scenario)
+    if task == "whatif" and field == "runs":
+        pytest.skip("a what-if has no runs")
+    body: dict[str, Any] = {field: value}
+    if task == "whatif":
+        body["shock"] = {"name": "wh", "changes": [{"warehouse": "WH-PEN", "closed": True}]}
+    r = client.post(f"/v1/plans/{plan}/{task}", json=body, headers=auth())
+    assert r.status_code == 422, r.text
+    assert [d["field"] for d in r.json()["detail"]] == [field]
+    assert client.get("/v1/plans", headers=auth()).json()["count"] == 1
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("url", _JSON_ROUTES)
+def test_time_limit_nan_is_422_must_be_finite(client, scenario, url, literal) -> None:
+    """time_limit_s NaN or Infinity (JSON literals Python reads) is a 422 saying it must be a
+    finite number, not "less than or equal to 86400"."""
+    r = client.post(
+        url,
+        content=f'{{"time_limit_s": {literal}}}'.encode(),
+        headers={**auth(), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422, r.text  # the body is checked before the plan is looked up
+    entries = [d for d in r.json()["detail"] if d["field"] == "time_limit_s"]
+    assert entries and "finite number" in entries[0]["msg"], r.text
+
+
+def test_forecast_time_limit_nan_is_422_must_be_finite(client, scenario) -> None:
+    """``?time_limit_s=nan`` on a forecast is a 422 saying it must be a finite number."""
+    net = copy.deepcopy(scenario)
+    net.pop("demand")
+    assert client.put("/v1/networks/tiny", json=net, headers=auth()).status_code == 201
+    for value in ("nan", "inf"):
+        r = client.post(
+            f"/v1/networks/tiny/forecasts?time_limit_s={value}",
+            content=b"sku,zone,units\nSKU-A,Z-KUL,1\n",
+            headers={**auth(), "Content-Type": "text/csv"},
+        )
+        assert r.status_code == 422, r.text
+        (entry,) = r.json()["detail"]
+        assert entry["field"] == "query: time_limit_s" and "finite number" in entry["msg"]
