@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, st
 from fastapi.exceptions import RequestValidationError
 
 from api.deps import TenantDep, invalid_json
-from api.documents import check_document, parse_checked
+from api.documents import check_document, check_json_values, parse_checked
 from api.network_schemas import NetworkPublic, NetworksPublic, NetworkSummary, NetworkVersionPublic
 from api.network_store import NetworkRecord
 from api.schemas import ErrorResponse, PlanAccepted
@@ -142,6 +142,7 @@ def parse_network(doc: Any) -> dict[str, Any]:
     """Check a network document (schema, then format rules); returns it unchanged."""
     from network.scenario import ScenarioError
 
+    check_json_values(doc, loc=("body",))  # a value JSON cannot hold is never stored
     if not isinstance(doc, dict):
         check_document(doc, "network", loc=("body",))
     try:  # the loader's words first (as the CLI says them), then the schema's strict types
@@ -280,6 +281,7 @@ def forecast_scenario(network: dict[str, Any], body: bytes | str, media: str) ->
             )
     elif media in _JSON:
         rows = _decode_json(body)
+        check_json_values(rows, loc=("body",))
         check_document(rows, "demand", loc=("body",))  # rows of the wrong types never reach
         try:  # the loader
             s = parse_scenario({**network, "demand": rows})

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 
 from api.convert import job_to_public, job_to_summary
 from api.deps import JSONBodyRoute, NetworksDep, SettingsDep, StoreDep, TenantDep
-from api.documents import parse_checked
+from api.documents import check_json_values, parse_checked
 from api.schemas import ErrorResponse, JobStatus, PlanAccepted, PlanCreate, PlanPublic, PlansPublic
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"], route_class=JSONBodyRoute)
@@ -97,6 +97,7 @@ def create_plan(
 
     The scenario is validated first (422 lists every problem, as ``tradelane validate`` does).
     """
+    check_json_values(body.scenario, loc=("body", "scenario"))  # NaN, lone surrogates
     # ScenarioError -> 422, one entry per problem, then the schema's strict types
     scenario = parse_checked(body.scenario, "scenario", loc=("body", "scenario"))
     limit = body.time_limit_s if body.time_limit_s is not None else settings.default_time_limit_s

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.convert import RequestProblemsError
 from api.deps import JSONBodyRoute, SettingsDep, StoreDep, TenantDep
+from api.documents import check_json_values
 from api.routes.plans import not_found, parse_job_id
 from api.schemas import ErrorResponse, PlanAccepted
 
@@ -149,6 +150,7 @@ def whatif_plan(
     from network.scenario import Problem, ScenarioError, parse_scenario
     from optimizer.risk.shock import apply_shock, parse_shock
 
+    check_json_values(body.shock, loc=("body", "shock"))
     rec = _source(store, tenant, job_id)
     limit = _limit(settings, body.time_limit_s)
     try:

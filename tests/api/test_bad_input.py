@@ -238,3 +238,109 @@ def test_forecast_time_limit_nan_is_422_must_be_finite(client, scenario) -> None
         assert r.status_code == 422, r.text
         (entry,) = r.json()["detail"]
         assert entry["field"] == "query: time_limit_s" and "finite number" in entry["msg"]
+
+
+def _network_yaml(scenario: dict[str, Any], extra: str) -> bytes:
+    import yaml
+
+    net = copy.deepcopy(scenario)
+    net.pop("demand")
+    return (yaml.safe_dump(net, sort_keys=False) + extra).encode()
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "words"),
+    [
+        ("x_meta:\n  when: 2024-01-01\n", "x_meta.when", "quote it ('2024-01-01')"),  # a date
+        ("x_meta:\n  at: 2024-01-01T10:00:00Z\n", "x_meta.at", "YAML date"),  # a timestamp
+        ("x_meta:\n  blob: !!binary aGVsbG8=\n", "x_meta.blob", "!!binary"),  # bytes
+        ("x_meta:\n  tags: !!set {a: null}\n", "x_meta.tags", "!!set"),  # a set
+        ("x_meta:\n  1: one\n", "x_meta.1", "a key must be a string"),  # an integer key
+        ("x_meta:\n  NO: 0.1\n", "x_meta.False", "a key must be a string"),  # YAML 1.1's `NO`
+        ("x_meta:\n  ratio: .nan\n", "x_meta.ratio", "not a JSON number"),  # NaN
+        ("x_loop: &a [*a]\n", "x_loop[0]", "cycle"),  # a recursive alias
+    ],
+)
+def test_yaml_values_json_cannot_hold_are_422_naming_the_path(
+    client, scenario, extra, field, words
+) -> None:
+    """A YAML network holding a value JSON cannot hold (date, binary, set, a key that is no
+    string, NaN, a cycle) is a 422 naming its path and saying how to write it, not a 500 at
+    storage; nothing is stored. The console's upload lists the same problem."""
+    from tests.api.test_console import _sign_in
+
+    body = _network_yaml(scenario, extra)
+    r = client.put(
+        "/v1/networks/tiny", content=body, headers={**auth(), "Content-Type": "application/yaml"}
+    )
+    assert r.status_code == 422, r.text
+    (entry,) = r.json()["detail"]
+    assert entry["field"] == field and words in entry["msg"], entry
+    assert client.get("/v1/networks/tiny", headers=auth()).status_code == 404
+
+    tok = _sign_in(client)
+    r = client.post(
+        "/networks",
+        data={"name": "tiny", "csrf": tok},
+        files={"file": ("net.yaml", body, "application/yaml")},
+        follow_redirects=False,
+    )
+    assert r.status_code == 422 and words.split("(")[0].replace("'", "&#39;") in r.text
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ('"x_meta": "\\ud800x"', "x_meta"),  # a lone high surrogate in a value
+        ('"x_meta": ["ok", "\\udc00"]', "x_meta[1]"),  # a lone low surrogate in a list
+        ('"x_meta": {"\\ud800": 1}', "x_meta.\\ud800"),  # in a key
+        ('"x_meta": NaN', "x_meta"),  # Python's JSON reader accepts NaN
+    ],
+)
+def test_json_values_json_cannot_answer_are_422_at_ingest(client, scenario, raw, field) -> None:
+    """A JSON network with a lone surrogate (or NaN) under an unknown key is refused at ingest
+    with a 422 naming the path, instead of being stored and failing every GET with a 500."""
+    import json
+
+    net = copy.deepcopy(scenario)
+    net.pop("demand")
+    body = json.dumps(net)[:-1] + ", " + raw + "}"
+    r = client.put(
+        "/v1/networks/tiny",
+        content=body.encode(),
+        headers={**auth(), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 422, r.text
+    (entry,) = r.json()["detail"]
+    assert entry["field"] == field, entry
+    assert client.get("/v1/networks/tiny", headers=auth()).status_code == 404
+
+
+def test_scenario_with_a_lone_surrogate_is_422(client, scenario) -> None:
+    """A plan's scenario with a lone surrogate is refused at submission, naming the path."""
+    import json
+
+    body = json.dumps({"scenario": {**scenario, "x_note": "SUR"}}).replace("SUR", "\\ud800")
+    r = client.post(
+        "/v1/plans", content=body.encode(), headers={**auth(), "Content-Type": "application/json"}
+    )
+    assert r.status_code == 422, r.text
+    assert [d["field"] for d in r.json()["detail"]] == ["scenario.x_note"]
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b"hello", "is not of type"),  # a scalar
+        (b"- a\n- b\n", "is not of type"),  # a list
+    ],
+)
+def test_yaml_scalar_or_list_network_has_one_problem(client, body, words) -> None:
+    """A YAML body that is no mapping gets only its type error, not also the spurious "a
+    network has no `demand`" entry."""
+    r = client.put(
+        "/v1/networks/tiny", content=body, headers={**auth(), "Content-Type": "application/yaml"}
+    )
+    assert r.status_code == 422
+    (entry,) = r.json()["detail"]
+    assert entry["field"] == "body" and words in entry["msg"]
