@@ -255,7 +255,8 @@ def forecast_scenario(network: dict[str, Any], body: bytes | str, media: str) ->
     HTTPException
         400 for a body that is not UTF-8 or JSON, 415 for another media type.
     """
-    from network.scenario import ScenarioError, parse_scenario, read_demand_csv
+    from network.demand import read_demand_csv
+    from network.scenario import Problem, ScenarioError, parse_scenario
 
     if isinstance(body, bytes):
         try:
@@ -263,11 +264,16 @@ def forecast_scenario(network: dict[str, Any], body: bytes | str, media: str) ->
         except UnicodeDecodeError:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "body is not UTF-8") from None
     if media in _CSV:
+        # every problem at once, as `tradelane validate` lists them: the rows' own (units,
+        # field count) first, then the loader's on the good rows (unknown SKU or zone)
+        table, lines, probs = read_demand_csv(body, CSV_NAME)
+        first = [Problem(w, m) for w, m in probs]
         try:
-            table, lines = read_demand_csv(body, CSV_NAME)
             s = parse_scenario({**network, "demand": []}, csv_demand=(table, lines, CSV_NAME))
         except ScenarioError as e:
-            raise _problems(e, csv=True) from None
+            raise _problems(ScenarioError(first + e.problems), csv=True) from None
+        if first:
+            raise _problems(ScenarioError(first), csv=True)
         if not len(s.demand):
             raise RequestValidationError(
                 [

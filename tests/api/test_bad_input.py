@@ -344,3 +344,56 @@ def test_yaml_scalar_or_list_network_has_one_problem(client, body, words) -> Non
     assert r.status_code == 422
     (entry,) = r.json()["detail"]
     assert entry["field"] == "body" and words in entry["msg"]
+
+
+@pytest.fixture
+def network(client, scenario) -> str:
+    """The tiny network stored as ``tiny``, through the console (signed in)."""
+    from tests.api.test_console import _sign_in, _upload_network
+
+    _sign_in(client)
+    _upload_network(client, scenario)
+    return "tiny"
+
+
+@pytest.mark.parametrize(
+    "version",
+    [
+        "1000000000000000000000000000000",  # over the database's integer
+        "2147483648",  # one over the largest version
+        "0",  # versions start at 1
+        "-1",
+        "1.5",  # not a whole number
+    ],
+)
+def test_console_forecast_version_out_of_range_is_422(client, network, version) -> None:
+    """The console's forecast form refuses a version outside 1..2**31-1 on the page (422),
+    naming the field, instead of a 500 (integer overflow) or a 404 (no such version)."""
+    from tests.api.test_console import _forecast
+
+    r = _forecast(client, network, version=version)
+    assert r.status_code == 422, r.text[:300]
+    assert "version: a whole number from 1 to 2147483647" in r.text
+    assert client.get("/v1/plans", headers=auth()).json()["count"] == 0
+
+
+def test_console_network_page_version_out_of_range_is_422(client, network) -> None:
+    """The network page's ``?version=`` over the database's integer is a 422, not a 500."""
+    r = client.get(f"/networks/{network}?version=1000000000000000000000000000000")
+    assert r.status_code == 422
+
+
+def test_forecast_csv_reports_row_and_reference_problems_at_once(client, network) -> None:
+    """A forecast with a bad unit on one line and an unknown SKU on another gets both in one
+    422 (the CSV's own problems first, then the loader's), not one per attempt."""
+    body = "sku,zone,units\nSKU-A,Z-KUL,1\nSKU-Q,Z-KUL,1\nSKU-B,Z-XX,-1\n"
+    r = client.post(
+        f"/v1/networks/{network}/forecasts",
+        content=body.encode(),
+        headers={**auth(), "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 422
+    fields = [d["field"] for d in r.json()["detail"]]
+    assert fields[0] == "line 4.units"
+    assert any(f.startswith("line 3") for f in fields), r.json()
+    assert "SKU-Q" in r.text
