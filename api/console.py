@@ -78,6 +78,8 @@ _SEC = {
     "Cache-Control": "no-store",
 }
 _TERMINAL = ("succeeded", "failed", "cancelled")
+MAX_VERSION = 2**31 - 1
+"""The largest network version (the database column is a 32-bit integer)."""
 
 
 class SignInRequired(Exception):
@@ -347,7 +349,7 @@ def _network_ctx(
 
 @router.get("/networks/{name}", response_class=HTMLResponse)
 def network_page(
-    request: Request, name: str, version: Annotated[int | None, Query(ge=1)] = None
+    request: Request, name: str, version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None
 ) -> HTMLResponse:
     """One network: its versions, its size and the forecast upload form."""
     tenant = _require(request)
@@ -376,8 +378,11 @@ async def upload_forecast(request: Request, name: str) -> Response:
         errors.append("time limit: a number of seconds above 0")
     try:
         version = int(form["version"]) if form.get("version") else None
+        if version is not None and not 1 <= version <= MAX_VERSION:
+            raise ValueError
     except ValueError:
-        errors.append("version: a whole number")
+        version = None
+        errors.append(f"version: a whole number from 1 to {MAX_VERSION}")
     if not body.strip():
         errors.append("forecast: choose a CSV file (sku,zone,units) or paste the rows")
     if not errors:
@@ -589,11 +594,11 @@ def plan_rows(request: Request, job_id: str, kind: str) -> JSONResponse:
 @router.get("/plans/{job_id}/files/{kind}")
 def plan_file(request: Request, job_id: str, kind: str) -> Response:
     """A plan's file (the same bytes as ``GET /v1/plans/{id}/<file>``)."""
-    from api.routes.artifacts import serve_artifact
+    from api.routes.artifacts import serve_artifact, unknown_kind
 
     tenant = _require(request)
     if kind not in KINDS:
-        raise not_found("file")
+        raise unknown_kind(kind)
     return serve_artifact(request, tenant, job_id, kind)
 
 

@@ -11,12 +11,14 @@ schema cannot state (references, duplicates), each problem a 422 entry naming th
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import math
 from functools import lru_cache
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 
-__all__ = ["check_document", "components", "document_schema"]
+__all__ = ["check_document", "check_json_values", "components", "document_schema"]
 
 _REF = "#/components/schemas/{model}"
 
@@ -125,12 +127,106 @@ def check_document(doc: Any, kind: str, *, loc: tuple[str, ...], limit: int = 50
     for e in _validator(kind).iter_errors(doc):
         path = tuple(e.instance_path)
         if kind == "network" and not path and type(e.kind).__name__ == "Not":
+            if not isinstance(doc, dict):  # a scalar or a list: its type error says it all
+                continue
             msg = "a network has no `demand`: send the forecast to /v1/networks/{name}/forecasts"
         else:  # messages quote the offending value: keep them short
             msg = e.message if len(e.message) <= 300 else e.message[:297] + "..."
         errors.append({"loc": (*loc, *path), "type": "schema", "msg": msg})
         if len(errors) >= limit:
             break
+    if errors:
+        raise RequestValidationError(errors)
+
+
+MAX_VALUES = 2_000_000
+"""Most values (scalars and containers) a document may hold once YAML aliases are expanded."""
+MAX_DEPTH = 100
+"""Deepest nesting of lists and objects a document may have."""
+
+
+def _not_json(v: Any) -> str | None:
+    """Why the scalar ``v`` cannot be stored as JSON (None when it can)."""
+    if v is None or isinstance(v, bool | int):
+        return None
+    if isinstance(v, str):
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError as e:
+            bad = v[e.start]
+            return f"not valid Unicode: a lone surrogate {bad!r} at character {e.start}"
+        return None
+    if isinstance(v, float):
+        return (
+            None if math.isfinite(v) else f"{v} is not a JSON number (JSON has no NaN or Infinity)"
+        )
+    if isinstance(v, dt.date | dt.datetime | dt.time):
+        return f"a YAML date or time is not a JSON value: quote it ({v.isoformat()!r})"
+    if isinstance(v, bytes | bytearray):
+        return "binary data (!!binary) is not a JSON value: send it as a string"
+    if isinstance(v, set | frozenset):
+        return "a set (!!set) is not a JSON value: send a list"
+    return f"a {type(v).__name__} is not a JSON value"
+
+
+def check_json_values(doc: Any, *, loc: tuple[str, ...], limit: int = 50) -> None:
+    """Raise a 422 (``RequestValidationError``) listing every value of ``doc`` that JSON cannot
+    hold, each entry naming its path.
+
+    A YAML document can hold dates, binary data, sets, keys that are not strings (``1:``,
+    ``NO:`` read as false) and recursive aliases; Python's JSON reader accepts ``NaN``,
+    ``Infinity`` and strings with lone surrogates (``"\\ud800"``). None of these can be stored
+    and answered as JSON, under known and unknown keys alike, so they are refused at ingest
+    (the message says how to write the value instead: a date as a quoted string).
+
+    Parameters
+    ----------
+    doc
+        The decoded document.
+    loc
+        Where the document sits in the request (``("body",)``).
+    limit
+        At most this many problems are listed.
+    """
+    errors: list[dict[str, Any]] = []
+    seen = 0
+
+    def add(path: tuple[Any, ...], msg: str) -> None:
+        errors.append({"loc": (*loc, *path), "type": "json_value", "msg": msg})
+
+    def walk(v: Any, path: tuple[Any, ...], on_path: frozenset[int]) -> bool:
+        nonlocal seen
+        seen += 1
+        if len(errors) >= limit:
+            return False
+        if seen > MAX_VALUES:
+            add((), f"the document holds over {MAX_VALUES:,} values (YAML aliases expanded)")
+            return False
+        if isinstance(v, dict | list):
+            if id(v) in on_path:
+                add(path, "a YAML alias refers to its own parent: JSON cannot hold a cycle")
+                return True
+            if len(path) >= MAX_DEPTH:
+                add(path, f"nested deeper than {MAX_DEPTH} levels")
+                return True
+            inner = on_path | {id(v)}
+            items = v.items() if isinstance(v, dict) else enumerate(v)
+            for k, x in items:
+                if isinstance(v, dict) and not isinstance(k, str):
+                    add((*path, str(k)), f"a key must be a string, not {k!r}: quote it")
+                    continue
+                if isinstance(k, str) and (why := _not_json(k)) is not None:
+                    add((*path, k.encode("utf-8", "backslashreplace").decode()), f"key: {why}")
+                    continue
+                if not walk(x, (*path, k), inner):
+                    return False
+            return True
+        why = _not_json(v)
+        if why is not None:
+            add(path, why)
+        return True
+
+    walk(doc, (), frozenset())
     if errors:
         raise RequestValidationError(errors)
 

@@ -38,7 +38,7 @@ from api.network_store import NetworkStore
 from api.store import IdempotencyConflictError, JobStore, make_engine, migrate
 from api.worker import JobRunner
 
-__all__ = ["BodySizeLimit", "create_app", "install_error_handlers"]
+__all__ = ["BodySizeLimit", "create_app", "install_error_handlers", "unknown_path_detail"]
 
 logger = logging.getLogger(__name__)
 
@@ -148,12 +148,15 @@ def install_error_handlers(app: FastAPI) -> None:
         if page is not None:  # a console page
             return page
         headers = dict(getattr(exc, "headers", None) or {})
+        detail = exc.detail
+        if exc.status_code == 404 and detail == "Not Found":  # no route: say what is there
+            detail = unknown_path_detail(request) or detail
         if exc.status_code == 405:
             # Starlette names the methods of the first route that matched the path only; a path
             # served by several routes (GET and DELETE /v1/plans/{id}) allows them all.
             headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
         return JSONResponse(
-            {"detail": exc.detail}, status_code=exc.status_code, headers=headers or None
+            {"detail": detail}, status_code=exc.status_code, headers=headers or None
         )
 
     @app.exception_handler(Exception)
@@ -293,6 +296,19 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def unknown_path_detail(request: Request) -> str | None:
+    """The message of a 404 for a path no route serves, where a better one than "Not Found"
+    exists: a file of a plan (``/v1/plans/{id}/<file>``) that is no plan file lists the files."""
+    import re
+
+    m = re.fullmatch(r"/v1/plans/[^/]+/([^/]+)", request.url.path)
+    if m is None or request.method not in ("GET", "HEAD"):
+        return None
+    from api.routes.artifacts import unknown_kind
+
+    return str(unknown_kind(m.group(1)).detail)
 
 
 def allowed_methods(app: Any, path: str) -> list[str]:

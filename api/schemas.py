@@ -48,8 +48,9 @@ _ID = Field(min_length=1, max_length=100)
 
 
 class _In(BaseModel):
-    # Strict: a JSON boolean is not a number and "1" is not an integer (the OpenAPI types hold).
-    model_config = ConfigDict(extra="forbid", strict=True)
+    # Strict: a JSON boolean is not a number and "1" is not an integer (the OpenAPI types hold);
+    # NaN and Infinity (which Python's JSON reader accepts) are no numbers either.
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 # -- plans ---------------------------------------------------------------------------------
@@ -85,6 +86,7 @@ class PlanCreate(_In):
     model_config = ConfigDict(
         extra="forbid",
         strict=True,
+        allow_inf_nan=False,
         json_schema_extra={
             "examples": [{"scenario": _MINI_SCENARIO, "time_limit_s": 10, "seed": 0}]
         },

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from api.artifacts import KINDS, get_or_build
 from api.deps import TenantDep
-from api.routes.plans import parse_job_id
+from api.routes.plans import parse_job_id, risk_task
 from api.schemas import ErrorResponse
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
@@ -46,20 +46,44 @@ _WHAT = {
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"
 
 
+def unknown_kind(kind: str) -> HTTPException:
+    """The 404 of a file name that is no plan file (it names the valid ones)."""
+    return HTTPException(
+        status.HTTP_404_NOT_FOUND,
+        f"no file {kind[:80]!r}: the files of a plan are {', '.join(KINDS)}",
+    )
+
+
 def serve_artifact(request: Request, tenant: str, job_id: str, kind: str) -> Response:
-    """The artifact as a response (404 for another tenant's job or one not yet succeeded)."""
+    """The artifact as a response.
+
+    404 for another tenant's job, one not yet succeeded, or a simulate or what-if job (files
+    exist for plan jobs only; such a job's document is the ``result`` of ``GET /v1/plans/{id}``).
+    """
     store = request.app.state.store
+    networks = request.app.state.networks
     jid = parse_job_id(job_id)
     rec = store.get(tenant, jid)
     if rec is None or rec.status != "succeeded" or rec.result is None:
         what = "not found" if rec is None else f"has no {kind} (status {rec.status})"
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"plan {job_id[:80]!r} {what}")
+    full = None
+    task = risk_task(rec)
+    if task is None and networks.artifact(jid, kind) is None:  # not made yet: check the task
+        full = store.get(tenant, jid, with_request=True)
+        task = risk_task(full) if full is not None else None
+    if task is not None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"job {jid} is a {task} job: it has no {kind} (files are made for plan jobs "
+            f"only; the {task} document is the result field of GET /v1/plans/{jid})",
+        )
 
     def scenario() -> dict[str, Any]:
-        full = store.get(tenant, jid, with_request=True)
-        return (full.request or {}).get("scenario", {}) if full is not None else {}
+        got = full if full is not None else store.get(tenant, jid, with_request=True)
+        return (got.request or {}).get("scenario", {}) if got is not None else {}
 
-    art = get_or_build(request.app.state.networks, jid, kind, rec.result, scenario)
+    art = get_or_build(networks, jid, kind, rec.result, scenario)
     stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in rec.scenario_name)[:60]
     headers = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
     if kind not in {"report.html", "map.png"}:
@@ -74,7 +98,9 @@ def _route(kind: str) -> None:
     def handler(job_id: str, tenant: TenantDep, request: Request) -> Response:
         return serve_artifact(request, tenant, job_id, kind)
 
-    handler.__doc__ = _WHAT[kind] + " 404 until the plan has succeeded."
+    handler.__doc__ = (
+        _WHAT[kind] + " 404 until the plan has succeeded, and for simulate and what-if jobs."
+    )
     handler.__name__ = op
     router.add_api_route(
         f"/{{job_id}}/{kind}",
@@ -89,7 +115,8 @@ def _route(kind: str) -> None:
             429: {"model": ErrorResponse},
             404: {
                 "model": ErrorResponse,
-                "description": "no such plan for this tenant, or not succeeded (yet)",
+                "description": "no such plan for this tenant, not succeeded (yet), or a "
+                "simulate or what-if job (which has no files)",
             },
         },
     )

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from api.deps import TenantDep
-from api.documents import check_document, parse_checked
+from api.deps import TenantDep, invalid_json
+from api.documents import check_document, check_json_values, parse_checked
 from api.network_schemas import NetworkPublic, NetworksPublic, NetworkSummary, NetworkVersionPublic
 from api.network_store import NetworkRecord
 from api.schemas import ErrorResponse, PlanAccepted
@@ -91,10 +91,7 @@ def _decode_json(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
-            f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}",
-        ) from None
+        raise invalid_json(e) from None
 
 
 def _problems(exc: Any, *, csv: bool = False) -> RequestValidationError:
@@ -145,6 +142,7 @@ def parse_network(doc: Any) -> dict[str, Any]:
     """Check a network document (schema, then format rules); returns it unchanged."""
     from network.scenario import ScenarioError
 
+    check_json_values(doc, loc=("body",))  # a value JSON cannot hold is never stored
     if not isinstance(doc, dict):
         check_document(doc, "network", loc=("body",))
     try:  # the loader's words first (as the CLI says them), then the schema's strict types
@@ -257,7 +255,8 @@ def forecast_scenario(network: dict[str, Any], body: bytes | str, media: str) ->
     HTTPException
         400 for a body that is not UTF-8 or JSON, 415 for another media type.
     """
-    from network.scenario import ScenarioError, parse_scenario, read_demand_csv
+    from network.demand import read_demand_csv
+    from network.scenario import Problem, ScenarioError, parse_scenario
 
     if isinstance(body, bytes):
         try:
@@ -265,11 +264,16 @@ def forecast_scenario(network: dict[str, Any], body: bytes | str, media: str) ->
         except UnicodeDecodeError:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "body is not UTF-8") from None
     if media in _CSV:
+        # every problem at once, as `tradelane validate` lists them: the rows' own (units,
+        # field count) first, then the loader's on the good rows (unknown SKU or zone)
+        table, lines, probs = read_demand_csv(body, CSV_NAME)
+        first = [Problem(w, m) for w, m in probs]
         try:
-            table, lines = read_demand_csv(body, CSV_NAME)
             s = parse_scenario({**network, "demand": []}, csv_demand=(table, lines, CSV_NAME))
         except ScenarioError as e:
-            raise _problems(e, csv=True) from None
+            raise _problems(ScenarioError(first + e.problems), csv=True) from None
+        if first:
+            raise _problems(ScenarioError(first), csv=True)
         if not len(s.demand):
             raise RequestValidationError(
                 [
@@ -283,6 +287,7 @@ def forecast_scenario(network: dict[str, Any], body: bytes | str, media: str) ->
             )
     elif media in _JSON:
         rows = _decode_json(body)
+        check_json_values(rows, loc=("body",))
         check_document(rows, "demand", loc=("body",))  # rows of the wrong types never reach
         try:  # the loader
             s = parse_scenario({**network, "demand": rows})
@@ -312,7 +317,7 @@ async def plan_forecast(
     version: Annotated[
         int | None, Query(ge=1, le=2**31 - 1, description="Network version (default: latest).")
     ] = None,
-    time_limit_s: Annotated[float | None, Query(gt=0, le=86_400)] = None,
+    time_limit_s: Annotated[float | None, Query(gt=0, le=86_400, allow_inf_nan=False)] = None,
     seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> PlanAccepted:
     """Plan a demand forecast on a stored network: `sku,zone,units` CSV or JSON demand rows.

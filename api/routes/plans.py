@@ -9,11 +9,11 @@ from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from api.convert import job_to_public, job_to_summary
-from api.deps import NetworksDep, SettingsDep, StoreDep, TenantDep
-from api.documents import parse_checked
+from api.deps import JSONBodyRoute, NetworksDep, SettingsDep, StoreDep, TenantDep
+from api.documents import check_json_values, parse_checked
 from api.schemas import ErrorResponse, JobStatus, PlanAccepted, PlanCreate, PlanPublic, PlansPublic
 
-router = APIRouter(prefix="/v1/plans", tags=["plans"])
+router = APIRouter(prefix="/v1/plans", tags=["plans"], route_class=JSONBodyRoute)
 
 # FastAPI's ``responses`` argument: status code -> OpenAPI response object
 _Responses = dict[int | str, dict[str, Any]]
@@ -45,6 +45,20 @@ def not_found(job_id: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"plan {job_id!r} not found")
 
 
+def risk_task(rec: Any) -> str | None:
+    """``"simulate"`` or ``"what-if"`` for a risk job, None for a plan job.
+
+    A risk job is known by its request's ``task`` (when the request was loaded) or by its
+    document, which names the plan it was made from (``source_plan``).
+    """
+    task = (rec.request or {}).get("task")
+    if task in ("simulate", "whatif"):
+        return "simulate" if task == "simulate" else "what-if"
+    if isinstance(rec.result, dict) and "source_plan" in rec.result:
+        return "what-if" if "replan" in rec.result else "simulate"
+    return None
+
+
 def parse_job_id(job_id: str) -> str:
     """Ids are UUIDs; anything else cannot exist (and never reaches the database)."""
     try:
@@ -68,6 +82,7 @@ _LINKS = {
         **_ERRORS,
         202: {"description": "queued", "links": _LINKS},
         409: {"model": ErrorResponse, "description": "idempotency key reused with another body"},
+        415: {"model": ErrorResponse, "description": "a body that is not application/json"},
     },
 )
 def create_plan(
@@ -82,6 +97,7 @@ def create_plan(
 
     The scenario is validated first (422 lists every problem, as ``tradelane validate`` does).
     """
+    check_json_values(body.scenario, loc=("body", "scenario"))  # NaN, lone surrogates
     # ScenarioError -> 422, one entry per problem, then the schema's strict types
     scenario = parse_checked(body.scenario, "scenario", loc=("body", "scenario"))
     limit = body.time_limit_s if body.time_limit_s is not None else settings.default_time_limit_s
@@ -98,16 +114,15 @@ def create_plan(
         )
     request: dict[str, Any] = {"scenario": body.scenario, "time_limit_s": limit, "seed": body.seed}
     if body.previous_plan_id is not None:
-        prev = store.get(tenant, body.previous_plan_id)
+        prev = store.get(tenant, body.previous_plan_id, with_request=True)
+        why = None
         if prev is None or prev.status != "succeeded" or prev.result is None:
+            why = f"no succeeded plan {body.previous_plan_id!r} of this tenant"
+        elif (task := risk_task(prev)) is not None:
+            why = f"job {prev.id!r} is a {task} job, not a plan"
+        if prev is None or why is not None:
             raise RequestValidationError(
-                [
-                    {
-                        "loc": ("body", "previous_plan_id"),
-                        "type": "value_error",
-                        "msg": f"no succeeded plan {body.previous_plan_id!r} of this tenant",
-                    }
-                ]
+                [{"loc": ("body", "previous_plan_id"), "type": "value_error", "msg": why}]
             )
         request["previous_plan"] = prev.result
     rec, created = store.submit(

@@ -16,11 +16,12 @@ from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.convert import RequestProblemsError
-from api.deps import SettingsDep, StoreDep, TenantDep
+from api.deps import JSONBodyRoute, SettingsDep, StoreDep, TenantDep
+from api.documents import check_json_values
 from api.routes.plans import not_found, parse_job_id
 from api.schemas import ErrorResponse, PlanAccepted
 
-router = APIRouter(prefix="/v1/plans", tags=["risk"])
+router = APIRouter(prefix="/v1/plans", tags=["risk"], route_class=JSONBodyRoute)
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "malformed body (not UTF-8 JSON)"},
@@ -28,6 +29,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "no such plan job for this tenant"},
     409: {"model": ErrorResponse, "description": "the plan job has not succeeded"},
     413: {"model": ErrorResponse},
+    415: {"model": ErrorResponse, "description": "a body that is not application/json"},
     422: {"model": ErrorResponse},
     429: {"model": ErrorResponse},
 }
@@ -36,7 +38,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 class SimulateCreate(BaseModel):
     """``POST /v1/plans/{id}/simulate``: Monte-Carlo runs of a plan."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     runs: int = Field(default=10_000, ge=2, le=1_000_000, description="Monte-Carlo runs.")
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Random seed.")
@@ -49,7 +51,7 @@ class WhatIfCreate(BaseModel):
     """``POST /v1/plans/{id}/whatif``: a shock (DESIGN §10) to hold the plan under and
     re-plan for."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     shock: dict[str, Any] = Field(
         description="A shock document: {name, changes: [...]} (see DESIGN §10)."
@@ -148,6 +150,7 @@ def whatif_plan(
     from network.scenario import Problem, ScenarioError, parse_scenario
     from optimizer.risk.shock import apply_shock, parse_shock
 
+    check_json_values(body.shock, loc=("body", "shock"))
     rec = _source(store, tenant, job_id)
     limit = _limit(settings, body.time_limit_s)
     try:

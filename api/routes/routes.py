@@ -9,11 +9,11 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 
 from api.convert import RequestProblemsError, route_problems
-from api.deps import SettingsDep, TenantDep
+from api.deps import JSONBodyRoute, SettingsDep, TenantDep
 from api.schemas import ErrorResponse, RouteCreate, RoutesPublic
 from api.worker import SolverUnavailableError, run_isolated
 
-router = APIRouter(prefix="/v1/routes", tags=["routes"])
+router = APIRouter(prefix="/v1/routes", tags=["routes"], route_class=JSONBodyRoute)
 logger = logging.getLogger(__name__)
 
 
@@ -28,7 +28,7 @@ def _slots(request: Request, n: int) -> threading.BoundedSemaphore:
     "",
     response_model=RoutesPublic,
     operation_id="solve_routes",
-    responses={s: {"model": ErrorResponse} for s in (400, 401, 413, 422, 429, 503, 504)},
+    responses={s: {"model": ErrorResponse} for s in (400, 401, 413, 415, 422, 429, 503, 504)},
 )
 def solve_routes(
     body: RouteCreate, tenant: TenantDep, settings: SettingsDep, request: Request
