@@ -307,9 +307,9 @@ async def upload_network(request: Request) -> Response:
             text = raw.decode("utf-8-sig")
             fname = str(getattr(upload, "filename", "") or "")
             if fname.endswith((".yaml", ".yml")):
-                import yaml
+                from network.scenario import load_yaml
 
-                doc = yaml.safe_load(text)
+                doc = load_yaml(text)
             else:
                 doc = json.loads(text)
         except (UnicodeDecodeError, ValueError) as e:

@@ -412,11 +412,14 @@ def _parse(
 
 
 def read_demand_csv(
-    text: str, name: str = "demand.csv"
+    text: str, name: str = "demand.csv", *, keep_bad_units: bool = False
 ) -> tuple[DemandTable, npt.NDArray[np.int64], list[tuple[str, str]]]:
     """Parse ``sku,zone,units`` CSV text into a table, its rows' line numbers, and problems.
 
     Blank lines and lines starting with ``#`` are skipped. Problems name the CSV line.
+    ``keep_bad_units``: rows whose units are wrong stay in the table with ``nan`` units, so a
+    caller that checks SKUs and zones next reports their unknown ids in the same pass (it must
+    refuse the table when there are problems, as the scenario loader does).
     Columnar: records and their line numbers are found with numpy over the bytes, the fields
     parsed by the pandas C parser; only a file whose quoting the record split cannot follow
     (a quote inside an unquoted field, an unclosed quote) goes through the csv module row by
@@ -428,7 +431,7 @@ def read_demand_csv(
     raw = text.encode("utf-8")
     rec = _records(raw)
     if not rec.quotes_ok:
-        return _read_rows(text, name)
+        return _read_rows(text, name, keep_bad_units)
     kept = np.flatnonzero(~rec.skip)
     if not len(kept):
         return (
@@ -475,7 +478,7 @@ def read_demand_csv(
             cols["units"],
         )
         if parsed is None:
-            return _read_rows(text, name)
+            return _read_rows(text, name, keep_bad_units)
         df = parsed
     spaced = " " in text or "\t" in text
 
@@ -489,7 +492,7 @@ def read_demand_csv(
     else:
         raw_units = col("units")
         units = pd.to_numeric(raw_units, errors="coerce").to_numpy(dtype=np.float64)
-    return _checked(name, sku, zone, units, raw_units, lines[ok], probs)
+    return _checked(name, sku, zone, units, raw_units, lines[ok], probs, keep_bad_units)
 
 
 def _checked(
@@ -500,6 +503,7 @@ def _checked(
     raw_units: pd.Series | None,
     lines_ok: npt.NDArray[np.int64],
     probs: list[tuple[str, str]],
+    keep_bad_units: bool = False,
 ) -> tuple[DemandTable, npt.NDArray[np.int64], list[tuple[str, str]]]:
     """Row checks on parsed columns (units a number ≥ 0, ids not empty); the good rows' table."""
     nan = np.flatnonzero(np.isnan(units) | np.isinf(units))
@@ -532,12 +536,17 @@ def _checked(
     probs += _capped(
         empty, lambda i: (f"{name} line {lines_ok[i]}", "empty sku or zone"), "empty ids"
     )
-    good = np.isfinite(units) & (units >= 0) & (units <= MAX_UNITS) & (sk != "") & (zn != "")
+    units_ok = np.isfinite(units) & (units >= 0) & (units <= MAX_UNITS)
+    ids_ok = (sk != "") & (zn != "")
+    if keep_bad_units:
+        units = np.where(units_ok, units, np.nan)
+        return DemandTable(sk[ids_ok], zn[ids_ok], units[ids_ok]), lines_ok[ids_ok], probs
+    good = units_ok & ids_ok
     return DemandTable(sk[good], zn[good], units[good]), lines_ok[good], probs
 
 
 def _read_rows(
-    text: str, name: str
+    text: str, name: str, keep_bad_units: bool = False
 ) -> tuple[DemandTable, npt.NDArray[np.int64], list[tuple[str, str]]]:
     """Row-by-row reading with the csv module, for quoting the columnar split cannot follow."""
     reader = csv.reader(io.StringIO(text))
@@ -566,4 +575,4 @@ def _read_rows(
     zone = pd.Series([r[cols["zone"]].strip() for r in good], dtype=object)
     raw_units = pd.Series([r[cols["units"]].strip() for r in good], dtype=object)
     units = pd.to_numeric(raw_units, errors="coerce").to_numpy(dtype=np.float64)
-    return _checked(name, sku, zone, units, raw_units, lines[ok], probs)
+    return _checked(name, sku, zone, units, raw_units, lines[ok], probs, keep_bad_units)

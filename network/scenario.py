@@ -628,7 +628,7 @@ def load_scenario(path: str | Path, *, demand: str | Path | None = None) -> Scen
             csv_text = csv_path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             raise ScenarioError([Problem(str(csv_path), f"cannot read: {e}")]) from None
-        table, lines, csv_probs = _read_demand_csv(csv_text, csv_path.name)
+        table, lines, csv_probs = _read_demand_csv(csv_text, csv_path.name, keep_bad_units=True)
         csv_demand = (table, lines, csv_path.name)
     elif demand is not None:
         raise ScenarioError([Problem(str(demand), "no such file")])

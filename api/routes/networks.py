@@ -183,8 +183,10 @@ async def put_network(
     elif media in _YAML:
         import yaml
 
+        from network.scenario import load_yaml
+
         try:
-            doc = yaml.safe_load(text)
+            doc = load_yaml(text)
         except yaml.YAMLError as e:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, f"invalid YAML: {e}"[:300]) from None
     else:
@@ -266,7 +268,7 @@ def forecast_scenario(network: dict[str, Any], body: bytes | str, media: str) ->
     if media in _CSV:
         # every problem at once, as `tradelane validate` lists them: the rows' own (units,
         # field count) first, then the loader's on the good rows (unknown SKU or zone)
-        table, lines, probs = read_demand_csv(body, CSV_NAME)
+        table, lines, probs = read_demand_csv(body, CSV_NAME, keep_bad_units=True)
         first = [Problem(w, m) for w, m in probs]
         try:
             s = parse_scenario({**network, "demand": []}, csv_demand=(table, lines, CSV_NAME))

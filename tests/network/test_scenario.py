@@ -234,6 +234,22 @@ def test_bad_demand_csv_names_the_line(
     assert any(ln.startswith(where) and message in ln for ln in lines), lines
 
 
+def test_a_row_with_bad_units_still_has_its_ids_checked(tmp_path: Path, tiny: dict) -> None:
+    """Every problem of a CSV in one pass: a row with bad units is also checked for an unknown
+    SKU or zone (it used to be dropped first, so its unknown zone showed only on the next try)."""
+    net = {k: v for k, v in tiny.items() if k != "demand"}
+    (tmp_path / "network.json").write_text(json.dumps(net))
+    (tmp_path / "demand.csv").write_text(
+        "sku,zone,units\nSKU-A,Z-KUL,1\nSKU-Q,Z-KUL,1\nSKU-B,Z-XX,-1\n"
+    )
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(tmp_path)
+    lines = [str(p) for p in exc.value.problems]
+    assert any(ln.startswith("demand.csv line 4.units") for ln in lines), lines
+    assert any("line 3" in ln and "unknown SKU 'SKU-Q'" in ln for ln in lines), lines
+    assert any("line 4" in ln and "unknown zone 'Z-XX'" in ln for ln in lines), lines
+
+
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
