@@ -153,14 +153,22 @@ def is_json_media(content_type: str | None) -> bool:
     )
 
 
+def _body_error(msg: str) -> RequestValidationError:
+    """A 422 on the whole body (``loc ["body"]``), shaped like every other 422."""
+    return RequestValidationError([{"type": "value_error", "loc": ("body",), "msg": msg}])
+
+
 class JSONBodyRoute(APIRoute):
     """A route whose body is a JSON object, answering bad bodies as the networks routes do.
 
     FastAPI parses the body before it resolves the dependencies, so a malformed body was a 422
     with a character offset (``["body", 14]``) even without an API key, and a body of another
     media type a 422 "Input should be a valid dictionary". Here the key is checked first (401,
-    429), then the media type (415 naming ``application/json``; a body without
-    ``Content-Type`` is refused too), then the JSON itself (400 naming the line and column).
+    429), then the media type (a body without ``Content-Type`` is refused too), then the JSON
+    itself. Both stay 422s with the ``body`` field, as DESIGN §8 promises for bad input on these
+    routes (the networks routes, added later, answer 415 and 400), and now say what is wrong:
+    ``send the body as application/json (got text/plain)``, ``invalid JSON at line 1 column 2:
+    ...``.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -176,15 +184,15 @@ class JSONBodyRoute(APIRoute):
                     get_principal(request, await bearer(request))
                     pos = bad["loc"][1] if len(bad["loc"]) > 1 else 0
                     msg = str((bad.get("ctx") or {}).get("error", "invalid JSON"))
-                    raise invalid_json(json.JSONDecodeError(msg, exc.body, int(pos))) from None
+                    e = json.JSONDecodeError(msg, exc.body, int(pos))
+                    raise _body_error(
+                        f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}"
+                    ) from None
                 if request.method in ("POST", "PUT", "PATCH") and not is_json_media(
                     request.headers.get("content-type")
                 ):  # the dependencies (the key) have run
                     got = request.headers.get("content-type", "")[:100] or "no Content-Type"
-                    raise HTTPException(
-                        status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                        f"send the body as application/json (got {got})",
-                    ) from None
+                    raise _body_error(f"send the body as application/json (got {got})") from None
                 raise
             except HTTPException as exc:
                 if exc.status_code == 400 and exc.detail == "There was an error parsing the body":

@@ -82,7 +82,6 @@ _LINKS = {
         **_ERRORS,
         202: {"description": "queued", "links": _LINKS},
         409: {"model": ErrorResponse, "description": "idempotency key reused with another body"},
-        415: {"model": ErrorResponse, "description": "a body that is not application/json"},
     },
 )
 def create_plan(

@@ -29,7 +29,6 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "no such plan job for this tenant"},
     409: {"model": ErrorResponse, "description": "the plan job has not succeeded"},
     413: {"model": ErrorResponse},
-    415: {"model": ErrorResponse, "description": "a body that is not application/json"},
     422: {"model": ErrorResponse},
     429: {"model": ErrorResponse},
 }

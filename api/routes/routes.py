@@ -28,7 +28,7 @@ def _slots(request: Request, n: int) -> threading.BoundedSemaphore:
     "",
     response_model=RoutesPublic,
     operation_id="solve_routes",
-    responses={s: {"model": ErrorResponse} for s in (400, 401, 413, 415, 422, 429, 503, 504)},
+    responses={s: {"model": ErrorResponse} for s in (400, 401, 413, 422, 429, 503, 504)},
 )
 def solve_routes(
     body: RouteCreate, tenant: TenantDep, settings: SettingsDep, request: Request

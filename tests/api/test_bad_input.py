@@ -139,14 +139,16 @@ _JSON_ROUTES = [
         (b'{\n  "runs": 10,\n}', "line 3 column 1"),  # a trailing comma
     ],
 )
-def test_malformed_json_is_400_with_line_and_column(client, url, body, where) -> None:
-    """A body that is not JSON is a 400 naming the line and column (as on /v1/networks), not a
-    422 with a character offset; without a key it is a 401 first."""
+def test_malformed_json_is_422_with_line_and_column(client, url, body, where) -> None:
+    """A body that is not JSON is a 422 on ``body`` (DESIGN §8: bad input is a 422) naming the
+    line and column, not a character offset; without a key it is a 401 first."""
     headers = {"Content-Type": "application/json"}
     r = client.post(url, content=body, headers={**auth(), **headers})
-    assert r.status_code == 400, r.text
-    assert r.json()["detail"].startswith(f"invalid JSON at line {where.split()[1]} column ")
-    assert where in r.json()["detail"]
+    assert r.status_code == 422, r.text
+    (d,) = r.json()["detail"]
+    assert d["field"] == "body" and d["loc"] == ["body"]
+    assert d["msg"].startswith(f"invalid JSON at line {where.split()[1]} column ")
+    assert where in d["msg"]
     r = client.post(url, content=body, headers=headers)
     assert r.status_code == 401 and r.json() == {"detail": "missing or invalid API key"}
 
@@ -160,19 +162,20 @@ def test_malformed_json_is_400_with_line_and_column(client, url, body, where) ->
         None,  # no Content-Type header at all
     ],
 )
-def test_other_media_types_are_415(client, url, content_type) -> None:
-    """A body of another media type is a 415 naming application/json (as on /v1/networks),
-    after the key is checked (401 without one)."""
+def test_other_media_types_are_422_naming_json(client, url, content_type) -> None:
+    """A body of another media type is a 422 on ``body`` naming application/json (not "Input
+    should be a valid dictionary"), after the key is checked (401 without one)."""
     headers = {"Content-Type": content_type} if content_type else {}
     r = client.post(url, content=b'{"runs": 10}', headers={**auth(), **headers})
-    assert r.status_code == 415, r.text
-    assert "application/json" in r.json()["detail"]
+    assert r.status_code == 422, r.text
+    (d,) = r.json()["detail"]
+    assert d["field"] == "body" and "send the body as application/json" in d["msg"]
     r = client.post(url, content=b'{"runs": 10}', headers=headers)
     assert r.status_code == 401
 
 
 def test_json_media_types_with_parameters_are_accepted(client, scenario) -> None:
-    """``application/json; charset=utf-8`` is JSON (the 415 is for other media types)."""
+    """``application/json; charset=utf-8`` is JSON (the 422 is for other media types)."""
     import json
 
     r = client.post(

@@ -116,7 +116,7 @@ def test_list_is_paginated_newest_first(client_factory, scenario) -> None:
 
 def test_schema_errors_are_422_with_field_path(client, scenario) -> None:
     """Pydantic errors name the field: body.time_limit_s, a missing scenario, an unknown key;
-    a body that is not JSON is a 400 naming the line and column."""
+    a body that is not JSON is a 422 on ``body`` naming the line and column."""
     r = _post(client, scenario, time_limit_s=-1)
     assert r.status_code == 422
     assert r.json()["detail"][0]["field"] == "time_limit_s"
@@ -128,7 +128,9 @@ def test_schema_errors_are_422_with_field_path(client, scenario) -> None:
     r = client.post(
         "/v1/plans", content=b"{not json", headers={**auth(), "Content-Type": "application/json"}
     )
-    assert r.status_code == 400 and "line 1 column 2" in r.json()["detail"]  # as documented
+    assert r.status_code == 422  # DESIGN §8: bad input is a 422
+    assert r.json()["detail"][0]["field"] == "body"
+    assert "line 1 column 2" in r.json()["detail"][0]["msg"]
     r = _post(client, scenario, time_limit_s=601)  # over the server's maximum
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "time_limit_s"
     assert "600" in r.json()["detail"][0]["msg"]
