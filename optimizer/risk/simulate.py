@@ -18,7 +18,11 @@ Model (one *run* is one realisation of the plan's horizon; runs are independent)
   that SKU, ``cv`` the SKU's ``demand_cv`` — the same law the stocking rule of the allocation
   model sizes safety stock for). A cycle's stockout is ``(D(L+R) − S)⁺ − (D(L) − S)⁺``
   (standard periodic-review shortage). Units shipped direct from an origin are always filled;
-  units the plan itself loses count as unfilled demand.
+  units the plan itself loses count as unfilled demand. With tonight's state (format v1.1:
+  inventory lots used where they are, transfers in, resold returns) the part of a pair's
+  shipments new inbound does not bring is served from that state, taken as a steady supply
+  ``p`` per day over the horizon: a cycle's demand against ``S`` is then ``D(T) − p·T`` (the
+  plan sizes ``S`` for new inbound only). The state's arrival days are not modelled.
 - **fill_rate** = 1 − (stockout units + the plan's lost units) / demand, per run; by country,
   a warehouse's stockouts are split over countries in proportion to its planned shipments.
 - **cost** per run = the plan's cost with ``late_penalty`` recomputed from the run's late units
@@ -82,7 +86,7 @@ class SimParams:
 
 @dataclass(frozen=True, slots=True)
 class Interval:
-    """A mean over runs and its 95 % confidence interval."""
+    """A mean share over runs and its 95 % confidence interval, within [0, 1]."""
 
     mean: float
     lo: float
@@ -90,10 +94,11 @@ class Interval:
 
     @classmethod
     def of(cls, x: F) -> Interval:
-        """From per-run values (normal approximation over runs)."""
+        """From per-run shares (normal approximation over runs, clipped to [0, 1]: near 100 %
+        the approximation would otherwise claim 100.01 %)."""
         m = float(np.mean(x))
         half = Z95 * float(np.std(x, ddof=1)) / math.sqrt(len(x)) if len(x) > 1 else 0.0
-        return cls(m, m - half, m + half)
+        return cls(m, max(0.0, m - half), min(1.0, m + half))
 
     def to_json(self) -> dict[str, Any]:
         """``{mean, ci95: [lo, hi]}``."""
@@ -280,6 +285,9 @@ class _StockPairs:
     choice: npt.NDArray[np.int64]
     cum: F
     has_in: npt.NDArray[np.bool_]
+    pool: F
+    """Units per day a pair ships from tonight's state (lots used there, transfers in, resold
+    returns: format v1.1) rather than from new inbound; 0 for a plan without state."""
 
 
 def _stock_pairs(
@@ -288,6 +296,7 @@ def _stock_pairs(
     zone_c: npt.NDArray[np.int64],
     C: int,
     inv_i: npt.NDArray[np.int64],
+    with_state: bool = False,
 ) -> _StockPairs:
     H = float(data.horizon_days)
     ob = ~fl.f_direct
@@ -325,8 +334,13 @@ def _stock_pairs(
     weight[r_kw[order], rank] = fl.r_units[order]
     cum = np.cumsum(weight, axis=1) / np.maximum(weight.sum(axis=1, keepdims=True), 1e-300)
     has_in = choice[:, 0] >= 0
+    pool = np.zeros(KW)
+    if with_state and KW:
+        # what new inbound does not bring was served from tonight's state
+        new_in = np.bincount(r_kw[ok], weights=fl.r_units[ok], minlength=KW)
+        pool = np.maximum(d_rate * H - new_in, 0.0) / H
 
-    return _StockPairs(KW, d_rate, cv_d, S, share_kc, choice, cum, has_in)
+    return _StockPairs(KW, d_rate, cv_d, S, share_kc, choice, cum, has_in, pool)
 
 
 def simulate_plan(data: NetworkData, plan: Plan, params: SimParams | None = None) -> SimResult:
@@ -379,8 +393,10 @@ def simulate_plan(data: NetworkData, plan: Plan, params: SimParams | None = None
         )
     )
 
-    sp_ = _stock_pairs(data, fl, zone_c, C, inv_i)
+    with_state = bool(plan.inventory or plan.transfers or plan.returns)
+    sp_ = _stock_pairs(data, fl, zone_c, C, inv_i, with_state)
     KW, d_rate, cv_d, S, share_kc = sp_.n, sp_.rate, sp_.cv, sp_.level, sp_.share
+    pool = sp_.pool
     choice, cum, has_in = sp_.choice, sp_.cum, sp_.has_in
     n_cyc = max(1, round(H / R)) if R > 0 else 1
     scale = H / (n_cyc * R) if R > 0 else 1.0
@@ -444,7 +460,10 @@ def simulate_plan(data: NetworkData, plan: Plan, params: SimParams | None = None
                 np.broadcast_to(d_rate * R, (b, KW)),
                 np.broadcast_to(cv_d / math.sqrt(max(R, 1e-300)), (b, KW)),
             )
-            short += np.maximum(d_l + d_r - S, 0.0) - np.maximum(d_l - S, 0.0)
+            # the order-up-to level S covers what tonight's state does not (``pool``)
+            net_l = d_l - pool * L
+            net = net_l + d_r - pool * R
+            short += np.maximum(net - S, 0.0) - np.maximum(net_l - S, 0.0)
             dem += d_r
         short *= scale
         dem *= scale

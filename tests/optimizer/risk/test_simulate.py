@@ -84,6 +84,29 @@ def test_deterministic_plan_simulates_to_its_own_on_time_share() -> None:
     assert res.cost.p50 == pytest.approx(doc["objective"], rel=1e-9)
 
 
+def test_plan_from_tonights_stock_simulates_without_stockouts_when_nothing_varies() -> None:
+    """The v1.1 plan with its inventory and returns (issue 15's state), nothing random: the
+    order-up-to levels cover only what new inbound brings (most units come from tonight's
+    lots, a transfer and resold returns), so a run must not stock out. The simulation used to
+    play those small levels against every shipment: fill rate 1.5 %, cost seven times the
+    plan's."""
+    doc: dict[str, Any] = json.loads((DATA / "tiny-my-v11.json").read_text())
+    for ln in doc["lanes"] + doc["rate_cards"]:
+        ln["time_cv"] = 0.0
+    for k in doc["skus"]:
+        k["demand_cv"] = 0.0
+    data, plan = _plan(doc)
+    assert plan.inventory and plan.transfers  # the state is used
+    shipped = sum(r.units for r in plan.fulfilment or () if r.source.startswith("WH-"))
+    new_in = sum(r.units for r in plan.replenishment or ())
+    assert new_in < 0.5 * shipped  # the levels are small next to the shipments
+    res = simulate_plan(data, plan, SimParams(runs=50, seed=1))
+    assert res.stockout_units.p95 == pytest.approx(0.0, abs=1e-6)
+    lost = plan.to_json()["service"]["units_lost"]
+    assert res.fill_rate.mean == pytest.approx(1.0 - lost / data.total_demand, abs=1e-9)
+    assert res.cost.p50 == pytest.approx(plan.objective, rel=1e-9)
+
+
 def _reference_share(data: Any, plan: Plan) -> float:
     """Σ units × P(on time) / Σ units from the options' exact distributions."""
     fl = plan_flows(data, plan)
@@ -157,3 +180,12 @@ def test_cli_simulate_writes_sim_json_and_png(tmp_path: Path) -> None:
     bad["fulfilment"][0]["lanes"] = ["NO-SUCH-LANE"]
     (tmp_path / "p" / "plan.json").write_text(json.dumps(bad))
     assert main(["simulate", str(tmp_path / "p"), "--out", str(out)]) == 2
+
+
+def test_share_intervals_stay_within_0_and_1() -> None:
+    """A share near 100 % with a little spread: the normal interval would pass 1."""
+    from optimizer.risk.simulate import Interval
+
+    iv = Interval.of(np.r_[np.ones(98), 0.99, 0.995])
+    assert iv.lo < iv.mean < 1.0 and iv.hi == 1.0
+    assert Interval.of(np.r_[np.zeros(98), 0.01, 0.005]).lo == 0.0
