@@ -100,7 +100,11 @@ def run(args: argparse.Namespace) -> int:
         )
     print(
         f"  hold: {h['rerouted_units']:,.0f} units rerouted, {h['lost_to_shock_units']:,.0f} "
-        f"lost to closures, {len(h['violations'])} rule(s) broken"
+        f"lost to closures, {len(h['violations'])} rule(s) broken, "
+        f"{len(h.get('shortfalls', []))} service target(s) missed"
     )
+    for label, d in (("hold", h), ("re-plan", r)):
+        for miss in d.get("shortfalls", []):
+            print(f"  {label}: {miss}")
     print(f"written to {out}/ (whatif.json, whatif.md, hold/plan.json, replan/plan.json)")
     return 0

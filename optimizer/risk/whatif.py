@@ -49,15 +49,19 @@ from optimizer.allocation.params import AllocationParams
 from optimizer.exceptions import InvalidNetworkError
 from optimizer.plan.document import (
     CostBreakdown,
+    CountryService,
     FulfilmentRow,
+    LostRow,
     Plan,
     PlanEvaluation,
     ReplenishmentRow,
+    ServiceSummary,
 )
 from optimizer.plan.evaluate import Evaluation, evaluate
 from optimizer.plan.planning import plan_scenario
 from optimizer.risk.flows import option_keys
 from optimizer.risk.shock import AppliedShock, Shock, apply_shock
+from optimizer.solver import Status
 
 __all__ = ["HoldPlan", "WhatIf", "hold_plan", "whatif", "whatif_markdown"]
 
@@ -160,6 +164,7 @@ def _summary(plan: Plan, ev: Evaluation) -> dict[str, Any]:
         "service": _service(ev, demand),
         "warehouses": [{"id": w.id, "open": w.open} for w in plan.warehouses or () if w.open],
         "feasible": ev.feasible,
+        "shortfalls": list(ev.shortfalls),
     }
 
 
@@ -452,6 +457,110 @@ def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
     return HoldPlan(held, tuple(rerouted), lost_to_shock, stock_lost, demand_lost)
 
 
+HELD_NOTE = (
+    "held: the base plan kept under the shock (the hold policy of optimizer.risk.whatif), "
+    "evaluated on the shocked network, not solved"
+)
+
+
+def held_document(plan: Plan, shocked: NetworkData, ev: Evaluation) -> Plan:
+    """The held plan as a document of its own: every figure from the shocked network and the
+    evaluator, none left from the base plan it was rewritten from.
+
+    - cost, objective, evaluation and service (overall and by country, against the shocked
+      targets) are the evaluator's; no bound (it was not solved), ``solve_seconds`` 0;
+    - ``status`` is ``feasible`` when the evaluator finds no broken rule, else ``infeasible``
+      (the evaluation lists the rules);
+    - ``lost`` rows are the shocked demand each (SKU, zone) is not served;
+    - a warehouse the shock closes uses nothing; the others' throughput is recomputed from the
+      held flows and their storage from the held stock;
+    - tonight's orders into a warehouse the shock closes are dropped;
+    - notes say what the document is; solver statistics, diagnosis and baseline are removed.
+    """
+    data = shocked
+    wh_i = {w: i for i, w in enumerate(data.warehouses)}
+    sku_i = {k: i for i, k in enumerate(data.skus)}
+    usable = data.wh_usable
+    H = float(data.horizon_days)
+    thr: dict[str, float] = {}
+    served: dict[tuple[str, str], float] = {}
+    for f in plan.fulfilment or ():
+        served[(f.sku, f.zone)] = served.get((f.sku, f.zone), 0.0) + float(f.units)
+        if f.source in wh_i:
+            thr[f.source] = thr.get(f.source, 0.0) + float(f.units) / H
+    m3: dict[str, float] = {}
+    for srow in plan.stock or ():
+        k = sku_i.get(srow.sku)
+        vol = float(data.sku.volume_m3[k]) if k is not None else 0.0
+        m3[srow.warehouse] = m3.get(srow.warehouse, 0.0) + float(srow.units) * vol
+    dem: dict[tuple[str, str], float] = {}
+    for k, z, u in zip(
+        data.dem_sku.tolist(), data.dem_zone.tolist(), data.dem_units.tolist(), strict=True
+    ):
+        key = (data.skus[k], data.zones[z])
+        dem[key] = dem.get(key, 0.0) + float(u)
+    lost = tuple(
+        LostRow(sku=s_, zone=z_, units=d - served.get((s_, z_), 0.0))
+        for (s_, z_), d in sorted(dem.items())
+        if d - served.get((s_, z_), 0.0) > 1e-9
+    )
+
+    def used(wid: str) -> bool:
+        return wid in wh_i and bool(usable[wh_i[wid]])
+
+    warehouses = tuple(
+        replace(
+            w,
+            open=bool(w.open and used(w.id)),
+            storage_used_m3=m3.get(w.id, 0.0) if used(w.id) else 0.0,
+            throughput_used_per_day=thr.get(w.id, 0.0) if used(w.id) else 0.0,
+        )
+        for w in plan.warehouses or ()
+    )
+    targets = data.service.min_on_time_share_by_country
+    service = ServiceSummary(
+        on_time_share=ev.on_time_share,
+        units_on_time=ev.units_on_time,
+        units_late=ev.units_late,
+        units_lost=ev.units_lost,
+        by_country={
+            c: CountryService(
+                on_time_share=v["on_time_share"],
+                units_on_time=v.get("units_on_time"),
+                units_late=v.get("units_late"),
+                units_lost=v.get("units_lost"),
+                demand=v.get("demand"),
+                target=targets.get(c),
+            )
+            for c, v in ev.by_country.items()
+        },
+        target=float(data.service.min_on_time_share),
+    )
+    orders = plan.orders
+    if orders is not None:
+        orders = tuple(o for o in orders if used(o.warehouse))
+    return replace(
+        plan,
+        status=Status.FEASIBLE if ev.feasible else Status.INFEASIBLE,
+        objective=ev.total,
+        bound=None,
+        gap=None,
+        solve_seconds=0.0,
+        cost=CostBreakdown(**ev.cost),
+        service=service,
+        warehouses=warehouses,
+        lost=lost,
+        orders=orders,
+        evaluation=PlanEvaluation(
+            feasible=ev.feasible, violations=ev.violations, shortfalls=ev.shortfalls
+        ),
+        notes=(HELD_NOTE,),
+        stats=None,
+        diagnosis=None,
+        baseline=None,
+    )
+
+
 def whatif(
     scenario: Scenario,
     base_plan: Plan,
@@ -476,24 +585,7 @@ def whatif(
     shocked = compile_network(applied.scenario)
     hold = hold_plan(base_plan, shocked)
     hold_eval = evaluate(shocked, hold.plan)
-    # the held plan's figures are the evaluator's on the shocked network (no bound: not solved)
-    hold = replace(
-        hold,
-        plan=replace(
-            hold.plan,
-            objective=hold_eval.total,
-            bound=None,
-            gap=None,
-            cost=CostBreakdown(**hold_eval.cost),
-            evaluation=PlanEvaluation(
-                feasible=hold_eval.feasible,
-                violations=hold_eval.violations,
-                shortfalls=hold_eval.shortfalls,
-            ),
-            diagnosis=None,
-            baseline=None,
-        ),
-    )
+    hold = replace(hold, plan=held_document(hold.plan, shocked, hold_eval))
     replan = plan_scenario(applied.scenario, params, data=shocked).plan
     replan_eval = evaluate(shocked, replan) if replan.objective is not None else None
     notes = []
@@ -550,6 +642,7 @@ def whatif_markdown(doc: dict[str, Any]) -> str:
     row("units lost", lambda d: _f(d["service"]["units_lost"], ",.0f"))
     row("warehouses used", lambda d: str(len(d["warehouses"])))
     row("rules broken", lambda d: str(len(d.get("violations", [])) if "violations" in d else 0))
+    row("service targets missed", lambda d: str(len(d.get("shortfalls", []))))
     countries = sorted(doc["base"]["service"]["by_country"])
     if countries:
         lines += ["", "On-time share by country:", ""]
@@ -576,6 +669,10 @@ def whatif_markdown(doc: dict[str, Any]) -> str:
     if h["violations"]:
         lines += ["", f"The held plan breaks {len(h['violations'])} rule(s), e.g.:", ""]
         lines += [f"- {v}" for v in h["violations"][:10]]
+    for name, d in (("held", h), ("re-planned", doc["replan"])):
+        if d.get("shortfalls"):
+            lines += ["", f"The {name} plan misses {len(d['shortfalls'])} service target(s):", ""]
+            lines += [f"- {v}" for v in d["shortfalls"]]
     d = doc["diff"]
     lines += ["", "## Differences to the base plan", ""]
     for name in ("hold", "replan"):

@@ -9,7 +9,9 @@ __all__ = ["Status"]
 
 @enum.unique
 class Status(enum.StrEnum):
-    """Outcome of a solve. ``INFEASIBLE`` only when no plan exists at all."""
+    """Outcome of a solve. ``INFEASIBLE`` only when no plan exists at all, or, for a what-if's
+    held plan (not solved: the base plan rewritten under a shock), when it breaks a rule (its
+    evaluation lists them)."""
 
     OPTIMAL = "optimal"
     FEASIBLE = "feasible"

@@ -17,7 +17,7 @@ from optimizer.plan.document import Plan
 from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_scenario
 from optimizer.risk.shock import apply_shock, load_shock, parse_shock
-from optimizer.risk.whatif import whatif
+from optimizer.risk.whatif import whatif, whatif_markdown
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 ROOT = Path(__file__).resolve().parents[3]
@@ -154,6 +154,52 @@ def test_closed_warehouse_moves_or_loses_its_flows_and_replan_avoids_it() -> Non
     assert wh not in {w["id"] for w in doc["replan"]["warehouses"]}
     assert doc["replan"]["feasible"]
     assert doc["shock"]["closed_warehouses"] == [wh]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        [{"warehouse": "WH-KUL", "closed": True}],
+        [{"demand": {"category": "3c"}, "multiplier": 3.0}],
+    ],
+)
+def test_held_plan_document_is_its_own_not_the_base_s(changes: list[dict[str, Any]]) -> None:
+    """The held plan.json agrees with itself: its service is what its fulfilment rows give on
+    the shocked demand, its lost rows are the unserved shocked demand, a closed warehouse uses
+    nothing and gets no order, and it says it was not solved. It used to copy the base's
+    service, lost rows, orders, warehouse use, status and solve time."""
+    doc, res = run(changes)
+    held = res.hold.plan
+    ev = res.hold_eval
+    shocked_demand = float(res.applied.scenario.demand.units.sum())
+    on = sum(float(r.units) for r in held.fulfilment or () if r.on_time)
+    assert held.service is not None and held.service.on_time_share == pytest.approx(
+        on / shocked_demand
+    )
+    assert held.service.on_time_share == pytest.approx(ev.on_time_share)
+    served = sum(float(r.units) for r in held.fulfilment or ())
+    lost = sum(float(r.units) for r in held.lost or ())
+    assert served + lost == pytest.approx(shocked_demand)
+    assert held.service.units_lost == pytest.approx(lost)
+    assert doc["hold"]["service"]["units_lost"] == pytest.approx(lost)
+    assert held.objective == pytest.approx(ev.total)
+    assert held.solve_seconds == 0.0 and held.bound is None and held.stats is None
+    assert held.status.value == ("feasible" if ev.feasible else "infeasible")
+    closed = set(res.applied.closed_warehouses)
+    for w in held.warehouses or ():
+        if w.id in closed:
+            assert not w.open and w.storage_used_m3 == 0 and w.throughput_used_per_day == 0
+    assert not any(o.warehouse in closed for o in held.orders or ())
+    # a missed service target is shown, not only "0 rules broken"
+    assert doc["hold"]["shortfalls"] == list(ev.shortfalls)
+    md = whatif_markdown(doc)
+    assert f"| service targets missed | {len(doc['base']['shortfalls'])} | " in md
+    for miss in ev.shortfalls:
+        assert f"- {miss}" in md
+    H = float(res.applied.scenario.horizon_days)
+    for w in held.warehouses or ():
+        shipped = sum(float(r.units) for r in held.fulfilment or () if r.source == w.id)
+        assert w.throughput_used_per_day == pytest.approx(shipped / H)
 
 
 def test_cost_multiplier_moves_exactly_the_matched_terms() -> None:
