@@ -303,9 +303,14 @@ def summary(plan: Plan, out: Path) -> str:
                 f"{'none' if f.get('hours') is None else format(f['hours'], '.1f') + ' h'}"
                 + (f" from {f['source']}" if f.get("source") else "")
             )
-    for b in (diag.get("binding_capacities") or [])[:5]:
+    binding = diag.get("binding_capacities") or []
+    for b in binding[:5]:
         lines.append(
             f"binding: {b['kind']} of {b['id']} ({b['used']:,.1f} of {b['capacity']:,.1f})"
+        )
+    if len(binding) > 5:
+        lines.append(
+            f"binding: and {len(binding) - 5} more capacities (plan.json diagnosis, report.html)"
         )
     lines.extend(f"note: {n}" for n in plan.notes or ())
     ev = plan.evaluation

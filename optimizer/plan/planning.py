@@ -782,6 +782,7 @@ def plan_scenario(
     }
     plan = dataclasses.replace(
         plan,
+        warehouses=_stated_capacities(scenario, plan.warehouses),
         status=status,
         seed=params.seed,
         currency=scenario.currency,
@@ -802,6 +803,39 @@ def plan_scenario(
         plan = dataclasses.replace(plan, baseline=baseline)
     plan = dataclasses.replace(plan, stats={**stats, **phases})
     return PlanOutcome(plan=plan, result=res, evaluation=ev, geo=geo_of(scenario))
+
+
+def _stated_capacities(
+    scenario: Scenario, rows: tuple[WarehouseRow, ...] | None
+) -> tuple[WarehouseRow, ...] | None:
+    """The warehouse rows with the capacities the scenario states: the compiled network makes
+    a capacity that cannot bind unlimited (the solver would reject its huge coefficient), and
+    the plan would otherwise report ``null`` (unlimited) for a warehouse of 5,000 units a day."""
+    if rows is None:
+        return None
+    node = {n.id: n for n in scenario.nodes}
+
+    def stated(v: float | None, given: float | None) -> float | None:
+        if v is not None and math.isinf(v) and given is not None:
+            return float(given)
+        return v
+
+    out = []
+    for w in rows:
+        n = node.get(w.id)
+        if n is None:
+            out.append(w)
+            continue
+        out.append(
+            dataclasses.replace(
+                w,
+                storage_m3=stated(w.storage_m3, n.storage_m3),
+                throughput_units_per_day=stated(
+                    w.throughput_units_per_day, n.throughput_units_per_day
+                ),
+            )
+        )
+    return tuple(out)
 
 
 def _exact_lost(data: NetworkData, res: AllocationResult) -> AllocationResult:

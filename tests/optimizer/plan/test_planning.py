@@ -437,3 +437,18 @@ def test_plan_stats_time_each_phase() -> None:
     phases = ("prepare_s", "document_s", "evaluate_s", "diagnose_s", "baseline_s")
     assert all(0.0 <= st[k] < time.perf_counter() - t0 for k in phases), st
     assert 2.0 <= st["start_s"] < 2.0 + (time.perf_counter() - t0)
+
+
+def test_warehouse_rows_report_the_capacities_the_scenario_states() -> None:
+    """tiny-my's warehouses state 5,000 and 3,000 units a day, more than the whole demand can
+    use: the compiled network makes them unlimited for the solver, but the plan must report
+    them as stated, not as null (unlimited)."""
+    s = load_scenario(Path(__file__).resolve().parents[2] / "data" / "tiny-my.json")
+    data = compile_network(s)
+    assert not (data.wh_throughput_per_day < float("inf")).any()  # loose for the solver
+    plan = plan_scenario(s, AllocationParams(time_limit=30)).plan
+    thr = {w.id: w.throughput_units_per_day for w in plan.warehouses or ()}
+    stated = {n.id: n.throughput_units_per_day for n in s.nodes if n.kind == "warehouse"}
+    assert thr == stated and thr["WH-KUL"] == 5000.0
+    doc = plan.to_json()
+    assert {w["id"]: w["throughput_units_per_day"] for w in doc["warehouses"]} == stated
