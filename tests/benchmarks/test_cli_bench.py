@@ -17,6 +17,19 @@ def bench_data(data_dir: Path) -> Path:
     return data_dir / "bench"
 
 
+def _with(args: list[str], extra: list[str], tmp: Path | None = None) -> list[str]:
+    """``args`` with each ``--flag value`` pair of ``extra`` set (replaced when the flag is
+    there, appended otherwise); ``{tmp}`` in a value is the test's folder."""
+    out = list(args)
+    for flag, value in zip(extra[::2], extra[1::2], strict=True):
+        value = value.format(tmp=tmp) if tmp is not None else value
+        if flag in out:
+            out[out.index(flag) + 1] = value
+        else:
+            out += [flag, value]
+    return out
+
+
 def test_routing_run_records_ours_and_the_pyvrp_peer_then_resumes(
     bench_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -199,12 +212,7 @@ def test_bad_run_input_exits_2_naming_the_option(
         "--out",
         str(tmp_path / "x.json"),
     ]
-    for i in range(0, len(extra), 2):
-        if extra[i] in args:
-            args[args.index(extra[i]) + 1] = extra[i + 1]
-        else:
-            args += extra[i : i + 2]
-    assert main(args) == 2
+    assert main(_with(args, extra)) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
 
@@ -361,8 +369,7 @@ def test_bad_config_and_out_are_refused_before_any_solve(
         else:
             cfg.write_text(config)
         args += ["--config", str(cfg)]
-    for i in range(0, len(extra), 2):
-        args[args.index(extra[i]) + 1] = extra[i + 1].format(tmp=tmp_path)
+    args = _with(args, extra, tmp=tmp_path)
     try:
         code = main(args)
     except SystemExit as e:  # argparse's own checks
@@ -408,12 +415,7 @@ def test_bad_tune_input_exits_2_before_any_trial(
         "--out",
         str(tmp_path / "best.toml"),
     ]
-    for i in range(0, len(extra), 2):
-        if extra[i] in args:
-            args[args.index(extra[i]) + 1] = extra[i + 1].format(tmp=tmp_path)
-        else:
-            args += [extra[i], extra[i + 1].format(tmp=tmp_path)]
-    assert main(args) == 2
+    assert main(_with(args, extra, tmp=tmp_path)) == 2
     err = capsys.readouterr().err
     assert err.startswith(message.format(tmp=tmp_path)) and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "best.toml").exists()
