@@ -336,14 +336,26 @@ def _network_ctx(
 ) -> dict[str, Any]:
     from api.routes.networks import counts
 
-    rec = request.app.state.networks.get(tenant, name, version)
+    store = request.app.state.networks
+    rec = store.get(tenant, name, version)
     if rec is None:
+        known = store.versions(tenant, name) if version is not None else ()
+        if known:
+            listed = ", ".join(str(v.version) for v in known)
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                f"network {name!r} has no version {version} (versions: {listed})",
+            )
         raise not_found(f"network {name!r}")
+    settings = request.app.state.settings
     return {
         "title": f"Network {name}",
         "network": rec,
+        "latest": max(v.version for v in rec.versions),
         "counts": counts(rec.document),
-        "default_limit": request.app.state.settings.default_time_limit_s,
+        "default_limit": settings.default_time_limit_s,
+        "max_limit": settings.max_time_limit_s,
+        "typed": {},
     }
 
 
@@ -356,13 +368,39 @@ def network_page(
     return _page(request, "network.html", _network_ctx(request, tenant, name, version))
 
 
+MAX_SHOWN_ERRORS = 50
+"""Problems listed on a page; the rest are counted (a bad file can have thousands)."""
+
+MAX_ECHO_CHARS = 200_000
+"""An uploaded forecast with errors comes back in the text box up to this size."""
+
+
+def _capped(errors: list[str], most: int = MAX_SHOWN_ERRORS) -> list[str]:
+    """The first ``most`` problems, then one line counting the ones left out."""
+    if len(errors) <= most:
+        return errors
+    return [*errors[:most], f"… and {len(errors) - most:,} more problems not shown"]
+
+
+def _limit_error(settings: Any) -> str:
+    return (
+        f"Time limit: a number of seconds from 1 to {settings.max_time_limit_s:,g} "
+        "(the server's maximum)"
+    )
+
+
 @router.post("/networks/{name}/forecasts", response_class=HTMLResponse)
 async def upload_forecast(request: Request, name: str) -> Response:
-    """Queue the plan of an uploaded forecast CSV; bad rows are listed on the page."""
+    """Queue the plan of an uploaded forecast CSV; bad rows are listed on the page.
+
+    On any error the page comes back with what was sent: the network version chosen, the time
+    limit typed and the rows (pasted, or the uploaded file's text) to fix in place.
+    """
     tenant = _require(request)
     form = await _form(request)
     from api.routes.networks import submit_forecast
 
+    settings = request.app.state.settings
     upload = form.get("file")
     body = await upload.read() if upload is not None and hasattr(upload, "read") else b""
     if not body:
@@ -370,12 +408,13 @@ async def upload_forecast(request: Request, name: str) -> Response:
     errors: list[str] = []
     limit: float | None = None
     version: int | None = None
+    typed_limit = str(form.get("time_limit_s", "")).strip()
     try:
-        limit = float(form["time_limit_s"]) if form.get("time_limit_s") else None
-        if limit is not None and not 0 < limit <= 86_400:
+        limit = float(typed_limit) if typed_limit else None
+        if limit is not None and not 1 <= limit <= settings.max_time_limit_s:
             raise ValueError
     except ValueError:
-        errors.append("time limit: a number of seconds above 0")
+        errors.append(_limit_error(settings))
     try:
         version = int(form["version"]) if form.get("version") else None
         if version is not None and not 1 <= version <= MAX_VERSION:
@@ -403,8 +442,17 @@ async def upload_forecast(request: Request, name: str) -> Response:
             if isinstance(e, HTTPException) and e.status_code == 404:
                 raise
             errors = _errors(e)
-    ctx = _network_ctx(request, tenant, name, None)
-    return _page(request, "network.html", {**ctx, "errors": errors}, code=422)
+    try:
+        ctx = _network_ctx(request, tenant, name, version)
+    except HTTPException:  # the version chosen is gone: show the latest, say so
+        ctx = _network_ctx(request, tenant, name, None)
+    text = body.decode("utf-8-sig", errors="replace")
+    ctx["typed"] = {
+        "csv": text if len(text) <= MAX_ECHO_CHARS else "",
+        "from_file": bool(upload is not None and getattr(upload, "filename", "")),
+        "time_limit_s": typed_limit,
+    }
+    return _page(request, "network.html", {**ctx, "errors": _capped(errors)}, code=422)
 
 
 # -- plans ---------------------------------------------------------------------------------

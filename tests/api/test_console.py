@@ -242,3 +242,79 @@ def test_compare_plans_differences() -> None:
     assert d["opened"] == ["W2"] and d["closed"] == ["W1"]
     assert [(c["term"], c["delta"]) for c in d["cost"]] == [("fixed", -15.0), ("outbound", 5.0)]
     assert d["countries"][0]["delta"] == pytest.approx(0.05)
+
+
+def test_a_forecast_error_keeps_the_chosen_version_and_the_input(client, scenario) -> None:
+    """After a bad forecast on version 1 of two, the page still shows version 1 (picker and
+    heading), the pasted rows and the time limit typed; the fixed rows then plan version 1."""
+    _sign_in(client)
+    _upload_network(client, scenario)
+    sc2 = copy.deepcopy(scenario)
+    sc2["name"] = "tiny-2"
+    _upload_network(client, sc2)
+    assert "version 1" in client.get("/networks/tiny?version=1").text
+    tok = client.cookies[CSRF_COOKIE]
+    bad = "sku,zone,units\nSKU-A,Z-KUL,abc"
+    r = client.post(
+        "/networks/tiny/forecasts",
+        data={"csrf": tok, "csv": bad, "version": "1", "time_limit_s": "7"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 422
+    assert re.search(r'<option value="1" selected>', r.text), r.text
+    assert "<small>version 1</small>" in r.text
+    assert "SKU-A,Z-KUL,abc</textarea>" in r.text
+    assert re.search(r'id="fc-limit"[^>]*value="7"', r.text)
+    good = "sku,zone,units\nSKU-A,Z-KUL,5"
+    r = client.post(
+        "/networks/tiny/forecasts",
+        data={"csrf": tok, "csv": good, "version": "1", "time_limit_s": "7"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    job = r.headers["location"].rsplit("/", 1)[1]
+    assert client.app.state.networks.sources("acme", [job])[job] == ("tiny", 1)
+
+
+def test_an_uploaded_csv_with_errors_comes_back_as_text(client, scenario) -> None:
+    """The rows of an uploaded file with errors are put in the text box to fix them there."""
+    _sign_in(client)
+    _upload_network(client, scenario)
+    r = _forecast(client, csv="sku,zone,units\nSKU-A,Z-KUL,lots\n", time_limit_s="9")
+    assert r.status_code == 422
+    assert "SKU-A,Z-KUL,lots" in r.text.split('id="fc-text"', 1)[1].split("</textarea>")[0]
+    assert re.search(r'id="fc-limit"[^>]*value="9"', r.text)
+
+
+@pytest.mark.parametrize("limit", ["90000", "5000", "0", "abc"])
+def test_time_limit_message_names_the_field_and_range(client_factory, scenario, limit) -> None:
+    """The input's maximum is the server's; any value outside gives one message naming the
+    field and the allowed range (not an internal field name)."""
+    c = client_factory(max_time_limit_s=3600)
+    _sign_in(c)
+    _upload_network(c, scenario)
+    assert re.search(r'id="fc-limit"[^>]*max="3600"', c.get("/networks/tiny").text)
+    r = _forecast(c, time_limit_s=limit)
+    assert r.status_code == 422
+    errs = r.text.split('id="forecast-errors"', 1)[1].split("</div>", 1)[0]
+    assert "Time limit: a number of seconds from 1 to 3,600" in errs
+    assert "query." not in errs and errs.count("<li>") == 1
+
+
+def test_unknown_network_version_lists_the_versions(client, scenario) -> None:
+    """``?version=99`` says that version does not exist and names the versions there are."""
+    _sign_in(client)
+    _upload_network(client, scenario)
+    r = client.get("/networks/tiny?version=99")
+    assert r.status_code == 404
+    assert "network &#39;tiny&#39; has no version 99 (versions: 1)" in r.text
+
+
+def test_many_bad_rows_are_capped(client, scenario) -> None:
+    """A CSV with thousands of bad rows lists the first 50 problems and how many more."""
+    _sign_in(client)
+    _upload_network(client, scenario)
+    r = _forecast(client, csv="sku,zone,units\n" + "SKU-A,Z-KUL,x\n" * 2500)
+    assert r.status_code == 422
+    assert r.text.count("units: not a number") == 50
+    assert re.search(r"… and [\d,]+ more problems not shown", r.text)
