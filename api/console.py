@@ -547,6 +547,51 @@ def _kpis(plan: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+PLAN_STATUS = {
+    "optimal": ("optimal", "proven best within the solver's gap", "ok"),
+    "feasible": ("feasible", "keeps every rule; not proven best", "ok"),
+    "time_limit": (
+        "time limit",
+        "stopped by the time limit with only a fallback plan that breaks some rules",
+        "bad",
+    ),
+    "infeasible": ("infeasible", "no plan keeps every rule", "bad"),
+    "no_solution": ("no solution", "the solver found no plan in time", "bad"),
+    "error": ("error", "the solver failed", "bad"),
+}
+"""Label, meaning and tone of each plan status (:class:`optimizer.solver.Status`)."""
+
+MAX_LISTED = 10
+"""Violations or shortfalls listed in a plan's warning (the rest are counted)."""
+
+
+def _plan_status(plan: dict[str, Any]) -> dict[str, str]:
+    st = str(plan.get("status") or "unknown")
+    label, meaning, tone = PLAN_STATUS.get(st, (st.replace("_", " "), "", "bad"))
+    return {"code": st, "label": label, "meaning": meaning, "tone": tone}
+
+
+def _warning(plan: dict[str, Any]) -> dict[str, Any] | None:
+    """What the independent evaluation found wrong with a plan (None when nothing)."""
+    ev = plan.get("evaluation")
+    if not isinstance(ev, dict):
+        return None
+    violations = [str(v) for v in ev.get("violations") or []]
+    shortfalls = [str(v) for v in ev.get("shortfalls") or []]
+    feasible = ev.get("feasible") is not False
+    if feasible and not shortfalls:
+        return None
+    return {
+        "feasible": feasible,
+        "violations": violations[:MAX_LISTED],
+        "n_violations": len(violations),
+        "shortfalls": shortfalls[:MAX_LISTED],
+        "n_shortfalls": len(shortfalls),
+        "fallback": plan.get("status") == "time_limit",
+        "strategy": plan.get("strategy"),
+    }
+
+
 def _is_risk_result(result: Any) -> bool:
     """A simulate or what-if job's document (it names its source plan), not a plan."""
     return isinstance(result, dict) and "source_plan" in result
@@ -573,11 +618,14 @@ def plan_page(request: Request, job_id: str) -> HTMLResponse:
 
         ctx.update(
             kpis=_kpis(plan),
+            plan_status=_plan_status(plan),
+            warning=_warning(plan),
+            strategy=plan.get("strategy"),
             cost=sorted(
-                (
+                (  # a term that shows as 0.00 (2.3e-11 of a penalty) is no row
                     (k, v)
                     for k, v in (plan.get("cost") or {}).items()
-                    if isinstance(v, int | float) and v
+                    if isinstance(v, int | float) and round(v, 2) != 0
                 ),
                 key=lambda kv: -kv[1],
             ),

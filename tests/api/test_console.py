@@ -318,3 +318,45 @@ def test_many_bad_rows_are_capped(client, scenario) -> None:
     assert r.status_code == 422
     assert r.text.count("units: not a number") == 50
     assert re.search(r"… and [\d,]+ more problems not shown", r.text)
+
+
+def _plan_with(client, scenario, **changes: Any) -> str:
+    """A succeeded job whose plan is the fake solver's with ``changes`` applied."""
+    from tests.api.conftest import auth
+
+    first = client.post("/v1/plans", json={"scenario": scenario}, headers=auth()).json()["id"]
+    _succeeded(client, first)
+    doc = {**client.get(f"/v1/plans/{first}", headers=auth()).json()["plan"], **changes}
+    sc = copy.deepcopy(scenario)
+    sc["x_test"] = {"result": doc}
+    job = client.post("/v1/plans", json={"scenario": sc}, headers=auth()).json()["id"]
+    _succeeded(client, job)
+    return str(job)
+
+
+def test_a_fallback_plan_shows_its_status_and_what_it_breaks(client, scenario) -> None:
+    """A plan stopped by the time limit whose evaluation is not feasible shows its own status
+    (not only the job's "succeeded") and a warning listing the first violations and shortfalls
+    with their counts; a cost term of 2.3e-11 is not listed as a 0 row."""
+    _sign_in(client)
+    violations = [f"warehouse WH-{i}: throughput at 230 % of capacity" for i in range(12)]
+    job = _plan_with(
+        client,
+        scenario,
+        status="time_limit",
+        strategy="naive",
+        evaluation={"feasible": False, "violations": violations, "shortfalls": ["MY: 80 %"]},
+        diagnosis={"target": 0.9, "target_met": True, "zones_missing_promise": 0},
+        cost={"fixed": 0.0, "inbound": 2900.0, "lost_sale_penalty": 2.3e-11},
+    )
+    page = client.get(f"/plans/{job}").text
+    assert re.search(r'id="plan-solve-status"[^>]*>[^<]*time limit', page), page
+    assert re.search(r"job[^<]*<span[^>]*id=\"plan-status\"[^>]*>succeeded", page)
+    warn = page.split('id="plan-warning"', 1)[1].split("</section>", 1)[0]
+    assert "breaks 12 rules" in warn and "WH-0: throughput at 230 %" in warn
+    assert "WH-9:" in warn and "WH-10:" not in warn and "and 2 more" in warn
+    assert "MY: 80 %" in warn and "naive" in page
+    assert "lost_sale_penalty" not in page.split('id="costh"', 1)[1].split("</table>", 1)[0]
+    ok = _plan_with(client, scenario, evaluation={"feasible": True})
+    page = client.get(f"/plans/{ok}").text
+    assert 'id="plan-warning"' not in page and "optimal" in page
