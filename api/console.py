@@ -15,6 +15,7 @@ with sort and filter, diagnosis, downloads) and the comparison of two plans.
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import json
 import logging
@@ -605,13 +606,12 @@ def plan_page(request: Request, job_id: str) -> HTMLResponse:
     risk = rec.status == "succeeded" and _is_risk_result(rec.result)
     plan = rec.result if rec.status == "succeeded" and not risk else None
     summary = _summary(request, tenant, [rec])[0]
-    others, _ = request.app.state.store.list(tenant, limit=100, status="succeeded")
     ctx: dict[str, Any] = {
         "title": f"Plan {rec.scenario_name}",
         "job": summary,
         "plan": plan,
         "risk_of": rec.result.get("source_plan") if risk and rec.result else None,
-        "others": [o for o in _summary(request, tenant, others) if o["id"] != rec.id],
+        "others": [o for o in _plan_choices(request, tenant) if o["id"] != rec.id],
     }
     if plan is not None:
         from optimizer.plan.io import MODE_COLOURS
@@ -710,6 +710,49 @@ def outlines() -> Response:
     )
 
 
+def _plan_choices(request: Request, tenant: str, *, limit: int = 100) -> list[dict[str, Any]]:
+    """The tenant's succeeded plan jobs, newest first, labelled to tell them apart.
+
+    Simulate and what-if jobs are left out: their request names a ``task`` (or, for documents
+    made by hand, their result names its ``source_plan``). Only the few fields of the label are
+    read from the stored documents.
+    """
+    import sqlalchemy as sa
+
+    from api.store import Job
+
+    q = (
+        sa.select(
+            Job.id,
+            Job.scenario_name,
+            Job.created_at,
+            Job.result["objective"].as_float(),
+            Job.result["status"].as_string(),
+        )
+        .where(
+            Job.tenant == tenant,
+            Job.status == "succeeded",
+            Job.request["task"].as_string().is_(None),
+            Job.result["source_plan"].as_string().is_(None),
+        )
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(limit)
+    )
+    with request.app.state.store.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    out = []
+    for jid, name, created, objective, plan_status in rows:
+        when = created.astimezone(dt.UTC) if created.tzinfo else created
+        parts = [name, when.strftime("%Y-%m-%d %H:%M:%S")]
+        if objective is not None:
+            parts.append(f"cost {objective:,.0f}")
+        if plan_status not in (None, "optimal", "feasible"):
+            parts.append(str(plan_status).replace("_", " "))
+        parts.append(jid[:8])
+        out.append({"id": jid, "label": " · ".join(parts)})
+    return out
+
+
 # -- compare -------------------------------------------------------------------------------
 
 
@@ -796,12 +839,12 @@ def compare_plans(a: dict[str, Any], b: dict[str, Any], *, top: int = 50) -> dic
 def compare_page(request: Request, a: str = "", b: str = "") -> HTMLResponse:
     """Compare two succeeded plans (choose them on the page)."""
     tenant = _require(request)
-    done, _ = request.app.state.store.list(tenant, limit=100, status="succeeded")
+    choices = _plan_choices(request, tenant)
     ctx: dict[str, Any] = {
         "title": "Compare plans",
-        "choices": _summary(request, tenant, done),
-        "a": a,
-        "b": b,
+        "choices": choices,  # by default the newest plan (B) against the one before (A)
+        "a": a or (choices[1]["id"] if len(choices) > 1 else ""),
+        "b": b or (choices[0]["id"] if choices else ""),
     }
     if a and b:
         ra, rb = _job(request, tenant, a), _job(request, tenant, b)

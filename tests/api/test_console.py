@@ -360,3 +360,32 @@ def test_a_fallback_plan_shows_its_status_and_what_it_breaks(client, scenario) -
     ok = _plan_with(client, scenario, evaluation={"feasible": True})
     page = client.get(f"/plans/{ok}").text
     assert 'id="plan-warning"' not in page and "optimal" in page
+
+
+def test_compare_lists_only_plans_with_labels_that_tell_them_apart(client, scenario) -> None:
+    """Simulate and what-if jobs (newest) are not offered on /compare or the plan page's
+    "Compare with"; the default choice compares two plans (not a 404); each entry shows its
+    time, cost and short id."""
+    from tests.api.conftest import auth
+
+    _sign_in(client)
+    _upload_network(client, scenario)
+    a = _forecast(client).headers["location"].rsplit("/", 1)[1]
+    b = _forecast(client, csv=CSV + "SKU-B,Z-KUL,100\n").headers["location"].rsplit("/", 1)[1]
+    _succeeded(client, a)
+    _succeeded(client, b)
+    sc = copy.deepcopy(scenario)
+    sc["x_test"] = {"result": {"source_plan": a, "runs": 3, "on_time_share": {"mean": 1}}}
+    risk = client.post("/v1/plans", json={"scenario": sc}, headers=auth()).json()["id"]
+    _succeeded(client, risk)
+    page = client.get("/compare").text
+    assert risk not in page
+    options = re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', page)
+    assert [v for v, _ in options] == [b, a, b, a]
+    assert "3,000" in options[0][1] and b[:8] in options[0][1]
+    assert "2,900" in options[1][1] and a[:8] in options[1][1]
+    chosen = re.findall(r'<option value="([^"]+)" selected>', page)
+    assert chosen == [a, b]  # by default the newest plan (B) against the one before (A)
+    assert client.get(f"/compare?a={a}&b={b}").status_code == 200
+    page = client.get(f"/plans/{a}").text
+    assert risk not in page.split('id="cmp-b"', 1)[1] and b in page.split('id="cmp-b"', 1)[1]
