@@ -23,6 +23,7 @@ import secrets
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -176,7 +177,29 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(SignInRequired)
     async def _signin(request: Request, _: SignInRequired) -> Response:
-        return _redirect("/login")
+        # the pages' data (``*.json``, fetched by the scripts) say 401, which a script can
+        # tell from a page; a page goes to the sign-in form, and back to itself after it
+        if request.url.path.endswith(".json"):
+            return JSONResponse(
+                {"detail": "not signed in (the session may have expired): sign in again"},
+                status_code=status.HTTP_401_UNAUTHORIZED,
+                headers=_SEC,
+            )
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET" or back in ("/", "/plans") or not safe_next(back):
+            return _redirect("/login")
+        return _redirect(f"/login?{urlencode({'next': back})}")
+
+
+def safe_next(path: str) -> bool:
+    """Whether ``path`` may be gone to after sign-in: a path on this site, nothing else (no
+    scheme, no host, no ``//`` or backslash that a browser would read as another host)."""
+    if not path.startswith("/") or path.startswith(("//", "/login")) or len(path) > 2000:
+        return False
+    if "\\" in path or not path.isprintable():
+        return False
+    parts = urlsplit(path)
+    return not parts.scheme and not parts.netloc
 
 
 def _is_console(request: Request) -> bool:
@@ -203,27 +226,32 @@ def home(request: Request) -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request) -> HTMLResponse:
-    """The sign-in form."""
-    return _page(request, "login.html", {"title": "Sign in"})
+def login_page(
+    request: Request, nxt: Annotated[str, Query(alias="next", max_length=2000)] = ""
+) -> HTMLResponse:
+    """The sign-in form (``next``: the console path to go to after it)."""
+    return _page(request, "login.html", {"title": "Sign in", "next": nxt if safe_next(nxt) else ""})
 
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request) -> Response:
-    """Check the key; on success keep it in an HttpOnly cookie and go to the plans."""
+    """Check the key; on success keep it in an HttpOnly cookie and go to the plans (or to
+    ``next``, a path on this site)."""
     form = await _form(request)
     key = str(form.get("key", "")).strip()
+    nxt = str(form.get("next", ""))
+    nxt = nxt if safe_next(nxt) else ""
     who = authenticate(f"Bearer {key}", request.app.state.settings.keys) if key else None
     if who is None:
         logger.info("console sign-in refused")
         return _page(
             request,
             "login.html",
-            {"title": "Sign in", "error": "That API key is not valid."},
+            {"title": "Sign in", "error": "That API key is not valid.", "next": nxt},
             code=401,
         )
     logger.info("console sign-in: tenant %s (key %s)", who.tenant, who.key_id)
-    resp = _redirect("/plans")
+    resp = _redirect(nxt or "/plans")
     resp.set_cookie(
         KEY_COOKIE,
         key,
@@ -474,13 +502,19 @@ def _summary(request: Request, tenant: str, recs: list[Any]) -> list[dict[str, A
     ids = [r.id for r in recs]
     src = request.app.state.networks.sources(tenant, ids)
     prog = request.app.state.networks.progress(ids)
+    now = dt.datetime.now(dt.UTC)
     out = []
     for r in recs:
         p = prog.get(r.id)
+        started = r.started_at if r.status == "running" else None
         out.append(
             {
                 "id": r.id,
                 "status": r.status,
+                # seconds since the job started (the page ticks on from it between polls)
+                "running_s": None
+                if started is None
+                else round(max(0.0, (now - started).total_seconds()), 1),
                 "scenario": r.scenario_name,
                 "error": r.error,
                 "created_at": r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
@@ -526,9 +560,7 @@ async def cancel(request: Request, job_id: str) -> Response:
     rec = _job(request, tenant, job_id)
     request.app.state.store.cancel(tenant, rec.id)
     nxt = str(form.get("next", ""))
-    return _redirect(
-        nxt if nxt.startswith("/") and not nxt.startswith("//") else f"/plans/{rec.id}"
-    )
+    return _redirect(nxt if safe_next(nxt) else f"/plans/{rec.id}")
 
 
 def _kpis(plan: dict[str, Any]) -> dict[str, Any]:

@@ -389,3 +389,44 @@ def test_compare_lists_only_plans_with_labels_that_tell_them_apart(client, scena
     assert client.get(f"/compare?a={a}&b={b}").status_code == 200
     page = client.get(f"/plans/{a}").text
     assert risk not in page.split('id="cmp-b"', 1)[1] and b in page.split('id="cmp-b"', 1)[1]
+
+
+def test_signing_in_from_a_plan_link_returns_to_it(client) -> None:
+    """A page asked for without a session goes to the sign-in form with ``next`` and back to
+    that page after it; ``next`` outside the site is ignored; a page's data answers 401 (a
+    script can tell), not a redirect."""
+    job = "0b5a7f3e-1111-4222-8333-444455556666"
+    r = client.get(f"/plans/{job}", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/login?next=%2Fplans%2F{job}"
+    data = client.get(f"/plans/{job}/status.json", follow_redirects=False)
+    assert data.status_code == 401 and "sign in again" in data.json()["detail"]
+    assert client.get("/plans.json", follow_redirects=False).status_code == 401
+    assert f'name="next" value="/plans/{job}"' in client.get(f"/login?next=/plans/{job}").text
+    tok = client.cookies[CSRF_COOKIE]
+    for nxt, to in [
+        (f"/plans/{job}", f"/plans/{job}"),
+        ("//evil.example/x", "/plans"),
+        ("https://evil.example/", "/plans"),
+        ("/\\evil.example", "/plans"),
+    ]:
+        r = client.post(
+            "/login", data={"key": KEYS["acme"], "csrf": tok, "next": nxt}, follow_redirects=False
+        )
+        assert r.headers["location"] == to, nxt
+        tok = client.cookies[CSRF_COOKIE]
+
+
+def test_running_job_reports_seconds_since_start(client, scenario) -> None:
+    """status.json gives a running job's seconds since it started (the page ticks from it)."""
+    from tests.api.conftest import auth
+
+    _sign_in(client)
+    sc = copy.deepcopy(scenario)
+    sc["x_test"] = {"sleep_s": 2}
+    job = client.post("/v1/plans", json={"scenario": sc}, headers=auth()).json()["id"]
+    wait_for(lambda: client.get(f"/plans/{job}/status.json").json()["status"] == "running")
+    first = client.get(f"/plans/{job}/status.json").json()["running_s"]
+    wait_for(lambda: client.get(f"/plans/{job}/status.json").json()["running_s"] > first + 0.5)
+    assert 'id="live"' in client.get(f"/plans/{job}").text
+    _succeeded(client, job)
+    assert client.get(f"/plans/{job}/status.json").json()["running_s"] is None
