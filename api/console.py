@@ -643,6 +643,7 @@ def plan_page(request: Request, job_id: str) -> HTMLResponse:
         "job": summary,
         "plan": plan,
         "risk_of": rec.result.get("source_plan") if risk and rec.result else None,
+        "risk": _risk_summary(rec.result) if risk else None,
         "others": [o for o in _plan_choices(request, tenant) if o["id"] != rec.id],
     }
     if plan is not None:
@@ -671,6 +672,52 @@ def plan_page(request: Request, job_id: str) -> HTMLResponse:
     return _page(request, "plan.html", ctx)
 
 
+def _risk_summary(doc: dict[str, Any]) -> dict[str, Any]:
+    """The figures of a simulate (``sim.json``) or what-if (``whatif.json``) document."""
+    if isinstance(doc.get("base"), dict) and isinstance(doc.get("hold"), dict):
+        sides = []
+        for key, label in (("base", "base plan"), ("hold", "held plan"), ("replan", "re-plan")):
+            d = doc.get(key) or {}
+            svc = d.get("service") or {}
+            sides.append(
+                {
+                    "label": label,
+                    "status": d.get("status"),
+                    "objective": d.get("objective"),
+                    "on_time": svc.get("on_time_share"),
+                    "fill": svc.get("fill_rate"),
+                    "feasible": d.get("feasible"),
+                }
+            )
+        shock = doc.get("shock") or {}
+        return {
+            "kind": "whatif",
+            "sides": sides,
+            "matched": [str(m) for m in shock.get("matched") or []],
+            "notes": [str(n) for n in doc.get("notes") or []],
+        }
+
+    def interval(key: str) -> dict[str, Any]:
+        v = doc.get(key) or {}
+        ci = v.get("ci95") or [None, None]
+        return {"mean": v.get("mean"), "lo": ci[0], "hi": ci[1]}
+
+    def quantiles(key: str) -> dict[str, Any]:
+        v = doc.get(key) or {}
+        return {q: v.get(q) for q in ("mean", "p5", "p50", "p95")}
+
+    return {
+        "kind": "simulate",
+        "runs": doc.get("runs"),
+        "on_time": interval("on_time_share"),
+        "fill": interval("fill_rate"),
+        "plan_on_time": doc.get("plan_on_time_share"),
+        "stockout": quantiles("stockout_units"),
+        "cost": quantiles("cost"),
+        "plan_cost": (doc.get("cost") or {}).get("plan"),
+    }
+
+
 def _warehouse_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
     stock: dict[str, float] = {}
     for s in plan.get("stock", []):
@@ -696,6 +743,24 @@ def plan_status(request: Request, job_id: str) -> JSONResponse:
     tenant = _require(request)
     rec = _job(request, tenant, job_id)
     return JSONResponse(_summary(request, tenant, [rec])[0], headers=_SEC)
+
+
+@router.get("/plans/{job_id}/result.json")
+def risk_result(request: Request, job_id: str) -> Response:
+    """A simulate or what-if job's document, downloaded with the session (a plan's files are
+    under ``/plans/{id}/files/``)."""
+    tenant = _require(request)
+    rec = _job(request, tenant, job_id)
+    if rec.status != "succeeded" or not _is_risk_result(rec.result):
+        raise not_found("result of this simulation or what-if")
+    return Response(
+        json.dumps(rec.result, allow_nan=False),
+        media_type="application/json",
+        headers={
+            **_SEC,
+            "Content-Disposition": f'attachment; filename="result-{rec.id[:8]}.json"',
+        },
+    )
 
 
 _ROWS = {

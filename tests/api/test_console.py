@@ -213,7 +213,7 @@ def test_a_risk_jobs_page_links_its_plan_and_compare_refuses_it(client, scenario
     _succeeded(client, risk)
     page = client.get(f"/plans/{risk}")
     assert page.status_code == 200
-    assert "simulation or what-if" in page.text and f'href="/plans/{plain}"' in page.text
+    assert 'id="risk"' in page.text and f'href="/plans/{plain}"' in page.text
     assert client.get(f"/compare?a={plain}&b={risk}").status_code == 404
     assert client.get(f"/compare?a={plain}&b={plain}").status_code == 200
 
@@ -430,3 +430,78 @@ def test_running_job_reports_seconds_since_start(client, scenario) -> None:
     assert 'id="live"' in client.get(f"/plans/{job}").text
     _succeeded(client, job)
     assert client.get(f"/plans/{job}/status.json").json()["running_s"] is None
+
+
+SIM = {
+    "scenario": "tiny",
+    "runs": 200,
+    "seed": 0,
+    "on_time_share": {"mean": 0.912, "ci95": [0.905, 0.919], "by_country": {}},
+    "fill_rate": {"mean": 0.987, "ci95": [0.981, 0.993], "by_country": {}},
+    "stockout_units": {"mean": 38.0, "p5": 0.0, "p50": 30.0, "p95": 110.0},
+    "cost": {"mean": 3010.0, "p5": 2950.0, "p50": 3000.0, "p95": 3120.0, "plan": 2900.0},
+    "plan_on_time_share": 0.95,
+    "seconds": 1.2,
+}
+
+
+def _side(status: str, objective: float, share: float) -> dict[str, Any]:
+    return {
+        "status": status,
+        "objective": objective,
+        "service": {"on_time_share": share, "fill_rate": 1.0, "by_country": {}},
+        "feasible": True,
+    }
+
+
+WHATIF = {
+    "scenario": "tiny",
+    "shock": {"matched": ["WH-KUL"], "closed_warehouses": ["WH-KUL"]},
+    "base": _side("optimal", 2900.0, 0.95),
+    "hold": {**_side("hold", 3400.0, 0.71), "rerouted_units": 120.0},
+    "replan": _side("optimal", 3100.0, 0.93),
+    "diff": {},
+    "notes": ["WH-KUL closed"],
+}
+
+
+@pytest.mark.parametrize(
+    ("doc", "shown"),
+    [
+        (SIM, ["91.2 %", "90.5 %", "91.9 %", "98.7 %", "110", "3,120", "200 runs"]),
+        (WHATIF, ["2,900", "3,400", "3,100", "71.0 %", "93.0 %", "WH-KUL"]),
+    ],
+)
+def test_a_risk_jobs_page_shows_its_result(client, scenario, doc, shown) -> None:
+    """A simulation's page shows its on-time share and fill rate with their intervals and the
+    stockout and cost quantiles; a what-if's, the base, held and re-planned cost and on-time
+    share; both offer the JSON document through the session (the API's URL needs a key)."""
+    from tests.api.conftest import auth
+
+    _sign_in(client)
+    plain = client.post("/v1/plans", json={"scenario": scenario}, headers=auth()).json()["id"]
+    sc = copy.deepcopy(scenario)
+    sc["x_test"] = {"result": {**doc, "source_plan": plain}}
+    risk = client.post("/v1/plans", json={"scenario": sc}, headers=auth()).json()["id"]
+    _succeeded(client, risk)
+    page = client.get(f"/plans/{risk}").text
+    box = page.split('id="risk"', 1)[1].split("</section>", 1)[0]
+    for text in shown:
+        assert text in box, text
+    assert "GET /v1/plans" not in page
+    got = client.get(f"/plans/{risk}/result.json")
+    assert got.status_code == 200 and got.json()["scenario"] == "tiny"
+    assert "attachment" in got.headers["content-disposition"]
+    assert client.get(f"/plans/{plain}/result.json").status_code == 404  # a plan has its files
+
+
+def test_a_job_without_progress_says_so(client, scenario) -> None:
+    """A finished job that never reported progress says "no progress reported", not "–"."""
+    from tests.api.conftest import auth
+
+    _sign_in(client)
+    sc = copy.deepcopy(scenario)
+    sc["x_test"] = {"fail": "boom"}
+    job = client.post("/v1/plans", json={"scenario": sc}, headers=auth()).json()["id"]
+    wait_for(lambda: client.get(f"/plans/{job}/status.json").json()["status"] == "failed")
+    assert "no progress reported" in client.get(f"/plans/{job}").text
