@@ -505,3 +505,20 @@ def test_a_job_without_progress_says_so(client, scenario) -> None:
     job = client.post("/v1/plans", json={"scenario": sc}, headers=auth()).json()["id"]
     wait_for(lambda: client.get(f"/plans/{job}/status.json").json()["status"] == "failed")
     assert "no progress reported" in client.get(f"/plans/{job}").text
+
+
+def test_long_names_wrap_and_screen_reader_text_takes_no_room(client, scenario) -> None:
+    """A 100-character network name is in a heading that may wrap anywhere, and the
+    screen-reader-only class has the clip and position rules that keep it out of the layout
+    (the browser tests measure the page at phone width)."""
+    _sign_in(client)
+    long = "N" * 100
+    _upload_network(client, scenario, name=long)
+    assert f'<span class="id">{long}</span>' in client.get(f"/networks/{long}").text
+    css = client.get("/static/console.css").text
+    rules = dict(re.findall(r"(?m)^([^{}\n]+)\{([^}]*)\}", css))
+    assert "overflow-wrap:anywhere" in rules["h1,h2,.id"]
+    sr = rules[".sr"]
+    for rule in ("position:absolute", "clip:rect(0 0 0 0)", "white-space:nowrap", "margin:-1px"):
+        assert rule in sr, rule
+    assert "position:relative" in rules["table.data"]

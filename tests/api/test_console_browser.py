@@ -196,6 +196,9 @@ def test_planner_flow(page: Any, server: Server, tmp_path: Path) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 400, f"page is {width} px wide at phone width"
     _shot(page, "05-plan-phone")
+    page.goto(f"{server.url}/plans")  # its table's screen-reader-only header stays inside
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 400, f"the plans page is {width} px wide at phone width"
     page.set_viewport_size({"width": 1280, "height": 800})
     # a second plan, then the comparison
     job2 = _plan_forecast(page, server, CSV2, tmp_path)
