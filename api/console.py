@@ -345,10 +345,23 @@ async def upload_network(request: Request) -> Response:
             errors.append(f"file: cannot read it: {e}"[:300])
         except Exception as e:
             errors.append(f"file: invalid YAML: {e}"[:300])
+    # a whole scenario: the network part is stored, its demand offered as a forecast
+    demand = doc.pop("demand", None) if isinstance(doc, dict) else None
     if not errors:
         try:
             rec, _ = await run_in_threadpool(store_network, request, tenant, name, doc)
-            return _redirect(f"/networks/{rec.name}")
+            if demand is None:
+                return _redirect(f"/networks/{rec.name}")
+            ctx = _network_ctx(request, tenant, rec.name, rec.version)
+            rows = _demand_csv(demand)
+            ctx["typed"] = {"csv": rows}
+            n = len(demand) if isinstance(demand, list) else 0
+            ctx["notice"] = f"The file's {n} demand rows are not part of the network. " + (
+                "They are in the forecast box below: plan them from there."
+                if rows
+                else "Plan them as a forecast below (a CSV of sku,zone,units)."
+            )
+            return _page(request, "network.html", ctx)
         except (RequestValidationError, HTTPException) as e:
             errors = _errors(e)
     rows, _ = request.app.state.networks.list(tenant, limit=200)
@@ -358,6 +371,24 @@ async def upload_network(request: Request) -> Response:
         {"title": "Networks", "networks": rows, "errors": errors, "name": name},
         code=422,
     )
+
+
+def _demand_csv(demand: Any) -> str:
+    """v1 demand rows as forecast CSV text ("" when they are not plain sku, zone, units)."""
+    import csv
+    import io
+
+    if not isinstance(demand, list) or not demand:
+        return ""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(("sku", "zone", "units"))
+    for row in demand:
+        if not isinstance(row, dict) or set(row) != {"sku", "zone", "units"}:
+            return ""
+        w.writerow((row["sku"], row["zone"], row["units"]))
+    text = out.getvalue()
+    return text if len(text) <= MAX_ECHO_CHARS else ""
 
 
 def _network_ctx(

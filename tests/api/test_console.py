@@ -522,3 +522,28 @@ def test_long_names_wrap_and_screen_reader_text_takes_no_room(client, scenario) 
     for rule in ("position:absolute", "clip:rect(0 0 0 0)", "white-space:nowrap", "margin:-1px"):
         assert rule in sr, rule
     assert "position:relative" in rules["table.data"]
+
+
+def test_a_scenario_with_demand_is_stored_as_network_and_forecast(client, scenario) -> None:
+    """Uploading a whole scenario (with ``demand``) stores its network part and offers the
+    demand as a forecast on the network's page, ready to plan; no API address is shown."""
+    import json
+
+    _sign_in(client)
+    tok = client.cookies[CSRF_COOKIE]
+    r = client.post(
+        "/networks",
+        data={"name": "whole", "csrf": tok},
+        files={"file": ("sc.json", json.dumps(scenario).encode(), "application/json")},
+    )
+    assert r.status_code == 200, r.text
+    stored = client.app.state.networks.get("acme", "whole")
+    assert stored is not None and "demand" not in stored.document
+    assert "/v1/" not in r.text and "5 demand rows" in r.text
+    box = r.text.split('id="fc-text"', 1)[1].split("</textarea>", 1)[0]
+    assert "sku,zone,units" in box and "SKU-A,Z-KUL,1800" in box
+    text = box.split(">", 1)[1]
+    r = client.post(
+        "/networks/whole/forecasts", data={"csrf": tok, "csv": text}, follow_redirects=False
+    )
+    assert r.status_code == 303
