@@ -8,9 +8,12 @@ tenant's objects (404 otherwise); every value from a scenario or a CSV is escape
 templates (autoescape) or set as text by the scripts. The browser loads nothing from the
 internet: Leaflet and the country outlines are served by the app (see ``api/static/vendor``).
 
-Pages: networks (upload, versions, forecast upload with inline line-numbered errors), plans
-(list with live status and progress, cancel), one plan (KPIs, map, stock and fulfilment tables
-with sort and filter, diagnosis, downloads) and the comparison of two plans.
+Pages: networks (upload, versions, forecast upload with inline line-numbered errors that keep
+what was sent), plans (list with live status and progress, cancel), one plan (its own status and
+the evaluation's warnings, KPIs, map, stock and fulfilment tables with sort and filter,
+diagnosis, downloads), a simulation's or what-if's result, and the comparison of two plans.
+The pages' data (``*.json``) answer 401 without a session, so the scripts can ask the user to
+sign in again; pages redirect to the sign-in form with ``next`` (a same-site path).
 """
 
 from __future__ import annotations
@@ -504,7 +507,7 @@ async def upload_forecast(request: Request, name: str) -> Response:
             errors = _errors(e)
     try:
         ctx = _network_ctx(request, tenant, name, version)
-    except HTTPException:  # the version chosen is gone: show the latest, say so
+    except HTTPException:  # no such version (the forecast was not sent): show the latest
         ctx = _network_ctx(request, tenant, name, None)
     text = body.decode("utf-8-sig", errors="replace")
     ctx["typed"] = {
