@@ -8,13 +8,17 @@ tenant's objects (404 otherwise); every value from a scenario or a CSV is escape
 templates (autoescape) or set as text by the scripts. The browser loads nothing from the
 internet: Leaflet and the country outlines are served by the app (see ``api/static/vendor``).
 
-Pages: networks (upload, versions, forecast upload with inline line-numbered errors), plans
-(list with live status and progress, cancel), one plan (KPIs, map, stock and fulfilment tables
-with sort and filter, diagnosis, downloads) and the comparison of two plans.
+Pages: networks (upload, versions, forecast upload with inline line-numbered errors that keep
+what was sent), plans (list with live status and progress, cancel), one plan (its own status and
+the evaluation's warnings, KPIs, map, stock and fulfilment tables with sort and filter,
+diagnosis, downloads), a simulation's or what-if's result, and the comparison of two plans.
+The pages' data (``*.json``) answer 401 without a session, so the scripts can ask the user to
+sign in again; pages redirect to the sign-in form with ``next`` (a same-site path).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import json
 import logging
@@ -22,6 +26,7 @@ import secrets
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -175,7 +180,29 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(SignInRequired)
     async def _signin(request: Request, _: SignInRequired) -> Response:
-        return _redirect("/login")
+        # the pages' data (``*.json``, fetched by the scripts) say 401, which a script can
+        # tell from a page; a page goes to the sign-in form, and back to itself after it
+        if request.url.path.endswith(".json"):
+            return JSONResponse(
+                {"detail": "not signed in (the session may have expired): sign in again"},
+                status_code=status.HTTP_401_UNAUTHORIZED,
+                headers=_SEC,
+            )
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET" or back in ("/", "/plans") or not safe_next(back):
+            return _redirect("/login")
+        return _redirect(f"/login?{urlencode({'next': back})}")
+
+
+def safe_next(path: str) -> bool:
+    """Whether ``path`` may be gone to after sign-in: a path on this site, nothing else (no
+    scheme, no host, no ``//`` or backslash that a browser would read as another host)."""
+    if not path.startswith("/") or path.startswith(("//", "/login")) or len(path) > 2000:
+        return False
+    if "\\" in path or not path.isprintable():
+        return False
+    parts = urlsplit(path)
+    return not parts.scheme and not parts.netloc
 
 
 def _is_console(request: Request) -> bool:
@@ -202,27 +229,32 @@ def home(request: Request) -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request) -> HTMLResponse:
-    """The sign-in form."""
-    return _page(request, "login.html", {"title": "Sign in"})
+def login_page(
+    request: Request, nxt: Annotated[str, Query(alias="next", max_length=2000)] = ""
+) -> HTMLResponse:
+    """The sign-in form (``next``: the console path to go to after it)."""
+    return _page(request, "login.html", {"title": "Sign in", "next": nxt if safe_next(nxt) else ""})
 
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request) -> Response:
-    """Check the key; on success keep it in an HttpOnly cookie and go to the plans."""
+    """Check the key; on success keep it in an HttpOnly cookie and go to the plans (or to
+    ``next``, a path on this site)."""
     form = await _form(request)
     key = str(form.get("key", "")).strip()
+    nxt = str(form.get("next", ""))
+    nxt = nxt if safe_next(nxt) else ""
     who = authenticate(f"Bearer {key}", request.app.state.settings.keys) if key else None
     if who is None:
         logger.info("console sign-in refused")
         return _page(
             request,
             "login.html",
-            {"title": "Sign in", "error": "That API key is not valid."},
+            {"title": "Sign in", "error": "That API key is not valid.", "next": nxt},
             code=401,
         )
     logger.info("console sign-in: tenant %s (key %s)", who.tenant, who.key_id)
-    resp = _redirect("/plans")
+    resp = _redirect(nxt or "/plans")
     resp.set_cookie(
         KEY_COOKIE,
         key,
@@ -316,10 +348,23 @@ async def upload_network(request: Request) -> Response:
             errors.append(f"file: cannot read it: {e}"[:300])
         except Exception as e:
             errors.append(f"file: invalid YAML: {e}"[:300])
+    # a whole scenario: the network part is stored, its demand offered as a forecast
+    demand = doc.pop("demand", None) if isinstance(doc, dict) else None
     if not errors:
         try:
             rec, _ = await run_in_threadpool(store_network, request, tenant, name, doc)
-            return _redirect(f"/networks/{rec.name}")
+            if demand is None:
+                return _redirect(f"/networks/{rec.name}")
+            ctx = _network_ctx(request, tenant, rec.name, rec.version)
+            rows = _demand_csv(demand)
+            ctx["typed"] = {"csv": rows}
+            n = len(demand) if isinstance(demand, list) else 0
+            ctx["notice"] = f"The file's {n} demand rows are not part of the network. " + (
+                "They are in the forecast box below: plan them from there."
+                if rows
+                else "Plan them as a forecast below (a CSV of sku,zone,units)."
+            )
+            return _page(request, "network.html", ctx)
         except (RequestValidationError, HTTPException) as e:
             errors = _errors(e)
     rows, _ = request.app.state.networks.list(tenant, limit=200)
@@ -331,19 +376,49 @@ async def upload_network(request: Request) -> Response:
     )
 
 
+def _demand_csv(demand: Any) -> str:
+    """v1 demand rows as forecast CSV text ("" when they are not plain sku, zone, units)."""
+    import csv
+    import io
+
+    if not isinstance(demand, list) or not demand:
+        return ""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(("sku", "zone", "units"))
+    for row in demand:
+        if not isinstance(row, dict) or set(row) != {"sku", "zone", "units"}:
+            return ""
+        w.writerow((row["sku"], row["zone"], row["units"]))
+    text = out.getvalue()
+    return text if len(text) <= MAX_ECHO_CHARS else ""
+
+
 def _network_ctx(
     request: Request, tenant: str, name: str, version: int | None = None
 ) -> dict[str, Any]:
     from api.routes.networks import counts
 
-    rec = request.app.state.networks.get(tenant, name, version)
+    store = request.app.state.networks
+    rec = store.get(tenant, name, version)
     if rec is None:
+        known = store.versions(tenant, name) if version is not None else ()
+        if known:
+            listed = ", ".join(str(v.version) for v in known)
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                f"network {name!r} has no version {version} (versions: {listed})",
+            )
         raise not_found(f"network {name!r}")
+    settings = request.app.state.settings
     return {
         "title": f"Network {name}",
         "network": rec,
+        "latest": max(v.version for v in rec.versions),
         "counts": counts(rec.document),
-        "default_limit": request.app.state.settings.default_time_limit_s,
+        "default_limit": settings.default_time_limit_s,
+        "max_limit": settings.max_time_limit_s,
+        "typed": {},
     }
 
 
@@ -356,13 +431,39 @@ def network_page(
     return _page(request, "network.html", _network_ctx(request, tenant, name, version))
 
 
+MAX_SHOWN_ERRORS = 50
+"""Problems listed on a page; the rest are counted (a bad file can have thousands)."""
+
+MAX_ECHO_CHARS = 200_000
+"""An uploaded forecast with errors comes back in the text box up to this size."""
+
+
+def _capped(errors: list[str], most: int = MAX_SHOWN_ERRORS) -> list[str]:
+    """The first ``most`` problems, then one line counting the ones left out."""
+    if len(errors) <= most:
+        return errors
+    return [*errors[:most], f"… and {len(errors) - most:,} more problems not shown"]
+
+
+def _limit_error(settings: Any) -> str:
+    return (
+        f"Time limit: a number of seconds from 1 to {settings.max_time_limit_s:,g} "
+        "(the server's maximum)"
+    )
+
+
 @router.post("/networks/{name}/forecasts", response_class=HTMLResponse)
 async def upload_forecast(request: Request, name: str) -> Response:
-    """Queue the plan of an uploaded forecast CSV; bad rows are listed on the page."""
+    """Queue the plan of an uploaded forecast CSV; bad rows are listed on the page.
+
+    On any error the page comes back with what was sent: the network version chosen, the time
+    limit typed and the rows (pasted, or the uploaded file's text) to fix in place.
+    """
     tenant = _require(request)
     form = await _form(request)
     from api.routes.networks import submit_forecast
 
+    settings = request.app.state.settings
     upload = form.get("file")
     body = await upload.read() if upload is not None and hasattr(upload, "read") else b""
     if not body:
@@ -370,12 +471,13 @@ async def upload_forecast(request: Request, name: str) -> Response:
     errors: list[str] = []
     limit: float | None = None
     version: int | None = None
+    typed_limit = str(form.get("time_limit_s", "")).strip()
     try:
-        limit = float(form["time_limit_s"]) if form.get("time_limit_s") else None
-        if limit is not None and not 0 < limit <= 86_400:
+        limit = float(typed_limit) if typed_limit else None
+        if limit is not None and not 1 <= limit <= settings.max_time_limit_s:
             raise ValueError
     except ValueError:
-        errors.append("time limit: a number of seconds above 0")
+        errors.append(_limit_error(settings))
     try:
         version = int(form["version"]) if form.get("version") else None
         if version is not None and not 1 <= version <= MAX_VERSION:
@@ -403,8 +505,17 @@ async def upload_forecast(request: Request, name: str) -> Response:
             if isinstance(e, HTTPException) and e.status_code == 404:
                 raise
             errors = _errors(e)
-    ctx = _network_ctx(request, tenant, name, None)
-    return _page(request, "network.html", {**ctx, "errors": errors}, code=422)
+    try:
+        ctx = _network_ctx(request, tenant, name, version)
+    except HTTPException:  # no such version (the forecast was not sent): show the latest
+        ctx = _network_ctx(request, tenant, name, None)
+    text = body.decode("utf-8-sig", errors="replace")
+    ctx["typed"] = {
+        "csv": text if len(text) <= MAX_ECHO_CHARS else "",
+        "from_file": bool(upload is not None and getattr(upload, "filename", "")),
+        "time_limit_s": typed_limit,
+    }
+    return _page(request, "network.html", {**ctx, "errors": _capped(errors)}, code=422)
 
 
 # -- plans ---------------------------------------------------------------------------------
@@ -425,13 +536,19 @@ def _summary(request: Request, tenant: str, recs: list[Any]) -> list[dict[str, A
     ids = [r.id for r in recs]
     src = request.app.state.networks.sources(tenant, ids)
     prog = request.app.state.networks.progress(ids)
+    now = dt.datetime.now(dt.UTC)
     out = []
     for r in recs:
         p = prog.get(r.id)
+        started = r.started_at if r.status == "running" else None
         out.append(
             {
                 "id": r.id,
                 "status": r.status,
+                # seconds since the job started (the page ticks on from it between polls)
+                "running_s": None
+                if started is None
+                else round(max(0.0, (now - started).total_seconds()), 1),
                 "scenario": r.scenario_name,
                 "error": r.error,
                 "created_at": r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
@@ -477,9 +594,7 @@ async def cancel(request: Request, job_id: str) -> Response:
     rec = _job(request, tenant, job_id)
     request.app.state.store.cancel(tenant, rec.id)
     nxt = str(form.get("next", ""))
-    return _redirect(
-        nxt if nxt.startswith("/") and not nxt.startswith("//") else f"/plans/{rec.id}"
-    )
+    return _redirect(nxt if safe_next(nxt) else f"/plans/{rec.id}")
 
 
 def _kpis(plan: dict[str, Any]) -> dict[str, Any]:
@@ -499,6 +614,51 @@ def _kpis(plan: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+PLAN_STATUS = {
+    "optimal": ("optimal", "proven best within the solver's gap", "ok"),
+    "feasible": ("feasible", "keeps every rule; not proven best", "ok"),
+    "time_limit": (
+        "time limit",
+        "stopped by the time limit with only a fallback plan that breaks some rules",
+        "bad",
+    ),
+    "infeasible": ("infeasible", "no plan keeps every rule", "bad"),
+    "no_solution": ("no solution", "the solver found no plan in time", "bad"),
+    "error": ("error", "the solver failed", "bad"),
+}
+"""Label, meaning and tone of each plan status (:class:`optimizer.solver.Status`)."""
+
+MAX_LISTED = 10
+"""Violations or shortfalls listed in a plan's warning (the rest are counted)."""
+
+
+def _plan_status(plan: dict[str, Any]) -> dict[str, str]:
+    st = str(plan.get("status") or "unknown")
+    label, meaning, tone = PLAN_STATUS.get(st, (st.replace("_", " "), "", "bad"))
+    return {"code": st, "label": label, "meaning": meaning, "tone": tone}
+
+
+def _warning(plan: dict[str, Any]) -> dict[str, Any] | None:
+    """What the independent evaluation found wrong with a plan (None when nothing)."""
+    ev = plan.get("evaluation")
+    if not isinstance(ev, dict):
+        return None
+    violations = [str(v) for v in ev.get("violations") or []]
+    shortfalls = [str(v) for v in ev.get("shortfalls") or []]
+    feasible = ev.get("feasible") is not False
+    if feasible and not shortfalls:
+        return None
+    return {
+        "feasible": feasible,
+        "violations": violations[:MAX_LISTED],
+        "n_violations": len(violations),
+        "shortfalls": shortfalls[:MAX_LISTED],
+        "n_shortfalls": len(shortfalls),
+        "fallback": plan.get("status") == "time_limit",
+        "strategy": plan.get("strategy"),
+    }
+
+
 def _is_risk_result(result: Any) -> bool:
     """A simulate or what-if job's document (it names its source plan), not a plan."""
     return isinstance(result, dict) and "source_plan" in result
@@ -512,24 +672,27 @@ def plan_page(request: Request, job_id: str) -> HTMLResponse:
     risk = rec.status == "succeeded" and _is_risk_result(rec.result)
     plan = rec.result if rec.status == "succeeded" and not risk else None
     summary = _summary(request, tenant, [rec])[0]
-    others, _ = request.app.state.store.list(tenant, limit=100, status="succeeded")
     ctx: dict[str, Any] = {
         "title": f"Plan {rec.scenario_name}",
         "job": summary,
         "plan": plan,
         "risk_of": rec.result.get("source_plan") if risk and rec.result else None,
-        "others": [o for o in _summary(request, tenant, others) if o["id"] != rec.id],
+        "risk": _risk_summary(rec.result) if risk else None,
+        "others": [o for o in _plan_choices(request, tenant) if o["id"] != rec.id],
     }
     if plan is not None:
         from optimizer.plan.io import MODE_COLOURS
 
         ctx.update(
             kpis=_kpis(plan),
+            plan_status=_plan_status(plan),
+            warning=_warning(plan),
+            strategy=plan.get("strategy"),
             cost=sorted(
-                (
+                (  # a term that shows as 0.00 (2.3e-11 of a penalty) is no row
                     (k, v)
                     for k, v in (plan.get("cost") or {}).items()
-                    if isinstance(v, int | float) and v
+                    if isinstance(v, int | float) and round(v, 2) != 0
                 ),
                 key=lambda kv: -kv[1],
             ),
@@ -541,6 +704,52 @@ def plan_page(request: Request, job_id: str) -> HTMLResponse:
             modes=MODE_COLOURS,
         )
     return _page(request, "plan.html", ctx)
+
+
+def _risk_summary(doc: dict[str, Any]) -> dict[str, Any]:
+    """The figures of a simulate (``sim.json``) or what-if (``whatif.json``) document."""
+    if isinstance(doc.get("base"), dict) and isinstance(doc.get("hold"), dict):
+        sides = []
+        for key, label in (("base", "base plan"), ("hold", "held plan"), ("replan", "re-plan")):
+            d = doc.get(key) or {}
+            svc = d.get("service") or {}
+            sides.append(
+                {
+                    "label": label,
+                    "status": d.get("status"),
+                    "objective": d.get("objective"),
+                    "on_time": svc.get("on_time_share"),
+                    "fill": svc.get("fill_rate"),
+                    "feasible": d.get("feasible"),
+                }
+            )
+        shock = doc.get("shock") or {}
+        return {
+            "kind": "whatif",
+            "sides": sides,
+            "matched": [str(m) for m in shock.get("matched") or []],
+            "notes": [str(n) for n in doc.get("notes") or []],
+        }
+
+    def interval(key: str) -> dict[str, Any]:
+        v = doc.get(key) or {}
+        ci = v.get("ci95") or [None, None]
+        return {"mean": v.get("mean"), "lo": ci[0], "hi": ci[1]}
+
+    def quantiles(key: str) -> dict[str, Any]:
+        v = doc.get(key) or {}
+        return {q: v.get(q) for q in ("mean", "p5", "p50", "p95")}
+
+    return {
+        "kind": "simulate",
+        "runs": doc.get("runs"),
+        "on_time": interval("on_time_share"),
+        "fill": interval("fill_rate"),
+        "plan_on_time": doc.get("plan_on_time_share"),
+        "stockout": quantiles("stockout_units"),
+        "cost": quantiles("cost"),
+        "plan_cost": (doc.get("cost") or {}).get("plan"),
+    }
 
 
 def _warehouse_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
@@ -568,6 +777,24 @@ def plan_status(request: Request, job_id: str) -> JSONResponse:
     tenant = _require(request)
     rec = _job(request, tenant, job_id)
     return JSONResponse(_summary(request, tenant, [rec])[0], headers=_SEC)
+
+
+@router.get("/plans/{job_id}/result.json")
+def risk_result(request: Request, job_id: str) -> Response:
+    """A simulate or what-if job's document, downloaded with the session (a plan's files are
+    under ``/plans/{id}/files/``)."""
+    tenant = _require(request)
+    rec = _job(request, tenant, job_id)
+    if rec.status != "succeeded" or not _is_risk_result(rec.result):
+        raise not_found("result of this simulation or what-if")
+    return Response(
+        json.dumps(rec.result, allow_nan=False),
+        media_type="application/json",
+        headers={
+            **_SEC,
+            "Content-Disposition": f'attachment; filename="result-{rec.id[:8]}.json"',
+        },
+    )
 
 
 _ROWS = {
@@ -612,6 +839,49 @@ def outlines() -> Response:
         media_type="application/geo+json",
         headers={"Cache-Control": "public, max-age=86400"},
     )
+
+
+def _plan_choices(request: Request, tenant: str, *, limit: int = 100) -> list[dict[str, Any]]:
+    """The tenant's succeeded plan jobs, newest first, labelled to tell them apart.
+
+    Simulate and what-if jobs are left out: their request names a ``task`` (or, for documents
+    made by hand, their result names its ``source_plan``). Only the few fields of the label are
+    read from the stored documents.
+    """
+    import sqlalchemy as sa
+
+    from api.store import Job
+
+    q = (
+        sa.select(
+            Job.id,
+            Job.scenario_name,
+            Job.created_at,
+            Job.result["objective"].as_float(),
+            Job.result["status"].as_string(),
+        )
+        .where(
+            Job.tenant == tenant,
+            Job.status == "succeeded",
+            Job.request["task"].as_string().is_(None),
+            Job.result["source_plan"].as_string().is_(None),
+        )
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(limit)
+    )
+    with request.app.state.store.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    out = []
+    for jid, name, created, objective, plan_status in rows:
+        when = created.astimezone(dt.UTC) if created.tzinfo else created
+        parts = [name, when.strftime("%Y-%m-%d %H:%M:%S")]
+        if objective is not None:
+            parts.append(f"cost {objective:,.0f}")
+        if plan_status not in (None, "optimal", "feasible"):
+            parts.append(str(plan_status).replace("_", " "))
+        parts.append(jid[:8])
+        out.append({"id": jid, "label": " · ".join(parts)})
+    return out
 
 
 # -- compare -------------------------------------------------------------------------------
@@ -700,12 +970,12 @@ def compare_plans(a: dict[str, Any], b: dict[str, Any], *, top: int = 50) -> dic
 def compare_page(request: Request, a: str = "", b: str = "") -> HTMLResponse:
     """Compare two succeeded plans (choose them on the page)."""
     tenant = _require(request)
-    done, _ = request.app.state.store.list(tenant, limit=100, status="succeeded")
+    choices = _plan_choices(request, tenant)
     ctx: dict[str, Any] = {
         "title": "Compare plans",
-        "choices": _summary(request, tenant, done),
-        "a": a,
-        "b": b,
+        "choices": choices,  # by default the newest plan (B) against the one before (A)
+        "a": a or (choices[1]["id"] if len(choices) > 1 else ""),
+        "b": b or (choices[0]["id"] if choices else ""),
     }
     if a and b:
         ra, rb = _job(request, tenant, a), _job(request, tenant, b)

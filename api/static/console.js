@@ -17,9 +17,22 @@
     if (typeof v !== "number") { return String(v); }
     return v.toLocaleString("en-US", {minimumFractionDigits: d || 0, maximumFractionDigits: d || 0});
   }
+  function SignedOut() { this.message = "signed out"; }
   function getJSON(url) {
     return fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"}})
-      .then(function (r) { if (!r.ok) { throw new Error(url + ": " + r.status); } return r.json(); });
+      .then(function (r) {
+        /* an ended session: 401 (or a redirect to the sign-in page from an older server) */
+        if (r.status === 401 || (r.redirected && new URL(r.url).pathname === "/login")) {
+          throw new SignedOut();
+        }
+        if (!r.ok) { throw new Error(url + ": " + r.status); }
+        return r.json();
+      });
+  }
+  function showSignedOut() {
+    var m = document.getElementById("signed-out");
+    if (m) { m.hidden = false; }
+    document.body.setAttribute("data-signed-out", "1");
   }
 
   /* -- the plans list: live status and progress ------------------------------------------ */
@@ -36,36 +49,64 @@
           badge.className = "badge " + p.status;
           badge.textContent = p.status;
           var prog = tr.querySelector(".progress");
-          prog.textContent = p.status === "running" && p.progress
-            ? p.progress.phase + " (" + p.progress.elapsed_s + " s)" : (p.error || "");
+          prog.textContent = p.status === "running" ? progressText(p) : (p.error || "");
           if (TERMINAL[p.status]) {
             var f = tr.querySelector("form");
             if (f) { f.remove(); }
           }
         });
-      }).catch(function () {}).then(function () { setTimeout(tick, 1500); });
+        setTimeout(tick, 1500);
+      }).catch(function (e) {
+        if (e instanceof SignedOut) { showSignedOut(); return; }
+        setTimeout(tick, 3000);
+      });
     }
     setTimeout(tick, 1000);
+  }
+  function progressText(p) {
+    var parts = [];
+    if (p.progress) { parts.push(p.progress.phase); }
+    if (p.running_s !== null && p.running_s !== undefined) { parts.push(Math.floor(p.running_s) + " s"); }
+    if (p.progress && p.progress.best_objective !== null) { parts.push("best " + num(p.progress.best_objective)); }
+    if (p.progress && p.progress.bound !== null) { parts.push("bound " + num(p.progress.bound)); }
+    return parts.join(" · ");
   }
 
   /* -- one plan while it runs ------------------------------------------------------------ */
   function livePlan(box) {
     var id = box.getAttribute("data-id");
+    var elapsed = document.getElementById("elapsed");
+    /* the elapsed time ticks every second from the job's start (the server's count at the
+       last poll plus the time since), not only when a new phase is reported */
+    var base = box.hasAttribute("data-running-s") ? parseFloat(box.getAttribute("data-running-s")) : null;
+    var since = Date.now();
+    var clock = setInterval(function () {
+      if (base === null) { return; }
+      if (TERMINAL[box.getAttribute("data-status")]) { clearInterval(clock); return; }
+      elapsed.textContent = Math.floor(base + (Date.now() - since) / 1000) + " s";
+    }, 1000);
     function tick() {
       getJSON("/plans/" + id + "/status.json").then(function (p) {
         var badge = document.getElementById("plan-status");
         badge.className = "badge " + p.status;
         badge.textContent = p.status;
+        box.setAttribute("data-status", p.status);
+        if (p.running_s !== null && p.running_s !== undefined) {
+          base = p.running_s; since = Date.now();
+          elapsed.textContent = Math.floor(base) + " s";
+        }
         if (p.progress) {
           document.getElementById("phase").textContent = p.progress.phase;
-          document.getElementById("elapsed").textContent = p.progress.elapsed_s + " s";
           document.getElementById("best").textContent = num(p.progress.best_objective);
           document.getElementById("bound").textContent = num(p.progress.bound);
         }
-        if (p.status === "succeeded") { window.location.reload(); return; }
+        if (p.status === "succeeded") { clearInterval(clock); window.location.reload(); return; }
         if (!TERMINAL[p.status]) { setTimeout(tick, 1000); }
-        else { box.setAttribute("data-status", p.status); }
-      }).catch(function () { setTimeout(tick, 3000); });
+        else { clearInterval(clock); }
+      }).catch(function (e) {
+        if (e instanceof SignedOut) { clearInterval(clock); showSignedOut(); return; }
+        setTimeout(tick, 3000);
+      });
     }
     if (!TERMINAL[box.getAttribute("data-status")]) { setTimeout(tick, 800); }
   }

@@ -213,7 +213,7 @@ def test_a_risk_jobs_page_links_its_plan_and_compare_refuses_it(client, scenario
     _succeeded(client, risk)
     page = client.get(f"/plans/{risk}")
     assert page.status_code == 200
-    assert "simulation or what-if" in page.text and f'href="/plans/{plain}"' in page.text
+    assert 'id="risk"' in page.text and f'href="/plans/{plain}"' in page.text
     assert client.get(f"/compare?a={plain}&b={risk}").status_code == 404
     assert client.get(f"/compare?a={plain}&b={plain}").status_code == 200
 
@@ -242,3 +242,308 @@ def test_compare_plans_differences() -> None:
     assert d["opened"] == ["W2"] and d["closed"] == ["W1"]
     assert [(c["term"], c["delta"]) for c in d["cost"]] == [("fixed", -15.0), ("outbound", 5.0)]
     assert d["countries"][0]["delta"] == pytest.approx(0.05)
+
+
+def test_a_forecast_error_keeps_the_chosen_version_and_the_input(client, scenario) -> None:
+    """After a bad forecast on version 1 of two, the page still shows version 1 (picker and
+    heading), the pasted rows and the time limit typed; the fixed rows then plan version 1."""
+    _sign_in(client)
+    _upload_network(client, scenario)
+    sc2 = copy.deepcopy(scenario)
+    sc2["name"] = "tiny-2"
+    _upload_network(client, sc2)
+    assert "version 1" in client.get("/networks/tiny?version=1").text
+    tok = client.cookies[CSRF_COOKIE]
+    bad = "sku,zone,units\nSKU-A,Z-KUL,abc"
+    r = client.post(
+        "/networks/tiny/forecasts",
+        data={"csrf": tok, "csv": bad, "version": "1", "time_limit_s": "7"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 422
+    assert re.search(r'<option value="1" selected>', r.text), r.text
+    assert "<small>version 1</small>" in r.text
+    assert "SKU-A,Z-KUL,abc</textarea>" in r.text
+    assert re.search(r'id="fc-limit"[^>]*value="7"', r.text)
+    good = "sku,zone,units\nSKU-A,Z-KUL,5"
+    r = client.post(
+        "/networks/tiny/forecasts",
+        data={"csrf": tok, "csv": good, "version": "1", "time_limit_s": "7"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    job = r.headers["location"].rsplit("/", 1)[1]
+    assert client.app.state.networks.sources("acme", [job])[job] == ("tiny", 1)
+
+
+def test_an_uploaded_csv_with_errors_comes_back_as_text(client, scenario) -> None:
+    """The rows of an uploaded file with errors are put in the text box to fix them there."""
+    _sign_in(client)
+    _upload_network(client, scenario)
+    r = _forecast(client, csv="sku,zone,units\nSKU-A,Z-KUL,lots\n", time_limit_s="9")
+    assert r.status_code == 422
+    assert "SKU-A,Z-KUL,lots" in r.text.split('id="fc-text"', 1)[1].split("</textarea>")[0]
+    assert re.search(r'id="fc-limit"[^>]*value="9"', r.text)
+
+
+@pytest.mark.parametrize("limit", ["90000", "5000", "0", "abc"])
+def test_time_limit_message_names_the_field_and_range(client_factory, scenario, limit) -> None:
+    """The input's maximum is the server's; any value outside gives one message naming the
+    field and the allowed range (not an internal field name)."""
+    c = client_factory(max_time_limit_s=3600)
+    _sign_in(c)
+    _upload_network(c, scenario)
+    assert re.search(r'id="fc-limit"[^>]*max="3600"', c.get("/networks/tiny").text)
+    r = _forecast(c, time_limit_s=limit)
+    assert r.status_code == 422
+    errs = r.text.split('id="forecast-errors"', 1)[1].split("</div>", 1)[0]
+    assert "Time limit: a number of seconds from 1 to 3,600" in errs
+    assert "query." not in errs and errs.count("<li>") == 1
+
+
+def test_unknown_network_version_lists_the_versions(client, scenario) -> None:
+    """``?version=99`` says that version does not exist and names the versions there are."""
+    _sign_in(client)
+    _upload_network(client, scenario)
+    r = client.get("/networks/tiny?version=99")
+    assert r.status_code == 404
+    assert "network &#39;tiny&#39; has no version 99 (versions: 1)" in r.text
+
+
+def test_many_bad_rows_are_capped(client, scenario) -> None:
+    """A CSV with thousands of bad rows lists the first 50 problems and how many more."""
+    _sign_in(client)
+    _upload_network(client, scenario)
+    r = _forecast(client, csv="sku,zone,units\n" + "SKU-A,Z-KUL,x\n" * 2500)
+    assert r.status_code == 422
+    assert r.text.count("units: not a number") == 50
+    assert re.search(r"… and [\d,]+ more problems not shown", r.text)
+
+
+def _plan_with(client, scenario, **changes: Any) -> str:
+    """A succeeded job whose plan is the fake solver's with ``changes`` applied."""
+    from tests.api.conftest import auth
+
+    first = client.post("/v1/plans", json={"scenario": scenario}, headers=auth()).json()["id"]
+    _succeeded(client, first)
+    doc = {**client.get(f"/v1/plans/{first}", headers=auth()).json()["plan"], **changes}
+    sc = copy.deepcopy(scenario)
+    sc["x_test"] = {"result": doc}
+    job = client.post("/v1/plans", json={"scenario": sc}, headers=auth()).json()["id"]
+    _succeeded(client, job)
+    return str(job)
+
+
+def test_a_fallback_plan_shows_its_status_and_what_it_breaks(client, scenario) -> None:
+    """A plan stopped by the time limit whose evaluation is not feasible shows its own status
+    (not only the job's "succeeded") and a warning listing the first violations and shortfalls
+    with their counts; a cost term of 2.3e-11 is not listed as a 0 row."""
+    _sign_in(client)
+    violations = [f"warehouse WH-{i}: throughput at 230 % of capacity" for i in range(12)]
+    job = _plan_with(
+        client,
+        scenario,
+        status="time_limit",
+        strategy="naive",
+        evaluation={"feasible": False, "violations": violations, "shortfalls": ["MY: 80 %"]},
+        diagnosis={"target": 0.9, "target_met": True, "zones_missing_promise": 0},
+        cost={"fixed": 0.0, "inbound": 2900.0, "lost_sale_penalty": 2.3e-11},
+    )
+    page = client.get(f"/plans/{job}").text
+    assert re.search(r'id="plan-solve-status"[^>]*>[^<]*time limit', page), page
+    assert re.search(r"job[^<]*<span[^>]*id=\"plan-status\"[^>]*>succeeded", page)
+    warn = page.split('id="plan-warning"', 1)[1].split("</section>", 1)[0]
+    assert "breaks 12 rules" in warn and "WH-0: throughput at 230 %" in warn
+    assert "WH-9:" in warn and "WH-10:" not in warn and "and 2 more" in warn
+    assert "MY: 80 %" in warn and "naive" in page
+    assert "lost_sale_penalty" not in page.split('id="costh"', 1)[1].split("</table>", 1)[0]
+    ok = _plan_with(client, scenario, evaluation={"feasible": True})
+    page = client.get(f"/plans/{ok}").text
+    assert 'id="plan-warning"' not in page and "optimal" in page
+
+
+def test_compare_lists_only_plans_with_labels_that_tell_them_apart(client, scenario) -> None:
+    """Simulate and what-if jobs (newest) are not offered on /compare or the plan page's
+    "Compare with"; the default choice compares two plans (not a 404); each entry shows its
+    time, cost and short id."""
+    from tests.api.conftest import auth
+
+    _sign_in(client)
+    _upload_network(client, scenario)
+    a = _forecast(client).headers["location"].rsplit("/", 1)[1]
+    b = _forecast(client, csv=CSV + "SKU-B,Z-KUL,100\n").headers["location"].rsplit("/", 1)[1]
+    _succeeded(client, a)
+    _succeeded(client, b)
+    sc = copy.deepcopy(scenario)
+    sc["x_test"] = {"result": {"source_plan": a, "runs": 3, "on_time_share": {"mean": 1}}}
+    risk = client.post("/v1/plans", json={"scenario": sc}, headers=auth()).json()["id"]
+    _succeeded(client, risk)
+    page = client.get("/compare").text
+    assert risk not in page
+    options = re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', page)
+    assert [v for v, _ in options] == [b, a, b, a]
+    assert "3,000" in options[0][1] and b[:8] in options[0][1]
+    assert "2,900" in options[1][1] and a[:8] in options[1][1]
+    chosen = re.findall(r'<option value="([^"]+)" selected>', page)
+    assert chosen == [a, b]  # by default the newest plan (B) against the one before (A)
+    assert client.get(f"/compare?a={a}&b={b}").status_code == 200
+    page = client.get(f"/plans/{a}").text
+    assert risk not in page.split('id="cmp-b"', 1)[1] and b in page.split('id="cmp-b"', 1)[1]
+
+
+def test_signing_in_from_a_plan_link_returns_to_it(client) -> None:
+    """A page asked for without a session goes to the sign-in form with ``next`` and back to
+    that page after it; ``next`` outside the site is ignored; a page's data answers 401 (a
+    script can tell), not a redirect."""
+    job = "0b5a7f3e-1111-4222-8333-444455556666"
+    r = client.get(f"/plans/{job}", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/login?next=%2Fplans%2F{job}"
+    data = client.get(f"/plans/{job}/status.json", follow_redirects=False)
+    assert data.status_code == 401 and "sign in again" in data.json()["detail"]
+    assert client.get("/plans.json", follow_redirects=False).status_code == 401
+    assert f'name="next" value="/plans/{job}"' in client.get(f"/login?next=/plans/{job}").text
+    tok = client.cookies[CSRF_COOKIE]
+    for nxt, to in [
+        (f"/plans/{job}", f"/plans/{job}"),
+        ("//evil.example/x", "/plans"),
+        ("https://evil.example/", "/plans"),
+        ("/\\evil.example", "/plans"),
+    ]:
+        r = client.post(
+            "/login", data={"key": KEYS["acme"], "csrf": tok, "next": nxt}, follow_redirects=False
+        )
+        assert r.headers["location"] == to, nxt
+        tok = client.cookies[CSRF_COOKIE]
+
+
+def test_running_job_reports_seconds_since_start(client, scenario) -> None:
+    """status.json gives a running job's seconds since it started (the page ticks from it)."""
+    from tests.api.conftest import auth
+
+    _sign_in(client)
+    sc = copy.deepcopy(scenario)
+    sc["x_test"] = {"sleep_s": 2}
+    job = client.post("/v1/plans", json={"scenario": sc}, headers=auth()).json()["id"]
+    wait_for(lambda: client.get(f"/plans/{job}/status.json").json()["status"] == "running")
+    first = client.get(f"/plans/{job}/status.json").json()["running_s"]
+    wait_for(lambda: client.get(f"/plans/{job}/status.json").json()["running_s"] > first + 0.5)
+    assert 'id="live"' in client.get(f"/plans/{job}").text
+    _succeeded(client, job)
+    assert client.get(f"/plans/{job}/status.json").json()["running_s"] is None
+
+
+SIM = {
+    "scenario": "tiny",
+    "runs": 200,
+    "seed": 0,
+    "on_time_share": {"mean": 0.912, "ci95": [0.905, 0.919], "by_country": {}},
+    "fill_rate": {"mean": 0.987, "ci95": [0.981, 0.993], "by_country": {}},
+    "stockout_units": {"mean": 38.0, "p5": 0.0, "p50": 30.0, "p95": 110.0},
+    "cost": {"mean": 3010.0, "p5": 2950.0, "p50": 3000.0, "p95": 3120.0, "plan": 2900.0},
+    "plan_on_time_share": 0.95,
+    "seconds": 1.2,
+}
+
+
+def _side(status: str, objective: float, share: float) -> dict[str, Any]:
+    return {
+        "status": status,
+        "objective": objective,
+        "service": {"on_time_share": share, "fill_rate": 1.0, "by_country": {}},
+        "feasible": True,
+    }
+
+
+WHATIF = {
+    "scenario": "tiny",
+    "shock": {"matched": ["WH-KUL"], "closed_warehouses": ["WH-KUL"]},
+    "base": _side("optimal", 2900.0, 0.95),
+    "hold": {**_side("hold", 3400.0, 0.71), "rerouted_units": 120.0},
+    "replan": _side("optimal", 3100.0, 0.93),
+    "diff": {},
+    "notes": ["WH-KUL closed"],
+}
+
+
+@pytest.mark.parametrize(
+    ("doc", "shown"),
+    [
+        (SIM, ["91.2 %", "90.5 %", "91.9 %", "98.7 %", "110", "3,120", "200 runs"]),
+        (WHATIF, ["2,900", "3,400", "3,100", "71.0 %", "93.0 %", "WH-KUL"]),
+    ],
+)
+def test_a_risk_jobs_page_shows_its_result(client, scenario, doc, shown) -> None:
+    """A simulation's page shows its on-time share and fill rate with their intervals and the
+    stockout and cost quantiles; a what-if's, the base, held and re-planned cost and on-time
+    share; both offer the JSON document through the session (the API's URL needs a key)."""
+    from tests.api.conftest import auth
+
+    _sign_in(client)
+    plain = client.post("/v1/plans", json={"scenario": scenario}, headers=auth()).json()["id"]
+    sc = copy.deepcopy(scenario)
+    sc["x_test"] = {"result": {**doc, "source_plan": plain}}
+    risk = client.post("/v1/plans", json={"scenario": sc}, headers=auth()).json()["id"]
+    _succeeded(client, risk)
+    page = client.get(f"/plans/{risk}").text
+    box = page.split('id="risk"', 1)[1].split("</section>", 1)[0]
+    for text in shown:
+        assert text in box, text
+    assert "GET /v1/plans" not in page
+    got = client.get(f"/plans/{risk}/result.json")
+    assert got.status_code == 200 and got.json()["scenario"] == "tiny"
+    assert "attachment" in got.headers["content-disposition"]
+    assert client.get(f"/plans/{plain}/result.json").status_code == 404  # a plan has its files
+
+
+def test_a_job_without_progress_says_so(client, scenario) -> None:
+    """A finished job that never reported progress says "no progress reported", not "–"."""
+    from tests.api.conftest import auth
+
+    _sign_in(client)
+    sc = copy.deepcopy(scenario)
+    sc["x_test"] = {"fail": "boom"}
+    job = client.post("/v1/plans", json={"scenario": sc}, headers=auth()).json()["id"]
+    wait_for(lambda: client.get(f"/plans/{job}/status.json").json()["status"] == "failed")
+    assert "no progress reported" in client.get(f"/plans/{job}").text
+
+
+def test_long_names_wrap_and_screen_reader_text_takes_no_room(client, scenario) -> None:
+    """A 100-character network name is in a heading that may wrap anywhere, and the
+    screen-reader-only class has the clip and position rules that keep it out of the layout
+    (the browser tests measure the page at phone width)."""
+    _sign_in(client)
+    long = "N" * 100
+    _upload_network(client, scenario, name=long)
+    assert f'<span class="id">{long}</span>' in client.get(f"/networks/{long}").text
+    css = client.get("/static/console.css").text
+    rules = dict(re.findall(r"(?m)^([^{}\n]+)\{([^}]*)\}", css))
+    assert "overflow-wrap:anywhere" in rules["h1,h2,.id"]
+    sr = rules[".sr"]
+    for rule in ("position:absolute", "clip:rect(0 0 0 0)", "white-space:nowrap", "margin:-1px"):
+        assert rule in sr, rule
+    assert "position:relative" in rules["table.data"]
+
+
+def test_a_scenario_with_demand_is_stored_as_network_and_forecast(client, scenario) -> None:
+    """Uploading a whole scenario (with ``demand``) stores its network part and offers the
+    demand as a forecast on the network's page, ready to plan; no API address is shown."""
+    import json
+
+    _sign_in(client)
+    tok = client.cookies[CSRF_COOKIE]
+    r = client.post(
+        "/networks",
+        data={"name": "whole", "csrf": tok},
+        files={"file": ("sc.json", json.dumps(scenario).encode(), "application/json")},
+    )
+    assert r.status_code == 200, r.text
+    stored = client.app.state.networks.get("acme", "whole")
+    assert stored is not None and "demand" not in stored.document
+    assert "/v1/" not in r.text and "5 demand rows" in r.text
+    box = r.text.split('id="fc-text"', 1)[1].split("</textarea>", 1)[0]
+    assert "sku,zone,units" in box and "SKU-A,Z-KUL,1800" in box
+    text = box.split(">", 1)[1]
+    r = client.post(
+        "/networks/whole/forecasts", data={"csrf": tok, "csv": text}, follow_redirects=False
+    )
+    assert r.status_code == 303

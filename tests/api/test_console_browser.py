@@ -196,6 +196,9 @@ def test_planner_flow(page: Any, server: Server, tmp_path: Path) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 400, f"page is {width} px wide at phone width"
     _shot(page, "05-plan-phone")
+    page.goto(f"{server.url}/plans")  # its table's screen-reader-only header stays inside
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 400, f"the plans page is {width} px wide at phone width"
     page.set_viewport_size({"width": 1280, "height": 800})
     # a second plan, then the comparison
     job2 = _plan_forecast(page, server, CSV2, tmp_path)
@@ -268,6 +271,36 @@ def test_keyboard_reaches_the_controls(page: Any, server: Server) -> None:
     unlabelled = page.evaluate("""Array.from(document.querySelectorAll(
         'input:not([type=hidden]), select, textarea')).filter(e => !e.labels.length).length""")
     assert unlabelled == 0
+
+
+def test_live_status_ticks_and_notices_an_ended_session(
+    page: Any, server: Server, tmp_path: Path
+) -> None:
+    """While a plan runs, "elapsed" ticks every second and best / bound show; when the session
+    ends the page says so with a sign-in link, which leads back to the plan."""
+    doc = json.loads((ROOT / "tests" / "data" / "tiny-my.json").read_text())
+    doc.pop("demand")
+    doc["x_test"] = {
+        "phases": [{"phase": "warehouse set 1", "best": 2950, "bound": 2800}, "polishing"],
+        "phase_s": 3,
+    }
+    r = httpx.put(f"{server.url}/v1/networks/slow", json=doc, headers=auth(), timeout=30)
+    assert r.status_code in (200, 201), r.text
+    _sign_in(page, server)
+    job = _plan_forecast(page, server, CSV, tmp_path, network="slow")
+    expect(page.locator("#best")).to_have_text("2,950", timeout=20_000)
+    expect(page.locator("#bound")).to_have_text("2,800")
+    before = page.locator("#elapsed").text_content()
+    page.wait_for_timeout(1_300)
+    after = page.locator("#elapsed").text_content()
+    assert re.fullmatch(r"\d+ s", after or "") and after != before, (before, after)
+    page.context.clear_cookies()
+    expect(page.locator("#signed-out")).to_be_visible(timeout=10_000)
+    page.locator("#signed-out a").click()
+    page.get_by_label("API key of your organisation").fill(KEYS["acme"])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server.url}/plans/{job}")
+    _wait_succeeded(page)
 
 
 def test_chromium_is_present_in_ci() -> None:
