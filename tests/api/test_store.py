@@ -226,3 +226,32 @@ def test_nightly_history(store: JobStore) -> None:
     assert prev is not None and prev.run_date == d1 and prev.plan == {"v": 1}
     assert store.previous_nightly("s", d1) is None
     assert store.previous_nightly("other", d3) is None
+
+
+def test_console_plan_choices_query_runs_on_every_database(store: JobStore) -> None:
+    """The console's compare list reads fields of the stored JSON in SQL (JSON_EXTRACT on
+    SQLite, ->> on PostgreSQL): only succeeded plan jobs, newest first, labelled with cost and
+    a non-optimal status; simulate/what-if jobs (a ``task`` in the request, or a result naming
+    its ``source_plan``) are left out."""
+    from types import SimpleNamespace
+
+    from api.console import _plan_choices
+
+    def done(request: dict, result: dict) -> str:
+        job, _ = store.submit(tenant="acme", scenario_name="tiny", request=request, time_limit_s=5)
+        _claim(store)
+        assert store.finish(job.id, result=result, owner=OWNER, attempt=1)
+        return job.id
+
+    first = done({"b": 1}, {"objective": 1234.5, "status": "optimal"})
+    time.sleep(0.01)  # distinct creation times
+    fallback = done({"b": 2}, {"objective": 99.0, "status": "time_limit"})
+    done({"task": "simulate", "plan_id": first}, {"source_plan": first, "runs": 10})
+    done({"b": 3}, {"source_plan": first})  # a hand-made risk document
+    other, _ = store.submit(tenant="beta", scenario_name="x", request={"b": 9}, time_limit_s=5)
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(store=store)))
+    got = _plan_choices(request, "acme")  # type: ignore[arg-type]
+    assert [c["id"] for c in got] == [fallback, first]
+    assert "cost 99" in got[0]["label"] and "time limit" in got[0]["label"]
+    assert "cost 1,234" in got[1]["label"] and "optimal" not in got[1]["label"]
+    assert other.id not in {c["id"] for c in got}
