@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from api.commands._common import InputError, OutputError
+from api.commands._common import InputError, OutputError, UnavailableError
 from network.scenario import ScenarioError
 from optimizer.exceptions import ExecutorError
 
@@ -136,7 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in e.lines:
             print(f"error: {line}", file=sys.stderr)
         return 2
-    except (OutputError, ExecutorError) as e:  # the input was fine: the disk or the cluster
+    except (OutputError, ExecutorError, UnavailableError) as e:
+        # the input was fine: the disk, the cluster or the database
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

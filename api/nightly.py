@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.store import JobStore
 
@@ -453,11 +454,16 @@ def run_nightly(
     day_dir = root / run_date.isoformat()
     outcomes = []
     # documents are read here (the store is this process's); the solves fan out
-    loaded: list[_Item | str] = []  # a solve to run, or why the scenario could not be loaded
+    # a solve to run, or why the scenario could not be loaded (its input, or the database)
+    loaded: list[_Item | str | _DbFailure] = []
     for src in cfg.scenario:
         limit = src.time_limit_s or cfg.time_limit_s
-        # last night's plan: stability against it (format v1.1)
-        last = store.previous_nightly(src.name, run_date)
+        try:
+            # last night's plan: stability against it (format v1.1)
+            last = store.previous_nightly(src.name, run_date)
+        except SQLAlchemyError as e:
+            loaded.append(_db_failure("read last night's plan", e))
+            continue
         try:
             doc = _load_document(src, cfg, store)
             prev_plan = last.plan if last is not None and last.plan else None
@@ -469,7 +475,7 @@ def run_nightly(
             )
     runner = make_executor(cfg.dask, workers=cfg.workers)
     try:
-        todo = [item for item in loaded if not isinstance(item, str)]
+        todo = [item for item in loaded if not isinstance(item, str | _DbFailure)]
         shared = (solver, cfg.seed, kill_grace_s, runner.kind == "dask")
         # None: the task failed or was not done in time (the executor logged why)
         solved: Iterator[_Solved | None] = iter(runner.map(_solve_one, shared, todo))
@@ -480,6 +486,8 @@ def run_nightly(
         if isinstance(item, str):
             got = ("error", item)
             bad_input = True
+        elif isinstance(item, _DbFailure):
+            got, bad_input = ("error", item.reason), False
         else:
             bad_input = False
             got = next(solved) or ("error", "the executor returned no result for this scenario")
@@ -487,16 +495,28 @@ def run_nightly(
             reason = got[1]
             # the caller reports it (once); the log has it for runs without one
             logger.info("nightly %s: %s", src.name, reason)
-            store.save_nightly(
-                scenario=src.name, run_date=run_date, status="failed", plan=None, error=reason
+            stored = _save(
+                store, scenario=src.name, run_date=run_date, status="failed", error=reason
             )
             outcomes.append(
-                ScenarioOutcome(src.name, "failed", reason, None, None, bad_input=bad_input)
+                ScenarioOutcome(
+                    src.name,
+                    "failed",
+                    reason if stored is None else f"{reason}; {stored}",
+                    None,
+                    None,
+                    bad_input=bad_input,
+                )
             )
             continue
         plan = got[1]
         # the latest earlier plan (this date's own is never one)
-        prev = store.previous_nightly(src.name, run_date)
+        try:
+            prev = store.previous_nightly(src.name, run_date)
+        except SQLAlchemyError as e:
+            reason = _db_failure("read the previous plan", e).reason
+            outcomes.append(ScenarioOutcome(src.name, "failed", reason, None, None))
+            continue
         diff = diff_plans(prev.plan if prev else None, plan)
         diff["run_date"] = run_date.isoformat()
         diff["previous_run_date"] = prev.run_date.isoformat() if prev else None
@@ -512,11 +532,61 @@ def run_nightly(
             # the report is written before the plan is stored: no plan stored as succeeded
             # without its report
             reason = f"cannot write the report in {str(d)!r}: {e.strerror or e}"
-            store.save_nightly(
-                scenario=src.name, run_date=run_date, status="failed", plan=None, error=reason
+            stored = _save(
+                store, scenario=src.name, run_date=run_date, status="failed", error=reason
             )
-            outcomes.append(ScenarioOutcome(src.name, "failed", reason, None, None))
+            outcomes.append(
+                ScenarioOutcome(
+                    src.name,
+                    "failed",
+                    reason if stored is None else f"{reason}; {stored}",
+                    None,
+                    None,
+                )
+            )
             continue
-        store.save_nightly(scenario=src.name, run_date=run_date, status="succeeded", plan=plan)
+        stored = _save(store, scenario=src.name, run_date=run_date, status="succeeded", plan=plan)
+        if stored is not None:
+            # the report is written, the plan is not stored: the next night diffs against the
+            # last stored one, so this counts as a failure (exit 1) and says so
+            outcomes.append(
+                ScenarioOutcome(
+                    src.name, "failed", f"report written to {str(d)!r} but {stored}", None, None
+                )
+            )
+            continue
         outcomes.append(ScenarioOutcome(src.name, "succeeded", None, d, diff))
     return outcomes
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _DbFailure:
+    """A scenario the database kept from planning (not its input)."""
+
+    reason: str
+
+
+def _db_failure(doing: str, e: SQLAlchemyError) -> _DbFailure:
+    reason = str(getattr(e, "orig", None) or e).splitlines()[0]
+    logger.warning("nightly: cannot %s: %s", doing, reason)
+    return _DbFailure(f"cannot {doing}: database error: {reason}")
+
+
+def _save(
+    store: JobStore,
+    *,
+    scenario: str,
+    run_date: dt.date,
+    status: str,
+    plan: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> str | None:
+    """Store one night's outcome; None when stored, else why not (a database error must not
+    lose the other scenarios' plans, solved already)."""
+    try:
+        store.save_nightly(
+            scenario=scenario, run_date=run_date, status=status, plan=plan, error=error
+        )
+    except SQLAlchemyError as e:
+        return f"the outcome was not stored ({_db_failure('store the outcome', e).reason})"
+    return None

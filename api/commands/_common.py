@@ -279,23 +279,49 @@ class _Writing:
             raise OutputError(f"{self.out.flag}: cannot write {what!r}: {_os_reason(e)}") from None
 
 
+class UnavailableError(Exception):
+    """A service the command needs is out of reach (a database server refusing connections):
+    one line, exit 1 (the input was fine)."""
+
+
+def safe_url(url: str) -> str:
+    """``url`` with its password masked (``postgresql://planner:***@host/db``), for messages
+    and logs: a nightly's output is appended to a log file."""
+    import re
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
 def check_database_url(url: str, what: str) -> None:
     """InputError naming ``what`` (an option or a configuration key) when ``url`` is not a
     database this process can open: an unknown scheme or driver, a malformed URL, a SQLite file
-    that cannot be created. Opening a SQLite URL creates its (empty) file, as its first use
-    would."""
+    that cannot be created. A database server that refuses the connection is an
+    UnavailableError (an outage, not bad input). Messages never show the password. Opening a
+    SQLite URL creates its (empty) file, as its first use would."""
     import sqlalchemy
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+    shown = safe_url(url)
     try:
-        engine = sqlalchemy.create_engine(url)
+        engine = sqlalchemy.create_engine(url, hide_parameters=True)
     except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as e:
-        raise InputError(f"{what}: {url!r} is not a database URL this can open: {e}") from None
+        reason = str(e).replace(url, shown)
+        raise InputError(
+            f"{what}: {shown!r} is not a database URL this can open: {reason}"
+        ) from None
     try:
         with engine.connect():
             pass
     except SQLAlchemyError as e:
-        reason = str(getattr(e, "orig", None) or e).splitlines()[0]
-        raise InputError(f"{what}: cannot open {url!r}: {reason}") from None
+        reason = str(getattr(e, "orig", None) or e).splitlines()[0].replace(url, shown)
+        if engine.dialect.name == "sqlite":
+            raise InputError(f"{what}: cannot open {shown!r}: {reason}") from None
+        raise UnavailableError(f"{what}: cannot reach {shown!r}: {reason}") from None
     finally:
         engine.dispose()

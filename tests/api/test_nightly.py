@@ -308,3 +308,61 @@ def test_unusable_database_or_out_exits_2_before_planning(
     assert cli_main(args) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+def test_an_unreachable_database_server_is_exit_1_and_never_shows_its_password(
+    tmp_path: Path, tiny_scenario: dict[str, Any], monkeypatch, capsys
+) -> None:
+    """A PostgreSQL server that refuses the connection is an outage (exit 1), not bad input,
+    and the message masks the URL's password (a nightly's output goes to a log file)."""
+    monkeypatch.setenv("TRADELANE_SOLVER", FAKE)
+    _write(tmp_path, "a.json", tiny_scenario)
+    cfg = _config(
+        tmp_path,
+        "postgresql://planner:S3cretPW@127.0.0.1:1/tl",
+        '[[scenario]]\nname = "a"\npath = "a.json"\n',
+    )
+    assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-01"]) == 1
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert "S3cretPW" not in err + captured.out
+    assert "database_url: cannot reach 'postgresql+psycopg://planner:***@127.0.0.1:1/tl'" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_a_database_error_storing_one_scenario_keeps_the_others(
+    tmp_path: Path, tiny_scenario: dict[str, Any], monkeypatch, capsys
+) -> None:
+    """Storing the first scenario's plan fails (a locked database): its report is written and
+    it is reported failed, and the second scenario, solved already, is still written and
+    stored; exit 1 (an outage, not bad input). One error used to end the whole night."""
+    import sqlalchemy.exc
+
+    monkeypatch.setenv("TRADELANE_SOLVER", FAKE)
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    _write(tmp_path, "a.json", tiny_scenario)
+    _write(tmp_path, "b.json", tiny_scenario)
+    cfg = _config(
+        tmp_path,
+        db,
+        '[[scenario]]\nname = "a"\npath = "a.json"\n[[scenario]]\nname = "b"\npath = "b.json"\n',
+    )
+    real = JobStore.save_nightly
+
+    def flaky(self: JobStore, **kw: Any) -> Any:
+        if kw["scenario"] == "a":
+            raise sqlalchemy.exc.OperationalError("UPDATE", {}, Exception("database is locked"))
+        return real(self, **kw)
+
+    monkeypatch.setattr(JobStore, "save_nightly", flaky)
+    assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-01"]) == 1
+    out = capsys.readouterr().out
+    assert "a: FAILED: report written to" in out and "database is locked" in out
+    assert "b: planned" in out and "1 planned, 1 failed" in out
+    assert (tmp_path / "reports/2026-03-01/a/plan.json").exists()
+    assert (tmp_path / "reports/2026-03-01/b/plan.json").exists()
+    engine = make_engine(db)
+    stored = JobStore(engine)
+    assert [r.status for r in stored.nightly("b")] == ["succeeded"]
+    assert stored.nightly("a") == []
+    engine.dispose()
