@@ -100,3 +100,18 @@ def test_internal_error_logged_once(client_factory, caplog) -> None:
         r = client.get("/boom")  # the client re-raises what reaches the server
     assert r.status_code == 500 and r.json() == {"detail": "internal error"}
     assert len([rec for rec in caplog.records if "boom" in rec.getMessage() or rec.exc_info]) == 1
+
+
+def test_unreachable_postgres_is_503(client_factory, scenario) -> None:
+    """A PostgreSQL server that stopped answering: POST is 503 with Retry-After (not a 500) and
+    /healthz names the connection failure."""
+    from api.store import JobStore
+
+    client = client_factory(run_jobs=False)
+    dead = make_engine("postgresql+psycopg://u:pw@127.0.0.1:1/db")  # nothing listens on port 1
+    client.app.state.store = JobStore(dead)  # type: ignore[attr-defined]
+    r = _post(client, scenario)
+    assert r.status_code == 503 and r.headers["Retry-After"]
+    h = client.get("/healthz").json()
+    assert h["database"] == "unavailable" and "connection" in h["reason"]
+    assert "pw" not in h["reason"]
