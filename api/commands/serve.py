@@ -48,6 +48,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="level of the service's own log lines (jobs queued, started, finished) and of "
         "the HTTP server's (default info; -v still adds detail)",
     )
+    p.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="json: one JSON object per line (time, level, logger, message, exception), the "
+        "HTTP server's lines included",
+    )
     p.set_defaults(func=run)
 
 
@@ -170,14 +177,41 @@ def set_log_level(name: str) -> None:
     logging.getLogger("api").setLevel(min(level, root))
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: ``time``, ``level``, ``logger``, ``message`` and, for an
+    error with a traceback, ``exception``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+
+        out = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+def use_json_logs() -> None:
+    """Format every handler of the root logger as :class:`JsonFormatter`."""
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(JsonFormatter())
+
+
 def run(args: argparse.Namespace) -> int:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from api.main import create_app
 
     if not 0 < args.port < 65536:
         raise InputError(f"--port: must be in 1..65535, got {args.port}")
     set_log_level(args.log_level)
+    if args.log_format == "json":
+        use_json_logs()
     settings = load_settings(args)
     try:
         check_port(args.host, args.port)
@@ -194,6 +228,8 @@ def run(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level=args.log_level,
+        # json: uvicorn's loggers go through the root logger's (JSON) handler
+        log_config=None if args.log_format == "json" else LOGGING_CONFIG,
         timeout_graceful_shutdown=10,
     )
     return 0

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,47 @@ def test_port_in_use_before_migrating(tmp_path: Path) -> None:
     assert r.returncode == 1 and r.stderr.count("\n") == 1
     assert "--port" in r.stderr
     assert not (tmp_path / "jobs.db").exists()
+
+
+def _first_lines(tmp_path: Path, *flags: str, until: str) -> list[str]:
+    """Start ``serve`` with ``flags`` and return its log lines up to the one with ``until``."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TRADELANE_DATABASE_URL": f"sqlite:///{tmp_path / 'jobs.db'}",
+        "TRADELANE_SOLVER": FAKE,
+    }
+    argv = [sys.executable, "-m", "api.cli", "serve", "--port", str(free_port()), *flags]
+    proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    lines: list[str] = []
+    deadline = threading.Timer(20, proc.terminate)  # the line never comes: stop waiting
+    deadline.start()
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.append(line.rstrip("\n"))
+            if until in line or len(lines) > 50:
+                break
+    finally:
+        deadline.cancel()
+        proc.terminate()
+        proc.wait(30)
+    return lines
+
+
+def test_log_level_reaches_the_service_lines(tmp_path: Path) -> None:
+    """``--log-level info`` (the default) shows the service's own info lines without ``-v``;
+    ``--log-format json`` makes each line one JSON object."""
+    import json
+
+    lines = _first_lines(tmp_path, "--log-format", "json", until="service ready")
+    records = [json.loads(line) for line in lines]
+    assert any("tradelane service ready" in r["message"] for r in records)
+    assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
+
+
+def test_log_level_debug_without_verbose(tmp_path: Path) -> None:
+    """``--log-level debug`` alone shows the service's job-runner lines (before, only ``-v``
+    did)."""
+    lines = _first_lines(tmp_path, "--log-level", "debug", until="service ready")
+    assert any("api.main: tradelane service ready" in line for line in lines), lines
