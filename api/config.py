@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "normalise_database_url", "parse_api_keys"]
@@ -94,6 +94,10 @@ class Settings(BaseSettings):
         Largest time limit of a synchronous ``POST /v1/routes`` solve.
     poll_interval_s
         How often the job runner looks for queued jobs and cancellations.
+    max_queued
+        The most jobs queued in the database (``TRADELANE_MAX_QUEUED``, default 1000, all
+        tenants and servers of the database together); beyond it a new job is refused with 503
+        and ``Retry-After``.
     """
 
     model_config = SettingsConfigDict(
@@ -116,6 +120,7 @@ class Settings(BaseSettings):
     rate_burst: int = Field(default=60, ge=1)
     routes_time_limit_s: float = Field(default=30.0, gt=0)
     poll_interval_s: float = Field(default=0.2, gt=0, le=10)
+    max_queued: int = Field(default=1000, ge=1)
 
     @field_validator("database_url")
     @classmethod
@@ -145,6 +150,16 @@ class Settings(BaseSettings):
         if not sep or not mod or not fn.isidentifier():
             raise ValueError(f"expected 'module:function', got {v!r}")
         return v
+
+    @model_validator(mode="after")
+    def _time_limits(self) -> Settings:
+        if self.default_time_limit_s > self.max_time_limit_s:
+            raise ValueError(
+                f"TRADELANE_DEFAULT_TIME_LIMIT_S ({self.default_time_limit_s:g} s) is above "
+                f"TRADELANE_MAX_TIME_LIMIT_S ({self.max_time_limit_s:g} s): every request "
+                "without a time limit would be refused"
+            )
+        return self
 
     @cached_property
     def keys(self) -> dict[str, str]:

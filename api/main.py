@@ -14,7 +14,12 @@ schema error (pydantic)                    422   ``detail``: one entry per error
 ``RequestProblemsError`` (references)     422   one entry per problem, naming the item
 idempotency key reused, other body         409   message
 ``HTTPException`` (401, 404, 413, 429…)    as is message
-anything else                              500   ``"internal error"`` (logged, never a traceback)
+``QueueFullError`` (``TRADELANE_MAX_QUEUED``) 503 message, ``Retry-After``
+database unusable (``OperationalError``,   503   ``"database unavailable"``, ``Retry-After``
+locked or moved SQLite file, PostgreSQL          (logged once, one line with the reason)
+down)
+anything else                              500   ``"internal error"`` (logged once with its
+                                                 traceback, never sent)
 =========================================  ====  ==================================================
 """
 
@@ -35,10 +40,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.auth import RateLimiter
 from api.config import Settings
 from api.network_store import NetworkStore
-from api.store import IdempotencyConflictError, JobStore, make_engine, migrate
+from api.store import (
+    DatabaseUnavailableError,
+    IdempotencyConflictError,
+    JobStore,
+    QueueFullError,
+    make_engine,
+    migrate,
+)
 from api.worker import JobRunner
 
-__all__ = ["BodySizeLimit", "create_app", "install_error_handlers", "unknown_path_detail"]
+__all__ = [
+    "BodySizeLimit",
+    "InternalErrors",
+    "create_app",
+    "install_error_handlers",
+    "unknown_path_detail",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +114,48 @@ class BodySizeLimit:
         await resp(scope, receive, send)
 
 
+class InternalErrors:
+    """ASGI middleware: answer an unhandled exception with a 500 ``"internal error"`` and log
+    it once, with its traceback.
+
+    Starlette's own last-resort handler answers too but then re-raises, so the server logged
+    every 500 a second time ("Exception in ASGI application").
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            logger.error(
+                "internal error on %s %s: %s",
+                scope.get("method", ""),
+                scope.get("path", ""),
+                type(exc).__name__,
+                exc_info=exc,
+            )
+            if not started:  # else the client sees the response cut short
+                resp = JSONResponse({"detail": "internal error"}, status_code=500)
+                await resp(scope, receive, send)
+
+
+DB_RETRY_AFTER_S = 5
+"""``Retry-After`` of a 503 when the database is unavailable or the queue full."""
+
+
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     """``("body", "scenario", "nodes", 2, "lat")`` -> ``scenario.nodes[2].lat``."""
     parts: list[str] = []
@@ -111,6 +171,8 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Map every error to a JSON response without a stack trace (see the module docstring)."""
+    from sqlalchemy.exc import OperationalError
+
     from api.console import error_page
     from api.convert import RequestProblemsError, problem_detail
     from network.scenario import ScenarioError
@@ -142,6 +204,28 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _conflict(_: Request, exc: IdempotencyConflictError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
 
+    @app.exception_handler(QueueFullError)
+    async def _full(_: Request, exc: QueueFullError) -> JSONResponse:
+        logger.warning("job refused: the queue is full (%d queued jobs)", exc.limit)
+        return JSONResponse(
+            {"detail": str(exc)},
+            status_code=503,
+            headers={"Retry-After": str(DB_RETRY_AFTER_S)},
+        )
+
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        orig = getattr(exc, "orig", None) or exc
+        reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0][:300]
+        logger.error("database unavailable on %s %s: %s", request.method, request.url.path, reason)
+        return JSONResponse(
+            {"detail": "database unavailable; retry later"},
+            status_code=503,
+            headers={"Retry-After": str(DB_RETRY_AFTER_S)},
+        )
+
+    app.add_exception_handler(OperationalError, _unavailable)
+    app.add_exception_handler(DatabaseUnavailableError, _unavailable)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         page = error_page(request, exc.status_code, exc.detail)
@@ -158,17 +242,6 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             {"detail": detail}, status_code=exc.status_code, headers=headers or None
         )
-
-    @app.exception_handler(Exception)
-    async def _internal(request: Request, exc: Exception) -> JSONResponse:
-        logger.error(
-            "internal error on %s %s: %s",
-            request.method,
-            request.url.path,
-            type(exc).__name__,
-            exc_info=exc,
-        )
-        return JSONResponse({"detail": "internal error"}, status_code=500)
 
 
 def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> FastAPI:
@@ -196,7 +269,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         migrate(engine)
-        store = JobStore(engine)
+        store = JobStore(engine, max_queued=settings.max_queued)
         if store.is_sqlite:
             logger.warning(
                 "the job store is an SQLite file: run only one tradelane serve "
@@ -275,6 +348,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = True) -> Fa
     # Responses over 1 kB are gzipped for clients that accept it (the plan page's rows and
     # GeoJSON shrink about tenfold).
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+    app.add_middleware(InternalErrors)  # outermost: catches what the others raise
     install_openapi(app)
     return app
 

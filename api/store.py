@@ -40,6 +40,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -55,13 +56,16 @@ __all__ = [
     "STATUSES",
     "TERMINAL",
     "Base",
+    "DatabaseUnavailableError",
     "IdempotencyConflictError",
     "Job",
     "JobRecord",
     "JobStore",
     "NightlyPlan",
     "NightlyRecord",
+    "QueueFullError",
     "make_engine",
+    "mask_url",
     "migrate",
     "request_hash",
 ]
@@ -241,38 +245,113 @@ def request_hash(request: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+SQLITE_BUSY_TIMEOUT_S = 5.0
+"""How long an SQLite statement waits for another writer's lock before failing (the request
+then gets a 503, not a hang)."""
+
+MIGRATION_LOCK = 0x7472_6164_656C  # pg_advisory_lock key of migrate() ("tradel")
+
+
+class DatabaseUnavailableError(Exception):
+    """The database cannot be used now (gone, replaced, locked or unreachable)."""
+
+
+class QueueFullError(Exception):
+    """The job queue holds the most queued jobs allowed (``TRADELANE_MAX_QUEUED``)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        super().__init__(f"the job queue is full ({limit} queued jobs); retry later")
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for messages and logs)."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: mask ``//user:password@`` by hand
+        return re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1***@", url)
+
+
+def sqlite_path(engine: Engine) -> Path | None:
+    """The file of an SQLite engine (None for other databases and in-memory SQLite)."""
+    db = engine.url.database
+    if engine.dialect.name != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
+        return None
+    return Path(db)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and cross-thread use.
 
     Notes
     -----
     The API's request threads and the job runner's thread share the engine. SQLite serialises
-    writers; WAL lets readers proceed during a write and ``busy_timeout`` makes a writer wait
-    instead of failing with "database is locked".
+    writers; WAL lets readers proceed during a write and ``busy_timeout``
+    (:data:`SQLITE_BUSY_TIMEOUT_S`) makes a writer wait that long instead of failing at once
+    with "database is locked". Every SQLite connection handed out checks that the file at the
+    URL's path is still the file it opened: a moved or deleted database raises
+    :class:`DatabaseUnavailableError` instead of writing into an unlinked file. SQL parameters
+    (tenants' request bodies) never appear in logged errors (``hide_parameters``).
     """
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    engine = sa.create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},
+        hide_parameters=True,
+    )
+    path = sqlite_path(engine)
 
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+        if path is not None:
+            record.info["inode"] = _inode(path)
 
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    @event.listens_for(engine, "checkout")
+    def _same_file(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if path is not None and _inode(path) != record.info.get("inode"):
+            raise DatabaseUnavailableError(
+                f"the SQLite file {str(path)!r} was moved, deleted or replaced; "
+                "restore it or restart the server"
+            )
+
+    return engine
+
+
+def _reason(e: BaseException) -> str:
+    """The first line of a database error, without SQLAlchemy's background link."""
+    orig = getattr(e, "orig", None) or e
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0][:300]
+
+
+def _inode(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def migrate(engine: Engine) -> None:
-    """Upgrade the database schema to the newest Alembic revision."""
+    """Upgrade the database schema to the newest Alembic revision.
+
+    On PostgreSQL the upgrade holds an advisory lock (:data:`MIGRATION_LOCK`) for its
+    transaction, so servers starting together on a new database migrate one after the other
+    (the later ones find the schema current) instead of racing to create the same tables.
+    """
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
@@ -289,10 +368,63 @@ class JobStore:
     ----------
     engine
         From :func:`make_engine`; the schema must be migrated (:func:`migrate`).
+    max_queued
+        :meth:`submit` refuses a new job (:class:`QueueFullError`) while this many jobs are
+        queued in the database (None: no bound). The count and the insert are not one
+        transaction, so concurrent submissions may pass the bound by a few jobs.
     """
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, *, max_queued: int | None = None):
         self.engine = engine
+        self.max_queued = max_queued
+
+    def probe(self, *, timeout_s: float = 1.0) -> int:
+        """Check that the database is usable now; returns the number of queued jobs.
+
+        SQLite: the file must still be at its path, and a fresh connection to it (never
+        creating it) must get the write lock within ``timeout_s`` (``BEGIN IMMEDIATE``, rolled
+        back at once) and read the jobs table. ``SELECT 1`` would pass on a moved file or one
+        another process holds locked, while every write fails. PostgreSQL: the count itself.
+
+        Raises
+        ------
+        DatabaseUnavailableError
+            Naming the reason.
+        """
+        path = sqlite_path(self.engine)
+        if path is None:
+            try:
+                return self.queued()
+            except sa.exc.SQLAlchemyError as e:
+                raise DatabaseUnavailableError(_reason(e)) from None
+        import sqlite3
+
+        if not path.is_file():
+            raise DatabaseUnavailableError(f"the SQLite file {str(path)!r} is missing")
+        try:
+            con = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=rw",
+                uri=True,
+                timeout=timeout_s,
+                isolation_level=None,
+            )
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                row = con.execute("SELECT count(*) FROM jobs WHERE status = 'queued'").fetchone()
+                con.execute("ROLLBACK")
+            finally:
+                con.close()
+        except sqlite3.Error as e:
+            raise DatabaseUnavailableError(f"SQLite file {str(path)!r}: {e}") from None
+        return int(row[0])
+
+    def queued(self) -> int:
+        """Number of queued jobs (all tenants)."""
+        with Session(self.engine) as s:
+            return int(
+                s.scalar(sa.select(sa.func.count()).select_from(Job).where(Job.status == "queued"))
+                or 0
+            )
 
     # -- submission and queries ------------------------------------------------------------
     def submit(
@@ -314,12 +446,16 @@ class JobStore:
         ------
         IdempotencyConflictError
             If the key was used with a different request body.
+        QueueFullError
+            If ``max_queued`` jobs are queued already.
         """
         digest = request_hash(request)
         if idempotency_key is not None:
             found = self._by_key(tenant, idempotency_key)
             if found is not None:
                 return self._replay(found, digest), False
+        if self.max_queued is not None and self.queued() >= self.max_queued:
+            raise QueueFullError(self.max_queued)
         now = _now()
         job = Job(
             id=str(uuid.uuid4()),

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 from api.store import JobRecord, JobStore
 
 __all__ = [
+    "FailureLog",
     "JobRunner",
     "SolverUnavailableError",
     "plan_job",
@@ -347,6 +348,57 @@ def _context() -> mp.context.ForkServerContext | mp.context.SpawnContext:
     return mp.get_context("spawn")  # pragma: no cover - not Linux
 
 
+class FailureLog:
+    """Log a repeating failure without flooding: the first with its traceback, then one line
+    at most every ``every_s`` seconds with the count, and one line when it recovers.
+
+    With the database down, the runner's tick fails at every poll (five times a second); a
+    traceback each time buried everything else in the log.
+    """
+
+    def __init__(
+        self, what: str, *, every_s: float = 30.0, clock: Callable[[], float] = time.monotonic
+    ):
+        self.what = what
+        self.every_s = every_s
+        self.clock = clock
+        self.failures = 0
+        self._since = 0.0
+        self._reported = 0.0
+        self._unreported = 0
+
+    def failed(self, exc: BaseException) -> None:
+        """Record one failure (call from the ``except`` block)."""
+        now = self.clock()
+        self.failures += 1
+        if self.failures == 1:
+            self._since = self._reported = now
+            logger.error("%s failed; retrying", self.what, exc_info=exc)
+            return
+        self._unreported += 1
+        if now - self._reported >= self.every_s:
+            logger.error(
+                "%s still failing: %d more failure(s) in the last %.0f s (%s: %s)",
+                self.what,
+                self._unreported,
+                now - self._reported,
+                type(exc).__name__,
+                str(exc).strip().splitlines()[0][:200] if str(exc).strip() else "",
+            )
+            self._reported, self._unreported = now, 0
+
+    def ok(self) -> None:
+        """Record a success: one line if it ends a run of failures."""
+        if self.failures:
+            logger.warning(
+                "%s recovered after %d failure(s) in %.0f s",
+                self.what,
+                self.failures,
+                self.clock() - self._since,
+            )
+            self.failures = self._unreported = 0
+
+
 @dataclasses.dataclass
 class _Running:
     job: JobRecord
@@ -503,7 +555,20 @@ class JobRunner:
             _stop(r.proc)
             r.conn.close()
         if running:
-            self.store.release([r.job.id for r in running], owner=self.owner)
+            ids = [r.job.id for r in running]
+            try:
+                back = self.store.release(ids, owner=self.owner)
+            except Exception as exc:  # the database is down: the sweep re-queues them later
+                logger.warning(
+                    "shutdown: could not put %d running job(s) back in the queue (%s); they "
+                    "are re-queued once their lease expires: %s",
+                    len(ids),
+                    type(exc).__name__,
+                    ", ".join(ids),
+                )
+                return
+            for job_id in back:
+                logger.info("shutdown: job %s stopped and put back in the queue", job_id)
 
     @property
     def alive(self) -> bool:
@@ -527,11 +592,14 @@ class JobRunner:
                 warm.join(120)
             except OSError:  # pragma: no cover - started on demand instead
                 logger.warning("could not pre-start the fork server")
+        failures = FailureLog("job runner tick")
         while not self._stop_event.is_set():
             try:
                 self.tick()
-            except Exception:
-                logger.exception("job runner tick failed; retrying")
+            except Exception as exc:
+                failures.failed(exc)
+            else:
+                failures.ok()
             self._stop_event.wait(self.poll_interval_s)
 
     def tick(self) -> None:

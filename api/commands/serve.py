@@ -1,10 +1,25 @@
-"""``tradelane serve``: run the planner service (FastAPI under uvicorn)."""
+"""``tradelane serve``: run the planner service (FastAPI under uvicorn).
+
+Before the server starts, the settings, the port and the database are checked; each problem is
+one line ``error: ...`` (a database URL's password masked) and the exit code is 2 for bad
+configuration, 1 for a database that cannot be reached or a port that is taken.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+from typing import TYPE_CHECKING
 
 from api.commands._common import InputError
+
+if TYPE_CHECKING:
+    from api.config import Settings
+
+
+class _Unavailable(Exception):
+    """The configuration is fine but something it names cannot be used now (exit 1)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -15,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "TRADELANE_DATABASE_URL, TRADELANE_API_KEYS (tenant:key,...), "
         "TRADELANE_WORKERS, ... (see api/config.py). Several servers may share one PostgreSQL "
         "database (jobs are leased: TRADELANE_LEASE_S, TRADELANE_HEARTBEAT_S); an SQLite file "
-        "takes one server process.",
+        "takes one server process. Exit codes: 2 bad settings, 1 database unreachable or "
+        "port taken.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -26,32 +42,184 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="solver processes at once (default TRADELANE_WORKERS or 1)",
     )
     p.add_argument(
-        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="level of the service's own log lines (jobs queued, started, finished) and of "
+        "the HTTP server's (default info; -v still adds detail)",
+    )
+    p.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="json: one JSON object per line (time, level, logger, message, exception), the "
+        "HTTP server's lines included",
     )
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    import uvicorn
+def load_settings(args: argparse.Namespace) -> Settings:
+    """The ``TRADELANE_*`` settings, with every problem as one line naming the variable.
+
+    Raises
+    ------
+    InputError
+        For an invalid value, a solver or router that cannot be imported.
+    """
     from pydantic import ValidationError
 
     from api.config import Settings
+    from api.worker import resolve
+
+    try:
+        settings = Settings(**({"workers": args.workers} if args.workers is not None else {}))
+    except ValidationError as e:
+        lines = []
+        for err in e.errors(include_url=False):
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            if err["loc"]:
+                lines.append(f"TRADELANE_{'_'.join(map(str, err['loc'])).upper()}: {msg}")
+            else:
+                lines.append(msg)
+        raise InputError(*lines) from None
+    problems = []
+    for name, path in (("SOLVER", settings.solver), ("ROUTER", settings.router)):
+        try:
+            resolve(path)
+        except ValueError as e:
+            problems.append(f"TRADELANE_{name}: {e}")
+    if problems:
+        raise InputError(*problems)
+    return settings
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise :class:`_Unavailable` if ``host:port`` cannot be bound (before migrating)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        raise InputError(f"--host: cannot resolve {host!r}: {e.strerror}") from None
+    family, kind, proto, _, addr = infos[0]
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            s.bind(addr)
+        except OSError as e:
+            raise _Unavailable(f"--port: cannot listen on {host}:{port}: {e.strerror}") from None
+
+
+def check_database(url: str) -> None:
+    """Connect to the job store and migrate it, or raise with one line naming the problem.
+
+    Raises
+    ------
+    InputError
+        A URL of no known database or driver, an SQLite file whose folder is missing or not
+        writable, a file that is not an SQLite database.
+    _Unavailable
+        A database that cannot be reached (PostgreSQL down, wrong host or credentials).
+    """
+    import os
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    from api.store import make_engine, mask_url, migrate
+
+    var = "TRADELANE_DATABASE_URL"
+    shown = mask_url(url)
+    try:
+        engine = make_engine(url)
+    except sa.exc.ArgumentError as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise InputError(
+            f"{var}: {shown!r} is not a supported database URL ({first}); "
+            "use sqlite:///path/to/file.db or postgresql://user@host/db"
+        ) from None
+    try:
+        db = engine.url.database
+        if engine.dialect.name == "sqlite" and db and db != ":memory:":
+            folder = Path(db).parent
+            if not folder.is_dir():
+                raise InputError(f"{var}: folder {str(folder)!r} of {shown!r} does not exist")
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise InputError(
+                    f"{var}: cannot write in folder {str(folder)!r} of {shown!r} "
+                    "(SQLite keeps its -wal and -shm files next to the database)"
+                )
+        try:
+            migrate(engine)
+        except sa.exc.OperationalError as e:
+            reason = _first_line(e)
+            if engine.dialect.name == "sqlite":
+                raise InputError(f"{var}: cannot use {shown!r}: {reason}") from None
+            raise _Unavailable(f"{var}: cannot connect to {shown!r}: {reason}") from None
+        except sa.exc.DatabaseError as e:  # "file is not a database", ...
+            raise InputError(f"{var}: cannot use {shown!r}: {_first_line(e)}") from None
+        except sa.exc.InterfaceError as e:
+            raise _Unavailable(f"{var}: cannot connect to {shown!r}: {_first_line(e)}") from None
+    finally:
+        engine.dispose()
+
+
+def _first_line(e: BaseException) -> str:
+    orig = getattr(e, "orig", None) or e
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0][:300]
+
+
+def set_log_level(name: str) -> None:
+    """Let the service's loggers (``api.*``) through at ``--log-level`` (or at ``-v``'s level
+    when that is more verbose)."""
+    level = getattr(logging, name.upper())
+    root = logging.getLogger().getEffectiveLevel()
+    logging.getLogger("api").setLevel(min(level, root))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: ``time``, ``level``, ``logger``, ``message`` and, for an
+    error with a traceback, ``exception``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+
+        out = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+def use_json_logs() -> None:
+    """Format every handler of the root logger as :class:`JsonFormatter`."""
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(JsonFormatter())
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
+
     from api.main import create_app
 
     if not 0 < args.port < 65536:
         raise InputError(f"--port: must be in 1..65535, got {args.port}")
+    set_log_level(args.log_level)
+    if args.log_format == "json":
+        use_json_logs()
+    settings = load_settings(args)
     try:
-        settings = Settings(**({"workers": args.workers} if args.workers is not None else {}))
-    except ValidationError as e:
-        raise InputError(
-            *(
-                f"TRADELANE_{'_'.join(map(str, err['loc'])).upper()}: {err['msg']}"
-                for err in e.errors(include_url=False)
-            )
-        ) from None
+        check_port(args.host, args.port)
+        check_database(settings.database_url)
+    except _Unavailable as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     if not settings.keys:
-        import logging
-
         logging.getLogger(__name__).warning(
             "TRADELANE_API_KEYS is empty: every /v1 request will be refused with 401"
         )
@@ -60,6 +228,8 @@ def run(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level=args.log_level,
+        # json: uvicorn's loggers go through the root logger's (JSON) handler
+        log_config=None if args.log_format == "json" else LOGGING_CONFIG,
         timeout_graceful_shutdown=10,
     )
     return 0

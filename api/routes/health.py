@@ -1,41 +1,62 @@
-"""``GET /healthz``: is the database reachable and the job runner alive?"""
+"""``GET /healthz``: is the database usable, the job runner alive, and how long is the queue?"""
 
 from __future__ import annotations
 
 import logging
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Response
 
 from api.deps import RunnerDep, SettingsDep, StoreDep
 from api.schemas import Health
+from api.store import DatabaseUnavailableError
 
 router = APIRouter(tags=["health"])
 logger = logging.getLogger(__name__)
 
 
+class HealthReport(Health):
+    """``GET /healthz``: :class:`api.schemas.Health` with the reason of a ``degraded`` status
+    and the queue depth."""
+
+    reason: str | None = None
+    queued: int | None = None
+
+
 @router.get(
     "/healthz",
-    response_model=Health,
+    response_model=HealthReport,
     operation_id="health",
-    responses={503: {"model": Health, "description": "database or runner down"}},
+    responses={503: {"model": HealthReport, "description": "database or runner down"}},
 )
-def health(store: StoreDep, runner: RunnerDep, settings: SettingsDep, response: Response) -> Health:
-    """Liveness and readiness: 200 when the database answers and the runner runs, else 503."""
+def health(
+    store: StoreDep, runner: RunnerDep, settings: SettingsDep, response: Response
+) -> HealthReport:
+    """Liveness and readiness: 200 when the database is usable and the runner runs, else 503.
+
+    The database check writes nothing but takes SQLite's write lock for an instant (see
+    :meth:`api.store.JobStore.probe`), so a database file that was moved away or that another
+    process keeps locked makes the service ``degraded``, with the reason.
+    """
+    reasons: list[str] = []
+    queued: int | None = None
     try:
-        with store.engine.connect() as c:
-            c.execute(sa.text("SELECT 1"))
+        queued = store.probe(timeout_s=1.0)
         db = "ok"
-    except Exception:
-        logger.warning("health check: database unavailable")
+    except DatabaseUnavailableError as e:
+        logger.warning("health check: database unavailable: %s", e)
+        reasons.append(f"database: {e}")
         db = "unavailable"
     run_ok = runner is not None and runner.alive
-    h = Health(
-        status="ok" if db == "ok" and run_ok else "degraded",
+    if not run_ok:
+        reasons.append("job runner stopped")
+    h = HealthReport(
+        status="ok" if not reasons else "degraded",
         database=db,  # type: ignore[arg-type]
         runner="ok" if run_ok else "stopped",
         workers=settings.workers,
         busy=runner.busy if runner is not None else 0,
+        reason="; ".join(reasons) or None,
+        queued=queued,
     )
     if h.status != "ok":
         response.status_code = 503

@@ -318,7 +318,15 @@ def test_logs_do_not_contain_keys(client, scenario, caplog) -> None:
 def test_health_and_docs(client) -> None:
     """/healthz reports the database and runner; OpenAPI and /docs are served."""
     h = client.get("/healthz").json()
-    assert h == {"status": "ok", "database": "ok", "runner": "ok", "workers": 1, "busy": 0}
+    assert h == {
+        "status": "ok",
+        "database": "ok",
+        "runner": "ok",
+        "workers": 1,
+        "busy": 0,
+        "reason": None,
+        "queued": 0,
+    }
     assert client.get("/docs").status_code == 200
     spec = client.get("/openapi.json").json()
     assert {"/v1/plans", "/v1/plans/{job_id}", "/v1/routes", "/healthz"} <= set(spec["paths"])

@@ -1,0 +1,117 @@
+"""The service when its database is in trouble: health, 503s instead of 500s or hangs, logs."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+import api.store
+from api.store import make_engine
+from tests.api.conftest import auth
+
+
+def _post(client: Any, scenario: dict[str, Any]) -> Any:
+    return client.post("/v1/plans", json={"scenario": scenario}, headers=auth())
+
+
+@pytest.fixture
+def short_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite waits 0.3 s for a lock (not the service's default), to keep the tests fast."""
+    monkeypatch.setattr(api.store, "SQLITE_BUSY_TIMEOUT_S", 0.3)
+
+
+def test_locked_sqlite_is_degraded_and_503(client_factory, sqlite_url, scenario, short_busy):
+    """Another process holding the SQLite file's write lock: /healthz is 503 "degraded" naming
+    the lock, and POST /v1/plans answers 503 with Retry-After at the end of the busy timeout
+    instead of a 500 "internal error" after 30 s."""
+    client = client_factory(run_jobs=False)
+    other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        h = client.get("/healthz")
+        assert h.status_code == 503
+        assert h.json()["status"] == "degraded" and h.json()["database"] == "unavailable"
+        assert "locked" in h.json()["reason"]
+        t0 = time.monotonic()
+        r = _post(client, scenario)
+        assert time.monotonic() - t0 < 3
+        assert r.status_code == 503 and r.headers["Retry-After"]
+        assert r.json()["detail"] == "database unavailable; retry later"
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert client.get("/healthz").json()["database"] == "ok"
+
+
+def test_moved_sqlite_file_is_degraded_and_refused(client_factory, sqlite_url, scenario):
+    """The database file moved away (with its -wal and -shm): /healthz is 503 naming the file,
+    and a POST is refused with 503 instead of being accepted into the unlinked file."""
+    client = client_factory(run_jobs=False)
+    assert _post(client, scenario).status_code == 202
+    db = Path(sqlite_url.removeprefix("sqlite:///"))
+    for suffix in ("", "-wal", "-shm"):
+        f = Path(f"{db}{suffix}")
+        if f.exists():
+            f.rename(f"{f}.moved")
+    h = client.get("/healthz")
+    assert h.status_code == 503 and "missing" in h.json()["reason"]
+    r = _post(client, scenario)
+    assert r.status_code == 503 and r.headers["Retry-After"]
+    assert not db.exists()  # nothing created in its place
+
+
+def test_queue_bound_and_depth(client_factory, scenario):
+    """With TRADELANE_MAX_QUEUED=2, a third queued job is refused with 503 and Retry-After;
+    /healthz shows the queue depth."""
+    client = client_factory(run_jobs=False, max_queued=2)
+    assert [_post(client, scenario).status_code for _ in range(2)] == [202, 202]
+    r = _post(client, scenario)
+    assert r.status_code == 503 and r.headers["Retry-After"]
+    assert "queue is full" in r.json()["detail"]
+    assert client.get("/healthz").json()["queued"] == 2
+
+
+def test_sql_parameters_are_not_in_errors(tmp_path: Path) -> None:
+    """A failed statement's error (and so its log line) leaves out the bound values: they carry
+    tenants' request bodies."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with pytest.raises(sa.exc.OperationalError) as err, engine.connect() as c:
+        c.execute(sa.text("INSERT INTO nowhere VALUES (:v)"), {"v": "tenant-secret-body"})
+    assert "tenant-secret-body" not in str(err.value)
+    engine.dispose()
+
+
+def test_internal_error_logged_once(client_factory, caplog) -> None:
+    """An unhandled exception is answered 500 "internal error" and logged once, by the app:
+    it does not reach the server, which logged it a second time."""
+    client = client_factory(run_jobs=False)
+
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    client.app.add_api_route("/boom", boom)  # type: ignore[attr-defined]
+    with caplog.at_level(logging.ERROR):
+        r = client.get("/boom")  # the client re-raises what reaches the server
+    assert r.status_code == 500 and r.json() == {"detail": "internal error"}
+    assert len([rec for rec in caplog.records if "boom" in rec.getMessage() or rec.exc_info]) == 1
+
+
+def test_unreachable_postgres_is_503(client_factory, scenario) -> None:
+    """A PostgreSQL server that stopped answering: POST is 503 with Retry-After (not a 500) and
+    /healthz names the connection failure."""
+    from api.store import JobStore
+
+    client = client_factory(run_jobs=False)
+    dead = make_engine("postgresql+psycopg://u:pw@127.0.0.1:1/db")  # nothing listens on port 1
+    client.app.state.store = JobStore(dead)  # type: ignore[attr-defined]
+    r = _post(client, scenario)
+    assert r.status_code == 503 and r.headers["Retry-After"]
+    h = client.get("/healthz").json()
+    assert h["database"] == "unavailable" and "connection" in h["reason"]
+    assert "pw" not in h["reason"]
