@@ -495,19 +495,7 @@ def run_nightly(
             reason = got[1]
             # the caller reports it (once); the log has it for runs without one
             logger.info("nightly %s: %s", src.name, reason)
-            stored = _save(
-                store, scenario=src.name, run_date=run_date, status="failed", error=reason
-            )
-            outcomes.append(
-                ScenarioOutcome(
-                    src.name,
-                    "failed",
-                    reason if stored is None else f"{reason}; {stored}",
-                    None,
-                    None,
-                    bad_input=bad_input,
-                )
-            )
+            outcomes.append(_failed(store, src.name, run_date, reason, bad_input=bad_input))
             continue
         plan = got[1]
         # the latest earlier plan (this date's own is never one)
@@ -532,18 +520,7 @@ def run_nightly(
             # the report is written before the plan is stored: no plan stored as succeeded
             # without its report
             reason = f"cannot write the report in {str(d)!r}: {e.strerror or e}"
-            stored = _save(
-                store, scenario=src.name, run_date=run_date, status="failed", error=reason
-            )
-            outcomes.append(
-                ScenarioOutcome(
-                    src.name,
-                    "failed",
-                    reason if stored is None else f"{reason}; {stored}",
-                    None,
-                    None,
-                )
-            )
+            outcomes.append(_failed(store, src.name, run_date, reason))
             continue
         stored = _save(store, scenario=src.name, run_date=run_date, status="succeeded", plan=plan)
         if stored is not None:
@@ -570,6 +547,21 @@ def _db_failure(doing: str, e: SQLAlchemyError) -> _DbFailure:
     reason = str(getattr(e, "orig", None) or e).splitlines()[0]
     logger.warning("nightly: cannot %s: %s", doing, reason)
     return _DbFailure(f"cannot {doing}: database error: {reason}")
+
+
+def _failed(
+    store: JobStore, name: str, run_date: dt.date, reason: str, *, bad_input: bool = False
+) -> ScenarioOutcome:
+    """Store a scenario's failure and its outcome (saying so if even that was not stored)."""
+    stored = _save(store, scenario=name, run_date=run_date, status="failed", error=reason)
+    return ScenarioOutcome(
+        name,
+        "failed",
+        reason if stored is None else f"{reason}; {stored}",
+        None,
+        None,
+        bad_input=bad_input,
+    )
 
 
 def _save(

@@ -285,17 +285,11 @@ class UnavailableError(Exception):
 
 
 def safe_url(url: str) -> str:
-    """``url`` with its password masked (``postgresql://planner:***@host/db``), for messages
-    and logs: a nightly's output is appended to a log file."""
-    import re
+    """``url`` with its password masked (``postgresql://planner:***@host/db``), for messages:
+    a nightly's output is appended to a log file."""
+    from api.store import mask_url
 
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    return mask_url(url)
 
 
 def check_database_url(url: str, what: str) -> None:
