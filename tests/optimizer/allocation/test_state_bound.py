@@ -4,6 +4,7 @@ relaxation is exact."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -48,7 +49,11 @@ def test_state_bound_never_exceeds_the_mip_optimum(seed: int) -> None:
     p = AllocationParams(relative_gap=0, time_limit=30)
     mip = solve_allocation(data, p, columns=cols)
     assert mip.status is Status.OPTIMAL
-    res = solve_state_decomposed(data, p, columns=cols, max_inbound=None)
+    # 10 s: on these networks the bound rounds stop improving within 2 s (same bound and plan
+    # at 5, 10 and 30 s on seeds 1, 2 and 8); a 30-s limit spent 11.6 s of idle rounds a seed
+    res = solve_state_decomposed(
+        data, dataclasses.replace(p, time_limit=10), columns=cols, max_inbound=None
+    )
     assert res.solution is not None
     tol = 1e-6 * max(1.0, abs(mip.objective))
     assert np.isfinite(res.bound)
