@@ -188,9 +188,13 @@ class JSONBodyRoute(APIRoute):
                     raise _body_error(
                         f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}"
                     ) from None
-                if request.method in ("POST", "PUT", "PATCH") and not is_json_media(
-                    request.headers.get("content-type")
-                ):  # the dependencies (the key) have run
+                whole_body = all(tuple(e.get("loc", ())) == ("body",) for e in exc.errors())
+                if (
+                    whole_body
+                    and request.method in ("POST", "PUT", "PATCH")
+                    and not is_json_media(request.headers.get("content-type"))
+                ):  # the body as a whole could not be read (the key was checked): field errors
+                    # of a body that parsed keep their path (DESIGN §8)
                     got = request.headers.get("content-type", "")[:100] or "no Content-Type"
                     raise _body_error(f"send the body as application/json (got {got})") from None
                 raise

@@ -284,14 +284,6 @@ class UnavailableError(Exception):
     one line, exit 1 (the input was fine)."""
 
 
-def safe_url(url: str) -> str:
-    """``url`` with its password masked (``postgresql://planner:***@host/db``), for messages:
-    a nightly's output is appended to a log file."""
-    from api.store import mask_url
-
-    return mask_url(url)
-
-
 def check_database_url(url: str, what: str) -> None:
     """InputError naming ``what`` (an option or a configuration key) when ``url`` is not a
     database this process can open: an unknown scheme or driver, a malformed URL, a SQLite file
@@ -301,7 +293,9 @@ def check_database_url(url: str, what: str) -> None:
     import sqlalchemy
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-    shown = safe_url(url)
+    from api.store import mask_url
+
+    shown = mask_url(url)
     try:
         engine = sqlalchemy.create_engine(url, hide_parameters=True)
     except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as e:

@@ -19,6 +19,7 @@ from optimizer.allocation.columns import Columns
 from optimizer.allocation.result import Solution
 from optimizer.exceptions import InvalidNetworkError
 from optimizer.plan.document import (
+    UNITS_ROUNDOFF,
     InventoryLotRow,
     OrderRow,
     Plan,
@@ -60,7 +61,7 @@ def attach_previous(data: NetworkData, previous: Plan) -> NetworkData:
     sku_i = {s: i for i, s in enumerate(data.skus)}
     wh_i = {w: i for i, w in enumerate(data.warehouses)}
     for j, r in enumerate(previous.stock):  # j: the row's index in the plan's own list
-        if r.units < 0:
+        if r.units < -UNITS_ROUNDOFF:  # the plan reader's tolerance for solver round-off
             raise InvalidNetworkError(f"previous plan: stock[{j}].units {r.units!r} is negative")
     rows = [r for r in previous.stock if r.sku in sku_i and r.warehouse in wh_i]
     y = np.zeros(len(data.warehouses))

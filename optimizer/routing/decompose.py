@@ -106,7 +106,7 @@ import numpy.typing as npt
 from optimizer.executor import TaskRunner, make_executor
 from optimizer.routing.evaluate import evaluate_routes
 from optimizer.routing.instance import RoutingError, RoutingInstance
-from optimizer.routing.monolithic import RawRoute, finish, solve_monolithic
+from optimizer.routing.monolithic import RawRoute, finish, fleet_numbers, solve_monolithic
 from optimizer.routing.params import LNS_ROUNDS, RoutingParams
 from optimizer.routing.result import RoutingResult, RoutingStatus
 
@@ -807,12 +807,8 @@ def _run(inst: RoutingInstance, params: RoutingParams, ex: TaskRunner, t0: float
         st.improved,
         st.eliminated,
     )
-    # vehicle numbers over the whole fleet: type offsets plus a running count per type
-    offset = np.concatenate([[0], np.cumsum([vt.count for vt in inst.vehicle_types])])
-    seen = [0] * len(inst.vehicle_types)
-    routes: list[RawRoute] = []
-    for t, _, seq in sorted(st.routes, key=lambda r: (r[0], r[2])):
-        routes.append((t, int(offset[t]) + seen[t], seq))
-        seen[t] += 1
+    ordered = sorted(st.routes, key=lambda r: (r[0], r[2]))
+    numbers = fleet_numbers(inst, [t for t, _, _ in ordered])
+    routes: list[RawRoute] = [(t, n, seq) for (t, _, seq), n in zip(ordered, numbers, strict=True)]
     res = finish(inst, params, routes, tuple(sorted(st.dropped)), t0, path="decomposition")
     return dataclasses.replace(res, subproblems=st.subproblems, improved=st.improved)

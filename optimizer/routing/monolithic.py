@@ -50,7 +50,7 @@ from optimizer.routing.result import Route, RoutingResult, RoutingStatus
 from optimizer.routing.scaling import Scaled, scale_instance
 from optimizer.routing.search import ils_then_meta, lns, mean_arc_cost, sweep_start
 
-__all__ = ["RawRoute", "check_servable", "finish", "solve_monolithic"]
+__all__ = ["RawRoute", "check_servable", "finish", "fleet_numbers", "solve_monolithic"]
 
 log = logging.getLogger(__name__)
 
@@ -234,20 +234,27 @@ def _extract(
     D = inst.num_depots
     routes: list[RawRoute] = []
     visited = np.zeros(inst.num_clients, bool)
-    # vehicle numbers over the whole fleet (type offsets plus a running count per type): the
-    # model may hold fewer vehicles of a type than the fleet has
-    offset = np.concatenate([[0], np.cumsum([vt.count for vt in inst.vehicle_types])])
-    seen = [0] * len(inst.vehicle_types)
+    # the model may hold fewer vehicles of a type than the fleet has
+    numbers = fleet_numbers(inst, model.veh_type)
     for v, nodes in enumerate(model.routes(solution)):
-        t = model.veh_type[v]
-        number = int(offset[t]) + seen[t]
-        seen[t] += 1
         seq = tuple(int(sc.perm[n - D]) for n in nodes)
         visited[list(seq)] = True
         if seq:
-            routes.append((t, number, seq))
+            routes.append((model.veh_type[v], numbers[v], seq))
     dropped = tuple(int(c) for c in np.flatnonzero(~visited))
     return routes, dropped, visited
+
+
+def fleet_numbers(inst: RoutingInstance, types: Sequence[int]) -> list[int]:
+    """Vehicle numbers over the whole fleet for vehicles of ``types`` (in order): the type's
+    offset in the fleet plus a running count per type."""
+    offset = np.concatenate([[0], np.cumsum([vt.count for vt in inst.vehicle_types])])
+    seen = [0] * len(inst.vehicle_types)
+    out = []
+    for t in types:
+        out.append(int(offset[t]) + seen[t])
+        seen[t] += 1
+    return out
 
 
 def _start_nodes(

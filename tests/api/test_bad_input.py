@@ -400,3 +400,22 @@ def test_forecast_csv_reports_row_and_reference_problems_at_once(client, network
     assert fields[0] == "line 4.units"
     assert any(f.startswith("line 3") for f in fields), r.json()
     assert "SKU-Q" in r.text
+
+
+def test_field_errors_keep_their_path_and_an_unread_body_names_the_media_type(
+    client, scenario
+) -> None:
+    """The same body with a bad field: sent as JSON, the 422 names the field (DESIGN §8);
+    without a Content-Type the body is not read at all, and the 422 on ``body`` says so."""
+    import json
+
+    body = json.dumps({"scenario": scenario, "time_limit_s": 99999}).encode()
+    r = client.post(
+        "/v1/plans", content=body, headers={**auth(), "Content-Type": "application/json"}
+    )
+    assert r.status_code == 422, r.text
+    assert [d["loc"] for d in r.json()["detail"]] == [["body", "time_limit_s"]]
+    r = client.post("/v1/plans", content=body, headers=auth())
+    assert r.status_code == 422, r.text
+    (d,) = r.json()["detail"]
+    assert d["loc"] == ["body"] and "got no Content-Type" in d["msg"]

@@ -213,7 +213,9 @@ def test_a_risk_jobs_page_links_its_plan_and_compare_refuses_it(client, scenario
     _succeeded(client, risk)
     page = client.get(f"/plans/{risk}")
     assert page.status_code == 200
-    assert 'id="risk"' in page.text and f'href="/plans/{plain}"' in page.text
+    # the simulation's own figures, and the plan it was made from
+    assert '<h2 id="riskh">Simulation</h2>' in page.text and "3 runs" in page.text
+    assert f'Of plan <a href="/plans/{plain}">' in page.text
     assert client.get(f"/compare?a={plain}&b={risk}").status_code == 404
     assert client.get(f"/compare?a={plain}&b={plain}").status_code == 200
 
