@@ -81,6 +81,18 @@ routes' depot trips are most of the 6-12 % these days end above PyVRP at 60 s
 (benchmarks/README.md, "Routing at day size, fifth pass"). Larger subproblems cut the routes
 but OR-Tools' search on them leaves as much distance on the routes.
 
+Time limits: the limit covers the whole call. The workers start before the sectors' time is
+set (``start_workers``); each sector gets its share of the time left, at least ``MIN_SUB_S``
+(OR-Tools then returns about its first solution); a sector whose search still found nothing
+(a busy machine) is solved again with every free vehicle when ``RETRY_S`` are left, else by
+the sweep in this process (``sweep_solution``); rotated passes and improvement rounds stop when
+less than ``MIN_IMPROVE_S`` per subproblem is left. Under ``INLINE_BELOW_S`` the subproblems run
+in this process when that is quicker than starting worker processes (``shortest_limit``), and
+``solve_routes`` refuses a limit shorter than ``shortest_limit`` (about 0.1 s a sector, one
+after the other, or a second to start the workers and 0.1 s a wave of sectors): before, a
+half-second floor per sector and the workers' start made 1-s limits take 2.3-3.4 s on days of
+800-1,500 orders (benchmarks/README.md, "Routing under short time limits").
+
 Deterministic mode: with ``time_limit_s=None`` every subproblem stops by ``solution_limit``, the
 number of batches is ``decompose_rounds`` (after the ``shift_passes`` passes of rotated
 sectors, whose groups follow from the angles), seeds come from ``seed``, route eliminations are
@@ -96,6 +108,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,14 +116,29 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from optimizer.executor import TaskRunner, make_executor
+from optimizer.executor import DASK_ENV, TaskRunner, make_executor
 from optimizer.routing.evaluate import evaluate_routes
 from optimizer.routing.instance import RoutingError, RoutingInstance
-from optimizer.routing.monolithic import RawRoute, finish, fleet_numbers, solve_monolithic
+from optimizer.routing.monolithic import (
+    RawRoute,
+    finish,
+    fleet_numbers,
+    no_solution,
+    solve_monolithic,
+)
 from optimizer.routing.params import LNS_ROUNDS, RoutingParams
 from optimizer.routing.result import RoutingResult, RoutingStatus
+from optimizer.routing.scaling import scale_instance
+from optimizer.routing.search import sweep_start
 
-__all__ = ["Subproblem", "sectors", "solve_decomposed", "sub_instance"]
+__all__ = [
+    "Subproblem",
+    "num_sectors",
+    "sectors",
+    "shortest_limit",
+    "solve_decomposed",
+    "sub_instance",
+]
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +153,24 @@ None)."""
 MIN_ROUTES = 3
 """Routes in a POPMUSIC subproblem at least (when there are that many): the seed and two
 neighbours, so clients can move between routes on both sides of the seed."""
+MIN_SUB_S = 0.05
+"""A sector's shortest limit: OR-Tools then returns about its first solution (savings on a
+150-order sector of day-n3000-s0: 0.06-0.09 s of wall; at 0.02 s one sector in six found
+none)."""
+SUB_WALL_S = 0.1
+"""Wall seconds of a sector solved at ``MIN_SUB_S``, for the shortest time limit."""
+POOL_START_S = 1.0
+"""Seconds to start the local worker processes (spawned, each importing OR-Tools: 0.85 s
+measured with two workers), for the shortest time limit."""
+INLINE_BELOW_S = 3.0
+"""Time limits under which the subproblems run in this process rather than in new worker
+processes, whose start would take a third of the limit or more."""
+RETRY_S = 1.0
+"""Seconds left from which a sector that found no solution is solved again by OR-Tools (with
+every vehicle left over); with less, by the sweep (``sweep_solution``)."""
+MIN_IMPROVE_S = 0.3
+"""Shortest limit of an improving subproblem (a rotated sector or a POPMUSIC group): with less
+time left the improvement rounds stop."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +230,37 @@ def _solve_sub(
         return None
 
 
+def sweep_solution(sub: RoutingInstance, seed: int) -> RoutingResult | None:
+    """The sweep's routes of ``sub`` (``optimizer.routing.search.sweep_start``, in this
+    process, feasible by construction), re-checked by the evaluator; None without coordinates
+    or when a mandatory client is left over or the evaluator finds a violation.
+
+    The first solution of a sector whose OR-Tools search ran out of time before its first
+    solution (a limit near ``shortest_limit`` on a busy machine): far from the engine's
+    routes, but a plan within the limit that the improvement rounds start from.
+    """
+    t0 = time.perf_counter()
+    C, D = sub.num_clients, sub.num_depots
+    sc = scale_instance(sub, seed)
+    veh = [t for t, vt in enumerate(sub.vehicle_types) for _ in range(min(vt.count, C))]
+    nodes = sweep_start(sub, sc, veh, seed)
+    if nodes is None:
+        return None
+    routes = [
+        (veh[k], 0, tuple(int(sc.loc_of_node[n]) - D for n in r)) for k, r in enumerate(nodes) if r
+    ]
+    served = {c for _, _, r in routes for c in r}
+    dropped = tuple(c for c in range(C) if c not in served)
+    params = RoutingParams(time_limit_s=None, solution_limit=1, seed=seed)
+    res = finish(sub, params, routes, dropped, t0, path="sweep")
+    return res if res.status is RoutingStatus.FEASIBLE else None
+
+
+def _ready(_shared: object, _item: int) -> bool:
+    """A no-op task: its worker has started and imported this module (and OR-Tools)."""
+    return True
+
+
 # --------------------------------------------------------------------------------------------
 # geometry: sectors and route neighbourhoods
 # --------------------------------------------------------------------------------------------
@@ -215,6 +292,39 @@ def sectors(
                 depots.append(d)
     assert sum(len(g) for g in groups) == C
     return groups, depots
+
+
+def num_sectors(inst: RoutingInstance, size: int) -> int:
+    """How many sectors ``sectors(inst, size, ...)`` cuts."""
+    D = inst.num_depots
+    per_depot = np.bincount(np.argmin(inst.distance[D:, :D], axis=1), minlength=D)
+    return sum(max(1, round(int(n) / size)) for n in per_depot if n)
+
+
+def _base_s(inst: RoutingInstance) -> float:
+    """Seconds of a decomposition outside the sub-solves (sectors, evaluations, the result)."""
+    return 0.2 + 1e-4 * inst.num_clients
+
+
+def shortest_limit(inst: RoutingInstance, params: RoutingParams) -> tuple[float, bool]:
+    """The shortest time limit in which the sectors give a first solution, and whether to
+    solve them in this process (``True``) or on the executor.
+
+    In this process every sector takes ``SUB_WALL_S`` one after the other; on the executor
+    the workers start first (``POOL_START_S``) and then solve ``workers`` sectors at a time.
+    Under ``INLINE_BELOW_S`` the cheaper of the two is taken (this process when both fit the
+    limit), above it the executor.
+    """
+    k = num_sectors(inst, params.sub_clients)
+    base = _base_s(inst)
+    inline = base + k * SUB_WALL_S
+    pool = base + POOL_START_S + math.ceil(k / max(1, params.workers)) * SUB_WALL_S
+    limit = params.time_limit_s
+    if params.workers <= 1:
+        return inline, True
+    if limit is not None and limit < INLINE_BELOW_S and inline <= max(limit, pool):
+        return inline, True
+    return pool, False
 
 
 def _cut(inst: RoutingInstance, order: I64, k: int) -> list[I64]:
@@ -358,6 +468,12 @@ class _Decomposition:
     def left(self) -> float:
         return self.deadline - time.perf_counter()
 
+    def start_workers(self) -> None:
+        """Start the executor's workers before the sectors' time is set, so their start
+        (spawned processes importing OR-Tools) is not counted as search time."""
+        if self.ex.kind != "inline":
+            self.ex.map(_ready, None, list(range(self.ex.workers)), deadline=self.deadline)
+
     def sub_params(self, time_limit: float | None) -> RoutingParams:
         self.counter += 1
         rounds = self.params.lns_rounds
@@ -410,10 +526,11 @@ class _Decomposition:
             sub_instance(inst, g, [shares[t][s] for t in range(len(shares))], f"{inst.name}/s{s}")
             for s, g in enumerate(groups)
         ]
-        waves = math.ceil(len(subs) / p.workers)
+        waves = math.ceil(len(subs) / self.ex.workers)
         t_sub: float | None = None
         if self.timed:
-            t_sub = max(0.5, p.sector_time_share * self.left() / waves)
+            self.start_workers()
+            t_sub = max(MIN_SUB_S, p.sector_time_share * self.left() / waves)
         results = self.run_batch(subs, t_sub)
         routes: list[RawRoute] = []
         dropped: set[int] = set()
@@ -427,9 +544,15 @@ class _Decomposition:
         for s in failed:  # again, one at a time, with every vehicle left over
             free = self._free(routes)
             again = sub_instance(inst, s.clients, free, s.instance.name + "+")
-            t = None if not self.timed else max(0.5, min(p.sub_time_s, self.left()))
-            res = _solve_sub(None, (again.instance, self.sub_params(t), None))
+            res = None
+            if not self.timed or self.left() >= RETRY_S:
+                t = None if not self.timed else min(p.sub_time_s, 0.5 * self.left())
+                res = _solve_sub(None, (again.instance, self.sub_params(t), None))
             if res is None or res.status is not RoutingStatus.FEASIBLE:
+                # out of time (a short limit on a busy machine): the sweep, in this process
+                res = sweep_solution(again.instance, self.params.seed)
+                log.info("routing %s: sector %s by the sweep", inst.name, s.instance.name)
+            if res is None:
                 log.info("routing %s: sector %s has no solution", inst.name, s.instance.name)
                 return None
             routes.extend(self._routes_back(again, res))
@@ -661,19 +784,19 @@ class _Decomposition:
         batch = 0
         budget = p.shift_time_share * self.left() if self.timed else 0.0
         for phase in range(p.shift_passes if p.shift_time_share > 0 else 0):
-            if self.timed and self.left() < 1.0:
-                break
             groups = self.shifted(st, phase)
             if not groups:
                 break
             t_sub = None
             if self.timed:
-                waves = math.ceil(len(groups) / p.workers)
+                waves = math.ceil(len(groups) / self.ex.workers)
                 # each pass its part of the budget, and never more than the time left
-                t_sub = max(0.5, min(budget / p.shift_passes, self.left()) / waves)
+                t_sub = min(budget / p.shift_passes, self.left()) / waves
+                if t_sub < MIN_IMPROVE_S:
+                    break
             self.run_groups(st, groups, batch, t_sub=t_sub)
         while batch < rounds:
-            if self.timed and self.left() < 0.5:
+            if self.timed and self.left() < MIN_IMPROVE_S:
                 break
             batch += 1
             groups = self.eliminations(st)
@@ -710,7 +833,8 @@ class _Decomposition:
                 else [(st.routes[r][0], [pos[c] for c in st.routes[r][2]]) for r in g.warm]
             )
         if t_sub is None and self.timed:
-            t_sub = max(0.3, min(p.sub_time_s, self.left()))
+            waves = math.ceil(len(subs) / self.ex.workers)
+            t_sub = max(MIN_SUB_S, min(p.sub_time_s, self.left() / waves))
         results = self.run_batch(subs, t_sub, starts)
         st.subproblems += len(subs)
         new_routes = list(st.routes)
@@ -780,7 +904,11 @@ def solve_decomposed(
     t0 = time.perf_counter()
     if executor is not None:
         return _run(instance, params, executor, t0)
-    ex = make_executor(params.executor_address, workers=params.workers, persistent=True)
+    _, inline = shortest_limit(instance, params)
+    dask = params.executor_address or os.environ.get(DASK_ENV)
+    # a short limit: this process, as new worker processes would take much of it to start
+    workers = 1 if inline and not dask else params.workers
+    ex = make_executor(params.executor_address, workers=workers, persistent=True)
     try:
         return _run(instance, params, ex, t0)
     finally:
@@ -791,7 +919,10 @@ def _run(inst: RoutingInstance, params: RoutingParams, ex: TaskRunner, t0: float
     run = _Decomposition(inst, params, ex, t0)
     st = run.initial()
     if st is None:
-        left = None if params.time_limit_s is None else max(0.5, run.deadline - time.perf_counter())
+        left = None if params.time_limit_s is None else run.deadline - time.perf_counter()
+        if left is not None and left < MIN_IMPROVE_S:
+            log.info("routing %s: no first solution by sectors within the limit", inst.name)
+            return no_solution(inst, params, t0)
         log.info("routing %s: no first solution by sectors; one model instead", inst.name)
         res = solve_monolithic(inst, dataclasses.replace(params, time_limit_s=left))
         return dataclasses.replace(res, solve_seconds=time.perf_counter() - t0)

@@ -50,7 +50,14 @@ from optimizer.routing.result import Route, RoutingResult, RoutingStatus
 from optimizer.routing.scaling import Scaled, scale_instance
 from optimizer.routing.search import ils_then_meta, lns, mean_arc_cost, sweep_start
 
-__all__ = ["RawRoute", "check_servable", "finish", "fleet_numbers", "solve_monolithic"]
+__all__ = [
+    "RawRoute",
+    "check_servable",
+    "finish",
+    "fleet_numbers",
+    "no_solution",
+    "solve_monolithic",
+]
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +150,8 @@ def check_servable(inst: RoutingInstance) -> None:
         )
 
 
-def _no_solution(inst: RoutingInstance, params: RoutingParams, t0: float) -> RoutingResult:
+def no_solution(inst: RoutingInstance, params: RoutingParams, t0: float) -> RoutingResult:
+    """The result of a search that found no solution (started at ``t0``)."""
     return RoutingResult(
         instance=inst.name,
         status=RoutingStatus.NO_SOLUTION,
@@ -381,13 +389,13 @@ def solve_monolithic(
         )
     if solution is None:
         log.info("routing %s: no solution (status %s)", inst.name, model.status())
-        return _no_solution(inst, params, t0)
+        return no_solution(inst, params, t0)
     routes, dropped, visited = _extract(inst, model, sc, solution)
     if np.any(mandatory & ~visited):
         # only possible with the LNS's prohibitive penalties: no vehicle can serve that client
         k = int(np.flatnonzero(mandatory & ~visited)[0])
         log.info("routing %s: mandatory client %r cannot be served", inst.name, inst.client_ids[k])
-        return _no_solution(inst, params, t0)
+        return no_solution(inst, params, t0)
     return finish(inst, params, routes, dropped, t0, path="ils" if plan.use_ils else "lns")
 
 

@@ -13,8 +13,10 @@ arrival time and each order's slack to its promise.
 
 from __future__ import annotations
 
-from optimizer.routing.decompose import solve_decomposed
-from optimizer.routing.instance import RoutingInstance
+import math
+
+from optimizer.routing.decompose import shortest_limit, solve_decomposed
+from optimizer.routing.instance import RoutingError, RoutingInstance
 from optimizer.routing.monolithic import check_servable, solve_monolithic
 from optimizer.routing.params import RoutingParams
 from optimizer.routing.result import RoutingResult
@@ -44,12 +46,24 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
     RoutingError
         A mandatory client can never be served, even on a route of its own (its demand is
         above every capacity, or no vehicle reaches it before its window closes and gets back
-        within its shift and maximum duration); the message names the client.
+        within its shift and maximum duration); the message names the client. Or the time
+        limit is shorter than the decomposition's first solution takes (``shortest_limit``:
+        about 0.1 s a sector of ``sub_clients`` orders, plus a second to start the worker
+        processes above ``INLINE_BELOW_S``): the message gives the shortest limit.
     """
     # Defaults are resolved here: a shared default instance would be a mutable default.
     params = params or RoutingParams()
     check_servable(instance)
     big = instance.num_clients > params.decompose_above
     if params.decompose == "always" or (params.decompose == "auto" and big):
+        limit = params.time_limit_s
+        shortest, _ = shortest_limit(instance, params)
+        if limit is not None and limit < shortest:
+            raise RoutingError(
+                f"{instance.name}: a time limit of {limit:g} s is too short for "
+                f"{instance.num_clients:,} orders: the decomposition's first solution (one "
+                f"sector of about {params.sub_clients} orders at a time per worker) takes "
+                f"about {math.ceil(shortest * 10) / 10:g} s; give at least that"
+            )
         return solve_decomposed(instance, params)
     return solve_monolithic(instance, params)
