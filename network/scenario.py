@@ -67,7 +67,7 @@ from pydantic import (
 
 from network.demand import DemandTable, RowLocations, check_records, check_references
 from network.demand import read_demand_csv as _read_demand_csv
-from network.state import InventoryRow, ReturnsRule, state_problems
+from network.state import FormatModel, InventoryRow, ReturnsRule, state_problems
 
 __all__ = [
     "MODES",
@@ -130,14 +130,13 @@ class ScenarioError(ValueError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-class _Base(BaseModel):
+class _Base(FormatModel):
     # Unknown keys are kept (and reported as warnings by ``unknown_fields``), not rejected:
     # newer writers may add optional fields, and a typo should be visible, not fatal.
     # Numbers must be finite: ``Infinity`` in a cost or weight would reach the solver as an
-    # infinite coefficient (fields where infinity means "no limit" say so themselves).
-    model_config = ConfigDict(
-        extra="allow", populate_by_name=True, frozen=True, allow_inf_nan=False
-    )
+    # infinite coefficient (fields where infinity means "no limit" say so themselves); and
+    # ``true``/``false`` is not a number (FormatModel).
+    pass
 
 
 class Service(_Base):
@@ -427,6 +426,17 @@ def _semantic_problems(raw: dict[str, Any], source: str) -> list[Problem]:
             probs.append(Problem(f"{where}.mode", "a transfer lane joins two warehouses"))
         if lid is not None and ":" in lid:
             probs.append(Problem(f"{where}.id", "':' is reserved for rate-card lane ids"))
+
+    for i, card in enumerate(_items(raw, "rate_cards")):
+        if card.get("mode") == "transfer":
+            cid = sid(card.get("id"))
+            where = f"{source}rate_cards[{i}]" + (f" (id {cid!r})" if cid is not None else "")
+            probs.append(
+                Problem(
+                    f"{where}.mode",
+                    "a transfer lane joins two warehouses; a rate card's lanes run to zones",
+                )
+            )
 
     countries = {n.get("country") for n in nodes}
     service = raw.get("service")
