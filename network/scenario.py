@@ -67,7 +67,7 @@ from pydantic import (
 
 from network.demand import DemandTable, RowLocations, check_records, check_references
 from network.demand import read_demand_csv as _read_demand_csv
-from network.state import FormatModel, InventoryRow, ReturnsRule, state_problems
+from network.state import InventoryRow, ReturnsRule, state_problems
 
 __all__ = [
     "MODES",
@@ -130,13 +130,14 @@ class ScenarioError(ValueError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-class _Base(FormatModel):
+class _Base(BaseModel):
     # Unknown keys are kept (and reported as warnings by ``unknown_fields``), not rejected:
     # newer writers may add optional fields, and a typo should be visible, not fatal.
     # Numbers must be finite: ``Infinity`` in a cost or weight would reach the solver as an
-    # infinite coefficient (fields where infinity means "no limit" say so themselves); and
-    # ``true``/``false`` is not a number (FormatModel).
-    pass
+    # infinite coefficient (fields where infinity means "no limit" say so themselves).
+    model_config = ConfigDict(
+        extra="allow", populate_by_name=True, frozen=True, allow_inf_nan=False
+    )
 
 
 class Service(_Base):
