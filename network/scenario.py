@@ -553,6 +553,71 @@ _YamlLoader.add_implicit_resolver(
     list("-+0123456789"),
 )
 
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _duplicate_key(node: yaml.MappingNode) -> tuple[Any, yaml.Node, int] | None:
+    """The first key written twice in one mapping (``<<`` merges aside): the key, the node of
+    its second occurrence and the line of its first."""
+    first: dict[tuple[str, str], int] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
+            continue
+        key = (key_node.tag, key_node.value)  # 1 and "1" are two keys
+        if key in first:
+            return key_node.value, key_node, first[key]
+        first[key] = key_node.start_mark.line + 1
+    return None
+
+
+def _mapping_without_duplicates(loader: _YamlLoader, node: yaml.MappingNode) -> Any:
+    # PyYAML keeps the last of two equal keys without a word: a YAML document that repeats
+    # `lanes:` loses every lane written above
+    dup = _duplicate_key(node)
+    if dup is not None:
+        key, key_node, line = dup
+        raise yaml.constructor.ConstructorError(
+            None, None, f"duplicate key {key!r} (first at line {line})", key_node.start_mark
+        )
+    return loader.construct_yaml_map(node)
+
+
+_YamlLoader.add_constructor("tag:yaml.org,2002:map", _mapping_without_duplicates)
+
+
+class _DuplicateKeyError(ValueError):
+    """A JSON object with one key twice (json keeps the last value without a word)."""
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _DuplicateKeyError
+    return out
+
+
+def _json_duplicate(text: str, name: str) -> Problem:
+    """Where a JSON document repeats a key (JSON is YAML: its node marks give the lines)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        root = None
+    todo = [root] if root is not None else []
+    while todo:
+        node = todo.pop()
+        if isinstance(node, yaml.MappingNode):
+            dup = _duplicate_key(node)
+            if dup is not None:
+                key, key_node, line = dup
+                return Problem(
+                    f"{name} line {key_node.start_mark.line + 1}",
+                    f"duplicate key {key!r} (first at line {line})",
+                )
+            todo.extend(v for pair in reversed(node.value) for v in reversed(pair))
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(reversed(node.value))
+    return Problem(name, "a key is given twice in one object")
+
 
 def load_yaml(text: str) -> Any:
     """Decode YAML text as the loaders of scenarios and shocks do (``yaml.SafeLoader``, with
@@ -569,11 +634,13 @@ def load_yaml(text: str) -> Any:
 def _decode(text: str, name: str) -> Any:
     if name.endswith(".json"):
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_unique_pairs)
         except json.JSONDecodeError as e:
             raise ScenarioError(
                 [Problem(f"{name} line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}")]
             ) from None
+        except _DuplicateKeyError:
+            raise ScenarioError([_json_duplicate(text, name)]) from None
     try:
         return load_yaml(text)
     except yaml.YAMLError as e:

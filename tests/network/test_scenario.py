@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -269,13 +270,30 @@ def test_a_row_with_bad_units_still_has_its_ids_checked(tmp_path: Path, tiny: di
         ("s.json", "[1, 2]", "a scenario is a mapping"),
         # unsupported extension
         ("s.txt", "{}", "expected a .json, .yaml or .yml file"),
+        # a key given twice: the later value silently replaced the earlier one (a v1.1 snippet
+        # pasted under a v1 document's own `lanes:` dropped every v1 lane)
+        (
+            "s.yaml",
+            "name: x\nlanes:\n  - {id: a}\nskus: []\nlanes:\n  - {id: b}\n",
+            "s.yaml line 5: invalid YAML: duplicate key 'lanes' (first at line 2)",
+        ),
+        (
+            "s.yaml",
+            "name: x\nnodes:\n  - id: W\n    fixed_cost: 1\n    fixed_cost: 2\n",
+            "s.yaml line 5: invalid YAML: duplicate key 'fixed_cost' (first at line 4)",
+        ),
+        (
+            "s.json",
+            '{"name": "x",\n "nodes": [{"id": "W",\n   "id": "V"}]}',
+            "s.json line 3: duplicate key 'id' (first at line 2)",
+        ),
     ],
 )
 def test_unreadable_documents(tmp_path: Path, name: str, text: str, message: str) -> None:
     """Syntax errors and wrong file kinds are reported with their location."""
     p = tmp_path / name
     p.write_text(text)
-    with pytest.raises(ScenarioError, match=message.replace("[", r"\[")):
+    with pytest.raises(ScenarioError, match=re.escape(message)):
         load_scenario(p)
 
 
