@@ -669,7 +669,8 @@ def _find_network_file(d: Path) -> Path:
             p = d / f"{stem}{suf}"
             if p.is_file():
                 return p
-    raise ScenarioError([Problem(str(d), "no network.json, network.yaml or scenario.json here")])
+    names = ", ".join(f"{stem}{suf}" for stem in NETWORK_NAMES for suf in SUFFIXES)
+    raise ScenarioError([Problem(str(d), f"no network file here (looked for {names})")])
 
 
 def load_scenario(path: str | Path, *, demand: str | Path | None = None) -> Scenario:

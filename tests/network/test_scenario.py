@@ -303,6 +303,17 @@ def test_missing_path() -> None:
         load_scenario("does/not/exist.json")
 
 
+def test_directory_without_network_file_names_every_accepted_name(tmp_path: Path) -> None:
+    """A directory with no network file says which names it looked for (all six)."""
+    (tmp_path / "demand.csv").write_text("sku,zone,units\n")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(tmp_path)
+    msg = str(exc.value)
+    for name in ("network", "scenario"):
+        for suffix in (".json", ".yaml", ".yml"):
+            assert f"{name}{suffix}" in msg, msg
+
+
 @pytest.mark.parametrize(
     "text",
     [
