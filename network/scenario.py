@@ -7,7 +7,10 @@ rate cards), the SKUs and the demand forecast. Demand may also come as a CSV fil
 
 Every rule of the format is enforced here, and *all* problems are collected before raising, so
 a planner sees every mistake at once. Each problem names the offending item: its field path,
-its id and, for CSV rows, the line number.
+its id and, for CSV rows, the line number. Beyond DESIGN §3's list: a key written twice in one
+mapping is an error naming both lines (JSON and YAML readers would keep the last silently), a
+rate card may not have mode ``transfer`` (its lanes end at zones), and unknown keys are kept
+and reported as warnings (:func:`unknown_fields`).
 
 Units: money in the scenario's ``currency``, weights kg, volumes m³, times hours, distances km.
 
