@@ -7,8 +7,9 @@ costs, ``hours`` (transit + clearance), ``km`` and ``duty_rate`` (``None`` for n
 
 Rules applied while building (DESIGN §3):
 
-- a rate card makes one ``last_mile`` lane ``CARD:WAREHOUSE:ZONE`` for each warehouse of its
-  country (or of ``from_countries``) and zone of its country with
+- a rate card makes one lane ``CARD:WAREHOUSE:ZONE`` of its ``mode`` (``last_mile`` unless it
+  names another; never ``transfer``) for each warehouse of its country (or of
+  ``from_countries``) and zone of its country with
   ``km = circuity × geodesic km ≤ max_km``; hours ``base_hours + km / km_per_hour``;
 - lanes into a bonded warehouse charge no duty (the goods are not imported yet); a rate card's
   ``duty_rate`` applies only to lanes leaving a bonded warehouse;

@@ -7,7 +7,10 @@ rate cards), the SKUs and the demand forecast. Demand may also come as a CSV fil
 
 Every rule of the format is enforced here, and *all* problems are collected before raising, so
 a planner sees every mistake at once. Each problem names the offending item: its field path,
-its id and, for CSV rows, the line number.
+its id and, for CSV rows, the line number. Beyond DESIGN §3's list: a key written twice in one
+mapping is an error naming both lines (JSON and YAML readers would keep the last silently), a
+rate card may not have mode ``transfer`` (its lanes end at zones), and unknown keys are kept
+and reported as warnings (:func:`unknown_fields`).
 
 Units: money in the scenario's ``currency``, weights kg, volumes m³, times hours, distances km.
 
@@ -428,6 +431,17 @@ def _semantic_problems(raw: dict[str, Any], source: str) -> list[Problem]:
         if lid is not None and ":" in lid:
             probs.append(Problem(f"{where}.id", "':' is reserved for rate-card lane ids"))
 
+    for i, card in enumerate(_items(raw, "rate_cards")):
+        if card.get("mode") == "transfer":
+            cid = sid(card.get("id"))
+            where = f"{source}rate_cards[{i}]" + (f" (id {cid!r})" if cid is not None else "")
+            probs.append(
+                Problem(
+                    f"{where}.mode",
+                    "a transfer lane joins two warehouses; a rate card's lanes run to zones",
+                )
+            )
+
     countries = {n.get("country") for n in nodes}
     service = raw.get("service")
     by_c = service.get("min_on_time_share_by_country") if isinstance(service, dict) else None
@@ -542,6 +556,71 @@ _YamlLoader.add_implicit_resolver(
     list("-+0123456789"),
 )
 
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _duplicate_key(node: yaml.MappingNode) -> tuple[Any, yaml.Node, int] | None:
+    """The first key written twice in one mapping (``<<`` merges aside): the key, the node of
+    its second occurrence and the line of its first."""
+    first: dict[tuple[str, str], int] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
+            continue
+        key = (key_node.tag, key_node.value)  # 1 and "1" are two keys
+        if key in first:
+            return key_node.value, key_node, first[key]
+        first[key] = key_node.start_mark.line + 1
+    return None
+
+
+def _mapping_without_duplicates(loader: _YamlLoader, node: yaml.MappingNode) -> Any:
+    # PyYAML keeps the last of two equal keys without a word: a YAML document that repeats
+    # `lanes:` loses every lane written above
+    dup = _duplicate_key(node)
+    if dup is not None:
+        key, key_node, line = dup
+        raise yaml.constructor.ConstructorError(
+            None, None, f"duplicate key {key!r} (first at line {line})", key_node.start_mark
+        )
+    return loader.construct_yaml_map(node)
+
+
+_YamlLoader.add_constructor("tag:yaml.org,2002:map", _mapping_without_duplicates)
+
+
+class _DuplicateKeyError(ValueError):
+    """A JSON object with one key twice (json keeps the last value without a word)."""
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _DuplicateKeyError
+    return out
+
+
+def _json_duplicate(text: str, name: str) -> Problem:
+    """Where a JSON document repeats a key (JSON is YAML: its node marks give the lines)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        root = None
+    todo = [root] if root is not None else []
+    while todo:
+        node = todo.pop()
+        if isinstance(node, yaml.MappingNode):
+            dup = _duplicate_key(node)
+            if dup is not None:
+                key, key_node, line = dup
+                return Problem(
+                    f"{name} line {key_node.start_mark.line + 1}",
+                    f"duplicate key {key!r} (first at line {line})",
+                )
+            todo.extend(v for pair in reversed(node.value) for v in reversed(pair))
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(reversed(node.value))
+    return Problem(name, "a key is given twice in one object")
+
 
 def load_yaml(text: str) -> Any:
     """Decode YAML text as the loaders of scenarios and shocks do (``yaml.SafeLoader``, with
@@ -558,11 +637,13 @@ def load_yaml(text: str) -> Any:
 def _decode(text: str, name: str) -> Any:
     if name.endswith(".json"):
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_unique_pairs)
         except json.JSONDecodeError as e:
             raise ScenarioError(
                 [Problem(f"{name} line {e.lineno} column {e.colno}", f"invalid JSON: {e.msg}")]
             ) from None
+        except _DuplicateKeyError:
+            raise ScenarioError([_json_duplicate(text, name)]) from None
     try:
         return load_yaml(text)
     except yaml.YAMLError as e:
@@ -591,7 +672,8 @@ def _find_network_file(d: Path) -> Path:
             p = d / f"{stem}{suf}"
             if p.is_file():
                 return p
-    raise ScenarioError([Problem(str(d), "no network.json, network.yaml or scenario.json here")])
+    names = ", ".join(f"{stem}{suf}" for stem in NETWORK_NAMES for suf in SUFFIXES)
+    raise ScenarioError([Problem(str(d), f"no network file here (looked for {names})")])
 
 
 def load_scenario(path: str | Path, *, demand: str | Path | None = None) -> Scenario:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,14 @@ BAD_CASES = [
     ),
     # implausibly large demand (the plan came back infeasible, naming nothing)
     ("demand.0.units", 1e300, "demand[0] (sku 'SKU-A', zone 'Z-KUL').units", "at most 1e+12"),
+    # a rate card of mode transfer: its lanes run warehouse -> zone, and a transfer lane joins
+    # two warehouses (the card's lanes were listed as transfers into zones)
+    (
+        "rate_cards.0.mode",
+        "transfer",
+        "rate_cards[0] (id 'MY-std').mode",
+        "a transfer lane joins two warehouses",
+    ),
 ]
 
 
@@ -261,13 +270,30 @@ def test_a_row_with_bad_units_still_has_its_ids_checked(tmp_path: Path, tiny: di
         ("s.json", "[1, 2]", "a scenario is a mapping"),
         # unsupported extension
         ("s.txt", "{}", "expected a .json, .yaml or .yml file"),
+        # a key given twice: the later value silently replaced the earlier one (a v1.1 snippet
+        # pasted under a v1 document's own `lanes:` dropped every v1 lane)
+        (
+            "s.yaml",
+            "name: x\nlanes:\n  - {id: a}\nskus: []\nlanes:\n  - {id: b}\n",
+            "s.yaml line 5: invalid YAML: duplicate key 'lanes' (first at line 2)",
+        ),
+        (
+            "s.yaml",
+            "name: x\nnodes:\n  - id: W\n    fixed_cost: 1\n    fixed_cost: 2\n",
+            "s.yaml line 5: invalid YAML: duplicate key 'fixed_cost' (first at line 4)",
+        ),
+        (
+            "s.json",
+            '{"name": "x",\n "nodes": [{"id": "W",\n   "id": "V"}]}',
+            "s.json line 3: duplicate key 'id' (first at line 2)",
+        ),
     ],
 )
 def test_unreadable_documents(tmp_path: Path, name: str, text: str, message: str) -> None:
     """Syntax errors and wrong file kinds are reported with their location."""
     p = tmp_path / name
     p.write_text(text)
-    with pytest.raises(ScenarioError, match=message.replace("[", r"\[")):
+    with pytest.raises(ScenarioError, match=re.escape(message)):
         load_scenario(p)
 
 
@@ -275,6 +301,17 @@ def test_missing_path() -> None:
     """A path that does not exist is a clear error, not a traceback."""
     with pytest.raises(ScenarioError, match="no such file or directory"):
         load_scenario("does/not/exist.json")
+
+
+def test_directory_without_network_file_names_every_accepted_name(tmp_path: Path) -> None:
+    """A directory with no network file says which names it looked for (all six)."""
+    (tmp_path / "demand.csv").write_text("sku,zone,units\n")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(tmp_path)
+    msg = str(exc.value)
+    for name in ("network", "scenario"):
+        for suffix in (".json", ".yaml", ".yml"):
+            assert f"{name}{suffix}" in msg, msg
 
 
 @pytest.mark.parametrize(
