@@ -385,7 +385,9 @@ class JobStore:
         SQLite: the file must still be at its path, and a fresh connection to it (never
         creating it) must get the write lock within ``timeout_s`` (``BEGIN IMMEDIATE``, rolled
         back at once) and read the jobs table. ``SELECT 1`` would pass on a moved file or one
-        another process holds locked, while every write fails. PostgreSQL: the count itself.
+        another process holds locked, while every write fails. PostgreSQL: the count itself, under
+        a ``statement_timeout`` of ``timeout_s`` (a locked table or a stuck server is reported
+        as unavailable after that long, not waited for).
 
         Raises
         ------
@@ -395,7 +397,7 @@ class JobStore:
         path = sqlite_path(self.engine)
         if path is None:
             try:
-                return self.queued()
+                return self._count_queued(timeout_s)
             except sa.exc.SQLAlchemyError as e:
                 raise DatabaseUnavailableError(_reason(e)) from None
         import sqlite3
@@ -418,6 +420,21 @@ class JobStore:
         except sqlite3.Error as e:
             raise DatabaseUnavailableError(f"SQLite file {str(path)!r}: {e}") from None
         return int(row[0])
+
+    def _count_queued(self, timeout_s: float) -> int:
+        """The queued count in a transaction whose statements PostgreSQL cancels after
+        ``timeout_s`` (``statement_timeout``, local to the transaction): a lock held on the
+        jobs table or a stuck server makes the health check fail fast instead of hanging."""
+        with self.engine.connect() as conn, conn.begin():
+            if conn.dialect.name == "postgresql":
+                ms = str(max(1, round(timeout_s * 1000)))
+                conn.execute(sa.select(sa.func.set_config("statement_timeout", ms, True)))
+            return int(
+                conn.scalar(
+                    sa.select(sa.func.count()).select_from(Job).where(Job.status == "queued")
+                )
+                or 0
+            )
 
     def queued(self) -> int:
         """Number of queued jobs (all tenants)."""
