@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from optimizer.progress import PhaseReport
 
+from api.risk_jobs import is_risk_request
 from api.store import JobRecord, JobStore
 
 __all__ = [
@@ -133,7 +134,7 @@ def plan_job(
     """
     from network.scenario import parse_scenario
 
-    if request.get("task") in ("simulate", "whatif"):  # POST /v1/plans/{id}/simulate|whatif
+    if is_risk_request(request):  # POST /v1/plans/{id}/simulate|whatif
         from api.risk_jobs import risk_job
 
         return risk_job(request, time_limit_s=time_limit_s, seed=seed)
