@@ -64,6 +64,7 @@ __all__ = [
     "NightlyPlan",
     "NightlyRecord",
     "QueueFullError",
+    "first_line",
     "make_engine",
     "mask_url",
     "migrate",
@@ -324,10 +325,12 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def _reason(e: BaseException) -> str:
-    """The first line of a database error, without SQLAlchemy's background link."""
+def first_line(e: BaseException, *, limit: int | None = 300) -> str:
+    """The first line of a database error (the driver's own message when SQLAlchemy wraps
+    one, without SQLAlchemy's background link), at most ``limit`` characters; the exception's
+    type name when it has no message."""
     orig = getattr(e, "orig", None) or e
-    return (str(orig).strip().splitlines() or [type(orig).__name__])[0][:300]
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0][:limit]
 
 
 def _inode(path: Path) -> tuple[int, int] | None:
@@ -399,7 +402,7 @@ class JobStore:
             try:
                 return self._count_queued(timeout_s)
             except sa.exc.SQLAlchemyError as e:
-                raise DatabaseUnavailableError(_reason(e)) from None
+                raise DatabaseUnavailableError(first_line(e)) from None
         import sqlite3
 
         if not path.is_file():
