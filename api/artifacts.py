@@ -15,7 +15,7 @@ from typing import Any
 
 from api.network_store import Artifact, NetworkStore
 
-__all__ = ["KINDS", "geo_of_document", "get_or_build", "rows_csv"]
+__all__ = ["KINDS", "build_once", "geo_of_document", "rows_csv"]
 
 KINDS: dict[str, str] = {
     "plan.geojson": "application/geo+json",
@@ -119,16 +119,12 @@ def build(kind: str, plan: dict[str, Any], scenario: dict[str, Any] | None) -> b
     raise ValueError(f"kind={kind!r} not understood.")
 
 
-def get_or_build(
+def build_once(
     networks: NetworkStore, job_id: str, kind: str, plan: dict[str, Any], scenario: Any
 ) -> Artifact:
-    """The stored artifact, made and stored first if needed (once, even with parallel requests).
-
-    ``scenario`` is a callable returning the job's scenario document (loaded only if needed).
-    """
-    found = networks.artifact(job_id, kind)
-    if found is not None:
-        return found
+    """Make and store an artifact the caller found missing: one request per artifact builds
+    it while parallel requests for the same one wait, then find it stored (read again under
+    the lock; only that re-check reads the database again)."""
     with _locks_guard:
         lock = _locks.setdefault((job_id, kind), threading.Lock())
     with lock:

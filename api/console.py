@@ -36,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.artifacts import KINDS
 from api.auth import authenticate
+from api.risk_jobs import is_risk_result, plan_request_sql
 
 __all__ = ["CSP", "KEY_COOKIE", "compare_plans", "router"]
 
@@ -659,17 +660,12 @@ def _warning(plan: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _is_risk_result(result: Any) -> bool:
-    """A simulate or what-if job's document (it names its source plan), not a plan."""
-    return isinstance(result, dict) and "source_plan" in result
-
-
 @router.get("/plans/{job_id}", response_class=HTMLResponse)
 def plan_page(request: Request, job_id: str) -> HTMLResponse:
     """One plan: KPIs, map, tables, diagnosis and downloads (or its progress while running)."""
     tenant = _require(request)
     rec = _job(request, tenant, job_id)
-    risk = rec.status == "succeeded" and _is_risk_result(rec.result)
+    risk = rec.status == "succeeded" and is_risk_result(rec.result)
     plan = rec.result if rec.status == "succeeded" and not risk else None
     summary = _summary(request, tenant, [rec])[0]
     ctx: dict[str, Any] = {
@@ -785,7 +781,7 @@ def risk_result(request: Request, job_id: str) -> Response:
     under ``/plans/{id}/files/``)."""
     tenant = _require(request)
     rec = _job(request, tenant, job_id)
-    if rec.status != "succeeded" or not _is_risk_result(rec.result):
+    if rec.status != "succeeded" or not is_risk_result(rec.result):
         raise not_found("result of this simulation or what-if")
     return Response(
         json.dumps(rec.result, allow_nan=False),
@@ -863,7 +859,7 @@ def _plan_choices(request: Request, tenant: str, *, limit: int = 100) -> list[di
         .where(
             Job.tenant == tenant,
             Job.status == "succeeded",
-            Job.request["task"].as_string().is_(None),
+            plan_request_sql(Job.request),
             Job.result["source_plan"].as_string().is_(None),
         )
         .order_by(Job.created_at.desc(), Job.id.desc())
@@ -983,7 +979,7 @@ def compare_page(request: Request, a: str = "", b: str = "") -> HTMLResponse:
             raise not_found("succeeded plan")
         ra = request.app.state.store.get(tenant, ra.id)
         rb = request.app.state.store.get(tenant, rb.id)
-        if _is_risk_result(ra.result) or _is_risk_result(rb.result):  # no plans to compare
+        if is_risk_result(ra.result) or is_risk_result(rb.result):  # no plans to compare
             raise not_found("succeeded plan")
         ctx.update(
             diff=compare_plans(ra.result, rb.result),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException
 
+from api.risk_jobs import is_risk_result
 from api.schemas import PlanPublic, PlanSummary, RouteCreate
 from optimizer.plan.document import Plan, PlanFormatError
 
@@ -84,7 +85,7 @@ def job_to_public(
     plan = None
     # a risk job (simulate / whatif): its document names the plan it was made from and is
     # answered as ``result``, not as a plan (the request, which names the task, is not loaded)
-    if isinstance(rec.result, dict) and "source_plan" in rec.result:
+    if is_risk_result(rec.result):
         return PlanPublic(
             **_summary_fields(rec),
             network=_network(source),

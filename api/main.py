@@ -45,6 +45,7 @@ from api.store import (
     IdempotencyConflictError,
     JobStore,
     QueueFullError,
+    first_line,
     make_engine,
     migrate,
 )
@@ -214,8 +215,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-        orig = getattr(exc, "orig", None) or exc
-        reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0][:300]
+        reason = first_line(exc)
         logger.error("database unavailable on %s %s: %s", request.method, request.url.path, reason)
         return JSONResponse(
             {"detail": "database unavailable; retry later"},

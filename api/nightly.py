@@ -51,7 +51,7 @@ from typing import Any, Literal, TypedDict
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.store import JobStore
+from api.store import JobStore, first_line
 
 __all__ = [
     "NightlyConfig",
@@ -544,7 +544,7 @@ class _DbFailure:
 
 
 def _db_failure(doing: str, e: SQLAlchemyError) -> _DbFailure:
-    reason = str(getattr(e, "orig", None) or e).splitlines()[0]
+    reason = first_line(e, limit=None)
     logger.warning("nightly: cannot %s: %s", doing, reason)
     return _DbFailure(f"cannot {doing}: database error: {reason}")
 

@@ -1,14 +1,44 @@
 """The solve functions of risk jobs (``POST /v1/plans/{id}/simulate`` and ``/whatif``).
 
 :func:`api.worker.plan_job` hands requests with ``"task": "simulate"`` or ``"whatif"`` here;
-they run in the job runner's solver processes like plans.
+they run in the job runner's solver processes like plans. The checks of which stored jobs are
+risk jobs live here too (:func:`is_risk_request`, :func:`plan_request_sql`,
+:func:`is_risk_result`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["risk_job"]
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.orm import QueryableAttribute
+
+__all__ = ["RISK_TASKS", "is_risk_request", "is_risk_result", "plan_request_sql", "risk_job"]
+
+RISK_TASKS = ("simulate", "whatif")
+"""The ``task`` of a risk job's request; a plan job's request has none."""
+
+
+def is_risk_request(request: Mapping[str, Any] | None) -> bool:
+    """Whether a job's request is a simulate or what-if request (not a plan request)."""
+    return (request or {}).get("task") in RISK_TASKS
+
+
+def plan_request_sql(request: QueryableAttribute[Any]) -> sa.ColumnElement[bool]:
+    """:func:`is_risk_request` negated, in SQL, on a JSON ``request`` column (the console's
+    lists read no request bodies)."""
+    import sqlalchemy as sa
+
+    task = request["task"].as_string()
+    return sa.or_(task.is_(None), task.not_in(RISK_TASKS))
+
+
+def is_risk_result(result: Any) -> bool:
+    """Whether a job's result is a simulate or what-if document: it names the plan it was
+    made from (``source_plan``); a plan does not."""
+    return isinstance(result, dict) and "source_plan" in result
 
 
 def risk_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> dict[str, Any]:

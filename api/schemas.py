@@ -26,6 +26,7 @@ __all__ = [
     "ErrorDetail",
     "ErrorResponse",
     "Health",
+    "HealthReport",
     "JobStatus",
     "NetworkRef",
     "Order",
@@ -336,3 +337,11 @@ class Health(BaseModel):
     runner: Literal["ok", "stopped"]
     workers: int
     busy: int
+
+
+class HealthReport(Health):
+    """``GET /healthz``: :class:`api.schemas.Health` with the reason of a ``degraded`` status
+    and the queue depth."""
+
+    reason: str | None = None
+    queued: int | None = None

@@ -64,6 +64,7 @@ __all__ = [
     "NightlyPlan",
     "NightlyRecord",
     "QueueFullError",
+    "first_line",
     "make_engine",
     "mask_url",
     "migrate",
@@ -250,6 +251,7 @@ SQLITE_BUSY_TIMEOUT_S = 5.0
 then gets a 503, not a hang)."""
 
 MIGRATION_LOCK = 0x7472_6164_656C  # pg_advisory_lock key of migrate() ("tradel")
+QUEUE_LOCK = 0x7472_6164_6C71  # pg_advisory_xact_lock key of bounded submissions ("tradlq")
 
 
 class DatabaseUnavailableError(Exception):
@@ -323,10 +325,12 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def _reason(e: BaseException) -> str:
-    """The first line of a database error, without SQLAlchemy's background link."""
+def first_line(e: BaseException, *, limit: int | None = 300) -> str:
+    """The first line of a database error (the driver's own message when SQLAlchemy wraps
+    one, without SQLAlchemy's background link), at most ``limit`` characters; the exception's
+    type name when it has no message."""
     orig = getattr(e, "orig", None) or e
-    return (str(orig).strip().splitlines() or [type(orig).__name__])[0][:300]
+    return (str(orig).strip().splitlines() or [type(orig).__name__])[0][:limit]
 
 
 def _inode(path: Path) -> tuple[int, int] | None:
@@ -370,8 +374,8 @@ class JobStore:
         From :func:`make_engine`; the schema must be migrated (:func:`migrate`).
     max_queued
         :meth:`submit` refuses a new job (:class:`QueueFullError`) while this many jobs are
-        queued in the database (None: no bound). The count and the insert are not one
-        transaction, so concurrent submissions may pass the bound by a few jobs.
+        queued in the database (None: no bound). The count and the insert are atomic
+        (:meth:`_insert_queued`), so concurrent submissions never pass the bound.
     """
 
     def __init__(self, engine: Engine, *, max_queued: int | None = None):
@@ -384,7 +388,9 @@ class JobStore:
         SQLite: the file must still be at its path, and a fresh connection to it (never
         creating it) must get the write lock within ``timeout_s`` (``BEGIN IMMEDIATE``, rolled
         back at once) and read the jobs table. ``SELECT 1`` would pass on a moved file or one
-        another process holds locked, while every write fails. PostgreSQL: the count itself.
+        another process holds locked, while every write fails. PostgreSQL: the count itself, under
+        a ``statement_timeout`` of ``timeout_s`` (a locked table or a stuck server is reported
+        as unavailable after that long, not waited for).
 
         Raises
         ------
@@ -394,9 +400,9 @@ class JobStore:
         path = sqlite_path(self.engine)
         if path is None:
             try:
-                return self.queued()
+                return self._count_queued(timeout_s)
             except sa.exc.SQLAlchemyError as e:
-                raise DatabaseUnavailableError(_reason(e)) from None
+                raise DatabaseUnavailableError(first_line(e)) from None
         import sqlite3
 
         if not path.is_file():
@@ -417,6 +423,21 @@ class JobStore:
         except sqlite3.Error as e:
             raise DatabaseUnavailableError(f"SQLite file {str(path)!r}: {e}") from None
         return int(row[0])
+
+    def _count_queued(self, timeout_s: float) -> int:
+        """The queued count in a transaction whose statements PostgreSQL cancels after
+        ``timeout_s`` (``statement_timeout``, local to the transaction): a lock held on the
+        jobs table or a stuck server makes the health check fail fast instead of hanging."""
+        with self.engine.connect() as conn, conn.begin():
+            if conn.dialect.name == "postgresql":
+                ms = str(max(1, round(timeout_s * 1000)))
+                conn.execute(sa.select(sa.func.set_config("statement_timeout", ms, True)))
+            return int(
+                conn.scalar(
+                    sa.select(sa.func.count()).select_from(Job).where(Job.status == "queued")
+                )
+                or 0
+            )
 
     def queued(self) -> int:
         """Number of queued jobs (all tenants)."""
@@ -454,37 +475,81 @@ class JobStore:
             found = self._by_key(tenant, idempotency_key)
             if found is not None:
                 return self._replay(found, digest), False
-        if self.max_queued is not None and self.queued() >= self.max_queued:
-            raise QueueFullError(self.max_queued)
         now = _now()
-        job = Job(
-            id=str(uuid.uuid4()),
-            tenant=tenant,
-            kind="plan",
-            status="queued",
-            scenario_name=scenario_name[:200],
-            request=request,
-            request_hash=digest,
-            idempotency_key=idempotency_key,
-            time_limit_s=float(time_limit_s),
-            seed=seed,
-            attempts=0,
-            created_at=now,
-            updated_at=now,
-        )
+        values: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "tenant": tenant,
+            "kind": "plan",
+            "status": "queued",
+            "scenario_name": scenario_name[:200],
+            "request": request,
+            "request_hash": digest,
+            "idempotency_key": idempotency_key,
+            "time_limit_s": float(time_limit_s),
+            "seed": seed,
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
         try:
-            with Session(self.engine) as s, s.begin():
-                s.add(job)
-                s.flush()
-                rec = JobRecord.of(job)
+            with self.engine.begin() as conn:
+                if not self._insert_queued(conn, values):
+                    raise QueueFullError(self.max_queued or 0)
         except IntegrityError:
             # Two submissions with the same key raced; the other one won.
             found = self._by_key(tenant, idempotency_key) if idempotency_key else None
             if found is None:
                 raise
             return self._replay(found, digest), False
+        rec = JobRecord(
+            id=values["id"],
+            tenant=tenant,
+            status="queued",
+            scenario_name=values["scenario_name"],
+            request=request,
+            time_limit_s=values["time_limit_s"],
+            seed=seed,
+            result=None,
+            error=None,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+            started_at=None,
+            finished_at=None,
+            idempotency_key=idempotency_key,
+        )
         logger.info("job %s queued for tenant %s", rec.id, tenant)
         return rec, True
+
+    def _insert_queued(self, conn: sa.Connection, values: dict[str, Any]) -> bool:
+        """Insert a queued job unless ``max_queued`` jobs are queued; False if the queue is full.
+
+        The count and the insert are one statement, ``INSERT INTO jobs (...) SELECT ... WHERE
+        (SELECT count(*) ... 'queued') < max_queued``: SQLite runs a statement under its
+        database-wide write lock, so concurrent submissions cannot both see room for one job.
+        PostgreSQL's statement reads a snapshot without blocking other inserts, so there the
+        statement first takes a transaction-scoped advisory lock (:data:`QUEUE_LOCK`, released
+        by the commit): bounded submissions run the statement one at a time, each seeing the
+        jobs the ones before it committed.
+        """
+        if self.max_queued is None:
+            conn.execute(sa.insert(Job).values(**values))
+            return True
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": QUEUE_LOCK})
+        queued = (
+            sa.select(sa.func.count())
+            .select_from(Job)
+            .where(Job.status == "queued")
+            .scalar_subquery()
+        )
+        cols = list(values)
+        types = Job.__table__.c
+        row = sa.select(*(sa.literal(values[c], types[c].type) for c in cols)).where(
+            queued < self.max_queued
+        )
+        stmt = sa.insert(Job).from_select(cols, row).returning(Job.id)
+        return conn.execute(stmt).first() is not None
 
     def _by_key(self, tenant: str, key: str) -> tuple[JobRecord, str] | None:
         with Session(self.engine) as s:

@@ -284,32 +284,86 @@ class UnavailableError(Exception):
     one line, exit 1 (the input was fine)."""
 
 
-def check_database_url(url: str, what: str) -> None:
-    """InputError naming ``what`` (an option or a configuration key) when ``url`` is not a
-    database this process can open: an unknown scheme or driver, a malformed URL, a SQLite file
-    that cannot be created. A database server that refuses the connection is an
-    UnavailableError (an outage, not bad input). Messages never show the password. Opening a
-    SQLite URL creates its (empty) file, as its first use would."""
+def check_database_url(url: str, what: str, *, migrate: bool = False) -> None:
+    """Check that ``url`` is a database this process can open (and, with ``migrate``, bring
+    its job-store schema up to date), or raise with one line naming ``what`` (an option or a
+    configuration key). Messages never show the password.
+
+    Raises
+    ------
+    InputError
+        Bad input: an unknown scheme or driver, a malformed URL, an SQLite file whose folder
+        is missing or not writable (SQLite keeps its -wal and -shm files next to the
+        database) or that cannot be opened (not a database), a database that refuses the
+        schema.
+    UnavailableError
+        A database server that cannot be reached or refuses the connection (an outage, not
+        bad input).
+
+    Notes
+    -----
+    Opening an SQLite URL creates its (empty) file, as its first use would.
+    """
+    import os
+
     import sqlalchemy
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+    from sqlalchemy.exc import (
+        ArgumentError,
+        DatabaseError,
+        InterfaceError,
+        NoSuchModuleError,
+        OperationalError,
+        SQLAlchemyError,
+    )
 
-    from api.store import mask_url
+    from api import store
 
-    shown = mask_url(url)
+    shown = store.mask_url(url)
+
+    def reason(e: BaseException) -> str:
+        return store.first_line(e, limit=None).replace(url, shown)
+
     try:
-        engine = sqlalchemy.create_engine(url, hide_parameters=True)
+        engine = (
+            store.make_engine(url)
+            if migrate
+            else sqlalchemy.create_engine(url, hide_parameters=True)
+        )
     except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as e:
-        reason = str(e).replace(url, shown)
         raise InputError(
-            f"{what}: {shown!r} is not a database URL this can open: {reason}"
+            f"{what}: {shown!r} is not a database URL this can open (not a supported database "
+            f"URL or driver: {reason(e)}); use sqlite:///path/to/file.db or "
+            "postgresql://user@host/db"
         ) from None
+    sqlite = engine.dialect.name == "sqlite"
     try:
-        with engine.connect():
-            pass
-    except SQLAlchemyError as e:
-        reason = str(getattr(e, "orig", None) or e).splitlines()[0].replace(url, shown)
-        if engine.dialect.name == "sqlite":
-            raise InputError(f"{what}: cannot open {shown!r}: {reason}") from None
-        raise UnavailableError(f"{what}: cannot reach {shown!r}: {reason}") from None
+        db = engine.url.database
+        if sqlite and db and db != ":memory:" and not db.startswith("file:"):
+            folder = Path(db).parent
+            if not folder.exists():
+                raise InputError(f"{what}: folder {str(folder)!r} of {shown!r} does not exist")
+            if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+                raise InputError(
+                    f"{what}: cannot write in folder {str(folder)!r} of {shown!r} "
+                    "(SQLite keeps its -wal and -shm files next to the database)"
+                )
+        try:
+            if migrate:
+                store.migrate(engine)
+            else:
+                with engine.connect():
+                    pass
+        except (OperationalError, InterfaceError) as e:
+            if sqlite:
+                raise InputError(f"{what}: cannot open {shown!r}: {reason(e)}") from None
+            raise UnavailableError(
+                f"{what}: cannot reach {shown!r} (cannot connect: {reason(e)})"
+            ) from None
+        except DatabaseError as e:  # "file is not a database", a schema it refuses, ...
+            raise InputError(f"{what}: cannot open {shown!r}: {reason(e)}") from None
+        except SQLAlchemyError as e:
+            if sqlite:
+                raise InputError(f"{what}: cannot open {shown!r}: {reason(e)}") from None
+            raise UnavailableError(f"{what}: cannot reach {shown!r}: {reason(e)}") from None
     finally:
         engine.dispose()

@@ -9,17 +9,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from typing import TYPE_CHECKING
 
-from api.commands._common import InputError
+from api.commands._common import InputError, UnavailableError, check_database_url
 
 if TYPE_CHECKING:
     from api.config import Settings
-
-
-class _Unavailable(Exception):
-    """The configuration is fine but something it names cannot be used now (exit 1)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -94,7 +89,7 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
 
 def check_port(host: str, port: int) -> None:
-    """Raise :class:`_Unavailable` if ``host:port`` cannot be bound (before migrating)."""
+    """Raise :class:`UnavailableError` if ``host:port`` cannot be bound (before migrating)."""
     import socket
 
     try:
@@ -107,66 +102,9 @@ def check_port(host: str, port: int) -> None:
         try:
             s.bind(addr)
         except OSError as e:
-            raise _Unavailable(f"--port: cannot listen on {host}:{port}: {e.strerror}") from None
-
-
-def check_database(url: str) -> None:
-    """Connect to the job store and migrate it, or raise with one line naming the problem.
-
-    Raises
-    ------
-    InputError
-        A URL of no known database or driver, an SQLite file whose folder is missing or not
-        writable, a file that is not an SQLite database.
-    _Unavailable
-        A database that cannot be reached (PostgreSQL down, wrong host or credentials).
-    """
-    import os
-    from pathlib import Path
-
-    import sqlalchemy as sa
-
-    from api.store import make_engine, mask_url, migrate
-
-    var = "TRADELANE_DATABASE_URL"
-    shown = mask_url(url)
-    try:
-        engine = make_engine(url)
-    except sa.exc.ArgumentError as e:
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise InputError(
-            f"{var}: {shown!r} is not a supported database URL ({first}); "
-            "use sqlite:///path/to/file.db or postgresql://user@host/db"
-        ) from None
-    try:
-        db = engine.url.database
-        if engine.dialect.name == "sqlite" and db and db != ":memory:":
-            folder = Path(db).parent
-            if not folder.is_dir():
-                raise InputError(f"{var}: folder {str(folder)!r} of {shown!r} does not exist")
-            if not os.access(folder, os.W_OK | os.X_OK):
-                raise InputError(
-                    f"{var}: cannot write in folder {str(folder)!r} of {shown!r} "
-                    "(SQLite keeps its -wal and -shm files next to the database)"
-                )
-        try:
-            migrate(engine)
-        except sa.exc.OperationalError as e:
-            reason = _first_line(e)
-            if engine.dialect.name == "sqlite":
-                raise InputError(f"{var}: cannot use {shown!r}: {reason}") from None
-            raise _Unavailable(f"{var}: cannot connect to {shown!r}: {reason}") from None
-        except sa.exc.DatabaseError as e:  # "file is not a database", ...
-            raise InputError(f"{var}: cannot use {shown!r}: {_first_line(e)}") from None
-        except sa.exc.InterfaceError as e:
-            raise _Unavailable(f"{var}: cannot connect to {shown!r}: {_first_line(e)}") from None
-    finally:
-        engine.dispose()
-
-
-def _first_line(e: BaseException) -> str:
-    orig = getattr(e, "orig", None) or e
-    return (str(orig).strip().splitlines() or [type(orig).__name__])[0][:300]
+            raise UnavailableError(
+                f"--port: cannot listen on {host}:{port}: {e.strerror}"
+            ) from None
 
 
 def set_log_level(name: str) -> None:
@@ -213,12 +151,8 @@ def run(args: argparse.Namespace) -> int:
     if args.log_format == "json":
         use_json_logs()
     settings = load_settings(args)
-    try:
-        check_port(args.host, args.port)
-        check_database(settings.database_url)
-    except _Unavailable as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    check_port(args.host, args.port)
+    check_database_url(settings.database_url, "TRADELANE_DATABASE_URL", migrate=True)
     if not settings.keys:
         logging.getLogger(__name__).warning(
             "TRADELANE_API_KEYS is empty: every /v1 request will be refused with 401"

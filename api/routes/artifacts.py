@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
-from api.artifacts import KINDS, get_or_build
+from api.artifacts import KINDS, build_once
 from api.deps import TenantDep
 from api.routes.plans import parse_job_id, risk_task
 from api.schemas import ErrorResponse
@@ -69,7 +69,8 @@ def serve_artifact(request: Request, tenant: str, job_id: str, kind: str) -> Res
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"plan {job_id[:80]!r} {what}")
     full = None
     task = risk_task(rec)
-    if task is None and networks.artifact(jid, kind) is None:  # not made yet: check the task
+    art = networks.artifact(jid, kind) if task is None else None  # read once, served below
+    if task is None and art is None:  # not made yet: check the task
         full = store.get(tenant, jid, with_request=True)
         task = risk_task(full) if full is not None else None
     if task is not None:
@@ -83,7 +84,8 @@ def serve_artifact(request: Request, tenant: str, job_id: str, kind: str) -> Res
         got = full if full is not None else store.get(tenant, jid, with_request=True)
         return (got.request or {}).get("scenario", {}) if got is not None else {}
 
-    art = get_or_build(networks, jid, kind, rec.result, scenario)
+    if art is None:
+        art = build_once(networks, jid, kind, rec.result, scenario)
     stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in rec.scenario_name)[:60]
     headers = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
     if kind not in {"report.html", "map.png"}:

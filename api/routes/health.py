@@ -7,19 +7,11 @@ import logging
 from fastapi import APIRouter, Response
 
 from api.deps import RunnerDep, SettingsDep, StoreDep
-from api.schemas import Health
+from api.schemas import HealthReport
 from api.store import DatabaseUnavailableError
 
 router = APIRouter(tags=["health"])
 logger = logging.getLogger(__name__)
-
-
-class HealthReport(Health):
-    """``GET /healthz``: :class:`api.schemas.Health` with the reason of a ``degraded`` status
-    and the queue depth."""
-
-    reason: str | None = None
-    queued: int | None = None
 
 
 @router.get(

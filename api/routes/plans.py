@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from api.convert import job_to_public, job_to_summary
 from api.deps import JSONBodyRoute, NetworksDep, SettingsDep, StoreDep, TenantDep
 from api.documents import check_json_values, parse_checked
+from api.risk_jobs import is_risk_request, is_risk_result
 from api.schemas import ErrorResponse, JobStatus, PlanAccepted, PlanCreate, PlanPublic, PlansPublic
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"], route_class=JSONBodyRoute)
@@ -51,10 +52,9 @@ def risk_task(rec: Any) -> str | None:
     A risk job is known by its request's ``task`` (when the request was loaded) or by its
     document, which names the plan it was made from (``source_plan``).
     """
-    task = (rec.request or {}).get("task")
-    if task in ("simulate", "whatif"):
-        return "simulate" if task == "simulate" else "what-if"
-    if isinstance(rec.result, dict) and "source_plan" in rec.result:
+    if is_risk_request(rec.request):
+        return "simulate" if rec.request["task"] == "simulate" else "what-if"
+    if is_risk_result(rec.result):
         return "what-if" if "replan" in rec.result else "simulate"
     return None
 

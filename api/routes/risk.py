@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.convert import RequestProblemsError
 from api.deps import JSONBodyRoute, SettingsDep, StoreDep, TenantDep
 from api.documents import check_json_values
+from api.risk_jobs import is_risk_request
 from api.routes.plans import not_found, parse_job_id
 from api.schemas import ErrorResponse, PlanAccepted
 
@@ -67,7 +68,7 @@ def _source(store: Any, tenant: str, job_id: str) -> Any:
         raise not_found(job_id)
     if rec.status != "succeeded" or rec.result is None or rec.request is None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"plan {rec.id} is {rec.status}")
-    if "scenario" not in rec.request or rec.request.get("task") not in (None, "plan"):
+    if "scenario" not in rec.request or is_risk_request(rec.request):
         raise HTTPException(status.HTTP_409_CONFLICT, f"job {rec.id} is not a plan")
     if rec.result.get("objective") is None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"plan {rec.id} holds no solution")

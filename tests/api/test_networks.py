@@ -252,6 +252,41 @@ def test_plan_files_media_types_and_contents(client, stored) -> None:
     assert client.app.state.networks.artifact(job, "map.png") is not None
 
 
+def test_plan_file_is_read_once_per_request(client, stored) -> None:
+    """A stored file is read from the database once per download (it was read twice: once to
+    see whether it existed, once to serve it); the first download, which makes it, reads it
+    only to find it missing (and again under the build lock); every download answers the same
+    bytes and headers."""
+    import sqlalchemy as sa
+
+    job = _forecast(client, "tiny", CSV).json()["id"]
+    _done(client, job)
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if "plan_artifacts" in statement and statement.lstrip().upper().startswith("SELECT"):
+            reads.append(statement)
+
+    engine = client.app.state.networks.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        answers = []
+        for n_reads in (2, 1, 1):
+            reads.clear()
+            r = client.get(f"/v1/plans/{job}/stock.csv", headers=auth())
+            assert r.status_code == 200
+            assert len(reads) == n_reads, reads
+            answers.append((r.content, dict(r.headers)))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert answers[0] == answers[1] == answers[2]
+    content, headers = answers[0]
+    assert content.startswith(b"sku,warehouse,units")
+    assert headers["content-type"] == "text/csv; charset=utf-8"
+    assert headers["content-disposition"] == f'attachment; filename="tiny-{job[:8]}-stock.csv"'
+    assert headers["x-content-type-options"] == "nosniff"
+
+
 def test_plan_files_404_401_and_other_tenants(client, scenario, stored) -> None:
     """Files are 404 before success and for another tenant, 401 without a key."""
     slow = copy.deepcopy(scenario)

@@ -310,6 +310,23 @@ def test_unusable_database_or_out_exits_2_before_planning(
     assert message in err and len(err.splitlines()) == 1
 
 
+def test_an_sqlite_file_in_a_missing_folder_is_named_like_serve_does(
+    tmp_path: Path, tiny_scenario: dict[str, Any], monkeypatch, capsys
+) -> None:
+    """The nightly run checks its database URL with the same helper as ``tradelane serve``:
+    an SQLite file whose folder does not exist is one line naming that folder, exit 2 (it
+    said only "unable to open database file")."""
+    monkeypatch.setenv("TRADELANE_SOLVER", FAKE)
+    _write(tmp_path, "a.json", tiny_scenario)
+    db = f"sqlite:///{tmp_path / 'missing' / 'n.db'}"
+    cfg = _config(tmp_path, db, '[[scenario]]\nname = "a"\npath = "a.json"\n')
+    assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-01"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"database_url: folder {str(tmp_path / 'missing')!r} of " in err, err
+    assert "does not exist" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "missing").exists()
+
+
 def test_an_unreachable_database_server_is_exit_1_and_never_shows_its_password(
     tmp_path: Path, tiny_scenario: dict[str, Any], monkeypatch, capsys
 ) -> None:

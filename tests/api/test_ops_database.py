@@ -115,3 +115,36 @@ def test_unreachable_postgres_is_503(client_factory, scenario) -> None:
     h = client.get("/healthz").json()
     assert h["database"] == "unavailable" and "connection" in h["reason"]
     assert "pw" not in h["reason"]
+
+
+def test_healthz_answers_promptly_when_postgres_is_stuck(postgres_url: str) -> None:
+    """Another session holding an exclusive lock on the jobs table (a stuck migration, an
+    operator's LOCK TABLE): /healthz's count gives up after its statement timeout and answers
+    503 naming it within a few seconds, instead of hanging until the lock goes."""
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from tests.api.conftest import make_settings
+
+    with TestClient(create_app(make_settings(postgres_url), run_jobs=False)) as client:
+        assert client.get("/healthz").json()["database"] == "ok"
+        locker = sa.create_engine(postgres_url)
+        got: list[Any] = []
+        with locker.connect() as conn:
+            conn.execute(sa.text("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE"))
+            t0 = time.monotonic()
+            asker = threading.Thread(target=lambda: got.append(client.get("/healthz")))
+            asker.start()
+            asker.join(15)
+            elapsed = time.monotonic() - t0
+            conn.rollback()  # releases the lock (a hanging check then returns)
+        asker.join(30)
+        locker.dispose()
+        assert elapsed < 5, f"/healthz took {elapsed:.1f} s with the jobs table locked"
+        h = got[0]
+        assert h.status_code == 503
+        assert h.json()["database"] == "unavailable"
+        assert "statement timeout" in h.json()["reason"]
+        assert client.get("/healthz").json()["database"] == "ok"

@@ -61,6 +61,22 @@ def test_startup_problem_is_one_line(tmp_path: Path, env: dict[str, str], code: 
     assert PASSWORD not in r.stderr
 
 
+def test_missing_database_driver_is_one_line(tmp_path: Path) -> None:
+    """A URL naming a driver that is not installed is bad configuration like an unknown
+    scheme: one line naming it, exit 2 (it was "internal error: ModuleNotFoundError", exit 1:
+    serve checked its URL apart from the other commands and missed this case)."""
+    import importlib.util
+
+    if any(importlib.util.find_spec(m) for m in ("sqlcipher3", "pysqlcipher3")):
+        pytest.skip("an SQLCipher driver is installed here")
+    r = _serve(tmp_path, TRADELANE_DATABASE_URL=f"sqlite+pysqlcipher://:{PASSWORD}@/x.db")
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: TRADELANE_DATABASE_URL: "), r.stderr
+    assert "not a supported database URL or driver" in lines[0]
+    assert PASSWORD not in r.stderr
+
+
 def test_file_that_is_not_a_database(tmp_path: Path) -> None:
     """A file that is not SQLite: one line, exit 2."""
     (tmp_path / "jobs.db").write_text("not a database\n" * 100)

@@ -333,6 +333,41 @@ def test_health_and_docs(client) -> None:
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
 
 
+def test_response_models_live_in_the_schema_modules(client) -> None:
+    """Every response model of the HTTP routes is defined in a schema module (api.schemas,
+    or api.network_schemas for the networks), none in a route module; /healthz's model keeps
+    its OpenAPI name and fields."""
+    from fastapi.routing import APIRoute
+
+    from api.routes import artifacts, health, networks, plans, risk, routes
+
+    found: dict[str, str] = {}
+    for module in (artifacts, health, networks, plans, risk, routes):
+        for route in module.router.routes:
+            if not isinstance(route, APIRoute):
+                continue
+            models = [route.response_model, *(r.get("model") for r in route.responses.values())]
+            for m in models:
+                if isinstance(m, type):
+                    found[m.__name__] = m.__module__
+    assert found["HealthReport"] == "api.schemas"
+    assert set(found.values()) <= {"api.schemas", "api.network_schemas"}, found
+    spec = client.get("/openapi.json").json()
+    ok = spec["paths"]["/healthz"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert ok["schema"] == {"$ref": "#/components/schemas/HealthReport"}
+    fields = spec["components"]["schemas"]["HealthReport"]
+    assert set(fields["properties"]) == {
+        "status",
+        "database",
+        "runner",
+        "workers",
+        "busy",
+        "reason",
+        "queued",
+    }
+    assert set(fields["required"]) == {"status", "database", "runner", "workers", "busy"}
+
+
 def test_health_without_runner_is_503(client_factory) -> None:
     """An app without a job runner reports itself degraded (503)."""
     client = client_factory(run_jobs=False)

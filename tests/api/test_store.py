@@ -11,7 +11,15 @@ import pytest
 import sqlalchemy as sa
 
 import api.network_store  # noqa: F401  (the console's tables are part of the schema)
-from api.store import MIGRATIONS, Base, IdempotencyConflictError, JobStore, make_engine, migrate
+from api.store import (
+    MIGRATIONS,
+    Base,
+    IdempotencyConflictError,
+    JobStore,
+    QueueFullError,
+    make_engine,
+    migrate,
+)
 
 OWNER = "test-runner"
 
@@ -203,6 +211,54 @@ def test_concurrent_claimers_never_share_a_job(store: JobStore) -> None:
     for job_id, who in won.items():
         rec = store.get("acme", job_id)
         assert rec.attempts == 1 and rec.lease_owner == who[0]
+
+
+def _submit_at_once(store: JobStore, n: int, tag: int) -> list[tuple[str, object]]:
+    """``n`` threads call ``store.submit`` together (released by a barrier); each outcome is
+    ``("created", job id)``, ``("full", limit)`` or ``("error", exception)``."""
+    start = threading.Barrier(n)
+    out: list[tuple[str, object]] = []
+    lock = threading.Lock()
+
+    def submit(k: int) -> None:
+        start.wait(10)
+        try:
+            job, _ = store.submit(
+                tenant="acme", scenario_name="s", request={"tag": tag, "k": k}, time_limit_s=5
+            )
+            got: tuple[str, object] = ("created", job.id)
+        except QueueFullError as e:
+            got = ("full", e.limit)
+        except Exception as e:
+            got = ("error", e)
+        with lock:
+            out.append(got)
+
+    threads = [threading.Thread(target=submit, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return out
+
+
+def test_queue_bound_holds_under_concurrent_submissions(store: JobStore) -> None:
+    """Sixteen threads submitting at once against TRADELANE_MAX_QUEUED=3, over several rounds:
+    exactly 3 jobs are queued and every other submission is refused with QueueFullError (the
+    count and the insert are one atomic step, not a check that several can pass together)."""
+    bound, n_threads = 3, 16
+    bounded = JobStore(store.engine, max_queued=bound)
+    for round_ in range(4):
+        out = _submit_at_once(bounded, n_threads, round_)
+        assert [o for o in out if o[0] == "error"] == [], round_
+        created = [job_id for what, job_id in out if what == "created"]
+        assert len(created) == bound, round_
+        assert sorted(out, key=lambda o: o[0] != "full")[: n_threads - bound] == [
+            ("full", bound)
+        ] * (n_threads - bound)
+        assert store.queued() == bound
+        for job_id in created:  # empty the queue for the next round
+            assert store.cancel("acme", str(job_id)).status == "cancelled"
 
 
 def test_release_does_not_count_the_attempt(store: JobStore) -> None:

@@ -23,6 +23,23 @@ def test_results_are_made_storable() -> None:
     assert out == {"a": 1.5, "b": [0, 1, 2], "c": [None, None, 2.0], "d": {"e": 4}}
 
 
+def test_every_non_finite_number_becomes_null_at_any_depth() -> None:
+    """NaN, inf and -inf (floats, numpy scalars, inside numpy arrays) become null wherever
+    they sit, and the strings "NaN" and "Infinity" stay strings."""
+    out = _jsonable(
+        {
+            "x": [{"y": -math.inf, "z": [np.float64("nan"), np.array([1.0, -np.inf])]}],
+            "s": ["NaN", "Infinity", "-Infinity"],
+            "n": np.float32(0.5),
+        }
+    )
+    assert out == {
+        "x": [{"y": None, "z": [None, [1.0, None]]}],
+        "s": ["NaN", "Infinity", "-Infinity"],
+        "n": 0.5,
+    }
+
+
 @pytest.mark.parametrize(
     "path",
     [
