@@ -10,9 +10,10 @@
   policy (:func:`hold_plan`):
 
   * a fulfilment flow from a closed warehouse, or from a warehouse that no longer receives its
-    SKU (every inbound path closed), or on a closed last-mile path with no other path from the
-    same warehouse, **falls back** to the cheapest remaining direct path from an origin into
-    its zone (cost + late penalty; no stock needed), else it is **lost**;
+    SKU (every inbound path the plan replenished it on closed; a pair the plan serves from
+    tonight's state alone keeps its flows), or on a closed last-mile path with no other path
+    from the same warehouse, **falls back** to the cheapest remaining direct path from an
+    origin into its zone (cost + late penalty; no stock needed), else it is **lost**;
   * a fulfilment flow on a closed path whose warehouse still has another path into the zone
     moves to the cheapest such path (same stock);
   * a replenishment flow on a closed inbound path moves to the cheapest remaining inbound path
@@ -233,7 +234,9 @@ def _hold_replenishment(
     ctx: _Hold, plan: Plan
 ) -> tuple[list[ReplenishmentRow], set[tuple[int, int]]]:
     """Replenishment kept, moved to the cheapest other inbound path into its warehouse, or
-    dropped (warehouse closed or unreachable); the (SKU, warehouse) pairs still fed."""
+    dropped (warehouse closed or unreachable); the (SKU, warehouse) pairs cut off (replenished
+    in the plan, no longer). A pair the plan ships from tonight's state alone (format v1.1:
+    lots there, transfers in, resold returns; no replenishment) is not cut off."""
     data, sku_i, wh_i, o_i = ctx.data, ctx.sku_i, ctx.wh_i, ctx.o_i
     need, rerouted = ctx.need, ctx.rerouted
     usable = data.wh_usable
@@ -242,9 +245,12 @@ def _hold_replenishment(
     # -- replenishment: keep, move to another inbound path, or drop (warehouse unreachable) ---
     new_rep: list[ReplenishmentRow] = []
     fed: set[tuple[int, int]] = set()
+    had: set[tuple[int, int]] = set()
     for j, row in enumerate(plan.replenishment or ()):
         k = need(sku_i, row.sku, "SKU", f"replenishment[{j}]")
         w = need(wh_i, row.warehouse, "warehouse", f"replenishment[{j}]")
+        if float(row.units) > 0:
+            had.add((k, w))
         if not usable[w]:
             continue
         lanes = tuple(row.lanes)
@@ -275,7 +281,7 @@ def _hold_replenishment(
         new_rep.append(replace(row, lead_time_hours=float(data.inbound.hours[hit])))
         fed.add((k, w))
 
-    return new_rep, fed
+    return new_rep, had - fed
 
 
 def _demand_scale(
@@ -302,7 +308,7 @@ def _demand_scale(
 
 
 def _hold_fulfilment(
-    ctx: _Hold, plan: Plan, fed: set[tuple[int, int]], scale: dict[tuple[int, int], float]
+    ctx: _Hold, plan: Plan, cut: set[tuple[int, int]], scale: dict[tuple[int, int], float]
 ) -> tuple[list[FulfilmentRow], float, dict[tuple[int, int], float], dict[tuple[int, int], float]]:
     """Fulfilment under the shock (module docstring): the new rows, the units lost to it, and
     the units each (SKU, warehouse) ships after and before."""
@@ -338,7 +344,7 @@ def _hold_fulfilment(
             continue
         kind: str | None = None
         opt: int | None = None
-        if src in wh_i and usable[wh_i[src]] and (k, wh_i[src]) in fed:
+        if src in wh_i and usable[wh_i[src]] and (k, wh_i[src]) not in cut:
             w = wh_i[src]
             opt = out_k.get((w, z, lanes))
             kind = "warehouse"
@@ -420,9 +426,9 @@ def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
     ctx = _Hold.of(shocked)
     sku_i, wh_i, rerouted = ctx.sku_i, ctx.wh_i, ctx.rerouted
     usable = shocked.wh_usable
-    new_rep, fed = _hold_replenishment(ctx, plan)
+    new_rep, cut = _hold_replenishment(ctx, plan)
     dem, served, scale = _demand_scale(ctx, plan)
-    new_ful, lost_to_shock, shipped_kw, shipped_kw_before = _hold_fulfilment(ctx, plan, fed, scale)
+    new_ful, lost_to_shock, shipped_kw, shipped_kw_before = _hold_fulfilment(ctx, plan, cut, scale)
     # replenishment follows the warehouse's outflow (less demand, moved flows)
     rep_out = []
     for rrow in new_rep:
