@@ -20,6 +20,10 @@
     into the same warehouse (stock levels are kept; if the new lead time needs more stock, the
     evaluator reports the shortfall as a violation);
   * stock at a closed warehouse is lost with it (its fixed cost is no longer counted);
+  * tonight's transfers (format v1.1) take the shocked lane's hours; a transfer on a closed
+    lane, or from or to a closed warehouse, is not made: its units stay where they are
+    (``left`` in their lot), and a warehouse that counted on them ships what it planned, the
+    evaluator reporting the missing supply;
   * more demand than planned is lost (the plan ships what it planned); less demand scales the
     flows of the affected (SKU, zone) pairs down, and their replenishment with them.
 
@@ -52,11 +56,13 @@ from optimizer.plan.document import (
     CostBreakdown,
     CountryService,
     FulfilmentRow,
+    InventoryLotRow,
     LostRow,
     Plan,
     PlanEvaluation,
     ReplenishmentRow,
     ServiceSummary,
+    TransferRow,
 )
 from optimizer.plan.evaluate import Evaluation, evaluate
 from optimizer.plan.planning import plan_scenario
@@ -414,6 +420,68 @@ def _hold_fulfilment(
     return new_ful, lost_to_shock, shipped_kw, shipped_kw_before
 
 
+def _hold_transfers(
+    ctx: _Hold, plan: Plan
+) -> tuple[tuple[TransferRow, ...] | None, tuple[InventoryLotRow, ...] | None]:
+    """Tonight's transfers under the shock: hours (and arrival) from the shocked lane; a
+    transfer whose lane is closed, or whose warehouse the shock closes, is not made and its
+    units stay in the lot it was to leave (the inventory rows say so)."""
+    data, wh_i, rerouted = ctx.data, ctx.wh_i, ctx.rerouted
+    if not plan.transfers:
+        return plan.transfers, plan.inventory
+    tr = data.transfer
+    lane_i = {ln: i for i, ln in enumerate(data.lanes)}
+    usable = data.wh_usable
+    kept: list[TransferRow] = []
+    back: dict[tuple[str, str, str, float], float] = {}
+    for trow in plan.transfers:
+        a, b, ln = wh_i.get(trow.from_, -1), wh_i.get(trow.to, -1), lane_i.get(trow.lane, -1)
+        hit = (
+            [
+                t
+                for t in range(len(tr))
+                if int(tr.src[t]) == a
+                and int(tr.dst[t]) == b
+                and int(tr.lane_idx[tr.lane_ptr[t]]) == ln
+            ]
+            if tr is not None and a >= 0 and b >= 0 and ln >= 0 and usable[a] and usable[b]
+            else []
+        )
+        transit = trow.lot == "in_transit"
+        lot_h = float(trow.available_in_hours or 0.0) - float(trow.hours) if transit else 0.0
+        if not hit or tr is None:
+            key = (trow.sku, trow.from_, "in_transit" if transit else "on_hand", round(lot_h, 6))
+            back[key] = back.get(key, 0.0) + float(trow.units)
+            rerouted.append(
+                {
+                    "kind": "transfer",
+                    "sku": trow.sku,
+                    "from_source": trow.from_,
+                    "to_source": trow.to,
+                    "from_lanes": [trow.lane],
+                    "to_lanes": None,
+                    "units": float(trow.units),
+                    "lost": True,
+                }
+            )
+            continue
+        hours = float(tr.hours[hit[0]])
+        kept.append(replace(trow, hours=hours, available_in_hours=lot_h + hours))
+    inventory = plan.inventory
+    if back and inventory is not None:
+        rows = []
+        for irow in inventory:
+            h = float(irow.arrives_in_hours or 0.0) if irow.kind == "in_transit" else 0.0
+            key = (irow.sku, irow.warehouse, irow.kind, round(h, 6))
+            u = min(back.get(key, 0.0), float(irow.transferred))
+            if u > 0:
+                back[key] -= u
+                irow = replace(irow, transferred=float(irow.transferred) - u, left=irow.left + u)
+            rows.append(irow)
+        inventory = tuple(rows)
+    return tuple(kept), inventory
+
+
 def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
     """Rewrite ``base_plan`` for the shocked network with the policy of the module docstring.
 
@@ -451,8 +519,11 @@ def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
         else wrow
         for wrow in plan.warehouses or ()
     )
+    transfers, inventory = _hold_transfers(ctx, plan)
     held = replace(
         plan,
+        transfers=transfers,
+        inventory=inventory,
         replenishment=tuple(rep_out),
         fulfilment=tuple(new_ful),
         stock=tuple(stock),

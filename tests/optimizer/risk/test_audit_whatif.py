@@ -68,3 +68,48 @@ def test_empty_shock_holds_a_plan_served_from_tonights_state_unchanged() -> None
     assert hold_ev.total == pytest.approx(base_ev.total, rel=1e-12)
     assert hold_ev.cost == pytest.approx(base_ev.cost, rel=1e-12, abs=1e-9)
     assert hold_ev.units_lost == pytest.approx(base_ev.units_lost, abs=1e-9)
+
+
+def _hold(doc: dict[str, Any], changes: list[dict[str, Any]]) -> tuple[Any, Any, Any, Any]:
+    """The base plan, its base evaluation, the held plan and its evaluation under ``changes``."""
+    s, plan = planned(doc)
+    shocked = compile_network(
+        apply_shock(s, parse_shock({"name": "t", "changes": changes})).scenario
+    )
+    held = hold_plan(plan, shocked)
+    return plan, evaluate(compile_network(s), plan), held, evaluate(shocked, held.plan)
+
+
+def test_slower_transfer_lane_is_held_with_the_lanes_new_hours() -> None:
+    """+5 hours on the transfer lane: the held transfer takes 15 hours, not the base plan's
+    10, and arrives 5 hours later; nothing else moves. The held plan used to keep the base
+    plan's 10 hours and the evaluator reported that as a broken rule."""
+    plan, base_ev, held, ev = _hold(v11_doc(), [{"lanes": {"mode": "transfer"}, "add_hours": 5}])
+    assert plan.transfers
+    (t0,) = plan.transfers
+    (t1,) = held.plan.transfers or ()
+    assert t1.hours == pytest.approx(t0.hours + 5.0)
+    assert t1.available_in_hours == pytest.approx((t0.available_in_hours or 0.0) + 5.0)
+    assert t1.units == t0.units
+    assert not ev.violations
+    assert held.rerouted == ()
+    assert ev.cost == pytest.approx(base_ev.cost, rel=1e-12, abs=1e-9)
+
+
+def test_closed_transfer_lane_keeps_the_units_in_their_lot() -> None:
+    """Closing the only transfer lane: the held plan makes no transfer, the 2,400 units stay
+    on hand at WH-PEN (``left``), the transfer is listed as not made, and the one broken rule
+    is WH-KUL's missing supply. ``whatif`` used to stop with "'PEN-KUL-transfer' is no
+    transfer lane" (as if the base plan were not made for the scenario)."""
+    plan, _, held, ev = _hold(v11_doc(), [{"lanes": {"id": "PEN-KUL-transfer"}, "closed": True}])
+    (t0,) = plan.transfers or ()
+    assert held.plan.transfers == ()
+    lots = {(r.sku, r.warehouse): r for r in held.plan.inventory or ()}
+    base_lots = {(r.sku, r.warehouse): r for r in plan.inventory or ()}
+    pen = lots[(t0.sku, t0.from_)]
+    assert pen.transferred == pytest.approx(base_lots[(t0.sku, t0.from_)].transferred - t0.units)
+    assert pen.left == pytest.approx(base_lots[(t0.sku, t0.from_)].left + t0.units)
+    assert [r["kind"] for r in held.rerouted] == ["transfer"]
+    assert held.rerouted[0]["units"] == pytest.approx(t0.units) and held.rerouted[0]["lost"]
+    assert len(ev.violations) == 1 and "WH-KUL" in ev.violations[0], ev.violations
+    assert ev.cost["transfer"] == 0.0
