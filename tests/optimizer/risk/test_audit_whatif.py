@@ -113,3 +113,85 @@ def test_closed_transfer_lane_keeps_the_units_in_their_lot() -> None:
     assert held.rerouted[0]["units"] == pytest.approx(t0.units) and held.rerouted[0]["lost"]
     assert len(ev.violations) == 1 and "WH-KUL" in ev.violations[0], ev.violations
     assert ev.cost["transfer"] == 0.0
+
+
+def _units(rows: Any, **match: str) -> float:
+    return float(
+        sum(float(r.units) for r in rows or () if all(getattr(r, k) == v for k, v in match.items()))
+    )
+
+
+def test_less_demand_with_tonights_state_cuts_new_inbound_not_the_state() -> None:
+    """SKU-B's demand halved on tiny-my-v11 (300 units in transit to WH-KUL, resold returns):
+    new inbound drops by the 375 units WH-KUL no longer ships, less the resold returns that
+    go with them; the returns follow the deliveries. The held plan used to scale new inbound
+    and keep the returns of the base plan: 3 broken rules ("30 units returned, 15 expected",
+    "replenished 534.375 units but ships 375") and a held cost of 29,558 against a re-plan of
+    28,763; it now breaks none."""
+    plan, _, held, ev = _hold(v11_doc(), [{"demand": {"sku": "SKU-B"}, "multiplier": 0.5}])
+    assert not ev.violations, ev.violations
+    hp = held.plan
+    out0 = _units(plan.fulfilment, sku="SKU-B", source="WH-KUL")
+    out1 = _units(hp.fulfilment, sku="SKU-B", source="WH-KUL")
+    assert out1 == pytest.approx(out0 / 2)
+    resold0 = sum(r.resold_units for r in plan.returns or () if r.sku == "SKU-B")
+    resold1 = sum(r.resold_units for r in hp.returns or () if r.sku == "SKU-B")
+    assert resold1 == pytest.approx(resold0 / 2)
+    rep0 = _units(plan.replenishment, sku="SKU-B", warehouse="WH-KUL")
+    rep1 = _units(hp.replenishment, sku="SKU-B", warehouse="WH-KUL")
+    assert rep1 == pytest.approx(rep0 - (out0 - out1) + (resold0 - resold1))
+    assert hp.inventory == plan.inventory  # the lot in transit is still used
+
+
+def test_fewer_zones_leave_tonights_unneeded_state_unused() -> None:
+    """Z-PEN's demand gone: WH-KUL needs less SKU-A than tonight's transfer and returns bring
+    once its new inbound is cut to zero; the rest of the transfer is not made (left on hand
+    at WH-PEN). The held plan used to keep the transfer and report "replenished 2963 units
+    but ships 2500"."""
+    plan, _, held, ev = _hold(v11_doc(), [{"demand": {"zone": "Z-PEN"}, "multiplier": 0.0}])
+    assert not ev.violations, ev.violations
+    hp = held.plan
+    assert _units(hp.replenishment, sku="SKU-A") == 0.0
+    (t0,), (t1,) = plan.transfers or (), hp.transfers or ()
+    assert t1.units < t0.units
+    pen0 = next(r for r in plan.inventory or () if r.warehouse == "WH-PEN")
+    pen1 = next(r for r in hp.inventory or () if r.warehouse == "WH-PEN")
+    assert pen1.left - pen0.left == pytest.approx(t0.units - t1.units)
+    shipped = _units(hp.fulfilment, sku="SKU-A", source="WH-KUL")
+    resold = sum(r.resold_units for r in hp.returns or () if r.sku == "SKU-A")
+    assert t1.units + resold == pytest.approx(shipped)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        [{"lanes": {"id": "MY-std"}, "closed": True}],  # every last mile, so every return path
+        [{"warehouse": "WH-KUL", "closed": True}],
+    ],
+)
+def test_a_closed_return_path_or_warehouse_writes_the_returns_off(
+    changes: list[dict[str, Any]],
+) -> None:
+    """Closing the last-mile rate card (the returns' reverse path) used to stop the what-if
+    with "returns[0]: lanes [...] are no path"; closing WH-KUL left its lots used there and
+    its returns taken there (8 broken rules). The held plan now writes those returns off,
+    leaves the lots, and breaks no rule."""
+    _, _, held, ev = _hold(v11_doc(), changes)
+    assert not ev.violations, ev.violations
+    assert all(r.warehouse is None and r.resold_units == 0 for r in held.plan.returns or ())
+    kul = [r for r in held.plan.inventory or () if r.warehouse == "WH-KUL"]
+    assert kul and all(r.used_here == pytest.approx(0.0, abs=1e-9) for r in kul)
+
+
+def test_closed_sea_lane_moves_only_the_share_new_inbound_brought() -> None:
+    """Closing the sea lanes cuts WH-KUL off from new inbound, but most of what it ships
+    comes from tonight's transfer, lots and resold returns: only the rest falls back (direct
+    or lost). The hold used to move all 3,750 units (held cost 116,032 against a re-plan of
+    41,075); now about 490 move and the state keeps shipping."""
+    plan, _, held, ev = _hold(v11_doc(), [{"lanes": {"mode": "sea"}, "closed": True}])
+    moved = sum(r["units"] for r in held.rerouted if r["kind"] == "fulfilment")
+    base_rep = _units(plan.replenishment)
+    resold = sum(r.resold_units for r in plan.returns or ())
+    assert base_rep <= moved <= base_rep + resold
+    assert not held.plan.replenishment
+    assert not [v for v in ev.violations if "replenished" in v], ev.violations
