@@ -684,22 +684,30 @@ def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
         if frow.source in wh_i and frow.sku in sku_i:
             key = (sku_i[frow.sku], wh_i[frow.source])
             out_before[key] = out_before.get(key, 0.0) + float(frow.units)
-    # ... which depends on the resold returns of the deliveries it keeps: a few rounds
+    # ... which depends on the resold returns of the deliveries it keeps (a contraction: a
+    # round changes the shares by at most the resold share of the returns rate times the last
+    # change), so rounds until the shares settle
     state_mid = _state_supply(ctx, inventory, transfers, plan.returns, plan)
     n_moves = len(rerouted)
-    for _ in range(4 if cut else 1):
+    keep: dict[tuple[int, int], float] = {}
+    for _ in range(60 if cut else 1):
         del rerouted[n_moves:]
-        keep = {
-            key: min(1.0, max(0.0, state_mid.get(key, 0.0) / out_before[key]))
-            if out_before.get(key, 0.0) > 0
-            else 0.0
-            for key in cut
-        }
+        last, keep = (
+            keep,
+            {
+                key: min(1.0, max(0.0, state_mid.get(key, 0.0) / out_before[key]))
+                if out_before.get(key, 0.0) > 0
+                else 0.0
+                for key in cut
+            },
+        )
         new_ful, lost_to_shock, shipped_kw, shipped_kw_before = _hold_fulfilment(
             ctx, plan, keep, scale
         )
         returns = _hold_returns(ctx, plan, new_ful)
         state_mid = state_after = _state_supply(ctx, inventory, transfers, returns, plan)
+        if last and max(abs(keep[k] - last[k]) for k in keep) <= 1e-13:
+            break
     # new inbound follows the warehouse's outflow (less demand, moved flows) net of what
     # tonight's state supplies more or less than before
     rep_before: dict[tuple[int, int], float] = {}

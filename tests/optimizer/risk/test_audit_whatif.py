@@ -189,6 +189,7 @@ def test_closed_sea_lane_moves_only_the_share_new_inbound_brought() -> None:
     or lost). The hold used to move all 3,750 units (held cost 116,032 against a re-plan of
     41,075); now about 490 move and the state keeps shipping."""
     plan, _, held, ev = _hold(v11_doc(), [{"lanes": {"mode": "sea"}, "closed": True}])
+    assert ev.units_lost == pytest.approx(held.lost_to_shock + held.demand_lost, abs=1e-6)
     moved = sum(r["units"] for r in held.rerouted if r["kind"] == "fulfilment")
     base_rep = _units(plan.replenishment)
     resold = sum(r.resold_units for r in plan.returns or ())
