@@ -690,7 +690,8 @@ def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
     state_mid = _state_supply(ctx, inventory, transfers, plan.returns, plan)
     n_moves = len(rerouted)
     keep: dict[tuple[int, int], float] = {}
-    for _ in range(60 if cut else 1):
+    has_state = bool(plan.inventory or plan.transfers or plan.returns)
+    for _ in range(60 if cut and has_state else 1):
         del rerouted[n_moves:]
         last, keep = (
             keep,
