@@ -287,3 +287,30 @@ def test_whatif_with_tonights_state_keeps_the_held_plans_books(chs: list[dict[st
     _check_diff(doc["diff"]["hold"], doc["base"], doc["hold"])
     if doc["diff"]["replan"] is not None:
         _check_diff(doc["diff"]["replan"], doc["base"], doc["replan"])
+
+
+@FAST
+@given(
+    st.lists(
+        st.builds(
+            lambda key, m: {"lanes": {"id": key}, "cost_multiplier": m},
+            st.sampled_from(LANE_IDS),
+            st.floats(0.5, 2.0),
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_a_price_shock_holds_the_base_plan_as_it_is(chs: list[dict[str, Any]]) -> None:
+    """Only prices change: the held plan is the base plan row for row, and its figures are
+    the evaluator's figures of the base plan on the shocked network."""
+    s, _ = base()
+    plan = base_plan()
+    applied = apply_shock(s, parse_shock({"name": "prices", "changes": chs}))
+    shocked = compile_network(applied.scenario)
+    held = hold_plan(plan, shocked)
+    assert held.rerouted == ()
+    assert held.plan.fulfilment == plan.fulfilment and held.plan.stock == plan.stock
+    assert held.plan.replenishment == plan.replenishment
+    ev, ev_base = evaluate(shocked, held.plan), evaluate(shocked, plan)
+    assert ev.total == ev_base.total and ev.cost == ev_base.cost
