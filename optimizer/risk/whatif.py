@@ -20,6 +20,8 @@
     into the same warehouse (stock levels are kept; if the new lead time needs more stock, the
     evaluator reports the shortfall as a violation);
   * stock at a closed warehouse is lost with it (its fixed cost is no longer counted);
+  * tonight's orders follow the held replenishment (moved with it, or not booked for a
+    (SKU, warehouse) no longer replenished);
   * returns (format v1.1) follow the held deliveries of their (SKU, zone) pro rata; those
     whose warehouse or reverse path the shock closes are written off;
   * tonight's transfers (format v1.1) take the shocked lane's hours; a transfer on a closed
@@ -65,6 +67,7 @@ from optimizer.plan.document import (
     FulfilmentRow,
     InventoryLotRow,
     LostRow,
+    OrderRow,
     Plan,
     PlanEvaluation,
     ReplenishmentRow,
@@ -651,6 +654,34 @@ def _release(
     )
 
 
+def _hold_orders(
+    plan: Plan, rep: list[ReplenishmentRow], rerouted: list[dict[str, Any]]
+) -> tuple[OrderRow, ...] | None:
+    """Tonight's orders follow the held replenishment: an order on a path the hold moved
+    goes on the new path, an order for a (SKU, warehouse) the hold no longer replenishes is
+    not booked; the units (level minus position) are kept with the levels."""
+    if not plan.orders:
+        return plan.orders
+    paths: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+    for rrow in rep:
+        paths.setdefault((rrow.sku, rrow.warehouse), []).append(tuple(rrow.lanes))
+    moved = {
+        (r["sku"], r["warehouse"], tuple(r["from_lanes"])): tuple(r["to_lanes"])
+        for r in rerouted
+        if r["kind"] == "replenishment"
+    }
+    out: list[OrderRow] = []
+    for orow in plan.orders:
+        held = paths.get((orow.sku, orow.warehouse))
+        if not held:
+            continue
+        lanes = tuple(orow.lanes)
+        if lanes not in held:
+            lanes = moved.get((orow.sku, orow.warehouse, lanes), held[0])
+        out.append(orow if lanes == tuple(orow.lanes) else replace(orow, lanes=lanes))
+    return tuple(out)
+
+
 def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
     """Rewrite ``base_plan`` for the shocked network with the policy of the module docstring.
 
@@ -764,8 +795,10 @@ def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
         else wrow
         for wrow in plan.warehouses or ()
     )
+    orders = _hold_orders(plan, rep_out, rerouted)
     held = replace(
         plan,
+        orders=orders,
         returns=returns,
         transfers=transfers,
         inventory=inventory,

@@ -196,3 +196,41 @@ def test_closed_sea_lane_moves_only_the_share_new_inbound_brought() -> None:
     assert base_rep <= moved <= base_rep + resold
     assert not held.plan.replenishment
     assert not [v for v in ev.violations if "replenished" in v], ev.violations
+
+
+def ordering_doc() -> dict[str, Any]:
+    """tiny-my-v11 with little stock tonight (so the plan books orders) and a dear air lane
+    beside the sea lane into Port Klang."""
+    doc = v11_doc()
+    doc["inventory"] = [{"sku": "SKU-B", "warehouse": "WH-KUL", "on_hand": 50}]
+    doc.pop("returns")
+    air = {
+        "id": "SZX-PKG-air",
+        "from": "CN-SZX",
+        "to": "MY-PKG",
+        "mode": "air",
+        "transit_hours": 30,
+        "cost_per_kg": 4.0,
+    }
+    doc["lanes"].append(air)
+    return doc
+
+
+@pytest.mark.parametrize("close", ["customs", "sea"])
+def test_tonights_orders_follow_the_held_replenishment(close: str) -> None:
+    """The held plan used to keep tonight's orders as they were: with the customs lane into
+    the ordering warehouse closed it still told the planner to book 2,069 units of SKU-A and
+    483 of SKU-B on that lane while replenishing nothing there. Orders now go where the held
+    replenishment goes (the air path when the sea lane closes), or are not booked."""
+    _, plan = planned(ordering_doc())
+    assert plan.orders and all(o.lanes[0] == "SZX-PKG-sea" for o in plan.orders)
+    customs = plan.orders[0].lanes[1]
+    lane = customs if close == "customs" else "SZX-PKG-sea"
+    _, _, held, _ = _hold(ordering_doc(), [{"lanes": {"id": lane}, "closed": True}])
+    hp = held.plan
+    if close == "customs":
+        assert hp.orders == () and not hp.replenishment
+        return
+    assert [o.units for o in hp.orders or ()] == [o.units for o in plan.orders]
+    assert all(o.lanes == ("SZX-PKG-air", customs) for o in hp.orders or ())
+    assert {tuple(r.lanes) for r in hp.replenishment or ()} == {("SZX-PKG-air", customs)}
