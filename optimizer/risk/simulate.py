@@ -141,9 +141,11 @@ class SimResult:
     plan_cost: float
     seconds: float
     per_run: dict[str, F] = field(default_factory=dict)
+    currency: str | None = None
+    """The plan's currency, the unit of every cost figure (``None`` when the plan says none)."""
 
     def to_json(self) -> dict[str, Any]:
-        """The ``sim.json`` document (DESIGN §10)."""
+        """The ``sim.json`` document (DESIGN §10); cost figures in ``currency``."""
         countries = sorted(set(self.on_time_by_country) | set(self.fill_by_country))
         by_c = {
             c: {
@@ -172,6 +174,7 @@ class SimResult:
             "by_country": by_c,
             "stockout_units": self.stockout_units.to_json(),
             "cost": {**self.cost.to_json(), "plan": self.plan_cost},
+            "currency": self.currency,
             "plan_on_time_share": self.plan_on_time_share,
             "seconds": self.seconds,
         }
@@ -498,6 +501,7 @@ def simulate_plan(data: NetworkData, plan: Plan, params: SimParams | None = None
             "cost": run_cost,
             "stockout_units": stockout,
         },
+        currency=plan.currency,
     )
 
 

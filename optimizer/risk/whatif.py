@@ -138,6 +138,7 @@ class WhatIf:
         a = self.applied
         return {
             "scenario": self.base.scenario,
+            "currency": self.base.currency,
             "shock": {
                 **a.shock.to_json(),
                 "matched": list(a.matched),

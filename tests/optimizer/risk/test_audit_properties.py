@@ -214,6 +214,7 @@ def test_whatif_figures_are_consistent(chs: list[dict[str, Any]]) -> None:
     event(f"{len(chs)} change(s)")
     res = whatif(s, plan, shock, PARAMS)
     doc = res.to_json()
+    assert doc["currency"] == DOC["currency"] == res.replan.currency == res.hold.plan.currency
     shocked = compile_network(applied.scenario)
     assert res.base_eval.total == evaluate(compile_network(s), plan).total
     assert res.hold_eval.total == evaluate(shocked, res.hold.plan).total

@@ -156,7 +156,8 @@ def test_seeds_move_every_random_figure_and_the_same_seed_repeats_them() -> None
 def test_cost_per_run_is_the_plan_cost_with_the_runs_penalties() -> None:
     """Every run's cost is the plan's objective with its late penalty replaced by the
     penalty on the run's late units and the lost-sale penalty on its stockouts; the plan's
-    cost is reported in the plan's own figures (its objective)."""
+    cost is reported in the plan's own figures (its objective) and currency (sim.json used to
+    give cost figures without saying in what)."""
     d = doc(state=True, cv=0.8)
     d["rate_cards"][0]["time_cv"] = 0.6
     d["service"]["promise_hours"] = 34.0
@@ -176,6 +177,8 @@ def test_cost_per_run_is_the_plan_cost_with_the_runs_penalties() -> None:
     assert 0.0 < float(late.mean()) < shipped  # some runs are late
     assert np.allclose(res.per_run["cost"], want, rtol=1e-12, atol=1e-6)
     assert res.plan_cost == pytest.approx(pj["objective"], rel=1e-12)
+    # the cost figures are in the plan's (the scenario's) currency, and say so
+    assert res.to_json()["currency"] == pj["currency"] == d["currency"]
 
 
 def test_zero_demand_and_runs_below_two() -> None:
