@@ -286,7 +286,9 @@ def test_whatif_with_tonights_state_keeps_the_held_plans_books(chs: list[dict[st
     )
     doc = res.to_json()
     _check_diff(doc["diff"]["hold"], doc["base"], doc["hold"])
-    if doc["diff"]["replan"] is not None:
+    if res.replan_eval is not None:
+        assert not res.replan_eval.violations, (chs, res.replan_eval.violations)
+        assert res.replan.objective == pytest.approx(res.replan_eval.total, rel=1e-6)
         _check_diff(doc["diff"]["replan"], doc["base"], doc["replan"])
 
 
