@@ -195,3 +195,39 @@ def test_zero_demand_and_runs_below_two() -> None:
     assert res.cost.mean == res.plan_cost == plan.objective
     with pytest.raises(ValueError, match="runs=1"):
         SimParams(runs=1)
+
+
+def test_continuous_review_is_the_limit_of_short_cycles() -> None:
+    """``review_period_days: 0`` (continuous review, allowed by the format): the simulation
+    used to draw the demand of a zero-day cycle, so warehouse demand vanished from the fill
+    rate and no run could stock out; with 100 units lost to an unreachable zone the fill rate
+    came out as 0.0 (every unit of demand "lost"), stockouts 0. Now a run's stockouts are
+    D(H)·P(D(L) > S): the mean matches Σ d·H·P(D(L) > S) worked out here with the lognormal
+    CDF, and the fill rate is 1 − (that + the 100 lost units) / demand."""
+    from scipy import stats
+
+    d: dict[str, Any] = json.loads((DATA / "tiny-my.json").read_text())
+    d["service"]["review_period_days"] = 0.0
+    d["service"]["min_on_time_share"] = 0.0
+    d["nodes"].append({"id": "Z-FAR", "kind": "zone", "lat": 4.6, "lon": 118.0, "country": "MY"})
+    d["demand"].append({"sku": "SKU-A", "zone": "Z-FAR", "units": 100})
+    data, plan = planned(d)
+    p = plan.to_json()
+    assert p["service"]["units_lost"] == pytest.approx(100.0)
+    res = simulate_plan(data, plan, SimParams(runs=2000, seed=1))
+    H = float(d["horizon_days"])
+    cv = {k["id"]: float(k["demand_cv"]) for k in d["skus"]}
+    S = {(r["sku"], r["warehouse"]): float(r["units"]) for r in p["stock"]}
+    want = 0.0
+    for r in p["replenishment"]:
+        key = (r["sku"], r["warehouse"])
+        out = sum(f["units"] for f in p["fulfilment"] if (f["sku"], f["source"]) == key)
+        L = r["lead_time_hours"] / 24.0
+        s2 = math.log1p(cv[key[0]] ** 2 / L)
+        mu = math.log(out / H * L) - s2 / 2
+        want += out * float(stats.lognorm.sf(S[key], math.sqrt(s2), scale=math.exp(mu)))
+    assert want > 20.0
+    so = res.per_run["stockout_units"]
+    assert abs(float(so.mean()) - want) <= 4 * float(so.std(ddof=1)) / math.sqrt(len(so))
+    total = sum(r["units"] for r in d["demand"])
+    assert res.fill_rate.mean == pytest.approx(1.0 - (want + 100.0) / total, abs=0.003)
