@@ -98,9 +98,10 @@ def test_slower_transfer_lane_is_held_with_the_lanes_new_hours() -> None:
 
 def test_closed_transfer_lane_keeps_the_units_in_their_lot() -> None:
     """Closing the only transfer lane: the held plan makes no transfer, the 2,400 units stay
-    on hand at WH-PEN (``left``), the transfer is listed as not made, and the one broken rule
-    is WH-KUL's missing supply. ``whatif`` used to stop with "'PEN-KUL-transfer' is no
-    transfer lane" (as if the base plan were not made for the scenario)."""
+    on hand at WH-PEN (``left``), the transfer is listed as not made, WH-KUL orders the
+    2,400 units as new inbound, and the one broken rule is its stocking level (kept by the
+    hold). ``whatif`` used to stop with "'PEN-KUL-transfer' is no transfer lane" (as if the
+    base plan were not made for the scenario)."""
     plan, _, held, ev = _hold(v11_doc(), [{"lanes": {"id": "PEN-KUL-transfer"}, "closed": True}])
     (t0,) = plan.transfers or ()
     assert held.plan.transfers == ()
@@ -111,8 +112,12 @@ def test_closed_transfer_lane_keeps_the_units_in_their_lot() -> None:
     assert pen.left == pytest.approx(base_lots[(t0.sku, t0.from_)].left + t0.units)
     assert [r["kind"] for r in held.rerouted] == ["transfer"]
     assert held.rerouted[0]["units"] == pytest.approx(t0.units) and held.rerouted[0]["lost"]
-    assert len(ev.violations) == 1 and "WH-KUL" in ev.violations[0], ev.violations
+    assert len(ev.violations) == 1, ev.violations
+    assert "'WH-KUL': stocking level" in ev.violations[0], ev.violations
     assert ev.cost["transfer"] == 0.0
+    rep0 = _units(plan.replenishment, sku=t0.sku, warehouse=t0.to)
+    rep1 = _units(held.plan.replenishment, sku=t0.sku, warehouse=t0.to)
+    assert rep1 == pytest.approx(rep0 + t0.units)
 
 
 def _units(rows: Any, **match: str) -> float:
