@@ -27,7 +27,7 @@
   * tonight's transfers (format v1.1) take the shocked lane's hours; a transfer on a closed
     lane, or from or to a closed warehouse, is not made: its units stay where they are
     (``left`` in their lot), and a warehouse that counted on them ships what it planned with
-    the difference as new inbound (below: stock levels are kept, so the evaluator reports
+    the difference as new inbound (stock levels are kept, so the evaluator reports
     the level that longer supply needs);
   * more demand than planned is lost (the plan ships what it planned); less demand scales the
     flows of the affected (SKU, zone) pairs down;
