@@ -17,7 +17,9 @@ Model (one *run* is one realisation of the plan's horizon; runs are independent)
   standard deviation ``cv·d·√T`` (``d`` the plan's daily units out of that warehouse for
   that SKU, ``cv`` the SKU's ``demand_cv`` — the same law the stocking rule of the allocation
   model sizes safety stock for). A cycle's stockout is ``(D(L+R) − S)⁺ − (D(L) − S)⁺``
-  (standard periodic-review shortage). Units shipped direct from an origin are always filled;
+  (standard periodic-review shortage). With ``R = 0`` (continuous review) a run takes the
+  limit of ever shorter cycles: one lead time ``L`` drawn, demand ``D(H)`` over the horizon,
+  and stockouts ``D(H) · P(D(L) > S)``. Units shipped direct from an origin are always filled;
   units the plan itself loses count as unfilled demand. With tonight's state (format v1.1:
   inventory lots used where they are, transfers in, resold returns) the part of a pair's
   shipments new inbound does not bring is served from that state, taken as a steady supply
@@ -46,6 +48,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+import scipy.special as sp_special
 
 from network.compile import NetworkData, PathOptions
 from network.distribution import TOL_HOURS, lognormal_params
@@ -141,9 +144,11 @@ class SimResult:
     plan_cost: float
     seconds: float
     per_run: dict[str, F] = field(default_factory=dict)
+    currency: str | None = None
+    """The plan's currency, the unit of every cost figure (``None`` when the plan says none)."""
 
     def to_json(self) -> dict[str, Any]:
-        """The ``sim.json`` document (DESIGN §10)."""
+        """The ``sim.json`` document (DESIGN §10); cost figures in ``currency``."""
         countries = sorted(set(self.on_time_by_country) | set(self.fill_by_country))
         by_c = {
             c: {
@@ -172,6 +177,7 @@ class SimResult:
             "by_country": by_c,
             "stockout_units": self.stockout_units.to_json(),
             "cost": {**self.cost.to_json(), "plan": self.plan_cost},
+            "currency": self.currency,
             "plan_on_time_share": self.plan_on_time_share,
             "seconds": self.seconds,
         }
@@ -229,6 +235,21 @@ def _demand(rng: np.random.Generator, mean: F, cv: F) -> F:
         mu = np.log(np.where(pos, mean, 1.0)) - s2 / 2.0
     z = rng.standard_normal(mean.shape)
     return np.where(pos, np.exp(mu + np.sqrt(s2) * z), mean)
+
+
+def _p_above(rate: F, cv: F, L: F, level: F) -> F:
+    """P(demand over ``L`` days > ``level``) for the lognormal demand of :func:`_demand`
+    (mean ``rate·L``, CV ``cv/√L``); a step where that law is degenerate."""
+    mean = rate * L
+    pos = (mean > 0) & (cv > 0)
+    cv_l = np.where(pos, cv / np.sqrt(np.where(pos, L, 1.0)), 0.0)
+    s2 = np.log1p(cv_l**2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (np.log(np.maximum(level, 1e-300)) - np.log(np.where(pos, mean, 1.0)) + s2 / 2) / (
+            np.sqrt(np.where(pos, s2, 1.0))
+        )
+    p = 0.5 * sp_special.erfc(z / math.sqrt(2.0))
+    return np.where(pos, np.where(level > 0, p, 1.0), (mean > level).astype(float))
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,6 +473,15 @@ def simulate_plan(data: NetworkData, plan: Plan, params: SimParams | None = None
                 L = np.where(has_in[None, :], lt, 0.0) / 24.0
             else:
                 L = np.zeros((b, KW))
+            if R <= 0:  # continuous review: the limit of ever shorter cycles
+                d_h = _demand(
+                    rng,
+                    np.broadcast_to(d_rate * H, (b, KW)),
+                    np.broadcast_to(cv_d / math.sqrt(max(H, 1e-300)), (b, KW)),
+                )
+                short += np.maximum(d_h - pool * H, 0.0) * _p_above(d_rate, cv_d, L, S + pool * L)
+                dem += d_h
+                continue
             d_l = _demand(
                 rng, d_rate * L, np.broadcast_to(cv_d / np.sqrt(np.maximum(L, 1e-300)), L.shape)
             )
@@ -498,6 +528,7 @@ def simulate_plan(data: NetworkData, plan: Plan, params: SimParams | None = None
             "cost": run_cost,
             "stockout_units": stockout,
         },
+        currency=plan.currency,
     )
 
 

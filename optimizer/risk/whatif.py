@@ -10,17 +10,32 @@
   policy (:func:`hold_plan`):
 
   * a fulfilment flow from a closed warehouse, or from a warehouse that no longer receives its
-    SKU (every inbound path closed), or on a closed last-mile path with no other path from the
-    same warehouse, **falls back** to the cheapest remaining direct path from an origin into
-    its zone (cost + late penalty; no stock needed), else it is **lost**;
+    SKU (every inbound path the plan replenished it on closed; a pair the plan serves from
+    tonight's state alone keeps its flows), or on a closed last-mile path with no other path
+    from the same warehouse, **falls back** to the cheapest remaining direct path from an
+    origin into its zone (cost + late penalty; no stock needed), else it is **lost**;
   * a fulfilment flow on a closed path whose warehouse still has another path into the zone
     moves to the cheapest such path (same stock);
   * a replenishment flow on a closed inbound path moves to the cheapest remaining inbound path
     into the same warehouse (stock levels are kept; if the new lead time needs more stock, the
     evaluator reports the shortfall as a violation);
   * stock at a closed warehouse is lost with it (its fixed cost is no longer counted);
+  * tonight's orders follow the held replenishment (moved with it, or not booked for a
+    (SKU, warehouse) no longer replenished);
+  * returns (format v1.1) follow the held deliveries of their (SKU, zone) pro rata; those
+    whose warehouse or reverse path the shock closes are written off;
+  * tonight's transfers (format v1.1) take the shocked lane's hours; a transfer on a closed
+    lane, or from or to a closed warehouse, is not made: its units stay where they are
+    (``left`` in their lot), and a warehouse that counted on them ships what it planned with
+    the difference as new inbound (stock levels are kept, so the evaluator reports
+    the level that longer supply needs);
   * more demand than planned is lost (the plan ships what it planned); less demand scales the
-    flows of the affected (SKU, zone) pairs down, and their replenishment with them.
+    flows of the affected (SKU, zone) pairs down;
+  * with tonight's state (format v1.1), a warehouse cut off from new inbound keeps shipping
+    the share of its flows the state supplies (lots used there, transfers in, resold returns);
+    only the rest falls back. New inbound follows each (SKU, warehouse)'s outflow net of
+    what the state supplies more or less than before; state no longer needed is not used
+    (lots are left where they are, transfers in are cut, resold units are surplus).
 
   ``hold`` lists every moved flow (``rerouted``, with from/to lanes and units) and the units
   lost to the shock; any rule the held plan breaks is in its ``violations``;
@@ -51,11 +66,16 @@ from optimizer.plan.document import (
     CostBreakdown,
     CountryService,
     FulfilmentRow,
+    InventoryLotRow,
     LostRow,
+    OrderRow,
     Plan,
     PlanEvaluation,
     ReplenishmentRow,
+    ReturnRow,
     ServiceSummary,
+    SurplusRow,
+    TransferRow,
 )
 from optimizer.plan.evaluate import Evaluation, evaluate
 from optimizer.plan.planning import plan_scenario
@@ -119,6 +139,7 @@ class WhatIf:
         a = self.applied
         return {
             "scenario": self.base.scenario,
+            "currency": self.base.currency,
             "shock": {
                 **a.shock.to_json(),
                 "matched": list(a.matched),
@@ -233,7 +254,9 @@ def _hold_replenishment(
     ctx: _Hold, plan: Plan
 ) -> tuple[list[ReplenishmentRow], set[tuple[int, int]]]:
     """Replenishment kept, moved to the cheapest other inbound path into its warehouse, or
-    dropped (warehouse closed or unreachable); the (SKU, warehouse) pairs still fed."""
+    dropped (warehouse closed or unreachable); the (SKU, warehouse) pairs cut off (replenished
+    in the plan, no longer). A pair the plan ships from tonight's state alone (format v1.1:
+    lots there, transfers in, resold returns; no replenishment) is not cut off."""
     data, sku_i, wh_i, o_i = ctx.data, ctx.sku_i, ctx.wh_i, ctx.o_i
     need, rerouted = ctx.need, ctx.rerouted
     usable = data.wh_usable
@@ -242,9 +265,12 @@ def _hold_replenishment(
     # -- replenishment: keep, move to another inbound path, or drop (warehouse unreachable) ---
     new_rep: list[ReplenishmentRow] = []
     fed: set[tuple[int, int]] = set()
+    had: set[tuple[int, int]] = set()
     for j, row in enumerate(plan.replenishment or ()):
         k = need(sku_i, row.sku, "SKU", f"replenishment[{j}]")
         w = need(wh_i, row.warehouse, "warehouse", f"replenishment[{j}]")
+        if float(row.units) > 0:
+            had.add((k, w))
         if not usable[w]:
             continue
         lanes = tuple(row.lanes)
@@ -275,7 +301,7 @@ def _hold_replenishment(
         new_rep.append(replace(row, lead_time_hours=float(data.inbound.hours[hit])))
         fed.add((k, w))
 
-    return new_rep, fed
+    return new_rep, had - fed
 
 
 def _demand_scale(
@@ -302,7 +328,7 @@ def _demand_scale(
 
 
 def _hold_fulfilment(
-    ctx: _Hold, plan: Plan, fed: set[tuple[int, int]], scale: dict[tuple[int, int], float]
+    ctx: _Hold, plan: Plan, keep: dict[tuple[int, int], float], scale: dict[tuple[int, int], float]
 ) -> tuple[list[FulfilmentRow], float, dict[tuple[int, int], float], dict[tuple[int, int], float]]:
     """Fulfilment under the shock (module docstring): the new rows, the units lost to it, and
     the units each (SKU, warehouse) ships after and before."""
@@ -324,21 +350,14 @@ def _hold_fulfilment(
         out_by_wz.setdefault((int(data.outbound.src[i]), int(data.outbound.dst[i])), []).append(i)
     shipped_kw: dict[tuple[int, int], float] = {}
     shipped_kw_before: dict[tuple[int, int], float] = {}
-    for j, frow in enumerate(plan.fulfilment or ()):
-        where = f"fulfilment[{j}]"
-        k = need(sku_i, frow.sku, "SKU", where)
-        z = need(z_i, frow.zone, "zone", where)
-        units = float(frow.units) * scale.get((k, z), 1.0)
+
+    def _place(frow: FulfilmentRow, k: int, z: int, units: float, from_wh: bool) -> None:
+        nonlocal lost_to_shock
         lanes = tuple(frow.lanes)
         src = frow.source
-        if src in wh_i:
-            w = wh_i[src]
-            shipped_kw_before[(k, w)] = shipped_kw_before.get((k, w), 0.0) + float(frow.units)
-        if units <= 0:
-            continue
         kind: str | None = None
         opt: int | None = None
-        if src in wh_i and usable[wh_i[src]] and (k, wh_i[src]) in fed:
+        if from_wh and src in wh_i and usable[wh_i[src]]:
             w = wh_i[src]
             opt = out_k.get((w, z, lanes))
             kind = "warehouse"
@@ -370,7 +389,7 @@ def _hold_fulfilment(
                         "lost": True,
                     }
                 )
-                continue
+                return
         opts = data.outbound if kind == "warehouse" else data.direct
         new_src = src if kind == "warehouse" else data.origins[int(opts.src[opt])]
         new_lanes = [data.lanes[x] for x in opts.lanes_of(opt).tolist()]
@@ -405,7 +424,264 @@ def _hold_fulfilment(
             key = (k, wh_i[new_src])
             shipped_kw[key] = shipped_kw.get(key, 0.0) + units
 
+    for j, frow in enumerate(plan.fulfilment or ()):
+        where = f"fulfilment[{j}]"
+        k = need(sku_i, frow.sku, "SKU", where)
+        z = need(z_i, frow.zone, "zone", where)
+        units = float(frow.units) * scale.get((k, z), 1.0)
+        src = frow.source
+        if src in wh_i:
+            w = wh_i[src]
+            shipped_kw_before[(k, w)] = shipped_kw_before.get((k, w), 0.0) + float(frow.units)
+        if units <= 0:
+            continue
+        # a pair cut off keeps the share tonight's state supplies (``keep``); the rest moves
+        q = keep.get((k, wh_i[src]), 1.0) if src in wh_i else 1.0
+        parts = (
+            [(units * q, True), (units * (1.0 - q), False)] if 0.0 < q < 1.0 else [(units, q > 0)]
+        )
+        for part, from_wh in parts:
+            _place(frow, k, z, part, from_wh)
+
     return new_ful, lost_to_shock, shipped_kw, shipped_kw_before
+
+
+def _hold_transfers(
+    ctx: _Hold, plan: Plan
+) -> tuple[tuple[TransferRow, ...] | None, tuple[InventoryLotRow, ...] | None]:
+    """Tonight's transfers under the shock: hours (and arrival) from the shocked lane; a
+    transfer whose lane is closed, or whose warehouse the shock closes, is not made and its
+    units stay in the lot it was to leave (the inventory rows say so)."""
+    data, wh_i, rerouted = ctx.data, ctx.wh_i, ctx.rerouted
+    if not plan.transfers:
+        return plan.transfers, plan.inventory
+    tr = data.transfer
+    lane_i = {ln: i for i, ln in enumerate(data.lanes)}
+    usable = data.wh_usable
+    kept: list[TransferRow] = []
+    back: dict[tuple[str, str, str, float], float] = {}
+    for trow in plan.transfers:
+        a, b, ln = wh_i.get(trow.from_, -1), wh_i.get(trow.to, -1), lane_i.get(trow.lane, -1)
+        hit = (
+            [
+                t
+                for t in range(len(tr))
+                if int(tr.src[t]) == a
+                and int(tr.dst[t]) == b
+                and int(tr.lane_idx[tr.lane_ptr[t]]) == ln
+            ]
+            if tr is not None and a >= 0 and b >= 0 and ln >= 0 and usable[a] and usable[b]
+            else []
+        )
+        transit = trow.lot == "in_transit"
+        lot_h = float(trow.available_in_hours or 0.0) - float(trow.hours) if transit else 0.0
+        if not hit or tr is None:
+            key = (trow.sku, trow.from_, "in_transit" if transit else "on_hand", round(lot_h, 6))
+            back[key] = back.get(key, 0.0) + float(trow.units)
+            rerouted.append(
+                {
+                    "kind": "transfer",
+                    "sku": trow.sku,
+                    "from_source": trow.from_,
+                    "to_source": trow.to,
+                    "from_lanes": [trow.lane],
+                    "to_lanes": None,
+                    "units": float(trow.units),
+                    "lost": True,
+                }
+            )
+            continue
+        hours = float(tr.hours[hit[0]])
+        kept.append(replace(trow, hours=hours, available_in_hours=lot_h + hours))
+    inventory = plan.inventory
+    if back and inventory is not None:
+        rows = []
+        for irow in inventory:
+            h = float(irow.arrives_in_hours or 0.0) if irow.kind == "in_transit" else 0.0
+            key = (irow.sku, irow.warehouse, irow.kind, round(h, 6))
+            u = min(back.get(key, 0.0), float(irow.transferred))
+            if u > 0:
+                back[key] -= u
+                irow = replace(irow, transferred=float(irow.transferred) - u, left=irow.left + u)
+            rows.append(irow)
+        inventory = tuple(rows)
+    return tuple(kept), inventory
+
+
+def _hold_returns(
+    ctx: _Hold, plan: Plan, new_ful: list[FulfilmentRow]
+) -> tuple[ReturnRow, ...] | None:
+    """Returns follow the held deliveries: each row scaled by the units delivered to its
+    (SKU, zone) after over before; a row whose warehouse the shock closes or whose reverse
+    path is closed is written off (no resold units)."""
+    if not plan.returns:
+        return plan.returns
+    data, wh_i, rerouted = ctx.data, ctx.wh_i, ctx.rerouted
+    out_k = option_keys(data.outbound, data.lanes)
+    usable = data.wh_usable
+    before: dict[tuple[str, str], float] = {}
+    after: dict[tuple[str, str], float] = {}
+    for frow in plan.fulfilment or ():
+        before[(frow.sku, frow.zone)] = before.get((frow.sku, frow.zone), 0.0) + float(frow.units)
+    for frow in new_ful:
+        after[(frow.sku, frow.zone)] = after.get((frow.sku, frow.zone), 0.0) + float(frow.units)
+    rows: list[ReturnRow] = []
+    for rrow in plan.returns:
+        key = (rrow.sku or "", rrow.zone or "")
+        b = before.get(key, 0.0)
+        f = after.get(key, 0.0) / b if b > 0 else 1.0
+        row = (
+            rrow
+            if f == 1.0
+            else replace(
+                rrow, units=float(rrow.units) * f, resold_units=float(rrow.resold_units) * f
+            )
+        )
+        if row.warehouse is not None and float(row.units) > 0:
+            w = wh_i.get(row.warehouse, -1)
+            z = ctx.z_i.get(row.zone or "", -1)
+            ok = w >= 0 and bool(usable[w]) and (w, z, tuple(row.lanes or ())) in out_k
+            if not ok:
+                rerouted.append(
+                    {
+                        "kind": "returns",
+                        "sku": row.sku,
+                        "zone": row.zone,
+                        "from_source": row.warehouse,
+                        "from_lanes": list(row.lanes or ()),
+                        "to_source": None,
+                        "to_lanes": None,
+                        "units": float(row.units),
+                        "lost": True,
+                    }
+                )
+                row = replace(row, warehouse=None, lanes=None, resold_units=0.0, written_off=True)
+        if float(row.units) > 0:
+            rows.append(row)
+    return tuple(rows)
+
+
+def _state_supply(
+    ctx: _Hold,
+    inventory: tuple[InventoryLotRow, ...] | None,
+    transfers: tuple[TransferRow, ...] | None,
+    returns: tuple[ReturnRow, ...] | None,
+    plan: Plan,
+) -> dict[tuple[int, int], float]:
+    """Units per (SKU, warehouse) from tonight's state (format v1.1): lots used there,
+    transfers in and resold returns, less the surplus left on the shelf."""
+    sku_i, wh_i = ctx.sku_i, ctx.wh_i
+    out: dict[tuple[int, int], float] = {}
+
+    def add(sku: str | None, wh: str | None, u: float) -> None:
+        if sku in sku_i and wh in wh_i:
+            key = (sku_i[sku], wh_i[wh])
+            out[key] = out.get(key, 0.0) + u
+
+    for irow in inventory or ():
+        add(irow.sku, irow.warehouse, float(irow.used_here))
+    for trow in transfers or ():
+        add(trow.sku, trow.to, float(trow.units))
+    for rrow in returns or ():
+        add(rrow.sku, rrow.warehouse, float(rrow.resold_units))
+    for srow in plan.surplus or ():
+        add(srow.sku, srow.warehouse, -float(srow.units))
+    return out
+
+
+def _release(
+    ctx: _Hold,
+    extra: dict[tuple[int, int], float],
+    inventory: tuple[InventoryLotRow, ...] | None,
+    transfers: tuple[TransferRow, ...] | None,
+    surplus: tuple[SurplusRow, ...] | None,
+) -> tuple[
+    tuple[InventoryLotRow, ...] | None,
+    tuple[TransferRow, ...] | None,
+    tuple[SurplusRow, ...] | None,
+]:
+    """Give back ``extra`` units of tonight's state per (SKU, warehouse): lots used there are
+    left, then transfers in are cut (their units left in the lot they came from), then the
+    rest (resold returns) is surplus on the shelf."""
+    if not extra:
+        return inventory, transfers, surplus
+    data, sku_i, wh_i = ctx.data, ctx.sku_i, ctx.wh_i
+    inv = list(inventory or ())
+    trs = list(transfers or ())
+    sur = list(surplus or ())
+
+    def pair(sku: str, wh: str) -> tuple[int, int] | None:
+        return (sku_i[sku], wh_i[wh]) if sku in sku_i and wh in wh_i else None
+
+    def lot_key(sku: str, wh: str, kind: str, h: float) -> tuple[str, str, str, float]:
+        return (sku, wh, kind, round(h, 6))
+
+    back: dict[tuple[str, str, str, float], float] = {}
+    for i, irow in enumerate(inv):
+        key = pair(irow.sku, irow.warehouse)
+        x = extra.get(key, 0.0) if key is not None else 0.0
+        u = min(x, float(irow.used_here))
+        if key is not None and u > 0:
+            extra[key] = x - u
+            inv[i] = replace(irow, used_here=float(irow.used_here) - u, left=float(irow.left) + u)
+    for i, trow in enumerate(trs):
+        key = pair(trow.sku, trow.to)
+        x = extra.get(key, 0.0) if key is not None else 0.0
+        u = min(x, float(trow.units))
+        if key is not None and u > 0:
+            extra[key] = x - u
+            trs[i] = replace(trow, units=float(trow.units) - u)
+            transit = trow.lot == "in_transit"
+            h = float(trow.available_in_hours or 0.0) - float(trow.hours) if transit else 0.0
+            lk = lot_key(trow.sku, trow.from_, "in_transit" if transit else "on_hand", h)
+            back[lk] = back.get(lk, 0.0) + u
+    for i, irow in enumerate(inv):
+        h = float(irow.arrives_in_hours or 0.0) if irow.kind == "in_transit" else 0.0
+        lk = lot_key(irow.sku, irow.warehouse, irow.kind, h)
+        u = min(back.get(lk, 0.0), float(irow.transferred))
+        if u > 0:
+            back[lk] -= u
+            inv[i] = replace(
+                irow, transferred=float(irow.transferred) - u, left=float(irow.left) + u
+            )
+    for key, x in sorted(extra.items()):
+        if x > 1e-9:
+            sur.append(
+                SurplusRow(sku=data.skus[key[0]], warehouse=data.warehouses[key[1]], units=x)
+            )
+    return (
+        tuple(inv) if inventory is not None else None,
+        tuple(t for t in trs if float(t.units) > 0) if transfers is not None else None,
+        tuple(sur) if sur or surplus is not None else None,
+    )
+
+
+def _hold_orders(
+    plan: Plan, rep: list[ReplenishmentRow], rerouted: list[dict[str, Any]]
+) -> tuple[OrderRow, ...] | None:
+    """Tonight's orders follow the held replenishment: an order on a path the hold moved
+    goes on the new path, an order for a (SKU, warehouse) the hold no longer replenishes is
+    not booked; the units (level minus position) are kept with the levels."""
+    if not plan.orders:
+        return plan.orders
+    paths: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+    for rrow in rep:
+        paths.setdefault((rrow.sku, rrow.warehouse), []).append(tuple(rrow.lanes))
+    moved = {
+        (r["sku"], r["warehouse"], tuple(r["from_lanes"])): tuple(r["to_lanes"])
+        for r in rerouted
+        if r["kind"] == "replenishment"
+    }
+    out: list[OrderRow] = []
+    for orow in plan.orders:
+        held = paths.get((orow.sku, orow.warehouse))
+        if not held:
+            continue
+        lanes = tuple(orow.lanes)
+        if lanes not in held:
+            lanes = moved.get((orow.sku, orow.warehouse, lanes), held[0])
+        out.append(orow if lanes == tuple(orow.lanes) else replace(orow, lanes=lanes))
+    return tuple(out)
 
 
 def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
@@ -420,17 +696,93 @@ def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
     ctx = _Hold.of(shocked)
     sku_i, wh_i, rerouted = ctx.sku_i, ctx.wh_i, ctx.rerouted
     usable = shocked.wh_usable
-    new_rep, fed = _hold_replenishment(ctx, plan)
+    new_rep, cut = _hold_replenishment(ctx, plan)
     dem, served, scale = _demand_scale(ctx, plan)
-    new_ful, lost_to_shock, shipped_kw, shipped_kw_before = _hold_fulfilment(ctx, plan, fed, scale)
-    # replenishment follows the warehouse's outflow (less demand, moved flows)
+    transfers, inventory = _hold_transfers(ctx, plan)
+    # tonight's lots at a closed warehouse are lost with it
+    lots_lost = 0.0
+    if inventory is not None:
+        rows = []
+        for irow in inventory:
+            wl = wh_i.get(irow.warehouse)
+            if wl is not None and not usable[wl] and float(irow.used_here) > 0:
+                lots_lost += float(irow.used_here)
+                irow = replace(irow, used_here=0.0, left=float(irow.left) + float(irow.used_here))
+            rows.append(irow)
+        inventory = tuple(rows)
+    state_before = _state_supply(ctx, plan.inventory, plan.transfers, plan.returns, plan)
+    # a pair cut off from new inbound keeps shipping what tonight's state supplies
+    out_before: dict[tuple[int, int], float] = {}
+    for frow in plan.fulfilment or ():
+        if frow.source in wh_i and frow.sku in sku_i:
+            key = (sku_i[frow.sku], wh_i[frow.source])
+            out_before[key] = out_before.get(key, 0.0) + float(frow.units)
+    # ... which depends on the resold returns of the deliveries it keeps (a contraction: a
+    # round changes the shares by at most the resold share of the returns rate times the last
+    # change), so rounds until the shares settle
+    state_mid = _state_supply(ctx, inventory, transfers, plan.returns, plan)
+    n_moves = len(rerouted)
+    keep: dict[tuple[int, int], float] = {}
+    has_state = bool(plan.inventory or plan.transfers or plan.returns)
+    for _ in range(60 if cut and has_state else 1):
+        del rerouted[n_moves:]
+        last, keep = (
+            keep,
+            {
+                key: min(1.0, max(0.0, state_mid.get(key, 0.0) / out_before[key]))
+                if out_before.get(key, 0.0) > 0
+                else 0.0
+                for key in cut
+            },
+        )
+        new_ful, lost_to_shock, shipped_kw, shipped_kw_before = _hold_fulfilment(
+            ctx, plan, keep, scale
+        )
+        returns = _hold_returns(ctx, plan, new_ful)
+        state_mid = state_after = _state_supply(ctx, inventory, transfers, returns, plan)
+        if last and max(abs(keep[k] - last[k]) for k in keep) <= 1e-13:
+            break
+    # new inbound follows the warehouse's outflow (less demand, moved flows) net of what
+    # tonight's state supplies more or less than before
+    rep_before: dict[tuple[int, int], float] = {}
+    for rrow in new_rep:
+        key = (sku_i[rrow.sku], wh_i[rrow.warehouse])
+        rep_before[key] = rep_before.get(key, 0.0) + float(rrow.units)
     rep_out = []
     for rrow in new_rep:
         key = (sku_i[rrow.sku], wh_i[rrow.warehouse])
-        before = shipped_kw_before.get(key, 0.0)
-        f = shipped_kw.get(key, 0.0) / before if before > 0 else 0.0
+        need_in = (
+            rep_before[key]
+            + (shipped_kw.get(key, 0.0) - shipped_kw_before.get(key, 0.0))
+            - (state_after.get(key, 0.0) - state_before.get(key, 0.0))
+        )
+        f = need_in / rep_before[key] if rep_before[key] > 0 else 0.0
         if f > 0:
             rep_out.append(replace(rrow, units=float(rrow.units) * f))
+    # what tonight's state now supplies beyond a pair's outflow is not used: lots stay where
+    # they are, transfers in are not made, resold returns stay on the shelf (surplus)
+    rep_base: dict[tuple[int, int], float] = {}
+    for rrow in plan.replenishment or ():
+        if rrow.sku in sku_i and rrow.warehouse in wh_i:
+            key = (sku_i[rrow.sku], wh_i[rrow.warehouse])
+            rep_base[key] = rep_base.get(key, 0.0) + float(rrow.units)
+    rep_after: dict[tuple[int, int], float] = {}
+    for rrow in rep_out:
+        key = (sku_i[rrow.sku], wh_i[rrow.warehouse])
+        rep_after[key] = rep_after.get(key, 0.0) + float(rrow.units)
+    extra: dict[tuple[int, int], float] = {}
+    for key in sorted(set(state_before) | set(state_after) | set(shipped_kw_before)):
+        if not usable[key[1]]:
+            continue
+        d_out = shipped_kw.get(key, 0.0) - shipped_kw_before.get(key, 0.0)
+        d_state = state_after.get(key, 0.0) - state_before.get(key, 0.0)
+        d_rep = rep_after.get(key, 0.0) - rep_base.get(key, 0.0)
+        if d_out == 0.0 and d_state == 0.0 and d_rep == 0.0:
+            continue
+        x = d_rep + d_state - d_out
+        if x > 1e-9:
+            extra[key] = x
+    inventory, transfers, surplus = _release(ctx, extra, inventory, transfers, plan.surplus)
     stock_lost = 0.0
     stock = []
     for srow in plan.stock or ():
@@ -445,16 +797,22 @@ def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
         else wrow
         for wrow in plan.warehouses or ()
     )
+    orders = _hold_orders(plan, rep_out, rerouted)
     held = replace(
         plan,
+        orders=orders,
+        returns=returns,
+        transfers=transfers,
+        inventory=inventory,
         replenishment=tuple(rep_out),
+        surplus=surplus,
         fulfilment=tuple(new_ful),
         stock=tuple(stock),
         warehouses=warehouses,
         strategy="hold",
     )
     demand_lost = float(sum(max(0.0, d - served.get(key, 0.0)) for key, d in dem.items()))
-    return HoldPlan(held, tuple(rerouted), lost_to_shock, stock_lost, demand_lost)
+    return HoldPlan(held, tuple(rerouted), lost_to_shock, stock_lost + lots_lost, demand_lost)
 
 
 HELD_NOTE = (
