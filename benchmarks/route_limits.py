@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.routing_sectors import read_instance
+from benchmarks.rows import append_rows
 
 #: The promise: a solve ends within the limit plus this share of it.
 TOLERANCE = 0.10
@@ -103,8 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"statuses {sorted({r['status'] for r in solved})}"
             )
     if a.out:
-        old = json.loads(a.out.read_text()) if a.out.exists() else []
-        a.out.write_text(json.dumps(old + rows, indent=1))
+        append_rows(a.out, rows)
     return 0
 
 

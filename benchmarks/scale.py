@@ -32,6 +32,8 @@ import pandas as pd
 import psutil
 import yaml
 
+from benchmarks.rows import append_rows
+
 
 def subset(src: Path, n_skus: int, out: Path) -> Path:
     """A copy of ``src`` with its first ``n_skus`` SKUs and their demand rows."""
@@ -150,8 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(json.dumps(row), flush=True)
     if a.out:
-        old = json.loads(a.out.read_text()) if a.out.exists() else []
-        a.out.write_text(json.dumps(old + rows, indent=1))
+        append_rows(a.out, rows)
     return 0
 
 

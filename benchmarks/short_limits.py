@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.rows import append_rows
+
 #: The promise: a run ends within the limit plus this share of it.
 TOLERANCE = 0.10
 PHASES = (
@@ -112,8 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{sorted({str(r.get('status')) for r in mine})}"
         )
     if a.out:
-        old = json.loads(a.out.read_text()) if a.out.exists() else []
-        a.out.write_text(json.dumps(old + rows, indent=1))
+        append_rows(a.out, rows)
     return 0
 
 
