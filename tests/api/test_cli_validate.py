@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from api.cli import main
 
@@ -55,6 +56,25 @@ def test_validate_bad_input_exit_2(
     assert "error: s.json: lanes[0] (id 'SZX-PKG-sea').to: unknown node 'NOWHERE'" in err
     assert "error: s.json: nodes[2] (id 'WH-KUL').fixed_cost" in err
     assert "Traceback" not in err
+
+
+def test_validate_refuses_true_for_a_number(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``cost_per_kg: true`` (YAML) is an error naming the field, as the service's 422 is; it was
+    read as 1 and the scenario reported valid."""
+    doc = json.loads((data_dir / "tiny-my.json").read_text())
+    doc["lanes"][0]["cost_per_kg"] = True
+    doc["nodes"][2]["fixed_cost"] = False
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump(doc))
+    assert main(["validate", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "error: s.yaml: lanes[0] (id 'SZX-PKG-sea').cost_per_kg: "
+        "Input should be a valid number (got True)" in err
+    )
+    assert "error: s.yaml: nodes[2] (id 'WH-KUL').fixed_cost: " in err and "(got False)" in err
 
 
 def test_paths_lists_legs(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
