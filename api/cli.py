@@ -6,7 +6,9 @@ adds its parser and sets ``func``. Heavy imports happen inside the command funct
 
 Exit codes: 0 success, 1 internal error (a bug: reported in one line, ``--debug`` for the
 traceback) or an output that could not be written (one line naming it), 2 bad input (every
-problem on its own line, naming the item), 130 interrupted.
+problem on its own line, naming the item), 130 interrupted, 141 standard output closed by its
+reader (``tradelane paths … --json | head``: the command ends quietly, as one killed by
+SIGPIPE would).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import importlib.util
 import logging
 import os
 import re
+import select
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -108,8 +112,54 @@ def join_negative_values(argv: Sequence[str]) -> list[str]:
     return out
 
 
+#: Exit code when standard output's reader has gone: 128 + SIGPIPE, as a shell reports a
+#: command killed by it (Python ignores SIGPIPE, so the write fails with EPIPE instead).
+EXIT_PIPE_CLOSED = 128 + int(getattr(signal, "SIGPIPE", 13))
+
+
+def stdout_reader_gone() -> bool:
+    """Whether standard output is a pipe whose reading end is closed (a ``BrokenPipeError``
+    from elsewhere, a socket or a worker's pipe, stays an internal error)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    if not hasattr(select, "poll"):  # pragma: no cover - Windows: no poll, no SIGPIPE
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    try:
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
+    except OSError:  # pragma: no cover
+        return False
+
+
+def _end_quietly() -> int:
+    """Standard output's reader has gone: later writes (the interpreter's last flush among
+    them) go to the null device, and nothing is said."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - no file descriptor
+        pass
+    return EXIT_PIPE_CLOSED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (also used as the console script)."""
+    try:
+        try:
+            return _main(argv)
+        finally:
+            # output still buffered meets a closed pipe here rather than at the interpreter's
+            # exit ("Exception ignored ... BrokenPipeError", exit 120)
+            sys.stdout.flush()
+    except BrokenPipeError:
+        return _end_quietly()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     # a --time-limit covers the whole command: from the process's start when run as the
     # command, from this call when called from code with arguments
     started = process_started() if argv is None else time.perf_counter()
@@ -144,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as e:
+        if isinstance(e, BrokenPipeError) and stdout_reader_gone():
+            raise  # main ends quietly
         if args.debug:
             raise
         print(

@@ -9,8 +9,9 @@ Every rule of the format is enforced here, and *all* problems are collected befo
 a planner sees every mistake at once. Each problem names the offending item: its field path,
 its id and, for CSV rows, the line number. Beyond DESIGN §3's list: a key written twice in one
 mapping is an error naming both lines (JSON and YAML readers would keep the last silently), a
-rate card may not have mode ``transfer`` (its lanes end at zones), and unknown keys are kept
-and reported as warnings (:func:`unknown_fields`).
+rate card may not have mode ``transfer`` (its lanes end at zones), ``true``/``false`` where a
+number belongs is an error naming the field (``(got True)``; it was read as 1/0), and unknown
+keys are kept and reported as warnings (:func:`unknown_fields`).
 
 Units: money in the scenario's ``currency``, weights kg, volumes m³, times hours, distances km.
 
@@ -70,7 +71,7 @@ from pydantic import (
 
 from network.demand import DemandTable, RowLocations, check_records, check_references
 from network.demand import read_demand_csv as _read_demand_csv
-from network.state import InventoryRow, ReturnsRule, state_problems
+from network.state import FormatModel, InventoryRow, ReturnsRule, state_problems
 
 __all__ = [
     "MODES",
@@ -133,14 +134,13 @@ class ScenarioError(ValueError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-class _Base(BaseModel):
+class _Base(FormatModel):
     # Unknown keys are kept (and reported as warnings by ``unknown_fields``), not rejected:
     # newer writers may add optional fields, and a typo should be visible, not fatal.
     # Numbers must be finite: ``Infinity`` in a cost or weight would reach the solver as an
-    # infinite coefficient (fields where infinity means "no limit" say so themselves).
-    model_config = ConfigDict(
-        extra="allow", populate_by_name=True, frozen=True, allow_inf_nan=False
-    )
+    # infinite coefficient (fields where infinity means "no limit" say so themselves); and
+    # ``true``/``false`` is not a number (FormatModel).
+    pass
 
 
 class Service(_Base):

@@ -38,25 +38,81 @@ warehouse 'WH-1'``), together with every v1 problem.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 from collections import Counter
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["InventoryRow", "ReturnsRule", "read_inventory_csv", "state_problems"]
+__all__ = ["FormatModel", "InventoryRow", "ReturnsRule", "read_inventory_csv", "state_problems"]
 
 INVENTORY_COLUMNS = ("sku", "warehouse", "on_hand", "in_transit", "arrives_in_hours")
 
 
-class _Base(BaseModel):
+class _Boolean:
+    """``true``/``false`` found where a number belongs: fails the number check, shown as is."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+@functools.cache
+def _number_fields(model: type[BaseModel]) -> dict[str, bool]:
+    """A model's number fields by key: ``False`` for a number, ``True`` for a mapping of them."""
+    out: dict[str, bool] = {}
+    for name, field in model.model_fields.items():
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        if getattr(ann, "__origin__", None) is dict and args[1:] == (float,):
+            out[field.alias or name] = True
+        elif ann is float or float in args:
+            out[field.alias or name] = False
+    return out
+
+
+class FormatModel(BaseModel):
+    """Base of every record of the scenario format (v1 and v1.1).
+
+    Unknown keys are kept (:func:`network.scenario.unknown_fields` reports them as warnings);
+    numbers must be finite, and ``true``/``false`` is not a number (pydantic would read it as
+    1/0: a share of ``true`` became a 100 % target), as demand rows and the service's schema
+    check already say.
+    """
+
     model_config = ConfigDict(
         extra="allow", populate_by_name=True, frozen=True, allow_inf_nan=False
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, data: Any) -> Any:
+        # one pass over the keys per record (a field validator costs a call per field: +40 %
+        # on 100,000 SKUs); the field's own check then names it, "(got True)"
+        if not isinstance(data, dict):
+            return data
+        fields = _number_fields(cls)
+        out = None
+        for key, v in data.items():
+            mapping = fields.get(key)
+            if mapping is None:
+                continue
+            if not mapping and isinstance(v, bool):
+                out = out if out is not None else dict(data)
+                out[key] = _Boolean(v)
+            elif mapping and isinstance(v, dict) and any(isinstance(x, bool) for x in v.values()):
+                out = out if out is not None else dict(data)
+                out[key] = {k: _Boolean(x) if isinstance(x, bool) else x for k, x in v.items()}
+        return data if out is None else out
 
-class InventoryRow(_Base):
+
+class InventoryRow(FormatModel):
     """Tonight's stock of one SKU at one warehouse: on hand and/or one shipment in transit."""
 
     sku: str = Field(min_length=1)
@@ -66,7 +122,7 @@ class InventoryRow(_Base):
     arrives_in_hours: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
 
-class ReturnsRule(_Base):
+class ReturnsRule(FormatModel):
     """The share of units delivered to a country that comes back, and how much is resold."""
 
     country: str = Field(min_length=2, max_length=3)

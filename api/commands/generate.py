@@ -22,9 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--region", help="destination region (see --list-regions)")
     p.add_argument(
-        "--tier", default="S", help="size tier: S (~20 SKUs), M (~300), L (~10,000), XL (~100,000)"
+        "--tier",
+        default="S",
+        help="size tier: S (~20 SKUs), M (~300), L (~10,000), XL (~100,000) (default S)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (non-negative integer)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="random seed (non-negative integer, default 0)"
+    )
     p.add_argument("--name", help="scenario name (default REGION-TIER-SEED)")
     p.add_argument("--out", metavar="DIR", help="output folder (created if missing)")
     p.add_argument("--list-regions", action="store_true", help="list regions and tiers, then exit")

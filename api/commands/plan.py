@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     from optimizer.allocation.params import AllocationParams
     from optimizer.executor import make_executor
     from optimizer.plan.io import write_plan
-    from optimizer.plan.planning import MAP_SECONDS, map_fits, plan_scenario
+    from optimizer.plan.planning import map_fits, plan_scenario
 
     params: AllocationParams = allocation_params(args)
     scenario = load(args)
@@ -130,12 +130,7 @@ def run(args: argparse.Namespace) -> int:
     limit = params.time_limit_s
     # a tight limit goes to the solve rather than to the map (the notes say so)
     draw_map = not args.no_map and map_fits(limit)
-    map_note = (
-        None
-        if draw_map or args.no_map
-        else f"map.png not drawn: it takes about {MAP_SECONDS:g} s, more than "
-        f"{MAP_SECONDS / limit:.0%} of the {limit:g}-s time limit"
-    )
+    map_note = None if draw_map or args.no_map else map_skipped_note(limit)
     started = getattr(args, "started", None)
     # the output folder is made (or found unwritable) before the solve; the files are written
     # under temporary names and renamed when all are whole
@@ -172,6 +167,19 @@ def run(args: argparse.Namespace) -> int:
             (out / "map.png").unlink(missing_ok=True)  # not last run's map beside this plan
     print(summary(outcome.plan, out))
     return 0
+
+
+def map_skipped_note(limit: float) -> str:
+    """The plan's note when ``map.png`` is not drawn under a ``limit``-s time limit: the rule
+    (:func:`optimizer.plan.planning.map_fits`) and its figures."""
+    from optimizer.plan.planning import MAP_LIMIT_SHARE, MAP_SECONDS
+
+    share = 100 * MAP_SECONDS / limit  # 3 digits: 7.9 s is 15.2 %, not a rounded 15 %
+    return (
+        f"map.png not drawn: it takes about {MAP_SECONDS:g} s, {share:.3g}% of the "
+        f"{limit:g}-s time limit, and is drawn only when that is at most "
+        f"{100 * MAP_LIMIT_SHARE:g}% (a time limit of {MAP_SECONDS / MAP_LIMIT_SHARE:g} s or more)"
+    )
 
 
 def check_dask_address(address: str | None) -> None:

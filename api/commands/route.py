@@ -44,7 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="with --plan: distance matrix in km (.npy or "
         ".csv), warehouse first, instead of geodesic x circuity",
     )
-    p.add_argument("--circuity", type=float, default=1.3, help="road km per geodesic km (1.3)")
+    p.add_argument(
+        "--circuity", type=float, default=1.3, help="road km per geodesic km (default 1.3)"
+    )
     p.add_argument(
         "--time-limit",
         type=float,

@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default="text",
         choices=["text", "json"],
         help="json: one JSON object per line (time, level, logger, message, exception), the "
-        "HTTP server's lines included",
+        "HTTP server's lines included (default text)",
     )
     p.set_defaults(func=run)
 

@@ -21,10 +21,22 @@ class OptionCounts(TypedDict):
     direct: int
 
 
+class StateCounts(TypedDict):
+    """Format v1.1's state in a scenario (all zero in a v1 document)."""
+
+    inventory_rows: int
+    on_hand_units: float
+    in_transit_units: float
+    returns_rules: int
+    returns_warehouses: int
+    stability_penalty_per_unit: float
+
+
 class ScenarioSummary(TypedDict):
     """What ``tradelane validate --json`` prints."""
 
     name: str
+    format: str
     currency: str
     horizon_days: float
     nodes: dict[str, int]
@@ -37,14 +49,48 @@ class ScenarioSummary(TypedDict):
     options: OptionCounts
     unreachable_zones: list[str]
     pareto_truncated: bool
+    state: StateCounts
     warnings: list[str]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("validate", help="check a scenario against format v1 and summarise it")
+    p = sub.add_parser(
+        "validate", help="check a scenario against format v1 (or v1.1) and summarise it"
+    )
     add_scenario_args(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
+
+
+def state_counts(scenario: Scenario) -> StateCounts:
+    """Counts of the format v1.1 sections: inventory rows and their units, returns rules,
+    warehouses that take returns, the stability penalty."""
+    inv = scenario.inventory
+    return {
+        "inventory_rows": len(inv),
+        "on_hand_units": float(sum(r.on_hand for r in inv)),
+        "in_transit_units": float(sum(r.in_transit for r in inv)),
+        "returns_rules": len(scenario.returns),
+        "returns_warehouses": sum(
+            n.kind == "warehouse" and n.returns_handling_cost_per_unit is not None
+            for n in scenario.nodes
+        ),
+        "stability_penalty_per_unit": scenario.service.stability_penalty_per_unit,
+    }
+
+
+def format_version(state: StateCounts) -> str:
+    """``v1.1`` when the scenario carries any of tonight's state (inventory rows, returns
+    rules, a warehouse that takes returns, a stability penalty), else ``v1``. By content, not
+    by key: a v1 scenario written back in full (``scenario.json`` beside a plan) lists
+    ``inventory: []`` and a zero penalty. Transfer lanes were already in v1."""
+    used = (
+        state["inventory_rows"]
+        or state["returns_rules"]
+        or state["returns_warehouses"]
+        or state["stability_penalty_per_unit"] > 0
+    )
+    return "v1.1" if used else "v1"
 
 
 def summarise(scenario: Scenario) -> ScenarioSummary:
@@ -56,8 +102,10 @@ def summarise(scenario: Scenario) -> ScenarioSummary:
     G = build_graph(scenario)
     data = compile_network(scenario, G)
     modes = Counter(d["mode"] for _, _, d in G.edges(data=True))
+    state = state_counts(scenario)
     return {
         "name": scenario.name,
+        "format": format_version(state),
         "currency": scenario.currency,
         "horizon_days": scenario.horizon_days,
         "nodes": dict(Counter(n.kind for n in scenario.nodes)),
@@ -74,6 +122,7 @@ def summarise(scenario: Scenario) -> ScenarioSummary:
         },
         "unreachable_zones": data.unreachable_zones(),
         "pareto_truncated": data.truncated,
+        "state": state,
         "warnings": unknown_fields(scenario),
     }
 
@@ -85,8 +134,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(info, indent=2))
         return 0
     print(
-        f"scenario {info['name']!r}: valid (format v1), horizon {info['horizon_days']:g} days, "
-        f"currency {info['currency']}"
+        f"scenario {info['name']!r}: valid (format {info['format']}), "
+        f"horizon {info['horizon_days']:g} days, currency {info['currency']}"
     )
     print("  nodes:  " + ", ".join(f"{v} {k}" for k, v in info["nodes"].items()))
     print(
@@ -96,6 +145,8 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"  skus:   {info['skus']}")
     print(f"  demand: {info['demand_units']:,.0f} units in {info['demand_rows']} rows")
+    if info["format"] != "v1":
+        print("  state:  " + state_line(info["state"]))
     o = info["options"]
     print(
         f"  Pareto options: {o['inbound']} inbound, {o['outbound']} outbound, {o['direct']} direct"
@@ -109,3 +160,20 @@ def run(args: argparse.Namespace) -> int:
     for w in info["warnings"]:
         print(f"  warning: {w}")
     return 0
+
+
+def state_line(st: StateCounts) -> str:
+    """The v1.1 sections in one line: ``2 inventory rows (2,400 units on hand, 300 in transit),
+    2 returns rules, 1 warehouse taking returns, stability penalty 0.5 per unit``."""
+
+    def n(k: int, one: str, many: str) -> str:
+        return f"{k} {one if k == 1 else many}"
+
+    return (
+        n(st["inventory_rows"], "inventory row", "inventory rows")
+        + f" ({st['on_hand_units']:,.0f} units on hand, {st['in_transit_units']:,.0f} in transit), "
+        + n(st["returns_rules"], "returns rule", "returns rules")
+        + ", "
+        + n(st["returns_warehouses"], "warehouse taking returns", "warehouses taking returns")
+        + f", stability penalty {st['stability_penalty_per_unit']:g} per unit"
+    )

@@ -281,3 +281,23 @@ def test_malformed_plans_are_refused_naming_the_field(
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_a_map_left_out_for_the_time_limit_says_the_rule(data_dir: Path, tmp_path: Path) -> None:
+    """Under a 5-s limit map.png is not drawn and the plan's note states the rule with its
+    figures: 1.2 s is 24 % of 5 s, over the share the map may take (the note said "more than
+    24 % of the 5-s time limit", as if 24 % were the cap)."""
+    from optimizer.plan.planning import MAP_LIMIT_SHARE, MAP_SECONDS
+
+    out = tmp_path / "p"
+    args = ["plan", str(data_dir / "tiny-my.json"), "--out", str(out), "--quiet"]
+    assert main([*args, "--time-limit", "5"]) == 0
+    notes = json.loads((out / "plan.json").read_text())["notes"]
+    note = next(n for n in notes if n.startswith("map.png not drawn"))
+    assert note == (
+        f"map.png not drawn: it takes about {MAP_SECONDS:g} s, {100 * MAP_SECONDS / 5:.3g}% of "
+        f"the 5-s time limit, and is drawn only when that is at most {100 * MAP_LIMIT_SHARE:g}% "
+        f"(a time limit of {MAP_SECONDS / MAP_LIMIT_SHARE:g} s or more)"
+    )
+    assert "at most 15% (a time limit of 8 s or more)" in note  # today's figures
+    assert not (out / "map.png").exists()

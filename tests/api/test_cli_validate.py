@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from api.cli import main
 
@@ -26,6 +27,49 @@ def test_validate_json(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> No
     info = json.loads(capsys.readouterr().out)
     assert info["lanes"] == {"customs": 2, "express": 1, "last_mile": 6, "sea": 1}
     assert info["skus"] == 2 and info["demand_units"] == 3750
+
+
+def test_validate_names_format_v11_and_counts_its_state(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A v1.1 document is reported as such (it said "format v1") with one line of counts of
+    its inventory, returns rules, returns warehouses and stability penalty; --json too."""
+    v11 = str(data_dir / "tiny-my-v11.json")
+    assert main(["validate", v11]) == 0
+    out = capsys.readouterr().out
+    assert "valid (format v1.1)" in out
+    assert (
+        "  state:  2 inventory rows (2,400 units on hand, 300 in transit), 2 returns rules, "
+        "1 warehouse taking returns, stability penalty 0.5 per unit\n" in out
+    )
+    assert main(["validate", v11, "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["format"] == "v1.1"
+    assert info["state"] == {
+        "inventory_rows": 2,
+        "on_hand_units": 2400.0,
+        "in_transit_units": 300.0,
+        "returns_rules": 2,
+        "returns_warehouses": 1,
+        "stability_penalty_per_unit": 0.5,
+    }
+
+
+def test_validate_v1_written_in_full_is_still_v1(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A v1 scenario written back with every default (as scenario.json beside a plan:
+    ``inventory: []``, a zero stability penalty) is format v1, with no state line."""
+    from network.scenario import load_scenario
+
+    p = tmp_path / "s.json"
+    p.write_text(json.dumps(load_scenario(data_dir / "tiny-my.json").to_document()))
+    assert "inventory" in json.loads(p.read_text())
+    assert main(["validate", str(p)]) == 0
+    out = capsys.readouterr().out
+    assert "valid (format v1)," in out and "state:" not in out
+    assert main(["validate", str(p), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["format"] == "v1"
 
 
 def test_validate_reports_unreachable_zone(
@@ -55,6 +99,25 @@ def test_validate_bad_input_exit_2(
     assert "error: s.json: lanes[0] (id 'SZX-PKG-sea').to: unknown node 'NOWHERE'" in err
     assert "error: s.json: nodes[2] (id 'WH-KUL').fixed_cost" in err
     assert "Traceback" not in err
+
+
+def test_validate_refuses_true_for_a_number(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``cost_per_kg: true`` (YAML) is an error naming the field, as the service's 422 is; it was
+    read as 1 and the scenario reported valid."""
+    doc = json.loads((data_dir / "tiny-my.json").read_text())
+    doc["lanes"][0]["cost_per_kg"] = True
+    doc["nodes"][2]["fixed_cost"] = False
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump(doc))
+    assert main(["validate", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "error: s.yaml: lanes[0] (id 'SZX-PKG-sea').cost_per_kg: "
+        "Input should be a valid number (got True)" in err
+    )
+    assert "error: s.yaml: nodes[2] (id 'WH-KUL').fixed_cost: " in err and "(got False)" in err
 
 
 def test_paths_lists_legs(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -95,7 +95,8 @@ def test_put_accepts_yaml(client, scenario) -> None:
     ("change", "field"),
     [
         (lambda d: d["lanes"][0].__setitem__("to", "NOWHERE"), "lanes[0]"),  # dangling lane
-        (lambda d: d["nodes"][2].__setitem__("lat", True), "nodes.2.lat"),  # bool for a number
+        # a bool for a number: the loader names it as `tradelane validate` does
+        (lambda d: d["nodes"][2].__setitem__("lat", True), "nodes[2] (id 'WH-KUL').lat"),
         (lambda d: d.__setitem__("demand", []), "body"),  # a network has no demand
     ],
 )
@@ -351,10 +352,13 @@ def test_strict_types_on_routes(client, body) -> None:
 
 
 def test_scenario_with_a_boolean_number_is_422(client, scenario) -> None:
-    """``POST /v1/plans`` checks the published Scenario schema: ``lat: true`` is refused."""
+    """``POST /v1/plans`` refuses ``lat: true`` naming the item in the loader's words (what
+    ``tradelane validate`` says), as the published Scenario schema's strict types would."""
     scenario["nodes"][0]["lat"] = True
     r = client.post("/v1/plans", json={"scenario": scenario}, headers=auth())
-    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "scenario.nodes[0].lat"
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["field"] == "scenario.nodes[0] (id 'CN-SZX').lat"
+    assert r.json()["detail"][0]["msg"] == "Input should be a valid number (got True)"
 
 
 def test_405_allow_lists_every_method_of_the_path(client) -> None:

@@ -162,6 +162,20 @@ BAD_CASES = [
         "rate_cards[0] (id 'MY-std').mode",
         "a transfer lane joins two warehouses",
     ),
+    # true/false where a number belongs: read as 1/0 (a share of true was a 100 % target);
+    # demand rows already refused them, and so does the service's schema check
+    ("service.min_on_time_share", True, "service.min_on_time_share", "valid number"),
+    ("nodes.2.fixed_cost", False, "nodes[2] (id 'WH-KUL').fixed_cost", "valid number"),
+    ("lanes.1.duty_rate", True, "lanes[1] (id 'PKG-KUL-customs').duty_rate", "valid number"),
+    ("rate_cards.0.max_km", True, "rate_cards[0] (id 'MY-std').max_km", "valid number"),
+    ("skus.1.duty_rates", {"MY": True}, "skus[1] (id 'SKU-B').duty_rates.MY", "(got True)"),
+    (
+        "service.min_on_time_share_by_country",
+        {"MY": True},
+        "service.min_on_time_share_by_country.MY",
+        "valid number (got True)",
+    ),
+    ("horizon_days", True, "horizon_days", "valid number"),
 ]
 
 

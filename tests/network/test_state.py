@@ -111,6 +111,19 @@ def test_v1_document_has_no_state() -> None:
             lambda d: d["service"].update(stability_penalty_per_unit=-1),
             "service.stability_penalty_per_unit",
         ),
+        # true/false where a number belongs (read as 1/0 before)
+        (
+            lambda d: d["inventory"][0].update(on_hand=True),
+            "'WH-PEN').on_hand: Input should be a valid number (got True)",
+        ),
+        (
+            lambda d: d["returns"][0].update(rate=True),
+            "returns[0] (country 'MY').rate: Input should be a valid number (got True)",
+        ),
+        (
+            lambda d: d["nodes"][2].update(returns_handling_cost_per_unit=True),
+            "returns_handling_cost_per_unit: Input should be a valid number (got True)",
+        ),
     ],
 )
 def test_bad_state_items_are_named(change: Any, expected: str) -> None:

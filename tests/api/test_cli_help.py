@@ -1,0 +1,52 @@
+"""``--help`` shows the default of every option that has one."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from api.cli import build_parser, main
+
+
+def _options_with_defaults() -> list[tuple[str, argparse.Action]]:
+    out: list[tuple[str, argparse.Action]] = []
+
+    def walk(parser: argparse.ArgumentParser, name: str) -> None:
+        for a in parser._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for sub, p in a.choices.items():
+                    walk(p, f"{name} {sub}")
+            elif (
+                a.option_strings
+                and a.default not in (None, [], argparse.SUPPRESS)
+                and not isinstance(a.default, bool)  # --flag switches
+                and not isinstance(a, argparse._CountAction)  # -v
+            ):
+                out.append((name, a))
+
+    walk(build_parser(), "tradelane")
+    return out
+
+
+def test_every_default_is_shown() -> None:
+    """An option with a default says it ("default ..." in its help), with its value."""
+    missing = [
+        f"{cmd} {a.option_strings[-1]} (default {a.default!r})"
+        for cmd, a in _options_with_defaults()
+        if "default" not in (a.help or "") or str(a.default) not in (a.help or "")
+    ]
+    assert not missing, missing
+
+
+def test_generate_help_shows_tier_and_seed_defaults(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``generate --help``: tier S and seed 0 are the defaults (the help did not say)."""
+    monkeypatch.setenv("COLUMNS", "200")  # one line per option
+    with pytest.raises(SystemExit) as done:
+        main(["generate", "--help"])
+    assert done.value.code == 0
+    lines = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines() if ln.strip()}
+    assert lines["--tier"].endswith("(default S)")
+    assert lines["--seed"].endswith("(non-negative integer, default 0)")
