@@ -235,7 +235,7 @@ def parse_checked(doc: Any, kind: str, *, loc: tuple[str, ...], **parse_kw: Any)
     """:func:`network.scenario.parse_scenario` of ``doc``, then :func:`check_document`.
 
     The loader's problems come first and in its own words (what ``tradelane validate`` says);
-    the schema check then refuses what the loader would coerce (``true`` for a number). A
+    the schema check then refuses what the loader would coerce (a number in quotes). A
     document of such wrong types that the loader cannot even read (``"country": {}``) is
     answered by the schema check's 422.
 
