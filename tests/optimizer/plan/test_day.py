@@ -108,3 +108,68 @@ def test_bad_plan_requests_are_rejected(plan_and_scenario, kwargs, match) -> Non
         build_day_instance(args.pop("plan"), scen, **args)
     with pytest.raises(RoutingError, match="speed_kmh"):
         FleetSpec(speed_kmh=0)
+
+
+# -- the day's ETAs and promise slacks, recomputed independently -----------------------------
+
+
+def _recompute(inst, route):
+    """Arrival, start, return of one route from the instance arrays (departure at shift start:
+    plan days have no opening times, so no wait can be cut by leaving later)."""
+    vt = inst.vehicle_types[route.vehicle_type]
+    t, prev, rows = vt.shift_start, 0, []
+    for c in route.clients:
+        arr = t + inst.duration[prev, 1 + c]
+        start = max(arr, inst.tw_early[c])
+        rows.append((arr, start))
+        t, prev = start + inst.service[c], 1 + c
+    return vt.shift_start, rows, t + inst.duration[prev, 0]
+
+
+def _check_day_output(inst, res, promise_hours=72.0):
+    """Every stop's ETA, start and slack (promise - age - start), every route's departure,
+    return and duration, and the carrier orders, against an independent recomputation."""
+    from optimizer.routing.io import solution_to_dict
+
+    out = json.loads(json.dumps(solution_to_dict(inst, res), allow_nan=False))
+    due = promise_hours - np.asarray(inst.meta["age_hours"])
+    pos = {cid: i for i, cid in enumerate(inst.client_ids)}
+    vt = inst.vehicle_types[0]
+    assert vt.shift_start == 0.0 and vt.shift_end == 10.0 and vt.max_duration == 10.0
+    for r, rd in zip(res.routes, out["route_details"], strict=True):
+        dep, rows, ret = _recompute(inst, r)
+        assert rd["duration"] == pytest.approx(ret - dep, abs=1e-5) and ret <= vt.shift_end + 1e-9
+        for st, (arr, start) in zip(rd["stops"], rows, strict=True):
+            c = pos[st["client"]]
+            assert st["eta"] == pytest.approx(arr, abs=1e-5)
+            assert st["start"] == pytest.approx(start, abs=1e-5)
+            # service = 3 min handover; 72 h promise minus the order's age at dispatch
+            assert inst.service[c] == pytest.approx(0.05)
+            assert st["slack"] == pytest.approx(due[c] - start, abs=2e-3)
+    routed = {s["client"] for rd in out["route_details"] for s in rd["stops"]}
+    for d in out["dropped"]:
+        assert d["client"] not in routed and d["carrier_cost"] > 0
+    assert len(routed) + len(out["dropped"]) == inst.num_clients
+    return out
+
+
+def test_small_day_etas_and_slacks_recompute(plan_and_scenario) -> None:
+    """A one-model day: ETAs, departures, returns and promise slacks are what a hand
+    recomputation gives, in hours since dispatch, as valid JSON."""
+    plan, scen = plan_and_scenario
+    inst = build_day_instance(plan, scen, warehouse="WH-KUL", day=2, seed=0)
+    res = solve_routes(inst, RoutingParams(time_limit_s=1.0))
+    assert res.feasible and res.path in ("ils", "lns") and res.routes
+    _check_day_output(inst, res)
+
+
+def test_decomposed_day_reports_etas_the_same_way(plan_and_scenario) -> None:
+    """The decomposition path (forced on a small day to keep the test fast) reports the same
+    per-stop figures, recomputed the same way."""
+    plan, scen = plan_and_scenario
+    inst = build_day_instance(plan, scen, warehouse="WH-KUL", day=2, seed=0)
+    res = solve_routes(
+        inst, RoutingParams(time_limit_s=2.0, decompose="always", sub_clients=40, workers=1)
+    )
+    assert res.feasible and res.path == "decomposition" and res.routes
+    _check_day_output(inst, res)
