@@ -14,8 +14,9 @@ rate, and samples the day's orders (one parcel per unit, Poisson counts) with
   ``age = processing_hours + U(0, 24)`` (placed during the previous day, then picked and packed)
   and, for a share ``backlog_share`` of orders that missed yesterday's routes, 24 h more. Its due
   time is ``promise_due_times(0, promise_hours, age)``; an order whose promise can no longer be
-  met (due before the direct drive from the warehouse) keeps no deadline and is flagged in
-  ``instance.meta["late_orders"]``.
+  met (due before the direct drive from the warehouse) keeps no deadline in the VRP and is
+  flagged in ``instance.meta["late_orders"]``; its reported slack is still measured to its
+  promise (``instance.promise_due``), so it shows how late it is (negative), not "none".
 - **Parcel carrier**: an order that fits no route is handed to the scenario's last-mile rate card
   for the warehouse's country at its rate-card cost (``cost_per_unit + cost_per_kg·kg +
   cost_per_m3·m³ + cost_per_km·km``); that is the order's drop penalty.
@@ -292,6 +293,7 @@ def build_day_instance(
         service=np.full(n, fleet.service_minutes / 60.0),
         tw_late=tw_late,
         drop_penalty=penalty,
+        promise_due=due,
         client_ids=ids,
         depot_ids=[warehouse],
         dimension_names=("kg", "m3"),

@@ -398,7 +398,8 @@ def solution_to_dict(
     ``solve_seconds``; extras ``status``, ``seed``, ``distance``, ``dropped`` (orders handed to
     a parcel carrier with their cost), ``drop_cost``, ``route_details`` (per route: vehicle
     type, depot, distance, duration, cost, and ``stops``: each client's ``eta`` (arrival),
-    ``start`` (service start) and ``slack`` to its latest time, null without one), ``violations``,
+    ``start`` (service start) and ``slack``, the hours from the start to its promise deadline,
+    negative when the promise is already missed, null without a deadline), ``violations``,
     ``path`` (``ils``, ``lns`` or ``decomposition``), and ``best_known``/``gap_percent`` when a
     best-known value is given.
     """

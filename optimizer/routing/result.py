@@ -49,8 +49,9 @@ class Route:
         for the window to open), on the routing clock, as the independent evaluator computes
         them (departure as late as the windows allow).
     slack : tuple of float
-        Per stop: ``tw_late - start``, how long before the order's latest time (its promise)
-        service starts; ``inf`` for an order without a deadline.
+        Per stop: ``instance.due - start`` (``promise_due``, else ``tw_late``), how long before
+        the order's promise deadline service starts; negative for an order already past its
+        promise (served without a deadline); ``inf`` for an order without a deadline.
     """
 
     vehicle_type: int

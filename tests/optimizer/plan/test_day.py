@@ -173,3 +173,20 @@ def test_decomposed_day_reports_etas_the_same_way(plan_and_scenario) -> None:
     )
     assert res.feasible and res.path == "decomposition" and res.routes
     _check_day_output(inst, res)
+
+
+def test_late_orders_report_their_negative_slack_not_none(plan_and_scenario) -> None:
+    """An order already past its promise keeps no deadline in the VRP, but its reported slack
+    is the (negative) hours to its promise, not null ("no deadline")."""
+    plan, scen = plan_and_scenario
+    short = scen.model_copy(
+        update={"service": scen.service.model_copy(update={"promise_hours": 37.0})}
+    )
+    inst = build_day_instance(plan, short, warehouse="WH-KUL", day=2, seed=0, backlog_share=0.5)
+    late = set(inst.meta["late_orders"])
+    res = solve_routes(inst, RoutingParams(time_limit_s=1.0))
+    out = _check_day_output(inst, res, promise_hours=37.0)
+    slacks = {s["client"]: s["slack"] for rd in out["route_details"] for s in rd["stops"]}
+    routed_late = late & set(slacks)
+    assert routed_late, "the test needs a late order on a route"
+    assert all(slacks[c] < 0 for c in routed_late)
