@@ -20,6 +20,8 @@ rate, and samples the day's orders (one parcel per unit, Poisson counts) with
 - **Parcel carrier**: an order that fits no route is handed to the scenario's last-mile rate card
   for the warehouse's country at its rate-card cost (``cost_per_unit + cost_per_kg·kg +
   cost_per_m3·m³ + cost_per_km·km``); that is the order's drop penalty.
+- **Clock**: times are hours since dispatch (0 = the day's orders are ready at the warehouse
+  and vans may leave; ``meta["time_unit"]``, ``meta["clock"]``, copied into the route JSON).
 - **Fleet**: ``FleetSpec`` (illustrative van figures by default, in the scenario currency).
 
 This module reads scenario data types only (no networkx).
@@ -301,6 +303,10 @@ def build_day_instance(
         distance_convention=convention,
         meta={
             "currency": scenario.currency,
+            "time_unit": "hours",
+            "clock": "hours since dispatch (0 = the day's orders are ready at the warehouse "
+            f"and vans may leave; an order's age at dispatch eats into its "
+            f"{scenario.service.promise_hours:g} h promise)",
             "seed": seed,
             "day": day,
             "late_orders": [ids[i] for i in np.flatnonzero(lost)],

@@ -410,7 +410,8 @@ def finish(
 ) -> RoutingResult:
     """Re-check routes with the independent evaluator and make the result.
 
-    Each route carries the evaluator's per-stop times: ``arrivals`` (ETA at the stop),
+    Each route carries the evaluator's departure and return times and per-stop times:
+    ``arrivals`` (ETA at the stop),
     ``starts`` (service start, after any wait) and ``slack`` (``instance.due - start``: how
     much earlier than the order's promise deadline service starts, negative when the promise
     is already missed; ``inf`` for an order without a deadline).
@@ -427,6 +428,8 @@ def finish(
             arrivals=r.arrivals,
             starts=r.starts,
             slack=tuple(float(inst.due[c] - s) for c, s in zip(seq, r.starts, strict=True)),
+            departure=r.departure,
+            return_time=r.arrival,
         )
         for (t, v, seq), r in zip(routes, ev.routes, strict=True)
     )

@@ -190,3 +190,22 @@ def test_late_orders_report_their_negative_slack_not_none(plan_and_scenario) -> 
     routed_late = late & set(slacks)
     assert routed_late, "the test needs a late order on a route"
     assert all(slacks[c] < 0 for c in routed_late)
+
+
+def test_output_states_its_clock_and_each_route_s_departure_and_return(
+    plan_and_scenario,
+) -> None:
+    """A dispatcher reads the units and the clock's origin from the output, and when each van
+    leaves and is back (the last leg), not only the route's duration."""
+    from optimizer.routing.io import solution_to_dict
+
+    plan, scen = plan_and_scenario
+    inst = build_day_instance(plan, scen, warehouse="WH-KUL", day=2, seed=0)
+    res = solve_routes(inst, RoutingParams(time_limit_s=1.0))
+    out = solution_to_dict(inst, res)
+    assert out["time_unit"] == "hours" and "dispatch" in out["clock"]
+    for r, rd in zip(res.routes, out["route_details"], strict=True):
+        dep, _, ret = _recompute(inst, r)
+        assert rd["depart"] == pytest.approx(dep, abs=1e-5)
+        assert rd["return"] == pytest.approx(ret, abs=1e-5)
+        assert rd["duration"] == pytest.approx(rd["return"] - rd["depart"], abs=1e-5)
