@@ -17,9 +17,12 @@ rate, and samples the day's orders (one parcel per unit, Poisson counts) with
   met (due before the direct drive from the warehouse) keeps no deadline in the VRP and is
   flagged in ``instance.meta["late_orders"]``; its reported slack is still measured to its
   promise (``instance.promise_due``), so it shows how late it is (negative), not "none".
-- **Parcel carrier**: an order that fits no route is handed to the scenario's last-mile rate card
-  for the warehouse's country at its rate-card cost (``cost_per_unit + cost_per_kg·kg +
-  cost_per_m3·m³ + cost_per_km·km``); that is the order's drop penalty.
+- **Parcel carrier**: an order that fits no route is handed to the last-mile carrier of its
+  fulfilment row (the rate card named by the row's lane ``CARD:WAREHOUSE:ZONE``; else the first
+  card from the warehouse's country to the zone's, as ``network.graph`` expands them, with
+  ``from_countries`` for a bonded hub's cross-border cards) at its rate-card cost
+  (``cost_per_unit + cost_per_kg·kg + cost_per_m3·m³ + cost_per_km·km``, road km from the
+  warehouse; duty is paid either way, so it is left out); that is the order's drop penalty.
 - **Clock**: times are hours since dispatch (0 = the day's orders are ready at the warehouse
   and vans may leave; ``meta["time_unit"]``, ``meta["clock"]``, copied into the route JSON).
 - **Fleet**: ``FleetSpec`` (illustrative van figures by default, in the scenario currency).
@@ -194,14 +197,12 @@ def build_day_instance(
         )
     wh = nodes[warehouse]
     skus = {k.id: k for k in scenario.skus}
-    cards = [
-        c
-        for c in scenario.rate_cards
-        if c.country == wh.country and (not c.from_countries or wh.country in c.from_countries)
-    ]
+    # the cards that make lanes from this warehouse (network.graph: a card serves zones of its
+    # country from warehouses of that country or of its from_countries)
+    cards = [c for c in scenario.rate_cards if wh.country in (c.country, *c.from_countries)]
     if not cards:
         raise RoutingError(
-            f"no last-mile rate card for {wh.country!r} (warehouse {warehouse!r}): "
+            f"no last-mile rate card from {wh.country!r} (warehouse {warehouse!r}): "
             "orders could not be handed to a parcel carrier"
         )
 
@@ -220,8 +221,17 @@ def build_day_instance(
         if not units >= 0:
             raise RoutingError(f"fulfilment[{i}]: units must be >= 0, got {units!r}")
         n = int(rng.poisson(units / horizon))
-        lane_ids = list(r.lanes)
-        card = next((c for c in cards for lid in lane_ids if lid.startswith(c.id + ":")), cards[0])
+        to_zone = [c for c in cards if c.country == nodes[zone].country]
+        card = next(
+            (c for c in to_zone for lid in r.lanes if lid.startswith(c.id + ":")),
+            to_zone[0] if to_zone else None,
+        )
+        if card is None:
+            raise RoutingError(
+                f"fulfilment[{i}]: no last-mile rate card from {warehouse!r} "
+                f"({wh.country}) to zone {zone!r} ({nodes[zone].country}): its orders could "
+                "not be handed to a parcel carrier"
+            )
         zone_of += [zone] * n
         sku_of += [sku] * n
         card_of += [card] * n
@@ -252,7 +262,8 @@ def build_day_instance(
                 f"(warehouse + {n} orders)"
             )
         convention = "matrix"
-    hours = km / fleet.speed_kmh
+    drive = km / fleet.speed_kmh
+    hours = drive
 
     # -- promise: age of each order at dispatch, due time ----------------------------------
     age = wh.processing_hours + rng.uniform(0.0, 24.0, size=n)
@@ -260,7 +271,7 @@ def build_day_instance(
     due = promise_due_times(
         np.zeros(n), promise_hours=scenario.service.promise_hours, upstream_hours=age
     )
-    lost = due < hours[0, 1:]
+    lost = due < drive[0, 1:]
     tw_late = np.where(lost, math.inf, due)
 
     # -- demand and carrier cost ---------------------------------------------------------

@@ -209,3 +209,55 @@ def test_output_states_its_clock_and_each_route_s_departure_and_return(
         assert rd["depart"] == pytest.approx(dep, abs=1e-5)
         assert rd["return"] == pytest.approx(ret, abs=1e-5)
         assert rd["duration"] == pytest.approx(rd["return"] - rd["depart"], abs=1e-5)
+
+
+def _cross_border(plan_and_scenario):
+    """The tiny scenario plus a bonded Singapore warehouse serving Singapore and Batam
+    (Indonesia, 23 km away across the strait) through a cross-border card."""
+    from network.scenario import parse_scenario
+
+    plan, scen = plan_and_scenario
+    doc = scen.to_document()
+    doc["nodes"] += [
+        {"id": "WH-SIN", "kind": "warehouse", "lat": 1.35, "lon": 103.97, "country": "SG",
+         "bonded": True, "processing_hours": 8},
+        {"id": "Z-SIN", "kind": "zone", "lat": 1.35, "lon": 103.85, "country": "SG"},
+        {"id": "Z-BTM", "kind": "zone", "lat": 1.13, "lon": 104.05, "country": "ID"},
+    ]  # fmt: skip
+    doc["rate_cards"] += [
+        {"id": "SG-std", "country": "SG", "base_hours": 10, "km_per_hour": 30, "circuity": 1.3,
+         "cost_per_unit": 2.2, "cost_per_kg": 0.3, "cost_per_km": 0.0008},
+        {"id": "ID-xb", "country": "ID", "from_countries": ["SG"], "base_hours": 40,
+         "km_per_hour": 30, "circuity": 1.3, "cost_per_unit": 1.8, "cost_per_kg": 0.6,
+         "cost_per_km": 0.0008, "duty_rate": 0.05},
+    ]  # fmt: skip
+    rows = [
+        {"sku": "SKU-A", "zone": "Z-SIN", "source": "WH-SIN", "lanes": ["SG-std:WH-SIN:Z-SIN"],
+         "units": 1400, "hours": 20.0, "on_time": True},
+        {"sku": "SKU-A", "zone": "Z-BTM", "source": "WH-SIN", "lanes": ["ID-xb:WH-SIN:Z-BTM"],
+         "units": 700, "hours": 50.0, "on_time": True},
+    ]  # fmt: skip
+    p = Plan.from_json({**plan.to_json(), "fulfilment": rows})
+    return p, parse_scenario(doc)
+
+
+def test_cross_border_orders_go_to_their_own_carrier_at_its_cost(plan_and_scenario) -> None:
+    """Batam orders from a Singapore warehouse cost the ID-xb card's rate, not SG-std's."""
+    plan, scen = _cross_border(plan_and_scenario)
+    inst = build_day_instance(plan, scen, warehouse="WH-SIN", day=0, seed=0)
+    km = inst.distance[0, 1:]
+    for k, cid in enumerate(inst.client_ids):
+        if cid.startswith("Z-BTM/"):  # SKU-A weighs 0.45 kg
+            assert inst.drop_penalty[k] == pytest.approx(1.8 + 0.6 * 0.45 + 0.0008 * km[k])
+        else:
+            assert inst.drop_penalty[k] == pytest.approx(2.2 + 0.3 * 0.45 + 0.0008 * km[k])
+
+
+def test_a_zone_no_card_reaches_from_the_warehouse_is_named(plan_and_scenario) -> None:
+    """A row to a zone no rate card serves from the warehouse's country names the row."""
+    plan, scen = _cross_border(plan_and_scenario)
+    row = {"sku": "SKU-A", "zone": "Z-KUL", "source": "WH-SIN", "lanes": [], "units": 280,
+           "hours": 30.0, "on_time": True}  # fmt: skip
+    bad = Plan.from_json({**plan.to_json(), "fulfilment": [*plan.to_json()["fulfilment"], row]})
+    with pytest.raises(RoutingError, match=r"fulfilment\[2\]: no last-mile rate card .*'Z-KUL'"):
+        build_day_instance(bad, scen, warehouse="WH-SIN", day=0, seed=0)
