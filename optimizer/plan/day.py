@@ -23,6 +23,13 @@ rate, and samples the day's orders (one parcel per unit, Poisson counts) with
   ``from_countries`` for a bonded hub's cross-border cards) at its rate-card cost
   (``cost_per_unit + cost_per_kg·kg + cost_per_m3·m³ + cost_per_km·km``, road km from the
   warehouse; duty is paid either way, so it is left out); that is the order's drop penalty.
+- **Borders**: an order in another country than the warehouse (a Singapore hub's Batam or
+  Johor orders) is 20 km away but across a strait or a border post: travel between locations
+  of different countries takes, on top of the drive, the base hours of the order's
+  cross-border card (the larger of the two ends'; also with a given matrix, which holds km):
+  a van crosses only if that fits its shift, which none of the bundled cross-border cards do
+  (30-44 h against the 10 h shift), so those orders go to the cross-border carrier at its
+  cost, never get a van ETA.
 - **Clock**: times are hours since dispatch (0 = the day's orders are ready at the warehouse
   and vans may leave; ``meta["time_unit"]``, ``meta["clock"]``, copied into the route JSON).
 - **Fleet**: ``FleetSpec`` (illustrative van figures by default, in the scenario currency).
@@ -263,7 +270,18 @@ def build_day_instance(
             )
         convention = "matrix"
     drive = km / fleet.speed_kmh
-    hours = drive
+    # a border (a strait, customs) is no stretch of road: crossing it takes the cross-border
+    # card's base hours on top of the drive (late_orders still compare with the drive alone)
+    country = np.array([wh.country] + [nodes[z].country for z in zone_of])
+    border = np.array(
+        [0.0]
+        + [
+            c.base_hours if nodes[z].country != wh.country else 0.0
+            for z, c in zip(zone_of, card_of, strict=True)
+        ]
+    )
+    crossing = country[:, None] != country[None, :]
+    hours = drive + np.where(crossing, np.maximum(border[:, None], border[None, :]), 0.0)
 
     # -- promise: age of each order at dispatch, due time ----------------------------------
     age = wh.processing_hours + rng.uniform(0.0, 24.0, size=n)

@@ -253,6 +253,20 @@ def test_cross_border_orders_go_to_their_own_carrier_at_its_cost(plan_and_scenar
             assert inst.drop_penalty[k] == pytest.approx(2.2 + 0.3 * 0.45 + 0.0008 * km[k])
 
 
+def test_vans_do_not_cross_the_border(plan_and_scenario) -> None:
+    """No van ETA for a Batam order: the strait and Indonesian customs are not a 1-hour drive;
+    those orders go to the cross-border carrier, the Singapore ones are routed."""
+    plan, scen = _cross_border(plan_and_scenario)
+    inst = build_day_instance(plan, scen, warehouse="WH-SIN", day=0, seed=0)
+    res = solve_routes(inst, RoutingParams(time_limit_s=1.0))
+    assert res.feasible, res.violations
+    routed = {inst.client_ids[c] for r in res.routes for c in r.clients}
+    assert routed and all(cid.startswith("Z-SIN/") for cid in routed)
+    assert {cid for cid in inst.client_ids if cid.startswith("Z-BTM/")} <= {
+        inst.client_ids[c] for c in res.dropped
+    }
+
+
 def test_a_zone_no_card_reaches_from_the_warehouse_is_named(plan_and_scenario) -> None:
     """A row to a zone no rate card serves from the warehouse's country names the row."""
     plan, scen = _cross_border(plan_and_scenario)
