@@ -155,7 +155,7 @@ def build_day_instance(
     warehouse : str
         Warehouse id (the ``source`` of fulfilment rows).
     day : int
-        Day index, ``0 .. horizon_days - 1``.
+        Day index, ``0 .. ceil(horizon_days) - 1``.
     seed : int
         Sampling seed (with ``day``).
     fleet : FleetSpec, optional
@@ -190,9 +190,12 @@ def build_day_instance(
     if warehouse not in nodes or nodes[warehouse].kind != "warehouse":
         known = sorted(n.id for n in scenario.nodes if n.kind == "warehouse")
         raise RoutingError(f"unknown warehouse {warehouse!r}; warehouses: {', '.join(known)}")
-    horizon = int(scenario.horizon_days)
-    if not 0 <= day < horizon:
-        raise RoutingError(f"day {day} outside the horizon 0..{horizon - 1}")
+    # units are over horizon_days (a float: a 10.5-day horizon has days 0..10, the last one
+    # partial); the daily rate divides by the horizon itself, not by its whole days
+    horizon = float(scenario.horizon_days)
+    days = math.ceil(horizon)
+    if not 0 <= day < days:
+        raise RoutingError(f"day {day} outside the horizon 0..{days - 1}")
     if circuity < 1 or jitter_km < 0 or not 0 <= backlog_share <= 1:
         raise RoutingError("circuity >= 1, jitter_km >= 0 and 0 <= backlog_share <= 1 needed")
     rows = [r for r in plan.fulfilment or () if r.source == warehouse]

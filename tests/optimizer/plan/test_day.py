@@ -275,3 +275,22 @@ def test_a_zone_no_card_reaches_from_the_warehouse_is_named(plan_and_scenario) -
     bad = Plan.from_json({**plan.to_json(), "fulfilment": [*plan.to_json()["fulfilment"], row]})
     with pytest.raises(RoutingError, match=r"fulfilment\[2\]: no last-mile rate card .*'Z-KUL'"):
         build_day_instance(bad, scen, warehouse="WH-SIN", day=0, seed=0)
+
+
+def test_the_daily_rate_divides_by_the_horizon_not_its_whole_days(plan_and_scenario) -> None:
+    """A 3.5-day horizon: WH-KUL's rows (268 units once scaled down) are 76.6 orders a day,
+    not 268 / 3 = 89.3; the mean of 40 sampled days (sd 1.4) must be nearer the former."""
+    plan, scen = plan_and_scenario
+    doc = plan.to_json()
+    for r in doc["fulfilment"]:
+        r["units"] = r["units"] / 10
+    small = Plan.from_json(doc)
+    short = scen.model_copy(update={"horizon_days": 3.5})
+    n = [
+        build_day_instance(small, short, warehouse="WH-KUL", day=d, seed=s).num_clients
+        for s in range(10)
+        for d in range(4)  # day 3 is the partial fourth day
+    ]
+    assert abs(np.mean(n) - 268 / 3.5) < 6.0
+    with pytest.raises(RoutingError, match=r"day 4 outside the horizon 0\.\.3"):
+        build_day_instance(small, short, warehouse="WH-KUL", day=4)
