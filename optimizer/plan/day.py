@@ -198,7 +198,8 @@ def build_day_instance(
         raise RoutingError(f"day {day} outside the horizon 0..{days - 1}")
     if circuity < 1 or jitter_km < 0 or not 0 <= backlog_share <= 1:
         raise RoutingError("circuity >= 1, jitter_km >= 0 and 0 <= backlog_share <= 1 needed")
-    rows = [r for r in plan.fulfilment or () if r.source == warehouse]
+    # (index in the plan's fulfilment list, row): errors name the plan's own row
+    rows = [(i, r) for i, r in enumerate(plan.fulfilment or ()) if r.source == warehouse]
     if not rows:
         sources = sorted({r.source for r in plan.fulfilment or ()})
         raise RoutingError(
@@ -221,7 +222,7 @@ def build_day_instance(
     zone_of: list[str] = []
     sku_of: list[str] = []
     card_of: list[Any] = []
-    for i, r in enumerate(rows):
+    for i, r in rows:
         zone, sku = r.zone, r.sku
         if zone not in nodes:
             raise RoutingError(f"fulfilment[{i}]: unknown zone {zone!r}")

@@ -294,3 +294,12 @@ def test_the_daily_rate_divides_by_the_horizon_not_its_whole_days(plan_and_scena
     assert abs(np.mean(n) - 268 / 3.5) < 6.0
     with pytest.raises(RoutingError, match=r"day 4 outside the horizon 0\.\.3"):
         build_day_instance(small, short, warehouse="WH-KUL", day=4)
+
+
+def test_a_bad_row_is_named_by_its_index_in_the_plan(plan_and_scenario) -> None:
+    """WH-PEN's row is the plan's fulfilment[3] (the fourth row), not the first of WH-PEN's."""
+    plan, scen = plan_and_scenario
+    doc = plan.to_json()
+    doc["fulfilment"][3]["sku"] = "SKU-NOPE"
+    with pytest.raises(RoutingError, match=r"fulfilment\[3\]: unknown SKU 'SKU-NOPE'"):
+        build_day_instance(Plan.from_json(doc), scen, warehouse="WH-PEN", day=0)
