@@ -80,8 +80,11 @@ class FleetSpec:
     """Last-mile fleet of a warehouse (one vehicle type), figures per vehicle.
 
     The defaults are illustrative for a light van in a South-East Asian metro (a van day of
-    roughly 25 + 0.15/km + 3/h), not market data: DOMAIN.md has no last-mile fleet costs. Set
-    them per warehouse for real use.
+    roughly 25 + 0.15/km + 3/h), not market data: every one of them is invented. DOMAIN.md has
+    no last-mile fleet costs, vehicle capacities (its §10 lists them as a gap), stop times,
+    shift lengths or urban speeds; its only delivery-time figures are order-to-door ones (the
+    72 h promise). The ETAs and slacks are only as good as these figures (3 minutes a stop,
+    30 km/h door to door, a 10 h shift from dispatch): set them per warehouse for real use.
 
     Attributes
     ----------
