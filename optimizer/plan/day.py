@@ -14,11 +14,24 @@ rate, and samples the day's orders (one parcel per unit, Poisson counts) with
   ``age = processing_hours + U(0, 24)`` (placed during the previous day, then picked and packed)
   and, for a share ``backlog_share`` of orders that missed yesterday's routes, 24 h more. Its due
   time is ``promise_due_times(0, promise_hours, age)``; an order whose promise can no longer be
-  met (due before the direct drive from the warehouse) keeps no deadline and is flagged in
-  ``instance.meta["late_orders"]``.
-- **Parcel carrier**: an order that fits no route is handed to the scenario's last-mile rate card
-  for the warehouse's country at its rate-card cost (``cost_per_unit + cost_per_kg·kg +
-  cost_per_m3·m³ + cost_per_km·km``); that is the order's drop penalty.
+  met (due before the direct drive from the warehouse) keeps no deadline in the VRP and is
+  flagged in ``instance.meta["late_orders"]``; its reported slack is still measured to its
+  promise (``instance.promise_due``), so it shows how late it is (negative), not "none".
+- **Parcel carrier**: an order that fits no route is handed to the last-mile carrier of its
+  fulfilment row (the rate card named by the row's lane ``CARD:WAREHOUSE:ZONE``; else the first
+  card from the warehouse's country to the zone's, as ``network.graph`` expands them, with
+  ``from_countries`` for a bonded hub's cross-border cards) at its rate-card cost
+  (``cost_per_unit + cost_per_kg·kg + cost_per_m3·m³ + cost_per_km·km``, road km from the
+  warehouse; duty is paid either way, so it is left out); that is the order's drop penalty.
+- **Borders**: an order in another country than the warehouse (a Singapore hub's Batam or
+  Johor orders) is 20 km away but across a strait or a border post: travel between locations
+  of different countries takes, on top of the drive, the base hours of the order's
+  cross-border card (the larger of the two ends'; also with a given matrix, which holds km):
+  a van crosses only if that fits its shift, which none of the bundled cross-border cards do
+  (30-44 h against the 10 h shift), so those orders go to the cross-border carrier at its
+  cost, never get a van ETA.
+- **Clock**: times are hours since dispatch (0 = the day's orders are ready at the warehouse
+  and vans may leave; ``meta["time_unit"]``, ``meta["clock"]``, copied into the route JSON).
 - **Fleet**: ``FleetSpec`` (illustrative van figures by default, in the scenario currency).
 
 This module reads scenario data types only (no networkx).
@@ -67,8 +80,11 @@ class FleetSpec:
     """Last-mile fleet of a warehouse (one vehicle type), figures per vehicle.
 
     The defaults are illustrative for a light van in a South-East Asian metro (a van day of
-    roughly 25 + 0.15/km + 3/h), not market data: DOMAIN.md has no last-mile fleet costs. Set
-    them per warehouse for real use.
+    roughly 25 + 0.15/km + 3/h), not market data: every one of them is invented. DOMAIN.md has
+    no last-mile fleet costs, vehicle capacities (its §10 lists them as a gap), stop times,
+    shift lengths or urban speeds; its only delivery-time figures are order-to-door ones (the
+    72 h promise). The ETAs and slacks are only as good as these figures (3 minutes a stop,
+    30 km/h door to door, a 10 h shift from dispatch): set them per warehouse for real use.
 
     Attributes
     ----------
@@ -142,7 +158,7 @@ def build_day_instance(
     warehouse : str
         Warehouse id (the ``source`` of fulfilment rows).
     day : int
-        Day index, ``0 .. horizon_days - 1``.
+        Day index, ``0 .. ceil(horizon_days) - 1``.
     seed : int
         Sampling seed (with ``day``).
     fleet : FleetSpec, optional
@@ -177,12 +193,16 @@ def build_day_instance(
     if warehouse not in nodes or nodes[warehouse].kind != "warehouse":
         known = sorted(n.id for n in scenario.nodes if n.kind == "warehouse")
         raise RoutingError(f"unknown warehouse {warehouse!r}; warehouses: {', '.join(known)}")
-    horizon = int(scenario.horizon_days)
-    if not 0 <= day < horizon:
-        raise RoutingError(f"day {day} outside the horizon 0..{horizon - 1}")
+    # units are over horizon_days (a float: a 10.5-day horizon has days 0..10, the last one
+    # partial); the daily rate divides by the horizon itself, not by its whole days
+    horizon = float(scenario.horizon_days)
+    days = math.ceil(horizon)
+    if not 0 <= day < days:
+        raise RoutingError(f"day {day} outside the horizon 0..{days - 1}")
     if circuity < 1 or jitter_km < 0 or not 0 <= backlog_share <= 1:
         raise RoutingError("circuity >= 1, jitter_km >= 0 and 0 <= backlog_share <= 1 needed")
-    rows = [r for r in plan.fulfilment or () if r.source == warehouse]
+    # (index in the plan's fulfilment list, row): errors name the plan's own row
+    rows = [(i, r) for i, r in enumerate(plan.fulfilment or ()) if r.source == warehouse]
     if not rows:
         sources = sorted({r.source for r in plan.fulfilment or ()})
         raise RoutingError(
@@ -191,14 +211,12 @@ def build_day_instance(
         )
     wh = nodes[warehouse]
     skus = {k.id: k for k in scenario.skus}
-    cards = [
-        c
-        for c in scenario.rate_cards
-        if c.country == wh.country and (not c.from_countries or wh.country in c.from_countries)
-    ]
+    # the cards that make lanes from this warehouse (network.graph: a card serves zones of its
+    # country from warehouses of that country or of its from_countries)
+    cards = [c for c in scenario.rate_cards if wh.country in (c.country, *c.from_countries)]
     if not cards:
         raise RoutingError(
-            f"no last-mile rate card for {wh.country!r} (warehouse {warehouse!r}): "
+            f"no last-mile rate card from {wh.country!r} (warehouse {warehouse!r}): "
             "orders could not be handed to a parcel carrier"
         )
 
@@ -207,7 +225,7 @@ def build_day_instance(
     zone_of: list[str] = []
     sku_of: list[str] = []
     card_of: list[Any] = []
-    for i, r in enumerate(rows):
+    for i, r in rows:
         zone, sku = r.zone, r.sku
         if zone not in nodes:
             raise RoutingError(f"fulfilment[{i}]: unknown zone {zone!r}")
@@ -217,8 +235,17 @@ def build_day_instance(
         if not units >= 0:
             raise RoutingError(f"fulfilment[{i}]: units must be >= 0, got {units!r}")
         n = int(rng.poisson(units / horizon))
-        lane_ids = list(r.lanes)
-        card = next((c for c in cards for lid in lane_ids if lid.startswith(c.id + ":")), cards[0])
+        to_zone = [c for c in cards if c.country == nodes[zone].country]
+        card = next(
+            (c for c in to_zone for lid in r.lanes if lid.startswith(c.id + ":")),
+            to_zone[0] if to_zone else None,
+        )
+        if card is None:
+            raise RoutingError(
+                f"fulfilment[{i}]: no last-mile rate card from {warehouse!r} "
+                f"({wh.country}) to zone {zone!r} ({nodes[zone].country}): its orders could "
+                "not be handed to a parcel carrier"
+            )
         zone_of += [zone] * n
         sku_of += [sku] * n
         card_of += [card] * n
@@ -249,7 +276,19 @@ def build_day_instance(
                 f"(warehouse + {n} orders)"
             )
         convention = "matrix"
-    hours = km / fleet.speed_kmh
+    drive = km / fleet.speed_kmh
+    # a border (a strait, customs) is no stretch of road: crossing it takes the cross-border
+    # card's base hours on top of the drive (late_orders still compare with the drive alone)
+    country = np.array([wh.country] + [nodes[z].country for z in zone_of])
+    border = np.array(
+        [0.0]
+        + [
+            c.base_hours if nodes[z].country != wh.country else 0.0
+            for z, c in zip(zone_of, card_of, strict=True)
+        ]
+    )
+    crossing = country[:, None] != country[None, :]
+    hours = drive + np.where(crossing, np.maximum(border[:, None], border[None, :]), 0.0)
 
     # -- promise: age of each order at dispatch, due time ----------------------------------
     age = wh.processing_hours + rng.uniform(0.0, 24.0, size=n)
@@ -257,7 +296,7 @@ def build_day_instance(
     due = promise_due_times(
         np.zeros(n), promise_hours=scenario.service.promise_hours, upstream_hours=age
     )
-    lost = due < hours[0, 1:]
+    lost = due < drive[0, 1:]
     tw_late = np.where(lost, math.inf, due)
 
     # -- demand and carrier cost ---------------------------------------------------------
@@ -292,6 +331,7 @@ def build_day_instance(
         service=np.full(n, fleet.service_minutes / 60.0),
         tw_late=tw_late,
         drop_penalty=penalty,
+        promise_due=due,
         client_ids=ids,
         depot_ids=[warehouse],
         dimension_names=("kg", "m3"),
@@ -299,6 +339,10 @@ def build_day_instance(
         distance_convention=convention,
         meta={
             "currency": scenario.currency,
+            "time_unit": "hours",
+            "clock": "hours since dispatch (0 = the day's orders are ready at the warehouse "
+            f"and vans may leave; an order's age at dispatch eats into its "
+            f"{scenario.service.promise_hours:g} h promise)",
             "seed": seed,
             "day": day,
             "late_orders": [ids[i] for i in np.flatnonzero(lost)],

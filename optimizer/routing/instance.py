@@ -13,7 +13,11 @@ client ``c`` (0-based) sits at location ``num_depots + c``.
   ``inf`` = the order is mandatory), ``client_ids[c]`` its label in the instance's numbering;
 - ``vehicle_types``: a heterogeneous fleet (``VehicleType``: count, capacity per dimension,
   start/end depot, fixed cost per vehicle used, cost per distance unit and per hour of travel
-  and service, maximum route duration, shift start/end on the routing clock).
+  and service, maximum route duration, shift start/end on the routing clock);
+- ``promise_due[c]`` (optional): the order's promise deadline, used only to *report* its
+  slack (``promise_due - start``) when it differs from the hard window, e.g. an order already
+  past its promise that the VRP serves without a deadline (``tw_late = inf``) still reports
+  its negative slack; ``None`` = ``tw_late``.
 
 ``promise_due_times`` derives a client's latest service time from the 72-hour promise:
 ``order time + promise - hours already spent upstream`` (see its docstring).
@@ -130,6 +134,13 @@ class RoutingInstance:
     distance_convention: str = "matrix"
     depot_ids: tuple[Any, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
+    promise_due: F | None = None
+
+    @property
+    def due(self) -> F:
+        """Each client's promise deadline for the reported slack (``promise_due``, or
+        ``tw_late`` when none is given); ``inf`` = no deadline."""
+        return self.tw_late if self.promise_due is None else self.promise_due
 
     @classmethod
     def build(
@@ -151,6 +162,7 @@ class RoutingInstance:
         coords: npt.ArrayLike | None = None,
         distance_convention: str = "matrix",
         meta: dict[str, Any] | None = None,
+        promise_due: npt.ArrayLike | None = None,
     ) -> RoutingInstance:
         """Build and validate an instance; omitted client arrays get neutral defaults.
 
@@ -178,6 +190,11 @@ class RoutingInstance:
             Coordinates (for plots and re-checks).
         distance_convention : str
             How ``distance`` was made (``exact``, ``nint``, ``trunc1``, ``geodesic``, ``matrix``).
+        meta : dict, optional
+            Free-form facts about the instance (e.g. ``time_unit``, ``clock``).
+        promise_due : array (C,), optional
+            Promise deadlines for the reported slack (default: ``tw_late``); may be negative
+            (already missed) or ``inf`` (none).
 
         Returns
         -------
@@ -227,6 +244,7 @@ class RoutingInstance:
             coords=None if coords is None else _ro(coords),
             distance_convention=distance_convention,
             meta=dict(meta or {}),
+            promise_due=None if promise_due is None else _ro(promise_due),
         )
         inst.validate()
         return inst
@@ -267,6 +285,13 @@ class RoutingInstance:
                 raise RoutingError(
                     f"{self.name}: {nm} must have {c} entries, got shape {getattr(self, nm).shape}."
                 )
+        if self.promise_due is not None and (
+            self.promise_due.shape != (c,) or np.isnan(self.promise_due).any()
+        ):
+            raise RoutingError(
+                f"{self.name}: promise_due must have {c} numbers, got shape "
+                f"{self.promise_due.shape}."
+            )
         if len(self.client_ids) != c:
             raise RoutingError(f"{self.name}: {len(self.client_ids)} client ids for {c} clients.")
         if len(self.dimension_names) != self.demand.shape[1]:

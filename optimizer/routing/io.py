@@ -396,9 +396,13 @@ def solution_to_dict(
 
     Keys: ``instance``, ``cost``, ``vehicles``, ``routes`` (client ids), ``feasible``,
     ``solve_seconds``; extras ``status``, ``seed``, ``distance``, ``dropped`` (orders handed to
-    a parcel carrier with their cost), ``drop_cost``, ``route_details`` (per route: vehicle
-    type, depot, distance, duration, cost, and ``stops``: each client's ``eta`` (arrival),
-    ``start`` (service start) and ``slack`` to its latest time, null without one), ``violations``,
+    a parcel carrier with their cost), ``drop_cost``, ``time_unit`` and ``clock`` (the unit and
+    origin of every time below, when the instance states them in its ``meta``, as a plan's day
+    does: hours since dispatch), ``route_details`` (per route: vehicle type, depot, distance,
+    ``depart`` and ``return`` (leaving the depot, back after the last leg), duration
+    (``return - depart``), cost, and ``stops``: each client's ``eta`` (arrival),
+    ``start`` (service start) and ``slack``, the hours from the start to its promise deadline,
+    negative when the promise is already missed, null without a deadline), ``violations``,
     ``path`` (``ils``, ``lns`` or ``decomposition``), and ``best_known``/``gap_percent`` when a
     best-known value is given.
     """
@@ -418,6 +422,7 @@ def solution_to_dict(
             for c in result.dropped
         ],
         "drop_cost": _num(result.drop_cost),
+        **{k: instance.meta[k] for k in ("time_unit", "clock") if k in instance.meta},
         "route_details": [
             {
                 "vehicle_type": instance.vehicle_types[r.vehicle_type].name or r.vehicle_type,
@@ -425,6 +430,8 @@ def solution_to_dict(
                     instance.depot_ids[instance.vehicle_types[r.vehicle_type].start_depot]
                 ),
                 "distance": _num(r.distance),
+                "depart": _num(r.departure),
+                "return": _num(r.return_time),
                 "duration": _num(r.duration),
                 "cost": _num(r.cost),
                 "stops": [

@@ -410,10 +410,11 @@ def finish(
 ) -> RoutingResult:
     """Re-check routes with the independent evaluator and make the result.
 
-    Each route carries the evaluator's per-stop times: ``arrivals`` (ETA at the stop),
-    ``starts`` (service start, after any wait) and ``slack`` (``tw_late - start``: how much
-    earlier than the order's latest time, i.e. its promise, service starts; ``inf`` for an
-    order without a deadline).
+    Each route carries the evaluator's departure and return times and per-stop times:
+    ``arrivals`` (ETA at the stop),
+    ``starts`` (service start, after any wait) and ``slack`` (``instance.due - start``: how
+    much earlier than the order's promise deadline service starts, negative when the promise
+    is already missed; ``inf`` for an order without a deadline).
     """
     ev = evaluate_routes(inst, [(t, seq) for t, _, seq in routes], dropped=dropped)
     out = tuple(
@@ -426,7 +427,9 @@ def finish(
             cost=r.cost,
             arrivals=r.arrivals,
             starts=r.starts,
-            slack=tuple(float(inst.tw_late[c] - s) for c, s in zip(seq, r.starts, strict=True)),
+            slack=tuple(float(inst.due[c] - s) for c, s in zip(seq, r.starts, strict=True)),
+            departure=r.departure,
+            return_time=r.arrival,
         )
         for (t, v, seq), r in zip(routes, ev.routes, strict=True)
     )

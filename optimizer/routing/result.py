@@ -48,9 +48,13 @@ class Route:
         Per stop, in visit order: arrival time (the ETA) and service start (after any wait
         for the window to open), on the routing clock, as the independent evaluator computes
         them (departure as late as the windows allow).
+    departure, return_time : float
+        When the vehicle leaves its depot (as late as the windows allow, so no wait is cut
+        short) and when it is back after the last leg; ``duration = return_time - departure``.
     slack : tuple of float
-        Per stop: ``tw_late - start``, how long before the order's latest time (its promise)
-        service starts; ``inf`` for an order without a deadline.
+        Per stop: ``instance.due - start`` (``promise_due``, else ``tw_late``), how long before
+        the order's promise deadline service starts; negative for an order already past its
+        promise (served without a deadline); ``inf`` for an order without a deadline.
     """
 
     vehicle_type: int
@@ -62,6 +66,8 @@ class Route:
     arrivals: tuple[float, ...] = ()
     starts: tuple[float, ...] = ()
     slack: tuple[float, ...] = ()
+    departure: float = 0.0
+    return_time: float = 0.0
 
 
 @dataclass(frozen=True)
