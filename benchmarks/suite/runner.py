@@ -85,6 +85,10 @@ STATUSES = ("ok", "infeasible", "no_solution", "error", "crash", "timeout", "mem
 _REPO = Path(__file__).resolve().parents[2]
 
 
+BENCH_KEYS = ("name", "solver")
+"""The keys of a configuration's ``[bench]`` table."""
+
+
 class BenchError(ValueError):
     """Bad benchmark input (configuration file, instance folder, limits)."""
 
@@ -112,15 +116,19 @@ def load_config(path: Path, family: Family) -> Config:
     """Read a configuration TOML.
 
     Layout: an optional ``[bench]`` table (``name``, ``solver``), and the parameters in a
-    ``[routing]`` or ``[allocation]`` table (by family kind) or at the top level. The same file
+    ``[routing]`` or ``[allocation]`` table (by family kind) or at the top level. Every key
+    is used or refused: an unknown ``[bench]`` key, a key beside the parameter table, a table
+    of the other kind only, or parameters for a solver other than ours (the peers run with
+    their defaults) are errors. The same file
     is accepted by ``RoutingParams.from_toml`` / ``AllocationParams.from_toml``, which read the
     same table.
 
     Raises
     ------
     BenchError
-        Unreadable or invalid TOML, a solver the family does not have, a parameter our solver
-        does not take or a bad value (``Family.check_params``).
+        Unreadable or invalid TOML, a key that would be ignored (see above), a solver the
+        family does not have, a parameter our solver does not take or a bad value
+        (``Family.check_params``).
     """
     try:
         doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -135,14 +143,42 @@ def load_config(path: Path, family: Family) -> Config:
     meta = doc.pop("bench", {})
     if not isinstance(meta, dict):
         raise BenchError(f"--config {path}: [bench] must be a table")
-    params = doc.get(family.kind, doc)
+    unknown = sorted(set(meta) - set(BENCH_KEYS))
+    if unknown:
+        raise BenchError(
+            f"--config {path}: [bench] unknown key(s) {', '.join(unknown)}; "
+            f"known: {', '.join(BENCH_KEYS)}"
+        )
+    kind = family.kind
+    other = {"routing": "allocation", "allocation": "routing"}[kind]
+    if kind in doc:
+        # one file may hold both tables (plan and route read one each); anything else
+        # beside the table would never be read
+        stray = sorted(k for k in doc if k not in (kind, other))
+        if stray:
+            raise BenchError(
+                f"--config {path}: {', '.join(stray)} outside the [{kind}] table "
+                f"(parameters go in [{kind}]; [bench] takes {', '.join(BENCH_KEYS)})"
+            )
+    elif isinstance(doc.get(other), dict):
+        raise BenchError(
+            f"--config {path}: a [{other}] table but no [{kind}] table; "
+            f"the {family.name} family reads [{kind}]"
+        )
+    params = doc.get(kind, doc)
     if not isinstance(params, dict):
-        raise BenchError(f"--config {path}: [{family.kind}] must be a table")
+        raise BenchError(f"--config {path}: [{kind}] must be a table")
     solver = meta.get("solver", family.default_solver)
     if solver not in family.solvers:
         raise BenchError(
             f"--config {path}: solver {solver!r} is not one of the "
             f"{family.name} solvers ({', '.join(sorted(family.solvers))})"
+        )
+    if solver != family.default_solver and params:
+        raise BenchError(
+            f"--config {path}: solver {solver!r} takes no parameters "
+            f"({', '.join(sorted(params))}); it runs with its defaults, only "
+            f"{family.default_solver!r} reads [{kind}]"
         )
     if solver == family.default_solver and family.check_params is not None:
         try:
