@@ -56,6 +56,7 @@ __all__ = [
     "build_tasks",
     "load_config",
     "read_rows",
+    "rows_of",
     "run_suite",
     "run_task",
 ]
@@ -349,6 +350,18 @@ def _list_item_places(path: Path, text: str, count: int) -> list[str]:
     return [f"{path}: row {i}" for i in range(1, count + 1)]
 
 
+def _params_json(params: Any) -> str:
+    """Parameters as compared for resume: canonical JSON (as recorded in a results file)."""
+    return json.dumps(json.loads(json.dumps(params or {})), sort_keys=True)
+
+
+def rows_of(out: Path, tasks: Sequence[Task]) -> list[dict[str, Any]]:
+    """The recorded rows of ``tasks`` in the results file ``out`` (run now or earlier), one per
+    task, in the order of ``tasks``; tasks without a row are left out."""
+    by_key = {row_key(r): r for r in read_rows(out)}
+    return [by_key[t.key()] for t in tasks if t.key() in by_key]
+
+
 def _gap(cost: float | None, bks: float | None, feasible: bool) -> float | None:
     if not feasible or cost is None or bks is None or not math.isfinite(cost) or bks == 0:
         return None
@@ -608,19 +621,36 @@ def run_suite(
     Returns
     -------
     list of dict
-        The rows of the solves run now (not the skipped ones), in completion order.
+        The rows of the solves run now (not the skipped ones), in completion order
+        (``rows_of`` gives every task's row, recorded earlier or now).
+
+    Raises
+    ------
+    BenchError
+        A task's key (instance, family, solver, configuration name, seed, time limit) is
+        recorded in ``out`` with other parameters.
     """
     if jobs < 1:
         raise BenchError(f"--jobs must be at least 1, got {jobs}")
     existing = read_rows(out) if out is not None else []
     as_lines = out is not None and out.suffix == ".jsonl"
     recorded = [_record(r) for r in existing]
-    done_keys = {row_key(r) for r in existing}
+    done_params = {row_key(r): _params_json(r.get("params")) for r in existing}
     todo = []
-    seen = set(done_keys)
+    seen = set(done_params)
     for t in tasks:
-        if t.key() not in seen:
-            seen.add(t.key())
+        k = t.key()
+        if k in done_params and done_params[k] != _params_json(t.params):
+            # the same name with other parameters: skipping would report the old numbers
+            # under the name, running would mix two configurations in one line of the report
+            raise BenchError(
+                f"{out}: configuration {t.config!r} ({t.solver}) on {t.instance} seed "
+                f"{t.seed} at {t.time_limit:g} s is recorded with other parameters "
+                f"({done_params[k]}, now {_params_json(t.params)}): give the configuration "
+                "another [bench] name or use another --out"
+            )
+        if k not in seen:
+            seen.add(k)
             todo.append(t)
     if len(todo) < len(tasks):
         log.info("resume: %d of %d solve(s) already recorded", len(tasks) - len(todo), len(tasks))
