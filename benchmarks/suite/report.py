@@ -28,6 +28,7 @@ limit (markers).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import defaultdict
@@ -265,6 +266,33 @@ def _per_instance(rows: Sequence[Row]) -> list[str]:
     return lines
 
 
+def _mixing_warnings(rows: Sequence[Row]) -> list[str]:
+    """Warning lines for rows that would be mixed in a table line without a word: one
+    configuration name with several parameter sets, and a solve recorded more than once."""
+    params: dict[tuple[str, str], set[str]] = defaultdict(set)
+    copies: dict[tuple[str, str, str, int, float], int] = defaultdict(int)
+    for r in rows:
+        params[(r["family"], _label(r))].add(json.dumps(r.get("params") or {}, sort_keys=True))
+        copies[
+            (r["family"], _label(r), r["instance"], int(r["seed"]), float(r.get("time_limit") or 0))
+        ] += 1
+    out = [
+        f"**Warning**: {fam}, configuration {label}: rows with {len(ps)} different parameter "
+        "sets under one name; its figures mix them."
+        for (fam, label), ps in sorted(params.items())
+        if len(ps) > 1
+    ]
+    again = [k for k, n in copies.items() if n > 1]
+    if again:
+        named = "; ".join(f"{f} {lab} {i} seed {s} at {t:g} s" for f, lab, i, s, t in again[:5])
+        out.append(
+            f"**Warning**: {len(again)} solve(s) recorded more than once ({named}"
+            + (", ..." if len(again) > 5 else "")
+            + "); every copy counts in the figures."
+        )
+    return [*out, ""] if out else []
+
+
 def markdown_report(
     rows: Sequence[Row],
     *,
@@ -304,6 +332,7 @@ def markdown_report(
         "instance and seed (< 1: cheaper than X)."
     )
     lines.append("")
+    lines += _mixing_warnings(rows)
     by_table: dict[tuple[str, float], list[dict[str, Any]]] = defaultdict(list)
     for s in summ:
         by_table[(s["family"], s["time_limit"])].append(s)

@@ -125,3 +125,20 @@ def test_ratio_to_the_peer_says_how_many_pairs_it_covers() -> None:
     md = markdown_report(rows)
     assert "1 of 2" in md
     assert "I2 seed 0 (pyvrp infeasible)" in md
+
+
+def test_rows_of_one_name_with_other_parameters_or_repeated_are_flagged() -> None:
+    """Results files concatenated by hand (or written before resume checked parameters) can
+    hold one configuration name with two parameter sets, or the same solve twice; each copy
+    would count in the means without a word. The report says so above the tables."""
+    a = _row("I1", "a", "ortools", 0, 1.0, 110.0, bks=100.0)
+    rows = [
+        a,
+        {**_row("I2", "a", "ortools", 0, 1.0, 120.0, bks=100.0), "params": {"neighbors": 20}},
+        dict(a),
+    ]
+    md = markdown_report(rows)
+    assert "a (ortools)" in md and "2 different parameter sets" in md
+    assert "1 solve(s) recorded more than once" in md and "I1 seed 0" in md
+    assert "different parameter sets" not in markdown_report([a])
+    assert "more than once" not in markdown_report([a])
