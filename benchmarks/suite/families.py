@@ -121,6 +121,7 @@ def _routing_family(
     read: Callable[[Path], Any],
     bks_files: tuple[str, ...],
     objective: str | None = None,
+    check_instance: Callable[[Path], None] | None = None,
 ) -> Family:
     from benchmarks.suite.peers import solve_pyvrp
 
@@ -135,6 +136,7 @@ def _routing_family(
         peers=("pyvrp",),
         best_known=lambda path: bks_lookup(path, bks_files, objective=objective),
         check_params=check_routing_params,
+        check_instance=check_instance,
     )
 
 
@@ -183,9 +185,12 @@ def cvrplib() -> Family:
 def day() -> Family:
     """Generated delivery days of 500-5,000 stops (see ``benchmarks.suite.day``); no
     best-known values, the ratio to PyVRP is the figure."""
-    from benchmarks.suite.day import read_day
+    from benchmarks.suite.day import read_day, read_day_spec
 
-    return _routing_family("day", ("*.json",), read_day, ())
+    def check(path: Path) -> None:
+        read_day_spec(path)
+
+    return _routing_family("day", ("*.json",), read_day, (), check_instance=check)
 
 
 # --------------------------------------------------------------------------------------------

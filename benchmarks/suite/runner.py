@@ -54,6 +54,7 @@ __all__ = [
     "Config",
     "Task",
     "build_tasks",
+    "check_instances",
     "load_config",
     "read_rows",
     "rows_of",
@@ -227,6 +228,17 @@ def row_key(row: dict[str, Any]) -> tuple[str, str, str, str, int, float]:
     )
 
 
+def check_instances(family: Family, instances: Sequence[Path]) -> None:
+    """Raise BenchError naming the first file the family's ``check_instance`` refuses."""
+    if family.check_instance is None:
+        return
+    for path in instances:
+        try:
+            family.check_instance(Path(path))
+        except ValueError as e:
+            raise BenchError(f"--instances: {e}") from None
+
+
 def build_tasks(
     family: Family,
     family_spec: str,
@@ -240,12 +252,18 @@ def build_tasks(
     """The cross product instance x (configs + peers) x seed x time limit.
 
     Peers run with their default parameters, once per instance, seed and time limit.
+
+    Raises
+    ------
+    BenchError
+        An instance file the family's ``check_instance`` refuses (naming the file and item).
     """
     seeds = list(seeds)
     cfgs = list(configs) or [Config("default", family.default_solver)]
     if peers:
         cfgs += [Config(p, p) for p in family.peers]
     tasks = []
+    check_instances(family, instances)
     for path in instances:
         bks = family.best_known(path)
         for tl in time_limits:

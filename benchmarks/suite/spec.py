@@ -101,6 +101,10 @@ class Family:
         ``check_params(params)`` raises ValueError or TypeError naming a parameter the default
         solver does not take, or a bad value, so that a configuration is refused before any
         solve (None: no check).
+    check_instance : callable or None
+        ``check_instance(path)`` raises ValueError naming a bad instance file (e.g. a day spec
+        with an unknown key) when the tasks are built, before any solve (None: files are only
+        read by the solves, where a bad one is an error row).
     """
 
     name: str
@@ -114,6 +118,7 @@ class Family:
     best_known: Callable[[Path], float | None] = lambda path: None
     instance_name: Callable[[Path], str] = lambda path: path.stem
     check_params: Callable[[Mapping[str, Any]], None] | None = None
+    check_instance: Callable[[Path], None] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("routing", "allocation"):

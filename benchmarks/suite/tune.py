@@ -40,7 +40,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.suite.runner import BenchError, Config, build_tasks, rows_of, run_suite
+from benchmarks.suite.runner import (
+    BenchError,
+    Config,
+    build_tasks,
+    check_instances,
+    rows_of,
+    run_suite,
+)
 from benchmarks.suite.spec import Family
 
 if TYPE_CHECKING:
@@ -213,6 +220,7 @@ def tune(
     import optuna
     from optuna.trial import TrialState
 
+    check_instances(family, instances)  # before a study is created for nothing
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     say = on_trial or (lambda _m: None)
     seeds = list(seeds)
