@@ -5,8 +5,10 @@ Per family and time limit, one table line per configuration (our configurations 
 - ``solves``, ``ok`` (feasible by the evaluator), and the count of every other status;
 - ``mean gap %`` / ``max gap %`` over feasible solves (status ``ok`` and feasible by the
   evaluator; no other row is ever a number in a mean). The reference is the best-known value;
-  where a row has none (synthetic scenarios) the reference is the best feasible cost found for
-  that instance in the same results, and the header says so (``gap*``);
+  where a row has none (synthetic scenarios, generated days, Gehring & Homberger, whose
+  best-known values are of another objective) the reference is the best feasible cost found for
+  that instance in the same results, over every configuration, seed and time limit, and the
+  header says so (``gap*``);
 - ``mean s`` (solve wall-clock) and ``peak MB`` (max);
 - ``vs PEER``: geometric mean of ``cost / peer cost`` over the (instance, seed) pairs where both
   are feasible (below 1 = cheaper than the peer); ``pairs vs PEER``: how many of the
@@ -14,6 +16,14 @@ Per family and time limit, one table line per configuration (our configurations 
   why (ours or the peer infeasible, failed, not run);
 - ``gap to own bound %`` (when solvers report a bound, e.g. the MIPs): mean of
   ``100 (cost - bound) / cost``, how far from proven optimal the solutions are.
+
+Per-instance tables: each configuration's mean gap over its feasible seeds; when some seeds
+were not feasible the cell says how many were and what the others did
+(``10.00 (1 of 2; infeasible 1)``), and with none feasible it gives the statuses.
+
+Above the tables, a warning names a configuration whose rows carry several parameter sets under
+one name, and solves recorded more than once (files concatenated by hand): both would otherwise
+be mixed into one line of the figures.
 
 Performance profile (Dolan & Moré 2002, on cost): for each problem (instance, seed, time limit)
 the ratio of a configuration's cost to the best cost any configuration found; the curve gives
