@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["read_day"]
+__all__ = ["SPEC_KEYS", "read_day", "read_day_spec"]
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN_DIR = ROOT / "tests" / "data" / "vrp" / "plan-tiny"
@@ -32,14 +32,56 @@ KM_COST = 0.15
 """The default van's cost per km (``FleetSpec``): carrier costs are divided by it."""
 
 
+SPEC_KEYS = ("orders", "seed", "window_share")
+"""The keys of a day spec: ``orders`` (required), ``seed`` (default 0), ``window_share``
+(default 0.3)."""
+
+
+def read_day_spec(path: Path) -> dict[str, Any]:
+    """The checked spec at ``path``: ``{"orders": int >= 1, "seed": int, "window_share": float
+    in [0, 1]}``.
+
+    Raises
+    ------
+    ValueError
+        Unreadable or not a JSON object, an unknown key (a typo would silently give the
+        default), a missing ``orders`` or a bad value, naming the file and the key.
+    """
+    path = Path(path)
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not a day spec ({e})") from None
+    if not isinstance(spec, dict):
+        raise ValueError(f"{path}: not a day spec (a JSON {type(spec).__name__}, not an object)")
+    unknown = sorted(set(spec) - set(SPEC_KEYS))
+    if unknown:
+        raise ValueError(
+            f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(SPEC_KEYS)}"
+        )
+    if "orders" not in spec:
+        raise ValueError(f"{path}: no 'orders' (the number of orders of the day)")
+    out = {"orders": spec["orders"], "seed": spec.get("seed", 0)}
+    for key in ("orders", "seed"):
+        v = out[key]
+        if isinstance(v, bool) or not isinstance(v, int) or (key == "orders" and v < 1):
+            want = "a whole number >= 1" if key == "orders" else "a whole number"
+            raise ValueError(f"{path}: {key} {v!r} is not {want}")
+    share = spec.get("window_share", 0.3)
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+        raise ValueError(f"{path}: window_share {share!r} is not a share between 0 and 1")
+    out["window_share"] = float(share)
+    return out
+
+
 def read_day(path: Path) -> Any:
-    """The day instance described by the JSON spec at ``path``."""
+    """The day instance described by the JSON spec at ``path`` (checked by ``read_day_spec``)."""
     from network.scenario import load_scenario
     from optimizer.plan.day import FleetSpec, build_day_instance
     from optimizer.plan.document import Plan
 
-    spec = json.loads(Path(path).read_text())
-    orders, seed = int(spec["orders"]), int(spec.get("seed", 0))
+    spec = read_day_spec(path)
+    orders, seed = int(spec["orders"]), int(spec["seed"])
     plan = Plan.from_json(json.loads((PLAN_DIR / "plan.json").read_text()))
     scen = load_scenario(PLAN_DIR / "scenario.json")
     rows = [r for r in plan.fulfilment or () if r.source == "WH-KUL" and r.zone == "Z-KUL"]
@@ -54,7 +96,7 @@ def read_day(path: Path) -> Any:
     )
     rng = np.random.default_rng(1000 + seed)
     C = inst.num_clients
-    slot = rng.random(C) < float(spec.get("window_share", 0.3))
+    slot = rng.random(C) < spec["window_share"]
     drive = inst.duration[0, inst.num_depots :]
     shift = inst.vehicle_types[0].shift_end
     start = np.floor(rng.uniform(np.minimum(drive, shift - 2.0), shift - 2.0))

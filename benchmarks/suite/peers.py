@@ -57,7 +57,8 @@ def to_pyvrp(instance: Any) -> tuple[Any, int]:
     ValueError
         The instance has something PyVRP cannot express here (optional clients with a
         non-integral penalty are mapped to prizes, which is fine; more than one depot with
-        mismatched vehicle depots is passed through; per-hour costs are not supported).
+        mismatched vehicle depots is passed through; per-hour costs and a non-integral
+        cost per distance are not supported: PyVRP would minimise another objective).
     """
     import pyvrp
 
@@ -94,6 +95,13 @@ def to_pyvrp(instance: Any) -> tuple[Any, int]:
             raise ValueError(
                 f"{inst.name}: PyVRP peer does not support cost_per_hour on "
                 f"vehicle type {vt.name!r}"
+            )
+        if abs(vt.cost_per_distance - round(vt.cost_per_distance)) > 1e-9:
+            # PyVRP's unit distance cost is an integer: rounding 0.15 to 0 would have it
+            # minimise another objective than the one the evaluator costs
+            raise ValueError(
+                f"{inst.name}: PyVRP peer needs an integral cost_per_distance, vehicle type "
+                f"{vt.name!r} has {vt.cost_per_distance:g}"
             )
         vtypes.append(
             pyvrp.VehicleType(

@@ -3,14 +3,27 @@
 Per family and time limit, one table line per configuration (our configurations and the peers):
 
 - ``solves``, ``ok`` (feasible by the evaluator), and the count of every other status;
-- ``mean gap %`` / ``max gap %`` over feasible solves. The reference is the best-known value;
-  where a row has none (synthetic scenarios) the reference is the best feasible cost found for
-  that instance in the same results, and the header says so (``gap*``);
+- ``mean gap %`` / ``max gap %`` over feasible solves (status ``ok`` and feasible by the
+  evaluator; no other row is ever a number in a mean). The reference is the best-known value;
+  where a row has none (synthetic scenarios, generated days, Gehring & Homberger, whose
+  best-known values are of another objective) the reference is the best feasible cost found for
+  that instance in the same results, over every configuration, seed and time limit, and the
+  header says so (``gap*``);
 - ``mean s`` (solve wall-clock) and ``peak MB`` (max);
 - ``vs PEER``: geometric mean of ``cost / peer cost`` over the (instance, seed) pairs where both
-  are feasible (below 1 = cheaper than the peer);
+  are feasible (below 1 = cheaper than the peer); ``pairs vs PEER``: how many of the
+  configuration's solves that covers, and a note under the table names each pair left out and
+  why (ours or the peer infeasible, failed, not run);
 - ``gap to own bound %`` (when solvers report a bound, e.g. the MIPs): mean of
   ``100 (cost - bound) / cost``, how far from proven optimal the solutions are.
+
+Per-instance tables: each configuration's mean gap over its feasible seeds; when some seeds
+were not feasible the cell says how many were and what the others did
+(``10.00 (1 of 2; infeasible 1)``), and with none feasible it gives the statuses.
+
+Above the tables, a warning names a configuration whose rows carry several parameter sets under
+one name, and solves recorded more than once (files concatenated by hand): both would otherwise
+be mixed into one line of the figures.
 
 Performance profile (Dolan & Moré 2002, on cost): for each problem (instance, seed, time limit)
 the ratio of a configuration's cost to the best cost any configuration found; the curve gives
@@ -25,6 +38,7 @@ limit (markers).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import defaultdict
@@ -45,14 +59,19 @@ __all__ = [
 
 Row = dict[str, Any]
 
+_LEFT_OUT_SHOWN = 10
+"""Pairs named per configuration and peer in the note under a table (then a count)."""
+
 
 def _label(r: Row) -> str:
     return str(r["config"]) if r["config"] == r["solver"] else f"{r['config']} ({r['solver']})"
 
 
 def _feasible_cost(r: Row) -> float | None:
+    """The cost of a solve that is ok and feasible by the evaluator, else None (a row whose
+    status is not ``ok`` never counts, whatever its ``feasible`` field says)."""
     c = r.get("cost")
-    if r.get("feasible") and c is not None and math.isfinite(float(c)):
+    if r.get("status") == "ok" and r.get("feasible") and c is not None and math.isfinite(float(c)):
         return float(c)
     return None
 
@@ -113,7 +132,11 @@ def summarise(rows: Sequence[Row]) -> list[dict[str, Any]]:
         ):
             peers_of[r["family"]].append(r["solver"])
     cost_of: dict[tuple[str, float, str, str, int], float] = {}
+    status_of: dict[tuple[str, float, str, str, int], str] = {}
     for r in rows:
+        status_of[
+            (r["family"], float(r.get("time_limit") or 0), _label(r), r["instance"], int(r["seed"]))
+        ] = str(r["status"] if _feasible_cost(r) is None else "ok")
         c = _feasible_cost(r)
         if c is not None:
             cost_of[
@@ -141,16 +164,31 @@ def summarise(rows: Sequence[Row]) -> list[dict[str, Any]]:
         secs = [float(r["seconds"]) for r in rs if r.get("seconds") is not None]
         mem = [float(r["peak_mb"]) for r in rs if r.get("peak_mb") is not None]
         ratios: dict[str, float | None] = {}
+        pairs: dict[str, tuple[int, int]] = {}
+        left_out: dict[str, list[str]] = {}
         for peer in peers_of[fam]:
             if label == peer:
                 continue
             logs = []
-            for r in rs:
+            missing = []
+            for r in sorted(rs, key=lambda r: (natural_key(r["instance"]), int(r["seed"]))):
                 c = _feasible_cost(r)
-                pc = cost_of.get((fam, tl, peer, r["instance"], int(r["seed"])))
+                key = (fam, tl, peer, r["instance"], int(r["seed"]))
+                pc = cost_of.get(key)
                 if c is not None and pc is not None and c > 0 and pc > 0:
                     logs.append(math.log(c / pc))
+                    continue
+                why = []
+                if c is None:
+                    why.append(f"ours {r['status'] if r['status'] != 'ok' else 'infeasible'}")
+                if pc is None:
+                    why.append(f"{peer} {status_of.get(key, 'not run')}")
+                elif pc <= 0 or (c is not None and c <= 0):
+                    why.append("cost not positive")
+                missing.append(f"{r['instance']} seed {r['seed']} ({', '.join(why)})")
             ratios[peer] = math.exp(sum(logs) / len(logs)) if logs else None
+            pairs[peer] = (len(logs), len(rs))
+            left_out[peer] = missing
         out.append(
             {
                 "family": fam,
@@ -164,6 +202,8 @@ def summarise(rows: Sequence[Row]) -> list[dict[str, Any]]:
                 "mean_s": float(np.mean(secs)) if secs else None,
                 "peak_mb": float(np.max(mem)) if mem else None,
                 "vs_peer": ratios,
+                "vs_peer_pairs": pairs,
+                "vs_peer_left_out": left_out,
                 "gap_is_bks": all(refs.get((fam, r["instance"]), (0, False))[1] for r in rs),
                 "bound_gap": _mean_bound_gap(rs),
             }
@@ -204,7 +244,18 @@ def _per_instance(rows: Sequence[Row]) -> list[str]:
                 gaps = [
                     _gap(c, ref[0]) for r in mine if (c := _feasible_cost(r)) is not None and ref
                 ]
-                if gaps:
+                failed = [r for r in mine if _feasible_cost(r) is None]
+                if gaps and failed:
+                    # never a plain mean over the seeds that worked: say what the others did
+                    st: dict[str, int] = defaultdict(int)
+                    for r in failed:
+                        st[r["status"] if r["status"] != "ok" else "infeasible"] += 1
+                    cells.append(
+                        f"{_f(float(np.mean(gaps)))} ({len(gaps)} of {len(mine)}; "
+                        + ", ".join(f"{k} {v}" for k, v in sorted(st.items()))
+                        + ")"
+                    )
+                elif gaps:
                     cells.append(_f(float(np.mean(gaps))))
                 else:
                     cells.append(", ".join(sorted({r["status"] for r in mine})) or "")
@@ -223,6 +274,33 @@ def _per_instance(rows: Sequence[Row]) -> list[str]:
             )
         lines.append("")
     return lines
+
+
+def _mixing_warnings(rows: Sequence[Row]) -> list[str]:
+    """Warning lines for rows that would be mixed in a table line without a word: one
+    configuration name with several parameter sets, and a solve recorded more than once."""
+    params: dict[tuple[str, str], set[str]] = defaultdict(set)
+    copies: dict[tuple[str, str, str, int, float], int] = defaultdict(int)
+    for r in rows:
+        params[(r["family"], _label(r))].add(json.dumps(r.get("params") or {}, sort_keys=True))
+        copies[
+            (r["family"], _label(r), r["instance"], int(r["seed"]), float(r.get("time_limit") or 0))
+        ] += 1
+    out = [
+        f"**Warning**: {fam}, configuration {label}: rows with {len(ps)} different parameter "
+        "sets under one name; its figures mix them."
+        for (fam, label), ps in sorted(params.items())
+        if len(ps) > 1
+    ]
+    again = [k for k, n in copies.items() if n > 1]
+    if again:
+        named = "; ".join(f"{f} {lab} {i} seed {s} at {t:g} s" for f, lab, i, s, t in again[:5])
+        out.append(
+            f"**Warning**: {len(again)} solve(s) recorded more than once ({named}"
+            + (", ..." if len(again) > 5 else "")
+            + "); every copy counts in the figures."
+        )
+    return [*out, ""] if out else []
 
 
 def markdown_report(
@@ -264,6 +342,7 @@ def markdown_report(
         "instance and seed (< 1: cheaper than X)."
     )
     lines.append("")
+    lines += _mixing_warnings(rows)
     by_table: dict[tuple[str, float], list[dict[str, Any]]] = defaultdict(list)
     for s in summ:
         by_table[(s["family"], s["time_limit"])].append(s)
@@ -284,6 +363,7 @@ def markdown_report(
                 "peak MB",
             ]
             + [f"vs {p}" for p in peers]
+            + [f"pairs vs {p}" for p in peers]
             + (["gap to own bound %"] if bounds else [])
             + ["other statuses"]
         )
@@ -303,11 +383,36 @@ def markdown_report(
                 _f(s["peak_mb"], ".0f"),
             ]
             cells += [_f(s["vs_peer"].get(p), ".4f") if p != s["config"] else "–" for p in peers]
+            cells += [
+                f"{s['vs_peer_pairs'][p][0]} of {s['vs_peer_pairs'][p][1]}"
+                if p in s["vs_peer_pairs"]
+                else "–"
+                for p in peers
+            ]
             if bounds:
                 cells.append(_f(s["bound_gap"]))
             cells.append(other)
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+        notes = [
+            f"- vs {p}, {s['config']}: left out "
+            + "; ".join(s["vs_peer_left_out"][p][:_LEFT_OUT_SHOWN])
+            + (
+                f"; and {len(s['vs_peer_left_out'][p]) - _LEFT_OUT_SHOWN} more"
+                if len(s["vs_peer_left_out"][p]) > _LEFT_OUT_SHOWN
+                else ""
+            )
+            for s in ss
+            for p in peers
+            if s["vs_peer_left_out"].get(p)
+        ]
+        if notes:
+            lines += [
+                "(instance, seed) pairs not in a `vs` ratio (it needs both solves feasible):",
+                "",
+                *notes,
+                "",
+            ]
     if per_instance:
         lines += _per_instance(rows)
     for img in images:

@@ -54,8 +54,10 @@ __all__ = [
     "Config",
     "Task",
     "build_tasks",
+    "check_instances",
     "load_config",
     "read_rows",
+    "rows_of",
     "run_suite",
     "run_task",
 ]
@@ -85,6 +87,10 @@ STATUSES = ("ok", "infeasible", "no_solution", "error", "crash", "timeout", "mem
 _REPO = Path(__file__).resolve().parents[2]
 
 
+BENCH_KEYS = ("name", "solver")
+"""The keys of a configuration's ``[bench]`` table."""
+
+
 class BenchError(ValueError):
     """Bad benchmark input (configuration file, instance folder, limits)."""
 
@@ -112,15 +118,19 @@ def load_config(path: Path, family: Family) -> Config:
     """Read a configuration TOML.
 
     Layout: an optional ``[bench]`` table (``name``, ``solver``), and the parameters in a
-    ``[routing]`` or ``[allocation]`` table (by family kind) or at the top level. The same file
+    ``[routing]`` or ``[allocation]`` table (by family kind) or at the top level. Every key
+    is used or refused: an unknown ``[bench]`` key, a key beside the parameter table, a table
+    of the other kind only, or parameters for a solver other than ours (the peers run with
+    their defaults) are errors. The same file
     is accepted by ``RoutingParams.from_toml`` / ``AllocationParams.from_toml``, which read the
     same table.
 
     Raises
     ------
     BenchError
-        Unreadable or invalid TOML, a solver the family does not have, a parameter our solver
-        does not take or a bad value (``Family.check_params``).
+        Unreadable or invalid TOML, a key that would be ignored (see above), a solver the
+        family does not have, a parameter our solver does not take or a bad value
+        (``Family.check_params``).
     """
     try:
         doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -135,14 +145,42 @@ def load_config(path: Path, family: Family) -> Config:
     meta = doc.pop("bench", {})
     if not isinstance(meta, dict):
         raise BenchError(f"--config {path}: [bench] must be a table")
-    params = doc.get(family.kind, doc)
+    unknown = sorted(set(meta) - set(BENCH_KEYS))
+    if unknown:
+        raise BenchError(
+            f"--config {path}: [bench] unknown key(s) {', '.join(unknown)}; "
+            f"known: {', '.join(BENCH_KEYS)}"
+        )
+    kind = family.kind
+    other = {"routing": "allocation", "allocation": "routing"}[kind]
+    if kind in doc:
+        # one file may hold both tables (plan and route read one each); anything else
+        # beside the table would never be read
+        stray = sorted(k for k in doc if k not in (kind, other))
+        if stray:
+            raise BenchError(
+                f"--config {path}: {', '.join(stray)} outside the [{kind}] table "
+                f"(parameters go in [{kind}]; [bench] takes {', '.join(BENCH_KEYS)})"
+            )
+    elif isinstance(doc.get(other), dict):
+        raise BenchError(
+            f"--config {path}: a [{other}] table but no [{kind}] table; "
+            f"the {family.name} family reads [{kind}]"
+        )
+    params = doc.get(kind, doc)
     if not isinstance(params, dict):
-        raise BenchError(f"--config {path}: [{family.kind}] must be a table")
+        raise BenchError(f"--config {path}: [{kind}] must be a table")
     solver = meta.get("solver", family.default_solver)
     if solver not in family.solvers:
         raise BenchError(
             f"--config {path}: solver {solver!r} is not one of the "
             f"{family.name} solvers ({', '.join(sorted(family.solvers))})"
+        )
+    if solver != family.default_solver and params:
+        raise BenchError(
+            f"--config {path}: solver {solver!r} takes no parameters "
+            f"({', '.join(sorted(params))}); it runs with its defaults, only "
+            f"{family.default_solver!r} reads [{kind}]"
         )
     if solver == family.default_solver and family.check_params is not None:
         try:
@@ -190,6 +228,17 @@ def row_key(row: dict[str, Any]) -> tuple[str, str, str, str, int, float]:
     )
 
 
+def check_instances(family: Family, instances: Sequence[Path]) -> None:
+    """Raise BenchError naming the first file the family's ``check_instance`` refuses."""
+    if family.check_instance is None:
+        return
+    for path in instances:
+        try:
+            family.check_instance(Path(path))
+        except ValueError as e:
+            raise BenchError(f"--instances: {e}") from None
+
+
 def build_tasks(
     family: Family,
     family_spec: str,
@@ -203,12 +252,18 @@ def build_tasks(
     """The cross product instance x (configs + peers) x seed x time limit.
 
     Peers run with their default parameters, once per instance, seed and time limit.
+
+    Raises
+    ------
+    BenchError
+        An instance file the family's ``check_instance`` refuses (naming the file and item).
     """
     seeds = list(seeds)
     cfgs = list(configs) or [Config("default", family.default_solver)]
     if peers:
         cfgs += [Config(p, p) for p in family.peers]
     tasks = []
+    check_instances(family, instances)
     for path in instances:
         bks = family.best_known(path)
         for tl in time_limits:
@@ -311,6 +366,18 @@ def _list_item_places(path: Path, text: str, count: int) -> list[str]:
     if len(starts) == count:
         return [f"{path}:{n}" for n in starts]
     return [f"{path}: row {i}" for i in range(1, count + 1)]
+
+
+def _params_json(params: Any) -> str:
+    """Parameters as compared for resume: canonical JSON (as recorded in a results file)."""
+    return json.dumps(json.loads(json.dumps(params or {})), sort_keys=True)
+
+
+def rows_of(out: Path, tasks: Sequence[Task]) -> list[dict[str, Any]]:
+    """The recorded rows of ``tasks`` in the results file ``out`` (run now or earlier), one per
+    task, in the order of ``tasks``; tasks without a row are left out."""
+    by_key = {row_key(r): r for r in read_rows(out)}
+    return [by_key[t.key()] for t in tasks if t.key() in by_key]
 
 
 def _gap(cost: float | None, bks: float | None, feasible: bool) -> float | None:
@@ -572,19 +639,36 @@ def run_suite(
     Returns
     -------
     list of dict
-        The rows of the solves run now (not the skipped ones), in completion order.
+        The rows of the solves run now (not the skipped ones), in completion order
+        (``rows_of`` gives every task's row, recorded earlier or now).
+
+    Raises
+    ------
+    BenchError
+        A task's key (instance, family, solver, configuration name, seed, time limit) is
+        recorded in ``out`` with other parameters.
     """
     if jobs < 1:
         raise BenchError(f"--jobs must be at least 1, got {jobs}")
     existing = read_rows(out) if out is not None else []
     as_lines = out is not None and out.suffix == ".jsonl"
     recorded = [_record(r) for r in existing]
-    done_keys = {row_key(r) for r in existing}
+    done_params = {row_key(r): _params_json(r.get("params")) for r in existing}
     todo = []
-    seen = set(done_keys)
+    seen = set(done_params)
     for t in tasks:
-        if t.key() not in seen:
-            seen.add(t.key())
+        k = t.key()
+        if k in done_params and done_params[k] != _params_json(t.params):
+            # the same name with other parameters: skipping would report the old numbers
+            # under the name, running would mix two configurations in one line of the report
+            raise BenchError(
+                f"{out}: configuration {t.config!r} ({t.solver}) on {t.instance} seed "
+                f"{t.seed} at {t.time_limit:g} s is recorded with other parameters "
+                f"({done_params[k]}, now {_params_json(t.params)}): give the configuration "
+                "another [bench] name or use another --out"
+            )
+        if k not in seen:
+            seen.add(k)
             todo.append(t)
     if len(todo) < len(tasks):
         log.info("resume: %d of %d solve(s) already recorded", len(tasks) - len(todo), len(tasks))

@@ -101,6 +101,10 @@ class Family:
         ``check_params(params)`` raises ValueError or TypeError naming a parameter the default
         solver does not take, or a bad value, so that a configuration is refused before any
         solve (None: no check).
+    check_instance : callable or None
+        ``check_instance(path)`` raises ValueError naming a bad instance file (e.g. a day spec
+        with an unknown key) when the tasks are built, before any solve (None: files are only
+        read by the solves, where a bad one is an error row).
     """
 
     name: str
@@ -114,6 +118,7 @@ class Family:
     best_known: Callable[[Path], float | None] = lambda path: None
     instance_name: Callable[[Path], str] = lambda path: path.stem
     check_params: Callable[[Mapping[str, Any]], None] | None = None
+    check_instance: Callable[[Path], None] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("routing", "allocation"):
@@ -134,29 +139,96 @@ class Family:
         return sorted(found, key=lambda p: natural_key(self.instance_name(p)))
 
 
-@functools.lru_cache(maxsize=32)
 def read_bks_csv(path: Path) -> dict[str, float]:
     """``instance -> bks_value`` from a ``bks.csv`` (columns ``instance,bks_value,...``)."""
+    return {r.name: r.value for r in _bks_rows(path)}
+
+
+@dataclass(frozen=True)
+class _BksRow:
+    name: str
+    value: float
+    objective: str  # "" when the table has no ``objective`` column
+    file: str  # "" when the table has no ``file`` column
+
+
+def _bks_rows(path: Path) -> tuple[_BksRow, ...]:
+    """The rows of a best-known table (cached while the file is unchanged)."""
+    st = path.stat()
+    return _bks_rows_of(path, st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _bks_rows_of(path: Path, mtime_ns: int, size: int) -> tuple[_BksRow, ...]:
     with open(path, newline="") as fh:
-        return {
-            r["instance"]: float(r["bks_value"])
+        return tuple(
+            _BksRow(
+                name=r["instance"].strip(),
+                value=float(r["bks_value"]),
+                objective=(r.get("objective") or "").strip(),
+                file=(r.get("file") or "").strip(),
+            )
             for r in csv.DictReader(fh)
             if r.get("instance") and r.get("bks_value")
-        }
+        )
 
 
-def bks_lookup(path: Path, names: tuple[str, ...], key: str | None = None) -> float | None:
-    """Look ``key`` (default: the file stem) up in the first of ``names`` found beside ``path``.
+_INSTANCE_SUFFIXES = (".txt", ".vrp")
 
-    The instance's folder is searched first, then its parent (CVRPLIB keeps ``X/*.vrp`` under a
-    ``bks.csv`` one level up). Returns ``None`` when no table lists the instance.
+
+def _norm(name: str) -> str:
+    """An instance name for matching: case-folded, without a ``.txt``/``.vrp`` suffix."""
+    n = name.strip().casefold()
+    for suffix in _INSTANCE_SUFFIXES:
+        if n.endswith(suffix):
+            return n[: -len(suffix)]
+    return n
+
+
+BKS_SEARCH_DEPTH = 3
+"""Folders searched for a best-known table: the instance's own and two above it (CVRPLIB keeps
+``X/*.vrp`` one level and ``classic/A/*.vrp`` two levels under its ``bks.csv``)."""
+
+
+def bks_lookup(
+    path: Path,
+    names: tuple[str, ...],
+    key: str | None = None,
+    *,
+    objective: str | None = None,
+) -> float | None:
+    """The best-known value of the instance at ``path``, from the first table that lists it.
+
+    Tables named ``names`` are searched in the instance's folder and up to two folders above
+    it (``BKS_SEARCH_DEPTH``). A row is the instance's when its ``instance`` equals ``key``
+    (default: the file stem), or, failing an exact match, equals it ignoring case and a
+    ``.txt``/``.vrp`` suffix (one such row only). A row is refused when
+
+    - the table has a ``file`` column naming another file (another suffix or name), or
+    - its ``objective`` column is filled in and differs from ``objective`` (a table without
+      that column is taken to hold the family's objective, as the table's name says). A value
+      of another objective (e.g. a hierarchical vehicles-first best-known value for a
+      distance-only solver) is no best-known value.
+
+    Returns ``None`` when no table lists the instance under the wanted objective.
     """
     key = key or path.stem
-    for folder in (path.parent, path.parent.parent):
+    folders = [path.parent, *path.parent.parents][:BKS_SEARCH_DEPTH]
+    for folder in folders:
         for name in names:
             table = folder / name
-            if table.is_file():
-                value = read_bks_csv(table).get(key)
-                if value is not None:
-                    return value
+            if not table.is_file():
+                continue
+            rows = _bks_rows(table)
+            match = [r for r in rows if r.name == key]
+            if not match:
+                match = [r for r in rows if _norm(r.name) == _norm(key)]
+            if len(match) != 1:
+                continue
+            row = match[0]
+            if row.file and Path(row.file).name.casefold() != path.name.casefold():
+                continue
+            if row.objective and row.objective != objective:
+                continue
+            return row.value
     return None

@@ -26,7 +26,8 @@ study is the default configuration, so the best is never worse than the defaults
 set. The best configuration is written as TOML (``[bench]`` + ``[routing]``/``[allocation]``),
 readable by ``RoutingParams.from_toml`` / ``AllocationParams.from_toml`` and by
 ``tradelane bench --config``. Each trial's rows go to ``<out>.trials.jsonl`` for
-``tradelane bench report``.
+``tradelane bench report``, under the configuration name ``<study>:trial-<n>``; a trial is
+scored on its tasks' rows in that file, whether run now or recorded by an earlier run.
 """
 
 from __future__ import annotations
@@ -39,7 +40,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.suite.runner import BenchError, Config, build_tasks, run_suite
+from benchmarks.suite.runner import (
+    BenchError,
+    Config,
+    build_tasks,
+    check_instances,
+    rows_of,
+    run_suite,
+)
 from benchmarks.suite.spec import Family
 
 if TYPE_CHECKING:
@@ -212,6 +220,7 @@ def tune(
     import optuna
     from optuna.trial import TrialState
 
+    check_instances(family, instances)  # before a study is created for nothing
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     say = on_trial or (lambda _m: None)
     seeds = list(seeds)
@@ -248,7 +257,10 @@ def tune(
             time_limits=[time_limit],
             peers=False,
         )
-        return run_suite(tasks, trial_rows, jobs=jobs, memory_mb=memory_mb, grace=grace)
+        run_suite(tasks, trial_rows, jobs=jobs, memory_mb=memory_mb, grace=grace)
+        # every task's row, also those recorded by an earlier run of the same configuration
+        # (scoring only the rows run now scored a resumed trial as an empty failure)
+        return rows_of(trial_rows, tasks)
 
     # references for instances without a best-known value: the defaults' cost, measured once
     refs: dict[str, float] = dict(meta.get("refs", {}))
@@ -269,7 +281,8 @@ def tune(
             time_limits=[time_limit],
             peers=False,
         )
-        for r in run_suite(tasks, trial_rows, jobs=jobs, memory_mb=memory_mb, grace=grace):
+        run_suite(tasks, trial_rows, jobs=jobs, memory_mb=memory_mb, grace=grace)
+        for r in rows_of(trial_rows, tasks):
             if r.get("feasible") and r.get("cost"):
                 refs[r["instance"]] = float(r["cost"])
         study.set_user_attr("refs", refs)
@@ -287,7 +300,8 @@ def tune(
         else:
             params = sample_params(trial, family.kind)
         trial.set_user_attr("params", params)
-        rows = run_config(f"trial-{trial.number}", params)
+        # the study in the name: two studies writing the same trials file never share rows
+        rows = run_config(f"{study_name}:trial-{trial.number}", params)
         score = _score(rows, refs, time_limit)
         bad = sum(1 for r in rows if not r.get("feasible"))
         say(
