@@ -180,11 +180,16 @@ def _check_common(args: argparse.Namespace) -> tuple[Any, str, list[Path]]:
     if args.select:
         from fnmatch import fnmatch
 
-        paths = [
-            p
-            for p in paths
-            if any(fnmatch(family.instance_name(p), g) or fnmatch(p.name, g) for g in args.select)
-        ]
+        def hit(p: Path, g: str) -> bool:
+            return fnmatch(family.instance_name(p), g) or fnmatch(p.name, g)
+
+        # each glob must match something: a typo beside a good glob was dropped without a word
+        empty = [g for g in args.select if paths and not any(hit(p, g) for p in paths)]
+        if empty and len(empty) < len(args.select):
+            raise InputError(
+                *(f"--select {g!r}: no {args.family} instance in {args.instances}" for g in empty)
+            )
+        paths = [p for p in paths if any(hit(p, g) for g in args.select)]
     if args.limit:
         paths = paths[: args.limit]
     if not paths:
@@ -249,29 +254,35 @@ def run(args: argparse.Namespace) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InputError(f"--out: cannot create {str(out.parent)!r}: {e.strerror}") from None
-    tasks = build_tasks(
-        family,
-        name,
-        paths,
-        configs=configs,
-        seeds=range(args.seeds),
-        time_limits=args.time_limit,
-        peers=not args.no_peers,
-    )
+    try:
+        tasks = build_tasks(
+            family,
+            name,
+            paths,
+            configs=configs,
+            seeds=range(args.seeds),
+            time_limits=args.time_limit,
+            peers=not args.no_peers,
+        )
+    except BenchError as e:  # a bad day spec, a configuration recorded with other parameters
+        raise InputError(str(e)) from None
     print(
         f"{name}: {len(paths)} instance(s) x {len({t.config for t in tasks})} "
         f"configuration(s) x {args.seeds} seed(s) x {len(args.time_limit)} time limit(s) = "
         f"{len(tasks)} solve(s), {args.jobs} at a time -> {out}",
         flush=True,
     )
-    rows = run_suite(
-        tasks,
-        out,
-        jobs=args.jobs,
-        memory_mb=args.memory_mb or None,
-        grace=args.grace,
-        on_row=_progress,
-    )
+    try:
+        rows = run_suite(
+            tasks,
+            out,
+            jobs=args.jobs,
+            memory_mb=args.memory_mb or None,
+            grace=args.grace,
+            on_row=_progress,
+        )
+    except BenchError as e:
+        raise InputError(str(e)) from None
     skipped = len(tasks) - len(rows)
     if skipped:
         print(f"{skipped} solve(s) already in {out} were skipped (resume)")
