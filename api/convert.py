@@ -263,6 +263,8 @@ def route_result_to_dict(res: RoutingResult, instance: RoutingInstance) -> dict[
                 "distance_km": float(r.distance),
                 "load_kg": float(sum(kg[c] for c in r.clients)),
                 "cost": float(r.cost),
+                "depart_h": float(r.departure),
+                "return_h": float(r.return_time),
                 "stops": [
                     {
                         "order": str(instance.client_ids[c]),
@@ -282,6 +284,10 @@ def route_result_to_dict(res: RoutingResult, instance: RoutingInstance) -> dict[
         "vehicles": int(res.num_vehicles),
         "routes": routes,
         "dropped": [str(instance.client_ids[c]) for c in res.dropped],
+        "carrier": [
+            {"order": str(instance.client_ids[c]), "carrier_cost": float(instance.drop_penalty[c])}
+            for c in res.dropped
+        ],
         "solve_seconds": float(res.solve_seconds),
         "path": res.path,
     }

@@ -290,9 +290,24 @@ class RoutePublic(BaseModel):
     distance_km: float
     load_kg: float
     cost: float
+    depart_h: float = Field(
+        default=0.0,
+        description="When the vehicle leaves its depot, hours from day start (as late as the "
+        "windows allow, to cut waiting).",
+    )
+    return_h: float = Field(
+        default=0.0, description="When it is back at its depot after the last leg, hours."
+    )
     stops: list[StopPublic] = Field(
         default_factory=list, description="Per stop, in visiting order: ETA and promise slack."
     )
+
+
+class CarrierOrderPublic(BaseModel):
+    """An order handed to a parcel carrier, and what the carrier costs."""
+
+    order: str
+    carrier_cost: float
 
 
 class RoutesPublic(BaseModel):
@@ -304,6 +319,11 @@ class RoutesPublic(BaseModel):
     vehicles: int
     routes: list[RoutePublic]
     dropped: list[str] = Field(description="Orders handed to a parcel carrier.")
+    carrier: list[CarrierOrderPublic] = Field(
+        default_factory=list,
+        description="The orders handed to a parcel carrier, each with its carrier cost "
+        "(`parcel_cost`), in the order of `dropped`.",
+    )
     solve_seconds: float
     path: str = Field(
         default="",

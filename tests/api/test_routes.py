@@ -68,6 +68,16 @@ def test_routes_solution_is_consistent(client, day) -> None:
         for st in rt["stops"]:
             assert st["start_h"] >= st["eta_h"] - 1e-9
             assert st["promise_slack_h"] is None or st["promise_slack_h"] >= -1e-9
+        # the van leaves before its first arrival and is back after its last delivery
+        assert 0 <= rt["depart_h"] < etas[0]
+        assert rt["return_h"] > rt["stops"][-1]["start_h"]
+    # each order handed to the carrier with its carrier cost (the request's parcel_cost)
+    assert [c["order"] for c in sol["carrier"]] == sol["dropped"]
+    assert all(c["carrier_cost"] == 20.0 for c in sol["carrier"])
+    routes_cost = sum(rt["cost"] for rt in sol["routes"])
+    assert sol["cost"] == pytest.approx(
+        routes_cost + sum(c["carrier_cost"] for c in sol["carrier"])
+    )
 
 
 @pytest.mark.parametrize(
