@@ -7,8 +7,11 @@
 
 Writes the DESIGN §7 route JSON (``instance``, ``cost``, ``vehicles``, ``routes`` in the
 instance's client numbering, ``feasible``, ``solve_seconds``, plus ``seed``, ``dropped`` orders
-handed to the parcel carrier with their cost, and ``gap_percent`` when ``--best-known`` is given)
-and prints a summary.
+handed to the parcel carrier with their cost, ``route_details`` per route: its depot, distance
+and cost, ``depart`` and ``return`` and per stop ``eta``, ``start`` and the promise ``slack``;
+and ``gap_percent`` when ``--best-known`` is given) and prints a summary. A plan's day adds
+``time_unit`` and ``clock`` (hours since dispatch) and ``late_orders`` (orders already past
+their promise at dispatch: their slack is negative).
 """
 
 from __future__ import annotations
