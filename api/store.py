@@ -250,6 +250,11 @@ SQLITE_BUSY_TIMEOUT_S = 5.0
 """How long an SQLite statement waits for another writer's lock before failing (the request
 then gets a 503, not a hang)."""
 
+PG_CONNECT_TIMEOUT_S = 5
+"""How long opening a PostgreSQL connection may take (libpq's ``connect_timeout``, whole
+seconds, at least 2) unless the URL sets its own: a server that accepts the connection but
+never answers gives a 503 (``/healthz`` included), not a hang."""
+
 MIGRATION_LOCK = 0x7472_6164_656C  # pg_advisory_lock key of migrate() ("tradel")
 QUEUE_LOCK = 0x7472_6164_6C71  # pg_advisory_xact_lock key of bounded submissions ("tradlq")
 
@@ -292,11 +297,16 @@ def make_engine(url: str) -> Engine:
     (:data:`SQLITE_BUSY_TIMEOUT_S`) makes a writer wait that long instead of failing at once
     with "database is locked". Every SQLite connection handed out checks that the file at the
     URL's path is still the file it opened: a moved or deleted database raises
-    :class:`DatabaseUnavailableError` instead of writing into an unlinked file. SQL parameters
-    (tenants' request bodies) never appear in logged errors (``hide_parameters``).
+    :class:`DatabaseUnavailableError` instead of writing into an unlinked file. PostgreSQL
+    connections time out after :data:`PG_CONNECT_TIMEOUT_S` unless the URL says otherwise. SQL
+    parameters (tenants' request bodies) never appear in logged errors (``hide_parameters``).
     """
     if not url.startswith("sqlite"):
-        return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        args: dict[str, Any] = {}
+        parsed = sa.engine.make_url(url)
+        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+            args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+        return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=args)
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},

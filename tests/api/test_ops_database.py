@@ -148,3 +148,27 @@ def test_healthz_answers_promptly_when_postgres_is_stuck(postgres_url: str) -> N
         assert h.json()["database"] == "unavailable"
         assert "statement timeout" in h.json()["reason"]
         assert client.get("/healthz").json()["database"] == "ok"
+
+
+def test_a_postgres_server_that_never_answers_times_out(
+    client_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that accepts the TCP connection but never speaks (a hung PostgreSQL, a firewall
+    that swallows packets): /healthz answers 503 after the connect timeout instead of hanging."""
+    import socket
+
+    from api.store import JobStore
+
+    monkeypatch.setattr(api.store, "PG_CONNECT_TIMEOUT_S", 2)
+    with socket.socket() as mute:
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(8)  # the kernel completes the handshake; nothing ever answers
+        port = mute.getsockname()[1]
+        client = client_factory(run_jobs=False)
+        engine = make_engine(f"postgresql+psycopg://u:pw@127.0.0.1:{port}/db")
+        client.app.state.store = JobStore(engine)  # type: ignore[attr-defined]
+        t = time.perf_counter()
+        r = client.get("/healthz")
+        took = time.perf_counter() - t
+    assert r.status_code == 503 and r.json()["database"] == "unavailable"
+    assert took < 10, took
