@@ -86,7 +86,13 @@ def test_tiny_days_reach_the_brute_force_optimum(seed: int, windows: bool) -> No
         inst, vehicle_types=(dataclasses.replace(inst.vehicle_types[0], count=6),)
     )
     # a fixed number of batches (the time limit is only a bound), whatever the machine's load
-    p = {**_kw(DEC), "sub_clients": 4, "time_limit_s": 30.0, "decompose_rounds": 4}
+    p = {
+        **_kw(DEC),
+        "sub_clients": 4,
+        "time_limit_s": 30.0,
+        "decompose_rounds": 4,
+        "solution_limit": 50,
+    }
     res = solve_routes(inst, RoutingParams(**p))
     _check(inst, res)
     assert res.subproblems > 2
