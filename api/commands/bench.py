@@ -220,6 +220,10 @@ def _progress(row: dict[str, Any], done: int, total: int) -> None:
     print(msg, flush=True)
 
 
+RUN_KEYS = ("time_limit_s", "time_limit", "seed")
+"""Parameters a bench run sets itself (from ``--time-limit`` and ``--seeds``)."""
+
+
 def run(args: argparse.Namespace) -> int:
     """``tradelane bench --family ...``: run the suite."""
     from benchmarks.suite.runner import BenchError, build_tasks, load_config, read_rows, run_suite
@@ -236,6 +240,15 @@ def run(args: argparse.Namespace) -> int:
         configs = [load_config(Path(c), family) for c in args.config]
     except BenchError as e:
         raise InputError(str(e)) from None
+    for path, c in zip(args.config, configs, strict=True):
+        # the run sets these itself; a file shared with `tradelane route` or `plan` may hold them
+        set_by_run = [k for k in RUN_KEYS if k in c.params]
+        if set_by_run:
+            print(
+                f"note: --config {path}: [{family.kind}] {', '.join(set_by_run)} replaced by "
+                "the run's --time-limit and seed",
+                file=sys.stderr,
+            )
     names = [c.name for c in configs]
     dup = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(family.peers)))
     if dup:

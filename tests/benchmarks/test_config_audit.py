@@ -3,6 +3,7 @@ command exits 2 before any solve."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,21 @@ def test_cli_exits_2_naming_the_ignored_key(
     err = capsys.readouterr().err
     assert "takes no parameters (neighbors)" in err and "Traceback" not in err
     assert not (tmp_path / "r.json").exists()
+
+
+def test_a_limit_or_seed_in_the_config_is_said_to_be_replaced_by_the_run(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file shared with ``tradelane route`` may hold ``time_limit_s`` and ``seed``; the run
+    sets both itself, and says so (they were replaced without a word)."""
+    cfg = tmp_path / "shared.toml"
+    cfg.write_text('[bench]\nname = "shared"\n[routing]\ntime_limit_s = 30\nseed = 4\n')
+    out = tmp_path / "r.json"
+    args = ["bench", "--family", "cvrplib", "--instances", str(data_dir / "bench" / "cvrplib")]
+    args += ["--time-limit", "0.5", "--config", str(cfg), "--out", str(out), "--no-peers"]
+    args += ["--limit", "1"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "[routing] time_limit_s, seed replaced by the run's --time-limit and seed" in err
+    rows = json.loads(out.read_text())
+    assert [(r["time_limit"], r["seed"]) for r in rows] == [(0.5, 0)]
