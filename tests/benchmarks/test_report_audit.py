@@ -59,6 +59,9 @@ def test_means_and_ratios_match_an_independent_recomputation() -> None:
         assert s["solves"] == len(mine) and s["ok"] == len(ok)
         assert s["mean_gap"] == pytest.approx(gaps.mean())
         assert s["max_gap"] == pytest.approx(gaps.max())
+        assert s["median_gap"] == pytest.approx(float(np.median(gaps)))
+        secs = [r["seconds"] for r in mine if r.get("seconds") is not None]
+        assert s["median_s"] == pytest.approx(float(np.median(secs)))
         if cfg == "pyvrp":
             continue
         peer = {
