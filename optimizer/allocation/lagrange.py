@@ -517,7 +517,8 @@ RECHECK_LIMIT_S = 5.0
 #: The subgradient search stops when its step factor (2, halved after ``patience`` iterations
 #: without a better bound) falls below this: ten halvings, 30 iterations or more without
 #: progress, when the multipliers move by a thousandth of a Polyak step (on small state
-#: networks the search went on until its time share ran out, 11.6 s a seed in the tests).
+#: networks the search went on until its time share ran out: benchmarks/README.md, "The
+#: Lagrangian bound's subgradient stops when it stops improving").
 MIN_STEP = 2.0**-9
 
 

@@ -222,9 +222,10 @@ def build_day_instance(
 
     # -- sample the day's orders ---------------------------------------------------------
     rng = np.random.default_rng((seed, day))
-    zone_of: list[str] = []
-    sku_of: list[str] = []
-    card_of: list[Any] = []
+    counts: list[int] = []
+    zones: list[str] = []  # per fulfilment row, then repeated per order below
+    row_skus: list[str] = []
+    row_cards: list[Any] = []
     for i, r in rows:
         zone, sku = r.zone, r.sku
         if zone not in nodes:
@@ -234,7 +235,7 @@ def build_day_instance(
         units = float(r.units)
         if not units >= 0:
             raise RoutingError(f"fulfilment[{i}]: units must be >= 0, got {units!r}")
-        n = int(rng.poisson(units / horizon))
+        counts.append(int(rng.poisson(units / horizon)))
         to_zone = [c for c in cards if c.country == nodes[zone].country]
         card = next(
             (c for c in to_zone for lid in r.lanes if lid.startswith(c.id + ":")),
@@ -246,16 +247,21 @@ def build_day_instance(
                 f"({wh.country}) to zone {zone!r} ({nodes[zone].country}): its orders could "
                 "not be handed to a parcel carrier"
             )
-        zone_of += [zone] * n
-        sku_of += [sku] * n
-        card_of += [card] * n
-    if max_orders is not None and len(zone_of) > max_orders:
-        zone_of, sku_of, card_of = zone_of[:max_orders], sku_of[:max_orders], card_of[:max_orders]
-    n = len(zone_of)
+        zones.append(zone)
+        row_skus.append(sku)
+        row_cards.append(card)
+    # each order's fulfilment row (rows in plan order, their orders one after the other)
+    row_of = np.repeat(np.arange(len(counts)), counts)
+    if max_orders is not None:
+        row_of = row_of[:max_orders]
+    n = len(row_of)
+
+    def per_order(values: list[Any]) -> npt.NDArray[Any]:
+        return np.asarray(values)[row_of] if n else np.zeros(0)
 
     # -- addresses and distances -----------------------------------------------------------
-    zlat = np.array([nodes[z].lat for z in zone_of])
-    zlon = np.array([nodes[z].lon for z in zone_of])
+    zlat = per_order([nodes[z].lat for z in zones]).astype(float)
+    zlon = per_order([nodes[z].lon for z in zones]).astype(float)
     off = rng.normal(0.0, jitter_km, size=(n, 2))
     lat = np.clip(zlat + off[:, 0] / 111.32, -89.9, 89.9)
     lon = zlon + off[:, 1] / (111.32 * np.maximum(np.cos(np.radians(zlat)), 0.05))
@@ -279,14 +285,18 @@ def build_day_instance(
     drive = km / fleet.speed_kmh
     # a border (a strait, customs) is no stretch of road: crossing it takes the cross-border
     # card's base hours on top of the drive (late_orders still compare with the drive alone)
-    country = np.array([wh.country] + [nodes[z].country for z in zone_of])
-    border = np.array(
-        [0.0]
-        + [
-            c.base_hours if nodes[z].country != wh.country else 0.0
-            for z, c in zip(zone_of, card_of, strict=True)
+    country = np.concatenate([[wh.country], per_order([nodes[z].country for z in zones])])
+    border = np.concatenate(
+        [
+            [0.0],
+            per_order(
+                [
+                    c.base_hours if nodes[z].country != wh.country else 0.0
+                    for z, c in zip(zones, row_cards, strict=True)
+                ]
+            ),
         ]
-    )
+    ).astype(float)
     crossing = country[:, None] != country[None, :]
     hours = drive + np.where(crossing, np.maximum(border[:, None], border[None, :]), 0.0)
 
@@ -300,14 +310,16 @@ def build_day_instance(
     tw_late = np.where(lost, math.inf, due)
 
     # -- demand and carrier cost ---------------------------------------------------------
-    kg = np.array([skus[s].weight_kg for s in sku_of])
-    m3 = np.array([skus[s].volume_m3 for s in sku_of])
-    penalty = np.array(
-        [
-            c.cost_per_unit + c.cost_per_kg * w + c.cost_per_m3 * v + c.cost_per_km * d
-            for c, w, v, d in zip(card_of, kg, m3, km[0, 1:] if n else [], strict=True)
-        ]
+    kg = per_order([skus[k].weight_kg for k in row_skus]).astype(float)
+    m3 = per_order([skus[k].volume_m3 for k in row_skus]).astype(float)
+    rate = (
+        per_order(
+            [[c.cost_per_unit, c.cost_per_kg, c.cost_per_m3, c.cost_per_km] for c in row_cards]
+        )
+        .reshape(n, 4)
+        .astype(float)
     )
+    penalty = rate[:, 0] + rate[:, 1] * kg + rate[:, 2] * m3 + rate[:, 3] * km[0, 1:]
     count = fleet.count if fleet.count is not None else n // 40 + 1
     vt = VehicleType(
         count=count,
@@ -320,7 +332,7 @@ def build_day_instance(
         shift_end=fleet.shift_hours,
         name="van",
     )
-    ids = [f"{z}/{s}/{k}" for k, (z, s) in enumerate(zip(zone_of, sku_of, strict=True))]
+    ids = [f"{zones[r]}/{row_skus[r]}/{k}" for k, r in enumerate(row_of.tolist())]
     return RoutingInstance.build(
         f"{scenario.name}:{warehouse}:day{day}",
         km,

@@ -610,26 +610,25 @@ def _release(
     trs = list(transfers or ())
     sur = list(surplus or ())
 
-    def pair(sku: str, wh: str) -> tuple[int, int] | None:
-        return (sku_i[sku], wh_i[wh]) if sku in sku_i and wh in wh_i else None
+    def take(sku: str, wh: str, most: float) -> float:
+        """Up to ``most`` units of ``extra`` at (sku, wh), taken off it."""
+        key = (sku_i[sku], wh_i[wh]) if sku in sku_i and wh in wh_i else None
+        u = min(extra.get(key, 0.0), most) if key is not None else 0.0
+        if key is not None and u > 0:
+            extra[key] -= u
+        return u
 
     def lot_key(sku: str, wh: str, kind: str, h: float) -> tuple[str, str, str, float]:
         return (sku, wh, kind, round(h, 6))
 
     back: dict[tuple[str, str, str, float], float] = {}
     for i, irow in enumerate(inv):
-        key = pair(irow.sku, irow.warehouse)
-        x = extra.get(key, 0.0) if key is not None else 0.0
-        u = min(x, float(irow.used_here))
-        if key is not None and u > 0:
-            extra[key] = x - u
+        u = take(irow.sku, irow.warehouse, float(irow.used_here))
+        if u > 0:
             inv[i] = replace(irow, used_here=float(irow.used_here) - u, left=float(irow.left) + u)
     for i, trow in enumerate(trs):
-        key = pair(trow.sku, trow.to)
-        x = extra.get(key, 0.0) if key is not None else 0.0
-        u = min(x, float(trow.units))
-        if key is not None and u > 0:
-            extra[key] = x - u
+        u = take(trow.sku, trow.to, float(trow.units))
+        if u > 0:
             trs[i] = replace(trow, units=float(trow.units) - u)
             transit = trow.lot == "in_transit"
             h = float(trow.available_in_hours or 0.0) - float(trow.hours) if transit else 0.0

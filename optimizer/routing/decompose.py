@@ -156,12 +156,12 @@ neighbours, so clients can move between routes on both sides of the seed."""
 MIN_SUB_S = 0.05
 """A sector's shortest limit: OR-Tools then returns about its first solution (savings on a
 150-order sector of day-n3000-s0: 0.06-0.09 s of wall; at 0.02 s one sector in six found
-none)."""
+none; a one-off measurement on six sectors, not a benchmark of the repository)."""
 SUB_WALL_S = 0.1
 """Wall seconds of a sector solved at ``MIN_SUB_S``, for the shortest time limit."""
 POOL_START_S = 1.0
 """Seconds to start the local worker processes (spawned, each importing OR-Tools: 0.85 s
-measured with two workers), for the shortest time limit."""
+with two workers in a one-off measurement), for the shortest time limit."""
 INLINE_BELOW_S = 3.0
 """Time limits under which the subproblems run in this process rather than in new worker
 processes, whose start would take a third of the limit or more."""

@@ -8,42 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.suite.report import markdown_report, summarise, write_report
-
-
-def _row(
-    instance: str,
-    config: str,
-    solver: str,
-    cost: float | None,
-    *,
-    bks: float | None,
-    seed: int = 0,
-    tl: float = 5.0,
-    status: str = "ok",
-    samples: list | None = None,
-    family: str = "solomon",
-) -> dict:
-    return {
-        "instance": instance,
-        "family": family,
-        "solver": solver,
-        "config": config,
-        "params": {},
-        "seed": seed,
-        "time_limit": tl,
-        "cost": cost,
-        "best_known": bks,
-        "gap_pct": None,
-        "feasible": status == "ok",
-        "seconds": 2.0,
-        "peak_mb": 50.0,
-        "status": status,
-        "error": None,
-        "samples": samples or [],
-        "info": {},
-        "path": "",
-    }
-
+from tests.benchmarks.toy import result_row as _row
 
 ROWS = [
     _row("A", "fast", "ortools", 110.0, bks=100.0, samples=[[0.1, 130.0], [1.0, 110.0]]),

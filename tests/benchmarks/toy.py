@@ -105,3 +105,40 @@ def make_instances(folder: Path, values: dict[str, float]) -> Path:
         lines.append(f"{name},{v},yes,test")
     (folder / "bks.csv").write_text("\n".join(lines) + "\n")
     return folder
+
+
+def result_row(
+    instance: str,
+    config: str,
+    solver: str,
+    cost: float | None,
+    *,
+    bks: float | None,
+    seed: int = 0,
+    tl: float = 5.0,
+    status: str = "ok",
+    samples: list[Any] | None = None,
+    family: str = "solomon",
+    seconds: float = 2.0,
+) -> dict[str, Any]:
+    """A result row as ``benchmarks.suite.runner`` writes it, for the report tests."""
+    return {
+        "instance": instance,
+        "family": family,
+        "solver": solver,
+        "config": config,
+        "params": {},
+        "seed": seed,
+        "time_limit": tl,
+        "cost": cost,
+        "best_known": bks,
+        "gap_pct": None,
+        "feasible": status == "ok",
+        "seconds": seconds,
+        "peak_mb": 50.0,
+        "status": status,
+        "error": None,
+        "samples": samples or [],
+        "info": {},
+        "path": "",
+    }

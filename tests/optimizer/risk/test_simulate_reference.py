@@ -1,4 +1,4 @@
-"""Audit of the simulation's numbers against a short independent computation (numpy only)
+"""The simulation's numbers against a short independent computation (numpy only)
 of the model the module doc states: order-up-to S over round(H/R) review cycles, lognormal
 demand with mean d·T and sd cv·d·√T, a cycle's stockout (D(L+R) − S)⁺ − (D(L) − S)⁺, and
 with tonight's state a steady supply p per day taken off the demand."""

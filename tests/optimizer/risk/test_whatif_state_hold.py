@@ -1,4 +1,4 @@
-"""Audit of the what-if figures: the held plan under shocks that change nothing, with tonight's
+"""The what-if figures: the held plan under shocks that change nothing, with tonight's
 state (format v1.1), and shocks that change only what they say."""
 
 from __future__ import annotations

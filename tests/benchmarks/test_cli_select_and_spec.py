@@ -1,4 +1,4 @@
-"""Command-line defects of ``tradelane bench`` found by the benchmark audit: a ``--select``
+"""Command-line checks of ``tradelane bench``: a ``--select``
 glob that matches nothing beside one that does, and a bad day spec (a ``BenchError`` from
 building the tasks) are exit 2 naming the item."""
 
