@@ -220,6 +220,20 @@ def test_evaluator_catches_tampered_state_rows() -> None:
     assert evaluate(datac, Plan.from_json(bad)).violations
 
 
+def test_evaluator_refuses_negative_surplus() -> None:
+    """A surplus row of -50 units balances 50 units less replenishment: without a check the
+    evaluator found the tampered plan feasible and 500 cheaper (inbound at 10 a unit)."""
+    doc = returns_doc(0.2, 0.5)
+    p = plan_of(doc)
+    data = compile_network(parse_scenario(doc))
+    bad = copy.deepcopy(p)
+    bad["replenishment"][0]["units"] -= 50.0
+    bad["surplus"] = [{"sku": "K", "warehouse": "WH-B", "units": -50.0}]
+    ev = evaluate(data, Plan.from_json(bad))
+    assert ev.total < p["objective"] - 400.0
+    assert any("surplus[0]" in v and "negative" in v for v in ev.violations), ev.violations
+
+
 # -- random v1.1 instances ----------------------------------------------------------------------
 
 
