@@ -197,6 +197,22 @@ def test_stability_charges_moved_units_and_warehouse_changes() -> None:
     assert p["cost"]["stability"] == pytest.approx(0.01 * moved + 3.0)
 
 
+def test_an_order_without_replenishment_names_an_inbound_path() -> None:
+    """No demand tonight, but a stability penalty keeps last night's level of 500 at WH-B:
+    tonight's order (500 units) has no replenishment row to take its lanes from; it was
+    written with no lanes (``K,WH-B,500,`` in orders.csv, nothing to book it on) and now
+    names the cheapest inbound path into WH-B (the only one here: O-B)."""
+    doc = stranded_doc(0.5)
+    doc["service"]["stability_penalty_per_unit"] = 100.0
+    doc["inventory"] = []
+    doc["demand"][0]["units"] = 0
+    prev = plan_of(stranded_doc(0.5))
+    prev["stock"] = [{"sku": "K", "warehouse": "WH-B", "units": 500}]
+    p = plan_of(doc, previous=prev)
+    assert p["replenishment"] == []
+    assert p["orders"] == [{"sku": "K", "warehouse": "WH-B", "lanes": ["O-B"], "units": 500.0}]
+
+
 def test_evaluator_catches_tampered_state_rows() -> None:
     """Changing a transfer, a lot's use or a returns row makes the evaluator object."""
     p = plan_of(stranded_doc(0.5))
