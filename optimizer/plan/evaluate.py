@@ -388,6 +388,9 @@ def _state_terms(ctx: _Ctx, plan: Plan, ful: _Ful) -> _State:
         k = ctx.need(ctx.sku_i, srow.sku, "SKU", where)
         w = ctx.need(ctx.wh_i, srow.warehouse, "warehouse", where)
         units = float(srow.units)
+        if units < -ABS:
+            # it would count as inflow: replenishment (and its cost) could be cut by as much
+            ctx.viol.append(f"{where}: negative units {units}")
         out.inflow[(k, w)] -= units
         out.holding += units * _holding_rate(data, k, w) * H
     return out

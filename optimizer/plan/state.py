@@ -167,6 +167,18 @@ def state_sections(data: NetworkData, cols: Columns, sol: Solution) -> StateSect
     b = best[osel]
     o_opt = np.full(len(osel), -1, np.int64)  # the inbound option of each order (-1: none)
     o_opt[b >= 0] = cols.f_opt[b[b >= 0]]
+    # an order with no replenishment to take its lanes from (a level kept by the stability
+    # penalty, say): the cheapest inbound path into its warehouse, so that it can be booked
+    none = np.flatnonzero(b < 0)
+    if len(none) and len(data.inbound):
+        nk = cols.kw_sku[osel[none]]
+        nw = cols.kw_wh[osel[none]]
+        uk, inv = np.unique(nk, return_inverse=True)
+        cost = data.inbound.unit_cost(data.sku.take(uk))[:, inv.ravel()]
+        cost = np.where(data.inbound.dst[:, None] == nw[None, :], cost, np.inf)
+        pick = np.argmin(cost, axis=0)
+        ok = np.isfinite(cost[pick, np.arange(len(none))])
+        o_opt[none[ok]] = pick[ok]
     lanes_of: dict[int, tuple[str, ...]] = {-1: ()}  # made once per option
     for opt in np.unique(o_opt[o_opt >= 0]).tolist():
         lanes_of[opt] = _lanes(data, data.inbound, opt)

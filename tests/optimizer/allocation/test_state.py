@@ -197,6 +197,22 @@ def test_stability_charges_moved_units_and_warehouse_changes() -> None:
     assert p["cost"]["stability"] == pytest.approx(0.01 * moved + 3.0)
 
 
+def test_an_order_without_replenishment_names_an_inbound_path() -> None:
+    """No demand tonight, but a stability penalty keeps last night's level of 500 at WH-B:
+    tonight's order (500 units) has no replenishment row to take its lanes from; it was
+    written with no lanes (``K,WH-B,500,`` in orders.csv, nothing to book it on) and now
+    names the cheapest inbound path into WH-B (the only one here: O-B)."""
+    doc = stranded_doc(0.5)
+    doc["service"]["stability_penalty_per_unit"] = 100.0
+    doc["inventory"] = []
+    doc["demand"][0]["units"] = 0
+    prev = plan_of(stranded_doc(0.5))
+    prev["stock"] = [{"sku": "K", "warehouse": "WH-B", "units": 500}]
+    p = plan_of(doc, previous=prev)
+    assert p["replenishment"] == []
+    assert p["orders"] == [{"sku": "K", "warehouse": "WH-B", "lanes": ["O-B"], "units": 500.0}]
+
+
 def test_evaluator_catches_tampered_state_rows() -> None:
     """Changing a transfer, a lot's use or a returns row makes the evaluator object."""
     p = plan_of(stranded_doc(0.5))
@@ -218,6 +234,20 @@ def test_evaluator_catches_tampered_state_rows() -> None:
     bad = copy.deepcopy(pc)
     bad["returns"][0]["resold_units"] = 200.0
     assert evaluate(datac, Plan.from_json(bad)).violations
+
+
+def test_evaluator_refuses_negative_surplus() -> None:
+    """A surplus row of -50 units balances 50 units less replenishment: without a check the
+    evaluator found the tampered plan feasible and 500 cheaper (inbound at 10 a unit)."""
+    doc = returns_doc(0.2, 0.5)
+    p = plan_of(doc)
+    data = compile_network(parse_scenario(doc))
+    bad = copy.deepcopy(p)
+    bad["replenishment"][0]["units"] -= 50.0
+    bad["surplus"] = [{"sku": "K", "warehouse": "WH-B", "units": -50.0}]
+    ev = evaluate(data, Plan.from_json(bad))
+    assert ev.total < p["objective"] - 400.0
+    assert any("surplus[0]" in v and "negative" in v for v in ev.violations), ev.violations
 
 
 # -- random v1.1 instances ----------------------------------------------------------------------

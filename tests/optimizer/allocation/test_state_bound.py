@@ -5,6 +5,7 @@ relaxation is exact."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 
 from network.compile import compile_network
 from network.scenario import parse_scenario
+from optimizer.allocation.baseline import naive_solution
 from optimizer.allocation.columns import build_columns
 from optimizer.allocation.lagrange import Multipliers, pair_costs
 from optimizer.allocation.params import AllocationParams
@@ -88,6 +90,40 @@ def test_the_bound_search_stops_when_it_stops_improving(seed: int) -> None:
     ]
     assert runs[0].bound == runs[1].bound and runs[0].objective == runs[1].objective
     assert runs[1].runtime_s < 5.0, runs[1].runtime_s
+
+
+def test_the_bound_is_not_skipped_for_a_warehouse_set_that_no_longer_fits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A second warehouse set is waiting, but the time left after the first set's LP is less
+    than 3 of those LPs: the bound gets that time. It used to be given the deadline less the
+    second set's LP (past already), so it was skipped, and then the second LP did not fit
+    either: sea-72h with its seed-0 inventory at 30 s ended 10 s early with no bound."""
+    import optimizer.allocation.state_bound as sb
+
+    data = compile_network(parse_scenario(_state_doc(0)))
+    cols = build_columns(data)
+    naive = naive_solution(data, cols)[0]
+    naive = dataclasses.replace(naive, y=np.zeros(len(data.warehouses)))  # a second set
+    real = sb._fixed_y_state_lp
+    lp_s = 2.0
+
+    def slow_lp(*args: Any, **kw: Any) -> Any:
+        time.sleep(lp_s)  # the LP of a large network
+        return real(*args, **kw)
+
+    monkeypatch.setattr(sb, "_fixed_y_state_lp", slow_lp)
+    res = solve_state_decomposed(
+        data,
+        AllocationParams(relative_gap=0),
+        columns=cols,
+        naive=naive,
+        deadline=time.perf_counter() + 2.5 * lp_s,
+        max_inbound=None,
+    )
+    assert res.solution is not None
+    assert np.isfinite(res.bound), res.notes
+    assert res.bound <= res.objective
 
 
 @pytest.mark.parametrize("seed", range(6))
