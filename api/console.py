@@ -855,6 +855,7 @@ def _plan_choices(request: Request, tenant: str, *, limit: int = 100) -> list[di
             Job.created_at,
             Job.result["objective"].as_float(),
             Job.result["status"].as_string(),
+            Job.result["currency"].as_string(),
         )
         .where(
             Job.tenant == tenant,
@@ -868,11 +869,11 @@ def _plan_choices(request: Request, tenant: str, *, limit: int = 100) -> list[di
     with request.app.state.store.engine.connect() as conn:
         rows = conn.execute(q).all()
     out = []
-    for jid, name, created, objective, plan_status in rows:
+    for jid, name, created, objective, plan_status, currency in rows:
         when = created.astimezone(dt.UTC) if created.tzinfo else created
         parts = [name, when.strftime("%Y-%m-%d %H:%M:%S")]
         if objective is not None:
-            parts.append(f"cost {objective:,.0f}")
+            parts.append(f"cost {objective:,.0f}" + (f" {currency}" if currency else ""))
         if plan_status not in (None, "optimal", "feasible"):
             parts.append(str(plan_status).replace("_", " "))
         parts.append(jid[:8])
@@ -888,18 +889,24 @@ def compare_plans(a: dict[str, Any], b: dict[str, Any], *, top: int = 50) -> dic
     country), stock moved and warehouses opened or closed.
 
     ``stock_moved`` is half the sum of the absolute changes of stock per (SKU, warehouse)
-    (units that sit somewhere else in ``b``), ``lines`` the largest changes.
+    (units that sit somewhere else in ``b``), ``lines`` the largest changes. Money of plans in
+    two different currencies is not subtracted: ``currency["same"]`` is False and the cost
+    deltas are None (a plan without a currency is taken to share the other's).
     """
+    cur_a, cur_b = a.get("currency") or None, b.get("currency") or None
+    same = cur_a is None or cur_b is None or cur_a == cur_b
     ca, cb = a.get("cost") or {}, b.get("cost") or {}
-    terms = sorted(
-        set(ca) | set(cb), key=lambda k: -abs(float(cb.get(k, 0) or 0) - float(ca.get(k, 0) or 0))
-    )
+
+    def term_delta(k: str) -> float | None:
+        return float(cb.get(k, 0) or 0) - float(ca.get(k, 0) or 0) if same else None
+
+    terms = sorted(set(ca) | set(cb), key=lambda k: (-abs(term_delta(k) or 0.0), k))
     cost = [
         {
             "term": k,
             "a": float(ca.get(k, 0) or 0),
             "b": float(cb.get(k, 0) or 0),
-            "delta": float(cb.get(k, 0) or 0) - float(ca.get(k, 0) or 0),
+            "delta": term_delta(k),
         }
         for k in terms
         if ca.get(k) or cb.get(k)
@@ -939,10 +946,11 @@ def compare_plans(a: dict[str, Any], b: dict[str, Any], *, top: int = 50) -> dic
     ob = {w["id"] for w in b.get("warehouses", []) if w.get("open")}
     oa_, ob_ = a.get("objective"), b.get("objective")
     return {
+        "currency": {"a": cur_a, "b": cur_b, "same": same, "shown": cur_a or cur_b or ""},
         "objective": {
             "a": oa_,
             "b": ob_,
-            "delta": (ob_ - oa_) if oa_ is not None and ob_ is not None else None,
+            "delta": (ob_ - oa_) if same and oa_ is not None and ob_ is not None else None,
         },
         "on_time": {
             "a": sa_.get("on_time_share"),

@@ -549,3 +549,24 @@ def test_a_scenario_with_demand_is_stored_as_network_and_forecast(client, scenar
         "/networks/whole/forecasts", data={"csrf": tok, "csv": text}, follow_redirects=False
     )
     assert r.status_code == 303
+
+
+def test_compare_does_not_subtract_costs_in_two_currencies(client, scenario) -> None:
+    """Two plans in USD and EUR: the page says so and shows no cost delta (not EUR − USD), the
+    cost table names each plan's currency; plans in one currency show it beside the delta, and
+    the plan choices name the currency of their cost."""
+    _sign_in(client)
+    usd = _plan_with(client, scenario, currency="USD", objective=2900.0)
+    eur = _plan_with(client, scenario, currency="EUR", objective=2500.0)
+    d = compare_plans({"currency": "USD", "objective": 1.0}, {"currency": "EUR", "objective": 2.0})
+    assert d["objective"]["delta"] is None and not d["currency"]["same"]
+    page = client.get(f"/compare?a={usd}&b={eur}").text
+    assert "Plan A is in USD and plan B in EUR" in page
+    assert re.search(r'id="d-cost">–<', page), page
+    cost = page.split('id="cmp-cost"', 1)[1].split("</table>", 1)[0]
+    assert "A (USD)" in cost and "B (EUR)" in cost and "-400" not in cost
+    assert "+0" not in cost and "–" in cost
+    same = client.get(f"/compare?a={usd}&b={usd}").text
+    assert 'id="currency-differs"' not in same
+    assert re.search(r"total cost B − A USD</span><b id=\"d-cost\">\+0<", same), same
+    assert "cost 2,900 USD" in same and "cost 2,500 EUR" in same
