@@ -570,3 +570,46 @@ def test_compare_does_not_subtract_costs_in_two_currencies(client, scenario) -> 
     assert 'id="currency-differs"' not in same
     assert re.search(r"total cost B − A USD</span><b id=\"d-cost\">\+0<", same), same
     assert "cost 2,900 USD" in same and "cost 2,500 EUR" in same
+
+
+def test_the_diagnosis_names_zones_no_path_reaches(client, scenario) -> None:
+    """A zone no path reaches is listed under the diagnosis (as in the report), its "fastest
+    path" cell gives the diagnosis' note rather than "– h", and a list cut at 20 zones says
+    it shows the zones with the most units late or lost."""
+    _sign_in(client)
+    far = {
+        "zone": "Z-FAR",
+        "units_late": 0.0,
+        "units_lost": 100.0,
+        "reason": "no path meets the promise",
+        "fastest": {"source": None, "hours": None, "legs": [], "note": "no path reaches the zone"},
+    }
+    fastest = {"source": "WH-KUL", "hours": 80.4, "legs": []}
+    near = [
+        {
+            "zone": f"Z-{i}",
+            "units_late": 5.0,
+            "units_lost": 0.0,
+            "reason": "cost",
+            "fastest": fastest,
+        }
+        for i in range(19)
+    ]
+    job = _plan_with(
+        client,
+        scenario,
+        diagnosis={
+            "target": 0.9,
+            "target_met": False,
+            "zones_missing_promise": 31,
+            "misses": [far, *near],
+            "binding_capacities": [],
+            "unreachable_zones": ["Z-FAR"],
+        },
+    )
+    diag = client.get(f"/plans/{job}").text.split('id="diagh"', 1)[1].split("</section>", 1)[0]
+    assert re.search(r'id="unreachable">Zones no path reaches \(1\)[^<]*Z-FAR', diag), diag
+    row = diag.split("<td>Z-FAR</td>", 1)[1].split("</tr>", 1)[0]
+    assert "no path reaches the zone" in row and "– h" not in row
+    assert "80.4 h from WH-KUL" in diag
+    assert "The 20 zones with the most units late or lost" in diag
