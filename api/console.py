@@ -59,6 +59,14 @@ def _pct(v: Any, digits: int = 1) -> str:
     return "–" if v is None else f"{100.0 * float(v):.{digits}f} %"
 
 
+def _target(v: Any) -> str:
+    """A target share as it was set, not rounded to whole percent (0.875 is "87.5 %", not
+    "88 %", which a plan at 87.6 % on time would seem to miss)."""
+    if v is None:
+        return "–"
+    return f"{100.0 * float(v):.2f}".rstrip("0").rstrip(".") + " %"
+
+
 def _signed(v: Any, digits: int = 0) -> str:
     if v is None:
         return "–"
@@ -66,7 +74,7 @@ def _signed(v: Any, digits: int = 0) -> str:
     return f"{x + 0.0:+,.{digits}f}" if x != 0 else f"{0.0:+.{digits}f}"  # never "-0.00"
 
 
-templates.env.filters.update(num=_num, pct=_pct, signed=_signed)
+templates.env.filters.update(num=_num, pct=_pct, signed=_signed, target=_target)
 router = APIRouter(include_in_schema=False)
 
 KEY_COOKIE = "tradelane_key"

@@ -613,3 +613,21 @@ def test_the_diagnosis_names_zones_no_path_reaches(client, scenario) -> None:
     assert "no path reaches the zone" in row and "– h" not in row
     assert "80.4 h from WH-KUL" in diag
     assert "The 20 zones with the most units late or lost" in diag
+
+
+def test_an_on_time_target_is_shown_as_set(client, scenario) -> None:
+    """A target of 87.5 % is shown as 87.5 % (it was rounded to "88 %", beside a plan at
+    87.6 % on time that meets it); a whole target stays "90 %"."""
+    _sign_in(client)
+    service = {"on_time_share": 0.876, "units_on_time": 876, "units_late": 124, "units_lost": 0}
+    job = _plan_with(
+        client,
+        scenario,
+        service={**service, "target": 0.875},
+        diagnosis={"target": 0.875, "target_met": True, "zones_missing_promise": 0},
+    )
+    page = client.get(f"/plans/{job}").text
+    assert "Target on-time share 87.5 %" in page and "88 %" not in page
+    assert re.search(r'id="kpi-target">87.5 %<', page), page
+    job = _plan_with(client, scenario, service={**service, "target": 0.9})
+    assert re.search(r'id="kpi-target">90 %<', client.get(f"/plans/{job}").text)
