@@ -238,10 +238,9 @@ def home(request: Request) -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(
-    request: Request, nxt: Annotated[str, Query(alias="next", max_length=2000)] = ""
-) -> HTMLResponse:
-    """The sign-in form (``next``: the console path to go to after it)."""
+def login_page(request: Request, nxt: Annotated[str, Query(alias="next")] = "") -> HTMLResponse:
+    """The sign-in form (``next``: the console path to go to after it; one that may not be
+    gone to, too long included, is dropped: the form still shows)."""
     return _page(request, "login.html", {"title": "Sign in", "next": nxt if safe_next(nxt) else ""})
 
 

@@ -631,3 +631,27 @@ def test_an_on_time_target_is_shown_as_set(client, scenario) -> None:
     assert re.search(r'id="kpi-target">87.5 %<', page), page
     job = _plan_with(client, scenario, service={**service, "target": 0.9})
     assert re.search(r'id="kpi-target">90 %<', client.get(f"/plans/{job}").text)
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("/networks/tiny?version=abc", "query: version: Input should be a valid integer"),
+        ("/networks/tiny?version=0", "query: version: Input should be greater than or equal to 1"),
+    ],
+)
+def test_a_malformed_query_parameter_is_named(client, scenario, url, said) -> None:
+    """A console page asked for with a bad query parameter says which one and why (it said
+    only "the request was not understood")."""
+    _sign_in(client)
+    _upload_network(client, scenario)
+    r = client.get(url)
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert said in r.text, r.text
+
+
+def test_a_too_long_next_still_shows_the_sign_in_form(client) -> None:
+    """``/login?next=`` with a path over 2,000 characters shows the form without it (it was a
+    422 page with no form)."""
+    r = client.get("/login?next=/" + "a" * 2500)
+    assert r.status_code == 200 and 'id="key"' in r.text and 'name="next"' not in r.text
