@@ -845,7 +845,8 @@ def outlines() -> Response:
 
 
 def _plan_choices(request: Request, tenant: str, *, limit: int = 100) -> list[dict[str, Any]]:
-    """The tenant's succeeded plan jobs, newest first, labelled to tell them apart.
+    """The tenant's succeeded plan jobs, newest first, labelled to tell them apart (times in
+    UTC, as on every console page).
 
     Simulate and what-if jobs are left out: their request names a ``task`` (or, for documents
     made by hand, their result names its ``source_plan``). Only the few fields of the label are
@@ -878,7 +879,7 @@ def _plan_choices(request: Request, tenant: str, *, limit: int = 100) -> list[di
     out = []
     for jid, name, created, objective, plan_status, currency in rows:
         when = created.astimezone(dt.UTC) if created.tzinfo else created
-        parts = [name, when.strftime("%Y-%m-%d %H:%M:%S")]
+        parts = [name, when.strftime("%Y-%m-%d %H:%M:%S UTC")]
         if objective is not None:
             parts.append(f"cost {objective:,.0f}" + (f" {currency}" if currency else ""))
         if plan_status not in (None, "optimal", "feasible"):

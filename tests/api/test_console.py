@@ -655,3 +655,19 @@ def test_a_too_long_next_still_shows_the_sign_in_form(client) -> None:
     422 page with no form)."""
     r = client.get("/login?next=/" + "a" * 2500)
     assert r.status_code == 200 and 'id="key"' in r.text and 'name="next"' not in r.text
+
+
+def test_times_say_they_are_utc(client, scenario) -> None:
+    """The console's times are UTC and say so (a planner in another time zone read them as
+    local): the plans list, a plan page, the comparison and its choices, the network pages."""
+    _sign_in(client)
+    _upload_network(client, scenario)
+    job = _forecast(client).headers["location"].rsplit("/", 1)[1]
+    _succeeded(client, job)
+    when = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
+    assert "Submitted (UTC)" in client.get("/plans").text
+    assert re.search(rf"submitted {when}", client.get(f"/plans/{job}").text)
+    page = client.get(f"/compare?a={job}&b={job}").text
+    assert re.search(rf"\({when}\) → B", page) and re.search(rf"· {when} ·", page)
+    assert "Updated (UTC)" in client.get("/networks").text
+    assert "Stored (UTC)" in client.get("/networks/tiny").text
