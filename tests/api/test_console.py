@@ -671,3 +671,16 @@ def test_times_say_they_are_utc(client, scenario) -> None:
     assert re.search(rf"\({when}\) → B", page) and re.search(rf"· {when} ·", page)
     assert "Updated (UTC)" in client.get("/networks").text
     assert "Stored (UTC)" in client.get("/networks/tiny").text
+
+
+def test_the_plans_list_says_when_it_shows_only_the_newest(client_factory, scenario) -> None:
+    """With more jobs than the list shows (100), the count says how many are shown."""
+    from tests.api.conftest import auth
+
+    c = client_factory(run_jobs=False)
+    _sign_in(c)
+    for _ in range(101):
+        assert c.post("/v1/plans", json={"scenario": scenario}, headers=auth()).status_code == 202
+    page = c.get("/plans").text
+    assert "101 plan job(s), the newest 100 shown" in page
+    assert page.count('<tr data-id="') == 100
