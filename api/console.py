@@ -59,6 +59,14 @@ def _pct(v: Any, digits: int = 1) -> str:
     return "–" if v is None else f"{100.0 * float(v):.{digits}f} %"
 
 
+def _target(v: Any) -> str:
+    """A target share as it was set, not rounded to whole percent (0.875 is "87.5 %", not
+    "88 %", which a plan at 87.6 % on time would seem to miss)."""
+    if v is None:
+        return "–"
+    return f"{100.0 * float(v):.2f}".rstrip("0").rstrip(".") + " %"
+
+
 def _signed(v: Any, digits: int = 0) -> str:
     if v is None:
         return "–"
@@ -66,7 +74,7 @@ def _signed(v: Any, digits: int = 0) -> str:
     return f"{x + 0.0:+,.{digits}f}" if x != 0 else f"{0.0:+.{digits}f}"  # never "-0.00"
 
 
-templates.env.filters.update(num=_num, pct=_pct, signed=_signed)
+templates.env.filters.update(num=_num, pct=_pct, signed=_signed, target=_target)
 router = APIRouter(include_in_schema=False)
 
 KEY_COOKIE = "tradelane_key"
@@ -230,10 +238,9 @@ def home(request: Request) -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(
-    request: Request, nxt: Annotated[str, Query(alias="next", max_length=2000)] = ""
-) -> HTMLResponse:
-    """The sign-in form (``next``: the console path to go to after it)."""
+def login_page(request: Request, nxt: Annotated[str, Query(alias="next")] = "") -> HTMLResponse:
+    """The sign-in form (``next``: the console path to go to after it; one that may not be
+    gone to, too long included, is dropped: the form still shows)."""
     return _page(request, "login.html", {"title": "Sign in", "next": nxt if safe_next(nxt) else ""})
 
 
@@ -838,7 +845,8 @@ def outlines() -> Response:
 
 
 def _plan_choices(request: Request, tenant: str, *, limit: int = 100) -> list[dict[str, Any]]:
-    """The tenant's succeeded plan jobs, newest first, labelled to tell them apart.
+    """The tenant's succeeded plan jobs, newest first, labelled to tell them apart (times in
+    UTC, as on every console page).
 
     Simulate and what-if jobs are left out: their request names a ``task`` (or, for documents
     made by hand, their result names its ``source_plan``). Only the few fields of the label are
@@ -855,6 +863,7 @@ def _plan_choices(request: Request, tenant: str, *, limit: int = 100) -> list[di
             Job.created_at,
             Job.result["objective"].as_float(),
             Job.result["status"].as_string(),
+            Job.result["currency"].as_string(),
         )
         .where(
             Job.tenant == tenant,
@@ -868,11 +877,11 @@ def _plan_choices(request: Request, tenant: str, *, limit: int = 100) -> list[di
     with request.app.state.store.engine.connect() as conn:
         rows = conn.execute(q).all()
     out = []
-    for jid, name, created, objective, plan_status in rows:
+    for jid, name, created, objective, plan_status, currency in rows:
         when = created.astimezone(dt.UTC) if created.tzinfo else created
-        parts = [name, when.strftime("%Y-%m-%d %H:%M:%S")]
+        parts = [name, when.strftime("%Y-%m-%d %H:%M:%S UTC")]
         if objective is not None:
-            parts.append(f"cost {objective:,.0f}")
+            parts.append(f"cost {objective:,.0f}" + (f" {currency}" if currency else ""))
         if plan_status not in (None, "optimal", "feasible"):
             parts.append(str(plan_status).replace("_", " "))
         parts.append(jid[:8])
@@ -888,18 +897,24 @@ def compare_plans(a: dict[str, Any], b: dict[str, Any], *, top: int = 50) -> dic
     country), stock moved and warehouses opened or closed.
 
     ``stock_moved`` is half the sum of the absolute changes of stock per (SKU, warehouse)
-    (units that sit somewhere else in ``b``), ``lines`` the largest changes.
+    (units that sit somewhere else in ``b``), ``lines`` the largest changes. Money of plans in
+    two different currencies is not subtracted: ``currency["same"]`` is False and the cost
+    deltas are None (a plan without a currency is taken to share the other's).
     """
+    cur_a, cur_b = a.get("currency") or None, b.get("currency") or None
+    same = cur_a is None or cur_b is None or cur_a == cur_b
     ca, cb = a.get("cost") or {}, b.get("cost") or {}
-    terms = sorted(
-        set(ca) | set(cb), key=lambda k: -abs(float(cb.get(k, 0) or 0) - float(ca.get(k, 0) or 0))
-    )
+
+    def term_delta(k: str) -> float | None:
+        return float(cb.get(k, 0) or 0) - float(ca.get(k, 0) or 0) if same else None
+
+    terms = sorted(set(ca) | set(cb), key=lambda k: (-abs(term_delta(k) or 0.0), k))
     cost = [
         {
             "term": k,
             "a": float(ca.get(k, 0) or 0),
             "b": float(cb.get(k, 0) or 0),
-            "delta": float(cb.get(k, 0) or 0) - float(ca.get(k, 0) or 0),
+            "delta": term_delta(k),
         }
         for k in terms
         if ca.get(k) or cb.get(k)
@@ -939,10 +954,11 @@ def compare_plans(a: dict[str, Any], b: dict[str, Any], *, top: int = 50) -> dic
     ob = {w["id"] for w in b.get("warehouses", []) if w.get("open")}
     oa_, ob_ = a.get("objective"), b.get("objective")
     return {
+        "currency": {"a": cur_a, "b": cur_b, "same": same, "shown": cur_a or cur_b or ""},
         "objective": {
             "a": oa_,
             "b": ob_,
-            "delta": (ob_ - oa_) if oa_ is not None and ob_ is not None else None,
+            "delta": (ob_ - oa_) if same and oa_ is not None and ob_ is not None else None,
         },
         "on_time": {
             "a": sa_.get("on_time_share"),

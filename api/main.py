@@ -180,8 +180,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _schema(request: Request, exc: RequestValidationError) -> Response:
-        page = error_page(request, 422, "the request was not understood")
-        if page is not None:  # a console page
+        said = "; ".join(f"{_field(tuple(e.get('loc', ())))}: {e.get('msg')}" for e in exc.errors())
+        page = error_page(request, 422, f"the request was not understood: {said}"[:500])
+        if page is not None:  # a console page, naming the bad parameter
             return page
         detail = [
             {

@@ -100,9 +100,10 @@
           document.getElementById("best").textContent = num(p.progress.best_objective);
           document.getElementById("bound").textContent = num(p.progress.bound);
         }
-        if (p.status === "succeeded") { clearInterval(clock); window.location.reload(); return; }
-        if (!TERMINAL[p.status]) { setTimeout(tick, 1000); }
-        else { clearInterval(clock); }
+        /* finished: the page as the server draws it (the plan, or why the job failed or
+           was cancelled, without the cancel button) */
+        if (TERMINAL[p.status]) { clearInterval(clock); window.location.reload(); return; }
+        setTimeout(tick, 1000);
       }).catch(function (e) {
         if (e instanceof SignedOut) { clearInterval(clock); showSignedOut(); return; }
         setTimeout(tick, 3000);

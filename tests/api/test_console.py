@@ -549,3 +549,138 @@ def test_a_scenario_with_demand_is_stored_as_network_and_forecast(client, scenar
         "/networks/whole/forecasts", data={"csrf": tok, "csv": text}, follow_redirects=False
     )
     assert r.status_code == 303
+
+
+def test_compare_does_not_subtract_costs_in_two_currencies(client, scenario) -> None:
+    """Two plans in USD and EUR: the page says so and shows no cost delta (not EUR − USD), the
+    cost table names each plan's currency; plans in one currency show it beside the delta, and
+    the plan choices name the currency of their cost."""
+    _sign_in(client)
+    usd = _plan_with(client, scenario, currency="USD", objective=2900.0)
+    eur = _plan_with(client, scenario, currency="EUR", objective=2500.0)
+    d = compare_plans({"currency": "USD", "objective": 1.0}, {"currency": "EUR", "objective": 2.0})
+    assert d["objective"]["delta"] is None and not d["currency"]["same"]
+    page = client.get(f"/compare?a={usd}&b={eur}").text
+    assert "Plan A is in USD and plan B in EUR" in page
+    assert re.search(r'id="d-cost">–<', page), page
+    cost = page.split('id="cmp-cost"', 1)[1].split("</table>", 1)[0]
+    assert "A (USD)" in cost and "B (EUR)" in cost and "-400" not in cost
+    assert "+0" not in cost and "–" in cost
+    same = client.get(f"/compare?a={usd}&b={usd}").text
+    assert 'id="currency-differs"' not in same
+    assert re.search(r"total cost B − A USD</span><b id=\"d-cost\">\+0<", same), same
+    assert "cost 2,900 USD" in same and "cost 2,500 EUR" in same
+
+
+def test_the_diagnosis_names_zones_no_path_reaches(client, scenario) -> None:
+    """A zone no path reaches is listed under the diagnosis (as in the report), its "fastest
+    path" cell gives the diagnosis' note rather than "– h", and a list cut at 20 zones says
+    it shows the zones with the most units late or lost."""
+    _sign_in(client)
+    far = {
+        "zone": "Z-FAR",
+        "units_late": 0.0,
+        "units_lost": 100.0,
+        "reason": "no path meets the promise",
+        "fastest": {"source": None, "hours": None, "legs": [], "note": "no path reaches the zone"},
+    }
+    fastest = {"source": "WH-KUL", "hours": 80.4, "legs": []}
+    near = [
+        {
+            "zone": f"Z-{i}",
+            "units_late": 5.0,
+            "units_lost": 0.0,
+            "reason": "cost",
+            "fastest": fastest,
+        }
+        for i in range(19)
+    ]
+    job = _plan_with(
+        client,
+        scenario,
+        diagnosis={
+            "target": 0.9,
+            "target_met": False,
+            "zones_missing_promise": 31,
+            "misses": [far, *near],
+            "binding_capacities": [],
+            "unreachable_zones": ["Z-FAR"],
+        },
+    )
+    diag = client.get(f"/plans/{job}").text.split('id="diagh"', 1)[1].split("</section>", 1)[0]
+    assert re.search(r'id="unreachable">Zones no path reaches \(1\)[^<]*Z-FAR', diag), diag
+    row = diag.split("<td>Z-FAR</td>", 1)[1].split("</tr>", 1)[0]
+    assert "no path reaches the zone" in row and "– h" not in row
+    assert "80.4 h from WH-KUL" in diag
+    assert "The 20 zones with the most units late or lost" in diag
+
+
+def test_an_on_time_target_is_shown_as_set(client, scenario) -> None:
+    """A target of 87.5 % is shown as 87.5 % (it was rounded to "88 %", beside a plan at
+    87.6 % on time that meets it); a whole target stays "90 %"."""
+    _sign_in(client)
+    service = {"on_time_share": 0.876, "units_on_time": 876, "units_late": 124, "units_lost": 0}
+    job = _plan_with(
+        client,
+        scenario,
+        service={**service, "target": 0.875},
+        diagnosis={"target": 0.875, "target_met": True, "zones_missing_promise": 0},
+    )
+    page = client.get(f"/plans/{job}").text
+    assert "Target on-time share 87.5 %" in page and "88 %" not in page
+    assert re.search(r'id="kpi-target">87.5 %<', page), page
+    job = _plan_with(client, scenario, service={**service, "target": 0.9})
+    assert re.search(r'id="kpi-target">90 %<', client.get(f"/plans/{job}").text)
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("/networks/tiny?version=abc", "query: version: Input should be a valid integer"),
+        ("/networks/tiny?version=0", "query: version: Input should be greater than or equal to 1"),
+    ],
+)
+def test_a_malformed_query_parameter_is_named(client, scenario, url, said) -> None:
+    """A console page asked for with a bad query parameter says which one and why (it said
+    only "the request was not understood")."""
+    _sign_in(client)
+    _upload_network(client, scenario)
+    r = client.get(url)
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert said in r.text, r.text
+
+
+def test_a_too_long_next_still_shows_the_sign_in_form(client) -> None:
+    """``/login?next=`` with a path over 2,000 characters shows the form without it (it was a
+    422 page with no form)."""
+    r = client.get("/login?next=/" + "a" * 2500)
+    assert r.status_code == 200 and 'id="key"' in r.text and 'name="next"' not in r.text
+
+
+def test_times_say_they_are_utc(client, scenario) -> None:
+    """The console's times are UTC and say so (a planner in another time zone read them as
+    local): the plans list, a plan page, the comparison and its choices, the network pages."""
+    _sign_in(client)
+    _upload_network(client, scenario)
+    job = _forecast(client).headers["location"].rsplit("/", 1)[1]
+    _succeeded(client, job)
+    when = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
+    assert "Submitted (UTC)" in client.get("/plans").text
+    assert re.search(rf"submitted {when}", client.get(f"/plans/{job}").text)
+    page = client.get(f"/compare?a={job}&b={job}").text
+    assert re.search(rf"\({when}\) → B", page) and re.search(rf"· {when} ·", page)
+    assert "Updated (UTC)" in client.get("/networks").text
+    assert "Stored (UTC)" in client.get("/networks/tiny").text
+
+
+def test_the_plans_list_says_when_it_shows_only_the_newest(client_factory, scenario) -> None:
+    """With more jobs than the list shows (100), the count says how many are shown."""
+    from tests.api.conftest import auth
+
+    c = client_factory(run_jobs=False)
+    _sign_in(c)
+    for _ in range(101):
+        assert c.post("/v1/plans", json={"scenario": scenario}, headers=auth()).status_code == 202
+    page = c.get("/plans").text
+    assert "101 plan job(s), the newest 100 shown" in page
+    assert page.count('<tr data-id="') == 100

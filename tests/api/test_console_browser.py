@@ -303,6 +303,25 @@ def test_live_status_ticks_and_notices_an_ended_session(
     _wait_succeeded(page)
 
 
+def test_a_plan_that_fails_while_watched_shows_why(
+    page: Any, server: Server, tmp_path: Path
+) -> None:
+    """A plan that fails while its page is open shows the job's error without a reload by hand
+    (the page only turned its badge to "failed"), and no longer offers to cancel it."""
+    doc = json.loads((ROOT / "tests" / "data" / "tiny-my.json").read_text())
+    doc.pop("demand")
+    doc["x_test"] = {"phases": ["warehouse set 1"], "phase_s": 2, "fail": "solver gave up"}
+    r = httpx.put(f"{server.url}/v1/networks/failing", json=doc, headers=auth(), timeout=30)
+    assert r.status_code in (200, 201), r.text
+    _sign_in(page, server)
+    _plan_forecast(page, server, CSV, tmp_path, network="failing")
+    expect(page.locator("#phase")).to_have_text("warehouse set 1", timeout=20_000)
+    expect(page.locator("#plan-status")).to_have_text("failed", timeout=20_000)
+    expect(page.locator("#live")).to_contain_text("solver gave up", timeout=10_000)
+    expect(page.get_by_role("button", name="Cancel this plan")).to_have_count(0)
+    _shot(page, "11-plan-failed")
+
+
 def test_chromium_is_present_in_ci() -> None:
     """In CI the browser tests must run: Chromium is installed there."""
     if os.environ.get("CI", "").lower() not in ("1", "true", "yes"):
