@@ -888,14 +888,20 @@ class JobStore:
         status: str,
         plan: dict[str, Any] | None,
         error: str | None = None,
-    ) -> None:
-        """Store (or replace) the plan of ``scenario`` for ``run_date``."""
+    ) -> bool:
+        """Store (or replace) the outcome of ``scenario`` for ``run_date``.
+
+        A failure never replaces a succeeded plan of the same date (a re-run that fails would
+        otherwise delete the plan whose orders went out, and the next night would diff and
+        keep stability against the night before): it is not stored and this returns False.
+        """
         with Session(self.engine) as s, s.begin():
-            s.execute(
-                sa.delete(NightlyPlan).where(
-                    NightlyPlan.scenario == scenario, NightlyPlan.run_date == run_date
-                )
-            )
+            same = (NightlyPlan.scenario == scenario, NightlyPlan.run_date == run_date)
+            if status != "succeeded" and s.scalar(
+                sa.select(NightlyPlan.id).where(*same, NightlyPlan.status == "succeeded")
+            ):
+                return False
+            s.execute(sa.delete(NightlyPlan).where(*same))
             s.add(
                 NightlyPlan(
                     scenario=scenario,
@@ -906,6 +912,7 @@ class JobStore:
                     created_at=_now(),
                 )
             )
+        return True
 
     def previous_nightly(self, scenario: str, before: dt.date) -> NightlyRecord | None:
         """The latest successful plan of ``scenario`` stored for a date before ``before``."""

@@ -383,3 +383,33 @@ def test_a_database_error_storing_one_scenario_keeps_the_others(
     assert [r.status for r in stored.nightly("b")] == ["succeeded"]
     assert stored.nightly("a") == []
     engine.dispose()
+
+
+def test_a_failed_rerun_of_a_night_keeps_that_nights_plan(
+    tmp_path: Path, tiny_scenario: dict[str, Any], monkeypatch, capsys
+) -> None:
+    """A night planned, then run again for the same date and failing (a solver setting, a
+    solve that broke): the plan stored for that date, whose orders went out, is kept, so the
+    next night diffs and keeps stability against it. The failed re-run used to delete it."""
+    monkeypatch.setenv("TRADELANE_SOLVER", FAKE)
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    sc = _write(tmp_path, "tiny.json", tiny_scenario)
+    cfg = _config(tmp_path, db, '[[scenario]]\nname = "tiny-my"\npath = "tiny.json"\n')
+    for day in ("2026-03-01", "2026-03-02"):
+        assert cli_main(["nightly", "--config", str(cfg), "--date", day]) == 0
+    sc.write_text(json.dumps({**tiny_scenario, "x_test": {"fail": "solver broke"}}))
+    capsys.readouterr()
+    assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-02"]) == 1
+    out = capsys.readouterr().out
+    assert "tiny-my: FAILED: ValueError: solver broke" in out
+    assert "the plan stored earlier for 2026-03-02 is kept" in out
+    engine = make_engine(db)
+    runs = JobStore(engine).nightly("tiny-my")
+    engine.dispose()
+    assert [(r.run_date.isoformat(), r.status) for r in runs] == [
+        ("2026-03-01", "succeeded"),
+        ("2026-03-02", "succeeded"),
+    ]
+    sc.write_text(json.dumps(tiny_scenario))
+    assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-03"]) == 0
+    assert "vs 2026-03-02" in capsys.readouterr().out
