@@ -413,3 +413,61 @@ def test_a_failed_rerun_of_a_night_keeps_that_nights_plan(
     sc.write_text(json.dumps(tiny_scenario))
     assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-03"]) == 0
     assert "vs 2026-03-02" in capsys.readouterr().out
+
+
+def test_sigterm_during_the_solves_stops_them_and_leaves_no_process(
+    tmp_path: Path, tiny_scenario: dict[str, Any]
+) -> None:
+    """``kill <nightly>`` (a scheduler's timeout, a shutdown) while ``workers = 2`` solves run:
+    the run ends with 143 saying so, and its worker processes, their fork servers and the
+    solves are gone. The pool's processes used to stay behind for ever (waiting on a queue
+    whose writer they hold themselves) and the solves ran on to their time limit."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from tests.api.server import ROOT
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    slow = {**tiny_scenario, "x_test": {"sleep_s": 60, "record": {"dir": str(runs), "token": "r"}}}
+    _write(tmp_path, "slow.json", slow)
+    cfg = _config(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'n.db'}",
+        'time_limit_s = 60\nworkers = 2\n[[scenario]]\nname = "a"\npath = "slow.json"\n'
+        '[[scenario]]\nname = "b"\npath = "slow.json"\n',
+    ).read_text()
+    (tmp_path / "nightly.toml").write_text(cfg.replace("time_limit_s = 5\n", "", 1))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TRADELANE_SOLVER": FAKE}
+    argv = [sys.executable, "-m", "api.cli", "nightly", "--config", str(tmp_path / "nightly.toml")]
+    log = (tmp_path / "nightly.log").open("w")  # a file: processes left behind hold a pipe
+    proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=log, stderr=log)
+    try:
+        end = time.monotonic() + 60
+        record = runs / "r"
+        while time.monotonic() < end and (
+            not record.exists() or record.read_text().count("start") < 2
+        ):
+            assert proc.poll() is None, (tmp_path / "nightly.log").read_text()
+            time.sleep(0.1)
+        assert record.read_text().count("start") == 2
+        family = psutil.Process(proc.pid).children(recursive=True)
+        assert len(family) >= 4  # two pool processes, their solves (and helpers)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+    assert proc.returncode == 143
+    assert "SIGTERM" in (tmp_path / "nightly.log").read_text()
+    _gone, alive = psutil.wait_procs(family, timeout=10)
+    for p in alive:  # do not leave them to the next test
+        p.kill()
+    assert alive == [], [p.pid for p in alive]
