@@ -79,6 +79,12 @@ def run(args: argparse.Namespace) -> int:
                 for err in e.errors(include_url=False)
             )
         ) from None
+    from api.worker import resolve
+
+    try:
+        resolve(settings.solver)  # as serve does: a setting, not every scenario's failure
+    except ValueError as e:
+        raise InputError(f"TRADELANE_SOLVER: {e}") from None
     check_database_url(
         settings.database_url,
         f"{args.config}: database_url" if cfg.database_url else "TRADELANE_DATABASE_URL",

@@ -471,3 +471,20 @@ def test_sigterm_during_the_solves_stops_them_and_leaves_no_process(
     for p in alive:  # do not leave them to the next test
         p.kill()
     assert alive == [], [p.pid for p in alive]
+
+
+def test_a_solver_setting_that_cannot_load_exits_2_before_planning(
+    tmp_path: Path, tiny_scenario: dict[str, Any], monkeypatch, capsys
+) -> None:
+    """``TRADELANE_SOLVER`` naming nothing importable is bad configuration, said once (as
+    ``tradelane serve`` does), exit 2, before anything is planned or stored; it used to fail
+    every scenario in turn (exit 1) and store each failure."""
+    monkeypatch.setenv("TRADELANE_SOLVER", "nomod:fn")
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    _write(tmp_path, "tiny.json", tiny_scenario)
+    cfg = _config(tmp_path, db, '[[scenario]]\nname = "tiny-my"\npath = "tiny.json"\n')
+    assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-01"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: TRADELANE_SOLVER: cannot load solver 'nomod:fn'")
+    assert len(err.splitlines()) == 1
+    assert not (tmp_path / "n.db").exists() and not (tmp_path / "reports").exists()
