@@ -422,6 +422,7 @@ def test_sigterm_during_the_solves_stops_them_and_leaves_no_process(
     the run ends with 143 saying so, and its worker processes, their fork servers and the
     solves are gone. The pool's processes used to stay behind for ever (waiting on a queue
     whose writer they hold themselves) and the solves ran on to their time limit."""
+    import contextlib
     import os
     import signal
     import subprocess
@@ -447,6 +448,8 @@ def test_sigterm_during_the_solves_stops_them_and_leaves_no_process(
     argv = [sys.executable, "-m", "api.cli", "nightly", "--config", str(tmp_path / "nightly.toml")]
     log = (tmp_path / "nightly.log").open("w")  # a file: processes left behind hold a pipe
     proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=log, stderr=log)
+    family: list[psutil.Process] = []
+    alive: list[psutil.Process] = []
     try:
         end = time.monotonic() + 60
         record = runs / "r"
@@ -465,11 +468,12 @@ def test_sigterm_during_the_solves_stops_them_and_leaves_no_process(
             proc.kill()
             proc.wait()
         log.close()
+        _gone, alive = psutil.wait_procs(family, timeout=10)
+        for p in alive:  # whatever failed, leave nothing running behind this test
+            with contextlib.suppress(psutil.Error):
+                p.kill()
     assert proc.returncode == 143
     assert "SIGTERM" in (tmp_path / "nightly.log").read_text()
-    _gone, alive = psutil.wait_procs(family, timeout=10)
-    for p in alive:  # do not leave them to the next test
-        p.kill()
     assert alive == [], [p.pid for p in alive]
 
 
