@@ -30,10 +30,10 @@ allocation model by default), with tonight's state (format v1.1): the stored inv
 source's ``inventory`` CSV, else an ``inventory.csv`` in a scenario directory, else the
 document's own ``inventory``) and the previous night's plan of the same key as the previous
 plan (stability). Its plan is stored with the run date (a re-run of the same date
-replaces it) and compared with the latest earlier successful plan of the same key: stock changes
-per SKU × warehouse, warehouses opened and closed, cost and on-time share deltas, and tonight's
-orders and transfers, written as
-``diff.json`` and ``diff.md``.
+replaces it; a re-run that fails keeps a plan that succeeded for that date) and compared with
+the latest earlier successful plan of the same key: stock changes per SKU × warehouse,
+warehouses opened and closed, cost and on-time share deltas, and tonight's orders and
+transfers, written as ``diff.json`` and ``diff.md``.
 """
 
 from __future__ import annotations
@@ -574,11 +574,14 @@ def _save(
     error: str | None = None,
 ) -> str | None:
     """Store one night's outcome; None when stored, else why not (a database error must not
-    lose the other scenarios' plans, solved already)."""
+    lose the other scenarios' plans, solved already; a failed re-run keeps the plan stored
+    earlier for the same date)."""
     try:
-        store.save_nightly(
+        stored = store.save_nightly(
             scenario=scenario, run_date=run_date, status=status, plan=plan, error=error
         )
     except SQLAlchemyError as e:
         return f"the outcome was not stored ({_db_failure('store the outcome', e).reason})"
+    if not stored:
+        return f"the plan stored earlier for {run_date.isoformat()} is kept"
     return None

@@ -770,7 +770,7 @@ class JobStore:
         if attempt is not None:
             cond.append(Job.attempts == attempt)
         with Session(self.engine) as s, s.begin():
-            res = s.execute(
+            row = s.execute(
                 sa.update(Job)
                 .where(*cond)
                 .values(
@@ -781,11 +781,27 @@ class JobStore:
                     finished_at=now,
                     lease_expires_at=None,
                 )
-            )
-            ok = bool(res.rowcount == 1)  # type: ignore[attr-defined]
-        if ok:
-            logger.info("job %s %s", job_id, status)
-        return ok
+                .returning(Job.scenario_name, Job.started_at, Job.attempts)
+                .execution_options(synchronize_session=False)
+            ).first()
+        if row is None:
+            return False
+        # what an operator needs from one line: the job, its scenario, how long it ran and why
+        # it failed (the reason was only in the database)
+        started = _utc(row.started_at)
+        took = f"{(now - started).total_seconds():.1f} s" if started is not None else "?"
+        why = (error or "").strip().splitlines()
+        logger.log(
+            logging.INFO if status == "succeeded" else logging.WARNING,
+            "job %s %s (scenario %s, attempt %d, %s since its start)%s",
+            job_id,
+            status,
+            row.scenario_name,
+            row.attempts,
+            took,
+            f": {why[0][:300]}" if why else "",
+        )
+        return True
 
     def statuses(self, ids: Iterable[str]) -> dict[str, str]:
         """Current status of each of ``ids`` (missing ids are left out)."""
@@ -888,14 +904,20 @@ class JobStore:
         status: str,
         plan: dict[str, Any] | None,
         error: str | None = None,
-    ) -> None:
-        """Store (or replace) the plan of ``scenario`` for ``run_date``."""
+    ) -> bool:
+        """Store (or replace) the outcome of ``scenario`` for ``run_date``.
+
+        A failure never replaces a succeeded plan of the same date (a re-run that fails would
+        otherwise delete the plan whose orders went out, and the next night would diff and
+        keep stability against the night before): it is not stored and this returns False.
+        """
         with Session(self.engine) as s, s.begin():
-            s.execute(
-                sa.delete(NightlyPlan).where(
-                    NightlyPlan.scenario == scenario, NightlyPlan.run_date == run_date
-                )
-            )
+            same = (NightlyPlan.scenario == scenario, NightlyPlan.run_date == run_date)
+            if status != "succeeded" and s.scalar(
+                sa.select(NightlyPlan.id).where(*same, NightlyPlan.status == "succeeded")
+            ):
+                return False
+            s.execute(sa.delete(NightlyPlan).where(*same))
             s.add(
                 NightlyPlan(
                     scenario=scenario,
@@ -906,6 +928,7 @@ class JobStore:
                     created_at=_now(),
                 )
             )
+        return True
 
     def previous_nightly(self, scenario: str, before: dt.date) -> NightlyRecord | None:
         """The latest successful plan of ``scenario`` stored for a date before ``before``."""

@@ -253,9 +253,9 @@ def make_executor(
     n = workers or min(4, os.cpu_count() or 1)
     if dask is None:
         return InlineRunner() if n <= 1 else ProcessRunner(n, persistent=persistent)
-    from distributed import Client, LocalCluster
-
     if dask == "local":
+        from distributed import Client, LocalCluster
+
         cluster = LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=n,
             threads_per_worker=1,
@@ -263,10 +263,57 @@ def make_executor(
             dashboard_address=None,
         )
         return DaskRunner(Client(cluster), cluster)  # type: ignore[no-untyped-call]
-    try:
-        client = Client(dask, timeout=max(0.1, connect_timeout))  # type: ignore[no-untyped-call]
-    except (OSError, TimeoutError) as e:
+    return DaskRunner(_connect(dask, connect_timeout))
+
+
+def _connect(address: str, timeout: float) -> Any:
+    """A ``distributed.Client`` of the scheduler at ``address``, or ``ExecutorError`` within
+    about ``timeout`` seconds.
+
+    Dask's own ``timeout`` covers opening the connection, not its handshake: an address that
+    accepts the connection and then says nothing (a scheduler that is stuck, a port that is not
+    Dask's, a proxy) kept ``Client(...)`` waiting for ever. So the client is made in a thread
+    that is given up on after the timeout (and a second of margin for Dask's own error); a
+    client that connects after that is closed.
+    """
+    import threading
+
+    from distributed import Client
+
+    timeout = max(0.1, timeout)
+    got: dict[str, Any] = {}
+    lock = threading.Lock()
+    given_up = False
+
+    def connect() -> None:
+        try:
+            client = Client(address, timeout=timeout)  # type: ignore[no-untyped-call]
+        except Exception as e:
+            got["error"] = e
+            return
+        with lock:
+            if not given_up:
+                got["client"] = client
+                return
+        with contextlib.suppress(Exception):
+            client.close()  # type: ignore[no-untyped-call]
+
+    t = threading.Thread(target=connect, name="tradelane-dask-connect", daemon=True)
+    t.start()
+    t.join(timeout + 1.0)
+    with lock:
+        given_up = True
+        client = got.get("client")
+    if client is not None:
+        return client
+    e = got.get("error")
+    if e is None:
         raise ExecutorError(
-            f"cannot reach the Dask scheduler at {dask!r} within {connect_timeout:g} s ({e})"
+            f"cannot reach the Dask scheduler at {address!r} within {timeout:g} s (a "
+            "connection was made but no Dask handshake came back: is it a Dask scheduler?)"
+        )
+    if isinstance(e, OSError | TimeoutError):
+        raise ExecutorError(
+            f"cannot reach the Dask scheduler at {address!r} within {timeout:g} s ({e})"
         ) from None
-    return DaskRunner(client)
+    raise e

@@ -4,10 +4,41 @@ against the previous night (see ``api/nightly.py`` for the configuration)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import signal
+import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from api.commands._common import InputError, check_database_url, check_out_dir
+
+#: exit code after SIGTERM, as a shell reports a command killed by it
+EXIT_TERMINATED = 128 + int(signal.SIGTERM)
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived (not an ``Exception``: nothing on the way may take it for a failure)."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into :class:`_Terminated` while planning, so the ``finally`` blocks on the
+    way out run: the executor stops its worker processes (and so their solves) instead of
+    leaving them behind, which the default SIGTERM (the process just ends) did."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise _Terminated
+
+    before = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,6 +79,12 @@ def run(args: argparse.Namespace) -> int:
                 for err in e.errors(include_url=False)
             )
         ) from None
+    from api.worker import resolve
+
+    try:
+        resolve(settings.solver)  # as serve does: a setting, not every scenario's failure
+    except ValueError as e:
+        raise InputError(f"TRADELANE_SOLVER: {e}") from None
     check_database_url(
         settings.database_url,
         f"{args.config}: database_url" if cfg.database_url else "TRADELANE_DATABASE_URL",
@@ -56,15 +93,24 @@ def run(args: argparse.Namespace) -> int:
     check_out_dir(root / run_date.isoformat(), "--out" if args.out else f"{args.config}: out_dir")
     engine = make_engine(settings.database_url)
     try:
-        migrate(engine)
-        outcomes = run_nightly(
-            cfg,
-            store=JobStore(engine),
-            solver=settings.solver,
-            run_date=run_date,
-            out_dir=args.out,
-            kill_grace_s=settings.kill_grace_s,
+        with _sigterm_raises():
+            migrate(engine)
+            outcomes = run_nightly(
+                cfg,
+                store=JobStore(engine),
+                solver=settings.solver,
+                run_date=run_date,
+                out_dir=args.out,
+                kill_grace_s=settings.kill_grace_s,
+            )
+    except _Terminated:
+        # the solves were stopped on the way out (their processes too); what was stored is kept
+        print(
+            f"nightly {run_date.isoformat()}: stopped by SIGTERM; the scenarios not yet "
+            "reported above are not planned",
+            file=sys.stderr,
         )
+        return EXIT_TERMINATED
     finally:
         engine.dispose()
     failed = bad_input = 0

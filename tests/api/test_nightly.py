@@ -383,3 +383,112 @@ def test_a_database_error_storing_one_scenario_keeps_the_others(
     assert [r.status for r in stored.nightly("b")] == ["succeeded"]
     assert stored.nightly("a") == []
     engine.dispose()
+
+
+def test_a_failed_rerun_of_a_night_keeps_that_nights_plan(
+    tmp_path: Path, tiny_scenario: dict[str, Any], monkeypatch, capsys
+) -> None:
+    """A night planned, then run again for the same date and failing (a solver setting, a
+    solve that broke): the plan stored for that date, whose orders went out, is kept, so the
+    next night diffs and keeps stability against it. The failed re-run used to delete it."""
+    monkeypatch.setenv("TRADELANE_SOLVER", FAKE)
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    sc = _write(tmp_path, "tiny.json", tiny_scenario)
+    cfg = _config(tmp_path, db, '[[scenario]]\nname = "tiny-my"\npath = "tiny.json"\n')
+    for day in ("2026-03-01", "2026-03-02"):
+        assert cli_main(["nightly", "--config", str(cfg), "--date", day]) == 0
+    sc.write_text(json.dumps({**tiny_scenario, "x_test": {"fail": "solver broke"}}))
+    capsys.readouterr()
+    assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-02"]) == 1
+    out = capsys.readouterr().out
+    assert "tiny-my: FAILED: ValueError: solver broke" in out
+    assert "the plan stored earlier for 2026-03-02 is kept" in out
+    engine = make_engine(db)
+    runs = JobStore(engine).nightly("tiny-my")
+    engine.dispose()
+    assert [(r.run_date.isoformat(), r.status) for r in runs] == [
+        ("2026-03-01", "succeeded"),
+        ("2026-03-02", "succeeded"),
+    ]
+    sc.write_text(json.dumps(tiny_scenario))
+    assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-03"]) == 0
+    assert "vs 2026-03-02" in capsys.readouterr().out
+
+
+def test_sigterm_during_the_solves_stops_them_and_leaves_no_process(
+    tmp_path: Path, tiny_scenario: dict[str, Any]
+) -> None:
+    """``kill <nightly>`` (a scheduler's timeout, a shutdown) while ``workers = 2`` solves run:
+    the run ends with 143 saying so, and its worker processes, their fork servers and the
+    solves are gone. The pool's processes used to stay behind for ever (waiting on a queue
+    whose writer they hold themselves) and the solves ran on to their time limit."""
+    import contextlib
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from tests.api.server import ROOT
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    slow = {**tiny_scenario, "x_test": {"sleep_s": 60, "record": {"dir": str(runs), "token": "r"}}}
+    _write(tmp_path, "slow.json", slow)
+    cfg = _config(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'n.db'}",
+        'time_limit_s = 60\nworkers = 2\n[[scenario]]\nname = "a"\npath = "slow.json"\n'
+        '[[scenario]]\nname = "b"\npath = "slow.json"\n',
+    ).read_text()
+    (tmp_path / "nightly.toml").write_text(cfg.replace("time_limit_s = 5\n", "", 1))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TRADELANE_SOLVER": FAKE}
+    argv = [sys.executable, "-m", "api.cli", "nightly", "--config", str(tmp_path / "nightly.toml")]
+    log = (tmp_path / "nightly.log").open("w")  # a file: processes left behind hold a pipe
+    proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=log, stderr=log)
+    family: list[psutil.Process] = []
+    alive: list[psutil.Process] = []
+    try:
+        end = time.monotonic() + 60
+        record = runs / "r"
+        while time.monotonic() < end and (
+            not record.exists() or record.read_text().count("start") < 2
+        ):
+            assert proc.poll() is None, (tmp_path / "nightly.log").read_text()
+            time.sleep(0.1)
+        assert record.read_text().count("start") == 2
+        family = psutil.Process(proc.pid).children(recursive=True)
+        assert len(family) >= 4  # two pool processes, their solves (and helpers)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+        _gone, alive = psutil.wait_procs(family, timeout=10)
+        for p in alive:  # whatever failed, leave nothing running behind this test
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+    assert proc.returncode == 143
+    assert "SIGTERM" in (tmp_path / "nightly.log").read_text()
+    assert alive == [], [p.pid for p in alive]
+
+
+def test_a_solver_setting_that_cannot_load_exits_2_before_planning(
+    tmp_path: Path, tiny_scenario: dict[str, Any], monkeypatch, capsys
+) -> None:
+    """``TRADELANE_SOLVER`` naming nothing importable is bad configuration, said once (as
+    ``tradelane serve`` does), exit 2, before anything is planned or stored; it used to fail
+    every scenario in turn (exit 1) and store each failure."""
+    monkeypatch.setenv("TRADELANE_SOLVER", "nomod:fn")
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    _write(tmp_path, "tiny.json", tiny_scenario)
+    cfg = _config(tmp_path, db, '[[scenario]]\nname = "tiny-my"\npath = "tiny.json"\n')
+    assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-01"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: TRADELANE_SOLVER: cannot load solver 'nomod:fn'")
+    assert len(err.splitlines()) == 1
+    assert not (tmp_path / "n.db").exists() and not (tmp_path / "reports").exists()

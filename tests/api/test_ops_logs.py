@@ -88,3 +88,34 @@ def test_shutdown_logs_the_jobs_put_back(client_factory, scenario, caplog) -> No
     with caplog.at_level(logging.INFO, logger="api.worker"):
         client.__exit__(None, None, None)
     assert f"job {job} stopped and put back in the queue" in caplog.text
+
+
+def test_a_finished_job_is_logged_with_its_scenario_time_and_reason(
+    client_factory, scenario, caplog
+) -> None:
+    """The line that ends a job says which scenario, how long it ran and, for a failure, why
+    (at WARNING): it used to say only ``job <id> failed``, the reason left in the database."""
+    client = client_factory()
+    with caplog.at_level(logging.INFO, logger="api"):
+        ok = client.post("/v1/plans", json={"scenario": scenario}, headers=auth()).json()["id"]
+        scenario["x_test"] = {"fail": "no lane reaches Z-MY-KUL"}
+        bad = client.post("/v1/plans", json={"scenario": scenario}, headers=auth()).json()["id"]
+        for job in (ok, bad):
+            wait_for(
+                lambda job=job: (
+                    client.get(f"/v1/plans/{job}", headers=auth()).json()["status"]
+                    in ("succeeded", "failed")
+                )
+            )
+    ends = {
+        r.getMessage().split()[1]: r
+        for r in caplog.records
+        if r.getMessage().startswith("job ") and " since its start" in r.getMessage()
+    }
+    name = scenario["name"]
+    assert ends[ok].levelno == logging.INFO
+    assert f"job {ok} succeeded (scenario {name}, attempt 1, " in ends[ok].getMessage()
+    assert ends[bad].levelno == logging.WARNING
+    msg = ends[bad].getMessage()
+    assert f"job {bad} failed (scenario {name}, attempt 1, " in msg
+    assert msg.endswith("ValueError: no lane reaches Z-MY-KUL")

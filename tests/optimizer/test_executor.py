@@ -3,6 +3,7 @@ and a Dask cluster run the same tasks to the same results."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -64,3 +65,44 @@ def test_unreachable_scheduler_is_named_within_the_connect_timeout() -> None:
     with pytest.raises(ExecutorError, match=r"tcp://127\.0\.0\.1:1"):
         make_executor("tcp://127.0.0.1:1", connect_timeout=1.0)
     assert time.perf_counter() - t0 < 20.0  # Dask's own default alone is 30 s
+
+
+def test_a_scheduler_address_that_accepts_but_never_answers_is_named_in_time() -> None:
+    """An address that accepts the connection and then says nothing (a stuck scheduler, a port
+    that is not Dask's) is an ``ExecutorError`` after ``connect_timeout``: Dask's own timeout
+    does not cover the handshake, and ``tradelane nightly`` waited for it for ever."""
+    import socket
+    import threading
+    import time
+
+    from optimizer.exceptions import ExecutorError
+
+    pytest.importorskip("distributed")
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        silent.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(silent.accept()[0])  # accepted, never answered
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+    try:
+        t0 = time.perf_counter()
+        with pytest.raises(ExecutorError, match=re.escape(address)):
+            make_executor(address, connect_timeout=1.0)
+        assert time.perf_counter() - t0 < 10.0
+    finally:
+        stop.set()
+        t.join(5)
+        for c in held:
+            c.close()
+        silent.close()
