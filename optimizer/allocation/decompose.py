@@ -868,6 +868,12 @@ def bound_rounds(
     # gets all the time
     thr = np.isfinite(np.asarray(data.wh_throughput_per_day, float))
     capacitated = bool((thr & data.wh_usable).any())
+
+    def report(what: str, i: int, bb: float) -> None:
+        # progress shows the best bound so far: a round's subgradient search starts below
+        # the capacitated bound of the round before (its own iterate is in the text)
+        say(f"{what}, iteration {i}: {bb:,.0f}", best=upper, bound=max(bound, bb))
+
     rounds = 0
     while rounds < MAX_BOUND_ROUNDS and bound < target and end - time.perf_counter() > 1.0:
         rounds += 1
@@ -886,9 +892,7 @@ def bound_rounds(
             sub_end,
             stop_gap=params.relative_gap,
             best_out=best_mult,
-            on_iter=lambda i, _b, bb: say(
-                f"Lagrangian bound, iteration {i}: {bb:,.0f}", best=upper, bound=bb
-            ),
+            on_iter=lambda i, _b, bb: report("Lagrangian bound", i, bb),
         )
         for k, v in info_l.items():
             if k.endswith(("_iterations", "_s")):
@@ -913,9 +917,7 @@ def bound_rounds(
             end,
             target=target,
             y_start=y_start,
-            on_iter=lambda i, bb: say(
-                f"capacity bound, iteration {i}: {bb:,.0f}", best=upper, bound=bb
-            ),
+            on_iter=lambda i, bb: report("capacity bound", i, bb),
         )
         stats["capacity_rounds"] = rounds
         stats["capacity_iterations"] = stats.get("capacity_iterations", 0) + cb.iterations
