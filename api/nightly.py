@@ -169,6 +169,9 @@ class ScenarioOutcome:
     diff: dict[str, Any] | None
     #: the scenario's own input was bad (it could not be loaded), not the run
     bad_input: bool = False
+    #: the plan's status (``optimal``, ``feasible``, ...) and its solve's seconds, when planned
+    plan_status: str | None = None
+    seconds: float | None = None
 
 
 # -- the diff ------------------------------------------------------------------------------
@@ -476,6 +479,14 @@ def run_nightly(
     runner = make_executor(cfg.dask, workers=cfg.workers)
     try:
         todo = [item for item in loaded if not isinstance(item, str | _DbFailure)]
+        logger.info(
+            "nightly %s: solving %d of %d scenario(s) on %s (%d worker(s))",
+            run_date.isoformat(),
+            len(todo),
+            len(loaded),
+            runner.kind,
+            cfg.workers,
+        )
         shared = (solver, cfg.seed, kill_grace_s, runner.kind == "dask")
         # None: the task failed or was not done in time (the executor logged why)
         solved: Iterator[_Solved | None] = iter(runner.map(_solve_one, shared, todo))
@@ -532,7 +543,24 @@ def run_nightly(
                 )
             )
             continue
-        outcomes.append(ScenarioOutcome(src.name, "succeeded", None, d, diff))
+        seconds = _num(plan.get("solve_seconds"))
+        logger.info(
+            "nightly %s: planned (%s, solved in %s s)",
+            src.name,
+            plan.get("status"),
+            "?" if seconds is None else f"{seconds:.2f}",
+        )
+        outcomes.append(
+            ScenarioOutcome(
+                src.name,
+                "succeeded",
+                None,
+                d,
+                diff,
+                plan_status=None if plan.get("status") is None else str(plan["status"]),
+                seconds=seconds,
+            )
+        )
     return outcomes
 
 

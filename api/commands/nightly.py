@@ -41,6 +41,18 @@ def _sigterm_raises() -> Iterator[None]:
         signal.signal(signal.SIGTERM, before)
 
 
+def _ids(ids: list[str], show: int = 6) -> str:
+    """Warehouse ids for one line: ``-`` for none, the first ``show`` and how many more.
+
+    >>> _ids([]), _ids(["WH-A", "WH-B"]), _ids([f"W{i}" for i in range(9)], show=3)
+    ('-', 'WH-A, WH-B', 'W0, W1, W2 and 6 more')
+    """
+    if not ids:
+        return "-"
+    more = f" and {len(ids) - show} more" if len(ids) > show else ""
+    return ", ".join(ids[:show]) + more
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "nightly",
@@ -123,11 +135,12 @@ def run(args: argparse.Namespace) -> int:
         d = o.diff
         obj = d["objective"]["delta"]
         since = d["previous_run_date"] or "no previous run"
+        took = "" if o.seconds is None else f" in {o.seconds:.2f} s"
         print(
-            f"{o.name}: planned; vs {since}: cost "
+            f"{o.name}: planned ({o.plan_status or 'status unknown'}{took}); vs {since}: cost "
             f"{'n/a' if obj is None else f'{obj:+,.2f}'}, "
-            f"{len(d['stock'])} stock change(s), opened {d['warehouses_opened'] or '-'}, "
-            f"closed {d['warehouses_closed'] or '-'} -> {o.out_dir}"
+            f"{len(d['stock'])} stock change(s), opened {_ids(d['warehouses_opened'])}, "
+            f"closed {_ids(d['warehouses_closed'])} -> {o.out_dir}"
         )
     print(f"nightly {run_date.isoformat()}: {len(outcomes) - failed} planned, {failed} failed")
     # 2 when every failure was a scenario's bad input, as for the other commands

@@ -95,7 +95,9 @@ def test_two_nights_then_diff(
     capsys.readouterr()
     assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-02"]) == 0
     out = capsys.readouterr().out
-    assert "tiny-my: planned; vs 2026-03-01" in out and "1 planned, 0 failed" in out
+    # the plan's status and seconds, and the closed warehouse by its id (not a Python list)
+    assert "tiny-my: planned (optimal in 0.01 s); vs 2026-03-01" in out, out
+    assert f"opened -, closed {whs[0]} ->" in out and "1 planned, 0 failed" in out
     day = tmp_path / "reports/2026-03-02/tiny-my"
     diff = json.loads((day / "diff.json").read_text())
     total = sum(d["units"] for d in tiny_scenario["demand"])
