@@ -215,9 +215,13 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": str(DB_RETRY_AFTER_S)},
         )
 
-    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    async def _unavailable(request: Request, exc: Exception) -> Response:
         reason = first_line(exc)
         logger.error("database unavailable on %s %s: %s", request.method, request.url.path, reason)
+        page = error_page(request, 503, "the database is unavailable; retry in a few seconds")
+        if page is not None:  # a console page: a page, not the API's JSON
+            page.headers["Retry-After"] = str(DB_RETRY_AFTER_S)
+            return page
         return JSONResponse(
             {"detail": "database unavailable; retry later"},
             status_code=503,

@@ -12,8 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 import api.store
+from api.console import CSRF_COOKIE
 from api.store import make_engine
-from tests.api.conftest import auth
+from tests.api.conftest import KEYS, auth
 
 
 def _post(client: Any, scenario: dict[str, Any]) -> Any:
@@ -47,6 +48,32 @@ def test_locked_sqlite_is_degraded_and_503(client_factory, sqlite_url, scenario,
         other.execute("ROLLBACK")
         other.close()
     assert client.get("/healthz").json()["database"] == "ok"
+
+
+def test_console_page_says_the_database_is_unavailable(
+    client_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A console page while the database fails (here: the store's read raises SQLAlchemy's
+    OperationalError, as a server gone away does): a 503 HTML page saying so, with
+    Retry-After; the API's JSON body was shown to the planner before."""
+    client = client_factory(run_jobs=False)
+    tok = client.get("/login") and client.cookies[CSRF_COOKIE]
+    r = client.post("/login", data={"key": KEYS["acme"], "csrf": tok}, follow_redirects=False)
+    assert r.status_code == 303
+    store = client.app.state.store
+
+    def gone(*_a: Any, **_k: Any) -> Any:
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    with monkeypatch.context() as m:
+        m.setattr(store, "list", gone)
+        page = client.get("/plans")
+        api = client.get("/v1/plans", headers=auth())
+    assert page.status_code == 503 and page.headers["Retry-After"]
+    assert page.headers["content-type"].startswith("text/html")
+    assert "database is unavailable" in page.text and "retry later" not in page.text
+    assert api.status_code == 503 and api.json()["detail"] == "database unavailable; retry later"
+    assert client.get("/plans").status_code == 200
 
 
 def test_moved_sqlite_file_is_degraded_and_refused(client_factory, sqlite_url, scenario):
