@@ -511,8 +511,12 @@ async def upload_forecast(request: Request, name: str) -> Response:
             return _redirect(f"/plans/{rec.id}")
         except (RequestValidationError, HTTPException) as e:
             if isinstance(e, HTTPException) and e.status_code == 404:
-                raise
-            errors = _errors(e)
+                if version is None:
+                    raise  # no such network
+                # no such version: the form again with the typed rows and the versions there are
+                errors = [f"version: {name!r} has no version {version}"]
+            else:
+                errors = _errors(e)
     try:
         ctx = _network_ctx(request, tenant, name, version)
     except HTTPException:  # no such version (the forecast was not sent): show the latest

@@ -278,6 +278,30 @@ def test_a_forecast_error_keeps_the_chosen_version_and_the_input(client, scenari
     assert client.app.state.networks.sources("acme", [job])[job] == ("tiny", 1)
 
 
+def test_a_forecast_for_a_version_that_does_not_exist_keeps_the_rows(client, scenario) -> None:
+    """A forecast sent for version 5 of a network with one version (a stale page): the form
+    again (422) with the typed rows and the error naming the version, not a 404 page that
+    loses them; an unknown network is still 404."""
+    _sign_in(client)
+    _upload_network(client, scenario)
+    tok = client.cookies[CSRF_COOKIE]
+    rows = "sku,zone,units\nSKU-A,Z-KUL,5"
+    r = client.post(
+        "/networks/tiny/forecasts",
+        data={"csrf": tok, "csv": rows, "version": "5", "time_limit_s": "7"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 422, r.text
+    assert "has no version 5" in r.text
+    assert "SKU-A,Z-KUL,5</textarea>" in r.text
+    r = client.post(
+        "/networks/nowhere/forecasts",
+        data={"csrf": tok, "csv": rows, "version": "1"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 404
+
+
 def test_an_uploaded_csv_with_errors_comes_back_as_text(client, scenario) -> None:
     """The rows of an uploaded file with errors are put in the text box to fix them there."""
     _sign_in(client)
