@@ -43,6 +43,7 @@ import datetime as dt
 import json
 import logging
 import math
+import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -388,6 +389,10 @@ def _load_document(src: ScenarioSource, cfg: NightlyConfig, store: JobStore) -> 
     return stored
 
 
+NIGHT_MARGIN_S = 60.0
+"""Seconds per scenario, beyond its time limit and the kill grace, before a night stops waiting
+for a solve that does not come back (a Dask worker or scheduler that stopped answering)."""
+
 _Item = tuple[float, dict[str, Any], dict[str, Any] | None]  # time limit, scenario, last plan
 # A solve's outcome as it comes back from the executor: the plan, or the reason it failed.
 _Solved = tuple[Literal["ok"], dict[str, Any]] | tuple[Literal["error"], str]
@@ -488,8 +493,15 @@ def run_nightly(
             cfg.workers,
         )
         shared = (solver, cfg.seed, kill_grace_s, runner.kind == "dask")
+        # a night ends even when a Dask worker or scheduler stops answering: the solves one
+        # after the other, each to its limit and the kill grace, plus a margin per scenario
+        deadline = time.perf_counter() + sum(
+            item[0] + kill_grace_s + NIGHT_MARGIN_S for item in todo
+        )
         # None: the task failed or was not done in time (the executor logged why)
-        solved: Iterator[_Solved | None] = iter(runner.map(_solve_one, shared, todo))
+        solved: Iterator[_Solved | None] = iter(
+            runner.map(_solve_one, shared, todo, deadline=deadline)
+        )
     finally:
         runner.close()
     for src, item in zip(cfg.scenario, loaded, strict=True):
@@ -501,7 +513,13 @@ def run_nightly(
             got, bad_input = ("error", item.reason), False
         else:
             bad_input = False
-            got = next(solved) or ("error", "the executor returned no result for this scenario")
+            got = next(solved) or (
+                "error",
+                (
+                    "the executor returned no result for this scenario (it failed, or was not "
+                    "done when the night's time was up: its limit and the kill grace per scenario)"
+                ),
+            )
         if got[0] != "ok":
             reason = got[1]
             # the caller reports it (once); the log has it for runs without one

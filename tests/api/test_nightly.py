@@ -5,12 +5,16 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import math
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from api import nightly
 from api.cli import main as cli_main
+from api.config import Settings
 from api.nightly import diff_plans
 from api.store import JobStore, make_engine, migrate
 from tests.api.conftest import FAKE
@@ -214,6 +218,44 @@ def test_scenarios_fan_out_to_worker_processes(
     assert "bad: FAILED: ValueError: infeasible tonight" in out
     for name in ("a", "b"):
         assert (tmp_path / f"reports/2026-03-01/{name}/plan.json").exists()
+
+
+def test_a_night_on_dask_has_a_deadline(
+    tmp_path: Path, tiny_scenario: dict[str, Any], monkeypatch, capsys
+) -> None:
+    """The executor is given a deadline (each scenario's limit, the kill grace and a margin,
+    one after the other): a Dask worker or scheduler that stops answering cannot keep the
+    night waiting for ever; a scenario without a result fails and says why."""
+    import optimizer.executor
+
+    seen: dict[str, float] = {}
+
+    class Silent:
+        kind = "dask"
+
+        def map(self, fn, shared, items, *, deadline=math.inf):  # type: ignore[no-untyped-def]
+            seen["deadline"], seen["at"], seen["n"] = deadline, time.perf_counter(), len(items)
+            return [None] * len(items)
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(optimizer.executor, "make_executor", lambda *a, **k: Silent())
+    monkeypatch.setenv("TRADELANE_SOLVER", FAKE)
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    _write(tmp_path, "a.json", tiny_scenario)
+    cfg = _config(
+        tmp_path,
+        db,
+        '[[scenario]]\nname = "a"\npath = "a.json"\ntime_limit_s = 3\n'
+        '[[scenario]]\nname = "b"\npath = "a.json"\ntime_limit_s = 5\n',
+    )
+    assert cli_main(["nightly", "--config", str(cfg), "--date", "2026-03-01"]) == 1
+    out = capsys.readouterr().out
+    assert "a: FAILED: the executor returned no result" in out and "time was up" in out
+    grace = Settings().kill_grace_s
+    want = 3 + 5 + 2 * (grace + nightly.NIGHT_MARGIN_S)
+    assert seen["n"] == 2 and abs(seen["deadline"] - seen["at"] - want) < 5
 
 
 def test_nightly_uses_stored_inventory_and_last_nights_plan(
