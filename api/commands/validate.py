@@ -164,14 +164,25 @@ def run(args: argparse.Namespace) -> int:
 
 def state_line(st: StateCounts) -> str:
     """The v1.1 sections in one line: ``2 inventory rows (2,400 units on hand, 300 in transit),
-    2 returns rules, 1 warehouse taking returns, stability penalty 0.5 per unit``."""
+    2 returns rules, 1 warehouse taking returns, stability penalty 0.5 per unit``.
+
+    >>> line = state_line({"inventory_rows": 1, "on_hand_units": 2.5, "in_transit_units": 0.0,
+    ...     "returns_rules": 0, "returns_warehouses": 0, "stability_penalty_per_unit": 0.0})
+    >>> line.split(", 0 returns")[0]
+    '1 inventory row (2.5 units on hand, 0 in transit)'
+    """
 
     def n(k: int, one: str, many: str) -> str:
         return f"{k} {one if k == 1 else many}"
 
+    def units(x: float) -> str:
+        # whole units as such, fractional ones (2.5 on hand) not rounded to a whole number
+        return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}".rstrip("0").rstrip(".")
+
     return (
         n(st["inventory_rows"], "inventory row", "inventory rows")
-        + f" ({st['on_hand_units']:,.0f} units on hand, {st['in_transit_units']:,.0f} in transit), "
+        + f" ({units(st['on_hand_units'])} units on hand, "
+        + f"{units(st['in_transit_units'])} in transit), "
         + n(st["returns_rules"], "returns rule", "returns rules")
         + ", "
         + n(st["returns_warehouses"], "warehouse taking returns", "warehouses taking returns")
