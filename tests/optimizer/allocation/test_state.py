@@ -648,3 +648,65 @@ def test_large_model_path_returns_to_last_nights_levels() -> None:
     assert churn(night0.to_json(), large)[0] == 0.0
     assert large["objective"] == pytest.approx(mono["objective"], rel=1e-3)
 
+
+def _lot_plan(lot: float, units: list[float]) -> Any:
+    """A plan moving ``units`` from one on-hand lot of ``lot`` units at WH-A to WH-B and
+    WH-C."""
+    return Plan.from_json(
+        {
+            "scenario": "s",
+            "status": "optimal",
+            "objective": 1.0,
+            "bound": 1.0,
+            "gap": 0.0,
+            "solve_seconds": 1.0,
+            "transfers": [
+                {
+                    "sku": "K",
+                    "from": "WH-A",
+                    "to": to,
+                    "lane": f"A-{to}",
+                    "units": u,
+                    "hours": 10.0,
+                    "lot": "on_hand",
+                    "available_in_hours": 10.0,
+                }
+                for to, u in zip(("WH-B", "WH-C"), units, strict=False)
+            ],
+            "inventory": [
+                {
+                    "sku": "K",
+                    "warehouse": "WH-A",
+                    "kind": "on_hand",
+                    "units": lot,
+                    "arrives_in_hours": None,
+                    "used_here": lot - sum(units),
+                    "transferred": sum(units),
+                    "left": 0.0,
+                }
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("lot", "units", "booked"),
+    [
+        (501.0, [337.5, 163.5], [338, 163]),  # each row rounded alone (half to even): 502
+        (500.6, [300.3, 200.3], [300, 200]),  # their 500.6 would round to 501: one too many
+        (800.0, [337.14, 462.86], [337, 463]),
+        (800.0, [7.6], [8]),
+    ],
+)
+def test_transfers_csv_never_books_more_than_the_lot_holds(
+    lot: float, units: list[float], booked: list[int]
+) -> None:
+    """transfers.csv books whole units, each row within one unit of the plan's, and the rows
+    of one lot never add up to more than the lot's whole units."""
+    from optimizer.plan.io import state_csv
+
+    lines = state_csv(_lot_plan(lot, units))["transfers.csv"].decode().splitlines()
+    got = [int(line.split(",")[4]) for line in lines[1:]]
+    assert got == booked
+    assert sum(got) <= lot
+    assert all(abs(g - u) < 1 for g, u in zip(got, units, strict=True))
