@@ -40,7 +40,8 @@ _WHAT = {
     "orders.csv": "Tonight's replenishment bookings for a WMS: sku, warehouse, units (rounded "
     "up), lanes joined by `>` (header first; header only when nothing is ordered).",
     "transfers.csv": "Tonight's transfers between warehouses for a TMS: sku, from, to, lane, "
-    "units, hours (header first; header only when nothing moves).",
+    "units (whole units; the rows of one lot never add up to more than it holds), hours "
+    "(header first; header only when nothing moves).",
 }
 # The CSP of served files: no scripts, no network; images and styles inline only.
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"

@@ -6,7 +6,12 @@ the model's columns or at a solver. Each listed flow is matched to the network
 option with exactly its lanes (from the right source to the right destination), its cost is
 recomputed lane-vector by lane-vector with DESIGN §3's formula (written out element-wise here,
 not through ``PathOptions.unit_cost``), and the sums, holding costs, stock rule, capacities,
-linking and on-time shares are recomputed from the listed units. With random lane hours
+linking and on-time shares are recomputed from the listed units, and the warehouses' reported
+``storage_used_m3`` / ``throughput_used_per_day`` are compared with them. With tonight's state
+(format v1.1) the ``inventory`` lots and each stock row's ``on_hand`` / ``in_transit`` are
+compared with the scenario's inventory, and tonight's ``orders`` are recomputed from their
+definition (:func:`_orders`) from the stocking levels, the inventory and the transfers, not
+taken from the code that wrote them. With random lane hours
 (``time_cv``) each row's ``p_on_time`` is recomputed with
 :func:`network.distribution.option_on_time` (itself tested against a large seeded
 sample) and, with ``service.promise_probability``, decides the row's on-time flag.
@@ -17,6 +22,7 @@ units), costs are summed in float64.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -679,6 +685,185 @@ def _stock_rule(ctx: _Ctx, plan: Plan, rep: _Rep, coef: F) -> _Sums:
     return by
 
 
+def _tonight(data: NetworkData) -> tuple[dict[int, float], dict[int, float]]:
+    """Tonight's units on hand and in transit per (SKU, warehouse) key ``sku * W + wh``, from
+    the scenario's inventory."""
+    W = len(data.warehouses)
+    on_hand: dict[int, float] = defaultdict(float)
+    in_transit: dict[int, float] = defaultdict(float)
+    for k, w, u, t in zip(
+        data.inv_sku.tolist(),
+        data.inv_wh.tolist(),
+        data.inv_units.tolist(),
+        data.inv_transit.tolist(),
+        strict=True,
+    ):
+        (in_transit if t else on_hand)[k * W + w] += float(u)
+    return on_hand, in_transit
+
+
+def _stock_state(ctx: _Ctx, plan: Plan) -> None:
+    """Each stock row's ``on_hand`` and ``in_transit`` (summed over the rows of one (SKU,
+    warehouse)) equal tonight's units there in the scenario's inventory; a row without them
+    (a plan written before format v1.1) is not checked, nor a (SKU, warehouse) without a
+    stock row (the ``inventory`` rows account for every lot)."""
+    data = ctx.data
+    W = len(data.warehouses)
+    tonight = dict(zip(("on_hand", "in_transit"), _tonight(data), strict=True))
+    listed: dict[str, dict[int, float]] = {n: defaultdict(float) for n in tonight}
+    first: dict[int, int] = {}
+    for j, row in enumerate(plan.stock or ()):
+        where = f"stock[{j}]"
+        key = ctx.need(ctx.sku_i, row.sku, "SKU", where) * W
+        key += ctx.need(ctx.wh_i, row.warehouse, "warehouse", where)
+        first.setdefault(key, j)
+        for name, v in (("on_hand", row.on_hand), ("in_transit", row.in_transit)):
+            if v is not None:
+                listed[name][key] += float(v)
+    for name, got in listed.items():
+        for key, have in sorted(got.items()):
+            need = tonight[name].get(key, 0.0)
+            if not _close(have, need):
+                k, w = divmod(key, W)
+                ctx.viol.append(
+                    f"stock[{first[key]}] (sku {data.skus[k]!r}, warehouse "
+                    f"{data.warehouses[w]!r}): {name} {have:.6g}, tonight's state has {need:.6g}"
+                )
+
+
+def _inbound_paths(data: NetworkData) -> dict[tuple[str, ...], set[int]]:
+    """Every inbound lane sequence of the network and the warehouses it ends at."""
+    opts = data.inbound
+    names = [data.lanes[j] for j in opts.lane_idx.tolist()]
+    ptr = opts.lane_ptr.tolist()
+    out: dict[tuple[str, ...], set[int]] = defaultdict(set)
+    for i, d in enumerate(opts.dst.tolist()):
+        out[tuple(names[ptr[i] : ptr[i + 1]])].add(int(d))
+    return out
+
+
+def _orders(ctx: _Ctx, plan: Plan, levels: _Sums) -> None:
+    """Tonight's orders (format v1.1), recomputed from their definition.
+
+    Per (SKU, warehouse) the need is the stocking level (the ``stock`` rows, ``levels``) less
+    the inventory position: tonight's units on hand and in transit there (the scenario's
+    inventory, not the plan's copy of it) plus the plan's transfers in, less its transfers
+    out. The order is the need rounded up to whole units, none when the need is not positive;
+    a need within the tolerance of a whole number may be read as either side of it. An order
+    with units is booked on an inbound path of the network ending at its warehouse: the
+    plan's largest replenishment row of that (SKU, warehouse) when it has one (the path the
+    units will come by). Each broken rule names the order row (or the (SKU, warehouse) of a
+    missing order). A plan without an ``orders`` list (written before format v1.1) is not
+    checked for them.
+    """
+    if plan.orders is None:
+        return
+    data = ctx.data
+    W = len(data.warehouses)
+    on_hand, in_transit = _tonight(data)
+    t_in: dict[int, float] = defaultdict(float)
+    t_out: dict[int, float] = defaultdict(float)
+    for j, trow in enumerate(plan.transfers or ()):
+        k = ctx.need(ctx.sku_i, trow.sku, "SKU", f"transfers[{j}]")
+        t_in[k * W + ctx.need(ctx.wh_i, trow.to, "warehouse", f"transfers[{j}]")] += float(
+            trow.units
+        )
+        t_out[k * W + ctx.need(ctx.wh_i, trow.from_, "warehouse", f"transfers[{j}]")] += float(
+            trow.units
+        )
+    # the largest replenishment rows' lanes per (SKU, warehouse)
+    rep_max: dict[int, float] = {}
+    rep_rows: dict[int, list[tuple[float, tuple[str, ...]]]] = defaultdict(list)
+    for rrow in plan.replenishment or ():
+        key = ctx.sku_i[rrow.sku] * W + ctx.wh_i[rrow.warehouse]  # known: read before
+        u = float(rrow.units)
+        rep_rows[key].append((u, tuple(rrow.lanes)))
+        rep_max[key] = max(rep_max.get(key, 0.0), u)
+    paths = _inbound_paths(data)
+    ordered: dict[int, float] = defaultdict(float)
+    first: dict[int, int] = {}
+    for j, orow in enumerate(plan.orders or ()):
+        where = f"orders[{j}]"
+        k = ctx.need(ctx.sku_i, orow.sku, "SKU", where)
+        w = ctx.need(ctx.wh_i, orow.warehouse, "warehouse", where)
+        where = f"orders[{j}] (sku {orow.sku!r}, warehouse {orow.warehouse!r})"
+        key = k * W + w
+        first.setdefault(key, j)
+        u = float(orow.units)
+        ordered[key] += u
+        if u < -ABS:
+            ctx.viol.append(f"{where}: negative units {u:.6g}")
+        if not abs(u - round(u)) <= ABS:
+            ctx.viol.append(f"{where}: {u:.6g} units is not a whole number")
+        if u <= ABS:
+            continue
+        lanes = tuple(orow.lanes)
+        if not lanes:
+            ctx.viol.append(f"{where}: {u:.6g} units on no lanes (nothing to book them on)")
+            continue
+        ends = paths.get(lanes)
+        if ends is None:
+            ctx.viol.append(f"{where}: lanes {list(lanes)!r} are no inbound path of the network")
+            continue
+        if w not in ends:
+            at = ", ".join(sorted(repr(data.warehouses[x]) for x in ends))
+            ctx.viol.append(
+                f"{where}: lanes {list(lanes)!r} end at {at}, not at {orow.warehouse!r}"
+            )
+            continue
+        if key in rep_rows:
+            top = rep_max[key]
+            best = {ln for uu, ln in rep_rows[key] if _close(uu, top)}
+            if lanes not in best:
+                ctx.viol.append(
+                    f"{where}: lanes {list(lanes)!r} are not the plan's largest replenishment "
+                    f"path into {orow.warehouse!r} ({' or '.join(str(list(b)) for b in best)})"
+                )
+    level = dict(zip(levels.keys.tolist(), levels.vals[0].tolist(), strict=True))
+    keys = set(level) | set(on_hand) | set(in_transit) | set(t_in) | set(t_out) | set(ordered)
+    for key in sorted(keys):
+        s = level.get(key, 0.0)
+        oh, it, ti, to = on_hand[key], in_transit[key], t_in[key], t_out[key]
+        need = s - (oh + it + ti - to)
+        tol = ABS + REL * max(abs(s), oh + it + abs(ti) + abs(to))
+        lo, hi = max(0, math.ceil(need - tol)), max(0, math.ceil(need + tol))
+        u = ordered.get(key, 0.0)
+        if lo - ABS <= u <= hi + ABS:
+            continue
+        k, w = divmod(key, W)
+        why = (
+            f"the stocking level {s:.6g} less the inventory position (on hand {oh:.6g} + in "
+            f"transit {it:.6g} + transfers in {ti:.6g} - out {to:.6g}) needs {lo}"
+        )
+        if key in first:
+            ctx.viol.append(
+                f"orders[{first[key]}] (sku {data.skus[k]!r}, warehouse "
+                f"{data.warehouses[w]!r}): {u:.6g} units ordered, {why}"
+            )
+        else:
+            ctx.viol.append(
+                f"SKU {data.skus[k]!r} at {data.warehouses[w]!r}: no order, {why} units"
+            )
+
+
+def _reported_use(ctx: _Ctx, plan: Plan, used_m3: F, thr: F) -> None:
+    """Each warehouse row's ``storage_used_m3`` and ``throughput_used_per_day`` equal the
+    storage its stock rows take and the units per day its fulfilment rows ship."""
+    for j, wrow in enumerate(plan.warehouses or ()):
+        w = ctx.wh_i[wrow.id]  # known: read before
+        where = f"warehouses[{j}] ({wrow.id!r})"
+        if not _close(float(wrow.storage_used_m3), float(used_m3[w])):
+            ctx.viol.append(
+                f"{where}: reports storage_used_m3 {wrow.storage_used_m3:.6g}, its stock rows "
+                f"take {used_m3[w]:.6g} m3"
+            )
+        if not _close(float(wrow.throughput_used_per_day), float(thr[w])):
+            ctx.viol.append(
+                f"{where}: reports throughput_used_per_day {wrow.throughput_used_per_day:.6g}, "
+                f"its fulfilment rows ship {thr[w]:.6g} units/day"
+            )
+
+
 def _against_previous(
     data: NetworkData, levels: _Sums, is_open: npt.NDArray[np.bool_]
 ) -> tuple[float, float]:
@@ -716,16 +901,19 @@ def _warehouse_rules(
     is_open: npt.NDArray[np.bool_],
     inflow: _Sums,
     state: _State,
-) -> None:
+) -> tuple[F, F]:
     """Storage and throughput per warehouse; an unopened warehouse stocks, ships or takes
-    returns nothing."""
+    returns nothing. Returns the storage (m³) and throughput (units per day) used."""
     data = ctx.data
     W = len(data.warehouses)
     sk = data.sku
     ob = ful.ob
     lk, lw = np.divmod(levels.keys, W)
-    used_m3 = np.bincount(lw, weights=levels.vals[0] * sk.volume_m3[lk], minlength=W)
-    thr = np.bincount(ful.w[ob], weights=ful.u[ob] / float(data.horizon_days), minlength=W)
+    used_m3 = np.bincount(lw, weights=levels.vals[0] * sk.volume_m3[lk], minlength=W).astype(
+        np.float64
+    )
+    per_day = ful.u[ob] / float(data.horizon_days)
+    thr = np.bincount(ful.w[ob], weights=per_day, minlength=W).astype(np.float64)
     fed = np.zeros(W, dtype=bool)
     fed[inflow.keys[inflow.vals[0] > ABS] % W] = True
     for w in range(W):
@@ -744,6 +932,7 @@ def _warehouse_rules(
             ctx.viol.append(f"warehouse {name!r} is not open but takes returns")
         if not is_open[w] and (thr[w] > ABS or used_m3[w] > ABS or fed[w]):
             ctx.viol.append(f"warehouse {name!r} is not open but the plan stocks or ships there")
+    return used_m3, thr
 
 
 def _lane_rules(ctx: _Ctx, rep: _Rep, ful: _Ful, state: _State) -> None:
@@ -829,8 +1018,9 @@ def evaluate(data: NetworkData, plan: Plan) -> Evaluation:
         The compiled network the plan was made for.
     plan
         The plan: ``warehouses``, ``stock``, ``replenishment``, ``fulfilment`` and the v1.1
-        rows (``inventory``, ``transfers``, ``returns``, ``surplus``) are read (absent lists
-        read as empty); everything else is ignored.
+        rows (``inventory``, ``transfers``, ``orders``, ``returns``, ``surplus``) are read
+        (absent lists read as empty, except that a plan without ``orders`` is not checked for
+        them); everything else is ignored.
 
     Raises
     ------
@@ -882,7 +1072,10 @@ def evaluate(data: NetworkData, plan: Plan) -> Evaluation:
     if data.has_previous:
         excess, cost["stability"] = _against_previous(data, levels, is_open)
         cost["holding"] += excess
-    _warehouse_rules(ctx, levels, ful, is_open, inflow, state)
+    _stock_state(ctx, plan)
+    _orders(ctx, plan, levels)
+    used_m3, thr = _warehouse_rules(ctx, levels, ful, is_open, inflow, state)
+    _reported_use(ctx, plan, used_m3, thr)
     _lane_rules(ctx, rep, ful, state)
 
     share, by_country, short = _service(data, dem, ful, lost_by_zone)

@@ -395,13 +395,56 @@ def write_plan(
     return paths
 
 
+def _lot_key(sku: str, warehouse: str, kind: str | None, hours: float) -> tuple[Any, ...]:
+    """A lot of tonight's stock: SKU, warehouse, ``on_hand``/``in_transit``, hours until it
+    arrives (0 on hand), rounded as the plan's rows carry it."""
+    transit = kind == "in_transit"
+    return (sku, warehouse, transit, round(hours, 6) if transit else 0.0)
+
+
+def transfer_units(plan: Plan) -> list[int]:
+    """Whole units of each of the plan's transfers, as ``transfers.csv`` books them.
+
+    A TMS books whole units (no one picks 0.14 of a unit), and every unit booked must be in
+    the lot it is taken from: rounding each row on its own let two rows of one lot at .5
+    (337.5 and 163.5 from a lot of 501 units) book 502. So the rows of one lot are rounded
+    together: the lot's total is rounded (half up) but never above the whole units the lot
+    holds (its ``inventory`` row, when the plan lists it), and shared out by largest
+    remainder: each row is its units rounded down or up, and the rows sum to that total.
+    """
+    rows = plan.transfers or ()
+    held: dict[tuple[Any, ...], float] = defaultdict(float)
+    for irow in plan.inventory or ():
+        key = _lot_key(irow.sku, irow.warehouse, irow.kind, float(irow.arrives_in_hours or 0.0))
+        held[key] += float(irow.units)
+    lots: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for i, t in enumerate(rows):
+        arrives = float(t.available_in_hours or 0.0) - float(t.hours)
+        lots[_lot_key(t.sku, t.from_, t.lot, arrives)].append(i)
+    out = [0] * len(rows)
+    for key, idx in lots.items():
+        units = [max(0.0, float(rows[i].units)) for i in idx]
+        total = math.floor(math.fsum(units) + 0.5)
+        if key in held:
+            total = min(total, math.floor(held[key] + 1e-9))
+        base = [math.floor(u + 1e-9) for u in units]
+        extra = total - sum(base)
+        # the largest remainders get a unit more (ties: the first row)
+        for n in sorted(range(len(idx)), key=lambda n: -(units[n] - base[n]))[: max(0, extra)]:
+            base[n] += 1
+        for i, b in zip(idx, base, strict=True):
+            out[i] = b
+    return out
+
+
 def state_csv(plan: Plan) -> dict[str, bytes]:
     """``orders.csv`` (for a WMS) and ``transfers.csv`` (for a TMS) as bytes, header first.
 
     ``orders.csv``: ``sku,warehouse,units,lanes`` (lanes joined by ``>``), tonight's
     replenishment bookings, units rounded up; ``transfers.csv``:
-    ``sku,from,to,lane,units,hours``, units rounded to the nearest whole unit (the plan's
-    flows are continuous). Both exist, possibly with the header only.
+    ``sku,from,to,lane,units,hours``, units in whole units, the rows of one lot rounded
+    together so that they never book more than the lot holds (:func:`transfer_units`; the
+    plan's flows are continuous). Both exist, possibly with the header only.
     """
     import csv
     import io
@@ -409,12 +452,14 @@ def state_csv(plan: Plan) -> dict[str, bytes]:
     orders, transfers = io.StringIO(), io.StringIO()
     w = csv.writer(orders, lineterminator="\r\n")
     w.writerow(["sku", "warehouse", "units", "lanes"])
+    # an order is whole units already (the stocking level's shortfall, rounded up so that it
+    # covers it) and draws on no lot: rounding up is what it means
     for r in plan.orders or ():
         w.writerow([r.sku, r.warehouse, math.ceil(r.units - 1e-9), ">".join(r.lanes)])
     w = csv.writer(transfers, lineterminator="\r\n")
     w.writerow(["sku", "from", "to", "lane", "units", "hours"])
-    for t in plan.transfers or ():
-        w.writerow([t.sku, t.from_, t.to, t.lane, round(t.units), t.hours])
+    for t, units in zip(plan.transfers or (), transfer_units(plan), strict=True):
+        w.writerow([t.sku, t.from_, t.to, t.lane, units, t.hours])
     return {
         "orders.csv": orders.getvalue().encode("utf-8"),
         "transfers.csv": transfers.getvalue().encode("utf-8"),

@@ -20,8 +20,13 @@
     into the same warehouse (stock levels are kept; if the new lead time needs more stock, the
     evaluator reports the shortfall as a violation);
   * stock at a closed warehouse is lost with it (its fixed cost is no longer counted);
-  * tonight's orders follow the held replenishment (moved with it, or not booked for a
-    (SKU, warehouse) no longer replenished);
+  * tonight's orders are recomputed for the held plan as the plan defines them (kept stocking
+    level less the held inventory position: tonight's stock plus the held transfers in, less
+    out, rounded up), booked on the held replenishment's largest path into the warehouse, else
+    the cheapest inbound path left into it, and not booked where none is left (the evaluator
+    then reports the level the plan cannot reach);
+  * each warehouse's reported storage and throughput use is recomputed from the held stock
+    and flows before the evaluation;
   * returns (format v1.1) follow the held deliveries of their (SKU, zone) pro rata; those
     whose warehouse or reverse path the shock closes are written off;
   * tonight's transfers (format v1.1) take the shocked lane's hours; a transfer on a closed
@@ -74,8 +79,10 @@ from optimizer.plan.document import (
     ReplenishmentRow,
     ReturnRow,
     ServiceSummary,
+    StockRow,
     SurplusRow,
     TransferRow,
+    WarehouseRow,
 )
 from optimizer.plan.evaluate import Evaluation, evaluate
 from optimizer.plan.planning import plan_scenario
@@ -656,31 +663,95 @@ def _release(
 
 
 def _hold_orders(
-    plan: Plan, rep: list[ReplenishmentRow], rerouted: list[dict[str, Any]]
+    ctx: _Hold,
+    plan: Plan,
+    stock: list[StockRow],
+    transfers: tuple[TransferRow, ...] | None,
+    rep: list[ReplenishmentRow],
 ) -> tuple[OrderRow, ...] | None:
-    """Tonight's orders follow the held replenishment: an order on a path the hold moved
-    goes on the new path, an order for a (SKU, warehouse) the hold no longer replenishes is
-    not booked; the units (level minus position) are kept with the levels."""
-    if not plan.orders:
-        return plan.orders
-    paths: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+    """Tonight's orders of the held plan, as a plan defines them (``optimizer.plan.state``):
+    per (SKU, warehouse) the kept stocking level less the held inventory position (tonight's
+    units on hand and in transit, the held transfers in, less out), rounded up, where
+    positive. Booked on the held replenishment's largest path into the warehouse (a path the
+    hold moved the replenishment to, say), else on the cheapest inbound path left into it;
+    not booked where no inbound path is left. A plan without orders (written before format
+    v1.1) gets none."""
+    if plan.orders is None:
+        return None
+    data, sku_i, wh_i = ctx.data, ctx.sku_i, ctx.wh_i
+    pos: dict[tuple[int, int], float] = {}
+    for k, w, u in zip(
+        data.inv_sku.tolist(), data.inv_wh.tolist(), data.inv_units.tolist(), strict=True
+    ):
+        pos[(k, w)] = pos.get((k, w), 0.0) + float(u)
+    for t in transfers or ():
+        k = sku_i[t.sku]
+        pos[(k, wh_i[t.to])] = pos.get((k, wh_i[t.to]), 0.0) + float(t.units)
+        pos[(k, wh_i[t.from_])] = pos.get((k, wh_i[t.from_]), 0.0) - float(t.units)
+    level: dict[tuple[int, int], float] = {}
+    for srow in stock:
+        key = (sku_i[srow.sku], wh_i[srow.warehouse])
+        level[key] = level.get(key, 0.0) + float(srow.units)
+    largest: dict[tuple[int, int], tuple[float, tuple[str, ...]]] = {}
     for rrow in rep:
-        paths.setdefault((rrow.sku, rrow.warehouse), []).append(tuple(rrow.lanes))
-    moved = {
-        (r["sku"], r["warehouse"], tuple(r["from_lanes"])): tuple(r["to_lanes"])
-        for r in rerouted
-        if r["kind"] == "replenishment"
-    }
+        key = (sku_i[rrow.sku], wh_i[rrow.warehouse])
+        if key not in largest or float(rrow.units) > largest[key][0]:
+            largest[key] = (float(rrow.units), tuple(rrow.lanes))
+    cost_in: npt.NDArray[np.float64] | None = None
     out: list[OrderRow] = []
-    for orow in plan.orders:
-        held = paths.get((orow.sku, orow.warehouse))
-        if not held:
+    for (k, w), s_ in sorted(level.items()):
+        need = s_ - pos.get((k, w), 0.0)
+        if need <= 1e-9 or not data.wh_usable[w]:
             continue
-        lanes = tuple(orow.lanes)
-        if lanes not in held:
-            lanes = moved.get((orow.sku, orow.warehouse, lanes), held[0])
-        out.append(orow if lanes == tuple(orow.lanes) else replace(orow, lanes=lanes))
+        if (k, w) in largest:
+            lanes = largest[(k, w)][1]
+        else:
+            cand = np.flatnonzero(data.inbound.dst == w)
+            if not len(cand):
+                continue
+            cost_in = _unit_costs(data.inbound, data) if cost_in is None else cost_in
+            best = int(cand[np.argmin(cost_in[cand, k])])
+            lanes = tuple(data.lanes[x] for x in data.inbound.lanes_of(best).tolist())
+        out.append(
+            OrderRow(
+                sku=data.skus[k],
+                warehouse=data.warehouses[w],
+                lanes=lanes,
+                units=float(math.ceil(need - 1e-9)),
+            )
+        )
     return tuple(out)
+
+
+def _warehouse_use(plan: Plan, data: NetworkData) -> tuple[WarehouseRow, ...]:
+    """The plan's warehouse rows with the use recomputed from its rows: a warehouse the shock
+    closes uses nothing, the others' throughput comes from the held flows and their storage
+    from the held stock."""
+    wh_i = {w: i for i, w in enumerate(data.warehouses)}
+    sku_i = {k: i for i, k in enumerate(data.skus)}
+    H = float(data.horizon_days)
+    thr: dict[str, float] = {}
+    for f in plan.fulfilment or ():
+        if f.source in wh_i:
+            thr[f.source] = thr.get(f.source, 0.0) + float(f.units) / H
+    m3: dict[str, float] = {}
+    for srow in plan.stock or ():
+        k = sku_i.get(srow.sku)
+        vol = float(data.sku.volume_m3[k]) if k is not None else 0.0
+        m3[srow.warehouse] = m3.get(srow.warehouse, 0.0) + float(srow.units) * vol
+
+    def used(wid: str) -> bool:
+        return wid in wh_i and bool(data.wh_usable[wh_i[wid]])
+
+    return tuple(
+        replace(
+            w,
+            open=bool(w.open and used(w.id)),
+            storage_used_m3=m3.get(w.id, 0.0) if used(w.id) else 0.0,
+            throughput_used_per_day=thr.get(w.id, 0.0) if used(w.id) else 0.0,
+        )
+        for w in plan.warehouses or ()
+    )
 
 
 def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
@@ -790,13 +861,7 @@ def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
             stock_lost += float(srow.units)
             continue
         stock.append(srow)
-    warehouses = tuple(
-        replace(wrow, open=False)
-        if wh_i.get(wrow.id) is not None and not usable[wh_i[wrow.id]]
-        else wrow
-        for wrow in plan.warehouses or ()
-    )
-    orders = _hold_orders(plan, rep_out, rerouted)
+    orders = _hold_orders(ctx, plan, stock, transfers, rep_out)
     held = replace(
         plan,
         orders=orders,
@@ -807,9 +872,9 @@ def hold_plan(base_plan: Plan, shocked: NetworkData) -> HoldPlan:
         surplus=surplus,
         fulfilment=tuple(new_ful),
         stock=tuple(stock),
-        warehouses=warehouses,
         strategy="hold",
     )
+    held = replace(held, warehouses=_warehouse_use(held, shocked))
     demand_lost = float(sum(max(0.0, d - served.get(key, 0.0)) for key, d in dem.items()))
     return HoldPlan(held, tuple(rerouted), lost_to_shock, stock_lost + lots_lost, demand_lost)
 
@@ -836,20 +901,10 @@ def held_document(plan: Plan, shocked: NetworkData, ev: Evaluation) -> Plan:
     """
     data = shocked
     wh_i = {w: i for i, w in enumerate(data.warehouses)}
-    sku_i = {k: i for i, k in enumerate(data.skus)}
     usable = data.wh_usable
-    H = float(data.horizon_days)
-    thr: dict[str, float] = {}
     served: dict[tuple[str, str], float] = {}
     for f in plan.fulfilment or ():
         served[(f.sku, f.zone)] = served.get((f.sku, f.zone), 0.0) + float(f.units)
-        if f.source in wh_i:
-            thr[f.source] = thr.get(f.source, 0.0) + float(f.units) / H
-    m3: dict[str, float] = {}
-    for srow in plan.stock or ():
-        k = sku_i.get(srow.sku)
-        vol = float(data.sku.volume_m3[k]) if k is not None else 0.0
-        m3[srow.warehouse] = m3.get(srow.warehouse, 0.0) + float(srow.units) * vol
     dem: dict[tuple[str, str], float] = {}
     for k, z, u in zip(
         data.dem_sku.tolist(), data.dem_zone.tolist(), data.dem_units.tolist(), strict=True
@@ -865,15 +920,7 @@ def held_document(plan: Plan, shocked: NetworkData, ev: Evaluation) -> Plan:
     def used(wid: str) -> bool:
         return wid in wh_i and bool(usable[wh_i[wid]])
 
-    warehouses = tuple(
-        replace(
-            w,
-            open=bool(w.open and used(w.id)),
-            storage_used_m3=m3.get(w.id, 0.0) if used(w.id) else 0.0,
-            throughput_used_per_day=thr.get(w.id, 0.0) if used(w.id) else 0.0,
-        )
-        for w in plan.warehouses or ()
-    )
+    warehouses = _warehouse_use(plan, data)
     targets = data.service.min_on_time_share_by_country
     service = ServiceSummary(
         on_time_share=ev.on_time_share,

@@ -236,6 +236,128 @@ def test_evaluator_catches_tampered_state_rows() -> None:
     assert evaluate(datac, Plan.from_json(bad)).violations
 
 
+def _orders_doc() -> dict[str, Any]:
+    """Golden B (an order of 454 units on O-B into WH-B) with two dear inbound lanes the plan
+    does not use: O-A into WH-A and O-B2, a second (faster) path into WH-B."""
+    doc = stranded_doc(12.0)
+    doc["lanes"] += [
+        {
+            "id": "O-A",
+            "from": "O",
+            "to": "WH-A",
+            "mode": "sea",
+            "distance_km": 0.0,
+            "transit_hours": 240.0,
+            "cost_per_unit": 50.0,
+        },
+        {
+            "id": "O-B2",
+            "from": "O",
+            "to": "WH-B",
+            "mode": "air",
+            "distance_km": 0.0,
+            "transit_hours": 48.0,
+            "cost_per_unit": 50.0,
+        },
+    ]
+    return doc
+
+
+def _violations(data: Any, plan: dict[str, Any]) -> tuple[str, ...]:
+    return evaluate(data, Plan.from_json(plan)).violations
+
+
+ORDER_EDITS = [
+    ({"units": 459.0}, "orders[0] (sku 'K', warehouse 'WH-B'): 459 units ordered"),
+    ({"units": 453.0}, "orders[0] (sku 'K', warehouse 'WH-B'): 453 units ordered"),
+    ({"units": -454.0}, "orders[0] (sku 'K', warehouse 'WH-B'): negative units"),
+    ({"units": 454.5}, "orders[0] (sku 'K', warehouse 'WH-B'): 454.5 units is not a whole"),
+    ({"lanes": []}, "orders[0] (sku 'K', warehouse 'WH-B'): 454 units on no lanes"),
+    ({"lanes": ["O-A"]}, "orders[0] (sku 'K', warehouse 'WH-B'): lanes ['O-A'] end at 'WH-A'"),
+    ({"lanes": ["B-Z"]}, "lanes ['B-Z'] are no inbound path of the network"),
+    ({"lanes": ["O-B2"]}, "lanes ['O-B2'] are not the plan's largest replenishment path"),
+]
+
+
+@pytest.mark.parametrize(("edit", "expect"), ORDER_EDITS)
+def test_evaluator_recomputes_tonights_orders(edit: dict[str, Any], expect: str) -> None:
+    """An order's units are the stocking level (474) less the inventory position (20 on
+    hand), rounded up, on the inbound path the plan replenishes by: a changed order is
+    refused, naming its row."""
+    doc = _orders_doc()
+    p = plan_of(doc)
+    data = compile_network(parse_scenario(doc))
+    assert p["orders"] == [{"sku": "K", "warehouse": "WH-B", "lanes": ["O-B"], "units": 454.0}]
+    bad = copy.deepcopy(p)
+    bad["orders"][0].update(edit)
+    v = _violations(data, bad)
+    assert any(expect in x for x in v), v
+
+
+def test_evaluator_requires_the_orders_the_levels_need() -> None:
+    """A deleted order, an order where nothing is needed, and an order left as it was when
+    the stocking level changes are refused, naming the row or the SKU and warehouse."""
+    doc = _orders_doc()
+    p = plan_of(doc)
+    data = compile_network(parse_scenario(doc))
+    bad = copy.deepcopy(p)
+    bad["orders"] = []
+    v = _violations(data, bad)
+    assert any("SKU 'K' at 'WH-B': no order" in x and "needs 454" in x for x in v), v
+    bad = copy.deepcopy(p)
+    bad["orders"].append({"sku": "K", "warehouse": "WH-A", "lanes": ["O-A"], "units": 10.0})
+    v = _violations(data, bad)
+    assert any("orders[1] (sku 'K', warehouse 'WH-A'): 10 units ordered" in x for x in v), v
+    bad = copy.deepcopy(p)
+    j = next(i for i, r in enumerate(p["stock"]) if r["warehouse"] == "WH-B")
+    bad["stock"][j]["units"] += 10  # above the rule: allowed, but the order must follow
+    bad["warehouses"][1]["storage_used_m3"] += 10 * 0.001
+    v = _violations(data, bad)
+    assert v == (
+        (
+            "orders[0] (sku 'K', warehouse 'WH-B'): 454 units ordered, the stocking level 484 "
+            "less the inventory position (on hand 20 + in transit 0 + transfers in 0 - out 0) "
+            "needs 464"
+        ),
+    ), v
+    # golden A: 780 units move A -> B and cover the level at WH-B, nothing is ordered; a
+    # transfer the inventory rows do not move is refused by the lot rules, not here
+    pa = plan_of(stranded_doc(0.5))
+    assert pa["orders"] == []
+    assert not _violations(compile_network(parse_scenario(stranded_doc(0.5))), pa)
+
+
+def test_evaluator_checks_stock_on_hand_and_warehouse_use() -> None:
+    """A stock row's on_hand or in_transit that is not tonight's, and a warehouse's reported
+    storage or throughput use that its rows do not give, are refused, naming the row."""
+    doc = stranded_doc(12.0)
+    doc["inventory"].append(
+        {"sku": "K", "warehouse": "WH-B", "in_transit": 5, "arrives_in_hours": 48}
+    )
+    p = plan_of(doc)
+    data = compile_network(parse_scenario(doc))
+    j = next(i for i, r in enumerate(p["stock"]) if r["warehouse"] == "WH-B")
+    assert (p["stock"][j]["on_hand"], p["stock"][j]["in_transit"]) == (20.0, 5.0)
+    row = f"stock[{j}] (sku 'K', warehouse 'WH-B')"
+    for key, value, expect in (
+        ("on_hand", 120.0, f"{row}: on_hand 120, tonight's state has 20"),
+        ("in_transit", 0.0, f"{row}: in_transit 0, tonight's state has 5"),
+    ):
+        bad = copy.deepcopy(p)
+        bad["stock"][j][key] = value
+        v = _violations(data, bad)
+        assert any(expect in x for x in v), v
+    w = next(i for i, r in enumerate(p["warehouses"]) if r["id"] == "WH-B")
+    for key, expect in (
+        ("storage_used_m3", "reports storage_used_m3"),
+        ("throughput_used_per_day", "reports throughput_used_per_day"),
+    ):
+        bad = copy.deepcopy(p)
+        bad["warehouses"][w][key] = p["warehouses"][w][key] / 2
+        v = _violations(data, bad)
+        assert any(f"warehouses[{w}] ('WH-B'): {expect}" in x for x in v), v
+
+
 def test_evaluator_refuses_negative_surplus() -> None:
     """A surplus row of -50 units balances 50 units less replenishment: without a check the
     evaluator found the tampered plan feasible and 500 cheaper (inbound at 10 a unit)."""
@@ -525,3 +647,66 @@ def test_large_model_path_returns_to_last_nights_levels() -> None:
     assert churn(night0.to_json(), mono)[0] == 0.0
     assert churn(night0.to_json(), large)[0] == 0.0
     assert large["objective"] == pytest.approx(mono["objective"], rel=1e-3)
+
+
+def _lot_plan(lot: float, units: list[float]) -> Any:
+    """A plan moving ``units`` from one on-hand lot of ``lot`` units at WH-A to WH-B and
+    WH-C."""
+    return Plan.from_json(
+        {
+            "scenario": "s",
+            "status": "optimal",
+            "objective": 1.0,
+            "bound": 1.0,
+            "gap": 0.0,
+            "solve_seconds": 1.0,
+            "transfers": [
+                {
+                    "sku": "K",
+                    "from": "WH-A",
+                    "to": to,
+                    "lane": f"A-{to}",
+                    "units": u,
+                    "hours": 10.0,
+                    "lot": "on_hand",
+                    "available_in_hours": 10.0,
+                }
+                for to, u in zip(("WH-B", "WH-C"), units, strict=False)
+            ],
+            "inventory": [
+                {
+                    "sku": "K",
+                    "warehouse": "WH-A",
+                    "kind": "on_hand",
+                    "units": lot,
+                    "arrives_in_hours": None,
+                    "used_here": lot - sum(units),
+                    "transferred": sum(units),
+                    "left": 0.0,
+                }
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("lot", "units", "booked"),
+    [
+        (501.0, [337.5, 163.5], [338, 163]),  # each row rounded alone (half to even): 502
+        (500.6, [300.3, 200.3], [300, 200]),  # their 500.6 would round to 501: one too many
+        (800.0, [337.14, 462.86], [337, 463]),
+        (800.0, [7.6], [8]),
+    ],
+)
+def test_transfers_csv_never_books_more_than_the_lot_holds(
+    lot: float, units: list[float], booked: list[int]
+) -> None:
+    """transfers.csv books whole units, each row within one unit of the plan's, and the rows
+    of one lot never add up to more than the lot's whole units."""
+    from optimizer.plan.io import state_csv
+
+    lines = state_csv(_lot_plan(lot, units))["transfers.csv"].decode().splitlines()
+    got = [int(line.split(",")[4]) for line in lines[1:]]
+    assert got == booked
+    assert sum(got) <= lot
+    assert all(abs(g - u) < 1 for g, u in zip(got, units, strict=True))
