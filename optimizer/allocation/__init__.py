@@ -62,8 +62,13 @@ Solving (:func:`~optimizer.allocation.solve.solve_allocation`)
 Stocking levels carry no cost, so the MIP is solved with them continuous (a relaxation whose
 bound is valid for the integer model) and they are rounded up afterwards; only if rounding
 overflows a warehouse's storage are the flows re-solved on the same warehouses (an LP) with
-storage tightened by one unit of every SKU stocked there. This left ``y`` as the only
-binaries (``eu-small`` went from no incumbent to optimal). A feasible warm start is given to
+storage tightened by one unit of every SKU stocked there (if that leaves no feasible flows,
+with integer stocking levels on those warehouses; if still nothing, the exact model: integer
+stocking levels, warehouses free, its on-time targets lowered to what integer stocking levels
+reach, by a MIP maximising on-time units, when the relaxation's are beyond them; the bound is
+then the exact model's own, the relaxation's holding for the higher targets only). This
+left ``y`` as the only binaries (``eu-small`` went from no incumbent to optimal). A feasible
+warm start is given to
 HiGHS as an objective cutoff (OR-Tools 9.15 crashes on HiGHS solution hints) and to SCIP /
 CP-SAT as a hint. When the on-time shares cannot be met the targets are lowered to what paths
 (and, if the solver reports infeasibility, capacities) allow, and the plan says so. HiGHS does

@@ -169,9 +169,11 @@ def run_prepared(
     incumbent_bound: float = -math.inf,
 ) -> AllocationResult:
     """Solve a prepared model: the MIP, then on-time targets lowered if capacities stop them
-    and a storage margin if rounding stocking levels up overflows storage. ``incumbent`` (a
-    plan found before, already the cutoff in ``prep.hint``) is returned if the solver finds
-    nothing; ``incumbent_bound`` is a lower bound proven by other means."""
+    and a storage margin if rounding stocking levels up overflows storage (if that leaves no
+    flows, integer stocking levels on the same warehouses, then :func:`solve_exact`).
+    ``incumbent`` (a plan found before, already the cutoff in ``prep.hint``) is returned if
+    the solver finds nothing; ``incumbent_bound`` is a lower bound proven by other means for
+    ``prep``'s targets (dropped when they are lowered here)."""
     model, cols, notes, stats, h = prep.model, prep.cols, prep.notes, prep.stats, prep.hint
     t0, deadline, phase = prep.t0, prep.deadline, prep.phase
     inc, lag_bound = incumbent, incumbent_bound
@@ -183,12 +185,14 @@ def run_prepared(
     raw = solve_model(
         model, params, time_limit=deadline - time.perf_counter() - reserve, hint=h, cancel=cancel
     )
+    # targets lowered here (below those of ``incumbent_bound``, which is then not valid)
+    relowered = False
     if raw.status is Status.INFEASIBLE:
         # capacities stop the on-time shares: find what can be reached (LP), then re-solve
         phase("repairing on-time targets")
         model, note = lower_targets(data, model, params, deadline, cancel)
         notes.append(note)
-        lowered = True
+        lowered = relowered = True
         raw = solve_model(
             model, params, time_limit=deadline - time.perf_counter(), hint=h, cancel=cancel
         )
@@ -213,6 +217,7 @@ def run_prepared(
             targets=model.targets,
         )
         raw2 = solve_model(tight, params, time_limit=deadline - time.perf_counter(), cancel=cancel)
+        ex: ExactSolve | None = None
         if raw2.values is None and deadline - time.perf_counter() > 0:
             # the margin (one unit of every SKU per warehouse) can be more than a small
             # warehouse holds: the exact model with integer stocking levels on the same
@@ -232,20 +237,56 @@ def run_prepared(
             raw2 = solve_model(
                 tight, params, time_limit=deadline - time.perf_counter(), cancel=cancel
             )
+            if raw2.values is None and deadline - time.perf_counter() > 0:
+                # nothing on those warehouses (integer stocking levels may not reach the
+                # on-time units the continuous ones did): the exact model
+                caller_fixed = bool(np.all(model.lb[:W] == model.ub[:W]))
+                ex = solve_exact(
+                    data,
+                    params,
+                    model,
+                    deadline,
+                    cancel,
+                    phase,
+                    notes,
+                    hint=h,
+                    tried=(tight, raw2) if caller_fixed else None,
+                )
+                tight, raw2 = ex.model, ex.raw
+                if ex.lowered:
+                    lowered = relowered = True
+                    # the continuous-stock bound is that of the higher targets: only the
+                    # exact model's own bound holds for the lowered ones
+                    relax_bound = raw2.bound
+                elif raw2.status is not Status.INFEASIBLE:
+                    # the exact model itself: both bounds hold for it
+                    relax_bound = max(relax_bound, raw2.bound)
         if raw2.values is not None:
             model = tight
-            raw = RawSolve(
-                Status.FEASIBLE
-                if raw2.status is Status.OPTIMAL
-                and relax_bound < raw2.objective - params.relative_gap * abs(raw2.objective)
-                else raw2.status,
-                raw2.values,
-                raw2.objective,
-                min(relax_bound, raw2.bound),
-                raw.seconds + raw2.seconds,
-            )
+            if ex is not None:
+                # the exact model: optimal when its solver proved it, unless the targets it was
+                # given are only a reachable level (their maximum was not proven)
+                status2 = (
+                    Status.FEASIBLE
+                    if raw2.status is Status.OPTIMAL and not ex.max_proven
+                    else raw2.status
+                )
+                bound2 = relax_bound
+            else:
+                # a restriction (warehouses fixed, or the storage margin): optimal only if
+                # the relaxation's bound closes the gap
+                status2 = (
+                    Status.FEASIBLE
+                    if raw2.status is Status.OPTIMAL
+                    and relax_bound < raw2.objective - params.relative_gap * abs(raw2.objective)
+                    else raw2.status
+                )
+                bound2 = min(relax_bound, raw2.bound)
+            raw = RawSolve(status2, raw2.values, raw2.objective, bound2, raw.seconds + raw2.seconds)
         else:
             raw = RawSolve(Status.NO_SOLUTION, None, math.nan, relax_bound, raw.seconds)
+    if relowered:
+        lag_bound = -math.inf
     stats["solve_s"] = raw.seconds
     if raw.values is None and inc is not None:
         # the cutoff was not accepted (e.g. the hint failed the feasibility check after the
@@ -300,9 +341,6 @@ def run_prepared(
     )
 
 
-#: Models with at least this many variables get a heuristic incumbent before the MIP (HiGHS
-
-
 def storage_ok(data: NetworkData, cols: Columns, sol: Solution) -> bool:
     """Whether the rounded stocking levels fit every warehouse's storage."""
     used = np.zeros(len(data.warehouses))
@@ -310,16 +348,87 @@ def storage_ok(data: NetworkData, cols: Columns, sol: Solution) -> bool:
     return bool(np.all(used <= data.wh_storage_m3 * (1 + 1e-9) + 1e-9))
 
 
-def lower_targets(
+@dataclass(frozen=True, slots=True)
+class ExactSolve:
+    """The outcome of :func:`solve_exact`: the model last solved and its solve; ``lowered`` when
+    its on-time targets are below those it was given, ``max_proven`` when they are then
+    ``0.999 ×`` the proven maximum (else only a level that some plan reaches)."""
+
+    model: AllocationModel
+    raw: RawSolve
+    lowered: bool = False
+    max_proven: bool = True
+
+
+def solve_exact(
+    data: NetworkData,
+    params: AllocationParams,
+    model: AllocationModel,
+    deadline: float,
+    cancel: threading.Event | None,
+    phase: PhaseReport,
+    notes: list[str],
+    *,
+    hint: F | None = None,
+    tried: tuple[AllocationModel, RawSolve] | None = None,
+) -> ExactSolve:
+    """The exact model (integer stocking levels) on ``model``'s warehouses (free unless all
+    fixed) and targets, when the continuous-stock plan could not be made integer on its own
+    warehouses; if those targets are out of its reach (the continuous relaxation reaches more
+    on-time units), they are lowered to what integer stocking levels reach
+    (:func:`reachable_targets`, a MIP) and it is solved again. ``tried`` is that exact model
+    already solved (the caller fixed every warehouse). Notes say what was done."""
+    W = len(data.warehouses)
+    if tried is not None:
+        exact, raw = tried
+    else:
+        phase("solving the exact model (integer stocking levels)")
+        notes.append(
+            "integer stocking levels found no plan on those warehouses either: the exact model "
+            "(integer stocking levels, warehouses free) solved instead"
+        )
+        exact = build_allocation_model(
+            data, params, columns=model.columns, integer_stock=True, targets=model.targets
+        )
+        raw = solve_model(
+            exact, params, time_limit=deadline - time.perf_counter(), hint=hint, cancel=cancel
+        )
+    if raw.status is not Status.INFEASIBLE or deadline - time.perf_counter() <= 0:
+        return ExactSolve(exact, raw)
+    phase("repairing on-time targets for integer stock")
+    tg, note, proven = reachable_targets(data, exact, params, deadline, cancel, integer=True)
+    notes.append(
+        "integer stocking levels cannot reach the on-time targets of the continuous-stock "
+        "relaxation: " + note + ("" if proven else " (the maximum was not proven in time)")
+    )
+    all_fixed = bool(np.all(exact.lb[:W] == exact.ub[:W]))
+    rebuilt = build_allocation_model(
+        data,
+        params,
+        columns=model.columns,
+        targets=tg,
+        y_fixed=exact.lb[:W] if all_fixed else None,
+        integer_stock=True,
+    )
+    raw = solve_model(
+        rebuilt, params, time_limit=deadline - time.perf_counter(), hint=hint, cancel=cancel
+    )
+    return ExactSolve(rebuilt, raw, lowered=True, max_proven=proven)
+
+
+def reachable_targets(
     data: NetworkData,
     model: AllocationModel,
     params: AllocationParams,
     deadline: float,
     cancel: threading.Event | None,
     *,
-    storage_margin: bool = False,
-) -> tuple[AllocationModel, str]:
-    """Maximise on-time units on the LP relaxation and rebuild with reachable targets."""
+    integer: bool = False,
+) -> tuple[dict[str, float], str, bool]:
+    """On-time targets that ``model``'s other rows let some plan meet: on-time units maximised
+    (the LP relaxation, or with ``integer`` the MIP with ``model``'s integer columns), each
+    target capped at 0.999 × what that plan reaches. Returns the targets, a note and whether
+    the maximum was proven (an LP or MIP solved to optimality)."""
     cols = model.columns
     on = np.zeros(model.n_vars)
     on[model.off["x"] + np.flatnonzero(cols.x_ontime)] = -1.0
@@ -341,35 +450,51 @@ def lower_targets(
         build_seconds=0.0,
     )
     raw = solve_model(
-        lp, params, time_limit=deadline - time.perf_counter(), relax=True, cancel=cancel
+        lp, params, time_limit=deadline - time.perf_counter(), relax=not integer, cancel=cancel
     )
+    what = "integer stocking levels allow" if integer else "capacities allow"
     if raw.values is None:
         tg = dict.fromkeys(model.targets, 0.0)
         note = "on-time targets dropped: the capacity-limited maximum could not be computed"
-    else:
-        v = raw.values
-        x_on = v[model.off["x"] : model.off["x"] + len(cols.x_pair)] * cols.x_ontime
-        q_on = v[model.off["q"] : model.off["q"] + len(cols.q_pair)] * cols.q_ontime
-        zc = np.array(data.zone_country)
-        tg = {}
-        for k, t in model.targets.items():
-            if k == "all":
-                got = x_on.sum() + q_on.sum()
-            else:
-                got = (
-                    x_on[zc[cols.p_zone[cols.x_pair]] == k].sum()
-                    + q_on[zc[cols.p_zone[cols.q_pair]] == k].sum()
-                )
-            tg[k] = max(0.0, min(t, 0.999 * got))
-        note = "on-time targets lowered to what capacities allow: " + ", ".join(
-            f"{k} {v:.1f} units" for k, v in tg.items()
-        )
+        return tg, note, False
+    v = raw.values
+    x_on = v[model.off["x"] : model.off["x"] + len(cols.x_pair)] * cols.x_ontime
+    q_on = v[model.off["q"] : model.off["q"] + len(cols.q_pair)] * cols.q_ontime
+    zc = np.array(data.zone_country)
+    tg = {}
+    for k, t in model.targets.items():
+        if k == "all":
+            got = x_on.sum() + q_on.sum()
+        else:
+            got = (
+                x_on[zc[cols.p_zone[cols.x_pair]] == k].sum()
+                + q_on[zc[cols.p_zone[cols.q_pair]] == k].sum()
+            )
+        tg[k] = max(0.0, min(t, 0.999 * got))
+    note = f"on-time targets lowered to what {what}: " + ", ".join(
+        f"{k} {v:.1f} units" for k, v in tg.items()
+    )
+    return tg, note, raw.status is Status.OPTIMAL
+
+
+def lower_targets(
+    data: NetworkData,
+    model: AllocationModel,
+    params: AllocationParams,
+    deadline: float,
+    cancel: threading.Event | None,
+    *,
+    storage_margin: bool = False,
+) -> tuple[AllocationModel, str]:
+    """Maximise on-time units on the LP relaxation and rebuild with reachable targets
+    (continuous stocking levels; :func:`reachable_targets`)."""
+    tg, note, _proven = reachable_targets(data, model, params, deadline, cancel)
     W = len(data.warehouses)
     all_fixed = bool(np.all(model.lb[:W] == model.ub[:W]))
     rebuilt = build_allocation_model(
         data,
         params,
-        columns=cols,
+        columns=model.columns,
         targets=tg,
         y_fixed=model.lb[:W] if all_fixed else None,
         integer_stock=False,

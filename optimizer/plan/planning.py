@@ -600,22 +600,45 @@ def _naive_floor(
     res: AllocationResult | None,
     t0: float,
 ) -> AllocationResult:
-    """The floor: the naive planner's plan (always exists), never nothing; the notes say why."""
+    """The floor: the naive planner's plan (always exists), never nothing; the notes say why.
+
+    The bound is the solver's, not clipped to the naive plan's cost: that cost is an upper
+    bound on the optimum only if the plan keeps every rule, which the evaluator decides later
+    (:func:`plan_scenario` then writes no gap when it does not). The note blames the time limit
+    only when the solve ran out of time; a solver that stopped earlier without a plan is said
+    to have found none (the notes before say why)."""
     cols, hint, notes = run.cols, run.hint, run.notes
     cost = cost_terms(data, cols, hint)
     obj = float(sum(cost.values()))
-    bound = -math.inf if res is None else min(res.bound, obj)
+    bound = -math.inf if res is None else res.bound
     limit = params.time_limit_s
-    notes.append(
-        (
-            f"no optimised plan within the time limit of {limit:g} s "
-            if math.isfinite(limit)
-            else "the solver found no plan "
-        )
-        + f"(solving stopped after {time.perf_counter() - t0:.1f} s): this is the naive "
-        "planner's plan (nearest on-time warehouse, cheapest lanes, stocking levels by the "
-        "model's rule); give more time (--time-limit) for an optimised one"
+    now = time.perf_counter()
+    naive = (
+        ": this is the naive planner's plan (nearest on-time warehouse, cheapest lanes, "
+        "stocking levels by the model's rule)"
     )
+    if run.solve_deadline - now < MIN_SOLVE_S or not math.isfinite(limit):
+        notes.append(
+            (
+                f"no optimised plan within the time limit of {limit:g} s "
+                if math.isfinite(limit)
+                else "the solver found no plan "
+            )
+            + f"(solving stopped after {now - t0:.1f} s)"
+            + naive
+            + "; give more time (--time-limit) for an optimised one"
+        )
+    else:
+        # stopped with time left: more time would not help
+        why = (
+            "the solver rejected the model"
+            if res is None
+            else "the solver found no feasible plan"
+            + (" (see the notes above)" if res.notes else "")
+        )
+        notes.append(
+            f"{why}: solving stopped after {now - t0:.1f} s of the {limit:g}-s time limit" + naive
+        )
     return AllocationResult(
         status=Status.FEASIBLE,
         objective=obj,
@@ -673,10 +696,13 @@ def plan_scenario(
     PlanOutcome
         ``plan`` is the DESIGN §7 document; its ``objective`` equals the independent
         evaluator's total (checked here; a mismatch is logged as an error). There is always a
-        plan unless the model is proven infeasible: when the solver finds none in time, the
-        naive planner's plan (:func:`~optimizer.allocation.baseline.naive_solution`, stocking
-        levels by the model's rule) is the floor, with status ``feasible`` when the evaluator
-        finds it breaks no rule, else ``time_limit``, and a note saying so.
+        plan unless the model is proven infeasible: when the solver finds none (in time, or
+        at all), the naive planner's plan (:func:`~optimizer.allocation.baseline.naive_solution`,
+        stocking levels by the model's rule) is the floor, with status ``feasible`` when the
+        evaluator finds it breaks no rule, else ``time_limit``, and a note saying so (it blames
+        the time limit only when the solve ran out of it). The floor's bound is the solver's,
+        not clipped to the naive plan's cost, and its gap is written only when the evaluator
+        finds the plan breaks no rule and it costs at least the bound.
     """
     params = params or AllocationParams()
     t_in = time.perf_counter()
@@ -735,7 +761,8 @@ def plan_scenario(
         plan = dataclasses.replace(plan, notes=tuple(notes), seed=params.seed)
         return PlanOutcome(plan=plan, result=res, geo=geo_of(scenario))
     cols = res.columns
-    res = _exact_lost(data, res)
+    # the floor's bound is the solver's, never clipped to the naive plan's cost
+    res = replace(_exact_lost(data, res), bound=res.bound) if floor else _exact_lost(data, res)
     sol = res.solution
     assert sol is not None
     baseline: dict[str, Any] | None = None
@@ -772,6 +799,12 @@ def plan_scenario(
         notes.append(
             f"the naive plan breaks {len(ev.violations)} rule(s) of the model (see evaluation)"
         )
+    if floor and (
+        not ev.feasible or res.bound > res.objective + 1e-9 * max(1.0, abs(res.objective))
+    ):
+        # a plan that breaks a rule (or is cheaper than the bound: it misses the targets the
+        # bound was proven for) gives no upper bound on the optimum: no gap is claimed
+        plan = dataclasses.replace(plan, gap=None)
     # JSON has no inf/nan: a figure that was never reached (a bound phase given no time) is
     # written as null (Plan.to_json)
     stats = {

@@ -17,7 +17,7 @@ class Status(enum.StrEnum):
     FEASIBLE = "feasible"
     INFEASIBLE = "infeasible"
     NO_SOLUTION = "no_solution"
-    #: stopped by the time limit with only a fallback plan that breaks some rule of the model
-    #: (the plan's evaluation lists them)
+    #: stopped (by the time limit, or with time left but no plan of its own) with only a
+    #: fallback plan that breaks some rule of the model (the plan's evaluation lists them)
     TIME_LIMIT = "time_limit"
     ERROR = "error"

@@ -294,7 +294,8 @@ def test_no_plan_in_time_writes_the_naive_floor_and_says_so(
     from optimizer.allocation.result import AllocationResult, Status
     from optimizer.plan.evaluate import evaluate
 
-    def nothing(data, params=None, *, columns=None, **_kw):
+    def nothing(data, params=None, *, columns=None, deadline, **_kw):
+        time.sleep(max(0.0, deadline - time.perf_counter()))  # the deadline cuts it off
         return AllocationResult(
             status=Status.NO_SOLUTION,
             objective=float("nan"),
@@ -324,6 +325,49 @@ def test_no_plan_in_time_writes_the_naive_floor_and_says_so(
 
     text = summary(out.plan, tmp_path)
     assert "total cost" in text and "--time-limit" in text
+
+
+@pytest.mark.parametrize("bound", [50_000.0, 5_000.0])
+def test_an_early_stop_without_a_plan_gives_an_honest_naive_floor(
+    bound: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A solver that stops long before the limit with no plan (seed 2941's chain once did,
+    after 0.1 s of 60): the naive floor keeps the solver's bound (not clipped to the naive
+    plan's cost, which is no upper bound when the plan breaks a rule), claims no gap, and its
+    note says the solver found no feasible plan instead of asking for more time."""
+    import numpy as np
+
+    import optimizer.plan.planning as planning
+    from network.scenario import parse_scenario
+    from optimizer.allocation.result import AllocationResult, Status
+    from tests.helpers import random_doc
+
+    def no_plan(data, params=None, *, columns=None, **_kw):
+        return AllocationResult(
+            status=Status.NO_SOLUTION,
+            objective=float("nan"),
+            bound=bound,
+            runtime_s=0.0,
+            cost={},
+            columns=columns,
+            solution=None,
+            stats=SolveStats(),
+            notes=("the exact model found no plan",),
+        )
+
+    monkeypatch.setattr(planning, "solve_allocation", no_plan)
+    # its naive plan overflows warehouse W1's 0.54 m3 of storage
+    s = parse_scenario(random_doc(np.random.default_rng(2941), n_sku=2))
+    t0 = time.perf_counter()
+    plan = plan_scenario(s, AllocationParams(time_limit=60, strategy="monolithic")).plan.to_json()
+    assert time.perf_counter() - t0 < 30.0
+    assert plan["strategy"] == "naive" and not plan["evaluation"]["feasible"]
+    assert plan["status"] == "time_limit"
+    assert plan["bound"] == pytest.approx(bound) and plan["gap"] is None
+    floor = [n for n in plan["notes"] if "naive planner's plan" in n]
+    assert len(floor) == 1
+    assert "the solver found no feasible plan" in floor[0] and "of the 60-s time limit" in floor[0]
+    assert "--time-limit" not in floor[0] and "within the time limit" not in floor[0]
 
 
 def test_a_deadline_already_spent_writes_the_floor_within_the_limit() -> None:
