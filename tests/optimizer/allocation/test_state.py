@@ -416,6 +416,9 @@ def test_mip_matches_brute_force_with_inventory_and_transfers(seed: int) -> None
 # rounding stock overflowed a 0.9 m³ warehouse and the one-unit-per-SKU margin left no flows:
 # the plan fell back to the naive one, which breaks storage and a lane capacity
 @example(seed=860, with_previous=False)
+# integer stock could not reach the relaxation's lowered on-time target on its warehouses: the
+# naive plan again (storage 2.62 m3 of 0.61); now the exact model with the target it can reach
+@example(seed=1048, with_previous=False)
 def test_any_optimised_state_plan_passes_the_evaluator(seed: int, with_previous: bool) -> None:
     """Random small networks with random inventory, transfer lanes and returns (and, half
     the time, a previous plan of perturbed demand): the plan is feasible for the independent
