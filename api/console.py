@@ -214,8 +214,12 @@ def safe_next(path: str) -> bool:
     return not parts.scheme and not parts.netloc
 
 
+API_PATHS = ("/v1/", "/healthz", "/openapi", "/docs", "/redoc")
+"""Path prefixes of the JSON API; every other path is the console's."""
+
+
 def _is_console(request: Request) -> bool:
-    return not request.url.path.startswith(("/v1/", "/healthz", "/openapi", "/docs", "/redoc"))
+    return not request.url.path.startswith(API_PATHS)
 
 
 def error_page(request: Request, code: int, detail: Any) -> HTMLResponse | None:

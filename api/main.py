@@ -32,7 +32,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -149,9 +149,22 @@ class InternalErrors:
                 exc_info=exc,
             )
             if not started:  # else the client sees the response cut short
-                resp = JSONResponse({"detail": "internal error"}, status_code=500)
+                resp: Response = JSONResponse({"detail": "internal error"}, status_code=500)
+                from api.console import API_PATHS
+
+                if not str(scope.get("path", "")).startswith(API_PATHS):
+                    # a console page: a plain page (not the templates, which may be what
+                    # failed), without the error's text
+                    resp = HTMLResponse(INTERNAL_ERROR_PAGE, status_code=500)
                 await resp(scope, receive, send)
 
+
+INTERNAL_ERROR_PAGE = (
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>500 | tradelane</title>'
+    "</head><body><h1>500</h1><p>Something went wrong on the server; it has been logged. "
+    'Try again, or go back to <a href="/plans">the plans</a>.</p></body></html>'
+)
+"""The console's answer to an unexpected error (plain HTML: the templates may be what failed)."""
 
 DB_RETRY_AFTER_S = 5
 """``Retry-After`` of a 503 when the database is unavailable or the queue full."""

@@ -122,11 +122,25 @@ def test_internal_error_logged_once(client_factory, caplog) -> None:
     def boom() -> None:
         raise RuntimeError("boom")
 
-    client.app.add_api_route("/boom", boom)  # type: ignore[attr-defined]
+    client.app.add_api_route("/v1/boom", boom)  # type: ignore[attr-defined]
     with caplog.at_level(logging.ERROR):
-        r = client.get("/boom")  # the client re-raises what reaches the server
+        r = client.get("/v1/boom")  # the client re-raises what reaches the server
     assert r.status_code == 500 and r.json() == {"detail": "internal error"}
     assert len([rec for rec in caplog.records if "boom" in rec.getMessage() or rec.exc_info]) == 1
+
+
+def test_internal_error_on_a_console_page_is_a_page(client_factory) -> None:
+    """The same on a console path is a plain HTML page (the API's JSON body was shown to the
+    planner), without the error's text."""
+    client = client_factory(run_jobs=False)
+
+    def boom() -> None:
+        raise RuntimeError("secret boom")
+
+    client.app.add_api_route("/boom-page", boom)  # type: ignore[attr-defined]
+    r = client.get("/boom-page")
+    assert r.status_code == 500 and r.headers["content-type"].startswith("text/html")
+    assert "went wrong on the server" in r.text and "secret" not in r.text
 
 
 def test_unreachable_postgres_is_503(client_factory, scenario) -> None:
