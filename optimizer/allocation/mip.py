@@ -378,7 +378,6 @@ def solve_exact(
     on-time units), they are lowered to what integer stocking levels reach
     (:func:`reachable_targets`, a MIP) and it is solved again. ``tried`` is that exact model
     already solved (the caller fixed every warehouse). Notes say what was done."""
-    W = len(data.warehouses)
     if tried is not None:
         exact, raw = tried
     else:
@@ -401,15 +400,7 @@ def solve_exact(
         "integer stocking levels cannot reach the on-time targets of the continuous-stock "
         "relaxation: " + note + ("" if proven else " (the maximum was not proven in time)")
     )
-    all_fixed = bool(np.all(exact.lb[:W] == exact.ub[:W]))
-    rebuilt = build_allocation_model(
-        data,
-        params,
-        columns=model.columns,
-        targets=tg,
-        y_fixed=exact.lb[:W] if all_fixed else None,
-        integer_stock=True,
-    )
+    rebuilt = with_targets(data, params, exact, tg, integer_stock=True)
     raw = solve_model(
         rebuilt, params, time_limit=deadline - time.perf_counter(), hint=hint, cancel=cancel
     )
@@ -489,15 +480,31 @@ def lower_targets(
     """Maximise on-time units on the LP relaxation and rebuild with reachable targets
     (continuous stocking levels; :func:`reachable_targets`)."""
     tg, note, _proven = reachable_targets(data, model, params, deadline, cancel)
+    rebuilt = with_targets(
+        data, params, model, tg, integer_stock=False, storage_margin=storage_margin
+    )
+    return rebuilt, note
+
+
+def with_targets(
+    data: NetworkData,
+    params: AllocationParams,
+    model: AllocationModel,
+    targets: dict[str, float],
+    *,
+    integer_stock: bool,
+    storage_margin: bool = False,
+) -> AllocationModel:
+    """``model`` built again with on-time ``targets`` (its warehouses kept fixed when all of
+    them were)."""
     W = len(data.warehouses)
     all_fixed = bool(np.all(model.lb[:W] == model.ub[:W]))
-    rebuilt = build_allocation_model(
+    return build_allocation_model(
         data,
         params,
         columns=model.columns,
-        targets=tg,
+        targets=targets,
         y_fixed=model.lb[:W] if all_fixed else None,
-        integer_stock=False,
+        integer_stock=integer_stock,
         storage_margin=storage_margin,
     )
-    return rebuilt, note
