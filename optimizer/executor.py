@@ -149,17 +149,24 @@ class ProcessRunner:
             out = _wait_all(futs, deadline)
         finally:
             late = [f for f in futs if not f.done()]
-            for f in futs:
-                f.cancel()
             if late:
                 # tasks still running past the deadline would keep the CPU and hold the
-                # interpreter's exit (it joins pool processes): stop them, drop the pool
+                # interpreter's exit (it joins pool processes): stop them, drop the pool.
+                # The futures are left to the pool (the shutdown cancels those not started,
+                # a dead worker fails the others): one cancelled here while still in the
+                # pool's pending items made its manager thread die when it saw the worker
+                # terminated (Python 3.11 sets the failure on every pending future), and the
+                # queue's feeder thread, left writing a task to that worker, then held the
+                # interpreter's exit for ever (tier L at --time-limit 5)
                 for proc in list((getattr(pool, "_processes", None) or {}).values()):
                     with contextlib.suppress(Exception):
                         proc.terminate()
                 self.close()
-            elif not self.persistent:
-                self.close()
+            else:
+                for f in futs:
+                    f.cancel()
+                if not self.persistent:
+                    self.close()
         return out
 
     def close(self) -> None:

@@ -106,3 +106,64 @@ def test_a_scheduler_address_that_accepts_but_never_answers_is_named_in_time() -
         for c in held:
             c.close()
         silent.close()
+
+
+def _sleepy(shared: Any, item: Any) -> int:
+    import time
+
+    time.sleep(60)
+    return 0
+
+
+_LATE_MAP = """
+import time
+import numpy as np
+from optimizer.executor import ProcessRunner
+from tests.optimizer.test_executor import _sleepy
+
+if __name__ == "__main__":
+    close = ProcessRunner.close
+
+    def late_close(self):
+        # a loaded machine: the pool's manager thread sees the terminated worker before the
+        # pool is shut down
+        time.sleep(0.5)
+        close(self)
+
+    ProcessRunner.close = late_close
+    ex = ProcessRunner(1)
+    # tasks larger than a pipe's buffer (as a block of sea-L's demand rows is): the queue's
+    # feeder thread is writing one to the worker when the deadline comes
+    items = [np.zeros(200_000) for _ in range(6)]
+    out = ex.map(_sleepy, None, items, deadline=time.perf_counter() + 1.0)
+    print("late", out.count(None), flush=True)
+"""
+
+
+def test_a_map_past_its_deadline_lets_the_interpreter_exit() -> None:
+    """Tasks still queued or running at the deadline are dropped and the interpreter exits at
+    once: ``tradelane plan`` on a tier-L scenario with ``--time-limit 5`` wrote its plan and
+    then hung for ever (the pool's manager thread died on a future cancelled while pending,
+    and the queue's feeder thread stayed blocked writing to the terminated worker)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    try:
+        r = subprocess.run(
+            [sys.executable, "-c", _LATE_MAP],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=root,
+            env=env,
+        )
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"the interpreter did not exit after a late map: {e.stderr!r}")
+    assert r.returncode == 0, r.stderr
+    assert "late 6" in r.stdout
+    assert "InvalidStateError" not in r.stderr
