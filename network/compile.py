@@ -222,6 +222,9 @@ class NetworkData:
     ret_countries: tuple[str, ...] = ()
     ret_rate: F | None = None
     ret_resell: F | None = None
+    #: options whose duty looks wrong (a border crossed without a duty lane, or one country's
+    #: duty charged twice), one line each; see :func:`customs_warnings`
+    customs_warnings: tuple[str, ...] = ()
     #: a previous plan: stocking levels per (SKU, warehouse) and warehouse use (0/1)
     prev_sku: I | None = None
     prev_wh: I | None = None
@@ -563,9 +566,97 @@ def compile_network(
         lane_hours=np.array([attrs[ln][A.HOURS] for ln in lanes], float),
         lane_time_cv=np.array([attrs[ln].get(A.TIME_CV, 0.0) for ln in lanes], float),
         transfer=transfer,
+        customs_warnings=customs_warnings(
+            countries,
+            {n.id: n.country for n in scenario.nodes},
+            frozenset(w.id for w in whs if w.bonded),
+            [
+                ("inbound", inbound, origins, warehouses),
+                ("outbound", outbound, warehouses, zones),
+                ("direct", direct, origins, zones),
+                ("transfer", transfer, warehouses, warehouses),
+            ],
+            lanes,
+        ),
         **_state_arrays(scenario, warehouses, zones_n),
     )
     return data
+
+
+#: At most this many lines of :func:`customs_warnings` name an option; a last line counts the rest.
+MAX_CUSTOMS_WARNINGS = 20
+
+
+def customs_warnings(
+    countries: tuple[str, ...],
+    country_of: dict[str, str],
+    bonded: frozenset[str],
+    kinds: list[tuple[str, PathOptions, tuple[str, ...], tuple[str, ...]]],
+    lanes: tuple[str, ...],
+) -> tuple[str, ...]:
+    """Options whose duty a planner should not trust, one line each (the format allows them).
+
+    - **No customs**: goods not yet imported into the destination's country (they leave an
+      origin in another country, or a bonded warehouse) reach a non-bonded warehouse or a zone
+      there, and no lane of the path has a ``duty_rate`` into that country, so no duty is
+      charged, not even the SKU's own ``duty_rates``. A lane with ``duty_rate: 0`` clears.
+      (An ordinary warehouse's goods crossing a border, outbound or by transfer, are not
+      reported: in a customs union such as the EU they are already imported.)
+    - **Duty twice**: a path with two duty lanes into one country pays its duty twice.
+
+    Parameters
+    ----------
+    countries
+        The duty dimensions of the options' vectors (:func:`network.paths.duty_countries`).
+    country_of
+        Country of every node id.
+    bonded
+        Ids of bonded warehouses.
+    kinds
+        ``(name, options, source ids, destination ids)`` per option kind.
+    lanes
+        Lane ids indexed by the options' ``lane_idx``.
+    """
+    cidx = {c: i for i, c in enumerate(countries)}
+    out: list[str] = []
+    for name, opts, src_ids, dst_ids in kinds:
+        if not len(opts):
+            continue
+        n = opts.vec[:, BASE_DIMS::2]  # duty lanes per country
+        src_c = np.array([country_of[x] for x in src_ids], dtype=object)[opts.src]
+        dst_c = np.array([country_of[x] for x in dst_ids], dtype=object)[opts.dst]
+        from_bond = np.array([x in bonded for x in src_ids], bool)[opts.src]
+        to_bond = np.array([x in bonded for x in dst_ids], bool)[opts.dst]
+        # not yet imported into the destination's country: an origin abroad, or out of bond
+        from_origin = name in ("inbound", "direct")
+        abroad = np.asarray(src_c != dst_c, bool) if from_origin else np.zeros(len(opts), bool)
+        unimported = from_bond | abroad
+        ci = np.array([cidx.get(c, -1) for c in dst_c], np.int64)
+        cleared = np.zeros(len(opts), bool)
+        if n.shape[1]:  # no duty country: nothing is cleared anywhere
+            cleared = (ci >= 0) & (n[np.arange(len(opts)), np.maximum(ci, 0)] > 0.5)
+        gap: npt.NDArray[np.bool_] = unimported & ~to_bond & ~cleared
+        twice: npt.NDArray[np.bool_] = np.any(n > 1.5, axis=1)
+        for i in np.flatnonzero(gap | twice).tolist():
+            src, dst, c = src_ids[opts.src[i]], dst_ids[opts.dst[i]], dst_c[i]
+            head = f"{name} {src} -> {dst} (lanes {', '.join(lanes[j] for j in opts.lanes_of(i))})"
+            if gap[i]:
+                came = "out of bond" if from_bond[i] else f"from {src_c[i]}"
+                out.append(
+                    f"{head}: enters {c} {came} through no customs: no lane of the path has a "
+                    f"duty_rate into {c}, so no duty is charged (give the lane that clears a "
+                    "duty_rate, 0 if none is due)"
+                )
+            if twice[i]:
+                dup = ", ".join(countries[j] for j in np.flatnonzero(n[i] > 1.5))
+                out.append(
+                    f"{head}: pays the duty of {dup} twice (two lanes of the path have a "
+                    "duty_rate into it)"
+                )
+    if len(out) > MAX_CUSTOMS_WARNINGS:
+        more = len(out) - MAX_CUSTOMS_WARNINGS
+        out = [*out[:MAX_CUSTOMS_WARNINGS], f"... and {more} more option(s) like these"]
+    return tuple(out)
 
 
 def _transfer_options(

@@ -123,7 +123,7 @@ def summarise(scenario: Scenario) -> ScenarioSummary:
         "unreachable_zones": data.unreachable_zones(),
         "pareto_truncated": data.truncated,
         "state": state,
-        "warnings": unknown_fields(scenario),
+        "warnings": unknown_fields(scenario) + list(data.customs_warnings),
     }
 
 

@@ -176,6 +176,22 @@ BAD_CASES = [
         "valid number (got True)",
     ),
     ("horizon_days", True, "horizon_days", "valid number"),
+    # node hours on a kind of node whose hours no path counts: a warehouse's "handling_hours"
+    # was ignored, so its outbound paths looked 12 h faster (and on time) than they are
+    (
+        "nodes.2.handling_hours",
+        12,
+        "nodes[2] (id 'WH-KUL').handling_hours",
+        "a warehouse's own hours are processing_hours",
+    ),
+    (
+        "nodes.0.processing_hours",
+        18,
+        "nodes[0] (id 'CN-SZX').processing_hours",
+        "an origin's own hours are handling_hours",
+    ),
+    ("nodes.1.processing_hours", 24, "nodes[1] (id 'MY-PKG').processing_hours", "this gateway"),
+    ("nodes.4.handling_hours", 2, "nodes[4] (id 'Z-KUL').handling_hours", "this zone"),
 ]
 
 
@@ -191,6 +207,15 @@ def test_bad_input_names_the_item(
         parse_scenario(doc, source="s.json: ")
     lines = [str(p) for p in exc.value.problems]
     assert any(ln.startswith(f"s.json: {where}") and message in ln for ln in lines), lines
+
+
+def test_zero_node_hours_on_any_kind_are_fine(tiny: dict) -> None:
+    """A scenario written back in full lists every node field, 0 where unused: still valid."""
+    s = parse_scenario(tiny)
+    doc = s.to_document()
+    assert doc["nodes"][0]["processing_hours"] == 0.0
+    assert doc["nodes"][2]["handling_hours"] == 0.0
+    assert parse_scenario(doc) == s
 
 
 def test_all_problems_reported_at_once(tiny: dict) -> None:
