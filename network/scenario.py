@@ -9,11 +9,11 @@ Every rule of the format is enforced here, and *all* problems are collected befo
 a planner sees every mistake at once. Each problem names the offending item: its field path,
 its id and, for CSV rows, the line number. Beyond DESIGN §3's list: a key written twice in one
 mapping is an error naming both lines (JSON and YAML readers would keep the last silently), a
-rate card may not have mode ``transfer`` (its lanes end at zones), a positive
-``handling_hours`` on a node that is no origin or ``processing_hours`` on a node that is no
-warehouse is an error (no path counts them there), ``true``/``false`` where a
+rate card may not have mode ``transfer`` (its lanes end at zones), ``true``/``false`` where a
 number belongs is an error naming the field (``(got True)``; it was read as 1/0), and unknown
-keys are kept and reported as warnings (:func:`unknown_fields`).
+keys are kept and reported as warnings (:func:`unknown_fields`), as are a positive
+``handling_hours`` on a node that is no origin and ``processing_hours`` on a node that is no
+warehouse (no path counts them there).
 
 Units: money in the scenario's ``currency``, weights kg, volumes m³, times hours, distances km.
 
@@ -391,10 +391,6 @@ _NODE_HOURS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def _positive(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and v > 0
-
-
 def _semantic_problems(raw: dict[str, Any], source: str) -> list[Problem]:
     """Cross-references: unique ids, lanes on known nodes (demand: see network.demand).
 
@@ -423,20 +419,6 @@ def _semantic_problems(raw: dict[str, Any], source: str) -> list[Problem]:
     dup(skus, "skus")
 
     kinds = {sid(n.get("id")): n.get("kind") for n in nodes if sid(n.get("id")) is not None}
-    # hours the paths never read on this kind of node: a path would be faster than planned
-    for i, n in enumerate(nodes):
-        for key, owner, other, hint in _NODE_HOURS:
-            v = n.get(key)
-            kind = n.get("kind")
-            if kind in NODE_KINDS and kind != owner and _positive(v):
-                nid = sid(n.get("id"))
-                where = f"{source}nodes[{i}]" + (f" (id {nid!r})" if nid is not None else "")
-                msg = (
-                    f"only {owner} nodes spend {key}; no path counts it at this {kind} (got {v!r})"
-                )
-                if kind == other:
-                    msg += f"; {hint}"
-                probs.append(Problem(f"{where}.{key}", msg))
     for i, lane in enumerate(lanes):
         lid, src, dst = sid(lane.get("id")), sid(lane.get("from")), sid(lane.get("to"))
         where = f"{source}lanes[{i}]" + (f" (id {lid!r})" if lid is not None else "")
@@ -499,6 +481,16 @@ def unknown_fields(s: Scenario) -> list[str]:
     for name in ("nodes", "lanes", "rate_cards", "skus"):
         for i, it in enumerate(getattr(s, name)):
             walk(it, f"{name}[{i}] (id {it.id!r})")
+    # node hours on a kind of node whose hours no path reads: a warehouse's "handling_hours"
+    # is ignored, so its outbound paths would look faster (and on time) than meant. A warning,
+    # like any key a node does not use (DESIGN §3 keeps such documents valid)
+    for i, node in enumerate(s.nodes):
+        for key, owner, other, hint in _NODE_HOURS:
+            v = float(getattr(node, key) or 0.0)
+            if node.kind != owner and v > 0:
+                msg = f"only {owner} nodes spend {key}; no path counts it at this {node.kind}"
+                msg += f" ({v:g} h ignored)" + (f"; {hint}" if node.kind == other else "")
+                out.append(f"nodes[{i}] (id {node.id!r}).{key}: {msg}")
     for i, row in enumerate(s.inventory):
         walk(row, f"inventory[{i}]")
     for i, rule in enumerate(s.returns):

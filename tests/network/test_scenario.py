@@ -6,6 +6,7 @@ import copy
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -176,8 +177,11 @@ BAD_CASES = [
         "valid number (got True)",
     ),
     ("horizon_days", True, "horizon_days", "valid number"),
-    # node hours on a kind of node whose hours no path counts: a warehouse's "handling_hours"
-    # was ignored, so its outbound paths looked 12 h faster (and on time) than they are
+]
+
+# node hours on a kind of node whose hours no path counts: a warehouse's "handling_hours" was
+# ignored without a word, so its outbound paths looked 12 h faster (and on time) than meant
+NODE_HOURS_CASES = [
     (
         "nodes.2.handling_hours",
         12,
@@ -193,6 +197,18 @@ BAD_CASES = [
     ("nodes.1.processing_hours", 24, "nodes[1] (id 'MY-PKG').processing_hours", "this gateway"),
     ("nodes.4.handling_hours", 2, "nodes[4] (id 'Z-KUL').handling_hours", "this zone"),
 ]
+
+
+@pytest.mark.parametrize(("path", "value", "where", "message"), NODE_HOURS_CASES)
+def test_node_hours_no_path_counts_are_a_warning(
+    tiny: dict, path: str, value: Any, where: str, message: str
+) -> None:
+    """Hours on a kind of node that does not spend them: the document stays valid (DESIGN §3
+    keeps keys a node does not use), and a warning names the node, the field and the hours."""
+    s = parse_scenario(_mutate(tiny, path, value))
+    said = [w for w in unknown_fields(s) if w.startswith(where)]
+    assert len(said) == 1 and message in said[0] and f"{value:g} h ignored" in said[0], said
+    assert not any(w.startswith(where) for w in unknown_fields(parse_scenario(tiny)))
 
 
 @pytest.mark.parametrize(
