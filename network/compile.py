@@ -619,6 +619,7 @@ def customs_warnings(
     """
     cidx = {c: i for i, c in enumerate(countries)}
     out: list[str] = []
+    more = 0  # flagged options past the lines written (a large network may have thousands)
     for name, opts, src_ids, dst_ids in kinds:
         if not len(opts):
             continue
@@ -637,7 +638,10 @@ def customs_warnings(
             cleared = (ci >= 0) & (n[np.arange(len(opts)), np.maximum(ci, 0)] > 0.5)
         gap: npt.NDArray[np.bool_] = unimported & ~to_bond & ~cleared
         twice: npt.NDArray[np.bool_] = np.any(n > 1.5, axis=1)
-        for i in np.flatnonzero(gap | twice).tolist():
+        flagged = np.flatnonzero(gap | twice)
+        room = max(0, MAX_CUSTOMS_WARNINGS - len(out))
+        more += max(0, len(flagged) - room)
+        for i in flagged[:room].tolist():
             src, dst, c = src_ids[opts.src[i]], dst_ids[opts.dst[i]], dst_c[i]
             head = f"{name} {src} -> {dst} (lanes {', '.join(lanes[j] for j in opts.lanes_of(i))})"
             if gap[i]:
@@ -653,9 +657,8 @@ def customs_warnings(
                     f"{head}: pays the duty of {dup} twice (two lanes of the path have a "
                     "duty_rate into it)"
                 )
-    if len(out) > MAX_CUSTOMS_WARNINGS:
-        more = len(out) - MAX_CUSTOMS_WARNINGS
-        out = [*out[:MAX_CUSTOMS_WARNINGS], f"... and {more} more option(s) like these"]
+    if more:
+        out.append(f"... and {more} more option(s) like these")
     return tuple(out)
 
 
