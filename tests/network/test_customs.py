@@ -110,3 +110,19 @@ def test_no_duty_lane_anywhere(tiny: dict) -> None:
         "inbound CN-SZX -> WH-PEN",
         "direct CN-SZX -> Z-KUL",
     ]
+
+
+def test_many_flagged_options_are_counted_not_listed(
+    tiny: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_CUSTOMS_WARNINGS lines the rest of the options are counted in one last line."""
+    import network.compile
+
+    doc = copy.deepcopy(tiny)
+    for ln in doc["lanes"]:
+        ln.pop("duty_rate", None)  # every path into MY skips customs now
+    every = _warnings(doc)
+    assert len(every) >= 3 and not every[-1].startswith("...")
+    monkeypatch.setattr(network.compile, "MAX_CUSTOMS_WARNINGS", 1)
+    capped = _warnings(doc)
+    assert capped == (every[0], f"... and {len(every) - 1} more option(s) like these")
