@@ -481,6 +481,14 @@ def unknown_fields(s: Scenario) -> list[str]:
     for name in ("nodes", "lanes", "rate_cards", "skus"):
         for i, it in enumerate(getattr(s, name)):
             walk(it, f"{name}[{i}] (id {it.id!r})")
+    # a SKU's duty rate for a country no node is in is never used (a typo such as "my")
+    countries = {n.country for n in s.nodes}
+    for i, sku in enumerate(s.skus):
+        for c in sorted(set(sku.duty_rates) - countries):
+            out.append(
+                f"skus[{i}] (id {sku.id!r}).duty_rates.{c}: no node is in country {c!r} "
+                "(ignored; the lanes' duty_rate applies)"
+            )
     # node hours on a kind of node whose hours no path reads: a warehouse's "handling_hours"
     # is ignored, so its outbound paths would look faster (and on time) than meant. A warning,
     # like any key a node does not use (DESIGN §3 keeps such documents valid)

@@ -401,3 +401,17 @@ def test_many_bad_rows_are_summarised(tmp_path: Path, tiny: dict) -> None:
     assert str(probs[0]) == "demand.csv line 2.sku: unknown SKU 'SKU-X0'"
     assert "… and 2000 more rows with unknown SKUs" in str(probs[-1])
     assert len(probs) == 1001
+
+
+def test_a_duty_rate_for_a_country_no_node_is_in_is_a_warning(tiny: dict) -> None:
+    """``duty_rates: {"my": 0.1}`` (lower case) matched no node's country and was ignored
+    without a word, the lane's rate charged instead: the key is named in a warning."""
+    doc = copy.deepcopy(tiny)
+    doc["skus"][0]["duty_rates"] = {"my": 0.1, "MY": 0.05}
+    said = unknown_fields(parse_scenario(doc))
+    sku = doc["skus"][0]["id"]
+    want = (
+        f"skus[0] (id {sku!r}).duty_rates.my: no node is in country 'my' "
+        "(ignored; the lanes' duty_rate applies)"
+    )
+    assert said == [want]
