@@ -481,6 +481,15 @@ def unknown_fields(s: Scenario) -> list[str]:
     for name in ("nodes", "lanes", "rate_cards", "skus"):
         for i, it in enumerate(getattr(s, name)):
             walk(it, f"{name}[{i}] (id {it.id!r})")
+    # a lane between two warehouses is read only as a transfer lane (format v1.1)
+    kind_of = {n.id: n.kind for n in s.nodes}
+    for i, lane in enumerate(s.lanes):
+        ends = (kind_of.get(lane.from_), kind_of.get(lane.to))
+        if ends == ("warehouse", "warehouse") and lane.mode != "transfer":
+            out.append(
+                f"lanes[{i}] (id {lane.id!r}).mode: a {lane.mode} lane between two warehouses is "
+                "used by no path (only transfer lanes join warehouses)"
+            )
     # a SKU's duty rate for a country no node is in is never used (a typo such as "my")
     countries = {n.country for n in s.nodes}
     for i, sku in enumerate(s.skus):

@@ -415,3 +415,28 @@ def test_a_duty_rate_for_a_country_no_node_is_in_is_a_warning(tiny: dict) -> Non
         "(ignored; the lanes' duty_rate applies)"
     )
     assert said == [want]
+
+
+def test_a_lane_between_warehouses_that_is_no_transfer_is_a_warning(tiny: dict) -> None:
+    """A truck lane WH-KUL -> WH-PEN was accepted and used by no path (warehouses are joined
+    only by transfer lanes): a warning names it; as a transfer lane it is fine."""
+    from network.compile import compile_network
+
+    doc = copy.deepcopy(tiny)
+    doc["lanes"].append(
+        {"id": "KUL-PEN-truck", "from": "WH-KUL", "to": "WH-PEN", "mode": "truck",
+         "transit_hours": 5, "cost_per_unit": 0.2}
+    )  # fmt: skip
+    s = parse_scenario(doc)
+    said = [w for w in unknown_fields(s) if "KUL-PEN-truck" in w]
+    assert len(said) == 1 and "used by no path" in said[0], said
+    data = compile_network(s)
+    used = {
+        data.lanes[j]
+        for opts in (data.inbound, data.outbound, data.direct, data.transfer)
+        for i in range(len(opts))
+        for j in opts.lanes_of(i).tolist()
+    }
+    assert "KUL-PEN-truck" not in used and "PKG-KUL-customs" in used
+    doc["lanes"][-1]["mode"] = "transfer"
+    assert not [w for w in unknown_fields(parse_scenario(doc)) if "KUL-PEN-truck" in w]
