@@ -123,6 +123,10 @@ def test_upload_network_then_forecast_then_plan_page(client, scenario) -> None:
     page = client.get(f"/plans/{job}").text
     assert 'id="map"' in page and f"/plans/{job}/files/plan.geojson" in page
     assert "2,900" in page  # the fake plan's cost: total demand
+    # every marker the map draws is in its legend (unused warehouses and gateways were not)
+    legend = page.split('class="legend"', 1)[1].split("</ul>", 1)[0]
+    for what in ("warehouse (size = stock)", "warehouse not used", "zone", "origin", "gateway"):
+        assert what in legend, what
     rows = client.get(f"/plans/{job}/rows/fulfilment.json").json()
     assert len(rows["rows"]) == 3 and rows["columns"][0] == "sku"
     gj = client.get(f"/plans/{job}/files/plan.geojson")
