@@ -447,13 +447,15 @@ def shortest_limit(scenario: Scenario, params: AllocationParams) -> float:
     On the block path a plan is never written before every block has at least its naive
     plan, and before the document, the evaluator, the diagnosis and the files of some
     700,000 demand rows (sea-L): that floor grows with the rows, whatever the limit. Measured
-    with ``tradelane plan`` on sea-L seed 1 (697,934 rows, 2 cores, load about 1, 7 Dec):
-    start and reading the scenario 2.4 s, compiling 0.4 s, the ten blocks' naive plans 11-12 s
-    in this process, the output 20-21 s; 4.9e-5 s a row beyond the fixed part, and this
-    estimate keeps about a fifth more. It is machine-dependent: a slower or busier machine
-    needs more (the load is not counted here, so that a refusal does not depend on the
-    moment), a faster one less. Counted from the scenario (before compiling): the number of
-    SKUs with demand decides the path as :func:`_prepare` does."""
+    with ``tradelane plan SCENARIO --out DIR --time-limit 20 --quiet`` under ``/usr/bin/time
+    -v``, the refusal switched off, on sea-L seed 1 (697,934 rows; a 2-core machine at load
+    1.7, 7 Dec): 37.4 s wall, of which start and reading the scenario 1.1 s, compiling 0.3 s,
+    the ten blocks' naive plans 14.8 s, the document, evaluator and diagnosis 9.9 s, the
+    files and the exit about 11 s; 5.2e-5 s a row beyond about a second, and this estimate
+    keeps about a seventh more (43 s for sea-L). It is machine-dependent: a slower or busier
+    machine needs more (the load is not counted here, so that a refusal does not depend on
+    the moment), a faster one less. Counted from the scenario (before compiling): the number
+    of SKUs with demand decides the path as :func:`_prepare` does."""
     strategy = params.strategy
     units = np.asarray(scenario.demand.units, float)
     has_state = bool(scenario.inventory) or bool(scenario.returns)

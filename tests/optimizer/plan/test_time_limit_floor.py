@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from network.compile import compile_network
 from network.scenario import parse_scenario
 from optimizer.allocation import blocks
 from optimizer.allocation.params import AllocationParams
@@ -65,13 +66,21 @@ def test_blocks_without_answer_keep_their_naive_plan_within_a_short_limit(
     assert out.evaluation.total == pytest.approx(plan["objective"], rel=1e-9)
     if not out.evaluation.feasible:
         assert plan["status"] == "time_limit"
+    # no block optimised: only the warehouses the naive plans use (or kept open) are opened,
+    # not the aggregate's as well
+    res = out.result
+    assert res.solution is not None and res.columns is not None
+    data = compile_network(s)
+    used = np.zeros(len(data.warehouses), bool)
+    used[res.columns.x_wh[res.solution.x > 0]] = True
+    opened = res.solution.y > 0.5
+    assert not (opened & ~used & ~data.wh_kept_open).any()
 
 
 def test_naive_block_is_a_naive_plan_of_the_block() -> None:
     """The cheap fallback (unpruned columns) serves every unit of the block and costs what
     the naive planner's plan on the pruned columns costs, up to its choice of the nearest
     warehouse over every option."""
-    from network.compile import compile_network
     from optimizer.allocation.baseline import naive_solution
     from optimizer.allocation.columns import build_columns
 
