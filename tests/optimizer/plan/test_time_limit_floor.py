@@ -168,3 +168,13 @@ def test_cli_refuses_a_too_short_limit_with_exit_2(
     assert code == 2
     assert "--time-limit" in err and "too short" in err and "give at least that" in err
     assert not (out / "plan.json").exists()
+
+
+def test_fast_dense_group_gives_the_same_ids() -> None:
+    from optimizer.allocation.columns import dense_group, dense_group_fast
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 50, 2000)
+    b = rng.integers(0, 7, 2000).astype(np.int16)
+    assert np.array_equal(dense_group_fast(a, b), dense_group(a, b))
+    assert np.array_equal(dense_group_fast(a[:0], b[:0]), dense_group(a[:0], b[:0]))
