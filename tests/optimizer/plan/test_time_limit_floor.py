@@ -126,6 +126,9 @@ def test_shortest_limit_is_monotone_in_size(monkeypatch: pytest.MonkeyPatch) -> 
     got = [shortest_limit(_scenario(1, n_sku=k, n_zone=z), p) for k, z in sizes]
     assert all(a < b for a, b in itertools.pairwise(got)), got
     assert got[0] > planning.SHORTEST_FIXED_S
+    # the naive baseline's document and evaluation add to the floor
+    s = _scenario(1, n_sku=3, n_zone=3)
+    assert shortest_limit(s, p.replace(baseline="naive")) > shortest_limit(s, p)
 
 
 def test_small_catalogues_are_never_refused() -> None:
