@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 from api.commands._common import InputError, OutputError, UnavailableError
 from network.scenario import ScenarioError
-from optimizer.exceptions import ExecutorError
+from optimizer.exceptions import ExecutorError, TimeLimitError
 
 COMMANDS = (
     "validate",
@@ -185,6 +185,10 @@ def _main(argv: Sequence[str] | None) -> int:
     except InputError as e:
         for line in e.lines:
             print(f"error: {line}", file=sys.stderr)
+        return 2
+    except TimeLimitError as e:
+        # a limit shorter than the scenario can keep, from a command other than plan's check
+        print(f"error: --time-limit: {e}", file=sys.stderr)
         return 2
     except (OutputError, ExecutorError, UnavailableError) as e:
         # the input was fine: the disk, the cluster or the database

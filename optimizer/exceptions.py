@@ -13,6 +13,7 @@ __all__ = [
     "OptimiserError",
     "ScalingWarning",
     "SolverError",
+    "TimeLimitError",
 ]
 
 
@@ -26,6 +27,16 @@ class InvalidNetworkError(OptimiserError, ValueError):
 
 class SolverError(OptimiserError, RuntimeError):
     """The solver could not run (unsupported solver, invalid parameters, internal failure)."""
+
+
+class TimeLimitError(OptimiserError, ValueError):
+    """A time limit shorter than the shortest the instance can keep on this machine (loading,
+    compiling, the naive floor, the documents and files); the message names the shortest.
+    ``shortest_s`` holds it (the CLI exits 2 and the API answers 422)."""
+
+    def __init__(self, message: str, shortest_s: float):
+        super().__init__(message)
+        self.shortest_s = shortest_s
 
 
 class ExecutorError(OptimiserError, RuntimeError):

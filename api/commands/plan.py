@@ -117,12 +117,18 @@ def allocation_params(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from optimizer.allocation.params import AllocationParams
+    from optimizer.exceptions import TimeLimitError
     from optimizer.executor import make_executor
     from optimizer.plan.io import write_plan
-    from optimizer.plan.planning import map_fits, plan_scenario
+    from optimizer.plan.planning import check_time_limit, map_fits, plan_scenario
 
     params: AllocationParams = allocation_params(args)
     scenario = load(args)
+    try:
+        # a limit shorter than the scenario can keep is refused before any work
+        check_time_limit(scenario, params)
+    except TimeLimitError as e:
+        raise InputError(f"--time-limit: {e}") from None
     previous = read_previous(args.previous) if args.previous else None
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers: {args.workers} not understood; expected an integer >= 1")

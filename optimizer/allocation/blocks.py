@@ -135,8 +135,21 @@ N_FAMILIES = 40
 FAMILY_DECOMPOSE_COLUMNS = 60_000
 #: The family LP that prices the shared rows ends by this share of the solve time.
 PRICES_END_SHARE = 0.4
-#: Share of the time left at the blocks' start kept for naive plans of blocks with no answer.
+#: Share of the time left at a re-plan's start (step 7) kept back from its blocks' map.
 FALLBACK_SHARE = 0.1
+#: Seconds per demand row of the naive plan of a block that gives no answer, computed in this
+#: process (:func:`naive_block`: the block's columns with the outbound options pruned, then
+#: the naive plan), on a free core; the reserve kept for it (:func:`fallback_seconds`) is this
+#: times the rows times the machine's slowdown. Measured on sea-L seed 1 (69,771 rows a block,
+#: 2 cores, load about 1, 7 Dec): 1.41-1.43 s a block, 2.05e-5 s a row (it was 2.9 s a block
+#: with the fully pruned columns); this keeps about a quarter more. It replaced a flat 10 % of
+#: the time left (2 s at a 20-s limit against the 29 s the ten blocks then took).
+NAIVE_S_PER_ROW = 2.6e-5
+#: Seconds per demand row of a block's first pass before it can answer at all (its pruned
+#: columns and naive plan on a worker, 3.2 s for sea-L's 69,771-row blocks; the LP comes on
+#: top): a blocks' map with less time than this for its largest block is not started (every
+#: block keeps its naive plan, and the warehouse aggregate is skipped as well).
+BLOCK_FIRST_S_PER_ROW = 4.5e-5
 #: Share of the solve time the warehouse aggregate gets.
 AGGREGATE_SHARE = 0.3
 #: At most this many price rounds.
@@ -205,6 +218,13 @@ def block_columns(
     return out
 
 
+def fallback_seconds(n_rows: int, slowdown: float = 1.0) -> float:
+    """Seconds to keep for the naive plans of blocks with no answer, computed in this process
+    one after the other (:func:`naive_block`), for ``n_rows`` demand rows in all: measured,
+    not a share of the time (:data:`NAIVE_S_PER_ROW`), times the machine's ``slowdown``."""
+    return NAIVE_S_PER_ROW * max(0, n_rows) * max(1.0, slowdown)
+
+
 @dataclass(frozen=True, slots=True)
 class BlockPlan:
     """What one block returns: its plan and its naive plan on their used columns only."""
@@ -219,6 +239,23 @@ class BlockPlan:
     bound: tuple[float, ...]
     seconds: float
     note: str = ""
+
+
+def naive_block(data: NetworkData, b: int, rows: I) -> BlockPlan:
+    """Block ``b``'s naive plan alone (a block with no answer by its deadline), cheaply: on
+    the block's columns with only the outbound options pruned (``build_columns(prune=
+    "outbound")``), which are built about twice as fast as the fully pruned ones the LP needs.
+    The naive planner's nearest warehouse is taken over the same outbound options as on a
+    worker; replenishment and direct lines choose among every option, not only the
+    undominated ones (the rules' cheapest freight and fastest line, as on the full columns
+    wherever pruning keeps them). Fully unpruned columns were faster still (0.57 s against
+    2.7 s on a 1,000-SKU block of sea-L) but their nearest warehouses cost 0.6 % more."""
+    db = block_data(data, rows)
+    cb = build_columns(db, prune="outbound")
+    nv, _hn = naive_solution(db, cb)
+    nc, nvc = compact(cb, nv)
+    hc = replace(nvc, stock=stock_levels(db, nc, nvc.f))
+    return BlockPlan(b, None, None, nc, nvc, hc, (-math.inf, -math.inf), 0.0)
 
 
 def family_data(data: NetworkData, n_families: int) -> tuple[NetworkData, I]:
@@ -821,11 +858,16 @@ def solve_blocks(
     block_skus: int | None = None,
     n_families: int | None = None,
     on_phase: PhaseReport | None = None,
+    slowdown: float = 1.0,
 ) -> tuple[AllocationResult, tuple[Columns, Solution, Solution]]:
     """The block path (module docstring).
 
     Returns the result (on the assembled, used columns) and the assembled naive plan
-    ``(columns, naive, hint)`` for the floor and the baseline.
+    ``(columns, naive, hint)`` for the floor and the baseline. ``slowdown`` (the load average
+    per CPU, at least 1) scales the time kept for the naive plans of blocks with no answer
+    (:func:`fallback_seconds`). When what is left after that reserve cannot give the largest
+    block its first pass (:data:`BLOCK_FIRST_S_PER_ROW`), neither the aggregate nor the blocks'
+    map is started: every block keeps its naive plan, computed here at once.
     """
 
     say = on_phase or quiet
@@ -834,6 +876,12 @@ def solve_blocks(
     t0 = time.perf_counter()
     stats: dict[str, Any] = {}
     notes: list[str] = []
+    blocks = sku_blocks(data, block_skus)
+    reserve = fallback_seconds(len(data.dem_units), slowdown)
+    first_s = BLOCK_FIRST_S_PER_ROW * max((len(r) for r in blocks), default=0) * slowdown
+    stats["fallback_reserve_s"] = reserve
+    if deadline - t0 - reserve < first_s / (1.0 - AGGREGATE_SHARE):
+        return _naive_only(data, params, blocks, deadline, stats, notes, t0, say)
     # 1. warehouses on the SKU-family aggregate
     say(f"deciding warehouses on {n_families} SKU families")
     fdata, fam = family_data(data, n_families)
@@ -852,7 +900,6 @@ def solve_blocks(
     stats["aggregate_status"] = str(fres.status)
     stats["aggregate_objective"] = fres.objective
     # 2-3. blocks
-    blocks = sku_blocks(data, block_skus)
     stats["blocks"] = len(blocks)
     own = runner is None
     if own:
@@ -863,8 +910,8 @@ def solve_blocks(
     if keep is False:
         runner.persistent = True
     shared = (data, params, y, mult)
-    # time kept back for computing here the naive plan of a block that gives no answer
-    map_deadline = deadline - FALLBACK_SHARE * max(0.0, deadline - time.perf_counter())
+    # time kept back for computing here the naive plans of blocks that give no answer
+    map_deadline = deadline - reserve
     wall_deadline = time.time() + (map_deadline - time.perf_counter())
     alphas = fixed_cost_shares(data, blocks, fdata, fres.columns, fres.solution, fam)
     items = [(b, rows, alphas[b], wall_deadline, 0.3) for b, rows in enumerate(blocks)]
@@ -907,6 +954,46 @@ def solve_blocks(
         if own:
             runner.close()
     return res, naive_plan
+
+
+def _naive_only(
+    data: NetworkData,
+    params: AllocationParams,
+    blocks: list[I],
+    deadline: float,
+    stats: dict[str, Any],
+    notes: list[str],
+    t0: float,
+    say: Any,
+) -> tuple[AllocationResult, tuple[Columns, Solution, Solution]]:
+    """Every block's naive plan, computed here (too little time for the aggregate and the
+    blocks' first pass): no worker is started, no bound is computed."""
+    say(f"too little time for the {len(blocks)} SKU blocks: the naive plan of each")
+    stats["blocks"] = len(blocks)
+    stats["blocks_s"] = 0.0
+    items = [(b, rows, None, 0.0, 0.0) for b, rows in enumerate(blocks)]
+    head = (
+        f"SKU-block path ({len(data.skus)} SKUs) in {len(blocks)} blocks: the time limit left "
+        f"{max(0.0, deadline - t0):.1f} s for the solve, less than the blocks' first pass "
+        "after the naive plans' reserve; no warehouse aggregate, no block LP, no bound"
+    )
+    y = data.wh_kept_open.astype(float)
+    # the deadline given as already past: no price round or bound after the naive plans
+    return _assemble(
+        data,
+        params,
+        [None] * len(blocks),
+        items,
+        y,
+        None,
+        None,
+        None,
+        t0,
+        stats,
+        [head, *notes],
+        t0,
+        say,
+    )
 
 
 def replan_blocks(
@@ -992,14 +1079,10 @@ def _assemble(
     block_s = max((r.seconds for r in out if r is not None), default=math.inf)
     for b, (res_b, (_b, rows, *_)) in enumerate(zip(out, items, strict=True)):
         if res_b is None:
-            # no answer in time: this block's naive plan, computed here
+            # no answer in time: this block's naive plan, computed here (the reserve for it
+            # is fallback_seconds)
             missing += 1
-            db = block_data(data, rows)
-            cb = build_columns(db)
-            nv, _hn = naive_solution(db, cb)
-            nc, nvc = compact(cb, nv)
-            hc = replace(nvc, stock=stock_levels(db, nc, nvc.f))
-            res_b = BlockPlan(b, None, None, nc, nvc, hc, (-math.inf, -math.inf), 0.0)
+            res_b = naive_block(data, b, rows)
         if res_b.note:
             notes.append(res_b.note)
         naive_parts.append((res_b.naive_cols, res_b.naive))
@@ -1018,6 +1101,11 @@ def _assemble(
         naive_y = np.maximum(naive_y, s.y)
     ncols, nsol = concat(naive_parts, naive_y)
     _, hsol = concat([(c, h) for (c, _), h in zip(naive_parts, hint_parts, strict=True)], naive_y)
+    if not any(r is not None and r.sol is not None for r in out):
+        # no block has an optimised plan: the naive plan whole, on its own warehouses (the
+        # aggregate's would only add the fixed costs of warehouses nothing uses: sea-L seed 1
+        # at a 60-s limit, 19,568,076.61 against the naive plan's 19,460,451.61)
+        y = np.asarray(naive_y, float)
     cols, sol = concat(parts, y)
     cost = cost_terms(data, cols, sol)
     obj = float(sum(cost.values()))

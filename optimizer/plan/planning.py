@@ -36,7 +36,7 @@ from optimizer.allocation.columns import Columns, build_columns, cost_terms, dro
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, SolveStats, Status
 from optimizer.allocation.solve import solve_allocation
-from optimizer.exceptions import SolverError
+from optimizer.exceptions import SolverError, TimeLimitError
 from optimizer.plan.document import (
     CostBreakdown,
     CountryService,
@@ -64,6 +64,7 @@ __all__ = [
     "peak_rss_mb",
     "plan_dict",
     "plan_scenario",
+    "shortest_limit",
 ]
 
 log = logging.getLogger(__name__)
@@ -401,10 +402,14 @@ def map_fits(time_limit_s: float) -> bool:
 
 
 #: Output seconds reserved per demand pair on the SKU-block path (no column build to time),
-#: on a machine with a core free; multiplied by :func:`machine_slowdown`. Two sea-L runs
-#: (697,934 pairs, ``--baseline naive``) wrote their output in 119 s and 161 s at load
-#: averages of about 5 and 6.5 on 2 cores: 6-7e-5 s per pair once divided by the slowdown.
-BLOCK_OUTPUT_PER_PAIR_S = 8e-5
+#: on a machine with a core free; multiplied by :func:`machine_slowdown`. sea-L seed 1
+#: (697,934 pairs, no baseline, 2 cores, load 0.8-1.2, 7 Dec): the document, the evaluator,
+#: the diagnosis and the files took 20-21 s, 3e-5 s a pair; this keeps a third more.
+BLOCK_OUTPUT_PER_PAIR_S = 4e-5
+#: What ``--baseline naive`` adds to :data:`BLOCK_OUTPUT_PER_PAIR_S` (a second document and
+#: evaluation): two sea-L runs with it wrote their output in 119 s and 161 s at load averages
+#: of about 5 and 6.5 on 2 cores, 6-7e-5 s a pair once divided by the slowdown.
+BLOCK_BASELINE_PER_PAIR_S = 4e-5
 #: Seconds the solvers may run past their deadline, per second of column build and naive
 #: plan: SciPy's HiGHS (``linprog``, which cannot be interrupted) stops late in a large LP. On
 #: sea-72h at load 4 (columns and naive plan 1.25 s) the decomposition's first fixed-warehouse
@@ -424,6 +429,66 @@ MAP_LIMIT_SHARE = 0.15
 #: A solve is not started with less than this many seconds left before the output reserve:
 #: the naive plan (the floor) is written instead.
 MIN_SOLVE_S = 0.5
+
+
+#: :func:`shortest_limit` of the SKU-block path: fixed seconds (the interpreter, its imports
+#: and the executor's) and seconds per demand row (reading and compiling the scenario, the
+#: naive floor of every block, the documents and the files).
+SHORTEST_FIXED_S = 1.0
+SHORTEST_S_PER_ROW = 6e-5
+#: What ``--baseline naive`` adds to :data:`SHORTEST_S_PER_ROW`: the naive plan's document and
+#: evaluation (on sea-L seed 1 the plan's own took 4.3 + 5.0 s, 1.35e-5 s a row).
+SHORTEST_BASELINE_S_PER_ROW = 1.6e-5
+
+
+def shortest_limit(scenario: Scenario, params: AllocationParams) -> float:
+    """The shortest time limit the scenario can keep on this kind of machine: ``0.0`` off the
+    SKU-block path (tiers S and M and sea-72h keep a 5-s limit: their floor is the naive plan
+    on their own columns, built before the solve is given its time), else
+    :data:`SHORTEST_FIXED_S` plus :data:`SHORTEST_S_PER_ROW` per demand row with units
+    (and :data:`SHORTEST_BASELINE_S_PER_ROW` with the naive baseline).
+
+    On the block path a plan is never written before every block has at least its naive
+    plan, and before the document, the evaluator, the diagnosis and the files of some
+    700,000 demand rows (sea-L): that floor grows with the rows, whatever the limit. Measured
+    with ``tradelane plan SCENARIO --out DIR --time-limit 20 --quiet`` under ``/usr/bin/time
+    -v``, the refusal switched off, on sea-L seed 1 (697,934 rows; a 2-core machine at load
+    1.7, 7 Dec): 37.4 s wall, of which start and reading the scenario 1.1 s, compiling 0.3 s,
+    the ten blocks' naive plans 14.8 s, the document, evaluator and diagnosis 9.9 s, the
+    files and the exit about 11 s; 5.2e-5 s a row beyond about a second, and this estimate
+    keeps about a seventh more (43 s for sea-L). It is machine-dependent: a slower or busier
+    machine needs more (the load is not counted here, so that a refusal does not depend on
+    the moment), a faster one less. Counted from the scenario (before compiling): the number
+    of SKUs with demand decides the path as :func:`_prepare` does."""
+    strategy = params.strategy
+    units = np.asarray(scenario.demand.units, float)
+    has_state = bool(scenario.inventory) or bool(scenario.returns)
+    if has_state or strategy not in ("auto", "blocks") or not len(units):
+        return 0.0
+    pos = units > 0
+    n_skus = len(np.unique(np.asarray(scenario.demand.sku, dtype=object)[pos].astype(str)))
+    if strategy == "auto" and n_skus < BLOCK_MIN_SKUS:
+        return 0.0
+    per_row = SHORTEST_S_PER_ROW + (
+        SHORTEST_BASELINE_S_PER_ROW if params.baseline == "naive" else 0.0
+    )
+    return SHORTEST_FIXED_S + per_row * int(pos.sum())
+
+
+def check_time_limit(scenario: Scenario, params: AllocationParams) -> None:
+    """Raise :class:`~optimizer.exceptions.TimeLimitError` naming the shortest limit when
+    ``params``' time limit is shorter than :func:`shortest_limit`."""
+    limit = params.time_limit_s
+    shortest = shortest_limit(scenario, params)
+    if math.isfinite(limit) and limit < shortest:
+        raise TimeLimitError(
+            f"{scenario.name}: a time limit of {limit:g} s is too short for "
+            f"{int((np.asarray(scenario.demand.units, float) > 0).sum()):,} demand rows on "
+            "the SKU-block path: reading the scenario, the naive plan of every block and "
+            f"writing the plan take about {math.ceil(shortest):g} s on this machine; give "
+            "at least that",
+            float(math.ceil(shortest)),
+        )
 
 
 def _solve(
@@ -519,13 +584,15 @@ def _prepare(
         # tiers L/XL: SKU blocks (optimizer.allocation.blocks); full columns are never built
         strategy = "blocks"
         n_pairs = int((data.dem_units > 0).sum())
+        slow = machine_slowdown()
+        per_pair = BLOCK_OUTPUT_PER_PAIR_S + (
+            BLOCK_BASELINE_PER_PAIR_S if params.baseline == "naive" else 0.0
+        )
         solve_deadline = deadline - (
-            OUTPUT_FIXED_S
-            + BLOCK_OUTPUT_PER_PAIR_S * n_pairs * machine_slowdown()
-            + (MAP_SECONDS if draw_map else 0.0)
+            OUTPUT_FIXED_S + per_pair * n_pairs * slow + (MAP_SECONDS if draw_map else 0.0)
         )
         res_b, (cols, naive, hint) = solve_blocks(
-            data, params, deadline=solve_deadline, runner=executor, on_phase=say
+            data, params, deadline=solve_deadline, runner=executor, on_phase=say, slowdown=slow
         )
         naive_cols = cols
         notes = list(res_b.notes)
@@ -691,6 +758,12 @@ def plan_scenario(
         The caller draws ``map.png`` within the time limit (:func:`map_fits`): its seconds are
         reserved after the solve.
 
+    Raises
+    ------
+    TimeLimitError
+        The time limit is shorter than the scenario can keep (:func:`shortest_limit`, the
+        SKU-block path of large catalogues); the message names the shortest.
+
     Returns
     -------
     PlanOutcome
@@ -705,6 +778,7 @@ def plan_scenario(
         finds the plan breaks no rule and it costs at least the bound.
     """
     params = params or AllocationParams()
+    check_time_limit(scenario, params)
     t_in = time.perf_counter()
     t0 = t_in if started is None else started
     deadline = t0 + params.time_limit_s

@@ -430,3 +430,24 @@ def test_v11_keys_and_previous_plan_id(client, scenario) -> None:
     assert _done(client, r.json()["id"])["status"] == "succeeded"
     rec = client.app.state.store.get("acme", r.json()["id"], with_request=True)
     assert rec.request["previous_plan"] == first["plan"]
+
+
+def test_a_time_limit_shorter_than_the_scenario_keeps_is_422(
+    client, scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A limit shorter than the SKU-block path's floor is refused before the job is queued,
+    naming the shortest (``optimizer.plan.planning.shortest_limit``, forced onto this tiny
+    scenario); a limit as long as it is queued."""
+    from optimizer.plan import planning
+
+    monkeypatch.setattr(planning, "BLOCK_MIN_SKUS", 1)
+    monkeypatch.setattr(planning, "SHORTEST_S_PER_ROW", 1.0)
+    rows = sum(1 for d in scenario["demand"] if d["units"] > 0)
+    shortest = planning.SHORTEST_FIXED_S + rows
+    r = _post(client, scenario, time_limit_s=shortest - 0.5)
+    assert r.status_code == 422
+    d = r.json()["detail"][0]
+    assert d["loc"] == ["body", "time_limit_s"]
+    assert "too short" in d["msg"] and f"about {shortest:g} s" in d["msg"]
+    assert client.get("/v1/plans", headers=auth()).json()["count"] == 0
+    assert _post(client, scenario, time_limit_s=shortest).status_code == 202
