@@ -13,6 +13,10 @@ from api.documents import check_document, check_json_values, parse_checked
 from api.network_schemas import NetworkPublic, NetworksPublic, NetworkSummary, NetworkVersionPublic
 from api.network_store import NetworkRecord
 from api.schemas import ErrorResponse, PlanAccepted
+from network.scenario import Scenario
+from optimizer.allocation.params import AllocationParams
+from optimizer.exceptions import TimeLimitError
+from optimizer.plan.planning import check_time_limit
 
 router = APIRouter(prefix="/v1/networks", tags=["networks"])
 
@@ -246,8 +250,11 @@ def get_network(
     return _public(rec, with_document=True)
 
 
-def forecast_scenario(network: dict[str, Any], body: bytes | str, media: str) -> dict[str, Any]:
-    """The scenario of a forecast on a network: CSV text or a JSON list of demand rows.
+def forecast_scenario(
+    network: dict[str, Any], body: bytes | str, media: str
+) -> tuple[dict[str, Any], Scenario]:
+    """The scenario of a forecast on a network (the document and the parsed scenario): CSV
+    text or a JSON list of demand rows.
 
     Raises
     ------
@@ -300,7 +307,7 @@ def forecast_scenario(network: dict[str, Any], body: bytes | str, media: str) ->
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             "send the forecast as text/csv or application/json",
         )
-    return {**network, "demand": s.demand.to_records()}
+    return {**network, "demand": s.demand.to_records()}, s
 
 
 @router.post(
@@ -364,7 +371,7 @@ def submit_forecast(
             status.HTTP_404_NOT_FOUND,
             f"network {name!r}" + (f" version {version}" if version else "") + " not found",
         )
-    scenario = forecast_scenario(net.document, body, media)
+    scenario, parsed = forecast_scenario(net.document, body, media)
     limit = time_limit_s if time_limit_s is not None else settings.default_time_limit_s
     if limit > settings.max_time_limit_s:
         raise RequestValidationError(
@@ -377,6 +384,14 @@ def submit_forecast(
                 }
             ]
         )
+    try:
+        # a limit shorter than the forecast can keep (the SKU-block path of a large catalogue),
+        # refused here as POST /v1/plans refuses it, not failed later in the worker
+        check_time_limit(parsed, AllocationParams(time_limit=limit))
+    except TimeLimitError as e:
+        raise RequestValidationError(
+            [{"loc": ("query", "time_limit_s"), "type": "value_error", "msg": str(e)}]
+        ) from None
     req = {
         "scenario": scenario,
         "time_limit_s": limit,

@@ -150,6 +150,25 @@ def test_forecast_csv_plans_on_the_stored_version(client, stored) -> None:
     assert listed[0]["network"] == {"name": "tiny", "version": 1}
 
 
+def test_a_forecast_with_a_limit_shorter_than_it_keeps_is_422(
+    client, stored, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As POST /v1/plans: a limit shorter than the SKU-block path's floor (forced onto this
+    tiny network) is refused before the job is queued, naming the shortest; it was queued and
+    failed in the worker."""
+    from optimizer.plan import planning
+
+    monkeypatch.setattr(planning, "BLOCK_MIN_SKUS", 1)
+    monkeypatch.setattr(planning, "SHORTEST_S_PER_ROW", 1.0)
+    shortest = planning.SHORTEST_FIXED_S + 3  # the three rows of CSV
+    r = _forecast(client, "tiny", CSV, time_limit_s=shortest - 0.5)
+    assert r.status_code == 422, r.text
+    d = r.json()["detail"][0]
+    assert d["field"] == "query: time_limit_s" and f"about {shortest:g} s" in d["msg"], d
+    assert client.get("/v1/plans", headers=auth()).json()["count"] == 0
+    assert _forecast(client, "tiny", CSV, time_limit_s=shortest).status_code == 202
+
+
 def test_forecast_json_rows_and_version_choice(client, stored) -> None:
     """The JSON demand list works too, and ``version`` picks an older network."""
     doc2 = copy.deepcopy(stored)
