@@ -83,6 +83,9 @@ def test_run_isolated_maps_outcomes() -> None:
         )
 
 
+# slow (16 s, a LocalCluster started for one job): `make test-all` runs it; CI keeps the
+# optimizer-level Dask test (test_blocks.py::test_dask_local_cluster_gives_the_same_plan).
+@pytest.mark.slow
 def test_service_solves_send_their_sku_blocks_to_the_dask_cluster(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
