@@ -22,6 +22,7 @@ import datetime as dt
 import hmac
 import json
 import logging
+import math
 import secrets
 import uuid
 from pathlib import Path
@@ -59,6 +60,20 @@ def _pct(v: Any, digits: int = 1) -> str:
     return "–" if v is None else f"{100.0 * float(v):.{digits}f} %"
 
 
+def _share(v: Any, digits: int = 1) -> str:
+    """An on-time share rounded toward zero, so that a share below its target never reads as
+    reaching it (0.9499 is "94.9 %", not "95.0 %" beside a 95 % target marked missed).
+
+    >>> _share(0.9499), _share(0.95), _share(0.29), _share(None)
+    ('94.9 %', '95.0 %', '29.0 %', '–')
+    """
+    if v is None:
+        return "–"
+    scale = 10.0**digits
+    # the small term keeps a share of exactly 0.29 (28.999999999999996 in floating point) at 29.0
+    return f"{math.floor(100.0 * float(v) * scale + 1e-7) / scale:.{digits}f} %"
+
+
 def _target(v: Any) -> str:
     """A target share as it was set, not rounded to whole percent (0.875 is "87.5 %", not
     "88 %", which a plan at 87.6 % on time would seem to miss)."""
@@ -74,7 +89,7 @@ def _signed(v: Any, digits: int = 0) -> str:
     return f"{x + 0.0:+,.{digits}f}" if x != 0 else f"{0.0:+.{digits}f}"  # never "-0.00"
 
 
-templates.env.filters.update(num=_num, pct=_pct, signed=_signed, target=_target)
+templates.env.filters.update(num=_num, pct=_pct, share=_share, signed=_signed, target=_target)
 router = APIRouter(include_in_schema=False)
 
 KEY_COOKIE = "tradelane_key"

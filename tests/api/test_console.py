@@ -661,6 +661,30 @@ def test_an_on_time_target_is_shown_as_set(client, scenario) -> None:
     assert re.search(r'id="kpi-target">90 %<', client.get(f"/plans/{job}").text)
 
 
+def test_an_on_time_share_below_its_target_never_reads_as_reaching_it(client, scenario) -> None:
+    """0.9499 on time against a 95 % target marked missed: the share is "94.9 %" (it was
+    "95.0 %", which reads as meeting the target), in the KPI and the by-country table."""
+    _sign_in(client)
+    service = {
+        "on_time_share": 0.9499,
+        "units_on_time": 9499,
+        "units_late": 501,
+        "units_lost": 0,
+        "target": 0.95,
+        "by_country": {"MY": {"on_time_share": 0.9499, "units_late": 501, "units_lost": 0}},
+    }
+    job = _plan_with(
+        client,
+        scenario,
+        service=service,
+        diagnosis={"target": 0.95, "target_met": False, "zones_missing_promise": 1},
+    )
+    page = client.get(f"/plans/{job}").text
+    assert re.search(r'id="kpi-ontime">94.9 %<', page), page
+    assert "95.0 %" not in page and '<td>MY</td><td class="n">94.9 %</td>' in page
+    assert "missed" in page
+
+
 @pytest.mark.parametrize(
     ("url", "said"),
     [
