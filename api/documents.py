@@ -257,3 +257,19 @@ def parse_checked(doc: Any, kind: str, *, loc: tuple[str, ...], **parse_kw: Any)
         raise
     check_document(doc, kind, loc=loc)
     return parsed
+
+
+def check_plan_limit(scenario: Any, limit: float, loc: tuple[str, ...]) -> None:
+    """A 422 at ``loc`` naming the shortest limit when ``limit`` is shorter than the scenario
+    can keep (:func:`optimizer.plan.planning.check_time_limit`: the SKU-block path of a large
+    catalogue), before any job is queued."""
+    from fastapi.exceptions import RequestValidationError
+
+    from optimizer.allocation.params import AllocationParams
+    from optimizer.exceptions import TimeLimitError
+    from optimizer.plan.planning import check_time_limit
+
+    try:
+        check_time_limit(scenario, AllocationParams(time_limit=limit))
+    except TimeLimitError as e:
+        raise RequestValidationError([{"loc": loc, "type": "value_error", "msg": str(e)}]) from None

@@ -9,14 +9,11 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, st
 from fastapi.exceptions import RequestValidationError
 
 from api.deps import TenantDep, invalid_json
-from api.documents import check_document, check_json_values, parse_checked
+from api.documents import check_document, check_json_values, check_plan_limit, parse_checked
 from api.network_schemas import NetworkPublic, NetworksPublic, NetworkSummary, NetworkVersionPublic
 from api.network_store import NetworkRecord
 from api.schemas import ErrorResponse, PlanAccepted
 from network.scenario import Scenario
-from optimizer.allocation.params import AllocationParams
-from optimizer.exceptions import TimeLimitError
-from optimizer.plan.planning import check_time_limit
 
 router = APIRouter(prefix="/v1/networks", tags=["networks"])
 
@@ -384,14 +381,8 @@ def submit_forecast(
                 }
             ]
         )
-    try:
-        # a limit shorter than the forecast can keep (the SKU-block path of a large catalogue),
-        # refused here as POST /v1/plans refuses it, not failed later in the worker
-        check_time_limit(parsed, AllocationParams(time_limit=limit))
-    except TimeLimitError as e:
-        raise RequestValidationError(
-            [{"loc": ("query", "time_limit_s"), "type": "value_error", "msg": str(e)}]
-        ) from None
+    # refused here as POST /v1/plans refuses it, not failed later in the worker
+    check_plan_limit(parsed, limit, ("query", "time_limit_s"))
     req = {
         "scenario": scenario,
         "time_limit_s": limit,

@@ -10,12 +10,9 @@ from fastapi.exceptions import RequestValidationError
 
 from api.convert import job_to_public, job_to_summary
 from api.deps import JSONBodyRoute, NetworksDep, SettingsDep, StoreDep, TenantDep
-from api.documents import check_json_values, parse_checked
+from api.documents import check_json_values, check_plan_limit, parse_checked
 from api.risk_jobs import is_risk_request, is_risk_result
 from api.schemas import ErrorResponse, JobStatus, PlanAccepted, PlanCreate, PlanPublic, PlansPublic
-from optimizer.allocation.params import AllocationParams
-from optimizer.exceptions import TimeLimitError
-from optimizer.plan.planning import check_time_limit
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"], route_class=JSONBodyRoute)
 
@@ -114,13 +111,7 @@ def create_plan(
                 }
             ]
         )
-    try:
-        # a limit shorter than the scenario can keep (the SKU-block path of a large catalogue)
-        check_time_limit(scenario, AllocationParams(time_limit=limit))
-    except TimeLimitError as e:
-        raise RequestValidationError(
-            [{"loc": ("body", "time_limit_s"), "type": "value_error", "msg": str(e)}]
-        ) from None
+    check_plan_limit(scenario, limit, ("body", "time_limit_s"))
     request: dict[str, Any] = {"scenario": body.scenario, "time_limit_s": limit, "seed": body.seed}
     if body.previous_plan_id is not None:
         prev = store.get(tenant, body.previous_plan_id, with_request=True)
