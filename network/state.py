@@ -28,6 +28,10 @@ service:
   returned unit (absent: it does not take returns).
 - Lanes of mode ``transfer`` (already in v1) join two warehouses; the v1.1 model uses them to
   move tonight's inventory.
+- Tonight's units take storage at their warehouse (on hand; in transit once they arrive within
+  the horizon) until the plan uses or transfers them: with the stocking levels and the resold
+  surplus they fit ``storage_m3``, or, at a warehouse that its inventory alone overfills, that
+  inventory's volume (the plan keeps it and says so).
 - ``service.stability_penalty_per_unit``: with a previous plan given, the cost of each unit of
   stocking level moved away from it.
 

@@ -15,9 +15,10 @@ with no handling hours, lanes of one hop (origin → warehouse inbound, warehous
 mile, origin → zone direct, warehouse → warehouse transfer) priced ``cost_per_unit +
 cost_per_kg·weight`` (DESIGN §3, no duty, no distance), a service with no review period, no
 safety stock, no capital cost, no on-time share and no late penalty (so only costs, fixed
-costs, lost sales and throughput matter), warehouse throughput capacities, no storage or lane
-capacities, one returns rule per country (no category). Lots of a SKU without demand, or
-arriving at or after the horizon's end, cannot be used; a unit that stays pays
+costs, lost sales and throughput matter), warehouse throughput capacities, storage capacities
+(``storage=True``), no lane capacities, one returns rule per country (no category). Lots of a
+SKU without demand, or arriving at or after the horizon's end, cannot be used; a unit that
+stays pays
 ``holding_cost_per_m3_day·volume`` per day from its arrival to the end of the horizon. Stock
 may be transferred out of any warehouse (used or not) into a used one. Returns: a share
 ``rate`` of the units delivered to a zone (from a warehouse or direct) comes back; each
@@ -25,6 +26,15 @@ returned unit is written off at the SKU's value or taken by a used warehouse wit
 ``returns_handling_cost_per_unit`` in the zone's country (at most ``rate × demand`` units
 each), at its cheapest lane to the zone (reversed) plus that handling; the resellable share
 supplies that warehouse at any time or stays on its shelf for the horizon.
+
+Storage (a warehouse with ``storage_m3``, used): the stocking level of a (SKU, warehouse) is a
+whole number of units, at least the inbound units × lead time (transit hours / 24) / horizon
+(no review period, no safety stock); the levels' volume fits ``storage_m3``, and together
+with every unit that stays on the warehouse's shelves — each lot there within the horizon
+(on hand, or arriving before its end) less the units used from it (there or transferred
+out), plus the resold units kept — it fits ``max(storage_m3, volume of those lots)`` (a
+warehouse that tonight's lots alone overfill keeps them). With stocking levels the warehouse
+set's problem is a small MIP (:func:`scipy.optimize.milp`).
 """
 
 from __future__ import annotations
@@ -34,8 +44,8 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linprog
-from scipy.sparse import coo_matrix
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse import coo_matrix, vstack
 
 
 def lane_cost(lane: dict[str, Any], sku: dict[str, Any]) -> float:
@@ -151,16 +161,20 @@ def _fixed_y_lp(doc: dict[str, Any], open_: set[str]) -> float:
     # supply any interval or stay on the shelf for the horizon
     lot_vars: dict[int, list[int]] = {}
     resold_use: dict[tuple[str, str], int] = {}
+    kept_var: dict[tuple[str, str], int] = {}
     for (k, w), rs in resold.items():
         h_on = float(nodes[w].get("holding_cost_per_m3_day", 0.0)) * float(skus[k]["volume_m3"])
         parts = [var(h_on * H)]  # kept on the shelf
+        kept_var[(k, w)] = parts[0]
         if (k, w) in shipped:
             parts.append(var(0.0))  # used to serve demand (balance below)
         eq([(j, 1.0) for j in parts] + [(j, -sig) for j, sig in rs], 0.0)
         resold_use[(k, w)] = parts[1] if len(parts) > 1 else -1
+    # stocking level terms per (SKU, warehouse): (inbound variable, lead time / horizon)
+    levels: dict[tuple[str, str], list[tuple[int, float]]] = {}
     for (k, w), xs in shipped.items():
         inb = [
-            lane_cost(ln, skus[k])
+            ln
             for ln in lanes
             if ln["to"] == w and ln["from"] in nodes and nodes[ln["from"]]["kind"] == "origin"
         ]
@@ -170,8 +184,10 @@ def _fixed_y_lp(doc: dict[str, Any], open_: set[str]) -> float:
         for a, b in itertools.pairwise(cuts):
             share = (b - a) / H
             entries = [(j, -share) for j in xs]
-            if inb:
-                entries.append((var(min(inb)), 1.0))
+            for ln in inb:
+                j = var(lane_cost(ln, skus[k]))
+                entries.append((j, 1.0))
+                levels.setdefault((k, w), []).append((j, float(ln["transit_hours"]) / 24.0 / H))
             if resold_use.get((k, w), -1) >= 0:
                 pieces.append(var(0.0))
                 entries.append((pieces[-1], 1.0))
@@ -185,6 +201,39 @@ def _fixed_y_lp(doc: dict[str, Any], open_: set[str]) -> float:
             eq([(resold_use[k, w], 1.0)] + [(j, -1.0) for j in pieces], 0.0)
     for i, gs in lot_vars.items():
         ub_rows.append((gs, [1.0] * len(gs), lots[i][2]))
+    # storage of the used warehouses: whole stocking levels S ≥ Σ f·L/H; the levels fit the
+    # storage, and with the lots' units left and the resold units kept max(storage, lots)
+    integer: list[int] = []
+    for w in sorted(open_):
+        if nodes[w].get("storage_m3") is None:
+            continue
+        storage = float(nodes[w]["storage_m3"])
+        shelf: list[tuple[int, float]] = []
+        lots_m3 = 0.0
+        for i, (k, lw, units, day) in enumerate(lots):
+            if lw != w or day >= H:
+                continue
+            v = float(skus[k]["volume_m3"])
+            lots_m3 += v * units
+            shelf += [(g, -v) for g in lot_vars.get(i, [])]  # a used unit leaves the shelf
+        level_terms: list[tuple[int, float]] = []
+        for (k, lw), fs in levels.items():
+            if lw != w:
+                continue
+            s_var = var(0.0)
+            integer.append(s_var)
+            ub_rows.append(([s_var] + [j for j, _c in fs], [-1.0] + [c for _j, c in fs], 0.0))
+            level_terms.append((s_var, float(skus[k]["volume_m3"])))
+        if level_terms:
+            js, vs = [j for j, _v in level_terms], [v for _j, v in level_terms]
+            ub_rows.append((js, vs, storage))
+        kept_terms = [
+            (kept_var[k, w], float(skus[k]["volume_m3"])) for (k, rw) in resold if rw == w
+        ]
+        terms = level_terms + shelf + kept_terms
+        if terms:
+            cap = max(storage, lots_m3)
+            ub_rows.append(([j for j, _v in terms], [v for _j, v in terms], cap - lots_m3))
     n = len(cost)
     a_eq = coo_matrix((vals, (rows, cols)), shape=(len(eq_rhs), n))
     ur, uc, uv, ub = [], [], [], []
@@ -194,6 +243,23 @@ def _fixed_y_lp(doc: dict[str, Any], open_: set[str]) -> float:
         uv += vs
         ub.append(rhs)
     a_ub = coo_matrix((uv, (ur, uc)), shape=(len(ub), n)) if ub else None
+    fixed = sum(float(nodes[w].get("fixed_cost", 0.0)) for w in open_)
+    if integer:
+        a_all = vstack([a_eq] + ([a_ub] if a_ub is not None else [])).tocsr()
+        lo = np.concatenate([np.array(eq_rhs), np.full(len(ub), -np.inf)])
+        hi = np.concatenate([np.array(eq_rhs), np.array(ub)])
+        kinds = np.zeros(n)
+        kinds[integer] = 1
+        mres = milp(
+            np.array(cost),
+            constraints=LinearConstraint(a_all, lo, hi),
+            integrality=kinds,
+            bounds=Bounds(0, np.inf),
+            options={"mip_rel_gap": 0.0},
+        )
+        if mres.status != 0:
+            return math.inf
+        return float(mres.fun) + const + fixed
     res = linprog(
         np.array(cost),
         A_ub=a_ub,
@@ -205,7 +271,6 @@ def _fixed_y_lp(doc: dict[str, Any], open_: set[str]) -> float:
     )
     if res.status != 0:
         return math.inf
-    fixed = sum(float(nodes[w].get("fixed_cost", 0.0)) for w in open_)
     return float(res.fun) + const + fixed
 
 
@@ -224,8 +289,12 @@ def brute_force(doc: dict[str, Any]) -> tuple[float, frozenset[str]]:
     return best, best_set
 
 
-def tiny_state_doc(rng: np.random.Generator, n_wh: int = 3, n_zone: int = 3) -> dict[str, Any]:
-    """A random tiny scenario in the brute force's scope (module docstring)."""
+def tiny_state_doc(
+    rng: np.random.Generator, n_wh: int = 3, n_zone: int = 3, *, storage: bool = False
+) -> dict[str, Any]:
+    """A random tiny scenario in the brute force's scope (module docstring); with ``storage``
+    most warehouses get a ``storage_m3`` of the order of their lots and stocking levels (drawn
+    after everything else: the rest of the document is the one without)."""
 
     def lane(i: str, a: str, b: str, mode: str, **kw: Any) -> dict[str, Any]:
         return {"id": i, "from": a, "to": b, "mode": mode, "distance_km": 0.0, **kw}
@@ -329,6 +398,18 @@ def tiny_state_doc(rng: np.random.Generator, n_wh: int = 3, n_zone: int = 3) -> 
                     row["in_transit"] = float(rng.integers(1, 250))
                     row["arrives_in_hours"] = float(rng.integers(0, 900))
                 inventory.append(row)
+    if storage:
+        vol = {k["id"]: k["volume_m3"] for k in skus}
+        for n in nodes:
+            if n["kind"] == "warehouse" and rng.random() < 0.8:
+                # about what tonight's lots there take (sometimes less: overfull), plus room
+                # for some stocking levels
+                lots = sum(
+                    (r.get("on_hand", 0.0) + r.get("in_transit", 0.0)) * vol[r["sku"]]
+                    for r in inventory
+                    if r["warehouse"] == n["id"]
+                )
+                n["storage_m3"] = float(lots * rng.uniform(0.3, 1.3) + rng.uniform(0.0, 0.5))
     return {
         "name": "brute",
         "horizon_days": 28,

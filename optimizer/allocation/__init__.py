@@ -126,6 +126,16 @@ and these rows:
    the horizon; with these rows a fluid schedule of the lots exists). So a transferred or
    in-transit unit counts only after it arrives, and the stock rule (3) stays that of the
    new inbound flows ``f``;
+4'. storage with tonight's stock, at a warehouse with finite storage that holds lots within
+    the horizon or takes returns: ``Σ_k v_k S[k,w] + Σ_{lots j at w, a_j < H} v_j lo[j]
+    + Σ_k v_k sp[k,w] ≤ cap_w`` with ``cap_w = max(storage_w, V_w)``, ``V_w`` the volume of
+    the lots at w within the horizon (on hand, or in transit arriving before its end): every
+    unit on the shelves counts, the levels and what the plan leaves there. No ``y`` term
+    (row 4 keeps the levels of an unused warehouse at 0; its lots take space all the same). A
+    warehouse that its lots alone overfill (``V_w > storage_w``) keeps them: keeping
+    tonight's stock is always feasible, moving the excess may not be (a transfer only moves
+    units its destination ships, on capacitated lanes), so its capacity is taken as ``V_w``
+    and the plan's notes name it and the excess; the levels alone still fit ``storage_w``;
 9. returns: ``Σ_w r[k,z,w] + o[k,z] = ρ_kz·(Σ x[k,z,·] + Σ q[k,z,·])`` (ρ the return rate
    of the zone's country and the SKU's category); ``r[k,z,w] ≤ ρ_kz·D_kz·y_w``;
    ``sp[k,w] ≤ Σ_z σ_kz·r[k,z,w]``;
@@ -137,9 +147,14 @@ Choices and simplifications: a written-off return costs the goods' value; sendin
 to the origin was not modelled, because the reverse cross-border trip costs about what a new
 unit's inbound and duty do and takes over 30 days (DOMAIN.md §6: overseas returns take more
 than 30 days), so a seller writes off where no local returns warehouse is in use. Returns use
-no lane capacity (reverse flows); returned units are resold within the horizon; on-hand
-units that stay are assumed to fit (storage bounds the stocking levels as in v1); a lot used
-at its warehouse needs no extra handling beyond the outbound ``handling_w``. Tonight's orders
+no lane capacity (reverse flows); returned units are resold within the horizon; storage is a
+horizon-wide bound (levels plus what stays, row 4'), not a day-by-day one: a unit used
+from a lot frees its space for the levels, and the levels are order-up-to levels (they count
+the cycle and safety stock, not the day's actual shelf); a lot used at its warehouse needs no
+extra handling beyond the outbound ``handling_w``. The storage margin (rounding continuous
+levels up, Solving above) is clipped in row 4' to the room tonight's lots leave, so that
+keeping them stays feasible; where rounding then still overflows, the levels are solved as
+integers. Tonight's orders
 (``orders`` in the plan) are ``max(0, S − position)`` with position = on hand + in transit +
 transfers in − transfers out.
 

@@ -19,10 +19,12 @@ from optimizer.allocation.model import (
     build_allocation_model,
     required_targets,
     solution_from_values,
+    storage_use,
     values_from_solution,
 )
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, SolveStats
+from optimizer.allocation.state import shelf_capacity
 from optimizer.progress import PhaseReport, quiet
 from optimizer.solver import RawSolve, Status, solve_model
 
@@ -217,14 +219,26 @@ def run_prepared(
             targets=model.targets,
         )
         raw2 = solve_model(tight, params, time_limit=deadline - time.perf_counter(), cancel=cancel)
+        overflow = raw2.values is not None and not storage_ok(
+            data, cols, solution_from_values(data, tight, raw2.values)
+        )
+        if overflow:
+            # where tonight's lots nearly fill a warehouse the margin is clipped to the room
+            # they leave (model._shelf_rows), so rounding can still overflow it
+            raw2 = RawSolve(Status.NO_SOLUTION, None, math.nan, raw2.bound, raw2.seconds)
         ex: ExactSolve | None = None
         if raw2.values is None and deadline - time.perf_counter() > 0:
             # the margin (one unit of every SKU per warehouse) can be more than a small
             # warehouse holds: the exact model with integer stocking levels on the same
             # warehouses instead (a small MIP: y is fixed)
             notes.append(
-                "the storage margin left no feasible flows: integer stocking levels solved "
-                "exactly on the same warehouses instead"
+                (
+                    "rounding stocking levels up overflowed storage again (tonight's stock "
+                    "leaves less room than the margin)"
+                    if overflow
+                    else "the storage margin left no feasible flows"
+                )
+                + ": integer stocking levels solved exactly on the same warehouses instead"
             )
             tight = build_allocation_model(
                 data,
@@ -342,10 +356,14 @@ def run_prepared(
 
 
 def storage_ok(data: NetworkData, cols: Columns, sol: Solution) -> bool:
-    """Whether the rounded stocking levels fit every warehouse's storage."""
-    used = np.zeros(len(data.warehouses))
-    np.add.at(used, cols.kw_wh, sol.stock * data.sku.volume_m3[cols.kw_sku])
-    return bool(np.all(used <= data.wh_storage_m3 * (1 + 1e-9) + 1e-9))
+    """Whether the rounded stocking levels fit every warehouse's storage, and together with
+    tonight's stock left on the shelf and the resold surplus its
+    :func:`~optimizer.allocation.state.shelf_capacity`."""
+    levels, shelf = storage_use(data, cols, sol)
+    ok = levels <= data.wh_storage_m3 * (1 + 1e-9) + 1e-9
+    if cols.has_state:
+        ok &= levels + shelf <= shelf_capacity(data) * (1 + 1e-9) + 1e-9
+    return bool(np.all(ok))
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from optimizer.allocation.columns import (
 )
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import Solution
+from optimizer.allocation.state import lot_shelf_m3, shelf_capacity, tonight_m3
 from optimizer.exceptions import InvalidNetworkError
 
 log = logging.getLogger(__name__)
@@ -342,6 +343,8 @@ def _capacity_rows(
         np.full(len(st_w), -np.inf),
         np.zeros(len(st_w)),
     )
+    if cols.has_state:
+        _shelf_rows(rows, data, cols, off, s_kw, st_w, margin)
     # 4b. throughput: Σx - H·throughput·y ≤ 0
     tp_w = np.flatnonzero(np.isfinite(data.wh_throughput_per_day) & (y_ub > 0))
     tp_row = np.full(W, -1, dtype=np.int64)
@@ -373,6 +376,59 @@ def _capacity_rows(
             np.full(ng, -np.inf),
             np.zeros(ng),
         )
+
+
+def _shelf_rows(
+    rows: RowBlocks,
+    data: NetworkData,
+    cols: Columns,
+    off: dict[str, int],
+    s_kw: I,
+    st_w: I,
+    margin: F,
+) -> None:
+    """Row 4a': storage with tonight's stock, at the warehouses of ``st_w`` (those with a
+    storage row) that hold lots within the horizon or take returns (surplus columns):
+    ``Σ v·S + Σ v·lo + Σ v·sp ≤ cap_w − margin_w`` (``cap_w``:
+    :func:`~optimizer.allocation.state.shelf_capacity`; ``margin`` the storage margin of the
+    ``st_w`` rows, clipped to ``cap_w − tonight_m3_w`` so that keeping every lot stays feasible).
+
+    No ``y`` term: the storage row (4a) already keeps the levels of an unused warehouse at 0,
+    and its lots take space whether it is used or not."""
+    W = len(data.warehouses)
+    lot_v = lot_shelf_m3(data)
+    sp_w = cols.kw_wh[cols.sp_kw]
+    has = np.zeros(W, bool)
+    has[data.inv_wh[lot_v > 0]] = True
+    has[sp_w] = True
+    sel = has[st_w]
+    wr = st_w[sel]
+    if not len(wr):
+        return
+    row_of = np.full(W, -1, dtype=np.int64)
+    row_of[wr] = np.arange(len(wr))
+    s_w = cols.kw_wh[s_kw]
+    s_in = row_of[s_w] >= 0
+    lots = np.flatnonzero((row_of[data.inv_wh] >= 0) & (lot_v > 0))
+    sp_in = np.flatnonzero(row_of[sp_w] >= 0)
+    cap = shelf_capacity(data)[wr]
+    room = np.maximum(cap - tonight_m3(data)[wr], 0.0)
+    rows.block(
+        "shelf",
+        np.concatenate([row_of[s_w[s_in]], row_of[data.inv_wh[lots]], row_of[sp_w[sp_in]]]),
+        np.concatenate(
+            [off["S"] + np.flatnonzero(s_in), off["lo"] + lots, off["sp"] + sp_in]
+        ).astype(np.int64),
+        np.concatenate(
+            [
+                data.sku.volume_m3[cols.kw_sku[s_kw[s_in]]],
+                lot_v[lots],
+                data.sku.volume_m3[cols.kw_sku[cols.sp_kw[sp_in]]],
+            ]
+        ).astype(np.float64),
+        np.full(len(wr), -np.inf),
+        cap - np.minimum(margin[sel], room),
+    )
 
 
 def _lane_capacity_rows(
@@ -775,6 +831,27 @@ def solution_from_values(data: NetworkData, model: AllocationModel, v: F) -> Sol
             "sp": seg("sp", len(cols.sp_kw)),
         }
     return Solution(y=y, x=x, q=q, u=u, f=f, stock=stock_levels(data, cols, f, model_s), **extra)
+
+
+def storage_use(data: NetworkData, cols: Columns, sol: Solution) -> tuple[F, F]:
+    """Per warehouse, the volume (m³) of a solution's stocking levels, and of what else stays
+    on its shelves: tonight's lots left there within the horizon (``lo``, see
+    :func:`~optimizer.allocation.state.lot_shelf_m3`) and the resold surplus (``sp``).
+
+    The levels fit ``storage_m3``; levels and shelf together fit
+    :func:`~optimizer.allocation.state.shelf_capacity`.
+    """
+    W = len(data.warehouses)
+    vol = data.sku.volume_m3
+    levels = np.bincount(cols.kw_wh, weights=sol.stock * vol[cols.kw_sku], minlength=W)
+    shelf = np.zeros(W)
+    if len(sol.lo) == len(data.inv_units) and len(sol.lo):
+        shelf += np.bincount(data.inv_wh, weights=sol.lo * lot_shelf_m3(data), minlength=W)
+    if len(sol.sp) == len(cols.sp_kw) and len(sol.sp):
+        shelf += np.bincount(
+            cols.kw_wh[cols.sp_kw], weights=sol.sp * vol[cols.kw_sku[cols.sp_kw]], minlength=W
+        )
+    return levels.astype(np.float64), shelf
 
 
 def values_from_solution(model: AllocationModel, sol: Solution) -> F:

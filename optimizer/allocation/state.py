@@ -18,7 +18,17 @@ F = npt.NDArray[np.float64]
 I = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
 
-__all__ = ["LotUses", "ReturnCols", "lot_uses", "on_hand_rate", "return_columns"]
+__all__ = [
+    "LotUses",
+    "ReturnCols",
+    "lot_shelf_m3",
+    "lot_uses",
+    "on_hand_rate",
+    "overfull_warehouses",
+    "return_columns",
+    "shelf_capacity",
+    "tonight_m3",
+]
 
 
 def _csr_join(left_key: I, right_key: I, n_keys: int) -> tuple[I, I]:
@@ -41,6 +51,46 @@ def on_hand_rate(data: NetworkData, sku: I, wh: I) -> F:
         data.wh_holding_per_m3_day[wh] * data.sku.volume_m3[sku]
         + data.sku.holding_per_unit_day[sku]
     )
+
+
+def lot_shelf_m3(data: NetworkData) -> F:
+    """The volume (m³) of one unit of each lot of ``data.inv_*`` while it stays at its
+    warehouse: the SKU's volume for a lot that is there within the horizon (on hand, or in
+    transit arriving before its end), 0 for one that arrives after it (it never takes space
+    in the planned horizon)."""
+    here = data.inv_day < float(data.horizon_days)
+    return np.where(here, data.sku.volume_m3[data.inv_sku], 0.0).astype(np.float64)
+
+
+def tonight_m3(data: NetworkData) -> F:
+    """Per warehouse, the volume (m³) of tonight's lots there within the horizon (on hand, or
+    in transit arriving before its end): what stays if the plan neither uses nor moves any."""
+    return np.bincount(
+        data.inv_wh, weights=lot_shelf_m3(data) * data.inv_units, minlength=len(data.warehouses)
+    ).astype(np.float64)
+
+
+def shelf_capacity(data: NetworkData) -> F:
+    """Per warehouse, the storage (m³) that the stocking levels, tonight's stock left on the
+    shelf and the resold surplus share: ``max(storage_m3, tonight_m3)``.
+
+    A warehouse whose lots alone (on hand, and in transit arriving within the horizon) take
+    more than its ``storage_m3`` holds them tonight whatever the plan does: its capacity is
+    taken as that volume, so that keeping tonight's stock is always a feasible plan (moving
+    the excess is not: a transfer only moves units that the destination ships, on capacitated
+    lanes), and new stock fits only into the space the plan frees by using or moving units.
+    The stocking levels alone still fit ``storage_m3``. The plan names such a warehouse and
+    its excess (:func:`overfull_warehouses`).
+    """
+    return np.maximum(data.wh_storage_m3, tonight_m3(data))
+
+
+def overfull_warehouses(data: NetworkData) -> list[tuple[int, float, float]]:
+    """``(warehouse, tonight_m3, storage_m3)`` of each warehouse whose lots alone take more
+    than its storage (:func:`shelf_capacity`)."""
+    v = tonight_m3(data)
+    over = np.flatnonzero(v > data.wh_storage_m3 * (1 + 1e-9) + 1e-9)
+    return [(int(w), float(v[w]), float(data.wh_storage_m3[w])) for w in over.tolist()]
 
 
 def split_cost(opts: PathOptions, sk: SkuData) -> tuple[F, F]:

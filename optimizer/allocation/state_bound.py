@@ -24,7 +24,10 @@ warehouse w) are priced too, at a supply price ``π[k,w]``, with the returns row
   ``r_cost − β_p − σ_p·max(π, −disposal)`` (its resold share supplies w or is kept as
   surplus at ``h_on·H`` per unit): when negative, ``ρ_p·D_p`` times it lowers w's fixed cost;
 - the arrival rows (an in-transit or transferred unit serves only the demand after it
-  arrives) are dropped.
+  arrives) are dropped, and so are the storage rows with tonight's stock (row 4' of
+  :mod:`optimizer.allocation`: levels plus the lots left and the surplus); the storage rows
+  of the levels alone (row 4) are kept and priced. Dropping rows relaxes the model, so the
+  bound stays valid; it is only less tight where tonight's stock fills a warehouse.
 
 What is left is the v1 subproblem — a UFL over the demand pairs with changed fixed costs and a
 constant (:func:`optimizer.allocation.lagrange.pair_costs` adds them when the columns carry
@@ -62,7 +65,7 @@ from network.compile import NetworkData
 from optimizer.allocation.columns import Columns, cost_terms, drop_closed, select_columns
 from optimizer.allocation.decompose import aggregate_model, bound_rounds, restrict_inbound
 from optimizer.allocation.lagrange import multipliers_from_duals
-from optimizer.allocation.mip import lower_targets
+from optimizer.allocation.mip import lower_targets, storage_ok
 from optimizer.allocation.model import (
     AllocationModel,
     build_allocation_model,
@@ -209,6 +212,18 @@ def _fixed_y_state_lp(
     if raw.values is None:
         return None, math.nan, cols, None, note
     sol = solution_from_values(data, m, raw.values)
+    if not storage_ok(data, cols, sol) and time.perf_counter() < deadline:
+        # the margin is clipped where tonight's lots nearly fill a warehouse (so that keeping
+        # them stays feasible): rounding the levels up overflowed it, so integer levels on
+        # these warehouses (y is fixed: the stocking levels are the only integers)
+        log.info("fixed-y state LP: rounded levels overflow storage; integer levels instead")
+        m2 = build_allocation_model(
+            data, params, columns=cols, y_fixed=y, targets=m.targets, integer_stock=True
+        )
+        raw2 = solve_model(m2, params, time_limit=deadline - time.perf_counter(), cancel=cancel)
+        if raw2.values is None:
+            return None, math.nan, cols, None, note
+        sol = solution_from_values(data, m2, raw2.values)
     return sol, float(sum(cost_terms(data, cols, sol).values())), cols, duals, note
 
 

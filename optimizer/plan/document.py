@@ -364,7 +364,10 @@ class WarehouseRow:
     """One warehouse: used (``open``) or not, and how much of it the plan uses.
 
     ``status`` (the scenario's), ``storage_m3`` and ``throughput_units_per_day`` are extras to
-    §7; an unlimited capacity is ``math.inf``, written as ``null``.
+    §7; an unlimited capacity is ``math.inf``, written as ``null``. With tonight's state
+    (format v1.1) ``storage_used_m3`` counts every unit on the warehouse's shelves: the
+    stocking levels plus ``shelf_m3``, the volume of tonight's stock the plan leaves there
+    (on hand, and in transit arriving within the horizon) and of the resold surplus kept there.
     """
 
     id: str
@@ -374,6 +377,7 @@ class WarehouseRow:
     status: WarehouseStatus | None = None
     storage_m3: float | None = None
     throughput_units_per_day: float | None = None
+    shelf_m3: float | None = None
 
     @classmethod
     def _read(cls, o: _Obj) -> WarehouseRow:
@@ -385,6 +389,7 @@ class WarehouseRow:
             status=o.choice("status", WarehouseStatus),
             storage_m3=o.cap("storage_m3"),
             throughput_units_per_day=o.cap("throughput_units_per_day"),
+            shelf_m3=o.num("shelf_m3", required=False),
         )
         o.done()
         return out

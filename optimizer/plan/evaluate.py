@@ -8,7 +8,12 @@ recomputed lane-vector by lane-vector with DESIGN §3's formula (written out ele
 not through ``PathOptions.unit_cost``), and the sums, holding costs, stock rule, capacities,
 linking and on-time shares are recomputed from the listed units, and the warehouses' reported
 ``storage_used_m3`` / ``throughput_used_per_day`` are compared with them. With tonight's state
-(format v1.1) the ``inventory`` lots and each stock row's ``on_hand`` / ``in_transit`` are
+(format v1.1) storage counts every unit on a warehouse's shelves: the stocking levels (which
+alone must fit ``storage_m3``) plus the units the ``inventory`` rows leave there (``left`` of
+every lot there within the horizon: on hand, or in transit arriving before its end) and the
+``surplus`` rows, together within ``max(storage_m3, the volume of tonight's lots there within
+the horizon)`` (a warehouse its lots alone overfill keeps them; the scenario's lots, not the
+plan's copy of them). The ``inventory`` lots and each stock row's ``on_hand`` / ``in_transit`` are
 compared with the scenario's inventory, and tonight's ``orders`` are recomputed from their
 definition (:func:`_orders`) from the stocking levels, the inventory and the transfers, not
 taken from the code that wrote them. With random lane hours
@@ -160,6 +165,9 @@ class _State:
     lane_load: list[tuple[int, int, float]] = field(default_factory=list)
     #: returned units taken per warehouse
     returns_in: F = field(default_factory=lambda: np.zeros(0))
+    #: m³ per warehouse of what stays on its shelves besides the stocking levels: tonight's
+    #: units left there (lots there within the horizon) and the surplus
+    shelf: F = field(default_factory=lambda: np.zeros(0))
     #: (SKU, warehouse) -> [(day available, units)] of tonight's stock used there
     uses: dict[tuple[int, int], list[tuple[float, float]]] = field(
         default_factory=lambda: defaultdict(list)
@@ -212,6 +220,8 @@ def _lots(ctx: _Ctx, plan: Plan, out: _State) -> tuple[dict[_Lot, float], dict[_
             )
         moved_from[key] += moved
         out.holding += left * _holding_rate(data, k, w) * max(0.0, H - hours / 24.0)
+        if hours / 24.0 < H:  # a lot arriving after the horizon takes no space in it
+            out.shelf[w] += left * float(data.sku.volume_m3[k])
         if here > 0:
             out.uses[(k, w)].append((hours / 24.0, here))
             out.inflow[(k, w)] += here
@@ -383,7 +393,7 @@ def _state_terms(ctx: _Ctx, plan: Plan, ful: _Ful) -> _State:
     returned units per delivered unit, reverse last-mile and handling costs, resold units, and
     the surplus (resold units a warehouse does not need) held on its shelf."""
     data = ctx.data
-    out = _State(returns_in=np.zeros(len(data.warehouses)))
+    out = _State(returns_in=np.zeros(len(data.warehouses)), shelf=np.zeros(len(data.warehouses)))
     lots, moved_from = _lots(ctx, plan, out)
     _transfers(ctx, plan, lots, moved_from, out)
     _arrivals(ctx, ful, out)
@@ -399,6 +409,7 @@ def _state_terms(ctx: _Ctx, plan: Plan, ful: _Ful) -> _State:
             ctx.viol.append(f"{where}: negative units {units}")
         out.inflow[(k, w)] -= units
         out.holding += units * _holding_rate(data, k, w) * H
+        out.shelf[w] += units * float(data.sku.volume_m3[k])
     return out
 
 
@@ -846,16 +857,25 @@ def _orders(ctx: _Ctx, plan: Plan, levels: _Sums) -> None:
             )
 
 
-def _reported_use(ctx: _Ctx, plan: Plan, used_m3: F, thr: F) -> None:
+def _reported_use(ctx: _Ctx, plan: Plan, used_m3: F, shelf_m3: F, thr: F) -> None:
     """Each warehouse row's ``storage_used_m3`` and ``throughput_used_per_day`` equal the
-    storage its stock rows take and the units per day its fulfilment rows ship."""
+    storage its stock rows take, plus what its inventory and surplus rows leave on its shelves
+    (``shelf_m3``, which a row that lists it must equal), and the units per day its fulfilment
+    rows ship."""
     for j, wrow in enumerate(plan.warehouses or ()):
         w = ctx.wh_i[wrow.id]  # known: read before
         where = f"warehouses[{j}] ({wrow.id!r})"
-        if not _close(float(wrow.storage_used_m3), float(used_m3[w])):
+        total = float(used_m3[w] + shelf_m3[w])
+        if not _close(float(wrow.storage_used_m3), total):
             ctx.viol.append(
                 f"{where}: reports storage_used_m3 {wrow.storage_used_m3:.6g}, its stock rows "
-                f"take {used_m3[w]:.6g} m3"
+                f"take {used_m3[w]:.6g} m3 and tonight's stock and surplus left there "
+                f"{shelf_m3[w]:.6g} m3"
+            )
+        if wrow.shelf_m3 is not None and not _close(float(wrow.shelf_m3), float(shelf_m3[w])):
+            ctx.viol.append(
+                f"{where}: reports shelf_m3 {wrow.shelf_m3:.6g}, its inventory and surplus rows "
+                f"leave {shelf_m3[w]:.6g} m3"
             )
         if not _close(float(wrow.throughput_used_per_day), float(thr[w])):
             ctx.viol.append(
@@ -903,15 +923,30 @@ def _warehouse_rules(
     state: _State,
 ) -> tuple[F, F]:
     """Storage and throughput per warehouse; an unopened warehouse stocks, ships or takes
-    returns nothing. Returns the storage (m³) and throughput (units per day) used."""
+    returns nothing. Returns the storage (m³) the stocking levels take and the throughput
+    (units per day) used.
+
+    Storage: the stocking levels fit ``storage_m3``; with what else stays on the shelves
+    (``state.shelf``: tonight's units left there, on hand or arriving within the horizon, and
+    the surplus) they fit ``max(storage_m3, tonight's lots there within the horizon)``: a
+    warehouse whose lots alone overfill it tonight holds them whatever the plan does, so its
+    capacity is their volume (the plan's notes name it)."""
     data = ctx.data
     W = len(data.warehouses)
     sk = data.sku
+    H = float(data.horizon_days)
     ob = ful.ob
     lk, lw = np.divmod(levels.keys, W)
     used_m3 = np.bincount(lw, weights=levels.vals[0] * sk.volume_m3[lk], minlength=W).astype(
         np.float64
     )
+    # tonight's lots at each warehouse within the horizon (the scenario's, not the plan's)
+    there = data.inv_day < H
+    lots_m3 = np.bincount(
+        data.inv_wh[there],
+        weights=data.inv_units[there] * sk.volume_m3[data.inv_sku[there]],
+        minlength=W,
+    ).astype(np.float64)
     per_day = ful.u[ob] / float(data.horizon_days)
     thr = np.bincount(ful.w[ob], weights=per_day, minlength=W).astype(np.float64)
     fed = np.zeros(W, dtype=bool)
@@ -922,6 +957,19 @@ def _warehouse_rules(
             ctx.viol.append(
                 f"warehouse {name!r}: stock takes {used_m3[w]:.6g} m3, storage is "
                 f"{data.wh_storage_m3[w]:.6g}"
+            )
+        on_shelf = used_m3[w] + state.shelf[w]
+        cap = max(float(data.wh_storage_m3[w]), float(lots_m3[w]))
+        if state.shelf[w] > 0 and on_shelf > cap * (1 + REL) + ABS:
+            over = (
+                f" (tonight's lots there alone take {lots_m3[w]:.6g})"
+                if cap > data.wh_storage_m3[w]
+                else ""
+            )
+            ctx.viol.append(
+                f"warehouse {name!r}: stock takes {on_shelf:.6g} m3 (stocking levels "
+                f"{used_m3[w]:.6g} + tonight's stock left and surplus {state.shelf[w]:.6g}), "
+                f"storage is {cap:.6g}{over}"
             )
         if thr[w] > data.wh_throughput_per_day[w] * (1 + REL) + ABS:
             ctx.viol.append(
@@ -1075,7 +1123,7 @@ def evaluate(data: NetworkData, plan: Plan) -> Evaluation:
     _stock_state(ctx, plan)
     _orders(ctx, plan, levels)
     used_m3, thr = _warehouse_rules(ctx, levels, ful, is_open, inflow, state)
-    _reported_use(ctx, plan, used_m3, thr)
+    _reported_use(ctx, plan, used_m3, state.shelf, thr)
     _lane_rules(ctx, rep, ful, state)
 
     share, by_country, short = _service(data, dem, ful, lost_by_zone)

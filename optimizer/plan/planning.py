@@ -33,9 +33,11 @@ from network.scenario import Scenario
 from optimizer.allocation.baseline import naive_solution
 from optimizer.allocation.blocks import BLOCK_MIN_SKUS, solve_blocks
 from optimizer.allocation.columns import Columns, build_columns, cost_terms, drop_closed
+from optimizer.allocation.model import storage_use
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, SolveStats, Status
 from optimizer.allocation.solve import solve_allocation
+from optimizer.allocation.state import overfull_warehouses
 from optimizer.exceptions import SolverError, TimeLimitError
 from optimizer.plan.document import (
     CostBreakdown,
@@ -164,6 +166,24 @@ def _fulfilment_rows(
     ]
 
 
+def overfull_notes(data: NetworkData) -> list[str]:
+    """A note (and a logged warning) for each warehouse whose lots alone, on hand and in transit
+    arriving within the horizon, take more than its storage: its capacity is taken as that
+    volume (:func:`optimizer.allocation.state.shelf_capacity`), so the plan keeps tonight's
+    stock and stocks new units only in the space it frees."""
+    out = []
+    for w, v, st in overfull_warehouses(data):
+        msg = (
+            f"warehouse {data.warehouses[w]!r}: tonight's stock (on hand and arriving within "
+            f"the horizon) takes {v:,.3f} m3, {v - st:,.3f} m3 above its storage of {st:,.3f} "
+            f"m3; its capacity is taken as {v:,.3f} m3 for this plan (new stock only in the "
+            "space the plan frees by using or transferring units)"
+        )
+        log.warning(msg)
+        out.append(msg)
+    return out
+
+
 def plan_dict(
     data: NetworkData,
     cols: Columns,
@@ -212,19 +232,19 @@ def plan_dict(
                 target=targets.get(c),
             )
     # warehouses
-    m3 = np.zeros(W)
-    np.add.at(m3, cols.kw_wh, sol.stock * data.sku.volume_m3[cols.kw_sku])
+    m3, shelf = storage_use(data, cols, sol)
     thr = np.zeros(W)
     np.add.at(thr, cols.x_wh, sol.x / H)
     warehouses = tuple(
         WarehouseRow(
             id=data.warehouses[w],
             open=bool(sol.y[w] > 0.5),
-            storage_used_m3=float(m3[w]),
+            storage_used_m3=float(m3[w] + shelf[w]),
             throughput_used_per_day=float(thr[w]),
             status=data.wh_status[w],
             storage_m3=float(data.wh_storage_m3[w]),
             throughput_units_per_day=float(data.wh_throughput_per_day[w]),
+            shelf_m3=float(shelf[w]) if cols.has_state else None,
         )
         for w in range(W)
     )
@@ -793,6 +813,7 @@ def plan_scenario(
     # seconds of each phase, for plan.json's stats (the solve's own are in SolveStats)
     phases = {"start_s": t_in - t0, "prepare_s": time.perf_counter() - t_prep}
     strategy, notes, res = run.strategy, run.notes, run.res
+    notes.extend(overfull_notes(data))
     if strategy != "blocks" and run.solve_deadline - time.perf_counter() >= MIN_SOLVE_S:
         try:
             res = _solve(

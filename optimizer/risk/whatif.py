@@ -725,8 +725,10 @@ def _hold_orders(
 
 def _warehouse_use(plan: Plan, data: NetworkData) -> tuple[WarehouseRow, ...]:
     """The plan's warehouse rows with the use recomputed from its rows: a warehouse the shock
-    closes uses nothing, the others' throughput comes from the held flows and their storage
-    from the held stock."""
+    closes ships and stocks nothing, the others' throughput comes from the held flows and their
+    storage from the held stock; tonight's units left on a warehouse's shelves (lots there
+    within the horizon) and its surplus take its storage whether it is closed or not
+    (``shelf_m3``)."""
     wh_i = {w: i for i, w in enumerate(data.warehouses)}
     sku_i = {k: i for i, k in enumerate(data.skus)}
     H = float(data.horizon_days)
@@ -740,6 +742,20 @@ def _warehouse_use(plan: Plan, data: NetworkData) -> tuple[WarehouseRow, ...]:
         vol = float(data.sku.volume_m3[k]) if k is not None else 0.0
         m3[srow.warehouse] = m3.get(srow.warehouse, 0.0) + float(srow.units) * vol
 
+    shelf: dict[str, float] = {}
+    for irow in plan.inventory or ():
+        k = sku_i.get(irow.sku)
+        here = irow.kind != "in_transit" or float(irow.arrives_in_hours or 0.0) / 24.0 < H
+        if k is not None and here:
+            vol = float(data.sku.volume_m3[k])
+            shelf[irow.warehouse] = shelf.get(irow.warehouse, 0.0) + float(irow.left) * vol
+    for surow in plan.surplus or ():
+        k = sku_i.get(surow.sku)
+        if k is not None:
+            vol = float(data.sku.volume_m3[k])
+            shelf[surow.warehouse] = shelf.get(surow.warehouse, 0.0) + float(surow.units) * vol
+    state = plan.inventory is not None or plan.surplus is not None
+
     def used(wid: str) -> bool:
         return wid in wh_i and bool(data.wh_usable[wh_i[wid]])
 
@@ -747,8 +763,9 @@ def _warehouse_use(plan: Plan, data: NetworkData) -> tuple[WarehouseRow, ...]:
         replace(
             w,
             open=bool(w.open and used(w.id)),
-            storage_used_m3=m3.get(w.id, 0.0) if used(w.id) else 0.0,
+            storage_used_m3=(m3.get(w.id, 0.0) if used(w.id) else 0.0) + shelf.get(w.id, 0.0),
             throughput_used_per_day=thr.get(w.id, 0.0) if used(w.id) else 0.0,
+            shelf_m3=shelf.get(w.id, 0.0) if state else w.shelf_m3,
         )
         for w in plan.warehouses or ()
     )

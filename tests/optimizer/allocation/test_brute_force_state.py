@@ -1,6 +1,8 @@
 """The allocation model with tonight's inventory, transfer lanes and returns against an
 independent brute force (tests/brute_state.py: every warehouse set, each an LP written from the
-scenario document with a time-expanded stock balance; no code shared with the optimiser)."""
+scenario document with a time-expanded stock balance; no code shared with the optimiser), also
+with storage capacities that tonight's stock left on the shelves shares with the stocking
+levels."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from network.scenario import parse_scenario
 from optimizer.allocation.columns import build_columns
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.state_bound import solve_state_decomposed
-from optimizer.plan.planning import plan_scenario
+from optimizer.plan.evaluate import evaluate
+from optimizer.plan.planning import plan_dict, plan_scenario
 from tests.brute_state import brute_force, tiny_state_doc
 
 
@@ -50,3 +53,56 @@ def test_mip_matches_independent_brute_force(seed: int) -> None:
 @given(seed=st.integers(1000, 2**31 - 1))
 def test_mip_matches_independent_brute_force_on_random_networks(seed: int) -> None:
     _check(seed)
+
+
+def _check_storage(seed: int) -> None:
+    doc = tiny_state_doc(np.random.default_rng(seed), storage=True)
+    best, _ = brute_force(doc)
+    assert math.isfinite(best)
+    tol = 1e-6 * max(1.0, abs(best))
+    s = parse_scenario(doc)
+    out = plan_scenario(s, AllocationParams(relative_gap=0, strategy="monolithic", time_limit=60))
+    p = out.plan.to_json()
+    assert out.evaluation is not None and out.evaluation.feasible, out.evaluation.violations
+    # integer stocking levels at a full warehouse: the plan may come from the storage-margin
+    # restriction (status feasible), never below the optimum, its bound never above it
+    assert p["status"] in ("optimal", "feasible")
+    assert p["objective"] >= best - tol
+    assert p["bound"] <= best + tol
+    if p["status"] == "optimal":
+        assert p["objective"] == pytest.approx(best, rel=1e-7, abs=1e-5)
+    data = compile_network(s)
+    res = solve_state_decomposed(
+        data, AllocationParams(relative_gap=0, time_limit=10), columns=build_columns(data)
+    )
+    assert res.solution is not None
+    assert res.bound <= best + tol
+    assert res.objective >= best - tol
+    plan = plan_dict(
+        data,
+        res.columns,
+        res.solution,
+        status=res.status,
+        objective=res.objective,
+        bound=res.bound,
+        solve_seconds=0.0,
+    )
+    ev = evaluate(data, plan)
+    assert ev.feasible, ev.violations
+
+
+@pytest.mark.parametrize("seed", [*range(10), 12, 18, 21, 28])
+def test_mip_matches_brute_force_with_storage(seed: int) -> None:
+    """Seeded tiny instances with storage capacities (some warehouses overfull with tonight's
+    lots alone): the planner's and the state path's plans pass the evaluator, neither costs
+    less than the brute force's optimum nor bounds above it, and a plan proven optimal costs
+    exactly the optimum. (On seeds 6, 12, 18, 21 and 28 a model that left tonight's stock
+    out of the storage planned below the optimum.)"""
+    _check_storage(seed)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(1000, 2**31 - 1))
+def test_mip_matches_brute_force_with_storage_on_random_networks(seed: int) -> None:
+    """As above on random seeds."""
+    _check_storage(seed)
