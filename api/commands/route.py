@@ -48,7 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         ".csv), warehouse first, instead of geodesic x circuity",
     )
     p.add_argument(
-        "--circuity", type=float, default=1.3, help="road km per geodesic km (default 1.3)"
+        "--circuity",
+        type=float,
+        default=None,
+        help="with --plan: road km per geodesic km (default 1.3)",
     )
     p.add_argument(
         "--time-limit",
@@ -95,8 +98,16 @@ def check_flags(args: argparse.Namespace) -> None:
         problems.append(f"--day: {args.day} not understood; expected a day index >= 0")
     if bad(b, b is not None and b > 0):
         problems.append(f"--best-known: {b!r} not understood; expected a cost > 0")
+    if args.instance is not None:
+        # these shape a plan's day: with an instance file they would be ignored without a word
+        given = [f"--{k}" for k in PLAN_ONLY if getattr(args, k) is not None]
+        problems += [f"{flag}: only with --plan (INSTANCE is routed as it is)" for flag in given]
     if problems:
         raise InputError(*problems)
+
+
+#: The flags that build a plan's day (``--plan``), by their ``args`` names.
+PLAN_ONLY = ("warehouse", "day", "scenario", "matrix", "circuity")
 
 
 def _params(args: argparse.Namespace) -> Any:
@@ -168,7 +179,7 @@ def _plan_instance(args: argparse.Namespace) -> Any:
         warehouse=args.warehouse,
         day=args.day,
         seed=args.seed or 0,
-        circuity=args.circuity,
+        circuity=1.3 if args.circuity is None else args.circuity,
         matrix_km=matrix,
     )
 

@@ -107,3 +107,24 @@ def test_route_flags_are_checked_before_solving_naming_the_flag(
     err = capsys.readouterr().err
     assert f"error: {message}" in err and "Traceback" not in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--warehouse", "WH-KUL"],
+        ["--day", "3"],
+        ["--scenario", "scenario.json"],
+        ["--matrix", "km.npy"],
+        ["--circuity", "2"],
+    ],
+)
+def test_plan_only_flags_with_an_instance_file_exit_2(tmp_path, data_dir, capsys, flags) -> None:
+    """A flag that shapes a plan's day, given with an instance file instead of ``--plan``, is
+    exit 2 naming it (it was ignored: ``route C101.txt --day 3`` solved C101 without a word)."""
+    inst = data_dir / "bench" / "solomon" / "C101-12.txt"
+    out = tmp_path / "r.json"
+    assert main(["route", str(inst), *flags, "--time-limit", "0.5", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {flags[0]}: only with --plan" in err and "Traceback" not in err
+    assert not out.exists()
