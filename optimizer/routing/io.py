@@ -11,7 +11,10 @@ units and numbering:
   CVRPLIB best-known values; explicit ``EDGE_WEIGHT_SECTION`` matrices are used as given. The
   number of vehicles is free (one vehicle per client is made available) unless the file has a
   ``VEHICLES`` field. Client ids are node ids minus one (depot 0), as in CVRPLIB ``.sol`` files.
-  Time windows and service times (VRPTW in VRPLIB format) are read when present.
+  Time windows and service times (VRPTW in VRPLIB format) are read when present. A
+  ``DISTANCE`` field (the distance-constrained instances of Christofides et al. and Golden et
+  al.) bounds each route's length, service times included, as the maximum route duration
+  (travel time = distance).
 
 ``read_instance`` dispatches on the file's content. ``read_solution`` reads a VRPLIB ``.sol`` or a
 SINTEF solution file (``Route k : ...``) into client-id lists. ``solution_to_dict`` /
@@ -299,8 +302,15 @@ def read_vrplib(path: str | Path, *, convention: str | None = None) -> RoutingIn
     svc = d.get("service_time")
     shift_end = float(np.asarray(tw)[0, 1]) if tw is not None else np.inf
     shift_start = float(np.asarray(tw)[0, 0]) if tw is not None else 0.0
+    # DISTANCE: the longest route, its service times included (travel time = distance)
+    max_length = float(d["distance"]) if "distance" in d else np.inf
     fleet = VehicleType(
-        count=count, capacity=caps, shift_start=shift_start, shift_end=shift_end, name="vehicle"
+        count=count,
+        capacity=caps,
+        shift_start=shift_start,
+        shift_end=shift_end,
+        max_duration=max_length,
+        name="vehicle",
     )
     svc_arr = None
     if svc is not None:

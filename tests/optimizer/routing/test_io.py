@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import vrplib
 
-from optimizer.routing import RoutingError, RoutingParams, solve_routes
+from optimizer.routing import RoutingError, RoutingParams, evaluate_routes, solve_routes
 from optimizer.routing.io import (
     read_instance,
     read_solomon,
@@ -206,3 +206,26 @@ def test_broken_solomon_rows_are_refused(tmp_path, data_dir, old: str, new: str,
         read_instance(_write(tmp_path, "C101.txt", "".join(lines)))
     with pytest.raises(RoutingError, match="no customer rows"):
         read_instance(_write(tmp_path, "head.txt", "".join(lines[: head + 1])))
+
+
+def test_vrplib_distance_field_bounds_each_route(tmp_path) -> None:
+    """A ``DISTANCE`` field (Christofides' distance-constrained CVRPs) bounds each route's
+    length plus its service times: it was ignored, and one 40-km route of three 2-unit stops
+    (46 > 35) came back feasible. Here any two clients on one route make 38.1, so the optimum
+    is three out-and-back routes: 20 + 20 + 28 = 68."""
+    path = tmp_path / "dcvrp.vrp"
+    path.write_text(
+        "NAME : dcvrp\nTYPE : CVRP\nDIMENSION : 4\nCAPACITY : 10\nDISTANCE : 35\n"
+        "SERVICE_TIME : 2\nEDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n"
+        "1 0 0\n2 10 0\n3 0 10\n4 10 10\nDEMAND_SECTION\n1 0\n2 3\n3 3\n4 3\n"
+        "DEPOT_SECTION\n1\n-1\nEOF\n"
+    )
+    inst = read_vrplib(path)
+    assert inst.vehicle_types[0].max_duration == 35.0
+    assert inst.service.tolist() == [2.0, 2.0, 2.0]
+    one_route = evaluate_routes(inst, [[0, 2, 1]])
+    assert not one_route.feasible and "max_duration 35" in one_route.violations[0]
+    res = solve_routes(inst, RoutingParams(time_limit_s=None, solution_limit=50))
+    assert res.feasible and res.cost == pytest.approx(68.0)
+    assert sorted(len(r.clients) for r in res.routes) == [1, 1, 1]
+    assert all(r.duration <= 35.0 for r in res.routes)
