@@ -14,7 +14,8 @@ units and numbering:
   Time windows and service times (VRPTW in VRPLIB format) are read when present. A
   ``DISTANCE`` field (the distance-constrained instances of Christofides et al. and Golden et
   al.) bounds each route's length, service times included, as the maximum route duration
-  (travel time = distance).
+  (travel time = distance). Other fields and sections that would change the problem
+  (backhauls, pickups, prizes, per-vehicle limits) are refused, naming them.
 
 ``read_instance`` dispatches on the file's content. ``read_solution`` reads a VRPLIB ``.sol`` or a
 SINTEF solution file (``Route k : ...``) into client-id lists. ``solution_to_dict`` /
@@ -56,6 +57,31 @@ _VRPLIB_ROWS = {
     "SERVICE_TIME_SECTION": 2,
 }
 _SECTION = re.compile(r"^[A-Z_]+_SECTION\b|^EOF\b")
+#: The VRPLIB fields and sections ``read_vrplib`` reads, or that do not change the problem
+#: (names, comments, display data, formats); any other (a backhaul, pickup, prize or release
+#: section, a per-vehicle limit) would be solved as another problem without it, so it is refused.
+_VRPLIB_KEYS = frozenset(
+    {
+        "name",
+        "comment",
+        "type",
+        "dimension",
+        "capacity",
+        "vehicles",
+        "distance",
+        "service_time",
+        "edge_weight_type",
+        "edge_weight_format",
+        "edge_weight",
+        "node_coord_type",
+        "node_coord",
+        "display_data_type",
+        "display_data",
+        "demand",
+        "depot",
+        "time_window",
+    }
+)
 
 
 def _number(tok: str) -> float | None:
@@ -265,6 +291,18 @@ def read_vrplib(path: str | Path, *, convention: str | None = None) -> RoutingIn
     """
     path = Path(path)
     d = _read(path, "vrplib")
+    # vrplib keys a field or a section by its lower-case name, without "_SECTION" (a section
+    # is an array, a field a number or a word)
+    unknown = [
+        k.upper() + ("_SECTION" if isinstance(v, np.ndarray) else "")
+        for k, v in d.items()
+        if k not in _VRPLIB_KEYS
+    ]
+    if unknown:
+        raise RoutingError(
+            f"{path}: {', '.join(unknown)} not supported (the instance would be solved "
+            "without it, as another problem)"
+        )
     conv = convention or "nint"
     xy = None
     if "edge_weight" in d and d.get("edge_weight_type", "EXPLICIT") == "EXPLICIT":

@@ -229,3 +229,30 @@ def test_vrplib_distance_field_bounds_each_route(tmp_path) -> None:
     assert res.feasible and res.cost == pytest.approx(68.0)
     assert sorted(len(r.clients) for r in res.routes) == [1, 1, 1]
     assert all(r.duration <= 35.0 for r in res.routes)
+
+
+@pytest.mark.parametrize(
+    "extra, named",
+    [
+        ("BACKHAUL_SECTION\n3\n-1\n", "BACKHAUL_SECTION"),  # a VRP with backhauls
+        ("VEHICLES_MAX_DISTANCE : 5\n", "VEHICLES_MAX_DISTANCE"),  # a per-vehicle limit
+        ("PRIZE_SECTION\n1 0\n2 4\n3 9\n", "PRIZE_SECTION"),  # a prize-collecting VRP
+    ],
+)
+def test_vrplib_fields_that_change_the_problem_are_refused(tmp_path, extra, named) -> None:
+    """A VRPLIB field or section the reader does not model is a RoutingError naming it (each
+    was ignored: the file was solved as a plain CVRP); names, comments and display data are
+    still read."""
+    head = (
+        "NAME : x\nCOMMENT : test\nTYPE : CVRP\nDIMENSION : 3\nCAPACITY : 10\n"
+        "EDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_TYPE : TWOD_COORDS\n"
+    )
+    body = "NODE_COORD_SECTION\n1 0 0\n2 1 1\n3 2 2\nDEMAND_SECTION\n1 0\n2 5\n3 2\n"
+    tail = "DEPOT_SECTION\n1\n-1\nEOF\n"
+    path = tmp_path / "x.vrp"
+    path.write_text(head + body + tail)
+    assert read_vrplib(path).num_clients == 2
+    # a field goes in the header, a section after the others
+    path.write_text(head + extra + body + tail if ":" in extra else head + body + extra + tail)
+    with pytest.raises(RoutingError, match=rf"x\.vrp: {named} not supported"):
+        read_vrplib(path)
