@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from api.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_route_instance_file_writes_contract_json(tmp_path, data_dir, capsys) -> None:
@@ -128,3 +134,37 @@ def test_plan_only_flags_with_an_instance_file_exit_2(tmp_path, data_dir, capsys
     err = capsys.readouterr().err
     assert f"error: {flags[0]}: only with --plan" in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_the_cli_module_does_not_load_the_scenario_reader() -> None:
+    """Importing ``api.cli`` loads neither ``network.scenario`` nor pandas: the worker
+    processes a routing decomposition spawns re-import the command's main module (this one),
+    and with pandas' 1-2 s of imports in each a 3-s ``tradelane route`` limit ran out before
+    they started (solves of 7-8 s, every sector by the sweep)."""
+    code = "import sys, api.cli; print(sorted({'network.scenario', 'pandas'} & set(sys.modules)))"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_a_large_plan_day_keeps_its_time_limit(tmp_path, data_dir) -> None:
+    """``tradelane route --plan`` on a day of about 2,800 orders (the tiny plan's rows times 30:
+    the decomposition on worker processes) solves within its 3-s limit + 10 %, run as the
+    command is (``python -m api.cli``, whose module the workers re-import)."""
+    src = data_dir / "vrp" / "plan-tiny"
+    plan = json.loads((src / "plan.json").read_text())
+    plan["fulfilment"] = [{**r, "units": 30 * r["units"]} for r in plan["fulfilment"]]
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    (tmp_path / "scenario.json").write_text((src / "scenario.json").read_text())
+    out = tmp_path / "day.json"
+    argv = ["route", "--plan", str(tmp_path), "--warehouse", "WH-KUL", "--day", "0"]
+    argv += ["--time-limit", "3", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-m", "api.cli", *argv], env=env, check=True, timeout=120)
+    d = json.loads(out.read_text())
+    assert d["feasible"] and d["path"] == "decomposition"
+    assert len(d["dropped"]) + sum(len(r) for r in d["routes"]) > 2000
+    assert d["solve_seconds"] <= 3.3
