@@ -9,7 +9,8 @@ Writes the DESIGN §7 route JSON (``instance``, ``cost``, ``vehicles``, ``routes
 instance's client numbering, ``feasible``, ``solve_seconds``, plus ``seed``, ``dropped`` orders
 handed to the parcel carrier with their cost, ``route_details`` per route: its depot, distance
 and cost, ``depart`` and ``return`` and per stop ``eta``, ``start`` and the promise ``slack``;
-and ``gap_percent`` when ``--best-known`` is given) and prints a summary. A plan's day adds
+and ``gap_percent`` when ``--best-known`` is given) and prints a summary; without ``--out``
+the JSON goes to standard output on its own and the summary to standard error. A plan's day adds
 ``time_unit`` and ``clock`` (hours since dispatch) and ``late_orders`` (orders already past
 their promise at dispatch: their slack is negative).
 """
@@ -72,7 +73,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--best-known", type=float, metavar="VALUE", help="best-known cost, to report the gap"
     )
-    p.add_argument("--out", metavar="FILE", help="write the solution JSON here")
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the solution JSON here (default: standard output, the summary on stderr)",
+    )
     p.set_defaults(func=run)
 
 
@@ -216,10 +221,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if staged is not None:
             staged.discard()
-    print(res.summary())
     if args.out:
+        print(res.summary())
         print(f"wrote {args.out}")
     else:
+        # standard output holds the JSON alone (``tradelane route X | jq .cost``); the
+        # summary goes to standard error
+        print(res.summary(), file=sys.stderr)
         json.dump(data, sys.stdout, indent=2)
         print()
     # infeasible-as-checked would be a bug (exit 1); "no solution" is a status, not an error

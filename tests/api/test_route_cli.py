@@ -168,3 +168,15 @@ def test_a_large_plan_day_keeps_its_time_limit(tmp_path, data_dir) -> None:
     assert d["feasible"] and d["path"] == "decomposition"
     assert len(d["dropped"]) + sum(len(r) for r in d["routes"]) > 2000
     assert d["solve_seconds"] <= 3.3
+
+
+def test_without_out_standard_output_is_the_json_alone(data_dir, capsys) -> None:
+    """Without ``--out`` the route JSON is all of standard output (``tradelane route X | jq``
+    parses it) and the summary goes to standard error; it was printed before the JSON, so
+    standard output was no JSON document."""
+    inst = data_dir / "bench" / "solomon" / "C101-12.txt"
+    assert main(["route", str(inst), "--solution-limit", "5", "--seed", "1"]) == 0
+    cap = capsys.readouterr()
+    d = json.loads(cap.out)
+    assert d["instance"] == "C101-12" and d["feasible"] and d["seed"] == 1
+    assert cap.err.startswith("C101-12: feasible, cost")
