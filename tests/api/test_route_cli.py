@@ -180,3 +180,26 @@ def test_without_out_standard_output_is_the_json_alone(data_dir, capsys) -> None
     d = json.loads(cap.out)
     assert d["instance"] == "C101-12" and d["feasible"] and d["seed"] == 1
     assert cap.err.startswith("C101-12: feasible, cost")
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("seed = 1.5", "seed = 1.5 is not a whole number"),  # was an internal error (numpy)
+        ("time_limit_s = true", "time_limit_s = true is not a number"),  # was taken as 1 s
+        ("time_limit_s = 'fast'", "time_limit_s = 'fast' is not a number"),  # was a TypeError
+        ("workers = 1.5", "workers = 1.5 is not a whole number"),  # was taken silently
+        ("ils_temperature = [1]", "ils_temperature = [1] is not a list of 2 numbers"),
+    ],
+)
+def test_config_values_of_another_type_exit_2_naming_the_key(
+    tmp_path, data_dir, capsys, line, message
+) -> None:
+    """A ``--config`` value of the wrong TOML type is exit 2 naming the file and the key."""
+    cfg = tmp_path / "routing.toml"
+    cfg.write_text(f"[routing]\n{line}\n")
+    inst = data_dir / "bench" / "solomon" / "C101-12.txt"
+    argv = ["route", str(inst), "--time-limit", "0.2", "--config", str(cfg)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"error: {cfg}: {message}." in err and "Traceback" not in err
