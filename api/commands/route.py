@@ -159,9 +159,12 @@ def _plan_instance(args: argparse.Namespace) -> Any:
     if not plan_file.is_file():
         raise InputError(f"--plan: no plan.json at {plan_file}")
     try:
-        plan = json.loads(plan_file.read_text())
+        plan = json.loads(plan_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise InputError(f"{plan_file}: not valid JSON ({e})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        # a binary or unreadable file: bad input, not an internal error
+        raise InputError(f"--plan: cannot read {str(plan_file)!r}: {e}") from None
     if not isinstance(plan, dict) or not isinstance(plan.get("fulfilment"), list):
         raise InputError(f"{plan_file}: no 'fulfilment' list (DESIGN §7 plan.json expected)")
     try:
@@ -175,9 +178,19 @@ def _plan_instance(args: argparse.Namespace) -> Any:
         if not mp.is_file():
             raise InputError(f"--matrix: no such file {mp}")
         try:
-            matrix = np.load(mp) if mp.suffix == ".npy" else np.loadtxt(mp, delimiter=",")
-        except ValueError as e:
+            loaded = np.load(mp) if mp.suffix == ".npy" else np.loadtxt(mp, delimiter=",")
+            # a .npy of words, or an .npz archive under that name, is no matrix of km either
+            matrix = np.asarray(loaded, dtype=float)
+        except (ValueError, TypeError, EOFError) as e:
             raise InputError(f"--matrix {mp}: not a numeric matrix ({e})") from None
+        except OSError as e:
+            raise InputError(f"--matrix: cannot read {str(mp)!r}: {e}") from None
+        bad = np.argwhere(~(np.isfinite(matrix) & (matrix >= 0)))
+        if len(bad):
+            cell = tuple(int(i) for i in bad[0])
+            raise InputError(
+                f"--matrix {mp}: entry {list(cell)} is {float(matrix[cell])!r}; expected km >= 0"
+            )
     return build_day_instance(
         typed,
         scen,

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from api.cli import main
@@ -203,3 +204,46 @@ def test_config_values_of_another_type_exit_2_naming_the_key(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert f"error: {cfg}: {message}." in err and "Traceback" not in err
+
+
+def _write_binary_plan(d):
+    (d / "plan.json").write_bytes(b"\xef\x00\xff" * 50)
+    return ["--plan", str(d)]
+
+
+def _words_npy(d):
+    np.save(d / "m.npy", np.array(["a", "b"]))
+    return ["--matrix", str(d / "m.npy")]
+
+
+def _npz_as_npy(d):
+    np.savez(d / "m.npz", a=np.zeros(3))
+    (d / "m.npy").write_bytes((d / "m.npz").read_bytes())
+    return ["--matrix", str(d / "m.npy")]
+
+
+def _nan_matrix(d):
+    m = np.ones((5, 5))
+    m[1, 2] = np.nan
+    np.save(d / "m.npy", m)
+    return ["--matrix", str(d / "m.npy")]
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (_write_binary_plan, "--plan: cannot read"),  # was an internal error (exit 1)
+        (_words_npy, "not a numeric matrix"),  # was an internal error
+        (_npz_as_npy, "not a numeric matrix"),  # was an internal error
+        (_nan_matrix, "entry [1, 2] is nan; expected km >= 0"),  # named the instance's cell
+    ],
+)
+def test_unreadable_plan_or_matrix_exits_2(tmp_path, data_dir, capsys, make, message) -> None:
+    """A plan.json that is not UTF-8 text, and a --matrix that holds words, is an archive or
+    has a NaN, are exit 2 naming the flag, not internal errors."""
+    argv = ["route", "--plan", str(data_dir / "vrp" / "plan-tiny")]
+    argv += ["--warehouse", "WH-KUL", "--day", "0", "--time-limit", "0.2"]
+    argv += make(tmp_path)  # a later --plan or --matrix wins
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "internal error" not in err, err
