@@ -6,7 +6,8 @@ units and numbering:
 - **Solomon** (VRPTW text format): unrounded Euclidean distances, travel time = distance,
   service must start within ``[ready, due]``, the vehicle must be back at the depot by the
   depot's due date; fleet = ``NUMBER`` vehicles of ``CAPACITY``; every client mandatory.
-  Client ids are the customer numbers (1..n).
+  Client ids are the file's customer numbers (1..n in the published files); a number used
+  twice is refused.
 - **VRPLIB/CVRPLIB** (``.vrp``): ``EUC_2D`` distances with TSPLIB rounding (``nint``) as in the
   CVRPLIB best-known values; explicit ``EDGE_WEIGHT_SECTION`` matrices are used as given. The
   number of vehicles is free (one vehicle per client is made available) unless the file has a
@@ -91,11 +92,13 @@ def _number(tok: str) -> float | None:
         return None
 
 
-def _check_solomon_text(path: Path, text: str) -> None:
-    """Every customer row holds seven whole numbers, and the fleet line two.
+def _check_solomon_text(path: Path, text: str) -> list[int] | None:
+    """Every customer row holds seven whole numbers, and the fleet line two; returns the
+    customer numbers in file order (None without a column header: the parser names that).
 
     The parser (``numpy.genfromtxt`` with integers) reads ``42.5`` or ``x`` as -1 without a
     word, so a typo would silently give another instance: this check names the line first.
+    It drops the customer numbers too, so a number used twice is named here.
     """
     lines = text.splitlines()
     # the column header ("CUST NO. XCOORD. ..."): the last line starting with CUST (the
@@ -103,7 +106,7 @@ def _check_solomon_text(path: Path, text: str) -> None:
     heads = [i for i, ln in enumerate(lines) if ln.strip().upper().startswith("CUST")]
     head = heads[-1] if heads else None
     if head is None:
-        return  # the parser's own check names the missing section
+        return None  # the parser's own check names the missing section
     fleet = next(
         (i for i, ln in enumerate(lines[:head]) if ln.strip().upper().startswith("NUMBER")), None
     )
@@ -131,6 +134,16 @@ def _check_solomon_text(path: Path, text: str) -> None:
                     f"{path}:{i + 1}: {name} {tok!r} is not a whole number (the Solomon "
                     "format holds integers)"
                 )
+    numbers: dict[int, int] = {}  # customer number -> its line
+    for i in data:
+        number = int(float(lines[i].split()[0]))
+        if number in numbers:
+            raise RoutingError(
+                f"{path}:{i + 1}: customer number {number} is used twice (first on line "
+                f"{numbers[number] + 1})"
+            )
+        numbers[number] = i
+    return list(numbers)
 
 
 def _check_vrplib_text(path: Path, text: str) -> None:
@@ -196,8 +209,9 @@ def _read(path: Path, fmt: str) -> dict[str, Any]:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as e:
         raise RoutingError(f"{path}: cannot read the file ({e})") from None
+    customers = None
     if fmt == "solomon":
-        _check_solomon_text(path, text)
+        customers = _check_solomon_text(path, text)
     else:
         _check_vrplib_text(path, text)
     try:
@@ -208,6 +222,8 @@ def _read(path: Path, fmt: str) -> dict[str, Any]:
         raise RoutingError(
             f"{path}: not a readable {fmt} instance ({type(e).__name__}: {e})"
         ) from None
+    if customers is not None:
+        data["customer"] = customers  # the parser keeps no customer numbers
     return data
 
 
@@ -229,7 +245,8 @@ def read_solomon(path: str | Path, *, convention: str = "exact") -> RoutingInsta
     Returns
     -------
     RoutingInstance
-        Depot = location 0; clients 1..n keep their customer numbers as ids.
+        Depot = location 0; clients keep their customer numbers as ids (1..n in the
+        published files).
 
     Raises
     ------
@@ -246,6 +263,11 @@ def read_solomon(path: str | Path, *, convention: str = "exact") -> RoutingInsta
     if not (len(tw) == len(dem) == len(svc) == n) or n < 2:
         raise RoutingError(f"{path}: coordinate, demand, window and service columns disagree")
     dist = distance_matrix(xy, convention)
+    # the file's own customer numbers (1..n in the published files, but a file of some of a
+    # set's customers keeps theirs), the depot's first
+    numbers = list(d.get("customer") or range(n))
+    if len(numbers) != n:
+        raise RoutingError(f"{path}: {len(numbers)} customer rows but {n} coordinates")
     fleet = VehicleType(
         count=int(_need(d, "vehicles", path)),
         capacity=(float(_need(d, "capacity", path)),),
@@ -262,8 +284,8 @@ def read_solomon(path: str | Path, *, convention: str = "exact") -> RoutingInsta
         service=svc[1:],
         tw_early=tw[1:, 0],
         tw_late=tw[1:, 1],
-        client_ids=list(range(1, n)),
-        depot_ids=[0],
+        client_ids=numbers[1:],
+        depot_ids=numbers[:1],
         coords=xy,
         distance_convention=convention,
         meta={"format": "solomon", "path": str(path)},

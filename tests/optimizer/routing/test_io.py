@@ -256,3 +256,23 @@ def test_vrplib_fields_that_change_the_problem_are_refused(tmp_path, extra, name
     path.write_text(head + extra + body + tail if ":" in extra else head + body + extra + tail)
     with pytest.raises(RoutingError, match=rf"x\.vrp: {named} not supported"):
         read_vrplib(path)
+
+
+def test_solomon_client_ids_are_the_file_s_customer_numbers(tmp_path, data_dir) -> None:
+    """A Solomon file of some of a set's customers keeps their numbers as client ids (they
+    were renumbered 1..n, so the routes named other customers), and a number used twice is a
+    RoutingError naming both lines."""
+    src = (data_dir / "bench" / "solomon" / "C101-12.txt").read_text().splitlines()
+    keep = [ln for ln in src if ln.split()[:1] not in (["3"], ["4"])]
+    path = tmp_path / "subset.txt"
+    path.write_text("\n".join(keep) + "\n")
+    inst = read_solomon(path)
+    assert inst.client_ids == (1, 2, *range(5, 13)) and inst.depot_ids == (0,)
+    # customer 5 keeps its own data (ready time 15 in C101-12)
+    assert inst.tw_early[inst.client_ids.index(5)] == 15.0
+    res = solve_routes(inst, RoutingParams(time_limit_s=None, solution_limit=10))
+    assert sorted(c for r in res.client_routes for c in r) == [1, 2, *range(5, 13)]
+    dup = [ln if ln.split()[:1] != ["5"] else ln.replace("    5 ", "    3 ", 1) for ln in src]
+    path.write_text("\n".join(dup) + "\n")
+    with pytest.raises(RoutingError, match=r"subset\.txt:\d+: customer number 3 is used twice"):
+        read_solomon(path)
