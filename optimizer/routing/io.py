@@ -148,8 +148,9 @@ def _check_solomon_text(path: Path, text: str) -> list[int] | None:
 
 def _check_vrplib_text(path: Path, text: str) -> None:
     """Rows of the coordinate, demand, window and service sections are whole rows of numbers,
-    one per node when ``DIMENSION`` is given, and numeric header fields are numbers: the parser
-    would otherwise solve the rows a cut-off file still has, or stop on a numpy error."""
+    one per node (1, 2, ... in order) when ``DIMENSION`` is given, and numeric header fields
+    are numbers: the parser would otherwise solve the rows a cut-off file still has, give one
+    node's data to another, or stop on a numpy error."""
     lines = text.splitlines()
     dim: int | None = None
     numeric = ("DIMENSION", "CAPACITY", "VEHICLES", "SERVICE_TIME", "DISTANCE")
@@ -191,6 +192,13 @@ def _check_vrplib_text(path: Path, text: str) -> None:
         if bad is not None:
             raise RoutingError(f"{path}:{i + 1}: {bad!r} in {section} is not a number")
         rows, at = counts[section]
+        # the parser takes the rows in file order and drops their node ids: a section in
+        # another order would give one node's demand or window to another
+        if float(toks[0]) != rows + 1:
+            raise RoutingError(
+                f"{path}:{i + 1}: {section} lists node {toks[0]} where node {rows + 1} comes "
+                "(each section lists the nodes 1, 2, ... in order)"
+            )
         counts[section] = (rows + 1, at)
     if dim is not None:
         for name, (rows, at) in counts.items():

@@ -276,3 +276,17 @@ def test_solomon_client_ids_are_the_file_s_customer_numbers(tmp_path, data_dir) 
     path.write_text("\n".join(dup) + "\n")
     with pytest.raises(RoutingError, match=r"subset\.txt:\d+: customer number 3 is used twice"):
         read_solomon(path)
+
+
+def test_vrplib_sections_out_of_node_order_are_refused(tmp_path) -> None:
+    """A section that does not list nodes 1, 2, ... in order is a RoutingError naming its line:
+    the parser drops the node ids, so DEMAND_SECTION rows 1, 3, 2 gave node 3's demand to
+    node 2 and the other way round."""
+    path = tmp_path / "order.vrp"
+    path.write_text(
+        "NAME : x\nTYPE : CVRP\nDIMENSION : 3\nCAPACITY : 10\nEDGE_WEIGHT_TYPE : EUC_2D\n"
+        "NODE_COORD_SECTION\n1 0 0\n2 1 1\n3 2 2\nDEMAND_SECTION\n1 0\n3 2\n2 5\n"
+        "DEPOT_SECTION\n1\n-1\nEOF\n"
+    )
+    with pytest.raises(RoutingError, match=r"order\.vrp:12: DEMAND_SECTION lists node 3 where"):
+        read_vrplib(path)
