@@ -216,8 +216,9 @@ def test_the_time_limit_covers_building_the_request() -> None:
 
 def test_the_largest_request_keeps_its_time_limit() -> None:
     """A 2,000-order request (the schema's largest) answers within its limit plus 10 %: its
-    distances took 4-5 s on their own, and the solve had the whole limit besides."""
-    limit = 2.5
+    distances took 4-5 s on their own, and the solve had the whole limit besides. (3 s: above
+    the decomposition's shortest limit, 1.7 s, by more than a slow build of the distances.)"""
+    limit = 3.0
     t0 = time.perf_counter()
     out = route_job(_large_request(2000, time_limit_s=limit), time_limit_s=limit)
     wall = time.perf_counter() - t0
