@@ -6,7 +6,8 @@
     tradelane route --plan DIR --warehouse ID --day N [--scenario PATH] [--matrix NPY] ...
 
 Writes the DESIGN §7 route JSON (``instance``, ``cost``, ``vehicles``, ``routes`` in the
-instance's client numbering, ``feasible``, ``solve_seconds``, plus ``seed``, ``dropped`` orders
+instance's client numbering, ``feasible``, ``solve_seconds``, plus ``seed``, ``time_limit_s``
+and ``solution_limit`` (the run's stops), ``dropped`` orders
 handed to the parcel carrier with their cost, ``route_details`` per route: its depot, distance
 and cost, ``depart`` and ``return`` and per stop ``eta``, ``start`` and the promise ``slack``;
 and ``gap_percent`` when ``--best-known`` is given) and prints a summary; without ``--out``

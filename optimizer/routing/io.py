@@ -473,7 +473,8 @@ def solution_to_dict(
     """The DESIGN §7 route JSON, plus optional extras.
 
     Keys: ``instance``, ``cost``, ``vehicles``, ``routes`` (client ids), ``feasible``,
-    ``solve_seconds``; extras ``status``, ``seed``, ``distance``, ``dropped`` (orders handed to
+    ``solve_seconds``; extras ``status``, ``seed``, ``time_limit_s`` and ``solution_limit``
+    (the run's stops, null when not set), ``distance``, ``dropped`` (orders handed to
     a parcel carrier with their cost), ``drop_cost``, ``time_unit`` and ``clock`` (the unit and
     origin of every time below, when the instance states them in its ``meta``, as a plan's day
     does: hours since dispatch), ``route_details`` (per route: vehicle type, depot, distance,
@@ -494,6 +495,15 @@ def solution_to_dict(
         "solve_seconds": round(result.solve_seconds, 3),
         "status": result.status.value,
         "seed": result.seed,
+        # the stop the run was given, to re-run it (None: no such limit)
+        **(
+            {
+                "time_limit_s": result.params.time_limit_s,
+                "solution_limit": result.params.solution_limit,
+            }
+            if result.params is not None
+            else {}
+        ),
         "distance": _num(result.distance),
         "dropped": [
             {"client": _jsonable(ids[c]), "carrier_cost": _num(instance.drop_penalty[c])}

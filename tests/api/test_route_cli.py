@@ -247,3 +247,16 @@ def test_unreadable_plan_or_matrix_exits_2(tmp_path, data_dir, capsys, make, mes
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "internal error" not in err, err
+
+
+def test_the_route_json_records_the_run_s_stops(tmp_path, data_dir) -> None:
+    """The route JSON records the time and solution limits beside the seed, so that a run can
+    be repeated and two runs compared (only the seed was recorded)."""
+    inst = data_dir / "bench" / "solomon" / "C101-12.txt"
+    out = tmp_path / "r.json"
+    assert main(["route", str(inst), "--time-limit", "0.3", "--out", str(out)]) == 0
+    d = json.loads(out.read_text())
+    assert (d["seed"], d["time_limit_s"], d["solution_limit"]) == (0, 0.3, None)
+    assert main(["route", str(inst), "--solution-limit", "5", "--out", str(out)]) == 0
+    d = json.loads(out.read_text())
+    assert (d["time_limit_s"], d["solution_limit"]) == (None, 5)
