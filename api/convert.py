@@ -316,7 +316,11 @@ def route_result_to_dict(res: RoutingResult, instance: RoutingInstance) -> dict[
         "routes": routes,
         "dropped": [str(instance.client_ids[c]) for c in res.dropped],
         "carrier": [
-            {"order": str(instance.client_ids[c]), "carrier_cost": float(instance.drop_penalty[c])}
+            {
+                "order": str(instance.client_ids[c]),
+                "carrier_cost": float(instance.drop_penalty[c]),
+                "due_h": float(instance.due[c]) if math.isfinite(instance.due[c]) else None,
+            }
             for c in res.dropped
         ],
         "solve_seconds": float(res.solve_seconds),

@@ -316,6 +316,11 @@ class CarrierOrderPublic(BaseModel):
 
     order: str
     carrier_cost: float
+    due_h: float | None = Field(
+        default=None,
+        description="The order's latest delivery (its promise, or `due_h`), hours from day "
+        "start: what the carrier has left; null when the order has no deadline.",
+    )
 
 
 class RoutesPublic(BaseModel):

@@ -474,11 +474,13 @@ def solution_to_dict(
 
     Keys: ``instance``, ``cost``, ``vehicles``, ``routes`` (client ids), ``feasible``,
     ``solve_seconds``; extras ``status``, ``seed``, ``time_limit_s`` and ``solution_limit``
-    (the run's stops, null when not set), ``distance``, ``dropped`` (orders handed to
-    a parcel carrier with their cost), ``drop_cost``, ``time_unit`` and ``clock`` (the unit and
-    origin of every time below, when the instance states them in its ``meta``, as a plan's day
-    does: hours since dispatch), ``route_details`` (per route: vehicle type, depot, distance,
-    ``depart`` and ``return`` (leaving the depot, back after the last leg), duration
+    (the run's stops, null when not set), ``distance``, ``dropped`` (orders handed to a
+    parcel carrier with their cost and ``due``, their promise deadline on the routing clock:
+    what the carrier has left, negative when already missed, null without one),
+    ``drop_cost``, ``time_unit`` and ``clock`` (the unit and origin of every time below, when
+    the instance states them in its ``meta``, as a plan's day does: hours since dispatch),
+    ``route_details`` (per route: vehicle type, depot, distance, ``depart`` and ``return``
+    (leaving the depot, back after the last leg), duration
     (``return - depart``), cost, and ``stops``: each client's ``eta`` (arrival),
     ``start`` (service start) and ``slack``, the hours from the start to its promise deadline,
     negative when the promise is already missed, null without a deadline), ``violations``,
@@ -506,7 +508,11 @@ def solution_to_dict(
         ),
         "distance": _num(result.distance),
         "dropped": [
-            {"client": _jsonable(ids[c]), "carrier_cost": _num(instance.drop_penalty[c])}
+            {
+                "client": _jsonable(ids[c]),
+                "carrier_cost": _num(instance.drop_penalty[c]),
+                "due": _num(instance.due[c]),
+            }
             for c in result.dropped
         ],
         "drop_cost": _num(result.drop_cost),

@@ -260,3 +260,27 @@ def test_the_route_json_records_the_run_s_stops(tmp_path, data_dir) -> None:
     assert main(["route", str(inst), "--solution-limit", "5", "--out", str(out)]) == 0
     d = json.loads(out.read_text())
     assert (d["time_limit_s"], d["solution_limit"]) == (None, 5)
+
+
+def test_carrier_orders_of_a_plan_day_carry_their_promise_deadline(tmp_path, data_dir) -> None:
+    """Each order of a plan's day handed to the parcel carrier carries ``due``: its promise
+    deadline in hours since dispatch (what the carrier has left), as the day's instance has
+    it; only the routed orders' slack was given."""
+    from network.scenario import load_scenario
+    from optimizer.plan.day import build_day_instance
+    from optimizer.plan.document import Plan
+
+    plan_dir = data_dir / "vrp" / "plan-tiny"
+    out = tmp_path / "day.json"
+    argv = ["route", "--plan", str(plan_dir), "--warehouse", "WH-KUL", "--day", "0"]
+    assert main([*argv, "--time-limit", "1", "--out", str(out)]) == 0
+    d = json.loads(out.read_text())
+    assert d["dropped"]  # Johor Bahru is 300 km away: its orders go to the carrier
+    plan = Plan.from_json(json.loads((plan_dir / "plan.json").read_text()))
+    inst = build_day_instance(
+        plan, load_scenario(plan_dir / "scenario.json"), warehouse="WH-KUL", day=0
+    )
+    due = dict(zip(inst.client_ids, inst.due.tolist(), strict=True))
+    for row in d["dropped"]:
+        assert row["due"] == pytest.approx(due[row["client"]], abs=1e-6)
+        assert 0 < row["due"] < 72

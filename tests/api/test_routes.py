@@ -224,3 +224,15 @@ def test_the_largest_request_keeps_its_time_limit() -> None:
     wall = time.perf_counter() - t0
     assert out["feasible"] and out["path"] == "decomposition"
     assert wall <= 1.1 * limit, wall
+
+
+def test_carrier_orders_carry_their_deadline(day) -> None:
+    """Each order handed to the parcel carrier carries ``due_h``, its latest delivery (the
+    promise less its age, or its own ``due_h``): what the carrier has left."""
+    day["orders"][0].update(lat=5.9, lon=102.2, age_h=10.0)  # 350 km away: no van goes
+    day["orders"][1].update(lat=5.9, lon=102.3, due_h=30.0)
+    out = route_job(RouteCreate.model_validate(day).model_dump(), time_limit_s=1)
+    due = {c["order"]: c["due_h"] for c in out["carrier"]}
+    assert due["o0"] == pytest.approx(62.0) and due["o1"] == pytest.approx(30.0)
+    # the others were placed at day start: the whole 72-h promise is left
+    assert all(v == pytest.approx(72.0) for k, v in due.items() if k not in ("o0", "o1"))
