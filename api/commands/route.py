@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--scenario",
         metavar="PATH",
-        help="with --plan: the scenario (default: DIR/scenario.* or DIR/scenario/)",
+        help="with --plan: the scenario (default: DIR/scenario.json, .yaml or .yml, or "
+        "DIR/scenario/)",
     )
     p.add_argument(
         "--matrix",
@@ -138,8 +139,11 @@ def _params(args: argparse.Namespace) -> Any:
 def _scenario_path(args: argparse.Namespace, plan_dir: Path) -> Path:
     if args.scenario:
         return Path(args.scenario)
-    for cand in sorted(plan_dir.glob("scenario*")):
-        return cand
+    # the copy tradelane plan writes (scenario.json), else one in another of the formats; a
+    # glob "scenario*" also took scenario-notes.txt or scenario.json.bak when it sorted first
+    for name in ("scenario.json", "scenario.yaml", "scenario.yml", "scenario"):
+        if (plan_dir / name).exists():
+            return plan_dir / name
     raise InputError(
         f"--plan {plan_dir}: no scenario copy in the plan directory; give --scenario PATH"
     )

@@ -284,3 +284,17 @@ def test_carrier_orders_of_a_plan_day_carry_their_promise_deadline(tmp_path, dat
     for row in d["dropped"]:
         assert row["due"] == pytest.approx(due[row["client"]], abs=1e-6)
         assert 0 < row["due"] < 72
+
+
+def test_the_plan_s_scenario_copy_is_scenario_json_not_any_scenario_file(
+    tmp_path, data_dir
+) -> None:
+    """Without ``--scenario`` the plan directory's ``scenario.json`` is read (the help's
+    ``DIR/scenario.*``), not the first file whose name starts with "scenario": a note
+    ``scenario-notes.txt`` beside it sorted first and was read as the scenario (exit 2)."""
+    src = data_dir / "vrp" / "plan-tiny"
+    for name in ("plan.json", "scenario.json"):
+        (tmp_path / name).write_text((src / name).read_text())
+    (tmp_path / "scenario-notes.txt").write_text("the Kuala Lumpur test day\n")
+    argv = ["route", "--plan", str(tmp_path), "--warehouse", "WH-KUL", "--day", "0"]
+    assert main([*argv, "--time-limit", "0.5", "--out", str(tmp_path / "day.json")]) == 0
