@@ -24,9 +24,9 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from api.commands._common import InputError, OutputError, UnavailableError
-from network.scenario import ScenarioError
 from optimizer.exceptions import ExecutorError, TimeLimitError
 
 COMMANDS = (
@@ -146,6 +146,20 @@ def _end_quietly() -> int:
     return EXIT_PIPE_CLOSED
 
 
+def scenario_problems(e: BaseException) -> list[Any] | None:
+    """The problems of ``e`` when it is a ``network.scenario.ScenarioError``, else None.
+
+    This module does not import ``network.scenario`` (pydantic, pandas: 1-2 s): the worker
+    processes that ``tradelane route`` and ``plan`` spawn re-import the command's main module,
+    this one, and a 3-s routing limit ran out while they were still importing pandas. A
+    command that can raise a ScenarioError has imported the module already.
+    """
+    scenario = sys.modules.get("network.scenario")
+    if scenario is not None and isinstance(e, scenario.ScenarioError):
+        return list(e.problems)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (also used as the console script)."""
     try:
@@ -177,11 +191,6 @@ def _main(argv: Sequence[str] | None) -> int:
         logging.getLogger("distributed").setLevel(logging.WARNING)
     try:
         code = args.func(args)
-    except ScenarioError as e:
-        for p in e.problems:
-            print(f"error: {p}", file=sys.stderr)
-        print(f"{len(e.problems)} problem(s) found", file=sys.stderr)
-        return 2
     except InputError as e:
         for line in e.lines:
             print(f"error: {line}", file=sys.stderr)
@@ -198,6 +207,12 @@ def _main(argv: Sequence[str] | None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as e:
+        problems = scenario_problems(e)
+        if problems is not None:
+            for p in problems:
+                print(f"error: {p}", file=sys.stderr)
+            print(f"{len(problems)} problem(s) found", file=sys.stderr)
+            return 2
         if isinstance(e, BrokenPipeError) and stdout_reader_gone():
             raise  # main ends quietly
         if args.debug:

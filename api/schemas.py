@@ -265,7 +265,15 @@ class RouteCreate(_In):
     promise_hours: float = Field(default=72.0, gt=0, le=240)
     circuity: float = Field(default=1.3, ge=1, le=5, description="Road km per geodesic km.")
     speed_kmh: float = Field(default=30.0, gt=0, le=200, description="Average road speed.")
-    time_limit_s: float = Field(default=5.0, gt=0, le=3600)
+    time_limit_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="Seconds for the solve, building the request's distances included (the "
+        "search of a large day still gets the shortest limit its decomposition needs; a "
+        "limit below that is refused naming it); at most the server's synchronous limit "
+        "(`TRADELANE_ROUTES_TIME_LIMIT_S`, 30 by default).",
+    )
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
 
@@ -308,6 +316,11 @@ class CarrierOrderPublic(BaseModel):
 
     order: str
     carrier_cost: float
+    due_h: float | None = Field(
+        default=None,
+        description="The order's latest delivery (its promise, or `due_h`), hours from day "
+        "start: what the carrier has left; null when the order has no deadline.",
+    )
 
 
 class RoutesPublic(BaseModel):

@@ -1,7 +1,8 @@
 """Geography: vectorised geodesic distances and node tables as GeoDataFrames.
 
 Distances are WGS84 geodesics (``pyproj.Geod.inv``, Karney's algorithm), computed on whole
-arrays at once, never in a Python loop over pairs.
+arrays at once, never in a Python loop over pairs. ``haversine_km`` is the spherical shortcut
+for large distance matrices (pyproj needs about 1 µs a pair: 4 s for 2,000 points).
 
 >>> round(float(geodesic_km(1.3521, 103.8198, 3.1390, 101.6869)), 0)  # Singapore-Kuala Lumpur
 309.0
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
     from network.scenario import Scenario
 
-__all__ = ["geodesic_km", "nodes_frame", "pairwise_km"]
+__all__ = ["geodesic_km", "haversine_km", "nodes_frame", "pairwise_km"]
 
 _GEOD = Geod(ellps="WGS84")
 
@@ -52,6 +53,26 @@ def pairwise_km(
     lb = np.asarray(lat_b, float)[None, :]
     ob = np.asarray(lon_b, float)[None, :]
     return geodesic_km(la, lo, lb, ob)
+
+
+def haversine_km(lat: npt.ArrayLike, lon: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Square matrix of great-circle km between points, on a sphere of radius 6371.0088 km
+    (the mean earth radius), vectorised.
+
+    Notes
+    -----
+    About 20 times quicker than :func:`pairwise_km`; within a metro near the equator the two
+    differ by up to 0.6 %, less than a road detour factor's own uncertainty.
+
+    >>> haversine_km([0, 0], [0, 1]).round(1).tolist()
+    [[0.0, 111.2], [111.2, 0.0]]
+    """
+    la, lo = np.radians(np.asarray(lat, float)), np.radians(np.asarray(lon, float))
+    dlat = la[:, None] - la[None, :]
+    dlon = lo[:, None] - lo[None, :]
+    h = np.sin(dlat / 2) ** 2 + np.cos(la)[:, None] * np.cos(la)[None, :] * np.sin(dlon / 2) ** 2
+    out: npt.NDArray[np.float64] = 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    return out
 
 
 def nodes_frame(scenario: Scenario) -> gpd.GeoDataFrame:

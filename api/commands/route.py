@@ -6,10 +6,12 @@
     tradelane route --plan DIR --warehouse ID --day N [--scenario PATH] [--matrix NPY] ...
 
 Writes the DESIGN §7 route JSON (``instance``, ``cost``, ``vehicles``, ``routes`` in the
-instance's client numbering, ``feasible``, ``solve_seconds``, plus ``seed``, ``dropped`` orders
+instance's client numbering, ``feasible``, ``solve_seconds``, plus ``seed``, ``time_limit_s``
+and ``solution_limit`` (the run's stops), ``dropped`` orders
 handed to the parcel carrier with their cost, ``route_details`` per route: its depot, distance
 and cost, ``depart`` and ``return`` and per stop ``eta``, ``start`` and the promise ``slack``;
-and ``gap_percent`` when ``--best-known`` is given) and prints a summary. A plan's day adds
+and ``gap_percent`` when ``--best-known`` is given) and prints a summary; without ``--out``
+the JSON goes to standard output on its own and the summary to standard error. A plan's day adds
 ``time_unit`` and ``clock`` (hours since dispatch) and ``late_orders`` (orders already past
 their promise at dispatch: their slack is negative).
 """
@@ -39,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--scenario",
         metavar="PATH",
-        help="with --plan: the scenario (default: DIR/scenario.* or DIR/scenario/)",
+        help="with --plan: the scenario (default: DIR/scenario.json, .yaml or .yml, or "
+        "DIR/scenario/)",
     )
     p.add_argument(
         "--matrix",
@@ -48,7 +51,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         ".csv), warehouse first, instead of geodesic x circuity",
     )
     p.add_argument(
-        "--circuity", type=float, default=1.3, help="road km per geodesic km (default 1.3)"
+        "--circuity",
+        type=float,
+        default=None,
+        help="with --plan: road km per geodesic km (default 1.3)",
     )
     p.add_argument(
         "--time-limit",
@@ -69,7 +75,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--best-known", type=float, metavar="VALUE", help="best-known cost, to report the gap"
     )
-    p.add_argument("--out", metavar="FILE", help="write the solution JSON here")
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the solution JSON here (default: standard output, the summary on stderr)",
+    )
     p.set_defaults(func=run)
 
 
@@ -95,8 +105,16 @@ def check_flags(args: argparse.Namespace) -> None:
         problems.append(f"--day: {args.day} not understood; expected a day index >= 0")
     if bad(b, b is not None and b > 0):
         problems.append(f"--best-known: {b!r} not understood; expected a cost > 0")
+    if args.instance is not None:
+        # these shape a plan's day: with an instance file they would be ignored without a word
+        given = [f"--{k}" for k in PLAN_ONLY if getattr(args, k) is not None]
+        problems += [f"{flag}: only with --plan (INSTANCE is routed as it is)" for flag in given]
     if problems:
         raise InputError(*problems)
+
+
+#: The flags that build a plan's day (``--plan``), by their ``args`` names.
+PLAN_ONLY = ("warehouse", "day", "scenario", "matrix", "circuity")
 
 
 def _params(args: argparse.Namespace) -> Any:
@@ -121,8 +139,11 @@ def _params(args: argparse.Namespace) -> Any:
 def _scenario_path(args: argparse.Namespace, plan_dir: Path) -> Path:
     if args.scenario:
         return Path(args.scenario)
-    for cand in sorted(plan_dir.glob("scenario*")):
-        return cand
+    # the copy tradelane plan writes (scenario.json), else one in another of the formats; a
+    # glob "scenario*" also took scenario-notes.txt or scenario.json.bak when it sorted first
+    for name in ("scenario.json", "scenario.yaml", "scenario.yml", "scenario"):
+        if (plan_dir / name).exists():
+            return plan_dir / name
     raise InputError(
         f"--plan {plan_dir}: no scenario copy in the plan directory; give --scenario PATH"
     )
@@ -143,9 +164,12 @@ def _plan_instance(args: argparse.Namespace) -> Any:
     if not plan_file.is_file():
         raise InputError(f"--plan: no plan.json at {plan_file}")
     try:
-        plan = json.loads(plan_file.read_text())
+        plan = json.loads(plan_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise InputError(f"{plan_file}: not valid JSON ({e})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        # a binary or unreadable file: bad input, not an internal error
+        raise InputError(f"--plan: cannot read {str(plan_file)!r}: {e}") from None
     if not isinstance(plan, dict) or not isinstance(plan.get("fulfilment"), list):
         raise InputError(f"{plan_file}: no 'fulfilment' list (DESIGN §7 plan.json expected)")
     try:
@@ -159,16 +183,26 @@ def _plan_instance(args: argparse.Namespace) -> Any:
         if not mp.is_file():
             raise InputError(f"--matrix: no such file {mp}")
         try:
-            matrix = np.load(mp) if mp.suffix == ".npy" else np.loadtxt(mp, delimiter=",")
-        except ValueError as e:
+            loaded = np.load(mp) if mp.suffix == ".npy" else np.loadtxt(mp, delimiter=",")
+            # a .npy of words, or an .npz archive under that name, is no matrix of km either
+            matrix = np.asarray(loaded, dtype=float)
+        except (ValueError, TypeError, EOFError) as e:
             raise InputError(f"--matrix {mp}: not a numeric matrix ({e})") from None
+        except OSError as e:
+            raise InputError(f"--matrix: cannot read {str(mp)!r}: {e}") from None
+        bad = np.argwhere(~(np.isfinite(matrix) & (matrix >= 0)))
+        if len(bad):
+            cell = tuple(int(i) for i in bad[0])
+            raise InputError(
+                f"--matrix {mp}: entry {list(cell)} is {float(matrix[cell])!r}; expected km >= 0"
+            )
     return build_day_instance(
         typed,
         scen,
         warehouse=args.warehouse,
         day=args.day,
         seed=args.seed or 0,
-        circuity=args.circuity,
+        circuity=1.3 if args.circuity is None else args.circuity,
         matrix_km=matrix,
     )
 
@@ -205,10 +239,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if staged is not None:
             staged.discard()
-    print(res.summary())
     if args.out:
+        print(res.summary())
         print(f"wrote {args.out}")
     else:
+        # standard output holds the JSON alone (``tradelane route X | jq .cost``); the
+        # summary goes to standard error
+        print(res.summary(), file=sys.stderr)
         json.dump(data, sys.stdout, indent=2)
         print()
     # infeasible-as-checked would be a bug (exit 1); "no solution" is a status, not an error

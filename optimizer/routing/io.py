@@ -6,12 +6,17 @@ units and numbering:
 - **Solomon** (VRPTW text format): unrounded Euclidean distances, travel time = distance,
   service must start within ``[ready, due]``, the vehicle must be back at the depot by the
   depot's due date; fleet = ``NUMBER`` vehicles of ``CAPACITY``; every client mandatory.
-  Client ids are the customer numbers (1..n).
+  Client ids are the file's customer numbers (1..n in the published files); a number used
+  twice is refused.
 - **VRPLIB/CVRPLIB** (``.vrp``): ``EUC_2D`` distances with TSPLIB rounding (``nint``) as in the
   CVRPLIB best-known values; explicit ``EDGE_WEIGHT_SECTION`` matrices are used as given. The
   number of vehicles is free (one vehicle per client is made available) unless the file has a
   ``VEHICLES`` field. Client ids are node ids minus one (depot 0), as in CVRPLIB ``.sol`` files.
-  Time windows and service times (VRPTW in VRPLIB format) are read when present.
+  Time windows and service times (VRPTW in VRPLIB format) are read when present. A
+  ``DISTANCE`` field (the distance-constrained instances of Christofides et al. and Golden et
+  al.) bounds each route's length, service times included, as the maximum route duration
+  (travel time = distance). Other fields and sections that would change the problem
+  (backhauls, pickups, prizes, per-vehicle limits) are refused, naming them.
 
 ``read_instance`` dispatches on the file's content. ``read_solution`` reads a VRPLIB ``.sol`` or a
 SINTEF solution file (``Route k : ...``) into client-id lists. ``solution_to_dict`` /
@@ -53,6 +58,31 @@ _VRPLIB_ROWS = {
     "SERVICE_TIME_SECTION": 2,
 }
 _SECTION = re.compile(r"^[A-Z_]+_SECTION\b|^EOF\b")
+#: The VRPLIB fields and sections ``read_vrplib`` reads, or that do not change the problem
+#: (names, comments, display data, formats); any other (a backhaul, pickup, prize or release
+#: section, a per-vehicle limit) would be solved as another problem without it, so it is refused.
+_VRPLIB_KEYS = frozenset(
+    {
+        "name",
+        "comment",
+        "type",
+        "dimension",
+        "capacity",
+        "vehicles",
+        "distance",
+        "service_time",
+        "edge_weight_type",
+        "edge_weight_format",
+        "edge_weight",
+        "node_coord_type",
+        "node_coord",
+        "display_data_type",
+        "display_data",
+        "demand",
+        "depot",
+        "time_window",
+    }
+)
 
 
 def _number(tok: str) -> float | None:
@@ -62,11 +92,13 @@ def _number(tok: str) -> float | None:
         return None
 
 
-def _check_solomon_text(path: Path, text: str) -> None:
-    """Every customer row holds seven whole numbers, and the fleet line two.
+def _check_solomon_text(path: Path, text: str) -> list[int] | None:
+    """Every customer row holds seven whole numbers, and the fleet line two; returns the
+    customer numbers in file order (None without a column header: the parser names that).
 
     The parser (``numpy.genfromtxt`` with integers) reads ``42.5`` or ``x`` as -1 without a
     word, so a typo would silently give another instance: this check names the line first.
+    It drops the customer numbers too, so a number used twice is named here.
     """
     lines = text.splitlines()
     # the column header ("CUST NO. XCOORD. ..."): the last line starting with CUST (the
@@ -74,7 +106,7 @@ def _check_solomon_text(path: Path, text: str) -> None:
     heads = [i for i, ln in enumerate(lines) if ln.strip().upper().startswith("CUST")]
     head = heads[-1] if heads else None
     if head is None:
-        return  # the parser's own check names the missing section
+        return None  # the parser's own check names the missing section
     fleet = next(
         (i for i, ln in enumerate(lines[:head]) if ln.strip().upper().startswith("NUMBER")), None
     )
@@ -102,12 +134,23 @@ def _check_solomon_text(path: Path, text: str) -> None:
                     f"{path}:{i + 1}: {name} {tok!r} is not a whole number (the Solomon "
                     "format holds integers)"
                 )
+    numbers: dict[int, int] = {}  # customer number -> its line
+    for i in data:
+        number = int(float(lines[i].split()[0]))
+        if number in numbers:
+            raise RoutingError(
+                f"{path}:{i + 1}: customer number {number} is used twice (first on line "
+                f"{numbers[number] + 1})"
+            )
+        numbers[number] = i
+    return list(numbers)
 
 
 def _check_vrplib_text(path: Path, text: str) -> None:
     """Rows of the coordinate, demand, window and service sections are whole rows of numbers,
-    one per node when ``DIMENSION`` is given, and numeric header fields are numbers: the parser
-    would otherwise solve the rows a cut-off file still has, or stop on a numpy error."""
+    one per node (1, 2, ... in order) when ``DIMENSION`` is given, and numeric header fields
+    are numbers: the parser would otherwise solve the rows a cut-off file still has, give one
+    node's data to another, or stop on a numpy error."""
     lines = text.splitlines()
     dim: int | None = None
     numeric = ("DIMENSION", "CAPACITY", "VEHICLES", "SERVICE_TIME", "DISTANCE")
@@ -149,6 +192,13 @@ def _check_vrplib_text(path: Path, text: str) -> None:
         if bad is not None:
             raise RoutingError(f"{path}:{i + 1}: {bad!r} in {section} is not a number")
         rows, at = counts[section]
+        # the parser takes the rows in file order and drops their node ids: a section in
+        # another order would give one node's demand or window to another
+        if float(toks[0]) != rows + 1:
+            raise RoutingError(
+                f"{path}:{i + 1}: {section} lists node {toks[0]} where node {rows + 1} comes "
+                "(each section lists the nodes 1, 2, ... in order)"
+            )
         counts[section] = (rows + 1, at)
     if dim is not None:
         for name, (rows, at) in counts.items():
@@ -167,8 +217,9 @@ def _read(path: Path, fmt: str) -> dict[str, Any]:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as e:
         raise RoutingError(f"{path}: cannot read the file ({e})") from None
+    customers = None
     if fmt == "solomon":
-        _check_solomon_text(path, text)
+        customers = _check_solomon_text(path, text)
     else:
         _check_vrplib_text(path, text)
     try:
@@ -179,6 +230,8 @@ def _read(path: Path, fmt: str) -> dict[str, Any]:
         raise RoutingError(
             f"{path}: not a readable {fmt} instance ({type(e).__name__}: {e})"
         ) from None
+    if customers is not None:
+        data["customer"] = customers  # the parser keeps no customer numbers
     return data
 
 
@@ -200,7 +253,8 @@ def read_solomon(path: str | Path, *, convention: str = "exact") -> RoutingInsta
     Returns
     -------
     RoutingInstance
-        Depot = location 0; clients 1..n keep their customer numbers as ids.
+        Depot = location 0; clients keep their customer numbers as ids (1..n in the
+        published files).
 
     Raises
     ------
@@ -217,6 +271,11 @@ def read_solomon(path: str | Path, *, convention: str = "exact") -> RoutingInsta
     if not (len(tw) == len(dem) == len(svc) == n) or n < 2:
         raise RoutingError(f"{path}: coordinate, demand, window and service columns disagree")
     dist = distance_matrix(xy, convention)
+    # the file's own customer numbers (1..n in the published files, but a file of some of a
+    # set's customers keeps theirs), the depot's first
+    numbers = list(d.get("customer") or range(n))
+    if len(numbers) != n:
+        raise RoutingError(f"{path}: {len(numbers)} customer rows but {n} coordinates")
     fleet = VehicleType(
         count=int(_need(d, "vehicles", path)),
         capacity=(float(_need(d, "capacity", path)),),
@@ -233,8 +292,8 @@ def read_solomon(path: str | Path, *, convention: str = "exact") -> RoutingInsta
         service=svc[1:],
         tw_early=tw[1:, 0],
         tw_late=tw[1:, 1],
-        client_ids=list(range(1, n)),
-        depot_ids=[0],
+        client_ids=numbers[1:],
+        depot_ids=numbers[:1],
         coords=xy,
         distance_convention=convention,
         meta={"format": "solomon", "path": str(path)},
@@ -262,6 +321,18 @@ def read_vrplib(path: str | Path, *, convention: str | None = None) -> RoutingIn
     """
     path = Path(path)
     d = _read(path, "vrplib")
+    # vrplib keys a field or a section by its lower-case name, without "_SECTION" (a section
+    # is an array, a field a number or a word)
+    unknown = [
+        k.upper() + ("_SECTION" if isinstance(v, np.ndarray) else "")
+        for k, v in d.items()
+        if k not in _VRPLIB_KEYS
+    ]
+    if unknown:
+        raise RoutingError(
+            f"{path}: {', '.join(unknown)} not supported (the instance would be solved "
+            "without it, as another problem)"
+        )
     conv = convention or "nint"
     xy = None
     if "edge_weight" in d and d.get("edge_weight_type", "EXPLICIT") == "EXPLICIT":
@@ -299,8 +370,15 @@ def read_vrplib(path: str | Path, *, convention: str | None = None) -> RoutingIn
     svc = d.get("service_time")
     shift_end = float(np.asarray(tw)[0, 1]) if tw is not None else np.inf
     shift_start = float(np.asarray(tw)[0, 0]) if tw is not None else 0.0
+    # DISTANCE: the longest route, its service times included (travel time = distance)
+    max_length = float(d["distance"]) if "distance" in d else np.inf
     fleet = VehicleType(
-        count=count, capacity=caps, shift_start=shift_start, shift_end=shift_end, name="vehicle"
+        count=count,
+        capacity=caps,
+        shift_start=shift_start,
+        shift_end=shift_end,
+        max_duration=max_length,
+        name="vehicle",
     )
     svc_arr = None
     if svc is not None:
@@ -395,11 +473,14 @@ def solution_to_dict(
     """The DESIGN §7 route JSON, plus optional extras.
 
     Keys: ``instance``, ``cost``, ``vehicles``, ``routes`` (client ids), ``feasible``,
-    ``solve_seconds``; extras ``status``, ``seed``, ``distance``, ``dropped`` (orders handed to
-    a parcel carrier with their cost), ``drop_cost``, ``time_unit`` and ``clock`` (the unit and
-    origin of every time below, when the instance states them in its ``meta``, as a plan's day
-    does: hours since dispatch), ``route_details`` (per route: vehicle type, depot, distance,
-    ``depart`` and ``return`` (leaving the depot, back after the last leg), duration
+    ``solve_seconds``; extras ``status``, ``seed``, ``time_limit_s`` and ``solution_limit``
+    (the run's stops, null when not set), ``distance``, ``dropped`` (orders handed to a
+    parcel carrier with their cost and ``due``, their promise deadline on the routing clock:
+    what the carrier has left, negative when already missed, null without one),
+    ``drop_cost``, ``time_unit`` and ``clock`` (the unit and origin of every time below, when
+    the instance states them in its ``meta``, as a plan's day does: hours since dispatch),
+    ``route_details`` (per route: vehicle type, depot, distance, ``depart`` and ``return``
+    (leaving the depot, back after the last leg), duration
     (``return - depart``), cost, and ``stops``: each client's ``eta`` (arrival),
     ``start`` (service start) and ``slack``, the hours from the start to its promise deadline,
     negative when the promise is already missed, null without a deadline), ``violations``,
@@ -416,9 +497,22 @@ def solution_to_dict(
         "solve_seconds": round(result.solve_seconds, 3),
         "status": result.status.value,
         "seed": result.seed,
+        # the stop the run was given, to re-run it (None: no such limit)
+        **(
+            {
+                "time_limit_s": result.params.time_limit_s,
+                "solution_limit": result.params.solution_limit,
+            }
+            if result.params is not None
+            else {}
+        ),
         "distance": _num(result.distance),
         "dropped": [
-            {"client": _jsonable(ids[c]), "carrier_cost": _num(instance.drop_penalty[c])}
+            {
+                "client": _jsonable(ids[c]),
+                "carrier_cost": _num(instance.drop_penalty[c]),
+                "due": _num(instance.due[c]),
+            }
             for c in result.dropped
         ],
         "drop_cost": _num(result.drop_cost),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+import types
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +69,42 @@ def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     """Raise ``RoutingError`` naming the parameter when ``value`` is not one of ``choices``."""
     if value not in choices:
         raise RoutingError(f"{name} {value!r} not understood; one of {', '.join(choices)}.")
+
+
+def _toml_kind(hint: Any) -> str | None:
+    """What a TOML value of a field annotated ``hint`` must be, in words; None when any value
+    will do (the field's own check decides)."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(k for k in map(_toml_kind, args) if k) or None
+    if typing.get_origin(hint) is tuple:
+        return f"a list of {len(args)} numbers"
+    return {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}.get(
+        hint
+    )
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether a TOML value has the type of a field annotated ``hint`` (``true`` is no
+    number, ``1.5`` no whole number)."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return any(_fits(value, a) for a in args)
+    if typing.get_origin(hint) is tuple:
+        return (
+            isinstance(value, list | tuple)
+            and len(value) == len(args)
+            and all(_fits(v, a) for v, a in zip(value, args, strict=True))
+        )
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    return hint is type(None) and value is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,8 +366,8 @@ class RoutingParams:
     def from_toml(cls, path: str | Path, **overrides: Any) -> RoutingParams:
         """Read parameters from a TOML file (top level or a ``[routing]`` table).
 
-        Unknown keys raise ``RoutingError`` naming them; ``overrides`` (given keys only) win over
-        the file.
+        Unknown keys and values of another type (``seed = 1.5``, ``time_limit_s = true``) raise
+        ``RoutingError`` naming them; ``overrides`` (given keys only) win over the file.
         """
         with open(path, "rb") as fh:
             try:
@@ -344,6 +382,15 @@ class RoutingParams:
                 f"{path}: unknown routing parameter(s) {', '.join(unknown)}; "
                 f"known: {', '.join(sorted(names))}."
             )
+        # a value of another type would pass some checks and fail later, far from the file
+        # (seed = 1.5: an internal error from numpy) or be taken silently (time_limit_s = true)
+        hints = typing.get_type_hints(cls)
+        for key, value in doc.items():
+            if not _fits(value, hints[key]):
+                shown = str(value).lower() if isinstance(value, bool) else repr(value)
+                raise RoutingError(
+                    f"{path}: {key} = {shown} is not {_toml_kind(hints[key]) or 'understood'}."
+                )
         doc.update(overrides)
         try:
             return cls(**doc)

@@ -21,7 +21,23 @@ from optimizer.routing.monolithic import check_servable, solve_monolithic
 from optimizer.routing.params import RoutingParams
 from optimizer.routing.result import RoutingResult
 
-__all__ = ["solve_routes"]
+__all__ = ["shortest_time_limit", "solve_routes"]
+
+
+def _decomposed(instance: RoutingInstance, params: RoutingParams) -> bool:
+    big = instance.num_clients > params.decompose_above
+    return params.decompose == "always" or (params.decompose == "auto" and big)
+
+
+def shortest_time_limit(instance: RoutingInstance, params: RoutingParams) -> float:
+    """The shortest time limit ``solve_routes`` accepts for ``instance`` (seconds): 0 for one
+    model of the whole instance, the decomposition's first solution (``shortest_limit``) for a
+    large one. A caller that spends part of a limit before the solve (building the instance)
+    gives the solve no less than this, rather than have a limit the caller's user gave
+    refused."""
+    if not _decomposed(instance, params):
+        return 0.0
+    return shortest_limit(instance, params)[0]
 
 
 def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None) -> RoutingResult:
@@ -54,10 +70,9 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
     # Defaults are resolved here: a shared default instance would be a mutable default.
     params = params or RoutingParams()
     check_servable(instance)
-    big = instance.num_clients > params.decompose_above
-    if params.decompose == "always" or (params.decompose == "auto" and big):
+    if _decomposed(instance, params):
         limit = params.time_limit_s
-        shortest, _ = shortest_limit(instance, params)
+        shortest = shortest_time_limit(instance, params)
         if limit is not None and limit < shortest:
             raise RoutingError(
                 f"{instance.name}: a time limit of {limit:g} s is too short for "

@@ -5,8 +5,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 import pytest
 
+from api.convert import GEODESIC_MAX_LOCATIONS, route_request_to_instance
+from api.schemas import RouteCreate
+from api.worker import route_job
+from network.geo import pairwise_km
+from optimizer.routing import RoutingError
+from optimizer.routing.solve import shortest_time_limit
 from tests.api.conftest import auth
 
 
@@ -144,3 +151,88 @@ def test_router_overrun_and_bug(client_factory, day) -> None:
     c = client_factory(router="tests.api.solvers:explodes")
     r = c.post("/v1/routes", json=day, headers=auth())
     assert r.status_code == 500 and r.json() == {"detail": "routing failed"}
+
+
+def _large_request(n: int, *, time_limit_s: float) -> dict[str, Any]:
+    """``n`` orders within about 10 km of one Kuala Lumpur depot, one van per 20 orders."""
+    rng = np.random.default_rng(0)
+    return RouteCreate.model_validate(
+        {
+            "depots": [{"id": "WH-KUL", "lat": 3.14, "lon": 101.69}],
+            "orders": [
+                {
+                    "id": f"o{i}",
+                    "lat": 3.14 + rng.normal(0, 0.08),
+                    "lon": 101.69 + rng.normal(0, 0.08),
+                    "demand_kg": float(rng.integers(1, 20)),
+                    "service_min": 3,
+                    "parcel_cost": 20.0,
+                }
+                for i in range(n)
+            ],
+            "fleet": [{"id": "van", "depot": "WH-KUL", "count": n // 20 + 1, "capacity_kg": 600}],
+            "time_limit_s": time_limit_s,
+        }
+    ).model_dump()
+
+
+def test_large_requests_use_haversine_distances() -> None:
+    """Up to ``GEODESIC_MAX_LOCATIONS`` locations the distances are WGS84 geodesics; above, the
+    haversine formula (pyproj's geodesics took 4-5 s of a 2,000-order request's time limit),
+    within 0.6 % of them; both times the circuity."""
+    small, _ = route_request_to_instance(
+        _large_request(GEODESIC_MAX_LOCATIONS - 1, time_limit_s=1), time_limit_s=1, seed=0
+    )
+    large, _ = route_request_to_instance(
+        _large_request(GEODESIC_MAX_LOCATIONS, time_limit_s=1), time_limit_s=1, seed=0
+    )
+    assert small.distance_convention == "geodesic"
+    assert large.distance_convention == "haversine"
+    lat, lon = large.coords[:, 0], large.coords[:, 1]
+    exact = pairwise_km(lat, lon, lat, lon) * 1.3
+    off = ~np.eye(len(lat), dtype=bool)
+    assert np.abs(large.distance[off] / exact[off] - 1).max() < 0.006
+    assert np.all(np.diag(large.distance) == 0)
+    assert np.allclose(large.duration, large.distance / 30.0)
+
+
+def test_the_time_limit_covers_building_the_request() -> None:
+    """The solve gets what is left of the request's limit after the instance is built, never
+    less than the decomposition's shortest limit, and a limit shorter than that is still
+    refused naming the request's own limit."""
+    inst, params = route_request_to_instance(
+        _large_request(2000, time_limit_s=30), time_limit_s=30, seed=0
+    )
+    assert params.time_limit_s is not None and params.time_limit_s < 30
+    shortest = shortest_time_limit(inst, params)
+    assert shortest > 1
+    inst, params = route_request_to_instance(
+        _large_request(2000, time_limit_s=shortest), time_limit_s=shortest, seed=0
+    )
+    assert params.time_limit_s == pytest.approx(shortest)
+    with pytest.raises(RoutingError, match=r"a time limit of 1 s is too short for 2,000 orders"):
+        route_job(_large_request(2000, time_limit_s=1), time_limit_s=1)
+
+
+def test_the_largest_request_keeps_its_time_limit() -> None:
+    """A 2,000-order request (the schema's largest) answers within its limit plus 10 %: its
+    distances took 4-5 s on their own, and the solve had the whole limit besides. (3 s: above
+    the decomposition's shortest limit, 1.7 s, by more than a slow build of the distances.)"""
+    limit = 3.0
+    t0 = time.perf_counter()
+    out = route_job(_large_request(2000, time_limit_s=limit), time_limit_s=limit)
+    wall = time.perf_counter() - t0
+    assert out["feasible"] and out["path"] == "decomposition"
+    assert wall <= 1.1 * limit, wall
+
+
+def test_carrier_orders_carry_their_deadline(day) -> None:
+    """Each order handed to the parcel carrier carries ``due_h``, its latest delivery (the
+    promise less its age, or its own ``due_h``): what the carrier has left."""
+    day["orders"][0].update(lat=5.9, lon=102.2, age_h=10.0)  # 350 km away: no van goes
+    day["orders"][1].update(lat=5.9, lon=102.3, due_h=30.0)
+    out = route_job(RouteCreate.model_validate(day).model_dump(), time_limit_s=1)
+    due = {c["order"]: c["due_h"] for c in out["carrier"]}
+    assert due["o0"] == pytest.approx(62.0) and due["o1"] == pytest.approx(30.0)
+    # the others were placed at day start: the whole 72-h promise is left
+    assert all(v == pytest.approx(72.0) for k, v in due.items() if k not in ("o0", "o1"))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import vrplib
 
-from optimizer.routing import RoutingError, RoutingParams, solve_routes
+from optimizer.routing import RoutingError, RoutingParams, evaluate_routes, solve_routes
 from optimizer.routing.io import (
     read_instance,
     read_solomon,
@@ -206,3 +206,87 @@ def test_broken_solomon_rows_are_refused(tmp_path, data_dir, old: str, new: str,
         read_instance(_write(tmp_path, "C101.txt", "".join(lines)))
     with pytest.raises(RoutingError, match="no customer rows"):
         read_instance(_write(tmp_path, "head.txt", "".join(lines[: head + 1])))
+
+
+def test_vrplib_distance_field_bounds_each_route(tmp_path) -> None:
+    """A ``DISTANCE`` field (Christofides' distance-constrained CVRPs) bounds each route's
+    length plus its service times: it was ignored, and one 40-km route of three 2-unit stops
+    (46 > 35) came back feasible. Here any two clients on one route make 38.1, so the optimum
+    is three out-and-back routes: 20 + 20 + 28 = 68."""
+    path = tmp_path / "dcvrp.vrp"
+    path.write_text(
+        "NAME : dcvrp\nTYPE : CVRP\nDIMENSION : 4\nCAPACITY : 10\nDISTANCE : 35\n"
+        "SERVICE_TIME : 2\nEDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_SECTION\n"
+        "1 0 0\n2 10 0\n3 0 10\n4 10 10\nDEMAND_SECTION\n1 0\n2 3\n3 3\n4 3\n"
+        "DEPOT_SECTION\n1\n-1\nEOF\n"
+    )
+    inst = read_vrplib(path)
+    assert inst.vehicle_types[0].max_duration == 35.0
+    assert inst.service.tolist() == [2.0, 2.0, 2.0]
+    one_route = evaluate_routes(inst, [[0, 2, 1]])
+    assert not one_route.feasible and "max_duration 35" in one_route.violations[0]
+    res = solve_routes(inst, RoutingParams(time_limit_s=None, solution_limit=50))
+    assert res.feasible and res.cost == pytest.approx(68.0)
+    assert sorted(len(r.clients) for r in res.routes) == [1, 1, 1]
+    assert all(r.duration <= 35.0 for r in res.routes)
+
+
+@pytest.mark.parametrize(
+    "extra, named",
+    [
+        ("BACKHAUL_SECTION\n3\n-1\n", "BACKHAUL_SECTION"),  # a VRP with backhauls
+        ("VEHICLES_MAX_DISTANCE : 5\n", "VEHICLES_MAX_DISTANCE"),  # a per-vehicle limit
+        ("PRIZE_SECTION\n1 0\n2 4\n3 9\n", "PRIZE_SECTION"),  # a prize-collecting VRP
+    ],
+)
+def test_vrplib_fields_that_change_the_problem_are_refused(tmp_path, extra, named) -> None:
+    """A VRPLIB field or section the reader does not model is a RoutingError naming it (each
+    was ignored: the file was solved as a plain CVRP); names, comments and display data are
+    still read."""
+    head = (
+        "NAME : x\nCOMMENT : test\nTYPE : CVRP\nDIMENSION : 3\nCAPACITY : 10\n"
+        "EDGE_WEIGHT_TYPE : EUC_2D\nNODE_COORD_TYPE : TWOD_COORDS\n"
+    )
+    body = "NODE_COORD_SECTION\n1 0 0\n2 1 1\n3 2 2\nDEMAND_SECTION\n1 0\n2 5\n3 2\n"
+    tail = "DEPOT_SECTION\n1\n-1\nEOF\n"
+    path = tmp_path / "x.vrp"
+    path.write_text(head + body + tail)
+    assert read_vrplib(path).num_clients == 2
+    # a field goes in the header, a section after the others
+    path.write_text(head + extra + body + tail if ":" in extra else head + body + extra + tail)
+    with pytest.raises(RoutingError, match=rf"x\.vrp: {named} not supported"):
+        read_vrplib(path)
+
+
+def test_solomon_client_ids_are_the_file_s_customer_numbers(tmp_path, data_dir) -> None:
+    """A Solomon file of some of a set's customers keeps their numbers as client ids (they
+    were renumbered 1..n, so the routes named other customers), and a number used twice is a
+    RoutingError naming both lines."""
+    src = (data_dir / "bench" / "solomon" / "C101-12.txt").read_text().splitlines()
+    keep = [ln for ln in src if ln.split()[:1] not in (["3"], ["4"])]
+    path = tmp_path / "subset.txt"
+    path.write_text("\n".join(keep) + "\n")
+    inst = read_solomon(path)
+    assert inst.client_ids == (1, 2, *range(5, 13)) and inst.depot_ids == (0,)
+    # customer 5 keeps its own data (ready time 15 in C101-12)
+    assert inst.tw_early[inst.client_ids.index(5)] == 15.0
+    res = solve_routes(inst, RoutingParams(time_limit_s=None, solution_limit=10))
+    assert sorted(c for r in res.client_routes for c in r) == [1, 2, *range(5, 13)]
+    dup = [ln if ln.split()[:1] != ["5"] else ln.replace("    5 ", "    3 ", 1) for ln in src]
+    path.write_text("\n".join(dup) + "\n")
+    with pytest.raises(RoutingError, match=r"subset\.txt:\d+: customer number 3 is used twice"):
+        read_solomon(path)
+
+
+def test_vrplib_sections_out_of_node_order_are_refused(tmp_path) -> None:
+    """A section that does not list nodes 1, 2, ... in order is a RoutingError naming its line:
+    the parser drops the node ids, so DEMAND_SECTION rows 1, 3, 2 gave node 3's demand to
+    node 2 and the other way round."""
+    path = tmp_path / "order.vrp"
+    path.write_text(
+        "NAME : x\nTYPE : CVRP\nDIMENSION : 3\nCAPACITY : 10\nEDGE_WEIGHT_TYPE : EUC_2D\n"
+        "NODE_COORD_SECTION\n1 0 0\n2 1 1\n3 2 2\nDEMAND_SECTION\n1 0\n3 2\n2 5\n"
+        "DEPOT_SECTION\n1\n-1\nEOF\n"
+    )
+    with pytest.raises(RoutingError, match=r"order\.vrp:12: DEMAND_SECTION lists node 3 where"):
+        read_vrplib(path)
