@@ -130,11 +130,18 @@ def _routing_family(
 ) -> Family:
     from benchmarks.suite.peers import solve_pyvrp
 
+    def read_and_load(path: Path) -> Any:
+        # reading loads OR-Tools (optimizer.routing); load PyVRP too, so that neither
+        # solver's timed solve pays for importing its library
+        import pyvrp  # noqa: F401
+
+        return read(path)
+
     return Family(
         name=name,
         kind="routing",
         patterns=patterns,
-        read=read,
+        read=read_and_load,
         evaluate=evaluate_routing,
         solvers={"ortools": solve_ortools_routes, "pyvrp": solve_pyvrp},
         default_solver="ortools",
