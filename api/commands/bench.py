@@ -206,6 +206,8 @@ def _fmt(v: Any, spec: str) -> str:
 
 
 def _progress(row: dict[str, Any], done: int, total: int) -> None:
+    from benchmarks.suite.report import over_limit
+
     gap = "gap -"
     if row.get("gap_pct") is not None:
         g = f"{row['gap_pct']:.2f}"
@@ -215,6 +217,8 @@ def _progress(row: dict[str, Any], done: int, total: int) -> None:
         f"{row['time_limit']:g}s: {row['status']} cost {_fmt(row['cost'], '.2f')} {gap} "
         f"{_fmt(row['seconds'], '.1f')} s {_fmt(row['peak_mb'], '.0f')} MB"
     )
+    if over_limit(row):
+        msg += f" OVER LIMIT (more than {row['time_limit']:g} s + 10 %)"
     if row["status"] not in ("ok",) and row.get("error"):
         msg += f" ({row['error'][:160]})"
     print(msg, flush=True)

@@ -195,6 +195,11 @@ def cap_scenario(cap: CapData) -> Any:
     return parse_scenario(doc, source=f"{cap.name}: ")
 
 
+def check_cap(path: Path) -> None:
+    """Parse a ``capNN`` file for its errors only (``Family.check_instance``)."""
+    read_cap_data(path)
+
+
 def read_cap(path: Path) -> AllocInstance:
     """Read a ``capNN`` file as an ``AllocInstance`` (scenario + original data)."""
     cap = read_cap_data(path)
@@ -360,6 +365,9 @@ def cflp_family() -> Family:
         check_params=check_allocation_params,
         peers=("monolithic", "naive"),
         best_known=lambda p: bks_lookup(p, ("bks.csv",)),
+        # the file is parsed before any solve (a malformed one is exit 2 naming it); the
+        # scenario is built by each solve
+        check_instance=check_cap,
     )
 
 

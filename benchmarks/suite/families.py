@@ -16,7 +16,11 @@ family         files in ``--instances``    best-known value, convention
                                            figure that matters is the ratio to PyVRP.
 ``cvrplib``    ``*.vrp`` (X and classic)   ``bks.csv`` beside the files or up to two folders
                                            up (``X/``, ``classic/A/``; rounded-integer
-                                           Euclidean, TSPLIB ``nint``).
+                                           Euclidean, TSPLIB ``nint``). Fleet: free for the X
+                                           set (Uchoa et al. 2017 fix no fleet size); ``k``
+                                           vehicles (the ``-kNN`` of the name) for the
+                                           classic A, B, E, F, M, P sets, whose optima are for
+                                           that fleet (see ``CLASSIC_CVRP``).
 ``day``        ``*.json`` day specs        none: generated days (``benchmarks.suite.day``); the
                                            figure is the cost ratio to PyVRP.
 ``cflp``       ``cap*.txt`` (OR-Library)   ``bks.csv``: capacitated optima (splittable demand).
@@ -36,6 +40,7 @@ row's ``feasible`` and ``cost``.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -123,7 +128,7 @@ def _routing_family(
     objective: str | None = None,
     check_instance: Callable[[Path], None] | None = None,
 ) -> Family:
-    from benchmarks.suite.peers import solve_pyvrp
+    from benchmarks.suite.peers import load_pyvrp, solve_pyvrp
 
     return Family(
         name=name,
@@ -132,12 +137,22 @@ def _routing_family(
         read=read,
         evaluate=evaluate_routing,
         solvers={"ortools": solve_ortools_routes, "pyvrp": solve_pyvrp},
+        # reading loads OR-Tools (optimizer.routing); PyVRP is loaded before its clock too
+        prepare={"pyvrp": load_pyvrp},
         default_solver="ortools",
         peers=("pyvrp",),
         best_known=lambda path: bks_lookup(path, bks_files, objective=objective),
         check_params=check_routing_params,
-        check_instance=check_instance,
+        # by default every file is read once before any solve: a malformed file is bad
+        # input (exit 2 naming it), not an error row per configuration and seed found hours
+        # into a run
+        check_instance=check_instance or (lambda path: _read_only(read, path)),
     )
+
+
+def _read_only(read: Callable[[Path], Any], path: Path) -> None:
+    """``read(path)`` for its errors only (``Family.check_instance``)."""
+    read(path)
 
 
 def _read_solomon_trunc1(path: Path) -> Any:
@@ -152,10 +167,28 @@ def _read_solomon_exact(path: Path) -> Any:
     return read_solomon(path, convention="exact")
 
 
+CLASSIC_CVRP = re.compile(r"^[ABEFMP]-n\d+-k(\d+)$")
+"""Names of the classic CVRPLIB instances (Augerat A, B, P; Christofides & Eilon E; Fisher F;
+Christofides, Mingozzi & Toth M). Their optima are for a fleet of exactly the ``k`` of the
+name: with a free fleet, one more route is cheaper on several of them (E-n30-k3: 503 with 4
+routes against the optimum 534 with 3; P-n22-k8: 590 with 9 against 603; also B-n51-k7,
+B-n57-k7, P-n50-k8, P-n55-k15), which read as negative gaps. X instances (``X-n...``) have no
+fleet limit."""
+
+
 def _read_vrplib(path: Path) -> Any:
+    import dataclasses
+
     from optimizer.routing.io import read_vrplib
 
-    return read_vrplib(path)
+    inst = read_vrplib(path)
+    m = CLASSIC_CVRP.match(path.stem)
+    if m is None:
+        return inst
+    fleet = inst.vehicle_types[0]
+    return dataclasses.replace(
+        inst, vehicle_types=(dataclasses.replace(fleet, count=int(m.group(1))),)
+    )
 
 
 def solomon() -> Family:
@@ -178,7 +211,8 @@ def homberger() -> Family:
 
 
 def cvrplib() -> Family:
-    """CVRPLIB (X and classic sets), TSPLIB-rounded distances."""
+    """CVRPLIB (X and classic sets), TSPLIB-rounded distances; the classic sets with the
+    fleet of their name (``CLASSIC_CVRP``)."""
     return _routing_family("cvrplib", ("*.vrp",), _read_vrplib, ("bks.csv",))
 
 

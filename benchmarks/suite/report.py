@@ -3,6 +3,10 @@
 Per family and time limit, one table line per configuration (our configurations and the peers):
 
 - ``solves``, ``ok`` (feasible by the evaluator), and the count of every other status;
+  ``missing``: the (instance, seed) pairs of the table that other configurations ran and this
+  one has no row for (an interrupted run, rows deleted by hand); they count as not feasible in
+  the feasible share and are named in a note under the table, so two means over different
+  instance sets never sit side by side without a word;
 - ``mean gap %`` / ``max gap %`` / ``median gap %`` over feasible solves (status ``ok`` and
   feasible by the evaluator; no other row is ever a number in a mean). The reference is the
   best-known value; where a row has none (synthetic scenarios, generated days, Gehring &
@@ -10,7 +14,9 @@ Per family and time limit, one table line per configuration (our configurations 
   feasible cost found for that instance in the same results, over every configuration, seed and
   time limit, and the header says so (``gap*``);
 - ``mean s`` and ``median s`` (solve wall-clock; the median is the figure to quote on a
-  shared, noisy machine) and ``peak MB`` (max);
+  shared, noisy machine) and ``peak MB`` (max); ``over limit``: the solves whose wall-clock
+  exceeded the time limit by more than ``OVER_LIMIT_RATIO`` - 1 (10 %), named in a note (a
+  solver that takes more time than the limit is not compared on the same limit);
 - ``vs PEER``: geometric mean of ``cost / peer cost`` over the (instance, seed) pairs where both
   are feasible (below 1 = cheaper than the peer); ``pairs vs PEER``: how many of the
   configuration's solves that covers, and a note under the table names each pair left out and
@@ -24,7 +30,10 @@ were not feasible the cell says how many were and what the others did
 
 Above the tables, a warning names a configuration whose rows carry several parameter sets under
 one name, and solves recorded more than once (files concatenated by hand): both would otherwise
-be mixed into one line of the figures.
+be mixed into one line of the figures. Another names the feasible solves that are *below* their
+best-known value (a negative gap): on a table of proven optima or best-known solutions that
+means the value belongs to another objective or convention (or a new record to be checked),
+never a figure to quote.
 
 Performance profile (Dolan & Moré 2002, on cost): for each problem (instance, seed, time limit)
 the ratio of a configuration's cost to the best cost any configuration found; the curve gives
@@ -51,7 +60,9 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "OVER_LIMIT_RATIO",
     "markdown_report",
+    "over_limit",
     "plot_gap_over_time",
     "plot_performance_profile",
     "summarise",
@@ -62,6 +73,30 @@ Row = dict[str, Any]
 
 _LEFT_OUT_SHOWN = 10
 """Pairs named per configuration and peer in the note under a table (then a count)."""
+
+OVER_LIMIT_RATIO = 1.1
+"""A solve whose wall-clock exceeds ``time_limit`` times this overran its limit (the limit +
+10 % that ``plan`` and ``route`` promise)."""
+
+BELOW_BKS_TOL = 1e-6
+"""Relative tolerance under a best-known value before a cost counts as below it (the tables
+give values to a few decimals; OR-Library's agree within 0.001)."""
+
+
+def over_limit(r: Row) -> bool:
+    """Whether the row's solve took more than ``OVER_LIMIT_RATIO`` times its time limit."""
+    s, tl = r.get("seconds"), r.get("time_limit")
+    if s is None or not tl:
+        return False
+    return float(s) > OVER_LIMIT_RATIO * float(tl)
+
+
+def _below_best_known(r: Row) -> bool:
+    """A feasible cost below the row's best-known value (beyond ``BELOW_BKS_TOL``)."""
+    c, b = _feasible_cost(r), r.get("best_known")
+    if c is None or b is None:
+        return False
+    return c < float(b) - BELOW_BKS_TOL * max(1.0, abs(float(b)))
 
 
 def _label(r: Row) -> str:
@@ -132,6 +167,12 @@ def summarise(rows: Sequence[Row]) -> list[dict[str, Any]]:
             and r["solver"] not in peers_of[r["family"]]
         ):
             peers_of[r["family"]].append(r["solver"])
+    # the (instance, seed) pairs of each table: what every configuration should have a row for
+    expected: dict[tuple[str, float], set[tuple[str, int]]] = defaultdict(set)
+    for r in rows:
+        expected[(r["family"], float(r.get("time_limit") or 0))].add(
+            (r["instance"], int(r["seed"]))
+        )
     cost_of: dict[tuple[str, float, str, str, int], float] = {}
     status_of: dict[tuple[str, float, str, str, int], str] = {}
     for r in rows:
@@ -162,6 +203,10 @@ def summarise(rows: Sequence[Row]) -> list[dict[str, Any]]:
         statuses: dict[str, int] = defaultdict(int)
         for r in rs:
             statuses[r["status"]] += 1
+        present = {(r["instance"], int(r["seed"])) for r in rs}
+        missing_pairs = sorted(
+            expected[(fam, tl)] - present, key=lambda p: (natural_key(p[0]), p[1])
+        )
         secs = [float(r["seconds"]) for r in rs if r.get("seconds") is not None]
         mem = [float(r["peak_mb"]) for r in rs if r.get("peak_mb") is not None]
         ratios: dict[str, float | None] = {}
@@ -172,6 +217,11 @@ def summarise(rows: Sequence[Row]) -> list[dict[str, Any]]:
                 continue
             logs = []
             missing = []
+            # a pair this configuration has no row for is left out too, and said so
+            for inst, seed in missing_pairs:
+                key = (fam, tl, peer, inst, seed)
+                theirs = status_of.get(key, "not run")
+                missing.append(f"{inst} seed {seed} (ours not run, {peer} {theirs})")
             for r in sorted(rs, key=lambda r: (natural_key(r["instance"]), int(r["seed"]))):
                 c = _feasible_cost(r)
                 key = (fam, tl, peer, r["instance"], int(r["seed"]))
@@ -188,7 +238,7 @@ def summarise(rows: Sequence[Row]) -> list[dict[str, Any]]:
                     why.append("cost not positive")
                 missing.append(f"{r['instance']} seed {r['seed']} ({', '.join(why)})")
             ratios[peer] = math.exp(sum(logs) / len(logs)) if logs else None
-            pairs[peer] = (len(logs), len(rs))
+            pairs[peer] = (len(logs), len(rs) + len(missing_pairs))
             left_out[peer] = missing
         out.append(
             {
@@ -198,6 +248,12 @@ def summarise(rows: Sequence[Row]) -> list[dict[str, Any]]:
                 "solves": len(rs),
                 "ok": sum(1 for r in rs if _feasible_cost(r) is not None),
                 "statuses": dict(statuses),
+                "missing": [f"{i} seed {sd}" for i, sd in missing_pairs],
+                "over_limit": [
+                    f"{r['instance']} seed {r['seed']} ({float(r['seconds']):.1f} s)"
+                    for r in sorted(rs, key=lambda r: (natural_key(r["instance"]), int(r["seed"])))
+                    if over_limit(r)
+                ],
                 "mean_gap": float(np.mean(gaps)) if gaps else None,
                 "max_gap": float(np.max(gaps)) if gaps else None,
                 "median_gap": float(np.median(gaps)) if gaps else None,
@@ -261,7 +317,7 @@ def _per_instance(rows: Sequence[Row]) -> list[str]:
                 elif gaps:
                     cells.append(_f(float(np.mean(gaps))))
                 else:
-                    cells.append(", ".join(sorted({r["status"] for r in mine})) or "")
+                    cells.append(", ".join(sorted({r["status"] for r in mine})) or "not run")
             bks = next(
                 (
                     r["best_known"]
@@ -306,6 +362,34 @@ def _mixing_warnings(rows: Sequence[Row]) -> list[str]:
     return [*out, ""] if out else []
 
 
+def _named(items: Sequence[str]) -> str:
+    """``items`` joined for a note, the first ``_LEFT_OUT_SHOWN`` named, then a count."""
+    more = len(items) - _LEFT_OUT_SHOWN
+    return "; ".join(items[:_LEFT_OUT_SHOWN]) + (f"; and {more} more" if more > 0 else "")
+
+
+def _below_best_known_warning(rows: Sequence[Row]) -> list[str]:
+    """A warning naming the feasible solves below their best-known value."""
+    below = [r for r in rows if _below_best_known(r)]
+    if not below:
+        return []
+    named = _named(
+        [
+            f"{r['family']} {_label(r)} {r['instance']} seed {r['seed']} at "
+            f"{float(r.get('time_limit') or 0):g} s: {float(r['cost']):.10g} < "
+            f"{float(r['best_known']):.10g}"
+            for r in below
+        ]
+    )
+    warning = (
+        f"**Warning**: {len(below)} feasible solve(s) below the best-known value ({named}). "
+        "A best-known value is a lower limit only under its own objective and distance "
+        "convention: check that the value is of the objective solved (e.g. a fixed fleet, "
+        "vehicles first) before reading these gaps, or verify the new record."
+    )
+    return [warning, ""]
+
+
 def markdown_report(
     rows: Sequence[Row],
     *,
@@ -346,6 +430,7 @@ def markdown_report(
     )
     lines.append("")
     lines += _mixing_warnings(rows)
+    lines += _below_best_known_warning(rows)
     by_table: dict[tuple[str, float], list[dict[str, Any]]] = defaultdict(list)
     for s in summ:
         by_table[(s["family"], s["time_limit"])].append(s)
@@ -370,18 +455,20 @@ def markdown_report(
             + [f"vs {p}" for p in peers]
             + [f"pairs vs {p}" for p in peers]
             + (["gap to own bound %"] if bounds else [])
-            + ["other statuses"]
+            + ["over limit", "other statuses"]
         )
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 2) + ["---"]) + "|")
         for s in ss:
-            other = (
-                ", ".join(f"{k} {v}" for k, v in sorted(s["statuses"].items()) if k != "ok") or ""
+            other = ", ".join(
+                [f"{k} {v}" for k, v in sorted(s["statuses"].items()) if k != "ok"]
+                + ([f"missing {len(s['missing'])}"] if s["missing"] else [])
             )
             cells = [
                 s["config"],
                 str(s["solves"]),
-                f"{100.0 * s['ok'] / s['solves']:.0f}%",
+                # a missing solve is not a feasible one
+                f"{100.0 * s['ok'] / (s['solves'] + len(s['missing'])):.0f}%",
                 _f(s["mean_gap"]),
                 _f(s["max_gap"]),
                 _f(s["median_gap"]),
@@ -398,6 +485,7 @@ def markdown_report(
             ]
             if bounds:
                 cells.append(_f(s["bound_gap"]))
+            cells.append(str(len(s["over_limit"])))
             cells.append(other)
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
@@ -418,6 +506,28 @@ def markdown_report(
                 "(instance, seed) pairs not in a `vs` ratio (it needs both solves feasible):",
                 "",
                 *notes,
+                "",
+            ]
+        gone = [f"- {s['config']}: {_named(s['missing'])}" for s in ss if s["missing"]]
+        if gone:
+            lines += [
+                (
+                    "Solves other configurations ran and these have no row for (not in any of "
+                    "their figures; the feasible share counts them as not feasible):"
+                ),
+                "",
+                *gone,
+                "",
+            ]
+        over = [f"- {s['config']}: {_named(s['over_limit'])}" for s in ss if s["over_limit"]]
+        if over:
+            lines += [
+                (
+                    f"Solves over their {tl:g} s limit by more than "
+                    f"{100 * (OVER_LIMIT_RATIO - 1):.0f} % (they had more time than the others):"
+                ),
+                "",
+                *over,
                 "",
             ]
     if per_instance:

@@ -237,6 +237,8 @@ def check_instances(family: Family, instances: Sequence[Path]) -> None:
             family.check_instance(Path(path))
         except ValueError as e:
             raise BenchError(f"--instances: {e}") from None
+        except OSError as e:
+            raise BenchError(f"--instances: {path}: cannot read: {e.strerror or e}") from None
 
 
 def build_tasks(

@@ -101,10 +101,15 @@ class Family:
         ``check_params(params)`` raises ValueError or TypeError naming a parameter the default
         solver does not take, or a bad value, so that a configuration is refused before any
         solve (None: no check).
+    prepare : mapping of str to callable
+        Solver name -> ``prepare()``, called in the solve's process after reading and before
+        its clock starts (loads the solver's library, so that no side's time includes an
+        import the other side made while reading).
     check_instance : callable or None
         ``check_instance(path)`` raises ValueError naming a bad instance file (e.g. a day spec
         with an unknown key) when the tasks are built, before any solve (None: files are only
-        read by the solves, where a bad one is an error row).
+        read by the solves, where a bad one is an error row). The routing families read each
+        file, ``cflp`` parses it; ``synthetic`` has none (an XL scenario takes long to load).
     """
 
     name: str
@@ -119,6 +124,7 @@ class Family:
     instance_name: Callable[[Path], str] = lambda path: path.stem
     check_params: Callable[[Mapping[str, Any]], None] | None = None
     check_instance: Callable[[Path], None] | None = None
+    prepare: Mapping[str, Callable[[], None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in ("routing", "allocation"):

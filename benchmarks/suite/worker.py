@@ -56,6 +56,9 @@ def run(task: dict[str, Any]) -> dict[str, Any]:
         family = resolve_family(task["family"])
         instance = family.read(Path(task["path"]))
         solve = family.solvers[task["solver"]]
+        prepare = family.prepare.get(task["solver"])
+        if prepare is not None:
+            prepare()
         t0 = time.perf_counter()
         out = solve(
             instance,
