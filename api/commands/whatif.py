@@ -33,7 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--shock", required=True, metavar="FILE", help="shock file (YAML or JSON)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument(
-        "--time-limit", type=float, metavar="S", help="seconds for the re-plan (as in plan)"
+        "--time-limit",
+        type=float,
+        metavar="S",
+        help="wall-clock seconds for the whole command, the re-plan included (as in plan: "
+        "default none, or the config's)",
     )
     p.add_argument("--gap", type=float, metavar="G", help="relative MIP gap of the re-plan")
     p.add_argument("--threads", type=int, metavar="N", help="solver threads")
@@ -48,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     from api.commands.plan import allocation_params
-    from optimizer.exceptions import InvalidNetworkError
+    from optimizer.exceptions import InvalidNetworkError, TimeLimitError
     from optimizer.risk.shock import load_shock
     from optimizer.risk.whatif import whatif, whatif_markdown
 
@@ -73,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
     with StagedOutput(args.out, "--out") as staged:
         out = staged.target
         try:
-            res = whatif(scenario, plan, shock, params)
+            res = whatif(scenario, plan, shock, params, started=getattr(args, "started", None))
+        except TimeLimitError as e:
+            raise InputError(f"--time-limit: {e}") from None
         except InvalidNetworkError as e:
             raise InputError(f"{plan_path}: not a plan of this scenario: {e}") from None
         doc = res.to_json()

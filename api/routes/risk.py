@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.convert import RequestProblemsError
 from api.deps import JSONBodyRoute, SettingsDep, StoreDep, TenantDep
-from api.documents import check_json_values
+from api.documents import check_json_values, check_plan_limit
 from api.risk_jobs import is_risk_request
 from api.routes.plans import not_found, parse_job_id
 from api.schemas import ErrorResponse, PlanAccepted
@@ -57,7 +57,12 @@ class WhatIfCreate(BaseModel):
         description="A shock document: {name, changes: [...]} (see DESIGN §10)."
     )
     time_limit_s: float | None = Field(
-        default=None, gt=0, le=86_400, description="Re-plan time limit (as for POST /v1/plans)."
+        default=None,
+        gt=0,
+        le=86_400,
+        description="Time limit of the job (default: the server's): the hold and the re-plan "
+        "together, the re-plan getting what the hold leaves, as for POST /v1/plans; a limit "
+        "shorter than the shocked scenario's re-plan can keep is a 422 naming the shortest.",
     )
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Solver seed.")
 
@@ -145,7 +150,8 @@ def whatif_plan(
     """Queue a what-if of a succeeded plan under a shock (result: ``whatif.json``).
 
     The shock is checked against the plan's scenario first: an unknown selector or one that
-    matches nothing is a 422 naming it.
+    matches nothing is a 422 naming it; so is a time limit shorter than the re-plan of the
+    shocked scenario can keep.
     """
     from network.scenario import Problem, ScenarioError, parse_scenario
     from optimizer.risk.shock import apply_shock, parse_shock
@@ -154,7 +160,7 @@ def whatif_plan(
     rec = _source(store, tenant, job_id)
     limit = _limit(settings, body.time_limit_s)
     try:
-        apply_shock(parse_scenario(rec.request["scenario"]), parse_shock(body.shock))
+        applied = apply_shock(parse_scenario(rec.request["scenario"]), parse_shock(body.shock))
     except ScenarioError as e:
         raise RequestProblemsError(
             [
@@ -163,6 +169,7 @@ def whatif_plan(
                 if isinstance(p, Problem)
             ]
         ) from None
+    check_plan_limit(applied.scenario, limit, ("body", "time_limit_s"))
     request = {
         "task": "whatif",
         "source": rec.id,

@@ -45,7 +45,8 @@
   ``hold`` lists every moved flow (``rerouted``, with from/to lanes and units) and the units
   lost to the shock; any rule the held plan breaks is in its ``violations``;
 - **replan**: the optimum under the shock (:func:`optimizer.plan.planning.plan_scenario` with
-  the same parameters, so the same time-limit rules as ``tradelane plan``).
+  the same parameters, so the same time-limit rules as ``tradelane plan``: the limit covers
+  the whole what-if, and the re-plan gets what the evaluations and the hold leave of it).
 
 The differences of hold and replan to base are reported per cost term, in on-time share (of
 demand, overall and by country) and in lost units. An empty shock gives hold = base exactly,
@@ -56,6 +57,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -85,7 +87,7 @@ from optimizer.plan.document import (
     WarehouseRow,
 )
 from optimizer.plan.evaluate import Evaluation, evaluate
-from optimizer.plan.planning import plan_scenario
+from optimizer.plan.planning import check_time_limit, plan_scenario
 from optimizer.risk.flows import option_keys
 from optimizer.risk.shock import AppliedShock, Shock, apply_shock
 from optimizer.solver import Status
@@ -357,6 +359,15 @@ def _hold_fulfilment(
         out_by_wz.setdefault((int(data.outbound.src[i]), int(data.outbound.dst[i])), []).append(i)
     shipped_kw: dict[tuple[int, int], float] = {}
     shipped_kw_before: dict[tuple[int, int], float] = {}
+    # P(on time) of each option placed, computed once per option (the rows of a plan share
+    # few options; one call per row was most of the hold's time on sea-72h)
+    p_memo: dict[tuple[bool, int], float] = {}
+
+    def _p_on_time(opts: Any, is_out: bool, opt: int) -> float:
+        key = (is_out, opt)
+        if key not in p_memo:
+            p_memo[key] = float(option_on_time(opts, data, np.array([opt])).p[0])
+        return p_memo[key]
 
     def _place(frow: FulfilmentRow, k: int, z: int, units: float, from_wh: bool) -> None:
         nonlocal lost_to_shock
@@ -414,7 +425,7 @@ def _hold_fulfilment(
                     "lost": False,
                 }
             )
-        p = float(option_on_time(opts, data, np.array([opt])).p[0])
+        p = _p_on_time(opts, kind == "warehouse", opt)
         on = bool((on_out if kind == "warehouse" else on_dir)[opt])
         new_row = replace(
             frow,
@@ -972,8 +983,13 @@ def whatif(
     params: AllocationParams | None = None,
     *,
     base_data: NetworkData | None = None,
+    started: float | None = None,
 ) -> WhatIf:
     """Evaluate the base plan, hold it under the shock and re-plan (module docstring).
+
+    ``params.time_limit`` bounds the whole call, as it bounds ``plan_scenario``: counted from
+    ``started`` (``time.perf_counter()``; default: now), so the evaluations and the hold
+    before the re-plan are counted, and the re-plan gets what is left.
 
     Raises
     ------
@@ -981,16 +997,21 @@ def whatif(
         If the shock does not fit the scenario (a selector matches nothing, ...).
     InvalidNetworkError
         If the base plan was not made for this scenario (a flow is no option of it).
+    TimeLimitError
+        The time limit is shorter than the re-plan of the shocked scenario can keep
+        (:func:`optimizer.plan.planning.check_time_limit`), found before any other work.
     """
     params = params or AllocationParams()
+    started = time.perf_counter() if started is None else started
     applied = apply_shock(scenario, shock)
+    check_time_limit(applied.scenario, params)
     base_data = base_data if base_data is not None else compile_network(scenario)
     base_eval = evaluate(base_data, base_plan)
     shocked = compile_network(applied.scenario)
     hold = hold_plan(base_plan, shocked)
     hold_eval = evaluate(shocked, hold.plan)
     hold = replace(hold, plan=held_document(hold.plan, shocked, hold_eval))
-    replan = plan_scenario(applied.scenario, params, data=shocked).plan
+    replan = plan_scenario(applied.scenario, params, data=shocked, started=started).plan
     replan_eval = evaluate(shocked, replan) if replan.objective is not None else None
     notes = []
     if base_eval.violations:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -273,3 +274,24 @@ def test_cli_whatif_writes_json_and_markdown(tmp_path: Path) -> None:
     assert (out / "hold" / "plan.json").is_file() and (out / "replan" / "plan.json").is_file()
     shock.write_text("name: x\nchanges:\n  - {lanes: {carrier: NOBODY}, closed: true}\n")
     assert main([*args, "--out", str(out)]) == 2
+
+
+def test_the_time_limit_covers_the_hold_not_only_the_re_plan() -> None:
+    """The time limit counts from ``started`` (the command's or the job's start), as
+    ``plan_scenario``'s does: the re-plan gets what the evaluations and the hold leave. It
+    used to start its own full limit after them, so a what-if job whose hold took longer than
+    the runner's grace was killed (on sea-72h the hold alone takes some 5 s). Here the limit
+    is spent before the call: the re-plan is the naive floor, saying so, at once."""
+    s, text = base()
+    shock = parse_shock({"name": "t", "changes": [{"warehouse": "WH-PEN", "closed": True}]})
+    t0 = time.perf_counter()
+    res = whatif(
+        s,
+        Plan.from_json(json.loads(text)),
+        shock,
+        AllocationParams(time_limit=20),
+        started=t0 - 19.9,
+    )
+    assert time.perf_counter() - t0 < 5.0
+    assert res.replan_eval is not None  # the floor is a plan, evaluated
+    assert any("no optimised plan within the time limit" in n for n in res.replan.notes)
