@@ -285,7 +285,11 @@ def _countries(data: NetworkData, fl: PlanFlows) -> _Countries:
     d_k = np.bincount(inv[: len(key_d)], weights=data.dem_units, minlength=len(keys))
     s_k = np.bincount(inv[len(key_d) :], weights=fl.f_units, minlength=len(keys))
     lost_k = np.maximum(d_k - s_k, 0.0)
-    lost_c = np.bincount(zone_c[keys % nz], weights=lost_k, minlength=C) if C else np.zeros(0)
+    # a country whose demand rows all have 0 units (and no flows) is no country here: its
+    # rows lose nothing
+    c_k = zone_c[keys % nz]
+    has_c = c_k >= 0
+    lost_c = np.bincount(c_k[has_c], weights=lost_k[has_c], minlength=C)
     direct_c = np.bincount(
         zone_c[fl.f_zone[fl.f_direct]], weights=fl.f_units[fl.f_direct], minlength=C
     )
