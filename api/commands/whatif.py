@@ -2,13 +2,16 @@
 
 Evaluates the plan in ``PLAN_DIR/plan.json`` (made for ``SCENARIO``) held under the shock and
 re-plans under it (:mod:`optimizer.risk.whatif`). Writes ``DIR/whatif.json``, ``DIR/whatif.md``
-and the full held and re-made plans as ``DIR/hold/plan.json`` and ``DIR/replan/plan.json``.
+and the full held and re-made plans as ``DIR/hold/plan.json`` and ``DIR/replan/plan.json``,
+each with the shocked scenario beside it (``scenario.json``, as ``tradelane plan`` writes it),
+so that ``tradelane simulate DIR/replan`` needs nothing else.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 from api.commands._common import (
@@ -51,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    from api.commands.plan import allocation_params
+    from api.commands.plan import allocation_params, write_scenario
     from optimizer.exceptions import InvalidNetworkError, TimeLimitError
     from optimizer.risk.shock import load_shock
     from optimizer.risk.whatif import whatif, whatif_markdown
@@ -92,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
                 (d / name / "plan.json").write_text(
                     json.dumps(p.to_json(), indent=1, allow_nan=False) + "\n"
                 )
+            # the shocked scenario beside each plan, for `tradelane simulate DIR/replan`
+            shocked = write_scenario(res.applied.scenario, d / "hold")
+            shutil.copyfile(shocked, d / "replan" / shocked.name)
         staged.commit()
     b, h, r = doc["base"], doc["hold"], doc["replan"]
     print(f"what if {shock.name} on {doc['scenario']}:")
@@ -112,5 +118,8 @@ def run(args: argparse.Namespace) -> int:
     for label, d in (("hold", h), ("re-plan", r)):
         for miss in d.get("shortfalls", []):
             print(f"  {label}: {miss}")
-    print(f"written to {out}/ (whatif.json, whatif.md, hold/plan.json, replan/plan.json)")
+    print(
+        f"written to {out}/ (whatif.json, whatif.md, hold/ and replan/: plan.json and the "
+        "shocked scenario.json)"
+    )
     return 0

@@ -258,8 +258,8 @@ def test_closed_lane_reroutes_replenishment_and_hold_is_evaluated() -> None:
 
 
 def test_cli_whatif_writes_json_and_markdown(tmp_path: Path) -> None:
-    """`tradelane whatif` writes whatif.json, whatif.md and both plans; a shock whose
-    selector matches nothing exits with 2 and names it."""
+    """`tradelane whatif` writes whatif.json, whatif.md and both plans, each with the shocked
+    scenario beside it; a shock whose selector matches nothing exits with 2 and names it."""
     src = tmp_path / "s.json"
     src.write_text(json.dumps(v11_without_state()))
     assert main(["plan", str(src), "--out", str(tmp_path / "p"), "--quiet", "--no-map"]) == 0
@@ -272,6 +272,14 @@ def test_cli_whatif_writes_json_and_markdown(tmp_path: Path) -> None:
     assert {"hold", "replan", "base", "diff", "shock"} <= set(doc)
     assert "Hold tonight's plan or re-plan?" in (out / "whatif.md").read_text()
     assert (out / "hold" / "plan.json").is_file() and (out / "replan" / "plan.json").is_file()
+    # the shocked scenario is beside each plan, so both simulate as they are (they used to be
+    # refused: "no scenario"); a plan folder of tradelane plan needs nothing else either
+    shocked = json.loads((out / "replan" / "scenario.json").read_text())
+    sea = [ln for ln in shocked["lanes"] if ln["mode"] == "sea"]
+    assert sea and all(ln["cost_per_m3"] == pytest.approx(38.0 * 1.35) for ln in sea)
+    for name in ("hold", "replan"):
+        sim = ["simulate", str(out / name), "--runs", "50", "--no-plot"]
+        assert main([*sim, "--out", str(tmp_path / f"sim-{name}")]) == 0
     shock.write_text("name: x\nchanges:\n  - {lanes: {carrier: NOBODY}, closed: true}\n")
     assert main([*args, "--out", str(out)]) == 2
 
