@@ -173,7 +173,9 @@ class PlanPublic(PlanSummary):
     result: dict[str, Any] | None = Field(
         default=None,
         description="The document of a simulate or what-if job once it has succeeded "
-        "(sim.json or whatif.json, as the CLI writes them); null for plan jobs, whose "
+        "(sim.json or whatif.json, as the CLI writes them, plus source_plan: the id of the "
+        "plan job it was made from; a what-if's also has markdown, the text of whatif.md, "
+        "and plans: the held and re-made plans, {hold, replan}); null for plan jobs, whose "
         "answer is plan.",
     )
     progress: Progress | None = Field(

@@ -43,7 +43,13 @@ class SimulateCreate(BaseModel):
     runs: int = Field(default=10_000, ge=2, le=1_000_000, description="Monte-Carlo runs.")
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Random seed.")
     time_limit_s: float | None = Field(
-        default=None, gt=0, le=86_400, description="Job time limit (default: the server's)."
+        default=None,
+        gt=0,
+        le=86_400,
+        description="Job time limit (default: the server's; at most its maximum, else 422). "
+        "The runs are not cut to fit it: a simulation still running the server's kill grace "
+        "(TRADELANE_KILL_GRACE_S, 30 s by default) after it is stopped and the job fails "
+        "saying so. The runs take time in proportion to runs times the plan's rows.",
     )
 
 
@@ -54,7 +60,13 @@ class WhatIfCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     shock: dict[str, Any] = Field(
-        description="A shock document: {name, changes: [...]} (see DESIGN §10)."
+        description="A shock document (DESIGN §10), as a shock file of tradelane whatif: "
+        "{name, description?, source?, changes: [...]}, each change one of {lanes: SELECTOR, "
+        "cost_multiplier?, add_hours?, closed?} (SELECTOR by id, mode, carrier, from, to: "
+        "countries; a string or a list), {demand: SELECTOR, multiplier} (by sku, category, "
+        "country, zone) and {warehouse: ID, closed: true} (lost with its stock: its transfer "
+        "lanes close too). Checked against the plan's scenario: a selector that matches "
+        "nothing is a 422 naming it."
     )
     time_limit_s: float | None = Field(
         default=None,
