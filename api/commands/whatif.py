@@ -115,6 +115,11 @@ def run(args: argparse.Namespace) -> int:
         f"lost to closures, {len(h['violations'])} rule(s) broken, "
         f"{len(h.get('shortfalls', []))} service target(s) missed"
     )
+    if r.get("violations"):
+        print(
+            f"  re-plan: {len(r['violations'])} rule(s) broken (status {r['status']}; "
+            "whatif.md lists them)"
+        )
     for label, d in (("hold", h), ("re-plan", r)):
         for miss in d.get("shortfalls", []):
             print(f"  {label}: {miss}")

@@ -135,7 +135,6 @@ class WhatIf:
             "lost_to_shock_units": self.hold.lost_to_shock,
             "demand_not_covered_units": self.hold.demand_lost,
             "stock_lost_units": self.hold.stock_lost,
-            "violations": list(self.hold_eval.violations),
         }
         replan: dict[str, Any] = (
             _summary(self.replan, self.replan_eval)
@@ -194,6 +193,7 @@ def _summary(plan: Plan, ev: Evaluation) -> dict[str, Any]:
         "service": _service(ev, demand),
         "warehouses": [{"id": w.id, "open": w.open} for w in plan.warehouses or () if w.open],
         "feasible": ev.feasible,
+        "violations": list(ev.violations),
         "shortfalls": list(ev.shortfalls),
     }
 
@@ -1066,7 +1066,7 @@ def whatif_markdown(doc: dict[str, Any]) -> str:
     row("fill rate", lambda d: _f(d["service"]["fill_rate"], ".2%"))
     row("units lost", lambda d: _f(d["service"]["units_lost"], ",.0f"))
     row("warehouses used", lambda d: str(len(d["warehouses"])))
-    row("rules broken", lambda d: str(len(d.get("violations", [])) if "violations" in d else 0))
+    row("rules broken", lambda d: str(len(d["violations"])))
     row("service targets missed", lambda d: str(len(d.get("shortfalls", []))))
     countries = sorted(doc["base"]["service"]["by_country"])
     if countries:
@@ -1091,9 +1091,10 @@ def whatif_markdown(doc: dict[str, Any]) -> str:
             "the plan."
         ),
     ]
-    if h["violations"]:
-        lines += ["", f"The held plan breaks {len(h['violations'])} rule(s), e.g.:", ""]
-        lines += [f"- {v}" for v in h["violations"][:10]]
+    for name, d in (("base", doc["base"]), ("held", h), ("re-planned", doc["replan"])):
+        if d.get("violations"):
+            lines += ["", f"The {name} plan breaks {len(d['violations'])} rule(s), e.g.:", ""]
+            lines += [f"- {v}" for v in d["violations"][:10]]
     for name, d in (("held", h), ("re-planned", doc["replan"])):
         if d.get("shortfalls"):
             lines += ["", f"The {name} plan misses {len(d['shortfalls'])} service target(s):", ""]

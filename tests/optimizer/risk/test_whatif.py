@@ -303,3 +303,29 @@ def test_the_time_limit_covers_the_hold_not_only_the_re_plan() -> None:
     assert time.perf_counter() - t0 < 5.0
     assert res.replan_eval is not None  # the floor is a plan, evaluated
     assert any("no optimised plan within the time limit" in n for n in res.replan.notes)
+
+
+def test_rules_the_re_plan_breaks_are_reported() -> None:
+    """A re-plan that finds no optimised plan in its time falls back to the naive plan, which
+    may break rules (here WH-KUL, at 10 units a day, ships 111). whatif.json listed
+    ``violations`` for the held plan only and whatif.md's "rules broken" row read 0 for the
+    re-plan (and the base); each summary now has its ``violations`` and the row counts them."""
+    doc = json.loads((DATA / "tiny-my.json").read_text())
+    for n in doc["nodes"]:
+        if n["id"] == "WH-KUL":
+            n["throughput_units_per_day"] = 10
+    s = parse_scenario(doc)
+    plan = plan_scenario(s, AllocationParams(time_limit=30)).plan
+    shock = parse_shock(
+        {"name": "t", "changes": [{"lanes": {"mode": "sea"}, "cost_multiplier": 1.1}]}
+    )
+    res = whatif(s, plan, shock, AllocationParams(time_limit=20), started=time.perf_counter() - 20)
+    assert res.replan_eval is not None and res.replan_eval.violations
+    out = res.to_json()
+    for name, ev in (("base", res.base_eval), ("hold", res.hold_eval), ("replan", res.replan_eval)):
+        assert out[name]["violations"] == list(ev.violations), name
+    md = whatif_markdown(out)
+    n = len(res.replan_eval.violations)
+    assert f"| rules broken | 0 | 0 | {n} |" in md
+    assert f"The re-planned plan breaks {n} rule(s)" in md
+    assert res.replan_eval.violations[0] in md
