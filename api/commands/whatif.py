@@ -46,7 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--threads", type=int, metavar="N", help="solver threads")
     p.add_argument("--solver", choices=("highs", "scip", "cpsat"), help="MIP solver")
     p.add_argument(
-        "--strategy", choices=("auto", "monolithic", "decompose"), help="as in tradelane plan"
+        "--strategy",
+        choices=("auto", "monolithic", "decompose", "blocks"),
+        help="as in tradelane plan (default auto: by size)",
     )
     p.add_argument("--config", metavar="TOML", help="parameters from a TOML file")
     p.add_argument("--seed", type=int, metavar="N", help="random seed (default 0)")
