@@ -105,7 +105,9 @@ class PlanCreate(_In):
         default=None,
         gt=0,
         le=86_400,
-        description="Solver time limit in seconds (default: the server's; capped by its maximum).",
+        description="Time limit of the plan in seconds (default: the server's). Above the "
+        "server's maximum is a 422, not cut down to it; so is a limit shorter than a large "
+        "catalogue's SKU-block path can keep (the message names the shortest).",
     )
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Solver seed.")
     previous_plan_id: str | None = Field(
