@@ -1,7 +1,8 @@
 """``tradelane simulate PLAN_DIR --runs N --seed S --out DIR``: Monte-Carlo of a plan.
 
 Reads ``PLAN_DIR/plan.json`` and the scenario it was planned for (``PLAN_DIR/scenario.json``,
-written by ``tradelane plan``; ``--scenario`` names another), simulates lane hours and demand
+written by ``tradelane plan``, and by ``tradelane whatif`` beside its held and re-made plans;
+``--scenario`` names another), simulates lane hours and demand
 (:mod:`optimizer.risk.simulate`) and writes ``DIR/sim.json`` and ``DIR/sim.png``.
 """
 
