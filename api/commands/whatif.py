@@ -34,6 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--plan", required=True, metavar="PLAN", help="plan.json, or the folder holding it"
     )
     p.add_argument("--shock", required=True, metavar="FILE", help="shock file (YAML or JSON)")
+    p.add_argument(
+        "--inventory",
+        metavar="CSV",
+        help="tonight's stock (sku,warehouse,on_hand,in_transit,arrives_in_hours) replacing "
+        "the scenario's, as given to tradelane plan",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument(
         "--time-limit",

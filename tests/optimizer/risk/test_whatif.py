@@ -329,3 +329,25 @@ def test_rules_the_re_plan_breaks_are_reported() -> None:
     assert f"| rules broken | 0 | 0 | {n} |" in md
     assert f"The re-planned plan breaks {n} rule(s)" in md
     assert res.replan_eval.violations[0] in md
+
+
+def test_cli_whatif_takes_the_inventory_the_plan_was_made_with(tmp_path: Path) -> None:
+    """A plan made with ``tradelane plan SCENARIO --inventory CSV`` could only be held against
+    SCENARIO without that stock (whatif had no ``--inventory``): the base plan then broke two
+    rules on its own scenario and the re-plan ignored tonight's 500 units. ``whatif`` takes
+    the same ``--inventory CSV`` as ``plan``."""
+    src = DATA / "tiny-my.json"
+    inv = tmp_path / "inventory.csv"
+    inv.write_text("sku,warehouse,on_hand,in_transit,arrives_in_hours\nSKU-A,WH-KUL,500,0,\n")
+    plan_dir = tmp_path / "p"
+    args = ["plan", str(src), "--inventory", str(inv), "--out", str(plan_dir)]
+    assert main([*args, "--quiet", "--no-map", "--time-limit", "30"]) == 0
+    shock = tmp_path / "shock.yaml"
+    shock.write_text("name: x\nchanges:\n  - {lanes: {mode: sea}, cost_multiplier: 1.35}\n")
+    out = tmp_path / "w"
+    w = ["whatif", str(src), "--plan", str(plan_dir), "--shock", str(shock), "--out", str(out)]
+    assert main([*w, "--inventory", str(inv), "--time-limit", "30"]) == 0
+    doc = json.loads((out / "whatif.json").read_text())
+    assert doc["base"]["violations"] == [] and doc["notes"] == []
+    replan = json.loads((out / "replan" / "plan.json").read_text())
+    assert sum(r["units"] for r in replan["inventory"]) == 500
