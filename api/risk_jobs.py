@@ -75,7 +75,15 @@ def risk_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> 
 
         params_a = AllocationParams(time_limit=float(time_limit_s), seed=seed)
         base = Plan.from_json(request["plan"])
-        res = whatif(scenario, base, parse_shock(request["shock"]), params_a, started=started)
+        prev = request.get("previous_plan")  # the base plan's own (POST /v1/plans)
+        res = whatif(
+            scenario,
+            base,
+            parse_shock(request["shock"]),
+            params_a,
+            started=started,
+            previous=Plan.from_json(prev) if prev is not None else None,
+        )
         doc = res.to_json()
         doc["source_plan"] = request.get("source")
         doc["markdown"] = whatif_markdown(doc)

@@ -21,6 +21,7 @@ from api.commands._common import (
     add_scenario_args,
     load,
     read_plan_file,
+    read_previous,
     require_lists,
 )
 
@@ -34,6 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--plan", required=True, metavar="PLAN", help="plan.json, or the folder holding it"
     )
     p.add_argument("--shock", required=True, metavar="FILE", help="shock file (YAML or JSON)")
+    p.add_argument(
+        "--previous",
+        metavar="PLAN.json",
+        help="the previous plan the plan was made against (plan.json or its directory), as "
+        "given to tradelane plan: stability against it in every figure and the re-plan",
+    )
     p.add_argument(
         "--inventory",
         metavar="CSV",
@@ -80,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     if plan.objective is None:
         raise InputError(f"{plan_path}: the plan holds no solution")
     require_lists(plan, plan_path, "--plan", PLAN_LISTS)
+    previous = read_previous(args.previous) if args.previous else None
     for sub in ("hold", "replan"):
         q = Path(args.out) / sub
         if q.exists() and not q.is_dir():
@@ -88,7 +96,14 @@ def run(args: argparse.Namespace) -> int:
     with StagedOutput(args.out, "--out") as staged:
         out = staged.target
         try:
-            res = whatif(scenario, plan, shock, params, started=getattr(args, "started", None))
+            res = whatif(
+                scenario,
+                plan,
+                shock,
+                params,
+                started=getattr(args, "started", None),
+                previous=previous,
+            )
         except TimeLimitError as e:
             raise InputError(f"--time-limit: {e}") from None
         except InvalidNetworkError as e:

@@ -189,6 +189,9 @@ def whatif_plan(
         "plan": rec.result,
         "shock": body.shock,
     }
+    if rec.request.get("previous_plan") is not None:
+        # the plan was made against a previous plan: so are its evaluation and the re-plan
+        request["previous_plan"] = rec.request["previous_plan"]
     new, _ = store.submit(
         tenant=tenant,
         scenario_name=f"{rec.scenario_name} (whatif)",

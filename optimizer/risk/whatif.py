@@ -88,6 +88,7 @@ from optimizer.plan.document import (
 )
 from optimizer.plan.evaluate import Evaluation, evaluate
 from optimizer.plan.planning import check_time_limit, plan_scenario
+from optimizer.plan.state import attach_previous
 from optimizer.risk.flows import option_keys
 from optimizer.risk.shock import AppliedShock, Shock, apply_shock
 from optimizer.solver import Status
@@ -984,12 +985,18 @@ def whatif(
     *,
     base_data: NetworkData | None = None,
     started: float | None = None,
+    previous: Plan | None = None,
 ) -> WhatIf:
     """Evaluate the base plan, hold it under the shock and re-plan (module docstring).
 
     ``params.time_limit`` bounds the whole call, as it bounds ``plan_scenario``: counted from
     ``started`` (``time.perf_counter()``; default: now), so the evaluations and the hold
     before the re-plan are counted, and the re-plan gets what is left.
+
+    ``previous`` is the previous plan the base plan was made against (format v1.1 stability,
+    ``tradelane plan --previous``): the base and held plans are evaluated and the re-plan is
+    made against it too, so their costs carry the same stability and excess-holding terms as
+    the base plan's own.
 
     Raises
     ------
@@ -1006,12 +1013,17 @@ def whatif(
     applied = apply_shock(scenario, shock)
     check_time_limit(applied.scenario, params)
     base_data = base_data if base_data is not None else compile_network(scenario)
-    base_eval = evaluate(base_data, base_plan)
     shocked = compile_network(applied.scenario)
+    if previous is not None:
+        base_data = attach_previous(base_data, previous)
+        shocked = attach_previous(shocked, previous)
+    base_eval = evaluate(base_data, base_plan)
     hold = hold_plan(base_plan, shocked)
     hold_eval = evaluate(shocked, hold.plan)
     hold = replace(hold, plan=held_document(hold.plan, shocked, hold_eval))
-    replan = plan_scenario(applied.scenario, params, data=shocked, started=started).plan
+    replan = plan_scenario(
+        applied.scenario, params, data=shocked, started=started, previous=previous
+    ).plan
     replan_eval = evaluate(shocked, replan) if replan.objective is not None else None
     notes = []
     if base_eval.violations:

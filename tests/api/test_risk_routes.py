@@ -98,3 +98,22 @@ def test_a_whatif_limit_shorter_than_the_shocked_re_plan_keeps_is_422(
     body["time_limit_s"] = shortest
     assert client.post(f"/v1/plans/{plan_id}/whatif", json=body, headers=auth()).status_code == 202
     assert client.get("/v1/plans", headers=auth()).json()["count"] == 2
+
+
+def test_a_whatif_job_of_a_plan_made_against_a_previous_plan_keeps_it(
+    client: Any, scenario: dict[str, Any]
+) -> None:
+    """The what-if job's request carries the previous plan its source plan was made against
+    (``previous_plan_id``), so the job evaluates and re-plans against it as the plan was
+    made (``api.risk_jobs``); it was left out."""
+    first = client.post("/v1/plans", json={"scenario": scenario}, headers=auth()).json()["id"]
+    assert _done(client, first)["status"] == "succeeded"
+    body = {"scenario": scenario, "previous_plan_id": first}
+    second = client.post("/v1/plans", json=body, headers=auth()).json()["id"]
+    assert _done(client, second)["status"] == "succeeded"
+    shock = {"name": "pen", "changes": [{"warehouse": "WH-PEN", "closed": True}]}
+    r = client.post(f"/v1/plans/{second}/whatif", json={"shock": shock}, headers=auth())
+    assert r.status_code == 202, r.text
+    store = client.app.state.store
+    rec = store.get("acme", r.json()["id"], with_request=True)
+    assert rec.request["previous_plan"] == store.get("acme", first).result

@@ -351,3 +351,45 @@ def test_cli_whatif_takes_the_inventory_the_plan_was_made_with(tmp_path: Path) -
     assert doc["base"]["violations"] == [] and doc["notes"] == []
     replan = json.loads((out / "replan" / "plan.json").read_text())
     assert sum(r["units"] for r in replan["inventory"]) == 500
+
+
+def test_a_plan_made_against_a_previous_plan_is_held_and_re_planned_against_it(
+    tmp_path: Path,
+) -> None:
+    """tiny-my-v11 planned with ``--previous`` (a plan of tiny-my) pays for stock above the
+    stock rule and for warehouses opened or closed against it. whatif took no previous plan:
+    its base cost was not the plan's own (352.5 less: the excess holding), and the re-plan
+    could move off last night's warehouses for free. With the same ``--previous`` the base is
+    the plan's own cost (the evaluator's, with the stability terms), the held plan and the
+    re-plan are costed the same way, and the job (``api.risk_jobs``) passes it along."""
+    from api.risk_jobs import risk_job
+
+    src = DATA / "tiny-my-v11.json"
+    first, second = tmp_path / "first", tmp_path / "second"
+    common = ["--quiet", "--no-map", "--time-limit", "30"]
+    assert main(["plan", str(DATA / "tiny-my.json"), "--out", str(first), *common]) == 0
+    assert main(["plan", str(src), "--previous", str(first), "--out", str(second), *common]) == 0
+    plan = json.loads((second / "plan.json").read_text())
+    shock = tmp_path / "shock.yaml"
+    shock.write_text("name: x\nchanges:\n  - {lanes: {mode: sea}, cost_multiplier: 1.35}\n")
+    out = tmp_path / "w"
+    w = ["whatif", str(src), "--plan", str(second), "--shock", str(shock), "--out", str(out)]
+    assert main([*w, "--previous", str(first), "--time-limit", "30"]) == 0
+    doc = json.loads((out / "whatif.json").read_text())
+    assert doc["base"]["objective"] == pytest.approx(plan["objective"], rel=1e-9)
+    assert doc["base"]["violations"] == []
+    job = risk_job(
+        {
+            "task": "whatif",
+            "scenario": json.loads(src.read_text()),
+            "plan": plan,
+            "shock": {
+                "name": "x",
+                "changes": [{"lanes": {"mode": "sea"}, "cost_multiplier": 1.35}],
+            },
+            "previous_plan": json.loads((first / "plan.json").read_text()),
+        },
+        time_limit_s=30,
+    )
+    assert job["base"]["objective"] == pytest.approx(plan["objective"], rel=1e-9)
+    assert job["hold"]["objective"] == pytest.approx(doc["hold"]["objective"], rel=1e-9)
