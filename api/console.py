@@ -732,6 +732,30 @@ def plan_page(request: Request, job_id: str) -> HTMLResponse:
     return _page(request, "plan.html", ctx)
 
 
+def _matched_text(m: Any) -> str:
+    """One ``shock.matched`` entry of ``whatif.json`` (``optimizer.risk.shock.apply_shock``:
+    ``{change, lanes, rate_cards}``, ``{change, demand_rows, units_before}`` or ``{change,
+    warehouse, lanes}``) in words, not as the mapping's Python text."""
+    if not isinstance(m, dict):
+        return str(m)
+
+    def ids(label: str, xs: list[Any]) -> str:
+        more = f" and {len(xs) - 5} more" if len(xs) > 5 else ""
+        return f"{label} {', '.join(str(x) for x in xs[:5])}{more}"
+
+    parts = []
+    if m.get("warehouse"):
+        parts.append(f"warehouse {m['warehouse']}")
+    if m.get("lanes"):
+        parts.append(ids("lanes" if len(m["lanes"]) > 1 else "lane", list(m["lanes"])))
+    if m.get("rate_cards"):
+        cards = list(m["rate_cards"])
+        parts.append(ids("rate cards" if len(cards) > 1 else "rate card", cards))
+    if m.get("demand_rows") is not None:
+        parts.append(f"{int(m['demand_rows']):,} demand row(s)")
+    return "; ".join(parts) or str(m)
+
+
 def _risk_summary(doc: dict[str, Any]) -> dict[str, Any]:
     """The figures of a simulate (``sim.json``) or what-if (``whatif.json``) document."""
     if isinstance(doc.get("base"), dict) and isinstance(doc.get("hold"), dict):
@@ -753,7 +777,7 @@ def _risk_summary(doc: dict[str, Any]) -> dict[str, Any]:
         return {
             "kind": "whatif",
             "sides": sides,
-            "matched": [str(m) for m in shock.get("matched") or []],
+            "matched": [_matched_text(m) for m in shock.get("matched") or []],
             "notes": [str(n) for n in doc.get("notes") or []],
         }
 

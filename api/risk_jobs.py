@@ -49,10 +49,15 @@ def risk_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> 
     ValueError
         For an unknown task (a bug: the routes only store the two known ones).
     """
+    import time
+
     from network.compile import compile_network
     from network.scenario import parse_scenario
     from optimizer.plan.document import Plan
 
+    # a what-if's time limit covers the job (the hold and the re-plan), not the re-plan alone:
+    # the runner stops a job that overruns its limit
+    started = time.perf_counter()
     scenario = parse_scenario(request["scenario"])
     task = request.get("task")
     if task == "simulate":
@@ -70,7 +75,15 @@ def risk_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> 
 
         params_a = AllocationParams(time_limit=float(time_limit_s), seed=seed)
         base = Plan.from_json(request["plan"])
-        res = whatif(scenario, base, parse_shock(request["shock"]), params_a)
+        prev = request.get("previous_plan")  # the base plan's own (POST /v1/plans)
+        res = whatif(
+            scenario,
+            base,
+            parse_shock(request["shock"]),
+            params_a,
+            started=started,
+            previous=Plan.from_json(prev) if prev is not None else None,
+        )
         doc = res.to_json()
         doc["source_plan"] = request.get("source")
         doc["markdown"] = whatif_markdown(doc)

@@ -105,7 +105,9 @@ class PlanCreate(_In):
         default=None,
         gt=0,
         le=86_400,
-        description="Solver time limit in seconds (default: the server's; capped by its maximum).",
+        description="Time limit of the plan in seconds (default: the server's). Above the "
+        "server's maximum is a 422, not cut down to it; so is a limit shorter than a large "
+        "catalogue's SKU-block path can keep (the message names the shortest).",
     )
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Solver seed.")
     previous_plan_id: str | None = Field(
@@ -173,7 +175,9 @@ class PlanPublic(PlanSummary):
     result: dict[str, Any] | None = Field(
         default=None,
         description="The document of a simulate or what-if job once it has succeeded "
-        "(sim.json or whatif.json, as the CLI writes them); null for plan jobs, whose "
+        "(sim.json or whatif.json, as the CLI writes them, plus source_plan: the id of the "
+        "plan job it was made from; a what-if's also has markdown, the text of whatif.md, "
+        "and plans: the held and re-made plans, {hold, replan}); null for plan jobs, whose "
         "answer is plan.",
     )
     progress: Progress | None = Field(

@@ -1,7 +1,8 @@
 """``tradelane simulate PLAN_DIR --runs N --seed S --out DIR``: Monte-Carlo of a plan.
 
 Reads ``PLAN_DIR/plan.json`` and the scenario it was planned for (``PLAN_DIR/scenario.json``,
-written by ``tradelane plan``; ``--scenario`` names another), simulates lane hours and demand
+written by ``tradelane plan``, and by ``tradelane whatif`` beside its held and re-made plans;
+``--scenario`` names another), simulates lane hours and demand
 (:mod:`optimizer.risk.simulate`) and writes ``DIR/sim.json`` and ``DIR/sim.png``.
 """
 
@@ -29,7 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "simulate",
         help="Monte-Carlo of a plan under random lane hours and demand; write sim.json",
     )
-    p.add_argument("plan_dir", metavar="PLAN_DIR", help="a folder written by tradelane plan")
+    p.add_argument(
+        "plan_dir",
+        metavar="PLAN_DIR",
+        help="a folder written by tradelane plan (or the hold/ or replan/ of tradelane whatif)",
+    )
     p.add_argument("--runs", type=int, default=10_000, metavar="N", help="runs (default 10000)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")

@@ -2,13 +2,16 @@
 
 Evaluates the plan in ``PLAN_DIR/plan.json`` (made for ``SCENARIO``) held under the shock and
 re-plans under it (:mod:`optimizer.risk.whatif`). Writes ``DIR/whatif.json``, ``DIR/whatif.md``
-and the full held and re-made plans as ``DIR/hold/plan.json`` and ``DIR/replan/plan.json``.
+and the full held and re-made plans as ``DIR/hold/plan.json`` and ``DIR/replan/plan.json``,
+each with the shocked scenario beside it (``scenario.json``, as ``tradelane plan`` writes it),
+so that ``tradelane simulate DIR/replan`` needs nothing else.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 from api.commands._common import (
@@ -18,6 +21,7 @@ from api.commands._common import (
     add_scenario_args,
     load,
     read_plan_file,
+    read_previous,
     require_lists,
 )
 
@@ -31,15 +35,33 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--plan", required=True, metavar="PLAN", help="plan.json, or the folder holding it"
     )
     p.add_argument("--shock", required=True, metavar="FILE", help="shock file (YAML or JSON)")
+    p.add_argument(
+        "--previous",
+        metavar="PLAN.json",
+        help="the previous plan the plan was made against (plan.json or its directory), as "
+        "given to tradelane plan: stability against it in every figure and the re-plan",
+    )
+    p.add_argument(
+        "--inventory",
+        metavar="CSV",
+        help="tonight's stock (sku,warehouse,on_hand,in_transit,arrives_in_hours) replacing "
+        "the scenario's, as given to tradelane plan",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument(
-        "--time-limit", type=float, metavar="S", help="seconds for the re-plan (as in plan)"
+        "--time-limit",
+        type=float,
+        metavar="S",
+        help="wall-clock seconds for the whole command, the re-plan included (as in plan: "
+        "default none, or the config's)",
     )
     p.add_argument("--gap", type=float, metavar="G", help="relative MIP gap of the re-plan")
     p.add_argument("--threads", type=int, metavar="N", help="solver threads")
     p.add_argument("--solver", choices=("highs", "scip", "cpsat"), help="MIP solver")
     p.add_argument(
-        "--strategy", choices=("auto", "monolithic", "decompose"), help="as in tradelane plan"
+        "--strategy",
+        choices=("auto", "monolithic", "decompose", "blocks"),
+        help="as in tradelane plan (default auto: by size)",
     )
     p.add_argument("--config", metavar="TOML", help="parameters from a TOML file")
     p.add_argument("--seed", type=int, metavar="N", help="random seed (default 0)")
@@ -47,8 +69,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    from api.commands.plan import allocation_params
-    from optimizer.exceptions import InvalidNetworkError
+    from api.commands.plan import allocation_params, write_scenario
+    from optimizer.exceptions import InvalidNetworkError, TimeLimitError
     from optimizer.risk.shock import load_shock
     from optimizer.risk.whatif import whatif, whatif_markdown
 
@@ -65,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     if plan.objective is None:
         raise InputError(f"{plan_path}: the plan holds no solution")
     require_lists(plan, plan_path, "--plan", PLAN_LISTS)
+    previous = read_previous(args.previous) if args.previous else None
     for sub in ("hold", "replan"):
         q = Path(args.out) / sub
         if q.exists() and not q.is_dir():
@@ -73,7 +96,16 @@ def run(args: argparse.Namespace) -> int:
     with StagedOutput(args.out, "--out") as staged:
         out = staged.target
         try:
-            res = whatif(scenario, plan, shock, params)
+            res = whatif(
+                scenario,
+                plan,
+                shock,
+                params,
+                started=getattr(args, "started", None),
+                previous=previous,
+            )
+        except TimeLimitError as e:
+            raise InputError(f"--time-limit: {e}") from None
         except InvalidNetworkError as e:
             raise InputError(f"{plan_path}: not a plan of this scenario: {e}") from None
         doc = res.to_json()
@@ -86,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
                 (d / name / "plan.json").write_text(
                     json.dumps(p.to_json(), indent=1, allow_nan=False) + "\n"
                 )
+            # the shocked scenario beside each plan, for `tradelane simulate DIR/replan`
+            shocked = write_scenario(res.applied.scenario, d / "hold")
+            shutil.copyfile(shocked, d / "replan" / shocked.name)
         staged.commit()
     b, h, r = doc["base"], doc["hold"], doc["replan"]
     print(f"what if {shock.name} on {doc['scenario']}:")
@@ -103,8 +138,16 @@ def run(args: argparse.Namespace) -> int:
         f"lost to closures, {len(h['violations'])} rule(s) broken, "
         f"{len(h.get('shortfalls', []))} service target(s) missed"
     )
+    if r.get("violations"):
+        print(
+            f"  re-plan: {len(r['violations'])} rule(s) broken (status {r['status']}; "
+            "whatif.md lists them)"
+        )
     for label, d in (("hold", h), ("re-plan", r)):
         for miss in d.get("shortfalls", []):
             print(f"  {label}: {miss}")
-    print(f"written to {out}/ (whatif.json, whatif.md, hold/plan.json, replan/plan.json)")
+    print(
+        f"written to {out}/ (whatif.json, whatif.md, hold/ and replan/: plan.json and the "
+        "shocked scenario.json)"
+    )
     return 0

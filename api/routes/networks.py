@@ -323,8 +323,18 @@ async def plan_forecast(
     version: Annotated[
         int | None, Query(ge=1, le=2**31 - 1, description="Network version (default: latest).")
     ] = None,
-    time_limit_s: Annotated[float | None, Query(gt=0, le=86_400, allow_inf_nan=False)] = None,
-    seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    time_limit_s: Annotated[
+        float | None,
+        Query(
+            gt=0,
+            le=86_400,
+            allow_inf_nan=False,
+            description="Time limit of the plan in seconds (default: the server's; as for "
+            "POST /v1/plans: above the server's maximum or shorter than a large catalogue's "
+            "SKU-block path can keep is a 422).",
+        ),
+    ] = None,
+    seed: Annotated[int, Query(ge=0, le=2**31 - 1, description="Solver seed.")] = 0,
 ) -> PlanAccepted:
     """Plan a demand forecast on a stored network: `sku,zone,units` CSV or JSON demand rows.
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.convert import RequestProblemsError
 from api.deps import JSONBodyRoute, SettingsDep, StoreDep, TenantDep
-from api.documents import check_json_values
+from api.documents import check_json_values, check_plan_limit
 from api.risk_jobs import is_risk_request
 from api.routes.plans import not_found, parse_job_id
 from api.schemas import ErrorResponse, PlanAccepted
@@ -43,7 +43,13 @@ class SimulateCreate(BaseModel):
     runs: int = Field(default=10_000, ge=2, le=1_000_000, description="Monte-Carlo runs.")
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Random seed.")
     time_limit_s: float | None = Field(
-        default=None, gt=0, le=86_400, description="Job time limit (default: the server's)."
+        default=None,
+        gt=0,
+        le=86_400,
+        description="Job time limit (default: the server's; at most its maximum, else 422). "
+        "The runs are not cut to fit it: a simulation still running the server's kill grace "
+        "(TRADELANE_KILL_GRACE_S, 30 s by default) after it is stopped and the job fails "
+        "saying so. The runs take time in proportion to runs times the plan's rows.",
     )
 
 
@@ -54,10 +60,21 @@ class WhatIfCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     shock: dict[str, Any] = Field(
-        description="A shock document: {name, changes: [...]} (see DESIGN §10)."
+        description="A shock document (DESIGN §10), as a shock file of tradelane whatif: "
+        "{name, description?, source?, changes: [...]}, each change one of {lanes: SELECTOR, "
+        "cost_multiplier?, add_hours?, closed?} (SELECTOR by id, mode, carrier, from, to: "
+        "countries; a string or a list), {demand: SELECTOR, multiplier} (by sku, category, "
+        "country, zone) and {warehouse: ID, closed: true} (lost with its stock: its transfer "
+        "lanes close too). Checked against the plan's scenario: a selector that matches "
+        "nothing is a 422 naming it."
     )
     time_limit_s: float | None = Field(
-        default=None, gt=0, le=86_400, description="Re-plan time limit (as for POST /v1/plans)."
+        default=None,
+        gt=0,
+        le=86_400,
+        description="Time limit of the job (default: the server's): the hold and the re-plan "
+        "together, the re-plan getting what the hold leaves, as for POST /v1/plans; a limit "
+        "shorter than the shocked scenario's re-plan can keep is a 422 naming the shortest.",
     )
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Solver seed.")
 
@@ -145,7 +162,8 @@ def whatif_plan(
     """Queue a what-if of a succeeded plan under a shock (result: ``whatif.json``).
 
     The shock is checked against the plan's scenario first: an unknown selector or one that
-    matches nothing is a 422 naming it.
+    matches nothing is a 422 naming it; so is a time limit shorter than the re-plan of the
+    shocked scenario can keep.
     """
     from network.scenario import Problem, ScenarioError, parse_scenario
     from optimizer.risk.shock import apply_shock, parse_shock
@@ -154,7 +172,7 @@ def whatif_plan(
     rec = _source(store, tenant, job_id)
     limit = _limit(settings, body.time_limit_s)
     try:
-        apply_shock(parse_scenario(rec.request["scenario"]), parse_shock(body.shock))
+        applied = apply_shock(parse_scenario(rec.request["scenario"]), parse_shock(body.shock))
     except ScenarioError as e:
         raise RequestProblemsError(
             [
@@ -163,6 +181,7 @@ def whatif_plan(
                 if isinstance(p, Problem)
             ]
         ) from None
+    check_plan_limit(applied.scenario, limit, ("body", "time_limit_s"))
     request = {
         "task": "whatif",
         "source": rec.id,
@@ -170,6 +189,9 @@ def whatif_plan(
         "plan": rec.result,
         "shock": body.shock,
     }
+    if rec.request.get("previous_plan") is not None:
+        # the plan was made against a previous plan: so are its evaluation and the re-plan
+        request["previous_plan"] = rec.request["previous_plan"]
     new, _ = store.submit(
         tenant=tenant,
         scenario_name=f"{rec.scenario_name} (whatif)",

@@ -23,8 +23,10 @@ Selectors:
 Effects: ``cost_multiplier`` multiplies a lane's freight rates (``cost_per_unit``, ``_kg``,
 ``_m3``, ``_km``; duty is a tax and is not multiplied); ``add_hours`` adds to its transit hours
 (a rate card's ``base_hours``); ``closed: true`` removes it. ``multiplier`` scales the matched
-demand rows. ``{warehouse: ID, closed: true}`` sets the warehouse's status to ``closed``.
-Changes apply in order (two multipliers on one lane multiply).
+demand rows. ``{warehouse: ID, closed: true}`` sets the warehouse's status to ``closed``
+and closes the ``transfer`` lanes from and to it: the warehouse is lost with its stock, so a
+re-plan cannot move tonight's lots out of it (the held plan does not either). Changes apply in
+order (two multipliers on one lane multiply).
 
 Errors are :class:`network.scenario.ScenarioError` problems naming the item: an unknown key or
 selector, a bad value, a selector that matches nothing (each selector key is also checked on its
@@ -451,8 +453,15 @@ def apply_shock(scenario: Scenario, shock: Shock, *, source: str | None = None) 
             for n in doc["nodes"]:
                 if n["id"] == ch.warehouse:
                     n["status"] = "closed"
+            # lost with its stock: no transfer lane moves tonight's lots out of it (or in)
+            moves = [
+                ln["id"]
+                for ln in lanes
+                if ln.get("mode") == "transfer" and ch.warehouse in (ln["from"], ln["to"])
+            ]
+            closed_l += moves
             closed_w.append(ch.warehouse)
-            matched.append({"change": i, "warehouse": ch.warehouse})
+            matched.append({"change": i, "warehouse": ch.warehouse, "lanes": moves})
     if probs:
         raise ScenarioError(probs)
     doc["lanes"] = [ln for ln in lanes if ln["id"] not in set(closed_l)]

@@ -24,7 +24,10 @@ Model (one *run* is one realisation of the plan's horizon; runs are independent)
   inventory lots used where they are, transfers in, resold returns) the part of a pair's
   shipments new inbound does not bring is served from that state, taken as a steady supply
   ``p`` per day over the horizon: a cycle's demand against ``S`` is then ``D(T) − p·T`` (the
-  plan sizes ``S`` for new inbound only). The state's arrival days are not modelled.
+  plan sizes ``S`` for new inbound only), and as that net demand can fall within a cycle, the
+  cycle's stockout is ``((N(L+R) − S)⁺ − (N(L) − S)⁺)⁺`` with ``N(T) = D(T) − p·T`` (never
+  negative: a later surplus does not undo a lost sale). The state's arrival days are
+  not modelled.
 - **fill_rate** = 1 − (stockout units + the plan's lost units) / demand, per run; by country,
   a warehouse's stockouts are split over countries in proportion to its planned shipments.
 - **cost** per run = the plan's cost with ``late_penalty`` recomputed from the run's late units
@@ -282,7 +285,11 @@ def _countries(data: NetworkData, fl: PlanFlows) -> _Countries:
     d_k = np.bincount(inv[: len(key_d)], weights=data.dem_units, minlength=len(keys))
     s_k = np.bincount(inv[len(key_d) :], weights=fl.f_units, minlength=len(keys))
     lost_k = np.maximum(d_k - s_k, 0.0)
-    lost_c = np.bincount(zone_c[keys % nz], weights=lost_k, minlength=C) if C else np.zeros(0)
+    # a country whose demand rows all have 0 units (and no flows) is no country here: its
+    # rows lose nothing
+    c_k = zone_c[keys % nz]
+    has_c = c_k >= 0
+    lost_c = np.bincount(c_k[has_c], weights=lost_k[has_c], minlength=C)
     direct_c = np.bincount(
         zone_c[fl.f_zone[fl.f_direct]], weights=fl.f_units[fl.f_direct], minlength=C
     )
@@ -490,10 +497,13 @@ def simulate_plan(data: NetworkData, plan: Plan, params: SimParams | None = None
                 np.broadcast_to(d_rate * R, (b, KW)),
                 np.broadcast_to(cv_d / math.sqrt(max(R, 1e-300)), (b, KW)),
             )
-            # the order-up-to level S covers what tonight's state does not (``pool``)
+            # the order-up-to level S covers what tonight's state does not (``pool``); the
+            # net demand falls where the state supplies more than a cycle's demand, and a
+            # cycle's stockout is never negative (it used to be: runs with a fill rate of 110 %
+            # and a cost below the plan's)
             net_l = d_l - pool * L
             net = net_l + d_r - pool * R
-            short += np.maximum(net - S, 0.0) - np.maximum(net_l - S, 0.0)
+            short += np.maximum(np.maximum(net - S, 0.0) - np.maximum(net_l - S, 0.0), 0.0)
             dem += d_r
         short *= scale
         dem *= scale

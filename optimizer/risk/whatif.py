@@ -45,7 +45,8 @@
   ``hold`` lists every moved flow (``rerouted``, with from/to lanes and units) and the units
   lost to the shock; any rule the held plan breaks is in its ``violations``;
 - **replan**: the optimum under the shock (:func:`optimizer.plan.planning.plan_scenario` with
-  the same parameters, so the same time-limit rules as ``tradelane plan``).
+  the same parameters, so the same time-limit rules as ``tradelane plan``: the limit covers
+  the whole what-if, and the re-plan gets what the evaluations and the hold leave of it).
 
 The differences of hold and replan to base are reported per cost term, in on-time share (of
 demand, overall and by country) and in lost units. An empty shock gives hold = base exactly,
@@ -56,6 +57,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -85,7 +87,8 @@ from optimizer.plan.document import (
     WarehouseRow,
 )
 from optimizer.plan.evaluate import Evaluation, evaluate
-from optimizer.plan.planning import plan_scenario
+from optimizer.plan.planning import check_time_limit, plan_scenario
+from optimizer.plan.state import attach_previous
 from optimizer.risk.flows import option_keys
 from optimizer.risk.shock import AppliedShock, Shock, apply_shock
 from optimizer.solver import Status
@@ -133,7 +136,6 @@ class WhatIf:
             "lost_to_shock_units": self.hold.lost_to_shock,
             "demand_not_covered_units": self.hold.demand_lost,
             "stock_lost_units": self.hold.stock_lost,
-            "violations": list(self.hold_eval.violations),
         }
         replan: dict[str, Any] = (
             _summary(self.replan, self.replan_eval)
@@ -192,6 +194,7 @@ def _summary(plan: Plan, ev: Evaluation) -> dict[str, Any]:
         "service": _service(ev, demand),
         "warehouses": [{"id": w.id, "open": w.open} for w in plan.warehouses or () if w.open],
         "feasible": ev.feasible,
+        "violations": list(ev.violations),
         "shortfalls": list(ev.shortfalls),
     }
 
@@ -357,6 +360,15 @@ def _hold_fulfilment(
         out_by_wz.setdefault((int(data.outbound.src[i]), int(data.outbound.dst[i])), []).append(i)
     shipped_kw: dict[tuple[int, int], float] = {}
     shipped_kw_before: dict[tuple[int, int], float] = {}
+    # P(on time) of each option placed, computed once per option (the rows of a plan share
+    # few options; one call per row was most of the hold's time on sea-72h)
+    p_memo: dict[tuple[bool, int], float] = {}
+
+    def _p_on_time(opts: Any, is_out: bool, opt: int) -> float:
+        key = (is_out, opt)
+        if key not in p_memo:
+            p_memo[key] = float(option_on_time(opts, data, np.array([opt])).p[0])
+        return p_memo[key]
 
     def _place(frow: FulfilmentRow, k: int, z: int, units: float, from_wh: bool) -> None:
         nonlocal lost_to_shock
@@ -414,7 +426,7 @@ def _hold_fulfilment(
                     "lost": False,
                 }
             )
-        p = float(option_on_time(opts, data, np.array([opt])).p[0])
+        p = _p_on_time(opts, kind == "warehouse", opt)
         on = bool((on_out if kind == "warehouse" else on_dir)[opt])
         new_row = replace(
             frow,
@@ -989,8 +1001,19 @@ def whatif(
     params: AllocationParams | None = None,
     *,
     base_data: NetworkData | None = None,
+    started: float | None = None,
+    previous: Plan | None = None,
 ) -> WhatIf:
     """Evaluate the base plan, hold it under the shock and re-plan (module docstring).
+
+    ``params.time_limit`` bounds the whole call, as it bounds ``plan_scenario``: counted from
+    ``started`` (``time.perf_counter()``; default: now), so the evaluations and the hold
+    before the re-plan are counted, and the re-plan gets what is left.
+
+    ``previous`` is the previous plan the base plan was made against (format v1.1 stability,
+    ``tradelane plan --previous``): the base and held plans are evaluated and the re-plan is
+    made against it too, so their costs carry the same stability and excess-holding terms as
+    the base plan's own.
 
     Raises
     ------
@@ -998,16 +1021,26 @@ def whatif(
         If the shock does not fit the scenario (a selector matches nothing, ...).
     InvalidNetworkError
         If the base plan was not made for this scenario (a flow is no option of it).
+    TimeLimitError
+        The time limit is shorter than the re-plan of the shocked scenario can keep
+        (:func:`optimizer.plan.planning.check_time_limit`), found before any other work.
     """
     params = params or AllocationParams()
+    started = time.perf_counter() if started is None else started
     applied = apply_shock(scenario, shock)
+    check_time_limit(applied.scenario, params)
     base_data = base_data if base_data is not None else compile_network(scenario)
-    base_eval = evaluate(base_data, base_plan)
     shocked = compile_network(applied.scenario)
+    if previous is not None:
+        base_data = attach_previous(base_data, previous)
+        shocked = attach_previous(shocked, previous)
+    base_eval = evaluate(base_data, base_plan)
     hold = hold_plan(base_plan, shocked)
     hold_eval = evaluate(shocked, hold.plan)
     hold = replace(hold, plan=held_document(hold.plan, shocked, hold_eval))
-    replan = plan_scenario(applied.scenario, params, data=shocked).plan
+    replan = plan_scenario(
+        applied.scenario, params, data=shocked, started=started, previous=previous
+    ).plan
     replan_eval = evaluate(shocked, replan) if replan.objective is not None else None
     notes = []
     if base_eval.violations:
@@ -1062,7 +1095,7 @@ def whatif_markdown(doc: dict[str, Any]) -> str:
     row("fill rate", lambda d: _f(d["service"]["fill_rate"], ".2%"))
     row("units lost", lambda d: _f(d["service"]["units_lost"], ",.0f"))
     row("warehouses used", lambda d: str(len(d["warehouses"])))
-    row("rules broken", lambda d: str(len(d.get("violations", [])) if "violations" in d else 0))
+    row("rules broken", lambda d: str(len(d["violations"])))
     row("service targets missed", lambda d: str(len(d.get("shortfalls", []))))
     countries = sorted(doc["base"]["service"]["by_country"])
     if countries:
@@ -1087,9 +1120,10 @@ def whatif_markdown(doc: dict[str, Any]) -> str:
             "the plan."
         ),
     ]
-    if h["violations"]:
-        lines += ["", f"The held plan breaks {len(h['violations'])} rule(s), e.g.:", ""]
-        lines += [f"- {v}" for v in h["violations"][:10]]
+    for name, d in (("base", doc["base"]), ("held", h), ("re-planned", doc["replan"])):
+        if d.get("violations"):
+            lines += ["", f"The {name} plan breaks {len(d['violations'])} rule(s), e.g.:", ""]
+            lines += [f"- {v}" for v in d["violations"][:10]]
     for name, d in (("held", h), ("re-planned", doc["replan"])):
         if d.get("shortfalls"):
             lines += ["", f"The {name} plan misses {len(d['shortfalls'])} service target(s):", ""]

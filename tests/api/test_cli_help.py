@@ -50,3 +50,18 @@ def test_generate_help_shows_tier_and_seed_defaults(
     lines = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines() if ln.strip()}
     assert lines["--tier"].endswith("(default S)")
     assert lines["--seed"].endswith("(non-negative integer, default 0)")
+
+
+def test_options_whatif_says_are_as_in_plan_take_plans_values() -> None:
+    """``whatif --strategy`` is "as in tradelane plan", but lacked ``blocks`` (added to plan
+    later): every option both commands have offers the same choices."""
+
+    def options(cmd: str) -> dict[str, argparse.Action]:
+        (sub,) = (a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+        return {a.option_strings[-1]: a for a in sub.choices[cmd]._actions if a.option_strings}
+
+    plan, whatif = options("plan"), options("whatif")
+    shared = [o for o in whatif if o in plan and plan[o].choices is not None]
+    assert "--strategy" in shared and "--solver" in shared
+    for o in shared:
+        assert list(whatif[o].choices or ()) == list(plan[o].choices or ()), o

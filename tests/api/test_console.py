@@ -486,7 +486,14 @@ def _side(status: str, objective: float, share: float) -> dict[str, Any]:
 
 WHATIF = {
     "scenario": "tiny",
-    "shock": {"matched": ["WH-KUL"], "closed_warehouses": ["WH-KUL"]},
+    "shock": {  # as optimizer.risk.shock.apply_shock reports them
+        "matched": [
+            {"change": 0, "warehouse": "WH-KUL", "lanes": []},
+            {"change": 1, "lanes": ["SZX-PKG-sea"], "rate_cards": []},
+            {"change": 2, "demand_rows": 3, "units_before": 3000.0},
+        ],
+        "closed_warehouses": ["WH-KUL"],
+    },
     "base": _side("optimal", 2900.0, 0.95),
     "hold": {**_side("hold", 3400.0, 0.71), "rerouted_units": 120.0},
     "replan": _side("optimal", 3100.0, 0.93),
@@ -499,7 +506,18 @@ WHATIF = {
     ("doc", "shown"),
     [
         (SIM, ["91.2 %", "90.5 %", "91.9 %", "98.7 %", "110", "3,120", "200 runs"]),
-        (WHATIF, ["2,900", "3,400", "3,100", "71.0 %", "93.0 %", "WH-KUL"]),
+        (
+            WHATIF,
+            [
+                "2,900",
+                "3,400",
+                "3,100",
+                "71.0 %",
+                "93.0 %",
+                # the shock's matches in words (the page showed the mappings' Python text)
+                "shock on warehouse WH-KUL, lane SZX-PKG-sea, 3 demand row(s).",
+            ],
+        ),
     ],
 )
 def test_a_risk_jobs_page_shows_its_result(client, scenario, doc, shown) -> None:

@@ -69,3 +69,51 @@ def test_simulate_and_whatif_jobs_on_a_real_plan(client_factory) -> None:
     pending = client_factory(solver="api.worker:plan_job", run_jobs=False)
     q = pending.post("/v1/plans", json={"scenario": scenario}, headers=auth()).json()["id"]
     assert pending.post(f"/v1/plans/{q}/simulate", json={}, headers=auth()).status_code == 409
+
+
+def test_a_whatif_limit_shorter_than_the_shocked_re_plan_keeps_is_422(
+    client: Any, scenario: dict[str, Any], monkeypatch: Any
+) -> None:
+    """As POST /v1/plans: a time limit shorter than the re-plan of the shocked scenario can
+    keep (the SKU-block floor, forced onto the tiny scenario) is refused before the job is
+    queued, naming the shortest; it was queued and failed in the worker. The floor is the
+    shocked scenario's: with SKU-A's demand at 0, its two SKU-B rows count, not all five."""
+    from optimizer.plan import planning
+
+    r = client.post("/v1/plans", json={"scenario": scenario, "time_limit_s": 5}, headers=auth())
+    plan_id = r.json()["id"]
+    assert _done(client, plan_id)["status"] == "succeeded"
+    monkeypatch.setattr(planning, "BLOCK_MIN_SKUS", 1)
+    monkeypatch.setattr(planning, "SHORTEST_S_PER_ROW", 1.0)
+    shock = {"name": "no-a", "changes": [{"demand": {"sku": "SKU-A"}, "multiplier": 0}]}
+    rows_b = sum(1 for d in scenario["demand"] if d["sku"] == "SKU-B" and d["units"] > 0)
+    shortest = planning.SHORTEST_FIXED_S + rows_b
+    body = {"shock": shock, "time_limit_s": shortest - 0.5}
+    r = client.post(f"/v1/plans/{plan_id}/whatif", json=body, headers=auth())
+    assert r.status_code == 422, r.text
+    d = r.json()["detail"][0]
+    assert d["loc"] == ["body", "time_limit_s"]
+    assert "too short" in d["msg"] and f"about {shortest:g} s" in d["msg"], d
+    assert client.get("/v1/plans", headers=auth()).json()["count"] == 1  # the plan only
+    body["time_limit_s"] = shortest
+    assert client.post(f"/v1/plans/{plan_id}/whatif", json=body, headers=auth()).status_code == 202
+    assert client.get("/v1/plans", headers=auth()).json()["count"] == 2
+
+
+def test_a_whatif_job_of_a_plan_made_against_a_previous_plan_keeps_it(
+    client: Any, scenario: dict[str, Any]
+) -> None:
+    """The what-if job's request carries the previous plan its source plan was made against
+    (``previous_plan_id``), so the job evaluates and re-plans against it as the plan was
+    made (``api.risk_jobs``); it was left out."""
+    first = client.post("/v1/plans", json={"scenario": scenario}, headers=auth()).json()["id"]
+    assert _done(client, first)["status"] == "succeeded"
+    body = {"scenario": scenario, "previous_plan_id": first}
+    second = client.post("/v1/plans", json=body, headers=auth()).json()["id"]
+    assert _done(client, second)["status"] == "succeeded"
+    shock = {"name": "pen", "changes": [{"warehouse": "WH-PEN", "closed": True}]}
+    r = client.post(f"/v1/plans/{second}/whatif", json={"shock": shock}, headers=auth())
+    assert r.status_code == 202, r.text
+    store = client.app.state.store
+    rec = store.get("acme", r.json()["id"], with_request=True)
+    assert rec.request["previous_plan"] == store.get("acme", first).result

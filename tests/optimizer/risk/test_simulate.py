@@ -189,3 +189,19 @@ def test_share_intervals_stay_within_0_and_1() -> None:
     iv = Interval.of(np.r_[np.ones(98), 0.99, 0.995])
     assert iv.lo < iv.mean < 1.0 and iv.hi == 1.0
     assert Interval.of(np.r_[np.zeros(98), 0.01, 0.005]).lo == 0.0
+
+
+def test_a_country_with_only_zero_demand_rows_simulates() -> None:
+    """A forecast may list a zone with 0 units. Where that zone's country has no other demand
+    and no flow, the simulation stopped with "ValueError: 'list' argument must have no
+    negative elements" (``tradelane simulate``: an internal error, exit 1). The country is
+    now left out of the figures, and the others are what they were."""
+    d: dict[str, Any] = json.loads((DATA / "tiny-my.json").read_text())
+    d["nodes"].append({"id": "Z-SIN", "kind": "zone", "lat": 1.29, "lon": 103.85, "country": "SG"})
+    data0, plan0 = _plan(copy.deepcopy(d))
+    d["demand"].append({"sku": "SKU-A", "zone": "Z-SIN", "units": 0})
+    data, plan = _plan(d)
+    res = simulate_plan(data, plan, SimParams(runs=200, seed=4))
+    ref = simulate_plan(data0, plan0, SimParams(runs=200, seed=4))
+    assert set(res.fill_by_country) == set(res.on_time_by_country) == {"MY"}
+    assert res.fill_rate == ref.fill_rate and res.on_time_share == ref.on_time_share

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -257,8 +258,8 @@ def test_closed_lane_reroutes_replenishment_and_hold_is_evaluated() -> None:
 
 
 def test_cli_whatif_writes_json_and_markdown(tmp_path: Path) -> None:
-    """`tradelane whatif` writes whatif.json, whatif.md and both plans; a shock whose
-    selector matches nothing exits with 2 and names it."""
+    """`tradelane whatif` writes whatif.json, whatif.md and both plans, each with the shocked
+    scenario beside it; a shock whose selector matches nothing exits with 2 and names it."""
     src = tmp_path / "s.json"
     src.write_text(json.dumps(v11_without_state()))
     assert main(["plan", str(src), "--out", str(tmp_path / "p"), "--quiet", "--no-map"]) == 0
@@ -271,5 +272,124 @@ def test_cli_whatif_writes_json_and_markdown(tmp_path: Path) -> None:
     assert {"hold", "replan", "base", "diff", "shock"} <= set(doc)
     assert "Hold tonight's plan or re-plan?" in (out / "whatif.md").read_text()
     assert (out / "hold" / "plan.json").is_file() and (out / "replan" / "plan.json").is_file()
+    # the shocked scenario is beside each plan, so both simulate as they are (they used to be
+    # refused: "no scenario"); a plan folder of tradelane plan needs nothing else either
+    shocked = json.loads((out / "replan" / "scenario.json").read_text())
+    sea = [ln for ln in shocked["lanes"] if ln["mode"] == "sea"]
+    assert sea and all(ln["cost_per_m3"] == pytest.approx(38.0 * 1.35) for ln in sea)
+    for name in ("hold", "replan"):
+        sim = ["simulate", str(out / name), "--runs", "50", "--no-plot"]
+        assert main([*sim, "--out", str(tmp_path / f"sim-{name}")]) == 0
     shock.write_text("name: x\nchanges:\n  - {lanes: {carrier: NOBODY}, closed: true}\n")
     assert main([*args, "--out", str(out)]) == 2
+
+
+def test_the_time_limit_covers_the_hold_not_only_the_re_plan() -> None:
+    """The time limit counts from ``started`` (the command's or the job's start), as
+    ``plan_scenario``'s does: the re-plan gets what the evaluations and the hold leave. It
+    used to start its own full limit after them, so a what-if job whose hold took longer than
+    the runner's grace was killed (on sea-72h the hold alone takes some 5 s). Here the limit
+    is spent before the call: the re-plan is the naive floor, saying so, at once."""
+    s, text = base()
+    shock = parse_shock({"name": "t", "changes": [{"warehouse": "WH-PEN", "closed": True}]})
+    t0 = time.perf_counter()
+    res = whatif(
+        s,
+        Plan.from_json(json.loads(text)),
+        shock,
+        AllocationParams(time_limit=20),
+        started=t0 - 19.9,
+    )
+    assert time.perf_counter() - t0 < 5.0
+    assert res.replan_eval is not None  # the floor is a plan, evaluated
+    assert any("no optimised plan within the time limit" in n for n in res.replan.notes)
+
+
+def test_rules_the_re_plan_breaks_are_reported() -> None:
+    """A re-plan that finds no optimised plan in its time falls back to the naive plan, which
+    may break rules (here WH-KUL, at 10 units a day, ships 111). whatif.json listed
+    ``violations`` for the held plan only and whatif.md's "rules broken" row read 0 for the
+    re-plan (and the base); each summary now has its ``violations`` and the row counts them."""
+    doc = json.loads((DATA / "tiny-my.json").read_text())
+    for n in doc["nodes"]:
+        if n["id"] == "WH-KUL":
+            n["throughput_units_per_day"] = 10
+    s = parse_scenario(doc)
+    plan = plan_scenario(s, AllocationParams(time_limit=30)).plan
+    shock = parse_shock(
+        {"name": "t", "changes": [{"lanes": {"mode": "sea"}, "cost_multiplier": 1.1}]}
+    )
+    res = whatif(s, plan, shock, AllocationParams(time_limit=20), started=time.perf_counter() - 20)
+    assert res.replan_eval is not None and res.replan_eval.violations
+    out = res.to_json()
+    for name, ev in (("base", res.base_eval), ("hold", res.hold_eval), ("replan", res.replan_eval)):
+        assert out[name]["violations"] == list(ev.violations), name
+    md = whatif_markdown(out)
+    n = len(res.replan_eval.violations)
+    assert f"| rules broken | 0 | 0 | {n} |" in md
+    assert f"The re-planned plan breaks {n} rule(s)" in md
+    assert res.replan_eval.violations[0] in md
+
+
+def test_cli_whatif_takes_the_inventory_the_plan_was_made_with(tmp_path: Path) -> None:
+    """A plan made with ``tradelane plan SCENARIO --inventory CSV`` could only be held against
+    SCENARIO without that stock (whatif had no ``--inventory``): the base plan then broke two
+    rules on its own scenario and the re-plan ignored tonight's 500 units. ``whatif`` takes
+    the same ``--inventory CSV`` as ``plan``."""
+    src = DATA / "tiny-my.json"
+    inv = tmp_path / "inventory.csv"
+    inv.write_text("sku,warehouse,on_hand,in_transit,arrives_in_hours\nSKU-A,WH-KUL,500,0,\n")
+    plan_dir = tmp_path / "p"
+    args = ["plan", str(src), "--inventory", str(inv), "--out", str(plan_dir)]
+    assert main([*args, "--quiet", "--no-map", "--time-limit", "30"]) == 0
+    shock = tmp_path / "shock.yaml"
+    shock.write_text("name: x\nchanges:\n  - {lanes: {mode: sea}, cost_multiplier: 1.35}\n")
+    out = tmp_path / "w"
+    w = ["whatif", str(src), "--plan", str(plan_dir), "--shock", str(shock), "--out", str(out)]
+    assert main([*w, "--inventory", str(inv), "--time-limit", "30"]) == 0
+    doc = json.loads((out / "whatif.json").read_text())
+    assert doc["base"]["violations"] == [] and doc["notes"] == []
+    replan = json.loads((out / "replan" / "plan.json").read_text())
+    assert sum(r["units"] for r in replan["inventory"]) == 500
+
+
+def test_a_plan_made_against_a_previous_plan_is_held_and_re_planned_against_it(
+    tmp_path: Path,
+) -> None:
+    """tiny-my-v11 planned with ``--previous`` (a plan of tiny-my) pays for stock above the
+    stock rule and for warehouses opened or closed against it. whatif took no previous plan:
+    its base cost was not the plan's own (352.5 less: the excess holding), and the re-plan
+    could move off last night's warehouses for free. With the same ``--previous`` the base is
+    the plan's own cost (the evaluator's, with the stability terms), the held plan and the
+    re-plan are costed the same way, and the job (``api.risk_jobs``) passes it along."""
+    from api.risk_jobs import risk_job
+
+    src = DATA / "tiny-my-v11.json"
+    first, second = tmp_path / "first", tmp_path / "second"
+    common = ["--quiet", "--no-map", "--time-limit", "30"]
+    assert main(["plan", str(DATA / "tiny-my.json"), "--out", str(first), *common]) == 0
+    assert main(["plan", str(src), "--previous", str(first), "--out", str(second), *common]) == 0
+    plan = json.loads((second / "plan.json").read_text())
+    shock = tmp_path / "shock.yaml"
+    shock.write_text("name: x\nchanges:\n  - {lanes: {mode: sea}, cost_multiplier: 1.35}\n")
+    out = tmp_path / "w"
+    w = ["whatif", str(src), "--plan", str(second), "--shock", str(shock), "--out", str(out)]
+    assert main([*w, "--previous", str(first), "--time-limit", "30"]) == 0
+    doc = json.loads((out / "whatif.json").read_text())
+    assert doc["base"]["objective"] == pytest.approx(plan["objective"], rel=1e-9)
+    assert doc["base"]["violations"] == []
+    job = risk_job(
+        {
+            "task": "whatif",
+            "scenario": json.loads(src.read_text()),
+            "plan": plan,
+            "shock": {
+                "name": "x",
+                "changes": [{"lanes": {"mode": "sea"}, "cost_multiplier": 1.35}],
+            },
+            "previous_plan": json.loads((first / "plan.json").read_text()),
+        },
+        time_limit_s=30,
+    )
+    assert job["base"]["objective"] == pytest.approx(plan["objective"], rel=1e-9)
+    assert job["hold"]["objective"] == pytest.approx(doc["hold"]["objective"], rel=1e-9)

@@ -17,7 +17,7 @@ from optimizer.plan.document import Plan
 from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_scenario
 from optimizer.risk.shock import apply_shock, parse_shock
-from optimizer.risk.whatif import hold_plan
+from optimizer.risk.whatif import hold_plan, whatif
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 PARAMS = AllocationParams(time_limit=30)
@@ -239,3 +239,25 @@ def test_tonights_orders_follow_the_held_replenishment(close: str) -> None:
     assert [o.units for o in hp.orders or ()] == [o.units for o in plan.orders]
     assert all(o.lanes == ("SZX-PKG-air", customs) for o in hp.orders or ())
     assert {tuple(r.lanes) for r in hp.replenishment or ()} == {("SZX-PKG-air", customs)}
+
+
+def test_a_lost_warehouse_s_stock_is_lost_to_the_re_plan_too() -> None:
+    """tiny-my-v11 plans to move WH-PEN's 2,400 units of SKU-A to WH-KUL. With WH-PEN lost
+    (``{warehouse: WH-PEN, closed: true}``), the held plan does not make that transfer, but
+    the re-plan still made it: the what-if reported losing the warehouse as costing nothing
+    (re-plan = base, 31,421.52). The shock now closes the transfer lanes from and to a lost
+    warehouse, so neither plan moves its stock and the re-plan pays for new inbound."""
+    s, plan = planned(v11_doc())
+    assert any(t.from_ == "WH-PEN" for t in plan.transfers or ())
+    shock = parse_shock({"name": "pen", "changes": [{"warehouse": "WH-PEN", "closed": True}]})
+    applied = apply_shock(s, shock)
+    assert applied.closed_lanes == ("PEN-KUL-transfer",)
+    assert applied.matched[0]["lanes"] == ["PEN-KUL-transfer"]
+    res = whatif(s, plan, shock, PARAMS)
+    for p in (res.hold.plan, res.replan):
+        assert not [t for t in p.transfers or () if "WH-PEN" in (t.from_, t.to)]
+        pen = [r for r in p.inventory or () if r.warehouse == "WH-PEN"]
+        assert pen and all(r.transferred == pytest.approx(0.0, abs=1e-9) for r in pen)
+    assert res.replan_eval is not None and not res.replan_eval.violations
+    assert res.replan.objective is not None and plan.objective is not None
+    assert res.replan.objective > plan.objective + 1.0
