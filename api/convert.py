@@ -192,9 +192,11 @@ def route_request_to_instance(
     solve.
 
     The request's ``time_limit_s`` covers this build too: the solve's limit is what is left of
-    it, but never less than the shortest limit ``solve_routes`` accepts for the instance when
-    the request's own limit is at least that (``shortest_time_limit``: a large day's
-    decomposition), nor than ``MIN_SEARCH_S``.
+    it (at least ``MIN_SEARCH_S``). A limit shorter than the shortest ``solve_routes`` accepts
+    for the instance (``shortest_time_limit``: a large day's decomposition) is refused by the
+    solve, naming the request's own limit; one that is long enough for the search alone but
+    not after the build raises ``RoutingError`` here (422) naming the limit to give, rather
+    than answering after it.
 
     Notes
     -----
@@ -208,7 +210,13 @@ def route_request_to_instance(
     import numpy as np
 
     from network.geo import haversine_km, pairwise_km
-    from optimizer.routing import RoutingInstance, RoutingParams, VehicleType, promise_due_times
+    from optimizer.routing import (
+        RoutingError,
+        RoutingInstance,
+        RoutingParams,
+        VehicleType,
+        promise_due_times,
+    )
     from optimizer.routing.solve import shortest_time_limit
 
     started = time.perf_counter()
@@ -274,10 +282,22 @@ def route_request_to_instance(
     # workers=1: each request already runs in its own (daemonic) job process, which may not
     # start a process pool; a large day is still decomposed, its subproblems one at a time
     params = RoutingParams(time_limit_s=time_limit_s, seed=seed, workers=1)
-    left = time_limit_s - (time.perf_counter() - started)
-    # a limit too short for the instance is still refused naming the request's own limit
-    floor = min(time_limit_s, max(shortest_time_limit(inst, params), MIN_SEARCH_S))
-    return inst, dataclasses.replace(params, time_limit_s=max(left, floor))
+    built = time.perf_counter() - started
+    left = time_limit_s - built
+    shortest = shortest_time_limit(inst, params)
+    if time_limit_s < shortest:
+        # refused by solve_routes, naming the request's own limit and the shortest
+        return inst, params
+    if left < shortest:
+        # the search alone would be accepted, but not after the build: the answer would come
+        # after the limit, which is a promise
+        raise RoutingError(
+            f"api-request: a time limit of {time_limit_s:g} s is too short for "
+            f"{len(req.orders):,} orders: building their distances took {built:.1f} s and the "
+            f"first solution of a day this size about {shortest:.1f} s more; give at least "
+            f"{math.ceil((built + shortest) * 1.1 * 10) / 10:g} s"
+        )
+    return inst, dataclasses.replace(params, time_limit_s=max(left, MIN_SEARCH_S))
 
 
 def route_result_to_dict(res: RoutingResult, instance: RoutingInstance) -> dict[str, Any]:
