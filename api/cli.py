@@ -43,6 +43,17 @@ COMMANDS = (
 )
 
 
+def _version() -> str:
+    """The installed distribution's version (``unknown`` when run from a source tree that was
+    never installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tradelane")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every available subcommand registered."""
     parser = argparse.ArgumentParser(
@@ -52,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         if importlib.util.find_spec(f"api.commands.{name}") is None:

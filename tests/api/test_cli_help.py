@@ -65,3 +65,14 @@ def test_options_whatif_says_are_as_in_plan_take_plans_values() -> None:
     assert "--strategy" in shared and "--solver" in shared
     for o in shared:
         assert list(whatif[o].choices or ()) == list(plan[o].choices or ()), o
+
+
+def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """``tradelane --version`` prints the distribution's version and exits 0 (it was a usage
+    error, exit 2, asking for a command)."""
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"tradelane {version('tradelane')}"
