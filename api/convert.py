@@ -303,12 +303,17 @@ def route_request_to_instance(
 def route_result_to_dict(res: RoutingResult, instance: RoutingInstance) -> dict[str, Any]:
     """The ``RoutesPublic`` body of a routing result."""
     kg = instance.demand[:, 0]
+    # a route's vehicle number runs over the whole fleet; its label numbers it within its
+    # fleet entry (the first truck after 60 vans is truck#0, not truck#60)
+    first = [0]
+    for vt in instance.vehicle_types:
+        first.append(first[-1] + vt.count)
     routes = []
     for r in res.routes:
         vt = instance.vehicle_types[r.vehicle_type]
         routes.append(
             {
-                "vehicle": f"{vt.name}#{r.vehicle}",
+                "vehicle": f"{vt.name}#{r.vehicle - first[r.vehicle_type]}",
                 "depot": str(instance.depot_ids[vt.start_depot]),
                 "orders": [str(instance.client_ids[c]) for c in r.clients],
                 "distance_km": float(r.distance),

@@ -296,7 +296,10 @@ class StopPublic(BaseModel):
 class RoutePublic(BaseModel):
     """One vehicle's route: the orders in visiting order."""
 
-    vehicle: str
+    vehicle: str = Field(
+        description="The fleet entry's id and the vehicle's number within it, from 0 "
+        "('van#0', 'truck#1')."
+    )
     depot: str
     orders: list[str]
     distance_km: float

@@ -237,3 +237,21 @@ def test_carrier_orders_carry_their_deadline(day) -> None:
     assert due["o0"] == pytest.approx(62.0) and due["o1"] == pytest.approx(30.0)
     # the others were placed at day start: the whole 72-h promise is left
     assert all(v == pytest.approx(72.0) for k, v in due.items() if k not in ("o0", "o1"))
+
+
+def test_vehicle_labels_number_within_their_fleet_entry(day) -> None:
+    """A route's label is its fleet entry's id and the vehicle's number within that entry:
+    the trucks listed after two vans are truck#0 and truck#1 (they were truck#2 and truck#3,
+    numbered over the whole fleet)."""
+    day["fleet"][0]["capacity_kg"] = 20  # vans too small for most orders
+    day["fleet"].append(
+        {"id": "truck", "depot": "WH-KUL", "count": 2, "capacity_kg": 200, "cost_per_km": 0.5}
+    )
+    out = route_job(RouteCreate.model_validate(day).model_dump(), time_limit_s=1)
+    labels = [r["vehicle"] for r in out["routes"]]
+    counts = {"van": 2, "truck": 2}
+    assert any(lab.startswith("truck#") for lab in labels), labels
+    for lab in labels:
+        name, _, k = lab.partition("#")
+        assert 0 <= int(k) < counts[name], labels
+    assert len(set(labels)) == len(labels)
