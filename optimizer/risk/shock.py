@@ -23,10 +23,11 @@ Selectors:
 Effects: ``cost_multiplier`` multiplies a lane's freight rates (``cost_per_unit``, ``_kg``,
 ``_m3``, ``_km``; duty is a tax and is not multiplied); ``add_hours`` adds to its transit hours
 (a rate card's ``base_hours``); ``closed: true`` removes it. ``multiplier`` scales the matched
-demand rows. ``{warehouse: ID, closed: true}`` sets the warehouse's status to ``closed``
-and closes the ``transfer`` lanes from and to it: the warehouse is lost with its stock, so a
-re-plan cannot move tonight's lots out of it (the held plan does not either). Changes apply in
-order (two multipliers on one lane multiply).
+demand rows. Multipliers are at most ``MAX_MULTIPLIER`` (1,000) and ``add_hours`` at most
+``MAX_ADD_HOURS`` (8,760, a year) either way. ``{warehouse: ID, closed: true}`` sets the
+warehouse's status to ``closed`` and closes the ``transfer`` lanes from and to it: the
+warehouse is lost with its stock, so a re-plan cannot move tonight's lots out of it (the held
+plan does not either). Changes apply in order (two multipliers on one lane multiply).
 
 Errors are :class:`network.scenario.ScenarioError` problems naming the item: an unknown key or
 selector, a bad value, a selector that matches nothing (each selector key is also checked on its
@@ -62,6 +63,11 @@ __all__ = [
 LANE_KEYS = ("id", "mode", "carrier", "from", "to")
 DEMAND_KEYS = ("sku", "category", "country", "zone")
 COST_FIELDS = ("cost_per_unit", "cost_per_kg", "cost_per_m3", "cost_per_km")
+MAX_MULTIPLIER = 1000.0
+"""The largest ``cost_multiplier`` or demand ``multiplier`` (a thousandfold is beyond any
+disruption; larger values overflowed the plan's costs into an internal error)."""
+MAX_ADD_HOURS = 8760.0
+"""The largest ``add_hours`` either way: a year."""
 
 Selector = tuple[tuple[str, tuple[str, ...]], ...]
 
@@ -139,12 +145,19 @@ def _sel_json(sel: Selector) -> dict[str, Any]:
 # -- parsing ---------------------------------------------------------------------------------
 
 
-def _number(v: Any, where: str, probs: list[Problem], *, lo: float | None = 0.0) -> float | None:
+def _number(
+    v: Any, where: str, probs: list[Problem], *, lo: float | None = 0.0, hi: float
+) -> float | None:
     if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
         probs.append(Problem(where, f"expected a finite number, got {v!r}"))
         return None
     if lo is not None and v < lo:
         probs.append(Problem(where, f"must be ≥ {lo:g}, got {v!r}"))
+        return None
+    if abs(v) > hi:
+        probs.append(
+            Problem(where, f"must be {'≤' if lo is not None else 'within ±'} {hi:g}, got {v!r}")
+        )
         return None
     return float(v)
 
@@ -207,8 +220,15 @@ def parse_shock(raw: Any, *, source: str = "") -> Shock:
         if "lanes" in c:
             allowed = {"lanes", "cost_multiplier", "add_hours", "closed"}
             sel = _selector(c["lanes"], LANE_KEYS, f"{where}.lanes", probs)
-            mult = _number(c.get("cost_multiplier", 1.0), f"{where}.cost_multiplier", probs)
-            add = _number(c.get("add_hours", 0.0), f"{where}.add_hours", probs, lo=None)
+            mult = _number(
+                c.get("cost_multiplier", 1.0),
+                f"{where}.cost_multiplier",
+                probs,
+                hi=MAX_MULTIPLIER,
+            )
+            add = _number(
+                c.get("add_hours", 0.0), f"{where}.add_hours", probs, lo=None, hi=MAX_ADD_HOURS
+            )
             closed = c.get("closed", False)
             if not isinstance(closed, bool):
                 probs.append(Problem(f"{where}.closed", f"expected true or false, got {closed!r}"))
@@ -233,7 +253,7 @@ def parse_shock(raw: Any, *, source: str = "") -> Shock:
                 probs.append(Problem(f"{where}.multiplier", "a demand change needs a multiplier"))
                 mult = None
             else:
-                mult = _number(c["multiplier"], f"{where}.multiplier", probs)
+                mult = _number(c["multiplier"], f"{where}.multiplier", probs, hi=MAX_MULTIPLIER)
             if sel is not None and mult is not None:
                 changes.append(DemandChange(sel, mult))
         elif "warehouse" in c:

@@ -73,6 +73,10 @@ def run(changes: list[dict[str, Any]]) -> tuple[dict[str, Any], Any]:
         ([{"lanes": {"mode": "sea"}}], "changes[0]", "needs an effect"),
         # hours below zero: named by the change's add_hours, not by the shocked scenario's lane
         ([{"lanes": {"mode": "sea"}, "add_hours": -1000}], "changes[0].add_hours", "below 0"),
+        # absurd sizes (1e308 overflowed the plan's costs into an internal error)
+        ([{"lanes": {"mode": "sea"}, "cost_multiplier": 1e308}], "changes[0].cost_multiplier", "≤"),
+        ([{"demand": {"zone": "Z-KUL"}, "multiplier": 1e6}], "changes[0].multiplier", "≤ 1000"),
+        ([{"lanes": {"mode": "sea"}, "add_hours": 1e7}], "changes[0].add_hours", "within ±"),
     ],
 )
 def test_bad_shocks_name_the_item(changes: list[dict[str, Any]], where: str, message: str) -> None:
