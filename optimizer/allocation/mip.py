@@ -40,6 +40,11 @@ B = npt.NDArray[np.bool_]
 #: and capb-7000, the watchdog's interrupt included).
 MIP_RESERVE_SHARE = 0.04
 MIP_RESERVE_MAX_S = 8.0
+EXACT_POLISH_MAX_KW = 2000
+"""Largest model (its (SKU, warehouse) pairs) whose restricted plan is polished by the exact
+MIP (``_polish_exact``)."""
+EXACT_POLISH_MIN_S = 0.5
+"""Least time left for that polish."""
 
 
 def solve_mip(
@@ -198,6 +203,7 @@ def run_prepared(
         raw = solve_model(
             model, params, time_limit=deadline - time.perf_counter(), hint=h, cancel=cancel
         )
+    base = model
     if raw.values is not None and not storage_ok(
         data, cols, solution_from_values(data, model, raw.values)
     ):
@@ -297,6 +303,10 @@ def run_prepared(
                 )
                 bound2 = min(relax_bound, raw2.bound)
             raw = RawSolve(status2, raw2.values, raw2.objective, bound2, raw.seconds + raw2.seconds)
+            if ex is None and status2 is Status.FEASIBLE:
+                model, raw = _polish_exact(
+                    data, params, model, raw, base, deadline, cancel, phase, notes
+                )
         else:
             raw = RawSolve(Status.NO_SOLUTION, None, math.nan, relax_bound, raw.seconds)
     if relowered:
@@ -364,6 +374,55 @@ def storage_ok(data: NetworkData, cols: Columns, sol: Solution) -> bool:
     if cols.has_state:
         ok &= levels + shelf <= shelf_capacity(data) * (1 + 1e-9) + 1e-9
     return bool(np.all(ok))
+
+
+def _polish_exact(
+    data: NetworkData,
+    params: AllocationParams,
+    model: AllocationModel,
+    raw: RawSolve,
+    base: AllocationModel,
+    deadline: float,
+    cancel: threading.Event | None,
+    phase: PhaseReport,
+    notes: list[str],
+) -> tuple[AllocationModel, RawSolve]:
+    """The restriction's plan (integer stocking levels, or a storage margin, on the
+    continuous-stock plan's warehouses) not proven optimal: on a small model
+    (``EXACT_POLISH_MAX_KW`` (SKU, warehouse) pairs) with time left, the exact model (integer
+    stocking levels, warehouses free unless all were fixed before the restriction, ``base``'s
+    targets) from that plan; kept when it is no dearer. Its bound holds for the exact problem,
+    so the result's is the larger of the two. On tiny networks with tonight's stock at full
+    warehouses the restriction ended up to 4.6 % above the brute-force optimum, reported
+    ``feasible`` with most of the time limit left."""
+    W = len(data.warehouses)
+    cols = base.columns
+    reserve = min(MIP_RESERVE_MAX_S, MIP_RESERVE_SHARE * max(0.0, deadline - time.perf_counter()))
+    left = deadline - time.perf_counter() - reserve
+    if len(cols.kw_wh) > EXACT_POLISH_MAX_KW or left < EXACT_POLISH_MIN_S:
+        return model, raw
+    assert raw.values is not None
+    # every warehouse fixed before the restriction (by the scenario or the caller): kept
+    fixed = base.lb[:W] if bool(np.all(base.lb[:W] == base.ub[:W])) else None
+    phase("solving the exact model (integer stocking levels)")
+    exact = build_allocation_model(
+        data, params, columns=cols, y_fixed=fixed, integer_stock=True, targets=base.targets
+    )
+    hint = values_from_solution(exact, solution_from_values(data, model, raw.values))
+    raw3 = solve_model(exact, params, time_limit=left, hint=hint, cancel=cancel)
+    if raw3.values is None or raw3.objective > raw.objective + 1e-9 * abs(raw.objective):
+        return model, raw
+    notes.append(
+        "the exact model (integer stocking levels) solved from that plan: "
+        f"{raw.objective:,.2f} -> {raw3.objective:,.2f}"
+    )
+    return exact, RawSolve(
+        raw3.status,
+        raw3.values,
+        raw3.objective,
+        max(raw.bound, raw3.bound),
+        raw.seconds + raw3.seconds,
+    )
 
 
 @dataclass(frozen=True, slots=True)

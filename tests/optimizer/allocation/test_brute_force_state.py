@@ -101,6 +101,24 @@ def test_mip_matches_brute_force_with_storage(seed: int) -> None:
     _check_storage(seed)
 
 
+@pytest.mark.parametrize("seed", [5, 8, 31, 52, 56])
+def test_full_warehouses_with_tonights_stock_are_planned_optimally(seed: int) -> None:
+    """Where rounding the stocking levels up overflows a warehouse that tonight's stock nearly
+    fills, the plan of the storage-margin restriction is polished by the exact model (integer
+    levels): proven optimal at the brute force's optimum. (It came back ``feasible``, 0.4-4.6 %
+    above the optimum, in 0.02 s of a 60-s limit.)"""
+    doc = tiny_state_doc(np.random.default_rng(seed), storage=True)
+    best, _ = brute_force(doc)
+    out = plan_scenario(
+        parse_scenario(doc),
+        AllocationParams(relative_gap=0, strategy="monolithic", time_limit=60),
+    )
+    p = out.plan.to_json()
+    assert out.evaluation is not None and out.evaluation.feasible
+    assert p["status"] == "optimal", p["notes"]
+    assert p["objective"] == pytest.approx(best, rel=1e-7, abs=1e-5)
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(1000, 2**31 - 1))
 def test_mip_matches_brute_force_with_storage_on_random_networks(seed: int) -> None:
