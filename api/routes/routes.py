@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -22,6 +23,22 @@ def _slots(request: Request, n: int) -> threading.BoundedSemaphore:
     if sem is None:
         sem = request.app.state.route_slots = threading.BoundedSemaphore(n)
     return sem  # type: ignore[no-any-return]
+
+
+def _refusal(body: RouteCreate, msg: str) -> RequestValidationError:
+    """The solver's refusal of a request as a 422 with a field path, as every other bad input:
+    ``time_limit_s`` for a limit too short, else the order the message names (``orders[k]``),
+    else ``orders``. The instance's internal name is left out of the message."""
+    msg = msg.removeprefix("api-request: ")
+    loc: tuple[str | int, ...] = ("body", "orders")
+    if "time limit" in msg:
+        loc = ("body", "time_limit_s")
+    else:
+        named = re.search(r"client '([^']*)'", msg)
+        ids = [o.id for o in body.orders]
+        if named and named.group(1) in ids:
+            loc = ("body", "orders", ids.index(named.group(1)))
+    return RequestValidationError([{"loc": loc, "type": "value_error", "msg": msg}])
 
 
 @router.post(
@@ -74,7 +91,7 @@ def solve_routes(
     except RuntimeError as e:
         kind, _, msg = str(e).partition(": ")
         if kind in ("RoutingError", "ValueError"):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, msg or kind) from None
+            raise _refusal(body, msg or kind) from None
         logger.error("routing failed for tenant %s: %s", tenant, e)
         raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, "routing failed") from None
     finally:

@@ -132,13 +132,16 @@ def test_route_schema_and_limits(client, day) -> None:
 
 
 def test_router_errors_map_to_codes(client_factory, day) -> None:
-    """A missing routing model is 503; a router refusing its input is 422 with its message."""
+    """A missing routing model is 503; a router refusing its input is 422 with its message at
+    the field path of the order it names (it was a bare string, unlike every other 422)."""
     c = client_factory(router="tests.api.solvers:unavailable")
     r = c.post("/v1/routes", json=day, headers=auth())
     assert r.status_code == 503 and "not available" in r.json()["detail"]
     c = client_factory(router="tests.api.solvers:rejects")
     r = c.post("/v1/routes", json=day, headers=auth())
-    assert r.status_code == 422 and r.json()["detail"] == "client 'o0': not understood"
+    assert r.status_code == 422, r.text
+    (err,) = r.json()["detail"]
+    assert err["loc"] == ["body", "orders", 0] and err["msg"] == "client 'o0': not understood"
 
 
 def test_router_overrun_and_bug(client_factory, day) -> None:
@@ -255,3 +258,14 @@ def test_vehicle_labels_number_within_their_fleet_entry(day) -> None:
         name, _, k = lab.partition("#")
         assert 0 <= int(k) < counts[name], labels
     assert len(set(labels)) == len(labels)
+
+
+def test_a_time_limit_too_short_is_a_422_at_time_limit_s(client) -> None:
+    """The solver's refusal of a limit too short for the day is a 422 at ``time_limit_s``,
+    in words without the instance's internal name (it was a bare string starting
+    'api-request: ')."""
+    r = client.post("/v1/routes", json=_large_request(2000, time_limit_s=1), headers=auth())
+    assert r.status_code == 422, r.text
+    (err,) = r.json()["detail"]
+    assert err["loc"] == ["body", "time_limit_s"]
+    assert err["msg"].startswith("a time limit of 1 s is too short for 2,000 orders")
