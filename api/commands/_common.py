@@ -183,6 +183,7 @@ class StagedOutput:
         import tempfile
 
         self.flag = flag
+        self._file = file
         self.target = check_out_file(path, flag) if file else check_out_dir(path, flag)
         self.folder = self.target.parent if file else self.target
         self._created: list[Path] = []
@@ -225,7 +226,12 @@ class StagedOutput:
         pairs = []
         for src in sorted(self.stage.rglob("*")):
             if not src.is_dir():
-                dst = self.target if src == self.path else self.folder / src.relative_to(self.stage)
+                # only a single-file output is renamed to the target: an output folder named
+                # like one of its files (`--out plan.json`) gets that file inside it
+                if self._file and src == self.path:
+                    dst = self.target
+                else:
+                    dst = self.folder / src.relative_to(self.stage)
                 pairs.append((src, dst))
         # every final name is checked before the first move: all files or none
         for _src, dst in pairs:

@@ -115,6 +115,39 @@ def test_plan_on_a_full_disk_leaves_no_file(
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    "command, name, files",
+    [
+        (
+            ["plan", "{scenario}", "--out", "{out}", "--quiet", "--time-limit", "5"],
+            "plan.json",
+            {"plan.json", "plan.geojson", "report.html", "scenario.json", "orders.csv"},
+        ),
+        (["simulate", "{plan}", "--runs", "10", "--out", "{out}"], "sim.json", {"sim.json"}),
+    ],
+    ids=lambda c: c[0] if isinstance(c, list) else None,
+)
+def test_an_output_folder_named_like_one_of_its_files(
+    data_dir: Path,
+    plan_dir: Path,
+    tmp_path: Path,
+    command: list[str],
+    name: str,
+    files: set[str],
+) -> None:
+    """``--out DIR`` writes ``DIR/plan.json`` (DESIGN §7) whatever the folder is called: a
+    folder named ``plan.json`` gets its own plan.json inside it. It exited 1 ("Directory not
+    empty": the staged plan.json was moved onto the folder itself) after moving the files
+    sorted before it into place, a partial output."""
+    out = tmp_path / "runs" / name
+    fill = {"out": str(out), "scenario": str(data_dir / "tiny-my.json"), "plan": str(plan_dir)}
+    assert main([a.format(**fill) for a in command]) == 0
+    assert out.is_dir()
+    assert files <= {p.name for p in out.iterdir()}
+    assert json.loads((out / name).read_text())["scenario"] == "tiny"
+    assert not [p for p in out.iterdir() if p.name.startswith(".tradelane-")]
+
+
 def test_generate_write_failure_leaves_no_truncated_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
