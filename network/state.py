@@ -17,9 +17,10 @@ service:
 
 - ``inventory[]``: ``on_hand`` units sitting in ``warehouse`` tonight; ``in_transit`` units on
   their way to it, arriving after ``arrives_in_hours`` (required with ``in_transit``, an error
-  without it). Several rows may name the same SKU and warehouse (several shipments on the
-  water). Inventory may also come as CSV (``sku,warehouse,on_hand,in_transit,arrives_in_hours``,
-  empty cells = 0 / none), see :func:`read_inventory_csv`.
+  without it unless it is 0). Several rows may name the same SKU and warehouse (several
+  shipments on the water). Inventory may also come as CSV
+  (``sku,warehouse,on_hand,in_transit,arrives_in_hours``, empty cells = 0 / none), see
+  :func:`read_inventory_csv`.
 - ``returns[]``: of the units delivered to ``country`` (of ``category``, or of every SKU when
   ``category`` is absent), the share ``rate`` comes back; of those, ``resellable_share`` can be
   sold again. A rule with a category wins over the country's rule without one; two rules for
@@ -178,7 +179,9 @@ def state_problems(raw: dict[str, Any], source: str = "") -> list[tuple[str, str
                 probs.append((f"{where}.warehouse", f"{wh!r} is a {kinds[wh]}, not a warehouse"))
         transit = _num(row.get("in_transit"))
         arrives = row.get("arrives_in_hours")
-        if arrives is not None and not transit:
+        # an arrival of 0 h for no units in transit says nothing (a CSV row `A,WH,100,0,0`
+        # of a spreadsheet that fills every cell); a later one without units is a slip
+        if arrives is not None and not transit and _num(arrives) != 0:
             probs.append((f"{where}.arrives_in_hours", "given without in_transit units"))
         if transit and arrives is None:
             probs.append((f"{where}.arrives_in_hours", "in_transit units need arrives_in_hours"))

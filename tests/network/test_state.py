@@ -168,3 +168,36 @@ def test_inventory_csv_names_the_file_line_of_a_bad_row() -> None:
     assert read_inventory_csv("\ufeffsku,warehouse,on_hand\nA,W,5\n") == [
         {"sku": "A", "warehouse": "W", "on_hand": 5.0}
     ]
+
+
+def test_inventory_csv_with_every_cell_filled() -> None:
+    """A CSV that fills every cell (``0`` in transit arriving in ``0`` h on an on-hand row, as
+    spreadsheets export it) loads as the same lots as one with those cells left empty; it was
+    refused ("arrives_in_hours: given without in_transit units"), and `tradelane plan
+    --inventory` exited 2. An arrival given for no units at a later hour stays an error."""
+    filled = read_inventory_csv(
+        "sku,warehouse,on_hand,in_transit,arrives_in_hours\n"
+        "SKU-A,WH-PEN,2400,0,0\nSKU-B,WH-KUL,0,300,96\n"
+    )
+    empty = read_inventory_csv(
+        "sku,warehouse,on_hand,in_transit,arrives_in_hours\nSKU-A,WH-PEN,2400,,\nSKU-B,WH-KUL,,300,96\n"
+    )
+    lots = []
+    for rows in (filled, empty):
+        doc = v11()
+        doc["inventory"] = rows
+        s = parse_scenario(doc)
+        lots.append([(r.sku, r.warehouse, r.on_hand, r.in_transit) for r in s.inventory])
+    assert lots[0] == lots[1] == [("SKU-A", "WH-PEN", 2400.0, 0.0), ("SKU-B", "WH-KUL", 0.0, 300.0)]
+    doc = v11()
+    doc["inventory"] = [
+        {
+            "sku": "SKU-A",
+            "warehouse": "WH-PEN",
+            "on_hand": 5,
+            "in_transit": 0,
+            "arrives_in_hours": 12,
+        }
+    ]
+    where = "inventory[0] (sku 'SKU-A', warehouse 'WH-PEN').arrives_in_hours"
+    assert problems(doc) == [f"{where}: given without in_transit units"]
