@@ -321,7 +321,7 @@ def _errors(exc: Exception) -> list[str]:
         out = []
         for e in exc.errors():
             loc = [str(x) for x in e.get("loc", ()) if x != "body"]
-            field = ".".join(loc)
+            field = e.get("field") or ".".join(loc)  # the item's id, where the 422 names it
             out.append(f"{field}: {e.get('msg')}" if field else str(e.get("msg")))
         return out
     if isinstance(exc, HTTPException):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException
@@ -30,6 +31,7 @@ __all__ = [
     "route_problems",
     "route_request_to_instance",
     "route_result_to_dict",
+    "where_loc",
 ]
 
 
@@ -107,10 +109,31 @@ def job_to_public(
     )
 
 
+_NOTE = re.compile(r""" \((?:[^()'"]|'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")*\)""")
+"""An item's note in a problem's place: `` (id 'WH-1')``, `` (sku 'A', zone 'Z')``."""
+
+_PLACE = re.compile(r"(?:line \d+|[A-Za-z_]\w*)(?:\[\d+\])*(?:\.[A-Za-z_]\w*(?:\[\d+\])*)*")
+_STEP = re.compile(r"line \d+|[A-Za-z_]\w*|\[(\d+)\]")
+
+
+def where_loc(where: str) -> list[str | int] | None:
+    """A problem's place as a ``loc`` path, FastAPI's way: keys and list indices.
+
+    ``"lanes[0] (id 'SZX-PKG-sea').mode"`` -> ``["lanes", 0, "mode"]``; the notes naming
+    the item are left to ``field``. ``None`` for a place that is no such path.
+    """
+    bare = _NOTE.sub("", where)
+    if not _PLACE.fullmatch(bare):
+        return None
+    return [int(m[1]) if m[1] is not None else m[0] for m in _STEP.finditer(bare)]
+
+
 def problem_detail(p: Problem, *, prefix: tuple[str, ...] = ("body", "scenario")) -> dict[str, Any]:
-    """One scenario problem as a 422 entry; ``field`` and ``msg`` are the CLI's words."""
+    """One scenario problem as a 422 entry; ``field`` and ``msg`` are the CLI's words, ``loc``
+    the path of keys and list indices (``["body", "scenario", "lanes", 0, "mode"]``)."""
+    path = [] if p.where == "scenario" else where_loc(p.where)
     return {
-        "loc": [*prefix, p.where],
+        "loc": [*prefix, *(path if path is not None else [p.where])],
         "field": f"scenario.{p.where}" if p.where != "scenario" else "scenario",
         "msg": p.message,
     }

@@ -193,14 +193,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _schema(request: Request, exc: RequestValidationError) -> Response:
-        said = "; ".join(f"{_field(tuple(e.get('loc', ())))}: {e.get('msg')}" for e in exc.errors())
+        said = "; ".join(
+            f"{e.get('field') or _field(tuple(e.get('loc', ())))}: {e.get('msg')}"
+            for e in exc.errors()
+        )
         page = error_page(request, 422, f"the request was not understood: {said}"[:500])
         if page is not None:  # a console page, naming the bad parameter
             return page
         detail = [
             {
                 "loc": list(e.get("loc", ())),
-                "field": _field(tuple(e.get("loc", ()))),
+                # a field the error names itself (a scenario problem: the item's id too)
+                "field": str(e.get("field") or _field(tuple(e.get("loc", ())))),
                 "msg": str(e.get("msg", "invalid")),
             }
             for e in exc.errors()

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
+from api.convert import where_loc
 from api.deps import TenantDep, invalid_json
 from api.documents import check_document, check_json_values, check_plan_limit, parse_checked
 from api.network_schemas import NetworkPublic, NetworksPublic, NetworkSummary, NetworkVersionPublic
@@ -104,7 +105,7 @@ def _problems(exc: Any, *, csv: bool = False) -> RequestValidationError:
             where = where[len(CSV_NAME) :].strip()  # "line 3.units"
         out.append(
             {
-                "loc": ("body", *where.split(".")) if where else ("body",),
+                "loc": ("body", *(where_loc(where) or where.split("."))) if where else ("body",),
                 "type": "value",
                 "msg": p.message,
                 "field": where,

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.convert import RequestProblemsError
+from api.convert import RequestProblemsError, where_loc
 from api.deps import JSONBodyRoute, SettingsDep, StoreDep, TenantDep
 from api.documents import check_json_values, check_plan_limit
 from api.risk_jobs import is_risk_request
@@ -176,7 +176,11 @@ def whatif_plan(
     except ScenarioError as e:
         raise RequestProblemsError(
             [
-                {"loc": ["body", "shock", p.where], "field": f"shock.{p.where}", "msg": p.message}
+                {
+                    "loc": ["body", "shock", *(where_loc(p.where) or [p.where])],
+                    "field": f"shock.{p.where}",
+                    "msg": p.message,
+                }
                 for p in e.problems
                 if isinstance(p, Problem)
             ]

@@ -419,3 +419,27 @@ def test_field_errors_keep_their_path_and_an_unread_body_names_the_media_type(
     assert r.status_code == 422, r.text
     (d,) = r.json()["detail"]
     assert d["loc"] == ["body"] and "got no Content-Type" in d["msg"]
+
+
+def test_scenario_problems_have_a_loc_path_of_keys_and_indices(client, scenario) -> None:
+    """A format rule broken inside a posted scenario or network is a 422 whose ``loc`` is the
+    field path as FastAPI gives it for schema errors (keys and list indices: DESIGN §8), with
+    the CLI's words, the item's id included, in ``field``. ``loc`` held those words as one
+    string (``["body", "scenario", "lanes[0] (id 'SZX-PKG-sea').to"]``), and a network's
+    split them at the dots (``["body", "lanes[0] (id 'SZX-PKG-sea')", "to"]``)."""
+    bad = copy.deepcopy(scenario)
+    bad["lanes"][0]["to"] = "NOPE"
+    bad["demand"].append(dict(bad["demand"][0]))
+    r = client.post("/v1/plans", json={"scenario": bad}, headers=auth())
+    assert r.status_code == 422, r.text
+    lane, dup = r.json()["detail"]
+    assert lane["loc"] == ["body", "scenario", "lanes", 0, "to"]
+    assert lane["field"] == "scenario.lanes[0] (id 'SZX-PKG-sea').to"
+    assert lane["msg"] == "unknown node 'NOPE'"
+    assert dup["loc"] == ["body", "scenario", "demand", 5]
+    network = {k: v for k, v in bad.items() if k != "demand"}
+    r = client.put("/v1/networks/tiny", json=network, headers=auth())
+    assert r.status_code == 422, r.text
+    (d,) = r.json()["detail"]
+    assert d["loc"] == ["body", "lanes", 0, "to"]
+    assert d["field"] == "lanes[0] (id 'SZX-PKG-sea').to"
