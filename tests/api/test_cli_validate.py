@@ -170,3 +170,20 @@ def test_missing_file_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     """A scenario path that does not exist exits 2 with a one-line error."""
     assert main(["validate", "no/such/file.json"]) == 2
     assert "no such file or directory" in capsys.readouterr().err
+
+
+def test_validate_warns_of_a_warehouse_tonights_stock_overfills(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A warehouse whose lots alone take more than its storage is a warning naming it and the
+    excess, as ``plan`` notes it (only ``plan`` said so); the document stays valid."""
+    doc = json.loads((data_dir / "tiny-my-v11.json").read_text())
+    pen = next(n for n in doc["nodes"] if n["id"] == "WH-PEN")
+    sku_a = next(k for k in doc["skus"] if k["id"] == "SKU-A")
+    on_hand = sum(r["on_hand"] for r in doc["inventory"] if r["warehouse"] == "WH-PEN")
+    pen["storage_m3"] = 0.5 * on_hand * sku_a["volume_m3"]
+    f = tmp_path / "overfull.json"
+    f.write_text(json.dumps(doc))
+    assert main(["validate", str(f), "--json"]) == 0
+    hits = [w for w in json.loads(capsys.readouterr().out)["warnings"] if "'WH-PEN'" in w]
+    assert len(hits) == 1 and "above its storage" in hits[0], hits
