@@ -145,6 +145,7 @@ class WhatIf:
         replan["status"] = str(self.replan.status)
         replan["gap"] = self.replan.gap
         replan["solve_seconds"] = self.replan.solve_seconds
+        replan["seed"] = self.replan.seed  # with the shock and the base plan, reproducible
         a = self.applied
         return {
             "scenario": self.base.scenario,

@@ -159,6 +159,7 @@ def test_closed_warehouse_moves_or_loses_its_flows_and_replan_avoids_it() -> Non
     assert wh not in {w["id"] for w in doc["replan"]["warehouses"]}
     assert doc["replan"]["feasible"]
     assert doc["shock"]["closed_warehouses"] == [wh]
+    assert doc["replan"]["seed"] == PARAMS.seed  # what reproduces it (was not recorded)
 
 
 @pytest.mark.parametrize(
