@@ -500,9 +500,14 @@ class _Decomposition:
             (s.instance, self.sub_params(time_limit), None if initial is None else initial[k])
             for k, s in enumerate(subs)
         ]
-        # a sub-solve that overruns its own limit by far (or fails) comes back as None
+        # a sub-solve that overruns its own limit by far (or fails) comes back as None; with a
+        # time limit, none is waited for past the limit itself (workers that start late or
+        # hang must not break it: the sectors' sweep serves what is missing)
         grace = math.inf if time_limit is None else time_limit * len(tasks) + 30.0
-        return self.ex.map(_solve_sub, None, tasks, deadline=time.perf_counter() + grace)
+        end = time.perf_counter() + grace
+        if self.params.time_limit_s is not None:
+            end = min(end, self.t0 + self.params.time_limit_s)
+        return self.ex.map(_solve_sub, None, tasks, deadline=end)
 
     # -- first solution --------------------------------------------------------------------
     def initial(self) -> _State | None:

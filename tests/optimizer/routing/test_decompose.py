@@ -547,3 +547,35 @@ def test_rotated_sectors_keep_the_day_feasible_and_never_raise_its_cost(seed: in
 def test_rotated_sector_parameters_are_checked(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="shift"):
         RoutingParams(**bad)  # type: ignore[arg-type]
+
+
+class _DeadlineRecorder(InlineRunner):
+    """An inline runner that records the deadline each batch is given and runs nothing."""
+
+    def __init__(self) -> None:
+        self.deadlines: list[float] = []
+
+    def map(self, fn, shared, items, *, deadline=math.inf):  # type: ignore[no-untyped-def]
+        self.deadlines.append(deadline)
+        return [None] * len(items)
+
+
+def test_a_batch_is_never_waited_for_past_the_time_limit() -> None:
+    """Sub-solves that hang or workers that start late are not waited for past the solve's
+    time limit (the batch's deadline was its sub-limit x tasks + 30 s from the batch's start:
+    a 5-s solve could wait 40 s for five sectors); without a limit they are waited for."""
+    inst, _ = _split_day(21)
+    subs = [
+        sub_instance(inst, np.arange(10), [2], "a"),
+        sub_instance(inst, np.arange(10, 20), [2], "b"),
+    ]
+    t0 = time.perf_counter()
+    rec = _DeadlineRecorder()
+    run = dec._Decomposition(inst, dataclasses.replace(DEC, time_limit_s=5.0), rec, t0)
+    run.run_batch(subs, 4.0)
+    assert rec.deadlines[-1] <= t0 + 5.0
+    free = _DeadlineRecorder()
+    dec._Decomposition(inst, dataclasses.replace(DEC, time_limit_s=None), free, t0).run_batch(
+        subs, None
+    )
+    assert free.deadlines[-1] == math.inf
