@@ -294,6 +294,23 @@ def forecast_scenario(
             )
     elif media in _JSON:
         rows = _decode_json(body)
+        if not isinstance(rows, list):
+            # the schema's own message would repeat the whole body back
+            got = {dict: "an object", str: "a string", type(None): "null"}.get(
+                type(rows), "a number" if isinstance(rows, int | float) else type(rows).__name__
+            )
+            hint = " (send its 'demand' list itself)" if isinstance(rows, dict) else ""
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ("body",),
+                        "type": "list_type",
+                        "field": "body",
+                        "msg": "expected a JSON list of demand rows {sku, zone, units}, got "
+                        f"{got}{hint}",
+                    }
+                ]
+            )
         check_json_values(rows, loc=("body",))
         check_document(rows, "demand", loc=("body",))  # rows of the wrong types never reach
         try:  # the loader

@@ -220,6 +220,19 @@ def test_forecast_bad_json_rows_and_media(client, stored) -> None:
     assert r.status_code == 415
 
 
+def test_a_json_forecast_that_is_not_a_list_is_422_without_echoing_it(client, stored) -> None:
+    """A JSON object (a whole ``{"demand": [...]}``) is a 422 saying a list is expected and
+    pointing at its ``demand`` list; the message repeated the whole body back."""
+    rows = [{"sku": "SKU-A", "zone": f"Z-{i}", "units": i} for i in range(200)]
+    r = client.post("/v1/networks/tiny/forecasts", json={"demand": rows}, headers=auth())
+    assert r.status_code == 422, r.text
+    (err,) = r.json()["detail"]
+    assert err["loc"] == ["body"] and "got an object" in err["msg"] and "'demand'" in err["msg"]
+    assert len(r.text) < 500, r.text
+    r = client.post("/v1/networks/tiny/forecasts", json=3, headers=auth())
+    assert r.status_code == 422 and "got a number" in r.json()["detail"][0]["msg"]
+
+
 def test_forecast_over_the_size_limit_is_413(client_factory, scenario) -> None:
     """A forecast body over ``max_body_bytes`` is refused with 413 before it is parsed."""
     c = client_factory(max_body_bytes=4096)
