@@ -273,10 +273,10 @@ class RouteCreate(_In):
         default=5.0,
         gt=0,
         le=3600,
-        description="Seconds for the solve, building the request's distances included (the "
-        "search of a large day still gets the shortest limit its decomposition needs; a "
-        "limit below that is refused naming it); at most the server's synchronous limit "
-        "(`TRADELANE_ROUTES_TIME_LIMIT_S`, 30 by default).",
+        description="Seconds for the solve, building the request's distances included; a "
+        "limit shorter than a large day's decomposition needs for its first solution, or "
+        "than that plus the build, is a 422 naming the limit to give; at most the server's "
+        "synchronous limit (`TRADELANE_ROUTES_TIME_LIMIT_S`, 30 by default).",
     )
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
