@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, TypedDict
 from api.commands._common import add_scenario_args, load
 
 if TYPE_CHECKING:
-    from network.compile import NetworkData
     from network.scenario import Scenario
 
 
@@ -99,6 +98,7 @@ def summarise(scenario: Scenario) -> ScenarioSummary:
     from network.compile import compile_network
     from network.graph import build_graph
     from network.scenario import unknown_fields
+    from optimizer.plan.planning import overfull_messages
 
     G = build_graph(scenario)
     data = compile_network(scenario, G)
@@ -126,21 +126,8 @@ def summarise(scenario: Scenario) -> ScenarioSummary:
         "state": state,
         "warnings": unknown_fields(scenario)
         + list(data.customs_warnings)
-        + overfull_warnings(data),
+        + overfull_messages(data),
     }
-
-
-def overfull_warnings(data: NetworkData) -> list[str]:
-    """A warning for each warehouse whose lots alone (on hand, and in transit arriving within
-    the horizon) take more than its storage, as ``plan`` notes it."""
-    from optimizer.allocation.state import overfull_warehouses
-
-    return [
-        f"warehouse {data.warehouses[w]!r}: tonight's stock takes {v:,.3f} m3, {v - st:,.3f} m3 "
-        f"above its storage of {st:,.3f} m3 (a plan keeps it and stocks new units only in the "
-        "space it frees)"
-        for w, v, st in overfull_warehouses(data)
-    ]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -221,9 +221,7 @@ def dense_group_fast(*keys: Index) -> I:
                 flat = flat * n + c
             _, inv1 = np.unique(flat, return_inverse=True)
             return inv1.ravel().astype(np.int64)
-    stacked = np.stack(keys, axis=1)
-    _, inv = np.unique(stacked, axis=0, return_inverse=True)
-    return inv.ravel().astype(np.int64)
+    return dense_group(*keys)
 
 
 def _keep_cost_late(group: Index, cost: F, late: B, capped: B) -> B:

@@ -63,6 +63,8 @@ __all__ = [
     "geo_of",
     "map_fits",
     "output_seconds",
+    "overfull_messages",
+    "overfull_notes",
     "peak_rss_mb",
     "plan_dict",
     "plan_scenario",
@@ -166,21 +168,25 @@ def _fulfilment_rows(
     ]
 
 
+def overfull_messages(data: NetworkData) -> list[str]:
+    """One line for each warehouse whose lots alone, on hand and in transit arriving within
+    the horizon, take more than its storage: its capacity is taken as that volume
+    (:func:`optimizer.allocation.state.shelf_capacity`), so a plan keeps tonight's stock and
+    stocks new units only in the space it frees (``plan``'s notes, ``validate``'s warnings)."""
+    return [
+        f"warehouse {data.warehouses[w]!r}: tonight's stock (on hand and arriving within "
+        f"the horizon) takes {v:,.3f} m3, {v - st:,.3f} m3 above its storage of {st:,.3f} "
+        f"m3; its capacity is taken as {v:,.3f} m3 for a plan (new stock only in the "
+        "space the plan frees by using or transferring units)"
+        for w, v, st in overfull_warehouses(data)
+    ]
+
+
 def overfull_notes(data: NetworkData) -> list[str]:
-    """A note (and a logged warning) for each warehouse whose lots alone, on hand and in transit
-    arriving within the horizon, take more than its storage: its capacity is taken as that
-    volume (:func:`optimizer.allocation.state.shelf_capacity`), so the plan keeps tonight's
-    stock and stocks new units only in the space it frees."""
-    out = []
-    for w, v, st in overfull_warehouses(data):
-        msg = (
-            f"warehouse {data.warehouses[w]!r}: tonight's stock (on hand and arriving within "
-            f"the horizon) takes {v:,.3f} m3, {v - st:,.3f} m3 above its storage of {st:,.3f} "
-            f"m3; its capacity is taken as {v:,.3f} m3 for this plan (new stock only in the "
-            "space the plan frees by using or transferring units)"
-        )
+    """:func:`overfull_messages`, each also logged as a warning (the plan's notes)."""
+    out = overfull_messages(data)
+    for msg in out:
         log.warning(msg)
-        out.append(msg)
     return out
 
 
