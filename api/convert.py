@@ -198,9 +198,10 @@ def route_problems(req: RouteCreate) -> list[dict[str, Any]]:
 
 
 #: Up to this many locations (depots and orders) a request's distances are WGS84 geodesics,
-#: above it the haversine formula: pyproj takes about 1 µs a pair (0.06 s for 200 locations, 4-5
-#: s for the largest request, 2,050), time that counts against the request's time limit; the two
-#: differ by at most 0.6 %, far less than the ``circuity`` factor's own uncertainty.
+#: above it the haversine formula: pyproj takes about 0.8 µs a pair (0.03 s for 200 locations,
+#: 3.0-3.6 s for 2,000 against 0.14 s by haversine; ``benchmarks/distances.py``), time that counts
+#: against the request's time limit; the two differ by at most 0.56 %, far less than the
+#: ``circuity`` factor's own uncertainty.
 GEODESIC_MAX_LOCATIONS = 200
 
 #: The least search time a request's solve is given when building the instance took most of its
