@@ -43,10 +43,12 @@ The plan (:func:`solve_state_decomposed`): warehouses from the decomposition's a
 (step 1 of :mod:`optimizer.allocation.decompose`, over the columns that have inbound options),
 then the model with state on them as an LP (inbound restricted to the cheapest ``max_inbound``
 options per SKU and warehouse, as in the decomposition: a heuristic restriction of the plan
-only, the bound uses every column); the naive plan's warehouses too when time is left after
-the bound. With a previous plan (stability terms) this path is not used: every stocking
-level is then a decision with its own cost, which the relaxation above does not price
-(:mod:`optimizer.plan.planning` keeps last night's warehouses and claims no bound).
+only, the bound uses every column); then, when time is left, the aggregate's set with every
+usable warehouse that holds tonight's lots (the aggregate knows no inventory and may close
+one: its lots would serve nothing) and the naive plan's warehouses. With a previous plan
+(stability terms) this path is not used: every stocking level is then a decision with its
+own cost, which the relaxation above does not price (:mod:`optimizer.plan.planning` keeps
+last night's warehouses and claims no bound).
 """
 
 from __future__ import annotations
@@ -282,7 +284,17 @@ def solve_state_decomposed(
     stats["agg_s"] = time.perf_counter() - t1
     candidates: list[tuple[str, F]] = []
     if raw.values is not None:
-        candidates.append(("aggregate", np.round(raw.values[:W])))
+        y_agg = np.round(raw.values[:W])
+        candidates.append(("aggregate", y_agg))
+        # the aggregate knows no inventory: a warehouse it leaves closed may hold tonight's
+        # lots, which then cannot be used where they are (the shelf case of
+        # tests/optimizer/plan/test_shelf_storage.py: 151,920 on the aggregate's set against
+        # the optimum 112,483 with the lots' warehouse in use)
+        held = np.zeros(W, bool)
+        held[data.inv_wh[data.inv_units > 0]] = True
+        y_lots = np.where(held & np.asarray(data.wh_usable, bool), 1.0, y_agg)
+        if not np.array_equal(y_lots, y_agg):
+            candidates.append(("aggregate+lots", y_lots))
     if naive is not None and not any(np.array_equal(naive.y, y) for _, y in candidates):
         candidates.append(("naive", np.asarray(naive.y, float)))
     if not candidates:

@@ -135,7 +135,7 @@ def test_the_evaluator_flags_a_plan_that_leaves_more_stock_on_the_shelf() -> Non
 def test_the_state_path_plan_fits_too() -> None:
     """The large-model path with state (fixed-warehouse LP with a storage margin, then
     integer levels if rounding overflows) plans within levels + shelf ≤ storage as well
-    (WH-KUL made ``open``: left a candidate, this path does not use it here), and its bound
+    (WH-KUL made ``open``, so that its levels are planned whichever set wins), and its bound
     stays below the monolithic plan's cost (at least the optimum)."""
     doc = _doc(12.0)
     for n in doc["nodes"]:
@@ -162,6 +162,24 @@ def test_the_state_path_plan_fits_too() -> None:
     assert levels + shelf <= 12.0 * (1 + 1e-9)
     mip = solve_allocation(data, p, columns=cols)
     assert mip.solution is not None
+    assert res.bound <= mip.objective * (1 + 1e-9)
+
+
+def test_the_state_path_uses_a_candidate_warehouse_that_holds_lots() -> None:
+    """WH-KUL left a candidate: the aggregate, which knows no inventory, closes it, and its
+    400 units of SKU-C then serve nothing (151,920 on that set against the optimum 112,483);
+    the state path also tries the aggregate's set with every usable warehouse holding lots
+    and plans within the LP restriction's margin of the exact optimum."""
+    data = compile_network(parse_scenario(_doc(12.0)))
+    cols = build_columns(data)
+    p = AllocationParams(relative_gap=0, time_limit=10)
+    res = solve_state_decomposed(data, p, columns=cols)
+    mip = solve_allocation(data, p, columns=cols)
+    assert res.solution is not None and mip.solution is not None
+    assert mip.status.value == "optimal"
+    assert res.objective >= mip.objective * (1 - 1e-9)
+    assert res.objective <= mip.objective * 1.001, (res.objective, mip.objective)
+    assert res.solution.y[data.warehouses.index(KUL)] == 1
     assert res.bound <= mip.objective * (1 + 1e-9)
 
 
