@@ -82,9 +82,10 @@ def distance_matrix(coords: npt.ArrayLike, convention: str) -> npt.NDArray[np.fl
     Parameters
     ----------
     coords : array (L, 2)
-    convention : {"exact", "nint", "trunc1"}
+    convention : {"exact", "nint", "trunc1", "floor", "ceil"}
         ``exact`` double precision (Solomon as stated), ``nint`` TSPLIB rounding to the nearest
-        integer (CVRPLIB), ``trunc1`` truncation to one decimal (exact-method VRPTW literature).
+        integer (CVRPLIB), ``trunc1`` truncation to one decimal (exact-method VRPTW literature),
+        ``floor`` and ``ceil`` TSPLIB's ``FLOOR_2D`` and ``CEIL_2D``.
 
     Returns
     -------
@@ -104,6 +105,12 @@ def distance_matrix(coords: npt.ArrayLike, convention: str) -> npt.NDArray[np.fl
         return out
     if convention == "trunc1":
         out = np.floor(10.0 * d + 1e-9) / 10.0
+        return out
+    if convention == "floor":
+        out = np.floor(d + 1e-9)
+        return out
+    if convention == "ceil":
+        out = np.ceil(d - 1e-9)
         return out
     raise ValueError(f"distance convention {convention!r} not understood.")
 

@@ -306,8 +306,10 @@ def read_vrplib(path: str | Path, *, convention: str | None = None) -> RoutingIn
     Parameters
     ----------
     path : str or Path
-    convention : {"nint", "exact", "trunc1"}, optional
-        For coordinate instances; default ``nint`` (TSPLIB rounding, the CVRPLIB convention).
+    convention : {"nint", "exact", "trunc1", "floor", "ceil"}, optional
+        For coordinate instances; default by ``EDGE_WEIGHT_TYPE``: ``nint`` for ``EUC_2D``
+        (TSPLIB rounding, the CVRPLIB convention), ``exact`` for ``EXACT_2D``, ``floor`` for
+        ``FLOOR_2D``, ``ceil`` for ``CEIL_2D``.
 
     Returns
     -------
@@ -343,8 +345,8 @@ def read_vrplib(path: str | Path, *, convention: str | None = None) -> RoutingIn
         ewt = str(d.get("edge_weight_type", "EUC_2D")).upper()
         if ewt not in ("EUC_2D", "EXACT_2D", "FLOOR_2D", "CEIL_2D"):
             raise RoutingError(f"{path}: EDGE_WEIGHT_TYPE {ewt!r} not supported")
-        if ewt == "EXACT_2D" and convention is None:
-            conv = "exact"
+        if convention is None:
+            conv = {"EXACT_2D": "exact", "FLOOR_2D": "floor", "CEIL_2D": "ceil"}.get(ewt, conv)
         dist = distance_matrix(xy, conv)
     n = dist.shape[0]
     depots = np.atleast_1d(np.asarray(d.get("depot", [0]), dtype=int))

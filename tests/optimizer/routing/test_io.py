@@ -71,6 +71,38 @@ def test_vrplib_round_trip(tmp_path) -> None:
     np.testing.assert_array_equal(inst.coords, xy)
 
 
+@pytest.mark.parametrize(
+    ("ewt", "expected"),
+    [
+        ("EUC_2D", [7.0, 3.0]),
+        ("EXACT_2D", [6.5, 3.2]),
+        ("FLOOR_2D", [6.0, 3.0]),
+        ("CEIL_2D", [7.0, 4.0]),
+    ],
+)
+def test_vrplib_edge_weight_types_round_as_tsplib_says(tmp_path, ewt, expected) -> None:
+    """TSPLIB's four planar types: depot to (6.5, 0) and to (0, 3.2) (FLOOR_2D and CEIL_2D
+    were read as nearest-integer rounding before), and the evaluator agrees."""
+    path = tmp_path / "t.vrp"
+    vrplib.write_instance(
+        path,
+        {
+            "NAME": "t",
+            "TYPE": "CVRP",
+            "DIMENSION": 3,
+            "EDGE_WEIGHT_TYPE": ewt,
+            "CAPACITY": 10,
+            "NODE_COORD_SECTION": np.array([[0, 0], [6.5, 0], [0, 3.2]]),
+            "DEMAND_SECTION": np.array([0, 1, 1]),
+            "DEPOT_SECTION": np.array([1, -1]),
+        },
+    )
+    inst = read_vrplib(path)
+    assert inst.distance[0, 1:].tolist() == expected
+    ev = evaluate_routes(inst, [[0], [1]])
+    assert ev.distance == pytest.approx(2 * sum(expected))
+
+
 def test_solomon_round_trip(tmp_path, data_dir) -> None:
     """Writing C101's data back in Solomon layout and re-reading gives identical arrays."""
     a = read_solomon(data_dir / "vrp" / "C101.txt")
