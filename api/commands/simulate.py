@@ -3,12 +3,15 @@
 Reads ``PLAN_DIR/plan.json`` and the scenario it was planned for (``PLAN_DIR/scenario.json``,
 written by ``tradelane plan``, and by ``tradelane whatif`` beside its held and re-made plans;
 ``--scenario`` names another), simulates lane hours and demand
-(:mod:`optimizer.risk.simulate`) and writes ``DIR/sim.json`` and ``DIR/sim.png``.
+(:mod:`optimizer.risk.simulate`) and writes ``DIR/sim.json`` and ``DIR/sim.png``. A plan whose
+cost the evaluator recomputes differently on that scenario, or which breaks one of its rules,
+is simulated with a warning on stderr (``_mismatch``).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +24,7 @@ from api.commands._common import (
 )
 
 if TYPE_CHECKING:
+    from network.compile import NetworkData
     from network.scenario import Scenario
     from optimizer.plan.document import Plan
 
@@ -71,6 +75,31 @@ def read_plan_dir(
     return load_scenario(sc), plan
 
 
+def _mismatch(data: NetworkData, plan: Plan, scenario: str | Path | None) -> list[str]:
+    """Why the plan does not look planned for this scenario (its cost recomputed there by the
+    independent evaluator differs from the plan's, or a rule breaks), else nothing. The plan
+    is still simulated: a plan kept under a changed scenario is a question a planner asks."""
+    from optimizer.exceptions import InvalidNetworkError
+    from optimizer.plan.evaluate import evaluate
+
+    which = f"--scenario {str(scenario)!r}" if scenario is not None else "PLAN_DIR/scenario.json"
+    try:
+        ev = evaluate(data, plan)
+    except InvalidNetworkError:
+        return []  # unknown ids: simulate_plan names them and exits 2
+    out: list[str] = []
+    obj = float(plan.objective or 0.0)
+    if abs(ev.total - obj) > 1e-6 * max(1.0, abs(obj)):
+        out.append(
+            f"the plan's cost on {which} is {ev.total:,.2f}, the plan says {obj:,.2f}: "
+            "was it planned for another scenario?"
+        )
+    if ev.violations:
+        more = f" (and {len(ev.violations) - 1} more)" if len(ev.violations) > 1 else ""
+        out.append(f"the plan breaks {which}: {ev.violations[0]}{more}")
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from network.compile import compile_network
     from optimizer.exceptions import InvalidNetworkError
@@ -83,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{flag}: {e}") from None
     scenario, plan = read_plan_dir(args.plan_dir, args.scenario)
     data = compile_network(scenario)
+    for line in _mismatch(data, plan, args.scenario):
+        print(f"warning: {line}", file=sys.stderr)
     # written under temporary names in the folder, renamed when every file is whole
     with StagedOutput(args.out, "--out") as staged:
         out = staged.target

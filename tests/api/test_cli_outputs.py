@@ -334,3 +334,25 @@ def test_a_map_left_out_for_the_time_limit_says_the_rule(data_dir: Path, tmp_pat
     )
     assert "at most 15% (a time limit of 8 s or more)" in note  # today's figures
     assert not (out / "map.png").exists()
+
+
+def test_simulate_warns_when_the_scenario_is_not_the_plans(
+    data_dir: Path, plan_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plan simulated on its own scenario says nothing on stderr; on a scenario with twice
+    the demand (``--scenario``) it is still simulated, with a warning giving the evaluator's
+    cost there against the plan's."""
+    capsys.readouterr()
+    assert main(["simulate", str(plan_dir), "--runs", "5", "--out", str(tmp_path / "a")]) == 0
+    assert "warning" not in capsys.readouterr().err
+    doc = json.loads((data_dir / "tiny-my.json").read_text())
+    for d in doc["demand"]:
+        d["units"] *= 2
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(doc))
+    args = ["simulate", str(plan_dir), "--runs", "5", "--scenario", str(other)]
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    err = capsys.readouterr().err
+    plan = json.loads((plan_dir / "plan.json").read_text())
+    assert f"the plan says {plan['objective']:,.2f}" in err and str(other) in err, err
+    assert (tmp_path / "b" / "sim.json").is_file()
