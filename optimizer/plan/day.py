@@ -11,8 +11,11 @@ rate, and samples the day's orders (one parcel per unit, Poisson counts) with
   (km, shape ``(1 + orders, 1 + orders)``, warehouse first); haversine above ``GEODESIC_MAX``
   locations (see there). Travel hours = km / ``speed_kmh``.
 - **Promise**: every order was placed ``age`` hours before dispatch (the routing clock's zero):
-  ``age = processing_hours + U(0, 24)`` (placed during the previous day, then picked and packed)
-  and, for a share ``backlog_share`` of orders that missed yesterday's routes, 24 h more. Its due
+  ``age = processing_hours + U(-s, s)``, ``s = min(12, processing_hours)``: the warehouse's
+  processing hours hold the pick, the pack and the cut-off wait (DESIGN's scenario format), so
+  they are the mean age, as the plan counts them, spread over the day the orders were placed in
+  (before 7 Dec the day added U(0, 24) h of cut-off wait on top, 12 h more than the plan); and,
+  for a share ``backlog_share`` of orders that missed yesterday's routes, 24 h more. Its due
   time is ``promise_due_times(0, promise_hours, age)``; an order whose promise can no longer be
   met (due before the direct drive from the warehouse) keeps no deadline in the VRP and is
   flagged in ``instance.meta["late_orders"]``; its reported slack is still measured to its
@@ -293,7 +296,10 @@ def build_day_instance(
     hours = drive + np.where(crossing, np.maximum(border[:, None], border[None, :]), 0.0)
 
     # -- promise: age of each order at dispatch, due time ----------------------------------
-    age = wh.processing_hours + rng.uniform(0.0, 24.0, size=n)
+    # processing_hours already holds the cut-off wait (DESIGN: "pick, pack and cut-off
+    # wait"), so it is the mean age, spread over the day the orders were placed in
+    spread = min(12.0, wh.processing_hours)
+    age = wh.processing_hours + rng.uniform(-spread, spread, size=n)
     age = age + 24.0 * (rng.uniform(size=n) < backlog_share)
     due = promise_due_times(
         np.zeros(n), promise_hours=scenario.service.promise_hours, upstream_hours=age
