@@ -480,19 +480,19 @@ def _hold_transfers(
     usable = data.wh_usable
     kept: list[TransferRow] = []
     back: dict[tuple[str, str, str, float], float] = {}
+    # the first transfer option of each (from, to, lane), looked up per row (a scan of every
+    # option per row was quadratic in the transfers)
+    first: dict[tuple[int, int, int], int] = {}
+    if tr is not None and len(tr):
+        first_lane = tr.lane_idx[tr.lane_ptr[: len(tr)]]
+        for t, abl in enumerate(
+            zip(tr.src.tolist(), tr.dst.tolist(), first_lane.tolist(), strict=True)
+        ):
+            first.setdefault(abl, t)
     for trow in plan.transfers:
         a, b, ln = wh_i.get(trow.from_, -1), wh_i.get(trow.to, -1), lane_i.get(trow.lane, -1)
-        hit = (
-            [
-                t
-                for t in range(len(tr))
-                if int(tr.src[t]) == a
-                and int(tr.dst[t]) == b
-                and int(tr.lane_idx[tr.lane_ptr[t]]) == ln
-            ]
-            if tr is not None and a >= 0 and b >= 0 and ln >= 0 and usable[a] and usable[b]
-            else []
-        )
+        t_hit = first.get((a, b, ln)) if a >= 0 and b >= 0 and usable[a] and usable[b] else None
+        hit = [] if t_hit is None else [t_hit]
         transit = trow.lot == "in_transit"
         lot_h = float(trow.available_in_hours or 0.0) - float(trow.hours) if transit else 0.0
         if not hit or tr is None:
