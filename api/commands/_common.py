@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import threading
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from network.scenario import Scenario
@@ -373,3 +376,44 @@ def check_database_url(url: str, what: str, *, migrate: bool = False) -> None:
             raise UnavailableError(f"{what}: cannot reach {shown!r}: {reason(e)}") from None
     finally:
         engine.dispose()
+
+
+def with_progress(work: Any, limit: float, *, quiet: bool) -> Any:
+    """Run ``work(say)`` while a rich status line on stderr shows the phase and elapsed time."""
+    from optimizer.progress import quiet as quiet_report
+
+    if quiet or not sys.stderr.isatty():
+        return work(quiet_report)
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    t0 = time.perf_counter()
+    phase = ["starting"]
+    total = limit if limit != float("inf") else None
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as prog:
+        task = prog.add_task("starting", total=total)
+        done = threading.Event()
+
+        def tick() -> None:
+            while not done.wait(0.2):
+                prog.update(task, description=phase[0], completed=time.perf_counter() - t0)
+
+        th = threading.Thread(target=tick, daemon=True)
+        th.start()
+        try:
+
+            def say(text: str, /, *, best: float | None = None, bound: float | None = None) -> None:
+                phase[0] = text if best is None else f"{text} (best {best:,.0f})"
+
+            return work(say)
+        finally:
+            done.set()
+            th.join()

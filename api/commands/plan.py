@@ -9,9 +9,6 @@ stderr while solving and prints a short summary on stdout.
 from __future__ import annotations
 
 import argparse
-import sys
-import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +18,7 @@ from api.commands._common import (
     add_scenario_args,
     load,
     read_previous,
+    with_progress,
 )
 
 if TYPE_CHECKING:
@@ -147,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
             args.dask, workers=args.workers, connect_timeout=max(1.0, min(10.0, 0.25 * limit))
         )
         try:
-            outcome = _with_progress(
+            outcome = with_progress(
                 lambda say: plan_scenario(
                     scenario,
                     params,
@@ -235,47 +233,6 @@ def write_scenario(scenario: Any, out: Path) -> Path:
         text = json.dumps(finite(doc), allow_nan=False)
     path.write_text(text + "\n", encoding="utf-8")
     return path
-
-
-def _with_progress(work: Any, limit: float, *, quiet: bool) -> Any:
-    """Run ``work(say)`` while a rich status line on stderr shows the phase and elapsed time."""
-    from optimizer.progress import quiet as quiet_report
-
-    if quiet or not sys.stderr.isatty():
-        return work(quiet_report)
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    t0 = time.perf_counter()
-    phase = ["starting"]
-    total = limit if limit != float("inf") else None
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as prog:
-        task = prog.add_task("starting", total=total)
-        done = threading.Event()
-
-        def tick() -> None:
-            while not done.wait(0.2):
-                prog.update(task, description=phase[0], completed=time.perf_counter() - t0)
-
-        th = threading.Thread(target=tick, daemon=True)
-        th.start()
-        try:
-
-            def say(text: str, /, *, best: float | None = None, bound: float | None = None) -> None:
-                phase[0] = text if best is None else f"{text} (best {best:,.0f})"
-
-            return work(say)
-        finally:
-            done.set()
-            th.join()
 
 
 def summary(plan: Plan, out: Path) -> str:

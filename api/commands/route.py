@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from api.commands._common import InputError, StagedOutput
+from api.commands._common import InputError, StagedOutput, with_progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -79,6 +79,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--out",
         metavar="FILE",
         help="write the solution JSON here (default: standard output, the summary on stderr)",
+    )
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress line (shown on stderr when it is a terminal: the path, each phase "
+        "of a large day and its best cost so far)",
     )
     p.set_defaults(func=run)
 
@@ -222,8 +228,11 @@ def run(args: argparse.Namespace) -> int:
     # --out is created (or found unwritable) before the solve and renamed into place when whole
     staged = StagedOutput(args.out, "--out", file=True) if args.out else None
     try:
+        limit = params.time_limit_s if params.time_limit_s is not None else float("inf")
         try:
-            res = solve_routes(inst, params)
+            res = with_progress(
+                lambda say: solve_routes(inst, params, on_phase=say), limit, quiet=args.quiet
+            )
         except RoutingError as e:
             raise InputError(str(e)) from None
         data = solution_to_dict(inst, res, best_known=args.best_known)

@@ -117,6 +117,7 @@ import numpy as np
 import numpy.typing as npt
 
 from optimizer.executor import DASK_ENV, TaskRunner, make_executor
+from optimizer.progress import PhaseReport, quiet
 from optimizer.routing.evaluate import evaluate_routes
 from optimizer.routing.instance import RoutingError, RoutingInstance
 from optimizer.routing.monolithic import (
@@ -444,9 +445,15 @@ class _Decomposition:
     """One run of ``solve_decomposed`` (holds the instance, parameters, executor and clock)."""
 
     def __init__(
-        self, inst: RoutingInstance, params: RoutingParams, ex: TaskRunner, t0: float
+        self,
+        inst: RoutingInstance,
+        params: RoutingParams,
+        ex: TaskRunner,
+        t0: float,
+        say: PhaseReport = quiet,
     ) -> None:
         self.inst = inst
+        self.say = say
         self.params = params
         self.ex = ex
         self.t0 = t0
@@ -533,6 +540,10 @@ class _Decomposition:
         ]
         waves = math.ceil(len(subs) / self.ex.workers)
         t_sub: float | None = None
+        self.say(
+            f"{inst.num_clients:,} orders by decomposition: {len(subs)} sectors of about "
+            f"{p.sub_clients} orders, {self.ex.workers} at a time"
+        )
         if self.timed:
             self.start_workers()
             t_sub = max(MIN_SUB_S, p.sector_time_share * self.left() / waves)
@@ -574,6 +585,7 @@ class _Decomposition:
             len(dropped),
             time.perf_counter() - self.t0,
         )
+        self.say(f"first solution by sectors: {len(routes)} routes", best=ev.cost)
         return _State(routes=routes, dropped=dropped, cost=ev.cost, subproblems=len(subs))
 
     def _demand_share(self, g: I64) -> list[float]:
@@ -799,6 +811,10 @@ class _Decomposition:
                 t_sub = min(budget / p.shift_passes, self.left()) / waves
                 if t_sub < MIN_IMPROVE_S:
                     break
+            self.say(
+                f"rotated sectors, pass {phase + 1} of {p.shift_passes}: {len(st.routes)} routes",
+                best=st.cost,
+            )
             self.run_groups(st, groups, batch, t_sub=t_sub)
         while batch < rounds:
             if self.timed and self.left() < MIN_IMPROVE_S:
@@ -812,6 +828,11 @@ class _Decomposition:
                 groups += self.neighbourhoods(st, taken, p.workers - len(groups))
             if not groups:
                 break
+            self.say(
+                f"improvement round {batch}: {len(st.routes)} routes, {st.improved} "
+                "subproblems improved so far",
+                best=st.cost,
+            )
             self.run_groups(st, groups, batch)
 
     def run_groups(
@@ -886,7 +907,11 @@ class _Decomposition:
 
 
 def solve_decomposed(
-    instance: RoutingInstance, params: RoutingParams, executor: TaskRunner | None = None
+    instance: RoutingInstance,
+    params: RoutingParams,
+    executor: TaskRunner | None = None,
+    *,
+    on_phase: PhaseReport | None = None,
 ) -> RoutingResult:
     """Solve a large instance by decomposition (see the module docstring).
 
@@ -900,6 +925,9 @@ def solve_decomposed(
     executor : optimizer.executor.TaskRunner, optional
         Where subproblems run; default ``make_executor(params.executor_address,
         workers=params.workers, persistent=True)`` (closed at the end).
+    on_phase : optimizer.progress.PhaseReport, optional
+        Told each phase (the sectors, each rotated pass and improvement round) with the day's
+        best cost so far.
 
     Returns
     -------
@@ -907,21 +935,24 @@ def solve_decomposed(
         ``path="decomposition"``; ``subproblems`` and ``improved`` count the sub-solves.
     """
     t0 = time.perf_counter()
+    say = on_phase or quiet
     if executor is not None:
-        return _run(instance, params, executor, t0)
+        return _run(instance, params, executor, t0, say)
     _, inline = shortest_limit(instance, params)
     dask = params.executor_address or os.environ.get(DASK_ENV)
     # a short limit: this process, as new worker processes would take much of it to start
     workers = 1 if inline and not dask else params.workers
     ex = make_executor(params.executor_address, workers=workers, persistent=True)
     try:
-        return _run(instance, params, ex, t0)
+        return _run(instance, params, ex, t0, say)
     finally:
         ex.close()
 
 
-def _run(inst: RoutingInstance, params: RoutingParams, ex: TaskRunner, t0: float) -> RoutingResult:
-    run = _Decomposition(inst, params, ex, t0)
+def _run(
+    inst: RoutingInstance, params: RoutingParams, ex: TaskRunner, t0: float, say: PhaseReport
+) -> RoutingResult:
+    run = _Decomposition(inst, params, ex, t0, say)
     st = run.initial()
     if st is None:
         left = None if params.time_limit_s is None else run.deadline - time.perf_counter()
@@ -929,6 +960,7 @@ def _run(inst: RoutingInstance, params: RoutingParams, ex: TaskRunner, t0: float
             log.info("routing %s: no first solution by sectors within the limit", inst.name)
             return no_solution(inst, params, t0)
         log.info("routing %s: no first solution by sectors; one model instead", inst.name)
+        say(f"no first solution by sectors: one model of {inst.num_clients:,} orders")
         res = solve_monolithic(inst, dataclasses.replace(params, time_limit_s=left))
         return dataclasses.replace(res, solve_seconds=time.perf_counter() - t0)
     run.improve(st)

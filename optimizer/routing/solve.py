@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+from optimizer.progress import PhaseReport
 from optimizer.routing.decompose import shortest_limit, solve_decomposed
 from optimizer.routing.instance import RoutingError, RoutingInstance
 from optimizer.routing.monolithic import check_servable, solve_monolithic
@@ -40,7 +41,12 @@ def shortest_time_limit(instance: RoutingInstance, params: RoutingParams) -> flo
     return shortest_limit(instance, params)[0]
 
 
-def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None) -> RoutingResult:
+def solve_routes(
+    instance: RoutingInstance,
+    params: RoutingParams | None = None,
+    *,
+    on_phase: PhaseReport | None = None,
+) -> RoutingResult:
     """Solve a VRP instance and re-check the solution with the independent evaluator.
 
     Parameters
@@ -49,6 +55,9 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
         The instance (validated at construction).
     params : RoutingParams, optional
         Search parameters; default ``RoutingParams()`` (10 s, seed 0).
+    on_phase : optimizer.progress.PhaseReport, optional
+        Told which path runs and, on the decomposition, each phase with the best cost so far
+        (``tradelane route`` shows it on a status line).
 
     Returns
     -------
@@ -80,5 +89,7 @@ def solve_routes(instance: RoutingInstance, params: RoutingParams | None = None)
                 f"sector of about {params.sub_clients} orders at a time per worker) takes "
                 f"about {math.ceil(shortest * 10) / 10:g} s; give at least that"
             )
-        return solve_decomposed(instance, params)
+        return solve_decomposed(instance, params, on_phase=on_phase)
+    if on_phase is not None:
+        on_phase(f"{instance.num_clients:,} orders as one model (OR-Tools)")
     return solve_monolithic(instance, params)

@@ -579,3 +579,35 @@ def test_a_batch_is_never_waited_for_past_the_time_limit() -> None:
         subs, None
     )
     assert free.deadlines[-1] == math.inf
+
+
+def test_phases_are_reported_with_the_best_cost_so_far() -> None:
+    """``solve_routes(..., on_phase=...)`` names the path and, on the decomposition, the
+    sectors, then each rotated pass and improvement round with the day's cost so far: never
+    rising, and never below the result's (what ``tradelane route`` shows on its status line)."""
+    inst = _day(40, 5, windows=True)
+    seen: list[tuple[str, float | None]] = []
+
+    def say(phase: str, /, *, best: float | None = None, bound: float | None = None) -> None:
+        assert bound is None
+        seen.append((phase, best))
+
+    quick = dataclasses.replace(DEC, time_limit_s=None, solution_limit=50, decompose_rounds=2)
+    res = solve_routes(inst, quick, on_phase=say)
+    _check(inst, res)
+    texts = [t for t, _ in seen]
+    assert texts[0].startswith("40 orders by decomposition: 5 sectors of about 8 orders")
+    assert texts[1].startswith("first solution by sectors")
+    assert any(t.startswith("rotated sectors, pass 1 of") for t in texts)
+    assert any(t.startswith("improvement round 1:") for t in texts)
+    best = [b for _, b in seen if b is not None]
+    assert len(best) >= 3 and best == sorted(best, reverse=True)
+    assert best[-1] >= res.cost - 1e-6
+
+    small: list[str] = []
+    mono = solve_routes(
+        _day(6, 1),
+        RoutingParams(time_limit_s=None, solution_limit=20),
+        on_phase=lambda p, /, **_: small.append(p),
+    )
+    assert mono.path != "decomposition" and small == ["6 orders as one model (OR-Tools)"]
