@@ -13,7 +13,9 @@ and cost, ``depart`` and ``return`` and per stop ``eta``, ``start`` and the prom
 and ``gap_percent`` when ``--best-known`` is given) and prints a summary; without ``--out``
 the JSON goes to standard output on its own and the summary to standard error. A plan's day adds
 ``time_unit`` and ``clock`` (hours since dispatch) and ``late_orders`` (orders already past
-their promise at dispatch: their slack is negative).
+their promise at dispatch: their slack is negative). While it solves, a status line on stderr
+(a terminal only; ``--quiet``: none) names the path and, on a large day, each phase of the
+decomposition with its best cost so far.
 """
 
 from __future__ import annotations

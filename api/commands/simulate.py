@@ -4,8 +4,9 @@ Reads ``PLAN_DIR/plan.json`` and the scenario it was planned for (``PLAN_DIR/sce
 written by ``tradelane plan``, and by ``tradelane whatif`` beside its held and re-made plans;
 ``--scenario`` names another), simulates lane hours and demand
 (:mod:`optimizer.risk.simulate`) and writes ``DIR/sim.json`` and ``DIR/sim.png``. A plan whose
-cost the evaluator recomputes differently on that scenario, or which breaks one of its rules,
-is simulated with a warning on stderr (``_mismatch``).
+costs the evaluator recomputes differently on that scenario, or which breaks one of its rules
+(beyond those its own evaluation lists), is simulated with a warning on stderr
+(``_mismatch``).
 """
 
 from __future__ import annotations
@@ -76,9 +77,13 @@ def read_plan_dir(
 
 
 def _mismatch(data: NetworkData, plan: Plan, scenario: str | Path | None) -> list[str]:
-    """Why the plan does not look planned for this scenario (its cost recomputed there by the
-    independent evaluator differs from the plan's, or a rule breaks), else nothing. The plan
+    """Why the plan does not look planned for this scenario, else nothing: a cost term the
+    independent evaluator recomputes differently there, or a rule it breaks there that its own
+    evaluation did not report. Holding and stability are not compared: with a previous plan
+    (``tradelane plan --previous``) they hold terms the scenario alone does not give. The plan
     is still simulated: a plan kept under a changed scenario is a question a planner asks."""
+    import math
+
     from optimizer.exceptions import InvalidNetworkError
     from optimizer.plan.evaluate import evaluate
 
@@ -88,15 +93,24 @@ def _mismatch(data: NetworkData, plan: Plan, scenario: str | Path | None) -> lis
     except InvalidNetworkError:
         return []  # unknown ids: simulate_plan names them and exits 2
     out: list[str] = []
-    obj = float(plan.objective or 0.0)
-    if abs(ev.total - obj) > 1e-6 * max(1.0, abs(obj)):
-        out.append(
-            f"the plan's cost on {which} is {ev.total:,.2f}, the plan says {obj:,.2f}: "
-            "was it planned for another scenario?"
-        )
-    if ev.violations:
-        more = f" (and {len(ev.violations) - 1} more)" if len(ev.violations) > 1 else ""
-        out.append(f"the plan breaks {which}: {ev.violations[0]}{more}")
+    obj = plan.objective
+    if plan.cost is not None and obj is not None and math.isfinite(obj):
+        tol = 1e-6 * max(1.0, abs(obj))
+        off = [
+            f"{k} {ev.cost[k]:,.2f} against {v:,.2f}"
+            for k, v in plan.cost.terms().items()
+            if k not in ("holding", "stability") and k in ev.cost and abs(ev.cost[k] - v) > tol
+        ]
+        if off:
+            out.append(
+                f"the plan's costs on {which} are not the plan's ({'; '.join(off)}): was it "
+                "planned for another scenario?"
+            )
+    known = set(plan.evaluation.violations) if plan.evaluation is not None else set()
+    new = [v for v in ev.violations if v not in known]
+    if new:
+        more = f" (and {len(new) - 1} more)" if len(new) > 1 else ""
+        out.append(f"the plan breaks {which}: {new[0]}{more}")
     return out
 
 

@@ -293,10 +293,11 @@ def solve_state_decomposed(
         held = np.zeros(W, bool)
         held[data.inv_wh[data.inv_units > 0]] = True
         y_lots = np.where(held & np.asarray(data.wh_usable, bool), 1.0, y_agg)
-        if not np.array_equal(y_lots, y_agg):
-            candidates.append(("aggregate+lots", y_lots))
     if naive is not None and not any(np.array_equal(naive.y, y) for _, y in candidates):
         candidates.append(("naive", np.asarray(naive.y, float)))
+    if raw.values is not None and not any(np.array_equal(y_lots, y) for _, y in candidates):
+        # after the naive plan's set, whose duals gave the better bound on eu-small
+        candidates.append(("aggregate+lots", y_lots))
     if not candidates:
         # no aggregate plan and no naive plan given: every warehouse that may be used
         candidates.append(("all", np.asarray(data.wh_usable, float)))

@@ -13,11 +13,10 @@ rate, and samples the day's orders (one parcel per unit, Poisson counts) with
 - **Promise**: every order was placed ``age`` hours before dispatch (the routing clock's zero):
   ``age = processing_hours + U(-s, s)``, ``s = min(12, processing_hours)``: the warehouse's
   processing hours hold the pick, the pack and the cut-off wait (DESIGN's scenario format), so
-  they are the mean age, as the plan counts them, spread over the day the orders were placed in
-  (before 7 Dec the day added U(0, 24) h of cut-off wait on top, 12 h more than the plan); and,
-  for a share ``backlog_share`` of orders that missed yesterday's routes, 24 h more. Its due
-  time is ``promise_due_times(0, promise_hours, age)``; an order whose promise can no longer be
-  met (due before the direct drive from the warehouse) keeps no deadline in the VRP and is
+  they are the mean age, as the plan counts them, spread over the day the orders were placed
+  in; and, for a share ``backlog_share`` of orders that missed yesterday's routes, 24 h more.
+  Its due time is ``promise_due_times(0, promise_hours, age)``; an order whose promise can no
+  longer be met (due before the direct drive from the warehouse) keeps no deadline in the VRP and is
   flagged in ``instance.meta["late_orders"]``; its reported slack is still measured to its
   promise (``instance.promise_due``), so it shows how late it is (negative), not "none".
 - **Parcel carrier**: an order that fits no route is handed to the last-mile carrier of its

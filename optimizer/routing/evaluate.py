@@ -134,7 +134,8 @@ def evaluate_routes(
         Clients declared as handed to the parcel carrier.
     convention : str, optional
         Recompute distances and travel times from ``instance.coords`` under this convention
-        (``exact``, ``nint``, ``trunc1``) instead of using the instance's matrices. Travel time
+        (``exact``, ``nint``, ``trunc1``, ``floor``, ``ceil``: :func:`distance_matrix`) instead
+        of using the instance's matrices. Travel time
         equals the recomputed distance (the Solomon convention).
 
     Returns

@@ -9,7 +9,8 @@ units and numbering:
   Client ids are the file's customer numbers (1..n in the published files); a number used
   twice is refused.
 - **VRPLIB/CVRPLIB** (``.vrp``): ``EUC_2D`` distances with TSPLIB rounding (``nint``) as in the
-  CVRPLIB best-known values; explicit ``EDGE_WEIGHT_SECTION`` matrices are used as given. The
+  CVRPLIB best-known values (``EXACT_2D`` unrounded, ``FLOOR_2D`` and ``CEIL_2D`` rounded down
+  and up, as TSPLIB defines them); explicit ``EDGE_WEIGHT_SECTION`` matrices are used as given. The
   number of vehicles is free (one vehicle per client is made available) unless the file has a
   ``VEHICLES`` field. Client ids are node ids minus one (depot 0), as in CVRPLIB ``.sol`` files.
   Time windows and service times (VRPTW in VRPLIB format) are read when present. A

@@ -99,7 +99,7 @@ def test_vrplib_edge_weight_types_round_as_tsplib_says(tmp_path, ewt, expected) 
     )
     inst = read_vrplib(path)
     assert inst.distance[0, 1:].tolist() == expected
-    ev = evaluate_routes(inst, [[0], [1]])
+    ev = evaluate_routes(inst, [[0], [1]], convention=inst.distance_convention)
     assert ev.distance == pytest.approx(2 * sum(expected))
 
 
