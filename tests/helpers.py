@@ -308,3 +308,24 @@ def random_state_doc(rng: np.random.Generator, *, caps: bool = True) -> dict[str
     ]
     doc["service"]["stability_penalty_per_unit"] = float(rng.uniform(0, 2))
     return doc
+
+
+def evaluated_result(data: NetworkData, res: Any, cols: Columns | None = None) -> tuple[Any, Any]:
+    """An ``AllocationResult``'s plan (on its own columns unless ``cols`` are given) and the
+    independent evaluator's verdict on it, asserted feasible."""
+    from optimizer.plan.evaluate import evaluate
+    from optimizer.plan.planning import plan_dict
+
+    assert res.solution is not None
+    plan = plan_dict(
+        data,
+        res.columns if cols is None else cols,
+        res.solution,
+        status=res.status,
+        objective=res.objective,
+        bound=res.bound,
+        solve_seconds=0.0,
+    )
+    ev = evaluate(data, plan)
+    assert ev.feasible, ev.violations
+    return plan, ev

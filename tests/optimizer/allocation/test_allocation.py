@@ -14,9 +14,8 @@ from optimizer.allocation.model import build_allocation_model
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import Status
 from optimizer.allocation.solve import solve_allocation
-from optimizer.plan.evaluate import evaluate
-from optimizer.plan.planning import plan_dict, plan_scenario
-from tests.helpers import golden, node, random_doc, read
+from optimizer.plan.planning import plan_scenario
+from tests.helpers import evaluated_result, golden, node, random_doc, read
 
 # -- golden cases ---------------------------------------------------------------------------
 
@@ -32,17 +31,7 @@ def test_two_warehouses_golden_optimum() -> None:
     assert [data.warehouses[w] for w in np.flatnonzero(res.solution.y)] == g["open"]
     for k, v in g["cost"].items():
         assert res.cost[k] == pytest.approx(v, rel=1e-9)
-    plan = plan_dict(
-        data,
-        res.columns,
-        res.solution,
-        status=Status.OPTIMAL,
-        objective=res.objective,
-        bound=res.bound,
-        solve_seconds=0.0,
-    )
-    ev = evaluate(data, plan)
-    assert ev.feasible, ev.violations
+    _, ev = evaluated_result(data, res)
     assert ev.total == pytest.approx(g["objective"], rel=1e-9)
 
 
@@ -83,17 +72,7 @@ def test_mip_matches_brute_force_over_warehouse_sets(seed: int) -> None:
         )
         if r.solution is None or set(r.notes) - set(mip.notes):
             continue  # this warehouse set cannot meet the on-time target
-        plan = plan_dict(
-            data,
-            cols,
-            r.solution,
-            status=Status.FEASIBLE,
-            objective=r.objective,
-            bound=r.bound,
-            solve_seconds=0,
-        )
-        ev = evaluate(data, plan)
-        assert ev.feasible, ev.violations
+        _, ev = evaluated_result(data, r, cols)
         best = min(best, ev.total)
     assert mip.objective == pytest.approx(best, rel=1e-7, abs=1e-6)
 

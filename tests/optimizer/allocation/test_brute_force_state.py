@@ -18,9 +18,9 @@ from network.scenario import parse_scenario
 from optimizer.allocation.columns import build_columns
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.state_bound import solve_state_decomposed
-from optimizer.plan.evaluate import evaluate
-from optimizer.plan.planning import plan_dict, plan_scenario
+from optimizer.plan.planning import plan_scenario
 from tests.brute_state import brute_force, tiny_state_doc
+from tests.helpers import evaluated_result
 
 
 def _check(seed: int) -> None:
@@ -78,17 +78,7 @@ def _check_storage(seed: int) -> None:
     assert res.solution is not None
     assert res.bound <= best + tol
     assert res.objective >= best - tol
-    plan = plan_dict(
-        data,
-        res.columns,
-        res.solution,
-        status=res.status,
-        objective=res.objective,
-        bound=res.bound,
-        solve_seconds=0.0,
-    )
-    ev = evaluate(data, plan)
-    assert ev.feasible, ev.violations
+    evaluated_result(data, res)  # feasible by the evaluator
 
 
 @pytest.mark.parametrize("seed", [*range(10), 12, 18, 21, 28])

@@ -20,9 +20,8 @@ from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import Status
 from optimizer.allocation.solve import solve_allocation
 from optimizer.allocation.state_bound import bound_columns, solve_state_decomposed
-from optimizer.plan.evaluate import evaluate
-from optimizer.plan.planning import plan_dict, plan_scenario
-from tests.helpers import lane, random_state_doc, stranded_doc
+from optimizer.plan.planning import plan_scenario
+from tests.helpers import evaluated_result, lane, random_state_doc, stranded_doc
 
 
 def _state_doc(seed: int, *, on_hand_only: bool = False, caps: bool = True) -> dict[str, Any]:
@@ -61,17 +60,7 @@ def test_state_bound_never_exceeds_the_mip_optimum(seed: int) -> None:
     assert np.isfinite(res.bound)
     assert res.bound <= mip.objective + tol
     assert res.objective >= mip.objective - tol
-    plan = plan_dict(
-        data,
-        res.columns,
-        res.solution,
-        status=res.status,
-        objective=res.objective,
-        bound=res.bound,
-        solve_seconds=0.0,
-    )
-    ev = evaluate(data, plan)
-    assert ev.feasible, ev.violations
+    _, ev = evaluated_result(data, res)
     assert ev.total == pytest.approx(res.objective, rel=1e-9, abs=1e-6)
 
 

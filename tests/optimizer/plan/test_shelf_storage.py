@@ -27,7 +27,8 @@ from optimizer.allocation.solve import solve_allocation
 from optimizer.allocation.state_bound import solve_state_decomposed
 from optimizer.plan.document import Plan, StockRow
 from optimizer.plan.evaluate import evaluate
-from optimizer.plan.planning import PlanOutcome, plan_dict, plan_scenario
+from optimizer.plan.planning import PlanOutcome, plan_scenario
+from tests.helpers import evaluated_result
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 KUL = "WH-KUL"
@@ -145,18 +146,7 @@ def test_the_state_path_plan_fits_too() -> None:
     cols = build_columns(data)
     p = AllocationParams(relative_gap=0, time_limit=10)
     res = solve_state_decomposed(data, p, columns=cols)
-    assert res.solution is not None
-    plan = plan_dict(
-        data,
-        res.columns,
-        res.solution,
-        status=res.status,
-        objective=res.objective,
-        bound=res.bound,
-        solve_seconds=0.0,
-    )
-    ev = evaluate(data, plan)
-    assert ev.feasible, ev.violations
+    plan, _ = evaluated_result(data, res)
     levels, shelf = _on_shelf(doc, plan, KUL)
     assert levels > 0 and shelf >= 3.0 - 1e-6
     assert levels + shelf <= 12.0 * (1 + 1e-9)
