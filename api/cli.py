@@ -161,7 +161,7 @@ def _end_quietly() -> int:
 def scenario_problems(e: BaseException) -> list[Any] | None:
     """The problems of ``e`` when it is a ``network.scenario.ScenarioError``, else None.
 
-    This module does not import ``network.scenario`` (pydantic, pandas: 1-2 s): the worker
+    This module does not import ``network.scenario`` (it imports pydantic and pandas): the worker
     processes that ``tradelane route`` and ``plan`` spawn re-import the command's main module,
     this one, and a 3-s routing limit ran out while they were still importing pandas. A
     command that can raise a ScenarioError has imported the module already.

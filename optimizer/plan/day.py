@@ -64,9 +64,8 @@ __all__ = ["FleetSpec", "build_day_instance"]
 GEODESIC_MAX = 800
 """Above this many locations, order-to-order distances use the haversine formula (mean earth
 radius) instead of WGS84 geodesics: pyproj's exact geodesics take 3.0-3.6 s for 2,000 points on a
-free core (``benchmarks/distances.py``; about 15 s was seen on a loaded 2-core machine), and
-the two differ by at most 0.56 % near the equator, far below the circuity factor's own
-uncertainty."""
+free core (``benchmarks/distances.py``; more on a loaded machine), and the two differ by at
+most 0.56 % near the equator, far below the circuity factor's own uncertainty."""
 
 
 @dataclass(frozen=True, slots=True)
