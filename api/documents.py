@@ -259,17 +259,28 @@ def parse_checked(doc: Any, kind: str, *, loc: tuple[str, ...], **parse_kw: Any)
     return parsed
 
 
-def check_plan_limit(scenario: Any, limit: float, loc: tuple[str, ...]) -> None:
+def check_plan_limit(
+    scenario: Any, limit: float, loc: tuple[str, ...], *, whatif_of: Any = None
+) -> None:
     """A 422 at ``loc`` naming the shortest limit when ``limit`` is shorter than the scenario
     can keep (:func:`optimizer.plan.planning.check_time_limit`: the SKU-block path of a large
-    catalogue), before any job is queued."""
+    catalogue), before any job is queued. With ``whatif_of`` (the base plan's JSON document),
+    the limit of a what-if on the shocked ``scenario``
+    (:func:`optimizer.risk.whatif.check_whatif_limit`: the re-plan's floor and the work that
+    grows with the base plan's rows)."""
     from fastapi.exceptions import RequestValidationError
 
     from optimizer.allocation.params import AllocationParams
     from optimizer.exceptions import TimeLimitError
     from optimizer.plan.planning import check_time_limit
 
+    params = AllocationParams(time_limit=limit)
     try:
-        check_time_limit(scenario, AllocationParams(time_limit=limit))
+        if whatif_of is None:
+            check_time_limit(scenario, params)
+        else:
+            from optimizer.risk.whatif import check_whatif_limit, plan_rows
+
+            check_whatif_limit(scenario, plan_rows(whatif_of), params)
     except TimeLimitError as e:
         raise RequestValidationError([{"loc": loc, "type": "value_error", "msg": str(e)}]) from None

@@ -71,6 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     from api.commands.plan import allocation_params, write_scenario
     from optimizer.exceptions import InvalidNetworkError, TimeLimitError
+    from optimizer.plan.io import write_plan_json
     from optimizer.risk.shock import load_shock
     from optimizer.risk.whatif import whatif, whatif_markdown
 
@@ -115,9 +116,7 @@ def run(args: argparse.Namespace) -> int:
             (d / "whatif.md").write_text(whatif_markdown(doc))
             for name, p in (("hold", res.hold.plan), ("replan", res.replan)):
                 (d / name).mkdir()
-                (d / name / "plan.json").write_text(
-                    json.dumps(p.to_json(), indent=1, allow_nan=False) + "\n"
-                )
+                write_plan_json(p, d / name / "plan.json")
             # the shocked scenario beside each plan, for `tradelane simulate DIR/replan`
             shocked = write_scenario(res.applied.scenario, d / "hold")
             shutil.copyfile(shocked, d / "replan" / shocked.name)

@@ -162,8 +162,8 @@ def whatif_plan(
     """Queue a what-if of a succeeded plan under a shock (result: ``whatif.json``).
 
     The shock is checked against the plan's scenario first: an unknown selector or one that
-    matches nothing is a 422 naming it; so is a time limit shorter than the re-plan of the
-    shocked scenario can keep.
+    matches nothing is a 422 naming it; so is a time limit shorter than the what-if can keep
+    (the re-plan's floor on the shocked scenario and the work that grows with the plan's rows).
     """
     from network.scenario import Problem, ScenarioError, parse_scenario
     from optimizer.risk.shock import apply_shock, parse_shock
@@ -185,7 +185,7 @@ def whatif_plan(
                 if isinstance(p, Problem)
             ]
         ) from None
-    check_plan_limit(applied.scenario, limit, ("body", "time_limit_s"))
+    check_plan_limit(applied.scenario, limit, ("body", "time_limit_s"), whatif_of=rec.result)
     request = {
         "task": "whatif",
         "source": rec.id,

@@ -32,6 +32,7 @@ __all__ = [
     "map_figure",
     "read_inventory_rows",
     "write_plan",
+    "write_plan_json",
 ]
 
 #: Plans with more rows (fulfilment, replenishment, stock) are written as compact JSON.
@@ -367,20 +368,7 @@ def write_plan(
         (out / "map.png").unlink(missing_ok=True)  # not last run's map beside this plan
         if map_note:
             plan = replace(plan, notes=(*(plan.notes or ()), map_note))
-    rows = sum(len(r or ()) for r in (plan.fulfilment, plan.replenishment, plan.stock))
-    if rows <= PRETTY_MAX_ROWS:
-        paths["plan"].write_text(
-            json.dumps(plan.to_json(), indent=1, allow_nan=False) + "\n", encoding="utf-8"
-        )
-    else:
-        # indented JSON goes through the pure-Python encoder: large plans are written compact,
-        # streamed a chunk of rows at a time (Plan.iter_json), into a temporary file renamed
-        # over plan.json when whole
-        tmp = paths["plan"].with_name(".plan.json.part")
-        with tmp.open("w", encoding="utf-8") as f:
-            f.writelines(plan.iter_json())
-            f.write("\n")
-        tmp.replace(paths["plan"])
+    write_plan_json(plan, paths["plan"])
     gj = flows_geojson(plan, outcome.geo)
     paths["geojson"].write_text(json.dumps(gj, allow_nan=False) + "\n", encoding="utf-8")
     paths.update(write_state_csv(plan, out))
@@ -393,6 +381,30 @@ def write_plan(
     png = paths["map"].read_bytes() if draw_map else None
     paths["report"].write_text(report_html(plan, map_png=png), encoding="utf-8")
     return paths
+
+
+def write_plan_json(plan: Plan, path: str | Path) -> Path:
+    """Write ``plan`` as its JSON document at ``path``: indented up to :data:`PRETTY_MAX_ROWS`
+    rows (fulfilment, replenishment, stock), else compact and streamed a chunk of rows at a
+    time (:meth:`Plan.iter_json`) into a temporary file renamed over ``path`` when whole.
+
+    Indented JSON goes through the standard library's pure-Python encoder, several times slower
+    than the compact C encoder on a tier-L plan's million rows (benchmarks/README.md, "What-if
+    at tier L").
+    """
+    path = Path(path)
+    rows = sum(len(r or ()) for r in (plan.fulfilment, plan.replenishment, plan.stock))
+    if rows <= PRETTY_MAX_ROWS:
+        path.write_text(
+            json.dumps(plan.to_json(), indent=1, allow_nan=False) + "\n", encoding="utf-8"
+        )
+        return path
+    tmp = path.with_name(f".{path.name}.part")
+    with tmp.open("w", encoding="utf-8") as f:
+        f.writelines(plan.iter_json())
+        f.write("\n")
+    tmp.replace(path)
+    return path
 
 
 def _lot_key(sku: str, warehouse: str, kind: str | None, hours: float) -> tuple[Any, ...]:

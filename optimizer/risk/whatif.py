@@ -68,7 +68,7 @@ from network.compile import NetworkData, compile_network
 from network.distribution import on_time_mask, option_on_time
 from network.scenario import Scenario
 from optimizer.allocation.params import AllocationParams
-from optimizer.exceptions import InvalidNetworkError
+from optimizer.exceptions import InvalidNetworkError, TimeLimitError
 from optimizer.plan.document import (
     CostBreakdown,
     CountryService,
@@ -87,13 +87,67 @@ from optimizer.plan.document import (
     WarehouseRow,
 )
 from optimizer.plan.evaluate import Evaluation, evaluate
-from optimizer.plan.planning import check_time_limit, plan_scenario
+from optimizer.plan.planning import machine_slowdown, plan_scenario, shortest_limit
 from optimizer.plan.state import attach_previous
 from optimizer.risk.flows import option_keys
 from optimizer.risk.shock import AppliedShock, Shock, apply_shock
 from optimizer.solver import Status
 
-__all__ = ["HoldPlan", "WhatIf", "hold_plan", "whatif", "whatif_markdown"]
+__all__ = [
+    "HoldPlan",
+    "WhatIf",
+    "check_whatif_limit",
+    "hold_plan",
+    "plan_rows",
+    "shortest_whatif_limit",
+    "whatif",
+    "whatif_markdown",
+]
+
+#: What a what-if adds to the re-plan's own floor (:func:`optimizer.plan.planning.
+#: shortest_limit`), in seconds per row of the base plan (fulfilment, replenishment and stock
+#: rows): reading the base plan, applying the shock, compiling both networks, the base and
+#: held evaluations, the hold and its document before the re-plan; the re-plan's evaluation
+#: and the second plan's file after it. On sea-L seed 0 (1,055,890 plan rows, 685,372 demand
+#: rows; 2 cores at load 1.4) those took 16.9 s + 35.5 s + 14.8 s, 6.4e-5 s a row
+#: (benchmarks/README.md, "What-if at tier L"); this keeps about a sixth more.
+WHATIF_S_PER_PLAN_ROW = 7.5e-5
+#: Seconds per base-plan row kept after the re-plan, beyond the re-plan's own output reserve,
+#: for what the what-if does once the re-plan is back: its evaluation and the second plan's
+#: file (5.1 s + 9.7 s on sea-L seed 0, 1.4e-5 s a row), times the machine's slowdown
+#: (:func:`optimizer.plan.planning.machine_slowdown`).
+WHATIF_AFTER_S_PER_PLAN_ROW = 2e-5
+
+
+def plan_rows(plan: Plan | dict[str, Any]) -> int:
+    """The rows of a plan (or of its JSON document) that a what-if's work grows with: its
+    fulfilment, replenishment and stock rows."""
+    if isinstance(plan, dict):
+        return sum(len(plan.get(k) or ()) for k in ("fulfilment", "replenishment", "stock"))
+    return sum(len(r or ()) for r in (plan.fulfilment, plan.replenishment, plan.stock))
+
+
+def shortest_whatif_limit(shocked: Scenario, base_rows: int, params: AllocationParams) -> float:
+    """The shortest time limit a what-if can keep: the re-plan's floor on the shocked scenario
+    (:func:`optimizer.plan.planning.shortest_limit`, 0 off the SKU-block path) plus
+    :data:`WHATIF_S_PER_PLAN_ROW` per row of the base plan. Like the plan's floor it is
+    counted from the sizes alone, not from the machine's load at the moment."""
+    return shortest_limit(shocked, params) + WHATIF_S_PER_PLAN_ROW * base_rows
+
+
+def check_whatif_limit(shocked: Scenario, base_rows: int, params: AllocationParams) -> None:
+    """Raise :class:`~optimizer.exceptions.TimeLimitError` naming the shortest limit when
+    ``params``' time limit is shorter than :func:`shortest_whatif_limit`."""
+    limit = params.time_limit_s
+    shortest = shortest_whatif_limit(shocked, base_rows, params)
+    if math.isfinite(limit) and limit < shortest:
+        raise TimeLimitError(
+            f"{shocked.name}: a time limit of {limit:g} s is too short for a what-if of a plan "
+            f"of {base_rows:,} rows: reading and holding the plan, the re-plan's floor and "
+            f"writing both plans take about {math.ceil(shortest):g} s on this machine; give "
+            "at least that",
+            float(math.ceil(shortest)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -1023,13 +1077,15 @@ def whatif(
     InvalidNetworkError
         If the base plan was not made for this scenario (a flow is no option of it).
     TimeLimitError
-        The time limit is shorter than the re-plan of the shocked scenario can keep
-        (:func:`optimizer.plan.planning.check_time_limit`), found before any other work.
+        The time limit is shorter than the what-if can keep (:func:`check_whatif_limit`: the
+        re-plan's floor on the shocked scenario and the work that grows with the base plan's
+        rows), found before any other work.
     """
     params = params or AllocationParams()
     started = time.perf_counter() if started is None else started
     applied = apply_shock(scenario, shock)
-    check_time_limit(applied.scenario, params)
+    rows = plan_rows(base_plan)
+    check_whatif_limit(applied.scenario, rows, params)
     base_data = base_data if base_data is not None else compile_network(scenario)
     shocked = compile_network(applied.scenario)
     if previous is not None:
@@ -1039,8 +1095,14 @@ def whatif(
     hold = hold_plan(base_plan, shocked)
     hold_eval = evaluate(shocked, hold.plan)
     hold = replace(hold, plan=held_document(hold.plan, shocked, hold_eval))
+    # the re-plan keeps its own output reserve; what comes after it here (its evaluation and
+    # the second plan's file) is kept on top, so the what-if as a whole keeps the limit
+    replan_params = params
+    if math.isfinite(params.time_limit_s):
+        after = WHATIF_AFTER_S_PER_PLAN_ROW * rows * machine_slowdown()
+        replan_params = replace(params, time_limit=max(0.0, params.time_limit_s - after))
     replan = plan_scenario(
-        applied.scenario, params, data=shocked, started=started, previous=previous
+        applied.scenario, replan_params, data=shocked, started=started, previous=previous
     ).plan
     replan_eval = evaluate(shocked, replan) if replan.objective is not None else None
     notes = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from api.cli import main
 from network.compile import compile_network
 from network.scenario import Scenario, ScenarioError, parse_scenario
 from optimizer.allocation.params import AllocationParams
+from optimizer.exceptions import TimeLimitError
 from optimizer.plan.document import Plan
 from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_scenario
@@ -308,6 +310,96 @@ def test_the_time_limit_covers_the_hold_not_only_the_re_plan() -> None:
     assert time.perf_counter() - t0 < 5.0
     assert res.replan_eval is not None  # the floor is a plan, evaluated
     assert any("no optimised plan within the time limit" in n for n in res.replan.notes)
+
+
+def test_a_limit_shorter_than_the_whatif_keeps_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The what-if's floor counts the work that grows with the base plan's rows (reading and
+    holding it, evaluating three plans, writing two), not only the re-plan's floor: a tier-L
+    what-if given 60 s took 136 s (benchmarks/README.md, "What-if at tier L"). A limit below
+    it is exit 2 naming the shortest, and nothing is written."""
+    from optimizer.risk import whatif as wi
+
+    s, text = base()
+    plan = Plan.from_json(json.loads(text))
+    rows = wi.plan_rows(plan)
+    assert rows == wi.plan_rows(json.loads(text)) > 0
+    monkeypatch.setattr(wi, "WHATIF_S_PER_PLAN_ROW", 100.0)
+    shock = parse_shock({"name": "t", "changes": [{"warehouse": "WH-PEN", "closed": True}]})
+    shortest = 100.0 * rows
+    with pytest.raises(TimeLimitError, match=f"about {shortest:g} s"):
+        whatif(s, plan, shock, AllocationParams(time_limit=shortest - 1))
+    src = tmp_path / "s.json"
+    src.write_text(json.dumps(v11_without_state()))
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "plan.json").write_text(text)
+    sh = tmp_path / "shock.yaml"
+    sh.write_text("name: x\nchanges:\n  - {warehouse: WH-PEN, closed: true}\n")
+    out = tmp_path / "w"
+    args = ["whatif", str(src), "--plan", str(tmp_path / "p"), "--shock", str(sh)]
+    assert main([*args, "--out", str(out), "--time-limit", str(shortest - 1)]) == 2
+    err = capsys.readouterr().err
+    assert "--time-limit" in err and "give at least" in err and f"{shortest:g}" in err
+    assert not out.exists()
+
+
+def test_large_whatif_plans_are_written_as_plan_writes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The held and re-made plans go through the plan's own writer: above ``PRETTY_MAX_ROWS``
+    compact and streamed (they were indented by the pure-Python encoder whatever their size,
+    which took most of a tier-L what-if's overrun), and read back as the same plans."""
+    from optimizer.plan import io as plan_io
+
+    monkeypatch.setattr(plan_io, "PRETTY_MAX_ROWS", 0)
+    _, text = base()
+    src = tmp_path / "s.json"
+    src.write_text(json.dumps(v11_without_state()))
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "plan.json").write_text(text)
+    sh = tmp_path / "shock.yaml"
+    sh.write_text("name: x\nchanges:\n  - {lanes: {mode: sea}, cost_multiplier: 1.35}\n")
+    out = tmp_path / "w"
+    args = ["whatif", str(src), "--plan", str(tmp_path / "p"), "--shock", str(sh)]
+    assert main([*args, "--out", str(out), "--time-limit", "30"]) == 0
+    doc = json.loads((out / "whatif.json").read_text())
+    for name in ("hold", "replan"):
+        written = (out / name / "plan.json").read_text()
+        assert "\n" not in written.rstrip("\n"), name  # compact
+        plan = Plan.from_json(json.loads(written))
+        assert plan.objective == pytest.approx(doc[name]["objective"]), name
+    assert not list(out.rglob(".*.part"))
+
+
+def test_the_re_plan_leaves_the_time_the_whatif_needs_after_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After the re-plan the what-if evaluates it and writes a second plan: the re-plan's
+    limit keeps that time (per base-plan row, times the machine's slowdown) on top of its own
+    output reserve, so the what-if as a whole keeps its limit."""
+    from optimizer.risk import whatif as wi
+
+    s, text = base()
+    plan = Plan.from_json(json.loads(text))
+    rows = wi.plan_rows(plan)
+    seen: list[float] = []
+    real = wi.plan_scenario
+
+    def spy(scenario: Scenario, params: AllocationParams, **kw: Any) -> Any:
+        seen.append(params.time_limit_s)
+        return real(scenario, params, **kw)
+
+    monkeypatch.setattr(wi, "plan_scenario", spy)
+    monkeypatch.setattr(wi, "machine_slowdown", lambda: 2.0)
+    monkeypatch.setattr(wi, "WHATIF_AFTER_S_PER_PLAN_ROW", 0.25)
+    shock = parse_shock({"name": "t", "changes": [{"warehouse": "WH-PEN", "closed": True}]})
+    res = whatif(s, plan, shock, AllocationParams(time_limit=60))
+    assert seen == [pytest.approx(60 - 0.25 * rows * 2.0)]
+    assert res.replan_eval is not None
+    seen.clear()
+    whatif(s, plan, shock, AllocationParams())  # no limit: nothing to keep
+    assert seen == [math.inf]
 
 
 def test_rules_the_re_plan_breaks_are_reported() -> None:
