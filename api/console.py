@@ -373,6 +373,10 @@ async def upload_network(request: Request) -> Response:
                 doc = json.loads(text)
         except (UnicodeDecodeError, ValueError) as e:
             errors.append(f"file: cannot read it: {e}"[:300])
+        except RecursionError:
+            from network.scenario import TOO_DEEP
+
+            errors.append(f"file: {TOO_DEEP}")
         except Exception as e:
             errors.append(f"file: invalid YAML: {e}"[:300])
     # a whole scenario: the network part is stored, its demand offered as a forecast

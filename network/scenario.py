@@ -659,6 +659,11 @@ def _json_duplicate(text: str, name: str) -> Problem:
     return Problem(name, "a key is given twice in one object")
 
 
+TOO_DEEP = "nested too deeply to read (lists or objects inside each other beyond Python's limit)"
+"""The problem of a JSON or YAML document whose nesting the decoders cannot follow (they raise
+``RecursionError``): bad input, said as such by every loader of a file or a request body."""
+
+
 def load_yaml(text: str) -> Any:
     """Decode YAML text as the loaders of scenarios and shocks do (``yaml.SafeLoader``, with
     exponent numbers without a dot read as floats).
@@ -681,8 +686,12 @@ def _decode(text: str, name: str) -> Any:
             ) from None
         except _DuplicateKeyError:
             raise ScenarioError([_json_duplicate(text, name)]) from None
+        except RecursionError:
+            raise ScenarioError([Problem(name, TOO_DEEP)]) from None
     try:
         return load_yaml(text)
+    except RecursionError:
+        raise ScenarioError([Problem(name, TOO_DEEP)]) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{name} line {mark.line + 1}" if mark is not None else name

@@ -51,7 +51,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from network.demand import MAX_UNITS
+
 __all__ = ["FormatModel", "InventoryRow", "ReturnsRule", "read_inventory_csv", "state_problems"]
+
+MAX_HOURS = 1e5
+"""Latest ``arrives_in_hours`` a shipment in transit may give (about eleven years): beyond it the
+figure is a typo or a unit mix-up, as ``MAX_UNITS`` is for units."""
 
 INVENTORY_COLUMNS = ("sku", "warehouse", "on_hand", "in_transit", "arrives_in_hours")
 
@@ -122,9 +128,9 @@ class InventoryRow(FormatModel):
 
     sku: str = Field(min_length=1)
     warehouse: str = Field(min_length=1)
-    on_hand: float = Field(default=0.0, ge=0, allow_inf_nan=False)
-    in_transit: float = Field(default=0.0, ge=0, allow_inf_nan=False)
-    arrives_in_hours: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    on_hand: float = Field(default=0.0, ge=0, le=MAX_UNITS, allow_inf_nan=False)
+    in_transit: float = Field(default=0.0, ge=0, le=MAX_UNITS, allow_inf_nan=False)
+    arrives_in_hours: float | None = Field(default=None, ge=0, le=MAX_HOURS, allow_inf_nan=False)
 
 
 class ReturnsRule(FormatModel):

@@ -87,6 +87,10 @@ def read_plan_file(path: str | Path, what: str) -> Plan:
         raise InputError(f"{what}: cannot read {str(p)!r}: {e}") from None
     except json.JSONDecodeError as e:
         raise InputError(f"{what}: {p.name} line {e.lineno}: invalid JSON: {e.msg}") from None
+    except RecursionError:
+        from network.scenario import TOO_DEEP
+
+        raise InputError(f"{what}: {p.name}: {TOO_DEEP}") from None
     try:
         return Plan.from_json(doc)
     except PlanFormatError as e:

@@ -175,6 +175,10 @@ def _plan_instance(args: argparse.Namespace) -> Any:
         plan = json.loads(plan_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise InputError(f"{plan_file}: not valid JSON ({e})") from None
+    except RecursionError:
+        from network.scenario import TOO_DEEP
+
+        raise InputError(f"{plan_file}: {TOO_DEEP}") from None
     except (OSError, UnicodeDecodeError) as e:
         # a binary or unreadable file: bad input, not an internal error
         raise InputError(f"--plan: cannot read {str(plan_file)!r}: {e}") from None

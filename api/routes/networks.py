@@ -14,7 +14,7 @@ from api.documents import check_document, check_json_values, check_plan_limit, p
 from api.network_schemas import NetworkPublic, NetworksPublic, NetworkSummary, NetworkVersionPublic
 from api.network_store import NetworkRecord
 from api.schemas import ErrorResponse, PlanAccepted
-from network.scenario import Scenario
+from network.scenario import TOO_DEEP, Scenario
 
 router = APIRouter(prefix="/v1/networks", tags=["networks"])
 
@@ -94,6 +94,8 @@ def _decode_json(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise invalid_json(e) from None
+    except RecursionError:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"invalid JSON: {TOO_DEEP}") from None
 
 
 def _problems(exc: Any, *, csv: bool = False) -> RequestValidationError:
@@ -191,6 +193,8 @@ async def put_network(
             doc = load_yaml(text)
         except yaml.YAMLError as e:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, f"invalid YAML: {e}"[:300]) from None
+        except RecursionError:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, f"invalid YAML: {TOO_DEEP}") from None
     else:
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,

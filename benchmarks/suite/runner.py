@@ -289,6 +289,9 @@ def build_tasks(
 
 # the fields every recorded row has: ``Task.key`` (resume) and the status (reports)
 KEY_FIELDS = ("instance", "family", "solver", "config", "seed", "time_limit", "status")
+_TEXT_FIELDS = ("instance", "family", "solver", "config", "status", "path", "error")
+_OPTIONAL = ("path", "error")
+_NUMBER_FIELDS = ("cost", "best_known", "gap_pct", "seconds", "peak_mb")
 # how every row line written by this module starts (``_record`` puts ``instance`` first)
 _ROW_START = '{"instance": '
 
@@ -305,6 +308,33 @@ def _check_row(row: Any, where: str) -> dict[str, Any]:
     tl = row["time_limit"]
     if isinstance(tl, bool) or not isinstance(tl, int | float):
         raise BenchError(f"{where}: time_limit {tl!r} is not a number")
+    # the report formats, sums and sorts these: a wrong type was an internal error there
+    for k in _TEXT_FIELDS:
+        if k in row and not isinstance(row[k], str) and not (k in _OPTIONAL and row[k] is None):
+            raise BenchError(f"{where}: {k} {row[k]!r} is not a string")
+    for k in _NUMBER_FIELDS:
+        v = row.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+            raise BenchError(f"{where}: {k} {v!r} is not a number")
+    for k in ("feasible",):
+        v = row.get(k)
+        if v is not None and not isinstance(v, bool):
+            raise BenchError(f"{where}: {k} {v!r} is not true, false or null")
+    for k in ("info", "params"):
+        v = row.get(k)
+        if v is not None and not isinstance(v, dict):
+            raise BenchError(f"{where}: {k} {v!r} is not an object")
+    samples = row.get("samples")
+    if samples is not None and not (
+        isinstance(samples, list)
+        and all(
+            isinstance(p, list)
+            and len(p) == 2
+            and all(isinstance(x, int | float) and not isinstance(x, bool) for x in p)
+            for p in samples
+        )
+    ):
+        raise BenchError(f"{where}: samples is not a list of [seconds, cost] pairs")
     return row
 
 
@@ -335,6 +365,10 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             doc = json.loads(text)
         except json.JSONDecodeError as e:
             raise BenchError(f"{path}:{e.lineno}: not valid JSON: {e.msg}") from None
+        except RecursionError:
+            from network.scenario import TOO_DEEP
+
+            raise BenchError(f"{path}: not a results file ({TOO_DEEP})") from None
         if not isinstance(doc, list):
             raise BenchError(f"{path}: not a results file (not a JSON list)")
         where = _list_item_places(path, text, len(doc))
@@ -347,6 +381,10 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             continue
         try:
             row = json.loads(line)
+        except RecursionError:
+            from network.scenario import TOO_DEEP
+
+            raise BenchError(f"{path}:{n}: not a results file ({TOO_DEEP})") from None
         except json.JSONDecodeError:
             stripped = line.strip()
             cut = stripped.startswith(_ROW_START) or (n == last and _ROW_START.startswith(stripped))

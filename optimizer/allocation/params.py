@@ -21,6 +21,8 @@ __all__ = ["SOLVERS", "STRATEGIES", "AllocationParams"]
 
 SOLVERS = ("highs", "scip", "cpsat")
 STRATEGIES = ("auto", "monolithic", "decompose", "blocks")
+MAX_SEED = 2**31 - 1
+"""Largest seed: the MIP solvers take a 32-bit signed seed (the HTTP API's limit too)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +84,16 @@ class AllocationParams:
             raise ValueError(
                 f"solver={self.solver!r} not understood; expected one of {', '.join(SOLVERS)}."
             )
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed={self.seed!r} not understood; expected an integer >= 0.")
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not 0 <= self.seed <= MAX_SEED
+        ):
+            # the MIP solvers take a 32-bit seed: HiGHS refused a larger one and the plan
+            # came back from the naive fallback, "feasible", without a word
+            raise ValueError(
+                f"seed={self.seed!r} not understood; expected an integer from 0 to {MAX_SEED}."
+            )
         if self.strategy not in STRATEGIES:
             raise ValueError(
                 f"strategy={self.strategy!r} not understood; expected one of "

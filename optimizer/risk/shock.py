@@ -45,7 +45,14 @@ from typing import Any
 
 import yaml
 
-from network.scenario import Problem, Scenario, ScenarioError, load_yaml, parse_scenario
+from network.scenario import (
+    TOO_DEEP,
+    Problem,
+    Scenario,
+    ScenarioError,
+    load_yaml,
+    parse_scenario,
+)
 
 __all__ = [
     "DEMAND_KEYS",
@@ -297,6 +304,8 @@ def load_shock(path: str | Path) -> Shock:
         raw = json.loads(text) if p.suffix.lower() == ".json" else load_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as e:
         raise ScenarioError([Problem(p.name, f"cannot decode: {e}")]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(p.name, TOO_DEEP)]) from None
     shock = parse_shock(raw, source=f"{p.name}: ")
     return dataclasses.replace(shock, origin=f"{p.name}: ")
 

@@ -73,6 +73,11 @@ I = npt.NDArray[np.int64]
 Z95 = 1.959963984540054
 
 
+MAX_RUNS = 1_000_000
+"""Most runs of one simulation, as the HTTP API allows (the CLI took any number and ran out of
+memory allocating them)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SimParams:
     """Number of runs, seed and the batch size (runs vectorised at once)."""
@@ -84,6 +89,10 @@ class SimParams:
     def __post_init__(self) -> None:
         if self.runs < 2:
             raise ValueError(f"runs={self.runs} < 2 not understood.")
+        if self.runs > MAX_RUNS:
+            raise ValueError(
+                f"runs={self.runs} not understood; at most {MAX_RUNS:,} (the HTTP API's limit)."
+            )
         if self.batch < 1:
             raise ValueError(f"batch={self.batch} < 1 not understood.")
         if self.seed < 0:

@@ -40,6 +40,8 @@ model's search does not scale: 18 % gap on X-n1001 at 30 s, see benchmarks/READM
 SAFETY_TIME_LIMIT_S = 120.0
 """Time limit of a run stopped by ``solution_limit`` only (see ``model.search_parameters``)."""
 
+MAX_SEED = 2**31 - 1
+"""Largest seed (the HTTP API's limit; the subproblems' seeds are taken modulo it)."""
 FIRST_SOLUTIONS = (
     "auto",
     "sweep",
@@ -311,8 +313,8 @@ class RoutingParams:
             raise RoutingError("give time_limit_s or solution_limit (or both).")
         _choice("first_solution", self.first_solution, FIRST_SOLUTIONS)
         _choice("metaheuristic", self.metaheuristic, METAHEURISTICS)
-        if self.seed < 0:
-            raise RoutingError(f"seed must be >= 0, got {self.seed!r}.")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise RoutingError(f"seed must be from 0 to {MAX_SEED}, got {self.seed!r}.")
         if self.neighbors < 0:
             raise RoutingError(f"neighbors must be >= 0, got {self.neighbors!r}.")
         if (self.lns_rounds is not None and self.lns_rounds < 0) or not 0 < self.lns_share < 1:
