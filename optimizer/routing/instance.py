@@ -90,7 +90,8 @@ class VehicleType:
         if self.count < 0:
             raise RoutingError(f"{who}: count < 0 not understood.")
         if any(not (c >= 0) for c in self.capacity):
-            raise RoutingError(f"{who}: capacity must be >= 0, got {self.capacity!r}.")
+            got = ", ".join(f"{float(c):g}" for c in self.capacity)
+            raise RoutingError(f"{who}: capacity must be >= 0, got ({got}).")
         for attr in ("fixed_cost", "cost_per_distance", "cost_per_hour", "max_duration"):
             v = getattr(self, attr)
             if not (v >= 0):
@@ -304,7 +305,7 @@ class RoutingInstance:
             if len(bad):
                 i, j = bad[0]
                 raise RoutingError(
-                    f"{self.name}: {nm}[{i}, {j}] = {arr[i, j]!r} must be finite and >= 0."
+                    f"{self.name}: {nm}[{i}, {j}] = {float(arr[i, j]):g} must be finite and >= 0."
                 )
         for nm in ("demand", "service", "tw_early", "drop_penalty"):
             arr = getattr(self, nm)
@@ -313,7 +314,7 @@ class RoutingInstance:
                 k = int(bad[0][0])
                 raise RoutingError(
                     f"{self.name}: client {self.client_ids[k]!r}: {nm} must be "
-                    f">= 0, got {arr[tuple(bad[0])]!r}."
+                    f">= 0, got {float(arr[tuple(bad[0])]):g}."
                 )
         late = np.flatnonzero(~(self.tw_late >= self.tw_early))
         if len(late):

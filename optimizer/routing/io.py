@@ -135,6 +135,13 @@ def _check_solomon_text(path: Path, text: str) -> list[int] | None:
                     f"{path}:{i + 1}: {name} {tok!r} is not a whole number (the Solomon "
                     "format holds integers)"
                 )
+            if name == "vehicle number" and v < 1:
+                raise RoutingError(
+                    f"{path}:{i + 1}: vehicle number {tok} (NUMBER): the fleet needs at least "
+                    "one vehicle"
+                )
+            if name in ("capacity", "demand", "ready time", "due date", "service time") and v < 0:
+                raise RoutingError(f"{path}:{i + 1}: {name} {tok} is negative")
     numbers: dict[int, int] = {}  # customer number -> its line
     for i in data:
         number = int(float(lines[i].split()[0]))
@@ -172,6 +179,13 @@ def _check_vrplib_text(path: Path, text: str) -> None:
                 v = _number(value.strip())
                 if v is None or not math.isfinite(v):
                     raise RoutingError(f"{path}:{i + 1}: {key} {value.strip()!r} is not a number")
+                if key in ("CAPACITY", "SERVICE_TIME", "DISTANCE") and v < 0:
+                    raise RoutingError(f"{path}:{i + 1}: {key} {value.strip()} is negative")
+                if key == "VEHICLES" and (v < 1 or not v.is_integer()):
+                    raise RoutingError(
+                        f"{path}:{i + 1}: VEHICLES {value.strip()} is not a vehicle count "
+                        "(1 or more)"
+                    )
                 if key == "DIMENSION":
                     if not v.is_integer() or v < 2:
                         raise RoutingError(
@@ -209,11 +223,18 @@ def _check_vrplib_text(path: Path, text: str) -> None:
                 )
 
 
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` cannot be read as an instance file (it is not a regular file)."""
+    if path.is_dir():
+        return "is a folder, not an instance file"
+    return "no such file" if not path.exists() else "not a regular file"
+
+
 def _read(path: Path, fmt: str) -> dict[str, Any]:
     import vrplib
 
     if not path.is_file():
-        raise RoutingError(f"{path}: no such file")
+        raise RoutingError(f"{path}: {_not_a_file(path)}")
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as e:
@@ -415,7 +436,7 @@ def read_instance(path: str | Path) -> RoutingInstance:
     """
     path = Path(path)
     if not path.is_file():
-        raise RoutingError(f"{path}: no such file")
+        raise RoutingError(f"{path}: {_not_a_file(path)}")
     head = path.read_text(errors="replace")[:2000]
     if re.search(r"^\s*VEHICLE\s*$", head, re.M) and re.search(r"^\s*CUSTOMER\s*$", head, re.M):
         return read_solomon(path)

@@ -322,3 +322,48 @@ def test_vrplib_sections_out_of_node_order_are_refused(tmp_path) -> None:
     )
     with pytest.raises(RoutingError, match=r"order\.vrp:12: DEMAND_SECTION lists node 3 where"):
         read_vrplib(path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "match"),
+    [
+        ("  25         200", "  0         200", 5, r":5: vehicle number 0 \(NUMBER\): the fleet"),
+        ("  25         200", "  25         -5", 5, r":5: capacity -5 is negative"),
+        ("         10        912", "        -10        912", 11, r":11: demand -10 is negative"),
+    ],
+)
+def test_solomon_fleet_and_signs_are_checked_on_their_line(
+    tmp_path, data_dir, old: str, new: str, line: int, match: str
+) -> None:
+    """A fleet of 0 vehicles was reported as "client 1 is mandatory but its demand fits no
+    vehicle", a negative demand as "got np.float64(-10.0)" without file or line."""
+    text = (data_dir / "vrp" / "C101.txt").read_text()
+    lines = text.splitlines(keepends=True)
+    assert old in lines[line - 1]
+    lines[line - 1] = lines[line - 1].replace(old, new, 1)
+    with pytest.raises(RoutingError, match=match):
+        read_instance(_write(tmp_path, "C101.txt", "".join(lines)))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "match"),
+    [
+        ("CAPACITY : 10", "CAPACITY : -5", r"bad.vrp:5: CAPACITY -5 is negative"),
+        ("CAPACITY : 10", "CAPACITY : 10\nVEHICLES : 0", r"bad.vrp:6: VEHICLES 0 is not a"),
+    ],
+)
+def test_vrplib_header_signs_are_checked_on_their_line(
+    tmp_path, old: str, new: str, match: str
+) -> None:
+    """``CAPACITY : -5`` gave "vehicle type 'vehicle': capacity must be >= 0, got (-5.0,)",
+    naming neither the file, the line nor the field."""
+    with pytest.raises(RoutingError, match=match):
+        read_instance(_write(tmp_path, "bad.vrp", _VRP.replace(old, new, 1)))
+
+
+def test_a_folder_given_as_an_instance_is_named_as_a_folder(tmp_path) -> None:
+    """``tradelane route DIR`` said "no such file" of a folder that exists."""
+    with pytest.raises(RoutingError, match="is a folder, not an instance file"):
+        read_instance(tmp_path)
+    with pytest.raises(RoutingError, match="no such file"):
+        read_instance(tmp_path / "missing.txt")
