@@ -17,6 +17,7 @@ Markdown summary and two PNG plots. ``tune`` searches solver parameters with Opt
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,11 @@ def _limits(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(
             f"not a number or comma-separated numbers: {text!r}"
         ) from None
-    if not vals or any(not v > 0 for v in vals):
-        raise argparse.ArgumentTypeError(f"time limits must be > 0 seconds, got {text!r}")
+    if not vals or any(not (v > 0 and math.isfinite(v)) for v in vals):
+        # inf went through to the solvers, which failed on it (an error row per solve)
+        raise argparse.ArgumentTypeError(
+            f"time limits must be finite numbers of seconds > 0, got {text!r}"
+        )
     return vals
 
 

@@ -9,6 +9,7 @@ stderr while solving and prints a short summary on stdout.
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -87,9 +88,13 @@ def allocation_params(args: argparse.Namespace) -> Any:
     except ValueError as e:
         raise InputError(f"--config: {e}") from None
     t = args.time_limit
-    if t is not None and not t > 0:
-        # 0 used to give the naive plan with exit 0; route and bench refuse it as well
-        raise InputError(f"--time-limit: {t!r} not understood; expected seconds > 0")
+    if t is not None and not (t > 0 and math.isfinite(t)):
+        # 0 used to give the naive plan with exit 0; route and bench refuse it as well, and
+        # inf (which ran without a limit while nan was refused)
+        raise InputError(
+            f"--time-limit: {t!r} not understood; expected a finite number of seconds > 0 "
+            "(leave the option out for no limit)"
+        )
     changes: dict[str, Any] = {}
     for flag, key in (
         ("time_limit", "time_limit"),

@@ -163,3 +163,31 @@ def test_results_rows_with_fields_of_the_wrong_type_are_exit_2_naming_the_row(
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps(row) + "\n" + json.dumps({**row, **change}) + "\n")
     _exit_2_naming(["bench", "report", str(bad)], ["bad.jsonl:2", *words], capsys)
+
+
+@pytest.mark.parametrize("command", ["plan", "route", "bench"])
+def test_an_infinite_time_limit_is_refused_as_nan_is(
+    planned: Path, data_dir: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--time-limit inf`` ran ``plan`` without a limit and gave ``bench`` an error row per
+    solve (OverflowError in the model), while ``nan`` was refused: leaving the option out is
+    how to ask for no limit."""
+    out = str(planned / "x")
+    solomon = str(data_dir / "vrp" / "C101.txt")
+    args = {
+        "plan": ["plan", str(planned / "s.json"), "--out", out],
+        "route": ["route", solomon, "--out", out + ".json"],
+        "bench": ["bench", "--family", "solomon", "--instances", str(data_dir / "vrp")],
+    }[command]
+    if command == "bench":
+        args += ["--select", "C101", "--out", out + ".jsonl"]
+    capsys.readouterr()
+    if command == "bench":  # refused by the option's parser: argparse's exit 2
+        with pytest.raises(SystemExit) as e:
+            main([*args, "--time-limit", "inf"])
+        assert e.value.code == 2
+    else:
+        assert main([*args, "--time-limit", "inf"]) == 2
+    err = capsys.readouterr().err
+    assert "--time-limit" in err and "inf" in err and "Traceback" not in err, err
+    assert not list(planned.glob("x*"))
