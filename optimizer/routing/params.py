@@ -52,7 +52,6 @@ FIRST_SOLUTIONS = (
     "automatic",
     "global_cheapest_arc",
     "best_insertion",
-    "sweep",
 )
 METAHEURISTICS = ("gls", "tabu", "annealing", "greedy", "automatic")
 SEARCHES = ("auto", "ils", "lns")
