@@ -42,7 +42,8 @@ def test_every_default_is_shown() -> None:
 def test_generate_help_shows_tier_and_seed_defaults(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``generate --help``: tier S and seed 0 are the defaults (the help did not say)."""
+    """``generate --help``: tier S and seed 0 are the defaults (the help did not say); the
+    default name is lower case (the help said REGION-TIER-SEED)."""
     monkeypatch.setenv("COLUMNS", "200")  # one line per option
     with pytest.raises(SystemExit) as done:
         main(["generate", "--help"])
