@@ -48,7 +48,9 @@ def _limits(text: str) -> list[float]:
     return vals
 
 
-def _add_common(p: argparse.ArgumentParser, *, required: bool) -> None:
+def _add_common(p: argparse.ArgumentParser, *, required: bool, one_limit: bool = False) -> None:
+    """The options ``bench`` and ``bench tune`` share; ``one_limit``: ``--time-limit`` takes
+    one value (tune)."""
     p.add_argument(
         "--family",
         choices=FAMILIES,
@@ -72,9 +74,11 @@ def _add_common(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument(
         "--time-limit",
         type=_limits,
-        metavar="S[,S...]",
+        metavar="S" if one_limit else "S[,S...]",
         required=required,
-        help="solver time limit in seconds; several comma-separated limits run each "
+        help="solver time limit in seconds: one limit, for every solve of every trial"
+        if one_limit
+        else "solver time limit in seconds; several comma-separated limits run each "
         "(a gap-over-time curve)",
     )
     p.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds 0..N-1 (default 1)")
@@ -138,7 +142,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     r.set_defaults(func=run_report)
 
     t = acts.add_parser("tune", help="search solver parameters with Optuna (SQLite, resumable)")
-    _add_common(t, required=True)
+    _add_common(t, required=True, one_limit=True)
     t.add_argument(
         "--trials",
         type=int,

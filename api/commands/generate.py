@@ -29,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--seed", type=int, default=0, help="random seed (non-negative integer, default 0)"
     )
-    p.add_argument("--name", help="scenario name (default REGION-TIER-SEED)")
+    p.add_argument(
+        "--name", help="scenario name (default region-tier-seed in lower case, e.g. sea-s-0)"
+    )
     p.add_argument("--out", metavar="DIR", help="output folder (created if missing)")
     p.add_argument("--list-regions", action="store_true", help="list regions and tiers, then exit")
     p.set_defaults(func=run)

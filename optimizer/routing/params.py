@@ -54,7 +54,6 @@ FIRST_SOLUTIONS = (
     "automatic",
     "global_cheapest_arc",
     "best_insertion",
-    "sweep",
 )
 METAHEURISTICS = ("gls", "tabu", "annealing", "greedy", "automatic")
 SEARCHES = ("auto", "ils", "lns")
@@ -369,7 +368,8 @@ class RoutingParams:
         """Read parameters from a TOML file (top level or a ``[routing]`` table).
 
         Unknown keys and values of another type (``seed = 1.5``, ``time_limit_s = true``) raise
-        ``RoutingError`` naming them; ``overrides`` (given keys only) win over the file.
+        ``RoutingError`` naming them (``sub_warm_start = true`` / ``false`` is read as 1 / 0);
+        ``overrides`` (given keys only) win over the file.
         """
         with open(path, "rb") as fh:
             try:
@@ -384,6 +384,9 @@ class RoutingParams:
                 f"{path}: unknown routing parameter(s) {', '.join(unknown)}; "
                 f"known: {', '.join(sorted(names))}."
             )
+        # sub_warm_start = true / false is a share of 1 / 0, as in RoutingParams(...)
+        if isinstance(doc.get("sub_warm_start"), bool):
+            doc["sub_warm_start"] = float(doc["sub_warm_start"])
         # a value of another type would pass some checks and fail later, far from the file
         # (seed = 1.5: an internal error from numpy) or be taken silently (time_limit_s = true)
         hints = typing.get_type_hints(cls)

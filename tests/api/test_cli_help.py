@@ -42,7 +42,8 @@ def test_every_default_is_shown() -> None:
 def test_generate_help_shows_tier_and_seed_defaults(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``generate --help``: tier S and seed 0 are the defaults (the help did not say)."""
+    """``generate --help``: tier S and seed 0 are the defaults (the help did not say); the
+    default name is lower case (the help said REGION-TIER-SEED)."""
     monkeypatch.setenv("COLUMNS", "200")  # one line per option
     with pytest.raises(SystemExit) as done:
         main(["generate", "--help"])
@@ -50,6 +51,24 @@ def test_generate_help_shows_tier_and_seed_defaults(
     lines = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines() if ln.strip()}
     assert lines["--tier"].endswith("(default S)")
     assert lines["--seed"].endswith("(non-negative integer, default 0)")
+    assert lines["--name"].endswith("(default region-tier-seed in lower case, e.g. sea-s-0)")
+
+
+def test_bench_tune_help_offers_one_time_limit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``bench tune --help``: one time limit (tune refuses several, exit 2); it showed
+    ``bench``'s ``S[,S...]`` and its help about several comma-separated limits."""
+    monkeypatch.setenv("COLUMNS", "200")
+    helps = {}
+    for cmd in ("bench", "bench tune"):
+        with pytest.raises(SystemExit) as done:
+            main([*cmd.split(), "--help"])
+        assert done.value.code == 0
+        out = " ".join(capsys.readouterr().out.split())  # wrapped lines joined
+        helps[cmd] = out[out.index("--time-limit S", out.index("options:")) :]
+    assert helps["bench tune"].startswith("--time-limit S solver time limit in seconds: one limit")
+    assert helps["bench"].startswith("--time-limit S[,S...] solver time limit in seconds; several")
 
 
 def test_options_whatif_says_are_as_in_plan_take_plans_values() -> None:

@@ -439,6 +439,19 @@ def test_params_from_toml(tmp_path) -> None:
         RoutingParams.from_toml(bad)
 
 
+@pytest.mark.parametrize("value, share", [("true", 1.0), ("false", 0.0)])
+def test_params_from_toml_read_sub_warm_start_true_false_as_1_0(
+    tmp_path, value: str, share: float
+) -> None:
+    """``sub_warm_start = true`` / ``false`` in a TOML is a share of 1 / 0, as in the Python
+    call (the docstring says so; the TOML path refused it as "not a number")."""
+    f = tmp_path / "p.toml"
+    f.write_text(f"[routing]\ntime_limit_s = 3.0\nsub_warm_start = {value}\n")
+    p = RoutingParams.from_toml(f)
+    assert p == RoutingParams(time_limit_s=3.0, sub_warm_start=value == "true")
+    assert p.sub_warm_start == share and type(p.sub_warm_start) is float
+
+
 def test_sweep_start_is_feasible_and_used(caplog) -> None:
     """The sweep first solution (large-instance default) gives a feasible, evaluator-checked
     result, also with optional orders and a tight shift."""
