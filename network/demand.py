@@ -356,6 +356,18 @@ def _quotes_ok(buf: npt.NDArray[np.uint8], quotes: npt.NDArray[np.int64]) -> boo
     return bool(before.all() and after.all())
 
 
+def ignored_columns(text: str) -> list[str]:
+    """The header cells of demand CSV ``text`` other than ``sku``, ``zone`` and ``units``: the
+    readers drop them, so a column meant to count (``units_2027``, ``warehouse``) would be
+    ignored without a word; the loaders warn of them."""
+    for line in text.removeprefix("\ufeff").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            row = next(csv.reader([line]), [])
+            cells = [c.strip().lower() for c in row]
+            return [c for c in cells if c not in ("sku", "zone", "units")]
+    return []
+
+
 def _header(raw: bytes, start: int, stop: int) -> list[str]:
     """The header record's cells, stripped and lower-cased (the csv module for its quoting)."""
     row = next(csv.reader([raw[start:stop].decode("utf-8")]), [])

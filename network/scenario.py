@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import enum
 import json
+import logging
 import math
 import re
 from collections import Counter
@@ -71,9 +72,17 @@ from pydantic import (
     field_validator,
 )
 
-from network.demand import DemandTable, RowLocations, check_records, check_references
+from network.demand import (
+    DemandTable,
+    RowLocations,
+    check_records,
+    check_references,
+    ignored_columns,
+)
 from network.demand import read_demand_csv as _read_demand_csv
 from network.state import FormatModel, InventoryRow, ReturnsRule, state_problems
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "MODES",
@@ -758,6 +767,13 @@ def load_scenario(path: str | Path, *, demand: str | Path | None = None) -> Scen
             raise ScenarioError([Problem(str(csv_path), f"cannot read: {e}")]) from None
         table, lines, csv_probs = _read_demand_csv(csv_text, csv_path.name, keep_bad_units=True)
         csv_demand = (table, lines, csv_path.name)
+        extra = ignored_columns(csv_text)
+        if extra and not csv_probs:
+            log.warning(
+                "%s: column(s) %s ignored: demand is read from sku, zone and units only",
+                csv_path.name,
+                ", ".join(repr(c) for c in extra),
+            )
     elif demand is not None:
         raise ScenarioError([Problem(str(demand), "no such file")])
     else:

@@ -191,3 +191,25 @@ def test_an_infinite_time_limit_is_refused_as_nan_is(
     err = capsys.readouterr().err
     assert "--time-limit" in err and "inf" in err and "Traceback" not in err, err
     assert not list(planned.glob("x*"))
+
+
+def test_a_demand_column_the_readers_drop_is_warned_of(
+    tmp_path: Path, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Columns other than sku, zone and units were dropped without a word (an inventory CSV
+    refuses unknown columns, unknown JSON keys are warned of): a ``units_2027`` column meant
+    to count would have been ignored. The load warns, naming the file and the column."""
+    doc = json.loads((data_dir / "tiny-my.json").read_text())
+    doc.pop("demand")
+    (tmp_path / "network.json").write_text(json.dumps(doc))
+    csv = "sku,zone,units,units_2027\nSKU-A,Z-KUL,100,200\n"
+    (tmp_path / "demand.csv").write_text(csv)
+    with caplog.at_level("WARNING", logger="network.scenario"):
+        assert main(["validate", str(tmp_path)]) == 0
+    said = [r.getMessage() for r in caplog.records if r.name == "network.scenario"]
+    assert any("demand.csv" in m and "'units_2027' ignored" in m for m in said), said
+    caplog.clear()
+    (tmp_path / "demand.csv").write_text("sku,zone,units\nSKU-A,Z-KUL,100\n")
+    with caplog.at_level("WARNING", logger="network.scenario"):
+        assert main(["validate", str(tmp_path)]) == 0
+    assert not [r for r in caplog.records if r.name == "network.scenario"]
