@@ -8,6 +8,7 @@ reads a previous ``plan.json`` into the network data (stocking levels and wareho
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,8 @@ from optimizer.plan.document import (
 )
 
 __all__ = ["StateSections", "attach_previous", "state_sections"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,14 @@ def attach_previous(data: NetworkData, previous: Plan) -> NetworkData:
     for w in previous.warehouses:
         if w.id in wh_i and w.open:
             y[wh_i[w.id]] = 1.0
+    if (previous.stock or previous.warehouses) and not rows and not y.any():
+        # nothing to be stable against: most likely another scenario's plan
+        log.warning(
+            "previous plan: none of its %d stock row(s) and %d open warehouse(s) is in this "
+            "network (a plan of another scenario?); stability has nothing to keep",
+            len(previous.stock),
+            sum(1 for w in previous.warehouses if w.open),
+        )
     return dataclasses.replace(
         data,
         prev_sku=np.array([sku_i[r.sku] for r in rows], np.int64),

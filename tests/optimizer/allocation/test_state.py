@@ -197,6 +197,40 @@ def test_stability_charges_moved_units_and_warehouse_changes() -> None:
     assert p["cost"]["stability"] == pytest.approx(0.01 * moved + 3.0)
 
 
+def test_a_previous_plan_that_shares_nothing_with_the_network_is_warned_of(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A previous plan of another scenario (none of its SKUs, warehouses) was taken without a
+    word, as if it were empty; ``whatif`` refuses such a base plan. Rows of SKUs a catalogue
+    dropped are still ignored quietly when some rows match."""
+    data = compile_network(parse_scenario(stranded_doc(12.0)))
+    wh = {"storage_used_m3": 0.1, "throughput_used_per_day": 0}
+
+    def prev(stock: list[tuple[str, str]], open_: list[str]) -> Plan:
+        return Plan.from_json(
+            {
+                "scenario": "previous",
+                "status": "optimal",
+                "objective": 0.0,
+                "bound": None,
+                "gap": None,
+                "solve_seconds": 0.0,
+                "stock": [{"sku": k, "warehouse": w, "units": 10} for k, w in stock],
+                "warehouses": [{"id": w, "open": True, **wh} for w in open_],
+            }
+        )
+
+    with caplog.at_level("WARNING", logger="optimizer.plan.state"):
+        attach_previous(data, prev([("OTHER", "WH-X")], ["WH-X"]))
+    said = [r.getMessage() for r in caplog.records]
+    assert any("none of its 1 stock row(s) and 1 open warehouse(s)" in m for m in said), said
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="optimizer.plan.state"):
+        out = attach_previous(data, prev([("OTHER", "WH-X"), ("K", "WH-A")], ["WH-A"]))
+    assert not caplog.records
+    assert out.prev_units.tolist() == [10.0]
+
+
 def test_an_order_without_replenishment_names_an_inbound_path() -> None:
     """No demand tonight, but a stability penalty keeps last night's level of 500 at WH-B:
     tonight's order (500 units) has no replenishment row to take its lanes from; it was
