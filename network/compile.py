@@ -517,7 +517,8 @@ def compile_network(
     d_m3 = float(dem_units @ sku_v[dem_sku]) if len(dem_sku) else 0.0
 
     def loose(c: F, most: float) -> F:
-        return np.where((c * H > most * (1 + 1e-9)) | (c >= HUGE_CAPACITY), inf, c)
+        with np.errstate(over="ignore"):  # a capacity near 1e308: inf, loose either way
+            return np.where((c * H > most * (1 + 1e-9)) | (c >= HUGE_CAPACITY), inf, c)
 
     data = NetworkData(
         name=scenario.name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import threading
 import time
@@ -144,7 +145,14 @@ def _check_writable_under(p: Path, flag: str, what: str) -> None:
         with tempfile.TemporaryFile(dir=anc):
             pass
     except OSError as e:
-        raise InputError(f"{flag}: cannot write in {str(anc)!r}: {_os_reason(e)}") from None
+        # a folder that exists but takes no files (a virtual file system such as /proc)
+        # answers ENOENT, which read as if the folder were missing
+        why = (
+            "no file can be created there"
+            if e.errno == errno.ENOENT and anc.is_dir()
+            else _os_reason(e)
+        )
+        raise InputError(f"{flag}: cannot write in {str(anc)!r}: {why}") from None
 
 
 def check_out_dir(path: str | Path, flag: str) -> Path:

@@ -213,3 +213,32 @@ def test_a_demand_column_the_readers_drop_is_warned_of(
     with caplog.at_level("WARNING", logger="network.scenario"):
         assert main(["validate", str(tmp_path)]) == 0
     assert not [r for r in caplog.records if r.name == "network.scenario"]
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs a folder that takes no files")
+def test_a_folder_that_takes_no_files_is_said_to_be_one(
+    planned: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--out /proc/x`` said "cannot write in '/proc': No such file or directory", of a
+    folder that exists (the system answers ENOENT there)."""
+    args = ["plan", str(planned / "s.json"), "--out", "/proc/x", "--time-limit", "5"]
+    err = _exit_2_naming(args, ["--out", "'/proc'", "no file can be created there"], capsys)
+    assert "No such file" not in err
+
+
+def test_a_capacity_near_the_float_limit_gives_no_numpy_warning(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """``storage_m3: 1e308`` printed numpy's "overflow encountered in multiply" with its
+    source line on stderr; such a capacity binds nothing and is read as none."""
+    import warnings
+
+    doc = json.loads((data_dir / "tiny-my.json").read_text())
+    for n in doc["nodes"]:
+        if n["id"] == "WH-KUL":
+            n["storage_m3"] = 1e308
+    f = tmp_path / "big.json"
+    f.write_text(json.dumps(doc))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["validate", str(f)]) == 0
