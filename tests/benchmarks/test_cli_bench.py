@@ -242,7 +242,7 @@ def test_bad_time_limit_is_an_argparse_error(capsys: pytest.CaptureFixture[str])
             ["bench", "--family", "solomon", "--instances", ".", "--time-limit", "0", "--out", "o"]
         )
     assert e.value.code == 2
-    assert "time limits must be > 0" in capsys.readouterr().err
+    assert "time limits must be finite numbers of seconds > 0, got '0'" in capsys.readouterr().err
 
 
 def _run_args(bench_data: Path, out: Path | str, *extra: str) -> list[str]:
@@ -348,7 +348,11 @@ def test_report_out_dir_that_is_a_file_exits_2(
         (b"\xff\xfe", [], "not UTF-8 text"),  # not text
         (None, ["--out", "{tmp}/adir"], "'{tmp}/adir' is a directory, not a file"),  # a folder
         (None, ["--out", "{tmp}/afile/r.json"], "'{tmp}/afile' is not a directory"),  # under a file
-        (None, ["--time-limit", "-1,2"], "time limits must be > 0"),  # a leading dash
+        (
+            None,
+            ["--time-limit", "-1,2"],
+            "time limits must be finite numbers of seconds > 0",
+        ),  # a leading dash
     ],
 )
 def test_bad_config_and_out_are_refused_before_any_solve(

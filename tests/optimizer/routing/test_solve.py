@@ -385,7 +385,7 @@ def test_same_seed_gives_same_routes() -> None:
         ({"time_limit_s": None}, "solution_limit"),  # no stop at all
         ({"first_solution": "magic"}, "magic"),  # unknown heuristic
         ({"metaheuristic": "ants"}, "ants"),  # unknown metaheuristic
-        ({"seed": -2}, "seed must be >= 0, got -2"),  # negative seed
+        ({"seed": -2}, "seed must be from 0 to 2147483647, got -2"),  # negative seed
         ({"lns_removal": "blast"}, "blast"),  # unknown removal
         ({"lns_accept": -0.1}, "lns_accept"),  # negative acceptance threshold
         ({"lns_meta": "ants"}, "ants"),  # unknown round metaheuristic
