@@ -70,17 +70,25 @@ class _Obj:
     Each getter takes ``required``; an optional field that is absent reads as ``None``.
     """
 
-    __slots__ = ("d", "seen", "where")
+    __slots__ = ("_where", "d", "seen")
 
-    def __init__(self, d: Any, where: str) -> None:
-        if not isinstance(d, Mapping):
-            raise PlanFormatError(f"{where or 'plan'}: expected an object, got {d!r:.60}")
+    def __init__(self, d: Any, where: str | tuple[str, int]) -> None:
+        # ``where`` is a path, or (a list's path, an index) rendered only for an error: a
+        # plan of a million rows would otherwise format a million paths it never shows
         self.d = d
-        self.where = where
+        self._where = where
         self.seen: set[str] = set()
+        if type(d) is not dict and not isinstance(d, Mapping):
+            raise PlanFormatError(f"{self.where or 'plan'}: expected an object, got {d!r:.60}")
+
+    @property
+    def where(self) -> str:
+        w = self._where
+        return w if isinstance(w, str) else f"{w[0]}[{w[1]}]"
 
     def path(self, key: str) -> str:
-        return f"{self.where}.{key}" if self.where else key
+        where = self.where
+        return f"{where}.{key}" if where else key
 
     def _bad(self, key: str, what: str, v: Any) -> PlanFormatError:
         return PlanFormatError(f"{self.path(key)}: expected {what}, got {v!r:.60}")
@@ -105,7 +113,13 @@ class _Obj:
     def units(self, key: str, *, required: bool = True) -> Any:
         """A number of units: finite and not negative (beyond solver round-off)."""
         v = self.num(key, required=required)
-        if v is not None and not (math.isfinite(v) and v >= -UNITS_ROUNDOFF):
+        if v is None:
+            return v
+        try:
+            ok = math.isfinite(v) and v >= -UNITS_ROUNDOFF
+        except OverflowError:  # an integer past a float's range (JSON can write one)
+            ok = False
+        if not ok:
             raise self._bad(key, "units >= 0", v)
         return v
 
@@ -177,20 +191,97 @@ class _Obj:
             raise self._bad(key, "an object", v)
         return dict(v)
 
-    def rows(self, key: str, read: Callable[[_Obj], _Rec], *, required: bool = False) -> Any:
-        """A list of records, each read by ``read`` (absent: None)."""
+    def rows(
+        self,
+        key: str,
+        read: Callable[[_Obj], _Rec],
+        *,
+        required: bool = False,
+        fast: Callable[[Any], _Rec | None] | None = None,
+    ) -> Any:
+        """A list of records, each read by ``fast`` when it takes the row (module's fast
+        path), else by ``read`` (absent: None)."""
         present, v = self._get(key, required)
         if not present:
             return None
         if not isinstance(v, list):
             raise self._bad(key, "a list", v)
-        return tuple(read(_Obj(r, f"{self.path(key)}[{i}]")) for i, r in enumerate(v))
+        at = self.path(key)
+        if fast is None:
+            return tuple(read(_Obj(r, (at, i))) for i, r in enumerate(v))
+        out = []
+        for i, r in enumerate(v):
+            row = fast(r)
+            out.append(row if row is not None else read(_Obj(r, (at, i))))
+        return tuple(out)
 
     def done(self) -> None:
         """Refuse keys no field reads."""
         for k in self.d:
             if k not in self.seen:
                 raise PlanFormatError(f"{self.path(str(k))}: unknown field")
+
+
+# -- the rows' fast path --------------------------------------------------------------------
+# A plan's large row lists (fulfilment, replenishment, stock: a million rows at tier L) are
+# read by a checker per field when the row is a plain dict whose values all have the exact
+# types the fields take; any other row (a missing or unknown key, a null, a bool for a number,
+# units below zero or not finite, a huge integer) goes the typed getters' way, which names
+# what is wrong. Both ways give the same row (a property test says so).
+
+_BAD = object()
+
+
+def _fast_str(v: Any) -> Any:
+    return v if type(v) is str else _BAD
+
+
+def _fast_num(v: Any) -> Any:
+    return v if type(v) is float or (type(v) is int and -(1 << 53) < v < 1 << 53) else _BAD
+
+
+def _fast_units(v: Any) -> Any:
+    if type(v) is float:
+        return v if math.isfinite(v) and v >= -UNITS_ROUNDOFF else _BAD
+    return v if type(v) is int and 0 <= v < 1 << 53 else _BAD
+
+
+def _fast_strs(v: Any) -> Any:
+    return tuple(v) if type(v) is list and all(type(x) is str for x in v) else _BAD
+
+
+def _fast_bool(v: Any) -> Any:
+    return v if type(v) is bool else _BAD
+
+
+def _fast_reader(
+    cls: type[_Rec], spec: tuple[tuple[str, Callable[[Any], Any], bool], ...]
+) -> Callable[[Any], _Rec | None]:
+    """A reader of ``cls`` rows that returns None for any row it does not take as it is.
+
+    ``spec`` is (key, checker, required) per field, in the dataclass's field order; a checker
+    returns the value to keep or ``_BAD``. An optional key that is absent reads as None."""
+    names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    if names != tuple(k for k, _, _ in spec):
+        raise AssertionError(f"{cls.__name__}: fast reader fields {names} out of order")
+    keys = frozenset(names)
+    required = frozenset(k for k, _, r in spec if r)
+
+    def read(r: Any) -> _Rec | None:
+        if type(r) is not dict or not (required <= r.keys() <= keys):
+            return None
+        vals = []
+        for key, check, _ in spec:
+            if key in r:
+                v = check(r[key])
+                if v is _BAD:
+                    return None
+                vals.append(v)
+            else:
+                vals.append(None)
+        return cls(*vals)
+
+    return read
 
 
 #: Per record class: (field name, JSON key, left out when None) of each field, in order.
@@ -485,6 +576,43 @@ class FulfilmentRow:
         return out
 
 
+_FAST_STOCK = _fast_reader(
+    StockRow,
+    (
+        ("sku", _fast_str, True),
+        ("warehouse", _fast_str, True),
+        ("units", _fast_units, True),
+        ("on_hand", _fast_units, False),
+        ("in_transit", _fast_units, False),
+    ),
+)
+_FAST_REPLENISHMENT = _fast_reader(
+    ReplenishmentRow,
+    (
+        ("sku", _fast_str, True),
+        ("warehouse", _fast_str, True),
+        ("lanes", _fast_strs, True),
+        ("units", _fast_units, True),
+        ("origin", _fast_str, False),
+        ("lead_time_hours", _fast_num, False),
+    ),
+)
+_FAST_FULFILMENT = _fast_reader(
+    FulfilmentRow,
+    (
+        ("sku", _fast_str, True),
+        ("zone", _fast_str, True),
+        ("source", _fast_str, True),
+        ("lanes", _fast_strs, True),
+        ("units", _fast_units, True),
+        ("hours", _fast_num, True),
+        ("on_time", _fast_bool, True),
+        ("p_on_time", _fast_num, False),
+        ("mode", _fast_str, False),
+    ),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class LostRow:
     """Demand of one SKU in one zone the plan does not serve (a lost sale)."""
@@ -769,9 +897,9 @@ class Plan:
             cost=None if cost is None else CostBreakdown._read(cost),
             service=None if service is None else ServiceSummary._read(service),
             warehouses=o.rows("warehouses", WarehouseRow._read),
-            stock=o.rows("stock", StockRow._read),
-            replenishment=o.rows("replenishment", ReplenishmentRow._read),
-            fulfilment=o.rows("fulfilment", FulfilmentRow._read),
+            stock=o.rows("stock", StockRow._read, fast=_FAST_STOCK),
+            replenishment=o.rows("replenishment", ReplenishmentRow._read, fast=_FAST_REPLENISHMENT),
+            fulfilment=o.rows("fulfilment", FulfilmentRow._read, fast=_FAST_FULFILMENT),
             lost=o.rows("lost", LostRow._read),
             promise_hours=o.num("promise_hours", required=False),
             transfers=o.rows("transfers", TransferRow._read),

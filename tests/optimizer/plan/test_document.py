@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from network.scenario import load_scenario
 from optimizer.allocation.params import AllocationParams
@@ -18,7 +20,10 @@ from optimizer.plan.document import (
     FulfilmentRow,
     Plan,
     PlanFormatError,
+    ReplenishmentRow,
+    StockRow,
     WarehouseRow,
+    _Obj,
 )
 from optimizer.plan.planning import plan_scenario
 from optimizer.solver import Status
@@ -310,3 +315,124 @@ def test_fresh_plan_stats_are_the_solvers(fresh_plan: dict[str, Any]) -> None:
     st = fresh_plan["stats"]
     assert {"build_s", "solve_s", "n_vars", "n_rows", "compile_s"} <= set(st)
     assert all(isinstance(st[k], int) for k in ("n_vars", "n_rows"))
+
+
+# -- the rows' fast path -----------------------------------------------------------------------
+
+_EDGE_VALUES: list[Any] = [
+    None,
+    True,
+    False,
+    0,
+    1,
+    -1,
+    2.5,
+    1 << 60,
+    1 << 1100,
+    -1e-7,
+    -1e-5,
+    1e308,
+]
+_EDGE_VALUES += [math.nan, math.inf, -math.inf, "", "x", [], ["a"], ["a", 1], [None], {}]
+_ANY_VALUE = st.one_of(
+    st.sampled_from(_EDGE_VALUES),  # each edge often, whatever the key
+    st.integers(),
+    st.floats(),
+    st.text(max_size=3),
+    st.lists(st.one_of(st.text(max_size=2), st.integers(), st.none()), max_size=3),
+)
+
+_ROW_CLASSES = {  # the class, its keys, how many of them (the first) are required
+    "fulfilment": (FulfilmentRow, ["sku", "zone", "source", "lanes", "units", "hours",
+                                   "on_time", "p_on_time", "mode"], 7),
+    "replenishment": (ReplenishmentRow, ["sku", "warehouse", "lanes", "units", "origin",
+                                         "lead_time_hours"], 4),
+    "stock": (StockRow, ["sku", "warehouse", "units", "on_hand", "in_transit"], 3),
+}  # fmt: skip
+
+
+def _good_row(which: str) -> dict[str, Any]:
+    """A row of each key the class reads, each of a type it takes."""
+    _, keys, _ = _ROW_CLASSES[which]
+    every = {
+        "sku": "S",
+        "zone": "Z",
+        "source": "W",
+        "warehouse": "W",
+        "lanes": ["L1", "L2"],
+        "units": 3.5,
+        "hours": 40,
+        "on_time": True,
+        "p_on_time": 0.9,
+        "mode": "warehouse",
+        "origin": "O",
+        "lead_time_hours": 100.0,
+        "on_hand": 2,
+        "in_transit": 0.0,
+    }
+    return {k: every[k] for k in keys}
+
+
+def _typed_row(key: str, row: Any) -> Any:
+    """The row as the typed getters alone read it (the fast path off), or the error."""
+    cls = _ROW_CLASSES[key][0]
+    try:
+        return cls._read(_Obj(row, (key, 0)))  # type: ignore[attr-defined]
+    except PlanFormatError as e:
+        return e
+
+
+@settings(max_examples=600, deadline=None, derandomize=True)
+@given(
+    which=st.sampled_from(sorted(_ROW_CLASSES)),
+    data=st.data(),
+)
+def test_the_fast_path_reads_each_row_as_the_typed_getters_do(which: str, data: Any) -> None:
+    """A plan's large row lists are read by per-field checkers when a row is plain; any row
+    they do not take goes the typed getters' way. On random rows (good values, nulls, bools,
+    huge integers, NaN, negative units, unknown and missing keys) the plan read has the same
+    rows as the getters give, and a row the getters refuse is refused naming it."""
+    _, keys, n_required = _ROW_CLASSES[which]
+    good = _good_row(which)
+    # a good row with one or two keys changed: left out, or any value
+    row = {k: good[k] for k in keys if data.draw(st.booleans(), label=f"{k} given")}
+    row |= {k: good[k] for k in keys[:n_required]}
+    for k in data.draw(st.lists(st.sampled_from(keys), min_size=1, max_size=2), label="changed"):
+        if data.draw(st.booleans(), label=f"{k} left out"):
+            row.pop(k, None)
+        else:
+            row[k] = data.draw(_ANY_VALUE, label=k)
+    if data.draw(st.integers(0, 9), label="unknown key") == 0:
+        row[data.draw(st.sampled_from(["extra", "units_x", "Sku"]), label="key")] = 1
+    _check_read_as_the_getters_read(which, row, keys)
+
+
+def _check_read_as_the_getters_read(which: str, row: dict[str, Any], keys: list[str]) -> None:
+    expected = _typed_row(which, row)
+    doc: dict[str, Any] = {"scenario": "s", "status": "feasible", "objective": None}
+    doc |= {"bound": None, "gap": None, "solve_seconds": 1.0, which: [row]}
+    try:
+        got = Plan.from_json(doc)
+    except PlanFormatError as e:
+        assert isinstance(expected, PlanFormatError), f"refused {row!r}: {e}"
+        assert str(e) == str(expected)  # the same words, naming the same row and key
+        return
+    assert not isinstance(expected, PlanFormatError), f"took {row!r}; the getters: {expected}"
+    (read,) = getattr(got, which)
+    assert read == expected
+    assert [type(getattr(read, f)) for f in keys] == [type(getattr(expected, f)) for f in keys]
+
+
+@pytest.mark.parametrize("which", sorted(_ROW_CLASSES))
+def test_the_fast_path_reads_every_edge_value_of_every_key_as_the_getters_do(which: str) -> None:
+    """Each key of a good row left out, or set to each edge value (nulls, bools, integers
+    past a float, NaN, infinities, units just below zero, lists of other things), and one
+    unknown key: the plan read has the row the typed getters give, or refuses it as they do."""
+    _, keys, _ = _ROW_CLASSES[which]
+    good = _good_row(which)
+    cases = [{**good, "extra": 1}]
+    for k in keys:
+        cases.append({kk: v for kk, v in good.items() if kk != k})
+        cases += [{**good, k: v} for v in _EDGE_VALUES]
+    for row in cases:
+        _check_read_as_the_getters_read(which, row, keys)
