@@ -23,6 +23,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
@@ -108,18 +109,15 @@ class _Obj:
             return None
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise self._bad(key, "a number", v)
+        if isinstance(v, int) and not -sys.float_info.max <= v <= sys.float_info.max:
+            # JSON writes integers of any size; past a float's range every sum overflows
+            raise self._bad(key, "a number within a float's range", v)
         return v
 
     def units(self, key: str, *, required: bool = True) -> Any:
         """A number of units: finite and not negative (beyond solver round-off)."""
         v = self.num(key, required=required)
-        if v is None:
-            return v
-        try:
-            ok = math.isfinite(v) and v >= -UNITS_ROUNDOFF
-        except OverflowError:  # an integer past a float's range (JSON can write one)
-            ok = False
-        if not ok:
+        if v is not None and not (math.isfinite(v) and v >= -UNITS_ROUNDOFF):
             raise self._bad(key, "units >= 0", v)
         return v
 

@@ -436,3 +436,20 @@ def test_the_fast_path_reads_every_edge_value_of_every_key_as_the_getters_do(whi
         cases += [{**good, k: v} for v in _EDGE_VALUES]
     for row in cases:
         _check_read_as_the_getters_read(which, row, keys)
+
+
+@pytest.mark.parametrize(
+    ("rows", "field"),
+    [("fulfilment", "hours"), ("fulfilment", "p_on_time"), ("fulfilment", "units")],
+)
+def test_an_integer_past_a_float_is_refused_naming_the_field(
+    fresh_plan: dict[str, Any], rows: str, field: str
+) -> None:
+    """JSON writes integers of any size; a plan's ``hours: 1e400`` written out as digits was
+    read, and the what-if then stopped on an OverflowError ("internal error")."""
+    doc = copy.deepcopy(_doc(fresh_plan))
+    doc[rows][0][field] = 10**400
+    with pytest.raises(PlanFormatError, match=rf"^{rows}\[0\]\.{field}: expected .*float"):
+        Plan.from_json(doc)
+    doc[rows][0][field] = 10**300  # within a float's range: read
+    assert getattr(getattr(Plan.from_json(doc), rows)[0], field) == 10**300
