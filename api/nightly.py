@@ -43,6 +43,7 @@ import datetime as dt
 import json
 import logging
 import math
+import sys
 import time
 import tomllib
 from collections.abc import Iterator
@@ -189,6 +190,8 @@ class StockChange(TypedDict):
 
 
 def _num(x: Any) -> float | None:
+    if isinstance(x, int) and not -sys.float_info.max <= x <= sys.float_info.max:
+        return None  # an integer past a float (JSON writes any size)
     return float(x) if isinstance(x, int | float) and math.isfinite(x) else None
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, overload
@@ -172,7 +173,7 @@ def check_records(
     units: list[float] = []
     for i, r in enumerate(rows):
         if not isinstance(r, dict):
-            probs.append((where(i), f"Input should be a valid dictionary (got {r!r})"))
+            probs.append((where(i), f"Input should be a valid dictionary (got {r!r:.60})"))
             continue
         bad = False
         here = where(i)
@@ -184,7 +185,9 @@ def check_records(
                 probs.append((f"{here}.{key}", "Field required"))
                 bad = True
             elif not isinstance(v, str) or not v:
-                probs.append((f"{here}.{key}", f"Input should be a non-empty string (got {v!r})"))
+                probs.append(
+                    (f"{here}.{key}", f"Input should be a non-empty string (got {v!r:.60})")
+                )
                 bad = True
         u = r.get("units")
         if "units" not in r:
@@ -194,22 +197,30 @@ def check_records(
             try:
                 if isinstance(u, bool) or not isinstance(u, int | float | str):
                     raise TypeError
-                uf = float(u)
+                try:
+                    uf = float(u)
+                except OverflowError:  # an integer past a float (JSON writes any size)
+                    uf = (1 if isinstance(u, int) and u > 0 else -1) * sys.float_info.max
             except (TypeError, ValueError):
-                probs.append((f"{here}.units", f"Input should be a valid number (got {u!r})"))
+                probs.append((f"{here}.units", f"Input should be a valid number (got {u!r:.60})"))
                 bad = True
             else:
                 if not math.isfinite(uf):
-                    probs.append((f"{here}.units", f"Input should be a finite number (got {u!r})"))
+                    probs.append(
+                        (f"{here}.units", f"Input should be a finite number (got {u!r:.60})")
+                    )
                     bad = True
                 elif uf < 0:
                     probs.append(
-                        (f"{here}.units", f"Input should be greater than or equal to 0 (got {u!r})")
+                        (
+                            f"{here}.units",
+                            f"Input should be greater than or equal to 0 (got {u!r:.60})",
+                        )
                     )
                     bad = True
                 elif uf > MAX_UNITS:
                     probs.append(
-                        (f"{here}.units", f"Input should be at most {MAX_UNITS:g} (got {u!r})")
+                        (f"{here}.units", f"Input should be at most {MAX_UNITS:g} (got {u!r:.60})")
                     )
                     bad = True
         if not bad:

@@ -378,7 +378,7 @@ def _pydantic_problems(err: ValidationError, raw: Any, source: str) -> list[Prob
         if e["type"] not in ("missing",) and "input" in e:
             got = e["input"]
             if not isinstance(got, dict | list):
-                msg = f"{msg} (got {got!r})"
+                msg = f"{msg} (got {got!r:.60})"
         where = _where(tuple(e["loc"]), raw)
         out.append(Problem(f"{source}{where}", msg))
     return out

@@ -150,7 +150,12 @@ def _items(raw: dict[str, Any], key: str) -> list[dict[str, Any]]:
 
 
 def _num(v: Any) -> float | None:
-    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+    if not isinstance(v, int | float) or isinstance(v, bool):
+        return None
+    try:
+        return float(v)
+    except OverflowError:  # an integer past a float (JSON writes any size): out of range
+        return math.inf if v > 0 else -math.inf
 
 
 def state_problems(raw: dict[str, Any], source: str = "") -> list[tuple[str, str]]:

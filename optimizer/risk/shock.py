@@ -155,15 +155,16 @@ def _sel_json(sel: Selector) -> dict[str, Any]:
 def _number(
     v: Any, where: str, probs: list[Problem], *, lo: float | None = 0.0, hi: float
 ) -> float | None:
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        probs.append(Problem(where, f"expected a finite number, got {v!r}"))
+    finite = isinstance(v, int) or (isinstance(v, float) and math.isfinite(v))
+    if isinstance(v, bool) or not finite:
+        probs.append(Problem(where, f"expected a finite number, got {v!r:.60}"))
         return None
     if lo is not None and v < lo:
-        probs.append(Problem(where, f"must be ≥ {lo:g}, got {v!r}"))
+        probs.append(Problem(where, f"must be ≥ {lo:g}, got {v!r:.60}"))
         return None
     if abs(v) > hi:
         probs.append(
-            Problem(where, f"must be {'≤' if lo is not None else 'within ±'} {hi:g}, got {v!r}")
+            Problem(where, f"must be {'≤' if lo is not None else 'within ±'} {hi:g}, got {v!r:.60}")
         )
         return None
     return float(v)

@@ -242,3 +242,56 @@ def test_a_capacity_near_the_float_limit_gives_no_numpy_warning(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert main(["validate", str(f)]) == 0
+
+
+HUGE = 10**400  # JSON writes integers of any size; Python reads them as int, past a float
+
+
+@pytest.mark.parametrize(
+    ("where", "words"),
+    [
+        ("demand", ["demand[0]", "units", "at most 1e+12"]),
+        ("inventory", ["inventory", "on_hand"]),
+        ("lat", ["nodes[0]", "lat"]),
+    ],
+)
+def test_an_integer_past_a_float_in_a_scenario_is_exit_2_naming_it(
+    tmp_path: Path, data_dir: Path, where: str, words: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``units: 1000…0`` (401 digits) stopped ``validate`` on an OverflowError ("internal
+    error"); the message shows at most 60 characters of the number."""
+    doc = json.loads((data_dir / "tiny-my-v11.json").read_text())
+    if where == "demand":
+        doc["demand"][0]["units"] = HUGE
+    elif where == "inventory":
+        doc["inventory"][0]["on_hand"] = HUGE
+    else:
+        doc["nodes"][0]["lat"] = HUGE
+    f = tmp_path / "huge.json"
+    f.write_text(json.dumps(doc))
+    err = _exit_2_naming(["validate", str(f)], words, capsys)
+    assert "0" * 61 not in err
+
+
+def test_an_integer_past_a_float_in_a_shock_or_plan_is_exit_2_naming_it(
+    planned: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A shock's multiplier and a plan's hours written as 401 digits: exit 2, not an
+    OverflowError."""
+    s, out = str(planned / "s.json"), str(planned / "out")
+    whatif = ["whatif", s, "--out", out, "--time-limit", "10"]
+    shock = planned / "shock.json"
+    shock.write_text(
+        json.dumps({"name": "x", "changes": [{"lanes": {"mode": "sea"}, "cost_multiplier": HUGE}]})
+    )
+    err = _exit_2_naming([*whatif, "--plan", str(planned / "p"), "--shock", str(shock)],
+                         ["cost_multiplier"], capsys)  # fmt: skip
+    assert "0" * 61 not in err
+    shock.write_text(json.dumps({"name": "x", "changes": []}))
+    doc = json.loads((planned / "p" / "plan.json").read_text())
+    doc["fulfilment"][0]["hours"] = HUGE
+    (planned / "q").mkdir()
+    (planned / "q" / "plan.json").write_text(json.dumps(doc))
+    _exit_2_naming([*whatif, "--plan", str(planned / "q"), "--shock", str(shock)],
+                   ["fulfilment[0].hours", "float"], capsys)  # fmt: skip
+    assert not (planned / "out").exists()
