@@ -92,14 +92,24 @@ def _wait_all(futures: list[Any], deadline: float) -> list[Any]:
     """Each future's result (``concurrent.futures`` and Dask futures alike), ``None`` for one
     that failed or was not done by ``deadline``."""
     out: list[Any] = [None] * len(futures)
+    late: list[int] = []
     for i, fut in enumerate(futures):
         left = deadline - time.perf_counter()
         try:
             out[i] = (
                 fut.result() if not math.isfinite(left) else fut.result(timeout=max(0.01, left))
             )
-        except Exception as e:  # a failed or late task: the caller's fallback takes over
+        except TimeoutError:  # late: the caller's fallback takes over (and says so)
+            late.append(i)
+        except Exception as e:  # a failed task: the same, with what went wrong
             log.warning("sub-solve %d gave no result: %s: %s", i, type(e).__name__, e)
+    if late:
+        log.warning(
+            "%d of %d sub-solve(s) not done by the time limit (%s): their fallback is used",
+            len(late),
+            len(futures),
+            ", ".join(map(str, late)) if len(late) <= 10 else f"{late[0]}, …, {late[-1]}",
+        )
     return out
 
 

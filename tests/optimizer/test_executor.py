@@ -167,3 +167,28 @@ def test_a_map_past_its_deadline_lets_the_interpreter_exit() -> None:
     assert r.returncode == 0, r.stderr
     assert "late 6" in r.stdout
     assert "InvalidStateError" not in r.stderr
+
+
+def test_late_sub_solves_are_one_warning_and_failed_ones_name_their_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """At tier L every block can be past its time: the log had a line per block reading
+    "sub-solve 3 gave no result: TimeoutError: " (an empty message); now one line says how
+    many were late and which, and a failed task still names its error."""
+    import concurrent.futures as cf
+
+    from optimizer.executor import _wait_all
+
+    done: cf.Future[int] = cf.Future()
+    done.set_result(7)
+    failed: cf.Future[int] = cf.Future()
+    failed.set_exception(ValueError("negative -1"))
+    late = [cf.Future() for _ in range(12)]  # never done
+    with caplog.at_level("WARNING", logger="optimizer.executor"):
+        out = _wait_all([done, failed, *late], deadline=0.0)
+    assert out == [7] + [None] * 13
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        "sub-solve 1 gave no result: ValueError: negative -1",
+        "12 of 14 sub-solve(s) not done by the time limit (2, …, 13): their fallback is used",
+    ]
