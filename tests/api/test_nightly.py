@@ -536,3 +536,29 @@ def test_a_solver_setting_that_cannot_load_exits_2_before_planning(
     assert err.startswith("error: TRADELANE_SOLVER: cannot load solver 'nomod:fn'")
     assert len(err.splitlines()) == 1
     assert not (tmp_path / "n.db").exists() and not (tmp_path / "reports").exists()
+
+
+def test_verbose_logs_the_solves_start_and_each_scenarios_end(
+    tmp_path: Path, tiny_scenario: dict[str, Any]
+) -> None:
+    """The README: "``-v`` logs when the solves start and each scenario's end", in a process
+    of its own as cron runs it (its log set up by the command, not by the tests)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.api.server import ROOT
+
+    _write(tmp_path, "tiny.json", tiny_scenario)
+    cfg = _config(tmp_path, f"sqlite:///{tmp_path / 'n.db'}", '[[scenario]]\nname = "tiny-my"\n'
+                  'path = "tiny.json"\n')  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TRADELANE_SOLVER": FAKE}
+    argv = [sys.executable, "-m", "api.cli", "-v", "nightly", "--config", str(cfg)]
+    argv += ["--date", "2026-03-01"]
+    run = {"env": env, "cwd": tmp_path, "capture_output": True, "text": True, "timeout": 120}
+    done = subprocess.run(argv, check=False, **run)  # type: ignore[call-overload]
+    assert done.returncode == 0, done.stderr
+    assert "INFO api.nightly: nightly 2026-03-01: solving 1 of 1 scenario(s)" in done.stderr
+    assert "INFO api.nightly: nightly tiny-my: planned (optimal" in done.stderr
+    quiet = subprocess.run(argv[:3] + argv[4:], check=False, **run)  # type: ignore[call-overload]
+    assert quiet.returncode == 0 and "INFO" not in quiet.stderr, quiet.stderr
