@@ -129,7 +129,7 @@ def _check_solomon_text(path: Path, text: str) -> list[int] | None:
         for name, tok in zip(names, toks, strict=True):
             v = _number(tok)
             if v is None or not math.isfinite(v):
-                raise RoutingError(f"{path}:{i + 1}: {name} {tok!r} is not a number")
+                raise RoutingError(f"{path}:{i + 1}: {name} {tok!r:.60} is not a number")
             if not v.is_integer():
                 raise RoutingError(
                     f"{path}:{i + 1}: {name} {tok!r} is not a whole number (the Solomon "
@@ -178,7 +178,9 @@ def _check_vrplib_text(path: Path, text: str) -> None:
             if sep and key in numeric:
                 v = _number(value.strip())
                 if v is None or not math.isfinite(v):
-                    raise RoutingError(f"{path}:{i + 1}: {key} {value.strip()!r} is not a number")
+                    raise RoutingError(
+                        f"{path}:{i + 1}: {key} {value.strip()!r:.60} is not a number"
+                    )
                 if key in ("CAPACITY", "SERVICE_TIME", "DISTANCE") and v < 0:
                     raise RoutingError(f"{path}:{i + 1}: {key} {value.strip()} is negative")
                 if key == "VEHICLES" and (v < 1 or not v.is_integer()):
@@ -205,7 +207,7 @@ def _check_vrplib_text(path: Path, text: str) -> None:
             )
         bad = next((t for t in toks if _number(t) is None or not math.isfinite(float(t))), None)
         if bad is not None:
-            raise RoutingError(f"{path}:{i + 1}: {bad!r} in {section} is not a number")
+            raise RoutingError(f"{path}:{i + 1}: {bad!r:.60} in {section} is not a number")
         rows, at = counts[section]
         # the parser takes the rows in file order and drops their node ids: a section in
         # another order would give one node's demand or window to another

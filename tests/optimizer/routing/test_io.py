@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -367,3 +368,17 @@ def test_a_folder_given_as_an_instance_is_named_as_a_folder(tmp_path) -> None:
         read_instance(tmp_path)
     with pytest.raises(RoutingError, match="no such file"):
         read_instance(tmp_path / "missing.txt")
+
+
+def test_a_solomon_number_past_a_float_is_shown_cut(tmp_path: Path, data_dir: Path) -> None:
+    """A demand of 401 digits was refused with all 401 digits in the message."""
+    lines = (data_dir / "vrp" / "C101.txt").read_text().splitlines()
+    i = next(j for j, line in enumerate(lines) if line.strip().startswith("CUST NO")) + 3
+    toks = lines[i].split()
+    toks[3] = "1" + "0" * 400
+    lines[i] = "  ".join(toks)
+    f = tmp_path / "huge.txt"
+    f.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RoutingError, match=rf":{i + 1}: demand '10+ is not a number") as e:
+        read_solomon(f)
+    assert len(str(e.value)) < 200
