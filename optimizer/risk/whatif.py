@@ -200,6 +200,8 @@ class WhatIf:
         replan["gap"] = self.replan.gap
         replan["solve_seconds"] = self.replan.solve_seconds
         replan["seed"] = self.replan.seed  # with the shock and the base plan, reproducible
+        # what the re-plan says of itself (a block on its naive plan, a limit cut short, ...)
+        replan["notes"] = list(self.replan.notes or ())
         a = self.applied
         return {
             "scenario": self.base.scenario,
@@ -1184,6 +1186,7 @@ def whatif_markdown(doc: dict[str, Any]) -> str:
                 vals.append("n/a")
         lines.append(f"| {label} | " + " | ".join(vals) + " |")
 
+    row("status", lambda d: str(d["status"]))
     row("total cost", lambda d: _f(d["objective"]))
     for term in doc["base"]["cost"]:
         row(f"  {term}", lambda d, t=term: _f(d["cost"][t]))
@@ -1220,6 +1223,12 @@ def whatif_markdown(doc: dict[str, Any]) -> str:
         if d.get("violations"):
             lines += ["", f"The {name} plan breaks {len(d['violations'])} rule(s), e.g.:", ""]
             lines += [f"- {v}" for v in d["violations"][:10]]
+    rp = doc["replan"]
+    if rp.get("notes"):
+        secs = rp.get("solve_seconds")
+        took = f" in {secs:,.1f} s" if isinstance(secs, int | float) else ""
+        lines += ["", f"The re-plan ({rp['status']}{took}) says:", ""]
+        lines += [f"- {n}" for n in rp["notes"][:10]]
     for name, d in (("held", h), ("re-planned", doc["replan"])):
         if d.get("shortfalls"):
             lines += ["", f"The {name} plan misses {len(d['shortfalls'])} service target(s):", ""]

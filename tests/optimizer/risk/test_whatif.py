@@ -426,6 +426,14 @@ def test_rules_the_re_plan_breaks_are_reported() -> None:
     assert f"| rules broken | 0 | 0 | {n} |" in md
     assert f"The re-planned plan breaks {n} rule(s)" in md
     assert res.replan_eval.violations[0] in md
+    # ... and why: the re-plan's status and its own notes (the naive plan used, ...), which
+    # whatif.md did not show (sea-L's what-if read "rules broken 5" with no word of the
+    # re-plan having stopped at its limit on every block's naive plan)
+    st = str(res.replan.status)
+    assert f"| status | {out['base']['status']} | hold | {st} |" in md
+    assert out["replan"]["notes"] == list(res.replan.notes or ()) and out["replan"]["notes"]
+    assert f"The re-plan ({st} in " in md
+    assert all(f"- {note}" in md for note in out["replan"]["notes"][:10])
 
 
 def test_cli_whatif_takes_the_inventory_the_plan_was_made_with(tmp_path: Path) -> None:
