@@ -65,6 +65,10 @@ def test_diff_plans_by_hand() -> None:
     first = diff_plans(None, after)
     assert first["first_run"] and first["objective"]["delta"] is None
     assert len(first["stock"]) == 3
+    # a stored document's number past a float (JSON writes integers of any size) reads as
+    # unknown, as a non-number does; it stopped the diff on an OverflowError
+    huge = {**after, "objective": 10**400}
+    assert diff_plans(before, huge)["objective"] == {"before": 100.0, "after": None, "delta": None}
 
 
 def _write(tmp: Path, name: str, doc: dict[str, Any]) -> Path:
