@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
     from sqlalchemy.orm import QueryableAttribute
 
+    from optimizer.progress import PhaseReport
+
 __all__ = ["RISK_TASKS", "is_risk_request", "is_risk_result", "plan_request_sql", "risk_job"]
 
 RISK_TASKS = ("simulate", "whatif")
@@ -41,8 +43,15 @@ def is_risk_result(result: Any) -> bool:
     return isinstance(result, dict) and "source_plan" in result
 
 
-def risk_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> dict[str, Any]:
-    """Run a simulate or what-if request; returns ``sim.json`` or ``whatif.json``.
+def risk_job(
+    request: dict[str, Any],
+    *,
+    time_limit_s: float,
+    seed: int = 0,
+    progress: PhaseReport | None = None,
+) -> dict[str, Any]:
+    """Run a simulate or what-if request; returns ``sim.json`` or ``whatif.json``; a what-if
+    tells ``progress`` its steps (``GET /v1/plans/{id}`` shows them, as a plan's).
 
     Raises
     ------
@@ -83,6 +92,7 @@ def risk_job(request: dict[str, Any], *, time_limit_s: float, seed: int = 0) -> 
             params_a,
             started=started,
             previous=Plan.from_json(prev) if prev is not None else None,
+            progress=progress,
         )
         doc = res.to_json()
         doc["source_plan"] = request.get("source")

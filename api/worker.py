@@ -137,7 +137,7 @@ def plan_job(
     if is_risk_request(request):  # POST /v1/plans/{id}/simulate|whatif
         from api.risk_jobs import risk_job
 
-        return risk_job(request, time_limit_s=time_limit_s, seed=seed)
+        return risk_job(request, time_limit_s=time_limit_s, seed=seed, progress=progress)
     try:
         from optimizer.allocation.params import AllocationParams
         from optimizer.plan.document import Plan

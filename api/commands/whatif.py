@@ -23,6 +23,7 @@ from api.commands._common import (
     read_plan_file,
     read_previous,
     require_lists,
+    with_progress,
 )
 
 
@@ -65,6 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--config", metavar="TOML", help="parameters from a TOML file")
     p.add_argument("--seed", type=int, metavar="N", help="random seed (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run, baseline=None)
 
 
@@ -97,13 +99,18 @@ def run(args: argparse.Namespace) -> int:
     with StagedOutput(args.out, "--out") as staged:
         out = staged.target
         try:
-            res = whatif(
-                scenario,
-                plan,
-                shock,
-                params,
-                started=getattr(args, "started", None),
-                previous=previous,
+            res = with_progress(
+                lambda say: whatif(
+                    scenario,
+                    plan,
+                    shock,
+                    params,
+                    started=getattr(args, "started", None),
+                    previous=previous,
+                    progress=say,
+                ),
+                params.time_limit_s,
+                quiet=args.quiet,
             )
         except TimeLimitError as e:
             raise InputError(f"--time-limit: {e}") from None

@@ -89,6 +89,7 @@ from optimizer.plan.document import (
 from optimizer.plan.evaluate import Evaluation, evaluate
 from optimizer.plan.planning import machine_slowdown, plan_scenario, shortest_limit
 from optimizer.plan.state import attach_previous
+from optimizer.progress import PhaseReport, quiet
 from optimizer.risk.flows import option_keys
 from optimizer.risk.shock import AppliedShock, Shock, apply_shock
 from optimizer.solver import Status
@@ -1093,6 +1094,7 @@ def whatif(
     base_data: NetworkData | None = None,
     started: float | None = None,
     previous: Plan | None = None,
+    progress: PhaseReport | None = None,
 ) -> WhatIf:
     """Evaluate the base plan, hold it under the shock and re-plan (module docstring).
 
@@ -1104,6 +1106,8 @@ def whatif(
     ``tradelane plan --previous``): the base and held plans are evaluated and the re-plan is
     made against it too, so their costs carry the same stability and excess-holding terms as
     the base plan's own.
+
+    ``progress`` is told each step (the evaluations, the hold, then the re-plan's own phases).
 
     Raises
     ------
@@ -1117,17 +1121,22 @@ def whatif(
         rows), found before any other work.
     """
     params = params or AllocationParams()
+    say = progress or quiet
     started = time.perf_counter() if started is None else started
     applied = apply_shock(scenario, shock)
     rows = plan_rows(base_plan)
     check_whatif_limit(applied.scenario, rows, params)
+    say("what-if: compiling the base and shocked networks")
     base_data = base_data if base_data is not None else compile_network(scenario)
     shocked = compile_network(applied.scenario)
     if previous is not None:
         base_data = attach_previous(base_data, previous)
         shocked = attach_previous(shocked, previous)
+    say(f"what-if: evaluating the base plan ({rows:,} rows)")
     base_eval = evaluate(base_data, base_plan)
+    say("what-if: holding the plan under the shock")
     hold = hold_plan(base_plan, shocked)
+    say("what-if: evaluating the held plan")
     hold_eval = evaluate(shocked, hold.plan)
     hold = replace(hold, plan=held_document(hold.plan, shocked, hold_eval))
     # the re-plan keeps its own output reserve; what comes after it here (its evaluation and
@@ -1137,8 +1146,14 @@ def whatif(
         after = WHATIF_AFTER_S_PER_PLAN_ROW * rows * machine_slowdown()
         replan_params = replace(params, time_limit=max(0.0, params.time_limit_s - after))
     replan = plan_scenario(
-        applied.scenario, replan_params, data=shocked, started=started, previous=previous
+        applied.scenario,
+        replan_params,
+        data=shocked,
+        started=started,
+        previous=previous,
+        progress=(lambda text, /, **kw: say(f"re-plan: {text}", **kw)) if progress else None,
     ).plan
+    say("what-if: evaluating the re-plan")
     replan_eval = evaluate(shocked, replan) if replan.objective is not None else None
     notes = []
     if base_eval.violations:

@@ -498,3 +498,36 @@ def test_a_plan_made_against_a_previous_plan_is_held_and_re_planned_against_it(
     )
     assert job["base"]["objective"] == pytest.approx(plan["objective"], rel=1e-9)
     assert job["hold"]["objective"] == pytest.approx(doc["hold"]["objective"], rel=1e-9)
+
+
+def test_a_whatif_tells_its_steps_and_the_re_plans_phases() -> None:
+    """At tier L a what-if runs for minutes; ``tradelane whatif`` showed nothing until the end
+    and a what-if job's status had no phase. ``whatif(progress=...)`` is told each step, the
+    re-plan's own phases prefixed, in order; the CLI shows them and the worker stores them."""
+    s = parse_scenario(json.loads((DATA / "tiny-my.json").read_text()))
+    plan = plan_scenario(s, AllocationParams(time_limit=30)).plan
+    shock = parse_shock({"name": "t", "changes": [{"warehouse": "WH-KUL", "closed": True}]})
+    said: list[str] = []
+    whatif(s, plan, shock, AllocationParams(time_limit=20), progress=lambda t, **_: said.append(t))
+    steps = [t for t in said if t.startswith("what-if: ")]
+    assert [t.split(" (")[0] for t in steps] == [
+        "what-if: compiling the base and shocked networks",
+        "what-if: evaluating the base plan",
+        "what-if: holding the plan under the shock",
+        "what-if: evaluating the held plan",
+        "what-if: evaluating the re-plan",
+    ]
+    replan = [i for i, t in enumerate(said) if t.startswith("re-plan: ")]
+    assert replan and said.index(steps[3]) < replan[0] and replan[-1] < said.index(steps[4])
+    # the API's what-if job passes them on
+    from api.risk_jobs import risk_job
+
+    job: list[str] = []
+    request = {
+        "task": "whatif",
+        "scenario": json.loads((DATA / "tiny-my.json").read_text()),
+        "plan": plan.to_json(),
+        "shock": {"name": "t", "changes": [{"warehouse": "WH-KUL", "closed": True}]},
+    }
+    risk_job(request, time_limit_s=20, progress=lambda t, **_: job.append(t))
+    assert "what-if: holding the plan under the shock" in job
