@@ -520,7 +520,7 @@ async def upload_forecast(request: Request, name: str) -> Response:
         errors.append("forecast: choose a CSV file (sku,zone,units) or paste the rows")
     if not errors:
         try:
-            rec = await run_in_threadpool(
+            rec, _ = await run_in_threadpool(
                 submit_forecast,
                 request,
                 tenant,

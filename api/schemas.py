@@ -123,6 +123,12 @@ class PlanAccepted(BaseModel):
 
     id: str
     status: JobStatus
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the submitted scenario or forecast holds that planning ignores (keys "
+        "the format does not define, demand CSV columns other than sku, zone and units), as "
+        "`tradelane validate` warns of them; the job is queued all the same.",
+    )
 
 
 class PlanSummary(BaseModel):

@@ -367,6 +367,18 @@ def _quotes_ok(buf: npt.NDArray[np.uint8], quotes: npt.NDArray[np.int64]) -> boo
     return bool(before.all() and after.all())
 
 
+def ignored_keys(rows: Any) -> list[str]:
+    """The keys of JSON demand rows other than ``sku``, ``zone`` and ``units``, sorted: the
+    readers drop them, as they drop a CSV's other columns (:func:`ignored_columns`)."""
+    if not isinstance(rows, list):
+        return []
+    seen: set[Any] = set()
+    for r in rows:
+        if isinstance(r, dict):
+            seen.update(r.keys())
+    return sorted(str(k) for k in seen - {"sku", "zone", "units"})
+
+
 def ignored_columns(text: str) -> list[str]:
     """The header cells of demand CSV ``text`` other than ``sku``, ``zone`` and ``units``: the
     readers drop them, so a column meant to count (``units_2027``, ``warehouse``) would be

@@ -78,6 +78,7 @@ from network.demand import (
     check_records,
     check_references,
     ignored_columns,
+    ignored_keys,
 )
 from network.demand import read_demand_csv as _read_demand_csv
 from network.state import FormatModel, InventoryRow, ReturnsRule, state_problems
@@ -97,6 +98,7 @@ __all__ = [
     "ScenarioError",
     "Service",
     "Sku",
+    "demand_keys_warning",
     "load_scenario",
     "load_yaml",
     "parse_scenario",
@@ -769,11 +771,7 @@ def load_scenario(path: str | Path, *, demand: str | Path | None = None) -> Scen
         csv_demand = (table, lines, csv_path.name)
         extra = ignored_columns(csv_text)
         if extra and not csv_probs:
-            log.warning(
-                "%s: column(s) %s ignored: demand is read from sku, zone and units only",
-                csv_path.name,
-                ", ".join(repr(c) for c in extra),
-            )
+            log.warning("%s: %s", csv_path.name, demand_keys_warning(extra, what="column(s)"))
     elif demand is not None:
         raise ScenarioError([Problem(str(demand), "no such file")])
     else:
@@ -785,4 +783,14 @@ def load_scenario(path: str | Path, *, demand: str | Path | None = None) -> Scen
         raise ScenarioError(first + e.problems) from None
     if first:
         raise ScenarioError(first)
+    if csv_demand is None and isinstance(raw, dict) and (keys := ignored_keys(raw.get("demand"))):
+        log.warning("%s: %s", net.name, demand_keys_warning(keys))
     return s
+
+
+def demand_keys_warning(keys: list[str], *, what: str = "demand rows' key(s)") -> str:
+    """The warning for demand keys (or CSV columns) the readers drop."""
+    return (
+        f"{what} {', '.join(repr(k) for k in keys)} ignored: demand is read from sku, zone and "
+        "units only"
+    )

@@ -254,9 +254,10 @@ def get_network(
 
 def forecast_scenario(
     network: dict[str, Any], body: bytes | str, media: str
-) -> tuple[dict[str, Any], Scenario]:
-    """The scenario of a forecast on a network (the document and the parsed scenario): CSV
-    text or a JSON list of demand rows.
+) -> tuple[dict[str, Any], Scenario, list[str]]:
+    """The scenario of a forecast on a network (the document, the parsed scenario and what
+    the readers drop: CSV columns or JSON keys other than sku, zone and units): CSV text or a
+    JSON list of demand rows.
 
     Raises
     ------
@@ -266,8 +267,10 @@ def forecast_scenario(
     HTTPException
         400 for a body that is not UTF-8 or JSON, 415 for another media type.
     """
-    from network.demand import read_demand_csv
-    from network.scenario import Problem, ScenarioError, parse_scenario
+    from network.demand import ignored_columns, ignored_keys, read_demand_csv
+    from network.scenario import Problem, ScenarioError, demand_keys_warning, parse_scenario
+
+    warnings: list[str] = []
 
     if isinstance(body, bytes):
         try:
@@ -285,6 +288,8 @@ def forecast_scenario(
             raise _problems(ScenarioError(first + e.problems), csv=True) from None
         if first:
             raise _problems(ScenarioError(first), csv=True)
+        if extra := ignored_columns(body[:65536]):  # the header is on the first lines
+            warnings.append(f"{CSV_NAME}: {demand_keys_warning(extra, what='column(s)')}")
         if not len(s.demand):
             raise RequestValidationError(
                 [
@@ -321,12 +326,14 @@ def forecast_scenario(
             s = parse_scenario({**network, "demand": rows})
         except ScenarioError as e:
             raise _problems(e) from None
+        if keys := ignored_keys(rows):
+            warnings.append(f"body: {demand_keys_warning(keys)}")
     else:
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             "send the forecast as text/csv or application/json",
         )
-    return {**network, "demand": s.demand.to_records()}, s
+    return {**network, "demand": s.demand.to_records()}, s, warnings
 
 
 @router.post(
@@ -366,7 +373,7 @@ async def plan_forecast(
     from starlette.concurrency import run_in_threadpool
 
     body = await request.body()
-    rec = await run_in_threadpool(
+    rec, warnings = await run_in_threadpool(
         submit_forecast,
         request,
         tenant,
@@ -378,7 +385,7 @@ async def plan_forecast(
         seed=seed,
     )
     response.headers["Location"] = f"/v1/plans/{rec.id}"
-    return PlanAccepted(id=rec.id, status=rec.status)  # type: ignore[arg-type]
+    return PlanAccepted(id=rec.id, status=rec.status, warnings=warnings)  # type: ignore[arg-type]
 
 
 def submit_forecast(
@@ -391,8 +398,9 @@ def submit_forecast(
     version: int | None,
     time_limit_s: float | None,
     seed: int,
-) -> Any:
-    """Queue the plan of a forecast on the tenant's network (shared by the API and console)."""
+) -> tuple[Any, list[str]]:
+    """Queue the plan of a forecast on the tenant's network (shared by the API and console):
+    the job and the warnings of :func:`forecast_scenario`."""
     settings = request.app.state.settings
     net = request.app.state.networks.get(tenant, name, version)
     if net is None:
@@ -400,7 +408,7 @@ def submit_forecast(
             status.HTTP_404_NOT_FOUND,
             f"network {name!r}" + (f" version {version}" if version else "") + " not found",
         )
-    scenario, parsed = forecast_scenario(net.document, body, media)
+    scenario, parsed, warnings = forecast_scenario(net.document, body, media)
     limit = time_limit_s if time_limit_s is not None else settings.default_time_limit_s
     if limit > settings.max_time_limit_s:
         raise RequestValidationError(
@@ -431,4 +439,4 @@ def submit_forecast(
     request.app.state.networks.record_source(
         job_id=rec.id, tenant=tenant, network=name, version=net.version
     )
-    return rec
+    return rec, warnings

@@ -136,7 +136,14 @@ def create_plan(
     response.headers["Location"] = f"/v1/plans/{rec.id}"
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
-    return PlanAccepted(id=rec.id, status=rec.status)  # type: ignore[arg-type]
+    from network.demand import ignored_keys
+    from network.scenario import demand_keys_warning, unknown_fields
+
+    # unknown keys are kept and planned without, as the CLI does; the answer says which
+    warnings = unknown_fields(scenario)
+    if keys := ignored_keys(body.scenario.get("demand")):
+        warnings.append(f"scenario.demand: {demand_keys_warning(keys)}")
+    return PlanAccepted(id=rec.id, status=rec.status, warnings=warnings)  # type: ignore[arg-type]
 
 
 @router.get("", response_model=PlansPublic, responses=_ERRORS, operation_id="list_plans")

@@ -295,3 +295,22 @@ def test_an_integer_past_a_float_in_a_shock_or_plan_is_exit_2_naming_it(
     _exit_2_naming([*whatif, "--plan", str(planned / "q"), "--shock", str(shock)],
                    ["fulfilment[0].hours", "float"], capsys)  # fmt: skip
     assert not (planned / "out").exists()
+
+
+def test_a_json_demand_rows_key_the_readers_drop_is_warned_of(
+    tmp_path: Path, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As a demand CSV's other columns are (above): ``units_2027`` in a JSON scenario's demand
+    rows was dropped without a word."""
+    doc = json.loads((data_dir / "tiny-my.json").read_text())
+    doc["demand"][1]["units_2027"] = 5
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps(doc))
+    with caplog.at_level("WARNING", logger="network.scenario"):
+        assert main(["validate", str(f)]) == 0
+    assert [r.getMessage() for r in caplog.records if r.name == "network.scenario"] == [
+        (
+            "s.json: demand rows' key(s) 'units_2027' ignored: demand is read from sku, zone and "
+            "units only"
+        )
+    ]

@@ -445,3 +445,23 @@ def test_orders_and_transfers_csv_hold_tonights_bookings() -> None:
     transfers = build("transfers.csv", plan, None).decode().splitlines()
     assert orders == ["sku,warehouse,units,lanes", "A,W1,13,L1>L2"]
     assert transfers == ["sku,from,to,lane,units,hours", "A,W1,W2,T,8,10.0"]
+
+
+def test_a_forecast_says_which_csv_columns_it_ignores(client, stored) -> None:
+    """A forecast CSV's columns other than sku, zone and units are dropped by the reader (a
+    ``units_2027`` column meant to count); the 202 now names them, as the CLI's log does."""
+    r = _forecast(client, "tiny", "sku,zone,units,units_2027\nSKU-A,Z-KUL,5,7\n")
+    assert r.status_code == 202, r.text
+    assert r.json()["warnings"] == [
+        "forecast.csv: column(s) 'units_2027' ignored: demand is read from sku, zone and units only"
+    ]
+    assert _forecast(client, "tiny", "sku,zone,units\nSKU-A,Z-KUL,5\n").json()["warnings"] == []
+    rows = [{"sku": "SKU-A", "zone": "Z-KUL", "units": 5, "units_2027": 7, "week": 3}]
+    r = _forecast(client, "tiny", json.dumps(rows), media="application/json")
+    assert r.status_code == 202, r.text
+    assert r.json()["warnings"] == [
+        (
+            "body: demand rows' key(s) 'units_2027', 'week' ignored: demand is read from sku, zone "
+            "and units only"
+        )
+    ]

@@ -451,3 +451,24 @@ def test_a_time_limit_shorter_than_the_scenario_keeps_is_422(
     assert "too short" in d["msg"] and f"about {shortest:g} s" in d["msg"]
     assert client.get("/v1/plans", headers=auth()).json()["count"] == 0
     assert _post(client, scenario, time_limit_s=shortest).status_code == 202
+
+
+def test_a_submission_says_which_keys_planning_ignores(client, scenario) -> None:
+    """Unknown keys are kept and planned without (as ``tradelane validate`` warns of them);
+    the 202 said nothing of a typo such as ``fixed_cots``, so a planner could not know the
+    warehouse's fixed cost was the default. The answer now lists them; a clean scenario none."""
+    doc = copy.deepcopy(scenario)
+    wh = next(n for n in doc["nodes"] if n["kind"] == "warehouse")
+    wh["fixed_cots"] = 5.0
+    doc["service"]["promise_hour"] = 48
+    r = _post(client, doc)
+    assert r.status_code == 202, r.text
+    warnings = r.json()["warnings"]
+    assert any("fixed_cots: unknown field (ignored)" in w and repr(wh["id"]) in w for w in warnings)
+    assert any(w == "service.promise_hour: unknown field (ignored)" for w in warnings), warnings
+    doc["demand"][0]["units_2027"] = 9
+    assert _post(client, doc).json()["warnings"][-1] == (
+        "scenario.demand: demand rows' key(s) 'units_2027' ignored: demand is read from sku, "
+        "zone and units only"
+    )
+    assert _post(client, scenario).json()["warnings"] == []
