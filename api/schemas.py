@@ -19,6 +19,7 @@ from pydantic import (
     model_serializer,
 )
 
+from optimizer.limits import MAX_SEED
 from optimizer.plan.document import Plan
 
 __all__ = [
@@ -109,7 +110,7 @@ class PlanCreate(_In):
         "server's maximum is a 422, not cut down to it; so is a limit shorter than a large "
         "catalogue's SKU-block path can keep (the message names the shortest).",
     )
-    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Solver seed.")
+    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="Solver seed.")
     previous_plan_id: str | None = Field(
         default=None,
         max_length=200,
@@ -284,7 +285,7 @@ class RouteCreate(_In):
         "than that plus the build, is a 422 naming the limit to give; at most the server's "
         "synchronous limit (`TRADELANE_ROUTES_TIME_LIMIT_S`, 30 by default).",
     )
-    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
 
 
 class StopPublic(BaseModel):

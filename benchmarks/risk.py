@@ -12,10 +12,20 @@ Part 2 (``--part shocks``): for every shock in ``datasets/shocks/`` the base pla
 held (evaluated under the shock) and re-planned; the script prints cost, on-time share of
 demand and lost units of base, hold and re-plan.
 
+Part 3 (``--part steps``): the steps of a what-if before and after its re-plan, each timed
+alone on a given scenario, plan and shock (``--scenario``, ``--plan``, ``--shock``; a tier-L
+plan is the case that matters): reading the plan (JSON decoding, then ``Plan.from_json``),
+applying the shock and compiling both networks, evaluating the base plan, the hold
+(``hold_plan``), the held plan's evaluation and document, and writing it
+(``write_plan_json``). Prints the median over ``--repeats`` of each step, in seconds, and the
+peak memory. To compare two versions of the code, run this file with each version first on the
+import path (``PYTHONPATH=OTHER_CHECKOUT python benchmarks/risk.py --part steps ...``).
+
 Usage (from the repository root)::
 
     python -m benchmarks.risk --part chance --time-limit 120 --runs 10000
     python -m benchmarks.risk --part shocks --time-limit 120
+    python -m benchmarks.risk --part steps --scenario sea-L --plan planL --shock shock.yaml
 
 Quote medians over repeated runs; the machine may be shared.
 """
@@ -172,9 +182,71 @@ def part_shocks(args: argparse.Namespace) -> list[dict[str, Any]]:
     return rows
 
 
+def _plan_rows(plan: Any) -> int:
+    try:
+        from optimizer.plan.document import plan_rows
+    except ImportError:  # a checkout from before it, run for a comparison
+        return sum(len(r or ()) for r in (plan.fulfilment, plan.replenishment, plan.stock))
+    return plan_rows(plan)
+
+
+def part_steps(args: argparse.Namespace) -> list[dict[str, Any]]:
+    import statistics
+    import tempfile
+
+    from network.compile import compile_network
+    from network.scenario import load_scenario
+    from optimizer.plan.document import Plan
+    from optimizer.plan.evaluate import evaluate
+    from optimizer.plan.io import write_plan_json
+    from optimizer.risk.shock import apply_shock, load_shock
+    from optimizer.risk.whatif import held_document, hold_plan
+
+    if not (args.scenario and args.plan and args.shock):
+        raise SystemExit("--part steps needs --scenario, --plan and --shock")
+    plan_file = Path(args.plan)
+    plan_file = plan_file / "plan.json" if plan_file.is_dir() else plan_file
+    scenario = load_scenario(args.scenario)
+    shock = load_shock(args.shock)
+    times: dict[str, list[float]] = {}
+
+    def timed(step: str, fn: Any) -> Any:
+        t = time.perf_counter()
+        out = fn()
+        times.setdefault(step, []).append(time.perf_counter() - t)
+        return out
+
+    rows = 0
+    for _ in range(args.repeats):
+        doc = timed("json_decode", lambda: json.loads(plan_file.read_text(encoding="utf-8")))
+        plan = timed("plan_from_json", lambda d=doc: Plan.from_json(d))
+        del doc
+        rows = _plan_rows(plan)
+        base, shocked = timed(
+            "shock_and_compile",
+            lambda: (
+                compile_network(scenario),
+                compile_network(apply_shock(scenario, shock).scenario),
+            ),
+        )
+        timed("evaluate_base", lambda p=plan, b=base: evaluate(b, p))
+        held = timed("hold", lambda p=plan, s=shocked: hold_plan(p, s))
+        doc_held = timed(
+            "evaluate_held_and_document",
+            lambda h=held, s=shocked: held_document(h.plan, s, evaluate(s, h.plan)),
+        )
+        with tempfile.TemporaryDirectory() as d:
+            timed("write_held", lambda p=doc_held, d=d: write_plan_json(p, Path(d) / "plan.json"))
+    row: dict[str, Any] = {"plan_rows": rows, "repeats": args.repeats}
+    row |= {f"{k}_s": round(statistics.median(v), 2) for k, v in times.items()}
+    row["peak_mb"] = round(_peak_mb())
+    print(json.dumps(row), flush=True)
+    return [row]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=("chance", "shocks", "all"), default="all")
+    ap.add_argument("--part", choices=("chance", "shocks", "steps", "all"), default="all")
     ap.add_argument("--time-limit", type=float, default=120.0)
     ap.add_argument("--runs", type=int, default=10_000)
     ap.add_argument("--probability", type=float, default=0.9)
@@ -184,6 +256,10 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         help="replace the scenario's per-country targets (SG, MY, TH: 0.95) by this share",
     )
+    ap.add_argument("--scenario", help="steps: the scenario (file or folder)")
+    ap.add_argument("--plan", help="steps: the base plan (plan.json or its folder)")
+    ap.add_argument("--shock", help="steps: the shock file")
+    ap.add_argument("--repeats", type=int, default=3, help="steps: runs of each step")
     ap.add_argument("--out", help="write the rows as JSON here")
     args = ap.parse_args(argv)
     rows: dict[str, Any] = {}
@@ -191,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         rows["chance"] = part_chance(args)
     if args.part in ("shocks", "all"):
         rows["shocks"] = part_shocks(args)
+    if args.part == "steps":
+        rows["steps"] = part_steps(args)
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=1) + "\n")
     return 0

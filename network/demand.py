@@ -145,6 +145,8 @@ def _capped(locs: npt.NDArray[np.int64], make: Any, what: str) -> list[tuple[str
     return out
 
 
+DEMAND_COLUMNS = ("sku", "zone", "units")
+"""The columns (CSV) and keys (JSON rows) of demand the readers take; others are dropped."""
 MAX_UNITS = 1e12
 """Largest demand units one row may hold: a trillion units of one SKU in one zone over a
 horizon is a typo or a unit mix-up (the solvers' numerics break down far below 1e300)."""
@@ -376,7 +378,7 @@ def ignored_keys(rows: Any) -> list[str]:
     for r in rows:
         if isinstance(r, dict):
             seen.update(r.keys())
-    return sorted(str(k) for k in seen - {"sku", "zone", "units"})
+    return sorted(str(k) for k in seen.difference(DEMAND_COLUMNS))
 
 
 def ignored_columns(text: str) -> list[str]:
@@ -387,7 +389,7 @@ def ignored_columns(text: str) -> list[str]:
         if line.strip() and not line.lstrip().startswith("#"):
             row = next(csv.reader([line]), [])
             cells = [c.strip().lower() for c in row]
-            return [c for c in cells if c not in ("sku", "zone", "units")]
+            return [c for c in cells if c not in DEMAND_COLUMNS]
     return []
 
 
@@ -477,7 +479,7 @@ def read_demand_csv(
     h = int(kept[0])
     header = _header(raw, int(rec.start[h]), int(rec.stop[h]))
     hline = int(rec.line[h])
-    missing = [c for c in ("sku", "zone", "units") if c not in header]
+    missing = [c for c in DEMAND_COLUMNS if c not in header]
     if missing:
         return (
             DemandTable.empty(),
@@ -495,7 +497,7 @@ def read_demand_csv(
         "a wrong field count",
     )
     ok = np.flatnonzero(width == len(header))
-    cols = {c: header.index(c) for c in ("sku", "zone", "units")}
+    cols = {c: header.index(c) for c in DEMAND_COLUMNS}
     if not len(ok):
         df = pd.DataFrame({i: pd.Series([], dtype=object) for i in cols.values()})
     else:
@@ -591,7 +593,7 @@ def _read_rows(
         if any(c.strip() for c in r) and not r[0].lstrip().startswith("#")
     ]
     header = [c.strip().lower() for c in parsed[0][1]] if parsed else []
-    missing = [c for c in ("sku", "zone", "units") if c not in header]
+    missing = [c for c in DEMAND_COLUMNS if c not in header]
     if missing:  # the columnar split saw a header; the csv module may not
         where = f"{name} line {parsed[0][0]}" if parsed else name
         return DemandTable.empty(), np.zeros(0, np.int64), [(where, f"no header: {missing}")]
@@ -604,7 +606,7 @@ def _read_rows(
         "a wrong field count",
     )
     ok = np.flatnonzero(width == len(header))
-    cols = {c: header.index(c) for c in ("sku", "zone", "units")}
+    cols = {c: header.index(c) for c in DEMAND_COLUMNS}
     good = [parsed[1 + i][1] for i in ok]
     sku = pd.Series([r[cols["sku"]].strip() for r in good], dtype=object)
     zone = pd.Series([r[cols["zone"]].strip() for r in good], dtype=object)

@@ -15,6 +15,7 @@ from api.network_schemas import NetworkPublic, NetworksPublic, NetworkSummary, N
 from api.network_store import NetworkRecord
 from api.schemas import ErrorResponse, PlanAccepted
 from network.scenario import TOO_DEEP, Scenario
+from optimizer.limits import MAX_SEED
 
 router = APIRouter(prefix="/v1/networks", tags=["networks"])
 
@@ -363,7 +364,7 @@ async def plan_forecast(
             "SKU-block path can keep is a 422).",
         ),
     ] = None,
-    seed: Annotated[int, Query(ge=0, le=2**31 - 1, description="Solver seed.")] = 0,
+    seed: Annotated[int, Query(ge=0, le=MAX_SEED, description="Solver seed.")] = 0,
 ) -> PlanAccepted:
     """Plan a demand forecast on a stored network: `sku,zone,units` CSV or JSON demand rows.
 

@@ -21,6 +21,7 @@ from api.documents import check_json_values, check_plan_limit
 from api.risk_jobs import is_risk_request
 from api.routes.plans import not_found, parse_job_id
 from api.schemas import ErrorResponse, PlanAccepted
+from optimizer.limits import MAX_RUNS, MAX_SEED
 
 router = APIRouter(prefix="/v1/plans", tags=["risk"], route_class=JSONBodyRoute)
 
@@ -40,8 +41,8 @@ class SimulateCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
-    runs: int = Field(default=10_000, ge=2, le=1_000_000, description="Monte-Carlo runs.")
-    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Random seed.")
+    runs: int = Field(default=10_000, ge=2, le=MAX_RUNS, description="Monte-Carlo runs.")
+    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="Random seed.")
     time_limit_s: float | None = Field(
         default=None,
         gt=0,
@@ -76,7 +77,7 @@ class WhatIfCreate(BaseModel):
         "together, the re-plan getting what the hold leaves, as for POST /v1/plans; a limit "
         "shorter than the shocked scenario's re-plan can keep is a 422 naming the shortest.",
     )
-    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Solver seed.")
+    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="Solver seed.")
 
 
 def _source(store: Any, tenant: str, job_id: str) -> Any:

@@ -17,12 +17,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from optimizer.limits import MAX_SEED
+
 __all__ = ["SOLVERS", "STRATEGIES", "AllocationParams"]
 
 SOLVERS = ("highs", "scip", "cpsat")
 STRATEGIES = ("auto", "monolithic", "decompose", "blocks")
-MAX_SEED = 2**31 - 1
-"""Largest seed: the MIP solvers take a 32-bit signed seed (the HTTP API's limit too)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ __all__ = [
     "SurplusRow",
     "TransferRow",
     "WarehouseRow",
+    "plan_rows",
 ]
 
 
@@ -220,13 +221,16 @@ class _Obj:
                 raise PlanFormatError(f"{self.path(str(k))}: unknown field")
 
 
-# -- the rows' fast path --------------------------------------------------------------------
+# -- rows read from one field list ------------------------------------------------------------
 # A plan's large row lists (fulfilment, replenishment, stock: a million rows at tier L) are
-# read by a checker per field when the row is a plain dict whose values all have the exact
-# types the fields take; any other row (a missing or unknown key, a null, a bool for a number,
-# units below zero or not finite, a huge integer) goes the typed getters' way, which names
-# what is wrong. Both ways give the same row (a property test says so).
+# each described once, as (key, kind, required) per field in the dataclass's order. The typed
+# getters of :class:`_Obj` read a row from it (:func:`_read_fields`, naming what is wrong), and
+# a checker per kind reads it faster when it is a plain dict whose values all have the exact
+# types the fields take (:func:`_fast_reader`); any other row (a missing or unknown key, a
+# null, a bool for a number, units below zero or not finite, a huge integer) goes the getters'
+# way. Both give the same row (a property test says so).
 
+_Fields = tuple[tuple[str, str, bool], ...]
 _BAD = object()
 
 
@@ -252,24 +256,38 @@ def _fast_bool(v: Any) -> Any:
     return v if type(v) is bool else _BAD
 
 
-def _fast_reader(
-    cls: type[_Rec], spec: tuple[tuple[str, Callable[[Any], Any], bool], ...]
-) -> Callable[[Any], _Rec | None]:
-    """A reader of ``cls`` rows that returns None for any row it does not take as it is.
+#: The fast checker of each kind of field (the name of its :class:`_Obj` getter).
+_FAST_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "string": _fast_str,
+    "num": _fast_num,
+    "units": _fast_units,
+    "strings": _fast_strs,
+    "boolean": _fast_bool,
+}
 
-    ``spec`` is (key, checker, required) per field, in the dataclass's field order; a checker
-    returns the value to keep or ``_BAD``. An optional key that is absent reads as None."""
+
+def _read_fields(cls: type[_Rec], o: _Obj, spec: _Fields) -> _Rec:
+    """A ``cls`` row read by the typed getters, one per field of ``spec``, in its order."""
+    out = cls(*(getattr(o, kind)(key, required=req) for key, kind, req in spec))
+    o.done()
+    return out
+
+
+def _fast_reader(cls: type[_Rec], spec: _Fields) -> Callable[[Any], _Rec | None]:
+    """A reader of ``cls`` rows by the checkers of ``spec`` that returns None for any row it
+    does not take as it is (an optional key that is absent reads as None)."""
     names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
     if names != tuple(k for k, _, _ in spec):
-        raise AssertionError(f"{cls.__name__}: fast reader fields {names} out of order")
+        raise AssertionError(f"{cls.__name__}: fields {names} are not those of its spec")
     keys = frozenset(names)
     required = frozenset(k for k, _, r in spec if r)
+    checks = tuple((key, _FAST_CHECKS[kind]) for key, kind, _ in spec)
 
     def read(r: Any) -> _Rec | None:
         if type(r) is not dict or not (required <= r.keys() <= keys):
             return None
         vals = []
-        for key, check, _ in spec:
+        for key, check in checks:
             if key in r:
                 v = check(r[key])
                 if v is _BAD:
@@ -484,6 +502,44 @@ class WarehouseRow:
         return out
 
 
+def plan_rows(plan: Plan | Mapping[str, Any]) -> int:
+    """The rows of a plan (or of its JSON document) that reading, holding and writing it grow
+    with: its fulfilment, replenishment and stock rows."""
+    if isinstance(plan, Mapping):
+        return sum(len(plan.get(k) or ()) for k in ("fulfilment", "replenishment", "stock"))
+    return sum(len(r or ()) for r in (plan.fulfilment, plan.replenishment, plan.stock))
+
+
+#: The fields of the large row lists: (key, the :class:`_Obj` getter's name, required), in
+#: each dataclass's order (:func:`_read_fields`, :func:`_fast_reader`).
+_STOCK_FIELDS: _Fields = (
+    ("sku", "string", True),
+    ("warehouse", "string", True),
+    ("units", "units", True),
+    ("on_hand", "units", False),
+    ("in_transit", "units", False),
+)
+_REPLENISHMENT_FIELDS: _Fields = (
+    ("sku", "string", True),
+    ("warehouse", "string", True),
+    ("lanes", "strings", True),
+    ("units", "units", True),
+    ("origin", "string", False),
+    ("lead_time_hours", "num", False),
+)
+_FULFILMENT_FIELDS: _Fields = (
+    ("sku", "string", True),
+    ("zone", "string", True),
+    ("source", "string", True),
+    ("lanes", "strings", True),
+    ("units", "units", True),
+    ("hours", "num", True),
+    ("on_time", "boolean", True),
+    ("p_on_time", "num", False),
+    ("mode", "string", False),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class StockRow:
     """The stocking level of one SKU at one warehouse (whole units).
@@ -499,15 +555,7 @@ class StockRow:
 
     @classmethod
     def _read(cls, o: _Obj) -> StockRow:
-        out = cls(
-            sku=o.string("sku"),
-            warehouse=o.string("warehouse"),
-            units=o.units("units"),
-            on_hand=o.units("on_hand", required=False),
-            in_transit=o.units("in_transit", required=False),
-        )
-        o.done()
-        return out
+        return _read_fields(cls, o, _STOCK_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,16 +574,7 @@ class ReplenishmentRow:
 
     @classmethod
     def _read(cls, o: _Obj) -> ReplenishmentRow:
-        out = cls(
-            sku=o.string("sku"),
-            warehouse=o.string("warehouse"),
-            lanes=o.strings("lanes"),
-            units=o.units("units"),
-            origin=o.string("origin", required=False),
-            lead_time_hours=o.num("lead_time_hours", required=False),
-        )
-        o.done()
-        return out
+        return _read_fields(cls, o, _REPLENISHMENT_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -559,56 +598,12 @@ class FulfilmentRow:
 
     @classmethod
     def _read(cls, o: _Obj) -> FulfilmentRow:
-        out = cls(
-            sku=o.string("sku"),
-            zone=o.string("zone"),
-            source=o.string("source"),
-            lanes=o.strings("lanes"),
-            units=o.units("units"),
-            hours=o.num("hours"),
-            on_time=o.boolean("on_time"),
-            p_on_time=o.num("p_on_time", required=False),
-            mode=o.string("mode", required=False),
-        )
-        o.done()
-        return out
+        return _read_fields(cls, o, _FULFILMENT_FIELDS)
 
 
-_FAST_STOCK = _fast_reader(
-    StockRow,
-    (
-        ("sku", _fast_str, True),
-        ("warehouse", _fast_str, True),
-        ("units", _fast_units, True),
-        ("on_hand", _fast_units, False),
-        ("in_transit", _fast_units, False),
-    ),
-)
-_FAST_REPLENISHMENT = _fast_reader(
-    ReplenishmentRow,
-    (
-        ("sku", _fast_str, True),
-        ("warehouse", _fast_str, True),
-        ("lanes", _fast_strs, True),
-        ("units", _fast_units, True),
-        ("origin", _fast_str, False),
-        ("lead_time_hours", _fast_num, False),
-    ),
-)
-_FAST_FULFILMENT = _fast_reader(
-    FulfilmentRow,
-    (
-        ("sku", _fast_str, True),
-        ("zone", _fast_str, True),
-        ("source", _fast_str, True),
-        ("lanes", _fast_strs, True),
-        ("units", _fast_units, True),
-        ("hours", _fast_num, True),
-        ("on_time", _fast_bool, True),
-        ("p_on_time", _fast_num, False),
-        ("mode", _fast_str, False),
-    ),
-)
+_FAST_STOCK = _fast_reader(StockRow, _STOCK_FIELDS)
+_FAST_REPLENISHMENT = _fast_reader(ReplenishmentRow, _REPLENISHMENT_FIELDS)
+_FAST_FULFILMENT = _fast_reader(FulfilmentRow, _FULFILMENT_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -392,9 +392,10 @@ def write_plan_json(plan: Plan, path: str | Path) -> Path:
     than the compact C encoder on a tier-L plan's million rows (benchmarks/README.md, "What-if
     at tier L").
     """
+    from optimizer.plan.document import plan_rows
+
     path = Path(path)
-    rows = sum(len(r or ()) for r in (plan.fulfilment, plan.replenishment, plan.stock))
-    if rows <= PRETTY_MAX_ROWS:
+    if plan_rows(plan) <= PRETTY_MAX_ROWS:
         path.write_text(
             json.dumps(plan.to_json(), indent=1, allow_nan=False) + "\n", encoding="utf-8"
         )

@@ -56,6 +56,7 @@ import scipy.special as sp_special
 from network.compile import NetworkData, PathOptions
 from network.distribution import TOL_HOURS, lognormal_params
 from network.indices import flat_key
+from optimizer.limits import MAX_RUNS
 from optimizer.plan.document import Plan
 from optimizer.risk.flows import PlanFlows, plan_flows
 
@@ -71,11 +72,6 @@ __all__ = [
 F = npt.NDArray[np.float64]
 I = npt.NDArray[np.int64]
 Z95 = 1.959963984540054
-
-
-MAX_RUNS = 1_000_000
-"""Most runs of one simulation, as the HTTP API allows (the CLI took any number and ran out of
-memory allocating them)."""
 
 
 @dataclass(frozen=True, slots=True)

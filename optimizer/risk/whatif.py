@@ -85,6 +85,7 @@ from optimizer.plan.document import (
     SurplusRow,
     TransferRow,
     WarehouseRow,
+    plan_rows,
 )
 from optimizer.plan.evaluate import Evaluation, evaluate
 from optimizer.plan.planning import machine_slowdown, plan_scenario, shortest_limit
@@ -109,23 +110,17 @@ __all__ = [
 #: shortest_limit`), in seconds per row of the base plan (fulfilment, replenishment and stock
 #: rows): reading the base plan, applying the shock, compiling both networks, the base and
 #: held evaluations, the hold and its document before the re-plan; the re-plan's evaluation
-#: and the second plan's file after it. On sea-L seed 0 (1,055,890 plan rows, 685,372 demand
-#: rows; 2 cores at load 1.4) those took 16.9 s + 35.5 s + 14.8 s, 6.4e-5 s a row
-#: (benchmarks/README.md, "What-if at tier L"); this keeps about a sixth more.
+#: and both plans' files after it. On sea-L seed 0 (1,049,857 plan rows; 2 cores at load
+#: about 1; ``python benchmarks/risk.py --part steps``, benchmarks/README.md "What-if at tier
+#: L") the steps before the re-plan take about 37 s, 3.5e-5 s a row, and those after it (an
+#: evaluation as long as the base plan's, two files as long as the held one's) about 21 s,
+#: 2.0e-5 s a row; this keeps about a third more, for a loaded machine.
 WHATIF_S_PER_PLAN_ROW = 7.5e-5
 #: Seconds per base-plan row kept after the re-plan, beyond the re-plan's own output reserve,
-#: for what the what-if does once the re-plan is back: its evaluation and the second plan's
-#: file (5.1 s + 9.7 s on sea-L seed 0, 1.4e-5 s a row), times the machine's slowdown
+#: for what the what-if does once the re-plan is back: its evaluation and the plans' files
+#: (2.0e-5 s a row on sea-L seed 0, above), times the machine's slowdown
 #: (:func:`optimizer.plan.planning.machine_slowdown`).
 WHATIF_AFTER_S_PER_PLAN_ROW = 2e-5
-
-
-def plan_rows(plan: Plan | dict[str, Any]) -> int:
-    """The rows of a plan (or of its JSON document) that a what-if's work grows with: its
-    fulfilment, replenishment and stock rows."""
-    if isinstance(plan, dict):
-        return sum(len(plan.get(k) or ()) for k in ("fulfilment", "replenishment", "stock"))
-    return sum(len(r or ()) for r in (plan.fulfilment, plan.replenishment, plan.stock))
 
 
 def shortest_whatif_limit(shocked: Scenario, base_rows: int, params: AllocationParams) -> float:
@@ -487,6 +482,22 @@ def _hold_fulfilment(
             fields[(kind, opt)] = got
         return got
 
+    def _moved(frow: FulfilmentRow, to: str | None, to_lanes: Any, units: float) -> None:
+        """Record a flow moved to ``to`` along ``to_lanes`` (None: lost, no path is left)."""
+        rerouted.append(
+            {
+                "kind": "fulfilment",
+                "sku": frow.sku,
+                "zone": frow.zone,
+                "from_source": frow.source,
+                "from_lanes": list(frow.lanes),
+                "to_source": to,
+                "to_lanes": None if to_lanes is None else list(to_lanes),
+                "units": units,
+                "lost": to is None,
+            }
+        )
+
     def _place(frow: FulfilmentRow, k: int, z: int, units: float, from_wh: bool) -> None:
         nonlocal lost_to_shock
         lanes = tuple(frow.lanes)
@@ -494,38 +505,14 @@ def _hold_fulfilment(
         got = _choose(src, z, k, lanes, from_wh)
         if got is None:  # no path into the zone is left: lost
             lost_to_shock += units
-            rerouted.append(
-                {
-                    "kind": "fulfilment",
-                    "sku": frow.sku,
-                    "zone": frow.zone,
-                    "from_source": src,
-                    "from_lanes": list(lanes),
-                    "to_source": None,
-                    "to_lanes": None,
-                    "units": units,
-                    "lost": True,
-                }
-            )
+            _moved(frow, None, None, units)
             return
         kind, opt = got
         origin, new_lanes, hours, on, p = _fields(kind, opt)
         new_src = src if origin is None else origin
         if new_src != src or new_lanes != lanes:
-            rerouted.append(
-                {
-                    "kind": "fulfilment",
-                    "sku": frow.sku,
-                    "zone": frow.zone,
-                    "from_source": src,
-                    "from_lanes": list(lanes),
-                    "to_source": new_src,
-                    "to_lanes": list(new_lanes),
-                    "units": units,
-                    "lost": False,
-                }
-            )
-        # every field of the row, as ``replace`` would give it (and five times as fast)
+            _moved(frow, new_src, new_lanes, units)
+        # every field of the row, as ``replace`` would give it
         new_ful.append(
             FulfilmentRow(frow.sku, frow.zone, new_src, new_lanes, units, hours, on, p, kind)
         )

@@ -117,6 +117,7 @@ import numpy as np
 import numpy.typing as npt
 
 from optimizer.executor import DASK_ENV, TaskRunner, make_executor
+from optimizer.limits import MAX_SEED
 from optimizer.progress import PhaseReport, quiet
 from optimizer.routing.evaluate import evaluate_routes
 from optimizer.routing.instance import RoutingError, RoutingInstance
@@ -491,7 +492,7 @@ class _Decomposition:
             self.params,
             time_limit_s=time_limit,
             lns_rounds=rounds,
-            seed=(self.params.seed * 1_000_003 + self.counter) % (2**31 - 1),
+            seed=(self.params.seed * 1_000_003 + self.counter) % MAX_SEED,
             decompose="never",
             first_solution=self.params.sub_first_solution,
             search="auto",

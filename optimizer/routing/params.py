@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from optimizer.limits import MAX_SEED
 from optimizer.routing.instance import RoutingError
 
 __all__ = [
@@ -40,8 +41,6 @@ model's search does not scale: 18 % gap on X-n1001 at 30 s, see benchmarks/READM
 SAFETY_TIME_LIMIT_S = 120.0
 """Time limit of a run stopped by ``solution_limit`` only (see ``model.search_parameters``)."""
 
-MAX_SEED = 2**31 - 1
-"""Largest seed (the HTTP API's limit; the subproblems' seeds are taken modulo it)."""
 FIRST_SOLUTIONS = (
     "auto",
     "sweep",

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from optimizer.allocation.params import MAX_SEED, AllocationParams
-from optimizer.risk.simulate import MAX_RUNS, SimParams
+from optimizer.allocation.params import AllocationParams
+from optimizer.limits import MAX_RUNS, MAX_SEED
+from optimizer.risk.simulate import SimParams
 from optimizer.routing.instance import RoutingError
 from optimizer.routing.params import RoutingParams
 from tests.api.conftest import auth

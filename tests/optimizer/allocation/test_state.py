@@ -171,6 +171,24 @@ def test_stability_keeps_the_previous_levels_when_moving_costs_more() -> None:
     assert kept["cost"]["stability"] == 0.0
 
 
+def _previous_doc(stock: list[tuple[str, str, float]], warehouses: dict[str, bool]) -> dict:
+    """A previous plan document: stocking levels (SKU, warehouse, units) and warehouses (id:
+    open)."""
+    return {
+        "scenario": "previous",
+        "status": "optimal",
+        "objective": 0.0,
+        "bound": None,
+        "gap": None,
+        "solve_seconds": 0.0,
+        "stock": [{"sku": k, "warehouse": w, "units": u} for k, w, u in stock],
+        "warehouses": [
+            {"id": w, "open": o, "storage_used_m3": 0.1 if o else 0, "throughput_used_per_day": 0}
+            for w, o in warehouses.items()
+        ],
+    }
+
+
 def test_stability_charges_moved_units_and_warehouse_changes() -> None:
     """A previous plan with WH-B closed and a stock level of 100 at WH-A: the stability term
     is penalty × Σ|ΔS| plus WH-B's fixed cost once (opened against the previous plan)."""
@@ -178,19 +196,7 @@ def test_stability_charges_moved_units_and_warehouse_changes() -> None:
     doc["service"]["stability_penalty_per_unit"] = 0.01
     doc["nodes"][2]["status"] = "candidate"
     doc["nodes"][2]["fixed_cost"] = 3.0
-    prev = {
-        "scenario": "previous",
-        "status": "optimal",
-        "objective": 0.0,
-        "bound": None,
-        "gap": None,
-        "solve_seconds": 0.0,
-        "stock": [{"sku": "K", "warehouse": "WH-A", "units": 100}],
-        "warehouses": [
-            {"id": "WH-A", "open": True, "storage_used_m3": 0.1, "throughput_used_per_day": 0},
-            {"id": "WH-B", "open": False, "storage_used_m3": 0, "throughput_used_per_day": 0},
-        ],
-    }
+    prev = _previous_doc([("K", "WH-A", 100)], {"WH-A": True, "WH-B": False})
     p = plan_of(doc, previous=prev)
     s = {(r["sku"], r["warehouse"]): r["units"] for r in p["stock"]}
     moved = abs(s.get(("K", "WH-A"), 0) - 100) + s.get(("K", "WH-B"), 0)
@@ -204,20 +210,10 @@ def test_a_previous_plan_that_shares_nothing_with_the_network_is_warned_of(
     word, as if it were empty; ``whatif`` refuses such a base plan. Rows of SKUs a catalogue
     dropped are still ignored quietly when some rows match."""
     data = compile_network(parse_scenario(stranded_doc(12.0)))
-    wh = {"storage_used_m3": 0.1, "throughput_used_per_day": 0}
 
     def prev(stock: list[tuple[str, str]], open_: list[str]) -> Plan:
         return Plan.from_json(
-            {
-                "scenario": "previous",
-                "status": "optimal",
-                "objective": 0.0,
-                "bound": None,
-                "gap": None,
-                "solve_seconds": 0.0,
-                "stock": [{"sku": k, "warehouse": w, "units": 10} for k, w in stock],
-                "warehouses": [{"id": w, "open": True, **wh} for w in open_],
-            }
+            _previous_doc([(k, w, 10) for k, w in stock], dict.fromkeys(open_, True))
         )
 
     with caplog.at_level("WARNING", logger="optimizer.plan.state"):

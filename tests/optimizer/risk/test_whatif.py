@@ -264,6 +264,18 @@ def test_closed_lane_reroutes_replenishment_and_hold_is_evaluated() -> None:
     assert doc["hold"]["rerouted_units"] + doc["hold"]["lost_to_shock_units"] > 0
 
 
+def _whatif_args(tmp: Path, plan_text: str, change: str) -> list[str]:
+    """``tradelane whatif`` arguments (no ``--out``): the v1.1 scenario without state, the
+    plan ``plan_text`` in a folder and a shock file of one ``change`` (YAML flow mapping)."""
+    src = tmp / "s.json"
+    src.write_text(json.dumps(v11_without_state()))
+    (tmp / "p").mkdir()
+    (tmp / "p" / "plan.json").write_text(plan_text)
+    sh = tmp / "shock.yaml"
+    sh.write_text(f"name: x\nchanges:\n  - {change}\n")
+    return ["whatif", str(src), "--plan", str(tmp / "p"), "--shock", str(sh)]
+
+
 def test_cli_whatif_writes_json_and_markdown(tmp_path: Path) -> None:
     """`tradelane whatif` writes whatif.json, whatif.md and both plans, each with the shocked
     scenario beside it; a shock whose selector matches nothing exits with 2 and names it."""
@@ -330,14 +342,8 @@ def test_a_limit_shorter_than_the_whatif_keeps_is_refused_before_any_work(
     shortest = 100.0 * rows
     with pytest.raises(TimeLimitError, match=f"about {shortest:g} s"):
         whatif(s, plan, shock, AllocationParams(time_limit=shortest - 1))
-    src = tmp_path / "s.json"
-    src.write_text(json.dumps(v11_without_state()))
-    (tmp_path / "p").mkdir()
-    (tmp_path / "p" / "plan.json").write_text(text)
-    sh = tmp_path / "shock.yaml"
-    sh.write_text("name: x\nchanges:\n  - {warehouse: WH-PEN, closed: true}\n")
+    args = _whatif_args(tmp_path, text, "{warehouse: WH-PEN, closed: true}")
     out = tmp_path / "w"
-    args = ["whatif", str(src), "--plan", str(tmp_path / "p"), "--shock", str(sh)]
     assert main([*args, "--out", str(out), "--time-limit", str(shortest - 1)]) == 2
     err = capsys.readouterr().err
     assert "--time-limit" in err and "give at least" in err and f"{shortest:g}" in err
@@ -354,14 +360,8 @@ def test_large_whatif_plans_are_written_as_plan_writes_them(
 
     monkeypatch.setattr(plan_io, "PRETTY_MAX_ROWS", 0)
     _, text = base()
-    src = tmp_path / "s.json"
-    src.write_text(json.dumps(v11_without_state()))
-    (tmp_path / "p").mkdir()
-    (tmp_path / "p" / "plan.json").write_text(text)
-    sh = tmp_path / "shock.yaml"
-    sh.write_text("name: x\nchanges:\n  - {lanes: {mode: sea}, cost_multiplier: 1.35}\n")
+    args = _whatif_args(tmp_path, text, "{lanes: {mode: sea}, cost_multiplier: 1.35}")
     out = tmp_path / "w"
-    args = ["whatif", str(src), "--plan", str(tmp_path / "p"), "--shock", str(sh)]
     assert main([*args, "--out", str(out), "--time-limit", "30"]) == 0
     doc = json.loads((out / "whatif.json").read_text())
     for name in ("hold", "replan"):
