@@ -77,7 +77,7 @@ import numpy as np
 import numpy.typing as npt
 
 from network.compile import NetworkData, SkuData
-from optimizer.allocation.baseline import naive_solution
+from optimizer.allocation.baseline import naive_solution, within_capacity
 from optimizer.allocation.capacity_bound import CapacityBound, Cflp, solve_cflp
 from optimizer.allocation.columns import (
     F_FIELDS,
@@ -239,6 +239,9 @@ class BlockPlan:
     bound: tuple[float, ...]
     seconds: float
     note: str = ""
+    #: when ``sol`` is None: the plan used for the block, the naive plan moved off full
+    #: warehouses (:func:`~optimizer.allocation.baseline.within_capacity`) on its columns
+    floor: tuple[Columns, Solution] | None = None
 
 
 def naive_block(data: NetworkData, b: int, rows: I) -> BlockPlan:
@@ -255,7 +258,8 @@ def naive_block(data: NetworkData, b: int, rows: I) -> BlockPlan:
     nv, _hn = naive_solution(db, cb)
     nc, nvc = compact(cb, nv)
     hc = replace(nvc, stock=stock_levels(db, nc, nvc.f))
-    return BlockPlan(b, None, None, nc, nvc, hc, (-math.inf, -math.inf), 0.0)
+    floor = compact(cb, within_capacity(db, cb, nv))
+    return BlockPlan(b, None, None, nc, nvc, hc, (-math.inf, -math.inf), 0.0, floor=floor)
 
 
 def family_data(data: NetworkData, n_families: int) -> tuple[NetworkData, I]:
@@ -469,6 +473,7 @@ def _solve_block(
         bound=bound,
         seconds=time.perf_counter() - t0,
         note=note.strip(),
+        floor=compact(cols, within_capacity(db, cols, naive)) if sol_c is None else None,
     )
 
 
@@ -1075,6 +1080,7 @@ def _assemble(
     hint_parts: list[Solution] = []
     sums = np.zeros(2)
     missing = 0
+    floor_y = np.zeros(len(data.warehouses))
     # a block's first pass (LP and two bounds) against one bound round
     block_s = max((r.seconds for r in out if r is not None), default=math.inf)
     for b, (res_b, (_b, rows, *_)) in enumerate(zip(out, items, strict=True)):
@@ -1092,9 +1098,12 @@ def _assemble(
         else:
             if res_b.seconds > 0:
                 missing += 1
-            # the naive plan may use warehouses the aggregate closed: they open too
-            y = np.maximum(y, res_b.hint.y)
-            parts.append((res_b.naive_cols, res_b.hint))
+            # the naive plan, moved off full warehouses, may use warehouses the aggregate
+            # closed: they open too
+            floor = res_b.floor or (res_b.naive_cols, res_b.hint)
+            y = np.maximum(y, floor[1].y)
+            floor_y = np.maximum(floor_y, floor[1].y)
+            parts.append(floor)
         sums += np.resize(np.asarray(res_b.bound, float), 2)
     naive_y = np.zeros(len(data.warehouses))
     for _c, s in naive_parts:
@@ -1102,10 +1111,10 @@ def _assemble(
     ncols, nsol = concat(naive_parts, naive_y)
     _, hsol = concat([(c, h) for (c, _), h in zip(naive_parts, hint_parts, strict=True)], naive_y)
     if not any(r is not None and r.sol is not None for r in out):
-        # no block has an optimised plan: the naive plan whole, on its own warehouses (the
+        # no block has an optimised plan: the floor whole, on its own warehouses (the
         # aggregate's would only add the fixed costs of warehouses nothing uses: sea-L seed 1
         # at a 60-s limit, 19,568,076.61 against the naive plan's 19,460,451.61)
-        y = np.asarray(naive_y, float)
+        y = np.asarray(floor_y, float)
     cols, sol = concat(parts, y)
     cost = cost_terms(data, cols, sol)
     obj = float(sum(cost.values()))
@@ -1235,7 +1244,10 @@ def _assemble(
     stats["block_bound"] = bound
     stats["blocks_without_plan"] = missing
     if missing:
-        notes.append(f"{missing} block(s) gave no optimised plan in time: their naive plan is used")
+        notes.append(
+            f"{missing} block(s) gave no optimised plan in time: their naive plan, moved off "
+            "full warehouses, is used"
+        )
     gap_ok = math.isfinite(bound) and obj - bound <= params.relative_gap * abs(obj)
     res = AllocationResult(
         status=Status.OPTIMAL if gap_ok else Status.FEASIBLE,
