@@ -591,6 +591,16 @@ class _Run:
     notes: list[str]
     res: AllocationResult | None
     solve_deadline: float
+    #: the naive plan moved off full warehouses (:func:`_floor_plan`), once computed
+    floor: Solution | None = None
+
+
+def _floor_plan(data: NetworkData, run: _Run) -> Solution:
+    """The floor: the naive plan with the overflow rule
+    (:func:`~optimizer.allocation.baseline.within_capacity`), computed once."""
+    if run.floor is None:
+        run.floor = within_capacity(data, run.cols, run.naive)
+    return run.floor
 
 
 def _prepare(
@@ -666,14 +676,17 @@ def _naive_warehouses(
 ) -> AllocationResult:
     """No incumbent in time: flows re-optimised on the naive plan's warehouses, if that finds
     a plan (else ``res`` unchanged)."""
-    cols, naive, notes, solve_deadline = run.cols, run.naive, run.notes, run.solve_deadline
+    cols, notes, solve_deadline = run.cols, run.notes, run.solve_deadline
     say("no solution in time: re-optimising flows on the naive plan's warehouses")
+    # the floor's warehouses: the naive plan's and those its overflow opens
+    y = _floor_plan(data, run).y
     res2 = solve_allocation(
-        data, params, columns=cols, y_fixed=naive.y, deadline=solve_deadline, cancel=cancel
+        data, params, columns=cols, y_fixed=y, deadline=solve_deadline, cancel=cancel
     )
     if res2.solution is not None:
         notes.append(
             "the solver found no plan in time; warehouses fixed to the naive plan's "
+            "(with those its overflow from full warehouses opens) "
             "and flows re-optimised"
         )
         res = AllocationResult(
@@ -707,7 +720,7 @@ def _naive_floor(
     cols, notes = run.cols, run.notes
     # the naive plan moved off the warehouses whose capacities it breaks (the solvers' warm
     # start, run.hint, stays the spreadsheet's flows)
-    hint = within_capacity(data, cols, run.naive)
+    hint = _floor_plan(data, run)
     cost = cost_terms(data, cols, hint)
     obj = float(sum(cost.values()))
     bound = -math.inf if res is None else res.bound

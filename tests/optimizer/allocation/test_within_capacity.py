@@ -3,6 +3,7 @@ warehouses whose throughput or storage it breaks, judged by the independent eval
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -223,3 +224,33 @@ def test_blocks_without_answer_write_a_floor_within_the_shared_capacities(
     assert plan["bound"] is None or plan["bound"] <= plan["objective"] * (1 + 1e-9)
     near = next(w for w in plan["warehouses"] if w["id"] == "W-NEAR")
     assert near["throughput_used_per_day"] == pytest.approx(15.0)
+
+
+def test_flows_re_optimised_on_the_floors_warehouses_when_the_solver_finds_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The monolithic solver gives no plan in time: the flows are re-optimised on the floor's
+    warehouses, W-FAR included (the naive plan opens W-NEAR only, whose 15 units a day cannot
+    carry the 20 demanded), so the plan keeps the throughput and loses nothing."""
+    from optimizer.plan import planning
+
+    real = planning.solve_allocation
+
+    def no_first_plan(data: NetworkData, params: Any = None, **kw: Any) -> Any:
+        if kw.get("y_fixed") is not None:
+            return real(data, params, **kw)
+        return dataclasses.replace(
+            real(data, params, **kw), solution=None, status=Status.NO_SOLUTION
+        )
+
+    monkeypatch.setattr(planning, "solve_allocation", no_first_plan)
+    s = parse_scenario(_two_warehouses(15.0))
+    out = plan_scenario(s, AllocationParams(time_limit=20, strategy="monolithic"))
+    plan = out.plan.to_json()
+    assert any("flows re-optimised" in n for n in plan["notes"]), plan["notes"]
+    assert out.evaluation is not None and out.evaluation.feasible, out.evaluation.violations
+    used = {w["id"]: w["throughput_used_per_day"] for w in plan["warehouses"] if w["open"]}
+    assert set(used) == {"W-NEAR", "W-FAR"}
+    assert used["W-NEAR"] <= 15.0 + 1e-6
+    assert sum(used.values()) == pytest.approx(20.0)
+    assert plan["service"]["units_lost"] == 0
