@@ -694,6 +694,10 @@ def _warning(plan: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+#: The plan page lists at most this many of a job's warnings (the API answers them all).
+MAX_IGNORED_SHOWN = 20
+
+
 @router.get("/plans/{job_id}", response_class=HTMLResponse)
 def plan_page(request: Request, job_id: str) -> HTMLResponse:
     """One plan: KPIs, map, tables, diagnosis and downloads (or its progress while running)."""
@@ -709,6 +713,9 @@ def plan_page(request: Request, job_id: str) -> HTMLResponse:
         "risk_of": rec.result.get("source_plan") if risk and rec.result else None,
         "risk": _risk_summary(rec.result) if risk else None,
         "others": [o for o in _plan_choices(request, tenant) if o["id"] != rec.id],
+        # what the submission held that planning ignores (the 202's warnings, kept by the job)
+        "ignored": list(rec.warnings[:MAX_IGNORED_SHOWN]),
+        "n_ignored": len(rec.warnings),
     }
     if plan is not None:
         from optimizer.plan.io import MODE_COLOURS

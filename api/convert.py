@@ -93,6 +93,7 @@ def job_to_public(
             network=_network(source),
             result=rec.result if rec.status == "succeeded" else None,
             progress=dataclasses.asdict(progress) if progress is not None else None,
+            warnings=list(rec.warnings),
         )
     if rec.status == "succeeded" and rec.result is not None:
         try:
@@ -106,6 +107,7 @@ def job_to_public(
         network=_network(source),
         plan=plan,
         progress=dataclasses.asdict(progress) if progress is not None else None,
+        warnings=list(rec.warnings),
     )
 
 

@@ -190,6 +190,11 @@ class PlanPublic(PlanSummary):
     progress: Progress | None = Field(
         default=None, description="The solve's latest progress report (null before the first)."
     )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the submission held that planning ignores, as its 202 answer said "
+        "(empty for jobs without, and for jobs submitted before the server kept them).",
+    )
 
     # No return annotation on purpose: pydantic then documents the fields' own schema (the
     # Plan's), while the body is the plan's own JSON.

@@ -130,6 +130,8 @@ class Job(Base):
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(
         sa.DateTime(timezone=True), nullable=True
     )
+    #: what the submission held that planning ignores (``PlanAccepted.warnings``)
+    warnings: Mapped[list[str] | None] = mapped_column(sa.JSON, nullable=True)
 
 
 class NightlyPlan(Base):
@@ -168,6 +170,7 @@ class JobRecord:
     idempotency_key: str | None
     lease_owner: str | None = None
     lease_expires_at: dt.datetime | None = None
+    warnings: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, j: Job, *, with_request: bool = True) -> JobRecord:
@@ -192,6 +195,7 @@ class JobRecord:
             idempotency_key=j.idempotency_key,
             lease_owner=j.lease_owner,
             lease_expires_at=_utc(j.lease_expires_at),
+            warnings=tuple(j.warnings or ()),
         )
 
 
@@ -237,6 +241,7 @@ def _summary(j: Job) -> JobRecord:
         idempotency_key=j.idempotency_key,
         lease_owner=j.lease_owner,
         lease_expires_at=_utc(j.lease_expires_at),
+        warnings=tuple(j.warnings or ()),
     )
 
 
@@ -467,8 +472,10 @@ class JobStore:
         time_limit_s: float,
         seed: int = 0,
         idempotency_key: str | None = None,
+        warnings: Sequence[str] = (),
     ) -> tuple[JobRecord, bool]:
-        """Store a new queued job; returns ``(job, created)``.
+        """Store a new queued job; returns ``(job, created)``. ``warnings``: what the
+        submission held that planning ignores, kept with the job (``GET /v1/plans/{id}``).
 
         With an ``idempotency_key`` already used by this tenant, the existing job is returned
         (``created`` False) and nothing new is queued.
@@ -500,6 +507,7 @@ class JobStore:
             "attempts": 0,
             "created_at": now,
             "updated_at": now,
+            "warnings": list(warnings) or None,
         }
         try:
             with self.engine.begin() as conn:
@@ -527,6 +535,7 @@ class JobStore:
             started_at=None,
             finished_at=None,
             idempotency_key=idempotency_key,
+            warnings=tuple(warnings),
         )
         logger.info("job %s queued for tenant %s", rec.id, tenant)
         return rec, True

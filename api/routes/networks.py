@@ -436,6 +436,7 @@ def submit_forecast(
         request=req,
         time_limit_s=limit,
         seed=seed,
+        warnings=warnings,
     )
     request.app.state.networks.record_source(
         job_id=rec.id, tenant=tenant, network=name, version=net.version

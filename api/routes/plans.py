@@ -125,6 +125,12 @@ def create_plan(
                 [{"loc": ("body", "previous_plan_id"), "type": "value_error", "msg": why}]
             )
         request["previous_plan"] = prev.result
+    from network.demand import ignored_keys
+    from network.scenario import demand_keys_warning, unknown_fields
+
+    warnings = unknown_fields(scenario)
+    if keys := ignored_keys(body.scenario.get("demand")):
+        warnings.append(f"scenario.demand: {demand_keys_warning(keys)}")
     rec, created = store.submit(
         tenant=tenant,
         scenario_name=scenario.name,
@@ -132,18 +138,18 @@ def create_plan(
         time_limit_s=limit,
         seed=body.seed,
         idempotency_key=idempotency_key,
+        warnings=warnings,
     )
     response.headers["Location"] = f"/v1/plans/{rec.id}"
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
-    from network.demand import ignored_keys
-    from network.scenario import demand_keys_warning, unknown_fields
-
-    # unknown keys are kept and planned without, as the CLI does; the answer says which
-    warnings = unknown_fields(scenario)
-    if keys := ignored_keys(body.scenario.get("demand")):
-        warnings.append(f"scenario.demand: {demand_keys_warning(keys)}")
-    return PlanAccepted(id=rec.id, status=rec.status, warnings=warnings)  # type: ignore[arg-type]
+    # unknown keys are kept and planned without, as the CLI does; the answer (and the job,
+    # for GET /v1/plans/{id}) says which; a replayed submission answers the first one's
+    return PlanAccepted(
+        id=rec.id,
+        status=rec.status,  # type: ignore[arg-type]
+        warnings=list(rec.warnings),
+    )
 
 
 @router.get("", response_model=PlansPublic, responses=_ERRORS, operation_id="list_plans")

@@ -754,3 +754,18 @@ def test_the_plans_list_says_when_it_shows_only_the_newest(client_factory, scena
     page = c.get("/plans").text
     assert "101 plan job(s), the newest 100 shown" in page
     assert page.count('<tr data-id="') == 100
+
+
+def test_the_plan_page_says_what_the_forecast_held_that_planning_ignores(client, scenario) -> None:
+    """A forecast CSV with a column the reader drops (``units_2027``): the upload redirects to
+    the plan page, which used to say nothing of it (the API's 202 did); the page now lists it
+    under "Planned without". A clean forecast's page has no such section."""
+    _sign_in(client)
+    _upload_network(client, scenario)
+    r = _forecast(client, csv="sku,zone,units,units_2027\nSKU-A,Z-KUL,5,7\n")
+    assert r.status_code == 303, r.text
+    page = client.get(r.headers["location"]).text
+    assert 'id="plan-ignored"' in page
+    assert "column(s) &#39;units_2027&#39; ignored" in page, page
+    clean = _forecast(client, csv="sku,zone,units\nSKU-A,Z-KUL,5\n")
+    assert 'id="plan-ignored"' not in client.get(clean.headers["location"]).text

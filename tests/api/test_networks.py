@@ -455,6 +455,8 @@ def test_a_forecast_says_which_csv_columns_it_ignores(client, stored) -> None:
     assert r.json()["warnings"] == [
         "forecast.csv: column(s) 'units_2027' ignored: demand is read from sku, zone and units only"
     ]
+    got = client.get(f"/v1/plans/{r.json()['id']}", headers=auth()).json()
+    assert got["warnings"] == r.json()["warnings"]  # kept by the job
     assert _forecast(client, "tiny", "sku,zone,units\nSKU-A,Z-KUL,5\n").json()["warnings"] == []
     rows = [{"sku": "SKU-A", "zone": "Z-KUL", "units": 5, "units_2027": 7, "week": 3}]
     r = _forecast(client, "tiny", json.dumps(rows), media="application/json")

@@ -466,9 +466,18 @@ def test_a_submission_says_which_keys_planning_ignores(client, scenario) -> None
     warnings = r.json()["warnings"]
     assert any("fixed_cots: unknown field (ignored)" in w and repr(wh["id"]) in w for w in warnings)
     assert any(w == "service.promise_hour: unknown field (ignored)" for w in warnings), warnings
+    # the job keeps them: GET repeats them, and so does a replay of an idempotent submission
+    assert client.get(f"/v1/plans/{r.json()['id']}", headers=auth()).json()["warnings"] == warnings
+    key = {**auth(), "Idempotency-Key": "ignored-keys"}
+    first = client.post("/v1/plans", json={"scenario": doc}, headers=key)
+    again = client.post("/v1/plans", json={"scenario": doc}, headers=key)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert first.json()["warnings"] == again.json()["warnings"] == warnings
     doc["demand"][0]["units_2027"] = 9
     assert _post(client, doc).json()["warnings"][-1] == (
         "scenario.demand: demand rows' key(s) 'units_2027' ignored: demand is read from sku, "
         "zone and units only"
     )
-    assert _post(client, scenario).json()["warnings"] == []
+    clean = _post(client, scenario).json()
+    assert clean["warnings"] == []
+    assert client.get(f"/v1/plans/{clean['id']}", headers=auth()).json()["warnings"] == []
