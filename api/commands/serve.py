@@ -8,8 +8,10 @@ configuration, 1 for a database that cannot be reached or a port that is taken.
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
-from typing import TYPE_CHECKING
+import signal
+from typing import TYPE_CHECKING, Any
 
 from api.commands._common import InputError, UnavailableError, check_database_url
 
@@ -139,6 +141,17 @@ def use_json_logs() -> None:
         handler.setFormatter(JsonFormatter())
 
 
+def _exit_handlers_then_die_of(sig: int, _frame: Any) -> None:
+    """SIGTERM after uvicorn's graceful shutdown: uvicorn re-raises the signal with the
+    handler it found, and with the default one the process died before its exit handlers ran
+    (each stop of the service left the fork server's socket directory, ``pymp-*``, in the
+    temporary folder, and the logs unflushed). Run them, then die of the signal as before, so
+    that a supervisor still sees a stop by SIGTERM."""
+    atexit._run_exitfuncs()
+    signal.signal(sig, signal.SIG_DFL)
+    signal.raise_signal(sig)
+
+
 def run(args: argparse.Namespace) -> int:
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
@@ -157,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger(__name__).warning(
             "TRADELANE_API_KEYS is empty: every /v1 request will be refused with 401"
         )
+    # (SIGINT's own handler raises KeyboardInterrupt: the exit handlers run)
+    signal.signal(signal.SIGTERM, _exit_handlers_then_die_of)
     uvicorn.run(
         create_app(settings),
         host=args.host,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -12,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import FAKE
-from tests.api.server import ROOT, free_port
+from tests.api.conftest import FAKE, wait_for
+from tests.api.server import ROOT, Server, free_port
 
 PASSWORD = "s3cret-pw"
 
@@ -138,3 +139,20 @@ def test_log_level_debug_without_verbose(tmp_path: Path) -> None:
     did)."""
     lines = _first_lines(tmp_path, "--log-level", "debug", until="service ready")
     assert any("api.main: tradelane service ready" in line for line in lines), lines
+
+
+def test_sigterm_stops_the_service_with_its_exit_handlers_run(tmp_path: Path) -> None:
+    """After uvicorn's graceful shutdown on SIGTERM, the service dies of the signal (a
+    supervisor sees a stop by SIGTERM, as before) but first runs its exit handlers: each stop
+    used to leave the fork server's socket directory (``pymp-*``) in the temporary folder."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    server = Server(
+        f"sqlite:///{tmp_path / 'jobs.db'}", free_port(), tmp_path / "serve.log", TMPDIR=str(tmp)
+    )
+    server.start()
+    wait_for(lambda: any(tmp.iterdir()), timeout=30)  # the fork server is up: its socket dir
+    assert server.proc is not None
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(timeout=30) == -signal.SIGTERM
+    assert list(tmp.iterdir()) == [], (tmp_path / "serve.log").read_text()
