@@ -174,13 +174,16 @@ def within_capacity(data: NetworkData, cols: Columns, naive: Solution) -> Soluti
     freight in, the holding, the late penalty when late, and at a warehouse the naive plan
     does not open its fixed cost spread over its throughput), or the cheapest direct line
     (no warehouse capacity). The pairs whose move costs least per unit leave first, until the
-    warehouse is within both capacities; a warehouse takes moves in the same order until it
-    is full. A round fills a warehouse or empties the over-full ones, so at most about ``W``
-    rounds run. Storage is counted as the model's stock rule on the cheapest freight (units
-    per replenished unit × m3 a unit) plus one unit a stocked SKU for the rounding up.
-    Demand is never dropped to make room: what no option can take stays where it is, and the
-    evaluator reports it. (With tonight's stock, lots and returns are not counted in the
-    moves; the evaluator judges the result.)
+    warehouse is within both capacities (storage in whole units of stocking level: a level is
+    rounded up, so shedding less than a unit's flow may free nothing); a warehouse takes moves
+    in the same order while they fit, counting one unit of rounding up a move, and once it
+    turns one down it takes no more. A round empties the over-full warehouses or fills one,
+    so at most ``2 W + 8`` rounds run. Storage is the model's stock rule on the cheapest
+    freight, rounded up as the plan's levels are. Demand is never dropped to make room: what
+    no option can take stays where it is, and the evaluator reports it. With tonight's stock
+    only throughput is moved for (the lots a move leaves on a shelf are not counted). Never
+    worse: a result that breaks a warehouse capacity the naive flows keep (by the evaluator's
+    rules) is dropped for the naive flows as they were.
     """
     x = naive.x.copy()
     q = naive.q.copy()
@@ -190,6 +193,10 @@ def within_capacity(data: NetworkData, cols: Columns, naive: Solution) -> Soluti
     H = float(data.horizon_days)
     thr_cap = H * np.asarray(data.wh_throughput_per_day, float)
     m3_cap = np.asarray(data.wh_storage_m3, float)
+    if cols.has_state:
+        # tonight's lots a move leaves on the shelf are not counted: only throughput moves
+        # (and the result is kept only if it breaks no capacity the naive plan keeps)
+        m3_cap = np.full(W, np.inf)
     if not (np.isfinite(thr_cap).any() or np.isfinite(m3_cap).any()):
         return _finish(data, cols, x, q, naive.u.copy())[1]
     P = len(cols.p_dem)
@@ -197,8 +204,9 @@ def within_capacity(data: NetworkData, cols: Columns, naive: Solution) -> Soluti
     has_in = chosen >= 0
     fc = chosen[has_in]
     vol_kw = np.asarray(data.sku.volume_m3, float)[cols.kw_sku]
-    m3u_kw = np.zeros(len(chosen))
-    m3u_kw[has_in] = cols.f_coef[fc] * vol_kw[has_in]
+    coef_kw = np.zeros(len(chosen))
+    coef_kw[has_in] = cols.f_coef[fc]
+    m3u_kw = coef_kw * vol_kw
     in_kw = np.full(len(chosen), np.inf)
     in_kw[has_in] = cols.f_lane[fc] + cols.f_duty[fc] + cols.f_hold[fc]
     opened = naive.y > 0.5
@@ -223,12 +231,13 @@ def within_capacity(data: NetworkData, cols: Columns, naive: Solution) -> Soluti
     ox = ox[has_in[cols.x_kw[ox]] & np.isfinite(x_alt[ox])]
     usable = data.wh_usable
     vol_tol = float(vol_kw.min()) if len(vol_kw) else 0.0
-    for _round in range(W + 8):
+    full = np.zeros(W, dtype=bool)  # a warehouse that turned a move down takes no more
+    for _round in range(2 * W + 8):
         thr = np.bincount(cols.x_wh, weights=x, minlength=W)
         kw_need = np.bincount(cols.x_kw, weights=x, minlength=len(cols.kw_sku))
-        m3 = np.bincount(cols.x_wh, weights=x * m3u_x, minlength=W) + np.bincount(
-            cols.kw_wh, weights=vol_kw * (kw_need > 1e-9), minlength=W
-        )
+        # the model's stock rule on the cheapest freight, rounded up as the plan's levels are
+        levels = np.maximum(np.ceil(coef_kw * kw_need - 1e-6), 0.0)
+        m3 = np.bincount(cols.kw_wh, weights=levels * vol_kw, minlength=W)
         over_t = np.where(np.isfinite(thr_cap), thr - thr_cap, -np.inf)
         over_m = np.where(np.isfinite(m3_cap), m3 - m3_cap, -np.inf)
         hot = (over_t > 1e-6) | (over_m > 1e-9)
@@ -236,7 +245,7 @@ def within_capacity(data: NetworkData, cols: Columns, naive: Solution) -> Soluti
             break
         room_t = np.where(np.isfinite(thr_cap), thr_cap - thr, np.inf)
         room_m = np.where(np.isfinite(m3_cap), m3_cap - m3, np.inf)
-        takes = usable & ~hot & (room_t > 1e-6) & (room_m > vol_tol)
+        takes = usable & ~hot & ~full & (room_t > 1e-6) & (room_m > vol_tol)
         src = np.flatnonzero((x > 1e-12) & hot[cols.x_wh])
         elig = ox[takes[cols.x_wh[ox]]]
         best_x = np.full(P, -1, dtype=np.int64)
@@ -262,21 +271,23 @@ def within_capacity(data: NetworkData, cols: Columns, naive: Solution) -> Soluti
         before_t = _grouped_exclusive_cumsum(w_src, a)
         before_m = _grouped_exclusive_cumsum(w_src, a * m3u_x[src])
         need_t = np.maximum(over_t[w_src] - before_t, 0.0)
-        mu = m3u_x[src]
-        need_m = np.where(
-            mu > 0, np.maximum(over_m[w_src] - before_m, 0.0) / np.where(mu > 0, mu, 1.0), 0.0
-        )
+        # storage: whole units of stocking level (a level is rounded up: shedding less than
+        # one unit's flow may free nothing), k units of level are k / coef units of flow
+        kw_s = cols.x_kw[src]
+        co, vo = coef_kw[kw_s], vol_kw[kw_s]
+        level_units = np.ceil(np.maximum(over_m[w_src] - before_m, 0.0) / np.maximum(vo, 1e-300))
+        need_m = np.where((co > 0) & (vo > 0), level_units / np.where(co > 0, co, 1.0), 0.0)
         amount = np.minimum(a, np.maximum(need_t, need_m))
         # a warehouse takes the moves offered to it, cheapest first, while it has room
+        n_full = int(full.sum())
         tx = np.flatnonzero(~to_q & (amount > 0))
         if len(tx):
             t = cols.x_wh[bx[tx]]
             ot = np.lexsort((delta[tx], t))
             tx, t = tx[ot], t[ot]
             mt = m3u_x[bx[tx]]
-            # a SKU new at the warehouse also takes its rounding up (one unit's m3)
-            kw_t = cols.x_kw[bx[tx]]
-            new = vol_kw[kw_t] * (kw_need[kw_t] <= 1e-9)
+            # each move may also round its SKU's level up by one unit
+            new = vol_kw[cols.x_kw[bx[tx]]]
             in_t = _grouped_exclusive_cumsum(t, amount[tx])
             in_m = _grouped_exclusive_cumsum(t, amount[tx] * mt + new)
             fit_t = np.maximum(room_t[t] - in_t, 0.0)
@@ -285,16 +296,47 @@ def within_capacity(data: NetworkData, cols: Columns, naive: Solution) -> Soluti
                 np.maximum(room_m[t] - in_m - new, 0.0) / np.where(mt > 0, mt, 1.0),
                 np.where(room_m[t] - in_m - new >= 0, np.inf, 0.0),
             )
-            amount[tx] = np.minimum(amount[tx], np.minimum(fit_t, fit_m))
+            fit = np.minimum(amount[tx], np.minimum(fit_t, fit_m))
+            full[t[fit < amount[tx] - 1e-9]] = True
+            amount[tx] = fit
         moved = amount > 1e-9
         if not moved.any():
+            if full.sum() > n_full:
+                continue  # the next round offers those moves elsewhere
             break
         src, bx, to_q, amount = src[moved], bx[moved], to_q[moved], amount[moved]
         np.subtract.at(x, src, amount)
         np.add.at(x, bx[~to_q], amount[~to_q])
         np.add.at(q, best_q[cols.x_pair[src[to_q]]], amount[to_q])
     x[x < 1e-9] = 0.0
-    return _finish(data, cols, x, q, naive.u.copy())[1]
+    out = _finish(data, cols, x, q, naive.u.copy())[1]
+    kept = _finish(data, cols, naive.x, naive.q, naive.u.copy())[1]
+    if _capacity_breaks(data, cols, out) - _capacity_breaks(data, cols, kept):
+        # never worse: a move broke a capacity the naive plan keeps (tonight's lots left on
+        # a shelf, rounding): the naive flows as they were
+        return kept
+    return out
+
+
+def _capacity_breaks(data: NetworkData, cols: Columns, sol: Solution) -> set[tuple[int, str]]:
+    """The (warehouse, kind) capacities a solution breaks: throughput, the stocking levels'
+    storage and, with tonight's stock, the shelf's (the evaluator's rules and tolerances)."""
+    from optimizer.allocation.model import storage_use
+    from optimizer.allocation.state import shelf_capacity
+
+    W = len(data.warehouses)
+    thr = np.bincount(cols.x_wh, weights=sol.x, minlength=W) / float(data.horizon_days)
+    levels, shelf = storage_use(data, cols, sol)
+    tol = 1e-6
+
+    def over(used: np.ndarray, cap: np.ndarray) -> np.ndarray:
+        return np.flatnonzero(np.isfinite(cap) & (used > cap * (1 + tol) + tol))
+
+    out = {(int(w), "throughput") for w in over(thr, data.wh_throughput_per_day)}
+    out |= {(int(w), "storage") for w in over(levels, data.wh_storage_m3)}
+    if cols.has_state:
+        out |= {(int(w), "shelf") for w in over(levels + shelf, shelf_capacity(data))}
+    return out
 
 
 def _grouped_exclusive_cumsum(group: np.ndarray, v: np.ndarray) -> np.ndarray:

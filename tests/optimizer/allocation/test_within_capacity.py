@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from network.compile import NetworkData, compile_network
@@ -22,7 +22,7 @@ from optimizer.allocation.result import Solution, Status
 from optimizer.executor import InlineRunner
 from optimizer.plan.evaluate import evaluate
 from optimizer.plan.planning import plan_dict, plan_scenario
-from tests.helpers import flat_service, lane, node, random_doc
+from tests.helpers import flat_service, lane, node, random_doc, random_state_doc
 
 
 def _violations(data: NetworkData, cols: Columns, sol: Solution) -> list[str]:
@@ -95,6 +95,25 @@ def test_overflow_serves_the_same_demand_and_never_overfills_a_warehouse(
     assert now <= kept, now - kept
     if direct:
         assert now == set(), _violations(data, cols, out)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 100_000))
+# moving flows off W0 left more of tonight's lots on its shelf, past its shelf capacity
+@example(seed=146)
+def test_with_tonights_stock_the_overflow_breaks_no_capacity_the_naive_plan_keeps(
+    seed: int,
+) -> None:
+    """With tonight's stock (lots, transfers, returns) the same: the same demand served, and
+    no warehouse capacity the evaluator names that it did not name for the naive plan."""
+    data = compile_network(parse_scenario(random_state_doc(np.random.default_rng(seed))))
+    cols = build_columns(data)
+    naive, hint = naive_solution(data, cols)
+    out = within_capacity(data, cols, naive)
+    assert _served(cols, out) == pytest.approx(_served(cols, naive), rel=1e-9, abs=1e-6)
+    kept = _capacity(_violations(data, cols, hint))
+    now = _capacity(_violations(data, cols, out))
+    assert now <= kept, now - kept
 
 
 def _two_warehouses(thr_near: float | None, storage_near: float | None = None) -> dict[str, Any]:
