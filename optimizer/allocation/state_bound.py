@@ -212,6 +212,21 @@ def _fixed_y_state_lp(
             m, params, time_limit=deadline - time.perf_counter(), relax=True, cancel=cancel
         )
     if raw.values is None:
+        # the storage margin itself may leave no room (one unit more of each SKU does not fit
+        # where tonight's lots nearly fill a warehouse): integer levels without the margin,
+        # at the given targets, else at the lowered ones (hypothesis seed 20348 of
+        # tests/optimizer/allocation/test_brute_force_state.py had no plan at all)
+        for tg in (targets, m.targets) if m.targets != targets else (targets,):
+            if time.perf_counter() >= deadline:
+                break
+            m2 = build_allocation_model(
+                data, params, columns=cols, y_fixed=y, targets=tg, integer_stock=True
+            )
+            raw2 = solve_model(m2, params, time_limit=deadline - time.perf_counter(), cancel=cancel)
+            if raw2.values is not None:
+                sol = solution_from_values(data, m2, raw2.values)
+                cost = float(sum(cost_terms(data, cols, sol).values()))
+                return sol, cost, cols, None, "" if tg is targets else note
         return None, math.nan, cols, None, note
     sol = solution_from_values(data, m, raw.values)
     if not storage_ok(data, cols, sol) and time.perf_counter() < deadline:

@@ -81,13 +81,14 @@ def _check_storage(seed: int) -> None:
     evaluated_result(data, res)  # feasible by the evaluator
 
 
-@pytest.mark.parametrize("seed", [*range(10), 12, 18, 21, 28])
+@pytest.mark.parametrize("seed", [*range(10), 12, 18, 21, 28, 20348])
 def test_mip_matches_brute_force_with_storage(seed: int) -> None:
     """Seeded tiny instances with storage capacities (some warehouses overfull with tonight's
     lots alone): the planner's and the state path's plans pass the evaluator, neither costs
     less than the brute force's optimum nor bounds above it, and a plan proven optimal costs
     exactly the optimum. (On seeds 6, 12, 18, 21 and 28 a model that left tonight's stock
-    out of the storage planned below the optimum.)"""
+    out of the storage planned below the optimum; on seed 20348, found by the random-seed
+    test below, the state path's LP had no room for its storage margin and gave no plan.)"""
     _check_storage(seed)
 
 
