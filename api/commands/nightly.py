@@ -6,14 +6,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from api.commands._common import InputError, check_database_url, check_out_dir
 
+#: the longest Unix socket path this allows under its temporary folder (Linux: 107 bytes)
+UNIX_PATH_MAX = 100
 #: exit code after SIGTERM, as a shell reports a command killed by it
 EXIT_TERMINATED = 128 + int(signal.SIGTERM)
 
@@ -39,6 +44,30 @@ def _sigterm_raises() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+@contextlib.contextmanager
+def _private_tmp() -> Iterator[None]:
+    """The worker processes' temporary files in a folder of this run, removed at its end: a
+    worker stopped on SIGTERM cannot remove its own (multiprocessing's ``pymp-*`` folders
+    with a fork server's socket were left in the temporary folder by every stopped night).
+    Skipped where the folder's path would make the socket's too long for a Unix socket (about
+    100 characters: ``…/pymp-XXXXXXXX/listener-XXXXXXXX``)."""
+    tmp = tempfile.mkdtemp(prefix="tl-")
+    if len(tmp) + len("/pymp-xxxxxxxx/listener-xxxxxxxx") > UNIX_PATH_MAX:
+        os.rmdir(tmp)
+        yield
+        return
+    before = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = tmp
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = before
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _ids(ids: list[str], show: int = 6) -> str:
@@ -105,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     check_out_dir(root / run_date.isoformat(), "--out" if args.out else f"{args.config}: out_dir")
     engine = make_engine(settings.database_url)
     try:
-        with _sigterm_raises():
+        with _sigterm_raises(), _private_tmp():
             migrate(engine)
             outcomes = run_nightly(
                 cfg,

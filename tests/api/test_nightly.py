@@ -492,7 +492,13 @@ def test_sigterm_during_the_solves_stops_them_and_leaves_no_process(
         '[[scenario]]\nname = "b"\npath = "slow.json"\n',
     ).read_text()
     (tmp_path / "nightly.toml").write_text(cfg.replace("time_limit_s = 5\n", "", 1))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TRADELANE_SOLVER": FAKE}
+    import shutil
+    import tempfile
+
+    # the run's temporary files, none to be left behind (a short path: a fork server's socket
+    # goes in there, and Unix socket paths are short)
+    tmp = Path(tempfile.mkdtemp(prefix="tl-test-"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TRADELANE_SOLVER": FAKE, "TMPDIR": str(tmp)}
     argv = [sys.executable, "-m", "api.cli", "nightly", "--config", str(tmp_path / "nightly.toml")]
     log = (tmp_path / "nightly.log").open("w")  # a file: processes left behind hold a pipe
     proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=log, stderr=log)
@@ -523,6 +529,10 @@ def test_sigterm_during_the_solves_stops_them_and_leaves_no_process(
     assert proc.returncode == 143
     assert "SIGTERM" in (tmp_path / "nightly.log").read_text()
     assert alive == [], [p.pid for p in alive]
+    # the stopped workers' multiprocessing folders (pymp-*) were left in the temporary folder
+    left = [p.name for p in tmp.iterdir()]
+    shutil.rmtree(tmp, ignore_errors=True)
+    assert left == []
 
 
 def test_a_solver_setting_that_cannot_load_exits_2_before_planning(
@@ -566,3 +576,24 @@ def test_verbose_logs_the_solves_start_and_each_scenarios_end(
     assert "INFO api.nightly: nightly tiny-my: planned (optimal" in done.stderr
     quiet = subprocess.run(argv[:3] + argv[4:], check=False, **run)  # type: ignore[call-overload]
     assert quiet.returncode == 0 and "INFO" not in quiet.stderr, quiet.stderr
+
+
+def test_the_private_temporary_folder_is_skipped_where_a_socket_path_would_not_fit(
+    monkeypatch,
+) -> None:
+    """The workers' temporary folder of a run is set while it runs and removed after; where
+    its path would leave no room for a fork server's socket path, TMPDIR is left alone (and
+    nothing is made)."""
+    import os
+    from pathlib import Path
+
+    from api.commands import nightly as cmd
+
+    monkeypatch.setenv("TMPDIR", "/nowhere-else")
+    with cmd._private_tmp():
+        inside = Path(os.environ["TMPDIR"])
+        assert inside.is_dir() and inside.name.startswith("tl-")
+    assert os.environ["TMPDIR"] == "/nowhere-else" and not inside.exists()
+    monkeypatch.setattr(cmd, "UNIX_PATH_MAX", 10)
+    with cmd._private_tmp():
+        assert os.environ["TMPDIR"] == "/nowhere-else"
