@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from network.compile import NetworkData, PathOptions
-from optimizer.allocation.columns import Columns, stock_levels
+from network.compile import NetworkData
+from optimizer.allocation.columns import Columns, _capped_options, stock_levels
 from optimizer.allocation.result import Solution
 
 __all__ = ["naive_solution", "within_capacity"]
@@ -150,7 +150,8 @@ def _cheapest_freight(cols: Columns) -> np.ndarray:
     chosen = np.full(nkw, -1, dtype=np.int64)
     if nf:
         # per pair the least freight, then the first column at it (as a stable sort by
-        # (pair, freight) would take; 20 times faster than that sort on a tier-L block)
+        # (pair, freight) would take; 0.011 s against 0.28 s on a tier-L block,
+        # python -m benchmarks.floor)
         freight = cols.f_lane + cols.f_duty
         least = np.full(nkw, np.inf)
         np.minimum.at(least, cols.f_kw, freight)
@@ -185,10 +186,10 @@ def within_capacity(data: NetworkData, cols: Columns, naive: Solution) -> Soluti
     worse: a result that breaks a warehouse capacity the naive flows keep (by the evaluator's
     rules) is dropped for the naive flows as they were. Lanes: a result that breaks a lane's
     capacity the naive flows keep is made again with no move on that lane (the target's
-    outbound path, its SKU's cheapest freight in, a direct line), up to three times (moving to
-    a warehouse replenished by a capped air lane had broken the lane on 116 of 1,303 repaired
-    random networks; keeping every capped lane out of the moves cost 18 % more on sea-L,
-    whose naive plan breaks no lane).
+    outbound path, its SKU's cheapest freight in, a direct line), up to three times. (Keeping
+    every capped lane out of the moves from the start cost much more where most paths have a
+    capped lane and the naive plan breaks none: benchmarks/README.md, "The floor keeps the
+    warehouses' capacities".)
     """
     kept = _finish(data, cols, naive.x, naive.q, naive.u.copy())[1]
     avoid = np.zeros(len(data.lanes), dtype=bool)
@@ -250,9 +251,9 @@ def _overflow(
     # no move loads a lane of ``avoid``: not by the target's outbound path, its SKU's
     # cheapest freight in, nor a direct line
     free_in = np.zeros(len(chosen), dtype=bool)
-    free_in[has_in] = ~_on_capped(data.inbound, avoid)[cols.f_opt[fc]]
-    free_x = free_in[cols.x_kw] & ~_on_capped(data.outbound, avoid)[cols.x_opt]
-    free_q = ~_on_capped(data.direct, avoid)[cols.q_opt]
+    free_in[has_in] = ~_capped_options(data.inbound, avoid)[cols.f_opt[fc]]
+    free_x = free_in[cols.x_kw] & ~_capped_options(data.outbound, avoid)[cols.x_opt]
+    free_q = ~_capped_options(data.direct, avoid)[cols.q_opt]
     # the cheapest direct line per pair (no warehouse capacity: always takes the move)
     q_cost = cols.q_lane + cols.q_duty + late * ~cols.q_ontime
     best_q = np.full(P, -1, dtype=np.int64)
@@ -351,43 +352,27 @@ def _overflow(
 
 def _lane_breaks(data: NetworkData, cols: Columns, sol: Solution) -> set[int]:
     """The lanes whose capacity (kg, m3 or units a day) a solution's inbound, outbound and
-    direct flows break (the evaluator's tolerances)."""
-    L = len(data.lanes)
-    caps = data.lane_caps
-    if not L or not np.isfinite(caps).any():
-        return set()
-    H = float(data.horizon_days)
-    per_unit = np.stack([data.sku.weight_kg, data.sku.volume_m3, np.ones(len(data.skus))], axis=1)
-    load = np.zeros((L, 3))
+    direct flows break (the evaluator's tolerances), from the model's own lane rows."""
+    from optimizer.allocation.model import lane_key_caps, lane_rows, split_lane_key
+
+    keys: list[np.ndarray] = []
+    loads: list[np.ndarray] = []
     for opts, opt, sku, units in (
         (data.inbound, cols.f_opt, cols.f_sku, sol.f),
         (data.outbound, cols.x_opt, cols.p_sku[cols.x_pair], sol.x),
         (data.direct, cols.q_opt, cols.p_sku[cols.q_pair], sol.q),
     ):
-        nz = np.flatnonzero(units > 0)
-        if not len(nz):
-            continue
-        o = np.asarray(opt[nz], np.int64)
-        cnt = np.diff(opts.lane_ptr)[o]
-        first = np.repeat(opts.lane_ptr[o], cnt)
-        step = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        lane = opts.lane_idx[first + step]
-        u = np.repeat(units[nz], cnt) / H
-        k = np.repeat(np.asarray(sku[nz], np.int64), cnt)
-        for d in range(3):
-            load[:, d] += np.bincount(lane, weights=u * per_unit[k, d], minlength=L)
+        nz = np.flatnonzero(units > 0)  # only the columns with flow
+        k_, c_, v_ = lane_rows(data, opts, opt[nz], sku[nz], 0)
+        keys += k_
+        loads += [v * units[nz][c] for c, v in zip(c_, v_, strict=True)]
+    if not keys:
+        return set()
+    uk, inv = np.unique(np.concatenate(keys), return_inverse=True)
+    per_day = np.bincount(inv, weights=np.concatenate(loads)) / float(data.horizon_days)
+    cap = lane_key_caps(data, uk)
     tol = 1e-6
-    bad = np.isfinite(caps) & (load > caps * (1 + tol) + tol)
-    return {int(i) for i in np.flatnonzero(bad.any(axis=1))}
-
-
-def _on_capped(opts: PathOptions, capped: np.ndarray) -> np.ndarray:
-    """Per option, whether its path uses a lane with a capacity."""
-    n = len(opts)
-    if not n:
-        return np.zeros(0, dtype=bool)
-    per = np.repeat(np.arange(n), np.diff(opts.lane_ptr))
-    return np.asarray(np.bincount(per, weights=capped[opts.lane_idx], minlength=n) > 0)
+    return set(split_lane_key(uk[per_day > cap * (1 + tol) + tol])[0].tolist())
 
 
 def _capacity_breaks(data: NetworkData, cols: Columns, sol: Solution) -> set[tuple[int, str]]:
