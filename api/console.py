@@ -804,6 +804,8 @@ def _risk_summary(doc: dict[str, Any]) -> dict[str, Any]:
     return {
         "kind": "simulate",
         "runs": doc.get("runs"),
+        "runs_requested": doc.get("runs_requested"),
+        "stopped": doc.get("status") == "time_limit",
         "on_time": interval("on_time_share"),
         "fill": interval("fill_rate"),
         "plan_on_time": doc.get("plan_on_time_share"),

@@ -22,6 +22,10 @@ __all__ = ["RISK_TASKS", "is_risk_request", "is_risk_result", "plan_request_sql"
 RISK_TASKS = ("simulate", "whatif")
 """The ``task`` of a risk job's request; a plan job's request has none."""
 
+SIM_SHARE = 0.95
+"""The share of a simulate job's time limit its runs may take (the rest: parsing the
+scenario and plan before, storing the document after)."""
+
 
 def is_risk_request(request: Mapping[str, Any] | None) -> bool:
     """Whether a job's request is a simulate or what-if request (not a plan request)."""
@@ -50,8 +54,10 @@ def risk_job(
     seed: int = 0,
     progress: PhaseReport | None = None,
 ) -> dict[str, Any]:
-    """Run a simulate or what-if request; returns ``sim.json`` or ``whatif.json``; a what-if
-    tells ``progress`` its steps (``GET /v1/plans/{id}`` shows them, as a plan's).
+    """Run a simulate or what-if request; returns ``sim.json`` or ``whatif.json``; both tell
+    ``progress`` their steps (``GET /v1/plans/{id}`` shows them, as a plan's): a simulation
+    its runs done, a what-if its steps. A simulation stops its runs in time to end within
+    ``time_limit_s`` (``status`` ``"time_limit"`` and the runs done in its document).
 
     Raises
     ------
@@ -74,7 +80,15 @@ def risk_job(
 
         params = SimParams(runs=int(request["runs"]), seed=int(request["seed"]))
         plan = Plan.from_json(request["plan"])
-        doc = simulate_plan(compile_network(scenario), plan, params).to_json()
+        # the runs stop in time for the job to end within its limit (whole batches; the
+        # document says how many ran), rather than the runner stopping the job with nothing
+        doc = simulate_plan(
+            compile_network(scenario),
+            plan,
+            params,
+            deadline=started + SIM_SHARE * float(time_limit_s),
+            progress=progress,
+        ).to_json()
         doc["source_plan"] = request.get("source")
         return doc
     if task == "whatif":

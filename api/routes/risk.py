@@ -48,9 +48,11 @@ class SimulateCreate(BaseModel):
         gt=0,
         le=86_400,
         description="Job time limit (default: the server's; at most its maximum, else 422). "
-        "The runs are not cut to fit it: a simulation still running the server's kill grace "
-        "(TRADELANE_KILL_GRACE_S, 30 s by default) after it is stopped and the job fails "
-        "saying so. The runs take time in proportion to runs times the plan's rows.",
+        "The runs take time in proportion to runs times the plan's rows; when they would not "
+        "end within the limit they stop after the last whole batch of 1,000 that does, and "
+        'the document says status "time_limit", runs (those done: its figures are the first '
+        "runs of the whole simulation, as a request for that many with this seed gives) and "
+        "runs_requested.",
     )
 
 

@@ -37,6 +37,13 @@ Means come with 95 % confidence intervals ``mean ± 1.96·sd/√runs`` over runs
 and ``cost`` with the 5th, 50th and 95th percentiles. Everything is vectorised over runs (numpy,
 batches of ``SimParams.batch`` runs) and seeded: the same plan, seed, runs and batch give the
 same numbers.
+
+**Time limit.** With a ``deadline`` the runs stop after the last whole batch that ends before
+it (at least one batch runs; the next is started only when the batches so far say it ends in
+time). The figures are then over the runs done (``runs``; ``runs_requested`` and ``status``
+``"time_limit"`` say so), and they are those of the first ``runs`` runs of the whole
+simulation: batches draw from one seeded stream in order, so the same seed and batch with
+``runs`` set to the runs done give the same numbers.
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ from network.distribution import TOL_HOURS, lognormal_params
 from network.indices import flat_key
 from optimizer.limits import MAX_RUNS
 from optimizer.plan.document import Plan
+from optimizer.progress import PhaseReport, quiet
 from optimizer.risk.flows import PlanFlows, plan_flows
 
 __all__ = [
@@ -154,6 +162,18 @@ class SimResult:
     per_run: dict[str, F] = field(default_factory=dict)
     currency: str | None = None
     """The plan's currency, the unit of every cost figure (``None`` when the plan says none)."""
+    runs_done: int | None = None
+    """The runs the figures are over: ``params.runs`` unless the time limit stopped them."""
+
+    @property
+    def runs(self) -> int:
+        """The runs the figures are over."""
+        return self.params.runs if self.runs_done is None else self.runs_done
+
+    @property
+    def status(self) -> str:
+        """``"complete"``, or ``"time_limit"`` when the deadline stopped the runs early."""
+        return "complete" if self.runs >= self.params.runs else "time_limit"
 
     def to_json(self) -> dict[str, Any]:
         """The ``sim.json`` document (DESIGN §10); cost figures in ``currency``."""
@@ -171,7 +191,9 @@ class SimResult:
         }
         return {
             "scenario": self.scenario,
-            "runs": self.params.runs,
+            "status": self.status,
+            "runs": self.runs,
+            "runs_requested": self.params.runs,
             "seed": self.params.seed,
             "batch": self.params.batch,
             "on_time_share": {
@@ -376,8 +398,19 @@ def _stock_pairs(
     return _StockPairs(KW, d_rate, cv_d, S, share_kc, choice, cum, has_in, pool)
 
 
-def simulate_plan(data: NetworkData, plan: Plan, params: SimParams | None = None) -> SimResult:
+def simulate_plan(
+    data: NetworkData,
+    plan: Plan,
+    params: SimParams | None = None,
+    *,
+    deadline: float | None = None,
+    progress: PhaseReport | None = None,
+) -> SimResult:
     """Simulate ``plan`` (made for ``data``); see the module doc.
+
+    ``deadline`` is a :func:`time.perf_counter` instant: the runs stop at the last whole batch
+    that ends before it (module doc, "Time limit"). ``progress`` is told the runs done after
+    each batch.
 
     Raises
     ------
@@ -451,8 +484,17 @@ def simulate_plan(data: NetworkData, plan: Plan, params: SimParams | None = None
     def lane_draws(b: int) -> F:
         return np.exp(mu + sig * rng.standard_normal((b, n_rl)))
 
+    say = progress or quiet
+    done = 0
+    t_runs = time.perf_counter()
     for a in range(0, N, params.batch):
         b = min(params.batch, N - a)
+        if deadline is not None and a > 0:
+            # the next batch starts only when the batches so far say it ends in time (its
+            # runs are the rest of one seeded stream: stopping here keeps the first a runs)
+            per_run = (time.perf_counter() - t_runs) / a
+            if time.perf_counter() + per_run * b > deadline:
+                break
         sl = slice(a, a + b)
         # -- on time: one draw per random lane per run -----------------------------------------
         hrs = (
@@ -521,7 +563,12 @@ def simulate_plan(data: NetworkData, plan: Plan, params: SimParams | None = None
         fill[sl] = 1.0 - (so + lost_c.sum()) / np.where(tot > 0, tot, 1.0)
         stockout[sl] = so
         run_cost[sl] = base_cost + late_pen * late_units + lost_pen * so
+        done = a + b
+        say(f"simulating: {done:,} of {N:,} runs")
 
+    if done < N:
+        on_share, on_c, fill, fill_c = on_share[:done], on_c[:done], fill[:done], fill_c[:done]
+        stockout, run_cost = stockout[:done], run_cost[:done]
     plan_on = float(sum(float(r.units) for r in plan.fulfilment or () if r.on_time))
     return SimResult(
         scenario=plan.scenario or data.name,
@@ -544,6 +591,7 @@ def simulate_plan(data: NetworkData, plan: Plan, params: SimParams | None = None
             "stockout_units": stockout,
         },
         currency=plan.currency,
+        runs_done=done,
     )
 
 
@@ -573,7 +621,7 @@ def write_simulation(
             ax.hist(result.per_run[key], bins=50, color="#1f77b4")
             ax.set_title(label)
             ax.set_ylabel("runs")
-        fig.suptitle(f"{result.scenario}: {result.params.runs} runs, seed {result.params.seed}")
+        fig.suptitle(f"{result.scenario}: {result.runs} runs, seed {result.params.seed}")
         fig.tight_layout()
         paths["png"] = out / "sim.png"
         fig.savefig(paths["png"], dpi=90)

@@ -222,6 +222,13 @@ def test_a_risk_jobs_page_links_its_plan_and_compare_refuses_it(client, scenario
     assert f'Of plan <a href="/plans/{plain}">' in page.text
     assert client.get(f"/compare?a={plain}&b={risk}").status_code == 404
     assert client.get(f"/compare?a={plain}&b={plain}").status_code == 200
+    assert "stopped at the time limit" not in page.text
+    # a simulation its time limit stopped says how many of the runs asked it did
+    sc["x_test"]["result"].update(runs=2000, runs_requested=10000, status="time_limit")
+    cut = client.post("/v1/plans", json={"scenario": sc}, headers=auth()).json()["id"]
+    _succeeded(client, cut)
+    page = client.get(f"/plans/{cut}")
+    assert "2,000 runs of the 10,000 asked (stopped at the time limit)" in page.text
 
 
 def test_compare_plans_differences() -> None:

@@ -39,6 +39,24 @@ def test_simulate_and_whatif_jobs_on_a_real_plan(client_factory) -> None:
     assert doc["runs"] == 200 and doc["seed"] == 3 and doc["source_plan"] == plan_id
     assert doc["on_time_share"]["ci95"][0] <= doc["on_time_share"]["mean"]
     assert set(doc["cost"]) >= {"p5", "p50", "p95"}
+    assert (doc["status"], doc["runs_requested"]) == ("complete", 200)
+
+    # a limit the runs cannot keep: they stop after the first whole batch, the job succeeds
+    # with the runs done, as a request for that many runs with the seed gives them
+    r = client.post(
+        f"/v1/plans/{plan_id}/simulate",
+        json={"runs": 5000, "seed": 3, "time_limit_s": 0.001},
+        headers=auth(),
+    )
+    assert r.status_code == 202, r.text
+    cut = _done(client, r.json()["id"])
+    assert cut["status"] == "succeeded", cut["error"]
+    part = cut["result"]
+    assert (part["status"], part["runs"], part["runs_requested"]) == ("time_limit", 1000, 5000)
+    r = client.post(f"/v1/plans/{plan_id}/simulate", json={"runs": 1000, "seed": 3}, headers=auth())
+    whole = _done(client, r.json()["id"])["result"]
+    assert whole["status"] == "complete"
+    assert part["on_time_share"] == whole["on_time_share"] and part["cost"] == whole["cost"]
 
     bad = {"name": "x", "changes": [{"lanes": {"carrier": "NOBODY"}, "closed": True}]}
     r = client.post(f"/v1/plans/{plan_id}/whatif", json={"shock": bad}, headers=auth())

@@ -205,3 +205,90 @@ def test_a_country_with_only_zero_demand_rows_simulates() -> None:
     ref = simulate_plan(data0, plan0, SimParams(runs=200, seed=4))
     assert set(res.fill_by_country) == set(res.on_time_by_country) == {"MY"}
     assert res.fill_rate == ref.fill_rate and res.on_time_share == ref.on_time_share
+
+
+class _Clock:
+    """A stand-in for :mod:`time` in the simulation module: ``perf_counter`` reads ``now``,
+    which the progress callback moves on by ``step`` seconds per batch."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+        self.said: list[str] = []
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def tick(self, phase: str, /, **_: Any) -> None:
+        self.said.append(phase)
+        self.now += self.step
+
+
+def test_a_deadline_stops_after_whole_batches_that_end_in_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Batches of 100 runs taking 10 s each and a deadline at 35 s: the third batch ends at
+    30 s, a fourth would end at 40 s, so 300 of the 1,000 runs are done; the figures are
+    those of a simulation of 300 runs with the same seed (the first runs of one stream), and
+    the document says so (status, runs, runs_requested); progress is told each batch."""
+    import optimizer.risk.simulate as simulate
+
+    data, plan = _plan(risky())
+    clock = _Clock(step=10.0)
+    monkeypatch.setattr(simulate, "time", clock)
+    res = simulate_plan(
+        data, plan, SimParams(runs=1000, seed=4, batch=100), deadline=35.0, progress=clock.tick
+    )
+    assert res.status == "time_limit" and res.runs == 300
+    assert len(res.per_run["cost"]) == 300
+    assert clock.said == [f"simulating: {n} of 1,000 runs" for n in (100, 200, 300)]
+    monkeypatch.undo()
+    same = simulate_plan(data, plan, SimParams(runs=300, seed=4, batch=100))
+    assert same.status == "complete" and same.runs == 300
+    a, b = res.to_json(), same.to_json()
+    assert (a["status"], a["runs"], a["runs_requested"]) == ("time_limit", 300, 1000)
+    assert (b["status"], b["runs"], b["runs_requested"]) == ("complete", 300, 300)
+    for d in (a, b):
+        for key in ("seconds", "status", "runs_requested"):
+            d.pop(key)
+    assert a == b
+
+
+def test_a_deadline_already_past_still_runs_one_batch_and_one_in_time_runs_them_all() -> None:
+    """A deadline before the start: one batch, never none (a figure over no run is none);
+    a deadline far away: every run, status complete."""
+    import time
+
+    data, plan = _plan(risky())
+    early = simulate_plan(
+        data, plan, SimParams(runs=500, seed=2, batch=200), deadline=time.perf_counter() - 1
+    )
+    assert early.status == "time_limit" and early.runs == 200
+    late = simulate_plan(
+        data, plan, SimParams(runs=500, seed=2, batch=200), deadline=time.perf_counter() + 600
+    )
+    assert late.status == "complete" and late.runs == 500
+    assert late.to_json()["runs"] == late.to_json()["runs_requested"] == 500
+
+
+def test_cli_simulate_time_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`tradelane simulate --time-limit`: a limit the plan and the writing already take stops
+    the runs after the first batch of 1,000 (exit 0, sim.json and the summary say so); a
+    limit that is not a positive number of seconds exits with 2 naming the option."""
+    src = tmp_path / "s.json"
+    src.write_text(json.dumps(v11()))
+    assert main(["plan", str(src), "--out", str(tmp_path / "p"), "--quiet", "--no-map"]) == 0
+    out = tmp_path / "sim"
+    capsys.readouterr()
+    args = ["simulate", str(tmp_path / "p"), "--runs", "3000", "--out", str(out), "--no-plot"]
+    assert main([*args, "--time-limit", "0.001"]) == 0
+    doc = json.loads((out / "sim.json").read_text())
+    assert (doc["status"], doc["runs"], doc["runs_requested"]) == ("time_limit", 1000, 3000)
+    said = capsys.readouterr().out
+    assert "stopped at the time limit after 1,000 of 3,000 runs" in said
+    assert main([*args, "--time-limit", "60"]) == 0
+    doc = json.loads((out / "sim.json").read_text())
+    assert (doc["status"], doc["runs"], doc["runs_requested"]) == ("complete", 3000, 3000)
+    for bad in ("0", "-5", "nan", "inf"):
+        capsys.readouterr()
+        assert main([*args, "--time-limit", bad]) == 2
+        assert "--time-limit" in capsys.readouterr().err
