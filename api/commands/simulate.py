@@ -1,4 +1,5 @@
-"""``tradelane simulate PLAN_DIR --runs N --seed S --out DIR``: Monte-Carlo of a plan.
+"""``tradelane simulate PLAN_DIR --runs N --seed S [--time-limit S] --out DIR``: Monte-Carlo
+of a plan.
 
 Reads ``PLAN_DIR/plan.json`` and the scenario it was planned for (``PLAN_DIR/scenario.json``,
 written by ``tradelane plan``, and by ``tradelane whatif`` beside its held and re-made plans;
@@ -22,6 +23,7 @@ from api.commands._common import (
     StagedOutput,
     read_plan_file,
     require_lists,
+    with_progress,
 )
 
 if TYPE_CHECKING:
@@ -48,9 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         type=float,
         default=None,
         metavar="SECONDS",
-        help="stop the runs in time to write the files within SECONDS of the command's start; "
-        "the figures are then over the runs done, whole batches of 1,000 (sim.json says "
-        'status "time_limit", runs and runs_requested); default: every run',
+        help="stop the runs in time to write the files within SECONDS of the process's start "
+        "(as plan and whatif count); the figures are then over the runs done, in whole "
+        "batches (sim.json's batch: 1,000 runs, fewer on a large plan), and sim.json says "
+        'status "time_limit", runs and runs_requested; default: every run',
     )
     p.add_argument(
         "--scenario",
@@ -58,6 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="the scenario planned (default PLAN_DIR/scenario.json)",
     )
     p.add_argument("--no-plot", action="store_true", help="skip sim.png")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run)
 
 
@@ -131,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     import math
     import time
 
-    started = time.perf_counter()
+    started = getattr(args, "started", None) or time.perf_counter()
     from network.compile import compile_network
     from optimizer.exceptions import InvalidNetworkError
     from optimizer.risk.simulate import SimParams, simulate_plan, write_simulation
@@ -157,7 +161,11 @@ def run(args: argparse.Namespace) -> int:
     with StagedOutput(args.out, "--out") as staged:
         out = staged.target
         try:
-            res = simulate_plan(data, plan, params, deadline=deadline)
+            res = with_progress(
+                lambda say: simulate_plan(data, plan, params, deadline=deadline, progress=say),
+                float("inf") if limit is None else limit,
+                quiet=args.quiet,
+            )
         except InvalidNetworkError as e:
             raise InputError(f"plan.json: {e}") from None
         with staged.writing():

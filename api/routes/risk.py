@@ -49,7 +49,8 @@ class SimulateCreate(BaseModel):
         le=86_400,
         description="Job time limit (default: the server's; at most its maximum, else 422). "
         "The runs take time in proportion to runs times the plan's rows; when they would not "
-        "end within the limit they stop after the last whole batch of 1,000 that does, and "
+        "end within the limit they stop after the last whole batch (the document's batch: "
+        "1,000 runs, fewer on a large plan) that does, and "
         'the document says status "time_limit", runs (those done: its figures are the first '
         "runs of the whole simulation, as a request for that many with this seed gives) and "
         "runs_requested.",

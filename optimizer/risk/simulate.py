@@ -35,8 +35,9 @@ Model (one *run* is one realisation of the plan's horizon; runs are independent)
 
 Means come with 95 % confidence intervals ``mean ± 1.96·sd/√runs`` over runs; ``stockout_units``
 and ``cost`` with the 5th, 50th and 95th percentiles. Everything is vectorised over runs (numpy,
-batches of ``SimParams.batch`` runs) and seeded: the same plan, seed, runs and batch give the
-same numbers.
+batches of at most ``SimParams.batch`` runs, fewer where the plan's (SKU, warehouse) pairs
+would make a batch's arrays larger than :data:`MAX_BATCH_CELLS` values: the batch used is the
+document's ``batch``) and seeded: the same plan, seed, runs and batch give the same numbers.
 
 **Time limit.** With a ``deadline`` the runs stop after the last whole batch that ends before
 it (at least one batch runs; the next is started only when the batches so far say it ends in
@@ -80,11 +81,17 @@ __all__ = [
 F = npt.NDArray[np.float64]
 I = npt.NDArray[np.int64]
 Z95 = 1.959963984540054
+MAX_BATCH_CELLS = 1 << 20
+"""The most values (runs × the plan's stock pairs or options) one batch's arrays hold: about
+16 MB each, a few hundred MB for the batch. A tier-L plan has 200,000 (SKU, warehouse)
+pairs, where batches of 1,000 runs ran out of memory at 24 GB (benchmarks/README.md,
+"Simulations of a tier-L plan")."""
 
 
 @dataclass(frozen=True, slots=True)
 class SimParams:
-    """Number of runs, seed and the batch size (runs vectorised at once)."""
+    """Number of runs, seed and the batch size (runs vectorised at once; at most, see
+    :data:`MAX_BATCH_CELLS`)."""
 
     runs: int = 10_000
     seed: int = 0
@@ -164,6 +171,8 @@ class SimResult:
     """The plan's currency, the unit of every cost figure (``None`` when the plan says none)."""
     runs_done: int | None = None
     """The runs the figures are over: ``params.runs`` unless the time limit stopped them."""
+    batch: int | None = None
+    """The runs per batch used (``params.batch`` unless the plan is too large for it)."""
 
     @property
     def runs(self) -> int:
@@ -195,7 +204,7 @@ class SimResult:
             "runs": self.runs,
             "runs_requested": self.params.runs,
             "seed": self.params.seed,
-            "batch": self.params.batch,
+            "batch": self.params.batch if self.batch is None else self.batch,
             "on_time_share": {
                 **self.on_time_share.to_json(),
                 "by_country": {c: v.to_json() for c, v in self.on_time_by_country.items()},
@@ -257,14 +266,33 @@ def _random_lanes(data: NetworkData, groups: list[tuple[PathOptions, I]]) -> I:
     return lanes[keep]
 
 
+@dataclass(frozen=True, slots=True)
+class _Lognormal:
+    """The lognormal law of :func:`_demand` for given means and CVs, worked out once: a
+    demand whose mean and CV do not change between runs draws from it batch after batch."""
+
+    mean: F
+    pos: npt.NDArray[np.bool_]
+    mu: F
+    sigma: F
+
+    @classmethod
+    def of(cls, mean: F, cv: F) -> _Lognormal:
+        pos = (cv > 0) & (mean > 0)
+        s2 = np.log1p(np.where(pos, cv, 0.0) ** 2)
+        with np.errstate(divide="ignore"):
+            mu = np.log(np.where(pos, mean, 1.0)) - s2 / 2.0
+        return cls(mean, pos, mu, np.sqrt(s2))
+
+    def draw(self, rng: np.random.Generator, shape: tuple[int, ...]) -> F:
+        """Draws of ``shape`` (the law's shape or rows of it: runs × pairs)."""
+        z = rng.standard_normal(shape)
+        return np.where(self.pos, np.exp(self.mu + self.sigma * z), self.mean)
+
+
 def _demand(rng: np.random.Generator, mean: F, cv: F) -> F:
     """Lognormal draws with the given means and CVs (``cv = 0`` or ``mean = 0``: the mean)."""
-    pos = (cv > 0) & (mean > 0)
-    s2 = np.log1p(np.where(pos, cv, 0.0) ** 2)
-    with np.errstate(divide="ignore"):
-        mu = np.log(np.where(pos, mean, 1.0)) - s2 / 2.0
-    z = rng.standard_normal(mean.shape)
-    return np.where(pos, np.exp(mu + np.sqrt(s2) * z), mean)
+    return _Lognormal.of(mean, cv).draw(rng, mean.shape)
 
 
 def _p_above(rate: F, cv: F, L: F, level: F) -> F:
@@ -487,8 +515,13 @@ def simulate_plan(
     say = progress or quiet
     done = 0
     t_runs = time.perf_counter()
-    for a in range(0, N, params.batch):
-        b = min(params.batch, N - a)
+    # demand over the horizon (continuous review) or a review period: the same law every run
+    law_h = _Lognormal.of(d_rate * H, cv_d / math.sqrt(max(H, 1e-300)))
+    law_r = _Lognormal.of(d_rate * R, cv_d / math.sqrt(max(R, 1e-300)))
+    width = max(KW, len(f_fixed), len(ui), 1)
+    batch = max(1, min(params.batch, MAX_BATCH_CELLS // width))
+    for a in range(0, N, batch):
+        b = min(batch, N - a)
         if deadline is not None and a > 0:
             # the next batch starts only when the batches so far say it ends in time (its
             # runs are the rest of one seeded stream: stopping here keeps the first a runs)
@@ -528,22 +561,14 @@ def simulate_plan(
             else:
                 L = np.zeros((b, KW))
             if R <= 0:  # continuous review: the limit of ever shorter cycles
-                d_h = _demand(
-                    rng,
-                    np.broadcast_to(d_rate * H, (b, KW)),
-                    np.broadcast_to(cv_d / math.sqrt(max(H, 1e-300)), (b, KW)),
-                )
+                d_h = law_h.draw(rng, (b, KW))
                 short += np.maximum(d_h - pool * H, 0.0) * _p_above(d_rate, cv_d, L, S + pool * L)
                 dem += d_h
                 continue
             d_l = _demand(
                 rng, d_rate * L, np.broadcast_to(cv_d / np.sqrt(np.maximum(L, 1e-300)), L.shape)
             )
-            d_r = _demand(
-                rng,
-                np.broadcast_to(d_rate * R, (b, KW)),
-                np.broadcast_to(cv_d / math.sqrt(max(R, 1e-300)), (b, KW)),
-            )
+            d_r = law_r.draw(rng, (b, KW))
             # the order-up-to level S covers what tonight's state does not (``pool``); the
             # net demand falls where the state supplies more than a cycle's demand, and a
             # cycle's stockout is never negative (it used to be: runs with a fill rate of 110 %
@@ -592,6 +617,7 @@ def simulate_plan(
         },
         currency=plan.currency,
         runs_done=done,
+        batch=batch,
     )
 
 

@@ -292,3 +292,23 @@ def test_cli_simulate_time_limit(tmp_path: Path, capsys: pytest.CaptureFixture[s
         capsys.readouterr()
         assert main([*args, "--time-limit", bad]) == 2
         assert "--time-limit" in capsys.readouterr().err
+
+
+def test_a_plan_too_large_for_a_batch_gets_smaller_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches hold at most MAX_BATCH_CELLS values per array (runs × the plan's stock pairs
+    or options): batches of 1,000 runs of a tier-L plan's 200,000 pairs ran out of memory.
+    With the cap below 1,000 runs of this plan, the batch is cut to fit, the document says
+    the batch used, and the figures are those of that batch asked for."""
+    import optimizer.risk.simulate as simulate
+
+    data, plan = _plan(risky())
+    whole = simulate_plan(data, plan, SimParams(runs=300, seed=9)).to_json()
+    assert whole["batch"] == 1000
+    monkeypatch.setattr(simulate, "MAX_BATCH_CELLS", 200)
+    cut = simulate_plan(data, plan, SimParams(runs=300, seed=9)).to_json()
+    monkeypatch.undo()
+    assert 1 <= cut["batch"] < 200
+    same = simulate_plan(data, plan, SimParams(runs=300, seed=9, batch=cut["batch"])).to_json()
+    for d in (cut, same):
+        d.pop("seconds")
+    assert cut == same and cut["runs"] == 300 and cut["status"] == "complete"
