@@ -391,20 +391,22 @@ def _stock_pairs(
     d_rate = np.bincount(kw_inv, weights=fl.f_units[ob], minlength=KW) / H
     k_of = kws // W
     cv_d = data.sku.demand_cv[k_of] if KW else np.zeros(0)
-    pos_kw = {int(k): j for j, k in enumerate(kws.tolist())}
-    S = np.zeros(KW)
-    for k, w, u in zip(fl.s_sku.tolist(), fl.s_wh.tolist(), fl.s_units.tolist(), strict=True):
-        j = pos_kw.get(k * W + w)
-        if j is not None:
-            S[j] += u
+
+    def pair_of(sku: I, wh: I) -> I:
+        """The pair index of each (SKU, warehouse), -1 for a pair that ships nothing."""
+        key = sku.astype(np.int64) * W + wh
+        if not KW:
+            return np.full(len(key), -1, np.int64)
+        j = np.minimum(np.searchsorted(kws, key), KW - 1)
+        return np.where(kws[j] == key, j, -1)
+
+    s_kw = pair_of(fl.s_sku, fl.s_wh)
+    S: F = np.bincount(s_kw[s_kw >= 0], weights=fl.s_units[s_kw >= 0], minlength=KW).astype(float)
     share_kc = np.zeros((KW, C))
     np.add.at(share_kc, (kw_inv, zone_c[fl.f_zone[ob]]), fl.f_units[ob])
     share_kc /= np.maximum(share_kc.sum(axis=1, keepdims=True), 1e-300)
     # inbound rows per pair, as cumulative choice probabilities over at most m rows
-    r_kw = np.array(
-        [pos_kw.get(int(k) * W + int(w), -1) for k, w in zip(fl.r_sku, fl.r_wh, strict=True)],
-        np.int64,
-    )
+    r_kw = pair_of(fl.r_sku, fl.r_wh)
     ok = (r_kw >= 0) & (fl.r_units > 0)
     order = np.lexsort((np.arange(len(r_kw)), r_kw))
     order = order[ok[order]]
