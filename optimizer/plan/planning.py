@@ -79,6 +79,44 @@ Progress = PhaseReport
 #: one SKU there is nothing to aggregate, and the monolithic path's Lagrangian incumbent,
 #: :func:`optimizer.allocation.lagrangian_incumbent`, solves OR-Library capa/capb/capc).
 AUTO_DECOMPOSE_COLUMNS = 60_000
+#: Memory one column of the allocation LP takes while it is built and solved over every
+#: option (OR-Tools' model and the solver's copy), bytes, rounded up from the 1,269-1,328
+#: that ``python -m benchmarks.model_memory`` measured on sea tier M (benchmarks/README.md,
+#: "Tonight's state on a tier-L catalogue"); tier L with a previous plan has 18 million.
+LP_BYTES_PER_COLUMN = 1400
+#: The share of the memory available at the solve's start a full-column LP may take (the
+#: rest: the plan's document, evaluation and files, and other processes).
+LP_MEMORY_SHARE = 0.5
+
+
+def available_memory() -> float:
+    """Bytes of memory available to new allocations now (``psutil``; inf where unknown)."""
+    try:
+        import psutil
+
+        return float(psutil.virtual_memory().available)
+    except Exception:  # pragma: no cover - psutil is a dependency; a platform it cannot read
+        return math.inf
+
+
+def full_lp_too_large(cols: Columns) -> str | None:
+    """Why the LP over every column of ``cols`` is not built (its memory), else ``None``.
+
+    The solves on tonight's state (and the floor's re-optimisation of flows) build one LP over
+    every option at the chosen warehouses; on a large catalogue that takes more memory than
+    the machine has (tier L: 18 million columns, about 26 GB: the process was killed), so it
+    is not tried and the naive floor is written instead, saying why."""
+    n = len(cols.x_pair) + len(cols.q_pair) + len(cols.f_sku)
+    need = n * LP_BYTES_PER_COLUMN
+    avail = available_memory()
+    if need <= LP_MEMORY_SHARE * avail:
+        return None
+    return (
+        f"the model over every option has {n:,} columns, about {need / 1e9:.1f} GB to solve, "
+        f"more than {LP_MEMORY_SHARE:.0%} of the {avail / 1e9:.1f} GB of memory available: "
+        "it was not solved (the SKU blocks that plan large catalogues do not take tonight's "
+        "state or a previous plan yet)"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -709,8 +747,11 @@ def _naive_floor(
     run: _Run,
     res: AllocationResult | None,
     t0: float,
+    *,
+    too_large: str | None = None,
 ) -> AllocationResult:
-    """The floor: the naive planner's plan (always exists), never nothing; the notes say why.
+    """The floor: the naive planner's plan (always exists), never nothing; the notes say why
+    (``too_large``: the model was not solved for its memory, :func:`full_lp_too_large`).
 
     The bound is the solver's, not clipped to the naive plan's cost: that cost is an upper
     bound on the optimum only if the plan keeps every rule, which the evaluator decides later
@@ -730,7 +771,12 @@ def _naive_floor(
         ": this is the naive planner's plan (nearest on-time warehouse, cheapest lanes, "
         "the next one where a warehouse is full, stocking levels by the model's rule)"
     )
-    if run.solve_deadline - now < MIN_SOLVE_S or not math.isfinite(limit):
+    if too_large is not None:
+        notes.append(
+            "the model was too large to solve in this machine's memory (see the note above): "
+            f"after {now - t0:.1f} s{naive}"
+        )
+    elif run.solve_deadline - now < MIN_SOLVE_S or not math.isfinite(limit):
         notes.append(
             (
                 f"no optimised plan within the time limit of {limit:g} s "
@@ -840,7 +886,12 @@ def plan_scenario(
     phases = {"start_s": t_in - t0, "prepare_s": time.perf_counter() - t_prep}
     strategy, notes, res = run.strategy, run.notes, run.res
     notes.extend(overfull_notes(data))
-    if strategy != "blocks" and run.solve_deadline - time.perf_counter() >= MIN_SOLVE_S:
+    # the state paths solve one LP over every column (so does the floor's re-optimisation):
+    # not tried where it would not fit in memory
+    too_large = full_lp_too_large(run.cols) if strategy != "blocks" else None
+    if too_large is not None and data.has_state:
+        notes.append(too_large)
+    elif strategy != "blocks" and run.solve_deadline - time.perf_counter() >= MIN_SOLVE_S:
         try:
             res = _solve(
                 data,
@@ -867,12 +918,13 @@ def plan_scenario(
         res is not None
         and res.solution is None
         and res.status is not Status.INFEASIBLE
+        and too_large is None
         and run.solve_deadline - time.perf_counter() >= MIN_SOLVE_S
     ):
         res = _naive_warehouses(data, params, run, res, cancel, say, t0)
     floor = res is None or (res.solution is None and res.status is not Status.INFEASIBLE)
     if floor:
-        res = _naive_floor(data, params, run, res, t0)
+        res = _naive_floor(data, params, run, res, t0, too_large=too_large)
     assert res is not None
     naive_cols, naive = run.naive_cols, run.naive
     say("writing the plan")

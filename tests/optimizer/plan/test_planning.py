@@ -496,3 +496,42 @@ def test_warehouse_rows_report_the_capacities_the_scenario_states() -> None:
     assert thr == stated and thr["WH-KUL"] == 5000.0
     doc = plan.to_json()
     assert {w["id"]: w["throughput_units_per_day"] for w in doc["warehouses"]} == stated
+
+
+@pytest.mark.parametrize("previous", [False, True])
+def test_a_state_model_too_large_for_memory_is_not_built(
+    previous: bool, monkeypatch: pytest.MonkeyPatch, data_dir: Path
+) -> None:
+    """Tonight's state (and a previous plan) is solved by one LP over every option: on a
+    tier-L catalogue 18 million columns, about 26 GB, and the process was killed for its
+    memory. Where the LP would take more than its share of the memory available, no solve
+    is started: the naive floor is the plan, feasible by the evaluator, and its notes say
+    why (the columns, the memory), not that the time limit or the solver failed."""
+    import optimizer.plan.planning as planning
+    from network.scenario import parse_scenario
+    from optimizer.plan.evaluate import evaluate
+    from optimizer.plan.state import attach_previous
+
+    s = parse_scenario(json.loads((data_dir / "tiny-my-v11.json").read_text()))
+    prev = plan_scenario(s, AllocationParams(time_limit=30)).plan if previous else None
+    normal = plan_scenario(s, AllocationParams(time_limit=30), previous=prev).plan.to_json()
+    assert not any("columns, about" in n for n in normal["notes"])
+
+    def never(*_a: object, **_kw: object) -> None:
+        raise AssertionError("a solve was started")
+
+    monkeypatch.setattr(planning, "available_memory", lambda: 1000.0)
+    monkeypatch.setattr(planning, "_solve", never)
+    monkeypatch.setattr(planning, "solve_allocation", never)
+    out = plan_scenario(s, AllocationParams(time_limit=30), previous=prev)
+    plan = out.plan.to_json()
+    assert plan["strategy"] == "naive" and plan["stats"]["fallback"] == "naive"
+    data = compile_network(s)
+    ev = evaluate(data if prev is None else attach_previous(data, prev), out.plan)
+    assert ev.total == pytest.approx(plan["objective"], rel=1e-9)
+    assert plan["status"] == ("feasible" if ev.feasible else "time_limit")
+    notes = " ".join(plan["notes"])
+    assert "columns, about" in notes and "GB of memory available" in notes
+    assert "too large to solve in this machine's memory" in notes
+    assert "time limit" not in notes and "rejected" not in notes
+    assert plan["objective"] >= normal["objective"] - 1e-6 * abs(normal["objective"])
