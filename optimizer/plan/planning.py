@@ -113,9 +113,7 @@ def full_lp_too_large(cols: Columns) -> str | None:
         return None
     return (
         f"the model over every option has {n:,} columns, about {need / 1e9:.1f} GB to solve, "
-        f"more than {LP_MEMORY_SHARE:.0%} of the {avail / 1e9:.1f} GB of memory available: "
-        "it was not solved (the SKU blocks that plan large catalogues do not take tonight's "
-        "state or a previous plan yet)"
+        f"more than {LP_MEMORY_SHARE:.0%} of the {avail / 1e9:.1f} GB of memory available"
     )
 
 
@@ -889,8 +887,12 @@ def plan_scenario(
     # the state paths solve one LP over every column (so does the floor's re-optimisation):
     # not tried where it would not fit in memory
     too_large = full_lp_too_large(run.cols) if strategy != "blocks" else None
-    if too_large is not None and data.has_state:
-        notes.append(too_large)
+    state_too_large = too_large if data.has_state else None
+    if state_too_large is not None:
+        notes.append(
+            f"{state_too_large}: it was not solved (the SKU blocks that plan large catalogues "
+            "do not take tonight's state or a previous plan yet)"
+        )
     elif strategy != "blocks" and run.solve_deadline - time.perf_counter() >= MIN_SOLVE_S:
         try:
             res = _solve(
@@ -918,13 +920,15 @@ def plan_scenario(
         res is not None
         and res.solution is None
         and res.status is not Status.INFEASIBLE
-        and too_large is None
         and run.solve_deadline - time.perf_counter() >= MIN_SOLVE_S
     ):
-        res = _naive_warehouses(data, params, run, res, cancel, say, t0)
+        if too_large is None:
+            res = _naive_warehouses(data, params, run, res, cancel, say, t0)
+        else:
+            notes.append(f"flows not re-optimised on the naive plan's warehouses: {too_large}")
     floor = res is None or (res.solution is None and res.status is not Status.INFEASIBLE)
     if floor:
-        res = _naive_floor(data, params, run, res, t0, too_large=too_large)
+        res = _naive_floor(data, params, run, res, t0, too_large=state_too_large)
     assert res is not None
     naive_cols, naive = run.naive_cols, run.naive
     say("writing the plan")

@@ -83,7 +83,7 @@ I = npt.NDArray[np.int64]
 Z95 = 1.959963984540054
 MAX_BATCH_CELLS = 1 << 20
 """The most values (runs × the plan's stock pairs or options) one batch's arrays hold: about
-16 MB each, a few hundred MB for the batch. A tier-L plan has 200,000 (SKU, warehouse)
+8 MB each, a few hundred MB for the batch. A tier-L plan has 200,000 (SKU, warehouse)
 pairs, where batches of 1,000 runs ran out of memory at 24 GB (benchmarks/README.md,
 "Simulations of a tier-L plan")."""
 

@@ -535,3 +535,42 @@ def test_a_state_model_too_large_for_memory_is_not_built(
     assert "too large to solve in this machine's memory" in notes
     assert "time limit" not in notes and "rejected" not in notes
     assert plan["objective"] >= normal["objective"] - 1e-6 * abs(normal["objective"])
+
+
+def test_without_state_a_model_too_large_skips_only_the_floors_reoptimisation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without tonight's state the solve itself runs (the decomposition builds no LP over
+    every column); when it finds no plan, the floor's re-optimisation of flows on the naive
+    plan's warehouses, one LP over every column, is skipped where it would not fit in
+    memory, and the notes say so; the floor's own note keeps its usual reason."""
+    import optimizer.plan.planning as planning
+    from optimizer.allocation.result import AllocationResult, Status
+
+    calls: list[bool] = []
+
+    def no_plan(data, params=None, *, columns=None, y_fixed=None, **_kw):
+        calls.append(y_fixed is not None)
+        return AllocationResult(
+            status=Status.NO_SOLUTION,
+            objective=float("nan"),
+            bound=float("-inf"),
+            runtime_s=0.0,
+            cost={},
+            columns=columns,
+            solution=None,
+            stats=SolveStats(),
+            notes=(),
+        )
+
+    monkeypatch.setattr(planning, "solve_allocation", no_plan)
+    monkeypatch.setattr(planning, "available_memory", lambda: 1000.0)
+    s, _ = read("holding_one_wh")
+    plan = plan_scenario(s, AllocationParams(time_limit=30, strategy="monolithic")).plan
+    doc = plan.to_json()
+    assert calls == [False]  # the solve ran; no fixed-warehouse LP after it
+    assert doc["strategy"] == "naive"
+    notes = " ".join(doc["notes"])
+    assert "flows not re-optimised on the naive plan's warehouses" in notes
+    assert "columns, about" in notes and "too large to solve" not in notes
+    assert "the solver found no feasible plan" in notes
