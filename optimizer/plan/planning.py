@@ -89,14 +89,44 @@ LP_BYTES_PER_COLUMN = 1400
 LP_MEMORY_SHARE = 0.5
 
 
+def cgroup_headroom(root: str = "/sys/fs/cgroup") -> float:
+    """Bytes this process's memory cgroup still allows (its limit less its usage; cgroup v2
+    ``memory.max``/``memory.current``, else v1 ``memory/memory.limit_in_bytes``/
+    ``usage_in_bytes``); inf without a limit or where none can be read. A container's limit
+    is below the host's memory, which is all ``psutil`` sees."""
+    from pathlib import Path
+
+    base = Path(root)
+    for limit_f, usage_f in (
+        (base / "memory.max", base / "memory.current"),
+        (base / "memory" / "memory.limit_in_bytes", base / "memory" / "memory.usage_in_bytes"),
+    ):
+        try:
+            limit_s = limit_f.read_text().strip()
+            usage = float(usage_f.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if limit_s == "max":
+            return math.inf
+        try:
+            limit = float(limit_s)
+        except ValueError:
+            continue
+        # cgroup v1 writes "no limit" as a page-rounded 2^63
+        return math.inf if limit >= 2.0**62 else max(limit - usage, 0.0)
+    return math.inf
+
+
 def available_memory() -> float:
-    """Bytes of memory available to new allocations now (``psutil``; inf where unknown)."""
+    """Bytes of memory available to new allocations now: the machine's (``psutil``) or, when
+    less, what the memory cgroup still allows (:func:`cgroup_headroom`); inf where unknown."""
     try:
         import psutil
 
-        return float(psutil.virtual_memory().available)
+        host = float(psutil.virtual_memory().available)
     except Exception:  # pragma: no cover - psutil is a dependency; a platform it cannot read
-        return math.inf
+        host = math.inf
+    return min(host, cgroup_headroom())
 
 
 def full_lp_too_large(cols: Columns) -> str | None:

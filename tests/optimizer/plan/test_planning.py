@@ -574,3 +574,27 @@ def test_without_state_a_model_too_large_skips_only_the_floors_reoptimisation(
     assert "flows not re-optimised on the naive plan's warehouses" in notes
     assert "columns, about" in notes and "too large to solve" not in notes
     assert "the solver found no feasible plan" in notes
+
+
+def test_a_containers_memory_limit_counts_as_the_memory_available(tmp_path: Path) -> None:
+    """In a container psutil sees the host's memory; the memory cgroup's limit less its usage
+    is what the process may still take (cgroup v2, else v1; no limit: inf)."""
+    from optimizer.plan.planning import available_memory, cgroup_headroom
+
+    assert cgroup_headroom(str(tmp_path)) == float("inf")  # nothing to read
+    (tmp_path / "memory.max").write_text("8000000000\n")
+    (tmp_path / "memory.current").write_text("3000000000\n")
+    assert cgroup_headroom(str(tmp_path)) == 5e9
+    (tmp_path / "memory.max").write_text("max\n")
+    assert cgroup_headroom(str(tmp_path)) == float("inf")
+    v1 = tmp_path / "v1"
+    (v1 / "memory").mkdir(parents=True)
+    (v1 / "memory" / "memory.limit_in_bytes").write_text("4000000000\n")
+    (v1 / "memory" / "memory.usage_in_bytes").write_text("1000000000\n")
+    assert cgroup_headroom(str(v1)) == 3e9
+    (v1 / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")
+    assert cgroup_headroom(str(v1)) == float("inf")
+    # this machine: a finite figure, at most the host's
+    import psutil
+
+    assert 0 < available_memory() <= psutil.virtual_memory().total
