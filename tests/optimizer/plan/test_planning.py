@@ -545,23 +545,13 @@ def test_without_state_a_model_too_large_skips_only_the_floors_reoptimisation(
     plan's warehouses, one LP over every column, is skipped where it would not fit in
     memory, and the notes say so; the floor's own note keeps its usual reason."""
     import optimizer.plan.planning as planning
-    from optimizer.allocation.result import AllocationResult, Status
+    from optimizer.allocation.result import AllocationResult
 
     calls: list[bool] = []
 
     def no_plan(data, params=None, *, columns=None, y_fixed=None, **_kw):
         calls.append(y_fixed is not None)
-        return AllocationResult(
-            status=Status.NO_SOLUTION,
-            objective=float("nan"),
-            bound=float("-inf"),
-            runtime_s=0.0,
-            cost={},
-            columns=columns,
-            solution=None,
-            stats=SolveStats(),
-            notes=(),
-        )
+        return AllocationResult.no_solution(columns, bound=float("-inf"), runtime_s=0.0)
 
     monkeypatch.setattr(planning, "solve_allocation", no_plan)
     monkeypatch.setattr(planning, "available_memory", lambda: 1000.0)
