@@ -259,6 +259,22 @@ def parse_checked(doc: Any, kind: str, *, loc: tuple[str, ...], **parse_kw: Any)
     return parsed
 
 
+def check_simulate_limit(plan: Any, limit: float, loc: tuple[str, ...]) -> None:
+    """A 422 at ``loc`` naming the shortest limit when ``limit`` is shorter than a simulation
+    of ``plan`` (its JSON document) can keep
+    (:func:`optimizer.risk.simulate.check_simulate_limit`), before any job is queued."""
+    from fastapi.exceptions import RequestValidationError
+
+    from optimizer.exceptions import TimeLimitError
+    from optimizer.plan.document import plan_rows
+    from optimizer.risk import simulate
+
+    try:
+        simulate.check_simulate_limit(limit, plan_rows(plan))
+    except TimeLimitError as e:
+        raise RequestValidationError([{"loc": loc, "type": "value_error", "msg": str(e)}]) from None
+
+
 def check_plan_limit(
     scenario: Any, limit: float, loc: tuple[str, ...], *, whatif_of: Any = None
 ) -> None:

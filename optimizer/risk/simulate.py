@@ -64,6 +64,7 @@ import scipy.special as sp_special
 from network.compile import NetworkData, PathOptions
 from network.distribution import TOL_HOURS, lognormal_params
 from network.indices import flat_key
+from optimizer.exceptions import TimeLimitError
 from optimizer.limits import MAX_RUNS
 from optimizer.plan.document import Plan
 from optimizer.progress import PhaseReport, quiet
@@ -74,6 +75,8 @@ __all__ = [
     "Quantiles",
     "SimParams",
     "SimResult",
+    "check_simulate_limit",
+    "shortest_simulate_limit",
     "simulate_plan",
     "write_simulation",
 ]
@@ -81,6 +84,13 @@ __all__ = [
 F = npt.NDArray[np.float64]
 I = npt.NDArray[np.int64]
 Z95 = 1.959963984540054
+#: The shortest time limit a simulation keeps is SIMULATE_FIXED_S plus this per plan row
+#: (fulfilment, replenishment and stock): reading the plan and its scenario, the set-up and
+#: one batch, the figures and ``sim.png``. ``tradelane simulate PLAN --time-limit 1`` on a
+#: tier-L plan of 1,100,433 rows took 23.9-25.2 s in all (2.3e-5 s a row; benchmarks/README.md,
+#: "Simulations of a tier-L plan"); a sixth more is kept, as for what-ifs.
+SIMULATE_S_PER_PLAN_ROW = 2.7e-5
+SIMULATE_FIXED_S = 2.0
 MAX_BATCH_CELLS = 1 << 20
 """The most values (runs × the plan's stock pairs or options) one batch's arrays hold: about
 8 MB each, a few hundred MB for the batch. A tier-L plan has 200,000 (SKU, warehouse)
@@ -426,6 +436,25 @@ def _stock_pairs(
         pool = np.maximum(d_rate * H - new_in, 0.0) / H
 
     return _StockPairs(KW, d_rate, cv_d, S, share_kc, choice, cum, has_in, pool)
+
+
+def shortest_simulate_limit(rows: int) -> float:
+    """The shortest time limit a simulation of a plan of ``rows`` rows (fulfilment,
+    replenishment and stock) can keep: one batch and the work that grows with the plan."""
+    return SIMULATE_FIXED_S + SIMULATE_S_PER_PLAN_ROW * rows
+
+
+def check_simulate_limit(limit: float, rows: int) -> None:
+    """Raise :class:`~optimizer.exceptions.TimeLimitError` naming the shortest limit when
+    ``limit`` is shorter than :func:`shortest_simulate_limit`."""
+    shortest = shortest_simulate_limit(rows)
+    if math.isfinite(limit) and limit < shortest:
+        raise TimeLimitError(
+            f"a time limit of {limit:g} s is too short for a simulation of a plan of {rows:,} "
+            f"rows: reading the plan and its scenario, one batch of runs and the files take "
+            f"about {math.ceil(shortest):g} s on this machine; give at least that",
+            float(math.ceil(shortest)),
+        )
 
 
 def simulate_plan(

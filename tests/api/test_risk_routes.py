@@ -19,7 +19,7 @@ def _done(client: Any, job: str) -> dict[str, Any]:
     return wait_for(check, timeout=180, every=0.2)  # type: ignore[no-any-return]
 
 
-def test_simulate_and_whatif_jobs_on_a_real_plan(client_factory) -> None:
+def test_simulate_and_whatif_jobs_on_a_real_plan(client_factory, monkeypatch: Any) -> None:
     """A real plan of the tiny v1.1 scenario, then a simulation job and a what-if job on it:
     both succeed with the documents of the CLI; a shock selector matching nothing is a 422
     naming it; another tenant gets 404; a plan that has not succeeded gets 409."""
@@ -41,8 +41,19 @@ def test_simulate_and_whatif_jobs_on_a_real_plan(client_factory) -> None:
     assert set(doc["cost"]) >= {"p5", "p50", "p95"}
     assert (doc["status"], doc["runs_requested"]) == ("complete", 200)
 
-    # a limit the runs cannot keep: they stop after the first whole batch, the job succeeds
-    # with the runs done, as a request for that many runs with the seed gives them
+    # a limit shorter than a simulation's floor: 422 naming the shortest, nothing queued
+    r = client.post(
+        f"/v1/plans/{plan_id}/simulate", json={"runs": 5000, "time_limit_s": 1}, headers=auth()
+    )
+    assert r.status_code == 422 and "too short for a simulation" in r.text
+    assert "time_limit_s" in r.text
+
+    # a limit the runs cannot keep (the floor at 0 to reach it on a tiny plan): they stop
+    # after the first whole batch, the job succeeds with the runs done, as a request for that
+    # many runs with the seed gives them
+    import optimizer.risk.simulate as simulate
+
+    monkeypatch.setattr(simulate, "SIMULATE_FIXED_S", 0.0)
     r = client.post(
         f"/v1/plans/{plan_id}/simulate",
         json={"runs": 5000, "seed": 3, "time_limit_s": 0.001},

@@ -270,16 +270,27 @@ def test_a_deadline_already_past_still_runs_one_batch_and_one_in_time_runs_them_
     assert late.to_json()["runs"] == late.to_json()["runs_requested"] == 500
 
 
-def test_cli_simulate_time_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`tradelane simulate --time-limit`: a limit the plan and the writing already take stops
-    the runs after the first batch of 1,000 (exit 0, sim.json and the summary say so); a
-    limit that is not a positive number of seconds exits with 2 naming the option."""
+def test_cli_simulate_time_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`tradelane simulate --time-limit`: a limit shorter than the simulation's floor exits
+    with 2 naming the shortest; with the floor at 0 (to reach the stop on a tiny plan), a
+    limit the plan and the writing already take stops the runs after the first batch of
+    1,000 (exit 0, sim.json and the summary say so); a limit that is not a positive number
+    of seconds exits with 2 naming the option."""
+    import optimizer.risk.simulate as simulate
+
     src = tmp_path / "s.json"
     src.write_text(json.dumps(v11()))
     assert main(["plan", str(src), "--out", str(tmp_path / "p"), "--quiet", "--no-map"]) == 0
     out = tmp_path / "sim"
     capsys.readouterr()
     args = ["simulate", str(tmp_path / "p"), "--runs", "3000", "--out", str(out), "--no-plot"]
+    assert main([*args, "--time-limit", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "--time-limit" in err and "too short for a simulation" in err and "about 3 s" in err
+    assert not out.exists()
+    monkeypatch.setattr(simulate, "SIMULATE_FIXED_S", 0.0)
     assert main([*args, "--time-limit", "0.001"]) == 0
     doc = json.loads((out / "sim.json").read_text())
     assert (doc["status"], doc["runs"], doc["runs_requested"]) == ("time_limit", 1000, 3000)
@@ -312,3 +323,18 @@ def test_a_plan_too_large_for_a_batch_gets_smaller_batches(monkeypatch: pytest.M
     for d in (cut, same):
         d.pop("seconds")
     assert cut == same and cut["runs"] == 300 and cut["status"] == "complete"
+
+
+def test_the_shortest_simulation_limit_grows_with_the_plans_rows() -> None:
+    """The floor is a fixed part plus a part per plan row (tier L's 1.1 million rows: about
+    32 s, where 24-25 s were measured); a shorter limit names it, a longer one passes."""
+    from optimizer.exceptions import TimeLimitError
+    from optimizer.risk.simulate import check_simulate_limit, shortest_simulate_limit
+
+    assert shortest_simulate_limit(0) == pytest.approx(2.0)
+    assert 25.0 < shortest_simulate_limit(1_100_433) < 35.0
+    check_simulate_limit(40.0, 1_100_433)
+    check_simulate_limit(float("inf"), 10**9)
+    with pytest.raises(TimeLimitError, match="1,100,433 rows") as e:
+        check_simulate_limit(20.0, 1_100_433)
+    assert e.value.shortest_s == 32.0
