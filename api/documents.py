@@ -276,7 +276,12 @@ def check_simulate_limit(plan: Any, limit: float, loc: tuple[str, ...]) -> None:
 
 
 def check_plan_limit(
-    scenario: Any, limit: float, loc: tuple[str, ...], *, whatif_of: Any = None
+    scenario: Any,
+    limit: float,
+    loc: tuple[str, ...],
+    *,
+    whatif_of: Any = None,
+    previous: bool = False,
 ) -> None:
     """A 422 at ``loc`` naming the shortest limit when ``limit`` is shorter than the scenario
     can keep (:func:`optimizer.plan.planning.check_time_limit`: the SKU-block path of a large
@@ -293,7 +298,7 @@ def check_plan_limit(
     params = AllocationParams(time_limit=limit)
     try:
         if whatif_of is None:
-            check_time_limit(scenario, params)
+            check_time_limit(scenario, params, previous=previous)
         else:
             from optimizer.risk.whatif import check_whatif_limit, plan_rows
 

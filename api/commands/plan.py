@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     scenario = load(args)
     try:
         # a limit shorter than the scenario can keep is refused before any work
-        check_time_limit(scenario, params)
+        check_time_limit(scenario, params, previous=bool(args.previous))
     except TimeLimitError as e:
         raise InputError(f"--time-limit: {e}") from None
     previous = read_previous(args.previous) if args.previous else None

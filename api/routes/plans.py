@@ -111,7 +111,9 @@ def create_plan(
                 }
             ]
         )
-    check_plan_limit(scenario, limit, ("body", "time_limit_s"))
+    check_plan_limit(
+        scenario, limit, ("body", "time_limit_s"), previous=body.previous_plan_id is not None
+    )
     request: dict[str, Any] = {"scenario": body.scenario, "time_limit_s": limit, "seed": body.seed}
     if body.previous_plan_id is not None:
         prev = store.get(tenant, body.previous_plan_id, with_request=True)

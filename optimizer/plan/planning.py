@@ -531,9 +531,17 @@ SHORTEST_S_PER_ROW = 6.3e-5
 #: What ``--baseline naive`` adds to :data:`SHORTEST_S_PER_ROW`: the naive plan's document and
 #: evaluation (on sea-L seed 1 the plan's own took 4.3 + 5.0 s, 1.35e-5 s a row).
 SHORTEST_BASELINE_S_PER_ROW = 1.6e-5
+#: :func:`shortest_limit` of a catalogue the SKU blocks would plan, with tonight's state or a
+#: previous plan: the state path reads the previous plan and builds the columns over every
+#: option before its naive floor (benchmarks/README.md, "Tonight's state on a tier-L
+#: catalogue": sea-L seed 1 with a previous plan, 697,934 demand rows, 78.2 s and 78.7 s wall
+#: at limits of 46 s and 300 s, 1.13e-4 s a row; about 7 % more is kept, as above).
+SHORTEST_STATE_S_PER_ROW = 1.2e-4
 
 
-def shortest_limit(scenario: Scenario, params: AllocationParams) -> float:
+def shortest_limit(
+    scenario: Scenario, params: AllocationParams, *, previous: bool = False
+) -> float:
     """The shortest time limit the scenario can keep on this kind of machine: ``0.0`` off the
     SKU-block path (tiers S and M and sea-72h keep a 5-s limit: their floor is the naive plan
     on their own columns, built before the solve is given its time), else
@@ -555,34 +563,49 @@ def shortest_limit(scenario: Scenario, params: AllocationParams) -> float:
     before the overflow). It is machine-dependent: a slower or busier
     machine needs more (the load is not counted here, so that a refusal does not depend on
     the moment), a faster one less. Counted from the scenario (before compiling): the number
-    of SKUs with demand decides the path as :func:`_prepare` does."""
+    of SKUs with demand decides the path as :func:`_prepare` does.
+
+    Such a catalogue with tonight's state (inventory, returns) or a ``previous`` plan takes
+    the state path instead (:data:`SHORTEST_STATE_S_PER_ROW` per row): its columns over every
+    option are built before its floor."""
     strategy = params.strategy
     units = np.asarray(scenario.demand.units, float)
-    has_state = bool(scenario.inventory) or bool(scenario.returns)
-    if has_state or strategy not in ("auto", "blocks") or not len(units):
+    has_state = bool(scenario.inventory) or bool(scenario.returns) or previous
+    if strategy not in ("auto", "blocks") or not len(units):
         return 0.0
     pos = units > 0
     n_skus = len(np.unique(np.asarray(scenario.demand.sku, dtype=object)[pos].astype(str)))
     if strategy == "auto" and n_skus < BLOCK_MIN_SKUS:
         return 0.0
+    if has_state:
+        return SHORTEST_FIXED_S + SHORTEST_STATE_S_PER_ROW * int(pos.sum())
     per_row = SHORTEST_S_PER_ROW + (
         SHORTEST_BASELINE_S_PER_ROW if params.baseline == "naive" else 0.0
     )
     return SHORTEST_FIXED_S + per_row * int(pos.sum())
 
 
-def check_time_limit(scenario: Scenario, params: AllocationParams) -> None:
+def check_time_limit(
+    scenario: Scenario, params: AllocationParams, *, previous: bool = False
+) -> None:
     """Raise :class:`~optimizer.exceptions.TimeLimitError` naming the shortest limit when
-    ``params``' time limit is shorter than :func:`shortest_limit`."""
+    ``params``' time limit is shorter than :func:`shortest_limit` (``previous``: a previous
+    plan is given)."""
     limit = params.time_limit_s
-    shortest = shortest_limit(scenario, params)
+    shortest = shortest_limit(scenario, params, previous=previous)
     if math.isfinite(limit) and limit < shortest:
+        state = bool(scenario.inventory) or bool(scenario.returns) or previous
+        work = (
+            "with tonight's state or a previous plan: reading them and the scenario, the "
+            "columns over every option, the naive floor and writing the plan"
+            if state
+            else "on the SKU-block path: reading the scenario, the naive plan of every block "
+            "and writing the plan"
+        )
         raise TimeLimitError(
             f"{scenario.name}: a time limit of {limit:g} s is too short for "
-            f"{int((np.asarray(scenario.demand.units, float) > 0).sum()):,} demand rows on "
-            "the SKU-block path: reading the scenario, the naive plan of every block and "
-            f"writing the plan take about {math.ceil(shortest):g} s on this machine; give "
-            "at least that",
+            f"{int((np.asarray(scenario.demand.units, float) > 0).sum()):,} demand rows {work} "
+            f"take about {math.ceil(shortest):g} s on this machine; give at least that",
             float(math.ceil(shortest)),
         )
 
@@ -898,7 +921,7 @@ def plan_scenario(
         finds the plan breaks no rule and it costs at least the bound.
     """
     params = params or AllocationParams()
-    check_time_limit(scenario, params)
+    check_time_limit(scenario, params, previous=previous is not None)
     t_in = time.perf_counter()
     t0 = t_in if started is None else started
     deadline = t0 + params.time_limit_s
