@@ -302,6 +302,6 @@ def check_plan_limit(
         else:
             from optimizer.risk.whatif import check_whatif_limit, plan_rows
 
-            check_whatif_limit(scenario, plan_rows(whatif_of), params)
+            check_whatif_limit(scenario, plan_rows(whatif_of), params, previous=previous)
     except TimeLimitError as e:
         raise RequestValidationError([{"loc": loc, "type": "value_error", "msg": str(e)}]) from None

@@ -191,7 +191,13 @@ def whatif_plan(
                 if isinstance(p, Problem)
             ]
         ) from None
-    check_plan_limit(applied.scenario, limit, ("body", "time_limit_s"), whatif_of=rec.result)
+    check_plan_limit(
+        applied.scenario,
+        limit,
+        ("body", "time_limit_s"),
+        whatif_of=rec.result,
+        previous=rec.request.get("previous_plan") is not None,
+    )
     request = {
         "task": "whatif",
         "source": rec.id,

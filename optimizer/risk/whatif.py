@@ -123,19 +123,24 @@ WHATIF_S_PER_PLAN_ROW = 7.5e-5
 WHATIF_AFTER_S_PER_PLAN_ROW = 2e-5
 
 
-def shortest_whatif_limit(shocked: Scenario, base_rows: int, params: AllocationParams) -> float:
+def shortest_whatif_limit(
+    shocked: Scenario, base_rows: int, params: AllocationParams, *, previous: bool = False
+) -> float:
     """The shortest time limit a what-if can keep: the re-plan's floor on the shocked scenario
     (:func:`optimizer.plan.planning.shortest_limit`, 0 off the SKU-block path) plus
     :data:`WHATIF_S_PER_PLAN_ROW` per row of the base plan. Like the plan's floor it is
-    counted from the sizes alone, not from the machine's load at the moment."""
-    return shortest_limit(shocked, params) + WHATIF_S_PER_PLAN_ROW * base_rows
+    counted from the sizes alone, not from the machine's load at the moment. ``previous``:
+    the base plan was made against a previous plan, and so is the re-plan."""
+    return shortest_limit(shocked, params, previous=previous) + WHATIF_S_PER_PLAN_ROW * base_rows
 
 
-def check_whatif_limit(shocked: Scenario, base_rows: int, params: AllocationParams) -> None:
+def check_whatif_limit(
+    shocked: Scenario, base_rows: int, params: AllocationParams, *, previous: bool = False
+) -> None:
     """Raise :class:`~optimizer.exceptions.TimeLimitError` naming the shortest limit when
     ``params``' time limit is shorter than :func:`shortest_whatif_limit`."""
     limit = params.time_limit_s
-    shortest = shortest_whatif_limit(shocked, base_rows, params)
+    shortest = shortest_whatif_limit(shocked, base_rows, params, previous=previous)
     if math.isfinite(limit) and limit < shortest:
         raise TimeLimitError(
             f"{shocked.name}: a time limit of {limit:g} s is too short for a what-if of a plan "
@@ -1112,7 +1117,7 @@ def whatif(
     started = time.perf_counter() if started is None else started
     applied = apply_shock(scenario, shock)
     rows = plan_rows(base_plan)
-    check_whatif_limit(applied.scenario, rows, params)
+    check_whatif_limit(applied.scenario, rows, params, previous=previous is not None)
     say("what-if: compiling the base and shocked networks")
     base_data = base_data if base_data is not None else compile_network(scenario)
     shocked = compile_network(applied.scenario)

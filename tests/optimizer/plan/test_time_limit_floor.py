@@ -214,3 +214,24 @@ def test_a_large_catalogue_with_state_has_the_state_paths_floor(
         plan_scenario(s, AllocationParams(time_limit=rows - 1.0), previous=prev)
     assert e.value.shortest_s == planning.SHORTEST_FIXED_S + rows
     check_time_limit(s, AllocationParams(time_limit=rows - 1.0))  # without it: the blocks'
+
+
+def test_a_whatif_of_a_plan_made_against_a_previous_plan_has_the_state_floor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its re-plan is made against that previous plan too, on the state path: the what-if's
+    floor counts the state path's, and a limit between the two is refused naming it."""
+    from optimizer.risk.whatif import check_whatif_limit, shortest_whatif_limit
+
+    monkeypatch.setattr(planning, "BLOCK_MIN_SKUS", 1)
+    monkeypatch.setattr(planning, "SHORTEST_STATE_S_PER_ROW", 1.0)
+    p = AllocationParams(time_limit=5)
+    s = _scenario(3, n_sku=3, n_zone=3)
+    rows = int((np.asarray(s.demand.units) > 0).sum())
+    plain = shortest_whatif_limit(s, 100, p)
+    with_prev = shortest_whatif_limit(s, 100, p, previous=True)
+    assert with_prev - plain == pytest.approx(rows - planning.SHORTEST_S_PER_ROW * rows)
+    between = AllocationParams(time_limit=(plain + with_prev) / 2)
+    check_whatif_limit(s, 100, between)
+    with pytest.raises(TimeLimitError, match="too short for a what-if"):
+        check_whatif_limit(s, 100, between, previous=True)
