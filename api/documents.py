@@ -10,9 +10,11 @@ schema cannot state (references, duplicates), each problem a 422 entry naming th
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import math
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -259,20 +261,26 @@ def parse_checked(doc: Any, kind: str, *, loc: tuple[str, ...], **parse_kw: Any)
     return parsed
 
 
+@contextlib.contextmanager
+def _limit_422(loc: tuple[str, ...]) -> Iterator[None]:
+    """A :class:`~optimizer.exceptions.TimeLimitError` inside becomes a 422 at ``loc``."""
+    from optimizer.exceptions import TimeLimitError
+
+    try:
+        yield
+    except TimeLimitError as e:
+        raise RequestValidationError([{"loc": loc, "type": "value_error", "msg": str(e)}]) from None
+
+
 def check_simulate_limit(plan: Any, limit: float, loc: tuple[str, ...]) -> None:
     """A 422 at ``loc`` naming the shortest limit when ``limit`` is shorter than a simulation
     of ``plan`` (its JSON document) can keep
     (:func:`optimizer.risk.simulate.check_simulate_limit`), before any job is queued."""
-    from fastapi.exceptions import RequestValidationError
-
-    from optimizer.exceptions import TimeLimitError
     from optimizer.plan.document import plan_rows
     from optimizer.risk import simulate
 
-    try:
+    with _limit_422(loc):
         simulate.check_simulate_limit(limit, plan_rows(plan))
-    except TimeLimitError as e:
-        raise RequestValidationError([{"loc": loc, "type": "value_error", "msg": str(e)}]) from None
 
 
 def check_plan_limit(
@@ -289,19 +297,14 @@ def check_plan_limit(
     the limit of a what-if on the shocked ``scenario``
     (:func:`optimizer.risk.whatif.check_whatif_limit`: the re-plan's floor and the work that
     grows with the base plan's rows)."""
-    from fastapi.exceptions import RequestValidationError
-
     from optimizer.allocation.params import AllocationParams
-    from optimizer.exceptions import TimeLimitError
     from optimizer.plan.planning import check_time_limit
 
     params = AllocationParams(time_limit=limit)
-    try:
+    with _limit_422(loc):
         if whatif_of is None:
             check_time_limit(scenario, params, previous=previous)
         else:
             from optimizer.risk.whatif import check_whatif_limit, plan_rows
 
             check_whatif_limit(scenario, plan_rows(whatif_of), params, previous=previous)
-    except TimeLimitError as e:
-        raise RequestValidationError([{"loc": loc, "type": "value_error", "msg": str(e)}]) from None

@@ -7,6 +7,8 @@ run at all. An infeasible model is *not* an error: it is a status of the result.
 
 from __future__ import annotations
 
+import math
+
 __all__ = [
     "ExecutorError",
     "InvalidNetworkError",
@@ -37,6 +39,19 @@ class TimeLimitError(OptimiserError, ValueError):
     def __init__(self, message: str, shortest_s: float):
         super().__init__(message)
         self.shortest_s = shortest_s
+
+    @classmethod
+    def check(cls, limit: float, shortest: float, what: str, *, name: str | None = None) -> None:
+        """Raise when a finite ``limit`` is shorter than ``shortest`` (rounded up): "[name: ]a
+        time limit of L s is too short for {what} take about N s on this machine; give at
+        least that" (``what`` ends with the work that takes the time)."""
+        if math.isfinite(limit) and limit < shortest:
+            n = float(math.ceil(shortest))
+            raise cls(
+                f"{name + ': ' if name else ''}a time limit of {limit:g} s is too short for "
+                f"{what} take about {n:g} s on this machine; give at least that",
+                n,
+            )
 
 
 class ExecutorError(OptimiserError, RuntimeError):

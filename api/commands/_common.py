@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import math
 import sys
 import threading
 import time
@@ -21,6 +22,17 @@ class InputError(Exception):
     def __init__(self, *lines: str):
         self.lines = list(lines)
         super().__init__("\n".join(lines))
+
+
+def check_seconds(value: float | None, flag: str, *, absent: str) -> float | None:
+    """``value`` of a seconds option (None: not given); InputError for one that is not a
+    finite number > 0 (``absent`` says what leaving the option out does)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise InputError(
+            f"{flag}: {value!r} not understood; expected a finite number of seconds > 0 "
+            f"(leave the option out for {absent})"
+        )
+    return value
 
 
 def add_scenario_args(p: argparse.ArgumentParser) -> None:

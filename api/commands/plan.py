@@ -17,6 +17,7 @@ from api.commands._common import (
     InputError,
     StagedOutput,
     add_scenario_args,
+    check_seconds,
     load,
     read_previous,
     with_progress,
@@ -87,14 +88,9 @@ def allocation_params(args: argparse.Namespace) -> Any:
         base = AllocationParams.from_toml(args.config) if args.config else AllocationParams()
     except ValueError as e:
         raise InputError(f"--config: {e}") from None
-    t = args.time_limit
-    if t is not None and not (t > 0 and math.isfinite(t)):
-        # 0 used to give the naive plan with exit 0; route and bench refuse it as well, and
-        # inf (which ran without a limit while nan was refused)
-        raise InputError(
-            f"--time-limit: {t!r} not understood; expected a finite number of seconds > 0 "
-            "(leave the option out for no limit)"
-        )
+    # 0 used to give the naive plan with exit 0; route and bench refuse it as well, and inf
+    # (which ran without a limit while nan was refused)
+    check_seconds(args.time_limit, "--time-limit", absent="no limit")
     changes: dict[str, Any] = {}
     for flag, key in (
         ("time_limit", "time_limit"),
@@ -214,7 +210,6 @@ def write_scenario(scenario: Any, out: Path) -> Path:
     infinity, and the reader restores the default.
     """
     import json
-    import math
 
     nested = (dict, list)
 

@@ -21,6 +21,7 @@ from api.commands._common import (
     PLAN_LISTS,
     InputError,
     StagedOutput,
+    check_seconds,
     read_plan_file,
     require_lists,
     with_progress,
@@ -134,7 +135,6 @@ WRITE_RESERVE_S = 1.5
 
 
 def run(args: argparse.Namespace) -> int:
-    import math
     import time
 
     started = getattr(args, "started", None) or time.perf_counter()
@@ -147,12 +147,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:
         flag = "--runs" if "runs" in str(e) else "--seed"
         raise InputError(f"{flag}: {e}") from None
-    limit = args.time_limit
-    if limit is not None and not (math.isfinite(limit) and limit > 0):
-        raise InputError(
-            f"--time-limit: {limit!r} not understood; expected a finite number of seconds > 0 "
-            "(leave the option out for every run)"
-        )
+    limit = check_seconds(args.time_limit, "--time-limit", absent="every run")
     reserve = 0.0 if args.no_plot else WRITE_RESERVE_S
     deadline = None if limit is None else started + max(limit - reserve, 0.5 * limit)
     scenario, plan = read_plan_dir(args.plan_dir, args.scenario)

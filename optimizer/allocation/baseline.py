@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from network.compile import NetworkData
-from optimizer.allocation.columns import Columns, _capped_options, stock_levels
+from optimizer.allocation.columns import Columns, capped_options, stock_levels
 from optimizer.allocation.result import Solution
 
 __all__ = ["naive_solution", "within_capacity"]
@@ -251,9 +251,9 @@ def _overflow(
     # no move loads a lane of ``avoid``: not by the target's outbound path, its SKU's
     # cheapest freight in, nor a direct line
     free_in = np.zeros(len(chosen), dtype=bool)
-    free_in[has_in] = ~_capped_options(data.inbound, avoid)[cols.f_opt[fc]]
-    free_x = free_in[cols.x_kw] & ~_capped_options(data.outbound, avoid)[cols.x_opt]
-    free_q = ~_capped_options(data.direct, avoid)[cols.q_opt]
+    free_in[has_in] = ~capped_options(data.inbound, avoid)[cols.f_opt[fc]]
+    free_x = free_in[cols.x_kw] & ~capped_options(data.outbound, avoid)[cols.x_opt]
+    free_q = ~capped_options(data.direct, avoid)[cols.q_opt]
     # the cheapest direct line per pair (no warehouse capacity: always takes the move)
     q_cost = cols.q_lane + cols.q_duty + late * ~cols.q_ontime
     best_q = np.full(P, -1, dtype=np.int64)
@@ -378,21 +378,19 @@ def _lane_breaks(data: NetworkData, cols: Columns, sol: Solution) -> set[int]:
 def _capacity_breaks(data: NetworkData, cols: Columns, sol: Solution) -> set[tuple[int, str]]:
     """The (warehouse, kind) capacities a solution breaks: throughput, the stocking levels'
     storage and, with tonight's stock, the shelf's (the evaluator's rules and tolerances)."""
-    from optimizer.allocation.model import storage_use
-    from optimizer.allocation.state import shelf_capacity
+    from optimizer.allocation.model import storage_breaks
 
     W = len(data.warehouses)
     thr = np.bincount(cols.x_wh, weights=sol.x, minlength=W) / float(data.horizon_days)
-    levels, shelf = storage_use(data, cols, sol)
     tol = 1e-6
-
-    def over(used: np.ndarray, cap: np.ndarray) -> np.ndarray:
-        return np.flatnonzero(np.isfinite(cap) & (used > cap * (1 + tol) + tol))
-
-    out = {(int(w), "throughput") for w in over(thr, data.wh_throughput_per_day)}
-    out |= {(int(w), "storage") for w in over(levels, data.wh_storage_m3)}
-    if cols.has_state:
-        out |= {(int(w), "shelf") for w in over(levels + shelf, shelf_capacity(data))}
+    cap = np.asarray(data.wh_throughput_per_day, float)
+    out = {
+        (int(w), "throughput")
+        for w in np.flatnonzero(np.isfinite(cap) & (thr > cap * (1 + tol) + tol))
+    }
+    storage, shelf = storage_breaks(data, cols, sol, tol)
+    out |= {(int(w), "storage") for w in storage}
+    out |= {(int(w), "shelf") for w in shelf}
     return out
 
 

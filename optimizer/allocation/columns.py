@@ -178,7 +178,7 @@ def _by_key(keys: I, n_keys: int) -> tuple[I, I]:
     return order, np.cumsum(ptr)
 
 
-def _capped_options(opts: PathOptions, capped_lane: B) -> B:
+def capped_options(opts: PathOptions, capped_lane: B) -> B:
     """Options that use at least one lane with a finite capacity."""
     if len(opts) == 0:
         return np.zeros(0, dtype=bool)
@@ -410,7 +410,7 @@ def _inbound(data: NetworkData, pp: _Pairs, prune: bool, stats: dict[str, int]) 
     cols = _In(f_opt, f_k, f_wh, f_lane, f_duty, f_hold, f_coef, f_hours)
     stats["f_all"] = len(f_opt)
     if prune and len(f_opt):
-        capped_in = _capped_options(inb, _capped_lanes(data))[f_opt]
+        capped_in = capped_options(inb, _capped_lanes(data))[f_opt]
         coef_for_prune = np.where(np.isfinite(data.wh_storage_m3)[f_wh], f_coef, 0.0)
         keep = _keep_cost_coef(
             flat_key(f_k, W, f_wh), f_lane + f_duty + f_hold, coef_for_prune, capped_in
@@ -481,7 +481,7 @@ def _outbound(
     )
     stats["x_all"] = len(x_pair)
     if prune and len(x_pair):
-        capped_out = _capped_options(outb, _capped_lanes(data))[x_opt]
+        capped_out = capped_options(outb, _capped_lanes(data))[x_opt]
         keep = _keep_cost_late(
             (dense_group_fast if fast_group else dense_group)(cols.pair, cols.wh),
             cols.lane + cols.duty + cols.handling,
@@ -514,7 +514,7 @@ def _direct(data: NetworkData, pp: _Pairs, prune: bool, stats: dict[str, int]) -
     cols = _Dir(q_pair, q_opt, q_lane, q_duty, q_hours, q_ontime)
     stats["q_all"] = len(q_pair)
     if prune and len(q_pair):
-        capped_d = _capped_options(dr, _capped_lanes(data))[q_opt]
+        capped_d = capped_options(dr, _capped_lanes(data))[q_opt]
         cols = cols.take(_keep_cost_late(q_pair, q_lane + q_duty, ~q_ontime, capped_d))
     return cols
 

@@ -19,12 +19,11 @@ from optimizer.allocation.model import (
     build_allocation_model,
     required_targets,
     solution_from_values,
-    storage_use,
+    storage_breaks,
     values_from_solution,
 )
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, SolveStats
-from optimizer.allocation.state import shelf_capacity
 from optimizer.progress import PhaseReport, quiet
 from optimizer.solver import RawSolve, Status, solve_model
 
@@ -369,11 +368,8 @@ def storage_ok(data: NetworkData, cols: Columns, sol: Solution) -> bool:
     """Whether the rounded stocking levels fit every warehouse's storage, and together with
     tonight's stock left on the shelf and the resold surplus its
     :func:`~optimizer.allocation.state.shelf_capacity`."""
-    levels, shelf = storage_use(data, cols, sol)
-    ok = levels <= data.wh_storage_m3 * (1 + 1e-9) + 1e-9
-    if cols.has_state:
-        ok &= levels + shelf <= shelf_capacity(data) * (1 + 1e-9) + 1e-9
-    return bool(np.all(ok))
+    storage, shelf = storage_breaks(data, cols, sol)
+    return not len(storage) and not len(shelf)
 
 
 def _polish_exact(

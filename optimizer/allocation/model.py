@@ -854,6 +854,23 @@ def storage_use(data: NetworkData, cols: Columns, sol: Solution) -> tuple[F, F]:
     return levels.astype(np.float64), shelf
 
 
+def storage_breaks(
+    data: NetworkData, cols: Columns, sol: Solution, tol: float = 1e-9
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The warehouses whose stocking levels break ``storage_m3``, and (with tonight's state)
+    those whose levels and shelf together break
+    :func:`~optimizer.allocation.state.shelf_capacity` (relative and absolute ``tol``)."""
+    from optimizer.allocation.state import shelf_capacity
+
+    levels, shelf = storage_use(data, cols, sol)
+
+    def over(used: F, cap: F) -> npt.NDArray[np.int64]:
+        return np.flatnonzero(np.isfinite(cap) & (used > cap * (1 + tol) + tol))
+
+    on_shelf = over(levels + shelf, shelf_capacity(data)) if cols.has_state else np.zeros(0, int)
+    return over(levels, np.asarray(data.wh_storage_m3, float)), on_shelf.astype(np.int64)
+
+
 def values_from_solution(model: AllocationModel, sol: Solution) -> F:
     """The column vector of a solution (for warm starts)."""
     off = model.off

@@ -591,23 +591,21 @@ def check_time_limit(
     """Raise :class:`~optimizer.exceptions.TimeLimitError` naming the shortest limit when
     ``params``' time limit is shorter than :func:`shortest_limit` (``previous``: a previous
     plan is given)."""
-    limit = params.time_limit_s
-    shortest = shortest_limit(scenario, params, previous=previous)
-    if math.isfinite(limit) and limit < shortest:
-        state = bool(scenario.inventory) or bool(scenario.returns) or previous
-        work = (
-            "with tonight's state or a previous plan: reading them and the scenario, the "
-            "columns over every option, the naive floor and writing the plan"
-            if state
-            else "on the SKU-block path: reading the scenario, the naive plan of every block "
-            "and writing the plan"
-        )
-        raise TimeLimitError(
-            f"{scenario.name}: a time limit of {limit:g} s is too short for "
-            f"{int((np.asarray(scenario.demand.units, float) > 0).sum()):,} demand rows {work} "
-            f"take about {math.ceil(shortest):g} s on this machine; give at least that",
-            float(math.ceil(shortest)),
-        )
+    state = bool(scenario.inventory) or bool(scenario.returns) or previous
+    work = (
+        "with tonight's state or a previous plan: reading them and the scenario, the columns "
+        "over every option, the naive floor and writing the plan"
+        if state
+        else "on the SKU-block path: reading the scenario, the naive plan of every block and "
+        "writing the plan"
+    )
+    rows = int((np.asarray(scenario.demand.units, float) > 0).sum())
+    TimeLimitError.check(
+        params.time_limit_s,
+        shortest_limit(scenario, params, previous=previous),
+        f"{rows:,} demand rows {work}",
+        name=scenario.name,
+    )
 
 
 def _solve(

@@ -447,14 +447,12 @@ def shortest_simulate_limit(rows: int) -> float:
 def check_simulate_limit(limit: float, rows: int) -> None:
     """Raise :class:`~optimizer.exceptions.TimeLimitError` naming the shortest limit when
     ``limit`` is shorter than :func:`shortest_simulate_limit`."""
-    shortest = shortest_simulate_limit(rows)
-    if math.isfinite(limit) and limit < shortest:
-        raise TimeLimitError(
-            f"a time limit of {limit:g} s is too short for a simulation of a plan of {rows:,} "
-            f"rows: reading the plan and its scenario, one batch of runs and the files take "
-            f"about {math.ceil(shortest):g} s on this machine; give at least that",
-            float(math.ceil(shortest)),
-        )
+    TimeLimitError.check(
+        limit,
+        shortest_simulate_limit(rows),
+        f"a simulation of a plan of {rows:,} rows: reading the plan and its scenario, one batch "
+        "of runs and the files",
+    )
 
 
 def simulate_plan(

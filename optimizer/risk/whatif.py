@@ -139,16 +139,13 @@ def check_whatif_limit(
 ) -> None:
     """Raise :class:`~optimizer.exceptions.TimeLimitError` naming the shortest limit when
     ``params``' time limit is shorter than :func:`shortest_whatif_limit`."""
-    limit = params.time_limit_s
-    shortest = shortest_whatif_limit(shocked, base_rows, params, previous=previous)
-    if math.isfinite(limit) and limit < shortest:
-        raise TimeLimitError(
-            f"{shocked.name}: a time limit of {limit:g} s is too short for a what-if of a plan "
-            f"of {base_rows:,} rows: reading and holding the plan, the re-plan's floor and "
-            f"writing both plans take about {math.ceil(shortest):g} s on this machine; give "
-            "at least that",
-            float(math.ceil(shortest)),
-        )
+    TimeLimitError.check(
+        params.time_limit_s,
+        shortest_whatif_limit(shocked, base_rows, params, previous=previous),
+        f"a what-if of a plan of {base_rows:,} rows: reading and holding the plan, the "
+        "re-plan's floor and writing both plans",
+        name=shocked.name,
+    )
 
 
 @dataclass(frozen=True, slots=True)

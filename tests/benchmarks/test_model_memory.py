@@ -20,10 +20,20 @@ def test_one_line_with_the_columns_and_the_memory(
     src = data_dir / "tiny-my-v11.json"
     prev = plan_scenario(load_scenario(src), AllocationParams(time_limit=30)).plan
     (tmp_path / "plan.json").write_text(json.dumps(prev.to_json()))
+    from network.compile import compile_network
+    from optimizer.allocation.columns import build_columns
+
+    # every usable warehouse (no previous plan): the columns are the network's own
+    cols = build_columns(compile_network(load_scenario(src)))
+    every = len(cols.x_pair) + len(cols.q_pair) + len(cols.f_sku)
     for extra in ([], ["--previous", str(tmp_path / "plan.json")]):
         assert main(["--scenario", str(src), "--time-limit", "30", *extra]) == 0
         row = json.loads(capsys.readouterr().out)
         assert row["previous"] is bool(extra)
-        assert row["columns"] > 0 and row["status"] == "optimal"
-        assert row["peak_mb_after"] >= row["peak_mb_before"] > 0
-        assert row["bytes_per_column"] >= 0
+        assert row["status"] == "optimal"
+        # with the previous plan's warehouses only, at most as many
+        assert (row["columns"] == every) if not extra else (0 < row["columns"] <= every)
+        assert row["bytes_per_column"] == pytest.approx(
+            (row["peak_mb_after"] - row["peak_mb_before"]) * 1024 * 1024 / row["columns"],
+            abs=0.1,
+        )

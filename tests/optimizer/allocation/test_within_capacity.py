@@ -282,3 +282,23 @@ def test_flows_re_optimised_on_the_floors_warehouses_when_the_solver_finds_none(
     assert used["W-NEAR"] <= 15.0 + 1e-6
     assert sum(used.values()) == pytest.approx(20.0)
     assert plan["service"]["units_lost"] == 0
+
+
+def test_with_tonights_stock_the_overflow_still_moves_throughput() -> None:
+    """The hypothesis test above passes for an overflow that moves nothing with tonight's
+    stock; here it must move: W-NEAR takes 15 units a day of the 20 the naive plan sends it,
+    with 50 units of B on its shelf tonight. 140 units of A leave for W-FAR (free to move),
+    B stays, the lots are used where they are, and the evaluator names no capacity."""
+    doc = _two_warehouses(15.0)
+    doc["inventory"] = [{"sku": "B", "warehouse": "W-NEAR", "on_hand": 50.0}]
+    data = compile_network(parse_scenario(doc))
+    assert data.has_state
+    cols = build_columns(data, prune=False)
+    naive, _hint = naive_solution(data, cols)
+    assert _flows(data, cols, naive) == {("A", "W-NEAR"): 280.0, ("B", "W-NEAR"): 280.0}
+    out = within_capacity(data, cols, naive)
+    assert _flows(data, cols, out) == pytest.approx(
+        {("A", "W-NEAR"): 140.0, ("A", "W-FAR"): 140.0, ("B", "W-NEAR"): 280.0}
+    )
+    assert float(out.e.sum()) == pytest.approx(50.0)
+    assert _violations(data, cols, out) == []
