@@ -129,8 +129,20 @@ class RowBlocks:
     n: int = 0
 
     def block(self, name: str, r: I, col: I, val: F, lo: F, hi: F) -> None:
-        """Append rows ``lo ≤ Σ val·x[col] ≤ hi`` (``r`` numbers them from 0 in the block)."""
-        self.rr.append(self.n + np.asarray(r, dtype=np.int64))  # r may be a narrow index array
+        """Append rows ``lo ≤ Σ val·x[col] ≤ hi`` (``r`` numbers them from 0 in the block).
+
+        Raises
+        ------
+        ValueError
+            If a row number is outside the block (it would land in another block's row).
+        """
+        r = np.asarray(r, dtype=np.int64)  # r may be a narrow index array
+        if len(r) and (int(r.min()) < 0 or int(r.max()) >= len(lo)):
+            raise ValueError(
+                f"row block {name!r}: row numbers {int(r.min())}..{int(r.max())} outside "
+                f"0..{len(lo) - 1}"
+            )
+        self.rr.append(self.n + r)
         self.cc.append(col)
         self.vv.append(val)
         self.rlb.append(lo)
@@ -332,13 +344,16 @@ def _capacity_rows(
         per_w = np.zeros(W)
         np.add.at(per_w, s_w, data.sku.volume_m3[cols.kw_sku[s_kw]])
         margin = per_w[st_w]
-    # the margin multiplies y so that an unused warehouse stays feasible
+    # the margin multiplies y so that an unused warehouse stays feasible; levels at a
+    # warehouse without a storage row (no finite storage, or fixed closed: a previous plan
+    # models every level) take no part
+    s_in = np.flatnonzero(st_row[s_w] >= 0)
     block(
         "storage",
-        np.concatenate([st_row[s_w], np.arange(len(st_w))]),
-        np.concatenate([off["S"] + np.arange(ns), st_w]),
+        np.concatenate([st_row[s_w[s_in]], np.arange(len(st_w))]),
+        np.concatenate([off["S"] + s_in, st_w]),
         np.concatenate(
-            [data.sku.volume_m3[cols.kw_sku[s_kw]], -(data.wh_storage_m3[st_w] - margin)]
+            [data.sku.volume_m3[cols.kw_sku[s_kw[s_in]]], -(data.wh_storage_m3[st_w] - margin)]
         ),
         np.full(len(st_w), -np.inf),
         np.zeros(len(st_w)),
