@@ -111,7 +111,10 @@ __all__ = [
     "BLOCK_MIN_SKUS",
     "BlockPlan",
     "block_data",
+    "block_shares",
     "family_data",
+    "family_warehouses",
+    "sku_block_of",
     "solve_blocks",
 ]
 
@@ -307,7 +310,7 @@ def family_data(data: NetworkData, n_families: int) -> tuple[NetworkData, I]:
     return fdata, fam
 
 
-def _shares(data: NetworkData, rows: I) -> dict[str, float]:
+def block_shares(data: NetworkData, rows: I) -> dict[str, float]:
     """The block's share of each kind of shared capacity (module docstring, step 2)."""
     d = data.dem_units
     k = data.dem_sku
@@ -325,7 +328,7 @@ def block_data(data: NetworkData, rows: I, *, alpha: F | float | None = None) ->
     """The scenario of one block: demand ``rows`` only, shared capacities scaled by the
     block's shares, fixed costs by ``alpha`` (per warehouse or one share; default: the
     block's unit share)."""
-    s = _shares(data, rows)
+    s = block_shares(data, rows)
     a = s["units"] if alpha is None else alpha
     return replace(
         data,
@@ -840,14 +843,38 @@ def fixed_cost_shares(
     return [np.where(use, a[b] / np.where(use, col, 1.0), flat[b]) for b in range(nb)]
 
 
-def sku_blocks(data: NetworkData, block_skus: int) -> list[I]:
-    """Demand rows per block: SKUs dealt by demand rank into ``ceil(K / block_skus)`` blocks."""
+def family_warehouses(
+    data: NetworkData, params: AllocationParams, deadline: float, n_families: int = N_FAMILIES
+) -> tuple[F, tuple[NetworkData, I, Columns, AllocationResult]]:
+    """Step 1 of the module docstring: the warehouse set of the SKU-family aggregate solved
+    by ``deadline`` (its naive plan's when the solve finds none), and the aggregate
+    ``(family data, each SKU's family, its columns, its result)``."""
+    fdata, fam = family_data(data, n_families)
+    fcols = build_columns(fdata)
+    _fn, fhint = naive_solution(fdata, fcols)
+    n_cols = len(fcols.x_pair) + len(fcols.q_pair) + len(fcols.f_sku)
+    solve = solve_decomposed if n_cols > FAMILY_DECOMPOSE_COLUMNS else solve_allocation
+    fres = solve(fdata, params, columns=fcols, hint=fhint, deadline=deadline)
+    y = fres.solution.y if fres.solution is not None else fhint.y
+    return np.asarray(y, float), (fdata, fam, fcols, fres)
+
+
+def sku_block_of(data: NetworkData, block_skus: int) -> I:
+    """Each SKU's block: SKUs dealt by demand rank into ``ceil(K / block_skus)`` blocks (so
+    blocks are alike; SKUs without demand are dealt last)."""
     K = len(data.skus)
     dem_k = np.bincount(data.dem_sku, weights=data.dem_units, minlength=K)
     nb = max(1, math.ceil(K / max(1, block_skus)))
     order = np.argsort(-dem_k, kind="stable")
     blk = np.empty(K, np.int64)
     blk[order] = np.arange(K) % nb
+    return blk
+
+
+def sku_blocks(data: NetworkData, block_skus: int) -> list[I]:
+    """Demand rows per block of :func:`sku_block_of` (blocks without demand rows left out)."""
+    blk = sku_block_of(data, block_skus)
+    nb = int(blk.max()) + 1 if len(blk) else 1
     row_blk = blk[data.dem_sku]
     srt = np.argsort(row_blk, kind="stable")
     cuts = np.searchsorted(row_blk[srt], np.arange(1, nb))
@@ -889,14 +916,8 @@ def solve_blocks(
         return _naive_only(data, params, blocks, deadline, stats, notes, t0, say)
     # 1. warehouses on the SKU-family aggregate
     say(f"deciding warehouses on {n_families} SKU families")
-    fdata, fam = family_data(data, n_families)
     agg_deadline = t0 + AGGREGATE_SHARE * max(0.0, deadline - t0)
-    fcols = build_columns(fdata)
-    _fn, fhint = naive_solution(fdata, fcols)
-    n_cols = len(fcols.x_pair) + len(fcols.q_pair) + len(fcols.f_sku)
-    solve = solve_decomposed if n_cols > FAMILY_DECOMPOSE_COLUMNS else solve_allocation
-    fres = solve(fdata, params, columns=fcols, hint=fhint, deadline=agg_deadline)
-    y = fres.solution.y if fres.solution is not None else fhint.y
+    y, (fdata, fam, fcols, fres) = family_warehouses(data, params, agg_deadline, n_families)
     # common prices of the shared rows for every block's bound: the family LP's duals with y
     # fixed (the same physical capacities and targets; any prices >= 0 give a valid bound)
     mult = _family_prices(fdata, fcols, y, params, t0 + PRICES_END_SHARE * max(0.0, deadline - t0))

@@ -67,7 +67,13 @@ import scipy.sparse as sp
 from network.compile import NetworkData
 from network.indices import flat_key
 from optimizer.allocation.capacity_bound import capacity_bound
-from optimizer.allocation.columns import Columns, build_columns, cost_terms, select_columns
+from optimizer.allocation.columns import (
+    Columns,
+    build_columns,
+    cost_terms,
+    drop_closed,
+    select_columns,
+)
 from optimizer.allocation.lagrange import (
     Multipliers,
     capacitated_lane_keys,
@@ -153,20 +159,32 @@ def sku_families(cols: Columns, n_skus: int, n_families: int) -> npt.NDArray[np.
 
 
 def restrict_to_warehouses(cols: Columns, y: F) -> Columns:
-    """Drop outbound and inbound columns at warehouses not in use (for fixed-y solves)."""
+    """Drop outbound and inbound columns at warehouses not in use (for fixed-y solves).
+
+    With format v1.1 state the (SKU, warehouse) pairs stay as they are (lots' uses, returns
+    and stability index them): :func:`~optimizer.allocation.columns.drop_closed`.
+    """
+    if cols.has_state:
+        return drop_closed(cols, y)
     on = np.asarray(y) > 0.5
     return select_columns(cols, x=on[cols.x_wh], f=on[cols.f_wh], kw=on[cols.kw_wh])
 
 
 def restrict_outbound(cols: Columns, max_outbound: int) -> Columns:
     """Keep per (pair, on-time class) the ``max_outbound`` cheapest outbound columns, priced
-    with the cheapest inbound column of their (SKU, warehouse) (a heuristic restriction)."""
+    with the cheapest inbound column of their (SKU, warehouse) (a heuristic restriction).
+
+    Without state the inbound columns and pairs no kept outbound column uses go too; with
+    format v1.1 state every inbound column and pair stays (the lots' uses, returns and
+    stability index the pairs, and stock may be held for them)."""
     if len(cols.x_pair) == 0:
         return cols
     in_min = _group_min(cols.f_kw, cols.f_cost(), len(cols.kw_sku))
     cost = cols.x_cost() + in_min[cols.x_kw]
     key = flat_key(cols.x_pair, 2, ~cols.x_ontime)
     keep = _cheapest_per_group(key, cost, max_outbound)
+    if cols.has_state:
+        return select_columns(cols, x=keep)
     used = np.zeros(len(cols.kw_sku), dtype=bool)
     used[cols.x_kw[keep]] = True
     return select_columns(cols, x=keep, f=used[cols.f_kw], kw=used)

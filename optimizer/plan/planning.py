@@ -38,6 +38,7 @@ from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, SolveStats, Status
 from optimizer.allocation.solve import solve_allocation
 from optimizer.allocation.state import overfull_warehouses
+from optimizer.allocation.state_blocks import solve_state_blocks
 from optimizer.exceptions import SolverError, TimeLimitError
 from optimizer.plan.document import (
     CostBreakdown,
@@ -705,8 +706,9 @@ def _prepare(
     if data.has_state and (
         strategy == "blocks" or (strategy == "auto" and n_skus >= BLOCK_MIN_SKUS)
     ):
-        # the SKU blocks know no v1.1 term either: the state path of the decomposition
-        strategy = "decompose"
+        # tonight's state on SKU blocks (optimizer.allocation.state_blocks); the full columns
+        # below are built for the floor (the naive plan with state) only
+        strategy = "blocks+state"
     if n_skus and (strategy == "blocks" or (strategy == "auto" and n_skus >= BLOCK_MIN_SKUS)):
         # tiers L/XL: SKU blocks (optimizer.allocation.blocks); full columns are never built
         strategy = "blocks"
@@ -739,8 +741,8 @@ def _prepare(
             - SOLVER_OVERRUN_RATIO * prep_s
         )
         n_cols = len(cols.x_pair) + len(cols.q_pair) + len(cols.f_sku)
-        if strategy == "blocks":  # no demand: nothing to cut into blocks
-            strategy = "monolithic"
+        if strategy == "blocks" or (strategy == "blocks+state" and not n_skus):
+            strategy = "monolithic"  # no demand: nothing to cut into blocks
         if strategy == "auto":
             strategy = (
                 "decompose"
@@ -798,9 +800,12 @@ def _naive_floor(
     t0: float,
     *,
     too_large: str | None = None,
+    why: str | None = None,
 ) -> AllocationResult:
     """The floor: the naive planner's plan (always exists), never nothing; the notes say why
-    (``too_large``: the model was not solved for its memory, :func:`full_lp_too_large`).
+    (``too_large``: the model was not solved for its memory, :func:`full_lp_too_large`;
+    ``why``: the reason a path without a solver result of its own gives, e.g. the SKU blocks
+    with tonight's state).
 
     The bound is the solver's, not clipped to the naive plan's cost: that cost is an upper
     bound on the optimum only if the plan keeps every rule, which the evaluator decides later
@@ -825,6 +830,8 @@ def _naive_floor(
             "the model was too large to solve in this machine's memory (see the note above): "
             f"after {now - t0:.1f} s{naive}"
         )
+    elif why is not None:
+        notes.append(f"{why}: after {now - t0:.1f} s{naive}")
     elif run.solve_deadline - now < MIN_SOLVE_S or not math.isfinite(limit):
         notes.append(
             (
@@ -937,13 +944,24 @@ def plan_scenario(
     notes.extend(overfull_notes(data))
     # the state paths solve one LP over every column (so does the floor's re-optimisation):
     # not tried where it would not fit in memory
-    too_large = full_lp_too_large(run.cols) if strategy != "blocks" else None
+    too_large = full_lp_too_large(run.cols) if strategy not in ("blocks", "blocks+state") else None
     state_too_large = too_large if data.has_state else None
+    floor_why: str | None = None
     if state_too_large is not None:
         notes.append(
-            f"{state_too_large}: it was not solved (the SKU blocks that plan large catalogues "
-            "do not take tonight's state or a previous plan yet)"
+            f"{state_too_large}: it was not solved (strategy blocks plans tonight's state on "
+            "SKU blocks, as auto does from 2,000 SKUs with demand)"
         )
+    elif strategy == "blocks+state":
+        if run.solve_deadline - time.perf_counter() >= MIN_SOLVE_S:
+            res, block_notes = solve_state_blocks(
+                data, params, deadline=run.solve_deadline, runner=executor, on_phase=say
+            )
+            notes.extend(block_notes)
+            if res is None:
+                floor_why = "not every SKU block gave a plan (see the note above)"
+        else:
+            floor_why = "no time was left for the SKU blocks after the floor's columns"
     elif strategy != "blocks" and run.solve_deadline - time.perf_counter() >= MIN_SOLVE_S:
         try:
             res = _solve(
@@ -979,7 +997,7 @@ def plan_scenario(
             notes.append(f"flows not re-optimised on the naive plan's warehouses: {too_large}")
     floor = res is None or (res.solution is None and res.status is not Status.INFEASIBLE)
     if floor:
-        res = _naive_floor(data, params, run, res, t0, too_large=state_too_large)
+        res = _naive_floor(data, params, run, res, t0, too_large=state_too_large, why=floor_why)
     assert res is not None
     naive_cols, naive = run.naive_cols, run.naive
     say("writing the plan")

@@ -1,0 +1,289 @@
+"""Tonight's state on SKU blocks: a large catalogue (tiers L and XL) with inventory, transfers,
+returns or a previous plan (format v1.1).
+
+The state paths of :mod:`optimizer.plan.planning` solve one LP over every option at the chosen
+warehouses; on tier L that is 18 million columns and about 25 GB, more than a nightly machine
+has (benchmarks/README.md, "Tonight's state on a tier-L catalogue"). Every v1.1 term belongs to
+one SKU (a lot, its uses and transfers; a return of a demand pair; a previous stocking level),
+so the model is separable by SKU but for the warehouses and the capacities the SKUs share, as
+without state (:mod:`optimizer.allocation.blocks`):
+
+1. **Warehouses.** Last night's (the previous plan's open warehouses) when there is a previous
+   plan that opens any; else those of the SKU-family aggregate of the network without state
+   (:func:`optimizer.allocation.blocks.family_warehouses`), in :data:`AGGREGATE_SHARE` of the
+   time. They stay fixed: there is no bound of the model with state, and the status is at best
+   ``feasible`` (as on the monolithic state path, ``_solve_state_on_decomposed``).
+2. **Blocks.** The SKUs are dealt into the SKU blocks of the block path
+   (:func:`~optimizer.allocation.blocks.sku_block_of`); a block's scenario
+   (:func:`state_block_data`) has its SKUs' demand rows, lots and previous stocking levels and
+   a share of every shared capacity. Storage: the volume of the block's own lots there tonight
+   plus its demand-volume share of the room the lots leave, so that each block can keep its
+   lots and the shares add up to the warehouse's shelf capacity
+   (:func:`~optimizer.allocation.state.shelf_capacity`); throughput and lane capacities by the
+   shares of :func:`~optimizer.allocation.blocks.block_data`. With the warehouses fixed, a
+   block's flows, transfers, returns and stocking levels are its fixed-warehouse LP
+   (:func:`~optimizer.allocation.decompose.fixed_y_lp`) on every inbound option and the
+   :data:`~optimizer.allocation.blocks.BLOCK_MAX_OUTBOUND` cheapest outbound options per demand
+   pair and on-time class, stocking levels rounded up inside a storage margin. Restricting the
+   inbound options as the block path without state does kept the state path from returning to
+   last night's stocking levels (``_solve_state_on_decomposed``'s docstring), so they all stay.
+3. **Assembly.** The block plans, on disjoint SKUs, are joined into one plan over the whole
+   network (:func:`concat_state`); since the shares add up to the capacities, it keeps every
+   shared capacity. Unless every block answers by the deadline there is no assembled plan
+   (block plans and the floor's rows are not mixed: a block's floor may use more than its
+   share) and the caller keeps its floor.
+
+Blocks run on an executor (:mod:`optimizer.executor`): the network goes to each worker once,
+each task carries its block's demand rows and SKUs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from network.compile import NetworkData
+from optimizer.allocation.blocks import (
+    AGGREGATE_SHARE,
+    BLOCK_MAX_OUTBOUND,
+    BLOCK_SKUS,
+    block_data,
+    block_shares,
+    concat,
+    family_warehouses,
+    sku_block_of,
+)
+from optimizer.allocation.columns import Columns, build_columns, cost_terms, drop_closed
+from optimizer.allocation.decompose import fixed_y_lp, restrict_outbound
+from optimizer.allocation.model import default_targets
+from optimizer.allocation.params import AllocationParams
+from optimizer.allocation.result import AllocationResult, Solution, SolveStats, Status
+from optimizer.allocation.state import lot_shelf_m3
+from optimizer.executor import make_executor
+from optimizer.progress import PhaseReport, quiet
+
+__all__ = [
+    "StateBlock",
+    "concat_state",
+    "solve_state_blocks",
+    "state_block_data",
+    "state_blocks",
+]
+
+F = npt.NDArray[np.float64]
+I = npt.NDArray[np.int64]
+B = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class StateBlock:
+    """One block of SKUs: its demand rows, its SKUs (a mask over ``data.skus``) and its lots
+    (indices into ``data.inv_*``, in that order)."""
+
+    rows: I
+    skus: B
+    lots: I
+
+
+def state_blocks(data: NetworkData, block_skus: int | None = None) -> list[StateBlock]:
+    """The SKU blocks of the block path, each with its lots; every SKU is in one block (those
+    without demand too: their lots and previous stocking levels must be planned somewhere)."""
+    blk = sku_block_of(data, block_skus or BLOCK_SKUS)
+    nb = int(blk.max()) + 1 if len(blk) else 0
+    row_blk = blk[data.dem_sku]
+    lot_blk = blk[data.inv_sku]
+    out = []
+    for b in range(nb):
+        skus = blk == b
+        rows = np.flatnonzero(row_blk == b).astype(np.int64)
+        lots = np.flatnonzero(lot_blk == b).astype(np.int64)
+        if len(rows) or len(lots):
+            out.append(StateBlock(rows, skus, lots))
+    return out
+
+
+def state_block_data(data: NetworkData, block: StateBlock) -> NetworkData:
+    """The scenario of one block (module docstring, step 2): its demand rows, lots and previous
+    stocking levels, and its share of the shared capacities."""
+    db = block_data(data, block.rows)
+    W = len(data.warehouses)
+    shelf = lot_shelf_m3(data) * data.inv_units
+    tonight = np.bincount(data.inv_wh, weights=shelf, minlength=W)
+    mine = np.bincount(data.inv_wh[block.lots], weights=shelf[block.lots], minlength=W)
+    room = np.maximum(data.wh_storage_m3 - tonight, 0.0)
+    m3 = block_shares(data, block.rows)["m3"]
+    storage = np.where(np.isfinite(room), mine + m3 * np.where(np.isfinite(room), room, 0.0), room)
+    ch: dict[str, Any] = {
+        "wh_storage_m3": storage.astype(np.float64),
+        "inv_sku": data.inv_sku[block.lots],
+        "inv_wh": data.inv_wh[block.lots],
+        "inv_units": data.inv_units[block.lots],
+        "inv_day": data.inv_day[block.lots],
+        "inv_transit": data.inv_transit[block.lots],
+    }
+    if data.prev_sku is not None and data.prev_wh is not None and data.prev_units is not None:
+        keep = block.skus[data.prev_sku]
+        ch.update(
+            prev_sku=data.prev_sku[keep],
+            prev_wh=data.prev_wh[keep],
+            prev_units=data.prev_units[keep],
+        )
+    return replace(db, **ch)
+
+
+def concat_state(
+    parts: list[tuple[Columns, Solution]], lots: list[I], n_lots: int, y: F
+) -> tuple[Columns, Solution]:
+    """One plan from block plans on disjoint SKUs, with their v1.1 blocks (``lots[i]``: the
+    global index of each of part ``i``'s lots; ``n_lots``: the network's lot count).
+
+    The blocks without state are joined by :func:`optimizer.allocation.blocks.concat`; the
+    state blocks' indices are shifted the same way (demand pairs, (SKU, warehouse) pairs) or
+    mapped to the network's lots, and the per-lot arrays are put in the network's lot order.
+    """
+    cols, sol = concat(parts, y)
+    p_off = np.cumsum([0] + [len(c.p_dem) for c, _ in parts])
+    kw_off = np.cumsum([0] + [len(c.kw_sku) for c, _ in parts])
+    ch: dict[str, Any] = {}
+    for name in ("r_pair", "o_pair"):
+        ch[name] = np.concatenate([getattr(c, name) + p_off[i] for i, (c, _) in enumerate(parts)])
+    for name in ("e_kw", "r_kw", "sp_kw"):
+        ch[name] = np.concatenate([getattr(c, name) + kw_off[i] for i, (c, _) in enumerate(parts)])
+    ch["e_lot"] = np.concatenate([lots[i][c.e_lot] for i, (c, _) in enumerate(parts)])
+    for name in (
+        "e_topt",
+        "e_wh",
+        "e_day",
+        "e_lane",
+        "e_duty",
+        "e_hours",
+        "p_rate",
+        "p_resell",
+        "r_wh",
+        "r_opt",
+        "r_lane",
+        "r_handling",
+        "o_cost",
+        "sp_cost",
+        "kw_prev",
+        "kw_hold",
+    ):
+        ch[name] = np.concatenate([getattr(c, name) for c, _ in parts])
+    lot_hold = np.zeros(n_lots)
+    lo = np.zeros(n_lots)
+    for i, (c, s) in enumerate(parts):
+        if len(c.lot_hold) != len(lots[i]):
+            raise ValueError(f"block {i}: {len(c.lot_hold)} lots in its columns, {len(lots[i])}")
+        lot_hold[lots[i]] = c.lot_hold
+        if len(s.lo):
+            lo[lots[i]] = s.lo
+    ch["lot_hold"] = lot_hold
+    state = {
+        name: np.concatenate([getattr(s, name) for _, s in parts]) for name in ("e", "r", "o", "sp")
+    }
+    return replace(cols, **ch), replace(sol, lo=lo, **state)
+
+
+def _state_block(shared: tuple[NetworkData, AllocationParams, F], item: tuple[Any, ...]) -> Any:
+    """One block's fixed-warehouse LP with its state (module docstring, step 2); runs in a
+    worker. Returns ``(columns used, solution, seconds, note)``; no solution is ``None``."""
+    data, params, y = shared
+    b, block, wall_deadline = item
+    t0 = time.perf_counter()
+    deadline = t0 + (wall_deadline - time.time())
+    db = state_block_data(data, block)
+    cols = restrict_outbound(drop_closed(build_columns(db), y), BLOCK_MAX_OUTBOUND)
+    note = ""
+    sol: Solution | None = None
+    try:
+        sol, _obj, _s, cols = fixed_y_lp(
+            db, cols, y, params, default_targets(db, cols), deadline, None
+        )
+    except Exception as e:  # the caller keeps its floor, and says why
+        note = f"block {b}: fixed-warehouse LP failed ({type(e).__name__}: {e})"
+    if sol is None and not note:
+        note = f"block {b}: no plan from its fixed-warehouse LP by the deadline"
+    return cols, sol, time.perf_counter() - t0, note
+
+
+def _warehouses(
+    data: NetworkData, params: AllocationParams, deadline: float, say: PhaseReport
+) -> tuple[F, str]:
+    """Step 1: the warehouses the blocks plan on, and how they were chosen."""
+    if data.prev_open is not None and np.any(np.asarray(data.prev_open) > 0.5):
+        return np.asarray(data.prev_open, float), "last night's warehouses (the previous plan's)"
+    say("deciding warehouses on the SKU families of the network without tonight's state")
+    y, _aggregate = family_warehouses(data.without_state(), params, deadline)
+    return y, "warehouses decided on the SKU families of the network without tonight's state"
+
+
+def solve_state_blocks(
+    data: NetworkData,
+    params: AllocationParams,
+    *,
+    deadline: float,
+    runner: Any = None,
+    block_skus: int | None = None,
+    on_phase: PhaseReport | None = None,
+) -> tuple[AllocationResult | None, tuple[str, ...]]:
+    """Tonight's state on SKU blocks (module docstring): the assembled plan (status
+    ``feasible``, bound ``-inf``, on the blocks' used columns) and the notes; ``None`` for the
+    plan unless every block answered (the notes say which did not; the caller's floor then
+    stands)."""
+    say = on_phase or quiet
+    t0 = time.perf_counter()
+    blocks = state_blocks(data, block_skus)
+    y, how = _warehouses(data, params, t0 + AGGREGATE_SHARE * max(0.0, deadline - t0), say)
+    own = runner is None
+    if own:
+        runner = make_executor()
+    stats: dict[str, Any] = {"blocks": len(blocks), "warehouse_choice_s": time.perf_counter() - t0}
+    wall = time.time() + (deadline - time.perf_counter())
+    items = [(b, blk, wall) for b, blk in enumerate(blocks)]
+    say(f"tonight's state on {len(blocks)} SKU blocks on {runner.workers} {runner.kind} worker(s)")
+    t1 = time.perf_counter()
+    try:
+        out = runner.map(_state_block, (data, params, y), items, deadline=deadline)
+    finally:
+        if own:
+            with contextlib.suppress(Exception):
+                runner.close()
+    stats["blocks_s"] = time.perf_counter() - t1
+    head = (
+        f"SKU-block path with tonight's state ({len(data.skus)} SKUs): {how}, then flows, "
+        f"stock, transfers and returns in {len(blocks)} blocks of about "
+        f"{block_skus or BLOCK_SKUS} SKUs on {runner.workers} {runner.kind} worker(s), each "
+        "with its lots, its share of the shared capacities and of the on-time targets; no "
+        "lower bound of the model with state is proven"
+    )
+    notes = [head]
+    notes.extend(r[3] for r in out if r is not None and r[3])
+    late = [b for b, r in enumerate(out) if r is None]
+    if late:
+        notes.append(
+            f"{len(late)} of the {len(blocks)} blocks gave no plan by the deadline "
+            f"(block {', '.join(map(str, late[:10]))}{' …' if len(late) > 10 else ''})"
+        )
+    if any(r is None or r[1] is None for r in out):
+        return None, tuple(notes)
+    parts = [(r[0], replace(r[1], y=y)) for r in out]
+    cols, sol = concat_state(parts, [blk.lots for blk in blocks], len(data.inv_sku), y)
+    cost = cost_terms(data, cols, sol)
+    res = AllocationResult(
+        status=Status.FEASIBLE,
+        objective=float(sum(cost.values())),
+        bound=-math.inf,
+        runtime_s=time.perf_counter() - t0,
+        cost=cost,
+        columns=cols,
+        solution=sol,
+        stats=SolveStats.from_mapping(stats),
+        notes=tuple(notes),
+    )
+    return res, tuple(notes)

@@ -1,0 +1,146 @@
+"""Tonight's state on SKU blocks (optimizer.allocation.state_blocks).
+
+Random small scenarios with inventory, transfers and returns (tests.helpers.random_state_doc)
+cut into blocks of one SKU: the blocks cover every demand row, SKU and lot once; their storage
+adds up to the shelf capacity; the assembled plan passes the independent evaluator and costs
+what the evaluator says; without capacities to share it equals the monolithic state path on the
+same warehouses, and it is never below the monolithic optimum; a block without a plan leaves
+the floor and says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from network.compile import compile_network
+from network.scenario import parse_scenario
+from optimizer.allocation import state_blocks
+from optimizer.allocation.params import AllocationParams
+from optimizer.allocation.state import shelf_capacity, tonight_m3
+from optimizer.executor import InlineRunner, make_executor
+from optimizer.plan.planning import plan_scenario
+from tests.helpers import random_state_doc
+
+PARAMS = AllocationParams(time_limit=30, relative_gap=0)
+
+
+def _scenario(seed: int, *, caps: bool) -> Any:
+    return parse_scenario(random_state_doc(np.random.default_rng(seed), caps=caps))
+
+
+def _on_blocks(s: Any, monkeypatch: pytest.MonkeyPatch, runner: Any = None, **kw: Any) -> Any:
+    monkeypatch.setattr(state_blocks, "BLOCK_SKUS", 1)
+    return plan_scenario(
+        s, PARAMS.replace(strategy="blocks"), executor=runner or InlineRunner(), **kw
+    )
+
+
+def test_blocks_cover_every_row_sku_and_lot_once() -> None:
+    data = compile_network(_scenario(3, caps=True))
+    blocks = state_blocks.state_blocks(data, 1)
+    assert len(blocks) == len(data.skus) == 2
+    rows = np.concatenate([b.rows for b in blocks])
+    lots = np.concatenate([b.lots for b in blocks])
+    assert sorted(rows) == list(range(len(data.dem_sku)))
+    assert sorted(lots) == list(range(len(data.inv_sku)))
+    assert (np.sum([b.skus for b in blocks], axis=0) == 1).all()
+    for b in blocks:
+        assert b.skus[data.dem_sku[b.rows]].all() and b.skus[data.inv_sku[b.lots]].all()
+
+
+@pytest.mark.parametrize("storage", [[50.0, 1.0, np.inf], [1e-3, 1e-3, 1e-3]])
+def test_block_storage_adds_up_to_the_shelf_capacity(storage: list[float]) -> None:
+    """Each block can keep its own lots, and the blocks together hold what the warehouse
+    does: its storage, or tonight's stock where that alone is more."""
+    data = compile_network(_scenario(3, caps=True))
+    data = replace(data, wh_storage_m3=np.array(storage))
+    parts = [state_blocks.state_block_data(data, b) for b in state_blocks.state_blocks(data, 1)]
+    total = np.sum([p.wh_storage_m3 for p in parts], axis=0)
+    np.testing.assert_allclose(total, shelf_capacity(data), rtol=1e-12)
+    for p in parts:
+        assert (p.wh_storage_m3 >= tonight_m3(p) - 1e-12).all()
+    assert sum(len(p.inv_sku) for p in parts) == len(data.inv_sku)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_without_shared_capacities_the_blocks_give_the_state_paths_plan(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No capacity to share: the blocks' LPs on last night's warehouses are the whole
+    fixed-warehouse model cut by SKU, so the assembled plan costs what the monolithic state
+    path's plan on those warehouses costs (up to the blocks' three outbound options per pair
+    and class and their rounding of levels: 0.1 %), and never less than the optimum."""
+    s = _scenario(seed, caps=False)
+    last = plan_scenario(s, PARAMS).plan
+    out = _on_blocks(s, monkeypatch, previous=last)
+    p = out.plan.to_json()
+    assert p["strategy"] == "blocks+state" and p["stats"]["blocks"] == 2
+    assert any("SKU-block path with tonight's state" in n for n in p["notes"])
+    assert p["status"] == "feasible" and p["bound"] is None
+    assert out.evaluation is not None and out.evaluation.feasible, out.evaluation.violations
+    assert out.evaluation.total == pytest.approx(p["objective"], rel=1e-9)
+    fixed = plan_scenario(s, PARAMS.replace(strategy="decompose"), previous=last).plan.to_json()
+    best = plan_scenario(s, PARAMS, previous=last).plan.to_json()
+    assert p["objective"] == pytest.approx(fixed["objective"], rel=1e-3)
+    assert p["objective"] >= best["objective"] - 1e-6 * abs(best["objective"])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_with_capacities_the_assembled_plan_keeps_them(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Capacities shared by the blocks (storage with tonight's lots, throughput, lanes): the
+    assembled plan breaks none (the evaluator checks each), with a previous plan and without
+    one (then the warehouses come from the SKU-family aggregate)."""
+    s = _scenario(seed, caps=True)
+    last = plan_scenario(s, PARAMS).plan
+    best = plan_scenario(s, PARAMS, previous=last).plan.to_json()
+    for previous in (last, None):
+        out = _on_blocks(s, monkeypatch, previous=previous)
+        p = out.plan.to_json()
+        assert p["strategy"] == "blocks+state"
+        assert out.evaluation is not None and out.evaluation.feasible, out.evaluation.violations
+        assert out.evaluation.total == pytest.approx(p["objective"], rel=1e-9)
+        if previous is not None:
+            assert p["objective"] >= best["objective"] - 1e-6 * abs(best["objective"])
+    notes = " ".join(p["notes"])
+    assert "SKU families of the network without tonight's state" in notes
+
+
+def test_a_block_without_a_plan_leaves_the_floor_and_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s = _scenario(2, caps=True)
+    real = state_blocks._state_block
+
+    def second_fails(shared: Any, item: Any) -> Any:
+        cols, sol, secs, note = real(shared, item)
+        return (cols, None, secs, "block 1: no plan") if item[0] == 1 else (cols, sol, secs, note)
+
+    monkeypatch.setattr(state_blocks, "_state_block", second_fails)
+    out = _on_blocks(s, monkeypatch, previous=plan_scenario(s, PARAMS).plan)
+    p = out.plan.to_json()
+    assert p["strategy"] == "naive"  # the floor's plan
+    notes = " ".join(p["notes"])
+    assert "block 1: no plan" in notes
+    assert "not every SKU block gave a plan" in notes and "naive planner's plan" in notes
+    assert out.evaluation is not None
+    assert out.evaluation.total == pytest.approx(p["objective"], rel=1e-9)
+
+
+def test_worker_processes_give_the_plan_of_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = _scenario(4, caps=True)
+    last = plan_scenario(s, PARAMS).plan
+    here = _on_blocks(s, monkeypatch, previous=last).plan.to_json()
+    ex = make_executor(workers=2)
+    try:
+        assert ex.kind == "processes"
+        there = _on_blocks(s, monkeypatch, runner=ex, previous=last).plan.to_json()
+    finally:
+        ex.close()
+    assert there["objective"] == pytest.approx(here["objective"], rel=1e-9)
+    assert any("2 processes worker(s)" in n for n in there["notes"])
