@@ -30,7 +30,7 @@ from network.compile import LaneDim, NetworkData, compile_network
 from network.distribution import option_on_time
 from network.indices import flat_key
 from network.scenario import Scenario
-from optimizer.allocation.baseline import naive_solution, within_capacity
+from optimizer.allocation.baseline import breaks_capacity, naive_solution, within_capacity
 from optimizer.allocation.blocks import BLOCK_MIN_SKUS, solve_blocks
 from optimizer.allocation.columns import Columns, build_columns, cost_terms, drop_closed
 from optimizer.allocation.model import storage_use
@@ -953,6 +953,8 @@ def plan_scenario(
             "SKU blocks, as auto does from 2,000 SKUs with demand)"
         )
     elif strategy == "blocks+state":
+        # the floor first: the plan if the blocks give none, and the plan they must beat
+        floor_sol = _floor_plan(data, run)
         if run.solve_deadline - time.perf_counter() >= MIN_SOLVE_S:
             res, block_notes = solve_state_blocks(
                 data, params, deadline=run.solve_deadline, runner=executor, on_phase=say
@@ -960,6 +962,14 @@ def plan_scenario(
             notes.extend(block_notes)
             if res is None:
                 floor_why = "not every SKU block gave a plan (see the note above)"
+            else:
+                floor_cost = float(sum(cost_terms(data, run.cols, floor_sol).values()))
+                if floor_cost < res.objective and not breaks_capacity(data, run.cols, floor_sol):
+                    floor_why = (
+                        f"the SKU blocks' plan ({res.objective:,.2f}) costs more than the naive "
+                        f"floor ({floor_cost:,.2f}), which keeps every capacity"
+                    )
+                    res = None
         else:
             floor_why = "no time was left for the SKU blocks after the floor's columns"
     elif strategy != "blocks" and run.solve_deadline - time.perf_counter() >= MIN_SOLVE_S:

@@ -144,3 +144,25 @@ def test_worker_processes_give_the_plan_of_this_process(monkeypatch: pytest.Monk
         ex.close()
     assert there["objective"] == pytest.approx(here["objective"], rel=1e-9)
     assert any("2 processes worker(s)" in n for n in there["notes"])
+
+
+def test_a_floor_cheaper_than_the_blocks_plan_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The blocks' shares of the capacities can cost more than the naive floor (it pools
+    them): the cheaper plan is written when the floor keeps every capacity, and the notes say
+    so. Here the blocks' plan is made dear on purpose."""
+    from optimizer.plan import planning
+
+    s = _scenario(0, caps=False)
+    real = planning.solve_state_blocks
+
+    def dear(*a: Any, **kw: Any) -> Any:
+        res, notes = real(*a, **kw)
+        return replace(res, objective=res.objective * 10), notes
+
+    monkeypatch.setattr(planning, "solve_state_blocks", dear)
+    out = _on_blocks(s, monkeypatch, previous=plan_scenario(s, PARAMS).plan)
+    p = out.plan.to_json()
+    notes = " ".join(p["notes"])
+    assert p["strategy"] == "naive"
+    assert "costs more than the naive floor" in notes and "keeps every capacity" in notes
+    assert out.evaluation is not None and out.evaluation.feasible, out.evaluation.violations
