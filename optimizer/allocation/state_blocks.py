@@ -9,10 +9,15 @@ so the model is separable by SKU but for the warehouses and the capacities the S
 without state (:mod:`optimizer.allocation.blocks`):
 
 1. **Warehouses.** Last night's (the previous plan's open warehouses) when there is a previous
-   plan that opens any; else those of the SKU-family aggregate of the network without state
+   plan that opens any; else those the caller gives (:func:`optimizer.plan.planning.
+   plan_scenario` gives the naive floor's: where tonight's stock is and the nearest on-time
+   ones), else those of the SKU-family aggregate of the network without state
    (:func:`optimizer.allocation.blocks.family_warehouses`), in :data:`AGGREGATE_SHARE` of the
-   time. They stay fixed: there is no bound of the model with state, and the status is at best
-   ``feasible`` (as on the monolithic state path, ``_solve_state_on_decomposed``).
+   time. On tier L with tonight's stock (benchmarks/README.md, "Tonight's state on SKU
+   blocks") the floor's 31 warehouses gave 14,294,326.84 and the aggregate's 23 (chosen
+   without the stock) 14,979,461.63, above the floor itself (14,720,946.00). They stay fixed:
+   there is no bound of the model with state, and the status is at best ``feasible`` (as on
+   the monolithic state path, ``_solve_state_on_decomposed``).
 2. **Blocks.** The SKUs are dealt into the SKU blocks of the block path
    (:func:`~optimizer.allocation.blocks.sku_block_of`); a block's scenario
    (:func:`state_block_data`) has its SKUs' demand rows, lots and previous stocking levels and
@@ -213,11 +218,17 @@ def _state_block(shared: tuple[NetworkData, AllocationParams, F], item: tuple[An
 
 
 def _warehouses(
-    data: NetworkData, params: AllocationParams, deadline: float, say: PhaseReport
+    data: NetworkData,
+    params: AllocationParams,
+    deadline: float,
+    say: PhaseReport,
+    fallback: tuple[F, str] | None = None,
 ) -> tuple[F, str]:
     """Step 1: the warehouses the blocks plan on, and how they were chosen."""
     if data.prev_open is not None and np.any(np.asarray(data.prev_open) > 0.5):
         return np.asarray(data.prev_open, float), "last night's warehouses (the previous plan's)"
+    if fallback is not None:
+        return np.asarray(fallback[0], float), fallback[1]
     say("deciding warehouses on the SKU families of the network without tonight's state")
     y, _aggregate = family_warehouses(data.without_state(), params, deadline)
     return y, "warehouses decided on the SKU families of the network without tonight's state"
@@ -231,15 +242,19 @@ def solve_state_blocks(
     runner: Any = None,
     block_skus: int | None = None,
     on_phase: PhaseReport | None = None,
+    warehouses: tuple[F, str] | None = None,
 ) -> tuple[AllocationResult | None, tuple[str, ...]]:
     """Tonight's state on SKU blocks (module docstring): the assembled plan (status
     ``feasible``, bound ``-inf``, on the blocks' used columns) and the notes; ``None`` for the
     plan unless every block answered (the notes say which did not; the caller's floor then
-    stands)."""
+    stands). ``warehouses``: the set (and how it was chosen, for the notes) to plan on when
+    there is no previous plan that opens any, instead of the SKU-family aggregate's."""
     say = on_phase or quiet
     t0 = time.perf_counter()
     blocks = state_blocks(data, block_skus)
-    y, how = _warehouses(data, params, t0 + AGGREGATE_SHARE * max(0.0, deadline - t0), say)
+    y, how = _warehouses(
+        data, params, t0 + AGGREGATE_SHARE * max(0.0, deadline - t0), say, warehouses
+    )
     own = runner is None
     if own:
         runner = make_executor()

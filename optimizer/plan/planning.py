@@ -691,6 +691,12 @@ def _floor_plan(data: NetworkData, run: _Run) -> Solution:
     return run.floor
 
 
+#: How the SKU blocks with tonight's state and no previous plan chose their warehouses.
+FLOOR_WAREHOUSES = (
+    "the naive floor's warehouses (tonight's stock where it is, the nearest on-time ones)"
+)
+
+
 def _prepare(
     data: NetworkData,
     params: AllocationParams,
@@ -957,7 +963,12 @@ def plan_scenario(
         floor_sol = _floor_plan(data, run)
         if run.solve_deadline - time.perf_counter() >= MIN_SOLVE_S:
             res, block_notes = solve_state_blocks(
-                data, params, deadline=run.solve_deadline, runner=executor, on_phase=say
+                data,
+                params,
+                deadline=run.solve_deadline,
+                runner=executor,
+                on_phase=say,
+                warehouses=(floor_sol.y, FLOOR_WAREHOUSES),
             )
             notes.extend(block_notes)
             if res is None:

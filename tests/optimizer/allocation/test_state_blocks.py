@@ -10,6 +10,7 @@ the floor and says why.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -95,20 +96,35 @@ def test_with_capacities_the_assembled_plan_keeps_them(
 ) -> None:
     """Capacities shared by the blocks (storage with tonight's lots, throughput, lanes): the
     assembled plan breaks none (the evaluator checks each), with a previous plan and without
-    one (then the warehouses come from the SKU-family aggregate)."""
+    one (then on the naive floor's warehouses)."""
     s = _scenario(seed, caps=True)
     last = plan_scenario(s, PARAMS).plan
     best = plan_scenario(s, PARAMS, previous=last).plan.to_json()
     for previous in (last, None):
         out = _on_blocks(s, monkeypatch, previous=previous)
         p = out.plan.to_json()
-        assert p["strategy"] == "blocks+state"
+        if p["strategy"] == "naive":  # the floor was cheaper (it pools the capacities)
+            assert "costs more than the naive floor" in " ".join(p["notes"])
+        else:
+            assert p["strategy"] == "blocks+state"
         assert out.evaluation is not None and out.evaluation.feasible, out.evaluation.violations
         assert out.evaluation.total == pytest.approx(p["objective"], rel=1e-9)
         if previous is not None:
             assert p["objective"] >= best["objective"] - 1e-6 * abs(best["objective"])
     notes = " ".join(p["notes"])
-    assert "SKU families of the network without tonight's state" in notes
+    assert "the naive floor's warehouses" in notes
+
+
+def test_without_a_given_set_the_aggregate_decides_the_warehouses() -> None:
+    """Called without a previous plan and without a warehouse set, the blocks plan on the
+    SKU-family aggregate's warehouses (of the network without state) and say so."""
+    data = compile_network(_scenario(1, caps=True))
+    res, notes = state_blocks.solve_state_blocks(
+        data, PARAMS, deadline=time.perf_counter() + 30, runner=InlineRunner(), block_skus=1
+    )
+    assert res is not None and res.solution is not None
+    assert "SKU families of the network without tonight's state" in notes[0]
+    assert res.objective == pytest.approx(sum(res.cost.values()))
 
 
 def test_a_block_without_a_plan_leaves_the_floor_and_says_why(
