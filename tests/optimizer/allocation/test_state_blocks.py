@@ -182,3 +182,19 @@ def test_a_floor_cheaper_than_the_blocks_plan_is_kept(monkeypatch: pytest.Monkey
     assert p["strategy"] == "naive"
     assert "costs more than the naive floor" in notes and "keeps every capacity" in notes
     assert out.evaluation is not None and out.evaluation.feasible, out.evaluation.violations
+
+
+def test_no_time_for_the_blocks_leaves_the_floor_and_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from optimizer.plan import planning
+
+    s = _scenario(1, caps=True)
+    last = plan_scenario(s, PARAMS).plan
+    monkeypatch.setattr(planning, "MIN_SOLVE_S", 1e9)  # any time left is too little
+    out = _on_blocks(s, monkeypatch, previous=last)
+    p = out.plan.to_json()
+    assert p["strategy"] == "naive"
+    assert "no time was left for the SKU blocks" in " ".join(p["notes"])
+    assert out.evaluation is not None
+    assert out.evaluation.total == pytest.approx(p["objective"], rel=1e-9)
