@@ -287,9 +287,11 @@ def solve_state_blocks(
         )
     if any(r is None or r[1] is None for r in out):
         return None, tuple(notes)
+    t2 = time.perf_counter()
     parts = [(r[0], replace(r[1], y=y)) for r in out]
     cols, sol = concat_state(parts, [blk.lots for blk in blocks], len(data.inv_sku), y)
     cost = cost_terms(data, cols, sol)
+    stats["assemble_s"] = time.perf_counter() - t2
     res = AllocationResult(
         status=Status.FEASIBLE,
         objective=float(sum(cost.values())),

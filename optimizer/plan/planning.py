@@ -503,6 +503,13 @@ BLOCK_OUTPUT_PER_PAIR_S = 4e-5
 #: evaluation): two sea-L runs with it wrote their output in 119 s and 161 s at load averages
 #: of about 5 and 6.5 on 2 cores, 6-7e-5 s a pair once divided by the slowdown.
 BLOCK_BASELINE_PER_PAIR_S = 4e-5
+#: Seconds per demand pair reserved after the SKU blocks with tonight's state for joining
+#: their plans, costing them and checking the floor against them (strategy ``blocks+state``),
+#: on top of :data:`BLOCK_OUTPUT_PER_PAIR_S`; multiplied by :func:`machine_slowdown`. Tier L
+#: with a previous plan (697,934 pairs, 7 Dec): joining and costing 1.3 s, the floor's cost
+#: 0.2 s; when the floor is the cheaper its capacities are checked too (not timed there), so
+#: this keeps 21 s.
+STATE_ASSEMBLY_PER_PAIR_S = 3e-5
 #: Seconds the solvers may run past their deadline, per second of column build and naive
 #: plan: SciPy's HiGHS (``linprog``, which cannot be interrupted) stops late in a large LP. On
 #: sea-72h at load 4 (columns and naive plan 1.25 s) the decomposition's first fixed-warehouse
@@ -749,6 +756,20 @@ def _prepare(
         n_cols = len(cols.x_pair) + len(cols.q_pair) + len(cols.f_sku)
         if strategy == "blocks" or (strategy == "blocks+state" and not n_skus):
             strategy = "monolithic"  # no demand: nothing to cut into blocks
+        if strategy == "blocks+state":
+            # the blocks' workers are left at their deadline (no solver overrun here), and
+            # the output is the block path's; the assembly and the floor's check come first
+            n_pairs = int((data.dem_units > 0).sum())
+            per_pair = (
+                BLOCK_OUTPUT_PER_PAIR_S
+                + STATE_ASSEMBLY_PER_PAIR_S
+                + (BLOCK_BASELINE_PER_PAIR_S if params.baseline == "naive" else 0.0)
+            )
+            solve_deadline = deadline - (
+                OUTPUT_FIXED_S
+                + per_pair * n_pairs * machine_slowdown()
+                + (MAP_SECONDS if draw_map else 0.0)
+            )
         if strategy == "auto":
             strategy = (
                 "decompose"
@@ -974,6 +995,7 @@ def plan_scenario(
             if res is None:
                 floor_why = "not every SKU block gave a plan (see the note above)"
             else:
+                t_check = time.perf_counter()
                 floor_cost = float(sum(cost_terms(data, run.cols, floor_sol).values()))
                 if floor_cost < res.objective and not breaks_capacity(data, run.cols, floor_sol):
                     floor_why = (
@@ -981,6 +1003,17 @@ def plan_scenario(
                         f"floor ({floor_cost:,.2f}), which keeps every capacity"
                     )
                     res = None
+                else:
+                    res = dataclasses.replace(
+                        res,
+                        stats=dataclasses.replace(
+                            res.stats,
+                            extra={
+                                **res.stats.extra,
+                                "floor_check_s": time.perf_counter() - t_check,
+                            },
+                        ),
+                    )
         else:
             floor_why = "no time was left for the SKU blocks after the floor's columns"
     elif strategy != "blocks" and run.solve_deadline - time.perf_counter() >= MIN_SOLVE_S:
