@@ -15,6 +15,7 @@ Configuration (TOML)::
     path = "datasets/sea-72h"                    # relative to this file
     demand = "forecasts/sea.csv"                 # optional demand CSV
     inventory = "stock/sea.csv"                  # optional: tonight's stock (format v1.1)
+    time_limit_s = 450                           # optional: this scenario's own limit
 
     [[scenario]]                                 # a stored forecast: the tenant's latest
     name = "acme-me"                             # POST /v1/plans of that scenario name
