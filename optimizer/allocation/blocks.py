@@ -330,17 +330,26 @@ def block_data(data: NetworkData, rows: I, *, alpha: F | float | None = None) ->
     block's unit share)."""
     s = block_shares(data, rows)
     a = s["units"] if alpha is None else alpha
+
+    def part(cap: F, share: float) -> F:
+        # an unlimited capacity stays unlimited (inf x 0 would be NaN for a block without
+        # demand, which tonight's state can have: its lots or last night's levels)
+        out = np.array(cap, dtype=np.float64)
+        finite = np.isfinite(out)
+        out[finite] *= share
+        return out
+
     return replace(
         data,
         dem_sku=data.dem_sku[rows],
         dem_zone=data.dem_zone[rows],
         dem_units=data.dem_units[rows],
         wh_fixed_cost=data.wh_fixed_cost * a,
-        wh_storage_m3=data.wh_storage_m3 * s["m3"],
-        wh_throughput_per_day=data.wh_throughput_per_day * s["units"],
-        lane_cap_kg=data.lane_cap_kg * s["kg"],
-        lane_cap_m3=data.lane_cap_m3 * s["m3"],
-        lane_cap_units=data.lane_cap_units * s["units"],
+        wh_storage_m3=part(data.wh_storage_m3, s["m3"]),
+        wh_throughput_per_day=part(data.wh_throughput_per_day, s["units"]),
+        lane_cap_kg=part(data.lane_cap_kg, s["kg"]),
+        lane_cap_m3=part(data.lane_cap_m3, s["m3"]),
+        lane_cap_units=part(data.lane_cap_units, s["units"]),
     )
 
 

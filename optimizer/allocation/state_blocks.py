@@ -98,17 +98,19 @@ class StateBlock:
 
 def state_blocks(data: NetworkData, block_skus: int | None = None) -> list[StateBlock]:
     """The SKU blocks of the block path, each with its lots; every SKU is in one block (those
-    without demand too: their lots and previous stocking levels must be planned somewhere)."""
+    without demand too: their lots and previous stocking levels must be planned somewhere).
+    A block with neither demand, lots nor previous levels is left out."""
     blk = sku_block_of(data, block_skus or BLOCK_SKUS)
     nb = int(blk.max()) + 1 if len(blk) else 0
     row_blk = blk[data.dem_sku]
     lot_blk = blk[data.inv_sku]
+    prev_blk = blk[data.prev_sku] if data.prev_sku is not None else np.zeros(0, np.int64)
     out = []
     for b in range(nb):
         skus = blk == b
         rows = np.flatnonzero(row_blk == b).astype(np.int64)
         lots = np.flatnonzero(lot_blk == b).astype(np.int64)
-        if len(rows) or len(lots):
+        if len(rows) or len(lots) or np.any(prev_blk == b):
             out.append(StateBlock(rows, skus, lots))
     return out
 

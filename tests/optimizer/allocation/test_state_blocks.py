@@ -227,3 +227,30 @@ def test_the_blocks_get_the_time_left_after_the_block_paths_output_reserve(
         planning.BLOCK_OUTPUT_PER_PAIR_S + planning.STATE_ASSEMBLY_PER_PAIR_S
     )
     assert seen["deadline"] == pytest.approx(t0 + PARAMS.time_limit_s - reserve, abs=1e-9)
+
+
+def test_a_sku_known_only_to_the_previous_plan_is_planned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Last night stocked a SKU that has neither demand nor stock tonight: its block is kept
+    (its level goes back to 0 and pays the stability penalty), and the plan's cost is the
+    evaluator's."""
+    doc = random_state_doc(np.random.default_rng(2), caps=False)
+    doc["skus"].append({**doc["skus"][0], "id": "K-GONE"})
+    doc.setdefault("service", {})["stability_penalty_per_unit"] = 0.5
+    s = parse_scenario(doc)
+    last = plan_scenario(s, PARAMS).plan.to_json()
+    wh = last["stock"][0]["warehouse"]
+    last["stock"].append({**last["stock"][0], "sku": "K-GONE", "warehouse": wh, "units": 40})
+    from optimizer.plan.document import Plan
+
+    data = compile_network(s)
+    assert "K-GONE" in data.skus and not (data.dem_sku == data.skus.index("K-GONE")).any()
+    out = _on_blocks(s, monkeypatch, previous=Plan.from_json(last))
+    p = out.plan.to_json()
+    assert p["strategy"] == "blocks+state" and p["stats"]["blocks"] == 3
+    assert out.evaluation is not None and out.evaluation.feasible, out.evaluation.violations
+    assert out.evaluation.total == pytest.approx(p["objective"], rel=1e-9)
+    gone = [r for r in p["stock"] if r["sku"] == "K-GONE" and r["warehouse"] == wh]
+    # kept (holding) or moved (the stability penalty): either way it is in the plan's cost
+    assert (gone and gone[0]["units"] == 40) or p["cost"]["stability"] >= 0.5 * 40 - 1e-6
