@@ -305,6 +305,7 @@ def check_plan_limit(
         if whatif_of is None:
             check_time_limit(scenario, params, previous=previous)
         else:
-            from optimizer.risk.whatif import check_whatif_limit, plan_rows
+            from optimizer.plan.document import plan_rows
+            from optimizer.risk.whatif import check_whatif_limit
 
             check_whatif_limit(scenario, plan_rows(whatif_of), params, previous=previous)

@@ -763,6 +763,10 @@ F_FIELDS = (
     "f_coef",
     "f_hours",
 )
+#: Format v1.1 blocks: lots' uses (inventory used where it is or transferred) and returns
+#: taken by a warehouse.
+E_FIELDS = ("e_lot", "e_topt", "e_wh", "e_kw", "e_day", "e_lane", "e_duty", "e_hours")
+R_FIELDS = ("r_pair", "r_wh", "r_opt", "r_kw", "r_lane", "r_handling")
 
 
 def select_columns(
@@ -799,12 +803,7 @@ def drop_closed(cols: Columns, y: F) -> Columns:
     kx, kf = on[cols.x_wh], on[cols.f_wh]
     ke, kr = on[cols.e_wh], on[cols.r_wh]
     ch: dict[str, object] = {}
-    for names, keep in (
-        (X_FIELDS, kx),
-        (F_FIELDS, kf),
-        (("e_lot", "e_topt", "e_wh", "e_kw", "e_day", "e_lane", "e_duty", "e_hours"), ke),
-        (("r_pair", "r_wh", "r_opt", "r_kw", "r_lane", "r_handling"), kr),
-    ):
+    for names, keep in ((X_FIELDS, kx), (F_FIELDS, kf), (E_FIELDS, ke), (R_FIELDS, kr)):
         ch.update({n: getattr(cols, n)[keep] for n in names})
     sp_keep = np.isin(cols.sp_kw, ch["r_kw"])  # type: ignore[arg-type]
     ch["sp_kw"] = cols.sp_kw[sp_keep]

@@ -64,12 +64,19 @@ from optimizer.allocation.blocks import (
     family_warehouses,
     sku_block_of,
 )
-from optimizer.allocation.columns import Columns, build_columns, cost_terms, drop_closed
+from optimizer.allocation.columns import (
+    E_FIELDS,
+    R_FIELDS,
+    Columns,
+    build_columns,
+    cost_terms,
+    drop_closed,
+)
 from optimizer.allocation.decompose import fixed_y_lp, restrict_outbound
 from optimizer.allocation.model import default_targets
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, SolveStats, Status
-from optimizer.allocation.state import lot_shelf_m3
+from optimizer.allocation.state import lot_shelf_m3, tonight_m3
 from optimizer.executor import make_executor
 from optimizer.progress import PhaseReport, quiet
 
@@ -120,14 +127,14 @@ def state_block_data(data: NetworkData, block: StateBlock) -> NetworkData:
     stocking levels, and its share of the shared capacities."""
     db = block_data(data, block.rows)
     W = len(data.warehouses)
-    shelf = lot_shelf_m3(data) * data.inv_units
-    tonight = np.bincount(data.inv_wh, weights=shelf, minlength=W)
-    mine = np.bincount(data.inv_wh[block.lots], weights=shelf[block.lots], minlength=W)
-    room = np.maximum(data.wh_storage_m3 - tonight, 0.0)
-    m3 = block_shares(data, block.rows)["m3"]
-    storage = np.where(np.isfinite(room), mine + m3 * np.where(np.isfinite(room), room, 0.0), room)
+    v = lot_shelf_m3(data)[block.lots] * data.inv_units[block.lots]
+    mine = np.bincount(data.inv_wh[block.lots], weights=v, minlength=W)
+    # the room tonight's lots leave, this block's share of it (unlimited stays unlimited)
+    room = np.maximum(data.wh_storage_m3 - tonight_m3(data), 0.0)
+    finite = np.isfinite(room)
+    room[finite] *= block_shares(data, block.rows)["m3"]
     ch: dict[str, Any] = {
-        "wh_storage_m3": storage.astype(np.float64),
+        "wh_storage_m3": (mine + room).astype(np.float64),
         "inv_sku": data.inv_sku[block.lots],
         "inv_wh": data.inv_wh[block.lots],
         "inv_units": data.inv_units[block.lots],
@@ -157,31 +164,18 @@ def concat_state(
     cols, sol = concat(parts, y)
     p_off = np.cumsum([0] + [len(c.p_dem) for c, _ in parts])
     kw_off = np.cumsum([0] + [len(c.kw_sku) for c, _ in parts])
+    # index arrays shifted past the earlier parts' demand pairs or (SKU, warehouse) pairs;
+    # lots mapped to the network's; every other array joined as it is
+    off = {"r_pair": p_off, "o_pair": p_off, "e_kw": kw_off, "r_kw": kw_off, "sp_kw": kw_off}
+    names = (*E_FIELDS, *R_FIELDS, "o_pair", "o_cost", "sp_kw", "sp_cost", "p_rate", "p_resell")
     ch: dict[str, Any] = {}
-    for name in ("r_pair", "o_pair"):
-        ch[name] = np.concatenate([getattr(c, name) + p_off[i] for i, (c, _) in enumerate(parts)])
-    for name in ("e_kw", "r_kw", "sp_kw"):
-        ch[name] = np.concatenate([getattr(c, name) + kw_off[i] for i, (c, _) in enumerate(parts)])
-    ch["e_lot"] = np.concatenate([lots[i][c.e_lot] for i, (c, _) in enumerate(parts)])
-    for name in (
-        "e_topt",
-        "e_wh",
-        "e_day",
-        "e_lane",
-        "e_duty",
-        "e_hours",
-        "p_rate",
-        "p_resell",
-        "r_wh",
-        "r_opt",
-        "r_lane",
-        "r_handling",
-        "o_cost",
-        "sp_cost",
-        "kw_prev",
-        "kw_hold",
-    ):
-        ch[name] = np.concatenate([getattr(c, name) for c, _ in parts])
+    for name in (*names, "kw_prev", "kw_hold"):
+        arrs = [getattr(c, name) for c, _ in parts]
+        if name in off:
+            arrs = [a + off[name][i] for i, a in enumerate(arrs)]
+        elif name == "e_lot":
+            arrs = [lots[i][a] for i, a in enumerate(arrs)]
+        ch[name] = np.concatenate(arrs)
     lot_hold = np.zeros(n_lots)
     lo = np.zeros(n_lots)
     for i, (c, s) in enumerate(parts):

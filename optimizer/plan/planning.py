@@ -894,6 +894,42 @@ def _naive_floor(
     )
 
 
+def _state_on_blocks(
+    data: NetworkData,
+    params: AllocationParams,
+    run: _Run,
+    executor: TaskRunner | None,
+    say: PhaseReport,
+) -> tuple[AllocationResult | None, str | None]:
+    """Tonight's state on SKU blocks (:mod:`optimizer.allocation.state_blocks`) after the
+    floor, which is computed first: the plan if the blocks give none, and the plan they must
+    beat. Returns the blocks' result, or ``None`` and why the floor is the plan; the blocks'
+    notes go to ``run.notes``."""
+    floor_sol = _floor_plan(data, run)
+    if run.solve_deadline - time.perf_counter() < MIN_SOLVE_S:
+        return None, "no time was left for the SKU blocks after the floor's columns"
+    res, block_notes = solve_state_blocks(
+        data,
+        params,
+        deadline=run.solve_deadline,
+        runner=executor,
+        on_phase=say,
+        warehouses=(floor_sol.y, FLOOR_WAREHOUSES),
+    )
+    run.notes.extend(block_notes)
+    if res is None:
+        return None, "not every SKU block gave a plan (see the note above)"
+    t_check = time.perf_counter()
+    floor_cost = float(sum(cost_terms(data, run.cols, floor_sol).values()))
+    if floor_cost < res.objective and not breaks_capacity(data, run.cols, floor_sol):
+        return None, (
+            f"the SKU blocks' plan ({res.objective:,.2f}) costs more than the naive floor "
+            f"({floor_cost:,.2f}), which keeps every capacity"
+        )
+    extra = {**res.stats.extra, "floor_check_s": time.perf_counter() - t_check}
+    return replace(res, stats=replace(res.stats, extra=extra)), None
+
+
 def plan_scenario(
     scenario: Scenario,
     params: AllocationParams | None = None,
@@ -980,42 +1016,7 @@ def plan_scenario(
             "SKU blocks, as auto does from 2,000 SKUs with demand)"
         )
     elif strategy == "blocks+state":
-        # the floor first: the plan if the blocks give none, and the plan they must beat
-        floor_sol = _floor_plan(data, run)
-        if run.solve_deadline - time.perf_counter() >= MIN_SOLVE_S:
-            res, block_notes = solve_state_blocks(
-                data,
-                params,
-                deadline=run.solve_deadline,
-                runner=executor,
-                on_phase=say,
-                warehouses=(floor_sol.y, FLOOR_WAREHOUSES),
-            )
-            notes.extend(block_notes)
-            if res is None:
-                floor_why = "not every SKU block gave a plan (see the note above)"
-            else:
-                t_check = time.perf_counter()
-                floor_cost = float(sum(cost_terms(data, run.cols, floor_sol).values()))
-                if floor_cost < res.objective and not breaks_capacity(data, run.cols, floor_sol):
-                    floor_why = (
-                        f"the SKU blocks' plan ({res.objective:,.2f}) costs more than the naive "
-                        f"floor ({floor_cost:,.2f}), which keeps every capacity"
-                    )
-                    res = None
-                else:
-                    res = dataclasses.replace(
-                        res,
-                        stats=dataclasses.replace(
-                            res.stats,
-                            extra={
-                                **res.stats.extra,
-                                "floor_check_s": time.perf_counter() - t_check,
-                            },
-                        ),
-                    )
-        else:
-            floor_why = "no time was left for the SKU blocks after the floor's columns"
+        res, floor_why = _state_on_blocks(data, params, run, executor, say)
     elif strategy != "blocks" and run.solve_deadline - time.perf_counter() >= MIN_SOLVE_S:
         try:
             res = _solve(
