@@ -27,10 +27,10 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 test-all: lint
-	$(BIN)/python -m pytest --runslow
+	$(BIN)/python -m pytest -n auto --runslow
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.graph_paths

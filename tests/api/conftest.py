@@ -77,6 +77,28 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'jobs.db'}"
 
 
+def _worker_database(url: str) -> str:
+    """The PostgreSQL URL of this test process: under pytest-xdist (``make test`` runs the
+    suite on every core) each worker gets a database of its own, made on first use, so that
+    one worker's emptying of the tables never meets another's tests."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base = sa.engine.make_url(url)
+    name = f"{base.database or 'postgres'}_{worker}"
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).scalar()
+            if not exists:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 def _reset_postgres(url: str) -> None:
     """Drop every table (whatever the migrations have made so far)."""
     engine = sa.create_engine(url)
@@ -94,7 +116,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url = os.environ.get(PG_ENV)
     if not url:
         pytest.skip(f"{PG_ENV} not set (.ci/run sets it)")
-    url = normalise_database_url(url)
+    url = _worker_database(normalise_database_url(url))
     _reset_postgres(url)  # a real server: fails loudly if it is not reachable
     return url
 
@@ -105,7 +127,7 @@ def postgres_url() -> str:
     url = os.environ.get(PG_ENV)
     if not url:
         pytest.skip(f"{PG_ENV} not set (.ci/run sets it)")
-    url = normalise_database_url(url)
+    url = _worker_database(normalise_database_url(url))
     _reset_postgres(url)
     return url
 
