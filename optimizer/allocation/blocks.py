@@ -114,6 +114,8 @@ __all__ = [
     "block_shares",
     "family_data",
     "family_warehouses",
+    "meets_targets",
+    "ontime_units",
     "sku_block_of",
     "solve_blocks",
 ]
@@ -1046,7 +1048,7 @@ def replan_blocks(
     return concat([(r.cols, replace(r.sol, y=np.asarray(y, float))) for r in out], y)
 
 
-def _ontime_units(cols: Columns, sol: Solution) -> float:
+def ontime_units(cols: Columns, sol: Solution) -> float:
     """Units the plan delivers within the promise."""
     return float(sol.x[cols.x_ontime].sum() + sol.q[cols.q_ontime].sum())
 
@@ -1063,12 +1065,12 @@ def keep_replan(
     (c1, s1, obj1), (c2, s2, obj2) = first, again
     if not obj2 < obj1 - 1e-9 * abs(obj1):
         return False
-    if _meets_targets(data, c2, s2):
+    if meets_targets(data, c2, s2):
         return True
-    return not ontime and _ontime_units(c2, s2) >= _ontime_units(c1, s1)
+    return not ontime and ontime_units(c2, s2) >= ontime_units(c1, s1)
 
 
-def _meets_targets(data: NetworkData, cols: Columns, sol: Solution) -> bool:
+def meets_targets(data: NetworkData, cols: Columns, sol: Solution) -> bool:
     """Whether the plan ships at least the default on-time target units, overall and in every
     country with a target."""
 
@@ -1150,7 +1152,7 @@ def _assemble(
     obj = float(sum(cost.values()))
     # a plan that misses an on-time target is judged against lowered targets (what the
     # capacities allow): only bounds with the on-time rows unpriced hold for those
-    ontime = _meets_targets(data, cols, sol)
+    ontime = meets_targets(data, cols, sol)
     bound = float(np.max(sums)) if ontime else float(sums[0])
     stats["block_bound_zero_prices"] = float(sums[0])
     stats["block_bound_family_prices"] = float(sums[1])

@@ -34,9 +34,13 @@ without state (:mod:`optimizer.allocation.blocks`):
    last night's stocking levels (``_solve_state_on_decomposed``'s docstring), so they all stay.
 3. **Assembly.** The block plans, on disjoint SKUs, are joined into one plan over the whole
    network (:func:`concat_state`); since the shares add up to the capacities, it keeps every
-   shared capacity. Unless every block answers by the deadline there is no assembled plan
-   (block plans and the floor's rows are not mixed: a block's floor may use more than its
-   share) and the caller keeps its floor.
+   shared capacity. A block that gives no plan by the deadline takes the caller's floor's
+   rows for its SKUs (:func:`plan_part`) and the warehouses they use; the floor's rows are
+   not held to the block's shares, so such a mix can break a capacity, and the caller
+   (:func:`optimizer.plan.planning.plan_scenario`) keeps it only when it keeps every
+   capacity and the on-time targets and costs less than the floor. On tier L a nightly
+   limit too short for all ten blocks (about 400 s on 2 cores) then still gets the blocks
+   that answered, where it used to get the floor.
 
 Blocks run on an executor (:mod:`optimizer.executor`): the network goes to each worker once,
 each task carries its block's demand rows and SKUs.
@@ -66,7 +70,10 @@ from optimizer.allocation.blocks import (
 )
 from optimizer.allocation.columns import (
     E_FIELDS,
+    F_FIELDS,
+    Q_FIELDS,
     R_FIELDS,
+    X_FIELDS,
     Columns,
     build_columns,
     cost_terms,
@@ -83,6 +90,7 @@ from optimizer.progress import PhaseReport, quiet
 __all__ = [
     "StateBlock",
     "concat_state",
+    "plan_part",
     "solve_state_blocks",
     "state_block_data",
     "state_blocks",
@@ -191,6 +199,67 @@ def concat_state(
     return replace(cols, **ch), replace(sol, lo=lo, **state)
 
 
+def plan_part(
+    data: NetworkData, cols: Columns, sol: Solution, block: StateBlock
+) -> tuple[Columns, Solution]:
+    """The rows of a whole-network plan (``cols``, ``sol``: the floor's) that belong to the
+    block's SKUs, numbered as a block's plan is (its own demand pairs, (SKU, warehouse) pairs
+    and lots, in ``block.lots``' order), for :func:`concat_state`. Cutting a plan into every
+    block and joining the parts gives the same plan at the same cost."""
+    pm = block.skus[cols.p_sku]
+    km = block.skus[cols.kw_sku]
+    new_p = np.cumsum(pm) - 1
+    new_kw = np.cumsum(km) - 1
+    new_lot = np.full(len(cols.lot_hold), -1, np.int64)
+    new_lot[block.lots] = np.arange(len(block.lots))
+    lm = new_lot >= 0
+    masks = {
+        X_FIELDS: pm[cols.x_pair],
+        Q_FIELDS: pm[cols.q_pair],
+        F_FIELDS: block.skus[cols.f_sku],
+        E_FIELDS: lm[cols.e_lot],
+        R_FIELDS: pm[cols.r_pair],
+        ("o_pair", "o_cost"): pm[cols.o_pair],
+        ("sp_kw", "sp_cost"): km[cols.sp_kw],
+    }
+    ch: dict[str, Any] = {}
+    for names, keep in masks.items():
+        ch.update({n: getattr(cols, n)[keep] for n in names})
+    for name, new in (
+        ("x_pair", new_p),
+        ("q_pair", new_p),
+        ("r_pair", new_p),
+        ("o_pair", new_p),
+        ("x_kw", new_kw),
+        ("f_kw", new_kw),
+        ("e_kw", new_kw),
+        ("r_kw", new_kw),
+        ("sp_kw", new_kw),
+        ("e_lot", new_lot),
+    ):
+        ch[name] = new[ch[name]].astype(ch[name].dtype)
+    for names, keep in ((("p_sku", "p_zone", "p_dem"), pm), (("kw_sku", "kw_wh"), km)):
+        ch.update({n: getattr(cols, n)[keep] for n in names})
+    for name, keep in (("p_rate", pm), ("p_resell", pm), ("kw_prev", km), ("kw_hold", km)):
+        a = getattr(cols, name)
+        ch[name] = a[keep] if len(a) == len(keep) else a
+    ch["lot_hold"] = cols.lot_hold[block.lots]
+    part = Solution(
+        y=sol.y,
+        x=sol.x[masks[X_FIELDS]],
+        q=sol.q[masks[Q_FIELDS]],
+        u=sol.u[pm],
+        f=sol.f[masks[F_FIELDS]],
+        stock=sol.stock[km],
+        e=sol.e[masks[E_FIELDS]],
+        lo=sol.lo[block.lots] if len(sol.lo) else sol.lo,
+        r=sol.r[masks[R_FIELDS]],
+        o=sol.o[masks[("o_pair", "o_cost")]],
+        sp=sol.sp[masks[("sp_kw", "sp_cost")]],
+    )
+    return replace(cols, **ch), part
+
+
 def _state_block(shared: tuple[NetworkData, AllocationParams, F], item: tuple[Any, ...]) -> Any:
     """One block's fixed-warehouse LP with its state (module docstring, step 2); runs in a
     worker. Returns ``(columns used, solution, seconds, note)``; no solution is ``None``."""
@@ -211,6 +280,17 @@ def _state_block(shared: tuple[NetworkData, AllocationParams, F], item: tuple[An
     if sol is None and not note:
         note = f"block {b}: no plan from its fixed-warehouse LP by the deadline"
     return cols, sol, time.perf_counter() - t0, note
+
+
+def _used_warehouses(parts: list[tuple[Columns, Solution]], W: int) -> F:
+    """1 at each warehouse the plans' rows ship from, replenish, stock, use lots at or take
+    returns at."""
+    used = np.zeros(W)
+    for c, s_ in parts:
+        for wh, v in ((c.x_wh, s_.x), (c.f_wh, s_.f), (c.kw_wh, s_.stock), (c.e_wh, s_.e)):
+            used[wh[v > 0]] = 1.0
+        used[c.r_wh[s_.r > 0]] = 1.0
+    return used
 
 
 def _warehouses(
@@ -239,12 +319,19 @@ def solve_state_blocks(
     block_skus: int | None = None,
     on_phase: PhaseReport | None = None,
     warehouses: tuple[F, str] | None = None,
+    floor: tuple[Columns, Solution] | None = None,
 ) -> tuple[AllocationResult | None, tuple[str, ...]]:
     """Tonight's state on SKU blocks (module docstring): the assembled plan (status
-    ``feasible``, bound ``-inf``, on the blocks' used columns) and the notes; ``None`` for the
-    plan unless every block answered (the notes say which did not; the caller's floor then
-    stands). ``warehouses``: the set (and how it was chosen, for the notes) to plan on when
-    there is no previous plan that opens any, instead of the SKU-family aggregate's."""
+    ``feasible``, bound ``-inf``, on the blocks' used columns) and the notes. ``warehouses``:
+    the set (and how it was chosen, for the notes) to plan on when there is no previous plan
+    that opens any, instead of the SKU-family aggregate's.
+
+    A block without a plan by the deadline (or whose LP failed) takes the rows of ``floor``
+    (a whole-network plan, the caller's naive floor) for its SKUs (:func:`plan_part`), with
+    the warehouses those rows use; the result's ``stats.extra["floor_blocks"]`` counts them
+    and the notes name them. Such a mix may break a capacity (the floor's rows are not held to
+    the block's shares): the caller checks it. ``None`` for the plan when no block answered,
+    or when one did not and there is no ``floor``."""
     say = on_phase or quiet
     t0 = time.perf_counter()
     blocks = state_blocks(data, block_skus)
@@ -281,10 +368,26 @@ def solve_state_blocks(
             f"{len(late)} of the {len(blocks)} blocks gave no plan by the deadline "
             f"(block {', '.join(map(str, late[:10]))}{' …' if len(late) > 10 else ''})"
         )
-    if any(r is None or r[1] is None for r in out):
+    missing = [b for b, r in enumerate(out) if r is None or r[1] is None]
+    if len(missing) == len(out) or (missing and floor is None):
         return None, tuple(notes)
     t2 = time.perf_counter()
-    parts = [(r[0], replace(r[1], y=y)) for r in out]
+    parts: list[tuple[Columns, Solution]] = []
+    for b, r in enumerate(out):
+        if r is None or r[1] is None:
+            assert floor is not None
+            parts.append(plan_part(data, floor[0], floor[1], blocks[b]))
+        else:
+            parts.append((r[0], r[1]))
+    if missing:
+        y = np.maximum(y, _used_warehouses([parts[b] for b in missing], len(y)))
+        stats["floor_blocks"] = len(missing)
+        notes.append(
+            f"{len(missing)} of the {len(blocks)} blocks (block "
+            f"{', '.join(map(str, missing[:10]))}{' …' if len(missing) > 10 else ''}) keep the "
+            "naive floor's rows for their SKUs, and the warehouses those rows use"
+        )
+    parts = [(c, replace(s_, y=y)) for c, s_ in parts]
     cols, sol = concat_state(parts, [blk.lots for blk in blocks], len(data.inv_sku), y)
     cost = cost_terms(data, cols, sol)
     stats["assemble_s"] = time.perf_counter() - t2

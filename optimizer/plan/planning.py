@@ -31,7 +31,12 @@ from network.distribution import option_on_time
 from network.indices import flat_key
 from network.scenario import Scenario
 from optimizer.allocation.baseline import breaks_capacity, naive_solution, within_capacity
-from optimizer.allocation.blocks import BLOCK_MIN_SKUS, solve_blocks
+from optimizer.allocation.blocks import (
+    BLOCK_MIN_SKUS,
+    meets_targets,
+    ontime_units,
+    solve_blocks,
+)
 from optimizer.allocation.columns import Columns, build_columns, cost_terms, drop_closed
 from optimizer.allocation.model import storage_use
 from optimizer.allocation.params import AllocationParams
@@ -902,9 +907,12 @@ def _state_on_blocks(
     say: PhaseReport,
 ) -> tuple[AllocationResult | None, str | None]:
     """Tonight's state on SKU blocks (:mod:`optimizer.allocation.state_blocks`) after the
-    floor, which is computed first: the plan if the blocks give none, and the plan they must
-    beat. Returns the blocks' result, or ``None`` and why the floor is the plan; the blocks'
-    notes go to ``run.notes``."""
+    floor, which is computed first: the plan if the blocks give none, the rows of the blocks
+    that give none by the deadline, and the plan they must beat. A plan that mixes blocks'
+    plans with the floor's rows is kept only when it keeps every capacity and meets the
+    on-time targets (or ships as many units on time as the floor). Returns the blocks'
+    result, or ``None`` and why the floor is the plan; the blocks' notes go to
+    ``run.notes``."""
     floor_sol = _floor_plan(data, run)
     if run.solve_deadline - time.perf_counter() < MIN_SOLVE_S:
         return None, "no time was left for the SKU blocks after the floor's columns"
@@ -915,12 +923,25 @@ def _state_on_blocks(
         runner=executor,
         on_phase=say,
         warehouses=(floor_sol.y, FLOOR_WAREHOUSES),
+        floor=(run.cols, floor_sol),
     )
     run.notes.extend(block_notes)
-    if res is None:
-        return None, "not every SKU block gave a plan (see the note above)"
+    if res is None or res.columns is None or res.solution is None:
+        return None, "no SKU block gave a plan (see the note above)"
     t_check = time.perf_counter()
     floor_cost = float(sum(cost_terms(data, run.cols, floor_sol).values()))
+    if res.stats.extra.get("floor_blocks"):
+        mix = (res.columns, res.solution)
+        if breaks_capacity(data, *mix):
+            return None, (
+                "the blocks that answered, joined with the naive floor's rows for the others, "
+                "break a shared capacity"
+            )
+        if not meets_targets(data, *mix) and ontime_units(*mix) < ontime_units(run.cols, floor_sol):
+            return None, (
+                "the blocks that answered, joined with the naive floor's rows for the others, "
+                "ship fewer units on time than the floor and miss the on-time targets"
+            )
     if floor_cost < res.objective and not breaks_capacity(data, run.cols, floor_sol):
         return None, (
             f"the SKU blocks' plan ({res.objective:,.2f}) costs more than the naive floor "

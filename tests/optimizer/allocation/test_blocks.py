@@ -231,13 +231,13 @@ def test_a_replan_is_kept_only_cheaper_and_as_punctual() -> None:
     data = compile_network(s)
     res = plan_scenario(s, AllocationParams(time_limit=60, strategy="monolithic")).result
     cols, good = res.columns, res.solution
-    assert good is not None and blocks._meets_targets(data, cols, good)
+    assert good is not None and blocks.meets_targets(data, cols, good)
     late = replace(
         good,
         x=np.where(cols.x_ontime, 0.0, good.x),
         q=np.where(cols.q_ontime, 0.0, good.q),
     )
-    assert not blocks._meets_targets(data, cols, late)
+    assert not blocks.meets_targets(data, cols, late)
     keep = blocks.keep_replan
     assert keep(data, (cols, good, 10.0), (cols, good, 9.0), ontime=True)
     assert not keep(data, (cols, good, 10.0), (cols, good, 10.0), ontime=True)  # not cheaper
@@ -245,7 +245,7 @@ def test_a_replan_is_kept_only_cheaper_and_as_punctual() -> None:
     assert keep(data, (cols, late, 10.0), (cols, good, 9.0), ontime=False)
     assert keep(data, (cols, late, 10.0), (cols, late, 9.0), ontime=False)  # as punctual
     half = replace(late, x=np.where(cols.x_ontime, 0.5 * good.x, good.x))
-    assert not blocks._meets_targets(data, cols, half)  # half the on-time units: still short
+    assert not blocks.meets_targets(data, cols, half)  # half the on-time units: still short
     assert keep(data, (cols, late, 10.0), (cols, half, 9.0), ontime=False)
     assert not keep(data, (cols, half, 10.0), (cols, late, 9.0), ontime=False)  # fewer
 

@@ -10,6 +10,8 @@ the floor and says why.
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from dataclasses import replace
 from typing import Any
@@ -20,10 +22,13 @@ import pytest
 from network.compile import compile_network
 from network.scenario import parse_scenario
 from optimizer.allocation import state_blocks
+from optimizer.allocation.baseline import naive_solution, within_capacity
+from optimizer.allocation.columns import build_columns, cost_terms
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.state import shelf_capacity, tonight_m3
 from optimizer.executor import InlineRunner, make_executor
 from optimizer.plan.planning import plan_scenario
+from optimizer.plan.state import attach_previous
 from tests.helpers import random_state_doc
 
 PARAMS = AllocationParams(time_limit=30, relative_gap=0)
@@ -127,25 +132,85 @@ def test_without_a_given_set_the_aggregate_decides_the_warehouses() -> None:
     assert res.objective == pytest.approx(sum(res.cost.values()))
 
 
-def test_a_block_without_a_plan_leaves_the_floor_and_says_why(
-    monkeypatch: pytest.MonkeyPatch,
+def _floor(data: Any) -> tuple[Any, Any]:
+    cols = build_columns(data)
+    return cols, within_capacity(data, cols, naive_solution(data, cols)[0])
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("with_previous", [False, True])
+def test_a_plan_cut_into_its_blocks_and_joined_again_is_the_same_plan(
+    seed: int, with_previous: bool
 ) -> None:
-    s = _scenario(2, caps=True)
-    real = state_blocks._state_block
+    """plan_part (a block's rows of the floor) on every block, then concat_state: the same
+    flows, stock, lots, returns and cost as the floor itself."""
+    s = _scenario(seed, caps=True)
+    data = compile_network(s)
+    if with_previous:
+        data = attach_previous(data, plan_scenario(s, PARAMS).plan)
+    cols, floor = _floor(data)
+    blocks = state_blocks.state_blocks(data, 1)
+    parts = [state_blocks.plan_part(data, cols, floor, b) for b in blocks]
+    jc, js = state_blocks.concat_state(parts, [b.lots for b in blocks], len(data.inv_sku), floor.y)
+    assert cost_terms(data, jc, js) == pytest.approx(cost_terms(data, cols, floor), rel=1e-12)
+    for name in ("x", "q", "u", "f", "stock", "e", "r", "o", "sp"):
+        assert getattr(js, name).sum() == pytest.approx(getattr(floor, name).sum(), abs=1e-9)
+    assert np.array_equal(js.lo, floor.lo)
+    assert sorted(jc.kw_sku * 100 + jc.kw_wh) == sorted(cols.kw_sku * 100 + cols.kw_wh)
 
-    def second_fails(shared: Any, item: Any) -> Any:
+
+def _second_fails(real: Any, failing: set[int]) -> Any:
+    def run(shared: Any, item: Any) -> Any:
         cols, sol, secs, note = real(shared, item)
-        return (cols, None, secs, "block 1: no plan") if item[0] == 1 else (cols, sol, secs, note)
+        if item[0] in failing:
+            return cols, None, secs, f"block {item[0]}: no plan"
+        return cols, sol, secs, note
 
-    monkeypatch.setattr(state_blocks, "_state_block", second_fails)
-    out = _on_blocks(s, monkeypatch, previous=plan_scenario(s, PARAMS).plan)
+    return run
+
+
+def _rows_of(plan: dict[str, Any], sku: str) -> list[Any]:
+    keys = ("fulfilment", "replenishment", "stock", "inventory_use", "returns")
+    return [
+        (k, sorted(json.dumps(r, sort_keys=True) for r in plan.get(k) or () if r["sku"] == sku))
+        for k in keys
+    ]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_block_without_a_plan_keeps_the_floors_rows_for_its_skus(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Block 1 gives no plan: its SKU keeps the floor's rows (those of the plan written when
+    no block answers), block 0's are its own; the joined plan is written only when the
+    evaluator finds it feasible at the cost it claims, else the floor with the reason."""
+    s = _scenario(seed, caps=True)
+    last = plan_scenario(s, PARAMS).plan
+    real = state_blocks._state_block
+    monkeypatch.setattr(state_blocks, "_state_block", _second_fails(real, {0, 1}))
+    floor = _on_blocks(s, monkeypatch, previous=last).plan.to_json()
+    assert floor["strategy"] == "naive"
+    assert "no SKU block gave a plan" in " ".join(floor["notes"])
+    monkeypatch.setattr(state_blocks, "_state_block", _second_fails(real, {1}))
+    out = _on_blocks(s, monkeypatch, previous=last)
     p = out.plan.to_json()
-    assert p["strategy"] == "naive"  # the floor's plan
     notes = " ".join(p["notes"])
     assert "block 1: no plan" in notes
-    assert "not every SKU block gave a plan" in notes and "naive planner's plan" in notes
     assert out.evaluation is not None
     assert out.evaluation.total == pytest.approx(p["objective"], rel=1e-9)
+    if p["strategy"] == "naive":
+        assert re.search(r"break a shared capacity|fewer units on time|costs more", notes), notes
+        return
+    assert p["strategy"] == "blocks+state"
+    assert "keep the naive floor's rows for their SKUs" in notes
+    assert out.evaluation.feasible, out.evaluation.violations
+    assert p["objective"] <= floor["objective"] + 1e-6 * abs(floor["objective"])
+    data = attach_previous(compile_network(s), last)
+    blocks = state_blocks.state_blocks(data, 1)
+    for b, own in ((1, False), (0, True)):
+        (k,) = np.flatnonzero(blocks[b].skus)
+        same = _rows_of(p, data.skus[k]) == _rows_of(floor, data.skus[k])
+        assert same or own
 
 
 def test_worker_processes_give_the_plan_of_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
