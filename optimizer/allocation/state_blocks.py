@@ -24,8 +24,11 @@ without state (:mod:`optimizer.allocation.blocks`):
    a share of every shared capacity. Storage: the volume of the block's own lots there tonight
    plus its demand-volume share of the room the lots leave, so that each block can keep its
    lots and the shares add up to the warehouse's shelf capacity
-   (:func:`~optimizer.allocation.state.shelf_capacity`); throughput and lane capacities by the
-   shares of :func:`~optimizer.allocation.blocks.block_data`. With the warehouses fixed, a
+   (:func:`~optimizer.allocation.state.shelf_capacity`); throughput and lane capacities: what
+   the caller's floor uses for the block's SKUs plus the block's demand share of what the
+   floor leaves free (:func:`floor_caps`; without a floor, the demand shares of
+   :func:`~optimizer.allocation.blocks.block_data`), so that a block's floor rows fit its own
+   capacities (step 3). With the warehouses fixed, a
    block's flows, transfers, returns and stocking levels are its fixed-warehouse LP
    (:func:`~optimizer.allocation.decompose.fixed_y_lp`) on every inbound option and the
    :data:`~optimizer.allocation.blocks.BLOCK_MAX_OUTBOUND` cheapest outbound options per demand
@@ -35,12 +38,10 @@ without state (:mod:`optimizer.allocation.blocks`):
 3. **Assembly.** The block plans, on disjoint SKUs, are joined into one plan over the whole
    network (:func:`concat_state`); since the shares add up to the capacities, it keeps every
    shared capacity. A block that gives no plan by the deadline takes the caller's floor's
-   rows for its SKUs (:func:`plan_part`) and the warehouses they use; the floor's rows are
-   not held to the block's shares, so such a mix can break a capacity, and the caller
-   (:func:`optimizer.plan.planning.plan_scenario`) keeps it only when it keeps every
-   capacity and the on-time targets and costs less than the floor. On tier L a nightly
-   limit too short for all ten blocks (about 400 s on 2 cores) then still gets the blocks
-   that answered, where it used to get the floor.
+   rows for its SKUs (:func:`plan_part`) and the warehouses they use; those rows fit the
+   block's throughput and lane capacities (:func:`floor_caps`), not necessarily its storage
+   share, so the caller (:func:`optimizer.plan.planning.plan_scenario`) keeps the mix only
+   when it keeps every capacity and the on-time targets and costs less than the floor.
 
 Blocks run on an executor (:mod:`optimizer.executor`): the network goes to each worker once,
 each task carries its block's demand rows and SKUs.
@@ -57,7 +58,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from network.compile import NetworkData
+from network.compile import LaneDim, NetworkData
 from optimizer.allocation.blocks import (
     AGGREGATE_SHARE,
     BLOCK_MAX_OUTBOUND,
@@ -80,7 +81,7 @@ from optimizer.allocation.columns import (
     drop_closed,
 )
 from optimizer.allocation.decompose import fixed_y_lp, restrict_outbound
-from optimizer.allocation.model import default_targets
+from optimizer.allocation.model import default_targets, lane_rows, split_lane_key
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, SolveStats, Status
 from optimizer.allocation.state import lot_shelf_m3, tonight_m3
@@ -88,8 +89,10 @@ from optimizer.executor import make_executor
 from optimizer.progress import PhaseReport, quiet
 
 __all__ = [
+    "BlockCaps",
     "StateBlock",
     "concat_state",
+    "floor_caps",
     "plan_part",
     "solve_state_blocks",
     "state_block_data",
@@ -130,10 +133,21 @@ def state_blocks(data: NetworkData, block_skus: int | None = None) -> list[State
     return out
 
 
-def state_block_data(data: NetworkData, block: StateBlock) -> NetworkData:
+def state_block_data(
+    data: NetworkData, block: StateBlock, caps: BlockCaps | None = None
+) -> NetworkData:
     """The scenario of one block (module docstring, step 2): its demand rows, lots and previous
-    stocking levels, and its share of the shared capacities."""
+    stocking levels, and its share of the shared capacities (throughput and lanes: ``caps``
+    when given, :func:`floor_caps`; else the block's demand shares)."""
     db = block_data(data, block.rows)
+    if caps is not None:
+        db = replace(
+            db,
+            wh_throughput_per_day=caps.throughput,
+            lane_cap_kg=caps.lanes[:, LaneDim.KG],
+            lane_cap_m3=caps.lanes[:, LaneDim.M3],
+            lane_cap_units=caps.lanes[:, LaneDim.UNITS],
+        )
     W = len(data.warehouses)
     v = lot_shelf_m3(data)[block.lots] * data.inv_units[block.lots]
     mine = np.bincount(data.inv_wh[block.lots], weights=v, minlength=W)
@@ -197,6 +211,69 @@ def concat_state(
         name: np.concatenate([getattr(s, name) for _, s in parts]) for name in ("e", "r", "o", "sp")
     }
     return replace(cols, **ch), replace(sol, lo=lo, **state)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockCaps:
+    """One block's share of the warehouses' throughput (units a day, per warehouse) and of
+    the lanes' capacities (per day, shape ``(lanes, 3)`` in :class:`LaneDim` order)."""
+
+    throughput: F
+    lanes: F
+
+
+def _split(cap: F, use: F, share: F) -> F:
+    """Per block (axis 0), its use of each capacity plus its ``share`` of what the blocks'
+    uses leave (or, where they break it, its use scaled down): the parts add up to ``cap``,
+    unlimited stays unlimited."""
+    finite = np.isfinite(cap)
+    c = np.where(finite, cap, 0.0)
+    total = use.sum(axis=0)
+    over = c * use / np.where(total > 0, total, 1.0)
+    out = np.where(total > c, over, use + share * np.maximum(c - total, 0.0))
+    return np.where(finite, out, np.inf)
+
+
+def floor_caps(
+    data: NetworkData, cols: Columns, sol: Solution, blocks: list[StateBlock]
+) -> list[BlockCaps]:
+    """Each block's throughput and lane capacities from a whole-network plan (the floor):
+    what the plan's rows of its SKUs use, plus its demand share of what the plan leaves free.
+
+    Since a block's floor rows (:func:`plan_part`) fit its own capacities, any join of
+    blocks' plans and the other blocks' floor rows keeps every throughput and lane capacity
+    the floor keeps; with demand shares alone (:func:`~optimizer.allocation.blocks.
+    block_data`) the blocks that answer fill the warehouses the floor needs for the others
+    (tier L at 300 s: six blocks joined with the floor's rows of four broke the throughput of
+    the binding warehouses). Storage stays :func:`state_block_data`'s (own lots plus a share
+    of the room)."""
+    B, W, L = len(blocks), len(data.warehouses), len(data.lanes)
+    H = float(data.horizon_days)
+    blk = np.zeros(len(data.skus), np.int64)
+    for b, block in enumerate(blocks):
+        blk[block.skus] = b
+    shares = np.array(
+        [[block_shares(data, block.rows)[k] for k in ("kg", "m3", "units")] for block in blocks]
+    ).reshape(B, 3)
+    xb = blk[cols.p_sku[cols.x_pair]]
+    thr = np.bincount(xb * W + cols.x_wh, weights=sol.x, minlength=B * W).reshape(B, W) / H
+    lane = np.zeros(B * L * 3)
+    for opts, opt, sku, units in (
+        (data.inbound, cols.f_opt, cols.f_sku, sol.f),
+        (data.outbound, cols.x_opt, cols.p_sku[cols.x_pair], sol.x),
+        (data.direct, cols.q_opt, cols.p_sku[cols.q_pair], sol.q),
+    ):
+        nz = np.flatnonzero(units > 0)
+        keys, cs, vs = lane_rows(data, opts, opt[nz], sku[nz], 0)
+        for k, c, v in zip(keys, cs, vs, strict=True):
+            ln, dim = split_lane_key(k)
+            flat = (blk[sku[nz][c]] * L + ln) * 3 + dim
+            lane += np.bincount(flat, weights=v * units[nz][c] / H, minlength=B * L * 3)
+    thr_caps = _split(
+        np.asarray(data.wh_throughput_per_day, float), thr, shares[:, LaneDim.UNITS, None]
+    )
+    lane_caps = _split(data.lane_caps, lane.reshape(B, L, 3), shares[:, None, :])
+    return [BlockCaps(thr_caps[b], lane_caps[b]) for b in range(B)]
 
 
 def plan_part(
@@ -264,10 +341,10 @@ def _state_block(shared: tuple[NetworkData, AllocationParams, F], item: tuple[An
     """One block's fixed-warehouse LP with its state (module docstring, step 2); runs in a
     worker. Returns ``(columns used, solution, seconds, note)``; no solution is ``None``."""
     data, params, y = shared
-    b, block, wall_deadline = item
+    b, block, wall_deadline, caps = item
     t0 = time.perf_counter()
     deadline = t0 + (wall_deadline - time.time())
-    db = state_block_data(data, block)
+    db = state_block_data(data, block, caps)
     cols = restrict_outbound(drop_closed(build_columns(db), y), BLOCK_MAX_OUTBOUND)
     note = ""
     sol: Solution | None = None
@@ -343,7 +420,11 @@ def solve_state_blocks(
         runner = make_executor()
     stats: dict[str, Any] = {"blocks": len(blocks), "warehouse_choice_s": time.perf_counter() - t0}
     wall = time.time() + (deadline - time.perf_counter())
-    items = [(b, blk, wall) for b, blk in enumerate(blocks)]
+    caps: list[BlockCaps | None] = [None] * len(blocks)
+    if floor is not None:
+        caps = list(floor_caps(data, floor[0], floor[1], blocks))
+        stats["floor_caps_s"] = time.perf_counter() - t0 - stats["warehouse_choice_s"]
+    items = [(b, blk, wall, caps[b]) for b, blk in enumerate(blocks)]
     say(f"tonight's state on {len(blocks)} SKU blocks on {runner.workers} {runner.kind} worker(s)")
     t1 = time.perf_counter()
     try:

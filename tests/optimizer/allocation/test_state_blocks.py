@@ -18,11 +18,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from network.compile import compile_network
 from network.scenario import parse_scenario
 from optimizer.allocation import state_blocks
-from optimizer.allocation.baseline import naive_solution, within_capacity
+from optimizer.allocation.baseline import _lane_breaks, naive_solution, within_capacity
 from optimizer.allocation.columns import build_columns, cost_terms
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.state import shelf_capacity, tonight_m3
@@ -319,3 +321,58 @@ def test_a_sku_known_only_to_the_previous_plan_is_planned(
     gone = [r for r in p["stock"] if r["sku"] == "K-GONE" and r["warehouse"] == wh]
     # kept (holding) or moved (the stability penalty): either way it is in the plan's cost
     assert (gone and gone[0]["units"] == 40) or p["cost"]["stability"] >= 0.5 * 40 - 1e-6
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 100), st.floats(0, 100), st.floats(0, 1), st.sampled_from([1.0, np.inf])
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.floats(0, 300),
+)
+def test_split_parts_add_up_to_the_capacity_and_cover_each_use_that_fits(
+    rows: list[tuple[float, float, float, float]], cap: float
+) -> None:
+    """Two blocks: each block's part is its use plus its share of what is left (its use
+    scaled down where the uses break the capacity); the parts add up to the capacity, an
+    unlimited capacity stays unlimited."""
+    use = np.array([[r[0] for r in rows], [r[1] for r in rows]])
+    share = np.array([[rows[0][2]], [1 - rows[0][2]]])
+    caps = np.array([cap * r[3] for r in rows])
+    parts = state_blocks._split(caps, use, share)
+    assert (parts >= 0).all()
+    fin = np.isfinite(caps)
+    assert np.isinf(parts[:, ~fin]).all()
+    assert parts[:, fin].sum(axis=0) == pytest.approx(caps[fin], rel=1e-9, abs=1e-9)
+    fits = fin & (use.sum(axis=0) <= caps)
+    assert (parts[:, fits] >= use[:, fits] - 1e-9).all()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_floor_caps_hold_each_blocks_floor_rows_and_add_up_to_the_capacities(seed: int) -> None:
+    """floor_caps on the floor of a random scenario with capacities: each block's floor rows
+    use no more throughput or lane capacity than its caps wherever the floor keeps the
+    capacity, and the caps add up to the network's capacities."""
+    data = compile_network(_scenario(seed, caps=True))
+    cols, floor = _floor(data)
+    blocks = state_blocks.state_blocks(data, 1)
+    caps = state_blocks.floor_caps(data, cols, floor, blocks)
+    thr = np.asarray(data.wh_throughput_per_day, float)
+    fin = np.isfinite(thr)
+    total = np.sum([c.throughput for c in caps], axis=0)
+    assert total[fin] == pytest.approx(thr[fin], rel=1e-9)
+    lfin = np.isfinite(data.lane_caps)
+    lanes = np.sum([c.lanes for c in caps], axis=0)
+    assert lanes[lfin] == pytest.approx(data.lane_caps[lfin], rel=1e-9)
+    thr_used = np.bincount(cols.x_wh, weights=floor.x, minlength=len(thr)) / data.horizon_days
+    kept = thr_used <= thr  # where the floor itself breaks a capacity, the parts are scaled
+    broken = _lane_breaks(data, cols, floor)
+    for block, c in zip(blocks, caps, strict=True):
+        pc, ps = state_blocks.plan_part(data, cols, floor, block)
+        db = state_blocks.state_block_data(data, block, c)
+        used = np.bincount(pc.x_wh, weights=ps.x, minlength=len(thr)) / data.horizon_days
+        assert (used <= db.wh_throughput_per_day * (1 + 1e-9) + 1e-9)[kept].all()
+        assert not _lane_breaks(db, pc, ps) - broken
