@@ -55,7 +55,14 @@ finite-storage warehouses) and its capacitated lanes matter to the model. Within
 (same demand pair and warehouse for outbound; same pair for direct; same SKU and warehouse for
 inbound) an option is dropped when another option that uses *no capacitated lane* is at least as
 good in every one of these criteria. This keeps at most two outbound options per
-(pair, warehouse) on uncapacitated networks and never changes the optimum.
+(pair, warehouse) on uncapacitated networks and never changes the optimum. Inbound options on
+the *same* capacitated lanes (the same multiset) enter the same lane rows with the same
+coefficients, so among them too only the Pareto frontier in (cost, stock coefficient) is
+kept, and of it only the lower convex hull: an option above the chord of two others is
+replaced, unit for unit, by their mix with the same coefficient at a lower cost (the free
+options are one such set). On generated tiers every inbound path crosses a capacitated lane;
+a 1,000-SKU block of sea tier L keeps 506,252 inbound columns instead of 1,157,100, at the
+same LP optimum.
 
 Solving (:func:`~optimizer.allocation.solve.solve_allocation`)
 ----------------------------------

@@ -192,6 +192,26 @@ def capped_options(opts: PathOptions, capped_lane: B) -> B:
     return per > 0
 
 
+def capped_sets(opts: PathOptions, capped_lane: B) -> I:
+    """A dense id per option of the multiset of capacitated lanes it uses (0 for none when any
+    option uses none): options with the same id enter the same lane rows with the same
+    coefficients."""
+    n = len(opts)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    owner = np.repeat(np.arange(n), np.diff(opts.lane_ptr))
+    hit = capped_lane[opts.lane_idx] if len(opts.lane_idx) else np.zeros(0, bool)
+    own, lane = owner[hit], np.asarray(opts.lane_idx)[hit]
+    width = int(np.bincount(own, minlength=n).max()) if len(own) else 0
+    table = np.full((n, max(width, 1)), -1, dtype=np.int64)
+    order = np.lexsort((lane, own))
+    own, lane = own[order], lane[order]
+    start = np.searchsorted(own, np.arange(n))
+    table[own, np.arange(len(own)) - start[own]] = lane
+    _, inv = np.unique(table, axis=0, return_inverse=True)
+    return inv.ravel().astype(np.int64)
+
+
 def dense_group(*keys: Index) -> I:
     """A dense group id for each row of the given key columns (in the rows' lexicographic
     order)."""
@@ -205,7 +225,8 @@ def dense_group(*keys: Index) -> I:
 def dense_group_fast(*keys: Index) -> I:
     """:func:`dense_group`'s ids (the same), from one int64 key per row when the keys' ranges
     allow: a 1-D unique is several times faster than the row-wise one (0.57 s on a 1,000-SKU
-    block of sea-L). Used by the naive plan of a block without an answer only: the monolithic
+    block of sea-L). Used by the inbound pruning (options on the same capacitated lanes) and
+    the naive plan of a block without an answer (not the outbound pruning): the monolithic
     path's reserves for the output and the solver's overrun are proportional to its column
     build's seconds, and a faster build made sea-72h at a 5-s limit start a solve that ended
     at 5.5-6.7 s wall (it wrote the naive plan at 3.6-4.3 s before); see benchmarks/README.md
@@ -266,6 +287,40 @@ def _keep_cost_coef(group: I, cost: F, coef: F, capped: B) -> B:
     k_sorted = shifted < prev - 1e-12
     keep = np.zeros(n, dtype=bool)
     keep[order] = k_sorted
+    return keep
+
+
+def _keep_lower_hull(group: I, cost: F, coef: F, free: B) -> B:
+    """Within groups, the free options on the lower convex hull of (stock coefficient, cost);
+    capped ones are kept. Run on a Pareto frontier (:func:`_keep_cost_coef`).
+
+    An inbound column enters the model only through its group's flow balance (coefficient
+    1), its stocking-level row (its coefficient) and the objective (its cost), and a free one
+    through no lane row. A free option strictly above the chord between two others of its
+    group is replaced, unit for unit, by the mix of the two with the same coefficient at a
+    lower cost, so no optimum of the LP or of the MIP (integer stocking levels included:
+    the mix leaves every row's value as it was) needs it. Each pass drops every point above
+    the chord of its neighbours in coefficient order (each such point is off the hull, so
+    dropping them together is safe) until a pass drops none."""
+    n = len(group)
+    keep = np.ones(n, dtype=bool)
+    idx = np.flatnonzero(free)
+    if len(idx) < 3:
+        return keep
+    idx = idx[np.lexsort((cost[idx], coef[idx], group[idx]))]
+    while len(idx) >= 3:
+        g, a, c = group[idx], coef[idx], cost[idx]
+        inner = (g[1:-1] == g[:-2]) & (g[1:-1] == g[2:])
+        da = a[2:] - a[:-2]
+        lhs = (c[1:-1] - c[:-2]) * da
+        rhs = (c[2:] - c[:-2]) * (a[1:-1] - a[:-2])
+        tol = 1e-12 * (np.abs(c[1:-1]) + 1.0) * np.abs(da)
+        above = inner & (da > 0) & (lhs > rhs + tol)
+        if not above.any():
+            break
+        drop = np.r_[False, above, False]
+        keep[idx[drop]] = False
+        idx = idx[~drop]
     return keep
 
 
@@ -412,9 +467,17 @@ def _inbound(data: NetworkData, pp: _Pairs, prune: bool, stats: dict[str, int]) 
     if prune and len(f_opt):
         capped_in = capped_options(inb, _capped_lanes(data))[f_opt]
         coef_for_prune = np.where(np.isfinite(data.wh_storage_m3)[f_wh], f_coef, 0.0)
-        keep = _keep_cost_coef(
-            flat_key(f_k, W, f_wh), f_lane + f_duty + f_hold, coef_for_prune, capped_in
-        )
+        group = flat_key(f_k, W, f_wh)
+        cost = f_lane + f_duty + f_hold
+        keep = _keep_cost_coef(group, cost, coef_for_prune, capped_in)
+        # options on the same capacitated lanes enter the same lane rows alike: among them
+        # the Pareto frontier, then its lower convex hull (the free ones are one such set)
+        idx = np.flatnonzero(keep)
+        sub = dense_group_fast(group[idx], capped_sets(inb, _capped_lanes(data))[f_opt[idx]])
+        none = np.zeros(len(idx), dtype=bool)
+        k2 = _keep_cost_coef(sub, cost[idx], coef_for_prune[idx], none)
+        k2[k2] = _keep_lower_hull(sub[k2], cost[idx][k2], coef_for_prune[idx][k2], ~none[k2])
+        keep[idx[~k2]] = False
         cols = cols.take(keep)
     return cols
 
