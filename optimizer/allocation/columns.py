@@ -12,6 +12,7 @@ from typing import Any, Literal, Self
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from network.compile import NetworkData, PathOptions, SkuData
 from network.distribution import on_time_mask
@@ -225,8 +226,7 @@ def dense_group(*keys: Index) -> I:
 def dense_group_fast(*keys: Index) -> I:
     """:func:`dense_group`'s ids (the same), from one int64 key per row when the keys' ranges
     allow: a 1-D unique is several times faster than the row-wise one (0.57 s on a 1,000-SKU
-    block of sea-L). Used by the inbound pruning (options on the same capacitated lanes) and
-    the naive plan of a block without an answer (not the outbound pruning): the monolithic
+    block of sea-L). Used by the naive plan of a block without an answer only: the monolithic
     path's reserves for the output and the solver's overrun are proportional to its column
     build's seconds, and a faster build made sea-72h at a 5-s limit start a solve that ended
     at 5.5-6.7 s wall (it wrote the naive plan at 3.6-4.3 s before); see benchmarks/README.md
@@ -292,35 +292,63 @@ def _keep_cost_coef(group: I, cost: F, coef: F, capped: B) -> B:
 
 def _keep_lower_hull(group: I, cost: F, coef: F, free: B) -> B:
     """Within groups, the free options on the lower convex hull of (stock coefficient, cost);
-    capped ones are kept. Run on a Pareto frontier (:func:`_keep_cost_coef`).
+    capped ones are kept. Run on a Pareto frontier (:func:`_keep_frontier_hull` does both).
 
     An inbound column enters the model only through its group's flow balance (coefficient
     1), its stocking-level row (its coefficient) and the objective (its cost), and a free one
     through no lane row. A free option strictly above the chord between two others of its
     group is replaced, unit for unit, by the mix of the two with the same coefficient at a
     lower cost, so no optimum of the LP or of the MIP (integer stocking levels included:
-    the mix leaves every row's value as it was) needs it. Each pass drops every point above
-    the chord of its neighbours in coefficient order (each such point is off the hull, so
-    dropping them together is safe) until a pass drops none."""
-    n = len(group)
-    keep = np.ones(n, dtype=bool)
+    the mix leaves every row's value as it was) needs it."""
+    keep = np.ones(len(group), dtype=bool)
     idx = np.flatnonzero(free)
-    if len(idx) < 3:
-        return keep
     idx = idx[np.lexsort((cost[idx], coef[idx], group[idx]))]
+    keep[idx] = _hull_sorted(group[idx], coef[idx], cost[idx])
+    return keep
+
+
+def _hull_sorted(g: I, a: F, c: F) -> B:
+    """The lower-hull mask of points sorted by group, then coefficient (:func:`_keep_lower_hull`).
+    Each pass drops every point above the chord of its neighbours (each such point is off the
+    hull, so dropping them together is safe) until a pass drops none."""
+    keep = np.ones(len(g), dtype=bool)
+    idx = np.arange(len(g))
     while len(idx) >= 3:
-        g, a, c = group[idx], coef[idx], cost[idx]
-        inner = (g[1:-1] == g[:-2]) & (g[1:-1] == g[2:])
-        da = a[2:] - a[:-2]
-        lhs = (c[1:-1] - c[:-2]) * da
-        rhs = (c[2:] - c[:-2]) * (a[1:-1] - a[:-2])
-        tol = 1e-12 * (np.abs(c[1:-1]) + 1.0) * np.abs(da)
+        gg, aa, cc = g[idx], a[idx], c[idx]
+        inner = (gg[1:-1] == gg[:-2]) & (gg[1:-1] == gg[2:])
+        da = aa[2:] - aa[:-2]
+        lhs = (cc[1:-1] - cc[:-2]) * da
+        rhs = (cc[2:] - cc[:-2]) * (aa[1:-1] - aa[:-2])
+        tol = 1e-12 * (np.abs(cc[1:-1]) + 1.0) * np.abs(da)
         above = inner & (da > 0) & (lhs > rhs + tol)
         if not above.any():
             break
         drop = np.r_[False, above, False]
         keep[idx[drop]] = False
         idx = idx[~drop]
+    return keep
+
+
+def _keep_frontier_hull(key: I, cost: F, coef: F) -> B:
+    """Within groups of ``key``, the Pareto frontier in (coefficient, cost) and of it the lower
+    convex hull (:func:`_keep_lower_hull`), with one sort: by key, coefficient, cost; a point
+    is on the frontier when it is strictly cheaper than every earlier point of its group
+    (pandas' grouped running minimum: exact, whatever the number of groups)."""
+    n = len(key)
+    keep = np.zeros(n, dtype=bool)
+    if n == 0:
+        return keep
+    order = np.lexsort((cost, coef, key))
+    k, a, c = key[order], coef[order], cost[order]
+    first = np.r_[True, k[1:] != k[:-1]]
+    gid = np.cumsum(first) - 1
+    run = pd.Series(c).groupby(gid).cummin().to_numpy()
+    before = np.r_[np.inf, run[:-1]]
+    before[first] = np.inf
+    front = c < before - 1e-12 * (np.abs(c) + 1.0)
+    sel = np.flatnonzero(front)
+    hull = _hull_sorted(k[sel], a[sel], c[sel])
+    keep[order[sel[hull]]] = True
     return keep
 
 
@@ -469,15 +497,18 @@ def _inbound(data: NetworkData, pp: _Pairs, prune: bool, stats: dict[str, int]) 
         coef_for_prune = np.where(np.isfinite(data.wh_storage_m3)[f_wh], f_coef, 0.0)
         group = flat_key(f_k, W, f_wh)
         cost = f_lane + f_duty + f_hold
-        keep = _keep_cost_coef(group, cost, coef_for_prune, capped_in)
+        # a free option (no capacitated lane) dominates capped ones too (no free option on
+        # the generated tiers: skipped, one sort of every column fewer)
+        if (~capped_in).any():
+            keep = _keep_cost_coef(group, cost, coef_for_prune, capped_in)
+        else:
+            keep = np.ones(len(group), dtype=bool)
         # options on the same capacitated lanes enter the same lane rows alike: among them
         # the Pareto frontier, then its lower convex hull (the free ones are one such set)
         idx = np.flatnonzero(keep)
-        sub = dense_group_fast(group[idx], capped_sets(inb, _capped_lanes(data))[f_opt[idx]])
-        none = np.zeros(len(idx), dtype=bool)
-        k2 = _keep_cost_coef(sub, cost[idx], coef_for_prune[idx], none)
-        k2[k2] = _keep_lower_hull(sub[k2], cost[idx][k2], coef_for_prune[idx][k2], ~none[k2])
-        keep[idx[~k2]] = False
+        sets = capped_sets(inb, _capped_lanes(data))
+        sub = group[idx].astype(np.int64) * (int(sets.max()) + 1) + sets[f_opt[idx]]
+        keep[idx[~_keep_frontier_hull(sub, cost[idx], coef_for_prune[idx])]] = False
         cols = cols.take(keep)
     return cols
 
