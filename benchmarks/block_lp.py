@@ -2,7 +2,8 @@
 
 For the SKU blocks ``--block`` of a scenario with a previous plan (as the nightly re-plans,
 ``optimizer.allocation.state_blocks``; the blocks' capacities are their demand shares, without
-the floor), one JSON line each: its column counts (``f_all`` every inbound option × SKU,
+the floor), one JSON line each (with ``--whole`` first one for the whole network's columns,
+which the floor is built on): its column counts (``f_all`` every inbound option × SKU,
 ``f`` after pruning), the seconds of building its columns, of the model and of the LP (HiGHS),
 and the LP's objective. Run it on two checkouts to compare a change to the columns (the
 objective must not move)::
@@ -17,6 +18,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--previous", required=True, help="last night's plan.json")
     ap.add_argument("--block", type=int, action="append", help="block index (repeatable; 0)")
     ap.add_argument("--time-limit", type=float, default=600.0, help="each LP's limit (600 s)")
+    ap.add_argument(
+        "--whole",
+        action="store_true",
+        help="first a row for the whole network's columns (the floor's; no LP)",
+    )
     args = ap.parse_args(argv)
 
     from network.compile import compile_network
@@ -49,6 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     y = np.asarray(data.prev_open, float)
     blocks = state_blocks.state_blocks(data)
     params = AllocationParams(time_limit=args.time_limit)
+    if args.whole:
+        t0 = time.perf_counter()
+        cols = build_columns(data)
+        row: dict[str, Any] = {"block": "whole", "f_all": cols.stats.get("f_all"), **cols.sizes}
+        row["columns_s"] = round(time.perf_counter() - t0, 2)
+        print(json.dumps(row), flush=True)
+        del cols
     for b in args.block or [0]:
         db = state_blocks.state_block_data(data, blocks[b])
         t0 = time.perf_counter()

@@ -24,8 +24,9 @@ def test_a_row_per_block_with_its_columns_and_its_lp(
     plan = plan_scenario(load_scenario(scenario), AllocationParams(time_limit=30)).plan
     (tmp_path / "plan.json").write_text(json.dumps(plan.to_json()))
     argv = ["--scenario", str(scenario), "--previous", str(tmp_path / "plan.json")]
-    assert main([*argv, "--block", "0"]) == 0
-    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert main([*argv, "--block", "0", "--whole"]) == 0
+    whole, row = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert whole["block"] == "whole" and 0 < whole["f"] <= whole["f_all"]
     assert row["block"] == 0 and row["status"] == "optimal"
     assert 0 < row["f"] <= row["f_all"]
     assert row["pairs"] == int(np.sum(compile_network(load_scenario(scenario)).dem_units > 0))
