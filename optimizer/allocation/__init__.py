@@ -62,7 +62,8 @@ kept, and of it only the lower convex hull: an option above the chord of two oth
 replaced, unit for unit, by their mix with the same coefficient at a lower cost (the free
 options are one such set). On generated tiers every inbound path crosses a capacitated lane;
 a 1,000-SKU block of sea tier L keeps 506,252 inbound columns instead of 1,157,100, at the
-same LP optimum.
+same LP optimum (``python -m benchmarks.block_lp``; benchmarks/README.md, "Inbound options on
+the same capacitated lanes").
 
 Solving (:func:`~optimizer.allocation.solve.solve_allocation`)
 ----------------------------------

@@ -40,7 +40,13 @@ from network.compile import NetworkData
 from optimizer.allocation.columns import Columns, capped_options, stock_levels
 from optimizer.allocation.result import Solution
 
-__all__ = ["breaks_capacity", "grouped_running_min", "naive_solution", "within_capacity"]
+__all__ = [
+    "breaks_capacity",
+    "grouped_running_min",
+    "lane_loads",
+    "naive_solution",
+    "within_capacity",
+]
 
 
 def naive_solution(data: NetworkData, cols: Columns) -> tuple[Solution, Solution]:
@@ -351,29 +357,41 @@ def _overflow(
     return _finish(data, cols, x, q, naive.u.copy())[1]
 
 
-def _lane_breaks(data: NetworkData, cols: Columns, sol: Solution) -> set[int]:
-    """The lanes whose capacity (kg, m3 or units a day) a solution's inbound, outbound and
-    direct flows break (the evaluator's tolerances), from the model's own lane rows."""
-    from optimizer.allocation.model import lane_key_caps, lane_rows, split_lane_key
+def lane_loads(
+    data: NetworkData,
+    cols: Columns,
+    sol: Solution,
+    group: np.ndarray | None = None,
+    n_groups: int = 1,
+) -> np.ndarray:
+    """The load a solution's inbound, outbound and direct flows put on every lane per day,
+    from the model's own lane rows: shape ``(n_groups, lanes, 3)`` (kg, m³, units in
+    :class:`~network.compile.LaneDim` order); ``group`` gives each SKU's group (default: one)."""
+    from optimizer.allocation.model import lane_rows, split_lane_key
 
-    keys: list[np.ndarray] = []
-    loads: list[np.ndarray] = []
+    L = len(data.lanes)
+    out = np.zeros(n_groups * L * 3)
     for opts, opt, sku, units in (
         (data.inbound, cols.f_opt, cols.f_sku, sol.f),
         (data.outbound, cols.x_opt, cols.p_sku[cols.x_pair], sol.x),
         (data.direct, cols.q_opt, cols.p_sku[cols.q_pair], sol.q),
     ):
         nz = np.flatnonzero(units > 0)  # only the columns with flow
-        k_, c_, v_ = lane_rows(data, opts, opt[nz], sku[nz], 0)
-        keys += k_
-        loads += [v * units[nz][c] for c, v in zip(c_, v_, strict=True)]
-    if not keys:
-        return set()
-    uk, inv = np.unique(np.concatenate(keys), return_inverse=True)
-    per_day = np.bincount(inv, weights=np.concatenate(loads)) / float(data.horizon_days)
-    cap = lane_key_caps(data, uk)
+        keys, cs, vs = lane_rows(data, opts, opt[nz], sku[nz], 0)
+        for k, c, v in zip(keys, cs, vs, strict=True):
+            ln, dim = split_lane_key(k)
+            g = group[sku[nz][c]] if group is not None else 0
+            flat = (g * L + ln) * 3 + dim
+            out += np.bincount(flat, weights=v * units[nz][c], minlength=n_groups * L * 3)
+    return out.reshape(n_groups, L, 3) / float(data.horizon_days)
+
+
+def _lane_breaks(data: NetworkData, cols: Columns, sol: Solution) -> set[int]:
+    """The lanes whose capacity (kg, m3 or units a day) a solution's inbound, outbound and
+    direct flows break (the evaluator's tolerances)."""
     tol = 1e-6
-    return set(split_lane_key(uk[per_day > cap * (1 + tol) + tol])[0].tolist())
+    over = lane_loads(data, cols, sol)[0] > data.lane_caps * (1 + tol) + tol
+    return set(np.flatnonzero(over.any(axis=1)).tolist())
 
 
 def breaks_capacity(data: NetworkData, cols: Columns, sol: Solution) -> bool:

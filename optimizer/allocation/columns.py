@@ -290,27 +290,10 @@ def _keep_cost_coef(group: I, cost: F, coef: F, capped: B) -> B:
     return keep
 
 
-def _keep_lower_hull(group: I, cost: F, coef: F, free: B) -> B:
-    """Within groups, the free options on the lower convex hull of (stock coefficient, cost);
-    capped ones are kept. Run on a Pareto frontier (:func:`_keep_frontier_hull` does both).
-
-    An inbound column enters the model only through its group's flow balance (coefficient
-    1), its stocking-level row (its coefficient) and the objective (its cost), and a free one
-    through no lane row. A free option strictly above the chord between two others of its
-    group is replaced, unit for unit, by the mix of the two with the same coefficient at a
-    lower cost, so no optimum of the LP or of the MIP (integer stocking levels included:
-    the mix leaves every row's value as it was) needs it."""
-    keep = np.ones(len(group), dtype=bool)
-    idx = np.flatnonzero(free)
-    idx = idx[np.lexsort((cost[idx], coef[idx], group[idx]))]
-    keep[idx] = _hull_sorted(group[idx], coef[idx], cost[idx])
-    return keep
-
-
 def _hull_sorted(g: I, a: F, c: F) -> B:
-    """The lower-hull mask of points sorted by group, then coefficient (:func:`_keep_lower_hull`).
-    Each pass drops every point above the chord of its neighbours (each such point is off the
-    hull, so dropping them together is safe) until a pass drops none."""
+    """The lower-hull mask of points sorted by group, then coefficient. Each pass drops every
+    point above the chord of its neighbours (each such point is off the hull, so dropping them
+    together is safe) until a pass drops none."""
     keep = np.ones(len(g), dtype=bool)
     idx = np.arange(len(g))
     while len(idx) >= 3:
@@ -331,9 +314,18 @@ def _hull_sorted(g: I, a: F, c: F) -> B:
 
 def _keep_frontier_hull(key: I, cost: F, coef: F) -> B:
     """Within groups of ``key``, the Pareto frontier in (coefficient, cost) and of it the lower
-    convex hull (:func:`_keep_lower_hull`), with one sort: by key, coefficient, cost; a point
-    is on the frontier when it is strictly cheaper than every earlier point of its group
-    (pandas' grouped running minimum: exact, whatever the number of groups)."""
+    convex hull, with one sort: by key, coefficient, cost; a point is on the frontier when it
+    is strictly cheaper than every earlier point of its group (pandas' grouped running
+    minimum: exact, whatever the number of groups).
+
+    Exact for inbound options on the same capacitated lanes (``key``: SKU, warehouse and lane
+    set): such a column enters the model only through its group's flow balance (coefficient
+    1), its stocking-level row (its coefficient), the same lane rows with the same
+    coefficients and the objective (its cost). An option dominated by another, or strictly
+    above the chord between two others, is replaced unit for unit by that option or by the
+    mix of the two with the same coefficient at no higher cost, so no optimum of the LP or of
+    the MIP (integer stocking levels included: the mix leaves every row's value as it was)
+    needs it."""
     n = len(key)
     keep = np.zeros(n, dtype=bool)
     if n == 0:

@@ -59,6 +59,7 @@ import numpy as np
 import numpy.typing as npt
 
 from network.compile import LaneDim, NetworkData
+from optimizer.allocation.baseline import lane_loads
 from optimizer.allocation.blocks import (
     AGGREGATE_SHARE,
     BLOCK_MAX_OUTBOUND,
@@ -81,7 +82,7 @@ from optimizer.allocation.columns import (
     drop_closed,
 )
 from optimizer.allocation.decompose import fixed_y_lp, restrict_outbound
-from optimizer.allocation.model import default_targets, lane_rows, split_lane_key
+from optimizer.allocation.model import default_targets
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.result import AllocationResult, Solution, SolveStats, Status
 from optimizer.allocation.state import lot_shelf_m3, tonight_m3
@@ -247,7 +248,7 @@ def floor_caps(
     (tier L at 300 s: six blocks joined with the floor's rows of four broke the throughput of
     the binding warehouses). Storage stays :func:`state_block_data`'s (own lots plus a share
     of the room)."""
-    B, W, L = len(blocks), len(data.warehouses), len(data.lanes)
+    B, W = len(blocks), len(data.warehouses)
     H = float(data.horizon_days)
     blk = np.zeros(len(data.skus), np.int64)
     for b, block in enumerate(blocks):
@@ -257,22 +258,11 @@ def floor_caps(
     ).reshape(B, 3)
     xb = blk[cols.p_sku[cols.x_pair]]
     thr = np.bincount(xb * W + cols.x_wh, weights=sol.x, minlength=B * W).reshape(B, W) / H
-    lane = np.zeros(B * L * 3)
-    for opts, opt, sku, units in (
-        (data.inbound, cols.f_opt, cols.f_sku, sol.f),
-        (data.outbound, cols.x_opt, cols.p_sku[cols.x_pair], sol.x),
-        (data.direct, cols.q_opt, cols.p_sku[cols.q_pair], sol.q),
-    ):
-        nz = np.flatnonzero(units > 0)
-        keys, cs, vs = lane_rows(data, opts, opt[nz], sku[nz], 0)
-        for k, c, v in zip(keys, cs, vs, strict=True):
-            ln, dim = split_lane_key(k)
-            flat = (blk[sku[nz][c]] * L + ln) * 3 + dim
-            lane += np.bincount(flat, weights=v * units[nz][c] / H, minlength=B * L * 3)
+    lane = lane_loads(data, cols, sol, blk, B)
     thr_caps = _split(
         np.asarray(data.wh_throughput_per_day, float), thr, shares[:, LaneDim.UNITS, None]
     )
-    lane_caps = _split(data.lane_caps, lane.reshape(B, L, 3), shares[:, None, :])
+    lane_caps = _split(data.lane_caps, lane, shares[:, None, :])
     return [BlockCaps(thr_caps[b], lane_caps[b]) for b in range(B)]
 
 
@@ -406,9 +396,11 @@ def solve_state_blocks(
     A block without a plan by the deadline (or whose LP failed) takes the rows of ``floor``
     (a whole-network plan, the caller's naive floor) for its SKUs (:func:`plan_part`), with
     the warehouses those rows use; the result's ``stats.extra["floor_blocks"]`` counts them
-    and the notes name them. Such a mix may break a capacity (the floor's rows are not held to
-    the block's shares): the caller checks it. ``None`` for the plan when no block answered,
-    or when one did not and there is no ``floor``."""
+    and the notes name them. With a ``floor`` each block's throughput and lane capacities come
+    from it (:func:`floor_caps`), so its floor rows fit them; storage can still break (the
+    floor's rows are not held to the block's storage share): the caller checks the mix.
+    ``None`` for the plan when no block answered, or when one did not and there is no
+    ``floor``."""
     say = on_phase or quiet
     t0 = time.perf_counter()
     blocks = state_blocks(data, block_skus)

@@ -512,7 +512,9 @@ BLOCK_BASELINE_PER_PAIR_S = 4e-5
 #: their plans, costing them and checking the floor against them (strategy ``blocks+state``),
 #: on top of :data:`BLOCK_OUTPUT_PER_PAIR_S`; multiplied by :func:`machine_slowdown`. Tier L
 #: with a previous plan (697,934 pairs, 7 Dec): joining and costing 1.3 s, the floor's cost
-#: 0.2 s; when the floor is the cheaper its capacities are checked too (not timed there), so
+#: 0.2 s; with blocks that keep the floor's rows (cut from the floor, ``plan_part``) 2.2-8.3 s
+#: and the join's capacity check 0.4 s (``assemble_s``, ``floor_check_s`` in plan.json's
+#: stats; benchmarks/README.md, "Tonight's state on SKU blocks at the nightly's 300 s"), so
 #: this keeps 21 s.
 STATE_ASSEMBLY_PER_PAIR_S = 3e-5
 #: Seconds the solvers may run past their deadline, per second of column build and naive

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,22 +12,19 @@ from benchmarks.model_memory import main
 
 
 def test_one_line_with_the_columns_and_the_memory(
-    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    data_dir: Path, plan_file: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     from network.scenario import load_scenario
-    from optimizer.allocation.params import AllocationParams
-    from optimizer.plan.planning import plan_scenario
 
     src = data_dir / "tiny-my-v11.json"
-    prev = plan_scenario(load_scenario(src), AllocationParams(time_limit=30)).plan
-    (tmp_path / "plan.json").write_text(json.dumps(prev.to_json()))
+    previous = plan_file("tiny-my-v11.json")
     from network.compile import compile_network
     from optimizer.allocation.columns import build_columns
 
     # every usable warehouse (no previous plan): the columns are the network's own
     cols = build_columns(compile_network(load_scenario(src)))
     every = len(cols.x_pair) + len(cols.q_pair) + len(cols.f_sku)
-    for extra in ([], ["--previous", str(tmp_path / "plan.json")]):
+    for extra in ([], ["--previous", str(previous)]):
         assert main(["--scenario", str(src), "--time-limit", "30", *extra]) == 0
         row = json.loads(capsys.readouterr().out)
         assert row["previous"] is bool(extra)

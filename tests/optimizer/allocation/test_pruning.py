@@ -1,8 +1,9 @@
 """Exact pruning of inbound options on capacitated lanes (optimizer.allocation.columns).
 
 Options on the same capacitated lanes enter the same lane rows alike, so among them only the
-lower convex hull of (stock coefficient, cost) is kept: a unit property of the hull (every
-dropped point lies on or above the hull of the kept ones, every hull vertex is kept), of the
+lower convex hull of the Pareto frontier in (stock coefficient, cost) is kept: a property of
+the pruning (a dropped point is reached by a kept one or a mix of two, a point no mix of the
+others reaches is kept), of the
 lane sets (same multiset, same id), and the optimum of a scenario whose inbound paths all
 cross one capped sea lane, with and without pruning.
 """
@@ -20,51 +21,66 @@ from hypothesis import strategies as st
 
 from network.compile import PathOptions, compile_network
 from network.scenario import parse_scenario
-from optimizer.allocation.columns import _keep_lower_hull, build_columns, capped_sets
+from optimizer.allocation.columns import _keep_frontier_hull, build_columns, capped_sets
 from optimizer.allocation.params import AllocationParams
 from optimizer.allocation.solve import solve_allocation
 from tests.conftest import DATA as DATA_DIR
 
 
-def _lower_envelope(a: np.ndarray, c: np.ndarray, at: float) -> float:
-    """The least cost a mix of at most two of the points (a, c) reaches at coefficient
-    ``at`` (inf outside their range)."""
-    best = np.inf
+def _covered(a: np.ndarray, c: np.ndarray, at: float, ct: float) -> bool:
+    """Whether one of the points (a, c), or a mix of two, reaches coefficient ``at`` or less at
+    cost ``ct`` or less."""
     for i in range(len(a)):
+        if a[i] <= at + 1e-12 and c[i] <= ct + 1e-9:
+            return True
         for j in range(len(a)):
-            if a[i] <= at <= a[j]:
-                t = 0.0 if a[j] == a[i] else (at - a[i]) / (a[j] - a[i])
-                best = min(best, c[i] + t * (c[j] - c[i]))
-    return best
+            if a[i] < at < a[j]:
+                t = (at - a[i]) / (a[j] - a[i])
+                if c[i] + t * (c[j] - c[i]) <= ct + 1e-9:
+                    return True
+    return False
 
 
 points = st.lists(
-    st.tuples(st.integers(0, 2), st.integers(0, 40), st.integers(0, 40), st.booleans()),
+    st.tuples(st.integers(0, 2), st.integers(0, 40), st.integers(0, 40)),
     min_size=1,
     max_size=25,
 )
 
 
 @given(points)
-def test_the_hull_keeps_its_vertices_and_drops_only_points_above_it(
-    rows: list[tuple[int, int, int, bool]],
+def test_the_frontier_hull_keeps_what_no_mix_replaces_and_drops_only_what_a_mix_does(
+    rows: list[tuple[int, int, int]],
 ) -> None:
+    """A point is dropped only if the kept points of its group (one, or a mix of two) reach
+    its coefficient or less at its cost or less; a point no mix of the others reaches is kept;
+    every group keeps a point, and no kept point is dominated or above a chord of kept ones."""
     group = np.array([r[0] for r in rows], np.int64)
     coef = np.array([r[1] for r in rows], float) / 10.0
     cost = np.array([r[2] for r in rows], float)
-    free = np.array([r[3] for r in rows])
-    keep = _keep_lower_hull(group, cost, coef, free)
-    assert keep[~free].all()  # capped options are not judged here
+    keep = _keep_frontier_hull(group, cost, coef)
     for g in np.unique(group):
-        m = (group == g) & free
+        m = group == g
         kept = m & keep
-        for i in np.flatnonzero(m & ~keep):  # dropped: at or above the kept points' hull
-            assert cost[i] >= _lower_envelope(coef[kept], cost[kept], coef[i]) - 1e-9
-        for i in np.flatnonzero(m):  # a point strictly below every mix of two others stays
+        assert kept.any()
+        for i in np.flatnonzero(m & ~keep):
+            assert _covered(coef[kept], cost[kept], coef[i], cost[i])
+        for i in np.flatnonzero(m):
             others = m.copy()
             others[i] = False
-            if cost[i] < _lower_envelope(coef[others], cost[others], coef[i]) - 1e-9:
+            if not _covered(coef[others], cost[others], coef[i], cost[i]):
                 assert keep[i]
+        # and nothing is kept that another kept point dominates or that lies strictly above
+        # the chord of two kept points (collinear points may stay)
+        a, c = coef[kept], cost[kept]
+        for i in range(len(a)):
+            for j in range(len(a)):
+                if j != i:
+                    assert not (a[j] <= a[i] and c[j] <= c[i])
+                for k in range(len(a)):
+                    if a[j] < a[i] < a[k]:
+                        t = (a[i] - a[j]) / (a[k] - a[j])
+                        assert c[i] <= c[j] + t * (c[k] - c[j]) + 1e-9
 
 
 @given(st.lists(st.lists(st.integers(0, 5), max_size=4), min_size=1, max_size=12))
